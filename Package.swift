@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+// Slope: train small neural networks by backprop and SGD, record every epoch in SQLite.
+import PackageDescription
+
+let package = Package(
+    name: "Slope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "runner", targets: ["Runner"]),
+        .executable(name: "report", targets: ["Report"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Store", targets: ["Store"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        // Hot loops (matrix products) in C: compiled at -O3 even in debug builds, with
+        // AVX2/FMA code paths chosen at run time (see Sources/CKernels/kernels.c).
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        .target(name: "NeuralNet", dependencies: ["CKernels"]),
+        .target(
+            name: "Store",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            plugins: ["EmbedFiles"]
+        ),
+        .target(
+            name: "Experiments",
+            dependencies: ["NeuralNet", "Store", .product(name: "Yams", package: "Yams")],
+            exclude: ["Resources"],
+            plugins: ["EmbedFiles"]
+        ),
+        .target(name: "Reporting", dependencies: ["NeuralNet", "Store"]),
+        .executableTarget(
+            name: "Runner",
+            dependencies: ["Experiments", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "Report",
+            dependencies: ["Reporting", "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Build-time embedding of migrations/*.sql (Store) and Sources/Experiments/Resources/* (Experiments)
+        // into the binaries, so a copied binary still works and the files stay the single source of truth.
+        .executableTarget(name: "EmbedTool"),
+        .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["EmbedTool"]),
+
+        .target(name: "TestSupport", dependencies: ["NeuralNet", "Store"], path: "Tests/TestSupport"),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Runner", "Report", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// Experiments module (placeholder until its issue lands).

@@ -1,0 +1,1 @@
+// Reporting module (placeholder until its issue lands).

@@ -1,0 +1,5 @@
+// `runner`: train runs and sweeps into the Slope database.
+@main
+struct Runner {
+    static func main() {}
+}

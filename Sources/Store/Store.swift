@@ -1,0 +1,1 @@
+// Store module (placeholder until its issue lands).
