@@ -51,9 +51,15 @@ let package = Package(
         .executableTarget(name: "EmbedTool"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["EmbedTool"]),
 
+        // Benchmark drivers (run by scripts/bench-*, release builds only).
+        .executableTarget(name: "BenchTrain", dependencies: ["NeuralNet", "Experiments"], path: "Benchmarks/BenchTrain"),
+        .executableTarget(name: "BenchStore", dependencies: ["Store"], path: "Benchmarks/BenchStore"),
+
+        // A child process for the store's multi-process tests (concurrent opens, claims, kill -9).
+        .executableTarget(name: "StoreProbe", dependencies: ["Store"], path: "Tests/StoreProbe"),
         .target(name: "TestSupport", dependencies: ["NeuralNet", "Store"], path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreProbe", "TestSupport"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Runner", "Report", "TestSupport"]),

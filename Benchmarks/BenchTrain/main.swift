@@ -1,0 +1,2 @@
+// Placeholder.
+print("not written yet")
