@@ -189,6 +189,12 @@ final class TrainerTests: XCTestCase {
             guard case let .diverged(epoch) = outcome else { return XCTFail("\(precision): expected divergence, got \(outcome)") }
             XCTAssertEqual(results.map(\.epoch), Array(0..<epoch), "\(precision)")
             XCTAssertTrue(results.allSatisfy { $0.trainLoss.isFinite }, "\(precision)")
+            // The trainer's state is the last good epoch, and running again does not resurrect the run.
+            let trainer = try Trainer(configuration: configuration, training: GeneratedData.linear(rows: 40, seed: 0), validation: nil)
+            XCTAssertEqual(try trainer.run { _ in .proceed }, outcome)
+            XCTAssertEqual(trainer.state.epoch, epoch - 1)
+            XCTAssertEqual(trainer.state.parameters, results.last?.parameters)
+            XCTAssertEqual(try trainer.run { _ in XCTFail("no epochs after divergence"); return .proceed }, outcome)
         }
     }
 
