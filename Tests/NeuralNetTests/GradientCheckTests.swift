@@ -148,6 +148,18 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(first?.validationLoss, first?.trainLoss)
     }
 
+    func testWeightSlopeRejectsPositionsOutsideTheNetwork() throws {
+        let configuration = TrainingConfiguration(layerSizes: [2, 3, 1], seed: 1, precision: .float64)
+        let data = randomDataset(for: configuration, rows: 4, seed: 1)
+        let parameters = try Trainer(configuration: configuration, training: data, validation: nil).state.parameters
+        for (layer, i, j, row, named) in [(0, 0, 0, 0, "layer"), (3, 0, 0, 0, "layer"), (1, 2, 0, 0, "from"), (2, 0, 1, 0, "to"), (1, 0, 0, 4, "row")] {
+            XCTAssertThrowsError(try Inspection.weightSlope(configuration: configuration, parameters: parameters, data: data,
+                                                            layer: layer, from: i, to: j, row: row)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("invalid \(named)"), "\(error)")
+            }
+        }
+    }
+
     func testFullDataWeightSlopeIsTheMeanOfTheRowSlopes() throws {
         let configuration = TrainingConfiguration(layerSizes: [2, 3, 3], hiddenActivation: .tanh, outputActivation: .softmax,
                                                   loss: .crossEntropy, seed: 5, precision: .float64)
