@@ -118,6 +118,34 @@ final class MigrationTests: XCTestCase {
         }
     }
 
+    func testDamagedPageIsReportedAsCorrupt() throws {
+        let path = directory.path("damaged.db")
+        var store: SlopeStore? = try SlopeStore(path: path)
+        let runID = try store!.createRun(.example())
+        let worker = WorkerIdentity.current(label: "test")
+        _ = try store!.claimRun(runID: runID, worker: worker)
+        try store!.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
+                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], worker: worker)
+        store = nil   // the last connection checkpoints the WAL into the file and removes it
+        let queue = try DatabaseQueue(path: path)
+        let (rootPage, pageSize) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'tensors'")!,
+             try Int.fetchOne(db, sql: "PRAGMA page_size")!)
+        }
+        try queue.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64((rootPage - 1) * pageSize))
+        try handle.write(contentsOf: Data([0xFF]))   // not a valid b-tree page type
+        try handle.close()
+
+        let reopened = try SlopeStore(path: path)
+        XCTAssertThrowsError(try reopened.tensors(runID: runID)) { error in
+            guard case .corrupt? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("is damaged"), "\(error)")
+        }
+    }
+
     func testConcurrentFirstOpensFromSeveralProcesses() throws {
         for attempt in 0..<4 {
             let path = directory.path("race\(attempt).db")
