@@ -33,6 +33,44 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: nil), [])
     }
 
+    /// Every earlier schema version (the first k migration files applied, as an older Slope
+    /// left them) is brought up to date on open, keeping its rows. With one migration so far
+    /// this is the empty database; each new migration adds a step here automatically.
+    func testMigratesFromEveryEarlierSchemaVersion() throws {
+        let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("migrations")
+        let versions = SlopeStore.schemaVersions
+        XCTAssertEqual(versions, try FileManager.default.contentsOfDirectory(atPath: migrations.path)
+                        .filter { $0.hasSuffix(".sql") }.sorted(), "every migration file is embedded")
+        for applied in 0..<versions.count {
+            let path = directory.path("version\(applied).db")
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                for name in versions.prefix(applied) {
+                    try db.execute(sql: try String(contentsOf: migrations.appendingPathComponent(name), encoding: .utf8))
+                    try db.execute(sql: "INSERT INTO grdb_migrations VALUES (?)", arguments: [name])
+                }
+                if applied >= 1 {  // a sweep as version 0001 stores it
+                    try db.execute(sql: """
+                        INSERT INTO sweeps (id, name, spec, created_at) VALUES (7, 'old', '{}', '2026-01-01T00:00:00.000Z')
+                        """)
+                }
+            }
+            try queue.close()
+            if applied >= 1 {
+                XCTAssertThrowsError(try SlopeStore(path: path, mode: .readOnly), "version \(applied)")
+            }
+            let store = try SlopeStore(path: path)
+            let check = try DatabaseQueue(path: path)
+            XCTAssertEqual(try check.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") },
+                           versions, "version \(applied)")
+            if applied >= 1 {
+                XCTAssertEqual(try store.sweep(id: 7).name, "old", "version \(applied)")
+            }
+        }
+    }
+
     func testRefusesDatabaseWithUnknownMigration() throws {
         let path = directory.path("future.db")
         _ = try SlopeStore(path: path)
