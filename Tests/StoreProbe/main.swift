@@ -6,6 +6,8 @@
 //   write-forever PATH RUN R C     claim run RUN, then write epochs of 4 R x C float32 tensors
 //                                  until killed; prints "epoch N" after each commit
 //   claim-and-exit PATH RUN        claim run RUN, write epoch 0, exit without finishing it
+//   read PATH SWEEP                read-only: read the sweep's runs, epochs and tensors until
+//                                  every run is finished; prints "reads N"
 import Foundation
 import Store
 
@@ -77,6 +79,20 @@ do {
         try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors(rows: 2, cols: 2, seed: 0),
                              worker: worker)
         print("claimed \(runID)")
+    case "read":
+        let store = try SlopeStore(path: path, mode: .readOnly)
+        let sweepID = Int64(arguments[3])!
+        var reads = 0
+        while true {
+            let runs = try store.runs(sweepID: sweepID)
+            for run in runs where run.status == .completed {
+                _ = try store.epochs(runID: run.id)
+                _ = try store.layerStats(runID: run.id)
+            }
+            reads += 1
+            if runs.allSatisfy({ $0.status.isFinished }) { break }
+        }
+        print("reads \(reads)")
     default:
         throw StoreError.invalidValue("unknown command \(command)")
     }

@@ -12,14 +12,15 @@ final class ProcessTests: XCTestCase {
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-processes") }
     override func tearDown() { directory.remove() }
 
-    func testFourWorkerProcessesRunEveryQueuedRunExactlyOnceWhileAReaderReads() throws {
+    func testFourWorkerProcessesRunEveryQueuedRunExactlyOnceWhileReadersRead() throws {
         let path = directory.path("claims.db")
         let store = try SlopeStore(path: path)
         let (sweepID, runIDs) = try store.createSweep(
             name: "claims", specJSON: "{}", runs: (0..<40).map { SlopeStore.NewRun.example(seed: UInt64($0)) })
         let workers = try (0..<4).map { _ in try Probe(["work", path, String(sweepID), "2"]) }
+        let readerProcess = try Probe(["read", path, String(sweepID)])
 
-        // A read-only store in this process reads all along; none of its reads may fail.
+        // A read-only store in this process and a reader process read all along; no read may fail.
         let reader = try SlopeStore(path: path, mode: .readOnly)
         var reads = 0
         while workers.contains(where: { $0.process.isRunning }) {
@@ -40,6 +41,9 @@ final class ProcessTests: XCTestCase {
             claims += lines.filter { $0.hasPrefix("claimed ") }.map { Int64($0.dropFirst(8))! }
         }
         XCTAssertEqual(claims.sorted(), runIDs, "every run claimed exactly once")
+        let (readerStatus, readerLines) = readerProcess.finish()
+        XCTAssertEqual(readerStatus, 0, "\(readerLines)")
+        XCTAssertTrue(readerLines.last?.hasPrefix("reads ") ?? false, "\(readerLines)")
         for run in try store.runs(sweepID: sweepID) {
             XCTAssertEqual(run.status, .completed)
             XCTAssertEqual(run.epochsDone, 2)
