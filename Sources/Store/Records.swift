@@ -30,7 +30,9 @@ public struct WorkerIdentity: Sendable, Equatable {
 
     /// This process: the host name and pid from the operating system.
     public static func current(label: String? = nil) -> WorkerIdentity {
-        let host = ProcessInfo.processInfo.hostName
+        // gethostname, not ProcessInfo.hostName: the latter may wait on a DNS lookup.
+        var buffer = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&buffer, buffer.count - 1) == 0 ? String(cString: buffer) : "localhost"
         let pid = getpid()
         return WorkerIdentity(host: host, pid: pid, label: label ?? "\(pid)@\(host)")
     }
