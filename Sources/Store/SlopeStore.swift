@@ -36,9 +36,31 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     }
 
     deinit {
-        guard let checkpointer else { return }
-        try? pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
-        checkpointer.close()
+        try? close()
+    }
+
+    private let closeLock = NSLock()
+    private var isClosed = false
+
+    /// Closes the database: the last connection to close copies the WAL into the file and
+    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
+    public func close() throws {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        if let checkpointer {
+            try? pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
+            checkpointer.close()
+        }
+        do {
+            // GRDB closes the writer before the readers, and a read-only connection that closes
+            // last cannot remove the WAL: close the idle readers first.
+            pool.releaseMemory()
+            try pool.close()
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
     }
 
     /// Checks, opens and migrates (or verifies). While a new database is being set up by several

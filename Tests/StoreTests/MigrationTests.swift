@@ -27,10 +27,15 @@ final class MigrationTests: XCTestCase {
                 XCTAssertTrue(objects.contains(name), "missing \(name)")
             }
         }
+        try queue.close()
         XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql"])
         // A second open is a no-op that still works.
         let store = try SlopeStore(path: path)
         XCTAssertEqual(try store.runs(sweepID: nil), [])
+        try store.close()
+        try store.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"), "closing removes the WAL")
+        XCTAssertThrowsError(try store.runs(sweepID: nil))
     }
 
     /// Every earlier schema version (the first k migration files applied, as an older Slope
