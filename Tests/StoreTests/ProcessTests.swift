@@ -88,4 +88,33 @@ final class ProcessTests: XCTestCase {
             XCTAssertEqual(try store.resumePoint(runID: runID)?.epoch, reclaimed.first?.lastStoredEpoch)
         }
     }
+
+    /// Two writers at once, each far enough that background checkpoints are running when
+    /// both are killed: the file is intact and both runs hold whole epochs only.
+    func testTwoWritersKilledDuringCheckpointsLeaveAnIntactDatabase() throws {
+        var generator = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        let path = directory.path("two-killed.db")
+        let store = try SlopeStore(path: path)
+        let runIDs = try (0..<2).map { _ in try store.createRun(.example()) }
+        let writers = try runIDs.map { try Probe(["write-forever", path, String($0), "512", "512"]) }  // 2 MB/epoch
+        for writer in writers {
+            XCTAssertTrue(writer.wait { $0.contains("epoch 8") }, "\(writer.lines)")   // > 32 MB through the WAL
+        }
+        usleep(useconds_t.random(in: 0...100_000, using: &generator))
+        for writer in writers { kill(writer.process.processIdentifier, SIGKILL) }
+        for writer in writers { _ = writer.finish() }
+
+        let queue = try DatabaseQueue(path: path)
+        try queue.read { db in
+            XCTAssertEqual(try String.fetchAll(db, sql: "PRAGMA integrity_check"), ["ok"])
+            for runID in runIDs {
+                let counts = try Int.fetchAll(db, sql: """
+                    SELECT (SELECT count(*) FROM tensors AS t WHERE t.run_id = e.run_id AND t.epoch = e.epoch)
+                    FROM epochs AS e WHERE e.run_id = ? ORDER BY e.epoch
+                    """, arguments: [runID])
+                XCTAssertGreaterThan(counts.count, 8)
+                XCTAssertEqual(counts, Array(repeating: 4, count: counts.count), "run \(runID)")
+            }
+        }
+    }
 }
