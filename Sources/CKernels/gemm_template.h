@@ -28,8 +28,10 @@
 
 typedef T NAME(vec) __attribute__((vector_size(VEC_BYTES)));
 typedef T NAME(uvec) __attribute__((vector_size(VEC_BYTES), aligned(sizeof(T))));
+typedef T NAME(v4) __attribute__((vector_size(4 * sizeof(T)), aligned(sizeof(T))));
 #define VEC NAME(vec)
 #define UVEC NAME(uvec)
+#define V4 NAME(v4)
 
 static inline __attribute__((always_inline)) VEC NAME(splat)(T s) {
     VEC v;
@@ -37,24 +39,25 @@ static inline __attribute__((always_inline)) VEC NAME(splat)(T s) {
     return v;
 }
 
-/// Packs op(A)[mr x kc] (element (i, p) at a[i*rsa + p*csa]) into out[kc x MR], k-major,
-/// rows mr..MR-1 zero.
-static void NAME(pack_a)(int kc, int mr, const T *restrict a, long rsa, long csa, T *restrict out) {
-    if (mr == MR && csa == 1) {
-        // A row-major: MR rows read in step (each a sequential stream), one MR-vector written per k.
+/// Packs op(A)[mr x kc] (element (i, p) at a[i*rsa + p*csa]) into out[kc x mrx], k-major,
+/// rows mr..mrx-1 zero.
+static inline __attribute__((always_inline)) void NAME(pack_a)(int kc, int mr, const T *restrict a, long rsa,
+                                                               long csa, T *restrict out, const int mrx) {
+    if (mr == mrx && csa == 1) {
+        // A row-major: mrx rows read in step (each a sequential stream), one mrx-vector written per k.
         for (int p = 0; p < kc; p++) {
-            for (int r = 0; r < MR; r++) out[p * MR + r] = a[r * rsa + p];
+            for (int r = 0; r < mrx; r++) out[p * mrx + r] = a[r * rsa + p];
         }
-    } else if (mr == MR && rsa == 1) {
-        // op(A) = A^T: the MR values of one k are contiguous.
+    } else if (mr == mrx && rsa == 1) {
+        // op(A) = A^T: the mrx values of one k are contiguous.
         for (int p = 0; p < kc; p++) {
             const T *src = a + p * csa;
-            for (int r = 0; r < MR; r++) out[p * MR + r] = src[r];
+            for (int r = 0; r < mrx; r++) out[p * mrx + r] = src[r];
         }
     } else {
         for (int p = 0; p < kc; p++) {
-            for (int r = 0; r < mr; r++) out[p * MR + r] = a[r * rsa + p * csa];
-            for (int r = mr; r < MR; r++) out[p * MR + r] = 0;
+            for (int r = 0; r < mr; r++) out[p * mrx + r] = a[r * rsa + p * csa];
+            for (int r = mr; r < mrx; r++) out[p * mrx + r] = 0;
         }
     }
 }
@@ -82,17 +85,30 @@ static inline __attribute__((always_inline)) void NAME(pack_b)(int kc, int nc, c
                 }
             }
         } else {
-            // op(B) = B^T: column j of op(B) is contiguous in memory. Transpose blocks of
-            // 4 columns so that reads stay sequential and writes fill whole vectors.
+            // op(B) = B^T (so rsb == 1): column j of op(B) is contiguous in memory. Transpose
+            // 4 x 4 blocks in registers so that reads and writes both move whole vectors.
             int j = 0;
             for (; j + 4 <= w; j += 4) {
                 const T *s0 = b + (long)(j0 + j) * csb, *s1 = s0 + csb, *s2 = s1 + csb, *s3 = s2 + csb;
-                for (int p = 0; p < kc; p++) {
+                int p = 0;
+                for (; p + 4 <= kc; p += 4) {
+                    const V4 r0 = *(const V4 *)(s0 + p), r1 = *(const V4 *)(s1 + p);
+                    const V4 r2 = *(const V4 *)(s2 + p), r3 = *(const V4 *)(s3 + p);
+                    const V4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+                    const V4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+                    const V4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+                    const V4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+                    *(V4 *)(o + (p + 0) * nr + j) = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+                    *(V4 *)(o + (p + 1) * nr + j) = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+                    *(V4 *)(o + (p + 2) * nr + j) = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+                    *(V4 *)(o + (p + 3) * nr + j) = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+                }
+                for (; p < kc; p++) {
                     T *d = o + p * nr + j;
-                    d[0] = s0[p * rsb];
-                    d[1] = s1[p * rsb];
-                    d[2] = s2[p * rsb];
-                    d[3] = s3[p * rsb];
+                    d[0] = s0[p];
+                    d[1] = s1[p];
+                    d[2] = s2[p];
+                    d[3] = s3[p];
                 }
             }
             for (; j < w; j++) {
@@ -107,16 +123,17 @@ static inline __attribute__((always_inline)) void NAME(pack_b)(int kc, int nc, c
     }
 }
 
-/// Microkernel: c[mr x ncols] = alpha * (a_packed[kc x MR]^T * b_panel[kc x nv*VL]) + beta * c.
-/// beta == 0 never reads c. Full tiles store straight from registers; edge tiles go through
-/// a small buffer.
-static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *restrict a,
+/// Microkernel: c[mr x ncols] = alpha * (op(A)[mrx x kc] * b_panel[kc x nv*VL]) + beta * c, where
+/// element (r, p) of the A strip is a[r*ars + p*aks] (packed: ars = 1, aks = mrx; or A read in
+/// place) and the B panel is packed row-major, nv*VL wide. beta == 0 never reads c. Full tiles
+/// store straight from registers; edge tiles go through a small buffer.
+static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *restrict a, long ars, long aks,
                                                               const T *restrict b, T *restrict c,
                                                               long ldc, T alpha, T beta, int mr,
-                                                              int ncols, const int nv) {
-    VEC acc[MR][2];
+                                                              int ncols, const int nv, const int mrx) {
+    VEC acc[2 * MR][2];
 #pragma clang loop unroll(full)
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mrx; r++) {
         acc[r][0] = NAME(splat)(0);
         acc[r][1] = NAME(splat)(0);
     }
@@ -124,19 +141,19 @@ static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *r
         const VEC b0 = *(const VEC *)b;
         const VEC b1 = nv == 2 ? *(const VEC *)(b + VL) : b0;
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) {
-            const VEC av = NAME(splat)(a[r]);
+        for (int r = 0; r < mrx; r++) {
+            const VEC av = NAME(splat)(a[r * ars]);
             acc[r][0] += av * b0;
             if (nv == 2) acc[r][1] += av * b1;
         }
-        a += MR;
+        a += aks;
         b += nv * VL;
     }
     const VEC va = NAME(splat)(alpha);
-    if (mr == MR && ncols == nv * VL) {
+    if (mr == mrx && ncols == nv * VL) {
         const VEC vb = NAME(splat)(beta);
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mrx; r++) {
             for (int v = 0; v < nv; v++) {
                 UVEC *cp = (UVEC *)(c + r * ldc + v * VL);
                 if (beta == 0)
@@ -148,9 +165,9 @@ static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *r
             }
         }
     } else {
-        T tile[MR * 2 * VL] __attribute__((aligned(64)));
+        T tile[2 * MR * 2 * VL] __attribute__((aligned(64)));
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++)
+        for (int r = 0; r < mrx; r++)
             for (int v = 0; v < nv; v++) *(VEC *)(tile + r * 2 * VL + v * VL) = va * acc[r][v];
         for (int r = 0; r < mr; r++) {
             T *cr = c + r * ldc;
@@ -216,13 +233,48 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
             NAME(pack_b)(kc, nc, B + pc * rsb + jc * csb, rsb, csb, packedB, nr);
             for (int ir = 0; ir < m; ir += MR) {
                 const int mr = m - ir < MR ? m - ir : MR;
-                NAME(pack_a)(kc, mr, A + ir * rsa + pc * csa, rsa, csa, packedA);
+                NAME(pack_a)(kc, mr, A + ir * rsa + pc * csa, rsa, csa, packedA, MR);
                 T *cRow = C + (long)ir * ldc + jc;
                 for (int jr = 0; jr < nc; jr += nr) {
                     const int ncols = nc - jr < nr ? nc - jr : nr;
-                    NAME(micro)(kc, packedA, packedB + (long)jr * kc, cRow + jr, ldc, alpha, betaHere,
-                                mr, ncols, nv);
+                    NAME(micro)(kc, packedA, 1, MR, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
+                                betaHere, mr, ncols, nv, MR);
                 }
+            }
+        }
+    }
+}
+
+/// n <= VL: one vector per row of C and twice the rows per microkernel call. Every element
+/// of op(A) is used exactly once, so full strips read A in place instead of packing it; only
+/// the last partial strip is packed (zero padded, so no row past m is read).
+static void NAME(narrow)(int transA, int transB, int m, int n, int k, T alpha, const T *A, int lda,
+                         const T *B, int ldb, T beta, T *C, int ldc) {
+    const int mrx = 2 * MR;
+    const long rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+    const long rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
+    const int kcMax = k < 4 * KC ? k : 4 * KC;
+    T *packedB = NAME(buffer)((size_t)kcMax * VL + (size_t)kcMax * mrx);
+    if (!packedB) {
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    T *packedA = packedB + (size_t)kcMax * VL;
+    for (int pc = 0; pc < k; pc += kcMax) {
+        const int kc = k - pc < kcMax ? k - pc : kcMax;
+        const T betaHere = pc == 0 ? beta : 1;
+        NAME(pack_b)(kc, n, B + pc * rsb, rsb, csb, packedB, VL);
+        for (int ir = 0; ir < m; ir += mrx) {
+            const int mr = m - ir < mrx ? m - ir : mrx;
+            const T *a = A + ir * rsa + pc * csa;
+            T *c = C + (long)ir * ldc;
+            if (mr < mrx) {
+                NAME(pack_a)(kc, mr, a, rsa, csa, packedA, mrx);
+                NAME(micro)(kc, packedA, 1, mrx, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
+            } else if (transA) {
+                NAME(micro)(kc, a, 1, lda, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
+            } else {
+                NAME(micro)(kc, a, lda, 1, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
             }
         }
     }
@@ -234,7 +286,7 @@ static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, con
     if ((long)m * n * k <= SMALL_WORK) {
         NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (n <= VL) {
-        NAME(blocked)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 1);
+        NAME(narrow)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
         NAME(blocked)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 2);
     }
@@ -242,5 +294,6 @@ static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, con
 
 #undef VEC
 #undef UVEC
+#undef V4
 #undef VL
 #undef NAME

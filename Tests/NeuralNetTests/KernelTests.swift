@@ -92,13 +92,18 @@ private struct GemmCase<T: GemmScalar>: CustomStringConvertible {
     /// `integers`: entries are small integers, so every partial sum is exact and any
     /// summation order must give the reference's bits.
     init(seed: UInt64, sizes: [Int], integers: Bool = false) {
+        self.init(seed: seed, rows: sizes, columns: sizes, depths: sizes, integers: integers)
+    }
+
+    /// m from `rows`, n from `columns`, k from `depths`.
+    init(seed: UInt64, rows: [Int], columns: [Int], depths: [Int], integers: Bool = false) {
         self.seed = seed
         var random = SplitMix64(state: seed)
         transA = random.next() & 1 == 1
         transB = random.next() & 1 == 1
-        m = random.pick(sizes)
-        n = random.pick(sizes)
-        k = random.pick(sizes)
+        m = random.pick(rows)
+        n = random.pick(columns)
+        k = random.pick(depths)
         alpha = integers ? random.pick([1, -2, 0.5]) : random.pick([1, -1, 0.75, 2.5])
         beta = integers ? random.pick([0, 1, -1, 2]) : random.pick([0, 0, 1, -0.5, 1.25])
         let rowsA = transA ? k : m, colsA = transA ? m : k
@@ -149,10 +154,15 @@ final class KernelTests: XCTestCase {
 
     private func check<T: GemmScalar>(_ type: T.Type, seeds: Range<UInt64>, sizes: [Int], integers: Bool = false,
                                       file: StaticString = #filePath, line: UInt = #line) {
+        check(type, seeds: seeds, rows: sizes, columns: sizes, depths: sizes, integers: integers, file: file, line: line)
+    }
+
+    private func check<T: GemmScalar>(_ type: T.Type, seeds: Range<UInt64>, rows: [Int], columns: [Int], depths: [Int],
+                                      integers: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         for (isa, name) in paths {
             var failures = 0
             for seed in seeds where failures < 3 {
-                let problem = GemmCase<T>(seed: seed, sizes: sizes, integers: integers)
+                let problem = GemmCase<T>(seed: seed, rows: rows, columns: columns, depths: depths, integers: integers)
                 var expected = problem.c
                 T.reference(problem.transA, problem.transB, problem.m, problem.n, problem.k, problem.alpha,
                             problem.a, problem.lda, problem.b, problem.ldb, problem.beta, &expected, problem.ldc)
@@ -215,6 +225,14 @@ final class KernelTests: XCTestCase {
         let sizes = [10, 32, 64, 100, 128, 257, 300, 520]
         check(Float.self, seeds: 2000..<2016, sizes: sizes)
         check(Double.self, seeds: 3000..<3010, sizes: sizes)
+    }
+
+    /// At most one vector of columns (n <= 16 floats / 8 doubles, e.g. a 10-class output layer):
+    /// full row strips read A in place, k is split past 1024.
+    func testNarrowShapesMatchReference() {
+        let rows = [1, 7, 8, 16, 17, 31, 32, 33, 48, 50], columns = [1, 2, 3, 4, 5, 8, 10, 16], depths = [1, 3, 64, 300, 1100]
+        check(Float.self, seeds: 6000..<6060, rows: rows, columns: columns, depths: depths)
+        check(Double.self, seeds: 7000..<7060, rows: rows, columns: columns, depths: depths)
     }
 
     /// The engine's calls at batch size 1 and the workloads' odd corners, every transpose pair.
