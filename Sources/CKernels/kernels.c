@@ -52,11 +52,13 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define T float
 #define PREFIX s_generic_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #define T double
 #define PREFIX d_generic_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #undef MR
@@ -70,11 +72,13 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define T float
 #define PREFIX s_avx2_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #define T double
 #define PREFIX d_avx2_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #undef MR
@@ -89,11 +93,13 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define T float
 #define PREFIX s_avx512_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #define T double
 #define PREFIX d_avx512_
 #include "gemm_template.h"
+#include "elementwise_template.h"
 #undef T
 #undef PREFIX
 #undef MR
@@ -109,15 +115,20 @@ typedef void (*sgemm_fn)(int, int, int, int, int, float, const float *, int, con
 typedef void (*dgemm_fn)(int, int, int, int, int, double, const double *, int, const double *,
                          int, double, double *, int);
 
+#define ELEMENTWISE(S, D)                                                               \
+    {S##bias_activate, D##bias_activate, S##relu_backward, D##relu_backward,             \
+     S##column_sums, D##column_sums, S##sgd_step, D##sgd_step}
+
 static const struct {
     const char *name;
     sgemm_fn sgemm;
     dgemm_fn dgemm;
+    slope_elementwise_kernels elementwise;
 } implementations[] = {
-    [SLOPE_ISA_GENERIC] = {"generic", s_generic_gemm, d_generic_gemm},
+    [SLOPE_ISA_GENERIC] = {"generic", s_generic_gemm, d_generic_gemm, ELEMENTWISE(s_generic_, d_generic_)},
 #if defined(__x86_64__)
-    [SLOPE_ISA_AVX2_FMA] = {"avx2-fma", s_avx2_gemm, d_avx2_gemm},
-    [SLOPE_ISA_AVX512] = {"avx512", s_avx512_gemm, d_avx512_gemm},
+    [SLOPE_ISA_AVX2_FMA] = {"avx2-fma", s_avx2_gemm, d_avx2_gemm, ELEMENTWISE(s_avx2_, d_avx2_)},
+    [SLOPE_ISA_AVX512] = {"avx512", s_avx512_gemm, d_avx512_gemm, ELEMENTWISE(s_avx512_, d_avx512_)},
 #endif
 };
 
@@ -205,3 +216,29 @@ void slope_dgemm(int transA, int transB, int m, int n, int k, double alpha, cons
     SCALE_ONLY(double)
     implementations[currentISA()].dgemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+// ---------------------------------------------------------------------------------------
+// Element-wise passes of a dense layer (see CKernels.h).
+
+const slope_elementwise_kernels *slope_elementwise_for_isa(slope_isa isa) {
+    if (!slope_isa_supported(isa)) isa = SLOPE_ISA_GENERIC;
+    return &implementations[isa].elementwise;
+}
+
+#define ELEMENTWISE_ENTRY(T, P)                                                                      \
+    void slope_##P##bias_activate(int m, int n, T *C, int ldc, const T *bias, int relu) {            \
+        if (m > 0 && n > 0) implementations[currentISA()].elementwise.P##bias_activate(m, n, C, ldc, bias, relu); \
+    }                                                                                                \
+    void slope_##P##relu_backward(long count, T *delta, const T *activation) {                       \
+        if (count > 0) implementations[currentISA()].elementwise.P##relu_backward(count, delta, activation); \
+    }                                                                                                \
+    void slope_##P##column_sums(int m, int n, const T *X, int ldx, T *sums) {                        \
+        if (n > 0) implementations[currentISA()].elementwise.P##column_sums(m < 0 ? 0 : m, n, X, ldx, sums); \
+    }                                                                                                \
+    void slope_##P##sgd_step(long count, T learningRate, T *weights, const T *gradients, T *gradientSums) { \
+        if (count > 0)                                                                               \
+            implementations[currentISA()].elementwise.P##sgd_step(count, learningRate, weights, gradients, gradientSums); \
+    }
+
+ELEMENTWISE_ENTRY(float, s)
+ELEMENTWISE_ENTRY(double, d)

@@ -304,4 +304,147 @@ final class KernelTests: XCTestCase {
             XCTAssertTrue(paths.map(\.1).contains(name), name)
         }
     }
+
+    // MARK: Element-wise passes: bit for bit the scalar loops they replace
+
+    /// Values with the awkward cases: NaN, infinities, signed zeros, tiny and ordinary numbers.
+    private func awkwardValues(_ count: Int, _ random: inout SplitMix64) -> [Float] {
+        (0..<count).map { _ in
+            random.pick([Float.nan, .infinity, -.infinity, 0, -0.0, 1e-40, -1e-40,
+                         Float(random.unit()), Float(random.unit()), Float(random.unit()) * 100])
+        }
+    }
+
+    /// Same bits, where any NaN equals any NaN (which NaN payload an addition propagates
+    /// depends on operand order, which vector code may swap; it carries no meaning here).
+    private func sameBits(_ a: [Float], _ b: [Float]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+    }
+
+    private func sameBits(_ a: [Double], _ b: [Double]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+    }
+
+    func testElementwiseFloatMatchesScalarLoopsBitForBit() {
+        for (isa, name) in paths {
+            let kernels = slope_elementwise_for_isa(isa)!.pointee
+            for seed in UInt64(0)..<60 {
+                var random = SplitMix64(state: seed)
+                let m = random.int(1...9), n = random.int(1...40), ldc = n + random.pick([0, 3])
+                let original = awkwardValues(m * ldc, &random)
+                let bias = awkwardValues(n, &random)
+                for (useBias, relu) in [(true, true), (true, false), (false, true)] {
+                    var expected = original
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var value = expected[i * ldc + j]
+                            if useBias { value += bias[j] }
+                            if relu { value = value < 0 ? 0 : value }
+                            expected[i * ldc + j] = value
+                        }
+                    }
+                    var actual = original
+                    kernels.sbias_activate!(Int32(m), Int32(n), &actual, Int32(ldc), useBias ? bias : nil, relu ? 1 : 0)
+                    XCTAssertTrue(sameBits(actual, expected), "\(name) bias_activate seed \(seed) bias \(useBias) relu \(relu)")
+                }
+
+                let count = m * ldc
+                let activation = awkwardValues(count, &random)
+                var delta = original
+                kernels.srelu_backward!(count, &delta, activation)
+                let expectedDelta = (0..<count).map { activation[$0] > 0 ? original[$0] : 0 }
+                XCTAssertTrue(sameBits(delta, expectedDelta), "\(name) relu_backward seed \(seed)")
+
+                var sums = [Float](repeating: .nan, count: n)
+                kernels.scolumn_sums!(Int32(m), Int32(n), original, Int32(ldc), &sums)
+                var expectedSums = [Float](repeating: 0, count: n)
+                for i in 0..<m { for j in 0..<n { expectedSums[j] += original[i * ldc + j] } }
+                XCTAssertTrue(sameBits(sums, expectedSums), "\(name) column_sums seed \(seed)")
+
+                let learningRate = Float(random.unit())
+                var weights = activation, gradientSums = bias + original
+                let gradients = original
+                var expectedWeights = weights, expectedSumsSGD = gradientSums
+                for i in 0..<count {
+                    expectedWeights[i] -= learningRate * gradients[i]
+                    expectedSumsSGD[i] += gradients[i]
+                }
+                kernels.ssgd_step!(count, learningRate, &weights, gradients, &gradientSums)
+                XCTAssertTrue(sameBits(weights, expectedWeights), "\(name) sgd_step weights seed \(seed)")
+                XCTAssertTrue(sameBits(gradientSums, expectedSumsSGD), "\(name) sgd_step sums seed \(seed)")
+                var weightsOnly = activation
+                kernels.ssgd_step!(count, learningRate, &weightsOnly, gradients, nil)
+                XCTAssertTrue(sameBits(weightsOnly, expectedWeights), "\(name) sgd_step without sums seed \(seed)")
+            }
+        }
+    }
+
+    func testElementwiseDoubleMatchesScalarLoopsBitForBit() {
+        for (isa, name) in paths {
+            let kernels = slope_elementwise_for_isa(isa)!.pointee
+            for seed in UInt64(100)..<140 {
+                var random = SplitMix64(state: seed)
+                let m = random.int(1...7), n = random.int(1...21), ldc = n + random.pick([0, 2])
+                let original = awkwardValues(m * ldc, &random).map(Double.init)
+                let bias = (0..<n).map { _ in random.unit() }
+                var expected = original
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let value = expected[i * ldc + j] + bias[j]
+                        expected[i * ldc + j] = value < 0 ? 0 : value
+                    }
+                }
+                var actual = original
+                kernels.dbias_activate!(Int32(m), Int32(n), &actual, Int32(ldc), bias, 1)
+                XCTAssertTrue(sameBits(actual, expected), "\(name) bias_activate seed \(seed)")
+
+                let count = m * ldc
+                let activation = awkwardValues(count, &random).map(Double.init)
+                var delta = original
+                kernels.drelu_backward!(count, &delta, activation)
+                XCTAssertTrue(sameBits(delta, (0..<count).map { activation[$0] > 0 ? original[$0] : 0 }),
+                              "\(name) relu_backward seed \(seed)")
+
+                var sums = [Double](repeating: .nan, count: n)
+                kernels.dcolumn_sums!(Int32(m), Int32(n), original, Int32(ldc), &sums)
+                var expectedSums = [Double](repeating: 0, count: n)
+                for i in 0..<m { for j in 0..<n { expectedSums[j] += original[i * ldc + j] } }
+                XCTAssertTrue(sameBits(sums, expectedSums), "\(name) column_sums seed \(seed)")
+
+                let learningRate = random.unit()
+                var weights = activation, gradientSums = original
+                var expectedWeights = weights, expectedGradientSums = gradientSums
+                for i in 0..<count {
+                    expectedWeights[i] -= learningRate * original[i]
+                    expectedGradientSums[i] += original[i]
+                }
+                kernels.dsgd_step!(count, learningRate, &weights, original, &gradientSums)
+                XCTAssertTrue(sameBits(weights, expectedWeights), "\(name) sgd_step seed \(seed)")
+                XCTAssertTrue(sameBits(gradientSums, expectedGradientSums), "\(name) sgd_step sums seed \(seed)")
+            }
+        }
+    }
+
+    /// The public entry points go to the chosen path and accept empty sizes.
+    func testElementwiseEntryPoints() {
+        var c: [Float] = [-1, 2, -3, 4]
+        slope_sbias_activate(2, 2, &c, 2, [0.5, -5], 1)
+        XCTAssertEqual(c, [0, 0, 0, 0])
+        var d: [Double] = [-1, 2, -3, 4]
+        slope_dbias_activate(2, 2, &d, 2, [0.5, -5], 0)
+        XCTAssertEqual(d, [-0.5, -3, -2.5, -1])
+        var sums: [Double] = [9, 9]
+        slope_dcolumn_sums(2, 2, d, 2, &sums)
+        XCTAssertEqual(sums, [-3, -4])
+        var delta: [Float] = [1, 2, 3]
+        slope_srelu_backward(3, &delta, [1, 0, -1])
+        XCTAssertEqual(delta, [1, 0, 0])
+        var weights: [Float] = [1, 1], gradientSums: [Float] = [0, 1]
+        slope_ssgd_step(2, 0.5, &weights, [2, -4], &gradientSums)
+        XCTAssertEqual(weights, [0, 3])
+        XCTAssertEqual(gradientSums, [2, -3])
+        slope_ssgd_step(0, 0.5, &weights, [2, -4], nil)  // nothing to do
+        slope_scolumn_sums(0, 2, [], 2, &weights)  // zero rows: zero sums
+        XCTAssertEqual(weights, [0, 0])
+    }
 }
