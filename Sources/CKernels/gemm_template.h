@@ -20,6 +20,10 @@
 //       for each NR-wide panel: microkernel: MR x NR accumulators in registers, one
 //       vector FMA per (row, vector) per k step; then C = alpha*acc + beta*C.
 // Packing makes all four transpose combinations look the same to the microkernel.
+// Two shortcuts skip packing op(A) where it would not pay: a row-major A feeding at most two
+// panels is read in place, and the narrow path (n <= one vector, e.g. a 10-class output
+// layer) reads full strips of 2*MR rows in place with one vector per row.
+// Products of at most SMALL_WORK multiply-adds take the direct loops of `small`.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
