@@ -228,12 +228,15 @@ final class KernelTests: XCTestCase {
         check(Double.self, seeds: 3000..<3010, sizes: sizes)
     }
 
-    /// At most one vector of columns (n <= 16 floats / 8 doubles, e.g. a 10-class output layer):
-    /// full row strips read A in place, k is split past 1024.
+    /// Few columns (n <= 16, e.g. a 10-class output layer): the narrow path (one vector per
+    /// row of C, k split past 1024) and the transposed few-columns path (C^T computed with the
+    /// vectors along m, m split past 512, k past 256).
     func testNarrowShapesMatchReference() {
-        let rows = [1, 7, 8, 16, 17, 31, 32, 33, 48, 50], columns = [1, 2, 3, 4, 5, 8, 10, 16], depths = [1, 3, 64, 300, 1100]
-        check(Float.self, seeds: 6000..<6060, rows: rows, columns: columns, depths: depths)
-        check(Double.self, seeds: 7000..<7060, rows: rows, columns: columns, depths: depths)
+        let rows = [1, 7, 8, 16, 17, 31, 32, 33, 48, 50, 64, 129], columns = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16]
+        let depths = [1, 3, 64, 300, 1100]
+        check(Float.self, seeds: 6000..<6080, rows: rows, columns: columns, depths: depths)
+        check(Double.self, seeds: 7000..<7080, rows: rows, columns: columns, depths: depths)
+        check(Float.self, seeds: 6500..<6506, rows: [530], columns: [3, 10], depths: [20, 257])
     }
 
     /// The engine's calls at batch size 1 and the workloads' odd corners, every transpose pair.
