@@ -343,7 +343,8 @@ static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, con
                        const T *B, int ldb, T beta, T *C, int ldc) {
     if ((long)m * n * k <= SMALL_WORK) {
         NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    } else if (n <= TMR && m >= 2 * VL) {
+    } else if (n <= TMR && m >= 2 * VL && (transA || k <= KC)) {
+        // (A row-major must be transposed while packed; measured, that only pays for short k.)
         switch ((n + 1) / 2 * 2) {  // rows of C^T in registers: n rounded up to even
 #define FEW(R) case R: NAME(few_columns)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, R); break;
             FEW(2) FEW(4)
