@@ -90,7 +90,7 @@ public enum DataCatalog {
             options[pair[0]] = value
         }
         func count(_ option: String, minimum: Int) throws -> Int {
-            let value = options[option]!
+            let value = options[option] ?? 0
             guard value.rounded() == value, value >= Double(minimum), value <= 10_000_000 else {
                 throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number >= \(minimum)")
             }
@@ -251,5 +251,17 @@ public enum DataCatalog {
         private var entries: [String: LoadedData] = [:]
         func value(for key: String) -> LoadedData? { lock.lock(); defer { lock.unlock() }; return entries[key] }
         func store(_ value: LoadedData, for key: String) { lock.lock(); entries[key] = value; lock.unlock() }
+    }
+}
+
+extension DataCatalog {
+    /// The built-in datasets at their default options, for `runner datasets`.
+    public static func builtInSummaries() throws -> [(name: String, shape: String, task: String, options: String, summary: String)] {
+        try BuiltInDataset.allCases.map { builtIn in
+            let loaded = try load(builtIn.rawValue)
+            let options = builtIn.options.map { "\($0.name)=\(shortDescription($0.defaultValue))" }.joined(separator: ":")
+            return (builtIn.rawValue, "\(loaded.dataset.rowCount) x \(loaded.dataset.featureCount)", loaded.taskDescription,
+                    options.isEmpty ? "" : "\(builtIn.rawValue):\(options)", builtIn.summary)
+        }
     }
 }

@@ -45,6 +45,11 @@ public struct WorkSummary: Sendable, Equatable {
     public var outcomes: [Int64: RunOutcome] = [:]
     public var wasInterrupted = false
     public var runIDs: [Int64] { outcomes.keys.sorted() }
+
+    public init(outcomes: [Int64: RunOutcome] = [:], wasInterrupted: Bool = false) {
+        self.outcomes = outcomes
+        self.wasInterrupted = wasInterrupted
+    }
 }
 
 public final class Worker: @unchecked Sendable {
@@ -271,7 +276,7 @@ public final class Worker: @unchecked Sendable {
         if withTensors {
             tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
             if let gradients = result.gradients {
-                tensors += TensorRecords.records(gradients, weightKind: .weightGrad, biasKind: .biasGrad)
+                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
             }
             if configuration.training.momentum > 0, let velocities = result.velocities {
                 tensors += TensorRecords.records(velocities, weightKind: .weightVelocity, biasKind: .biasVelocity)
@@ -324,4 +329,15 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) { storage = value }
     var value: Value { lock.lock(); defer { lock.unlock() }; return storage }
     func update(_ body: (inout Value) -> Void) { lock.lock(); body(&storage); lock.unlock() }
+}
+
+extension RunOutcome {
+    /// The reason shown next to the status.
+    public var detail: String {
+        switch self {
+        case let .finished(_, reason): return reason
+        case let .interrupted(epoch): return "requeued after epoch \(epoch)"
+        case let .lost(message), let .failed(message): return message
+        }
+    }
 }
