@@ -160,6 +160,8 @@ public struct EpochResult: Sendable {
     public let epoch: Int
     /// Mean of the epoch's batch losses weighted by batch size (Keras); epoch 0: loss of the initial weights.
     public let trainLoss: Double
+    /// Fraction of correct predictions over the epoch's batches as they were trained (like the loss);
+    /// nil for regression. Epoch 0: of the initial weights.
     public let trainAccuracy: Double?
     public let validationLoss: Double?
     public let validationAccuracy: Double?
@@ -193,7 +195,7 @@ public enum EpochDecision: Sendable {
 
 public enum TrainingOutcome: Equatable, Sendable {
     case completed
-    /// Early stopping ended the run after this epoch (the last one reported).
+    /// Early stopping ended the run after this epoch (the last one reported), before `epochs`.
     case earlyStopped(epoch: Int)
     /// A NaN or infinite loss appeared during this epoch; it was not reported, every epoch before was.
     case diverged(epoch: Int)
