@@ -56,6 +56,8 @@ public final class Worker: @unchecked Sendable {
     public let store: SlopeStore
     public let identity: WorkerIdentity
     public let stop: StopSignal
+    /// Seconds between heartbeats while an epoch runs (well under `runner resume --stale-after`).
+    public var heartbeatInterval: TimeInterval = 30
     private let onEvent: @Sendable (WorkerEvent) -> Void
     private let lock = NSLock()
     private var sweepSpecs: [Int64: SweepSpec?] = [:]
@@ -217,6 +219,13 @@ public final class Worker: @unchecked Sendable {
             trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, initialParameters: initial)
         }
         onEvent(.runStarted(runID: runID, label: label, epochs: training.epochs, firstEpoch: firstEpoch))
+        // Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
+        // `runner resume` on another host does not take a live run for a dead one.
+        let heartbeat = DispatchSource.makeTimerSource(queue: .global())
+        heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
+        heartbeat.setEventHandler { [store, identity] in try? store.heartbeat(runID: runID, worker: identity) }
+        heartbeat.resume()
+        defer { heartbeat.cancel() }
 
         let pruning = claimed.run.sweepID.flatMap { sweepSpec($0)?.earlyTerminate }
         var pending: EpochResult? = nil

@@ -39,11 +39,29 @@ final class RunnerProcessTests: XCTestCase {
                      "--init-weights", "--early-stopping-patience", "--min-delta", "--log-tensors", "--name", "--db", "--quiet"] {
             XCTAssertTrue(trainHelp.contains(flag), "train --help lacks \(flag)")
         }
-        XCTAssertTrue(trainHelp.contains("relu, tanh, sigmoid, identity, softmax"), "enum choices listed")
+        let flatHelp = trainHelp.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // help wraps lines
+        XCTAssertTrue(flatHelp.contains("(values: relu, tanh, sigmoid, identity)"), "enum choices listed")
+        XCTAssertTrue(flatHelp.contains("(values: mse, binary-cross-entropy, cross-entropy)"), "enum choices listed")
         let (sweepHelp, _) = try run(["sweep", "--help"], expect: 0)
         for flag in ["--jobs", "--queue-only", "spec.yaml"] { XCTAssertTrue(sweepHelp.contains(flag), "sweep --help lacks \(flag)") }
         let (resumeHelp, _) = try run(["resume", "--help"], expect: 0)
         for flag in ["--sweep", "--run", "--stale-after"] { XCTAssertTrue(resumeHelp.contains(flag)) }
+        // docs/cli-runner.md documents every flag that --help shows.
+        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/cli-runner.md"), encoding: .utf8)
+        for command in ["train", "sweep", "work", "resume", "datasets"] {
+            XCTAssertTrue(docs.contains("## `runner \(command)"), "docs/cli-runner.md lacks a section for \(command)")
+            let help = try run([command, "--help"], expect: 0).output
+            // The option lines: "  --flag <value>   help" or "  -h, --help   help".
+            let flags = Set(help.split(separator: "\n").compactMap { line -> Substring? in
+                let words = line.split(separator: " ")
+                guard line.hasPrefix("  "), let flag = words.first(where: { $0.hasPrefix("--") }),
+                      words.first == flag || words.first?.hasSuffix(",") == true else { return nil }
+                return flag
+            })
+            XCTAssertTrue(flags.contains("--help"), "\(flags)")
+            for flag in flags { XCTAssertTrue(docs.contains("`\(flag)"), "docs/cli-runner.md lacks \(flag) (runner \(command))") }
+        }
         XCTAssertEqual(try run(["--version"], expect: 0).output.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
         let (datasets, _) = try run(["datasets"], expect: 0)
         XCTAssertTrue(datasets.contains("digits   1797 x 64"), datasets)
