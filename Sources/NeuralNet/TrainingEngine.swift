@@ -172,6 +172,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         monitoredLosses = state.monitoredLosses
         epoch = state.epoch
         hasReportedStart = true
+        lastReported = (layers(of: parameters), configuration.momentum > 0 ? layers(of: velocities) : nil)
     }
 
     /// The state after the last completed epoch (also after a divergence).

@@ -95,7 +95,7 @@ final class GradientCheckTests: XCTestCase {
         for hidden in [Activation.relu, .tanh, .sigmoid, .identity] {
             for (output, loss) in outputsAndLosses {
                 for (shapeIndex, shape) in shapes.enumerated() {
-                    for seed: UInt64 in shapeIndex == 2 ? [3] : [1, 2] {
+                    for seed: UInt64 in shapeIndex == 2 ? [3] : [1, 2, 4] {
                         var sizes = shape
                         if loss == .binaryCrossEntropy { sizes[sizes.count - 1] = 2 }
                         let configuration = TrainingConfiguration(
@@ -146,6 +146,18 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(first?.trainAccuracy, Double(hits) / 40)
         XCTAssertEqual(first?.validationAccuracy, Double(hits) / 40)
         XCTAssertEqual(first?.validationLoss, first?.trainLoss)
+    }
+
+    func testWeightSlopeRejectsPositionsOutsideTheNetwork() throws {
+        let configuration = TrainingConfiguration(layerSizes: [2, 3, 1], seed: 1, precision: .float64)
+        let data = randomDataset(for: configuration, rows: 4, seed: 1)
+        let parameters = try Trainer(configuration: configuration, training: data, validation: nil).state.parameters
+        for (layer, i, j, row, named) in [(0, 0, 0, 0, "layer"), (3, 0, 0, 0, "layer"), (1, 2, 0, 0, "from"), (2, 0, 1, 0, "to"), (1, 0, 0, 4, "row")] {
+            XCTAssertThrowsError(try Inspection.weightSlope(configuration: configuration, parameters: parameters, data: data,
+                                                            layer: layer, from: i, to: j, row: row)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("invalid \(named)"), "\(error)")
+            }
+        }
     }
 
     func testFullDataWeightSlopeIsTheMeanOfTheRowSlopes() throws {

@@ -62,6 +62,23 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testResumeRejectsIncompleteStates() throws {
+        let configuration = moonsConfiguration(momentum: 0.9, earlyStopping: EarlyStopping(monitor: .validationLoss, patience: 3))
+        let full = try train(configuration, moons.training, validation: moons.validation)
+        let parameters = full.results[2].parameters
+        let losses = full.results[0...2].map { $0.validationLoss! }
+        func resume(_ state: TrainingState) throws {
+            _ = try Trainer(configuration: configuration, training: moons.training, validation: moons.validation, resumingFrom: state)
+        }
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: nil, monitoredLosses: losses))) { error in
+            XCTAssertTrue("\(error)".contains("velocities"), "\(error)")
+        }
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: full.results[2].velocities, monitoredLosses: [1])))
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: Array(parameters.dropLast()), velocities: full.results[2].velocities,
+                                                      monitoredLosses: losses)))
+        XCTAssertNoThrow(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: full.results[2].velocities, monitoredLosses: losses)))
+    }
+
     func testEpochGradientIsTheMeanOfTheAppliedBatchGradients() throws {
         // Plain SGD: W[e] = W[e-1] - learningRate * numberOfBatches * G[e]; 30 rows in batches of 7 -> 5 batches.
         let data = GeneratedData.linear(rows: 30, noise: 0.1, seed: 2)
