@@ -228,4 +228,20 @@ final class RunnerProcessTests: XCTestCase {
         try assertSameBits(db, reference)
         XCTAssertEqual(try interrupted.sweep(id: 1).status, .completed)
     }
+
+    func testSecondCtrlCExitsAtOnceAndResumeStillMatches() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("twice.db")
+        let worker = try ChildProcess(runner, ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db])
+        try waitUntilMidSweep(db, epochs: 2, process: worker)
+        kill(worker.pid, SIGINT)
+        kill(worker.pid, SIGINT)
+        XCTAssertEqual(worker.finish().status, 130)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertTrue(try store.runs(sweepID: 1).contains { !$0.status.isFinished })
+        try run(["resume", "--sweep", "1", "--db", db], expect: 0)
+        try assertSameBits(db, reference)
+    }
 }
