@@ -314,8 +314,8 @@ func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
 extension RunConfiguration {
     /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`.
     public var label: String {
-        var parts = ["lr=\(shortDescription(training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 { parts.append("momentum=\(shortDescription(training.momentum))") }
+        var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
+        if training.momentum > 0 { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")
     }

@@ -72,7 +72,7 @@ struct Sweep: ParsableCommand {
             if !global.quiet { print("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, metric: sweepSpec.metric) { worker in
+        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobCount)
         }
     }
@@ -99,7 +99,7 @@ struct Work: ParsableCommand {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, metric: try Console.metric(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
             try worker.work(sweepID: sweep, jobs: jobCount)
         }
     }
@@ -139,7 +139,7 @@ struct Resume: ParsableCommand {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, metric: try Console.metric(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobCount, staleAfter: staleAfter)
         }
     }
