@@ -120,12 +120,13 @@ public final class Worker: @unchecked Sendable {
                 }
                 reclaimed = [claimed]
             }
-            return try work(sweepID: nil, jobs: 1, reclaimed: reclaimed, onlyReclaimed: true)
+            return try trainEach(reclaimed)
         }
         return try work(sweepID: sweepID, jobs: jobs, reclaimed: reclaimed)
     }
 
-    private func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun], onlyReclaimed: Bool) throws -> WorkSummary {
+    /// Trains the given runs (already held by this worker) one after the other, and nothing else.
+    private func trainEach(_ reclaimed: [SlopeStore.ClaimedRun]) throws -> WorkSummary {
         var summary = WorkSummary()
         for claimed in reclaimed where !stop.isRequested {
             summary.outcomes[claimed.id] = execute(claimed)
