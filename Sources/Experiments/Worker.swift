@@ -163,7 +163,7 @@ public final class Worker: @unchecked Sendable {
         var label = "run \(runID)"
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
-            label = configuration.label
+            label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
             let outcome = try train(claimed, configuration: configuration, label: label)
             onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
             return outcome
@@ -313,10 +313,26 @@ public final class Worker: @unchecked Sendable {
 func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
 
 extension RunConfiguration {
-    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`.
-    public var label: String {
+    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
+    /// other settings the sweep varies (`activation=tanh`, `momentum=0.9` ...).
+    public func label(showing varied: [Setting] = []) -> String {
         var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        if training.momentum > 0 || varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        for setting in varied {
+            switch setting {
+            case .activation: parts.append("activation=\(training.hiddenActivation.rawValue)")
+            case .outputActivation: parts.append("output=\(training.outputActivation.rawValue)")
+            case .loss: parts.append("loss=\(training.loss.rawValue)")
+            case .weightDecay: parts.append("weight_decay=\(String(format: "%.3g", training.weightDecay))")
+            case .epochs: parts.append("epochs=\(training.epochs)")
+            case .precision: parts.append(training.precision.rawValue)
+            case .initialization: parts.append("init=\(training.initialization?.rawValue ?? "default")")
+            case .nesterov: parts.append(training.nesterov ? "nesterov" : "no-nesterov")
+            case .dataset: parts.append(data.dataset)
+            case .validation: parts.append("validation=\(shortDescription(data.validationFraction))")
+            default: break
+            }
+        }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")
     }
