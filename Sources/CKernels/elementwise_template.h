@@ -16,21 +16,18 @@ static void NAME(bias_activate)(int m, int n, T *C, int ldc, const T *bias, int 
         if (bias && relu) {
             for (int j = 0; j < n; j++) {
                 const T value = row[j] + bias[j];
-                row[j] = value < 0 ? 0 : value;
+                row[j] = 0 >= value ? 0 : value;
             }
         } else if (bias) {
             for (int j = 0; j < n; j++) row[j] += bias[j];
         } else if (relu) {
-            for (int j = 0; j < n; j++) row[j] = row[j] < 0 ? 0 : row[j];
+            for (int j = 0; j < n; j++) row[j] = 0 >= row[j] ? 0 : row[j];
         }
     }
 }
 
 static void NAME(relu_backward)(long count, T *restrict delta, const T *restrict activation) {
-    for (long i = 0; i < count; i++) {
-        const T value = delta[i];  // loaded unconditionally, so the loop vectorizes to a blend
-        delta[i] = activation[i] > 0 ? value : 0;
-    }
+    for (long i = 0; i < count; i++) delta[i] *= activation[i] > 0 ? 1 : 0;
 }
 
 static void NAME(column_sums)(int m, int n, const T *X, int ldx, T *restrict sums) {

@@ -225,6 +225,9 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
         return;
     }
     T *packedA = packedB + (size_t)kcMax * ncMax;
+    // A row-major strip used by at most two panels (mid sizes, e.g. 32x64 * 64x64): reading it
+    // in place beats packing it. Wider products reuse each strip many times and pack it.
+    const int readAInPlace = !transA && n <= 2 * nr;
     for (int jc = 0; jc < n; jc += NC) {
         const int nc = n - jc < NC ? n - jc : NC;
         for (int pc = 0; pc < k; pc += KC) {
@@ -233,12 +236,21 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
             NAME(pack_b)(kc, nc, B + pc * rsb + jc * csb, rsb, csb, packedB, nr);
             for (int ir = 0; ir < m; ir += MR) {
                 const int mr = m - ir < MR ? m - ir : MR;
-                NAME(pack_a)(kc, mr, A + ir * rsa + pc * csa, rsa, csa, packedA, MR);
+                const T *a = A + ir * rsa + pc * csa;
                 T *cRow = C + (long)ir * ldc + jc;
-                for (int jr = 0; jr < nc; jr += nr) {
-                    const int ncols = nc - jr < nr ? nc - jr : nr;
-                    NAME(micro)(kc, packedA, 1, MR, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
-                                betaHere, mr, ncols, nv, MR);
+                if (readAInPlace && mr == MR) {
+                    for (int jr = 0; jr < nc; jr += nr) {
+                        const int ncols = nc - jr < nr ? nc - jr : nr;
+                        NAME(micro)(kc, a, lda, 1, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
+                                    betaHere, mr, ncols, nv, MR);
+                    }
+                } else {
+                    NAME(pack_a)(kc, mr, a, rsa, csa, packedA, MR);
+                    for (int jr = 0; jr < nc; jr += nr) {
+                        const int ncols = nc - jr < nr ? nc - jr : nr;
+                        NAME(micro)(kc, packedA, 1, MR, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
+                                    betaHere, mr, ncols, nv, MR);
+                    }
                 }
             }
         }

@@ -339,7 +339,7 @@ final class KernelTests: XCTestCase {
                         for j in 0..<n {
                             var value = expected[i * ldc + j]
                             if useBias { value += bias[j] }
-                            if relu { value = value < 0 ? 0 : value }
+                            if relu { value = Swift.max(value, 0) }
                             expected[i * ldc + j] = value
                         }
                     }
@@ -352,7 +352,7 @@ final class KernelTests: XCTestCase {
                 let activation = awkwardValues(count, &random)
                 var delta = original
                 kernels.srelu_backward!(count, &delta, activation)
-                let expectedDelta = (0..<count).map { activation[$0] > 0 ? original[$0] : 0 }
+                let expectedDelta = (0..<count).map { original[$0] * (activation[$0] > 0 ? 1 : 0) }
                 XCTAssertTrue(sameBits(delta, expectedDelta), "\(name) relu_backward seed \(seed)")
 
                 var sums = [Float](repeating: .nan, count: n)
@@ -391,7 +391,7 @@ final class KernelTests: XCTestCase {
                 for i in 0..<m {
                     for j in 0..<n {
                         let value = expected[i * ldc + j] + bias[j]
-                        expected[i * ldc + j] = value < 0 ? 0 : value
+                        expected[i * ldc + j] = Swift.max(value, 0)
                     }
                 }
                 var actual = original
@@ -402,7 +402,7 @@ final class KernelTests: XCTestCase {
                 let activation = awkwardValues(count, &random).map(Double.init)
                 var delta = original
                 kernels.drelu_backward!(count, &delta, activation)
-                XCTAssertTrue(sameBits(delta, (0..<count).map { activation[$0] > 0 ? original[$0] : 0 }),
+                XCTAssertTrue(sameBits(delta, (0..<count).map { original[$0] * (activation[$0] > 0 ? 1 : 0) }),
                               "\(name) relu_backward seed \(seed)")
 
                 var sums = [Double](repeating: .nan, count: n)

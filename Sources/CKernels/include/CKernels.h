@@ -52,12 +52,12 @@ void slope_dgemm_isa(slope_isa isa, int transA, int transB, int m, int n, int k,
 
 /// Forward epilogue of a dense layer, in place on C [m x n] (row stride ldc):
 /// C[i][j] += bias[j] (skipped when bias is NULL); then, if relu != 0,
-/// C[i][j] = C[i][j] < 0 ? 0 : C[i][j] (NaN stays NaN).
+/// C[i][j] = 0 >= C[i][j] ? 0 : C[i][j] (Swift's max(x, 0): NaN stays NaN, -0 becomes 0).
 void slope_sbias_activate(int m, int n, float *C, int ldc, const float *bias, int relu);
 void slope_dbias_activate(int m, int n, double *C, int ldc, const double *bias, int relu);
 
-/// ReLU's slope from the layer's post-ReLU output, in place:
-/// delta[i] = activation[i] > 0 ? delta[i] : 0, for i < count (NaN activation gives 0).
+/// ReLU's slope from the layer's post-ReLU output, in place, for i < count:
+/// delta[i] *= activation[i] > 0 ? 1 : 0 (a NaN or infinite delta stays NaN).
 void slope_srelu_backward(long count, float *delta, const float *activation);
 void slope_drelu_backward(long count, double *delta, const double *activation);
 
