@@ -79,7 +79,9 @@ enum Console {
             if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? "") + suffix(global)) }
             throw ExitCode(130)
         }
-        if !global.quiet {
+        if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
+            print("nothing to do: no queued or interrupted runs in \(global.databasePath)")
+        } else if !global.quiet {
             let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             print(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
