@@ -244,4 +244,32 @@ final class RunnerProcessTests: XCTestCase {
         try run(["resume", "--sweep", "1", "--db", db], expect: 0)
         try assertSameBits(db, reference)
     }
+
+    func testTrainOnACSVFileRecordsItsSHA256AndConfiguration() throws {
+        let csv = directory.path("houses.csv")
+        let rows = (0..<40).map { row in "\(row % 7),\(Double(row) * 0.5),\(Double(row) * 1.5 + 2)" }
+        let contents = "rooms,area,price\n" + rows.joined(separator: "\n") + "\n"
+        try contents.write(toFile: csv, atomically: true, encoding: .utf8)
+        let db = database("csv.db")
+        let (output, _) = try run(["train", "--dataset", csv, "--target", "price", "--standardize", "--hidden", "4",
+                                   "--epochs", "2", "--name", "houses", "--db", db], expect: 0)
+        XCTAssertTrue(output.contains("completed"), output)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let run = try store.run(id: 1)
+        XCTAssertEqual(run.settings.name, "houses")
+        XCTAssertEqual(run.settings.layers, "2-4-1")
+        XCTAssertEqual(run.settings.loss, "mse")
+        XCTAssertEqual(run.settings.outputActivation, "identity")
+        XCTAssertEqual(run.settings.dataset, csv)
+        // sha256sum of the file, computed independently.
+        let sha = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), [csv]).output.split(separator: " ").first.map(String.init)
+        XCTAssertEqual(run.settings.datasetSHA256, sha)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.settings.configJSON.utf8)) as? [String: Any])
+        let data = try XCTUnwrap(config["data"] as? [String: Any])
+        XCTAssertEqual(data["target"] as? String, "price")
+        XCTAssertEqual(data["standardize"] as? Bool, true)
+        XCTAssertEqual(data["sha256"] as? String, sha)
+        XCTAssertEqual(data["validationFraction"] as? Double, 0.2)
+        XCTAssertEqual((config["training"] as? [String: Any])?["layerSizes"] as? [Int], [2, 4, 1])
+    }
 }
