@@ -76,7 +76,8 @@ enum Console {
         let summary = try body(worker)
         printer.finish()
         if summary.wasInterrupted {
-            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? "") + suffix(global)) }
+            let scope = sweepID.map { " --sweep \($0)" } ?? (summary.runIDs.count == 1 ? " --run \(summary.runIDs[0])" : "")
+            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + scope + suffix(global)) }
             throw ExitCode(130)
         }
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
