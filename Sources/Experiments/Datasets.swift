@@ -120,7 +120,11 @@ public enum DataCatalog {
         case .moons:
             return LoadedData(dataset: GeneratedData.moons(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed), sha256: nil)
         case .blobs:
-            return LoadedData(dataset: GeneratedData.blobs(rows: try count("rows", minimum: 2), features: try count("features", minimum: 1),
+            let rows = try count("rows", minimum: 2), features = try count("features", minimum: 1)
+            guard rows * features <= 100_000_000 else {
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
+            }
+            return LoadedData(dataset: GeneratedData.blobs(rows: rows, features: features,
                                                            classes: try count("classes", minimum: 2), seed: seed), sha256: nil)
         }
     }
