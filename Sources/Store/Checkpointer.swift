@@ -11,8 +11,10 @@ import GRDBSQLite
 
 final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `connection` only on `queue`
     let path: String
-    /// WAL size (bytes) that starts a background checkpoint, and the size at which the writer does it itself.
-    static let backgroundThreshold = 8 << 20, writerThreshold = 32 << 20
+    /// WAL bytes not yet copied that start a background checkpoint; WAL size at which the writer
+    /// checkpoints itself when the background connection is idle (so the WAL restarts from the
+    /// beginning); WAL size at which the writer waits for a running background checkpoint first.
+    static let backgroundThreshold = 8 << 20, writerThreshold = 32 << 20, writerLimit = 64 << 20
     private let condition = NSCondition()
     private var isRunning = false
     private var pageSize = 4096
@@ -43,12 +45,17 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
         let walBytes = Int(frames) * pageSize
         if walBytes >= Self.writerThreshold {
             condition.lock()
-            while isRunning { condition.wait() }
+            if walBytes >= Self.writerLimit {
+                while isRunning { condition.wait() }
+            }
+            let isIdle = !isRunning
             condition.unlock()
-            // Nothing else is copying now, so this backfills the whole WAL and the next
-            // transaction restarts it from the beginning.
-            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            return
+            // With no other copy running this backfills the whole WAL (most of it was copied in
+            // the background already), so the next transaction restarts it from the beginning.
+            if isIdle {
+                sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                return
+            }
         }
         condition.lock()
         defer { condition.unlock() }
