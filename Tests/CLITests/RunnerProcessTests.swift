@@ -272,4 +272,18 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertEqual(data["validationFraction"] as? Double, 0.2)
         XCTAssertEqual((config["training"] as? [String: Any])?["layerSizes"] as? [Int], [2, 4, 1])
     }
+
+    func testLiveProgressOnATerminal() throws {
+        // `script` runs the command on a pseudo-terminal, so runner sees a terminal on stdout.
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: script.path), "needs util-linux script for a pseudo-terminal")
+        let db = database("live.db")
+        let command = "\(runner.path) sweep --dataset blobs:rows=2000:features=8 --hidden 8 --epochs 4 --batch-size 4 --seed 0,1 --jobs 1 --db \(db)"
+        let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "LINES": "40"])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        XCTAssertTrue(result.output.contains("\u{1B}[") && result.output.contains("\u{1B}[J"), "redraws with escape codes")
+        XCTAssertTrue(result.output.contains("runs done"), "the overall bar")
+        XCTAssertTrue(result.output.contains("epoch 0/4") || result.output.contains("epoch 1/4"), "a live line per run")
+        XCTAssertTrue(result.output.contains("* best run: "), "the summary at the end")
+    }
 }
