@@ -98,6 +98,23 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(finished.sorted(), runIDs)
     }
 
+    func testParallelRunsGiveTheSameBitsAsSerialOnes() throws {
+        let spec = try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [6], epochs: 4, batch_size: 5, momentum: 0.5}
+            parameters: {learning_rate: {values: [0.02, 0.1, 0.3]}, seed: {values: [3, 4]}}
+            """)
+        var finals: [[[SlopeStore.TensorRecord]]] = []
+        for jobs in [1, 2] {
+            let store = try store("jobs-\(jobs).db")
+            let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
+            _ = try Worker(store: store).work(sweepID: sweepID, jobs: jobs)
+            finals.append(try runIDs.map { try store.tensors(runID: $0, epoch: 4).map(\.tensor) })
+        }
+        XCTAssertEqual(finals[0].count, 6)
+        XCTAssertTrue(finals[0].allSatisfy { $0.count == 12 })
+        XCTAssertEqual(finals[0], finals[1])
+    }
+
     private func runSingle(_ settings: RunSettings, in store: SlopeStore, stop: StopSignal = StopSignal(),
                            onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) throws -> (Int64, RunOutcome) {
         let runID = try store.createRun(try RunConfiguration.make(settings).newRun())
