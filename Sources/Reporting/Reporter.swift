@@ -1,0 +1,226 @@
+// The `report` commands as functions from query results to text. Each returns the whole output,
+// so that tests compare it and the executable only prints it. `runs`, `show` and `best` live here.
+import Foundation
+import Store
+
+/// Which way a metric is better.
+public enum Goal: String, CaseIterable, Sendable {
+    case min, max
+
+    /// Accuracies are maximised, everything else (losses) minimised.
+    static func natural(for metricName: String) -> Goal { metricName.contains("accuracy") ? .max : .min }
+
+    func isBetter(_ candidate: Double, than current: Double) -> Bool {
+        self == .min ? candidate < current : candidate > current
+    }
+}
+
+/// A per-epoch curve of a run.
+public enum CurveMetric: String, CaseIterable, Sendable {
+    case train_loss, val_loss, train_accuracy, val_accuracy
+
+    func value(_ row: EpochRow) -> Double? {
+        switch self {
+        case .train_loss: return row.trainLoss
+        case .val_loss: return row.validationLoss
+        case .train_accuracy: return row.trainAccuracy
+        case .val_accuracy: return row.validationAccuracy
+        }
+    }
+
+    var goal: Goal { Goal.natural(for: rawValue) }
+}
+
+public struct Reporter: Sendable {
+    public let queries: RunQueries
+    public var style: TerminalStyle
+
+    public init(queries: RunQueries, style: TerminalStyle = .plain) {
+        self.queries = queries
+        self.style = style
+    }
+
+    // MARK: lookups shared by the commands
+
+    func run(_ id: Int64) throws -> RunSummary {
+        guard let run = try queries.runSummary(id: id) else {
+            if try queries.runCount() == 0 { throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)") }
+            throw ReportError.unknownRun(id)
+        }
+        return run
+    }
+
+    func sweepRuns(_ sweepID: Int64) throws -> [RunSummary] {
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        let runs = try queries.runSummaries(sweepID: sweepID)
+        guard !runs.isEmpty else { throw ReportError.noRuns("sweep \(sweepID) has no runs") }
+        return runs
+    }
+
+    /// A numeric run column for metrics (`--metric`, `--rows`, `--sort`).
+    func numericColumn(_ name: String, purpose: String) throws -> RunColumn {
+        let column = try RunFilterParser.column(named: name)
+        guard column.isNumeric else {
+            let numeric = RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted()
+            throw ReportError.invalidArgument("\(purpose) must be a numeric column, not '\(column.rawValue)'; numeric columns: \(numeric.joined(separator: ", "))")
+        }
+        return column
+    }
+
+    static func runLabel(_ run: RunSummary) -> String {
+        if let name = run.name, !name.isEmpty { return "run \(run.id) \(name)" }
+        return "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
+    }
+
+    // MARK: runs
+
+    /// The key columns of a run table, dropping those that are empty for every run shown.
+    static func runTable(_ runs: [RunSummary], format: OutputFormat) -> DataTable {
+        if format != .table {
+            let columns = RunColumn.allCases.map { DataTable.Column($0.rawValue) }
+            let rows = runs.map { run in RunColumn.allCases.map { cell(run[$0]) } }
+            return DataTable(columns: columns, rows: rows)
+        }
+        var columns: [(DataTable.Column, (RunSummary) -> Cell)] = [
+            (.init("id"), { .integer($0.id) }),
+            (.init("sweep_id", title: "sweep"), { cell($0[.sweep_id]) }),
+            (.init("name"), { cell($0[.name]) }),
+            (.init("status"), { .text($0.status) }),
+            (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
+            (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
+            (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
+            (.init("layers"), { cell($0[.layers]) }),
+            (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\(Int($0.number(.epochs) ?? 0))") }),
+            (.init("final_train_loss", title: "train_loss"), { cell($0[.final_train_loss]) }),
+            (.init("final_val_loss", title: "val_loss"), { cell($0[.final_val_loss]) }),
+            (.init("best_val_loss", title: "best_val"), { cell($0[.best_val_loss]) }),
+            (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
+            (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
+        ]
+        let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
+        columns.removeAll { column in
+            guard optional.contains(column.0.key) else { return false }
+            return runs.allSatisfy { run in
+                let value = column.1(run)
+                if column.0.key == "momentum" { return value == .null || value == .real(0) || value == .integer(0) }
+                return value == .null || value == .text("")
+            }
+        }
+        return DataTable(columns: columns.map(\.0), rows: runs.map { run in columns.map { $0.1(run) } })
+    }
+
+    static func cell(_ value: RunValue) -> Cell {
+        switch value {
+        case .integer(let v): return .integer(v)
+        case .real(let v): return .real(v)
+        case .text(let v): return .text(v)
+        case .null: return .null
+        }
+    }
+
+    /// `report runs`: runs matching sweep/filter, sorted, limited.
+    public func runs(sweepID: Int64? = nil, filter: String? = nil, sort: String? = nil, limit: Int? = nil,
+                     format: OutputFormat = .table) throws -> String {
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        let parsedSort = try sort.map(RunFilterParser.parseSort)
+        if let limit, limit < 1 { throw ReportError.invalidArgument("--limit must be at least 1, got \(limit)") }
+        if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
+        let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
+        if runs.isEmpty {
+            if try queries.runCount() == 0 {
+                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+            }
+            if format == .table { return "no runs match\n" }
+        }
+        return Self.runTable(runs, format: format).render(format, style: style)
+    }
+
+    // MARK: show
+
+    /// `report show RUN`: configuration, status, the per-epoch table and a plot of the losses.
+    public func show(runID: Int64, format: OutputFormat = .table) throws -> String {
+        let run = try run(runID)
+        let epochs = try queries.epochRows(runIDs: [runID])
+        let table = Self.epochTable(epochs)
+        switch format {
+        case .csv: return table.renderCSV()
+        case .json:
+            let runFields = RunColumn.allCases.map { "\(jsonString($0.rawValue)): \(Self.cell(run[$0]).json)" }
+            let config = run.configJSON.isEmpty ? "null" : run.configJSON
+            return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
+                + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n"
+        case .table:
+            var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
+            let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""
+            out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(Int(run.number(.epochs) ?? 0)) epochs\n"
+            if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
+            out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
+            out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Int64(run.number(.seed) ?? 0))\n"
+            out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
+            if let best = run.number(.best_epoch) {
+                let bestLoss = run.number(.best_val_loss) ?? run.number(.best_train_loss)
+                out += "best:       epoch \(Int(best))\(bestLoss.map { ", loss \(formatNumber($0))" } ?? "")\n"
+            }
+            let times = [("started", run.text(.started_at)), ("finished", run.text(.finished_at)), ("worker", run.text(.worker))]
+                .compactMap { name, value in value.map { "\(name) \(terminalSafe($0))" } }
+            if !times.isEmpty { out += "times:      \(times.joined(separator: "  "))\n" }
+            out += "config:     \(terminalSafe(Self.compactJSON(run.configJSON)))\n\n"
+            if epochs.isEmpty { return out + "no epochs recorded yet\n" }
+            out += table.renderTable(style: style) + "\n"
+            var series = [PlotSeries(label: "train_loss", points: epochs.compactMap { row in row.trainLoss.map { PlotPoint(x: Double(row.epoch), y: $0) } })]
+            if epochs.contains(where: { $0.validationLoss != nil }) {
+                series.append(PlotSeries(label: "val_loss", points: epochs.compactMap { row in row.validationLoss.map { PlotPoint(x: Double(row.epoch), y: $0) } }))
+            }
+            out += TerminalPlot.render(series, title: "loss", style: style)
+            return out
+        }
+    }
+
+    static func epochTable(_ epochs: [EpochRow]) -> DataTable {
+        var columns: [(DataTable.Column, (EpochRow) -> Cell)] = [
+            (.init("epoch"), { .integer(Int64($0.epoch)) }),
+            (.init("train_loss"), { .number($0.trainLoss) }),
+            (.init("val_loss"), { .number($0.validationLoss) }),
+            (.init("train_accuracy"), { .number($0.trainAccuracy) }),
+            (.init("val_accuracy"), { .number($0.validationAccuracy) }),
+            (.init("seconds"), { .real($0.seconds) }),
+        ]
+        columns.removeAll { column in
+            ["val_loss", "train_accuracy", "val_accuracy"].contains(column.0.key) && epochs.allSatisfy { column.1($0) == .null }
+        }
+        return DataTable(columns: columns.map(\.0), rows: epochs.map { row in columns.map { $0.1(row) } })
+    }
+
+    /// The configuration JSON on one line with sorted keys (as stored when it does not parse).
+    static func compactJSON(_ text: String) -> String {
+        guard let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+              let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]),
+              let result = String(data: compact, encoding: .utf8) else { return text }
+        return result
+    }
+
+    // MARK: best
+
+    /// `report best --sweep ID`: the run with the best value of the metric.
+    public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, format: OutputFormat = .table) throws -> String {
+        _ = try sweepRuns(sweepID)
+        var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
+        let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
+        var top = try queries.runSummaries(sweepID: sweepID, sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+        if metric == nil, top.first?.number(column) == nil {
+            column = .best_train_loss   // a sweep without validation data
+            top = try queries.runSummaries(sweepID: sweepID, sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+        }
+        guard let winner = top.first, let value = winner.number(column) else {
+            throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
+        }
+        switch format {
+        case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)
+        case .table:
+            var out = "best run of sweep \(sweepID) by \(column.rawValue) (\(chosenGoal().rawValue)): \(style.good(terminalSafe(Self.runLabel(winner)))), \(column.rawValue) = \(formatNumber(value))\n\n"
+            out += Self.runTable([winner], format: .table).renderTable(style: style)
+            return out
+        }
+    }
+}
