@@ -32,7 +32,7 @@ CREATE TABLE runs (
     seed                 INTEGER NOT NULL,
     layers               TEXT    NOT NULL,                          -- '64-64-10': inputs, hidden..., outputs
     activation           TEXT    NOT NULL CHECK (activation IN ('relu', 'tanh', 'sigmoid', 'identity')),
-    output_activation    TEXT    NOT NULL CHECK (output_activation IN ('identity', 'sigmoid', 'relu', 'softmax')),
+    output_activation    TEXT    NOT NULL CHECK (output_activation IN ('identity', 'sigmoid', 'relu', 'tanh', 'softmax')),
     loss                 TEXT    NOT NULL CHECK (loss IN ('mse', 'binary-cross-entropy', 'cross-entropy')),
     precision            TEXT    NOT NULL CHECK (precision IN ('float32', 'float64')),
     dataset              TEXT    NOT NULL,                          -- built-in name or CSV path
@@ -100,13 +100,16 @@ CREATE TABLE tensors (
     FOREIGN KEY (run_id, epoch) REFERENCES epochs(run_id, epoch) ON DELETE CASCADE
 );
 
+-- One kind of tensor across epochs (resume points, weight trajectories in reports).
+CREATE INDEX tensors_by_run_kind ON tensors(run_id, kind, epoch, layer);
+
 CREATE VIEW run_summary AS
 SELECT r.id AS run_id, r.sweep_id, r.name, r.status, r.stop_reason,
        r.learning_rate, r.batch_size, r.momentum, r.epochs, r.seed, r.layers,
        r.activation, r.output_activation, r.loss, r.precision, r.dataset, r.validation_fraction,
        r.epochs_done, r.final_train_loss, r.final_val_loss, r.best_train_loss, r.best_val_loss,
        r.best_epoch, r.final_train_accuracy, r.final_val_accuracy,
-       r.started_at, r.finished_at
+       r.dataset_sha256, r.created_at, r.started_at, r.finished_at, r.heartbeat_at, r.worker, r.error
 FROM runs AS r;
 
 -- update_to_weight_ratio: learning_rate x L2 of the epoch's mean gradient / L2 of

@@ -1,0 +1,210 @@
+// The plain values that go into and come out of the store. Store never sees NeuralNet's
+// types: callers pass hyperparameters as strings and numbers and tensors as bytes.
+import Foundation
+
+/// The status of a run (`runs.status`).
+public enum RunStatus: String, CaseIterable, Codable, Sendable {
+    case queued, running, completed, pruned, diverged, failed
+    /// Whether the run has ended for good (it will never be claimed again).
+    public var isFinished: Bool { self != .queued && self != .running }
+}
+
+/// The status of a sweep (`sweeps.status`).
+public enum SweepStatus: String, CaseIterable, Codable, Sendable {
+    case queued, running, completed, interrupted, failed
+}
+
+/// Who is running a run: recorded in `runs.worker/host/pid`, so that a run whose worker
+/// died can be recognised (same host: the pid is gone; elsewhere: a stale heartbeat).
+public struct WorkerIdentity: Sendable, Equatable {
+    public var host: String
+    public var pid: Int32
+    /// Free text stored in `runs.worker`, e.g. "runner 12345@box" or "worker 2".
+    public var label: String
+
+    public init(host: String, pid: Int32, label: String) {
+        self.host = host
+        self.pid = pid
+        self.label = label
+    }
+
+    /// This process: the host name and pid from the operating system.
+    public static func current(label: String? = nil) -> WorkerIdentity {
+        let host = ProcessInfo.processInfo.hostName
+        let pid = getpid()
+        return WorkerIdentity(host: host, pid: pid, label: label ?? "\(pid)@\(host)")
+    }
+}
+
+extension SlopeStore {
+    /// A run to queue: the typed hyperparameter columns plus the full configuration as JSON.
+    public struct NewRun: Sendable, Equatable {
+        public var name: String?
+        public var learningRate: Double
+        public var batchSize: Int
+        public var momentum: Double
+        /// Planned number of training epochs.
+        public var epochs: Int
+        /// Stored as the signed 64-bit integer with the same bits (seeds >= 2^63 read back negative in SQL).
+        public var seed: UInt64
+        /// Layer sizes, inputs first: "64-64-10".
+        public var layers: String
+        public var activation: String
+        public var outputActivation: String
+        public var loss: String
+        public var precision: DType
+        public var dataset: String
+        public var datasetSHA256: String?
+        public var validationFraction: Double
+        /// Everything needed to rebuild and resume the run (must be valid JSON).
+        public var configJSON: String
+        public var slopeVersion: String
+
+        public init(name: String? = nil, learningRate: Double, batchSize: Int, momentum: Double = 0,
+                    epochs: Int, seed: UInt64, layers: String, activation: String,
+                    outputActivation: String, loss: String, precision: DType = .float32,
+                    dataset: String, datasetSHA256: String? = nil, validationFraction: Double = 0,
+                    configJSON: String, slopeVersion: String) {
+            self.name = name
+            self.learningRate = learningRate
+            self.batchSize = batchSize
+            self.momentum = momentum
+            self.epochs = epochs
+            self.seed = seed
+            self.layers = layers
+            self.activation = activation
+            self.outputActivation = outputActivation
+            self.loss = loss
+            self.precision = precision
+            self.dataset = dataset
+            self.datasetSHA256 = datasetSHA256
+            self.validationFraction = validationFraction
+            self.configJSON = configJSON
+            self.slopeVersion = slopeVersion
+        }
+    }
+
+    /// One row of `runs`.
+    public struct RunRecord: Sendable, Equatable {
+        public var id: Int64
+        public var sweepID: Int64?
+        public var status: RunStatus
+        public var stopReason: String?
+        /// The hyperparameters and configuration the run was queued with.
+        public var settings: NewRun
+        public var createdAt: String
+        public var startedAt: String?
+        public var finishedAt: String?
+        public var heartbeatAt: String?
+        public var worker: String?
+        public var host: String?
+        public var pid: Int32?
+        public var error: String?
+        /// Last epoch stored (0 = only the initial state, or nothing yet).
+        public var epochsDone: Int
+        public var finalTrainLoss: Double?
+        public var finalValidationLoss: Double?
+        public var finalTrainAccuracy: Double?
+        public var finalValidationAccuracy: Double?
+        public var bestTrainLoss: Double?
+        public var bestValidationLoss: Double?
+        public var bestEpoch: Int?
+    }
+
+    /// A run handed to a worker by `claimNextRun` or `reclaimInterruptedRuns`.
+    public struct ClaimedRun: Sendable, Equatable {
+        public var run: RunRecord
+        /// The last epoch already stored for the run (nil: nothing stored, start from scratch).
+        public var lastStoredEpoch: Int?
+        public var id: Int64 { run.id }
+    }
+
+    /// One row of `sweeps`.
+    public struct SweepRecord: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var specJSON: String
+        public var createdAt: String
+        public var status: SweepStatus
+    }
+
+    /// One row of `epochs`. NaN losses are stored (and read back) as nil: SQLite has no NaN.
+    public struct EpochRecord: Sendable, Equatable {
+        public var epoch: Int
+        public var trainLoss: Double?
+        public var validationLoss: Double?
+        public var trainAccuracy: Double?
+        public var validationAccuracy: Double?
+        public var seconds: Double
+
+        public init(epoch: Int, trainLoss: Double?, validationLoss: Double? = nil,
+                    trainAccuracy: Double? = nil, validationAccuracy: Double? = nil, seconds: Double = 0) {
+            self.epoch = epoch
+            self.trainLoss = trainLoss
+            self.validationLoss = validationLoss
+            self.trainAccuracy = trainAccuracy
+            self.validationAccuracy = validationAccuracy
+            self.seconds = seconds
+        }
+    }
+
+    /// `tensors.kind`.
+    public enum TensorKind: String, CaseIterable, Codable, Sendable {
+        case weight, bias
+        case weightGradient = "weight_grad", biasGradient = "bias_grad"
+        case weightVelocity = "weight_velocity", biasVelocity = "bias_velocity"
+    }
+
+    /// `tensors.dtype` (and `runs.precision`).
+    public enum DType: String, CaseIterable, Codable, Sendable {
+        case float32, float64
+        public var byteCount: Int { self == .float32 ? 4 : 8 }
+    }
+
+    /// A tensor to store: rows x cols little-endian IEEE-754 values, row-major.
+    public struct TensorRecord: Sendable, Equatable {
+        public var layer: Int
+        public var kind: TensorKind
+        public var rows: Int
+        public var cols: Int
+        public var dtype: DType
+        /// rows * cols * dtype.byteCount bytes.
+        public var data: [UInt8]
+
+        public init(layer: Int, kind: TensorKind, rows: Int, cols: Int, dtype: DType, data: [UInt8]) {
+            self.layer = layer
+            self.kind = kind
+            self.rows = rows
+            self.cols = cols
+            self.dtype = dtype
+            self.data = data
+        }
+    }
+
+    /// A stored tensor with the statistics computed when it was written (nil when not finite).
+    public struct StoredTensor: Sendable, Equatable {
+        public var epoch: Int
+        public var tensor: TensorRecord
+        public var statistics: TensorStatistics
+    }
+
+    /// One row of the `layer_stats` view.
+    public struct LayerStat: Sendable, Equatable {
+        public var epoch: Int
+        public var layer: Int
+        public var weightL2: Double?
+        public var gradientL2: Double?
+        /// learning rate x gradient L2 / weight L2.
+        public var updateToWeightRatio: Double?
+    }
+}
+
+/// `tensors.l2/mean/std/min/max`: nil where the value is not finite.
+public struct TensorStatistics: Sendable, Equatable {
+    public var l2: Double?
+    public var mean: Double?
+    /// Population standard deviation (numpy's default, ddof = 0).
+    public var std: Double?
+    public var min: Double?
+    public var max: Double?
+}

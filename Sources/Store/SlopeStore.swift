@@ -1,0 +1,123 @@
+// SlopeStore: opens a Slope database (checks it is one, migrates it, sets WAL and the
+// pragmas) and runs every read and write as one GRDB transaction.
+import Foundation
+import GRDB
+
+public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-safe; the rest is immutable
+    public enum Mode: Sendable { case readWrite, readOnly }
+
+    /// 0x536C6F70, 'Slop': `PRAGMA application_id` of every Slope database (set by 0001_initial.sql).
+    public static let applicationID: UInt32 = 0x536C_6F70
+    /// Page size of new databases: large pages keep megabyte tensor BLOBs in short overflow chains.
+    static let pageSize = 65536
+
+    public let path: String
+    public let mode: Mode
+    public let busyTimeout: TimeInterval
+    let pool: DatabasePool
+
+    /// Opens (creating and migrating in `.readWrite` mode) the database at `path`.
+    /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
+    /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...).
+    public init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30) throws {
+        self.path = path
+        self.mode = mode
+        self.busyTimeout = busyTimeout
+        do {
+            try Self.checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
+            pool = try DatabasePool(path: path, configuration: Self.configuration(mode: mode, busyTimeout: busyTimeout))
+            switch mode {
+            case .readWrite: try Migrations.migrate(pool, path: path)
+            case .readOnly: try Migrations.verify(pool, path: path)
+            }
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    static func configuration(mode: Mode, busyTimeout: TimeInterval) -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "Slope.Store"
+        configuration.readonly = mode == .readOnly
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.maximumReaderCount = 4
+        configuration.prepareDatabase { db in
+            guard !db.configuration.readonly else { return }
+            // page_size only takes effect before the first table exists (it is ignored later);
+            // GRDB then switches the file to WAL. synchronous=NORMAL: see docs/schema.md.
+            try db.execute(sql: """
+                PRAGMA page_size = \(SlopeStore.pageSize);
+                PRAGMA synchronous = NORMAL;
+                PRAGMA cache_size = -32768;
+                """)
+        }
+        return configuration
+    }
+
+    /// Refuses garbage files and other programs' SQLite databases before anything touches them
+    /// (opening a pool would switch the file to WAL).
+    static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if mode == .readOnly { throw StoreError.notFound("database \(path) (run `runner` first to create it)") }
+            return
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
+        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        try? handle.close()
+        if header.isEmpty {  // a new file that a concurrent opener has just created
+            if mode == .readOnly { throw StoreError.notFound("Slope data in \(path) (the file is empty: run `runner` first)") }
+            return
+        }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
+            throw StoreError.notASlopeDatabase(path: path, reason: "not an SQLite file")
+        }
+        let headerID = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        if headerID == applicationID { return }
+        // The header may lag the WAL (a concurrent opener's first migration not checkpointed yet):
+        // ask SQLite, without writing anything.
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(busyTimeout)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let (id, tables) = try queue.read { db in
+            (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        }
+        if UInt32(truncatingIfNeeded: id) == applicationID { return }
+        if id != 0 {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "its application_id is \(id), not Slope's \(applicationID)")
+        }
+        let foreign = tables.filter { $0 != "grdb_migrations" }
+        if !foreign.isEmpty {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
+        }
+        if mode == .readOnly { throw StoreError.notFound("Slope data in \(path) (the database is empty: run `runner` first)") }
+    }
+
+    // MARK: - Transactions with errors mapped to StoreError
+
+    /// One write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
+        do {
+            return try pool.write(body)
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// One read transaction on a WAL snapshot: never blocks writers, never blocked by them.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// The migration file names this build knows (and the database holds), in order.
+    public static var schemaVersions: [String] { Migrations.knownIdentifiers }
+}

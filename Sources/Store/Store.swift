@@ -1,1 +1,0 @@
-// Store module (placeholder until its issue lands).

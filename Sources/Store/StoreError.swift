@@ -1,0 +1,75 @@
+// The Store module's one error type: every SQLite failure is mapped to a case whose
+// message says what went wrong and what to do about it.
+import Foundation
+import GRDB
+
+public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file exists but is not a Slope database (garbage bytes, or another program's SQLite file).
+    case notASlopeDatabase(path: String, reason: String)
+    /// The database holds migrations this build does not know: it was written by a newer Slope.
+    case newerSchema(path: String, unknown: [String])
+    /// A read-only open found a database that still needs migrations this build would apply.
+    case olderSchema(path: String, missing: [String])
+    /// The file or its folder cannot be written.
+    case readOnly(path: String)
+    /// The disk (or a quota) is full.
+    case diskFull(path: String)
+    /// SQLite reports the file as damaged.
+    case corrupt(path: String, detail: String)
+    /// A database, run, sweep or epoch that was asked for does not exist.
+    case notFound(String)
+    /// Another process held the write lock for longer than the busy timeout.
+    case busy(path: String, timeout: TimeInterval)
+    /// The run is not (or no longer) held by this worker: it finished, was requeued or reclaimed.
+    case runNotHeld(runID: Int64, detail: String)
+    /// The caller passed a value the schema refuses (shape, size, duplicate epoch...).
+    case invalidValue(String)
+    /// Any other SQLite error, with SQLite's message.
+    case sqlite(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case let .notASlopeDatabase(path, reason):
+            return "\(path) is not a Slope database (\(reason)). Give the path of a database written by Slope, or a new file name."
+        case let .newerSchema(path, unknown):
+            return "\(path) was written by a newer Slope (unknown migrations: \(unknown.joined(separator: ", "))): upgrade Slope to use it."
+        case let .olderSchema(path, missing):
+            return "\(path) was written by an older Slope and needs migrations \(missing.joined(separator: ", ")): run `runner` once on it (it upgrades the database), then retry."
+        case let .readOnly(path):
+            return "cannot write \(path): the file or its folder is read-only. Check permissions, or copy the database somewhere writable."
+        case let .diskFull(path):
+            return "the disk holding \(path) is full: free some space (or log tensors less often) and resume the run."
+        case let .corrupt(path, detail):
+            return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
+        case let .notFound(what):
+            return "\(what) not found."
+        case let .busy(path, timeout):
+            return "\(path) stayed locked by another process for more than \(Int(timeout)) s. Retry, or stop the process that holds it."
+        case let .runNotHeld(runID, detail):
+            return "run \(runID) is not held by this worker (\(detail)); stop working on it."
+        case let .invalidValue(message):
+            return message
+        case let .sqlite(path, message):
+            return "SQLite error on \(path): \(message)"
+        }
+    }
+
+    /// Maps any error thrown while talking to SQLite into a StoreError.
+    static func wrap(_ error: Error, path: String, busyTimeout: TimeInterval) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        guard let databaseError = error as? DatabaseError else {
+            return .sqlite(path: path, message: String(describing: error))
+        }
+        let message = databaseError.message ?? databaseError.description
+        switch databaseError.resultCode {
+        case .SQLITE_FULL: return .diskFull(path: path)
+        case .SQLITE_READONLY: return .readOnly(path: path)
+        case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
+        case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path, timeout: busyTimeout)
+        case .SQLITE_CONSTRAINT: return .invalidValue("the database refused a value: \(message)")
+        case .SQLITE_CANTOPEN: return .notFound("database \(path) (cannot open: \(message))")
+        default: return .sqlite(path: path, message: message)
+        }
+    }
+}

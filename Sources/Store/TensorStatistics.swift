@@ -1,0 +1,65 @@
+// Statistics stored next to each tensor (l2, mean, std, min, max), computed from the
+// little-endian bytes in one pass, without building an array of values.
+import Foundation
+
+extension TensorStatistics {
+    /// Statistics of `count` little-endian values of `dtype` in `bytes`.
+    /// Sums run in Double; mean and variance use the first value as a shift, which keeps
+    /// the one-pass variance accurate when the mean is large next to the spread.
+    /// Any NaN makes every statistic nil; otherwise each is nil when it is not finite.
+    /// - Complexity: O(count), one pass (a second one only when a NaN or infinity shows up).
+    static func compute(bytes: UnsafeRawBufferPointer, count: Int, dtype: SlopeStore.DType) -> TensorStatistics {
+        guard count > 0 else { return TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil) }
+        var sums: Accumulator
+        switch dtype {
+        case .float32:
+            sums = Accumulator(shift: Double(value32(bytes, 0)))
+            for index in 0..<count { sums.add(Double(value32(bytes, index))) }
+        case .float64:
+            sums = Accumulator(shift: value64(bytes, 0))
+            for index in 0..<count { sums.add(value64(bytes, index)) }
+        }
+        if sums.sumOfShifted.isNaN || sums.sumOfSquares.isNaN {
+            let hasNaN = (0..<count).contains { index in
+                dtype == .float32 ? value32(bytes, index).isNaN : value64(bytes, index).isNaN
+            }
+            if hasNaN { return TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil) }
+        }
+        let n = Double(count)
+        let meanOfShifted = sums.sumOfShifted / n
+        let variance = Swift.max(0, sums.sumOfShiftedSquares / n - meanOfShifted * meanOfShifted)
+        return TensorStatistics(
+            l2: finite(sums.sumOfSquares.squareRoot()),
+            mean: finite(sums.shift + meanOfShifted),
+            std: finite(variance.squareRoot()),
+            min: finite(sums.minimum),
+            max: finite(sums.maximum))
+    }
+
+    private struct Accumulator {
+        let shift: Double
+        var sumOfSquares = 0.0, sumOfShifted = 0.0, sumOfShiftedSquares = 0.0
+        var minimum = Double.infinity, maximum = -Double.infinity
+
+        init(shift: Double) { self.shift = shift.isFinite ? shift : 0 }
+
+        @inline(__always) mutating func add(_ value: Double) {
+            sumOfSquares += value * value
+            let shifted = value - shift
+            sumOfShifted += shifted
+            sumOfShiftedSquares += shifted * shifted
+            minimum = value < minimum ? value : minimum
+            maximum = value > maximum ? value : maximum
+        }
+    }
+
+    @inline(__always) private static func value32(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> Float {
+        Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index &* 4, as: UInt32.self)))
+    }
+
+    @inline(__always) private static func value64(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> Double {
+        Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index &* 8, as: UInt64.self)))
+    }
+
+    private static func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+}

@@ -1,0 +1,29 @@
+// Timestamps as stored: ISO-8601 UTC text with milliseconds, '2026-11-29T12:34:56.789Z',
+// which sorts and compares as text.
+import Foundation
+
+enum Timestamp {
+    /// The current time, formatted for the database.
+    static func now() -> String { format(Date()) }
+
+    static func format(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
+            + "T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
+            + ".\(pad(Int32(milliseconds % 1000), 3))Z"
+    }
+
+    /// Parses a stored timestamp (nil when it is not one).
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

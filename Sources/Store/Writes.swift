@@ -1,0 +1,329 @@
+// Writes: queueing sweeps and runs, claiming and reclaiming them, logging epochs, and
+// ending runs. Each public function is exactly one transaction.
+import Foundation
+import GRDB
+import GRDBSQLite
+
+extension SlopeStore {
+    // MARK: - Queueing
+
+    /// Queues a sweep and all its runs in one transaction.
+    public func createSweep(name: String, specJSON: String, runs: [NewRun]) throws -> (sweepID: Int64, runIDs: [Int64]) {
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO sweeps (name, spec, created_at, status) VALUES (?, ?, ?, 'queued')",
+                arguments: [name, specJSON, Timestamp.now()])
+            let sweepID = db.lastInsertedRowID
+            let runIDs = try runs.map { try insertRun($0, sweepID: sweepID, db: db) }
+            return (sweepID, runIDs)
+        }
+    }
+
+    /// Queues a single run (no sweep).
+    public func createRun(_ run: NewRun) throws -> Int64 {
+        try write { db in try insertRun(run, sweepID: nil, db: db) }
+    }
+
+    private func insertRun(_ run: NewRun, sweepID: Int64?, db: Database) throws -> Int64 {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO runs (sweep_id, name, status, learning_rate, batch_size, momentum, epochs, seed,
+                              layers, activation, output_activation, loss, precision, dataset, dataset_sha256,
+                              validation_fraction, created_at, slope_version, config)
+            VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try statement.execute(arguments: [
+            sweepID, run.name, run.learningRate, run.batchSize, run.momentum, run.epochs,
+            Int64(bitPattern: run.seed), run.layers, run.activation, run.outputActivation, run.loss,
+            run.precision.rawValue, run.dataset, run.datasetSHA256, run.validationFraction,
+            Timestamp.now(), run.slopeVersion, run.configJSON,
+        ])
+        return db.lastInsertedRowID
+    }
+
+    /// Sets a sweep's status (`queued`, `running`, `completed`, `interrupted`, `failed`).
+    public func setSweepStatus(sweepID: Int64, _ status: SweepStatus) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE sweeps SET status = ? WHERE id = ?", arguments: [status.rawValue, sweepID])
+            if db.changesCount == 0 { throw StoreError.notFound("sweep \(sweepID)") }
+        }
+    }
+
+    // MARK: - Claiming
+
+    /// Atomically moves the oldest queued run (of the sweep, or of any sweep when nil) to
+    /// `running`, held by `worker`. N processes calling this never get the same run.
+    /// Returns nil when no run is queued.
+    public func claimNextRun(sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
+        try write { db in
+            let now = Timestamp.now()
+            let claimed = try Int64.fetchOne(db, sql: """
+                UPDATE runs SET status = 'running', worker = :label, host = :host, pid = :pid,
+                                started_at = coalesce(started_at, :now), heartbeat_at = :now, finished_at = NULL
+                WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND (:sweep IS NULL OR sweep_id = :sweep)
+                            ORDER BY id LIMIT 1)
+                RETURNING id
+                """, arguments: ["label": worker.label, "host": worker.host, "pid": worker.pid,
+                                 "now": now, "sweep": sweepID])
+            guard let runID = claimed else { return nil }
+            return try claimedRun(runID, db: db)
+        }
+    }
+
+    /// Claims one specific queued run (e.g. a single run just created). Nil when it is not queued.
+    public func claimRun(runID: Int64, worker: WorkerIdentity) throws -> ClaimedRun? {
+        try write { db in
+            let now = Timestamp.now()
+            try db.execute(sql: """
+                UPDATE runs SET status = 'running', worker = ?, host = ?, pid = ?,
+                                started_at = coalesce(started_at, ?), heartbeat_at = ?, finished_at = NULL
+                WHERE id = ? AND status = 'queued'
+                """, arguments: [worker.label, worker.host, worker.pid, now, now, runID])
+            guard db.changesCount > 0 else { return nil }
+            return try claimedRun(runID, db: db)
+        }
+    }
+
+    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists;
+    /// on any host, its heartbeat is older than `staleAfter` seconds. Scope: one run (`runID`),
+    /// one sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held
+    /// by `worker`; continue each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
+    public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
+                                       staleAfter: TimeInterval) throws -> [ClaimedRun] {
+        try write { db in
+            let now = Date()
+            let staleBefore = Timestamp.format(now.addingTimeInterval(-staleAfter))
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, host, pid, heartbeat_at FROM runs
+                WHERE status = 'running' AND (:sweep IS NULL OR sweep_id = :sweep) AND (:run IS NULL OR id = :run)
+                ORDER BY id
+                """, arguments: [":sweep": sweepID, ":run": runID])
+            var reclaimed: [ClaimedRun] = []
+            for row in rows {
+                let id: Int64 = row["id"]
+                let host: String? = row["host"]
+                let pid: Int32? = row["pid"]
+                let heartbeat: String? = row["heartbeat_at"]
+                if host == worker.host && pid == worker.pid { continue }  // ours: we are running it
+                let processIsGone = host == worker.host && pid.map { !Self.processIsAlive($0) } ?? true
+                let heartbeatIsStale = heartbeat.map { $0 < staleBefore } ?? true
+                guard processIsGone || heartbeatIsStale else { continue }
+                let nowText = Timestamp.format(now)
+                try db.execute(sql: """
+                    UPDATE runs SET worker = ?, host = ?, pid = ?, heartbeat_at = ? WHERE id = ?
+                    """, arguments: [worker.label, worker.host, worker.pid, nowText, id])
+                reclaimed.append(try claimedRun(id, db: db))
+            }
+            return reclaimed
+        }
+    }
+
+    /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else).
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno != ESRCH
+    }
+
+    private func claimedRun(_ runID: Int64, db: Database) throws -> ClaimedRun {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [runID]) else {
+            throw StoreError.notFound("run \(runID)")
+        }
+        let lastEpoch = try Int.fetchOne(db, sql: "SELECT max(epoch) FROM epochs WHERE run_id = ?", arguments: [runID])
+        if let sweepID: Int64 = row["sweep_id"] {
+            try db.execute(sql: "UPDATE sweeps SET status = 'running' WHERE id = ? AND status = 'queued'", arguments: [sweepID])
+        }
+        return ClaimedRun(run: try RunRecord(row: row), lastStoredEpoch: lastEpoch)
+    }
+
+    // MARK: - Logging epochs
+
+    /// Stores one epoch in ONE transaction: its `epochs` row, its tensors (with l2, mean, std,
+    /// min and max computed here), and the run's heartbeat and summary columns. After a crash
+    /// a run holds whole epochs only. Throws `.runNotHeld` (writing nothing) when `worker`
+    /// no longer holds the run, and `.invalidValue` for a tensor whose size does not match.
+    /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
+    public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], worker: WorkerIdentity) throws {
+        for tensor in tensors {
+            guard tensor.rows > 0, tensor.cols > 0, tensor.layer >= 1,
+                  tensor.data.count == tensor.rows * tensor.cols * tensor.dtype.byteCount else {
+                throw StoreError.invalidValue(
+                    "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) (run \(runID), epoch \(epoch.epoch)): "
+                    + "\(tensor.data.count) bytes for \(tensor.rows) x \(tensor.cols) \(tensor.dtype.rawValue); "
+                    + "expected \(tensor.rows * tensor.cols * tensor.dtype.byteCount), layer >= 1, rows and cols > 0")
+            }
+        }
+        try write { db in
+            try updateRunSummary(runID: runID, epoch, worker: worker, db: db)
+            do {
+                try db.cachedStatement(sql: """
+                    INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [
+                        runID, epoch.epoch, Self.finite(epoch.trainLoss), Self.finite(epoch.validationLoss),
+                        Self.finite(epoch.trainAccuracy), Self.finite(epoch.validationAccuracy), epoch.seconds,
+                    ])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                throw StoreError.invalidValue(
+                    "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
+            }
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try Self.insertTensors(tensors, runID: runID, epoch: epoch.epoch, statement: statement, db: db)
+        }
+    }
+
+    /// Heartbeat + summary columns, guarded so only the worker holding the run writes it.
+    private func updateRunSummary(runID: Int64, _ epoch: EpochRecord, worker: WorkerIdentity, db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE runs SET
+                heartbeat_at = :now,
+                epochs_done = :epoch,
+                final_train_loss = :train, final_val_loss = :val,
+                final_train_accuracy = :trainAccuracy, final_val_accuracy = :valAccuracy,
+                best_train_loss = CASE WHEN :train IS NOT NULL AND (best_train_loss IS NULL OR :train < best_train_loss)
+                                       THEN :train ELSE best_train_loss END,
+                best_val_loss = CASE WHEN :val IS NOT NULL AND (best_val_loss IS NULL OR :val < best_val_loss)
+                                     THEN :val ELSE best_val_loss END,
+                best_epoch = CASE
+                    WHEN :val IS NOT NULL THEN
+                        CASE WHEN best_val_loss IS NULL OR :val < best_val_loss THEN :epoch ELSE best_epoch END
+                    WHEN :train IS NOT NULL AND best_val_loss IS NULL THEN
+                        CASE WHEN best_train_loss IS NULL OR :train < best_train_loss THEN :epoch ELSE best_epoch END
+                    ELSE best_epoch END
+            WHERE id = :run AND status = 'running' AND host = :host AND pid = :pid
+            """).execute(arguments: [
+                "now": Timestamp.now(), "epoch": epoch.epoch, "run": runID, "host": worker.host, "pid": worker.pid,
+                "train": Self.finite(epoch.trainLoss), "val": Self.finite(epoch.validationLoss),
+                "trainAccuracy": Self.finite(epoch.trainAccuracy), "valAccuracy": Self.finite(epoch.validationAccuracy),
+            ])
+        if db.changesCount == 0 { throw try notHeld(runID, db: db) }
+    }
+
+    private func notHeld(_ runID: Int64, db: Database) throws -> StoreError {
+        guard let row = try Row.fetchOne(db, sql: "SELECT status, worker FROM runs WHERE id = ?", arguments: [runID]) else {
+            return .notFound("run \(runID)")
+        }
+        let status: String = row["status"]
+        let holder: String? = row["worker"]
+        return .runNotHeld(runID: runID, detail: "its status is \(status)" + (holder.map { ", held by \($0)" } ?? ""))
+    }
+
+    /// NaN is stored as NULL by SQLite anyway; saying so explicitly keeps the CASEs above simple.
+    static func finite(_ value: Double?) -> Double? {
+        guard let value, !value.isNaN else { return nil }
+        return value
+    }
+
+    /// The hot loop: binds each tensor's bytes in place (SQLITE_STATIC) and steps the cached
+    /// statement, without GRDB's per-argument boxing or a copy of the BLOB.
+    private static func insertTensors(_ tensors: [TensorRecord], runID: Int64, epoch: Int,
+                                      statement: Statement, db: Database) throws {
+        let handle = statement.sqliteStatement
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)  // drop the pointers into the callers' arrays
+        }
+        for tensor in tensors {
+            let count = tensor.rows * tensor.cols
+            let code: Int32 = tensor.data.withUnsafeBytes { bytes in
+                let statistics = TensorStatistics.compute(bytes: bytes, count: count, dtype: tensor.dtype)
+                sqlite3_reset(handle)
+                sqlite3_bind_int64(handle, 1, runID)
+                sqlite3_bind_int64(handle, 2, Int64(epoch))
+                sqlite3_bind_int64(handle, 3, Int64(tensor.layer))
+                bindText(handle, 4, tensor.kind.rawValue)
+                sqlite3_bind_int64(handle, 5, Int64(tensor.rows))
+                sqlite3_bind_int64(handle, 6, Int64(tensor.cols))
+                bindText(handle, 7, tensor.dtype.rawValue)
+                sqlite3_bind_blob(handle, 8, bytes.baseAddress, Int32(bytes.count), nil)  // nil = SQLITE_STATIC
+                for (index, value) in [statistics.l2, statistics.mean, statistics.std, statistics.min, statistics.max].enumerated() {
+                    if let value { sqlite3_bind_double(handle, Int32(9 + index), value) } else { sqlite3_bind_null(handle, Int32(9 + index)) }
+                }
+                return sqlite3_step(handle)
+            }
+            guard code == SQLITE_DONE else {
+                let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                let extended = sqlite3_extended_errcode(db.sqliteConnection)
+                if extended == 1555 /* SQLITE_CONSTRAINT_PRIMARYKEY */ {
+                    throw StoreError.invalidValue(
+                        "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch) of run \(runID)")
+                }
+                throw DatabaseError(resultCode: ResultCode(rawValue: extended), message: message)
+            }
+        }
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    @inline(__always) private static func bindText(_ handle: OpaquePointer, _ index: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            _ = utf8.withMemoryRebound(to: CChar.self) { characters in
+                sqlite3_bind_text(handle, index, characters.baseAddress, Int32(characters.count), transient)
+            }
+        }
+    }
+
+    // MARK: - Heartbeat, ending, resuming
+
+    /// Marks the run alive without logging an epoch (for epochs longer than the stale timeout).
+    public func heartbeat(runID: Int64, worker: WorkerIdentity) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' AND host = ? AND pid = ?
+                """, arguments: [Timestamp.now(), runID, worker.host, worker.pid])
+            if db.changesCount == 0 { throw try notHeld(runID, db: db) }
+        }
+    }
+
+    /// Ends a run for good: `completed`, `pruned`, `diverged` or `failed` (with `error`).
+    public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil) throws {
+        guard status.isFinished else {
+            throw StoreError.invalidValue("finishRun takes a final status (completed, pruned, diverged, failed), not \(status.rawValue)")
+        }
+        try write { db in
+            let now = Timestamp.now()
+            try db.execute(sql: """
+                UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?
+                """, arguments: [status.rawValue, stopReason, error, now, now, runID])
+            if db.changesCount == 0 { throw StoreError.notFound("run \(runID)") }
+        }
+    }
+
+    /// Puts a run back in the queue (Ctrl-C): its stored epochs stay, so it resumes later.
+    public func requeueRun(runID: Int64, reason: String) throws {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE runs SET status = 'queued', stop_reason = ?, worker = NULL, host = NULL, pid = NULL,
+                                heartbeat_at = NULL, finished_at = NULL
+                WHERE id = ?
+                """, arguments: [reason, runID])
+            if db.changesCount == 0 { throw StoreError.notFound("run \(runID)") }
+        }
+    }
+
+    /// Deletes the epochs (and their tensors) after `epoch`, and recomputes the run's summary
+    /// columns from what remains. Call before re-running epochs after a resume point.
+    public func deleteEpochs(runID: Int64, after epoch: Int) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM tensors WHERE run_id = ? AND epoch > ?", arguments: [runID, epoch])
+            try db.execute(sql: "DELETE FROM epochs WHERE run_id = ? AND epoch > ?", arguments: [runID, epoch])
+            try db.execute(sql: """
+                UPDATE runs SET
+                    epochs_done = coalesce((SELECT max(epoch) FROM epochs WHERE run_id = runs.id), 0),
+                    final_train_loss = (SELECT train_loss FROM epochs WHERE run_id = runs.id ORDER BY epoch DESC LIMIT 1),
+                    final_val_loss = (SELECT val_loss FROM epochs WHERE run_id = runs.id ORDER BY epoch DESC LIMIT 1),
+                    final_train_accuracy = (SELECT train_accuracy FROM epochs WHERE run_id = runs.id ORDER BY epoch DESC LIMIT 1),
+                    final_val_accuracy = (SELECT val_accuracy FROM epochs WHERE run_id = runs.id ORDER BY epoch DESC LIMIT 1),
+                    best_train_loss = (SELECT min(train_loss) FROM epochs WHERE run_id = runs.id),
+                    best_val_loss = (SELECT min(val_loss) FROM epochs WHERE run_id = runs.id),
+                    best_epoch = coalesce(
+                        (SELECT epoch FROM epochs WHERE run_id = runs.id AND val_loss IS NOT NULL ORDER BY val_loss, epoch LIMIT 1),
+                        (SELECT epoch FROM epochs WHERE run_id = runs.id AND train_loss IS NOT NULL ORDER BY train_loss, epoch LIMIT 1))
+                WHERE id = ?
+                """, arguments: [runID])
+            if db.changesCount == 0 { throw StoreError.notFound("run \(runID)") }
+        }
+    }
+}
