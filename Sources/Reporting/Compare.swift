@@ -82,10 +82,11 @@ extension Reporter {
         }
 
         var columns: [DataTable.Column] = [.init("id"), .init("name")]
-        columns += parameterColumns.map { DataTable.Column($0.0) }
+        columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
         columns += [.init("status"), .init("epochs_done", title: "epochs"),
-                    .init("final_\(metric.rawValue)"), .init("best_\(metric.rawValue)"), .init("best_epoch")]
-        if let threshold { columns.append(.init("epochs_to_threshold", title: "to_\(formatNumber(threshold))")) }
+                    .init("final_\(metric.rawValue)", title: "final"), .init("best_\(metric.rawValue)", title: "best"),
+                    .init("best_epoch", title: "best_ep")]
+        if let threshold { columns.append(.init("epochs_to_threshold", title: "reach")) }
 
         var rows: [[Cell]] = []
         var bestIndex: Int?
@@ -117,7 +118,9 @@ extension Reporter {
         }
         guard format == .table else { return table.render(format, style: style) }
 
-        var out = table.renderTable(style: style)
+        var out = "\(metric.rawValue) of \(runs.count) runs: final and best value, epoch of the best"
+            + (threshold.map { ", first epoch reaching \(formatNumber($0)) (reach)" } ?? "") + "\n\n"
+        out += table.renderTable(style: style)
         if !all, runs.count > 1 {
             let same = Self.hyperparameterColumns.filter { column in Set(runs.map { Self.cell($0[column]).exact }).count == 1 }
             if !same.isEmpty {

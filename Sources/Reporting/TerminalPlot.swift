@@ -33,10 +33,6 @@ struct PlotRange {
         yMin = ys.min()!; yMax = ys.max()!
         if xMax == xMin { xMin -= 0.5; xMax += 0.5 }
         if yMax == yMin { yMin -= 0.5; yMax += 0.5 }
-        if logY {
-            yMin = floor(yMin * 4) / 4; yMax = ceil(yMax * 4) / 4
-            if yMax == yMin { yMax += 0.25 }
-        }
     }
 
     /// The y value on the plot's scale (log10 on a log scale), nil when not plottable.

@@ -102,7 +102,7 @@ public struct LayerStatisticsRow: Equatable, Sendable {
 }
 
 /// One stored tensor with its write-time statistics.
-public struct StoredTensor: Equatable, Sendable {
+public struct TensorRow: Equatable, Sendable {
     public var runID: Int64
     public var epoch: Int
     public var layer: Int
@@ -179,8 +179,23 @@ public struct PivotCell: Equatable, Sendable {
 /// The read-only queries `report` runs, over any GRDB reader (Store opens it read-only).
 public struct RunQueries: Sendable {
     let reader: any DatabaseReader
+    let path: String
+    let busyTimeout: TimeInterval
 
-    public init(reader: any DatabaseReader) { self.reader = reader }
+    init(reader: any DatabaseReader, path: String, busyTimeout: TimeInterval) {
+        self.reader = reader
+        self.path = path
+        self.busyTimeout = busyTimeout
+    }
+
+    /// One read transaction (a WAL snapshot: a sweep may keep writing), errors mapped to StoreError.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try reader.read(body)
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
 
     /// Runs matching the optional sweep and filter, sorted (missing values last), at most `limit`.
     /// - Complexity: with a sort on an indexed column and no filter, reads about `limit` rows.
@@ -197,7 +212,7 @@ public struct RunQueries: Sendable {
             conditions.append(text)
             arguments += filterArguments
         }
-        return try reader.read { db in
+        return try read { db in
             func fetch(_ extraCondition: String?, order: String, limit: Int?) throws -> [RunSummary] {
                 let all = conditions + (extraCondition.map { [$0] } ?? [])
                 var sql = "SELECT \(RunSummary.selectList) FROM runs"
@@ -224,21 +239,21 @@ public struct RunQueries: Sendable {
     }
 
     public func runSummary(id: Int64) throws -> RunSummary? {
-        try reader.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT \(RunSummary.selectList) FROM runs WHERE runs.id = ?",
                              arguments: [id]).map(RunSummary.init(row:))
         }
     }
 
     public func runCount() throws -> Int {
-        try reader.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") ?? 0 }
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") ?? 0 }
     }
 
     /// Epoch rows of the given runs, ordered by run then epoch.
     public func epochRows(runIDs: [Int64]) throws -> [EpochRow] {
         guard !runIDs.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: runIDs.count).joined(separator: ", ")
-        return try reader.read { db in
+        return try read { db in
             try Row.fetchAll(db, sql: "SELECT \(EpochRow.selectList) FROM epochs WHERE run_id IN (\(marks)) ORDER BY run_id, epoch",
                              arguments: StatementArguments(runIDs)).map(EpochRow.init(row:))
         }
@@ -246,7 +261,7 @@ public struct RunQueries: Sendable {
 
     /// Calls `body` with each epoch row of the runs of a sweep (all runs when nil), streaming.
     public func forEachEpochRow(sweepID: Int64?, _ body: (EpochRow) throws -> Void) throws {
-        try reader.read { db in
+        try read { db in
             let sql: String
             let arguments: StatementArguments
             if let sweepID {
@@ -263,7 +278,7 @@ public struct RunQueries: Sendable {
 
     /// Per epoch and layer: weight and gradient L2 norms and the update-to-weight ratio.
     public func layerStatistics(runID: Int64) throws -> [LayerStatisticsRow] {
-        try reader.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
                 FROM layer_stats WHERE run_id = ? ORDER BY epoch, layer
@@ -275,29 +290,29 @@ public struct RunQueries: Sendable {
     }
 
     /// Tensors of one run and epoch, optionally one layer and/or kind, ordered by layer then kind.
-    public func storedTensors(runID: Int64, epoch: Int, layer: Int? = nil, kind: String? = nil) throws -> [StoredTensor] {
-        var sql = "SELECT \(StoredTensor.selectList) FROM tensors WHERE run_id = ? AND epoch = ?"
+    public func storedTensors(runID: Int64, epoch: Int, layer: Int? = nil, kind: String? = nil) throws -> [TensorRow] {
+        var sql = "SELECT \(TensorRow.selectList) FROM tensors WHERE run_id = ? AND epoch = ?"
         var arguments: [DatabaseValue] = [runID.databaseValue, epoch.databaseValue]
         if let layer { sql += " AND layer = ?"; arguments.append(layer.databaseValue) }
         if let kind { sql += " AND kind = ?"; arguments.append(kind.databaseValue) }
         sql += " ORDER BY layer, kind"
-        return try reader.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(StoredTensor.init(row:))
+        return try read { db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(TensorRow.init(row:))
         }
     }
 
     /// Epochs of a run that hold weights, ascending.
     public func tensorEpochs(runID: Int64) throws -> [Int] {
-        try reader.read { db in
+        try read { db in
             try Int.fetchAll(db, sql: "SELECT DISTINCT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch",
                              arguments: [runID])
         }
     }
 
     /// Calls `body` with every tensor of a sweep's runs (all runs when nil), streaming.
-    public func forEachTensor(sweepID: Int64?, runID: Int64? = nil, _ body: (StoredTensor) throws -> Void) throws {
-        try reader.read { db in
-            var sql = "SELECT \(StoredTensor.selectList) FROM tensors"
+    public func forEachTensor(sweepID: Int64?, runID: Int64? = nil, _ body: (TensorRow) throws -> Void) throws {
+        try read { db in
+            var sql = "SELECT \(TensorRow.selectList) FROM tensors"
             var arguments: [DatabaseValue] = []
             if let runID {
                 sql += " WHERE run_id = ?"; arguments.append(runID.databaseValue)
@@ -306,16 +321,16 @@ public struct RunQueries: Sendable {
             }
             sql += " ORDER BY run_id, epoch, layer, kind"
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-            while let row = try cursor.next() { try body(StoredTensor(row: row)) }
+            while let row = try cursor.next() { try body(TensorRow(row: row)) }
         }
     }
 
     public func sweepSummaries() throws -> [SweepSummary] {
-        try reader.read { db in try Row.fetchAll(db, sql: Self.sweepSQL + " ORDER BY s.id").map(Self.sweep(row:)) }
+        try read { db in try Row.fetchAll(db, sql: Self.sweepSQL + " ORDER BY s.id").map(Self.sweep(row:)) }
     }
 
     public func sweepSummary(id: Int64) throws -> SweepSummary? {
-        try reader.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: Self.sweepSQL + " WHERE s.id = ?", arguments: [id]).map(Self.sweep(row:))
         }
     }
@@ -345,7 +360,7 @@ public struct RunQueries: Sendable {
             arguments += filterArguments
         }
         sql += " GROUP BY 1, 2 ORDER BY 1, 2"
-        return try reader.read { db in
+        return try read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 let mean: Double? = row[4]
                 let meanOfSquares: Double? = row[7]
@@ -357,4 +372,9 @@ public struct RunQueries: Sendable {
             }
         }
     }
+}
+
+extension SlopeStore {
+    /// The report queries over this store's connection (read-only when opened `.readOnly`).
+    public var queries: RunQueries { RunQueries(reader: pool, path: path, busyTimeout: busyTimeout) }
 }

@@ -69,7 +69,7 @@ public struct WeightsFile: Codable, Equatable, Sendable {
     }
 
     /// The file for stored tensors (values widened to Double, which is exact for float32).
-    public init(runID: Int64?, epoch: Int?, stored: [StoredTensor]) {
+    public init(runID: Int64?, epoch: Int?, stored: [TensorRow]) {
         self.init(runID: runID, epoch: epoch, tensors: stored.map { tensor in
             let values = tensor.doubles
             return Entry(layer: tensor.layer, kind: tensor.kind, rows: tensor.rows, cols: tensor.cols, dtype: tensor.dtype,
