@@ -93,6 +93,16 @@ public enum Inspection {
         }
     }
 
+    /// The gradient of the mean loss over all rows of `data` taken as one batch (what training
+    /// computes for a batch of exactly these rows; weight decay not included), and that loss.
+    public static func gradients(configuration: TrainingConfiguration, parameters: [LayerParameters],
+                                 data: Dataset) throws -> (loss: Double, gradients: [LayerParameters]) {
+        switch configuration.precision {
+        case .float32: return try make(Float.self, configuration, parameters, data).batchGradients()
+        case .float64: return try make(Double.self, configuration, parameters, data).batchGradients()
+        }
+    }
+
     /// An engine over `data` holding `parameters`, with one batch covering all rows.
     private static func make<Scalar: NetworkScalar>(_: Scalar.Type, _ configuration: TrainingConfiguration,
                                                     _ parameters: [LayerParameters], _ data: Dataset) throws -> TrainingEngine<Scalar> {
@@ -148,16 +158,29 @@ extension TrainingEngine {
         return result
     }
 
-    /// One forward and backward pass over all rows as one batch (the engine's batch size is the row count).
-    fileprivate func weightSlope(layer: Int, from i: Int, to j: Int, perRow: Bool) -> WeightSlope {
+    /// One forward and backward pass over all rows as one batch (the engine's batch size is the
+    /// row count); returns the batch loss, the gradients are left in `gradients`.
+    @discardableResult
+    fileprivate func backpropagateAllRows() -> Double {
         let workspace = batchBuffers
         let rows = training.rowCount
         let identity = Array(0..<rows)
         identity.withUnsafeBufferPointer { training.gather($0.baseAddress!, count: rows, into: workspace) }
         let input = UnsafePointer(workspace.activations[0])
         network.forward(rows: rows, input: input, parameters: parameters, workspace: workspace)
-        _ = network.lossAndOutputDelta(rows: rows, workspace: workspace, accuracy: .none, computeDelta: true)
+        let batch = network.lossAndOutputDelta(rows: rows, workspace: workspace, accuracy: .none, computeDelta: true)
         network.backward(rows: rows, input: input, parameters: parameters, gradients: gradients, workspace: workspace)
+        return batch.loss
+    }
+
+    fileprivate func batchGradients() -> (loss: Double, gradients: [LayerParameters]) {
+        let loss = backpropagateAllRows()
+        return (loss, layers(of: gradients))
+    }
+
+    fileprivate func weightSlope(layer: Int, from i: Int, to j: Int, perRow: Bool) -> WeightSlope {
+        backpropagateAllRows()
+        let workspace = batchBuffers
         let layout = network.layouts[layer - 1]
         let gradient = Double(gradients[layout.weightOffset + i * layout.outputs + j])
         guard perRow else {

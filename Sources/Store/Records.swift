@@ -207,4 +207,12 @@ public struct TensorStatistics: Sendable, Equatable {
     public var std: Double?
     public var min: Double?
     public var max: Double?
+
+    public init(l2: Double?, mean: Double?, std: Double?, min: Double?, max: Double?) {
+        self.l2 = l2
+        self.mean = mean
+        self.std = std
+        self.min = min
+        self.max = max
+    }
 }

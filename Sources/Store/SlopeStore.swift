@@ -24,14 +24,30 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         self.mode = mode
         self.busyTimeout = busyTimeout
         do {
-            try Self.checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
-            pool = try DatabasePool(path: path, configuration: Self.configuration(mode: mode, busyTimeout: busyTimeout))
-            switch mode {
-            case .readWrite: try Migrations.migrate(pool, path: path)
-            case .readOnly: try Migrations.verify(pool, path: path)
-            }
+            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout)
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// Checks, opens and migrates (or verifies). While a new database is being set up by several
+    /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
+    /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
+    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
+                let pool = try DatabasePool(path: path, configuration: configuration(mode: mode, busyTimeout: busyTimeout))
+                switch mode {
+                case .readWrite: try Migrations.migrate(pool, path: path)
+                case .readOnly: try Migrations.verify(pool, path: path)
+                }
+                return pool
+            } catch let error as DatabaseError
+                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                usleep(useconds_t.random(in: 2_000...20_000))
+            }
         }
     }
 

@@ -27,7 +27,8 @@ extension TensorStatistics {
         }
         let n = Double(count)
         let meanOfShifted = sums.sumOfShifted / n
-        let variance = Swift.max(0, sums.sumOfShiftedSquares / n - meanOfShifted * meanOfShifted)
+        let rawVariance = sums.sumOfShiftedSquares / n - meanOfShifted * meanOfShifted
+        let variance = rawVariance < 0 ? 0 : rawVariance  // rounding can dip below 0; NaN stays NaN
         return TensorStatistics(
             l2: finite(sums.sumOfSquares.squareRoot()),
             mean: finite(sums.shift + meanOfShifted),

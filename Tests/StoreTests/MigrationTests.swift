@@ -1,0 +1,138 @@
+// Opening databases: migration from empty, pragmas, refusal of newer / foreign / garbage
+// files, read-only opens, and several processes creating the same database at once.
+import Foundation
+import GRDB
+import Store
+import TestSupport
+import XCTest
+
+final class MigrationTests: XCTestCase {
+    var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-migrations") }
+    override func tearDown() { directory.remove() }
+
+    func testMigratesEmptyDatabaseAndSetsPragmas() throws {
+        let path = directory.path("new.db")
+        _ = try SlopeStore(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.read { db in
+            XCTAssertEqual(try Int64.fetchOne(db, sql: "PRAGMA application_id"), 0x536C_6F70)
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA page_size"), 65536)
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["0001_initial.sql"])
+            let objects = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            for name in ["sweeps", "runs", "epochs", "tensors", "run_summary", "layer_stats",
+                         "runs_by_sweep_status", "tensors_by_run_kind"] {
+                XCTAssertTrue(objects.contains(name), "missing \(name)")
+            }
+        }
+        XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql"])
+        // A second open is a no-op that still works.
+        let store = try SlopeStore(path: path)
+        XCTAssertEqual(try store.runs(sweepID: nil), [])
+    }
+
+    func testRefusesDatabaseWithUnknownMigration() throws {
+        let path = directory.path("future.db")
+        _ = try SlopeStore(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations VALUES ('0002_from_the_future.sql')") }
+        try queue.close()
+        for mode in [SlopeStore.Mode.readWrite, .readOnly] {
+            XCTAssertThrowsError(try SlopeStore(path: path, mode: mode)) { error in
+                XCTAssertEqual(error as? StoreError, .newerSchema(path: path, unknown: ["0002_from_the_future.sql"]))
+                XCTAssertTrue("\(error)".contains("upgrade Slope"), "\(error)")
+            }
+        }
+    }
+
+    func testRefusesOtherProgramsSQLiteFileWithoutTouchingIt() throws {
+        let path = directory.path("other.db")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)") }
+        try queue.close()
+        XCTAssertThrowsError(try SlopeStore(path: path)) { error in
+            guard case let .notASlopeDatabase(_, reason)? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("customers"), reason)
+        }
+        let check = try DatabaseQueue(path: path)
+        try check.read { db in
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "delete")  // not switched to WAL
+            XCTAssertNil(try String.fetchOne(db, sql: "SELECT name FROM sqlite_master WHERE name = 'runs'"))
+        }
+    }
+
+    func testRefusesOtherApplicationID() throws {
+        let path = directory.path("tagged.db")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "PRAGMA application_id = 42; CREATE TABLE t (x)") }
+        try queue.close()
+        XCTAssertThrowsError(try SlopeStore(path: path)) { error in
+            guard case let .notASlopeDatabase(_, reason)? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("42"), reason)
+        }
+    }
+
+    func testRefusesGarbageBytes() throws {
+        let path = directory.path("garbage.db")
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for mode in [SlopeStore.Mode.readWrite, .readOnly] {
+            XCTAssertThrowsError(try SlopeStore(path: path, mode: mode)) { error in
+                XCTAssertEqual(error as? StoreError, .notASlopeDatabase(path: path, reason: "not an SQLite file"))
+                XCTAssertTrue("\(error)".contains("is not a Slope database"))
+            }
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(bytes))  // untouched
+    }
+
+    func testReadOnlyNeverCreatesOrMigrates() throws {
+        let missing = directory.path("missing.db")
+        XCTAssertThrowsError(try SlopeStore(path: missing, mode: .readOnly)) { error in
+            guard case .notFound? = error as? StoreError else { return XCTFail("\(error)") }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
+
+        // A Slope database from "before 0001" (tagged, no migration applied): older schema.
+        let older = directory.path("older.db")
+        let queue = try DatabaseQueue(path: older)
+        try queue.write { db in
+            try db.execute(sql: "PRAGMA application_id = 1399615344")
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        }
+        try queue.close()
+        XCTAssertThrowsError(try SlopeStore(path: older, mode: .readOnly)) { error in
+            XCTAssertEqual(error as? StoreError, .olderSchema(path: older, missing: ["0001_initial.sql"]))
+            XCTAssertTrue("\(error)".contains("run `runner` once"))
+        }
+
+        let path = directory.path("current.db")
+        let writer = try SlopeStore(path: path)
+        let runID = try writer.createRun(.example())
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try reader.run(id: runID).status, .queued)
+        XCTAssertThrowsError(try reader.createRun(.example())) { error in
+            XCTAssertEqual(error as? StoreError, .readOnly(path: path))
+        }
+    }
+
+    func testConcurrentFirstOpensFromSeveralProcesses() throws {
+        for attempt in 0..<4 {
+            let path = directory.path("race\(attempt).db")
+            let start = Date().timeIntervalSince1970 + 0.8
+            let probes = try (0..<6).map { _ in try Probe(["open", path, String(start)]) }
+            for probe in probes {
+                let (status, lines) = probe.finish()
+                XCTAssertEqual(status, 0, "attempt \(attempt): \(lines)")
+                XCTAssertEqual(lines, ["opened"], "attempt \(attempt)")
+            }
+            let queue = try DatabaseQueue(path: path)
+            try queue.read { db in
+                XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["0001_initial.sql"])
+                XCTAssertEqual(try String.fetchAll(db, sql: "PRAGMA integrity_check"), ["ok"])
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+// Tensors through the database: bit-exact round trips in both dtypes (NaN payloads,
+// infinities, subnormals, negative zero) and the statistics computed at write time.
+import Foundation
+import GRDB
+import Store
+import TestSupport
+import XCTest
+
+final class TensorTests: XCTestCase {
+    var directory: TemporaryDirectory!
+    let worker = WorkerIdentity.current(label: "tensor tests")
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-tensors") }
+    override func tearDown() { directory.remove() }
+
+    func makeRun() throws -> (SlopeStore, Int64) {
+        let store = try SlopeStore(path: directory.path("tensors.db"))
+        let runID = try store.createRun(.example())
+        XCTAssertNotNil(try store.claimRun(runID: runID, worker: worker))
+        return (store, runID)
+    }
+
+    static let specialFloats: [UInt32] = [
+        0x7FC0_0000, 0x7FC1_2345, 0xFFC0_0001, 0x7F80_0001,   // quiet NaN, NaN payloads, signalling NaN
+        0x7F80_0000, 0xFF80_0000,                            // +inf, -inf
+        0x0000_0001, 0x807F_FFFF, 0x0040_0000,               // subnormals
+        0x8000_0000, 0x0000_0000,                            // -0, +0
+        0x7F7F_FFFF, 0x3F80_0000,                            // greatest finite, 1
+    ]
+    static let specialDoubles: [UInt64] = [
+        0x7FF8_0000_0000_0000, 0x7FF8_0000_DEAD_BEEF, 0xFFF0_0000_0000_0001, 0x7FF0_0000_0000_0001,
+        0x7FF0_0000_0000_0000, 0xFFF0_0000_0000_0000,
+        0x0000_0000_0000_0001, 0x800F_FFFF_FFFF_FFFF, 0x0008_0000_0000_0000,
+        0x8000_0000_0000_0000, 0x0000_0000_0000_0000,
+        0x7FEF_FFFF_FFFF_FFFF, 0x3FF0_0000_0000_0000,
+    ]
+
+    func testBitExactRoundTripOfSpecialValuesInBothDTypes() throws {
+        let (store, runID) = try makeRun()
+        let floats = Self.specialFloats.map { Float(bitPattern: $0) }
+        let doubles = Self.specialDoubles.map { Double(bitPattern: $0) }
+        let weight32 = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: floats.count, floats)
+        let weight64 = SlopeStore.TensorRecord.float64(layer: 2, kind: .weight, rows: floats.count, cols: 1, doubles)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: .nan), tensors: [weight32, weight64], worker: worker)
+
+        let stored = try store.tensors(runID: runID)
+        XCTAssertEqual(stored.map(\.tensor), [weight32, weight64])
+        // Bits, not values: NaN != NaN, so compare the decoded bit patterns too.
+        let bits32 = stored[0].tensor.data.withUnsafeBytes { raw in
+            (0..<floats.count).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+        }
+        let bits64 = stored[1].tensor.data.withUnsafeBytes { raw in
+            (0..<doubles.count).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
+        XCTAssertEqual(bits32, Self.specialFloats)
+        XCTAssertEqual(bits64, Self.specialDoubles)
+        // A NaN makes every statistic NULL.
+        XCTAssertEqual(stored[0].statistics, TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil))
+        // NaN loss is stored as NULL.
+        XCTAssertNil(try store.epochs(runID: runID)[0].trainLoss)
+
+        // The raw BLOB is exactly little-endian row-major (what numpy.frombuffer reads).
+        let queue = try DatabaseQueue(path: store.path)
+        let blob = try queue.read { db in
+            try Data.fetchOne(db, sql: "SELECT data FROM tensors WHERE run_id = ? AND layer = 1", arguments: [runID])
+        }
+        XCTAssertEqual(blob.map([UInt8].init), weight32.data)
+        XCTAssertEqual(Array(blob!.prefix(4)), [0x00, 0x00, 0xC0, 0x7F])
+    }
+
+    func testRandomRoundTripsOverSeeds() throws {
+        let (store, runID) = try makeRun()
+        for seed in 0..<5 {
+            var generator = SeededGenerator(seed: UInt64(seed))
+            let rows = Int.random(in: 1...40, using: &generator), cols = Int.random(in: 1...40, using: &generator)
+            let bits32 = (0..<rows * cols).map { _ in UInt32.random(in: .min ... .max, using: &generator) }
+            let bits64 = (0..<rows * cols).map { _ in UInt64.random(in: .min ... .max, using: &generator) }
+            let tensors: [SlopeStore.TensorRecord] = [
+                .float32(layer: 1, kind: .weight, rows: rows, cols: cols, bits32.map(Float.init(bitPattern:))),
+                .float64(layer: 1, kind: .weightGradient, rows: rows, cols: cols, bits64.map(Double.init(bitPattern:))),
+            ]
+            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, worker: worker)
+            XCTAssertEqual(try store.tensors(runID: runID, epoch: seed).map(\.tensor), tensors, "seed \(seed)")
+        }
+    }
+
+    func testStatisticsMatchHandComputedValues() throws {
+        let (store, runID) = try makeRun()
+        let tensors: [SlopeStore.TensorRecord] = [
+            .float32(layer: 1, kind: .weight, rows: 2, cols: 2, [1, 2, 3, 4]),
+            // Large mean, small spread: a naive one-pass variance would lose it.
+            .float64(layer: 2, kind: .weight, rows: 1, cols: 3, [1e9 + 1, 1e9 + 2, 1e9 + 3]),
+            .float32(layer: 3, kind: .weight, rows: 1, cols: 3, [-1, .infinity, 2]),
+            .float32(layer: 4, kind: .weight, rows: 1, cols: 2, [-0.0, 0]),
+        ]
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker)
+        let statistics = try store.tensors(runID: runID).map(\.statistics)
+        XCTAssertEqual(statistics[0].l2!, 30.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(statistics[0].mean!, 2.5, accuracy: 1e-12)
+        XCTAssertEqual(statistics[0].std!, 1.25.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(statistics[0].min, 1)
+        XCTAssertEqual(statistics[0].max, 4)
+        XCTAssertEqual(statistics[1].mean!, 1e9 + 2, accuracy: 1e-6)
+        XCTAssertEqual(statistics[1].std!, (2.0 / 3).squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual(statistics[2], TensorStatistics(l2: nil, mean: nil, std: nil, min: -1, max: nil))
+        XCTAssertEqual(statistics[3], TensorStatistics(l2: 0, mean: 0, std: 0, min: 0, max: 0))
+    }
+
+    func testRefusesTensorOfWrongSizeAndWritesNothing() throws {
+        let (store, runID) = try makeRun()
+        let bad = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 2, dtype: .float32, data: [0, 0, 0])
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [bad], worker: worker)) {
+            guard case .invalidValue? = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        let duplicate = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: 1, [1])
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
+                                                  tensors: [duplicate, duplicate], worker: worker)) {
+            guard case .invalidValue? = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        XCTAssertEqual(try store.epochs(runID: runID), [])   // the epoch row rolled back with its tensors
+        XCTAssertEqual(try store.run(id: runID).epochsDone, 0)
+        XCTAssertNil(try store.run(id: runID).finalTrainLoss)
+    }
+}
+
+/// SplitMix64: a seeded generator for repeatable random test data.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
