@@ -96,7 +96,7 @@ extension SlopeStore {
                 SELECT id, host, pid, heartbeat_at FROM runs
                 WHERE status = 'running' AND (:sweep IS NULL OR sweep_id = :sweep) AND (:run IS NULL OR id = :run)
                 ORDER BY id
-                """, arguments: [":sweep": sweepID, ":run": runID])
+                """, arguments: ["sweep": sweepID, "run": runID])
             var reclaimed: [ClaimedRun] = []
             for row in rows {
                 let id: Int64 = row["id"]

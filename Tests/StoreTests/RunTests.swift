@@ -1,0 +1,213 @@
+// The life of a run in one process: queueing, claiming, the summary columns and views kept
+// by writeEpoch, finishing, requeueing, resuming, and reclaiming runs whose worker is gone.
+import Foundation
+import GRDB
+import Store
+import TestSupport
+import XCTest
+
+final class RunTests: XCTestCase {
+    var directory: TemporaryDirectory!
+    var store: SlopeStore!
+    let worker = WorkerIdentity.current(label: "run tests")
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "slope-runs")
+        store = try SlopeStore(path: directory.path("runs.db"))
+    }
+    override func tearDown() { store = nil; directory.remove() }
+
+    func testSweepQueuesRunsInOrderAndClaimsThemOnce() throws {
+        let runs = (0..<3).map { SlopeStore.NewRun.example(name: "run \($0)", learningRate: 0.1 * Double($0 + 1)) }
+        let (sweepID, runIDs) = try store.createSweep(name: "grid", specJSON: #"{"grid": 1}"#, runs: runs)
+        let other = try store.createRun(.example(name: "single"))
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .queued)
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.id), runIDs)
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.settings), runs)
+
+        var claimed: [Int64] = []
+        while let run = try store.claimNextRun(sweepID: sweepID, worker: worker) {
+            XCTAssertEqual(run.run.status, .running)
+            XCTAssertEqual(run.run.host, worker.host)
+            XCTAssertEqual(run.run.pid, worker.pid)
+            XCTAssertEqual(run.run.worker, "run tests")
+            XCTAssertNotNil(run.run.startedAt)
+            XCTAssertNil(run.lastStoredEpoch)
+            claimed.append(run.id)
+        }
+        XCTAssertEqual(claimed, runIDs)
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .running)
+        XCTAssertEqual(try store.run(id: other).status, .queued)   // other sweeps untouched
+        XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: worker)?.id, other)
+        XCTAssertNil(try store.claimRun(runID: other, worker: worker))  // no longer queued
+        try store.setSweepStatus(sweepID: sweepID, .completed)
+        XCTAssertEqual(try store.sweeps().map(\.status), [.completed])
+    }
+
+    func testRejectsInvalidHyperparametersAndJSON() throws {
+        var bad = SlopeStore.NewRun.example()
+        bad.learningRate = -1
+        XCTAssertThrowsError(try store.createRun(bad)) { guard case .invalidValue? = $0 as? StoreError else { return XCTFail("\($0)") } }
+        bad = .example()
+        bad.configJSON = "{not json"
+        XCTAssertThrowsError(try store.createSweep(name: "s", specJSON: "{}", runs: [.example(), bad]))
+        XCTAssertEqual(try store.sweeps(), [])   // the whole sweep rolled back
+        XCTAssertEqual(try store.runs(sweepID: nil), [])
+    }
+
+    /// Weights [1 x 2] and gradient [1 x 2] per layer; returns what layer_stats should say.
+    func writeEpochs(_ runID: Int64, losses: [(train: Double, val: Double?)]) throws {
+        for (epoch, loss) in losses.enumerated() {
+            let scale = Float(epoch + 1)
+            let tensors: [SlopeStore.TensorRecord] = [
+                .float32(layer: 1, kind: .weight, rows: 1, cols: 2, [3 * scale, 4 * scale]),  // l2 = 5 scale
+                .float32(layer: 1, kind: .bias, rows: 1, cols: 2, [0, 0]),
+                .float32(layer: 1, kind: .weightGradient, rows: 1, cols: 2, [0.6, 0.8]),      // l2 = 1
+            ]
+            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: loss.train, validationLoss: loss.val,
+                                                     trainAccuracy: 0.5 + Double(epoch) / 10,
+                                                     validationAccuracy: 0.4 + Double(epoch) / 10, seconds: 0.25),
+                                 tensors: tensors, worker: worker)
+        }
+    }
+
+    func testSummaryColumnsAndViewsFollowEveryEpoch() throws {
+        let runID = try store.createRun(.example(learningRate: 0.5))
+        _ = try store.claimRun(runID: runID, worker: worker)
+        try writeEpochs(runID, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.7), (0.4, 1.6)])
+
+        let run = try store.run(id: runID)
+        XCTAssertEqual(run.epochsDone, 3)
+        XCTAssertEqual(run.finalTrainLoss, 0.4)
+        XCTAssertEqual(run.finalValidationLoss, 1.6)
+        XCTAssertEqual(run.bestTrainLoss, 0.4)
+        XCTAssertEqual(run.bestValidationLoss, 1.5)
+        XCTAssertEqual(run.bestEpoch, 1)              // epoch of the best validation loss
+        XCTAssertEqual(run.finalTrainAccuracy!, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(run.finalValidationAccuracy!, 0.7, accuracy: 1e-12)
+        XCTAssertNotNil(run.heartbeatAt)
+
+        let queue = try DatabaseQueue(path: store.path)
+        let summary = try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM run_summary WHERE run_id = ?", arguments: [runID])!
+        }
+        XCTAssertEqual(summary["epochs_done"], 3)
+        XCTAssertEqual(summary["best_val_loss"], 1.5)
+        XCTAssertEqual(summary["best_epoch"], 1)
+        XCTAssertEqual(summary["final_train_loss"], 0.4)
+        XCTAssertEqual(summary["status"], "running")
+        XCTAssertEqual(summary["learning_rate"], 0.5)
+
+        let stats = try store.layerStats(runID: runID)
+        XCTAssertEqual(stats.map(\.epoch), [0, 1, 2, 3])
+        for stat in stats {
+            let weightL2 = 5.0 * Double(stat.epoch + 1)
+            XCTAssertEqual(stat.layer, 1)
+            XCTAssertEqual(stat.weightL2!, weightL2, accuracy: 1e-5)
+            XCTAssertEqual(stat.gradientL2!, 1, accuracy: 1e-6)
+            XCTAssertEqual(stat.updateToWeightRatio!, 0.5 * 1 / weightL2, accuracy: 1e-6)
+        }
+
+        // Without validation, best_epoch follows the train loss.
+        let noValidation = try store.createRun(.example())
+        _ = try store.claimRun(runID: noValidation, worker: worker)
+        try writeEpochs(noValidation, losses: [(3, nil), (1, nil), (2, nil)])
+        let plain = try store.run(id: noValidation)
+        XCTAssertEqual(plain.bestEpoch, 1)
+        XCTAssertEqual(plain.bestTrainLoss, 1)
+        XCTAssertNil(plain.bestValidationLoss)
+    }
+
+    func testFinishRequeueResumeAndDeleteEpochs() throws {
+        let runID = try store.createRun(.example())
+        _ = try store.claimRun(runID: runID, worker: worker)
+        try writeEpochs(runID, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.2), (0.4, 1.6)])
+        // Only epoch 0 and 2 keep weights (a "log every 2 epochs" policy): drop the others' tensors.
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.write { try $0.execute(sql: "DELETE FROM tensors WHERE run_id = ? AND epoch IN (1, 3)", arguments: [runID]) }
+
+        try store.requeueRun(runID: runID, reason: "interrupted")
+        var run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .queued)
+        XCTAssertNil(run.worker)
+        XCTAssertEqual(run.stopReason, "interrupted")
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 4, trainLoss: 1), tensors: [], worker: worker)) {
+            guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+
+        let claimed = try XCTUnwrap(try store.claimNextRun(sweepID: nil, worker: worker))
+        XCTAssertEqual(claimed.lastStoredEpoch, 3)
+        let resume = try XCTUnwrap(try store.resumePoint(runID: runID))
+        XCTAssertEqual(resume.epoch, 2)
+        XCTAssertEqual(resume.tensors.map(\.kind), [.bias, .weight, .weightGradient])
+        XCTAssertEqual(resume.tensors.first { $0.kind == .weight },
+                       .float32(layer: 1, kind: .weight, rows: 1, cols: 2, [9, 12]))
+        try store.deleteEpochs(runID: runID, after: resume.epoch)
+        run = try store.run(id: runID)
+        XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2])
+        XCTAssertEqual(run.epochsDone, 2)
+        XCTAssertEqual(run.finalTrainLoss, 0.5)
+        XCTAssertEqual(run.bestValidationLoss, 1.2)
+        XCTAssertEqual(run.bestEpoch, 2)
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 1), tensors: [], worker: worker)) {
+            guard case let .invalidValue(message)? = $0 as? StoreError else { return XCTFail("\($0)") }
+            XCTAssertTrue(message.contains("deleteEpochs"), message)
+        }
+        try store.writeEpoch(runID: runID, .init(epoch: 3, trainLoss: 0.3, validationLoss: 1.0), tensors: [], worker: worker)
+        XCTAssertEqual(try store.run(id: runID).bestEpoch, 3)
+
+        try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
+        run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .completed)
+        XCTAssertNotNil(run.finishedAt)
+        XCTAssertThrowsError(try store.finishRun(runID: runID, status: .running, stopReason: nil))
+        XCTAssertThrowsError(try store.heartbeat(runID: runID, worker: worker)) {
+            guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try store.run(id: 999)) { XCTAssertEqual($0 as? StoreError, .notFound("run 999")) }
+    }
+
+    func testMedianValidationLossForPruning() throws {
+        let runs = (0..<4).map { _ in SlopeStore.NewRun.example() }
+        let (sweepID, runIDs) = try store.createSweep(name: "prune", specJSON: "{}", runs: runs)
+        for (index, runID) in runIDs.enumerated() {
+            _ = try store.claimRun(runID: runID, worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1, validationLoss: Double(index + 1)),
+                                 tensors: [], worker: worker)
+        }
+        XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: nil), 2.5)
+        XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: runIDs[3]), 2)
+        XCTAssertNil(try store.medianValidationLoss(sweepID: sweepID, epoch: 1, excluding: nil))
+    }
+
+    func testReclaimsRunsWhoseWorkerIsGone() throws {
+        let ids = try (0..<4).map { _ in try store.createRun(.example()) }
+        // A live process on this host (pid 1 always exists) with a fresh heartbeat: kept.
+        let alive = WorkerIdentity(host: worker.host, pid: 1, label: "init")
+        _ = try store.claimRun(runID: ids[0], worker: alive)
+        // Another host, fresh heartbeat: kept. Another host, no heartbeat for an hour: reclaimed.
+        let elsewhere = WorkerIdentity(host: "elsewhere.example", pid: 4242, label: "remote")
+        _ = try store.claimRun(runID: ids[1], worker: elsewhere)
+        _ = try store.claimRun(runID: ids[2], worker: elsewhere)
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.write {
+            try $0.execute(sql: "UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", arguments: [ids[2]])
+        }
+        // A dead process on this host (probe claims, writes epoch 0, exits): reclaimed at once.
+        let probe = try Probe(["claim-and-exit", store.path, String(ids[3])])
+        let (status, lines) = probe.finish()
+        XCTAssertEqual(status, 0, "\(lines)")
+        XCTAssertEqual(try store.run(id: ids[3]).pid, probe.process.processIdentifier)
+
+        let reclaimed = try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 600)
+        XCTAssertEqual(reclaimed.map(\.id), [ids[2], ids[3]])
+        XCTAssertEqual(reclaimed.map(\.lastStoredEpoch), [nil, 0])
+        XCTAssertEqual(try store.run(id: ids[3]).pid, worker.pid)
+        XCTAssertEqual(try store.run(id: ids[0]).pid, 1)
+        // The new holder can write; the old one could not.
+        try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], worker: worker)
+        XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere))
+        // Our own runs are never "interrupted".
+        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[0], ids[1]])
+    }
+}
