@@ -86,7 +86,7 @@ extension Reporter {
         columns += [.init("status"), .init("epochs_done", title: "epochs"),
                     .init("final_\(metric.rawValue)", title: "final"), .init("best_\(metric.rawValue)", title: "best"),
                     .init("best_epoch", title: "best_ep")]
-        if let threshold { columns.append(.init("epochs_to_threshold", title: "reach")) }
+        if threshold != nil { columns.append(.init("epochs_to_threshold", title: "reach")) }
 
         var rows: [[Cell]] = []
         var bestIndex: Int?

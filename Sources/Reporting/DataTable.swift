@@ -59,12 +59,12 @@ func formatNumber(_ value: Double, digits: Int = 4) -> String {
     if value.isNaN { return "nan" }
     if value.isInfinite { return value > 0 ? "inf" : "-inf" }
     if value == 0 { return "0" }
-    if value.rounded() == value, abs(value) < 1e7 { return String(Int64(value)) }
+    // Values a rounding error away from an integer (10^log10(4096)) read as that integer.
+    if abs(value - value.rounded()) <= 1e-9 * abs(value), abs(value) < 1e7 { return String(Int64(value.rounded())) }
     let magnitude = abs(value)
     if magnitude >= 1e-3, magnitude < 1e6 {
-        var text = String(format: "%.\(digits)g", value)
-        if text.contains("e") { text = String(format: "%.\(digits)f", value) }
-        return text
+        let text = String(format: "%.\(digits)g", value)
+        return text.contains("e") ? String(format: "%.0f", value) : text
     }
     return String(format: "%.\(max(1, digits - 1))e", value)
 }

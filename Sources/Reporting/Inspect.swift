@@ -180,9 +180,7 @@ extension Reporter {
         let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: layer, kind: kind)
         switch format {
         case .json:
-            var data = try WeightsFile(runID: runID, epoch: chosenEpoch, stored: tensors).encoded()
-            data.append(0x0A)
-            return data
+            return WeightsFile(runID: runID, epoch: chosenEpoch, stored: tensors).encoded()
         case .npy:
             guard tensors.count == 1 else {
                 throw ReportError.invalidArgument("npy holds one array: choose one with --layer and --kind (epoch \(chosenEpoch) has \(tensors.count) tensors)")

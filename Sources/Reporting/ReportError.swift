@@ -17,7 +17,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         case .invalidExpression(let text, let reason):
             return "invalid expression \(oneLine(text)): \(reason)"
         case .unknownColumn(let name, let valid):
-            return "unknown column '\(oneLine(name))'; valid columns: \(valid.joined(separator: ", "))"
+            return "unknown column \(oneLine(name, quote: "'")); valid columns: \(valid.joined(separator: ", "))"
         case .unknownRun(let id):
             return "no run with id \(id) in this database (list them with `report runs`)"
         case .unknownSweep(let id):
@@ -31,20 +31,20 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
     }
 
     /// User text quoted on one line (newlines and control characters made visible).
-    private func oneLine(_ text: String) -> String {
-        var result = "\""
+    private func oneLine(_ text: String, quote: String = "\"") -> String {
+        var result = quote
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
             case "\t": result += "\\t"
-            case "\"": result += "\\\""
+            case "\"" where quote == "\"": result += "\\\""
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F {
                     result += "\\u{\(String(scalar.value, radix: 16))}"
                 } else { result.unicodeScalars.append(scalar) }
             }
         }
-        return result + "\""
+        return result + quote
     }
 }

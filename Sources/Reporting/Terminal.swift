@@ -13,7 +13,7 @@ public struct TerminalStyle: Equatable, Sendable {
     public var usesColor: Bool
 
     public init(width: Int = 100, usesColor: Bool = false) {
-        self.width = max(20, width)
+        self.width = max(10, width)
         self.usesColor = usesColor
     }
 

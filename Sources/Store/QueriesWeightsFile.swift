@@ -77,12 +77,31 @@ public struct WeightsFile: Codable, Equatable, Sendable {
         })
     }
 
-    /// Pretty-printed JSON with sorted keys.
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
+    /// The JSON text: one line per matrix row, numbers in the shortest form that round-trips in
+    /// the entry's dtype (non-finite values, which JSON cannot hold, become null).
+    public func encoded() -> Data {
+        func number(_ value: Double, _ dtype: String) -> String {
+            guard value.isFinite else { return "null" }
+            if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+            return dtype == "float32" ? "\(Float(value))" : "\(value)"
+        }
+        func quoted(_ text: String) -> String {
+            (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
+        }
+        var text = "{\n  \"format\": \(quoted(format)),\n  \"version\": \(version),\n"
+        if let runID { text += "  \"run_id\": \(runID),\n" }
+        if let epoch { text += "  \"epoch\": \(epoch),\n" }
+        text += "  \"tensors\": ["
+        for (index, entry) in tensors.enumerated() {
+            text += index == 0 ? "\n" : ",\n"
+            text += "    {\"layer\": \(entry.layer), \"kind\": \(quoted(entry.kind)), \"rows\": \(entry.rows), \"cols\": \(entry.cols), "
+            text += "\"dtype\": \(quoted(entry.dtype)), \"values\": [\n"
+            text += entry.values.map { row in "      [" + row.map { number($0, entry.dtype) }.joined(separator: ", ") + "]" }
+                .joined(separator: ",\n")
+            text += "\n    ]}"
+        }
+        text += "\n  ]\n}\n"
+        return Data(text.utf8)
     }
 
     /// Decodes and checks a weights file: format name, version, and that every entry's values
