@@ -9,9 +9,11 @@ struct Runs: ParsableCommand {
         discussion: """
             Examples:
               report runs --sweep 1 --sort best_val_loss --limit 10
-              report runs --where "learning_rate < 0.1 and status = 'completed' and best_val_loss < 0.2"
-            --where takes =, !=, <, <=, >, >=, in (...), like, and, or, not, parentheses, numbers and
-            'quoted strings' ('' for a quote inside) over the run columns.
+              report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
+              report runs --where "status in ('completed', 'pruned') and name like 'lr%'"
+            --where takes =, !=, <, <=, >, >=, in (...), like, and, or, not,
+            parentheses, numbers and 'quoted strings' ('' for a quote inside)
+            over the run columns.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -148,8 +150,9 @@ struct Tensors: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A run's stored matrices at an epoch, with shapes and statistics, or exported.",
         discussion: """
-            --format json writes the weights file that `runner train --init-weights FILE.json` reads.
-            --format npy writes one array (choose it with --layer and --kind); use --out for a file.
+            --format json writes the weights file that
+            `runner train --init-weights FILE.json` reads. --format npy writes
+            one array (choose it with --layer and --kind); use --out for a file.
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -171,9 +174,10 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The slope of the loss w.r.t. one weight, as the course's three factors, from the stored weights.",
         discussion: """
-            For training row N: the value of node I feeding the weight x the slope of the activation at
-            node J x the slope of the loss w.r.t. node J's output. Without --row: the full-training-set
-            gradient at those weights (for a full-batch run it equals the gradient stored for epoch E+1).
+            For training row N: the value of node I feeding the weight x the slope
+            of the activation at node J x the slope of the loss w.r.t. node J's
+            output. Without --row: the full-training-set gradient at those weights
+            (for a full-batch run it equals the gradient stored for epoch E+1).
             Example: report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
             """)
 

@@ -12,9 +12,10 @@ struct Report: ParsableCommand {
         commandName: "report",
         abstract: "Query, compare, plot and inspect the runs in a Slope database.",
         discussion: """
-            Reads the database given by --db (or $SLOPE_DB, or ./slope.db) without ever writing or
-            migrating it, so it is safe while a sweep is still running.
-            Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments or expression).
+            Reads the database given by --db (or $SLOPE_DB, or ./slope.db) without
+            ever writing or migrating it, so it is safe while a sweep is running.
+            Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments
+            or expression).
             """,
         version: SlopeVersion.current,
         subcommands: [Runs.self, Show.self, Compare.self, Grid.self, Best.self, Layers.self, Tensors.self,
@@ -44,10 +45,15 @@ struct Report: ParsableCommand {
             }
         } catch let error as StoreError {
             fail(error.description, status: 1)
-        } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
         } catch {
-            fail("\(error)", status: 1)
+            // --help and --version arrive here as ArgumentParser errors that mean success.
+            switch exitCode(for: error) {
+            case .success:
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            case .validationFailure: fail(message(for: error), status: 2)
+            default: fail(message(for: error).isEmpty ? "\(error)" : message(for: error), status: 1)
+            }
         }
     }
 
