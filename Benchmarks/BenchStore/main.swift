@@ -1,2 +1,124 @@
-// Placeholder.
-print("not written yet")
+// BenchStore: the Slope side of scripts/bench-store. Writes the logging workloads of
+// WORKLOADS.md (log-digits, log-wide) through SlopeStore: per epoch all weights and all
+// gradients (random float32, generated before the timed section) and two losses, one
+// transaction per epoch. Prints one JSON line per workload (median of the repetitions).
+//   usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]
+import Foundation
+import Store
+
+struct Workload {
+    let name: String, sizes: [Int], runs: Int, epochs: Int
+}
+let workloads = [
+    Workload(name: "log-digits", sizes: [64, 64, 10], runs: 18, epochs: 30),
+    Workload(name: "log-wide", sizes: [256, 512, 512, 10], runs: 4, epochs: 20),
+]
+
+var options: [String: String] = ["--workloads": "log-digits,log-wide", "--reps": "3"]
+var argumentIterator = CommandLine.arguments.dropFirst().makeIterator()
+while let key = argumentIterator.next() {
+    guard let value = argumentIterator.next() else { fatalError("missing value for \(key)") }
+    options[key] = value
+}
+guard let scratch = options["--dir"] else {
+    FileHandle.standardError.write(Data("usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]\n".utf8))
+    exit(2)
+}
+let repetitions = Int(options["--reps"]!)!
+
+/// xorshift64* → uniform floats in [-scale, scale]: incompressible, like the reference's normals.
+struct Generator {
+    var state: UInt64
+    mutating func floats(_ count: Int, scale: Float) -> [UInt8] {
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices {
+                state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+                let bits = (state &* 0x2545_F491_4F6C_DD1D) >> 40   // 24 random bits
+                buffer[index] = (Float(bits) / Float(1 << 23) - 1) * scale
+            }
+        }
+        return values.withUnsafeBytes { [UInt8]($0) }
+    }
+}
+
+struct Epoch { let tensors: [SlopeStore.TensorRecord]; let trainLoss: Double; let validationLoss: Double }
+
+func payload(_ workload: Workload, run: Int) -> [Epoch] {
+    var generator = Generator(state: 0x9E37_79B9_7F4A_7C15 &* UInt64(run + 1))
+    return (0..<workload.epochs).map { epoch in
+        var tensors: [SlopeStore.TensorRecord] = []
+        for (kinds, scale) in [((SlopeStore.TensorKind.weight, SlopeStore.TensorKind.bias), Float(0.05)),
+                               ((.weightGradient, .biasGradient), Float(1e-3))] {
+            for (index, (inputs, outputs)) in zip(workload.sizes, workload.sizes.dropFirst()).enumerated() {
+                tensors.append(.init(layer: index + 1, kind: kinds.0, rows: inputs, cols: outputs, dtype: .float32,
+                                     data: generator.floats(inputs * outputs, scale: scale)))
+                tensors.append(.init(layer: index + 1, kind: kinds.1, rows: 1, cols: outputs, dtype: .float32,
+                                     data: generator.floats(outputs, scale: scale)))
+            }
+        }
+        let decay = exp(-0.1 * Double(epoch))
+        return Epoch(tensors: tensors, trainLoss: 2.3 * decay, validationLoss: 2.3 * exp(-0.09 * Double(epoch)))
+    }
+}
+
+func directorySize(_ path: String) -> Int {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    return names.reduce(0) { total, name in
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + name)
+        return total + ((attributes?[.size] as? NSNumber)?.intValue ?? 0)
+    }
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+let worker = WorkerIdentity.current(label: "BenchStore")
+for name in options["--workloads"]!.split(separator: ",").map(String.init) {
+    guard let workload = workloads.first(where: { $0.name == name }) else { fatalError("unknown workload \(name)") }
+    var results: [(epochsPerSecond: Double, megabytesPerSecond: Double, wall: Double, setup: Double, close: Double, bytes: Int)] = []
+    var tensorBytes = 0
+    for repetition in 0..<repetitions {
+        let directory = "\(scratch)/slope_\(name)_rep\(repetition)"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/runs.db"
+        var store: SlopeStore?
+        let setup = try seconds { store = try SlopeStore(path: path) }
+        var wall = 0.0
+        tensorBytes = 0
+        for run in 0..<workload.runs {
+            let epochs = payload(workload, run: run)   // untimed, like the reference's payloads
+            tensorBytes += epochs.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.data.count } }
+            wall += try seconds {
+                let runID = try store!.createRun(SlopeStore.NewRun(
+                    name: "run\(run)", learningRate: 0.05, batchSize: 32, epochs: workload.epochs, seed: UInt64(run),
+                    layers: workload.sizes.map(String.init).joined(separator: "-"), activation: "relu",
+                    outputActivation: "softmax", loss: "cross-entropy", dataset: "synthetic",
+                    configJSON: #"{"run": \#(run)}"#, slopeVersion: "bench"))
+                _ = try store!.claimRun(runID: runID, worker: worker)
+                for (index, epoch) in epochs.enumerated() {
+                    try store!.writeEpoch(runID: runID, .init(epoch: index, trainLoss: epoch.trainLoss,
+                                                              validationLoss: epoch.validationLoss),
+                                          tensors: epoch.tensors, worker: worker)
+                }
+                try store!.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
+            }
+        }
+        // Like the reference: the final checkpoint and close are timed apart, not in epochs/s.
+        let close = seconds { store = nil }
+        let epochsPerSecond = Double(workload.runs * workload.epochs) / wall
+        results.append((epochsPerSecond, Double(tensorBytes) / 1e6 / wall, wall, setup, close, directorySize(directory)))
+        if repetition > 0 { try? FileManager.default.removeItem(atPath: directory) }
+    }
+    let median = results.sorted { $0.epochsPerSecond < $1.epochsPerSecond }[results.count / 2]
+    let all = results.map { String(format: "%.1f", $0.epochsPerSecond) }.joined(separator: ",")
+    print(#"{"kind": "log", "anchor": "slope_store", "variant": "SlopeStore", "workload": "\#(name)", "#
+          + #""runs": \#(workload.runs), "epochs_per_run": \#(workload.epochs), "tensor_bytes_generated": \#(tensorBytes), "#
+          + #""epochs_per_s": \#(median.epochsPerSecond), "tensor_MB_per_s": \#(median.megabytesPerSecond), "#
+          + #""store_wall_s": \#(median.wall), "setup_s": \#(median.setup), "close_s": \#(median.close), "#
+          + #""db_bytes": \#(median.bytes), "epochs_per_s_all": [\#(all)]}"#)
+}

@@ -16,9 +16,8 @@ struct CSVTable: Equatable {
     /// Blank lines are skipped; fields may be quoted with double quotes.
     /// - Complexity: O(n) in the length of the text.
     static func parse(_ text: String, file: String) throws -> CSVTable {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.last == "\r" ? line.dropLast() : line
-        }
+        // "\r\n" is one Character in Swift, so split on it as well as on "\n".
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
         guard let headerIndex = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }) else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file is empty; expected a header row naming the columns, then one row per sample")

@@ -55,21 +55,28 @@ public enum DataCatalog {
     private static let cache = Cache()
 
     /// Loads a built-in dataset or a CSV file, once per process (runs of a sweep share it).
+    /// A file is read (and hashed) every time, so a changed file is noticed; parsing is cached by content.
     public static func load(_ name: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
-        let key = "\(name)\u{0}\(target ?? "")\u{0}\(task.rawValue)"
-        if let cached = cache.value(for: key) { return cached }
-        let loaded = try loadUncached(name, target: target, task: task)
-        cache.store(loaded, for: key)
-        return loaded
-    }
-
-    static func loadUncached(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
+        let options = "\u{0}\(target ?? "")\u{0}\(task.rawValue)"
         if FileManager.default.fileExists(atPath: name) {
             guard let data = FileManager.default.contents(atPath: name) else {
                 throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "cannot read the file (permissions?)")
             }
-            return try loadCSV(data, file: name, target: target, task: task)
+            let sha256 = SHA256.hexDigest(data)
+            let key = "file:\(name)\u{0}\(sha256)" + options
+            if let cached = cache.value(for: key) { return cached }
+            let loaded = try loadCSV(data, file: name, target: target, task: task, sha256: sha256)
+            cache.store(loaded, for: key)
+            return loaded
         }
+        let key = "builtin:\(name)" + options
+        if let cached = cache.value(for: key) { return cached }
+        let loaded = try loadBuiltIn(name, target: target, task: task)
+        cache.store(loaded, for: key)
+        return loaded
+    }
+
+    static func loadBuiltIn(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
         let parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard let builtIn = BuiltInDataset(rawValue: parts[0].lowercased()) else {
             if name.lowercased().hasSuffix(".csv") || name.contains("/") {
@@ -119,7 +126,7 @@ public enum DataCatalog {
     }
 
     /// A CSV file's bytes as a dataset: features are every column but the target.
-    static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind) throws -> LoadedData {
+    static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind, sha256: String? = nil) throws -> LoadedData {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "not UTF-8 text")
         }
@@ -175,7 +182,7 @@ public enum DataCatalog {
         }
         let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
                               featureNames: featureIndices.map { table.columnNames[$0] }, targets: targets)
-        return LoadedData(dataset: dataset, sha256: SHA256.hexDigest(data))
+        return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data))
     }
 
     /// The training and validation sets of a run: same split for the same fraction and seed;

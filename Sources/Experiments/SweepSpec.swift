@@ -136,7 +136,11 @@ extension SweepSpec {
                 guard let settings = valueNode.mapping else { throw fail("fixed", "expected a mapping of setting: value") }
                 for (settingNode, value) in settings {
                     let setting = try parseSettingName(settingNode, section: "fixed", fail: fail)
-                    fixed.append((setting, try settingValue(value, field: "fixed.\(setting.rawValue)", fail: fail), "fixed.\(setting.rawValue)"))
+                    let field = "fixed.\(setting.rawValue)"
+                    let parsed = try settingValue(value, field: field, fail: fail)
+                    var scratch = RunSettings()
+                    try scratch.apply(setting, parsed, field: "\(file): \(field)")
+                    fixed.append((setting, parsed, field))
                 }
             case "parameters":
                 guard let parameters = valueNode.mapping else { throw fail("parameters", "expected a mapping of setting: {values: [...]} or {distribution: ..., min: ..., max: ...}") }
@@ -281,7 +285,7 @@ extension SweepSpec {
             case let .values(values):
                 guard !values.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
                 for (index, value) in values.enumerated() {
-                    try scratch.apply(parameter.setting, value, field: prefix + (values.count == 1 ? field : "\(field).values[\(index)]"))
+                    try scratch.apply(parameter.setting, value, field: prefix + "\(field).values[\(index)]")
                 }
             case let .distribution(kind, minimum, maximum):
                 guard method == .random else { throw fail(field, "a distribution needs method: random (grid search takes values: [...])") }

@@ -93,8 +93,8 @@ public enum Inspection {
         }
     }
 
-    /// The gradient of the mean loss over all rows of `data` taken as one batch (what training
-    /// computes for a batch of exactly these rows; weight decay not included), and that loss.
+    /// The gradient of the mean loss over all rows of `data` (weight decay not included), and that
+    /// loss. For up to 256 rows this is exactly what training computes for a batch of these rows.
     public static func gradients(configuration: TrainingConfiguration, parameters: [LayerParameters],
                                  data: Dataset) throws -> (loss: Double, gradients: [LayerParameters]) {
         switch configuration.precision {
@@ -103,12 +103,15 @@ public enum Inspection {
         }
     }
 
-    /// An engine over `data` holding `parameters`, with one batch covering all rows.
+    /// Rows per forward/backward pass when inspecting: bounds the memory on large data.
+    static let inspectionChunk = 256
+
+    /// An engine over `data` holding `parameters`, passing over it in chunks of `inspectionChunk` rows.
     private static func make<Scalar: NetworkScalar>(_: Scalar.Type, _ configuration: TrainingConfiguration,
                                                     _ parameters: [LayerParameters], _ data: Dataset) throws -> TrainingEngine<Scalar> {
         var inspected = configuration
         inspected.earlyStopping = nil
-        inspected.batchSize = max(data.rowCount, 1)
+        inspected.batchSize = min(max(data.rowCount, 1), inspectionChunk)
         guard data.rowCount > 0 else { throw NeuralNetError.invalidDataset(reason: "no rows to inspect") }
         let engine = try TrainingEngine<Scalar>(configuration: inspected, training: data, validation: nil)
         try engine.load(parameters, into: engine.parameters, what: "parameters")
@@ -158,19 +161,34 @@ extension TrainingEngine {
         return result
     }
 
-    /// One forward and backward pass over all rows as one batch (the engine's batch size is the
-    /// row count); returns the batch loss, the gradients are left in `gradients`.
+    /// Forward and backward passes over all rows; returns the mean loss and leaves the mean
+    /// gradient in `gradients`.
     @discardableResult
     fileprivate func backpropagateAllRows() -> Double {
         let workspace = batchBuffers
-        let rows = training.rowCount
+        let rows = training.rowCount, capacity = workspace.capacity
         let identity = Array(0..<rows)
-        identity.withUnsafeBufferPointer { training.gather($0.baseAddress!, count: rows, into: workspace) }
         let input = UnsafePointer(workspace.activations[0])
-        network.forward(rows: rows, input: input, parameters: parameters, workspace: workspace)
-        let batch = network.lossAndOutputDelta(rows: rows, workspace: workspace, accuracy: .none, computeDelta: true)
-        network.backward(rows: rows, input: input, parameters: parameters, gradients: gradients, workspace: workspace)
-        return batch.loss
+        var loss = 0.0
+        // Up to `capacity` rows this is exactly one training batch; beyond, the chunks' mean
+        // gradients are combined weighted by their row counts (memory stays bounded).
+        if rows > capacity { epochGradientSum.update(repeating: 0, count: parameterCount) }
+        var start = 0
+        while start < rows {
+            let count = min(capacity, rows - start)
+            identity.withUnsafeBufferPointer { training.gather($0.baseAddress! + start, count: count, into: workspace) }
+            network.forward(rows: count, input: input, parameters: parameters, workspace: workspace)
+            let batch = network.lossAndOutputDelta(rows: count, workspace: workspace, accuracy: .none, computeDelta: true)
+            network.backward(rows: count, input: input, parameters: parameters, gradients: gradients, workspace: workspace)
+            loss += batch.loss * Double(count) / Double(rows)
+            if rows > capacity {
+                let weight = Scalar(count) / Scalar(rows)
+                for index in 0..<parameterCount { epochGradientSum[index] += weight * gradients[index] }
+            }
+            start += count
+        }
+        if rows > capacity { gradients.update(from: epochGradientSum, count: parameterCount) }
+        return loss
     }
 
     fileprivate func batchGradients() -> (loss: Double, gradients: [LayerParameters]) {

@@ -40,32 +40,29 @@ public struct Tensor: Equatable, Sendable {
             throw NeuralNetError.invalidTensor(reason: "negative shape \(rows) x \(cols)")
         }
         let count = rows * cols
+        let width = precision == .float32 ? 4 : 8
+        guard bytes.count == count * width else {
+            throw NeuralNetError.invalidTensor(
+                reason: "\(bytes.count) bytes for a \(rows) x \(cols) \(precision.rawValue) tensor, expected \(count * width)")
+        }
         switch precision {
         case .float32:
-            guard bytes.count == count * 4 else {
-                throw NeuralNetError.invalidTensor(reason: "\(bytes.count) bytes for a \(rows) x \(cols) float32 tensor, expected \(count * 4)")
-            }
             var values = [Float](repeating: 0, count: count)
-            bytes.withUnsafeBufferPointer { source in
-                for index in 0..<count {
-                    var bits: UInt32 = 0
-                    for byte in 0..<4 { bits |= UInt32(source[index * 4 + byte]) << (8 * byte) }
-                    values[index] = Float(bitPattern: bits)
-                }
+            values.withUnsafeMutableBytes { target in
+                bytes.withUnsafeBytes { target.copyMemory(from: $0) }
             }
+            #if _endian(big)
+            values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+            #endif
             self.init(rows: rows, cols: cols, float32: values)
         case .float64:
-            guard bytes.count == count * 8 else {
-                throw NeuralNetError.invalidTensor(reason: "\(bytes.count) bytes for a \(rows) x \(cols) float64 tensor, expected \(count * 8)")
-            }
             var values = [Double](repeating: 0, count: count)
-            bytes.withUnsafeBufferPointer { source in
-                for index in 0..<count {
-                    var bits: UInt64 = 0
-                    for byte in 0..<8 { bits |= UInt64(source[index * 8 + byte]) << (8 * byte) }
-                    values[index] = Double(bitPattern: bits)
-                }
+            values.withUnsafeMutableBytes { target in
+                bytes.withUnsafeBytes { target.copyMemory(from: $0) }
             }
+            #if _endian(big)
+            values = values.map { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }
+            #endif
             self.init(rows: rows, cols: cols, float64: values)
         }
     }
@@ -97,29 +94,30 @@ public struct Tensor: Equatable, Sendable {
 
     /// rows * cols * 4 (float32) or * 8 (float64) bytes, little-endian, row-major.
     public func littleEndianBytes() -> [UInt8] {
+        // A plain copy of the memory on little-endian hosts (all Slope runs on); swapped otherwise.
         switch values {
         case .float32(let values):
-            var bytes = [UInt8](repeating: 0, count: values.count * 4)
-            for (index, value) in values.enumerated() {
-                let bits = value.bitPattern
-                for byte in 0..<4 { bytes[index * 4 + byte] = UInt8(truncatingIfNeeded: bits >> (8 * byte)) }
-            }
-            return bytes
+            #if _endian(big)
+            return values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
+            #else
+            return values.withUnsafeBytes { Array($0) }
+            #endif
         case .float64(let values):
-            var bytes = [UInt8](repeating: 0, count: values.count * 8)
-            for (index, value) in values.enumerated() {
-                let bits = value.bitPattern
-                for byte in 0..<8 { bytes[index * 8 + byte] = UInt8(truncatingIfNeeded: bits >> (8 * byte)) }
-            }
-            return bytes
+            #if _endian(big)
+            return values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
+            #else
+            return values.withUnsafeBytes { Array($0) }
+            #endif
         }
     }
 
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
         guard lhs.rows == rhs.rows, lhs.cols == rhs.cols else { return false }
         switch (lhs.values, rhs.values) {
-        case let (.float32(left), .float32(right)): return left.map(\.bitPattern) == right.map(\.bitPattern)
-        case let (.float64(left), .float64(right)): return left.map(\.bitPattern) == right.map(\.bitPattern)
+        case let (.float32(left), .float32(right)):
+            return left.withUnsafeBytes { l in right.withUnsafeBytes { r in l.elementsEqual(r) } }
+        case let (.float64(left), .float64(right)):
+            return left.withUnsafeBytes { l in right.withUnsafeBytes { r in l.elementsEqual(r) } }
         default: return false
         }
     }
@@ -160,6 +158,8 @@ public struct EpochResult: Sendable {
     public let epoch: Int
     /// Mean of the epoch's batch losses weighted by batch size (Keras); epoch 0: loss of the initial weights.
     public let trainLoss: Double
+    /// Fraction of correct predictions over the epoch's batches as they were trained (like the loss);
+    /// nil for regression. Epoch 0: of the initial weights.
     public let trainAccuracy: Double?
     public let validationLoss: Double?
     public let validationAccuracy: Double?
@@ -193,7 +193,7 @@ public enum EpochDecision: Sendable {
 
 public enum TrainingOutcome: Equatable, Sendable {
     case completed
-    /// Early stopping ended the run after this epoch (the last one reported).
+    /// Early stopping ended the run after this epoch (the last one reported), before `epochs`.
     case earlyStopped(epoch: Int)
     /// A NaN or infinite loss appeared during this epoch; it was not reported, every epoch before was.
     case diverged(epoch: Int)

@@ -53,7 +53,8 @@ public final class Trainer {
         }
     }
 
-    /// The state after the last completed epoch (what a later `init(resumingFrom:)` needs).
+    /// The state after the last completed (reported) epoch, also after a divergence: what a later
+    /// `init(resumingFrom:)` needs.
     public var state: TrainingState {
         switch engine {
         case .float32(let engine): return engine.state

@@ -29,6 +29,10 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     /// The epoch the parameters are the result of.
     private(set) var epoch = 0
     private var hasReportedStart = false
+    /// The tensors of the last reported epoch: after a divergence the live buffers hold a
+    /// half-trained epoch, so `state` answers from here.
+    private var lastReported: (parameters: [LayerParameters], velocities: [LayerParameters]?)?
+    private var divergedEpoch: Int?
     /// The early-stopping monitor's loss for epochs 0...epoch.
     private(set) var monitoredLosses: [Double] = []
     private var bestMonitoredLoss = Double.infinity
@@ -168,11 +172,13 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         monitoredLosses = state.monitoredLosses
         epoch = state.epoch
         hasReportedStart = true
+        lastReported = (layers(of: parameters), configuration.momentum > 0 ? layers(of: velocities) : nil)
     }
 
+    /// The state after the last completed epoch (also after a divergence).
     var state: TrainingState {
-        TrainingState(epoch: epoch, parameters: layers(of: parameters),
-                      velocities: configuration.momentum > 0 ? layers(of: velocities) : nil,
+        TrainingState(epoch: epoch, parameters: lastReported?.parameters ?? layers(of: parameters),
+                      velocities: configuration.momentum > 0 ? (lastReported?.velocities ?? layers(of: velocities)) : nil,
                       monitoredLosses: monitoredLosses)
     }
 
@@ -196,6 +202,18 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     }
 
     func run(onEpoch: (EpochResult) throws -> EpochDecision) throws -> TrainingOutcome {
+        if let divergedEpoch { return .diverged(epoch: divergedEpoch) }
+        let outcome = try train(onEpoch: onEpoch)
+        if case let .diverged(epoch) = outcome { divergedEpoch = epoch }
+        return outcome
+    }
+
+    private func report(_ result: EpochResult, to onEpoch: (EpochResult) throws -> EpochDecision) rethrows -> EpochDecision {
+        lastReported = (result.parameters, result.velocities)
+        return try onEpoch(result)
+    }
+
+    private func train(onEpoch: (EpochResult) throws -> EpochDecision) throws -> TrainingOutcome {
         if !hasReportedStart {
             hasReportedStart = true
             let clock = ContinuousClock()
@@ -209,7 +227,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters), gradients: nil,
                 velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
-            if try onEpoch(result) == .stop { return .stoppedByCaller(epoch: 0) }
+            if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: 0) }
         }
         while epoch < configuration.epochs {
             let current = epoch + 1
@@ -231,8 +249,8 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters),
                 gradients: layers(of: gradients),
                 velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
-            if try onEpoch(result) == .stop { return .stoppedByCaller(epoch: current) }
-            if shouldStopEarly { return .earlyStopped(epoch: current) }
+            if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: current) }
+            if shouldStopEarly && current < configuration.epochs { return .earlyStopped(epoch: current) }
         }
         return .completed
     }

@@ -59,6 +59,29 @@ final class DataTests: XCTestCase {
         }
     }
 
+    func testLabelsAsTargetsForSquaredErrorAndBinaryCrossEntropy() throws {
+        // Zero weights and biases predict 0 everywhere. Labels with 3 outputs become one-hot rows:
+        // mean over 2 rows x 3 outputs of (0 - onehot)^2 = 2/6; argmax of all zeros is class 0.
+        let zeros = TrainingConfiguration(layerSizes: [2, 3], outputActivation: .identity, loss: .meanSquaredError, initialization: .zeros)
+        let data = Dataset(features: [1, 2, 3, 4], rowCount: 2, featureCount: 2, targets: .labels([0, 2], classCount: 3))
+        let parameters = try Trainer(configuration: zeros, training: data, validation: nil).state.parameters
+        let result = try Inspection.evaluate(configuration: zeros, parameters: parameters, data: data)
+        XCTAssertEqual(result.loss, 2.0 / 6, accuracy: 1e-7)
+        XCTAssertEqual(result.accuracy, 0.5)
+        // One sigmoid output with 0/1 labels: sigmoid(0) = 0.5, loss log 2, 0.5 > 0.5 is false -> class 0.
+        let binary = TrainingConfiguration(layerSizes: [2, 1], outputActivation: .sigmoid, loss: .binaryCrossEntropy, initialization: .zeros)
+        let labels = Dataset(features: [1, 2, 3, 4, 5, 6], rowCount: 3, featureCount: 2, targets: .labels([0, 1, 1], classCount: 2))
+        let binaryParameters = try Trainer(configuration: binary, training: labels, validation: nil).state.parameters
+        let binaryResult = try Inspection.evaluate(configuration: binary, parameters: binaryParameters, data: labels)
+        XCTAssertEqual(binaryResult.loss, log(2), accuracy: 1e-7)
+        XCTAssertEqual(binaryResult.accuracy ?? 0, 1.0 / 3, accuracy: 1e-12)
+        // Cross-entropy needs labels, and as many classes as outputs.
+        let softmax = TrainingConfiguration(layerSizes: [2, 4], outputActivation: .softmax, loss: .crossEntropy)
+        XCTAssertThrowsError(try Trainer(configuration: softmax, training: data, validation: nil)) { error in
+            XCTAssertTrue("\(error)".contains("3 classes"), "\(error)")
+        }
+    }
+
     func testConfigurationRoundTripsThroughJSON() throws {
         let configuration = TrainingConfiguration(layerSizes: [64, 64, 10], outputActivation: .softmax, loss: .crossEntropy,
                                                   initialization: .heNormal, learningRate: 0.05, momentum: 0.9, nesterov: true,

@@ -90,11 +90,12 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testEveryActivationAndLossAgainstFiniteDifferences() throws {
-        let shapes: [[Int]] = [[3, 4, 2], [2, 3, 4, 3]]
+        // The last shape is large enough that its products go through the CKernels gemm rather than the direct loop.
+        let shapes: [[Int]] = [[3, 4, 2], [2, 3, 4, 3], [5, 12, 9, 4]]
         for hidden in [Activation.relu, .tanh, .sigmoid, .identity] {
             for (output, loss) in outputsAndLosses {
                 for (shapeIndex, shape) in shapes.enumerated() {
-                    for seed: UInt64 in [1, 2] {
+                    for seed: UInt64 in shapeIndex == 2 ? [3] : [1, 2, 4] {
                         var sizes = shape
                         if loss == .binaryCrossEntropy { sizes[sizes.count - 1] = 2 }
                         let configuration = TrainingConfiguration(
@@ -110,6 +111,51 @@ final class GradientCheckTests: XCTestCase {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    func testLargeDataGradientIsTheRowWeightedMeanOfItsParts() throws {
+        // 600 rows are inspected in chunks; the result must still be the mean over all rows.
+        let configuration = TrainingConfiguration(layerSizes: [3, 5, 2], hiddenActivation: .sigmoid, outputActivation: .identity,
+                                                  loss: .meanSquaredError, seed: 4, precision: .float64)
+        let data = randomDataset(for: configuration, rows: 600, seed: 8)
+        let parameters = try Trainer(configuration: configuration, training: data, validation: nil).state.parameters
+        let whole = try Inspection.gradients(configuration: configuration, parameters: parameters, data: data)
+        let first = try Inspection.gradients(configuration: configuration, parameters: parameters, data: data.rows(Array(0..<200)))
+        let rest = try Inspection.gradients(configuration: configuration, parameters: parameters, data: data.rows(Array(200..<600)))
+        XCTAssertEqual(whole.loss, (first.loss * 200 + rest.loss * 400) / 600, accuracy: 1e-12)
+        for layer in 0..<2 {
+            let combined = zip(first.gradients[layer].weight.doubles, rest.gradients[layer].weight.doubles).map { ($0 * 200 + $1 * 400) / 600 }
+            for (a, b) in zip(whole.gradients[layer].weight.doubles, combined) { XCTAssertEqual(a, b, accuracy: 1e-12, "layer \(layer + 1)") }
+        }
+    }
+
+    func testAccuracyCountsArgmaxHits() throws {
+        let configuration = TrainingConfiguration(layerSizes: [2, 4, 3], outputActivation: .softmax, loss: .crossEntropy, seed: 6)
+        let data = randomDataset(for: configuration, rows: 40, seed: 2)
+        let trainer = try Trainer(configuration: configuration, training: data, validation: data)
+        var first: EpochResult?
+        _ = try trainer.run { first = $0; return .stop }
+        let predictions = try Inspection.predictions(configuration: configuration, parameters: first!.parameters, data: data)
+        guard case let .labels(labels, _) = data.targets else { return XCTFail("labels") }
+        let hits = (0..<40).filter { row in
+            let p = predictions[(row * 3)..<(row * 3 + 3)]
+            return p.firstIndex(of: p.max()!)! - row * 3 == labels[row]
+        }.count
+        XCTAssertEqual(first?.trainAccuracy, Double(hits) / 40)
+        XCTAssertEqual(first?.validationAccuracy, Double(hits) / 40)
+        XCTAssertEqual(first?.validationLoss, first?.trainLoss)
+    }
+
+    func testWeightSlopeRejectsPositionsOutsideTheNetwork() throws {
+        let configuration = TrainingConfiguration(layerSizes: [2, 3, 1], seed: 1, precision: .float64)
+        let data = randomDataset(for: configuration, rows: 4, seed: 1)
+        let parameters = try Trainer(configuration: configuration, training: data, validation: nil).state.parameters
+        for (layer, i, j, row, named) in [(0, 0, 0, 0, "layer"), (3, 0, 0, 0, "layer"), (1, 2, 0, 0, "from"), (2, 0, 1, 0, "to"), (1, 0, 0, 4, "row")] {
+            XCTAssertThrowsError(try Inspection.weightSlope(configuration: configuration, parameters: parameters, data: data,
+                                                            layer: layer, from: i, to: j, row: row)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("invalid \(named)"), "\(error)")
             }
         }
     }

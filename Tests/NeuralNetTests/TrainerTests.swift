@@ -62,6 +62,23 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testResumeRejectsIncompleteStates() throws {
+        let configuration = moonsConfiguration(momentum: 0.9, earlyStopping: EarlyStopping(monitor: .validationLoss, patience: 3))
+        let full = try train(configuration, moons.training, validation: moons.validation)
+        let parameters = full.results[2].parameters
+        let losses = full.results[0...2].map { $0.validationLoss! }
+        func resume(_ state: TrainingState) throws {
+            _ = try Trainer(configuration: configuration, training: moons.training, validation: moons.validation, resumingFrom: state)
+        }
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: nil, monitoredLosses: losses))) { error in
+            XCTAssertTrue("\(error)".contains("velocities"), "\(error)")
+        }
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: full.results[2].velocities, monitoredLosses: [1])))
+        XCTAssertThrowsError(try resume(TrainingState(epoch: 2, parameters: Array(parameters.dropLast()), velocities: full.results[2].velocities,
+                                                      monitoredLosses: losses)))
+        XCTAssertNoThrow(try resume(TrainingState(epoch: 2, parameters: parameters, velocities: full.results[2].velocities, monitoredLosses: losses)))
+    }
+
     func testEpochGradientIsTheMeanOfTheAppliedBatchGradients() throws {
         // Plain SGD: W[e] = W[e-1] - learningRate * numberOfBatches * G[e]; 30 rows in batches of 7 -> 5 batches.
         let data = GeneratedData.linear(rows: 30, noise: 0.1, seed: 2)
@@ -94,6 +111,55 @@ final class TrainerTests: XCTestCase {
             }
         }
         XCTAssertEqual(fullResults[0].trainLoss, expected.loss, accuracy: 1e-15)
+    }
+
+    func testMomentumAndNesterovFollowKeras() throws {
+        // One weight, input 3, target 10, starting at 2 (the course example), learning rate 0.01, momentum 0.9.
+        // Momentum: v1 = 0.24, w1 = 2.24; g2 = 2 (6.72 - 10) 3 = -19.68, v2 = 0.216 + 0.1968 = 0.4128, w2 = 2.6528.
+        // Nesterov: w1 = 2 + 0.9 * 0.24 + 0.24 = 2.456; g2 = -15.792, v2 = 0.37392, w2 = 2.456 + 0.336528 + 0.15792.
+        for (nesterov, expected) in [(false, [2.24, 2.6528]), (true, [2.456, 2.950448])] {
+            var configuration = courseConfiguration([1, 1])
+            configuration.momentum = 0.9
+            configuration.nesterov = nesterov
+            configuration.epochs = 2
+            let (results, _) = try train(configuration, oneRow([3], target: 10), initial: [courseLayer([[2]])])
+            XCTAssertEqual(results[1].parameters[0].weight.doubles[0], expected[0], accuracy: 1e-12, "nesterov \(nesterov)")
+            XCTAssertEqual(results[2].parameters[0].weight.doubles[0], expected[1], accuracy: 1e-12, "nesterov \(nesterov)")
+            XCTAssertEqual(results[1].velocities?[0].weight.doubles[0] ?? 0, 0.24, accuracy: 1e-12, "nesterov \(nesterov)")
+            XCTAssertEqual(results[0].velocities?[0].weight.doubles, [0])
+        }
+    }
+
+    func testWeightDecayAddsToTheWeightGradientOnly() throws {
+        let data = GeneratedData.linear(rows: 12, seed: 5)
+        var configuration = TrainingConfiguration(layerSizes: [2, 3, 1], hiddenActivation: .sigmoid, learningRate: 0.1,
+                                                  batchSize: 12, epochs: 1, seed: 2, precision: .float64)
+        configuration.weightDecay = 0.1
+        let (results, _) = try train(configuration, data)
+        let initial = results[0].parameters
+        let dataGradient = try Inspection.gradients(configuration: configuration, parameters: initial, data: data).gradients
+        for layer in 0..<2 {
+            let applied = results[1].gradients![layer]
+            for index in 0..<initial[layer].weight.count {
+                XCTAssertEqual(applied.weight.doubles[index], dataGradient[layer].weight.doubles[index] + 0.1 * initial[layer].weight.doubles[index],
+                               accuracy: 1e-13, "layer \(layer + 1) weight \(index)")
+            }
+            for index in 0..<initial[layer].bias!.count {
+                XCTAssertEqual(applied.bias!.doubles[index], dataGradient[layer].bias!.doubles[index], accuracy: 1e-13, "layer \(layer + 1) bias \(index)")
+            }
+        }
+    }
+
+    func testFloat32TracksFloat64() throws {
+        var configuration = moonsConfiguration(momentum: 0.5, precision: .float64)
+        let wide = try train(configuration, moons.training, validation: moons.validation)
+        configuration.precision = .float32
+        let narrow = try train(configuration, moons.training, validation: moons.validation)
+        XCTAssertEqual(narrow.results[6].parameters[0].weight.precision, .float32)
+        for (a, b) in zip(wide.results, narrow.results) {
+            XCTAssertEqual(a.trainLoss, b.trainLoss, accuracy: 1e-4, "epoch \(a.epoch)")
+            XCTAssertEqual(a.validationLoss!, b.validationLoss!, accuracy: 1e-4, "epoch \(a.epoch)")
+        }
     }
 
     func testTrainLossIsTheBatchSizeWeightedMeanOfBatchLosses() throws {
@@ -140,6 +206,12 @@ final class TrainerTests: XCTestCase {
             guard case let .diverged(epoch) = outcome else { return XCTFail("\(precision): expected divergence, got \(outcome)") }
             XCTAssertEqual(results.map(\.epoch), Array(0..<epoch), "\(precision)")
             XCTAssertTrue(results.allSatisfy { $0.trainLoss.isFinite }, "\(precision)")
+            // The trainer's state is the last good epoch, and running again does not resurrect the run.
+            let trainer = try Trainer(configuration: configuration, training: GeneratedData.linear(rows: 40, seed: 0), validation: nil)
+            XCTAssertEqual(try trainer.run { _ in .proceed }, outcome)
+            XCTAssertEqual(trainer.state.epoch, epoch - 1)
+            XCTAssertEqual(trainer.state.parameters, results.last?.parameters)
+            XCTAssertEqual(try trainer.run { _ in XCTFail("no epochs after divergence"); return .proceed }, outcome)
         }
     }
 
