@@ -93,12 +93,16 @@ public struct Reporter: Sendable {
             (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\(Int($0.number(.epochs) ?? 0))") }),
             (.init("final_train_loss", title: "train_loss"), { cell($0[.final_train_loss]) }),
             (.init("final_val_loss", title: "val_loss"), { cell($0[.final_val_loss]) }),
+            (.init("best_train_loss", title: "best_train"), { cell($0[.best_train_loss]) }),
             (.init("best_val_loss", title: "best_val"), { cell($0[.best_val_loss]) }),
             (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
             (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
         ]
         let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
+        // The best training loss only when no run shown has validation data (else best_val says more).
+        let hasValidation = runs.contains { $0[.best_val_loss] != .null }
         columns.removeAll { column in
+            if column.0.key == "best_train_loss" { return hasValidation }
             guard optional.contains(column.0.key) else { return false }
             return runs.allSatisfy { run in
                 let value = column.1(run)

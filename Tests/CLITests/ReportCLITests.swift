@@ -122,6 +122,13 @@ final class ReportCLITests: XCTestCase {
         _ = FileManager.default.createFile(atPath: path("corrupted.db"), contents: corrupted)
         try report(["export", "--what", "tensors", "--db", path("corrupted.db")], expect: 1)
 
+        // A database written by a newer Slope is refused, not migrated or misread.
+        try FileManager.default.copyItem(atPath: Self.fixture, toPath: path("newer.db"))
+        try ReportFixture.addUnknownMigration(at: path("newer.db"))
+        let newer = try Data(contentsOf: URL(fileURLWithPath: path("newer.db")))
+        XCTAssertTrue(try report(["runs", "--db", path("newer.db")], expect: 1).error.contains("was written by a newer Slope"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("newer.db"))), newer)
+
         // An empty Slope database: a clear message, not an empty table.
         _ = try SlopeStore(path: path("new.db"))
         XCTAssertEqual(try report(["runs", "--db", path("new.db")], expect: 1).error,
@@ -162,5 +169,20 @@ final class ReportCLITests: XCTestCase {
         let explain = try report(["explain", "1", "--epoch", "1", "--layer", "2", "--weight", "0,0", "--db", source, "--format", "csv"], expect: 0).output
         let fields = explain.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
         XCTAssertEqual(Double(fields[11])!, Double(fields[12])!, accuracy: 1e-12, "full-batch: the gradient stored for epoch 2")
+    }
+
+    func testDocsDescribeEveryCommandAndOption() throws {
+        let docsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/cli-report.md").path
+        let docs = try String(contentsOfFile: docsPath, encoding: .utf8)
+        for command in ["runs", "show", "compare", "grid", "best", "layers", "tensors", "explain", "curves", "html", "export"] {
+            XCTAssertTrue(docs.contains("### `report \(command)"), command)
+            let help = try report([command, "--help"], expect: 0).output
+            let options = Set(help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "[" || $0 == "]" })
+                .filter { $0.hasPrefix("--") && $0.count > 2 }.map { String($0.prefix { $0.isLetter || $0 == "-" }) })
+            for option in options where option != "--help" && option != "--version" {
+                XCTAssertTrue(docs.contains("`\(option)"), "\(command) \(option) is not in docs/cli-report.md")
+            }
+        }
     }
 }

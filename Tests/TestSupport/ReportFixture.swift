@@ -2,6 +2,7 @@
 // a 2 x 2 x 2 learning-rate x batch-size x seed sweep, a diverged single run with a hostile name,
 // and a real full-batch XOR run trained by NeuralNet's Trainer (for layers/explain).
 import Foundation
+import GRDB
 import NeuralNet
 import Store
 
@@ -98,6 +99,14 @@ public enum ReportFixture {
             return .proceed
         }
         try store.finishRun(runID: xorRun, status: .completed, stopReason: "completed all epochs")
+    }
+
+    /// Marks the database at `path` as written by a newer Slope: a migration this build does not know.
+    public static func addUnknownMigration(at path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future.sql')")
+        }
     }
 
     static func records(_ layers: [LayerParameters], weightKind: SlopeStore.TensorKind, biasKind: SlopeStore.TensorKind) -> [SlopeStore.TensorRecord] {
