@@ -248,13 +248,9 @@ struct Export: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
     @Option(help: ArgumentHelp("What to export.", valueName: "what")) var what: ExportSubject = .runs
-    @Option(help: ArgumentHelp("csv or json.", valueName: "format")) var format: OutputFormat = .csv
-
-    func validate() throws {
-        if format == .table { throw ValidationError("--format: export writes csv or json") }
-    }
+    @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: ExportFormat = .csv
 
     func run() throws {
-        try database.reporter().export(sweepID: sweep, what: what, format: format) { Output.write($0) }
+        try database.reporter().export(sweepID: sweep, what: what, format: format.outputFormat) { Output.write($0) }
     }
 }

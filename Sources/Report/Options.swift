@@ -12,6 +12,12 @@ extension Goal: ExpressibleByArgument {}
 extension CurveMetric: ExpressibleByArgument {}
 extension ExportSubject: ExpressibleByArgument {}
 
+/// `export --format`: the machine-readable formats only.
+enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+    case csv, json
+    var outputFormat: OutputFormat { self == .csv ? .csv : .json }
+}
+
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database to read (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
     var db: String?

@@ -64,6 +64,7 @@ extension Reporter {
     /// `report compare RUN... | --sweep ID`.
     public func compare(runIDs: [Int64] = [], sweepID: Int64? = nil, all: Bool = false, threshold: Double? = nil,
                         metric: CurveMetric? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.compare(runIDs: runIDs, sweepID: sweepID, all: all, threshold: threshold, metric: metric, format: format) } }
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let byRun = Dictionary(grouping: epochs, by: \.runID)
@@ -193,6 +194,7 @@ extension Reporter {
     /// `report grid --sweep ID --rows R --cols C --metric M`.
     public func grid(sweepID: Int64, rows: String = "learning_rate", columns: String = "batch_size",
                      metric: String? = nil, goal: Goal? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, format: format) } }
         let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal)
         if format != .table {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
@@ -208,7 +210,7 @@ extension Reporter {
             return table.render(format, style: style)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
-        var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(Self.cell($0).display) })
+        var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(Self.cell($0).display, alignsRight: true) })
         for row in pivot.rowValues {
             var cells: [Cell] = [.text(Self.cell(row).display)]
             for column in pivot.columnValues {
@@ -223,7 +225,6 @@ extension Reporter {
             if let best = pivot.best, best.rowValue == row { table.highlightedRows.insert(table.rows.count - 1) }
         }
         var out = "\(pivot.metric.rawValue) of sweep \(sweepID): mean over the other parameters ± standard deviation (runs); * best (\(pivot.goal.rawValue))\n\n"
-        // Right-align value cells: they are text only because of the decorations.
         out += table.renderTable(style: style)
         if let best = pivot.best, let mean = best.mean {
             out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(Self.cell(best.rowValue).display)) \(pivot.columnColumn.rawValue)=\(terminalSafe(Self.cell(best.columnValue).display)): \(formatNumber(mean))\n"

@@ -15,6 +15,7 @@ extension Reporter {
     /// `report curves (RUN... | --sweep ID)`: a terminal plot, or with `chart` an SVG/HTML document.
     public func curves(runIDs: [Int64] = [], sweepID: Int64? = nil, metric: CurveMetric? = nil, logY: Bool = false,
                        chart: ChartOutput? = nil) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.curves(runIDs: runIDs, sweepID: sweepID, metric: metric, logY: logY, chart: chart) } }
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let metric = metric ?? Self.defaultCurveMetric(epochs)
@@ -34,6 +35,7 @@ extension Reporter {
     /// `report export`: writes the chosen rows in pieces through `write`, so large sweeps stream.
     public func export(sweepID: Int64? = nil, what: ExportSubject = .runs, format: OutputFormat = .csv,
                        write: (String) throws -> Void) throws {
+        if !queries.isSnapshot { return try snapshot { try $0.export(sweepID: sweepID, what: what, format: format, write: write) } }
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }
         if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
         if try queries.runCount() == 0 {

@@ -107,9 +107,12 @@ public struct DataTable: Equatable, Sendable {
     public struct Column: Equatable, Sendable {
         public var key: String
         public var title: String
-        public init(_ key: String, title: String? = nil) {
+        /// Right-align in terminal tables; nil: right when every value is a number.
+        public var alignsRight: Bool?
+        public init(_ key: String, title: String? = nil, alignsRight: Bool? = nil) {
             self.key = key
             self.title = title ?? key
+            self.alignsRight = alignsRight
         }
     }
 
@@ -161,7 +164,7 @@ public struct DataTable: Equatable, Sendable {
             max(displayWidth(titles[index]), body.map { displayWidth($0[index]) }.max() ?? 0)
         }
         let numeric = columns.indices.map { index in
-            !rows.isEmpty && rows.allSatisfy { $0[index].isNumeric || $0[index] == .null }
+            columns[index].alignsRight ?? (!rows.isEmpty && rows.allSatisfy { $0[index].isNumeric || $0[index] == .null })
         }
         let separator = 2
         func total(_ count: Int) -> Int { widths.prefix(count).reduce(0, +) + separator * max(0, count - 1) }

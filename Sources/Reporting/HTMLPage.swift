@@ -87,6 +87,7 @@ enum HTMLPage {
 extension Reporter {
     /// `report html --sweep ID`: the whole page as a string.
     public func html(sweepID: Int64) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.html(sweepID: sweepID) } }
         guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let runs = try sweepRuns(sweepID)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))

@@ -54,6 +54,7 @@ extension Reporter {
     /// `report layers RUN`: per epoch and layer, norms, update ratio, dead ReLU fraction and flags.
     public func layers(runID: Int64, epoch: Int? = nil, loader: InspectionLoader? = nil,
                        format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.layers(runID: runID, epoch: epoch, loader: loader, format: format) } }
         let run = try run(runID)
         var statistics = try queries.layerStatistics(runID: runID)
         if let epoch { statistics = statistics.filter { $0.epoch == epoch } }
@@ -176,6 +177,7 @@ extension Reporter {
     /// `npy` returns binary data; the other formats UTF-8 text.
     public func tensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil, kind: String? = nil,
                         format: TensorExportFormat = .table) throws -> Data {
+        if !queries.isSnapshot { return try snapshot { try $0.tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format) } }
         let run = try run(runID)
         let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: layer, kind: kind)
         switch format {
@@ -252,6 +254,7 @@ extension Reporter {
     /// respect to one weight as the course's three factors (one row), or the full-data gradient.
     public func explain(runID: Int64, epoch: Int?, layer: Int, from i: Int, to j: Int, row: Int?,
                         loader: InspectionLoader, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.explain(runID: runID, epoch: epoch, layer: layer, from: i, to: j, row: row, loader: loader, format: format) } }
         let run = try run(runID)
         let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: nil, kind: nil)
         let inputs: InspectionInputs

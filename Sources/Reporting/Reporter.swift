@@ -32,12 +32,22 @@ public enum CurveMetric: String, CaseIterable, Sendable {
 }
 
 public struct Reporter: Sendable {
-    public let queries: RunQueries
+    public private(set) var queries: RunQueries
     public var style: TerminalStyle
 
     public init(queries: RunQueries, style: TerminalStyle = .plain) {
         self.queries = queries
         self.style = style
+    }
+
+    /// Runs a command on one database snapshot, so that its several queries agree with each other
+    /// while a sweep keeps writing. Every public command starts with this.
+    func snapshot<T>(_ body: (Reporter) throws -> T) throws -> T {
+        try queries.snapshot { snapshotQueries in
+            var reporter = self
+            reporter.queries = snapshotQueries
+            return try body(reporter)
+        }
     }
 
     // MARK: lookups shared by the commands
@@ -125,6 +135,7 @@ public struct Reporter: Sendable {
     /// `report runs`: runs matching sweep/filter, sorted, limited.
     public func runs(sweepID: Int64? = nil, filter: String? = nil, sort: String? = nil, limit: Int? = nil,
                      format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.runs(sweepID: sweepID, filter: filter, sort: sort, limit: limit, format: format) } }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         let parsedSort = try sort.map(RunFilterParser.parseSort)
         if let limit, limit < 1 { throw ReportError.invalidArgument("--limit must be at least 1, got \(limit)") }
@@ -143,6 +154,7 @@ public struct Reporter: Sendable {
 
     /// `report show RUN`: configuration, status, the per-epoch table and a plot of the losses.
     public func show(runID: Int64, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.show(runID: runID, format: format) } }
         let run = try run(runID)
         let epochs = try queries.epochRows(runIDs: [runID])
         let table = Self.epochTable(epochs)
@@ -208,6 +220,7 @@ public struct Reporter: Sendable {
 
     /// `report best --sweep ID`: the run with the best value of the metric.
     public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, format: format) } }
         _ = try sweepRuns(sweepID)
         var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
         let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }

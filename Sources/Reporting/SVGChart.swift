@@ -71,7 +71,7 @@ public enum SVGChart {
         for tick in yTicks {
             svg += "<text x=\"\(f(plotLeft - 6))\" y=\"\(f(py(tick) + 4))\" text-anchor=\"end\">\(xmlEscaped(range.label(scaled: tick)))</text>\n"
         }
-        for tick in niceTicks(range.xMin, range.xMax) {
+        for tick in niceTicks(range.xMin, range.xMax, minimumStep: 1) {  // epochs are whole numbers
             svg += "<text x=\"\(f(px(tick)))\" y=\"\(f(plotBottom + 18))\" text-anchor=\"middle\">\(xmlEscaped(formatNumber(tick)))</text>\n"
         }
         svg += "<text x=\"\(f((plotLeft + plotRight) / 2))\" y=\"\(f(plotBottom + 38))\" text-anchor=\"middle\">\(xmlEscaped(xLabel))</text>\n"
@@ -115,12 +115,12 @@ public enum SVGChart {
     }
 
     /// About five round-numbered ticks covering [low, high].
-    static func niceTicks(_ low: Double, _ high: Double) -> [Double] {
+    static func niceTicks(_ low: Double, _ high: Double, minimumStep: Double = 0) -> [Double] {
         let span = high - low
         guard span > 0, span.isFinite else { return [low] }
         let rough = span / 5
         let magnitude = pow(10, floor(log10(rough)))
-        let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? rough
+        let step = max(minimumStep, [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? rough)
         var ticks: [Double] = []
         var tick = ceil(low / step) * step
         while tick <= high + step * 1e-9 {

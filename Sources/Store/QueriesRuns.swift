@@ -177,22 +177,38 @@ public struct PivotCell: Equatable, Sendable {
 }
 
 /// The read-only queries `report` runs, over any GRDB reader (Store opens it read-only).
-public struct RunQueries: Sendable {
+public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never leaves `snapshot(_:)`
     let reader: any DatabaseReader
     let path: String
     let busyTimeout: TimeInterval
+    /// Inside `snapshot(_:)`: the one read transaction every query of the snapshot uses.
+    private let snapshotDatabase: Database?
 
-    init(reader: any DatabaseReader, path: String, busyTimeout: TimeInterval) {
+    init(reader: any DatabaseReader, path: String, busyTimeout: TimeInterval, snapshotDatabase: Database? = nil) {
         self.reader = reader
         self.path = path
         self.busyTimeout = busyTimeout
+        self.snapshotDatabase = snapshotDatabase
+    }
+
+    /// Whether these queries all read one snapshot.
+    public var isSnapshot: Bool { snapshotDatabase != nil }
+
+    /// Runs `body` with queries that all read the same WAL snapshot (one read transaction), so
+    /// that a report made of several queries is consistent while a sweep keeps writing.
+    public func snapshot<T>(_ body: (RunQueries) throws -> T) throws -> T {
+        if isSnapshot { return try body(self) }
+        return try read { db in
+            try body(RunQueries(reader: reader, path: path, busyTimeout: busyTimeout, snapshotDatabase: db))
+        }
     }
 
     /// One read transaction (a WAL snapshot: a sweep may keep writing), errors mapped to StoreError.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
+            if let snapshotDatabase { return try body(snapshotDatabase) }
             return try reader.read(body)
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }

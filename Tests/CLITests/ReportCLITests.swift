@@ -63,10 +63,10 @@ final class ReportCLITests: XCTestCase {
         XCTAssertEqual(grid, """
             best_val_loss of sweep 1: mean over the other parameters ± standard deviation (runs); * best (min)
 
-            learning_rate \\ batch_size  16                  32
+            learning_rate \\ batch_size                  16                 32
             ─────────────────────────────────────────────────────────────────
-            0.01                        0.1928 ±0.013 (2)   0.2784 ±0.034 (2)
-            0.1                         *0.1354 ±0.004 (2)  0.175 ±0.013 (2)
+            0.01                         0.1928 ±0.013 (2)  0.2784 ±0.034 (2)
+            0.1                         *0.1354 ±0.004 (2)   0.175 ±0.013 (2)
 
             best: learning_rate=0.1 batch_size=16: 0.1354
 

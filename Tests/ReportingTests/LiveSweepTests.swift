@@ -18,10 +18,11 @@ final class LiveSweepTests: ReportTestCase {
         _ = try writer.claimRun(runID: runID, worker: worker)
 
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries)
-        let finished = DispatchSemaphore(value: 0)
+        let finished = DispatchSemaphore(value: 0), firstReadDone = DispatchSemaphore(value: 0)
         final class Failure: @unchecked Sendable { var error: Error? }
         let failure = Failure()
         DispatchQueue.global().async {
+            firstReadDone.wait()
             do {
                 for epoch in 0..<40 {
                     try writer.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1 / Double(epoch + 1), seconds: 0.01),
@@ -39,9 +40,11 @@ final class LiveSweepTests: ReportTestCase {
             XCTAssertEqual(epochs == 0 ? 0 : epochs - 1, done, json)
             seen.append(epochs)
             XCTAssertTrue(try reporter.runs(filter: "name = 'live'", format: .csv).contains(",live,running,"))
+            if seen.count == 1 { firstReadDone.signal() }
         } while finished.wait(timeout: .now()) == .timedOut
         XCTAssertNil(failure.error)
         XCTAssertEqual(seen, seen.sorted(), "snapshots only move forward")
+        XCTAssertEqual(seen.first, 0)
         XCTAssertEqual(try reporter.show(runID: runID, format: .json).components(separatedBy: "{\"epoch\": ").count - 1, 40)
     }
 }

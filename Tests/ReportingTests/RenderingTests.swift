@@ -216,3 +216,26 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try empty.show(runID: 1) }, "the database has no runs yet (start one with `runner train` or `runner sweep`)")
     }
 }
+
+final class ExportTests: ReportTestCase {
+    func testTensorAndEpochExportsCarryFullResolutionValues() throws {
+        let reporter = try reporter()
+        var csv = ""
+        try reporter.export(sweepID: nil, what: .tensors, format: .csv) { csv += $0 }
+        let lines = csv.split(separator: "\n")
+        XCTAssertEqual(lines[0], "run_id,epoch,layer,kind,rows,cols,dtype,l2,mean,std,min,max,values")
+        // Run 10 (XOR, float64) epoch 0 layer 1 weight: the hand-picked initial weights.
+        XCTAssertTrue(lines.contains("10,0,1,weight,2,2,float64,2.5,0.625,1.0825317547305484,-1.0,2.0,\"[1.0,-1.0,0.5,2.0]\""), csv)
+        let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
+        var tensorCount = 0
+        try store.queries.forEachTensor(sweepID: nil) { _ in tensorCount += 1 }
+        XCTAssertEqual(lines.count - 1, tensorCount)
+
+        var json = ""
+        try reporter.export(sweepID: 1, what: .epochs, format: .json) { json += $0 }
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 31)
+        XCTAssertEqual(rows[5]["train_loss"] as? Double, ReportFixture.trainLoss(lrIndex: 0, batchIndex: 0, seed: 2, epoch: 1))
+        XCTAssertTrue(rows[5]["val_accuracy"] is NSNull)
+    }
+}
