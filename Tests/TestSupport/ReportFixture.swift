@@ -109,6 +109,14 @@ public enum ReportFixture {
         }
     }
 
+    /// Another program's SQLite database: a valid file with a `runs` table that is not Slope's.
+    public static func makeForeignDatabase(at path: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE runs (id INTEGER PRIMARY KEY, miles REAL); INSERT INTO runs (miles) VALUES (5.2)")
+        }
+    }
+
     static func records(_ layers: [LayerParameters], weightKind: SlopeStore.TensorKind, biasKind: SlopeStore.TensorKind) -> [SlopeStore.TensorRecord] {
         layers.enumerated().flatMap { index, layer -> [SlopeStore.TensorRecord] in
             var result = [record(layer.weight, layer: index + 1, kind: weightKind)]
