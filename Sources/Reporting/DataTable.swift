@@ -109,10 +109,13 @@ public struct DataTable: Equatable, Sendable {
         public var title: String
         /// Right-align in terminal tables; nil: right when every value is a number.
         public var alignsRight: Bool?
-        public init(_ key: String, title: String? = nil, alignsRight: Bool? = nil) {
+        /// Whether a terminal table may shorten this column's values to fit the width.
+        public var isShortenable: Bool
+        public init(_ key: String, title: String? = nil, alignsRight: Bool? = nil, isShortenable: Bool = true) {
             self.key = key
             self.title = title ?? key
             self.alignsRight = alignsRight
+            self.isShortenable = isShortenable
         }
     }
 
@@ -171,7 +174,7 @@ public struct DataTable: Equatable, Sendable {
         var shown = columns.count
         // Shrink the widest text column, one character at a time, down to 8 characters.
         while total(shown) > style.width {
-            let candidates = (0..<shown).filter { !numeric[$0] && widths[$0] > 8 }
+            let candidates = (0..<shown).filter { !numeric[$0] && columns[$0].isShortenable && widths[$0] > 8 }
             guard let widest = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
             widths[widest] -= 1
         }

@@ -95,7 +95,7 @@ public struct Reporter: Sendable {
             (.init("id"), { .integer($0.id) }),
             (.init("sweep_id", title: "sweep"), { cell($0[.sweep_id]) }),
             (.init("name"), { cell($0[.name]) }),
-            (.init("status"), { .text($0.status) }),
+            (.init("status", isShortenable: false), { .text($0.status) }),
             (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
             (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
             (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
@@ -107,12 +107,16 @@ public struct Reporter: Sendable {
             (.init("best_val_loss", title: "best_val"), { cell($0[.best_val_loss]) }),
             (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
             (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
+            (.init("final_train_accuracy", title: "train_acc"), { cell($0[.final_train_accuracy]) }),
         ]
         let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
         // The best training loss only when no run shown has validation data (else best_val says more).
         let hasValidation = runs.contains { $0[.best_val_loss] != .null }
         columns.removeAll { column in
             if column.0.key == "best_train_loss" { return hasValidation }
+            if column.0.key == "final_train_accuracy" {  // only for classification runs without validation data
+                return runs.contains { $0[.final_val_accuracy] != .null } || runs.allSatisfy { $0[.final_train_accuracy] == .null }
+            }
             guard optional.contains(column.0.key) else { return false }
             return runs.allSatisfy { run in
                 let value = column.1(run)

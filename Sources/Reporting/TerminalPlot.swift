@@ -117,10 +117,12 @@ public enum TerminalPlot {
         lines.append(String(repeating: " ", count: labelWidth + 2) + left + String(repeating: " ", count: gap) + right)
         lines.append(String(repeating: " ", count: labelWidth + 2) + xLabel + (logY ? ", log-scale y" : ""))
         if series.count > 1 || !(series.first?.label.isEmpty ?? true) {
-            for (index, curve) in series.enumerated() {
+            let legendLimit = 30
+            for (index, curve) in series.prefix(legendLimit).enumerated() {
                 let marker = style.usesColor ? seriesColor("━━", index, style) : String(markers[index % markers.count])
                 lines.append("  \(marker) \(terminalSafe(curve.label))")
             }
+            if series.count > legendLimit { lines.append("  … and \(series.count - legendLimit) more") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -105,32 +105,34 @@ public struct WeightsFile: Codable, Equatable, Sendable {
     }
 
     /// Decodes and checks a weights file: format name, version, and that every entry's values
-    /// match its rows x cols. Throws a `DecodingError` or a `StoreError`-free description string.
+    /// match its rows x cols. Decoding is exact (JSONDecoder), so float64 bits survive.
+    /// - Throws: `StoreError.invalidValue` saying what is wrong.
     public static func decode(_ data: Data) throws -> WeightsFile {
+        func invalid(_ reason: String) -> StoreError { .invalidValue("not a Slope weights file: \(reason)") }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let file = try decoder.decode(WeightsFile.self, from: data)
-        guard file.format == formatName else {
-            throw WeightsFileError.invalid("format is '\(file.format)', expected '\(formatName)'")
+        let file: WeightsFile
+        do {
+            file = try decoder.decode(WeightsFile.self, from: data)
+        } catch let error as DecodingError {
+            switch error {
+            case .keyNotFound(let key, _): throw invalid("no \"\(key.stringValue)\" field")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                throw invalid(path.isEmpty ? "not valid JSON" : "bad value at \(path)")
+            @unknown default: throw invalid("\(error)")
+            }
         }
+        guard file.format == formatName else { throw invalid("format is '\(file.format)', expected '\(formatName)'") }
         guard file.version <= currentVersion else {
-            throw WeightsFileError.invalid("version \(file.version) is newer than this Slope understands (\(currentVersion))")
+            throw invalid("version \(file.version) is newer than this Slope understands (\(currentVersion))")
         }
         for entry in file.tensors {
             guard entry.rows > 0, entry.cols > 0, entry.values.count == entry.rows,
                   entry.values.allSatisfy({ $0.count == entry.cols }) else {
-                throw WeightsFileError.invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
+                throw invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
             }
         }
         return file
-    }
-}
-
-public enum WeightsFileError: Error, CustomStringConvertible, Equatable {
-    case invalid(String)
-    public var description: String {
-        switch self {
-        case .invalid(let reason): return "not a Slope weights file: \(reason)"
-        }
     }
 }
