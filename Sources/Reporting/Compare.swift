@@ -14,7 +14,9 @@ extension Reporter {
     static func configurationLeaves(_ json: String) -> [String: String] {
         guard let data = json.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        let typed = Set(hyperparameterColumns.map { normalizedKey($0.rawValue) } + ["name", "epochsdone"])
+        // Typed columns and the configuration names of the same settings (the runner's RunConfiguration).
+        let typed = Set(hyperparameterColumns.map { normalizedKey($0.rawValue) }
+                        + ["name", "epochsdone", "layersizes", "hiddenactivation", "sha256"])
         var leaves: [String: String] = [:]
         func visit(_ value: Any, path: String) {
             if let dictionary = value as? [String: Any] {
@@ -53,7 +55,8 @@ extension Reporter {
             return try sweepRuns(sweepID)
         }
         guard !runIDs.isEmpty else { throw ReportError.invalidArgument("give at least one run id, or --sweep ID") }
-        return try runIDs.map { try run($0) }
+        var seen = Set<Int64>()
+        return try runIDs.filter { seen.insert($0).inserted }.map { try run($0) }
     }
 
     /// The metric to plot when none is given: validation loss when any run has it, else training loss.

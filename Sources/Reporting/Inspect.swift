@@ -269,7 +269,7 @@ extension Reporter {
             ? parameters[layer - 1].weight[i, j] : nil
         // The gradient stored for the next epoch was computed at these weights (exactly so for full-batch runs).
         let storedNext = try queries.storedTensors(runID: runID, epoch: chosenEpoch + 1, layer: layer, kind: "weight_grad").first
-        let storedGradient = storedNext.map { $0.doubles[i * $0.cols + j] }
+        let storedGradient = storedNext.flatMap { i < $0.rows && j < $0.cols ? $0.doubles[i * $0.cols + j] : nil }
         let fullBatch = run.batchSize >= inputs.training.rowCount
 
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),

@@ -175,7 +175,7 @@ public struct Reporter: Sendable {
             out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(Int(run.number(.epochs) ?? 0)) epochs\n"
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
             out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
-            out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Int64(run.number(.seed) ?? 0))\n"
+            out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
             out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
             if let best = run.number(.best_epoch) {
                 let bestLoss = run.number(.best_val_loss) ?? run.number(.best_train_loss)

@@ -123,9 +123,12 @@ public enum SVGChart {
         let step = max(minimumStep, [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= rough } ?? rough)
         var ticks: [Double] = []
         var tick = ceil(low / step) * step
-        while tick <= high + step * 1e-9 {
+        // At most a dozen ticks, and stop if adding the step no longer moves (values near 1e16 and up).
+        while tick <= high + step * 1e-9, ticks.count < 12 {
             ticks.append(abs(tick) < step * 1e-9 ? 0 : tick)
-            tick += step
+            let next = tick + step
+            if next <= tick { break }
+            tick = next
         }
         return ticks
     }
@@ -135,7 +138,7 @@ public enum SVGChart {
         let step = high - low > 2 ? 1.0 : 0.25
         var ticks: [Double] = []
         var tick = ceil(low / step) * step
-        while tick <= high + 1e-9 {
+        while tick <= high + 1e-9, ticks.count < 40 {
             ticks.append(tick)
             tick += step
         }

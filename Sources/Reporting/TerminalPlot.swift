@@ -75,9 +75,10 @@ public enum TerminalPlot {
         }
         func position(_ point: PlotPoint) -> (Int, Int)? {
             guard point.x.isFinite, let y = range.scaled(point.y) else { return nil }
-            let px = Int(((point.x - range.xMin) / (range.xMax - range.xMin) * Double(dotsWide - 1)).rounded())
-            let py = Int(((range.yMax - y) / (range.yMax - range.yMin) * Double(dotsHigh - 1)).rounded())
-            return (px, py)
+            let fx = ((point.x - range.xMin) / (range.xMax - range.xMin) * Double(dotsWide - 1)).rounded()
+            let fy = ((range.yMax - y) / (range.yMax - range.yMin) * Double(dotsHigh - 1)).rounded()
+            guard fx.isFinite, fy.isFinite else { return nil }  // ranges beyond Double (1e308 spans)
+            return (Int(min(max(fx, -1), Double(dotsWide))), Int(min(max(fy, -1), Double(dotsHigh))))
         }
         for (index, curve) in series.enumerated() {
             var previous: (Int, Int)?

@@ -207,6 +207,7 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 3, from: 0, to: 0, row: nil, loader: self.xorLoader) },
                        "cannot inspect the run: invalid layer 3: layers are numbered 1...2")
         XCTAssertEqual(message { try reporter.compare() }, "give at least one run id, or --sweep ID")
+        XCTAssertEqual(try reporter.compare(runIDs: [2, 1, 2], format: .csv).split(separator: "\n").count, 3, "repeated ids count once")
 
         // An empty (but valid) database.
         let emptyPath = Self.directory.appendingPathComponent("empty.db").path
@@ -237,5 +238,18 @@ final class ExportTests: ReportTestCase {
         XCTAssertEqual(rows.count, 31)
         XCTAssertEqual(rows[5]["train_loss"] as? Double, ReportFixture.trainLoss(lrIndex: 0, batchIndex: 0, seed: 2, epoch: 1))
         XCTAssertTrue(rows[5]["val_accuracy"] is NSNull)
+    }
+}
+
+final class ExtremeValueTests: XCTestCase {
+    func testPlotsSurviveExtremeAndNonFiniteValues() {
+        let wild = PlotSeries(label: "wild", points: [PlotPoint(x: 0, y: -1e308), PlotPoint(x: 1, y: 1e308), PlotPoint(x: 2, y: .nan),
+                                                      PlotPoint(x: 3, y: .infinity), PlotPoint(x: 4, y: 0.5)])
+        let flat = PlotSeries(label: "flat", points: [PlotPoint(x: 0, y: 1e16), PlotPoint(x: 1e17, y: 1e16 + 2)])
+        for logY in [false, true] {
+            XCTAssertTrue(SVGChart.document([flat], title: "t", xLabel: "epoch", yLabel: "loss", logY: logY).hasSuffix("</svg>\n"))
+            XCTAssertTrue(TerminalPlot.render([wild], title: "t", logY: logY).hasPrefix("t\n"))
+            XCTAssertTrue(SVGChart.document([wild], title: "t", xLabel: "epoch", yLabel: "loss", logY: logY).hasSuffix("</svg>\n"))
+        }
     }
 }
