@@ -100,9 +100,6 @@ CREATE TABLE tensors (
     FOREIGN KEY (run_id, epoch) REFERENCES epochs(run_id, epoch) ON DELETE CASCADE
 );
 
--- One kind of tensor across epochs (resume points, weight trajectories in reports).
-CREATE INDEX tensors_by_run_kind ON tensors(run_id, kind, epoch, layer);
-
 CREATE VIEW run_summary AS
 SELECT r.id AS run_id, r.sweep_id, r.name, r.status, r.stop_reason,
        r.learning_rate, r.batch_size, r.momentum, r.epochs, r.seed, r.layers,

@@ -77,6 +77,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 let worker = WorkerIdentity.current(label: "BenchStore")
+var epochTimes: [Double] = []   // microseconds per writeEpoch call
 for name in options["--workloads"]!.split(separator: ",").map(String.init) {
     guard let workload = workloads.first(where: { $0.name == name }) else { fatalError("unknown workload \(name)") }
     var results: [(epochsPerSecond: Double, megabytesPerSecond: Double, wall: Double, setup: Double, close: Double, bytes: Int)] = []
@@ -101,6 +102,8 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
                     configJSON: #"{"run": \#(run)}"#, slopeVersion: "bench"))
                 _ = try store!.claimRun(runID: runID, worker: worker)
                 for (index, epoch) in epochs.enumerated() {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    defer { epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3) }
                     try store!.writeEpoch(runID: runID, .init(epoch: index, trainLoss: epoch.trainLoss,
                                                               validationLoss: epoch.validationLoss),
                                           tensors: epoch.tensors, worker: worker)
@@ -114,11 +117,17 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
         results.append((epochsPerSecond, Double(tensorBytes) / 1e6 / wall, wall, setup, close, directorySize(directory)))
         if repetition > 0 { try? FileManager.default.removeItem(atPath: directory) }
     }
+    // Latency of single writeEpoch calls over all repetitions: the median is the steady cost,
+    // the tail shows stalls (checkpoints, other processes on the machine).
+    let sortedTimes = epochTimes.sorted()
+    let percentiles = [50, 90, 99].map { sortedTimes[min(sortedTimes.count - 1, sortedTimes.count * $0 / 100)] }
+    epochTimes = []
     let median = results.sorted { $0.epochsPerSecond < $1.epochsPerSecond }[results.count / 2]
     let all = results.map { String(format: "%.1f", $0.epochsPerSecond) }.joined(separator: ",")
     print(#"{"kind": "log", "anchor": "slope_store", "variant": "SlopeStore", "workload": "\#(name)", "#
           + #""runs": \#(workload.runs), "epochs_per_run": \#(workload.epochs), "tensor_bytes_generated": \#(tensorBytes), "#
           + #""epochs_per_s": \#(median.epochsPerSecond), "tensor_MB_per_s": \#(median.megabytesPerSecond), "#
           + #""store_wall_s": \#(median.wall), "setup_s": \#(median.setup), "close_s": \#(median.close), "#
-          + #""db_bytes": \#(median.bytes), "epochs_per_s_all": [\#(all)]}"#)
+          + #""db_bytes": \#(median.bytes), "epochs_per_s_all": [\#(all)], "#
+          + #""write_epoch_us_p50_p90_p99": [\#(percentiles.map { String(format: "%.0f", $0) }.joined(separator: ","))]}"#)
 }

@@ -12,17 +12,28 @@ struct CSVTable: Equatable {
         (0..<rowCount).map { values[$0 * columnNames.count + index] }
     }
 
-    /// Parses `text` (the contents of `file`, which is only used in messages).
-    /// Blank lines are skipped; fields may be quoted with double quotes.
-    /// - Complexity: O(n) in the length of the text.
-    static func parse(_ text: String, file: String) throws -> CSVTable {
-        // "\r\n" is one Character in Swift, so split on it as well as on "\n".
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        while let last = lines.last, last.allSatisfy(\.isWhitespace) { lines.removeLast() }
-        guard let headerIndex = lines.firstIndex(where: { !$0.allSatisfy(\.isWhitespace) }) else {
+    /// Parses a CSV file's bytes (`file` is only used in messages). Blank lines are skipped; fields
+    /// may be quoted with double quotes. Works on UTF-8 bytes and `strtod`, so that the 1 MB
+    /// digits file parses in milliseconds (String and Character handling was 30x slower).
+    /// - Complexity: O(n) in the number of bytes.
+    static func parse(_ bytes: [UInt8], file: String) throws -> CSVTable {
+        var lineRanges: [Range<Int>] = []
+        var lineStart = 0
+        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+            lineRanges.append(lineStart..<index)
+            lineStart = index + 1
+        }
+        if lineStart < bytes.count { lineRanges.append(lineStart..<bytes.count) }
+        func isBlank(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
+        func text(_ range: Range<Int>) -> Substring {
+            var end = range.upperBound
+            if end > range.lowerBound && bytes[end - 1] == 13 { end -= 1 }  // "\r\n" line ends
+            return Substring(String(decoding: bytes[range.lowerBound..<end], as: UTF8.self))
+        }
+        guard let headerIndex = lineRanges.firstIndex(where: { !isBlank($0) }) else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file is empty; expected a header row naming the columns, then one row per sample")
         }
-        let header = splitFields(lines[headerIndex]).map { $0.trimmingCharacters(in: .whitespaces) }
+        let header = splitFields(text(lineRanges[headerIndex])).map { $0.trimmingCharacters(in: .whitespaces) }
         if header.allSatisfy({ Double($0) != nil }) {
             throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: nil,
                 reason: "no header row (the first line holds only numbers); add a first line naming each column, e.g. x1,x2,label")
@@ -36,28 +47,67 @@ struct CSVTable: Equatable {
             }
         }
         var values: [Double] = []
-        values.reserveCapacity(lines.count * header.count)
+        values.reserveCapacity(lineRanges.count * header.count)
         var rowCount = 0
-        for lineIndex in (headerIndex + 1)..<lines.count {
-            let line = lines[lineIndex]
-            if line.allSatisfy(\.isWhitespace) { continue }
-            let fields = splitFields(line)
-            guard fields.count == header.count else {
-                throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: nil,
-                    reason: "\(fields.count) fields, expected \(header.count) (as many as the header names)")
+        var buffer = [CChar](repeating: 0, count: 64)
+        for lineIndex in (headerIndex + 1)..<lineRanges.count {
+            let range = lineRanges[lineIndex]
+            if isBlank(range) { continue }
+            func fail(_ fieldCount: Int) -> ExperimentsError {
+                .badData(file: file, line: lineIndex + 1, column: nil, reason: "\(fieldCount) fields, expected \(header.count) (as many as the header names)")
             }
-            for (columnIndex, field) in fields.enumerated() {
+            func check(_ field: Substring, column: Int) throws -> Double {
                 let trimmed = field.trimmingCharacters(in: .whitespaces)
                 guard let value = Double(trimmed) else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[columnIndex])' (\(columnIndex + 1))",
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
                         reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(trimmed)' is not a number")
                 }
                 guard value.isFinite else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[columnIndex])' (\(columnIndex + 1))",
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
                         reason: "'\(trimmed)' is not a finite number (NaN and infinities are not accepted)")
                 }
-                values.append(value)
+                return value
             }
+            if bytes[range].contains(UInt8(ascii: "\"")) {
+                let fields = splitFields(text(range))
+                guard fields.count == header.count else { throw fail(fields.count) }
+                for (column, field) in fields.enumerated() { values.append(try check(Substring(field), column: column)) }
+                rowCount += 1
+                continue
+            }
+            // Fast path: plain numbers between commas.
+            var column = 0
+            var fieldStart = range.lowerBound
+            var end = range.upperBound
+            if end > fieldStart && bytes[end - 1] == 13 { end -= 1 }
+            while true {
+                var fieldEnd = fieldStart
+                while fieldEnd < end && bytes[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
+                guard column < header.count else { throw fail(bytes[range].filter { $0 == UInt8(ascii: ",") }.count + 1) }
+                var value = Double.nan
+                var parsed = false
+                var first = fieldStart, last = fieldEnd
+                while first < last && (bytes[first] == 32 || bytes[first] == 9) { first += 1 }
+                while last > first && (bytes[last - 1] == 32 || bytes[last - 1] == 9) { last -= 1 }
+                let length = last - first
+                if length > 0 && length < buffer.count {
+                    for offset in 0..<length { buffer[offset] = CChar(bitPattern: bytes[first + offset]) }
+                    buffer[length] = 0
+                    buffer.withUnsafeMutableBufferPointer { characters in
+                        var parsedEnd: UnsafeMutablePointer<CChar>? = nil
+                        value = strtod(characters.baseAddress!, &parsedEnd)
+                        parsed = parsedEnd == characters.baseAddress! + length
+                    }
+                }
+                if !parsed || !value.isFinite {
+                    value = try check(Substring(String(decoding: bytes[fieldStart..<fieldEnd], as: UTF8.self)), column: column)
+                }
+                values.append(value)
+                column += 1
+                if fieldEnd >= end { break }
+                fieldStart = fieldEnd + 1
+            }
+            guard column == header.count else { throw fail(column) }
             rowCount += 1
         }
         guard rowCount > 0 else {

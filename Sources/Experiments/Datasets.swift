@@ -127,10 +127,7 @@ public enum DataCatalog {
 
     /// A CSV file's bytes as a dataset: features are every column but the target.
     static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind, sha256: String? = nil) throws -> LoadedData {
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "not UTF-8 text")
-        }
-        let table = try CSVTable.parse(text, file: file)
+        let table = try CSVTable.parse([UInt8](data), file: file)
         let targetIndex: Int
         if let target {
             guard let index = table.columnNames.firstIndex(of: target) else {

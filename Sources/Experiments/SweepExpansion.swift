@@ -99,4 +99,25 @@ extension SweepSpec {
             return parameter.setting
         }
     }
+
+    /// The `runs` columns of the varied settings (for `report grid --rows/--cols` suggestions).
+    public var variedColumns: [String] {
+        variedSettings.compactMap { setting in
+            switch setting {
+            case .learningRate: return "learning_rate"
+            case .batchSize: return "batch_size"
+            case .momentum: return "momentum"
+            case .epochs: return "epochs"
+            case .seed: return "seed"
+            case .hidden: return "layers"
+            case .activation: return "activation"
+            case .outputActivation: return "output_activation"
+            case .loss: return "loss"
+            case .precision: return "precision"
+            case .validation: return "validation_fraction"
+            case .dataset: return "dataset"
+            default: return nil
+            }
+        }
+    }
 }

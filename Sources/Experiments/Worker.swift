@@ -56,6 +56,8 @@ public final class Worker: @unchecked Sendable {
     public let store: SlopeStore
     public let identity: WorkerIdentity
     public let stop: StopSignal
+    /// Seconds between heartbeats while an epoch runs (well under `runner resume --stale-after`).
+    public var heartbeatInterval: TimeInterval = 30
     private let onEvent: @Sendable (WorkerEvent) -> Void
     private let lock = NSLock()
     private var sweepSpecs: [Int64: SweepSpec?] = [:]
@@ -118,12 +120,13 @@ public final class Worker: @unchecked Sendable {
                 }
                 reclaimed = [claimed]
             }
-            return try work(sweepID: nil, jobs: 1, reclaimed: reclaimed, onlyReclaimed: true)
+            return try trainEach(reclaimed)
         }
         return try work(sweepID: sweepID, jobs: jobs, reclaimed: reclaimed)
     }
 
-    private func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun], onlyReclaimed: Bool) throws -> WorkSummary {
+    /// Trains the given runs (already held by this worker) one after the other, and nothing else.
+    private func trainEach(_ reclaimed: [SlopeStore.ClaimedRun]) throws -> WorkSummary {
         var summary = WorkSummary()
         for claimed in reclaimed where !stop.isRequested {
             summary.outcomes[claimed.id] = execute(claimed)
@@ -160,7 +163,7 @@ public final class Worker: @unchecked Sendable {
         var label = "run \(runID)"
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
-            label = configuration.label
+            label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
             let outcome = try train(claimed, configuration: configuration, label: label)
             onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
             return outcome
@@ -217,6 +220,13 @@ public final class Worker: @unchecked Sendable {
             trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, initialParameters: initial)
         }
         onEvent(.runStarted(runID: runID, label: label, epochs: training.epochs, firstEpoch: firstEpoch))
+        // Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
+        // `runner resume` on another host does not take a live run for a dead one.
+        let heartbeat = DispatchSource.makeTimerSource(queue: .global())
+        heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
+        heartbeat.setEventHandler { [store, identity] in try? store.heartbeat(runID: runID, worker: identity) }
+        heartbeat.resume()
+        defer { heartbeat.cancel() }
 
         let pruning = claimed.run.sweepID.flatMap { sweepSpec($0)?.earlyTerminate }
         var pending: EpochResult? = nil
@@ -303,10 +313,26 @@ public final class Worker: @unchecked Sendable {
 func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
 
 extension RunConfiguration {
-    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`.
-    public var label: String {
-        var parts = ["lr=\(shortDescription(training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 { parts.append("momentum=\(shortDescription(training.momentum))") }
+    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
+    /// other settings the sweep varies (`activation=tanh`, `momentum=0.9` ...).
+    public func label(showing varied: [Setting] = []) -> String {
+        var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
+        if training.momentum > 0 || varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        for setting in varied {
+            switch setting {
+            case .activation: parts.append("activation=\(training.hiddenActivation.rawValue)")
+            case .outputActivation: parts.append("output=\(training.outputActivation.rawValue)")
+            case .loss: parts.append("loss=\(training.loss.rawValue)")
+            case .weightDecay: parts.append("weight_decay=\(String(format: "%.3g", training.weightDecay))")
+            case .epochs: parts.append("epochs=\(training.epochs)")
+            case .precision: parts.append(training.precision.rawValue)
+            case .initialization: parts.append("init=\(training.initialization?.rawValue ?? "default")")
+            case .nesterov: parts.append(training.nesterov ? "nesterov" : "no-nesterov")
+            case .dataset: parts.append(data.dataset)
+            case .validation: parts.append("validation=\(shortDescription(data.validationFraction))")
+            default: break
+            }
+        }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")
     }

@@ -5,8 +5,10 @@ import Store
 
 public enum ProgressSummary {
     /// `metric` is one of val_loss, train_loss, val_accuracy, train_accuracy (final values).
+    /// `variedColumns`: the sweep's varied `runs` columns, in spec order (the grid's rows and columns;
+    /// seeds last, since the grid averages over them).
     public static func render(runs: [SlopeStore.RunRecord], metric: String, maximize: Bool, sweepID: Int64?,
-                              databaseArgument: String) -> String {
+                              databaseArgument: String, variedColumns: [String] = ["learning_rate", "batch_size"]) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: SlopeStore.RunRecord) -> Double? {
             let value: Double?
@@ -54,8 +56,13 @@ public enum ProgressSummary {
         if let best { text += "* best run: \(best) (\(goal) final \(metric))\n" }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         if let sweepID {
-            text += "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --metric best_val_loss\(database)\n"
-            text += "              report compare --sweep \(sweepID)\(database)"
+            let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }
+            if axes.count >= 2 {
+                text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1]) --metric best_val_loss\(database)\n"
+                text += "              report compare --sweep \(sweepID)\(database)"
+            } else {
+                text += "Look further: report compare --sweep \(sweepID)\(database)"
+            }
             if let best { text += "; report show \(best)\(database)" }
             text += "\n"
         } else if let best {

@@ -47,14 +47,16 @@ struct Sweep: ParsableCommand {
     @Argument(help: ArgumentHelp("A sweep spec file (YAML).", valueName: "spec.yaml"))
     var spec: String?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process (default: the number of cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
 
     @Flag(help: "Record and queue the sweep without training it (for `runner work` processes).")
     var queueOnly = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs: '\(jobs)' is not accepted; expected a whole number >= 1") }
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
         if spec == nil && settings.flagSettings.entries.allSatisfy({ $0.setting == .name }) {
             throw ValidationError("give a sweep spec file, or flags with comma lists (e.g. --learning-rate 0.01,0.1)")
         }
@@ -70,8 +72,8 @@ struct Sweep: ParsableCommand {
             if !global.quiet { print("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, metric: sweepSpec.metric) { worker in
-            try worker.work(sweepID: sweepID, jobs: jobs)
+        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
+            try worker.work(sweepID: sweepID, jobs: jobCount)
         }
     }
 }
@@ -85,18 +87,20 @@ struct Work: ParsableCommand {
     @Option(help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
     var sweep: Int64?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process (default: the number of cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs: '\(jobs)' is not accepted; expected a whole number >= 1") }
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
     }
 
     func run() throws {
         let store = try Console.openStore(global, create: false)
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, metric: try Console.metric(store, sweepID: sweep)) { worker in
-            try worker.work(sweepID: sweep, jobs: jobs)
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+            try worker.work(sweepID: sweep, jobs: jobCount)
         }
     }
 }
@@ -118,23 +122,25 @@ struct Resume: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "id"))
     var runID: Int64?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process (default: the number of cores).", valueName: "n"))
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
 
     @Option(help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
     var staleAfter: Double = 300
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
-        guard jobs >= 1 else { throw ValidationError("--jobs: '\(jobs)' is not accepted; expected a whole number >= 1") }
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
         guard staleAfter > 0 else { throw ValidationError("--stale-after: expected a number of seconds > 0") }
     }
 
     func run() throws {
         let store = try Console.openStore(global, create: false)
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, metric: try Console.metric(store, sweepID: sweep)) { worker in
-            try worker.resume(sweepID: sweep, runID: runID, jobs: jobs, staleAfter: staleAfter)
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+            try worker.resume(sweepID: sweep, runID: runID, jobs: jobCount, staleAfter: staleAfter)
         }
     }
 }

@@ -47,11 +47,10 @@ enum Console {
         return try store.runs(sweepID: sweepID).filter { !$0.status.isFinished }.count
     }
 
-    static func metric(_ store: SlopeStore, sweepID: Int64?) throws -> SweepSpec.Metric {
-        guard let sweepID, let spec = try? JSONDecoder().decode(SweepSpec.self, from: Data(try store.sweep(id: sweepID).specJSON.utf8)) else {
-            return SweepSpec.Metric(name: .validationLoss, goal: .minimize)
-        }
-        return spec.metric
+    /// The stored spec of the sweep (nil for single runs).
+    static func spec(_ store: SlopeStore, sweepID: Int64?) throws -> SweepSpec? {
+        guard let sweepID else { return nil }
+        return try? JSONDecoder().decode(SweepSpec.self, from: Data(try store.sweep(id: sweepID).specJSON.utf8))
     }
 
     static func suffix(_ global: GlobalOptions) -> String {
@@ -65,7 +64,7 @@ enum Console {
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C asks it to stop after
     /// the current epoch (exit 130), a second Ctrl-C exits at once. Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
-                     metric: SweepSpec.Metric = .init(name: .validationLoss, goal: .minimize),
+                     spec: SweepSpec? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
         let stop = StopSignal()
         let interrupts = installInterruptHandler(stop: stop, quiet: global.quiet)
@@ -80,10 +79,14 @@ enum Console {
             if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? "") + suffix(global)) }
             throw ExitCode(130)
         }
-        if !global.quiet {
+        if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
+            print("nothing to do: no queued or interrupted runs in \(global.databasePath)")
+        } else if !global.quiet {
             let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
+            let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             print(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
-                                         sweepID: sweepID, databaseArgument: global.databaseArgument), terminator: "")
+                                         sweepID: sweepID, databaseArgument: global.databaseArgument,
+                                         variedColumns: spec?.variedColumns ?? []), terminator: "")
         }
         if summary.outcomes.values.contains(where: { if case .failed = $0 { return true } else { return false } }) {
             writeError("some runs failed: see `report show RUN` for their errors")

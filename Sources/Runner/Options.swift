@@ -5,12 +5,21 @@ import Experiments
 import Foundation
 import NeuralNet
 
-extension Activation: ExpressibleByArgument {}
 extension LossFunction: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension WeightInitialization: ExpressibleByArgument {}
 extension EarlyStopping.Monitor: ExpressibleByArgument {}
 extension TaskKind: ExpressibleByArgument {}
+
+/// Hidden layers take every activation but softmax (which only makes sense on the output).
+enum HiddenActivation: String, CaseIterable, ExpressibleByArgument {
+    case relu, tanh, sigmoid, identity
+}
+
+/// Output activations the schema accepts.
+enum OutputActivation: String, CaseIterable, ExpressibleByArgument {
+    case identity, sigmoid, relu, softmax
+}
 
 /// One value, or several separated by commas (a sweep over them); help lists the element's choices.
 struct ValueList<Element: ExpressibleByArgument>: ExpressibleByArgument {
@@ -43,6 +52,9 @@ struct GlobalOptions: ParsableArguments {
     /// What to add to a suggested `report` command so that it opens the same database.
     var databaseArgument: String { db.map { "--db \(Console.shellQuoted($0))" } ?? "" }
 
+    /// The default of --jobs: one run per core.
+    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path") }
     }
@@ -67,10 +79,10 @@ struct SettingOptions: ParsableArguments {
     var hidden: String?
 
     @Option(help: "Hidden-layer activation. Default: relu.")
-    var activation: ValueList<Activation>?
+    var activation: ValueList<HiddenActivation>?
 
     @Option(help: "Output activation. Default: follows the loss, else the data (softmax for classes, identity for values).")
-    var outputActivation: ValueList<Activation>?
+    var outputActivation: ValueList<OutputActivation>?
 
     @Option(help: "Loss. Default: follows the output activation, else the data (cross-entropy for classes, mse for values).")
     var loss: ValueList<LossFunction>?

@@ -52,8 +52,10 @@ extension SlopeStore {
     /// (weights, biases, velocities, gradients). Nil when the run stored no weights.
     public func resumePoint(runID: Int64) throws -> (epoch: Int, tensors: [TensorRecord])? {
         try read { db in
-            guard let epoch = try Int.fetchOne(db, sql: "SELECT max(epoch) FROM tensors WHERE run_id = ? AND kind = 'weight'",
-                                               arguments: [runID]) else { return nil }
+            // Walks the primary key (run_id, epoch, ...) backwards: no BLOB is read.
+            guard let epoch = try Int.fetchOne(db, sql: """
+                SELECT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch DESC LIMIT 1
+                """, arguments: [runID]) else { return nil }
             let tensors = try Row.fetchAll(db, sql: """
                 SELECT epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max FROM tensors
                 WHERE run_id = ? AND epoch = ? ORDER BY layer, kind

@@ -8,13 +8,16 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
 
     /// 0x536C6F70, 'Slop': `PRAGMA application_id` of every Slope database (set by 0001_initial.sql).
     public static let applicationID: UInt32 = 0x536C_6F70
-    /// Page size of new databases: large pages keep megabyte tensor BLOBs in short overflow chains.
-    static let pageSize = 65536
+    /// Page size of new databases. Measured on log-digits / log-wide: 4 KiB pages make megabyte
+    /// BLOBs long overflow chains (many WAL frames and syscalls), 64 KiB pages make every small
+    /// epoch rewrite several 64 KiB b-tree pages; 8 KiB is the best compromise for both.
+    static let pageSize = 8192
 
     public let path: String
     public let mode: Mode
     public let busyTimeout: TimeInterval
     let pool: DatabasePool
+    private let checkpointer: Checkpointer?
 
     /// Opens (creating and migrating in `.readWrite` mode) the database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
@@ -23,22 +26,31 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         self.path = path
         self.mode = mode
         self.busyTimeout = busyTimeout
+        let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
+        self.checkpointer = checkpointer
         do {
-            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout)
+            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer)
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }
 
+    deinit {
+        guard let checkpointer else { return }
+        try? pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
+        checkpointer.close()
+    }
+
     /// Checks, opens and migrates (or verifies). While a new database is being set up by several
     /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
     /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
-    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval) throws -> DatabasePool {
+    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval,
+                                 checkpointer: Checkpointer?) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
-                let pool = try DatabasePool(path: path, configuration: configuration(mode: mode, busyTimeout: busyTimeout))
+                let pool = try DatabasePool(path: path, configuration: configuration(mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer))
                 switch mode {
                 case .readWrite: try Migrations.migrate(pool, path: path)
                 case .readOnly: try Migrations.verify(pool, path: path)
@@ -51,7 +63,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         }
     }
 
-    static func configuration(mode: Mode, busyTimeout: TimeInterval) -> Configuration {
+    static func configuration(mode: Mode, busyTimeout: TimeInterval, checkpointer: Checkpointer?) -> Configuration {
         var configuration = Configuration()
         configuration.label = "Slope.Store"
         configuration.readonly = mode == .readOnly
@@ -67,6 +79,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
                 PRAGMA synchronous = NORMAL;
                 PRAGMA cache_size = -32768;
                 """)
+            try checkpointer?.install(on: db)
         }
         return configuration
     }

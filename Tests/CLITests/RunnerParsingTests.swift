@@ -64,7 +64,7 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(Set(try spec.expand().map(\.settings.hidden)), [[32], [64, 64]])
         let withFile = try parse(["sweep", "examples/lr-vs-batch.yaml", "--epochs", "2"], as: Sweep.self)
         XCTAssertEqual(withFile.spec, "examples/lr-vs-batch.yaml")
-        XCTAssertEqual(withFile.jobs, ProcessInfo.processInfo.activeProcessorCount)
+        XCTAssertEqual(withFile.jobCount, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     func testWorkResumeAndDatasets() throws {
@@ -82,7 +82,7 @@ final class RunnerParsingTests: XCTestCase {
         assertRejected(["train", "--batch-size", "0"], mentions: ["--batch-size: '0' is not accepted; expected a whole number >= 1"])
         assertRejected(["train", "--momentum", "1"], mentions: ["--momentum", "[0, 1)"])
         assertRejected(["train", "--activation", "swish"], mentions: ["swish", "relu", "tanh", "sigmoid"])
-        assertRejected(["train", "--activation", "softmax"], mentions: ["--activation", "relu, tanh, sigmoid, identity"])
+        assertRejected(["train", "--activation", "softmax"], mentions: ["softmax", "'relu', 'tanh', 'sigmoid' or 'identity'"])
         assertRejected(["train", "--loss", "hinge"], mentions: ["hinge", "mse", "cross-entropy"])
         assertRejected(["train", "--hidden", "64,x"], mentions: ["--hidden", "widths"])
         assertRejected(["train", "--log-tensors", "sometimes"], mentions: ["--log-tensors", "every, final"])

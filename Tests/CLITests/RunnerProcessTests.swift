@@ -39,11 +39,29 @@ final class RunnerProcessTests: XCTestCase {
                      "--init-weights", "--early-stopping-patience", "--min-delta", "--log-tensors", "--name", "--db", "--quiet"] {
             XCTAssertTrue(trainHelp.contains(flag), "train --help lacks \(flag)")
         }
-        XCTAssertTrue(trainHelp.contains("relu, tanh, sigmoid, identity, softmax"), "enum choices listed")
+        let flatHelp = trainHelp.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // help wraps lines
+        XCTAssertTrue(flatHelp.contains("(values: relu, tanh, sigmoid, identity)"), "enum choices listed")
+        XCTAssertTrue(flatHelp.contains("(values: mse, binary-cross-entropy, cross-entropy)"), "enum choices listed")
         let (sweepHelp, _) = try run(["sweep", "--help"], expect: 0)
         for flag in ["--jobs", "--queue-only", "spec.yaml"] { XCTAssertTrue(sweepHelp.contains(flag), "sweep --help lacks \(flag)") }
         let (resumeHelp, _) = try run(["resume", "--help"], expect: 0)
         for flag in ["--sweep", "--run", "--stale-after"] { XCTAssertTrue(resumeHelp.contains(flag)) }
+        // docs/cli-runner.md documents every flag that --help shows.
+        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/cli-runner.md"), encoding: .utf8)
+        for command in ["train", "sweep", "work", "resume", "datasets"] {
+            XCTAssertTrue(docs.contains("## `runner \(command)"), "docs/cli-runner.md lacks a section for \(command)")
+            let help = try run([command, "--help"], expect: 0).output
+            // The option lines: "  --flag <value>   help" or "  -h, --help   help".
+            let flags = Set(help.split(separator: "\n").compactMap { line -> Substring? in
+                let words = line.split(separator: " ")
+                guard line.hasPrefix("  "), let flag = words.first(where: { $0.hasPrefix("--") }),
+                      words.first == flag || words.first?.hasSuffix(",") == true else { return nil }
+                return flag
+            })
+            XCTAssertTrue(flags.contains("--help"), "\(flags)")
+            for flag in flags { XCTAssertTrue(docs.contains("`\(flag)"), "docs/cli-runner.md lacks \(flag) (runner \(command))") }
+        }
         XCTAssertEqual(try run(["--version"], expect: 0).output.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
         let (datasets, _) = try run(["datasets"], expect: 0)
         XCTAssertTrue(datasets.contains("digits   1797 x 64"), datasets)
@@ -209,5 +227,49 @@ final class RunnerProcessTests: XCTestCase {
         try run(["resume", "--sweep", "1", "--db", db], expect: 0)
         try assertSameBits(db, reference)
         XCTAssertEqual(try interrupted.sweep(id: 1).status, .completed)
+    }
+
+    func testSecondCtrlCExitsAtOnceAndResumeStillMatches() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("twice.db")
+        let worker = try ChildProcess(runner, ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db])
+        try waitUntilMidSweep(db, epochs: 2, process: worker)
+        kill(worker.pid, SIGINT)
+        kill(worker.pid, SIGINT)
+        XCTAssertEqual(worker.finish().status, 130)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertTrue(try store.runs(sweepID: 1).contains { !$0.status.isFinished })
+        try run(["resume", "--sweep", "1", "--db", db], expect: 0)
+        try assertSameBits(db, reference)
+    }
+
+    func testTrainOnACSVFileRecordsItsSHA256AndConfiguration() throws {
+        let csv = directory.path("houses.csv")
+        let rows = (0..<40).map { row in "\(row % 7),\(Double(row) * 0.5),\(Double(row) * 1.5 + 2)" }
+        let contents = "rooms,area,price\n" + rows.joined(separator: "\n") + "\n"
+        try contents.write(toFile: csv, atomically: true, encoding: .utf8)
+        let db = database("csv.db")
+        let (output, _) = try run(["train", "--dataset", csv, "--target", "price", "--standardize", "--hidden", "4",
+                                   "--epochs", "2", "--name", "houses", "--db", db], expect: 0)
+        XCTAssertTrue(output.contains("completed"), output)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let run = try store.run(id: 1)
+        XCTAssertEqual(run.settings.name, "houses")
+        XCTAssertEqual(run.settings.layers, "2-4-1")
+        XCTAssertEqual(run.settings.loss, "mse")
+        XCTAssertEqual(run.settings.outputActivation, "identity")
+        XCTAssertEqual(run.settings.dataset, csv)
+        // sha256sum of the file, computed independently.
+        let sha = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), [csv]).output.split(separator: " ").first.map(String.init)
+        XCTAssertEqual(run.settings.datasetSHA256, sha)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.settings.configJSON.utf8)) as? [String: Any])
+        let data = try XCTUnwrap(config["data"] as? [String: Any])
+        XCTAssertEqual(data["target"] as? String, "price")
+        XCTAssertEqual(data["standardize"] as? Bool, true)
+        XCTAssertEqual(data["sha256"] as? String, sha)
+        XCTAssertEqual(data["validationFraction"] as? Double, 0.2)
+        XCTAssertEqual((config["training"] as? [String: Any])?["layerSizes"] as? [Int], [2, 4, 1])
     }
 }

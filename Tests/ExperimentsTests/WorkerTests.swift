@@ -135,14 +135,16 @@ final class WorkerTests: XCTestCase {
     }
 
     func testInterruptThenResumeIsBitIdentical() throws {
-        for momentum in [0.0, 0.9] {
-            let reference = try store("reference-\(momentum).db")
-            let (referenceID, referenceOutcome) = try runSingle(settings(epochs: 6, momentum: momentum, logTensors: .everyN(4)), in: reference)
+        for (momentum, precision) in [(0.0, Precision.float32), (0.9, .float32), (0.9, .float64)] {
+            var settings = settings(epochs: 6, momentum: momentum, logTensors: .everyN(4))
+            settings.precision = precision
+            let reference = try store("reference-\(momentum)-\(precision).db")
+            let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
             XCTAssertEqual(referenceOutcome, .finished(.completed, reason: "completed all epochs"))
 
-            let store = try store("interrupted-\(momentum).db")
+            let store = try store("interrupted-\(momentum)-\(precision).db")
             let stop = StopSignal()
-            let (runID, outcome) = try runSingle(settings(epochs: 6, momentum: momentum, logTensors: .everyN(4)), in: store, stop: stop) { event in
+            let (runID, outcome) = try runSingle(settings, in: store, stop: stop) { event in
                 if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 3 { stop.request() }  // Ctrl-C during epoch 3
             }
             XCTAssertEqual(outcome, .interrupted(epoch: 3))
@@ -158,6 +160,30 @@ final class WorkerTests: XCTestCase {
             XCTAssertEqual(try store.tensors(runID: runID, epoch: 6).map(\.tensor), try reference.tensors(runID: referenceID, epoch: 6).map(\.tensor),
                            "final weights, gradients (and velocities) bit-identical, momentum \(momentum)")
         }
+    }
+
+    func testEarlyStoppingSurvivesAnInterruption() throws {
+        // No improvement can exceed min_delta 10, so early stopping ends the run after `patience` epochs;
+        // interrupted before that, the resumed run must remember the losses it already saw.
+        var settings = settings(epochs: 10)
+        settings.earlyStoppingPatience = 3
+        settings.minDelta = 10
+        let reference = try store("reference.db")
+        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
+        guard case let .finished(.completed, reason) = referenceOutcome, reason.hasPrefix("early stopping at epoch"),
+              reason != "early stopping at epoch 10" else { return XCTFail("\(referenceOutcome)") }
+
+        let store = try store("interrupted.db")
+        let stop = StopSignal()
+        let (runID, outcome) = try runSingle(settings, in: store, stop: stop) { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 2 { stop.request() }
+        }
+        XCTAssertEqual(outcome, .interrupted(epoch: 2))
+        let summary = try Worker(store: store).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 60)
+        XCTAssertEqual(summary.outcomes[runID], referenceOutcome)
+        XCTAssertEqual(try store.run(id: runID).stopReason, reason)
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss?.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.validationLoss?.bitPattern })
     }
 
     func testMedianPruning() throws {

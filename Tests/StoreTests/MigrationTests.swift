@@ -19,11 +19,11 @@ final class MigrationTests: XCTestCase {
         try queue.read { db in
             XCTAssertEqual(try Int64.fetchOne(db, sql: "PRAGMA application_id"), 0x536C_6F70)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA page_size"), 65536)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA page_size"), 8192)
             XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"), ["0001_initial.sql"])
             let objects = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             for name in ["sweeps", "runs", "epochs", "tensors", "run_summary", "layer_stats",
-                         "runs_by_sweep_status", "tensors_by_run_kind"] {
+                         "runs_by_sweep_status", "runs_by_status"] {
                 XCTAssertTrue(objects.contains(name), "missing \(name)")
             }
         }

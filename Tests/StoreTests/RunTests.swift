@@ -210,4 +210,28 @@ final class RunTests: XCTestCase {
         // Our own runs are never "interrupted".
         XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[0], ids[1]])
     }
+
+    func testWALStaysBoundedWhileCheckpointsRunInTheBackground() throws {
+        let runID = try store.createRun(.example())
+        _ = try store.claimRun(runID: runID, worker: worker)
+        let values = (0..<(512 * 512)).map { Float($0 % 1000) / 1000 }   // 1 MiB per tensor
+        let weight = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 512, cols: 512, values)
+        var largestWAL = 0
+        for epoch in 0..<100 {
+            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1), tensors: [weight], worker: worker)
+            let size = (try? FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? NSNumber)??.intValue ?? 0
+            largestWAL = max(largestWAL, size)
+        }
+        // 100 MiB went through a WAL that is checkpointed and reused: it never exceeds the
+        // writer's hard limit (64 MiB) by more than one epoch and the frame headers.
+        XCTAssertLessThan(largestWAL, 68 << 20)
+        XCTAssertGreaterThan(largestWAL, 0)
+        XCTAssertEqual(try store.epochs(runID: runID).count, 100)
+        XCTAssertEqual(try store.tensors(runID: runID, epoch: 99).first?.tensor, weight)
+        let queue = try DatabaseQueue(path: store.path)
+        try queue.read { db in
+            XCTAssertEqual(try String.fetchAll(db, sql: "PRAGMA integrity_check"), ["ok"])
+            XCTAssertEqual(try Int.fetchOne(db, sql: "SELECT count(*) FROM tensors"), 100)
+        }
+    }
 }

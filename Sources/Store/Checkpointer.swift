@@ -1,0 +1,92 @@
+// WAL checkpoints off the writer's thread. SQLite's automatic checkpoint runs inside the
+// commit that crosses the threshold, so that epoch's write waits for the copy into the
+// database file and two fsyncs. Here the writer's WAL hook only signals a background
+// connection, which runs a PASSIVE checkpoint (it never blocks writers or readers) while
+// training goes on. Durability is unchanged: synchronous=NORMAL syncs the WAL at checkpoints
+// either way. If the WAL still grows past a hard limit (the background copy cannot keep up,
+// or never catches up to let the WAL restart), the writer checkpoints itself, as SQLite would.
+import Foundation
+import GRDB
+import GRDBSQLite
+
+final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `connection` only on `queue`
+    let path: String
+    /// WAL bytes not yet copied that start a background checkpoint; WAL size at which the writer
+    /// checkpoints itself when the background connection is idle (so the WAL restarts from the
+    /// beginning); WAL size at which the writer waits for a running background checkpoint first.
+    static let backgroundThreshold = 8 << 20, writerThreshold = 32 << 20, writerLimit = 64 << 20
+    private let condition = NSCondition()
+    private var isRunning = false
+    private var pageSize = 4096
+    /// Frames of the current WAL already copied by the background checkpoint, and the WAL's
+    /// size at the last commit (a smaller size means the WAL restarted from the beginning).
+    private var backfilledFrames = 0, lastFrames = 0
+    private var connection: DatabaseQueue?
+    private let queue = DispatchQueue(label: "Slope.Store.checkpoint", qos: .utility)
+
+    init(path: String) { self.path = path }
+
+    /// Installs the hook on the writer connection (replaces SQLite's automatic checkpoint).
+    func install(on db: Database) throws {
+        pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+        sqlite3_wal_hook(db.sqliteConnection, { context, connection, _, frames in
+            guard let context, let connection else { return SQLITE_OK }
+            Unmanaged<Checkpointer>.fromOpaque(context).takeUnretainedValue().didCommit(connection, frames: frames)
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    static func uninstall(from db: Database) {
+        sqlite3_wal_hook(db.sqliteConnection, nil, nil)
+    }
+
+    /// Called by SQLite after each commit with the number of frames in the WAL.
+    private func didCommit(_ connection: OpaquePointer, frames: Int32) {
+        let walBytes = Int(frames) * pageSize
+        if walBytes >= Self.writerThreshold {
+            condition.lock()
+            if walBytes >= Self.writerLimit {
+                while isRunning { condition.wait() }
+            }
+            let isIdle = !isRunning
+            condition.unlock()
+            // With no other copy running this backfills the whole WAL (most of it was copied in
+            // the background already), so the next transaction restarts it from the beginning.
+            if isIdle {
+                sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                return
+            }
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        if Int(frames) < lastFrames { backfilledFrames = 0 }
+        lastFrames = Int(frames)
+        guard !isRunning, (Int(frames) - backfilledFrames) * pageSize >= Self.backgroundThreshold else { return }
+        isRunning = true
+        queue.async { self.checkpointInBackground() }
+    }
+
+    private func checkpointInBackground() {
+        if connection == nil {
+            var configuration = Configuration()
+            configuration.label = "Slope.Store.checkpoint"
+            configuration.busyMode = .timeout(1)
+            connection = try? DatabaseQueue(path: path, configuration: configuration)
+        }
+        var logFrames: Int32 = 0, copiedFrames: Int32 = 0
+        // SQLITE_BUSY (another process is checkpointing) leaves the work for later.
+        try? connection?.writeWithoutTransaction { db in
+            _ = sqlite3_wal_checkpoint_v2(db.sqliteConnection, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
+        }
+        condition.lock()
+        if logFrames > 0 { backfilledFrames = Int(copiedFrames) }  // as of now; a later restart resets it
+        isRunning = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits for a running checkpoint and closes the background connection.
+    func close() {
+        queue.sync { connection = nil }
+    }
+}
