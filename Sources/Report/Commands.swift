@@ -21,7 +21,9 @@ struct Runs: ParsableCommand {
     @Option(help: ArgumentHelp("Only the runs of this sweep.", valueName: "id")) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("A filter expression over run columns.", valueName: "expression"))
     var filter: String?
-    @Option(help: ArgumentHelp("Sort by this column; prefix - for descending (e.g. -final_val_accuracy).", valueName: "column"))
+    // .unconditional: "-best_val_loss" is a value (descending), not an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Sort by this column; prefix - for descending (e.g. -final_val_accuracy).", valueName: "column"))
     var sort: String?
     @Option(help: ArgumentHelp("Show at most this many runs.", valueName: "n")) var limit: Int?
 

@@ -72,6 +72,9 @@ final class ReportCLITests: XCTestCase {
 
             """)
         XCTAssertFalse(grid.contains("\u{1B}["), "no colour on a pipe")
+        let descending = try report(["runs", "--db", Self.fixture, "--sweep", "1", "--sort", "-best_val_loss", "--limit", "2",
+                                     "--format", "csv"], expect: 0).output
+        XCTAssertEqual(descending.split(separator: "\n").map { $0.prefix(2) }, ["id", "3,", "4,"])
         let best = try report(["best", "--db", Self.fixture, "--sweep", "1", "--metric", "final_val_loss", "--format", "json"], expect: 0).output
         XCTAssertTrue(best.contains("\"id\": 6,"))
     }
