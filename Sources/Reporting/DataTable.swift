@@ -7,7 +7,7 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 }
 
 /// One cell of a `DataTable`.
-public enum Cell: Equatable, Sendable {
+public enum Cell: Hashable, Sendable {
     case text(String)
     case integer(Int64)
     case real(Double)

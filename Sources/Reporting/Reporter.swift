@@ -124,7 +124,22 @@ public struct Reporter: Sendable {
                 return value == .null || value == .text("")
             }
         }
+        // Sweep and layers shared by every run shown say little per row: `sharedColumns` names them once.
+        if runs.count > 1 {
+            columns.removeAll { column in
+                ["sweep_id", "layers"].contains(column.0.key) && Set(runs.map { column.1($0) }).count == 1
+            }
+        }
         return DataTable(columns: columns.map(\.0), rows: runs.map { run in columns.map { $0.1(run) } })
+    }
+
+    /// "sweep 1, layers 64-16-10" when all runs shown share them (the table then leaves them out).
+    static func sharedColumnsNote(_ runs: [RunSummary]) -> String? {
+        guard runs.count > 1 else { return nil }
+        var parts: [String] = []
+        if Set(runs.map { $0[.sweep_id] }).count == 1 { parts.append("sweep \(cell(runs[0][.sweep_id]).display)") }
+        if Set(runs.map { $0[.layers] }).count == 1 { parts.append("layers \(terminalSafe(runs[0].layers))") }
+        return parts.isEmpty ? nil : "all runs: " + parts.joined(separator: ", ")
     }
 
     static func cell(_ value: RunValue) -> Cell {
@@ -151,7 +166,9 @@ public struct Reporter: Sendable {
             }
             if format == .table { return "no runs match\n" }
         }
-        return Self.runTable(runs, format: format).render(format, style: style)
+        let table = Self.runTable(runs, format: format).render(format, style: style)
+        guard format == .table, let note = Self.sharedColumnsNote(runs) else { return table }
+        return table + style.dim(note) + "\n"
     }
 
     // MARK: show
@@ -240,7 +257,14 @@ public struct Reporter: Sendable {
         case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)
         case .table:
             var out = "best run of sweep \(sweepID) by \(column.rawValue) (\(chosenGoal().rawValue)): \(style.good(terminalSafe(Self.runLabel(winner)))), \(column.rawValue) = \(formatNumber(value))\n\n"
-            out += Self.runTable([winner], format: .table).renderTable(style: style)
+            // One run: its columns as rows, so that none has to be cut to fit.
+            var table = DataTable(columns: [.init("column"), .init("value", alignsRight: false)])
+            for runColumn in RunColumn.allCases where winner[runColumn] != .null {
+                table.rows.append([.text(runColumn.rawValue), .text(Self.cell(winner[runColumn]).display)])
+                if runColumn == column { table.highlightedRows.insert(table.rows.count - 1) }
+            }
+            out += table.renderTable(style: style)
+            out += "config: \(terminalSafe(Self.compactJSON(winner.configJSON)))\n"
             return out
         }
     }

@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 
 /// One value of a run column, as stored.
-public enum RunValue: Equatable, Sendable {
+public enum RunValue: Hashable, Sendable {
     case integer(Int64), real(Double), text(String), null
 
     init(_ value: DatabaseValue) {

@@ -45,10 +45,11 @@ id  sweep  name      status       lr  batch  layers  epochs  train_loss  val_los
     func test_runsFiltered() throws {
         let r = try reporter()
         assertOutput(try r.runs(sweepID: 1, filter: "learning_rate > 0.05 and status = 'completed'", sort: "-best_val_loss", limit: 2), #"""
-id  sweep  name       status      lr  batch  layers  epochs  train_loss  val_loss  best_val  best_ep
-────────────────────────────────────────────────────────────────────────────────────────────────────
- 7      1  lr0.1-bs…  completed  0.1     32  2-3-1   3/3            0.1    0.1625    0.1625        3
- 5      1  lr0.1-bs…  completed  0.1     16  2-3-1   3/3        0.07692    0.1394    0.1394        3
+id  name           status      lr  batch  epochs  train_loss  val_loss  best_val  best_ep
+─────────────────────────────────────────────────────────────────────────────────────────
+ 7  lr0.1-bs32-s1  completed  0.1     32  3/3            0.1    0.1625    0.1625        3
+ 5  lr0.1-bs16-s1  completed  0.1     16  3/3        0.07692    0.1394    0.1394        3
+all runs: sweep 1, layers 2-3-1
 
 """#)
     }
@@ -244,9 +245,36 @@ best: learning_rate=0.1 batch_size=16: 0.1354
         assertOutput(try r.best(sweepID: 1), #"""
 best run of sweep 1 by best_val_loss (min): run 6 lr0.1-bs16-s2, best_val_loss = 0.1315
 
-id  sweep  name       status      lr  batch  layers  epochs  train_loss  val_loss  best_val  best_ep
-────────────────────────────────────────────────────────────────────────────────────────────────────
- 6      1  lr0.1-bs…  completed  0.1     16  2-3-1   3/3        0.06897    0.1315    0.1315        3
+column               value
+─────────────────────────────────────────────
+id                   6
+sweep_id             1
+name                 lr0.1-bs16-s2
+status               completed
+stop_reason          completed all epochs
+learning_rate        0.1
+batch_size           16
+momentum             0
+epochs               3
+seed                 2
+layers               2-3-1
+activation           relu
+output_activation    identity
+loss                 mse
+precision            float32
+dataset              linear
+validation_fraction  0.25
+epochs_done          3
+final_train_loss     0.06897
+final_val_loss       0.1315
+best_train_loss      0.06897
+best_val_loss        0.1315
+best_epoch           3
+created_at           <time>
+started_at           <time>
+finished_at          <time>
+worker               fixture
+config: {"training":{"weightDecay":0.001}}
 
 """#)
     }
