@@ -302,7 +302,8 @@ extension Reporter {
                 out += fullBatch ? " (full-batch run: the same gradient)\n" : " (mean over mini-batches at moving weights, so it differs)\n"
             }
         }
-        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * (row == nil ? slope.gradient : slope.product)))\n"
+        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * (row == nil ? slope.gradient : slope.product)))"
+        out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
         return out
     }
 }
