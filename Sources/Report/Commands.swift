@@ -11,9 +11,9 @@ struct Runs: ParsableCommand {
               report runs --sweep 1 --sort best_val_loss --limit 10
               report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
               report runs --where "status in ('completed', 'pruned') and name like 'lr%'"
-            --where takes =, !=, <, <=, >, >=, in (...), like, and, or, not,
-            parentheses, numbers and 'quoted strings' ('' for a quote inside)
-            over the run columns.
+            --where takes =, !=, <, <=, >, >=, in (...), like, is [not] null,
+            and, or, not, parentheses, numbers and 'quoted strings' ('' for a
+            quote inside) over the run columns.
             """)
 
     @OptionGroup var database: DatabaseOptions

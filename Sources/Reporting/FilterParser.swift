@@ -7,6 +7,7 @@
 //   unary      := "not" unary | primary
 //   primary    := "(" expression ")" | NAME comparison
 //   comparison := OP literal | ["not"] "in" "(" literal ("," literal)* ")" | ["not"] "like" STRING
+//               | "is" ["not"] "null"
 //   literal    := NUMBER | STRING ('' inside quotes is one ')
 import Store
 
@@ -112,7 +113,7 @@ public enum RunFilterParser {
     private static func lastIsOperand(_ tokens: [Token]) -> Bool {
         switch tokens.last {
         case .number?, .text?: return true
-        case .name(let n)?: return !["and", "or", "not", "in", "like"].contains(n.lowercased())
+        case .name(let n)?: return !["and", "or", "not", "in", "like", "is"].contains(n.lowercased())
         case .symbol(let s)?: return s == ")"
         case nil: return false
         }
@@ -171,7 +172,7 @@ public enum RunFilterParser {
                 try expect(")")
                 return inner
             case .name(let name):
-                if ["and", "or", "not", "in", "like"].contains(name.lowercased()) {
+                if ["and", "or", "not", "in", "like", "is", "null"].contains(name.lowercased()) {
                     throw fail("expected a column name, found keyword '\(name)'")
                 }
                 return try comparison(on: try RunFilterParser.column(named: name))
@@ -189,6 +190,14 @@ public enum RunFilterParser {
                     throw fail("expected 'in' or 'like' after 'not'")
                 }
                 return .not(try comparison(on: column))
+            }
+            if token.isKeyword("is") {
+                let negated = peek?.isKeyword("not") == true
+                if negated { position += 1 }
+                guard advance()?.isKeyword("null") == true else {
+                    throw fail("expected 'null' after 'is\(negated ? " not" : "")' (write \(column.rawValue) is null or \(column.rawValue) is not null)")
+                }
+                return negated ? .not(.isNull(column)) : .isNull(column)
             }
             if token.isKeyword("in") {
                 try expect("(")
@@ -210,7 +219,7 @@ public enum RunFilterParser {
                 return .like(column, pattern: pattern)
             }
             guard case .symbol(let symbol) = token, let comparison = ComparisonOperator(rawValue: symbol) else {
-                throw fail("expected =, !=, <, <=, >, >=, in or like after '\(column.rawValue)', found \(token.description)")
+                throw fail("expected =, !=, <, <=, >, >=, in, like or is after '\(column.rawValue)', found \(token.description)")
             }
             return .comparison(column, comparison, try literal(for: column))
         }

@@ -59,6 +59,8 @@ public indirect enum RunFilter: Equatable, Sendable {
     case comparison(RunColumn, ComparisonOperator, FilterValue)
     case isIn(RunColumn, [FilterValue])
     case like(RunColumn, pattern: String)
+    /// The column has no value (e.g. `best_val_loss` of a run without a validation split).
+    case isNull(RunColumn)
     case and(RunFilter, RunFilter)
     case or(RunFilter, RunFilter)
     case not(RunFilter)
@@ -74,6 +76,8 @@ public indirect enum RunFilter: Equatable, Sendable {
             return ("\(column.sqlExpression) IN (\(marks))", values.map(\.databaseValue))
         case .like(let column, let pattern):
             return ("\(column.sqlExpression) LIKE ?", [pattern.databaseValue])
+        case .isNull(let column):
+            return ("\(column.sqlExpression) IS NULL", [])
         case .and(let left, let right):
             let (l, la) = left.sql(), (r, ra) = right.sql()
             return ("(\(l) AND \(r))", la + ra)

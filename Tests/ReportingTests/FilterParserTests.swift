@@ -24,6 +24,9 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(try RunFilterParser.parse("name like 'lr0.1%'"), .like(.name, pattern: "lr0.1%"))
         XCTAssertEqual(try RunFilterParser.parse("name = 'it''s'"), .comparison(.name, .equal, .text("it's")))
         XCTAssertEqual(try RunFilterParser.parse("run_id = 3"), .comparison(.id, .equal, .number(3)))
+        XCTAssertEqual(try RunFilterParser.parse("best_val_loss IS NULL"), .isNull(.best_val_loss))
+        XCTAssertEqual(try RunFilterParser.parse("name is not null and seed = 1"),
+                       .and(.not(.isNull(.name)), .comparison(.seed, .equal, .number(1))))
         XCTAssertEqual(try RunFilterParser.parseSort("-best_val_loss"), RunSort(column: .best_val_loss, descending: true))
         XCTAssertEqual(try RunFilterParser.parseSort("seed"), RunSort(column: .seed, descending: false))
     }
@@ -47,6 +50,7 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(message("seed like '1%'"), "invalid expression \"seed like '1%'\": 'like' works on text columns; seed is numeric")
         XCTAssertEqual(message("seed ~ 1"), "invalid expression \"seed ~ 1\": unexpected character '~'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
         XCTAssertEqual(message("seed in ()"), "invalid expression \"seed in ()\": expected a number or a 'quoted string', found ')'")
+        XCTAssertEqual(message("name is 'x'"), "invalid expression \"name is 'x'\": expected 'null' after 'is' (write name is null or name is not null)")
         XCTAssertEqual(message(""), "invalid expression \"\": expected a column name but the expression ended")
         XCTAssertEqual(message("seed = 1\nor x"), "unknown column 'x'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
         XCTAssertThrowsError(try RunFilterParser.parseSort("-lr; DROP TABLE runs"))
@@ -91,5 +95,7 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(try ids("sweep_id = 1", sort: "-best_val_loss", limit: 3), [3, 4, 1])
         XCTAssertEqual(try ids("seed >= 0", sort: "best_val_loss"), [6, 5, 7, 2, 8, 1, 4, 3, 9, 10])  // missing values last
         XCTAssertEqual(try ids("epochs_done = 2 and final_train_loss > 1000"), [9])
+        XCTAssertEqual(try ids("best_val_loss is null"), [9, 10])
+        XCTAssertEqual(try ids("finished_at is not null and sweep_id is null"), [9, 10])
     }
 }
