@@ -97,9 +97,13 @@ extension Reporter {
         let statuses = Dictionary(grouping: runs, by: \.status).map { "\($0.value.count) \($0.key)" }.sorted()
         body += "<p class=\"meta\">status \(xmlEscaped(sweep.status)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
 
-        // Runs table: every run with its differing hyperparameters and results.
-        var runTable = Self.runTable(runs, format: .table)
-        runTable.columns = runTable.columns.map { DataTable.Column($0.key, title: $0.key) }
+        // Runs table: the hyperparameters and results (no width limit here), empty columns left out.
+        let keys: [RunColumn] = [.id, .name, .status, .stop_reason, .learning_rate, .batch_size, .momentum, .seed, .layers,
+                                 .epochs_done, .final_train_loss, .final_val_loss, .best_train_loss, .best_val_loss, .best_epoch,
+                                 .final_train_accuracy, .final_val_accuracy]
+        let shown = keys.filter { key in runs.contains { $0[key] != .null && $0[key] != .text("") } }
+        let runTable = DataTable(columns: shown.map { DataTable.Column($0.rawValue) },
+                                 rows: runs.map { run in shown.map { Self.cell(run[$0]) } })
         body += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort.</p>\n" + HTMLPage.table(runTable, id: "runs")
 
         // Heatmap of the learning-rate x batch-size grid.
