@@ -17,6 +17,7 @@ enum HTMLPage {
         table.heatmap td.best { outline: 3px solid #000; font-weight: bold; }
         .meta { color: #555; } .note { color: #777; font-size: 12px; }
         figure { margin: 12px 0; } svg { max-width: 100%; height: auto; }
+        .scroll { overflow-x: auto; max-width: 100%; }
         """
 
     /// Sorts a table when a header cell is clicked: numerically when both values are numbers.
@@ -71,7 +72,7 @@ enum HTMLPage {
 
     /// A sortable HTML table of a `DataTable` (cells carry their exact value for sorting).
     static func table(_ table: DataTable, id: String) -> String {
-        var html = "<table class=\"sortable\" id=\"\(id)\">\n<thead><tr>"
+        var html = "<div class=\"scroll\"><table class=\"sortable\" id=\"\(id)\">\n<thead><tr>"
         html += table.columns.map { "<th>\(xmlEscaped($0.title))</th>" }.joined()
         html += "</tr></thead>\n<tbody>\n"
         for row in table.rows {
@@ -80,7 +81,7 @@ enum HTMLPage {
                 return "<td\(kind) data-v=\"\(xmlEscaped(cell.exact))\">\(xmlEscaped(cell.display))</td>"
             }.joined() + "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        return html + "</tbody>\n</table></div>\n"
     }
 }
 
@@ -174,6 +175,6 @@ extension Reporter {
             }
             html += "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        return html + "</tbody>\n</table></div>\n"
     }
 }
