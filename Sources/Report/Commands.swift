@@ -167,6 +167,9 @@ struct Tensors: ParsableCommand {
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
 
     func run() throws {
+        if format == .npy, out == nil, isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
+        }
         let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
         try Output.write(data, to: out)
     }
