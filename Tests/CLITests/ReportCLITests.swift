@@ -192,4 +192,40 @@ final class ReportCLITests: XCTestCase {
             }
         }
     }
+
+    func testReportsWhileARunnerProcessWritesASweep() throws {
+        let db = path("live.db")
+        let runner = Process()
+        runner.executableURL = ReportProcess.executable("runner")
+        runner.arguments = ["sweep", "--db", db, "--dataset", "xor", "--hidden", "4", "--learning-rate", "0.1,0.5",
+                            "--batch-size", "2,4", "--epochs", "600", "--validation", "0", "--jobs", "1", "--quiet"]
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = FileHandle.nullDevice
+        try runner.run()
+        var successes = 0
+        var epochsSeen: [Int] = []
+        while runner.isRunning || successes == 0 {
+            let result = try ReportProcess.run("report", ["runs", "--db", db, "--format", "csv"])
+            if result.status == 0 {
+                successes += 1
+                // Once the sweep is recorded, every later read succeeds and sees at least as many epochs.
+                let done = result.output.split(separator: "\n").dropFirst().compactMap { line in
+                    Int(line.split(separator: ",", omittingEmptySubsequences: false)[17])
+                }
+                epochsSeen.append(done.reduce(0, +))
+                let grid = try ReportProcess.run("report", ["grid", "--sweep", "1", "--db", db])
+                XCTAssertEqual(grid.status, 0, grid.error)
+            } else {
+                XCTAssertEqual(successes, 0, "a read failed after the sweep was recorded: \(result.error)")
+            }
+            if !runner.isRunning && successes == 0 { break }
+        }
+        runner.waitUntilExit()
+        XCTAssertEqual(runner.terminationStatus, 0)
+        XCTAssertGreaterThan(successes, 0)
+        print("report runs succeeded \(successes) times while the sweep ran; epochs seen: \(epochsSeen)")
+        XCTAssertEqual(epochsSeen, epochsSeen.sorted(), "epochs only accumulate")
+        let final = try ReportProcess.run("report", ["runs", "--db", db, "--format", "csv"]).output
+        XCTAssertEqual(final.components(separatedBy: ",completed,").count - 1, 4)
+    }
 }
