@@ -209,6 +209,12 @@ public struct Reporter: Sendable {
                 series.append(PlotSeries(label: "val_loss", points: epochs.compactMap { row in row.validationLoss.map { PlotPoint(x: Double(row.epoch), y: $0) } }))
             }
             out += TerminalPlot.render(series, title: "loss", style: style)
+            // Classification runs: the accuracies too.
+            let accuracies = [CurveMetric.train_accuracy, .val_accuracy].compactMap { metric -> PlotSeries? in
+                let points = epochs.compactMap { row in metric.value(row).map { PlotPoint(x: Double(row.epoch), y: $0) } }
+                return points.isEmpty ? nil : PlotSeries(label: metric.rawValue, points: points)
+            }
+            if !accuracies.isEmpty { out += "\n" + TerminalPlot.render(accuracies, title: "accuracy", style: style) }
             return out
         }
     }
