@@ -112,10 +112,21 @@ public enum TerminalPlot {
             let padded = String(repeating: " ", count: max(0, labelWidth - axisLabel.count)) + axisLabel
             lines.append(padded + " ┤" + text)
         }
-        let left = formatNumber(range.xMin), right = formatNumber(range.xMax)
         lines.append(String(repeating: " ", count: labelWidth) + " └" + String(repeating: "─", count: width))
-        let gap = max(1, width - left.count - right.count)
-        lines.append(String(repeating: " ", count: labelWidth + 2) + left + String(repeating: " ", count: gap) + right)
+        // x labels at both ends and in the middle (where it fits).
+        var axis = [Character](repeating: " ", count: width)
+        func place(_ text: String, at start: Int) {
+            for (offset, character) in text.enumerated() where start + offset >= 0 && start + offset < width {
+                axis[start + offset] = character
+            }
+        }
+        let left = formatNumber(range.xMin), right = formatNumber(range.xMax)
+        let middle = formatNumber((range.xMin + range.xMax) / 2)
+        place(left, at: 0)
+        place(right, at: width - right.count)
+        let middleStart = width / 2 - middle.count / 2
+        if middleStart > left.count + 1, middleStart + middle.count < width - right.count - 1 { place(middle, at: middleStart) }
+        lines.append(String(repeating: " ", count: labelWidth + 2) + String(axis))
         lines.append(String(repeating: " ", count: labelWidth + 2) + xLabel + (logY ? ", log-scale y" : ""))
         if series.count > 1 || !(series.first?.label.isEmpty ?? true) {
             let legendLimit = 30

@@ -131,7 +131,7 @@ final class RenderingTests: ReportTestCase {
                  1.33 ┤    ⣀⡠⠤⠒⠒⠉⠑⠒⠤⢄⣀
                     0 ┤⣀⠤⠒⠉           ⠉⠒⠤■
                       └───────────────────
-                       0                 4
+                       0        2        4
                        epoch
               ● up
               ■ down
