@@ -175,6 +175,6 @@ extension Reporter {
             }
             html += "</tr>\n"
         }
-        return html + "</tbody>\n</table></div>\n"
+        return html + "</tbody>\n</table>\n"
     }
 }
