@@ -126,21 +126,34 @@ struct Options {
     }
 }
 
-/// Trains once; returns the seconds from the end of epoch 0 to the end of training, and the
-/// last epoch's train loss.
-func trainOnce(_ configuration: TrainingConfiguration, _ data: Dataset) throws -> (seconds: Double, loss: Double) {
+/// CPU seconds this process has used (all threads): unlike wall time, it hardly moves when
+/// other processes share the machine, so the script can also print a load-independent ratio.
+func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// Trains once; returns the wall and CPU seconds from the end of epoch 0 to the end of
+/// training, and the last epoch's train loss.
+func trainOnce(_ configuration: TrainingConfiguration, _ data: Dataset) throws -> (seconds: Double, cpuSeconds: Double, loss: Double) {
     let trainer = try Trainer(configuration: configuration, training: data, validation: nil)
     let clock = ContinuousClock()
     var start = clock.now
+    var cpuStart = processCPUSeconds()
     var lastLoss = Double.nan
     let outcome = try trainer.run { result in
-        if result.epoch == 0 { start = clock.now }
+        if result.epoch == 0 {
+            start = clock.now
+            cpuStart = processCPUSeconds()
+        }
         lastLoss = result.trainLoss
         return .proceed
     }
     let elapsed = clock.now - start
+    let cpuSeconds = processCPUSeconds() - cpuStart
     guard outcome == .completed else { throw BenchError(description: "training ended with \(outcome)") }
-    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, lastLoss)
+    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, cpuSeconds, lastLoss)
 }
 
 func main() throws {
@@ -157,20 +170,24 @@ func main() throws {
     let samples = Double(data.rowCount * workload.epochs)
     for _ in 0..<options.warmup { _ = try trainOnce(configuration, data) }
     var rates = [Double]()
+    var cpuRates = [Double]()
     var total = 0.0
     var loss = Double.nan
     while rates.count < options.reps || (total < 1 && rates.count < 50) {
         let run = try trainOnce(configuration, data)
         rates.append(samples / run.seconds)
+        cpuRates.append(samples / run.cpuSeconds)
         total += run.seconds
         loss = run.loss
     }
+    let cpuSorted = cpuRates.sorted()
     let sorted = rates.sorted()
     let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     let record: [String: Any] = [
         "anchor": "slope", "workload": options.workload, "variant": options.precision.rawValue,
         "threads": 1, "samples_per_run": Int(samples), "samples_per_s_median": median,
         "samples_per_s_min": sorted.first!, "samples_per_s_max": sorted.last!, "reps": rates.count,
+        "samples_per_cpu_s_median": cpuSorted[cpuSorted.count / 2],
         "epoch_loss_final": loss, "kernel_isa": String(cString: slope_kernel_isa()), "rates": rates,
     ]
     let json = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])

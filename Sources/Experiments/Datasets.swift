@@ -37,7 +37,7 @@ public enum BuiltInDataset: String, CaseIterable, Sendable {
 /// A dataset in memory with what identifies it.
 public struct LoadedData: Sendable {
     public var dataset: Dataset
-    /// sha256 of the CSV file (or of the embedded digits file); nil for generated data.
+    /// sha256 of the CSV file (or of the embedded digits file); for generated data, of its values.
     public var sha256: String?
     /// "classification (10 classes)" / "regression (1 target)".
     public var taskDescription: String {
@@ -111,18 +111,38 @@ public enum DataCatalog {
             }
             return try loadCSV(data, file: "digits", target: target, task: task)
         case .xor:
-            return LoadedData(dataset: GeneratedData.xor(), sha256: nil)
+            return generated(GeneratedData.xor())
         case .linear:
-            return LoadedData(dataset: GeneratedData.linear(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed), sha256: nil)
+            return generated(GeneratedData.linear(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed))
         case .spirals:
-            return LoadedData(dataset: GeneratedData.spirals(rows: try count("rows", minimum: 2), classes: try count("classes", minimum: 2),
-                                                             noise: options["noise"]!, seed: seed), sha256: nil)
+            return generated(GeneratedData.spirals(rows: try count("rows", minimum: 2), classes: try count("classes", minimum: 2),
+                                                             noise: options["noise"]!, seed: seed))
         case .moons:
-            return LoadedData(dataset: GeneratedData.moons(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed), sha256: nil)
+            return generated(GeneratedData.moons(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed))
         case .blobs:
-            return LoadedData(dataset: GeneratedData.blobs(rows: try count("rows", minimum: 2), features: try count("features", minimum: 1),
-                                                           classes: try count("classes", minimum: 2), seed: seed), sha256: nil)
+            let rows = try count("rows", minimum: 2), features = try count("features", minimum: 1)
+            guard rows * features <= 100_000_000 else {
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
+            }
+            return generated(GeneratedData.blobs(rows: rows, features: features,
+                                                           classes: try count("classes", minimum: 2), seed: seed))
         }
+    }
+
+    /// Generated data with the sha256 of its values (features, then targets, as little-endian
+    /// float64), so a run records exactly what it trained on and a changed generator is noticed.
+    static func generated(_ dataset: Dataset) -> LoadedData {
+        var bytes: [UInt8] = []
+        let values: [Double]
+        switch dataset.targets {
+        case let .labels(labels, _): values = labels.map(Double.init)
+        case let .values(targets, _): values = targets
+        }
+        bytes.reserveCapacity((dataset.features.count + values.count) * 8)
+        for value in dataset.features + values {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        return LoadedData(dataset: dataset, sha256: SHA256.hexDigest(bytes))
     }
 
     /// A CSV file's bytes as a dataset: features are every column but the target.
@@ -188,7 +208,7 @@ public enum DataCatalog {
         let loaded = try load(data.dataset, target: data.target, task: data.taskOverride)
         if let expected = data.sha256, let actual = loaded.sha256, expected != actual {
             throw ExperimentsError.badData(file: data.dataset, line: nil, column: nil,
-                reason: "the file changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
+                reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
         }
         return try split(loaded.dataset, name: data.dataset, validationFraction: data.validationFraction,
                          splitSeed: data.splitSeed, standardize: data.standardize)

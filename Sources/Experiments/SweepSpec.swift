@@ -291,8 +291,9 @@ extension SweepSpec {
                 guard method == .random else { throw fail(field, "a distribution needs method: random (grid search takes values: [...])") }
                 guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }
                 if kind == .logUniform && minimum <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
-                if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum) {
-                    throw fail(field, "int_uniform needs whole-number min and max")
+                if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum
+                                           || abs(minimum) > 1e15 || abs(maximum) > 1e15) {
+                    throw fail(field, "int_uniform needs whole-number min and max (at most 1e15 in size)")
                 }
                 try scratch.apply(parameter.setting, .double(minimum), field: prefix + "\(field).min")
                 try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")

@@ -76,6 +76,7 @@ public final class Worker: @unchecked Sendable {
         let queue = ClaimQueue(reclaimed)
         let summary = Locked(WorkSummary())
         let firstError = Locked<Error?>(nil)
+        let touchedSweeps = Locked<Set<Int64>>(sweepID.map { [$0] } ?? [])
         let threadCount = max(1, jobs)
         let group = DispatchGroup()
         for _ in 0..<threadCount {
@@ -93,6 +94,7 @@ public final class Worker: @unchecked Sendable {
                     guard let claimed else { return }
                     let outcome = execute(claimed)
                     summary.update { $0.outcomes[claimed.id] = outcome }
+                    if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
                 }
             }
             thread.stackSize = 8 << 20
@@ -101,7 +103,7 @@ public final class Worker: @unchecked Sendable {
         group.wait()
         var result = summary.value
         result.wasInterrupted = stop.isRequested
-        if let sweepID { try updateSweepStatus(sweepID, interrupted: result.wasInterrupted) }
+        for sweep in touchedSweeps.value.sorted() { try updateSweepStatus(sweep, interrupted: result.wasInterrupted) }
         if let error = firstError.value { throw error }
         return result
     }

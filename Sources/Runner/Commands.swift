@@ -69,9 +69,10 @@ struct Sweep: ParsableCommand {
         let store = try Console.openStore(global, create: true)
         let (sweepID, runIDs) = try plan.enqueue(in: store)
         if queueOnly {
-            if !global.quiet { print("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
+            if !global.quiet { Console.say("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
+        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(runIDs.count) runs queued in \(global.databasePath), \(jobCount) at a time") }
         try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobCount)
         }

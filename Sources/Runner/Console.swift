@@ -8,6 +8,11 @@ import Reporting
 import Store
 
 enum Console {
+    /// Writes a line to stdout unbuffered, in order with the progress display's output.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
     static func writeError(_ message: String) {
         FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
     }
@@ -76,17 +81,18 @@ enum Console {
         let summary = try body(worker)
         printer.finish()
         if summary.wasInterrupted {
-            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? "") + suffix(global)) }
+            let scope = sweepID.map { " --sweep \($0)" } ?? (summary.runIDs.count == 1 ? " --run \(summary.runIDs[0])" : "")
+            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + scope + suffix(global)) }
             throw ExitCode(130)
         }
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
-            print("nothing to do: no queued or interrupted runs in \(global.databasePath)")
+            say("nothing to do: no queued or interrupted runs in \(global.databasePath)")
         } else if !global.quiet {
             let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
-            print(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
-                                         sweepID: sweepID, databaseArgument: global.databaseArgument,
-                                         variedColumns: spec?.variedColumns ?? []), terminator: "")
+            say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
+                                       sweepID: sweepID, databaseArgument: global.databaseArgument,
+                                       variedColumns: spec?.variedColumns ?? []))
         }
         if summary.outcomes.values.contains(where: { if case .failed = $0 { return true } else { return false } }) {
             writeError("some runs failed: see `report show RUN` for their errors")

@@ -109,6 +109,35 @@ extension SlopeStore {
         public var bestTrainLoss: Double?
         public var bestValidationLoss: Double?
         public var bestEpoch: Int?
+
+        public init(id: Int64, sweepID: Int64?, status: RunStatus, stopReason: String?, settings: NewRun,
+                    createdAt: String, startedAt: String?, finishedAt: String?, heartbeatAt: String?,
+                    worker: String?, host: String?, pid: Int32?, error: String?, epochsDone: Int,
+                    finalTrainLoss: Double?, finalValidationLoss: Double?, finalTrainAccuracy: Double?,
+                    finalValidationAccuracy: Double?, bestTrainLoss: Double?, bestValidationLoss: Double?,
+                    bestEpoch: Int?) {
+            self.id = id
+            self.sweepID = sweepID
+            self.status = status
+            self.stopReason = stopReason
+            self.settings = settings
+            self.createdAt = createdAt
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.heartbeatAt = heartbeatAt
+            self.worker = worker
+            self.host = host
+            self.pid = pid
+            self.error = error
+            self.epochsDone = epochsDone
+            self.finalTrainLoss = finalTrainLoss
+            self.finalValidationLoss = finalValidationLoss
+            self.finalTrainAccuracy = finalTrainAccuracy
+            self.finalValidationAccuracy = finalValidationAccuracy
+            self.bestTrainLoss = bestTrainLoss
+            self.bestValidationLoss = bestValidationLoss
+            self.bestEpoch = bestEpoch
+        }
     }
 
     /// A run handed to a worker by `claimNextRun` or `reclaimInterruptedRuns`.
@@ -117,6 +146,11 @@ extension SlopeStore {
         /// The last epoch already stored for the run (nil: nothing stored, start from scratch).
         public var lastStoredEpoch: Int?
         public var id: Int64 { run.id }
+
+        public init(run: RunRecord, lastStoredEpoch: Int?) {
+            self.run = run
+            self.lastStoredEpoch = lastStoredEpoch
+        }
     }
 
     /// One row of `sweeps`.
@@ -126,6 +160,14 @@ extension SlopeStore {
         public var specJSON: String
         public var createdAt: String
         public var status: SweepStatus
+
+        public init(id: Int64, name: String, specJSON: String, createdAt: String, status: SweepStatus) {
+            self.id = id
+            self.name = name
+            self.specJSON = specJSON
+            self.createdAt = createdAt
+            self.status = status
+        }
     }
 
     /// One row of `epochs`. NaN losses are stored (and read back) as nil: SQLite has no NaN.
@@ -186,6 +228,12 @@ extension SlopeStore {
         public var epoch: Int
         public var tensor: TensorRecord
         public var statistics: TensorStatistics
+
+        public init(epoch: Int, tensor: TensorRecord, statistics: TensorStatistics) {
+            self.epoch = epoch
+            self.tensor = tensor
+            self.statistics = statistics
+        }
     }
 
     /// One row of the `layer_stats` view.
@@ -196,6 +244,14 @@ extension SlopeStore {
         public var gradientL2: Double?
         /// learning rate x gradient L2 / weight L2.
         public var updateToWeightRatio: Double?
+
+        public init(epoch: Int, layer: Int, weightL2: Double?, gradientL2: Double?, updateToWeightRatio: Double?) {
+            self.epoch = epoch
+            self.layer = layer
+            self.weightL2 = weightL2
+            self.gradientL2 = gradientL2
+            self.updateToWeightRatio = updateToWeightRatio
+        }
     }
 }
 

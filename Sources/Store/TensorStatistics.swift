@@ -12,12 +12,8 @@ extension TensorStatistics {
         guard count > 0 else { return TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil) }
         var sums: Accumulator
         switch dtype {
-        case .float32:
-            sums = Accumulator(shift: Double(value32(bytes, 0)))
-            for index in 0..<count { sums.add(Double(value32(bytes, index))) }
-        case .float64:
-            sums = Accumulator(shift: value64(bytes, 0))
-            for index in 0..<count { sums.add(value64(bytes, index)) }
+        case .float32: sums = sums32(bytes, count: count)
+        case .float64: sums = sums64(bytes, count: count)
         }
         if sums.sumOfShifted.isNaN || sums.sumOfSquares.isNaN {
             let hasNaN = (0..<count).contains { index in
@@ -52,6 +48,72 @@ extension TensorStatistics {
             minimum = value < minimum ? value : minimum
             maximum = value > maximum ? value : maximum
         }
+    }
+
+    // The two loops below sum in four SIMD lanes (vector code and four independent
+    // dependency chains), then add the last count % 4 values one by one. Minimum and
+    // maximum use `replacing(with:where:)`: `pointwiseMin` does not vectorize here and made
+    // the loop ten times slower.
+
+    private static func sums32(_ bytes: UnsafeRawBufferPointer, count: Int) -> Accumulator {
+        var sums = Accumulator(shift: Double(value32(bytes, 0)))
+        var index = 0
+        #if _endian(little)  // vector loads read the bytes as host values
+        var squares = SIMD4<Double>.zero, shifted = SIMD4<Double>.zero, shiftedSquares = SIMD4<Double>.zero
+        var lowest = SIMD4<Float>(repeating: .infinity), highest = SIMD4<Float>(repeating: -.infinity)
+        let shifts = SIMD4<Double>(repeating: sums.shift)
+        while index + 4 <= count {
+            let floats = bytes.loadUnaligned(fromByteOffset: index &* 4, as: SIMD4<Float>.self)
+            let values = SIMD4<Double>(Double(floats[0]), Double(floats[1]), Double(floats[2]), Double(floats[3]))
+            squares += values * values
+            let offsets = values - shifts
+            shifted += offsets
+            shiftedSquares += offsets * offsets
+            lowest = lowest.replacing(with: floats, where: floats .< lowest)
+            highest = highest.replacing(with: floats, where: floats .> highest)
+            index += 4
+        }
+        sums.sumOfSquares = squares.sum()
+        sums.sumOfShifted = shifted.sum()
+        sums.sumOfShiftedSquares = shiftedSquares.sum()
+        sums.minimum = Double(lowest.min())
+        sums.maximum = Double(highest.max())
+        #endif
+        while index < count {
+            sums.add(Double(value32(bytes, index)))
+            index += 1
+        }
+        return sums
+    }
+
+    private static func sums64(_ bytes: UnsafeRawBufferPointer, count: Int) -> Accumulator {
+        var sums = Accumulator(shift: value64(bytes, 0))
+        var index = 0
+        #if _endian(little)
+        var squares = SIMD4<Double>.zero, shifted = SIMD4<Double>.zero, shiftedSquares = SIMD4<Double>.zero
+        var lowest = SIMD4<Double>(repeating: .infinity), highest = SIMD4<Double>(repeating: -.infinity)
+        let shifts = SIMD4<Double>(repeating: sums.shift)
+        while index + 4 <= count {
+            let values = bytes.loadUnaligned(fromByteOffset: index &* 8, as: SIMD4<Double>.self)
+            squares += values * values
+            let offsets = values - shifts
+            shifted += offsets
+            shiftedSquares += offsets * offsets
+            lowest = lowest.replacing(with: values, where: values .< lowest)
+            highest = highest.replacing(with: values, where: values .> highest)
+            index += 4
+        }
+        sums.sumOfSquares = squares.sum()
+        sums.sumOfShifted = shifted.sum()
+        sums.sumOfShiftedSquares = shiftedSquares.sum()
+        sums.minimum = lowest.min()
+        sums.maximum = highest.max()
+        #endif
+        while index < count {
+            sums.add(value64(bytes, index))
+            index += 1
+        }
+        return sums
     }
 
     @inline(__always) private static func value32(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> Float {

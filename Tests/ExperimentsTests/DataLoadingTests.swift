@@ -103,7 +103,10 @@ final class DataLoadingTests: XCTestCase {
         let spirals = try DataCatalog.load("spirals:rows=90:classes=3:seed=4")
         XCTAssertEqual(spirals.dataset.rowCount, 90)
         XCTAssertEqual(spirals.dataset, GeneratedData.spirals(rows: 90, classes: 3, noise: 0.2, seed: 4))
-        XCTAssertNil(spirals.sha256)
+        XCTAssertEqual(spirals.sha256?.count, 64)
+        XCTAssertEqual(try DataCatalog.loadBuiltIn("spirals:rows=90:classes=3:seed=4", target: nil, task: .auto).sha256, spirals.sha256,
+                       "same generator options, same values, same sha256")
+        XCTAssertNotEqual(try DataCatalog.load("spirals:rows=90:classes=3:seed=5").sha256, spirals.sha256)
         let blobs = try DataCatalog.load("blobs:rows=50:features=5:classes=4")
         XCTAssertEqual(blobs.dataset.featureCount, 5)
         XCTAssertEqual(try DataCatalog.load("linear").dataset, GeneratedData.linear(rows: 1000, noise: 0.1, seed: 0))

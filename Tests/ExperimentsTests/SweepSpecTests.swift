@@ -108,6 +108,8 @@ final class SweepSpecTests: XCTestCase {
                        field: "parameters.learning_rate.max", mentions: ["missing"])
         assertRejected("method: random\ncount: 3\nparameters: {activation: {distribution: uniform, min: 0, max: 1}}",
                        field: "parameters.activation.distribution", mentions: ["not a number"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: int_uniform, min: 1, max: 1e30}}",
+                       field: "parameters.learning_rate", mentions: ["whole-number min and max"])
         assertRejected("parameters: {learning_rate: {distribution: uniform, min: 0.1, max: 1}}",
                        field: "parameters.learning_rate", mentions: ["method: random"])
         assertRejected("method: random\nparameters: {seed: {values: [1, 2]}}", field: "count", mentions: ["count: N"])

@@ -53,7 +53,7 @@ do {
             print("claimed \(claimed.id)")
             for epoch in 0...epochs {
                 try store.writeEpoch(runID: claimed.id, .init(epoch: epoch, trainLoss: 1 / Double(epoch + 1)),
-                                     tensors: tensors(rows: 8, cols: 4, seed: epoch), worker: worker)
+                                     tensors: tensors(rows: 64, cols: 64, seed: epoch), worker: worker)
             }
             try store.finishRun(runID: claimed.id, status: .completed, stopReason: "completed all epochs")
         }

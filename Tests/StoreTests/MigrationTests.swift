@@ -33,6 +33,44 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: nil), [])
     }
 
+    /// Every earlier schema version (the first k migration files applied, as an older Slope
+    /// left them) is brought up to date on open, keeping its rows. With one migration so far
+    /// this is the empty database; each new migration adds a step here automatically.
+    func testMigratesFromEveryEarlierSchemaVersion() throws {
+        let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("migrations")
+        let versions = SlopeStore.schemaVersions
+        XCTAssertEqual(versions, try FileManager.default.contentsOfDirectory(atPath: migrations.path)
+                        .filter { $0.hasSuffix(".sql") }.sorted(), "every migration file is embedded")
+        for applied in 0..<versions.count {
+            let path = directory.path("version\(applied).db")
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                for name in versions.prefix(applied) {
+                    try db.execute(sql: try String(contentsOf: migrations.appendingPathComponent(name), encoding: .utf8))
+                    try db.execute(sql: "INSERT INTO grdb_migrations VALUES (?)", arguments: [name])
+                }
+                if applied >= 1 {  // a sweep as version 0001 stores it
+                    try db.execute(sql: """
+                        INSERT INTO sweeps (id, name, spec, created_at) VALUES (7, 'old', '{}', '2026-01-01T00:00:00.000Z')
+                        """)
+                }
+            }
+            try queue.close()
+            if applied >= 1 {
+                XCTAssertThrowsError(try SlopeStore(path: path, mode: .readOnly), "version \(applied)")
+            }
+            let store = try SlopeStore(path: path)
+            let check = try DatabaseQueue(path: path)
+            XCTAssertEqual(try check.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1") },
+                           versions, "version \(applied)")
+            if applied >= 1 {
+                XCTAssertEqual(try store.sweep(id: 7).name, "old", "version \(applied)")
+            }
+        }
+    }
+
     func testRefusesDatabaseWithUnknownMigration() throws {
         let path = directory.path("future.db")
         _ = try SlopeStore(path: path)
@@ -115,6 +153,34 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try reader.run(id: runID).status, .queued)
         XCTAssertThrowsError(try reader.createRun(.example())) { error in
             XCTAssertEqual(error as? StoreError, .readOnly(path: path))
+        }
+    }
+
+    func testDamagedPageIsReportedAsCorrupt() throws {
+        let path = directory.path("damaged.db")
+        var store: SlopeStore? = try SlopeStore(path: path)
+        let runID = try store!.createRun(.example())
+        let worker = WorkerIdentity.current(label: "test")
+        _ = try store!.claimRun(runID: runID, worker: worker)
+        try store!.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
+                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], worker: worker)
+        store = nil   // the last connection checkpoints the WAL into the file and removes it
+        let queue = try DatabaseQueue(path: path)
+        let (rootPage, pageSize) = try queue.read { db in
+            (try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'tensors'")!,
+             try Int.fetchOne(db, sql: "PRAGMA page_size")!)
+        }
+        try queue.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "-wal"))
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64((rootPage - 1) * pageSize))
+        try handle.write(contentsOf: Data([0xFF]))   // not a valid b-tree page type
+        try handle.close()
+
+        let reopened = try SlopeStore(path: path)
+        XCTAssertThrowsError(try reopened.tensors(runID: runID)) { error in
+            guard case .corrupt? = error as? StoreError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("is damaged"), "\(error)")
         }
     }
 

@@ -106,6 +106,35 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(statistics[3], TensorStatistics(l2: 0, mean: 0, std: 0, min: 0, max: 0))
     }
 
+    /// The one-pass, 4-lane statistics against a plain two-pass computation, over many seeds
+    /// and sizes (vector body and scalar tail), in both dtypes.
+    func testStatisticsMatchTwoPassReferenceOverSeeds() throws {
+        let (store, runID) = try makeRun()
+        for seed in 0..<12 {
+            var generator = SeededGenerator(seed: UInt64(seed))
+            let count = Int.random(in: 1...67, using: &generator)
+            let offset = Double.random(in: -100...100, using: &generator)
+            let doubles = (0..<count).map { _ in offset + Double.random(in: -1...1, using: &generator) }
+            let floats = doubles.map(Float.init)
+            let tensors: [SlopeStore.TensorRecord] = [
+                .float32(layer: 1, kind: .weight, rows: 1, cols: count, floats),
+                .float64(layer: 2, kind: .weight, rows: count, cols: 1, doubles),
+            ]
+            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, worker: worker)
+            let stored = try store.tensors(runID: runID, epoch: seed).map(\.statistics)
+            for (statistics, values) in zip(stored, [floats.map(Double.init), doubles]) {
+                let mean = values.reduce(0, +) / Double(count)
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count)
+                let l2 = values.map { $0 * $0 }.reduce(0, +).squareRoot()
+                XCTAssertEqual(statistics.mean!, mean, accuracy: 1e-12 * abs(mean) + 1e-12, "seed \(seed)")
+                XCTAssertEqual(statistics.std!, variance.squareRoot(), accuracy: 1e-9, "seed \(seed)")
+                XCTAssertEqual(statistics.l2!, l2, accuracy: 1e-12 * l2, "seed \(seed)")
+                XCTAssertEqual(statistics.min, values.min(), "seed \(seed)")
+                XCTAssertEqual(statistics.max, values.max(), "seed \(seed)")
+            }
+        }
+    }
+
     func testRefusesTensorOfWrongSizeAndWritesNothing() throws {
         let (store, runID) = try makeRun()
         let bad = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 2, dtype: .float32, data: [0, 0, 0])

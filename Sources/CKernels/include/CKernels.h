@@ -12,6 +12,11 @@ extern "C" {
 /// beta == 0 overwrites C without reading it (NaN in C does not leak through).
 /// alpha == 0 or k == 0 only scales C by beta (A and B are not read, as in BLAS).
 /// Thread-safe; each thread keeps its own packing buffer (grown on demand, never freed).
+/// Deterministic: on one code path the same inputs give the same bits, whatever the
+/// alignment or thread (each entry sums over k in order, in blocks of 256, with FMA where
+/// the path has it). Different paths (see slope_kernel_isa) may differ in the last bits.
+/// Cost: near the CPU's peak (about 107 GFLOP/s float, 51 double, on the AVX-512 EPYC we
+/// develop on) from about 32x64x64 up; products of at most 512 multiply-adds take direct loops.
 void slope_sgemm(int transA, int transB, int m, int n, int k,
                  float alpha, const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc);
