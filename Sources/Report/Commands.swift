@@ -94,9 +94,12 @@ struct Grid: ParsableCommand {
     var metric: String?
     @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
+    var filter: String?
 
     func validate() throws {
         do {
+            _ = try filter.map(RunFilterParser.parse)
             _ = try RunFilterParser.column(named: rows)
             _ = try RunFilterParser.column(named: cols)
             _ = try metric.map(RunFilterParser.column(named:))
@@ -107,7 +110,7 @@ struct Grid: ParsableCommand {
 
     func run() throws {
         Output.write(try database.reporter().grid(sweepID: sweep, rows: rows, columns: cols, metric: metric, goal: goal,
-                                                  format: output.format))
+                                                  filter: filter, format: output.format))
     }
 }
 

@@ -156,16 +156,19 @@ extension Reporter {
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
     }
 
-    func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?) throws -> Pivot {
+    func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?, filter: String? = nil) throws -> Pivot {
+        let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let rowColumn = try RunFilterParser.column(named: rows)
         let columnColumn = try RunFilterParser.column(named: columns)
         var metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
-        var cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn)
-        guard !cells.isEmpty else { throw ReportError.noRuns("sweep \(sweepID) has no runs") }
+        var cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
+        guard !cells.isEmpty else {
+            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+        }
         if metric == nil, cells.allSatisfy({ $0.valueCount == 0 }) {
             metricColumn = .best_train_loss   // a sweep without validation data
-            cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn)
+            cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         }
         let goal = goal ?? Goal.natural(for: metricColumn.rawValue)
         var rowValues: [RunValue] = [], columnValues: [RunValue] = []
@@ -196,9 +199,9 @@ extension Reporter {
 
     /// `report grid --sweep ID --rows R --cols C --metric M`.
     public func grid(sweepID: Int64, rows: String = "learning_rate", columns: String = "batch_size",
-                     metric: String? = nil, goal: Goal? = nil, format: OutputFormat = .table) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, format: format) } }
-        let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal)
+                     metric: String? = nil, goal: Goal? = nil, filter: String? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter, format: format) } }
+        let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter)
         if format != .table {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
                                             .init("values"), .init("mean"), .init("std"), .init("min"), .init("max"), .init("best")])
@@ -227,7 +230,9 @@ extension Reporter {
             table.rows.append(cells)
             if let best = pivot.best, best.rowValue == row { table.highlightedRows.insert(table.rows.count - 1) }
         }
-        var out = "\(pivot.metric.rawValue) of sweep \(sweepID): mean over the other parameters ± standard deviation (runs); * best (\(pivot.goal.rawValue))\n\n"
+        var out = "\(pivot.metric.rawValue) of sweep \(sweepID): mean over the other parameters ± standard deviation (runs); * best (\(pivot.goal.rawValue))\n"
+        if let filter { out += "runs where \(terminalSafe(filter))\n" }
+        out += "\n"
         out += table.renderTable(style: style)
         if let best = pivot.best, let mean = best.mean {
             out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(Self.cell(best.rowValue).display)) \(pivot.columnColumn.rawValue)=\(terminalSafe(Self.cell(best.columnValue).display)): \(formatNumber(mean))\n"

@@ -217,6 +217,17 @@ final class RenderingTests: ReportTestCase {
                        "cannot inspect the run: invalid layer 3: layers are numbered 1...2")
         XCTAssertEqual(message { try reporter.compare() }, "give at least one run id, or --sweep ID")
         XCTAssertEqual(try reporter.compare(runIDs: [2, 1, 2], format: .csv).split(separator: "\n").count, 3, "repeated ids count once")
+        // grid --where: only the matching runs are averaged (seed 1: one run per cell).
+        XCTAssertEqual(try reporter.grid(sweepID: 1, filter: "seed = 1", format: .csv), """
+            learning_rate,batch_size,runs,values,mean,std,min,max,best
+            0.01,16,1,1,0.20535714285714285,0.0,0.20535714285714285,0.20535714285714285,0
+            0.01,32,1,1,0.3125,0.0,0.3125,0.3125,0
+            0.1,16,1,1,0.13942307692307693,0.0,0.13942307692307693,0.13942307692307693,1
+            0.1,32,1,1,0.1625,0.0,0.1625,0.1625,0
+
+            """)
+        XCTAssertEqual(message { try reporter.grid(sweepID: 1, filter: "seed = 9") }, "no run of sweep 1 matches the filter")
+        XCTAssertThrowsError(try reporter.grid(sweepID: 1, filter: "seed = 1; DROP TABLE runs"))
 
         // An empty (but valid) database.
         let emptyPath = Self.directory.appendingPathComponent("empty.db").path
