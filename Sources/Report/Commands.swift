@@ -3,6 +3,13 @@ import ArgumentParser
 import Foundation
 import Reporting
 
+/// A `--where` expression must parse, and (outside `runs`) comes with --sweep.
+func validateFilter(_ filter: String?, sweep: Int64?) throws {
+    guard let filter else { return }
+    guard sweep != nil else { throw ValidationError("--where selects runs of a --sweep; with run ids, list the ones you want") }
+    do { _ = try RunFilterParser.parse(filter) } catch let error as ReportError { throw ValidationError(error.description) }
+}
+
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs: status, key hyperparameters, epochs, final and best losses, accuracy.",
@@ -64,6 +71,8 @@ struct Compare: ParsableCommand {
     @OptionGroup var output: FormatOptions
     @Argument(help: ArgumentHelp("Run ids to compare (or use --sweep).", valueName: "run")) var runs: [Int64] = []
     @Option(help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
     @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
     @Option(help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"))
     var threshold: Double?
@@ -72,10 +81,11 @@ struct Compare: ParsableCommand {
 
     func validate() throws {
         if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
+        try validateFilter(filter, sweep: sweep)
     }
 
     func run() throws {
-        Output.write(try database.reporter().compare(runIDs: runs, sweepID: sweep, all: all, threshold: threshold,
+        Output.write(try database.reporter().compare(runIDs: runs, sweepID: sweep, filter: filter, all: all, threshold: threshold,
                                                      metric: metric, format: output.format))
     }
 }
@@ -215,6 +225,8 @@ struct Curves: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("Run ids (or use --sweep).", valueName: "run")) var runs: [Int64] = []
     @Option(help: ArgumentHelp("All runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
     @Option(help: ArgumentHelp("The metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
     var metric: CurveMetric?
     @Flag(name: .customLong("log-y"), help: "Logarithmic y axis.") var logY = false
@@ -223,6 +235,7 @@ struct Curves: ParsableCommand {
 
     func validate() throws {
         if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
+        try validateFilter(filter, sweep: sweep)
         if let out, !(out.hasSuffix(".svg") || out.hasSuffix(".html")) {
             throw ValidationError("--out must end in .svg or .html")
         }
@@ -230,7 +243,7 @@ struct Curves: ParsableCommand {
 
     func run() throws {
         let chart: ChartOutput? = out.map { $0.hasSuffix(".svg") ? .svg : .html }
-        let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, metric: metric, logY: logY, chart: chart)
+        let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
         try Output.write(Data(text.utf8), to: out)
     }
 }

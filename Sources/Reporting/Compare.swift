@@ -48,12 +48,13 @@ extension Reporter {
         key.lowercased().filter { $0.isLetter || $0.isNumber }
     }
 
-    /// Resolves `compare`/`curves` targets: explicit run ids, or all runs of a sweep.
-    func targetRuns(runIDs: [Int64], sweepID: Int64?) throws -> [RunSummary] {
+    /// Resolves `compare`/`curves` targets: explicit run ids, or the runs of a sweep (matching `filter`).
+    func targetRuns(runIDs: [Int64], sweepID: Int64?, filter: String? = nil) throws -> [RunSummary] {
         if let sweepID {
             guard runIDs.isEmpty else { throw ReportError.invalidArgument("give run ids or --sweep, not both") }
-            return try sweepRuns(sweepID)
+            return try sweepRuns(sweepID, filter: filter)
         }
+        guard filter == nil else { throw ReportError.invalidArgument("--where selects runs of a --sweep; with run ids, list the ones you want") }
         guard !runIDs.isEmpty else { throw ReportError.invalidArgument("give at least one run id, or --sweep ID") }
         var seen = Set<Int64>()
         return try runIDs.filter { seen.insert($0).inserted }.map { try run($0) }
@@ -65,10 +66,12 @@ extension Reporter {
     }
 
     /// `report compare RUN... | --sweep ID`.
-    public func compare(runIDs: [Int64] = [], sweepID: Int64? = nil, all: Bool = false, threshold: Double? = nil,
-                        metric: CurveMetric? = nil, format: OutputFormat = .table) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.compare(runIDs: runIDs, sweepID: sweepID, all: all, threshold: threshold, metric: metric, format: format) } }
-        let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID)
+    public func compare(runIDs: [Int64] = [], sweepID: Int64? = nil, filter: String? = nil, all: Bool = false,
+                        threshold: Double? = nil, metric: CurveMetric? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot {
+            return try snapshot { try $0.compare(runIDs: runIDs, sweepID: sweepID, filter: filter, all: all, threshold: threshold, metric: metric, format: format) }
+        }
+        let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let byRun = Dictionary(grouping: epochs, by: \.runID)
         let metric = metric ?? Self.defaultCurveMetric(epochs)

@@ -13,10 +13,12 @@ public enum ExportSubject: String, CaseIterable, Sendable {
 
 extension Reporter {
     /// `report curves (RUN... | --sweep ID)`: a terminal plot, or with `chart` an SVG/HTML document.
-    public func curves(runIDs: [Int64] = [], sweepID: Int64? = nil, metric: CurveMetric? = nil, logY: Bool = false,
-                       chart: ChartOutput? = nil) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.curves(runIDs: runIDs, sweepID: sweepID, metric: metric, logY: logY, chart: chart) } }
-        let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID)
+    public func curves(runIDs: [Int64] = [], sweepID: Int64? = nil, filter: String? = nil, metric: CurveMetric? = nil,
+                       logY: Bool = false, chart: ChartOutput? = nil) throws -> String {
+        if !queries.isSnapshot {
+            return try snapshot { try $0.curves(runIDs: runIDs, sweepID: sweepID, filter: filter, metric: metric, logY: logY, chart: chart) }
+        }
+        let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let metric = metric ?? Self.defaultCurveMetric(epochs)
         let series = Self.series(runs: runs, byRun: Dictionary(grouping: epochs, by: \.runID), metric: metric)

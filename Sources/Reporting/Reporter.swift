@@ -60,10 +60,14 @@ public struct Reporter: Sendable {
         return run
     }
 
-    func sweepRuns(_ sweepID: Int64) throws -> [RunSummary] {
+    /// The runs of a sweep (those matching `filter`, a `--where` expression, when given).
+    func sweepRuns(_ sweepID: Int64, filter: String? = nil) throws -> [RunSummary] {
+        let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
-        let runs = try queries.runSummaries(sweepID: sweepID)
-        guard !runs.isEmpty else { throw ReportError.noRuns("sweep \(sweepID) has no runs") }
+        let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        guard !runs.isEmpty else {
+            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+        }
         return runs
     }
 

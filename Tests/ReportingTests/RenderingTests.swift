@@ -227,6 +227,12 @@ final class RenderingTests: ReportTestCase {
 
             """)
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, filter: "seed = 9") }, "no run of sweep 1 matches the filter")
+        XCTAssertEqual(try reporter.compare(sweepID: 1, filter: "learning_rate = 0.1 and batch_size = 16", format: .csv)
+                        .split(separator: "\n").map { $0.prefix(2) }, ["id", "5,", "6,"])
+        XCTAssertTrue(try reporter.curves(sweepID: 1, filter: "seed = 2").contains("run 8 lr0.1-bs32-s2"))
+        XCTAssertFalse(try reporter.curves(sweepID: 1, filter: "seed = 2").contains("run 7 "))
+        XCTAssertEqual(message { try reporter.compare(runIDs: [1], filter: "seed = 1") },
+                       "--where selects runs of a --sweep; with run ids, list the ones you want")
         XCTAssertThrowsError(try reporter.grid(sweepID: 1, filter: "seed = 1; DROP TABLE runs"))
 
         // An empty (but valid) database.
