@@ -242,10 +242,11 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
                 return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound)).map(RunSummary.init(row:))
             }
             guard let sort else { return try fetch(nil, order: "runs.id", limit: limit) }
-            // Two passes keep an index usable for the ordered part and put missing values last.
+            // Two passes keep an index usable for the ordered part and put missing values last; ties
+            // go by id in the same direction, so the index order is the whole order (no sort step).
             let column = sort.column.sqlExpression
             let direction = sort.descending ? "DESC" : "ASC"
-            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id", limit: limit)
+            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)", limit: limit)
             let remaining = limit.map { $0 - result.count }
             if remaining == nil || remaining! > 0 {
                 result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining)
