@@ -10,6 +10,18 @@ func validateFilter(_ filter: String?, sweep: Int64?) throws {
     do { _ = try RunFilterParser.parse(filter) } catch let error as ReportError { throw ValidationError(error.description) }
 }
 
+struct Sweeps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List sweeps: name, status, creation time and their runs by status.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        Output.write(try database.reporter().sweeps(format: output.format))
+    }
+}
+
 struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List runs: status, key hyperparameters, epochs, final and best losses, accuracy.",

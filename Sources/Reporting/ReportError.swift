@@ -21,7 +21,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         case .unknownRun(let id):
             return "no run with id \(id) in this database (list them with `report runs`)"
         case .unknownSweep(let id):
-            return "no sweep with id \(id) in this database (list runs and their sweeps with `report runs`)"
+            return "no sweep with id \(id) in this database (list them with `report sweeps`)"
         case .noRuns(let detail): return detail
         case .noData(let detail): return detail
         case .invalidArgument(let detail): return detail

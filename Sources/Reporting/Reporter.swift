@@ -175,6 +175,35 @@ public struct Reporter: Sendable {
         return table + style.dim(note) + "\n"
     }
 
+    // MARK: sweeps
+
+    /// `report sweeps`: every sweep with its status and how many of its runs are in each state.
+    public func sweeps(format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.sweeps(format: format) } }
+        let sweeps = try queries.sweepSummaries()
+        if sweeps.isEmpty {
+            if try queries.runCount() == 0 {
+                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+            }
+            if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
+        }
+        let counts = try queries.runStatusCounts()
+        let statuses = ["queued", "running", "completed", "pruned", "diverged", "failed"]
+        var columns: [DataTable.Column] = [.init("id"), .init("name"), .init("status"), .init("created_at", title: "created"), .init("runs")]
+        columns += statuses.map { DataTable.Column($0) }
+        var table = DataTable(columns: columns, rows: sweeps.map { sweep in
+            [.integer(sweep.id), .text(sweep.name), .text(sweep.status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
+                + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
+        })
+        if format == .table {
+            // States no sweep has are noise in a terminal table.
+            let empty = Set(statuses.indices.filter { index in table.rows.allSatisfy { $0[5 + index] == .integer(0) } }.map { $0 + 5 })
+            table.columns = table.columns.enumerated().filter { !empty.contains($0.offset) }.map(\.element)
+            table.rows = table.rows.map { row in row.enumerated().filter { !empty.contains($0.offset) }.map(\.element) }
+        }
+        return table.render(format, style: style)
+    }
+
     // MARK: show
 
     /// `report show RUN`: configuration, status, the per-epoch table and a plot of the losses.

@@ -342,6 +342,18 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
         }
     }
 
+    /// Run counts by status for every sweep: sweep id -> status -> count.
+    /// - Complexity: one pass over the (sweep_id, status) index.
+    public func runStatusCounts() throws -> [Int64: [String: Int]] {
+        try read { db in
+            var counts: [Int64: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT sweep_id, status, count(*) FROM runs WHERE sweep_id IS NOT NULL GROUP BY 1, 2") {
+                counts[row[0], default: [:]][row[1]] = row[2]
+            }
+            return counts
+        }
+    }
+
     public func sweepSummaries() throws -> [SweepSummary] {
         try read { db in try Row.fetchAll(db, sql: Self.sweepSQL + " ORDER BY s.id").map(Self.sweep(row:)) }
     }

@@ -432,4 +432,19 @@ id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,see
 
 """#)
     }
+
+    func test_sweeps() throws {
+        let r = try reporter()
+        assertOutput(try r.sweeps(), #"""
+id  name             status   created                   runs  running  completed
+────────────────────────────────────────────────────────────────────────────────
+ 1  lr x bs <study>  running  <time>     8        1          7
+
+"""#)
+        assertOutput(try r.sweeps(format: .csv), #"""
+id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed
+1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0
+
+"""#)
+    }
 }

@@ -205,8 +205,8 @@ final class RenderingTests: ReportTestCase {
             do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
         XCTAssertEqual(message { try reporter.show(runID: 99) }, "no run with id 99 in this database (list them with `report runs`)")
-        XCTAssertEqual(message { try reporter.grid(sweepID: 5) }, "no sweep with id 5 in this database (list runs and their sweeps with `report runs`)")
-        XCTAssertEqual(message { try reporter.runs(sweepID: 5) }, "no sweep with id 5 in this database (list runs and their sweeps with `report runs`)")
+        XCTAssertEqual(message { try reporter.grid(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
+        XCTAssertEqual(message { try reporter.runs(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, metric: "status") },
                        "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3")
