@@ -12,12 +12,8 @@ extension TensorStatistics {
         guard count > 0 else { return TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil) }
         var sums: Accumulator
         switch dtype {
-        case .float32:
-            sums = Accumulator(shift: Double(value32(bytes, 0)))
-            sums.addAll(count: count) { SIMD4<Double>(load4Float(bytes, $0)) } scalar: { Double(value32(bytes, $0)) }
-        case .float64:
-            sums = Accumulator(shift: value64(bytes, 0))
-            sums.addAll(count: count) { load4Double(bytes, $0) } scalar: { value64(bytes, $0) }
+        case .float32: sums = sums32(bytes, count: count)
+        case .float64: sums = sums64(bytes, count: count)
         }
         if sums.sumOfShifted.isNaN || sums.sumOfSquares.isNaN {
             let hasNaN = (0..<count).contains { index in
@@ -37,42 +33,12 @@ extension TensorStatistics {
             max: finite(sums.maximum))
     }
 
-    /// Sums in four lanes of SIMD4<Double> (vector code, and four independent dependency chains).
     private struct Accumulator {
         let shift: Double
         var sumOfSquares = 0.0, sumOfShifted = 0.0, sumOfShiftedSquares = 0.0
         var minimum = Double.infinity, maximum = -Double.infinity
 
         init(shift: Double) { self.shift = shift.isFinite ? shift : 0 }
-
-        /// Adds values 0..<count: `vector(i)` gives values i..<i+4, `scalar(i)` value i.
-        @inline(__always) mutating func addAll(count: Int, vector: (Int) -> SIMD4<Double>, scalar: (Int) -> Double) {
-            var squares = SIMD4<Double>.zero, shifted = SIMD4<Double>.zero, shiftedSquares = SIMD4<Double>.zero
-            var lowest = SIMD4<Double>(repeating: .infinity), highest = SIMD4<Double>(repeating: -.infinity)
-            let shifts = SIMD4<Double>(repeating: shift)
-            var index = 0
-            #if _endian(little)  // the vector loads read the bytes as host values
-            while index + 4 <= count {
-                let values = vector(index)
-                squares += values * values
-                let offsets = values - shifts
-                shifted += offsets
-                shiftedSquares += offsets * offsets
-                lowest = pointwiseMin(lowest, values)
-                highest = pointwiseMax(highest, values)
-                index += 4
-            }
-            #endif
-            sumOfSquares = squares.sum()
-            sumOfShifted = shifted.sum()
-            sumOfShiftedSquares = shiftedSquares.sum()
-            minimum = lowest.min()
-            maximum = highest.max()
-            while index < count {
-                add(scalar(index))
-                index += 1
-            }
-        }
 
         @inline(__always) mutating func add(_ value: Double) {
             sumOfSquares += value * value
@@ -84,12 +50,70 @@ extension TensorStatistics {
         }
     }
 
-    @inline(__always) private static func load4Float(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> SIMD4<Float> {
-        bytes.loadUnaligned(fromByteOffset: index &* 4, as: SIMD4<Float>.self)
+    // The two loops below sum in four SIMD lanes (vector code and four independent
+    // dependency chains), then add the last count % 4 values one by one. Minimum and
+    // maximum use `replacing(with:where:)`: `pointwiseMin` does not vectorize here and made
+    // the loop ten times slower.
+
+    private static func sums32(_ bytes: UnsafeRawBufferPointer, count: Int) -> Accumulator {
+        var sums = Accumulator(shift: Double(value32(bytes, 0)))
+        var index = 0
+        #if _endian(little)  // vector loads read the bytes as host values
+        var squares = SIMD4<Double>.zero, shifted = SIMD4<Double>.zero, shiftedSquares = SIMD4<Double>.zero
+        var lowest = SIMD4<Float>(repeating: .infinity), highest = SIMD4<Float>(repeating: -.infinity)
+        let shifts = SIMD4<Double>(repeating: sums.shift)
+        while index + 4 <= count {
+            let floats = bytes.loadUnaligned(fromByteOffset: index &* 4, as: SIMD4<Float>.self)
+            let values = SIMD4<Double>(Double(floats[0]), Double(floats[1]), Double(floats[2]), Double(floats[3]))
+            squares += values * values
+            let offsets = values - shifts
+            shifted += offsets
+            shiftedSquares += offsets * offsets
+            lowest = lowest.replacing(with: floats, where: floats .< lowest)
+            highest = highest.replacing(with: floats, where: floats .> highest)
+            index += 4
+        }
+        sums.sumOfSquares = squares.sum()
+        sums.sumOfShifted = shifted.sum()
+        sums.sumOfShiftedSquares = shiftedSquares.sum()
+        sums.minimum = Double(lowest.min())
+        sums.maximum = Double(highest.max())
+        #endif
+        while index < count {
+            sums.add(Double(value32(bytes, index)))
+            index += 1
+        }
+        return sums
     }
 
-    @inline(__always) private static func load4Double(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> SIMD4<Double> {
-        bytes.loadUnaligned(fromByteOffset: index &* 8, as: SIMD4<Double>.self)
+    private static func sums64(_ bytes: UnsafeRawBufferPointer, count: Int) -> Accumulator {
+        var sums = Accumulator(shift: value64(bytes, 0))
+        var index = 0
+        #if _endian(little)
+        var squares = SIMD4<Double>.zero, shifted = SIMD4<Double>.zero, shiftedSquares = SIMD4<Double>.zero
+        var lowest = SIMD4<Double>(repeating: .infinity), highest = SIMD4<Double>(repeating: -.infinity)
+        let shifts = SIMD4<Double>(repeating: sums.shift)
+        while index + 4 <= count {
+            let values = bytes.loadUnaligned(fromByteOffset: index &* 8, as: SIMD4<Double>.self)
+            squares += values * values
+            let offsets = values - shifts
+            shifted += offsets
+            shiftedSquares += offsets * offsets
+            lowest = lowest.replacing(with: values, where: values .< lowest)
+            highest = highest.replacing(with: values, where: values .> highest)
+            index += 4
+        }
+        sums.sumOfSquares = squares.sum()
+        sums.sumOfShifted = shifted.sum()
+        sums.sumOfShiftedSquares = shiftedSquares.sum()
+        sums.minimum = lowest.min()
+        sums.maximum = highest.max()
+        #endif
+        while index < count {
+            sums.add(value64(bytes, index))
+            index += 1
+        }
+        return sums
     }
 
     @inline(__always) private static func value32(_ bytes: UnsafeRawBufferPointer, _ index: Int) -> Float {

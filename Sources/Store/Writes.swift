@@ -153,18 +153,20 @@ extension SlopeStore {
         }
         try write { db in
             try updateRunSummary(runID: runID, epoch, worker: worker, db: db)
-            do {
-                try db.cachedStatement(sql: """
-                    INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [
-                        runID, epoch.epoch, Self.finite(epoch.trainLoss), Self.finite(epoch.validationLoss),
-                        Self.finite(epoch.trainAccuracy), Self.finite(epoch.validationAccuracy), epoch.seconds,
-                    ])
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            let insertEpoch = try db.cachedStatement(sql: """
+                INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            let code = Self.step(insertEpoch, [
+                .integer(runID), .integer(Int64(epoch.epoch)), .real(Self.finite(epoch.trainLoss)),
+                .real(Self.finite(epoch.validationLoss)), .real(Self.finite(epoch.trainAccuracy)),
+                .real(Self.finite(epoch.validationAccuracy)), .real(epoch.seconds),
+            ])
+            if code == 1555 /* SQLITE_CONSTRAINT_PRIMARYKEY */ {
                 throw StoreError.invalidValue(
                     "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
             }
+            try Self.check(code, db: db)
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -175,29 +177,61 @@ extension SlopeStore {
 
     /// Heartbeat + summary columns, guarded so only the worker holding the run writes it.
     private func updateRunSummary(runID: Int64, _ epoch: EpochRecord, worker: WorkerIdentity, db: Database) throws {
-        try db.cachedStatement(sql: """
+        // ?6 train loss, ?7 validation loss: the CASEs keep the best values and their epoch.
+        let statement = try db.cachedStatement(sql: """
             UPDATE runs SET
-                heartbeat_at = :now,
-                epochs_done = :epoch,
-                final_train_loss = :train, final_val_loss = :val,
-                final_train_accuracy = :trainAccuracy, final_val_accuracy = :valAccuracy,
-                best_train_loss = CASE WHEN :train IS NOT NULL AND (best_train_loss IS NULL OR :train < best_train_loss)
-                                       THEN :train ELSE best_train_loss END,
-                best_val_loss = CASE WHEN :val IS NOT NULL AND (best_val_loss IS NULL OR :val < best_val_loss)
-                                     THEN :val ELSE best_val_loss END,
+                heartbeat_at = ?1,
+                epochs_done = ?2,
+                final_train_loss = ?6, final_val_loss = ?7,
+                final_train_accuracy = ?8, final_val_accuracy = ?9,
+                best_train_loss = CASE WHEN ?6 IS NOT NULL AND (best_train_loss IS NULL OR ?6 < best_train_loss)
+                                       THEN ?6 ELSE best_train_loss END,
+                best_val_loss = CASE WHEN ?7 IS NOT NULL AND (best_val_loss IS NULL OR ?7 < best_val_loss)
+                                     THEN ?7 ELSE best_val_loss END,
                 best_epoch = CASE
-                    WHEN :val IS NOT NULL THEN
-                        CASE WHEN best_val_loss IS NULL OR :val < best_val_loss THEN :epoch ELSE best_epoch END
-                    WHEN :train IS NOT NULL AND best_val_loss IS NULL THEN
-                        CASE WHEN best_train_loss IS NULL OR :train < best_train_loss THEN :epoch ELSE best_epoch END
+                    WHEN ?7 IS NOT NULL THEN
+                        CASE WHEN best_val_loss IS NULL OR ?7 < best_val_loss THEN ?2 ELSE best_epoch END
+                    WHEN ?6 IS NOT NULL AND best_val_loss IS NULL THEN
+                        CASE WHEN best_train_loss IS NULL OR ?6 < best_train_loss THEN ?2 ELSE best_epoch END
                     ELSE best_epoch END
-            WHERE id = :run AND status = 'running' AND host = :host AND pid = :pid
-            """).execute(arguments: [
-                "now": Timestamp.now(), "epoch": epoch.epoch, "run": runID, "host": worker.host, "pid": worker.pid,
-                "train": Self.finite(epoch.trainLoss), "val": Self.finite(epoch.validationLoss),
-                "trainAccuracy": Self.finite(epoch.trainAccuracy), "valAccuracy": Self.finite(epoch.validationAccuracy),
-            ])
+            WHERE id = ?3 AND status = 'running' AND host = ?4 AND pid = ?5
+            """)
+        try Self.check(Self.step(statement, [
+            .text(Timestamp.now()), .integer(Int64(epoch.epoch)), .integer(runID), .text(worker.host),
+            .integer(Int64(worker.pid)), .real(Self.finite(epoch.trainLoss)), .real(Self.finite(epoch.validationLoss)),
+            .real(Self.finite(epoch.trainAccuracy)), .real(Self.finite(epoch.validationAccuracy)),
+        ]), db: db)
         if db.changesCount == 0 { throw try notHeld(runID, db: db) }
+    }
+
+    /// A value bound by `step`.
+    private enum Bound {
+        case integer(Int64), real(Double?), text(String)
+    }
+
+    /// Binds values to a cached statement and runs it once, straight through SQLite's C API
+    /// (GRDB's argument arrays box every value). Returns SQLite's extended result code.
+    private static func step(_ statement: Statement, _ values: [Bound]) -> Int32 {
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case let .integer(number): sqlite3_bind_int64(handle, index, number)
+            case let .real(number?): sqlite3_bind_double(handle, index, number)
+            case .real(nil): sqlite3_bind_null(handle, index)
+            case let .text(text): bindText(handle, index, text)
+            }
+        }
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        return code == SQLITE_DONE ? SQLITE_DONE : sqlite3_extended_errcode(sqlite3_db_handle(handle))
+    }
+
+    private static func check(_ code: Int32, db: Database) throws {
+        guard code != SQLITE_DONE else { return }
+        throw DatabaseError(resultCode: ResultCode(rawValue: code),
+                            message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 
     private func notHeld(_ runID: Int64, db: Database) throws -> StoreError {
