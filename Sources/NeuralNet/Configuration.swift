@@ -1,0 +1,229 @@
+// NeuralNet's vocabulary: activations, losses, precision, initialization, and the training
+// configuration with its validation (bad hyperparameters fail here, naming the value).
+
+public enum Activation: String, CaseIterable, Codable, Sendable {
+    case relu, tanh, sigmoid, identity
+    /// Output layer only, and only with `LossFunction.crossEntropy`.
+    case softmax
+}
+
+public enum LossFunction: String, CaseIterable, Codable, Sendable {
+    /// Mean over batch and outputs of (prediction - target)^2; slope 2 (prediction - target) / N.
+    case meanSquaredError = "mse"
+    /// Mean over batch and outputs; needs a sigmoid output (computed from the logits, so it never overflows).
+    case binaryCrossEntropy = "binary-cross-entropy"
+    /// Softmax cross-entropy with integer class labels; needs a softmax output.
+    case crossEntropy = "cross-entropy"
+}
+
+public enum Precision: String, CaseIterable, Codable, Sendable {
+    case float32, float64
+}
+
+public enum WeightInitialization: String, CaseIterable, Codable, Sendable {
+    case heUniform = "he-uniform"
+    case heNormal = "he-normal"
+    case glorotUniform = "glorot-uniform"
+    case glorotNormal = "glorot-normal"
+    case zeros
+}
+
+/// Keras-style early stopping: stop after `patience` epochs in a row without an improvement of the
+/// monitored loss larger than `minDelta` over the best value seen so far. Epoch 0 (the initial
+/// weights) is not a training epoch and does not count.
+public struct EarlyStopping: Codable, Hashable, Sendable {
+    public enum Monitor: String, Codable, CaseIterable, Sendable {
+        case validationLoss = "val_loss"
+        case trainLoss = "train_loss"
+    }
+    public var monitor: Monitor
+    public var patience: Int
+    public var minDelta: Double
+
+    public init(monitor: Monitor = .validationLoss, patience: Int = 5, minDelta: Double = 0) {
+        self.monitor = monitor
+        self.patience = patience
+        self.minDelta = minDelta
+    }
+}
+
+/// Everything needed to rebuild (and resume) a training run, apart from the data and the weights.
+public struct TrainingConfiguration: Codable, Hashable, Sendable {
+    /// [inputs, hidden..., outputs], e.g. [64, 64, 10].
+    public var layerSizes: [Int]
+    public var hiddenActivation: Activation
+    public var outputActivation: Activation
+    public var loss: LossFunction
+    public var usesBias: Bool
+    /// nil: he-uniform for relu layers, glorot-uniform for the others.
+    public var initialization: WeightInitialization?
+    public var learningRate: Double
+    /// Keras semantics: v = momentum * v - learningRate * g; w += v.
+    public var momentum: Double
+    /// Keras semantics: w += momentum * v - learningRate * g (with v already updated).
+    public var nesterov: Bool
+    /// L2 weight decay on the weights (not the biases): the applied gradient is g + weightDecay * w.
+    public var weightDecay: Double
+    public var batchSize: Int
+    public var epochs: Int
+    /// Seeds the initial weights and every epoch's shuffle.
+    public var seed: UInt64
+    public var precision: Precision
+    public var earlyStopping: EarlyStopping?
+
+    public init(
+        layerSizes: [Int],
+        hiddenActivation: Activation = .relu,
+        outputActivation: Activation = .identity,
+        loss: LossFunction = .meanSquaredError,
+        usesBias: Bool = true,
+        initialization: WeightInitialization? = nil,
+        learningRate: Double = 0.01,
+        momentum: Double = 0,
+        nesterov: Bool = false,
+        weightDecay: Double = 0,
+        batchSize: Int = 32,
+        epochs: Int = 10,
+        seed: UInt64 = 0,
+        precision: Precision = .float32,
+        earlyStopping: EarlyStopping? = nil
+    ) {
+        self.layerSizes = layerSizes
+        self.hiddenActivation = hiddenActivation
+        self.outputActivation = outputActivation
+        self.loss = loss
+        self.usesBias = usesBias
+        self.initialization = initialization
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weightDecay = weightDecay
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.seed = seed
+        self.precision = precision
+        self.earlyStopping = earlyStopping
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case layerSizes, hiddenActivation, outputActivation, loss, usesBias, initialization, learningRate,
+             momentum, nesterov, weightDecay, batchSize, epochs, seed, precision, earlyStopping
+    }
+
+    /// Missing optional keys take their defaults, so older stored configurations still decode.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            layerSizes: try container.decode([Int].self, forKey: .layerSizes),
+            hiddenActivation: try container.decodeIfPresent(Activation.self, forKey: .hiddenActivation) ?? .relu,
+            outputActivation: try container.decodeIfPresent(Activation.self, forKey: .outputActivation) ?? .identity,
+            loss: try container.decodeIfPresent(LossFunction.self, forKey: .loss) ?? .meanSquaredError,
+            usesBias: try container.decodeIfPresent(Bool.self, forKey: .usesBias) ?? true,
+            initialization: try container.decodeIfPresent(WeightInitialization.self, forKey: .initialization),
+            learningRate: try container.decode(Double.self, forKey: .learningRate),
+            momentum: try container.decodeIfPresent(Double.self, forKey: .momentum) ?? 0,
+            nesterov: try container.decodeIfPresent(Bool.self, forKey: .nesterov) ?? false,
+            weightDecay: try container.decodeIfPresent(Double.self, forKey: .weightDecay) ?? 0,
+            batchSize: try container.decode(Int.self, forKey: .batchSize),
+            epochs: try container.decode(Int.self, forKey: .epochs),
+            seed: try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0,
+            precision: try container.decodeIfPresent(Precision.self, forKey: .precision) ?? .float32,
+            earlyStopping: try container.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+        )
+    }
+
+    /// Number of weight layers (layer numbers run 1...layerCount).
+    public var layerCount: Int { max(layerSizes.count - 1, 0) }
+
+    /// The activation of layer `layer` (1-based): hidden layers use `hiddenActivation`, the last `outputActivation`.
+    public func activation(ofLayer layer: Int) -> Activation {
+        layer == layerCount ? outputActivation : hiddenActivation
+    }
+
+    /// Total number of trainable values (weights and biases).
+    public var parameterCount: Int {
+        var total = 0
+        for layer in stride(from: 1, through: layerCount, by: 1) {
+            total += layerSizes[layer - 1] * layerSizes[layer] + (usesBias ? layerSizes[layer] : 0)
+        }
+        return total
+    }
+
+    /// Throws `NeuralNetError.invalidConfiguration` naming the first bad value.
+    public func validate() throws {
+        func fail(_ field: String, _ value: Any, _ reason: String) -> NeuralNetError {
+            .invalidConfiguration(field: field, value: "\(value)", reason: reason)
+        }
+        guard layerSizes.count >= 2 else {
+            throw fail("layerSizes", layerSizes, "needs at least an input and an output size, e.g. [2, 4, 1]")
+        }
+        if let bad = layerSizes.first(where: { $0 < 1 }) {
+            throw fail("layerSizes", layerSizes, "every layer needs at least one unit (found \(bad))")
+        }
+        guard hiddenActivation != .softmax else {
+            throw fail("hiddenActivation", hiddenActivation.rawValue, "softmax is only available as the output activation")
+        }
+        switch loss {
+        case .crossEntropy:
+            guard outputActivation == .softmax else {
+                throw fail("outputActivation", outputActivation.rawValue, "cross-entropy needs a softmax output")
+            }
+        case .binaryCrossEntropy:
+            guard outputActivation == .sigmoid else {
+                throw fail("outputActivation", outputActivation.rawValue, "binary cross-entropy needs a sigmoid output")
+            }
+        case .meanSquaredError:
+            guard outputActivation != .softmax else {
+                throw fail("outputActivation", outputActivation.rawValue, "softmax goes with the cross-entropy loss")
+            }
+        }
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw fail("learningRate", learningRate, "must be a finite number > 0")
+        }
+        guard momentum.isFinite, momentum >= 0, momentum < 1 else {
+            throw fail("momentum", momentum, "must be in [0, 1)")
+        }
+        guard weightDecay.isFinite, weightDecay >= 0 else {
+            throw fail("weightDecay", weightDecay, "must be a finite number >= 0")
+        }
+        guard batchSize >= 1 else { throw fail("batchSize", batchSize, "must be at least 1") }
+        guard epochs >= 0 else { throw fail("epochs", epochs, "must be 0 or more") }
+        if let earlyStopping {
+            guard earlyStopping.patience >= 0 else {
+                throw fail("earlyStopping.patience", earlyStopping.patience, "must be 0 or more")
+            }
+            guard earlyStopping.minDelta.isFinite, earlyStopping.minDelta >= 0 else {
+                throw fail("earlyStopping.minDelta", earlyStopping.minDelta, "must be a finite number >= 0")
+            }
+        }
+    }
+}
+
+public enum NeuralNetError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(field: String, value: String, reason: String)
+    case invalidDataset(reason: String)
+    case datasetMismatch(reason: String)
+    case invalidParameters(reason: String)
+    case invalidTensor(reason: String)
+    case invalidState(reason: String)
+    case invalidArgument(name: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidConfiguration(field, value, reason):
+            return "invalid \(field) \(value): \(reason)"
+        case let .invalidDataset(reason):
+            return "invalid dataset: \(reason)"
+        case let .datasetMismatch(reason):
+            return "dataset does not fit the network: \(reason)"
+        case let .invalidParameters(reason):
+            return "invalid parameters: \(reason)"
+        case let .invalidTensor(reason):
+            return "invalid tensor: \(reason)"
+        case let .invalidState(reason):
+            return "cannot resume: \(reason)"
+        case let .invalidArgument(name, value, reason):
+            return "invalid \(name) \(value): \(reason)"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// NeuralNet module (placeholder until its issue lands).
