@@ -181,13 +181,16 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     let reader: any DatabaseReader
     let path: String
     let busyTimeout: TimeInterval
+    /// The store that owns `reader`: kept alive here, because it closes the pool when it goes away.
+    private let store: SlopeStore
     /// Inside `snapshot(_:)`: the one read transaction every query of the snapshot uses.
     private let snapshotDatabase: Database?
 
-    init(reader: any DatabaseReader, path: String, busyTimeout: TimeInterval, snapshotDatabase: Database? = nil) {
+    init(store: SlopeStore, reader: any DatabaseReader, snapshotDatabase: Database? = nil) {
+        self.store = store
         self.reader = reader
-        self.path = path
-        self.busyTimeout = busyTimeout
+        self.path = store.path
+        self.busyTimeout = store.busyTimeout
         self.snapshotDatabase = snapshotDatabase
     }
 
@@ -199,7 +202,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     public func snapshot<T>(_ body: (RunQueries) throws -> T) throws -> T {
         if isSnapshot { return try body(self) }
         return try read { db in
-            try body(RunQueries(reader: reader, path: path, busyTimeout: busyTimeout, snapshotDatabase: db))
+            try body(RunQueries(store: store, reader: reader, snapshotDatabase: db))
         }
     }
 
@@ -405,5 +408,5 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
 
 extension SlopeStore {
     /// The report queries over this store's connection (read-only when opened `.readOnly`).
-    public var queries: RunQueries { RunQueries(reader: pool, path: path, busyTimeout: busyTimeout) }
+    public var queries: RunQueries { RunQueries(store: self, reader: pool) }
 }

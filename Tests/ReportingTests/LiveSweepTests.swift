@@ -46,5 +46,6 @@ final class LiveSweepTests: ReportTestCase {
         XCTAssertEqual(seen, seen.sorted(), "snapshots only move forward")
         XCTAssertEqual(seen.first, 0)
         XCTAssertEqual(try reporter.show(runID: runID, format: .json).components(separatedBy: "{\"epoch\": ").count - 1, 40)
+        try writer.close()
     }
 }
