@@ -268,9 +268,15 @@ struct HTML: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file.html")) var out: String
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        try validateFilter(filter, sweep: sweep)
+    }
 
     func run() throws {
-        try Output.write(Data(try database.reporter().html(sweepID: sweep).utf8), to: out)
+        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out)
     }
 }
 

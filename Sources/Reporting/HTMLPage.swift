@@ -87,15 +87,16 @@ enum HTMLPage {
 
 extension Reporter {
     /// `report html --sweep ID`: the whole page as a string.
-    public func html(sweepID: Int64) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.html(sweepID: sweepID) } }
+    public func html(sweepID: Int64, filter: String? = nil) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.html(sweepID: sweepID, filter: filter) } }
         guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
-        let runs = try sweepRuns(sweepID)
+        let runs = try sweepRuns(sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let byRun = Dictionary(grouping: epochs, by: \.runID)
 
         var body = "<h1>Sweep \(sweepID): \(xmlEscaped(sweep.name))</h1>\n"
         let statuses = Dictionary(grouping: runs, by: \.status).map { "\($0.value.count) \($0.key)" }.sorted()
+        if let filter { body += "<p class=\"meta\">runs where <code>\(xmlEscaped(filter))</code></p>\n" }
         body += "<p class=\"meta\">status \(xmlEscaped(sweep.status)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
 
         // Runs table: the hyperparameters and results (no width limit here), empty columns left out.
@@ -109,7 +110,7 @@ extension Reporter {
 
         // Heatmap of the learning-rate x batch-size grid.
         body += "<h2>Learning rate × batch size</h2>\n"
-        if let pivot = try? pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil) {
+        if let pivot = try? pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil, filter: filter) {
             body += heatmap(pivot)
         } else {
             body += "<p>No values for the grid yet.</p>\n"

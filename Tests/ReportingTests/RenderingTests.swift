@@ -76,6 +76,11 @@ final class RenderingTests: ReportTestCase {
         XCTAssertTrue(parsed.text.contains("layer 2: L2 norm of the epoch's mean gradient"))
         XCTAssertTrue(parsed.text.contains("addEventListener('click'"))
 
+        // --where: only the matching runs, and the filter shown (escaped).
+        let filtered = try XCTUnwrap(XMLCollector.parse(try reporter().html(sweepID: 1, filter: "seed = 1 and name like '%<%' or seed = 1")))
+        XCTAssertEqual(filtered.elements.filter { $0 == "tr" }.count, 1 + 4 + 1 + 2)
+        XCTAssertTrue(filtered.text.contains("runs where seed = 1 and name like '%<%' or seed = 1"))
+
         let page = try reporter().curves(runIDs: [9], chart: .html)
         let hostile = try XCTUnwrap(XMLCollector.parse(page))
         XCTAssertTrue(hostile.text.contains(ReportFixture.hostileName))
