@@ -286,10 +286,16 @@ struct Export: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
     @Option(help: ArgumentHelp("What to export.", valueName: "what")) var what: ExportSubject = .runs
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: ExportFormat = .csv
 
+    func validate() throws {
+        do { _ = try filter.map(RunFilterParser.parse) } catch let error as ReportError { throw ValidationError(error.description) }
+    }
+
     func run() throws {
-        try database.reporter().export(sweepID: sweep, what: what, format: format.outputFormat) { Output.write($0) }
+        try database.reporter().export(sweepID: sweep, filter: filter, what: what, format: format.outputFormat) { Output.write($0) }
     }
 }

@@ -35,9 +35,10 @@ extension Reporter {
     }
 
     /// `report export`: writes the chosen rows in pieces through `write`, so large sweeps stream.
-    public func export(sweepID: Int64? = nil, what: ExportSubject = .runs, format: OutputFormat = .csv,
+    public func export(sweepID: Int64? = nil, filter: String? = nil, what: ExportSubject = .runs, format: OutputFormat = .csv,
                        write: (String) throws -> Void) throws {
-        if !queries.isSnapshot { return try snapshot { try $0.export(sweepID: sweepID, what: what, format: format, write: write) } }
+        if !queries.isSnapshot { return try snapshot { try $0.export(sweepID: sweepID, filter: filter, what: what, format: format, write: write) } }
+        let parsedFilter = try filter.map(RunFilterParser.parse)
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }
         if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
         if try queries.runCount() == 0 {
@@ -45,7 +46,7 @@ extension Reporter {
         }
         switch what {
         case .runs:
-            let runs = try queries.runSummaries(sweepID: sweepID)
+            let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
             var table = Self.runTable(runs, format: .csv)
             table.columns.append(.init("config"))
             for index in table.rows.indices { table.rows[index].append(.text(Self.compactJSON(runs[index].configJSON))) }
@@ -53,7 +54,7 @@ extension Reporter {
         case .epochs:
             let stream = RowStream(columns: ["run_id", "epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"],
                                    format: format)
-            try queries.forEachEpochRow(sweepID: sweepID) { row in
+            try queries.forEachEpochRow(sweepID: sweepID, filter: parsedFilter) { row in
                 if let chunk = stream.add([.integer(row.runID), .integer(Int64(row.epoch)), .number(row.trainLoss), .number(row.validationLoss),
                                            .number(row.trainAccuracy), .number(row.validationAccuracy), .real(row.seconds)]) {
                     try write(chunk)
@@ -64,7 +65,7 @@ extension Reporter {
             // One row per tensor with its values as a JSON array (row-major), readable by pandas.
             let stream = RowStream(columns: ["run_id", "epoch", "layer", "kind", "rows", "cols", "dtype", "l2", "mean", "std", "min", "max", "values"],
                                    format: format)
-            try queries.forEachTensor(sweepID: sweepID) { tensor in
+            try queries.forEachTensor(sweepID: sweepID, filter: parsedFilter) { tensor in
                 let values = "[" + tensor.doubles.map { Cell.real($0).json }.joined(separator: ",") + "]"
                 if let chunk = stream.add([.integer(tensor.runID), .integer(Int64(tensor.epoch)), .integer(Int64(tensor.layer)), .text(tensor.kind),
                                            .integer(Int64(tensor.rows)), .integer(Int64(tensor.cols)), .text(tensor.dtype), .number(tensor.l2),

@@ -280,20 +280,30 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     }
 
     /// Calls `body` with each epoch row of the runs of a sweep (all runs when nil), streaming.
-    public func forEachEpochRow(sweepID: Int64?, _ body: (EpochRow) throws -> Void) throws {
+    public func forEachEpochRow(sweepID: Int64?, filter: RunFilter? = nil, _ body: (EpochRow) throws -> Void) throws {
+        let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter)
         try read { db in
-            let sql: String
-            let arguments: StatementArguments
-            if let sweepID {
-                sql = "SELECT \(EpochRow.selectList) FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = ?) ORDER BY run_id, epoch"
-                arguments = [sweepID]
-            } else {
-                sql = "SELECT \(EpochRow.selectList) FROM epochs ORDER BY run_id, epoch"
-                arguments = []
-            }
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            let sql = "SELECT \(EpochRow.selectList) FROM epochs\(condition) ORDER BY run_id, epoch"
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
             while let row = try cursor.next() { try body(EpochRow(row: row)) }
         }
+    }
+
+    /// " WHERE run_id IN (SELECT ...)" choosing the runs of a sweep and/or matching a filter ("" for all).
+    static func runSelection(sweepID: Int64?, filter: RunFilter?) -> (sql: String, arguments: [DatabaseValue]) {
+        var conditions: [String] = []
+        var arguments: [DatabaseValue] = []
+        if let sweepID {
+            conditions.append("runs.sweep_id = ?")
+            arguments.append(sweepID.databaseValue)
+        }
+        if let filter {
+            let (text, filterArguments) = filter.sql()
+            conditions.append(text)
+            arguments += filterArguments
+        }
+        guard !conditions.isEmpty else { return ("", []) }
+        return (" WHERE run_id IN (SELECT runs.id FROM runs WHERE \(conditions.joined(separator: " AND ")))", arguments)
     }
 
     /// Per epoch and layer: weight and gradient L2 norms and the update-to-weight ratio.
@@ -330,14 +340,16 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     }
 
     /// Calls `body` with every tensor of a sweep's runs (all runs when nil), streaming.
-    public func forEachTensor(sweepID: Int64?, runID: Int64? = nil, _ body: (TensorRow) throws -> Void) throws {
+    public func forEachTensor(sweepID: Int64?, filter: RunFilter? = nil, runID: Int64? = nil, _ body: (TensorRow) throws -> Void) throws {
         try read { db in
             var sql = "SELECT \(TensorRow.selectList) FROM tensors"
             var arguments: [DatabaseValue] = []
             if let runID {
                 sql += " WHERE run_id = ?"; arguments.append(runID.databaseValue)
-            } else if let sweepID {
-                sql += " WHERE run_id IN (SELECT id FROM runs WHERE sweep_id = ?)"; arguments.append(sweepID.databaseValue)
+            } else {
+                let (condition, selectionArguments) = Self.runSelection(sweepID: sweepID, filter: filter)
+                sql += condition
+                arguments += selectionArguments
             }
             sql += " ORDER BY run_id, epoch, layer, kind"
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))

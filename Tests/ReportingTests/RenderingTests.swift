@@ -269,6 +269,20 @@ final class ExportTests: ReportTestCase {
         XCTAssertEqual(rows.count, 31)
         XCTAssertEqual(rows[5]["train_loss"] as? Double, ReportFixture.trainLoss(lrIndex: 0, batchIndex: 0, seed: 2, epoch: 1))
         XCTAssertTrue(rows[5]["val_accuracy"] is NSNull)
+
+        var filtered = ""
+        try reporter.export(filter: "status = 'diverged'", what: .epochs, format: .csv) { filtered += $0 }
+        XCTAssertEqual(filtered, """
+            run_id,epoch,train_loss,val_loss,train_accuracy,val_accuracy,seconds
+            9,0,0.75,,,,0.25
+            9,1,12.5,,,,0.25
+            9,2,4096.0,,,,0.25
+
+            """)
+        var tensors = ""
+        try reporter.export(sweepID: 1, filter: "seed = 1 and learning_rate = 0.1 and batch_size = 16", what: .tensors, format: .csv) { tensors += $0 }
+        XCTAssertEqual(Set(tensors.split(separator: "\n").dropFirst().map { $0.prefix(2) }), ["5,"])
+        XCTAssertThrowsError(try reporter.export(filter: "1 = 1", what: .runs, format: .csv) { _ in })
     }
 }
 
