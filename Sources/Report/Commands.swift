@@ -146,15 +146,18 @@ struct Best: ParsableCommand {
     var metric: String?
     @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
 
     func validate() throws {
         do { _ = try metric.map(RunFilterParser.column(named:)) } catch let error as ReportError {
             throw ValidationError(error.description)
         }
+        try validateFilter(filter, sweep: sweep)
     }
 
     func run() throws {
-        Output.write(try database.reporter().best(sweepID: sweep, metric: metric, goal: goal, format: output.format))
+        Output.write(try database.reporter().best(sweepID: sweep, metric: metric, goal: goal, filter: filter, format: output.format))
     }
 }
 

@@ -279,15 +279,19 @@ public struct Reporter: Sendable {
     // MARK: best
 
     /// `report best --sweep ID`: the run with the best value of the metric.
-    public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, format: OutputFormat = .table) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, format: format) } }
-        _ = try sweepRuns(sweepID)
+    public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
+                     format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
+        _ = try sweepRuns(sweepID, filter: filter)
+        let parsedFilter = try filter.map(RunFilterParser.parse)
         var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
         let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
-        var top = try queries.runSummaries(sweepID: sweepID, sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+        var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
+                                           sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
         if metric == nil, top.first?.number(column) == nil {
             column = .best_train_loss   // a sweep without validation data
-            top = try queries.runSummaries(sweepID: sweepID, sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+            top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
+                                           sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
         }
         guard let winner = top.first, let value = winner.number(column) else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")

@@ -232,6 +232,7 @@ final class RenderingTests: ReportTestCase {
 
             """)
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, filter: "seed = 9") }, "no run of sweep 1 matches the filter")
+        XCTAssertTrue(try reporter.best(sweepID: 1, filter: "batch_size = 32", format: .csv).contains("\n7,1,lr0.1-bs32-s1,"))
         XCTAssertEqual(try reporter.compare(sweepID: 1, filter: "learning_rate = 0.1 and batch_size = 16", format: .csv)
                         .split(separator: "\n").map { $0.prefix(2) }, ["id", "5,", "6,"])
         XCTAssertTrue(try reporter.curves(sweepID: 1, filter: "seed = 2").contains("run 8 lr0.1-bs32-s2"))
