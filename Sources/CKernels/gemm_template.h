@@ -134,7 +134,8 @@ static inline __attribute__((always_inline)) void NAME(pack_b)(int kc, int nc, c
 static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *restrict a, long ars, long aks,
                                                               const T *restrict b, T *restrict c,
                                                               long ldc, T alpha, T beta, int mr,
-                                                              int ncols, const int nv, const int mrx) {
+                                                              int ncols, const int nv, const int mrx,
+                                                              const int transC) {
     VEC acc[2 * MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < mrx; r++) {
@@ -154,7 +155,7 @@ static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *r
         b += nv * VL;
     }
     const VEC va = NAME(splat)(alpha);
-    if (mr == mrx && ncols == nv * VL) {
+    if (!transC && mr == mrx && ncols == nv * VL) {
         const VEC vb = NAME(splat)(beta);
 #pragma clang loop unroll(full)
         for (int r = 0; r < mrx; r++) {
@@ -173,13 +174,15 @@ static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *r
 #pragma clang loop unroll(full)
         for (int r = 0; r < mrx; r++)
             for (int v = 0; v < nv; v++) *(VEC *)(tile + r * 2 * VL + v * VL) = va * acc[r][v];
+        // transC: the tile is a block of C^T, so tile row r is column r of C.
+        const long rowStride = transC ? 1 : ldc, columnStride = transC ? ldc : 1;
         for (int r = 0; r < mr; r++) {
-            T *cr = c + r * ldc;
+            T *cr = c + r * rowStride;
             const T *tr = tile + r * 2 * VL;
             if (beta == 0)
-                for (int j = 0; j < ncols; j++) cr[j] = tr[j];
+                for (int j = 0; j < ncols; j++) cr[j * columnStride] = tr[j];
             else
-                for (int j = 0; j < ncols; j++) cr[j] = tr[j] + beta * cr[j];
+                for (int j = 0; j < ncols; j++) cr[j * columnStride] = tr[j] + beta * cr[j * columnStride];
         }
     }
 }
@@ -246,14 +249,14 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
                     for (int jr = 0; jr < nc; jr += nr) {
                         const int ncols = nc - jr < nr ? nc - jr : nr;
                         NAME(micro)(kc, a, lda, 1, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
-                                    betaHere, mr, ncols, nv, MR);
+                                    betaHere, mr, ncols, nv, MR, 0);
                     }
                 } else {
                     NAME(pack_a)(kc, mr, a, rsa, csa, packedA, MR);
                     for (int jr = 0; jr < nc; jr += nr) {
                         const int ncols = nc - jr < nr ? nc - jr : nr;
                         NAME(micro)(kc, packedA, 1, MR, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
-                                    betaHere, mr, ncols, nv, MR);
+                                    betaHere, mr, ncols, nv, MR, 0);
                     }
                 }
             }
@@ -286,11 +289,50 @@ static void NAME(narrow)(int transA, int transB, int m, int n, int k, T alpha, c
             T *c = C + (long)ir * ldc;
             if (mr < mrx) {
                 NAME(pack_a)(kc, mr, a, rsa, csa, packedA, mrx);
-                NAME(micro)(kc, packedA, 1, mrx, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
+                NAME(micro)(kc, packedA, 1, mrx, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
             } else if (transA) {
-                NAME(micro)(kc, a, 1, lda, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
+                NAME(micro)(kc, a, 1, lda, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
             } else {
-                NAME(micro)(kc, a, lda, 1, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx);
+                NAME(micro)(kc, a, lda, 1, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
+            }
+        }
+    }
+}
+
+/// Few columns (n <= TMR, e.g. a 10-class output layer) and many rows: compute C^T =
+/// op(B)^T op(A)^T instead, so the vectors run along m with every lane used and the n
+/// columns of C become `mrx` (n rounded up to even) register rows. op(B)^T is packed as the
+/// k-major strip and op(A)^T as the NR-wide panels (a plain copy when A is transposed, as in
+/// a weight gradient X^T * delta); tiles are stored transposed into C.
+static inline __attribute__((always_inline)) void NAME(few_columns)(int transA, int transB, int m, int n, int k,
+                                                                    T alpha, const T *A, int lda,
+                                                                    const T *B, int ldb, T beta, T *C,
+                                                                    int ldc, const int mrx) {
+    const int nr = 2 * VL;
+    const long rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+    const long rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
+    const int kcMax = k < KC ? k : KC;
+    const int mcRounded = (m + nr - 1) / nr * nr;
+    const int mcMax = mcRounded < NC ? mcRounded : NC;
+    T *packedA = NAME(buffer)((size_t)kcMax * mcMax + (size_t)kcMax * mrx);
+    if (!packedA) {
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    T *packedB = packedA + (size_t)kcMax * mcMax;
+    for (int ic = 0; ic < m; ic += NC) {
+        const int mc = m - ic < NC ? m - ic : NC;
+        for (int pc = 0; pc < k; pc += KC) {
+            const int kc = k - pc < KC ? k - pc : KC;
+            const T betaHere = pc == 0 ? beta : 1;
+            // op(A)^T[kc x mc]: element (p, i) is A[i*rsa + p*csa].
+            NAME(pack_b)(kc, mc, A + (long)ic * rsa + pc * csa, csa, rsa, packedA, nr);
+            // op(B)^T[n x kc]: element (j, p) is B[j*csb + p*rsb].
+            NAME(pack_a)(kc, n, B + pc * rsb, csb, rsb, packedB, mrx);
+            for (int ir = 0; ir < mc; ir += nr) {
+                const int ncols = mc - ir < nr ? mc - ir : nr;
+                NAME(micro)(kc, packedB, 1, mrx, packedA + (long)ir * kc, C + (long)(ic + ir) * ldc, ldc, alpha,
+                            betaHere, n, ncols, 2, mrx, 1);
             }
         }
     }
@@ -301,6 +343,25 @@ static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, con
                        const T *B, int ldb, T beta, T *C, int ldc) {
     if ((long)m * n * k <= SMALL_WORK) {
         NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (n <= TMR && m >= 2 * VL && (transA || k <= KC)) {
+        // (A row-major must be transposed while packed; measured, that only pays for short k.)
+        switch ((n + 1) / 2 * 2) {  // rows of C^T in registers: n rounded up to even
+#define FEW(R) case R: NAME(few_columns)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, R); break;
+            FEW(2) FEW(4)
+#if TMR >= 6
+            FEW(6)
+#endif
+#if TMR >= 8
+            FEW(8)
+#endif
+#if TMR >= 10
+            FEW(10)
+#endif
+#if TMR >= 12
+            FEW(12)
+#endif
+#undef FEW
+        }
     } else if (n <= VL) {
         NAME(narrow)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {

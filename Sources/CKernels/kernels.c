@@ -49,6 +49,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define NC 512
 #define VEC_BYTES 16
 #define MR 4
+#define TMR 4
 #define T float
 #define PREFIX s_generic_
 #include "gemm_template.h"
@@ -62,6 +63,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #undef T
 #undef PREFIX
 #undef MR
+#undef TMR
 #undef VEC_BYTES
 
 #if defined(__x86_64__)
@@ -69,6 +71,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #define VEC_BYTES 32
 #define MR 6
+#define TMR 6
 #define T float
 #define PREFIX s_avx2_
 #include "gemm_template.h"
@@ -82,6 +85,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #undef T
 #undef PREFIX
 #undef MR
+#undef TMR
 #undef VEC_BYTES
 #pragma clang attribute pop
 
@@ -90,6 +94,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
 #define VEC_BYTES 64
 #define MR 8
+#define TMR 12
 #define T float
 #define PREFIX s_avx512_
 #include "gemm_template.h"
@@ -103,6 +108,7 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #undef T
 #undef PREFIX
 #undef MR
+#undef TMR
 #undef VEC_BYTES
 #pragma clang attribute pop
 #endif

@@ -53,7 +53,10 @@ public enum ProgressSummary {
             text += line + "\n"
         }
         let goal = maximize ? "highest" : "lowest"
-        if let best { text += "* best run: \(best) (\(goal) final \(metric))\n" }
+        if let best {
+            let shown = metric == "val_loss" && runs.allSatisfy({ $0.finalValidationLoss == nil }) ? "train_loss (no validation split)" : metric
+            text += "* best run: \(best) (\(goal) final \(shown))\n"
+        }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         if let sweepID {
             let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }

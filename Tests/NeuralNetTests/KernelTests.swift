@@ -1,5 +1,6 @@
 // KernelTests: the fast gemm (every code path this CPU can run) equals the reference loops.
 import CKernels
+import Dispatch
 import XCTest
 
 /// Float and Double behind one interface, so each check is written once.
@@ -227,12 +228,15 @@ final class KernelTests: XCTestCase {
         check(Double.self, seeds: 3000..<3010, sizes: sizes)
     }
 
-    /// At most one vector of columns (n <= 16 floats / 8 doubles, e.g. a 10-class output layer):
-    /// full row strips read A in place, k is split past 1024.
+    /// Few columns (n <= 16, e.g. a 10-class output layer): the narrow path (one vector per
+    /// row of C, k split past 1024) and the transposed few-columns path (C^T computed with the
+    /// vectors along m, m split past 512, k past 256).
     func testNarrowShapesMatchReference() {
-        let rows = [1, 7, 8, 16, 17, 31, 32, 33, 48, 50], columns = [1, 2, 3, 4, 5, 8, 10, 16], depths = [1, 3, 64, 300, 1100]
-        check(Float.self, seeds: 6000..<6060, rows: rows, columns: columns, depths: depths)
-        check(Double.self, seeds: 7000..<7060, rows: rows, columns: columns, depths: depths)
+        let rows = [1, 7, 8, 16, 17, 31, 32, 33, 48, 50, 64, 129], columns = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16]
+        let depths = [1, 3, 64, 300, 1100]
+        check(Float.self, seeds: 6000..<6080, rows: rows, columns: columns, depths: depths)
+        check(Double.self, seeds: 7000..<7080, rows: rows, columns: columns, depths: depths)
+        check(Float.self, seeds: 6500..<6506, rows: [530], columns: [3, 10], depths: [20, 257])
     }
 
     /// The engine's calls at batch size 1 and the workloads' odd corners, every transpose pair.
@@ -294,6 +298,63 @@ final class KernelTests: XCTestCase {
             Double.gemm(isa: isa, false, false, 2, 2, 3, 0, [1, 1, 1, 1, 1, 1], 3, [1, 1, 1, 1, 1, 1], 2, -2, &d, 2)
             XCTAssertEqual(d, [-2, -4, -6, -8])
         }
+    }
+
+    /// Same inputs, same bits, wherever the buffers start: the engine's bit-identical resume
+    /// relies on it (its buffers are allocated anew, at other addresses, by the resumed run).
+    func testResultsDoNotDependOnAlignment() {
+        for (isa, name) in paths {
+            for seed in UInt64(8000)..<8040 {
+                let problem = GemmCase<Float>(seed: seed, sizes: [7, 10, 32, 33, 64, 100, 300])
+                var first = problem.c
+                Float.gemm(isa: isa, problem.transA, problem.transB, problem.m, problem.n, problem.k, problem.alpha,
+                           problem.a, problem.lda, problem.b, problem.ldb, problem.beta, &first, problem.ldc)
+                for shift in 1...3 {  // every array moved by `shift` elements
+                    let pad = [Float](repeating: 0, count: shift)
+                    var shifted = pad + problem.c
+                    let a = pad + problem.a, b = pad + problem.b
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            shifted.withUnsafeMutableBufferPointer { c in
+                                slope_sgemm_isa(isa, problem.transA ? 1 : 0, problem.transB ? 1 : 0, Int32(problem.m),
+                                                Int32(problem.n), Int32(problem.k), problem.alpha, a.baseAddress! + shift,
+                                                Int32(problem.lda), b.baseAddress! + shift, Int32(problem.ldb), problem.beta,
+                                                c.baseAddress! + shift, Int32(problem.ldc))
+                            }
+                        }
+                    }
+                    let moved = Array(shifted.dropFirst(shift))
+                    let same = zip(first, moved).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+                    XCTAssertTrue(same, "\(name) \(problem): result changed when the arrays moved by \(shift) elements")
+                }
+            }
+        }
+    }
+
+    /// Threads calling at once each use their own packing buffer and get their own right answer.
+    func testConcurrentCallsMatchReference() {
+        let problems = (UInt64(9000)..<9016).map { GemmCase<Double>(seed: $0, sizes: [16, 33, 64, 130, 300]) }
+        var expected = problems.map(\.c)
+        for index in problems.indices {
+            let problem = problems[index]
+            Double.reference(problem.transA, problem.transB, problem.m, problem.n, problem.k, problem.alpha, problem.a,
+                             problem.lda, problem.b, problem.ldb, problem.beta, &expected[index], problem.ldc)
+        }
+        let results = UnsafeMutableBufferPointer<[Double]>.allocate(capacity: problems.count)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: problems.count) { index in
+            let problem = problems[index]
+            var c = problem.c
+            Double.public_gemm(problem.transA, problem.transB, problem.m, problem.n, problem.k, problem.alpha, problem.a,
+                               problem.lda, problem.b, problem.ldb, problem.beta, &c, problem.ldc)
+            (results.baseAddress! + index).initialize(to: c)
+        }
+        for index in problems.indices {
+            if let bad = firstMismatch(problems[index], expected: expected[index], actual: results[index], exact: false) {
+                XCTFail("\(problems[index]): \(bad)")
+            }
+        }
+        results.baseAddress!.deinitialize(count: problems.count)
     }
 
     func testChosenPathIsTheBestSupported() {
