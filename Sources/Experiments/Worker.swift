@@ -234,13 +234,19 @@ public final class Worker: @unchecked Sendable {
         var pending: EpochResult? = nil
         var pruneReason: String? = nil
         var interrupted = false
-        // Each epoch is written when the next one arrives, so that the run's last epoch (known only
-        // when training ends) can always store its tensors, whatever the policy.
+        // An epoch whose tensors the policy logs is written at once. Any other epoch waits for the
+        // next one: only when training ends is it known to be the run's last epoch, which always
+        // stores its tensors (whatever the policy) so that the run can be resumed or inspected.
         let outcome = try trainer.run { result in
             if let previous = pending {
-                try write(previous, runID: runID, configuration: configuration, withTensors: configuration.tensorLogging.logsTensors(epoch: previous.epoch))
+                try write(previous, runID: runID, configuration: configuration, withTensors: false)
+                pending = nil
             }
-            pending = result
+            if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
+                try write(result, runID: runID, configuration: configuration, withTensors: true)
+            } else {
+                pending = result
+            }
             onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
                                    trainLoss: result.trainLoss, validationLoss: result.validationLoss))
             if stop.isRequested {

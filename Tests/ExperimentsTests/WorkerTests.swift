@@ -152,6 +152,24 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(try store.tensors(runID: finalOnly, kind: .weightVelocity).isEmpty)
     }
 
+    /// With tensors logged every epoch, an epoch is in the database by the time its progress event
+    /// is reported; an epoch that logs no tensors waits for the next (it might be the last).
+    func testEpochsReachTheDatabaseWithoutLagWhenTheyLogTensors() throws {
+        let store = try store()
+        for (policy, lag) in [(TensorLogging.every, 0), (.final, 1)] {
+            var storedAtEvent: [Int: [Int]] = [:]
+            let (runID, _) = try runSingle(settings(epochs: 3, logTensors: policy), in: store) { event in
+                if case let .epochFinished(runID, epoch, _, _, _) = event {
+                    storedAtEvent[epoch] = (try? store.epochs(runID: runID).map(\.epoch)) ?? []
+                }
+            }
+            for epoch in 1...3 {
+                XCTAssertEqual(storedAtEvent[epoch], Array(0...(epoch - lag)), "\(policy) at epoch \(epoch)")
+            }
+            XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3], "\(policy)")
+        }
+    }
+
     func testInterruptThenResumeIsBitIdentical() throws {
         for (momentum, precision) in [(0.0, Precision.float32), (0.9, .float32), (0.9, .float64)] {
             var settings = settings(epochs: 6, momentum: momentum, logTensors: .everyN(4))
