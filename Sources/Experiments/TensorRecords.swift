@@ -49,8 +49,9 @@ enum TensorRecords {
 }
 
 /// `--init-weights FILE.json`: every layer's weights and biases, as `report tensors --format json` writes.
-/// Accepted shapes: `{"tensors": [{"layer": 1, "kind": "weight", "rows": 2, "cols": 3, "values": [...]}, ...]}`
-/// (or the bare list), `values` flat row-major or a list of rows; other kinds (gradients) are ignored.
+/// The format is Store's `WeightsFile`; a hand-written file needs only
+/// `{"tensors": [{"layer": 1, "kind": "weight", "rows": 2, "cols": 3, "values": [...]}, ...]}`, with
+/// `values` flat row-major or a list of rows; other kinds (gradients) are ignored.
 public enum InitialWeights {
     public static func load(path: String, configuration: TrainingConfiguration) throws -> (parameters: [LayerParameters], sha256: String) {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -62,33 +63,18 @@ public enum InitialWeights {
 
     static func parse(_ data: Data, file: String, configuration: TrainingConfiguration) throws -> [LayerParameters] {
         func fail(_ reason: String) -> ExperimentsError { .badInitialWeights(file: file, reason: reason) }
-        guard let object = try? JSONSerialization.jsonObject(with: data) else { throw fail("not valid JSON") }
-        let list: [Any]
-        if let array = object as? [Any] {
-            list = array
-        } else if let dictionary = object as? [String: Any], let array = dictionary["tensors"] as? [Any] {
-            list = array
-        } else {
-            throw fail("expected {\"tensors\": [{\"layer\", \"kind\", \"rows\", \"cols\", \"values\"}, ...]}")
+        // WeightsFile decodes with JSONDecoder, which reads every number exactly (float64 bits survive).
+        let weightsFile: WeightsFile
+        do {
+            weightsFile = try WeightsFile.decode(data)
+        } catch let error as StoreError {
+            throw fail("\(error)")
         }
         var weights: [Int: Tensor] = [:], biases: [Int: Tensor] = [:]
-        for (index, item) in list.enumerated() {
-            guard let entry = item as? [String: Any], let layer = entry["layer"] as? Int, let kind = entry["kind"] as? String else {
-                throw fail("tensors[\(index)]: expected an object with layer, kind, rows, cols, values")
-            }
-            guard kind == "weight" || kind == "bias" else { continue }
-            let rawValues = (entry["values"] ?? entry["data"]) as? [Any] ?? []
-            let flat: [Double] = rawValues.flatMap { value -> [Double] in
-                if let row = value as? [Any] { return row.compactMap { ($0 as? NSNumber)?.doubleValue } }
-                return [(value as? NSNumber)?.doubleValue].compactMap { $0 }
-            }
-            let rows = entry["rows"] as? Int ?? (rawValues.first as? [Any] != nil ? rawValues.count : 1)
-            let cols = entry["cols"] as? Int ?? (rows > 0 ? flat.count / rows : 0)
-            guard rows > 0, cols > 0, flat.count == rows * cols else {
-                throw fail("tensors[\(index)] (layer \(layer) \(kind)): \(flat.count) numbers for \(rows) x \(cols)")
-            }
-            let tensor = Tensor(rows: rows, cols: cols, doubles: flat, precision: configuration.precision)
-            if kind == "weight" { weights[layer] = tensor } else { biases[layer] = tensor }
+        for entry in weightsFile.tensors where entry.kind == "weight" || entry.kind == "bias" {
+            let tensor = Tensor(rows: entry.rows, cols: entry.cols, doubles: Array(entry.values.joined()),
+                                precision: configuration.precision)
+            if entry.kind == "weight" { weights[entry.layer] = tensor } else { biases[entry.layer] = tensor }
         }
         let sizes = configuration.layerSizes
         var parameters: [LayerParameters] = []

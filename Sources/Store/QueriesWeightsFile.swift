@@ -36,6 +36,33 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             self.dtype = dtype; self.values = values
         }
 
+        /// Decodes an entry; a hand-written file may leave out `dtype` (float64: the values as
+        /// written) and give `values` flat (row-major) instead of as rows, with `rows`/`cols`
+        /// saying the shape (without them a flat list is one row, nested rows their own shape).
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            layer = try container.decode(Int.self, forKey: .layer)
+            kind = try container.decode(String.self, forKey: .kind)
+            dtype = try container.decodeIfPresent(String.self, forKey: .dtype) ?? "float64"
+            let declaredRows = try container.decodeIfPresent(Int.self, forKey: .rows)
+            let declaredCols = try container.decodeIfPresent(Int.self, forKey: .cols)
+            if let nested = try? container.decode([[Double]].self, forKey: .values) {
+                values = nested
+                rows = declaredRows ?? nested.count
+                cols = declaredCols ?? nested.first?.count ?? 0
+            } else {
+                let flat = try container.decode([Double].self, forKey: .values)
+                let rowCount = declaredRows ?? 1, colCount = declaredCols ?? flat.count
+                guard rowCount > 0, colCount > 0, flat.count == rowCount * colCount else {
+                    throw DecodingError.dataCorruptedError(forKey: .values, in: container,
+                        debugDescription: "\(flat.count) values for \(rowCount) x \(colCount)")
+                }
+                rows = rowCount
+                cols = colCount
+                values = (0..<rowCount).map { Array(flat[($0 * colCount)..<(($0 + 1) * colCount)]) }
+            }
+        }
+
         /// The values as little-endian bytes of `dtype` (the tensors table's BLOB layout).
         public func littleEndianBytes() -> [UInt8] {
             var bytes: [UInt8] = []
@@ -58,6 +85,16 @@ public struct WeightsFile: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, runID = "run_id", epoch, tensors
+    }
+
+    /// `format` and `version` may be left out of a hand-written file.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decodeIfPresent(String.self, forKey: .format) ?? Self.formatName
+        version = try container.decodeIfPresent(Int.self, forKey: .version) ?? Self.currentVersion
+        runID = try container.decodeIfPresent(Int64.self, forKey: .runID)
+        epoch = try container.decodeIfPresent(Int.self, forKey: .epoch)
+        tensors = try container.decode([Entry].self, forKey: .tensors)
     }
 
     public init(runID: Int64?, epoch: Int?, tensors: [Entry]) {

@@ -305,6 +305,34 @@ final class WorkerTests: XCTestCase {
         }
     }
 
+    /// Float64 initial weights survive the JSON file bit for bit (numbers whose shortest decimal
+    /// form has 16-17 digits are where an inexact parser loses the last bits).
+    func testFloat64InitialWeightsAreExact() throws {
+        let store = try store()
+        // Values an NSDecimalNumber-based parser (JSONSerialization on Linux) got wrong in the last bits.
+        let weight1 = [-0.6964551663186842, -0.4044983694626767, -0.3579629473193595,
+                       0.28761689146119007, -0.4747040827087077, -0.4947360317589362]
+        let weight2 = [0.2242907863295338, -0.8237850521161649, -0.0923265762767509,
+                       -0.9331274289445397, 0.9541751797245321, 0.6359040643128884]
+        func entry(_ layer: Int, _ rows: Int, _ cols: Int, _ values: [Double]) -> WeightsFile.Entry {
+            WeightsFile.Entry(layer: layer, kind: "weight", rows: rows, cols: cols, dtype: "float64",
+                              values: (0..<rows).map { Array(values[($0 * cols)..<(($0 + 1) * cols)]) })
+        }
+        let path = directory.path("float64.json")
+        try WeightsFile(runID: nil, epoch: nil, tensors: [entry(1, 3, 2, weight1), entry(2, 2, 3, weight2)])
+            .encoded().write(to: URL(fileURLWithPath: path))
+        var settings = self.settings(epochs: 1)
+        settings.hidden = [2]
+        settings.usesBias = false
+        settings.precision = .float64
+        settings.initialWeightsFile = path
+        let (runID, _) = try runSingle(settings, in: store)
+        XCTAssertEqual(try store.tensors(runID: runID, epoch: 0, layer: 1, kind: .weight).first?.tensor.data,
+                       Tensor(rows: 3, cols: 2, float64: weight1).littleEndianBytes(), "weights \(weight1)")
+        XCTAssertEqual(try store.tensors(runID: runID, epoch: 0, layer: 2, kind: .weight).first?.tensor.data,
+                       Tensor(rows: 2, cols: 3, float64: weight2).littleEndianBytes(), "weights \(weight2)")
+    }
+
     func testConfigurationRoundTripsAndDefaultsFollowTheData() throws {
         var settings = RunSettings()
         settings.dataset = "linear:rows=30"
