@@ -57,12 +57,16 @@ let package = Package(
 
         // A child process for the store's multi-process tests (concurrent opens, claims, kill -9).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"], path: "Tests/StoreProbe"),
-        .target(name: "TestSupport", dependencies: ["NeuralNet", "Store"], path: "Tests/TestSupport"),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreProbe", "TestSupport"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["Runner", "Report", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["NeuralNet", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "CKernels", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreProbe", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: [
+            "Runner", "Report", "Experiments", "Reporting", "Store", "TestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -157,7 +157,16 @@ final class WorkerTests: XCTestCase {
     func testEpochsReachTheDatabaseWithoutLagWhenTheyLogTensors() throws {
         let store = try store()
         for (policy, lag) in [(TensorLogging.every, 0), (.final, 1)] {
-            var storedAtEvent: [Int: [Int]] = [:]
+            // Events arrive on the training thread (runSingle waits for it): a locked box keeps Swift 6 happy.
+            final class Observed: @unchecked Sendable {
+                private let lock = NSLock()
+                private var epochsStored: [Int: [Int]] = [:]
+                subscript(epoch: Int) -> [Int]? {
+                    get { lock.withLock { epochsStored[epoch] } }
+                    set { lock.withLock { epochsStored[epoch] = newValue } }
+                }
+            }
+            let storedAtEvent = Observed()
             let (runID, _) = try runSingle(settings(epochs: 3, logTensors: policy), in: store) { event in
                 if case let .epochFinished(runID, epoch, _, _, _) = event {
                     storedAtEvent[epoch] = (try? store.epochs(runID: runID).map(\.epoch)) ?? []
