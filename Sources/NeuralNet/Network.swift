@@ -186,13 +186,9 @@ struct Network<Scalar: NetworkScalar> {
             multiply(transA: false, transB: false, m: rows, n: layout.outputs, k: layout.inputs,
                      below, lda: layout.inputs, parameters + layout.weightOffset, ldb: layout.outputs,
                      into: output, ldc: layout.outputs)
-            if layout.hasBias {
-                let bias = parameters + layout.biasOffset
-                for row in 0..<rows {
-                    let line = output + row * layout.outputs
-                    for unit in 0..<layout.outputs { line[unit] += bias[unit] }
-                }
-            }
+            Scalar.biasActivate(m: rows, n: layout.outputs, c: output, ldc: layout.outputs,
+                                bias: layout.hasBias ? UnsafePointer(parameters + layout.biasOffset) : nil,
+                                relu: index != last && layout.activation == .relu)
             let count = rows * layout.outputs
             if index == last {
                 let activations = workspace.activations[index + 1]
@@ -202,7 +198,7 @@ struct Network<Scalar: NetworkScalar> {
                     activations.update(from: output, count: count)
                     activate(layout.activation, activations, count: count)
                 }
-            } else {
+            } else if layout.activation != .relu {
                 activate(layout.activation, output, count: count)
             }
             below = UnsafePointer(output)
@@ -311,20 +307,19 @@ struct Network<Scalar: NetworkScalar> {
                      below, lda: layout.inputs, delta, ldb: layout.outputs,
                      into: gradients + layout.weightOffset, ldc: layout.outputs)
             if layout.hasBias {
-                let biasGradient = gradients + layout.biasOffset
-                for unit in 0..<layout.outputs { biasGradient[unit] = 0 }
-                for row in 0..<rows {
-                    let line = delta + row * layout.outputs
-                    for unit in 0..<layout.outputs { biasGradient[unit] += line[unit] }
-                }
+                Scalar.columnSums(m: rows, n: layout.outputs, x: delta, ldx: layout.outputs, sums: gradients + layout.biasOffset)
             }
             if layer > 1 {
                 let deltaBelow = workspace.deltas[layer - 1]
                 multiply(transA: false, transB: true, m: rows, n: layout.inputs, k: layout.outputs,
                          delta, lda: layout.outputs, parameters + layout.weightOffset, ldb: layout.outputs,
                          into: deltaBelow, ldc: layout.inputs)
-                multiplyBySlope(layouts[layer - 2].activation, deltaBelow, outputs: workspace.activations[layer - 1],
-                                count: rows * layout.inputs)
+                if layouts[layer - 2].activation == .relu {
+                    Scalar.reluBackward(count: rows * layout.inputs, delta: deltaBelow, activation: workspace.activations[layer - 1])
+                } else {
+                    multiplyBySlope(layouts[layer - 2].activation, deltaBelow, outputs: workspace.activations[layer - 1],
+                                    count: rows * layout.inputs)
+                }
             }
             layer -= 1
         }

@@ -17,6 +17,10 @@ protocol NetworkScalar: BinaryFloatingPoint, Sendable {
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
     static func exponential(_ x: Self) -> Self
+    static func biasActivate(m: Int, n: Int, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool)
+    static func reluBackward(count: Int, delta: UnsafeMutablePointer<Self>, activation: UnsafePointer<Self>)
+    static func columnSums(m: Int, n: Int, x: UnsafePointer<Self>, ldx: Int, sums: UnsafeMutablePointer<Self>)
+    static func sgdStep(count: Int, learningRate: Self, weights: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>, sums: UnsafeMutablePointer<Self>?)
     static func logarithm(_ x: Self) -> Self
     static func logarithmOnePlus(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
@@ -27,6 +31,14 @@ protocol NetworkScalar: BinaryFloatingPoint, Sendable {
 }
 
 extension Float: NetworkScalar {
+    @inline(__always) static func biasActivate(m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, relu: Bool) {
+        slope_sbias_activate(Int32(m), Int32(n), c, Int32(ldc), bias, relu ? 1 : 0) }
+    @inline(__always) static func reluBackward(count: Int, delta: UnsafeMutablePointer<Float>, activation: UnsafePointer<Float>) {
+        slope_srelu_backward(count, delta, activation) }
+    @inline(__always) static func columnSums(m: Int, n: Int, x: UnsafePointer<Float>, ldx: Int, sums: UnsafeMutablePointer<Float>) {
+        slope_scolumn_sums(Int32(m), Int32(n), x, Int32(ldx), sums) }
+    @inline(__always) static func sgdStep(count: Int, learningRate: Float, weights: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>?) {
+        slope_ssgd_step(count, learningRate, weights, gradients, sums) }
     static var precision: Precision { .float32 }
 
     @inline(__always)
@@ -55,6 +67,14 @@ extension Float: NetworkScalar {
 }
 
 extension Double: NetworkScalar {
+    @inline(__always) static func biasActivate(m: Int, n: Int, c: UnsafeMutablePointer<Double>, ldc: Int, bias: UnsafePointer<Double>?, relu: Bool) {
+        slope_dbias_activate(Int32(m), Int32(n), c, Int32(ldc), bias, relu ? 1 : 0) }
+    @inline(__always) static func reluBackward(count: Int, delta: UnsafeMutablePointer<Double>, activation: UnsafePointer<Double>) {
+        slope_drelu_backward(count, delta, activation) }
+    @inline(__always) static func columnSums(m: Int, n: Int, x: UnsafePointer<Double>, ldx: Int, sums: UnsafeMutablePointer<Double>) {
+        slope_dcolumn_sums(Int32(m), Int32(n), x, Int32(ldx), sums) }
+    @inline(__always) static func sgdStep(count: Int, learningRate: Double, weights: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>?) {
+        slope_dsgd_step(count, learningRate, weights, gradients, sums) }
     static var precision: Precision { .float64 }
 
     @inline(__always)

@@ -313,11 +313,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         let parameters = self.parameters, gradients = self.gradients, sum = epochGradientSum, velocities = self.velocities
         switch updateRule {
         case .plain:
-            for index in 0..<count {
-                let gradient = gradients[index]
-                parameters[index] -= learningRate * gradient
-                sum[index] += gradient
-            }
+            Scalar.sgdStep(count: count, learningRate: learningRate, weights: parameters, gradients: gradients, sums: sum)
         case .momentum:
             let momentum = Scalar(configuration.momentum)
             for index in 0..<count {

@@ -1,5 +1,65 @@
-// `report`: query, compare and plot past runs.
+// `report`: query, compare, plot and inspect past runs. Parses and validates arguments, opens the
+// database read-only and hands over to Reporting; errors become one line and an exit status.
+import ArgumentParser
+import Experiments
+import Foundation
+import Reporting
+import Store
+
 @main
-struct Report {
-    static func main() {}
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Query, compare, plot and inspect the runs in a Slope database.",
+        discussion: """
+            Reads the database given by --db (or $SLOPE_DB, or ./slope.db) without
+            ever writing or migrating it, so it is safe while a sweep is running.
+            Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments
+            or expression).
+            """,
+        version: SlopeVersion.current,
+        subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Layers.self, Tensors.self,
+                      Explain.self, Curves.self, HTML.self, Export.self]
+    )
+
+    /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
+    /// with 1; bad expressions and arguments found while running also exit with 2. Never a stack trace.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            fail(message(for: error), status: 2)
+        }
+        do {
+            try command.run()
+        } catch let error as ReportError {
+            switch error {
+            case .invalidExpression, .unknownColumn, .invalidArgument: fail(error.description, status: 2)
+            default: fail(error.description, status: 1)
+            }
+        } catch let error as StoreError {
+            fail(error.description, status: 1)
+        } catch {
+            // --help and --version arrive here as ArgumentParser errors that mean success.
+            switch exitCode(for: error) {
+            case .success:
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            case .validationFailure: fail(message(for: error), status: 2)
+            default: fail(message(for: error).isEmpty ? "\(error)" : message(for: error), status: 1)
+            }
+        }
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        let line = message.split(separator: "\n").joined(separator: " ")
+        FileHandle.standardError.write(Data("report: error: \(line)\n".utf8))
+        Foundation.exit(status)
+    }
 }

@@ -1,5 +1,41 @@
-// `runner`: train runs and sweeps into the Slope database.
+// `runner`: train one run or a sweep into the Slope database, work off queued runs,
+// resume interrupted ones. Parsing and validation here; the logic is in Experiments.
+import ArgumentParser
+import Experiments
+import Foundation
+
 @main
-struct Runner {
-    static func main() {}
+struct Runner: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Train neural networks and hyperparameter sweeps into a Slope database.",
+        discussion: """
+            Every epoch's losses, weights and gradients go into the SQLite database (--db PATH, \
+            or $SLOPE_DB, or ./slope.db). Look at the results with `report`.
+            Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C).
+            """,
+        version: SlopeVersion.current,
+        subcommands: [Train.self, Sweep.self, Work.self, Resume.self, Datasets.self]
+    )
+
+    /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
+    /// with 1 (2 for bad input found while running), and never print a stack trace.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            Console.writeError(fullMessage(for: error))
+            Foundation.exit(2)
+        }
+        do {
+            try command.run()
+        } catch {
+            Foundation.exit(Console.exitStatus(for: error))
+        }
+    }
 }

@@ -1,0 +1,146 @@
+// Reads a CSV file with a header row into a table of finite numbers, or fails
+// with an error naming the file, line and column of the first problem.
+import Foundation
+
+/// A numeric table read from CSV: `values` is row-major, `rowCount x columnNames.count`.
+struct CSVTable: Equatable {
+    var columnNames: [String]
+    var values: [Double]
+    var rowCount: Int
+
+    func column(_ index: Int) -> [Double] {
+        (0..<rowCount).map { values[$0 * columnNames.count + index] }
+    }
+
+    /// Parses a CSV file's bytes (`file` is only used in messages). Blank lines are skipped; fields
+    /// may be quoted with double quotes. Works on UTF-8 bytes and `strtod`, so that the 1 MB
+    /// digits file parses in milliseconds (String and Character handling was 30x slower).
+    /// - Complexity: O(n) in the number of bytes.
+    static func parse(_ bytes: [UInt8], file: String) throws -> CSVTable {
+        var lineRanges: [Range<Int>] = []
+        var lineStart = 0
+        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+            lineRanges.append(lineStart..<index)
+            lineStart = index + 1
+        }
+        if lineStart < bytes.count { lineRanges.append(lineStart..<bytes.count) }
+        func isBlank(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
+        func text(_ range: Range<Int>) -> Substring {
+            var end = range.upperBound
+            if end > range.lowerBound && bytes[end - 1] == 13 { end -= 1 }  // "\r\n" line ends
+            return Substring(String(decoding: bytes[range.lowerBound..<end], as: UTF8.self))
+        }
+        guard let headerIndex = lineRanges.firstIndex(where: { !isBlank($0) }) else {
+            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file is empty; expected a header row naming the columns, then one row per sample")
+        }
+        let header = splitFields(text(lineRanges[headerIndex])).map { $0.trimmingCharacters(in: .whitespaces) }
+        if header.allSatisfy({ Double($0) != nil }) {
+            throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: nil,
+                reason: "no header row (the first line holds only numbers); add a first line naming each column, e.g. x1,x2,label")
+        }
+        for (index, name) in header.enumerated() {
+            if name.isEmpty {
+                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
+            }
+            if header[..<index].contains(name) {
+                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(name)'", reason: "column name '\(name)' appears twice in the header")
+            }
+        }
+        var values: [Double] = []
+        values.reserveCapacity(lineRanges.count * header.count)
+        var rowCount = 0
+        var buffer = [CChar](repeating: 0, count: 64)
+        for lineIndex in (headerIndex + 1)..<lineRanges.count {
+            let range = lineRanges[lineIndex]
+            if isBlank(range) { continue }
+            func fail(_ fieldCount: Int) -> ExperimentsError {
+                .badData(file: file, line: lineIndex + 1, column: nil, reason: "\(fieldCount) fields, expected \(header.count) (as many as the header names)")
+            }
+            func check(_ field: Substring, column: Int) throws -> Double {
+                let trimmed = field.trimmingCharacters(in: .whitespaces)
+                guard let value = Double(trimmed) else {
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
+                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(trimmed)' is not a number")
+                }
+                guard value.isFinite else {
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
+                        reason: "'\(trimmed)' is not a finite number (NaN and infinities are not accepted)")
+                }
+                return value
+            }
+            if bytes[range].contains(UInt8(ascii: "\"")) {
+                let fields = splitFields(text(range))
+                guard fields.count == header.count else { throw fail(fields.count) }
+                for (column, field) in fields.enumerated() { values.append(try check(Substring(field), column: column)) }
+                rowCount += 1
+                continue
+            }
+            // Fast path: plain numbers between commas.
+            var column = 0
+            var fieldStart = range.lowerBound
+            var end = range.upperBound
+            if end > fieldStart && bytes[end - 1] == 13 { end -= 1 }
+            while true {
+                var fieldEnd = fieldStart
+                while fieldEnd < end && bytes[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
+                guard column < header.count else { throw fail(bytes[range].filter { $0 == UInt8(ascii: ",") }.count + 1) }
+                var value = Double.nan
+                var parsed = false
+                var first = fieldStart, last = fieldEnd
+                while first < last && (bytes[first] == 32 || bytes[first] == 9) { first += 1 }
+                while last > first && (bytes[last - 1] == 32 || bytes[last - 1] == 9) { last -= 1 }
+                let length = last - first
+                if length > 0 && length < buffer.count {
+                    for offset in 0..<length { buffer[offset] = CChar(bitPattern: bytes[first + offset]) }
+                    buffer[length] = 0
+                    buffer.withUnsafeMutableBufferPointer { characters in
+                        var parsedEnd: UnsafeMutablePointer<CChar>? = nil
+                        value = strtod(characters.baseAddress!, &parsedEnd)
+                        parsed = parsedEnd == characters.baseAddress! + length
+                    }
+                }
+                if !parsed || !value.isFinite {
+                    value = try check(Substring(String(decoding: bytes[fieldStart..<fieldEnd], as: UTF8.self)), column: column)
+                }
+                values.append(value)
+                column += 1
+                if fieldEnd >= end { break }
+                fieldStart = fieldEnd + 1
+            }
+            guard column == header.count else { throw fail(column) }
+            rowCount += 1
+        }
+        guard rowCount > 0 else {
+            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file has a header but no data rows")
+        }
+        return CSVTable(columnNames: header, values: values, rowCount: rowCount)
+    }
+
+    /// Splits one line on commas; a field in double quotes may hold commas and "" for a quote.
+    private static func splitFields(_ line: Substring) -> [String] {
+        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var fields: [String] = []
+        var current = ""
+        var inQuotes = false
+        var iterator = line.makeIterator()
+        var pending: Character? = nil
+        while let character = pending ?? iterator.next() {
+            pending = nil
+            if inQuotes {
+                if character == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { current.append("\"") } else { inQuotes = false; pending = next }
+                    } else { inQuotes = false }
+                } else { current.append(character) }
+            } else if character == "\"" {
+                inQuotes = true
+            } else if character == "," {
+                fields.append(current); current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+}

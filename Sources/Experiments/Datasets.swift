@@ -1,0 +1,291 @@
+// Where a run's data comes from: the built-in datasets (digits, shipped inside the
+// binary, and the seeded generators) and CSV files; the target column, the task,
+// the train/validation split and standardization fitted on the training split.
+import Foundation
+import NeuralNet
+
+/// The datasets Slope ships. Generators take options after the name:
+/// `spirals:rows=300:classes=3:noise=0.2:seed=1`.
+public enum BuiltInDataset: String, CaseIterable, Sendable {
+    case digits, xor, linear, spirals, moons, blobs
+
+    public static var allNames: [String] { allCases.map(\.rawValue) }
+
+    /// Options a generator accepts, with their defaults.
+    public var options: [(name: String, defaultValue: Double)] {
+        switch self {
+        case .digits, .xor: return []
+        case .linear: return [("rows", 1000), ("noise", 0.1), ("seed", 0)]
+        case .spirals: return [("rows", 300), ("classes", 3), ("noise", 0.2), ("seed", 0)]
+        case .moons: return [("rows", 500), ("noise", 0.1), ("seed", 0)]
+        case .blobs: return [("rows", 500), ("features", 2), ("classes", 3), ("seed", 0)]
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .digits: return "8x8 handwritten digits, pixels scaled to [0,1] (scikit-learn's digits)"
+        case .xor: return "the four XOR points"
+        case .linear: return "regression y = 3 x1 + 2 x2 + noise (the course's style; the tiny workload)"
+        case .spirals: return "interleaved spirals, one arm per class"
+        case .moons: return "two interleaving half circles"
+        case .blobs: return "Gaussian blobs, one per class"
+        }
+    }
+}
+
+/// A dataset in memory with what identifies it.
+public struct LoadedData: Sendable {
+    public var dataset: Dataset
+    /// sha256 of the CSV file (or of the embedded digits file); for generated data, of its values.
+    public var sha256: String?
+    /// "classification (10 classes)" / "regression (1 target)".
+    public var taskDescription: String {
+        switch dataset.targets {
+        case let .labels(_, classCount): return "classification (\(classCount) classes)"
+        case let .values(_, columns): return "regression (\(columns) target\(columns == 1 ? "" : "s"))"
+        }
+    }
+}
+
+public enum DataCatalog {
+    /// Target columns with at most this many distinct whole numbers are class labels (task auto).
+    public static let maximumAutoClassCount = 20
+
+    private static let cache = Cache()
+
+    /// Loads a built-in dataset or a CSV file, once per process (runs of a sweep share it).
+    /// A file is read (and hashed) every time, so a changed file is noticed; parsing is cached by content.
+    public static func load(_ name: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
+        let options = "\u{0}\(target ?? "")\u{0}\(task.rawValue)"
+        if FileManager.default.fileExists(atPath: name) {
+            guard let data = FileManager.default.contents(atPath: name) else {
+                throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "cannot read the file (permissions?)")
+            }
+            let sha256 = SHA256.hexDigest(data)
+            let key = "file:\(name)\u{0}\(sha256)" + options
+            if let cached = cache.value(for: key) { return cached }
+            let loaded = try loadCSV(data, file: name, target: target, task: task, sha256: sha256)
+            cache.store(loaded, for: key)
+            return loaded
+        }
+        let key = "builtin:\(name)" + options
+        if let cached = cache.value(for: key) { return cached }
+        let loaded = try loadBuiltIn(name, target: target, task: task)
+        cache.store(loaded, for: key)
+        return loaded
+    }
+
+    static func loadBuiltIn(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
+        let parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard let builtIn = BuiltInDataset(rawValue: parts[0].lowercased()) else {
+            if name.lowercased().hasSuffix(".csv") || name.contains("/") {
+                throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "no such file")
+            }
+            throw ExperimentsError.unknownDataset(name)
+        }
+        if builtIn != .digits, task != .auto || target != nil {
+            throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "--target and --task apply to CSV files; \(builtIn.rawValue) decides its own targets")
+        }
+        var options = Dictionary(uniqueKeysWithValues: builtIn.options.map { ($0.name, $0.defaultValue) })
+        for part in parts.dropFirst() {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2, options[pair[0]] != nil, let value = Double(pair[1]), value.isFinite else {
+                let accepted = builtIn.options.isEmpty ? "none" : builtIn.options.map { "\($0.name)=N" }.joined(separator: ", ")
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "bad option '\(part)'; \(builtIn.rawValue) accepts \(accepted)")
+            }
+            options[pair[0]] = value
+        }
+        func count(_ option: String, minimum: Int) throws -> Int {
+            let value = options[option] ?? 0
+            guard value.rounded() == value, value >= Double(minimum), value <= 10_000_000 else {
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number >= \(minimum)")
+            }
+            return Int(value)
+        }
+        let seed = UInt64(try count("seed", minimum: 0))
+        switch builtIn {
+        case .digits:
+            guard let data = EmbeddedFiles.data(named: "digits.csv") else {
+                throw ExperimentsError.badData(file: "digits.csv", line: nil, column: nil, reason: "not embedded in this build")
+            }
+            return try loadCSV(data, file: "digits", target: target, task: task)
+        case .xor:
+            return generated(GeneratedData.xor())
+        case .linear:
+            return generated(GeneratedData.linear(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed))
+        case .spirals:
+            return generated(GeneratedData.spirals(rows: try count("rows", minimum: 2), classes: try count("classes", minimum: 2),
+                                                             noise: options["noise"]!, seed: seed))
+        case .moons:
+            return generated(GeneratedData.moons(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed))
+        case .blobs:
+            let rows = try count("rows", minimum: 2), features = try count("features", minimum: 1)
+            guard rows * features <= 100_000_000 else {
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
+            }
+            return generated(GeneratedData.blobs(rows: rows, features: features,
+                                                           classes: try count("classes", minimum: 2), seed: seed))
+        }
+    }
+
+    /// Generated data with the sha256 of its values (features, then targets, as little-endian
+    /// float64), so a run records exactly what it trained on and a changed generator is noticed.
+    static func generated(_ dataset: Dataset) -> LoadedData {
+        var bytes: [UInt8] = []
+        let values: [Double]
+        switch dataset.targets {
+        case let .labels(labels, _): values = labels.map(Double.init)
+        case let .values(targets, _): values = targets
+        }
+        bytes.reserveCapacity((dataset.features.count + values.count) * 8)
+        for value in dataset.features + values {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        return LoadedData(dataset: dataset, sha256: SHA256.hexDigest(bytes))
+    }
+
+    /// A CSV file's bytes as a dataset: features are every column but the target.
+    static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind, sha256: String? = nil) throws -> LoadedData {
+        let table = try CSVTable.parse([UInt8](data), file: file)
+        let targetIndex: Int
+        if let target {
+            guard let index = table.columnNames.firstIndex(of: target) else {
+                throw ExperimentsError.badData(file: file, line: 1, column: nil,
+                    reason: "no column named '\(target)'; the columns are \(table.columnNames.joined(separator: ", "))")
+            }
+            targetIndex = index
+        } else {
+            targetIndex = table.columnNames.count - 1
+        }
+        guard table.columnNames.count >= 2 else {
+            throw ExperimentsError.badData(file: file, line: 1, column: nil, reason: "only one column; need at least one feature column and the target column")
+        }
+        let targetName = table.columnNames[targetIndex]
+        let targetValues = table.column(targetIndex)
+        let featureIndices = (0..<table.columnNames.count).filter { $0 != targetIndex }
+        var features = [Double]()
+        features.reserveCapacity(table.rowCount * featureIndices.count)
+        for row in 0..<table.rowCount {
+            let start = row * table.columnNames.count
+            for column in featureIndices { features.append(table.values[start + column]) }
+        }
+        let distinct = Set(targetValues)
+        let wholeNumbers = targetValues.allSatisfy { $0.rounded() == $0 }
+        let isClassification: Bool
+        switch task {
+        case .classification:
+            if let row = targetValues.firstIndex(where: { $0.rounded() != $0 }) {
+                throw ExperimentsError.badData(file: file, line: row + 2, column: "'\(targetName)'",
+                    reason: "\(shortDescription(targetValues[row])) is not a class label (a whole number); use --task regression")
+            }
+            isClassification = true
+        case .regression: isClassification = false
+        case .auto: isClassification = wholeNumbers && distinct.count <= maximumAutoClassCount
+        }
+        let targets: Dataset.Targets
+        if isClassification {
+            guard distinct.count >= 2 else {
+                throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
+                    reason: "a single class (\(shortDescription(targetValues[0]))) in the target column; classification needs at least two; use --task regression or another --target")
+            }
+            // Labels 0..K-1 stay as they are; other label sets map to their rank.
+            let sorted = distinct.sorted()
+            let isDense = sorted.first == 0 && sorted.last == Double(sorted.count - 1)
+            let rank = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
+            targets = .labels(targetValues.map { isDense ? Int($0) : rank[$0]! }, classCount: sorted.count)
+        } else {
+            targets = .values(targetValues, columns: 1)
+        }
+        let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
+                              featureNames: featureIndices.map { table.columnNames[$0] }, targets: targets)
+        return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data))
+    }
+
+    /// The training and validation sets of a run: same split for the same fraction and seed;
+    /// standardization (if asked) fitted on the training rows only.
+    public static func prepare(_ data: DataConfiguration) throws -> (training: Dataset, validation: Dataset?) {
+        let loaded = try load(data.dataset, target: data.target, task: data.taskOverride)
+        if let expected = data.sha256, let actual = loaded.sha256, expected != actual {
+            throw ExperimentsError.badData(file: data.dataset, line: nil, column: nil,
+                reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
+        }
+        return try split(loaded.dataset, name: data.dataset, validationFraction: data.validationFraction,
+                         splitSeed: data.splitSeed, standardize: data.standardize)
+    }
+
+    static func split(_ dataset: Dataset, name: String, validationFraction: Double, splitSeed: UInt64, standardize: Bool) throws
+        -> (training: Dataset, validation: Dataset?)
+    {
+        var (training, validation) = validationFraction > 0
+            ? dataset.split(validationFraction: validationFraction, seed: splitSeed)
+            : (dataset, nil)
+        let validationRows = validation?.rowCount ?? 0
+        if training.rowCount < 1 || (validationFraction > 0 && validationRows < 1) {
+            throw ExperimentsError.badData(file: name, line: nil, column: nil,
+                reason: "\(dataset.rowCount) rows are too few for a validation fraction of \(shortDescription(validationFraction)) "
+                    + "(\(training.rowCount) training, \(validationRows) validation rows); use more rows or --validation 0")
+        }
+        if standardize {
+            let (means, scales) = standardization(of: training)
+            training = apply(means: means, scales: scales, to: training)
+            validation = validation.map { apply(means: means, scales: scales, to: $0) }
+        }
+        return (training, validation)
+    }
+
+    /// Per-feature mean and standard deviation (1 for a constant feature).
+    static func standardization(of dataset: Dataset) -> (means: [Double], scales: [Double]) {
+        let featureCount = dataset.featureCount
+        var means = [Double](repeating: 0, count: featureCount)
+        var squares = [Double](repeating: 0, count: featureCount)
+        for row in 0..<dataset.rowCount {
+            for column in 0..<featureCount { means[column] += dataset.features[row * featureCount + column] }
+        }
+        let count = Double(max(dataset.rowCount, 1))
+        for column in 0..<featureCount { means[column] /= count }
+        for row in 0..<dataset.rowCount {
+            for column in 0..<featureCount {
+                let deviation = dataset.features[row * featureCount + column] - means[column]
+                squares[column] += deviation * deviation
+            }
+        }
+        let scales = squares.map { sum -> Double in
+            let deviation = (sum / count).squareRoot()
+            return deviation > 0 ? deviation : 1
+        }
+        return (means, scales)
+    }
+
+    static func apply(means: [Double], scales: [Double], to dataset: Dataset) -> Dataset {
+        var result = dataset
+        let featureCount = dataset.featureCount
+        for row in 0..<dataset.rowCount {
+            for column in 0..<featureCount {
+                let index = row * featureCount + column
+                result.features[index] = (dataset.features[index] - means[column]) / scales[column]
+            }
+        }
+        return result
+    }
+
+    /// Process-wide cache of loaded datasets (runs on several threads read it).
+    private final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String: LoadedData] = [:]
+        func value(for key: String) -> LoadedData? { lock.lock(); defer { lock.unlock() }; return entries[key] }
+        func store(_ value: LoadedData, for key: String) { lock.lock(); entries[key] = value; lock.unlock() }
+    }
+}
+
+extension DataCatalog {
+    /// The built-in datasets at their default options, for `runner datasets`.
+    public static func builtInSummaries() throws -> [(name: String, shape: String, task: String, options: String, summary: String)] {
+        try BuiltInDataset.allCases.map { builtIn in
+            let loaded = try load(builtIn.rawValue)
+            let options = builtIn.options.map { "\($0.name)=\(shortDescription($0.defaultValue))" }.joined(separator: ":")
+            return (builtIn.rawValue, "\(loaded.dataset.rowCount) x \(loaded.dataset.featureCount)", loaded.taskDescription,
+                    options.isEmpty ? "" : "\(builtIn.rawValue):\(options)", builtIn.summary)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Experiments module (placeholder until its issue lands).

@@ -1,0 +1,51 @@
+// The one error type of Experiments: bad data files, sweep specs, settings and
+// run states. Each message names what was wrong (file, line, column, field) and
+// what is accepted, so the `runner` executable can print it as it is.
+import Foundation
+
+public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
+    /// A data file that cannot be used; line and column when they are known.
+    case badData(file: String, line: Int?, column: String?, reason: String)
+    /// A dataset name that is neither a built-in nor an existing file.
+    case unknownDataset(String)
+    /// A sweep spec or setting that is invalid: `field` is its path (`parameters.learning_rate.values[1]`).
+    case badSetting(field: String, reason: String)
+    /// A sweep spec file that cannot be read or parsed as YAML.
+    case badSpecFile(path: String, reason: String)
+    /// An `--init-weights` file that does not fit the network.
+    case badInitialWeights(file: String, reason: String)
+    /// Nothing to do, or a run that cannot be resumed.
+    case notFound(String)
+    /// A stored run whose configuration or tensors cannot be used to resume it.
+    case corruptRun(runID: Int64, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .badData(file, line, column, reason):
+            var location = file
+            if let line { location += ", line \(line)" }
+            if let column { location += ", column \(column)" }
+            return "\(location): \(reason)"
+        case let .unknownDataset(name):
+            return "unknown dataset '\(name)': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
+        case let .badSetting(field, reason):
+            return "\(field): \(reason)"
+        case let .badSpecFile(path, reason):
+            return "\(path): \(reason)"
+        case let .badInitialWeights(file, reason):
+            return "\(file): \(reason)"
+        case let .notFound(message):
+            return message
+        case let .corruptRun(runID, reason):
+            return "run \(runID) cannot be resumed: \(reason)"
+        }
+    }
+
+    /// True for errors in what the user gave (flags, spec, files): exit status 2.
+    public var isUsageError: Bool {
+        switch self {
+        case .badData, .unknownDataset, .badSetting, .badSpecFile, .badInitialWeights: return true
+        case .notFound, .corruptRun: return false
+        }
+    }
+}

@@ -1,0 +1,131 @@
+// Everything needed to rebuild and resume a run, stored as `runs.config` JSON:
+// the engine's configuration, where the data comes from (with its sha256), the
+// split, the tensor logging policy and the initial weights.
+import Foundation
+import NeuralNet
+import Store
+
+/// The version written to `runs.slope_version`.
+public enum SlopeVersion {
+    public static let current = "0.1.0"
+}
+
+/// Where a run's data comes from and how it is split.
+public struct DataConfiguration: Codable, Hashable, Sendable {
+    /// A built-in name (`digits`, `spirals:rows=300`) or a CSV path.
+    public var dataset: String
+    /// sha256 of the CSV file (or the embedded digits file) when the run was queued.
+    public var sha256: String?
+    public var target: String?
+    public var taskOverride: TaskKind
+    public var standardize: Bool
+    public var validationFraction: Double
+    public var splitSeed: UInt64
+}
+
+public struct RunConfiguration: Codable, Hashable, Sendable {
+    public var name: String?
+    public var training: TrainingConfiguration
+    public var data: DataConfiguration
+    public var tensorLogging: TensorLogging
+    /// `--init-weights FILE.json`: read when the run starts (epoch 0 then stores them).
+    public var initialWeightsFile: String?
+    public var initialWeightsSHA256: String?
+
+    /// Resolves settings against the data (input width, classes, default loss and output
+    /// activation) and checks the result; throws before anything is written.
+    public static func make(_ settings: RunSettings) throws -> RunConfiguration {
+        let loaded = try DataCatalog.load(settings.dataset, target: settings.target, task: settings.task)
+        let dataset = loaded.dataset
+        let (outputActivation, loss) = defaultHead(settings, isClassification: dataset.isClassification)
+        let outputs: Int
+        switch dataset.targets {
+        case let .labels(_, classCount): outputs = loss == .binaryCrossEntropy && classCount == 2 ? 1 : classCount
+        case let .values(_, columns): outputs = columns
+        }
+        var training = TrainingConfiguration(
+            layerSizes: [dataset.featureCount] + settings.hidden + [outputs],
+            hiddenActivation: settings.activation, outputActivation: outputActivation, loss: loss,
+            usesBias: settings.usesBias, initialization: settings.initialization,
+            learningRate: settings.learningRate, momentum: settings.momentum, nesterov: settings.nesterov,
+            weightDecay: settings.weightDecay, batchSize: settings.batchSize, epochs: settings.epochs,
+            seed: settings.seed, precision: settings.precision)
+        if let patience = settings.earlyStoppingPatience {
+            if settings.earlyStoppingMonitor == .validationLoss && settings.validationFraction == 0 {
+                throw ExperimentsError.badSetting(field: "--early-stopping-patience",
+                    reason: "early stopping on val_loss needs a validation split (--validation > 0) or --early-stopping-monitor train_loss")
+            }
+            training.earlyStopping = EarlyStopping(monitor: settings.earlyStoppingMonitor, patience: patience, minDelta: settings.minDelta)
+        }
+        do {
+            try training.validate()
+        } catch {
+            throw ExperimentsError.badSetting(field: "network", reason: "\(error)")
+        }
+        let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,
+                                     taskOverride: settings.task, standardize: settings.standardize,
+                                     validationFraction: settings.validationFraction, splitSeed: settings.splitSeed)
+        // Split now, so too few rows fail before anything is queued.
+        _ = try DataCatalog.split(dataset, name: settings.dataset, validationFraction: data.validationFraction,
+                                  splitSeed: data.splitSeed, standardize: false)
+        var configuration = RunConfiguration(name: settings.name, training: training, data: data,
+                                             tensorLogging: settings.tensorLogging, initialWeightsFile: nil, initialWeightsSHA256: nil)
+        if let file = settings.initialWeightsFile {
+            if settings.initialization != nil {
+                throw ExperimentsError.badSetting(field: "--init-weights", reason: "give either --init or --init-weights, not both")
+            }
+            let (_, sha256) = try InitialWeights.load(path: file, configuration: training)
+            configuration.initialWeightsFile = file
+            configuration.initialWeightsSHA256 = sha256
+        }
+        return configuration
+    }
+
+    /// Output activation and loss: as given, else the one that goes with the other, else by task
+    /// (softmax + cross-entropy for classes, identity + mean squared error for values).
+    static func defaultHead(_ settings: RunSettings, isClassification: Bool) -> (Activation, LossFunction) {
+        switch (settings.outputActivation, settings.loss) {
+        case let (activation?, loss?): return (activation, loss)
+        case let (nil, loss?):
+            switch loss {
+            case .crossEntropy: return (.softmax, loss)
+            case .binaryCrossEntropy: return (.sigmoid, loss)
+            case .meanSquaredError: return (.identity, loss)
+            }
+        case let (activation?, nil):
+            switch activation {
+            case .softmax: return (activation, .crossEntropy)
+            case .sigmoid where isClassification: return (activation, .binaryCrossEntropy)
+            default: return (activation, .meanSquaredError)
+            }
+        case (nil, nil):
+            return isClassification ? (.softmax, .crossEntropy) : (.identity, .meanSquaredError)
+        }
+    }
+
+    /// The stored form (`runs.config`): sorted keys, so equal configurations give equal text.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    public static func decode(json: String, runID: Int64) throws -> RunConfiguration {
+        do {
+            return try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config does not decode (\(error))")
+        }
+    }
+
+    /// The row to queue: typed hyperparameter columns plus this configuration as JSON.
+    public func newRun() -> SlopeStore.NewRun {
+        SlopeStore.NewRun(
+            name: name, learningRate: training.learningRate, batchSize: training.batchSize, momentum: training.momentum,
+            epochs: training.epochs, seed: training.seed, layers: training.layerSizes.map(String.init).joined(separator: "-"),
+            activation: training.hiddenActivation.rawValue, outputActivation: training.outputActivation.rawValue,
+            loss: training.loss.rawValue, precision: training.precision == .float32 ? .float32 : .float64,
+            dataset: data.dataset, datasetSHA256: data.sha256, validationFraction: data.validationFraction,
+            configJSON: json(), slopeVersion: SlopeVersion.current)
+    }
+}

@@ -1,0 +1,87 @@
+// A setting's value as written by the user: in a sweep file (YAML scalars and
+// lists) or on the command line (text). Settings parse them with their own rules.
+import Foundation
+
+public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case string(String)
+    case list([SettingValue])
+
+    public var description: String {
+        switch self {
+        case let .int(value): return String(value)
+        case let .double(value): return shortDescription(value)
+        case let .bool(value): return String(value)
+        case let .string(value): return value
+        case let .list(values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+
+    var asDouble: Double? {
+        switch self {
+        case let .int(value): return Double(value)
+        case let .double(value): return value
+        case let .string(text): return Double(text.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
+    var asInt: Int? {
+        switch self {
+        case let .int(value): return value
+        case let .double(value): return value.rounded() == value && abs(value) < 1e15 ? Int(value) : nil
+        case let .string(text): return Int(text.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
+    var asBool: Bool? {
+        switch self {
+        case let .bool(value): return value
+        case let .string(text):
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: return nil
+            }
+        default: return nil
+        }
+    }
+
+    var asString: String? {
+        switch self {
+        case .list: return nil
+        case let .string(text): return text
+        default: return description
+        }
+    }
+
+    // JSON form: plain JSON scalars and arrays (the sweep spec is stored as JSON).
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int.self) { self = .int(value) }
+        else if let value = try? container.decode(Double.self) { self = .double(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else { self = .list(try container.decode([SettingValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case let .int(value): try container.encode(value)
+        case let .double(value): try container.encode(value)
+        case let .bool(value): try container.encode(value)
+        case let .string(value): try container.encode(value)
+        case let .list(values): try container.encode(values)
+        }
+    }
+}
+
+/// `0.01` rather than `0.010000000000000002` where the shortest form round-trips.
+func shortDescription(_ value: Double) -> String {
+    if value.rounded() == value && abs(value) < 1e15 { return String(Int(value)) }
+    return "\(value)"
+}

@@ -1,0 +1,123 @@
+// Turns a sweep spec into the settings of each run: every combination for a grid,
+// seeded draws within bounds for a random search.
+import Foundation
+
+/// SplitMix64: a small, fast, seedable generator; the same seed gives the same draws on every platform.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476C_E5E9_B62D
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 53 random bits.
+    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
+
+/// One run of a sweep: the values chosen for each parameter (in spec order) and the resulting settings.
+public struct SweepPoint: Hashable, Sendable {
+    public var values: [(setting: Setting, value: SettingValue)]
+    public var settings: RunSettings
+
+    public static func == (lhs: SweepPoint, rhs: SweepPoint) -> Bool {
+        lhs.settings == rhs.settings && lhs.values.map(\.setting) == rhs.values.map(\.setting) && lhs.values.map(\.value) == rhs.values.map(\.value)
+    }
+    public func hash(into hasher: inout Hasher) { hasher.combine(settings) }
+}
+
+extension SweepSpec {
+    /// The number of runs the spec makes.
+    public var runCount: Int {
+        switch method {
+        case .random: return count ?? 0
+        case .grid:
+            return parameters.reduce(1) { total, parameter in
+                if case let .values(values) = parameter.choice { return total * values.count }
+                return total
+            }
+        }
+    }
+
+    /// The settings of every run, on top of `base` (the defaults, or flags given next to a spec file).
+    /// Grid order: the first parameter varies slowest. Random: `count` draws from `randomSeed`.
+    public func expand(base: RunSettings = RunSettings()) throws -> [SweepPoint] {
+        try validate()
+        switch method {
+        case .grid:
+            var points: [[(Setting, SettingValue)]] = [[]]
+            for parameter in parameters {
+                guard case let .values(values) = parameter.choice else { continue }
+                points = points.flatMap { point in values.map { point + [(parameter.setting, $0)] } }
+            }
+            return try points.map { try makePoint($0, base: base) }
+        case .random:
+            var generator = SplitMix64(seed: randomSeed)
+            return try (0..<(count ?? 0)).map { _ in
+                let values = parameters.map { parameter -> (Setting, SettingValue) in
+                    (parameter.setting, draw(parameter, using: &generator))
+                }
+                return try makePoint(values, base: base)
+            }
+        }
+    }
+
+    private func draw(_ parameter: Parameter, using generator: inout SplitMix64) -> SettingValue {
+        switch parameter.choice {
+        case let .values(values):
+            return values.count == 1 ? values[0] : values[Int(generator.next() % UInt64(values.count))]
+        case let .distribution(kind, minimum, maximum):
+            let unit = generator.nextUnit()
+            switch kind {
+            case .uniform:
+                let value = minimum + unit * (maximum - minimum)
+                return parameter.setting.isInteger ? .int(Int(value.rounded())) : .double(Swift.min(Swift.max(value, minimum), maximum))
+            case .logUniform:
+                let value = exp(log(minimum) + unit * (log(maximum) - log(minimum)))
+                return parameter.setting.isInteger ? .int(Int(value.rounded())) : .double(Swift.min(Swift.max(value, minimum), maximum))
+            case .intUniform:
+                let span = UInt64(maximum - minimum) + 1
+                return .int(Int(minimum) + Int(generator.next() % span))
+            }
+        }
+    }
+
+    private func makePoint(_ values: [(Setting, SettingValue)], base: RunSettings) throws -> SweepPoint {
+        var settings = base
+        for (setting, value) in values {
+            try settings.apply(setting, value, field: "parameters.\(setting.rawValue)")
+        }
+        return SweepPoint(values: values.map { (setting: $0.0, value: $0.1) }, settings: settings)
+    }
+
+    /// The parameters that take more than one value: the ones worth showing per run.
+    public var variedSettings: [Setting] {
+        parameters.compactMap { parameter in
+            if case let .values(values) = parameter.choice, values.count <= 1 { return nil }
+            return parameter.setting
+        }
+    }
+
+    /// The `runs` columns of the varied settings (for `report grid --rows/--cols` suggestions).
+    public var variedColumns: [String] {
+        variedSettings.compactMap { setting in
+            switch setting {
+            case .learningRate: return "learning_rate"
+            case .batchSize: return "batch_size"
+            case .momentum: return "momentum"
+            case .epochs: return "epochs"
+            case .seed: return "seed"
+            case .hidden: return "layers"
+            case .activation: return "activation"
+            case .outputActivation: return "output_activation"
+            case .loss: return "loss"
+            case .precision: return "precision"
+            case .validation: return "validation_fraction"
+            case .dataset: return "dataset"
+            default: return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// A sweep ready to queue: every run's configuration built and checked first, so bad
+// input never leaves a half-created sweep; then one transaction queues them all.
+import Foundation
+import Store
+
+public struct SweepPlan: Sendable {
+    public var spec: SweepSpec
+    public var configurations: [RunConfiguration]
+
+    /// Expands the spec and resolves every run against its data. Throws (writing nothing) on any bad value.
+    public init(spec: SweepSpec, base: RunSettings = RunSettings()) throws {
+        self.spec = spec
+        let points = try spec.expand(base: base)
+        guard !points.isEmpty else { throw ExperimentsError.badSetting(field: "parameters", reason: "the sweep makes no runs") }
+        configurations = try points.map { try RunConfiguration.make($0.settings) }
+    }
+
+    /// Records the sweep and queues its runs in one transaction.
+    public func enqueue(in store: SlopeStore) throws -> (sweepID: Int64, runIDs: [Int64]) {
+        try store.createSweep(name: spec.name, specJSON: spec.json(), runs: configurations.map { $0.newRun() })
+    }
+}
+
+/// Settings given on the command line: each flag's values (one for `train`, a list for `sweep`).
+public struct FlagSettings: Sendable {
+    public var entries: [(setting: Setting, flag: String, values: [SettingValue])] = []
+    public init() {}
+
+    public mutating func add(_ setting: Setting, flag: String, _ values: [String]?) {
+        guard let values else { return }
+        entries.append((setting, flag, values.map { .string($0) }))
+    }
+
+    public mutating func add(_ setting: Setting, flag: String, value: SettingValue) {
+        entries.append((setting, flag, [value]))
+    }
+
+    /// Checks every value, naming the flag in errors (`--learning-rate: '-1' is not accepted; expected ...`).
+    public func validate() throws {
+        var scratch = RunSettings()
+        for entry in entries {
+            guard !entry.values.isEmpty else { throw ExperimentsError.badSetting(field: entry.flag, reason: "no value given") }
+            for value in entry.values { try scratch.apply(entry.setting, value, field: entry.flag) }
+        }
+    }
+
+    /// The settings of `runner train`: exactly one value per flag.
+    public func singleRunSettings() throws -> RunSettings {
+        var settings = RunSettings()
+        for entry in entries {
+            guard entry.values.count == 1 else {
+                throw ExperimentsError.badSetting(field: entry.flag, reason: "\(entry.values.count) values given; `runner train` takes one (use `runner sweep` for lists)")
+            }
+            try settings.apply(entry.setting, entry.values[0], field: entry.flag)
+        }
+        return settings
+    }
+
+    /// The spec of `runner sweep`: the file's (or an empty grid named `name`), with each flag replacing
+    /// that setting's values.
+    public func sweepSpec(file: SweepSpec?, name: String) throws -> SweepSpec {
+        try validate()
+        var spec = file ?? SweepSpec(name: name)
+        for entry in entries {
+            if entry.setting == .name { spec.name = entry.values.first?.description ?? spec.name; continue }
+            spec[entry.setting] = .values(entry.values)
+        }
+        try spec.validate()
+        return spec
+    }
+}

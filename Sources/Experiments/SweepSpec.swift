@@ -1,0 +1,310 @@
+// Sweep specs: the YAML format of docs/sweeps.md (in the spirit of W&B sweep files),
+// strictly validated, plus the same spec built from `runner sweep` flags.
+import Foundation
+import Yams
+
+/// A sweep: which settings vary and how, which stay fixed, what "best" means, and when to prune.
+public struct SweepSpec: Hashable, Sendable, Codable {
+    public enum Method: String, CaseIterable, Codable, Sendable { case grid, random }
+
+    public enum Distribution: String, CaseIterable, Codable, Sendable {
+        case uniform
+        case logUniform = "log_uniform"
+        case intUniform = "int_uniform"
+    }
+
+    /// How one setting is chosen per run.
+    public enum Choice: Hashable, Sendable, Codable {
+        case values([SettingValue])
+        case distribution(Distribution, min: Double, max: Double)
+    }
+
+    public struct Parameter: Hashable, Sendable, Codable {
+        public var setting: Setting
+        public var choice: Choice
+    }
+
+    public enum MetricName: String, CaseIterable, Codable, Sendable {
+        case validationLoss = "val_loss", trainLoss = "train_loss"
+        case validationAccuracy = "val_accuracy", trainAccuracy = "train_accuracy"
+    }
+
+    public enum Goal: String, CaseIterable, Codable, Sendable { case minimize, maximize }
+
+    public struct Metric: Hashable, Sendable, Codable {
+        public var name: MetricName
+        public var goal: Goal
+        public init(name: MetricName, goal: Goal) { self.name = name; self.goal = goal }
+    }
+
+    /// Median pruning: from epoch `warmupEpochs + 1` on, a run whose validation loss at epoch k is
+    /// worse than the median of the other runs of the sweep at epoch k stops as `pruned`.
+    public struct EarlyTerminate: Hashable, Sendable, Codable {
+        public var warmupEpochs: Int
+        public init(warmupEpochs: Int) { self.warmupEpochs = warmupEpochs }
+    }
+
+    public var name: String
+    public var method: Method = .grid
+    /// In file order; a setting appears at most once.
+    public var parameters: [Parameter] = []
+    /// Runs to draw (random search only).
+    public var count: Int? = nil
+    /// Seed of the random search's draws.
+    public var randomSeed: UInt64 = 0
+    public var metric = Metric(name: .validationLoss, goal: .minimize)
+    public var earlyTerminate: EarlyTerminate? = nil
+
+    public init(name: String) { self.name = name }
+
+    public subscript(setting: Setting) -> Choice? {
+        get { parameters.first { $0.setting == setting }?.choice }
+        set {
+            if let index = parameters.firstIndex(where: { $0.setting == setting }) {
+                if let newValue { parameters[index].choice = newValue } else { parameters.remove(at: index) }
+            } else if let newValue {
+                parameters.append(Parameter(setting: setting, choice: newValue))
+            }
+        }
+    }
+
+    /// The spec as JSON, as stored in `sweeps.spec`.
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+// MARK: - Reading YAML
+
+extension SweepSpec {
+    static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed", "early_terminate"]
+
+    /// Reads and validates a sweep file.
+    public static func load(path: String) throws -> SweepSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExperimentsError.badSpecFile(path: path, reason: "cannot read the file (does it exist?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ExperimentsError.badSpecFile(path: path, reason: "not UTF-8 text")
+        }
+        let defaultName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        return try parse(yaml: text, file: path, defaultName: defaultName)
+    }
+
+    /// Parses sweep YAML; `file` prefixes error messages.
+    public static func parse(yaml: String, file: String, defaultName: String = "sweep") throws -> SweepSpec {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ExperimentsError.badSpecFile(path: file, reason: "not valid YAML: \(error)")
+        }
+        func fail(_ field: String, _ reason: String) -> ExperimentsError {
+            .badSetting(field: "\(file): \(field)", reason: reason)
+        }
+        guard let root, let mapping = root.mapping else {
+            throw fail("(top level)", "expected a mapping with keys \(topLevelKeys.joined(separator: ", "))")
+        }
+        var spec = SweepSpec(name: defaultName)
+        var fixed: [(Setting, SettingValue, String)] = []
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string else { throw fail("(top level)", "keys must be text") }
+            switch key {
+            case "name":
+                guard let name = valueNode.scalar?.string, !name.isEmpty else { throw fail("name", "expected a non-empty text") }
+                spec.name = name
+            case "description":
+                guard valueNode.scalar != nil else { throw fail("description", "expected a text") }
+            case "method":
+                guard let text = valueNode.scalar?.string, let method = Method(rawValue: text) else {
+                    throw fail("method", "expected one of \(Method.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                spec.method = method
+            case "count":
+                guard let count = valueNode.int, count >= 1 else { throw fail("count", "expected a whole number >= 1 (runs to draw)") }
+                spec.count = count
+            case "random_seed":
+                guard let seed = valueNode.int, seed >= 0 else { throw fail("random_seed", "expected a whole number >= 0") }
+                spec.randomSeed = UInt64(seed)
+            case "metric":
+                spec.metric = try parseMetric(valueNode, fail: fail)
+            case "early_terminate":
+                spec.earlyTerminate = try parseEarlyTerminate(valueNode, fail: fail)
+            case "fixed":
+                guard let settings = valueNode.mapping else { throw fail("fixed", "expected a mapping of setting: value") }
+                for (settingNode, value) in settings {
+                    let setting = try parseSettingName(settingNode, section: "fixed", fail: fail)
+                    let field = "fixed.\(setting.rawValue)"
+                    let parsed = try settingValue(value, field: field, fail: fail)
+                    var scratch = RunSettings()
+                    try scratch.apply(setting, parsed, field: "\(file): \(field)")
+                    fixed.append((setting, parsed, field))
+                }
+            case "parameters":
+                guard let parameters = valueNode.mapping else { throw fail("parameters", "expected a mapping of setting: {values: [...]} or {distribution: ..., min: ..., max: ...}") }
+                for (settingNode, value) in parameters {
+                    let setting = try parseSettingName(settingNode, section: "parameters", fail: fail)
+                    if spec[setting] != nil { throw fail("parameters.\(setting.rawValue)", "appears twice") }
+                    spec[setting] = try parseChoice(value, setting: setting, field: "parameters.\(setting.rawValue)", fail: fail)
+                }
+            default:
+                throw fail(key, "unknown key; accepted keys: \(topLevelKeys.joined(separator: ", "))")
+            }
+        }
+        for (setting, value, field) in fixed {
+            if spec[setting] != nil { throw fail(field, "is also under parameters; give it in one place") }
+            spec[setting] = .values([value])
+        }
+        try spec.validate(file: file)
+        return spec
+    }
+
+    private static func parseSettingName(_ node: Node, section: String, fail: (String, String) -> ExperimentsError) throws -> Setting {
+        guard let name = node.string, let setting = Setting(rawValue: name) else {
+            throw fail("\(section).\(node.string ?? "?")", "unknown setting; accepted: \(Setting.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return setting
+    }
+
+    private static func parseMetric(_ node: Node, fail: (String, String) -> ExperimentsError) throws -> Metric {
+        guard let mapping = node.mapping else { throw fail("metric", "expected {name: ..., goal: minimize|maximize}") }
+        var metric = Metric(name: .validationLoss, goal: .minimize)
+        var goalGiven = false
+        for (keyNode, value) in mapping {
+            switch keyNode.string {
+            case "name":
+                guard let text = value.string, let name = MetricName(rawValue: text) else {
+                    throw fail("metric.name", "expected one of \(MetricName.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                metric.name = name
+            case "goal":
+                guard let text = value.string, let goal = Goal(rawValue: text) else {
+                    throw fail("metric.goal", "expected one of \(Goal.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                metric.goal = goal
+                goalGiven = true
+            default:
+                throw fail("metric.\(keyNode.string ?? "?")", "unknown key; accepted keys: name, goal")
+            }
+        }
+        if !goalGiven { metric.goal = metric.name.rawValue.hasSuffix("accuracy") ? .maximize : .minimize }
+        return metric
+    }
+
+    private static func parseEarlyTerminate(_ node: Node, fail: (String, String) -> ExperimentsError) throws -> EarlyTerminate {
+        guard let mapping = node.mapping else { throw fail("early_terminate", "expected {type: median, warmup_epochs: N}") }
+        var warmup = 3
+        for (keyNode, value) in mapping {
+            switch keyNode.string {
+            case "type":
+                guard value.string == "median" else { throw fail("early_terminate.type", "expected median (the only pruning rule)") }
+            case "warmup_epochs":
+                guard let epochs = value.int, epochs >= 0 else { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }
+                warmup = epochs
+            default:
+                throw fail("early_terminate.\(keyNode.string ?? "?")", "unknown key; accepted keys: type, warmup_epochs")
+            }
+        }
+        return EarlyTerminate(warmupEpochs: warmup)
+    }
+
+    private static func parseChoice(_ node: Node, setting: Setting, field: String, fail: (String, String) -> ExperimentsError) throws -> Choice {
+        let shape = "expected {values: [...]}, {value: x}" + (setting.isNumeric ? ", or {distribution: uniform|log_uniform|int_uniform, min: a, max: b}" : "")
+        guard let mapping = node.mapping else { throw fail(field, shape) }
+        var values: [SettingValue]? = nil
+        var distribution: Distribution? = nil
+        var minimum: Double? = nil, maximum: Double? = nil
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? "?"
+            switch key {
+            case "values":
+                guard let sequence = value.sequence else { throw fail("\(field).values", "expected a list, e.g. [0.01, 0.1]") }
+                guard !sequence.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
+                values = try sequence.enumerated().map { index, item in try settingValue(item, field: "\(field).values[\(index)]", fail: fail) }
+            case "value":
+                values = [try settingValue(value, field: "\(field).value", fail: fail)]
+            case "distribution":
+                guard let text = value.string, let kind = Distribution(rawValue: text) else {
+                    throw fail("\(field).distribution", "expected one of \(Distribution.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                guard setting.isNumeric else { throw fail("\(field).distribution", "\(setting.rawValue) is not a number; use values: [...]") }
+                distribution = kind
+            case "min", "max":
+                guard let number = value.float ?? value.int.map(Double.init), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
+                if key == "min" { minimum = number } else { maximum = number }
+            default:
+                throw fail("\(field).\(key)", "unknown key; accepted keys: values, value, distribution, min, max")
+            }
+        }
+        if let values {
+            guard distribution == nil, minimum == nil, maximum == nil else { throw fail(field, "give either values or a distribution with min and max, not both") }
+            return .values(values)
+        }
+        if minimum != nil || maximum != nil || distribution != nil {
+            guard let minimum else { throw fail("\(field).min", "missing; a distribution needs min and max") }
+            guard let maximum else { throw fail("\(field).max", "missing; a distribution needs min and max") }
+            return .distribution(distribution ?? (setting.isInteger ? .intUniform : .uniform), min: minimum, max: maximum)
+        }
+        throw fail(field, shape)
+    }
+
+    private static func settingValue(_ node: Node, field: String, fail: (String, String) -> ExperimentsError) throws -> SettingValue {
+        switch node {
+        case let .scalar(scalar):
+            if node.null != nil { throw fail(field, "empty value") }
+            if scalar.style == .plain || scalar.style == .any {
+                if let value = node.int { return .int(value) }
+                if let value = node.float { return .double(value) }
+                if let value = node.bool { return .bool(value) }
+            }
+            return .string(scalar.string)
+        case let .sequence(sequence):
+            return .list(try sequence.enumerated().map { index, item in try settingValue(item, field: "\(field)[\(index)]", fail: fail) })
+        case .mapping:
+            throw fail(field, "expected a value, not a mapping")
+        case .alias:
+            throw fail(field, "YAML aliases are not supported")
+        }
+    }
+}
+
+// MARK: - Validation
+
+extension SweepSpec {
+    /// Checks every value of every parameter (and both ends of every distribution) as a setting,
+    /// and the spec's own rules; errors name the field.
+    public func validate(file: String? = nil) throws {
+        let prefix = file.map { "\($0): " } ?? ""
+        func fail(_ field: String, _ reason: String) -> ExperimentsError { .badSetting(field: prefix + field, reason: reason) }
+        var scratch = RunSettings()
+        for parameter in parameters {
+            let field = "parameters.\(parameter.setting.rawValue)"
+            switch parameter.choice {
+            case let .values(values):
+                guard !values.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
+                for (index, value) in values.enumerated() {
+                    try scratch.apply(parameter.setting, value, field: prefix + "\(field).values[\(index)]")
+                }
+            case let .distribution(kind, minimum, maximum):
+                guard method == .random else { throw fail(field, "a distribution needs method: random (grid search takes values: [...])") }
+                guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }
+                if kind == .logUniform && minimum <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
+                if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum
+                                           || abs(minimum) > 1e15 || abs(maximum) > 1e15) {
+                    throw fail(field, "int_uniform needs whole-number min and max (at most 1e15 in size)")
+                }
+                try scratch.apply(parameter.setting, .double(minimum), field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")
+            }
+        }
+        switch method {
+        case .grid:
+            if count != nil { throw fail("count", "only for method: random (a grid runs every combination)") }
+        case .random:
+            if count == nil { throw fail("count", "method: random needs count: N (the number of runs to draw)") }
+        }
+        if let earlyTerminate, earlyTerminate.warmupEpochs < 0 { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }
+    }
+}

@@ -1,0 +1,112 @@
+// Converts between the engine's layer parameters and the store's tensor rows
+// (layer numbers from 1, little-endian bytes in the run's precision).
+import Foundation
+import NeuralNet
+import Store
+
+enum TensorRecords {
+    static func dtype(_ precision: Precision) -> SlopeStore.DType { precision == .float32 ? .float32 : .float64 }
+
+    /// Rows for each layer's weight (and bias, when present) under the given kinds.
+    static func records(_ layers: [LayerParameters], weightKind: SlopeStore.TensorKind, biasKind: SlopeStore.TensorKind) -> [SlopeStore.TensorRecord] {
+        var records: [SlopeStore.TensorRecord] = []
+        records.reserveCapacity(layers.count * 2)
+        for (index, layer) in layers.enumerated() {
+            records.append(record(layer.weight, layer: index + 1, kind: weightKind))
+            if let bias = layer.bias { records.append(record(bias, layer: index + 1, kind: biasKind)) }
+        }
+        return records
+    }
+
+    static func record(_ tensor: Tensor, layer: Int, kind: SlopeStore.TensorKind) -> SlopeStore.TensorRecord {
+        SlopeStore.TensorRecord(layer: layer, kind: kind, rows: tensor.rows, cols: tensor.cols,
+                                dtype: dtype(tensor.precision), data: tensor.littleEndianBytes())
+    }
+
+    /// Layer parameters from stored rows of the given kinds; nil when no weight of that kind is stored.
+    static func layers(from records: [SlopeStore.TensorRecord], weightKind: SlopeStore.TensorKind, biasKind: SlopeStore.TensorKind,
+                       layerCount: Int, runID: Int64) throws -> [LayerParameters]? {
+        var result: [LayerParameters] = []
+        for layer in 1...max(layerCount, 1) {
+            guard let weight = records.first(where: { $0.layer == layer && $0.kind == weightKind }) else {
+                if layer == 1 { return nil }
+                throw ExperimentsError.corruptRun(runID: runID, reason: "layer \(layer) has no stored \(weightKind.rawValue)")
+            }
+            let bias = records.first { $0.layer == layer && $0.kind == biasKind }
+            result.append(LayerParameters(weight: try tensor(weight, runID: runID), bias: try bias.map { try tensor($0, runID: runID) }))
+        }
+        return result
+    }
+
+    static func tensor(_ record: SlopeStore.TensorRecord, runID: Int64) throws -> Tensor {
+        do {
+            return try Tensor(rows: record.rows, cols: record.cols, littleEndianBytes: record.data,
+                              precision: record.dtype == .float32 ? .float32 : .float64)
+        } catch {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "stored \(record.kind.rawValue) of layer \(record.layer): \(error)")
+        }
+    }
+}
+
+/// `--init-weights FILE.json`: every layer's weights and biases, as `report tensors --format json` writes.
+/// Accepted shapes: `{"tensors": [{"layer": 1, "kind": "weight", "rows": 2, "cols": 3, "values": [...]}, ...]}`
+/// (or the bare list), `values` flat row-major or a list of rows; other kinds (gradients) are ignored.
+public enum InitialWeights {
+    public static func load(path: String, configuration: TrainingConfiguration) throws -> (parameters: [LayerParameters], sha256: String) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ExperimentsError.badInitialWeights(file: path, reason: "cannot read the file (does it exist?)")
+        }
+        let parameters = try parse(data, file: path, configuration: configuration)
+        return (parameters, SHA256.hexDigest(data))
+    }
+
+    static func parse(_ data: Data, file: String, configuration: TrainingConfiguration) throws -> [LayerParameters] {
+        func fail(_ reason: String) -> ExperimentsError { .badInitialWeights(file: file, reason: reason) }
+        guard let object = try? JSONSerialization.jsonObject(with: data) else { throw fail("not valid JSON") }
+        let list: [Any]
+        if let array = object as? [Any] {
+            list = array
+        } else if let dictionary = object as? [String: Any], let array = dictionary["tensors"] as? [Any] {
+            list = array
+        } else {
+            throw fail("expected {\"tensors\": [{\"layer\", \"kind\", \"rows\", \"cols\", \"values\"}, ...]}")
+        }
+        var weights: [Int: Tensor] = [:], biases: [Int: Tensor] = [:]
+        for (index, item) in list.enumerated() {
+            guard let entry = item as? [String: Any], let layer = entry["layer"] as? Int, let kind = entry["kind"] as? String else {
+                throw fail("tensors[\(index)]: expected an object with layer, kind, rows, cols, values")
+            }
+            guard kind == "weight" || kind == "bias" else { continue }
+            let rawValues = (entry["values"] ?? entry["data"]) as? [Any] ?? []
+            let flat: [Double] = rawValues.flatMap { value -> [Double] in
+                if let row = value as? [Any] { return row.compactMap { ($0 as? NSNumber)?.doubleValue } }
+                return [(value as? NSNumber)?.doubleValue].compactMap { $0 }
+            }
+            let rows = entry["rows"] as? Int ?? (rawValues.first as? [Any] != nil ? rawValues.count : 1)
+            let cols = entry["cols"] as? Int ?? (rows > 0 ? flat.count / rows : 0)
+            guard rows > 0, cols > 0, flat.count == rows * cols else {
+                throw fail("tensors[\(index)] (layer \(layer) \(kind)): \(flat.count) numbers for \(rows) x \(cols)")
+            }
+            let tensor = Tensor(rows: rows, cols: cols, doubles: flat, precision: configuration.precision)
+            if kind == "weight" { weights[layer] = tensor } else { biases[layer] = tensor }
+        }
+        let sizes = configuration.layerSizes
+        var parameters: [LayerParameters] = []
+        for layer in 1..<max(sizes.count, 1) {
+            guard let weight = weights[layer] else { throw fail("no weight for layer \(layer) (the network \(sizes.map(String.init).joined(separator: "-")) has \(sizes.count - 1) layers)") }
+            guard weight.rows == sizes[layer - 1], weight.cols == sizes[layer] else {
+                throw fail("layer \(layer) weight is \(weight.rows) x \(weight.cols); the network \(sizes.map(String.init).joined(separator: "-")) needs \(sizes[layer - 1]) x \(sizes[layer])")
+            }
+            let bias = biases[layer]
+            if configuration.usesBias, bias == nil { throw fail("no bias for layer \(layer) (use --no-bias for a network without biases)") }
+            if let bias, bias.rows != 1 || bias.cols != sizes[layer] {
+                throw fail("layer \(layer) bias is \(bias.rows) x \(bias.cols); expected 1 x \(sizes[layer])")
+            }
+            parameters.append(LayerParameters(weight: weight, bias: configuration.usesBias ? bias : nil))
+        }
+        if let extra = weights.keys.first(where: { $0 >= sizes.count }) {
+            throw fail("layer \(extra) is not in the network \(sizes.map(String.init).joined(separator: "-"))")
+        }
+        return parameters
+    }
+}

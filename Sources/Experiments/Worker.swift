@@ -1,0 +1,377 @@
+// The worker loop: claim a run, build its data, train it fresh or from its last
+// stored epoch, write every epoch by the logging policy, prune against the sweep's
+// median, and end it as completed / pruned / diverged / failed, or requeue it on Ctrl-C.
+import Foundation
+import NeuralNet
+import Store
+
+/// Set from a signal handler (Ctrl-C); every worker thread checks it after each epoch.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    public init() {}
+    public func request() { lock.lock(); requested = true; lock.unlock() }
+    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return requested }
+}
+
+/// What a worker reports as it goes; the executable decides how to show it.
+public enum WorkerEvent: Sendable {
+    /// `firstEpoch` is 0 for a fresh run, k + 1 when resuming after stored epoch k.
+    case runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int)
+    case epochFinished(runID: Int64, epoch: Int, epochs: Int, trainLoss: Double, validationLoss: Double?)
+    case runFinished(runID: Int64, label: String, outcome: RunOutcome)
+}
+
+/// How a run ended in this process.
+public enum RunOutcome: Equatable, Sendable {
+    case finished(RunStatus, reason: String)
+    /// Requeued after Ctrl-C; `runner resume` continues it.
+    case interrupted(epoch: Int)
+    /// Another worker holds it now (it was reclaimed while this one was slow).
+    case lost(String)
+    case failed(String)
+
+    public var statusText: String {
+        switch self {
+        case let .finished(status, _): return status.rawValue
+        case .interrupted: return "interrupted"
+        case .lost: return "lost"
+        case .failed: return "failed"
+        }
+    }
+}
+
+public struct WorkSummary: Sendable, Equatable {
+    public var outcomes: [Int64: RunOutcome] = [:]
+    public var wasInterrupted = false
+    public var runIDs: [Int64] { outcomes.keys.sorted() }
+
+    public init(outcomes: [Int64: RunOutcome] = [:], wasInterrupted: Bool = false) {
+        self.outcomes = outcomes
+        self.wasInterrupted = wasInterrupted
+    }
+}
+
+public final class Worker: @unchecked Sendable {
+    public let store: SlopeStore
+    public let identity: WorkerIdentity
+    public let stop: StopSignal
+    /// Seconds between heartbeats while an epoch runs (well under `runner resume --stale-after`).
+    public var heartbeatInterval: TimeInterval = 30
+    private let onEvent: @Sendable (WorkerEvent) -> Void
+    private let lock = NSLock()
+    private var sweepSpecs: [Int64: SweepSpec?] = [:]
+
+    public init(store: SlopeStore, identity: WorkerIdentity = .current(), stop: StopSignal = StopSignal(),
+                onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) {
+        self.store = store
+        self.identity = identity
+        self.stop = stop
+        self.onEvent = onEvent
+    }
+
+    /// Trains queued runs (of `sweepID`, or of any sweep when nil) on `jobs` threads until none are
+    /// queued or Ctrl-C; `reclaimed` runs (already held by this worker) go first.
+    public func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun] = []) throws -> WorkSummary {
+        let queue = ClaimQueue(reclaimed)
+        let summary = Locked(WorkSummary())
+        let firstError = Locked<Error?>(nil)
+        let touchedSweeps = Locked<Set<Int64>>(sweepID.map { [$0] } ?? [])
+        let threadCount = max(1, jobs)
+        let group = DispatchGroup()
+        for _ in 0..<threadCount {
+            group.enter()
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                while !stop.isRequested {
+                    let claimed: SlopeStore.ClaimedRun?
+                    do {
+                        claimed = try queue.pop() ?? store.claimNextRun(sweepID: sweepID, worker: identity)
+                    } catch {
+                        firstError.update { if $0 == nil { $0 = error } }
+                        return
+                    }
+                    guard let claimed else { return }
+                    let outcome = execute(claimed)
+                    summary.update { $0.outcomes[claimed.id] = outcome }
+                    if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        var result = summary.value
+        result.wasInterrupted = stop.isRequested
+        for sweep in touchedSweeps.value.sorted() { try updateSweepStatus(sweep, interrupted: result.wasInterrupted) }
+        if let error = firstError.value { throw error }
+        return result
+    }
+
+    /// `runner resume`: takes over runs whose worker is gone (same host: its pid no longer exists;
+    /// other hosts: heartbeat older than `staleAfter`) and runs requeued by Ctrl-C, continuing each from
+    /// its last stored epoch; then works off the sweep's queued runs (only the one run with `runID`).
+    public func resume(sweepID: Int64?, runID: Int64?, jobs: Int, staleAfter: TimeInterval) throws -> WorkSummary {
+        var reclaimed = try store.reclaimInterruptedRuns(sweepID: sweepID, runID: runID, worker: identity, staleAfter: staleAfter)
+        if let runID {
+            if reclaimed.isEmpty {
+                guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
+                    let run = try store.run(id: runID)
+                    throw ExperimentsError.notFound("run \(runID) is \(run.status.rawValue)"
+                        + (run.status == .running ? " and its worker (\(run.worker ?? "?")) is still alive" : "") + "; nothing to resume")
+                }
+                reclaimed = [claimed]
+            }
+            return try trainEach(reclaimed)
+        }
+        return try work(sweepID: sweepID, jobs: jobs, reclaimed: reclaimed)
+    }
+
+    /// Trains the given runs (already held by this worker) one after the other, and nothing else.
+    private func trainEach(_ reclaimed: [SlopeStore.ClaimedRun]) throws -> WorkSummary {
+        var summary = WorkSummary()
+        for claimed in reclaimed where !stop.isRequested {
+            summary.outcomes[claimed.id] = execute(claimed)
+        }
+        summary.wasInterrupted = stop.isRequested
+        for sweepID in Set(reclaimed.compactMap(\.run.sweepID)) {
+            try updateSweepStatus(sweepID, interrupted: summary.wasInterrupted)
+        }
+        return summary
+    }
+
+    /// `runner train`: claims and trains the one run just queued.
+    public func runQueued(runID: Int64) throws -> RunOutcome {
+        guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
+            throw ExperimentsError.notFound("run \(runID) is not queued")
+        }
+        return execute(claimed)
+    }
+
+    private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
+        let runs = try store.runs(sweepID: sweepID)
+        if runs.allSatisfy({ $0.status.isFinished }) {
+            try store.setSweepStatus(sweepID: sweepID, .completed)
+        } else if interrupted {
+            try store.setSweepStatus(sweepID: sweepID, .interrupted)
+        }
+    }
+
+    // MARK: - One run
+
+    /// Trains one claimed run to its end, recording everything; never throws (a failure ends the run as failed).
+    func execute(_ claimed: SlopeStore.ClaimedRun) -> RunOutcome {
+        let runID = claimed.id
+        var label = "run \(runID)"
+        do {
+            let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
+            label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
+            let outcome = try train(claimed, configuration: configuration, label: label)
+            onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
+            return outcome
+        } catch let error as StoreError {
+            if case .runNotHeld = error {
+                let outcome = RunOutcome.lost(error.description)
+                onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
+                return outcome
+            }
+            return fail(runID, label: label, message: error.description)
+        } catch {
+            return fail(runID, label: label, message: "\(error)")
+        }
+    }
+
+    private func fail(_ runID: Int64, label: String, message: String) -> RunOutcome {
+        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message)
+        let outcome = RunOutcome.failed(message)
+        onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
+        return outcome
+    }
+
+    private func train(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration, label: String) throws -> RunOutcome {
+        let runID = claimed.id
+        let training = configuration.training
+        let (trainingData, validationData) = try DataCatalog.prepare(configuration.data)
+        let trainer: Trainer
+        var firstEpoch = 0
+        if let point = try store.resumePoint(runID: runID),
+           let parameters = try TensorRecords.layers(from: point.tensors, weightKind: .weight, biasKind: .bias,
+                                                     layerCount: training.layerSizes.count - 1, runID: runID) {
+            try store.deleteEpochs(runID: runID, after: point.epoch)
+            let velocities = training.momentum > 0
+                ? try TensorRecords.layers(from: point.tensors, weightKind: .weightVelocity, biasKind: .biasVelocity,
+                                           layerCount: training.layerSizes.count - 1, runID: runID)
+                : nil
+            let monitor = training.earlyStopping?.monitor ?? .validationLoss
+            let monitoredLosses = try store.epochs(runID: runID).filter { $0.epoch <= point.epoch }.sorted { $0.epoch < $1.epoch }.map { epoch in
+                (monitor == .validationLoss ? epoch.validationLoss : epoch.trainLoss) ?? epoch.trainLoss ?? .nan
+            }
+            let state = TrainingState(epoch: point.epoch, parameters: parameters, velocities: velocities, monitoredLosses: monitoredLosses)
+            trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, resumingFrom: state)
+            firstEpoch = point.epoch + 1
+        } else {
+            if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
+            var initial: [LayerParameters]? = nil
+            if let file = configuration.initialWeightsFile {
+                let (parameters, sha256) = try InitialWeights.load(path: file, configuration: training)
+                if let expected = configuration.initialWeightsSHA256, expected != sha256 {
+                    throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
+                }
+                initial = parameters
+            }
+            trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, initialParameters: initial)
+        }
+        onEvent(.runStarted(runID: runID, label: label, epochs: training.epochs, firstEpoch: firstEpoch))
+        // Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
+        // `runner resume` on another host does not take a live run for a dead one.
+        let heartbeat = DispatchSource.makeTimerSource(queue: .global())
+        heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
+        heartbeat.setEventHandler { [store, identity] in try? store.heartbeat(runID: runID, worker: identity) }
+        heartbeat.resume()
+        defer { heartbeat.cancel() }
+
+        let pruning = claimed.run.sweepID.flatMap { sweepSpec($0)?.earlyTerminate }
+        var pending: EpochResult? = nil
+        var pruneReason: String? = nil
+        var interrupted = false
+        // An epoch whose tensors the policy logs is written at once. Any other epoch waits for the
+        // next one: only when training ends is it known to be the run's last epoch, which always
+        // stores its tensors (whatever the policy) so that the run can be resumed or inspected.
+        let outcome = try trainer.run { result in
+            if let previous = pending {
+                try write(previous, runID: runID, configuration: configuration, withTensors: false)
+                pending = nil
+            }
+            if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
+                try write(result, runID: runID, configuration: configuration, withTensors: true)
+            } else {
+                pending = result
+            }
+            onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
+                                   trainLoss: result.trainLoss, validationLoss: result.validationLoss))
+            if stop.isRequested {
+                interrupted = true
+                return .stop
+            }
+            if let pruning, let sweepID = claimed.run.sweepID, result.epoch > pruning.warmupEpochs, result.epoch < training.epochs,
+               let loss = result.validationLoss,
+               let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID), loss > median {
+                pruneReason = "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+                return .stop
+            }
+            return .proceed
+        }
+        if let last = pending {
+            try write(last, runID: runID, configuration: configuration, withTensors: true)
+        }
+        switch outcome {
+        case .completed:
+            try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
+            return .finished(.completed, reason: "completed all epochs")
+        case let .earlyStopped(epoch):
+            let reason = "early stopping at epoch \(epoch)"
+            try store.finishRun(runID: runID, status: .completed, stopReason: reason)
+            return .finished(.completed, reason: reason)
+        case let .diverged(epoch):
+            let reason = "diverged at epoch \(epoch): loss is NaN or infinite"
+            try store.finishRun(runID: runID, status: .diverged, stopReason: reason)
+            return .finished(.diverged, reason: reason)
+        case let .stoppedByCaller(epoch):
+            if interrupted {
+                try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)")
+                return .interrupted(epoch: epoch)
+            }
+            let reason = pruneReason ?? "stopped at epoch \(epoch)"
+            try store.finishRun(runID: runID, status: .pruned, stopReason: reason)
+            return .finished(.pruned, reason: reason)
+        }
+    }
+
+    /// One epoch in one transaction: losses always; weights, biases, gradients (and velocities
+    /// with momentum) when `withTensors`.
+    private func write(_ result: EpochResult, runID: Int64, configuration: RunConfiguration, withTensors: Bool) throws {
+        var tensors: [SlopeStore.TensorRecord] = []
+        if withTensors {
+            tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
+            if let gradients = result.gradients {
+                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
+            }
+            if configuration.training.momentum > 0, let velocities = result.velocities {
+                tensors += TensorRecords.records(velocities, weightKind: .weightVelocity, biasKind: .biasVelocity)
+            }
+        }
+        let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
+                                            trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
+                                            seconds: result.seconds)
+        try store.writeEpoch(runID: runID, record, tensors: tensors, worker: identity)
+    }
+
+    private func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
+        lock.lock()
+        if let cached = sweepSpecs[sweepID] { lock.unlock(); return cached }
+        lock.unlock()
+        let spec = (try? store.sweep(id: sweepID)).flatMap { try? JSONDecoder().decode(SweepSpec.self, from: Data($0.specJSON.utf8)) }
+        lock.lock()
+        sweepSpecs[sweepID] = spec
+        lock.unlock()
+        return spec
+    }
+}
+
+func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
+
+extension RunConfiguration {
+    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
+    /// other settings the sweep varies (`activation=tanh`, `momentum=0.9` ...).
+    public func label(showing varied: [Setting] = []) -> String {
+        var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
+        if training.momentum > 0 || varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        for setting in varied {
+            switch setting {
+            case .activation: parts.append("activation=\(training.hiddenActivation.rawValue)")
+            case .outputActivation: parts.append("output=\(training.outputActivation.rawValue)")
+            case .loss: parts.append("loss=\(training.loss.rawValue)")
+            case .weightDecay: parts.append("weight_decay=\(String(format: "%.3g", training.weightDecay))")
+            case .epochs: parts.append("epochs=\(training.epochs)")
+            case .precision: parts.append(training.precision.rawValue)
+            case .initialization: parts.append("init=\(training.initialization?.rawValue ?? "default")")
+            case .nesterov: parts.append(training.nesterov ? "nesterov" : "no-nesterov")
+            case .dataset: parts.append(data.dataset)
+            case .validation: parts.append("validation=\(shortDescription(data.validationFraction))")
+            default: break
+            }
+        }
+        parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
+        return parts.joined(separator: " ")
+    }
+}
+
+/// Runs reclaimed before the loop starts, handed out one at a time to the worker threads.
+private final class ClaimQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var runs: [SlopeStore.ClaimedRun]
+    init(_ runs: [SlopeStore.ClaimedRun]) { self.runs = runs }
+    func pop() -> SlopeStore.ClaimedRun? {
+        lock.lock(); defer { lock.unlock() }
+        return runs.isEmpty ? nil : runs.removeFirst()
+    }
+}
+
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: Value
+    init(_ value: Value) { storage = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return storage }
+    func update(_ body: (inout Value) -> Void) { lock.lock(); body(&storage); lock.unlock() }
+}
+
+extension RunOutcome {
+    /// The reason shown next to the status.
+    public var detail: String {
+        switch self {
+        case let .finished(_, reason): return reason
+        case let .interrupted(epoch): return "requeued after epoch \(epoch)"
+        case let .lost(message), let .failed(message): return message
+        }
+    }
+}

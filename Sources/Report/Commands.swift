@@ -1,0 +1,304 @@
+// The `report` subcommands: each declares its options, validates them, and prints what Reporting returns.
+import ArgumentParser
+import Foundation
+import Reporting
+
+/// A `--where` expression must parse, and (outside `runs`) comes with --sweep.
+func validateFilter(_ filter: String?, sweep: Int64?) throws {
+    guard let filter else { return }
+    guard sweep != nil else { throw ValidationError("--where selects runs of a --sweep; with run ids, list the ones you want") }
+    do { _ = try RunFilterParser.parse(filter) } catch let error as ReportError { throw ValidationError(error.description) }
+}
+
+struct Sweeps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List sweeps: name, status, creation time and their runs by status.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+
+    func run() throws {
+        Output.write(try database.reporter().sweeps(format: output.format))
+    }
+}
+
+struct Runs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List runs: status, key hyperparameters, epochs, final and best losses, accuracy.",
+        discussion: """
+            Examples:
+              report runs --sweep 1 --sort best_val_loss --limit 10
+              report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
+              report runs --where "status in ('completed', 'pruned') and name like 'lr%'"
+            --where takes =, !=, <, <=, >, >=, in (...), like, is [not] null,
+            and, or, not, parentheses, numbers and 'quoted strings' ('' for a
+            quote inside) over the run columns.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Option(help: ArgumentHelp("Only the runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("A filter expression over run columns.", valueName: "expression"))
+    var filter: String?
+    // .unconditional: "-best_val_loss" is a value (descending), not an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Sort by this column; prefix - for descending (e.g. -final_val_accuracy).", valueName: "column"))
+    var sort: String?
+    @Option(help: ArgumentHelp("Show at most this many runs.", valueName: "n")) var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        do {
+            _ = try filter.map(RunFilterParser.parse)
+            _ = try sort.map(RunFilterParser.parseSort)
+        } catch let error as ReportError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().runs(sweepID: sweep, filter: filter, sort: sort, limit: limit, format: output.format))
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One run: configuration, status and stop reason, the per-epoch table and a plot of its losses.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+
+    func run() throws {
+        Output.write(try database.reporter().show(runID: runID, format: output.format))
+    }
+}
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs side by side: the hyperparameters that differ, final and best values, curves overlaid.",
+        discussion: "Examples: report compare 3 7 12 --threshold 0.2    report compare --sweep 1 --all")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Argument(help: ArgumentHelp("Run ids to compare (or use --sweep).", valueName: "run")) var runs: [Int64] = []
+    @Option(help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+    @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
+    @Option(help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"))
+    var threshold: Double?
+    @Option(help: ArgumentHelp("The per-epoch metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
+    var metric: CurveMetric?
+
+    func validate() throws {
+        if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
+        try validateFilter(filter, sweep: sweep)
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().compare(runIDs: runs, sweepID: sweep, filter: filter, all: all, threshold: threshold,
+                                                     metric: metric, format: output.format))
+    }
+}
+
+struct Grid: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pivot a sweep: mean of a metric over the other parameters, with spread, best cell marked.",
+        discussion: "Example: report grid --sweep 1 --rows learning_rate --cols batch_size --metric best_val_loss")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(help: ArgumentHelp("Run column for the rows.", valueName: "column")) var rows = "learning_rate"
+    @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
+    @Option(help: ArgumentHelp("Numeric run column to aggregate (default: best_val_loss, else best_train_loss).", valueName: "column"))
+    var metric: String?
+    @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
+    var goal: Goal?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        do {
+            _ = try filter.map(RunFilterParser.parse)
+            _ = try RunFilterParser.column(named: rows)
+            _ = try RunFilterParser.column(named: cols)
+            _ = try metric.map(RunFilterParser.column(named:))
+        } catch let error as ReportError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().grid(sweepID: sweep, rows: rows, columns: cols, metric: metric, goal: goal,
+                                                  filter: filter, format: output.format))
+    }
+}
+
+struct Best: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The best run of a sweep by a metric.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(help: ArgumentHelp("Numeric run column (default: best_val_loss, else best_train_loss).", valueName: "column"))
+    var metric: String?
+    @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
+    var goal: Goal?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        do { _ = try metric.map(RunFilterParser.column(named:)) } catch let error as ReportError {
+            throw ValidationError(error.description)
+        }
+        try validateFilter(filter, sweep: sweep)
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().best(sweepID: sweep, metric: metric, goal: goal, filter: filter, format: output.format))
+    }
+}
+
+struct Layers: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per layer and epoch: weight and gradient norms, update-to-weight ratio, dead ReLU fraction; flags problems.",
+        discussion: "Dead ReLU fractions are recomputed on the run's training data, rebuilt from its stored configuration.")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Option(help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
+
+    func run() throws {
+        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader, format: output.format))
+    }
+}
+
+struct Tensors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A run's stored matrices at an epoch, with shapes and statistics, or exported.",
+        discussion: """
+            --format json writes the weights file that
+            `runner train --init-weights FILE.json` reads. --format npy writes
+            one array (choose it with --layer and --kind); use --out for a file.
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Option(help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch")) var epoch: Int?
+    @Option(help: ArgumentHelp("Only this layer (1 = the first weight matrix).", valueName: "layer")) var layer: Int?
+    @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity or bias_velocity.", valueName: "kind"))
+    var kind: String?
+    @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: TensorExportFormat = .table
+    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
+
+    func run() throws {
+        if format == .npy, out == nil, isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
+        }
+        let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
+        try Output.write(data, to: out)
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The slope of the loss w.r.t. one weight, as the course's three factors, from the stored weights.",
+        discussion: """
+            For training row N: the value of node I feeding the weight x the slope
+            of the activation at node J x the slope of the loss w.r.t. node J's
+            output. Without --row: the full-training-set gradient at those weights
+            (for a full-batch run it equals the gradient stored for epoch E+1).
+            Example: report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Option(help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch")) var epoch: Int?
+    @Option(help: ArgumentHelp("The layer of the weight (1 = from the inputs).", valueName: "layer")) var layer: Int
+    @Option(help: ArgumentHelp("The weight's entry: from node I of the layer below to node J.", valueName: "i,j")) var weight: WeightIndex
+    @Option(help: ArgumentHelp("A training row (0-based); without it, the full-training-set gradient.", valueName: "n")) var row: Int?
+
+    func validate() throws {
+        if layer < 1 { throw ValidationError("--layer counts from 1") }
+        if let row, row < 0 { throw ValidationError("--row counts from 0") }
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,
+                                                     row: row, loader: Output.inspectionLoader, format: output.format))
+    }
+}
+
+struct Curves: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Per-epoch curves of runs: a terminal plot, or an SVG or HTML chart with --out.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Argument(help: ArgumentHelp("Run ids (or use --sweep).", valueName: "run")) var runs: [Int64] = []
+    @Option(help: ArgumentHelp("All runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+    @Option(help: ArgumentHelp("The metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
+    var metric: CurveMetric?
+    @Flag(name: .customLong("log-y"), help: "Logarithmic y axis.") var logY = false
+    @Option(help: ArgumentHelp("Write an SVG or HTML chart to this file (by its extension).", valueName: "file.svg|file.html"))
+    var out: String?
+
+    func validate() throws {
+        if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
+        try validateFilter(filter, sweep: sweep)
+        if let out, !(out.hasSuffix(".svg") || out.hasSuffix(".html")) {
+            throw ValidationError("--out must end in .svg or .html")
+        }
+    }
+
+    func run() throws {
+        let chart: ChartOutput? = out.map { $0.hasSuffix(".svg") ? .svg : .html }
+        let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
+        try Output.write(Data(text.utf8), to: out)
+    }
+}
+
+struct HTML: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "html",
+        abstract: "One self-contained HTML page for a sweep: runs table, heatmap, loss curves, gradient norms.")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file.html")) var out: String
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        try validateFilter(filter, sweep: sweep)
+    }
+
+    func run() throws {
+        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out)
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Full-resolution runs, epochs or tensors as CSV or JSON (for pandas).")
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+    @Option(help: ArgumentHelp("What to export.", valueName: "what")) var what: ExportSubject = .runs
+    @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: ExportFormat = .csv
+
+    func validate() throws {
+        do { _ = try filter.map(RunFilterParser.parse) } catch let error as ReportError { throw ValidationError(error.description) }
+    }
+
+    func run() throws {
+        try database.reporter().export(sweepID: sweep, filter: filter, what: what, format: format.outputFormat) { Output.write($0) }
+    }
+}

@@ -1,0 +1,245 @@
+// `report compare` (runs side by side, only what differs) and `report grid` (the pivot of a
+// learning-rate x batch-size study: mean over the other parameters with spread, best cell marked).
+import Foundation
+import Store
+
+extension Reporter {
+    /// Hyperparameters compared between runs: typed columns, then the configuration's own keys.
+    static let hyperparameterColumns: [RunColumn] = [
+        .learning_rate, .batch_size, .momentum, .epochs, .seed, .layers, .activation, .output_activation,
+        .loss, .precision, .dataset, .validation_fraction,
+    ]
+
+    /// Scalar leaves of the configuration JSON as "a.b" -> text, for keys not already typed columns.
+    static func configurationLeaves(_ json: String) -> [String: String] {
+        guard let data = json.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        // Typed columns and the configuration names of the same settings (the runner's RunConfiguration).
+        let typed = Set(hyperparameterColumns.map { normalizedKey($0.rawValue) }
+                        + ["name", "epochsdone", "layersizes", "hiddenactivation", "sha256"])
+        var leaves: [String: String] = [:]
+        func visit(_ value: Any, path: String) {
+            if let dictionary = value as? [String: Any] {
+                for (key, inner) in dictionary { visit(inner, path: path.isEmpty ? key : "\(path).\(key)") }
+            } else if typed.contains(normalizedKey(path)) || typed.contains(normalizedKey(String(path.split(separator: ".").last ?? ""))) {
+                return
+            } else if let array = value as? [Any] {
+                leaves[path] = array.map { "\($0)" }.joined(separator: "-")
+            } else if value is NSNull {
+                leaves[path] = "null"
+            } else if isBoolean(value), let flag = value as? Bool {
+                leaves[path] = flag ? "true" : "false"
+            } else if let number = value as? NSNumber {
+                leaves[path] = formatNumber(number.doubleValue)
+            } else {
+                leaves[path] = "\(value)"
+            }
+        }
+        visit(object, path: "")
+        return leaves
+    }
+
+    /// JSONSerialization gives Bool on Linux and a boolean NSNumber on Darwin.
+    static func isBoolean(_ value: Any) -> Bool {
+        type(of: value) == Bool.self || String(describing: type(of: value)).contains("Boolean")
+    }
+
+    static func normalizedKey(_ key: String) -> String {
+        key.lowercased().filter { $0.isLetter || $0.isNumber }
+    }
+
+    /// Resolves `compare`/`curves` targets: explicit run ids, or the runs of a sweep (matching `filter`).
+    func targetRuns(runIDs: [Int64], sweepID: Int64?, filter: String? = nil) throws -> [RunSummary] {
+        if let sweepID {
+            guard runIDs.isEmpty else { throw ReportError.invalidArgument("give run ids or --sweep, not both") }
+            return try sweepRuns(sweepID, filter: filter)
+        }
+        guard filter == nil else { throw ReportError.invalidArgument("--where selects runs of a --sweep; with run ids, list the ones you want") }
+        guard !runIDs.isEmpty else { throw ReportError.invalidArgument("give at least one run id, or --sweep ID") }
+        var seen = Set<Int64>()
+        return try runIDs.filter { seen.insert($0).inserted }.map { try run($0) }
+    }
+
+    /// The metric to plot when none is given: validation loss when any run has it, else training loss.
+    static func defaultCurveMetric(_ epochs: [EpochRow]) -> CurveMetric {
+        epochs.contains { $0.validationLoss != nil } ? .val_loss : .train_loss
+    }
+
+    /// `report compare RUN... | --sweep ID`.
+    public func compare(runIDs: [Int64] = [], sweepID: Int64? = nil, filter: String? = nil, all: Bool = false,
+                        threshold: Double? = nil, metric: CurveMetric? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot {
+            return try snapshot { try $0.compare(runIDs: runIDs, sweepID: sweepID, filter: filter, all: all, threshold: threshold, metric: metric, format: format) }
+        }
+        let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
+        let epochs = try queries.epochRows(runIDs: runs.map(\.id))
+        let byRun = Dictionary(grouping: epochs, by: \.runID)
+        let metric = metric ?? Self.defaultCurveMetric(epochs)
+
+        // Hyperparameters: typed columns, then configuration leaves; only differing ones unless `all`.
+        var parameterColumns: [(String, (RunSummary) -> Cell)] = Self.hyperparameterColumns.map { column in
+            (column.rawValue, { Self.cell($0[column]) })
+        }
+        let leaves = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, Self.configurationLeaves($0.configJSON)) })
+        for key in Set(leaves.values.flatMap(\.keys)).sorted() {
+            parameterColumns.append(("config.\(key)", { run in Cell.text(leaves[run.id]?[key]) }))
+        }
+        if !all && runs.count > 1 {
+            parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
+        }
+
+        var columns: [DataTable.Column] = [.init("id"), .init("name")]
+        columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
+        columns += [.init("status"), .init("epochs_done", title: "epochs"),
+                    .init("final_\(metric.rawValue)", title: "final"), .init("best_\(metric.rawValue)", title: "best"),
+                    .init("best_epoch", title: "best_ep")]
+        if threshold != nil { columns.append(.init("epochs_to_threshold", title: "reach")) }
+
+        var rows: [[Cell]] = []
+        var bestIndex: Int?
+        var bestValue: Double?
+        for (index, run) in runs.enumerated() {
+            let curve = (byRun[run.id] ?? []).compactMap { row in metric.value(row).map { (row.epoch, $0) } }
+            let finite = curve.filter { $0.1.isFinite }
+            var best: (Int, Double)?
+            for point in finite where best == nil || metric.goal.isBetter(point.1, than: best!.1) { best = point }
+            var row: [Cell] = [.integer(run.id), .text(run.name)]
+            row += parameterColumns.map { $0.1(run) }
+            row += [.text(run.status), .integer(Int64(run.epochsDone)), .number(curve.last?.1),
+                    .number(best?.1), .integer(best?.0)]
+            if let threshold {
+                let reached = curve.first { metric.goal == .min ? $0.1 <= threshold : $0.1 >= threshold }
+                row.append(.integer(reached?.0))
+            }
+            rows.append(row)
+            if let value = best?.1, bestValue == nil || metric.goal.isBetter(value, than: bestValue!) {
+                bestValue = value
+                bestIndex = index
+            }
+        }
+        var table = DataTable(columns: columns, rows: rows)
+        if let bestIndex { table.highlightedRows = [bestIndex] }
+        if !rows.contains(where: { $0[1] != .null }) {
+            table.columns.remove(at: 1)
+            table.rows = table.rows.map { Array($0[0..<1] + $0[2...]) }
+        }
+        guard format == .table else { return table.render(format, style: style) }
+
+        var out = "\(metric.rawValue) of \(runs.count) runs: final and best value, epoch of the best"
+            + (threshold.map { ", first epoch reaching \(formatNumber($0)) (reach)" } ?? "") + "\n\n"
+        out += table.renderTable(style: style)
+        if !all, runs.count > 1 {
+            let same = Self.hyperparameterColumns.filter { column in Set(runs.map { Self.cell($0[column]).exact }).count == 1 }
+            if !same.isEmpty {
+                out += style.dim("same for all: " + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0][$0]).display))" }.joined(separator: "  ")) + "\n"
+            }
+        }
+        out += "\n" + TerminalPlot.render(Self.series(runs: runs, byRun: byRun, metric: metric), title: metric.rawValue, style: style)
+        return out
+    }
+
+    static func series(runs: [RunSummary], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {
+        runs.map { run in
+            PlotSeries(label: runLabel(run), points: (byRun[run.id] ?? []).compactMap { row in
+                metric.value(row).map { PlotPoint(x: Double(row.epoch), y: $0) }
+            })
+        }
+    }
+
+    // MARK: grid
+
+    /// The pivot of a sweep with its best cell, shared by `grid` and the HTML heatmap.
+    struct Pivot {
+        var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
+        var rowValues: [RunValue], columnValues: [RunValue]
+        var cells: [String: PivotCell]   // key: "\(row)|\(column)" of exact values
+        var best: PivotCell?
+
+        func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
+        static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
+    }
+
+    func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?, filter: String? = nil) throws -> Pivot {
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        let rowColumn = try RunFilterParser.column(named: rows)
+        let columnColumn = try RunFilterParser.column(named: columns)
+        var metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
+        var cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
+        guard !cells.isEmpty else {
+            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+        }
+        if metric == nil, cells.allSatisfy({ $0.valueCount == 0 }) {
+            metricColumn = .best_train_loss   // a sweep without validation data
+            cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
+        }
+        let goal = goal ?? Goal.natural(for: metricColumn.rawValue)
+        var rowValues: [RunValue] = [], columnValues: [RunValue] = []
+        for cell in cells {
+            if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
+            if !columnValues.contains(cell.columnValue) { columnValues.append(cell.columnValue) }
+        }
+        columnValues.sort { Self.ordered($0, $1) }
+        var best: PivotCell?
+        for cell in cells {
+            guard let mean = cell.mean, mean.isFinite else { continue }
+            if best?.mean == nil || goal.isBetter(mean, than: best!.mean!) { best = cell }
+        }
+        return Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
+                     rowValues: rowValues, columnValues: columnValues,
+                     cells: Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a }),
+                     best: best)
+    }
+
+    static func ordered(_ a: RunValue, _ b: RunValue) -> Bool {
+        switch (a.double, b.double) {
+        case let (x?, y?): return x < y
+        case (nil, _?): return false
+        case (_?, nil): return true
+        default: return cell(a).exact < cell(b).exact
+        }
+    }
+
+    /// `report grid --sweep ID --rows R --cols C --metric M`.
+    public func grid(sweepID: Int64, rows: String = "learning_rate", columns: String = "batch_size",
+                     metric: String? = nil, goal: Goal? = nil, filter: String? = nil, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter, format: format) } }
+        let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter)
+        if format != .table {
+            var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
+                                            .init("values"), .init("mean"), .init("std"), .init("min"), .init("max"), .init("best")])
+            for row in pivot.rowValues {
+                for column in pivot.columnValues {
+                    guard let cell = pivot.cell(row, column) else { continue }
+                    table.rows.append([Self.cell(row), Self.cell(column), .integer(Int64(cell.runCount)), .integer(Int64(cell.valueCount)),
+                                       .number(cell.mean), .number(cell.standardDeviation), .number(cell.minimum), .number(cell.maximum),
+                                       .integer(cell == pivot.best ? 1 : 0)])
+                }
+            }
+            return table.render(format, style: style)
+        }
+        let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
+        var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(Self.cell($0).display, alignsRight: true) })
+        for row in pivot.rowValues {
+            var cells: [Cell] = [.text(Self.cell(row).display)]
+            for column in pivot.columnValues {
+                guard let cell = pivot.cell(row, column), let mean = cell.mean else { cells.append(.text("-")); continue }
+                var text = formatNumber(mean)
+                if cell.valueCount > 1, let deviation = cell.standardDeviation { text += " ±" + formatNumber(deviation, digits: 2) }
+                if cell.valueCount > 1 { text += " (\(cell.valueCount))" }
+                if cell == pivot.best { text = "*" + text }
+                cells.append(.text(text))
+            }
+            table.rows.append(cells)
+            if let best = pivot.best, best.rowValue == row { table.highlightedRows.insert(table.rows.count - 1) }
+        }
+        var out = "\(pivot.metric.rawValue) of sweep \(sweepID): mean over the other parameters ± standard deviation (runs); * best (\(pivot.goal.rawValue))\n"
+        if let filter { out += "runs where \(terminalSafe(filter))\n" }
+        out += "\n"
+        out += table.renderTable(style: style)
+        if let best = pivot.best, let mean = best.mean {
+            out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(Self.cell(best.rowValue).display)) \(pivot.columnColumn.rawValue)=\(terminalSafe(Self.cell(best.columnValue).display)): \(formatNumber(mean))\n"
+        }
+        return out
+    }
+}

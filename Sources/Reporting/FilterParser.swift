@@ -1,0 +1,251 @@
+// The `--where` expression language: tokenizer and recursive-descent parser producing
+// Store's `RunFilter`, checked against the `RunColumn` whitelist and the columns' types.
+//
+//   expression := or
+//   or         := and ("or" and)*
+//   and        := unary ("and" unary)*
+//   unary      := "not" unary | primary
+//   primary    := "(" expression ")" | NAME comparison
+//   comparison := OP literal | ["not"] "in" "(" literal ("," literal)* ")" | ["not"] "like" STRING
+//               | "is" ["not"] "null"
+//   literal    := NUMBER | STRING ('' inside quotes is one ')
+import Store
+
+public enum RunFilterParser {
+    /// Parses `text` into a filter.
+    /// - Throws: `ReportError.invalidExpression` or `.unknownColumn` naming the problem.
+    public static func parse(_ text: String) throws -> RunFilter {
+        var parser = Parser(tokens: try tokenize(text), source: text)
+        let filter = try parser.expression()
+        if let extra = parser.peek {
+            throw ReportError.invalidExpression(text, reason: "unexpected \(extra.description) after a complete expression")
+        }
+        return filter
+    }
+
+    /// Parses a `--sort` argument: a column name, `-` prefix for descending.
+    public static func parseSort(_ text: String) throws -> RunSort {
+        let descending = text.hasPrefix("-")
+        let name = descending ? String(text.dropFirst()) : text
+        return RunSort(column: try column(named: name), descending: descending)
+    }
+
+    /// The whitelisted column called `name` (case-insensitive).
+    public static func column(named name: String) throws -> RunColumn {
+        if let column = RunColumn(rawValue: name.lowercased()) { return column }
+        if name.lowercased() == "run_id" { return .id }
+        throw ReportError.unknownColumn(name, valid: RunColumn.validNames)
+    }
+
+    enum Token: Equatable, CustomStringConvertible {
+        case name(String), number(Double), text(String), symbol(String)
+        var description: String {
+            switch self {
+            case .name(let n): return "'\(n)'"
+            case .number(let n): return "number \(n)"
+            case .text(let t): return "string '\(t)'"
+            case .symbol(let s): return "'\(s)'"
+            }
+        }
+        func isKeyword(_ word: String) -> Bool {
+            if case .name(let n) = self { return n.lowercased() == word }
+            return false
+        }
+    }
+
+    static func tokenize(_ text: String) throws -> [Token] {
+        var tokens: [Token] = []
+        let characters = Array(text)
+        var index = 0
+        func fail(_ reason: String) -> ReportError { .invalidExpression(text, reason: reason) }
+        while index < characters.count {
+            let character = characters[index]
+            if character.isWhitespace { index += 1; continue }
+            if character == "'" {
+                var value = ""
+                index += 1
+                var closed = false
+                while index < characters.count {
+                    if characters[index] == "'" {
+                        if index + 1 < characters.count, characters[index + 1] == "'" {
+                            value.append("'"); index += 2; continue
+                        }
+                        closed = true; index += 1; break
+                    }
+                    value.append(characters[index]); index += 1
+                }
+                if !closed { throw fail("unterminated string (close it with ', write '' for a quote inside)") }
+                tokens.append(.text(value))
+            } else if character.isNumber || character == "." ||
+                        ((character == "-" || character == "+") && index + 1 < characters.count &&
+                         (characters[index + 1].isNumber || characters[index + 1] == ".") && !lastIsOperand(tokens)) {
+                var literal = String(character)
+                index += 1
+                while index < characters.count {
+                    let c = characters[index]
+                    if c.isNumber || c == "." || c == "e" || c == "E" ||
+                        ((c == "-" || c == "+") && (literal.last == "e" || literal.last == "E")) {
+                        literal.append(c); index += 1
+                    } else { break }
+                }
+                guard let value = Double(literal), value.isFinite else { throw fail("'\(literal)' is not a number") }
+                tokens.append(.number(value))
+            } else if character.isLetter || character == "_" {
+                var name = ""
+                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+                    name.append(characters[index]); index += 1
+                }
+                tokens.append(.name(name))
+            } else {
+                let two = index + 1 < characters.count ? String(characters[index...index + 1]) : ""
+                if ["<=", ">=", "!=", "<>", "=="].contains(two) {
+                    tokens.append(.symbol(two == "<>" ? "!=" : two == "==" ? "=" : two)); index += 2
+                } else if "=<>(),".contains(character) {
+                    tokens.append(.symbol(String(character))); index += 1
+                } else {
+                    throw fail("unexpected character '\(character)'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
+                }
+            }
+        }
+        return tokens
+    }
+
+    private static func lastIsOperand(_ tokens: [Token]) -> Bool {
+        switch tokens.last {
+        case .number?, .text?: return true
+        case .name(let n)?: return !["and", "or", "not", "in", "like", "is"].contains(n.lowercased())
+        case .symbol(let s)?: return s == ")"
+        case nil: return false
+        }
+    }
+
+    struct Parser {
+        var tokens: [Token]
+        var position = 0
+        let source: String
+
+        var peek: Token? { position < tokens.count ? tokens[position] : nil }
+
+        mutating func advance() -> Token? {
+            defer { position += 1 }
+            return peek
+        }
+
+        func fail(_ reason: String) -> ReportError { .invalidExpression(source, reason: reason) }
+
+        mutating func expect(_ symbol: String) throws {
+            guard let token = advance() else { throw fail("expected '\(symbol)' but the expression ended") }
+            guard token == .symbol(symbol) else { throw fail("expected '\(symbol)', found \(token.description)") }
+        }
+
+        mutating func expression() throws -> RunFilter {
+            var left = try conjunction()
+            while peek?.isKeyword("or") == true {
+                position += 1
+                left = .or(left, try conjunction())
+            }
+            return left
+        }
+
+        mutating func conjunction() throws -> RunFilter {
+            var left = try unary()
+            while peek?.isKeyword("and") == true {
+                position += 1
+                left = .and(left, try unary())
+            }
+            return left
+        }
+
+        mutating func unary() throws -> RunFilter {
+            if peek?.isKeyword("not") == true {
+                position += 1
+                return .not(try unary())
+            }
+            return try primary()
+        }
+
+        mutating func primary() throws -> RunFilter {
+            guard let token = advance() else { throw fail("expected a column name but the expression ended") }
+            switch token {
+            case .symbol("("):
+                let inner = try expression()
+                try expect(")")
+                return inner
+            case .name(let name):
+                if ["and", "or", "not", "in", "like", "is", "null"].contains(name.lowercased()) {
+                    throw fail("expected a column name, found keyword '\(name)'")
+                }
+                return try comparison(on: try RunFilterParser.column(named: name))
+            default:
+                throw fail("expected a column name, found \(token.description)")
+            }
+        }
+
+        mutating func comparison(on column: RunColumn) throws -> RunFilter {
+            guard let token = advance() else {
+                throw fail("expected an operator after '\(column.rawValue)' but the expression ended")
+            }
+            if token.isKeyword("not") {
+                guard let next = peek, next.isKeyword("in") || next.isKeyword("like") else {
+                    throw fail("expected 'in' or 'like' after 'not'")
+                }
+                return .not(try comparison(on: column))
+            }
+            if token.isKeyword("is") {
+                let negated = peek?.isKeyword("not") == true
+                if negated { position += 1 }
+                guard advance()?.isKeyword("null") == true else {
+                    throw fail("expected 'null' after 'is\(negated ? " not" : "")' (write \(column.rawValue) is null or \(column.rawValue) is not null)")
+                }
+                return negated ? .not(.isNull(column)) : .isNull(column)
+            }
+            if token.isKeyword("in") {
+                try expect("(")
+                var values = [try literal(for: column)]
+                while peek == .symbol(",") {
+                    position += 1
+                    values.append(try literal(for: column))
+                }
+                try expect(")")
+                return .isIn(column, values)
+            }
+            if token.isKeyword("like") {
+                guard case .text(let pattern)? = advance() else {
+                    throw fail("'like' needs a quoted pattern, e.g. name like 'lr-%'")
+                }
+                guard column.valueKind == .text else {
+                    throw fail("'like' works on text columns; \(column.rawValue) is numeric")
+                }
+                return .like(column, pattern: pattern)
+            }
+            guard case .symbol(let symbol) = token, let comparison = ComparisonOperator(rawValue: symbol) else {
+                throw fail("expected =, !=, <, <=, >, >=, in, like or is after '\(column.rawValue)', found \(token.description)")
+            }
+            return .comparison(column, comparison, try literal(for: column))
+        }
+
+        mutating func literal(for column: RunColumn) throws -> FilterValue {
+            guard let token = advance() else { throw fail("expected a value but the expression ended") }
+            switch token {
+            case .number(let value):
+                guard column.isNumeric else {
+                    throw fail("\(column.rawValue) is text: quote the value, e.g. \(column.rawValue) = '\(formatLiteral(value))'")
+                }
+                return .number(value)
+            case .text(let value):
+                guard !column.isNumeric else {
+                    throw fail("\(column.rawValue) is a number: write the value without quotes")
+                }
+                return .text(value)
+            case .name(let name):
+                throw fail("expected a number or a 'quoted string', found \(name) (quote text values: '\(name)')")
+            case .symbol:
+                throw fail("expected a number or a 'quoted string', found \(token.description)")
+            }
+        }
+
+        private func formatLiteral(_ value: Double) -> String {
+            value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        }
+    }
+}

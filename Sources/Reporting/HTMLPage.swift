@@ -1,0 +1,181 @@
+// `report html --sweep ID`: one self-contained page (inline CSS and JS, inline SVG, no network):
+// the sortable runs table, the learning-rate x batch-size heatmap, overlaid loss curves and
+// per-layer gradient-norm plots. The page is well-formed XHTML-compatible markup, so it parses as XML.
+import Foundation
+import Store
+
+enum HTMLPage {
+    static let style = """
+        body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
+        h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; }
+        table { border-collapse: collapse; font-size: 13px; }
+        th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: right; white-space: nowrap; }
+        th { background: #f4f4f4; cursor: pointer; user-select: none; position: sticky; top: 0; }
+        th.sorted-asc::after { content: " \\25B2"; } th.sorted-desc::after { content: " \\25BC"; }
+        td.text { text-align: left; }
+        table.heatmap td { min-width: 90px; text-align: center; border: 1px solid #fff; }
+        table.heatmap td.best { outline: 3px solid #000; font-weight: bold; }
+        .meta { color: #555; } .note { color: #777; font-size: 12px; }
+        figure { margin: 12px 0; } svg { max-width: 100%; height: auto; }
+        .scroll { overflow-x: auto; max-width: 100%; }
+        """
+
+    /// Sorts a table when a header cell is clicked: numerically when both values are numbers.
+    static let script = """
+        document.querySelectorAll('table.sortable').forEach(function (table) {
+          table.querySelectorAll('th').forEach(function (header, column) {
+            header.addEventListener('click', function () {
+              var ascending = !header.classList.contains('sorted-asc');
+              table.querySelectorAll('th').forEach(function (h) { h.classList.remove('sorted-asc', 'sorted-desc'); });
+              header.classList.add(ascending ? 'sorted-asc' : 'sorted-desc');
+              var body = table.tBodies[0];
+              var rows = Array.prototype.slice.call(body.rows);
+              rows.sort(function (a, b) {
+                var x = a.cells[column].getAttribute('data-v'), y = b.cells[column].getAttribute('data-v');
+                if (x === y) { return 0; }
+                if (x === '') { return 1; }
+                if (y === '') { return -1; }
+                var nx = parseFloat(x), ny = parseFloat(y);
+                var order = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : (x < y ? -1 : 1);
+                return ascending ? order : -order;
+              });
+              rows.forEach(function (row) { body.appendChild(row); });
+            });
+          });
+        });
+        """
+
+    static func document(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+        <head>
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>\(xmlEscaped(title))</title>
+        <style>
+        \(style)
+        </style>
+        </head>
+        <body>
+        \(body)
+        <script>
+        //<![CDATA[
+        \(script)
+        //]]>
+        </script>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// A sortable HTML table of a `DataTable` (cells carry their exact value for sorting).
+    static func table(_ table: DataTable, id: String) -> String {
+        var html = "<div class=\"scroll\"><table class=\"sortable\" id=\"\(id)\">\n<thead><tr>"
+        html += table.columns.map { "<th>\(xmlEscaped($0.title))</th>" }.joined()
+        html += "</tr></thead>\n<tbody>\n"
+        for row in table.rows {
+            html += "<tr>" + row.map { cell in
+                let kind = cell.isNumeric || cell == .null ? "" : " class=\"text\""
+                return "<td\(kind) data-v=\"\(xmlEscaped(cell.exact))\">\(xmlEscaped(cell.display))</td>"
+            }.joined() + "</tr>\n"
+        }
+        return html + "</tbody>\n</table></div>\n"
+    }
+}
+
+extension Reporter {
+    /// `report html --sweep ID`: the whole page as a string.
+    public func html(sweepID: Int64, filter: String? = nil) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.html(sweepID: sweepID, filter: filter) } }
+        guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
+        let runs = try sweepRuns(sweepID, filter: filter)
+        let epochs = try queries.epochRows(runIDs: runs.map(\.id))
+        let byRun = Dictionary(grouping: epochs, by: \.runID)
+
+        var body = "<h1>Sweep \(sweepID): \(xmlEscaped(sweep.name))</h1>\n"
+        let statuses = Dictionary(grouping: runs, by: \.status).map { "\($0.value.count) \($0.key)" }.sorted()
+        if let filter { body += "<p class=\"meta\">runs where <code>\(xmlEscaped(filter))</code></p>\n" }
+        body += "<p class=\"meta\">status \(xmlEscaped(sweep.status)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
+
+        // Runs table: the hyperparameters and results (no width limit here), empty columns left out.
+        let keys: [RunColumn] = [.id, .name, .status, .stop_reason, .learning_rate, .batch_size, .momentum, .seed, .layers,
+                                 .epochs_done, .final_train_loss, .final_val_loss, .best_train_loss, .best_val_loss, .best_epoch,
+                                 .final_train_accuracy, .final_val_accuracy]
+        let shown = keys.filter { key in runs.contains { $0[key] != .null && $0[key] != .text("") } }
+        let runTable = DataTable(columns: shown.map { DataTable.Column($0.rawValue) },
+                                 rows: runs.map { run in shown.map { Self.cell(run[$0]) } })
+        body += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort.</p>\n" + HTMLPage.table(runTable, id: "runs")
+
+        // Heatmap of the learning-rate x batch-size grid.
+        body += "<h2>Learning rate × batch size</h2>\n"
+        if let pivot = try? pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil, filter: filter) {
+            body += heatmap(pivot)
+        } else {
+            body += "<p>No values for the grid yet.</p>\n"
+        }
+
+        // Loss curves.
+        let metric = Self.defaultCurveMetric(epochs)
+        body += "<h2>Loss curves</h2>\n"
+        for curveMetric in metric == .val_loss ? [CurveMetric.val_loss, .train_loss] : [.train_loss] {
+            let series = Self.series(runs: runs, byRun: byRun, metric: curveMetric)
+            body += "<figure>" + SVGChart.lineChart(series, title: curveMetric.rawValue, xLabel: "epoch", yLabel: curveMetric.rawValue,
+                                                    logY: Self.spansDecades(series)) + "</figure>\n"
+        }
+
+        // Per-layer gradient norms.
+        body += "<h2>Gradient norms per layer</h2>\n"
+        var byLayer: [Int: [PlotSeries]] = [:]
+        for run in runs {
+            let statistics = try queries.layerStatistics(runID: run.id)
+            for (layer, rows) in Dictionary(grouping: statistics, by: \.layer) {
+                let points = rows.sorted { $0.epoch < $1.epoch }.compactMap { row in row.gradientL2.map { PlotPoint(x: Double(row.epoch), y: $0) } }
+                if !points.isEmpty { byLayer[layer, default: []].append(PlotSeries(label: Self.runLabel(run), points: points)) }
+            }
+        }
+        if byLayer.isEmpty { body += "<p>No gradients stored (tensor logging off, or no epoch finished yet).</p>\n" }
+        for layer in byLayer.keys.sorted() {
+            body += "<figure>" + SVGChart.lineChart(byLayer[layer]!, title: "layer \(layer): L2 norm of the epoch's mean gradient",
+                                                    xLabel: "epoch", yLabel: "gradient L2", logY: true) + "</figure>\n"
+        }
+        body += "<p class=\"note\">Generated by <code>report html</code> from the Slope database; self-contained, no network access needed.</p>\n"
+        return HTMLPage.document(title: "Slope sweep \(sweepID): \(sweep.name)", body: body)
+    }
+
+    static func spansDecades(_ series: [PlotSeries]) -> Bool {
+        let values = series.flatMap(\.points).map(\.y).filter { $0.isFinite && $0 > 0 }
+        guard let low = values.min(), let high = values.max() else { return false }
+        return high / low > 100
+    }
+
+    /// The pivot as a coloured table: green best, red worst, best cell outlined and starred.
+    func heatmap(_ pivot: Pivot) -> String {
+        let means = pivot.cells.values.compactMap(\.mean).filter(\.isFinite)
+        let low = means.min() ?? 0, high = means.max() ?? 1
+        var html = "<p class=\"meta\">\(xmlEscaped(pivot.metric.rawValue)): mean over the other parameters ± standard deviation (runs); ★ best (\(pivot.goal.rawValue))</p>\n"
+        html += "<table class=\"heatmap\">\n<thead><tr><th>\(xmlEscaped(pivot.rowColumn.rawValue)) \\ \(xmlEscaped(pivot.columnColumn.rawValue))</th>"
+        html += pivot.columnValues.map { "<th>\(xmlEscaped(Self.cell($0).display))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in pivot.rowValues {
+            html += "<tr><th>\(xmlEscaped(Self.cell(row).display))</th>"
+            for column in pivot.columnValues {
+                guard let cell = pivot.cell(row, column), let mean = cell.mean, mean.isFinite else {
+                    html += "<td style=\"background:#eeeeee\">-</td>"
+                    continue
+                }
+                var goodness = high > low ? (mean - low) / (high - low) : 0
+                if pivot.goal == .min { goodness = 1 - goodness }
+                // Red (bad) to green (good) through yellow.
+                let red = Int(goodness < 0.5 ? 230 : 230 - (goodness - 0.5) * 2 * 130)
+                let green = Int(goodness < 0.5 ? 90 + goodness * 2 * 130 : 220)
+                let isBest = cell == pivot.best
+                var text = formatNumber(mean)
+                if cell.valueCount > 1, let deviation = cell.standardDeviation { text += " ± " + formatNumber(deviation, digits: 2) + " (\(cell.valueCount))" }
+                html += "<td\(isBest ? " class=\"best\"" : "") style=\"background:rgb(\(red),\(green),110)\" title=\"\(cell.runCount) runs\">\(isBest ? "★ " : "")\(xmlEscaped(text))</td>"
+            }
+            html += "</tr>\n"
+        }
+        return html + "</tbody>\n</table>\n"
+    }
+}

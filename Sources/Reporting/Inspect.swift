@@ -1,0 +1,309 @@
+// `report layers`, `report tensors` and `report explain`: looking inside a run's stored tensors,
+// with NeuralNet's Inspection for dead ReLUs and the course's three factors of a weight's slope.
+import Foundation
+import NeuralNet
+import Store
+
+/// What Inspection needs to recompute values for a run: its configuration and training rows.
+/// The Report executable builds it from the run's stored configuration through Experiments.
+public struct InspectionInputs: Sendable {
+    public var configuration: TrainingConfiguration
+    public var training: Dataset
+    public init(configuration: TrainingConfiguration, training: Dataset) {
+        self.configuration = configuration
+        self.training = training
+    }
+}
+
+/// Loads a run's `InspectionInputs` (dataset and configuration); throws when they cannot be rebuilt.
+public typealias InspectionLoader = @Sendable (RunSummary) throws -> InspectionInputs
+
+public enum TensorExportFormat: String, CaseIterable, Sendable {
+    case table, json, csv, npy
+}
+
+extension Reporter {
+    /// Thresholds for the flags of `report layers`.
+    enum LayerHealth {
+        /// Gradient norm below this (absolute) or below `relativeVanishing` x the output layer's: vanishing.
+        static let vanishing = 1e-7
+        static let relativeVanishing = 1e-3
+        /// Gradient norm above this, or one step larger than the weights: exploding.
+        static let exploding = 1e3
+        static let explodingUpdateRatio = 1.0
+        /// Fraction of ReLU units dead on the whole training set from which a layer is flagged.
+        static let dying = 0.5
+    }
+
+    /// The network parameters stored for one epoch (weights and biases by layer).
+    static func parameters(_ tensors: [TensorRow]) throws -> [LayerParameters] {
+        let layers = Set(tensors.map(\.layer)).sorted()
+        return try layers.map { layer in
+            func tensor(_ kind: String) throws -> Tensor? {
+                guard let stored = tensors.first(where: { $0.layer == layer && $0.kind == kind }) else { return nil }
+                let precision: Precision = stored.dtype == "float64" ? .float64 : .float32
+                return try Tensor(rows: stored.rows, cols: stored.cols, littleEndianBytes: stored.data, precision: precision)
+            }
+            guard let weight = try tensor("weight") else {
+                throw ReportError.noData("layer \(layer) has no stored weight at epoch \(tensors.first?.epoch ?? 0)")
+            }
+            return LayerParameters(weight: weight, bias: try tensor("bias"))
+        }
+    }
+
+    /// `report layers RUN`: per epoch and layer, norms, update ratio, dead ReLU fraction and flags.
+    public func layers(runID: Int64, epoch: Int? = nil, loader: InspectionLoader? = nil,
+                       format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.layers(runID: runID, epoch: epoch, loader: loader, format: format) } }
+        let run = try run(runID)
+        var statistics = try queries.layerStatistics(runID: runID)
+        if let epoch { statistics = statistics.filter { $0.epoch == epoch } }
+        guard !statistics.isEmpty else {
+            throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)" }
+                                     ?? "run \(runID) has no stored weights (was it run with tensor logging off?)")
+        }
+        // Dead ReLU fractions need the training data and a forward pass per epoch.
+        var dead: [Int: [Double]] = [:]
+        var deadNote: String?
+        let usesReLU = run.text(.activation) == "relu"
+        if usesReLU, let loader {
+            do {
+                let inputs = try loader(run)
+                for epochValue in Set(statistics.map(\.epoch)).sorted() {
+                    let tensors = try queries.storedTensors(runID: runID, epoch: epochValue)
+                    dead[epochValue] = try Inspection.deadUnitFractions(configuration: inputs.configuration,
+                                                                        parameters: try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" }),
+                                                                        inputs: inputs.training)
+                }
+            } catch {
+                deadNote = "dead ReLU fractions unavailable: \(error)"
+                dead = [:]
+            }
+        } else if usesReLU {
+            deadNote = "dead ReLU fractions unavailable: no training data loader"
+        }
+        let layerCount = statistics.map(\.layer).max() ?? 0
+        let outputGradient = Dictionary(statistics.filter { $0.layer == layerCount }.map { ($0.epoch, $0.gradientL2) },
+                                        uniquingKeysWith: { a, _ in a })
+
+        var columns: [DataTable.Column] = [.init("epoch"), .init("layer"), .init("weight_l2"), .init("gradient_l2"),
+                                           .init("update_to_weight_ratio", title: "update_ratio")]
+        let showsDead = usesReLU && !dead.isEmpty
+        if showsDead { columns.append(.init("dead_relu_fraction", title: "dead_relu")) }
+        columns.append(.init("flags"))
+        var table = DataTable(columns: columns)
+        var flagged: [String: [Int]] = [:]   // "layer 2: vanishing gradient" -> epochs
+        for row in statistics {
+            var flags: [String] = []
+            if let gradient = row.gradientL2 {
+                let reference = outputGradient[row.epoch].flatMap { $0 }
+                if gradient < LayerHealth.vanishing ||
+                    (row.layer < layerCount && reference.map { $0 > 0 && gradient < LayerHealth.relativeVanishing * $0 } == true) {
+                    flags.append("vanishing")
+                }
+                if gradient > LayerHealth.exploding || (row.updateToWeightRatio ?? 0) > LayerHealth.explodingUpdateRatio {
+                    flags.append("exploding")
+                }
+            } else if row.epoch > 0, row.weightL2 == nil {
+                flags.append("non-finite")
+            }
+            var deadFraction: Double?
+            if row.layer < layerCount, let fractions = dead[row.epoch], row.layer - 1 < fractions.count {
+                deadFraction = fractions[row.layer - 1]
+                if deadFraction! >= LayerHealth.dying { flags.append("dying-relu") }
+            }
+            for flag in flags { flagged["layer \(row.layer): \(flag)", default: []].append(row.epoch) }
+            var cells: [Cell] = [.integer(Int64(row.epoch)), .integer(Int64(row.layer)), .number(row.weightL2),
+                                 .number(row.gradientL2), .number(row.updateToWeightRatio)]
+            if showsDead { cells.append(.number(deadFraction)) }
+            cells.append(.text(flags.joined(separator: ",")))
+            table.rows.append(cells)
+            if !flags.isEmpty { table.highlightedRows.insert(table.rows.count - 1) }
+        }
+        guard format == .table else { return table.render(format, style: style) }
+        var out = "layers of \(terminalSafe(Self.runLabel(run))): \(run.layers), \(run.text(.activation) ?? "") hidden units\n"
+        out += style.dim("gradient_l2: norm of the epoch's mean gradient; update_ratio: learning_rate x gradient_l2 / weight_l2 (~1e-3 is healthy)") + "\n\n"
+        // Highlight flagged rows in yellow rather than green.
+        var plain = table
+        plain.highlightedRows = []
+        var lines = plain.renderTable(style: style).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for index in table.highlightedRows { lines[index + 2] = style.warning(lines[index + 2]) }
+        out += lines.joined(separator: "\n")
+        if let deadNote { out += style.dim(terminalSafe(deadNote)) + "\n" }
+        if flagged.isEmpty {
+            out += "no vanishing or exploding gradients" + (showsDead ? " or dying ReLUs" : "") + " flagged\n"
+        } else {
+            out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
+            for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {
+                out += style.warning("  \(flag) at \(Self.epochRanges(epochs))") + "\n"
+            }
+        }
+        return out
+    }
+
+    /// "epochs 1-3, 7" from a sorted list.
+    static func epochRanges(_ epochs: [Int]) -> String {
+        var parts: [String] = []
+        var start = epochs.first, previous = epochs.first
+        for epoch in epochs.dropFirst() + [Int.min] {
+            if let p = previous, epoch == p + 1 { previous = epoch; continue }
+            if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)-\(p)") }
+            start = epoch; previous = epoch
+        }
+        return (epochs.count == 1 ? "epoch " : "epochs ") + parts.joined(separator: ", ")
+    }
+
+    /// The tensors a `tensors`/`explain` command asks for, with clear errors when absent.
+    func selectTensors(run: RunSummary, epoch: Int?, layer: Int?, kind: String?) throws -> (Int, [TensorRow]) {
+        let epochs = try queries.tensorEpochs(runID: run.id)
+        guard let last = epochs.last else { throw ReportError.noData("run \(run.id) has no stored tensors") }
+        let chosen = epoch ?? last
+        guard epochs.contains(chosen) else {
+            throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs))")
+        }
+        let validKinds = ["weight", "bias", "weight_grad", "bias_grad", "weight_velocity", "bias_velocity"]
+        if let kind, !validKinds.contains(kind) {
+            throw ReportError.invalidArgument("unknown tensor kind '\(kind)'; kinds: \(validKinds.joined(separator: ", "))")
+        }
+        let tensors = try queries.storedTensors(runID: run.id, epoch: chosen, layer: layer, kind: kind)
+        guard !tensors.isEmpty else {
+            let layers = Set(try queries.storedTensors(runID: run.id, epoch: chosen).map(\.layer)).sorted()
+            throw ReportError.noData("run \(run.id) epoch \(chosen) has no \(kind ?? "tensor")\(layer.map { " for layer \($0)" } ?? ""); layers: \(layers.map(String.init).joined(separator: ", "))")
+        }
+        return (chosen, tensors)
+    }
+
+    /// `report tensors RUN --epoch E [--layer L] [--kind K]`: readable matrices or an export.
+    /// `npy` returns binary data; the other formats UTF-8 text.
+    public func tensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil, kind: String? = nil,
+                        format: TensorExportFormat = .table) throws -> Data {
+        if !queries.isSnapshot { return try snapshot { try $0.tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format) } }
+        let run = try run(runID)
+        let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: layer, kind: kind)
+        switch format {
+        case .json:
+            return WeightsFile(runID: runID, epoch: chosenEpoch, stored: tensors).encoded()
+        case .npy:
+            guard tensors.count == 1 else {
+                throw ReportError.invalidArgument("npy holds one array: choose one with --layer and --kind (epoch \(chosenEpoch) has \(tensors.count) tensors)")
+            }
+            return Self.npy(tensors[0])
+        case .csv:
+            var out = "run_id,epoch,layer,kind,row,col,value\n"
+            for tensor in tensors {
+                let values = tensor.doubles
+                for row in 0..<tensor.rows {
+                    for col in 0..<tensor.cols {
+                        out += "\(runID),\(chosenEpoch),\(tensor.layer),\(tensor.kind),\(row),\(col),\(Cell.real(values[row * tensor.cols + col]).exact)\n"
+                    }
+                }
+            }
+            return Data(out.utf8)
+        case .table:
+            var out = "tensors of \(terminalSafe(Self.runLabel(run))) at epoch \(chosenEpoch)\n"
+            for tensor in tensors {
+                out += "\n" + style.bold("layer \(tensor.layer) \(tensor.kind) [\(tensor.rows) x \(tensor.cols)] \(tensor.dtype)")
+                let stats = [("l2", tensor.l2), ("mean", tensor.mean), ("std", tensor.std), ("min", tensor.min), ("max", tensor.max)]
+                out += "  " + stats.map { "\($0.0) \($0.1.map { formatNumber($0) } ?? "-")" }.joined(separator: "  ") + "\n"
+                out += Self.matrixText(tensor, width: style.width)
+            }
+            return Data(out.utf8)
+        }
+    }
+
+    /// The matrix with at most 8 rows and as many columns as fit, elided with … in the middle.
+    static func matrixText(_ tensor: TensorRow, width: Int) -> String {
+        let values = tensor.doubles
+        let cellWidth = 10
+        let maxColumns = max(2, min(tensor.cols, (width - 8) / (cellWidth + 1)))
+        func pick(_ count: Int, _ limit: Int) -> [Int?] {
+            if count <= limit { return Array(0..<count) }
+            let head = (limit + 1) / 2, tail = limit - head - 1
+            return Array(0..<head) + [nil] + Array((count - max(tail, 1))..<count)
+        }
+        let rows = pick(tensor.rows, 8), cols = pick(tensor.cols, maxColumns)
+        var out = ""
+        for row in rows {
+            guard let row else { out += "     ⋮\n"; continue }
+            var line = String(repeating: " ", count: 5 - min(5, String(row).count)) + "\(row)"
+            for col in cols {
+                let text = col.map { formatNumber(values[row * tensor.cols + $0]) } ?? "…"
+                line += " " + String(repeating: " ", count: max(0, cellWidth - text.count)) + text
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    /// A NumPy .npy (version 1.0) file: little-endian <f4 or <f8, C order, shape (rows, cols).
+    static func npy(_ tensor: TensorRow) -> Data {
+        let descr = tensor.dtype == "float64" ? "<f8" : "<f4"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(tensor.rows), \(tensor.cols)), }"
+        // Magic (6) + version (2) + header length (2) + header + newline, padded to a multiple of 64.
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        data.append(contentsOf: tensor.data)
+        return data
+    }
+
+    /// `report explain RUN --epoch E --layer L --weight I,J [--row N]`: the slope of the loss with
+    /// respect to one weight as the course's three factors (one row), or the full-data gradient.
+    public func explain(runID: Int64, epoch: Int?, layer: Int, from i: Int, to j: Int, row: Int?,
+                        loader: InspectionLoader, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.explain(runID: runID, epoch: epoch, layer: layer, from: i, to: j, row: row, loader: loader, format: format) } }
+        let run = try run(runID)
+        let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: nil, kind: nil)
+        let inputs: InspectionInputs
+        do { inputs = try loader(run) } catch { throw ReportError.inspection("\(error)") }
+        let parameters = try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" })
+        let slope: WeightSlope
+        do {
+            slope = try Inspection.weightSlope(configuration: inputs.configuration, parameters: parameters, data: inputs.training,
+                                               layer: layer, from: i, to: j, row: row)
+        } catch { throw ReportError.inspection("\(error)") }
+        let weight = parameters.indices.contains(layer - 1) && i < parameters[layer - 1].weight.rows && j < parameters[layer - 1].weight.cols
+            ? parameters[layer - 1].weight[i, j] : nil
+        // The gradient stored for the next epoch was computed at these weights (exactly so for full-batch runs).
+        let storedNext = try queries.storedTensors(runID: runID, epoch: chosenEpoch + 1, layer: layer, kind: "weight_grad").first
+        let storedGradient = storedNext.flatMap { i < $0.rows && j < $0.cols ? $0.doubles[i * $0.cols + j] : nil }
+        let fullBatch = run.batchSize >= inputs.training.rowCount
+
+        let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
+                                        .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
+                                        .init("product"), .init("gradient"), .init("stored_gradient_next_epoch")],
+                              rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
+                                      .integer(Int64(j)), .integer(row), .number(weight), .number(slope.nodeValue),
+                                      .number(slope.activationSlope), .number(slope.lossSlopeAtOutput), .real(slope.product),
+                                      .real(slope.gradient), .number(storedGradient)]])
+        guard format == .table else { return table.render(format, style: style) }
+        func show(_ value: Double?) -> String { value.map { formatNumber($0, digits: 6) } ?? "-" }
+        var out = "\(terminalSafe(Self.runLabel(run))), weights after epoch \(chosenEpoch): layer \(layer) weight (\(i), \(j)) = \(show(weight))\n"
+        out += "from node \(i) of \(layer == 1 ? "the inputs" : "layer \(layer - 1)") to node \(j) of layer \(layer)\n\n"
+        if let row {
+            out += "training row \(row):\n"
+            let lines = [("  ", "value of node \(i) feeding the weight", show(slope.nodeValue)),
+                         ("× ", "slope of the activation at node \(j)", show(slope.activationSlope)),
+                         ("× ", "slope of the loss w.r.t. node \(j)'s output", show(slope.lossSlopeAtOutput)),
+                         ("= ", "slope of the loss w.r.t. the weight", style.bold(show(slope.product)))]
+            let labelWidth = lines.map(\.1.count).max() ?? 0
+            for (operation, label, value) in lines {
+                out += operation + label + String(repeating: " ", count: labelWidth - label.count + 2) + value + "\n"
+            }
+            out += style.dim("  (backprop's gradient for this row: \(show(slope.gradient)))") + "\n"
+        } else {
+            out += "full training set (\(inputs.training.rowCount) rows): mean slope of the loss w.r.t. the weight = \(style.bold(show(slope.gradient)))\n"
+            out += style.dim("  (the mean over rows of node value × activation slope × loss slope; add --row N to see the factors of one row)") + "\n"
+            if let storedGradient {
+                out += "stored gradient of epoch \(chosenEpoch + 1): \(show(storedGradient))"
+                out += fullBatch ? " (full-batch run: the same gradient)\n" : " (mean over mini-batches at moving weights, so it differs)\n"
+            }
+        }
+        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * (row == nil ? slope.gradient : slope.product)))"
+        out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
+        return out
+    }
+}

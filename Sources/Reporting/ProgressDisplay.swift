@@ -1,0 +1,124 @@
+// What `runner` shows while it trains: on a terminal, a live line per active run and an
+// overall bar with runs done/total and ETA; elsewhere one plain line per finished run;
+// nothing when quiet. Returns the text to write; the executable writes it.
+import Foundation
+
+public final class ProgressDisplay {
+    public enum Mode: Sendable { case live, plain, quiet }
+
+    private struct ActiveRun {
+        var label: String
+        var epoch: Int
+        var epochs: Int
+        var loss: Double?
+    }
+
+    private let mode: Mode
+    private let width: Int
+    private let startedAt: Date
+    private var totalRuns: Int
+    private var finishedRuns = 0
+    private var active: [(runID: Int64, run: ActiveRun)] = []
+    private var drawnLines = 0
+    private var lastDrawn = Date.distantPast
+    /// Live redraws at most this often (a fast sweep finishes epochs in microseconds).
+    private let redrawInterval: TimeInterval = 0.1
+
+    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date()) {
+        self.mode = mode
+        self.totalRuns = totalRuns
+        self.width = max(width, 40)
+        self.startedAt = now
+    }
+
+    public func runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int, now: Date = Date()) -> String {
+        active.append((runID, ActiveRun(label: label, epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil)))
+        return mode == .live ? redraw(now: now, force: true) : ""
+    }
+
+    public func epochFinished(runID: Int64, epoch: Int, trainLoss: Double, validationLoss: Double?, now: Date = Date()) -> String {
+        guard let index = active.firstIndex(where: { $0.runID == runID }) else { return "" }
+        active[index].run.epoch = epoch
+        active[index].run.loss = validationLoss ?? trainLoss
+        return mode == .live ? redraw(now: now, force: false) : ""
+    }
+
+    /// `status` is the run's final status (`completed`, `pruned`, `interrupted` ...), `detail` its reason.
+    public func runFinished(runID: Int64, label: String, status: String, detail: String, now: Date = Date()) -> String {
+        let run = active.first { $0.runID == runID }?.run
+        active.removeAll { $0.runID == runID }
+        if status != "interrupted" && status != "lost" { finishedRuns += 1 }
+        var line = "run \(runID)  \(label)  \(status)"
+        if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
+        if let loss = run?.loss { line += "  loss \(Self.format(loss))" }
+        if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(detail))" }
+        line += "  [\(finishedRuns)/\(totalRuns)]"
+        switch mode {
+        case .quiet: return ""
+        case .plain: return line + "\n"
+        case .live: return clear() + Self.fit(line, width) + "\n" + redraw(now: now, force: true, cleared: true)
+        }
+    }
+
+    /// Removes the live lines (before the summary, or on Ctrl-C).
+    public func finish() -> String { mode == .live ? clear() : "" }
+
+    // MARK: - Live frame
+
+    private func clear() -> String {
+        guard drawnLines > 0 else { return "" }
+        defer { drawnLines = 0 }
+        return "\u{1B}[\(drawnLines)A\r\u{1B}[J"
+    }
+
+    private func redraw(now: Date, force: Bool, cleared: Bool = false) -> String {
+        guard force || now.timeIntervalSince(lastDrawn) >= redrawInterval else { return "" }
+        lastDrawn = now
+        let prefix = cleared ? "" : clear()
+        let lines = frame(now: now)
+        drawnLines = lines.count
+        return prefix + lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The live lines: one per active run, then the overall bar.
+    func frame(now: Date) -> [String] {
+        var lines: [String] = []
+        for (runID, run) in active {
+            let fraction = run.epochs > 0 ? Double(run.epoch) / Double(run.epochs) : 1
+            let loss = run.loss.map { "loss \(Self.format($0))" } ?? "loss -"
+            let text = "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(loss)  "
+            lines.append(Self.fit(text + Self.bar(fraction, width: 20), width))
+        }
+        let progress = Double(finishedRuns) + active.reduce(0.0) { total, entry in
+            total + (entry.run.epochs > 0 ? Double(entry.run.epoch) / Double(entry.run.epochs) : 0)
+        }
+        let elapsed = now.timeIntervalSince(startedAt)
+        var eta = "ETA -"
+        if progress > 0, totalRuns > 0 {
+            eta = "ETA " + Self.duration(elapsed * (Double(totalRuns) - progress) / progress)
+        }
+        let fraction = totalRuns > 0 ? progress / Double(totalRuns) : 1
+        lines.append(Self.fit("sweep \(Self.bar(fraction, width: 30)) \(finishedRuns)/\(totalRuns) runs done  \(Self.duration(elapsed)) elapsed  \(eta)", width))
+        return lines
+    }
+
+    static func bar(_ fraction: Double, width: Int) -> String {
+        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "-" }
+        let whole = Int(seconds.rounded())
+        return whole >= 3600 ? String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+                             : String(format: "%d:%02d", whole / 60, whole % 60)
+    }
+
+    static func format(_ value: Double) -> String {
+        value.isFinite ? String(format: "%.4f", value) : "\(value)"
+    }
+
+    static func fit(_ line: String, _ width: Int) -> String {
+        line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+    }
+}

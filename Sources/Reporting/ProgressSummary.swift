@@ -1,0 +1,83 @@
+// The table `runner` prints when a sweep ends: its runs sorted by the sweep's metric,
+// the best run marked, and the `report` commands that look further.
+import Foundation
+import Store
+
+public enum ProgressSummary {
+    /// `metric` is one of val_loss, train_loss, val_accuracy, train_accuracy (final values).
+    /// `variedColumns`: the sweep's varied `runs` columns, in spec order (the grid's rows and columns;
+    /// seeds last, since the grid averages over them).
+    public static func render(runs: [SlopeStore.RunRecord], metric: String, maximize: Bool, sweepID: Int64?,
+                              databaseArgument: String, variedColumns: [String] = ["learning_rate", "batch_size"]) -> String {
+        guard !runs.isEmpty else { return "no runs\n" }
+        func value(_ run: SlopeStore.RunRecord) -> Double? {
+            let value: Double?
+            switch metric {
+            case "train_loss": value = run.finalTrainLoss
+            case "val_accuracy": value = run.finalValidationAccuracy
+            case "train_accuracy": value = run.finalTrainAccuracy
+            default: value = run.finalValidationLoss ?? run.finalTrainLoss
+            }
+            return value.flatMap { $0.isFinite ? $0 : nil }
+        }
+        let sorted = runs.sorted { lhs, rhs in
+            switch (value(lhs), value(rhs)) {
+            case let (left?, right?): return left == right ? lhs.id < rhs.id : (maximize ? left > right : left < right)
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return lhs.id < rhs.id
+            }
+        }
+        let best = sorted.first.flatMap { value($0) != nil ? $0.id : nil }
+        let header = ["", "run", "status", "learning_rate", "batch_size", "seed", "layers", "epochs", "train_loss", "val_loss", "val_accuracy"]
+        var rows: [[String]] = [header]
+        for run in sorted {
+            rows.append([
+                run.id == best ? "*" : "",
+                String(run.id), run.status.rawValue,
+                String(format: "%g", run.settings.learningRate), String(run.settings.batchSize), String(run.settings.seed),
+                run.settings.layers, "\(run.epochsDone)/\(run.settings.epochs)",
+                run.finalTrainLoss.map(number) ?? "-", run.finalValidationLoss.map(number) ?? "-",
+                run.finalValidationAccuracy.map { String(format: "%.4f", $0) } ?? "-",
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = ""
+        for row in rows {
+            let cells = row.enumerated().map { column, cell -> String in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return column >= 3 ? padding + cell : cell + padding
+            }
+            var line = cells.joined(separator: " ")
+            while line.last == " " { line.removeLast() }
+            text += line + "\n"
+        }
+        let goal = maximize ? "highest" : "lowest"
+        if let best {
+            let shown = metric == "val_loss" && runs.allSatisfy({ $0.finalValidationLoss == nil }) ? "train_loss (no validation split)" : metric
+            text += "* best run: \(best) (\(goal) final \(shown))\n"
+        }
+        let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
+        if let sweepID {
+            let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }
+            if axes.count >= 2 {
+                text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1]) --metric best_val_loss\(database)\n"
+                text += "              report compare --sweep \(sweepID)\(database)"
+            } else {
+                text += "Look further: report compare --sweep \(sweepID)\(database)"
+            }
+            if let best { text += "; report show \(best)\(database)" }
+            text += "\n"
+        } else if let best {
+            text += "Look further: report show \(best)\(database); report layers \(best)\(database)\n"
+        }
+        return text
+    }
+
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value)" }
+        if value != 0 && (abs(value) < 1e-3 || abs(value) >= 1e6) { return String(format: "%.3e", value) }
+        let text = String(format: "%.4f", value)
+        return text
+    }
+}

@@ -1,0 +1,50 @@
+// Reporting's one error type: every case renders as one line that says what was wrong and how to fix it.
+import Store
+
+public enum ReportError: Error, Equatable, CustomStringConvertible {
+    case invalidExpression(String, reason: String)
+    case unknownColumn(String, valid: [String])
+    case unknownRun(Int64)
+    case unknownSweep(Int64)
+    case noRuns(String)
+    case noData(String)
+    case invalidArgument(String)
+    case inspection(String)
+    case output(String)
+
+    public var description: String {
+        switch self {
+        case .invalidExpression(let text, let reason):
+            return "invalid expression \(oneLine(text)): \(reason)"
+        case .unknownColumn(let name, let valid):
+            return "unknown column \(oneLine(name, quote: "'")); valid columns: \(valid.joined(separator: ", "))"
+        case .unknownRun(let id):
+            return "no run with id \(id) in this database (list them with `report runs`)"
+        case .unknownSweep(let id):
+            return "no sweep with id \(id) in this database (list them with `report sweeps`)"
+        case .noRuns(let detail): return detail
+        case .noData(let detail): return detail
+        case .invalidArgument(let detail): return detail
+        case .inspection(let detail): return "cannot inspect the run: \(detail)"
+        case .output(let detail): return "cannot write output: \(detail)"
+        }
+    }
+
+    /// User text quoted on one line (newlines and control characters made visible).
+    private func oneLine(_ text: String, quote: String = "\"") -> String {
+        var result = quote
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\"" where quote == "\"": result += "\\\""
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    result += "\\u{\(String(scalar.value, radix: 16))}"
+                } else { result.unicodeScalars.append(scalar) }
+            }
+        }
+        return result + quote
+    }
+}

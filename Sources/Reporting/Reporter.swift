@@ -1,0 +1,314 @@
+// The `report` commands as functions from query results to text. Each returns the whole output,
+// so that tests compare it and the executable only prints it. `runs`, `show` and `best` live here.
+import Foundation
+import Store
+
+/// Which way a metric is better.
+public enum Goal: String, CaseIterable, Sendable {
+    case min, max
+
+    /// Accuracies are maximised, everything else (losses) minimised.
+    static func natural(for metricName: String) -> Goal { metricName.contains("accuracy") ? .max : .min }
+
+    func isBetter(_ candidate: Double, than current: Double) -> Bool {
+        self == .min ? candidate < current : candidate > current
+    }
+}
+
+/// A per-epoch curve of a run.
+public enum CurveMetric: String, CaseIterable, Sendable {
+    case train_loss, val_loss, train_accuracy, val_accuracy
+
+    func value(_ row: EpochRow) -> Double? {
+        switch self {
+        case .train_loss: return row.trainLoss
+        case .val_loss: return row.validationLoss
+        case .train_accuracy: return row.trainAccuracy
+        case .val_accuracy: return row.validationAccuracy
+        }
+    }
+
+    var goal: Goal { Goal.natural(for: rawValue) }
+}
+
+public struct Reporter: Sendable {
+    public private(set) var queries: RunQueries
+    public var style: TerminalStyle
+
+    public init(queries: RunQueries, style: TerminalStyle = .plain) {
+        self.queries = queries
+        self.style = style
+    }
+
+    /// Runs a command on one database snapshot, so that its several queries agree with each other
+    /// while a sweep keeps writing. Every public command starts with this.
+    func snapshot<T>(_ body: (Reporter) throws -> T) throws -> T {
+        try queries.snapshot { snapshotQueries in
+            var reporter = self
+            reporter.queries = snapshotQueries
+            return try body(reporter)
+        }
+    }
+
+    // MARK: lookups shared by the commands
+
+    func run(_ id: Int64) throws -> RunSummary {
+        guard let run = try queries.runSummary(id: id) else {
+            if try queries.runCount() == 0 { throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)") }
+            throw ReportError.unknownRun(id)
+        }
+        return run
+    }
+
+    /// The runs of a sweep (those matching `filter`, a `--where` expression, when given).
+    func sweepRuns(_ sweepID: Int64, filter: String? = nil) throws -> [RunSummary] {
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        guard !runs.isEmpty else {
+            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+        }
+        return runs
+    }
+
+    /// A numeric run column for metrics (`--metric`, `--rows`, `--sort`).
+    func numericColumn(_ name: String, purpose: String) throws -> RunColumn {
+        let column = try RunFilterParser.column(named: name)
+        guard column.isNumeric else {
+            let numeric = RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted()
+            throw ReportError.invalidArgument("\(purpose) must be a numeric column, not '\(column.rawValue)'; numeric columns: \(numeric.joined(separator: ", "))")
+        }
+        return column
+    }
+
+    static func runLabel(_ run: RunSummary) -> String {
+        if let name = run.name, !name.isEmpty { return "run \(run.id) \(name)" }
+        return "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
+    }
+
+    // MARK: runs
+
+    /// The key columns of a run table, dropping those that are empty for every run shown.
+    static func runTable(_ runs: [RunSummary], format: OutputFormat) -> DataTable {
+        if format != .table {
+            let columns = RunColumn.allCases.map { DataTable.Column($0.rawValue) }
+            let rows = runs.map { run in RunColumn.allCases.map { cell(run[$0]) } }
+            return DataTable(columns: columns, rows: rows)
+        }
+        var columns: [(DataTable.Column, (RunSummary) -> Cell)] = [
+            (.init("id"), { .integer($0.id) }),
+            (.init("sweep_id", title: "sweep"), { cell($0[.sweep_id]) }),
+            (.init("name"), { cell($0[.name]) }),
+            (.init("status", isShortenable: false), { .text($0.status) }),
+            (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
+            (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
+            (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
+            (.init("layers"), { cell($0[.layers]) }),
+            (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\(Int($0.number(.epochs) ?? 0))") }),
+            (.init("final_train_loss", title: "train_loss"), { cell($0[.final_train_loss]) }),
+            (.init("final_val_loss", title: "val_loss"), { cell($0[.final_val_loss]) }),
+            (.init("best_train_loss", title: "best_train"), { cell($0[.best_train_loss]) }),
+            (.init("best_val_loss", title: "best_val"), { cell($0[.best_val_loss]) }),
+            (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
+            (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
+            (.init("final_train_accuracy", title: "train_acc"), { cell($0[.final_train_accuracy]) }),
+        ]
+        let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
+        // The best training loss only when no run shown has validation data (else best_val says more).
+        let hasValidation = runs.contains { $0[.best_val_loss] != .null }
+        columns.removeAll { column in
+            if column.0.key == "best_train_loss" { return hasValidation }
+            if column.0.key == "final_train_accuracy" {  // only for classification runs without validation data
+                return runs.contains { $0[.final_val_accuracy] != .null } || runs.allSatisfy { $0[.final_train_accuracy] == .null }
+            }
+            guard optional.contains(column.0.key) else { return false }
+            return runs.allSatisfy { run in
+                let value = column.1(run)
+                if column.0.key == "momentum" { return value == .null || value == .real(0) || value == .integer(0) }
+                return value == .null || value == .text("")
+            }
+        }
+        // Sweep and layers shared by every run shown say little per row: `sharedColumns` names them once.
+        if runs.count > 1 {
+            columns.removeAll { column in
+                ["sweep_id", "layers"].contains(column.0.key) && Set(runs.map { column.1($0) }).count == 1
+            }
+        }
+        return DataTable(columns: columns.map(\.0), rows: runs.map { run in columns.map { $0.1(run) } })
+    }
+
+    /// "sweep 1, layers 64-16-10" when all runs shown share them (the table then leaves them out).
+    static func sharedColumnsNote(_ runs: [RunSummary]) -> String? {
+        guard runs.count > 1 else { return nil }
+        var parts: [String] = []
+        if Set(runs.map { $0[.sweep_id] }).count == 1 { parts.append("sweep \(cell(runs[0][.sweep_id]).display)") }
+        if Set(runs.map { $0[.layers] }).count == 1 { parts.append("layers \(terminalSafe(runs[0].layers))") }
+        return parts.isEmpty ? nil : "all runs: " + parts.joined(separator: ", ")
+    }
+
+    static func cell(_ value: RunValue) -> Cell {
+        switch value {
+        case .integer(let v): return .integer(v)
+        case .real(let v): return .real(v)
+        case .text(let v): return .text(v)
+        case .null: return .null
+        }
+    }
+
+    /// `report runs`: runs matching sweep/filter, sorted, limited.
+    public func runs(sweepID: Int64? = nil, filter: String? = nil, sort: String? = nil, limit: Int? = nil,
+                     format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.runs(sweepID: sweepID, filter: filter, sort: sort, limit: limit, format: format) } }
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        let parsedSort = try sort.map(RunFilterParser.parseSort)
+        if let limit, limit < 1 { throw ReportError.invalidArgument("--limit must be at least 1, got \(limit)") }
+        if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
+        let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
+        if runs.isEmpty {
+            if try queries.runCount() == 0 {
+                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+            }
+            if format == .table { return "no runs match\n" }
+        }
+        let table = Self.runTable(runs, format: format).render(format, style: style)
+        guard format == .table, let note = Self.sharedColumnsNote(runs) else { return table }
+        return table + style.dim(note) + "\n"
+    }
+
+    // MARK: sweeps
+
+    /// `report sweeps`: every sweep with its status and how many of its runs are in each state.
+    public func sweeps(format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.sweeps(format: format) } }
+        let sweeps = try queries.sweepSummaries()
+        if sweeps.isEmpty {
+            if try queries.runCount() == 0 {
+                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+            }
+            if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
+        }
+        let counts = try queries.runStatusCounts()
+        let statuses = ["queued", "running", "completed", "pruned", "diverged", "failed"]
+        var columns: [DataTable.Column] = [.init("id"), .init("name"), .init("status"), .init("created_at", title: "created"), .init("runs")]
+        columns += statuses.map { DataTable.Column($0) }
+        var table = DataTable(columns: columns, rows: sweeps.map { sweep in
+            [.integer(sweep.id), .text(sweep.name), .text(sweep.status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
+                + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
+        })
+        if format == .table {
+            // States no sweep has are noise in a terminal table.
+            let empty = Set(statuses.indices.filter { index in table.rows.allSatisfy { $0[5 + index] == .integer(0) } }.map { $0 + 5 })
+            table.columns = table.columns.enumerated().filter { !empty.contains($0.offset) }.map(\.element)
+            table.rows = table.rows.map { row in row.enumerated().filter { !empty.contains($0.offset) }.map(\.element) }
+        }
+        return table.render(format, style: style)
+    }
+
+    // MARK: show
+
+    /// `report show RUN`: configuration, status, the per-epoch table and a plot of the losses.
+    public func show(runID: Int64, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.show(runID: runID, format: format) } }
+        let run = try run(runID)
+        let epochs = try queries.epochRows(runIDs: [runID])
+        let table = Self.epochTable(epochs)
+        switch format {
+        case .csv: return table.renderCSV()
+        case .json:
+            let runFields = RunColumn.allCases.map { "\(jsonString($0.rawValue)): \(Self.cell(run[$0]).json)" }
+            let config = run.configJSON.isEmpty ? "null" : run.configJSON
+            return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
+                + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n"
+        case .table:
+            var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
+            let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""
+            out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(Int(run.number(.epochs) ?? 0)) epochs\n"
+            if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
+            out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
+            out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
+            out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
+            if let best = run.number(.best_epoch) {
+                let bestLoss = run.number(.best_val_loss) ?? run.number(.best_train_loss)
+                out += "best:       epoch \(Int(best))\(bestLoss.map { ", loss \(formatNumber($0))" } ?? "")\n"
+            }
+            let times = [("started", run.text(.started_at)), ("finished", run.text(.finished_at)), ("worker", run.text(.worker))]
+                .compactMap { name, value in value.map { "\(name) \(terminalSafe($0))" } }
+            if !times.isEmpty { out += "times:      \(times.joined(separator: "  "))\n" }
+            out += "config:     \(terminalSafe(Self.compactJSON(run.configJSON)))\n\n"
+            if epochs.isEmpty { return out + "no epochs recorded yet\n" }
+            out += table.renderTable(style: style) + "\n"
+            var series = [PlotSeries(label: "train_loss", points: epochs.compactMap { row in row.trainLoss.map { PlotPoint(x: Double(row.epoch), y: $0) } })]
+            if epochs.contains(where: { $0.validationLoss != nil }) {
+                series.append(PlotSeries(label: "val_loss", points: epochs.compactMap { row in row.validationLoss.map { PlotPoint(x: Double(row.epoch), y: $0) } }))
+            }
+            out += TerminalPlot.render(series, title: "loss", style: style)
+            // Classification runs: the accuracies too.
+            let accuracies = [CurveMetric.train_accuracy, .val_accuracy].compactMap { metric -> PlotSeries? in
+                let points = epochs.compactMap { row in metric.value(row).map { PlotPoint(x: Double(row.epoch), y: $0) } }
+                return points.isEmpty ? nil : PlotSeries(label: metric.rawValue, points: points)
+            }
+            if !accuracies.isEmpty { out += "\n" + TerminalPlot.render(accuracies, title: "accuracy", style: style) }
+            return out
+        }
+    }
+
+    static func epochTable(_ epochs: [EpochRow]) -> DataTable {
+        var columns: [(DataTable.Column, (EpochRow) -> Cell)] = [
+            (.init("epoch"), { .integer(Int64($0.epoch)) }),
+            (.init("train_loss"), { .number($0.trainLoss) }),
+            (.init("val_loss"), { .number($0.validationLoss) }),
+            (.init("train_accuracy"), { .number($0.trainAccuracy) }),
+            (.init("val_accuracy"), { .number($0.validationAccuracy) }),
+            (.init("seconds"), { .real($0.seconds) }),
+        ]
+        columns.removeAll { column in
+            ["val_loss", "train_accuracy", "val_accuracy"].contains(column.0.key) && epochs.allSatisfy { column.1($0) == .null }
+        }
+        return DataTable(columns: columns.map(\.0), rows: epochs.map { row in columns.map { $0.1(row) } })
+    }
+
+    /// The configuration JSON on one line with sorted keys (as stored when it does not parse).
+    static func compactJSON(_ text: String) -> String {
+        guard let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+              let compact = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]),
+              let result = String(data: compact, encoding: .utf8) else { return text }
+        return result
+    }
+
+    // MARK: best
+
+    /// `report best --sweep ID`: the run with the best value of the metric.
+    public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
+                     format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
+        _ = try sweepRuns(sweepID, filter: filter)
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
+        let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
+        var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
+                                           sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+        if metric == nil, top.first?.number(column) == nil {
+            column = .best_train_loss   // a sweep without validation data
+            top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
+                                           sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
+        }
+        guard let winner = top.first, let value = winner.number(column) else {
+            throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
+        }
+        switch format {
+        case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)
+        case .table:
+            var out = "best run of sweep \(sweepID) by \(column.rawValue) (\(chosenGoal().rawValue)): \(style.good(terminalSafe(Self.runLabel(winner)))), \(column.rawValue) = \(formatNumber(value))\n\n"
+            // One run: its columns as rows, so that none has to be cut to fit.
+            var table = DataTable(columns: [.init("column"), .init("value", alignsRight: false)])
+            for runColumn in RunColumn.allCases where winner[runColumn] != .null {
+                table.rows.append([.text(runColumn.rawValue), .text(Self.cell(winner[runColumn]).display)])
+                if runColumn == column { table.highlightedRows.insert(table.rows.count - 1) }
+            }
+            out += table.renderTable(style: style)
+            out += "config: \(terminalSafe(Self.compactJSON(winner.configJSON)))\n"
+            return out
+        }
+    }
+}

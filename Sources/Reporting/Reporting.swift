@@ -1,1 +1,0 @@
-// Reporting module (placeholder until its issue lands).

@@ -1,0 +1,48 @@
+// How output should look: terminal width and whether to use colour (only on a terminal, never with NO_COLOR).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+public struct TerminalStyle: Equatable, Sendable {
+    /// Columns available for tables and plots.
+    public var width: Int
+    /// Whether to emit ANSI colour sequences.
+    public var usesColor: Bool
+
+    public init(width: Int = 100, usesColor: Bool = false) {
+        self.width = max(10, width)
+        self.usesColor = usesColor
+    }
+
+    /// Plain output of a fixed width: what tests and pipes get.
+    public static let plain = TerminalStyle(width: 100, usesColor: false)
+
+    /// The style for standard output of this process: COLUMNS, else the terminal's size, else 100;
+    /// colour when standard output is a terminal, NO_COLOR is unset and TERM is not "dumb".
+    public static func detect(environment: [String: String] = ProcessInfo.processInfo.environment) -> TerminalStyle {
+        let isTerminal = isatty(STDOUT_FILENO) == 1
+        var width = 100
+        if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 {
+            width = columns
+        } else if isTerminal {
+            var size = winsize()
+            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { width = Int(size.ws_col) }
+        }
+        let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let usesColor = isTerminal && !noColor && environment["TERM"] != "dumb"
+        return TerminalStyle(width: width, usesColor: usesColor)
+    }
+
+    // ANSI styling, a no-op without colour.
+    func bold(_ text: String) -> String { usesColor ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+    func dim(_ text: String) -> String { usesColor ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+    func colored(_ text: String, _ code: Int) -> String { usesColor ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func warning(_ text: String) -> String { colored(text, 33) }
+    func good(_ text: String) -> String { colored(text, 32) }
+
+    /// ANSI foreground colours for plot series, in order.
+    static let seriesColors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92]
+}

@@ -1,0 +1,160 @@
+// The subcommands: each parses, validates, and hands over to Experiments through Console.
+import ArgumentParser
+import Experiments
+import Foundation
+import Store
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one run from flags and record every epoch.",
+        discussion: "Example: runner train --dataset digits --hidden 64 --learning-rate 0.05 --batch-size 32 --epochs 30")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Run settings") var settings: SettingOptions
+
+    func validate() throws {
+        do {
+            _ = try settings.flagSettings.singleRunSettings()
+        } catch let error as ExperimentsError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() throws {
+        let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
+        let store = try Console.openStore(global, create: true)
+        let runID = try store.createRun(configuration.newRun())
+        try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
+            let outcome = try worker.runQueued(runID: runID)
+            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: worker.stop.isRequested)
+        }
+    }
+}
+
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a sweep, queue its runs in one transaction, and train them.",
+        discussion: """
+            From a spec file (see docs/sweeps.md), or from flags with comma lists:
+              runner sweep examples/lr-vs-batch.yaml
+              runner sweep --learning-rate 0.001,0.01,0.1 --batch-size 16,64,256 --seed 0,1
+            Flags given next to a spec file replace the file's values for those settings.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Run settings (comma lists sweep over the values)") var settings: SettingOptions
+
+    @Argument(help: ArgumentHelp("A sweep spec file (YAML).", valueName: "spec.yaml"))
+    var spec: String?
+
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+
+    @Flag(help: "Record and queue the sweep without training it (for `runner work` processes).")
+    var queueOnly = false
+
+    func validate() throws {
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
+        if spec == nil && settings.flagSettings.entries.allSatisfy({ $0.setting == .name }) {
+            throw ValidationError("give a sweep spec file, or flags with comma lists (e.g. --learning-rate 0.01,0.1)")
+        }
+    }
+
+    func run() throws {
+        let file = try spec.map { try SweepSpec.load(path: $0) }
+        let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep")
+        let plan = try SweepPlan(spec: sweepSpec)
+        let store = try Console.openStore(global, create: true)
+        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        if queueOnly {
+            if !global.quiet { Console.say("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
+            return
+        }
+        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(runIDs.count) runs queued in \(global.databasePath), \(jobCount) at a time") }
+        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
+            try worker.work(sweepID: sweepID, jobs: jobCount)
+        }
+    }
+}
+
+struct Work: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Claim and train queued runs until none are left (several workers can share a sweep).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
+    var sweep: Int64?
+
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+
+    func validate() throws {
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
+    }
+
+    func run() throws {
+        let store = try Console.openStore(global, create: false)
+        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+            try worker.work(sweepID: sweep, jobs: jobCount)
+        }
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue interrupted runs from their last stored epoch, then train the sweep's queued runs.",
+        discussion: """
+            Interrupted runs: requeued by Ctrl-C, or `running` while their worker is gone (on this host: \
+            its process no longer exists; on another host: its heartbeat is older than --stale-after). \
+            The continued run gives the same bits as if it had never stopped.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Only this sweep.", valueName: "id"))
+    var sweep: Int64?
+
+    @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "id"))
+    var runID: Int64?
+
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+
+    @Option(help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
+    var staleAfter: Double = 300
+
+    func validate() throws {
+        if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
+        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
+        guard staleAfter > 0 else { throw ValidationError("--stale-after: expected a number of seconds > 0") }
+    }
+
+    func run() throws {
+        let store = try Console.openStore(global, create: false)
+        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+            try worker.resume(sweepID: sweep, runID: runID, jobs: jobCount, staleAfter: staleAfter)
+        }
+    }
+}
+
+struct Datasets: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the built-in datasets with their shapes.")
+
+    func run() throws {
+        for dataset in try DataCatalog.builtInSummaries() {
+            print("\(dataset.name.padding(toLength: 9, withPad: " ", startingAt: 0))\(dataset.shape.padding(toLength: 14, withPad: " ", startingAt: 0))"
+                + "\(dataset.task.padding(toLength: 30, withPad: " ", startingAt: 0))\(dataset.summary)")
+            if !dataset.options.isEmpty { print("         options: \(dataset.options)") }
+        }
+        print("CSV files: --dataset FILE.csv (header row; --target COLUMN, default the last).")
+    }
+}

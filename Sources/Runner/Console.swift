@@ -1,0 +1,154 @@
+// The executable's side of running work: opening the database, Ctrl-C, showing worker
+// events through Reporting's ProgressDisplay, the end-of-sweep summary, exit statuses.
+import ArgumentParser
+import Dispatch
+import Experiments
+import Foundation
+import Reporting
+import Store
+
+enum Console {
+    /// Writes a line to stdout unbuffered, in order with the progress display's output.
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    static func writeError(_ message: String) {
+        FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+    }
+
+    /// 2 for bad input, 1 for runtime errors, an ExitCode's own value; prints one line, never a trace.
+    static func exitStatus(for error: Error) -> Int32 {
+        if let exit = error as? ExitCode { return exit.rawValue }
+        if let error = error as? ValidationError {
+            writeError("error: \(error.message)")
+            return 2
+        }
+        if let error = error as? ExperimentsError {
+            writeError("error: \(error.description)")
+            return error.isUsageError ? 2 : 1
+        }
+        if Runner.exitCode(for: error) == .success {  // --help of the root command, --version
+            print(Runner.fullMessage(for: error))
+            return 0
+        }
+        writeError("error: \(error)")
+        return 1
+    }
+
+    /// Opens (creating and migrating, when `create`) the database; `work` and `resume` need an existing one.
+    static func openStore(_ global: GlobalOptions, create: Bool) throws -> SlopeStore {
+        let path = global.databasePath
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
+        }
+        return try SlopeStore(path: path)
+    }
+
+    /// Runs not finished yet in the scope (the progress bar's total).
+    static func pendingRuns(_ store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
+        if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
+        if let sweepID { _ = try store.sweep(id: sweepID) }
+        return try store.runs(sweepID: sweepID).filter { !$0.status.isFinished }.count
+    }
+
+    /// The stored spec of the sweep (nil for single runs).
+    static func spec(_ store: SlopeStore, sweepID: Int64?) throws -> SweepSpec? {
+        guard let sweepID else { return nil }
+        return try? JSONDecoder().decode(SweepSpec.self, from: Data(try store.sweep(id: sweepID).specJSON.utf8))
+    }
+
+    static func suffix(_ global: GlobalOptions) -> String {
+        global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
+    }
+
+    static func shellQuoted(_ text: String) -> String {
+        text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Runs `body` with a worker whose events feed the progress display; Ctrl-C asks it to stop after
+    /// the current epoch (exit 130), a second Ctrl-C exits at once. Prints the summary at the end.
+    static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
+                     spec: SweepSpec? = nil,
+                     _ body: (Worker) throws -> WorkSummary) throws {
+        let stop = StopSignal()
+        let interrupts = installInterruptHandler(stop: stop, quiet: global.quiet)
+        defer { interrupts.cancel() }
+        let isTerminal = isatty(STDOUT_FILENO) == 1
+        let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
+                                                      totalRuns: totalRuns, width: terminalWidth()))
+        let worker = Worker(store: store, stop: stop, onEvent: { printer.handle($0) })
+        let summary = try body(worker)
+        printer.finish()
+        if summary.wasInterrupted {
+            let scope = sweepID.map { " --sweep \($0)" } ?? (summary.runIDs.count == 1 ? " --run \(summary.runIDs[0])" : "")
+            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + scope + suffix(global)) }
+            throw ExitCode(130)
+        }
+        if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
+            say("nothing to do: no queued or interrupted runs in \(global.databasePath)")
+        } else if !global.quiet {
+            let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
+            let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
+            say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
+                                       sweepID: sweepID, databaseArgument: global.databaseArgument,
+                                       variedColumns: spec?.variedColumns ?? []))
+        }
+        if summary.outcomes.values.contains(where: { if case .failed = $0 { return true } else { return false } }) {
+            writeError("some runs failed: see `report show RUN` for their errors")
+            throw ExitCode(1)
+        }
+    }
+
+    private static func installInterruptHandler(stop: StopSignal, quiet: Bool) -> DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if stop.isRequested { _exit(130) }  // second Ctrl-C: SQLite's journal keeps the database whole
+            stop.request()
+            if !quiet { writeError("\nstopping after the current epoch (Ctrl-C again to quit at once)...") }
+        }
+        source.resume()
+        return source
+    }
+
+    private static func terminalWidth() -> Int {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 100
+    }
+}
+
+/// Serializes worker events (from several threads) into the display and onto stdout.
+final class ProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let display: ProgressDisplay
+
+    init(_ display: ProgressDisplay) { self.display = display }
+
+    func handle(_ event: WorkerEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        let text: String
+        switch event {
+        case let .runStarted(runID, label, epochs, firstEpoch):
+            text = display.runStarted(runID: runID, label: label, epochs: epochs, firstEpoch: firstEpoch)
+        case let .epochFinished(runID, epoch, _, trainLoss, validationLoss):
+            text = display.epochFinished(runID: runID, epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss)
+        case let .runFinished(runID, label, outcome):
+            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail)
+        }
+        write(text)
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        write(display.finish())
+    }
+
+    private func write(_ text: String) {
+        guard !text.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}

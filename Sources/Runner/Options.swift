@@ -1,0 +1,184 @@
+// Options shared by the commands: the database and output (GlobalOptions) and the run
+// settings (SettingOptions), which take one value for `train` and comma lists for `sweep`.
+import ArgumentParser
+import Experiments
+import Foundation
+import NeuralNet
+
+extension LossFunction: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+extension WeightInitialization: ExpressibleByArgument {}
+extension EarlyStopping.Monitor: ExpressibleByArgument {}
+extension TaskKind: ExpressibleByArgument {}
+
+/// Hidden layers take every activation but softmax (which only makes sense on the output).
+enum HiddenActivation: String, CaseIterable, ExpressibleByArgument {
+    case relu, tanh, sigmoid, identity
+}
+
+/// Output activations the schema accepts.
+enum OutputActivation: String, CaseIterable, ExpressibleByArgument {
+    case identity, sigmoid, relu, softmax
+}
+
+/// One value, or several separated by commas (a sweep over them); help lists the element's choices.
+struct ValueList<Element: ExpressibleByArgument>: ExpressibleByArgument {
+    var texts: [String]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty, parts.allSatisfy({ Element(argument: $0) != nil }) else { return nil }
+        texts = parts
+    }
+
+    static var allValueStrings: [String] { Element.allValueStrings }
+    var defaultValueDescription: String { texts.joined(separator: ",") }
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The Slope database (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
+    var db: String?
+
+    @Flag(name: .long, help: "Print nothing but errors (no progress, no summary).")
+    var quiet = false
+
+    /// --db, else $SLOPE_DB, else ./slope.db.
+    var databasePath: String {
+        if let db { return db }
+        if let environment = ProcessInfo.processInfo.environment["SLOPE_DB"], !environment.isEmpty { return environment }
+        return "slope.db"
+    }
+
+    /// What to add to a suggested `report` command so that it opens the same database.
+    var databaseArgument: String { db.map { "--db \(Console.shellQuoted($0))" } ?? "" }
+
+    /// The default of --jobs: one run per core.
+    static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    func validate() throws {
+        if let db, db.isEmpty { throw ValidationError("--db: give a file path") }
+    }
+}
+
+/// The settings of a run. With `runner sweep`, each option takes a comma list and the sweep runs
+/// every combination (with a spec file, the flags replace the file's values for those settings).
+struct SettingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row. Default: digits.", valueName: "name-or-file"))
+    var dataset: ValueList<String>?
+
+    @Option(help: ArgumentHelp("CSV target column (default: the last).", valueName: "column"))
+    var target: String?
+
+    @Option(help: "Task for a CSV target: auto decides from the data (few distinct whole numbers: classes). Default: auto.")
+    var task: TaskKind?
+
+    @Flag(help: "Standardize CSV features (mean 0, std 1), fitted on the training split only.")
+    var standardize = false
+
+    @Option(help: ArgumentHelp("Hidden layer widths, e.g. 64,64; none for no hidden layer (a linear or logistic model). Several networks for a sweep: 32/64,64. Default: 64.", valueName: "widths"))
+    var hidden: String?
+
+    @Option(help: "Hidden-layer activation. Default: relu.")
+    var activation: ValueList<HiddenActivation>?
+
+    @Option(help: "Output activation. Default: follows the loss, else the data (softmax for classes, identity for values).")
+    var outputActivation: ValueList<OutputActivation>?
+
+    @Option(help: "Loss. Default: follows the output activation, else the data (cross-entropy for classes, mse for values).")
+    var loss: ValueList<LossFunction>?
+
+    @Option(help: ArgumentHelp("Learning rate (> 0). Default: 0.05.", valueName: "rate"))
+    var learningRate: ValueList<Double>?
+
+    @Option(help: ArgumentHelp("Mini-batch size (>= 1; >= the row count is full-batch gradient descent). Default: 32.", valueName: "n"))
+    var batchSize: ValueList<Int>?
+
+    @Option(help: ArgumentHelp("Epochs (>= 0). Default: 10.", valueName: "n"))
+    var epochs: ValueList<Int>?
+
+    @Option(help: ArgumentHelp("SGD momentum in [0, 1). Default: 0.", valueName: "m"))
+    var momentum: ValueList<Double>?
+
+    @Flag(help: "Nesterov momentum.")
+    var nesterov = false
+
+    @Option(help: ArgumentHelp("L2 weight decay (>= 0). Default: 0.", valueName: "lambda"))
+    var weightDecay: ValueList<Double>?
+
+    @Option(help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
+    var seed: ValueList<Int>?
+
+    @Option(help: "Float precision of the run. Default: float32.")
+    var precision: ValueList<Precision>?
+
+    @Option(help: ArgumentHelp("Validation fraction in [0, 1). Default: 0.2.", valueName: "fraction"))
+    var validation: ValueList<Double>?
+
+    @Option(help: ArgumentHelp("Seed of the train/validation split (the same for every run of a sweep by default). Default: 0.", valueName: "n"))
+    var splitSeed: ValueList<Int>?
+
+    @Flag(help: "Layers without biases.")
+    var noBias = false
+
+    @Option(name: .customLong("init"), help: "Weight initialization. Default: he-uniform for relu layers, glorot-uniform otherwise.")
+    var initialization: ValueList<WeightInitialization>?
+
+    @Option(help: ArgumentHelp("Initial weights and biases of every layer, as `report tensors --format json` writes them.", valueName: "file.json"))
+    var initWeights: String?
+
+    @Option(help: ArgumentHelp("Stop after this many epochs without improvement (early stopping; off by default).", valueName: "n"))
+    var earlyStoppingPatience: ValueList<Int>?
+
+    @Option(help: "What early stopping watches. Default: val_loss.")
+    var earlyStoppingMonitor: EarlyStopping.Monitor?
+
+    @Option(help: ArgumentHelp("Smallest improvement that counts for early stopping. Default: 0.", valueName: "delta"))
+    var minDelta: ValueList<Double>?
+
+    @Option(help: ArgumentHelp("Which epochs store their tensors: every, final, or N (every N epochs). Epoch 0 and the last epoch always do. Default: every.", valueName: "policy"))
+    var logTensors: String?
+
+    @Option(help: ArgumentHelp("Name of the run (train) or of the sweep (sweep).", valueName: "text"))
+    var name: String?
+
+    /// The flags that were given, by setting, as texts (Experiments checks and names them in errors).
+    var flagSettings: FlagSettings {
+        var flags = FlagSettings()
+        flags.add(.dataset, flag: "--dataset", dataset?.texts)
+        flags.add(.target, flag: "--target", target.map { [$0] })
+        flags.add(.task, flag: "--task", task.map { [$0.rawValue] })
+        if standardize { flags.add(.standardize, flag: "--standardize", value: .bool(true)) }
+        flags.add(.hidden, flag: "--hidden", hidden.map { $0.split(separator: "/", omittingEmptySubsequences: false).map(String.init) })
+        flags.add(.activation, flag: "--activation", activation?.texts)
+        flags.add(.outputActivation, flag: "--output-activation", outputActivation?.texts)
+        flags.add(.loss, flag: "--loss", loss?.texts)
+        flags.add(.learningRate, flag: "--learning-rate", learningRate?.texts)
+        flags.add(.batchSize, flag: "--batch-size", batchSize?.texts)
+        flags.add(.epochs, flag: "--epochs", epochs?.texts)
+        flags.add(.momentum, flag: "--momentum", momentum?.texts)
+        if nesterov { flags.add(.nesterov, flag: "--nesterov", value: .bool(true)) }
+        flags.add(.weightDecay, flag: "--weight-decay", weightDecay?.texts)
+        flags.add(.seed, flag: "--seed", seed?.texts)
+        flags.add(.precision, flag: "--precision", precision?.texts)
+        flags.add(.validation, flag: "--validation", validation?.texts)
+        flags.add(.splitSeed, flag: "--split-seed", splitSeed?.texts)
+        if noBias { flags.add(.bias, flag: "--no-bias", value: .bool(false)) }
+        flags.add(.initialization, flag: "--init", initialization?.texts)
+        flags.add(.initialWeights, flag: "--init-weights", initWeights.map { [$0] })
+        flags.add(.earlyStoppingPatience, flag: "--early-stopping-patience", earlyStoppingPatience?.texts)
+        flags.add(.earlyStoppingMonitor, flag: "--early-stopping-monitor", earlyStoppingMonitor.map { [$0.rawValue] })
+        flags.add(.minDelta, flag: "--min-delta", minDelta?.texts)
+        flags.add(.logTensors, flag: "--log-tensors", logTensors.map { [$0] })
+        flags.add(.name, flag: "--name", name.map { [$0] })
+        return flags
+    }
+
+    func validate() throws {
+        if initialization != nil && initWeights != nil { throw ValidationError("give either --init or --init-weights, not both") }
+        do {
+            try flagSettings.validate()
+        } catch let error as ExperimentsError {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+// The `report --where` / `--sort` vocabulary: a whitelist of run columns and a filter AST
+// that Store compiles to SQL. User text only ever reaches SQLite as a bound argument.
+import GRDB
+
+/// A column of `runs` (hyperparameters and summary metrics) that reports may filter, sort
+/// or group by. The raw value is the name users type; it is also the SQL column name, and
+/// only these fixed names are ever spliced into SQL.
+public enum RunColumn: String, CaseIterable, Sendable {
+    case id, sweep_id, name, status, stop_reason
+    case learning_rate, batch_size, momentum, epochs, seed, layers
+    case activation, output_activation, loss, precision, dataset, validation_fraction
+    case epochs_done, final_train_loss, final_val_loss, best_train_loss, best_val_loss, best_epoch
+    case final_train_accuracy, final_val_accuracy
+    case created_at, started_at, finished_at, worker
+
+    public enum ValueKind: Sendable { case integer, real, text }
+
+    public var valueKind: ValueKind {
+        switch self {
+        case .id, .sweep_id, .batch_size, .epochs, .seed, .epochs_done, .best_epoch: return .integer
+        case .learning_rate, .momentum, .validation_fraction, .final_train_loss, .final_val_loss,
+             .best_train_loss, .best_val_loss, .final_train_accuracy, .final_val_accuracy: return .real
+        case .name, .status, .stop_reason, .layers, .activation, .output_activation, .loss,
+             .precision, .dataset, .created_at, .started_at, .finished_at, .worker: return .text
+        }
+    }
+
+    public var isNumeric: Bool { valueKind != .text }
+
+    /// The column as it appears in SQL (always qualified by the `runs` table).
+    var sqlExpression: String { "runs.\(rawValue)" }
+
+    /// Names as users type them, sorted: for "valid names are ..." messages.
+    public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
+}
+
+/// A literal in a filter expression.
+public enum FilterValue: Equatable, Sendable {
+    case number(Double)
+    case text(String)
+
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .number(let value):
+            // Integral literals bind as integers so that `seed = 7` matches INTEGER columns exactly.
+            if value.rounded() == value, abs(value) < 9.0e15 { return Int64(value).databaseValue }
+            return value.databaseValue
+        case .text(let text): return text.databaseValue
+        }
+    }
+}
+
+public enum ComparisonOperator: String, CaseIterable, Sendable {
+    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+}
+
+/// A parsed `--where` expression. Reporting parses user text into this; Store turns it into SQL.
+public indirect enum RunFilter: Equatable, Sendable {
+    case comparison(RunColumn, ComparisonOperator, FilterValue)
+    case isIn(RunColumn, [FilterValue])
+    case like(RunColumn, pattern: String)
+    /// The column has no value (e.g. `best_val_loss` of a run without a validation split).
+    case isNull(RunColumn)
+    case and(RunFilter, RunFilter)
+    case or(RunFilter, RunFilter)
+    case not(RunFilter)
+
+    /// SQL text (column names from the whitelist, `?` placeholders) and its arguments.
+    func sql() -> (text: String, arguments: [DatabaseValue]) {
+        switch self {
+        case .comparison(let column, let comparison, let value):
+            return ("\(column.sqlExpression) \(comparison.rawValue) ?", [value.databaseValue])
+        case .isIn(let column, let values):
+            if values.isEmpty { return ("0", []) }
+            let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
+            return ("\(column.sqlExpression) IN (\(marks))", values.map(\.databaseValue))
+        case .like(let column, let pattern):
+            return ("\(column.sqlExpression) LIKE ?", [pattern.databaseValue])
+        case .isNull(let column):
+            return ("\(column.sqlExpression) IS NULL", [])
+        case .and(let left, let right):
+            let (l, la) = left.sql(), (r, ra) = right.sql()
+            return ("(\(l) AND \(r))", la + ra)
+        case .or(let left, let right):
+            let (l, la) = left.sql(), (r, ra) = right.sql()
+            return ("(\(l) OR \(r))", la + ra)
+        case .not(let inner):
+            let (i, ia) = inner.sql()
+            // NOT over NULL is NULL: treat a comparison with a missing value as false first.
+            return ("NOT coalesce(\(i), 0)", ia)
+        }
+    }
+}
+
+/// A `--sort` order: a whitelisted column, ascending unless `descending`. Missing values sort last.
+public struct RunSort: Equatable, Sendable {
+    public var column: RunColumn
+    public var descending: Bool
+    public init(column: RunColumn, descending: Bool = false) {
+        self.column = column
+        self.descending = descending
+    }
+}

@@ -1,0 +1,138 @@
+// The JSON weights file: what `report tensors --format json` writes and `runner train --init-weights`
+// reads. It lives in Store (imported by both Reporting and Experiments) so that neither depends on the other.
+//
+//     {
+//       "format": "slope-weights", "version": 1,
+//       "run_id": 12, "epoch": 5,                        // where the tensors came from (informational)
+//       "tensors": [
+//         {"layer": 1, "kind": "weight", "rows": 2, "cols": 3, "dtype": "float32",
+//          "values": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]},   // rows x cols, row-major nested arrays
+//         {"layer": 1, "kind": "bias", "rows": 1, "cols": 3, "dtype": "float32", "values": [[0, 0, 0]]},
+//         ...
+//       ]
+//     }
+//
+// Layer l's weight is [inputs x outputs]: entry (i, j) connects node i of the layer below to node j.
+// Values are written with the shortest decimal form that round-trips, so float32/float64 bits survive.
+import Foundation
+
+public struct WeightsFile: Codable, Equatable, Sendable {
+    public static let formatName = "slope-weights"
+    public static let currentVersion = 1
+
+    public struct Entry: Codable, Equatable, Sendable {
+        public var layer: Int
+        /// "weight", "bias", "weight_grad", "bias_grad", "weight_velocity" or "bias_velocity".
+        public var kind: String
+        public var rows: Int
+        public var cols: Int
+        /// "float32" or "float64": the precision the values were stored in.
+        public var dtype: String
+        /// rows arrays of cols values each.
+        public var values: [[Double]]
+
+        public init(layer: Int, kind: String, rows: Int, cols: Int, dtype: String, values: [[Double]]) {
+            self.layer = layer; self.kind = kind; self.rows = rows; self.cols = cols
+            self.dtype = dtype; self.values = values
+        }
+
+        /// The values as little-endian bytes of `dtype` (the tensors table's BLOB layout).
+        public func littleEndianBytes() -> [UInt8] {
+            var bytes: [UInt8] = []
+            for value in values.joined() {
+                if dtype == "float64" {
+                    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
+                } else {
+                    withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { bytes += $0 }
+                }
+            }
+            return bytes
+        }
+    }
+
+    public var format: String
+    public var version: Int
+    public var runID: Int64?
+    public var epoch: Int?
+    public var tensors: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, runID = "run_id", epoch, tensors
+    }
+
+    public init(runID: Int64?, epoch: Int?, tensors: [Entry]) {
+        self.format = Self.formatName
+        self.version = Self.currentVersion
+        self.runID = runID
+        self.epoch = epoch
+        self.tensors = tensors
+    }
+
+    /// The file for stored tensors (values widened to Double, which is exact for float32).
+    public init(runID: Int64?, epoch: Int?, stored: [TensorRow]) {
+        self.init(runID: runID, epoch: epoch, tensors: stored.map { tensor in
+            let values = tensor.doubles
+            return Entry(layer: tensor.layer, kind: tensor.kind, rows: tensor.rows, cols: tensor.cols, dtype: tensor.dtype,
+                         values: (0..<tensor.rows).map { Array(values[($0 * tensor.cols)..<(($0 + 1) * tensor.cols)]) })
+        })
+    }
+
+    /// The JSON text: one line per matrix row, numbers in the shortest form that round-trips in
+    /// the entry's dtype (non-finite values, which JSON cannot hold, become null).
+    public func encoded() -> Data {
+        func number(_ value: Double, _ dtype: String) -> String {
+            guard value.isFinite else { return "null" }
+            if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+            return dtype == "float32" ? "\(Float(value))" : "\(value)"
+        }
+        func quoted(_ text: String) -> String {
+            (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
+        }
+        var text = "{\n  \"format\": \(quoted(format)),\n  \"version\": \(version),\n"
+        if let runID { text += "  \"run_id\": \(runID),\n" }
+        if let epoch { text += "  \"epoch\": \(epoch),\n" }
+        text += "  \"tensors\": ["
+        for (index, entry) in tensors.enumerated() {
+            text += index == 0 ? "\n" : ",\n"
+            text += "    {\"layer\": \(entry.layer), \"kind\": \(quoted(entry.kind)), \"rows\": \(entry.rows), \"cols\": \(entry.cols), "
+            text += "\"dtype\": \(quoted(entry.dtype)), \"values\": [\n"
+            text += entry.values.map { row in "      [" + row.map { number($0, entry.dtype) }.joined(separator: ", ") + "]" }
+                .joined(separator: ",\n")
+            text += "\n    ]}"
+        }
+        text += "\n  ]\n}\n"
+        return Data(text.utf8)
+    }
+
+    /// Decodes and checks a weights file: format name, version, and that every entry's values
+    /// match its rows x cols. Decoding is exact (JSONDecoder), so float64 bits survive.
+    /// - Throws: `StoreError.invalidValue` saying what is wrong.
+    public static func decode(_ data: Data) throws -> WeightsFile {
+        func invalid(_ reason: String) -> StoreError { .invalidValue("not a Slope weights file: \(reason)") }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let file: WeightsFile
+        do {
+            file = try decoder.decode(WeightsFile.self, from: data)
+        } catch let error as DecodingError {
+            switch error {
+            case .keyNotFound(let key, _): throw invalid("no \"\(key.stringValue)\" field")
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+                throw invalid(path.isEmpty ? "not valid JSON" : "bad value at \(path)")
+            @unknown default: throw invalid("\(error)")
+            }
+        }
+        guard file.format == formatName else { throw invalid("format is '\(file.format)', expected '\(formatName)'") }
+        guard file.version <= currentVersion else {
+            throw invalid("version \(file.version) is newer than this Slope understands (\(currentVersion))")
+        }
+        for entry in file.tensors {
+            guard entry.rows > 0, entry.cols > 0, entry.values.count == entry.rows,
+                  entry.values.allSatisfy({ $0.count == entry.cols }) else {
+                throw invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
+            }
+        }
+        return file
+    }
+}

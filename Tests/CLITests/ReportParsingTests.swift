@@ -1,0 +1,65 @@
+// `report` argument parsing in process: options land where they should, and validate() rejects
+// bad expressions, columns and combinations before anything opens the database.
+import ArgumentParser
+import XCTest
+@testable import Report
+@testable import Reporting
+
+final class ReportParsingTests: XCTestCase {
+    private func parse<Command: ParsableCommand>(_ arguments: [String], as type: Command.Type,
+                                                 file: StaticString = #filePath, line: UInt = #line) throws -> Command {
+        let command = try Report.parseAsRoot(arguments)
+        return try XCTUnwrap(command as? Command, "parsed as \(Swift.type(of: command))", file: file, line: line)
+    }
+
+    private func assertRejected(_ arguments: [String], mentions fragment: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Report.parseAsRoot(arguments), file: file, line: line) { error in
+            XCTAssertTrue(Report.message(for: error).contains(fragment), "'\(Report.message(for: error))' lacks '\(fragment)'",
+                          file: file, line: line)
+            XCTAssertEqual(Report.exitCode(for: error), .validationFailure, file: file, line: line)
+        }
+    }
+
+    func testOptionsAreParsed() throws {
+        let runs = try parse(["runs", "--db", "x.db", "--sweep", "3", "--where", "seed = 1", "--sort", "-best_val_loss",
+                              "--limit", "5", "--format", "json"], as: Runs.self)
+        XCTAssertEqual(runs.database.databasePath, "x.db")
+        XCTAssertEqual(runs.sweep, 3)
+        XCTAssertEqual(runs.filter, "seed = 1")
+        XCTAssertEqual(runs.sort, "-best_val_loss")
+        XCTAssertEqual(runs.limit, 5)
+        XCTAssertEqual(runs.output.format, .json)
+
+        let explain = try parse(["explain", "4", "--epoch", "2", "--layer", "1", "--weight", "3,0", "--row", "7"], as: Explain.self)
+        XCTAssertEqual([explain.runID, Int64(explain.epoch ?? -1), Int64(explain.layer), Int64(explain.weight.from),
+                        Int64(explain.weight.to), Int64(explain.row ?? -1)], [4, 2, 1, 3, 0, 7])
+
+        let curves = try parse(["curves", "1", "2", "--metric", "val_accuracy", "--log-y", "--out", "c.svg"], as: Curves.self)
+        XCTAssertEqual(curves.runs, [1, 2])
+        XCTAssertEqual(curves.metric, .val_accuracy)
+        XCTAssertTrue(curves.logY)
+
+        let grid = try parse(["grid", "--sweep", "1"], as: Grid.self)
+        XCTAssertEqual([grid.rows, grid.cols], ["learning_rate", "batch_size"])
+        XCTAssertNil(grid.metric)
+
+        let tensors = try parse(["tensors", "9", "--kind", "weight_grad", "--format", "npy"], as: Tensors.self)
+        XCTAssertEqual(tensors.format, .npy)
+        XCTAssertEqual(try parse(["export", "--what", "epochs", "--format", "json"], as: Export.self).what, .epochs)
+    }
+
+    func testValidationRejectsBadInputBeforeRunning() {
+        assertRejected(["runs", "--where", "lr < 1"], mentions: "unknown column 'lr'")
+        assertRejected(["runs", "--where", "seed = 1; DROP TABLE runs"], mentions: "unexpected character ';'")
+        assertRejected(["runs", "--sort", "-nope"], mentions: "unknown column 'nope'")
+        assertRejected(["runs", "--limit", "0"], mentions: "--limit must be at least 1")
+        assertRejected(["grid", "--sweep", "1", "--cols", "bs"], mentions: "unknown column 'bs'")
+        assertRejected(["compare"], mentions: "give run ids or --sweep ID")
+        assertRejected(["compare", "1", "--sweep", "2"], mentions: "give run ids or --sweep ID")
+        assertRejected(["curves", "--sweep", "1", "--out", "x.png"], mentions: "--out must end in .svg or .html")
+        assertRejected(["explain", "1", "--layer", "0", "--weight", "0,0"], mentions: "--layer counts from 1")
+        assertRejected(["explain", "1", "--layer", "1", "--weight", "0"], mentions: "--weight")
+        assertRejected(["runs", "--db", ""], mentions: "--db: give a file path")
+        assertRejected(["runs", "--format", "xml"], mentions: "--format")
+    }
+}

@@ -1,0 +1,109 @@
+// `runner` argument parsing in process: flags to settings, comma lists to sweeps, and the
+// validation that rejects bad input before anything runs.
+import ArgumentParser
+import XCTest
+@testable import Experiments
+@testable import Runner
+
+final class RunnerParsingTests: XCTestCase {
+    private func parse<Command: ParsableCommand>(_ arguments: [String], as type: Command.Type,
+                                                 file: StaticString = #filePath, line: UInt = #line) throws -> Command {
+        let command = try Runner.parseAsRoot(arguments)
+        return try XCTUnwrap(command as? Command, "parsed as \(Swift.type(of: command))", file: file, line: line)
+    }
+
+    private func assertRejected(_ arguments: [String], mentions fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try Runner.parseAsRoot(arguments), file: file, line: line) { error in
+            let message = Runner.fullMessage(for: error)
+            for fragment in fragments {
+                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line)
+            }
+            XCTAssertNotEqual(Runner.exitCode(for: error), .success, file: file, line: line)
+        }
+    }
+
+    func testTrainFlagsBecomeOneRunsSettings() throws {
+        let train = try parse(["train", "--dataset", "xor", "--hidden", "8,4", "--activation", "tanh", "--learning-rate", "0.3",
+                               "--batch-size", "2", "--epochs", "7", "--momentum", "0.9", "--nesterov", "--seed", "5",
+                               "--precision", "float64", "--validation", "0", "--no-bias", "--init", "glorot-normal",
+                               "--early-stopping-patience", "3", "--early-stopping-monitor", "train_loss", "--min-delta", "0.01",
+                               "--log-tensors", "5", "--name", "first", "--db", "x.db", "--quiet"], as: Train.self)
+        let settings = try train.settings.flagSettings.singleRunSettings()
+        XCTAssertEqual(settings.dataset, "xor")
+        XCTAssertEqual(settings.hidden, [8, 4])
+        XCTAssertEqual(settings.activation, .tanh)
+        XCTAssertEqual(settings.learningRate, 0.3)
+        XCTAssertEqual(settings.batchSize, 2)
+        XCTAssertEqual(settings.epochs, 7)
+        XCTAssertEqual(settings.momentum, 0.9)
+        XCTAssertTrue(settings.nesterov)
+        XCTAssertEqual(settings.seed, 5)
+        XCTAssertEqual(settings.precision, .float64)
+        XCTAssertEqual(settings.validationFraction, 0)
+        XCTAssertFalse(settings.usesBias)
+        XCTAssertEqual(settings.initialization, .glorotNormal)
+        XCTAssertEqual(settings.earlyStoppingPatience, 3)
+        XCTAssertEqual(settings.earlyStoppingMonitor, .trainLoss)
+        XCTAssertEqual(settings.minDelta, 0.01)
+        XCTAssertEqual(settings.tensorLogging, .everyN(5))
+        XCTAssertEqual(settings.name, "first")
+        XCTAssertEqual(train.global.databasePath, "x.db")
+        XCTAssertTrue(train.global.quiet)
+        XCTAssertEqual(try parse(["train", "--hidden", "none"], as: Train.self).settings.flagSettings.singleRunSettings().hidden, [])
+        XCTAssertEqual(try parse(["train"], as: Train.self).settings.flagSettings.singleRunSettings(), RunSettings())
+    }
+
+    func testSweepFlagsWithCommaLists() throws {
+        let sweep = try parse(["sweep", "--learning-rate", "0.001,0.01,0.1", "--batch-size", "16,64,256", "--seed", "0,1",
+                               "--hidden", "32/64,64", "--jobs", "3", "--queue-only"], as: Sweep.self)
+        XCTAssertEqual(sweep.jobs, 3)
+        XCTAssertTrue(sweep.queueOnly)
+        XCTAssertNil(sweep.spec)
+        let spec = try sweep.settings.flagSettings.sweepSpec(file: nil, name: "sweep")
+        XCTAssertEqual(spec.runCount, 36)
+        XCTAssertEqual(Set(try spec.expand().map(\.settings.hidden)), [[32], [64, 64]])
+        let withFile = try parse(["sweep", "examples/lr-vs-batch.yaml", "--epochs", "2"], as: Sweep.self)
+        XCTAssertEqual(withFile.spec, "examples/lr-vs-batch.yaml")
+        XCTAssertEqual(withFile.jobCount, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    func testWorkResumeAndDatasets() throws {
+        XCTAssertEqual(try parse(["work", "--sweep", "4", "--jobs", "2"], as: Work.self).sweep, 4)
+        let resume = try parse(["resume", "--run", "9", "--stale-after", "30"], as: Resume.self)
+        XCTAssertEqual(resume.runID, 9)
+        XCTAssertEqual(resume.staleAfter, 30)
+        _ = try parse(["datasets"], as: Datasets.self)
+    }
+
+    func testBadInputIsRejectedWithTheFieldAndTheAcceptedValues() {
+        assertRejected(["train", "--learning-rate", "0.1,0.2"], mentions: ["--learning-rate", "`runner train` takes one"])
+        assertRejected(["train", "--learning-rate=-0.1"], mentions: ["--learning-rate: '-0.1' is not accepted; expected a number > 0"])
+        assertRejected(["train", "--learning-rate", "fast"], mentions: ["fast", "--learning-rate"])
+        assertRejected(["train", "--batch-size", "0"], mentions: ["--batch-size: '0' is not accepted; expected a whole number >= 1"])
+        assertRejected(["train", "--momentum", "1"], mentions: ["--momentum", "[0, 1)"])
+        assertRejected(["train", "--activation", "swish"], mentions: ["swish", "relu", "tanh", "sigmoid"])
+        assertRejected(["train", "--activation", "softmax"], mentions: ["softmax", "'relu', 'tanh', 'sigmoid' or 'identity'"])
+        assertRejected(["train", "--loss", "hinge"], mentions: ["hinge", "mse", "cross-entropy"])
+        assertRejected(["train", "--hidden", "64,x"], mentions: ["--hidden", "widths"])
+        assertRejected(["train", "--log-tensors", "sometimes"], mentions: ["--log-tensors", "every, final"])
+        assertRejected(["train", "--validation", "1"], mentions: ["--validation", "[0, 1)"])
+        assertRejected(["train", "--init", "ones"], mentions: ["ones", "he-uniform"])
+        assertRejected(["train", "--init", "zeros", "--init-weights", "w.json"], mentions: ["either --init or --init-weights"])
+        assertRejected(["train", "--learning-rat", "0.1"], mentions: ["--learning-rat"])
+        assertRejected(["sweep"], mentions: ["sweep spec file"])
+        assertRejected(["sweep", "--seed", "0,1", "--jobs", "0"], mentions: ["--jobs", ">= 1"])
+        assertRejected(["sweep", "--batch-size", "16,0"], mentions: ["--batch-size: '0'"])
+        assertRejected(["resume", "--sweep", "1", "--run", "2"], mentions: ["--sweep or --run"])
+        assertRejected(["work", "--sweep", "one"], mentions: ["one"])
+        assertRejected(["train", "--db", ""], mentions: ["--db"])
+        assertRejected(["fly"], mentions: ["fly"])
+    }
+
+    func testDatabasePathFromEnvironmentAndDefault() throws {
+        let global = try GlobalOptions.parse([])
+        let environment = ProcessInfo.processInfo.environment["SLOPE_DB"]
+        XCTAssertEqual(global.databasePath, environment.flatMap { $0.isEmpty ? nil : $0 } ?? "slope.db")
+        XCTAssertEqual(global.databaseArgument, "")
+        XCTAssertEqual(try GlobalOptions.parse(["--db", "my runs.db"]).databaseArgument, "--db 'my runs.db'")
+    }
+}

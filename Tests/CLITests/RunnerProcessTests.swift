@@ -1,0 +1,294 @@
+// The built `runner` binary: help text, exit statuses, bad input leaving the database
+// untouched, an end-to-end sweep, two workers sharing a sweep, and SIGKILL / Ctrl-C
+// followed by `runner resume` giving the same bits as an uninterrupted sweep.
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+final class RunnerProcessTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private let runner = builtExecutable("runner")
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-cli") }
+    override func tearDown() { directory.remove() }
+
+    @discardableResult
+    private func run(_ arguments: [String], expect status: Int32, file: StaticString = #filePath, line: UInt = #line) throws
+        -> (output: String, error: String)
+    {
+        let result = try ChildProcess.run(runner, arguments, currentDirectory: directory.url)
+        XCTAssertEqual(result.status, status, "runner \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
+        XCTAssertFalse(result.error.contains("Backtrac") || result.error.contains("Fatal error"), result.error, file: file, line: line)
+        return (result.output, result.error)
+    }
+
+    private func database(_ name: String) -> String { directory.path(name) }
+
+    // A few seconds per sweep in a debug build.
+    private let sweepFlags = ["--dataset", "blobs:rows=3000:features=8:classes=3", "--hidden", "16", "--epochs", "8",
+                              "--batch-size", "4", "--momentum", "0.9", "--learning-rate", "0.01,0.05", "--seed", "0,1",
+                              "--log-tensors", "3"]
+
+    func testHelpAndVersion() throws {
+        let (help, _) = try run(["--help"], expect: 0)
+        for command in ["train", "sweep", "work", "resume", "datasets"] { XCTAssertTrue(help.contains(command), help) }
+        let (trainHelp, _) = try run(["train", "--help"], expect: 0)
+        for flag in ["--dataset", "--target", "--hidden", "--activation", "--output-activation", "--loss", "--learning-rate",
+                     "--batch-size", "--epochs", "--momentum", "--seed", "--precision", "--validation", "--no-bias", "--init",
+                     "--init-weights", "--early-stopping-patience", "--min-delta", "--log-tensors", "--name", "--db", "--quiet"] {
+            XCTAssertTrue(trainHelp.contains(flag), "train --help lacks \(flag)")
+        }
+        let flatHelp = trainHelp.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // help wraps lines
+        XCTAssertTrue(flatHelp.contains("(values: relu, tanh, sigmoid, identity)"), "enum choices listed")
+        XCTAssertTrue(flatHelp.contains("(values: mse, binary-cross-entropy, cross-entropy)"), "enum choices listed")
+        let (sweepHelp, _) = try run(["sweep", "--help"], expect: 0)
+        for flag in ["--jobs", "--queue-only", "spec.yaml"] { XCTAssertTrue(sweepHelp.contains(flag), "sweep --help lacks \(flag)") }
+        let (resumeHelp, _) = try run(["resume", "--help"], expect: 0)
+        for flag in ["--sweep", "--run", "--stale-after"] { XCTAssertTrue(resumeHelp.contains(flag)) }
+        // docs/cli-runner.md documents every flag that --help shows.
+        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/cli-runner.md"), encoding: .utf8)
+        for command in ["train", "sweep", "work", "resume", "datasets"] {
+            XCTAssertTrue(docs.contains("## `runner \(command)"), "docs/cli-runner.md lacks a section for \(command)")
+            let help = try run([command, "--help"], expect: 0).output
+            // The option lines: "  --flag <value>   help" or "  -h, --help   help".
+            let flags = Set(help.split(separator: "\n").compactMap { line -> Substring? in
+                let words = line.split(separator: " ")
+                guard line.hasPrefix("  "), let flag = words.first(where: { $0.hasPrefix("--") }),
+                      words.first == flag || words.first?.hasSuffix(",") == true else { return nil }
+                return flag
+            })
+            XCTAssertTrue(flags.contains("--help"), "\(flags)")
+            for flag in flags { XCTAssertTrue(docs.contains("`\(flag)"), "docs/cli-runner.md lacks \(flag) (runner \(command))") }
+        }
+        XCTAssertEqual(try run(["--version"], expect: 0).output.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        let (datasets, _) = try run(["datasets"], expect: 0)
+        XCTAssertTrue(datasets.contains("digits   1797 x 64"), datasets)
+    }
+
+    func testBadInputExitsWithTwoAndLeavesNoDatabase() throws {
+        let db = database("bad.db")
+        let csv = directory.path("ragged.csv")
+        try "a,b,c\n1,2,3\n4,5\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let twoRows = directory.path("two-rows.csv")
+        try "a,y\n1,0\n2,1\n".write(toFile: twoRows, atomically: true, encoding: .utf8)
+        let spec = directory.path("bad.yaml")
+        try "method: grid\nparameters: {learning_rate: {values: [0.1, -1]}}\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            (["train", "--learning-rate=-1"], "--learning-rate: '-1' is not accepted; expected a number > 0"),
+            (["train", "--batch-size", "0"], "--batch-size"),
+            (["train", "--bogus"], "--bogus"),
+            (["train", "--dataset", csv], "ragged.csv, line 3: 2 fields, expected 3"),
+            (["train", "--dataset", "nosuch"], "unknown dataset 'nosuch'"),
+            (["train", "--dataset", "xor", "--init-weights", directory.path("missing.json")], "missing.json: cannot read"),
+            (["sweep", spec], "bad.yaml: parameters.learning_rate.values[1]: '-1' is not accepted"),
+            (["sweep", directory.path("nothere.yaml")], "nothere.yaml: cannot read the file"),
+            (["sweep", "--learning-rate", "0.1,0.2", "--dataset", twoRows], "2 rows are too few for a validation fraction of 0.2"),
+        ]
+        for (arguments, message) in cases {
+            let (_, error) = try run(arguments + ["--db", db], expect: 2)
+            XCTAssertTrue(error.contains(message), "runner \(arguments): '\(error)' lacks '\(message)'")
+            XCTAssertEqual(error.split(separator: "\n").count <= 4, true, "short message: \(error)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: db), "runner \(arguments) created the database")
+        }
+    }
+
+    func testBadInputLeavesAnExistingDatabaseUntouched() throws {
+        let db = database("existing.db")
+        try run(["sweep", "--dataset", "xor", "--validation", "0", "--epochs", "1", "--seed", "0,1", "--queue-only", "--db", db], expect: 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: db))
+        try run(["sweep", "--dataset", "xor", "--validation", "0", "--seed", "0,1", "--hidden", "4,0", "--db", db], expect: 2)
+        try run(["sweep", "--dataset", "xor", "--validation", "0.5", "--batch-size", "1,2", "--loss", "mse", "--output-activation", "softmax", "--db", db], expect: 2)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try store.sweeps().count, 1)
+        XCTAssertEqual(try store.runs(sweepID: nil).count, 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: db)), before)
+        // Runtime errors exit with 1.
+        try run(["work", "--db", database("none.db")], expect: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database("none.db")))
+        try run(["resume", "--run", "99", "--db", db], expect: 1)
+        try run(["work", "--sweep", "42", "--db", db], expect: 1)
+    }
+
+    func testEndToEndSweepWithPlainOutputAndQuiet() throws {
+        let db = database("sweep.db")
+        let (output, _) = try run(["sweep", "--dataset", "moons:rows=80", "--hidden", "6", "--epochs", "3", "--learning-rate", "0.05,0.5",
+                                   "--batch-size", "8,80", "--name", "tiny", "--jobs", "2", "--db", db], expect: 0)
+        let lines = output.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("run ") && $0.contains(" completed ") }.count, 4, output)
+        XCTAssertFalse(output.contains("\u{1B}["), "no escape codes when not a terminal")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("* best run: ") }, output)
+        XCTAssertTrue(output.contains("report grid --sweep 1 --rows learning_rate --cols batch_size"), output)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let sweep = try store.sweep(id: 1)
+        XCTAssertEqual(sweep.name, "tiny")
+        XCTAssertEqual(sweep.status, .completed)
+        let runs = try store.runs(sweepID: 1)
+        XCTAssertEqual(runs.map(\.status), [.completed, .completed, .completed, .completed])
+        XCTAssertEqual(runs.map(\.settings.learningRate), [0.05, 0.05, 0.5, 0.5])
+        XCTAssertEqual(runs.map(\.settings.batchSize), [8, 80, 8, 80])
+        for run in runs {
+            XCTAssertEqual(try store.epochs(runID: run.id).map(\.epoch), [0, 1, 2, 3])
+            XCTAssertEqual(Set(try store.tensors(runID: run.id).map(\.epoch)), [0, 1, 2, 3])
+            XCTAssertNotNil(run.worker)
+        }
+        let (quiet, quietErrors) = try run(["train", "--dataset", "moons:rows=80", "--epochs", "1", "--quiet", "--db", db], expect: 0)
+        XCTAssertEqual(quiet, "")
+        XCTAssertEqual(quietErrors, "")
+        XCTAssertEqual(try store.run(id: 5).status, .completed)
+        XCTAssertNil(try store.run(id: 5).sweepID)
+    }
+
+    func testTwoWorkersShareOneSweep() throws {
+        let db = database("shared.db")
+        try run(["sweep", "--dataset", "moons:rows=120", "--hidden", "8", "--epochs", "4", "--batch-size", "4",
+                 "--learning-rate", "0.01,0.05,0.1", "--seed", "0,1,2", "--queue-only", "--db", db], expect: 0)
+        let workers = try (0..<2).map { _ in try ChildProcess(runner, ["work", "--sweep", "1", "--jobs", "1", "--db", db]) }
+        let results = workers.map { $0.finish() }
+        XCTAssertEqual(results.map(\.status), [0, 0], results.map(\.error).joined())
+        // Each run finished once, by exactly one of the two processes.
+        let finishedLines = results.flatMap { $0.output.split(separator: "\n") }.filter { $0.hasPrefix("run ") && $0.contains(" completed ") }
+        let finishedIDs = finishedLines.compactMap { Int64($0.split(separator: " ")[1]) }
+        XCTAssertEqual(finishedIDs.sorted(), Array(1...9))
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let runs = try store.runs(sweepID: 1)
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed && $0.epochsDone == 4 })
+        XCTAssertTrue(Set(runs.compactMap(\.pid)).isSubset(of: Set(workers.map(\.pid))))
+        for run in runs { XCTAssertEqual(try store.epochs(runID: run.id).map(\.epoch), [0, 1, 2, 3, 4]) }
+        XCTAssertEqual(try store.sweep(id: 1).status, .completed)
+    }
+
+    /// Waits until some run of sweep 1 has stored `epochs` epochs while another is still queued.
+    private func waitUntilMidSweep(_ db: String, epochs: Int, process: ChildProcess) throws {
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        while Date() < deadline {
+            if process.process.isRunning == false { return XCTFail("the sweep ended before it could be interrupted") }
+            if FileManager.default.fileExists(atPath: db), let store = try? SlopeStore(path: db, mode: .readOnly),
+               let runs = try? store.runs(sweepID: 1),
+               runs.contains(where: { $0.status == .running && $0.epochsDone >= epochs }), runs.contains(where: { $0.status == .queued }) {
+                return
+            }
+            usleep(10_000)
+        }
+        XCTFail("the sweep never reached the point to interrupt it")
+    }
+
+    /// Final-epoch tensors and every loss of each run in both databases are bit-identical.
+    private func assertSameBits(_ lhs: String, _ rhs: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let left = try SlopeStore(path: lhs, mode: .readOnly), right = try SlopeStore(path: rhs, mode: .readOnly)
+        let leftRuns = try left.runs(sweepID: 1), rightRuns = try right.runs(sweepID: 1)
+        XCTAssertEqual(leftRuns.map(\.status), rightRuns.map(\.status), file: file, line: line)
+        XCTAssertEqual(leftRuns.count, 4, file: file, line: line)
+        for (a, b) in zip(leftRuns, rightRuns) {
+            XCTAssertEqual(a.status, .completed, file: file, line: line)
+            XCTAssertEqual(try left.epochs(runID: a.id).map { $0.trainLoss?.bitPattern }, try right.epochs(runID: b.id).map { $0.trainLoss?.bitPattern },
+                           "losses of run \(a.id)", file: file, line: line)
+            let leftTensors = try left.tensors(runID: a.id, epoch: 8), rightTensors = try right.tensors(runID: b.id, epoch: 8)
+            XCTAssertEqual(leftTensors.count, 12, "weight, bias, their gradients and velocities, 2 layers", file: file, line: line)
+            XCTAssertEqual(leftTensors.map(\.tensor), rightTensors.map(\.tensor), "final tensors of run \(a.id)", file: file, line: line)
+        }
+    }
+
+    func testSIGKILLMidSweepThenResumeIsBitIdentical() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("killed.db")
+        let worker = try ChildProcess(runner, ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db])
+        try waitUntilMidSweep(db, epochs: 4, process: worker)
+        kill(worker.pid, SIGKILL)
+        XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
+        let killed = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try killed.runs(sweepID: 1).filter { $0.status == .running }.count, 1, "the killed run is left running")
+
+        let (output, _) = try run(["resume", "--sweep", "1", "--jobs", "1", "--db", db], expect: 0)
+        XCTAssertTrue(output.contains("* best run"), output)
+        try assertSameBits(db, reference)
+    }
+
+    func testCtrlCRequeuesThenResumeIsBitIdentical() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("interrupted.db")
+        let worker = try ChildProcess(runner, ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db])
+        try waitUntilMidSweep(db, epochs: 2, process: worker)
+        kill(worker.pid, SIGINT)
+        let result = worker.finish()
+        XCTAssertEqual(result.status, 130, result.error)
+        XCTAssertTrue(result.error.contains("runner resume --sweep 1"), result.error)
+        let interrupted = try SlopeStore(path: db, mode: .readOnly)
+        let runs = try interrupted.runs(sweepID: 1)
+        XCTAssertEqual(runs.filter { $0.status == .running }.count, 0)
+        XCTAssertEqual(runs.filter { $0.stopReason?.hasPrefix("interrupted at epoch") ?? false }.count, 1, "\(runs.map(\.stopReason))")
+        XCTAssertEqual(try interrupted.sweep(id: 1).status, .interrupted)
+
+        try run(["resume", "--sweep", "1", "--db", db], expect: 0)
+        try assertSameBits(db, reference)
+        XCTAssertEqual(try interrupted.sweep(id: 1).status, .completed)
+    }
+
+    func testSecondCtrlCExitsAtOnceAndResumeStillMatches() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("twice.db")
+        let worker = try ChildProcess(runner, ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db])
+        try waitUntilMidSweep(db, epochs: 2, process: worker)
+        kill(worker.pid, SIGINT)
+        kill(worker.pid, SIGINT)
+        XCTAssertEqual(worker.finish().status, 130)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertTrue(try store.runs(sweepID: 1).contains { !$0.status.isFinished })
+        try run(["resume", "--sweep", "1", "--db", db], expect: 0)
+        try assertSameBits(db, reference)
+    }
+
+    func testTrainOnACSVFileRecordsItsSHA256AndConfiguration() throws {
+        let csv = directory.path("houses.csv")
+        let rows = (0..<40).map { row in "\(row % 7),\(Double(row) * 0.5),\(Double(row) * 1.5 + 2)" }
+        let contents = "rooms,area,price\n" + rows.joined(separator: "\n") + "\n"
+        try contents.write(toFile: csv, atomically: true, encoding: .utf8)
+        let db = database("csv.db")
+        let (output, _) = try run(["train", "--dataset", csv, "--target", "price", "--standardize", "--hidden", "4",
+                                   "--epochs", "2", "--name", "houses", "--db", db], expect: 0)
+        XCTAssertTrue(output.contains("completed"), output)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let run = try store.run(id: 1)
+        XCTAssertEqual(run.settings.name, "houses")
+        XCTAssertEqual(run.settings.layers, "2-4-1")
+        XCTAssertEqual(run.settings.loss, "mse")
+        XCTAssertEqual(run.settings.outputActivation, "identity")
+        XCTAssertEqual(run.settings.dataset, csv)
+        // sha256sum of the file, computed independently.
+        let sha256sum = FileManager.default.isExecutableFile(atPath: "/usr/bin/sha256sum")
+            ? (URL(fileURLWithPath: "/usr/bin/sha256sum"), [csv]) : (URL(fileURLWithPath: "/usr/bin/shasum"), ["-a", "256", csv])
+        let sha = try ChildProcess.run(sha256sum.0, sha256sum.1).output.split(separator: " ").first.map(String.init)
+        XCTAssertEqual(run.settings.datasetSHA256, sha)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.settings.configJSON.utf8)) as? [String: Any])
+        let data = try XCTUnwrap(config["data"] as? [String: Any])
+        XCTAssertEqual(data["target"] as? String, "price")
+        XCTAssertEqual(data["standardize"] as? Bool, true)
+        XCTAssertEqual(data["sha256"] as? String, sha)
+        XCTAssertEqual(data["validationFraction"] as? Double, 0.2)
+        XCTAssertEqual((config["training"] as? [String: Any])?["layerSizes"] as? [Int], [2, 4, 1])
+    }
+
+    func testLiveProgressOnATerminal() throws {
+        // `script` runs the command on a pseudo-terminal, so runner sees a terminal on stdout.
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        #if !os(Linux)
+        throw XCTSkip("uses util-linux script (Linux) for a pseudo-terminal")
+        #endif
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: script.path), "needs util-linux script for a pseudo-terminal")
+        let db = database("live.db")
+        let command = "\(runner.path) sweep --dataset blobs:rows=2000:features=8 --hidden 8 --epochs 4 --batch-size 4 --seed 0,1 --jobs 1 --db \(db)"
+        let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "LINES": "40"])
+        XCTAssertEqual(result.status, 0, result.output + result.error)
+        XCTAssertTrue(result.output.contains("\u{1B}[") && result.output.contains("\u{1B}[J"), "redraws with escape codes")
+        XCTAssertTrue(result.output.contains("runs done"), "the overall bar")
+        XCTAssertTrue(result.output.contains("epoch 0/4") || result.output.contains("epoch 1/4"), "a live line per run")
+        XCTAssertTrue(result.output.contains("* best run: "), "the summary at the end")
+    }
+}

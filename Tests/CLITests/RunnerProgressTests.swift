@@ -1,0 +1,75 @@
+// What `runner` prints: the progress display in each mode and the end-of-sweep summary table
+// (Reporting's Progress*.swift), on runs recorded in a real temporary database.
+import Foundation
+import Reporting
+import Store
+import TestSupport
+import XCTest
+
+final class RunnerProgressTests: XCTestCase {
+    func testPlainModePrintsOneLinePerFinishedRun() {
+        let start = Date(timeIntervalSince1970: 1000)
+        let display = ProgressDisplay(mode: .plain, totalRuns: 2, now: start)
+        XCTAssertEqual(display.runStarted(runID: 7, label: "lr=0.1 batch=16", epochs: 3, firstEpoch: 0, now: start), "")
+        XCTAssertEqual(display.epochFinished(runID: 7, epoch: 3, trainLoss: 0.5, validationLoss: 0.25, now: start), "")
+        XCTAssertEqual(display.runFinished(runID: 7, label: "lr=0.1 batch=16", status: "completed", detail: "completed all epochs", now: start),
+                       "run 7  lr=0.1 batch=16  completed  epoch 3/3  loss 0.2500  [1/2]\n")
+        _ = display.runStarted(runID: 8, label: "lr=1", epochs: 5, firstEpoch: 0, now: start)
+        _ = display.epochFinished(runID: 8, epoch: 2, trainLoss: 0.9, validationLoss: nil, now: start)
+        XCTAssertEqual(display.runFinished(runID: 8, label: "lr=1", status: "pruned", detail: "pruned at epoch 2", now: start),
+                       "run 8  lr=1  pruned  epoch 2/5  loss 0.9000  (pruned at epoch 2)  [2/2]\n")
+        XCTAssertEqual(display.finish(), "")
+    }
+
+    func testQuietModePrintsNothing() {
+        let display = ProgressDisplay(mode: .quiet, totalRuns: 1)
+        XCTAssertEqual(display.runStarted(runID: 1, label: "x", epochs: 1, firstEpoch: 0), "")
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 1, trainLoss: 1, validationLoss: nil), "")
+        XCTAssertEqual(display.runFinished(runID: 1, label: "x", status: "completed", detail: ""), "")
+    }
+
+    func testLiveModeRedrawsRunLinesAndTheOverallBar() {
+        let start = Date(timeIntervalSince1970: 1000)
+        let display = ProgressDisplay(mode: .live, totalRuns: 4, width: 120, now: start)
+        let first = display.runStarted(runID: 1, label: "lr=0.1", epochs: 10, firstEpoch: 0, now: start)
+        XCTAssertEqual(first, "run 1  lr=0.1  epoch 0/10  loss -  [....................]\n"
+                       + "sweep [..............................] 0/4 runs done  0:00 elapsed  ETA -\n")
+        // Half of run 1 done after 10 s: 0.5 of 4 runs, so 70 s to go.
+        let later = display.epochFinished(runID: 1, epoch: 5, trainLoss: 0.75, validationLoss: nil, now: start.addingTimeInterval(10))
+        XCTAssertEqual(later, "\u{1B}[2A\r\u{1B}[J"
+                       + "run 1  lr=0.1  epoch 5/10  loss 0.7500  [##########..........]\n"
+                       + "sweep [###...........................] 0/4 runs done  0:10 elapsed  ETA 1:10\n")
+        // Redraws are throttled: an epoch 10 ms later draws nothing.
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 6, trainLoss: 0.7, validationLoss: nil, now: start.addingTimeInterval(10.01)), "")
+        let finished = display.runFinished(runID: 1, label: "lr=0.1", status: "completed", detail: "", now: start.addingTimeInterval(20))
+        XCTAssertEqual(finished, "\u{1B}[2A\r\u{1B}[J" + "run 1  lr=0.1  completed  epoch 6/10  loss 0.7000  [1/4]\n"
+                       + "sweep [#######.......................] 1/4 runs done  0:20 elapsed  ETA 1:00\n")
+        XCTAssertEqual(display.finish(), "\u{1B}[1A\r\u{1B}[J")
+    }
+
+    func testSummaryTableSortsByTheMetricAndMarksTheBest() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(learningRate: 0.1, batchSize: 16, epochs: 1), .example(learningRate: 0.01, batchSize: 64, epochs: 1),
+            .example(learningRate: 1, batchSize: 16, epochs: 1),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, loss) in zip(runIDs, [0.5, 0.25, Double.nan]) {
+            _ = try store.claimRun(runID: runID, worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 2, validationLoss: 2, validationAccuracy: 0.1, seconds: 0), tensors: [], worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], worker: worker)
+            try store.finishRun(runID: runID, status: loss.isNaN ? .diverged : .completed, stopReason: nil)
+        }
+        let table = ProgressSummary.render(runs: try store.runs(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                           sweepID: sweepID, databaseArgument: "--db s.db")
+        let lines = table.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0], "  run status    learning_rate batch_size seed   layers epochs train_loss val_loss val_accuracy")
+        XCTAssertEqual(lines[1], "* 2   completed          0.01         64    0 64-64-10    1/1     0.5000   0.2500       0.9000")
+        XCTAssertEqual(lines[2], "  1   completed           0.1         16    0 64-64-10    1/1     1.0000   0.5000       0.9000")
+        XCTAssertTrue(lines[3].hasPrefix("  3   diverged"), lines[3])
+        XCTAssertEqual(lines[4], "* best run: 2 (lowest final val_loss)")
+        XCTAssertEqual(lines[5], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --metric best_val_loss --db s.db")
+    }
+}

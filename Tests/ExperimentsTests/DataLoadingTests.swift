@@ -1,0 +1,131 @@
+// CSV loading, task detection, splits and standardization, and every bad-data error
+// (each must name the file, line and column).
+import NeuralNet
+import TestSupport
+import XCTest
+@testable import Experiments
+
+final class DataLoadingTests: XCTestCase {
+    private func load(_ text: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
+        try DataCatalog.loadCSV(Data(text.utf8), file: "data.csv", target: target, task: task)
+    }
+
+    private func assertBadData(_ text: String, target: String? = nil, task: TaskKind = .auto, line: Int?, column: String?,
+                               contains fragment: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
+        XCTAssertThrowsError(try load(text, target: target, task: task), file: file, line: sourceLine) { error in
+            guard case let .badData(name, errorLine, errorColumn, reason) = error as? ExperimentsError else {
+                return XCTFail("expected badData, got \(error)", file: file, line: sourceLine)
+            }
+            XCTAssertEqual(name, "data.csv", file: file, line: sourceLine)
+            XCTAssertEqual(errorLine, line, file: file, line: sourceLine)
+            XCTAssertEqual(errorColumn, column, file: file, line: sourceLine)
+            XCTAssertTrue(reason.contains(fragment), "'\(reason)' lacks '\(fragment)'", file: file, line: sourceLine)
+            XCTAssertTrue("\(error)".hasPrefix("data.csv"), file: file, line: sourceLine)
+        }
+    }
+
+    func testClassificationFromFewWholeNumbers() throws {
+        let loaded = try load("a,b,label\n1,2,0\n3,4,1\n5,6,2\n7,8,1\n")
+        XCTAssertEqual(loaded.dataset.features, [1, 2, 3, 4, 5, 6, 7, 8])
+        XCTAssertEqual(loaded.dataset.featureNames, ["a", "b"])
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1, 2, 1], classCount: 3))
+        XCTAssertEqual(loaded.sha256, SHA256.hexDigest(Array("a,b,label\n1,2,0\n3,4,1\n5,6,2\n7,8,1\n".utf8)))
+    }
+
+    func testLabelsThatAreNotZeroBasedMapToTheirRank() throws {
+        let loaded = try load("x,y\n1,5\n2,7\n3,5\n")
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1, 0], classCount: 2))
+    }
+
+    func testRegressionFromRealValuesAndOverride() throws {
+        XCTAssertEqual(try load("x,y\n1,0.5\n2,1.5\n").dataset.targets, .values([0.5, 1.5], columns: 1))
+        XCTAssertEqual(try load("x,y\n1,0\n2,1\n", task: .regression).dataset.targets, .values([0, 1], columns: 1))
+        // 25 distinct whole numbers: more than the auto limit, so regression unless overridden.
+        let rows = (0..<25).map { "\($0),\($0)" }.joined(separator: "\n")
+        XCTAssertFalse(try load("x,y\n" + rows).dataset.isClassification)
+        XCTAssertTrue(try load("x,y\n" + rows, task: .classification).dataset.isClassification)
+    }
+
+    func testTargetByNameQuotesAndCRLF() throws {
+        let loaded = try load("\"label\",\"x, with comma\",z\r\n1,2,3\r\n0,5,6\r\n\r\n", target: "label")
+        XCTAssertEqual(loaded.dataset.featureNames, ["x, with comma", "z"])
+        XCTAssertEqual(loaded.dataset.features, [2, 3, 5, 6])
+        XCTAssertEqual(loaded.dataset.targets, .labels([1, 0], classCount: 2))
+    }
+
+    func testEveryBadInputNamesFileLineAndColumn() {
+        assertBadData("", line: nil, column: nil, contains: "empty")
+        assertBadData("\n  \n", line: nil, column: nil, contains: "empty")
+        assertBadData("1,2,3\n4,5,6\n", line: 1, column: nil, contains: "no header")
+        assertBadData("a,b,c\n1,2,3\n4,5\n", line: 3, column: nil, contains: "2 fields, expected 3")
+        assertBadData("a,b,c\n1,2,3\n4,x5,6\n", line: 3, column: "'b' (2)", contains: "'x5' is not a number")
+        assertBadData("a,b,c\n1,,3\n", line: 2, column: "'b' (2)", contains: "empty cell")
+        assertBadData("a,b,c\n1,2,3\nnan,2,3\n", line: 3, column: "'a' (1)", contains: "not a finite number")
+        assertBadData("a,b,c\n1,inf,3\n", line: 2, column: "'b' (2)", contains: "not a finite number")
+        assertBadData("a,b,c\n1,2,3\n", target: "label", line: 1, column: nil, contains: "no column named 'label'; the columns are a, b, c")
+        assertBadData("a,b,c\n1,2,1\n3,4,1\n", line: nil, column: "'c'", contains: "a single class")
+        assertBadData("a,b,c\n", line: nil, column: nil, contains: "no data rows")
+        assertBadData("a,a,c\n1,2,3\n", line: 1, column: "'a'", contains: "appears twice")
+        assertBadData("a,b\n1,2.5\n", task: .classification, line: 2, column: "'b'", contains: "not a class label")
+    }
+
+    func testTooFewRowsForTheSplit() throws {
+        let loaded = try load("a,y\n1,0\n2,1\n")
+        XCTAssertThrowsError(try DataCatalog.split(loaded.dataset, name: "data.csv", validationFraction: 0.2, splitSeed: 0, standardize: false)) { error in
+            guard case let .badData(file, _, _, reason) = error as? ExperimentsError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "data.csv")
+            XCTAssertTrue(reason.contains("too few"), reason)
+        }
+        XCTAssertNoThrow(try DataCatalog.split(loaded.dataset, name: "data.csv", validationFraction: 0, splitSeed: 0, standardize: false))
+    }
+
+    func testFilesOnDiskAndUnknownNames() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("points.csv")
+        try "x1,x2,y\n0,1,1\n1,0,1\n0,0,0\n1,1,0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try DataCatalog.load(path)
+        XCTAssertEqual(loaded.dataset.rowCount, 4)
+        XCTAssertEqual(loaded.sha256, SHA256.hexDigest(try Data(contentsOf: URL(fileURLWithPath: path))))
+        XCTAssertThrowsError(try DataCatalog.load(directory.path("missing.csv"))) { error in
+            XCTAssertEqual(error as? ExperimentsError, .badData(file: directory.path("missing.csv"), line: nil, column: nil, reason: "no such file"))
+        }
+        XCTAssertThrowsError(try DataCatalog.load("mnist")) { error in
+            XCTAssertEqual(error as? ExperimentsError, .unknownDataset("mnist"))
+            XCTAssertTrue("\(error)".contains("digits, xor, linear, spirals, moons, blobs"))
+        }
+        XCTAssertThrowsError(try DataCatalog.load("spirals:rows=100:colour=3")) { error in
+            XCTAssertTrue("\(error)".contains("spirals accepts rows=N, classes=N, noise=N, seed=N"), "\(error)")
+        }
+    }
+
+    func testGeneratorsWithOptions() throws {
+        let spirals = try DataCatalog.load("spirals:rows=90:classes=3:seed=4")
+        XCTAssertEqual(spirals.dataset.rowCount, 90)
+        XCTAssertEqual(spirals.dataset, GeneratedData.spirals(rows: 90, classes: 3, noise: 0.2, seed: 4))
+        XCTAssertEqual(spirals.sha256?.count, 64)
+        XCTAssertEqual(try DataCatalog.loadBuiltIn("spirals:rows=90:classes=3:seed=4", target: nil, task: .auto).sha256, spirals.sha256,
+                       "same generator options, same values, same sha256")
+        XCTAssertNotEqual(try DataCatalog.load("spirals:rows=90:classes=3:seed=5").sha256, spirals.sha256)
+        let blobs = try DataCatalog.load("blobs:rows=50:features=5:classes=4")
+        XCTAssertEqual(blobs.dataset.featureCount, 5)
+        XCTAssertEqual(try DataCatalog.load("linear").dataset, GeneratedData.linear(rows: 1000, noise: 0.1, seed: 0))
+    }
+
+    func testStandardizationIsFittedOnTheTrainingRowsOnly() throws {
+        let dataset = try DataCatalog.load("blobs:rows=200:features=3:classes=2:seed=1").dataset
+        let (training, validation) = try DataCatalog.split(dataset, name: "blobs", validationFraction: 0.25, splitSeed: 3, standardize: true)
+        let (rawTraining, rawValidation) = dataset.split(validationFraction: 0.25, seed: 3)
+        let (means, scales) = DataCatalog.standardization(of: rawTraining)
+        for column in 0..<3 {
+            let values = (0..<training.rowCount).map { training.features[$0 * 3 + column] }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+            XCTAssertEqual(mean, 0, accuracy: 1e-12)
+            XCTAssertEqual(variance, 1, accuracy: 1e-12)
+            // Validation rows use the training mean and scale, not their own.
+            let expected = (rawValidation!.features[column] - means[column]) / scales[column]
+            XCTAssertEqual(validation!.features[column], expected)
+        }
+    }
+}

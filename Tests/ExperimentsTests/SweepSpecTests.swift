@@ -1,0 +1,166 @@
+// Sweep files: parsing, grid expansion counts and order, seeded random search within
+// bounds, and strict validation whose errors name the field and the accepted values.
+import XCTest
+@testable import Experiments
+
+final class SweepSpecTests: XCTestCase {
+    private func parse(_ yaml: String) throws -> SweepSpec { try SweepSpec.parse(yaml: yaml, file: "s.yaml") }
+
+    private func assertRejected(_ yaml: String, field: String, mentions fragments: [String],
+                                file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(yaml), file: file, line: line) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("s.yaml: \(field):"), "'\(message)' does not start with the field \(field)", file: file, line: line)
+            for fragment in fragments {
+                XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line)
+            }
+            XCTAssertTrue((error as? ExperimentsError)?.isUsageError ?? false, file: file, line: line)
+        }
+    }
+
+    func testGridExpansionCountAndOrder() throws {
+        let spec = try parse("""
+            name: grid
+            method: grid
+            fixed: {dataset: xor, validation: 0, epochs: 2}
+            parameters:
+              learning_rate: {values: [0.001, 0.01, 0.1]}
+              batch_size: {values: [16, 64, 256]}
+              seed: {values: [0, 1]}
+            """)
+        XCTAssertEqual(spec.runCount, 18)
+        let points = try spec.expand()
+        XCTAssertEqual(points.count, 18)
+        XCTAssertEqual(Set(points.map(\.settings)).count, 18)
+        // The first parameter varies slowest, the last fastest.
+        XCTAssertEqual(points.prefix(3).map(\.settings.learningRate), [0.001, 0.001, 0.001])
+        XCTAssertEqual(points.prefix(3).map(\.settings.seed), [0, 1, 0])
+        XCTAssertEqual(points.prefix(3).map(\.settings.batchSize), [16, 16, 64])
+        XCTAssertEqual(points.last?.settings.learningRate, 0.1)
+        XCTAssertTrue(points.allSatisfy { $0.settings.dataset == "xor" && $0.settings.epochs == 2 && $0.settings.validationFraction == 0 })
+        XCTAssertEqual(spec.variedSettings, [.learningRate, .batchSize, .seed])
+    }
+
+    func testGridWithOnlyFixedSettingsIsOneRun() throws {
+        let spec = try parse("fixed: {epochs: 3, hidden: [8, 4]}\n")
+        XCTAssertEqual(try spec.expand().map(\.settings.hidden), [[8, 4]])
+        XCTAssertEqual(try parse("parameters: {hidden: {values: [[8], [16, 16], none]}}").expand().map(\.settings.hidden), [[8], [16, 16], []])
+    }
+
+    func testRandomSearchIsSeededAndWithinBounds() throws {
+        let yaml = """
+            method: random
+            count: 200
+            random_seed: 11
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.0001, max: 0.5}
+              momentum: {distribution: uniform, min: 0.1, max: 0.9}
+              batch_size: {distribution: int_uniform, min: 8, max: 12}
+              activation: {values: [relu, tanh]}
+            """
+        let first = try parse(yaml).expand()
+        let again = try parse(yaml).expand()
+        XCTAssertEqual(first.map(\.settings), again.map(\.settings))
+        XCTAssertEqual(first.count, 200)
+        for point in first {
+            XCTAssertTrue((0.0001...0.5).contains(point.settings.learningRate), "\(point.settings.learningRate)")
+            XCTAssertTrue((0.1...0.9).contains(point.settings.momentum))
+            XCTAssertTrue((8...12).contains(point.settings.batchSize))
+        }
+        XCTAssertEqual(Set(first.map(\.settings.batchSize)), Set(8...12), "int_uniform includes both ends")
+        XCTAssertEqual(Set(first.map(\.settings.activation)), [.relu, .tanh])
+        // log-uniform: about half of the draws below the geometric mean of the bounds.
+        let geometricMean = (0.0001 * 0.5).squareRoot()
+        let below = first.filter { $0.settings.learningRate < geometricMean }.count
+        XCTAssertTrue((60...140).contains(below), "\(below) of 200 below the geometric mean")
+        let otherSeed = try parse(yaml.replacingOccurrences(of: "random_seed: 11", with: "random_seed: 12")).expand()
+        XCTAssertNotEqual(first.map(\.settings), otherSeed.map(\.settings))
+    }
+
+    func testMetricAndEarlyTerminate() throws {
+        let spec = try parse("metric: {name: val_accuracy}\nearly_terminate: {type: median, warmup_epochs: 2}\nparameters: {seed: {values: [0, 1]}}")
+        XCTAssertEqual(spec.metric, .init(name: .validationAccuracy, goal: .maximize))
+        XCTAssertEqual(spec.earlyTerminate, .init(warmupEpochs: 2))
+        // The stored JSON decodes back to the same spec (the worker reads pruning from it).
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: Data(spec.json().utf8)), spec)
+    }
+
+    func testStrictValidation() {
+        assertRejected("methd: grid", field: "methd", mentions: ["unknown key", "method", "parameters", "early_terminate"])
+        assertRejected("method: bayes", field: "method", mentions: ["grid, random"])
+        assertRejected("parameters: {learning_rat: {values: [0.1]}}", field: "parameters.learning_rat", mentions: ["unknown setting", "learning_rate", "batch_size"])
+        assertRejected("parameters: {learning_rate: {values: []}}", field: "parameters.learning_rate.values", mentions: ["empty"])
+        assertRejected("parameters: {learning_rate: {values: [0.1, -0.01]}}", field: "parameters.learning_rate.values[1]", mentions: ["'-0.01'", "> 0"])
+        assertRejected("parameters: {learning_rate: {values: [fast]}}", field: "parameters.learning_rate.values[0]", mentions: ["'fast'", "a number > 0"])
+        assertRejected("parameters: {batch_size: {values: [0]}}", field: "parameters.batch_size.values[0]", mentions: [">= 1"])
+        assertRejected("parameters: {batch_size: {values: [1.5]}}", field: "parameters.batch_size.values[0]", mentions: ["whole number"])
+        assertRejected("parameters: {activation: {values: [softmax]}}", field: "parameters.activation.values[0]", mentions: ["relu, tanh, sigmoid, identity"])
+        assertRejected("parameters: {learning_rate: 0.1}", field: "parameters.learning_rate", mentions: ["values", "distribution"])
+        assertRejected("parameters: {learning_rate: {values: 0.1}}", field: "parameters.learning_rate.values", mentions: ["a list"])
+        assertRejected("parameters: {learning_rate: {vals: [0.1]}}", field: "parameters.learning_rate.vals", mentions: ["values, value, distribution, min, max"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: uniform, min: 0.5, max: 0.1}}",
+                       field: "parameters.learning_rate.min", mentions: ["greater than max"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: uniform, min: -1, max: 0.1}}",
+                       field: "parameters.learning_rate.min", mentions: ["> 0"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: normal, min: 0.1, max: 1}}",
+                       field: "parameters.learning_rate.distribution", mentions: ["uniform, log_uniform, int_uniform"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: uniform, min: 0.1}}",
+                       field: "parameters.learning_rate.max", mentions: ["missing"])
+        assertRejected("method: random\ncount: 3\nparameters: {activation: {distribution: uniform, min: 0, max: 1}}",
+                       field: "parameters.activation.distribution", mentions: ["not a number"])
+        assertRejected("method: random\ncount: 3\nparameters: {learning_rate: {distribution: int_uniform, min: 1, max: 1e30}}",
+                       field: "parameters.learning_rate", mentions: ["whole-number min and max"])
+        assertRejected("parameters: {learning_rate: {distribution: uniform, min: 0.1, max: 1}}",
+                       field: "parameters.learning_rate", mentions: ["method: random"])
+        assertRejected("method: random\nparameters: {seed: {values: [1, 2]}}", field: "count", mentions: ["count: N"])
+        assertRejected("count: 4\nparameters: {seed: {values: [1, 2]}}", field: "count", mentions: ["only for method: random"])
+        assertRejected("count: -4\nmethod: random", field: "count", mentions: [">= 1"])
+        assertRejected("metric: {name: accuracy}", field: "metric.name", mentions: ["val_loss, train_loss, val_accuracy, train_accuracy"])
+        assertRejected("metric: {name: val_loss, goal: lowest}", field: "metric.goal", mentions: ["minimize, maximize"])
+        assertRejected("early_terminate: {type: hyperband}", field: "early_terminate.type", mentions: ["median"])
+        assertRejected("early_terminate: {type: median, warmup: 3}", field: "early_terminate.warmup", mentions: ["type, warmup_epochs"])
+        assertRejected("fixed: {momentum: 1.5}", field: "fixed.momentum", mentions: ["[0, 1)"])
+        assertRejected("fixed: {epochs: 3}\nparameters: {epochs: {values: [1, 2]}}", field: "fixed.epochs", mentions: ["also under parameters"])
+        assertRejected("fixed: {hidden: [64, 0]}", field: "fixed.hidden", mentions: ["widths >= 1"])
+        assertRejected("fixed: {log_tensors: sometimes}", field: "fixed.log_tensors", mentions: ["every, final, or a whole number"])
+        assertRejected("- a\n- b", field: "(top level)", mentions: ["mapping"])
+        XCTAssertThrowsError(try parse("parameters: {a: [1, 2")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("s.yaml: not valid YAML"), "\(error)")
+        }
+    }
+
+    func testFlagsReplaceTheFilesValues() throws {
+        let file = try parse("name: f\nfixed: {epochs: 5}\nparameters: {learning_rate: {values: [0.1, 0.2]}}")
+        var flags = FlagSettings()
+        flags.add(.learningRate, flag: "--learning-rate", ["0.3"])
+        flags.add(.seed, flag: "--seed", ["0", "1", "2"])
+        let spec = try flags.sweepSpec(file: file, name: "ignored")
+        XCTAssertEqual(spec.name, "f")
+        XCTAssertEqual(try spec.expand().map(\.settings.learningRate), [0.3, 0.3, 0.3])
+        XCTAssertEqual(try spec.expand().map(\.settings.seed), [0, 1, 2])
+        XCTAssertEqual(try spec.expand().map(\.settings.epochs), [5, 5, 5])
+
+        var bad = FlagSettings()
+        bad.add(.batchSize, flag: "--batch-size", ["16", "0"])
+        XCTAssertThrowsError(try bad.sweepSpec(file: nil, name: "s")) { error in
+            XCTAssertEqual("\(error)", "--batch-size: '0' is not accepted; expected a whole number >= 1")
+        }
+        XCTAssertThrowsError(try bad.singleRunSettings()) { error in
+            XCTAssertTrue("\(error)".contains("`runner train` takes one"), "\(error)")
+        }
+    }
+
+    func testShippedExamplesAreValid() throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertTrue(files.contains("lr-vs-batch.yaml"))
+        for file in files {
+            let spec = try SweepSpec.load(path: examples.appendingPathComponent(file).path)
+            XCTAssertGreaterThan(try spec.expand().count, 1, file)
+        }
+        let lrVsBatch = try SweepSpec.load(path: examples.appendingPathComponent("lr-vs-batch.yaml").path)
+        XCTAssertEqual(lrVsBatch.variedSettings, [.learningRate, .batchSize])
+        XCTAssertTrue(try lrVsBatch.expand().allSatisfy { $0.settings.dataset == "digits" })
+    }
+}

@@ -1,0 +1,336 @@
+// The worker loop end to end, in process: a small sweep into a temporary database checked
+// row by row, the logging policies, Ctrl-C then resume (bit-identical), pruning, divergence,
+// failures and initial weights.
+import NeuralNet
+import Store
+import TestSupport
+import XCTest
+@testable import Experiments
+
+final class WorkerTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-worker") }
+    override func tearDown() { directory.remove() }
+
+    private func store(_ name: String = "slope.db") throws -> SlopeStore { try SlopeStore(path: directory.path(name)) }
+
+    private func spec(_ yaml: String) throws -> SweepSpec { try SweepSpec.parse(yaml: yaml, file: "test.yaml") }
+
+    private let smallData = "blobs:rows=60:features=3:classes=3:seed=2"
+
+    func testSmallSweepRowByRow() throws {
+        let store = try store()
+        let spec = try spec("""
+            name: small
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 3, validation: 0.25, batch_size: 8}
+            parameters:
+              learning_rate: {values: [0.05, 0.2]}
+              seed: {values: [0, 1]}
+            """)
+        let plan = try SweepPlan(spec: spec)
+        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        XCTAssertEqual(runIDs.count, 4)
+        let events = Locked<[WorkerEvent]>([])
+        let worker = Worker(store: store, onEvent: { event in events.update { $0.append(event) } })
+        let summary = try worker.work(sweepID: sweepID, jobs: 2)
+        XCTAssertEqual(summary.runIDs, runIDs)
+        XCTAssertFalse(summary.wasInterrupted)
+
+        let sweep = try store.sweep(id: sweepID)
+        XCTAssertEqual(sweep.name, "small")
+        XCTAssertEqual(sweep.status, .completed)
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: Data(sweep.specJSON.utf8)), spec)
+
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.map(\.id), runIDs)
+        for (run, configuration) in zip(runs, plan.configurations) {
+            XCTAssertEqual(run.status, .completed)
+            XCTAssertEqual(run.stopReason, "completed all epochs")
+            XCTAssertNil(run.error)
+            XCTAssertEqual(run.epochsDone, 3)
+            XCTAssertEqual(run.settings.learningRate, configuration.training.learningRate)
+            XCTAssertEqual(run.settings.batchSize, 8)
+            XCTAssertEqual(run.settings.seed, configuration.training.seed)
+            XCTAssertEqual(run.settings.layers, "3-4-3")
+            XCTAssertEqual(run.settings.activation, "relu")
+            XCTAssertEqual(run.settings.outputActivation, "softmax")
+            XCTAssertEqual(run.settings.loss, "cross-entropy")
+            XCTAssertEqual(run.settings.precision, .float32)
+            XCTAssertEqual(run.settings.dataset, smallData)
+            XCTAssertEqual(run.settings.datasetSHA256, try DataCatalog.load(smallData).sha256)
+            XCTAssertEqual(run.settings.datasetSHA256?.count, 64)
+            XCTAssertEqual(run.settings.validationFraction, 0.25)
+            XCTAssertEqual(run.settings.slopeVersion, SlopeVersion.current)
+            XCTAssertEqual(run.host, ProcessInfo.processInfo.hostName)
+            XCTAssertEqual(run.pid, getpid())
+            let started = try XCTUnwrap(run.startedAt), finished = try XCTUnwrap(run.finishedAt)
+            XCTAssertLessThanOrEqual(started, finished)
+            XCTAssertEqual(try RunConfiguration.decode(json: run.settings.configJSON, runID: run.id), configuration)
+
+            let epochs = try store.epochs(runID: run.id)
+            XCTAssertEqual(epochs.map(\.epoch), [0, 1, 2, 3])
+            XCTAssertTrue(epochs.allSatisfy { ($0.trainLoss ?? .nan).isFinite && ($0.validationLoss ?? .nan).isFinite && $0.validationAccuracy != nil })
+            XCTAssertEqual(run.finalValidationLoss, epochs.last?.validationLoss)
+
+            let tensors = try store.tensors(runID: run.id)
+            XCTAssertEqual(tensors.filter { $0.epoch == 0 }.map { "\($0.tensor.layer)\($0.tensor.kind.rawValue)" }.sorted(),
+                           ["1bias", "1weight", "2bias", "2weight"])
+            for epoch in 1...3 {
+                XCTAssertEqual(tensors.filter { $0.epoch == epoch }.count, 8, "weights, biases and their gradients at epoch \(epoch)")
+            }
+            // The stored run is exactly what the engine gives for the stored configuration.
+            let (training, validation) = try DataCatalog.prepare(configuration.data)
+            let trainer = try Trainer(configuration: configuration.training, training: training, validation: validation)
+            var last: EpochResult?
+            var losses: [Double] = []
+            _ = try trainer.run { result in last = result; losses.append(result.trainLoss); return .proceed }
+            XCTAssertEqual(epochs.map { $0.trainLoss! }, losses)
+            for (index, layer) in try XCTUnwrap(last).parameters.enumerated() {
+                let stored = try store.tensors(runID: run.id, epoch: 3, layer: index + 1, kind: .weight)
+                XCTAssertEqual(stored.first?.tensor.data, layer.weight.littleEndianBytes())
+            }
+        }
+        let finished = events.value.compactMap { event -> Int64? in
+            if case let .runFinished(runID, _, .finished(.completed, _)) = event { return runID }
+            return nil
+        }
+        XCTAssertEqual(finished.sorted(), runIDs)
+    }
+
+    func testParallelRunsGiveTheSameBitsAsSerialOnes() throws {
+        let spec = try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [6], epochs: 4, batch_size: 5, momentum: 0.5}
+            parameters: {learning_rate: {values: [0.02, 0.1, 0.3]}, seed: {values: [3, 4]}}
+            """)
+        var finals: [[[SlopeStore.TensorRecord]]] = []
+        for jobs in [1, 2] {
+            let store = try store("jobs-\(jobs).db")
+            let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
+            _ = try Worker(store: store).work(sweepID: sweepID, jobs: jobs)
+            finals.append(try runIDs.map { try store.tensors(runID: $0, epoch: 4).map(\.tensor) })
+        }
+        XCTAssertEqual(finals[0].count, 6)
+        XCTAssertTrue(finals[0].allSatisfy { $0.count == 12 })
+        XCTAssertEqual(finals[0], finals[1])
+    }
+
+    private func runSingle(_ settings: RunSettings, in store: SlopeStore, stop: StopSignal = StopSignal(),
+                           onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) throws -> (Int64, RunOutcome) {
+        let runID = try store.createRun(try RunConfiguration.make(settings).newRun())
+        let outcome = try Worker(store: store, stop: stop, onEvent: onEvent).runQueued(runID: runID)
+        return (runID, outcome)
+    }
+
+    private func settings(epochs: Int, momentum: Double = 0, logTensors: TensorLogging = .every) -> RunSettings {
+        var settings = RunSettings()
+        settings.dataset = smallData
+        settings.hidden = [5]
+        settings.epochs = epochs
+        settings.batchSize = 7
+        settings.learningRate = 0.1
+        settings.momentum = momentum
+        settings.tensorLogging = logTensors
+        return settings
+    }
+
+    func testLoggingPolicies() throws {
+        let store = try store()
+        func epochsWithWeights(_ runID: Int64) throws -> [Int] {
+            Array(Set(try store.tensors(runID: runID, kind: .weight).map(\.epoch))).sorted()
+        }
+        let (finalOnly, _) = try runSingle(settings(epochs: 4, logTensors: .final), in: store)
+        XCTAssertEqual(try epochsWithWeights(finalOnly), [0, 4])
+        XCTAssertEqual(try store.epochs(runID: finalOnly).map(\.epoch), [0, 1, 2, 3, 4], "losses every epoch")
+        let (everyTwo, _) = try runSingle(settings(epochs: 5, logTensors: .everyN(2)), in: store)
+        XCTAssertEqual(try epochsWithWeights(everyTwo), [0, 2, 4, 5])
+        XCTAssertEqual(Set(try store.tensors(runID: everyTwo, kind: .weightGradient).map(\.epoch)), [2, 4, 5])
+        let (withMomentum, _) = try runSingle(settings(epochs: 3, momentum: 0.9, logTensors: .everyN(2)), in: store)
+        XCTAssertEqual(Set(try store.tensors(runID: withMomentum, kind: .weightVelocity).map(\.epoch)), [0, 2, 3],
+                       "velocities wherever weights are stored")
+        XCTAssertEqual(Set(try store.tensors(runID: withMomentum, kind: .biasVelocity).map(\.epoch)), [0, 2, 3])
+        XCTAssertTrue(try store.tensors(runID: finalOnly, kind: .weightVelocity).isEmpty)
+    }
+
+    /// With tensors logged every epoch, an epoch is in the database by the time its progress event
+    /// is reported; an epoch that logs no tensors waits for the next (it might be the last).
+    func testEpochsReachTheDatabaseWithoutLagWhenTheyLogTensors() throws {
+        let store = try store()
+        for (policy, lag) in [(TensorLogging.every, 0), (.final, 1)] {
+            var storedAtEvent: [Int: [Int]] = [:]
+            let (runID, _) = try runSingle(settings(epochs: 3, logTensors: policy), in: store) { event in
+                if case let .epochFinished(runID, epoch, _, _, _) = event {
+                    storedAtEvent[epoch] = (try? store.epochs(runID: runID).map(\.epoch)) ?? []
+                }
+            }
+            for epoch in 1...3 {
+                XCTAssertEqual(storedAtEvent[epoch], Array(0...(epoch - lag)), "\(policy) at epoch \(epoch)")
+            }
+            XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3], "\(policy)")
+        }
+    }
+
+    func testInterruptThenResumeIsBitIdentical() throws {
+        for (momentum, precision) in [(0.0, Precision.float32), (0.9, .float32), (0.9, .float64)] {
+            var settings = settings(epochs: 6, momentum: momentum, logTensors: .everyN(4))
+            settings.precision = precision
+            let reference = try store("reference-\(momentum)-\(precision).db")
+            let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
+            XCTAssertEqual(referenceOutcome, .finished(.completed, reason: "completed all epochs"))
+
+            let store = try store("interrupted-\(momentum)-\(precision).db")
+            let stop = StopSignal()
+            let (runID, outcome) = try runSingle(settings, in: store, stop: stop) { event in
+                if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 3 { stop.request() }  // Ctrl-C during epoch 3
+            }
+            XCTAssertEqual(outcome, .interrupted(epoch: 3))
+            let requeued = try store.run(id: runID)
+            XCTAssertEqual(requeued.status, .queued)
+            XCTAssertEqual(requeued.stopReason, "interrupted at epoch 3")
+            XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3], "the epoch in progress was finished")
+
+            let summary = try Worker(store: store).resume(sweepID: nil, runID: runID, jobs: 1, staleAfter: 60)
+            XCTAssertEqual(summary.outcomes[runID], .finished(.completed, reason: "completed all epochs"))
+            XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
+                           try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
+            XCTAssertEqual(try store.tensors(runID: runID, epoch: 6).map(\.tensor), try reference.tensors(runID: referenceID, epoch: 6).map(\.tensor),
+                           "final weights, gradients (and velocities) bit-identical, momentum \(momentum)")
+        }
+    }
+
+    func testEarlyStoppingSurvivesAnInterruption() throws {
+        // No improvement can exceed min_delta 10, so early stopping ends the run after `patience` epochs;
+        // interrupted before that, the resumed run must remember the losses it already saw.
+        var settings = settings(epochs: 10)
+        settings.earlyStoppingPatience = 3
+        settings.minDelta = 10
+        let reference = try store("reference.db")
+        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
+        guard case let .finished(.completed, reason) = referenceOutcome, reason.hasPrefix("early stopping at epoch"),
+              reason != "early stopping at epoch 10" else { return XCTFail("\(referenceOutcome)") }
+
+        let store = try store("interrupted.db")
+        let stop = StopSignal()
+        let (runID, outcome) = try runSingle(settings, in: store, stop: stop) { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 2 { stop.request() }
+        }
+        XCTAssertEqual(outcome, .interrupted(epoch: 2))
+        let summary = try Worker(store: store).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 60)
+        XCTAssertEqual(summary.outcomes[runID], referenceOutcome)
+        XCTAssertEqual(try store.run(id: runID).stopReason, reason)
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss?.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.validationLoss?.bitPattern })
+    }
+
+    func testMedianPruning() throws {
+        let store = try store()
+        let spec = try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 6, batch_size: 8, validation: 0.25}
+            early_terminate: {type: median, warmup_epochs: 2}
+            parameters: {learning_rate: {values: [0.3, 0.0001]}}
+            """)
+        let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
+        _ = try Worker(store: store).work(sweepID: sweepID, jobs: 1)
+        let good = try store.run(id: runIDs[0]), bad = try store.run(id: runIDs[1])
+        XCTAssertEqual(good.status, .completed)
+        XCTAssertEqual(bad.status, .pruned)
+        XCTAssertEqual(bad.epochsDone, 3, "first epoch after the warm-up")
+        XCTAssertTrue(bad.stopReason?.hasPrefix("pruned at epoch 3: val_loss ") ?? false, bad.stopReason ?? "nil")
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+        XCTAssertEqual(Set(try store.tensors(runID: bad.id, kind: .weight).map(\.epoch)), [0, 1, 2, 3], "the pruned run's last epoch keeps its weights")
+    }
+
+    func testDivergedRun() throws {
+        let store = try store()
+        var settings = RunSettings()
+        settings.dataset = "linear:rows=40"
+        settings.hidden = []
+        settings.learningRate = 50
+        settings.batchSize = 40
+        settings.epochs = 200
+        settings.validationFraction = 0
+        let (runID, outcome) = try runSingle(settings, in: store)
+        guard case let .finished(.diverged, reason) = outcome else { return XCTFail("\(outcome)") }
+        let run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .diverged)
+        XCTAssertEqual(run.stopReason, reason)
+        XCTAssertTrue(try store.epochs(runID: runID).allSatisfy { $0.trainLoss?.isFinite ?? false }, "every epoch before the divergence is kept")
+    }
+
+    func testRunWhoseFileVanishedFailsWithItsError() throws {
+        let store = try store()
+        let path = directory.path("points.csv")
+        try ("x,y\n" + (0..<20).map { "\($0),\($0 % 2)" }.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = RunSettings()
+        settings.dataset = path
+        settings.epochs = 1
+        let configuration = try RunConfiguration.make(settings)
+        XCTAssertEqual(configuration.data.sha256, SHA256.hexDigest(try Data(contentsOf: URL(fileURLWithPath: path))))
+        // A different file at the same path: the stored sha256 no longer matches.
+        try "x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let runID = try store.createRun(configuration.newRun())
+        let outcome = try Worker(store: store).runQueued(runID: runID)
+        guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(message.contains("changed since the run was queued"), message)
+        let run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .failed)
+        XCTAssertEqual(run.error, message)
+    }
+
+    func testInitialWeightsFromJSON() throws {
+        let store = try store()
+        let path = directory.path("weights.json")
+        // 3 inputs -> 2 hidden -> 3 classes; layer 1 as nested rows, layer 2 flat.
+        try """
+            {"tensors": [
+              {"layer": 1, "kind": "weight", "rows": 3, "cols": 2, "values": [[0.5, -0.5], [0.25, 0.125], [1, 2]]},
+              {"layer": 1, "kind": "bias", "rows": 1, "cols": 2, "values": [0.1, 0.2]},
+              {"layer": 1, "kind": "weight_grad", "rows": 3, "cols": 2, "values": [0, 0, 0, 0, 0, 0]},
+              {"layer": 2, "kind": "weight", "rows": 2, "cols": 3, "values": [1, 0, -1, 0.5, 0.5, 0.5]},
+              {"layer": 2, "kind": "bias", "rows": 1, "cols": 3, "values": [0, 0, 0]}
+            ]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = self.settings(epochs: 1)
+        settings.hidden = [2]
+        settings.initialWeightsFile = path
+        let (runID, _) = try runSingle(settings, in: store)
+        let initial = try store.tensors(runID: runID, epoch: 0, layer: 1, kind: .weight)
+        XCTAssertEqual(initial.first?.tensor.data, Tensor(rows: 3, cols: 2, float32: [0.5, -0.5, 0.25, 0.125, 1, 2]).littleEndianBytes())
+        let bias = try store.tensors(runID: runID, epoch: 0, layer: 2, kind: .bias)
+        XCTAssertEqual(bias.first?.tensor.data, Tensor(rows: 1, cols: 3, float32: [0, 0, 0]).littleEndianBytes())
+
+        settings.hidden = [3]
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertEqual("\(error)", "\(path): layer 1 weight is 3 x 2; the network 3-3-3 needs 3 x 3")
+        }
+    }
+
+    func testConfigurationRoundTripsAndDefaultsFollowTheData() throws {
+        var settings = RunSettings()
+        settings.dataset = "linear:rows=30"
+        settings.hidden = [3, 2]
+        settings.earlyStoppingPatience = 2
+        settings.tensorLogging = .everyN(3)
+        let regression = try RunConfiguration.make(settings)
+        XCTAssertEqual(regression.training.layerSizes, [2, 3, 2, 1])
+        XCTAssertEqual(regression.training.outputActivation, .identity)
+        XCTAssertEqual(regression.training.loss, .meanSquaredError)
+        XCTAssertEqual(regression.training.earlyStopping, EarlyStopping(monitor: .validationLoss, patience: 2, minDelta: 0))
+        XCTAssertEqual(try RunConfiguration.decode(json: regression.json(), runID: 1), regression)
+        XCTAssertTrue(regression.json().contains("\"tensorLogging\":\"3\""))
+
+        settings.dataset = "xor"
+        settings.validationFraction = 0
+        settings.earlyStoppingPatience = nil
+        settings.loss = .binaryCrossEntropy
+        let binary = try RunConfiguration.make(settings)
+        XCTAssertEqual(binary.training.outputActivation, .sigmoid)
+        XCTAssertEqual(binary.training.layerSizes.last, 1)
+
+        settings.loss = .meanSquaredError
+        settings.outputActivation = .softmax
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("network: "), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+// The --where / --sort language: the AST of valid expressions, one-line errors for invalid ones,
+// and injection attempts that either fail to parse or match nothing, leaving the tables intact.
+import Reporting
+import Store
+import XCTest
+
+final class FilterParserTests: ReportTestCase {
+    func testComparisonsBooleanStructureAndPrecedence() throws {
+        XCTAssertEqual(try RunFilterParser.parse("learning_rate < 0.1"), .comparison(.learning_rate, .less, .number(0.1)))
+        XCTAssertEqual(try RunFilterParser.parse("batch_size >= 32"), .comparison(.batch_size, .greaterOrEqual, .number(32)))
+        XCTAssertEqual(try RunFilterParser.parse("status != 'failed'"), .comparison(.status, .notEqual, .text("failed")))
+        XCTAssertEqual(try RunFilterParser.parse("status <> 'failed'"), .comparison(.status, .notEqual, .text("failed")))
+        XCTAssertEqual(try RunFilterParser.parse("momentum = -0.5e-1"), .comparison(.momentum, .equal, .number(-0.05)))
+        // and binds tighter than or; not applies to the next primary.
+        XCTAssertEqual(try RunFilterParser.parse("seed = 1 or seed = 2 and not batch_size = 16"),
+                       .or(.comparison(.seed, .equal, .number(1)),
+                           .and(.comparison(.seed, .equal, .number(2)), .not(.comparison(.batch_size, .equal, .number(16))))))
+        XCTAssertEqual(try RunFilterParser.parse("(seed = 1 OR seed = 2) AND batch_size = 16"),
+                       .and(.or(.comparison(.seed, .equal, .number(1)), .comparison(.seed, .equal, .number(2))),
+                            .comparison(.batch_size, .equal, .number(16))))
+        XCTAssertEqual(try RunFilterParser.parse("batch_size in (16, 32)"), .isIn(.batch_size, [.number(16), .number(32)]))
+        XCTAssertEqual(try RunFilterParser.parse("status not in ('failed','diverged')"),
+                       .not(.isIn(.status, [.text("failed"), .text("diverged")])))
+        XCTAssertEqual(try RunFilterParser.parse("name like 'lr0.1%'"), .like(.name, pattern: "lr0.1%"))
+        XCTAssertEqual(try RunFilterParser.parse("name = 'it''s'"), .comparison(.name, .equal, .text("it's")))
+        XCTAssertEqual(try RunFilterParser.parse("run_id = 3"), .comparison(.id, .equal, .number(3)))
+        XCTAssertEqual(try RunFilterParser.parse("best_val_loss IS NULL"), .isNull(.best_val_loss))
+        XCTAssertEqual(try RunFilterParser.parse("name is not null and seed = 1"),
+                       .and(.not(.isNull(.name)), .comparison(.seed, .equal, .number(1))))
+        XCTAssertEqual(try RunFilterParser.parseSort("-best_val_loss"), RunSort(column: .best_val_loss, descending: true))
+        XCTAssertEqual(try RunFilterParser.parseSort("seed"), RunSort(column: .seed, descending: false))
+    }
+
+    func testInvalidExpressionsGiveOneLineErrors() {
+        func message(_ text: String) -> String {
+            do {
+                _ = try RunFilterParser.parse(text)
+                return "parsed"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message("lr < 0.1"), "unknown column 'lr'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
+        XCTAssertEqual(message("learning_rate <"), "invalid expression \"learning_rate <\": expected a value but the expression ended")
+        XCTAssertEqual(message("learning_rate < 0.1 and"), "invalid expression \"learning_rate < 0.1 and\": expected a column name but the expression ended")
+        XCTAssertEqual(message("(seed = 1"), "invalid expression \"(seed = 1\": expected ')' but the expression ended")
+        XCTAssertEqual(message("seed = 1)"), "invalid expression \"seed = 1)\": unexpected ')' after a complete expression")
+        XCTAssertEqual(message("status = 'open"), "invalid expression \"status = 'open\": unterminated string (close it with ', write '' for a quote inside)")
+        XCTAssertEqual(message("status = completed"), "invalid expression \"status = completed\": expected a number or a 'quoted string', found completed (quote text values: 'completed')")
+        XCTAssertEqual(message("status = 3"), "invalid expression \"status = 3\": status is text: quote the value, e.g. status = '3'")
+        XCTAssertEqual(message("seed = '1'"), "invalid expression \"seed = '1'\": seed is a number: write the value without quotes")
+        XCTAssertEqual(message("seed like '1%'"), "invalid expression \"seed like '1%'\": 'like' works on text columns; seed is numeric")
+        XCTAssertEqual(message("seed ~ 1"), "invalid expression \"seed ~ 1\": unexpected character '~'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
+        XCTAssertEqual(message("seed in ()"), "invalid expression \"seed in ()\": expected a number or a 'quoted string', found ')'")
+        XCTAssertEqual(message("name is 'x'"), "invalid expression \"name is 'x'\": expected 'null' after 'is' (write name is null or name is not null)")
+        XCTAssertEqual(message(""), "invalid expression \"\": expected a column name but the expression ended")
+        XCTAssertEqual(message("seed = 1\nor x"), "unknown column 'x'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
+        XCTAssertThrowsError(try RunFilterParser.parseSort("-lr; DROP TABLE runs"))
+        XCTAssertThrowsError(try RunFilterParser.parseSort("best_val_loss desc"))
+    }
+
+    func testInjectionAttemptsAreRejectedOrInertAndTablesStayIntact() throws {
+        let reporter = try reporter()
+        let rejected = [
+            "'; DROP TABLE runs; --",
+            "seed = 1; DROP TABLE runs",
+            "seed = 1 -- comment",
+            "name = 'x' or 1=1",
+            "seed = 1 union select * from sqlite_master",
+            "learning_rate = (select max(learning_rate) from runs)",
+        ]
+        for text in rejected {
+            XCTAssertThrowsError(try reporter.runs(filter: text), text)
+        }
+        XCTAssertThrowsError(try reporter.runs(sort: "id; DROP TABLE runs"))
+        XCTAssertThrowsError(try reporter.grid(sweepID: 1, rows: "learning_rate; DROP TABLE runs", columns: "batch_size"))
+        // Quoted hostile text is only ever a bound value: it matches nothing (or the hostile name exactly).
+        XCTAssertEqual(try reporter.runs(filter: "name = '''; DROP TABLE runs; --'"), "no runs match\n")
+        XCTAssertEqual(try reporter.runs(filter: "status = 'completed'' OR ''1''=''1'"), "no runs match\n")
+        XCTAssertEqual(try reporter.runs(filter: "name like '%DROP TABLE%'", format: .csv).split(separator: "\n").count, 3)  // header + 2 lines of run 9
+        // Everything is still there.
+        let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
+        XCTAssertEqual(try store.queries.runCount(), 10)
+        XCTAssertEqual(try store.queries.epochRows(runIDs: Array(1...10)).count, 8 * 4 - 1 + 3 + 3)
+        XCTAssertEqual(try store.queries.sweepSummaries().count, 1)
+    }
+
+    func testFiltersSelectTheRightRuns() throws {
+        let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
+        func ids(_ text: String, sort: String? = nil, limit: Int? = nil) throws -> [Int64] {
+            try store.queries.runSummaries(filter: RunFilterParser.parse(text), sort: sort.map(RunFilterParser.parseSort), limit: limit).map(\.id)
+        }
+        XCTAssertEqual(try ids("learning_rate < 0.05 and status = 'completed' and best_val_loss < 0.25"), [1, 2, 4])
+        XCTAssertEqual(try ids("batch_size in (4) or name like 'xo_'"), [9, 10])
+        XCTAssertEqual(try ids("not status = 'completed'"), [8, 9])
+        XCTAssertEqual(try ids("not best_val_loss < 0.2"), [1, 3, 4, 9, 10])  // missing values count as false
+        XCTAssertEqual(try ids("sweep_id = 1", sort: "-best_val_loss", limit: 3), [3, 4, 1])
+        XCTAssertEqual(try ids("seed >= 0", sort: "best_val_loss"), [6, 5, 7, 2, 8, 1, 4, 3, 9, 10])  // missing values last
+        XCTAssertEqual(try ids("epochs_done = 2 and final_train_loss > 1000"), [9])
+        XCTAssertEqual(try ids("best_val_loss is null"), [9, 10])
+        XCTAssertEqual(try ids("finished_at is not null and sweep_id is null"), [9, 10])
+    }
+}

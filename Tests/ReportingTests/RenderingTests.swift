@@ -1,0 +1,312 @@
+// SVG and HTML are well-formed XML with hostile names escaped; tables fit the width; colour rules;
+// the JSON weights file and .npy export round-trip the stored bits.
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Foundation
+import Reporting
+import Store
+import TestSupport
+import XCTest
+
+/// Parses a document as XML and collects its decoded text and attribute values.
+final class XMLCollector: NSObject, XMLParserDelegate {
+    var text = ""
+    var attributes: [String] = []
+    var elements: [String] = []
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+                attributes attributeDict: [String: String] = [:]) {
+        elements.append(elementName)
+        attributes += attributeDict.values
+    }
+    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+    var errors: [Error] = []
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { errors.append(parseError) }
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) { text += String(decoding: CDATABlock, as: UTF8.self) }
+
+    /// The collected document, or nil when it is not well-formed XML.
+    static func wellFormed(_ document: String) -> XMLCollector? {
+        let collector = XMLCollector()
+        let parser = XMLParser(data: Data(document.utf8))
+        parser.delegate = collector
+        // On Linux parse() can return true after libxml2 reported an error: check parserError too.
+        guard parser.parse(), parser.parserError == nil, collector.errors.isEmpty else { return nil }
+        return collector
+    }
+
+    static func parse(_ document: String, file: StaticString = #filePath, line: UInt = #line) -> XMLCollector? {
+        guard let collector = wellFormed(document) else {
+            XCTFail("not well-formed XML", file: file, line: line)
+            return nil
+        }
+        return collector
+    }
+}
+
+final class RenderingTests: ReportTestCase {
+    func testSVGChartIsWellFormedAndEscapesHostileNames() throws {
+        let svg = try reporter().curves(runIDs: [9, 1], metric: .train_loss, logY: true, chart: .svg)
+        XCTAssertTrue(svg.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        XCTAssertFalse(svg.contains("<b>"))
+        XCTAssertTrue(svg.contains("run 9 &lt;b&gt;evil &amp; &quot;co&quot;&lt;/b&gt;&#10;&#39;; DROP TABLE runs; --"))
+        let parsed = try XCTUnwrap(XMLCollector.parse(svg))
+        XCTAssertTrue(parsed.text.contains("run 9 " + ReportFixture.hostileName), "the legend shows the name exactly")
+        XCTAssertEqual(parsed.elements.filter { $0 == "polyline" }.count, 2)
+        XCTAssertTrue(parsed.text.contains("epoch") && parsed.text.contains("train_loss (log scale)"), "axis labels")
+        XCTAssertFalse(parsed.elements.contains("script"))
+    }
+
+    func testHTMLPageIsSelfContainedWellFormedAndEscaped() throws {
+        let html = try reporter().html(sweepID: 1)
+        let parsed = try XCTUnwrap(XMLCollector.parse(html))
+        XCTAssertTrue(parsed.text.contains("Sweep 1: lr x bs <study>"))
+        XCTAssertFalse(html.contains("<study>"))
+        // No network: no external scripts, stylesheets, images or fonts.
+        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "http://www.w3.org/", with: "").contains("http://"))
+        XCTAssertFalse(html.contains("https://"))
+        XCTAssertFalse(html.contains("src="))
+        XCTAssertFalse(parsed.elements.contains("link"))
+        // The sortable table (8 runs), the heatmap with its best cell, curves and gradient plots.
+        XCTAssertEqual(parsed.elements.filter { $0 == "table" }.count, 2)
+        XCTAssertEqual(parsed.elements.filter { $0 == "tr" }.count, 1 + 8 + 1 + 2)
+        XCTAssertTrue(parsed.attributes.contains("sortable"))
+        XCTAssertTrue(parsed.text.contains("★ 0.1354 ± 0.004 (2)"))
+        XCTAssertEqual(parsed.elements.filter { $0 == "svg" }.count, 2 + 2, "val and train loss, and two layers of gradient norms")
+        XCTAssertTrue(parsed.text.contains("layer 2: L2 norm of the epoch's mean gradient"))
+        XCTAssertTrue(parsed.text.contains("addEventListener('click'"))
+
+        // --where: only the matching runs, and the filter shown (escaped).
+        let filtered = try XCTUnwrap(XMLCollector.parse(try reporter().html(sweepID: 1, filter: "seed = 1 and name like '%<%' or seed = 1")))
+        XCTAssertEqual(filtered.elements.filter { $0 == "tr" }.count, 1 + 4 + 1 + 2)
+        XCTAssertTrue(filtered.text.contains("runs where seed = 1 and name like '%<%' or seed = 1"))
+
+        let page = try reporter().curves(runIDs: [9], chart: .html)
+        let hostile = try XCTUnwrap(XMLCollector.parse(page))
+        XCTAssertTrue(hostile.text.contains(ReportFixture.hostileName))
+        XCTAssertFalse(page.contains("<b>evil"))
+    }
+
+    func testTablesFitTheWidthAndCSVQuotes() {
+        var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
+        table.rows = [[.integer(1), .text("a rather long run name that will not fit"), .real(0.123456)],
+                      [.integer(22), .text("x,\"y\"\nz"), .null]]
+        XCTAssertEqual(table.renderTable(style: TerminalStyle(width: 24, usesColor: false)), """
+            id  name            loss
+            ────────────────────────
+             1  a rather lo…  0.1235
+            22  x,"y"↵z            -
+
+            """)
+        XCTAssertEqual(table.renderCSV(), "id,name,loss\n1,a rather long run name that will not fit,0.123456\n22,\"x,\"\"y\"\"\nz\",\n")
+        XCTAssertEqual(table.renderJSON(), """
+            [
+              {"id": 1, "name": "a rather long run name that will not fit", "loss": 0.123456},
+              {"id": 22, "name": "x,\\"y\\"\\nz", "loss": null}
+            ]
+
+            """)
+        // Too narrow even after truncation: trailing columns are dropped and counted.
+        XCTAssertEqual(table.renderTable(style: TerminalStyle(width: 16, usesColor: false)), """
+            id  name
+            ────────────
+             1  a rathe…
+            22  x,"y"↵z
+            (1 columns hidden: loss; widen the terminal or use --format csv)
+
+            """)
+    }
+
+    func testColourOnlyOnATerminalAndNeverWithNoColor() {
+        // Tests run with standard output on a pipe or file: no colour whatever the environment says.
+        XCTAssertFalse(TerminalStyle.detect(environment: ["TERM": "xterm-256color"]).usesColor)
+        XCTAssertEqual(TerminalStyle.detect(environment: ["COLUMNS": "132"]).width, 132)
+        XCTAssertEqual(TerminalStyle.detect(environment: [:]).width, 100)
+        let colored = TerminalStyle(width: 80, usesColor: true)
+        var table = DataTable(columns: [.init("a")], rows: [[.integer(1)]])
+        table.highlightedRows = [0]
+        XCTAssertTrue(table.renderTable(style: colored).contains("\u{1B}["))
+        XCTAssertFalse(table.renderTable(style: .plain).contains("\u{1B}["))
+        // Hostile names cannot smuggle escape sequences into a terminal.
+        let hostile = DataTable(columns: [.init("name")], rows: [[.text("\u{1B}[31mred\u{7}")]])
+        XCTAssertEqual(hostile.renderTable(style: .plain), "name\n─────────\n?[31mred?\n")
+    }
+
+    func testTerminalPlotDrawsEachCurveWithItsMarkerAndLegend() {
+        let rising = PlotSeries(label: "up", points: (0...4).map { PlotPoint(x: Double($0), y: Double($0)) })
+        let falling = PlotSeries(label: "down", points: (0...4).map { PlotPoint(x: Double($0), y: Double(4 - $0)) })
+        let plot = TerminalPlot.render([rising, falling], title: "t", style: TerminalStyle(width: 30, usesColor: false), height: 4)
+        let trimmed = plot.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0.reversed().drop { $0 == " " }.reversed()) }.joined(separator: "\n")
+        XCTAssertEqual(trimmed, """
+            t
+                    4 ┤⠉⠒⠤⣀           ⣀⠤⠒●
+                      ┤    ⠉⠑⠢⠤⣀ ⢀⡠⠔⠊⠉
+                 1.33 ┤    ⣀⡠⠤⠒⠒⠉⠑⠒⠤⢄⣀
+                    0 ┤⣀⠤⠒⠉           ⠉⠒⠤■
+                      └───────────────────
+                       0        2        4
+                       epoch
+              ● up
+              ■ down
+
+            """)
+        XCTAssertEqual(TerminalPlot.render([PlotSeries(label: "x", points: [PlotPoint(x: 0, y: -1)])], title: "loss", logY: true),
+                       "loss: no values to plot (log scale needs positive values)\n")
+    }
+
+    func testJSONWeightsFileAndNPYRoundTripTheStoredBits() throws {
+        let reporter = try reporter()
+        let json = try reporter.tensors(runID: 1, epoch: 3, format: .json)
+        let file = try WeightsFile.decode(json)
+        XCTAssertEqual(file.runID, 1)
+        XCTAssertEqual(file.epoch, 3)
+        XCTAssertEqual(file.tensors.map { "\($0.layer) \($0.kind)" },
+                       ["1 bias", "1 bias_grad", "1 weight", "1 weight_grad", "2 bias", "2 bias_grad", "2 weight", "2 weight_grad"])
+        let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
+        let stored = try store.queries.storedTensors(runID: 1, epoch: 3)
+        for (entry, tensor) in zip(file.tensors, stored) {
+            XCTAssertEqual(entry.littleEndianBytes(), tensor.data, "\(entry.layer) \(entry.kind)")
+        }
+        // The XOR run is float64: its bits survive too.
+        let xor = try WeightsFile.decode(try reporter.tensors(runID: 10, epoch: 2, format: .json))
+        let xorStored = try store.queries.storedTensors(runID: 10, epoch: 2)
+        XCTAssertEqual(xor.tensors.map { $0.littleEndianBytes() }, xorStored.map(\.data))
+
+        let npy = try reporter.tensors(runID: 1, epoch: 3, layer: 1, kind: "weight", format: .npy)
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+        XCTAssertEqual(Array(npy.prefix(8)), [0x93] + Array("NUMPY".utf8) + [1, 0])
+        let headerLength = Int(npy[8]) | Int(npy[9]) << 8
+        XCTAssertEqual((10 + headerLength) % 64, 0)
+        XCTAssertEqual(String(decoding: npy[10..<(10 + headerLength)], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), header)
+        XCTAssertEqual(Array(npy.suffix(24)), stored.first { $0.layer == 1 && $0.kind == "weight" }!.data)
+        XCTAssertThrowsError(try reporter.tensors(runID: 1, epoch: 3, format: .npy)) { error in
+            XCTAssertEqual("\(error)", "npy holds one array: choose one with --layer and --kind (epoch 3 has 8 tensors)")
+        }
+    }
+
+    func testExplainFactorsMatchAHandComputation() throws {
+        // Row 3 is (1, 1) with label 0. Layer 1: z = (1*1 + 1*0.5 + 0, 1*-1 + 1*2 - 0.5) = (1.5, 0.5), relu keeps both.
+        // Output z = 1.5*1 + 0.5*-1 + 0.25 = 1.25, s = sigmoid(1.25); BCE slope w.r.t. s = (1 - y)/(1 - s) for y = 0.
+        let s = 1 / (1 + exp(-1.25))
+        let csv = try reporter().explain(runID: 10, epoch: 0, layer: 2, from: 0, to: 0, row: 3, loader: xorLoader, format: .csv)
+        let fields = csv.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(Double(fields[6]), 1)                              // the weight itself
+        XCTAssertEqual(Double(fields[7])!, 1.5, accuracy: 1e-12)          // node value
+        XCTAssertEqual(Double(fields[8])!, s * (1 - s), accuracy: 1e-12)  // sigmoid slope
+        XCTAssertEqual(Double(fields[9])!, 1 / (1 - s), accuracy: 1e-9)   // loss slope
+        XCTAssertEqual(Double(fields[10])!, 1.5 * s * (1 - s) / (1 - s), accuracy: 1e-9)
+        // Full batch: the full-data gradient at epoch E's weights is the gradient stored for epoch E + 1.
+        for (layer, i, j) in [(1, 0, 0), (1, 1, 1), (2, 1, 0)] {
+            let line = try reporter().explain(runID: 10, epoch: 1, layer: layer, from: i, to: j, row: nil, loader: xorLoader, format: .csv)
+                .split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
+            XCTAssertEqual(Double(line[11])!, Double(line[12])!, accuracy: 1e-12, "layer \(layer) (\(i), \(j))")
+        }
+    }
+
+    func testBadInputGivesOneLineErrors() throws {
+        let reporter = try reporter()
+        func message(_ body: () throws -> Any) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message { try reporter.show(runID: 99) }, "no run with id 99 in this database (list them with `report runs`)")
+        XCTAssertEqual(message { try reporter.grid(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
+        XCTAssertEqual(message { try reporter.runs(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
+        XCTAssertEqual(message { try reporter.grid(sweepID: 1, metric: "status") },
+                       "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3")
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 1, layer: 5) }, "run 1 epoch 1 has no tensor for layer 5; layers: 1, 2")
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weights") },
+                       "unknown tensor kind 'weights'; kinds: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity")
+        XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 3, from: 0, to: 0, row: nil, loader: self.xorLoader) },
+                       "cannot inspect the run: invalid layer 3: layers are numbered 1...2")
+        XCTAssertEqual(message { try reporter.compare() }, "give at least one run id, or --sweep ID")
+        XCTAssertEqual(try reporter.compare(runIDs: [2, 1, 2], format: .csv).split(separator: "\n").count, 3, "repeated ids count once")
+        // grid --where: only the matching runs are averaged (seed 1: one run per cell).
+        XCTAssertEqual(try reporter.grid(sweepID: 1, filter: "seed = 1", format: .csv), """
+            learning_rate,batch_size,runs,values,mean,std,min,max,best
+            0.01,16,1,1,0.20535714285714285,0.0,0.20535714285714285,0.20535714285714285,0
+            0.01,32,1,1,0.3125,0.0,0.3125,0.3125,0
+            0.1,16,1,1,0.13942307692307693,0.0,0.13942307692307693,0.13942307692307693,1
+            0.1,32,1,1,0.1625,0.0,0.1625,0.1625,0
+
+            """)
+        XCTAssertEqual(message { try reporter.grid(sweepID: 1, filter: "seed = 9") }, "no run of sweep 1 matches the filter")
+        XCTAssertTrue(try reporter.best(sweepID: 1, filter: "batch_size = 32", format: .csv).contains("\n7,1,lr0.1-bs32-s1,"))
+        XCTAssertEqual(try reporter.compare(sweepID: 1, filter: "learning_rate = 0.1 and batch_size = 16", format: .csv)
+                        .split(separator: "\n").map { $0.prefix(2) }, ["id", "5,", "6,"])
+        XCTAssertTrue(try reporter.curves(sweepID: 1, filter: "seed = 2").contains("run 8 lr0.1-bs32-s2"))
+        XCTAssertFalse(try reporter.curves(sweepID: 1, filter: "seed = 2").contains("run 7 "))
+        XCTAssertEqual(message { try reporter.compare(runIDs: [1], filter: "seed = 1") },
+                       "--where selects runs of a --sweep; with run ids, list the ones you want")
+        XCTAssertThrowsError(try reporter.grid(sweepID: 1, filter: "seed = 1; DROP TABLE runs"))
+
+        // An empty (but valid) database.
+        let emptyPath = Self.directory.appendingPathComponent("empty.db").path
+        _ = try SlopeStore(path: emptyPath)
+        let empty = Reporter(queries: try SlopeStore(path: emptyPath, mode: .readOnly).queries)
+        XCTAssertEqual(message { try empty.runs() }, "the database has no runs yet (start one with `runner train` or `runner sweep`)")
+        XCTAssertEqual(message { try empty.show(runID: 1) }, "the database has no runs yet (start one with `runner train` or `runner sweep`)")
+    }
+}
+
+final class ExportTests: ReportTestCase {
+    func testTensorAndEpochExportsCarryFullResolutionValues() throws {
+        let reporter = try reporter()
+        var csv = ""
+        try reporter.export(sweepID: nil, what: .tensors, format: .csv) { csv += $0 }
+        let lines = csv.split(separator: "\n")
+        XCTAssertEqual(lines[0], "run_id,epoch,layer,kind,rows,cols,dtype,l2,mean,std,min,max,values")
+        // Run 10 (XOR, float64) epoch 0 layer 1 weight: the hand-picked initial weights.
+        XCTAssertTrue(lines.contains("10,0,1,weight,2,2,float64,2.5,0.625,1.0825317547305484,-1.0,2.0,\"[1.0,-1.0,0.5,2.0]\""), csv)
+        let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
+        var tensorCount = 0
+        try store.queries.forEachTensor(sweepID: nil) { _ in tensorCount += 1 }
+        XCTAssertEqual(lines.count - 1, tensorCount)
+
+        var json = ""
+        try reporter.export(sweepID: 1, what: .epochs, format: .json) { json += $0 }
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.count, 31)
+        XCTAssertEqual(rows[5]["train_loss"] as? Double, ReportFixture.trainLoss(lrIndex: 0, batchIndex: 0, seed: 2, epoch: 1))
+        XCTAssertTrue(rows[5]["val_accuracy"] is NSNull)
+
+        var filtered = ""
+        try reporter.export(filter: "status = 'diverged'", what: .epochs, format: .csv) { filtered += $0 }
+        XCTAssertEqual(filtered, """
+            run_id,epoch,train_loss,val_loss,train_accuracy,val_accuracy,seconds
+            9,0,0.75,,,,0.25
+            9,1,12.5,,,,0.25
+            9,2,4096.0,,,,0.25
+
+            """)
+        var tensors = ""
+        try reporter.export(sweepID: 1, filter: "seed = 1 and learning_rate = 0.1 and batch_size = 16", what: .tensors, format: .csv) { tensors += $0 }
+        XCTAssertEqual(Set(tensors.split(separator: "\n").dropFirst().map { $0.prefix(2) }), ["5,"])
+        XCTAssertThrowsError(try reporter.export(filter: "1 = 1", what: .runs, format: .csv) { _ in })
+    }
+}
+
+final class ExtremeValueTests: XCTestCase {
+    func testPlotsSurviveExtremeAndNonFiniteValues() {
+        let wild = PlotSeries(label: "wild", points: [PlotPoint(x: 0, y: -1e308), PlotPoint(x: 1, y: 1e308), PlotPoint(x: 2, y: .nan),
+                                                      PlotPoint(x: 3, y: .infinity), PlotPoint(x: 4, y: 0.5)])
+        let flat = PlotSeries(label: "flat", points: [PlotPoint(x: 0, y: 1e16), PlotPoint(x: 1e17, y: 1e16 + 2)])
+        for logY in [false, true] {
+            XCTAssertTrue(SVGChart.document([flat], title: "t", xLabel: "epoch", yLabel: "loss", logY: logY).hasSuffix("</svg>\n"))
+            XCTAssertTrue(TerminalPlot.render([wild], title: "t", logY: logY).hasPrefix("t\n"))
+            XCTAssertTrue(SVGChart.document([wild], title: "t", xLabel: "epoch", yLabel: "loss", logY: logY).hasSuffix("</svg>\n"))
+        }
+    }
+}
+
+final class XMLCheckTests: XCTestCase {
+    /// The XML check itself must reject what is not well-formed, or the SVG/HTML tests prove nothing.
+    func testTheXMLCheckRejectsMalformedDocuments() {
+        for document in ["<a></b>", "<a><b></a></b>", "<p>x</p></div>", "<html><body><p>x</p></div></body></html>",
+                         "<a>&</a>", "<a x=\"<\"/>"] {
+            XCTAssertNil(XMLCollector.wellFormed(document), document)
+        }
+        XCTAssertNotNil(XMLCollector.wellFormed("<a><b>&amp;</b></a>"))
+    }
+}
