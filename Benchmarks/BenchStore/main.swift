@@ -3,6 +3,8 @@
 // gradients (random float32, generated before the timed section) and two losses, one
 // transaction per epoch. Prints one JSON line per workload (median of the repetitions).
 //   usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]
+//   BENCHSTORE_DUMP=FILE also writes every writeEpoch latency (microseconds, one a line, in
+//   call order) of the last workload, to find stalls (checkpoints, preemption).
 import Foundation
 import Store
 
@@ -121,6 +123,9 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
     // the tail shows stalls (checkpoints, other processes on the machine).
     let sortedTimes = epochTimes.sorted()
     let percentiles = [50, 90, 99].map { sortedTimes[min(sortedTimes.count - 1, sortedTimes.count * $0 / 100)] }
+    if let dump = ProcessInfo.processInfo.environment["BENCHSTORE_DUMP"] {
+        try epochTimes.map { String(format: "%.0f", $0) }.joined(separator: "\n").write(toFile: dump, atomically: true, encoding: .utf8)
+    }
     epochTimes = []
     let median = results.sorted { $0.epochsPerSecond < $1.epochsPerSecond }[results.count / 2]
     let all = results.map { String(format: "%.1f", $0.epochsPerSecond) }.joined(separator: ",")

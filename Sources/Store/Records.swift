@@ -197,12 +197,26 @@ extension SlopeStore {
         case weight, bias
         case weightGradient = "weight_grad", biasGradient = "bias_grad"
         case weightVelocity = "weight_velocity", biasVelocity = "bias_velocity"
+
+        /// `rawValue` as static text, bound without a copy.
+        var sqlText: StaticString {
+            switch self {
+            case .weight: return "weight"
+            case .bias: return "bias"
+            case .weightGradient: return "weight_grad"
+            case .biasGradient: return "bias_grad"
+            case .weightVelocity: return "weight_velocity"
+            case .biasVelocity: return "bias_velocity"
+            }
+        }
     }
 
     /// `tensors.dtype` (and `runs.precision`).
     public enum DType: String, CaseIterable, Codable, Sendable {
         case float32, float64
         public var byteCount: Int { self == .float32 ? 4 : 8 }
+        /// `rawValue` as static text, bound without a copy.
+        var sqlText: StaticString { self == .float32 ? "float32" : "float64" }
     }
 
     /// A tensor to store: rows x cols little-endian IEEE-754 values, row-major.

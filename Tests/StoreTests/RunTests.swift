@@ -85,7 +85,13 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.bestEpoch, 1)              // epoch of the best validation loss
         XCTAssertEqual(run.finalTrainAccuracy!, 0.8, accuracy: 1e-12)
         XCTAssertEqual(run.finalValidationAccuracy!, 0.7, accuracy: 1e-12)
-        XCTAssertNotNil(run.heartbeatAt)
+        // ISO-8601 UTC with milliseconds ('2026-11-29T12:34:56.789Z'), written just now.
+        let heartbeat = try XCTUnwrap(run.heartbeatAt)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let heartbeatDate = try XCTUnwrap(formatter.date(from: heartbeat), heartbeat)
+        XCTAssertEqual(formatter.string(from: heartbeatDate), heartbeat)
+        XCTAssertLessThan(abs(heartbeatDate.timeIntervalSinceNow), 60, heartbeat)
 
         let queue = try DatabaseQueue(path: store.path)
         let summary = try queue.read { db in

@@ -135,6 +135,33 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    /// The schema itself accepts exactly the six tensor kinds (the CHECK is a chain of `=`, not IN).
+    func testSchemaAcceptsTheSixTensorKindsAndNothingElse() throws {
+        let (store, runID) = try makeRun()
+        let tensors = SlopeStore.TensorKind.allCases.map { SlopeStore.TensorRecord.float32(layer: 1, kind: $0, rows: 1, cols: 1, [1]) }
+        XCTAssertEqual(tensors.count, 6)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker)
+        XCTAssertEqual(Set(try store.tensors(runID: runID, epoch: 0).map(\.tensor.kind)), Set(SlopeStore.TensorKind.allCases))
+        try store.close()
+        let queue = try DatabaseQueue(path: directory.path("tensors.db"))
+        for kind in ["weights", "gradient", "WEIGHT", ""] {
+            XCTAssertThrowsError(try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data)
+                    VALUES (?, 0, 2, ?, 1, 1, 'float32', x'0000803F')
+                    """, arguments: [runID, kind])
+            }, kind) { error in
+                XCTAssertEqual((error as? DatabaseError)?.extendedResultCode, .SQLITE_CONSTRAINT_CHECK, "\(kind): \(error)")
+            }
+        }
+        try queue.write { db in   // the same row with a valid kind goes in
+            try db.execute(sql: """
+                INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data)
+                VALUES (?, 0, 2, 'weight', 1, 1, 'float32', x'0000803F')
+                """, arguments: [runID])
+        }
+    }
+
     func testRefusesTensorOfWrongSizeAndWritesNothing() throws {
         let (store, runID) = try makeRun()
         let bad = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 2, dtype: .float32, data: [0, 0, 0])
