@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
         let store = try Console.openStore(global, create: true)
+        defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let runID = try store.createRun(configuration.newRun())
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
@@ -67,6 +68,7 @@ struct Sweep: ParsableCommand {
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep")
         let plan = try SweepPlan(spec: sweepSpec)
         let store = try Console.openStore(global, create: true)
+        defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try plan.enqueue(in: store)
         if queueOnly {
             if !global.quiet { Console.say("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
@@ -99,6 +101,7 @@ struct Work: ParsableCommand {
 
     func run() throws {
         let store = try Console.openStore(global, create: false)
+        defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
             try worker.work(sweepID: sweep, jobs: jobCount)
@@ -139,6 +142,7 @@ struct Resume: ParsableCommand {
 
     func run() throws {
         let store = try Console.openStore(global, create: false)
+        defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobCount, staleAfter: staleAfter)
