@@ -2,11 +2,12 @@
 // loss combination, several shapes and seeds, and batches of 1, 7 and all rows.
 
 import NeuralNet
+import TestSupport
 import XCTest
 
 /// A random regression or classification dataset fitting the configuration's input and output sizes.
 func randomDataset(for configuration: TrainingConfiguration, rows: Int, seed: UInt64) -> Dataset {
-    var generator = TestGenerator(seed: seed)
+    var generator = testDataGenerator(seed: seed)
     let inputs = configuration.layerSizes[0], outputs = configuration.layerSizes[configuration.layerSizes.count - 1]
     let features = (0..<(rows * inputs)).map { _ in generator.uniform(-1.5, 1.5) }
     let targets: Dataset.Targets
@@ -21,20 +22,8 @@ func randomDataset(for configuration: TrainingConfiguration, rows: Int, seed: UI
     return Dataset(features: features, rowCount: rows, featureCount: inputs, targets: targets)
 }
 
-/// A small seeded generator for test data (independent of the engine's own).
-struct TestGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * Double(next() >> 11) * 0x1.0p-53 }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
+/// The test data's generator for a seed (the seed is mixed first, so neighbouring seeds differ).
+func testDataGenerator(seed: UInt64) -> SeededGenerator { SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1) }
 
 /// Replaces value `index` of a layer's weights (or bias) with `value`.
 func replacing(_ parameters: [LayerParameters], layer: Int, bias: Bool, index: Int, with value: Double) -> [LayerParameters] {
@@ -81,7 +70,7 @@ final class GradientCheckTests: XCTestCase {
     /// Initial biases are zero, and a zero bias after dead ReLUs puts a node exactly on the kink,
     /// where the slope is one-sided; random biases keep the check away from kinks.
     private func randomBiases(_ parameters: [LayerParameters], seed: UInt64) -> [LayerParameters] {
-        var generator = TestGenerator(seed: seed &+ 77)
+        var generator = testDataGenerator(seed: seed &+ 77)
         return parameters.map { layer in
             guard let bias = layer.bias else { return layer }
             let values = (0..<bias.count).map { _ in generator.uniform(-0.5, 0.5) }
