@@ -35,16 +35,17 @@ struct DenseLayout {
     }
 }
 
-/// Products below this many multiply-adds use the direct loop: for a 2-2-1 network at batch 1 the
-/// call and blocking set-up of a general kernel would cost more than the arithmetic.
+/// Products below this many multiply-adds use the direct loop, inlined here: for a 2-2-1 network
+/// at batch 1 even the call into the C kernel costs more than the arithmetic. (The C gemm has a
+/// small-product path of its own, SMALL_WORK, for other callers.)
 let directProductLimit = 512
 
-/// C[m x n] = op(A)[m x k] * op(B)[k x n] (+ C when `accumulate`), row-major with row strides.
+/// C[m x n] = op(A)[m x k] * op(B)[k x n], row-major with row strides.
 @inline(__always)
 func multiply<Scalar: NetworkScalar>(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     _ a: UnsafePointer<Scalar>, lda: Int, _ b: UnsafePointer<Scalar>, ldb: Int,
-    into c: UnsafeMutablePointer<Scalar>, ldc: Int, accumulate: Bool = false
+    into c: UnsafeMutablePointer<Scalar>, ldc: Int
 ) {
     if m * n * k <= directProductLimit {
         // The readable reference: sum over p of op(A)[i, p] * op(B)[p, j].
@@ -56,12 +57,12 @@ func multiply<Scalar: NetworkScalar>(
                     let right = transB ? b[j * ldb + p] : b[p * ldb + j]
                     sum += left * right
                 }
-                c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
+                c[i * ldc + j] = sum
             }
         }
     } else {
         Scalar.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb,
-                    beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+                    beta: 0, c: c, ldc: ldc)
     }
 }
 
@@ -99,9 +100,7 @@ func multiplyBySlope<Scalar: NetworkScalar>(_ activation: Activation, _ delta: U
                                             outputs values: UnsafePointer<Scalar>, count: Int) {
     switch activation {
     case .relu:
-        // A multiply by 0 or 1 rather than a select: LLVM turns the select into a conditional
-        // store, which does not vectorize (checked in the assembly).
-        for index in 0..<count { delta[index] *= values[index] > 0 ? 1 : 0 }
+        Scalar.reluBackward(count: count, delta: delta, activation: values)   // vectorized in CKernels
     case .tanh:
         for index in 0..<count { delta[index] *= 1 - values[index] * values[index] }
     case .sigmoid:
@@ -126,13 +125,11 @@ final class Workspace<Scalar: NetworkScalar> {
     let logSumExp: UnsafeMutablePointer<Scalar>
     let labels: UnsafeMutablePointer<Int>
     private let storage: UnsafeMutablePointer<Scalar>
-    private let storageCount: Int
 
     init(capacity: Int, layerSizes: [Int]) {
         self.capacity = capacity
         let outputs = layerSizes[layerSizes.count - 1]
         let total = capacity * (layerSizes.reduce(0, +) + layerSizes.dropFirst().reduce(0, +) + 2 * outputs + 1)
-        storageCount = total
         storage = UnsafeMutablePointer<Scalar>.allocate(capacity: max(total, 1))
         storage.initialize(repeating: 0, count: max(total, 1))
         var cursor = storage
@@ -314,12 +311,8 @@ struct Network<Scalar: NetworkScalar> {
                 multiply(transA: false, transB: true, m: rows, n: layout.inputs, k: layout.outputs,
                          delta, lda: layout.outputs, parameters + layout.weightOffset, ldb: layout.outputs,
                          into: deltaBelow, ldc: layout.inputs)
-                if layouts[layer - 2].activation == .relu {
-                    Scalar.reluBackward(count: rows * layout.inputs, delta: deltaBelow, activation: workspace.activations[layer - 1])
-                } else {
-                    multiplyBySlope(layouts[layer - 2].activation, deltaBelow, outputs: workspace.activations[layer - 1],
-                                    count: rows * layout.inputs)
-                }
+                multiplyBySlope(layouts[layer - 2].activation, deltaBelow, outputs: workspace.activations[layer - 1],
+                                count: rows * layout.inputs)
             }
             layer -= 1
         }
