@@ -110,11 +110,9 @@ extension Reporter {
 
         // Heatmap of the learning-rate x batch-size grid.
         body += "<h2>Learning rate × batch size</h2>\n"
-        if let pivot = try? pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil, filter: filter) {
-            body += heatmap(pivot)
-        } else {
-            body += "<p>No values for the grid yet.</p>\n"
-        }
+        // The sweep and filter were checked above, so an error here is the database's: let it out.
+        body += heatmap(try pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil,
+                                  filter: filter))
 
         // Loss curves.
         let metric = Self.defaultCurveMetric(epochs)

@@ -220,17 +220,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     /// - Complexity: with a sort on an indexed column and no filter, reads about `limit` rows.
     public func runSummaries(sweepID: Int64? = nil, filter: RunFilter? = nil, sort: RunSort? = nil,
                              limit: Int? = nil) throws -> [RunSummary] {
-        var conditions: [String] = []
-        var arguments: [DatabaseValue] = []
-        if let sweepID {
-            conditions.append("runs.sweep_id = ?")
-            arguments.append(sweepID.databaseValue)
-        }
-        if let filter {
-            let (text, filterArguments) = filter.sql()
-            conditions.append(text)
-            arguments += filterArguments
-        }
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
         return try read { db in
             func fetch(_ extraCondition: String?, order: String, limit: Int?) throws -> [RunSummary] {
                 let all = conditions + (extraCondition.map { [$0] } ?? [])
@@ -289,8 +279,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
         }
     }
 
-    /// " WHERE run_id IN (SELECT ...)" choosing the runs of a sweep and/or matching a filter ("" for all).
-    static func runSelection(sweepID: Int64?, filter: RunFilter?) -> (sql: String, arguments: [DatabaseValue]) {
+    /// The conditions on `runs` that choose the runs of a sweep and/or matching a filter, with their
+    /// bound arguments (the filter's SQL names only whitelisted columns).
+    static func runConditions(sweepID: Int64?, filter: RunFilter?) -> (conditions: [String], arguments: [DatabaseValue]) {
         var conditions: [String] = []
         var arguments: [DatabaseValue] = []
         if let sweepID {
@@ -302,6 +293,12 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
             conditions.append(text)
             arguments += filterArguments
         }
+        return (conditions, arguments)
+    }
+
+    /// " WHERE run_id IN (SELECT ...)" choosing the runs of a sweep and/or matching a filter ("" for all).
+    static func runSelection(sweepID: Int64?, filter: RunFilter?) -> (sql: String, arguments: [DatabaseValue]) {
+        let (conditions, arguments) = runConditions(sweepID: sweepID, filter: filter)
         guard !conditions.isEmpty else { return ("", []) }
         return (" WHERE run_id IN (SELECT runs.id FROM runs WHERE \(conditions.joined(separator: " AND ")))", arguments)
     }
@@ -393,17 +390,11 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     public func pivot(sweepID: Int64, rows: RunColumn, columns: RunColumn, metric: RunColumn,
                       filter: RunFilter? = nil) throws -> [PivotCell] {
         let r = rows.sqlExpression, c = columns.sqlExpression, m = metric.sqlExpression
-        var sql = """
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
+        let sql = """
             SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m))
-            FROM runs WHERE runs.sweep_id = ?
+            FROM runs WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1, 2 ORDER BY 1, 2
             """
-        var arguments: [DatabaseValue] = [sweepID.databaseValue]
-        if let filter {
-            let (text, filterArguments) = filter.sql()
-            sql += " AND \(text)"
-            arguments += filterArguments
-        }
-        sql += " GROUP BY 1, 2 ORDER BY 1, 2"
         return try read { db in
             try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
                 let mean: Double? = row[4]
