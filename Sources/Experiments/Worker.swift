@@ -203,7 +203,8 @@ public final class Worker: @unchecked Sendable {
                                            layerCount: training.layerSizes.count - 1, runID: runID)
                 : nil
             let monitor = training.earlyStopping?.monitor ?? .validationLoss
-            let monitoredLosses = try store.epochs(runID: runID).filter { $0.epoch <= point.epoch }.sorted { $0.epoch < $1.epoch }.map { epoch in
+            // Epochs 0...point.epoch, in order: the later ones were just deleted.
+            let monitoredLosses = try store.epochs(runID: runID).map { epoch in
                 (monitor == .validationLoss ? epoch.validationLoss : epoch.trainLoss) ?? epoch.trainLoss ?? .nan
             }
             let state = TrainingState(epoch: point.epoch, parameters: parameters, velocities: velocities, monitoredLosses: monitoredLosses)

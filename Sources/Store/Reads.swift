@@ -1,5 +1,5 @@
-// Reads used by the runner (resume, pruning) and by report: runs, epochs, tensors,
-// layer statistics and sweeps. Each function is one read transaction on a WAL snapshot.
+// Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
+// sweeps. Each function is one read transaction on a WAL snapshot. (report reads through Queries*.swift.)
 import Foundation
 import GRDB
 
@@ -61,19 +61,6 @@ extension SlopeStore {
                 WHERE run_id = ? AND epoch = ? ORDER BY layer, kind
                 """, arguments: [runID, epoch]).map { try StoredTensor(row: $0).tensor }
             return (epoch, tensors)
-        }
-    }
-
-    /// The `layer_stats` view for one run, by epoch and layer.
-    public func layerStats(runID: Int64) throws -> [LayerStat] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
-                FROM layer_stats WHERE run_id = ? ORDER BY epoch, layer
-                """, arguments: [runID]).map { row in
-                LayerStat(epoch: row["epoch"], layer: row["layer"], weightL2: row["weight_l2"],
-                          gradientL2: row["gradient_l2"], updateToWeightRatio: row["update_to_weight_ratio"])
-            }
         }
     }
 

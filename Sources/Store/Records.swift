@@ -251,24 +251,6 @@ extension SlopeStore {
             self.statistics = statistics
         }
     }
-
-    /// One row of the `layer_stats` view.
-    public struct LayerStat: Sendable, Equatable {
-        public var epoch: Int
-        public var layer: Int
-        public var weightL2: Double?
-        public var gradientL2: Double?
-        /// learning rate x gradient L2 / weight L2.
-        public var updateToWeightRatio: Double?
-
-        public init(epoch: Int, layer: Int, weightL2: Double?, gradientL2: Double?, updateToWeightRatio: Double?) {
-            self.epoch = epoch
-            self.layer = layer
-            self.weightL2 = weightL2
-            self.gradientL2 = gradientL2
-            self.updateToWeightRatio = updateToWeightRatio
-        }
-    }
 }
 
 /// `tensors.l2/mean/std/min/max`: nil where the value is not finite.

@@ -31,11 +31,4 @@ enum Timestamp {
         put(Int(milliseconds % 1000), at: 20, width: 3)
         return String(decoding: text, as: UTF8.self)
     }
-
-    /// Parses a stored timestamp (nil when it is not one).
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
 }

@@ -58,7 +58,8 @@ final class WorkerTests: XCTestCase {
             XCTAssertEqual(run.settings.loss, "cross-entropy")
             XCTAssertEqual(run.settings.precision, .float32)
             XCTAssertEqual(run.settings.dataset, smallData)
-            XCTAssertEqual(run.settings.datasetSHA256, try DataCatalog.load(smallData).sha256)
+            XCTAssertEqual(run.settings.datasetSHA256, try DataCatalog.loadBuiltIn(smallData, target: nil, task: .auto).sha256,
+                           "recomputed outside the cache")
             XCTAssertEqual(run.settings.datasetSHA256?.count, 64)
             XCTAssertEqual(run.settings.validationFraction, 0.25)
             XCTAssertEqual(run.settings.slopeVersion, SlopeVersion.current)

@@ -87,7 +87,7 @@ do {
             let runs = try store.runs(sweepID: sweepID)
             for run in runs where run.status == .completed {
                 _ = try store.epochs(runID: run.id)
-                _ = try store.layerStats(runID: run.id)
+                _ = try store.queries.layerStatistics(runID: run.id)
             }
             reads += 1
             if runs.allSatisfy({ $0.status.isFinished }) { break }

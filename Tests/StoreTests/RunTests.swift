@@ -104,7 +104,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(summary["status"], "running")
         XCTAssertEqual(summary["learning_rate"], 0.5)
 
-        let stats = try store.layerStats(runID: runID)
+        let stats = try store.queries.layerStatistics(runID: runID)   // the layer_stats view, as report reads it
         XCTAssertEqual(stats.map(\.epoch), [0, 1, 2, 3])
         for stat in stats {
             let weightL2 = 5.0 * Double(stat.epoch + 1)
