@@ -1,5 +1,6 @@
 // SlopeStore: opens a Slope database (checks it is one, migrates it, sets WAL and the
 // pragmas) and runs every read and write as one GRDB transaction.
+import CWALBuffer
 import Foundation
 import GRDB
 
@@ -26,6 +27,9 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         self.path = path
         self.mode = mode
         self.busyTimeout = busyTimeout
+        // Every connection of the process, from here on, writes a transaction's WAL frames in one
+        // call (CWALBuffer). If it cannot be registered, SQLite's default VFS works the same, slower.
+        _ = slope_wal_buffer_register()
         let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
         self.checkpointer = checkpointer
         do {
