@@ -235,16 +235,20 @@ public final class Worker: @unchecked Sendable {
         var pending: EpochResult? = nil
         var pruneReason: String? = nil
         var interrupted = false
+        // Epochs are stored on a background thread while the next one trains; every exit from this
+        // function first waits for them, so nothing is written after the run is ended or requeued.
+        let writer = EpochWriter()
+        defer { writer.waitUntilIdle() }
         // An epoch whose tensors the policy logs is written at once. Any other epoch waits for the
         // next one: only when training ends is it known to be the run's last epoch, which always
         // stores its tensors (whatever the policy) so that the run can be resumed or inspected.
         let outcome = try trainer.run { result in
             if let previous = pending {
-                try write(previous, runID: runID, configuration: configuration, withTensors: false)
+                try writer.submit(epochWrite(previous, runID: runID, configuration: configuration, withTensors: false))
                 pending = nil
             }
             if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-                try write(result, runID: runID, configuration: configuration, withTensors: true)
+                try writer.submit(epochWrite(result, runID: runID, configuration: configuration, withTensors: true))
             } else {
                 pending = result
             }
@@ -263,8 +267,9 @@ public final class Worker: @unchecked Sendable {
             return .proceed
         }
         if let last = pending {
-            try write(last, runID: runID, configuration: configuration, withTensors: true)
+            try writer.submit(epochWrite(last, runID: runID, configuration: configuration, withTensors: true))
         }
+        try writer.finish()
         switch outcome {
         case .completed:
             try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
@@ -288,9 +293,11 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// One epoch in one transaction: losses always; weights, biases, gradients (and velocities
-    /// with momentum) when `withTensors`.
-    private func write(_ result: EpochResult, runID: Int64, configuration: RunConfiguration, withTensors: Bool) throws {
+    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and
+    /// velocities with momentum) when `withTensors`. The tensors are copied now, on the training
+    /// thread; the returned closure only stores them.
+    private func epochWrite(_ result: EpochResult, runID: Int64, configuration: RunConfiguration,
+                            withTensors: Bool) -> () throws -> Void {
         var tensors: [SlopeStore.TensorRecord] = []
         if withTensors {
             tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
@@ -304,7 +311,7 @@ public final class Worker: @unchecked Sendable {
         let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
                                             seconds: result.seconds)
-        try store.writeEpoch(runID: runID, record, tensors: tensors, worker: identity)
+        return { [store, identity] in try store.writeEpoch(runID: runID, record, tensors: tensors, worker: identity) }
     }
 
     private func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
@@ -344,6 +351,58 @@ extension RunConfiguration {
         }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")
+    }
+}
+
+/// Stores a run's epochs on a background thread, in order, one `writeEpoch` transaction each, so
+/// that the next epoch trains meanwhile (on a 2-core machine training one run, the write then costs
+/// the training thread almost nothing). At most `capacity` epochs wait; `submit` blocks beyond that.
+/// After a failed write nothing more is written, and the error is rethrown by the next `submit` or
+/// by `finish`: a run learns of a full disk or of losing its claim one epoch later than it would
+/// writing inline. A crash loses at most the waiting epochs; the run resumes from its last stored one.
+final class EpochWriter: @unchecked Sendable {  // `failure` under `lock`
+    private let queue = DispatchQueue(label: "Slope.EpochWriter")
+    private let slots: DispatchSemaphore
+    private let lock = NSLock()
+    private var failure: Error?
+
+    init(capacity: Int = 2) {
+        slots = DispatchSemaphore(value: capacity)
+    }
+
+    func submit(_ write: @escaping () throws -> Void) throws {
+        try rethrowFailure()
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            lock.lock()
+            let failed = failure != nil
+            lock.unlock()
+            guard !failed else { return }
+            do {
+                try write()
+            } catch {
+                lock.lock()
+                failure = error
+                lock.unlock()
+            }
+        }
+    }
+
+    /// Waits for every submitted write; throws the first failure.
+    func finish() throws {
+        waitUntilIdle()
+        try rethrowFailure()
+    }
+
+    func waitUntilIdle() {
+        queue.sync {}
+    }
+
+    private func rethrowFailure() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
     }
 }
 

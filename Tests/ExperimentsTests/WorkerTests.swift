@@ -153,9 +153,11 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(try store.tensors(runID: finalOnly, kind: .weightVelocity).isEmpty)
     }
 
-    /// With tensors logged every epoch, an epoch is in the database by the time its progress event
-    /// is reported; an epoch that logs no tensors waits for the next (it might be the last).
-    func testEpochsReachTheDatabaseWithoutLagWhenTheyLogTensors() throws {
+    /// Epochs are stored behind training (EpochWriter): when the progress event of epoch k arrives,
+    /// the stored epochs are 0...j for some j no more than the writer's capacity (2) behind the
+    /// epochs submitted so far: k with tensors logged every epoch, k - 1 when epoch k logs no
+    /// tensors (it waits for the next: it might be the last). When the run ends, all are stored.
+    func testEpochsReachTheDatabaseAtMostTwoEpochsBehindTraining() throws {
         let store = try store()
         for (policy, lag) in [(TensorLogging.every, 0), (.final, 1)] {
             // Events arrive on the training thread (runSingle waits for it): a locked box keeps Swift 6 happy.
@@ -174,10 +176,53 @@ final class WorkerTests: XCTestCase {
                 }
             }
             for epoch in 1...3 {
-                XCTAssertEqual(storedAtEvent[epoch], Array(0...(epoch - lag)), "\(policy) at epoch \(epoch)")
+                let submitted = epoch - lag
+                let stored = try XCTUnwrap(storedAtEvent[epoch], "\(policy) at epoch \(epoch)")
+                XCTAssertEqual(stored, Array(0..<stored.count), "whole epochs in order: \(policy) at epoch \(epoch)")
+                XCTAssertTrue((submitted - 2...submitted).contains(stored.count - 1),
+                              "\(policy) at epoch \(epoch): stored \(stored), submitted 0...\(submitted)")
             }
             XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3], "\(policy)")
         }
+    }
+
+    /// Another worker takes the run over mid-run (its heartbeat looked stale): this worker's next
+    /// write fails, behind training, and the run ends here as lost, with nothing written after the
+    /// takeover and the run left to its new holder.
+    func testARunTakenOverByAnotherWorkerEndsAsLost() throws {
+        let store = try store()
+        let other = WorkerIdentity(host: WorkerIdentity.current().host, pid: Int32.max - 7, label: "other worker")
+        let takenAt = Observed()
+        let (runID, outcome) = try runSingle(settings(epochs: 8), in: store) { event in
+            if case let .epochFinished(runID, epoch, _, _, _) = event, epoch == 2 {
+                let taken = (try? store.reclaimInterruptedRuns(sweepID: nil, runID: runID, worker: other, staleAfter: -60)) ?? []
+                takenAt.value = taken.map { _ in epoch }.first
+            }
+        }
+        XCTAssertEqual(takenAt.value, 2, "the other worker reclaimed the run after epoch 2")
+        guard case let .lost(message) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(message.contains("held by other worker"), message)
+        XCTAssertLessThanOrEqual(try store.epochs(runID: runID).map(\.epoch).max() ?? -1, 2, "nothing written after the takeover")
+        let run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .running)
+        XCTAssertEqual(run.worker, "other worker")
+    }
+
+    func testEpochWriterStopsAtTheFirstFailureAndRethrowsIt() throws {
+        struct Failure: Error, Equatable { let index: Int }
+        let writer = EpochWriter()
+        let done = Observed()
+        for index in 0..<3 {
+            try writer.submit {
+                done.append(index)
+                if index == 1 { throw Failure(index: 1) }
+            }
+        }
+        writer.waitUntilIdle()
+        XCTAssertEqual(done.values, [0, 1], "in order; nothing after the failure")
+        XCTAssertThrowsError(try writer.submit { done.append(9) }) { XCTAssertEqual($0 as? Failure, Failure(index: 1)) }
+        XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? Failure, Failure(index: 1)) }
+        XCTAssertEqual(done.values, [0, 1])
     }
 
     func testInterruptThenResumeIsBitIdentical() throws {
@@ -371,4 +416,17 @@ final class WorkerTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("network: "), "\(error)")
         }
     }
+}
+
+/// A value set from callbacks on other threads.
+private final class Observed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int?
+    private var list: [Int] = []
+    var value: Int? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+    var values: [Int] { lock.withLock { list } }
+    func append(_ value: Int) { lock.withLock { list.append(value) } }
 }
