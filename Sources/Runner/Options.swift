@@ -35,6 +35,30 @@ struct ValueList<Element: ExpressibleByArgument>: ExpressibleByArgument {
     var defaultValueDescription: String { texts.joined(separator: ",") }
 }
 
+/// `--dataset`: a comma list like the other settings, except that commas inside the path of an
+/// existing file do not split it (`--dataset "runs/a,b.csv,digits"` is that file and digits).
+/// Adjacent pieces are joined back, longest first, wherever the joined text names a file.
+struct DatasetList: ExpressibleByArgument {
+    var texts: [String]
+
+    init?(argument: String) {
+        let pieces = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var texts: [String] = []
+        var start = 0
+        while start < pieces.count {
+            let end = (start..<pieces.count).reversed().first { end in
+                end > start && FileManager.default.fileExists(atPath: pieces[start...end].joined(separator: ","))
+            } ?? start
+            texts.append(pieces[start...end].joined(separator: ",").trimmingCharacters(in: .whitespaces))
+            start = end + 1
+        }
+        guard !texts.contains(where: \.isEmpty) else { return nil }
+        self.texts = texts
+    }
+
+    var defaultValueDescription: String { texts.joined(separator: ",") }
+}
+
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
     var db: String?
@@ -63,8 +87,8 @@ struct GlobalOptions: ParsableArguments {
 /// The settings of a run. With `runner sweep`, each option takes a comma list and the sweep runs
 /// every combination (with a spec file, the flags replace the file's values for those settings).
 struct SettingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row. Default: digits.", valueName: "name-or-file"))
-    var dataset: ValueList<String>?
+    @Option(help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row (commas in the path of an existing file do not split it). Default: digits.", valueName: "name-or-file"))
+    var dataset: DatasetList?
 
     @Option(help: ArgumentHelp("CSV target column (default: the last).", valueName: "column"))
     var target: String?

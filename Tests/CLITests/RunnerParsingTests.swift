@@ -67,6 +67,23 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(withFile.jobCount, ProcessInfo.processInfo.activeProcessorCount)
     }
 
+    func testDatasetListsKeepCommasInsideAnExistingFilesPath() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("slope-commas-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("lr=0.1,batch=16.csv").path
+        try "x,y\n1,2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        func datasets(_ argument: String) throws -> [String]? {
+            try parse(["sweep", "--dataset", argument], as: Sweep.self).settings.dataset?.texts
+        }
+        XCTAssertEqual(try datasets(file), [file])
+        XCTAssertEqual(try datasets("digits,\(file),xor"), ["digits", file, "xor"])
+        XCTAssertEqual(try datasets("\(file),\(file)"), [file, file])
+        XCTAssertEqual(try datasets("digits, moons:rows=80"), ["digits", "moons:rows=80"])
+        XCTAssertEqual(try parse(["train", "--dataset", file], as: Train.self).settings.flagSettings.singleRunSettings().dataset, file)
+        assertRejected(["sweep", "--dataset", "digits,,xor"], mentions: ["--dataset"])
+    }
+
     func testWorkResumeAndDatasets() throws {
         XCTAssertEqual(try parse(["work", "--sweep", "4", "--jobs", "2"], as: Work.self).sweep, 4)
         let resume = try parse(["resume", "--run", "9", "--stale-after", "30"], as: Resume.self)
