@@ -1,0 +1,73 @@
+// A database file that cannot be written: writing says so (StoreError.readOnly, with what to
+// do), the file is left exactly as it was, and reading it still works.
+import Foundation
+@testable import Store
+import TestSupport
+import XCTest
+
+final class ReadOnlyTests: XCTestCase {
+    /// Makes `path` unwritable for this process: file mode 0444, and, for root (whom modes do not
+    /// stop), the immutable attribute. Returns how to undo it, or nil when neither works here.
+    private func makeUnwritable(_ path: String) throws -> (() -> Void)? {
+        XCTAssertEqual(chmod(path, 0o444), 0)
+        let restoreMode = { _ = chmod(path, 0o644) }
+        if !isWritable(path) { return restoreMode }
+        let chattr = Process()
+        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        chattr.arguments = ["+i", path]
+        chattr.standardError = FileHandle.nullDevice
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chattr"), (try? chattr.run()) != nil else {
+            restoreMode()
+            return nil
+        }
+        chattr.waitUntilExit()
+        let undo = {
+            let clear = Process()
+            clear.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+            clear.arguments = ["-i", path]
+            try? clear.run()
+            clear.waitUntilExit()
+            restoreMode()
+        }
+        if chattr.terminationStatus == 0, !isWritable(path) { return undo }
+        undo()
+        return nil
+    }
+
+    private func isWritable(_ path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY)
+        if descriptor >= 0 { close(descriptor) }
+        return descriptor >= 0
+    }
+
+    func testWritingAReadOnlyFileFailsClearlyAndChangesNothing() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-readonly")
+        defer { directory.remove() }
+        let path = directory.path("locked.db")
+        let writable = try SlopeStore(path: path)
+        let runID = try writable.createRun(.example(name: "before"))
+        try writable.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        guard let undo = try makeUnwritable(path) else {
+            throw XCTSkip("cannot make a file unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        defer { undo() }
+        func assertReadOnlyError(_ error: Error) {
+            XCTAssertEqual(error as? StoreError, .readOnly(path: path), "\(error)")
+            XCTAssertTrue("\(error)".contains("read-only"), "\(error)")
+        }
+        do {
+            let store = try SlopeStore(path: path)
+            XCTAssertThrowsError(try store.createRun(.example(name: "after")), "", assertReadOnlyError)
+            try store.close()
+        } catch {
+            assertReadOnlyError(error)  // refused at open: also fine
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "the file is unchanged")
+
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try reader.runs(sweepID: nil).map(\.id), [runID])
+        XCTAssertEqual(try reader.run(id: runID).settings.name, "before")
+    }
+}
