@@ -55,18 +55,25 @@ public enum DataCatalog {
     private static let cache = Cache()
 
     /// Loads a built-in dataset or a CSV file, once per process (runs of a sweep share it).
-    /// A file is read (and hashed) every time, so a changed file is noticed; parsing is cached by content.
+    /// A file is read and hashed again when its device, inode, size, modification or change time
+    /// differ from the last load (a file replaced or edited is noticed; each of a sweep's runs does
+    /// not re-read a large file); parsing is cached by content.
     public static func load(_ name: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
         let options = "\u{0}\(target ?? "")\u{0}\(task.rawValue)"
         if FileManager.default.fileExists(atPath: name) {
+            let statKey = fileSignature(name).map { "stat:\(name)\u{0}\($0)" + options }
+            if let statKey, let cached = cache.value(for: statKey) { return cached }
             guard let data = FileManager.default.contents(atPath: name) else {
                 throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "cannot read the file (permissions?)")
             }
             let sha256 = SHA256.hexDigest(data)
             let key = "file:\(name)\u{0}\(sha256)" + options
-            if let cached = cache.value(for: key) { return cached }
-            let loaded = try loadCSV(data, file: name, target: target, task: task, sha256: sha256)
+            let loaded = try cache.value(for: key) ?? loadCSV(data, file: name, target: target, task: task, sha256: sha256)
             cache.store(loaded, for: key)
+            // Only if the file did not change while it was read.
+            if let statKey, fileSignature(name).map({ "stat:\(name)\u{0}\($0)" + options }) == statKey {
+                cache.store(loaded, for: statKey)
+            }
             return loaded
         }
         let key = "builtin:\(name)" + options
@@ -74,6 +81,14 @@ public enum DataCatalog {
         let loaded = try loadBuiltIn(name, target: target, task: task)
         cache.store(loaded, for: key)
         return loaded
+    }
+
+    /// Device, inode, size, and modification and change times (nanoseconds) of a file.
+    private static func fileSignature(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):"
+            + "\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }
 
     static func loadBuiltIn(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
@@ -217,21 +232,28 @@ public enum DataCatalog {
     static func split(_ dataset: Dataset, name: String, validationFraction: Double, splitSeed: UInt64, standardize: Bool) throws
         -> (training: Dataset, validation: Dataset?)
     {
+        try checkSplitSizes(rowCount: dataset.rowCount, name: name, validationFraction: validationFraction)
         var (training, validation) = validationFraction > 0
             ? dataset.split(validationFraction: validationFraction, seed: splitSeed)
             : (dataset, nil)
-        let validationRows = validation?.rowCount ?? 0
-        if training.rowCount < 1 || (validationFraction > 0 && validationRows < 1) {
-            throw ExperimentsError.badData(file: name, line: nil, column: nil,
-                reason: "\(dataset.rowCount) rows are too few for a validation fraction of \(shortDescription(validationFraction)) "
-                    + "(\(training.rowCount) training, \(validationRows) validation rows); use more rows or --validation 0")
-        }
         if standardize {
             let (means, scales) = standardization(of: training)
             training = apply(means: means, scales: scales, to: training)
             validation = validation.map { apply(means: means, scales: scales, to: $0) }
         }
         return (training, validation)
+    }
+
+    /// Throws when `rowCount` rows leave no training row, or no validation row for a fraction > 0.
+    static func checkSplitSizes(rowCount: Int, name: String, validationFraction: Double) throws {
+        let sizes = validationFraction > 0
+            ? Dataset.splitSizes(rowCount: rowCount, validationFraction: validationFraction)
+            : (training: rowCount, validation: 0)
+        if sizes.training < 1 || (validationFraction > 0 && sizes.validation < 1) {
+            throw ExperimentsError.badData(file: name, line: nil, column: nil,
+                reason: "\(rowCount) rows are too few for a validation fraction of \(shortDescription(validationFraction)) "
+                    + "(\(sizes.training) training, \(sizes.validation) validation rows); use more rows or --validation 0")
+        }
     }
 
     /// Per-feature mean and standard deviation (1 for a constant feature).

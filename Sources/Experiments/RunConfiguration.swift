@@ -34,8 +34,12 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
 
     /// Resolves settings against the data (input width, classes, default loss and output
     /// activation) and checks the result; throws before anything is written.
-    public static func make(_ settings: RunSettings) throws -> RunConfiguration {
-        let loaded = try DataCatalog.load(settings.dataset, target: settings.target, task: settings.task)
+    /// `load` gives the run's data (a sweep passes one that loads each dataset once for all its runs).
+    public static func make(_ settings: RunSettings,
+                            load: (_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData = DataCatalog.load)
+        throws -> RunConfiguration
+    {
+        let loaded = try load(settings.dataset, settings.target, settings.task)
         let dataset = loaded.dataset
         let (outputActivation, loss) = defaultHead(settings, isClassification: dataset.isClassification)
         let outputs: Int
@@ -65,9 +69,8 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,
                                      taskOverride: settings.task, standardize: settings.standardize,
                                      validationFraction: settings.validationFraction, splitSeed: settings.splitSeed)
-        // Split now, so too few rows fail before anything is queued.
-        _ = try DataCatalog.split(dataset, name: settings.dataset, validationFraction: data.validationFraction,
-                                  splitSeed: data.splitSeed, standardize: false)
+        // Too few rows for the split fail now, before anything is queued.
+        try DataCatalog.checkSplitSizes(rowCount: dataset.rowCount, name: settings.dataset, validationFraction: data.validationFraction)
         var configuration = RunConfiguration(name: settings.name, training: training, data: data,
                                              tensorLogging: settings.tensorLogging, initialWeightsFile: nil, initialWeightsSHA256: nil)
         if let file = settings.initialWeightsFile {

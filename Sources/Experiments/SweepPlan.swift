@@ -12,7 +12,16 @@ public struct SweepPlan: Sendable {
         self.spec = spec
         let points = try spec.expand(base: base)
         guard !points.isEmpty else { throw ExperimentsError.badSetting(field: "parameters", reason: "the sweep makes no runs") }
-        configurations = try points.map { try RunConfiguration.make($0.settings) }
+        // Each dataset (file, or built-in with its options) is read, hashed and parsed once for all runs.
+        var loaded: [String: LoadedData] = [:]
+        func load(_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData {
+            let key = [dataset, target ?? "", task.rawValue].joined(separator: "\u{0}")
+            if let data = loaded[key] { return data }
+            let data = try DataCatalog.load(dataset, target: target, task: task)
+            loaded[key] = data
+            return data
+        }
+        configurations = try points.map { try RunConfiguration.make($0.settings, load: load) }
     }
 
     /// Records the sweep and queues its runs in one transaction.

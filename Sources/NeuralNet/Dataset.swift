@@ -88,8 +88,7 @@ public struct Dataset: Sendable, Equatable {
     /// round(fraction * rowCount) rows go to validation (nil when that is 0); both parts keep the
     /// original row order.
     public func split(validationFraction: Double, seed: UInt64) -> (training: Dataset, validation: Dataset?) {
-        let fraction = min(max(validationFraction.isFinite ? validationFraction : 0, 0), 1)
-        let validationCount = Int((fraction * Double(rowCount)).rounded())
+        let validationCount = Self.splitSizes(rowCount: rowCount, validationFraction: validationFraction).validation
         guard validationCount > 0 else { return (self, nil) }
         var order = Array(0..<rowCount)
         var generator = SeededGenerator(seed: seed, stream: .split)
@@ -97,5 +96,12 @@ public struct Dataset: Sendable, Equatable {
         let validationRows = order[0..<validationCount].sorted()
         let trainingRows = order[validationCount...].sorted()
         return (rows(trainingRows), rows(validationRows))
+    }
+
+    /// The row counts `split` gives, without copying any row.
+    public static func splitSizes(rowCount: Int, validationFraction: Double) -> (training: Int, validation: Int) {
+        let fraction = min(max(validationFraction.isFinite ? validationFraction : 0, 0), 1)
+        let validation = Int((fraction * Double(rowCount)).rounded())
+        return (rowCount - validation, validation)
     }
 }

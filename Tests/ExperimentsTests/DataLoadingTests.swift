@@ -79,6 +79,27 @@ final class DataLoadingTests: XCTestCase {
         XCTAssertNoThrow(try DataCatalog.split(loaded.dataset, name: "data.csv", validationFraction: 0, splitSeed: 0, standardize: false))
     }
 
+    /// Loads are cached by the file's identity and times; a file edited in place or replaced is read again.
+    func testAnEditedOrReplacedFileIsReadAgain() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.path("edited.csv")
+        try "x,y\n1,0\n2,1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try DataCatalog.load(path).dataset.rowCount, 2)
+        XCTAssertEqual(try DataCatalog.load(path).dataset.rowCount, 2, "unchanged: served from the cache")
+
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))  // in place: same inode
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("3,0\n".utf8))
+        try handle.close()
+        let edited = try DataCatalog.load(path)
+        XCTAssertEqual(edited.dataset.rowCount, 3)
+        XCTAssertEqual(edited.sha256, SHA256.hexDigest(try Data(contentsOf: URL(fileURLWithPath: path))))
+
+        try "x,y\n1,0\n2,1\n3,0\n4,1\n".write(toFile: path, atomically: true, encoding: .utf8)  // replaced
+        XCTAssertEqual(try DataCatalog.load(path).dataset.rowCount, 4)
+    }
+
     func testFilesOnDiskAndUnknownNames() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

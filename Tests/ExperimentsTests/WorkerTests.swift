@@ -210,14 +210,14 @@ final class WorkerTests: XCTestCase {
 
     func testEpochWriterStopsAtTheFirstFailureAndRethrowsIt() throws {
         struct Failure: Error, Equatable { let index: Int }
-        let writer = EpochWriter()
+        let writer = EpochWriter(capacity: 3)
         let done = Observed()
-        for index in 0..<3 {
-            try writer.submit {
-                done.append(index)
-                if index == 1 { throw Failure(index: 1) }
-            }
-        }
+        let gate = DispatchSemaphore(value: 0)
+        // Three writes queued before the first runs: the second fails, the third never runs.
+        try writer.submit { gate.wait(); done.append(0) }
+        try writer.submit { done.append(1); throw Failure(index: 1) }
+        try writer.submit { done.append(2) }
+        gate.signal()
         writer.waitUntilIdle()
         XCTAssertEqual(done.values, [0, 1], "in order; nothing after the failure")
         XCTAssertThrowsError(try writer.submit { done.append(9) }) { XCTAssertEqual($0 as? Failure, Failure(index: 1)) }
