@@ -23,15 +23,21 @@ final class WALBufferTests: XCTestCase {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 
-    func testAnEpochOfManyFramesIsOneWriteCall() throws {
-        let directory = try TemporaryDirectory(prefix: "slope-walbuffer")
-        defer { directory.remove() }
-        let path = directory.path("one-call.db")
+    /// A new store at `path` with a run claimed by `worker` and its small epoch 0 written.
+    private func storeWithFirstEpoch(at path: String) throws -> (SlopeStore, Int64) {
         let store = try SlopeStore(path: path)
         let runID = try store.createRun(.example(epochs: 2))
         _ = try store.claimRun(runID: runID, worker: worker)
         let (first, firstTensors) = epoch(0, floats: 16)
         try store.writeEpoch(runID: runID, first, tensors: firstTensors, worker: worker)
+        return (store, runID)
+    }
+
+    func testAnEpochOfManyFramesIsOneWriteCall() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-walbuffer")
+        defer { directory.remove() }
+        let path = directory.path("one-call.db")
+        let (store, runID) = try storeWithFirstEpoch(at: path)
 
         let walBefore = fileSize(path + "-wal")
         let callsBefore = slope_wal_buffer_write_calls()
@@ -92,11 +98,7 @@ final class WALBufferTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-walbuffer")
         defer { directory.remove() }
         let path = directory.path("efbig.db")
-        let store = try SlopeStore(path: path)
-        let runID = try store.createRun(.example(epochs: 2))
-        _ = try store.claimRun(runID: runID, worker: worker)
-        let (first, firstTensors) = epoch(0, floats: 16)
-        try store.writeEpoch(runID: runID, first, tensors: firstTensors, worker: worker)
+        let (store, runID) = try storeWithFirstEpoch(at: path)
         let (second, secondTensors) = epoch(1, floats: 16_000)  // 64 KB: buffered whole, written at commit
 
         var saved = rlimit()
