@@ -1,6 +1,7 @@
 // Sweep specs: the YAML format of docs/sweeps.md (in the spirit of W&B sweep files),
 // strictly validated, plus the same spec built from `runner sweep` flags.
 import Foundation
+import Store
 import Yams
 
 /// A sweep: which settings vary and how, which stay fixed, what "best" means, and when to prune.
@@ -73,6 +74,12 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    /// The spec a sweep was queued with (`sweeps.spec`); nil when the JSON is not one (a sweep
+    /// written by another version): callers then go without pruning and varied-setting labels.
+    public static func stored(in store: SlopeStore, sweepID: Int64) throws -> SweepSpec? {
+        try? JSONDecoder().decode(SweepSpec.self, from: Data(store.sweep(id: sweepID).specJSON.utf8))
     }
 }
 

@@ -318,7 +318,7 @@ public final class Worker: @unchecked Sendable {
         lock.lock()
         if let cached = sweepSpecs[sweepID] { lock.unlock(); return cached }
         lock.unlock()
-        let spec = (try? store.sweep(id: sweepID)).flatMap { try? JSONDecoder().decode(SweepSpec.self, from: Data($0.specJSON.utf8)) }
+        let spec = (try? SweepSpec.stored(in: store, sweepID: sweepID)) ?? nil
         lock.lock()
         sweepSpecs[sweepID] = spec
         lock.unlock()

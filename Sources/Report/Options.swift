@@ -22,12 +22,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database to read (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
     var db: String?
 
-    /// --db, else $SLOPE_DB, else ./slope.db.
-    var databasePath: String {
-        if let db { return db }
-        if let environment = ProcessInfo.processInfo.environment["SLOPE_DB"], !environment.isEmpty { return environment }
-        return "slope.db"
-    }
+    var databasePath: String { SlopeStore.databasePath(given: db) }
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path") }

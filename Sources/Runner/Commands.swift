@@ -48,16 +48,12 @@ struct Sweep: ParsableCommand {
     @Argument(help: ArgumentHelp("A sweep spec file (YAML).", valueName: "spec.yaml"))
     var spec: String?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
-    var jobs: Int?
-
-    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+    @OptionGroup var jobOptions: JobOptions
 
     @Flag(help: "Record and queue the sweep without training it (for `runner work` processes).")
     var queueOnly = false
 
     func validate() throws {
-        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
         if spec == nil && settings.flagSettings.entries.allSatisfy({ $0.setting == .name }) {
             throw ValidationError("give a sweep spec file, or flags with comma lists (e.g. --learning-rate 0.01,0.1)")
         }
@@ -74,9 +70,9 @@ struct Sweep: ParsableCommand {
             if !global.quiet { Console.say("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(runIDs.count) runs queued in \(global.databasePath), \(jobCount) at a time") }
+        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(runIDs.count) runs queued in \(global.databasePath), \(jobOptions.count) at a time") }
         try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
-            try worker.work(sweepID: sweepID, jobs: jobCount)
+            try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }
     }
 }
@@ -90,13 +86,9 @@ struct Work: ParsableCommand {
     @Option(help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
     var sweep: Int64?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
-    var jobs: Int?
-
-    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+    @OptionGroup var jobOptions: JobOptions
 
     func validate() throws {
-        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
     }
 
     func run() throws {
@@ -104,7 +96,7 @@ struct Work: ParsableCommand {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
-            try worker.work(sweepID: sweep, jobs: jobCount)
+            try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
     }
 }
@@ -126,17 +118,13 @@ struct Resume: ParsableCommand {
     @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "id"))
     var runID: Int64?
 
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
-    var jobs: Int?
-
-    var jobCount: Int { jobs ?? GlobalOptions.coreCount }
+    @OptionGroup var jobOptions: JobOptions
 
     @Option(help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
     var staleAfter: Double = 300
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
-        guard jobCount >= 1 else { throw ValidationError("--jobs: '\(jobCount)' is not accepted; expected a whole number >= 1") }
         guard staleAfter > 0 else { throw ValidationError("--stale-after: expected a number of seconds > 0") }
     }
 
@@ -145,7 +133,7 @@ struct Resume: ParsableCommand {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
-            try worker.resume(sweepID: sweep, runID: runID, jobs: jobCount, staleAfter: staleAfter)
+            try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter)
         }
     }
 }

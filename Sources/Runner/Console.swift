@@ -55,7 +55,7 @@ enum Console {
     /// The stored spec of the sweep (nil for single runs).
     static func spec(_ store: SlopeStore, sweepID: Int64?) throws -> SweepSpec? {
         guard let sweepID else { return nil }
-        return try? JSONDecoder().decode(SweepSpec.self, from: Data(try store.sweep(id: sweepID).specJSON.utf8))
+        return try SweepSpec.stored(in: store, sweepID: sweepID)
     }
 
     static func suffix(_ global: GlobalOptions) -> String {

@@ -4,6 +4,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import NeuralNet
+import Store
 
 extension LossFunction: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
@@ -59,6 +60,18 @@ struct DatasetList: ExpressibleByArgument {
     var defaultValueDescription: String { texts.joined(separator: ",") }
 }
 
+/// `--jobs` of `sweep`, `work` and `resume`.
+struct JobOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    var jobs: Int?
+
+    var count: Int { jobs ?? GlobalOptions.coreCount }
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--jobs: '\(count)' is not accepted; expected a whole number >= 1") }
+    }
+}
+
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
     var db: String?
@@ -66,12 +79,7 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print nothing but errors (no progress, no summary).")
     var quiet = false
 
-    /// --db, else $SLOPE_DB, else ./slope.db.
-    var databasePath: String {
-        if let db { return db }
-        if let environment = ProcessInfo.processInfo.environment["SLOPE_DB"], !environment.isEmpty { return environment }
-        return "slope.db"
-    }
+    var databasePath: String { SlopeStore.databasePath(given: db) }
 
     /// What to add to a suggested `report` command so that it opens the same database.
     var databaseArgument: String { db.map { "--db \(Console.shellQuoted($0))" } ?? "" }

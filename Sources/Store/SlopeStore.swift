@@ -173,6 +173,13 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         }
     }
 
+    /// The database the CLIs use: `--db` when given, else `$SLOPE_DB` when set, else `./slope.db`.
+    public static func databasePath(given flag: String?) -> String {
+        if let flag { return flag }
+        if let environment = ProcessInfo.processInfo.environment["SLOPE_DB"], !environment.isEmpty { return environment }
+        return "slope.db"
+    }
+
     /// The migration file names this build knows (and the database holds), in order.
     public static var schemaVersions: [String] { Migrations.knownIdentifiers }
 }

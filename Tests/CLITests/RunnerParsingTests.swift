@@ -56,7 +56,7 @@ final class RunnerParsingTests: XCTestCase {
     func testSweepFlagsWithCommaLists() throws {
         let sweep = try parse(["sweep", "--learning-rate", "0.001,0.01,0.1", "--batch-size", "16,64,256", "--seed", "0,1",
                                "--hidden", "32/64,64", "--jobs", "3", "--queue-only"], as: Sweep.self)
-        XCTAssertEqual(sweep.jobs, 3)
+        XCTAssertEqual(sweep.jobOptions.count, 3)
         XCTAssertTrue(sweep.queueOnly)
         XCTAssertNil(sweep.spec)
         let spec = try sweep.settings.flagSettings.sweepSpec(file: nil, name: "sweep")
@@ -64,7 +64,7 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(Set(try spec.expand().map(\.settings.hidden)), [[32], [64, 64]])
         let withFile = try parse(["sweep", "examples/lr-vs-batch.yaml", "--epochs", "2"], as: Sweep.self)
         XCTAssertEqual(withFile.spec, "examples/lr-vs-batch.yaml")
-        XCTAssertEqual(withFile.jobCount, ProcessInfo.processInfo.activeProcessorCount)
+        XCTAssertEqual(withFile.jobOptions.count, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     func testDatasetListsKeepCommasInsideAnExistingFilesPath() throws {
