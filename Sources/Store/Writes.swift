@@ -55,32 +55,36 @@ extension SlopeStore {
     /// Returns nil when no run is queued.
     public func claimNextRun(sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
         try write { db in
-            let now = Timestamp.now()
-            let claimed = try Int64.fetchOne(db, sql: """
-                UPDATE runs SET status = 'running', worker = :label, host = :host, pid = :pid,
-                                started_at = coalesce(started_at, :now), heartbeat_at = :now, finished_at = NULL
-                WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND (:sweep IS NULL OR sweep_id = :sweep)
-                            ORDER BY id LIMIT 1)
-                RETURNING id
-                """, arguments: ["label": worker.label, "host": worker.host, "pid": worker.pid,
-                                 "now": now, "sweep": sweepID])
-            guard let runID = claimed else { return nil }
-            return try claimedRun(runID, db: db)
+            try claim(where: """
+                id = (SELECT id FROM runs WHERE status = 'queued' AND (:sweep IS NULL OR sweep_id = :sweep)
+                      ORDER BY id LIMIT 1)
+                """, ["sweep": sweepID], worker: worker, db: db)
         }
     }
 
     /// Claims one specific queued run (e.g. a single run just created). Nil when it is not queued.
     public func claimRun(runID: Int64, worker: WorkerIdentity) throws -> ClaimedRun? {
         try write { db in
-            let now = Timestamp.now()
-            try db.cachedStatement(sql: """
-                UPDATE runs SET status = 'running', worker = ?, host = ?, pid = ?,
-                                started_at = coalesce(started_at, ?), heartbeat_at = ?, finished_at = NULL
-                WHERE id = ? AND status = 'queued'
-                """).execute(arguments: [worker.label, worker.host, worker.pid, now, now, runID])
-            guard db.changesCount > 0 else { return nil }
-            return try claimedRun(runID, db: db)
+            try claim(where: "id = :run AND status = 'queued'", ["run": runID], worker: worker, db: db)
         }
+    }
+
+    /// The one claim statement: the queued run matching `condition` becomes `running`, held by `worker`.
+    private func claim(where condition: String, _ arguments: [String: (any DatabaseValueConvertible)?],
+                       worker: WorkerIdentity, db: Database) throws -> ClaimedRun? {
+        let statement = try db.cachedStatement(sql: """
+            UPDATE runs SET status = 'running', worker = :label, host = :host, pid = :pid,
+                            started_at = coalesce(started_at, :now), heartbeat_at = :now, finished_at = NULL
+            WHERE \(condition)
+            RETURNING id
+            """)
+        var values = arguments
+        values["label"] = worker.label
+        values["host"] = worker.host
+        values["pid"] = worker.pid
+        values["now"] = Timestamp.now()
+        guard let runID = try Int64.fetchOne(statement, arguments: StatementArguments(values)) else { return nil }
+        return try claimedRun(runID, db: db)
     }
 
     /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists;
