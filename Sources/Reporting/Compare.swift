@@ -167,7 +167,7 @@ extension Reporter {
         var metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
         var cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         guard !cells.isEmpty else {
-            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+            throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
         }
         if metric == nil, cells.allSatisfy({ $0.valueCount == 0 }) {
             metricColumn = .best_train_loss   // a sweep without validation data

@@ -42,7 +42,7 @@ extension Reporter {
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }
         if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
         if try queries.runCount() == 0 {
-            throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+            throw ReportError.emptyDatabase
         }
         switch what {
         case .runs:

@@ -12,6 +12,14 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
     case inspection(String)
     case output(String)
 
+    /// The database holds no run at all.
+    static let emptyDatabase = ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+
+    /// A sweep with no run, or none that matches the `--where` filter.
+    static func noRuns(inSweep sweepID: Int64, filtered: Bool) -> ReportError {
+        .noRuns(filtered ? "no run of sweep \(sweepID) matches the filter" : "sweep \(sweepID) has no runs")
+    }
+
     public var description: String {
         switch self {
         case .invalidExpression(let text, let reason):

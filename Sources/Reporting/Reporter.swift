@@ -54,7 +54,7 @@ public struct Reporter: Sendable {
 
     func run(_ id: Int64) throws -> RunSummary {
         guard let run = try queries.runSummary(id: id) else {
-            if try queries.runCount() == 0 { throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)") }
+            if try queries.runCount() == 0 { throw ReportError.emptyDatabase }
             throw ReportError.unknownRun(id)
         }
         return run
@@ -66,7 +66,7 @@ public struct Reporter: Sendable {
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
         guard !runs.isEmpty else {
-            throw ReportError.noRuns(filter == nil ? "sweep \(sweepID) has no runs" : "no run of sweep \(sweepID) matches the filter")
+            throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
         }
         return runs
     }
@@ -166,7 +166,7 @@ public struct Reporter: Sendable {
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
         if runs.isEmpty {
             if try queries.runCount() == 0 {
-                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+                throw ReportError.emptyDatabase
             }
             if format == .table { return "no runs match\n" }
         }
@@ -183,7 +183,7 @@ public struct Reporter: Sendable {
         let sweeps = try queries.sweepSummaries()
         if sweeps.isEmpty {
             if try queries.runCount() == 0 {
-                throw ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+                throw ReportError.emptyDatabase
             }
             if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
         }
@@ -282,8 +282,8 @@ public struct Reporter: Sendable {
     public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
                      format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
-        _ = try sweepRuns(sweepID, filter: filter)
         let parsedFilter = try filter.map(RunFilterParser.parse)
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
         let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
         var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
@@ -293,6 +293,7 @@ public struct Reporter: Sendable {
             top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
                                            sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
         }
+        if top.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
         guard let winner = top.first, let value = winner.number(column) else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
         }
