@@ -90,7 +90,10 @@ struct CSVTable: Equatable {
                 while first < last && (bytes[first] == 32 || bytes[first] == 9) { first += 1 }
                 while last > first && (bytes[last - 1] == 32 || bytes[last - 1] == 9) { last -= 1 }
                 let length = last - first
-                if length > 0 && length < buffer.count {
+                if let exact = exactDecimal(bytes, first..<last) {
+                    value = exact
+                    parsed = true
+                } else if length > 0 && length < buffer.count {
                     for offset in 0..<length { buffer[offset] = CChar(bitPattern: bytes[first + offset]) }
                     buffer[length] = 0
                     buffer.withUnsafeMutableBufferPointer { characters in
@@ -114,6 +117,40 @@ struct CSVTable: Equatable {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file has a header but no data rows")
         }
         return CSVTable(columnNames: header, values: values, rowCount: rowCount)
+    }
+
+    /// `[-]digits[.digits]` with at most 19 digits whose integer value is at most 2^53 and at most
+    /// 22 after the point: Double(integer) / 10^k, exactly what strtod returns, since both operands
+    /// are exact doubles and IEEE division rounds once (Clinger's fast path). Nil for anything else.
+    @inline(__always)
+    static func exactDecimal(_ bytes: [UInt8], _ range: Range<Int>) -> Double? {
+        var index = range.lowerBound
+        let negative = index < range.upperBound && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0, fractionDigits = 0
+        var seenPoint = false
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte >= 48 && byte <= 57 {
+                guard digits < 19 else { return nil }
+                mantissa = mantissa &* 10 &+ UInt64(byte - 48)
+                digits += 1
+                if seenPoint { fractionDigits += 1 }
+            } else if byte == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else {
+                return nil
+            }
+            index += 1
+        }
+        guard digits > 0, mantissa <= 1 << 53, fractionDigits <= 22 else { return nil }
+        let magnitude = Double(mantissa) / exactPowersOfTen[fractionDigits]
+        return negative ? -magnitude : magnitude
+    }
+
+    private static let exactPowersOfTen: [Double] = (0...22).map { exponent in
+        (0..<exponent).reduce(1.0) { value, _ in value * 10 }  // each product is exact up to 1e22
     }
 
     /// Splits one line on commas; a field in double quotes may hold commas and "" for a quote.

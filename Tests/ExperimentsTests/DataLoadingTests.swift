@@ -79,6 +79,36 @@ final class DataLoadingTests: XCTestCase {
         XCTAssertNoThrow(try DataCatalog.split(loaded.dataset, name: "data.csv", validationFraction: 0, splitSeed: 0, standardize: false))
     }
 
+    /// The CSV parser's exact fast path gives strtod's bits (Double(String) here) for every decimal
+    /// it accepts, and declines what it cannot do exactly.
+    func testExactDecimalsMatchStrtodBitForBit() throws {
+        var generator = SeededGenerator(seed: 11)
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let integerDigits = Int.random(in: 0...12, using: &generator)
+            let fractionDigits = Int.random(in: 0...10, using: &generator)
+            var text = Bool.random(using: &generator) ? "-" : ""
+            text += String((0..<integerDigits).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            if fractionDigits > 0 || Bool.random(using: &generator) { text += "." }
+            text += String((0..<fractionDigits).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
+            let bytes = Array(text.utf8)
+            guard let fast = CSVTable.exactDecimal(bytes, 0..<bytes.count) else {
+                let digitCount = integerDigits + fractionDigits
+                XCTAssertTrue(digitCount == 0 || digitCount > 15, "declined a decimal of \(digitCount) digits: \(text)")
+                continue
+            }
+            accepted += 1
+            let reference = try XCTUnwrap(Double(text), text)
+            XCTAssertEqual(fast.bitPattern, reference.bitPattern, text)
+        }
+        XCTAssertGreaterThan(accepted, 15_000)
+        for declined in ["", "-", ".", "1e5", "1.5E-3", "0x10", "+1", "1.2.3", " 1", "12345678901234567890", "9007199254740993"] {
+            XCTAssertNil(CSVTable.exactDecimal(Array(declined.utf8), 0..<declined.utf8.count), declined)
+        }
+        XCTAssertEqual(CSVTable.exactDecimal(Array("-0".utf8), 0..<2)?.sign, .minus)
+        XCTAssertEqual(CSVTable.exactDecimal(Array("0.1".utf8), 0..<3), 0.1)
+    }
+
     /// Loads are cached by the file's identity and times; a file edited in place or replaced is read again.
     func testAnEditedOrReplacedFileIsReadAgain() throws {
         let directory = try TemporaryDirectory()
