@@ -198,7 +198,7 @@ final class ReportCLITests: XCTestCase {
         let runner = Process()
         runner.executableURL = ReportProcess.executable("runner")
         runner.arguments = ["sweep", "--db", db, "--dataset", "xor", "--hidden", "4", "--learning-rate", "0.1,0.5",
-                            "--batch-size", "2,4", "--epochs", "600", "--validation", "0", "--jobs", "1", "--quiet"]
+                            "--batch-size", "2,4", "--epochs", "2000", "--validation", "0", "--jobs", "1", "--quiet"]
         runner.standardOutput = FileHandle.nullDevice
         runner.standardError = FileHandle.nullDevice
         try runner.run()
@@ -225,6 +225,7 @@ final class ReportCLITests: XCTestCase {
         XCTAssertGreaterThan(successes, 0)
         print("report runs succeeded \(successes) times while the sweep ran; epochs seen: \(epochsSeen)")
         XCTAssertEqual(epochsSeen, epochsSeen.sorted(), "epochs only accumulate")
+        XCTAssertTrue(epochsSeen.contains { $0 > 0 && $0 < 4 * 2000 }, "a read saw the sweep half-way: \(epochsSeen)")
         let final = try ReportProcess.run("report", ["runs", "--db", db, "--format", "csv"]).output
         XCTAssertEqual(final.components(separatedBy: ",completed,").count - 1, 4)
     }
