@@ -196,6 +196,15 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(Double(fields[8])!, s * (1 - s), accuracy: 1e-12)  // sigmoid slope
         XCTAssertEqual(Double(fields[9])!, 1 / (1 - s), accuracy: 1e-9)   // loss slope
         XCTAssertEqual(Double(fields[10])!, 1.5 * s * (1 - s) / (1 - s), accuracy: 1e-9)
+        // A hidden weight, input 0 -> hidden node 1 (weight -1): node value x0 = 1, relu slope at z = 0.5 is 1,
+        // loss slope w.r.t. that node's output = (1 / (1 - s)) * s(1 - s) * (its output weight -1) = -s.
+        let hidden = try reporter().explain(runID: 10, epoch: 0, layer: 1, from: 0, to: 1, row: 3, loader: xorLoader, format: .csv)
+            .split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(Double(hidden[6]), -1)
+        XCTAssertEqual(Double(hidden[7]), 1)
+        XCTAssertEqual(Double(hidden[8]), 1)
+        XCTAssertEqual(Double(hidden[9])!, -s, accuracy: 1e-9)
+        XCTAssertEqual(Double(hidden[10])!, -s, accuracy: 1e-9)
         // Full batch: the full-data gradient at epoch E's weights is the gradient stored for epoch E + 1.
         for (layer, i, j) in [(1, 0, 0), (1, 1, 1), (2, 1, 0)] {
             let line = try reporter().explain(runID: 10, epoch: 1, layer: layer, from: i, to: j, row: nil, loader: xorLoader, format: .csv)
