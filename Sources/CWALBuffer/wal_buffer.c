@@ -7,7 +7,10 @@
 // the previous one are gathered in a buffer and written with one call when:
 //   - the commit frame is complete (its header says so: bytes 4-7, the database size after the
 //     commit, are non-zero), from inside that xWrite, so an error (disk full) reaches SQLite
-//     there and the transaction fails before the wal-index header makes its frames visible;
+//     there and the transaction fails before the wal-index header makes its frames visible.
+//     From then until the writer lock changes hands, writes pass straight through: what SQLite
+//     writes after the commit frame (checksums rewritten in place, padding frames) reports its
+//     errors itself, never through a barrier that cannot return one;
 //   - the buffer is full, a write is not contiguous, or the WAL is read, synced, truncated,
 //     sized, or has a file-control call;
 //   - any shared-memory barrier (walIndexWriteHdr calls one before publishing a commit).
@@ -16,6 +19,8 @@
 // another connection may already be writing frames at those offsets.
 // Only frames written under the write lock are buffered, so readers (other connections or
 // processes, the checkpointer) never see a wal-index header pointing at unwritten frames.
+// (In `PRAGMA locking_mode=EXCLUSIVE` there is no shared memory and no barrier; buffered frames
+// then wait for the next commit frame, read, sync or close. Slope does not use that mode.)
 #include "CWALBuffer.h"
 
 #include <pthread.h>
@@ -38,6 +43,7 @@ struct ShimFile {
     _Atomic int length;      // bytes buffered (atomic: read by other threads' registry walks)
     sqlite3_int64 start;     // file offset of buffer[0]
     int commitFramePending;  // the last write was a commit frame's header: flush after its page
+    _Atomic int passThrough; // the commit frame is written: no buffering until the lock changes
     _Atomic pthread_t owner; // the thread that buffered the data (the connection's writer)
     ShimFile *nextWAL;       // registry of open WAL files (under registryLock)
 };
@@ -67,6 +73,12 @@ static void discard(ShimFile *file) {
     file->commitFramePending = 0;
 }
 
+/// A new writer-lock holder starts buffering afresh.
+static void resetAfterLockChange(ShimFile *file) {
+    discard(file);
+    file->passThrough = 0;
+}
+
 /// Whether `wal` is the WAL of the database file `database` ("<database>-wal").
 static int isWALOf(const ShimFile *wal, const ShimFile *database) {
     if (!wal->name || !database->name) return 0;
@@ -79,7 +91,7 @@ static int isWALOf(const ShimFile *wal, const ShimFile *database) {
 static void discardWALsOf(const ShimFile *database) {
     pthread_mutex_lock(&registryLock);
     for (ShimFile *wal = openWALs; wal; wal = wal->nextWAL) {
-        if (wal->length > 0 && isWALOf(wal, database)) discard(wal);
+        if ((wal->length > 0 || wal->passThrough) && isWALOf(wal, database)) resetAfterLockChange(wal);
     }
     pthread_mutex_unlock(&registryLock);
 }
@@ -121,6 +133,7 @@ static int shimRead(sqlite3_file *base, void *data, int amount, sqlite3_int64 of
 static int shimWrite(sqlite3_file *base, const void *data, int amount, sqlite3_int64 offset) {
     ShimFile *file = (ShimFile *)base;
     if (!file->isWAL) return file->real->pMethods->xWrite(file->real, data, amount, offset);
+    if (file->passThrough) return realWrite(file, data, amount, offset);
     int rc;
     int contiguous = file->length > 0 && offset == file->start + file->length;
     int isCommitPage = contiguous && file->commitFramePending;
@@ -139,7 +152,10 @@ static int shimWrite(sqlite3_file *base, const void *data, int amount, sqlite3_i
     }
     memcpy(file->buffer + file->length, data, (size_t)amount);
     file->length += amount;
-    if (isCommitPage) return flush(file);  // the commit frame is complete: write the transaction now
+    if (isCommitPage) {  // the commit frame is complete: write the transaction now
+        file->passThrough = 1;
+        return flush(file);
+    }
     if (amount == frameHeaderSize) {
         const unsigned char *header = data;
         file->commitFramePending = (header[4] | header[5] | header[6] | header[7]) != 0;

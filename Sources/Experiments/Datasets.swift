@@ -83,10 +83,18 @@ public enum DataCatalog {
         return loaded
     }
 
-    /// Device, inode, size, and modification and change times (nanoseconds) of a file.
+    /// How old a file's times must be before its signature is trusted (tests set 0).
+    nonisolated(unsafe) static var settleSeconds: Double = 2
+
+    /// Device, inode, size, and modification and change times (nanoseconds) of a file; nil when it
+    /// changed in the last 2 seconds (file times are coarse: an edit made just after this load could
+    /// keep the same times and size, so such a file is read and hashed every time, as git does).
     private static func fileSignature(_ path: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        let changed = max(Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9,
+                          Double(info.st_ctim.tv_sec) + Double(info.st_ctim.tv_nsec) / 1e9)
+        guard Date().timeIntervalSince1970 - changed >= settleSeconds else { return nil }
         return "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):"
             + "\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }

@@ -242,32 +242,40 @@ public final class Worker: @unchecked Sendable {
         // An epoch whose tensors the policy logs is written at once. Any other epoch waits for the
         // next one: only when training ends is it known to be the run's last epoch, which always
         // stores its tensors (whatever the policy) so that the run can be resumed or inspected.
-        let outcome = try trainer.run { result in
-            if let previous = pending {
-                try writer.submit(epochWrite(previous, runID: runID, configuration: configuration, withTensors: false))
-                pending = nil
+        // A failed write (the run taken over, a full disk) surfaces at the next epoch; if training
+        // stops with another error meanwhile, the write's error is the one to report.
+        let outcome: TrainingOutcome
+        do {
+            outcome = try trainer.run { result in
+                if let previous = pending {
+                    try writer.submit(epochWrite(previous, runID: runID, configuration: configuration, withTensors: false))
+                    pending = nil
+                }
+                if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
+                    try writer.submit(epochWrite(result, runID: runID, configuration: configuration, withTensors: true))
+                } else {
+                    pending = result
+                }
+                onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
+                                       trainLoss: result.trainLoss, validationLoss: result.validationLoss))
+                if stop.isRequested {
+                    interrupted = true
+                    return .stop
+                }
+                if let pruning, let sweepID = claimed.run.sweepID, result.epoch > pruning.warmupEpochs, result.epoch < training.epochs,
+                   let loss = result.validationLoss,
+                   let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID), loss > median {
+                    pruneReason = "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+                    return .stop
+                }
+                return .proceed
             }
-            if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-                try writer.submit(epochWrite(result, runID: runID, configuration: configuration, withTensors: true))
-            } else {
-                pending = result
+            if let last = pending {
+                try writer.submit(epochWrite(last, runID: runID, configuration: configuration, withTensors: true))
             }
-            onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
-                                   trainLoss: result.trainLoss, validationLoss: result.validationLoss))
-            if stop.isRequested {
-                interrupted = true
-                return .stop
-            }
-            if let pruning, let sweepID = claimed.run.sweepID, result.epoch > pruning.warmupEpochs, result.epoch < training.epochs,
-               let loss = result.validationLoss,
-               let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID), loss > median {
-                pruneReason = "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
-                return .stop
-            }
-            return .proceed
-        }
-        if let last = pending {
-            try writer.submit(epochWrite(last, runID: runID, configuration: configuration, withTensors: true))
+        } catch {
+            writer.waitUntilIdle()
+            throw writer.failure ?? error
         }
         try writer.finish()
         switch outcome {
@@ -356,7 +364,8 @@ extension RunConfiguration {
 
 /// Stores a run's epochs on a background thread, in order, one `writeEpoch` transaction each, so
 /// that the next epoch trains meanwhile (on a 2-core machine training one run, the write then costs
-/// the training thread almost nothing). At most `capacity` epochs wait; `submit` blocks beyond that.
+/// the training thread almost nothing). At most `capacity` epochs are waiting or being written;
+/// `submit` blocks beyond that.
 /// After a failed write nothing more is written, and the error is rethrown by the next `submit` or
 /// by `finish`: a run learns of a full disk or of losing its claim one epoch later than it would
 /// writing inline. A crash loses at most the waiting epochs; the run resumes from its last stored one.
@@ -364,7 +373,7 @@ final class EpochWriter: @unchecked Sendable {  // `failure` under `lock`
     private let queue = DispatchQueue(label: "Slope.EpochWriter")
     private let slots: DispatchSemaphore
     private let lock = NSLock()
-    private var failure: Error?
+    private var firstFailure: Error?
 
     init(capacity: Int = 2) {
         slots = DispatchSemaphore(value: capacity)
@@ -376,14 +385,14 @@ final class EpochWriter: @unchecked Sendable {  // `failure` under `lock`
         queue.async { [self] in
             defer { slots.signal() }
             lock.lock()
-            let failed = failure != nil
+            let failed = firstFailure != nil
             lock.unlock()
             guard !failed else { return }
             do {
                 try write()
             } catch {
                 lock.lock()
-                failure = error
+                firstFailure = error
                 lock.unlock()
             }
         }
@@ -399,10 +408,17 @@ final class EpochWriter: @unchecked Sendable {  // `failure` under `lock`
         queue.sync {}
     }
 
+    /// The first failed write's error, if any (call after `waitUntilIdle`).
+    var failure: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstFailure
+    }
+
     private func rethrowFailure() throws {
         lock.lock()
         defer { lock.unlock() }
-        if let failure { throw failure }
+        if let firstFailure { throw firstFailure }
     }
 }
 

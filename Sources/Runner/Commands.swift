@@ -88,8 +88,6 @@ struct Work: ParsableCommand {
 
     @OptionGroup var jobOptions: JobOptions
 
-    func validate() throws {
-    }
 
     func run() throws {
         let store = try Console.openStore(global, create: false)

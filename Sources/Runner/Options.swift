@@ -48,7 +48,8 @@ struct DatasetList: ExpressibleByArgument {
         var start = 0
         while start < pieces.count {
             let end = (start..<pieces.count).reversed().first { end in
-                end > start && FileManager.default.fileExists(atPath: pieces[start...end].joined(separator: ","))
+                end > start && FileManager.default.fileExists(
+                    atPath: pieces[start...end].joined(separator: ",").trimmingCharacters(in: .whitespaces))
             } ?? start
             texts.append(pieces[start...end].joined(separator: ",").trimmingCharacters(in: .whitespaces))
             start = end + 1

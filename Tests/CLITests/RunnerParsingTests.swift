@@ -80,6 +80,7 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(try datasets("digits,\(file),xor"), ["digits", file, "xor"])
         XCTAssertEqual(try datasets("\(file),\(file)"), [file, file])
         XCTAssertEqual(try datasets("digits, moons:rows=80"), ["digits", "moons:rows=80"])
+        XCTAssertEqual(try datasets("digits, \(file)"), ["digits", file], "spaces after commas, as elsewhere")
         XCTAssertEqual(try parse(["train", "--dataset", file], as: Train.self).settings.flagSettings.singleRunSettings().dataset, file)
         assertRejected(["sweep", "--dataset", "digits,,xor"], mentions: ["--dataset"])
     }

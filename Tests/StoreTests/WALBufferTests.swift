@@ -66,8 +66,9 @@ final class WALBufferTests: XCTestCase {
             try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
             try db.execute(sql: "PRAGMA cache_size = 4")  // a large transaction spills frames into the WAL
         }
-        // A transaction that spills frames into the WAL (some written, some maybe still buffered),
-        // then rolls back.
+        // A transaction that spills frames into the WAL, then rolls back. (SQLite reads the WAL
+        // back while rolling back, which writes out the buffer under the lock; dropping what is
+        // still buffered at the unlock is checked call by call in WALBufferVFSTests.)
         try first.writeWithoutTransaction { db in
             try db.execute(sql: "BEGIN IMMEDIATE")
             for id in 1...40 { try db.execute(sql: "INSERT INTO t VALUES (?, ?)", arguments: [1_000 + id, blob(-id)]) }
@@ -199,6 +200,27 @@ final class WALBufferVFSTests: XCTestCase {
         writerLock(SQLITE_SHM_UNLOCK)
     }
 
+    /// After the commit frame, what SQLite writes (checksums rewritten in place) goes straight to
+    /// the file, so its errors come back from that write; the next writer-lock holder buffers again.
+    func testWritesAfterTheCommitFramePassThroughUntilTheLockChanges() throws {
+        writerLock(SQLITE_SHM_LOCK)
+        writeFrame(0, commitSize: 0)
+        writeFrame(1, commitSize: 2)
+        XCTAssertEqual(walBytesOnDisk, 32 + 2 * (24 + page.count))
+        let calls = slope_wal_buffer_write_calls()
+        let rewritten = [UInt8](repeating: 0x5A, count: 24)
+        XCTAssertEqual(wal.pointee.pMethods.pointee.xWrite(wal, rewritten, 24, 32), SQLITE_OK)
+        XCTAssertEqual(slope_wal_buffer_write_calls() - calls, 1, "written at once, not buffered")
+        let onDisk = try Data(contentsOf: URL(fileURLWithPath: String(cString: sqlite3_filename_wal(filename))))
+        XCTAssertEqual(Array(onDisk[32..<56]), rewritten)
+        writerLock(SQLITE_SHM_UNLOCK)
+
+        writerLock(SQLITE_SHM_LOCK)
+        writeFrame(2, commitSize: 0)
+        XCTAssertEqual(walBytesOnDisk, 32 + 2 * (24 + page.count), "buffered again in the next transaction")
+        writerLock(SQLITE_SHM_UNLOCK)
+    }
+
     func testABarrierWritesOutWhatThisThreadBuffered() {
         writerLock(SQLITE_SHM_LOCK)
         writeFrame(0, commitSize: 0)
@@ -232,5 +254,92 @@ final class WALBufferVFSTests: XCTestCase {
         writeFrame(0, commitSize: 1)
         XCTAssertEqual(walBytesOnDisk, 32 + 24 + page.count)
         writerLock(SQLITE_SHM_UNLOCK)
+    }
+}
+
+/// Write failures injected below the VFS (SQLite's unix VFS takes a replacement `pwrite64`): the
+/// commit frame's header rewritten in place after a cache spill (walRewriteChecksums) fails, and
+/// the commit must fail and roll back, never report success over a WAL that recovery rejects.
+final class WALBufferFailureTests: XCTestCase {
+    private typealias PWrite = @convention(c) (Int32, UnsafeRawPointer?, Int, Int64) -> Int
+
+    func testACommitWhoseInPlaceChecksumRewriteFailsIsRolledBack() throws {
+        XCTAssertEqual(slope_wal_buffer_register(), SQLITE_OK)
+        let directory = try TemporaryDirectory(prefix: "slope-walfail")
+        defer { directory.remove() }
+        let path = directory.path("rewrite.db")
+        var db: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(path, &db), SQLITE_OK)
+        func execute(_ sql: String) -> Int32 { sqlite3_exec(db, sql, nil, nil, nil) }
+        func rows(_ connection: OpaquePointer?) -> Int32 {
+            var statement: OpaquePointer?
+            defer { sqlite3_finalize(statement) }
+            guard sqlite3_prepare_v2(connection, "SELECT count(*) FROM t", -1, &statement, nil) == SQLITE_OK,
+                  sqlite3_step(statement) == SQLITE_ROW else { return -1 }
+            return sqlite3_column_int(statement, 0)
+        }
+        XCTAssertEqual(execute("""
+            PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+            CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t VALUES (1, zeroblob(100));
+            PRAGMA cache_size = 5;
+            """), SQLITE_OK)
+
+        let unix = try XCTUnwrap(sqlite3_vfs_find("unix"))
+        let original = try XCTUnwrap(unix.pointee.xGetSystemCall(unix, "pwrite64"))
+        FailingWrite.real = unsafeBitCast(original, to: PWrite.self)
+        FailingWrite.reset(armed: true)
+        XCTAssertEqual(unix.pointee.xSetSystemCall(unix, "pwrite64", unsafeBitCast(FailingWrite.hook, to: sqlite3_syscall_ptr.self)), SQLITE_OK)
+        defer { _ = unix.pointee.xSetSystemCall(unix, "pwrite64", original) }
+
+        // A transaction larger than the cache (frames spill into the WAL), whose later updates
+        // touch spilled pages again: at commit SQLite rewrites frame checksums in place.
+        XCTAssertEqual(execute("""
+            BEGIN;
+            WITH RECURSIVE c(x) AS (SELECT 2 UNION ALL SELECT x + 1 FROM c WHERE x < 400)
+                INSERT INTO t SELECT x, randomblob(300) FROM c;
+            UPDATE t SET v = randomblob(300) WHERE id % 7 = 0;
+            """), SQLITE_OK)
+        let commit = execute("COMMIT")
+        FailingWrite.reset(armed: false)
+        XCTAssertEqual(FailingWrite.failures, 1, "the in-place rewrite of the commit frame's header was attempted and failed")
+        XCTAssertNotEqual(commit, SQLITE_OK, "the failure reached SQLite")
+        XCTAssertEqual(rows(db), 1, "rolled back")
+        XCTAssertEqual(execute("INSERT INTO t VALUES (2, zeroblob(10))"), SQLITE_OK, "the database takes writes again")
+        XCTAssertEqual(rows(db), 2)
+
+        // What a crash would leave: the database and WAL files without the shared memory.
+        let copy = directory.path("copy.db")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+        sqlite3_close(db)
+        var recovered: OpaquePointer?
+        XCTAssertEqual(sqlite3_open(copy, &recovered), SQLITE_OK)
+        defer { sqlite3_close(recovered) }
+        XCTAssertEqual(rows(recovered), 2, "recovery from the WAL file alone agrees with what was committed")
+    }
+}
+
+/// The replacement pwrite64: fails (EIO) a 24-byte write at the header offset of the last frame
+/// written so far (page size 4096), i.e. the commit frame's header rewritten in place.
+private enum FailingWrite {
+    static var real: (@convention(c) (Int32, UnsafeRawPointer?, Int, Int64) -> Int)?
+    static var armed = false
+    static var highestEnd: Int64 = 0
+    static var failures = 0
+
+    static func reset(armed: Bool) {
+        self.armed = armed
+        if armed { highestEnd = 0; failures = 0 }
+    }
+
+    static let hook: @convention(c) (Int32, UnsafeRawPointer?, Int, Int64) -> Int = { descriptor, buffer, count, offset in
+        if FailingWrite.armed && count == 24 && offset + 24 + 4096 == FailingWrite.highestEnd {
+            FailingWrite.failures += 1
+            errno = EIO
+            return -1
+        }
+        let written = FailingWrite.real!(descriptor, buffer, count, offset)
+        if FailingWrite.armed && count > 24 { FailingWrite.highestEnd = max(FailingWrite.highestEnd, offset + Int64(count)) }
+        return written
     }
 }
