@@ -76,9 +76,9 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    /// The spec a sweep was queued with (`sweeps.spec`); nil when the JSON is not one (a sweep
-    /// written by another version): callers then go without pruning and varied-setting labels.
-    public static func stored(in store: SlopeStore, sweepID: Int64) throws -> SweepSpec? {
+    /// The spec a sweep was queued with (`sweeps.spec`); nil when it cannot be read or is not one
+    /// (a sweep written by another version): callers then go without pruning and varied-setting labels.
+    public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
         try? JSONDecoder().decode(SweepSpec.self, from: Data(store.sweep(id: sweepID).specJSON.utf8))
     }
 }

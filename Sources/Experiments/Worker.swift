@@ -326,7 +326,7 @@ public final class Worker: @unchecked Sendable {
         lock.lock()
         if let cached = sweepSpecs[sweepID] { lock.unlock(); return cached }
         lock.unlock()
-        let spec = (try? SweepSpec.stored(in: store, sweepID: sweepID)) ?? nil
+        let spec = SweepSpec.stored(in: store, sweepID: sweepID)
         lock.lock()
         sweepSpecs[sweepID] = spec
         lock.unlock()

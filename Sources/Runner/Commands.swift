@@ -93,7 +93,7 @@ struct Work: ParsableCommand {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep)) { worker in
             try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
     }
@@ -130,7 +130,7 @@ struct Resume: ParsableCommand {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: try Console.spec(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep)) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter)
         }
     }

@@ -53,9 +53,9 @@ enum Console {
     }
 
     /// The stored spec of the sweep (nil for single runs).
-    static func spec(_ store: SlopeStore, sweepID: Int64?) throws -> SweepSpec? {
+    static func spec(_ store: SlopeStore, sweepID: Int64?) -> SweepSpec? {
         guard let sweepID else { return nil }
-        return try SweepSpec.stored(in: store, sweepID: sweepID)
+        return SweepSpec.stored(in: store, sweepID: sweepID)
     }
 
     static func suffix(_ global: GlobalOptions) -> String {
