@@ -369,7 +369,7 @@ extension RunConfiguration {
 /// After a failed write nothing more is written, and the error is rethrown by the next `submit` or
 /// by `finish`: a run learns of a full disk or of losing its claim one epoch later than it would
 /// writing inline. A crash loses at most the waiting epochs; the run resumes from its last stored one.
-final class EpochWriter: @unchecked Sendable {  // `failure` under `lock`
+final class EpochWriter: @unchecked Sendable {  // `firstFailure` under `lock`
     private let queue = DispatchQueue(label: "Slope.EpochWriter")
     private let slots: DispatchSemaphore
     private let lock = NSLock()
