@@ -67,28 +67,20 @@ public struct RunSummary: Equatable, Sendable {
     }
 }
 
-/// One row of `epochs`.
+/// One row of `epochs` with its run: the run id next to the stored epoch (`row.trainLoss` and the
+/// other fields read through to `record`).
+@dynamicMemberLookup
 public struct EpochRow: Equatable, Sendable {
     public var runID: Int64
-    public var epoch: Int
-    public var trainLoss: Double?
-    public var validationLoss: Double?
-    public var trainAccuracy: Double?
-    public var validationAccuracy: Double?
-    public var seconds: Double
+    public var record: SlopeStore.EpochRecord
 
-    public init(runID: Int64, epoch: Int, trainLoss: Double?, validationLoss: Double?,
-                trainAccuracy: Double?, validationAccuracy: Double?, seconds: Double) {
-        self.runID = runID; self.epoch = epoch; self.trainLoss = trainLoss
-        self.validationLoss = validationLoss; self.trainAccuracy = trainAccuracy
-        self.validationAccuracy = validationAccuracy; self.seconds = seconds
-    }
+    public subscript<Value>(dynamicMember field: KeyPath<SlopeStore.EpochRecord, Value>) -> Value { record[keyPath: field] }
 
-    static let selectList = "run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds"
+    static let selectList = "run_id, " + SlopeStore.EpochRecord.selectList
 
     init(row: Row) {
-        self.init(runID: row[0], epoch: row[1], trainLoss: row[2], validationLoss: row[3],
-                  trainAccuracy: row[4], validationAccuracy: row[5], seconds: row[6] ?? 0)
+        runID = row["run_id"]
+        record = SlopeStore.EpochRecord(row: row)
     }
 }
 

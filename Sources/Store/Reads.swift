@@ -24,14 +24,8 @@ extension SlopeStore {
     /// The epochs of a run, in order (epoch 0 = initial state).
     public func epochs(runID: Int64) throws -> [EpochRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds
-                FROM epochs WHERE run_id = ? ORDER BY epoch
-                """, arguments: [runID]).map { row in
-                EpochRecord(epoch: row["epoch"], trainLoss: row["train_loss"], validationLoss: row["val_loss"],
-                            trainAccuracy: row["train_accuracy"], validationAccuracy: row["val_accuracy"],
-                            seconds: row["seconds"])
-            }
+            try Row.fetchAll(db, sql: "SELECT \(EpochRecord.selectList) FROM epochs WHERE run_id = ? ORDER BY epoch",
+                             arguments: [runID]).map(EpochRecord.init(row:))
         }
     }
 

@@ -1,6 +1,7 @@
 // The plain values that go into and come out of the store. Store never sees NeuralNet's
 // types: callers pass hyperparameters as strings and numbers and tensors as bytes.
 import Foundation
+import GRDB
 
 /// The status of a run (`runs.status`).
 public enum RunStatus: String, CaseIterable, Codable, Sendable {
@@ -189,6 +190,15 @@ extension SlopeStore {
             self.trainAccuracy = trainAccuracy
             self.validationAccuracy = validationAccuracy
             self.seconds = seconds
+        }
+
+        static let selectList = "epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds"
+
+        /// From a row holding the columns of `selectList`.
+        init(row: Row) {
+            self.init(epoch: row["epoch"], trainLoss: row["train_loss"], validationLoss: row["val_loss"],
+                      trainAccuracy: row["train_accuracy"], validationAccuracy: row["val_accuracy"],
+                      seconds: row["seconds"] ?? 0)
         }
     }
 
