@@ -55,6 +55,8 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     public var randomSeed: UInt64 = 0
     public var metric = Metric(name: .validationLoss, goal: .minimize)
     public var earlyTerminate: EarlyTerminate? = nil
+    /// The file's `description`, kept with the sweep.
+    public var description: String? = nil
 
     public init(name: String) { self.name = name }
 
@@ -69,17 +71,110 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         }
     }
 
-    /// The spec as JSON, as stored in `sweeps.spec`.
+    /// The spec a sweep was queued with (`sweeps.spec`, written by `json()`); nil when it cannot be
+    /// read or is not one: callers then go without pruning and varied-setting labels.
+    public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
+        guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
+        if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)") { return spec }  // JSON is YAML
+        return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
+    }
+}
+
+// MARK: - Storing as JSON
+
+extension SweepSpec {
+    /// The spec as stored in `sweeps.spec`: JSON in the sweep file's own shape (docs/sweeps.md),
+    /// keys in file order, defaults filled in; settings with one value are under `fixed`, the
+    /// others under `parameters`. `parse(yaml:)` reads it back (JSON is YAML), so
+    /// `json_extract(spec, '$.fixed.epochs')` in SQL and `stored(in:sweepID:)` see the same spec.
     public func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+        var fixed: [(String, JSONText)] = [], varied: [(String, JSONText)] = []
+        for parameter in parameters {
+            switch parameter.choice {
+            case let .values(values) where values.count == 1:
+                fixed.append((parameter.setting.rawValue, JSONText(Self.typed(values[0], for: parameter.setting))))
+            case let .values(values):
+                let items = values.map { JSONText(Self.typed($0, for: parameter.setting)) }
+                varied.append((parameter.setting.rawValue, .object([("values", .array(items))])))
+            case let .distribution(kind, minimum, maximum):
+                varied.append((parameter.setting.rawValue, .object([
+                    ("distribution", .string(kind.rawValue)), ("min", .number(minimum)), ("max", .number(maximum))])))
+            }
+        }
+        var top: [(String, JSONText)] = [("name", .string(name))]
+        if let description { top.append(("description", .string(description))) }
+        top.append(("method", .string(method.rawValue)))
+        if let count { top.append(("count", .integer(count))) }
+        if method == .random { top.append(("random_seed", .integer(Int(randomSeed)))) }
+        top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
+        if let earlyTerminate {
+            top.append(("early_terminate", .object([("type", .string("median")), ("warmup_epochs", .integer(earlyTerminate.warmupEpochs))])))
+        }
+        top.append(("fixed", .object(fixed)))
+        top.append(("parameters", .object(varied)))
+        return JSONText.object(top).text
     }
 
-    /// The spec a sweep was queued with (`sweeps.spec`); nil when it cannot be read or is not one
-    /// (a sweep written by another version): callers then go without pruning and varied-setting labels.
-    public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
-        try? JSONDecoder().decode(SweepSpec.self, from: Data(store.sweep(id: sweepID).specJSON.utf8))
+    /// A value as a sweep file gives it: numbers and booleans typed (flags give text).
+    private static func typed(_ value: SettingValue, for setting: Setting) -> SettingValue {
+        guard case .string = value else { return value }
+        if setting.isInteger, let number = value.asInt { return .int(number) }
+        if setting.isNumeric, let number = value.asDouble { return .double(number) }
+        if setting.isBoolean, let flag = value.asBool { return .bool(flag) }
+        return value
+    }
+}
+
+/// JSON with its objects' keys in the order given (JSONEncoder sorts or scrambles them), and
+/// text that YAML reads back as the same strings: besides JSON's escapes, characters YAML does
+/// not allow raw or treats as line breaks (C1 controls, U+2028, U+2029, BOM) are escaped.
+enum JSONText {
+    case string(String), integer(Int), number(Double), bool(Bool)
+    case array([JSONText]), object([(String, JSONText)])
+
+    init(_ value: SettingValue) {
+        switch value {
+        case let .int(number): self = .integer(number)
+        case let .double(number): self = .number(number)
+        case let .bool(flag): self = .bool(flag)
+        case let .string(text): self = .string(text)
+        case let .list(values): self = .array(values.map(JSONText.init))
+        }
+    }
+
+    var text: String {
+        switch self {
+        case let .string(value): return Self.quoted(value)
+        case let .integer(value): return String(value)
+        case let .number(value):
+            // Shortest round-trip digits ("0.001", "100.0"), with a point before any exponent
+            // ("1.0e-05"): YAML 1.1 reads "1e-05" as text.
+            guard value.isFinite else { return "null" }  // never in a validated spec
+            let digits = "\(value)"
+            guard let exponent = digits.firstIndex(of: "e"), !digits[..<exponent].contains(".") else { return digits }
+            return digits[..<exponent] + ".0" + digits[exponent...]
+        case let .bool(value): return value ? "true" : "false"
+        case let .array(items): return "[" + items.map(\.text).joined(separator: ",") + "]"
+        case let .object(members): return "{" + members.map { Self.quoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func quoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+                         || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
+                out += "\\u" + String(format: "%04X", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }
 
@@ -123,7 +218,8 @@ extension SweepSpec {
                 guard let name = valueNode.scalar?.string, !name.isEmpty else { throw fail("name", "expected a non-empty text") }
                 spec.name = name
             case "description":
-                guard valueNode.scalar != nil else { throw fail("description", "expected a text") }
+                guard let text = valueNode.scalar?.string else { throw fail("description", "expected a text") }
+                spec.description = text
             case "method":
                 guard let text = valueNode.scalar?.string, let method = Method(rawValue: text) else {
                     throw fail("method", "expected one of \(Method.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -81,8 +81,71 @@ final class SweepSpecTests: XCTestCase {
         let spec = try parse("metric: {name: val_accuracy}\nearly_terminate: {type: median, warmup_epochs: 2}\nparameters: {seed: {values: [0, 1]}}")
         XCTAssertEqual(spec.metric, .init(name: .validationAccuracy, goal: .maximize))
         XCTAssertEqual(spec.earlyTerminate, .init(warmupEpochs: 2))
-        // The stored JSON decodes back to the same spec (the worker reads pruning from it).
-        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: Data(spec.json().utf8)), spec)
+        // The stored JSON reads back as the same spec (the worker reads pruning from it).
+        XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "sweeps.spec"), spec)
+    }
+
+    /// `sweeps.spec` is the file's own shape as JSON: what docs/sweeps.md documents is what
+    /// `json_extract` finds, in file order, and it reads back (JSON is YAML) as the same sweep.
+    func testStoredSpecIsTheSweepFileAsJSON() throws {
+        let name = "a \"quoted\" \\ name\nwith é, \u{2028}, \u{85}, \u{1}, 🙂"
+        var spec = try parse("""
+            name: placeholder
+            description: "lr x momentum, 50% / 50%"
+            method: random
+            count: 4
+            random_seed: 9
+            metric: {name: val_accuracy}
+            early_terminate: {type: median, warmup_epochs: 2}
+            fixed: {dataset: "data/my file.csv", hidden: [16, 8], epochs: 3, standardize: true}
+            parameters:
+              momentum: {distribution: uniform, min: 0, max: 0.9}
+              learning_rate: {distribution: log_uniform, min: 1e-5, max: 0.3}
+              batch_size: {values: [16, 64]}
+            """)
+        spec.name = name
+        let json = spec.json()
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        XCTAssertEqual(object["name"] as? String, name)
+        XCTAssertEqual(object["description"] as? String, "lr x momentum, 50% / 50%")
+        XCTAssertEqual(object["method"] as? String, "random")
+        XCTAssertEqual(object["count"] as? Int, 4)
+        XCTAssertEqual(object["random_seed"] as? Int, 9)
+        XCTAssertEqual(object["metric"] as? [String: String], ["name": "val_accuracy", "goal": "maximize"])
+        let early = try XCTUnwrap(object["early_terminate"] as? [String: Any])
+        XCTAssertEqual(early["type"] as? String, "median")
+        XCTAssertEqual(early["warmup_epochs"] as? Int, 2)
+        let fixed = try XCTUnwrap(object["fixed"] as? [String: Any])
+        XCTAssertEqual(fixed["dataset"] as? String, "data/my file.csv")
+        XCTAssertEqual(fixed["hidden"] as? [Int], [16, 8])
+        XCTAssertEqual(fixed["epochs"] as? Int, 3)
+        XCTAssertEqual(fixed["standardize"] as? Bool, true)
+        let parameters = try XCTUnwrap(object["parameters"] as? [String: [String: Any]])
+        XCTAssertEqual(parameters["learning_rate"]?["distribution"] as? String, "log_uniform")
+        XCTAssertEqual(parameters["learning_rate"]?["min"] as? Double, 1e-5)
+        XCTAssertEqual(parameters["batch_size"]?["values"] as? [Int], [16, 64])
+        // Keys in the file's order, not sorted.
+        let order = ["\"name\"", "\"description\"", "\"method\"", "\"count\"", "\"random_seed\"", "\"metric\"",
+                     "\"early_terminate\"", "\"fixed\"", "\"dataset\"", "\"hidden\"", "\"parameters\"",
+                     "\"momentum\"", "\"learning_rate\"", "\"batch_size\""]
+        let positions = try order.map { key in try XCTUnwrap(json.range(of: key), key).lowerBound }
+        XCTAssertEqual(positions, positions.sorted(), json)
+
+        let back = try SweepSpec.parse(yaml: json, file: "sweeps.spec")
+        XCTAssertEqual(back, spec)
+        XCTAssertEqual(back.json(), json)
+        XCTAssertEqual(try back.expand().map(\.settings), try spec.expand().map(\.settings))
+
+        // Flags give text; the stored spec has numbers and booleans, as a file would.
+        var flags = FlagSettings()
+        flags.add(.learningRate, flag: "--learning-rate", ["0.001", "1e-4"])
+        flags.add(.epochs, flag: "--epochs", ["7"])
+        flags.add(.standardize, flag: "--standardize", ["true"])
+        flags.add(.dataset, flag: "--dataset", ["digits"])
+        let fromFlags = try flags.sweepSpec(file: nil, name: "flags").json()
+        XCTAssertTrue(fromFlags.contains(#""fixed":{"epochs":7,"standardize":true,"dataset":"digits"}"#), fromFlags)
+        XCTAssertTrue(fromFlags.contains(#""learning_rate":{"values":[0.001,0.0001]}"#), fromFlags)
+        XCTAssertEqual(try SweepSpec.parse(yaml: fromFlags, file: "sweeps.spec").json(), fromFlags)
     }
 
     func testStrictValidation() {

@@ -40,7 +40,8 @@ final class WorkerTests: XCTestCase {
         let sweep = try store.sweep(id: sweepID)
         XCTAssertEqual(sweep.name, "small")
         XCTAssertEqual(sweep.status, .completed)
-        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: Data(sweep.specJSON.utf8)), spec)
+        XCTAssertEqual(sweep.specJSON, spec.json())
+        XCTAssertEqual(SweepSpec.stored(in: store, sweepID: sweepID), spec)
 
         let runs = try store.runs(sweepID: sweepID)
         XCTAssertEqual(runs.map(\.id), runIDs)
