@@ -45,14 +45,31 @@ enum Output {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// Writes `data` to `path` (replacing it), or to standard output when `path` is nil.
+    /// Writes `data` to `path`, or to standard output when `path` is nil. A file is replaced whole
+    /// (written beside it, then renamed: never half-written); through a symbolic link, the file it
+    /// points to, so the link stays. Devices, pipes and sockets (`/dev/stdout`, a named pipe) are
+    /// written into, never replaced.
     static func write(_ data: Data, to path: String?) throws {
         guard let path else {
             FileHandle.standardOutput.write(data)
             return
         }
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            var info = stat()
+            let exists = stat(path, &info) == 0
+            let kind = info.st_mode & S_IFMT
+            if exists && kind == S_IFDIR { throw ReportError.output("\(path) is a directory: give a file name") }
+            if exists && kind != S_IFREG {
+                guard let handle = FileHandle(forWritingAtPath: path) else {
+                    throw ReportError.output("\(path): cannot open it for writing (\(String(cString: strerror(errno))))")
+                }
+                defer { try? handle.close() }
+                try handle.write(contentsOf: data)
+                return
+            }
+            try data.write(to: URL(fileURLWithPath: path).resolvingSymlinksInPath(), options: .atomic)
+        } catch let error as ReportError {
+            throw error
         } catch {
             throw ReportError.output("\(path): \(error.localizedDescription)")
         }

@@ -151,6 +151,35 @@ final class ReportCLITests: XCTestCase {
         XCTAssertTrue(html.contains("<table class=\"sortable\" id=\"runs\">") && html.contains("lr x bs &lt;study&gt;"))
     }
 
+    /// --out replaces a file whole, but writes through a symbolic link (the link stays) and into a
+    /// named pipe (never replaced by a file): `--out /dev/stdout` must not replace the device.
+    func testOutWritesThroughLinksAndIntoPipes() throws {
+        let target = path("linked.csv"), link = path("link.csv")
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        try report(["tensors", "1", "--format", "csv", "--out", link, "--db", Self.fixture], expect: 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        let csv = try String(contentsOfFile: target, encoding: .utf8)
+        XCTAssertEqual(csv, try report(["tensors", "1", "--format", "csv", "--db", Self.fixture], expect: 0).output)
+
+        let fifo = path("pipe")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)  // a reader first, so the writer's open does not wait
+        XCTAssertGreaterThanOrEqual(reader, 0)
+        defer { close(reader) }
+        try report(["tensors", "1", "--format", "csv", "--out", fifo, "--db", Self.fixture], expect: 0)
+        var info = stat()
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "the pipe was replaced")
+        var received = Data(), buffer = [UInt8](repeating: 0, count: 65536)
+        while case let count = read(reader, &buffer, buffer.count), count > 0 { received.append(contentsOf: buffer[..<count]) }
+        XCTAssertEqual(String(decoding: received, as: UTF8.self), csv)
+
+        try FileManager.default.createDirectory(atPath: path("a-directory"), withIntermediateDirectories: true)
+        XCTAssertEqual(try report(["tensors", "1", "--out", path("a-directory"), "--db", Self.fixture], expect: 1).error,
+                       "report: error: cannot write output: \(path("a-directory")) is a directory: give a file name\n")
+    }
+
     func testWeightsExportRoundTripsThroughRunnerInitWeights() throws {
         // Train a real XOR run with the runner, export its epoch-2 weights, start a new run from them.
         let source = path("source.db"), target = path("target.db")
