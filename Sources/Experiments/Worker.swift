@@ -44,6 +44,8 @@ public enum RunOutcome: Equatable, Sendable {
 public struct WorkSummary: Sendable, Equatable {
     public var outcomes: [Int64: RunOutcome] = [:]
     public var wasInterrupted = false
+    /// Training threads started (at most --jobs, and at most one more than the runs claimed).
+    public var threads = 0
     public var runIDs: [Int64] { outcomes.keys.sorted() }
 
     public init(outcomes: [Int64: RunOutcome] = [:], wasInterrupted: Bool = false) {
@@ -79,10 +81,14 @@ public final class Worker: @unchecked Sendable {
         let touchedSweeps = Locked<Set<Int64>>(sweepID.map { [$0] } ?? [])
         let threadCount = max(1, jobs)
         let group = DispatchGroup()
-        for _ in 0..<threadCount {
+        // Thread i starts thread i + 1 once it holds a run, so a large --jobs over a few runs
+        // starts one thread per run (plus one that finds nothing), never `jobs` idle threads.
+        @Sendable func startThread(_ index: Int) {
+            summary.update { $0.threads += 1 }
             group.enter()
             let thread = Thread { [self] in
                 defer { group.leave() }
+                var startedNext = false
                 while !stop.isRequested {
                     let claimed: SlopeStore.ClaimedRun?
                     do {
@@ -92,6 +98,10 @@ public final class Worker: @unchecked Sendable {
                         return
                     }
                     guard let claimed else { return }
+                    if !startedNext && index + 1 < threadCount {
+                        startedNext = true
+                        startThread(index + 1)
+                    }
                     let outcome = execute(claimed)
                     summary.update { $0.outcomes[claimed.id] = outcome }
                     if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
@@ -100,6 +110,7 @@ public final class Worker: @unchecked Sendable {
             thread.stackSize = 8 << 20
             thread.start()
         }
+        startThread(0)
         group.wait()
         var result = summary.value
         result.wasInterrupted = stop.isRequested

@@ -63,13 +63,18 @@ struct DatasetList: ExpressibleByArgument {
 
 /// `--jobs` of `sweep`, `work` and `resume`.
 struct JobOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread. Default: the number of cores.", valueName: "n"))
+    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread (1 to \(Self.maximum)). Default: the number of cores.", valueName: "n"))
     var jobs: Int?
 
-    var count: Int { jobs ?? GlobalOptions.coreCount }
+    /// More threads than this would only queue for the database's one writer (and for the cores).
+    static let maximum = 256
+
+    var count: Int { jobs ?? min(GlobalOptions.coreCount, Self.maximum) }
 
     func validate() throws {
-        guard count >= 1 else { throw ValidationError("--jobs: '\(count)' is not accepted; expected a whole number >= 1") }
+        guard (1...Self.maximum).contains(count) else {
+            throw ValidationError("--jobs: '\(count)' is not accepted; expected a whole number from 1 to \(Self.maximum)")
+        }
     }
 }
 

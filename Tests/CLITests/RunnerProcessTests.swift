@@ -85,6 +85,8 @@ final class RunnerProcessTests: XCTestCase {
             (["sweep", spec], "bad.yaml: parameters.learning_rate.values[1]: '-1' is not accepted"),
             (["sweep", directory.path("nothere.yaml")], "nothere.yaml: cannot read the file"),
             (["sweep", "--learning-rate", "0.1,0.2", "--dataset", twoRows], "2 rows are too few for a validation fraction of 0.2"),
+            (["sweep", "--dataset", "xor", "--jobs", "0"], "--jobs: '0' is not accepted; expected a whole number from 1 to 256"),
+            (["work", "--jobs", "100000"], "--jobs: '100000' is not accepted; expected a whole number from 1 to 256"),
         ]
         for (arguments, message) in cases {
             let (_, error) = try run(arguments + ["--db", db], expect: 2)

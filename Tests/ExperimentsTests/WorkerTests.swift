@@ -19,6 +19,22 @@ final class WorkerTests: XCTestCase {
 
     private let smallData = "blobs:rows=60:features=3:classes=3:seed=2"
 
+    /// A --jobs far above the number of runs starts a thread per run claimed, plus at most one
+    /// that finds the queue empty: not thousands of idle threads.
+    func testLargeJobsStartsOneThreadPerRun() throws {
+        let store = try store()
+        let plan = try SweepPlan(spec: try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 1, validation: 0}
+            parameters: {seed: {values: [0, 1]}}
+            """))
+        let (_, runIDs) = try plan.enqueue(in: store)
+        let summary = try Worker(store: store).work(sweepID: nil, jobs: 5000)
+        XCTAssertEqual(summary.runIDs, runIDs)
+        XCTAssertTrue((2...3).contains(summary.threads), "\(summary.threads) threads for 2 runs")
+        XCTAssertEqual(try store.runs(sweepID: nil).map(\.status), [.completed, .completed])
+        XCTAssertEqual(try Worker(store: store).work(sweepID: nil, jobs: 5000).threads, 1)  // nothing queued
+    }
+
     func testSmallSweepRowByRow() throws {
         let store = try store()
         let spec = try spec("""
@@ -35,6 +51,7 @@ final class WorkerTests: XCTestCase {
         let worker = Worker(store: store, onEvent: { event in events.update { $0.append(event) } })
         let summary = try worker.work(sweepID: sweepID, jobs: 2)
         XCTAssertEqual(summary.runIDs, runIDs)
+        XCTAssertEqual(summary.threads, 2)
         XCTAssertFalse(summary.wasInterrupted)
 
         let sweep = try store.sweep(id: sweepID)
