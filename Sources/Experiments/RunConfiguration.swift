@@ -63,9 +63,10 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         }
         do {
             try training.validate()
-        } catch {
-            throw ExperimentsError.badSetting(field: "network", reason: "\(error)")
+        } catch let NeuralNetError.invalidConfiguration(field, value, reason) {
+            throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(value)' is not accepted: \(reason)")
         }
+        try checkFits(training, dataset: dataset, name: settings.dataset)
         let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,
                                      taskOverride: settings.task, standardize: settings.standardize,
                                      validationFraction: settings.validationFraction, splitSeed: settings.splitSeed)
@@ -82,6 +83,52 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             configuration.initialWeightsSHA256 = sha256
         }
         return configuration
+    }
+
+    /// The flag (or sweep-file setting) behind a field of `TrainingConfiguration`.
+    static func flag(forEngineField field: String) -> String {
+        switch field {
+        case "layerSizes": return "--hidden"
+        case "hiddenActivation": return "--activation"
+        case "outputActivation": return "--output-activation"
+        case "learningRate": return "--learning-rate"
+        case "weightDecay": return "--weight-decay"
+        case "batchSize": return "--batch-size"
+        case "earlyStopping.patience": return "--early-stopping-patience"
+        case "earlyStopping.minDelta": return "--min-delta"
+        default: return "--" + field
+        }
+    }
+
+    /// Refuses, before anything is written, what would fail or mean nothing once training starts:
+    /// a network too large for this machine's memory, a loss that does not fit the targets.
+    static func checkFits(_ training: TrainingConfiguration, dataset: Dataset, name: String) throws {
+        let layers = training.layerSizes.map(String.init).joined(separator: "-")
+        // Weights, gradients, velocities and up to three epoch copies on their way to the database,
+        // plus a batch's activations, pre-activations and slopes.
+        let scalar = training.precision == .float32 ? 4.0 : 8.0
+        let batch = Double(min(training.batchSize, dataset.rowCount))
+        let bytes = Double(training.parameterCount) * scalar * 6 + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > memory {
+            throw ExperimentsError.badSetting(field: "--hidden", reason: "a \(layers) network (\(training.parameterCount) parameters) "
+                + String(format: "needs about %.1f GB of memory to train; this machine has %.1f GB", bytes / 1e9, memory / 1e9))
+        }
+        switch (dataset.targets, training.loss) {
+        case (.values, .crossEntropy):
+            throw ExperimentsError.badSetting(field: "--loss", reason: """
+                cross-entropy (with softmax) needs class labels, and the target of \(name) holds values (regression): \
+                use mse, or --task classification for a CSV target of whole-number classes
+                """)
+        case let (.values(values, _), .binaryCrossEntropy):
+            if let bad = values.first(where: { !(0...1).contains($0) }) {
+                throw ExperimentsError.badSetting(field: "--loss", reason: """
+                    binary cross-entropy needs targets between 0 and 1, and the target of \(name) holds \(bad): use mse
+                    """)
+            }
+        default:
+            break
+        }
     }
 
     /// Output activation and loss: as given, else the one that goes with the other, else by task

@@ -140,16 +140,22 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         layer == layerCount ? outputActivation : hiddenActivation
     }
 
-    /// Total number of trainable values (weights and biases).
+    /// Throws `NeuralNetError.invalidConfiguration` naming the first bad value.
+    /// Limits that keep sizes and offsets far from overflow (2^24 x 2^24 fits an Int with room).
+    public static let maximumLayerSize = 1 << 24, maximumParameterCount = 1 << 34
+
+    /// Total number of trainable values (weights and biases). Sizes beyond the limits count as
+    /// just over them, so that validation can report a too-large network without overflowing.
     public var parameterCount: Int {
-        var total = 0
-        for layer in stride(from: 1, through: layerCount, by: 1) {
-            total += layerSizes[layer - 1] * layerSizes[layer] + (usesBias ? layerSizes[layer] : 0)
+        var count = 0
+        for layer in 1..<max(layerSizes.count, 1) {
+            let inputs = min(max(layerSizes[layer - 1], 0), Self.maximumLayerSize + 1)
+            let outputs = min(max(layerSizes[layer], 0), Self.maximumLayerSize + 1)
+            count = min(count + inputs * outputs + (usesBias ? outputs : 0), Int.max / 2)  // each term < 2^49
         }
-        return total
+        return count
     }
 
-    /// Throws `NeuralNetError.invalidConfiguration` naming the first bad value.
     public func validate() throws {
         func fail(_ field: String, _ value: Any, _ reason: String) -> NeuralNetError {
             .invalidConfiguration(field: field, value: "\(value)", reason: reason)
@@ -159,6 +165,12 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         }
         if let bad = layerSizes.first(where: { $0 < 1 }) {
             throw fail("layerSizes", layerSizes, "every layer needs at least one unit (found \(bad))")
+        }
+        if let bad = layerSizes.first(where: { $0 > Self.maximumLayerSize }) {
+            throw fail("layerSizes", layerSizes, "a layer has at most \(Self.maximumLayerSize) units (found \(bad))")
+        }
+        guard parameterCount <= Self.maximumParameterCount else {
+            throw fail("layerSizes", layerSizes, "\(parameterCount) parameters; at most \(Self.maximumParameterCount)")
         }
         guard hiddenActivation != .softmax else {
             throw fail("hiddenActivation", hiddenActivation.rawValue, "softmax is only available as the output activation")

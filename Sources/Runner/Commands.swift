@@ -83,7 +83,7 @@ struct Work: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
     var sweep: Int64?
 
     @OptionGroup var jobOptions: JobOptions
@@ -110,20 +110,22 @@ struct Resume: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Only this sweep.", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep.", valueName: "id"))
     var sweep: Int64?
 
-    @Option(name: .customLong("run"), help: ArgumentHelp("Only this run.", valueName: "id"))
+    @Option(name: .customLong("run"), parsing: .unconditional, help: ArgumentHelp("Only this run.", valueName: "id"))
     var runID: Int64?
 
     @OptionGroup var jobOptions: JobOptions
 
-    @Option(help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
     var staleAfter: Double = 300
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
-        guard staleAfter > 0 else { throw ValidationError("--stale-after: expected a number of seconds > 0") }
+        guard staleAfter > 0 && staleAfter <= 1e9 else {
+            throw ValidationError("--stale-after: '\(staleAfter)' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)")
+        }
     }
 
     func run() throws {

@@ -21,7 +21,7 @@ enum Console {
     static func exitStatus(for error: Error) -> Int32 {
         if let exit = error as? ExitCode { return exit.rawValue }
         if let error = error as? ValidationError {
-            writeError("error: \(error.message)")
+            writeError("error: " + error.message.split(separator: "\n").joined(separator: " "))
             return 2
         }
         if let error = error as? ExperimentsError {
@@ -39,7 +39,8 @@ enum Console {
     /// Opens (creating and migrating, when `create`) the database; `work` and `resume` need an existing one.
     static func openStore(_ global: GlobalOptions, create: Bool) throws -> SlopeStore {
         let path = global.databasePath
-        if !create && !FileManager.default.fileExists(atPath: path) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if !create && (size ?? 0) == 0 {  // missing, or an empty file: nothing to work on, and nothing to create
             throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
         }
         return try SlopeStore(path: path)

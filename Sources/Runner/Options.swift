@@ -63,7 +63,7 @@ struct DatasetList: ExpressibleByArgument {
 
 /// `--jobs` of `sweep`, `work` and `resume`.
 struct JobOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread (1 to \(Self.maximum)). Default: the number of cores.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread (1 to \(Self.maximum)). Default: the number of cores.", valueName: "n"))
     var jobs: Int?
 
     /// More threads than this would only queue for the database's one writer (and for the cores).
@@ -125,34 +125,34 @@ struct SettingOptions: ParsableArguments {
     @Option(help: "Loss. Default: follows the output activation, else the data (cross-entropy for classes, mse for values).")
     var loss: ValueList<LossFunction>?
 
-    @Option(help: ArgumentHelp("Learning rate (> 0). Default: 0.05.", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Learning rate (> 0). Default: 0.05.", valueName: "rate"))
     var learningRate: ValueList<Double>?
 
-    @Option(help: ArgumentHelp("Mini-batch size (>= 1; >= the row count is full-batch gradient descent). Default: 32.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Mini-batch size (>= 1; >= the row count is full-batch gradient descent). Default: 32.", valueName: "n"))
     var batchSize: ValueList<Int>?
 
-    @Option(help: ArgumentHelp("Epochs (>= 0). Default: 10.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Epochs (>= 0). Default: 10.", valueName: "n"))
     var epochs: ValueList<Int>?
 
-    @Option(help: ArgumentHelp("SGD momentum in [0, 1). Default: 0.", valueName: "m"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("SGD momentum in [0, 1). Default: 0.", valueName: "m"))
     var momentum: ValueList<Double>?
 
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(help: ArgumentHelp("L2 weight decay (>= 0). Default: 0.", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 weight decay (>= 0). Default: 0.", valueName: "lambda"))
     var weightDecay: ValueList<Double>?
 
-    @Option(help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
     var seed: ValueList<Int>?
 
     @Option(help: "Float precision of the run. Default: float32.")
     var precision: ValueList<Precision>?
 
-    @Option(help: ArgumentHelp("Validation fraction in [0, 1). Default: 0.2.", valueName: "fraction"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Validation fraction in [0, 1). Default: 0.2.", valueName: "fraction"))
     var validation: ValueList<Double>?
 
-    @Option(help: ArgumentHelp("Seed of the train/validation split (the same for every run of a sweep by default). Default: 0.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the train/validation split (the same for every run of a sweep by default). Default: 0.", valueName: "n"))
     var splitSeed: ValueList<Int>?
 
     @Flag(help: "Layers without biases.")
@@ -164,13 +164,13 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Initial weights and biases of every layer, as `report tensors --format json` writes them.", valueName: "file.json"))
     var initWeights: String?
 
-    @Option(help: ArgumentHelp("Stop after this many epochs without improvement (early stopping; off by default).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many epochs without improvement (early stopping; off by default).", valueName: "n"))
     var earlyStoppingPatience: ValueList<Int>?
 
     @Option(help: "What early stopping watches. Default: val_loss.")
     var earlyStoppingMonitor: EarlyStopping.Monitor?
 
-    @Option(help: ArgumentHelp("Smallest improvement that counts for early stopping. Default: 0.", valueName: "delta"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Smallest improvement that counts for early stopping. Default: 0.", valueName: "delta"))
     var minDelta: ValueList<Double>?
 
     @Option(help: ArgumentHelp("Which epochs store their tensors: every, final, or N (every N epochs). Epoch 0 and the last epoch always do. Default: every.", valueName: "policy"))

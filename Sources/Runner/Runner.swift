@@ -29,7 +29,8 @@ struct Runner: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            Console.writeError(fullMessage(for: error))
+            // One line, like every other error ("error: Unknown option '--bogus'"); --help has the usage.
+            Console.writeError("error: " + message(for: error).split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
         }
         do {

@@ -113,10 +113,12 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     /// Refuses garbage files and other programs' SQLite databases before anything touches them
     /// (opening a pool would switch the file to WAL).
     static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             if mode == .readOnly { throw StoreError.notFound("database \(path) (run `runner` first to create it)") }
             return
         }
+        if isDirectory.boolValue { throw StoreError.isADirectory(path) }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
         let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
         try? handle.close()

@@ -87,11 +87,17 @@ final class RunnerProcessTests: XCTestCase {
             (["sweep", "--learning-rate", "0.1,0.2", "--dataset", twoRows], "2 rows are too few for a validation fraction of 0.2"),
             (["sweep", "--dataset", "xor", "--jobs", "0"], "--jobs: '0' is not accepted; expected a whole number from 1 to 256"),
             (["work", "--jobs", "100000"], "--jobs: '100000' is not accepted; expected a whole number from 1 to 256"),
+            (["train", "--learning-rate", "-0.01"], "error: --learning-rate: '-0.01' is not accepted; expected a number > 0"),
+            (["sweep", "--seed", "0,-1"], "error: --seed: '-1' is not accepted"),
+            (["resume", "--stale-after", "1e10"], "error: --stale-after: '10000000000.0' is not accepted; expected a number of seconds > 0 and at most 1e9"),
+            (["train", "--dataset", "linear", "--loss", "cross-entropy"], "error: --loss: cross-entropy (with softmax) needs class labels"),
+            (["train", "--hidden", "4611686018427387904"], "error: --hidden: "),
         ]
         for (arguments, message) in cases {
             let (_, error) = try run(arguments + ["--db", db], expect: 2)
             XCTAssertTrue(error.contains(message), "runner \(arguments): '\(error)' lacks '\(message)'")
-            XCTAssertEqual(error.split(separator: "\n").count <= 4, true, "short message: \(error)")
+            XCTAssertEqual(error.split(separator: "\n").count, 1, "one line: \(error)")
+            XCTAssertTrue(error.hasPrefix("error: "), error)
             XCTAssertFalse(FileManager.default.fileExists(atPath: db), "runner \(arguments) created the database")
         }
     }
@@ -109,6 +115,10 @@ final class RunnerProcessTests: XCTestCase {
         // Runtime errors exit with 1.
         try run(["work", "--db", database("none.db")], expect: 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: database("none.db")))
+        // An empty file is no database either: `resume` and `work` say so and leave it empty.
+        XCTAssertTrue(FileManager.default.createFile(atPath: database("empty.db"), contents: Data()))
+        XCTAssertTrue(try run(["resume", "--run", "5", "--db", database("empty.db")], expect: 1).error.contains("no database at"))
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: database("empty.db"))[.size] as? Int, 0)
         try run(["resume", "--run", "99", "--db", db], expect: 1)
         try run(["work", "--sweep", "42", "--db", db], expect: 1)
     }

@@ -431,8 +431,48 @@ final class WorkerTests: XCTestCase {
         settings.loss = .meanSquaredError
         settings.outputActivation = .softmax
         XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("network: "), "\(error)")
+            XCTAssertEqual("\(error)", "--output-activation: 'softmax' is not accepted: softmax goes with the cross-entropy loss")
         }
+    }
+
+    /// What would fail or mean nothing once training started is refused while planning, naming
+    /// the flag: losses that do not fit the targets, networks too large for memory or for Int.
+    func testConfigurationsThatCannotTrainAreRefusedUpFront() throws {
+        var settings = RunSettings()
+        settings.dataset = "linear"  // regression: y = 3 x1 + 2 x2 + noise
+        settings.loss = .crossEntropy
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--loss: cross-entropy (with softmax) needs class labels, and the target of linear holds values"), "\(error)")
+            XCTAssertTrue((error as? ExperimentsError)?.isUsageError ?? false)
+        }
+        settings.loss = nil
+        settings.outputActivation = .softmax
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--loss: cross-entropy (with softmax) needs class labels"), "\(error)")
+        }
+        settings.outputActivation = nil
+        settings.loss = .binaryCrossEntropy
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--loss: binary cross-entropy needs targets between 0 and 1, and the target of linear holds "), "\(error)")
+        }
+        settings.loss = nil
+        settings.hidden = [120_000, 120_000]  // 345 GB
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--hidden: a 2-120000-120000-1 network (14400600001 parameters) needs about 345.7 GB"), "\(error)")
+            XCTAssertTrue("\(error)".contains("GB of memory to train; this machine has "), "\(error)")
+        }
+        settings.hidden = [1_000_000, 1_000_000]
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertEqual("\(error)", "--hidden: '[2, 1000000, 1000000, 1]' is not accepted: 1000005000001 parameters; at most 17179869184")
+        }
+        settings.hidden = [1 << 25]
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertEqual("\(error)", "--hidden: '[2, 33554432, 1]' is not accepted: a layer has at most 16777216 units (found 33554432)")
+        }
+        settings.hidden = [Int.max / 2, Int.max / 2]  // no overflow on the way to the error
+        XCTAssertThrowsError(try RunConfiguration.make(settings))
+        settings.hidden = [4]
+        XCTAssertEqual(try RunConfiguration.make(settings).training.layerSizes, [2, 4, 1])
     }
 }
 

@@ -131,6 +131,22 @@ final class MigrationTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(bytes))  // untouched
     }
 
+    /// A directory, or a path in a folder that does not exist, is said to be just that.
+    func testDirectoriesAndMissingFoldersAreNamed() throws {
+        let folder = directory.path("a-folder.db")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        for mode in [SlopeStore.Mode.readWrite, .readOnly] {
+            XCTAssertThrowsError(try SlopeStore(path: folder, mode: mode)) { error in
+                XCTAssertEqual("\(error)", "\(folder) is a directory: give the path of a database file (e.g. \(folder)/slope.db)")
+            }
+        }
+        let inMissingFolder = directory.path("missing/slope.db")
+        XCTAssertThrowsError(try SlopeStore(path: inMissingFolder)) { error in
+            XCTAssertEqual("\(error)", "cannot create the database \(inMissingFolder): the folder \(directory.path("missing")) does not exist (create it first)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("missing")))
+    }
+
     func testReadOnlyNeverCreatesOrMigrates() throws {
         let missing = directory.path("missing.db")
         XCTAssertThrowsError(try SlopeStore(path: missing, mode: .readOnly)) { error in
