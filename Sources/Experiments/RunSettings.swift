@@ -124,7 +124,7 @@ public struct RunSettings: Hashable, Sendable {
         case .standardize: standardize = try boolean()
         case .hidden: hidden = try Self.parseHidden(value, fail: fail)
         case .activation: activation = try choice(Activation.self, excluding: [.softmax])
-        case .outputActivation: outputActivation = try choice(Activation.self, excluding: [.tanh])  // the schema's output_activation CHECK
+        case .outputActivation: outputActivation = try choice(Activation.self, excluding: [.tanh])  // as --output-activation (tanh outputs are not offered)
         case .loss: loss = try choice(LossFunction.self)
         case .learningRate: learningRate = try number("a number > 0, e.g. 0.01", { $0 > 0 })
         case .batchSize: batchSize = try integer("a whole number >= 1", { $0 >= 1 })

@@ -48,7 +48,7 @@ extension SlopeStore {
         public var momentum: Double
         /// Planned number of training epochs.
         public var epochs: Int
-        /// Stored as the signed 64-bit integer with the same bits (seeds >= 2^63 read back negative in SQL).
+        /// Stored as the signed 64-bit integer with the same bits (runner only gives 0 to 2^63 - 1, which read back as they are).
         public var seed: UInt64
         /// Layer sizes, inputs first: "64-64-10".
         public var layers: String
