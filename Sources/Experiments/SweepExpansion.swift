@@ -29,14 +29,15 @@ public struct SweepPoint: Hashable, Sendable {
 }
 
 extension SweepSpec {
-    /// The number of runs the spec makes.
+    /// The number of runs the spec makes (a grid too large for an Int counts as Int.max).
     public var runCount: Int {
         switch method {
         case .random: return count ?? 0
         case .grid:
             return parameters.reduce(1) { total, parameter in
-                if case let .values(values) = parameter.choice { return total * values.count }
-                return total
+                guard case let .values(values) = parameter.choice else { return total }
+                let (product, overflow) = total.multipliedReportingOverflow(by: values.count)
+                return overflow ? Int.max : product
             }
         }
     }

@@ -226,7 +226,9 @@ extension SweepSpec {
                 }
                 spec.method = method
             case "count":
-                guard let count = valueNode.int, count >= 1 else { throw fail("count", "expected a whole number >= 1 (runs to draw)") }
+                guard let count = valueNode.int, (1...maximumRunCount).contains(count) else {
+                    throw fail("count", "expected a whole number from 1 to \(maximumRunCount) (runs to draw)")
+                }
                 spec.count = count
             case "random_seed":
                 guard let seed = valueNode.int, seed >= 0 else { throw fail("random_seed", "expected a whole number >= 0") }
@@ -322,6 +324,8 @@ extension SweepSpec {
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "?"
             switch key {
+            case _ where (key == "values" || key == "value") && values != nil:
+                throw fail(field, "give either value: x or values: [...], not both")
             case "values":
                 guard let sequence = value.sequence else { throw fail("\(field).values", "expected a list, e.g. [0.01, 0.1]") }
                 guard !sequence.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
@@ -376,6 +380,9 @@ extension SweepSpec {
 // MARK: - Validation
 
 extension SweepSpec {
+    /// Runs in one sweep, at most: queueing 100,000 takes seconds, and more is a typo more often than a plan.
+    public static let maximumRunCount = 100_000
+
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,
     /// and the spec's own rules; errors name the field.
     public func validate(file: String? = nil) throws {
@@ -405,8 +412,17 @@ extension SweepSpec {
         switch method {
         case .grid:
             if count != nil { throw fail("count", "only for method: random (a grid runs every combination)") }
+            if runCount > Self.maximumRunCount {
+                let sizes = parameters.compactMap { parameter -> String? in
+                    if case let .values(values) = parameter.choice, values.count > 1 { return "\(values.count) \(parameter.setting.rawValue)" }
+                    return nil
+                }
+                throw fail("parameters", "the grid has \(runCount == Int.max ? "too many" : String(runCount)) runs (\(sizes.joined(separator: " x "))); "
+                           + "a sweep has at most \(Self.maximumRunCount): split it into several sweeps")
+            }
         case .random:
-            if count == nil { throw fail("count", "method: random needs count: N (the number of runs to draw)") }
+            guard let count else { throw fail("count", "method: random needs count: N (the number of runs to draw)") }
+            if count > Self.maximumRunCount { throw fail("count", "expected a whole number from 1 to \(Self.maximumRunCount) (runs to draw)") }
         }
         if let earlyTerminate, earlyTerminate.warmupEpochs < 0 { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }
     }

@@ -149,6 +149,14 @@ final class SweepSpecTests: XCTestCase {
     }
 
     func testStrictValidation() {
+        assertRejected("parameters: {learning_rate: {value: 0.1, values: [0.2]}}", field: "parameters.learning_rate", mentions: ["not both"])
+        assertRejected("parameters: {learning_rate: {values: [0.2], value: 0.1}}", field: "parameters.learning_rate", mentions: ["not both"])
+        assertRejected("method: random\ncount: 100001\nparameters: {seed: {values: [0]}}", field: "count", mentions: ["from 1 to 100000"])
+        let seeds = (0..<1000).map(String.init).joined(separator: ", ")
+        let rates = (1...101).map { "0.\($0)" }.joined(separator: ", ")
+        assertRejected("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [\(rates)]}, epochs: {values: [3]}}", field: "parameters",
+                       mentions: ["the grid has 101000 runs (1000 seed x 101 learning_rate)", "at most 100000", "split it"])
+        XCTAssertEqual(try parse("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [0.1, 0.2]}}").runCount, 2000)
         assertRejected("methd: grid", field: "methd", mentions: ["unknown key", "method", "parameters", "early_terminate"])
         assertRejected("method: bayes", field: "method", mentions: ["grid, random"])
         assertRejected("parameters: {learning_rat: {values: [0.1]}}", field: "parameters.learning_rat", mentions: ["unknown setting", "learning_rate", "batch_size"])
@@ -177,7 +185,7 @@ final class SweepSpecTests: XCTestCase {
                        field: "parameters.learning_rate", mentions: ["method: random"])
         assertRejected("method: random\nparameters: {seed: {values: [1, 2]}}", field: "count", mentions: ["count: N"])
         assertRejected("count: 4\nparameters: {seed: {values: [1, 2]}}", field: "count", mentions: ["only for method: random"])
-        assertRejected("count: -4\nmethod: random", field: "count", mentions: [">= 1"])
+        assertRejected("count: -4\nmethod: random", field: "count", mentions: ["from 1 to 100000"])
         assertRejected("metric: {name: accuracy}", field: "metric.name", mentions: ["val_loss, train_loss, val_accuracy, train_accuracy"])
         assertRejected("metric: {name: val_loss, goal: lowest}", field: "metric.goal", mentions: ["minimize, maximize"])
         assertRejected("early_terminate: {type: hyperband}", field: "early_terminate.type", mentions: ["median"])
