@@ -72,6 +72,13 @@ public enum InitialWeights {
         }
         var weights: [Int: Tensor] = [:], biases: [Int: Tensor] = [:]
         for entry in weightsFile.tensors where entry.kind == "weight" || entry.kind == "bias" {
+            // Values that are not finite in the run's precision would only make a diverged run.
+            for (row, values) in entry.values.enumerated() {
+                for (column, value) in values.enumerated()
+                where !value.isFinite || (configuration.precision == .float32 && !Float(value).isFinite) {
+                    throw fail("layer \(entry.layer) \(entry.kind) [\(row)][\(column)] is \(value), not a finite \(configuration.precision.rawValue)")
+                }
+            }
             let tensor = Tensor(rows: entry.rows, cols: entry.cols, doubles: Array(entry.values.joined()),
                                 precision: configuration.precision)
             if entry.kind == "weight" { weights[entry.layer] = tensor } else { biases[entry.layer] = tensor }

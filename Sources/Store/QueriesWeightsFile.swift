@@ -146,17 +146,31 @@ public struct WeightsFile: Codable, Equatable, Sendable {
     /// - Throws: `StoreError.invalidValue` saying what is wrong.
     public static func decode(_ data: Data) throws -> WeightsFile {
         func invalid(_ reason: String) -> StoreError { .invalidValue("not a Slope weights file: \(reason)") }
+        guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            throw invalid("not valid JSON")
+        }
+        guard json is [Any] || json is [String: Any] else {
+            throw invalid("expected an object with a \"tensors\" list, or a list of tensors")
+        }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let file: WeightsFile
         do {
-            file = try decoder.decode(WeightsFile.self, from: data)
+            if json is [Any] {  // a bare list of tensors
+                file = WeightsFile(runID: nil, epoch: nil, tensors: try decoder.decode([Entry].self, from: data))
+            } else {
+                file = try decoder.decode(WeightsFile.self, from: data)
+            }
         } catch let error as DecodingError {
             switch error {
-            case .keyNotFound(let key, _): throw invalid("no \"\(key.stringValue)\" field")
+            case .keyNotFound(let key, let context):
+                let path = Self.path(context.codingPath)
+                throw invalid("no \"\(key.stringValue)\" field" + (path.isEmpty ? "" : " in \(path)"))
             case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-                throw invalid(path.isEmpty ? "not valid JSON" : "bad value at \(path)")
+                // JSONDecoder reports a number that does not fit an Int (a layer of 1.5) without a path.
+                let path = context.codingPath.isEmpty ? Self.firstNonWholeNumber(in: json) ?? "" : Self.path(context.codingPath)
+                if context.codingPath.isEmpty && !path.isEmpty { throw invalid("bad value at \(path) (expected a whole number)") }
+                throw invalid("bad value" + (path.isEmpty ? "" : " at \(path)") + " (\(context.debugDescription))")
             @unknown default: throw invalid("\(error)")
             }
         }
@@ -171,5 +185,24 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             }
         }
         return file
+    }
+
+    /// Where the first `layer`, `rows` or `cols` that is not a whole number is (".tensors[0].layer").
+    private static func firstNonWholeNumber(in json: Any) -> String? {
+        let (prefix, tensors) = json is [Any] ? ("", json as? [Any] ?? []) : (".tensors", (json as? [String: Any])?["tensors"] as? [Any] ?? [])
+        for (index, item) in tensors.enumerated() {
+            guard let entry = item as? [String: Any] else { continue }
+            for key in ["layer", "rows", "cols"] {
+                guard let number = entry[key] as? NSNumber else { continue }
+                let value = number.doubleValue
+                if value.rounded() != value || abs(value) > 1e15 { return "\(prefix)[\(index)].\(key)" }
+            }
+        }
+        return nil
+    }
+
+    /// ".tensors[0].layer" for a decoding error's coding path.
+    private static func path(_ codingPath: [CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
     }
 }

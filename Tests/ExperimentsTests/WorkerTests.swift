@@ -376,6 +376,35 @@ final class WorkerTests: XCTestCase {
         XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
             XCTAssertEqual("\(error)", "\(path): layer 1 weight is 3 x 2; the network 3-3-3 needs 3 x 3")
         }
+
+        // A bare list of tensors is a weights file too (docs/cli-runner.md).
+        settings.hidden = [2]
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try """
+            [{"layer": 1, "kind": "weight", "rows": 3, "cols": 2, "values": [0.5, -0.5, 0.25, 0.125, 1, 2]},
+             {"layer": 1, "kind": "bias", "values": [0.1, 0.2]},
+             {"layer": 2, "kind": "weight", "rows": 2, "cols": 3, "values": [1, 0, -1, 0.5, 0.5, 0.5]},
+             {"layer": 2, "kind": "bias", "values": [0, 0, 0]}]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try RunConfiguration.make(settings).initialWeightsFile, path)
+
+        // Wrong JSON types are named by where they are; values that are not finite in the run's
+        // precision are refused (they would only make a diverged run).
+        let cases: [(String, String)] = [
+            ("42", "not a Slope weights file: expected an object with a \"tensors\" list, or a list of tensors"),
+            ("{\"tensors\": [{\"layer\": 1.5, \"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: bad value at .tensors[0].layer"),
+            ("{\"tensors\": [{\"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: no \"layer\" field in .tensors[0]"),
+            ("{\"tensors\": [", "not a Slope weights file: not valid JSON"),
+            (text.replacingOccurrences(of: "0.125", with: "1e39"), "layer 1 weight [1][1] is 1e+39, not a finite float32"),
+            (text.replacingOccurrences(of: "0.125", with: "\"nan\""), "layer 1 weight [1][1] is nan, not a finite float32"),
+        ]
+        for (json, message) in cases {
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try RunConfiguration.make(settings), json) { error in
+                XCTAssertTrue("\(error)".hasPrefix("\(path): \(message)"), "\(error) lacks \(message)")
+                XCTAssertTrue((error as? ExperimentsError)?.isUsageError ?? false)
+            }
+        }
     }
 
     /// Float64 initial weights survive the JSON file bit for bit (numbers whose shortest decimal
