@@ -99,16 +99,30 @@ public enum DataCatalog {
             + "\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)"
     }
 
-    static func loadBuiltIn(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
+    /// What is wrong with a `--dataset` value, said without loading anything (nil: a file that
+    /// exists, or a built-in name with valid options); settings check it as soon as it is given.
+    public static func problem(withName name: String) -> String? {
+        if FileManager.default.fileExists(atPath: name) { return nil }
+        do {
+            _ = try builtInOptions(name)
+            return nil
+        } catch let error as ExperimentsError {
+            if case let .badSetting(_, reason) = error { return reason }
+            if case let .badData(_, _, _, reason) = error { return "\(name): \(reason)" }
+            return error.description
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// The built-in dataset and its options (defaults filled in), checked: names, syntax, ranges.
+    static func builtInOptions(_ name: String) throws -> (BuiltInDataset, [String: Double]) {
         let parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard let builtIn = BuiltInDataset(rawValue: parts[0].lowercased()) else {
             if name.lowercased().hasSuffix(".csv") || name.contains("/") {
                 throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "no such file")
             }
             throw ExperimentsError.unknownDataset(name)
-        }
-        if builtIn != .digits, task != .auto || target != nil {
-            throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "--target and --task apply to CSV files; \(builtIn.rawValue) decides its own targets")
         }
         var options = Dictionary(uniqueKeysWithValues: builtIn.options.map { ($0.name, $0.defaultValue) })
         for part in parts.dropFirst() {
@@ -119,13 +133,25 @@ public enum DataCatalog {
             }
             options[pair[0]] = value
         }
-        func count(_ option: String, minimum: Int) throws -> Int {
-            let value = options[option] ?? 0
+        let minimums = ["rows": 2, "classes": 2, "features": 1, "seed": 0]  // noise: any finite number
+        for (option, minimum) in minimums {
+            guard let value = options[option] else { continue }
             guard value.rounded() == value, value >= Double(minimum), value <= 10_000_000 else {
-                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number >= \(minimum)")
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number from \(minimum) to 10000000")
             }
-            return Int(value)
         }
+        if builtIn == .blobs, let rows = options["rows"], let features = options["features"], rows * features > 100_000_000 {
+            throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
+        }
+        return (builtIn, options)
+    }
+
+    static func loadBuiltIn(_ name: String, target: String?, task: TaskKind) throws -> LoadedData {
+        let (builtIn, options) = try builtInOptions(name)
+        if builtIn != .digits, task != .auto || target != nil {
+            throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "--target and --task apply to CSV files; \(builtIn.rawValue) decides its own targets")
+        }
+        func count(_ option: String, minimum: Int) throws -> Int { Int(options[option] ?? Double(minimum)) }  // checked above
         let seed = UInt64(try count("seed", minimum: 0))
         switch builtIn {
         case .digits:
@@ -144,9 +170,6 @@ public enum DataCatalog {
             return generated(GeneratedData.moons(rows: try count("rows", minimum: 2), noise: options["noise"]!, seed: seed))
         case .blobs:
             let rows = try count("rows", minimum: 2), features = try count("features", minimum: 1)
-            guard rows * features <= 100_000_000 else {
-                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
-            }
             return generated(GeneratedData.blobs(rows: rows, features: features,
                                                            classes: try count("classes", minimum: 2), seed: seed))
         }

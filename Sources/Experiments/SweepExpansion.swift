@@ -45,7 +45,7 @@ extension SweepSpec {
     /// The settings of every run, on top of `base` (the defaults, or flags given next to a spec file).
     /// Grid order: the first parameter varies slowest. Random: `count` draws from `randomSeed`.
     public func expand(base: RunSettings = RunSettings()) throws -> [SweepPoint] {
-        try validate()
+        try validate(checkingData: false)  // the runs load their data anyway
         switch method {
         case .grid:
             var points: [[(Setting, SettingValue)]] = [[]]

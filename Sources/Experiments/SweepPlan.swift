@@ -49,7 +49,12 @@ public struct FlagSettings: Sendable {
         var scratch = RunSettings()
         for entry in entries {
             guard !entry.values.isEmpty else { throw ExperimentsError.badSetting(field: entry.flag, reason: "no value given") }
-            for value in entry.values { try scratch.apply(entry.setting, value, field: entry.flag) }
+            for value in entry.values {
+                try scratch.apply(entry.setting, value, field: entry.flag)
+                if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
+                    throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
+                }
+            }
         }
     }
 

@@ -75,7 +75,8 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     /// read or is not one: callers then go without pruning and varied-setting labels.
     public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
         guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
-        if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)") { return spec }  // JSON is YAML
+        // JSON is YAML. The data is not looked at: this process may run elsewhere, its runs check it.
+        if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) { return spec }
         return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
 }
@@ -196,7 +197,9 @@ extension SweepSpec {
     }
 
     /// Parses sweep YAML; `file` prefixes error messages.
-    public static func parse(yaml: String, file: String, defaultName: String = "sweep") throws -> SweepSpec {
+    /// `checkingData`: also check that each dataset names a file that exists or a built-in with
+    /// valid options, and that target and task go with CSV files.
+    public static func parse(yaml: String, file: String, defaultName: String = "sweep", checkingData: Bool = true) throws -> SweepSpec {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -262,7 +265,7 @@ extension SweepSpec {
             if spec[setting] != nil { throw fail(field, "is also under parameters; give it in one place") }
             spec[setting] = .values([value])
         }
-        try spec.validate(file: file)
+        try spec.validate(file: file, checkingData: checkingData)
         return spec
     }
 
@@ -380,12 +383,33 @@ extension SweepSpec {
 // MARK: - Validation
 
 extension SweepSpec {
+    /// Each dataset is a file that exists or a built-in with valid options; target and task, which
+    /// choose a CSV column, are not given with a generated dataset (it has its own targets).
+    func validateData(fail: (String, String) -> ExperimentsError) throws {
+        func field(_ setting: Setting, _ index: Int) -> String {
+            if case let .values(values)? = self[setting], values.count > 1 { return "parameters.\(setting.rawValue).values[\(index)]" }
+            return "fixed.\(setting.rawValue)"
+        }
+        guard case let .values(datasets)? = self[.dataset] else { return }
+        for (index, name) in datasets.compactMap(\.asString).enumerated() {
+            if let problem = DataCatalog.problem(withName: name) { throw fail(field(.dataset, index), problem) }
+        }
+        for setting in [Setting.target, .task] where self[setting] != nil {
+            let generated = datasets.compactMap(\.asString).first { name in
+                !FileManager.default.fileExists(atPath: name) && (try? DataCatalog.builtInOptions(name).0) != .digits
+            }
+            if let generated { throw fail(field(setting, 0), "target and task apply to CSV files; \(generated) decides its own targets") }
+        }
+    }
+}
+
+extension SweepSpec {
     /// Runs in one sweep, at most: queueing 100,000 takes seconds, and more is a typo more often than a plan.
     public static let maximumRunCount = 100_000
 
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,
     /// and the spec's own rules; errors name the field.
-    public func validate(file: String? = nil) throws {
+    public func validate(file: String? = nil, checkingData: Bool = true) throws {
         let prefix = file.map { "\($0): " } ?? ""
         func fail(_ field: String, _ reason: String) -> ExperimentsError { .badSetting(field: prefix + field, reason: reason) }
         var scratch = RunSettings()
@@ -409,6 +433,7 @@ extension SweepSpec {
                 try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")
             }
         }
+        if checkingData { try validateData(fail: fail) }
         switch method {
         case .grid:
             if count != nil { throw fail("count", "only for method: random (a grid runs every combination)") }

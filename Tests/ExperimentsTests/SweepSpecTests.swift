@@ -89,7 +89,7 @@ final class SweepSpecTests: XCTestCase {
     /// `json_extract` finds, in file order, and it reads back (JSON is YAML) as the same sweep.
     func testStoredSpecIsTheSweepFileAsJSON() throws {
         let name = "a \"quoted\" \\ name\nwith é, \u{2028}, \u{85}, \u{1}, 🙂"
-        var spec = try parse("""
+        var spec = try SweepSpec.parse(yaml: """
             name: placeholder
             description: "lr x momentum, 50% / 50%"
             method: random
@@ -102,7 +102,7 @@ final class SweepSpecTests: XCTestCase {
               momentum: {distribution: uniform, min: 0, max: 0.9}
               learning_rate: {distribution: log_uniform, min: 1e-5, max: 0.3}
               batch_size: {values: [16, 64]}
-            """)
+            """, file: "s.yaml", checkingData: false)  // the file need not exist here
         spec.name = name
         let json = spec.json()
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
@@ -131,7 +131,7 @@ final class SweepSpecTests: XCTestCase {
         let positions = try order.map { key in try XCTUnwrap(json.range(of: key), key).lowerBound }
         XCTAssertEqual(positions, positions.sorted(), json)
 
-        let back = try SweepSpec.parse(yaml: json, file: "sweeps.spec")
+        let back = try SweepSpec.parse(yaml: json, file: "sweeps.spec", checkingData: false)
         XCTAssertEqual(back, spec)
         XCTAssertEqual(back.json(), json)
         XCTAssertEqual(try back.expand().map(\.settings), try spec.expand().map(\.settings))
@@ -149,6 +149,14 @@ final class SweepSpecTests: XCTestCase {
     }
 
     func testStrictValidation() {
+        // Data settings are checked at once too, named by their place in the file.
+        assertRejected("fixed: {dataset: nosuch}", field: "fixed.dataset", mentions: ["unknown dataset 'nosuch'", "runner datasets"])
+        assertRejected("fixed: {dataset: xor, target: price}", field: "fixed.target", mentions: ["apply to CSV files", "xor decides its own targets"])
+        assertRejected("parameters: {dataset: {values: [digits, \"spirals:rows=x\"]}}", field: "parameters.dataset.values[1]",
+                       mentions: ["bad option 'rows=x'", "rows=N"])
+        assertRejected("fixed: {dataset: \"blobs:rows=100000000\"}", field: "fixed.dataset", mentions: ["rows must be a whole number from 2 to 10000000"])
+        assertRejected("fixed: {dataset: missing/data.csv}", field: "fixed.dataset", mentions: ["missing/data.csv: no such file"])
+        XCTAssertNoThrow(try SweepSpec.parse(yaml: "fixed: {dataset: missing/data.csv}", file: "s.yaml", checkingData: false))
         assertRejected("parameters: {learning_rate: {value: 0.1, values: [0.2]}}", field: "parameters.learning_rate", mentions: ["not both"])
         assertRejected("parameters: {learning_rate: {values: [0.2], value: 0.1}}", field: "parameters.learning_rate", mentions: ["not both"])
         assertRejected("method: random\ncount: 100001\nparameters: {seed: {values: [0]}}", field: "count", mentions: ["from 1 to 100000"])
