@@ -17,6 +17,18 @@ struct CSVTable: Equatable {
     /// digits file parses in milliseconds (String and Character handling was 30x slower).
     /// - Complexity: O(n) in the number of bytes.
     static func parse(_ bytes: [UInt8], file: String) throws -> CSVTable {
+        let hasNUL = bytes.withUnsafeBufferPointer { $0.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
+        if hasNUL {
+            throw ExperimentsError.badData(file: file, line: nil, column: nil,
+                reason: "not a text file (it holds NUL bytes); expected CSV text: a header row naming the columns, then one row per sample")
+        }
+        /// Text from the file as it goes into a message: control characters escaped, at most 40 characters.
+        func shown(_ text: some StringProtocol) -> String {
+            let escaped = text.unicodeScalars.map { scalar -> String in
+                scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
+            }
+            return escaped.count <= 40 ? escaped.joined() : escaped.prefix(40).joined() + "..."
+        }
         var lineRanges: [Range<Int>] = []
         var lineStart = 0
         for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
@@ -43,7 +55,7 @@ struct CSVTable: Equatable {
                 throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
             }
             if header[..<index].contains(name) {
-                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(name)'", reason: "column name '\(name)' appears twice in the header")
+                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(shown(name))'", reason: "column name '\(shown(name))' appears twice in the header")
             }
         }
         var values: [Double] = []
@@ -59,12 +71,12 @@ struct CSVTable: Equatable {
             func check(_ field: Substring, column: Int) throws -> Double {
                 let trimmed = field.trimmingCharacters(in: .whitespaces)
                 guard let value = Double(trimmed) else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
-                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(trimmed)' is not a number")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shown(header[column]))' (\(column + 1))",
+                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(shown(trimmed))' is not a number")
                 }
                 guard value.isFinite else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(header[column])' (\(column + 1))",
-                        reason: "'\(trimmed)' is not a finite number (NaN and infinities are not accepted)")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shown(header[column]))' (\(column + 1))",
+                        reason: "'\(shown(trimmed))' is not a finite number (NaN and infinities are not accepted)")
                 }
                 return value
             }

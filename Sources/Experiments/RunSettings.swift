@@ -150,7 +150,7 @@ public struct RunSettings: Hashable, Sendable {
             }
             tensorLogging = policy
         case .name:
-            guard let text = value.asString else { throw fail("a text") }
+            guard let text = value.asString, !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("a non-empty text") }
             name = text
         }
     }

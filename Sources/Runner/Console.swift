@@ -95,8 +95,12 @@ enum Console {
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,
                                        variedColumns: spec?.variedColumns ?? []))
         }
-        if summary.outcomes.values.contains(where: { if case .failed = $0 { return true } else { return false } }) {
-            writeError("some runs failed: see `report show RUN` for their errors")
+        let failures = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (Int64, String)? in
+            if case let .failed(message) = outcome { return (id, message) } else { return nil }
+        }
+        if let (firstID, firstMessage) = failures.first {
+            let runs = failures.count == 1 ? "run \(firstID) failed" : "\(failures.count) runs failed (\(failures.map { String($0.0) }.joined(separator: ", ")))"
+            writeError("error: \(runs): \(firstMessage.split(separator: "\n").joined(separator: " ")) (see `report show \(firstID)\(suffix(global))`)")
             throw ExitCode(1)
         }
     }

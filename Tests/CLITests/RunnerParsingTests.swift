@@ -111,6 +111,7 @@ final class RunnerParsingTests: XCTestCase {
         assertRejected(["sweep"], mentions: ["sweep spec file"])
         assertRejected(["sweep", "--seed", "0,1", "--jobs", "0"], mentions: ["--jobs", "from 1 to 256"])
         assertRejected(["sweep", "--seed", "0,-1"], mentions: ["--seed: '-1' is not accepted"])
+        assertRejected(["sweep", "--seed", "0,1", "--name", ""], mentions: ["--name: '' is not accepted; expected a non-empty text"])
         assertRejected(["train", "--learning-rate", "-0.1"], mentions: ["--learning-rate: '-0.1' is not accepted; expected a number > 0"])
         assertRejected(["resume", "--stale-after", "inf"], mentions: ["--stale-after", "at most 1e9"])
         assertRejected(["train", "--dataset", "spirals:rows=20000000"], mentions: ["--dataset: rows must be a whole number from 2 to 10000000"])

@@ -123,6 +123,20 @@ final class RunnerProcessTests: XCTestCase {
         try run(["work", "--sweep", "42", "--db", db], expect: 1)
     }
 
+    /// Runs that fail (here: their CSV changed after they were queued) are named with the first
+    /// error, and the worker exits with 1.
+    func testFailedRunsAreNamedWithTheirError() throws {
+        let db = database("failing.db"), csv = directory.path("data.csv")
+        try "x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try run(["sweep", "--dataset", csv, "--hidden", "2", "--epochs", "1", "--seed", "0,1", "--validation", "0", "--queue-only", "--db", db], expect: 0)
+        try "x,y\n1,1\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let (_, error) = try run(["work", "--quiet", "--db", db], expect: 1)
+        XCTAssertTrue(error.hasPrefix("error: 2 runs failed (1, 2): "), error)
+        XCTAssertTrue(error.contains("sha256"), error)
+        XCTAssertTrue(error.hasSuffix("(see `report show 1 --db \(db)`)\n"), error)
+        XCTAssertEqual(error.split(separator: "\n").count, 1, error)
+    }
+
     func testEndToEndSweepWithPlainOutputAndQuiet() throws {
         let db = database("sweep.db")
         let (output, _) = try run(["sweep", "--dataset", "moons:rows=80", "--hidden", "6", "--epochs", "3", "--learning-rate", "0.05,0.5",
