@@ -54,7 +54,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         guard !isClosed else { return }
         isClosed = true
         if let checkpointer {
-            try? pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
+            pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
             checkpointer.close()
         }
         do {
@@ -119,6 +119,9 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             return
         }
         if isDirectory.boolValue { throw StoreError.isADirectory(path) }
+        // A file this process cannot write (mode, read-only mount, immutable): refused before
+        // SQLite switches it to WAL, which would leave empty -wal and -shm files behind.
+        if mode == .readWrite && access(path, W_OK) != 0 { throw StoreError.readOnly(path: path) }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
         let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
         try? handle.close()
