@@ -128,7 +128,7 @@ public struct RunSettings: Hashable, Sendable {
         case .loss: loss = try choice(LossFunction.self)
         case .learningRate: learningRate = try number("a number > 0, e.g. 0.01", { $0 > 0 })
         case .batchSize: batchSize = try integer("a whole number >= 1", { $0 >= 1 })
-        case .epochs: epochs = try integer("a whole number >= 0", { $0 >= 0 })
+        case .epochs: epochs = try integer("a whole number from 0 to 1000000000", { (0...1_000_000_000).contains($0) })
         case .momentum: momentum = try number("a number in [0, 1), e.g. 0.9", { $0 >= 0 && $0 < 1 })
         case .nesterov: nesterov = try boolean()
         case .weightDecay: weightDecay = try number("a number >= 0", { $0 >= 0 })

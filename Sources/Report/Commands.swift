@@ -199,7 +199,7 @@ struct Tensors: ParsableCommand {
             throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
         }
         let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
-        try Output.write(data, to: out)
+        try Output.write(data, to: out, database: database.databasePath)
     }
 }
 
@@ -259,7 +259,7 @@ struct Curves: ParsableCommand {
     func run() throws {
         let chart: ChartOutput? = out.map { $0.hasSuffix(".svg") ? .svg : .html }
         let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
-        try Output.write(Data(text.utf8), to: out)
+        try Output.write(Data(text.utf8), to: out, database: database.databasePath)
     }
 }
 
@@ -279,7 +279,7 @@ struct HTML: ParsableCommand {
     }
 
     func run() throws {
-        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out)
+        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, database: database.databasePath)
     }
 }
 

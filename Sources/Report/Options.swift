@@ -45,34 +45,64 @@ enum Output {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// Writes `data` to `path`, or to standard output when `path` is nil. A file is replaced whole
-    /// (written beside it, then renamed: never half-written); through a symbolic link, the file it
-    /// points to, so the link stays. Devices, pipes and sockets (`/dev/stdout`, a named pipe) are
-    /// written into, never replaced.
-    static func write(_ data: Data, to path: String?) throws {
-        guard let path else {
+    /// Writes `data` to `path`, or to standard output when `path` is nil or "-". A file is replaced
+    /// whole (written beside it, then renamed: never half-written); through a symbolic link (even
+    /// one whose file does not exist yet), the file it points to, so the link stays. Devices,
+    /// pipes and sockets (`/dev/stdout`, a named pipe) are written into, never replaced. The
+    /// database being read (or its -wal and -shm files) is never a target.
+    static func write(_ data: Data, to path: String?, database: String) throws {
+        guard let path, path != "-" else {
             FileHandle.standardOutput.write(data)
             return
         }
+        guard !path.isEmpty else { throw ReportError.invalidArgument("--out: give a file name (or - for standard output)") }
+        let target = resolvedTarget(path)
+        let protected = [database, database + "-wal", database + "-shm"].map { canonical($0) }
+        if protected.contains(canonical(target)) {
+            throw ReportError.invalidArgument("--out \(path) is the database being read (\(database)): give another file name")
+        }
         do {
             var info = stat()
-            let exists = stat(path, &info) == 0
+            let exists = stat(target, &info) == 0
             let kind = info.st_mode & S_IFMT
             if exists && kind == S_IFDIR { throw ReportError.output("\(path) is a directory: give a file name") }
             if exists && kind != S_IFREG {
-                guard let handle = FileHandle(forWritingAtPath: path) else {
+                guard let handle = FileHandle(forWritingAtPath: target) else {
                     throw ReportError.output("\(path): cannot open it for writing (\(String(cString: strerror(errno))))")
                 }
                 defer { try? handle.close() }
                 try handle.write(contentsOf: data)
                 return
             }
-            try data.write(to: URL(fileURLWithPath: path).resolvingSymlinksInPath(), options: .atomic)
+            let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw ReportError.output("\(path): the folder \(folder) does not exist (create it first)")
+            }
+            try data.write(to: URL(fileURLWithPath: target), options: .atomic)
         } catch let error as ReportError {
             throw error
         } catch {
             throw ReportError.output("\(path): \(error.localizedDescription)")
         }
+    }
+
+    /// The file a path writes to: itself, or where its chain of symbolic links ends (a link's
+    /// destination is relative to the link's folder), whether or not that file exists yet.
+    static func resolvedTarget(_ path: String) -> String {
+        var current = path
+        for _ in 0..<32 {  // a loop of links ends here; the write then fails with the system's error
+            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }
+            current = destination.hasPrefix("/") ? destination
+                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).path
+        }
+        return current
+    }
+
+    /// An absolute path with links in its folders resolved, for comparing two paths.
+    static func canonical(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 
     /// Rebuilds a run's configuration and training split from its stored configuration JSON.

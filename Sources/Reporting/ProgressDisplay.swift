@@ -108,10 +108,10 @@ public final class ProgressDisplay {
     }
 
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "-" }
+        guard seconds.isFinite, seconds >= 0, seconds < 1e12 else { return "-" }
         let whole = Int(seconds.rounded())
-        return whole >= 3600 ? String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
-                             : String(format: "%d:%02d", whole / 60, whole % 60)
+        return whole >= 3600 ? String(format: "%ld:%02ld:%02ld", whole / 3600, whole / 60 % 60, whole % 60)
+                             : String(format: "%ld:%02ld", whole / 60, whole % 60)
     }
 
     static func format(_ value: Double) -> String {

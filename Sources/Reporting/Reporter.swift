@@ -104,7 +104,7 @@ public struct Reporter: Sendable {
             (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
             (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
             (.init("layers"), { cell($0[.layers]) }),
-            (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\(Int($0.number(.epochs) ?? 0))") }),
+            (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\($0.integer(.epochs) ?? 0)") }),
             (.init("final_train_loss", title: "train_loss"), { cell($0[.final_train_loss]) }),
             (.init("final_val_loss", title: "val_loss"), { cell($0[.final_val_loss]) }),
             (.init("best_train_loss", title: "best_train"), { cell($0[.best_train_loss]) }),
@@ -222,14 +222,14 @@ public struct Reporter: Sendable {
         case .table:
             var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
             let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""
-            out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(Int(run.number(.epochs) ?? 0)) epochs\n"
+            out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(run.integer(.epochs) ?? 0) epochs\n"
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
             out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
             out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
             out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
-            if let best = run.number(.best_epoch) {
+            if let best = run.integer(.best_epoch) {
                 let bestLoss = run.number(.best_val_loss) ?? run.number(.best_train_loss)
-                out += "best:       epoch \(Int(best))\(bestLoss.map { ", loss \(formatNumber($0))" } ?? "")\n"
+                out += "best:       epoch \(best)\(bestLoss.map { ", loss \(formatNumber($0))" } ?? "")\n"
             }
             let times = [("started", run.text(.started_at)), ("finished", run.text(.finished_at)), ("worker", run.text(.worker))]
                 .compactMap { name, value in value.map { "\(name) \(terminalSafe($0))" } }

@@ -131,7 +131,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Mini-batch size (>= 1; >= the row count is full-batch gradient descent). Default: 32.", valueName: "n"))
     var batchSize: ValueList<Int>?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Epochs (>= 0). Default: 10.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Epochs (0 to 1000000000). Default: 10.", valueName: "n"))
     var epochs: ValueList<Int>?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("SGD momentum in [0, 1). Default: 0.", valueName: "m"))

@@ -40,12 +40,20 @@ public struct RunSummary: Equatable, Sendable {
     public var name: String? { text(.name) }
     public var status: String { text(.status) ?? "" }
     public var learningRate: Double { self[.learning_rate].double ?? 0 }
-    public var batchSize: Int { Int(self[.batch_size].double ?? 0) }
+    public var batchSize: Int { integer(.batch_size) ?? 0 }
     public var layers: String { text(.layers) ?? "" }
     public var dataset: String { text(.dataset) ?? "" }
-    public var epochsDone: Int { Int(self[.epochs_done].double ?? 0) }
+    public var epochsDone: Int { integer(.epochs_done) ?? 0 }
     public func text(_ column: RunColumn) -> String? { if case .text(let v) = self[column] { return v }; return nil }
     public func number(_ column: RunColumn) -> Double? { self[column].double }
+    /// A whole-number column as an Int (nil for NULL, text, or a real that is not a whole Int).
+    public func integer(_ column: RunColumn) -> Int? {
+        switch self[column] {
+        case .integer(let v): return Int(v)
+        case .real(let v): return Int(exactly: v)
+        case .text, .null: return nil
+        }
+    }
 
     public init(values: [RunColumn: RunValue], configJSON: String = "{}", error: String? = nil) {
         self.values = values

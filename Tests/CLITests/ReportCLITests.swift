@@ -175,6 +175,25 @@ final class ReportCLITests: XCTestCase {
         while case let count = read(reader, &buffer, buffer.count), count > 0 { received.append(contentsOf: buffer[..<count]) }
         XCTAssertEqual(String(decoding: received, as: UTF8.self), csv)
 
+        // A link to a file that does not exist yet creates that file and stays a link.
+        let dangling = path("dangling.csv")
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: "made-through-link.csv")
+        try report(["tensors", "1", "--format", "csv", "--out", dangling, "--db", Self.fixture], expect: 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dangling), "made-through-link.csv")
+        XCTAssertEqual(try String(contentsOfFile: path("made-through-link.csv"), encoding: .utf8), csv)
+        // "-" is standard output; the database being read (also through a link) is never overwritten.
+        XCTAssertEqual(try report(["tensors", "1", "--format", "csv", "--out", "-", "--db", Self.fixture], expect: 0).output, csv)
+        let before = try Data(contentsOf: URL(fileURLWithPath: Self.fixture))
+        XCTAssertEqual(try report(["tensors", "1", "--format", "json", "--out", Self.fixture, "--db", Self.fixture], expect: 2).error,
+                       "report: error: --out \(Self.fixture) is the database being read (\(Self.fixture)): give another file name\n")
+        try FileManager.default.createSymbolicLink(atPath: path("db-link.svg"), withDestinationPath: Self.fixture)
+        try report(["curves", "1", "--out", path("db-link.svg"), "--db", Self.fixture], expect: 2)
+        try report(["curves", "1", "--out", Self.fixture + "-wal", "--db", Self.fixture], expect: 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: Self.fixture)), before)
+        try report(["html", "--sweep", "1", "--out", "", "--db", Self.fixture], expect: 2)
+        XCTAssertEqual(try report(["html", "--sweep", "1", "--out", path("no/such/x.html"), "--db", Self.fixture], expect: 1).error,
+                       "report: error: cannot write output: \(path("no/such/x.html")): the folder \(path("no/such")) does not exist (create it first)\n")
+
         try FileManager.default.createDirectory(atPath: path("a-directory"), withIntermediateDirectories: true)
         XCTAssertEqual(try report(["tensors", "1", "--out", path("a-directory"), "--db", Self.fixture], expect: 1).error,
                        "report: error: cannot write output: \(path("a-directory")) is a directory: give a file name\n")
