@@ -38,11 +38,12 @@ public enum RunFilterParser {
     }
 
     enum Token: Equatable, CustomStringConvertible {
-        case name(String), number(Double), text(String), symbol(String)
+        case name(String), number(Double), integer(Int64), text(String), symbol(String)
         var description: String {
             switch self {
             case .name(let n): return "'\(n)'"
             case .number(let n): return "number \(n)"
+            case .integer(let n): return "number \(n)"
             case .text(let t): return "string '\(t)'"
             case .symbol(let s): return "'\(s)'"
             }
@@ -88,8 +89,12 @@ public enum RunFilterParser {
                         literal.append(c); index += 1
                     } else { break }
                 }
-                guard let value = Double(literal), value.isFinite else { throw fail("'\(literal)' is not a number") }
-                tokens.append(.number(value))
+                if let whole = Int64(literal) {  // exact: 9223372036854775807 is not a Double
+                    tokens.append(.integer(whole))
+                } else {
+                    guard let value = Double(literal), value.isFinite else { throw fail("'\(literal)' is not a number") }
+                    tokens.append(.number(value))
+                }
             } else if character.isLetter || character == "_" {
                 var name = ""
                 while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
@@ -112,7 +117,7 @@ public enum RunFilterParser {
 
     private static func lastIsOperand(_ tokens: [Token]) -> Bool {
         switch tokens.last {
-        case .number?, .text?: return true
+        case .number?, .integer?, .text?: return true
         case .name(let n)?: return !["and", "or", "not", "in", "like", "is"].contains(n.lowercased())
         case .symbol(let s)?: return s == ")"
         case nil: return false
@@ -232,6 +237,11 @@ public enum RunFilterParser {
                     throw fail("\(column.rawValue) is text: quote the value, e.g. \(column.rawValue) = '\(formatLiteral(value))'")
                 }
                 return .number(value)
+            case .integer(let value):
+                guard column.isNumeric else {
+                    throw fail("\(column.rawValue) is text: quote the value, e.g. \(column.rawValue) = '\(value)'")
+                }
+                return .integer(value)
             case .text(let value):
                 guard !column.isNumeric else {
                     throw fail("\(column.rawValue) is a number: write the value without quotes")

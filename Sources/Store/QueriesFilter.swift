@@ -37,6 +37,8 @@ public enum RunColumn: String, CaseIterable, Sendable {
 /// A literal in a filter expression.
 public enum FilterValue: Equatable, Sendable {
     case number(Double)
+    /// A whole-number literal, kept exact (seeds go up to 2^63 - 1, beyond a Double's 2^53).
+    case integer(Int64)
     case text(String)
 
     var databaseValue: DatabaseValue {
@@ -45,6 +47,7 @@ public enum FilterValue: Equatable, Sendable {
             // Integral literals bind as integers so that `seed = 7` matches INTEGER columns exactly.
             if value.rounded() == value, abs(value) < 9.0e15 { return Int64(value).databaseValue }
             return value.databaseValue
+        case .integer(let value): return value.databaseValue
         case .text(let text): return text.databaseValue
         }
     }

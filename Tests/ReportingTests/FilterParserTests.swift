@@ -7,26 +7,30 @@ import XCTest
 final class FilterParserTests: ReportTestCase {
     func testComparisonsBooleanStructureAndPrecedence() throws {
         XCTAssertEqual(try RunFilterParser.parse("learning_rate < 0.1"), .comparison(.learning_rate, .less, .number(0.1)))
-        XCTAssertEqual(try RunFilterParser.parse("batch_size >= 32"), .comparison(.batch_size, .greaterOrEqual, .number(32)))
+        XCTAssertEqual(try RunFilterParser.parse("batch_size >= 32"), .comparison(.batch_size, .greaterOrEqual, .integer(32)))
         XCTAssertEqual(try RunFilterParser.parse("status != 'failed'"), .comparison(.status, .notEqual, .text("failed")))
         XCTAssertEqual(try RunFilterParser.parse("status <> 'failed'"), .comparison(.status, .notEqual, .text("failed")))
         XCTAssertEqual(try RunFilterParser.parse("momentum = -0.5e-1"), .comparison(.momentum, .equal, .number(-0.05)))
         // and binds tighter than or; not applies to the next primary.
         XCTAssertEqual(try RunFilterParser.parse("seed = 1 or seed = 2 and not batch_size = 16"),
-                       .or(.comparison(.seed, .equal, .number(1)),
-                           .and(.comparison(.seed, .equal, .number(2)), .not(.comparison(.batch_size, .equal, .number(16))))))
+                       .or(.comparison(.seed, .equal, .integer(1)),
+                           .and(.comparison(.seed, .equal, .integer(2)), .not(.comparison(.batch_size, .equal, .integer(16))))))
         XCTAssertEqual(try RunFilterParser.parse("(seed = 1 OR seed = 2) AND batch_size = 16"),
-                       .and(.or(.comparison(.seed, .equal, .number(1)), .comparison(.seed, .equal, .number(2))),
-                            .comparison(.batch_size, .equal, .number(16))))
-        XCTAssertEqual(try RunFilterParser.parse("batch_size in (16, 32)"), .isIn(.batch_size, [.number(16), .number(32)]))
+                       .and(.or(.comparison(.seed, .equal, .integer(1)), .comparison(.seed, .equal, .integer(2))),
+                            .comparison(.batch_size, .equal, .integer(16))))
+        XCTAssertEqual(try RunFilterParser.parse("batch_size in (16, 32)"), .isIn(.batch_size, [.integer(16), .integer(32)]))
         XCTAssertEqual(try RunFilterParser.parse("status not in ('failed','diverged')"),
                        .not(.isIn(.status, [.text("failed"), .text("diverged")])))
         XCTAssertEqual(try RunFilterParser.parse("name like 'lr0.1%'"), .like(.name, pattern: "lr0.1%"))
         XCTAssertEqual(try RunFilterParser.parse("name = 'it''s'"), .comparison(.name, .equal, .text("it's")))
-        XCTAssertEqual(try RunFilterParser.parse("run_id = 3"), .comparison(.id, .equal, .number(3)))
+        XCTAssertEqual(try RunFilterParser.parse("run_id = 3"), .comparison(.id, .equal, .integer(3)))
         XCTAssertEqual(try RunFilterParser.parse("best_val_loss IS NULL"), .isNull(.best_val_loss))
         XCTAssertEqual(try RunFilterParser.parse("name is not null and seed = 1"),
-                       .and(.not(.isNull(.name)), .comparison(.seed, .equal, .number(1))))
+                       .and(.not(.isNull(.name)), .comparison(.seed, .equal, .integer(1))))
+        // Whole numbers stay exact beyond a Double's 2^53 (seeds go up to 2^63 - 1); 32.0 is a number.
+        XCTAssertEqual(try RunFilterParser.parse("seed = 9223372036854775807"), .comparison(.seed, .equal, .integer(.max)))
+        XCTAssertEqual(try RunFilterParser.parse("seed = 9007199254740993"), .comparison(.seed, .equal, .integer(9_007_199_254_740_993)))
+        XCTAssertEqual(try RunFilterParser.parse("batch_size = 32.0"), .comparison(.batch_size, .equal, .number(32)))
         XCTAssertEqual(try RunFilterParser.parseSort("-best_val_loss"), RunSort(column: .best_val_loss, descending: true))
         XCTAssertEqual(try RunFilterParser.parseSort("seed"), RunSort(column: .seed, descending: false))
     }

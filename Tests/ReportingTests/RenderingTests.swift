@@ -259,6 +259,31 @@ final class RenderingTests: ReportTestCase {
     }
 }
 
+/// Whole-number columns are read and compared as integers: seeds up to 2^63 - 1 (past a
+/// Double's 2^53) filter exactly, and a run planned for Int.max epochs prints without trapping.
+final class LargeIntegerTests: XCTestCase {
+    func testLargeIntegersFilterAndPrintExactly() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-extreme")
+        defer { directory.remove() }
+        let path = directory.path("extreme.db")
+        let store = try SlopeStore(path: path)
+        let big = try store.createRun(.example(name: "big", epochs: Int.max, seed: UInt64(Int64.max)))
+        let near = try store.createRun(.example(name: "near", seed: 9_007_199_254_740_993))
+        _ = try store.createRun(.example(name: "other", seed: 9_007_199_254_740_992))
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        func ids(_ filter: String) throws -> [Substring] {
+            try reporter.runs(filter: filter, format: .csv).split(separator: "\n").dropFirst().map { $0.prefix { $0 != "," } }
+        }
+        XCTAssertEqual(try ids("seed = 9223372036854775807"), ["\(big)"])
+        XCTAssertEqual(try ids("seed = 9007199254740993"), ["\(near)"])
+        XCTAssertEqual(try ids("seed > 9007199254740992"), ["\(big)", "\(near)"])
+        XCTAssertEqual(try ids("seed in (9007199254740993, 1)"), ["\(near)"])
+        XCTAssertTrue(try reporter.show(runID: big).contains("0 of 9223372036854775807 epochs"))
+        XCTAssertTrue(try reporter.runs().contains("0/9223372036854775807"))
+    }
+}
+
 final class ExportTests: ReportTestCase {
     func testTensorAndEpochExportsCarryFullResolutionValues() throws {
         let reporter = try reporter()
