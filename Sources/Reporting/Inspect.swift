@@ -271,14 +271,17 @@ extension Reporter {
         let storedNext = try queries.storedTensors(runID: runID, epoch: chosenEpoch + 1, layer: layer, kind: "weight_grad").first
         let storedGradient = storedNext.flatMap { i < $0.rows && j < $0.cols ? $0.doubles[i * $0.cols + j] : nil }
         let fullBatch = run.batchSize >= inputs.training.rowCount
+        // L2 weight decay adds decay x w to each weight's gradient before the step (and to the stored gradient).
+        let decay = inputs.configuration.weightDecay
+        let decayTerm = decay * (weight ?? 0)
 
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
                                         .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
-                                        .init("product"), .init("gradient"), .init("stored_gradient_next_epoch")],
+                                        .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch")],
                               rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
                                       .integer(Int64(j)), .integer(row), .number(weight), .number(slope.nodeValue),
                                       .number(slope.activationSlope), .number(slope.lossSlopeAtOutput), .real(slope.product),
-                                      .real(slope.gradient), .number(storedGradient)]])
+                                      .real(slope.gradient), .real(decayTerm), .number(storedGradient)]])
         guard format == .table else { return table.render(format, style: style) }
         func show(_ value: Double?) -> String { value.map { formatNumber($0, digits: 6) } ?? "-" }
         var out = "\(terminalSafe(Self.runLabel(run))), weights after epoch \(chosenEpoch): layer \(layer) weight (\(i), \(j)) = \(show(weight))\n"
@@ -294,15 +297,23 @@ extension Reporter {
                 out += operation + label + String(repeating: " ", count: labelWidth - label.count + 2) + value + "\n"
             }
             out += style.dim("  (backprop's gradient for this row: \(show(slope.gradient)))") + "\n"
+            if decay > 0 {
+                out += "weight decay adds \(formatNumber(decay)) × the weight = \(show(decayTerm)) to the gradient of the update\n"
+            }
         } else {
             out += "full training set (\(inputs.training.rowCount) rows): mean slope of the loss w.r.t. the weight = \(style.bold(show(slope.gradient)))\n"
             out += style.dim("  (the mean over rows of node value × activation slope × loss slope; add --row N to see the factors of one row)") + "\n"
+            if decay > 0 {
+                out += "+ weight decay \(formatNumber(decay)) × the weight = \(show(decayTerm))\n"
+                out += "= the gradient of the update: \(style.bold(show(slope.gradient + decayTerm)))\n"
+            }
             if let storedGradient {
                 out += "stored gradient of epoch \(chosenEpoch + 1): \(show(storedGradient))"
                 out += fullBatch ? " (full-batch run: the same gradient)\n" : " (mean over mini-batches at moving weights, so it differs)\n"
             }
         }
-        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * (row == nil ? slope.gradient : slope.product)))"
+        let stepGradient = (row == nil ? slope.gradient : slope.product) + decayTerm
+        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))"
         out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
         return out
     }

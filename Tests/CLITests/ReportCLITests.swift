@@ -223,7 +223,23 @@ final class ReportCLITests: XCTestCase {
         XCTAssertTrue(layers.contains("dead_relu"), layers)
         let explain = try report(["explain", "1", "--epoch", "1", "--layer", "2", "--weight", "0,0", "--db", source, "--format", "csv"], expect: 0).output
         let fields = explain.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
-        XCTAssertEqual(Double(fields[11])!, Double(fields[12])!, accuracy: 1e-12, "full-batch: the gradient stored for epoch 2")
+        XCTAssertEqual(explain.split(separator: "\n")[0].split(separator: ",")[11...13], ["gradient", "weight_decay_term", "stored_gradient_next_epoch"])
+        XCTAssertEqual(Double(fields[12])!, 0, "no weight decay")
+        XCTAssertEqual(Double(fields[11])!, Double(fields[13])!, accuracy: 1e-12, "full-batch: the gradient stored for epoch 2")
+
+        // With weight decay the stored gradient is the loss's slope plus decay x weight, and explain says so.
+        let decayed = path("decay.db")
+        let third = try ReportProcess.run("runner", train + ["--epochs", "2", "--weight-decay", "0.1", "--db", decayed])
+        XCTAssertEqual(third.status, 0, third.error)
+        let row = try report(["explain", "1", "--epoch", "1", "--layer", "2", "--weight", "0,0", "--db", decayed, "--format", "csv"], expect: 0)
+            .output.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map { Double($0) }
+        let (weight, gradient, decayTerm, stored) = (row[6]!, row[11]!, row[12]!, row[13]!)
+        XCTAssertEqual(decayTerm, 0.1 * weight, accuracy: 1e-12)
+        XCTAssertNotEqual(decayTerm, 0)
+        XCTAssertEqual(gradient + decayTerm, stored, accuracy: 1e-6 * max(1, abs(stored)), "float32 gradients")
+        let text = try report(["explain", "1", "--epoch", "1", "--layer", "2", "--weight", "0,0", "--db", decayed], expect: 0).output
+        XCTAssertTrue(text.contains("+ weight decay 0.1 × the weight = "), text)
+        XCTAssertTrue(text.contains("= the gradient of the update: "), text)
     }
 
     func testDocsDescribeEveryCommandAndOption() throws {
