@@ -119,6 +119,10 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             return
         }
         if isDirectory.boolValue { throw StoreError.isADirectory(path) }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {  // reading a named pipe would wait forever
+            throw StoreError.invalidValue("\(path) is not a regular file (a pipe, socket or device): give the path of a database file")
+        }
         // A file this process cannot write (mode, read-only mount, immutable): refused before
         // SQLite switches it to WAL, which would leave empty -wal and -shm files behind.
         if mode == .readWrite && access(path, W_OK) != 0 { throw StoreError.readOnly(path: path) }

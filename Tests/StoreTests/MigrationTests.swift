@@ -140,6 +140,13 @@ final class MigrationTests: XCTestCase {
                 XCTAssertEqual("\(error)", "\(folder) is a directory: give the path of a database file (e.g. \(folder)/slope.db)")
             }
         }
+        let fifo = directory.path("pipe.db")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for mode in [SlopeStore.Mode.readWrite, .readOnly] {  // refused at once: reading it would wait for a writer
+            XCTAssertThrowsError(try SlopeStore(path: fifo, mode: mode)) { error in
+                XCTAssertEqual("\(error)", "\(fifo) is not a regular file (a pipe, socket or device): give the path of a database file")
+            }
+        }
         let inMissingFolder = directory.path("missing/slope.db")
         XCTAssertThrowsError(try SlopeStore(path: inMissingFolder)) { error in
             XCTAssertEqual("\(error)", "cannot create the database \(inMissingFolder): the folder \(directory.path("missing")) does not exist (create it first)")
