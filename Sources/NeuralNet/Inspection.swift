@@ -42,17 +42,17 @@ public enum Inspection {
     public static func weightSlope(configuration: TrainingConfiguration, parameters: [LayerParameters], data: Dataset,
                                    layer: Int, from i: Int, to j: Int, row: Int?) throws -> WeightSlope {
         guard (1...max(configuration.layerCount, 1)).contains(layer), layer <= configuration.layerCount else {
-            throw NeuralNetError.invalidArgument(name: "layer", value: "\(layer)", reason: "layers are numbered 1...\(configuration.layerCount)")
+            throw NeuralNetError.invalidArgument(name: "layer", value: "\(layer)", reason: "layers are numbered 1 to \(configuration.layerCount)")
         }
         guard i >= 0, i < configuration.layerSizes[layer - 1] else {
-            throw NeuralNetError.invalidArgument(name: "from", value: "\(i)", reason: "layer \(layer) has inputs 0..<\(configuration.layerSizes[layer - 1])")
+            throw NeuralNetError.invalidArgument(name: "from", value: "\(i)", reason: "layer \(layer) has \(configuration.layerSizes[layer - 1]) inputs, numbered 0 to \(configuration.layerSizes[layer - 1] - 1)")
         }
         guard j >= 0, j < configuration.layerSizes[layer] else {
-            throw NeuralNetError.invalidArgument(name: "to", value: "\(j)", reason: "layer \(layer) has units 0..<\(configuration.layerSizes[layer])")
+            throw NeuralNetError.invalidArgument(name: "to", value: "\(j)", reason: "layer \(layer) has \(configuration.layerSizes[layer]) units, numbered 0 to \(configuration.layerSizes[layer] - 1)")
         }
         if let row {
             guard row >= 0, row < data.rowCount else {
-                throw NeuralNetError.invalidArgument(name: "row", value: "\(row)", reason: "the data has rows 0..<\(data.rowCount)")
+                throw NeuralNetError.invalidArgument(name: "row", value: "\(row)", reason: "the training data has \(data.rowCount) rows, numbered 0 to \(data.rowCount - 1)")
             }
         }
         let selected = row.map { data.rows([$0]) } ?? data

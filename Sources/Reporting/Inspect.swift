@@ -264,6 +264,10 @@ extension Reporter {
         do {
             slope = try Inspection.weightSlope(configuration: inputs.configuration, parameters: parameters, data: inputs.training,
                                                layer: layer, from: i, to: j, row: row)
+        } catch let NeuralNetError.invalidArgument(name, value, reason) {
+            // A weight or row that the run does not have: the user's arguments, named as given.
+            let option = ["layer": "--layer", "from": "--weight (its first number)", "to": "--weight (its second number)", "row": "--row"][name] ?? name
+            throw ReportError.invalidArgument("\(option): \(value) is not in run \(runID): \(reason)")
         } catch { throw ReportError.inspection("\(error)") }
         let weight = parameters.indices.contains(layer - 1) && i < parameters[layer - 1].weight.rows && j < parameters[layer - 1].weight.cols
             ? parameters[layer - 1].weight[i, j] : nil

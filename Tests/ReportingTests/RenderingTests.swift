@@ -209,7 +209,8 @@ final class RenderingTests: ReportTestCase {
         for (layer, i, j) in [(1, 0, 0), (1, 1, 1), (2, 1, 0)] {
             let line = try reporter().explain(runID: 10, epoch: 1, layer: layer, from: i, to: j, row: nil, loader: xorLoader, format: .csv)
                 .split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
-            XCTAssertEqual(Double(line[11])!, Double(line[12])!, accuracy: 1e-12, "layer \(layer) (\(i), \(j))")
+            XCTAssertEqual(Double(line[12])!, 0, "no weight decay in this run")
+            XCTAssertEqual(Double(line[11])!, Double(line[13])!, accuracy: 1e-12, "layer \(layer) (\(i), \(j))")
         }
     }
 
@@ -228,7 +229,14 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weights") },
                        "unknown tensor kind 'weights'; kinds: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity")
         XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 3, from: 0, to: 0, row: nil, loader: self.xorLoader) },
-                       "cannot inspect the run: invalid layer 3: layers are numbered 1...2")
+                       "--layer: 3 is not in run 10: layers are numbered 1 to 2")
+        XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 1, from: 2, to: 0, row: nil, loader: self.xorLoader) },
+                       "--weight (its first number): 2 is not in run 10: layer 1 has 2 inputs, numbered 0 to 1")
+        XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 1, from: 0, to: 0, row: 4, loader: self.xorLoader) },
+                       "--row: 4 is not in run 10: the training data has 4 rows, numbered 0 to 3")
+        XCTAssertThrowsError(try reporter.explain(runID: 10, epoch: 0, layer: 1, from: 0, to: 9, row: nil, loader: self.xorLoader)) { error in
+            XCTAssertEqual(error as? ReportError, .invalidArgument("--weight (its second number): 9 is not in run 10: layer 1 has 2 units, numbered 0 to 1"))
+        }
         XCTAssertEqual(message { try reporter.compare() }, "give at least one run id, or --sweep ID")
         XCTAssertEqual(try reporter.compare(runIDs: [2, 1, 2], format: .csv).split(separator: "\n").count, 3, "repeated ids count once")
         // grid --where: only the matching runs are averaged (seed 1: one run per cell).
