@@ -37,14 +37,14 @@ struct Runs: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(help: ArgumentHelp("Only the runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the runs of this sweep.", valueName: "id")) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("A filter expression over run columns.", valueName: "expression"))
     var filter: String?
     // .unconditional: "-best_val_loss" is a value (descending), not an option.
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Sort by this column; prefix - for descending (e.g. -final_val_accuracy).", valueName: "column"))
     var sort: String?
-    @Option(help: ArgumentHelp("Show at most this many runs.", valueName: "n")) var limit: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Show at most this many runs.", valueName: "n")) var limit: Int?
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -82,17 +82,18 @@ struct Compare: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Argument(help: ArgumentHelp("Run ids to compare (or use --sweep).", valueName: "run")) var runs: [Int64] = []
-    @Option(help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id")) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
     @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
-    @Option(help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"))
     var threshold: Double?
     @Option(help: ArgumentHelp("The per-epoch metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
     var metric: CurveMetric?
 
     func validate() throws {
         if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
+        if let threshold, !threshold.isFinite { throw ValidationError("--threshold: '\(threshold)' is not accepted; expected a finite number") }
         try validateFilter(filter, sweep: sweep)
     }
 
@@ -109,7 +110,7 @@ struct Grid: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("Run column for the rows.", valueName: "column")) var rows = "learning_rate"
     @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
     @Option(help: ArgumentHelp("Numeric run column to aggregate (default: best_val_loss, else best_train_loss).", valueName: "column"))
@@ -141,7 +142,7 @@ struct Best: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("Numeric run column (default: best_val_loss, else best_train_loss).", valueName: "column"))
     var metric: String?
     @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
@@ -169,7 +170,7 @@ struct Layers: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
 
     func run() throws {
         Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader, format: output.format))
@@ -187,8 +188,8 @@ struct Tensors: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch")) var epoch: Int?
-    @Option(help: ArgumentHelp("Only this layer (1 = the first weight matrix).", valueName: "layer")) var layer: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch")) var epoch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this layer (1 = the first weight matrix).", valueName: "layer")) var layer: Int?
     @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity or bias_velocity.", valueName: "kind"))
     var kind: String?
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: TensorExportFormat = .table
@@ -217,10 +218,10 @@ struct Explain: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch")) var epoch: Int?
-    @Option(help: ArgumentHelp("The layer of the weight (1 = from the inputs).", valueName: "layer")) var layer: Int
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch")) var epoch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight (1 = from the inputs).", valueName: "layer")) var layer: Int
     @Option(help: ArgumentHelp("The weight's entry: from node I of the layer below to node J.", valueName: "i,j")) var weight: WeightIndex
-    @Option(help: ArgumentHelp("A training row (0-based); without it, the full-training-set gradient.", valueName: "n")) var row: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A training row (0-based); without it, the full-training-set gradient.", valueName: "n")) var row: Int?
 
     func validate() throws {
         if layer < 1 { throw ValidationError("--layer counts from 1") }
@@ -239,7 +240,7 @@ struct Curves: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("Run ids (or use --sweep).", valueName: "run")) var runs: [Int64] = []
-    @Option(help: ArgumentHelp("All runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("All runs of this sweep.", valueName: "id")) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
     @Option(help: ArgumentHelp("The metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
@@ -269,7 +270,7 @@ struct HTML: ParsableCommand {
         abstract: "One self-contained HTML page for a sweep: runs table, heatmap, loss curves, gradient norms.")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file.html")) var out: String
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
@@ -288,7 +289,7 @@ struct Export: ParsableCommand {
         abstract: "Full-resolution runs, epochs or tensors as CSV or JSON (for pandas).")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
     @Option(help: ArgumentHelp("What to export.", valueName: "what")) var what: ExportSubject = .runs
