@@ -89,12 +89,25 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         }
     }
 
+    /// Waits for another process's write lock by polling every 0.25-1.25 ms (at random), up to
+    /// `timeout`. SQLite's own handler sleeps up to 100 ms between looks, so a process that
+    /// commits back to back (a worker whose epochs are written faster than the other's look) could
+    /// hold the lock at nearly every look and keep the other waiting past its timeout.
+    static func busyHandler(timeout: TimeInterval) -> Database.BusyCallback {
+        let maximumTries = Int(timeout * 1000 / 0.75)  // 0.75 ms per try on average
+        return { tries in
+            guard tries < maximumTries else { return false }
+            usleep(useconds_t.random(in: 250...1250))
+            return true
+        }
+    }
+
     static func configuration(mode: Mode, busyTimeout: TimeInterval, checkpointer: Checkpointer?) -> Configuration {
         var configuration = Configuration()
         configuration.label = "Slope.Store"
         configuration.readonly = mode == .readOnly
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(busyTimeout)
+        configuration.busyMode = .callback(Self.busyHandler(timeout: busyTimeout))
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
             guard !db.configuration.readonly else { return }
@@ -115,7 +128,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            if mode == .readOnly { throw StoreError.notFound("database \(path) (run `runner` first to create it)") }
+            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file does not exist (create one with `runner train` or `runner sweep`, or give --db PATH)") }
             return
         }
         if isDirectory.boolValue { throw StoreError.isADirectory(path) }
@@ -130,7 +143,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
         try? handle.close()
         if header.isEmpty {  // a new file that a concurrent opener has just created
-            if mode == .readOnly { throw StoreError.notFound("Slope data in \(path) (the file is empty: run `runner` first)") }
+            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file is empty (create one with `runner train` or `runner sweep`, or give --db PATH)") }
             return
         }
         guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
@@ -158,7 +171,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             throw StoreError.notASlopeDatabase(
                 path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
         }
-        if mode == .readOnly { throw StoreError.notFound("Slope data in \(path) (the database is empty: run `runner` first)") }
+        if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "it has no Slope tables yet (create them with `runner train` or `runner sweep`)") }
     }
 
     // MARK: - Transactions with errors mapped to StoreError

@@ -18,6 +18,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case corrupt(path: String, detail: String)
     /// A database, run, sweep or epoch that was asked for does not exist.
     case notFound(String)
+    /// A read-only open found no database to read (no file, an empty file, no Slope tables).
+    case noDatabase(path: String, reason: String)
     /// Another process held the write lock for longer than the busy timeout.
     case busy(path: String, timeout: TimeInterval)
     /// The run is not (or no longer) held by this worker: it finished, was requeued or reclaimed.
@@ -43,6 +45,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
         case let .notFound(what):
             return "\(what) not found."
+        case let .noDatabase(path, reason):
+            return "no Slope database at \(path): \(reason)"
         case let .busy(path, timeout):
             return "\(path) stayed locked by another process for more than \(Int(timeout)) s. Retry, or stop the process that holds it."
         case let .runNotHeld(runID, detail):

@@ -157,7 +157,7 @@ final class MigrationTests: XCTestCase {
     func testReadOnlyNeverCreatesOrMigrates() throws {
         let missing = directory.path("missing.db")
         XCTAssertThrowsError(try SlopeStore(path: missing, mode: .readOnly)) { error in
-            guard case .notFound? = error as? StoreError else { return XCTFail("\(error)") }
+            guard case .noDatabase? = error as? StoreError else { return XCTFail("\(error)") }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing))
 

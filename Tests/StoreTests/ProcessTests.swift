@@ -96,7 +96,9 @@ final class ProcessTests: XCTestCase {
         let path = directory.path("two-killed.db")
         let store = try SlopeStore(path: path)
         let runIDs = try (0..<2).map { _ in try store.createRun(.example()) }
-        let writers = try runIDs.map { try Probe(["write-forever", path, String($0), "512", "512"]) }  // 2 MB/epoch
+        // 2 MB/epoch, back to back: each holds the write lock nearly all the time, and both must get on
+        // (the store's busy handler looks every millisecond or so, not every 100 ms like SQLite's).
+        let writers = try runIDs.map { try Probe(["write-forever", path, String($0), "512", "512"]) }
         for writer in writers {
             XCTAssertTrue(writer.wait { $0.contains("epoch 8") }, "\(writer.lines)")   // > 32 MB through the WAL
         }

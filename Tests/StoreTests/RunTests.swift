@@ -17,6 +17,29 @@ final class RunTests: XCTestCase {
     }
     override func tearDown() { store = nil; directory.remove() }
 
+    /// A write waits for another connection's write lock, looking often, and gives up with
+    /// `.busy` after its timeout; once the lock is free it goes through.
+    func testWritesWaitForTheLockThenTimeOut() throws {
+        let path = directory.path("runs.db")
+        var unsafe = Configuration()
+        unsafe.allowsUnsafeTransactions = true  // the lock stays held between the two accesses
+        let holder = try DatabaseQueue(path: path, configuration: unsafe)
+        try holder.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        let impatient = try SlopeStore(path: path, busyTimeout: 0.3)
+        let start = Date()
+        XCTAssertThrowsError(try impatient.createRun(.example())) { error in
+            XCTAssertEqual(error as? StoreError, .busy(path: path, timeout: 0.3), "\(error)")
+        }
+        let waited = Date().timeIntervalSince(start)
+        XCTAssertTrue((0.2...3).contains(waited), "waited \(waited) s for a 0.3 s timeout")
+        // Released while a writer waits: the writer gets it at its next look.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) {
+            try? holder.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
+        }
+        let patient = try SlopeStore(path: path, busyTimeout: 5)
+        XCTAssertNoThrow(try patient.createRun(.example()))
+    }
+
     func testSweepQueuesRunsInOrderAndClaimsThemOnce() throws {
         let runs = (0..<3).map { SlopeStore.NewRun.example(name: "run \($0)", learningRate: 0.1 * Double($0 + 1)) }
         let (sweepID, runIDs) = try store.createSweep(name: "grid", specJSON: #"{"grid": 1}"#, runs: runs)
