@@ -87,6 +87,12 @@ extension Reporter {
         if !all && runs.count > 1 {
             parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
         }
+        // Values that differ but would read the same when shortened (0.1 and 0.1000001) are shown in full.
+        parameterColumns = parameterColumns.map { name, value in
+            let cells = runs.map(value)
+            guard Set(cells.map(\.display)).count < Set(cells.map(\.exact)).count else { return (name, value) }
+            return (name, { Cell.text(value($0).exact) })
+        }
 
         var columns: [DataTable.Column] = [.init("id"), .init("name")]
         columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
@@ -219,9 +225,10 @@ extension Reporter {
             return table.render(format, style: style)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
-        var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(Self.cell($0).display, alignsRight: true) })
+        let rowLabel = Self.labels(pivot.rowValues), columnLabel = Self.labels(pivot.columnValues)
+        var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(columnLabel($0), alignsRight: true) })
         for row in pivot.rowValues {
-            var cells: [Cell] = [.text(Self.cell(row).display)]
+            var cells: [Cell] = [.text(rowLabel(row))]
             for column in pivot.columnValues {
                 guard let cell = pivot.cell(row, column), let mean = cell.mean else { cells.append(.text("-")); continue }
                 var text = formatNumber(mean)
@@ -238,8 +245,15 @@ extension Reporter {
         out += "\n"
         out += table.renderTable(style: style)
         if let best = pivot.best, let mean = best.mean {
-            out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(Self.cell(best.rowValue).display)) \(pivot.columnColumn.rawValue)=\(terminalSafe(Self.cell(best.columnValue).display)): \(formatNumber(mean))\n"
+            out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(rowLabel(best.rowValue))) \(pivot.columnColumn.rawValue)=\(terminalSafe(columnLabel(best.columnValue))): \(formatNumber(mean))\n"
         }
         return out
+    }
+
+    /// Labels for a set of values: short (4 significant digits) unless two different values would
+    /// read the same (0.1 and 0.1000001), then every value in full.
+    static func labels(_ values: [RunValue]) -> (RunValue) -> String {
+        let short = Set(values.map { cell($0).display }).count == Set(values).count
+        return { short ? cell($0).display : cell($0).exact }
     }
 }

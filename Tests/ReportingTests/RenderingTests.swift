@@ -290,6 +290,24 @@ final class LargeIntegerTests: XCTestCase {
         XCTAssertTrue(try reporter.show(runID: big).contains("0 of 9223372036854775807 epochs"))
         XCTAssertTrue(try reporter.runs().contains("0/9223372036854775807"))
     }
+
+    /// Values that differ only past the 4 digits of a table are shown in full, not as twins.
+    func testCloseValuesAreNotShownAsTheSameLabel() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-close")
+        defer { directory.remove() }
+        let path = directory.path("close.db")
+        let store = try SlopeStore(path: path)
+        let (sweepID, _) = try store.createSweep(name: "close", specJSON: "{}", runs: [0.1, 0.1000001, 0.2].map { .example(learningRate: $0) })
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        let grid = try reporter.grid(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: "learning_rate")
+        let labels = grid.split(separator: "\n").dropFirst(3).prefix(3).map { String($0.prefix { $0 != " " }) }
+        XCTAssertEqual(labels, ["0.1", "0.1000001", "0.2"], grid)
+        XCTAssertTrue(try reporter.compare(runIDs: [1, 2]).contains("0.1000001"))
+        // Values that read differently stay short.
+        let different = try reporter.compare(runIDs: [1, 3])
+        XCTAssertTrue(different.contains(" 0.1 ") && different.contains(" 0.2 ") && !different.contains("0.1000001"), different)
+    }
 }
 
 final class ExportTests: ReportTestCase {
