@@ -25,6 +25,14 @@ struct Report: ParsableCommand {
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
     /// with 1; bad expressions and arguments found while running also exit with 2. Never a stack trace.
     static func main() {
+        // `report help NAME` for a NAME that is no command: ArgumentParser would print the general help and exit 0.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count >= 2, arguments[0] == "help" {
+            let names: [String] = configuration.subcommands.map { command in command._commandName }
+            if !names.contains(arguments[1]) {
+                fail("unknown command '\(arguments[1])'; commands: " + names.joined(separator: ", "), status: 2)
+            }
+        }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()

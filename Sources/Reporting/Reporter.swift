@@ -141,7 +141,9 @@ public struct Reporter: Sendable {
     static func sharedColumnsNote(_ runs: [RunSummary]) -> String? {
         guard runs.count > 1 else { return nil }
         var parts: [String] = []
-        if Set(runs.map { $0[.sweep_id] }).count == 1 { parts.append("sweep \(cell(runs[0][.sweep_id]).display)") }
+        if Set(runs.map { $0[.sweep_id] }).count == 1 {
+            parts.append(runs[0].sweepID.map { "sweep \($0)" } ?? "single runs (no sweep)")
+        }
         if Set(runs.map { $0[.layers] }).count == 1 { parts.append("layers \(terminalSafe(runs[0].layers))") }
         return parts.isEmpty ? nil : "all runs: " + parts.joined(separator: ", ")
     }
