@@ -93,15 +93,53 @@ func jsonString(_ text: String) -> String {
 func terminalSafe(_ text: String) -> String {
     var result = ""
     for scalar in text.unicodeScalars {
-        if scalar == "\n" { result += "↵" } else if scalar == "\t" { result += " " } else if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value) {
-            result += "?"
+        if scalar == "\n" { result += "↵" } else if scalar == "\t" { result += " " } else if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+                    || isBidiControl(scalar) {
+            result += "?"  // bidi controls too: they would reorder the rest of the line on screen
         } else { result.unicodeScalars.append(scalar) }
     }
     return result
 }
 
-/// Display width of a string in terminal columns (one per Character; good enough for our names).
-func displayWidth(_ text: String) -> Int { text.count }
+/// Right-to-left and isolate overrides and marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
+func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+    [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+}
+
+/// Terminal columns a character takes: 2 for East Asian wide and fullwidth characters and
+/// emoji, 0 for combining marks and format characters (their base carries them), else 1.
+func displayWidth(_ character: Character) -> Int {
+    var width = 0
+    for scalar in character.unicodeScalars {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: continue
+        default: break
+        }
+        let value = scalar.value
+        let wide = scalar.properties.isEmojiPresentation
+            || (0x1100...0x115F).contains(value) || (0x2E80...0x303E).contains(value) || (0x3041...0x33FF).contains(value)
+            || (0x3400...0x4DBF).contains(value) || (0x4E00...0x9FFF).contains(value) || (0xA000...0xA4CF).contains(value)
+            || (0xAC00...0xD7A3).contains(value) || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value)
+            || (0xFF00...0xFF60).contains(value) || (0xFFE0...0xFFE6).contains(value) || (0x20000...0x3FFFD).contains(value)
+        width = max(width, wide ? 2 : 1)  // a cluster (flag, emoji with modifiers) takes the width of its widest part
+    }
+    return width
+}
+
+/// Display width of a string in terminal columns.
+func displayWidth(_ text: String) -> Int { text.reduce(0) { $0 + displayWidth($1) } }
+
+/// The longest start of `text` that fits in `width` columns.
+func prefix(_ text: String, fitting width: Int) -> String {
+    var used = 0, result = ""
+    for character in text {
+        let next = displayWidth(character)
+        if used + next > width { break }
+        used += next
+        result.append(character)
+    }
+    return result
+}
 
 public struct DataTable: Equatable, Sendable {
     public struct Column: Equatable, Sendable {
@@ -182,7 +220,7 @@ public struct DataTable: Equatable, Sendable {
 
         func fit(_ text: String, _ width: Int, right: Bool) -> String {
             var text = text
-            if displayWidth(text) > width { text = String(text.prefix(max(0, width - 1))) + "…" }
+            if displayWidth(text) > width { text = prefix(text, fitting: max(0, width - 1)) + "…" }
             let padding = String(repeating: " ", count: max(0, width - displayWidth(text)))
             return right ? padding + text : text + padding
         }

@@ -44,6 +44,15 @@ final class XMLCollector: NSObject, XMLParserDelegate {
     }
 }
 
+/// Terminal columns of a line as a terminal draws it (wide characters 2, combining marks 0).
+func displayWidthForTests(_ text: String) -> Int {
+    text.unicodeScalars.reduce(0) { width, scalar in
+        if scalar.properties.generalCategory == .nonspacingMark { return width }
+        let value = scalar.value
+        return width + ((0x3000...0x9FFF).contains(value) || (0x1F300...0x1F6FF).contains(value) ? 2 : 1)
+    }
+}
+
 final class RenderingTests: ReportTestCase {
     func testSVGChartIsWellFormedAndEscapesHostileNames() throws {
         let svg = try reporter().curves(runIDs: [9, 1], metric: .train_loss, logY: true, chart: .svg)
@@ -115,6 +124,29 @@ final class RenderingTests: ReportTestCase {
             (1 columns hidden: loss; widen the terminal or use --format csv)
 
             """)
+    }
+
+    /// Wide characters (CJK, emoji) take two columns and combining marks none, so tables stay
+    /// aligned and within the width; bidi overrides cannot reorder the line.
+    func testWideCharactersKeepTablesAlignedAndBidiControlsAreDefused() {
+        var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
+        table.rows = [[.integer(1), .text("日本語の名前テスト"), .real(0.5)],
+                      [.integer(2), .text("e🙂x"), .real(0.25)],
+                      [.integer(3), .text("cafe\u{301}"), .real(0.125)],
+                      [.integer(4), .text("a\u{202E}bc"), .real(1)]]
+        let wide = table.renderTable(style: TerminalStyle(width: 40, usesColor: false))
+        XCTAssertEqual(wide, """
+            id  name                 loss
+            ─────────────────────────────
+             1  日本語の名前テスト    0.5
+             2  e🙂x                 0.25
+             3  café                0.125
+             4  a?bc                    1
+
+            """)
+        let narrow = table.renderTable(style: TerminalStyle(width: 22, usesColor: false))
+        for line in narrow.split(separator: "\n") { XCTAssertLessThanOrEqual(displayWidthForTests(String(line)), 22, "\(line)") }
+        XCTAssertTrue(narrow.contains(" 1  日本語の名…"), narrow)
     }
 
     func testColourOnlyOnATerminalAndNeverWithNoColor() {
