@@ -84,7 +84,7 @@ extension Reporter {
         for key in Set(leaves.values.flatMap(\.keys)).sorted() {
             parameterColumns.append(("config.\(key)", { run in Cell.text(leaves[run.id]?[key]) }))
         }
-        if !all && runs.count > 1 {
+        if !all {  // one run: all of its settings go to the note below the table, leaving room for the results
             parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
         }
         // Values that differ but would read the same when shortened (0.1 and 0.1000001) are shown in full.
@@ -131,13 +131,13 @@ extension Reporter {
         }
         guard format == .table else { return table.render(format, style: style) }
 
-        var out = "\(metric.rawValue) of \(runs.count) runs: final and best value, epoch of the best"
+        var out = "\(metric.rawValue) of \(runs.count) run\(runs.count == 1 ? "" : "s"): final and best value, epoch of the best"
             + (threshold.map { ", first epoch reaching \(formatNumber($0)) (reach)" } ?? "") + "\n\n"
         out += table.renderTable(style: style)
-        if !all, runs.count > 1 {
+        if !all {
             let same = Self.hyperparameterColumns.filter { column in Set(runs.map { Self.cell($0[column]).exact }).count == 1 }
             if !same.isEmpty {
-                out += style.dim("same for all: " + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0][$0]).display))" }.joined(separator: "  ")) + "\n"
+                out += style.dim((runs.count > 1 ? "same for all: " : "settings: ") + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0][$0]).faithful))" }.joined(separator: "  ")) + "\n"
             }
         }
         out += "\n" + TerminalPlot.render(Self.series(runs: runs, byRun: byRun, metric: metric), title: metric.rawValue, style: style)

@@ -23,6 +23,12 @@ public enum Cell: Hashable, Sendable {
         }
     }
 
+    /// The short display when it reads back as the same value, else the full-precision text.
+    var faithful: String {
+        if case .real(let value) = self, value.isFinite, Double(display) != value { return exact }
+        return display
+    }
+
     /// Full-precision text for CSV (empty when missing).
     var exact: String {
         switch self {

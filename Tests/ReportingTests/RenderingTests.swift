@@ -337,6 +337,11 @@ final class LargeIntegerTests: XCTestCase {
         XCTAssertEqual(labels, ["0.1", "0.1000001", "0.2"], grid)
         XCTAssertTrue(try reporter.compare(runIDs: [1, 2]).contains("0.1000001"))
         // Values that read differently stay short.
+        // One run: its settings go below the table, which keeps the results.
+        let single = try reporter.compare(runIDs: [2])
+        XCTAssertTrue(single.hasPrefix("val_loss of 1 run: ") || single.hasPrefix("train_loss of 1 run: "), single)
+        XCTAssertTrue(single.contains("settings: learning_rate=0.1000001  batch_size=32"), single)
+        XCTAssertTrue(single.contains("id  status"), single)
         let different = try reporter.compare(runIDs: [1, 3])
         XCTAssertTrue(different.contains(" 0.1 ") && different.contains(" 0.2 ") && !different.contains("0.1000001"), different)
     }
