@@ -76,7 +76,8 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
-                let pool = try DatabasePool(path: path, configuration: configuration(mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer))
+                let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
+                let pool = try DatabasePool(path: openPath, configuration: configuration(mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer))
                 switch mode {
                 case .readWrite: try Migrations.migrate(pool, path: path)
                 case .readOnly: try Migrations.verify(pool, path: path)
@@ -87,6 +88,17 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
                 usleep(useconds_t.random(in: 2_000...20_000))
             }
         }
+    }
+
+    /// The name to open a database read-only by. In a folder this process cannot write (read-only
+    /// media, permissions), SQLite could not create the `-shm` file it reads a WAL database with;
+    /// no writer can work there either, so without a `-wal` file the database cannot change and is
+    /// opened as immutable (SQLite then needs no `-shm`, and leaves no files behind).
+    static func readOnlyOpenPath(_ path: String) -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: path + "-wal"),
+              let encoded = URL(fileURLWithPath: path).path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
+        return "file:\(encoded)?immutable=1"
     }
 
     /// Waits for another process's write lock by polling every 0.25-1.25 ms (at random), up to

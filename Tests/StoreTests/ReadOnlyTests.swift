@@ -9,8 +9,10 @@ final class ReadOnlyTests: XCTestCase {
     /// Makes `path` unwritable for this process: file mode 0444, and, for root (whom modes do not
     /// stop), the immutable attribute. Returns how to undo it, or nil when neither works here.
     private func makeUnwritable(_ path: String) throws -> (() -> Void)? {
-        XCTAssertEqual(chmod(path, 0o444), 0)
-        let restoreMode = { _ = chmod(path, 0o644) }
+        var isFolder: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        XCTAssertEqual(chmod(path, isFolder.boolValue ? 0o555 : 0o444), 0)
+        let restoreMode = { _ = chmod(path, isFolder.boolValue ? 0o755 : 0o644) }
         if !isWritable(path) { return restoreMode }
         let chattr = Process()
         chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
@@ -35,9 +37,32 @@ final class ReadOnlyTests: XCTestCase {
     }
 
     private func isWritable(_ path: String) -> Bool {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return access(path, W_OK) == 0 }
         let descriptor = open(path, O_WRONLY)
         if descriptor >= 0 { close(descriptor) }
         return descriptor >= 0
+    }
+
+    /// A database in a folder nobody can write (read-only media): report reads it, creating nothing.
+    func testADatabaseInAReadOnlyFolderIsReadable() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-readonly-folder")
+        defer { directory.remove() }
+        let folder = directory.path("a folder?#%")  // characters a URI must encode
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let path = folder + "/sealed.db"
+        let writable = try SlopeStore(path: path)
+        let runID = try writable.createRun(.example(name: "sealed"))
+        try writable.close()
+        guard let undo = try makeUnwritable(folder) else {
+            throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        defer { undo() }
+        XCTAssertNotEqual(access(folder, W_OK), 0)
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try reader.run(id: runID).settings.name, "sealed")
+        try reader.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["sealed.db"], "no -wal or -shm")
     }
 
     func testWritingAReadOnlyFileFailsClearlyAndChangesNothing() throws {
