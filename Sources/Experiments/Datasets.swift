@@ -250,8 +250,23 @@ public enum DataCatalog {
 
     /// The training and validation sets of a run: same split for the same fraction and seed;
     /// standardization (if asked) fitted on the training rows only.
-    public static func prepare(_ data: DataConfiguration) throws -> (training: Dataset, validation: Dataset?) {
-        let loaded = try load(data.dataset, target: data.target, task: data.taskOverride)
+    /// `databasePath`: a relative CSV path that is not found from the current folder is looked
+    /// for next to the database too (the sha256 check makes sure it is the same file).
+    public static func prepare(_ data: DataConfiguration, databasePath: String? = nil) throws -> (training: Dataset, validation: Dataset?) {
+        var data = data
+        if let databasePath, !data.dataset.hasPrefix("/"), !FileManager.default.fileExists(atPath: data.dataset) {
+            let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(data.dataset).path
+            if FileManager.default.fileExists(atPath: beside) { data.dataset = beside }
+        }
+        let loaded: LoadedData
+        do {
+            loaded = try load(data.dataset, target: data.target, task: data.taskOverride)
+        } catch let ExperimentsError.badData(file, nil, nil, "no such file") where !file.hasPrefix("/") {
+            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: """
+                no such file in the current folder\(databasePath == nil ? "" : " or the database's folder") \
+                (the run was queued with this path relative to the folder it was started from)
+                """)
+        }
         if let expected = data.sha256, let actual = loaded.sha256, expected != actual {
             throw ExperimentsError.badData(file: data.dataset, line: nil, column: nil,
                 reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")

@@ -202,7 +202,7 @@ public final class Worker: @unchecked Sendable {
     private func train(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration, label: String) throws -> RunOutcome {
         let runID = claimed.id
         let training = configuration.training
-        let (trainingData, validationData) = try DataCatalog.prepare(configuration.data)
+        let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
         let trainer: Trainer
         var firstEpoch = 0
         if let point = try store.resumePoint(runID: runID),

@@ -173,7 +173,7 @@ struct Layers: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
 
     func run() throws {
-        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader, format: output.format))
+        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader(databasePath: database.databasePath), format: output.format))
     }
 }
 
@@ -230,7 +230,7 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,
-                                                     row: row, loader: Output.inspectionLoader, format: output.format))
+                                                     row: row, loader: Output.inspectionLoader(databasePath: database.databasePath), format: output.format))
     }
 }
 

@@ -105,11 +105,14 @@ enum Output {
         return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 
-    /// Rebuilds a run's configuration and training split from its stored configuration JSON.
-    static let inspectionLoader: InspectionLoader = { run in
-        let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-        let (training, _) = try DataCatalog.prepare(configuration.data)
-        return InspectionInputs(configuration: configuration.training, training: training)
+    /// Rebuilds a run's configuration and training split from its stored configuration JSON (a
+    /// relative CSV path is looked for next to the database too).
+    static func inspectionLoader(databasePath: String) -> InspectionLoader {
+        { run in
+            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
+            let (training, _) = try DataCatalog.prepare(configuration.data, databasePath: databasePath)
+            return InspectionInputs(configuration: configuration.training, training: training)
+        }
     }
 }
 

@@ -250,6 +250,26 @@ final class ReportCLITests: XCTestCase {
         XCTAssertTrue(text.contains("= the gradient of the update: "), text)
     }
 
+    /// A run queued with a relative CSV path is inspected from another folder: the file is looked
+    /// for next to the database; when it is in neither place the error says where it looked.
+    func testRelativeDataPathsAreFoundNextToTheDatabase() throws {
+        let project = Self.directory.appendingPathComponent("project")
+        try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
+        try "x,y\n0,0\n1,1\n2,0\n3,1\n4,0\n5,1\n".write(to: project.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
+        let train = try ReportProcess.run("runner", ["train", "--dataset", "data.csv", "--hidden", "2", "--epochs", "1", "--validation", "0",
+                                                     "--quiet", "--db", "runs.db"], currentDirectory: project)
+        XCTAssertEqual(train.status, 0, train.error)
+        let db = project.appendingPathComponent("runs.db").path
+        XCTAssertTrue(try report(["layers", "1", "--db", db], expect: 0).output.contains("dead_relu"))  // from the parent folder
+        XCTAssertTrue(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (6 rows)"))
+        try FileManager.default.moveItem(at: project.appendingPathComponent("data.csv"), to: project.appendingPathComponent("moved.csv"))
+        XCTAssertEqual(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 1).error, """
+            report: error: cannot inspect the run: data.csv: no such file in the current folder or the database's folder \
+            (the run was queued with this path relative to the folder it was started from)
+
+            """)
+    }
+
     func testDocsDescribeEveryCommandAndOption() throws {
         let docsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/cli-report.md").path
