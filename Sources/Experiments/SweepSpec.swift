@@ -186,8 +186,13 @@ extension SweepSpec {
 
     /// Reads and validates a sweep file.
     public static func load(path: String) throws -> SweepSpec {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ExperimentsError.badSpecFile(path: path, reason: "no such file")
+        }
+        if isDirectory.boolValue { throw ExperimentsError.badSpecFile(path: path, reason: "is a directory; give a sweep file (YAML)") }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ExperimentsError.badSpecFile(path: path, reason: "cannot read the file (does it exist?)")
+            throw ExperimentsError.badSpecFile(path: path, reason: "cannot read the file (permissions?)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ExperimentsError.badSpecFile(path: path, reason: "not UTF-8 text")
