@@ -127,8 +127,7 @@ extension SweepSpec {
 }
 
 /// JSON with its objects' keys in the order given (JSONEncoder sorts or scrambles them), and
-/// text that YAML reads back as the same strings: besides JSON's escapes, characters YAML does
-/// not allow raw or treats as line breaks (C1 controls, U+2028, U+2029, BOM) are escaped.
+/// strings that YAML reads back the same (`jsonStringLiteral`).
 enum JSONText {
     case string(String), integer(Int), number(Double), bool(Bool)
     case array([JSONText]), object([(String, JSONText)])
@@ -160,23 +159,7 @@ enum JSONText {
         }
     }
 
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-                         || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
-                out += "\\u" + String(format: "%04X", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ value: String) -> String { jsonStringLiteral(value) }
 }
 
 // MARK: - Reading YAML

@@ -97,7 +97,7 @@ final class RowStream {
         if format == .csv {
             buffer += DataTable.csvLine(cells.map(\.cell.exact))
         } else {
-            buffer += (isFirst ? "\n  {" : ",\n  {") + zip(columns, cells).map { "\(jsonString($0)): \($1.json)" }.joined(separator: ", ") + "}"
+            buffer += (isFirst ? "\n  {" : ",\n  {") + zip(columns, cells).map { "\(jsonStringLiteral($0)): \($1.json)" }.joined(separator: ", ") + "}"
         }
         isFirst = false
         guard buffer.utf8.count > 65_536 else { return nil }

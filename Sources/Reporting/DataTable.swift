@@ -1,6 +1,7 @@
 // A typed table that renders three ways: a terminal table that fits the width, CSV (RFC 4180,
 // full precision) and JSON (an array of objects, keys in column order, full precision).
 import Foundation
+import Store
 
 public enum OutputFormat: String, CaseIterable, Sendable {
     case table, csv, json
@@ -41,7 +42,7 @@ public enum Cell: Hashable, Sendable {
 
     var json: String {
         switch self {
-        case .text(let text): return jsonString(text)
+        case .text(let text): return jsonStringLiteral(text)
         case .integer(let value): return String(value)
         case .real(let value): return value.isFinite ? "\(value)" : "null"
         case .null: return "null"
@@ -75,24 +76,6 @@ func formatNumber(_ value: Double, digits: Int = 4) -> String {
     return String(format: "%.\(max(1, digits - 1))e", value)
 }
 
-/// A JSON string literal (RFC 8259 escapes).
-func jsonString(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\r": result += "\\r"
-        case "\t": result += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                result += String(format: "\\u%04x", scalar.value)
-            } else { result.unicodeScalars.append(scalar) }
-        }
-    }
-    return result + "\""
-}
 
 /// A terminal-safe single line: control characters (newlines, escapes) shown as visible symbols,
 /// so that a hostile run name cannot break a table or inject terminal escape sequences.
@@ -196,7 +179,7 @@ public struct DataTable: Equatable, Sendable {
     public func renderJSON() -> String {
         if rows.isEmpty { return "[]\n" }
         let objects = rows.map { row -> String in
-            let fields = zip(columns, row).map { "\(jsonString($0.key)): \($1.json)" }
+            let fields = zip(columns, row).map { "\(jsonStringLiteral($0.key)): \($1.json)" }
             return "  {" + fields.joined(separator: ", ") + "}"
         }
         return "[\n" + objects.joined(separator: ",\n") + "\n]\n"

@@ -217,7 +217,7 @@ public struct Reporter: Sendable {
         switch format {
         case .csv: return table.renderCSV()
         case .json:
-            let runFields = RunColumn.allCases.map { "\(jsonString($0.rawValue)): \(Self.cell(run[$0]).json)" }
+            let runFields = RunColumn.allCases.map { "\(jsonStringLiteral($0.rawValue)): \(Self.cell(run[$0]).json)" }
             let config = run.configJSON.isEmpty ? "null" : run.configJSON
             return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
                 + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n"

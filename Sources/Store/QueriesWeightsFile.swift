@@ -122,9 +122,7 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
             return dtype == "float32" ? "\(Float(value))" : "\(value)"
         }
-        func quoted(_ text: String) -> String {
-            (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
-        }
+        func quoted(_ text: String) -> String { jsonStringLiteral(text) }
         var text = "{\n  \"format\": \(quoted(format)),\n  \"version\": \(version),\n"
         if let runID { text += "  \"run_id\": \(runID),\n" }
         if let epoch { text += "  \"epoch\": \(epoch),\n" }
