@@ -56,9 +56,21 @@ enum Output {
             return
         }
         guard !path.isEmpty else { throw ReportError.invalidArgument("--out: give a file name (or - for standard output)") }
+        // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
+        // a redirection's position and append mode are kept (resolving them would replace the file).
+        if let descriptor = streamDescriptor(path) {
+            do {
+                try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
+            } catch {
+                throw ReportError.output("\(path): \(error.localizedDescription)")
+            }
+            return
+        }
         let target = resolvedTarget(path)
-        let protected = [database, database + "-wal", database + "-shm"].map { canonical($0) }
-        if protected.contains(canonical(target)) {
+        // SQLite names -wal and -shm after the file a database link points to.
+        let realDatabase = resolvedTarget(database)
+        let protected = [database, realDatabase, realDatabase + "-wal", realDatabase + "-shm"].map { canonical($0) }
+        if protected.contains(canonical(target)) || isSameFile(target, realDatabase) {
             throw ReportError.invalidArgument("--out \(path) is the database being read (\(database)): give another file name")
         }
         do {
@@ -97,6 +109,25 @@ enum Output {
                 : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).path
         }
         return current
+    }
+
+    /// The descriptor behind /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N, if `path` is one.
+    static func streamDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return STDOUT_FILENO
+        case "/dev/stderr": return STDERR_FILENO
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+                return Int32(path.dropFirst(prefix.count))
+            }
+            return nil
+        }
+    }
+
+    /// Whether two paths name the same existing file (device and inode: also through hard links).
+    static func isSameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat(), b = stat()
+        return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
     /// An absolute path with links in its folders resolved, for comparing two paths.

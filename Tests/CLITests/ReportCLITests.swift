@@ -197,6 +197,24 @@ final class ReportCLITests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: path("db-link.svg"), withDestinationPath: Self.fixture)
         try report(["curves", "1", "--out", path("db-link.svg"), "--db", Self.fixture], expect: 2)
         try report(["curves", "1", "--out", Self.fixture + "-wal", "--db", Self.fixture], expect: 2)
+        // Through a link given as --db: neither the link, nor the file it points to, nor its -wal.
+        let copy = path("copy.db"), linkToCopy = path("link-to-copy.db")
+        try FileManager.default.copyItem(atPath: Self.fixture, toPath: copy)
+        try FileManager.default.createSymbolicLink(atPath: linkToCopy, withDestinationPath: copy)
+        for out in [linkToCopy, copy, copy + "-wal"] {
+            try report(["tensors", "1", "--format", "csv", "--out", out, "--db", linkToCopy], expect: 2)
+        }
+        try FileManager.default.linkItem(atPath: copy, toPath: path("hard-link.db"))
+        try report(["tensors", "1", "--format", "csv", "--out", path("hard-link.db"), "--db", copy], expect: 2)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), before)
+        // /dev/stdout is this process's standard output, appended to as redirected, never replaced.
+        let log = path("log.txt")
+        try "PREVIOUS\n".write(toFile: log, atomically: false, encoding: .utf8)
+        let appended = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), [
+            "-c", "\"$0\" tensors 1 --format csv --out /dev/stdout --db \"$1\" >> \"$2\"",
+            ReportProcess.executable("report").path, Self.fixture, log])
+        XCTAssertEqual(appended.status, 0, appended.error)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "PREVIOUS\n" + csv)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: Self.fixture)), before)
         try report(["html", "--sweep", "1", "--out", "", "--db", Self.fixture], expect: 2)
         XCTAssertEqual(try report(["html", "--sweep", "1", "--out", path("no/such/x.html"), "--db", Self.fixture], expect: 1).error,
