@@ -71,15 +71,21 @@ public struct FlagSettings: Sendable {
     }
 
     /// The spec of `runner sweep`: the file's (or an empty grid named `name`), with each flag replacing
-    /// that setting's values.
-    public func sweepSpec(file: SweepSpec?, name: String) throws -> SweepSpec {
+    /// that setting's values. The data settings are checked on the result (a flag may replace the
+    /// file's dataset), each named by where it came from: the flag, or `filePath`'s field.
+    public func sweepSpec(file: SweepSpec?, name: String, filePath: String? = nil) throws -> SweepSpec {
         try validate()
         var spec = file ?? SweepSpec(name: name)
+        var flags: [Setting: String] = [:]
         for entry in entries {
             if entry.setting == .name { spec.name = entry.values.first?.description ?? spec.name; continue }
             spec[entry.setting] = .values(entry.values)
+            flags[entry.setting] = entry.flag
         }
-        try spec.validate()
+        try spec.validate(file: filePath, checkingData: false)
+        try spec.validateData { setting, field, reason in
+            .badSetting(field: flags[setting] ?? (filePath.map { "\($0): " } ?? "") + field, reason: reason)
+        }
         return spec
     }
 }

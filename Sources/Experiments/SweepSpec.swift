@@ -168,7 +168,9 @@ extension SweepSpec {
     static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed", "early_terminate"]
 
     /// Reads and validates a sweep file.
-    public static func load(path: String) throws -> SweepSpec {
+    /// `checkingData: false` when flags may still replace the file's data settings (`runner sweep
+    /// FILE --dataset ...`): the merged spec is checked then.
+    public static func load(path: String, checkingData: Bool = true) throws -> SweepSpec {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ExperimentsError.badSpecFile(path: path, reason: "no such file")
@@ -181,7 +183,7 @@ extension SweepSpec {
             throw ExperimentsError.badSpecFile(path: path, reason: "not UTF-8 text")
         }
         let defaultName = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        return try parse(yaml: text, file: path, defaultName: defaultName)
+        return try parse(yaml: text, file: path, defaultName: defaultName, checkingData: checkingData)
     }
 
     /// Parses sweep YAML; `file` prefixes error messages.
@@ -373,20 +375,25 @@ extension SweepSpec {
 extension SweepSpec {
     /// Each dataset is a file that exists or a built-in with valid options; target and task, which
     /// choose a CSV column, are not given with a generated dataset (it has its own targets).
-    func validateData(fail: (String, String) -> ExperimentsError) throws {
+    /// `fail` gets the setting, its field in the file (`fixed.dataset`) and the reason.
+    func validateData(fail: (Setting, String, String) -> ExperimentsError) throws {
         func field(_ setting: Setting, _ index: Int) -> String {
             if case let .values(values)? = self[setting], values.count > 1 { return "parameters.\(setting.rawValue).values[\(index)]" }
             return "fixed.\(setting.rawValue)"
         }
         guard case let .values(datasets)? = self[.dataset] else { return }
         for (index, name) in datasets.compactMap(\.asString).enumerated() {
-            if let problem = DataCatalog.problem(withName: name) { throw fail(field(.dataset, index), problem) }
+            if let problem = DataCatalog.problem(withName: name) { throw fail(.dataset, field(.dataset, index), problem) }
         }
-        for setting in [Setting.target, .task] where self[setting] != nil {
+        let givesTask: Bool = {  // task: auto is every dataset's default
+            guard case let .values(values)? = self[.task] else { return false }
+            return values.contains { $0.asString?.lowercased() != TaskKind.auto.rawValue }
+        }()
+        for setting in [Setting.target, .task] where setting == .target ? self[.target] != nil : givesTask {
             let generated = datasets.compactMap(\.asString).first { name in
                 !FileManager.default.fileExists(atPath: name) && (try? DataCatalog.builtInOptions(name).0) != .digits
             }
-            if let generated { throw fail(field(setting, 0), "target and task apply to CSV files; \(generated) decides its own targets") }
+            if let generated { throw fail(setting, field(setting, 0), "target and task apply to CSV files; \(generated) decides its own targets") }
         }
     }
 }
@@ -421,7 +428,7 @@ extension SweepSpec {
                 try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")
             }
         }
-        if checkingData { try validateData(fail: fail) }
+        if checkingData { try validateData { _, field, reason in fail(field, reason) } }
         switch method {
         case .grid:
             if count != nil { throw fail("count", "only for method: random (a grid runs every combination)") }

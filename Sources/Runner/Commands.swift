@@ -60,8 +60,8 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        let file = try spec.map { try SweepSpec.load(path: $0) }
-        let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep")
+        let file = try spec.map { try SweepSpec.load(path: $0, checkingData: false) }  // checked after the flags
+        let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
         let plan = try SweepPlan(spec: sweepSpec)
         let store = try Console.openStore(global, create: true)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs

@@ -229,6 +229,31 @@ final class SweepSpecTests: XCTestCase {
         }
     }
 
+    /// Data settings are checked after flags replace the file's: a file's missing dataset does not
+    /// matter when --dataset replaces it, and errors name the flag or the file's field.
+    func testDataSettingsAreCheckedAfterFlagsAndNamedByWhereTheyCameFrom() throws {
+        let file = try SweepSpec.parse(yaml: "fixed: {dataset: data/missing.csv, epochs: 1}\nparameters: {seed: {values: [0, 1]}}",
+                                       file: "s.yaml", checkingData: false)
+        var replaced = FlagSettings()
+        replaced.add(.dataset, flag: "--dataset", ["xor"])
+        XCTAssertEqual(try replaced.sweepSpec(file: file, name: "n", filePath: "s.yaml").expand().map(\.settings.dataset), ["xor", "xor"])
+        XCTAssertThrowsError(try FlagSettings().sweepSpec(file: file, name: "n", filePath: "s.yaml")) { error in
+            XCTAssertEqual("\(error)", "s.yaml: fixed.dataset: data/missing.csv: no such file")
+        }
+        var task = FlagSettings()
+        task.add(.dataset, flag: "--dataset", ["moons"])
+        task.add(.seed, flag: "--seed", ["0", "1"])
+        task.add(.task, flag: "--task", ["regression"])
+        XCTAssertThrowsError(try task.sweepSpec(file: nil, name: "n")) { error in
+            XCTAssertEqual("\(error)", "--task: target and task apply to CSV files; moons decides its own targets")
+        }
+        var auto = FlagSettings()
+        auto.add(.dataset, flag: "--dataset", ["moons"])
+        auto.add(.task, flag: "--task", ["auto"])
+        XCTAssertNoThrow(try auto.sweepSpec(file: nil, name: "n"))  // auto is every dataset's default
+        XCTAssertNoThrow(try parse("fixed: {dataset: moons, task: auto}"))
+    }
+
     func testShippedExamplesAreValid() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples")
