@@ -254,9 +254,11 @@ public enum DataCatalog {
     /// for next to the database too (the sha256 check makes sure it is the same file).
     public static func prepare(_ data: DataConfiguration, databasePath: String? = nil) throws -> (training: Dataset, validation: Dataset?) {
         var data = data
-        if let databasePath, !data.dataset.hasPrefix("/"), !FileManager.default.fileExists(atPath: data.dataset) {
+        if let databasePath, !data.dataset.hasPrefix("/"), !FileManager.default.fileExists(atPath: data.dataset),
+           (try? builtInOptions(data.dataset)) == nil {  // never for built-in names (a file `xor` beside the database)
             let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(data.dataset).path
-            if FileManager.default.fileExists(atPath: beside) { data.dataset = beside }
+            var info = stat()
+            if stat(beside, &info) == 0, info.st_mode & S_IFMT == S_IFREG { data.dataset = beside }
         }
         let loaded: LoadedData
         do {

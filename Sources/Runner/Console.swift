@@ -39,8 +39,8 @@ enum Console {
     /// Opens (creating and migrating, when `create`) the database; `work` and `resume` need an existing one.
     static func openStore(_ global: GlobalOptions, create: Bool) throws -> SlopeStore {
         let path = global.databasePath
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        if !create && (size ?? 0) == 0 {  // missing, or an empty file: nothing to work on, and nothing to create
+        var info = stat()  // stat, not lstat: through a link, the file it points to
+        if !create && (stat(path, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
             throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
         }
         return try SlopeStore(path: path)

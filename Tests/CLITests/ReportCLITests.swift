@@ -280,6 +280,12 @@ final class ReportCLITests: XCTestCase {
         let db = project.appendingPathComponent("runs.db").path
         XCTAssertTrue(try report(["layers", "1", "--db", db], expect: 0).output.contains("dead_relu"))  // from the parent folder
         XCTAssertTrue(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (6 rows)"))
+        // Built-in names are never looked up as files next to the database.
+        let builtIn = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0",
+                                                       "--quiet", "--db", "runs.db"], currentDirectory: project)
+        XCTAssertEqual(builtIn.status, 0, builtIn.error)
+        try "not the xor data".write(to: project.appendingPathComponent("xor"), atomically: true, encoding: .utf8)
+        XCTAssertTrue(try report(["explain", "2", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (4 rows)"))
         try FileManager.default.moveItem(at: project.appendingPathComponent("data.csv"), to: project.appendingPathComponent("moved.csv"))
         XCTAssertEqual(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 1).error, """
             report: error: cannot inspect the run: data.csv: no such file in the current folder or the database's folder \

@@ -120,6 +120,13 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: database("empty.db"), contents: Data()))
         XCTAssertTrue(try run(["resume", "--run", "5", "--db", database("empty.db")], expect: 1).error.contains("no database at"))
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: database("empty.db"))[.size] as? Int, 0)
+        // Nor through links: one to nothing, one to the empty file.
+        try FileManager.default.createSymbolicLink(atPath: database("dangling.db"), withDestinationPath: database("nowhere.db"))
+        try FileManager.default.createSymbolicLink(atPath: database("to-empty.db"), withDestinationPath: database("empty.db"))
+        try run(["work", "--db", database("dangling.db")], expect: 1)
+        try run(["resume", "--db", database("to-empty.db")], expect: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database("nowhere.db")))
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: database("empty.db"))[.size] as? Int, 0)
         try run(["resume", "--run", "99", "--db", db], expect: 1)
         try run(["work", "--sweep", "42", "--db", db], expect: 1)
     }
