@@ -90,14 +90,18 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         }
     }
 
-    /// The name to open a database read-only by. In a folder this process cannot write (read-only
-    /// media, permissions), SQLite could not create the `-shm` file it reads a WAL database with;
-    /// no writer can work there either, so without a `-wal` file the database cannot change and is
-    /// opened as immutable (SQLite then needs no `-shm`, and leaves no files behind).
+    /// The name to open a database read-only by. In a folder this process cannot write, SQLite
+    /// could not create the `-shm` file it reads a WAL database with. When nobody can change the
+    /// database either (a read-only file system, or a file without any write permission) and it
+    /// has no `-wal`, it is opened as immutable: SQLite then needs no `-shm` and leaves no files.
+    /// Otherwise (someone else may still write it) the open goes on as usual and fails clearly.
     static func readOnlyOpenPath(_ path: String) -> String {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: path + "-wal"),
-              let encoded = URL(fileURLWithPath: path).path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path  // -wal and -shm sit beside the real file
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        var info = stat(), volume = statvfs()
+        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0 else { return path }
+        let nobodyWrites = info.st_mode & 0o222 == 0 || (statvfs(file, &volume) == 0 && volume.f_flag & UInt(ST_RDONLY) != 0)
+        guard nobodyWrites, let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
         return "file:\(encoded)?immutable=1"
     }
 

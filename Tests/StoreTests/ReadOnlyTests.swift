@@ -54,11 +54,24 @@ final class ReadOnlyTests: XCTestCase {
         let writable = try SlopeStore(path: path)
         let runID = try writable.createRun(.example(name: "sealed"))
         try writable.close()
+        // While someone could still write the file, the usual open is kept (it fails clearly here).
+        guard let undoFolder = try makeUnwritable(folder) else {
+            throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        XCTAssertEqual(SlopeStore.readOnlyOpenPath(path), path)
+        undoFolder()
+        XCTAssertEqual(chmod(path, 0o444), 0)  // nobody may write it: immutable then
+        defer { chmod(path, 0o644) }
         guard let undo = try makeUnwritable(folder) else {
             throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
         }
         defer { undo() }
         XCTAssertNotEqual(access(folder, W_OK), 0)
+        XCTAssertTrue(SlopeStore.readOnlyOpenPath(path).hasPrefix("file:") && SlopeStore.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
+        // Through a link, the real file's folder and -wal count.
+        let link = directory.path("link.db")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        XCTAssertEqual(SlopeStore.readOnlyOpenPath(link), SlopeStore.readOnlyOpenPath(path))
         let reader = try SlopeStore(path: path, mode: .readOnly)
         XCTAssertEqual(try reader.run(id: runID).settings.name, "sealed")
         try reader.close()
