@@ -105,15 +105,23 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         return "file:\(encoded)?immutable=1"
     }
 
-    /// Waits for another process's write lock by polling every 0.25-1.25 ms (at random), up to
-    /// `timeout`. SQLite's own handler sleeps up to 100 ms between looks, so a process that
-    /// commits back to back (a worker whose epochs are written faster than the other's look) could
-    /// hold the lock at nearly every look and keep the other waiting past its timeout.
-    static func busyHandler(timeout: TimeInterval) -> Database.BusyCallback {
-        let maximumTries = Int(timeout * 1000 / 0.75)  // 0.75 ms per try on average
+    /// Waits for another process's write lock by looking again every 0.25-1.25 ms (at random)
+    /// until `timeout` seconds have passed since the first look. SQLite's own handler sleeps up to
+    /// 100 ms between looks, so a process that commits back to back (a worker whose epochs are
+    /// written faster than the other looks) could hold the lock at nearly every look and keep the
+    /// other waiting past its timeout. `now` and `sleep` are the clock and the pause (tests pass
+    /// their own).
+    static func busyHandler(timeout: TimeInterval,
+                            now: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
+                            sleep: @escaping @Sendable (useconds_t) -> Void = { _ = usleep($0) }) -> Database.BusyCallback {
+        // A connection is used by one thread at a time, and SQLite calls the handler on it.
+        let key = "Slope.busyHandler.start"
         return { tries in
-            guard tries < maximumTries else { return false }
-            usleep(useconds_t.random(in: 250...1250))
+            let dictionary = Thread.current.threadDictionary
+            if tries == 0 { dictionary[key] = now() }
+            let start = dictionary[key] as? TimeInterval ?? now()
+            guard now() - start < timeout else { return false }
+            sleep(useconds_t.random(in: 250...1250))
             return true
         }
     }

@@ -3,9 +3,8 @@
 //   open PATH [START]              open (migrating) at unix time START; prints "opened"
 //   work PATH SWEEP [EPOCHS]       claim runs until none is left; per run write EPOCHS+1 small
 //                                  epochs and complete it; prints "claimed ID" per run
-//   write-forever PATH RUN R C [PAUSE]  claim run RUN, then write epochs of 4 R x C float32 tensors
-//                                  until killed, PAUSE microseconds apart (training's place);
-//                                  prints "epoch N" after each commit
+//   write-forever PATH RUN R C     claim run RUN, then write epochs of 4 R x C float32 tensors
+//                                  back to back until killed; prints "epoch N" after each commit
 //   claim-and-exit PATH RUN        claim run RUN, write epoch 0, exit without finishing it
 //   read PATH SWEEP                read-only: read the sweep's runs, epochs and tensors until
 //                                  every run is finished; prints "reads N"
@@ -66,14 +65,12 @@ do {
         let runID = Int64(arguments[3])!, rows = Int(arguments[4])!, cols = Int(arguments[5])!
         guard try store.claimRun(runID: runID, worker: worker) != nil else { throw StoreError.notFound("queued run \(runID)") }
         let payload = tensors(rows: rows, cols: cols, seed: 1)
-        let pause = arguments.count > 6 ? useconds_t(arguments[6])! : 0
         var epoch = 0
         while true {
             try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1, validationLoss: 2),
                                  tensors: payload, worker: worker)
             print("epoch \(epoch)")
             epoch += 1
-            if pause > 0 { usleep(pause) }
         }
     case "claim-and-exit":
         let store = try SlopeStore(path: path)

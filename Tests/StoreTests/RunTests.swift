@@ -2,7 +2,7 @@
 // by writeEpoch, finishing, requeueing, resuming, and reclaiming runs whose worker is gone.
 import Foundation
 import GRDB
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 
@@ -17,8 +17,28 @@ final class RunTests: XCTestCase {
     }
     override func tearDown() { store = nil; directory.remove() }
 
-    /// A write waits for another connection's write lock, looking often, and gives up with
-    /// `.busy` after its timeout; once the lock is free it goes through.
+    /// The busy handler looks again every 0.25-1.25 ms and gives up once `timeout` seconds
+    /// (of the clock, not a count of looks) have passed since its first look.
+    func testBusyHandlerLooksOftenUntilItsTimeout() {
+        final class Clock: @unchecked Sendable { var now = 100.0; var pauses: [useconds_t] = [] }
+        let clock = Clock()
+        let handler = SlopeStore.busyHandler(timeout: 0.01, now: { clock.now }, sleep: { pause in
+            clock.pauses.append(pause)
+            clock.now += Double(pause) * 3e-6  // a loaded machine: each pause takes three times as long
+        })
+        var tries = 0
+        while handler(tries) { tries += 1 }
+        XCTAssertTrue(clock.pauses.allSatisfy { (250...1250).contains($0) }, "\(clock.pauses)")
+        XCTAssertGreaterThan(clock.now - 100, 0.01)
+        XCTAssertLessThan(clock.now - 100, 0.01 + 3 * 1250e-6 + 1e-9, "stops at the first look past the timeout")
+        XCTAssertGreaterThanOrEqual(tries, 2)
+        clock.now = 500  // a new wait starts its own clock
+        XCTAssertTrue(handler(0))
+        XCTAssertTrue(SlopeStore.busyHandler(timeout: .infinity, sleep: { _ in })(1_000_000))
+    }
+
+    /// A write waits for another connection's write lock and gives up with `.busy` after its
+    /// timeout; once the lock is free it goes through.
     func testWritesWaitForTheLockThenTimeOut() throws {
         let path = directory.path("runs.db")
         var unsafe = Configuration()
