@@ -20,7 +20,7 @@ struct CSVTable: Equatable {
         let hasNUL = bytes.withUnsafeBufferPointer { $0.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
         if hasNUL {
             throw ExperimentsError.badData(file: file, line: nil, column: nil,
-                reason: "not a text file (it holds NUL bytes); expected CSV text: a header row naming the columns, then one row per sample")
+                reason: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: a header row naming the columns, then one row per sample")
         }
         /// Text from the file as it goes into a message: control characters escaped, at most 40 characters.
         func shown(_ text: some StringProtocol) -> String {

@@ -102,7 +102,10 @@ public enum DataCatalog {
     /// What is wrong with a `--dataset` value, said without loading anything (nil: a file that
     /// exists, or a built-in name with valid options); settings check it as soon as it is given.
     public static func problem(withName name: String) -> String? {
-        if FileManager.default.fileExists(atPath: name) { return nil }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory) {
+            return isDirectory.boolValue ? "\(name) is a directory; give a CSV file or a built-in dataset" : nil
+        }
         do {
             _ = try builtInOptions(name)
             return nil

@@ -64,7 +64,9 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         do {
             try training.validate()
         } catch let NeuralNetError.invalidConfiguration(field, value, reason) {
-            throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(value)' is not accepted: \(reason)")
+            // The user gave the hidden widths; the engine checks the whole list with inputs and outputs.
+            let given = field == "layerSizes" ? settings.hidden.map(String.init).joined(separator: ",") : value
+            throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(given)' is not accepted: \(reason)")
         }
         try checkFits(training, dataset: dataset, name: settings.dataset)
         let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,

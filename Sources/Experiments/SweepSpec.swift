@@ -108,17 +108,21 @@ extension SweepSpec {
         if let count { top.append(("count", .integer(count))) }
         if method == .random { top.append(("random_seed", .integer(Int(randomSeed)))) }
         top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
+        top.append(("fixed", .object(fixed)))
+        top.append(("parameters", .object(varied)))
         if let earlyTerminate {
             top.append(("early_terminate", .object([("type", .string("median")), ("warmup_epochs", .integer(earlyTerminate.warmupEpochs))])))
         }
-        top.append(("fixed", .object(fixed)))
-        top.append(("parameters", .object(varied)))
         return JSONText.object(top).text
     }
 
     /// A value as a sweep file gives it: numbers and booleans typed (flags give text).
     private static func typed(_ value: SettingValue, for setting: Setting) -> SettingValue {
-        guard case .string = value else { return value }
+        guard case let .string(text) = value else { return value }
+        if setting == .hidden {  // "64,32" from --hidden: the list a file gives
+            let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            if !widths.isEmpty, widths.allSatisfy({ $0 != nil }) { return .list(widths.map { .int($0!) }) }
+        }
         if setting.isInteger, let number = value.asInt { return .int(number) }
         if setting.isNumeric, let number = value.asDouble { return .double(number) }
         if setting.isBoolean, let flag = value.asBool { return .bool(flag) }

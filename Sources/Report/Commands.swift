@@ -220,7 +220,7 @@ struct Explain: ParsableCommand {
     @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
     @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch")) var epoch: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight (1 = from the inputs).", valueName: "layer")) var layer: Int
-    @Option(help: ArgumentHelp("The weight's entry: from node I of the layer below to node J.", valueName: "i,j")) var weight: WeightIndex
+    @Option(parsing: .unconditional, help: ArgumentHelp("The weight's entry: from node I of the layer below to node J.", valueName: "i,j")) var weight: WeightIndex
     @Option(parsing: .unconditional, help: ArgumentHelp("A training row (0-based); without it, the full-training-set gradient.", valueName: "n")) var row: Int?
 
     func validate() throws {

@@ -29,7 +29,7 @@ struct Report: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.count >= 2, arguments[0] == "help" {
             let names: [String] = configuration.subcommands.map { command in command._commandName }
-            if !names.contains(arguments[1]) {
+            if !names.contains(arguments[1]) && arguments[1] != "help" && !arguments[1].hasPrefix("-") {
                 fail("unknown command '\(arguments[1])'; commands: " + names.joined(separator: ", "), status: 2)
             }
         }

@@ -113,7 +113,7 @@ struct SettingOptions: ParsableArguments {
     @Flag(help: "Standardize CSV features (mean 0, std 1), fitted on the training split only.")
     var standardize = false
 
-    @Option(help: ArgumentHelp("Hidden layer widths, e.g. 64,64; none for no hidden layer (a linear or logistic model). Several networks for a sweep: 32/64,64. Default: 64.", valueName: "widths"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, e.g. 64,64; none for no hidden layer (a linear or logistic model). Several networks for a sweep: 32/64,64. Default: 64.", valueName: "widths"))
     var hidden: String?
 
     @Option(help: "Hidden-layer activation. Default: relu.")
@@ -176,7 +176,7 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Which epochs store their tensors: every, final, or N (every N epochs). Epoch 0 and the last epoch always do. Default: every.", valueName: "policy"))
     var logTensors: String?
 
-    @Option(help: ArgumentHelp("Name of the run (train) or of the sweep (sweep).", valueName: "text"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Name of the run (train) or of the sweep (sweep).", valueName: "text"))
     var name: String?
 
     /// The flags that were given, by setting, as texts (Experiments checks and names them in errors).

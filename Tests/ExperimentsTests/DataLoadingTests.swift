@@ -68,7 +68,7 @@ final class DataLoadingTests: XCTestCase {
         assertBadData("a,a,c\n1,2,3\n", line: 1, column: "'a'", contains: "appears twice")
         assertBadData("a,b\n1,2.5\n", task: .classification, line: 2, column: "'b'", contains: "not a class label")
         // Binary files are named as such; file text in messages has control characters escaped and is cut at 40.
-        assertBadData("a,b\n1,\u{0}2\n", line: nil, column: nil, contains: "not a text file (it holds NUL bytes)")
+        assertBadData("a,b\n1,\u{0}2\n", line: nil, column: nil, contains: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8)")
         assertBadData("a,b\n1,\u{1B}[31mred\n", line: 2, column: "'b' (2)", contains: "'\\x1B[31mred' is not a number")
         assertBadData("a,b\n1,\(String(repeating: "x", count: 100))\n", line: 2, column: "'b' (2)",
                       contains: "'\(String(repeating: "x", count: 40))...' is not a number")

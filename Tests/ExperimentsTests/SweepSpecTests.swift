@@ -126,8 +126,8 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(parameters["batch_size"]?["values"] as? [Int], [16, 64])
         // Keys in the file's order, not sorted.
         let order = ["\"name\"", "\"description\"", "\"method\"", "\"count\"", "\"random_seed\"", "\"metric\"",
-                     "\"early_terminate\"", "\"fixed\"", "\"dataset\"", "\"hidden\"", "\"parameters\"",
-                     "\"momentum\"", "\"learning_rate\"", "\"batch_size\""]
+                     "\"fixed\"", "\"dataset\"", "\"hidden\"", "\"parameters\"",
+                     "\"momentum\"", "\"learning_rate\"", "\"batch_size\"", "\"early_terminate\""]
         let positions = try order.map { key in try XCTUnwrap(json.range(of: key), key).lowerBound }
         XCTAssertEqual(positions, positions.sorted(), json)
 
@@ -142,8 +142,10 @@ final class SweepSpecTests: XCTestCase {
         flags.add(.epochs, flag: "--epochs", ["7"])
         flags.add(.standardize, flag: "--standardize", ["true"])
         flags.add(.dataset, flag: "--dataset", ["digits"])
+        flags.add(.hidden, flag: "--hidden", ["16,8", "none"])
         let fromFlags = try flags.sweepSpec(file: nil, name: "flags").json()
         XCTAssertTrue(fromFlags.contains(#""fixed":{"epochs":7,"standardize":true,"dataset":"digits"}"#), fromFlags)
+        XCTAssertTrue(fromFlags.contains(#""hidden":{"values":[[16,8],"none"]}"#), fromFlags)
         XCTAssertTrue(fromFlags.contains(#""learning_rate":{"values":[0.001,0.0001]}"#), fromFlags)
         XCTAssertEqual(try SweepSpec.parse(yaml: fromFlags, file: "sweeps.spec").json(), fromFlags)
     }
@@ -157,6 +159,8 @@ final class SweepSpecTests: XCTestCase {
         assertRejected("fixed: {dataset: \"blobs:rows=100000000\"}", field: "fixed.dataset", mentions: ["rows must be a whole number from 2 to 10000000"])
         assertRejected("fixed: {dataset: missing/data.csv}", field: "fixed.dataset", mentions: ["missing/data.csv: no such file"])
         XCTAssertNoThrow(try SweepSpec.parse(yaml: "fixed: {dataset: missing/data.csv}", file: "s.yaml", checkingData: false))
+        let folder = FileManager.default.temporaryDirectory.path
+        assertRejected("fixed: {dataset: \"\(folder)\"}", field: "fixed.dataset", mentions: ["is a directory; give a CSV file"])
         assertRejected("parameters: {learning_rate: {value: 0.1, values: [0.2]}}", field: "parameters.learning_rate", mentions: ["not both"])
         assertRejected("parameters: {learning_rate: {values: [0.2], value: 0.1}}", field: "parameters.learning_rate", mentions: ["not both"])
         assertRejected("method: random\ncount: 100001\nparameters: {seed: {values: [0]}}", field: "count", mentions: ["from 1 to 100000"])

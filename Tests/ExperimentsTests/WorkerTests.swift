@@ -492,11 +492,11 @@ final class WorkerTests: XCTestCase {
         }
         settings.hidden = [1_000_000, 1_000_000]
         XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
-            XCTAssertEqual("\(error)", "--hidden: '[2, 1000000, 1000000, 1]' is not accepted: 1000005000001 parameters; at most 17179869184")
+            XCTAssertEqual("\(error)", "--hidden: '1000000,1000000' is not accepted: 1000005000001 parameters; at most 17179869184")
         }
         settings.hidden = [1 << 25]
         XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
-            XCTAssertEqual("\(error)", "--hidden: '[2, 33554432, 1]' is not accepted: a layer has at most 16777216 units (found 33554432)")
+            XCTAssertEqual("\(error)", "--hidden: '33554432' is not accepted: a layer has at most 16777216 units (found 33554432)")
         }
         settings.hidden = [Int.max / 2, Int.max / 2]  // no overflow on the way to the error
         XCTAssertThrowsError(try RunConfiguration.make(settings))
