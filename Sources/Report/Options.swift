@@ -58,7 +58,13 @@ enum Output {
         guard !path.isEmpty else { throw ReportError.invalidArgument("--out: give a file name (or - for standard output)") }
         // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
         // a redirection's position and append mode are kept (resolving them would replace the file).
+        // SQLite names -wal and -shm after the file a database link points to.
+        let realDatabase = resolvedTarget(database)
+        let databaseFiles = [realDatabase, realDatabase + "-wal", realDatabase + "-shm"]
+        let refusal = ReportError.invalidArgument("--out \(path) is the database being read (\(database)): give another file name")
         if let descriptor = streamDescriptor(path) {
+            var info = stat()
+            if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
             do {
                 try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
             } catch {
@@ -67,11 +73,10 @@ enum Output {
             return
         }
         let target = resolvedTarget(path)
-        // SQLite names -wal and -shm after the file a database link points to.
-        let realDatabase = resolvedTarget(database)
-        let protected = [database, realDatabase, realDatabase + "-wal", realDatabase + "-shm"].map { canonical($0) }
-        if protected.contains(canonical(target)) || isSameFile(target, realDatabase) {
-            throw ReportError.invalidArgument("--out \(path) is the database being read (\(database)): give another file name")
+        let protected = ([database] + databaseFiles).map { canonical($0) }
+        var info = stat()
+        if protected.contains(canonical(target)) || (stat(target, &info) == 0 && databaseFiles.contains { isFile($0, info) }) {
+            throw refusal
         }
         do {
             var info = stat()
@@ -111,23 +116,33 @@ enum Output {
         return current
     }
 
-    /// The descriptor behind /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N, if `path` is one.
+    /// The descriptor of this process that `path` names: /dev/stdout, /dev/stderr, /dev/fd/N,
+    /// /proc/self/fd/N or /proc/PID/fd/N (this PID), however spelled (`//dev/./stdout`) and
+    /// whether given directly or reached through symbolic links.
     static func streamDescriptor(_ path: String) -> Int32? {
-        switch path {
-        case "/dev/stdout": return STDOUT_FILENO
-        case "/dev/stderr": return STDERR_FILENO
-        default:
-            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
-                return Int32(path.dropFirst(prefix.count))
+        var current = path
+        for _ in 0..<32 {
+            let normal = URL(fileURLWithPath: current).standardized.path
+            switch normal {
+            case "/dev/stdout": return STDOUT_FILENO
+            case "/dev/stderr": return STDERR_FILENO
+            case "/dev/stdin": return nil
+            default:
+                for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/\(getpid())/fd/", "/proc/thread-self/fd/"] where normal.hasPrefix(prefix) {
+                    return Int32(normal.dropFirst(prefix.count))
+                }
             }
-            return nil
+            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: normal) else { return nil }
+            current = destination.hasPrefix("/") ? destination
+                : URL(fileURLWithPath: normal).deletingLastPathComponent().appendingPathComponent(destination).path
         }
+        return nil
     }
 
-    /// Whether two paths name the same existing file (device and inode: also through hard links).
-    static func isSameFile(_ first: String, _ second: String) -> Bool {
-        var a = stat(), b = stat()
-        return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino
+    /// Whether `path` names the file `info` describes (device and inode: also through hard links).
+    static func isFile(_ path: String, _ info: stat) -> Bool {
+        var other = stat()
+        return stat(path, &other) == 0 && other.st_dev == info.st_dev && other.st_ino == info.st_ino
     }
 
     /// An absolute path with links in its folders resolved, for comparing two paths.

@@ -114,12 +114,16 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     static func busyHandler(timeout: TimeInterval,
                             now: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
                             sleep: @escaping @Sendable (useconds_t) -> Void = { _ = usleep($0) }) -> Database.BusyCallback {
-        // A connection is used by one thread at a time, and SQLite calls the handler on it.
-        let key = "Slope.busyHandler.start"
+        // A connection is used by one thread at a time, and SQLite calls the handler on it. A wait
+        // is the run of calls with tries 0, 1, 2...: any other count starts a new one (SQLite does
+        // not always start again from 0, for example while it loads the schema).
+        let startKey = "Slope.busyHandler.start", triesKey = "Slope.busyHandler.tries"
         return { tries in
             let dictionary = Thread.current.threadDictionary
-            if tries == 0 { dictionary[key] = now() }
-            let start = dictionary[key] as? TimeInterval ?? now()
+            let previous = dictionary[triesKey] as? Int
+            if tries == 0 || previous != tries - 1 || dictionary[startKey] == nil { dictionary[startKey] = now() }
+            dictionary[triesKey] = tries
+            let start = dictionary[startKey] as? TimeInterval ?? now()
             guard now() - start < timeout else { return false }
             sleep(useconds_t.random(in: 250...1250))
             return true
@@ -179,7 +183,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         // ask SQLite, without writing anything.
         var configuration = Configuration()
         configuration.readonly = true
-        configuration.busyMode = .timeout(busyTimeout)
+        configuration.busyMode = .callback(busyHandler(timeout: busyTimeout))
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         let (id, tables) = try queue.read { db in
             (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0,

@@ -48,7 +48,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .noDatabase(path, reason):
             return "no Slope database at \(path): \(reason)"
         case let .busy(path, timeout):
-            return "\(path) stayed locked by another process for more than \(Int(timeout)) s. Retry, or stop the process that holds it."
+            return "\(path) stayed locked by another process\(timeout.isFinite ? String(format: " for more than %.0f s", timeout) : ""). Retry, or stop the process that holds it."
         case let .runNotHeld(runID, detail):
             return "run \(runID) is not held by this worker (\(detail)); stop working on it."
         case let .invalidValue(message):

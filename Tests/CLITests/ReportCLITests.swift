@@ -215,6 +215,19 @@ final class ReportCLITests: XCTestCase {
             ReportProcess.executable("report").path, Self.fixture, log])
         XCTAssertEqual(appended.status, 0, appended.error)
         XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "PREVIOUS\n" + csv)
+        // Other spellings and links to it are the same stream; a descriptor open on the database is refused.
+        try FileManager.default.createSymbolicLink(atPath: path("to-stdout"), withDestinationPath: "/dev/stdout")
+        for out in ["//dev/./stdout", path("to-stdout")] {
+            let more = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), [
+                "-c", "\"$0\" tensors 1 --format csv --out \"$3\" --db \"$1\" >> \"$2\"",
+                ReportProcess.executable("report").path, Self.fixture, log, out])
+            XCTAssertEqual(more.status, 0, more.error)
+        }
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "PREVIOUS\n" + csv + csv + csv)
+        let intoDatabase = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), [
+            "-c", "\"$0\" tensors 1 --format csv --out /dev/fd/5 --db \"$1\" 5<>\"$1\"", ReportProcess.executable("report").path, copy])
+        XCTAssertEqual(intoDatabase.status, 2, intoDatabase.error)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: copy)), before)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: Self.fixture)), before)
         try report(["html", "--sweep", "1", "--out", "", "--db", Self.fixture], expect: 2)
         XCTAssertEqual(try report(["html", "--sweep", "1", "--out", path("no/such/x.html"), "--db", Self.fixture], expect: 1).error,

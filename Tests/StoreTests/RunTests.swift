@@ -34,6 +34,11 @@ final class RunTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(tries, 2)
         clock.now = 500  // a new wait starts its own clock
         XCTAssertTrue(handler(0))
+        clock.now = 900  // so does a count that does not follow on (SQLite did not start again from 0)
+        XCTAssertTrue(handler(7))
+        XCTAssertTrue(handler(8))
+        clock.now += 0.02
+        XCTAssertFalse(handler(9), "the wait that began at try 7 is over")
         XCTAssertTrue(SlopeStore.busyHandler(timeout: .infinity, sleep: { _ in })(1_000_000))
     }
 
