@@ -253,31 +253,48 @@ public enum DataCatalog {
 
     /// The training and validation sets of a run: same split for the same fraction and seed;
     /// standardization (if asked) fitted on the training rows only.
-    /// `databasePath`: a relative CSV path that is not found from the current folder is looked
-    /// for next to the database too (the sha256 check makes sure it is the same file).
+    /// The run's data, checked against the sha256 stored when it was queued. `databasePath`: a
+    /// relative name is also looked for next to the database, and a built-in name that a file in
+    /// the current folder shadows is tried as the built-in too; the one whose sha256 matches is
+    /// used (so a file named `xor` here, or a CSV named `moons` beside the database, is no trap).
     public static func prepare(_ data: DataConfiguration, databasePath: String? = nil) throws -> (training: Dataset, validation: Dataset?) {
-        var data = data
-        if let databasePath, !data.dataset.hasPrefix("/"), !FileManager.default.fileExists(atPath: data.dataset),
-           (try? builtInOptions(data.dataset)) == nil {  // never for built-in names (a file `xor` beside the database)
-            let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(data.dataset).path
+        let name = data.dataset
+        var candidates: [(name: String, load: () throws -> LoadedData)] = [
+            (name, { try load(name, target: data.target, task: data.taskOverride) })]  // a file here, else the built-in
+        if let databasePath, !name.hasPrefix("/") {
+            let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(name).path
             var info = stat()
-            if stat(beside, &info) == 0, info.st_mode & S_IFMT == S_IFREG { data.dataset = beside }
+            if stat(beside, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                candidates.append((beside, { try load(beside, target: data.target, task: data.taskOverride) }))
+            }
         }
-        let loaded: LoadedData
-        do {
-            loaded = try load(data.dataset, target: data.target, task: data.taskOverride)
-        } catch let ExperimentsError.badData(file, nil, nil, "no such file") where !file.hasPrefix("/") {
+        if FileManager.default.fileExists(atPath: name), (try? builtInOptions(name)) != nil {
+            candidates.append((name, { try loadBuiltIn(name, target: data.target, task: data.taskOverride) }))
+        }
+        var firstLoaded: LoadedData?, firstError: Error?
+        for candidate in candidates {
+            do {
+                let loaded = try candidate.load()
+                if data.sha256 == nil || loaded.sha256 == nil || loaded.sha256 == data.sha256 {
+                    return try split(loaded.dataset, name: candidate.name, validationFraction: data.validationFraction,
+                                     splitSeed: data.splitSeed, standardize: data.standardize)
+                }
+                if firstLoaded == nil { firstLoaded = loaded }
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let loaded = firstLoaded, let expected = data.sha256, let actual = loaded.sha256 {
+            throw ExperimentsError.badData(file: name, line: nil, column: nil,
+                reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
+        }
+        if case let ExperimentsError.badData(file, nil, nil, "no such file")? = firstError, !file.hasPrefix("/") {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: """
                 no such file in the current folder\(databasePath == nil ? "" : " or the database's folder") \
                 (the run was queued with this path relative to the folder it was started from)
                 """)
         }
-        if let expected = data.sha256, let actual = loaded.sha256, expected != actual {
-            throw ExperimentsError.badData(file: data.dataset, line: nil, column: nil,
-                reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
-        }
-        return try split(loaded.dataset, name: data.dataset, validationFraction: data.validationFraction,
-                         splitSeed: data.splitSeed, standardize: data.standardize)
+        throw firstError ?? ExperimentsError.unknownDataset(name)
     }
 
     static func split(_ dataset: Dataset, name: String, validationFraction: Double, splitSeed: UInt64, standardize: Bool) throws

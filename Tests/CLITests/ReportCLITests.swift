@@ -299,6 +299,16 @@ final class ReportCLITests: XCTestCase {
         XCTAssertEqual(builtIn.status, 0, builtIn.error)
         try "not the xor data".write(to: project.appendingPathComponent("xor"), atomically: true, encoding: .utf8)
         XCTAssertTrue(try report(["explain", "2", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (4 rows)"))
+        // ... nor from the folder where such a file shadows the name: the data whose sha256 matches is used.
+        let shadowed = try ReportProcess.run("report", ["explain", "2", "--layer", "1", "--weight", "0,0", "--db", "runs.db"], currentDirectory: project)
+        XCTAssertEqual(shadowed.status, 0, shadowed.error)
+        XCTAssertTrue(shadowed.output.contains("full training set (4 rows)"), shadowed.output)
+        // A CSV that a run trained on under a built-in's name is found next to the database.
+        try "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n2,2,0\n".write(to: project.appendingPathComponent("moons"), atomically: true, encoding: .utf8)
+        let moonsCSV = try ReportProcess.run("runner", ["train", "--dataset", "moons", "--hidden", "2", "--epochs", "1", "--validation", "0",
+                                                        "--quiet", "--db", "runs.db"], currentDirectory: project)
+        XCTAssertEqual(moonsCSV.status, 0, moonsCSV.error)
+        XCTAssertTrue(try report(["explain", "3", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (5 rows)"))
         try FileManager.default.moveItem(at: project.appendingPathComponent("data.csv"), to: project.appendingPathComponent("moved.csv"))
         XCTAssertEqual(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 1).error, """
             report: error: cannot inspect the run: data.csv: no such file in the current folder or the database's folder \
