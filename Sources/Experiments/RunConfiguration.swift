@@ -65,7 +65,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             try training.validate()
         } catch let NeuralNetError.invalidConfiguration(field, value, reason) {
             // The user gave the hidden widths; the engine checks the whole list with inputs and outputs.
-            let given = field == "layerSizes" ? settings.hidden.map(String.init).joined(separator: ",") : value
+            let given = field != "layerSizes" ? value : settings.hidden.isEmpty ? "none" : settings.hidden.map(String.init).joined(separator: ",")
             throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(given)' is not accepted: \(reason)")
         }
         try checkFits(training, dataset: dataset, name: settings.dataset)

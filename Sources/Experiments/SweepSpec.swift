@@ -85,7 +85,8 @@ public struct SweepSpec: Hashable, Sendable, Codable {
 
 extension SweepSpec {
     /// The spec as stored in `sweeps.spec`: JSON in the sweep file's own shape (docs/sweeps.md),
-    /// keys in file order, defaults filled in; settings with one value are under `fixed`, the
+    /// keys in the order of the docs' table, settings in the order given, defaults filled in;
+    /// settings with one value are under `fixed`, the
     /// others under `parameters`. `parse(yaml:)` reads it back (JSON is YAML), so
     /// `json_extract(spec, '$.fixed.epochs')` in SQL and `stored(in:sweepID:)` see the same spec.
     public func json() -> String {
@@ -385,6 +386,11 @@ extension SweepSpec {
             if case let .values(values)? = self[setting], values.count > 1 { return "parameters.\(setting.rawValue).values[\(index)]" }
             return "fixed.\(setting.rawValue)"
         }
+        /// The first of a setting's values that is not `auto` (the one a generated dataset refuses).
+        func firstGiven(_ setting: Setting) -> Int {
+            guard case let .values(values)? = self[setting] else { return 0 }
+            return values.firstIndex { $0.asString?.lowercased() != TaskKind.auto.rawValue } ?? 0
+        }
         guard case let .values(datasets)? = self[.dataset] else { return }
         for (index, name) in datasets.compactMap(\.asString).enumerated() {
             if let problem = DataCatalog.problem(withName: name) { throw fail(.dataset, field(.dataset, index), problem) }
@@ -397,7 +403,7 @@ extension SweepSpec {
             let generated = datasets.compactMap(\.asString).first { name in
                 !FileManager.default.fileExists(atPath: name) && (try? DataCatalog.builtInOptions(name).0) != .digits
             }
-            if let generated { throw fail(setting, field(setting, 0), "target and task apply to CSV files; \(generated) decides its own targets") }
+            if let generated { throw fail(setting, field(setting, firstGiven(setting)), "target and task apply to CSV files; \(generated) decides its own targets") }
         }
     }
 }

@@ -124,7 +124,7 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(parameters["learning_rate"]?["distribution"] as? String, "log_uniform")
         XCTAssertEqual(parameters["learning_rate"]?["min"] as? Double, 1e-5)
         XCTAssertEqual(parameters["batch_size"]?["values"] as? [Int], [16, 64])
-        // Keys in the file's order, not sorted.
+        // Keys in the documented order (settings as given), not sorted.
         let order = ["\"name\"", "\"description\"", "\"method\"", "\"count\"", "\"random_seed\"", "\"metric\"",
                      "\"fixed\"", "\"dataset\"", "\"hidden\"", "\"parameters\"",
                      "\"momentum\"", "\"learning_rate\"", "\"batch_size\"", "\"early_terminate\""]
@@ -256,6 +256,8 @@ final class SweepSpecTests: XCTestCase {
         auto.add(.task, flag: "--task", ["auto"])
         XCTAssertNoThrow(try auto.sweepSpec(file: nil, name: "n"))  // auto is every dataset's default
         XCTAssertNoThrow(try parse("fixed: {dataset: moons, task: auto}"))
+        assertRejected("fixed: {dataset: moons}\nparameters: {task: {values: [auto, regression]}}", field: "parameters.task.values[1]",
+                       mentions: ["moons decides its own targets"])
     }
 
     func testShippedExamplesAreValid() throws {
