@@ -194,7 +194,8 @@ public enum RunFilterParser {
                 guard let next = peek, next.isKeyword("in") || next.isKeyword("like") else {
                     throw fail("expected 'in' or 'like' after 'not'")
                 }
-                return .not(try comparison(on: column))
+                // Like any comparison, false for a missing value (as `!=`), not true as `not (...)` would be.
+                return .and(.not(.isNull(column)), .not(try comparison(on: column)))
             }
             if token.isKeyword("is") {
                 let negated = peek?.isKeyword("not") == true

@@ -20,7 +20,7 @@ final class FilterParserTests: ReportTestCase {
                             .comparison(.batch_size, .equal, .integer(16))))
         XCTAssertEqual(try RunFilterParser.parse("batch_size in (16, 32)"), .isIn(.batch_size, [.integer(16), .integer(32)]))
         XCTAssertEqual(try RunFilterParser.parse("status not in ('failed','diverged')"),
-                       .not(.isIn(.status, [.text("failed"), .text("diverged")])))
+                       .and(.not(.isNull(.status)), .not(.isIn(.status, [.text("failed"), .text("diverged")]))))
         XCTAssertEqual(try RunFilterParser.parse("name like 'lr0.1%'"), .like(.name, pattern: "lr0.1%"))
         XCTAssertEqual(try RunFilterParser.parse("name = 'it''s'"), .comparison(.name, .equal, .text("it's")))
         XCTAssertEqual(try RunFilterParser.parse("run_id = 3"), .comparison(.id, .equal, .integer(3)))

@@ -309,7 +309,8 @@ final class LargeIntegerTests: XCTestCase {
         let store = try SlopeStore(path: path)
         let big = try store.createRun(.example(name: "big", epochs: Int.max, seed: UInt64(Int64.max)))
         let near = try store.createRun(.example(name: "near", seed: 9_007_199_254_740_993))
-        _ = try store.createRun(.example(name: "other", seed: 9_007_199_254_740_992))
+        let other = try store.createRun(.example(name: "other", seed: 9_007_199_254_740_992))
+        _ = try store.createRun(.example(name: nil, seed: 5))  // a missing name: no comparison selects it
         try store.close()
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
         func ids(_ filter: String) throws -> [Substring] {
@@ -319,6 +320,10 @@ final class LargeIntegerTests: XCTestCase {
         XCTAssertEqual(try ids("seed = 9007199254740993"), ["\(near)"])
         XCTAssertEqual(try ids("seed > 9007199254740992"), ["\(big)", "\(near)"])
         XCTAssertEqual(try ids("seed in (9007199254740993, 1)"), ["\(near)"])
+        XCTAssertEqual(try ids("name != 'big'"), ["\(near)", "\(other)"])
+        XCTAssertEqual(try ids("name not in ('big')"), try ids("name != 'big'"))
+        XCTAssertEqual(try ids("name not like 'b%'"), try ids("name != 'big'"))
+        XCTAssertEqual(try ids("not name in ('big')"), ["\(near)", "\(other)", "4"], "not (...) is true where its inside is false")
         XCTAssertTrue(try reporter.show(runID: big).contains("0 of 9223372036854775807 epochs"))
         XCTAssertTrue(try reporter.runs().contains("0/9223372036854775807"))
     }
