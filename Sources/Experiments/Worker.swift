@@ -162,7 +162,8 @@ public final class Worker: @unchecked Sendable {
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
         let runs = try store.runs(sweepID: sweepID)
         if runs.allSatisfy({ $0.status.isFinished }) {
-            try store.setSweepStatus(sweepID: sweepID, .completed)
+            // failed: no run got anywhere (each ended in an error); otherwise the runs tell how.
+            try store.setSweepStatus(sweepID: sweepID, runs.allSatisfy { $0.status == .failed } ? .failed : .completed)
         } else if interrupted {
             try store.setSweepStatus(sweepID: sweepID, .interrupted)
         }

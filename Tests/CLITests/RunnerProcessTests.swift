@@ -143,6 +143,7 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertTrue(error.contains("sha256"), error)
         XCTAssertTrue(error.hasSuffix("(see `report show 1 --db \(db)`)\n"), error)
         XCTAssertEqual(error.split(separator: "\n").count, 1, error)
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).sweep(id: 1).status, .failed, "every run failed")
     }
 
     func testEndToEndSweepWithPlainOutputAndQuiet() throws {
