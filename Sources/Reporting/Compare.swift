@@ -60,9 +60,15 @@ extension Reporter {
         return try runIDs.filter { seen.insert($0).inserted }.map { try run($0) }
     }
 
-    /// The metric to plot when none is given: validation loss when any run has it, else training loss.
-    static func defaultCurveMetric(_ epochs: [EpochRow]) -> CurveMetric {
-        epochs.contains { $0.validationLoss != nil } ? .val_loss : .train_loss
+    /// The metric to plot when none is given: validation loss when any run holds out validation
+    /// rows (decided by the runs, so a sweep still queued is shown as it will be), else training loss.
+    static func defaultCurveMetric(_ runs: [RunSummary]) -> CurveMetric {
+        validates(runs) ? .val_loss : .train_loss
+    }
+
+    /// Whether any of the runs holds out validation rows.
+    static func validates(_ runs: [RunSummary]) -> Bool {
+        runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 }
     }
 
     /// `report compare RUN... | --sweep ID`.
@@ -74,7 +80,7 @@ extension Reporter {
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let byRun = Dictionary(grouping: epochs, by: \.runID)
-        let metric = metric ?? Self.defaultCurveMetric(epochs)
+        let metric = metric ?? Self.defaultCurveMetric(runs)
 
         // Hyperparameters: typed columns, then configuration leaves; only differing ones unless `all`.
         var parameterColumns: [(String, (RunSummary) -> Cell)] = Self.hyperparameterColumns.map { column in
@@ -175,7 +181,7 @@ extension Reporter {
         guard !cells.isEmpty else {
             throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
         }
-        if metric == nil, cells.allSatisfy({ $0.valueCount == 0 }) {
+        if metric == nil, !Self.validates(try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)) {
             metricColumn = .best_train_loss   // a sweep without validation data
             cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         }

@@ -20,7 +20,7 @@ extension Reporter {
         }
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
-        let metric = metric ?? Self.defaultCurveMetric(epochs)
+        let metric = metric ?? Self.defaultCurveMetric(runs)
         let series = Self.series(runs: runs, byRun: Dictionary(grouping: epochs, by: \.runID), metric: metric)
         let title = sweepID.map { "\(metric.rawValue), sweep \($0)" } ?? metric.rawValue
         switch chart {

@@ -115,7 +115,7 @@ extension Reporter {
                                   filter: filter))
 
         // Loss curves.
-        let metric = Self.defaultCurveMetric(epochs)
+        let metric = Self.defaultCurveMetric(runs)
         body += "<h2>Loss curves</h2>\n"
         for curveMetric in metric == .val_loss ? [CurveMetric.val_loss, .train_loss] : [.train_loss] {
             let series = Self.series(runs: runs, byRun: byRun, metric: curveMetric)

@@ -290,7 +290,7 @@ public struct Reporter: Sendable {
         let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
         var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
                                            sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
-        if metric == nil, top.first?.number(column) == nil {
+        if metric == nil, !top.isEmpty, !Self.validates(try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)) {
             column = .best_train_loss   // a sweep without validation data
             top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
                                            sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)

@@ -337,6 +337,11 @@ final class LargeIntegerTests: XCTestCase {
         let (sweepID, _) = try store.createSweep(name: "close", specJSON: "{}", runs: [0.1, 0.1000001, 0.2].map { .example(learningRate: $0) })
         try store.close()
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        // Still queued, with a validation split: the default metric is already the validation loss.
+        XCTAssertTrue(try reporter.grid(sweepID: sweepID).hasPrefix("best_val_loss of sweep \(sweepID)"))
+        XCTAssertThrowsError(try reporter.best(sweepID: sweepID)) { error in
+            XCTAssertEqual("\(error)", "no run of sweep \(sweepID) has a value for best_val_loss yet")
+        }
         let grid = try reporter.grid(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: "learning_rate")
         let labels = grid.split(separator: "\n").dropFirst(3).prefix(3).map { String($0.prefix { $0 != " " }) }
         XCTAssertEqual(labels, ["0.1", "0.1000001", "0.2"], grid)
