@@ -102,7 +102,7 @@ extension Reporter {
 
         var columns: [DataTable.Column] = [.init("id"), .init("name")]
         columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
-        columns += [.init("status"), .init("epochs_done", title: "epochs"),
+        columns += [.init("status"), .init("epochs_done", title: "done"),
                     .init("final_\(metric.rawValue)", title: "final"), .init("best_\(metric.rawValue)", title: "best"),
                     .init("best_epoch", title: "best_ep")]
         if threshold != nil { columns.append(.init("epochs_to_threshold", title: "reach")) }

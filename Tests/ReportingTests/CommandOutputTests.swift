@@ -166,11 +166,11 @@ loss
         assertOutput(try r.compare(runIDs: [1, 2, 5], threshold: 0.2), #"""
 val_loss of 3 runs: final and best value, epoch of the best, first epoch reaching 0.2 (reach)
 
-id  name         learning_rate  seed  weightDecay  status     epochs   final    best  best_ep  reach
+id  name           learning_rate  seed  weightDecay  status     done   final    best  best_ep  reach
 ────────────────────────────────────────────────────────────────────────────────────────────────────
- 1  lr0.01-bs1…           0.01     1  0            completed       3  0.2054  0.2054        3      -
- 2  lr0.01-bs1…           0.01     2  0.001        completed       3  0.1801  0.1801        3      3
- 5  lr0.1-bs16…            0.1     1  0            completed       3  0.1394  0.1394        3      2
+ 1  lr0.01-bs16-…           0.01     1  0            completed     3  0.2054  0.2054        3      -
+ 2  lr0.01-bs16-…           0.01     2  0.001        completed     3  0.1801  0.1801        3      3
+ 5  lr0.1-bs16-s1            0.1     1  0            completed     3  0.1394  0.1394        3      2
 same for all: batch_size=16  momentum=0  epochs=3  layers=2-3-1  activation=relu  output_activation=identity  loss=mse  precision=float32  dataset=linear  validation_fraction=0.25
 
 val_loss
