@@ -68,7 +68,7 @@ let package = Package(
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "CKernels", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [
             "Runner", "Report", "Experiments", "Reporting", "Store", "TestSupport",

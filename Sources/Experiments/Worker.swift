@@ -270,7 +270,9 @@ public final class Worker: @unchecked Sendable {
                 }
                 onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
                                        trainLoss: result.trainLoss, validationLoss: result.validationLoss))
-                if stop.isRequested {
+                // Ctrl-C on an epoch that ends the run anyway (its last, or early stopping's) lets it
+                // end as it would have: requeued there, a resume could only train further.
+                if stop.isRequested && !result.endsTraining {
                     interrupted = true
                     return .stop
                 }

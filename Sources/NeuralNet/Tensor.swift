@@ -171,6 +171,9 @@ public struct EpochResult: Sendable {
     public let gradients: [LayerParameters]?
     /// Momentum buffers after the epoch, when momentum > 0.
     public let velocities: [LayerParameters]?
+    /// Training ends with this epoch whatever the caller decides: it is the last planned epoch, or
+    /// early stopping fires at it.
+    public var endsTraining = false
 
     public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?,
                 seconds: Double, parameters: [LayerParameters], gradients: [LayerParameters]?, velocities: [LayerParameters]?) {

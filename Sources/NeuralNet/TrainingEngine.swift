@@ -184,16 +184,22 @@ final class TrainingEngine<Scalar: NetworkScalar> {
 
     // MARK: Training
 
+    /// Whether early stopping fired at the current epoch (true after `resume` at such an epoch).
+    private var hasMetStopCondition: Bool { lastRecordStops && epoch < configuration.epochs }
+    private var lastRecordStops = false
+
     /// Keras: an epoch improves when loss < best - minDelta; stop after `patience` epochs in a row without.
     private func recordForEarlyStopping(_ loss: Double) -> Bool {
         guard let earlyStopping = configuration.earlyStopping else { return false }
         if loss < bestMonitoredLoss - earlyStopping.minDelta {
             bestMonitoredLoss = loss
             epochsWithoutImprovement = 0
+            lastRecordStops = false
             return false
         }
         epochsWithoutImprovement += 1
-        return epochsWithoutImprovement >= earlyStopping.patience
+        lastRecordStops = epochsWithoutImprovement >= earlyStopping.patience
+        return lastRecordStops
     }
 
     private func monitored(trainLoss: Double, validationLoss: Double?) -> Double {
@@ -229,6 +235,9 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
             if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: 0) }
         }
+        // Resumed at an epoch where early stopping had already fired (the process was stopped
+        // before it could end the run): end it there, as the uninterrupted run did.
+        if epoch > 0, hasMetStopCondition { return .earlyStopped(epoch: epoch) }
         while epoch < configuration.epochs {
             let current = epoch + 1
             let clock = ContinuousClock()
@@ -243,12 +252,13 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             let batchCount = (training.rowCount + batchWorkspace.capacity - 1) / batchWorkspace.capacity
             let meanScale = 1 / Scalar(batchCount)
             for index in 0..<parameterCount { gradients[index] = epochGradientSum[index] * meanScale }
-            let result = EpochResult(
+            var result = EpochResult(
                 epoch: current, trainLoss: train.loss, trainAccuracy: train.accuracy,
                 validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters),
                 gradients: layers(of: gradients),
                 velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
+            result.endsTraining = shouldStopEarly || current == configuration.epochs
             if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: current) }
             if shouldStopEarly && current < configuration.epochs { return .earlyStopped(epoch: current) }
         }

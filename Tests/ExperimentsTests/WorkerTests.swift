@@ -1,6 +1,7 @@
 // The worker loop end to end, in process: a small sweep into a temporary database checked
 // row by row, the logging policies, Ctrl-C then resume (bit-identical), pruning, divergence,
 // failures and initial weights.
+import GRDB
 import NeuralNet
 import Store
 import TestSupport
@@ -293,6 +294,53 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(try store.run(id: runID).stopReason, reason)
         XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss?.bitPattern },
                        try reference.epochs(runID: referenceID).map { $0.validationLoss?.bitPattern })
+    }
+
+    /// Ctrl-C on the epoch that ends the run anyway (its last, or the one early stopping fires at)
+    /// ends it as the uninterrupted run ends, and a run whose process died after such an epoch was
+    /// stored but before the run was ended is ended at that epoch by resume, not trained further.
+    func testAnEpochThatEndsTheRunEndsItDespiteCtrlCOrACrash() throws {
+        var settings = settings(epochs: 10)
+        settings.earlyStoppingPatience = 3
+        settings.minDelta = 10
+        let reference = try store("reference.db")
+        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
+        guard case let .finished(.completed, reason) = referenceOutcome, reason.hasPrefix("early stopping at epoch") else {
+            return XCTFail("\(referenceOutcome)")
+        }
+        let lastEpoch = try reference.run(id: referenceID).epochsDone
+        let referenceEpochs = try reference.epochs(runID: referenceID).count
+        try reference.close()  // the WAL into the file, which is copied below
+
+        let interrupted = try store("interrupted.db")
+        let stop = StopSignal()
+        let (_, outcome) = try runSingle(settings, in: interrupted, stop: stop) { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == lastEpoch { stop.request() }
+        }
+        XCTAssertEqual(outcome, referenceOutcome, "Ctrl-C at the early-stopping epoch")
+
+        var short = self.settings(epochs: 2)
+        short.earlyStoppingPatience = nil
+        let stopAtEnd = StopSignal()
+        let (_, shortOutcome) = try runSingle(short, in: try store("short.db"), stop: stopAtEnd) { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 2 { stopAtEnd.request() }
+        }
+        XCTAssertEqual(shortOutcome, .finished(.completed, reason: "completed all epochs"), "Ctrl-C at the last epoch")
+
+        // The crash: the run's epochs are all stored, but it was never ended.
+        let crashedPath = directory.path("crashed.db")
+        try FileManager.default.copyItem(atPath: directory.path("reference.db"), toPath: crashedPath)
+        let queue = try DatabaseQueue(path: crashedPath)
+        try queue.write { db in
+            try db.execute(sql: "UPDATE runs SET status = 'queued', stop_reason = NULL, finished_at = NULL, worker = NULL WHERE id = ?",
+                           arguments: [referenceID])
+        }
+        try queue.close()
+        let crashed = try SlopeStore(path: crashedPath)
+        let summary = try Worker(store: crashed).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 60)
+        XCTAssertEqual(summary.outcomes[referenceID], referenceOutcome)
+        XCTAssertEqual(try crashed.run(id: referenceID).epochsDone, lastEpoch, "no epoch trained after the stop")
+        XCTAssertEqual(try crashed.epochs(runID: referenceID).count, referenceEpochs)
     }
 
     func testMedianPruning() throws {
