@@ -95,12 +95,18 @@ enum Console {
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,
                                        variedColumns: spec?.variedColumns ?? []))
         }
-        let failures = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (Int64, String)? in
-            if case let .failed(message) = outcome { return (id, message) } else { return nil }
+        // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
+        let unfinished = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, what: String)? in
+            switch outcome {
+            case let .failed(message): return (id, "failed: " + message.split(separator: "\n").joined(separator: " "))
+            case let .lost(message): return (id, "was taken over by another worker (\(message))")
+            default: return nil
+            }
         }
-        if let (firstID, firstMessage) = failures.first {
-            let runs = failures.count == 1 ? "run \(firstID) failed" : "\(failures.count) runs failed (\(failures.map { String($0.0) }.joined(separator: ", ")))"
-            writeError("error: \(runs): \(firstMessage.split(separator: "\n").joined(separator: " ")) (see `report show \(firstID)\(suffix(global))`)")
+        if let first = unfinished.first {
+            let which = unfinished.count == 1 ? "run \(first.id) \(first.what)"
+                : "\(unfinished.count) runs did not finish (\(unfinished.map { String($0.id) }.joined(separator: ", "))); run \(first.id) \(first.what)"
+            writeError("error: \(which) (see `report show \(first.id)\(suffix(global))`)")
             throw ExitCode(1)
         }
     }

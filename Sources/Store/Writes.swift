@@ -87,8 +87,9 @@ extension SlopeStore {
         return try claimedRun(runID, db: db)
     }
 
-    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists;
-    /// on any host, its heartbeat is older than `staleAfter` seconds. Scope: one run (`runID`),
+    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists
+    /// (a live process keeps its run, however old its heartbeat); on other hosts, its heartbeat
+    /// is older than `staleAfter` seconds. Scope: one run (`runID`),
     /// one sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held
     /// by `worker`; continue each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
     public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
@@ -108,9 +109,10 @@ extension SlopeStore {
                 let pid: Int32? = row["pid"]
                 let heartbeat: String? = row["heartbeat_at"]
                 if host == worker.host && pid == worker.pid { continue }  // ours: we are running it
-                let processIsGone = host == worker.host && pid.map { !Self.processIsAlive($0) } ?? true
-                let heartbeatIsStale = heartbeat.map { $0 < staleBefore } ?? true
-                guard processIsGone || heartbeatIsStale else { continue }
+                let isGone = host == worker.host
+                    ? pid.map { !Self.processIsAlive($0) } ?? true
+                    : heartbeat.map { $0 < staleBefore } ?? true
+                guard isGone else { continue }
                 let nowText = Timestamp.format(now)
                 try db.execute(sql: """
                     UPDATE runs SET worker = ?, host = ?, pid = ?, heartbeat_at = ? WHERE id = ?

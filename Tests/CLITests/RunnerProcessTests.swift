@@ -139,7 +139,7 @@ final class RunnerProcessTests: XCTestCase {
         try run(["sweep", "--dataset", csv, "--hidden", "2", "--epochs", "1", "--seed", "0,1", "--validation", "0", "--queue-only", "--db", db], expect: 0)
         try "x,y\n1,1\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let (_, error) = try run(["work", "--quiet", "--db", db], expect: 1)
-        XCTAssertTrue(error.hasPrefix("error: 2 runs failed (1, 2): "), error)
+        XCTAssertTrue(error.hasPrefix("error: 2 runs did not finish (1, 2); run 1 failed: "), error)
         XCTAssertTrue(error.contains("sha256"), error)
         XCTAssertTrue(error.hasSuffix("(see `report show 1 --db \(db)`)\n"), error)
         XCTAssertEqual(error.split(separator: "\n").count, 1, error)

@@ -261,8 +261,13 @@ final class RunTests: XCTestCase {
         // The new holder can write; the old one could not.
         try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], worker: worker)
         XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere))
-        // Our own runs are never "interrupted".
-        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[0], ids[1]])
+        // Our own runs are never "interrupted", nor is a live process's on this host, however old its
+        // heartbeat (--stale-after is for other hosts); another host's is, once its heartbeat is older.
+        try queue.write {
+            try $0.execute(sql: "UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z' WHERE id IN (?, ?)", arguments: [ids[0], ids[1]])
+        }
+        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[1]])
+        XCTAssertEqual(try store.run(id: ids[0]).pid, 1)
     }
 
     func testWALStaysBoundedWhileCheckpointsRunInTheBackground() throws {
