@@ -225,7 +225,12 @@ public final class Worker: @unchecked Sendable {
         } else {
             if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
             var initial: [LayerParameters]? = nil
-            if let file = configuration.initialWeightsFile {
+            if var file = configuration.initialWeightsFile {
+                // A relative path queued from another folder: also looked for next to the database.
+                let beside = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent(file).path
+                if !file.hasPrefix("/"), !FileManager.default.fileExists(atPath: file), FileManager.default.fileExists(atPath: beside) {
+                    file = beside
+                }
                 let (parameters, sha256) = try InitialWeights.load(path: file, configuration: training)
                 if let expected = configuration.initialWeightsSHA256, expected != sha256 {
                     throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")

@@ -293,14 +293,22 @@ final class ReportCLITests: XCTestCase {
         let db = project.appendingPathComponent("runs.db").path
         XCTAssertTrue(try report(["layers", "1", "--db", db], expect: 0).output.contains("dead_relu"))  // from the parent folder
         XCTAssertTrue(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (6 rows)"))
+        // So is a relative --init-weights file, for a worker started elsewhere.
+        try report(["tensors", "1", "--epoch", "0", "--format", "json", "--out", project.appendingPathComponent("w.json").path, "--db", db], expect: 0)
+        let queued = try ReportProcess.run("runner", ["sweep", "--dataset", "data.csv", "--hidden", "2", "--epochs", "1", "--validation", "0",
+                                                      "--init-weights", "w.json", "--seed", "0,1", "--queue-only", "--quiet", "--db", "runs.db"],
+                                           currentDirectory: project)
+        XCTAssertEqual(queued.status, 0, queued.error)
+        let elsewhere = try ReportProcess.run("runner", ["work", "--quiet", "--db", db])  // from the parent folder
+        XCTAssertEqual(elsewhere.status, 0, elsewhere.error)
         // Built-in names are never looked up as files next to the database.
         let builtIn = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0",
                                                        "--quiet", "--db", "runs.db"], currentDirectory: project)
         XCTAssertEqual(builtIn.status, 0, builtIn.error)
         try "not the xor data".write(to: project.appendingPathComponent("xor"), atomically: true, encoding: .utf8)
-        XCTAssertTrue(try report(["explain", "2", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (4 rows)"))
+        XCTAssertTrue(try report(["explain", "4", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (4 rows)"))
         // ... nor from the folder where such a file shadows the name: the data whose sha256 matches is used.
-        let shadowed = try ReportProcess.run("report", ["explain", "2", "--layer", "1", "--weight", "0,0", "--db", "runs.db"], currentDirectory: project)
+        let shadowed = try ReportProcess.run("report", ["explain", "4", "--layer", "1", "--weight", "0,0", "--db", "runs.db"], currentDirectory: project)
         XCTAssertEqual(shadowed.status, 0, shadowed.error)
         XCTAssertTrue(shadowed.output.contains("full training set (4 rows)"), shadowed.output)
         // A CSV that a run trained on under a built-in's name is found next to the database.
@@ -308,7 +316,7 @@ final class ReportCLITests: XCTestCase {
         let moonsCSV = try ReportProcess.run("runner", ["train", "--dataset", "moons", "--hidden", "2", "--epochs", "1", "--validation", "0",
                                                         "--quiet", "--db", "runs.db"], currentDirectory: project)
         XCTAssertEqual(moonsCSV.status, 0, moonsCSV.error)
-        XCTAssertTrue(try report(["explain", "3", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (5 rows)"))
+        XCTAssertTrue(try report(["explain", "5", "--layer", "1", "--weight", "0,0", "--db", db], expect: 0).output.contains("full training set (5 rows)"))
         try FileManager.default.moveItem(at: project.appendingPathComponent("data.csv"), to: project.appendingPathComponent("moved.csv"))
         XCTAssertEqual(try report(["explain", "1", "--layer", "1", "--weight", "0,0", "--db", db], expect: 1).error, """
             report: error: cannot inspect the run: data.csv: no such file in the current folder or the database's folder \
