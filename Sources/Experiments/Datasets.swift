@@ -340,9 +340,19 @@ public enum DataCatalog {
                 squares[column] += deviation * deviation
             }
         }
-        let scales = squares.map { sum -> Double in
+        // A column that holds one value is centred on exactly that value and not scaled: its
+        // computed mean can be off by a rounding error (0.1 is not a binary fraction), which would
+        // leave a deviation of ~1e-17 to divide by.
+        var scales = squares.map { sum -> Double in
             let deviation = (sum / count).squareRoot()
             return deviation > 0 ? deviation : 1
+        }
+        for column in 0..<featureCount where dataset.rowCount > 0 {
+            let first = dataset.features[column]
+            if (0..<dataset.rowCount).allSatisfy({ dataset.features[$0 * featureCount + column] == first }) {
+                means[column] = first
+                scales[column] = 1
+            }
         }
         return (means, scales)
     }

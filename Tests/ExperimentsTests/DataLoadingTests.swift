@@ -186,4 +186,16 @@ final class DataLoadingTests: XCTestCase {
             XCTAssertEqual(validation!.features[column], expected)
         }
     }
+
+    /// A constant column (0.1 in every training row: not a binary fraction, so its computed mean
+    /// is off by a rounding error) becomes exactly 0, not a huge number from a ~1e-17 deviation.
+    func testAConstantColumnStandardizesToZero() throws {
+        let rows = (0..<8).map { "\($0),0.1,\(2 * $0)" }.joined(separator: "\n")
+        let loaded = try load("x,c,y\n" + rows + "\n")
+        let (means, scales) = DataCatalog.standardization(of: loaded.dataset)
+        XCTAssertEqual(means[1], 0.1)
+        XCTAssertEqual(scales[1], 1)
+        let (training, _) = try DataCatalog.split(loaded.dataset, name: "data.csv", validationFraction: 0, splitSeed: 0, standardize: true)
+        XCTAssertEqual((0..<training.rowCount).map { training.features[$0 * 2 + 1] }, Array(repeating: 0, count: 8))
+    }
 }
