@@ -89,6 +89,16 @@ enum Console {
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
             say("nothing to do: no queued or interrupted runs in \(global.databasePath)")
         } else if !global.quiet {
+            // Without --sweep, runs that all belong to one sweep are summed up as that sweep (all its
+            // runs, ranked by its metric), as with --sweep.
+            var sweepID = sweepID, spec = spec
+            if sweepID == nil {
+                let sweeps = Set(try summary.runIDs.map { try store.run(id: $0).sweepID })
+                if sweeps.count == 1, let only = sweeps.first, let only {
+                    sweepID = only
+                    spec = Self.spec(store, sweepID: only)
+                }
+            }
             let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,

@@ -146,6 +146,17 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).sweep(id: 1).status, .failed, "every run failed")
     }
 
+    /// `runner work` without --sweep, on runs of one sweep, sums up that sweep by its own metric.
+    func testWorkWithoutSweepRanksBySweepMetric() throws {
+        let db = database("metric.db"), spec = directory.path("metric.yaml")
+        try "metric: {name: train_loss, goal: maximize}\nfixed: {dataset: xor, epochs: 2, validation: 0}\nparameters: {seed: {values: [0, 1]}}\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        try run(["sweep", spec, "--queue-only", "--quiet", "--db", db], expect: 0)
+        let (output, _) = try run(["work", "--db", db], expect: 0)
+        XCTAssertTrue(output.contains("(highest final train_loss)"), output)
+        XCTAssertTrue(output.contains("report compare --sweep 1"), output)
+    }
+
     func testEndToEndSweepWithPlainOutputAndQuiet() throws {
         let db = database("sweep.db")
         let (output, _) = try run(["sweep", "--dataset", "moons:rows=80", "--hidden", "6", "--epochs", "3", "--learning-rate", "0.05,0.5",
