@@ -143,6 +143,9 @@ public enum DataCatalog {
                 throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number from \(minimum) to 10000000")
             }
         }
+        if let rows = options["rows"], let classes = options["classes"], rows < classes {
+            throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows (\(Int(rows))) must be at least classes (\(Int(classes))): every class needs rows")
+        }
         if builtIn == .blobs, let rows = options["rows"], let features = options["features"], rows * features > 100_000_000 {
             throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows x features must be at most 100,000,000 values")
         }

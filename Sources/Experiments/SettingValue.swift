@@ -31,7 +31,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     var asInt: Int? {
         switch self {
         case let .int(value): return value
-        case let .double(value): return value.rounded() == value && abs(value) < 1e15 ? Int(value) : nil
+        case let .double(value): return value.rounded() == value && abs(value) <= 9_007_199_254_740_992 ? Int(value) : nil  // 2^53: exact
         case let .string(text): return Int(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }

@@ -127,6 +127,7 @@ extension SweepSpec {
         if setting.isInteger, let number = value.asInt { return .int(number) }
         if setting.isNumeric, let number = value.asDouble { return .double(number) }
         if setting.isBoolean, let flag = value.asBool { return .bool(flag) }
+        if setting == .logTensors, let every = Int(text) { return .int(every) }  // "5": every 5 epochs
         return value
     }
 }

@@ -101,13 +101,13 @@ struct GlobalOptions: ParsableArguments {
 /// The settings of a run. With `runner sweep`, each option takes a comma list and the sweep runs
 /// every combination (with a spec file, the flags replace the file's values for those settings).
 struct SettingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row (commas in the path of an existing file do not split it). Default: digits.", valueName: "name-or-file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row (commas in the path of an existing file do not split it). Default: digits.", valueName: "name-or-file"))
     var dataset: DatasetList?
 
-    @Option(help: ArgumentHelp("CSV target column (default: the last).", valueName: "column"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("CSV target column (default: the last).", valueName: "column"))
     var target: String?
 
-    @Option(help: "Task for a CSV target: auto decides from the data (few distinct whole numbers: classes). Default: auto.")
+    @Option(parsing: .unconditional, help: "Task for a CSV target: auto decides from the data (few distinct whole numbers: classes). Default: auto.")
     var task: TaskKind?
 
     @Flag(help: "Standardize CSV features (mean 0, std 1), fitted on the training split only.")
@@ -116,13 +116,13 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, e.g. 64,64; none for no hidden layer (a linear or logistic model). Several networks for a sweep: 32/64,64. Default: 64.", valueName: "widths"))
     var hidden: String?
 
-    @Option(help: "Hidden-layer activation. Default: relu.")
+    @Option(parsing: .unconditional, help: "Hidden-layer activation. Default: relu.")
     var activation: ValueList<HiddenActivation>?
 
-    @Option(help: "Output activation. Default: follows the loss, else the data (softmax for classes, identity for values).")
+    @Option(parsing: .unconditional, help: "Output activation. Default: follows the loss, else the data (softmax for classes, identity for values).")
     var outputActivation: ValueList<OutputActivation>?
 
-    @Option(help: "Loss. Default: follows the output activation, else the data (cross-entropy for classes, mse for values).")
+    @Option(parsing: .unconditional, help: "Loss. Default: follows the output activation, else the data (cross-entropy for classes, mse for values).")
     var loss: ValueList<LossFunction>?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Learning rate (> 0). Default: 0.05.", valueName: "rate"))
@@ -146,7 +146,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
     var seed: ValueList<Int>?
 
-    @Option(help: "Float precision of the run. Default: float32.")
+    @Option(parsing: .unconditional, help: "Float precision of the run. Default: float32.")
     var precision: ValueList<Precision>?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Validation fraction in [0, 1). Default: 0.2.", valueName: "fraction"))
@@ -158,22 +158,22 @@ struct SettingOptions: ParsableArguments {
     @Flag(help: "Layers without biases.")
     var noBias = false
 
-    @Option(name: .customLong("init"), help: "Weight initialization. Default: he-uniform for relu layers, glorot-uniform otherwise.")
+    @Option(name: .customLong("init"), parsing: .unconditional, help: "Weight initialization. Default: he-uniform for relu layers, glorot-uniform otherwise.")
     var initialization: ValueList<WeightInitialization>?
 
-    @Option(help: ArgumentHelp("Initial weights and biases of every layer, as `report tensors --format json` writes them.", valueName: "file.json"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Initial weights and biases of every layer, as `report tensors --format json` writes them.", valueName: "file.json"))
     var initWeights: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Stop after this many epochs without improvement (early stopping; off by default).", valueName: "n"))
     var earlyStoppingPatience: ValueList<Int>?
 
-    @Option(help: "What early stopping watches. Default: val_loss.")
+    @Option(parsing: .unconditional, help: "What early stopping watches. Default: val_loss.")
     var earlyStoppingMonitor: EarlyStopping.Monitor?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Smallest improvement that counts for early stopping. Default: 0.", valueName: "delta"))
     var minDelta: ValueList<Double>?
 
-    @Option(help: ArgumentHelp("Which epochs store their tensors: every, final, or N (every N epochs). Epoch 0 and the last epoch always do. Default: every.", valueName: "policy"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Which epochs store their tensors: every, final, or N (every N epochs). Epoch 0 and the last epoch always do. Default: every.", valueName: "policy"))
     var logTensors: String?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Name of the run (train) or of the sweep (sweep).", valueName: "text"))

@@ -46,6 +46,12 @@ final class DataLoadingTests: XCTestCase {
         XCTAssertTrue(try load("x,y\n" + rows, task: .classification).dataset.isClassification)
     }
 
+    func testAByteOrderMarkIsNotPartOfTheFirstName() throws {
+        let loaded = try load("\u{FEFF}y,x1\n0,1\n1,2\n", target: "y")
+        XCTAssertEqual(loaded.dataset.featureNames, ["x1"])
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1], classCount: 2))
+    }
+
     func testTargetByNameQuotesAndCRLF() throws {
         let loaded = try load("\"label\",\"x, with comma\",z\r\n1,2,3\r\n0,5,6\r\n\r\n", target: "label")
         XCTAssertEqual(loaded.dataset.featureNames, ["x, with comma", "z"])

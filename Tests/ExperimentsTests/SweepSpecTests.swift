@@ -143,9 +143,12 @@ final class SweepSpecTests: XCTestCase {
         flags.add(.standardize, flag: "--standardize", ["true"])
         flags.add(.dataset, flag: "--dataset", ["digits"])
         flags.add(.hidden, flag: "--hidden", ["16,8", "none"])
+        flags.add(.logTensors, flag: "--log-tensors", ["5"])
         let fromFlags = try flags.sweepSpec(file: nil, name: "flags").json()
-        XCTAssertTrue(fromFlags.contains(#""fixed":{"epochs":7,"standardize":true,"dataset":"digits"}"#), fromFlags)
+        XCTAssertTrue(fromFlags.contains(#""fixed":{"epochs":7,"standardize":true,"dataset":"digits","log_tensors":5}"#), fromFlags)
         XCTAssertTrue(fromFlags.contains(#""hidden":{"values":[[16,8],"none"]}"#), fromFlags)
+        // Whole numbers written as floats are whole up to 2^53 (a seed's uniform max of 1e15).
+        XCTAssertNoThrow(try parse("method: random\ncount: 2\nparameters: {seed: {distribution: uniform, min: 0, max: 1e15}}").expand())
         XCTAssertTrue(fromFlags.contains(#""learning_rate":{"values":[0.001,0.0001]}"#), fromFlags)
         XCTAssertEqual(try SweepSpec.parse(yaml: fromFlags, file: "sweeps.spec").json(), fromFlags)
     }
