@@ -252,13 +252,13 @@ struct Curves: ParsableCommand {
     func validate() throws {
         if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
         try validateFilter(filter, sweep: sweep)
-        if let out, !(out.hasSuffix(".svg") || out.hasSuffix(".html")) {
+        if let out, !(out.lowercased().hasSuffix(".svg") || out.lowercased().hasSuffix(".html")) {
             throw ValidationError("--out must end in .svg or .html")
         }
     }
 
     func run() throws {
-        let chart: ChartOutput? = out.map { $0.hasSuffix(".svg") ? .svg : .html }
+        let chart: ChartOutput? = out.map { $0.lowercased().hasSuffix(".svg") ? .svg : .html }
         let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
         try Output.write(Data(text.utf8), to: out, database: database.databasePath)
     }

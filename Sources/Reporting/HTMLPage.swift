@@ -35,7 +35,7 @@ enum HTMLPage {
                 if (x === y) { return 0; }
                 if (x === '') { return 1; }
                 if (y === '') { return -1; }
-                var nx = parseFloat(x), ny = parseFloat(y);
+                var nx = Number(x), ny = Number(y);  // the whole text a number, not "64-16-10" read as 64
                 var order = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : (x < y ? -1 : 1);
                 return ascending ? order : -order;
               });

@@ -60,7 +60,7 @@ extension Reporter {
         if let epoch { statistics = statistics.filter { $0.epoch == epoch } }
         guard !statistics.isEmpty else {
             throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)" }
-                                     ?? "run \(runID) has no stored weights (was it run with tensor logging off?)")
+                                     ?? "run \(runID) has no stored weights yet (status \(run.status), \(run.epochsDone) epochs done)")
         }
         // Dead ReLU fractions need the training data and a forward pass per epoch.
         var dead: [Int: [Double]] = [:]
@@ -121,7 +121,8 @@ extension Reporter {
             if !flags.isEmpty { table.highlightedRows.insert(table.rows.count - 1) }
         }
         guard format == .table else { return table.render(format, style: style) }
-        var out = "layers of \(terminalSafe(Self.runLabel(run))): \(run.layers), \(run.text(.activation) ?? "") hidden units\n"
+        let hidden = run.layers.split(separator: "-").count > 2 ? "\(run.text(.activation) ?? "") hidden units" : "no hidden layer"
+        var out = "layers of \(terminalSafe(Self.runLabel(run))): \(run.layers), \(hidden)\n"
         out += style.dim("gradient_l2: norm of the epoch's mean gradient; update_ratio: learning_rate x gradient_l2 / weight_l2 (~1e-3 is healthy)") + "\n\n"
         // Highlight flagged rows in yellow rather than green.
         var plain = table
@@ -168,6 +169,9 @@ extension Reporter {
         let tensors = try queries.storedTensors(runID: run.id, epoch: chosen, layer: layer, kind: kind)
         guard !tensors.isEmpty else {
             let layers = Set(try queries.storedTensors(runID: run.id, epoch: chosen).map(\.layer)).sorted()
+            if let kind, kind.hasSuffix("velocity"), (run.number(.momentum) ?? 0) == 0 {
+                throw ReportError.noData("run \(run.id) has no \(kind): it was trained without momentum (velocities are stored only with --momentum)")
+            }
             throw ReportError.noData("run \(run.id) epoch \(chosen) has no \(kind ?? "tensor")\(layer.map { " for layer \($0)" } ?? ""); layers: \(layers.map(String.init).joined(separator: ", "))")
         }
         return (chosen, tensors)

@@ -258,6 +258,8 @@ final class RenderingTests: ReportTestCase {
                        "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 1, layer: 5) }, "run 1 epoch 1 has no tensor for layer 5; layers: 1, 2")
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weight_velocity") },
+                       "run 1 has no weight_velocity: it was trained without momentum (velocities are stored only with --momentum)")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weights") },
                        "unknown tensor kind 'weights'; kinds: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity")
         XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 3, from: 0, to: 0, row: nil, loader: self.xorLoader) },
