@@ -146,8 +146,17 @@ extension Reporter {
                 out += style.dim((runs.count > 1 ? "same for all: " : "settings: ") + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0][$0]).faithful))" }.joined(separator: "  ")) + "\n"
             }
         }
-        out += "\n" + TerminalPlot.render(Self.series(runs: runs, byRun: byRun, metric: metric), title: metric.rawValue, style: style)
+        let (series, missing) = Self.plottable(Self.series(runs: runs, byRun: byRun, metric: metric), metric: metric)
+        out += "\n" + TerminalPlot.render(series, title: metric.rawValue, style: style) + missing
         return out
+    }
+
+    /// The series that have points, and a note naming the runs left out for having none.
+    static func plottable(_ series: [PlotSeries], metric: CurveMetric) -> ([PlotSeries], String) {
+        let empty = series.filter { $0.points.isEmpty }
+        guard !empty.isEmpty else { return (series, "") }
+        return (series.filter { !$0.points.isEmpty },
+                "no \(metric.rawValue) to plot for: " + empty.map { terminalSafe($0.label) }.joined(separator: ", ") + "\n")
     }
 
     static func series(runs: [RunSummary], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {

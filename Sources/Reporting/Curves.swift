@@ -21,11 +21,12 @@ extension Reporter {
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
         let epochs = try queries.epochRows(runIDs: runs.map(\.id))
         let metric = metric ?? Self.defaultCurveMetric(runs)
-        let series = Self.series(runs: runs, byRun: Dictionary(grouping: epochs, by: \.runID), metric: metric)
+        let (series, missing) = Self.plottable(Self.series(runs: runs, byRun: Dictionary(grouping: epochs, by: \.runID), metric: metric),
+                                               metric: metric)
         let title = sweepID.map { "\(metric.rawValue), sweep \($0)" } ?? metric.rawValue
         switch chart {
         case nil:
-            return TerminalPlot.render(series, title: title, logY: logY, style: style)
+            return TerminalPlot.render(series, title: title, logY: logY, style: style) + missing
         case .svg?:
             return SVGChart.document(series, title: title, xLabel: "epoch", yLabel: metric.rawValue, logY: logY)
         case .html?:

@@ -88,7 +88,9 @@ extension Reporter {
 
         var columns: [DataTable.Column] = [.init("epoch"), .init("layer"), .init("weight_l2"), .init("gradient_l2"),
                                            .init("update_to_weight_ratio", title: "update_ratio")]
-        let showsDead = usesReLU && !dead.isEmpty
+        // csv and json always have the column (null where it does not apply), so files from different
+        // runs line up; the terminal table shows it only when it says something.
+        let showsDead = (usesReLU && !dead.isEmpty) || format != .table
         if showsDead { columns.append(.init("dead_relu_fraction", title: "dead_relu")) }
         columns.append(.init("flags"))
         var table = DataTable(columns: columns)

@@ -258,6 +258,9 @@ final class RenderingTests: ReportTestCase {
                        "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 1, layer: 5) }, "run 1 epoch 1 has no tensor for layer 5; layers: 1, 2")
+        // layers csv/json have the same columns for every run (dead_relu_fraction null without the data).
+        XCTAssertEqual(try reporter.layers(runID: 9, format: .csv).split(separator: "\n").first,
+                       "epoch,layer,weight_l2,gradient_l2,update_to_weight_ratio,dead_relu_fraction,flags")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weight_velocity") },
                        "run 1 has no weight_velocity: it was trained without momentum (velocities are stored only with --momentum)")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weights") },
@@ -339,6 +342,10 @@ final class LargeIntegerTests: XCTestCase {
         let (sweepID, _) = try store.createSweep(name: "close", specJSON: "{}", runs: [0.1, 0.1000001, 0.2].map { .example(learningRate: $0) })
         try store.close()
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        // Runs without points are named below the plot, not left in its legend.
+        let curves = try reporter.curves(sweepID: sweepID)
+        XCTAssertTrue(curves.contains("no val_loss to plot for: run 1"), curves)
+        XCTAssertFalse(curves.contains("● run 1"), curves)
         // Still queued, with a validation split: the default metric is already the validation loss.
         XCTAssertTrue(try reporter.grid(sweepID: sweepID).hasPrefix("best_val_loss of sweep \(sweepID)"))
         XCTAssertThrowsError(try reporter.best(sweepID: sweepID)) { error in
