@@ -134,6 +134,13 @@ public struct Reporter: Sendable {
                 ["sweep_id", "layers"].contains(column.0.key) && Set(runs.map { column.1($0) }).count == 1
             }
         }
+        // Hyperparameters that differ but would read the same at 4 digits (0.10001, 0.10002) in full.
+        columns = columns.map { column, value in
+            guard ["learning_rate", "momentum"].contains(column.key) else { return (column, value) }
+            let cells = runs.map(value)
+            guard Set(cells.map(\.display)).count < Set(cells.map(\.exact)).count else { return (column, value) }
+            return (column, { Cell.text(value($0).exact) })
+        }
         return DataTable(columns: columns.map(\.0), rows: runs.map { run in columns.map { $0.1(run) } })
     }
 

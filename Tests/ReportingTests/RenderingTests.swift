@@ -355,6 +355,7 @@ final class LargeIntegerTests: XCTestCase {
         let labels = grid.split(separator: "\n").dropFirst(3).prefix(3).map { String($0.prefix { $0 != " " }) }
         XCTAssertEqual(labels, ["0.1", "0.1000001", "0.2"], grid)
         XCTAssertTrue(try reporter.compare(runIDs: [1, 2]).contains("0.1000001"))
+        XCTAssertTrue(try reporter.runs(sweepID: sweepID).contains("0.1000001"))
         // Values that read differently stay short.
         // One run: its settings go below the table, which keeps the results.
         let single = try reporter.compare(runIDs: [2])
