@@ -7,8 +7,10 @@ public struct SweepPlan: Sendable {
     public var spec: SweepSpec
     public var configurations: [RunConfiguration]
 
-    /// Expands the spec and resolves every run against its data. Throws (writing nothing) on any bad value.
-    public init(spec: SweepSpec, base: RunSettings = RunSettings()) throws {
+    /// Expands the spec and resolves every run against its data. Throws (writing nothing) on any bad
+    /// value; a setting that only fails in combination (early stopping with a run that has no
+    /// validation split) is named with the run's varied values, and with `source` (the spec file).
+    public init(spec: SweepSpec, base: RunSettings = RunSettings(), source: String? = nil) throws {
         self.spec = spec
         let points = try spec.expand(base: base)
         guard !points.isEmpty else { throw ExperimentsError.badSetting(field: "parameters", reason: "the sweep makes no runs") }
@@ -21,7 +23,16 @@ public struct SweepPlan: Sendable {
             loaded[key] = data
             return data
         }
-        configurations = try points.map { try RunConfiguration.make($0.settings, load: load) }
+        let varied = Set(spec.variedSettings)
+        configurations = try points.map { point in
+            do {
+                return try RunConfiguration.make(point.settings, load: load)
+            } catch let ExperimentsError.badSetting(field, reason) where !varied.isEmpty && field.hasPrefix("--") {
+                let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
+                throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "the run with \(values.joined(separator: ", "))",
+                                                  reason: "\(field): \(reason)")
+            }
+        }
     }
 
     /// Records the sweep and queues its runs in one transaction.

@@ -263,6 +263,15 @@ final class SweepSpecTests: XCTestCase {
                        mentions: ["moons decides its own targets"])
     }
 
+    /// A setting that fails only with some runs' values names the run and the file.
+    func testACombinationThatFailsNamesTheRun() throws {
+        let spec = try parse("fixed: {dataset: xor, early_stopping_patience: 3, epochs: 2}\nparameters: {validation: {values: [0.5, 0]}}")
+        XCTAssertThrowsError(try SweepPlan(spec: spec, source: "esv.yaml")) { error in
+            XCTAssertEqual("\(error)", "esv.yaml: the run with validation=0: --early-stopping-patience: early stopping on val_loss needs "
+                           + "a validation split (--validation > 0) or --early-stopping-monitor train_loss")
+        }
+    }
+
     func testShippedExamplesAreValid() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples")
