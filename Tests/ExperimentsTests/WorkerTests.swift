@@ -210,7 +210,8 @@ final class WorkerTests: XCTestCase {
     /// takeover and the run left to its new holder.
     func testARunTakenOverByAnotherWorkerEndsAsLost() throws {
         let store = try store()
-        let other = WorkerIdentity(host: WorkerIdentity.current().host, pid: Int32.max - 7, label: "other worker")
+        // On another host (a live process on this one keeps its run): its heartbeat decides.
+        let other = WorkerIdentity(host: "elsewhere.example", pid: Int32.max - 7, label: "other worker")
         let takenAt = Observed()
         let (runID, outcome) = try runSingle(settings(epochs: 8), in: store) { event in
             if case let .epochFinished(runID, epoch, _, _, _) = event, epoch == 2 {
