@@ -119,6 +119,6 @@ public final class ProgressDisplay {
     }
 
     static func fit(_ line: String, _ width: Int) -> String {
-        line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+        displayWidth(line) <= width ? line : prefix(line, fitting: max(0, width - 1)) + "…"  // screen columns: a wrapped line would break the redraw
     }
 }

@@ -47,6 +47,19 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.finish(), "\u{1B}[1A\r\u{1B}[J")
     }
 
+    /// Live lines are cut to the terminal's width in screen columns (CJK takes two each), so no
+    /// line wraps and the cursor-up count of the next redraw stays right.
+    func testLiveLinesFitTheWidthInScreenColumns() {
+        let display = ProgressDisplay(mode: .live, totalRuns: 1, width: 40)
+        let text = display.runStarted(runID: 1, label: "dataset=日本語のデータセット", epochs: 10, firstEpoch: 0)
+        let lines = text.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        for line in lines {
+            let columns = line.unicodeScalars.reduce(0) { $0 + ((0x3000...0x9FFF).contains($1.value) ? 2 : 1) }
+            XCTAssertLessThanOrEqual(columns, 40, String(line))
+        }
+    }
+
     func testSummaryTableSortsByTheMetricAndMarksTheBest() throws {
         let directory = try TemporaryDirectory(prefix: "slope-summary")
         defer { directory.remove() }
