@@ -273,16 +273,27 @@ final class WorkerTests: XCTestCase {
         }
     }
 
-    func testEarlyStoppingSurvivesAnInterruption() throws {
-        // No improvement can exceed min_delta 10, so early stopping ends the run after `patience` epochs;
-        // interrupted before that, the resumed run must remember the losses it already saw.
+    /// A run that early stopping ends before its 10 epochs (no improvement can exceed min_delta 10,
+    /// so it stops after `patience` epochs), trained uninterrupted into reference.db.
+    private func earlyStoppingReference() throws
+        -> (settings: RunSettings, store: SlopeStore, runID: Int64, outcome: RunOutcome, reason: String)
+    {
         var settings = settings(epochs: 10)
         settings.earlyStoppingPatience = 3
         settings.minDelta = 10
         let reference = try store("reference.db")
-        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
-        guard case let .finished(.completed, reason) = referenceOutcome, reason.hasPrefix("early stopping at epoch"),
-              reason != "early stopping at epoch 10" else { return XCTFail("\(referenceOutcome)") }
+        let (runID, outcome) = try runSingle(settings, in: reference)
+        guard case let .finished(.completed, reason) = outcome, reason.hasPrefix("early stopping at epoch"),
+              reason != "early stopping at epoch 10" else {
+            struct UnexpectedOutcome: Error { let outcome: RunOutcome }
+            throw UnexpectedOutcome(outcome: outcome)  // fails the test that asked
+        }
+        return (settings, reference, runID, outcome, reason)
+    }
+
+    func testEarlyStoppingSurvivesAnInterruption() throws {
+        // Interrupted before early stopping fires, the resumed run must remember the losses it already saw.
+        let (settings, reference, referenceID, referenceOutcome, reason) = try earlyStoppingReference()
 
         let store = try store("interrupted.db")
         let stop = StopSignal()
@@ -301,14 +312,7 @@ final class WorkerTests: XCTestCase {
     /// ends it as the uninterrupted run ends, and a run whose process died after such an epoch was
     /// stored but before the run was ended is ended at that epoch by resume, not trained further.
     func testAnEpochThatEndsTheRunEndsItDespiteCtrlCOrACrash() throws {
-        var settings = settings(epochs: 10)
-        settings.earlyStoppingPatience = 3
-        settings.minDelta = 10
-        let reference = try store("reference.db")
-        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
-        guard case let .finished(.completed, reason) = referenceOutcome, reason.hasPrefix("early stopping at epoch") else {
-            return XCTFail("\(referenceOutcome)")
-        }
+        let (settings, reference, referenceID, referenceOutcome, _) = try earlyStoppingReference()
         let lastEpoch = try reference.run(id: referenceID).epochsDone
         let referenceEpochs = try reference.epochs(runID: referenceID).count
         try reference.close()  // the WAL into the file, which is copied below
