@@ -31,6 +31,9 @@ public enum RunOutcome: Equatable, Sendable {
     case lost(String)
     case failed(String)
 
+    /// Requeued by Ctrl-C (`runner resume` continues it).
+    public var isInterrupted: Bool { if case .interrupted = self { return true } else { return false } }
+
     public var statusText: String {
         switch self {
         case let .finished(status, _): return status.rawValue
@@ -113,7 +116,10 @@ public final class Worker: @unchecked Sendable {
         startThread(0)
         group.wait()
         var result = summary.value
-        result.wasInterrupted = stop.isRequested
+        // Ctrl-C left work behind only if it requeued a run, or runs in scope were not claimed yet (a
+        // run whose last epoch was in progress ended normally instead).
+        let leftQueued = stop.isRequested ? try store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
+        result.wasInterrupted = stop.isRequested && (result.outcomes.values.contains(where: \.isInterrupted) || leftQueued)
         for sweep in touchedSweeps.value.sorted() { try updateSweepStatus(sweep, interrupted: result.wasInterrupted) }
         if let error = firstError.value { throw error }
         return result
@@ -145,6 +151,7 @@ public final class Worker: @unchecked Sendable {
             summary.outcomes[claimed.id] = execute(claimed)
         }
         summary.wasInterrupted = stop.isRequested
+            && (summary.outcomes.values.contains(where: \.isInterrupted) || summary.outcomes.count < reclaimed.count)
         for sweepID in Set(reclaimed.compactMap(\.run.sweepID)) {
             try updateSweepStatus(sweepID, interrupted: summary.wasInterrupted)
         }

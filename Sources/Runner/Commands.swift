@@ -27,7 +27,7 @@ struct Train: ParsableCommand {
         let runID = try store.createRun(configuration.newRun())
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
-            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: worker.stop.isRequested)
+            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted)
         }
     }
 }

@@ -331,6 +331,15 @@ final class WorkerTests: XCTestCase {
             if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 2 { stopAtEnd.request() }
         }
         XCTAssertEqual(shortOutcome, .finished(.completed, reason: "completed all epochs"), "Ctrl-C at the last epoch")
+        // A worker whose only run ended so has nothing left behind: not "interrupted" (no exit 130).
+        let workStore = try store("work.db")
+        _ = try workStore.createRun(try RunConfiguration.make(short).newRun())
+        let workStop = StopSignal()
+        let worked = try Worker(store: workStore, stop: workStop, onEvent: { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 2 { workStop.request() }
+        }).work(sweepID: nil, jobs: 1)
+        XCTAssertEqual(worked.outcomes.values.first, .finished(.completed, reason: "completed all epochs"))
+        XCTAssertFalse(worked.wasInterrupted)
 
         // The crash: the run's epochs are all stored, but it was never ended.
         let crashedPath = directory.path("crashed.db")
