@@ -263,11 +263,17 @@ final class RunTests: XCTestCase {
         XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere))
         // Our own runs are never "interrupted", nor is a live process's on this host, however old its
         // heartbeat (--stale-after is for other hosts); another host's is, once its heartbeat is older.
+        let fiveMinutesAgo = Timestamp.format(Date().addingTimeInterval(-300))
         try queue.write {
-            try $0.execute(sql: "UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z' WHERE id IN (?, ?)", arguments: [ids[0], ids[1]])
+            try $0.execute(sql: "UPDATE runs SET heartbeat_at = ? WHERE id IN (?, ?)", arguments: [fiveMinutesAgo, ids[0], ids[1]])
         }
         XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[1]])
         XCTAssertEqual(try store.run(id: ids[0]).pid, 1)
+        // ... unless that heartbeat is older than 10 minutes: the pid then belongs to another process.
+        try queue.write {
+            try $0.execute(sql: "UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", arguments: [ids[0]])
+        }
+        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: worker, staleAfter: 0).map(\.id), [ids[0]])
     }
 
     func testWALStaysBoundedWhileCheckpointsRunInTheBackground() throws {
