@@ -232,17 +232,8 @@ public final class Worker: @unchecked Sendable {
         } else {
             if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
             var initial: [LayerParameters]? = nil
-            if var file = configuration.initialWeightsFile {
-                // A relative path queued from another folder: also looked for next to the database.
-                let beside = URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent(file).path
-                if !file.hasPrefix("/"), !FileManager.default.fileExists(atPath: file), FileManager.default.fileExists(atPath: beside) {
-                    file = beside
-                }
-                let (parameters, sha256) = try InitialWeights.load(path: file, configuration: training)
-                if let expected = configuration.initialWeightsSHA256, expected != sha256 {
-                    throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
-                }
-                initial = parameters
+            if let file = configuration.initialWeightsFile {
+                initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: training)
             }
             trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, initialParameters: initial)
         }
@@ -325,6 +316,26 @@ public final class Worker: @unchecked Sendable {
             try store.finishRun(runID: runID, status: .pruned, stopReason: reason)
             return .finished(.pruned, reason: reason)
         }
+    }
+
+    /// A run's initial weights file: as given, or, for a relative path, next to the database (a run
+    /// queued from another folder); the one whose sha256 is the stored one, as for CSV data.
+    private func initialWeights(_ file: String, sha256 expected: String?, configuration: TrainingConfiguration) throws -> [LayerParameters] {
+        var candidates = [file]
+        if !file.hasPrefix("/") {
+            candidates.append(URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent(file).path)
+        }
+        let existing = candidates.filter { FileManager.default.fileExists(atPath: $0) }
+        guard !existing.isEmpty else {
+            throw ExperimentsError.badInitialWeights(file: file, reason: "no such file" + (candidates.count > 1 ? " in the current folder or the database's folder" : ""))
+        }
+        for path in existing {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            if expected == nil || SHA256.hexDigest(data) == expected {
+                return try InitialWeights.parse(data, file: path, configuration: configuration)
+            }
+        }
+        throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
     }
 
     /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and

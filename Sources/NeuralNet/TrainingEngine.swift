@@ -228,11 +228,12 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             let validationResult = validation.map { evaluate($0) }
             guard train.loss.isFinite, validationResult?.loss.isFinite ?? true else { return .diverged(epoch: 0) }
             monitoredLosses.append(monitored(trainLoss: train.loss, validationLoss: validationResult?.loss))
-            let result = EpochResult(
+            var result = EpochResult(
                 epoch: 0, trainLoss: train.loss, trainAccuracy: train.accuracy,
                 validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters), gradients: nil,
                 velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
+            result.endsTraining = configuration.epochs == 0
             if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: 0) }
         }
         // Resumed at an epoch where early stopping had already fired (the process was stopped

@@ -118,7 +118,7 @@ extension Reporter {
         let metric = Self.defaultCurveMetric(runs)
         body += "<h2>Loss curves</h2>\n"
         for curveMetric in metric == .val_loss ? [CurveMetric.val_loss, .train_loss] : [.train_loss] {
-            let series = Self.series(runs: runs, byRun: byRun, metric: curveMetric)
+            let series = Self.plottable(Self.series(runs: runs, byRun: byRun, metric: curveMetric), metric: curveMetric).0
             body += "<figure>" + SVGChart.lineChart(series, title: curveMetric.rawValue, xLabel: "epoch", yLabel: curveMetric.rawValue,
                                                     logY: Self.spansDecades(series)) + "</figure>\n"
         }

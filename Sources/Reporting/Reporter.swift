@@ -139,7 +139,9 @@ public struct Reporter: Sendable {
             guard ["learning_rate", "momentum"].contains(column.key) else { return (column, value) }
             let cells = runs.map(value)
             guard Set(cells.map(\.display)).count < Set(cells.map(\.exact)).count else { return (column, value) }
-            return (column, { Cell.text(value($0).exact) })
+            var aligned = column
+            aligned.alignsRight = true  // still numbers
+            return (aligned, { run in let cell = value(run); return cell == .null ? .null : .text(cell.exact) })
         }
         return DataTable(columns: columns.map(\.0), rows: runs.map { run in columns.map { $0.1(run) } })
     }

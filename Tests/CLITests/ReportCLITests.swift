@@ -299,8 +299,11 @@ final class ReportCLITests: XCTestCase {
                                                       "--init-weights", "w.json", "--seed", "0,1", "--queue-only", "--quiet", "--db", "runs.db"],
                                            currentDirectory: project)
         XCTAssertEqual(queued.status, 0, queued.error)
-        let elsewhere = try ReportProcess.run("runner", ["work", "--quiet", "--db", db])  // from the parent folder
+        // From the parent folder, where a different w.json is: the one whose sha256 matches is used.
+        try "{\"tensors\": []}".write(to: Self.directory.appendingPathComponent("w.json"), atomically: true, encoding: .utf8)
+        let elsewhere = try ReportProcess.run("runner", ["work", "--quiet", "--db", db], currentDirectory: Self.directory)
         XCTAssertEqual(elsewhere.status, 0, elsewhere.error)
+        try FileManager.default.removeItem(at: Self.directory.appendingPathComponent("w.json"))
         // Built-in names are never looked up as files next to the database.
         let builtIn = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0",
                                                        "--quiet", "--db", "runs.db"], currentDirectory: project)
