@@ -113,7 +113,7 @@ struct Grid: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("Run column for the rows.", valueName: "column")) var rows = "learning_rate"
     @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
-    @Option(help: ArgumentHelp("Numeric run column to aggregate (default: best_val_loss, else best_train_loss).", valueName: "column"))
+    @Option(help: ArgumentHelp("Numeric run column to aggregate (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
     var metric: String?
     @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
@@ -143,7 +143,7 @@ struct Best: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @Option(help: ArgumentHelp("Numeric run column (default: best_val_loss, else best_train_loss).", valueName: "column"))
+    @Option(help: ArgumentHelp("Numeric run column (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
     var metric: String?
     @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?

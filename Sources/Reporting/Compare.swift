@@ -185,16 +185,15 @@ extension Reporter {
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let rowColumn = try RunFilterParser.column(named: rows)
         let columnColumn = try RunFilterParser.column(named: columns)
-        var metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
-        var cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
+        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
+        let metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") }
+            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
+        let cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         guard !cells.isEmpty else {
             throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
         }
-        if metric == nil, !Self.validates(try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)) {
-            metricColumn = .best_train_loss   // a sweep without validation data
-            cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
-        }
-        let goal = goal ?? Goal.natural(for: metricColumn.rawValue)
+        let goal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: metricColumn.rawValue)
         var rowValues: [RunValue] = [], columnValues: [RunValue] = []
         for cell in cells {
             if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
@@ -263,6 +262,19 @@ extension Reporter {
             out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(rowLabel(best.rowValue))) \(pivot.columnColumn.rawValue)=\(terminalSafe(columnLabel(best.columnValue))): \(formatNumber(mean))\n"
         }
         return out
+    }
+
+    /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of
+    /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
+    /// validation metric falls back to the training one when no run holds out validation rows.
+    func sweepMetric(_ sweepID: Int64, runs: [RunSummary]) throws -> (column: RunColumn, goal: Goal)? {
+        guard let text = try queries.sweepSummary(id: sweepID)?.specJSON,
+              let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let metric = spec["metric"] as? [String: Any], var name = metric["name"] as? String,
+              let goalText = metric["goal"] as? String else { return nil }
+        if name.hasPrefix("val_") && !Self.validates(runs) { name = "train_" + name.dropFirst(4) }
+        guard let column = RunColumn(rawValue: "final_" + name) else { return nil }
+        return (column, goalText == "maximize" ? .max : .min)
     }
 
     /// Labels for a set of values: short (4 significant digits) unless two different values would

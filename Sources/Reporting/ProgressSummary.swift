@@ -11,6 +11,8 @@ public enum ProgressSummary {
                               databaseArgument: String, variedColumns: [String] = ["learning_rate", "batch_size"]) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: SlopeStore.RunRecord) -> Double? {
+            // A run that failed or diverged is not a candidate, whatever its last finite loss.
+            guard run.status != .failed && run.status != .diverged else { return nil }
             let value: Double?
             switch metric {
             case "train_loss": value = run.finalTrainLoss
@@ -61,7 +63,7 @@ public enum ProgressSummary {
         if let sweepID {
             let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }
             if axes.count >= 2 {
-                text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1]) --metric best_val_loss\(database)\n"
+                text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1])\(database)\n"
                 text += "              report compare --sweep \(sweepID)\(database)"
             } else {
                 text += "Look further: report compare --sweep \(sweepID)\(database)"

@@ -295,15 +295,13 @@ public struct Reporter: Sendable {
         if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
-        var column = try metric.map { try numericColumn($0, purpose: "--metric") } ?? .best_val_loss
-        let chosenGoal = { goal ?? Goal.natural(for: column.rawValue) }
-        var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
+        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
+        let column = try metric.map { try numericColumn($0, purpose: "--metric") }
+            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
+        let chosenGoal = { goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue) }
+        let top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
                                            sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
-        if metric == nil, !top.isEmpty, !Self.validates(try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)) {
-            column = .best_train_loss   // a sweep without validation data
-            top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
-                                           sort: RunSort(column: column, descending: chosenGoal() == .max), limit: 1)
-        }
         if top.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
         guard let winner = top.first, let value = winner.number(column) else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")

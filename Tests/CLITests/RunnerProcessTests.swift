@@ -155,6 +155,13 @@ final class RunnerProcessTests: XCTestCase {
         let (output, _) = try run(["work", "--db", db], expect: 0)
         XCTAssertTrue(output.contains("(highest final train_loss)"), output)
         XCTAssertTrue(output.contains("report compare --sweep 1"), output)
+        // report ranks the sweep by the same metric unless told otherwise.
+        let best = try ReportProcess.run("report", ["best", "--sweep", "1", "--format", "csv", "--db", db])
+        XCTAssertEqual(best.status, 0, best.error)
+        let bestRun = output.split(separator: "\n").first { $0.hasPrefix("* best run: ") }?.split(separator: " ")[3]
+        XCTAssertEqual(best.output.split(separator: "\n").dropFirst().first?.split(separator: ",").first, bestRun, best.output)
+        let grid = try ReportProcess.run("report", ["grid", "--sweep", "1", "--rows", "seed", "--cols", "batch_size", "--db", db])
+        XCTAssertTrue(grid.output.hasPrefix("final_train_loss of sweep 1") && grid.output.contains("* best (max)"), grid.output)
     }
 
     func testEndToEndSweepWithPlainOutputAndQuiet() throws {
