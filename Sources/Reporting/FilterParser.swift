@@ -32,10 +32,17 @@ public enum RunFilterParser {
 
     /// The whitelisted column called `name` (case-insensitive).
     public static func column(named name: String) throws -> RunColumn {
-        if let column = RunColumn(rawValue: name.lowercased()) { return column }
-        if name.lowercased() == "run_id" { return .id }
+        if let column = RunColumn(rawValue: name.lowercased()) ?? headerAliases[name.lowercased()] { return column }
         throw ReportError.unknownColumn(name, valid: RunColumn.validNames)
     }
+
+    /// The short titles `report runs` and `compare` print over their columns, as names too.
+    static let headerAliases: [String: RunColumn] = [
+        "run_id": .id, "sweep": .sweep_id, "lr": .learning_rate, "batch": .batch_size, "mom": .momentum,
+        "train_loss": .final_train_loss, "val_loss": .final_val_loss, "best_train": .best_train_loss,
+        "best_val": .best_val_loss, "best_ep": .best_epoch, "val_acc": .final_val_accuracy,
+        "train_acc": .final_train_accuracy, "done": .epochs_done,
+    ]
 
     enum Token: Equatable, CustomStringConvertible {
         case name(String), number(Double), integer(Int64), text(String), symbol(String)

@@ -33,6 +33,11 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(try RunFilterParser.parse("batch_size = 32.0"), .comparison(.batch_size, .equal, .number(32)))
         XCTAssertEqual(try RunFilterParser.parseSort("-best_val_loss"), RunSort(column: .best_val_loss, descending: true))
         XCTAssertEqual(try RunFilterParser.parseSort("seed"), RunSort(column: .seed, descending: false))
+        // The short titles printed over the columns work as names too.
+        XCTAssertEqual(try RunFilterParser.parse("lr = 0.1 and mom > 0"),
+                       .and(.comparison(.learning_rate, .equal, .number(0.1)), .comparison(.momentum, .greater, .integer(0))))
+        XCTAssertEqual(try RunFilterParser.parseSort("-val_loss"), RunSort(column: .final_val_loss, descending: true))
+        XCTAssertEqual(try RunFilterParser.parseSort("best_ep"), RunSort(column: .best_epoch, descending: false))
     }
 
     func testInvalidExpressionsGiveOneLineErrors() {
