@@ -81,7 +81,7 @@ final class ReportCLITests: XCTestCase {
 
     func testUsageErrorsExitWithTwo() throws {
         let db = ["--db", Self.fixture]
-        XCTAssertTrue(try report(["runs", "--where", "lr < 0.1"] + db, expect: 2).error.contains("unknown column 'lr'; valid columns: activation, batch_size,"))
+        XCTAssertTrue(try report(["runs", "--where", "rate < 0.1"] + db, expect: 2).error.contains("unknown column 'rate'; valid columns: activation, batch_size,"))
         try report(["runs", "--where", "'; DROP TABLE runs; --"] + db, expect: 2)
         try report(["runs", "--where", "seed = 1; DROP TABLE runs"] + db, expect: 2)
         try report(["runs", "--sort", "id; DROP TABLE runs"] + db, expect: 2)

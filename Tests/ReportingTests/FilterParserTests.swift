@@ -47,7 +47,7 @@ final class FilterParserTests: ReportTestCase {
                 return "parsed"
             } catch { return "\(error)" }
         }
-        XCTAssertEqual(message("lr < 0.1"), "unknown column 'lr'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
+        XCTAssertEqual(message("rate < 0.1"), "unknown column 'rate'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
         XCTAssertEqual(message("learning_rate <"), "invalid expression \"learning_rate <\": expected a value but the expression ended")
         XCTAssertEqual(message("learning_rate < 0.1 and"), "invalid expression \"learning_rate < 0.1 and\": expected a column name but the expression ended")
         XCTAssertEqual(message("(seed = 1"), "invalid expression \"(seed = 1\": expected ')' but the expression ended")
