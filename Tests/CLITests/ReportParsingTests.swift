@@ -49,7 +49,7 @@ final class ReportParsingTests: XCTestCase {
     }
 
     func testValidationRejectsBadInputBeforeRunning() {
-        assertRejected(["runs", "--where", "lr < 1"], mentions: "unknown column 'lr'")
+        assertRejected(["runs", "--where", "rate < 1"], mentions: "unknown column 'rate'")
         assertRejected(["runs", "--where", "seed = 1; DROP TABLE runs"], mentions: "unexpected character ';'")
         assertRejected(["runs", "--sort", "-nope"], mentions: "unknown column 'nope'")
         assertRejected(["runs", "--limit", "0"], mentions: "--limit must be at least 1")
