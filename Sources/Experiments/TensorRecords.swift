@@ -72,6 +72,7 @@ public enum InitialWeights {
         }
         var weights: [Int: Tensor] = [:], biases: [Int: Tensor] = [:]
         for entry in weightsFile.tensors where entry.kind == "weight" || entry.kind == "bias" {
+            guard entry.layer >= 1 else { throw fail("layer \(entry.layer) \(entry.kind): layers are numbered from 1") }
             // Values that are not finite in the run's precision would only make a diverged run.
             for (row, values) in entry.values.enumerated() {
                 for (column, value) in values.enumerated()

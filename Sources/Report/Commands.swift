@@ -115,7 +115,7 @@ struct Grid: ParsableCommand {
     @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
     @Option(help: ArgumentHelp("Numeric run column to aggregate (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
     var metric: String?
-    @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
+    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
     var filter: String?
@@ -145,7 +145,7 @@ struct Best: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("Numeric run column (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
     var metric: String?
-    @Option(help: ArgumentHelp("Whether lower or higher is better (default: max for accuracies, else min).", valueName: "goal"))
+    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?

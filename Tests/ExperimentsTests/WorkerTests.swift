@@ -457,6 +457,7 @@ final class WorkerTests: XCTestCase {
             ("{\"tensors\": [{\"layer\": 1.5, \"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: bad value at .tensors[0].layer"),
             ("{\"tensors\": [{\"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: no \"layer\" field in .tensors[0]"),
             ("{\"tensors\": [", "not a Slope weights file: not valid JSON"),
+            ("{\"tensors\": [{\"layer\": 0, \"kind\": \"weight\", \"values\": [1]}]}", "layer 0 weight: layers are numbered from 1"),
             (text.replacingOccurrences(of: "0.125", with: "1e39"), "layer 1 weight [1][1] is 1e+39, not a finite float32"),
             (text.replacingOccurrences(of: "0.125", with: "\"nan\""), "layer 1 weight [1][1] is nan, not a finite float32"),
         ]
