@@ -7,6 +7,9 @@ struct CSVTable: Equatable {
     var columnNames: [String]
     var values: [Double]
     var rowCount: Int
+    /// The text column's cells, one per row, when it held any cell that is not a number (class
+    /// names such as "setosa"); its `values` are then NaN where the text was not a number.
+    var texts: [String]? = nil
 
     func column(_ index: Int) -> [Double] {
         (0..<rowCount).map { values[$0 * columnNames.count + index] }
@@ -16,20 +19,22 @@ struct CSVTable: Equatable {
     /// may be quoted with double quotes. Works on UTF-8 bytes and `strtod`, so that the 1 MB
     /// digits file parses in milliseconds (String and Character handling was 30x slower).
     /// - Complexity: O(n) in the number of bytes.
-    static func parse(_ bytes: [UInt8], file: String) throws -> CSVTable {
+    /// Text from a file as it goes into a message: control characters escaped, at most 40 characters.
+    static func shown(_ text: some StringProtocol) -> String {
+        let escaped = text.unicodeScalars.map { scalar -> String in
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
+        }
+        return escaped.count <= 40 ? escaped.joined() : escaped.prefix(40).joined() + "..."
+    }
+
+    /// `textColumn`: the column that may hold text (the target, by name; nil: the last column).
+    static func parse(_ bytes: [UInt8], file: String, textColumn: String? = nil) throws -> CSVTable {
         // Excel's "CSV UTF-8" starts with a byte-order mark: not part of the first column's name.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return try parse(Array(bytes.dropFirst(3)), file: file) }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return try parse(Array(bytes.dropFirst(3)), file: file, textColumn: textColumn) }
         let hasNUL = bytes.withUnsafeBufferPointer { $0.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
         if hasNUL {
             throw ExperimentsError.badData(file: file, line: nil, column: nil,
                 reason: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: a header row naming the columns, then one row per sample")
-        }
-        /// Text from the file as it goes into a message: control characters escaped, at most 40 characters.
-        func shown(_ text: some StringProtocol) -> String {
-            let escaped = text.unicodeScalars.map { scalar -> String in
-                scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
-            }
-            return escaped.count <= 40 ? escaped.joined() : escaped.prefix(40).joined() + "..."
         }
         var lineRanges: [Range<Int>] = []
         var lineStart = 0
@@ -57,9 +62,11 @@ struct CSVTable: Equatable {
                 throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
             }
             if header[..<index].contains(name) {
-                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(shown(name))'", reason: "column name '\(shown(name))' appears twice in the header")
+                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(Self.shown(name))'", reason: "column name '\(Self.shown(name))' appears twice in the header")
             }
         }
+        let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
+        var textCells: [Int: String] = [:]  // row -> text, for the text column's non-numbers
         var values: [Double] = []
         values.reserveCapacity(lineRanges.count * header.count)
         var rowCount = 0
@@ -72,13 +79,17 @@ struct CSVTable: Equatable {
             }
             func check(_ field: Substring, column: Int) throws -> Double {
                 let trimmed = field.trimmingCharacters(in: .whitespaces)
+                if column == textIndex, !trimmed.isEmpty, Double(trimmed) == nil {
+                    textCells[rowCount] = trimmed
+                    return .nan
+                }
                 guard let value = Double(trimmed) else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shown(header[column]))' (\(column + 1))",
-                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(shown(trimmed))' is not a number")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(Self.shown(header[column]))' (\(column + 1))",
+                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(Self.shown(trimmed))' is not a number")
                 }
                 guard value.isFinite else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shown(header[column]))' (\(column + 1))",
-                        reason: "'\(shown(trimmed))' is not a finite number (NaN and infinities are not accepted)")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(Self.shown(header[column]))' (\(column + 1))",
+                        reason: "'\(Self.shown(trimmed))' is not a finite number (NaN and infinities are not accepted)")
                 }
                 return value
             }
@@ -130,7 +141,11 @@ struct CSVTable: Equatable {
         guard rowCount > 0 else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file has a header but no data rows")
         }
-        return CSVTable(columnNames: header, values: values, rowCount: rowCount)
+        var table = CSVTable(columnNames: header, values: values, rowCount: rowCount)
+        if !textCells.isEmpty, let textIndex {
+            table.texts = (0..<rowCount).map { row in textCells[row] ?? shortDescription(values[row * header.count + textIndex]) }
+        }
+        return table
     }
 
     /// `[-]digits[.digits]` with at most 19 digits whose integer value is at most 2^53 and at most

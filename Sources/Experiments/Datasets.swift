@@ -199,7 +199,7 @@ public enum DataCatalog {
 
     /// A CSV file's bytes as a dataset: features are every column but the target.
     static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind, sha256: String? = nil) throws -> LoadedData {
-        let table = try CSVTable.parse([UInt8](data), file: file)
+        let table = try CSVTable.parse([UInt8](data), file: file, textColumn: target)
         let targetIndex: Int
         if let target {
             guard let index = table.columnNames.firstIndex(of: target) else {
@@ -221,6 +221,22 @@ public enum DataCatalog {
         for row in 0..<table.rowCount {
             let start = row * table.columnNames.count
             for column in featureIndices { features.append(table.values[start + column]) }
+        }
+        if let texts = table.texts {  // class names: the classes in sorted order
+            guard task != .regression else {
+                throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
+                    reason: "holds text ('\(CSVTable.shown(texts.first { Double($0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
+            }
+            let classes = Set(texts).sorted()
+            guard classes.count >= 2 else {
+                throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
+                    reason: "a single class (\(CSVTable.shown(classes[0]))) in the target column; classification needs at least two")
+            }
+            let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+            let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
+                                  featureNames: featureIndices.map { table.columnNames[$0] },
+                                  targets: .labels(texts.map { index[$0]! }, classCount: classes.count))
+            return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data))
         }
         let distinct = Set(targetValues)
         let wholeNumbers = targetValues.allSatisfy { $0.rounded() == $0 }

@@ -46,6 +46,21 @@ final class DataLoadingTests: XCTestCase {
         XCTAssertTrue(try load("x,y\n" + rows, task: .classification).dataset.isClassification)
     }
 
+    /// Class names in the target column (iris style) are classes in sorted order; text anywhere
+    /// else is still an error, and text cannot be a regression target.
+    func testClassNamesInTheTargetColumn() throws {
+        let loaded = try load("a,b,species\n1,2,setosa\n3,4,versicolor\n5,6,setosa\n7,8,virginica\n")
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1, 0, 2], classCount: 3))
+        XCTAssertEqual(loaded.dataset.features, [1, 2, 3, 4, 5, 6, 7, 8])
+        let byName = try load("species,a\nsetosa,1\nvirginica,2\n", target: "species")
+        XCTAssertEqual(byName.dataset.targets, .labels([0, 1], classCount: 2))
+        XCTAssertEqual(byName.dataset.featureNames, ["a"])
+        assertBadData("a,species\n1,setosa\n2,virginica\n", task: .regression, line: nil, column: "'species'",
+                      contains: "holds text ('setosa'), so it can only be a classification target")
+        assertBadData("a,y\n1,0\nx,1\n", line: 3, column: "'a' (1)", contains: "'x' is not a number")
+        assertBadData("a,species\n1,setosa\n2,setosa\n", line: nil, column: "'species'", contains: "a single class (setosa)")
+    }
+
     func testAByteOrderMarkIsNotPartOfTheFirstName() throws {
         let loaded = try load("\u{FEFF}y,x1\n0,1\n1,2\n", target: "y")
         XCTAssertEqual(loaded.dataset.featureNames, ["x1"])
@@ -75,9 +90,10 @@ final class DataLoadingTests: XCTestCase {
         assertBadData("a,b\n1,2.5\n", task: .classification, line: 2, column: "'b'", contains: "not a class label")
         // Binary files are named as such; file text in messages has control characters escaped and is cut at 40.
         assertBadData("a,b\n1,\u{0}2\n", line: nil, column: nil, contains: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8)")
-        assertBadData("a,b\n1,\u{1B}[31mred\n", line: 2, column: "'b' (2)", contains: "'\\x1B[31mred' is not a number")
-        assertBadData("a,b\n1,\(String(repeating: "x", count: 100))\n", line: 2, column: "'b' (2)",
+        assertBadData("a,b\n\u{1B}[31mred,1\n", line: 2, column: "'a' (1)", contains: "'\\x1B[31mred' is not a number")
+        assertBadData("a,b\n\(String(repeating: "x", count: 100)),1\n", line: 2, column: "'a' (1)",
                       contains: "'\(String(repeating: "x", count: 40))...' is not a number")
+        assertBadData("a,b\n1,\u{1B}[31mred\n", line: nil, column: "'b'", contains: "a single class (\\x1B[31mred)")
     }
 
     func testTooFewRowsForTheSplit() throws {
