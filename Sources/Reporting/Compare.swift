@@ -175,6 +175,8 @@ extension Reporter {
         var rowValues: [RunValue], columnValues: [RunValue]
         var cells: [String: PivotCell]   // key: "\(row)|\(column)" of exact values
         var best: PivotCell?
+        /// Runs in the cells that did not run their course: "2 pruned, 1 diverged" (nil when none).
+        var unfinishedNote: String? = nil
 
         func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
@@ -205,10 +207,16 @@ extension Reporter {
             guard let mean = cell.mean, mean.isFinite else { continue }
             if best?.mean == nil || goal.isBetter(mean, than: best!.mean!) { best = cell }
         }
-        return Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
+        var pivot = Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
                      rowValues: rowValues, columnValues: columnValues,
                      cells: Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a }),
                      best: best)
+        let unfinished = ["pruned", "diverged", "failed"].compactMap { status -> String? in
+            let count = sweepRuns.filter { $0.status == status }.count
+            return count > 0 ? "\(count) \(status)" : nil
+        }
+        if !unfinished.isEmpty { pivot.unfinishedNote = unfinished.joined(separator: ", ") }
+        return pivot
     }
 
     static func ordered(_ a: RunValue, _ b: RunValue) -> Bool {
@@ -260,6 +268,10 @@ extension Reporter {
         out += table.renderTable(style: style)
         if let best = pivot.best, let mean = best.mean {
             out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(rowLabel(best.rowValue))) \(pivot.columnColumn.rawValue)=\(terminalSafe(columnLabel(best.columnValue))): \(formatNumber(mean))\n"
+        }
+        if let note = pivot.unfinishedNote {
+            out += "the cells include runs that stopped early (\(note)), with their values when they stopped; "
+                + "--where \"status = 'completed'\" leaves them out\n"
         }
         return out
     }

@@ -342,6 +342,15 @@ final class LargeIntegerTests: XCTestCase {
         let (sweepID, _) = try store.createSweep(name: "close", specJSON: "{}", runs: [0.1, 0.1000001, 0.2].map { .example(learningRate: $0) })
         try store.close()
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        // A grid over runs that stopped early says so.
+        let worker = WorkerIdentity.current(label: "test")
+        let writer = try SlopeStore(path: path)
+        _ = try writer.claimRun(runID: 3, worker: worker)
+        try writer.finishRun(runID: 3, status: .pruned, stopReason: "pruned at epoch 1")
+        try writer.close()
+        let pruned = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        XCTAssertTrue(try pruned.grid(sweepID: sweepID, metric: "learning_rate")
+                        .contains("the cells include runs that stopped early (1 pruned), with their values when they stopped"))
         // Runs without points are named below the plot, not left in its legend.
         let curves = try reporter.curves(sweepID: sweepID)
         XCTAssertTrue(curves.contains("no val_loss to plot for: run 1"), curves)
