@@ -100,12 +100,13 @@ extension Reporter {
             return (name, { Cell.text(value($0).exact) })
         }
 
+        // Results before settings: when the terminal is too narrow, trailing columns are dropped.
         var columns: [DataTable.Column] = [.init("id"), .init("name")]
-        columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
         columns += [.init("status"), .init("epochs_done", title: "done"),
                     .init("final_\(metric.rawValue)", title: "final"), .init("best_\(metric.rawValue)", title: "best"),
                     .init("best_epoch", title: "best_ep")]
         if threshold != nil { columns.append(.init("epochs_to_threshold", title: "reach")) }
+        columns += parameterColumns.map { DataTable.Column($0.0, title: String($0.0.split(separator: ".").last ?? "")) }
 
         var rows: [[Cell]] = []
         var bestIndex: Int?
@@ -116,13 +117,13 @@ extension Reporter {
             var best: (Int, Double)?
             for point in finite where best == nil || metric.goal.isBetter(point.1, than: best!.1) { best = point }
             var row: [Cell] = [.integer(run.id), .text(run.name)]
-            row += parameterColumns.map { $0.1(run) }
             row += [.text(run.status), .integer(Int64(run.epochsDone)), .number(curve.last?.1),
                     .number(best?.1), .integer(best?.0)]
             if let threshold {
                 let reached = curve.first { metric.goal == .min ? $0.1 <= threshold : $0.1 >= threshold }
                 row.append(.integer(reached?.0))
             }
+            row += parameterColumns.map { $0.1(run) }
             rows.append(row)
             if let value = best?.1, bestValue == nil || metric.goal.isBetter(value, than: bestValue!) {
                 bestValue = value

@@ -166,11 +166,11 @@ loss
         assertOutput(try r.compare(runIDs: [1, 2, 5], threshold: 0.2), #"""
 val_loss of 3 runs: final and best value, epoch of the best, first epoch reaching 0.2 (reach)
 
-id  name           learning_rate  seed  weightDecay  status     done   final    best  best_ep  reach
+id  name           status     done   final    best  best_ep  reach  learning_rate  seed  weightDecay
 ────────────────────────────────────────────────────────────────────────────────────────────────────
- 1  lr0.01-bs16-…           0.01     1  0            completed     3  0.2054  0.2054        3      -
- 2  lr0.01-bs16-…           0.01     2  0.001        completed     3  0.1801  0.1801        3      3
- 5  lr0.1-bs16-s1            0.1     1  0            completed     3  0.1394  0.1394        3      2
+ 1  lr0.01-bs16-…  completed     3  0.2054  0.2054        3      -           0.01     1  0          
+ 2  lr0.01-bs16-…  completed     3  0.1801  0.1801        3      3           0.01     2  0.001      
+ 5  lr0.1-bs16-s1  completed     3  0.1394  0.1394        3      2            0.1     1  0          
 same for all: batch_size=16  momentum=0  epochs=3  layers=2-3-1  activation=relu  output_activation=identity  loss=mse  precision=float32  dataset=linear  validation_fraction=0.25
 
 val_loss
@@ -199,15 +199,15 @@ val_loss
     func test_compareCSV() throws {
         let r = try reporter()
         assertOutput(try r.compare(sweepID: 1, format: .csv), #"""
-id,name,learning_rate,batch_size,seed,config.training.weightDecay,status,epochs_done,final_val_loss,best_val_loss,best_epoch
-1,lr0.01-bs16-s1,0.01,16,1,0,completed,3,0.20535714285714285,0.20535714285714285,3
-2,lr0.01-bs16-s2,0.01,16,2,0.001,completed,3,0.1801470588235294,0.1801470588235294,3
-3,lr0.01-bs32-s1,0.01,32,1,0,completed,3,0.3125,0.3125,3
-4,lr0.01-bs32-s2,0.01,32,2,0.001,completed,3,0.24431818181818182,0.24431818181818182,3
-5,lr0.1-bs16-s1,0.1,16,1,0,completed,3,0.13942307692307693,0.13942307692307693,3
-6,lr0.1-bs16-s2,0.1,16,2,0.001,completed,3,0.1314655172413793,0.1314655172413793,3
-7,lr0.1-bs32-s1,0.1,32,1,0,completed,3,0.1625,0.1625,3
-8,lr0.1-bs32-s2,0.1,32,2,0.001,running,2,0.1875,0.1875,2
+id,name,status,epochs_done,final_val_loss,best_val_loss,best_epoch,learning_rate,batch_size,seed,config.training.weightDecay
+1,lr0.01-bs16-s1,completed,3,0.20535714285714285,0.20535714285714285,3,0.01,16,1,0
+2,lr0.01-bs16-s2,completed,3,0.1801470588235294,0.1801470588235294,3,0.01,16,2,0.001
+3,lr0.01-bs32-s1,completed,3,0.3125,0.3125,3,0.01,32,1,0
+4,lr0.01-bs32-s2,completed,3,0.24431818181818182,0.24431818181818182,3,0.01,32,2,0.001
+5,lr0.1-bs16-s1,completed,3,0.13942307692307693,0.13942307692307693,3,0.1,16,1,0
+6,lr0.1-bs16-s2,completed,3,0.1314655172413793,0.1314655172413793,3,0.1,16,2,0.001
+7,lr0.1-bs32-s1,completed,3,0.1625,0.1625,3,0.1,32,1,0
+8,lr0.1-bs32-s2,running,2,0.1875,0.1875,2,0.1,32,2,0.001
 
 """#)
     }
