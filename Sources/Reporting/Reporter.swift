@@ -112,6 +112,7 @@ public struct Reporter: Sendable {
             (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
             (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
             (.init("final_train_accuracy", title: "train_acc"), { cell($0[.final_train_accuracy]) }),
+            (.init("seed"), { cell($0[.seed]) }),  // last: results first when the width runs out
         ]
         let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
         // The best training loss only when no run shown has validation data (else best_val says more).
@@ -121,6 +122,7 @@ public struct Reporter: Sendable {
             if column.0.key == "final_train_accuracy" {  // only for classification runs without validation data
                 return runs.contains { $0[.final_val_accuracy] != .null } || runs.allSatisfy { $0[.final_train_accuracy] == .null }
             }
+            if column.0.key == "seed" { return Set(runs.map { $0[.seed] }).count <= 1 }  // only when runs differ by it
             guard optional.contains(column.0.key) else { return false }
             return runs.allSatisfy { run in
                 let value = column.1(run)

@@ -11,7 +11,7 @@ final class CommandOutputTests: ReportTestCase {
         let actualLines = lines(normalized(actual)), expectedLines = lines(expected)
         XCTAssertEqual(actualLines.count, expectedLines.count, "line count", file: file, line: line)
         for (index, (a, e)) in zip(actualLines, expectedLines).enumerated() where a != e {
-            XCTFail("line \(index + 1):\n  actual:   \(a)\n  expected: \(e)", file: file, line: line)
+            XCTFail("line \(index + 1):\n  actual:   \(a)\n  expected: \(e)\nwhole output:\n\(normalized(actual))", file: file, line: line)
             break
         }
     }
@@ -37,7 +37,7 @@ id  sweep  name      status       lr  batch  layers  epochs  train_loss  val_los
  8      1  lr0.1-b…  running     0.1     32  2-3-1   2/3          0.125    0.1875    0.1875        2
  9      -  <b>evil…  diverged      5      4  2-3-1   2/5           4096         -         -        0
 10      -  xor       completed   0.5      4  2-2-1   2/2         0.8767         -         -        2
-(1 columns hidden: train_acc; widen the terminal or use --format csv)
+(2 columns hidden: train_acc, seed; widen the terminal or use --format csv)
 
 """#)
     }
