@@ -52,10 +52,15 @@ public enum SVGChart {
             <text x="\(width / 2)" y="20" text-anchor="middle" font-size="15" font-weight="bold">\(xmlEscaped(title))</text>
 
             """
-        guard let range = PlotRange(series: series, logY: logY) else {
+        guard var range = PlotRange(series: series, logY: logY) else {
             svg += "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\">no values to plot</text>\n</svg>"
             return svg
         }
+        // A margin above and below, so the lowest and highest curves do not lie on the frame
+        // (where a minimum just under a tick, 0.099 under 0.1, looked cut off).
+        let margin = (range.yMax - range.yMin) * 0.04
+        range.yMin -= margin
+        range.yMax += margin
         func px(_ x: Double) -> Double { plotLeft + (x - range.xMin) / (range.xMax - range.xMin) * (plotRight - plotLeft) }
         func py(_ scaledY: Double) -> Double { plotBottom - (scaledY - range.yMin) / (range.yMax - range.yMin) * (plotBottom - plotTop) }
         func f(_ value: Double) -> String { String(format: "%.1f", value) }

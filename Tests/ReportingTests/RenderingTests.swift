@@ -66,6 +66,19 @@ final class RenderingTests: ReportTestCase {
         XCTAssertFalse(parsed.elements.contains("script"))
     }
 
+    /// Curves keep a margin inside the frame: the lowest point (0.099, just under the 0.1 tick of
+    /// a log scale) is drawn above the x axis, not on it.
+    func testCurvesKeepAMarginInsideTheFrame() throws {
+        let series = PlotSeries(label: "run 1", points: [PlotPoint(x: 0, y: 1), PlotPoint(x: 1, y: 0.3), PlotPoint(x: 2, y: 0.099)])
+        let svg = SVGChart.lineChart([series], title: "t", xLabel: "epoch", yLabel: "val_loss", logY: true)
+        let points = try XCTUnwrap(svg.range(of: "<polyline points=\"").map { svg[$0.upperBound...].prefix { $0 != "\"" } })
+        let ys = points.split(separator: " ").compactMap { Double($0.split(separator: ",")[1]) }
+        let bottom = 420.0 - 50, top = try XCTUnwrap(ys.min())
+        XCTAssertEqual(ys.count, 3)
+        XCTAssertLessThan(try XCTUnwrap(ys.max()), bottom - 5, "\(ys)")
+        XCTAssertGreaterThan(top, 5)
+    }
+
     func testHTMLPageIsSelfContainedWellFormedAndEscaped() throws {
         let html = try reporter().html(sweepID: 1)
         let parsed = try XCTUnwrap(XMLCollector.parse(html))
