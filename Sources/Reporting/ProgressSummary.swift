@@ -59,6 +59,11 @@ public enum ProgressSummary {
             let shown = metric == "val_loss" && runs.allSatisfy({ $0.finalValidationLoss == nil }) ? "train_loss (no validation split)" : metric
             text += "* best run: \(best) (\(goal) final \(shown))\n"
         }
+        let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
+        if !diverged.isEmpty {
+            text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "
+                + "try a smaller --learning-rate; for regression, scale a target in the thousands or more first\n"
+        }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         if let sweepID {
             let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }
