@@ -11,6 +11,8 @@ public final class ProgressDisplay {
         var epoch: Int
         var epochs: Int
         var loss: Double?
+        /// Which loss `loss` is: "val_loss" when the run has a validation split, else "train_loss".
+        var lossName = "loss"
     }
 
     private let mode: Mode
@@ -40,6 +42,7 @@ public final class ProgressDisplay {
         guard let index = active.firstIndex(where: { $0.runID == runID }) else { return "" }
         active[index].run.epoch = epoch
         active[index].run.loss = validationLoss ?? trainLoss
+        active[index].run.lossName = validationLoss == nil ? "train_loss" : "val_loss"
         return mode == .live ? redraw(now: now, force: false) : ""
     }
 
@@ -50,7 +53,7 @@ public final class ProgressDisplay {
         if status != "interrupted" && status != "lost" { finishedRuns += 1 }
         var line = "run \(runID)  \(label)  \(status)"
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
-        if let loss = run?.loss { line += "  loss \(Self.format(loss))" }
+        if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(detail))" }
         line += "  [\(finishedRuns)/\(totalRuns)]"
         switch mode {
@@ -85,7 +88,7 @@ public final class ProgressDisplay {
         var lines: [String] = []
         for (runID, run) in active {
             let fraction = run.epochs > 0 ? Double(run.epoch) / Double(run.epochs) : 1
-            let loss = run.loss.map { "loss \(Self.format($0))" } ?? "loss -"
+            let loss = run.loss.map { "\(run.lossName) \(Self.format($0))" } ?? "loss -"
             let text = "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(loss)  "
             lines.append(Self.fit(text + Self.bar(fraction, width: 20), width))
         }

@@ -13,11 +13,11 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.runStarted(runID: 7, label: "lr=0.1 batch=16", epochs: 3, firstEpoch: 0, now: start), "")
         XCTAssertEqual(display.epochFinished(runID: 7, epoch: 3, trainLoss: 0.5, validationLoss: 0.25, now: start), "")
         XCTAssertEqual(display.runFinished(runID: 7, label: "lr=0.1 batch=16", status: "completed", detail: "completed all epochs", now: start),
-                       "run 7  lr=0.1 batch=16  completed  epoch 3/3  loss 0.2500  [1/2]\n")
+                       "run 7  lr=0.1 batch=16  completed  epoch 3/3  val_loss 0.2500  [1/2]\n")
         _ = display.runStarted(runID: 8, label: "lr=1", epochs: 5, firstEpoch: 0, now: start)
         _ = display.epochFinished(runID: 8, epoch: 2, trainLoss: 0.9, validationLoss: nil, now: start)
         XCTAssertEqual(display.runFinished(runID: 8, label: "lr=1", status: "pruned", detail: "pruned at epoch 2", now: start),
-                       "run 8  lr=1  pruned  epoch 2/5  loss 0.9000  (pruned at epoch 2)  [2/2]\n")
+                       "run 8  lr=1  pruned  epoch 2/5  train_loss 0.9000  (pruned at epoch 2)  [2/2]\n")
         XCTAssertEqual(display.finish(), "")
     }
 
@@ -37,12 +37,12 @@ final class RunnerProgressTests: XCTestCase {
         // Half of run 1 done after 10 s: 0.5 of 4 runs, so 70 s to go.
         let later = display.epochFinished(runID: 1, epoch: 5, trainLoss: 0.75, validationLoss: nil, now: start.addingTimeInterval(10))
         XCTAssertEqual(later, "\u{1B}[2A\r\u{1B}[J"
-                       + "run 1  lr=0.1  epoch 5/10  loss 0.7500  [##########..........]\n"
+                       + "run 1  lr=0.1  epoch 5/10  train_loss 0.7500  [##########..........]\n"
                        + "sweep [###...........................] 0/4 runs done  0:10 elapsed  ETA 1:10\n")
         // Redraws are throttled: an epoch 10 ms later draws nothing.
         XCTAssertEqual(display.epochFinished(runID: 1, epoch: 6, trainLoss: 0.7, validationLoss: nil, now: start.addingTimeInterval(10.01)), "")
         let finished = display.runFinished(runID: 1, label: "lr=0.1", status: "completed", detail: "", now: start.addingTimeInterval(20))
-        XCTAssertEqual(finished, "\u{1B}[2A\r\u{1B}[J" + "run 1  lr=0.1  completed  epoch 6/10  loss 0.7000  [1/4]\n"
+        XCTAssertEqual(finished, "\u{1B}[2A\r\u{1B}[J" + "run 1  lr=0.1  completed  epoch 6/10  train_loss 0.7000  [1/4]\n"
                        + "sweep [#######.......................] 1/4 runs done  0:20 elapsed  ETA 1:00\n")
         XCTAssertEqual(display.finish(), "\u{1B}[1A\r\u{1B}[J")
     }
