@@ -10,6 +10,13 @@ struct CSVTable: Equatable {
     /// The text column's cells, one per row, when it held any cell that is not a number (class
     /// names such as "setosa"); its `values` are then NaN where the text was not a number.
     var texts: [String]? = nil
+    /// When the text column mixes numbers and text (an "NA" among numbers): the line and text of
+    /// its first text cell.
+    var mixedText: (line: Int, text: String)? = nil
+
+    static func == (lhs: CSVTable, rhs: CSVTable) -> Bool {
+        lhs.columnNames == rhs.columnNames && lhs.values == rhs.values && lhs.rowCount == rhs.rowCount && lhs.texts == rhs.texts
+    }
 
     func column(_ index: Int) -> [Double] {
         (0..<rowCount).map { values[$0 * columnNames.count + index] }
@@ -67,6 +74,7 @@ struct CSVTable: Equatable {
         }
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
         var textCells: [Int: String] = [:]  // row -> text, for the text column's non-numbers
+        var firstTextLine: Int?
         var values: [Double] = []
         values.reserveCapacity(lineRanges.count * header.count)
         var rowCount = 0
@@ -81,6 +89,7 @@ struct CSVTable: Equatable {
                 let trimmed = field.trimmingCharacters(in: .whitespaces)
                 if column == textIndex, !trimmed.isEmpty, Double(trimmed) == nil {
                     textCells[rowCount] = trimmed
+                    if firstTextLine == nil { firstTextLine = lineIndex + 1 }
                     return .nan
                 }
                 guard let value = Double(trimmed) else {
@@ -144,6 +153,9 @@ struct CSVTable: Equatable {
         var table = CSVTable(columnNames: header, values: values, rowCount: rowCount)
         if !textCells.isEmpty, let textIndex {
             table.texts = (0..<rowCount).map { row in textCells[row] ?? shortDescription(values[row * header.count + textIndex]) }
+            if textCells.count < rowCount, let line = firstTextLine, let first = textCells.min(by: { $0.key < $1.key }) {
+                table.mixedText = (line, first.value)
+            }
         }
         return table
     }

@@ -222,12 +222,20 @@ public enum DataCatalog {
             let start = row * table.columnNames.count
             for column in featureIndices { features.append(table.values[start + column]) }
         }
+        if let (line, text) = table.mixedText {
+            throw ExperimentsError.badData(file: file, line: line, column: "'\(CSVTable.shown(targetName))'",
+                reason: "'\(CSVTable.shown(text))' is not a number, and the column's other cells are numbers; fix or remove that row")
+        }
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
                     reason: "holds text ('\(CSVTable.shown(texts.first { Double($0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
             }
             let classes = Set(texts).sorted()
+            if task == .auto && classes.count > maximumAutoClassCount {
+                throw ExperimentsError.badData(file: file, line: nil, column: "'\(CSVTable.shown(targetName))'",
+                    reason: "holds \(classes.count) different texts; if they are classes, say so with --task classification")
+            }
             guard classes.count >= 2 else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
                     reason: "a single class (\(CSVTable.shown(classes[0]))) in the target column; classification needs at least two")

@@ -118,7 +118,8 @@ public final class Worker: @unchecked Sendable {
         var result = summary.value
         // Ctrl-C left work behind only if it requeued a run, or runs in scope were not claimed yet (a
         // run whose last epoch was in progress ended normally instead).
-        let leftQueued = stop.isRequested ? try store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
+        // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
+        let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
         result.wasInterrupted = stop.isRequested && (result.outcomes.values.contains(where: \.isInterrupted) || leftQueued)
         for sweep in touchedSweeps.value.sorted() { try updateSweepStatus(sweep, interrupted: result.wasInterrupted) }
         if let error = firstError.value { throw error }
@@ -468,6 +469,7 @@ private final class ClaimQueue: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         return runs.isEmpty ? nil : runs.removeFirst()
     }
+    var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return runs.isEmpty }
 }
 
 final class Locked<Value>: @unchecked Sendable {

@@ -82,7 +82,9 @@ enum Console {
         let summary = try body(worker)
         printer.finish()
         if summary.wasInterrupted {
-            let scope = sweepID.map { " --sweep \($0)" } ?? (summary.runIDs.count == 1 ? " --run \(summary.runIDs[0])" : "")
+            // --run only for the one run that was requeued (a finished one has nothing to resume).
+            let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
+            let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
             if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + scope + suffix(global)) }
             throw ExitCode(130)
         }

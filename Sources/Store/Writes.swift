@@ -87,9 +87,9 @@ extension SlopeStore {
         return try claimedRun(runID, db: db)
     }
 
-    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists (or
-    /// the pid is alive but the heartbeat is older than both `staleAfter` and 10 minutes: the number
-    /// was reused); on other hosts, its heartbeat is older than `staleAfter` seconds. Scope: one run (`runID`),
+    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists (a
+    /// live process keeps its runs, also those still waiting for a thread, which get no heartbeat);
+    /// on other hosts, its heartbeat is older than `staleAfter` seconds. Scope: one run (`runID`),
     /// one sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held
     /// by `worker`; continue each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
     public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
@@ -97,7 +97,6 @@ extension SlopeStore {
         try write { db in
             let now = Date()
             let staleBefore = Timestamp.format(now.addingTimeInterval(-staleAfter))
-            let sameHostStaleBefore = Timestamp.format(now.addingTimeInterval(-max(staleAfter, Self.sameHostHeartbeatFloor)))
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, host, pid, heartbeat_at FROM runs
                 WHERE status = 'running' AND (:sweep IS NULL OR sweep_id = :sweep) AND (:run IS NULL OR id = :run)
@@ -110,12 +109,9 @@ extension SlopeStore {
                 let pid: Int32? = row["pid"]
                 let heartbeat: String? = row["heartbeat_at"]
                 if host == worker.host && pid == worker.pid { continue }  // ours: we are running it
-                let heartbeatIsStale = heartbeat.map { $0 < staleBefore } ?? true
                 let isGone = host == worker.host
-                    // A live pid with a heartbeat older than the floor is another process that got
-                    // the number (after a reboot, in a container): the worker is gone all the same.
-                    ? pid.map { !Self.processIsAlive($0) } ?? true || heartbeat.map { $0 < sameHostStaleBefore } ?? true
-                    : heartbeatIsStale
+                    ? pid.map { !Self.processIsAlive($0) } ?? true
+                    : heartbeat.map { $0 < staleBefore } ?? true
                 guard isGone else { continue }
                 let nowText = Timestamp.format(now)
                 try db.execute(sql: """
@@ -126,10 +122,6 @@ extension SlopeStore {
             return reclaimed
         }
     }
-
-    /// On this host a run is taken from a live process only when its heartbeat is older than this
-    /// (and `staleAfter`): 20 heartbeat intervals of a worker, so never from a worker that is alive.
-    static let sameHostHeartbeatFloor: TimeInterval = 600
 
     /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else).
     static func processIsAlive(_ pid: Int32) -> Bool {

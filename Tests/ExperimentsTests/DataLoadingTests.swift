@@ -59,6 +59,12 @@ final class DataLoadingTests: XCTestCase {
                       contains: "holds text ('setosa'), so it can only be a classification target")
         assertBadData("a,y\n1,0\nx,1\n", line: 3, column: "'a' (1)", contains: "'x' is not a number")
         assertBadData("a,species\n1,setosa\n2,setosa\n", line: nil, column: "'species'", contains: "a single class (setosa)")
+        // A stray text among numbers (a missing value written NA) is an error, not a reason for classes.
+        assertBadData("a,price\n1,250000\n2,NA\n3,310000\n", line: 3, column: "'price'",
+                      contains: "'NA' is not a number, and the column's other cells are numbers")
+        let names = (0..<25).map { "id\($0)" }
+        assertBadData("a,name\n" + names.enumerated().map { "\($0.offset),\($0.element)" }.joined(separator: "\n") + "\n",
+                      line: nil, column: "'name'", contains: "holds 25 different texts; if they are classes, say so with --task classification")
     }
 
     func testAByteOrderMarkIsNotPartOfTheFirstName() throws {

@@ -364,6 +364,13 @@ final class LargeIntegerTests: XCTestCase {
         let pruned = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
         XCTAssertTrue(try pruned.grid(sweepID: sweepID, metric: "learning_rate")
                         .contains("the cells include runs that stopped early (1 pruned), with their values when they stopped"))
+        // best never names a diverged or failed run, however good its last value.
+        let diverging = try SlopeStore(path: path)
+        _ = try diverging.claimRun(runID: 1, worker: worker)
+        try diverging.finishRun(runID: 1, status: .diverged, stopReason: "diverged at epoch 1: loss is NaN or infinite")
+        try diverging.close()
+        let afterDivergence = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries)
+        XCTAssertFalse(try afterDivergence.best(sweepID: sweepID, metric: "learning_rate", format: .csv).contains("\n1,"))
         // Runs without points are named below the plot, not left in its legend.
         let curves = try reporter.curves(sweepID: sweepID)
         XCTAssertTrue(curves.contains("no val_loss to plot for: run 1"), curves)
