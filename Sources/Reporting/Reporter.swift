@@ -302,10 +302,13 @@ public struct Reporter: Sendable {
         let column = try metric.map { try numericColumn($0, purpose: "--metric") }
             ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
         let chosenGoal = { goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue) }
-        // A failed or diverged run keeps the last finite loss it had; like runner, never call it best.
-        let ranked = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter,
-                                              sort: RunSort(column: column, descending: chosenGoal() == .max), limit: nil)
-        let top = Array((ranked.filter { $0.status != "failed" && $0.status != "diverged" }.first).map { [$0] } ?? Array(ranked.prefix(1)))
+        // A failed or diverged run keeps the last finite loss it had; like runner, never call it best
+        // (unless there is nothing else, so that the answer still says what there is).
+        let sort = RunSort(column: column, descending: chosenGoal() == .max)
+        let finishedWell = RunFilter.not(.isIn(.status, [.text("failed"), .text("diverged")]))
+        var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter.map { .and($0, finishedWell) } ?? finishedWell,
+                                           sort: sort, limit: 1)
+        if top.isEmpty { top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: sort, limit: 1) }
         if top.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
         guard let winner = top.first, let value = winner.number(column) else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
