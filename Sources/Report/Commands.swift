@@ -113,10 +113,7 @@ struct Grid: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
     @Option(help: ArgumentHelp("Run column for the rows.", valueName: "column")) var rows = "learning_rate"
     @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
-    @Option(help: ArgumentHelp("Numeric run column to aggregate (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
-    var metric: String?
-    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
-    var goal: Goal?
+    @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
     var filter: String?
 
@@ -125,15 +122,28 @@ struct Grid: ParsableCommand {
             _ = try filter.map(RunFilterParser.parse)
             _ = try RunFilterParser.column(named: rows)
             _ = try RunFilterParser.column(named: cols)
-            _ = try metric.map(RunFilterParser.column(named:))
         } catch let error as ReportError {
             throw ValidationError(error.description)
         }
     }
 
     func run() throws {
-        Output.write(try database.reporter().grid(sweepID: sweep, rows: rows, columns: cols, metric: metric, goal: goal,
+        Output.write(try database.reporter().grid(sweepID: sweep, rows: rows, columns: cols, metric: ranking.metric, goal: ranking.goal,
                                                   filter: filter, format: output.format))
+    }
+}
+
+/// `--metric` and `--goal` of `grid` and `best`: which run column ranks the sweep's runs, and which way.
+struct RankingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Numeric run column to rank by (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
+    var metric: String?
+    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
+    var goal: Goal?
+
+    func validate() throws {
+        do { _ = try metric.map(RunFilterParser.column(named:)) } catch let error as ReportError {
+            throw ValidationError(error.description)
+        }
     }
 }
 
@@ -143,22 +153,16 @@ struct Best: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @Option(help: ArgumentHelp("Numeric run column (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
-    var metric: String?
-    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
-    var goal: Goal?
+    @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
 
     func validate() throws {
-        do { _ = try metric.map(RunFilterParser.column(named:)) } catch let error as ReportError {
-            throw ValidationError(error.description)
-        }
         try validateFilter(filter, sweep: sweep)
     }
 
     func run() throws {
-        Output.write(try database.reporter().best(sweepID: sweep, metric: metric, goal: goal, filter: filter, format: output.format))
+        Output.write(try database.reporter().best(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter, format: output.format))
     }
 }
 

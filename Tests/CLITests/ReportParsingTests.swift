@@ -41,7 +41,7 @@ final class ReportParsingTests: XCTestCase {
 
         let grid = try parse(["grid", "--sweep", "1"], as: Grid.self)
         XCTAssertEqual([grid.rows, grid.cols], ["learning_rate", "batch_size"])
-        XCTAssertNil(grid.metric)
+        XCTAssertNil(grid.ranking.metric)
 
         let tensors = try parse(["tensors", "9", "--kind", "weight_grad", "--format", "npy"], as: Tensors.self)
         XCTAssertEqual(tensors.format, .npy)
