@@ -1,38 +1,6 @@
-// The `report --where` / `--sort` vocabulary: a whitelist of run columns and a filter AST
-// that Store compiles to SQL. User text only ever reaches SQLite as a bound argument.
+// The `report --where` / `--sort` vocabulary: a filter AST over the `RunColumn` whitelist
+// (RunColumns.swift) that Store compiles to SQL. User text only ever reaches SQLite as a bound argument.
 import GRDB
-
-/// A column of `runs` (hyperparameters and summary metrics) that reports may filter, sort
-/// or group by. The raw value is the name users type; it is also the SQL column name, and
-/// only these fixed names are ever spliced into SQL.
-public enum RunColumn: String, CaseIterable, Sendable {
-    case id, sweep_id, name, status, stop_reason
-    case learning_rate, batch_size, momentum, epochs, seed, layers
-    case activation, output_activation, loss, precision, dataset, validation_fraction
-    case epochs_done, final_train_loss, final_val_loss, best_train_loss, best_val_loss, best_epoch
-    case final_train_accuracy, final_val_accuracy
-    case created_at, started_at, finished_at, worker
-
-    public enum ValueKind: Sendable { case integer, real, text }
-
-    public var valueKind: ValueKind {
-        switch self {
-        case .id, .sweep_id, .batch_size, .epochs, .seed, .epochs_done, .best_epoch: return .integer
-        case .learning_rate, .momentum, .validation_fraction, .final_train_loss, .final_val_loss,
-             .best_train_loss, .best_val_loss, .final_train_accuracy, .final_val_accuracy: return .real
-        case .name, .status, .stop_reason, .layers, .activation, .output_activation, .loss,
-             .precision, .dataset, .created_at, .started_at, .finished_at, .worker: return .text
-        }
-    }
-
-    public var isNumeric: Bool { valueKind != .text }
-
-    /// The column as it appears in SQL (always qualified by the `runs` table).
-    var sqlExpression: String { "runs.\(rawValue)" }
-
-    /// Names as users type them, sorted: for "valid names are ..." messages.
-    public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
-}
 
 /// A literal in a filter expression.
 public enum FilterValue: Equatable, Sendable {

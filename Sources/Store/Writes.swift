@@ -37,7 +37,10 @@ extension SlopeStore {
             run.precision.rawValue, run.dataset, run.datasetSHA256, run.validationFraction,
             Timestamp.now(), run.slopeVersion, run.configJSON,
         ])
-        return db.lastInsertedRowID
+        let runID = db.lastInsertedRowID
+        // The setting columns that are read from the configuration (RunColumns.swift).
+        try db.cachedStatement(sql: RunColumn.fillDerivedSettingsSQL).execute(arguments: [runID])
+        return runID
     }
 
     /// Sets a sweep's status (`queued`, `running`, `completed`, `interrupted`, `failed`).

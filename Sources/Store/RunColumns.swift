@@ -1,0 +1,162 @@
+// The registry of `runs` columns that reports may show, filter, sort and group by, and among
+// them the run settings: one entry per column, with its snake_case name, type and, for a
+// setting, where its value comes from in the run's `config` JSON. Everything that lists or
+// compares settings (report runs/compare/grid/best/html, --where/--sort, runner's summary,
+// the columns Store fills on insert) reads this list, so a new setting is one entry here
+// plus the migration that adds its column.
+import GRDB
+
+/// A column of `runs` (settings, status and summary metrics) that reports may filter, sort or
+/// group by. `rawValue` is the name users type; it is also the SQL column name, and only these
+/// fixed names are ever spliced into SQL.
+public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public enum ValueKind: Sendable {
+        case integer, real, text
+        /// 0 or 1 in SQL; shown as false / true.
+        case boolean
+    }
+
+    /// Where a column's value comes from.
+    public enum Source: Hashable, Sendable {
+        /// Not a setting: status, times, summary metrics.
+        case record
+        /// A setting written from `SlopeStore.NewRun`'s own field (the columns of 0001); `config`
+        /// is its key path in the run's configuration JSON ("training.learningRate").
+        case given(config: String)
+        /// A setting Store computes on insert (and migration 0003 backfilled) with `sql`, an
+        /// expression over the row's `config` JSON (or other columns); `config` as above.
+        case derived(config: String, sql: String)
+    }
+
+    public let rawValue: String
+    public let valueKind: ValueKind
+    public let source: Source
+    /// The sweep-file key and `runner` flag name, when it differs from the column name
+    /// (`validation` for `validation_fraction`); accepted as a name for the column too.
+    public let settingName: String?
+
+    init(_ name: String, _ kind: ValueKind, _ source: Source = .record, setting: String? = nil) {
+        rawValue = name
+        valueKind = kind
+        self.source = source
+        settingName = setting
+    }
+
+    public init?(rawValue: String) {
+        guard let column = Self.byName[rawValue] else { return nil }
+        self = column
+    }
+
+    public static func == (lhs: RunColumn, rhs: RunColumn) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public var description: String { rawValue }
+
+    public var isNumeric: Bool { valueKind != .text }
+
+    /// Whether this column is a setting of the run (a hyperparameter, the data, the network).
+    public var isSetting: Bool { source != .record }
+
+    /// The setting's key path in the run's configuration JSON ("training.weightDecay").
+    public var configKey: String? {
+        switch source {
+        case .record: return nil
+        case .given(let config), .derived(let config, _): return config
+        }
+    }
+
+    /// The column as it appears in SQL (always qualified by the `runs` table).
+    var sqlExpression: String { "runs.\(rawValue)" }
+
+    /// Names as users type them, sorted: for "valid names are ..." messages.
+    public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
+
+    /// Every setting column, in this registry's order.
+    public static var settings: [RunColumn] { allCases.filter(\.isSetting) }
+
+    /// The column of a setting by its column name or its sweep-file name (`validation`).
+    public static func setting(named name: String) -> RunColumn? {
+        settings.first { $0.rawValue == name || $0.settingName == name }
+    }
+
+    // Columns the code refers to by name.
+    public static let id = RunColumn("id", .integer)
+    public static let sweep_id = RunColumn("sweep_id", .integer)
+    public static let name = RunColumn("name", .text)
+    public static let status = RunColumn("status", .text)
+    public static let stop_reason = RunColumn("stop_reason", .text)
+    public static let learning_rate = RunColumn("learning_rate", .real, .given(config: "training.learningRate"))
+    public static let batch_size = RunColumn("batch_size", .integer, .given(config: "training.batchSize"))
+    public static let momentum = RunColumn("momentum", .real, .given(config: "training.momentum"))
+    public static let epochs = RunColumn("epochs", .integer, .given(config: "training.epochs"))
+    public static let seed = RunColumn("seed", .integer, .given(config: "training.seed"))
+    /// Derived from the data and `hidden` ("64-64-10": inputs, hidden..., outputs): not itself a setting.
+    public static let layers = RunColumn("layers", .text)
+    public static let activation = RunColumn("activation", .text, .given(config: "training.hiddenActivation"))
+    public static let output_activation = RunColumn("output_activation", .text, .given(config: "training.outputActivation"))
+    public static let loss = RunColumn("loss", .text, .given(config: "training.loss"))
+    public static let precision = RunColumn("precision", .text, .given(config: "training.precision"))
+    public static let dataset = RunColumn("dataset", .text, .given(config: "data.dataset"))
+    public static let validation_fraction = RunColumn("validation_fraction", .real, .given(config: "data.validationFraction"),
+                                                      setting: "validation")
+    public static let epochs_done = RunColumn("epochs_done", .integer)
+    public static let final_train_loss = RunColumn("final_train_loss", .real)
+    public static let final_val_loss = RunColumn("final_val_loss", .real)
+    public static let best_train_loss = RunColumn("best_train_loss", .real)
+    public static let best_val_loss = RunColumn("best_val_loss", .real)
+    public static let best_epoch = RunColumn("best_epoch", .integer)
+    public static let final_train_accuracy = RunColumn("final_train_accuracy", .real)
+    public static let final_val_accuracy = RunColumn("final_val_accuracy", .real)
+    public static let created_at = RunColumn("created_at", .text)
+    public static let started_at = RunColumn("started_at", .text)
+    public static let finished_at = RunColumn("finished_at", .text)
+    public static let worker = RunColumn("worker", .text)
+    public static let hidden = RunColumn("hidden", .text, .derived(
+        config: "training.layerSizes",
+        // '64-32-10' -> '32': drop the input width, then the output width; 'none' without hidden layers.
+        sql: "coalesce(nullif(replace(rtrim(rtrim(substr(layers, instr(layers, '-') + 1), '0123456789'), '-'), '-', ','), ''), 'none')"))
+
+    /// Every column, in the order of `report export` and `--format csv/json` (new ones are appended,
+    /// never inserted, so that column positions stay stable for scripts).
+    public static let allCases: [RunColumn] = [
+        id, sweep_id, name, status, stop_reason,
+        learning_rate, batch_size, momentum, epochs, seed, layers,
+        activation, output_activation, loss, precision, dataset, validation_fraction,
+        epochs_done, final_train_loss, final_val_loss, best_train_loss, best_val_loss, best_epoch,
+        final_train_accuracy, final_val_accuracy,
+        created_at, started_at, finished_at, worker,
+        // Migration 0003_run_settings: the settings that lived only in `config`.
+        RunColumn("weight_decay", .real, .derived(config: "training.weightDecay",
+                                                  sql: "coalesce(json_extract(config, '$.training.weightDecay'), 0)")),
+        RunColumn("nesterov", .boolean, .derived(config: "training.nesterov",
+                                                 sql: "coalesce(json_extract(config, '$.training.nesterov'), 0)")),
+        hidden,
+        RunColumn("init", .text, .derived(config: "training.initialization",
+                                          sql: "json_extract(config, '$.training.initialization')")),
+        RunColumn("bias", .boolean, .derived(config: "training.usesBias",
+                                             sql: "coalesce(json_extract(config, '$.training.usesBias'), 1)")),
+        RunColumn("early_stopping_patience", .integer, .derived(config: "training.earlyStopping.patience",
+                                                                sql: "json_extract(config, '$.training.earlyStopping.patience')")),
+        RunColumn("early_stopping_monitor", .text, .derived(config: "training.earlyStopping.monitor",
+                                                            sql: "json_extract(config, '$.training.earlyStopping.monitor')")),
+        RunColumn("min_delta", .real, .derived(config: "training.earlyStopping.minDelta",
+                                               sql: "json_extract(config, '$.training.earlyStopping.minDelta')")),
+        RunColumn("target", .text, .derived(config: "data.target", sql: "json_extract(config, '$.data.target')")),
+        RunColumn("task", .text, .derived(config: "data.taskOverride", sql: "json_extract(config, '$.data.taskOverride')")),
+        RunColumn("standardize", .boolean, .derived(config: "data.standardize", sql: "json_extract(config, '$.data.standardize')")),
+        RunColumn("split_seed", .integer, .derived(config: "data.splitSeed", sql: "json_extract(config, '$.data.splitSeed')")),
+        RunColumn("log_tensors", .text, .derived(config: "tensorLogging", sql: "json_extract(config, '$.tensorLogging')")),
+        RunColumn("init_weights", .text, .derived(config: "initialWeightsFile", sql: "json_extract(config, '$.initialWeightsFile')")),
+    ]
+
+    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+
+    /// `UPDATE runs SET <derived setting> = <its expression>, ... WHERE id = ?`: fills the derived
+    /// setting columns of a row from its `config` (and `layers`), as migration 0003 did for old rows.
+    static let fillDerivedSettingsSQL: String = {
+        let assignments = allCases.compactMap { column -> String? in
+            guard case .derived(_, let sql) = column.source else { return nil }
+            return "\(column.rawValue) = \(sql)"
+        }
+        return "UPDATE runs SET " + assignments.joined(separator: ", ") + " WHERE id = ?"
+    }()
+}
