@@ -1,6 +1,7 @@
 // Turns a sweep spec into the settings of each run: every combination for a grid,
 // seeded draws within bounds for a random search.
 import Foundation
+import Store
 
 /// SplitMix64: a small, fast, seedable generator; the same seed gives the same draws on every platform.
 struct SplitMix64: RandomNumberGenerator {
@@ -101,24 +102,9 @@ extension SweepSpec {
         }
     }
 
-    /// The `runs` columns of the varied settings (for `report grid --rows/--cols` suggestions).
+    /// The `runs` columns of the varied settings (for `report grid --rows/--cols` suggestions),
+    /// from the settings registry (`RunColumn`): `validation` is `validation_fraction`.
     public var variedColumns: [String] {
-        variedSettings.compactMap { setting in
-            switch setting {
-            case .learningRate: return "learning_rate"
-            case .batchSize: return "batch_size"
-            case .momentum: return "momentum"
-            case .epochs: return "epochs"
-            case .seed: return "seed"
-            case .hidden: return "layers"
-            case .activation: return "activation"
-            case .outputActivation: return "output_activation"
-            case .loss: return "loss"
-            case .precision: return "precision"
-            case .validation: return "validation_fraction"
-            case .dataset: return "dataset"
-            default: return nil
-            }
-        }
+        variedSettings.compactMap { RunColumn.setting(named: $0.rawValue)?.rawValue }
     }
 }

@@ -22,16 +22,21 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database to read (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
     var db: String?
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Fit tables and plots to this many characters (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n"))
+    var columns: Int?
+
     var databasePath: String { SlopeStore.databasePath(given: db) }
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path") }
+        if let columns, columns < 20 { throw ValidationError("--columns must be at least 20, got \(columns)") }
     }
 
     /// The reporter over the database opened read-only (never migrated, never written).
     func reporter() throws -> Reporter {
         let store = try SlopeStore(path: databasePath, mode: .readOnly, busyTimeout: 5)
-        return Reporter(queries: store.queries, style: TerminalStyle.detect())
+        return Reporter(queries: store.queries, style: TerminalStyle.detect(columns: columns))
     }
 }
 

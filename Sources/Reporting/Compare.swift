@@ -4,24 +4,23 @@ import Foundation
 import Store
 
 extension Reporter {
-    /// Hyperparameters compared between runs: typed columns, then the configuration's own keys.
-    static let hyperparameterColumns: [RunColumn] = [
-        .learning_rate, .batch_size, .momentum, .epochs, .seed, .layers, .activation, .output_activation,
-        .loss, .precision, .dataset, .validation_fraction,
-    ]
+    /// Hyperparameters compared between runs: every setting of the registry (RunColumn), and the
+    /// network's layer sizes; then the configuration's own keys that no column holds.
+    static let hyperparameterColumns: [RunColumn] = RunColumn.allCases.filter { $0.isSetting || $0 == .layers }
 
     /// Scalar leaves of the configuration JSON as "a.b" -> text, for keys not already typed columns.
     static func configurationLeaves(_ json: String) -> [String: String] {
         guard let data = json.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-        // Typed columns and the configuration names of the same settings (the runner's RunConfiguration).
-        let typed = Set(hyperparameterColumns.map { normalizedKey($0.rawValue) }
-                        + ["name", "epochsdone", "layersizes", "hiddenactivation", "sha256"])
+        // The configuration keys of the setting columns, and what is not a setting (name, data hash).
+        let typed = Set(RunColumn.settings.compactMap(\.configKey))
+        let skipped = Set(hyperparameterColumns.map { normalizedKey($0.rawValue) } + ["name", "epochsdone", "sha256"])
         var leaves: [String: String] = [:]
         func visit(_ value: Any, path: String) {
             if let dictionary = value as? [String: Any] {
                 for (key, inner) in dictionary { visit(inner, path: path.isEmpty ? key : "\(path).\(key)") }
-            } else if typed.contains(normalizedKey(path)) || typed.contains(normalizedKey(String(path.split(separator: ".").last ?? ""))) {
+            } else if typed.contains(path) || skipped.contains(normalizedKey(path))
+                        || skipped.contains(normalizedKey(String(path.split(separator: ".").last ?? ""))) {
                 return
             } else if let array = value as? [Any] {
                 leaves[path] = array.map { "\($0)" }.joined(separator: "-")
@@ -84,7 +83,7 @@ extension Reporter {
 
         // Hyperparameters: typed columns, then configuration leaves; only differing ones unless `all`.
         var parameterColumns: [(String, (RunSummary) -> Cell)] = Self.hyperparameterColumns.map { column in
-            (column.rawValue, { Self.cell($0[column]) })
+            (column.rawValue, { Self.cell($0, column) })
         }
         let leaves = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, Self.configurationLeaves($0.configJSON)) })
         for key in Set(leaves.values.flatMap(\.keys)).sorted() {
@@ -92,6 +91,8 @@ extension Reporter {
         }
         if !all {  // one run: all of its settings go to the note below the table, leaving room for the results
             parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
+            // `hidden` says what `layers` says, when both differ.
+            if parameterColumns.contains(where: { $0.0 == RunColumn.layers.rawValue }) { parameterColumns.removeAll { $0.0 == RunColumn.hidden.rawValue } }
         }
         // Values that differ but would read the same when shortened (0.1 and 0.1000001) are shown in full.
         parameterColumns = parameterColumns.map { name, value in
@@ -142,9 +143,12 @@ extension Reporter {
             + (threshold.map { ", first epoch reaching \(formatNumber($0)) (reach)" } ?? "") + "\n\n"
         out += table.renderTable(style: style)
         if !all {
-            let same = Self.hyperparameterColumns.filter { column in Set(runs.map { Self.cell($0[column]).exact }).count == 1 }
+            // Settings no run has (NULL: no early stopping, no target) are left out of the note.
+            let same = Self.hyperparameterColumns.filter { column in
+                Set(runs.map { Self.cell($0[column]).exact }).count == 1 && runs[0][column] != .null
+            }
             if !same.isEmpty {
-                out += style.dim((runs.count > 1 ? "same for all: " : "settings: ") + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0][$0]).faithful))" }.joined(separator: "  ")) + "\n"
+                out += style.dim((runs.count > 1 ? "same for all: " : "settings: ") + same.map { "\($0.rawValue)=\(terminalSafe(Self.cell(runs[0], $0).faithful))" }.joined(separator: "  ")) + "\n"
             }
         }
         let (series, missing) = Self.plottable(Self.series(runs: runs, byRun: byRun, metric: metric), metric: metric)
@@ -248,7 +252,7 @@ extension Reporter {
             return table.render(format, style: style)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
-        let rowLabel = Self.labels(pivot.rowValues), columnLabel = Self.labels(pivot.columnValues)
+        let rowLabel = Self.labels(pivot.rowValues, of: pivot.rowColumn), columnLabel = Self.labels(pivot.columnValues, of: pivot.columnColumn)
         var table = DataTable(columns: [.init(corner)] + pivot.columnValues.map { .init(columnLabel($0), alignsRight: true) })
         for row in pivot.rowValues {
             var cells: [Cell] = [.text(rowLabel(row))]
@@ -292,8 +296,11 @@ extension Reporter {
 
     /// Labels for a set of values: short (4 significant digits) unless two different values would
     /// read the same (0.1 and 0.1000001), then every value in full.
-    static func labels(_ values: [RunValue]) -> (RunValue) -> String {
+    static func labels(_ values: [RunValue], of column: RunColumn? = nil) -> (RunValue) -> String {
         let short = Set(values.map { cell($0).display }).count == Set(values).count
-        return { short ? cell($0).display : cell($0).exact }
+        return { value in
+            if column?.valueKind == .boolean, case .integer(let flag) = value { return flag != 0 ? "true" : "false" }
+            return short ? cell(value).display : cell(value).exact
+        }
     }
 }

@@ -185,8 +185,9 @@ public struct DataTable: Equatable, Sendable {
         return "[\n" + objects.joined(separator: ",\n") + "\n]\n"
     }
 
-    /// Aligned columns (numbers right, text left) that fit `style.width`: the widest text columns
-    /// are truncated with "…" first; if that is not enough, trailing columns are dropped and counted.
+    /// Aligned columns (numbers right, text left) that fit `style.width` (when `style.fitsTables`): the
+    /// widest text columns are truncated with "…" first; if that is not enough, trailing columns are
+    /// dropped and counted.
     public func renderTable(style: TerminalStyle) -> String {
         let titles = columns.map { terminalSafe($0.title) }
         let body = rows.map { $0.map { terminalSafe($0.display) } }
@@ -199,13 +200,14 @@ public struct DataTable: Equatable, Sendable {
         let separator = 2
         func total(_ count: Int) -> Int { widths.prefix(count).reduce(0, +) + separator * max(0, count - 1) }
         var shown = columns.count
+        let width = style.fitsTables ? style.width : Int.max
         // Shrink the widest text column, one character at a time, down to 8 characters.
-        while total(shown) > style.width {
+        while total(shown) > width {
             let candidates = (0..<shown).filter { !numeric[$0] && columns[$0].isShortenable && widths[$0] > 8 }
             guard let widest = candidates.max(by: { widths[$0] < widths[$1] }) else { break }
             widths[widest] -= 1
         }
-        while total(shown) > style.width, shown > 1 { shown -= 1 }
+        while total(shown) > width, shown > 1 { shown -= 1 }
 
         func fit(_ text: String, _ width: Int, right: Bool) -> String {
             var text = text

@@ -8,7 +8,7 @@
 //   primary    := "(" expression ")" | NAME comparison
 //   comparison := OP literal | ["not"] "in" "(" literal ("," literal)* ")" | ["not"] "like" STRING
 //               | "is" ["not"] "null"
-//   literal    := NUMBER | STRING ('' inside quotes is one ')
+//   literal    := NUMBER | STRING ('' inside quotes is one ') | true | false (true/false columns)
 import Store
 
 public enum RunFilterParser {
@@ -32,7 +32,8 @@ public enum RunFilterParser {
 
     /// The whitelisted column called `name` (case-insensitive).
     public static func column(named name: String) throws -> RunColumn {
-        if let column = RunColumn(rawValue: name.lowercased()) ?? headerAliases[name.lowercased()] { return column }
+        let lowered = name.lowercased()
+        if let column = RunColumn(rawValue: lowered) ?? RunColumn.setting(named: lowered) ?? headerAliases[lowered] { return column }
         throw ReportError.unknownColumn(name, valid: RunColumn.validNames)
     }
 
@@ -255,6 +256,8 @@ public enum RunFilterParser {
                     throw fail("\(column.rawValue) is a number: write the value without quotes")
                 }
                 return .text(value)
+            case .name(let name) where column.valueKind == .boolean && ["true", "false"].contains(name.lowercased()):
+                return .integer(name.lowercased() == "true" ? 1 : 0)  // stored as 1 and 0
             case .name(let name):
                 throw fail("expected a number or a 'quoted string', found \(name) (quote text values: '\(name)')")
             case .symbol:

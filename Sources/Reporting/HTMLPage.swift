@@ -100,19 +100,25 @@ extension Reporter {
         body += "<p class=\"meta\">status \(xmlEscaped(sweep.status)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
 
         // Runs table: the hyperparameters and results (no width limit here), empty columns left out.
-        let keys: [RunColumn] = [.id, .name, .status, .stop_reason, .learning_rate, .batch_size, .momentum, .seed, .layers,
-                                 .epochs_done, .final_train_loss, .final_val_loss, .best_train_loss, .best_val_loss, .best_epoch,
-                                 .final_train_accuracy, .final_val_accuracy]
+        // Every setting that differs between the runs comes after the key ones (weight_decay, activation...).
+        var keys: [RunColumn] = [.id, .name, .status, .stop_reason, .learning_rate, .batch_size, .momentum, .seed]
+        keys += Self.differingSettings(runs).filter { !keys.contains($0) }
+        keys += [.layers, .epochs_done, .final_train_loss, .final_val_loss, .best_train_loss, .best_val_loss, .best_epoch,
+                 .final_train_accuracy, .final_val_accuracy]
         let shown = keys.filter { key in runs.contains { $0[key] != .null && $0[key] != .text("") } }
         let runTable = DataTable(columns: shown.map { DataTable.Column($0.rawValue) },
-                                 rows: runs.map { run in shown.map { Self.cell(run[$0]) } })
+                                 rows: runs.map { run in shown.map { Self.cell(run, $0) } })
         body += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort.</p>\n" + HTMLPage.table(runTable, id: "runs")
 
-        // Heatmap of the learning-rate x batch-size grid.
-        body += "<h2>Learning rate × batch size</h2>\n"
-        // The sweep and filter were checked above, so an error here is the database's: let it out.
-        body += heatmap(try pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil,
-                                  filter: filter))
+        // Heatmap over the two settings the sweep varies (seeds last: the cells average over them).
+        if let (rows, columns) = Self.heatmapAxes(runs) {
+            body += "<h2>\(xmlEscaped(rows.rawValue)) × \(xmlEscaped(columns.rawValue))</h2>\n"
+            // The sweep and filter were checked above, so an error here is the database's: let it out.
+            body += heatmap(try pivot(sweepID: sweepID, rows: rows.rawValue, columns: columns.rawValue, metric: nil, goal: nil,
+                                      filter: filter))
+        } else {
+            body += "<h2>Heatmap</h2>\n<p>No setting differs between these runs.</p>\n"
+        }
 
         // Loss curves.
         let metric = Self.defaultCurveMetric(runs)
@@ -142,6 +148,17 @@ extension Reporter {
         return HTMLPage.document(title: "Slope sweep \(sweepID): \(sweep.name)", body: body)
     }
 
+    /// The heatmap's rows and columns: the first two settings that differ between the runs (registry
+    /// order, so learning_rate x batch_size when both vary; seed only when needed); with a single one,
+    /// that against seed, else against learning_rate (one column). Nil when nothing differs.
+    public static func heatmapAxes(_ runs: [RunSummary]) -> (RunColumn, RunColumn)? {
+        let differing = differingSettings(runs)
+        let axes = differing.filter { $0 != .seed } + differing.filter { $0 == .seed }
+        guard let first = axes.first else { return nil }
+        if axes.count >= 2 { return (first, axes[1]) }
+        return (first, first == .learning_rate ? .batch_size : .learning_rate)
+    }
+
     static func spansDecades(_ series: [PlotSeries]) -> Bool {
         let values = series.flatMap(\.points).map(\.y).filter { $0.isFinite && $0 > 0 }
         guard let low = values.min(), let high = values.max() else { return false }
@@ -154,9 +171,10 @@ extension Reporter {
         let low = means.min() ?? 0, high = means.max() ?? 1
         var html = "<p class=\"meta\">\(xmlEscaped(pivot.metric.rawValue)): mean over the other parameters ± standard deviation (runs); ★ best (\(pivot.goal.rawValue))</p>\n"
         html += "<table class=\"heatmap\">\n<thead><tr><th>\(xmlEscaped(pivot.rowColumn.rawValue)) \\ \(xmlEscaped(pivot.columnColumn.rawValue))</th>"
-        html += pivot.columnValues.map { "<th>\(xmlEscaped(Self.cell($0).display))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        let rowLabel = Self.labels(pivot.rowValues, of: pivot.rowColumn), columnLabel = Self.labels(pivot.columnValues, of: pivot.columnColumn)
+        html += pivot.columnValues.map { "<th>\(xmlEscaped(columnLabel($0)))</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in pivot.rowValues {
-            html += "<tr><th>\(xmlEscaped(Self.cell(row).display))</th>"
+            html += "<tr><th>\(xmlEscaped(rowLabel(row)))</th>"
             for column in pivot.columnValues {
                 guard let cell = pivot.cell(row, column), let mean = cell.mean, mean.isFinite else {
                     html += "<td style=\"background:#eeeeee\">-</td>"

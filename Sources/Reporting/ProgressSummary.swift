@@ -6,19 +6,20 @@ import Store
 public enum ProgressSummary {
     /// `metric` is one of val_loss, train_loss, val_accuracy, train_accuracy (final values).
     /// `variedColumns`: the sweep's varied `runs` columns, in spec order (the grid's rows and columns;
-    /// seeds last, since the grid averages over them).
-    public static func render(runs: [SlopeStore.RunRecord], metric: String, maximize: Bool, sweepID: Int64?,
-                              databaseArgument: String, variedColumns: [String] = ["learning_rate", "batch_size"]) -> String {
+    /// seeds last, since the grid averages over them). The table shows them, then every other setting
+    /// that differs between the runs (RunColumn's registry), with their snake_case names.
+    public static func render(runs: [RunSummary], metric: String, maximize: Bool, sweepID: Int64?,
+                              databaseArgument: String, variedColumns: [String] = []) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
-        func value(_ run: SlopeStore.RunRecord) -> Double? {
+        func value(_ run: RunSummary) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss.
-            guard run.status != .failed && run.status != .diverged else { return nil }
+            guard run.status != "failed" && run.status != "diverged" else { return nil }
             let value: Double?
             switch metric {
-            case "train_loss": value = run.finalTrainLoss
-            case "val_accuracy": value = run.finalValidationAccuracy
-            case "train_accuracy": value = run.finalTrainAccuracy
-            default: value = run.finalValidationLoss ?? run.finalTrainLoss
+            case "train_loss": value = run.number(.final_train_loss)
+            case "val_accuracy": value = run.number(.final_val_accuracy)
+            case "train_accuracy": value = run.number(.final_train_accuracy)
+            default: value = run.number(.final_val_loss) ?? run.number(.final_train_loss)
             }
             return value.flatMap { $0.isFinite ? $0 : nil }
         }
@@ -31,17 +32,27 @@ public enum ProgressSummary {
             }
         }
         let best = sorted.first.flatMap { value($0) != nil ? $0.id : nil }
-        let header = ["", "run", "status", "learning_rate", "batch_size", "seed", "layers", "epochs", "train_loss", "val_loss", "val_accuracy"]
+        // The sweep's own axes first, then whatever else differs; a lone run shows its key settings.
+        let differing = Reporter.differingSettings(runs)
+        var settings = variedColumns.compactMap { RunColumn(rawValue: $0) }.filter(differing.contains)
+        settings += differing.filter { !settings.contains($0) }
+        if settings.isEmpty { settings = [.learning_rate, .batch_size] }
+        let header = ["", "run", "status"] + settings.map(\.rawValue) + ["layers", "epochs", "train_loss", "val_loss", "val_accuracy"]
         var rows: [[String]] = [header]
         for run in sorted {
-            rows.append([
-                run.id == best ? "*" : "",
-                String(run.id), run.status.rawValue,
-                String(format: "%g", run.settings.learningRate), String(run.settings.batchSize), String(run.settings.seed),
-                run.settings.layers, "\(run.epochsDone)/\(run.settings.epochs)",
-                run.finalTrainLoss.map(number) ?? "-", run.finalValidationLoss.map(number) ?? "-",
-                run.finalValidationAccuracy.map { String(format: "%.4f", $0) } ?? "-",
-            ])
+            let mark = run.id == best ? "*" : ""
+            let values: [String] = settings.map { setting in
+                if setting.valueKind == .real, let number = run.number(setting) { return String(format: "%g", number) }
+                return terminalSafe(Reporter.cell(run, setting).display)
+            }
+            let trainLoss = run.number(.final_train_loss).map(number) ?? "-"
+            let validationLoss = run.number(.final_val_loss).map(number) ?? "-"
+            let accuracy = run.number(.final_val_accuracy).map { String(format: "%.4f", $0) } ?? "-"
+            let epochs = "\(run.epochsDone)/\(run.integer(.epochs) ?? 0)"
+            var row: [String] = [mark, String(run.id), run.status]
+            row += values
+            row += [terminalSafe(run.layers), epochs, trainLoss, validationLoss, accuracy]
+            rows.append(row)
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var text = ""
@@ -56,17 +67,18 @@ public enum ProgressSummary {
         }
         let goal = maximize ? "highest" : "lowest"
         if let best {
-            let shown = metric == "val_loss" && runs.allSatisfy({ $0.finalValidationLoss == nil }) ? "train_loss (no validation split)" : metric
+            let shown = metric == "val_loss" && runs.allSatisfy({ $0[.final_val_loss] == .null }) ? "train_loss (no validation split)" : metric
             text += "* best run: \(best) (\(goal) final \(shown))\n"
         }
-        let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
+        let diverged = sorted.filter { $0.status == "diverged" }.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "
                 + "try a smaller --learning-rate; for regression, scale a target in the thousands or more first\n"
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         if let sweepID {
-            let axes = variedColumns.filter { $0 != "seed" } + variedColumns.filter { $0 == "seed" }
+            let swept = variedColumns.isEmpty ? differing.map(\.rawValue) : variedColumns
+            let axes = swept.filter { $0 != "seed" } + swept.filter { $0 == "seed" }
             if axes.count >= 2 {
                 text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1])\(database)\n"
                 text += "              report compare --sweep \(sweepID)\(database)"

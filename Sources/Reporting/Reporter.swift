@@ -81,6 +81,19 @@ public struct Reporter: Sendable {
         return column
     }
 
+    /// The settings (RunColumn's registry) whose values differ between `runs`, in registry order;
+    /// `hidden` is left out when `layers` differs too (it says the same, with the data's widths).
+    public static func differingSettings(_ runs: [RunSummary]) -> [RunColumn] {
+        let differs = { (column: RunColumn) in Set(runs.map { $0[column] }).count > 1 }
+        return RunColumn.settings.filter { column in differs(column) && !(column == .hidden && differs(.layers)) }
+    }
+
+    /// A run column's value for people: true/false columns as words, the rest as stored.
+    static func cell(_ run: RunSummary, _ column: RunColumn) -> Cell {
+        if column.valueKind == .boolean, case .integer(let value) = run[column] { return .text(value != 0 ? "true" : "false") }
+        return cell(run[column])
+    }
+
     static func runLabel(_ run: RunSummary) -> String {
         if let name = run.name, !name.isEmpty { return "run \(run.id) \(name)" }
         return "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
@@ -103,6 +116,19 @@ public struct Reporter: Sendable {
             (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
             (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
             (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
+        ]
+        // Any other setting that differs between the runs shown (weight_decay, activation, ...): those
+        // a sweep varies next to the learning rate; those that differ only between sweeps or single
+        // runs after the results, where a narrow terminal drops them first.
+        let listed: Set<RunColumn> = [.learning_rate, .batch_size, .momentum, .epochs, .seed]
+        let differing = differingSettings(runs).filter { !listed.contains($0) }
+        let sweeps = Dictionary(grouping: runs.filter { $0.sweepID != nil }, by: \.sweepID).values
+        let swept = differing.filter { setting in sweeps.contains { Set($0.map { $0[setting] }).count > 1 } }
+        func settingColumns(_ settings: [RunColumn]) -> [(DataTable.Column, (RunSummary) -> Cell)] {
+            settings.map { setting in (DataTable.Column(setting.rawValue), { Self.cell($0, setting) }) }
+        }
+        columns += settingColumns(swept)
+        columns += [
             (.init("layers"), { cell($0[.layers]) }),
             (.init("epochs_done", title: "epochs"), { .text("\($0.epochsDone)/\($0.integer(.epochs) ?? 0)") }),
             (.init("final_train_loss", title: "train_loss"), { cell($0[.final_train_loss]) }),
@@ -112,8 +138,9 @@ public struct Reporter: Sendable {
             (.init("best_epoch", title: "best_ep"), { cell($0[.best_epoch]) }),
             (.init("final_val_accuracy", title: "val_acc"), { cell($0[.final_val_accuracy]) }),
             (.init("final_train_accuracy", title: "train_acc"), { cell($0[.final_train_accuracy]) }),
-            (.init("seed"), { cell($0[.seed]) }),  // last: results first when the width runs out
         ]
+        columns += settingColumns(differing.filter { !swept.contains($0) })
+        columns.append((.init("seed"), { cell($0[.seed]) }))  // last: results first when the width runs out
         let optional: Set<String> = ["sweep_id", "name", "momentum", "final_val_loss", "best_val_loss", "final_val_accuracy"]
         // The best training loss only when no run shown has validation data (else best_val says more).
         let hasValidation = runs.contains { $0[.best_val_loss] != .null }
@@ -138,7 +165,7 @@ public struct Reporter: Sendable {
         }
         // Hyperparameters that differ but would read the same at 4 digits (0.10001, 0.10002) in full.
         columns = columns.map { column, value in
-            guard ["learning_rate", "momentum"].contains(column.key) else { return (column, value) }
+            guard let setting = RunColumn(rawValue: column.key), setting.isSetting, setting.valueKind == .real else { return (column, value) }
             let cells = runs.map(value)
             guard Set(cells.map(\.display)).count < Set(cells.map(\.exact)).count else { return (column, value) }
             var aligned = column
@@ -320,7 +347,7 @@ public struct Reporter: Sendable {
             // One run: its columns as rows, so that none has to be cut to fit.
             var table = DataTable(columns: [.init("column"), .init("value", alignsRight: false)])
             for runColumn in RunColumn.allCases where winner[runColumn] != .null {
-                table.rows.append([.text(runColumn.rawValue), .text(Self.cell(winner[runColumn]).display)])
+                table.rows.append([.text(runColumn.rawValue), .text(Self.cell(winner, runColumn).display)])
                 if runColumn == column { table.highlightedRows.insert(table.rows.count - 1) }
             }
             out += table.renderTable(style: style)

@@ -7,33 +7,44 @@ import Darwin
 import Foundation
 
 public struct TerminalStyle: Equatable, Sendable {
-    /// Columns available for tables and plots.
+    /// Columns available for plots and matrices, and for tables when `fitsTables`.
     public var width: Int
     /// Whether to emit ANSI colour sequences.
     public var usesColor: Bool
+    /// Whether tables are fitted to `width` (text shortened, trailing columns dropped). Off for a
+    /// pipe or file without COLUMNS or --columns: every column is printed in full.
+    public var fitsTables: Bool
 
-    public init(width: Int = 100, usesColor: Bool = false) {
+    public init(width: Int = 100, usesColor: Bool = false, fitsTables: Bool = true) {
         self.width = max(10, width)
         self.usesColor = usesColor
+        self.fitsTables = fitsTables
     }
 
-    /// Plain output of a fixed width: what tests and pipes get.
+    /// Plain output of a fixed width: what tests get.
     public static let plain = TerminalStyle(width: 100, usesColor: false)
 
-    /// The style for standard output of this process: COLUMNS, else the terminal's size, else 100;
-    /// colour when standard output is a terminal, NO_COLOR is unset and TERM is not "dumb".
-    public static func detect(environment: [String: String] = ProcessInfo.processInfo.environment) -> TerminalStyle {
-        let isTerminal = isatty(STDOUT_FILENO) == 1
+    /// The style for standard output of this process. Width: `columns` (--columns), else COLUMNS,
+    /// else the terminal's size; sent to a pipe or a file without either, tables keep every column
+    /// (plots are then 100 wide). Colour when standard output is a terminal, NO_COLOR is unset and
+    /// TERM is not "dumb".
+    public static func detect(columns: Int? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                              isTerminal: Bool = isatty(STDOUT_FILENO) == 1) -> TerminalStyle {
         var width = 100
-        if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 {
+        var fitsTables = true
+        if let columns {
+            width = columns
+        } else if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 {
             width = columns
         } else if isTerminal {
             var size = winsize()
             if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { width = Int(size.ws_col) }
+        } else {
+            fitsTables = false  // a pipe or a file: nobody's screen to fit, and a cut column is lost data
         }
         let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         let usesColor = isTerminal && !noColor && environment["TERM"] != "dumb"
-        return TerminalStyle(width: width, usesColor: usesColor)
+        return TerminalStyle(width: width, usesColor: usesColor, fitsTables: fitsTables)
     }
 
     // ANSI styling, a no-op without colour.

@@ -101,7 +101,7 @@ enum Console {
                     spec = Self.spec(store, sweepID: only)
                 }
             }
-            let runs = try sweepID.map { try store.runs(sweepID: $0) } ?? summary.runIDs.map { try store.run(id: $0) }
+            let runs = try sweepID.map { try store.queries.runSummaries(sweepID: $0) } ?? summary.runIDs.compactMap { try store.queries.runSummary(id: $0) }
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,

@@ -26,8 +26,9 @@ public enum ReportProcess {
     public static func executable(_ name: String) -> URL { productsDirectory.appendingPathComponent(name) }
 
     /// Runs `name arguments...` with the given extra environment; output is collected fully.
+    /// `unset`: variables removed from the environment (COLUMNS is 100 unless given or unset here).
     public static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:],
-                           currentDirectory: URL? = nil) throws -> Result {
+                           unset: [String] = [], currentDirectory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = executable(name)
         process.arguments = arguments
@@ -35,6 +36,7 @@ public enum ReportProcess {
         merged["COLUMNS"] = "100"
         merged.removeValue(forKey: "SLOPE_DB")
         for (key, value) in environment { merged[key] = value }
+        for key in unset { merged.removeValue(forKey: key) }
         process.environment = merged
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         let output = Pipe(), error = Pipe()

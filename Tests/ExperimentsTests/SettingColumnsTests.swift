@@ -1,0 +1,58 @@
+// Every setting a user can give (flag or sweep-file key) has its column in the settings
+// registry (RunColumn), so a sweep over it can be shown, filtered and grouped by; and the
+// registry's keys into the stored configuration match what RunConfiguration writes.
+import Experiments
+import Foundation
+import Store
+import XCTest
+
+final class SettingColumnsTests: XCTestCase {
+    func testEverySettingHasAColumnAndEverySettingColumnASetting() {
+        for setting in Setting.allCases where setting != .name {  // a run's name is a column, not a setting
+            XCTAssertNotNil(RunColumn.setting(named: setting.rawValue), "no run column for the setting \(setting.rawValue)")
+        }
+        for column in RunColumn.settings {
+            XCTAssertNotNil(Setting(rawValue: column.settingName ?? column.rawValue), "\(column.rawValue) is no sweep-file setting")
+        }
+    }
+
+    /// Each setting column's `configKey` names a value present in a real run's configuration JSON.
+    func testConfigurationKeysExistInAStoredConfiguration() throws {
+        var settings = RunSettings()
+        settings.dataset = "xor"
+        settings.validationFraction = 0
+        settings.batchSize = 4
+        settings.earlyStoppingPatience = 2
+        settings.earlyStoppingMonitor = .trainLoss
+        settings.initialization = .heNormal
+        settings.target = nil
+        let configuration = try RunConfiguration.make(settings)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(configuration.json().utf8)) as? [String: Any])
+        func value(_ path: String) -> Any? {
+            var current: Any? = object
+            for key in path.split(separator: ".") { current = (current as? [String: Any])?[String(key)] }
+            return current
+        }
+        // Optional values the configuration leaves out when unset (no CSV target, no weights file).
+        let optional: Set<String> = ["data.target", "initialWeightsFile"]
+        for column in RunColumn.settings {
+            let key = try XCTUnwrap(column.configKey, column.rawValue)
+            if optional.contains(key) { continue }
+            XCTAssertNotNil(value(key), "\(column.rawValue): no \(key) in \(configuration.json())")
+        }
+    }
+
+    /// The grid suggestion names the swept settings' columns: `hidden` (not layers), `validation_fraction`, `weight_decay`.
+    func testVariedColumnsComeFromTheRegistry() throws {
+        let spec = try SweepSpec.parse(yaml: """
+            method: grid
+            parameters:
+              hidden: {values: [[4], [8]]}
+              weight_decay: {values: [0, 0.01]}
+              validation: {values: [0.1, 0.2]}
+              nesterov: {values: [true]}
+            fixed: {momentum: 0.5}
+            """, file: "s.yaml", checkingData: false)
+        XCTAssertEqual(spec.variedColumns, ["hidden", "weight_decay", "validation_fraction"])
+    }
+}
