@@ -6,10 +6,11 @@ import Store
 public enum ProgressSummary {
     /// `metric` is one of val_loss, train_loss, val_accuracy, train_accuracy (final values).
     /// `variedColumns`: the sweep's varied `runs` columns, in spec order (the grid's rows and columns;
-    /// seeds last, since the grid averages over them). The table shows them, then every other setting
+    /// seeds last, since the grid averages over them). `reportCommand`: how the hints call `report`
+    /// (its path when it is not on PATH). The table shows the varied settings, then every other setting
     /// that differs between the runs (RunColumn's registry), with their snake_case names.
     public static func render(runs: [RunSummary], metric: String, maximize: Bool, sweepID: Int64?,
-                              databaseArgument: String, variedColumns: [String] = []) -> String {
+                              databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report") -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: RunSummary) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss.
@@ -76,19 +77,20 @@ public enum ProgressSummary {
                 + "try a smaller --learning-rate; for regression, scale a target in the thousands or more first\n"
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
+        let report = reportCommand
         if let sweepID {
             let swept = variedColumns.isEmpty ? differing.map(\.rawValue) : variedColumns
             let axes = swept.filter { $0 != "seed" } + swept.filter { $0 == "seed" }
             if axes.count >= 2 {
-                text += "Look further: report grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1])\(database)\n"
-                text += "              report compare --sweep \(sweepID)\(database)"
+                text += "Look further: \(report) grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1])\(database)\n"
+                text += "              \(report) compare --sweep \(sweepID)\(database)"
             } else {
-                text += "Look further: report compare --sweep \(sweepID)\(database)"
+                text += "Look further: \(report) compare --sweep \(sweepID)\(database)"
             }
-            if let best { text += "; report show \(best)\(database)" }
+            if let best { text += "; \(report) show \(best)\(database)" }
             text += "\n"
         } else if let best {
-            text += "Look further: report show \(best)\(database); report layers \(best)\(database)\n"
+            text += "Look further: \(report) show \(best)\(database); \(report) layers \(best)\(database)\n"
         }
         return text
     }

@@ -105,7 +105,7 @@ enum Console {
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,
-                                       variedColumns: spec?.variedColumns ?? []))
+                                       variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand()))
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
         let unfinished = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, what: String)? in
@@ -118,9 +118,28 @@ enum Console {
         if let first = unfinished.first {
             let which = unfinished.count == 1 ? "run \(first.id) \(first.what)"
                 : "\(unfinished.count) runs did not finish (\(unfinished.map { String($0.id) }.joined(separator: ", "))); run \(first.id) \(first.what)"
-            writeError("error: \(which) (see `report show \(first.id)\(suffix(global))`)")
+            writeError("error: \(which) (see `\(reportCommand()) show \(first.id)\(suffix(global))`)")
             throw ExitCode(1)
         }
+    }
+
+    /// How the user calls this build's `report` (built next to `runner`): `report` when PATH finds
+    /// it, else its path as runner was called (`.build/release/report`), so that the hints work
+    /// right after `swift build`, before the tools are on PATH.
+    static func reportCommand(invokedAs invoked: String = CommandLine.arguments.first ?? "runner",
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        guard let slash = invoked.lastIndex(of: "/") else { return "report" }  // runner came from PATH: so does report
+        let sibling = String(invoked[...slash]) + "report"
+        guard FileManager.default.isExecutableFile(atPath: sibling) else { return "report" }
+        let ours = URL(fileURLWithPath: sibling).resolvingSymlinksInPath().path
+        for folder in (environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent("report")
+            guard FileManager.default.isExecutableFile(atPath: candidate.path) else { continue }
+            // The first `report` on PATH is the one the shell runs: ours, or another one.
+            if candidate.resolvingSymlinksInPath().path == ours { return "report" }
+            break
+        }
+        return shellQuoted(sibling)
     }
 
     private static func installInterruptHandler(stop: StopSignal, quiet: Bool) -> DispatchSourceSignal {

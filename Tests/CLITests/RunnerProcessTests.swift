@@ -141,7 +141,8 @@ final class RunnerProcessTests: XCTestCase {
         let (_, error) = try run(["work", "--quiet", "--db", db], expect: 1)
         XCTAssertTrue(error.hasPrefix("error: 2 runs did not finish (1, 2); run 1 failed: "), error)
         XCTAssertTrue(error.contains("sha256"), error)
-        XCTAssertTrue(error.hasSuffix("(see `report show 1 --db \(db)`)\n"), error)
+        // report is not on PATH here: the hint names it by its path, next to the runner that ran.
+        XCTAssertTrue(error.hasSuffix("(see `\(builtExecutable("report").path) show 1 --db \(db)`)\n"), error)
         XCTAssertEqual(error.split(separator: "\n").count, 1, error)
         XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).sweep(id: 1).status, .failed, "every run failed")
     }
