@@ -376,24 +376,29 @@ func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
 
 extension RunConfiguration {
     /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
-    /// other settings the sweep varies (`activation=tanh`, `momentum=0.9` ...).
+    /// other settings the sweep varies by their column names (`activation=tanh`, `weight_decay=0.01`),
+    /// read from this configuration through the settings registry (`RunColumn.configKey`).
     public func label(showing varied: [Setting] = []) -> String {
         var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 || varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
-        for setting in varied {
-            switch setting {
-            case .activation: parts.append("activation=\(training.hiddenActivation.rawValue)")
-            case .outputActivation: parts.append("output=\(training.outputActivation.rawValue)")
-            case .loss: parts.append("loss=\(training.loss.rawValue)")
-            case .weightDecay: parts.append("weight_decay=\(String(format: "%.3g", training.weightDecay))")
-            case .epochs: parts.append("epochs=\(training.epochs)")
-            case .precision: parts.append(training.precision.rawValue)
-            case .initialization: parts.append("init=\(training.initialization?.rawValue ?? "default")")
-            case .nesterov: parts.append(training.nesterov ? "nesterov" : "no-nesterov")
-            case .dataset: parts.append(data.dataset)
-            case .validation: parts.append("validation=\(shortDescription(data.validationFraction))")
-            default: break
+        if training.momentum > 0 && !varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        let stored = (try? JSONSerialization.jsonObject(with: Data(json().utf8))) as? [String: Any] ?? [:]
+        for setting in varied where ![.learningRate, .batchSize, .seed, .hidden].contains(setting) {  // shown already
+            guard let column = RunColumn.setting(named: setting.rawValue), let key = column.configKey else { continue }
+            var value: Any? = stored
+            for part in key.split(separator: ".") { value = (value as? [String: Any])?[String(part)] }
+            let text: String
+            if value == nil || value is NSNull {
+                text = "default"  // unset: no early stopping, the activation's initialization...
+            } else if column.valueKind == .boolean, let flag = value as? Bool {
+                text = String(flag)
+            } else if let whole = value as? Int {
+                text = String(whole)
+            } else if let number = value as? Double {
+                text = String(format: "%.4g", number)
+            } else {
+                text = "\(value!)"
             }
+            parts.append("\(column.rawValue)=\(text)")
         }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")

@@ -267,6 +267,11 @@ public struct Reporter: Sendable {
             out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
             out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
             out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
+            // The other settings (the columns of 0003), those the run has.
+            let others = RunColumn.settings.filter { if case .derived = $0.source { return run[$0] != .null }; return false }
+            if !others.isEmpty {
+                out += "settings:   " + others.map { "\($0.rawValue) \(terminalSafe(Self.cell(run, $0).display))" }.joined(separator: "  ") + "\n"
+            }
             if let best = run.integer(.best_epoch) {
                 let bestLoss = run.number(.best_val_loss) ?? run.number(.best_train_loss)
                 out += "best:       epoch \(best)\(bestLoss.map { ", loss \(formatNumber($0))" } ?? "")\n"

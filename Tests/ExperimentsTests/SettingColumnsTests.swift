@@ -42,6 +42,22 @@ final class SettingColumnsTests: XCTestCase {
         }
     }
 
+    /// Progress lines name the varied settings by their column names, with the run's values.
+    func testProgressLabelShowsTheVariedSettings() throws {
+        var settings = RunSettings()
+        settings.dataset = "xor"
+        settings.validationFraction = 0
+        settings.batchSize = 4
+        settings.weightDecay = 0.01
+        settings.nesterov = true
+        settings.momentum = 0.5
+        settings.activation = .tanh
+        let configuration = try RunConfiguration.make(settings)
+        XCTAssertEqual(configuration.label(showing: [.weightDecay, .nesterov, .activation, .initialization, .validation, .hidden]),
+                       "lr=0.05 batch=4 seed=0 momentum=0.5 weight_decay=0.01 nesterov=true activation=tanh init=default validation_fraction=0 2-64-2")
+        XCTAssertEqual(configuration.label(showing: [.momentum, .splitSeed]), "lr=0.05 batch=4 seed=0 momentum=0.5 split_seed=0 2-64-2")
+    }
+
     /// The grid suggestion names the swept settings' columns: `hidden` (not layers), `validation_fraction`, `weight_decay`.
     func testVariedColumnsComeFromTheRegistry() throws {
         let spec = try SweepSpec.parse(yaml: """

@@ -73,6 +73,7 @@ status:     completed (completed all epochs), 3 of 3 epochs
 model:      2-3-1  relu/identity  loss mse  float32
 training:   learning_rate 0.01  batch_size 16  momentum 0  seed 1
 data:       linear  validation_fraction 0.25
+settings:   weight_decay 0  nesterov false  hidden 3  bias true
 best:       epoch 3, loss 0.2054
 times:      started <time>  finished <time>  worker fixture
 config:     {"training":{"weightDecay":0}}
@@ -114,6 +115,7 @@ status:     diverged (diverged at epoch 2), 2 of 5 epochs
 model:      2-3-1  tanh/identity  loss mse  float32
 training:   learning_rate 5  batch_size 4  momentum 0  seed 0
 data:       linear  validation_fraction 0
+settings:   weight_decay 0  nesterov false  hidden 3  bias true
 best:       epoch 0, loss 0.75
 times:      started <time>  finished <time>  worker fixture
 config:     {}
