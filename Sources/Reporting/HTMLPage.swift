@@ -152,7 +152,7 @@ extension Reporter {
     /// order, so learning_rate x batch_size when both vary; seed only when needed); with a single one,
     /// that against seed, else against learning_rate (one column). Nil when nothing differs.
     public static func heatmapAxes(_ runs: [RunSummary]) -> (RunColumn, RunColumn)? {
-        let differing = differingSettings(runs)
+        let differing = differingSettings(runs, besideLayers: false)
         let axes = differing.filter { $0 != .seed } + differing.filter { $0 == .seed }
         guard let first = axes.first else { return nil }
         if axes.count >= 2 { return (first, axes[1]) }

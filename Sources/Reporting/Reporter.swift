@@ -81,11 +81,12 @@ public struct Reporter: Sendable {
         return column
     }
 
-    /// The settings (RunColumn's registry) whose values differ between `runs`, in registry order;
-    /// `hidden` is left out when `layers` differs too (it says the same, with the data's widths).
-    public static func differingSettings(_ runs: [RunSummary]) -> [RunColumn] {
+    /// The settings (RunColumn's registry) whose values differ between `runs`, in registry order.
+    /// `besideLayers`: for a view that shows `layers` too, `hidden` is left out when `layers` differs
+    /// (it says the same, with the data's widths).
+    public static func differingSettings(_ runs: [RunSummary], besideLayers: Bool = true) -> [RunColumn] {
         let differs = { (column: RunColumn) in Set(runs.map { $0[column] }).count > 1 }
-        return RunColumn.settings.filter { column in differs(column) && !(column == .hidden && differs(.layers)) }
+        return RunColumn.settings.filter { column in differs(column) && !(besideLayers && column == .hidden && differs(.layers)) }
     }
 
     /// A run column's value for people: true/false columns as words, the rest as stored.
