@@ -16,17 +16,23 @@ final class SettingColumnsTests: XCTestCase {
         }
     }
 
-    /// Each setting column's `configKey` names a value present in a real run's configuration JSON.
-    func testConfigurationKeysExistInAStoredConfiguration() throws {
+    /// A run on the built-in XOR data (4 rows, no validation split, full batch), with `change` applied.
+    static func xorConfiguration(_ change: (inout RunSettings) -> Void) throws -> RunConfiguration {
         var settings = RunSettings()
         settings.dataset = "xor"
         settings.validationFraction = 0
         settings.batchSize = 4
-        settings.earlyStoppingPatience = 2
-        settings.earlyStoppingMonitor = .trainLoss
-        settings.initialization = .heNormal
-        settings.target = nil
-        let configuration = try RunConfiguration.make(settings)
+        change(&settings)
+        return try RunConfiguration.make(settings)
+    }
+
+    /// Each setting column's `configKey` names a value present in a real run's configuration JSON.
+    func testConfigurationKeysExistInAStoredConfiguration() throws {
+        let configuration = try Self.xorConfiguration { settings in
+            settings.earlyStoppingPatience = 2
+            settings.earlyStoppingMonitor = .trainLoss
+            settings.initialization = .heNormal
+        }
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(configuration.json().utf8)) as? [String: Any])
         func value(_ path: String) -> Any? {
             var current: Any? = object
@@ -44,15 +50,12 @@ final class SettingColumnsTests: XCTestCase {
 
     /// Progress lines name the varied settings by their column names, with the run's values.
     func testProgressLabelShowsTheVariedSettings() throws {
-        var settings = RunSettings()
-        settings.dataset = "xor"
-        settings.validationFraction = 0
-        settings.batchSize = 4
-        settings.weightDecay = 0.01
-        settings.nesterov = true
-        settings.momentum = 0.5
-        settings.activation = .tanh
-        let configuration = try RunConfiguration.make(settings)
+        let configuration = try Self.xorConfiguration { settings in
+            settings.weightDecay = 0.01
+            settings.nesterov = true
+            settings.momentum = 0.5
+            settings.activation = .tanh
+        }
         XCTAssertEqual(configuration.label(showing: [.weightDecay, .nesterov, .activation, .initialization, .validation, .hidden]),
                        "lr=0.05 batch=4 seed=0 momentum=0.5 weight_decay=0.01 nesterov=true activation=tanh init=default validation_fraction=0 2-64-2")
         XCTAssertEqual(configuration.label(showing: [.momentum, .splitSeed]), "lr=0.05 batch=4 seed=0 momentum=0.5 split_seed=0 2-64-2")
