@@ -51,11 +51,12 @@ final class RunSettingColumnsTests: XCTestCase {
                           slopeVersion: "test")
     }
 
-    func derivedValues(_ db: Database, table: String = "runs", id: Int64) throws -> [String: DatabaseValue] {
+    /// The derived setting columns of a row: those of 0003 (the expectations' keys), or with `all` every one.
+    func derivedValues(_ db: Database, table: String = "runs", id: Int64, all: Bool = false) throws -> [String: DatabaseValue] {
         let key = table == "runs" ? "id" : "run_id"
         let row = try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE \(key) = ?", arguments: [id]))
         var values: [String: DatabaseValue] = [:]
-        for column in RunColumn.allCases {
+        for column in RunColumn.allCases where all || Self.expectedFull.keys.contains(column.rawValue) {
             if case .derived = column.source { values[column.rawValue] = row[column.rawValue] }
         }
         return values
@@ -109,11 +110,19 @@ final class RunSettingColumnsTests: XCTestCase {
             }
         }
         try queue.close()
-        _ = try SlopeStore(path: path)  // migrates
+        let store = try SlopeStore(path: path)  // migrates
+        // The same runs queued today, for every derived column (later migrations' too).
+        let fresh = try [(Self.fullConfig, "4-32-16-3"), (Self.plainConfig, "64-10")].map { config, layers in
+            try store.createRun(Self.newRun(config: config, layers: layers))
+        }
+        try store.close()
         let check = try DatabaseQueue(path: path)
         try check.read { db in
             XCTAssertEqual(try derivedValues(db, id: 1), Self.expectedFull)
             XCTAssertEqual(try derivedValues(db, table: "run_summary", id: 2), Self.expectedPlain)
+            for (old, new) in zip([1, 2] as [Int64], fresh) {
+                XCTAssertEqual(try derivedValues(db, id: old, all: true), try derivedValues(db, id: new, all: true), "run \(old)")
+            }
         }
     }
 
