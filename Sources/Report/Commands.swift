@@ -30,9 +30,11 @@ struct Runs: ParsableCommand {
               report runs --sweep 1 --sort best_val_loss --limit 10
               report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
               report runs --where "status in ('completed', 'pruned') and name like 'lr%'"
+              report runs --sweep 2 --where "weight_decay > 0 and nesterov = true"
             --where takes =, !=, <, <=, >, >=, in (...), like, is [not] null,
-            and, or, not, parentheses, numbers and 'quoted strings' ('' for a
-            quote inside) over the run columns.
+            and, or, not, parentheses, numbers, 'quoted strings' ('' for a
+            quote inside) and true/false over the run columns, every setting
+            included by its sweep-file name (weight_decay, hidden, init...).
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -111,7 +113,7 @@ struct Grid: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @Option(help: ArgumentHelp("Run column for the rows.", valueName: "column")) var rows = "learning_rate"
+    @Option(help: ArgumentHelp("Run column for the rows: any setting (weight_decay, hidden, activation...) or result.", valueName: "column")) var rows = "learning_rate"
     @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
     @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
