@@ -113,8 +113,10 @@ struct Grid: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @Option(help: ArgumentHelp("Run column for the rows: any setting (weight_decay, hidden, activation...) or result.", valueName: "column")) var rows = "learning_rate"
-    @Option(help: ArgumentHelp("Run column for the columns.", valueName: "column")) var cols = "batch_size"
+    @Option(help: ArgumentHelp("Run column for the rows: any setting (weight_decay, hidden, activation...) or result (default: the first setting the sweep varies, seed last).", valueName: "column"))
+    var rows: String?
+    @Option(help: ArgumentHelp("Run column for the columns (default: the second setting the sweep varies; with one, seed or learning_rate).", valueName: "column"))
+    var cols: String?
     @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))
     var filter: String?
@@ -122,8 +124,8 @@ struct Grid: ParsableCommand {
     func validate() throws {
         do {
             _ = try filter.map(RunFilterParser.parse)
-            _ = try RunFilterParser.column(named: rows)
-            _ = try RunFilterParser.column(named: cols)
+            _ = try rows.map(RunFilterParser.column(named:))
+            _ = try cols.map(RunFilterParser.column(named:))
         } catch let error as ReportError {
             throw ValidationError(error.description)
         }

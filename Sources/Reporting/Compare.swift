@@ -234,9 +234,11 @@ extension Reporter {
     }
 
     /// `report grid --sweep ID --rows R --cols C --metric M`.
-    public func grid(sweepID: Int64, rows: String = "learning_rate", columns: String = "batch_size",
+    /// Without `rows` or `columns`: the settings the sweep's runs vary (as the HTML heatmap picks them).
+    public func grid(sweepID: Int64, rows: String? = nil, columns: String? = nil,
                      metric: String? = nil, goal: Goal? = nil, filter: String? = nil, format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter, format: format) } }
+        let (rows, columns) = try gridAxes(sweepID: sweepID, rows: rows, columns: columns, filter: filter)
         let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter)
         if format != .table {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
@@ -279,6 +281,17 @@ extension Reporter {
                 + "--where \"status = 'completed'\" leaves them out\n"
         }
         return out
+    }
+
+    /// `--rows` and `--cols` as given; the one missing (or both) from the settings the sweep's runs
+    /// vary (`heatmapAxes`: seed last), else learning_rate and batch_size.
+    func gridAxes(sweepID: Int64, rows: String?, columns: String?, filter: String?) throws -> (rows: String, columns: String) {
+        if let rows, let columns { return (rows, columns) }
+        let runs = try queries.runSummaries(sweepID: sweepID, filter: try filter.map(RunFilterParser.parse))
+        var axes = Self.heatmapAxes(runs).map { [$0.0.rawValue, $0.1.rawValue] } ?? ["learning_rate", "batch_size"]
+        if let rows { axes = [rows] + axes.filter { $0 != rows } }
+        if let columns { axes = Array(axes.filter { $0 != columns }.prefix(1)) + [columns] }
+        return (axes[0], axes[1])
     }
 
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of

@@ -40,7 +40,9 @@ final class ReportParsingTests: XCTestCase {
         XCTAssertTrue(curves.logY)
 
         let grid = try parse(["grid", "--sweep", "1"], as: Grid.self)
-        XCTAssertEqual([grid.rows, grid.cols], ["learning_rate", "batch_size"])
+        XCTAssertEqual([grid.rows, grid.cols], [nil, nil], "the sweep's varied settings, chosen when the runs are read")
+        let gridAxes = try parse(["grid", "--sweep", "1", "--rows", "weight_decay", "--cols", "hidden"], as: Grid.self)
+        XCTAssertEqual([gridAxes.rows, gridAxes.cols], ["weight_decay", "hidden"])
         XCTAssertNil(grid.ranking.metric)
 
         let tensors = try parse(["tensors", "9", "--kind", "weight_grad", "--format", "npy"], as: Tensors.self)

@@ -64,6 +64,11 @@ final class SettingsVisibilityTests: XCTestCase {
         XCTAssertTrue(grid.contains("weight_decay \\ activation"), grid)
         XCTAssertTrue(grid.split(separator: "\n").contains { $0.hasPrefix("0 ") }, grid)
         XCTAssertTrue(grid.split(separator: "\n").contains { $0.hasPrefix("0.01 ") }, grid)
+        // Without --rows/--cols: the settings the sweep varies, not learning_rate x batch_size.
+        let swept = try run("report", ["grid", "--sweep", "1", "--db", "s.db"])
+        XCTAssertTrue(swept.contains("activation \\ weight_decay"), swept)
+        let rowsOnly = try run("report", ["grid", "--sweep", "1", "--rows", "weight_decay", "--db", "s.db"])
+        XCTAssertTrue(rowsOnly.contains("weight_decay \\ activation"), rowsOnly)
 
         // compare labels them by their column names, never by the configuration's keys.
         let compare = try run("report", ["compare", "--sweep", "1", "--db", "s.db"])
