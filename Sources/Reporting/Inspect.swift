@@ -56,7 +56,8 @@ extension Reporter {
                        format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.layers(runID: runID, epoch: epoch, loader: loader, format: format) } }
         let run = try run(runID)
-        var statistics = try queries.layerStatistics(runID: runID)
+        let allStatistics = try queries.layerStatistics(runID: runID)
+        var statistics = allStatistics
         if let epoch { statistics = statistics.filter { $0.epoch == epoch } }
         guard !statistics.isEmpty else {
             throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)" }
@@ -95,8 +96,15 @@ extension Reporter {
         columns.append(.init("flags"))
         var table = DataTable(columns: columns)
         var flagged: [String: [Int]] = [:]   // "layer 2: vanishing gradient" -> epochs
+        // Vanishing updates, exploding weights and chance-level accuracy (over the whole run, also with --epoch).
+        let diagnoses = Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
+                                             classCount: Diagnostics.classCount(layers: run.layers),
+                                             hiddenActivation: run.text(.activation))
         for row in statistics {
             var flags: [String] = []
+            for diagnosis in diagnoses where diagnosis.epochsByLayer[row.layer]?.contains(row.epoch) == true {
+                flags.append(diagnosis.kind.rawValue)
+            }
             if let gradient = row.gradientL2 {
                 let reference = outputGradient[row.epoch].flatMap { $0 }
                 if gradient < LayerHealth.vanishing ||
@@ -114,7 +122,9 @@ extension Reporter {
                 deadFraction = fractions[row.layer - 1]
                 if deadFraction! >= LayerHealth.dying { flags.append("dying-relu") }
             }
-            for flag in flags { flagged["layer \(row.layer): \(flag)", default: []].append(row.epoch) }
+            for flag in flags where !diagnoses.contains(where: { $0.kind.rawValue == flag }) {
+                flagged["layer \(row.layer): \(flag)", default: []].append(row.epoch)
+            }
             var cells: [Cell] = [.integer(Int64(row.epoch)), .integer(Int64(row.layer)), .number(row.weightL2),
                                  .number(row.gradientL2), .number(row.updateToWeightRatio)]
             if showsDead { cells.append(.number(deadFraction)) }
@@ -134,14 +144,23 @@ extension Reporter {
         out += lines.joined(separator: "\n")
         if let deadNote { out += style.dim(terminalSafe(deadNote)) + "\n" }
         if flagged.isEmpty {
-            out += "no vanishing or exploding gradients" + (showsDead ? " or dying ReLUs" : "") + " flagged\n"
+            out += "no vanishing or exploding gradients" + (showsDead ? " or dying ReLUs" : "") + " flagged"
+                + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen" : "") + "\n"
         } else {
             out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
             for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {
                 out += style.warning("  \(flag) at \(Self.epochRanges(epochs))") + "\n"
             }
         }
+        out += Self.diagnosisText(diagnoses, style: style)
         return out
+    }
+
+    /// The "diagnosis:" block of `report layers` and `report show` ("" when nothing was found).
+    static func diagnosisText(_ diagnoses: [TrainingDiagnosis], style: TerminalStyle) -> String {
+        guard !diagnoses.isEmpty else { return "" }
+        return "\ndiagnosis (see docs/cli-report.md, Diagnostics):\n"
+            + diagnoses.map { style.warning("  " + terminalSafe($0.line)) + "\n" }.joined()
     }
 
     /// "epochs 1-3, 7" from a sorted list.

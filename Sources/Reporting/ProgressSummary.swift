@@ -9,8 +9,10 @@ public enum ProgressSummary {
     /// seeds last, since the grid averages over them). `reportCommand`: how the hints call `report`
     /// (its path when it is not on PATH). The table shows the varied settings, then every other setting
     /// that differs between the runs (RunColumn's registry), with their snake_case names.
+    /// `diagnoses`: each run's findings (Diagnostics), listed under the table.
     public static func render(runs: [RunSummary], metric: String, maximize: Bool, sweepID: Int64?,
-                              databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report") -> String {
+                              databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report",
+                              diagnoses: [Int64: [TrainingDiagnosis]] = [:]) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: RunSummary) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss.
@@ -78,6 +80,7 @@ public enum ProgressSummary {
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         let report = reportCommand
+        text += diagnosisLines(sorted.map(\.id), diagnoses: diagnoses, database: database, reportCommand: report)
         if let sweepID {
             let swept = variedColumns.isEmpty ? differing.map(\.rawValue) : variedColumns
             let axes = swept.filter { $0 != "seed" } + swept.filter { $0 == "seed" }
@@ -91,6 +94,25 @@ public enum ProgressSummary {
             text += "\n"
         } else if let best {
             text += "Look further: \(report) show \(best)\(database); \(report) layers \(best)\(database)\n"
+        }
+        return text
+    }
+
+    /// Runs shown with their findings (Diagnostics); past that, a count and where to look.
+    static let diagnosedRunsShown = 5
+
+    /// "not learning: ..." lines for the runs with findings, in the table's order.
+    static func diagnosisLines(_ runIDs: [Int64], diagnoses: [Int64: [TrainingDiagnosis]], database: String,
+                               reportCommand: String) -> String {
+        let diagnosed = runIDs.filter { !(diagnoses[$0] ?? []).isEmpty }
+        guard !diagnosed.isEmpty else { return "" }
+        var text = "not learning well (\(reportCommand) layers RUN\(database) shows the per-layer numbers):\n"
+        for runID in diagnosed.prefix(diagnosedRunsShown) {
+            for diagnosis in diagnoses[runID]! { text += "  run \(runID) \(diagnosis.line)\n" }
+        }
+        if diagnosed.count > diagnosedRunsShown {
+            let rest = diagnosed.dropFirst(diagnosedRunsShown).map(String.init)
+            text += "  and run\(rest.count == 1 ? "" : "s") \(rest.joined(separator: ", "))\n"
         }
         return text
     }

@@ -99,6 +99,11 @@ public struct LayerStatisticsRow: Equatable, Sendable {
     public var weightL2: Double?
     public var gradientL2: Double?
     public var updateToWeightRatio: Double?
+
+    public init(epoch: Int, layer: Int, weightL2: Double?, gradientL2: Double?, updateToWeightRatio: Double?) {
+        self.epoch = epoch; self.layer = layer; self.weightL2 = weightL2
+        self.gradientL2 = gradientL2; self.updateToWeightRatio = updateToWeightRatio
+    }
 }
 
 /// One stored tensor with its write-time statistics.

@@ -1,0 +1,90 @@
+// Diagnostics on hand-made layer statistics and epochs: each threshold on both sides of its edge.
+import Reporting
+import Store
+import XCTest
+
+final class DiagnosticsTests: XCTestCase {
+    private func layer(_ epoch: Int, _ layer: Int, weight: Double?, ratio: Double?) -> LayerStatisticsRow {
+        LayerStatisticsRow(epoch: epoch, layer: layer, weightL2: weight, gradientL2: ratio.map { $0 * (weight ?? 1) / 0.1 },
+                           updateToWeightRatio: ratio)
+    }
+
+    private func epochs(_ count: Int, trainLoss: Double = 2.3, accuracy: Double? = nil) -> [SlopeStore.EpochRecord] {
+        (0...count).map { SlopeStore.EpochRecord(epoch: $0, trainLoss: trainLoss, validationAccuracy: accuracy) }
+    }
+
+    func testVanishingUpdatesNeedThreeLoggedEpochsInARowBelowTheRatio() {
+        // Layer 1: the 4.9e-07 for epochs 1-3; layer 2: healthy 1e-3; layer 3: tiny only twice, then 1e-5 (not below).
+        let rows = [1, 2, 3].flatMap { epoch in
+            [layer(epoch, 1, weight: 5, ratio: 4.9e-7), layer(epoch, 2, weight: 5, ratio: 1e-3),
+             layer(epoch, 3, weight: 5, ratio: epoch < 3 ? 9.9e-6 : 1e-5)]
+        } + [layer(0, 1, weight: 5, ratio: nil)]
+        let findings = Diagnostics.diagnose(layers: rows, epochs: epochs(3), classCount: nil, hiddenActivation: "sigmoid")
+        XCTAssertEqual(findings.map(\.kind), [.vanishingUpdates])
+        XCTAssertEqual(findings[0].epochsByLayer, [1: [1, 2, 3]])
+        XCTAssertTrue(findings[0].detail.contains("4.9"), findings[0].detail)
+        XCTAssertTrue(findings[0].advice.contains("--activation relu"), findings[0].advice)
+        XCTAssertTrue(findings[0].line.hasPrefix("vanishing-updates in layer 1 (epochs 1-3): update_ratio down to 4.900e-07"), findings[0].line)
+        // Two epochs are not enough; a gap (a healthy epoch) starts the count again.
+        let broken = [layer(1, 1, weight: 5, ratio: 1e-7), layer(2, 1, weight: 5, ratio: 1e-7), layer(3, 1, weight: 5, ratio: 1e-3),
+                      layer(4, 1, weight: 5, ratio: 1e-7), layer(5, 1, weight: 5, ratio: 1e-7)]
+        XCTAssertEqual(Diagnostics.diagnose(layers: broken, epochs: epochs(5), classCount: nil), [])
+    }
+
+    func testTinyUpdatesOfANetworkThatHasLearnedItsDataAreNotFlagged() {
+        let rows = [1, 2, 3].map { layer($0, 1, weight: 5, ratio: 1e-7) }
+        var records = epochs(3)
+        // Training loss at 1% of epoch 0's from epoch 1 on: learned, not stuck.
+        for index in 1...3 { records[index].trainLoss = 0.023 }
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil), [])
+        records[2].trainLoss = 0.0231  // just above 1%: epochs 1-3 are not all "learned"; 2 alone is < 3 in a row
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil), [])
+        for index in 1...3 { records[index].trainLoss = 0.0231 }
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil).map(\.kind), [.vanishingUpdates])
+    }
+
+    func testExplodingWeightsAtTenfoldGrowthBetweenLoggedEpochs() {
+        // The lr=50 case: 11.4 -> 29,489 in one epoch. Layer 2 grows x9.99 (not flagged).
+        let rows = [layer(0, 1, weight: 11.4, ratio: nil), layer(1, 1, weight: 29_489, ratio: 0.5),
+                    layer(0, 2, weight: 1, ratio: nil), layer(1, 2, weight: 9.99, ratio: 0.5), layer(2, 2, weight: 99.9, ratio: 0.5)]
+        let findings = Diagnostics.diagnose(layers: rows, epochs: epochs(2), classCount: nil)
+        XCTAssertEqual(findings.map(\.kind), [.explodingWeights])
+        XCTAssertEqual(findings[0].epochsByLayer, [1: [1], 2: [2]])  // 9.99 -> 99.9 is exactly x10: flagged
+        XCTAssertTrue(findings[0].detail.contains("from 11.4 to 29489 in one logged epoch"), findings[0].detail)
+        XCTAssertTrue(findings[0].advice.contains("smaller --learning-rate"))
+    }
+
+    func testAfterAnExplosionTinyUpdatesAreItsConsequenceNotVanishing() {
+        // Dead units after the explosion: ratio 0 at epochs 2-5 is not "vanishing, raise the learning rate".
+        let rows = [layer(0, 1, weight: 3.8, ratio: nil), layer(1, 1, weight: 4436, ratio: 0.2)]
+            + (2...5).map { layer($0, 1, weight: 4436, ratio: 0) }
+        let findings = Diagnostics.diagnose(layers: rows, epochs: epochs(5, accuracy: 0.1058), classCount: 10)
+        XCTAssertEqual(findings.map(\.kind), [.explodingWeights, .chanceAccuracy])
+        XCTAssertEqual(findings[1].advice, "the fixes for the exploding weights above")
+    }
+
+    func testAccuracyAtChanceLevel() {
+        // 10 classes: chance 0.1, flagged up to 0.1 + 0.1 x 0.9 = 0.19 (the 0.081 is).
+        for (accuracy, flagged) in [(0.081, true), (0.19, true), (0.1901, false), (0.95, false)] {
+            let findings = Diagnostics.diagnose(layers: [], epochs: epochs(4, accuracy: accuracy), classCount: 10)
+            XCTAssertEqual(findings.map(\.kind), flagged ? [.chanceAccuracy] : [], "accuracy \(accuracy)")
+        }
+        // 2 classes: up to 0.55; training accuracy when there is no validation split.
+        var records = (0...3).map { SlopeStore.EpochRecord(epoch: $0, trainLoss: 0.69, trainAccuracy: 0.55) }
+        let findings = Diagnostics.diagnose(layers: [], epochs: records, classCount: 2)
+        XCTAssertEqual(findings.map(\.kind), [.chanceAccuracy])
+        XCTAssertEqual(findings[0].epochsByLayer, [0: [3]])
+        XCTAssertTrue(findings[0].line.hasPrefix("chance-accuracy at epoch 3: train_accuracy 0.55 is at chance level (1/2 = 0.5"), findings[0].line)
+        records[3].trainAccuracy = 0.56
+        XCTAssertEqual(Diagnostics.diagnose(layers: [], epochs: records, classCount: 2), [])
+        // Epoch 0 alone (nothing trained yet) and regression (no class count) are never flagged.
+        XCTAssertEqual(Diagnostics.diagnose(layers: [], epochs: epochs(0, accuracy: 0.1), classCount: 10), [])
+        XCTAssertEqual(Diagnostics.diagnose(layers: [], epochs: epochs(3, accuracy: 0.1), classCount: nil), [])
+    }
+
+    func testClassCountFromTheLayerSizes() {
+        XCTAssertEqual(Diagnostics.classCount(layers: "64-32-10"), 10)
+        XCTAssertEqual(Diagnostics.classCount(layers: "2-4-1"), 2)
+        XCTAssertNil(Diagnostics.classCount(layers: ""))
+    }
+}
