@@ -22,6 +22,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
+        Console.sayStorageEstimate([configuration], global)
         let store = try Console.openStore(global, create: true)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let runID = try store.createRun(configuration.newRun())
@@ -63,6 +64,7 @@ struct Sweep: ParsableCommand {
         let file = try spec.map { try SweepSpec.load(path: $0, checkingData: false) }  // checked after the flags
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
         let plan = try SweepPlan(spec: sweepSpec, source: spec)
+        Console.sayStorageEstimate(plan.configurations, global)
         let store = try Console.openStore(global, create: true)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try plan.enqueue(in: store)
@@ -148,5 +150,39 @@ struct Datasets: ParsableCommand {
             if !dataset.options.isEmpty { print("         options: \(dataset.options)") }
         }
         print("CSV files: --dataset FILE.csv (header row; --target COLUMN, default the last).")
+    }
+}
+
+struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete the tensors of intermediate epochs of a sweep's finished runs, and shrink the file.",
+        discussion: """
+            Epoch 0, every Kth epoch and each run's last stored epoch keep their tensors; the epochs'
+            losses and accuracies all stay. Runs that could still be resumed (queued, interrupted,
+            running) are left as they are. The space is given back with SQLite's VACUUM, which
+            rewrites the database: it needs free disk space for a copy of it, and waits for other
+            processes' writes (readers can go on).
+            Example: runner compact --sweep 1 --keep-every 10 --dry-run
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep to compact.", valueName: "id"))
+    var sweep: Int64
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the tensors of every Kth epoch (and epoch 0 and the last).", valueName: "k"))
+    var keepEvery: Int
+
+    @Flag(help: "Say what would be deleted, and change nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        guard keepEvery >= 1 else { throw ValidationError("--keep-every: '\(keepEvery)' is not accepted; expected a whole number >= 1 (1 keeps every epoch)") }
+    }
+
+    func run() throws {
+        let store = try Console.openStore(global, create: false)
+        defer { try? store.close() }
+        Console.say(try Console.compact(store, sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun))
     }
 }

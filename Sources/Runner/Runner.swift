@@ -15,7 +15,7 @@ struct Runner: ParsableCommand {
             Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C).
             """,
         version: SlopeVersion.current,
-        subcommands: [Train.self, Sweep.self, Work.self, Resume.self, Datasets.self]
+        subcommands: [Train.self, Sweep.self, Work.self, Resume.self, Compact.self, Datasets.self]
     )
 
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors

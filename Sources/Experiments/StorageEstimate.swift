@@ -1,0 +1,90 @@
+// How much a sweep will add to the database, printed by runner before it trains: per run,
+// parameters x bytes per value x tensor kinds x logged epochs, in SQLite's page layout, plus the
+// epoch and run rows.
+import Foundation
+import NeuralNet
+import Store
+
+public struct StorageEstimate: Equatable, Sendable {
+    /// Estimated bytes the runs add to the database file.
+    public var bytes: Int64
+    public var runs: Int
+    /// Logged epochs (those that store tensors) over all runs.
+    public var loggedEpochs: Int
+
+    /// Above this, runner warns and suggests `--log-tensors N`.
+    public static let warningBytes: Int64 = 1_000_000_000
+
+    /// The estimate for runs of these configurations, trained to their last epoch (early stopping
+    /// and pruning can only make it smaller). Epoch 0 stores the weights and biases (and the
+    /// velocities, with momentum); every later logged epoch adds the gradients too.
+    public init(configurations: [RunConfiguration]) {
+        var bytes: Int64 = 0, loggedEpochs = 0
+        for configuration in configurations {
+            let training = configuration.training
+            let scalar = training.precision == .float32 ? 4 : 8
+            // The rows an epoch writes, in order: weights and biases ([inputs x outputs], [1 x outputs])
+            // by layer, then the gradients, then the velocities (as the worker writes them).
+            var parameters: [Int] = []
+            for (inputs, outputs) in zip(training.layerSizes, training.layerSizes.dropFirst()) {
+                parameters.append(inputs * outputs * scalar)
+                if training.usesBias { parameters.append(outputs * scalar) }
+            }
+            let velocities = training.momentum > 0 ? parameters : []
+            let logged = Self.loggedEpochs(epochs: training.epochs, policy: configuration.tensorLogging)
+            loggedEpochs += logged
+            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + velocities))
+            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + parameters + velocities)) * Int64(logged - 1)
+            bytes += Int64(training.epochs + 1) * Int64(SlopeStore.estimatedEpochRowBytes)
+            bytes += Int64(SlopeStore.estimatedRunRowBytes + configuration.json().utf8.count)
+        }
+        self.bytes = bytes
+        self.runs = configurations.count
+        self.loggedEpochs = loggedEpochs
+    }
+
+    /// Epochs 0...epochs that store tensors under the policy: those it logs, and the last.
+    static func loggedEpochs(epochs: Int, policy: TensorLogging) -> Int {
+        switch policy {
+        case .every: return epochs + 1
+        case .final: return epochs == 0 ? 1 : 2
+        case let .everyN(count): return epochs / count + 1 + (epochs % count == 0 ? 0 : 1)
+        }
+    }
+
+    /// The `--log-tensors N` (among 2, 5, 10, 20, 50, 100 ...) that brings the estimate under
+    /// `warningBytes`, or nil when none does (then `final` is the advice).
+    public func suggestedLogEvery(configurations: [RunConfiguration]) -> Int? {
+        [2, 5, 10, 20, 50, 100, 200, 500, 1000].first { count in
+            StorageEstimate(configurations: Self.thinned(configurations, logEvery: count)).bytes <= Self.warningBytes
+        }
+    }
+
+    /// The configurations with `--log-tensors count` where they log more often.
+    static func thinned(_ configurations: [RunConfiguration], logEvery count: Int) -> [RunConfiguration] {
+        configurations.map { configuration in
+            var thinned = configuration
+            switch configuration.tensorLogging {
+            case .every: thinned.tensorLogging = .everyN(count)
+            case let .everyN(current) where current < count: thinned.tensorLogging = .everyN(count)
+            default: break
+            }
+            return thinned
+        }
+    }
+
+    /// The lines runner prints before training: the estimate, and above 1 GB the warning.
+    public func message(configurations: [RunConfiguration], databasePath: String) -> (note: String, warning: String?) {
+        let note = "estimated database growth: \(SlopeStore.describeBytes(bytes)) (\(runs) run\(runs == 1 ? "" : "s"), \(loggedEpochs) logged epoch\(loggedEpochs == 1 ? "" : "s") with tensors)"
+        guard bytes > Self.warningBytes else { return (note, nil) }
+        let advice: String
+        if let count = suggestedLogEvery(configurations: configurations) {
+            let thinned = StorageEstimate(configurations: Self.thinned(configurations, logEvery: count))
+            advice = "store every \(count)th epoch's tensors with --log-tensors \(count) (about \(SlopeStore.describeBytes(thinned.bytes)))"
+        } else {
+            advice = "store only the first and last epochs' tensors with --log-tensors final"
+        }
+        return (note, "warning: this will add about \(SlopeStore.describeBytes(bytes)) to \(databasePath); \(advice), or shrink a finished sweep later with `runner compact`")
+    }
+
+}

@@ -1,0 +1,145 @@
+// Storage through the built binaries: runner's estimate before a sweep against the real growth
+// of the file, the warning above 1 GB, `report sweeps`' tensor bytes, and `runner compact`.
+import Experiments
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+final class StorageCLITests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-storage") }
+    override func tearDown() { directory.remove() }
+
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String], expect status: Int32 = 0,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> (output: String, error: String) {
+        let result = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", directory.path("s.db")], currentDirectory: directory.url)
+        XCTAssertEqual(result.status, status, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
+        XCTAssertFalse(result.error.contains("Fatal error"), result.error, file: file, line: line)
+        return (result.output, result.error)
+    }
+
+    private func fileSize(_ path: String) throws -> Int64 {
+        // The WAL was copied back on close (a read-only reader may leave an empty one).
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.int64Value ?? 0
+        XCTAssertEqual(wal, 0, "the WAL was copied back on close")
+        return (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? -1
+    }
+
+    /// The estimate for the runs `runner sweep` makes from these settings (one per learning rate).
+    private func estimate(_ settings: RunSettings, learningRates: [Double]) throws -> StorageEstimate {
+        StorageEstimate(configurations: try learningRates.map { rate in
+            var point = settings
+            point.learningRate = rate
+            return try RunConfiguration.make(point)
+        })
+    }
+
+    func testTheEstimateIsWithinTenPercentOfTheRealGrowth() throws {
+        // Two layouts: 64-30-10 float32 (7.7 KB weight cells, one b-tree page each, with the small
+        // cells packed around them) and 64-128-64-10 float64 with momentum and --log-tensors 3
+        // (overflow pages, velocities, every third epoch).
+        var small = RunSettings()
+        small.hidden = [30]
+        small.epochs = 30
+        var large = RunSettings()
+        large.hidden = [128, 64]
+        large.epochs = 12
+        large.momentum = 0.9
+        large.precision = .float64
+        large.tensorLogging = .everyN(3)
+        let cases: [(RunSettings, [String])] = [
+            (small, ["--hidden", "30", "--epochs", "30"]),
+            (large, ["--hidden", "128,64", "--epochs", "12", "--momentum", "0.9", "--precision", "float64", "--log-tensors", "3"]),
+        ]
+        for (index, (settings, flags)) in cases.enumerated() {
+            let path = directory.path("s.db")
+            try? FileManager.default.removeItem(atPath: path)
+            try SlopeStore(path: path).close()  // the empty database: schema only
+            let before = try fileSize(path)
+            let expected = try estimate(settings, learningRates: [0.05, 0.1])
+            let output = try run("runner", ["sweep", "--dataset", "digits", "--learning-rate", "0.05,0.1"] + flags).output
+            let growth = try fileSize(path) - before
+            XCTAssertTrue(output.hasPrefix("estimated database growth: \(SlopeStore.describeBytes(expected.bytes)) (2 runs, \(expected.loggedEpochs) logged epochs with tensors)\n"),
+                          output)
+            XCTAssertEqual(expected.loggedEpochs, index == 0 ? 62 : 2 * 5)  // 0...30; 0, 3, 6, 9, 12
+            let ratio = Double(expected.bytes) / Double(growth)
+            XCTAssertTrue((0.9...1.1).contains(ratio), "case \(index): estimated \(expected.bytes) bytes, the file grew by \(growth) (ratio \(ratio))")
+        }
+    }
+
+    func testAWarningAboveOneGigabyteSuggestsLogTensors() throws {
+        // 64-2000-2000-10 float32: 4.15M parameters, 16.6 MB per epoch's weights, x2 with gradients, 301 epochs.
+        let (output, error) = try run("runner", ["sweep", "--dataset", "digits", "--hidden", "2000,2000", "--epochs", "300",
+                                                 "--learning-rate", "0.01", "--queue-only"])
+        XCTAssertTrue(output.hasPrefix("estimated database growth: 10.0 GB (1 run, 301 logged epochs with tensors)") ||
+                      output.hasPrefix("estimated database growth: 9.9 GB"), output)
+        XCTAssertTrue(error.contains("warning: this will add about"), error)
+        XCTAssertTrue(error.contains("with --log-tensors 20 (about"), error)  // 10 GB / 20 = ~500 MB, the first step under 1 GB
+        XCTAssertEqual(error.split(separator: "\n").filter { $0.hasPrefix("warning") }.count, 1)
+        // Small sweeps: no warning.
+        let small = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "2", "--epochs", "3", "--validation", "0",
+                                       "--learning-rate", "0.1", "--queue-only"])
+        XCTAssertFalse(small.error.contains("warning"), small.error)
+    }
+
+    func testCompactKeepsEveryKthFirstAndLastEpochAndShrinksTheFile() throws {
+        try run("runner", ["sweep", "--dataset", "digits", "--hidden", "64", "--epochs", "7", "--learning-rate", "0.05,0.1"])
+        let path = directory.path("s.db")
+        func tensorEpochs() throws -> [Int64: [Int]] {
+            let store = try SlopeStore(path: path, mode: .readOnly)
+            defer { try? store.close() }
+            return try Dictionary(uniqueKeysWithValues: store.runs(sweepID: 1).map { run in
+                (run.id, Array(Set(try store.tensors(runID: run.id).map(\.epoch))).sorted())
+            })
+        }
+        func tensorBytes() throws -> Int {
+            let store = try SlopeStore(path: path, mode: .readOnly)
+            defer { try? store.close() }
+            return try [1, 2].reduce(0) { sum, runID in sum + (try store.tensors(runID: Int64(runID)).reduce(0) { $0 + $1.tensor.data.count }) }
+        }
+        XCTAssertEqual(try tensorEpochs(), [1: Array(0...7), 2: Array(0...7)])
+        // report sweeps: the sum of length(data) over the sweep's tensors.
+        let bytesBefore = try tensorBytes()
+        XCTAssertEqual(bytesBefore, 2 * (4 * (64 * 64 + 64 + 64 * 10 + 10) * (1 + 2 * 7)))  // weights+biases, +gradients from epoch 1
+        XCTAssertEqual(try run("report", ["sweeps", "--format", "csv"]).output.split(separator: "\n")[1].split(separator: ",").last.map(String.init),
+                       String(bytesBefore))
+
+        // --dry-run changes nothing.
+        let sizeBefore = try fileSize(path)
+        let dry = try run("runner", ["compact", "--sweep", "1", "--keep-every", "3", "--dry-run"]).output
+        // Deleted per run: 1, 2, 4, 5 (kept 0, 3, 6 and the last, 7).
+        XCTAssertTrue(dry.hasPrefix("dry run: would delete the tensors of 8 epochs ("), dry)
+        XCTAssertTrue(dry.contains("from 2 finished runs of sweep 1; kept epoch 0, the multiples of 3 and each run's last (8 epochs)"), dry)
+        XCTAssertEqual(try tensorEpochs(), [1: Array(0...7), 2: Array(0...7)])
+
+        let done = try run("runner", ["compact", "--sweep", "1", "--keep-every", "3"]).output
+        XCTAssertTrue(done.hasPrefix("deleted the tensors of 8 epochs ("), done)
+        XCTAssertTrue(done.contains("VACUUM: "), done)
+        XCTAssertEqual(try tensorEpochs(), [1: [0, 3, 6, 7], 2: [0, 3, 6, 7]])
+        let bytesAfter = try tensorBytes()
+        XCTAssertEqual(bytesAfter, 2 * (4 * (64 * 64 + 64 + 64 * 10 + 10) * (1 + 2 * 3)))
+        let sizeAfter = try fileSize(path)
+        XCTAssertLessThan(sizeAfter, sizeBefore - Int64(bytesBefore - bytesAfter) * 8 / 10, "VACUUM gave the space back")
+        // The epochs' losses all stay; the last epoch's weights still resume and inspect.
+        let store = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try store.epochs(runID: 1).map(\.epoch), Array(0...7))
+        XCTAssertEqual(try store.resumePoint(runID: 1)?.epoch, 7)
+        try store.close()
+    }
+
+    func testCompactLeavesRunsThatCouldBeResumedAndRefusesBadInput() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "2", "--epochs", "4", "--validation", "0", "--batch-size", "4",
+                           "--learning-rate", "0.1,0.2", "--queue-only"])
+        let output = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2"]).output
+        XCTAssertTrue(output.contains("from 0 finished runs of sweep 1"), output)
+        XCTAssertTrue(output.contains("left alone: runs 1 (queued), 2 (queued): they could still be resumed"), output)
+        let zero = try run("runner", ["compact", "--sweep", "1", "--keep-every", "0"], expect: 2).error
+        XCTAssertEqual(zero.split(separator: "\n").count, 1, zero)
+        XCTAssertTrue(zero.contains("--keep-every"), zero)
+        let unknown = try run("runner", ["compact", "--sweep", "9", "--keep-every", "2"], expect: 1).error
+        XCTAssertTrue(unknown.contains("sweep 9"), unknown)
+    }
+}
