@@ -39,6 +39,11 @@ public struct LoadedData: Sendable {
     public var dataset: Dataset
     /// sha256 of the CSV file (or of the embedded digits file); for generated data, of its values.
     public var sha256: String?
+    /// The class of each label 0, 1, ... as the data names it (a CSV's texts, or its numbers as
+    /// written, e.g. "3"); nil for regression. `report evaluate` maps a test file's classes by it.
+    public var classNames: [String]? = nil
+    /// The target column's name in a CSV file (nil for generated data).
+    public var targetName: String? = nil
     /// "classification (10 classes)" / "regression (1 target)".
     public var taskDescription: String {
         switch dataset.targets {
@@ -194,7 +199,9 @@ public enum DataCatalog {
         for value in dataset.features + values {
             withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
         }
-        return LoadedData(dataset: dataset, sha256: SHA256.hexDigest(bytes))
+        var classNames: [String]?
+        if case let .labels(_, classCount) = dataset.targets { classNames = (0..<classCount).map(String.init) }
+        return LoadedData(dataset: dataset, sha256: SHA256.hexDigest(bytes), classNames: classNames)
     }
 
     /// A CSV file's bytes as a dataset: features are every column but the target.
@@ -244,7 +251,7 @@ public enum DataCatalog {
             let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
                                   featureNames: featureIndices.map { table.columnNames[$0] },
                                   targets: .labels(texts.map { index[$0]! }, classCount: classes.count))
-            return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data))
+            return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data), classNames: classes, targetName: targetName)
         }
         let distinct = Set(targetValues)
         let wholeNumbers = targetValues.allSatisfy { $0.rounded() == $0 }
@@ -260,6 +267,7 @@ public enum DataCatalog {
         case .auto: isClassification = wholeNumbers && distinct.count <= maximumAutoClassCount
         }
         let targets: Dataset.Targets
+        var classNames: [String]?
         if isClassification {
             guard distinct.count >= 2 else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
@@ -270,12 +278,13 @@ public enum DataCatalog {
             let isDense = sorted.first == 0 && sorted.last == Double(sorted.count - 1)
             let rank = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
             targets = .labels(targetValues.map { isDense ? Int($0) : rank[$0]! }, classCount: sorted.count)
+            classNames = sorted.map(shortDescription)
         } else {
             targets = .values(targetValues, columns: 1)
         }
         let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
                               featureNames: featureIndices.map { table.columnNames[$0] }, targets: targets)
-        return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data))
+        return LoadedData(dataset: dataset, sha256: sha256 ?? SHA256.hexDigest(data), classNames: classNames, targetName: targetName)
     }
 
     /// The training and validation sets of a run: same split for the same fraction and seed;
@@ -285,6 +294,14 @@ public enum DataCatalog {
     /// the current folder shadows is tried as the built-in too; the one whose sha256 matches is
     /// used (so a file named `xor` here, or a CSV named `moons` beside the database, is no trap).
     public static func prepare(_ data: DataConfiguration, databasePath: String? = nil) throws -> (training: Dataset, validation: Dataset?) {
+        let (name, loaded) = try loadChecked(data, databasePath: databasePath)
+        return try split(loaded.dataset, name: name, validationFraction: data.validationFraction,
+                         splitSeed: data.splitSeed, standardize: data.standardize)
+    }
+
+    /// The run's data as loaded (not split), with the name it was found by; checked against the
+    /// sha256 stored when the run was queued (see `prepare`).
+    static func loadChecked(_ data: DataConfiguration, databasePath: String?) throws -> (name: String, loaded: LoadedData) {
         let name = data.dataset
         var candidates: [(name: String, load: () throws -> LoadedData)] = [
             (name, { try load(name, target: data.target, task: data.taskOverride) })]  // a file here, else the built-in
@@ -303,8 +320,7 @@ public enum DataCatalog {
             do {
                 let loaded = try candidate.load()
                 if data.sha256 == nil || loaded.sha256 == nil || loaded.sha256 == data.sha256 {
-                    return try split(loaded.dataset, name: candidate.name, validationFraction: data.validationFraction,
-                                     splitSeed: data.splitSeed, standardize: data.standardize)
+                    return (candidate.name, loaded)
                 }
                 if firstLoaded == nil { firstLoaded = loaded }
             } catch {

@@ -311,3 +311,34 @@ struct Export: ParsableCommand {
         try database.reporter().export(sweepID: sweep, filter: filter, what: what, format: format.outputFormat) { Output.write($0) }
     }
 }
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply a run's stored weights to a CSV file: loss, accuracy, confusion matrix, predictions.",
+        discussion: """
+            The file is read with the same checks as training data; its columns are matched
+            by name (the run's features, and its target when present: without it, only
+            predictions). Features are standardized with the run's own training statistics,
+            classes put in the run's class order.
+            Example: report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
+            """)
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Option(help: ArgumentHelp("The CSV file to score (header row; the run's feature columns, and its target column for loss and accuracy).", valueName: "file.csv"))
+    var data: String
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last stored).", valueName: "epoch"))
+    var epoch: Int?
+    @Option(help: ArgumentHelp("Write one line per row (predicted class or value, the target, class probabilities) to this CSV file.", valueName: "file.csv"))
+    var predictions: String?
+    func validate() throws {
+        if data.isEmpty { throw ValidationError("--data: give a CSV file") }
+        if let epoch, epoch < 0 { throw ValidationError("--epoch counts from 0") }
+    }
+    func run() throws {
+        let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databasePath),
+                                                          format: output.format)
+        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databasePath) }
+        Output.write(evaluation.text + (predictions.map { output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""))
+    }
+}

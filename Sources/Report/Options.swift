@@ -167,6 +167,19 @@ enum Output {
     }
 }
 
+extension Output {
+    /// Reads `file` for a run: its stored configuration rebuilt, the run's own data checked and
+    /// used for standardization and class order (see `DataCatalog.evaluationData`).
+    static func evaluationLoader(file: String, databasePath: String) -> EvaluationLoader {
+        { run in
+            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
+            let prepared = try DataCatalog.evaluationData(for: configuration, file: file, databasePath: databasePath)
+            return EvaluationInputs(configuration: prepared.configuration, data: prepared.data, hasTargets: prepared.hasTargets,
+                                    classNames: prepared.classNames, targetName: prepared.targetName, file: file)
+        }
+    }
+}
+
 /// Parses "I,J" for --weight.
 struct WeightIndex: ExpressibleByArgument {
     var from: Int

@@ -19,7 +19,7 @@ struct Report: ParsableCommand {
             """,
         version: SlopeVersion.current,
         subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Layers.self, Tensors.self,
-                      Explain.self, Curves.self, HTML.self, Export.self]
+                      Explain.self, Curves.self, HTML.self, Export.self, Evaluate.self]
     )
 
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
@@ -53,6 +53,8 @@ struct Report: ParsableCommand {
             }
         } catch let error as StoreError {
             fail(error.description, status: 1)
+        } catch let error as ExperimentsError {
+            fail(error.description, status: error.isUsageError ? 2 : 1)
         } catch {
             // --help and --version arrive here as ArgumentParser errors that mean success.
             switch exitCode(for: error) {

@@ -229,12 +229,17 @@ public struct Reporter: Sendable {
             if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
         }
         let counts = try queries.runStatusCounts()
+        let tensorBytes = try queries.tensorBytesBySweep()
         let statuses = ["queued", "running", "completed", "pruned", "diverged", "failed"]
         var columns: [DataTable.Column] = [.init("id"), .init("name"), .init("status"), .init("created_at", title: "created"), .init("runs")]
         columns += statuses.map { DataTable.Column($0) }
+        // Bytes of tensor values (csv/json: a whole number; the terminal: "188.0 MB").
+        columns.append(DataTable.Column("tensor_bytes", title: "tensors", alignsRight: true))
         var table = DataTable(columns: columns, rows: sweeps.map { sweep in
-            [.integer(sweep.id), .text(sweep.name), .text(sweep.status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
+            let bytes = tensorBytes[sweep.id] ?? 0
+            return [.integer(sweep.id), .text(sweep.name), .text(sweep.status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
                 + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
+                + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes)]
         })
         if format == .table {
             // States no sweep has are noise in a terminal table.
@@ -294,6 +299,8 @@ public struct Reporter: Sendable {
                 return points.isEmpty ? nil : PlotSeries(label: metric.rawValue, points: points)
             }
             if !accuracies.isEmpty { out += "\n" + TerminalPlot.render(accuracies, title: "accuracy", style: style) }
+            out += Self.diagnosisText(try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation),
+                                                               queries: queries), style: style)
             return out
         }
     }

@@ -333,6 +333,9 @@ epoch  layer  weight_l2  gradient_l2  update_ratio  dead_relu  flags
     2      2      1.213        0.186       0.07668          -
 no vanishing or exploding gradients or dying ReLUs flagged
 
+diagnosis (see docs/cli-report.md, Diagnostics):
+  chance-accuracy at epoch 2: train_accuracy 0.25 is at chance level (1/2 = 0.5; flagged up to 0.55); try another --learning-rate (report grid over a sweep of them), more epochs, or a wider or shallower network
+
 """#)
     }
 
@@ -443,14 +446,14 @@ id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,see
     func test_sweeps() throws {
         let r = try reporter()
         assertOutput(try r.sweeps(), #"""
-id  name             status   created                   runs  running  completed
-────────────────────────────────────────────────────────────────────────────────
- 1  lr x bs <study>  running  <time>     8        1          7
+id  name             status   created                   runs  running  completed  tensors
+─────────────────────────────────────────────────────────────────────────────────────────
+ 1  lr x bs <study>  running  <time>     8        1          7     3 KB
 
 """#)
         assertOutput(try r.sweeps(format: .csv), #"""
-id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed
-1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0
+id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed,tensor_bytes
+1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0,2808
 
 """#)
     }

@@ -1,0 +1,156 @@
+// `report evaluate RUN --data FILE.csv`: a run's stored weights applied to new data: loss,
+// accuracy and confusion matrix, and a CSV of the predictions.
+import Foundation
+import NeuralNet
+import Store
+
+/// A data file made ready for a run (by Experiments, through the Report executable): features
+/// standardized as the run's training data was, classes in the run's order.
+public struct EvaluationInputs: Sendable {
+    public var configuration: TrainingConfiguration
+    public var data: Dataset
+    /// False when the file has no target column: predictions only.
+    public var hasTargets: Bool
+    /// The run's classes (label 0 first); nil for regression.
+    public var classNames: [String]?
+    public var targetName: String
+    /// The file's name, for the heading.
+    public var file: String
+
+    public init(configuration: TrainingConfiguration, data: Dataset, hasTargets: Bool, classNames: [String]?,
+                targetName: String, file: String) {
+        self.configuration = configuration
+        self.data = data
+        self.hasTargets = hasTargets
+        self.classNames = classNames
+        self.targetName = targetName
+        self.file = file
+    }
+}
+
+/// Reads the data file for a run; throws when it cannot be read or does not fit the run.
+public typealias EvaluationLoader = @Sendable (RunSummary) throws -> EvaluationInputs
+
+/// What `report evaluate` shows, and the predictions CSV.
+public struct Evaluation: Sendable {
+    public var epoch: Int
+    public var rowCount: Int
+    /// Mean loss over the rows, as training computes val_loss (nil without targets).
+    public var loss: Double?
+    public var accuracy: Double?
+    /// [actual][predicted] counts, for classification with targets.
+    public var confusion: [[Int]]?
+    /// The rendered result (table or json).
+    public var text: String
+    /// One line per row: row, predicted (class or value), the target when given, class probabilities.
+    public var predictionsCSV: String
+}
+
+extension Reporter {
+    /// Applies the weights stored at `epoch` (default: the last stored) to the loader's data.
+    public func evaluate(runID: Int64, epoch: Int? = nil, loader: EvaluationLoader, format: OutputFormat = .table) throws -> Evaluation {
+        if !queries.isSnapshot { return try snapshot { try $0.evaluate(runID: runID, epoch: epoch, loader: loader, format: format) } }
+        guard format != .csv else {
+            throw ReportError.invalidArgument("evaluate shows a table or json; write the predictions as CSV with --predictions FILE.csv")
+        }
+        let run = try run(runID)
+        let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: nil, kind: nil)
+        let parameters = try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" })
+        let inputs = try loader(run)
+        let data = inputs.data
+        let outputs = inputs.configuration.layerSizes.last ?? 1
+        let predictions: [Double]
+        var loss: Double?, accuracy: Double?
+        do {
+            predictions = try Inspection.predictions(configuration: inputs.configuration, parameters: parameters, data: data)
+            if inputs.hasTargets {
+                (loss, accuracy) = try Inspection.evaluate(configuration: inputs.configuration, parameters: parameters, data: data)
+            }
+        } catch let error as NeuralNetError {
+            throw ReportError.noData("run \(runID) cannot score \(inputs.file): \(error)")
+        }
+
+        // Predicted class: the largest output, or output > 0.5 for a single output (as accuracy counts).
+        var predictedClasses: [Int]?
+        var confusion: [[Int]]?
+        var labels: [Int]?
+        if case let .labels(actual, classCount) = data.targets {
+            let predicted = (0..<data.rowCount).map { row -> Int in
+                let values = predictions[(row * outputs)..<((row + 1) * outputs)]
+                if outputs == 1 { return values.first! > 0.5 ? 1 : 0 }
+                return values.indices.reduce(values.startIndex) { values[$1] > values[$0] ? $1 : $0 } - row * outputs
+            }
+            predictedClasses = predicted
+            if inputs.hasTargets {
+                labels = actual
+                var matrix = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
+                for (truth, guess) in zip(actual, predicted) { matrix[truth][guess] += 1 }
+                confusion = matrix
+            }
+        }
+        let classNames = inputs.classNames ?? predictedClasses.map { _ in (0..<(max(outputs, 2))).map(String.init) }
+
+        // The predictions file.
+        var csv: [String] = []
+        var header = ["row"]
+        if let classNames {
+            header += ["predicted"] + (inputs.hasTargets ? [inputs.targetName] : [])
+            if outputs > 1 || inputs.configuration.outputActivation == .sigmoid {
+                header += outputs == 1 ? ["p_\(classNames.last ?? "1")"] : classNames.map { "p_\($0)" }
+            }
+        } else {
+            header += outputs == 1 ? ["predicted"] : (1...outputs).map { "predicted_\($0)" }
+            if inputs.hasTargets, case let .values(_, columns) = data.targets {
+                header += columns == 1 ? [inputs.targetName] : (1...columns).map { "\(inputs.targetName)_\($0)" }
+            }
+        }
+        csv.append(DataTable.csvLine(header))
+        for row in 0..<data.rowCount {
+            var fields = [String(row + 1)]
+            let values = predictions[(row * outputs)..<((row + 1) * outputs)].map { Cell.real($0).exact }
+            if let classNames, let predictedClasses {
+                fields.append(classNames[predictedClasses[row]])
+                if let labels { fields.append(classNames[labels[row]]) }
+                if header.count > fields.count { fields += values }
+            } else {
+                fields += values
+                if inputs.hasTargets, case let .values(targets, columns) = data.targets {
+                    fields += targets[(row * columns)..<((row + 1) * columns)].map { Cell.real($0).exact }
+                }
+            }
+            csv.append(DataTable.csvLine(fields))
+        }
+
+        let text: String
+        switch format {
+        case .json:
+            var fields = ["\"run\": \(runID)", "\"epoch\": \(chosenEpoch)", "\"file\": \(jsonStringLiteral(inputs.file))",
+                          "\"rows\": \(data.rowCount)", "\"loss\": \(Cell.number(loss).json)", "\"accuracy\": \(Cell.number(accuracy).json)"]
+            if let classNames { fields.append("\"classes\": [" + classNames.map(jsonStringLiteral).joined(separator: ", ") + "]") }
+            if let confusion {
+                fields.append("\"confusion\": [" + confusion.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" }.joined(separator: ", ") + "]")
+            }
+            text = "{" + fields.joined(separator: ", ") + "}\n"
+        default:
+            var out = "\(terminalSafe(Self.runLabel(run))) at epoch \(chosenEpoch) on \(terminalSafe(inputs.file)): \(data.rowCount) row\(data.rowCount == 1 ? "" : "s")\n"
+            if let loss {
+                out += "loss:      \(formatNumber(loss)) (\(run.text(.loss) ?? "loss"), the mean over the rows, as val_loss is computed)\n"
+            } else {
+                out += "no '\(terminalSafe(inputs.targetName))' column: predictions only (no loss, accuracy or confusion matrix)\n"
+            }
+            if let accuracy, let labels, let predictedClasses {
+                let correct = zip(labels, predictedClasses).filter { $0 == $1 }.count
+                out += "accuracy:  \(formatNumber(accuracy)) (\(correct) of \(data.rowCount) rows)\n"
+            }
+            if let confusion, let classNames {
+                out += "\nconfusion matrix (rows: actual \(terminalSafe(inputs.targetName)), columns: predicted)\n"
+                var table = DataTable(columns: [DataTable.Column("actual")] + classNames.enumerated().map { DataTable.Column("c\($0.offset)", title: $0.element) })
+                table.rows = confusion.enumerated().map { index, counts in [.text(classNames[index])] + counts.map { .integer(Int64($0)) } }
+                out += table.renderTable(style: style)
+            }
+            text = out
+        }
+        return Evaluation(epoch: chosenEpoch, rowCount: data.rowCount, loss: loss, accuracy: accuracy, confusion: confusion,
+                          text: text, predictionsCSV: csv.joined())
+    }
+}

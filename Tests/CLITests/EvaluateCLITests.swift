@@ -1,0 +1,138 @@
+// `report evaluate` through the built binaries: a hand-computed case (standardization from the
+// run's training rows, class names in the run's order, columns matched by name), the stored
+// val_loss of a run reproduced on its own validation rows, predictions files, and bad input.
+import Experiments
+import Foundation
+import NeuralNet
+import Store
+import TestSupport
+import XCTest
+
+final class EvaluateCLITests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-evaluate") }
+    override func tearDown() { directory.remove() }
+
+    @discardableResult
+    private func run(_ tool: String, _ arguments: [String], expect status: Int32 = 0,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> (output: String, error: String) {
+        let result = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", directory.path("e.db")], currentDirectory: directory.url)
+        XCTAssertEqual(result.status, status, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
+        XCTAssertFalse(result.error.contains("Fatal error"), result.error, file: file, line: line)
+        if status != 0 { XCTAssertEqual(result.error.split(separator: "\n").count, 1, result.error, file: file, line: line) }
+        return (result.output, result.error)
+    }
+
+    private func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: directory.path(name), atomically: true, encoding: .utf8)
+    }
+
+    /// A 2-2 softmax network (no hidden layer) with identity weights, trained for 0 epochs on
+    /// standardized data: its logits are the standardized features.
+    private func makeHandRun() throws {
+        // x1: 0, 2, 0, 2 -> mean 1, std 1; x2: 1, 1, 3, 3 -> mean 2, std 1. Classes: cat (0), dog (1).
+        try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n0,3,cat\n2,3,dog\n")
+        try write("w.json", #"{"tensors": [{"layer": 1, "kind": "weight", "rows": 2, "cols": 2, "values": [[1, 0], [0, 1]]},"#
+                  + #" {"layer": 1, "kind": "bias", "rows": 1, "cols": 2, "values": [0, 0]}]}"#)
+        try run("runner", ["train", "--dataset", "train.csv", "--hidden", "none", "--standardize", "--validation", "0",
+                           "--epochs", "0", "--batch-size", "4", "--init-weights", "w.json", "--quiet"])
+    }
+
+    func testHandComputedLossAccuracyConfusionAndPredictions() throws {
+        try makeHandRun()
+        // Columns in another order than training's. Standardized: (1, 0) cat, (0, 2) dog, (3, 0) dog.
+        try write("test.csv", "label,x2,x1\ncat,2,2\ndog,4,1\ndog,2,4\n")
+        // Softmax cross-entropy of logits z for class c: log(1 + exp(z_other - z_c)).
+        let losses = [log(1 + exp(-1.0)), log(1 + exp(-2.0)), log(1 + exp(3.0))]
+        let expectedLoss = losses.reduce(0, +) / 3
+
+        let json = try run("report", ["evaluate", "1", "--data", "test.csv", "--format", "json"]).output
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        XCTAssertEqual(try XCTUnwrap(object["loss"] as? Double), expectedLoss, accuracy: 1e-6)
+        XCTAssertEqual(object["accuracy"] as? Double, 2.0 / 3.0)
+        XCTAssertEqual(object["classes"] as? [String], ["cat", "dog"])
+        XCTAssertEqual(object["confusion"] as? [[Int]], [[1, 0], [1, 1]])  // the third row (dog) is taken for a cat
+        XCTAssertEqual(object["epoch"] as? Int, 0)
+        XCTAssertEqual(object["rows"] as? Int, 3)
+
+        let (table, _) = try run("report", ["evaluate", "1", "--data", "test.csv", "--predictions", "predicted.csv"])
+        XCTAssertTrue(table.contains("accuracy:  0.6667 (2 of 3 rows)"), table)
+        XCTAssertTrue(table.contains("confusion matrix (rows: actual label, columns: predicted)"), table)
+        XCTAssertTrue(table.contains("predictions written to predicted.csv"), table)
+        let lines = try String(contentsOfFile: directory.path("predicted.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "row,predicted,label,p_cat,p_dog")
+        XCTAssertEqual(lines.count, 4)
+        let probabilitiesOfCat = [1 / (1 + exp(-1.0)), 1 / (1 + exp(2.0)), 1 / (1 + exp(-3.0))]
+        for (index, line) in lines.dropFirst().enumerated() {
+            let fields = line.split(separator: ",").map(String.init)
+            XCTAssertEqual(Array(fields.prefix(3)), [String(index + 1), ["cat", "dog", "cat"][index], ["cat", "dog", "dog"][index]])
+            XCTAssertEqual(try XCTUnwrap(Double(fields[3])), probabilitiesOfCat[index], accuracy: 1e-6)
+            XCTAssertEqual(try XCTUnwrap(Double(fields[4])), 1 - probabilitiesOfCat[index], accuracy: 1e-6)
+        }
+
+        // Without the target column: predictions only.
+        try write("unlabelled.csv", "x1,x2\n2,2\n")
+        let (unlabelled, _) = try run("report", ["evaluate", "1", "--data", "unlabelled.csv", "--predictions", "-"])
+        XCTAssertTrue(unlabelled.contains("row,predicted,p_cat,p_dog\n1,cat,"), unlabelled)
+        XCTAssertTrue(unlabelled.contains("no 'label' column: predictions only"), unlabelled)
+    }
+
+    func testBadFilesAreOneLineErrors() throws {
+        try makeHandRun()
+        let cases: [(String, String, Int32, String)] = [
+            ("missing.csv", "x1,label\n2,cat\n", 2, "no column 'x2'"),
+            ("bird.csv", "x1,x2,label\n2,2,bird\n", 2, "data row 1 has class 'bird', which the run was not trained on (its classes: cat, dog)"),
+            ("extra.csv", "id,x1,x2,label\n1,2,2,cat\n", 2, "'id'"),
+            ("short.csv", "x1,x2,label\n2,2,cat\n2,cat\n", 2, "short.csv"),
+            ("empty.csv", "x1,x2,label\n", 2, "no data rows"),
+        ]
+        for (name, text, status, message) in cases {
+            try write(name, text)
+            let error = try run("report", ["evaluate", "1", "--data", name], expect: status).error
+            XCTAssertTrue(error.contains(message), "\(name): \(error)")
+        }
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "nothere.csv"], expect: 2).error.contains("no such file"))
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "missing.csv", "--epoch", "5"], expect: 1).error.contains("no tensors for epoch 5"))
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "bird.csv", "--format", "csv"], expect: 2).error.contains("--predictions"))
+        XCTAssertTrue(try run("report", ["evaluate", "1"], expect: 2).error.contains("--data"))
+        // A changed training file: its standardization cannot be trusted any more.
+        try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n0,3,cat\n2,5,dog\n")
+        try write("test.csv", "x1,x2,label\n2,2,cat\n")
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "test.csv"], expect: 2).error.contains("changed since the run was queued"))
+    }
+
+    func testEvaluatingARunsOwnValidationRowsGivesItsStoredValidationLoss() throws {
+        // 120 rows, 3 features on different scales, 3 classes; float64, standardized, 25% validation.
+        var generator = TestSupport.SeededGenerator(seed: 11)
+        var lines = ["a,b,c,class"]
+        for _ in 0..<120 {
+            let a = generator.uniform(0, 10), b = generator.uniform(-0.5, 0.5), c = generator.uniform(0, 1000)
+            let label = a / 10 + b > 0.8 ? 2 : (c > 500 ? 1 : 0)
+            lines.append(String(format: "%.17g,%.17g,%.17g,%d", a, b, c, label))
+        }
+        try write("data.csv", lines.joined(separator: "\n") + "\n")
+        try run("runner", ["train", "--dataset", "data.csv", "--hidden", "8", "--standardize", "--validation", "0.25",
+                           "--epochs", "3", "--precision", "float64", "--seed", "3", "--quiet"])
+        let store = try SlopeStore(path: directory.path("e.db"), mode: .readOnly)
+        let configuration = try RunConfiguration.decode(json: try store.run(id: 1).settings.configJSON, runID: 1)
+        let stored = try store.epochs(runID: 1)
+        try store.close()
+        // The rows the run held out: split the row numbers as the run split its rows.
+        let numbers = Dataset(features: (0..<120).map(Double.init), rowCount: 120, featureCount: 1,
+                              targets: .labels([Int](repeating: 0, count: 120), classCount: 1))
+        let held = try XCTUnwrap(numbers.split(validationFraction: configuration.data.validationFraction,
+                                               seed: configuration.data.splitSeed).validation).features.map { Int($0) }
+        XCTAssertEqual(held.count, 30)
+        try write("validation.csv", ([lines[0]] + held.map { lines[$0 + 1] }).joined(separator: "\n") + "\n")
+        for epoch in [0, 2, 3] {
+            let json = try run("report", ["evaluate", "1", "--data", "validation.csv", "--epoch", String(epoch), "--format", "json"]).output
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+            let loss = try XCTUnwrap(object["loss"] as? Double), expected = try XCTUnwrap(stored[epoch].validationLoss)
+            XCTAssertEqual(loss, expected, accuracy: 1e-12 * max(1, expected), "epoch \(epoch)")
+            // The same count of right answers over 30 rows (the division may round differently).
+            XCTAssertEqual(try XCTUnwrap(object["accuracy"] as? Double) * 30, try XCTUnwrap(stored[epoch].validationAccuracy) * 30,
+                           accuracy: 1e-9, "epoch \(epoch)")
+        }
+    }
+}
