@@ -32,7 +32,7 @@ final class RunnerProcessTests: XCTestCase {
 
     func testHelpAndVersion() throws {
         let (help, _) = try run(["--help"], expect: 0)
-        for command in ["train", "sweep", "work", "resume", "datasets"] { XCTAssertTrue(help.contains(command), help) }
+        for command in ["train", "sweep", "work", "resume", "compact", "datasets"] { XCTAssertTrue(help.contains(command), help) }
         let (trainHelp, _) = try run(["train", "--help"], expect: 0)
         for flag in ["--dataset", "--target", "--hidden", "--activation", "--output-activation", "--loss", "--learning-rate",
                      "--batch-size", "--epochs", "--momentum", "--seed", "--precision", "--validation", "--no-bias", "--init",
@@ -49,7 +49,7 @@ final class RunnerProcessTests: XCTestCase {
         // docs/cli-runner.md documents every flag that --help shows.
         let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/cli-runner.md"), encoding: .utf8)
-        for command in ["train", "sweep", "work", "resume", "datasets"] {
+        for command in ["train", "sweep", "work", "resume", "compact", "datasets"] {
             XCTAssertTrue(docs.contains("## `runner \(command)"), "docs/cli-runner.md lacks a section for \(command)")
             let help = try run([command, "--help"], expect: 0).output
             // The option lines: "  --flag <value>   help" or "  -h, --help   help".
