@@ -78,6 +78,23 @@ final class EvaluateCLITests: XCTestCase {
         XCTAssertTrue(unlabelled.contains("no 'label' column: predictions only"), unlabelled)
     }
 
+    func testRegressionLossAndPredictions() throws {
+        // y = 2 x + 1 exactly, from the weights given: a linear model (no hidden layer), mse.
+        try write("line.csv", "x,y\n0,1\n1,3\n2,5\n")
+        try write("line.json", #"{"tensors": [{"layer": 1, "kind": "weight", "rows": 1, "cols": 1, "values": [2]},"#
+                  + #" {"layer": 1, "kind": "bias", "rows": 1, "cols": 1, "values": [1]}]}"#)
+        try run("runner", ["train", "--dataset", "line.csv", "--task", "regression", "--hidden", "none", "--validation", "0", "--epochs", "0",
+                           "--init-weights", "line.json", "--quiet"])
+        // Predictions 3 and 5 against 3 and 4: squared errors 0 and 1, mean 0.5.
+        try write("points.csv", "y,x\n3,1\n4,2\n")
+        let json = try run("report", ["evaluate", "1", "--data", "points.csv", "--format", "json", "--predictions", "p.csv"]).output
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        XCTAssertEqual(object["loss"] as? Double, 0.5)
+        XCTAssertTrue(object["accuracy"] is NSNull)
+        XCTAssertNil(object["confusion"])
+        XCTAssertEqual(try String(contentsOfFile: directory.path("p.csv"), encoding: .utf8), "row,predicted,y\n1,3.0,3.0\n2,5.0,4.0\n")
+    }
+
     func testBadFilesAreOneLineErrors() throws {
         try makeHandRun()
         let cases: [(String, String, Int32, String)] = [
