@@ -32,6 +32,14 @@ public struct TrainingDiagnosis: Equatable, Sendable {
         if !epochs.isEmpty { place += layers.isEmpty ? " at " + Reporter.epochRanges(epochs) : " (\(Reporter.epochRanges(epochs)))" }
         return "\(kind.rawValue)\(place): \(detail); try \(advice)"
     }
+
+    /// `{"kind": ..., "layers": {"1": [epochs]}, "detail": ..., "advice": ...}` (`report show --format json`;
+    /// layer "0" is the whole run).
+    var json: String {
+        let layers = epochsByLayer.keys.sorted().map { "\"\($0)\": [" + epochsByLayer[$0]!.map(String.init).joined(separator: ", ") + "]" }
+        return "{\"kind\": \(jsonStringLiteral(kind.rawValue)), \"epochs_by_layer\": {\(layers.joined(separator: ", "))}, "
+            + "\"detail\": \(jsonStringLiteral(detail)), \"advice\": \(jsonStringLiteral(advice))}"
+    }
 }
 
 public enum Diagnostics {

@@ -263,8 +263,10 @@ public struct Reporter: Sendable {
         case .json:
             let runFields = RunColumn.allCases.map { "\(jsonStringLiteral($0.rawValue)): \(Self.cell(run[$0]).json)" }
             let config = run.configJSON.isEmpty ? "null" : run.configJSON
+            let diagnoses = try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation), queries: queries)
             return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
-                + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines) + "\n}\n"
+                + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines)
+                + ",\n  \"diagnosis\": [" + diagnoses.map(\.json).joined(separator: ", ") + "]\n}\n"
         case .table:
             var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
             let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""

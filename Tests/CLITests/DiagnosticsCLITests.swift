@@ -51,6 +51,11 @@ final class DiagnosticsCLITests: XCTestCase {
         XCTAssertFalse(epoch1.isEmpty, layers)
         XCTAssertTrue(epoch1.contains { $0.contains("exploding-weights") }, layers)
         XCTAssertTrue(try run("report", ["show", "1"]).contains("exploding-weights"))
+        let json = try run("report", ["show", "1", "--format", "json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        let diagnosis = try XCTUnwrap(object["diagnosis"] as? [[String: Any]], json)
+        XCTAssertEqual(diagnosis.first?["kind"] as? String, "exploding-weights", json)
+        XCTAssertEqual((diagnosis.first?["epochs_by_layer"] as? [String: [Int]])?["1"], [1], json)
     }
 
     func testAHealthyRunIsNotFlagged() throws {

@@ -158,7 +158,8 @@ loss
     {"epoch": 0, "train_loss": 0.75, "seconds": 0.25},
     {"epoch": 1, "train_loss": 12.5, "seconds": 0.25},
     {"epoch": 2, "train_loss": 4096.0, "seconds": 0.25}
-  ]
+  ],
+  "diagnosis": []
 }
 
 """#)
