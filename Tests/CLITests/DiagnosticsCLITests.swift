@@ -5,28 +5,21 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class DiagnosticsCLITests: XCTestCase {
-    private var directory: TemporaryDirectory!
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-diagnostics") }
-    override func tearDown() { directory.remove() }
-
-    private func run(_ tool: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let result = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", directory.path("d.db")], currentDirectory: directory.url)
-        XCTAssertEqual(result.status, 0, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
-        return result.output
+final class DiagnosticsCLITests: CLITestCase {
+    private func output(_ tool: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        try run(tool, arguments, file: file, line: line).output
     }
 
     func testSixLayerSigmoidNetworkAtChanceIsFlaggedEverywhere() throws {
         // 64-32-32-32-32-32-10: six weight layers of sigmoid units at a small learning rate.
-        let summary = try run("runner", ["train", "--dataset", "digits", "--hidden", "32,32,32,32,32", "--activation", "sigmoid",
+        let summary = try output("runner", ["train", "--dataset", "digits", "--hidden", "32,32,32,32,32", "--activation", "sigmoid",
                                          "--learning-rate", "0.01", "--epochs", "6", "--seed", "1"])
         XCTAssertTrue(summary.contains("not learning well"), summary)
         XCTAssertTrue(summary.contains("run 1 vanishing-updates in layers 1-"), summary)
         XCTAssertTrue(summary.contains("try relu hidden units (--activation relu) instead of sigmoid"), summary)
         XCTAssertTrue(summary.contains("run 1 chance-accuracy at epoch 6: val_accuracy 0.0"), summary)
 
-        let layers = try run("report", ["layers", "1"])
+        let layers = try output("report", ["layers", "1"])
         let rowsOfLayer1 = layers.split(separator: "\n").filter { $0.hasPrefix("    6      1 ") }
         XCTAssertEqual(rowsOfLayer1.count, 1, layers)
         XCTAssertTrue(rowsOfLayer1[0].hasSuffix("vanishing-updates"), layers)
@@ -34,24 +27,24 @@ final class DiagnosticsCLITests: XCTestCase {
         XCTAssertTrue(layers.contains("chance-accuracy at epoch 6"), layers)
         XCTAssertFalse(layers.contains("no vanishing updates, exploding weights or chance-level accuracy seen"), layers)
 
-        let show = try run("report", ["show", "1"])
+        let show = try output("report", ["show", "1"])
         XCTAssertTrue(show.contains("vanishing-updates in layers 1-"), show)
         XCTAssertTrue(show.contains("chance-accuracy at epoch 6"), show)
     }
 
     func testLearningRate50ExplodesAndIsFlagged() throws {
-        let summary = try run("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "50",
+        let summary = try output("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "50",
                                          "--epochs", "3", "--seed", "1"])
         XCTAssertTrue(summary.contains("run 1 exploding-weights in layer"), summary)
         XCTAssertTrue(summary.contains("try a smaller --learning-rate"), summary)
         // The dead units after the explosion are not called vanishing (raising the rate would be wrong advice).
         XCTAssertFalse(summary.contains("vanishing-updates"), summary)
-        let layers = try run("report", ["layers", "1"])
+        let layers = try output("report", ["layers", "1"])
         let epoch1 = layers.split(separator: "\n").filter { $0.hasPrefix("    1      ") }
         XCTAssertFalse(epoch1.isEmpty, layers)
         XCTAssertTrue(epoch1.contains { $0.contains("exploding-weights") }, layers)
-        XCTAssertTrue(try run("report", ["show", "1"]).contains("exploding-weights"))
-        let json = try run("report", ["show", "1", "--format", "json"])
+        XCTAssertTrue(try output("report", ["show", "1"]).contains("exploding-weights"))
+        let json = try output("report", ["show", "1", "--format", "json"])
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
         let diagnosis = try XCTUnwrap(object["diagnosis"] as? [[String: Any]], json)
         XCTAssertEqual(diagnosis.first?["kind"] as? String, "exploding-weights", json)
@@ -59,9 +52,9 @@ final class DiagnosticsCLITests: XCTestCase {
     }
 
     func testAHealthyRunIsNotFlagged() throws {
-        let summary = try run("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "0.1",
+        let summary = try output("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "0.1",
                                          "--epochs", "4", "--seed", "1"])
         XCTAssertFalse(summary.contains("not learning well"), summary)
-        XCTAssertTrue(try run("report", ["layers", "1"]).contains("no vanishing updates, exploding weights or chance-level accuracy seen"))
+        XCTAssertTrue(try output("report", ["layers", "1"]).contains("no vanishing updates, exploding weights or chance-level accuracy seen"))
     }
 }

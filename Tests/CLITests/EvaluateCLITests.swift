@@ -8,25 +8,8 @@ import Store
 import TestSupport
 import XCTest
 
-final class EvaluateCLITests: XCTestCase {
-    private var directory: TemporaryDirectory!
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-evaluate") }
-    override func tearDown() { directory.remove() }
-
-    @discardableResult
-    private func run(_ tool: String, _ arguments: [String], expect status: Int32 = 0,
-                     file: StaticString = #filePath, line: UInt = #line) throws -> (output: String, error: String) {
-        let result = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", directory.path("e.db")], currentDirectory: directory.url)
-        XCTAssertEqual(result.status, status, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
-        XCTAssertFalse(result.error.contains("Fatal error"), result.error, file: file, line: line)
-        if status != 0 { XCTAssertEqual(result.error.split(separator: "\n").count, 1, result.error, file: file, line: line) }
-        return (result.output, result.error)
-    }
-
-    private func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: directory.path(name), atomically: true, encoding: .utf8)
-    }
+final class EvaluateCLITests: CLITestCase {
+    override var databaseName: String { "e.db" }
 
     /// A 2-2 softmax network (no hidden layer) with identity weights, trained for 0 epochs on
     /// standardized data: its logits are the standardized features.

@@ -6,20 +6,8 @@ import Store
 import TestSupport
 import XCTest
 
-final class StorageCLITests: XCTestCase {
-    private var directory: TemporaryDirectory!
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-storage") }
-    override func tearDown() { directory.remove() }
-
-    @discardableResult
-    private func run(_ tool: String, _ arguments: [String], expect status: Int32 = 0,
-                     file: StaticString = #filePath, line: UInt = #line) throws -> (output: String, error: String) {
-        let result = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", directory.path("s.db")], currentDirectory: directory.url)
-        XCTAssertEqual(result.status, status, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
-        XCTAssertFalse(result.error.contains("Fatal error"), result.error, file: file, line: line)
-        return (result.output, result.error)
-    }
+final class StorageCLITests: CLITestCase {
+    override var databaseName: String { "s.db" }
 
     private func fileSize(_ path: String) throws -> Int64 {
         // The WAL was copied back on close (a read-only reader may leave an empty one).
