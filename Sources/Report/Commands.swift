@@ -339,6 +339,7 @@ struct Evaluate: ParsableCommand {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databasePath),
                                                           format: output.format)
         if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databasePath) }
-        Output.write(evaluation.text + (predictions.map { output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""))
+        let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""
+        Output.write(evaluation.text + written)
     }
 }

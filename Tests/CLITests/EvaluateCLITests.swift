@@ -59,6 +59,7 @@ final class EvaluateCLITests: CLITestCase {
         let (unlabelled, _) = try run("report", ["evaluate", "1", "--data", "unlabelled.csv", "--predictions", "-"])
         XCTAssertTrue(unlabelled.contains("row,predicted,p_cat,p_dog\n1,cat,"), unlabelled)
         XCTAssertTrue(unlabelled.contains("no 'label' column: predictions only"), unlabelled)
+        XCTAssertFalse(unlabelled.contains("predictions written to"), unlabelled)
     }
 
     func testRegressionLossAndPredictions() throws {
