@@ -2,6 +2,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Reporting
 import Store
 
 struct Train: ParsableCommand {
@@ -183,6 +184,7 @@ struct Compact: ParsableCommand {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }
-        Console.say(try Console.compact(store, sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun))
+        Console.say(CompactionSummary.render(try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun),
+                                             databasePath: global.databasePath))
     }
 }

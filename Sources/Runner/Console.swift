@@ -68,26 +68,6 @@ enum Console {
         if let warning { writeError(warning) }
     }
 
-    /// `runner compact`: deletes (or, dry, counts) the tensors, vacuums, and says what it did.
-    static func compact(_ store: SlopeStore, sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> String {
-        let runs = try store.compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: dryRun)
-        let done = runs.filter { !$0.skipped }
-        let epochs = done.reduce(0) { $0 + $1.deletedEpochs }
-        let bytes = done.reduce(Int64(0)) { $0 + $1.deletedBytes }
-        var text = dryRun ? "dry run: would delete" : "deleted"
-        text += " the tensors of \(epochs) epoch\(epochs == 1 ? "" : "s") (\(SlopeStore.describeBytes(bytes)) of values) from \(done.count) finished run\(done.count == 1 ? "" : "s") of sweep \(sweepID)"
-        text += "; kept epoch 0, the multiples of \(keepEvery) and each run's last (\(done.reduce(0) { $0 + $1.keptEpochs }) epochs)\n"
-        let skipped = runs.filter(\.skipped)
-        if !skipped.isEmpty {
-            text += "left alone: run\(skipped.count == 1 ? "" : "s") \(skipped.map { "\($0.runID) (\($0.status.rawValue))" }.joined(separator: ", ")): they could still be resumed; compact again once they have finished\n"
-        }
-        guard !dryRun else { return text + "nothing was changed; run again without --dry-run to delete them and shrink the file (VACUUM)" }
-        let before = store.fileBytes()
-        try store.vacuum()
-        text += "VACUUM: \(store.path) \(SlopeStore.describeBytes(before)) -> \(SlopeStore.describeBytes(store.fileBytes()))"
-        return text
-    }
-
     static func suffix(_ global: GlobalOptions) -> String {
         global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
     }

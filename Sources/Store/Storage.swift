@@ -119,6 +119,26 @@ extension SlopeStore {
         return dryRun ? try read(body) : try write(body)
     }
 
+    /// What `compact` did: each run's compaction, and the file's size before and after VACUUM
+    /// (equal for a dry run, which changes nothing).
+    public struct Compaction: Equatable, Sendable {
+        public var sweepID: Int64
+        public var keepEvery: Int
+        public var isDryRun: Bool
+        public var runs: [RunCompaction]
+        public var bytesBefore: Int64
+        public var bytesAfter: Int64
+    }
+
+    /// `runner compact`: `compactTensors`, then (unless `dryRun`) `vacuum`, measuring the file.
+    public func compact(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> Compaction {
+        let runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: dryRun)
+        let before = fileBytes()
+        if !dryRun { try vacuum() }
+        return Compaction(sweepID: sweepID, keepEvery: keepEvery, isDryRun: dryRun, runs: runs,
+                          bytesBefore: before, bytesAfter: fileBytes())
+    }
+
     /// Size of the database file and its -wal file, in bytes.
     public func fileBytes() -> Int64 {
         [path, path + "-wal"].reduce(Int64(0)) { sum, file in
