@@ -82,7 +82,7 @@ public enum Diagnostics {
         let trainLoss = Dictionary(epochs.map { ($0.epoch, $0.trainLoss) }, uniquingKeysWith: { first, _ in first })
         let byLayer = Dictionary(grouping: layers, by: \.layer)
         var vanishingByLayer: [Int: [Int]] = [:], smallestRatio = Double.infinity
-        var explodingByLayer: [Int: [Int]] = [:], largestGrowth: (from: Double, to: Double)?
+        var explodingByLayer: [Int: [Int]] = [:], largestGrowth: (from: Double, to: Double, epochs: ClosedRange<Int>)?
         let sortedRows = byLayer.mapValues { $0.sorted { $0.epoch < $1.epoch } }
         // Exploding weights: a large growth between consecutive logged epochs.
         for layer in sortedRows.keys.sorted() {
@@ -91,7 +91,7 @@ public enum Diagnostics {
                 guard let before = previous.weightL2, let after = current.weightL2, before > 0,
                       after >= explodingGrowth * before else { continue }
                 explodingByLayer[layer, default: []].append(current.epoch)
-                if largestGrowth.map({ after / before > $0.to / $0.from }) ?? true { largestGrowth = (before, after) }
+                if largestGrowth.map({ after / before > $0.to / $0.from }) ?? true { largestGrowth = (before, after, previous.epoch...current.epoch) }
             }
         }
         // Once weights have exploded, tiny updates are its consequence (saturated or dead units),
@@ -135,7 +135,9 @@ public enum Diagnostics {
         if let largestGrowth {
             findings.append(TrainingDiagnosis(
                 kind: .explodingWeights, epochsByLayer: explodingByLayer,
-                detail: "weight_l2 grew from \(formatNumber(largestGrowth.from)) to \(formatNumber(largestGrowth.to)) in one logged epoch (flagged from x\(formatNumber(explodingGrowth)))",
+                detail: "weight_l2 grew from \(formatNumber(largestGrowth.from)) to \(formatNumber(largestGrowth.to)) "
+                    + (largestGrowth.epochs.count == 2 ? "in epoch \(largestGrowth.epochs.upperBound)" : "from epoch \(largestGrowth.epochs.lowerBound) to \(largestGrowth.epochs.upperBound)")
+                    + " (flagged from x\(formatNumber(explodingGrowth)) between logged epochs)",
                 advice: "a smaller --learning-rate (10x smaller), less --momentum, or --standardize for inputs on large scales"))
         }
         // Accuracy at chance level: the last epoch's (validation if recorded, else training).

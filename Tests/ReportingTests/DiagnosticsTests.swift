@@ -50,8 +50,13 @@ final class DiagnosticsTests: XCTestCase {
         let findings = Diagnostics.diagnose(layers: rows, epochs: epochs(2), classCount: nil)
         XCTAssertEqual(findings.map(\.kind), [.explodingWeights])
         XCTAssertEqual(findings[0].epochsByLayer, [1: [1], 2: [2]])  // 9.99 -> 99.9 is exactly x10: flagged
-        XCTAssertTrue(findings[0].detail.contains("from 11.4 to 29489 in one logged epoch"), findings[0].detail)
+        XCTAssertTrue(findings[0].detail.contains("from 11.4 to 29489 in epoch 1 (flagged from x10 between logged epochs)"), findings[0].detail)
         XCTAssertTrue(findings[0].advice.contains("smaller --learning-rate"))
+        // With --log-tensors 5 the growth spans the logged epochs, and the message says so.
+        let sparse = [layer(0, 1, weight: 2, ratio: nil), layer(5, 1, weight: 40, ratio: 0.1), layer(10, 1, weight: 41, ratio: 0.1)]
+        let spanned = Diagnostics.diagnose(layers: sparse, epochs: epochs(10), classCount: nil)
+        XCTAssertEqual(spanned.map(\.epochsByLayer), [[1: [5]]])
+        XCTAssertTrue(spanned[0].detail.hasPrefix("weight_l2 grew from 2 to 40 from epoch 0 to 5 "), spanned[0].detail)
     }
 
     func testAfterAnExplosionTinyUpdatesAreItsConsequenceNotVanishing() {
