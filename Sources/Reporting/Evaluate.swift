@@ -76,9 +76,11 @@ extension Reporter {
         var labels: [Int]?
         if case let .labels(actual, classCount) = data.targets {
             let predicted = (0..<data.rowCount).map { row -> Int in
-                let values = predictions[(row * outputs)..<((row + 1) * outputs)]
-                if outputs == 1 { return values.first! > 0.5 ? 1 : 0 }
-                return values.indices.reduce(values.startIndex) { values[$1] > values[$0] ? $1 : $0 } - row * outputs
+                let first = row * outputs
+                if outputs == 1 { return predictions[first] > 0.5 ? 1 : 0 }
+                var best = 0  // the first of equal largest outputs, as training's accuracy counts
+                for unit in 1..<outputs where predictions[first + unit] > predictions[first + best] { best = unit }
+                return best
             }
             predictedClasses = predicted
             if inputs.hasTargets {
