@@ -29,16 +29,24 @@ public enum RunOutcome: Equatable, Sendable {
     case interrupted(epoch: Int)
     /// Another worker holds it now (it was reclaimed while this one was slow).
     case lost(String)
+    /// Stopped by a condition outside the run (a full disk, the database lock, an I/O error, a
+    /// read-only file): put back in the queue with the reason when `requeued`, else left `running`
+    /// for `runner resume` to take over once this process has ended. Its stored epochs stay.
+    case suspended(reason: String, requeued: Bool)
     case failed(String)
 
     /// Requeued by Ctrl-C (`runner resume` continues it).
     public var isInterrupted: Bool { if case .interrupted = self { return true } else { return false } }
+
+    /// Stopped by a store failure from outside the run (`runner resume` continues it).
+    public var isSuspended: Bool { if case .suspended = self { return true } else { return false } }
 
     public var statusText: String {
         switch self {
         case let .finished(status, _): return status.rawValue
         case .interrupted: return "interrupted"
         case .lost: return "lost"
+        case .suspended: return "suspended"
         case .failed: return "failed"
         }
     }
@@ -95,7 +103,7 @@ public final class Worker: @unchecked Sendable {
                 while !stop.isRequested {
                     let claimed: SlopeStore.ClaimedRun?
                     do {
-                        claimed = try queue.pop() ?? store.claimNextRun(sweepID: sweepID, worker: identity)
+                        claimed = try claimNext(from: queue, sweepID: sweepID)
                     } catch {
                         firstError.update { if $0 == nil { $0 = error } }
                         return
@@ -108,6 +116,9 @@ public final class Worker: @unchecked Sendable {
                     let outcome = execute(claimed)
                     summary.update { $0.outcomes[claimed.id] = outcome }
                     if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
+                    // The store failed from outside the run (a full disk...): claiming the next run,
+                    // likely the one just requeued, would meet the same condition.
+                    if outcome.isSuspended { return }
                 }
             }
             thread.stackSize = 8 << 20
@@ -121,9 +132,15 @@ public final class Worker: @unchecked Sendable {
         // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
         let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
         result.wasInterrupted = stop.isRequested && (result.outcomes.values.contains(where: \.isInterrupted) || leftQueued)
-        for sweep in touchedSweeps.value.sorted() { try updateSweepStatus(sweep, interrupted: result.wasInterrupted) }
+        try updateSweepStatuses(touchedSweeps.value, summary: result)
         if let error = firstError.value { throw error }
         return result
+    }
+
+    /// The claim step: a run taken over before the loop started, else the oldest queued run of
+    /// the sweep (of any sweep when nil), now held by this worker; nil when none is left.
+    private func claimNext(from queue: ClaimQueue, sweepID: Int64?) throws -> SlopeStore.ClaimedRun? {
+        try queue.pop() ?? store.claimNextRun(sweepID: sweepID, worker: identity)
     }
 
     /// `runner resume`: takes over runs whose worker is gone (same host: its pid no longer exists;
@@ -153,9 +170,7 @@ public final class Worker: @unchecked Sendable {
         }
         summary.wasInterrupted = stop.isRequested
             && (summary.outcomes.values.contains(where: \.isInterrupted) || summary.outcomes.count < reclaimed.count)
-        for sweepID in Set(reclaimed.compactMap(\.run.sweepID)) {
-            try updateSweepStatus(sweepID, interrupted: summary.wasInterrupted)
-        }
+        try updateSweepStatuses(Set(reclaimed.compactMap(\.run.sweepID)), summary: summary)
         return summary
     }
 
@@ -165,6 +180,20 @@ public final class Worker: @unchecked Sendable {
             throw ExperimentsError.notFound("run \(runID) is not queued")
         }
         return execute(claimed)
+    }
+
+    /// After Ctrl-C or a suspended run, a sweep with runs left is `interrupted`. When a run was
+    /// suspended by the store (a full disk...), the same condition may refuse these writes too:
+    /// they are left out then, and the run's own state says what happened.
+    private func updateSweepStatuses(_ sweepIDs: Set<Int64>, summary: WorkSummary) throws {
+        let suspended = summary.outcomes.values.contains(where: \.isSuspended)
+        for sweepID in sweepIDs.sorted() {
+            do {
+                try updateSweepStatus(sweepID, interrupted: summary.wasInterrupted || suspended)
+            } catch let error as StoreError where suspended && error.isTransient {
+                continue
+            }
+        }
     }
 
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
@@ -179,144 +208,165 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: - One run
 
-    /// Trains one claimed run to its end, recording everything; never throws (a failure ends the run as failed).
+    /// Trains one claimed run to its end, recording everything; never throws. A failure of the
+    /// run itself ends it as failed; a store failure from outside the run (full disk, lock, I/O
+    /// error, read-only file) leaves it to resume (`suspend`); a run taken over ends as lost.
     func execute(_ claimed: SlopeStore.ClaimedRun) -> RunOutcome {
         let runID = claimed.id
         var label = "run \(runID)"
+        let outcome: RunOutcome
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
             label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
-            let outcome = try train(claimed, configuration: configuration, label: label)
-            onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
-            return outcome
+            outcome = try train(claimed, configuration: configuration, label: label)
         } catch let error as StoreError {
             if case .runNotHeld = error {
-                let outcome = RunOutcome.lost(error.description)
-                onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
-                return outcome
+                outcome = .lost(error.description)
+            } else if error.isTransient {
+                outcome = suspend(runID, error: error)
+            } else {
+                outcome = fail(runID, message: error.description)
             }
-            return fail(runID, label: label, message: error.description)
         } catch {
-            return fail(runID, label: label, message: "\(error)")
+            outcome = fail(runID, message: "\(error)")
         }
-    }
-
-    private func fail(_ runID: Int64, label: String, message: String) -> RunOutcome {
-        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message)
-        let outcome = RunOutcome.failed(message)
         onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
         return outcome
     }
 
+    private func fail(_ runID: Int64, message: String) -> RunOutcome {
+        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message)
+        return .failed(message)
+    }
+
+    /// A condition outside the run stopped it: it goes back to the queue with the reason (when the
+    /// store still takes that write; if not, it stays `running`, held by this process, and
+    /// `runner resume` takes it over once this process has ended). Its stored epochs stay.
+    private func suspend(_ runID: Int64, error: StoreError) -> RunOutcome {
+        let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
+        let reason = "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
+        let requeued = (try? store.requeueRun(runID: runID, reason: reason)) != nil
+        return .suspended(reason: error.description, requeued: requeued)
+    }
+
     private func train(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration, label: String) throws -> RunOutcome {
         let runID = claimed.id
-        let training = configuration.training
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
-        let trainer: Trainer
-        var firstEpoch = 0
+        let (trainer, firstEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
+        onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
+        let heartbeat = startHeartbeat(runID: runID)
+        defer { heartbeat.cancel() }
+        let (outcome, stop) = try runEpochs(trainer, claimed: claimed, configuration: configuration)
+        return try endRun(runID, outcome: outcome, stop: stop)
+    }
+
+    /// The trainer of a claimed run: continued from its last stored epoch holding weights (the
+    /// epochs after it deleted), or fresh (from the initial weights file, if any).
+    /// - Returns: the trainer and the first epoch it trains (0 when fresh).
+    private func makeTrainer(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration,
+                             training: Dataset, validation: Dataset?) throws -> (Trainer, firstEpoch: Int) {
+        let runID = claimed.id
+        let settings = configuration.training
         if let point = try store.resumePoint(runID: runID),
            let parameters = try TensorRecords.layers(from: point.tensors, weightKind: .weight, biasKind: .bias,
-                                                     layerCount: training.layerSizes.count - 1, runID: runID) {
+                                                     layerCount: settings.layerSizes.count - 1, runID: runID) {
             try store.deleteEpochs(runID: runID, after: point.epoch)
-            let velocities = training.momentum > 0
+            let velocities = settings.momentum > 0
                 ? try TensorRecords.layers(from: point.tensors, weightKind: .weightVelocity, biasKind: .biasVelocity,
-                                           layerCount: training.layerSizes.count - 1, runID: runID)
+                                           layerCount: settings.layerSizes.count - 1, runID: runID)
                 : nil
-            let monitor = training.earlyStopping?.monitor ?? .validationLoss
+            let monitor = settings.earlyStopping?.monitor ?? .validationLoss
             // Epochs 0...point.epoch, in order: the later ones were just deleted.
             let monitoredLosses = try store.epochs(runID: runID).map { epoch in
                 (monitor == .validationLoss ? epoch.validationLoss : epoch.trainLoss) ?? epoch.trainLoss ?? .nan
             }
             let state = TrainingState(epoch: point.epoch, parameters: parameters, velocities: velocities, monitoredLosses: monitoredLosses)
-            trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, resumingFrom: state)
-            firstEpoch = point.epoch + 1
-        } else {
-            if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
-            var initial: [LayerParameters]? = nil
-            if let file = configuration.initialWeightsFile {
-                initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: training)
-            }
-            trainer = try Trainer(configuration: training, training: trainingData, validation: validationData, initialParameters: initial)
+            return (try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state), point.epoch + 1)
         }
-        onEvent(.runStarted(runID: runID, label: label, epochs: training.epochs, firstEpoch: firstEpoch))
-        // Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
-        // `runner resume` on another host does not take a live run for a dead one.
+        if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
+        var initial: [LayerParameters]? = nil
+        if let file = configuration.initialWeightsFile {
+            initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: settings)
+        }
+        return (try Trainer(configuration: settings, training: training, validation: validation, initialParameters: initial), 0)
+    }
+
+    /// Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
+    /// `runner resume` on another host does not take a live run for a dead one. Cancel it when the run ends.
+    private func startHeartbeat(runID: Int64) -> DispatchSourceTimer {
         let heartbeat = DispatchSource.makeTimerSource(queue: .global())
         heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
         heartbeat.setEventHandler { [store, identity] in try? store.heartbeat(runID: runID, worker: identity) }
         heartbeat.resume()
-        defer { heartbeat.cancel() }
+        return heartbeat
+    }
 
-        let pruning = claimed.run.sweepID.flatMap { sweepSpec($0)?.earlyTerminate }
-        var pending: EpochResult? = nil
-        var pruneReason: String? = nil
-        var interrupted = false
-        // Epochs are stored on a background thread while the next one trains; every exit from this
-        // function first waits for them, so nothing is written after the run is ended or requeued.
-        let writer = EpochWriter()
-        defer { writer.waitUntilIdle() }
-        // An epoch whose tensors the policy logs is written at once. Any other epoch waits for the
-        // next one: only when training ends is it known to be the run's last epoch, which always
-        // stores its tensors (whatever the policy) so that the run can be resumed or inspected.
-        // A failed write (the run taken over, a full disk) surfaces at the next epoch; if training
-        // stops with another error meanwhile, the write's error is the one to report.
+    /// Why the epoch loop was told to stop before the trainer would have.
+    private enum StopCause { case interrupted, pruned(String) }
+
+    /// The epoch loop: trains, hands every epoch to the store (`EpochLog.record`), reports
+    /// progress, and stops on Ctrl-C or pruning. Returns once every epoch is written.
+    private func runEpochs(_ trainer: Trainer, claimed: SlopeStore.ClaimedRun,
+                           configuration: RunConfiguration) throws -> (TrainingOutcome, StopCause?) {
+        let runID = claimed.id, epochs = configuration.training.epochs
+        let log = EpochLog(runID: runID, configuration: configuration, store: store, worker: identity)
+        defer { log.waitUntilIdle() }
+        var stoppedBy: StopCause? = nil
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run { result in
-                if let previous = pending {
-                    try writer.submit(epochWrite(previous, runID: runID, configuration: configuration, withTensors: false))
-                    pending = nil
-                }
-                if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-                    try writer.submit(epochWrite(result, runID: runID, configuration: configuration, withTensors: true))
-                } else {
-                    pending = result
-                }
-                onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: training.epochs,
+                try log.record(result)
+                onEvent(.epochFinished(runID: runID, epoch: result.epoch, epochs: epochs,
                                        trainLoss: result.trainLoss, validationLoss: result.validationLoss))
-                // Ctrl-C on an epoch that ends the run anyway (its last, or early stopping's) lets it
-                // end as it would have: requeued there, a resume could only train further.
-                if stop.isRequested && !result.endsTraining {
-                    interrupted = true
-                    return .stop
-                }
-                if let pruning, let sweepID = claimed.run.sweepID, result.epoch > pruning.warmupEpochs, result.epoch < training.epochs,
-                   let loss = result.validationLoss,
-                   let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID), loss > median {
-                    pruneReason = "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
-                    return .stop
-                }
-                return .proceed
-            }
-            if let last = pending {
-                try writer.submit(epochWrite(last, runID: runID, configuration: configuration, withTensors: true))
+                stoppedBy = try stopCause(after: result, claimed: claimed, epochs: epochs)
+                return stoppedBy == nil ? .proceed : .stop
             }
         } catch {
-            writer.waitUntilIdle()
-            throw writer.failure ?? error
+            throw log.failure(orElse: error)
         }
-        try writer.finish()
+        try log.finish()
+        return (outcome, stoppedBy)
+    }
+
+    /// Ctrl-C on an epoch that ends the run anyway (its last, or early stopping's) lets it end as it
+    /// would have: requeued there, a resume could only train further. Pruning: a validation loss
+    /// above the sweep's median at this epoch, after the warm-up epochs.
+    private func stopCause(after result: EpochResult, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> StopCause? {
+        if stop.isRequested && !result.endsTraining { return .interrupted }
+        return try pruneReason(after: result, claimed: claimed, epochs: epochs).map(StopCause.pruned)
+    }
+
+    private func pruneReason(after result: EpochResult, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> String? {
+        guard let sweepID = claimed.run.sweepID, let pruning = sweepSpec(sweepID)?.earlyTerminate,
+              result.epoch > pruning.warmupEpochs, result.epoch < epochs, let loss = result.validationLoss,
+              let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: claimed.id),
+              loss > median else { return nil }
+        return "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+    }
+
+    /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says.
+    private func endRun(_ runID: Int64, outcome: TrainingOutcome, stop: StopCause?) throws -> RunOutcome {
+        let status: RunStatus, reason: String
         switch outcome {
         case .completed:
-            try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
-            return .finished(.completed, reason: "completed all epochs")
+            (status, reason) = (.completed, "completed all epochs")
         case let .earlyStopped(epoch):
-            let reason = "early stopping at epoch \(epoch)"
-            try store.finishRun(runID: runID, status: .completed, stopReason: reason)
-            return .finished(.completed, reason: reason)
+            (status, reason) = (.completed, "early stopping at epoch \(epoch)")
         case let .diverged(epoch):
-            let reason = "diverged at epoch \(epoch): loss is NaN or infinite"
-            try store.finishRun(runID: runID, status: .diverged, stopReason: reason)
-            return .finished(.diverged, reason: reason)
+            (status, reason) = (.diverged, "diverged at epoch \(epoch): loss is NaN or infinite")
         case let .stoppedByCaller(epoch):
-            if interrupted {
+            if case .interrupted? = stop {
                 try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)")
                 return .interrupted(epoch: epoch)
             }
-            let reason = pruneReason ?? "stopped at epoch \(epoch)"
-            try store.finishRun(runID: runID, status: .pruned, stopReason: reason)
-            return .finished(.pruned, reason: reason)
+            if case let .pruned(pruneReason)? = stop {
+                (status, reason) = (.pruned, pruneReason)
+            } else {
+                (status, reason) = (.pruned, "stopped at epoch \(epoch)")
+            }
         }
+        try store.finishRun(runID: runID, status: status, stopReason: reason)
+        return .finished(status, reason: reason)
     }
 
     /// A run's initial weights file: as given, or, for a relative path, next to the database (a run
@@ -337,27 +387,6 @@ public final class Worker: @unchecked Sendable {
             }
         }
         throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
-    }
-
-    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and
-    /// velocities with momentum) when `withTensors`. The tensors are copied now, on the training
-    /// thread; the returned closure only stores them.
-    private func epochWrite(_ result: EpochResult, runID: Int64, configuration: RunConfiguration,
-                            withTensors: Bool) -> () throws -> Void {
-        var tensors: [SlopeStore.TensorRecord] = []
-        if withTensors {
-            tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
-            if let gradients = result.gradients {
-                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
-            }
-            if configuration.training.momentum > 0, let velocities = result.velocities {
-                tensors += TensorRecords.records(velocities, weightKind: .weightVelocity, biasKind: .biasVelocity)
-            }
-        }
-        let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
-                                            trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
-                                            seconds: result.seconds)
-        return { [store, identity] in try store.writeEpoch(runID: runID, record, tensors: tensors, worker: identity) }
     }
 
     private func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
@@ -402,6 +431,78 @@ extension RunConfiguration {
         }
         parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
         return parts.joined(separator: " ")
+    }
+}
+
+/// The epochs of one run on their way to the store, through an `EpochWriter`. An epoch whose
+/// tensors the policy logs is written at once. Any other epoch is held back until the next one:
+/// only when training ends is it known to be the run's last epoch, which always stores its
+/// tensors (whatever the policy) so that the run can be resumed or inspected.
+final class EpochLog {
+    private let runID: Int64
+    private let configuration: RunConfiguration
+    private let store: SlopeStore
+    private let worker: WorkerIdentity
+    private let writer = EpochWriter()
+    private var heldBack: EpochResult? = nil
+
+    init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, worker: WorkerIdentity) {
+        self.runID = runID
+        self.configuration = configuration
+        self.store = store
+        self.worker = worker
+    }
+
+    /// Hands a finished epoch over (and the held-back one before it). A failed earlier write (the
+    /// run taken over, a full disk) is thrown here, one epoch late.
+    func record(_ result: EpochResult) throws {
+        if let previous = heldBack {
+            try writer.submit(write(previous, withTensors: false))
+            heldBack = nil
+        }
+        if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
+            try writer.submit(write(result, withTensors: true))
+        } else {
+            heldBack = result
+        }
+    }
+
+    /// Training ended: the held-back epoch is the last and stores its tensors; waits for every write.
+    func finish() throws {
+        if let last = heldBack {
+            heldBack = nil
+            try writer.submit(write(last, withTensors: true))
+        }
+        try writer.finish()
+    }
+
+    /// Training stopped with `error`: a failed write is the error to report, if there was one.
+    func failure(orElse error: Error) -> Error {
+        writer.waitUntilIdle()
+        return writer.failure ?? error
+    }
+
+    /// Every exit from the run waits for this, so nothing is written after it is ended or requeued.
+    func waitUntilIdle() { writer.waitUntilIdle() }
+
+    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and
+    /// velocities with momentum) when `withTensors`. The tensors are copied now, on the training
+    /// thread; the returned closure only stores them.
+    private func write(_ result: EpochResult, withTensors: Bool) -> () throws -> Void {
+        var tensors: [SlopeStore.TensorRecord] = []
+        if withTensors {
+            tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
+            if let gradients = result.gradients {
+                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
+            }
+            if configuration.training.momentum > 0, let velocities = result.velocities {
+                tensors += TensorRecords.records(velocities, weightKind: .weightVelocity, biasKind: .biasVelocity)
+            }
+        }
+        let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
+                                            trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
+                                            seconds: result.seconds)
+        return { [store, runID, worker] in try store.writeEpoch(runID: runID, record, tensors: tensors, worker: worker) }
     }
 }
 
@@ -492,6 +593,7 @@ extension RunOutcome {
         case let .finished(_, reason): return reason
         case let .interrupted(epoch): return "requeued after epoch \(epoch)"
         case let .lost(message), let .failed(message): return message
+        case let .suspended(reason, requeued): return reason + (requeued ? " (requeued)" : "")
         }
     }
 }

@@ -50,7 +50,7 @@ public final class ProgressDisplay {
     public func runFinished(runID: Int64, label: String, status: String, detail: String, now: Date = Date()) -> String {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
-        if status != "interrupted" && status != "lost" { finishedRuns += 1 }
+        if status != "interrupted" && status != "lost" && status != "suspended" { finishedRuns += 1 }
         var line = "run \(runID)  \(label)  \(status)"
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }

@@ -120,6 +120,19 @@ enum Console {
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,
                                        variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses))
         }
+        // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
+        let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in
+            if case let .suspended(reason, requeued) = outcome { return (id, reason, requeued) }
+            return nil
+        }
+        if let first = suspended.first {
+            let runs = suspended.count == 1 ? "run \(first.id)" : "runs \(suspended.map { String($0.id) }.joined(separator: ", "))"
+            let state = first.requeued ? "is queued again" : "is left to take over"
+            let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
+            writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
+                       + "Nothing is lost: \(suspended.count == 1 ? "it" : "each") \(state); once that is fixed, continue with: runner resume\(scope)\(suffix(global))")
+            throw ExitCode(1)
+        }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
         let unfinished = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, what: String)? in
             switch outcome {

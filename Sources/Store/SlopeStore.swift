@@ -178,18 +178,20 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             throw StoreError.notASlopeDatabase(path: path, reason: "not an SQLite file")
         }
         let headerID = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        if headerID == applicationID { return }
-        // The header may lag the WAL (a concurrent opener's first migration not checkpointed yet):
-        // ask SQLite, without writing anything.
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .callback(busyHandler(timeout: busyTimeout))
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        let (id, tables) = try queue.read { db in
-            (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        if headerID != 0 && headerID != applicationID {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "its application_id is \(headerID), not Slope's \(applicationID)")
         }
-        if UInt32(truncatingIfNeeded: id) == applicationID { return }
+        // The header may lag the WAL (a concurrent opener's first migration not checkpointed yet),
+        // and a newer Slope's database must be refused before a pool opens it (opening writes:
+        // GRDB makes sure a -wal file exists by creating and dropping a table). Ask SQLite,
+        // without writing anything.
+        let (id, tables, migrations) = try readSchemaFacts(path: path, busyTimeout: busyTimeout)
+        if UInt32(truncatingIfNeeded: id) == applicationID {
+            let unknown = Set(migrations).subtracting(Migrations.knownIdentifiers).sorted()
+            if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknown: unknown) }
+            return
+        }
         if id != 0 {
             throw StoreError.notASlopeDatabase(
                 path: path, reason: "its application_id is \(id), not Slope's \(applicationID)")
@@ -200,6 +202,35 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
                 path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
         }
         if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "it has no Slope tables yet (create them with `runner train` or `runner sweep`)") }
+    }
+
+    /// The application id, table names and applied migrations of an existing SQLite file, read
+    /// without changing a byte of it: immutable when no -wal file lies beside it (SQLite then
+    /// creates no -shm either), else through a read-only connection.
+    private static func readSchemaFacts(path: String, busyTimeout: TimeInterval) throws
+        -> (applicationID: Int64, tables: [String], migrations: [String]) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .callback(busyHandler(timeout: busyTimeout))
+        func read(_ openPath: String) throws -> (applicationID: Int64, tables: [String], migrations: [String]) {
+            let queue = try DatabaseQueue(path: openPath, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                let migrations = tables.contains("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                return (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0, tables, migrations)
+            }
+        }
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if !FileManager.default.fileExists(atPath: file + "-wal"),
+           let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed),
+           let facts = try? read("file:\(encoded)?immutable=1") {
+            return facts
+        }
+        // A -wal file (the database is in use), or a writer started meanwhile: read it as SQLite
+        // readers do (this never writes the database file).
+        return try read(path)
     }
 
     // MARK: - Transactions with errors mapped to StoreError

@@ -14,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case readOnly(path: String)
     /// The disk (or a quota) is full.
     case diskFull(path: String)
+    /// The operating system failed a read or write of the file (SQLITE_IOERR).
+    case ioError(path: String, message: String)
     /// SQLite reports the file as damaged.
     case corrupt(path: String, detail: String)
     /// A database, run, sweep or epoch that was asked for does not exist.
@@ -41,6 +43,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "cannot write \(path): the file or its folder is read-only. Check permissions, or copy the database somewhere writable."
         case let .diskFull(path):
             return "the disk holding \(path) is full: free some space (or log tensors less often) and resume the run."
+        case let .ioError(path, message):
+            return "reading or writing \(path) failed (\(message)): check the disk and the file system, then resume the run."
         case let .corrupt(path, detail):
             return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
         case let .notFound(what):
@@ -55,6 +59,16 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return message
         case let .sqlite(path, message):
             return "SQLite error on \(path): \(message)"
+        }
+    }
+
+    /// Whether the failure comes from outside the data written (a full disk, the lock held by
+    /// another process past the timeout, an I/O error, a file made read-only): the same write can
+    /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
+    public var isTransient: Bool {
+        switch self {
+        case .diskFull, .busy, .ioError, .readOnly: return true
+        default: return false
         }
     }
 
@@ -85,6 +99,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         let message = databaseError.message ?? databaseError.description
         switch databaseError.resultCode {
         case .SQLITE_FULL: return .diskFull(path: path)
+        case .SQLITE_IOERR: return .ioError(path: path, message: message)
         case .SQLITE_READONLY: return .readOnly(path: path)
         case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
         case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
