@@ -131,7 +131,9 @@ public final class Worker: @unchecked Sendable {
         // run whose last epoch was in progress ended normally instead).
         // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
         let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
-        result.wasInterrupted = stop.isRequested && (result.outcomes.values.contains(where: \.isInterrupted) || leftQueued)
+        // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
+        result.wasInterrupted = stop.isRequested
+            && (result.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || leftQueued)
         try updateSweepStatuses(touchedSweeps.value, summary: result)
         if let error = firstError.value { throw error }
         return result
@@ -169,7 +171,7 @@ public final class Worker: @unchecked Sendable {
             summary.outcomes[claimed.id] = execute(claimed)
         }
         summary.wasInterrupted = stop.isRequested
-            && (summary.outcomes.values.contains(where: \.isInterrupted) || summary.outcomes.count < reclaimed.count)
+            && (summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || summary.outcomes.count < reclaimed.count)
         try updateSweepStatuses(Set(reclaimed.compactMap(\.run.sweepID)), summary: summary)
         return summary
     }
@@ -190,7 +192,7 @@ public final class Worker: @unchecked Sendable {
         for sweepID in sweepIDs.sorted() {
             do {
                 try updateSweepStatus(sweepID, interrupted: summary.wasInterrupted || suspended)
-            } catch let error as StoreError where suspended && error.isTransient {
+            } catch let error as StoreError where (suspended || stop.isRequested) && error.isTransient {
                 continue
             }
         }

@@ -29,7 +29,8 @@ struct Train: ParsableCommand {
         let runID = try store.createRun(configuration.newRun())
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
-            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted)
+            // Ctrl-C while waiting for the database lock suspends the run: interrupted, too.
+            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted || (outcome.isSuspended && Console.stop.isRequested))
         }
     }
 }

@@ -43,7 +43,23 @@ enum Console {
         if !create && (stat(path, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
             throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
         }
-        return try SlopeStore(path: path)
+        return try SlopeStore(path: path, lockWaiting: lockWaiting(path: path))
+    }
+
+    /// Ctrl-C: asks workers to stop after the current epoch, and ends any wait for the database lock.
+    static let stop = StopSignal()
+
+    /// Seconds a write waits for another process's lock before the runner says that it is waiting.
+    static let lockNoticeSeconds: TimeInterval = 5
+
+    /// Writes wait for another process's lock for as long as it holds it (never failing a run),
+    /// saying so on stderr; Ctrl-C ends the wait (before `work` starts, Ctrl-C ends the process).
+    private static func lockWaiting(path: String) -> SlopeStore.LockWaiting {
+        let host = WorkerIdentity.current().host
+        return SlopeStore.LockWaiting(noticeAfter: lockNoticeSeconds, onWait: { pid in
+            let holder = pid.map { "pid \($0)@\(host)" } ?? "another process"
+            writeError("waiting for the database lock held by \(holder) (\(path)); Ctrl-C to stop")
+        }, shouldGiveUp: { stop.isRequested })
     }
 
     /// Runs not finished yet in the scope (the progress bar's total).
@@ -81,7 +97,6 @@ enum Console {
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
-        let stop = StopSignal()
         let interrupts = installInterruptHandler(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }
         let isTerminal = isatty(STDOUT_FILENO) == 1

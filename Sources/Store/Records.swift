@@ -15,27 +15,48 @@ public enum SweepStatus: String, CaseIterable, Codable, Sendable {
     case queued, running, completed, interrupted, failed
 }
 
-/// Who is running a run: recorded in `runs.worker/host/pid`, so that a run whose worker
-/// died can be recognised (same host: the pid is gone; elsewhere: a stale heartbeat).
+/// Who is running a run: recorded in `runs.worker/host/pid` and `boot_id/process_start/pid_namespace`,
+/// so that a run whose worker died can be recognised (same host: that process no longer exists;
+/// elsewhere, or when this host cannot tell: a stale heartbeat). See `WorkerLiveness`.
 public struct WorkerIdentity: Sendable, Equatable {
     public var host: String
     public var pid: Int32
     /// Free text stored in `runs.worker`, e.g. "runner 12345@box" or "worker 2".
     public var label: String
+    /// The boot of the machine (`/proc/sys/kernel/random/boot_id`): another value on the same host
+    /// name means the machine rebooted since, so the process is gone. Nil where unknown.
+    public var bootID: String?
+    /// When the process started, in clock ticks after boot (`/proc/PID/stat` field 22): with the
+    /// boot id it tells the process from a later one given the same pid. Nil where unknown.
+    public var startTime: Int64?
+    /// The PID namespace the pid is counted in (`readlink /proc/self/ns/pid`, e.g. "pid:[4026531836]"):
+    /// in a container, pid 1 is the worker there, not the host's init. Nil where unknown.
+    public var pidNamespace: String?
 
-    public init(host: String, pid: Int32, label: String) {
+    public init(host: String, pid: Int32, label: String, bootID: String? = nil, startTime: Int64? = nil,
+                pidNamespace: String? = nil) {
         self.host = host
         self.pid = pid
         self.label = label
+        self.bootID = bootID
+        self.startTime = startTime
+        self.pidNamespace = pidNamespace
     }
 
-    /// This process: the host name and pid from the operating system.
+    /// This process: the host name and pid from the operating system, and (on Linux) its boot id,
+    /// start time and PID namespace.
     public static func current(label: String? = nil) -> WorkerIdentity {
         // gethostname, not ProcessInfo.hostName: the latter may wait on a DNS lookup.
         var buffer = [CChar](repeating: 0, count: 256)
         let host = gethostname(&buffer, buffer.count - 1) == 0 ? String(cString: buffer) : "localhost"
         let pid = getpid()
-        return WorkerIdentity(host: host, pid: pid, label: label ?? "\(pid)@\(host)")
+        return WorkerIdentity(host: host, pid: pid, label: label ?? "\(pid)@\(host)", bootID: WorkerLiveness.bootID,
+                              startTime: WorkerLiveness.startTime(pid: pid), pidNamespace: WorkerLiveness.pidNamespace(pid: pid))
+    }
+
+    /// Whether `other` names this very process (not just the same pid on the same host).
+    func isSameProcess(host: String?, pid: Int32?, bootID: String?, startTime: Int64?) -> Bool {
+        host == self.host && pid == self.pid && bootID == self.bootID && startTime == self.startTime
     }
 }
 

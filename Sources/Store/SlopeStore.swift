@@ -23,7 +23,9 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     /// Opens (creating and migrating in `.readWrite` mode) the database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
     /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...).
-    public init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30) throws {
+    /// With `lockWaiting`, writes wait for another process's lock for as long as it takes (saying
+    /// so after `noticeAfter` seconds) instead of giving up after `busyTimeout`.
+    public init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30, lockWaiting: LockWaiting? = nil) throws {
         self.path = path
         self.mode = mode
         self.busyTimeout = busyTimeout
@@ -33,7 +35,7 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
         self.checkpointer = checkpointer
         do {
-            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer)
+            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting, checkpointer: checkpointer)
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
@@ -70,21 +72,24 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     /// Checks, opens and migrates (or verifies). While a new database is being set up by several
     /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
     /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
-    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval,
+    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
                                  checkpointer: Checkpointer?) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
                 let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
-                let pool = try DatabasePool(path: openPath, configuration: configuration(mode: mode, busyTimeout: busyTimeout, checkpointer: checkpointer))
+                let configuration = Self.configuration(mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
+                                                  path: path, checkpointer: checkpointer)
+                let pool = try DatabasePool(path: openPath, configuration: configuration)
                 switch mode {
                 case .readWrite: try Migrations.migrate(pool, path: path)
                 case .readOnly: try Migrations.verify(pool, path: path)
                 }
                 return pool
             } catch let error as DatabaseError
-                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
+                              && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
                 usleep(useconds_t.random(in: 2_000...20_000))
             }
         }
@@ -109,33 +114,55 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
     /// until `timeout` seconds have passed since the first look. SQLite's own handler sleeps up to
     /// 100 ms between looks, so a process that commits back to back (a worker whose epochs are
     /// written faster than the other looks) could hold the lock at nearly every look and keep the
-    /// other waiting past its timeout. `now` and `sleep` are the clock and the pause (tests pass
-    /// their own).
-    static func busyHandler(timeout: TimeInterval,
+    /// other waiting past its timeout. With `waiting`, there is no timeout: after `noticeAfter`
+    /// seconds it calls `onWait` (once per wait, with `holder()`), looks every 10 ms or so from
+    /// then on, and stops only when `shouldGiveUp` says so. `now` and `sleep` are the clock and the
+    /// pause (tests pass their own).
+    static func busyHandler(timeout: TimeInterval, waiting: LockWaiting? = nil,
+                            holder: @escaping @Sendable () -> Int32? = { nil },
                             now: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
                             sleep: @escaping @Sendable (useconds_t) -> Void = { _ = usleep($0) }) -> Database.BusyCallback {
         // A connection is used by one thread at a time, and SQLite calls the handler on it. A wait
         // is the run of calls with tries 0, 1, 2...: any other count starts a new one (SQLite does
         // not always start again from 0, for example while it loads the schema).
-        let startKey = "Slope.busyHandler.start", triesKey = "Slope.busyHandler.tries"
+        let startKey = "Slope.busyHandler.start", triesKey = "Slope.busyHandler.tries", noticedKey = "Slope.busyHandler.noticed"
         return { tries in
             let dictionary = Thread.current.threadDictionary
             let previous = dictionary[triesKey] as? Int
-            if tries == 0 || previous != tries - 1 || dictionary[startKey] == nil { dictionary[startKey] = now() }
+            if tries == 0 || previous != tries - 1 || dictionary[startKey] == nil {
+                dictionary[startKey] = now()
+                dictionary[noticedKey] = false
+            }
             dictionary[triesKey] = tries
             let start = dictionary[startKey] as? TimeInterval ?? now()
-            guard now() - start < timeout else { return false }
-            sleep(useconds_t.random(in: 250...1250))
+            let waited = now() - start
+            guard let waiting else {
+                guard waited < timeout else { return false }
+                sleep(useconds_t.random(in: 250...1250))
+                return true
+            }
+            if waiting.shouldGiveUp() { return false }
+            if waited >= waiting.noticeAfter {
+                if dictionary[noticedKey] as? Bool != true {
+                    dictionary[noticedKey] = true
+                    waiting.onWait(holder())
+                }
+                sleep(useconds_t.random(in: 5_000...15_000))  // a long wait: look less often
+            } else {
+                sleep(useconds_t.random(in: 250...1250))
+            }
             return true
         }
     }
 
-    static func configuration(mode: Mode, busyTimeout: TimeInterval, checkpointer: Checkpointer?) -> Configuration {
+    static func configuration(mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?, path: String,
+                              checkpointer: Checkpointer?) -> Configuration {
         var configuration = Configuration()
         configuration.label = "Slope.Store"
         configuration.readonly = mode == .readOnly
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .callback(Self.busyHandler(timeout: busyTimeout))
+        configuration.busyMode = .callback(Self.busyHandler(timeout: busyTimeout, waiting: lockWaiting,
+                                                            holder: { writeLockHolder(path: path) }))
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
             guard !db.configuration.readonly else { return }

@@ -77,6 +77,7 @@ extension SlopeStore {
                        worker: WorkerIdentity, db: Database) throws -> ClaimedRun? {
         let statement = try db.cachedStatement(sql: """
             UPDATE runs SET status = 'running', worker = :label, host = :host, pid = :pid,
+                            boot_id = :boot, process_start = :start, pid_namespace = :namespace,
                             started_at = coalesce(started_at, :now), heartbeat_at = :now, finished_at = NULL
             WHERE \(condition)
             RETURNING id
@@ -85,51 +86,54 @@ extension SlopeStore {
         values["label"] = worker.label
         values["host"] = worker.host
         values["pid"] = worker.pid
+        // updateValue: a subscript assignment of nil would drop the key rather than bind NULL.
+        values.updateValue(worker.bootID, forKey: "boot")
+        values.updateValue(worker.startTime, forKey: "start")
+        values.updateValue(worker.pidNamespace, forKey: "namespace")
         values["now"] = Timestamp.now()
         guard let runID = try Int64.fetchOne(statement, arguments: StatementArguments(values)) else { return nil }
         return try claimedRun(runID, db: db)
     }
 
-    /// Takes over `running` runs whose worker is gone: on this host, its pid no longer exists (a
+    /// Takes over `running` runs whose worker is gone: on this host, its process no longer exists
+    /// (`WorkerLiveness`: the pid, and where recorded the boot id, start time and PID namespace; a
     /// live process keeps its runs, also those still waiting for a thread, which get no heartbeat);
-    /// on other hosts, its heartbeat is older than `staleAfter` seconds. Scope: one run (`runID`),
-    /// one sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held
-    /// by `worker`; continue each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
+    /// on other hosts, or when this host cannot tell (a worker in another container), its heartbeat
+    /// is older than `staleAfter` seconds. Scope: one run (`runID`), one sweep (`sweepID`), or every
+    /// run when both are nil. The runs stay `running`, now held by `worker`; continue each from
+    /// `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
     public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
                                        staleAfter: TimeInterval) throws -> [ClaimedRun] {
         try write { db in
             let now = Date()
             let staleBefore = Timestamp.format(now.addingTimeInterval(-staleAfter))
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, host, pid, heartbeat_at FROM runs
+                SELECT id, host, pid, boot_id, process_start, pid_namespace, heartbeat_at FROM runs
                 WHERE status = 'running' AND (:sweep IS NULL OR sweep_id = :sweep) AND (:run IS NULL OR id = :run)
                 ORDER BY id
                 """, arguments: ["sweep": sweepID, "run": runID])
             var reclaimed: [ClaimedRun] = []
             for row in rows {
                 let id: Int64 = row["id"]
-                let host: String? = row["host"]
-                let pid: Int32? = row["pid"]
+                let holder = WorkerLiveness.Holder(host: row["host"], pid: row["pid"], bootID: row["boot_id"],
+                                                   startTime: row["process_start"], pidNamespace: row["pid_namespace"])
+                if worker.isSameProcess(host: holder.host, pid: holder.pid, bootID: holder.bootID, startTime: holder.startTime) { continue }  // ours
                 let heartbeat: String? = row["heartbeat_at"]
-                if host == worker.host && pid == worker.pid { continue }  // ours: we are running it
-                let isGone = host == worker.host
-                    ? pid.map { !Self.processIsAlive($0) } ?? true
-                    : heartbeat.map { $0 < staleBefore } ?? true
-                guard isGone else { continue }
-                let nowText = Timestamp.format(now)
+                switch WorkerLiveness.verdict(for: holder, observer: worker) {
+                case .alive: continue
+                case .gone: break
+                case .unknown: guard heartbeat.map({ $0 < staleBefore }) ?? true else { continue }
+                }
                 try db.execute(sql: """
-                    UPDATE runs SET worker = ?, host = ?, pid = ?, heartbeat_at = ? WHERE id = ?
-                    """, arguments: [worker.label, worker.host, worker.pid, nowText, id])
+                    UPDATE runs SET worker = ?, host = ?, pid = ?, boot_id = ?, process_start = ?, pid_namespace = ?,
+                                    heartbeat_at = ?
+                    WHERE id = ?
+                    """, arguments: [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime,
+                                     worker.pidNamespace, Timestamp.format(now), id])
                 reclaimed.append(try claimedRun(id, db: db))
             }
             return reclaimed
         }
-    }
-
-    /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else).
-    static func processIsAlive(_ pid: Int32) -> Bool {
-        guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno != ESRCH
     }
 
     /// Cached statements: preparing `SELECT *` of the 40-column runs table costs ~800K instructions,
@@ -227,12 +231,13 @@ extension SlopeStore {
                     WHEN ?6 IS NOT NULL AND best_val_loss IS NULL THEN
                         CASE WHEN best_train_loss IS NULL OR ?6 < best_train_loss THEN ?2 ELSE best_epoch END
                     ELSE best_epoch END
-            WHERE id = ?3 AND status = 'running' AND host = ?4 AND pid = ?5
+            WHERE id = ?3 AND status = 'running' AND host = ?4 AND pid = ?5 AND process_start IS ?10
             """)
         try Self.check(Self.step(statement, [
             .text(Timestamp.now()), .integer(Int64(epoch.epoch)), .integer(runID), .text(worker.host),
             .integer(Int64(worker.pid)), .real(Self.finite(epoch.trainLoss)), .real(Self.finite(epoch.validationLoss)),
             .real(Self.finite(epoch.trainAccuracy)), .real(Self.finite(epoch.validationAccuracy)),
+            worker.startTime.map { Bound.integer($0) } ?? .real(nil),
         ]), db: db)
         if db.changesCount == 0 { throw try notHeld(runID, db: db) }
     }
@@ -353,8 +358,9 @@ extension SlopeStore {
     public func heartbeat(runID: Int64, worker: WorkerIdentity) throws {
         try write { db in
             try db.execute(sql: """
-                UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' AND host = ? AND pid = ?
-                """, arguments: [Timestamp.now(), runID, worker.host, worker.pid])
+                UPDATE runs SET heartbeat_at = ?
+                WHERE id = ? AND status = 'running' AND host = ? AND pid = ? AND process_start IS ?
+                """, arguments: [Timestamp.now(), runID, worker.host, worker.pid, worker.startTime])
             if db.changesCount == 0 { throw try notHeld(runID, db: db) }
         }
     }
@@ -378,6 +384,7 @@ extension SlopeStore {
         try write { db in
             try db.execute(sql: """
                 UPDATE runs SET status = 'queued', stop_reason = ?, worker = NULL, host = NULL, pid = NULL,
+                                boot_id = NULL, process_start = NULL, pid_namespace = NULL,
                                 heartbeat_at = NULL, finished_at = NULL
                 WHERE id = ?
                 """, arguments: [reason, runID])

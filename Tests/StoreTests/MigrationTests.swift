@@ -20,7 +20,7 @@ final class MigrationTests: XCTestCase {
             XCTAssertEqual(try Int64.fetchOne(db, sql: "PRAGMA application_id"), 0x536C_6F70)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA page_size"), 8192)
-            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1"), ["0001_initial.sql", "0003_run_settings.sql"])
+            XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1"), SlopeStore.schemaVersions)
             let objects = try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             for name in ["sweeps", "runs", "epochs", "tensors", "run_summary", "layer_stats",
                          "runs_by_sweep_status", "runs_by_status"] {
@@ -28,7 +28,7 @@ final class MigrationTests: XCTestCase {
             }
         }
         try queue.close()
-        XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql", "0003_run_settings.sql"])
+        XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql", "0003_run_settings.sql"])
         // A second open is a no-op that still works.
         let store = try SlopeStore(path: path)
         XCTAssertEqual(try store.runs(sweepID: nil), [])
@@ -224,7 +224,7 @@ final class MigrationTests: XCTestCase {
             }
             let queue = try DatabaseQueue(path: path)
             try queue.read { db in
-                XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1"), ["0001_initial.sql", "0003_run_settings.sql"])
+                XCTAssertEqual(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY 1"), SlopeStore.schemaVersions)
                 XCTAssertEqual(try String.fetchAll(db, sql: "PRAGMA integrity_check"), ["ok"])
             }
         }

@@ -44,6 +44,13 @@ public final class ChildProcess: @unchecked Sendable {
 
     public var pid: Int32 { process.processIdentifier }
 
+    /// What the process has written to stderr so far.
+    public var errorSoFar: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: errorData, as: UTF8.self)
+    }
+
     /// Waits for the end; returns the exit status (or 128 + signal) and the whole output.
     public func finish() -> (status: Int32, output: String, error: String) {
         process.waitUntilExit()

@@ -1,0 +1,84 @@
+// Whether the process that holds a run still exists, told from what the claim recorded: host,
+// pid, boot id, process start time and PID namespace. On Linux these come from /proc; elsewhere
+// only the pid can be checked (as before the boot id and start time were recorded).
+import Foundation
+
+enum WorkerLiveness {
+    /// What a claim recorded about the process holding a run (`runs` columns).
+    struct Holder: Equatable {
+        var host: String?
+        var pid: Int32?
+        var bootID: String?
+        var startTime: Int64?
+        var pidNamespace: String?
+    }
+
+    /// The answer for a run held on another host, or on this one when this host cannot tell.
+    enum Verdict: Equatable { case alive, gone, unknown }
+
+    /// This machine's boot id, read once.
+    static let bootID: String? = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+
+    /// Field 22 of /proc/PID/stat (start time in clock ticks after boot), nil if there is no such process.
+    /// The command name (field 2) may hold spaces and parentheses: the fields are counted after the last ')'.
+    static func startTime(pid: Int32, proc: String = "/proc") -> Int64? {
+        guard pid > 0, let stat = try? String(contentsOfFile: "\(proc)/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? Int64(fields[19]) : nil  // fields[0] is field 3
+    }
+
+    /// `readlink /proc/PID/ns/pid`, nil if unreadable (no such process, or not ours to inspect).
+    static func pidNamespace(pid: Int32, proc: String = "/proc") -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(proc)/\(pid)/ns/pid")
+    }
+
+    /// Whether this process is in the machine's first PID namespace (the kernel numbers it
+    /// PROC_PID_INIT_INO, 0xEFFFFFFC): then /proc lists every process of the machine, in whatever
+    /// namespace. Inside a container, /proc lists the container's processes only.
+    static let seesEveryProcess = pidNamespace(pid: getpid()) == "pid:[\(0xEFFF_FFFC as UInt32)]"
+
+    /// Whether the holder of a run is alive, gone, or unknown (decide by its heartbeat), as seen by `observer`.
+    static func verdict(for holder: Holder, observer: WorkerIdentity) -> Verdict {
+        guard holder.host == observer.host else { return .unknown }
+        guard let pid = holder.pid else { return .gone }
+        if let recorded = holder.bootID, let current = observer.bootID, recorded != current {
+            return .gone  // this host booted again since the claim: every process of that boot is gone
+        }
+        guard let startTime = holder.startTime, holder.bootID != nil, observer.bootID != nil else {
+            // Recorded by an older Slope, or no /proc: the pid is all there is.
+            return processIsAlive(pid) ? .alive : .gone
+        }
+        if holder.pidNamespace == observer.pidNamespace {
+            // The pid names a process of our own namespace: the same one only if it started at the same tick.
+            guard let actual = Self.startTime(pid: pid) else { return processIsAlive(pid) ? .unknown : .gone }  // hidden by hidepid
+            return actual == startTime ? .alive : .gone
+        }
+        // Another PID namespace (a container): its pids mean nothing here. From the first namespace
+        // every process is visible: look for one that started at that tick in that namespace.
+        guard let namespace = holder.pidNamespace, seesEveryProcess else { return .unknown }
+        return anyProcess(startedAt: startTime, in: namespace)
+    }
+
+    /// Scans /proc for a process with this start time in this PID namespace.
+    private static func anyProcess(startedAt startTime: Int64, in namespace: String) -> Verdict {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return .unknown }
+        var verdict = Verdict.gone
+        for entry in entries {
+            guard let pid = Int32(entry), Self.startTime(pid: pid) == startTime else { continue }
+            switch pidNamespace(pid: pid) {
+            case namespace?: return .alive
+            case nil: verdict = .unknown  // a process started at that tick that we may not inspect
+            default: continue
+            }
+        }
+        return verdict
+    }
+
+    /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else).
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        guard pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno != ESRCH
+    }
+}

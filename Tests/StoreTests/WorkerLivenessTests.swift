@@ -1,0 +1,85 @@
+// `reclaimInterruptedRuns` tells a live worker from a gone one by more than its pid: the boot id
+// (a reboot), the process start time (a pid given to a later process) and the PID namespace (a
+// worker in a container); when this host cannot tell, the heartbeat decides.
+import Foundation
+import GRDB
+@testable import Store
+import TestSupport
+import XCTest
+
+final class WorkerLivenessTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private let me = WorkerIdentity.current(label: "resumer")
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "slope-liveness")
+        try XCTSkipIf(me.bootID == nil || me.startTime == nil || me.pidNamespace == nil, "needs Linux /proc")
+    }
+    override func tearDown() { directory.remove() }
+
+    /// Claims a fresh run as `holder`, then lets `me` look for interrupted runs.
+    private func reclaimed(heldBy holder: WorkerIdentity, staleAfter: TimeInterval = 3600) throws -> Bool {
+        let store = try SlopeStore(path: directory.path("\(UUID().uuidString).db"))
+        let runID = try store.createRun(.example())
+        XCTAssertEqual(try store.claimRun(runID: runID, worker: holder)?.id, runID)
+        return try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: staleAfter).map(\.id) == [runID]
+    }
+
+    /// The parent process (the test runner's launcher): alive, and not this process.
+    private var parent: WorkerIdentity {
+        WorkerIdentity(host: me.host, pid: getppid(), label: "parent", bootID: me.bootID,
+                       startTime: WorkerLiveness.startTime(pid: getppid()), pidNamespace: me.pidNamespace)
+    }
+
+    func testTheClaimRecordsBootIDStartTimeAndNamespace() throws {
+        let store = try SlopeStore(path: directory.path("claim.db"))
+        let runID = try store.createRun(.example())
+        _ = try store.claimRun(runID: runID, worker: me)
+        let row = try store.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
+        XCTAssertEqual(row?["boot_id"], try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertEqual(row?["pid_namespace"], try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))
+        let stat = try String(contentsOfFile: "/proc/self/stat", encoding: .utf8)
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        XCTAssertEqual(row?["process_start"], Int64(fields[19]), "field 22 of /proc/self/stat")
+        try store.requeueRun(runID: runID, reason: "test")
+        let cleared = try store.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
+        XCTAssertEqual(cleared?["boot_id"] as String?, nil)
+        XCTAssertEqual(cleared?["process_start"] as Int64?, nil)
+    }
+
+    func testALiveWorkerKeepsItsRunHoweverOldItsHeartbeat() throws {
+        XCTAssertNotNil(parent.startTime)
+        XCTAssertFalse(try reclaimed(heldBy: parent, staleAfter: -60))
+    }
+
+    /// After a reboot the same pid may well be alive again (here: the parent's): another boot id is gone.
+    func testAForeignBootIDIsGone() throws {
+        var rebooted = parent
+        rebooted.bootID = "00000000-0000-4000-8000-000000000000"
+        XCTAssertTrue(try reclaimed(heldBy: rebooted))
+    }
+
+    /// The same pid, now a process that started at another tick: the holder is gone.
+    func testAnotherStartTimeIsGone() throws {
+        var earlier = parent
+        earlier.startTime = (parent.startTime ?? 0) - 1
+        XCTAssertTrue(try reclaimed(heldBy: earlier))
+    }
+
+    /// "pid 1" in another PID namespace is not this namespace's init: from the first namespace,
+    /// where every process is visible, no process of that namespace started then, so it is gone;
+    /// from elsewhere this host cannot tell, and the heartbeat (fresh here) keeps it.
+    func testAWorkerOfAnotherPIDNamespace() throws {
+        let container = WorkerIdentity(host: me.host, pid: 1, label: "in a container", bootID: me.bootID,
+                                       startTime: parent.startTime, pidNamespace: "pid:[12345]")
+        XCTAssertEqual(try reclaimed(heldBy: container), WorkerLiveness.seesEveryProcess)
+        XCTAssertTrue(try reclaimed(heldBy: container, staleAfter: -60), "a stale heartbeat decides either way")
+    }
+
+    /// Runs claimed by an older Slope (no boot id or start time): the pid alone, as before.
+    func testRowsWithoutLivenessColumnsFallBackToThePid() throws {
+        XCTAssertFalse(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: getppid(), label: "old live")))
+        XCTAssertTrue(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: Int32.max - 7, label: "old gone")))
+    }
+}
