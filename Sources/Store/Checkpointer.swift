@@ -3,8 +3,11 @@
 // database file and two fsyncs. Here the writer's WAL hook only signals a background
 // connection, which runs a PASSIVE checkpoint (it never blocks writers or readers) while
 // training goes on. Durability is unchanged: synchronous=NORMAL syncs the WAL at checkpoints
-// either way. If the WAL still grows past a hard limit (the background copy cannot keep up,
-// or never catches up to let the WAL restart), the writer checkpoints itself, as SQLite would.
+// either way. PASSIVE copies alone never let the WAL restart while other processes keep
+// committing (a restart needs every frame copied and no reader on an older snapshot at the
+// moment a write begins), so the writer whose commit takes the WAL past 32 MiB runs a TRUNCATE
+// checkpoint: it holds the write lock, waits briefly for readers of older snapshots, copies
+// what is left and empties the file. Several processes each do so when they cross the mark.
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -14,9 +17,12 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
     /// WAL bytes not yet copied that start a background checkpoint (1 MiB: a short run's WAL is
     /// then mostly copied while it trains, not by close() at the end: `runner train` on digits
     /// with every epoch's tensors closed in ~4 ms instead of ~8 ms); WAL size at which the writer
-    /// checkpoints itself when the background connection is idle (so the WAL restarts from the
-    /// beginning); WAL size at which the writer waits for a running background checkpoint first.
-    static let backgroundThreshold = 1 << 20, writerThreshold = 32 << 20, writerLimit = 64 << 20
+    /// runs a TRUNCATE checkpoint itself, after this process's background one.
+    static let backgroundThreshold = 1 << 20, writerThreshold = 32 << 20
+    /// How long a TRUNCATE checkpoint waits for the write lock and for readers of older snapshots
+    /// (it blocks other writers meanwhile); if that is not enough it copies what it can, and the
+    /// next commit past the mark tries again.
+    static let truncateWait: TimeInterval = 0.5
     private let condition = NSCondition()
     private var isRunning = false
     private var pageSize = 4096
@@ -47,17 +53,14 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
         let walBytes = Int(frames) * pageSize
         if walBytes >= Self.writerThreshold {
             condition.lock()
-            if walBytes >= Self.writerLimit {
-                while isRunning { condition.wait() }
-            }
-            let isIdle = !isRunning
+            while isRunning { condition.wait() }  // it holds the checkpoint lock
             condition.unlock()
-            // With no other copy running this backfills the whole WAL (most of it was copied in
-            // the background already), so the next transaction restarts it from the beginning.
-            if isIdle {
-                sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-                return
-            }
+            Self.truncate(connection)
+            condition.lock()
+            backfilledFrames = 0
+            lastFrames = 0
+            condition.unlock()
+            return
         }
         condition.lock()
         defer { condition.unlock() }
@@ -85,6 +88,16 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
         isRunning = false
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// A TRUNCATE checkpoint on `connection` (not in a transaction) with the store's busy handler
+    /// limited to `truncateWait` seconds. Returns SQLite's result code (SQLITE_BUSY: not all of it
+    /// could be done; what could be copied was).
+    @discardableResult
+    static func truncate(_ connection: OpaquePointer) -> Int32 {
+        SlopeStore.withShortBusyWait(truncateWait) {
+            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
+        }
     }
 
     /// Waits for a running checkpoint and closes the background connection.

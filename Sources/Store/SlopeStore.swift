@@ -58,6 +58,10 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
         if let checkpointer {
             pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
             checkpointer.close()
+            // Empty the WAL now, while other processes can still read: the last connection to
+            // close copies what is left under an exclusive lock, which readers (a sqlite3 shell
+            // without a busy timeout) meet as "database is locked".
+            pool.writeWithoutTransaction { db in db.sqliteConnection.map { Checkpointer.truncate($0) } }
         }
         do {
             // GRDB closes the writer before the readers, and a read-only connection that closes
@@ -136,7 +140,9 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             dictionary[triesKey] = tries
             let start = dictionary[startKey] as? TimeInterval ?? now()
             let waited = now() - start
-            guard let waiting else {
+            let shortWait = dictionary[shortWaitKey] as? TimeInterval
+            guard let waiting, shortWait == nil else {
+                let timeout = shortWait ?? timeout
                 guard waited < timeout else { return false }
                 sleep(useconds_t.random(in: 250...1250))
                 return true
@@ -153,6 +159,17 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             }
             return true
         }
+    }
+
+    private static let shortWaitKey = "Slope.busyHandler.shortWait"
+
+    /// Runs `body` (SQLite calls on this thread) with the busy handler giving up after `seconds`,
+    /// whatever the store's timeout or lock waiting: for work that may be skipped and done later.
+    static func withShortBusyWait<T>(_ seconds: TimeInterval, _ body: () -> T) -> T {
+        let dictionary = Thread.current.threadDictionary
+        dictionary[shortWaitKey] = seconds
+        defer { dictionary.removeObject(forKey: shortWaitKey) }
+        return body()
     }
 
     static func configuration(mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?, path: String,
