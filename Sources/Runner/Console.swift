@@ -142,10 +142,10 @@ enum Console {
         }
         if let first = suspended.first {
             let runs = suspended.count == 1 ? "run \(first.id)" : "runs \(suspended.map { String($0.id) }.joined(separator: ", "))"
-            let state = first.requeued ? "is queued again" : "is left to take over"
+            let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
             let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
             writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
-                       + "Nothing is lost: \(suspended.count == 1 ? "it" : "each") \(state); once that is fixed, continue with: runner resume\(scope)\(suffix(global))")
+                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(suffix(global))")
             throw ExitCode(1)
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
