@@ -145,9 +145,11 @@ public final class Worker: @unchecked Sendable {
         try queue.pop() ?? store.claimNextRun(sweepID: sweepID, worker: identity)
     }
 
-    /// `runner resume`: takes over runs whose worker is gone (same host: its pid no longer exists;
-    /// other hosts: heartbeat older than `staleAfter`) and runs requeued by Ctrl-C, continuing each from
-    /// its last stored epoch; then works off the sweep's queued runs (only the one run with `runID`).
+    /// `runner resume`: takes over runs whose worker is gone (same host: that process no longer
+    /// exists, told by pid, boot id, start time and PID namespace; other hosts, or when this host
+    /// cannot tell: heartbeat older than `staleAfter`) and runs requeued by Ctrl-C or by a failed
+    /// write, continuing each from its last stored epoch; then works off the sweep's queued runs
+    /// (only the one run with `runID`).
     public func resume(sweepID: Int64?, runID: Int64?, jobs: Int, staleAfter: TimeInterval) throws -> WorkSummary {
         var reclaimed = try store.reclaimInterruptedRuns(sweepID: sweepID, runID: runID, worker: identity, staleAfter: staleAfter)
         if let runID {

@@ -107,8 +107,9 @@ struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Continue interrupted runs from their last stored epoch, then train the sweep's queued runs.",
         discussion: """
-            Interrupted runs: requeued by Ctrl-C, or `running` while their worker is gone (on this host: \
-            its process no longer exists; on another host: its heartbeat is older than --stale-after). \
+            Interrupted runs: requeued by Ctrl-C or by a failed database write (a full disk), or `running` \
+            while their worker is gone (on this host: its process no longer exists; on another host, or \
+            in another container: its heartbeat is older than --stale-after). \
             The continued run gives the same bits as if it had never stopped.
             """)
 
@@ -122,7 +123,7 @@ struct Resume: ParsableCommand {
 
     @OptionGroup var jobOptions: JobOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host counts as interrupted.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted.", valueName: "seconds"))
     var staleAfter: Double = 300
 
     func validate() throws {
