@@ -32,16 +32,8 @@ final class LockWaitProcessTests: XCTestCase {
             input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\n".utf8))
         }
 
-        /// Whether the shell holds the lock yet: a POSIX write lock on byte 120 of the -shm file.
-        func holdsLock(db: String) -> Bool {
-            var info = stat()
-            guard stat(db + "-shm", &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
-            return locks.split(separator: "\n").contains { line in
-                let fields = line.split(separator: " ")
-                return fields.count >= 8 && !line.contains("->") && fields[3] == "WRITE" && fields[4] == Substring(String(process.processIdentifier))
-                    && fields[5].hasSuffix(":\(info.st_ino)") && fields[6] == "120"
-            }
-        }
+        /// Whether the shell holds the lock yet.
+        func holdsLock(db: String) -> Bool { LockWaitProcessTests.holdsWriteLock(pid: process.processIdentifier, db: db) }
 
         func release() {
             input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
@@ -99,6 +91,51 @@ final class LockWaitProcessTests: XCTestCase {
         let trained = train.finish()
         XCTAssertEqual(trained.status, 0, trained.error)
         XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).run(id: 2).status, .completed)
+    }
+
+    /// A writer stopped with SIGSTOP inside a write transaction holds the lock until it is continued
+    /// or killed: a new `runner train` waits for it, names it, and trains once it is killed.
+    func testAWriterStoppedInsideAWriteIsWaitedFor() throws {
+        #if !os(Linux)
+        throw XCTSkip("reads /proc/locks")
+        #endif
+        let db = directory.path("stopped.db")
+        let store = try SlopeStore(path: db)
+        let runID = try store.createRun(.example())
+        try store.close()
+        // Back-to-back 1 MB epochs: the writer holds the lock most of the time.
+        let writer = try ChildProcess(builtExecutable("StoreProbe"), ["write-forever", db, String(runID), "256", "256"])
+        defer { if writer.process.isRunning { kill(writer.pid, SIGKILL) } }
+        try wait(for: writer, "wrote an epoch") { writer.process.isRunning && FileManager.default.fileExists(atPath: db + "-shm") }
+        var stoppedInsideAWrite = false
+        for _ in 0..<500 where writer.process.isRunning {  // stop it until it is caught holding the lock
+            kill(writer.pid, SIGSTOP)
+            usleep(20_000)
+            if Self.holdsWriteLock(pid: writer.pid, db: db) { stoppedInsideAWrite = true; break }
+            kill(writer.pid, SIGCONT)
+            usleep(useconds_t.random(in: 1_000...5_000))
+        }
+        try XCTSkipUnless(stoppedInsideAWrite, "never caught the writer inside a transaction")
+        let train = try ChildProcess(runner, ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "3", "--validation", "0", "--db", db])
+        defer { if train.process.isRunning { kill(train.pid, SIGKILL) } }
+        try wait(for: train, "said it waits") { train.errorSoFar.contains("waiting for the database lock") }
+        XCTAssertTrue(train.errorSoFar.contains("held by pid \(writer.pid)@"), train.errorSoFar)
+        kill(writer.pid, SIGKILL)  // stopping the process that holds the lock, as the message suggests
+        _ = writer.finish()
+        let trained = train.finish()
+        XCTAssertEqual(trained.status, 0, trained.error)
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).run(id: runID + 1).status, .completed)
+    }
+
+    /// Whether `pid` holds SQLite's WAL write lock on `db` (a POSIX write lock on byte 120 of the -shm file).
+    static func holdsWriteLock(pid: Int32, db: String) -> Bool {
+        var info = stat()
+        guard stat(db + "-shm", &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        return locks.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count >= 8 && !line.contains("->") && fields[3] == "WRITE" && fields[4] == Substring(String(pid))
+                && fields[5].hasSuffix(":\(info.st_ino)") && fields[6] == "120"
+        }
     }
 
     /// Ctrl-C while waiting for the lock ends the wait: exit 130, and the run resumes afterwards.
