@@ -15,7 +15,7 @@ final class WALBoundProcessTests: XCTestCase {
 
     final class Counters: @unchecked Sendable {
         let lock = NSLock()
-        var largestWAL = 0, queries = 0, errors: [String] = []
+        var largestWAL = 0, queries = 0, errors: [String] = [], workersDone = false
     }
 
     /// 16 runs x 30 epochs of digits 64-256-10 (~150 KB of tensors an epoch, ~70 MB in all) by 8
@@ -27,34 +27,38 @@ final class WALBoundProcessTests: XCTestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let workers = try (0..<8).map { _ in try ChildProcess(runner, ["work", "--jobs", "1", "--quiet", "--db", db]) }
         defer { for worker in workers where worker.process.isRunning { kill(worker.pid, SIGKILL) } }
+        // The sampler is a thread; the reader is one shell loop (Foundation's Process is not safe to
+        // start from several threads at once, so the test starts every process from this one).
         let counters = Counters(), done = DispatchGroup()
-        let running = { workers.contains { $0.process.isRunning } }
         DispatchQueue.global().async(group: done) {
-            while running() {
+            while !counters.lock.withLock({ counters.workersDone }) {
                 let size = ((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? NSNumber)?.intValue ?? 0
                 counters.lock.withLock { counters.largestWAL = max(counters.largestWAL, size) }
                 usleep(200_000)
             }
         }
-        if FileManager.default.isExecutableFile(atPath: sqlite3.path) {
-            DispatchQueue.global().async(group: done) { [sqlite3] in
-                while running() {
-                    guard let result = try? ChildProcess.run(sqlite3, [db, "SELECT count(*) FROM tensors"]) else { continue }
-                    counters.lock.withLock {
-                        counters.queries += 1
-                        if result.status != 0 || !result.error.isEmpty { counters.errors.append(result.error) }
-                    }
-                }
-            }
-        }
+        let stop = directory.path("stop"), errors = directory.path("reader-errors"), queries = directory.path("reader-queries")
+        let reader = FileManager.default.isExecutableFile(atPath: sqlite3.path) ? try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", """
+            while [ ! -e '\(stop)' ]; do
+                '\(sqlite3.path)' '\(db)' 'SELECT count(*) FROM tensors' > /dev/null 2>> '\(errors)' || echo failed >> '\(errors)'
+                echo >> '\(queries)'
+            done
+            """]) : nil
+        defer { if let reader, reader.process.isRunning { kill(reader.pid, SIGKILL) } }
         let statuses = workers.map { $0.finish() }
+        counters.lock.withLock { counters.workersDone = true }
         done.wait()
+        FileManager.default.createFile(atPath: stop, contents: Data())
+        _ = reader?.finish()
+        counters.queries = ((try? String(contentsOfFile: queries, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        counters.errors = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         XCTAssertEqual(statuses.map(\.status), Array(repeating: 0, count: 8), statuses.map(\.error).joined())
         XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).runs(sweepID: 1).filter { $0.status == .completed }.count, 16)
         counters.lock.withLock {
             XCTAssertGreaterThan(counters.largestWAL, 0)
             XCTAssertLessThan(counters.largestWAL, 64 << 20, "the -wal file reached \(counters.largestWAL) bytes")
             XCTAssertEqual(counters.errors, [], "\(counters.errors.count) of \(counters.queries) sqlite3 reads failed")
+            if reader != nil { XCTAssertGreaterThan(counters.queries, 10, "the reader ran all along") }
         }
     }
 }
