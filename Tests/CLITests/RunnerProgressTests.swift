@@ -21,6 +21,22 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.finish(), "")
     }
 
+    /// A label names user text (a CSV file, a target column): its control characters are shown as
+    /// ? and ↵ (so is a failure's message, which may quote them), never sent to the terminal, in both modes; the live frame keeps one line per run.
+    func testLabelsWithControlCharactersAreShownSafely() {
+        let label = "dataset=e\u{1B}[31mred\nx.csv"
+        let plain = ProgressDisplay(mode: .plain, totalRuns: 1)
+        _ = plain.runStarted(runID: 1, label: label, epochs: 1, firstEpoch: 0)
+        XCTAssertEqual(plain.runFinished(runID: 1, label: label, status: "failed", detail: "cannot read e\u{1B}[31mred\nx.csv"),
+                       "run 1  dataset=e?[31mred↵x.csv  failed  epoch 0/1  (cannot read e?[31mred↵x.csv)  [1/1]\n")
+        let live = ProgressDisplay(mode: .live, totalRuns: 2, width: 120)
+        XCTAssertEqual(live.runStarted(runID: 1, label: label, epochs: 1, firstEpoch: 0),
+                       "run 1  dataset=e?[31mred↵x.csv  epoch 0/1  loss -  [....................]\n"
+                       + "sweep [..............................] 0/2 runs done  0:00 elapsed  ETA -\n")
+        XCTAssertTrue(live.runFinished(runID: 1, label: label, status: "completed", detail: "").hasPrefix(
+            "\u{1B}[2A\r\u{1B}[Jrun 1  dataset=e?[31mred↵x.csv  completed"))
+    }
+
     func testQuietModePrintsNothing() {
         let display = ProgressDisplay(mode: .quiet, totalRuns: 1)
         XCTAssertEqual(display.runStarted(runID: 1, label: "x", epochs: 1, firstEpoch: 0), "")
