@@ -206,6 +206,9 @@ extension Reporter {
             if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
             if !columnValues.contains(cell.columnValue) { columnValues.append(cell.columnValue) }
         }
+        // Both axes in value order; text by the numbers in it (hidden: 4, 4,4, 16, 128, none), not
+        // SQLite's byte order (128, 16, 4).
+        rowValues.sort { Self.ordered($0, $1) }
         columnValues.sort { Self.ordered($0, $1) }
         var best: PivotCell?
         for cell in cells {
@@ -224,12 +227,13 @@ extension Reporter {
         return pivot
     }
 
+    /// Numbers first, in order; then text, comparing runs of digits as numbers ("4,4" < "16" < "128").
     static func ordered(_ a: RunValue, _ b: RunValue) -> Bool {
         switch (a.double, b.double) {
         case let (x?, y?): return x < y
         case (nil, _?): return false
         case (_?, nil): return true
-        default: return cell(a).exact < cell(b).exact
+        default: return cell(a).exact.compare(cell(b).exact, options: .numeric) == .orderedAscending
         }
     }
 

@@ -87,6 +87,32 @@ final class SettingsVisibilityTests: XCTestCase {
         XCTAssertFalse(page.contains("Learning rate × batch size"), page)
     }
 
+    /// A sweep over network shapes: grid rows by `hidden` go by the widths (4, 4,4, 16, 128, none
+    /// last), not by SQLite's text order (128, 16, 4, 4,4, none), in the table, csv and the HTML heatmap.
+    func testGridOverHiddenIsInWidthOrder() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "128/none/16/4,4/4", "--validation", "0", "--batch-size", "4",
+                           "--learning-rate", "0.1,0.5", "--epochs", "1", "--quiet", "--db", "s.db"])
+        let order = ["4", "4,4", "16", "128", "none"]
+        let csv = try run("report", ["grid", "--sweep", "1", "--rows", "hidden", "--cols", "learning_rate", "--format", "csv", "--db", "s.db"])
+        let csvRows = csv.split(separator: "\n").dropFirst().map { line -> String in
+            line.hasPrefix("\"") ? String(line.dropFirst().prefix { $0 != "\"" }) : String(line.prefix { $0 != "," })
+        }
+        XCTAssertEqual(csvRows, order.flatMap { [$0, $0] }, csv)  // two learning rates per shape
+        let table = try run("report", ["grid", "--sweep", "1", "--rows", "hidden", "--cols", "learning_rate", "--db", "s.db"])
+        let labels = table.split(separator: "\n").compactMap { line in order.first { line.hasPrefix($0 + " ") } }
+        XCTAssertEqual(labels, order, table)
+        // As columns too (they were sorted before, by text when not numbers).
+        let transposed = try run("report", ["grid", "--sweep", "1", "--rows", "learning_rate", "--cols", "hidden", "--db", "s.db"])
+        let header = try XCTUnwrap(transposed.split(separator: "\n").first { $0.hasPrefix("learning_rate \\ hidden") }, transposed)
+        XCTAssertEqual(header.split(separator: " ").dropFirst(3).map(String.init), order, transposed)
+        _ = try run("report", ["html", "--sweep", "1", "--out", "page.html", "--db", "s.db"])
+        let page = try String(contentsOfFile: directory.path("page.html"), encoding: .utf8)
+        // The heatmap takes learning_rate x hidden (the columns' order): hidden across, in width order.
+        let heading = try XCTUnwrap(page.range(of: "<th>learning_rate \\ hidden</th>"), page)
+        let heatmapHeader = page[heading.upperBound...].prefix { $0 != "\n" }
+        XCTAssertEqual(heatmapHeader, order.map { "<th>\($0)</th>" }.joined() + "</tr></thead>", page)
+    }
+
     /// The example random search draws momentum: runner's summary has its column, with the drawn values.
     func testRandomSearchSummaryShowsMomentum() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
