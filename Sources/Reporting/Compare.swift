@@ -292,10 +292,17 @@ extension Reporter {
     func gridAxes(sweepID: Int64, rows: String?, columns: String?, filter: String?) throws -> (rows: String, columns: String) {
         if let rows, let columns { return (rows, columns) }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: try filter.map(RunFilterParser.parse))
-        var axes = Self.heatmapAxes(runs).map { [$0.0.rawValue, $0.1.rawValue] } ?? ["learning_rate", "batch_size"]
-        if let rows { axes = [rows] + axes.filter { $0 != rows } }
-        if let columns { axes = Array(axes.filter { $0 != columns }.prefix(1)) + [columns] }
-        return (axes[0], axes[1])
+        var axes = Self.heatmapAxes(runs).map { [$0.0, $0.1] } ?? [.learning_rate, .batch_size]
+        // Compared as columns, not as typed: `--rows VALIDATION` is validation_fraction, never paired with itself.
+        if let rows {
+            let given = try RunFilterParser.column(named: rows)
+            axes = [given] + axes.filter { $0 != given }
+        }
+        if let columns {
+            let given = try RunFilterParser.column(named: columns)
+            axes = Array(axes.filter { $0 != given }.prefix(1)) + [given]
+        }
+        return (axes[0].rawValue, axes[1].rawValue)
     }
 
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of

@@ -113,6 +113,22 @@ final class SettingsVisibilityTests: XCTestCase {
         XCTAssertEqual(heatmapHeader, order.map { "<th>\($0)</th>" }.joined() + "</tr></thead>", page)
     }
 
+    /// `--rows` or `--cols` alone, spelled otherwise than the column (upper case, the sweep-file name
+    /// `validation`): the other axis is still another setting, never the same column twice.
+    func testGridWithOneAxisGivenInAnotherSpelling() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--validation", "0.25,0.5", "--batch-size", "4",
+                           "--learning-rate", "0.1,0.5", "--epochs", "1", "--quiet", "--db", "s.db"])
+        func corner(_ arguments: [String]) throws -> String {
+            let grid = try run("report", ["grid", "--sweep", "1", "--db", "s.db"] + arguments)
+            return String(try XCTUnwrap(grid.split(separator: "\n").first { $0.contains(" \\ ") }, grid).split(separator: " ").prefix(3).joined(separator: " "))
+        }
+        XCTAssertEqual(try corner([]), "learning_rate \\ validation_fraction")
+        XCTAssertEqual(try corner(["--rows", "LEARNING_RATE"]), "learning_rate \\ validation_fraction")
+        XCTAssertEqual(try corner(["--rows", "validation"]), "validation_fraction \\ learning_rate")
+        XCTAssertEqual(try corner(["--cols", "Learning_Rate"]), "validation_fraction \\ learning_rate")
+        XCTAssertEqual(try corner(["--cols", "validation"]), "learning_rate \\ validation_fraction")
+    }
+
     /// The example random search draws momentum: runner's summary has its column, with the drawn values.
     func testRandomSearchSummaryShowsMomentum() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
