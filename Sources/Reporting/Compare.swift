@@ -165,8 +165,9 @@ extension Reporter {
     }
 
     static func series(runs: [RunSummary], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {
-        runs.map { run in
-            PlotSeries(label: runLabel(run), points: (byRun[run.id] ?? []).compactMap { row in
+        let differing = differingSettings(runs)
+        return runs.map { run in
+            PlotSeries(label: runLabel(run, showing: differing), points: (byRun[run.id] ?? []).compactMap { row in
                 metric.value(row).map { PlotPoint(x: Double(row.epoch), y: $0) }
             })
         }

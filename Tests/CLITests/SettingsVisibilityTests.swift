@@ -74,6 +74,14 @@ final class SettingsVisibilityTests: XCTestCase {
         let compare = try run("report", ["compare", "--sweep", "1", "--db", "s.db"])
         XCTAssertTrue(compare.contains("weight_decay") && compare.contains("activation"), compare)
         XCTAssertFalse(compare.contains("weightDecay") || compare.contains("hiddenActivation"), compare)
+        // The curves' legends tell the runs apart by the settings that differ, not only lr and batch (the same for all).
+        let legends = { (text: String) in
+            text.split(separator: "\n").filter { $0.range(of: #"run [0-9]+ lr=0.5 bs=4 activation=(relu|tanh) weight_decay=(0|0.01)$"#,
+                                                              options: .regularExpression) != nil }.count
+        }
+        XCTAssertEqual(legends(compare), 4, compare)
+        let curves = try run("report", ["curves", "--sweep", "1", "--metric", "train_loss", "--db", "s.db"])
+        XCTAssertEqual(legends(curves), 4, curves)
 
         // best lists every setting of the winner.
         let best = try run("report", ["best", "--sweep", "1", "--db", "s.db"])
@@ -85,6 +93,8 @@ final class SettingsVisibilityTests: XCTestCase {
         XCTAssertTrue(page.contains("<th>weight_decay</th>") && page.contains("<th>activation</th>"), page)
         XCTAssertTrue(page.contains("<h2>activation × weight_decay</h2>"), page)
         XCTAssertFalse(page.contains("Learning rate × batch size"), page)
+        // Its charts' legends name them too: the loss curves and the gradient norms of each layer (2 layers).
+        XCTAssertGreaterThanOrEqual(page.components(separatedBy: "lr=0.5 bs=4 activation=tanh weight_decay=0.01<").count - 1, 3, page)
     }
 
     /// A sweep over network shapes: grid rows by `hidden` go by the widths (4, 4,4, 16, 128, none
