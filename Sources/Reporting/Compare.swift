@@ -165,8 +165,9 @@ extension Reporter {
     }
 
     static func series(runs: [RunSummary], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {
-        runs.map { run in
-            PlotSeries(label: runLabel(run), points: (byRun[run.id] ?? []).compactMap { row in
+        let differing = differingSettings(runs)
+        return runs.map { run in
+            PlotSeries(label: runLabel(run, showing: differing), points: (byRun[run.id] ?? []).compactMap { row in
                 metric.value(row).map { PlotPoint(x: Double(row.epoch), y: $0) }
             })
         }
@@ -206,6 +207,9 @@ extension Reporter {
             if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
             if !columnValues.contains(cell.columnValue) { columnValues.append(cell.columnValue) }
         }
+        // Both axes in value order; text by the numbers in it (hidden: 4, 4,4, 16, 128, none), not
+        // SQLite's byte order (128, 16, 4).
+        rowValues.sort { Self.ordered($0, $1) }
         columnValues.sort { Self.ordered($0, $1) }
         var best: PivotCell?
         for cell in cells {
@@ -224,12 +228,13 @@ extension Reporter {
         return pivot
     }
 
+    /// Numbers first, in order; then text, comparing runs of digits as numbers ("4,4" < "16" < "128").
     static func ordered(_ a: RunValue, _ b: RunValue) -> Bool {
         switch (a.double, b.double) {
         case let (x?, y?): return x < y
         case (nil, _?): return false
         case (_?, nil): return true
-        default: return cell(a).exact < cell(b).exact
+        default: return cell(a).exact.compare(cell(b).exact, options: .numeric) == .orderedAscending
         }
     }
 
@@ -288,10 +293,17 @@ extension Reporter {
     func gridAxes(sweepID: Int64, rows: String?, columns: String?, filter: String?) throws -> (rows: String, columns: String) {
         if let rows, let columns { return (rows, columns) }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: try filter.map(RunFilterParser.parse))
-        var axes = Self.heatmapAxes(runs).map { [$0.0.rawValue, $0.1.rawValue] } ?? ["learning_rate", "batch_size"]
-        if let rows { axes = [rows] + axes.filter { $0 != rows } }
-        if let columns { axes = Array(axes.filter { $0 != columns }.prefix(1)) + [columns] }
-        return (axes[0], axes[1])
+        var axes = Self.heatmapAxes(runs).map { [$0.0, $0.1] } ?? [.learning_rate, .batch_size]
+        // Compared as columns, not as typed: `--rows VALIDATION` is validation_fraction, never paired with itself.
+        if let rows {
+            let given = try RunFilterParser.column(named: rows)
+            axes = [given] + axes.filter { $0 != given }
+        }
+        if let columns {
+            let given = try RunFilterParser.column(named: columns)
+            axes = Array(axes.filter { $0 != given }.prefix(1)) + [given]
+        }
+        return (axes[0].rawValue, axes[1].rawValue)
     }
 
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of

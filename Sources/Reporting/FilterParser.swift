@@ -251,13 +251,15 @@ public enum RunFilterParser {
                     throw fail("\(column.rawValue) is text: quote the value, e.g. \(column.rawValue) = '\(value)'")
                 }
                 return .integer(value)
+            case .name(let name) where column.valueKind == .boolean && ["true", "false"].contains(name.lowercased()):
+                return .integer(name.lowercased() == "true" ? 1 : 0)  // stored as 1 and 0
+            case .text where column.valueKind == .boolean, .name where column.valueKind == .boolean:
+                throw fail("\(column.rawValue) is true or false: write \(column.rawValue) = true or \(column.rawValue) = false, without quotes")
             case .text(let value):
                 guard !column.isNumeric else {
                     throw fail("\(column.rawValue) is a number: write the value without quotes")
                 }
                 return .text(value)
-            case .name(let name) where column.valueKind == .boolean && ["true", "false"].contains(name.lowercased()):
-                return .integer(name.lowercased() == "true" ? 1 : 0)  // stored as 1 and 0
             case .name(let name):
                 throw fail("expected a number or a 'quoted string', found \(name) (quote text values: '\(name)')")
             case .symbol:

@@ -132,11 +132,12 @@ extension Reporter {
         // Per-layer gradient norms.
         body += "<h2>Gradient norms per layer</h2>\n"
         var byLayer: [Int: [PlotSeries]] = [:]
+        let differing = Self.differingSettings(runs)
         for run in runs {
             let statistics = try queries.layerStatistics(runID: run.id)
             for (layer, rows) in Dictionary(grouping: statistics, by: \.layer) {
                 let points = rows.sorted { $0.epoch < $1.epoch }.compactMap { row in row.gradientL2.map { PlotPoint(x: Double(row.epoch), y: $0) } }
-                if !points.isEmpty { byLayer[layer, default: []].append(PlotSeries(label: Self.runLabel(run), points: points)) }
+                if !points.isEmpty { byLayer[layer, default: []].append(PlotSeries(label: Self.runLabel(run, showing: differing), points: points)) }
             }
         }
         if byLayer.isEmpty { body += "<p>No gradients stored (tensor logging off, or no epoch finished yet).</p>\n" }

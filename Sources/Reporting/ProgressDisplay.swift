@@ -34,7 +34,9 @@ public final class ProgressDisplay {
     }
 
     public func runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int, now: Date = Date()) -> String {
-        active.append((runID, ActiveRun(label: label, epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil)))
+        // The label holds user text (a CSV path, a target column): no escape sequence or line break
+        // may reach the terminal, and a line break would also throw off the live frame's line count.
+        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil)))
         return mode == .live ? redraw(now: now, force: true) : ""
     }
 
@@ -51,10 +53,10 @@ public final class ProgressDisplay {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
         if status != "interrupted" && status != "lost" && status != "suspended" { finishedRuns += 1 }
-        var line = "run \(runID)  \(label)  \(status)"
+        var line = "run \(runID)  \(terminalSafe(label))  \(status)"
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
-        if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(detail))" }
+        if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
         line += "  [\(finishedRuns)/\(totalRuns)]"
         switch mode {
         case .quiet: return ""

@@ -36,7 +36,8 @@ public enum ProgressSummary {
         }
         let best = sorted.first.flatMap { value($0) != nil ? $0.id : nil }
         // The sweep's own axes first, then whatever else differs; a lone run shows its key settings.
-        let differing = Reporter.differingSettings(runs)
+        // Planned epochs are in the epochs column (done/planned) already: not a second `epochs` column.
+        let differing = Reporter.differingSettings(runs).filter { $0 != .epochs }
         var settings = variedColumns.compactMap { RunColumn(rawValue: $0) }.filter(differing.contains)
         settings += differing.filter { !settings.contains($0) }
         if settings.isEmpty { settings = [.learning_rate, .batch_size] }

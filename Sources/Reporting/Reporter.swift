@@ -95,9 +95,16 @@ public struct Reporter: Sendable {
         return cell(run[column])
     }
 
-    static func runLabel(_ run: RunSummary) -> String {
+    /// A run's label: its name, else its learning rate and batch size, then its values of `settings`
+    /// (the others that differ between the runs drawn together: `weight_decay=0.01 nesterov=true`),
+    /// so that the curves of a sweep over any setting can be told apart.
+    static func runLabel(_ run: RunSummary, showing settings: [RunColumn] = []) -> String {
         if let name = run.name, !name.isEmpty { return "run \(run.id) \(name)" }
-        return "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
+        var label = "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
+        for setting in settings where setting != .learning_rate && setting != .batch_size {
+            label += " \(setting.rawValue)=\(cell(run, setting).display)"
+        }
+        return label
     }
 
     // MARK: runs

@@ -21,6 +21,22 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.finish(), "")
     }
 
+    /// A label names user text (a CSV file, a target column): its control characters are shown as
+    /// ? and ↵ (so is a failure's message, which may quote them), never sent to the terminal, in both modes; the live frame keeps one line per run.
+    func testLabelsWithControlCharactersAreShownSafely() {
+        let label = "dataset=e\u{1B}[31mred\nx.csv"
+        let plain = ProgressDisplay(mode: .plain, totalRuns: 1)
+        _ = plain.runStarted(runID: 1, label: label, epochs: 1, firstEpoch: 0)
+        XCTAssertEqual(plain.runFinished(runID: 1, label: label, status: "failed", detail: "cannot read e\u{1B}[31mred\nx.csv"),
+                       "run 1  dataset=e?[31mred↵x.csv  failed  epoch 0/1  (cannot read e?[31mred↵x.csv)  [1/1]\n")
+        let live = ProgressDisplay(mode: .live, totalRuns: 2, width: 120)
+        XCTAssertEqual(live.runStarted(runID: 1, label: label, epochs: 1, firstEpoch: 0),
+                       "run 1  dataset=e?[31mred↵x.csv  epoch 0/1  loss -  [....................]\n"
+                       + "sweep [..............................] 0/2 runs done  0:00 elapsed  ETA -\n")
+        XCTAssertTrue(live.runFinished(runID: 1, label: label, status: "completed", detail: "").hasPrefix(
+            "\u{1B}[2A\r\u{1B}[Jrun 1  dataset=e?[31mred↵x.csv  completed"))
+    }
+
     func testQuietModePrintsNothing() {
         let display = ProgressDisplay(mode: .quiet, totalRuns: 1)
         XCTAssertEqual(display.runStarted(runID: 1, label: "x", epochs: 1, firstEpoch: 0), "")
@@ -87,5 +103,30 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[5], "diverged: run 3 (the loss became NaN or infinite): try a smaller --learning-rate; "
                        + "for regression, scale a target in the thousands or more first")
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
+    }
+
+    /// A sweep over epochs (and the learning rate): the planned epochs are in the done/planned
+    /// column, so the table has one `epochs` column, not a second one with the setting.
+    func testSummaryOfAnEpochsSweepHasOneEpochsColumn() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary-epochs")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(learningRate: 0.1, epochs: 1), .example(learningRate: 0.01, epochs: 2),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, loss) in zip(runIDs, [0.5, 0.25]) {
+            _ = try store.claimRun(runID: runID, worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], worker: worker)
+            try store.finishRun(runID: runID, status: .completed, stopReason: nil)
+        }
+        let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                           sweepID: sweepID, databaseArgument: "", variedColumns: ["learning_rate", "epochs"])
+        let lines = table.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0], "  run status    learning_rate   layers epochs train_loss val_loss val_accuracy")
+        XCTAssertEqual(lines[1], "* 2   completed          0.01 64-64-10    1/2     0.5000   0.2500       0.9000")
+        XCTAssertEqual(lines[2], "  1   completed           0.1 64-64-10    1/1     1.0000   0.5000       0.9000")
+        // The grid hint still offers the sweep's own axes.
+        XCTAssertEqual(lines[4], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols epochs")
     }
 }

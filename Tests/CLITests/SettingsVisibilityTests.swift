@@ -74,6 +74,14 @@ final class SettingsVisibilityTests: XCTestCase {
         let compare = try run("report", ["compare", "--sweep", "1", "--db", "s.db"])
         XCTAssertTrue(compare.contains("weight_decay") && compare.contains("activation"), compare)
         XCTAssertFalse(compare.contains("weightDecay") || compare.contains("hiddenActivation"), compare)
+        // The curves' legends tell the runs apart by the settings that differ, not only lr and batch (the same for all).
+        let legends = { (text: String) in
+            text.split(separator: "\n").filter { $0.range(of: #"run [0-9]+ lr=0.5 bs=4 activation=(relu|tanh) weight_decay=(0|0.01)$"#,
+                                                              options: .regularExpression) != nil }.count
+        }
+        XCTAssertEqual(legends(compare), 4, compare)
+        let curves = try run("report", ["curves", "--sweep", "1", "--metric", "train_loss", "--db", "s.db"])
+        XCTAssertEqual(legends(curves), 4, curves)
 
         // best lists every setting of the winner.
         let best = try run("report", ["best", "--sweep", "1", "--db", "s.db"])
@@ -85,6 +93,50 @@ final class SettingsVisibilityTests: XCTestCase {
         XCTAssertTrue(page.contains("<th>weight_decay</th>") && page.contains("<th>activation</th>"), page)
         XCTAssertTrue(page.contains("<h2>activation × weight_decay</h2>"), page)
         XCTAssertFalse(page.contains("Learning rate × batch size"), page)
+        // Its charts' legends name them too: the loss curves and the gradient norms of each layer (2 layers).
+        XCTAssertGreaterThanOrEqual(page.components(separatedBy: "lr=0.5 bs=4 activation=tanh weight_decay=0.01<").count - 1, 3, page)
+    }
+
+    /// A sweep over network shapes: grid rows by `hidden` go by the widths (4, 4,4, 16, 128, none
+    /// last), not by SQLite's text order (128, 16, 4, 4,4, none), in the table, csv and the HTML heatmap.
+    func testGridOverHiddenIsInWidthOrder() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "128/none/16/4,4/4", "--validation", "0", "--batch-size", "4",
+                           "--learning-rate", "0.1,0.5", "--epochs", "1", "--quiet", "--db", "s.db"])
+        let order = ["4", "4,4", "16", "128", "none"]
+        let csv = try run("report", ["grid", "--sweep", "1", "--rows", "hidden", "--cols", "learning_rate", "--format", "csv", "--db", "s.db"])
+        let csvRows = csv.split(separator: "\n").dropFirst().map { line -> String in
+            line.hasPrefix("\"") ? String(line.dropFirst().prefix { $0 != "\"" }) : String(line.prefix { $0 != "," })
+        }
+        XCTAssertEqual(csvRows, order.flatMap { [$0, $0] }, csv)  // two learning rates per shape
+        let table = try run("report", ["grid", "--sweep", "1", "--rows", "hidden", "--cols", "learning_rate", "--db", "s.db"])
+        let labels = table.split(separator: "\n").compactMap { line in order.first { line.hasPrefix($0 + " ") } }
+        XCTAssertEqual(labels, order, table)
+        // As columns too (they were sorted before, by text when not numbers).
+        let transposed = try run("report", ["grid", "--sweep", "1", "--rows", "learning_rate", "--cols", "hidden", "--db", "s.db"])
+        let header = try XCTUnwrap(transposed.split(separator: "\n").first { $0.hasPrefix("learning_rate \\ hidden") }, transposed)
+        XCTAssertEqual(header.split(separator: " ").dropFirst(3).map(String.init), order, transposed)
+        _ = try run("report", ["html", "--sweep", "1", "--out", "page.html", "--db", "s.db"])
+        let page = try String(contentsOfFile: directory.path("page.html"), encoding: .utf8)
+        // The heatmap takes learning_rate x hidden (the columns' order): hidden across, in width order.
+        let heading = try XCTUnwrap(page.range(of: "<th>learning_rate \\ hidden</th>"), page)
+        let heatmapHeader = page[heading.upperBound...].prefix { $0 != "\n" }
+        XCTAssertEqual(heatmapHeader, order.map { "<th>\($0)</th>" }.joined() + "</tr></thead>", page)
+    }
+
+    /// `--rows` or `--cols` alone, spelled otherwise than the column (upper case, the sweep-file name
+    /// `validation`): the other axis is still another setting, never the same column twice.
+    func testGridWithOneAxisGivenInAnotherSpelling() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--validation", "0.25,0.5", "--batch-size", "4",
+                           "--learning-rate", "0.1,0.5", "--epochs", "1", "--quiet", "--db", "s.db"])
+        func corner(_ arguments: [String]) throws -> String {
+            let grid = try run("report", ["grid", "--sweep", "1", "--db", "s.db"] + arguments)
+            return String(try XCTUnwrap(grid.split(separator: "\n").first { $0.contains(" \\ ") }, grid).split(separator: " ").prefix(3).joined(separator: " "))
+        }
+        XCTAssertEqual(try corner([]), "learning_rate \\ validation_fraction")
+        XCTAssertEqual(try corner(["--rows", "LEARNING_RATE"]), "learning_rate \\ validation_fraction")
+        XCTAssertEqual(try corner(["--rows", "validation"]), "validation_fraction \\ learning_rate")
+        XCTAssertEqual(try corner(["--cols", "Learning_Rate"]), "validation_fraction \\ learning_rate")
+        XCTAssertEqual(try corner(["--cols", "validation"]), "learning_rate \\ validation_fraction")
     }
 
     /// The example random search draws momentum: runner's summary has its column, with the drawn values.

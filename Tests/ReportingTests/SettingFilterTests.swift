@@ -30,5 +30,11 @@ final class SettingFilterTests: XCTestCase {
                        "invalid expression \"activation = true\": expected a number or a 'quoted string', found true (quote text values: 'true')")
         XCTAssertEqual(message("weightDecay > 0"), "unknown column 'weightDecay'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
         XCTAssertTrue(RunColumn.validNames.contains("weight_decay") && RunColumn.validNames.contains("early_stopping_patience"))
+        // A true/false column says so, quoted or not (not "is a number", nor "quote text values").
+        let trueOrFalse = "nesterov is true or false: write nesterov = true or nesterov = false, without quotes"
+        XCTAssertEqual(message("nesterov = 'true'"), "invalid expression \"nesterov = 'true'\": " + trueOrFalse)
+        XCTAssertEqual(message("nesterov = yes"), "invalid expression \"nesterov = yes\": " + trueOrFalse)
+        XCTAssertEqual(message("nesterov in (true, 'no')"), "invalid expression \"nesterov in (true, 'no')\": " + trueOrFalse)
+        XCTAssertEqual(message("bias = 1"), "parsed", "1 and 0, as stored, still work")
     }
 }
