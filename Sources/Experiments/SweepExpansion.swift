@@ -1,22 +1,8 @@
 // Turns a sweep spec into the settings of each run: every combination for a grid,
 // seeded draws within bounds for a random search.
 import Foundation
+import NeuralNet
 import Store
-
-/// SplitMix64: a small, fast, seedable generator; the same seed gives the same draws on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476C_E5E9_B62D
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-}
 
 /// One run of a sweep: the values chosen for each parameter (in spec order) and the resulting settings.
 public struct SweepPoint: Hashable, Sendable {

@@ -7,19 +7,24 @@ import Glibc
 import Darwin
 #endif
 
-/// SplitMix64: used to expand seeds (and to hash (seed, epoch) pairs into independent streams).
-struct SplitMix64 {
-    var state: UInt64
+/// SplitMix64 (Steele, Lea and Flood 2014, with its standard constants): Slope's one small seeded
+/// generator. It expands seeds (and hashes (seed, epoch) pairs into independent streams) here, draws
+/// random sweeps' settings in Experiments, and makes the tests' random cases.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A well-mixed 64-bit value from two inputs (order matters).
     static func mix(_ first: UInt64, _ second: UInt64) -> UInt64 {

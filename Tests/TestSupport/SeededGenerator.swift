@@ -1,18 +1,13 @@
-// SplitMix64: the seeded generator of the tests' random data, so every case can be replayed from
-// the seed its failure message prints.
+// The seeded generator of the tests' random data (NeuralNet's SplitMix64, with helpers), so every
+// case can be replayed from the seed its failure message prints.
+import NeuralNet
 
 public struct SeededGenerator: RandomNumberGenerator {
-    public var state: UInt64
+    private var generator: SplitMix64
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [low, high).
     public mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * Double(next() >> 11) * 0x1.0p-53 }
