@@ -9,9 +9,22 @@
 //   comparison := OP literal | ["not"] "in" "(" literal ("," literal)* ")" | ["not"] "like" STRING
 //               | "is" ["not"] "null"
 //   literal    := NUMBER | STRING ('' inside quotes is one ') | true | false (true/false columns)
+//
+// SQLite's parser has a fixed stack (a chain of 91 nested ORs or 23 NOTs overflowed it), so the
+// filter handed to Store is kept shallow: a chain of `and`s or `or`s becomes a balanced tree
+// (depth log2 of its terms) and `not not x` is `x`. What is still too deep or too long is refused
+// with the limit named.
 import Store
 
 public enum RunFilterParser {
+    /// Comparisons and listed values in one expression, at most (SQLite binds each as an argument).
+    public static let maximumTerms = 10_000
+    /// Nesting of and/or/not in the filter after balancing (a chain of n terms counts log2 n):
+    /// the deepest the SQL may be for SQLite's parser stack (tested at this limit).
+    public static let maximumDepth = 20
+    /// Parentheses nested in the text, at most (the parser recurses once per level).
+    public static let maximumParentheses = 100
+
     /// Parses `text` into a filter.
     /// - Throws: `ReportError.invalidExpression` or `.unknownColumn` naming the problem.
     public static func parse(_ text: String) throws -> RunFilter {
@@ -20,7 +33,69 @@ public enum RunFilterParser {
         if let extra = parser.peek {
             throw ReportError.invalidExpression(text, reason: "unexpected \(extra.description) after a complete expression")
         }
+        if parser.termCount > maximumTerms {
+            throw ReportError.invalidExpression(text, reason: "\(parser.termCount) terms (comparisons and listed values); "
+                + "at most \(maximumTerms): split the query, or use ranges such as id >= 10 and id <= 90")
+        }
+        let depth = nestingDepth(filter)
+        if depth > maximumDepth {
+            throw ReportError.invalidExpression(text, reason: "and/or/not nest \(depth) levels deep (a chain of n terms counts "
+                + "log2 n); at most \(maximumDepth): remove parentheses or use in (...) for a list of values")
+        }
         return filter
+    }
+
+    /// Levels of and/or/not above the deepest comparison.
+    static func nestingDepth(_ filter: RunFilter) -> Int {
+        switch filter {
+        case .comparison, .isIn, .like, .isNull: return 0
+        case .and(let left, let right), .or(let left, let right): return 1 + max(nestingDepth(left), nestingDepth(right))
+        case .not(let inner): return 1 + nestingDepth(inner)
+        }
+    }
+
+    /// `filters` joined by `join` as a balanced tree: depth ceil(log2 n), not n.
+    static func balanced(_ filters: ArraySlice<RunFilter>, _ join: (RunFilter, RunFilter) -> RunFilter) -> RunFilter {
+        if filters.count == 1 { return filters[filters.startIndex] }
+        let middle = filters.startIndex + filters.count / 2
+        return join(balanced(filters[..<middle], join), balanced(filters[middle...], join))
+    }
+
+    /// The terms of an `or`, with the equalities and `in` lists of one column merged into one `in`
+    /// (at the place of the first): `id = 1 or id = 2` is `id in (1, 2)`, true and NULL alike. SQLite
+    /// plans a long `in` list in linear time, and a long chain of ORs in quadratic time.
+    static func mergingEqualities(_ terms: [RunFilter]) -> [RunFilter] {
+        var merged: [RunFilter?] = []  // nil: the place of a column's merged list
+        var lists: [RunColumn: (index: Int, values: [FilterValue], isOneEquality: Bool)] = [:]
+        for term in terms {
+            let column: RunColumn, values: [FilterValue]
+            switch term {
+            case .comparison(let c, .equal, let value): (column, values) = (c, [value])
+            case .isIn(let c, let list): (column, values) = (c, list)
+            default:
+                merged.append(term)
+                continue
+            }
+            if lists[column] != nil {
+                lists[column]!.values.append(contentsOf: values)
+                lists[column]!.isOneEquality = false
+            } else {
+                lists[column] = (merged.count, values, values.count == 1 && term != .isIn(column, values))
+                merged.append(nil)
+            }
+        }
+        var result = merged
+        for (column, list) in lists {  // a lone equality stays as written
+            result[list.index] = list.isOneEquality ? .comparison(column, .equal, list.values[0]) : .isIn(column, list.values)
+        }
+        return result.map { $0! }
+    }
+
+    /// `not filter`, with `not not x` as `x`: every `not` treats a missing value as false first
+    /// (`NOT coalesce(x, 0)`), and so does the WHERE clause, so the two are the same filter.
+    static func negated(_ filter: RunFilter) -> RunFilter {
+        if case .not(let inner) = filter { return inner }
+        return .not(filter)
     }
 
     /// Parses a `--sort` argument: a column name, `-` prefix for descending.
@@ -137,6 +212,11 @@ public enum RunFilterParser {
         var position = 0
         let source: String
 
+        /// Comparisons and listed values so far.
+        var termCount = 0
+        /// Parentheses open at the current position.
+        var parenthesisDepth = 0
+
         var peek: Token? { position < tokens.count ? tokens[position] : nil }
 
         mutating func advance() -> Token? {
@@ -152,37 +232,44 @@ public enum RunFilterParser {
         }
 
         mutating func expression() throws -> RunFilter {
-            var left = try conjunction()
+            var terms = [try conjunction()]
             while peek?.isKeyword("or") == true {
                 position += 1
-                left = .or(left, try conjunction())
+                terms.append(try conjunction())
             }
-            return left
+            return RunFilterParser.balanced(RunFilterParser.mergingEqualities(terms)[...], RunFilter.or)
         }
 
         mutating func conjunction() throws -> RunFilter {
-            var left = try unary()
+            var terms = [try unary()]
             while peek?.isKeyword("and") == true {
                 position += 1
-                left = .and(left, try unary())
+                terms.append(try unary())
             }
-            return left
+            return RunFilterParser.balanced(terms[...], RunFilter.and)
         }
 
         mutating func unary() throws -> RunFilter {
-            if peek?.isKeyword("not") == true {
+            var negations = 0  // counted, not recursed: a long run of nots is no deeper than one
+            while peek?.isKeyword("not") == true {
                 position += 1
-                return .not(try unary())
+                negations += 1
             }
-            return try primary()
+            let operand = try primary()
+            return negations % 2 == 0 ? operand : RunFilterParser.negated(operand)
         }
 
         mutating func primary() throws -> RunFilter {
             guard let token = advance() else { throw fail("expected a column name but the expression ended") }
             switch token {
             case .symbol("("):
+                parenthesisDepth += 1
+                guard parenthesisDepth <= RunFilterParser.maximumParentheses else {
+                    throw fail("parentheses nest more than \(RunFilterParser.maximumParentheses) deep; at most \(RunFilterParser.maximumParentheses)")
+                }
                 let inner = try expression()
                 try expect(")")
+                parenthesisDepth -= 1
                 return inner
             case .name(let name):
                 if ["and", "or", "not", "in", "like", "is", "null"].contains(name.lowercased()) {
@@ -211,6 +298,7 @@ public enum RunFilterParser {
                 guard advance()?.isKeyword("null") == true else {
                     throw fail("expected 'null' after 'is\(negated ? " not" : "")' (write \(column.rawValue) is null or \(column.rawValue) is not null)")
                 }
+                termCount += 1
                 return negated ? .not(.isNull(column)) : .isNull(column)
             }
             if token.isKeyword("in") {
@@ -230,6 +318,7 @@ public enum RunFilterParser {
                 guard column.valueKind == .text else {
                     throw fail("'like' works on text columns; \(column.rawValue) is numeric")
                 }
+                termCount += 1
                 return .like(column, pattern: pattern)
             }
             guard case .symbol(let symbol) = token, let comparison = ComparisonOperator(rawValue: symbol) else {
@@ -239,6 +328,7 @@ public enum RunFilterParser {
         }
 
         mutating func literal(for column: RunColumn) throws -> FilterValue {
+            termCount += 1  // each value is one bound argument
             guard let token = advance() else { throw fail("expected a value but the expression ended") }
             switch token {
             case .number(let value):

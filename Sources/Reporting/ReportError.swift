@@ -38,10 +38,13 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// User text quoted on one line (newlines and control characters made visible).
+    /// User text quoted on one line (newlines and control characters made visible), its first 120
+    /// characters when it is longer (a 10,000-term expression is not repeated back).
     private func oneLine(_ text: String, quote: String = "\"") -> String {
         var result = quote
-        for scalar in text.unicodeScalars {
+        let limit = 120
+        let scalars = text.unicodeScalars
+        for scalar in scalars.prefix(limit) {
             switch scalar {
             case "\n": result += "\\n"
             case "\r": result += "\\r"
@@ -53,6 +56,6 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
                 } else { result.unicodeScalars.append(scalar) }
             }
         }
-        return result + quote
+        return result + (scalars.count > limit ? "..." : "") + quote
     }
 }

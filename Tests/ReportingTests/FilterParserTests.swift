@@ -15,8 +15,8 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(try RunFilterParser.parse("seed = 1 or seed = 2 and not batch_size = 16"),
                        .or(.comparison(.seed, .equal, .integer(1)),
                            .and(.comparison(.seed, .equal, .integer(2)), .not(.comparison(.batch_size, .equal, .integer(16))))))
-        XCTAssertEqual(try RunFilterParser.parse("(seed = 1 OR seed = 2) AND batch_size = 16"),
-                       .and(.or(.comparison(.seed, .equal, .integer(1)), .comparison(.seed, .equal, .integer(2))),
+        XCTAssertEqual(try RunFilterParser.parse("(seed = 1 OR seed > 2) AND batch_size = 16"),
+                       .and(.or(.comparison(.seed, .equal, .integer(1)), .comparison(.seed, .greater, .integer(2))),
                             .comparison(.batch_size, .equal, .integer(16))))
         XCTAssertEqual(try RunFilterParser.parse("batch_size in (16, 32)"), .isIn(.batch_size, [.integer(16), .integer(32)]))
         XCTAssertEqual(try RunFilterParser.parse("status not in ('failed','diverged')"),
