@@ -13,6 +13,9 @@ struct CSVTable: Equatable {
     /// When the text column mixes numbers and text (an "NA" among numbers): the line and text of
     /// its first text cell.
     var mixedText: (line: Int, text: String)? = nil
+    /// Per column, the first cell whose number is beyond float32's range (1e39): such a file is
+    /// refused for a float32 run (see `LoadedData.float32Problem`).
+    var beyondFloat32: [Int: (line: Int, text: String)] = [:]
 
     static func == (lhs: CSVTable, rhs: CSVTable) -> Bool {
         lhs.columnNames == rhs.columnNames && lhs.values == rhs.values && lhs.rowCount == rhs.rowCount && lhs.texts == rhs.texts
@@ -50,6 +53,7 @@ struct CSVTable: Equatable {
             lineStart = index + 1
         }
         if lineStart < bytes.count { lineRanges.append(lineStart..<bytes.count) }
+        try checkCarriageReturns(bytes, lineRanges: lineRanges, file: file)
         func isBlank(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
         func text(_ range: Range<Int>) -> Substring {
             var end = range.upperBound
@@ -59,21 +63,24 @@ struct CSVTable: Equatable {
         guard let headerIndex = lineRanges.firstIndex(where: { !isBlank($0) }) else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file is empty; expected a header row naming the columns, then one row per sample")
         }
-        let header = splitFields(text(lineRanges[headerIndex])).map { $0.trimmingCharacters(in: .whitespaces) }
+        let header = try fields(text(lineRanges[headerIndex]), file: file, line: headerIndex + 1, header: nil)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
         if header.allSatisfy({ Double($0) != nil }) {
             throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: nil,
                 reason: "no header row (the first line holds only numbers); add a first line naming each column, e.g. x1,x2,label")
         }
+        var seenNames = Set<String>()  // a set, not a search of the names before: 100,000 columns stay linear
         for (index, name) in header.enumerated() {
             if name.isEmpty {
                 throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
             }
-            if header[..<index].contains(name) {
+            if !seenNames.insert(name).inserted {
                 throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(Self.shown(name))'", reason: "column name '\(Self.shown(name))' appears twice in the header")
             }
         }
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
         var textCells: [Int: String] = [:]  // row -> text, for the text column's non-numbers
+        var beyondFloat32: [Int: (line: Int, text: String)] = [:]
         var firstTextLine: Int?
         var values: [Double] = []
         values.reserveCapacity(lineRanges.count * header.count)
@@ -102,10 +109,17 @@ struct CSVTable: Equatable {
                 }
                 return value
             }
+            func noteRange(_ value: Double, column: Int, text: @autoclosure () -> String) {
+                if !Float(value).isFinite && beyondFloat32[column] == nil { beyondFloat32[column] = (lineIndex + 1, text()) }
+            }
             if bytes[range].contains(UInt8(ascii: "\"")) {
-                let fields = splitFields(text(range))
-                guard fields.count == header.count else { throw fail(fields.count) }
-                for (column, field) in fields.enumerated() { values.append(try check(Substring(field), column: column)) }
+                let cells = try fields(text(range), file: file, line: lineIndex + 1, header: header)
+                guard cells.count == header.count else { throw fail(cells.count) }
+                for (column, field) in cells.enumerated() {
+                    let value = try check(Substring(field), column: column)
+                    noteRange(value, column: column, text: field.trimmingCharacters(in: .whitespaces))
+                    values.append(value)
+                }
                 rowCount += 1
                 continue
             }
@@ -139,6 +153,7 @@ struct CSVTable: Equatable {
                 if !parsed || !value.isFinite {
                     value = try check(Substring(String(decoding: bytes[fieldStart..<fieldEnd], as: UTF8.self)), column: column)
                 }
+                noteRange(value, column: column, text: String(decoding: bytes[first..<last], as: UTF8.self))
                 values.append(value)
                 column += 1
                 if fieldEnd >= end { break }
@@ -151,6 +166,7 @@ struct CSVTable: Equatable {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file has a header but no data rows")
         }
         var table = CSVTable(columnNames: header, values: values, rowCount: rowCount)
+        table.beyondFloat32 = beyondFloat32
         if !textCells.isEmpty, let textIndex {
             table.texts = (0..<rowCount).map { row in textCells[row] ?? shortDescription(values[row * header.count + textIndex]) }
             if textCells.count < rowCount, let line = firstTextLine, let first = textCells.min(by: { $0.key < $1.key }) {
@@ -194,30 +210,68 @@ struct CSVTable: Equatable {
         (0..<exponent).reduce(1.0) { value, _ in value * 10 }  // each product is exact up to 1e22
     }
 
-    /// Splits one line on commas; a field in double quotes may hold commas and "" for a quote.
-    private static func splitFields(_ line: Substring) -> [String] {
+    /// A carriage return that does not end a line (CR only line endings, as classic Mac OS
+    /// wrote them, make the whole file one line with CRs in it): named, rather than "1 fields".
+    static func checkCarriageReturns(_ bytes: [UInt8], lineRanges: [Range<Int>], file: String) throws {
+        guard let lone = bytes.indices.first(where: { bytes[$0] == 13 && $0 + 1 < bytes.count && bytes[$0 + 1] != UInt8(ascii: "\n") })
+        else { return }
+        let line = lineRanges.firstIndex { $0.contains(lone) } ?? 0
+        let character = String(decoding: bytes[lineRanges[line].lowerBound..<lone], as: UTF8.self).count + 1
+        let onlyCR = lineRanges.count == 1
+        throw ExperimentsError.badData(file: file, line: line + 1, column: nil, reason: onlyCR
+            ? "line endings are CR only (classic Mac OS; first CR at character \(character)): save the file with LF or CRLF line endings"
+            : "a carriage return (CR) inside the line at character \(character): remove it, or save the file with LF or CRLF line endings")
+    }
+
+    /// The fields of one line, split on commas; a field in double quotes may hold commas and "" for
+    /// a quote (spaces around the quotes are allowed). A quote left open, a quote inside an unquoted
+    /// field and text after a closing quote are errors naming the line and the column (by its
+    /// header name when `header` is given) and the character.
+    static func fields(_ line: Substring, file: String, line lineNumber: Int, header: [String]?) throws -> [String] {
         guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         var fields: [String] = []
         var current = ""
-        var inQuotes = false
-        var iterator = line.makeIterator()
-        var pending: Character? = nil
-        while let character = pending ?? iterator.next() {
-            pending = nil
+        var inQuotes = false, wasQuoted = false
+        var openedAt = 0
+        func fail(_ reason: String) -> ExperimentsError {
+            let index = fields.count
+            let column = header.map { index < $0.count ? "'\(shown($0[index]))' (\(index + 1))" : "\(index + 1)" } ?? "\(index + 1)"
+            return .badData(file: file, line: lineNumber, column: column, reason: reason)
+        }
+        let characters = Array(line)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            index += 1
             if inQuotes {
-                if character == "\"" {
-                    if let next = iterator.next() {
-                        if next == "\"" { current.append("\"") } else { inQuotes = false; pending = next }
-                    } else { inQuotes = false }
-                } else { current.append(character) }
-            } else if character == "\"" {
-                inQuotes = true
+                guard character == "\"" else { current.append(character); continue }
+                if index < characters.count, characters[index] == "\"" {
+                    current.append("\"")
+                    index += 1
+                } else {
+                    inQuotes = false
+                }
             } else if character == "," {
-                fields.append(current); current = ""
+                fields.append(current)
+                current = ""
+                wasQuoted = false
+            } else if wasQuoted {
+                guard character == " " || character == "\t" else {
+                    throw fail("text after the closing quote at character \(index) (a quoted field ends at its closing quote; write \"\" for a quote inside it)")
+                }
+            } else if character == "\"" {
+                guard current.allSatisfy({ $0 == " " || $0 == "\t" }) else {
+                    throw fail("a quote inside an unquoted field at character \(index): quote the whole field and double the quote (\"a\"\"b\"), or remove it")
+                }
+                current = ""
+                inQuotes = true
+                wasQuoted = true
+                openedAt = index
             } else {
                 current.append(character)
             }
         }
+        if inQuotes { throw fail("unterminated quote: the field opened with \" at character \(openedAt) is not closed on this line") }
         fields.append(current)
         return fields
     }

@@ -44,6 +44,9 @@ public struct LoadedData: Sendable {
     public var classNames: [String]? = nil
     /// The target column's name in a CSV file (nil for generated data).
     public var targetName: String? = nil
+    /// The first CSV cell beyond float32's range (1e39) in a feature column or a target of values
+    /// (class labels become class numbers): a float32 run of this data is refused with this error.
+    public var float32Problem: ExperimentsError? = nil
     /// "classification (10 classes)" / "regression (1 target)".
     public var taskDescription: String {
         switch dataset.targets {
@@ -207,11 +210,26 @@ public enum DataCatalog {
     /// A CSV file's bytes as a dataset: features are every column but the target.
     static func loadCSV(_ data: Data, file: String, target: String?, task: TaskKind, sha256: String? = nil) throws -> LoadedData {
         let table = try CSVTable.parse([UInt8](data), file: file, textColumn: target)
+        var loaded = try dataset(from: table, data: data, file: file, target: target, task: task, sha256: sha256)
+        let targetIndex = target.flatMap { table.columnNames.firstIndex(of: $0) } ?? table.columnNames.count - 1
+        let cells = table.beyondFloat32.filter { $0.key != targetIndex || !loaded.dataset.isClassification }
+        if let (column, cell) = cells.min(by: { ($0.value.line, $0.key) < ($1.value.line, $1.key) }) {
+            loaded.float32Problem = .badData(file: file, line: cell.line, column: "'\(CSVTable.shown(table.columnNames[column]))' (\(column + 1))",
+                reason: "'\(CSVTable.shown(cell.text))' is beyond the float32 range (about ±3.4e38); use --precision float64, or rescale the column")
+        }
+        return loaded
+    }
+
+    /// The dataset of a parsed CSV table: target column, task, classes.
+    private static func dataset(from table: CSVTable, data: Data, file: String, target: String?, task: TaskKind, sha256: String?) throws
+        -> LoadedData
+    {
         let targetIndex: Int
         if let target {
             guard let index = table.columnNames.firstIndex(of: target) else {
                 throw ExperimentsError.badData(file: file, line: 1, column: nil,
-                    reason: "no column named '\(target)'; the columns are \(table.columnNames.joined(separator: ", "))")
+                    reason: "no column named '\(CSVTable.shown(target))'; the columns are \(table.columnNames.prefix(20).map { CSVTable.shown($0) }.joined(separator: ", "))"
+                        + (table.columnNames.count > 20 ? ", ... (\(table.columnNames.count) in all)" : ""))
             }
             targetIndex = index
         } else {

@@ -18,6 +18,10 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     /// A stored run whose configuration or tensors cannot be used to resume it.
     case corruptRun(runID: Int64, reason: String)
+    /// Recording a sweep or run failed as a whole (one transaction): nothing was queued.
+    case notQueued(reason: String)
+    /// The memory a run needs could not be allocated in this process.
+    case outOfMemory(String)
 
     public var description: String {
         switch self {
@@ -38,6 +42,10 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             return message
         case let .corruptRun(runID, reason):
             return "run \(runID) cannot be resumed: \(reason)"
+        case let .notQueued(reason):
+            return reason
+        case let .outOfMemory(message):
+            return message
         }
     }
 
@@ -45,7 +53,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     public var isUsageError: Bool {
         switch self {
         case .badData, .unknownDataset, .badSetting, .badSpecFile, .badInitialWeights: return true
-        case .notFound, .corruptRun: return false
+        case .notFound, .corruptRun, .notQueued, .outOfMemory: return false
         }
     }
 }

@@ -40,6 +40,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         throws -> RunConfiguration
     {
         let loaded = try load(settings.dataset, settings.target, settings.task)
+        if settings.precision == .float32, let problem = loaded.float32Problem { throw problem }
         let dataset = loaded.dataset
         let (outputActivation, loss) = defaultHead(settings, isClassification: dataset.isClassification)
         let outputs: Int
@@ -105,17 +106,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// Refuses, before anything is written, what would fail or mean nothing once training starts:
     /// a network too large for this machine's memory, a loss that does not fit the targets.
     static func checkFits(_ training: TrainingConfiguration, dataset: Dataset, name: String) throws {
-        let layers = training.layerSizes.map(String.init).joined(separator: "-")
-        // Weights, gradients, velocities and up to three epoch copies on their way to the database,
-        // plus a batch's activations, pre-activations and slopes.
-        let scalar = training.precision == .float32 ? 4.0 : 8.0
-        let batch = Double(min(training.batchSize, dataset.rowCount))
-        let bytes = Double(training.parameterCount) * scalar * 6 + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        if bytes > memory {
-            throw ExperimentsError.badSetting(field: "--hidden", reason: "a \(layers) network (\(training.parameterCount) parameters) "
-                + String(format: "needs about %.1f GB of memory to train; this machine has %.1f GB", bytes / 1e9, memory / 1e9))
-        }
+        try checkMemory(training, rowCount: dataset.rowCount)
         switch (dataset.targets, training.loss) {
         case (.values, .crossEntropy):
             throw ExperimentsError.badSetting(field: "--loss", reason: """
@@ -130,6 +121,26 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             }
         default:
             break
+        }
+    }
+
+    /// Refuses a network larger than the memory this process may use (physical memory, `ulimit -v`,
+    /// the cgroup limit; a usage error naming the tightest), or that the allocator refuses now
+    /// (a runtime error): either is said before training, not as a crash inside the engine.
+    static func checkMemory(_ training: TrainingConfiguration, rowCount: Int) throws {
+        let layers = training.layerSizes.map(String.init).joined(separator: "-")
+        // Weights, gradients, velocities and up to three epoch copies on their way to the database,
+        // plus a batch's activations, pre-activations and slopes.
+        let scalar = training.precision == .float32 ? 4.0 : 8.0
+        let batch = Double(min(training.batchSize, rowCount))
+        let bytes = Double(training.parameterCount) * scalar * 6 + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3
+        let network = "a \(layers) network (\(training.parameterCount) parameters) " + String(format: "needs about %.1f GB of memory to train", bytes / 1e9)
+        let limit = MemoryLimits.current()
+        if bytes > limit.bytes {
+            throw ExperimentsError.badSetting(field: "--hidden", reason: network + "; " + limit.description)
+        }
+        if !MemoryLimits.canAllocate(bytes: Int(bytes)) {
+            throw ExperimentsError.outOfMemory(network + ", and the system refused to allocate it (" + limit.description + ")")
         }
     }
 

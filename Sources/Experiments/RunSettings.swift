@@ -91,7 +91,7 @@ public struct RunSettings: Hashable, Sendable {
     /// `parameters.learning_rate.values[2]`).
     public mutating func apply(_ setting: Setting, _ value: SettingValue, field: String) throws {
         func fail(_ expected: String) -> ExperimentsError {
-            .badSetting(field: field, reason: "'\(value)' is not accepted; expected \(expected)")
+            .badSetting(field: field, reason: "'\(CSVTable.shown(value.description))' is not accepted; expected \(expected)")
         }
         func number(_ expected: String, _ isValid: (Double) -> Bool) throws -> Double {
             guard let number = value.asDouble, number.isFinite, isValid(number) else { throw fail(expected) }
@@ -132,10 +132,10 @@ public struct RunSettings: Hashable, Sendable {
         case .momentum: momentum = try number("a number in [0, 1), e.g. 0.9", { $0 >= 0 && $0 < 1 })
         case .nesterov: nesterov = try boolean()
         case .weightDecay: weightDecay = try number("a number >= 0", { $0 >= 0 })
-        case .seed: seed = UInt64(try integer("a whole number >= 0", { $0 >= 0 }))
+        case .seed: seed = UInt64(try integer("a whole number from 0 to \(Int.max)", { $0 >= 0 }))
         case .precision: precision = try choice(Precision.self)
         case .validation: validationFraction = try number("a fraction in [0, 1), e.g. 0.2", { $0 >= 0 && $0 < 1 })
-        case .splitSeed: splitSeed = UInt64(try integer("a whole number >= 0", { $0 >= 0 }))
+        case .splitSeed: splitSeed = UInt64(try integer("a whole number from 0 to \(Int.max)", { $0 >= 0 }))
         case .bias: usesBias = try boolean()
         case .initialization: initialization = try choice(WeightInitialization.self)
         case .initialWeights:

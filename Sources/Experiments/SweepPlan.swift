@@ -37,7 +37,21 @@ public struct SweepPlan: Sendable {
 
     /// Records the sweep and queues its runs in one transaction.
     public func enqueue(in store: SlopeStore) throws -> (sweepID: Int64, runIDs: [Int64]) {
-        try store.createSweep(name: spec.name, specJSON: spec.json(), runs: configurations.map { $0.newRun() })
+        try Queueing.run { try store.createSweep(name: spec.name, specJSON: spec.json(), runs: configurations.map { $0.newRun() }) }
+    }
+}
+
+/// Recording new work: a sweep with its runs, or one run, is one transaction (and so is creating
+/// a new database), so a full disk leaves nothing queued. The error says so, rather than Store's
+/// "resume the run" (there is no run to resume).
+public enum Queueing {
+    public static func run<Result>(_ record: () throws -> Result) throws -> Result {
+        do {
+            return try record()
+        } catch let StoreError.diskFull(path) {
+            throw ExperimentsError.notQueued(reason: "the disk holding \(path) is full, so nothing was queued "
+                + "(the write was undone whole): free some space and run the command again")
+        }
     }
 }
 
@@ -91,6 +105,7 @@ public struct FlagSettings: Sendable {
         for entry in entries {
             if entry.setting == .name { spec.name = entry.values.first?.description ?? spec.name; continue }
             spec[entry.setting] = .values(entry.values)
+            spec.sources.fields[entry.setting] = nil  // named by its flag
             flags[entry.setting] = entry.flag
         }
         try spec.validate(file: filePath, checkingData: false)

@@ -57,6 +57,8 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     public var earlyTerminate: EarlyTerminate? = nil
     /// The file's `description`, kept with the sweep.
     public var description: String? = nil
+    /// Where each setting was given in the file it was read from, for messages.
+    public var sources = SettingSources()
 
     public init(name: String) { self.name = name }
 
@@ -79,6 +81,28 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) { return spec }
         return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
+}
+
+/// Where each setting of a spec was given in its file (`fixed.dataset`, `parameters.dataset.values`),
+/// so that a problem found later (a missing data file) is named where the user wrote it. Only for
+/// messages: two specs that differ only in it are equal, and it is not stored.
+public struct SettingSources: Hashable, Sendable, Codable {
+    var fields: [Setting: String] = [:]
+
+    public init() {}
+    public init(from decoder: Decoder) throws { self.init() }
+    public func encode(to encoder: Encoder) throws {}
+    public static func == (lhs: SettingSources, rhs: SettingSources) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
+}
+
+// SweepSpec's synthesized Codable: specs stored before `sources` existed have no such key.
+extension KeyedDecodingContainer {
+    func decode(_ type: SettingSources.Type, forKey key: Key) throws -> SettingSources { SettingSources() }
+}
+
+extension KeyedEncodingContainer {
+    mutating func encode(_ value: SettingSources, forKey key: Key) throws {}
 }
 
 // MARK: - Storing as JSON
@@ -196,12 +220,7 @@ extension SweepSpec {
     /// `checkingData`: also check that each dataset names a file that exists or a built-in with
     /// valid options, and that target and task go with CSV files.
     public static func parse(yaml: String, file: String, defaultName: String = "sweep", checkingData: Bool = true) throws -> SweepSpec {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw ExperimentsError.badSpecFile(path: file, reason: "not valid YAML: \(error)")
-        }
+        let root = try compose(yaml, file: file)
         func fail(_ field: String, _ reason: String) -> ExperimentsError {
             .badSetting(field: "\(file): \(field)", reason: reason)
         }
@@ -230,7 +249,9 @@ extension SweepSpec {
                 }
                 spec.count = count
             case "random_seed":
-                guard let seed = valueNode.int, seed >= 0 else { throw fail("random_seed", "expected a whole number >= 0") }
+                guard let seed = valueNode.int, seed >= 0 else {
+                    throw fail("random_seed", "'\(CSVTable.shown(valueNode.scalar?.string ?? "?"))' is not accepted; expected a whole number from 0 to \(Int.max)")
+                }
                 spec.randomSeed = UInt64(seed)
             case "metric":
                 spec.metric = try parseMetric(valueNode, fail: fail)
@@ -245,6 +266,7 @@ extension SweepSpec {
                     var scratch = RunSettings()
                     try scratch.apply(setting, parsed, field: "\(file): \(field)")
                     fixed.append((setting, parsed, field))
+                    spec.sources.fields[setting] = field
                 }
             case "parameters":
                 guard let parameters = valueNode.mapping else { throw fail("parameters", "expected a mapping of setting: {values: [...]} or {distribution: ..., min: ..., max: ...}") }
@@ -252,9 +274,11 @@ extension SweepSpec {
                     let setting = try parseSettingName(settingNode, section: "parameters", fail: fail)
                     if spec[setting] != nil { throw fail("parameters.\(setting.rawValue)", "appears twice") }
                     spec[setting] = try parseChoice(value, setting: setting, field: "parameters.\(setting.rawValue)", fail: fail)
+                    let givesOneValue = value.mapping?.contains { $0.key.string == "value" } ?? false
+                    spec.sources.fields[setting] = "parameters.\(setting.rawValue)" + (givesOneValue ? ".value" : ".values")
                 }
             default:
-                throw fail(key, "unknown key; accepted keys: \(topLevelKeys.joined(separator: ", "))")
+                throw fail(CSVTable.shown(key), "unknown key;\(NameSuggestion.hint(for: key, among: topLevelKeys)) accepted keys: \(topLevelKeys.joined(separator: ", "))")
             }
         }
         for (setting, value, field) in fixed {
@@ -265,9 +289,37 @@ extension SweepSpec {
         return spec
     }
 
+    /// Yams' parse of the text, checked: at most `YAMLLimits.maximumNodes` nodes once aliases are
+    /// expanded (an alias bomb of a few hundred bytes expands to billions), and errors as one line
+    /// naming the file, line and column.
+    static func compose(_ yaml: String, file: String) throws -> Node? {
+        if let problem = YAMLLimits.aliasUsedAsKey(in: yaml) {
+            throw ExperimentsError.badSpecFile(path: "\(file), line \(problem.line), column \(problem.column)",
+                                               reason: "an alias (*name) as a mapping key is not supported; write the key out")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            let (mark, reason) = YAMLLimits.describe(error)
+            let location = mark.map { YAMLLimits.clamped($0, in: yaml) }
+            throw ExperimentsError.badSpecFile(path: file + (location.map { ", line \($0.line), column \($0.column)" } ?? ""),
+                                               reason: "not valid YAML: \(reason)")
+        } catch {
+            throw ExperimentsError.badSpecFile(path: file, reason: "not valid YAML")
+        }
+        if let root, !YAMLLimits.isWithinNodeLimit(root) {
+            throw ExperimentsError.badSpecFile(path: file, reason: "expands to more than \(YAMLLimits.maximumNodes) YAML values "
+                + "(aliases that repeat aliases?); a sweep file needs far fewer: write the values out")
+        }
+        return root
+    }
+
     private static func parseSettingName(_ node: Node, section: String, fail: (String, String) -> ExperimentsError) throws -> Setting {
         guard let name = node.string, let setting = Setting(rawValue: name) else {
-            throw fail("\(section).\(node.string ?? "?")", "unknown setting; accepted: \(Setting.allCases.map(\.rawValue).joined(separator: ", "))")
+            let names = Setting.allCases.map(\.rawValue)
+            let hint = node.string.map { NameSuggestion.hint(for: $0, among: names) } ?? ""
+            throw fail("\(section).\(CSVTable.shown(node.string ?? "?"))", "unknown setting;\(hint) accepted: \(names.joined(separator: ", "))")
         }
         return setting
     }
@@ -290,7 +342,8 @@ extension SweepSpec {
                 metric.goal = goal
                 goalGiven = true
             default:
-                throw fail("metric.\(keyNode.string ?? "?")", "unknown key; accepted keys: name, goal")
+                let key = keyNode.string ?? "?"
+                throw fail("metric.\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: ["name", "goal"])) accepted keys: name, goal")
             }
         }
         if !goalGiven { metric.goal = metric.name.rawValue.hasSuffix("accuracy") ? .maximize : .minimize }
@@ -308,7 +361,9 @@ extension SweepSpec {
                 guard let epochs = value.int, epochs >= 0 else { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }
                 warmup = epochs
             default:
-                throw fail("early_terminate.\(keyNode.string ?? "?")", "unknown key; accepted keys: type, warmup_epochs")
+                let key = keyNode.string ?? "?"
+                throw fail("early_terminate.\(CSVTable.shown(key))",
+                           "unknown key;\(NameSuggestion.hint(for: key, among: ["type", "warmup_epochs"])) accepted keys: type, warmup_epochs")
             }
         }
         return EarlyTerminate(warmupEpochs: warmup)
@@ -341,7 +396,8 @@ extension SweepSpec {
                 guard let number = value.float ?? value.int.map(Double.init), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
                 if key == "min" { minimum = number } else { maximum = number }
             default:
-                throw fail("\(field).\(key)", "unknown key; accepted keys: values, value, distribution, min, max")
+                let accepted = ["values", "value", "distribution", "min", "max"]
+                throw fail("\(field).\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
             }
         }
         if let values {
@@ -362,6 +418,10 @@ extension SweepSpec {
             if node.null != nil { throw fail(field, "empty value") }
             if scalar.style == .plain || scalar.style == .any {
                 if let value = node.int { return .int(value) }
+                // A whole number beyond Int (a seed of 2^63) stays as written: as a float it would
+                // be shown as 9.223372036854776e+18 and could not be told apart from its neighbours.
+                let digits = scalar.string.drop { $0 == "-" || $0 == "+" }
+                if !digits.isEmpty, digits.count + 1 >= scalar.string.count, digits.allSatisfy({ ("0"..."9").contains($0) }) { return .string(scalar.string) }
                 if let value = node.float { return .double(value) }
                 if let value = node.bool { return .bool(value) }
             }
@@ -384,6 +444,7 @@ extension SweepSpec {
     /// `fail` gets the setting, its field in the file (`fixed.dataset`) and the reason.
     func validateData(fail: (Setting, String, String) -> ExperimentsError) throws {
         func field(_ setting: Setting, _ index: Int) -> String {
+            if let given = sources.fields[setting] { return given.hasSuffix(".values") ? "\(given)[\(index)]" : given }
             if case let .values(values)? = self[setting], values.count > 1 { return "parameters.\(setting.rawValue).values[\(index)]" }
             return "fixed.\(setting.rawValue)"
         }

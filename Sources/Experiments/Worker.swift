@@ -256,6 +256,7 @@ public final class Worker: @unchecked Sendable {
     private func train(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration, label: String) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
+        try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount)  // this worker's limits, not the queueing process's
         let (trainer, firstEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
         let heartbeat = startHeartbeat(runID: runID)

@@ -24,9 +24,9 @@ struct Train: ParsableCommand {
     func run() throws {
         let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
         Console.sayStorageEstimate([configuration], global)
-        let store = try Console.openStore(global, create: true)
+        let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let runID = try store.createRun(configuration.newRun())
+        let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
             // Ctrl-C while waiting for the database lock suspends the run: interrupted, too.
@@ -67,7 +67,7 @@ struct Sweep: ParsableCommand {
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
         let plan = try SweepPlan(spec: sweepSpec, source: spec)
         Console.sayStorageEstimate(plan.configurations, global)
-        let store = try Console.openStore(global, create: true)
+        let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try plan.enqueue(in: store)
         if queueOnly {

@@ -46,7 +46,11 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             dtype = try container.decodeIfPresent(String.self, forKey: .dtype) ?? "float64"
             let declaredRows = try container.decodeIfPresent(Int.self, forKey: .rows)
             let declaredCols = try container.decodeIfPresent(Int.self, forKey: .cols)
-            if let nested = try? container.decode([[Double]].self, forKey: .values) {
+            // Nested when the first item is a list: a bad value is then reported where it is
+            // (values[1][1]), not as the flat form's failure at values[0].
+            var probe = try container.nestedUnkeyedContainer(forKey: .values)
+            if (try? probe.nestedUnkeyedContainer()) != nil {
+                let nested = try container.decode([[Double]].self, forKey: .values)
                 values = nested
                 rows = declaredRows ?? nested.count
                 cols = declaredCols ?? nested.first?.count ?? 0
@@ -145,6 +149,10 @@ public struct WeightsFile: Codable, Equatable, Sendable {
     public static func decode(_ data: Data) throws -> WeightsFile {
         func invalid(_ reason: String) -> StoreError { .invalidValue("not a Slope weights file: \(reason)") }
         guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            if let number = Self.firstOutOfRangeNumber(in: data) {
+                throw invalid("the number \(number.text) at line \(number.line), column \(number.column) is out of range "
+                    + "(a float64 holds magnitudes up to about 1.8e308)")
+            }
             throw invalid("not valid JSON")
         }
         guard json is [Any] || json is [String: Any] else {
@@ -183,6 +191,44 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             }
         }
         return file
+    }
+
+    /// The first number literal outside strings whose value is not finite as a Double (1e400), with
+    /// its line and column (from 1): JSONSerialization refuses such a file without saying why.
+    /// - Complexity: O(n) in the bytes.
+    static func firstOutOfRangeNumber(in data: Data) -> (text: String, line: Int, column: Int)? {
+        let bytes = [UInt8](data)
+        var index = 0, line = 1, lineStart = 0
+        var inString = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") { index += 2; continue }
+                if byte == UInt8(ascii: "\"") { inString = false }
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                index += 1
+            case UInt8(ascii: "\n"):
+                line += 1
+                index += 1
+                lineStart = index
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                let start = index
+                while index < bytes.count, "+-.eE0123456789".utf8.contains(bytes[index]) { index += 1 }
+                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                if let value = Double(text), !value.isFinite {
+                    let shown = text.count <= 40 ? text : String(text.prefix(40)) + "..."
+                    return (shown, line, start - lineStart + 1)
+                }
+            default:
+                index += 1
+            }
+        }
+        return nil
     }
 
     /// Where the first `layer`, `rows` or `cols` that is not a whole number is (".tensors[0].layer").

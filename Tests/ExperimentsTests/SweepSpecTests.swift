@@ -211,7 +211,8 @@ final class SweepSpecTests: XCTestCase {
         assertRejected("fixed: {log_tensors: sometimes}", field: "fixed.log_tensors", mentions: ["every, final, or a whole number"])
         assertRejected("- a\n- b", field: "(top level)", mentions: ["mapping"])
         XCTAssertThrowsError(try parse("parameters: {a: [1, 2")) { error in
-            XCTAssertTrue("\(error)".hasPrefix("s.yaml: not valid YAML"), "\(error)")
+            XCTAssertEqual("\(error)", "s.yaml, line 1, column 22: not valid YAML: did not find expected ',' or ']' "
+                           + "(while parsing a flow sequence at line 1, column 17)")
         }
     }
 

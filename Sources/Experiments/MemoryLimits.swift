@@ -1,0 +1,85 @@
+// How much memory this process may use for a network: the least of physical memory, the
+// address-space limit (`ulimit -v`, RLIMIT_AS, minus what the process already maps) and the
+// cgroup memory limit (v2 memory.max, v1 memory.limit_in_bytes, of this process's cgroup and
+// its parents), each named, and a probe that asks the allocator for the bytes before training.
+import Foundation
+
+enum MemoryLimits {
+    /// The tightest limit and how to say it ("this machine has 24.0 GB").
+    struct Limit: Equatable {
+        var bytes: Double
+        var description: String
+    }
+
+    /// The least of the limits that apply to this process now.
+    static func current() -> Limit {
+        var limits = [Limit(bytes: Double(ProcessInfo.processInfo.physicalMemory),
+                            description: String(format: "this machine has %.1f GB", Double(ProcessInfo.processInfo.physicalMemory) / 1e9))]
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {  // RLIM_INFINITY
+            let left = max(0, Double(limit.rlim_cur) - mappedBytes())
+            limits.append(Limit(bytes: left, description: String(format: "the address-space limit (ulimit -v, %.1f GB) leaves %.1f GB",
+                                                                  Double(limit.rlim_cur) / 1e9, left / 1e9)))
+        }
+        let cgroupFile = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        if let bytes = cgroupLimit(procSelfCgroup: cgroupFile, root: "/sys/fs/cgroup") {
+            limits.append(Limit(bytes: bytes, description: String(format: "the cgroup memory limit is %.1f GB", bytes / 1e9)))
+        }
+        return limits.min { $0.bytes < $1.bytes }!
+    }
+
+    /// The process's mapped address space (VmSize of /proc/self/status), which counts against RLIMIT_AS.
+    static func mappedBytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+
+    /// The smallest memory limit of the cgroup named in `procSelfCgroup` (the text of
+    /// /proc/self/cgroup) and of its parents, under `root`; nil when none is set. cgroup v2: the
+    /// `0::/path` line and memory.max ("max" is no limit); v1: the `N:memory:/path` line and
+    /// memory.limit_in_bytes (about 2^63 is no limit). A namespaced path that is not under `root`
+    /// falls back to the root's own file.
+    static func cgroupLimit(procSelfCgroup: String, root: String) -> Double? {
+        var candidates: [String] = []
+        for line in procSelfCgroup.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = String(parts[2])
+            if parts[0] == "0" && parts[1].isEmpty {
+                candidates += directories(root, path).map { $0 + "/memory.max" }
+            } else if parts[1].split(separator: ",").contains("memory") {
+                candidates += directories(root + "/memory", path).map { $0 + "/memory.limit_in_bytes" }
+            }
+        }
+        let limits = candidates.compactMap { file -> Double? in
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let bytes = Double(trimmed), bytes > 0, bytes < 0x1p62 else { return nil }  // "max", or v1's 2^63 - 4096
+            return bytes
+        }
+        return limits.min()
+    }
+
+    /// `base/path` and each of its parents up to `base`.
+    private static func directories(_ base: String, _ path: String) -> [String] {
+        var components = path.split(separator: "/").map(String.init)
+        var result: [String] = []
+        while true {
+            result.append(([base] + components).joined(separator: "/"))
+            if components.isEmpty { return result }
+            components.removeLast()
+        }
+    }
+
+    /// True when the allocator gives `bytes` now (asked for and given back untouched, so no page is
+    /// used): what the limits above cannot see (another limit, fragmentation) shows here as a
+    /// clear error rather than as a crash inside the engine.
+    static func canAllocate(bytes: Int) -> Bool {
+        guard bytes > 0 else { return true }
+        guard let block = malloc(bytes) else { return false }
+        free(block)
+        return true
+    }
+}

@@ -1,0 +1,115 @@
+// Hostile and mistyped sweep files: alias bombs refused before they expand, Yams' parse errors as
+// one line with file, line and column, "did you mean" for mistyped keys and settings, seeds shown
+// exactly, and a setting's problem named where the file gives it.
+import XCTest
+@testable import Experiments
+
+final class SweepFileInputTests: XCTestCase {
+    private func message(_ yaml: String, checkingData: Bool = true) -> String {
+        do {
+            _ = try SweepSpec.parse(yaml: yaml, file: "s.yaml", checkingData: checkingData)
+            return "accepted"
+        } catch {
+            XCTAssertTrue((error as? ExperimentsError)?.isUsageError ?? false, "\(error)")
+            return "\(error)"
+        }
+    }
+
+    /// Each level repeats the one below ten times: `levels` levels expand to 10^levels values. The
+    /// anchors are defined inside the values (a valid sweep file), or, `asKey`, in keys of their
+    /// own with the last alias as a key.
+    static func aliasBomb(levels: Int, asKey: Bool = false) -> String {
+        let items = ["&a0 [8]"] + (1...levels).map { level in
+            "&a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]"
+        }
+        if asKey { return items.enumerated().map { "x\($0.offset): \($0.element)\n" }.joined() + "? *a\(levels)\n: 1\n" }
+        return "parameters:\n  hidden:\n    values: [" + items.joined(separator: ", ") + "]\n"
+    }
+
+    func testAliasBombsAreRefusedBeforeTheyExpand() {
+        // 10^9 values from 500 bytes (before: over a minute and a gigabyte): refused after counting 100,000.
+        let refused = message(Self.aliasBomb(levels: 9))
+        XCTAssertEqual(refused, "s.yaml: expands to more than 100000 YAML values (aliases that repeat aliases?); "
+                       + "a sweep file needs far fewer: write the values out")
+        // As a mapping key Yams would hash all of it to look for duplicate keys: refused unparsed.
+        XCTAssertEqual(message(Self.aliasBomb(levels: 9, asKey: true)),
+                       "s.yaml, line 11, column 3: an alias (*name) as a mapping key is not supported; write the key out")
+        // Aliases within the bound still work.
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {hidden: &h [4, 4]}\nparameters: {seed: {values: [1, 2]}}\n",
+                                           file: "s.yaml").expand().map(\.settings.hidden), [[4, 4], [4, 4]])
+        // A large bad value is not rendered whole into the message.
+        let large = message("parameters:\n  hidden: {values: [[" + Array(repeating: "0", count: 5000).joined(separator: ", ") + "]]}\n")
+        XCTAssertEqual(large, "s.yaml: parameters.hidden.values[0]: '[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...' is not accepted; "
+                       + "expected layer widths >= 1 separated by commas (e.g. 64,64), or none")
+    }
+
+    func testParseErrorsAreOneLineWithLineAndColumn() {
+        XCTAssertEqual(message("name: a\nmethod: grid\nname: b\n"),
+                       "s.yaml, line 1, column 1: not valid YAML: 'name' appears twice in one mapping; give each key once")
+        XCTAssertEqual(message("name: a\nparameters:\n  seed: {values: *nope}\n"),
+                       "s.yaml, line 3, column 18: not valid YAML: found undefined alias")
+        XCTAssertEqual(message("name: a\nparameters:\n  seed:\n    values: [1]\n   bad: 2\n"),
+                       "s.yaml, line 5, column 4: not valid YAML: did not find expected key (while parsing a block mapping at line 3, column 3)")
+        XCTAssertEqual(message("name: [a\n"),
+                       "s.yaml, line 2, column 1: not valid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 7)")
+        for yaml in ["a: b: c", "\t- x", "name: \"open", "- a\nb: c"] {
+            let text = message(yaml)
+            XCTAssertFalse(text.contains("\n"), text)
+            XCTAssertTrue(text.hasPrefix("s.yaml, line "), text)
+        }
+    }
+
+    func testMistypedNamesGetDidYouMean() {
+        XCTAssertTrue(message("nmae: a\n").hasPrefix("s.yaml: nmae: unknown key; did you mean 'name'? accepted keys: name, description,"))
+        XCTAssertTrue(message("parameters:\n  learning_rte: {values: [0.1]}\n")
+            .hasPrefix("s.yaml: parameters.learning_rte: unknown setting; did you mean 'learning_rate'? accepted: dataset,"))
+        XCTAssertTrue(message("fixed: {epoch: 3}\n").hasPrefix("s.yaml: fixed.epoch: unknown setting; did you mean 'epochs'?"))
+        XCTAssertEqual(message("metric: {name: val_loss, gaol: minimize}\n"),
+                       "s.yaml: metric.gaol: unknown key; did you mean 'goal'? accepted keys: name, goal")
+        XCTAssertEqual(message("early_terminate: {warmup: 2}\n"),
+                       "s.yaml: early_terminate.warmup: unknown key; accepted keys: type, warmup_epochs")
+        XCTAssertEqual(message("parameters:\n  seed: {vaules: [1, 2]}\n"),
+                       "s.yaml: parameters.seed.vaules: unknown key; did you mean 'values'? accepted keys: values, value, distribution, min, max")
+        // Nothing close: no guess.
+        XCTAssertTrue(message("frobnicate: 1\n").hasPrefix("s.yaml: frobnicate: unknown key; accepted keys:"))
+        XCTAssertEqual(NameSuggestion.closest(to: "batchsize", among: Setting.allCases.map(\.rawValue)), "batch_size")
+        XCTAssertEqual(NameSuggestion.editDistance(Array("kitten".unicodeScalars), Array("sitting".unicodeScalars)), 3)
+    }
+
+    func testSeedsBeyondTheLimitAreShownExactly() {
+        XCTAssertEqual(message("fixed: {seed: 9223372036854775808}\n"),
+                       "s.yaml: fixed.seed: '9223372036854775808' is not accepted; expected a whole number from 0 to 9223372036854775807")
+        XCTAssertEqual(message("parameters: {split_seed: {values: [1, 18446744073709551616]}}\n"),
+                       "s.yaml: parameters.split_seed.values[1]: '18446744073709551616' is not accepted; expected a whole number from 0 to 9223372036854775807")
+        XCTAssertEqual(message("method: random\ncount: 2\nrandom_seed: 9223372036854775808\n"),
+                       "s.yaml: random_seed: '9223372036854775808' is not accepted; expected a whole number from 0 to 9223372036854775807")
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {seed: 9223372036854775807}\n", file: "s.yaml").expand().first?.settings.seed,
+                       9_223_372_036_854_775_807)
+        // Large whole numbers are still numbers where a setting takes a real number.
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {learning_rate: 100000000000000000000}\n", file: "s.yaml").expand().first?.settings.learningRate, 1e20)
+    }
+
+    func testAMissingDataFileIsNamedWhereTheFileGivesIt() throws {
+        XCTAssertEqual(message("parameters:\n  dataset: {values: [missing.csv]}\n"), "s.yaml: parameters.dataset.values[0]: missing.csv: no such file")
+        XCTAssertEqual(message("parameters:\n  dataset: {value: missing.csv}\n"), "s.yaml: parameters.dataset.value: missing.csv: no such file")
+        XCTAssertEqual(message("parameters:\n  dataset: {values: [xor, missing.csv]}\n"), "s.yaml: parameters.dataset.values[1]: missing.csv: no such file")
+        XCTAssertEqual(message("fixed: {dataset: missing.csv}\n"), "s.yaml: fixed.dataset: missing.csv: no such file")
+        // The way `runner sweep FILE` checks it: the file read unchecked, then checked with the flags.
+        let file = try SweepSpec.parse(yaml: "parameters:\n  dataset: {values: [missing.csv]}\n", file: "s.yaml", checkingData: false)
+        XCTAssertThrowsError(try FlagSettings().sweepSpec(file: file, name: "sweep", filePath: "s.yaml")) { error in
+            XCTAssertEqual("\(error)", "s.yaml: parameters.dataset.values[0]: missing.csv: no such file")
+        }
+        var flags = FlagSettings()
+        flags.add(.dataset, flag: "--dataset", ["gone.csv"])
+        XCTAssertThrowsError(try flags.sweepSpec(file: file, name: "sweep", filePath: "s.yaml")) { error in
+            XCTAssertEqual("\(error)", "--dataset: gone.csv: no such file")
+        }
+        // Where a setting was given is for messages only: the spec read back from its JSON is equal.
+        let spec = try SweepSpec.parse(yaml: "parameters:\n  dataset: {values: [xor]}\n", file: "s.yaml")
+        XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "sweeps.spec"), spec)
+        // Nor is it in the Codable form (which early builds stored): encoded without it, decoded without it.
+        let encoded = try JSONEncoder().encode(spec)
+        XCTAssertFalse(String(decoding: encoded, as: UTF8.self).contains("sources"))
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: encoded), spec)
+    }
+}

@@ -1,0 +1,38 @@
+// Mistakes in a hand-written weights file (`runner train --init-weights`), named precisely: a
+// number out of range is not "not valid JSON", and a bad value in nested rows is at its own index.
+import Foundation
+import Store
+import XCTest
+
+final class WeightsFileErrorTests: XCTestCase {
+    private func message(_ json: String) -> String {
+        do {
+            _ = try WeightsFile.decode(Data(json.utf8))
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testANumberOutOfRangeIsNamedWithItsPlace() {
+        XCTAssertEqual(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\",\n \"values\": [[1, 2], [3, 1e400]]}]}"),
+                       "not a Slope weights file: the number 1e400 at line 2, column 25 is out of range (a float64 holds magnitudes up to about 1.8e308)")
+        XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"values\": [-2.5E+999]}]"),
+                       "not a Slope weights file: the number -2.5E+999 at line 1, column 44 is out of range (a float64 holds magnitudes up to about 1.8e308)")
+        // Inside a string it is text, not a number: the file is broken for another reason.
+        XCTAssertEqual(message("{\"tensors\": [{\"kind\": \"1e400\", "), "not a Slope weights file: not valid JSON")
+        // The largest finite values are accepted.
+        XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"values\": [1.7976931348623157e308, 4.9e-324]}]"), "accepted")
+    }
+
+    func testABadValueInNestedRowsIsNamedAtItsIndex() {
+        XCTAssertTrue(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\", \"values\": [[1, 2], [3, \"x\"]]}]}")
+            .hasPrefix("not a Slope weights file: bad value at .tensors[0].values[1][1] ("))
+        XCTAssertTrue(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\", \"values\": [[1, 2], [3, 4]]}, "
+                              + "{\"layer\": 1, \"kind\": \"bias\", \"values\": [[true, 2]]}]}")
+            .hasPrefix("not a Slope weights file: bad value at .tensors[1].values[0][0] ("))
+        // Flat values: the flat index.
+        XCTAssertTrue(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\", \"values\": [1, 2, null]}]}")
+            .hasPrefix("not a Slope weights file: bad value at .tensors[0].values[2] ("))
+    }
+}
