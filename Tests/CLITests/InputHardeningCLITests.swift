@@ -4,12 +4,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class InputHardeningCLITests: XCTestCase {
-    private var directory: TemporaryDirectory!
+final class InputHardeningCLITests: CLITestCase {
     private let runner = builtExecutable("runner")
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-input") }
-    override func tearDown() { directory.remove() }
 
     /// Runs `runner arguments` (under `timeout`, so that a regression cannot hang the tests);
     /// `limitKiB` sets `ulimit -v` first, `dataLimitKiB` `ulimit -d`.
@@ -36,11 +32,11 @@ final class InputHardeningCLITests: XCTestCase {
         let items = ["&a0 [8]"] + (1...10).map { "&a\($0) [" + Array(repeating: "*a\($0 - 1)", count: 10).joined(separator: ",") + "]" }
         let text = "name: bomb\nparameters:\n  hidden:\n    values: [" + items.joined(separator: ", ") + "]\n"
         XCTAssertLessThan(text.utf8.count, 700)
-        try text.write(toFile: directory.path("bomb.yaml"), atomically: true, encoding: .utf8)
+        try write("bomb.yaml", text)
         XCTAssertEqual(try refusal(["sweep", "bomb.yaml", "--queue-only", "--db", "bomb.db"], limitKiB: 2_000_000),
                        "bomb.yaml: expands to more than 100000 YAML values (aliases that repeat aliases?); a sweep file needs far fewer: write the values out")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("bomb.db")), "nothing written")
-        try "name: a\nmethod: grid\nname: b\n".write(toFile: directory.path("dup.yaml"), atomically: true, encoding: .utf8)
+        try write("dup.yaml", "name: a\nmethod: grid\nname: b\n")
         XCTAssertEqual(try refusal(["sweep", "dup.yaml", "--queue-only", "--db", "dup.db"]),
                        "dup.yaml, line 1, column 1: not valid YAML: 'name' appears twice in one mapping; give each key once")
     }
@@ -74,7 +70,7 @@ final class InputHardeningCLITests: XCTestCase {
 
     /// Today's fault: the run "diverged at epoch 0" and the command exited 0.
     func testAValueBeyondFloat32IsRefusedForAFloat32Run() throws {
-        try "a,b,label\n1,2,0\n3,1e39,1\n5,6,0\n7,8,1\n".write(toFile: directory.path("big.csv"), atomically: true, encoding: .utf8)
+        try write("big.csv", "a,b,label\n1,2,0\n3,1e39,1\n5,6,0\n7,8,1\n")
         XCTAssertEqual(try refusal(["train", "--dataset", "big.csv", "--validation", "0", "--epochs", "1", "--db", "big.db"]),
                        "big.csv, line 3, column 'b' (2): '1e39' is beyond the float32 range (about ±3.4e38); use --precision float64, or rescale the column")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("big.db")), "nothing written")
