@@ -54,7 +54,7 @@ final class InputHardeningCLITests: CLITestCase {
         let script = """
             mount -t tmpfs -o size=400k tmpfs "$0" || exit 99
             "$1" sweep \(flags) > /dev/null || exit 98
-            "$1" sweep \(flags) --seed \(seeds)
+            "$1" sweep \(flags) --seed \(seeds) > /dev/null
             echo "status $?"
             "$2" sweeps --db "$0/s.db" --format csv
             """
