@@ -54,7 +54,8 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             usesBias: settings.usesBias, initialization: settings.initialization,
             learningRate: settings.learningRate, momentum: settings.momentum, nesterov: settings.nesterov,
             weightDecay: settings.weightDecay, batchSize: settings.batchSize, epochs: settings.epochs,
-            seed: settings.seed, precision: settings.precision)
+            seed: settings.seed, precision: settings.precision, optimizer: settings.optimizer,
+            beta1: settings.beta1, beta2: settings.beta2, epsilon: settings.epsilon, rho: settings.rho)
         if let patience = settings.earlyStoppingPatience {
             if settings.earlyStoppingMonitor == .validationLoss && settings.validationFraction == 0 {
                 throw ExperimentsError.badSetting(field: "--early-stopping-patience",

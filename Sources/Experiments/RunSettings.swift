@@ -72,6 +72,11 @@ public struct RunSettings: Hashable, Sendable {
     public var momentum = 0.0
     public var nesterov = false
     public var weightDecay = 0.0
+    public var optimizer: Optimizer = .sgd
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var epsilon = 1e-8
+    public var rho = 0.99
     public var seed: UInt64 = 0
     public var precision: Precision = .float32
     public var validationFraction = 0.2
@@ -132,6 +137,11 @@ public struct RunSettings: Hashable, Sendable {
         case .momentum: momentum = try number("a number in [0, 1), e.g. 0.9", { $0 >= 0 && $0 < 1 })
         case .nesterov: nesterov = try boolean()
         case .weightDecay: weightDecay = try number("a number >= 0", { $0 >= 0 })
+        case .optimizer: optimizer = try choice(Optimizer.self)
+        case .beta1: beta1 = try number("a number in [0, 1), e.g. 0.9", { $0 >= 0 && $0 < 1 })
+        case .beta2: beta2 = try number("a number in [0, 1), e.g. 0.999", { $0 >= 0 && $0 < 1 })
+        case .epsilon: epsilon = try number("a number > 0, e.g. 1e-8", { $0 > 0 })
+        case .rho: rho = try number("a number in [0, 1), e.g. 0.99", { $0 >= 0 && $0 < 1 })
         case .seed: seed = UInt64(try integer("a whole number from 0 to \(Int.max)", { $0 >= 0 }))
         case .precision: precision = try choice(Precision.self)
         case .validation: validationFraction = try number("a fraction in [0, 1), e.g. 0.2", { $0 >= 0 && $0 < 1 })
@@ -190,6 +200,7 @@ public enum Setting: String, CaseIterable, Codable, Sendable {
     case batchSize = "batch_size"
     case epochs, momentum, nesterov
     case weightDecay = "weight_decay"
+    case optimizer, beta1, beta2, epsilon, rho
     case seed, precision, validation
     case splitSeed = "split_seed"
     case bias
@@ -214,7 +225,7 @@ public enum Setting: String, CaseIterable, Codable, Sendable {
     var isNumeric: Bool {
         switch self {
         case .learningRate, .batchSize, .epochs, .momentum, .weightDecay, .seed, .validation, .splitSeed,
-             .earlyStoppingPatience, .minDelta: return true
+             .earlyStoppingPatience, .minDelta, .beta1, .beta2, .epsilon, .rho: return true
         default: return false
         }
     }

@@ -38,6 +38,50 @@ enum TensorRecords {
         return result
     }
 
+    /// The tensor kinds holding an optimizer buffer's weight and bias parts.
+    static func kinds(of buffer: OptimizerBuffer) -> (weight: SlopeStore.TensorKind, bias: SlopeStore.TensorKind) {
+        switch buffer {
+        case .velocity: return (.weightVelocity, .biasVelocity)
+        case .adamFirstMoment: return (.weightAdamM, .biasAdamM)
+        case .adamSecondMoment: return (.weightAdamV, .biasAdamV)
+        case .squareAverage: return (.weightRMS, .biasRMS)
+        }
+    }
+
+    /// The optimizer's state after an epoch as rows: every buffer the optimizer keeps, and (adam,
+    /// adamw) the step count as a [1 x 1] float64 `step` tensor of layer 1.
+    static func optimizerRecords(_ buffers: [OptimizerBuffer: [LayerParameters]], step: Int,
+                                 configuration: TrainingConfiguration) -> [SlopeStore.TensorRecord] {
+        var rows: [SlopeStore.TensorRecord] = []
+        for buffer in configuration.optimizerBuffers {
+            guard let layers = buffers[buffer] else { continue }
+            let (weightKind, biasKind) = kinds(of: buffer)
+            rows += records(layers, weightKind: weightKind, biasKind: biasKind)
+        }
+        if configuration.optimizerCountsSteps {
+            rows.append(record(Tensor(rows: 1, cols: 1, float64: [Double(step)]), layer: 1, kind: .step))
+        }
+        return rows
+    }
+
+    /// The optimizer's buffers and step count from a stored epoch's rows (what is missing is left out:
+    /// the engine refuses to resume past epoch 0 without what its optimizer needs).
+    static func optimizerState(from stored: [SlopeStore.TensorRecord], configuration: TrainingConfiguration, runID: Int64)
+        throws -> (buffers: [OptimizerBuffer: [LayerParameters]], step: Int?) {
+        var buffers: [OptimizerBuffer: [LayerParameters]] = [:]
+        for buffer in configuration.optimizerBuffers {
+            let (weightKind, biasKind) = kinds(of: buffer)
+            buffers[buffer] = try layers(from: stored, weightKind: weightKind, biasKind: biasKind,
+                                         layerCount: configuration.layerSizes.count - 1, runID: runID)
+        }
+        guard let record = stored.first(where: { $0.kind == .step }) else { return (buffers, nil) }
+        let value = try tensor(record, runID: runID)
+        guard value.count == 1, let count = Int(exactly: value.doubles[0]), count >= 0 else {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "the stored step count is not one whole number >= 0")
+        }
+        return (buffers, count)
+    }
+
     static func tensor(_ record: SlopeStore.TensorRecord, runID: Int64) throws -> Tensor {
         do {
             return try Tensor(rows: record.rows, cols: record.cols, littleEndianBytes: record.data,

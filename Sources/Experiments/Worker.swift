@@ -276,16 +276,14 @@ public final class Worker: @unchecked Sendable {
            let parameters = try TensorRecords.layers(from: point.tensors, weightKind: .weight, biasKind: .bias,
                                                      layerCount: settings.layerSizes.count - 1, runID: runID) {
             try store.deleteEpochs(runID: runID, after: point.epoch)
-            let velocities = settings.momentum > 0
-                ? try TensorRecords.layers(from: point.tensors, weightKind: .weightVelocity, biasKind: .biasVelocity,
-                                           layerCount: settings.layerSizes.count - 1, runID: runID)
-                : nil
+            let optimizer = try TensorRecords.optimizerState(from: point.tensors, configuration: settings, runID: runID)
             let monitor = settings.earlyStopping?.monitor ?? .validationLoss
             // Epochs 0...point.epoch, in order: the later ones were just deleted.
             let monitoredLosses = try store.epochs(runID: runID).map { epoch in
                 (monitor == .validationLoss ? epoch.validationLoss : epoch.trainLoss) ?? epoch.trainLoss ?? .nan
             }
-            let state = TrainingState(epoch: point.epoch, parameters: parameters, velocities: velocities, monitoredLosses: monitoredLosses)
+            let state = TrainingState(epoch: point.epoch, parameters: parameters, monitoredLosses: monitoredLosses,
+                                      optimizerBuffers: optimizer.buffers, step: optimizer.step)
             return (try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state), point.epoch + 1)
         }
         if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
@@ -490,8 +488,8 @@ final class EpochLog {
     /// Every exit from the run waits for this, so nothing is written after it is ended or requeued.
     func waitUntilIdle() { writer.waitUntilIdle() }
 
-    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and
-    /// velocities with momentum) when `withTensors`. The tensors are copied now, on the training
+    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and the
+    /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The tensors are copied now, on the training
     /// thread; the returned closure only stores them.
     private func write(_ result: EpochResult, withTensors: Bool) -> () throws -> Void {
         var tensors: [SlopeStore.TensorRecord] = []
@@ -500,9 +498,7 @@ final class EpochLog {
             if let gradients = result.gradients {
                 tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
             }
-            if configuration.training.momentum > 0, let velocities = result.velocities {
-                tensors += TensorRecords.records(velocities, weightKind: .weightVelocity, biasKind: .biasVelocity)
-            }
+            tensors += TensorRecords.optimizerRecords(result.optimizerBuffers, step: result.step, configuration: configuration.training)
         }
         let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,

@@ -28,6 +28,31 @@ public enum WeightInitialization: String, CaseIterable, Codable, Sendable {
     case zeros
 }
 
+/// The update rule applied after each batch: an optimizer is parameters, a learning rate and one
+/// rule; its variants (momentum, Nesterov, betas, rho) are settings. Formulas in docs/optimizers.md.
+public enum Optimizer: String, CaseIterable, Codable, Sendable {
+    /// w -= learningRate * g, with Keras momentum / Nesterov when `momentum` > 0.
+    case sgd
+    /// Kingma & Ba (2015), with L2 weight decay added to the gradient (PyTorch's Adam).
+    case adam
+    /// Loshchilov & Hutter (2019): Adam with the weight decay applied to the weights, not the gradient.
+    case adamw
+    /// Hinton's RMSprop as PyTorch writes it (alpha = `rho`, optional momentum).
+    case rmsprop
+}
+
+/// An optimizer's per-parameter state, kept beside the parameters (one value per parameter).
+public enum OptimizerBuffer: String, CaseIterable, Hashable, Sendable {
+    /// sgd: the Keras velocity (v = momentum v - learningRate g); rmsprop: PyTorch's momentum buffer.
+    case velocity
+    /// adam / adamw: the first moment m (moving average of g).
+    case adamFirstMoment = "adam_m"
+    /// adam / adamw: the second moment v (moving average of g squared).
+    case adamSecondMoment = "adam_v"
+    /// rmsprop: the moving average of g squared.
+    case squareAverage = "rms"
+}
+
 /// Keras-style early stopping: stop after `patience` epochs in a row without an improvement of the
 /// monitored loss larger than `minDelta` over the best value seen so far. Epoch 0 (the initial
 /// weights) is not a training epoch and does not count.
@@ -70,6 +95,15 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     public var seed: UInt64
     public var precision: Precision
     public var earlyStopping: EarlyStopping?
+    /// The update rule; `momentum` serves sgd and rmsprop, `nesterov` sgd only.
+    public var optimizer: Optimizer
+    /// adam / adamw: decay of the first and second moment averages (PyTorch defaults 0.9, 0.999).
+    public var beta1: Double
+    public var beta2: Double
+    /// adam / adamw / rmsprop: added to the denominator's square root (PyTorch default 1e-8).
+    public var epsilon: Double
+    /// rmsprop: decay of the squared-gradient average (PyTorch's alpha, default 0.99).
+    public var rho: Double
 
     public init(
         layerSizes: [Int],
@@ -86,7 +120,12 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         epochs: Int = 10,
         seed: UInt64 = 0,
         precision: Precision = .float32,
-        earlyStopping: EarlyStopping? = nil
+        earlyStopping: EarlyStopping? = nil,
+        optimizer: Optimizer = .sgd,
+        beta1: Double = 0.9,
+        beta2: Double = 0.999,
+        epsilon: Double = 1e-8,
+        rho: Double = 0.99
     ) {
         self.layerSizes = layerSizes
         self.hiddenActivation = hiddenActivation
@@ -103,11 +142,17 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         self.seed = seed
         self.precision = precision
         self.earlyStopping = earlyStopping
+        self.optimizer = optimizer
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.rho = rho
     }
 
     private enum CodingKeys: String, CodingKey {
         case layerSizes, hiddenActivation, outputActivation, loss, usesBias, initialization, learningRate,
-             momentum, nesterov, weightDecay, batchSize, epochs, seed, precision, earlyStopping
+             momentum, nesterov, weightDecay, batchSize, epochs, seed, precision, earlyStopping,
+             optimizer, beta1, beta2, epsilon, rho
     }
 
     /// Missing optional keys take their defaults, so older stored configurations still decode.
@@ -128,9 +173,27 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             epochs: try container.decode(Int.self, forKey: .epochs),
             seed: try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0,
             precision: try container.decodeIfPresent(Precision.self, forKey: .precision) ?? .float32,
-            earlyStopping: try container.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping)
+            earlyStopping: try container.decodeIfPresent(EarlyStopping.self, forKey: .earlyStopping),
+            optimizer: try container.decodeIfPresent(Optimizer.self, forKey: .optimizer) ?? .sgd,
+            beta1: try container.decodeIfPresent(Double.self, forKey: .beta1) ?? 0.9,
+            beta2: try container.decodeIfPresent(Double.self, forKey: .beta2) ?? 0.999,
+            epsilon: try container.decodeIfPresent(Double.self, forKey: .epsilon) ?? 1e-8,
+            rho: try container.decodeIfPresent(Double.self, forKey: .rho) ?? 0.99
         )
     }
+
+    /// The per-parameter state the optimizer keeps (and a resume needs), in a fixed order.
+    public var optimizerBuffers: [OptimizerBuffer] {
+        switch optimizer {
+        case .sgd: return momentum > 0 ? [.velocity] : []
+        case .adam, .adamw: return [.adamFirstMoment, .adamSecondMoment]
+        case .rmsprop: return momentum > 0 ? [.squareAverage, .velocity] : [.squareAverage]
+        }
+    }
+
+    /// Whether the update depends on the number of steps taken (Adam's bias correction), so that
+    /// a resume needs the stored step count.
+    public var optimizerCountsSteps: Bool { optimizer == .adam || optimizer == .adamw }
 
     /// Number of weight layers (layer numbers run 1...layerCount).
     public var layerCount: Int { max(layerSizes.count - 1, 0) }
@@ -198,6 +261,7 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         guard weightDecay.isFinite, weightDecay >= 0 else {
             throw fail("weightDecay", weightDecay, "must be a finite number >= 0")
         }
+        try validateOptimizer(fail)
         guard batchSize >= 1 else { throw fail("batchSize", batchSize, "must be at least 1") }
         guard epochs >= 0 else { throw fail("epochs", epochs, "must be 0 or more") }
         if let earlyStopping {
@@ -207,6 +271,28 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
             guard earlyStopping.minDelta.isFinite, earlyStopping.minDelta >= 0 else {
                 throw fail("earlyStopping.minDelta", earlyStopping.minDelta, "must be a finite number >= 0")
             }
+        }
+    }
+}
+
+extension TrainingConfiguration {
+    /// The optimizer's own settings (PyTorch's ranges); a setting another optimizer uses is refused
+    /// where it would be silently ignored (momentum with adam, nesterov without sgd).
+    fileprivate func validateOptimizer(_ fail: (String, Any, String) -> NeuralNetError) throws {
+        guard beta1.isFinite, beta1 >= 0, beta1 < 1 else { throw fail("beta1", beta1, "must be in [0, 1), e.g. 0.9") }
+        guard beta2.isFinite, beta2 >= 0, beta2 < 1 else { throw fail("beta2", beta2, "must be in [0, 1), e.g. 0.999") }
+        guard epsilon.isFinite, epsilon > 0 else { throw fail("epsilon", epsilon, "must be a finite number > 0, e.g. 1e-8") }
+        guard rho.isFinite, rho >= 0, rho < 1 else { throw fail("rho", rho, "must be in [0, 1), e.g. 0.99") }
+        switch optimizer {
+        case .adam, .adamw:
+            guard momentum == 0 else {
+                throw fail("momentum", momentum, "\(optimizer.rawValue) has no momentum setting (beta1 plays its part); use sgd or rmsprop for momentum")
+            }
+            guard !nesterov else { throw fail("nesterov", nesterov, "Nesterov momentum is for the sgd optimizer only") }
+        case .rmsprop:
+            guard !nesterov else { throw fail("nesterov", nesterov, "Nesterov momentum is for the sgd optimizer only") }
+        case .sgd:
+            break
         }
     }
 }

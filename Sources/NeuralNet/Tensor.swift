@@ -140,16 +140,27 @@ public struct TrainingState: Sendable, Equatable {
     /// The epoch these parameters are the result of (0: the initial parameters).
     public var epoch: Int
     public var parameters: [LayerParameters]
-    /// Momentum buffers (momentum > 0 only); nil at epoch 0 means zeros.
-    public var velocities: [LayerParameters]?
+    /// The optimizer's buffers (`TrainingConfiguration.optimizerBuffers`); a missing one at epoch 0 means zeros.
+    public var optimizerBuffers: [OptimizerBuffer: [LayerParameters]]
+    /// Optimizer steps (batches) taken up to this epoch; needed to resume adam / adamw after epoch 0.
+    public var step: Int?
     /// The early-stopping monitor's loss (train or validation) of epochs 0...epoch, to replay early
     /// stopping; may be empty when the run has no early stopping.
     public var monitoredLosses: [Double]
 
-    public init(epoch: Int, parameters: [LayerParameters], velocities: [LayerParameters]? = nil, monitoredLosses: [Double] = []) {
+    /// Momentum buffers (sgd or rmsprop with momentum > 0); nil at epoch 0 means zeros.
+    public var velocities: [LayerParameters]? {
+        get { optimizerBuffers[.velocity] }
+        set { optimizerBuffers[.velocity] = newValue }
+    }
+
+    public init(epoch: Int, parameters: [LayerParameters], velocities: [LayerParameters]? = nil, monitoredLosses: [Double] = [],
+                optimizerBuffers: [OptimizerBuffer: [LayerParameters]] = [:], step: Int? = nil) {
         self.epoch = epoch
         self.parameters = parameters
-        self.velocities = velocities
+        self.optimizerBuffers = optimizerBuffers
+        if let velocities { self.optimizerBuffers[.velocity] = velocities }
+        self.step = step
         self.monitoredLosses = monitoredLosses
     }
 }
@@ -167,16 +178,22 @@ public struct EpochResult: Sendable {
     public let seconds: Double
     /// Parameters after the epoch (epoch 0: the initial ones).
     public let parameters: [LayerParameters]
-    /// Mean of the batch gradients applied in the epoch (weight decay included); nil at epoch 0.
+    /// Mean of the batch gradients applied in the epoch (L2 weight decay included; adamw's decoupled
+    /// decay is not a gradient term); nil at epoch 0.
     public let gradients: [LayerParameters]?
-    /// Momentum buffers after the epoch, when momentum > 0.
-    public let velocities: [LayerParameters]?
+    /// The optimizer's buffers after the epoch (`TrainingConfiguration.optimizerBuffers`; zeros at epoch 0).
+    public let optimizerBuffers: [OptimizerBuffer: [LayerParameters]]
+    /// Optimizer steps (batches) taken up to the end of this epoch.
+    public let step: Int
+    /// Momentum buffers after the epoch, when momentum > 0 (sgd, rmsprop).
+    public var velocities: [LayerParameters]? { optimizerBuffers[.velocity] }
     /// Training ends with this epoch whatever the caller decides: it is the last planned epoch, or
     /// early stopping fires at it.
     public var endsTraining = false
 
     public init(epoch: Int, trainLoss: Double, trainAccuracy: Double?, validationLoss: Double?, validationAccuracy: Double?,
-                seconds: Double, parameters: [LayerParameters], gradients: [LayerParameters]?, velocities: [LayerParameters]?) {
+                seconds: Double, parameters: [LayerParameters], gradients: [LayerParameters]?, velocities: [LayerParameters]?,
+                optimizerBuffers: [OptimizerBuffer: [LayerParameters]] = [:], step: Int = 0) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainAccuracy = trainAccuracy
@@ -185,7 +202,10 @@ public struct EpochResult: Sendable {
         self.seconds = seconds
         self.parameters = parameters
         self.gradients = gradients
-        self.velocities = velocities
+        var buffers = optimizerBuffers
+        if let velocities { buffers[.velocity] = velocities }
+        self.optimizerBuffers = buffers
+        self.step = step
     }
 }
 

@@ -1,5 +1,5 @@
-// The generic trainer behind `Trainer`: epochs of shuffled mini-batches, SGD with momentum,
-// Nesterov and weight decay as one flat loop, evaluation, early stopping and divergence.
+// The generic trainer behind `Trainer`: epochs of shuffled mini-batches, the optimizer (sgd with
+// momentum / Nesterov, adam, adamw, rmsprop; each one flat loop), evaluation, early stopping and divergence.
 // Instantiated only as TrainingEngine<Float> and TrainingEngine<Double> (so it is specialized).
 
 #if canImport(Glibc)
@@ -12,11 +12,16 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     let configuration: TrainingConfiguration
     let network: Network<Scalar>
     let parameterCount: Int
-    /// One allocation, four named views of parameterCount values each (llm.c style).
+    /// One allocation, six named views of parameterCount values each (llm.c style).
     private let storage: UnsafeMutablePointer<Scalar>
     let parameters: UnsafeMutablePointer<Scalar>
     let gradients: UnsafeMutablePointer<Scalar>
+    /// sgd / rmsprop momentum buffer.
     let velocities: UnsafeMutablePointer<Scalar>
+    /// adam's m.
+    let firstMoments: UnsafeMutablePointer<Scalar>
+    /// adam's v, or rmsprop's square average.
+    let secondMoments: UnsafeMutablePointer<Scalar>
     /// Sum of the gradients applied during the current epoch.
     let epochGradientSum: UnsafeMutablePointer<Scalar>
 
@@ -31,14 +36,16 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     private var hasReportedStart = false
     /// The tensors of the last reported epoch: after a divergence the live buffers hold a
     /// half-trained epoch, so `state` answers from here.
-    private var lastReported: (parameters: [LayerParameters], velocities: [LayerParameters]?)?
+    private var lastReported: (parameters: [LayerParameters], buffers: [OptimizerBuffer: [LayerParameters]], step: Int)?
+    /// Optimizer steps (batches) taken so far; the live count, ahead of `lastReported` mid-epoch.
+    private var step = 0
     private var divergedEpoch: Int?
     /// The early-stopping monitor's loss for epochs 0...epoch.
     private(set) var monitoredLosses: [Double] = []
     private var bestMonitoredLoss = Double.infinity
     private var epochsWithoutImprovement = 0
 
-    private enum UpdateRule { case plain, momentum, nesterov }
+    private enum UpdateRule { case plain, momentum, nesterov, adam, adamw, rmsprop, rmspropMomentum }
     private let updateRule: UpdateRule
 
     init(configuration: TrainingConfiguration, training: Dataset, validation: Dataset?) throws {
@@ -56,22 +63,25 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         guard training.rowCount > 0 else { throw NeuralNetError.invalidDataset(reason: "the training data has no rows") }
         self.validation = try validation.map { try PreparedData($0, configuration: configuration, role: "validation") }
             .flatMap { $0.rowCount > 0 ? $0 : nil }
-        storage = .allocate(capacity: 4 * max(count, 1))
-        storage.initialize(repeating: 0, count: 4 * max(count, 1))
+        storage = .allocate(capacity: 6 * max(count, 1))
+        storage.initialize(repeating: 0, count: 6 * max(count, 1))
         parameters = storage
         gradients = storage + count
         velocities = storage + 2 * count
-        epochGradientSum = storage + 3 * count
+        firstMoments = storage + 3 * count
+        secondMoments = storage + 4 * count
+        epochGradientSum = storage + 5 * count
         let batchCapacity = min(configuration.batchSize, training.rowCount)
         batchWorkspace = Workspace(capacity: batchCapacity, layerSizes: configuration.layerSizes)
         let largestRows = max(training.rowCount, validation?.rowCount ?? 0)
         evaluationWorkspace = Workspace(capacity: min(largestRows, max(batchCapacity, 256)), layerSizes: configuration.layerSizes)
         order = .allocate(capacity: training.rowCount)
         order.initialize(repeating: 0, count: training.rowCount)
-        if configuration.momentum == 0 {
-            updateRule = .plain
-        } else {
-            updateRule = configuration.nesterov ? .nesterov : .momentum
+        switch configuration.optimizer {
+        case .sgd: updateRule = configuration.momentum == 0 ? .plain : configuration.nesterov ? .nesterov : .momentum
+        case .adam: updateRule = .adam
+        case .adamw: updateRule = .adamw
+        case .rmsprop: updateRule = configuration.momentum == 0 ? .rmsprop : .rmspropMomentum
         }
     }
 
@@ -151,17 +161,50 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         }
     }
 
-    /// Continue after `state.epoch`: parameters, velocities and the early-stopping history.
+    /// The flat view holding one optimizer buffer.
+    private func view(of buffer: OptimizerBuffer) -> UnsafeMutablePointer<Scalar> {
+        switch buffer {
+        case .velocity: return velocities
+        case .adamFirstMoment: return firstMoments
+        case .adamSecondMoment, .squareAverage: return secondMoments
+        }
+    }
+
+    /// Copies of the optimizer's buffers (once per epoch).
+    private func bufferLayers() -> [OptimizerBuffer: [LayerParameters]] {
+        var buffers: [OptimizerBuffer: [LayerParameters]] = [:]
+        for buffer in configuration.optimizerBuffers { buffers[buffer] = layers(of: view(of: buffer)) }
+        return buffers
+    }
+
+    /// Batches per epoch: every epoch takes this many optimizer steps.
+    private var batchesPerEpoch: Int { (training.rowCount + batchWorkspace.capacity - 1) / batchWorkspace.capacity }
+
+    /// Continue after `state.epoch`: parameters, optimizer buffers and step, the early-stopping history.
     func resume(from state: TrainingState) throws {
         guard state.epoch >= 0 else { throw NeuralNetError.invalidState(reason: "epoch \(state.epoch) is negative") }
         try load(state.parameters, into: parameters, what: "parameters")
-        if configuration.momentum > 0 {
-            if let velocities = state.velocities {
-                try load(velocities, into: self.velocities, what: "velocities")
+        for buffer in configuration.optimizerBuffers {
+            if let layers = state.optimizerBuffers[buffer] {
+                try load(layers, into: view(of: buffer), what: buffer == .velocity ? "velocities" : "\(buffer.rawValue) buffers")
             } else if state.epoch > 0 {
-                throw NeuralNetError.invalidState(reason: "momentum is \(configuration.momentum) but the epoch-\(state.epoch) state has no velocities")
+                if buffer == .velocity {
+                    throw NeuralNetError.invalidState(reason: "momentum is \(configuration.momentum) but the epoch-\(state.epoch) state has no velocities")
+                }
+                throw NeuralNetError.invalidState(
+                    reason: "the \(configuration.optimizer.rawValue) optimizer needs its \(buffer.rawValue) buffers, but the epoch-\(state.epoch) state has none")
             }
         }
+        // Every epoch takes the same number of steps, so the count is known; a stored one must agree.
+        let expectedStep = state.epoch * batchesPerEpoch
+        if let stored = state.step, stored != expectedStep {
+            throw NeuralNetError.invalidState(
+                reason: "the epoch-\(state.epoch) state has taken \(stored) optimizer steps, expected \(expectedStep) (\(batchesPerEpoch) batches per epoch)")
+        }
+        if state.step == nil, configuration.optimizerCountsSteps, state.epoch > 0 {
+            throw NeuralNetError.invalidState(reason: "the \(configuration.optimizer.rawValue) optimizer needs the step count, but the epoch-\(state.epoch) state has none")
+        }
+        step = expectedStep
         if let earlyStopping = configuration.earlyStopping {
             guard state.monitoredLosses.count == state.epoch + 1 else {
                 throw NeuralNetError.invalidState(
@@ -172,14 +215,14 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         monitoredLosses = state.monitoredLosses
         epoch = state.epoch
         hasReportedStart = true
-        lastReported = (layers(of: parameters), configuration.momentum > 0 ? layers(of: velocities) : nil)
+        lastReported = (layers(of: parameters), bufferLayers(), step)
     }
 
     /// The state after the last completed epoch (also after a divergence).
     var state: TrainingState {
-        TrainingState(epoch: epoch, parameters: lastReported?.parameters ?? layers(of: parameters),
-                      velocities: configuration.momentum > 0 ? (lastReported?.velocities ?? layers(of: velocities)) : nil,
-                      monitoredLosses: monitoredLosses)
+        let reported = lastReported ?? (layers(of: parameters), bufferLayers(), step)
+        return TrainingState(epoch: epoch, parameters: reported.parameters, monitoredLosses: monitoredLosses,
+                             optimizerBuffers: reported.buffers, step: reported.step)
     }
 
     // MARK: Training
@@ -215,7 +258,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     }
 
     private func report(_ result: EpochResult, to onEpoch: (EpochResult) throws -> EpochDecision) rethrows -> EpochDecision {
-        lastReported = (result.parameters, result.velocities)
+        lastReported = (result.parameters, result.optimizerBuffers, result.step)
         return try onEpoch(result)
     }
 
@@ -232,7 +275,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 epoch: 0, trainLoss: train.loss, trainAccuracy: train.accuracy,
                 validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters), gradients: nil,
-                velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
+                velocities: nil, optimizerBuffers: bufferLayers(), step: step)
             result.endsTraining = configuration.epochs == 0
             if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: 0) }
         }
@@ -250,15 +293,13 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             let monitoredLoss = monitored(trainLoss: train.loss, validationLoss: validationResult?.loss)
             monitoredLosses.append(monitoredLoss)
             let shouldStopEarly = recordForEarlyStopping(monitoredLoss)
-            let batchCount = (training.rowCount + batchWorkspace.capacity - 1) / batchWorkspace.capacity
-            let meanScale = 1 / Scalar(batchCount)
+            let meanScale = 1 / Scalar(batchesPerEpoch)
             for index in 0..<parameterCount { gradients[index] = epochGradientSum[index] * meanScale }
             var result = EpochResult(
                 epoch: current, trainLoss: train.loss, trainAccuracy: train.accuracy,
                 validationLoss: validationResult?.loss, validationAccuracy: validationResult?.accuracy,
                 seconds: seconds(since: start, clock: clock), parameters: layers(of: parameters),
-                gradients: layers(of: gradients),
-                velocities: configuration.momentum > 0 ? layers(of: velocities) : nil)
+                gradients: layers(of: gradients), velocities: nil, optimizerBuffers: bufferLayers(), step: step)
             result.endsTraining = shouldStopEarly || current == configuration.epochs
             if try report(result, to: onEpoch) == .stop { return .stoppedByCaller(epoch: current) }
             if shouldStopEarly && current < configuration.epochs { return .earlyStopped(epoch: current) }
@@ -309,16 +350,29 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         return (weightedLoss / Double(rows), accuracy)
     }
 
-    /// The optimizer: one rule, one flat loop over every parameter (weight decay first, weights only).
+    /// The optimizer: one rule, one flat loop over every parameter. L2 weight decay (every rule but
+    /// adamw) is added to the weight gradients first; adamw shrinks the weights instead. The
+    /// formulas, term for term, are in docs/optimizers.md; Tests/NeuralNetTests/optimizer_reference.py
+    /// computes them in numpy in the same order.
     @inline(__always)
     private func applyUpdate() {
         let count = parameterCount
         let learningRate = Scalar(configuration.learningRate)
+        step += 1
         if configuration.weightDecay != 0 {
-            let decay = Scalar(configuration.weightDecay)
-            for layout in network.layouts {
-                let weights = parameters + layout.weightOffset, weightGradient = gradients + layout.weightOffset
-                for index in 0..<layout.weightCount { weightGradient[index] += decay * weights[index] }
+            if updateRule == .adamw {
+                // Decoupled: w *= 1 - learningRate * weightDecay (PyTorch's AdamW), before the Adam step.
+                let shrink = Scalar(1 - configuration.learningRate * configuration.weightDecay)
+                for layout in network.layouts {
+                    let weights = parameters + layout.weightOffset
+                    for index in 0..<layout.weightCount { weights[index] *= shrink }
+                }
+            } else {
+                let decay = Scalar(configuration.weightDecay)
+                for layout in network.layouts {
+                    let weights = parameters + layout.weightOffset, weightGradient = gradients + layout.weightOffset
+                    for index in 0..<layout.weightCount { weightGradient[index] += decay * weights[index] }
+                }
             }
         }
         let parameters = self.parameters, gradients = self.gradients, sum = epochGradientSum, velocities = self.velocities
@@ -341,6 +395,45 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 let velocity = momentum * velocities[index] - learningRate * gradient
                 velocities[index] = velocity
                 parameters[index] += momentum * velocity - learningRate * gradient
+                sum[index] += gradient
+            }
+        case .adam, .adamw:
+            // Bias corrections in Double (pow of the step), then rounded once, as PyTorch does.
+            let t = Double(step)
+            let correction1 = 1 - pow(configuration.beta1, t), correction2 = 1 - pow(configuration.beta2, t)
+            let stepSize = Scalar(configuration.learningRate / correction1)
+            let correction2Root = Scalar(correction2.squareRoot())
+            let beta1 = Scalar(configuration.beta1), oneMinusBeta1 = Scalar(1 - configuration.beta1)
+            let beta2 = Scalar(configuration.beta2), oneMinusBeta2 = Scalar(1 - configuration.beta2)
+            let epsilon = Scalar(configuration.epsilon)
+            let m = firstMoments, v = secondMoments
+            for index in 0..<count {
+                let gradient = gradients[index]
+                let mean = beta1 * m[index] + oneMinusBeta1 * gradient
+                let square = beta2 * v[index] + oneMinusBeta2 * (gradient * gradient)
+                m[index] = mean
+                v[index] = square
+                let denominator = square.squareRoot() / correction2Root + epsilon
+                parameters[index] -= stepSize * (mean / denominator)
+                sum[index] += gradient
+            }
+        case .rmsprop, .rmspropMomentum:
+            let rho = Scalar(configuration.rho), oneMinusRho = Scalar(1 - configuration.rho)
+            let epsilon = Scalar(configuration.epsilon), momentum = Scalar(configuration.momentum)
+            let average = secondMoments, hasMomentum = updateRule == .rmspropMomentum
+            for index in 0..<count {
+                let gradient = gradients[index]
+                let square = rho * average[index] + oneMinusRho * (gradient * gradient)
+                average[index] = square
+                let scaled = gradient / (square.squareRoot() + epsilon)
+                if hasMomentum {
+                    // PyTorch: buffer = momentum * buffer + g / (sqrt(s) + eps); w -= learningRate * buffer.
+                    let buffer = momentum * velocities[index] + scaled
+                    velocities[index] = buffer
+                    parameters[index] -= learningRate * buffer
+                } else {
+                    parameters[index] -= learningRate * scaled
+                }
                 sum[index] += gradient
             }
         }

@@ -198,7 +198,7 @@ struct Tensors: ParsableCommand {
     @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
     @Option(parsing: .unconditional, help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch")) var epoch: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this layer (1 = the first weight matrix).", valueName: "layer")) var layer: Int?
-    @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity or bias_velocity.", valueName: "kind"))
+    @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity, weight_adam_m, bias_adam_m, weight_adam_v, bias_adam_v, weight_rms, bias_rms or step.", valueName: "kind"))
     var kind: String?
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: TensorExportFormat = .table
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?

@@ -183,7 +183,7 @@ extension Reporter {
         guard epochs.contains(chosen) else {
             throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs))")
         }
-        let validKinds = ["weight", "bias", "weight_grad", "bias_grad", "weight_velocity", "bias_velocity"]
+        let validKinds = SlopeStore.TensorKind.allCases.map(\.rawValue)
         if let kind, !validKinds.contains(kind) {
             throw ReportError.invalidArgument("unknown tensor kind '\(kind)'; kinds: \(validKinds.joined(separator: ", "))")
         }
@@ -192,6 +192,9 @@ extension Reporter {
             let layers = Set(try queries.storedTensors(runID: run.id, epoch: chosen).map(\.layer)).sorted()
             if let kind, kind.hasSuffix("velocity"), (run.number(.momentum) ?? 0) == 0 {
                 throw ReportError.noData("run \(run.id) has no \(kind): it was trained without momentum (velocities are stored only with --momentum)")
+            }
+            if let kind, kind.contains("adam") || kind.hasSuffix("rms") || kind == "step" {
+                throw ReportError.noData("run \(run.id) epoch \(chosen) has no \(kind): adam and adamw store weight_adam_m, weight_adam_v and step, rmsprop weight_rms (see docs/optimizers.md)")
             }
             throw ReportError.noData("run \(run.id) epoch \(chosen) has no \(kind ?? "tensor")\(layer.map { " for layer \($0)" } ?? ""); layers: \(layers.map(String.init).joined(separator: ", "))")
         }
@@ -341,9 +344,44 @@ extension Reporter {
                 out += fullBatch ? " (full-batch run: the same gradient)\n" : " (mean over mini-batches at moving weights, so it differs)\n"
             }
         }
-        let stepGradient = (row == nil ? slope.gradient : slope.product) + decayTerm
-        out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))"
-        out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
+        let configuration = inputs.configuration
+        if configuration.optimizer == .sgd {
+            let stepGradient = (row == nil ? slope.gradient : slope.product) + decayTerm
+            out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))"
+            out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
+            return out
+        }
+        out += Self.optimizerStepText(configuration: configuration, tensors: tensors, epoch: chosenEpoch, layer: layer, i: i, j: j,
+                                      weight: weight ?? 0, gradient: row == nil ? slope.gradient : slope.product, show: show)
+        return out
+    }
+
+    /// The update rule that moves the weight (adam, adamw, rmsprop): its next step from the state
+    /// stored with the weights, with this gradient, term by term.
+    static func optimizerStepText(configuration: TrainingConfiguration, tensors: [TensorRow], epoch: Int, layer: Int, i: Int, j: Int,
+                                  weight: Double, gradient: Double, show: (Double?) -> String) -> String {
+        var state: [OptimizerBuffer: Double] = [:]
+        var missing: [String] = []
+        for buffer in configuration.optimizerBuffers {
+            let kind = "weight_" + buffer.rawValue
+            if let stored = tensors.first(where: { $0.layer == layer && $0.kind == kind }), i < stored.rows, j < stored.cols {
+                state[buffer] = stored.doubles[i * stored.cols + j]
+            } else {
+                missing.append(kind)
+            }
+        }
+        let storedStep = tensors.first { $0.kind == "step" }.flatMap { $0.doubles.first }.map { Int($0) }
+        let step = OptimizerStep.next(configuration: configuration, parameter: weight, gradient: gradient, isWeight: true,
+                                      state: state, step: storedStep ?? 0)
+        var out = "update rule: \(step.rule); its next step from the state stored after epoch \(epoch)"
+        out += storedStep.map { " (\($0) steps taken)" } ?? ""
+        out += ", with this gradient g:\n"
+        if !missing.isEmpty { out += "  (no stored \(missing.joined(separator: ", ")) at this epoch: taken as 0)\n" }
+        for term in step.terms {
+            let formula = term.formula.isEmpty ? "" : term.formula + " = "
+            out += "  \(term.name) = \(formula)\(show(term.value))\n"
+        }
+        out += "the step changes the weight by \(show(step.change))\n"
         return out
     }
 }

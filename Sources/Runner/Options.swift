@@ -11,6 +11,7 @@ extension Precision: ExpressibleByArgument {}
 extension WeightInitialization: ExpressibleByArgument {}
 extension EarlyStopping.Monitor: ExpressibleByArgument {}
 extension TaskKind: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
 
 /// Hidden layers take every activation but softmax (which only makes sense on the output).
 enum HiddenActivation: String, CaseIterable, ExpressibleByArgument {
@@ -134,13 +135,28 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Epochs (0 to 1000000000). Default: 10.", valueName: "n"))
     var epochs: ValueList<Int>?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("SGD momentum in [0, 1). Default: 0.", valueName: "m"))
+    @Option(parsing: .unconditional, help: "The update rule (formulas in docs/optimizers.md). Default: sgd.")
+    var optimizer: ValueList<Optimizer>?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Momentum in [0, 1) for sgd (Keras) and rmsprop (PyTorch); adam and adamw have beta1 instead. Default: 0.", valueName: "m"))
     var momentum: ValueList<Double>?
 
-    @Flag(help: "Nesterov momentum.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam/adamw: decay of the gradient average, in [0, 1). Default: 0.9.", valueName: "b"))
+    var beta1: ValueList<Double>?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam/adamw: decay of the squared-gradient average, in [0, 1). Default: 0.999.", valueName: "b"))
+    var beta2: ValueList<Double>?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("adam/adamw/rmsprop: added to the root of the squared-gradient average (> 0). Default: 1e-8.", valueName: "eps"))
+    var epsilon: ValueList<Double>?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: decay of the squared-gradient average (PyTorch's alpha), in [0, 1). Default: 0.99.", valueName: "r"))
+    var rho: ValueList<Double>?
+
+    @Flag(help: "Nesterov momentum (sgd only).")
     var nesterov = false
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("L2 weight decay (>= 0). Default: 0.", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight decay (>= 0): L2, added to the gradient; adamw: decoupled, w *= 1 - rate * decay. Default: 0.", valueName: "lambda"))
     var weightDecay: ValueList<Double>?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
@@ -193,7 +209,12 @@ struct SettingOptions: ParsableArguments {
         flags.add(.learningRate, flag: "--learning-rate", learningRate?.texts)
         flags.add(.batchSize, flag: "--batch-size", batchSize?.texts)
         flags.add(.epochs, flag: "--epochs", epochs?.texts)
+        flags.add(.optimizer, flag: "--optimizer", optimizer?.texts)
         flags.add(.momentum, flag: "--momentum", momentum?.texts)
+        flags.add(.beta1, flag: "--beta1", beta1?.texts)
+        flags.add(.beta2, flag: "--beta2", beta2?.texts)
+        flags.add(.epsilon, flag: "--epsilon", epsilon?.texts)
+        flags.add(.rho, flag: "--rho", rho?.texts)
         if nesterov { flags.add(.nesterov, flag: "--nesterov", value: .bool(true)) }
         flags.add(.weightDecay, flag: "--weight-decay", weightDecay?.texts)
         flags.add(.seed, flag: "--seed", seed?.texts)

@@ -22,7 +22,8 @@ public struct WeightsFile: Codable, Equatable, Sendable {
 
     public struct Entry: Codable, Equatable, Sendable {
         public var layer: Int
-        /// "weight", "bias", "weight_grad", "bias_grad", "weight_velocity" or "bias_velocity".
+        /// A `tensors.kind`: "weight", "bias", "weight_grad", "bias_grad", an optimizer buffer ("weight_velocity",
+        /// "weight_adam_m", "bias_rms" ...) or "step".
         public var kind: String
         public var rows: Int
         public var cols: Int

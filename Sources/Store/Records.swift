@@ -228,6 +228,11 @@ extension SlopeStore {
         case weight, bias
         case weightGradient = "weight_grad", biasGradient = "bias_grad"
         case weightVelocity = "weight_velocity", biasVelocity = "bias_velocity"
+        case weightAdamM = "weight_adam_m", biasAdamM = "bias_adam_m"
+        case weightAdamV = "weight_adam_v", biasAdamV = "bias_adam_v"
+        case weightRMS = "weight_rms", biasRMS = "bias_rms"
+        /// The optimizer's step count after the epoch: [1 x 1] float64, stored with layer 1 (adam, adamw).
+        case step
 
         /// `rawValue` as static text, bound without a copy.
         var sqlText: StaticString {
@@ -238,6 +243,13 @@ extension SlopeStore {
             case .biasGradient: return "bias_grad"
             case .weightVelocity: return "weight_velocity"
             case .biasVelocity: return "bias_velocity"
+            case .weightAdamM: return "weight_adam_m"
+            case .biasAdamM: return "bias_adam_m"
+            case .weightAdamV: return "weight_adam_v"
+            case .biasAdamV: return "bias_adam_v"
+            case .weightRMS: return "weight_rms"
+            case .biasRMS: return "bias_rms"
+            case .step: return "step"
             }
         }
     }
