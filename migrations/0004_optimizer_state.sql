@@ -1,4 +1,6 @@
--- 0004_optimizer_state: the optimizers' state is stored as tensors wherever weights are (so a
+-- 0004_optimizer_state: the optimizer settings as typed run columns (registered in
+-- Sources/Store/RunColumns.swift, backfilled from config: runs before 0004 are sgd), and the
+-- optimizers' state stored as tensors wherever weights are (so a
 -- killed adam, adamw or rmsprop run resumes bit for bit): new tensors.kind values
 --   weight_adam_m, bias_adam_m, weight_adam_v, bias_adam_v   adam / adamw moments m and v
 --   weight_rms, bias_rms                                      rmsprop's average of g squared
@@ -57,3 +59,33 @@ JOIN runs AS r ON r.id = w.run_id
 LEFT JOIN tensors AS g
        ON g.run_id = w.run_id AND g.epoch = w.epoch AND g.layer = w.layer AND g.kind = 'weight_grad'
 WHERE w.kind = 'weight';
+
+-- The optimizer settings (docs/optimizers.md); runs queued before 0004 have none in config: sgd
+-- with PyTorch's defaults, which is what they trained with (sgd reads none of the others).
+ALTER TABLE runs ADD COLUMN optimizer TEXT NOT NULL DEFAULT 'sgd' CHECK (optimizer IN ('sgd', 'adam', 'adamw', 'rmsprop'));
+ALTER TABLE runs ADD COLUMN beta1 REAL NOT NULL DEFAULT 0.9 CHECK (beta1 >= 0 AND beta1 < 1);
+ALTER TABLE runs ADD COLUMN beta2 REAL NOT NULL DEFAULT 0.999 CHECK (beta2 >= 0 AND beta2 < 1);
+ALTER TABLE runs ADD COLUMN epsilon REAL NOT NULL DEFAULT 1e-8 CHECK (epsilon > 0);
+ALTER TABLE runs ADD COLUMN rho REAL NOT NULL DEFAULT 0.99 CHECK (rho >= 0 AND rho < 1);
+
+UPDATE runs SET
+    optimizer = coalesce(json_extract(config, '$.training.optimizer'), 'sgd'),
+    beta1 = coalesce(json_extract(config, '$.training.beta1'), 0.9),
+    beta2 = coalesce(json_extract(config, '$.training.beta2'), 0.999),
+    epsilon = coalesce(json_extract(config, '$.training.epsilon'), 1e-8),
+    rho = coalesce(json_extract(config, '$.training.rho'), 0.99);
+
+-- The view keeps every column of 0003 in place and appends the new ones.
+DROP VIEW run_summary;
+CREATE VIEW run_summary AS
+SELECT r.id AS run_id, r.sweep_id, r.name, r.status, r.stop_reason,
+       r.learning_rate, r.batch_size, r.momentum, r.epochs, r.seed, r.layers,
+       r.activation, r.output_activation, r.loss, r.precision, r.dataset, r.validation_fraction,
+       r.epochs_done, r.final_train_loss, r.final_val_loss, r.best_train_loss, r.best_val_loss,
+       r.best_epoch, r.final_train_accuracy, r.final_val_accuracy,
+       r.dataset_sha256, r.created_at, r.started_at, r.finished_at, r.heartbeat_at, r.worker, r.error,
+       r.weight_decay, r.nesterov, r.hidden, r.init, r.bias, r.early_stopping_patience,
+       r.early_stopping_monitor, r.min_delta, r.target, r.task, r.standardize, r.split_seed,
+       r.log_tensors, r.init_weights,
+       r.optimizer, r.beta1, r.beta2, r.epsilon, r.rho
+FROM runs AS r;

@@ -146,6 +146,13 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         RunColumn("split_seed", .integer, .derived(config: "data.splitSeed", sql: "json_extract(config, '$.data.splitSeed')")),
         RunColumn("log_tensors", .text, .derived(config: "tensorLogging", sql: "json_extract(config, '$.tensorLogging')")),
         RunColumn("init_weights", .text, .derived(config: "initialWeightsFile", sql: "json_extract(config, '$.initialWeightsFile')")),
+        // Migration 0004_optimizer_state: the optimizer and its settings (sgd and PyTorch's defaults when absent).
+        RunColumn("optimizer", .text, .derived(config: "training.optimizer",
+                                               sql: "coalesce(json_extract(config, '$.training.optimizer'), 'sgd')")),
+        RunColumn("beta1", .real, .derived(config: "training.beta1", sql: "coalesce(json_extract(config, '$.training.beta1'), 0.9)")),
+        RunColumn("beta2", .real, .derived(config: "training.beta2", sql: "coalesce(json_extract(config, '$.training.beta2'), 0.999)")),
+        RunColumn("epsilon", .real, .derived(config: "training.epsilon", sql: "coalesce(json_extract(config, '$.training.epsilon'), 1e-8)")),
+        RunColumn("rho", .real, .derived(config: "training.rho", sql: "coalesce(json_extract(config, '$.training.rho'), 0.99)")),
     ]
 
     private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })

@@ -47,6 +47,13 @@ final class OptimizerRunTests: XCTestCase {
             let reference = try SlopeStore(path: directory.path("reference-\(name).db"))
             let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
             XCTAssertEqual(referenceOutcome, .finished(.completed, reason: "completed all epochs"), name)
+            // The settings are typed run columns (migration 0004), for sqlite3, pandas and report --where.
+            let check = try DatabaseQueue(path: reference.path)
+            let row = try check.read { try Row.fetchOne($0, sql: "SELECT optimizer, beta1, rho FROM run_summary WHERE run_id = ?", arguments: [referenceID]) }
+            try check.close()
+            XCTAssertEqual(row?["optimizer"] as String?, optimizer.rawValue, name)
+            XCTAssertEqual(row?["beta1"] as Double?, 0.9, name)
+            XCTAssertEqual(row?["rho"] as Double?, 0.99, name)
             // Weights are stored at epochs 0, 4 and 6 (every 4, and the last): the optimizer's state with them.
             for epoch in [0, 4, 6] {
                 let kinds = Set(try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor.kind.rawValue))

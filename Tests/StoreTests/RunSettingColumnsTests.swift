@@ -20,7 +20,8 @@ final class RunSettingColumnsTests: XCTestCase {
         "tensorLogging":"5",\
         "training":{"batchSize":16,"earlyStopping":{"minDelta":0.01,"monitor":"val_loss","patience":3},"epochs":7,\
         "hiddenActivation":"tanh","initialization":"he-normal","layerSizes":[4,32,16,3],"learningRate":0.1,"loss":"cross-entropy",\
-        "momentum":0.9,"nesterov":true,"outputActivation":"softmax","precision":"float32","seed":2,"usesBias":false,"weightDecay":0.001}}
+        "momentum":0.9,"nesterov":true,"outputActivation":"softmax","precision":"float32","seed":2,"usesBias":false,"weightDecay":0.001,\
+        "optimizer":"adamw","beta1":0.8,"beta2":0.99,"epsilon":1e-6,"rho":0.9}}
         """
 
     static let expectedFull: [String: DatabaseValue] = [
@@ -29,6 +30,8 @@ final class RunSettingColumnsTests: XCTestCase {
         "early_stopping_monitor": "val_loss".databaseValue, "min_delta": 0.01.databaseValue, "target": "y".databaseValue,
         "task": "classification".databaseValue, "standardize": 1.databaseValue, "split_seed": 4.databaseValue,
         "log_tensors": "5".databaseValue, "init_weights": "w.json".databaseValue,
+        "optimizer": "adamw".databaseValue, "beta1": 0.8.databaseValue, "beta2": 0.99.databaseValue, "epsilon": 1e-6.databaseValue,
+        "rho": 0.9.databaseValue,
     ]
 
     /// The defaults of a configuration without the optional parts, and of one without anything (old tests' `{}`).
@@ -43,6 +46,9 @@ final class RunSettingColumnsTests: XCTestCase {
         "init": .null, "bias": 1.databaseValue, "early_stopping_patience": .null, "early_stopping_monitor": .null,
         "min_delta": .null, "target": .null, "task": "auto".databaseValue, "standardize": 0.databaseValue,
         "split_seed": 0.databaseValue, "log_tensors": "every".databaseValue, "init_weights": .null,
+        // Configurations from before the optimizers (0004): sgd, with PyTorch's defaults for the others.
+        "optimizer": "sgd".databaseValue, "beta1": 0.9.databaseValue, "beta2": 0.999.databaseValue, "epsilon": 1e-8.databaseValue,
+        "rho": 0.99.databaseValue,
     ]
 
     static func newRun(config: String, layers: String) -> SlopeStore.NewRun {
@@ -79,6 +85,7 @@ final class RunSettingColumnsTests: XCTestCase {
             var bare = Self.expectedPlain.mapValues { _ in DatabaseValue.null }
             bare["weight_decay"] = 0.0.databaseValue; bare["nesterov"] = 0.databaseValue; bare["bias"] = 1.databaseValue
             bare["hidden"] = "3".databaseValue
+            for name in ["optimizer", "beta1", "beta2", "epsilon", "rho"] { bare[name] = Self.expectedPlain[name] }
             XCTAssertEqual(try derivedValues(db, id: plain[1]), bare)
         }
         // And they read back through the report queries, by name.

@@ -1,0 +1,70 @@
+// The built binaries with the optimizers: runner's flags and their one-line errors, report
+// explain naming the update rule with its terms, and report tensors listing the new kinds.
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+final class OptimizerCLITests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-optimizer-cli") }
+    override func tearDown() { directory.remove() }
+
+    private func run(_ tool: String, _ arguments: [String], expect status: Int32,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> ReportProcess.Result {
+        let result = try ReportProcess.run(tool, arguments)
+        XCTAssertEqual(result.status, status, "\(tool) \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
+        if status != 0 {
+            XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, "one line: \(result.error)", file: file, line: line)
+        }
+        return result
+    }
+
+    func testAdamRunIsExplainedByItsUpdateRule() throws {
+        let db = directory.path("adam.db")
+        _ = try run("runner", ["train", "--dataset", "xor", "--hidden", "3", "--activation", "tanh", "--validation", "0", "--batch-size", "4",
+                               "--learning-rate", "0.05", "--epochs", "3", "--optimizer", "adam", "--beta2", "0.99", "--quiet", "--db", db], expect: 0)
+        let explain = try run("report", ["explain", "1", "--epoch", "2", "--layer", "2", "--weight", "1,0", "--db", db], expect: 0).output
+        XCTAssertTrue(explain.contains("update rule: adam (Kingma & Ba 2015); its next step from the state stored after epoch 2 (2 steps taken)"), explain)
+        for term in ["m = beta1 × m + (1 - beta1) × g = ", "v = beta2 × v + (1 - beta2) × g² = ", "m̂ = m / (1 - beta1^3) = ",
+                     "Δw = -learning_rate × m̂ / (√v̂ + epsilon) = ", "the step changes the weight by "] {
+            XCTAssertTrue(explain.contains(term), "\(term) in \(explain)")
+        }
+        // The explained step is the step the run took: epoch 3 is one full-batch step from epoch 2.
+        func weight(_ epoch: Int) throws -> Double {
+            let file = try WeightsFile.decode(try run("report", ["tensors", "1", "--epoch", "\(epoch)", "--layer", "2", "--kind", "weight",
+                                                                  "--format", "json", "--db", db], expect: 0).outputData)
+            return file.tensors[0].values[1][0]
+        }
+        let change = try XCTUnwrap(explain.split(separator: "\n").last { $0.hasPrefix("the step changes the weight by ") }
+            .flatMap { Double($0.split(separator: " ").last!) })
+        XCTAssertEqual(try weight(3) - weight(2), change, accuracy: 1e-5)
+
+        let kinds = try run("report", ["tensors", "1", "--epoch", "3", "--format", "csv", "--db", db], expect: 0).output
+        for kind in ["weight_adam_m", "bias_adam_v", "step"] { XCTAssertTrue(kinds.contains(",\(kind),"), kind) }
+        let step = try run("report", ["tensors", "1", "--epoch", "3", "--kind", "step", "--format", "csv", "--db", db], expect: 0).output
+        XCTAssertEqual(step, "run_id,epoch,layer,kind,row,col,value\n1,3,1,step,0,0,3.0\n")
+        _ = try run("report", ["tensors", "1", "--kind", "weight_rms", "--db", db], expect: 1)
+    }
+
+    func testBadOptimizerFlagsAreOneLineUsageErrors() throws {
+        let db = directory.path("bad.db")
+        for (flags, message) in [
+            (["--optimizer", "lbfgs"], "lbfgs"),
+            (["--optimizer", "adam", "--momentum", "0.9"], "--momentum: '0.9' is not accepted: adam has no momentum setting"),
+            (["--optimizer", "rmsprop", "--rho", "1"], "--rho: '1' is not accepted; expected a number in [0, 1), e.g. 0.99"),
+            (["--epsilon", "0"], "--epsilon: '0' is not accepted; expected a number > 0, e.g. 1e-8"),
+        ] {
+            let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
+            XCTAssertTrue(result.error.contains(message), result.error)
+        }
+        if FileManager.default.fileExists(atPath: db) {
+            XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).runs(sweepID: nil), [], "nothing queued")
+        }
+        let help = try run("runner", ["train", "--help"], expect: 0).output
+        for flag in ["--optimizer <optimizer>", "--beta1 <b>", "--beta2 <b>", "--epsilon <eps>", "--rho <r>", "sgd, adam, adamw, rmsprop"] {
+            XCTAssertTrue(help.contains(flag), flag)
+        }
+    }
+}
