@@ -4,7 +4,8 @@
 // rate, epochs, glorot-uniform weights, zero biases) and prints training samples per second.
 //
 // usage: BenchTrain --data DIR --workload tiny|digits|wide [--precision float32|float64]
-//                   [--reps 3] [--warmup 1] [--seed 0]
+//                   [--reps 3] [--warmup 1] [--seed 0] [--reference-path]
+// --reference-path: train without the batch-1 small-network fast path (same bits, for comparison).
 // Prints one JSON object on stdout (and a readable line on stderr).
 //
 // Timing mirrors the reference's common.bench_training: `warmup` untimed trainings, then at
@@ -97,6 +98,7 @@ struct Options {
     var reps = 3
     var warmup = 1
     var seed: UInt64 = 0
+    var referencePath = false
 
     init(arguments: [String]) throws {
         var index = 0
@@ -116,6 +118,7 @@ struct Options {
             case "--reps": reps = Int(try value()) ?? 3
             case "--warmup": warmup = Int(try value()) ?? 1
             case "--seed": seed = UInt64(try value()) ?? 0
+            case "--reference-path": referencePath = true
             case let other: throw BenchError(description: "unknown argument \(other)")
             }
             index += 1
@@ -136,8 +139,10 @@ func processCPUSeconds() -> Double {
 
 /// Trains once; returns the wall and CPU seconds from the end of epoch 0 to the end of
 /// training, and the last epoch's train loss.
-func trainOnce(_ configuration: TrainingConfiguration, _ data: Dataset) throws -> (seconds: Double, cpuSeconds: Double, loss: Double) {
+func trainOnce(_ configuration: TrainingConfiguration, _ data: Dataset, referencePath: Bool)
+    throws -> (seconds: Double, cpuSeconds: Double, loss: Double) {
     let trainer = try Trainer(configuration: configuration, training: data, validation: nil)
+    trainer.usesSmallNetworkPath = !referencePath
     let clock = ContinuousClock()
     var start = clock.now
     var cpuStart = processCPUSeconds()
@@ -168,18 +173,19 @@ func main() throws {
         usesBias: true, initialization: .glorotUniform, learningRate: workload.learningRate,
         batchSize: workload.batchSize, epochs: workload.epochs, seed: options.seed, precision: options.precision)
     let samples = Double(data.rowCount * workload.epochs)
-    for _ in 0..<options.warmup { _ = try trainOnce(configuration, data) }
+    for _ in 0..<options.warmup { _ = try trainOnce(configuration, data, referencePath: options.referencePath) }
     var rates = [Double]()
     var cpuRates = [Double]()
     var total = 0.0
     var loss = Double.nan
     while rates.count < options.reps || (total < 1 && rates.count < 50) {
-        let run = try trainOnce(configuration, data)
+        let run = try trainOnce(configuration, data, referencePath: options.referencePath)
         rates.append(samples / run.seconds)
         cpuRates.append(samples / run.cpuSeconds)
         total += run.seconds
         loss = run.loss
     }
+    let hasSmallNetworkPath = try Trainer(configuration: configuration, training: data, validation: nil).hasSmallNetworkPath
     let cpuSorted = cpuRates.sorted()
     let sorted = rates.sorted()
     let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
@@ -189,6 +195,7 @@ func main() throws {
         "samples_per_s_min": sorted.first!, "samples_per_s_max": sorted.last!, "reps": rates.count,
         "samples_per_cpu_s_median": cpuSorted[cpuSorted.count / 2],
         "epoch_loss_final": loss, "kernel_isa": String(cString: slope_kernel_isa()), "rates": rates,
+        "path": options.referencePath || !hasSmallNetworkPath ? "reference" : "small-network",
     ]
     let json = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))

@@ -24,6 +24,13 @@ protocol NetworkScalar: BinaryFloatingPoint, Sendable {
     static func logarithm(_ x: Self) -> Self
     static func logarithmOnePlus(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
+    /// One epoch of batch-1 plain SGD on a small network (CKernels small_network_template.h); true
+    /// when a row's loss was not finite.
+    static func smallSGDEpoch(_ network: UnsafePointer<slope_small_network>, count: Int, order: UnsafePointer<Int>,
+                              features: UnsafePointer<Self>, targets: UnsafePointer<Self>, labels: UnsafePointer<Int>,
+                              learningRate: Self, weightDecay: Self, parameters: UnsafeMutablePointer<Self>,
+                              gradients: UnsafeMutablePointer<Self>, gradientSums: UnsafeMutablePointer<Self>,
+                              scratch: UnsafeMutablePointer<Self>, weightedLoss: inout Double, correct: inout Int) -> Bool
     /// A public tensor holding a copy of rows * cols values.
     static func tensor(rows: Int, cols: Int, from source: UnsafePointer<Self>) -> Tensor
     /// Copies a tensor's values (converted if its precision differs) into `destination`.
@@ -40,6 +47,15 @@ extension Float: NetworkScalar {
     @inline(__always) static func sgdStep(count: Int, learningRate: Float, weights: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, sums: UnsafeMutablePointer<Float>?) {
         slope_ssgd_step(count, learningRate, weights, gradients, sums) }
     static var precision: Precision { .float32 }
+    @inline(__always)
+    static func smallSGDEpoch(_ network: UnsafePointer<slope_small_network>, count: Int, order: UnsafePointer<Int>,
+                              features: UnsafePointer<Float>, targets: UnsafePointer<Float>, labels: UnsafePointer<Int>,
+                              learningRate: Float, weightDecay: Float, parameters: UnsafeMutablePointer<Float>,
+                              gradients: UnsafeMutablePointer<Float>, gradientSums: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>, weightedLoss: inout Double, correct: inout Int) -> Bool {
+        slope_ssmall_sgd_epoch(network, count, order, features, targets, labels, learningRate, weightDecay, parameters,
+                               gradients, gradientSums, scratch, &weightedLoss, &correct) != 0
+    }
 
     @inline(__always)
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -76,6 +92,15 @@ extension Double: NetworkScalar {
     @inline(__always) static func sgdStep(count: Int, learningRate: Double, weights: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>, sums: UnsafeMutablePointer<Double>?) {
         slope_dsgd_step(count, learningRate, weights, gradients, sums) }
     static var precision: Precision { .float64 }
+    @inline(__always)
+    static func smallSGDEpoch(_ network: UnsafePointer<slope_small_network>, count: Int, order: UnsafePointer<Int>,
+                              features: UnsafePointer<Double>, targets: UnsafePointer<Double>, labels: UnsafePointer<Int>,
+                              learningRate: Double, weightDecay: Double, parameters: UnsafeMutablePointer<Double>,
+                              gradients: UnsafeMutablePointer<Double>, gradientSums: UnsafeMutablePointer<Double>,
+                              scratch: UnsafeMutablePointer<Double>, weightedLoss: inout Double, correct: inout Int) -> Bool {
+        slope_dsmall_sgd_epoch(network, count, order, features, targets, labels, learningRate, weightDecay, parameters,
+                               gradients, gradientSums, scratch, &weightedLoss, &correct) != 0
+    }
 
     @inline(__always)
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,

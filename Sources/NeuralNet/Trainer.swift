@@ -53,6 +53,32 @@ public final class Trainer {
         }
     }
 
+    /// false: train on the reference path even where the batch-1 small-network fast path applies
+    /// (the two give the same bits; tests and benchmarks compare them).
+    public var usesSmallNetworkPath: Bool {
+        get {
+            switch engine {
+            case .float32(let engine): return engine.usesSmallNetworkPath
+            case .float64(let engine): return engine.usesSmallNetworkPath
+            }
+        }
+        set {
+            switch engine {
+            case .float32(let engine): engine.usesSmallNetworkPath = newValue
+            case .float64(let engine): engine.usesSmallNetworkPath = newValue
+            }
+        }
+    }
+
+    /// Whether this run qualifies for the batch-1 small-network fast path (batch size 1, plain sgd,
+    /// every layer at most 512 weights).
+    public var hasSmallNetworkPath: Bool {
+        switch engine {
+        case .float32(let engine): return engine.hasSmallNetworkPath
+        case .float64(let engine): return engine.hasSmallNetworkPath
+        }
+    }
+
     /// The state after the last completed (reported) epoch, also after a divergence: what a later
     /// `init(resumingFrom:)` needs.
     public var state: TrainingState {

@@ -47,6 +47,12 @@ final class TrainingEngine<Scalar: NetworkScalar> {
 
     private enum UpdateRule { case plain, momentum, nesterov, adam, adamw, rmsprop, rmspropMomentum }
     private let updateRule: UpdateRule
+    /// The batch-1 fast path, when the run qualifies (SmallNetworkPath.swift).
+    private let smallPath: SmallNetworkPath<Scalar>?
+    /// false: train on the reference path even where the fast path applies (tests compare the two).
+    var usesSmallNetworkPath = true
+    /// Whether this run qualifies for the fast path at all.
+    var hasSmallNetworkPath: Bool { smallPath != nil }
 
     init(configuration: TrainingConfiguration, training: Dataset, validation: Dataset?) throws {
         try configuration.validate()
@@ -77,6 +83,8 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         evaluationWorkspace = Workspace(capacity: min(largestRows, max(batchCapacity, 256)), layerSizes: configuration.layerSizes)
         order = .allocate(capacity: training.rowCount)
         order.initialize(repeating: 0, count: training.rowCount)
+        smallPath = SmallNetworkPath(configuration: configuration, layouts: layouts, parameterCount: count,
+                                     batchCapacity: batchCapacity, accuracy: self.training.accuracy)
         switch configuration.optimizer {
         case .sgd: updateRule = configuration.momentum == 0 ? .plain : configuration.nesterov ? .nesterov : .momentum
         case .adam: updateRule = .adam
@@ -330,6 +338,18 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         shuffle(epoch: epoch)
         epochGradientSum.update(repeating: 0, count: parameterCount)
         let rows = training.rowCount, capacity = batchWorkspace.capacity
+        if let smallPath, usesSmallNetworkPath {
+            var weightedLoss = 0.0, correct = 0
+            let diverged = Scalar.smallSGDEpoch(
+                smallPath.network, count: rows, order: order, features: training.features, targets: training.targets,
+                labels: training.labels, learningRate: Scalar(configuration.learningRate), weightDecay: Scalar(configuration.weightDecay),
+                parameters: parameters, gradients: gradients, gradientSums: epochGradientSum, scratch: smallPath.scratch,
+                weightedLoss: &weightedLoss, correct: &correct)
+            if diverged { return nil }
+            step += rows
+            let accuracy = training.accuracy == .none ? nil : Double(correct) / Double(training.accuracyCount(rows: rows))
+            return (weightedLoss / Double(rows), accuracy)
+        }
         let input = UnsafePointer(batchWorkspace.activations[0])
         var weightedLoss = 0.0
         var correct = 0

@@ -93,6 +93,44 @@ typedef struct {
 } slope_elementwise_kernels;
 const slope_elementwise_kernels *slope_elementwise_for_isa(slope_isa isa);
 
+// ---------------------------------------------------------------------------------------
+// Batch-1 training of small networks (small_network.c): a whole epoch in one call, for
+// networks whose every product is small enough for NeuralNet's direct loops. Computes exactly
+// what NeuralNet's reference path computes for batches of one row (see the template).
+
+#define SLOPE_SMALL_MAX_LAYERS 8
+enum { SLOPE_ACTIVATION_RELU = 0, SLOPE_ACTIVATION_TANH = 1, SLOPE_ACTIVATION_SIGMOID = 2,
+       SLOPE_ACTIVATION_IDENTITY = 3, SLOPE_ACTIVATION_SOFTMAX = 4 };
+enum { SLOPE_LOSS_MSE = 0, SLOPE_LOSS_BINARY_CROSS_ENTROPY = 1, SLOPE_LOSS_CROSS_ENTROPY = 2 };
+enum { SLOPE_ACCURACY_NONE = 0, SLOPE_ACCURACY_ARGMAX = 1, SLOPE_ACCURACY_THRESHOLD = 2 };
+
+/// The network: layerCount <= SLOPE_SMALL_MAX_LAYERS dense layers; sizes[0...layerCount];
+/// layer l (1-based) has its [sizes[l-1] x sizes[l]] weight at parameters + weightOffsets[l-1]
+/// and its bias at biasOffsets[l-1] (-1: none); parameterCount values in all.
+typedef struct {
+    int layerCount;
+    const int *sizes;
+    const long *weightOffsets;
+    const long *biasOffsets;
+    long parameterCount;
+    int hiddenActivation, outputActivation, loss, accuracy;
+} slope_small_network;
+
+/// Trains rows order[0..<count] one at a time with plain SGD (L2 weightDecay on weights):
+/// per row forward, loss, backward into `gradients`, step; gradientSums += each row's gradient.
+/// features [rows x sizes[0]], targets [rows x outputs], labels [rows]; scratch holds
+/// 2 * (sizes[1] + ... + sizes[L]) + outputs values. Adds each row's loss to *weightedLoss and
+/// its hits to *correct. Returns 0, or 1 at the first row whose loss is not finite (that row's
+/// step is not taken; *weightedLoss and *correct stop there).
+int slope_ssmall_sgd_epoch(const slope_small_network *network, long count, const long *order,
+                           const float *features, const float *targets, const long *labels,
+                           float learningRate, float weightDecay, float *parameters, float *gradients,
+                           float *gradientSums, float *scratch, double *weightedLoss, long *correct);
+int slope_dsmall_sgd_epoch(const slope_small_network *network, long count, const long *order,
+                           const double *features, const double *targets, const long *labels,
+                           double learningRate, double weightDecay, double *parameters, double *gradients,
+                           double *gradientSums, double *scratch, double *weightedLoss, long *correct);
+
 #ifdef __cplusplus
 }
 #endif
