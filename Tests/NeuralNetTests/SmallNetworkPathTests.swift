@@ -79,6 +79,24 @@ final class SmallNetworkPathTests: XCTestCase {
         }
     }
 
+    func testResumeOnTheFastPathIsBitIdentical() throws {
+        let data = GeneratedData.linear(rows: 40, noise: 0.1, seed: 9)
+        let configuration = TrainingConfiguration(layerSizes: [2, 2, 1], learningRate: 0.01, weightDecay: 0.001,
+                                                  batchSize: 1, epochs: 5, seed: 2)
+        let full = try Trainer(configuration: configuration, training: data, validation: nil)
+        XCTAssertTrue(full.hasSmallNetworkPath)
+        var results = [EpochResult]()
+        _ = try full.run { results.append($0); return .proceed }
+        for stopEpoch in [1, 3] {
+            let state = TrainingState(epoch: stopEpoch, parameters: results[stopEpoch].parameters)
+            let resumed = try Trainer(configuration: configuration, training: data, validation: nil, resumingFrom: state)
+            var rest = [EpochResult]()
+            _ = try resumed.run { rest.append($0); return .proceed }
+            XCTAssertEqual(rest.map(\.parameters), results[(stopEpoch + 1)...].map(\.parameters), "resumed at \(stopEpoch)")
+            XCTAssertEqual(rest.map(\.step), results[(stopEpoch + 1)...].map(\.step))
+        }
+    }
+
     func testDivergenceStopsAtTheSameEpochOnBothPaths() throws {
         let data = GeneratedData.linear(rows: 20, noise: 0.1, seed: 2)
         let configuration = TrainingConfiguration(layerSizes: [2, 3, 1], hiddenActivation: .identity, learningRate: 50,
