@@ -6,6 +6,8 @@
 // usage: BenchTrain --data DIR --workload tiny|digits|wide [--precision float32|float64]
 //                   [--reps 3] [--warmup 1] [--seed 0] [--reference-path]
 // --reference-path: train without the batch-1 small-network fast path (same bits, for comparison).
+// --gemm-only: time only the matrix products a training run makes (float32; the same shapes and
+// transposes as Network.forward/backward, per batch), to split wide's time into products and the rest.
 // Prints one JSON object on stdout (and a readable line on stderr).
 //
 // Timing mirrors the reference's common.bench_training: `warmup` untimed trainings, then at
@@ -99,6 +101,7 @@ struct Options {
     var warmup = 1
     var seed: UInt64 = 0
     var referencePath = false
+    var gemmOnly = false
 
     init(arguments: [String]) throws {
         var index = 0
@@ -119,6 +122,7 @@ struct Options {
             case "--warmup": warmup = Int(try value()) ?? 1
             case "--seed": seed = UInt64(try value()) ?? 0
             case "--reference-path": referencePath = true
+            case "--gemm-only": gemmOnly = true
             case let other: throw BenchError(description: "unknown argument \(other)")
             }
             index += 1
@@ -161,9 +165,64 @@ func trainOnce(_ configuration: TrainingConfiguration, _ data: Dataset, referenc
     return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, cpuSeconds, lastLoss)
 }
 
+/// The products of `epochs` epochs of float32 training of `sizes` on `rows` rows in batches of
+/// `batch`, without anything else: wall and CPU seconds.
+func timeProductsOnly(sizes: [Int], rows: Int, batch: Int, epochs: Int) -> (seconds: Double, cpuSeconds: Double) {
+    func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        for index in 0..<count { pointer[index] = Float(index % 7) * 0.01 }
+        return pointer
+    }
+    let weights = (1..<sizes.count).map { buffer(sizes[$0 - 1] * sizes[$0]) }
+    let gradients = (1..<sizes.count).map { buffer(sizes[$0 - 1] * sizes[$0]) }
+    let activations = sizes.map { buffer(batch * $0) }
+    let deltas = sizes.map { buffer(batch * $0) }
+    let clock = ContinuousClock()
+    let start = clock.now, cpuStart = processCPUSeconds()
+    for _ in 0..<epochs {
+        var first = 0
+        while first < rows {
+            let m = Int32(min(batch, rows - first))
+            for layer in 1..<sizes.count {  // Z = A_below W
+                let k = Int32(sizes[layer - 1]), n = Int32(sizes[layer])
+                slope_sgemm(0, 0, m, n, k, 1, activations[layer - 1], k, weights[layer - 1], n, 0, activations[layer], n)
+            }
+            for layer in stride(from: sizes.count - 1, through: 1, by: -1) {
+                let inputs = Int32(sizes[layer - 1]), outputs = Int32(sizes[layer])
+                // dW = A_below^T delta; delta_below = delta W^T
+                slope_sgemm(1, 0, inputs, outputs, m, 1, activations[layer - 1], inputs, deltas[layer], outputs, 0, gradients[layer - 1], outputs)
+                if layer > 1 {
+                    slope_sgemm(0, 1, m, inputs, outputs, 1, deltas[layer], outputs, weights[layer - 1], outputs, 0, deltas[layer - 1], inputs)
+                }
+            }
+            first += Int(m)
+        }
+    }
+    let elapsed = clock.now - start
+    let cpuSeconds = processCPUSeconds() - cpuStart
+    for pointer in weights + gradients + activations + deltas { pointer.deallocate() }
+    return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18, cpuSeconds)
+}
+
 func main() throws {
     let options = try Options(arguments: Array(CommandLine.arguments.dropFirst()))
     let workload = Workload.all[options.workload]!
+    if options.gemmOnly {
+        let rows = workload.trainingFraction == 1 ? (workload.file == "wide.csv" ? 20_000 : 1_000) : 1_437
+        let samples = Double(rows * workload.epochs)
+        var rates: [Double] = [], cpuRates: [Double] = []
+        _ = timeProductsOnly(sizes: workload.layerSizes, rows: rows, batch: workload.batchSize, epochs: workload.epochs)
+        for _ in 0..<max(options.reps, 1) {
+            let run = timeProductsOnly(sizes: workload.layerSizes, rows: rows, batch: workload.batchSize, epochs: workload.epochs)
+            rates.append(samples / run.seconds)
+            cpuRates.append(samples / run.cpuSeconds)
+        }
+        let record: [String: Any] = ["anchor": "slope-products-only", "workload": options.workload, "variant": "float32",
+                                     "samples_per_s_median": rates.sorted()[rates.count / 2],
+                                     "samples_per_cpu_s_median": cpuRates.sorted()[cpuRates.count / 2]]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self))
+        return
+    }
     let data = try loadCSV(path: options.dataDirectory + "/" + workload.file,
                            isClassification: workload.isClassification, trainingFraction: workload.trainingFraction)
     let configuration = TrainingConfiguration(
