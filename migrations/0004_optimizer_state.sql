@@ -60,20 +60,25 @@ LEFT JOIN tensors AS g
        ON g.run_id = w.run_id AND g.epoch = w.epoch AND g.layer = w.layer AND g.kind = 'weight_grad'
 WHERE w.kind = 'weight';
 
--- The optimizer settings (docs/optimizers.md); runs queued before 0004 have none in config: sgd
--- with PyTorch's defaults, which is what they trained with (sgd reads none of the others).
+-- The optimizer settings (docs/optimizers.md). Runs queued before 0004 have none in config: they
+-- trained with sgd. A setting is NULL where the run's optimizer does not use it (beta1 and beta2:
+-- adam, adamw; epsilon: adam, adamw, rmsprop; rho: rmsprop), as for the columns of 0003.
 ALTER TABLE runs ADD COLUMN optimizer TEXT NOT NULL DEFAULT 'sgd' CHECK (optimizer IN ('sgd', 'adam', 'adamw', 'rmsprop'));
-ALTER TABLE runs ADD COLUMN beta1 REAL NOT NULL DEFAULT 0.9 CHECK (beta1 >= 0 AND beta1 < 1);
-ALTER TABLE runs ADD COLUMN beta2 REAL NOT NULL DEFAULT 0.999 CHECK (beta2 >= 0 AND beta2 < 1);
-ALTER TABLE runs ADD COLUMN epsilon REAL NOT NULL DEFAULT 1e-8 CHECK (epsilon > 0);
-ALTER TABLE runs ADD COLUMN rho REAL NOT NULL DEFAULT 0.99 CHECK (rho >= 0 AND rho < 1);
+ALTER TABLE runs ADD COLUMN beta1 REAL CHECK (beta1 >= 0 AND beta1 < 1);
+ALTER TABLE runs ADD COLUMN beta2 REAL CHECK (beta2 >= 0 AND beta2 < 1);
+ALTER TABLE runs ADD COLUMN epsilon REAL CHECK (epsilon > 0);
+ALTER TABLE runs ADD COLUMN rho REAL CHECK (rho >= 0 AND rho < 1);
 
 UPDATE runs SET
     optimizer = coalesce(json_extract(config, '$.training.optimizer'), 'sgd'),
-    beta1 = coalesce(json_extract(config, '$.training.beta1'), 0.9),
-    beta2 = coalesce(json_extract(config, '$.training.beta2'), 0.999),
-    epsilon = coalesce(json_extract(config, '$.training.epsilon'), 1e-8),
-    rho = coalesce(json_extract(config, '$.training.rho'), 0.99);
+    beta1 = CASE WHEN json_extract(config, '$.training.optimizer') IN ('adam', 'adamw')
+                 THEN coalesce(json_extract(config, '$.training.beta1'), 0.9) END,
+    beta2 = CASE WHEN json_extract(config, '$.training.optimizer') IN ('adam', 'adamw')
+                 THEN coalesce(json_extract(config, '$.training.beta2'), 0.999) END,
+    epsilon = CASE WHEN json_extract(config, '$.training.optimizer') IN ('adam', 'adamw', 'rmsprop')
+                   THEN coalesce(json_extract(config, '$.training.epsilon'), 1e-8) END,
+    rho = CASE WHEN json_extract(config, '$.training.optimizer') = 'rmsprop'
+               THEN coalesce(json_extract(config, '$.training.rho'), 0.99) END;
 
 -- The view keeps every column of 0003 in place and appends the new ones.
 DROP VIEW run_summary;

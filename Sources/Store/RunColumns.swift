@@ -146,14 +146,22 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         RunColumn("split_seed", .integer, .derived(config: "data.splitSeed", sql: "json_extract(config, '$.data.splitSeed')")),
         RunColumn("log_tensors", .text, .derived(config: "tensorLogging", sql: "json_extract(config, '$.tensorLogging')")),
         RunColumn("init_weights", .text, .derived(config: "initialWeightsFile", sql: "json_extract(config, '$.initialWeightsFile')")),
-        // Migration 0004_optimizer_state: the optimizer and its settings (sgd and PyTorch's defaults when absent).
+        // Migration 0004_optimizer_state: the optimizer (sgd when absent) and its settings, NULL where
+        // the optimizer does not use them (PyTorch's defaults where it does and the config has none).
         RunColumn("optimizer", .text, .derived(config: "training.optimizer",
                                                sql: "coalesce(json_extract(config, '$.training.optimizer'), 'sgd')")),
-        RunColumn("beta1", .real, .derived(config: "training.beta1", sql: "coalesce(json_extract(config, '$.training.beta1'), 0.9)")),
-        RunColumn("beta2", .real, .derived(config: "training.beta2", sql: "coalesce(json_extract(config, '$.training.beta2'), 0.999)")),
-        RunColumn("epsilon", .real, .derived(config: "training.epsilon", sql: "coalesce(json_extract(config, '$.training.epsilon'), 1e-8)")),
-        RunColumn("rho", .real, .derived(config: "training.rho", sql: "coalesce(json_extract(config, '$.training.rho'), 0.99)")),
+        RunColumn("beta1", .real, .derived(config: "training.beta1", sql: optimizerSetting("beta1", 0.9, usedBy: "('adam', 'adamw')"))),
+        RunColumn("beta2", .real, .derived(config: "training.beta2", sql: optimizerSetting("beta2", 0.999, usedBy: "('adam', 'adamw')"))),
+        RunColumn("epsilon", .real, .derived(config: "training.epsilon",
+                                             sql: optimizerSetting("epsilon", 1e-8, usedBy: "('adam', 'adamw', 'rmsprop')"))),
+        RunColumn("rho", .real, .derived(config: "training.rho", sql: optimizerSetting("rho", 0.99, usedBy: "('rmsprop')"))),
     ]
+
+    /// `training.<name>` (or its default) when the run's optimizer is one of `optimizers`, else NULL.
+    private static func optimizerSetting(_ name: String, _ defaultValue: Double, usedBy optimizers: String) -> String {
+        "CASE WHEN json_extract(config, '$.training.optimizer') IN \(optimizers) "
+            + "THEN coalesce(json_extract(config, '$.training.\(name)'), \(defaultValue)) END"
+    }
 
     private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 

@@ -59,7 +59,7 @@ all runs: sweep 1, layers 2-3-1
         let r = try reporter()
         assertOutput(try r.runs(filter: "id = 9", format: .json), #"""
 [
-  {"id": 9, "sweep_id": null, "name": "<b>evil & \"co\"</b>\n'; DROP TABLE runs; --", "status": "diverged", "stop_reason": "diverged at epoch 2", "learning_rate": 5.0, "batch_size": 4, "momentum": 0.0, "epochs": 5, "seed": 0, "layers": "2-3-1", "activation": "tanh", "output_activation": "identity", "loss": "mse", "precision": "float32", "dataset": "linear", "validation_fraction": 0.0, "epochs_done": 2, "final_train_loss": 4096.0, "final_val_loss": null, "best_train_loss": 0.75, "best_val_loss": null, "best_epoch": 0, "final_train_accuracy": null, "final_val_accuracy": null, "created_at": "<time>", "started_at": "<time>", "finished_at": "<time>", "worker": "fixture", "weight_decay": 0.0, "nesterov": 0, "hidden": "3", "init": null, "bias": 1, "early_stopping_patience": null, "early_stopping_monitor": null, "min_delta": null, "target": null, "task": null, "standardize": null, "split_seed": null, "log_tensors": null, "init_weights": null}
+  {"id": 9, "sweep_id": null, "name": "<b>evil & \"co\"</b>\n'; DROP TABLE runs; --", "status": "diverged", "stop_reason": "diverged at epoch 2", "learning_rate": 5.0, "batch_size": 4, "momentum": 0.0, "epochs": 5, "seed": 0, "layers": "2-3-1", "activation": "tanh", "output_activation": "identity", "loss": "mse", "precision": "float32", "dataset": "linear", "validation_fraction": 0.0, "epochs_done": 2, "final_train_loss": 4096.0, "final_val_loss": null, "best_train_loss": 0.75, "best_val_loss": null, "best_epoch": 0, "final_train_accuracy": null, "final_val_accuracy": null, "created_at": "<time>", "started_at": "<time>", "finished_at": "<time>", "worker": "fixture", "weight_decay": 0.0, "nesterov": 0, "hidden": "3", "init": null, "bias": 1, "early_stopping_patience": null, "early_stopping_monitor": null, "min_delta": null, "target": null, "task": null, "standardize": null, "split_seed": null, "log_tensors": null, "init_weights": null, "optimizer": "sgd", "beta1": null, "beta2": null, "epsilon": null, "rho": null}
 ]
 
 """#)
@@ -73,7 +73,7 @@ status:     completed (completed all epochs), 3 of 3 epochs
 model:      2-3-1  relu/identity  loss mse  float32
 training:   learning_rate 0.01  batch_size 16  momentum 0  seed 1
 data:       linear  validation_fraction 0.25
-settings:   weight_decay 0  nesterov false  hidden 3  bias true
+settings:   weight_decay 0  nesterov false  hidden 3  bias true  optimizer sgd
 best:       epoch 3, loss 0.2054
 times:      started <time>  finished <time>  worker fixture
 config:     {"training":{"weightDecay":0}}
@@ -115,7 +115,7 @@ status:     diverged (diverged at epoch 2), 2 of 5 epochs
 model:      2-3-1  tanh/identity  loss mse  float32
 training:   learning_rate 5  batch_size 4  momentum 0  seed 0
 data:       linear  validation_fraction 0
-settings:   weight_decay 0  nesterov false  hidden 3  bias true
+settings:   weight_decay 0  nesterov false  hidden 3  bias true  optimizer sgd
 best:       epoch 0, loss 0.75
 times:      started <time>  finished <time>  worker fixture
 config:     {}
@@ -151,7 +151,7 @@ loss
         let r = try reporter()
         assertOutput(try r.show(runID: 9, format: .json), #"""
 {
-  "run": {"id": 9, "sweep_id": null, "name": "<b>evil & \"co\"</b>\n'; DROP TABLE runs; --", "status": "diverged", "stop_reason": "diverged at epoch 2", "learning_rate": 5.0, "batch_size": 4, "momentum": 0.0, "epochs": 5, "seed": 0, "layers": "2-3-1", "activation": "tanh", "output_activation": "identity", "loss": "mse", "precision": "float32", "dataset": "linear", "validation_fraction": 0.0, "epochs_done": 2, "final_train_loss": 4096.0, "final_val_loss": null, "best_train_loss": 0.75, "best_val_loss": null, "best_epoch": 0, "final_train_accuracy": null, "final_val_accuracy": null, "created_at": "<time>", "started_at": "<time>", "finished_at": "<time>", "worker": "fixture", "weight_decay": 0.0, "nesterov": 0, "hidden": "3", "init": null, "bias": 1, "early_stopping_patience": null, "early_stopping_monitor": null, "min_delta": null, "target": null, "task": null, "standardize": null, "split_seed": null, "log_tensors": null, "init_weights": null},
+  "run": {"id": 9, "sweep_id": null, "name": "<b>evil & \"co\"</b>\n'; DROP TABLE runs; --", "status": "diverged", "stop_reason": "diverged at epoch 2", "learning_rate": 5.0, "batch_size": 4, "momentum": 0.0, "epochs": 5, "seed": 0, "layers": "2-3-1", "activation": "tanh", "output_activation": "identity", "loss": "mse", "precision": "float32", "dataset": "linear", "validation_fraction": 0.0, "epochs_done": 2, "final_train_loss": 4096.0, "final_val_loss": null, "best_train_loss": 0.75, "best_val_loss": null, "best_epoch": 0, "final_train_accuracy": null, "final_val_accuracy": null, "created_at": "<time>", "started_at": "<time>", "finished_at": "<time>", "worker": "fixture", "weight_decay": 0.0, "nesterov": 0, "hidden": "3", "init": null, "bias": 1, "early_stopping_patience": null, "early_stopping_monitor": null, "min_delta": null, "target": null, "task": null, "standardize": null, "split_seed": null, "log_tensors": null, "init_weights": null, "optimizer": "sgd", "beta1": null, "beta2": null, "epsilon": null, "rho": null},
   "error": null,
   "config": {},
   "epochs": [
@@ -175,7 +175,7 @@ id  name          status     done   final    best  best_ep  reach  learning_rate
  1  lr0.01-bs16…  completed     3  0.2054  0.2054        3      -           0.01     1             0
  2  lr0.01-bs16…  completed     3  0.1801  0.1801        3      3           0.01     2         0.001
  5  lr0.1-bs16-…  completed     3  0.1394  0.1394        3      2            0.1     1             0
-same for all: batch_size=16  momentum=0  epochs=3  layers=2-3-1  activation=relu  output_activation=identity  loss=mse  precision=float32  dataset=linear  validation_fraction=0.25  nesterov=false  hidden=3  bias=true
+same for all: batch_size=16  momentum=0  epochs=3  layers=2-3-1  activation=relu  output_activation=identity  loss=mse  precision=float32  dataset=linear  validation_fraction=0.25  nesterov=false  hidden=3  bias=true  optimizer=sgd
 
 val_loss
      1.06 ┤⠑⠢⣄⡀                                                                                     
@@ -282,6 +282,7 @@ weight_decay         0.001
 nesterov             false
 hidden               3
 bias                 true
+optimizer            sgd
 config: {"training":{"weightDecay":0.001}}
 
 """#)
@@ -290,8 +291,8 @@ config: {"training":{"weightDecay":0.001}}
     func test_bestMax() throws {
         let r = try reporter()
         assertOutput(try r.best(sweepID: 1, metric: "final_val_loss", goal: .max, format: .csv), #"""
-id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,seed,layers,activation,output_activation,loss,precision,dataset,validation_fraction,epochs_done,final_train_loss,final_val_loss,best_train_loss,best_val_loss,best_epoch,final_train_accuracy,final_val_accuracy,created_at,started_at,finished_at,worker,weight_decay,nesterov,hidden,init,bias,early_stopping_patience,early_stopping_monitor,min_delta,target,task,standardize,split_seed,log_tensors,init_weights
-3,1,lr0.01-bs32-s1,completed,completed all epochs,0.01,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.25,0.3125,0.25,0.3125,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,
+id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,seed,layers,activation,output_activation,loss,precision,dataset,validation_fraction,epochs_done,final_train_loss,final_val_loss,best_train_loss,best_val_loss,best_epoch,final_train_accuracy,final_val_accuracy,created_at,started_at,finished_at,worker,weight_decay,nesterov,hidden,init,bias,early_stopping_patience,early_stopping_monitor,min_delta,target,task,standardize,split_seed,log_tensors,init_weights,optimizer,beta1,beta2,epsilon,rho
+3,1,lr0.01-bs32-s1,completed,completed all epochs,0.01,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.25,0.3125,0.25,0.3125,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,
 
 """#)
     }
@@ -431,15 +432,15 @@ train_loss
     func test_exportRuns() throws {
         let r = try reporter()
         assertOutput(try export(r, sweepID: 1, what: .runs, format: .csv), #"""
-id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,seed,layers,activation,output_activation,loss,precision,dataset,validation_fraction,epochs_done,final_train_loss,final_val_loss,best_train_loss,best_val_loss,best_epoch,final_train_accuracy,final_val_accuracy,created_at,started_at,finished_at,worker,weight_decay,nesterov,hidden,init,bias,early_stopping_patience,early_stopping_monitor,min_delta,target,task,standardize,split_seed,log_tensors,init_weights,config
-1,1,lr0.01-bs16-s1,completed,completed all epochs,0.01,16,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.14285714285714285,0.20535714285714285,0.14285714285714285,0.20535714285714285,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0}}"
-2,1,lr0.01-bs16-s2,completed,completed all epochs,0.01,16,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.11764705882352941,0.1801470588235294,0.11764705882352941,0.1801470588235294,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0.001}}"
-3,1,lr0.01-bs32-s1,completed,completed all epochs,0.01,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.25,0.3125,0.25,0.3125,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0}}"
-4,1,lr0.01-bs32-s2,completed,completed all epochs,0.01,32,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.18181818181818182,0.24431818181818182,0.18181818181818182,0.24431818181818182,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0.001}}"
-5,1,lr0.1-bs16-s1,completed,completed all epochs,0.1,16,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.07692307692307693,0.13942307692307693,0.07692307692307693,0.13942307692307693,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0}}"
-6,1,lr0.1-bs16-s2,completed,completed all epochs,0.1,16,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.06896551724137931,0.1314655172413793,0.06896551724137931,0.1314655172413793,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0.001}}"
-7,1,lr0.1-bs32-s1,completed,completed all epochs,0.1,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.1,0.1625,0.1,0.1625,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0}}"
-8,1,lr0.1-bs32-s2,running,,0.1,32,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,2,0.125,0.1875,0.125,0.1875,2,,,<time>,<time>,,fixture,0.001,0,3,,1,,,,,,,,,,"{""training"":{""weightDecay"":0.001}}"
+id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,seed,layers,activation,output_activation,loss,precision,dataset,validation_fraction,epochs_done,final_train_loss,final_val_loss,best_train_loss,best_val_loss,best_epoch,final_train_accuracy,final_val_accuracy,created_at,started_at,finished_at,worker,weight_decay,nesterov,hidden,init,bias,early_stopping_patience,early_stopping_monitor,min_delta,target,task,standardize,split_seed,log_tensors,init_weights,optimizer,beta1,beta2,epsilon,rho,config
+1,1,lr0.01-bs16-s1,completed,completed all epochs,0.01,16,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.14285714285714285,0.20535714285714285,0.14285714285714285,0.20535714285714285,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0}}"
+2,1,lr0.01-bs16-s2,completed,completed all epochs,0.01,16,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.11764705882352941,0.1801470588235294,0.11764705882352941,0.1801470588235294,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0.001}}"
+3,1,lr0.01-bs32-s1,completed,completed all epochs,0.01,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.25,0.3125,0.25,0.3125,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0}}"
+4,1,lr0.01-bs32-s2,completed,completed all epochs,0.01,32,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.18181818181818182,0.24431818181818182,0.18181818181818182,0.24431818181818182,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0.001}}"
+5,1,lr0.1-bs16-s1,completed,completed all epochs,0.1,16,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.07692307692307693,0.13942307692307693,0.07692307692307693,0.13942307692307693,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0}}"
+6,1,lr0.1-bs16-s2,completed,completed all epochs,0.1,16,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.06896551724137931,0.1314655172413793,0.06896551724137931,0.1314655172413793,3,,,<time>,<time>,<time>,fixture,0.001,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0.001}}"
+7,1,lr0.1-bs32-s1,completed,completed all epochs,0.1,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.1,0.1625,0.1,0.1625,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0}}"
+8,1,lr0.1-bs32-s2,running,,0.1,32,0.0,3,2,2-3-1,relu,identity,mse,float32,linear,0.25,2,0.125,0.1875,0.125,0.1875,2,,,<time>,<time>,,fixture,0.001,0,3,,1,,,,,,,,,,sgd,,,,,"{""training"":{""weightDecay"":0.001}}"
 
 """#)
     }

@@ -277,7 +277,8 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weight_velocity") },
                        "run 1 has no weight_velocity: it was trained without momentum (velocities are stored only with --momentum)")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, kind: "weights") },
-                       "unknown tensor kind 'weights'; kinds: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity")
+                       "unknown tensor kind 'weights'; kinds: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity, "
+                       + "weight_adam_m, bias_adam_m, weight_adam_v, bias_adam_v, weight_rms, bias_rms, step")
         XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 3, from: 0, to: 0, row: nil, loader: self.xorLoader) },
                        "--layer: 3 is not in run 10: layers are numbered 1 to 2")
         XCTAssertEqual(message { try reporter.explain(runID: 10, epoch: 0, layer: 1, from: 2, to: 0, row: nil, loader: self.xorLoader) },

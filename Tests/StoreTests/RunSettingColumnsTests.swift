@@ -31,7 +31,7 @@ final class RunSettingColumnsTests: XCTestCase {
         "task": "classification".databaseValue, "standardize": 1.databaseValue, "split_seed": 4.databaseValue,
         "log_tensors": "5".databaseValue, "init_weights": "w.json".databaseValue,
         "optimizer": "adamw".databaseValue, "beta1": 0.8.databaseValue, "beta2": 0.99.databaseValue, "epsilon": 1e-6.databaseValue,
-        "rho": 0.9.databaseValue,
+        "rho": .null,  // adamw does not use rho
     ]
 
     /// The defaults of a configuration without the optional parts, and of one without anything (old tests' `{}`).
@@ -46,9 +46,8 @@ final class RunSettingColumnsTests: XCTestCase {
         "init": .null, "bias": 1.databaseValue, "early_stopping_patience": .null, "early_stopping_monitor": .null,
         "min_delta": .null, "target": .null, "task": "auto".databaseValue, "standardize": 0.databaseValue,
         "split_seed": 0.databaseValue, "log_tensors": "every".databaseValue, "init_weights": .null,
-        // Configurations from before the optimizers (0004): sgd, with PyTorch's defaults for the others.
-        "optimizer": "sgd".databaseValue, "beta1": 0.9.databaseValue, "beta2": 0.999.databaseValue, "epsilon": 1e-8.databaseValue,
-        "rho": 0.99.databaseValue,
+        // Configurations from before the optimizers (0004): sgd, which uses none of the optimizer settings.
+        "optimizer": "sgd".databaseValue, "beta1": .null, "beta2": .null, "epsilon": .null, "rho": .null,
     ]
 
     static func newRun(config: String, layers: String) -> SlopeStore.NewRun {

@@ -135,11 +135,12 @@ final class TensorTests: XCTestCase {
         }
     }
 
-    /// The schema itself accepts exactly the six tensor kinds (the CHECK is a chain of `=`, not IN).
-    func testSchemaAcceptsTheSixTensorKindsAndNothingElse() throws {
+    /// The schema itself accepts exactly the thirteen tensor kinds (the CHECK is a chain of `=`, not IN):
+    /// weights, biases, their gradients, and the optimizers' state (migration 0004).
+    func testSchemaAcceptsTheThirteenTensorKindsAndNothingElse() throws {
         let (store, runID) = try makeRun()
         let tensors = SlopeStore.TensorKind.allCases.map { SlopeStore.TensorRecord.float32(layer: 1, kind: $0, rows: 1, cols: 1, [1]) }
-        XCTAssertEqual(tensors.count, 6)
+        XCTAssertEqual(tensors.count, 13)
         try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker)
         XCTAssertEqual(Set(try store.tensors(runID: runID, epoch: 0).map(\.tensor.kind)), Set(SlopeStore.TensorKind.allCases))
         try store.close()
