@@ -17,6 +17,18 @@ final class WorkerLivenessProcessTests: XCTestCase {
     private let flags = ["--dataset", "blobs:rows=3000:features=8:classes=3", "--hidden", "16", "--epochs", "8",
                          "--batch-size", "4", "--learning-rate", "0.05", "--seed", "0", "--quiet"]
 
+    /// Run 1 of `db` once `worker` has stored its epoch 2 (polled every 10 ms, 300 s at most).
+    private func runAtEpoch2(_ db: String, heldBy worker: ChildProcess) -> SlopeStore.RunRecord? {
+        for _ in 0..<30_000 where worker.process.isRunning {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let run = try? store.run(id: 1),
+               run.status == .running, run.epochsDone >= 2 {
+                return run
+            }
+            usleep(10_000)
+        }
+        return nil
+    }
+
     func testAWorkerKilledInsideAPIDNamespaceIsTakenOverByResume() throws {
         #if !os(Linux)
         throw XCTSkip("PID namespaces are Linux's")
@@ -30,16 +42,7 @@ final class WorkerLivenessProcessTests: XCTestCase {
 
         let worker = try ChildProcess(unshare, ["-p", "-f", "--mount-proc", runner.path, "work", "--jobs", "1", "--db", db])
         defer { if worker.process.isRunning { kill(worker.pid, SIGKILL) } }
-        var held: SlopeStore.RunRecord?
-        for _ in 0..<30_000 where worker.process.isRunning {  // bounded: 300 s at most
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let run = try? store.run(id: 1),
-               run.status == .running, run.epochsDone >= 2 {
-                held = run
-                break
-            }
-            usleep(10_000)
-        }
-        let run = try XCTUnwrap(held, "the worker never got to epoch 2")
+        let run = try XCTUnwrap(runAtEpoch2(db, heldBy: worker), "the worker never got to epoch 2")
         XCTAssertEqual(run.pid, 1, "inside its namespace the runner is pid 1")
 
         // The runner is unshare's child (pid 1 in there): SIGKILL it from here.
@@ -85,16 +88,7 @@ final class WorkerLivenessProcessTests: XCTestCase {
             return children + children.flatMap { descendants(of: $0) }
         }
         defer { if worker.process.isRunning { for pid in descendants(of: worker.pid).reversed() { kill(pid, SIGKILL) } } }
-        var held: SlopeStore.RunRecord?
-        for _ in 0..<30_000 where worker.process.isRunning {  // bounded: 300 s at most
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let run = try? store.run(id: 1),
-               run.status == .running, run.epochsDone >= 2 {
-                held = run
-                break
-            }
-            usleep(10_000)
-        }
-        let run = try XCTUnwrap(held, "the worker never got to epoch 2")
+        let run = try XCTUnwrap(runAtEpoch2(db, heldBy: worker), "the worker never got to epoch 2")
         XCTAssertEqual(run.pid, 10, "inside its namespace the runner is pid 10")
         let runnerPID = try XCTUnwrap(descendants(of: worker.pid).last, "the runner's pid here")
 
