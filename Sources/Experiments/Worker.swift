@@ -239,7 +239,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func fail(_ runID: Int64, message: String) -> RunOutcome {
-        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message)
+        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message, worker: identity)
         return .failed(message)
     }
 
@@ -249,7 +249,7 @@ public final class Worker: @unchecked Sendable {
     private func suspend(_ runID: Int64, error: StoreError) -> RunOutcome {
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
         let reason = "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
-        let requeued = (try? store.requeueRun(runID: runID, reason: reason)) != nil
+        let requeued = (try? store.requeueRun(runID: runID, reason: reason, worker: identity)) != nil
         return .suspended(reason: error.description, requeued: requeued)
     }
 
@@ -359,7 +359,7 @@ public final class Worker: @unchecked Sendable {
             (status, reason) = (.diverged, "diverged at epoch \(epoch): loss is NaN or infinite")
         case let .stoppedByCaller(epoch):
             if case .interrupted? = stop {
-                try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)")
+                try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)", worker: identity)
                 return .interrupted(epoch: epoch)
             }
             if case let .pruned(pruneReason)? = stop {
@@ -368,7 +368,7 @@ public final class Worker: @unchecked Sendable {
                 (status, reason) = (.pruned, "stopped at epoch \(epoch)")
             }
         }
-        try store.finishRun(runID: runID, status: status, stopReason: reason)
+        try store.finishRun(runID: runID, status: status, stopReason: reason, worker: identity)
         return .finished(status, reason: reason)
     }
 

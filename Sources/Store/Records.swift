@@ -51,7 +51,7 @@ public struct WorkerIdentity: Sendable, Equatable {
         let host = gethostname(&buffer, buffer.count - 1) == 0 ? String(cString: buffer) : "localhost"
         let pid = getpid()
         return WorkerIdentity(host: host, pid: pid, label: label ?? "\(pid)@\(host)", bootID: WorkerLiveness.bootID,
-                              startTime: WorkerLiveness.startTime(pid: pid), pidNamespace: WorkerLiveness.pidNamespace(pid: pid))
+                              startTime: WorkerLiveness.ownStartTime, pidNamespace: WorkerLiveness.ownPIDNamespace)
     }
 
     /// Whether `other` names this very process (not just the same pid on the same host).

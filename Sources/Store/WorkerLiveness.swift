@@ -21,9 +21,14 @@ enum WorkerLiveness {
         .trimmingCharacters(in: .whitespacesAndNewlines)
 
     /// Field 22 of /proc/PID/stat (start time in clock ticks after boot), nil if there is no such process.
-    /// The command name (field 2) may hold spaces and parentheses: the fields are counted after the last ')'.
     static func startTime(pid: Int32, proc: String = "/proc") -> Int64? {
-        guard pid > 0, let stat = try? String(contentsOfFile: "\(proc)/\(pid)/stat", encoding: .utf8),
+        pid > 0 ? startTime(entry: "\(pid)", proc: proc) : nil
+    }
+
+    /// Field 22 of /proc/ENTRY/stat. The command name (field 2) may hold spaces and parentheses:
+    /// the fields are counted after the last ')'.
+    static func startTime(entry: String, proc: String = "/proc") -> Int64? {
+        guard let stat = try? String(contentsOfFile: "\(proc)/\(entry)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? Int64(fields[19]) : nil  // fields[0] is field 3
@@ -31,13 +36,30 @@ enum WorkerLiveness {
 
     /// `readlink /proc/PID/ns/pid`, nil if unreadable (no such process, or not ours to inspect).
     static func pidNamespace(pid: Int32, proc: String = "/proc") -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(proc)/\(pid)/ns/pid")
+        pidNamespace(entry: "\(pid)", proc: proc)
     }
 
+    /// `readlink /proc/ENTRY/ns/pid`.
+    static func pidNamespace(entry: String, proc: String = "/proc") -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "\(proc)/\(entry)/ns/pid")
+    }
+
+    /// This process's start time and PID namespace, read through /proc/self: right even where
+    /// /proc/\(getpid()) is another process (see `procShowsOwnNamespace`).
+    static var ownStartTime: Int64? { startTime(entry: "self") }
+    static var ownPIDNamespace: String? { pidNamespace(entry: "self") }
+
+    /// Whether /proc numbers processes as this process's PID namespace does (`/proc/self` is our
+    /// pid). A process started in a new PID namespace without a /proc of its own (`unshare -p -f`
+    /// without --mount-proc) sees its parent namespace's /proc, where its pids name other
+    /// processes: there /proc/PID cannot tell whether a pid of ours is the same process.
+    static let procShowsOwnNamespace =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self")) == String(getpid())
+
     /// Whether this process is in the machine's first PID namespace (the kernel numbers it
-    /// PROC_PID_INIT_INO, 0xEFFFFFFC): then /proc lists every process of the machine, in whatever
-    /// namespace. Inside a container, /proc lists the container's processes only.
-    static let seesEveryProcess = pidNamespace(pid: getpid()) == "pid:[\(0xEFFF_FFFC as UInt32)]"
+    /// PROC_PID_INIT_INO, 0xEFFFFFFC) and /proc is that namespace's: then /proc lists every process
+    /// of the machine, in whatever namespace. Inside a container, /proc lists the container's processes only.
+    static let seesEveryProcess = procShowsOwnNamespace && ownPIDNamespace == "pid:[\(0xEFFF_FFFC as UInt32)]"
 
     /// Whether the holder of a run is alive, gone, or unknown (decide by its heartbeat), as seen by `observer`.
     static func verdict(for holder: Holder, observer: WorkerIdentity) -> Verdict {
@@ -52,7 +74,9 @@ enum WorkerLiveness {
         }
         if holder.pidNamespace == observer.pidNamespace {
             // The pid names a process of our own namespace: the same one only if it started at the same tick.
-            guard let actual = Self.startTime(pid: pid) else { return processIsAlive(pid) ? .unknown : .gone }  // hidden by hidepid
+            // kill() counts pids in our namespace, /proc only when it is that namespace's; a live pid whose
+            // start time cannot be read (hidepid, or a /proc of another namespace) is left to the heartbeat.
+            guard procShowsOwnNamespace, let actual = Self.startTime(pid: pid) else { return processIsAlive(pid) ? .unknown : .gone }
             return actual == startTime ? .alive : .gone
         }
         // Another PID namespace (a container): its pids mean nothing here. From the first namespace

@@ -366,30 +366,41 @@ extension SlopeStore {
     }
 
     /// Ends a run for good: `completed`, `pruned`, `diverged` or `failed` (with `error`).
-    public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil) throws {
+    /// With `worker`, only while that worker holds the run (else `.runNotHeld`, nothing changed):
+    /// a worker whose run was taken over must not end it under its new holder.
+    public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil,
+                          worker: WorkerIdentity? = nil) throws {
         guard status.isFinished else {
             throw StoreError.invalidValue("finishRun takes a final status (completed, pruned, diverged, failed), not \(status.rawValue)")
         }
         try write { db in
             let now = Timestamp.now()
             try db.cachedStatement(sql: """
-                UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?
-                """).execute(arguments: [status.rawValue, stopReason, error, now, now, runID])
-            if db.changesCount == 0 { throw StoreError.notFound("run \(runID)") }
+                UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE id = ? AND \(Self.heldBy)
+                """).execute(arguments: [status.rawValue, stopReason, error, now, now, runID] + Self.holderArguments(worker))
+            if db.changesCount == 0 { throw try notHeld(runID, db: db) }
         }
     }
 
-    /// Puts a run back in the queue (Ctrl-C): its stored epochs stay, so it resumes later.
-    public func requeueRun(runID: Int64, reason: String) throws {
+    /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes
+    /// later. With `worker`, only while that worker holds the run (else `.runNotHeld`).
+    public func requeueRun(runID: Int64, reason: String, worker: WorkerIdentity? = nil) throws {
         try write { db in
             try db.execute(sql: """
                 UPDATE runs SET status = 'queued', stop_reason = ?, worker = NULL, host = NULL, pid = NULL,
                                 boot_id = NULL, process_start = NULL, pid_namespace = NULL,
                                 heartbeat_at = NULL, finished_at = NULL
-                WHERE id = ?
-                """, arguments: [reason, runID])
-            if db.changesCount == 0 { throw StoreError.notFound("run \(runID)") }
+                WHERE id = ? AND \(Self.heldBy)
+                """, arguments: [reason, runID] + Self.holderArguments(worker))
+            if db.changesCount == 0 { throw try notHeld(runID, db: db) }
         }
+    }
+
+    /// The condition "held by the worker of `holderArguments`, or no worker given" (its four arguments last).
+    private static let heldBy = "(? IS NULL OR (status = 'running' AND host = ? AND pid = ? AND process_start IS ?))"
+
+    private static func holderArguments(_ worker: WorkerIdentity?) -> StatementArguments {
+        [worker?.host, worker?.host, worker?.pid, worker?.startTime]
     }
 
     /// Deletes the epochs (and their tensors) after `epoch`, and recomputes the run's summary

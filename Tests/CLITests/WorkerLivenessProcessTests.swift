@@ -2,7 +2,7 @@
 // held by "pid 1", which in the resumer's namespace is the (live) init process. `runner resume`
 // must still take it over (the start time and namespace tell) and finish it with the same bits.
 import Foundation
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 
@@ -17,6 +17,18 @@ final class WorkerLivenessProcessTests: XCTestCase {
     private let flags = ["--dataset", "blobs:rows=3000:features=8:classes=3", "--hidden", "16", "--epochs", "8",
                          "--batch-size", "4", "--learning-rate", "0.05", "--seed", "0", "--quiet"]
 
+    /// Run 1 of `db` once `worker` has stored its epoch 2 (polled every 10 ms, 300 s at most).
+    private func runAtEpoch2(_ db: String, heldBy worker: ChildProcess) -> SlopeStore.RunRecord? {
+        for _ in 0..<30_000 where worker.process.isRunning {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let run = try? store.run(id: 1),
+               run.status == .running, run.epochsDone >= 2 {
+                return run
+            }
+            usleep(10_000)
+        }
+        return nil
+    }
+
     func testAWorkerKilledInsideAPIDNamespaceIsTakenOverByResume() throws {
         #if !os(Linux)
         throw XCTSkip("PID namespaces are Linux's")
@@ -30,16 +42,7 @@ final class WorkerLivenessProcessTests: XCTestCase {
 
         let worker = try ChildProcess(unshare, ["-p", "-f", "--mount-proc", runner.path, "work", "--jobs", "1", "--db", db])
         defer { if worker.process.isRunning { kill(worker.pid, SIGKILL) } }
-        var held: SlopeStore.RunRecord?
-        for _ in 0..<30_000 where worker.process.isRunning {  // bounded: 300 s at most
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let run = try? store.run(id: 1),
-               run.status == .running, run.epochsDone >= 2 {
-                held = run
-                break
-            }
-            usleep(10_000)
-        }
-        let run = try XCTUnwrap(held, "the worker never got to epoch 2")
+        let run = try XCTUnwrap(runAtEpoch2(db, heldBy: worker), "the worker never got to epoch 2")
         XCTAssertEqual(run.pid, 1, "inside its namespace the runner is pid 1")
 
         // The runner is unshare's child (pid 1 in there): SIGKILL it from here.
@@ -56,5 +59,53 @@ final class WorkerLivenessProcessTests: XCTestCase {
         XCTAssertEqual(try store.run(id: 1).status, .completed, resumed.output)
         XCTAssertEqual(try store.epochs(runID: 1).map { $0.trainLoss?.bitPattern }, try expected.epochs(runID: 1).map { $0.trainLoss?.bitPattern })
         XCTAssertEqual(try store.tensors(runID: 1, epoch: 8).map(\.tensor), try expected.tensors(runID: 1, epoch: 8).map(\.tensor))
+    }
+
+    /// A worker started in a new PID namespace that kept its parent's /proc (`unshare -p -f` without
+    /// --mount-proc): its pid (10 in there) names another process, or none, in that /proc. Before,
+    /// the claim recorded that other process's start time and namespace (or none), and `runner resume`
+    /// from the parent namespace took the run away from the live worker when no pid 10 existed here.
+    func testResumeLeavesALiveWorkerOfAPIDNamespaceWithoutItsOwnProcAlone() throws {
+        #if !os(Linux)
+        throw XCTSkip("PID namespaces are Linux's")
+        #endif
+        let probe = try ChildProcess.run(unshare, ["-p", "-f", "/bin/true"])
+        try XCTSkipUnless(probe.status == 0, "unshare -p needs root (or user namespaces): \(probe.error)")
+        let sqlite3 = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: sqlite3.path), "needs the sqlite3 shell")
+
+        let longer = flags.map { $0 == "8" ? "30" : $0 }
+        let reference = directory.path("reference.db"), db = directory.path("namespace.db")
+        XCTAssertEqual(try ChildProcess.run(runner, ["sweep"] + longer + ["--db", reference]).status, 0)
+        XCTAssertEqual(try ChildProcess.run(runner, ["sweep"] + longer + ["--queue-only", "--db", db]).status, 0)
+
+        // sh is pid 1 in the namespace, eight /bin/true take pids 2-9, the runner gets pid 10.
+        let script = "i=0; while [ $i -lt 8 ]; do /bin/true; i=$((i+1)); done; '\(runner.path)' work --jobs 1 --db '\(db)'"
+        let worker = try ChildProcess(unshare, ["-p", "-f", "/bin/sh", "-c", script])
+        func descendants(of pid: Int32) -> [Int32] {
+            let children = ((try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+            return children + children.flatMap { descendants(of: $0) }
+        }
+        defer { if worker.process.isRunning { for pid in descendants(of: worker.pid).reversed() { kill(pid, SIGKILL) } } }
+        let run = try XCTUnwrap(runAtEpoch2(db, heldBy: worker), "the worker never got to epoch 2")
+        XCTAssertEqual(run.pid, 10, "inside its namespace the runner is pid 10")
+        let runnerPID = try XCTUnwrap(descendants(of: worker.pid).last, "the runner's pid here")
+
+        // The claim names the runner itself: its start time and PID namespace, read through /proc/self.
+        let recorded = try ChildProcess.run(sqlite3, [db, "SELECT process_start || ' ' || pid_namespace FROM runs WHERE id = 1"])
+        let expected = "\(WorkerLiveness.startTime(pid: runnerPID).map(String.init) ?? "?") \(WorkerLiveness.pidNamespace(pid: runnerPID) ?? "?")"
+        XCTAssertEqual(recorded.output.trimmingCharacters(in: .whitespacesAndNewlines), expected)
+
+        // From here the live worker keeps its run; it then finishes it with the same bits.
+        let resumed = try ChildProcess.run(runner, ["resume", "--db", db])
+        XCTAssertEqual(resumed.status, 0, resumed.error)
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).run(id: 1).pid, 10, resumed.output)
+        let finished = worker.finish()
+        XCTAssertEqual(finished.status, 0, finished.error)
+        let store = try SlopeStore(path: db, mode: .readOnly), expectedStore = try SlopeStore(path: reference, mode: .readOnly)
+        XCTAssertEqual(try store.run(id: 1).status, .completed, finished.output)
+        XCTAssertEqual(try store.epochs(runID: 1).map { $0.trainLoss?.bitPattern }, try expectedStore.epochs(runID: 1).map { $0.trainLoss?.bitPattern })
+        XCTAssertEqual(try store.tensors(runID: 1, epoch: 30).map(\.tensor), try expectedStore.tensors(runID: 1, epoch: 30).map(\.tensor))
     }
 }

@@ -82,4 +82,38 @@ final class WorkerLivenessTests: XCTestCase {
         XCTAssertFalse(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: getppid(), label: "old live")))
         XCTAssertTrue(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: Int32.max - 7, label: "old gone")))
     }
+
+    /// A worker whose run was taken over (its heartbeat went stale) must not requeue or end it under
+    /// its new holder: before, `requeueRun` (a failed write's suspend, Ctrl-C) and `finishRun` changed
+    /// any run, and the queued run could be claimed a second time while the new holder trained it.
+    func testAWorkerWhoseRunWasTakenOverCannotRequeueOrFinishIt() throws {
+        let store = try SlopeStore(path: directory.path("taken.db"))
+        let runID = try store.createRun(.example())
+        let slow = WorkerIdentity(host: "elsewhere", pid: 4242, label: "slow", bootID: "b", startTime: 7, pidNamespace: "pid:[1]")
+        XCTAssertEqual(try store.claimRun(runID: runID, worker: slow)?.id, runID)
+        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: -1).map(\.id), [runID])
+
+        func assertNotHeld(_ expected: String = "its status is running, held by resumer", _ body: () throws -> Void) {
+            XCTAssertThrowsError(try body()) { error in
+                guard case StoreError.runNotHeld(runID, let detail)? = error as? StoreError else { return XCTFail("\(error)") }
+                XCTAssertEqual(detail, expected)
+            }
+        }
+        assertNotHeld { try store.requeueRun(runID: runID, reason: "stopped by a failed write", worker: slow) }
+        assertNotHeld { try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom", worker: slow) }
+        var run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .running)
+        XCTAssertEqual(run.worker, "resumer")
+        XCTAssertNil(run.stopReason)
+
+        // Its holder still can; without a worker (as before) the write is unconditional.
+        try store.requeueRun(runID: runID, reason: "interrupted at epoch 0", worker: me)
+        run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .queued)
+        XCTAssertEqual(run.stopReason, "interrupted at epoch 0")
+        XCTAssertNil(run.worker)
+        assertNotHeld("its status is queued") { try store.finishRun(runID: runID, status: .completed, stopReason: "x", worker: me) }
+        try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom")
+        XCTAssertEqual(try store.run(id: runID).status, .failed)
+    }
 }
