@@ -27,7 +27,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
     /// A well-mixed 64-bit value from two inputs (order matters).
-    static func mix(_ first: UInt64, _ second: UInt64) -> UInt64 {
+    public static func mix(_ first: UInt64, _ second: UInt64) -> UInt64 {
         var generator = SplitMix64(seed: first)
         let a = generator.next()
         var other = SplitMix64(seed: a ^ second)

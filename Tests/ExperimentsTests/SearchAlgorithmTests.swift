@@ -1,0 +1,177 @@
+// The search algorithms on their own: the Parzen estimator's densities against hand-computed
+// values, TPE against random search on functions with a known minimum (a fixed set of seeds),
+// and ASHA's rung decisions on a hand-made table.
+import XCTest
+import NeuralNet
+@testable import Experiments
+
+final class ParzenEstimatorTests: XCTestCase {
+    /// Observations 0.2 and 0.6 on [0, 1]: the sorted means with the bounds are 0, 0.2, 0.6, 1; each
+    /// bandwidth is the larger gap to a neighbour, the outermost ones their inner gap: 0.4 and 0.4
+    /// (at least 1 / (1 + 3 kernels) = 0.25, at most the width 1). The prior: mean 0.5, bandwidth 1.
+    /// Equal weights 1/3.
+    func testNumericKernelsAndDensity() {
+        let estimator = ParzenEstimator(observations: [[0.2], [0.6]], space: [.numeric(low: 0, high: 1, isLog: false, step: nil)])
+        guard case let .numeric(kernels) = estimator.dimensions[0] else { return XCTFail("not numeric") }
+        XCTAssertEqual(kernels.mus, [0.2, 0.6, 0.5])
+        XCTAssertEqual(kernels.sigmas[0], 0.4, accuracy: 1e-12)
+        XCTAssertEqual(kernels.sigmas[1], 0.4, accuracy: 1e-12)
+        XCTAssertEqual(kernels.sigmas[2], 1.0, accuracy: 1e-12)
+        XCTAssertEqual(estimator.weights, [1.0 / 3, 1.0 / 3, 1.0 / 3])
+        // (1/3) sum_k phi((0.5 - mu_k) / s_k) / s_k / (Phi((1 - mu_k) / s_k) - Phi(-mu_k / s_k)), by hand
+        // with erf (Optuna 5.1's _ParzenEstimator gives the same, 1.13856702).
+        XCTAssertEqual(exp(estimator.logDensity([0.5])), 1.1385670161452255, accuracy: 1e-12)
+        // A density: integrates to 1 over [0, 1] (midpoint rule).
+        let steps = 20_000
+        let integral = (0..<steps).reduce(0.0) { $0 + exp(estimator.logDensity([(Double($1) + 0.5) / Double(steps)])) } / Double(steps)
+        XCTAssertEqual(integral, 1, accuracy: 1e-6)
+    }
+
+    /// Whole numbers 1...4, one observation 2: the bounds widen by half a step to 0.5 and 4.5; the
+    /// bandwidth is the larger gap, 2.5; the prior is at 2.5 with bandwidth 4. P(2) is the mass of
+    /// [1.5, 2.5] over that of [0.5, 4.5], averaged over the two kernels.
+    func testSteppedDensity() {
+        let estimator = ParzenEstimator(observations: [[2]], space: [.numeric(low: 1, high: 4, isLog: false, step: 1)])
+        guard case let .numeric(kernels) = estimator.dimensions[0] else { return XCTFail("not numeric") }
+        XCTAssertEqual(kernels.sigmas[0], 2.5, accuracy: 1e-12)
+        XCTAssertEqual(kernels.sigmas[1], 4, accuracy: 1e-12)
+        XCTAssertEqual(exp(estimator.logDensity([2])), 0.2686499585812724, accuracy: 1e-12)
+        let total = (1...4).reduce(0.0) { $0 + exp(estimator.logDensity([Double($1)])) }
+        XCTAssertEqual(total, 1, accuracy: 1e-12)
+    }
+
+    /// Log scales, whole numbers on a log scale, and a product kernel over two dimensions, against
+    /// the values Optuna 5.1.0's `_ParzenEstimator` gives for the same observations (densities in log space).
+    func testAgreesWithOptuna() {
+        let logScale = ParzenEstimator(observations: [[1e-3], [1e-2], [0.5]], space: [.numeric(low: 1e-4, high: 1, isLog: true, step: nil)])
+        XCTAssertEqual(exp(logScale.logDensity([0.003])), 0.12552596, accuracy: 1e-8)
+        XCTAssertEqual(exp(logScale.logDensity([0.2])), 0.10011258, accuracy: 1e-8)
+        let logIntegers = ParzenEstimator(observations: [[8], [64], [16]], space: [.numeric(low: 4, high: 256, isLog: true, step: 1)])
+        XCTAssertEqual(exp(logIntegers.logDensity([32])), 0.00784994, accuracy: 1e-8)
+        let joint = ParzenEstimator(observations: [[0.1, 0], [0.2, 1], [0.3, 1], [0.9, 2]],
+                                    space: [.numeric(low: 0, high: 1, isLog: false, step: nil), .numeric(low: 0, high: 2, isLog: false, step: 1)])
+        XCTAssertEqual(exp(joint.logDensity([0.25, 1])), 0.60862783, accuracy: 1e-8)
+    }
+
+    /// Observed choices 0 and 2 of 3: each kernel puts 1/3 (prior weight / 3 kernels) on every choice plus
+    /// 1 on its own, normalized: (2/3, 1/6, 1/6), (1/6, 1/6, 2/3), and the prior's (1/3, 1/3, 1/3).
+    func testCategoricalDensity() {
+        let estimator = ParzenEstimator(observations: [[0], [2]], space: [.categorical(count: 3)])
+        XCTAssertEqual(exp(estimator.logDensity([0])), 7.0 / 18, accuracy: 1e-12)
+        XCTAssertEqual(exp(estimator.logDensity([1])), 4.0 / 18, accuracy: 1e-12)
+        XCTAssertEqual(exp(estimator.logDensity([2])), 7.0 / 18, accuracy: 1e-12)
+    }
+
+    /// Optuna's default weights: 1 for n < 25; over 25, the oldest n - 25 ramp from 1/n up to 1.
+    func testDefaultWeights() {
+        XCTAssertEqual(ParzenEstimator.defaultWeights(3), [1, 1, 1])
+        let weights = ParzenEstimator.defaultWeights(28)
+        XCTAssertEqual(weights.count, 28)
+        XCTAssertEqual(weights[0], 1.0 / 28, accuracy: 1e-15)
+        XCTAssertEqual(weights[1], 1.0 / 28 + (1 - 1.0 / 28) / 2, accuracy: 1e-15)
+        XCTAssertEqual(weights[2], 1, accuracy: 1e-15)
+        XCTAssertEqual(Array(weights[3...]), Array(repeating: 1, count: 25))
+    }
+
+    /// Log-scale dimensions: the density is over log(x), so equal ratios get equal mass.
+    func testLogDimensionSamplesStayInBounds() {
+        let estimator = ParzenEstimator(observations: [[1e-3], [1e-2]], space: [.numeric(low: 1e-4, high: 1, isLog: true, step: nil)])
+        var generator = NeuralNet.SplitMix64(seed: 7)
+        let samples = estimator.sample(count: 500, using: &generator).map { $0[0] }
+        XCTAssertTrue(samples.allSatisfy { (1e-4...1).contains($0) })
+        // Most mass near the observations (1e-3 and 1e-2), little above 0.3.
+        XCTAssertGreaterThan(samples.filter { (1e-4...1e-1).contains($0) }.count, 350)
+    }
+}
+
+final class TPESamplerTests: XCTestCase {
+    /// Best value after `trials` trials of `sampler` (TPE, or random when `random`) on `objective`.
+    private func bestValue(_ sampler: TPESampler, random: Bool, seed: UInt64, trials: Int,
+                           objective: ([Double]) -> Double) -> Double {
+        var history: [TPETrial] = []
+        for index in 0..<trials {
+            let trialSeed = NeuralNet.SplitMix64.mix(seed, UInt64(index))
+            var generator = NeuralNet.SplitMix64(seed: trialSeed)
+            let point = random ? sampler.randomPoint(using: &generator) : sampler.sample(after: history, seed: trialSeed)
+            history.append(TPETrial(values: point, state: .complete(objective(point))))
+        }
+        return history.compactMap { if case let .complete(value) = $0.state { return value } else { return nil } }.min()!
+    }
+
+    private func compare(_ sampler: TPESampler, trials: Int, objective: ([Double]) -> Double,
+                         file: StaticString = #filePath, line: UInt = #line) {
+        let seeds: [UInt64] = Array(0..<20)
+        let tpe = seeds.map { bestValue(sampler, random: false, seed: $0, trials: trials, objective: objective) }
+        let random = seeds.map { bestValue(sampler, random: true, seed: $0, trials: trials, objective: objective) }
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+        let wins = zip(tpe, random).filter { $0 < $1 }.count
+        XCTAssertLessThan(median(tpe), median(random) / 2, "median best: tpe \(median(tpe)), random \(median(random))", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(wins, 14, "TPE won on \(wins) of 20 seeds; tpe \(tpe), random \(random)", file: file, line: line)
+    }
+
+    func testBeatsRandomSearchIn1D() {
+        let sampler = TPESampler(space: [.numeric(low: -10, high: 10, isLog: false, step: nil)])
+        compare(sampler, trials: 40) { pow($0[0] - 2.5, 2) }
+    }
+
+    func testBeatsRandomSearchIn2D() {
+        let objective: ([Double]) -> Double = { pow(log10($0[0]) + 2, 2) + pow($0[1] - 0.7, 2) }  // minimum 0 at (0.01, 0.7)
+        var sampler = TPESampler(space: [.numeric(low: 1e-5, high: 1, isLog: true, step: nil), .numeric(low: 0, high: 1, isLog: false, step: nil)])
+        compare(sampler, trials: 40, objective: objective)
+        sampler.multivariate = true
+        compare(sampler, trials: 40, objective: objective)
+    }
+
+    func testMixedSpaceFindsTheGoodCategory() {
+        // The category 2 of 4 is worth 1 less; a whole number 1...64 is best at 48.
+        let sampler = TPESampler(space: [.categorical(count: 4), .numeric(low: 1, high: 64, isLog: false, step: 1)])
+        compare(sampler, trials: 40) { ($0[0] == 2 ? 0 : 1) + abs($0[1] - 48) / 64 }
+    }
+
+    /// The first n_startup_trials are random; then the split follows gamma, running trials always bad.
+    func testStartupAndSplit() {
+        let sampler = TPESampler(space: [.numeric(low: 0, high: 1, isLog: false, step: nil)])
+        var generator = NeuralNet.SplitMix64(seed: 3)
+        XCTAssertEqual(sampler.sample(after: [], seed: 3), sampler.randomPoint(using: &generator))
+        var trials = (0..<20).map { TPETrial(values: [Double($0) / 20], state: .complete(Double(20 - $0))) }
+        trials.append(TPETrial(values: [0.99], state: .running))
+        trials.append(TPETrial(values: [0.5], state: .pruned(epoch: 3, value: 0.1)))
+        let (below, above) = sampler.split(trials)
+        // gamma(22) = ceil(2.2) = 3: the three lowest complete values (trials 19, 18, 17) in trial order.
+        XCTAssertEqual(below.map(\.values), [[0.85], [0.9], [0.95]])
+        XCTAssertEqual(above.count, 19)
+        XCTAssertTrue(above.contains(TPETrial(values: [0.99], state: .running)))
+        // The same trials and seed give the same point.
+        XCTAssertEqual(sampler.sample(after: trials, seed: 11), sampler.sample(after: trials, seed: 11))
+    }
+}
+
+final class SuccessiveHalvingTests: XCTestCase {
+    func testRungs() {
+        let asha = SuccessiveHalving(minEpochs: 1, reductionFactor: 3)
+        XCTAssertEqual((0...30).compactMap { epoch in asha.rung(atEpoch: epoch).map { "\(epoch):\($0)" } }, ["1:0", "3:1", "9:2", "27:3"])
+        XCTAssertEqual((0...20).compactMap { SuccessiveHalving(minEpochs: 2, reductionFactor: 2).rung(atEpoch: $0) }, [0, 1, 2, 3])
+    }
+
+    /// Runs arrive at a rung one by one (val_loss at that rung); each decision sees the runs before it.
+    func testDecisionsOnAHandMadeTable() {
+        let asha = SuccessiveHalving(minEpochs: 1, reductionFactor: 3)
+        let arrivals = [0.50, 0.60, 0.40, 0.45, 0.70, 0.30, 0.42, 0.41, 0.39]
+        var decisions: [Bool] = []
+        for (index, value) in arrivals.enumerated() {
+            decisions.append(asha.continues(value: value, others: Array(arrivals[..<index]), goal: .minimize))
+        }
+        // n = 1, 2: keep 1 (the best so far); n = 3..5: best 1; n = 6..8: best 2; n = 9: best 3.
+        // 0.50 first: on. 0.60 > 0.50: pruned. 0.40 best: on. 0.45 vs best 0.40: pruned. 0.70: pruned.
+        // 0.30 best of 6 (keep 2): on. 0.42: 2nd best is 0.40: pruned. 0.41: pruned. 0.39 (n = 9, keep 3:
+        // 0.30, 0.39, 0.40): on.
+        XCTAssertEqual(decisions, [true, false, true, false, false, true, false, false, true])
+        // Accuracies (maximize), n = 4: keep the best 1.
+        XCTAssertTrue(asha.continues(value: 0.96, others: [0.5, 0.7, 0.95], goal: .maximize))
+        XCTAssertFalse(asha.continues(value: 0.9, others: [0.5, 0.7, 0.95], goal: .maximize))
+        // n = 6: keep the best 2.
+        XCTAssertTrue(asha.continues(value: 0.9, others: [0.5, 0.7, 0.95, 0.6, 0.1], goal: .maximize))
+        XCTAssertFalse(asha.continues(value: .nan, others: [], goal: .minimize))
+        XCTAssertTrue(asha.continues(value: 0.5, others: [.nan, .nan], goal: .minimize))
+    }
+}
