@@ -31,6 +31,9 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// `--init-weights FILE.json`: read when the run starts (epoch 0 then stores them).
     public var initialWeightsFile: String?
     public var initialWeightsSHA256: String?
+    /// A sampled sweep's trial (`method: tpe`): the sampler's internal value of each parameter, in
+    /// spec order (a category's index, a number as drawn); nil otherwise.
+    public var trial: [Double]? = nil
 
     /// Resolves settings against the data (input width, classes, default loss and output
     /// activation) and checks the result; throws before anything is written.

@@ -19,7 +19,7 @@ extension SweepSpec {
     /// The number of runs the spec makes (a grid too large for an Int counts as Int.max).
     public var runCount: Int {
         switch method {
-        case .random: return count ?? 0
+        case .random, .tpe: return count ?? 0
         case .grid:
             return parameters.reduce(1) { total, parameter in
                 guard case let .values(values) = parameter.choice else { return total }
@@ -31,6 +31,7 @@ extension SweepSpec {
 
     /// The settings of every run, on top of `base` (the defaults, or flags given next to a spec file).
     /// Grid order: the first parameter varies slowest. Random: `count` draws from `randomSeed`.
+    /// TPE: only the first trial (the others are sampled as workers ask for them, `TrialMaker`).
     public func expand(base: RunSettings = RunSettings()) throws -> [SweepPoint] {
         try validate(checkingData: false)  // the runs load their data anyway
         switch method {
@@ -41,6 +42,8 @@ extension SweepSpec {
                 points = points.flatMap { point in values.map { point + [(parameter.setting, $0)] } }
             }
             return try points.map { try makePoint($0, base: base) }
+        case .tpe:
+            return [try makePoint(firstTrialValues(), base: base)]
         case .random:
             var generator = SplitMix64(seed: randomSeed)
             return try (0..<(count ?? 0)).map { _ in

@@ -6,7 +6,7 @@ import Yams
 
 /// A sweep: which settings vary and how, which stay fixed, what "best" means, and when to prune.
 public struct SweepSpec: Hashable, Sendable, Codable {
-    public enum Method: String, CaseIterable, Codable, Sendable { case grid, random }
+    public enum Method: String, CaseIterable, Codable, Sendable { case grid, random, tpe }
 
     public enum Distribution: String, CaseIterable, Codable, Sendable {
         case uniform
@@ -40,9 +40,38 @@ public struct SweepSpec: Hashable, Sendable, Codable {
 
     /// Median pruning: from epoch `warmupEpochs + 1` on, a run whose validation loss at epoch k is
     /// worse than the median of the other runs of the sweep at epoch k stops as `pruned`.
+    /// ASHA (`type: asha`): at rungs min_epochs x reduction_factor^k (`SuccessiveHalving`).
     public struct EarlyTerminate: Hashable, Sendable, Codable {
+        public enum Kind: String, CaseIterable, Codable, Sendable { case median, asha }
+        public var kind: Kind = .median
         public var warmupEpochs: Int
+        public var minEpochs = 1
+        public var reductionFactor = 3
         public init(warmupEpochs: Int) { self.warmupEpochs = warmupEpochs }
+        public init(ashaMinEpochs minEpochs: Int, reductionFactor: Int) {
+            kind = .asha; warmupEpochs = 0; self.minEpochs = minEpochs; self.reductionFactor = reductionFactor
+        }
+        public var successiveHalving: SuccessiveHalving? {
+            kind == .asha ? SuccessiveHalving(minEpochs: minEpochs, reductionFactor: reductionFactor) : nil
+        }
+        private enum CodingKeys: String, CodingKey { case kind, warmupEpochs, minEpochs, reductionFactor }
+        public init(from decoder: Decoder) throws {  // the Codable form of early builds has warmupEpochs only
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try container.decodeIfPresent(Kind.self, forKey: .kind) ?? .median
+            warmupEpochs = try container.decode(Int.self, forKey: .warmupEpochs)
+            minEpochs = try container.decodeIfPresent(Int.self, forKey: .minEpochs) ?? 1
+            reductionFactor = try container.decodeIfPresent(Int.self, forKey: .reductionFactor) ?? 3
+        }
+    }
+
+    /// TPE's settings (`method: tpe`), Optuna's defaults.
+    public struct TPEOptions: Hashable, Sendable, Codable {
+        public var startupTrials = 10
+        /// The good trials' share: gamma(n) = min(ceil(gamma x n), 25); Optuna's default is 0.1.
+        public var gamma = 0.1
+        public var candidateCount = 24
+        public var multivariate = false
+        public init() {}
     }
 
     public var name: String
@@ -51,8 +80,10 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     public var parameters: [Parameter] = []
     /// Runs to draw (random search only).
     public var count: Int? = nil
-    /// Seed of the random search's draws.
+    /// Seed of the random search's draws (and of TPE's).
     public var randomSeed: UInt64 = 0
+    /// Set for `method: tpe` (Optuna's defaults unless the file says otherwise).
+    public var tpe: TPEOptions? = nil
     public var metric = Metric(name: .validationLoss, goal: .minimize)
     public var earlyTerminate: EarlyTerminate? = nil
     /// The file's `description`, kept with the sweep.
@@ -131,12 +162,23 @@ extension SweepSpec {
         if let description { top.append(("description", .string(description))) }
         top.append(("method", .string(method.rawValue)))
         if let count { top.append(("count", .integer(count))) }
-        if method == .random { top.append(("random_seed", .integer(Int(randomSeed)))) }
+        if method != .grid { top.append(("random_seed", .integer(Int(randomSeed)))) }
+        if method == .tpe {
+            let tpe = self.tpe ?? TPEOptions()
+            top += [("n_startup_trials", .integer(tpe.startupTrials)), ("gamma", .number(tpe.gamma)),
+                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate))]
+        }
         top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
         top.append(("fixed", .object(fixed)))
         top.append(("parameters", .object(varied)))
         if let earlyTerminate {
-            top.append(("early_terminate", .object([("type", .string("median")), ("warmup_epochs", .integer(earlyTerminate.warmupEpochs))])))
+            switch earlyTerminate.kind {
+            case .median:
+                top.append(("early_terminate", .object([("type", .string("median")), ("warmup_epochs", .integer(earlyTerminate.warmupEpochs))])))
+            case .asha:
+                top.append(("early_terminate", .object([("type", .string("asha")), ("min_epochs", .integer(earlyTerminate.minEpochs)),
+                                                        ("reduction_factor", .integer(earlyTerminate.reductionFactor))])))
+            }
         }
         return JSONText.object(top).text
     }
@@ -195,7 +237,8 @@ enum JSONText {
 // MARK: - Reading YAML
 
 extension SweepSpec {
-    static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed", "early_terminate"]
+    static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed",
+                               "n_startup_trials", "gamma", "n_ei_candidates", "multivariate", "early_terminate"]
 
     /// Reads and validates a sweep file.
     /// `checkingData: false` when flags may still replace the file's data settings (`runner sweep
@@ -229,6 +272,7 @@ extension SweepSpec {
         }
         var spec = SweepSpec(name: defaultName)
         var fixed: [(Setting, SettingValue, String)] = []
+        var tpeKeys: [String] = []
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string else { throw fail("(top level)", "keys must be text") }
             switch key {
@@ -253,6 +297,28 @@ extension SweepSpec {
                     throw fail("random_seed", "'\(CSVTable.shown(valueNode.scalar?.string ?? "?"))' is not accepted; expected a whole number from 0 to \(Int.max)")
                 }
                 spec.randomSeed = UInt64(seed)
+            case "n_startup_trials":
+                guard let trials = valueNode.int, (0...maximumRunCount).contains(trials) else {
+                    throw fail("n_startup_trials", "expected a whole number from 0 to \(maximumRunCount) (random trials before TPE models)")
+                }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startupTrials = trials
+                tpeKeys.append("n_startup_trials")
+            case "gamma":
+                guard let gamma = valueNode.float ?? valueNode.int.map(Double.init), gamma > 0, gamma <= 1 else {
+                    throw fail("gamma", "expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")
+                }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.gamma = gamma
+                tpeKeys.append("gamma")
+            case "n_ei_candidates":
+                guard let candidates = valueNode.int, (1...10_000).contains(candidates) else {
+                    throw fail("n_ei_candidates", "expected a whole number from 1 to 10000 (candidates TPE scores per trial)")
+                }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.candidateCount = candidates
+                tpeKeys.append("n_ei_candidates")
+            case "multivariate":
+                guard let flag = valueNode.bool else { throw fail("multivariate", "expected true or false") }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.multivariate = flag
+                tpeKeys.append("multivariate")
             case "metric":
                 spec.metric = try parseMetric(valueNode, fail: fail)
             case "early_terminate":
@@ -285,6 +351,8 @@ extension SweepSpec {
             if spec[setting] != nil { throw fail(field, "is also under parameters; give it in one place") }
             spec[setting] = .values([value])
         }
+        if spec.method != .tpe, let key = tpeKeys.first { throw fail(key, "only for method: tpe") }
+        if spec.method == .tpe && spec.tpe == nil { spec.tpe = TPEOptions() }
         try spec.validate(file: file, checkingData: checkingData)
         return spec
     }
@@ -351,22 +419,40 @@ extension SweepSpec {
     }
 
     private static func parseEarlyTerminate(_ node: Node, fail: (String, String) -> ExperimentsError) throws -> EarlyTerminate {
-        guard let mapping = node.mapping else { throw fail("early_terminate", "expected {type: median, warmup_epochs: N}") }
-        var warmup = 3
+        let shape = "expected {type: median, warmup_epochs: N} or {type: asha, min_epochs: N, reduction_factor: F}"
+        guard let mapping = node.mapping else { throw fail("early_terminate", shape) }
+        var kind = EarlyTerminate.Kind.median
+        var numbers: [String: Int] = [:]
         for (keyNode, value) in mapping {
-            switch keyNode.string {
+            let key = keyNode.string ?? "?"
+            switch key {
             case "type":
-                guard value.string == "median" else { throw fail("early_terminate.type", "expected median (the only pruning rule)") }
-            case "warmup_epochs":
-                guard let epochs = value.int, epochs >= 0 else { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }
-                warmup = epochs
+                guard let text = value.string, let given = EarlyTerminate.Kind(rawValue: text) else {
+                    throw fail("early_terminate.type", "expected median or asha")
+                }
+                kind = given
+            case "warmup_epochs", "min_epochs", "reduction_factor":
+                let least = key == "warmup_epochs" ? 0 : key == "min_epochs" ? 1 : 2
+                guard let number = value.int, number >= least, number <= 1_000_000_000 else {
+                    throw fail("early_terminate.\(key)", "expected a whole number from \(least) to 1000000000")
+                }
+                numbers[key] = number
             default:
-                let key = keyNode.string ?? "?"
                 throw fail("early_terminate.\(CSVTable.shown(key))",
-                           "unknown key;\(NameSuggestion.hint(for: key, among: ["type", "warmup_epochs"])) accepted keys: type, warmup_epochs")
+                           "unknown key;\(NameSuggestion.hint(for: key, among: ["type", "warmup_epochs", "min_epochs", "reduction_factor"])) "
+                           + "accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
             }
         }
-        return EarlyTerminate(warmupEpochs: warmup)
+        switch kind {
+        case .median:
+            if let key = ["min_epochs", "reduction_factor"].first(where: { numbers[$0] != nil }) {
+                throw fail("early_terminate.\(key)", "only for type: asha")
+            }
+            return EarlyTerminate(warmupEpochs: numbers["warmup_epochs"] ?? 3)
+        case .asha:
+            if numbers["warmup_epochs"] != nil { throw fail("early_terminate.warmup_epochs", "only for type: median (asha starts at min_epochs)") }
+            return EarlyTerminate(ashaMinEpochs: numbers["min_epochs"] ?? 1, reductionFactor: numbers["reduction_factor"] ?? 3)
+        }
     }
 
     private static func parseChoice(_ node: Node, setting: Setting, field: String, fail: (String, String) -> ExperimentsError) throws -> Choice {
@@ -489,7 +575,7 @@ extension SweepSpec {
                     try scratch.apply(parameter.setting, value, field: prefix + "\(field).values[\(index)]")
                 }
             case let .distribution(kind, minimum, maximum):
-                guard method == .random else { throw fail(field, "a distribution needs method: random (grid search takes values: [...])") }
+                guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
                 guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }
                 if kind == .logUniform && minimum <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
                 if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum
@@ -503,7 +589,7 @@ extension SweepSpec {
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }
         switch method {
         case .grid:
-            if count != nil { throw fail("count", "only for method: random (a grid runs every combination)") }
+            if count != nil { throw fail("count", "only for method: random or tpe (a grid runs every combination)") }
             if runCount > Self.maximumRunCount {
                 let sizes = parameters.compactMap { parameter -> String? in
                     if case let .values(values) = parameter.choice, values.count > 1 { return "\(values.count) \(parameter.setting.rawValue)" }
@@ -512,8 +598,8 @@ extension SweepSpec {
                 throw fail("parameters", "the grid has \(runCount == Int.max ? "too many" : String(runCount)) runs (\(sizes.joined(separator: " x "))); "
                            + "a sweep has at most \(Self.maximumRunCount): split it into several sweeps")
             }
-        case .random:
-            guard let count else { throw fail("count", "method: random needs count: N (the number of runs to draw)") }
+        case .random, .tpe:
+            guard let count else { throw fail("count", "method: \(method.rawValue) needs count: N (the number of runs to \(method == .tpe ? "sample" : "draw"))") }
             if count > Self.maximumRunCount { throw fail("count", "expected a whole number from 1 to \(Self.maximumRunCount) (runs to draw)") }
         }
         if let earlyTerminate, earlyTerminate.warmupEpochs < 0 { throw fail("early_terminate.warmup_epochs", "expected a whole number >= 0") }

@@ -74,6 +74,8 @@ public final class Worker: @unchecked Sendable {
     private let onEvent: @Sendable (WorkerEvent) -> Void
     private let lock = NSLock()
     private var sweepSpecs: [Int64: SweepSpec?] = [:]
+    /// The trial makers of the TPE sweeps this worker made trials for (WorkerSearch.swift).
+    let trialMakers = Locked<[Int64: TrialMaker]>([:])
 
     public init(store: SlopeStore, identity: WorkerIdentity = .current(), stop: StopSignal = StopSignal(),
                 onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) {
@@ -142,7 +144,7 @@ public final class Worker: @unchecked Sendable {
     /// The claim step: a run taken over before the loop started, else the oldest queued run of
     /// the sweep (of any sweep when nil), now held by this worker; nil when none is left.
     private func claimNext(from queue: ClaimQueue, sweepID: Int64?) throws -> SlopeStore.ClaimedRun? {
-        try queue.pop() ?? store.claimNextRun(sweepID: sweepID, worker: identity)
+        try queue.pop() ?? claimNext(sweepID: sweepID)  // a queued run or a new TPE trial (WorkerSearch.swift)
     }
 
     /// `runner resume`: takes over runs whose worker is gone (same host: that process no longer
@@ -202,7 +204,7 @@ public final class Worker: @unchecked Sendable {
 
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
         let runs = try store.runs(sweepID: sweepID)
-        if runs.allSatisfy({ $0.status.isFinished }) {
+        if sweepIsComplete(sweepID, runs: runs) {
             // failed: no run got anywhere (each ended in an error); otherwise the runs tell how.
             try store.setSweepStatus(sweepID: sweepID, runs.allSatisfy { $0.status == .failed } ? .failed : .completed)
         } else if interrupted {
@@ -340,11 +342,8 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func pruneReason(after result: EpochResult, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> String? {
-        guard let sweepID = claimed.run.sweepID, let pruning = sweepSpec(sweepID)?.earlyTerminate,
-              result.epoch > pruning.warmupEpochs, result.epoch < epochs, let loss = result.validationLoss,
-              let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: claimed.id),
-              loss > median else { return nil }
-        return "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+        guard let sweepID = claimed.run.sweepID, let pruning = sweepSpec(sweepID)?.earlyTerminate else { return nil }
+        return try pruneReason(pruning, sweepID: sweepID, runID: claimed.id, result: result, epochs: epochs)  // median or ASHA
     }
 
     /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says.
@@ -392,7 +391,7 @@ public final class Worker: @unchecked Sendable {
         throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
     }
 
-    private func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
+    func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
         lock.lock()
         if let cached = sweepSpecs[sweepID] { lock.unlock(); return cached }
         lock.unlock()

@@ -70,12 +70,14 @@ struct Sweep: ParsableCommand {
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try plan.enqueue(in: store)
+        // A TPE sweep's trials are sampled as workers ask for them.
+        let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trials to sample" : "\(runIDs.count) runs queued"
         if queueOnly {
-            if !global.quiet { Console.say("sweep \(sweepID): \(runIDs.count) runs queued; train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
+            if !global.quiet { Console.say("sweep \(sweepID): \(queued); train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(runIDs.count) runs queued in \(global.databasePath), \(jobOptions.count) at a time") }
-        try Console.work(global, store: store, totalRuns: runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
+        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(queued) in \(global.databasePath), \(jobOptions.count) at a time") }
+        try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }
     }

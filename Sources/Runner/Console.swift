@@ -66,7 +66,13 @@ enum Console {
     static func pendingRuns(_ store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
         if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
         if let sweepID { _ = try store.sweep(id: sweepID) }
-        return try store.runs(sweepID: sweepID).filter { !$0.status.isFinished }.count
+        let runs = try store.runs(sweepID: sweepID)
+        // Trials of TPE sweeps not sampled yet count too.
+        let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
+            guard let spec = SweepSpec.stored(in: store, sweepID: sweep), spec.method == .tpe else { return total }
+            return total + max(0, spec.runCount - runs.filter { $0.sweepID == sweep }.count)
+        }
+        return runs.filter { !$0.status.isFinished }.count + unsampled
     }
 
     /// The stored spec of the sweep (nil for single runs).

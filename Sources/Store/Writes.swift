@@ -24,7 +24,7 @@ extension SlopeStore {
         try write { db in try insertRun(run, sweepID: nil, db: db) }
     }
 
-    private func insertRun(_ run: NewRun, sweepID: Int64?, db: Database) throws -> Int64 {
+    func insertRun(_ run: NewRun, sweepID: Int64?, db: Database) throws -> Int64 {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO runs (sweep_id, name, status, learning_rate, batch_size, momentum, epochs, seed,
                               layers, activation, output_activation, loss, precision, dataset, dataset_sha256,
@@ -73,7 +73,7 @@ extension SlopeStore {
     }
 
     /// The one claim statement: the queued run matching `condition` becomes `running`, held by `worker`.
-    private func claim(where condition: String, _ arguments: [String: (any DatabaseValueConvertible)?],
+    func claim(where condition: String, _ arguments: [String: (any DatabaseValueConvertible)?],
                        worker: WorkerIdentity, db: Database) throws -> ClaimedRun? {
         let statement = try db.cachedStatement(sql: """
             UPDATE runs SET status = 'running', worker = :label, host = :host, pid = :pid,

@@ -1,0 +1,140 @@
+// Sampled sweeps (`method: tpe`): the spec's parameters as TPE's search space, and the making of
+// each trial when a worker asks for one, from every trial already in the database.
+import Foundation
+import NeuralNet
+import Store
+
+extension SweepSpec {
+    /// The parameters TPE samples, in spec order, with their dimension: `values` lists of more than
+    /// one value are categories; distributions are numbers (whole-number settings step by 1, and
+    /// log_uniform is on a log scale).
+    var searchSpace: [(parameter: Parameter, dimension: SearchDimension)] {
+        parameters.compactMap { parameter in
+            switch parameter.choice {
+            case let .values(values):
+                return values.count > 1 ? (parameter, .categorical(count: values.count)) : nil
+            case let .distribution(kind, minimum, maximum):
+                let isInteger = kind == .intUniform || parameter.setting.isInteger
+                return (parameter, .numeric(low: minimum, high: maximum, isLog: kind == .logUniform, step: isInteger ? 1 : nil))
+            }
+        }
+    }
+
+    /// TPE with this spec's options.
+    var tpeSampler: TPESampler {
+        let options = tpe ?? TPEOptions()
+        var sampler = TPESampler(space: searchSpace.map(\.dimension))
+        sampler.startupTrials = options.startupTrials
+        sampler.candidateCount = options.candidateCount
+        sampler.multivariate = options.multivariate
+        let share = options.gamma
+        sampler.gamma = { min(Int((share * Double($0)).rounded(.up)), 25) }
+        return sampler
+    }
+
+    /// The seed of trial `index` (0, 1, ...): the same database state and seed give the same trial.
+    func trialSeed(_ index: Int) -> UInt64 { NeuralNet.SplitMix64.mix(randomSeed, UInt64(index)) }
+
+    /// Every parameter's value for a trial's internal values (one per sampled parameter).
+    func trialValues(_ point: [Double]) -> [(Setting, SettingValue)] {
+        var sampled = point.makeIterator()
+        return parameters.map { parameter in
+            switch parameter.choice {
+            case let .values(values) where values.count == 1:
+                return (parameter.setting, values[0])
+            case let .values(values):
+                let index = Int(sampled.next() ?? 0)
+                return (parameter.setting, values[min(max(index, 0), values.count - 1)])
+            case let .distribution(kind, _, _):
+                let value = sampled.next() ?? 0
+                let isInteger = kind == .intUniform || parameter.setting.isInteger
+                return (parameter.setting, isInteger ? .int(Int(value.rounded())) : .double(value))
+            }
+        }
+    }
+
+    /// The first trial's values (the one a worker makes in an empty sweep): what `SweepPlan` checks
+    /// before recording the sweep.
+    func firstTrialValues() -> [(Setting, SettingValue)] {
+        trialValues(tpeSampler.sample(after: [], seed: trialSeed(0)))
+    }
+}
+
+/// Makes the trials of one sampled sweep (for one worker process): data loaded once per dataset,
+/// each trial's configuration checked as a queued run's, with its internal values in `config.trial`.
+public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
+    public let spec: SweepSpec
+    private let sampler: TPESampler
+    private let lock = NSLock()
+    private var loaded: [String: LoadedData] = [:]
+
+    public init(spec: SweepSpec) {
+        self.spec = spec
+        sampler = spec.tpeSampler
+    }
+
+    /// Loads the data of the first trial now, so that claims (write transactions) do not wait for it.
+    public func preload() throws {
+        let settings = try settings(for: spec.firstTrialValues())
+        _ = try load(settings.dataset, settings.target, settings.task)
+    }
+
+    /// The sweep's metric as the Store's claim reads it.
+    public var metric: SlopeStore.TrialMetric { SlopeStore.TrialMetric(rawValue: spec.metric.name.rawValue) ?? .val_loss }
+
+    /// The next trial after `records` (every run of the sweep, in id order): TPE's point, seeded by
+    /// the trial's index, as a run to queue.
+    public func makeTrial(after records: [SlopeStore.TrialRecord]) throws -> SlopeStore.NewRun {
+        let trials = records.compactMap { tpeTrial($0) }
+        let point = sampler.sample(after: trials, seed: spec.trialSeed(records.count))
+        var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
+        configuration.trial = point
+        return configuration.newRun()
+    }
+
+    /// How TPE sees a stored run (lower is better): completed with its final value, pruned at its last
+    /// epoch, diverged as +inf (as Optuna's benchmark tells it), queued or running as running; failed
+    /// runs and runs without trial values are left out.
+    func tpeTrial(_ record: SlopeStore.TrialRecord) -> TPETrial? {
+        guard let text = record.trialJSON, let values = Self.parseNumbers(text), values.count == sampler.space.count else { return nil }
+        let sign = spec.metric.goal == .minimize ? 1.0 : -1.0
+        let value = record.value.map { sign * $0 } ?? .infinity
+        switch record.status {
+        case .completed: return TPETrial(values: values, state: .complete(value))
+        case .pruned: return TPETrial(values: values, state: .pruned(epoch: record.epochsDone, value: value))
+        case .diverged: return TPETrial(values: values, state: .complete(.infinity))
+        case .queued, .running: return TPETrial(values: values, state: .running)
+        case .failed: return nil
+        }
+    }
+
+    /// "[0.01,3,0.5]" -> [0.01, 3, 0.5] (JSON that json_extract wrote: numbers only).
+    static func parseNumbers(_ text: String) -> [Double]? {
+        let inner = text.trimmingCharacters(in: CharacterSet(charactersIn: "[] "))
+        if inner.isEmpty { return [] }
+        var numbers: [Double] = []
+        for part in inner.split(separator: ",") {
+            guard let number = Double(part.trimmingCharacters(in: .whitespaces)) else { return nil }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
+    private func settings(for values: [(Setting, SettingValue)]) throws -> RunSettings {
+        var settings = RunSettings()
+        for (setting, value) in values { try settings.apply(setting, value, field: "parameters.\(setting.rawValue)") }
+        return settings
+    }
+
+    private func load(_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData {
+        let key = [dataset, target ?? "", task.rawValue].joined(separator: "\u{0}")
+        lock.lock()
+        if let data = loaded[key] { lock.unlock(); return data }
+        lock.unlock()
+        let data = try DataCatalog.load(dataset, target: target, task: task)
+        lock.lock()
+        loaded[key] = data
+        lock.unlock()
+        return data
+    }
+}

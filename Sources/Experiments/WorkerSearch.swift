@@ -1,0 +1,82 @@
+// The worker's part in sampled sweeps and early termination: claiming a run or making the next
+// TPE trial, and the pruning rules (median, ASHA) checked after each epoch.
+import Foundation
+import NeuralNet
+import Store
+
+extension Worker {
+    /// The next run to train: for a TPE sweep, its next queued run or a new trial (sampled inside the
+    /// claim's transaction); otherwise the oldest queued run, and when `sweepID` is nil and none is
+    /// queued, a new trial of any open TPE sweep.
+    func claimNext(sweepID: Int64?) throws -> SlopeStore.ClaimedRun? {
+        if let sweepID, let spec = sweepSpec(sweepID), spec.method == .tpe {
+            return try claimTrial(sweepID: sweepID, spec: spec)
+        }
+        if let claimed = try store.claimNextRun(sweepID: sweepID, worker: identity) { return claimed }
+        guard sweepID == nil else { return nil }
+        for sweep in try store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue) {
+            guard let spec = sweepSpec(sweep), spec.method == .tpe else { continue }
+            if let claimed = try claimTrial(sweepID: sweep, spec: spec) { return claimed }
+        }
+        return nil
+    }
+
+    private func claimTrial(sweepID: Int64, spec: SweepSpec) throws -> SlopeStore.ClaimedRun? {
+        let maker = try trialMaker(sweepID: sweepID, spec: spec)
+        return try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count ?? 0, metric: maker.metric, worker: identity,
+                                        makeTrial: maker.makeTrial(after:))
+    }
+
+    /// One maker per sweep and process, its data loaded before the first claim.
+    private func trialMaker(sweepID: Int64, spec: SweepSpec) throws -> TrialMaker {
+        if let maker = trialMakers.value[sweepID] { return maker }
+        let maker = TrialMaker(spec: spec)
+        try maker.preload()
+        trialMakers.update { $0[sweepID] = $0[sweepID] ?? maker }
+        return trialMakers.value[sweepID]!
+    }
+
+    /// Why the run stops after `result` (its epoch `result.epoch` of `epochs`), or nil to go on.
+    /// Median: from epoch warmup + 1, a validation loss above the other runs' median at that epoch.
+    /// ASHA: at a rung epoch, a metric value not among the best 1/factor of the runs that reached it.
+    /// The last epoch is never pruned (the run ends there anyway).
+    func pruneReason(_ rule: SweepSpec.EarlyTerminate, sweepID: Int64, runID: Int64, result: EpochResult,
+                     epochs: Int) throws -> String? {
+        guard result.epoch < epochs else { return nil }
+        switch rule.kind {
+        case .median:
+            guard result.epoch > rule.warmupEpochs, let loss = result.validationLoss,
+                  let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID),
+                  loss > median else { return nil }
+            return "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+        case .asha:
+            guard let halving = rule.successiveHalving, let rung = halving.rung(atEpoch: result.epoch),
+                  let spec = sweepSpec(sweepID) else { return nil }
+            let metric = SlopeStore.TrialMetric(rawValue: spec.metric.name.rawValue) ?? .val_loss
+            guard let value = metric.value(in: result) else { return nil }
+            let others = try store.epochValues(sweepID: sweepID, epoch: result.epoch, metric: metric, excluding: runID)
+            if halving.continues(value: value, others: others, goal: spec.metric.goal) { return nil }
+            let kept = max(1, (others.count + 1) / halving.reductionFactor)
+            return "pruned at epoch \(result.epoch) (ASHA rung \(rung)): \(metric.rawValue) \(formatLoss(value)) "
+                + "not in the best \(kept) of the \(others.count + 1) runs there"
+        }
+    }
+
+    /// A TPE sweep is complete once it has all its trials and each has ended.
+    func sweepIsComplete(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) -> Bool {
+        guard runs.allSatisfy({ $0.status.isFinished }) else { return false }
+        guard let spec = sweepSpec(sweepID), spec.method == .tpe else { return true }
+        return runs.count >= (spec.count ?? 0)
+    }
+}
+
+extension SlopeStore.TrialMetric {
+    func value(in result: EpochResult) -> Double? {
+        switch self {
+        case .train_loss: return result.trainLoss
+        case .val_loss: return result.validationLoss
+        case .train_accuracy: return result.trainAccuracy
+        case .val_accuracy: return result.validationAccuracy
+        }
+    }
+}

@@ -1,0 +1,83 @@
+// Sampled sweeps (TPE): a trial is a row of `runs`, made when a worker asks for one, inside the
+// claim's write transaction, so parallel workers never make or run the same trial; and the
+// per-epoch values that successive halving compares at its rungs.
+import Foundation
+import GRDB
+
+extension SlopeStore {
+    /// A trial of a sampled sweep as the sampler sees it.
+    public struct TrialRecord: Equatable, Sendable {
+        public var id: Int64
+        public var status: RunStatus
+        /// The `trial` array of the run's `config` (the sampler's internal values) as JSON text.
+        public var trialJSON: String?
+        /// The last stored epoch.
+        public var epochsDone: Int
+        /// The run's final value of the sweep's metric (nil before its first epoch).
+        public var value: Double?
+    }
+
+    /// The metrics a sampler or pruner may rank by: the final values in `runs` and the per-epoch
+    /// values in `epochs` have the same names.
+    public enum TrialMetric: String, CaseIterable, Sendable {
+        case train_loss, val_loss, train_accuracy, val_accuracy
+        var finalColumn: String { "final_" + rawValue }
+    }
+
+    /// Claims the oldest queued run of the sweep (a trial requeued by Ctrl-C continues, it is not
+    /// sampled again); when none is queued and the sweep has fewer than `trialCount` runs, makes one:
+    /// `makeTrial` gets every trial of the sweep (in id order, running ones included) and returns the
+    /// new run, which is inserted and claimed in the same transaction. Nil when the sweep has all its
+    /// trials. N processes calling this never get the same run and never make more than `trialCount`.
+    public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity,
+                               makeTrial: ([TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
+        try write { db in
+            if let queued = try claim(where: """
+                id = (SELECT id FROM runs WHERE status = 'queued' AND sweep_id = :sweep ORDER BY id LIMIT 1)
+                """, ["sweep": sweepID], worker: worker, db: db) {
+                return queued
+            }
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, status, json_extract(config, '$.trial') AS trial, epochs_done,
+                       final_train_loss, final_val_loss, final_train_accuracy, final_val_accuracy
+                FROM runs WHERE sweep_id = ? ORDER BY id
+                """), arguments: [sweepID])
+            guard rows.count < trialCount else { return nil }
+            let trials = try rows.map { row -> TrialRecord in
+                guard let status = RunStatus(rawValue: row["status"]) else {
+                    throw StoreError.corrupt(path: path, detail: "run \(row["id"] as Int64) has an unknown status")
+                }
+                return TrialRecord(id: row["id"], status: status, trialJSON: row["trial"], epochsDone: row["epochs_done"],
+                                   value: row[metric.finalColumn])
+            }
+            let runID = try insertRun(try makeTrial(trials), sweepID: sweepID, db: db)
+            return try claim(where: "id = :run AND status = 'queued'", ["run": runID], worker: worker, db: db)
+        }
+    }
+
+    /// The sweep's number of runs (trials made so far).
+    public func runCount(sweepID: Int64) throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs WHERE sweep_id = ?", arguments: [sweepID]) ?? 0 }
+    }
+
+    /// The ids of sweeps whose stored spec has `method: <method>` and that are not completed or failed:
+    /// the sampled sweeps a `runner work` without --sweep may make trials for.
+    public func openSweepIDs(method: String) throws -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT id FROM sweeps WHERE json_extract(spec, '$.method') = ? AND status NOT IN ('completed', 'failed') ORDER BY id
+                """, arguments: [method])
+        }
+    }
+
+    /// The values of `metric` at `epoch` of the sweep's runs (but `runID`), in no order; NaN for a
+    /// stored epoch without that value (a diverged one).
+    public func epochValues(sweepID: Int64, epoch: Int, metric: TrialMetric, excluding runID: Int64) throws -> [Double] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.\(metric.rawValue) AS value FROM epochs AS e JOIN runs AS r ON r.id = e.run_id
+                WHERE r.sweep_id = ? AND e.epoch = ? AND r.id <> ?
+                """, arguments: [sweepID, epoch, runID]).map { ($0["value"] as Double?) ?? .nan }
+        }
+    }
+}
