@@ -1,0 +1,106 @@
+// TPE sweeps through the built `runner`: two worker processes share one sweep (every trial made and
+// run once, exactly `count` of them), and a killed worker's trial resumes, not resampled, giving
+// the same bits as a sweep that was never interrupted.
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+final class SearchProcessTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private let runner = builtExecutable("runner")
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-search") }
+    override func tearDown() { directory.remove() }
+
+    @discardableResult
+    private func run(_ arguments: [String], expect status: Int32, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try ChildProcess.run(runner, arguments, currentDirectory: directory.url)
+        XCTAssertEqual(result.status, status, "runner \(arguments.joined(separator: " ")): \(result.error)", file: file, line: line)
+        return result.output
+    }
+
+    private func spec(_ name: String, dataset: String, epochs: Int, count: Int, startup: Int, batches: String) throws -> String {
+        let path = directory.path(name)
+        try """
+            method: tpe
+            count: \(count)
+            random_seed: 5
+            n_startup_trials: \(startup)
+            fixed: {dataset: "\(dataset)", hidden: [8], epochs: \(epochs), log_tensors: 2}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 0.5}
+              batch_size: {values: [\(batches)]}
+              momentum: {distribution: uniform, min: 0, max: 0.9}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testTwoWorkersShareOneTPESweep() throws {
+        let db = directory.path("tpe.db")
+        let file = try spec("tpe.yaml", dataset: "moons:rows=120", epochs: 3, count: 14, startup: 4, batches: "4, 8, 16")
+        let queued = try run(["sweep", file, "--queue-only", "--db", db], expect: 0)
+        XCTAssertTrue(queued.contains("14 trials to sample"), queued)
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).runs(sweepID: 1).count, 0, "trials are made when workers ask")
+        let workers = try (0..<2).map { _ in try ChildProcess(runner, ["work", "--sweep", "1", "--jobs", "1", "--db", db]) }
+        let results = workers.map { $0.finish() }
+        XCTAssertEqual(results.map(\.status), [0, 0], results.map(\.error).joined())
+        // Each trial was run once, by exactly one of the two processes: 14 of them, no more.
+        let finishedLines = results.flatMap { $0.output.split(separator: "\n") }.filter { $0.hasPrefix("run ") && $0.contains(" completed ") }
+        XCTAssertEqual(finishedLines.compactMap { Int64($0.split(separator: " ")[1]) }.sorted(), Array(1...14))
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        let runs = try store.runs(sweepID: 1)
+        XCTAssertEqual(runs.count, 14)
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed && $0.epochsDone == 3 })
+        XCTAssertTrue(Set(runs.compactMap(\.pid)).isSubset(of: Set(workers.map(\.pid))))
+        // Every trial is its own point (the sampler's values are stored with each run).
+        let trials = runs.map { run -> String in
+            let object = try? JSONSerialization.jsonObject(with: Data(run.settings.configJSON.utf8)) as? [String: Any]
+            return "\(object?["trial"] ?? "none")"
+        }
+        XCTAssertFalse(trials.contains("none"))
+        XCTAssertEqual(Set(trials).count, 14)
+        XCTAssertEqual(try store.sweep(id: 1).status, .completed)
+        // Nothing left: another worker finds no trial to make.
+        let again = try run(["work", "--sweep", "1", "--db", db], expect: 0)
+        XCTAssertEqual(try store.runs(sweepID: 1).count, 14, again)
+    }
+
+    func testKilledTrialResumesBitIdentically() throws {
+        let file = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 4, startup: 2, batches: "4, 5")
+        let reference = directory.path("reference.db")
+        try run(["sweep", file, "--jobs", "1", "--db", reference], expect: 0)
+
+        let db = directory.path("killed.db")
+        let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
+        // Wait for a TPE-sampled trial (the third, after 2 random ones) to be mid-way, then kill -9.
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        var reached = false
+        while Date() < deadline && worker.process.isRunning {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
+               runs.count == 3, runs[2].status == .running, runs[2].epochsDone >= 2 {
+                reached = true
+                break
+            }
+            usleep(10_000)
+        }
+        XCTAssertTrue(reached, "the sweep never reached its third trial's second epoch")
+        kill(worker.pid, SIGKILL)
+        XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
+        let killed = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try killed.runs(sweepID: 1).map(\.status), [.completed, .completed, .running])
+
+        try run(["resume", "--sweep", "1", "--jobs", "1", "--db", db], expect: 0)
+        let left = try SlopeStore(path: db, mode: .readOnly), right = try SlopeStore(path: reference, mode: .readOnly)
+        let leftRuns = try left.runs(sweepID: 1), rightRuns = try right.runs(sweepID: 1)
+        XCTAssertEqual(leftRuns.count, 4)
+        XCTAssertEqual(leftRuns.map(\.status), rightRuns.map(\.status))
+        // The same trials (configurations, sampled values included), the same losses and final weights.
+        XCTAssertEqual(leftRuns.map(\.settings.configJSON), rightRuns.map(\.settings.configJSON))
+        for (a, b) in zip(leftRuns, rightRuns) {
+            XCTAssertEqual(try left.epochs(runID: a.id).map { $0.trainLoss?.bitPattern }, try right.epochs(runID: b.id).map { $0.trainLoss?.bitPattern })
+            XCTAssertEqual(try left.tensors(runID: a.id, epoch: 6).map(\.tensor), try right.tensors(runID: b.id, epoch: 6).map(\.tensor))
+        }
+        XCTAssertEqual(try left.sweep(id: 1).status, .completed)
+    }
+}

@@ -1,0 +1,142 @@
+// Sweep files with `method: tpe` and `early_terminate: {type: asha}`: parsing, the stored JSON
+// round trip, errors naming the field; TPE trials made by worker threads (exactly `count`); ASHA
+// pruning at a rung with the rung in the stop reason.
+import NeuralNet
+import Store
+import TestSupport
+import XCTest
+@testable import Experiments
+
+final class SearchSweepTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-search") }
+    override func tearDown() { directory.remove() }
+
+    private func parse(_ yaml: String) throws -> SweepSpec { try SweepSpec.parse(yaml: yaml, file: "s.yaml") }
+
+    private func assertRejected(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try parse(yaml), file: file, line: line) { error in
+            XCTAssertEqual("\(error)", message, file: file, line: line)
+        }
+    }
+
+    func testTPESpecRoundTripsThroughItsStoredJSON() throws {
+        let spec = try parse("""
+            method: tpe
+            count: 20
+            random_seed: 4
+            n_startup_trials: 5
+            gamma: 0.2
+            multivariate: true
+            early_terminate: {type: asha, min_epochs: 2, reduction_factor: 4}
+            fixed: {dataset: xor, epochs: 8}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+              batch_size: {values: [2, 4]}
+            """)
+        XCTAssertEqual(spec.method, .tpe)
+        XCTAssertEqual(spec.runCount, 20)
+        XCTAssertEqual(spec.tpe?.startupTrials, 5)
+        XCTAssertEqual(spec.tpe?.gamma, 0.2)
+        XCTAssertEqual(spec.tpe?.candidateCount, 24)
+        XCTAssertEqual(spec.tpe?.multivariate, true)
+        XCTAssertEqual(spec.earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 2, reductionFactor: 4))
+        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":true"#), spec.json())
+        XCTAssertTrue(spec.json().contains(#""early_terminate":{"type":"asha","min_epochs":2,"reduction_factor":4}"#), spec.json())
+        XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
+        // The search space: a log-scale number and two categories; whole-number settings step by 1.
+        XCTAssertEqual(spec.searchSpace.map(\.dimension), [.numeric(low: 0.001, high: 1, isLog: true, step: nil), .categorical(count: 2)])
+        // Defaults: Optuna's.
+        let plain = try parse("method: tpe\ncount: 3\nparameters: {batch_size: {distribution: uniform, min: 1, max: 9}}")
+        XCTAssertEqual(plain.tpe, SweepSpec.TPEOptions())
+        XCTAssertEqual(plain.searchSpace.map(\.dimension), [.numeric(low: 1, high: 9, isLog: false, step: 1)])
+        XCTAssertEqual(try parse("early_terminate: {type: asha}").earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 1, reductionFactor: 3))
+    }
+
+    func testBadTPEAndASHASettingsNameTheField() {
+        assertRejected("method: tpe", "s.yaml: count: method: tpe needs count: N (the number of runs to sample)")
+        assertRejected("method: random\ncount: 2\nn_startup_trials: 3", "s.yaml: n_startup_trials: only for method: tpe")
+        assertRejected("method: tpe\ncount: 2\ngamma: 0", "s.yaml: gamma: expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")
+        assertRejected("method: tpe\ncount: 2\nn_ei_candidates: 0", "s.yaml: n_ei_candidates: expected a whole number from 1 to 10000 (candidates TPE scores per trial)")
+        assertRejected("early_terminate: {type: asha, reduction_factor: 1}", "s.yaml: early_terminate.reduction_factor: expected a whole number from 2 to 1000000000")
+        assertRejected("early_terminate: {type: asha, warmup_epochs: 1}", "s.yaml: early_terminate.warmup_epochs: only for type: median (asha starts at min_epochs)")
+        assertRejected("early_terminate: {type: median, min_epochs: 1}", "s.yaml: early_terminate.min_epochs: only for type: asha")
+        assertRejected("early_terminate: {type: hyperband}", "s.yaml: early_terminate.type: expected median or asha")
+    }
+
+    /// Trial values map back to settings: categories by index, whole numbers rounded.
+    func testTrialValuesBecomeSettings() throws {
+        let spec = try parse("""
+            method: tpe
+            count: 3
+            fixed: {epochs: 2}
+            parameters:
+              hidden: {values: [8, [16, 16]]}
+              batch_size: {distribution: log_uniform, min: 4, max: 64}
+              momentum: {distribution: uniform, min: 0, max: 0.9}
+            """)
+        let values = spec.trialValues([1, 16, 0.25])
+        XCTAssertEqual(values.map(\.0), [.hidden, .batchSize, .momentum, .epochs])  // fixed settings follow the parameters
+        XCTAssertEqual(values.map(\.1), [.list([.int(16), .int(16)]), .int(16), .double(0.25), .int(2)])
+        XCTAssertEqual(TrialMaker.parseNumbers("[0.5,3,1e-05]"), [0.5, 3, 1e-05])
+        XCTAssertNil(TrialMaker.parseNumbers("[0.5,x]"))
+    }
+
+    /// Four threads of one worker share a TPE sweep: exactly `count` trials, each run once, in id order
+    /// of their making; the first `n_startup_trials` are the seeded random draws.
+    func testWorkerThreadsMakeExactlyCountTrials() throws {
+        let store = try SlopeStore(path: directory.path("tpe.db"))
+        let spec = try parse("""
+            method: tpe
+            count: 9
+            random_seed: 3
+            n_startup_trials: 3
+            fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+              batch_size: {values: [4, 8, 16]}
+            """)
+        let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
+        XCTAssertEqual(runIDs, [])
+        let summary = try Worker(store: store).work(sweepID: sweepID, jobs: 4)
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.count, 9)
+        XCTAssertEqual(summary.runIDs, runs.map(\.id))
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed })
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+        let trials = try runs.map { try RunConfiguration.decode(json: $0.settings.configJSON, runID: $0.id).trial ?? [] }
+        XCTAssertEqual(Set(trials).count, 9)
+        var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(0))
+        XCTAssertEqual(trials[0], spec.tpeSampler.randomPoint(using: &generator))
+        XCTAssertEqual(runs[0].settings.learningRate, trials[0][0])
+        XCTAssertEqual(runs[0].settings.batchSize, [4, 8, 16][Int(trials[0][1])])
+        // A worker on any sweep finds nothing more to make.
+        XCTAssertEqual(try Worker(store: store).work(sweepID: nil, jobs: 1).runIDs, [])
+        XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
+    }
+
+    /// Grid + ASHA (min 1 epoch, factor 2), one run at a time: the first run goes on at every rung
+    /// (nothing to compare with); the second, with a learning rate 3000 times smaller, is worse at
+    /// epoch 1 and, as 1 of 2 runs there (keep max(1, 2/2) = 1), stops at rung 0.
+    func testASHAPrunesAtARung() throws {
+        let store = try SlopeStore(path: directory.path("asha.db"))
+        let spec = try parse("""
+            fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 6, batch_size: 8, validation: 0.25}
+            early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2}
+            parameters: {learning_rate: {values: [0.3, 0.0001]}}
+            """)
+        let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
+        _ = try Worker(store: store).work(sweepID: sweepID, jobs: 1)
+        let good = try store.run(id: runIDs[0]), bad = try store.run(id: runIDs[1])
+        XCTAssertEqual(good.status, .completed)
+        XCTAssertEqual(good.epochsDone, 6)
+        XCTAssertEqual(bad.status, .pruned)
+        XCTAssertEqual(bad.epochsDone, 1)
+        let goodLoss = try XCTUnwrap(store.epochs(runID: good.id)[1].validationLoss)
+        let badLoss = try XCTUnwrap(store.epochs(runID: bad.id)[1].validationLoss)
+        XCTAssertGreaterThan(badLoss, goodLoss)
+        XCTAssertEqual(bad.stopReason, "pruned at epoch 1 (ASHA rung 0): val_loss \(String(format: "%.4g", badLoss)) not in the best 1 of the 2 runs there")
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+    }
+}
