@@ -61,6 +61,7 @@ let package = Package(
         // Benchmark drivers (run by scripts/bench-*, release builds only).
         .executableTarget(name: "BenchTrain", dependencies: ["NeuralNet", "Experiments"], path: "Benchmarks/BenchTrain"),
         .executableTarget(name: "BenchStore", dependencies: ["Store"], path: "Benchmarks/BenchStore"),
+        .executableTarget(name: "BenchSearch", dependencies: ["Experiments", "Store"], path: "Benchmarks/BenchSearch"),
 
         // A child process for the store's multi-process tests (concurrent opens, claims, kill -9).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"], path: "Tests/StoreProbe"),

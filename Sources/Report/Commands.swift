@@ -152,7 +152,7 @@ struct RankingOptions: ParsableArguments {
 }
 
 struct Best: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The best run of a sweep by a metric.")
+    static let configuration = CommandConfiguration(abstract: "The best configuration (mean over seeds) and run of a sweep by a metric.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -160,13 +160,16 @@ struct Best: ParsableCommand {
     @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
+    @Flag(help: "Rank single runs, even when runs differ only by seed (by default such runs are one configuration, ranked by its mean over the seeds).")
+    var perRun = false
 
     func validate() throws {
         try validateFilter(filter, sweep: sweep)
     }
 
     func run() throws {
-        Output.write(try database.reporter().best(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter, format: output.format))
+        Output.write(try database.reporter().best(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter,
+                                                  perRun: perRun, format: output.format))
     }
 }
 

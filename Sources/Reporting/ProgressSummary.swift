@@ -74,6 +74,7 @@ public enum ProgressSummary {
             let shown = metric == "val_loss" && runs.allSatisfy({ $0[.final_val_loss] == .null }) ? "train_loss (no validation split)" : metric
             text += "* best run: \(best) (\(goal) final \(shown))\n"
         }
+        text += bestConfigurationLine(runs, value: value, maximize: maximize)
         let diverged = sorted.filter { $0.status == "diverged" }.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "
@@ -123,5 +124,15 @@ public enum ProgressSummary {
         if value != 0 && (abs(value) < 1e-3 || abs(value) >= 1e6) { return String(format: "%.3e", value) }
         let text = String(format: "%.4f", value)
         return text
+    }
+
+    /// When runs differ only by seed: the configuration with the best mean over its seeds (the best
+    /// single run may just have had a lucky seed), as `report best` ranks them; "" otherwise.
+    static func bestConfigurationLine(_ runs: [RunSummary], value: (RunSummary) -> Double?, maximize: Bool) -> String {
+        let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
+        guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
+        let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""
+        return "* best configuration (mean over seeds): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
+            + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : ""))\n"
     }
 }

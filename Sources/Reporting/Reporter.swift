@@ -340,10 +340,13 @@ public struct Reporter: Sendable {
 
     // MARK: best
 
-    /// `report best --sweep ID`: the run with the best value of the metric.
+    /// `report best --sweep ID`: the run with the best value of the metric; when runs differ only by
+    /// their seed (and not `perRun`), the configuration with the best mean over its seeds first.
     public func best(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
-                     format: OutputFormat = .table) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
+                     perRun: Bool = false, format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot {
+            return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, perRun: perRun, format: format) }
+        }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
@@ -351,6 +354,12 @@ public struct Reporter: Sendable {
         let column = try metric.map { try numericColumn($0, purpose: "--metric") }
             ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
         let chosenGoal = { goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue) }
+        if !perRun {
+            let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal())
+            if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
+                return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal(), format: format)
+            }
+        }
         // A failed or diverged run keeps the last finite loss it had; like runner, never call it best
         // (unless there is nothing else, so that the answer still says what there is).
         let sort = RunSort(column: column, descending: chosenGoal() == .max)
@@ -376,5 +385,61 @@ public struct Reporter: Sendable {
             out += "config: \(terminalSafe(Self.compactJSON(winner.configJSON)))\n"
             return out
         }
+    }
+
+    /// The sweep's runs grouped by configuration (all but the seed), ranked by the mean of `column`;
+    /// failed and diverged runs have no value (their configuration ranks after complete ones).
+    static func seedGroups(_ runs: [RunSummary], column: RunColumn, goal: Goal) -> [SeedGroup] {
+        SeedRanking.rank(seedEntries(runs) { run in
+            run.status == "failed" || run.status == "diverged" ? nil : run.number(column)
+        }, goal: goal)
+    }
+
+    /// Runs as the seed ranking sees them: the same configuration when every setting column but the
+    /// seed and the stored configuration but its seed are equal.
+    static func seedEntries(_ runs: [RunSummary], value: (RunSummary) -> Double?) -> [SeedRanking.Entry] {
+        runs.map { run in
+            let settings = RunColumn.settings.filter { $0 != .seed }.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }
+            return SeedRanking.Entry(id: run.id, configuration: settings.joined(separator: " ") + " "
+                                         + SeedRanking.configurationKey(configJSON: run.configJSON),
+                                     value: value(run))
+        }
+    }
+
+    /// `report best` when configurations repeat over seeds: the configurations by mean (± standard
+    /// deviation, n), best first, then the best configuration's best run in full.
+    private func bestConfiguration(_ groups: [SeedGroup], runs: [RunSummary], sweepID: Int64, column: RunColumn, goal: Goal,
+                                   format: OutputFormat) throws -> String {
+        let byID = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0) })
+        var table = DataTable(columns: [.init("rank"), .init("best_run"), .init("mean"), .init("std"), .init("n"),
+                                        .init("missing"), .init("runs", alignsRight: false), .init("configuration", alignsRight: false)])
+        for (index, group) in groups.enumerated() {
+            let representative = byID[group.bestRunID ?? group.runIDs[0]]!
+            table.rows.append([.integer(Int64(index + 1)), group.bestRunID.map { .integer($0) } ?? .text("-"),
+                               .number(group.mean.isNaN ? nil : group.mean), .number(group.standardDeviation), .integer(Int64(group.count)),
+                               .integer(Int64(group.missing)), .text(group.runIDs.map(String.init).joined(separator: " ")),
+                               .text(Self.configurationLabel(representative, among: runs))])
+        }
+        if format != .table { return table.render(format, style: style) }
+        let winner = groups[0]
+        let bestRun = byID[winner.bestRunID!]!
+        var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over seeds: "
+            + style.good(terminalSafe(Self.configurationLabel(bestRun, among: runs))) + ", \(column.rawValue) = \(formatNumber(winner.mean))"
+            + (winner.standardDeviation.map { " ± " + formatNumber($0, digits: 2) } ?? "") + " (n=\(winner.count))\n"
+        out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n\n"
+        table.rows = Array(table.rows.prefix(10))
+        table.highlightedRows = [0]
+        out += table.renderTable(style: style)
+        if groups.count > 10 { out += "(\(groups.count - 10) more configurations; --format csv lists all)\n" }
+        out += "\nits best run: " + (try best(sweepID: sweepID, metric: column.rawValue, goal: goal, filter: "id = \(bestRun.id)", perRun: true, format: .table))
+        return out
+    }
+
+    /// A configuration's settings that differ between the given runs (never the seed), e.g.
+    /// `learning_rate=0.1 batch_size=16`; the learning rate and batch size when none differ.
+    static func configurationLabel(_ run: RunSummary, among runs: [RunSummary]) -> String {
+        var varied = RunColumn.settings.filter { column in column != .seed && Set(runs.map { cell($0[column]).exact }).count > 1 }
+        if varied.isEmpty { varied = [.learning_rate, .batch_size] }
+        return varied.map { "\($0.rawValue)=\(cell(run[$0]).display)" }.joined(separator: " ")
     }
 }

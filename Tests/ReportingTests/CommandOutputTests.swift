@@ -246,7 +246,7 @@ best: learning_rate=0.1 batch_size=16: 0.1354
 
     func test_best() throws {
         let r = try reporter()
-        assertOutput(try r.best(sweepID: 1), #"""
+        assertOutput(try r.best(sweepID: 1, perRun: true), #"""
 best run of sweep 1 by best_val_loss (min): run 6 lr0.1-bs16-s2, best_val_loss = 0.1315
 
 column               value
@@ -290,7 +290,7 @@ config: {"training":{"weightDecay":0.001}}
 
     func test_bestMax() throws {
         let r = try reporter()
-        assertOutput(try r.best(sweepID: 1, metric: "final_val_loss", goal: .max, format: .csv), #"""
+        assertOutput(try r.best(sweepID: 1, metric: "final_val_loss", goal: .max, perRun: true, format: .csv), #"""
 id,sweep_id,name,status,stop_reason,learning_rate,batch_size,momentum,epochs,seed,layers,activation,output_activation,loss,precision,dataset,validation_fraction,epochs_done,final_train_loss,final_val_loss,best_train_loss,best_val_loss,best_epoch,final_train_accuracy,final_val_accuracy,created_at,started_at,finished_at,worker,weight_decay,nesterov,hidden,init,bias,early_stopping_patience,early_stopping_monitor,min_delta,target,task,standardize,split_seed,log_tensors,init_weights,optimizer,beta1,beta2,epsilon,rho
 3,1,lr0.01-bs32-s1,completed,completed all epochs,0.01,32,0.0,3,1,2-3-1,relu,identity,mse,float32,linear,0.25,3,0.25,0.3125,0.25,0.3125,3,,,<time>,<time>,<time>,fixture,0.0,0,3,,1,,,,,,,,,,sgd,,,,
 

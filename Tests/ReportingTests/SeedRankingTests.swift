@@ -2,6 +2,8 @@
 // rules for runs without a value.
 import XCTest
 @testable import Reporting
+import Store
+import TestSupport
 
 final class SeedRankingTests: XCTestCase {
     /// lr=1 wins seed 0 (0.10) but is poor on seeds 1 and 2; lr=0.3 is steady. By run, lr=1 is best;
@@ -56,5 +58,57 @@ final class SeedRankingTests: XCTestCase {
         let split1 = #"{"training":{"learningRate":0.1,"seed":0},"data":{"splitSeed":1}}"#
         XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: seed1))
         XCTAssertNotEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: split1))
+    }
+}
+
+/// `report best` and runner's summary on a sweep where runs differ only by seed: lr=1 has the luckiest
+/// run (seed 0: 0.10) but the worst mean; lr=0.3 the best mean over its three seeds.
+final class SeedRankedBestTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-seeds") }
+    override func tearDown() { directory.remove() }
+
+    /// Final val_loss per (learning rate, seed); config JSON as the runner stores it, the seed inside.
+    private let losses: [(Double, UInt64, Double)] = [(1, 0, 0.10), (1, 1, 0.40), (1, 2, 0.31),
+                                                      (0.3, 0, 0.15), (0.3, 1, 0.16), (0.3, 2, 0.17)]
+
+    private func makeStore() throws -> SlopeStore {
+        let store = try SlopeStore(path: directory.path("seeds.db"))
+        let worker = WorkerIdentity(host: "h", pid: 1, label: "test")
+        let runs = losses.map { rate, seed, _ in
+            SlopeStore.NewRun(name: nil, learningRate: rate, batchSize: 16, epochs: 1, seed: seed, layers: "2-3-1", activation: "relu",
+                              outputActivation: "identity", loss: "mse", dataset: "linear", validationFraction: 0.25,
+                              configJSON: "{\"training\":{\"learningRate\":\(rate),\"seed\":\(seed)}}", slopeVersion: "test")
+        }
+        let (_, ids) = try store.createSweep(name: "seeds", specJSON: #"{"metric":{"name":"val_loss","goal":"minimize"}}"#, runs: runs)
+        for (id, (_, _, loss)) in zip(ids, losses) {
+            _ = try store.claimRun(runID: id, worker: worker)
+            try store.writeEpoch(runID: id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: worker)
+            try store.finishRun(runID: id, status: .completed, stopReason: "completed all epochs")
+        }
+        return store
+    }
+
+    func testBestRanksConfigurationsByTheirMeanOverSeeds() throws {
+        let store = try makeStore()
+        let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
+        let text = try reporter.best(sweepID: 1)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines[0], "best configuration of sweep 1 by final_val_loss (min), mean over seeds: learning_rate=0.3, final_val_loss = 0.16 ± 0.01 (n=3)")
+        XCTAssertTrue(text.contains("its best run: best run of sweep 1 by final_val_loss (min): run 4 "), text)
+        let csv = try reporter.best(sweepID: 1, format: .csv).split(separator: "\n")
+        XCTAssertEqual(csv[0], "rank,best_run,mean,std,n,missing,runs,configuration")
+        // CSV keeps full precision: sqrt(((0.15 - 0.16)^2 + (0.17 - 0.16)^2) / 2) in binary floating point.
+        XCTAssertEqual(csv[1], "1,4,0.16,0.010000000000000009,3,0,4 5 6,learning_rate=0.3")
+        XCTAssertTrue(csv[2].hasPrefix("2,1,0.27"), String(csv[2]))
+        // --per-run: the lucky run.
+        XCTAssertTrue(try reporter.best(sweepID: 1, perRun: true).hasPrefix("best run of sweep 1 by final_val_loss (min): run 1 "))
+    }
+
+    func testRunnerSummaryNamesTheBestConfiguration() throws {
+        let store = try makeStore()
+        let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(summary.contains("* best run: 1 (lowest final val_loss)\n"), summary)
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.1600 ± 0.0100 (n=3)\n"), summary)
     }
 }
