@@ -70,7 +70,8 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         /// The good trials' share: gamma(n) = min(ceil(gamma x n), 25); Optuna's default is 0.1.
         public var gamma = 0.1
         public var candidateCount = 24
-        public var multivariate = false
+        /// One joint model over all parameters: Optuna 5's default for one objective.
+        public var multivariate = true
         public init() {}
     }
 

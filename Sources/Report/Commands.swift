@@ -173,6 +173,28 @@ struct Best: ParsableCommand {
     }
 }
 
+struct Importance: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How much of a sweep's metric each swept setting explains (share of variance of its main effect).",
+        discussion: "Example: report importance --sweep 1 --metric final_val_loss")
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var output: FormatOptions
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @OptionGroup var ranking: RankingOptions
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        try validateFilter(filter, sweep: sweep)
+    }
+
+    func run() throws {
+        Output.write(try database.reporter().importance(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter,
+                                                        format: output.format))
+    }
+}
+
 struct Layers: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per layer and epoch: weight and gradient norms, update-to-weight ratio, dead ReLU fraction; flags problems.",

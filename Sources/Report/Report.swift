@@ -18,7 +18,7 @@ struct Report: ParsableCommand {
             or expression).
             """,
         version: SlopeVersion.current,
-        subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Layers.self, Tensors.self,
+        subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Importance.self, Layers.self, Tensors.self,
                       Explain.self, Curves.self, HTML.self, Export.self, Evaluate.self]
     )
 

@@ -28,7 +28,7 @@ final class SearchSweepTests: XCTestCase {
             random_seed: 4
             n_startup_trials: 5
             gamma: 0.2
-            multivariate: true
+            multivariate: false
             early_terminate: {type: asha, min_epochs: 2, reduction_factor: 4}
             fixed: {dataset: xor, epochs: 8}
             parameters:
@@ -40,14 +40,14 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(spec.tpe?.startupTrials, 5)
         XCTAssertEqual(spec.tpe?.gamma, 0.2)
         XCTAssertEqual(spec.tpe?.candidateCount, 24)
-        XCTAssertEqual(spec.tpe?.multivariate, true)
+        XCTAssertEqual(spec.tpe?.multivariate, false)
         XCTAssertEqual(spec.earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 2, reductionFactor: 4))
-        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":true"#), spec.json())
+        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false"#), spec.json())
         XCTAssertTrue(spec.json().contains(#""early_terminate":{"type":"asha","min_epochs":2,"reduction_factor":4}"#), spec.json())
         XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
         // The search space: a log-scale number and two categories; whole-number settings step by 1.
         XCTAssertEqual(spec.searchSpace.map(\.dimension), [.numeric(low: 0.001, high: 1, isLog: true, step: nil), .categorical(count: 2)])
-        // Defaults: Optuna's.
+        // Defaults: Optuna 5's (multivariate for one objective).
         let plain = try parse("method: tpe\ncount: 3\nparameters: {batch_size: {distribution: uniform, min: 1, max: 9}}")
         XCTAssertEqual(plain.tpe, SweepSpec.TPEOptions())
         XCTAssertEqual(plain.searchSpace.map(\.dimension), [.numeric(low: 1, high: 9, isLog: false, step: 1)])

@@ -112,3 +112,34 @@ final class SeedRankedBestTests: XCTestCase {
         XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.1600 ± 0.0100 (n=3)\n"), summary)
     }
 }
+
+final class ImportanceTests: XCTestCase {
+    /// metric = 10 [a = y] + [b = 2] on a 2 x 2 grid: mean 5.5, total sum of squares
+    /// 5.5² + 4.5² + 4.5² + 5.5² = 101; a's groups (0.5, 10.5) explain 4 x 5² = 100, b's (5, 6) 4 x 0.5² = 1.
+    func testMainEffectSharesOnAGrid() {
+        func run(_ a: String, _ b: Int64, _ metric: Double) -> (values: [String: RunValue], metric: Double) {
+            let values: [String: RunValue] = ["a": .text(a), "b": .integer(b), "c": .integer(7)]
+            return (values, metric)
+        }
+        let runs = [run("x", 1, 0), run("x", 2, 1), run("y", 1, 10), run("y", 2, 11)]
+        let result = ImportanceEstimator.estimate(settings: ["a", "b", "c"], runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.setting), ["a", "b"], "c does not vary")
+        XCTAssertEqual(result[0].share, 100.0 / 101, accuracy: 1e-12)
+        XCTAssertEqual(result[1].share, 1.0 / 101, accuracy: 1e-12)
+        XCTAssertEqual(result[0].bestGroup, "x")
+        XCTAssertEqual(result[0].bestMean, 0.5)
+        XCTAssertEqual(result[1].bestGroup, "1")
+    }
+
+    /// Ten distinct learning rates go into 5 bins of 2; the metric is the bin index, so the setting explains all of it.
+    func testManyValuesAreBinned() {
+        let runs: [(values: [String: RunValue], metric: Double)] = (0..<10).map { index -> (values: [String: RunValue], metric: Double) in
+            let values: [String: RunValue] = ["learning_rate": .real(Double(index + 1) / 100)]
+            return (values, Double(index / 2))
+        }
+        let result = ImportanceEstimator.estimate(settings: ["learning_rate"], runs: runs, goal: .min)
+        XCTAssertEqual(result.first?.groupCount, 5)
+        XCTAssertEqual(result.first?.share ?? 0, 1, accuracy: 1e-12)
+        XCTAssertEqual(result.first?.bestGroup, "0.01..0.02")
+    }
+}

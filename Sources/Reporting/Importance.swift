@@ -1,0 +1,102 @@
+// `report importance`: how much of the spread of a sweep's metric each swept setting explains,
+// as the share of variance of its main effect (eta squared, the first-order term of fANOVA).
+import Foundation
+import Store
+
+/// One setting's importance.
+public struct SettingImportance: Equatable, Sendable {
+    public var setting: String
+    /// Between-group sum of squares over the total sum of squares, in [0, 1].
+    public var share: Double
+    /// The groups compared: the setting's values, or quantile bins of a setting with many values.
+    public var groupCount: Int
+    /// The group with the best mean (a value, or a range "0.001..0.01").
+    public var bestGroup: String
+    public var bestMean: Double
+}
+
+public enum ImportanceEstimator {
+    /// Numbers with more distinct values than this are put into `binCount` bins of equal counts.
+    static let maximumGroups = 8
+    static let binCount = 5
+
+    /// For each setting: group the runs by its value (numbers with many values: by quantile bin),
+    /// and return sum_g n_g (mean_g - mean)^2 / sum_i (y_i - mean)^2. On a full grid this is exactly
+    /// fANOVA's first-order importance (the marginal of a setting is the mean over the others);
+    /// on random or TPE samples it is its estimate from the sampled runs, without a model.
+    /// - Parameter runs: per run, the setting values (text, numbers as `Double`) and the metric.
+    public static func estimate(settings: [String], runs: [(values: [String: RunValue], metric: Double)], goal: Goal) -> [SettingImportance] {
+        guard runs.count >= 2 else { return [] }
+        let mean = runs.map(\.metric).reduce(0, +) / Double(runs.count)
+        let total = runs.reduce(0) { $0 + ($1.metric - mean) * ($1.metric - mean) }
+        var result: [SettingImportance] = []
+        for setting in settings {
+            let values = runs.map { $0.values[setting] ?? .null }
+            let distinct = Set(values.map { Reporter.cell($0).exact })
+            guard distinct.count > 1 else { continue }
+            var labels: [String]
+            let numbers = values.compactMap(\.double)
+            if numbers.count == values.count && distinct.count > maximumGroups {
+                let order = numbers.indices.sorted { numbers[$0] < numbers[$1] }
+                labels = [String](repeating: "", count: numbers.count)
+                for bin in 0..<binCount {
+                    let members = order[(bin * order.count / binCount)..<((bin + 1) * order.count / binCount)]
+                    guard let first = members.first, let last = members.last else { continue }
+                    let label = "\(formatNumber(numbers[first]))..\(formatNumber(numbers[last]))"
+                    for index in members { labels[index] = label }
+                }
+            } else {
+                labels = values.map { Reporter.cell($0).display }
+            }
+            var groups: [String: [Double]] = [:]
+            for (label, run) in zip(labels, runs) { groups[label, default: []].append(run.metric) }
+            let between = groups.values.reduce(0.0) { sum, members in
+                let groupMean = members.reduce(0, +) / Double(members.count)
+                return sum + Double(members.count) * (groupMean - mean) * (groupMean - mean)
+            }
+            let means = groups.mapValues { $0.reduce(0, +) / Double($0.count) }
+            let best = means.min { left, right in
+                left.value == right.value ? left.key < right.key : goal.isBetter(left.value, than: right.value)
+            }!
+            result.append(SettingImportance(setting: setting, share: total > 0 ? between / total : 0, groupCount: groups.count,
+                                            bestGroup: best.key, bestMean: best.value))
+        }
+        return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.setting < $1.setting }
+    }
+}
+
+extension Reporter {
+    /// `report importance --sweep ID`: the swept settings by the share of the metric's variance their
+    /// main effect explains, over the runs that finished (completed or pruned) with a value.
+    public func importance(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
+                           format: OutputFormat = .table) throws -> String {
+        if !queries.isSnapshot { return try snapshot { try $0.importance(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
+        let column = try metric.map { try numericColumn($0, purpose: "--metric") }
+            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
+        let chosenGoal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue)
+        let measured = sweepRuns.compactMap { run -> (values: [String: RunValue], metric: Double)? in
+            guard run.status == "completed" || run.status == "pruned", let value = run.number(column), value.isFinite else { return nil }
+            return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)
+        }
+        guard measured.count >= 2 else {
+            throw ReportError.noData("sweep \(sweepID) has \(measured.count) finished run\(measured.count == 1 ? "" : "s") with a value for \(column.rawValue); importance needs at least 2")
+        }
+        let importances = ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal)
+        var table = DataTable(columns: [.init("setting"), .init("importance"), .init("groups"), .init("best_group", alignsRight: false),
+                                        .init("best_mean")])
+        for item in importances {
+            table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean)])
+        }
+        if format != .table { return table.render(format, style: style) }
+        guard !importances.isEmpty else { return "no setting varies among the \(measured.count) finished runs of sweep \(sweepID)\n" }
+        var out = "importance of the swept settings for \(column.rawValue) (\(chosenGoal.rawValue)) in sweep \(sweepID), \(measured.count) finished runs:\n"
+        out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n\n"
+        out += table.renderTable(style: style)
+        return out
+    }
+}
