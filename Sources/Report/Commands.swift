@@ -151,25 +151,30 @@ struct RankingOptions: ParsableArguments {
     }
 }
 
+/// `--sweep`, `--metric`, `--goal` and `--where` of `best` and `importance`: the runs of one sweep, ranked.
+struct RankedSweepOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @OptionGroup var ranking: RankingOptions
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    var filter: String?
+
+    func validate() throws {
+        try validateFilter(filter, sweep: sweep)
+    }
+}
+
 struct Best: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The best configuration (mean over seeds) and run of a sweep by a metric.")
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @OptionGroup var ranking: RankingOptions
-    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
-    var filter: String?
+    @OptionGroup var selection: RankedSweepOptions
     @Flag(help: "Rank single runs, even when runs differ only by seed (by default such runs are one configuration, ranked by its mean over the seeds).")
     var perRun = false
 
-    func validate() throws {
-        try validateFilter(filter, sweep: sweep)
-    }
-
     func run() throws {
-        Output.write(try database.reporter().best(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter,
-                                                  perRun: perRun, format: output.format))
+        Output.write(try database.reporter().best(sweepID: selection.sweep, metric: selection.ranking.metric, goal: selection.ranking.goal,
+                                                  filter: selection.filter, perRun: perRun, format: output.format))
     }
 }
 
@@ -180,18 +185,11 @@ struct Importance: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @OptionGroup var ranking: RankingOptions
-    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
-    var filter: String?
-
-    func validate() throws {
-        try validateFilter(filter, sweep: sweep)
-    }
+    @OptionGroup var selection: RankedSweepOptions
 
     func run() throws {
-        Output.write(try database.reporter().importance(sweepID: sweep, metric: ranking.metric, goal: ranking.goal, filter: filter,
-                                                        format: output.format))
+        Output.write(try database.reporter().importance(sweepID: selection.sweep, metric: selection.ranking.metric,
+                                                        goal: selection.ranking.goal, filter: selection.filter, format: output.format))
     }
 }
 

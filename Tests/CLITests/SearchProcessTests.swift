@@ -6,13 +6,10 @@ import Store
 import TestSupport
 import XCTest
 
-final class SearchProcessTests: XCTestCase {
-    private var directory: TemporaryDirectory!
+final class SearchProcessTests: CLITestCase {
     private let runner = builtExecutable("runner")
 
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-search") }
-    override func tearDown() { directory.remove() }
-
+    /// `runner` with its own --db (these tests use several databases).
     @discardableResult
     private func run(_ arguments: [String], expect status: Int32, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let result = try ChildProcess.run(runner, arguments, currentDirectory: directory.url)
