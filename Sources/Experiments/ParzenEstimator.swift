@@ -24,14 +24,18 @@ struct ParzenEstimator {
         var sigmas: [Double]
         var low: Double, high: Double
         var dimension: SearchDimension
+        /// Per kernel, the log of what its density is divided by: the mass inside [low, high]
+        /// (times sigma sqrt(2 pi) for a continuous dimension). Computed once: it does not depend on x.
+        var logNormalizers: [Double] = []
     }
     enum Kernels {
         case numeric(NumericKernels)
-        /// probabilities[k][c]
+        /// log probabilities[k][c]
         case categorical([[Double]])
     }
 
     let weights: [Double]
+    let logWeights: [Double]
     let dimensions: [Kernels]
 
     /// Optuna's default prior weight; magic clip on, endpoints not considered.
@@ -44,11 +48,12 @@ struct ParzenEstimator {
         weights.append(observations.isEmpty ? 1 : Self.priorWeight)
         let total = weights.reduce(0, +)
         self.weights = weights.map { $0 / total }
+        logWeights = self.weights.map { log($0) }
         dimensions = space.enumerated().map { index, dimension in
             let column = observations.map { $0[index] }
             switch dimension {
             case let .categorical(count):
-                return .categorical(Self.categoricalKernels(column, count: count))
+                return .categorical(Self.categoricalKernels(column, count: count).map { $0.map { log($0) } })
             case .numeric:
                 return .numeric(Self.numericKernels(column, dimension: dimension))
             }
@@ -99,21 +104,27 @@ struct ParzenEstimator {
         var sigmas = [Double](repeating: 0, count: mus.count)
         let minimumSigma = width / min(100, 1 + Double(mus.count + 1))  // magic clip
         for (rank, index) in order.enumerated() { sigmas[index] = min(max(sorted[rank], minimumSigma), width) }
-        return NumericKernels(mus: mus + [0.5 * (low + high)], sigmas: sigmas + [width], low: low, high: high, dimension: dimension)
+        var kernels = NumericKernels(mus: mus + [0.5 * (low + high)], sigmas: sigmas + [width], low: low, high: high, dimension: dimension)
+        kernels.logNormalizers = zip(kernels.mus, kernels.sigmas).map { mu, sigma in
+            let logMass = log(max(normalCDF((high - mu) / sigma) - normalCDF((low - mu) / sigma), 1e-300))
+            return step != nil ? logMass : logMass + log(sigma) + 0.5 * log(2 * Double.pi)
+        }
+        return kernels
     }
 
     // MARK: - Densities
 
     /// log of the mixture density at `point` (internal values, one per dimension).
+    /// - Complexity: O(kernels x dimensions), one exp per kernel (and two erfc for a stepped dimension).
     func logDensity(_ point: [Double]) -> Double {
-        var terms = weights.map { log($0) }
+        var terms = logWeights
         for (index, kernels) in dimensions.enumerated() {
             switch kernels {
-            case let .categorical(probabilities):
+            case let .categorical(logProbabilities):
                 let choice = Int(point[index])
-                for kernel in terms.indices { terms[kernel] += log(probabilities[kernel][choice]) }
+                for kernel in terms.indices { terms[kernel] += logProbabilities[kernel][choice] }
             case let .numeric(numeric):
-                for kernel in terms.indices { terms[kernel] += numeric.logDensity(point[index], kernel: kernel) }
+                numeric.addLogDensities(point[index], to: &terms)
             }
         }
         let largest = terms.max() ?? -.infinity
@@ -129,8 +140,8 @@ struct ParzenEstimator {
             let kernel = Self.pick(weights, unit: generator.nextUnit())
             return dimensions.map { kernels in
                 switch kernels {
-                case let .categorical(probabilities):
-                    return Double(Self.pick(probabilities[kernel], unit: generator.nextUnit()))
+                case let .categorical(logProbabilities):
+                    return Double(Self.pick(logProbabilities[kernel].map { exp($0) }, unit: generator.nextUnit()))
                 case let .numeric(numeric):
                     return numeric.sample(kernel: kernel, using: &generator)
                 }
@@ -153,19 +164,27 @@ extension ParzenEstimator.NumericKernels {
     private var isLog: Bool { if case let .numeric(_, _, isLog, _) = dimension { return isLog } else { return false } }
     private var step: Double? { if case let .numeric(_, _, _, step) = dimension { return step } else { return nil } }
 
-    /// log density of kernel `kernel` at x (an internal value): a normal truncated to [low, high] in
-    /// the transformed space, or for a stepped dimension the mass of x's cell [x - step/2, x + step/2].
-    func logDensity(_ x: Double, kernel: Int) -> Double {
-        let mu = mus[kernel], sigma = sigmas[kernel]
+    /// Adds each kernel's log density at x (an internal value) to `terms`: a normal truncated to
+    /// [low, high] in the transformed space, or for a stepped dimension the mass of x's cell
+    /// [x - step/2, x + step/2].
+    func addLogDensities(_ x: Double, to terms: inout [Double]) {
         let transform: (Double) -> Double = isLog ? { log($0) } : { $0 }
-        let mass = normalCDF((high - mu) / sigma) - normalCDF((low - mu) / sigma)
         if let step {
-            let cell = normalCDF((transform(x + step / 2) - mu) / sigma) - normalCDF((transform(x - step / 2) - mu) / sigma)
-            return log(max(cell, 1e-300)) - log(max(mass, 1e-300))
+            let (left, right) = (transform(x - step / 2), transform(x + step / 2))
+            for kernel in terms.indices {
+                let mu = mus[kernel], sigma = sigmas[kernel]
+                let cell = normalCDF((right - mu) / sigma) - normalCDF((left - mu) / sigma)
+                terms[kernel] += log(max(cell, 1e-300)) - logNormalizers[kernel]
+            }
+            return
         }
-        let z = (transform(x) - mu) / sigma
-        return -0.5 * z * z - log(sigma) - 0.5 * log(2 * Double.pi) - log(max(mass, 1e-300))
+        let value = transform(x)
+        for kernel in terms.indices {
+            let z = (value - mus[kernel]) / sigmas[kernel]
+            terms[kernel] += -0.5 * z * z - logNormalizers[kernel]
+        }
     }
+
 
     /// A draw from kernel `kernel`, as an internal value: by rejection from the untruncated normal (the
     /// means lie inside the bounds and sigma is at most their width, so over 1/3 of draws are kept),
