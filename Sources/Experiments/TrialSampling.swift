@@ -112,12 +112,24 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     /// Foundation's trimming and character sets cost microseconds a call on Linux, this runs per trial.
     static func parseNumbers(_ text: String) -> [Double]? {
         var numbers: [Double] = []
-        let separators: Set<UInt8> = [UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","), UInt8(ascii: " ")]
-        for part in text.utf8.split(whereSeparator: separators.contains) {
-            guard let number = Double(String(decoding: part, as: UTF8.self)) else { return nil }
-            numbers.append(number)
+        let bytes = text.utf8
+        var start: String.Index? = nil
+        var index = bytes.startIndex
+        while true {
+            let atEnd = index == bytes.endIndex
+            let byte = atEnd ? UInt8(ascii: ",") : bytes[index]
+            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: " ") {
+                if let begin = start {
+                    guard let number = Double(text[begin..<index]) else { return nil }
+                    numbers.append(number)
+                    start = nil
+                }
+                if atEnd { return numbers }
+            } else if start == nil {
+                start = index
+            }
+            index = bytes.index(after: index)
         }
-        return numbers
     }
 
     private func settings(for values: [(Setting, SettingValue)]) throws -> RunSettings {
