@@ -67,7 +67,9 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(message("metric: {name: val_loss, gaol: minimize}\n"),
                        "s.yaml: metric.gaol: unknown key; did you mean 'goal'? accepted keys: name, goal")
         XCTAssertEqual(message("early_terminate: {warmup: 2}\n"),
-                       "s.yaml: early_terminate.warmup: unknown key; accepted keys: type, warmup_epochs")
+                       "s.yaml: early_terminate.warmup: unknown key; accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
+        XCTAssertEqual(message("early_terminate: {type: asha, min_epoch: 2}\n"),
+                       "s.yaml: early_terminate.min_epoch: unknown key; did you mean 'min_epochs'? accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
         XCTAssertEqual(message("parameters:\n  seed: {vaules: [1, 2]}\n"),
                        "s.yaml: parameters.seed.vaules: unknown key; did you mean 'values'? accepted keys: values, value, distribution, min, max")
         // Nothing close: no guess.
