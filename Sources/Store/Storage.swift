@@ -130,13 +130,42 @@ extension SlopeStore {
         public var bytesAfter: Int64
     }
 
-    /// `runner compact`: `compactTensors`, then (unless `dryRun`) `vacuum`, measuring the file.
+    /// `runner compact`: `compactTensors`, then (unless `dryRun`) `vacuum`, measuring the file
+    /// before anything is written and after the WAL is copied back and truncated.
+    /// - Throws: `StoreError.compactionFailed` when the disk is full or the database stays locked,
+    ///   saying whether the tensors were deleted (then only the shrinking is left to do).
     public func compact(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> Compaction {
-        let runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: dryRun)
         let before = fileBytes()
-        if !dryRun { try vacuum() }
+        let runs: [RunCompaction]
+        do {
+            runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: dryRun)
+        } catch let error as StoreError {
+            throw Self.compactionError(error, path: path, deleted: false, databaseBytes: before)
+        }
+        if !dryRun {
+            do {
+                try vacuum()
+            } catch let error as StoreError {
+                let deleted = runs.contains { $0.deletedEpochs > 0 }
+                throw Self.compactionError(error, path: path, deleted: deleted, databaseBytes: before)
+            }
+        }
         return Compaction(sweepID: sweepID, keepEvery: keepEvery, isDryRun: dryRun, runs: runs,
                           bytesBefore: before, bytesAfter: fileBytes())
+    }
+
+    /// A full disk or a lock held too long, said in terms of compaction (not "resume the run").
+    static func compactionError(_ error: StoreError, path: String, deleted: Bool, databaseBytes: Int64) -> StoreError {
+        let reason: String
+        switch error {
+        case .diskFull:
+            reason = "the disk holding it is full (VACUUM needs free space for a copy of the database, about \(describeBytes(databaseBytes)))"
+        case let .busy(_, timeout):
+            reason = "another process held the write lock" + (timeout.isFinite ? String(format: " for more than %.0f s", timeout) : "")
+        default:
+            return error
+        }
+        return .compactionFailed(path: path, reason: reason, tensorsDeleted: deleted)
     }
 
     /// Size of the database file and its -wal file, in bytes.
@@ -156,7 +185,14 @@ extension SlopeStore {
         do {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "VACUUM")
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                // The commit may have started a background checkpoint (Checkpointer), and SQLite
+                // runs one checkpoint at a time: a TRUNCATE that meets it answers busy (a result
+                // row, not an error) and leaves the WAL as large as the database. Retry until
+                // it truncates, for up to the busy timeout.
+                let deadline = Date().addingTimeInterval(min(busyTimeout, 600))
+                while let busy = try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)"), busy != 0, Date() < deadline {
+                    usleep(5_000)
+                }
             }
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)

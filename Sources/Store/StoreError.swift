@@ -30,6 +30,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidValue(String)
     /// Any other SQLite error, with SQLite's message.
     case sqlite(path: String, message: String)
+    /// `runner compact` stopped: the disk filled or the lock stayed held; whether the tensors
+    /// were deleted already (then only the shrinking, VACUUM, is left).
+    case compactionFailed(path: String, reason: String, tensorsDeleted: Bool)
 
     public var description: String {
         switch self {
@@ -59,6 +62,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return message
         case let .sqlite(path, message):
             return "SQLite error on \(path): \(message)"
+        case let .compactionFailed(path, reason, tensorsDeleted):
+            return "could not compact \(path): \(reason). "
+                + (tensorsDeleted ? "The tensors were deleted, but the file did not shrink; run the same command again once that is fixed (it then only shrinks the file)."
+                                  : "Nothing was deleted; run the same command again once that is fixed.")
         }
     }
 
