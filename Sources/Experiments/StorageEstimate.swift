@@ -78,9 +78,13 @@ public struct StorageEstimate: Equatable, Sendable {
         let note = "estimated database growth: \(SlopeStore.describeBytes(bytes)) (\(runs) run\(runs == 1 ? "" : "s"), \(loggedEpochs) logged epoch\(loggedEpochs == 1 ? "" : "s") with tensors)"
         guard bytes > Self.warningBytes else { return (note, nil) }
         let advice: String
-        if let count = suggestedLogEvery(configurations: configurations) {
+        if configurations.allSatisfy({ $0.tensorLogging == .final }) {
+            // Nothing to thin: epoch 0 and the last are all that is stored, and compact keeps them.
+            return (note, "warning: this will add about \(SlopeStore.describeBytes(bytes)) to \(databasePath), although only the first "
+                + "and last epochs' tensors are stored (--log-tensors final): the network itself is that large; a smaller --hidden stores less")
+        } else if let count = suggestedLogEvery(configurations: configurations) {
             let thinned = StorageEstimate(configurations: Self.thinned(configurations, logEvery: count))
-            advice = "store every \(count)th epoch's tensors with --log-tensors \(count) (about \(SlopeStore.describeBytes(thinned.bytes)))"
+            advice = "store the tensors of one epoch in \(count) with --log-tensors \(count) (about \(SlopeStore.describeBytes(thinned.bytes)))"
         } else {
             advice = "store only the first and last epochs' tensors with --log-tensors final"
         }

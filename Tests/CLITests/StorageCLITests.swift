@@ -65,8 +65,14 @@ final class StorageCLITests: CLITestCase {
         XCTAssertTrue(output.hasPrefix("estimated database growth: 10.0 GB (1 run, 301 logged epochs with tensors)") ||
                       output.hasPrefix("estimated database growth: 9.9 GB"), output)
         XCTAssertTrue(error.contains("warning: this will add about"), error)
-        XCTAssertTrue(error.contains("with --log-tensors 20 (about"), error)  // 10 GB / 20 = ~500 MB, the first step under 1 GB
+        XCTAssertTrue(error.contains("store the tensors of one epoch in 20 with --log-tensors 20 (about"), error)  // 10 GB / 20 = ~500 MB, the first step under 1 GB
         XCTAssertEqual(error.split(separator: "\n").filter { $0.hasPrefix("warning") }.count, 1)
+        // Already --log-tensors final: no advice to use it; the network is what is large.
+        let final = try run("runner", ["sweep", "--dataset", "digits", "--hidden", "12000,12000", "--epochs", "3", "--log-tensors", "final",
+                                       "--learning-rate", "0.01", "--queue-only"]).error
+        XCTAssertTrue(final.hasPrefix("warning: this will add about 1.7 GB to "), final)
+        XCTAssertTrue(final.contains("although only the first and last epochs' tensors are stored (--log-tensors final): the network itself is that large"), final)
+        XCTAssertFalse(final.contains("with --log-tensors final"), final)
         // Small sweeps: no warning.
         let small = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "2", "--epochs", "3", "--validation", "0",
                                        "--learning-rate", "0.1", "--queue-only"])
