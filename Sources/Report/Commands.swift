@@ -357,11 +357,15 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         if data.isEmpty { throw ValidationError("--data: give a CSV file") }
         if let epoch, epoch < 0 { throw ValidationError("--epoch counts from 0") }
+        if let predictions, predictions.isEmpty { throw ValidationError("--predictions: give a file name (or - for standard output)") }
+        if let predictions, predictions != "-", Output.isSameFile(predictions, data) {
+            throw ValidationError("--predictions \(predictions) is the --data file: give another file name (it would be overwritten)")
+        }
     }
     func run() throws {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databasePath),
                                                           format: output.format)
-        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databasePath) }
+        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databasePath, option: "--predictions") }
         let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""
         Output.write(evaluation.text + written)
     }

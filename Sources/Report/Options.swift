@@ -55,18 +55,18 @@ enum Output {
     /// one whose file does not exist yet), the file it points to, so the link stays. Devices,
     /// pipes and sockets (`/dev/stdout`, a named pipe) are written into, never replaced. The
     /// database being read (or its -wal and -shm files) is never a target.
-    static func write(_ data: Data, to path: String?, database: String) throws {
+    static func write(_ data: Data, to path: String?, database: String, option: String = "--out") throws {
         guard let path, path != "-" else {
             FileHandle.standardOutput.write(data)
             return
         }
-        guard !path.isEmpty else { throw ReportError.invalidArgument("--out: give a file name (or - for standard output)") }
+        guard !path.isEmpty else { throw ReportError.invalidArgument("\(option): give a file name (or - for standard output)") }
         // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
         // a redirection's position and append mode are kept (resolving them would replace the file).
         // SQLite names -wal and -shm after the file a database link points to.
         let realDatabase = resolvedTarget(database)
         let databaseFiles = [realDatabase, realDatabase + "-wal", realDatabase + "-shm"]
-        let refusal = ReportError.invalidArgument("--out \(path) is the database being read (\(database)): give another file name")
+        let refusal = ReportError.invalidArgument("\(option) \(path) is the database being read (\(database)): give another file name")
         if let descriptor = streamDescriptor(path) {
             var info = stat()
             if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
@@ -148,6 +148,12 @@ enum Output {
     static func isFile(_ path: String, _ info: stat) -> Bool {
         var other = stat()
         return stat(path, &other) == 0 && other.st_dev == info.st_dev && other.st_ino == info.st_ino
+    }
+
+    /// Whether two paths name the same existing file (hard and symbolic links included).
+    static func isSameFile(_ first: String, _ second: String) -> Bool {
+        var info = stat()
+        return stat(second, &info) == 0 && isFile(first, info)
     }
 
     /// An absolute path with links in its folders resolved, for comparing two paths.

@@ -97,6 +97,14 @@ final class EvaluateCLITests: CLITestCase {
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "missing.csv", "--epoch", "5"], expect: 1).error.contains("no tensors for epoch 5"))
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "bird.csv", "--format", "csv"], expect: 2).error.contains("--predictions"))
         XCTAssertTrue(try run("report", ["evaluate", "1"], expect: 2).error.contains("--data"))
+        // --predictions never overwrites the file being scored nor the database, and its errors name it.
+        try write("keep.csv", "x1,x2,label\n2,2,cat\n")
+        let same = try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", "./keep.csv"], expect: 2).error
+        XCTAssertTrue(same.contains("--predictions ./keep.csv is the --data file"), same)
+        XCTAssertEqual(try String(contentsOfFile: directory.path("keep.csv"), encoding: .utf8), "x1,x2,label\n2,2,cat\n")
+        let database = try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", databaseName], expect: 2).error
+        XCTAssertTrue(database.hasPrefix("report: error: --predictions \(databaseName) is the database being read"), database)
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", ""], expect: 2).error.contains("--predictions: give a file name"))
         // A changed training file: its standardization cannot be trusted any more.
         try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n0,3,cat\n2,5,dog\n")
         try write("test.csv", "x1,x2,label\n2,2,cat\n")
