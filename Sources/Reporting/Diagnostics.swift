@@ -52,8 +52,12 @@ public enum Diagnostics {
     /// Epochs whose training loss is at most this fraction of epoch 0's are left out of the
     /// vanishing check: a network that has learned its training data takes tiny steps rightly.
     public static let learnedLossFraction = 0.01
-    /// A layer's weight L2 growing by at least this factor from one logged epoch to the next.
+    /// A layer's weight L2 growing by at least this factor from one logged epoch to the next ...
     public static let explodingGrowth = 10.0
+    /// ... while the training loss did not fall to this fraction of what it was or less: a
+    /// network fitting targets on a large scale grows its weights rightly, and with
+    /// `--log-tensors N` (or after `runner compact`) healthy growth adds up between logged epochs.
+    public static let learningLossFraction = 0.5
     /// Final accuracy at most chance + this fraction of the way from chance to 1
     /// (chance = 1/classes; 0.19 for 10 classes, 0.55 for 2).
     public static let chanceMargin = 0.1
@@ -90,6 +94,8 @@ public enum Diagnostics {
             for (previous, current) in zip(rows, rows.dropFirst()) {
                 guard let before = previous.weightL2, let after = current.weightL2, before > 0,
                       after >= explodingGrowth * before else { continue }
+                if let lossBefore = trainLoss[previous.epoch] ?? nil, let lossAfter = trainLoss[current.epoch] ?? nil,
+                   lossAfter <= learningLossFraction * lossBefore { continue }
                 explodingByLayer[layer, default: []].append(current.epoch)
                 if largestGrowth.map({ after / before > $0.to / $0.from }) ?? true { largestGrowth = (before, after, previous.epoch...current.epoch) }
             }

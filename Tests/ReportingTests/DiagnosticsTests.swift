@@ -59,6 +59,26 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertTrue(spanned[0].detail.hasPrefix("weight_l2 grew from 2 to 40 from epoch 0 to 5 "), spanned[0].detail)
     }
 
+    func testGrowthWhileTheLossFallsToHalfIsLearningNotExploding() {
+        // A healthy regression on targets in the hundreds, logged at epochs 0 and 40 (--log-tensors
+        // final, or after runner compact): the output layer grows 1.378 -> 19.78 while the training
+        // loss falls from 49,954 to 3.1. Epoch by epoch it was x8.4 at most, never flagged.
+        let rows = [layer(0, 2, weight: 1.378, ratio: nil), layer(40, 2, weight: 19.78, ratio: 0.008)]
+        var records = epochs(40, trainLoss: 49_954)
+        records[40].trainLoss = 3.1
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil), [])
+        // The edge: a loss that falls to half is learning; just over half does not explain x10 growth.
+        records[40].trainLoss = 24_977
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil), [])
+        records[40].trainLoss = 24_977.5
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil).map(\.kind), [.explodingWeights])
+        // The lr=50 case: the loss rises (2.349 -> 127.9) as the weights explode.
+        var exploded = epochs(1, trainLoss: 2.349)
+        exploded[1].trainLoss = 127.9
+        XCTAssertEqual(Diagnostics.diagnose(layers: [layer(0, 1, weight: 11.4, ratio: nil), layer(1, 1, weight: 29_489, ratio: 0.5)],
+                                            epochs: exploded, classCount: nil).map(\.kind), [.explodingWeights])
+    }
+
     func testAfterAnExplosionTinyUpdatesAreItsConsequenceNotVanishing() {
         // Dead units after the explosion: ratio 0 at epochs 2-5 is not "vanishing, raise the learning rate".
         let rows = [layer(0, 1, weight: 3.8, ratio: nil), layer(1, 1, weight: 4436, ratio: 0.2)]
