@@ -162,11 +162,12 @@ struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete the tensors of intermediate epochs of a sweep's finished runs, and shrink the file.",
         discussion: """
-            Epoch 0, every Kth epoch and each run's last stored epoch keep their tensors; the epochs'
-            losses and accuracies all stay. Runs that could still be resumed (queued, interrupted,
-            running) are left as they are. The space is given back with SQLite's VACUUM, which
-            rewrites the database: it needs free disk space for a copy of it, and waits for other
-            processes' writes (readers can go on).
+            Epoch 0, every Kth epoch and each run's last stored epoch keep their
+            tensors; the epochs' losses and accuracies all stay. Runs that could still
+            be resumed (queued, interrupted, running) are left as they are. The space
+            is given back with SQLite's VACUUM, which rewrites the database: it needs
+            free disk space for a copy of it, and waits for other processes' writes
+            (readers can go on).
             Example: runner compact --sweep 1 --keep-every 10 --dry-run
             """)
 

@@ -136,4 +136,15 @@ final class StorageCLITests: CLITestCase {
         let unknown = try run("runner", ["compact", "--sweep", "9", "--keep-every", "2"], expect: 1).error
         XCTAssertTrue(unknown.contains("sweep 9"), unknown)
     }
+
+    func testCompactAndEvaluateHelpAreParagraphsNotRaggedLines() throws {
+        // Source lines longer than the help's width were wrapped and then broken again, leaving
+        // lines of one or two words ("the epochs'", "which") in the middle of a paragraph.
+        for (tool, command) in [("runner", "compact"), ("report", "evaluate")] {
+            let lines = try run(tool, [command, "--help"]).output.split(separator: "\n", omittingEmptySubsequences: false)
+            for (line, next) in zip(lines, lines.dropFirst()) where !line.isEmpty && !next.isEmpty && !line.hasSuffix(":") {
+                XCTAssertGreaterThanOrEqual(line.count, 20, "\(tool) \(command) --help: a ragged line '\(line)'")
+            }
+        }
+    }
 }
