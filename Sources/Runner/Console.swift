@@ -37,13 +37,15 @@ enum Console {
     }
 
     /// Opens (creating and migrating, when `create`) the database; `work` and `resume` need an existing one.
-    static func openStore(_ global: GlobalOptions, create: Bool) throws -> SlopeStore {
+    /// `readOnly`: for commands that only read (`runner compact --dry-run`), so that a database
+    /// nobody may write can still be looked at.
+    static func openStore(_ global: GlobalOptions, create: Bool, readOnly: Bool = false) throws -> SlopeStore {
         let path = global.databasePath
         var info = stat()  // stat, not lstat: through a link, the file it points to
         if !create && (stat(path, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
             throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
         }
-        return try SlopeStore(path: path, lockWaiting: lockWaiting(path: path))
+        return try SlopeStore(path: path, mode: readOnly ? .readOnly : .readWrite, lockWaiting: lockWaiting(path: path))
     }
 
     /// Ctrl-C: asks workers to stop after the current epoch, and ends any wait for the database lock.

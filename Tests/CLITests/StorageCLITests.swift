@@ -137,6 +137,22 @@ final class StorageCLITests: CLITestCase {
         XCTAssertTrue(unknown.contains("sweep 9"), unknown)
     }
 
+    func testADryRunReadsADatabaseNobodyMayWrite() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "2", "--epochs", "4", "--validation", "0", "--batch-size", "4",
+                           "--learning-rate", "0.1", "--quiet"])
+        let path = directory.path(databaseName)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let undo = Unwritable.make(path) else {
+            throw XCTSkip("cannot make a file unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        defer { undo() }
+        let dry = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2", "--dry-run"]).output
+        XCTAssertTrue(dry.hasPrefix("dry run: would delete the tensors of 2 epochs ("), dry)  // 1 and 3 (0, 2 and the last, 4, stay)
+        let refused = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2"], expect: 1).error
+        XCTAssertTrue(refused.contains("read-only"), refused)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "the file is unchanged")
+    }
+
     func testCompactAndEvaluateHelpAreParagraphsNotRaggedLines() throws {
         // Source lines longer than the help's width were wrapped and then broken again, leaving
         // lines of one or two words ("the epochs'", "which") in the middle of a paragraph.

@@ -6,43 +6,7 @@ import TestSupport
 import XCTest
 
 final class ReadOnlyTests: XCTestCase {
-    /// Makes `path` unwritable for this process: file mode 0444, and, for root (whom modes do not
-    /// stop), the immutable attribute. Returns how to undo it, or nil when neither works here.
-    private func makeUnwritable(_ path: String) throws -> (() -> Void)? {
-        var isFolder: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-        XCTAssertEqual(chmod(path, isFolder.boolValue ? 0o555 : 0o444), 0)
-        let restoreMode = { _ = chmod(path, isFolder.boolValue ? 0o755 : 0o644) }
-        if !isWritable(path) { return restoreMode }
-        let chattr = Process()
-        chattr.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-        chattr.arguments = ["+i", path]
-        chattr.standardError = FileHandle.nullDevice
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chattr"), (try? chattr.run()) != nil else {
-            restoreMode()
-            return nil
-        }
-        chattr.waitUntilExit()
-        let undo = {
-            let clear = Process()
-            clear.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
-            clear.arguments = ["-i", path]
-            try? clear.run()
-            clear.waitUntilExit()
-            restoreMode()
-        }
-        if chattr.terminationStatus == 0, !isWritable(path) { return undo }
-        undo()
-        return nil
-    }
-
-    private func isWritable(_ path: String) -> Bool {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { return access(path, W_OK) == 0 }
-        let descriptor = open(path, O_WRONLY)
-        if descriptor >= 0 { close(descriptor) }
-        return descriptor >= 0
-    }
+    private func makeUnwritable(_ path: String) throws -> (() -> Void)? { Unwritable.make(path) }
 
     /// A database in a folder nobody can write (read-only media): report reads it, creating nothing.
     func testADatabaseInAReadOnlyFolderIsReadable() throws {
