@@ -358,6 +358,9 @@ struct Evaluate: ParsableCommand {
         if data.isEmpty { throw ValidationError("--data: give a CSV file") }
         if let epoch, epoch < 0 { throw ValidationError("--epoch counts from 0") }
         if let predictions, predictions.isEmpty { throw ValidationError("--predictions: give a file name (or - for standard output)") }
+        if predictions == "-" && output.format == .json {
+            throw ValidationError("--predictions - with --format json would mix CSV and JSON on standard output: write the predictions to a file")
+        }
         if let predictions, predictions != "-", Output.isSameFile(predictions, data) {
             throw ValidationError("--predictions \(predictions) is the --data file: give another file name (it would be overwritten)")
         }

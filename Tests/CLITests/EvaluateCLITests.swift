@@ -105,6 +105,10 @@ final class EvaluateCLITests: CLITestCase {
         let database = try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", databaseName], expect: 2).error
         XCTAssertTrue(database.hasPrefix("report: error: --predictions \(databaseName) is the database being read"), database)
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", ""], expect: 2).error.contains("--predictions: give a file name"))
+        // CSV and JSON on one standard output could not be parsed.
+        let mixed = try run("report", ["evaluate", "1", "--data", "keep.csv", "--predictions", "-", "--format", "json"], expect: 2)
+        XCTAssertTrue(mixed.error.contains("--predictions - with --format json"), mixed.error)
+        XCTAssertEqual(mixed.output, "")
         // A changed training file: its standardization cannot be trusted any more.
         try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n0,3,cat\n2,5,dog\n")
         try write("test.csv", "x1,x2,label\n2,2,cat\n")
