@@ -17,7 +17,7 @@ public struct StorageEstimate: Equatable, Sendable {
 
     /// The estimate for runs of these configurations, trained to their last epoch (early stopping
     /// and pruning can only make it smaller). Epoch 0 stores the weights and biases (and the
-    /// velocities, with momentum); every later logged epoch adds the gradients too.
+    /// optimizer's state); every later logged epoch adds the gradients too.
     public init(configurations: [RunConfiguration]) {
         var bytes: Int64 = 0, loggedEpochs = 0
         for configuration in configurations {
@@ -30,11 +30,14 @@ public struct StorageEstimate: Equatable, Sendable {
                 parameters.append(inputs * outputs * scalar)
                 if training.usesBias { parameters.append(outputs * scalar) }
             }
-            let velocities = training.momentum > 0 ? parameters : []
+            // The optimizer's state, one copy of the parameters per buffer (sgd's velocity, adam's
+            // m and v, rmsprop's average and momentum), and adam's step count (one float64).
+            var state = Array(repeating: parameters, count: training.optimizerBuffers.count).flatMap { $0 }
+            if training.optimizerCountsSteps { state.append(8) }
             let logged = Self.loggedEpochs(epochs: training.epochs, policy: configuration.tensorLogging)
             loggedEpochs += logged
-            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + velocities))
-            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + parameters + velocities)) * Int64(logged - 1)
+            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + state))
+            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + parameters + state)) * Int64(logged - 1)
             bytes += Int64(training.epochs + 1) * Int64(SlopeStore.estimatedEpochRowBytes)
             bytes += Int64(SlopeStore.estimatedRunRowBytes + configuration.json().utf8.count)
         }
