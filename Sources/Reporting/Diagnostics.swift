@@ -78,8 +78,11 @@ public enum Diagnostics {
     ///   - classCount: classes the accuracy is over (see `classCount(layers:)`); only used when
     ///     an accuracy was recorded.
     ///   - hiddenActivation: the run's hidden activation, for the advice.
+    ///   - optimizer: the run's optimizer. `update_ratio` is learning_rate x gradient_l2 / weight_l2,
+    ///     the step of sgd; adam, adamw and rmsprop divide the gradient by its running size, so a
+    ///     small gradient does not mean a small step: the vanishing check is for sgd only.
     public static func diagnose(layers: [LayerStatisticsRow], epochs: [SlopeStore.EpochRecord], classCount: Int?,
-                                hiddenActivation: String? = nil) -> [TrainingDiagnosis] {
+                                hiddenActivation: String? = nil, optimizer: String? = nil) -> [TrainingDiagnosis] {
         var findings: [TrainingDiagnosis] = []
         let epochs = epochs.sorted { $0.epoch < $1.epoch }
         let initialLoss = epochs.first { $0.epoch == 0 }?.trainLoss
@@ -103,7 +106,8 @@ public enum Diagnostics {
         // Once weights have exploded, tiny updates are its consequence (saturated or dead units),
         // not a learning rate too small: the vanishing check stops there.
         let firstExplosion = explodingByLayer.values.compactMap(\.first).min() ?? Int.max
-        for layer in sortedRows.keys.sorted() {
+        let ratioIsTheStep = optimizer == nil || optimizer == "sgd"
+        for layer in sortedRows.keys.sorted() where ratioIsTheStep {
             // Vanishing updates: runs of consecutive logged epochs with a tiny ratio.
             var run: [(epoch: Int, ratio: Double)] = [], vanishing: [(epoch: Int, ratio: Double)] = []
             func closeRun() {
@@ -164,11 +168,17 @@ public enum Diagnostics {
         return findings
     }
 
+    /// The run's optimizer ("sgd", "adam" ...; nil for a database without the column).
+    public static func optimizer(of run: RunSummary) -> String? {
+        RunColumn(rawValue: "optimizer").flatMap { run.text($0) }
+    }
+
     /// The findings for a stored run, read through `queries`.
-    public static func diagnose(runID: Int64, layers: String, hiddenActivation: String?, queries: RunQueries) throws -> [TrainingDiagnosis] {
+    public static func diagnose(runID: Int64, layers: String, hiddenActivation: String?, optimizer: String? = nil,
+                                queries: RunQueries) throws -> [TrainingDiagnosis] {
         let statistics = try queries.layerStatistics(runID: runID)
         let epochs = try queries.epochRows(runIDs: [runID]).map(\.record)
         return diagnose(layers: statistics, epochs: epochs, classCount: classCount(layers: layers),
-                        hiddenActivation: hiddenActivation)
+                        hiddenActivation: hiddenActivation, optimizer: optimizer)
     }
 }

@@ -99,7 +99,7 @@ extension Reporter {
         // Vanishing updates, exploding weights and chance-level accuracy (over the whole run, also with --epoch).
         let diagnoses = Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
                                              classCount: Diagnostics.classCount(layers: run.layers),
-                                             hiddenActivation: run.text(.activation))
+                                             hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))
         for row in statistics {
             var flags: [String] = []
             for diagnosis in diagnoses where diagnosis.epochsByLayer[row.layer]?.contains(row.epoch) == true {

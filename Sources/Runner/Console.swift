@@ -136,7 +136,7 @@ enum Console {
             let runs = try sweepID.map { try store.queries.runSummaries(sweepID: $0) } ?? summary.runIDs.compactMap { try store.queries.runSummary(id: $0) }
             let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
             let diagnoses = try Dictionary(uniqueKeysWithValues: runs.map { run in
-                (run.id, try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation),
+                (run.id, try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run),
                                                   queries: store.queries))
             })
             say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,

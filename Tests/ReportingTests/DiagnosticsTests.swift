@@ -31,6 +31,17 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(Diagnostics.diagnose(layers: broken, epochs: epochs(5), classCount: nil), [])
     }
 
+    func testVanishingUpdatesAreAnSGDFinding() {
+        // update_ratio is learning_rate x gradient_l2 / weight_l2: sgd's step. Adam divides the
+        // gradient by its running size, so digits at adam's usual lr 0.001 (ratio ~6e-6, learning
+        // well) is no finding; nor for rmsprop. sgd (and a database without the column) is.
+        let rows = (1...4).map { layer($0, 1, weight: 11.4, ratio: 6e-6) }
+        for (optimizer, flagged) in [("sgd", true), (nil, true), ("adam", false), ("adamw", false), ("rmsprop", false)] as [(String?, Bool)] {
+            XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: epochs(4), classCount: nil, optimizer: optimizer).map(\.kind),
+                           flagged ? [.vanishingUpdates] : [], "\(optimizer ?? "none")")
+        }
+    }
+
     func testTinyUpdatesOfANetworkThatHasLearnedItsDataAreNotFlagged() {
         let rows = [1, 2, 3].map { layer($0, 1, weight: 5, ratio: 1e-7) }
         var records = epochs(3)
