@@ -25,18 +25,18 @@ struct CSVTable: Equatable {
         (0..<rowCount).map { values[$0 * columnNames.count + index] }
     }
 
+    /// Text from a file as it goes into a message: control characters escaped, at most `limit` characters.
+    static func shown(_ text: some StringProtocol, limit: Int = 40) -> String {
+        let escaped = text.unicodeScalars.map { scalar -> String in
+            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
+        }
+        return escaped.count <= limit ? escaped.joined() : escaped.prefix(limit).joined() + "..."
+    }
+
     /// Parses a CSV file's bytes (`file` is only used in messages). Blank lines are skipped; fields
     /// may be quoted with double quotes. Works on UTF-8 bytes and `strtod`, so that the 1 MB
     /// digits file parses in milliseconds (String and Character handling was 30x slower).
     /// - Complexity: O(n) in the number of bytes.
-    /// Text from a file as it goes into a message: control characters escaped, at most 40 characters.
-    static func shown(_ text: some StringProtocol) -> String {
-        let escaped = text.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
-        }
-        return escaped.count <= 40 ? escaped.joined() : escaped.prefix(40).joined() + "..."
-    }
-
     /// `textColumn`: the column that may hold text (the target, by name; nil: the last column).
     static func parse(_ bytes: [UInt8], file: String, textColumn: String? = nil) throws -> CSVTable {
         // Excel's "CSV UTF-8" starts with a byte-order mark: not part of the first column's name.

@@ -31,7 +31,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             if let column { location += ", column \(column)" }
             return "\(location): \(reason)"
         case let .unknownDataset(name):
-            return "unknown dataset '\(name)': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
+            return "unknown dataset '\(CSVTable.shown(name, limit: 200))': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
         case let .badSetting(field, reason):
             return "\(field): \(reason)"
         case let .badSpecFile(path, reason):

@@ -79,7 +79,7 @@ func formatNumber(_ value: Double, digits: Int = 4) -> String {
 
 /// A terminal-safe single line: control characters (newlines, escapes) shown as visible symbols,
 /// so that a hostile run name cannot break a table or inject terminal escape sequences.
-func terminalSafe(_ text: String) -> String {
+public func terminalSafe(_ text: String) -> String {
     var result = ""
     for scalar in text.unicodeScalars {
         if scalar == "\n" { result += "↵" } else if scalar == "\t" { result += " " } else if scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)

@@ -119,9 +119,8 @@ public final class ProgressDisplay {
                              : String(format: "%ld:%02ld", whole / 60, whole % 60)
     }
 
-    static func format(_ value: Double) -> String {
-        value.isFinite ? String(format: "%.4f", value) : "\(value)"
-    }
+    /// As in the summary table: 4 decimals, or 3 significant digits in e-notation far from 1.
+    static func format(_ value: Double) -> String { ProgressSummary.number(value) }
 
     static func fit(_ line: String, _ width: Int) -> String {
         displayWidth(line) <= width ? line : prefix(line, fitting: max(0, width - 1)) + "…"  // screen columns: a wrapped line would break the redraw

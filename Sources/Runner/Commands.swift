@@ -76,7 +76,7 @@ struct Sweep: ParsableCommand {
             if !global.quiet { Console.say("sweep \(sweepID): \(queued); train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        if !global.quiet { Console.say("sweep \(sweepID) (\(sweepSpec.name)): \(queued) in \(global.databasePath), \(jobOptions.count) at a time") }
+        if !global.quiet { Console.say("sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "..."))): \(queued) in \(global.databasePath), \(jobOptions.count) at a time") }
         try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }

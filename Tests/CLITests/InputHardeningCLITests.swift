@@ -79,11 +79,11 @@ final class InputHardeningCLITests: CLITestCase {
     }
 
     /// Under `ulimit -v` the network passed the check against physical memory, then aborted with
-    /// "Fatal error: failed to allocate". (The estimate, 21.6 GB, is checked, never allocated.)
+    /// "Fatal error: failed to allocate". (The estimate, 8.0 GB, is checked, never allocated.)
     func testAnAddressSpaceLimitIsCheckedBeforeTraining() throws {
-        let flags = ["--dataset", "xor", "--hidden", "30000,30000", "--epochs", "1", "--validation", "0"]
+        let flags = ["--dataset", "xor", "--hidden", "10000,10000", "--epochs", "1", "--validation", "0"]
         let refused = try refusal(["train"] + flags + ["--db", "m.db"], limitKiB: 2_000_000)
-        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-30000-30000-2 network (900180002 parameters) needs about 21.6 GB of memory to train; "
+        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB of memory to train; "
                                         + "the address-space limit (ulimit -v, 2.0 GB) leaves "), refused)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("m.db")), "nothing written")
         // A worker checks its own limits: the run queued elsewhere fails with the reason, exit 1.
@@ -91,9 +91,35 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let worked = try runner(["work", "--db", "w.db"], limitKiB: 2_000_000)
         XCTAssertEqual(worked.status, 1, worked.error)
-        XCTAssertTrue(worked.error.hasPrefix("error: run 1 failed: --hidden: a 2-30000-30000-2 network (900180002 parameters) needs about 21.6 GB"),
+        XCTAssertTrue(worked.error.hasPrefix("error: run 1 failed: --hidden: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB"),
                       worked.error)
         XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
+    }
+
+    /// A network the check let through under `ulimit -v` (6 parameter-sized copies estimated; a
+    /// 2-3000-3000-2 float32 run peaks at about 18) aborted in training with "Fatal error: failed
+    /// to allocate" and a stack trace: the estimate now counts what training holds, and refuses it.
+    func testANetworkNearTheAddressSpaceLimitIsRefusedNotCrashed() throws {
+        let refused = try refusal(["train", "--dataset", "xor", "--hidden", "3000,3000", "--epochs", "1", "--validation", "0", "--db", "n.db"],
+                                  limitKiB: 400_000)
+        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-3000-3000-2 network (9018002 parameters) needs about 0.7 GB of memory to train; "
+                                        + "the address-space limit (ulimit -v, 0.4 GB) leaves "), refused)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("n.db")), "nothing written")
+    }
+
+    /// A 100 KB dataset name came back whole in the error (a 100 KB line), and an escape sequence in it
+    /// or in a sweep's name reached the terminal raw.
+    func testHugeOrHostileNamesAreCutAndEscapedInMessages() throws {
+        let long = String(repeating: "x", count: 100_000)  // an argument may hold at most 128 KiB
+        XCTAssertTrue(try refusal(["train", "--dataset", long, "--db", "l.db"])
+                        .hasPrefix("--dataset: unknown dataset '\(String(repeating: "x", count: 200))...': not a file, and not a built-in ("))
+        XCTAssertTrue(try refusal(["train", "--dataset", "a\u{1B}[2Jb", "--db", "l.db"]).hasPrefix("--dataset: unknown dataset 'a\\x1B[2Jb': "))
+        try write("named.yaml", "name: \"a\\e[2J\(String(repeating: "y", count: 100))\"\nmethod: grid\nfixed: {dataset: xor, epochs: 1, validation: 0}\n"
+                  + "parameters:\n  seed: {values: [0]}\n")
+        let result = try runner(["sweep", "named.yaml", "--db", "n.db"])
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertFalse(result.output.contains("\u{1B}"), result.output)
+        XCTAssertTrue(result.output.contains("(a?[2J" + String(repeating: "y", count: 75) + "...)"), result.output)
     }
 
     /// A limit the checks do not read (here the data-segment limit, `ulimit -d`, which also caps
@@ -103,7 +129,7 @@ final class InputHardeningCLITests: CLITestCase {
         let result = try runner(["train", "--dataset", "xor", "--hidden", "10000,10000", "--epochs", "1", "--validation", "0", "--db", "d.db"],
                                 limitKiB: nil, dataLimitKiB: 1_000_000)
         XCTAssertEqual(result.status, 1, result.error)
-        XCTAssertTrue(result.error.hasPrefix("error: a 2-10000-10000-2 network (100060002 parameters) needs about 2.4 GB of memory to train, "
+        XCTAssertTrue(result.error.hasPrefix("error: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB of memory to train, "
                                              + "and the system refused to allocate it ("), result.error)
         XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, result.error)
     }

@@ -21,6 +21,20 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.finish(), "")
     }
 
+    /// A loss of 6.7e153 (a float64 run on values near 1e39) was printed with all of its 154
+    /// digits by %.4f; the progress line now writes numbers as the summary table does.
+    func testHugeAndTinyLossesAreShortInTheProgressLine() {
+        let display = ProgressDisplay(mode: .plain, totalRuns: 2)
+        _ = display.runStarted(runID: 1, label: "lr=1", epochs: 1, firstEpoch: 0)
+        _ = display.epochFinished(runID: 1, epoch: 1, trainLoss: 1, validationLoss: 6.748e153)
+        XCTAssertEqual(display.runFinished(runID: 1, label: "lr=1", status: "completed", detail: "completed all epochs"),
+                       "run 1  lr=1  completed  epoch 1/1  val_loss 6.748e+153  [1/2]\n")
+        _ = display.runStarted(runID: 2, label: "lr=2", epochs: 1, firstEpoch: 0)
+        _ = display.epochFinished(runID: 2, epoch: 1, trainLoss: 1, validationLoss: 0.00001234)
+        XCTAssertEqual(display.runFinished(runID: 2, label: "lr=2", status: "completed", detail: "completed all epochs"),
+                       "run 2  lr=2  completed  epoch 1/1  val_loss 1.234e-05  [2/2]\n")
+    }
+
     /// A label names user text (a CSV file, a target column): its control characters are shown as
     /// ? and ↵ (so is a failure's message, which may quote them), never sent to the terminal, in both modes; the live frame keeps one line per run.
     func testLabelsWithControlCharactersAreShownSafely() {
