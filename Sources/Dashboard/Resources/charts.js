@@ -69,7 +69,10 @@
     var plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom;
     function sx(x) { return margin.left + (x - xLow) / (xHigh - xLow) * plotWidth; }
     function sy(y) { return margin.top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight; }
-    ticks(yLow, yHigh, 5).forEach(function (t) {
+    // On a log axis, whole powers of ten when the range holds at least two of them.
+    var yTicks = ticks(yLow, yHigh, 5);
+    if (logY && Math.floor(yHigh) - Math.ceil(yLow) >= 1) { yTicks = ticks(Math.ceil(yLow), Math.floor(yHigh), 5).filter(function (t) { return t === Math.round(t); }); }
+    yTicks.forEach(function (t) {
       chart.appendChild(node('line', { x1: margin.left, x2: width - margin.right, y1: sy(t), y2: sy(t), class: 'grid' }));
       chart.appendChild(node('text', { x: margin.left - 4, y: sy(t) + 4, 'text-anchor': 'end' }, logY ? format(Math.pow(10, t)) : format(t)));
     });
@@ -181,6 +184,7 @@
     var metricValues = columns[columns.length - 1].filter(function (v) { return v !== null; });
     var bestValue = data.goal === 'max' ? Math.max.apply(null, metricValues) : Math.min.apply(null, metricValues);
     var worstValue = data.goal === 'max' ? Math.min.apply(null, metricValues) : Math.max.apply(null, metricValues);
+    var opacity = data.runs.length > 300 ? 0.3 : data.runs.length > 50 ? 0.55 : 0.9;
     // Worst first, so the best runs are drawn on top.
     for (var index = data.runs.length - 1; index >= 0; index--) {
       drawRun(data.runs[index], index);
@@ -191,8 +195,9 @@
         var position = scales[axis].position(columns[axis][index]);
         if (position !== null) { points.push(ax(axis).toFixed(1) + ',' + ay(position).toFixed(1)); }
       });
-      var goodness = run.metric === null || worstValue === bestValue ? 0.5 : (run.metric - worstValue) / (bestValue - worstValue);
-      var line = node('polyline', { points: points.join(' '), class: 'pc-line', stroke: goodnessColor(goodness), 'data-run': run.id });
+      var goodness = worstValue === bestValue ? 1 : (run.metric - worstValue) / (bestValue - worstValue);
+      var line = node('polyline', { points: points.join(' '), class: 'pc-line', 'data-run': run.id,
+                                    stroke: run.metric === null ? '#9e9e9e' : goodnessColor(goodness), 'stroke-opacity': opacity });
       line.appendChild(node('title', {}, 'run ' + run.id + ': ' + data.metric + ' ' + format(run.metric)));
       chart.appendChild(line);
     }

@@ -7,6 +7,7 @@
   var app = document.getElementById('app');
   var refreshPage = null;      // the current page's redraw, called when the database changes
   var refreshing = false;
+  var EPOCH_ROWS = 100;       // rows of a run's epoch table (the curves show every epoch)
 
   // MARK: helpers
 
@@ -322,10 +323,13 @@
         var columns = ['epoch', 'train_loss', 'val_loss', 'train_accuracy', 'val_accuracy', 'seconds'].filter(function (name) {
           return data.epochs.some(function (e) { return e[name] !== null; });
         });
-        replace(epochsBox, el('div', { className: 'scroll' }, [el('table', { id: 'epochs' }, [
-          el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', {}, [c]); }))]),
-          el('tbody', {}, data.epochs.slice().reverse().map(function (e) { return el('tr', { className: 'epoch-row' }, columns.map(function (c) { return el('td', {}, [c === 'epoch' ? e.epoch : format(e[c])]); })); })),
-        ])]));
+        var shown = data.epochs.slice(-EPOCH_ROWS).reverse();
+        replace(epochsBox, el('div', { className: 'scroll' }, [
+          data.epochs.length > EPOCH_ROWS ? el('p', { className: 'note' }, ['the latest ' + EPOCH_ROWS + ' of ' + data.epochs.length + ' epochs (all of them: report show ' + run.id + ', or /api/runs/' + run.id + ')']) : null,
+          el('table', { id: 'epochs' }, [
+            el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', {}, [c]); }))]),
+            el('tbody', {}, shown.map(function (e) { return el('tr', { className: 'epoch-row' }, columns.map(function (c) { return el('td', {}, [c === 'epoch' ? e.epoch : format(e[c])]); })); })),
+          ])]));
         replace(curvesBox, null);
         [['loss', ['train_loss', 'val_loss']], ['accuracy', ['train_accuracy', 'val_accuracy']]].forEach(function (chart) {
           var series = chart[1].map(function (name) {
@@ -355,7 +359,9 @@
       epochLabel.textContent = 'epoch ' + state.epoch;
       return api('runs/' + runID + '/tensors', { epoch: state.epoch }).then(function (data) {
         var names = data.tensors.map(function (t) { return t.layer + ':' + t.kind; });
-        if (names.indexOf(state.tensor) < 0) { state.tensor = names[0]; }
+        if (names.indexOf(state.tensor) < 0) {
+          state.tensor = names.filter(function (name) { return /:weight$/.test(name); })[0] || names[0];
+        }
         replace(tensorMenu, null);
         data.tensors.forEach(function (t) {
           var name = t.layer + ':' + t.kind;
