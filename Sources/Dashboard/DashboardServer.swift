@@ -100,39 +100,37 @@ public struct DashboardServer: Sendable {
         router.get("/api/sweeps") { _, _ in Self.json(try data.sweeps()) }
         router.get("/api/sweeps/:id") { _, context in Self.json(try data.sweep(id: try Self.id(context))) }
         router.get("/api/sweeps/:id/runs") { request, context in
-            let query = request.uri.queryParameters
-            return Self.json(try data.runs(sweepID: try Self.id(context), filter: query["where"].map(String.init), sort: query["sort"].map(String.init),
-                                           offset: query["offset"].map(String.init), limit: query["limit"].map(String.init)))
+            let query = QueryParameters(request)
+            return Self.json(try data.runs(sweepID: try Self.id(context), filter: query["where"], sort: query["sort"],
+                                           offset: query["offset"], limit: query["limit"]))
         }
         router.get("/api/sweeps/:id/heatmap") { request, context in
-            let query = request.uri.queryParameters
-            return Self.json(try data.heatmap(sweepID: try Self.id(context), rows: query["rows"].map(String.init), columns: query["cols"].map(String.init),
-                                              metric: query["metric"].map(String.init), filter: query["where"].map(String.init)))
+            let query = QueryParameters(request)
+            return Self.json(try data.heatmap(sweepID: try Self.id(context), rows: query["rows"], columns: query["cols"],
+                                              metric: query["metric"], filter: query["where"]))
         }
         router.get("/api/sweeps/:id/parallel") { request, context in
-            let query = request.uri.queryParameters
-            return Self.json(try data.parallel(sweepID: try Self.id(context), metric: query["metric"].map(String.init),
-                                               filter: query["where"].map(String.init), limit: query["limit"].map(String.init)))
+            let query = QueryParameters(request)
+            return Self.json(try data.parallel(sweepID: try Self.id(context), metric: query["metric"], filter: query["where"], limit: query["limit"]))
         }
         router.get("/api/curves") { request, _ in
-            let query = request.uri.queryParameters
-            return Self.json(try data.curves(runs: query["runs"].map(String.init), metric: query["metric"].map(String.init)))
+            let query = QueryParameters(request)
+            return Self.json(try data.curves(runs: query["runs"], metric: query["metric"]))
         }
-        router.get("/api/compare") { request, _ in Self.json(try data.compare(runs: request.uri.queryParameters["runs"].map(String.init))) }
+        router.get("/api/compare") { request, _ in Self.json(try data.compare(runs: QueryParameters(request)["runs"])) }
         router.get("/api/runs/:id") { _, context in Self.json(try data.run(id: try Self.id(context))) }
         router.get("/api/runs/:id/layers") { _, context in Self.json(try data.layers(runID: try Self.id(context))) }
         router.get("/api/runs/:id/tensors") { request, context in
-            Self.json(try data.tensors(runID: try Self.id(context), epoch: request.uri.queryParameters["epoch"].map(String.init)))
+            Self.json(try data.tensors(runID: try Self.id(context), epoch: QueryParameters(request)["epoch"]))
         }
         router.get("/api/runs/:id/histogram") { request, context in
-            let query = request.uri.queryParameters
-            return Self.json(try data.histogram(runID: try Self.id(context), epoch: query["epoch"].map(String.init), layer: query["layer"].map(String.init),
-                                                kind: query["kind"].map(String.init), bins: query["bins"].map(String.init)))
+            let query = QueryParameters(request)
+            return Self.json(try data.histogram(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"],
+                                                kind: query["kind"], bins: query["bins"]))
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
-            let query = request.uri.queryParameters
-            let (name, bytes) = try data.npy(runID: try Self.id(context), epoch: query["epoch"].map(String.init),
-                                             layer: query["layer"].map(String.init), kind: query["kind"].map(String.init))
+            let query = QueryParameters(request)
+            let (name, bytes) = try data.npy(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"
             headers[.contentDisposition] = "attachment; filename=\"\(name)\""
@@ -198,7 +196,7 @@ struct GuardMiddleware: RouterMiddleware {
                 guard DashboardServer.isLoopback(name) else { throw DashboardError.forbiddenHost(DashboardData.quoted(host)) }
             }
             if let token {
-                let query = request.uri.queryParameters["token"].map(String.init)
+                let query = QueryParameters(request)["token"]
                 guard let given = Self.bearer(request) ?? query ?? Self.cookie(request), Self.constantTimeEqual(given, token) else {
                     throw DashboardError.unauthorized
                 }
@@ -254,4 +252,24 @@ struct GuardMiddleware: RouterMiddleware {
         for index in 0..<b.count { difference |= (index < a.count ? a[index] : 0) ^ b[index] }
         return difference == 0
     }
+}
+
+/// The query of a request as form data: `+` is a space (as browsers, curl -G --data-urlencode and
+/// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
+struct QueryParameters {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request) {
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decoded(parts[0])
+            if values[name] == nil { values[name] = parts.count > 1 ? decoded(parts[1]) : "" }
+        }
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
 }

@@ -126,6 +126,9 @@ final class DashboardTests: XCTestCase {
         let filtered = try await fetch("/api/sweeps/1/runs?where=batch_size%20%3D%2016%20and%20status%20%3D%20'completed'").json
         XCTAssertEqual(filtered["total"] as? Int, 4)
         XCTAssertEqual((filtered["runs"] as! [[String: Any]]).map { $0["id"] as! Int }, [1, 2, 5, 6])
+        // Form encoding: + is a space, %2B a plus.
+        let formEncoded = try await fetch("/api/sweeps/1/runs?where=batch_size+%3D+16+and+learning_rate+%3C+1e%2B5").json
+        XCTAssertEqual(formEncoded["total"] as? Int, 4)
         let beyond = try await fetch("/api/sweeps/1/runs?offset=100").json
         XCTAssertEqual(beyond["total"] as? Int, 8)
         XCTAssertEqual((beyond["runs"] as! [Any]).count, 0)
