@@ -96,37 +96,29 @@ public struct DashboardServer: Sendable {
             router.get(RouterPath(page)) { _, _ in try Self.asset("page.html") }
         }
         router.get("/assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
-        router.get("/api/changes") { _, _ in Self.json(data.changes()) }
-        router.get("/api/sweeps") { _, _ in Self.json(try data.sweeps()) }
-        router.get("/api/sweeps/:id") { _, context in Self.json(try data.sweep(id: try Self.id(context))) }
-        router.get("/api/sweeps/:id/runs") { request, context in
-            let query = QueryParameters(request)
-            return Self.json(try data.runs(sweepID: try Self.id(context), filter: query["where"], sort: query["sort"],
-                                           offset: query["offset"], limit: query["limit"]))
+        /// A JSON route: `answer` gets the query and the path's `id` (nil when the path has none).
+        func api(_ path: RouterPath, _ answer: @escaping @Sendable (QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
+            router.get(path) { request, context in Self.json(try answer(QueryParameters(request), { try Self.id(context) })) }
         }
-        router.get("/api/sweeps/:id/heatmap") { request, context in
-            let query = QueryParameters(request)
-            return Self.json(try data.heatmap(sweepID: try Self.id(context), rows: query["rows"], columns: query["cols"],
-                                              metric: query["metric"], filter: query["where"]))
+        api("/api/changes") { _, _ in data.changes() }
+        api("/api/sweeps") { _, _ in try data.sweeps() }
+        api("/api/sweeps/:id") { _, id in try data.sweep(id: try id()) }
+        api("/api/sweeps/:id/runs") { query, id in
+            try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"])
         }
-        router.get("/api/sweeps/:id/parallel") { request, context in
-            let query = QueryParameters(request)
-            return Self.json(try data.parallel(sweepID: try Self.id(context), metric: query["metric"], filter: query["where"], limit: query["limit"]))
+        api("/api/sweeps/:id/heatmap") { query, id in
+            try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
         }
-        router.get("/api/curves") { request, _ in
-            let query = QueryParameters(request)
-            return Self.json(try data.curves(runs: query["runs"], metric: query["metric"]))
+        api("/api/sweeps/:id/parallel") { query, id in
+            try data.parallel(sweepID: try id(), metric: query["metric"], filter: query["where"], limit: query["limit"])
         }
-        router.get("/api/compare") { request, _ in Self.json(try data.compare(runs: QueryParameters(request)["runs"])) }
-        router.get("/api/runs/:id") { _, context in Self.json(try data.run(id: try Self.id(context))) }
-        router.get("/api/runs/:id/layers") { _, context in Self.json(try data.layers(runID: try Self.id(context))) }
-        router.get("/api/runs/:id/tensors") { request, context in
-            Self.json(try data.tensors(runID: try Self.id(context), epoch: QueryParameters(request)["epoch"]))
-        }
-        router.get("/api/runs/:id/histogram") { request, context in
-            let query = QueryParameters(request)
-            return Self.json(try data.histogram(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"],
-                                                kind: query["kind"], bins: query["bins"]))
+        api("/api/curves") { query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
+        api("/api/compare") { query, _ in try data.compare(runs: query["runs"]) }
+        api("/api/runs/:id") { _, id in try data.run(id: try id()) }
+        api("/api/runs/:id/layers") { _, id in try data.layers(runID: try id()) }
+        api("/api/runs/:id/tensors") { query, id in try data.tensors(runID: try id(), epoch: query["epoch"]) }
+        api("/api/runs/:id/histogram") { query, id in
+            try data.histogram(runID: try id(), epoch: query["epoch"], layer: query["layer"], kind: query["kind"], bins: query["bins"])
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
             let query = QueryParameters(request)
