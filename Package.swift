@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         // Hot loops (matrix products) in C: compiled at -O3 even in debug builds, with
@@ -45,15 +46,23 @@ let package = Package(
             plugins: ["EmbedFiles"]
         ),
         .target(name: "Reporting", dependencies: ["NeuralNet", "Store"]),
+        // The live web dashboard of `report serve`: routes, JSON API, and the page assets in
+        // Sources/Dashboard/Resources (embedded at build time). Reads the store; never imports Experiments.
+        .target(
+            name: "Dashboard",
+            dependencies: ["Store", "Reporting", .product(name: "Hummingbird", package: "hummingbird")],
+            exclude: ["Resources"],
+            plugins: ["EmbedFiles"]
+        ),
         .executableTarget(
             name: "Runner",
             dependencies: ["Experiments", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "Report",
-            dependencies: ["Reporting", "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Reporting", "Experiments", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // Build-time embedding of migrations/*.sql (Store) and Sources/Experiments/Resources/* (Experiments)
+        // Build-time embedding of migrations/*.sql (Store) and Sources/<Target>/Resources/* (Experiments, Dashboard)
         // into the binaries, so a copied binary still works and the files stay the single source of truth.
         .executableTarget(name: "EmbedTool"),
         .plugin(name: "EmbedFiles", capability: .buildTool(), dependencies: ["EmbedTool"]),
@@ -71,6 +80,10 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: [
+            "Dashboard", "Store", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "CLITests", dependencies: [
             "Runner", "Report", "Experiments", "Reporting", "Store", "TestSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

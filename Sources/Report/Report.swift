@@ -1,6 +1,7 @@
 // `report`: query, compare, plot and inspect past runs. Parses and validates arguments, opens the
 // database read-only and hands over to Reporting; errors become one line and an exit status.
 import ArgumentParser
+import Dashboard
 import Experiments
 import Foundation
 import Reporting
@@ -19,7 +20,7 @@ struct Report: ParsableCommand {
             """,
         version: SlopeVersion.current,
         subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Importance.self, Layers.self, Tensors.self,
-                      Explain.self, Curves.self, HTML.self, Export.self, Evaluate.self]
+                      Explain.self, Curves.self, HTML.self, Export.self, Evaluate.self, Serve.self]
     )
 
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
@@ -55,6 +56,8 @@ struct Report: ParsableCommand {
             fail(error.description, status: 1)
         } catch let error as ExperimentsError {
             fail(error.description, status: error.isUsageError ? 2 : 1)
+        } catch let error as DashboardError {
+            fail(error.description, status: 1)
         } catch {
             // --help and --version arrive here as ArgumentParser errors that mean success.
             switch exitCode(for: error) {

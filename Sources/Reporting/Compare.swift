@@ -175,20 +175,23 @@ extension Reporter {
 
     // MARK: grid
 
-    /// The pivot of a sweep with its best cell, shared by `grid` and the HTML heatmap.
-    struct Pivot {
-        var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
-        var rowValues: [RunValue], columnValues: [RunValue]
+    /// The pivot of a sweep with its best cell, shared by `grid`, the HTML heatmap and the dashboard's.
+    public struct Pivot: Sendable {
+        public internal(set) var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
+        public internal(set) var rowValues: [RunValue], columnValues: [RunValue]
         var cells: [String: PivotCell]   // key: "\(row)|\(column)" of exact values
-        var best: PivotCell?
+        public internal(set) var best: PivotCell?
         /// Runs in the cells that did not run their course: "2 pruned, 1 diverged" (nil when none).
-        var unfinishedNote: String? = nil
+        public internal(set) var unfinishedNote: String? = nil
 
-        func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
+        public func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
     }
 
-    func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?, filter: String? = nil) throws -> Pivot {
+    /// The pivot of a sweep: `metric` (default: the sweep's own metric, else the best validation or
+    /// training loss) aggregated over the runs sharing each (rows, columns) pair of values.
+    public func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?, filter: String? = nil) throws -> Pivot {
+        if !queries.isSnapshot { return try snapshot { try $0.pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter) } }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let rowColumn = try RunFilterParser.column(named: rows)

@@ -8,7 +8,7 @@ public enum Goal: String, CaseIterable, Sendable {
     case min, max
 
     /// Accuracies are maximised, everything else (losses) minimised.
-    static func natural(for metricName: String) -> Goal { metricName.contains("accuracy") ? .max : .min }
+    public static func natural(for metricName: String) -> Goal { metricName.contains("accuracy") ? .max : .min }
 
     func isBetter(_ candidate: Double, than current: Double) -> Bool {
         self == .min ? candidate < current : candidate > current

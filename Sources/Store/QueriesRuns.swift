@@ -221,33 +221,45 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
         }
     }
 
-    /// Runs matching the optional sweep and filter, sorted (missing values last), at most `limit`.
-    /// - Complexity: with a sort on an indexed column and no filter, reads about `limit` rows.
+    /// Runs matching the optional sweep and filter, sorted (missing values last), at most `limit`
+    /// after skipping the first `offset` (a page of a long table).
+    /// - Complexity: with a sort on an indexed column and no filter, reads about `offset + limit` rows.
     public func runSummaries(sweepID: Int64? = nil, filter: RunFilter? = nil, sort: RunSort? = nil,
-                             limit: Int? = nil) throws -> [RunSummary] {
+                             limit: Int? = nil, offset: Int = 0) throws -> [RunSummary] {
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
         return try read { db in
-            func fetch(_ extraCondition: String?, order: String, limit: Int?) throws -> [RunSummary] {
+            func query(_ extraCondition: String?) -> (sql: String, arguments: [DatabaseValue]) {
                 let all = conditions + (extraCondition.map { [$0] } ?? [])
-                var sql = "SELECT \(RunSummary.selectList) FROM runs"
+                var sql = "FROM runs"
                 if !all.isEmpty { sql += " WHERE " + all.joined(separator: " AND ") }
-                sql += " ORDER BY \(order)"
-                var bound = arguments
-                if let limit {
-                    sql += " LIMIT ?"
-                    bound.append(limit.databaseValue)
+                return (sql, arguments)
+            }
+            func fetch(_ extraCondition: String?, order: String, limit: Int?, offset: Int) throws -> [RunSummary] {
+                var (sql, bound) = query(extraCondition)
+                sql = "SELECT \(RunSummary.selectList) \(sql) ORDER BY \(order)"
+                if limit != nil || offset > 0 {
+                    sql += " LIMIT ? OFFSET ?"
+                    bound += [(limit ?? -1).databaseValue, offset.databaseValue]
                 }
                 return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound)).map(RunSummary.init(row:))
             }
-            guard let sort else { return try fetch(nil, order: "runs.id", limit: limit) }
+            guard let sort else { return try fetch(nil, order: "runs.id", limit: limit, offset: offset) }
             // Two passes keep an index usable for the ordered part and put missing values last; ties
             // go by id in the same direction, so the index order is the whole order (no sort step).
             let column = sort.column.sqlExpression
             let direction = sort.descending ? "DESC" : "ASC"
-            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)", limit: limit)
+            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)",
+                                   limit: limit, offset: offset)
             let remaining = limit.map { $0 - result.count }
             if remaining == nil || remaining! > 0 {
-                result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining)
+                // The page may start inside the missing values: skip those the first pass did not reach.
+                var nullOffset = 0
+                if offset > 0 && result.isEmpty {
+                    let (countSQL, bound) = query("\(column) IS NOT NULL")
+                    let valued = try Int.fetchOne(db, sql: "SELECT count(*) \(countSQL)", arguments: StatementArguments(bound)) ?? 0
+                    nullOffset = max(0, offset - valued)
+                }
+                result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining, offset: nullOffset)
             }
             return result
         }

@@ -39,7 +39,7 @@ final class ReportCLITests: XCTestCase {
 
     func testHelpListsEveryCommandAndOption() throws {
         let help = try report(["--help"], expect: 0).output
-        for command in ["sweeps", "runs", "show", "compare", "grid", "best", "layers", "tensors", "explain", "curves", "html", "export", "evaluate"] {
+        for command in ["sweeps", "runs", "show", "compare", "grid", "best", "layers", "tensors", "explain", "curves", "html", "export", "evaluate", "serve"] {
             XCTAssertTrue(help.contains("  \(command) "), command)
         }
         let runs = try report(["runs", "--help"], expect: 0).output
@@ -332,7 +332,7 @@ final class ReportCLITests: XCTestCase {
         let docsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/cli-report.md").path
         let docs = try String(contentsOfFile: docsPath, encoding: .utf8)
-        for command in ["sweeps", "runs", "show", "compare", "grid", "best", "layers", "tensors", "explain", "curves", "html", "export", "evaluate"] {
+        for command in ["sweeps", "runs", "show", "compare", "grid", "best", "layers", "tensors", "explain", "curves", "html", "export", "evaluate", "serve"] {
             XCTAssertTrue(docs.contains("### `report \(command)"), command)
             let help = try report([command, "--help"], expect: 0).output
             let options = Set(help.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "[" || $0 == "]" })

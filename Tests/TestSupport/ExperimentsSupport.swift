@@ -51,6 +51,13 @@ public final class ChildProcess: @unchecked Sendable {
         return String(decoding: errorData, as: UTF8.self)
     }
 
+    /// The standard output received so far (the process may still be running).
+    public var outputSoFar: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: outputData, as: UTF8.self)
+    }
+
     /// Waits for the end; returns the exit status (or 128 + signal) and the whole output.
     public func finish() -> (status: Int32, output: String, error: String) {
         process.waitUntilExit()

@@ -1,0 +1,399 @@
+// The JSON behind every dashboard page, read from the store (one snapshot per request, so the
+// several queries of a response agree while a sweep keeps writing). Parameters arrive as text
+// from the URL and are checked here; each function returns the response's JSON value.
+import Foundation
+import Reporting
+import Store
+
+struct DashboardData: Sendable {
+    let queries: RunQueries
+
+    /// Run states that mean a run is over.
+    static let finishedStatuses: Set<String> = ["completed", "pruned", "diverged", "failed"]
+    static let statuses = ["queued", "running", "completed", "pruned", "diverged", "failed"]
+    /// Rows per page of the runs table unless `limit` says otherwise, and the most a page may hold.
+    static let defaultPageSize = 50, maximumPageSize = 500
+    /// The most runs one curves or comparison request may name.
+    static let maximumCurveRuns = 50
+    /// The most runs the parallel-coordinates plot draws (the best ones by the metric).
+    static let defaultParallelRuns = 1000, maximumParallelRuns = 10_000
+
+    // MARK: parameters
+
+    static func integer(_ text: String?, name: String, default value: Int? = nil, range: ClosedRange<Int>) throws -> Int? {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw DashboardError.badParameter("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(quoted(text))")
+        }
+        return number
+    }
+
+    static func identifier(_ text: String?, name: String) throws -> Int64 {
+        guard let text, let id = Int64(text), id > 0 else {
+            throw DashboardError.badParameter("\(name) must be a positive whole number (an id), not \(quoted(text ?? ""))")
+        }
+        return id
+    }
+
+    /// A comma-separated list of run ids: `runs=3,7,12`.
+    static func runIDs(_ text: String?) throws -> [Int64] {
+        guard let text, !text.isEmpty else { throw DashboardError.badParameter("runs: give run ids separated by commas, e.g. runs=3,7,12") }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= maximumCurveRuns else {
+            throw DashboardError.badParameter("runs: at most \(maximumCurveRuns) runs at a time, not \(parts.count)")
+        }
+        var seen = Set<Int64>()
+        return try parts.map { try identifier(String($0), name: "runs") }.filter { seen.insert($0).inserted }
+    }
+
+    static func filter(_ text: String?) throws -> RunFilter? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        do { return try RunFilterParser.parse(text) } catch let error as ReportError { throw DashboardError.badParameter("where: \(error.description)") }
+    }
+
+    static func column(_ text: String, name: String, numeric: Bool = false) throws -> RunColumn {
+        let column: RunColumn
+        do { column = try RunFilterParser.column(named: text) } catch let error as ReportError { throw DashboardError.badParameter("\(name): \(error.description)") }
+        if numeric && !column.isNumeric {
+            throw DashboardError.badParameter("\(name) must be a numeric column, not \(quoted(column.rawValue)); numeric columns: \(numericColumns.map(\.rawValue).joined(separator: ", "))")
+        }
+        return column
+    }
+
+    static let numericColumns = RunColumn.allCases.filter(\.isNumeric).sorted { $0.rawValue < $1.rawValue }
+
+    /// Text for a message: quoted, at most 80 characters, control characters shown as escapes.
+    static func quoted(_ text: String) -> String {
+        var shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
+        shown = shown.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+        return "'\(shown)'"
+    }
+
+    // MARK: shapes shared by several responses
+
+    static func runObject(_ run: RunSummary) -> JSONValue {
+        .object(RunColumn.allCases.map { ($0.rawValue, JSONValue(run[$0])) })
+    }
+
+    static func countsObject(_ counts: [String: Int]) -> JSONValue {
+        .object(statuses.map { ($0, .integer(Int64(counts[$0] ?? 0))) })
+    }
+
+    /// The metrics a sweep's heatmap and plots offer: its numeric results, validation ones only when it validates.
+    static let resultColumns: [RunColumn] = [.best_val_loss, .final_val_loss, .best_train_loss, .final_train_loss,
+                                             .final_val_accuracy, .final_train_accuracy, .best_epoch, .epochs_done]
+
+    // MARK: responses
+
+    /// `/api/changes`: the change token (see `RunQueries.changeToken`).
+    func changes() -> JSONValue {
+        .object([("token", .string(queries.changeToken()))])
+    }
+
+    /// `/api/sweeps`: every sweep with its runs by status, best value and whether it is live.
+    func sweeps() throws -> JSONValue {
+        try queries.snapshot { queries in
+            let counts = try queries.runStatusCounts()
+            let bests = try queries.sweepBests()
+            let sweeps = try queries.sweepSummaries().map { sweep -> JSONValue in
+                let sweepCounts = counts[sweep.id] ?? [:]
+                let done = sweepCounts.filter { Self.finishedStatuses.contains($0.key) }.values.reduce(0, +)
+                let best = bests[sweep.id]
+                let metric = best?.validates == true ? RunColumn.best_val_loss : .best_train_loss
+                let value = best?.validates == true ? best?.bestValidationLoss : best?.bestTrainLoss
+                return .object([
+                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status)),
+                    ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
+                    ("done", .integer(Int64(done))), ("counts", Self.countsObject(sweepCounts)),
+                    ("metric", .string(metric.rawValue)), ("best", JSONValue(value)),
+                    ("live", .bool(sweep.status == "running" || (sweepCounts["running"] ?? 0) > 0)),
+                ])
+            }
+            return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
+        }
+    }
+
+    /// `/api/sweeps/ID`: the sweep, its swept settings (those with more than one value) and metrics.
+    func sweep(id: Int64) throws -> JSONValue {
+        try queries.snapshot { queries in
+            guard let sweep = try queries.sweepSummary(id: id) else { throw DashboardError.notFound("no sweep with id \(id) in this database") }
+            let counts = try queries.runStatusCounts()[id] ?? [:]
+            let distinct = try queries.distinctValueCounts(sweepID: id, columns: RunColumn.settings)
+            let settings = RunColumn.settings.map { column -> JSONValue in
+                .object([("name", .string(column.rawValue)), ("numeric", .bool(column.isNumeric)),
+                         ("values", .integer(Int64(distinct[column] ?? 0)))])
+            }
+            let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
+            let validates = try queries.runCount(sweepID: id, filter: .comparison(.validation_fraction, .greater, .number(0))) > 0
+            let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
+            let done = counts.filter { Self.finishedStatuses.contains($0.key) }.values.reduce(0, +)
+            return .object([
+                ("sweep", .object([
+                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status)),
+                    ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
+                    ("done", .integer(Int64(done))), ("counts", Self.countsObject(counts)),
+                    ("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id)))),
+                    ("live", .bool(sweep.status == "running" || (counts["running"] ?? 0) > 0)),
+                ])),
+                ("settings", .array(settings)),
+                ("swept", .array(swept.map { .string($0.rawValue) })),
+                ("metrics", .array(metrics.map { .string($0.rawValue) })),
+                ("metric", .string(validates ? RunColumn.best_val_loss.rawValue : RunColumn.best_train_loss.rawValue)),
+                ("curve_metric", .string(validates ? "val_loss" : "train_loss")),
+                ("columns", .array(RunColumn.allCases.map { .string($0.rawValue) })),
+            ])
+        }
+    }
+
+    /// `/api/sweeps/ID/runs`: one page of the sweep's runs, filtered by `where` and sorted by `sort`
+    /// (a column, `-` first for descending; missing values last), with the total that match.
+    func runs(sweepID: Int64, filter filterText: String?, sort sortText: String?, offset offsetText: String?,
+              limit limitText: String?) throws -> JSONValue {
+        let filter = try Self.filter(filterText)
+        var sort: RunSort?
+        if let sortText, !sortText.isEmpty {
+            do { sort = try RunFilterParser.parseSort(sortText) } catch let error as ReportError { throw DashboardError.badParameter("sort: \(error.description)") }
+        }
+        let offset = try Self.integer(offsetText, name: "offset", default: 0, range: 0...Int(Int32.max))!
+        let limit = try Self.integer(limitText, name: "limit", default: Self.defaultPageSize, range: 1...Self.maximumPageSize)!
+        return try queries.snapshot { queries in
+            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            let total = try queries.runCount(sweepID: sweepID, filter: filter)
+            let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: sort, limit: limit, offset: offset)
+            return .object([
+                ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
+                ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
+                ("runs", .array(runs.map(Self.runObject))),
+            ])
+        }
+    }
+
+    /// `/api/sweeps/ID/heatmap`: `metric` aggregated over the runs sharing each (rows, cols) pair.
+    func heatmap(sweepID: Int64, rows: String?, columns: String?, metric: String?, filter: String?) throws -> JSONValue {
+        let rowColumn = try Self.column(rows ?? "learning_rate", name: "rows")
+        let columnColumn = try Self.column(columns ?? "batch_size", name: "cols")
+        let metricColumn = try metric.map { try Self.column($0, name: "metric", numeric: true) }
+        _ = try Self.filter(filter)
+        let reporter = Reporter(queries: queries)
+        let pivot: Reporter.Pivot
+        do {
+            pivot = try reporter.pivot(sweepID: sweepID, rows: rowColumn.rawValue, columns: columnColumn.rawValue,
+                                       metric: metricColumn?.rawValue, goal: nil, filter: filter)
+        } catch ReportError.noRuns(_) {  // no run matches the filter (or none yet): an empty map, not an error
+            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            let column = metricColumn ?? .best_val_loss
+            return .object([("rows", .string(rowColumn.rawValue)), ("cols", .string(columnColumn.rawValue)),
+                            ("metric", .string(column.rawValue)), ("goal", .string(Goal.natural(for: column.rawValue).rawValue)),
+                            ("row_values", .array([])), ("column_values", .array([])), ("cells", .array([])),
+                            ("best", .null), ("note", .null)])
+        } catch let error as ReportError { throw DashboardError.from(error) }
+        var cells: [JSONValue] = []
+        for row in pivot.rowValues {
+            for column in pivot.columnValues {
+                guard let cell = pivot.cell(row, column) else { continue }
+                cells.append(.object([
+                    ("row", JSONValue(row)), ("col", JSONValue(column)), ("runs", .integer(Int64(cell.runCount))),
+                    ("values", .integer(Int64(cell.valueCount))), ("mean", JSONValue(cell.mean)), ("min", JSONValue(cell.minimum)),
+                    ("max", JSONValue(cell.maximum)), ("std", JSONValue(cell.standardDeviation)),
+                    ("best", .bool(cell == pivot.best)),
+                ]))
+            }
+        }
+        return .object([
+            ("rows", .string(pivot.rowColumn.rawValue)), ("cols", .string(pivot.columnColumn.rawValue)),
+            ("metric", .string(pivot.metric.rawValue)), ("goal", .string(pivot.goal.rawValue)),
+            ("row_values", .array(pivot.rowValues.map(JSONValue.init))), ("column_values", .array(pivot.columnValues.map(JSONValue.init))),
+            ("cells", .array(cells)),
+            ("best", pivot.best.map { .object([("row", JSONValue($0.rowValue)), ("col", JSONValue($0.columnValue)), ("mean", JSONValue($0.mean))]) } ?? .null),
+            ("note", JSONValue(pivot.unfinishedNote.map { "includes runs that stopped early: \($0)" })),
+        ])
+    }
+
+    /// `/api/sweeps/ID/parallel`: each run's swept settings and metric, the best `limit` runs by the metric.
+    func parallel(sweepID: Int64, metric metricText: String?, filter filterText: String?, limit limitText: String?) throws -> JSONValue {
+        let filter = try Self.filter(filterText)
+        let limit = try Self.integer(limitText, name: "limit", default: Self.defaultParallelRuns, range: 1...Self.maximumParallelRuns)!
+        let requested = try metricText.map { try Self.column($0, name: "metric", numeric: true) }
+        return try queries.snapshot { queries in
+            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            let distinct = try queries.distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings)
+            let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
+            let validates = try queries.runCount(sweepID: sweepID, filter: .comparison(.validation_fraction, .greater, .number(0))) > 0
+            let metric = requested ?? (validates ? .best_val_loss : .best_train_loss)
+            let goal = Goal.natural(for: metric.rawValue)
+            let total = try queries.runCount(sweepID: sweepID, filter: filter)
+            let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: RunSort(column: metric, descending: goal == .max), limit: limit)
+            return .object([
+                ("settings", .array(swept.map { .string($0.rawValue) })), ("metric", .string(metric.rawValue)),
+                ("goal", .string(goal.rawValue)), ("total", .integer(Int64(total))),
+                ("runs", .array(runs.map { run in
+                    .object([("id", .integer(run.id)), ("status", .string(run.status)),
+                             ("values", .array(swept.map { JSONValue(run[$0]) })), ("metric", JSONValue(run[metric]))])
+                })),
+            ])
+        }
+    }
+
+    /// `/api/curves?runs=...&metric=...`: per-epoch values of the runs, one series each.
+    func curves(runs runsText: String?, metric metricText: String?) throws -> JSONValue {
+        let runIDs = try Self.runIDs(runsText)
+        var metric: CurveMetric?
+        if let metricText {
+            guard let parsed = CurveMetric(rawValue: metricText) else {
+                throw DashboardError.badParameter("metric must be one of \(CurveMetric.allCases.map(\.rawValue).joined(separator: ", ")), not \(Self.quoted(metricText))")
+            }
+            metric = parsed
+        }
+        return try queries.snapshot { queries in
+            var runs: [RunSummary] = []
+            for id in runIDs {
+                guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
+                runs.append(run)
+            }
+            let chosen = metric ?? (runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 } ? .val_loss : .train_loss)
+            let byRun = Dictionary(grouping: try queries.epochRows(runIDs: runIDs), by: \.runID)
+            let series = runs.map { run -> JSONValue in
+                let points = (byRun[run.id] ?? []).compactMap { row -> JSONValue? in
+                    guard let value = Self.curveValue(row, chosen) else { return nil }
+                    return .array([.integer(Int64(row.epoch)), .number(value)])
+                }
+                return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status)),
+                                ("points", .array(points))])
+            }
+            return .object([("metric", .string(chosen.rawValue)), ("series", .array(series))])
+        }
+    }
+
+    static func curveValue(_ row: EpochRow, _ metric: CurveMetric) -> Double? {
+        switch metric {
+        case .train_loss: return row.trainLoss
+        case .val_loss: return row.validationLoss
+        case .train_accuracy: return row.trainAccuracy
+        case .val_accuracy: return row.validationAccuracy
+        }
+    }
+
+    /// `/api/runs/ID`: the run's columns, configuration, per-epoch table and the epochs that hold tensors.
+    func run(id: Int64) throws -> JSONValue {
+        try queries.snapshot { queries in
+            guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
+            let epochs = try queries.epochRows(runIDs: [id]).map { row -> JSONValue in
+                .object([("epoch", .integer(Int64(row.epoch))), ("train_loss", JSONValue(row.trainLoss)),
+                         ("val_loss", JSONValue(row.validationLoss)), ("train_accuracy", JSONValue(row.trainAccuracy)),
+                         ("val_accuracy", JSONValue(row.validationAccuracy)), ("seconds", .number(row.seconds))])
+            }
+            return .object([
+                ("run", Self.runObject(run)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
+                ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
+                ("epochs", .array(epochs)),
+                ("tensor_epochs", .array(try queries.tensorEpochs(runID: id).map { .integer(Int64($0)) })),
+            ])
+        }
+    }
+
+    /// `/api/runs/ID/layers`: per epoch and layer, weight and gradient norms and the update-to-weight ratio.
+    func layers(runID: Int64) throws -> JSONValue {
+        try queries.snapshot { queries in
+            guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
+            return .object([("layers", .array(try queries.layerStatistics(runID: runID).map { row in
+                .object([("epoch", .integer(Int64(row.epoch))), ("layer", .integer(Int64(row.layer))),
+                         ("weight_l2", JSONValue(row.weightL2)), ("gradient_l2", JSONValue(row.gradientL2)),
+                         ("update_to_weight_ratio", JSONValue(row.updateToWeightRatio))])
+            }))])
+        }
+    }
+
+    /// `/api/runs/ID/tensors?epoch=E`: the tensors stored at an epoch (shapes and statistics, no values).
+    func tensors(runID: Int64, epoch epochText: String?) throws -> JSONValue {
+        let epoch = try Self.integer(epochText, name: "epoch", range: 0...Int(Int32.max))
+        return try queries.snapshot { queries in
+            guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
+            let epochs = try queries.tensorEpochs(runID: runID)
+            guard let chosen = epoch ?? epochs.last else { return .object([("epoch", .null), ("tensors", .array([]))]) }
+            let tensors = try queries.storedTensors(runID: runID, epoch: chosen)
+            guard !tensors.isEmpty else { throw DashboardError.notFound("run \(runID) has no tensors at epoch \(chosen) (epochs with tensors: \(Self.epochList(epochs)))") }
+            return .object([("epoch", .integer(Int64(chosen))), ("tensors", .array(tensors.map { tensor in
+                .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind)), ("rows", .integer(Int64(tensor.rows))),
+                         ("cols", .integer(Int64(tensor.cols))), ("dtype", .string(tensor.dtype)), ("l2", JSONValue(tensor.l2)),
+                         ("mean", JSONValue(tensor.mean)), ("std", JSONValue(tensor.std)), ("min", JSONValue(tensor.min)),
+                         ("max", JSONValue(tensor.max))])
+            }))])
+        }
+    }
+
+    static func epochList(_ epochs: [Int]) -> String {
+        guard let first = epochs.first, let last = epochs.last else { return "none" }
+        return epochs.count == last - first + 1 && epochs.count > 2 ? "\(first) to \(last)" : epochs.map(String.init).joined(separator: ", ")
+    }
+
+    /// The one tensor a histogram or download names (all three parameters required).
+    func tensor(runID: Int64, epoch epochText: String?, layer layerText: String?, kind kindText: String?) throws -> TensorRow {
+        guard let epoch = try Self.integer(epochText, name: "epoch", range: 0...Int(Int32.max)) else { throw DashboardError.badParameter("epoch: give the epoch, e.g. epoch=3") }
+        guard let layer = try Self.integer(layerText, name: "layer", range: 1...Int(Int32.max)) else { throw DashboardError.badParameter("layer: give the layer, e.g. layer=1") }
+        let kinds = ["weight", "bias", "weight_grad", "bias_grad", "weight_velocity", "bias_velocity"]
+        guard let kindText, kinds.contains(kindText) else {
+            throw DashboardError.badParameter("kind must be one of \(kinds.joined(separator: ", ")), not \(Self.quoted(kindText ?? ""))")
+        }
+        return try queries.snapshot { queries in
+            guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
+            guard let tensor = try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kindText).first else {
+                throw DashboardError.notFound("run \(runID) has no \(kindText) of layer \(layer) at epoch \(epoch)")
+            }
+            return tensor
+        }
+    }
+
+    /// `/api/runs/ID/histogram`: the tensor's values counted in `bins` equal-width bins from min to max.
+    func histogram(runID: Int64, epoch: String?, layer: String?, kind: String?, bins binsText: String?) throws -> JSONValue {
+        let binCount = try Self.integer(binsText, name: "bins", default: 30, range: 1...1000)!
+        let tensor = try tensor(runID: runID, epoch: epoch, layer: layer, kind: kind)
+        let values = tensor.doubles
+        let finite = values.filter(\.isFinite)
+        let low = finite.min() ?? 0, high = finite.max() ?? 0
+        var counts = [Int](repeating: 0, count: binCount)
+        let width = (high - low) / Double(binCount)
+        for value in finite {
+            let index = width > 0 ? min(binCount - 1, Int((value - low) / width)) : 0
+            counts[index] += 1
+        }
+        let bins = counts.enumerated().map { index, count -> JSONValue in
+            let binLow = low + Double(index) * width
+            return .object([("low", .number(binLow)), ("high", .number(index == binCount - 1 ? high : binLow + width)), ("count", .integer(Int64(count)))])
+        }
+        return .object([
+            ("epoch", .integer(Int64(tensor.epoch))), ("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind)),
+            ("rows", .integer(Int64(tensor.rows))), ("cols", .integer(Int64(tensor.cols))), ("count", .integer(Int64(values.count))),
+            ("non_finite", .integer(Int64(values.count - finite.count))), ("min", .number(low)), ("max", .number(high)),
+            ("bins", .array(bins)),
+        ])
+    }
+
+    /// `/api/runs/ID/tensor.npy`: the tensor as a NumPy file and its download name.
+    func npy(runID: Int64, epoch: String?, layer: String?, kind: String?) throws -> (name: String, data: Data) {
+        let tensor = try tensor(runID: runID, epoch: epoch, layer: layer, kind: kind)
+        let data: Data
+        do {
+            data = try Reporter(queries: queries).tensors(runID: runID, epoch: tensor.epoch, layer: tensor.layer, kind: tensor.kind, format: .npy)
+        } catch let error as ReportError { throw DashboardError.from(error) }
+        return ("run\(runID)-epoch\(tensor.epoch)-layer\(tensor.layer)-\(tensor.kind).npy", data)
+    }
+
+    /// `/api/compare?runs=...`: the runs side by side and which settings differ between them.
+    func compare(runs runsText: String?) throws -> JSONValue {
+        let runIDs = try Self.runIDs(runsText)
+        return try queries.snapshot { queries in
+            let runs = try runIDs.map { id -> RunSummary in
+                guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
+                return run
+            }
+            let differing = RunColumn.settings.filter { column in Set(runs.map { $0[column] }).count > 1 }
+            return .object([
+                ("runs", .array(runs.map { run in
+                    .object([("run", Self.runObject(run)), ("config_json", .string(run.configJSON))])
+                })),
+                ("differing", .array(differing.map { .string($0.rawValue) })),
+                ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
+            ])
+        }
+    }
+}

@@ -1,0 +1,267 @@
+// `report serve`: the HTTP server of the live dashboard. Routes the pages (one HTML shell whose
+// script draws each page) and the JSON API, checks the token and the Host header, sets the
+// security headers, and turns every error into a 4xx/5xx JSON response. Never writes the database.
+import Foundation
+import Hummingbird
+import Logging
+import Reporting
+import Store
+
+public struct DashboardServer: Sendable {
+    public let host: String
+    public let port: Int
+    /// Every request must carry it (header, query or cookie) when set; required off loopback.
+    public let token: String?
+    let data: DashboardData
+
+    /// Content-Security-Policy of every response: only the binary's own scripts, styles and API.
+    static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        + "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    static let tokenCookie = "slope_token"
+
+    /// - Throws: `DashboardError.badParameter` when `host` is not a loopback address and no token is given.
+    public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil) throws {
+        if !Self.isLoopback(host) && token == nil {
+            throw DashboardError.badParameter("--host \(host) makes the dashboard reachable from other machines: give --token (or --token generate)")
+        }
+        if let token { try Self.checkToken(token) }
+        self.host = host
+        self.port = port
+        self.token = token
+        self.data = DashboardData(queries: queries)
+    }
+
+    /// A token must be hard to guess and safe in a URL and a cookie.
+    public static func checkToken(_ token: String) throws {
+        if token.count < 16 || !token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) }) {
+            throw DashboardError.badParameter("--token must be at least 16 letters, digits or - _ . ~ (or --token generate for a random one)")
+        }
+    }
+
+    /// `localhost`, `::1` or an IPv4 address 127.x.y.z.
+    public static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil } && parts[0] == "127"
+    }
+
+    /// A random 32-hex-digit token (128 bits from the system's generator).
+    public static func generateToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+
+    /// The address to open in a browser (with the token, when there is one).
+    public func address(port actualPort: Int) -> String {
+        let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "http://\(shownHost):\(actualPort)/" + (token.map { "?token=\($0)" } ?? "")
+    }
+
+    /// Serves until interrupted (SIGINT, SIGTERM). `onRunning` gets the bound port (useful with port 0).
+    public func run(onRunning: @escaping @Sendable (Int) -> Void) async throws {
+        var logger = Logger(label: "slope.dashboard")
+        logger.logLevel = .critical  // the library prints nothing; errors go to clients as JSON
+        let application = Application(
+            router: router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "slope"),
+            onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+        do {
+            try await application.runService()
+        } catch {  // the address is taken, not this machine's, or not an address
+            throw DashboardError.cannotServe("cannot listen on \(host) port \(port): \(error)")
+        }
+    }
+
+    /// Serves on the calling thread until interrupted: for a synchronous command-line `run()`.
+    public func runUntilStopped(onRunning: @escaping @Sendable (Int) -> Void) throws {
+        final class Outcome: @unchecked Sendable { var error: Error? }  // written before the signal, read after the wait
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await run(onRunning: onRunning) } catch { outcome.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+
+    // MARK: routes
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        router.add(middleware: GuardMiddleware(token: token, port: port))
+        let data = self.data
+        for page in ["/", "/sweeps/:id", "/runs/:id", "/compare"] {
+            router.get(RouterPath(page)) { _, _ in try Self.asset("page.html") }
+        }
+        router.get("/assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
+        /// A JSON route: `answer` gets the query and the path's `id` (nil when the path has none).
+        func api(_ path: RouterPath, _ answer: @escaping @Sendable (QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
+            router.get(path) { request, context in Self.json(try answer(QueryParameters(request), { try Self.id(context) })) }
+        }
+        api("/api/changes") { _, _ in data.changes() }
+        api("/api/sweeps") { _, _ in try data.sweeps() }
+        api("/api/sweeps/:id") { _, id in try data.sweep(id: try id()) }
+        api("/api/sweeps/:id/runs") { query, id in
+            try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"])
+        }
+        api("/api/sweeps/:id/heatmap") { query, id in
+            try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
+        }
+        api("/api/sweeps/:id/parallel") { query, id in
+            try data.parallel(sweepID: try id(), metric: query["metric"], filter: query["where"], limit: query["limit"])
+        }
+        api("/api/curves") { query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
+        api("/api/compare") { query, _ in try data.compare(runs: query["runs"]) }
+        api("/api/runs/:id") { _, id in try data.run(id: try id()) }
+        api("/api/runs/:id/layers") { _, id in try data.layers(runID: try id()) }
+        api("/api/runs/:id/tensors") { query, id in try data.tensors(runID: try id(), epoch: query["epoch"]) }
+        api("/api/runs/:id/histogram") { query, id in
+            try data.histogram(runID: try id(), epoch: query["epoch"], layer: query["layer"], kind: query["kind"], bins: query["bins"])
+        }
+        router.get("/api/runs/:id/tensor.npy") { request, context in
+            let query = QueryParameters(request)
+            let (name, bytes) = try data.npy(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            headers[.contentDisposition] = "attachment; filename=\"\(name)\""
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        return router
+    }
+
+    static func id(_ context: BasicRequestContext) throws -> Int64 {
+        try DashboardData.identifier(context.parameters.get("id"), name: "the id in the path")
+    }
+
+    static func json(_ value: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+
+    static func errorResponse(_ error: DashboardError) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        let body = JSONValue.object([("error", .string(error.description))]).serialized()
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A file of Sources/Dashboard/Resources (embedded at build time), by its exact name.
+    static func asset(_ name: String) throws -> Response {
+        let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
+                     "svg": "image/svg+xml"]
+        guard let type = types[String(name.split(separator: ".").last ?? "")], let bytes = assets[name] else {
+            throw DashboardError.notFound("no asset \(DashboardData.quoted(name))")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The embedded files, decoded once.
+    static let assets: [String: Data] = Dictionary(
+        EmbeddedFiles.base64.compactMap { file in Data(base64Encoded: file.base64).map { (file.name, $0) } },
+        uniquingKeysWith: { first, _ in first })
+}
+
+/// Runs before every route (and the not-found answer): refuses other methods, foreign Host headers
+/// and requests without the token; adds the security headers; turns every error into JSON.
+struct GuardMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: String?
+    let port: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        var setsCookie = false
+        do {
+            guard request.method == .get || request.method == .head else { throw DashboardError.methodNotAllowed(request.method.rawValue) }
+            if token == nil, let host = request.head.authority {
+                // Without a token, only loopback names: a web page cannot reach the dashboard through
+                // a DNS name of its own that resolves to 127.0.0.1 (DNS rebinding).
+                let name = Self.hostName(host)
+                guard DashboardServer.isLoopback(name) else { throw DashboardError.forbiddenHost(DashboardData.quoted(host)) }
+            }
+            if let token {
+                let query = QueryParameters(request)["token"]
+                guard let given = Self.bearer(request) ?? query ?? Self.cookie(request), Self.constantTimeEqual(given, token) else {
+                    throw DashboardError.unauthorized
+                }
+                setsCookie = query != nil
+            }
+            response = try await next(request, context)
+        } catch let error as DashboardError {
+            response = DashboardServer.errorResponse(error)
+        } catch let error as HTTPError {
+            response = DashboardServer.errorResponse(error.status == .notFound
+                ? .notFound("no page or API route \(DashboardData.quoted(request.uri.path)) (the API is listed in docs/dashboard.md)")
+                : .badParameter(error.body ?? "bad request"))
+        } catch let error as ReportError {
+            response = DashboardServer.errorResponse(DashboardError.from(error))
+        } catch let error as StoreError {
+            response = DashboardServer.errorResponse(.database(error.description))
+        } catch {
+            response = DashboardServer.errorResponse(.database("\(error)"))
+        }
+        response.headers[.contentSecurityPolicy] = DashboardServer.contentSecurityPolicy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        if setsCookie, let token {
+            // A page opened with ?token= keeps it in a cookie, so its scripts, styles and API calls carry it.
+            response.headers[.setCookie] = "\(DashboardServer.tokenCookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+        }
+        return response
+    }
+
+    static func hostName(_ host: String) -> String {
+        if host.hasPrefix("["), let end = host.firstIndex(of: "]") { return String(host[host.index(after: host.startIndex)..<end]) }
+        return String(host.split(separator: ":", maxSplits: 1).first ?? "")
+    }
+
+    static func bearer(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization], value.hasPrefix("Bearer ") else { return nil }
+        return String(value.dropFirst(7))
+    }
+
+    static func cookie(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces)
+                if pair.hasPrefix(DashboardServer.tokenCookie + "=") { return String(pair.dropFirst(DashboardServer.tokenCookie.count + 1)) }
+            }
+        }
+        return nil
+    }
+
+    /// Compares every byte whatever the first difference, so the time taken does not tell how much of a guess was right.
+    static func constantTimeEqual(_ given: String, _ expected: String) -> Bool {
+        let a = Array(given.utf8), b = Array(expected.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<b.count { difference |= (index < a.count ? a[index] : 0) ^ b[index] }
+        return difference == 0
+    }
+}
+
+/// The query of a request as form data: `+` is a space (as browsers, curl -G --data-urlencode and
+/// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
+struct QueryParameters {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request) {
+        for pair in (request.uri.query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decoded(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decoded(parts[0])
+            if values[name] == nil { values[name] = parts.count > 1 ? decoded(parts[1]) : "" }
+        }
+    }
+
+    subscript(_ name: String) -> String? { values[name] }
+}

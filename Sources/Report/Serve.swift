@@ -1,0 +1,47 @@
+// `report serve`: the live web dashboard (Dashboard module) over the database, opened read-only.
+import ArgumentParser
+import Dashboard
+import Foundation
+import Store
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a live web dashboard of the database (sweeps, runs, curves, heatmaps, tensors).",
+        discussion: """
+            Opens the database read-only (safe beside running workers) and serves
+            pages that update within two seconds of each stored epoch. Binds
+            127.0.0.1 unless --host says otherwise; any other address needs a
+            token, which every request must carry (a random one is made and
+            printed when --token is not given). Pages and API: docs/dashboard.md.
+            Examples:
+              report serve --db sweep.db
+              report serve --port 0                    (any free port; the address is printed)
+              report serve --host 0.0.0.0 --token generate
+            """)
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
+    var host = "127.0.0.1"
+    @Option(help: ArgumentHelp("The port to listen on (0: any free port).", valueName: "port"))
+    var port = 8080
+    @Option(help: ArgumentHelp("A token every request must carry (at least 16 letters, digits or -_.~), or `generate` for a random one. Required off 127.0.0.1; a random one is made when not given.", valueName: "token"))
+    var token: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535 (0: any free port), not \(port)") }
+        guard !host.isEmpty else { throw ValidationError("--host: give an address, e.g. 127.0.0.1") }
+        if let token, token != "generate" {
+            do { try DashboardServer.checkToken(token) } catch let error as DashboardError { throw ValidationError(error.description) }
+        }
+    }
+
+    func run() throws {
+        // A token when asked for one, or when the address is not loopback and none was given.
+        let chosenToken = token == "generate" || (token == nil && !DashboardServer.isLoopback(host)) ? DashboardServer.generateToken() : token
+        let store = try SlopeStore(path: database.databasePath, mode: .readOnly, busyTimeout: 5)
+        let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken)
+        try server.runUntilStopped { port in
+            Output.write("Slope dashboard of \(database.databasePath) at \(server.address(port: port))  (Ctrl-C to stop)\n")
+        }
+    }
+}

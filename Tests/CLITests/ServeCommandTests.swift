@@ -1,0 +1,56 @@
+// `report serve` as a process: one-line errors and exit statuses for bad options, and a real
+// server on a free loopback port that answers HTTP and stops cleanly on SIGTERM.
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+import XCTest
+
+extension ReportCLITests {
+    func testServeRefusesBadOptionsWithOneLine() throws {
+        XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--port", "70000"], expect: 2).error.contains("--port must be from 0 to 65535"))
+        XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--token", "short"], expect: 2).error.contains("--token must be at least 16"))
+        XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--host", ""], expect: 2).error.contains("--host"))
+        XCTAssertTrue(try report(["serve", "--db", path("missing.db"), "--port", "0"], expect: 1).error.contains("does not exist"))
+        let help = try report(["serve", "--help"], expect: 0).output
+        for option in ["--host <address>", "--port <port>", "--token <token>", "--db <path>"] { XCTAssertTrue(help.contains(option), option) }
+    }
+
+    func testServeAnswersOnAFreeLoopbackPortAndStopsOnSIGTERM() throws {
+        let child = try ChildProcess(ReportProcess.executable("report"), ["serve", "--db", Self.fixture, "--port", "0"])
+        defer {
+            if child.process.isRunning { kill(child.pid, SIGKILL) }
+            _ = child.finish()
+        }
+        var address: String?
+        for _ in 0..<300 where address == nil {  // at most 30 s
+            if let range = child.outputSoFar.range(of: "http://127.0.0.1:[0-9]+/", options: .regularExpression) {
+                address = String(child.outputSoFar[range])
+            } else {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        let base = try XCTUnwrap(address, "no address printed: \(child.outputSoFar)")
+        XCTAssertTrue(child.outputSoFar.hasPrefix("Slope dashboard of \(Self.fixture) at http://127.0.0.1:"))
+
+        final class Reply: @unchecked Sendable { var status = 0; var body = Data() }
+        let reply = Reply()
+        let done = DispatchSemaphore(value: 0)
+        var request = URLRequest(url: URL(string: base + "api/sweeps")!, timeoutInterval: 10)
+        request.httpMethod = "GET"
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            reply.status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            reply.body = data ?? Data()
+            done.signal()
+        }.resume()
+        XCTAssertEqual(done.wait(timeout: .now() + 15), .success)
+        XCTAssertEqual(reply.status, 200)
+        XCTAssertTrue(String(decoding: reply.body, as: UTF8.self).contains("\"name\":\"lr x bs \\u003cstudy\\u003e\""))
+
+        kill(child.pid, SIGTERM)
+        let result = child.finish()
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertEqual(result.error, "")
+    }
+}

@@ -1,0 +1,409 @@
+// In-process HTTP tests of `report serve` (HummingbirdTesting, no sockets): every route's status,
+// JSON shape and values on the report fixture (hand-computed), escaping of hostile names, the token
+// and Host checks, and 4xx JSON errors for bad paths and parameters.
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Store
+import TestSupport
+import XCTest
+@testable import Dashboard
+
+final class DashboardTests: XCTestCase {
+    static var directory: URL!
+    static var databasePath: String { directory.appendingPathComponent("fixture.db").path }
+
+    override class func setUp() {
+        super.setUp()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("slope-dashboard-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try! ReportFixture.build(at: databasePath)
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: directory)
+        super.tearDown()
+    }
+
+    struct Reply {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+        var text: String { String(buffer: body) }
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+    }
+
+    /// GETs (or `method`s) each path in turn against one in-process server over the fixture.
+    func fetch(_ paths: [String], token: String? = nil, headers: HTTPFields = [:], method: HTTPRequest.Method = .get,
+               database: String? = nil) async throws -> [Reply] {
+        let store = try SlopeStore(path: database ?? Self.databasePath, mode: .readOnly)
+        let server = try DashboardServer(queries: store.queries, token: token)
+        let application = Application(router: server.router())
+        return try await application.test(.router) { client in
+            var replies: [Reply] = []
+            for path in paths {
+                let response = try await client.execute(uri: path, method: method, headers: headers)
+                replies.append(Reply(status: response.status, headers: response.headers, body: response.body))
+            }
+            return replies
+        }
+    }
+
+    func fetch(_ path: String, token: String? = nil, headers: HTTPFields = [:], method: HTTPRequest.Method = .get,
+               database: String? = nil) async throws -> Reply {
+        try await fetch([path], token: token, headers: headers, method: method, database: database)[0]
+    }
+
+    /// A 4xx answer: the status, a JSON {"error": ...} whose message contains `fragment`, on one line.
+    func assertError(_ path: String, _ status: HTTPResponse.Status, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let reply = try await fetch(path)
+        XCTAssertEqual(reply.status, status, path, file: file, line: line)
+        XCTAssertEqual(reply.headers[.contentType], "application/json; charset=utf-8", path, file: file, line: line)
+        let message = reply.json["error"] as? String ?? ""
+        XCTAssertTrue(message.contains(fragment), "\(path): \(message)", file: file, line: line)
+        XCTAssertFalse(message.contains("\n"), file: file, line: line)
+    }
+
+    /// Best validation loss of fixture sweep run (lr index, batch index, seed) after `epochs` epochs.
+    func bestValidationLoss(_ lrIndex: Int, _ batchIndex: Int, _ seed: UInt64, epochs: Int = 3) -> Double {
+        ReportFixture.trainLoss(lrIndex: lrIndex, batchIndex: batchIndex, seed: seed, epoch: epochs) + 0.0625
+    }
+
+    // MARK: sweeps and one sweep
+
+    func testSweepsListsStatusProgressBestAndEscapesTheName() async throws {
+        let reply = try await fetch("/api/sweeps")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertTrue(reply.text.contains("lr x bs \\u003cstudy\\u003e"), reply.text)
+        XCTAssertFalse(reply.text.contains("<"))
+        let sweeps = reply.json["sweeps"] as! [[String: Any]]
+        XCTAssertEqual(sweeps.count, 1)
+        let sweep = sweeps[0]
+        XCTAssertEqual(sweep["name"] as? String, "lr x bs <study>")
+        XCTAssertEqual(sweep["runs"] as? Int, 8)
+        XCTAssertEqual(sweep["done"] as? Int, 7)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["running"], 1)
+        XCTAssertEqual((sweep["counts"] as? [String: Int])?["completed"], 7)
+        XCTAssertEqual(sweep["live"] as? Bool, true)
+        XCTAssertEqual(sweep["metric"] as? String, "best_val_loss")
+        // The best run: lr 0.1, batch 16, seed 2 (rate 4.5): 1 / (1 + 3 x 4.5) + 0.0625.
+        XCTAssertEqual(sweep["best"] as! Double, 1 / 14.5 + 0.0625, accuracy: 1e-12)
+        XCTAssertEqual(reply.json["single_runs"] as? Int, 2)
+    }
+
+    func testSweepNamesItsSweptSettingsMetricsAndEpochs() async throws {
+        let json = try await fetch("/api/sweeps/1").json
+        XCTAssertEqual(json["swept"] as? [String], ["learning_rate", "batch_size", "seed", "weight_decay"])  // the fixture's weight decay follows the seed
+        XCTAssertEqual(json["metric"] as? String, "best_val_loss")
+        XCTAssertEqual(json["curve_metric"] as? String, "val_loss")
+        XCTAssertTrue((json["metrics"] as! [String]).contains("final_val_accuracy"))
+        let sweep = json["sweep"] as! [String: Any]
+        XCTAssertEqual(sweep["epochs_done"] as? Int, 7 * 3 + 2)
+        let settings = json["settings"] as! [[String: Any]]
+        XCTAssertEqual(settings.first { $0["name"] as? String == "learning_rate" }?["values"] as? Int, 2)
+        XCTAssertEqual(settings.first { $0["name"] as? String == "hidden" }?["values"] as? Int, 1)
+        try await assertError("/api/sweeps/7", .notFound, "no sweep with id 7")
+        try await assertError("/api/sweeps/abc", .badRequest, "positive whole number")
+        try await assertError("/api/sweeps/0", .badRequest, "positive whole number")
+    }
+
+    func testRunsPageIsSortedFilteredAndPaginatedServerSide() async throws {
+        // Every sweep run's best validation loss, in run-id order (lr outer, batch, seed; run 8 stopped after 2 epochs).
+        var expected: [(Int64, Double)] = []
+        for index in 0..<8 {
+            expected.append((Int64(index + 1), bestValidationLoss(index / 4, (index / 2) % 2, ReportFixture.seeds[index % 2], epochs: index == 7 ? 2 : 3)))
+        }
+        let byValue = expected.sorted { $0.1 > $1.1 }.map(\.0)
+        let reply = try await fetch("/api/sweeps/1/runs?sort=-best_val_loss&offset=2&limit=3")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertEqual(reply.json["total"] as? Int, 8)
+        let runs = reply.json["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.map { Int64($0["id"] as! Int) }, Array(byValue[2..<5]))
+        XCTAssertEqual(runs[0]["best_val_loss"] as! Double, expected.first { $0.0 == byValue[2] }!.1, accuracy: 1e-12)
+        let firstID = runs[0]["id"] as! Int
+        XCTAssertEqual(runs[0]["learning_rate"] as? Double, firstID <= 4 ? 0.01 : 0.1)
+
+        let filtered = try await fetch("/api/sweeps/1/runs?where=batch_size%20%3D%2016%20and%20status%20%3D%20'completed'").json
+        XCTAssertEqual(filtered["total"] as? Int, 4)
+        XCTAssertEqual((filtered["runs"] as! [[String: Any]]).map { $0["id"] as! Int }, [1, 2, 5, 6])
+        // Form encoding: + is a space, %2B a plus.
+        let formEncoded = try await fetch("/api/sweeps/1/runs?where=batch_size+%3D+16+and+learning_rate+%3C+1e%2B5").json
+        XCTAssertEqual(formEncoded["total"] as? Int, 4)
+        let beyond = try await fetch("/api/sweeps/1/runs?offset=100").json
+        XCTAssertEqual(beyond["total"] as? Int, 8)
+        XCTAssertEqual((beyond["runs"] as! [Any]).count, 0)
+        // A column no run has a value for: the page starts inside the missing values, in id order.
+        let missing = try await fetch("/api/sweeps/1/runs?sort=final_val_accuracy&offset=5&limit=2").json
+        XCTAssertEqual((missing["runs"] as! [[String: Any]]).map { $0["id"] as! Int }, [6, 7])
+
+        try await assertError("/api/sweeps/1/runs?where=learning_rate%20%3C", .badRequest, "where: invalid expression")
+        try await assertError("/api/sweeps/1/runs?sort=colour", .badRequest, "unknown column 'colour'")
+        try await assertError("/api/sweeps/1/runs?limit=0", .badRequest, "limit must be a whole number from 1 to 500")
+        try await assertError("/api/sweeps/1/runs?offset=-1", .badRequest, "offset")
+        try await assertError("/api/sweeps/9/runs", .notFound, "no sweep with id 9")
+    }
+
+    /// Pages that start before, across and after the boundary between valued and missing values
+    /// equal slices of the whole sorted list.
+    func testPagesAcrossMissingValuesMatchTheWholeOrder() throws {
+        let queries = try SlopeStore(path: Self.databasePath, mode: .readOnly).queries
+        let sort = RunSort(column: .best_val_loss)
+        let whole = try queries.runSummaries(sort: sort).map(\.id)
+        XCTAssertEqual(whole.suffix(2), [9, 10])  // no validation split: missing, last, by id
+        for offset in 0...whole.count {
+            for limit in 1...4 {
+                let page = try queries.runSummaries(sort: sort, limit: limit, offset: offset).map(\.id)
+                XCTAssertEqual(page, Array(whole.dropFirst(offset).prefix(limit)), "offset \(offset) limit \(limit)")
+            }
+        }
+    }
+
+    func testHeatmapAggregatesTheMetricPerCellAndMarksTheBest() async throws {
+        let reply = try await fetch("/api/sweeps/1/heatmap?rows=learning_rate&cols=batch_size")
+        XCTAssertEqual(reply.status, .ok)
+        let json = reply.json
+        XCTAssertEqual(json["metric"] as? String, "best_val_loss")
+        XCTAssertEqual(json["goal"] as? String, "min")
+        XCTAssertEqual(json["row_values"] as? [Double], [0.01, 0.1])
+        XCTAssertEqual(json["column_values"] as? [Int], [16, 32])
+        let cells = json["cells"] as! [[String: Any]]
+        XCTAssertEqual(cells.count, 4)
+        let first = cells.first { $0["row"] as? Double == 0.01 && $0["col"] as? Int == 16 }!
+        XCTAssertEqual(first["runs"] as? Int, 2)
+        XCTAssertEqual(first["mean"] as! Double, (bestValidationLoss(0, 0, 1) + bestValidationLoss(0, 0, 2)) / 2, accuracy: 1e-12)
+        XCTAssertEqual(first["min"] as! Double, bestValidationLoss(0, 0, 2), accuracy: 1e-12)
+        let best = cells.filter { $0["best"] as? Bool == true }
+        XCTAssertEqual(best.count, 1)
+        XCTAssertEqual(best[0]["row"] as? Double, 0.1)
+        XCTAssertEqual(best[0]["col"] as? Int, 16)
+
+        let bySeed = try await fetch("/api/sweeps/1/heatmap?rows=seed&cols=learning_rate&metric=final_train_loss").json
+        XCTAssertEqual(bySeed["row_values"] as? [Int], [1, 2])
+        XCTAssertEqual(bySeed["metric"] as? String, "final_train_loss")
+        let none = try await fetch("/api/sweeps/1/heatmap?where=learning_rate%20%3E%205").json
+        XCTAssertEqual((none["cells"] as! [Any]).count, 0)
+
+        try await assertError("/api/sweeps/1/heatmap?rows=colour", .badRequest, "rows: unknown column 'colour'")
+        try await assertError("/api/sweeps/1/heatmap?metric=name", .badRequest, "metric must be a numeric column")
+        try await assertError("/api/sweeps/5/heatmap", .notFound, "no sweep with id 5")
+    }
+
+    func testParallelCoordinatesListSweptSettingsAndTheMetricBestFirst() async throws {
+        let json = try await fetch("/api/sweeps/1/parallel").json
+        XCTAssertEqual(json["settings"] as? [String], ["learning_rate", "batch_size", "seed", "weight_decay"])
+        XCTAssertEqual(json["metric"] as? String, "best_val_loss")
+        XCTAssertEqual(json["total"] as? Int, 8)
+        let runs = json["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.count, 8)
+        XCTAssertEqual(runs[0]["id"] as? Int, 6)  // lr 0.1, batch 16, seed 2
+        XCTAssertEqual(runs[0]["values"] as? [Double], [0.1, 16, 2, 0.001])
+        XCTAssertEqual(runs[0]["metric"] as! Double, 1 / 14.5 + 0.0625, accuracy: 1e-12)
+        let limited = try await fetch("/api/sweeps/1/parallel?limit=2&metric=final_train_loss").json
+        XCTAssertEqual((limited["runs"] as! [Any]).count, 2)
+        try await assertError("/api/sweeps/1/parallel?limit=20000", .badRequest, "limit")
+    }
+
+    // MARK: curves, runs, tensors
+
+    func testCurvesReturnEachRunsEpochs() async throws {
+        let json = try await fetch("/api/curves?runs=1,9&metric=train_loss").json
+        XCTAssertEqual(json["metric"] as? String, "train_loss")
+        let series = json["series"] as! [[String: Any]]
+        XCTAssertEqual(series.map { $0["run_id"] as! Int }, [1, 9])
+        let points = series[0]["points"] as! [[Double]]
+        XCTAssertEqual(points.map { $0[0] }, [0, 1, 2, 3])
+        for (epoch, point) in points.enumerated() { XCTAssertEqual(point[1], 1 / (1 + Double(epoch) * 2), accuracy: 1e-12) }
+        XCTAssertEqual((series[1]["points"] as! [[Double]]).map { $0[1] }, [0.75, 12.5, 4096])
+        XCTAssertEqual(series[1]["name"] as? String, ReportFixture.hostileName)
+        let defaulted = try await fetch("/api/curves?runs=2").json
+        XCTAssertEqual(defaulted["metric"] as? String, "val_loss")
+
+        try await assertError("/api/curves", .badRequest, "runs: give run ids")
+        try await assertError("/api/curves?runs=1,x", .badRequest, "runs must be a positive whole number")
+        try await assertError("/api/curves?runs=77", .notFound, "no run with id 77")
+        try await assertError("/api/curves?runs=1&metric=speed", .badRequest, "metric must be one of")
+        try await assertError("/api/curves?runs=" + (1...51).map(String.init).joined(separator: ","), .badRequest, "at most 50 runs")
+    }
+
+    func testRunRoundTripsTheHostileNameEscaped() async throws {
+        let reply = try await fetch("/api/runs/9")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertFalse(reply.text.contains("<b>"))
+        XCTAssertFalse(reply.text.contains("'"))
+        XCTAssertTrue(reply.text.contains("\\u003cb\\u003eevil \\u0026 \\\"co\\\"\\u003c/b\\u003e\\n\\u0027; DROP TABLE runs; --"), reply.text)
+        let json = reply.json
+        let run = json["run"] as! [String: Any]
+        XCTAssertEqual(run["name"] as? String, ReportFixture.hostileName)
+        XCTAssertEqual(run["status"] as? String, "diverged")
+        let epochs = json["epochs"] as! [[String: Any]]
+        XCTAssertEqual(epochs.map { $0["train_loss"] as! Double }, [0.75, 12.5, 4096])
+        XCTAssertTrue(epochs.allSatisfy { $0["val_loss"] is NSNull })
+        XCTAssertEqual(json["tensor_epochs"] as? [Int], [0, 1, 2])
+        XCTAssertEqual(json["config_json"] as? String, "{}")
+        try await assertError("/api/runs/404", .notFound, "no run with id 404")
+    }
+
+    func testLayersAndTensorListings() async throws {
+        let layers = try await fetch("/api/runs/1/layers").json["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers.count, 8)  // 4 epochs x 2 layers
+        // Epoch 1, layer 2: weight [0.5, -1, 1.5] (L2 sqrt(3.5)), gradient 0.01 x [1, -2, 3] (L2 0.01 sqrt(14)), lr 0.01.
+        let row = layers.first { $0["epoch"] as? Int == 1 && $0["layer"] as? Int == 2 }!
+        XCTAssertEqual(row["weight_l2"] as! Double, 3.5.squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(row["gradient_l2"] as! Double, 0.01 * 14.0.squareRoot(), accuracy: 1e-8)
+        XCTAssertEqual(row["update_to_weight_ratio"] as! Double, 0.01 * 0.01 * 14.0.squareRoot() / 3.5.squareRoot(), accuracy: 1e-9)
+        XCTAssertTrue(layers.first { $0["epoch"] as? Int == 0 }!["gradient_l2"] is NSNull)
+
+        let tensors = try await fetch("/api/runs/1/tensors?epoch=1").json
+        XCTAssertEqual(tensors["epoch"] as? Int, 1)
+        let list = tensors["tensors"] as! [[String: Any]]
+        XCTAssertEqual(list.count, 8)
+        XCTAssertEqual(list.first { $0["layer"] as? Int == 1 && $0["kind"] as? String == "weight" }?["rows"] as? Int, 2)
+        let latest = try await fetch("/api/runs/1/tensors").json
+        XCTAssertEqual(latest["epoch"] as? Int, 3)
+        try await assertError("/api/runs/1/tensors?epoch=99", .notFound, "no tensors at epoch 99 (epochs with tensors: 0 to 3)")
+        try await assertError("/api/runs/1/tensors?epoch=-1", .badRequest, "epoch must be a whole number")
+    }
+
+    func testHistogramCountsTheTensorsValues() async throws {
+        // Layer 1's weight at epoch 0: 0.25 x [1, -2, 3, -4, 5, -6]; 4 bins of width 2.75 / 4 from -1.5.
+        let json = try await fetch("/api/runs/1/histogram?epoch=0&layer=1&kind=weight&bins=4").json
+        XCTAssertEqual(json["count"] as? Int, 6)
+        XCTAssertEqual(json["min"] as? Double, -1.5)
+        XCTAssertEqual(json["max"] as? Double, 1.25)
+        let bins = json["bins"] as! [[String: Any]]
+        XCTAssertEqual(bins.map { $0["count"] as! Int }, [2, 1, 1, 2])
+        XCTAssertEqual(bins[1]["low"] as! Double, -1.5 + 0.6875, accuracy: 1e-12)
+        XCTAssertEqual(bins[3]["high"] as? Double, 1.25)
+
+        try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=colour", .badRequest, "kind must be one of")
+        try await assertError("/api/runs/1/histogram?epoch=0&kind=weight", .badRequest, "layer: give the layer")
+        try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=weight&bins=0", .badRequest, "bins")
+        try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=weight_grad", .notFound, "no weight_grad of layer 1 at epoch 0")
+    }
+
+    func testTensorDownloadsAsNpy() async throws {
+        let reply = try await fetch("/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight")
+        XCTAssertEqual(reply.status, .ok)
+        XCTAssertEqual(reply.headers[.contentDisposition], "attachment; filename=\"run1-epoch0-layer1-weight.npy\"")
+        let bytes = Array(reply.body.readableBytesView)
+        XCTAssertEqual(Array(bytes.prefix(6)), [0x93] + Array("NUMPY".utf8))
+        let header = String(decoding: bytes[10..<(10 + Int(bytes[8]) + Int(bytes[9]) * 256)], as: UTF8.self)
+        XCTAssertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (2, 3)"), header)
+        let values: [Float] = [0.25, -0.5, 0.75, -1, 1.25, -1.5]
+        XCTAssertEqual(Array(bytes.suffix(24)), values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+        try await assertError("/api/runs/1/tensor.npy?epoch=0&layer=3&kind=weight", .notFound, "no weight of layer 3")
+    }
+
+    func testCompareNamesTheSettingsThatDiffer() async throws {
+        let json = try await fetch("/api/compare?runs=1,2").json
+        XCTAssertEqual((json["runs"] as! [[String: Any]]).map { ($0["run"] as! [String: Any])["id"] as! Int }, [1, 2])
+        XCTAssertEqual(json["differing"] as? [String], ["seed", "weight_decay"])
+        let wider = try await fetch("/api/compare?runs=1,9,1").json
+        XCTAssertEqual((wider["runs"] as! [Any]).count, 2)  // a repeated id counts once
+        XCTAssertTrue((wider["differing"] as! [String]).contains("activation"))
+        try await assertError("/api/compare?runs=1,1000", .notFound, "no run with id 1000")
+    }
+
+    // MARK: pages, safety, live
+
+    func testPagesAreOneShellWithOnlyScriptFilesAndAStrictPolicy() async throws {
+        let replies = try await fetch(["/", "/sweeps/1", "/runs/9", "/compare?runs=1,2", "/assets/dashboard.js", "/assets/charts.js",
+                                       "/assets/errors.js", "/assets/dashboard.css"])
+        for reply in replies { XCTAssertEqual(reply.status, .ok) }
+        let page = replies[0].text
+        XCTAssertEqual(replies[0].headers[.contentType], "text/html; charset=utf-8")
+        XCTAssertEqual(replies[1].text, page)
+        // Every script is a file of the binary; no inline script, style or external address.
+        let scripts = page.components(separatedBy: "<script").dropFirst()
+        XCTAssertEqual(scripts.count, 3)
+        for script in scripts { XCTAssertTrue(script.hasPrefix(" src=\"/assets/"), script) }
+        XCTAssertFalse(page.contains("<style") || page.contains("http://") || page.contains("https://"))
+        XCTAssertEqual(replies[4].headers[.contentType], "text/javascript; charset=utf-8")
+        XCTAssertEqual(replies[7].headers[.contentType], "text/css; charset=utf-8")
+        for reply in replies {
+            XCTAssertEqual(reply.headers[.contentSecurityPolicy], DashboardServer.contentSecurityPolicy)
+            XCTAssertEqual(reply.headers[.xContentTypeOptions], "nosniff")
+        }
+        XCTAssertTrue(DashboardServer.contentSecurityPolicy.contains("script-src 'self';"))
+        XCTAssertFalse(DashboardServer.contentSecurityPolicy.contains("unsafe"))
+        // The scripts set database text with textContent only.
+        for reply in replies[4...6] {
+            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] { XCTAssertFalse(reply.text.contains(sink), sink) }
+        }
+    }
+
+    func testUnknownRoutesAndMethodsGetJSONErrors() async throws {
+        try await assertError("/api/nothing", .notFound, "no page or API route '/api/nothing'")
+        try await assertError("/assets/missing.js", .notFound, "no asset 'missing.js'")
+        try await assertError("/assets/page.exe", .notFound, "no asset")
+        try await assertError("/runs/1/extra", .notFound, "no page or API route")
+        let post = try await fetch("/api/sweeps", method: .post)
+        XCTAssertEqual(post.status, .methodNotAllowed)
+        XCTAssertTrue((post.json["error"] as? String ?? "").contains("read-only"))
+    }
+
+    func testTokenIsRequiredFromHeaderQueryOrCookie() async throws {
+        let token = "0123456789abcdef-token"
+        let replies = try await fetch(["/api/sweeps", "/", "/assets/dashboard.js", "/api/sweeps?token=0123456789abcdef-tokex",
+                                       "/api/sweeps?token=0123456789abcdef-token", "/?token=0123456789abcdef-token"], token: token)
+        XCTAssertEqual(replies.map(\.status), [.unauthorized, .unauthorized, .unauthorized, .unauthorized, .ok, .ok])
+        XCTAssertTrue((replies[0].json["error"] as? String ?? "").contains("needs its token"))
+        XCTAssertFalse(replies[0].text.contains(token))
+        XCTAssertEqual(replies[5].headers[.setCookie], "slope_token=\(token); Path=/; HttpOnly; SameSite=Strict")
+        XCTAssertNil(replies[0].headers[.setCookie])
+        let bearer = try await fetch("/api/sweeps", token: token, headers: [.authorization: "Bearer \(token)"])
+        XCTAssertEqual(bearer.status, .ok)
+        let cookie = try await fetch("/assets/charts.js", token: token, headers: [.cookie: "other=1; slope_token=\(token)"])
+        XCTAssertEqual(cookie.status, .ok)
+        let wrongBearer = try await fetch("/api/sweeps", token: token, headers: [.authorization: "Bearer \(token)x"])
+        XCTAssertEqual(wrongBearer.status, .unauthorized)
+
+        XCTAssertTrue(GuardMiddleware.constantTimeEqual("abc", "abc"))
+        XCTAssertFalse(GuardMiddleware.constantTimeEqual("abd", "abc"))
+        XCTAssertFalse(GuardMiddleware.constantTimeEqual("ab", "abc"))
+        XCTAssertFalse(GuardMiddleware.constantTimeEqual("abcd", "abc"))
+        XCTAssertFalse(GuardMiddleware.constantTimeEqual("", "abc"))
+    }
+
+    func testOtherAddressesNeedAGoodTokenAndLoopbackNeedsLoopbackHostNames() throws {
+        let queries = try SlopeStore(path: Self.databasePath, mode: .readOnly).queries
+        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0")) { error in
+            XCTAssertTrue("\(error)".contains("give --token"))
+        }
+        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0", token: "short")) { error in
+            XCTAssertTrue("\(error)".contains("at least 16"))
+        }
+        XCTAssertThrowsError(try DashboardServer(queries: queries, token: "has space and more than 16")) 
+        XCTAssertNoThrow(try DashboardServer(queries: queries, host: "0.0.0.0", token: DashboardServer.generateToken()))
+        XCTAssertEqual(DashboardServer.generateToken().count, 32)
+        XCTAssertNotEqual(DashboardServer.generateToken(), DashboardServer.generateToken())
+        for host in ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "localhost"] {
+            XCTAssertTrue(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        }
+        for host in ["evil.example:8080", "127.0.0.1.evil.example", "192.168.1.5:8080", "[::2]:80"] {
+            XCTAssertFalse(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        }
+        let server = try DashboardServer(queries: queries, host: "::1", port: 9000, token: "abcdefghijklmnopq")
+        XCTAssertEqual(server.address(port: 9001), "http://[::1]:9001/?token=abcdefghijklmnopq")
+    }
+
+    func testChangeTokenMovesWithACommitAndOnlyThen() async throws {
+        let copy = Self.directory.appendingPathComponent("changes-\(UUID().uuidString).db").path
+        try ReportFixture.build(at: copy)
+        let before = try await fetch(["/api/changes", "/api/changes"], database: copy).map { $0.json["token"] as! String }
+        XCTAssertEqual(before[0], before[1])
+        let writer = try SlopeStore(path: copy)
+        _ = try writer.createRun(SlopeStore.NewRun(name: "new", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
+                                                   activation: "relu", outputActivation: "identity", loss: "mse", dataset: "linear",
+                                                   configJSON: "{}", slopeVersion: "test"))
+        let after = try await fetch("/api/changes", database: copy).json["token"] as! String
+        XCTAssertNotEqual(after, before[0])
+        try writer.close()
+    }
+
+    func testJSONEscapesMarkupControlsAndNonFiniteNumbers() {
+        let value = JSONValue.object([("a</script>", .string("x\u{1}\u{2028}y")), ("n", .number(.nan)), ("i", .number(-.infinity)),
+                                      ("w", .number(3)), ("f", .number(0.1)), ("e", .number(1e-7)), ("b", .bool(true)), ("z", .null)])
+        XCTAssertEqual(value.serialized(), #"{"a\u003c/script\u003e":"x\u0001\u2028y","n":null,"i":null,"w":3,"f":0.1,"e":1e-07,"b":true,"z":null}"#)
+    }
+}
