@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Hot loops (matrix products) in C: compiled at -O3 even in debug builds, with
@@ -35,7 +36,11 @@ let package = Package(
         ),
         .target(
             name: "Store",
-            dependencies: ["CWALBuffer", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CWALBuffer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             plugins: ["EmbedFiles"]
         ),
         .target(
@@ -68,7 +73,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NeuralNet", "Store", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "CKernels", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport",
+                                                       .product(name: "GRDB", package: "GRDB.swift"),
+                                                       .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [
