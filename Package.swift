@@ -70,10 +70,12 @@ let package = Package(
 
         // A child process for the store's multi-process tests (concurrent opens, claims, kill -9).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"], path: "Tests/StoreProbe"),
+        // The same for the PostgreSQL store's tests (concurrent first opens of one database).
+        .executableTarget(name: "PostgresProbe", dependencies: ["Store"], path: "Tests/PostgresProbe"),
         .target(name: "TestSupport", dependencies: ["NeuralNet", "Store", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "CKernels", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport",
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "PostgresProbe", "TestSupport",
                                                        .product(name: "GRDB", package: "GRDB.swift"),
                                                        .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
