@@ -55,6 +55,8 @@ enum PostgresErrors {
     static func querying(_ error: Error, settings: PostgresSettings) -> StoreError {
         if let storeError = error as? StoreError { return storeError }
         let server = settings.description
+        let lost = StoreError.cannotConnect(server: server, reason: "the connection to the server was lost: check that the server is running and reachable, then retry")
+        if error is PostgresSession.ConnectionClosed || (error as? ChannelError) == .ioOnClosedChannel { return lost }
         guard let psqlError = error as? PSQLError else {
             return .postgres(server: server, message: settings.redacting(String(describing: error)))
         }
@@ -62,10 +64,14 @@ enum PostgresErrors {
         case .server:
             let state = psqlError.serverInfo?[.sqlState] ?? ""
             var message = psqlError.serverInfo?[.message] ?? "no message"
+            // FATAL (57P01 administrator command, 57P02 crash, a shutdown...): the server ended the connection.
+            if psqlError.serverInfo?[.severity] == "FATAL" || psqlError.serverInfo?[.severity] == "PANIC" || state.hasPrefix("57P") {
+                return .cannotConnect(server: server, reason: settings.redacting("the server ended the connection (\(message)): check that the server is running, then retry"))
+            }
             if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
             return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
-            return .cannotConnect(server: server, reason: "the connection to the server was lost: check that the server is running and reachable, then retry")
+            return lost
         default:
             return .postgres(server: server, message: settings.redacting("\(psqlError.code)"))
         }

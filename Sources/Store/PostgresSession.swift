@@ -39,6 +39,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch {
             throw PostgresErrors.connecting(error, settings: settings)
         }
+        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?.fail(ConnectionClosed()) }
     }
 
     deinit {
@@ -55,12 +56,42 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// Runs one statement with bound arguments and returns all its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        // postgres-nio never answers a query written to a connection that has just closed (the
+        // server ended it, or the network did): the close, whichever comes first, ends the wait.
+        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        pendingAnswer.set(answer)
+        defer { pendingAnswer.set(nil) }
+        if connection.isClosed { pendingAnswer.take()?.fail(ConnectionClosed()) }
+        connection.query(query, logger: logger).cascade(to: answer)
         do {
-            return Array(try connection.query(query, logger: logger).wait())
+            return Array(try answer.futureResult.wait())
         } catch {
             throw PostgresErrors.querying(error, settings: settings)
         }
     }
+
+    /// The answer being waited for, failed when the connection closes.
+    private let pendingAnswer = PendingAnswer()
+
+    final class PendingAnswer: @unchecked Sendable {  // guarded by its lock
+        private let lock = NSLock()
+        private var promise: EventLoopPromise<PostgresQueryResult>?
+        func set(_ promise: EventLoopPromise<PostgresQueryResult>?) {
+            lock.lock()
+            self.promise = promise
+            lock.unlock()
+        }
+        func take() -> EventLoopPromise<PostgresQueryResult>? {
+            lock.lock()
+            defer { lock.unlock() }
+            let taken = promise
+            promise = nil
+            return taken
+        }
+    }
+
+    /// The error a query fails with when the connection closed under it.
+    struct ConnectionClosed: Error {}
 
     /// Runs a script of statements separated by `;` (a migration file), one statement at a time:
     /// postgres-nio speaks the extended protocol, which takes one statement per query.
