@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Hot loops (matrix products) in C: compiled at -O3 even in debug builds, with
@@ -36,7 +37,11 @@ let package = Package(
         ),
         .target(
             name: "Store",
-            dependencies: ["CWALBuffer", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CWALBuffer",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             plugins: ["EmbedFiles"]
         ),
         .target(
@@ -74,10 +79,14 @@ let package = Package(
 
         // A child process for the store's multi-process tests (concurrent opens, claims, kill -9).
         .executableTarget(name: "StoreProbe", dependencies: ["Store"], path: "Tests/StoreProbe"),
+        // The same for the PostgreSQL store's tests (concurrent first opens of one database).
+        .executableTarget(name: "PostgresProbe", dependencies: ["Store"], path: "Tests/PostgresProbe"),
         .target(name: "TestSupport", dependencies: ["NeuralNet", "Store", .product(name: "GRDB", package: "GRDB.swift")],
                 path: "Tests/TestSupport"),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "CKernels", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CWALBuffer", "StoreProbe", "PostgresProbe", "TestSupport",
+                                                       .product(name: "GRDB", package: "GRDB.swift"),
+                                                       .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: [

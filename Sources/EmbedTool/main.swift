@@ -1,12 +1,15 @@
 // Writes a Swift file declaring `EmbeddedFiles`: the exact bytes of each input file,
-// base64-encoded (byte-exact, nothing to escape). Used by the EmbedFiles plugin.
+// base64-encoded (byte-exact, nothing to escape), named by its path under BASE
+// ("0001_initial.sql", "postgres/0001_initial.sql"). Used by the EmbedFiles plugin.
 import Foundation
 
-let arguments = CommandLine.arguments.dropFirst()
-guard let outputPath = arguments.first else {
-    FileHandle.standardError.write(Data("usage: EmbedTool OUTPUT.swift [FILE ...]\n".utf8))
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count >= 2 else {
+    FileHandle.standardError.write(Data("usage: EmbedTool OUTPUT.swift BASE [FILE ...]\n".utf8))
     exit(2)
 }
+let outputPath = arguments[0]
+let base = URL(fileURLWithPath: arguments[1]).standardizedFileURL.path + "/"
 var source = """
 // Generated at build time by EmbedTool. Do not edit.
 import Foundation
@@ -16,10 +19,11 @@ enum EmbeddedFiles {
     static let base64: [(name: String, base64: String)] = [
 
 """
-for path in arguments.dropFirst() {
-    let url = URL(fileURLWithPath: path)
+for path in arguments.dropFirst(2) {
+    let url = URL(fileURLWithPath: path).standardizedFileURL
     let data = try Data(contentsOf: url)
-    source += "        (\"\(url.lastPathComponent)\", \"\(data.base64EncodedString())\"),\n"
+    let name = url.path.hasPrefix(base) ? String(url.path.dropFirst(base.count)) : url.lastPathComponent
+    source += "        (\"\(name)\", \"\(data.base64EncodedString())\"),\n"
 }
 source += """
     ]

@@ -6,7 +6,7 @@ import GRDB
 enum Migrations {
     /// (file name, SQL text) of every embedded migration, in file-name order.
     static let files: [(name: String, sql: String)] = EmbeddedFiles.base64
-        .filter { $0.name.hasSuffix(".sql") }
+        .filter { $0.name.hasSuffix(".sql") && !$0.name.contains("/") }  // postgres/*.sql: PostgresMigrations
         .sorted { $0.name < $1.name }
         .map { file in
             let bytes = Data(base64Encoded: file.base64) ?? Data()

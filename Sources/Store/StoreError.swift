@@ -33,6 +33,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `runner compact` stopped: the disk filled or the lock stayed held; whether the tensors
     /// were deleted already (then only the shrinking, VACUUM, is left).
     case compactionFailed(path: String, reason: String, tensorsDeleted: Bool)
+    /// A PostgreSQL URL that cannot be used: what is wrong and how to write it (never the password).
+    case invalidDatabaseURL(String)
+    /// The PostgreSQL server could not be reached or refused the connection (`server` without the password).
+    case cannotConnect(server: String, reason: String)
+    /// Any other PostgreSQL error, with the server's message (`server` without the password).
+    case postgres(server: String, message: String)
 
     public var description: String {
         switch self {
@@ -66,6 +72,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "could not compact \(path): \(reason). "
                 + (tensorsDeleted ? "The tensors were deleted, but the file did not shrink; run the same command again once that is fixed (it then only shrinks the file)."
                                   : "Nothing was deleted; run the same command again once that is fixed.")
+        case let .invalidDatabaseURL(message):
+            return "bad database URL: \(message)"
+        case let .cannotConnect(server, reason):
+            return "cannot connect to \(server): \(reason)"
+        case let .postgres(server, message):
+            return "PostgreSQL error on \(server): \(message)"
         }
     }
 

@@ -9,20 +9,24 @@ final class Probe {
     private var buffer = Data()
 
     /// The StoreProbe executable built next to the test bundle.
-    static let executable: URL = {
+    static let executable = built("StoreProbe")
+
+    /// The executable `name` (a probe target) built next to the test bundle.
+    static func built(_ name: String) -> URL {
         var candidates: [URL] = []
         for bundle in [Bundle.main] + Bundle.allBundles {
-            candidates.append(bundle.bundleURL.appendingPathComponent("StoreProbe"))
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("StoreProbe"))
+            candidates.append(bundle.bundleURL.appendingPathComponent(name))
+            candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent(name))
         }
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/StoreProbe"))
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/\(name)"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
-    }()
+    }
 
-    init(_ arguments: [String]) throws {
-        process.executableURL = Self.executable
+    init(_ arguments: [String], executable: URL = Probe.executable, environment: [String: String]? = nil) throws {
+        process.executableURL = executable
+        if let environment { process.environment = environment }
         process.arguments = arguments
         process.standardOutput = output
         process.standardError = output

@@ -1,0 +1,137 @@
+// Turns postgres-nio's and NIO's errors into StoreErrors that say, in one line, what went wrong
+// and what to do: never the password (messages from outside pass through the settings' redaction).
+import Foundation
+import PostgresNIO
+
+enum PostgresErrors {
+    /// An error while connecting and authenticating.
+    static func connecting(_ error: Error, settings: PostgresSettings) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        let server = settings.description
+        func cannotConnect(_ reason: String) -> StoreError {
+            .cannotConnect(server: server, reason: settings.redacting(reason))
+        }
+        guard let psqlError = error as? PSQLError else {
+            return cannotConnect(networkReason(error, settings: settings))
+        }
+        switch psqlError.code {
+        case .server:
+            let state = psqlError.serverInfo?[.sqlState] ?? ""
+            let message = psqlError.serverInfo?[.message] ?? "no message"
+            switch state {
+            case "28P01":
+                return cannotConnect("the server refused the password of user \(settings.user) (\(passwordOrigin(settings))): check it")
+            case "3D000":
+                return cannotConnect("database \(settings.database) does not exist: create it (CREATE DATABASE \(quoted(settings.database)) OWNER \(quoted(settings.user))) or fix the database name in the URL")
+            case "28000":
+                return cannotConnect("\(message): ask the server's administrator to allow this user and host (pg_hba.conf), or check user, database and sslmode in the URL")
+            case "53300":
+                return cannotConnect("the server has too many connections (\(message)): retry later, or raise max_connections")
+            case "57P03":
+                return cannotConnect("the server is starting up or shutting down (\(message)): retry in a moment")
+            default:
+                return cannotConnect("\(message) (SQLSTATE \(state))")
+            }
+        case .authMechanismRequiresPassword:
+            var reason = "the server asks for the password of user \(settings.user) and none was given: put it in PGPASSWORD, in ~/.pgpass (mode 0600) or in the URL"
+            if let note = settings.passwordFileNote { reason += " (\(note))" }
+            return cannotConnect(reason)
+        case .sslUnsupported:
+            return cannotConnect("the server does not offer TLS but sslmode=\(settings.sslMode.rawValue) requires it: turn on ssl in the server's configuration, or use sslmode=prefer on a network you trust")
+        case .unsupportedAuthMechanism:
+            return cannotConnect("the server asks for an authentication method Slope does not support: use password, md5 or scram-sha-256 for this user in pg_hba.conf")
+        case .saslError:
+            return cannotConnect("the password exchange with the server failed (SCRAM): check the password of user \(settings.user) (\(passwordOrigin(settings)))")
+        case .connectionError, .failedToAddSSLHandler:
+            return cannotConnect(networkReason(psqlError.underlying ?? psqlError, settings: settings))
+        case .serverClosedConnection, .uncleanShutdown:
+            return cannotConnect("the server closed the connection while it was being set up: check that \(settings.host):\(settings.port) is a PostgreSQL server and look in its log")
+        default:
+            return cannotConnect("\(psqlError.code) (\(networkReason(psqlError.underlying ?? psqlError, settings: settings)))")
+        }
+    }
+
+    /// An error while running a statement on an open connection.
+    static func querying(_ error: Error, settings: PostgresSettings) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        let server = settings.description
+        let lost = StoreError.cannotConnect(server: server, reason: "the connection to the server was lost: check that the server is running and reachable, then retry")
+        if error is PostgresSession.ConnectionClosed || (error as? ChannelError) == .ioOnClosedChannel { return lost }
+        guard let psqlError = error as? PSQLError else {
+            return .postgres(server: server, message: settings.redacting(String(describing: error)))
+        }
+        switch psqlError.code {
+        case .server:
+            let state = psqlError.serverInfo?[.sqlState] ?? ""
+            var message = psqlError.serverInfo?[.message] ?? "no message"
+            // FATAL (57P01 administrator command, 57P02 crash, a shutdown...): the server ended the connection.
+            if psqlError.serverInfo?[.severity] == "FATAL" || psqlError.serverInfo?[.severity] == "PANIC" || state.hasPrefix("57P") {
+                return .cannotConnect(server: server, reason: settings.redacting("the server ended the connection (\(message)): check that the server is running, then retry"))
+            }
+            if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
+            return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
+            return lost
+        default:
+            return .postgres(server: server, message: settings.redacting("\(psqlError.code)"))
+        }
+    }
+
+    /// Why the network or TLS part of a connection failed, from NIO's and BoringSSL's errors.
+    static func networkReason(_ error: Error, settings: PostgresSettings) -> String {
+        let address = "\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(settings.port)"
+        let text = String(reflecting: error)
+        if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+            return "no answer from \(address) within \(Int(settings.connectTimeout)) s: check the host, the port and any firewall between"
+        }
+        if error is NIOSSLExtraError, text.contains("failedToValidateHostname") {
+            return "the server's certificate is not for \(settings.host) (sslmode=verify-full checks the name): connect by the name in its certificate"
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+                return "the server's certificate is not signed by the authority in sslrootcert (\(settings.sslRootCertificate ?? "none")): give the certificate of the authority that signed it"
+            }
+            return "the TLS handshake failed (\(text))"
+        }
+        if let connectionError = error as? NIOConnectionError {
+            if connectionError.dnsAError != nil || connectionError.dnsAAAAError != nil,
+               connectionError.connectionErrors.isEmpty {
+                return "cannot resolve the host name \(settings.host): check it"
+            }
+            if let first = connectionError.connectionErrors.first {
+                return networkReason(first.error, settings: settings)
+            }
+        }
+        if let ioError = error as? IOError {
+            switch ioError.errnoCode {
+            case ECONNREFUSED:
+                return "nothing accepts connections at \(address) (connection refused): check the host and port, and that the server is running and listening there (listen_addresses)"
+            case EHOSTUNREACH, ENETUNREACH:
+                return "\(address) cannot be reached (no route): check the host and the network"
+            case ETIMEDOUT:
+                return "no answer from \(address): check the host, the port and any firewall between"
+            default:
+                return "\(address): \(ioError.description)"
+            }
+        }
+        if let channelError = error as? ChannelError {
+            return "\(address): \(channelError)"
+        }
+        return text
+    }
+
+    private static func passwordOrigin(_ settings: PostgresSettings) -> String {
+        switch settings.passwordSource {
+        case .none: return "no password was given"
+        case .url: return "the password in the URL"
+        case .environment: return "the password in PGPASSWORD"
+        case let .passwordFile(path): return "the password from \(path)"
+        }
+    }
+
+    /// An identifier as SQL writes it, for the hint in a message.
+    private static func quoted(_ identifier: String) -> String {
+        identifier.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) ? identifier
+            : "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

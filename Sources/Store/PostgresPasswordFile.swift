@@ -1,0 +1,45 @@
+// libpq's password file (~/.pgpass or PGPASSFILE): where PostgresSettings finds a password that
+// is neither in the URL nor in PGPASSWORD.
+import Foundation
+
+/// libpq's password file: lines `host:port:database:user:password`, `*` matching anything,
+/// `\:` and `\\` escaping, `#` starting a comment; the first matching line wins. The file is
+/// ignored when its mode lets the group or others read it (it must be 0600 or stricter).
+enum PostgresPasswordFile {
+    static func lookup(path: String, host: String, port: Int, database: String, user: String) -> (password: String?, note: String?) {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return (nil, nil) }
+        guard let data = FileManager.default.contents(atPath: path) else { return (nil, nil) }
+        let wanted = [host, String(port), database, user]
+        var found: String?
+        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            if line.hasPrefix("#") { continue }
+            let fields = split(String(line))
+            guard fields.count == 5 else { continue }
+            if zip(fields.prefix(4), wanted).allSatisfy({ $0 == "*" || $0 == $1 }) {
+                found = fields[4]
+                break
+            }
+        }
+        guard let found else { return (nil, nil) }
+        if info.st_mode & 0o077 != 0 {
+            let mode = String(Int(info.st_mode & 0o777), radix: 8)
+            return (nil, "\(path) has a password for this connection but was ignored: its mode \(mode) lets others read it (run chmod 600 \(path))")
+        }
+        return (found, nil)
+    }
+
+    /// The five fields of a line, unescaped; a line with more or fewer separators gives another count.
+    static func split(_ line: String) -> [String] {
+        var fields: [String] = [], current = ""
+        var escaped = false
+        for character in line {
+            if escaped { current.append(character); escaped = false }
+            else if character == "\\" { escaped = true }
+            else if character == ":" && fields.count < 4 { fields.append(current); current = "" }
+            else { current.append(character) }
+        }
+        fields.append(current)
+        return fields
+    }
+}

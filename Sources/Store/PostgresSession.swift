@@ -1,0 +1,147 @@
+// One connection to a PostgreSQL server (postgres-nio), used synchronously: Store's API is
+// synchronous, so each call blocks the calling thread until the server has answered. Every
+// error leaves as a StoreError whose message names the server without the password.
+import Foundation
+import PostgresNIO
+
+public final class PostgresSession: @unchecked Sendable {  // one caller at a time; postgres-nio's connection is thread-safe
+    public let settings: PostgresSettings
+    private let connection: PostgresConnection
+    private let logger: Logger
+
+    private static let connectionCount = NSLock()
+    nonisolated(unsafe) private static var connectionsMade = 0
+
+    /// Connects and authenticates, with TLS as `settings.sslMode` asks.
+    /// Must not be called on one of NIO's event loop threads (it waits for them).
+    /// - Throws: `StoreError.cannotConnect` (unreachable, refused, wrong password, no such
+    ///   database, TLS or certificate failure) or `.invalidDatabaseURL` (an unreadable sslrootcert).
+    public init(settings: PostgresSettings) throws {
+        self.settings = settings
+        // postgres-nio logs at debug and trace; nothing of it reaches the terminal (libraries never print).
+        var logger = Logger(label: "slope.store.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+
+        var configuration = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user,
+            password: settings.password?.value, database: settings.database, tls: try Self.tls(for: settings))
+        configuration.options.connectTimeout = .milliseconds(Int64(settings.connectTimeout * 1000))
+        configuration.options.additionalStartupParameters = [("application_name", "slope")]
+        Self.connectionCount.lock()
+        Self.connectionsMade += 1
+        let id = Self.connectionsMade
+        Self.connectionCount.unlock()
+        do {
+            connection = try PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger
+            ).wait()
+        } catch {
+            throw PostgresErrors.connecting(error, settings: settings)
+        }
+        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?.fail(ConnectionClosed()) }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Closes the connection (the server then ends its transaction and releases its session's
+    /// advisory locks). Later calls do nothing.
+    public func close() {
+        guard !connection.isClosed else { return }
+        try? connection.close().wait()
+    }
+
+    /// Runs one statement with bound arguments and returns all its rows.
+    @discardableResult
+    func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        // postgres-nio never answers a query written to a connection that has just closed (the
+        // server ended it, or the network did): the close, whichever comes first, ends the wait.
+        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        pendingAnswer.set(answer)
+        defer { pendingAnswer.set(nil) }
+        if connection.isClosed { pendingAnswer.take()?.fail(ConnectionClosed()) }
+        connection.query(query, logger: logger).cascade(to: answer)
+        do {
+            return Array(try answer.futureResult.wait())
+        } catch {
+            throw PostgresErrors.querying(error, settings: settings)
+        }
+    }
+
+    /// The answer being waited for, failed when the connection closes.
+    private let pendingAnswer = PendingAnswer()
+
+    final class PendingAnswer: @unchecked Sendable {  // guarded by its lock
+        private let lock = NSLock()
+        private var promise: EventLoopPromise<PostgresQueryResult>?
+        func set(_ promise: EventLoopPromise<PostgresQueryResult>?) {
+            lock.lock()
+            self.promise = promise
+            lock.unlock()
+        }
+        func take() -> EventLoopPromise<PostgresQueryResult>? {
+            lock.lock()
+            defer { lock.unlock() }
+            let taken = promise
+            promise = nil
+            return taken
+        }
+    }
+
+    /// The error a query fails with when the connection closed under it.
+    struct ConnectionClosed: Error {}
+
+    /// Runs a script of statements separated by `;` (a migration file), one statement at a time:
+    /// postgres-nio speaks the extended protocol, which takes one statement per query.
+    func execute(script: String) throws {
+        for statement in SQLScript.statements(script) {
+            try query(PostgresQuery(unsafeSQL: statement))
+        }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
+    func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try query("BEGIN")
+        do {
+            let result = try body()
+            try query("COMMIT")
+            return result
+        } catch {
+            _ = try? query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The TLS setting of the connection: none, or a context whose checks follow sslmode.
+    static func tls(for settings: PostgresSettings) throws -> PostgresConnection.Configuration.TLS {
+        if settings.sslMode == .disable { return .disable }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch (settings.sslMode, settings.sslRootCertificate) {
+        case (.verifyFull, _):
+            tls.certificateVerification = .fullVerification
+        case (.require, .some):
+            tls.certificateVerification = .noHostnameVerification  // libpq: require with a root certificate checks the chain
+        default:
+            tls.certificateVerification = .none
+        }
+        if tls.certificateVerification != .none, let root = settings.sslRootCertificate, root != "system" {
+            guard FileManager.default.isReadableFile(atPath: root) else {
+                throw StoreError.invalidDatabaseURL("cannot read sslrootcert \(root): give the path of a readable PEM file, or sslrootcert=system")
+            }
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(root))
+            } catch {
+                throw StoreError.invalidDatabaseURL("sslrootcert \(root) holds no PEM certificate: give the PEM file of the authority that signs the server's certificate")
+            }
+        }
+        do {
+            let context = try NIOSSLContext(configuration: tls)
+            return settings.sslMode == .prefer ? .prefer(context) : .require(context)
+        } catch {
+            throw StoreError.cannotConnect(server: settings.description, reason: "cannot set up TLS (\(settings.redacting(String(describing: error))))")
+        }
+    }
+}

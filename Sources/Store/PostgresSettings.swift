@@ -1,0 +1,203 @@
+// How to reach a PostgreSQL database: a `postgresql://` URL parsed the way libpq reads it,
+// with the password from the URL, PGPASSWORD or the password file, and a description that
+// never shows the password.
+import Foundation
+
+public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// How the connection uses TLS (libpq's `sslmode`, less `allow` and `verify-ca`).
+    public enum SSLMode: String, Sendable, CaseIterable {
+        /// Plain TCP, never TLS.
+        case disable
+        /// TLS when the server offers it, plain TCP otherwise; the certificate is not checked.
+        case prefer
+        /// TLS or no connection. The certificate is checked against `sslrootcert` only when one is given.
+        case require
+        /// TLS, with the server's certificate checked against the root certificate and the host name.
+        case verifyFull = "verify-full"
+    }
+
+    /// Where the password came from (said in error messages, without the password).
+    public enum PasswordSource: Sendable, Equatable {
+        case none
+        case url
+        case environment  // PGPASSWORD
+        case passwordFile(path: String)
+    }
+
+    public let host: String
+    public let port: Int
+    public let user: String
+    public let database: String
+    public let sslMode: SSLMode
+    /// The certificate (PEM) of the authority that signs the server's certificate, or
+    /// "system" for the system's trusted authorities; nil when not given.
+    public let sslRootCertificate: String?
+    public let connectTimeout: TimeInterval
+    public let passwordSource: PasswordSource
+    /// Why no password was taken from the password file even though it has a matching line
+    /// (its mode lets others read it), for the message when the server then asks for one.
+    public let passwordFileNote: String?
+    let password: Secret?
+
+    /// The sslmode a URL without one gets (libpq's default).
+    public static let defaultSSLMode = SSLMode.prefer
+    public static let defaultPort = 5432
+    public static let defaultConnectTimeout: TimeInterval = 10
+    static let knownParameters = ["sslmode", "sslrootcert", "connect_timeout"]
+
+    /// True when `text` is meant as a PostgreSQL URL rather than a database file's path.
+    public static func isPostgresURL(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
+    }
+
+    /// Parses `url` (`postgresql://[user[:password]@][host][:port][/database][?sslmode=...&sslrootcert=...]`).
+    /// Without a password in the URL it is taken from `PGPASSWORD`, then from the password file
+    /// (`PGPASSFILE`, or `.pgpass` in the home folder) as libpq does.
+    /// - Parameters:
+    ///   - environment: the variables to read (PGPASSWORD, PGPASSFILE, HOME); the process's by default.
+    /// - Throws: `StoreError.invalidDatabaseURL` saying what is wrong and how to write it.
+    public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        do {
+            try self.init(parsing: url, environment: environment)
+        } catch let StoreError.invalidDatabaseURL(message) {
+            // A message may quote a part of the URL: never the password, even one typed in the wrong place.
+            var redacted = message
+            if let password = PostgresURL.rawPassword(in: url), !password.isEmpty {
+                redacted = redacted.replacingOccurrences(of: password, with: "***")
+                if let decoded = password.removingPercentEncoding, !decoded.isEmpty {
+                    redacted = redacted.replacingOccurrences(of: decoded, with: "***")
+                }
+            }
+            throw StoreError.invalidDatabaseURL(redacted)
+        }
+    }
+
+    private init(parsing url: String, environment: [String: String]) throws {
+        let parts = try PostgresURL(url)
+        host = parts.host ?? "localhost"
+        port = parts.port ?? Self.defaultPort
+        user = try parts.user ?? Self.loginName(environment)
+        database = parts.database ?? user
+
+        let query = parts.query
+        if let mode = query["sslmode"] {
+            guard let parsed = SSLMode(rawValue: mode) else {
+                throw StoreError.invalidDatabaseURL("sslmode '\(mode)' is not supported: use one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            sslMode = parsed
+        } else {
+            sslMode = Self.defaultSSLMode
+        }
+        if let path = query["sslrootcert"] {
+            guard !path.isEmpty else { throw StoreError.invalidDatabaseURL("sslrootcert is empty: give the path of the PEM file of the authority that signs the server's certificate, or system") }
+            sslRootCertificate = path
+        } else if sslMode == .verifyFull, let home = Self.homeDirectory(environment),
+                  FileManager.default.fileExists(atPath: home + "/.postgresql/root.crt") {
+            sslRootCertificate = home + "/.postgresql/root.crt"  // libpq's default root certificate
+        } else {
+            sslRootCertificate = nil
+        }
+        if sslMode == .verifyFull && sslRootCertificate == nil {
+            throw StoreError.invalidDatabaseURL("sslmode=verify-full needs the certificate of the authority that signs the server's: add sslrootcert=PATH (a PEM file) or sslrootcert=system, or put it in ~/.postgresql/root.crt")
+        }
+        if sslMode == .disable && query["sslrootcert"] != nil {
+            throw StoreError.invalidDatabaseURL("sslrootcert is given but sslmode=disable turns TLS off: remove one of them")
+        }
+        if let timeout = query["connect_timeout"] {
+            guard let seconds = Int(timeout), seconds >= 0 else {
+                throw StoreError.invalidDatabaseURL("connect_timeout '\(timeout)' is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
+            }
+            connectTimeout = seconds == 0 ? Self.defaultConnectTimeout : TimeInterval(seconds)
+        } else {
+            connectTimeout = Self.defaultConnectTimeout
+        }
+
+        var note: String? = nil
+        if let password = parts.password {
+            self.password = Secret(password)
+            passwordSource = .url
+        } else if let password = environment["PGPASSWORD"], !password.isEmpty {
+            self.password = Secret(password)
+            passwordSource = .environment
+        } else if let file = Self.passwordFilePath(environment) {
+            let lookup = PostgresPasswordFile.lookup(path: file, host: host, port: port, database: database, user: user)
+            self.password = lookup.password.map(Secret.init)
+            passwordSource = lookup.password == nil ? .none : .passwordFile(path: file)
+            note = lookup.note
+        } else {
+            password = nil
+            passwordSource = .none
+        }
+        passwordFileNote = note
+    }
+
+    /// The URL without its password: `postgresql://slope@db.lab:5432/slope?sslmode=require`.
+    public var description: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        var text = "postgresql://\(Self.encode(user))@\(hostPart):\(port)/\(Self.encode(database))"
+        var parameters: [String] = []
+        if sslMode != Self.defaultSSLMode { parameters.append("sslmode=\(sslMode.rawValue)") }
+        if let root = sslRootCertificate { parameters.append("sslrootcert=\(Self.encode(root))") }
+        if !parameters.isEmpty { text += "?" + parameters.joined(separator: "&") }
+        return text
+    }
+
+    public var debugDescription: String { description }
+
+    /// Reflection (`dump`, the debugger) shows the fields without the password.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["description": description, "passwordSource": passwordSource], displayStyle: .struct)
+    }
+
+    public static func == (left: PostgresSettings, right: PostgresSettings) -> Bool {
+        left.description == right.description && left.password == right.password
+            && left.connectTimeout == right.connectTimeout && left.passwordSource == right.passwordSource
+    }
+
+    /// `text` with the password, if it appears in it, replaced by `***`: applied to every
+    /// message that comes from outside Slope (the server, the TLS library) before it is shown.
+    func redacting(_ text: String) -> String {
+        guard let password = password?.value, !password.isEmpty else { return text }
+        var result = text.replacingOccurrences(of: password, with: "***")
+        if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != password {
+            result = result.replacingOccurrences(of: encoded, with: "***")
+        }
+        return result
+    }
+
+    // MARK: - Helpers
+
+    private static func encode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    private static func homeDirectory(_ environment: [String: String]) -> String? {
+        if let home = environment["HOME"], !home.isEmpty { return home }
+        guard let entry = getpwuid(geteuid()), let directory = entry.pointee.pw_dir else { return nil }
+        return String(cString: directory)
+    }
+
+    /// libpq's default user: the operating-system user name.
+    private static func loginName(_ environment: [String: String]) throws -> String {
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        if let name = environment["USER"], !name.isEmpty { return name }
+        throw StoreError.invalidDatabaseURL("the URL names no user and the system user name is unknown: write postgresql://USER@HOST/DATABASE")
+    }
+
+    private static func passwordFilePath(_ environment: [String: String]) -> String? {
+        if let path = environment["PGPASSFILE"], !path.isEmpty { return path }
+        return homeDirectory(environment).map { $0 + "/.pgpass" }
+    }
+}
+
+/// A password: its description, debug description and reflection never show it.
+struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    let value: String
+    init(_ value: String) { self.value = value }
+    var description: String { "***" }
+    var debugDescription: String { "***" }
+    var customMirror: Mirror { Mirror(self, children: [:]) }
+}

@@ -1,0 +1,273 @@
+// PostgreSQL connection settings: URLs parsed as libpq reads them, passwords from the URL,
+// PGPASSWORD and the password file, and no password in any description or error.
+import Foundation
+import TestSupport
+import XCTest
+@testable import Store
+
+final class PostgresSettingsTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    /// No PGPASSWORD, and a home folder with no .pgpass: what each test does not set is absent.
+    private var environment: [String: String] = [:]
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "slope-pgsettings")
+        environment = ["HOME": directory.url.path, "USER": "nobody-in-particular"]
+    }
+
+    override func tearDown() { directory.remove() }
+
+    private func settings(_ url: String) throws -> PostgresSettings {
+        try PostgresSettings(url: url, environment: environment)
+    }
+
+    /// The message of the error `url` is refused with (failing the test when it is accepted).
+    private func refusal(_ url: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            let parsed = try settings(url)
+            XCTFail("accepted \(url) as \(parsed)", file: file, line: line)
+            return ""
+        } catch let error as StoreError {
+            guard case .invalidDatabaseURL = error else {
+                XCTFail("\(url): \(error)", file: file, line: line)
+                return ""
+            }
+            let message = error.description
+            XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
+            return message
+        } catch {
+            XCTFail("\(url): \(error)", file: file, line: line)
+            return ""
+        }
+    }
+
+    func testFullURL() throws {
+        let parsed = try settings("postgresql://slope:s3cret@db.lab:6543/experiments?sslmode=require&connect_timeout=3")
+        XCTAssertEqual(parsed.user, "slope")
+        XCTAssertEqual(parsed.password?.value, "s3cret")
+        XCTAssertEqual(parsed.passwordSource, .url)
+        XCTAssertEqual(parsed.host, "db.lab")
+        XCTAssertEqual(parsed.port, 6543)
+        XCTAssertEqual(parsed.database, "experiments")
+        XCTAssertEqual(parsed.sslMode, .require)
+        XCTAssertNil(parsed.sslRootCertificate)
+        XCTAssertEqual(parsed.connectTimeout, 3)
+        XCTAssertEqual(parsed.description, "postgresql://slope@db.lab:6543/experiments?sslmode=require")
+    }
+
+    func testDefaultsFollowLibpq() throws {
+        // postgres:// is the same scheme; no port 5432; no database: the user's name; sslmode prefer.
+        let parsed = try settings("postgres://alice@db.lab")
+        XCTAssertEqual(parsed.port, 5432)
+        XCTAssertEqual(parsed.database, "alice")
+        XCTAssertEqual(parsed.sslMode, .prefer)
+        XCTAssertEqual(parsed.connectTimeout, 10)
+        XCTAssertNil(parsed.password)
+        XCTAssertEqual(parsed.passwordSource, .none)
+        // No host: localhost (over TCP); no user: the system's user name.
+        let bare = try settings("postgresql:///slope")
+        XCTAssertEqual(bare.host, "localhost")
+        XCTAssertEqual(bare.database, "slope")
+        XCTAssertFalse(bare.user.isEmpty)
+        XCTAssertEqual(try settings("POSTGRESQL://bob@h/d").user, "bob", "the scheme is case-insensitive")
+        XCTAssertEqual(try settings("postgresql://bob@h/d?connect_timeout=0").connectTimeout, 10, "0 waits the default")
+    }
+
+    func testPercentDecoding() throws {
+        // user "a@b", password "p:@/?#%", database "my db/x"? no: '/' in a name is refused below.
+        let parsed = try settings("postgresql://a%40b:p%3A%40%2F%3F%23%25@h/my%20db")
+        XCTAssertEqual(parsed.user, "a@b")
+        XCTAssertEqual(parsed.password?.value, "p:@/?#%")
+        XCTAssertEqual(parsed.database, "my db")
+        XCTAssertEqual(parsed.description, "postgresql://a%40b@h:5432/my%20db")
+        // An unencoded '@' in the password: the host starts after the last '@'.
+        XCTAssertEqual(try settings("postgresql://u:p@ss@h/d").password?.value, "p@ss")
+        XCTAssertEqual(try settings("postgresql://u:p@ss@h/d").host, "h")
+        // UTF-8 in names.
+        XCTAssertEqual(try settings("postgresql://u@h/r%C3%A9sultats").database, "résultats")
+        XCTAssertEqual(try settings("postgresql://u@h/d?sslmode=require&sslrootcert=%2Ftmp%2Fca%20file.pem").sslRootCertificate,
+                       "/tmp/ca file.pem")
+    }
+
+    func testIPv6Hosts() throws {
+        let loopback = try settings("postgresql://u@[::1]:5433/d")
+        XCTAssertEqual(loopback.host, "::1")
+        XCTAssertEqual(loopback.port, 5433)
+        XCTAssertEqual(loopback.description, "postgresql://u@[::1]:5433/d")
+        let noPort = try settings("postgresql://u@[2001:db8::5]/d")
+        XCTAssertEqual(noPort.host, "2001:db8::5")
+        XCTAssertEqual(noPort.port, 5432)
+        XCTAssertEqual(try settings("postgresql://u@127.0.0.1:5/d").host, "127.0.0.1")
+        XCTAssertTrue(refusal("postgresql://u@::1:5432/d").contains("IPv6 address in brackets"))
+        XCTAssertTrue(refusal("postgresql://u@[::1/d").contains("closing ']'"))
+        XCTAssertTrue(refusal("postgresql://u@[db.lab]/d").contains("not an IPv6 address"))
+        XCTAssertTrue(refusal("postgresql://u@[::1]x/d").contains("after the IPv6 address"))
+    }
+
+    func testSSLModes() throws {
+        for mode in ["disable", "prefer", "require"] {
+            XCTAssertEqual(try settings("postgresql://u@h/d?sslmode=\(mode)").sslMode.rawValue, mode)
+        }
+        let ca = directory.path("ca.pem")
+        let full = try settings("postgresql://u@h/d?sslmode=verify-full&sslrootcert=\(ca)")
+        XCTAssertEqual(full.sslMode, .verifyFull)
+        XCTAssertEqual(full.sslRootCertificate, ca)
+        XCTAssertEqual(try settings("postgresql://u@h/d?sslmode=verify-full&sslrootcert=system").sslRootCertificate, "system")
+        // verify-full without sslrootcert: libpq's ~/.postgresql/root.crt, when it exists.
+        XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=verify-full").contains("sslrootcert=PATH"))
+        try FileManager.default.createDirectory(atPath: directory.path(".postgresql"), withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory.path(".postgresql/root.crt"), contents: Data()))
+        XCTAssertEqual(try settings("postgresql://u@h/d?sslmode=verify-full").sslRootCertificate,
+                       directory.path(".postgresql/root.crt"))
+
+        XCTAssertEqual(refusal("postgresql://u@h/d?sslmode=verify-ca"),
+                       "bad database URL: sslmode 'verify-ca' is not supported: use one of disable, prefer, require, verify-full")
+        XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=allow").contains("not supported"))
+        XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=disable&sslrootcert=/x").contains("sslmode=disable"))
+        XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=require&sslrootcert=").contains("sslrootcert is empty"))
+    }
+
+    func testBadURLsSayWhatIsWrong() {
+        let cases: [(url: String, expected: String)] = [
+            ("mysql://u@h/d", "starts with postgresql:// or postgres://"),
+            ("/tmp/slope.db", "starts with postgresql://"),
+            ("postgresql://u@h:abc/d", "the port 'abc' is not a number from 1 to 65535"),
+            ("postgresql://u@h:0/d", "the port '0'"),
+            ("postgresql://u@h:65536/d", "the port '65536'"),
+            ("postgresql://u@h:-1/d", "the port '-1'"),
+            ("postgresql://u@h1,h2/d", "several hosts"),
+            ("postgresql://u@%2Fvar%2Frun%2Fpostgresql/d", "Unix-domain sockets are not supported"),
+            ("postgresql://u@h/a%2Fb", "has a '/'"),
+            ("postgresql://u@h/a/b", "has a '/'"),
+            ("postgresql://u@h/d%zz", "not followed by two hex digits"),
+            ("postgresql://u@h/d%4", "not followed by two hex digits"),
+            ("postgresql://u@h/d%FF", "not UTF-8"),
+            ("postgresql://u@h/d?sslmode", "has no value"),
+            ("postgresql://u@h/d?sslmode=require&sslmode=disable", "given twice"),
+            ("postgresql://u@h/d?application=x", "unknown URL parameter 'application'"),
+            ("postgresql://u@h/d?host=other", "not as ?host="),
+            ("postgresql://u@h/d?dbname=other", "write the database in the URL itself"),
+            ("postgresql://u@h/d?connect_timeout=soon", "connect_timeout 'soon' is not a whole number"),
+            ("postgresql://u@h/d?connect_timeout=-5", "connect_timeout '-5'"),
+        ]
+        for (url, expected) in cases {
+            let message = refusal(url)
+            XCTAssertTrue(message.hasPrefix("bad database URL: "), "\(url): \(message)")
+            XCTAssertTrue(message.contains(expected), "\(url): \(message)")
+        }
+    }
+
+    /// Whatever is wrong with a URL, its password is not in the message.
+    func testNoPasswordInAnyRefusal() {
+        let password = "Hunter2Secret"
+        let urls = [
+            "postgresql://u:\(password)@h:99999/d",
+            "postgresql://u:\(password)@h/d?sslmode=\(password)",
+            "postgresql://u:\(password)@h/d?\(password)=1",
+            "postgresql://u:\(password)%zz@h/d",
+            "postgresql://u:\(password)@h/d?password=\(password)",
+            "postgresql://u@h/d?password=\(password)",
+            "postgresql://u:\(password)@[::1/d",
+            "postgresql://u:\(password)@h1,h2/d",
+        ]
+        for url in urls {
+            let message = refusal(url)
+            XCTAssertFalse(message.isEmpty, url)
+            XCTAssertFalse(message.contains(password), message)
+        }
+    }
+
+    func testDescriptionsNeverShowThePassword() throws {
+        let password = "Hunter2Secret"
+        let parsed = try settings("postgresql://slope:\(password)@db.lab/slope?sslmode=require")
+        XCTAssertEqual(parsed.description, "postgresql://slope@db.lab:5432/slope?sslmode=require")
+        var dumped = ""
+        dump(parsed, to: &dumped)
+        for text in [parsed.description, parsed.debugDescription, String(reflecting: parsed), "\(parsed)", dumped,
+                     String(describing: parsed.password as Any), String(reflecting: parsed.password as Any)] {
+            XCTAssertFalse(text.contains(password), text)
+        }
+        XCTAssertTrue(dumped.contains("db.lab"), dumped)
+        // Messages from outside Slope (a server's, TLS's) pass through redacting().
+        XCTAssertEqual(parsed.redacting("auth failed for \(password)!"), "auth failed for ***!")
+        let encoded = try settings("postgresql://slope:p%40ss%20word@db.lab/slope")
+        XCTAssertEqual(encoded.redacting("a p@ss word b p%40ss%20word c"), "a *** b *** c")
+    }
+
+    func testPasswordFromEnvironment() throws {
+        environment["PGPASSWORD"] = "from-env"
+        let parsed = try settings("postgresql://u@h/d")
+        XCTAssertEqual(parsed.password?.value, "from-env")
+        XCTAssertEqual(parsed.passwordSource, .environment)
+        // The URL's password comes first, as in libpq.
+        XCTAssertEqual(try settings("postgresql://u:from-url@h/d").password?.value, "from-url")
+        XCTAssertEqual(try settings("postgresql://u:from-url@h/d").passwordSource, .url)
+    }
+
+    private func writePasswordFile(_ text: String, mode: Int = 0o600, at path: String? = nil) throws -> String {
+        let path = path ?? directory.path(".pgpass")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        XCTAssertEqual(chmod(path, mode_t(mode)), 0)
+        return path
+    }
+
+    func testPasswordFileMatching() throws {
+        let path = try writePasswordFile("""
+            # comments and malformed lines are skipped
+            not-enough:fields
+            db.lab:5432:other:alice:wrong-database
+            db.lab:5433:*:alice:other-port
+            db.lab:5432:slope:alice:first-match
+            db.lab:5432:slope:alice:second-match
+            *:*:*:bob:wildcards
+            ::1:5432:*:carol:ipv6 is not matched by an unescaped colon
+            \\:\\:1:5432:*:carol:escaped-ipv6
+            h:5432:d:dave:pass\\:with\\\\escapes:and colon
+
+            """)
+        func password(_ url: String) throws -> String? { try settings(url).password?.value }
+        XCTAssertEqual(try password("postgresql://alice@db.lab/slope"), "first-match")
+        XCTAssertEqual(try settings("postgresql://alice@db.lab/slope").passwordSource, .passwordFile(path: path))
+        XCTAssertEqual(try password("postgresql://alice@db.lab:5433/anything"), "other-port")
+        XCTAssertEqual(try password("postgresql://alice@db.lab/other"), "wrong-database")
+        XCTAssertNil(try password("postgresql://alice@elsewhere/slope"))
+        XCTAssertEqual(try settings("postgresql://alice@elsewhere/slope").passwordSource, .none)
+        XCTAssertEqual(try password("postgresql://bob@anywhere:1/x"), "wildcards")
+        XCTAssertEqual(try password("postgresql://carol@[::1]/x"), "escaped-ipv6")
+        XCTAssertEqual(try password("postgresql://dave@h/d"), "pass:with\\escapes:and colon")
+        // The URL's password and PGPASSWORD come before the file.
+        XCTAssertEqual(try password("postgresql://alice:mine@db.lab/slope"), "mine")
+        environment["PGPASSWORD"] = "env"
+        XCTAssertEqual(try password("postgresql://alice@db.lab/slope"), "env")
+    }
+
+    func testPasswordFileReadableByOthersIsIgnored() throws {
+        let path = try writePasswordFile("*:*:*:alice:secret-in-open-file\n", mode: 0o644)
+        let parsed = try settings("postgresql://alice@db.lab/slope")
+        XCTAssertNil(parsed.password)
+        let note = try XCTUnwrap(parsed.passwordFileNote)
+        XCTAssertEqual(note, "\(path) has a password for this connection but was ignored: its mode 644 lets others read it (run chmod 600 \(path))")
+        XCTAssertFalse(note.contains("secret-in-open-file"))
+        _ = try writePasswordFile("*:*:*:alice:secret\n", mode: 0o640)
+        XCTAssertNil(try settings("postgresql://alice@db.lab/slope").password, "group-readable is refused too")
+        _ = try writePasswordFile("*:*:*:alice:secret\n", mode: 0o400)
+        XCTAssertEqual(try settings("postgresql://alice@db.lab/slope").password?.value, "secret")
+    }
+
+    func testPGPASSFILEChoosesTheFile() throws {
+        let other = try writePasswordFile("*:*:*:*:from-pgpassfile\n", at: directory.path("elsewhere"))
+        _ = try writePasswordFile("*:*:*:*:from-home\n")
+        XCTAssertEqual(try settings("postgresql://u@h/d").password?.value, "from-home")
+        environment["PGPASSFILE"] = other
+        XCTAssertEqual(try settings("postgresql://u@h/d").password?.value, "from-pgpassfile")
+        environment["PGPASSFILE"] = directory.path("missing")
+        XCTAssertNil(try settings("postgresql://u@h/d").password)
+    }
+
+    func testIsPostgresURL() {
+        XCTAssertTrue(PostgresSettings.isPostgresURL("postgresql://h/d"))
+        XCTAssertTrue(PostgresSettings.isPostgresURL("Postgres://h/d"))
+        XCTAssertFalse(PostgresSettings.isPostgresURL("slope.db"))
+        XCTAssertFalse(PostgresSettings.isPostgresURL("/data/postgresql://x"))
+    }
+}
