@@ -189,7 +189,7 @@ struct Compact: ParsableCommand {
     func run() throws {
         let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
         defer { try? store.close() }
-        Console.say(CompactionSummary.render(try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun),
-                                             databasePath: global.databasePath))
+        let summary = try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
+        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.databasePath)) }
     }
 }
