@@ -342,7 +342,8 @@ struct Evaluate: ParsableCommand {
             The file is read with the same checks as training data; its columns are matched
             by name (the run's features, and its target when present: without it, only
             predictions). Features are standardized with the run's own training statistics,
-            classes put in the run's class order. --format is table or json (the CSV is --predictions).
+            classes put in the run's class order. --format: table or json (the CSV is
+            written with --predictions).
             Example: report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
             """)
     @OptionGroup var database: DatabaseOptions
