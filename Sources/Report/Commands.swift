@@ -224,7 +224,7 @@ struct Tensors: ParsableCommand {
     @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity, weight_adam_m, bias_adam_m, weight_adam_v, bias_adam_v, weight_rms, bias_rms or step.", valueName: "kind"))
     var kind: String?
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: TensorExportFormat = .table
-    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("Write to this file instead of standard output (- is standard output).", valueName: "file")) var out: String?
 
     func run() throws {
         if format == .npy, out == nil, isatty(STDOUT_FILENO) == 1 {
@@ -302,7 +302,7 @@ struct HTML: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
-    @Option(help: ArgumentHelp("The HTML file to write.", valueName: "file.html")) var out: String
+    @Option(help: ArgumentHelp("The HTML file to write (- for standard output).", valueName: "file.html")) var out: String
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
 
@@ -342,7 +342,8 @@ struct Evaluate: ParsableCommand {
             The file is read with the same checks as training data; its columns are matched
             by name (the run's features, and its target when present: without it, only
             predictions). Features are standardized with the run's own training statistics,
-            classes put in the run's class order.
+            classes put in the run's class order. --format: table or json (the CSV is
+            written with --predictions).
             Example: report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
             """)
     @OptionGroup var database: DatabaseOptions
@@ -352,7 +353,7 @@ struct Evaluate: ParsableCommand {
     var data: String
     @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last stored).", valueName: "epoch"))
     var epoch: Int?
-    @Option(help: ArgumentHelp("Write one line per row (predicted class or value, the target, class probabilities) to this CSV file.", valueName: "file.csv"))
+    @Option(help: ArgumentHelp("Write one line per row (predicted class or value, the target, class probabilities) to this CSV file (- for standard output).", valueName: "file.csv"))
     var predictions: String?
     func validate() throws {
         if data.isEmpty { throw ValidationError("--data: give a CSV file") }

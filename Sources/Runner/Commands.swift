@@ -125,7 +125,7 @@ struct Resume: ParsableCommand {
 
     @OptionGroup var jobOptions: JobOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted (> 0, at most 1e9).", valueName: "seconds"))
     var staleAfter: Double = 300
 
     func validate() throws {
@@ -176,7 +176,7 @@ struct Compact: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep to compact.", valueName: "id"))
     var sweep: Int64
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the tensors of every Kth epoch (and epoch 0 and the last).", valueName: "k"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the tensors of every Kth epoch (and epoch 0 and the last); at least 1.", valueName: "k"))
     var keepEvery: Int
 
     @Flag(help: "Say what would be deleted, and change nothing.")
@@ -189,7 +189,7 @@ struct Compact: ParsableCommand {
     func run() throws {
         let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
         defer { try? store.close() }
-        Console.say(CompactionSummary.render(try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun),
-                                             databasePath: global.databasePath))
+        let summary = try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
+        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.databasePath)) }
     }
 }

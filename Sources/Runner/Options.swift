@@ -159,7 +159,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight decay (>= 0): L2, added to the gradient; adamw: decoupled, w *= 1 - rate * decay. Default: 0.", valueName: "lambda"))
     var weightDecay: ValueList<Double>?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights and the shuffles. Default: 0.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the initial weights and the shuffles (0 to 2^63 - 1). Default: 0.", valueName: "n"))
     var seed: ValueList<Int>?
 
     @Option(parsing: .unconditional, help: "Float precision of the run. Default: float32.")
@@ -168,7 +168,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("Validation fraction in [0, 1). Default: 0.2.", valueName: "fraction"))
     var validation: ValueList<Double>?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the train/validation split (the same for every run of a sweep by default). Default: 0.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed of the train/validation split (0 to 2^63 - 1; the same for every run of a sweep by default). Default: 0.", valueName: "n"))
     var splitSeed: ValueList<Int>?
 
     @Flag(help: "Layers without biases.")

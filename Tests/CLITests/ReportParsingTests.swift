@@ -64,4 +64,13 @@ final class ReportParsingTests: XCTestCase {
         assertRejected(["runs", "--db", ""], mentions: "--db: give a file path")
         assertRejected(["runs", "--format", "xml"], mentions: "--format")
     }
+
+    /// --help says what the docs say: evaluate takes table or json, and `-` is standard output for --out/--predictions.
+    func testHelpNamesStandardOutputAndEvaluatesFormats() {
+        let evaluate = Evaluate.helpMessage(columns: 200)
+        XCTAssertTrue(evaluate.contains("--format: table or json (the CSV is\nwritten with --predictions)."), evaluate)
+        XCTAssertTrue(evaluate.contains("to this CSV file (- for standard output)"), evaluate)
+        XCTAssertTrue(HTML.helpMessage(columns: 200).contains("The HTML file to write (- for standard output)"))
+        XCTAssertTrue(Tensors.helpMessage(columns: 200).contains("instead of standard output (- is standard output)"))
+    }
 }

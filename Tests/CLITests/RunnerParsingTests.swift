@@ -133,4 +133,14 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(global.databaseArgument, "")
         XCTAssertEqual(try GlobalOptions.parse(["--db", "my runs.db"]).databaseArgument, "--db 'my runs.db'")
     }
+
+    /// Help texts name the accepted ranges, as docs/cli-runner.md does.
+    func testHelpTextsNameTheRanges() {
+        let compact = Compact.helpMessage(columns: 200)
+        XCTAssertTrue(compact.contains("(and epoch 0 and the last); at least 1."), compact)
+        XCTAssertTrue(Resume.helpMessage(columns: 200).contains("(> 0, at most 1e9)"))
+        let train = Train.helpMessage(columns: 200)
+        XCTAssertTrue(train.contains("Seed of the initial weights and the shuffles (0 to 2^63 - 1)"), train)
+        XCTAssertTrue(train.contains("Seed of the train/validation split (0 to 2^63 - 1;"), train)
+    }
 }

@@ -137,6 +137,10 @@ final class StorageCLITests: CLITestCase {
         let output = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2"]).output
         XCTAssertTrue(output.contains("from 0 finished runs of sweep 1"), output)
         XCTAssertTrue(output.contains("left alone: runs 1 (queued), 2 (queued): they could still be resumed"), output)
+        // --quiet: nothing but errors, as for every runner command.
+        let quiet = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2", "--quiet"])
+        XCTAssertEqual(quiet.output, "")
+        XCTAssertEqual(quiet.error, "")
         let zero = try run("runner", ["compact", "--sweep", "1", "--keep-every", "0"], expect: 2).error
         XCTAssertEqual(zero.split(separator: "\n").count, 1, zero)
         XCTAssertTrue(zero.contains("--keep-every"), zero)
