@@ -373,3 +373,7 @@ int slope_wal_buffer_register(void) {
 long long slope_wal_buffer_write_calls(void) {
     return __atomic_load_n(&writeCalls, __ATOMIC_RELAXED);
 }
+
+int slope_no_checkpoint_on_close(sqlite3 *db) {
+    return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
+}

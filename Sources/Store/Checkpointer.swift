@@ -9,6 +9,7 @@
 // checkpoint: it holds the write lock, waits briefly for readers of older snapshots, copies
 // what is left and empties the file. Several processes each do so when they cross the mark.
 import Foundation
+import CWALBuffer
 import GRDB
 import GRDBSQLite
 
@@ -76,6 +77,9 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
             var configuration = Configuration()
             configuration.label = "Slope.Store.checkpoint"
             configuration.busyMode = .timeout(1)
+            // Closed while the store's writer is still open, so never the last connection: its
+            // checkpoint on close would only take a lock that readers meet as "database is locked".
+            configuration.prepareDatabase { db in _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) } }
             connection = try? DatabaseQueue(path: path, configuration: configuration)
         }
         var logFrames: Int32 = 0, copiedFrames: Int32 = 0

@@ -40,4 +40,20 @@ extension SlopeStore {
         }
         return nil
     }
+
+    /// Whether a process other than this one holds a lock on the database's `-shm` file, that is,
+    /// has the database open (every connection keeps a shared lock there while it is open), by
+    /// `/proc/locks`. False where that cannot be read.
+    static func otherProcessesHaveOpen(path: String, locks: String = "/proc/locks") -> Bool {
+        let shm = URL(fileURLWithPath: path).resolvingSymlinksInPath().path + "-shm"
+        var info = stat()
+        guard stat(shm, &info) == 0, let table = try? String(contentsOfFile: locks, encoding: .utf8) else { return false }
+        let me = String(getpid()), inode = Substring(String(info.st_ino))
+        for line in table.split(separator: "\n") where !line.contains("->") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 8, fields[1] == "POSIX", fields[5].split(separator: ":").last == inode else { continue }
+            if fields[4] != Substring(me) { return true }
+        }
+        return false
+    }
 }

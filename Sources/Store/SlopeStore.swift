@@ -62,6 +62,13 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
             // close copies what is left under an exclusive lock, which readers (a sqlite3 shell
             // without a busy timeout) meet as "database is locked".
             pool.writeWithoutTransaction { db in db.sqliteConnection.map { Checkpointer.truncate($0) } }
+            // While another process has the database open this one is not the last to close, and
+            // SQLite's attempt to checkpoint on close would take the database file's pending lock,
+            // which a reader without a busy timeout meets as "database is locked". Only the last
+            // process to close checkpoints and removes the -wal and -shm files.
+            if Self.otherProcessesHaveOpen(path: path) {
+                pool.writeWithoutTransaction { db in _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) } }
+            }
         }
         do {
             // GRDB closes the writer before the readers, and a read-only connection that closes
@@ -182,7 +189,8 @@ public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-
                                                             holder: { writeLockHolder(path: path) }))
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
-            guard !db.configuration.readonly else { return }
+            // Readers never checkpoint on close: the writer closes after them (see close()).
+            guard !db.configuration.readonly else { _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) }; return }
             // page_size only takes effect before the first table exists (it is ignored later);
             // GRDB then switches the file to WAL. synchronous=NORMAL: see docs/schema.md.
             try db.execute(sql: """
