@@ -37,6 +37,17 @@ final class WALBoundProcessTests: XCTestCase {
                 usleep(200_000)
             }
         }
+        // The reader starts once a worker has written: the first open of a WAL database runs
+        // SQLite's recovery, and a reader without a busy timeout that opens during it gets
+        // SQLITE_BUSY_RECOVERY ("database is locked") whatever the writers do. From then on, through
+        // every worker's close, no read may fail.
+        let started = Date()
+        while (((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? NSNumber)?.intValue ?? 0) == 0,
+              Date().timeIntervalSince(started) < 120 {
+            usleep(20_000)
+        }
+        XCTAssertGreaterThan(((try? FileManager.default.attributesOfItem(atPath: db + "-wal"))?[.size] as? NSNumber)?.intValue ?? 0, 0,
+                             "no worker wrote within 120 s")
         let stop = directory.path("stop"), errors = directory.path("reader-errors"), queries = directory.path("reader-queries")
         let reader = FileManager.default.isExecutableFile(atPath: sqlite3.path) ? try ChildProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", """
             while [ ! -e '\(stop)' ]; do
