@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Not a new dependency: Hummingbird brings it; the dashboard names it because it imports
+        // `Logging` to keep the server's own log quiet.
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         // Hot loops (matrix products) in C: compiled at -O3 even in debug builds, with
@@ -55,7 +58,8 @@ let package = Package(
         // Sources/Dashboard/Resources (embedded at build time). Reads the store; never imports Experiments.
         .target(
             name: "Dashboard",
-            dependencies: ["Store", "Reporting", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Store", "Reporting", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
             exclude: ["Resources"],
             plugins: ["EmbedFiles"]
         ),
