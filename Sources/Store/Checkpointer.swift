@@ -99,7 +99,7 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
     /// could be done; what could be copied was).
     @discardableResult
     static func truncate(_ connection: OpaquePointer) -> Int32 {
-        SlopeStore.withShortBusyWait(truncateWait) {
+        SQLiteBackend.withShortBusyWait(truncateWait) {
             sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
         }
     }

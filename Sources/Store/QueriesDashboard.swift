@@ -1,7 +1,6 @@
 // Read-only queries behind the live dashboard (`report serve`): a cheap change token, run counts
 // and pages of runs, each sweep's best values, and how many distinct values each setting takes.
 import Foundation
-import GRDB
 
 /// A sweep's best stored losses (nil when no run has one yet) and whether any run validates.
 public struct SweepBest: Equatable, Sendable {
@@ -25,27 +24,31 @@ extension RunQueries {
 
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {
-        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         var sql = "SELECT count(*) FROM runs"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        return try read { db in try Int.fetchOne(db, sql: sql, arguments: StatementArguments(arguments)) ?? 0 }
+        return try read { c in try c.value(sql, arguments, as: Int.self) ?? 0 }
     }
 
     /// The sum of `epochs_done` over a sweep's runs: grows by one with every epoch a worker stores.
     public func epochsDone(sweepID: Int64) throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT total(epochs_done) FROM runs WHERE sweep_id = ?", arguments: [sweepID]) ?? 0 }
+        try read { c in
+            Int(SlopeStore.integer(try c.rows("SELECT coalesce(sum(epochs_done), 0) FROM runs WHERE sweep_id = ?", [sweepID]).first?[0] ?? .null) ?? 0)
+        }
     }
 
     /// Per sweep: the lowest best validation and training losses, and whether any run holds out validation rows.
     /// - Complexity: one pass over the runs that belong to sweeps.
     public func sweepBests() throws -> [Int64: SweepBest] {
-        try read { db in
+        try read { c in
             var result: [Int64: SweepBest] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT sweep_id, min(best_val_loss), min(best_train_loss), max(validation_fraction > 0)
+            for row in try c.rows("""
+                SELECT sweep_id, min(best_val_loss), min(best_train_loss), max(CASE WHEN validation_fraction > 0 THEN 1 ELSE 0 END)
                 FROM runs WHERE sweep_id IS NOT NULL GROUP BY sweep_id
-                """) {
-                result[row[0]] = SweepBest(bestValidationLoss: row[1], bestTrainLoss: row[2], validates: (row[3] as Int?) == 1)
+                """, []) {
+                guard let sweepID = Int64(sqlValue: row[0]) else { continue }
+                result[sweepID] = SweepBest(bestValidationLoss: Double(sqlValue: row[1]), bestTrainLoss: Double(sqlValue: row[2]),
+                                            validates: Int64(sqlValue: row[3]) == 1)
             }
             return result
         }
@@ -55,10 +58,10 @@ extension RunQueries {
     public func distinctValueCounts(sweepID: Int64, columns: [RunColumn]) throws -> [RunColumn: Int] {
         guard !columns.isEmpty else { return [:] }
         let list = columns.map { "count(DISTINCT \($0.sqlExpression))" }.joined(separator: ", ")
-        return try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(list) FROM runs WHERE runs.sweep_id = ?", arguments: [sweepID]) else { return [:] }
+        return try read { c in
+            guard let row = try c.rows("SELECT \(list) FROM runs WHERE runs.sweep_id = ?", [sweepID]).first else { return [:] }
             var result: [RunColumn: Int] = [:]
-            for (index, column) in columns.enumerated() { result[column] = row[index] }
+            for (index, column) in columns.enumerated() { result[column] = Int(sqlValue: row[index]) }
             return result
         }
     }

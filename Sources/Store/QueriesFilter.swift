@@ -1,6 +1,6 @@
 // The `report --where` / `--sort` vocabulary: a filter AST over the `RunColumn` whitelist
 // (RunColumns.swift) that Store compiles to SQL. User text only ever reaches SQLite as a bound argument.
-import GRDB
+import Foundation
 
 /// A literal in a filter expression.
 public enum FilterValue: Equatable, Sendable {
@@ -9,14 +9,14 @@ public enum FilterValue: Equatable, Sendable {
     case integer(Int64)
     case text(String)
 
-    var databaseValue: DatabaseValue {
+    var sqlValue: SQLValue {
         switch self {
         case .number(let value):
             // Integral literals bind as integers so that `seed = 7` matches INTEGER columns exactly.
-            if value.rounded() == value, abs(value) < 9.0e15 { return Int64(value).databaseValue }
-            return value.databaseValue
-        case .integer(let value): return value.databaseValue
-        case .text(let text): return text.databaseValue
+            if value.rounded() == value, abs(value) < 9.0e15 { return .integer(Int64(value)) }
+            return value.sqlValue
+        case .integer(let value): return .integer(value)
+        case .text(let text): return .text(text)
         }
     }
 }
@@ -36,29 +36,29 @@ public indirect enum RunFilter: Equatable, Sendable {
     case or(RunFilter, RunFilter)
     case not(RunFilter)
 
-    /// SQL text (column names from the whitelist, `?` placeholders) and its arguments.
-    func sql() -> (text: String, arguments: [DatabaseValue]) {
+    /// SQL text in `dialect` (column names from the whitelist, `?` placeholders) and its arguments.
+    func sql(_ dialect: SQLDialect) -> (text: String, arguments: [SQLValue]) {
         switch self {
         case .comparison(let column, let comparison, let value):
-            return ("\(column.sqlExpression) \(comparison.rawValue) ?", [value.databaseValue])
+            return ("\(column.sqlExpression) \(comparison.rawValue) ?", [value.sqlValue])
         case .isIn(let column, let values):
-            if values.isEmpty { return ("0", []) }
+            if values.isEmpty { return ("FALSE", []) }
             let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            return ("\(column.sqlExpression) IN (\(marks))", values.map(\.databaseValue))
+            return ("\(column.sqlExpression) IN (\(marks))", values.map(\.sqlValue))
         case .like(let column, let pattern):
-            return ("\(column.sqlExpression) LIKE ?", [pattern.databaseValue])
+            return ("\(column.sqlExpression) \(dialect.like) ?", [.text(pattern)])
         case .isNull(let column):
             return ("\(column.sqlExpression) IS NULL", [])
         case .and(let left, let right):
-            let (l, la) = left.sql(), (r, ra) = right.sql()
+            let (l, la) = left.sql(dialect), (r, ra) = right.sql(dialect)
             return ("(\(l) AND \(r))", la + ra)
         case .or(let left, let right):
-            let (l, la) = left.sql(), (r, ra) = right.sql()
+            let (l, la) = left.sql(dialect), (r, ra) = right.sql(dialect)
             return ("(\(l) OR \(r))", la + ra)
         case .not(let inner):
-            let (i, ia) = inner.sql()
+            let (i, ia) = inner.sql(dialect)
             // NOT over NULL is NULL: treat a comparison with a missing value as false first.
-            return ("NOT coalesce(\(i), 0)", ia)
+            return ("NOT coalesce(\(i), FALSE)", ia)
         }
     }
 }

@@ -1,17 +1,16 @@
 // Read-only queries behind `report`: run summaries (filtered, sorted), epochs, layer
 // statistics, tensors, pivots. Column names come from `RunColumn`; values are bound arguments.
 import Foundation
-import GRDB
 
 /// One value of a run column, as stored.
 public enum RunValue: Hashable, Sendable {
     case integer(Int64), real(Double), text(String), null
 
-    init(_ value: DatabaseValue) {
-        switch value.storage {
-        case .int64(let v): self = .integer(v)
-        case .double(let v): self = .real(v)
-        case .string(let v): self = .text(v)
+    init(_ value: SQLValue) {
+        switch value {
+        case .integer(let v): self = .integer(v)
+        case .real(let v): self = .real(v)
+        case .text(let v): self = .text(v)
         case .blob, .null: self = .null
         }
     }
@@ -64,14 +63,14 @@ public struct RunSummary: Equatable, Sendable {
     static let selectList = (RunColumn.allCases.map(\.sqlExpression) + ["runs.config", "runs.error"])
         .joined(separator: ", ")
 
-    init(row: Row) {
+    init(row: SQLRow) {
         var values: [RunColumn: RunValue] = [:]
         for (index, column) in RunColumn.allCases.enumerated() {
-            values[column] = RunValue(row[index] as DatabaseValue)
+            values[column] = RunValue(row[index])
         }
         self.values = values
-        configJSON = row[RunColumn.allCases.count] ?? "{}"
-        error = row[RunColumn.allCases.count + 1]
+        configJSON = String(sqlValue: row[RunColumn.allCases.count]) ?? "{}"
+        error = String(sqlValue: row[RunColumn.allCases.count + 1])
     }
 }
 
@@ -86,9 +85,9 @@ public struct EpochRow: Equatable, Sendable {
 
     static let selectList = "run_id, " + SlopeStore.EpochRecord.selectList
 
-    init(row: Row) {
-        runID = row["run_id"]
-        record = SlopeStore.EpochRecord(row: row)
+    init(row: SQLRow) throws {
+        runID = try row.required("run_id")
+        record = try SlopeStore.EpochRecord(row: row)
     }
 }
 
@@ -149,11 +148,13 @@ public struct TensorRow: Equatable, Sendable {
 
     static let selectList = "run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max"
 
-    init(row: Row) {
-        let blob: Data = row[7] ?? Data()
-        self.init(runID: row[0], epoch: row[1], layer: row[2], kind: row[3], rows: row[4], cols: row[5],
-                  dtype: row[6], data: [UInt8](blob), l2: row[8], mean: row[9], std: row[10],
-                  min: row[11], max: row[12])
+    init(row: SQLRow) {
+        let blob = Data(sqlValue: row[7]) ?? Data()
+        self.init(runID: Int64(sqlValue: row[0]) ?? 0, epoch: Int(sqlValue: row[1]) ?? 0, layer: Int(sqlValue: row[2]) ?? 0,
+                  kind: String(sqlValue: row[3]) ?? "", rows: Int(sqlValue: row[4]) ?? 0, cols: Int(sqlValue: row[5]) ?? 0,
+                  dtype: String(sqlValue: row[6]) ?? "", data: [UInt8](blob), l2: Double(sqlValue: row[8]),
+                  mean: Double(sqlValue: row[9]), std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),
+                  max: Double(sqlValue: row[12]))
     }
 }
 
@@ -181,54 +182,49 @@ public struct PivotCell: Equatable, Sendable {
     public var standardDeviation: Double?
 }
 
-/// The read-only queries `report` runs, over any GRDB reader (Store opens it read-only).
-public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never leaves `snapshot(_:)`
-    let reader: any DatabaseReader
-    let path: String
-    let busyTimeout: TimeInterval
-    /// The store that owns `reader`: kept alive here, because it closes the pool when it goes away.
-    private let store: SlopeStore
+/// The read-only queries `report` runs, over the store's backend (opened read-only by `report`).
+public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never leaves `snapshot(_:)`
+    /// The store whose backend runs the queries (kept alive here: it closes the database when it goes away).
+    let store: SlopeStore
     /// Inside `snapshot(_:)`: the one read transaction every query of the snapshot uses.
-    private let snapshotDatabase: Database?
+    private let snapshotConnection: (any SQLConnection)?
 
-    init(store: SlopeStore, reader: any DatabaseReader, snapshotDatabase: Database? = nil) {
+    init(store: SlopeStore, snapshotConnection: (any SQLConnection)? = nil) {
         self.store = store
-        self.reader = reader
-        self.path = store.path
-        self.busyTimeout = store.busyTimeout
-        self.snapshotDatabase = snapshotDatabase
+        self.snapshotConnection = snapshotConnection
     }
 
-    /// Whether these queries all read one snapshot.
-    public var isSnapshot: Bool { snapshotDatabase != nil }
+    var path: String { store.path }
 
-    /// Runs `body` with queries that all read the same WAL snapshot (one read transaction), so
+    /// Whether these queries all read one snapshot.
+    public var isSnapshot: Bool { snapshotConnection != nil }
+
+    /// Runs `body` with queries that all read the same snapshot (one read transaction), so
     /// that a report made of several queries is consistent while a sweep keeps writing.
     public func snapshot<T>(_ body: (RunQueries) throws -> T) throws -> T {
         if isSnapshot { return try body(self) }
-        return try read { db in
-            try body(RunQueries(store: store, reader: reader, snapshotDatabase: db))
+        return try read { c in
+            try body(RunQueries(store: store, snapshotConnection: c))
         }
     }
 
-    /// One read transaction (a WAL snapshot: a sweep may keep writing), errors mapped to StoreError.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            if let snapshotDatabase { return try body(snapshotDatabase) }
-            return try reader.read(body)
-        } catch let error as DatabaseError {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
+    /// One read transaction (a snapshot: a sweep may keep writing); errors leave as StoreError.
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        if let snapshotConnection { return try body(snapshotConnection) }
+        return try store.read(body)
     }
+
+    /// The dialect of the store's backend.
+    var dialect: SQLDialect { store.backend.dialect }
 
     /// Runs matching the optional sweep and filter, sorted (missing values last), at most `limit`
     /// after skipping the first `offset` (a page of a long table).
     /// - Complexity: with a sort on an indexed column and no filter, reads about `offset + limit` rows.
     public func runSummaries(sweepID: Int64? = nil, filter: RunFilter? = nil, sort: RunSort? = nil,
                              limit: Int? = nil, offset: Int = 0) throws -> [RunSummary] {
-        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
-        return try read { db in
-            func query(_ extraCondition: String?) -> (sql: String, arguments: [DatabaseValue]) {
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
+        return try read { c in
+            func query(_ extraCondition: String?) -> (sql: String, arguments: [SQLValue]) {
                 let all = conditions + (extraCondition.map { [$0] } ?? [])
                 var sql = "FROM runs"
                 if !all.isEmpty { sql += " WHERE " + all.joined(separator: " AND ") }
@@ -239,9 +235,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
                 sql = "SELECT \(RunSummary.selectList) \(sql) ORDER BY \(order)"
                 if limit != nil || offset > 0 {
                     sql += " LIMIT ? OFFSET ?"
-                    bound += [(limit ?? -1).databaseValue, offset.databaseValue]
+                    bound += [limit.map { .integer(Int64($0)) } ?? c.dialect.noLimit, .integer(Int64(offset))]
                 }
-                return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(bound)).map(RunSummary.init(row:))
+                return try c.rows(sql, bound).map(RunSummary.init(row:))
             }
             guard let sort else { return try fetch(nil, order: "runs.id", limit: limit, offset: offset) }
             // Two passes keep an index usable for the ordered part and put missing values last; ties
@@ -256,7 +252,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
                 var nullOffset = 0
                 if offset > 0 && result.isEmpty {
                     let (countSQL, bound) = query("\(column) IS NOT NULL")
-                    let valued = try Int.fetchOne(db, sql: "SELECT count(*) \(countSQL)", arguments: StatementArguments(bound)) ?? 0
+                    let valued = try c.value("SELECT count(*) \(countSQL)", bound, as: Int.self) ?? 0
                     nullOffset = max(0, offset - valued)
                 }
                 result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining, offset: nullOffset)
@@ -266,47 +262,46 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     }
 
     public func runSummary(id: Int64) throws -> RunSummary? {
-        try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(RunSummary.selectList) FROM runs WHERE runs.id = ?",
-                             arguments: [id]).map(RunSummary.init(row:))
+        try read { c in
+            try c.rows("SELECT \(RunSummary.selectList) FROM runs WHERE runs.id = ?", [id]).first.map(RunSummary.init(row:))
         }
     }
 
     public func runCount() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs") ?? 0 }
+        try read { c in try c.value("SELECT count(*) FROM runs", [], as: Int.self) ?? 0 }
     }
 
     /// Epoch rows of the given runs, ordered by run then epoch.
     public func epochRows(runIDs: [Int64]) throws -> [EpochRow] {
         guard !runIDs.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: runIDs.count).joined(separator: ", ")
-        return try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(EpochRow.selectList) FROM epochs WHERE run_id IN (\(marks)) ORDER BY run_id, epoch",
-                             arguments: StatementArguments(runIDs)).map(EpochRow.init(row:))
+        return try read { c in
+            try c.rows("SELECT \(EpochRow.selectList) FROM epochs WHERE run_id IN (\(marks)) ORDER BY run_id, epoch", runIDs)
+                .map(EpochRow.init(row:))
         }
     }
 
     /// Calls `body` with each epoch row of the runs of a sweep (all runs when nil), streaming.
     public func forEachEpochRow(sweepID: Int64?, filter: RunFilter? = nil, _ body: (EpochRow) throws -> Void) throws {
-        let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter)
-        try read { db in
-            let sql = "SELECT \(EpochRow.selectList) FROM epochs\(condition) ORDER BY run_id, epoch"
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-            while let row = try cursor.next() { try body(EpochRow(row: row)) }
+        let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter, dialect)
+        try read { c in
+            try c.forEachRow("SELECT \(EpochRow.selectList) FROM epochs\(condition) ORDER BY run_id, epoch", arguments) { row in
+                try body(EpochRow(row: row))
+            }
         }
     }
 
     /// The conditions on `runs` that choose the runs of a sweep and/or matching a filter, with their
     /// bound arguments (the filter's SQL names only whitelisted columns).
-    static func runConditions(sweepID: Int64?, filter: RunFilter?) -> (conditions: [String], arguments: [DatabaseValue]) {
+    static func runConditions(sweepID: Int64?, filter: RunFilter?, _ dialect: SQLDialect) -> (conditions: [String], arguments: [SQLValue]) {
         var conditions: [String] = []
-        var arguments: [DatabaseValue] = []
+        var arguments: [SQLValue] = []
         if let sweepID {
             conditions.append("runs.sweep_id = ?")
-            arguments.append(sweepID.databaseValue)
+            arguments.append(.integer(sweepID))
         }
         if let filter {
-            let (text, filterArguments) = filter.sql()
+            let (text, filterArguments) = filter.sql(dialect)
             conditions.append(text)
             arguments += filterArguments
         }
@@ -314,21 +309,21 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     }
 
     /// " WHERE run_id IN (SELECT ...)" choosing the runs of a sweep and/or matching a filter ("" for all).
-    static func runSelection(sweepID: Int64?, filter: RunFilter?) -> (sql: String, arguments: [DatabaseValue]) {
-        let (conditions, arguments) = runConditions(sweepID: sweepID, filter: filter)
+    static func runSelection(sweepID: Int64?, filter: RunFilter?, _ dialect: SQLDialect) -> (sql: String, arguments: [SQLValue]) {
+        let (conditions, arguments) = runConditions(sweepID: sweepID, filter: filter, dialect)
         guard !conditions.isEmpty else { return ("", []) }
         return (" WHERE run_id IN (SELECT runs.id FROM runs WHERE \(conditions.joined(separator: " AND ")))", arguments)
     }
 
     /// Per epoch and layer: weight and gradient L2 norms and the update-to-weight ratio.
     public func layerStatistics(runID: Int64) throws -> [LayerStatisticsRow] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+        try read { c in
+            try c.rows("""
                 SELECT epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
                 FROM layer_stats WHERE run_id = ? ORDER BY epoch, layer
-                """, arguments: [runID]).map {
-                LayerStatisticsRow(epoch: $0[0], layer: $0[1], weightL2: $0[2], gradientL2: $0[3],
-                                   updateToWeightRatio: $0[4])
+                """, [runID]).map {
+                LayerStatisticsRow(epoch: Int(sqlValue: $0[0]) ?? 0, layer: Int(sqlValue: $0[1]) ?? 0, weightL2: Double(sqlValue: $0[2]),
+                                   gradientL2: Double(sqlValue: $0[3]), updateToWeightRatio: Double(sqlValue: $0[4]))
             }
         }
     }
@@ -336,61 +331,54 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
     /// Tensors of one run and epoch, optionally one layer and/or kind, ordered by layer then kind.
     public func storedTensors(runID: Int64, epoch: Int, layer: Int? = nil, kind: String? = nil) throws -> [TensorRow] {
         var sql = "SELECT \(TensorRow.selectList) FROM tensors WHERE run_id = ? AND epoch = ?"
-        var arguments: [DatabaseValue] = [runID.databaseValue, epoch.databaseValue]
-        if let layer { sql += " AND layer = ?"; arguments.append(layer.databaseValue) }
-        if let kind { sql += " AND kind = ?"; arguments.append(kind.databaseValue) }
+        var arguments: [SQLValue] = [.integer(runID), .integer(Int64(epoch))]
+        if let layer { sql += " AND layer = ?"; arguments.append(.integer(Int64(layer))) }
+        if let kind { sql += " AND kind = ?"; arguments.append(.text(kind)) }
         sql += " ORDER BY layer, kind"
-        return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(TensorRow.init(row:))
-        }
+        return try read { c in try c.rows(sql, arguments).map(TensorRow.init(row:)) }
     }
 
     /// Epochs of a run that hold weights, ascending.
     public func tensorEpochs(runID: Int64) throws -> [Int] {
-        try read { db in
-            try Int.fetchAll(db, sql: "SELECT DISTINCT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch",
-                             arguments: [runID])
+        try read { c in
+            try c.values("SELECT DISTINCT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch", [runID], as: Int.self)
         }
     }
 
     /// Calls `body` with every tensor of a sweep's runs (all runs when nil), streaming.
     public func forEachTensor(sweepID: Int64?, filter: RunFilter? = nil, runID: Int64? = nil, _ body: (TensorRow) throws -> Void) throws {
-        try read { db in
-            var sql = "SELECT \(TensorRow.selectList) FROM tensors"
-            var arguments: [DatabaseValue] = []
-            if let runID {
-                sql += " WHERE run_id = ?"; arguments.append(runID.databaseValue)
-            } else {
-                let (condition, selectionArguments) = Self.runSelection(sweepID: sweepID, filter: filter)
-                sql += condition
-                arguments += selectionArguments
-            }
-            sql += " ORDER BY run_id, epoch, layer, kind"
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
-            while let row = try cursor.next() { try body(TensorRow(row: row)) }
+        var sql = "SELECT \(TensorRow.selectList) FROM tensors"
+        var arguments: [SQLValue] = []
+        if let runID {
+            sql += " WHERE run_id = ?"; arguments.append(.integer(runID))
+        } else {
+            let (condition, selectionArguments) = Self.runSelection(sweepID: sweepID, filter: filter, dialect)
+            sql += condition
+            arguments += selectionArguments
         }
+        sql += " ORDER BY run_id, epoch, layer, kind"
+        try read { c in try c.forEachRow(sql, arguments) { try body(TensorRow(row: $0)) } }
     }
 
     /// Run counts by status for every sweep: sweep id -> status -> count.
     /// - Complexity: one pass over the (sweep_id, status) index.
     public func runStatusCounts() throws -> [Int64: [String: Int]] {
-        try read { db in
+        try read { c in
             var counts: [Int64: [String: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT sweep_id, status, count(*) FROM runs WHERE sweep_id IS NOT NULL GROUP BY 1, 2") {
-                counts[row[0], default: [:]][row[1]] = row[2]
+            for row in try c.rows("SELECT sweep_id, status, count(*) FROM runs WHERE sweep_id IS NOT NULL GROUP BY 1, 2", []) {
+                guard let sweepID = Int64(sqlValue: row[0]), let status = String(sqlValue: row[1]) else { continue }
+                counts[sweepID, default: [:]][status] = Int(sqlValue: row[2]) ?? 0
             }
             return counts
         }
     }
 
     public func sweepSummaries() throws -> [SweepSummary] {
-        try read { db in try Row.fetchAll(db, sql: Self.sweepSQL + " ORDER BY s.id").map(Self.sweep(row:)) }
+        try read { c in try c.rows(Self.sweepSQL + " ORDER BY s.id", []).map(Self.sweep(row:)) }
     }
 
     public func sweepSummary(id: Int64) throws -> SweepSummary? {
-        try read { db in
-            try Row.fetchOne(db, sql: Self.sweepSQL + " WHERE s.id = ?", arguments: [id]).map(Self.sweep(row:))
-        }
+        try read { c in try c.rows(Self.sweepSQL + " WHERE s.id = ?", [id]).first.map(Self.sweep(row:)) }
     }
 
     static let sweepSQL = """
@@ -398,28 +386,30 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
         FROM sweeps AS s
         """
 
-    static func sweep(row: Row) -> SweepSummary {
-        SweepSummary(id: row[0], name: row[1], status: row[2], createdAt: row[3], runCount: row[4], specJSON: row[5])
+    static func sweep(row: SQLRow) -> SweepSummary {
+        SweepSummary(id: Int64(sqlValue: row[0]) ?? 0, name: String(sqlValue: row[1]) ?? "", status: String(sqlValue: row[2]) ?? "",
+                     createdAt: String(sqlValue: row[3]) ?? "", runCount: Int(sqlValue: row[4]) ?? 0, specJSON: String(sqlValue: row[5]) ?? "")
     }
 
     /// Groups a sweep's runs by (rows, columns) and aggregates `metric` in SQL.
     /// - Complexity: reads the sweep's runs (through the sweep index), not the whole table.
     public func pivot(sweepID: Int64, rows: RunColumn, columns: RunColumn, metric: RunColumn,
                       filter: RunFilter? = nil) throws -> [PivotCell] {
-        let r = rows.sqlExpression, c = columns.sqlExpression, m = metric.sqlExpression
-        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter)
+        let r = rows.sqlExpression, c = columns.sqlExpression, m = dialect.real(metric.sqlExpression)
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         let sql = """
             SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m))
             FROM runs WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1, 2 ORDER BY 1, 2
             """
-        return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                let mean: Double? = row[4]
-                let meanOfSquares: Double? = row[7]
+        return try read { connection in
+            try connection.rows(sql, arguments).map { row in
+                let mean = Double(sqlValue: row[4])
+                let meanOfSquares = Double(sqlValue: row[7])
                 var deviation: Double?
                 if let mean, let meanOfSquares { deviation = (Swift.max(0, meanOfSquares - mean * mean)).squareRoot() }
-                return PivotCell(rowValue: RunValue(row[0] as DatabaseValue), columnValue: RunValue(row[1] as DatabaseValue),
-                                 runCount: row[2], valueCount: row[3], mean: mean, minimum: row[5], maximum: row[6],
+                return PivotCell(rowValue: RunValue(row[0]), columnValue: RunValue(row[1]),
+                                 runCount: Int(sqlValue: row[2]) ?? 0, valueCount: Int(sqlValue: row[3]) ?? 0, mean: mean,
+                                 minimum: Double(sqlValue: row[5]), maximum: Double(sqlValue: row[6]),
                                  standardDeviation: deviation)
             }
         }
@@ -427,6 +417,6 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotDatabase` never lea
 }
 
 extension SlopeStore {
-    /// The report queries over this store's connection (read-only when opened `.readOnly`).
-    public var queries: RunQueries { RunQueries(store: self, reader: pool) }
+    /// The report queries over this store's backend (read-only when opened `.readOnly`).
+    public var queries: RunQueries { RunQueries(store: self) }
 }

@@ -1,7 +1,6 @@
 // The plain values that go into and come out of the store. Store never sees NeuralNet's
 // types: callers pass hyperparameters as strings and numbers and tensors as bytes.
 import Foundation
-import GRDB
 
 /// The status of a run (`runs.status`).
 public enum RunStatus: String, CaseIterable, Codable, Sendable {
@@ -216,10 +215,10 @@ extension SlopeStore {
         static let selectList = "epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds"
 
         /// From a row holding the columns of `selectList`.
-        init(row: Row) {
-            self.init(epoch: row["epoch"], trainLoss: row["train_loss"], validationLoss: row["val_loss"],
-                      trainAccuracy: row["train_accuracy"], validationAccuracy: row["val_accuracy"],
-                      seconds: row["seconds"] ?? 0)
+        init(row: SQLRow) throws {
+            self.init(epoch: try row.required("epoch"), trainLoss: row.get("train_loss"), validationLoss: row.get("val_loss"),
+                      trainAccuracy: row.get("train_accuracy"), validationAccuracy: row.get("val_accuracy"),
+                      seconds: row.get("seconds") ?? 0)
         }
     }
 

@@ -4,7 +4,7 @@
 // compares settings (report runs/compare/grid/best/html, --where/--sort, runner's summary,
 // the columns Store fills on insert) reads this list, so a new setting is one entry here
 // plus the migration that adds its column.
-import GRDB
+import Foundation
 
 /// A column of `runs` (settings, status and summary metrics) that reports may filter, sort or
 /// group by. `rawValue` is the name users type; it is also the SQL column name, and only these
@@ -23,9 +23,9 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         /// A setting written from `SlopeStore.NewRun`'s own field (the columns of 0001); `config`
         /// is its key path in the run's configuration JSON ("training.learningRate").
         case given(config: String)
-        /// A setting Store computes on insert (and migration 0003 backfilled) with `sql`, an
-        /// expression over the row's `config` JSON (or other columns); `config` as above.
-        case derived(config: String, sql: String)
+        /// A setting Store computes on insert (and migration 0003 backfilled) with the column's
+        /// `derivedSQL`, an expression over the row's `config` JSON (or other columns); `config` as above.
+        case derived(config: String)
     }
 
     public let rawValue: String
@@ -34,12 +34,25 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     /// The sweep-file key and `runner` flag name, when it differs from the column name
     /// (`validation` for `validation_fraction`); accepted as a name for the column too.
     public let settingName: String?
+    /// For a `.derived` setting: its expression in each dialect.
+    let derivedSQL: (@Sendable (SQLDialect) -> String)?
 
-    init(_ name: String, _ kind: ValueKind, _ source: Source = .record, setting: String? = nil) {
+    init(_ name: String, _ kind: ValueKind, _ source: Source = .record, setting: String? = nil,
+         derivedSQL: (@Sendable (SQLDialect) -> String)? = nil) {
         rawValue = name
         valueKind = kind
         self.source = source
         settingName = setting
+        self.derivedSQL = derivedSQL
+    }
+
+    /// A setting derived from the value at `path` ("training.weightDecay") of the run's `config`,
+    /// `defaultValue` (SQL text) where it has none.
+    static func derived(_ name: String, _ kind: ValueKind, config path: String, default defaultValue: String? = nil) -> RunColumn {
+        RunColumn(name, kind, .derived(config: path), derivedSQL: { dialect in
+            let value = dialect.jsonValue("config", path.split(separator: ".").map(String.init), as: kind.jsonKind)
+            return defaultValue.map { "coalesce(\(value), \($0))" } ?? value
+        })
     }
 
     public init?(rawValue: String) {
@@ -60,7 +73,7 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     public var configKey: String? {
         switch source {
         case .record: return nil
-        case .given(let config), .derived(let config, _): return config
+        case .given(let config), .derived(let config): return config
         }
     }
 
@@ -110,10 +123,10 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     public static let started_at = RunColumn("started_at", .text)
     public static let finished_at = RunColumn("finished_at", .text)
     public static let worker = RunColumn("worker", .text)
-    public static let hidden = RunColumn("hidden", .text, .derived(
-        config: "training.layerSizes",
+    public static let hidden = RunColumn("hidden", .text, .derived(config: "training.layerSizes"), derivedSQL: { dialect in
         // '64-32-10' -> '32': drop the input width, then the output width; 'none' without hidden layers.
-        sql: "coalesce(nullif(replace(rtrim(rtrim(substr(layers, instr(layers, '-') + 1), '0123456789'), '-'), '-', ','), ''), 'none')"))
+        "coalesce(nullif(replace(rtrim(rtrim(substr(layers, \(dialect.position(of: "'-'", in: "layers")) + 1), '0123456789'), '-'), '-', ','), ''), 'none')"
+    })
 
     /// Every column, in the order of `report export` and `--format csv/json` (new ones are appended,
     /// never inserted, so that column positions stay stable for scripts).
@@ -125,53 +138,61 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         final_train_accuracy, final_val_accuracy,
         created_at, started_at, finished_at, worker,
         // Migration 0003_run_settings: the settings that lived only in `config`.
-        RunColumn("weight_decay", .real, .derived(config: "training.weightDecay",
-                                                  sql: "coalesce(json_extract(config, '$.training.weightDecay'), 0)")),
-        RunColumn("nesterov", .boolean, .derived(config: "training.nesterov",
-                                                 sql: "coalesce(json_extract(config, '$.training.nesterov'), 0)")),
+        derived("weight_decay", .real, config: "training.weightDecay", default: "0"),
+        derived("nesterov", .boolean, config: "training.nesterov", default: "0"),
         hidden,
-        RunColumn("init", .text, .derived(config: "training.initialization",
-                                          sql: "json_extract(config, '$.training.initialization')")),
-        RunColumn("bias", .boolean, .derived(config: "training.usesBias",
-                                             sql: "coalesce(json_extract(config, '$.training.usesBias'), 1)")),
-        RunColumn("early_stopping_patience", .integer, .derived(config: "training.earlyStopping.patience",
-                                                                sql: "json_extract(config, '$.training.earlyStopping.patience')")),
-        RunColumn("early_stopping_monitor", .text, .derived(config: "training.earlyStopping.monitor",
-                                                            sql: "json_extract(config, '$.training.earlyStopping.monitor')")),
-        RunColumn("min_delta", .real, .derived(config: "training.earlyStopping.minDelta",
-                                               sql: "json_extract(config, '$.training.earlyStopping.minDelta')")),
-        RunColumn("target", .text, .derived(config: "data.target", sql: "json_extract(config, '$.data.target')")),
-        RunColumn("task", .text, .derived(config: "data.taskOverride", sql: "json_extract(config, '$.data.taskOverride')")),
-        RunColumn("standardize", .boolean, .derived(config: "data.standardize", sql: "json_extract(config, '$.data.standardize')")),
-        RunColumn("split_seed", .integer, .derived(config: "data.splitSeed", sql: "json_extract(config, '$.data.splitSeed')")),
-        RunColumn("log_tensors", .text, .derived(config: "tensorLogging", sql: "json_extract(config, '$.tensorLogging')")),
-        RunColumn("init_weights", .text, .derived(config: "initialWeightsFile", sql: "json_extract(config, '$.initialWeightsFile')")),
+        derived("init", .text, config: "training.initialization"),
+        derived("bias", .boolean, config: "training.usesBias", default: "1"),
+        derived("early_stopping_patience", .integer, config: "training.earlyStopping.patience"),
+        derived("early_stopping_monitor", .text, config: "training.earlyStopping.monitor"),
+        derived("min_delta", .real, config: "training.earlyStopping.minDelta"),
+        derived("target", .text, config: "data.target"),
+        derived("task", .text, config: "data.taskOverride"),
+        derived("standardize", .boolean, config: "data.standardize"),
+        derived("split_seed", .integer, config: "data.splitSeed"),
+        derived("log_tensors", .text, config: "tensorLogging"),
+        derived("init_weights", .text, config: "initialWeightsFile"),
         // Migration 0004_optimizer_state: the optimizer (sgd when absent) and its settings, NULL where
         // the optimizer does not use them (PyTorch's defaults where it does and the config has none).
-        RunColumn("optimizer", .text, .derived(config: "training.optimizer",
-                                               sql: "coalesce(json_extract(config, '$.training.optimizer'), 'sgd')")),
-        RunColumn("beta1", .real, .derived(config: "training.beta1", sql: optimizerSetting("beta1", 0.9, usedBy: "('adam', 'adamw')"))),
-        RunColumn("beta2", .real, .derived(config: "training.beta2", sql: optimizerSetting("beta2", 0.999, usedBy: "('adam', 'adamw')"))),
-        RunColumn("epsilon", .real, .derived(config: "training.epsilon",
-                                             sql: optimizerSetting("epsilon", 1e-8, usedBy: "('adam', 'adamw', 'rmsprop')"))),
-        RunColumn("rho", .real, .derived(config: "training.rho", sql: optimizerSetting("rho", 0.99, usedBy: "('rmsprop')"))),
+        derived("optimizer", .text, config: "training.optimizer", default: "'sgd'"),
+        optimizerSetting("beta1", 0.9, usedBy: "('adam', 'adamw')"),
+        optimizerSetting("beta2", 0.999, usedBy: "('adam', 'adamw')"),
+        optimizerSetting("epsilon", 1e-8, usedBy: "('adam', 'adamw', 'rmsprop')"),
+        optimizerSetting("rho", 0.99, usedBy: "('rmsprop')"),
     ]
 
-    /// `training.<name>` (or its default) when the run's optimizer is one of `optimizers`, else NULL.
-    private static func optimizerSetting(_ name: String, _ defaultValue: Double, usedBy optimizers: String) -> String {
-        "CASE WHEN json_extract(config, '$.training.optimizer') IN \(optimizers) "
-            + "THEN coalesce(json_extract(config, '$.training.\(name)'), \(defaultValue)) END"
+    /// The setting `training.<name>` (or its default) when the run's optimizer is one of `optimizers`, else NULL.
+    private static func optimizerSetting(_ name: String, _ defaultValue: Double, usedBy optimizers: String) -> RunColumn {
+        RunColumn(name, .real, .derived(config: "training.\(name)"), derivedSQL: { dialect in
+            "CASE WHEN \(dialect.jsonValue("config", ["training", "optimizer"], as: .text)) IN \(optimizers) "
+                + "THEN coalesce(\(dialect.jsonValue("config", ["training", name], as: .real)), \(defaultValue)) END"
+        })
     }
 
     private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
     /// `UPDATE runs SET <derived setting> = <its expression>, ... WHERE id = ?`: fills the derived
     /// setting columns of a row from its `config` (and `layers`), as migration 0003 did for old rows.
-    static let fillDerivedSettingsSQL: String = {
-        let assignments = allCases.compactMap { column -> String? in
-            guard case .derived(_, let sql) = column.source else { return nil }
-            return "\(column.rawValue) = \(sql)"
-        }
+    static func fillDerivedSettingsSQL(_ dialect: SQLDialect) -> String {
+        dialect == .sqlite ? fillDerivedSettingsSQLite : fillDerivedSettingsSQL(building: dialect)
+    }
+
+    private static let fillDerivedSettingsSQLite = fillDerivedSettingsSQL(building: .sqlite)
+
+    private static func fillDerivedSettingsSQL(building dialect: SQLDialect) -> String {
+        let assignments = allCases.compactMap { column in column.derivedSQL.map { "\(column.rawValue) = \($0(dialect))" } }
         return "UPDATE runs SET " + assignments.joined(separator: ", ") + " WHERE id = ?"
-    }()
+    }
+}
+
+extension RunColumn.ValueKind {
+    /// How a JSON value reads into a column of this kind.
+    var jsonKind: SQLDialect.JSONValueKind {
+        switch self {
+        case .integer: return .integer
+        case .real: return .real
+        case .text: return .text
+        case .boolean: return .boolean
+        }
+    }
 }

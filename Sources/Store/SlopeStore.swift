@@ -1,309 +1,56 @@
-// SlopeStore: opens a Slope database (checks it is one, migrates it, sets WAL and the
-// pragmas) and runs every read and write as one GRDB transaction.
-import CWALBuffer
+// SlopeStore: Slope's database, whichever backend holds it (SQLite by default, PostgreSQL for
+// many machines). Every public function is written once against `SQLConnection` and runs as one
+// transaction of the backend (`read`, `write`); only the epoch write has a fast path per backend.
 import Foundation
-import GRDB
 
-public final class SlopeStore: @unchecked Sendable {  // DatabasePool is thread-safe; the rest is immutable
+public final class SlopeStore: @unchecked Sendable {  // the backend is thread-safe; the rest is immutable
     public enum Mode: Sendable { case readWrite, readOnly }
 
     /// 0x536C6F70, 'Slop': `PRAGMA application_id` of every Slope database (set by 0001_initial.sql).
     public static let applicationID: UInt32 = 0x536C_6F70
-    /// Page size of new databases. Measured on log-digits / log-wide: 4 KiB pages make megabyte
-    /// BLOBs long overflow chains (many WAL frames and syscalls), 64 KiB pages make every small
-    /// epoch rewrite several 64 KiB b-tree pages; 8 KiB is the best compromise for both.
-    static let pageSize = 8192
 
+    /// Where the database is, as messages name it: the SQLite file's path, or the PostgreSQL
+    /// server without its password.
     public let path: String
     public let mode: Mode
     public let busyTimeout: TimeInterval
-    let pool: DatabasePool
-    private let checkpointer: Checkpointer?
+    let backend: any StoreBackend
 
-    /// Opens (creating and migrating in `.readWrite` mode) the database at `path`.
+    /// Opens (creating and migrating in `.readWrite` mode) the SQLite database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
     /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...).
     /// With `lockWaiting`, writes wait for another process's lock for as long as it takes (saying
     /// so after `noticeAfter` seconds) instead of giving up after `busyTimeout`.
-    public init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30, lockWaiting: LockWaiting? = nil) throws {
-        self.path = path
+    public convenience init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30, lockWaiting: LockWaiting? = nil) throws {
+        let backend = try SQLiteBackend(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting)
+        self.init(backend: backend, mode: mode, busyTimeout: busyTimeout)
+    }
+
+    /// A store over an open backend (`mode` and `busyTimeout` as the backend was opened with).
+    init(backend: any StoreBackend, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30) {
+        self.backend = backend
+        self.path = backend.location
         self.mode = mode
         self.busyTimeout = busyTimeout
-        // Every connection of the process, from here on, writes a transaction's WAL frames in one
-        // call (CWALBuffer). If it cannot be registered, SQLite's default VFS works the same, slower.
-        _ = slope_wal_buffer_register()
-        let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
-        self.checkpointer = checkpointer
-        do {
-            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting, checkpointer: checkpointer)
-        } catch {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
     }
 
-    deinit {
-        try? close()
-    }
+    /// The SQLite backend, for what only SQLite has (its file, VACUUM, the WAL); nil on PostgreSQL.
+    var sqlite: SQLiteBackend? { backend as? SQLiteBackend }
 
-    private let closeLock = NSLock()
-    private var isClosed = false
-
-    /// Closes the database: the last connection to close copies the WAL into the file and
-    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
+    /// Closes the database (SQLite: the last connection to close copies the WAL into the file and
+    /// removes the `-wal` and `-shm` files). Later calls do nothing; any other use afterwards throws.
     public func close() throws {
-        closeLock.lock()
-        defer { closeLock.unlock() }
-        guard !isClosed else { return }
-        isClosed = true
-        if let checkpointer {
-            pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
-            checkpointer.close()
-            // Empty the WAL now, while other processes can still read: the last connection to
-            // close copies what is left under an exclusive lock, which readers (a sqlite3 shell
-            // without a busy timeout) meet as "database is locked".
-            pool.writeWithoutTransaction { db in db.sqliteConnection.map { Checkpointer.truncate($0) } }
-            // While another process has the database open this one is not the last to close, and
-            // SQLite's attempt to checkpoint on close would take the database file's pending lock,
-            // which a reader without a busy timeout meets as "database is locked". Only the last
-            // process to close checkpoints and removes the -wal and -shm files.
-            if Self.otherProcessesHaveOpen(path: path) {
-                pool.writeWithoutTransaction { db in _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) } }
-            }
-        }
-        do {
-            // GRDB closes the writer before the readers, and a read-only connection that closes
-            // last cannot remove the WAL: close the idle readers first.
-            pool.releaseMemory()
-            try pool.close()
-        } catch {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
+        try backend.close()
     }
 
-    /// Checks, opens and migrates (or verifies). While a new database is being set up by several
-    /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
-    /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
-    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
-                                 checkpointer: Checkpointer?) throws -> DatabasePool {
-        let deadline = Date().addingTimeInterval(busyTimeout)
-        while true {
-            do {
-                try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
-                let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
-                let configuration = Self.configuration(mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
-                                                  path: path, checkpointer: checkpointer)
-                let pool = try DatabasePool(path: openPath, configuration: configuration)
-                switch mode {
-                case .readWrite: try Migrations.migrate(pool, path: path)
-                case .readOnly: try Migrations.verify(pool, path: path)
-                }
-                return pool
-            } catch let error as DatabaseError
-                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
-                              && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
-                usleep(useconds_t.random(in: 2_000...20_000))
-            }
-        }
+    /// One write transaction of the backend; errors leave as `StoreError`.
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try backend.write(body)
     }
 
-    /// The name to open a database read-only by. In a folder this process cannot write, SQLite
-    /// could not create the `-shm` file it reads a WAL database with. When nobody can change the
-    /// database either (a read-only file system, or a file without any write permission) and it
-    /// has no `-wal`, it is opened as immutable: SQLite then needs no `-shm` and leaves no files.
-    /// Otherwise (someone else may still write it) the open goes on as usual and fails clearly.
-    static func readOnlyOpenPath(_ path: String) -> String {
-        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path  // -wal and -shm sit beside the real file
-        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
-        var info = stat(), volume = statvfs()
-        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0 else { return path }
-        let nobodyWrites = info.st_mode & 0o222 == 0 || (statvfs(file, &volume) == 0 && volume.f_flag & UInt(ST_RDONLY) != 0)
-        guard nobodyWrites, let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
-        return "file:\(encoded)?immutable=1"
-    }
-
-    /// Waits for another process's write lock by looking again every 0.25-1.25 ms (at random)
-    /// until `timeout` seconds have passed since the first look. SQLite's own handler sleeps up to
-    /// 100 ms between looks, so a process that commits back to back (a worker whose epochs are
-    /// written faster than the other looks) could hold the lock at nearly every look and keep the
-    /// other waiting past its timeout. With `waiting`, there is no timeout: after `noticeAfter`
-    /// seconds it calls `onWait` (once per wait, with `holder()`), looks every 10 ms or so from
-    /// then on, and stops only when `shouldGiveUp` says so. `now` and `sleep` are the clock and the
-    /// pause (tests pass their own).
-    static func busyHandler(timeout: TimeInterval, waiting: LockWaiting? = nil,
-                            holder: @escaping @Sendable () -> Int32? = { nil },
-                            now: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
-                            sleep: @escaping @Sendable (useconds_t) -> Void = { _ = usleep($0) }) -> Database.BusyCallback {
-        // A connection is used by one thread at a time, and SQLite calls the handler on it. A wait
-        // is the run of calls with tries 0, 1, 2...: any other count starts a new one (SQLite does
-        // not always start again from 0, for example while it loads the schema).
-        let startKey = "Slope.busyHandler.start", triesKey = "Slope.busyHandler.tries", noticedKey = "Slope.busyHandler.noticed"
-        return { tries in
-            let dictionary = Thread.current.threadDictionary
-            let previous = dictionary[triesKey] as? Int
-            if tries == 0 || previous != tries - 1 || dictionary[startKey] == nil {
-                dictionary[startKey] = now()
-                dictionary[noticedKey] = false
-            }
-            dictionary[triesKey] = tries
-            let start = dictionary[startKey] as? TimeInterval ?? now()
-            let waited = now() - start
-            let shortWait = dictionary[shortWaitKey] as? TimeInterval
-            guard let waiting, shortWait == nil else {
-                let timeout = shortWait ?? timeout
-                guard waited < timeout else { return false }
-                sleep(useconds_t.random(in: 250...1250))
-                return true
-            }
-            if waiting.shouldGiveUp() { return false }
-            if waited >= waiting.noticeAfter {
-                if dictionary[noticedKey] as? Bool != true {
-                    dictionary[noticedKey] = true
-                    waiting.onWait(holder())
-                }
-                sleep(useconds_t.random(in: 5_000...15_000))  // a long wait: look less often
-            } else {
-                sleep(useconds_t.random(in: 250...1250))
-            }
-            return true
-        }
-    }
-
-    private static let shortWaitKey = "Slope.busyHandler.shortWait"
-
-    /// Runs `body` (SQLite calls on this thread) with the busy handler giving up after `seconds`,
-    /// whatever the store's timeout or lock waiting: for work that may be skipped and done later.
-    static func withShortBusyWait<T>(_ seconds: TimeInterval, _ body: () -> T) -> T {
-        let dictionary = Thread.current.threadDictionary
-        dictionary[shortWaitKey] = seconds
-        defer { dictionary.removeObject(forKey: shortWaitKey) }
-        return body()
-    }
-
-    static func configuration(mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?, path: String,
-                              checkpointer: Checkpointer?) -> Configuration {
-        var configuration = Configuration()
-        configuration.label = "Slope.Store"
-        configuration.readonly = mode == .readOnly
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .callback(Self.busyHandler(timeout: busyTimeout, waiting: lockWaiting,
-                                                            holder: { writeLockHolder(path: path) }))
-        configuration.maximumReaderCount = 4
-        configuration.prepareDatabase { db in
-            // Readers never checkpoint on close: the writer closes after them (see close()).
-            guard !db.configuration.readonly else { _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) }; return }
-            // page_size only takes effect before the first table exists (it is ignored later);
-            // GRDB then switches the file to WAL. synchronous=NORMAL: see docs/schema.md.
-            try db.execute(sql: """
-                PRAGMA page_size = \(SlopeStore.pageSize);
-                PRAGMA synchronous = NORMAL;
-                PRAGMA cache_size = -32768;
-                """)
-            try checkpointer?.install(on: db)
-        }
-        return configuration
-    }
-
-    /// Refuses garbage files and other programs' SQLite databases before anything touches them
-    /// (opening a pool would switch the file to WAL).
-    static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file does not exist (create one with `runner train` or `runner sweep`, or give --db PATH)") }
-            return
-        }
-        if isDirectory.boolValue { throw StoreError.isADirectory(path) }
-        var info = stat()
-        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {  // reading a named pipe would wait forever
-            throw StoreError.invalidValue("\(path) is not a regular file (a pipe, socket or device): give the path of a database file")
-        }
-        // A file this process cannot write (mode, read-only mount, immutable): refused before
-        // SQLite switches it to WAL, which would leave empty -wal and -shm files behind.
-        if mode == .readWrite && access(path, W_OK) != 0 { throw StoreError.readOnly(path: path) }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
-        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
-        try? handle.close()
-        if header.isEmpty {  // a new file that a concurrent opener has just created
-            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file is empty (create one with `runner train` or `runner sweep`, or give --db PATH)") }
-            return
-        }
-        guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
-            throw StoreError.notASlopeDatabase(path: path, reason: "not an SQLite file")
-        }
-        let headerID = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        if headerID != 0 && headerID != applicationID {
-            throw StoreError.notASlopeDatabase(
-                path: path, reason: "its application_id is \(headerID), not Slope's \(applicationID)")
-        }
-        // The header may lag the WAL (a concurrent opener's first migration not checkpointed yet),
-        // and a newer Slope's database must be refused before a pool opens it (opening writes:
-        // GRDB makes sure a -wal file exists by creating and dropping a table). Ask SQLite,
-        // without writing anything.
-        let (id, tables, migrations) = try readSchemaFacts(path: path, busyTimeout: busyTimeout)
-        if UInt32(truncatingIfNeeded: id) == applicationID {
-            let unknown = Set(migrations).subtracting(Migrations.knownIdentifiers).sorted()
-            if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknown: unknown) }
-            return
-        }
-        if id != 0 {
-            throw StoreError.notASlopeDatabase(
-                path: path, reason: "its application_id is \(id), not Slope's \(applicationID)")
-        }
-        let foreign = tables.filter { $0 != "grdb_migrations" }
-        if !foreign.isEmpty {
-            throw StoreError.notASlopeDatabase(
-                path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
-        }
-        if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "it has no Slope tables yet (create them with `runner train` or `runner sweep`)") }
-    }
-
-    /// The application id, table names and applied migrations of an existing SQLite file, read
-    /// without changing a byte of it: immutable when no -wal file lies beside it (SQLite then
-    /// creates no -shm either), else through a read-only connection.
-    private static func readSchemaFacts(path: String, busyTimeout: TimeInterval) throws
-        -> (applicationID: Int64, tables: [String], migrations: [String]) {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .callback(busyHandler(timeout: busyTimeout))
-        func read(_ openPath: String) throws -> (applicationID: Int64, tables: [String], migrations: [String]) {
-            let queue = try DatabaseQueue(path: openPath, configuration: configuration)
-            defer { try? queue.close() }
-            return try queue.read { db in
-                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                let migrations = tables.contains("grdb_migrations")
-                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
-                return (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0, tables, migrations)
-            }
-        }
-        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        if !FileManager.default.fileExists(atPath: file + "-wal"),
-           let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed),
-           let facts = try? read("file:\(encoded)?immutable=1") {
-            return facts
-        }
-        // A -wal file (the database is in use), or a writer started meanwhile: read it as SQLite
-        // readers do (this never writes the database file).
-        return try read(path)
-    }
-
-    // MARK: - Transactions with errors mapped to StoreError
-
-    /// One write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
-        do {
-            return try pool.write(body)
-        } catch {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
-    }
-
-    /// One read transaction on a WAL snapshot: never blocks writers, never blocked by them.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
+    /// One read transaction on one consistent snapshot; errors leave as `StoreError`.
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try backend.read(body)
     }
 
     /// The database the CLIs use: `--db` when given, else `$SLOPE_DB` when set, else `./slope.db`.

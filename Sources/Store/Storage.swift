@@ -2,7 +2,6 @@
 // sweep's tensors take, and `runner compact`, which deletes the tensors of intermediate epochs of
 // finished runs and gives the space back to the file system (VACUUM).
 import Foundation
-import GRDB
 
 extension SlopeStore {
     /// Bytes one logged epoch's `tensors` rows take in the file, given each row's data size in the
@@ -13,7 +12,7 @@ extension SlopeStore {
     /// one does not fit and a new page starts (a 7.7 KB cell after a 1.3 KB one opens a page); the
     /// packing is simulated over a few epochs. Plus each row's primary-key index entry (~32 bytes).
     public static func estimatedEpochTensorBytes(dataBytes: [Int]) -> Int {
-        let usable = pageSize, capacity = usable - 8
+        let usable = SQLiteBackend.pageSize, capacity = usable - 8
         let maxLocal = usable - 35, minLocal = (usable - 12) * 32 / 255 - 23, overflowCapacity = usable - 4
         let epochs = 4, index = 32
         var pages = 0, used = 0, overflowPages = 0
@@ -68,16 +67,26 @@ extension SlopeStore {
     /// Tensor bytes (rows x cols x 4 or 8, what `length(data)` gives) stored by each sweep's runs.
     /// Reads no BLOB: the sizes come from `rows`, `cols` and `dtype`.
     public func tensorBytesBySweep() throws -> [Int64: Int64] {
-        try read { db in try Self.tensorBytesBySweep(db) }
+        try read { c in try Self.tensorBytesBySweep(c) }
     }
 
-    static func tensorBytesBySweep(_ db: Database) throws -> [Int64: Int64] {
-        let rows = try Row.fetchAll(db, sql: """
+    static func tensorBytesBySweep(_ c: any SQLConnection) throws -> [Int64: Int64] {
+        let rows = try c.rows("""
             SELECT r.sweep_id, SUM(t.rows * t.cols * CASE t.dtype WHEN 'float64' THEN 8 ELSE 4 END)
             FROM tensors AS t JOIN runs AS r ON r.id = t.run_id
             WHERE r.sweep_id IS NOT NULL GROUP BY r.sweep_id
-            """)
-        return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as Int64, $0[1] as Int64? ?? 0) })
+            """, [])
+        return Dictionary(uniqueKeysWithValues: rows.map { (Int64(sqlValue: $0[0]) ?? 0, Self.integer($0[1]) ?? 0) })
+    }
+
+    /// A whole number read back from an aggregate: PostgreSQL's SUM of BIGINTs is NUMERIC, which
+    /// its backend may hand over as a real.
+    static func integer(_ value: SQLValue) -> Int64? {
+        switch value {
+        case .integer(let number): return number
+        case .real(let number): return Int64(exactly: number)
+        default: return nil
+        }
     }
 
     /// Deletes, in one transaction, the tensors of every epoch of the sweep's finished runs except
@@ -88,31 +97,31 @@ extension SlopeStore {
     /// - Throws: `StoreError.notFound` for an unknown sweep, `.invalidValue` for `keepEvery` < 1.
     public func compactTensors(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> [RunCompaction] {
         guard keepEvery >= 1 else { throw StoreError.invalidValue("--keep-every must be at least 1 (1 keeps every epoch)") }
-        let body: (Database) throws -> [RunCompaction] = { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM sweeps WHERE id = ?", arguments: [sweepID]) != nil else {
+        let body: (any SQLConnection) throws -> [RunCompaction] = { c in
+            guard try c.value("SELECT 1 FROM sweeps WHERE id = ?", [sweepID], as: Int64.self) != nil else {
                 throw StoreError.notFound("sweep \(sweepID)")
             }
-            let runs = try Row.fetchAll(db, sql: "SELECT id, status FROM runs WHERE sweep_id = ? ORDER BY id", arguments: [sweepID])
+            let runs = try c.rows("SELECT id, status FROM runs WHERE sweep_id = ? ORDER BY id", [sweepID])
             return try runs.map { row in
-                let runID: Int64 = row[0]
-                let status = RunStatus(rawValue: row[1]) ?? .running
+                let runID = Int64(sqlValue: row[0]) ?? 0
+                let status = String(sqlValue: row[1]).flatMap(RunStatus.init(rawValue:)) ?? .running
                 guard status.isFinished else {
                     return RunCompaction(runID: runID, status: status, deletedEpochs: 0, deletedBytes: 0, keptEpochs: 0, skipped: true)
                 }
                 // The condition on the epochs whose tensors go: not 0, not a multiple of K, not the last.
                 let condition = """
-                    run_id = :run AND epoch <> 0 AND epoch % :keep <> 0
-                    AND epoch <> (SELECT MAX(epoch) FROM tensors WHERE run_id = :run AND kind = 'weight')
+                    run_id = ? AND epoch <> 0 AND epoch % ? <> 0
+                    AND epoch <> (SELECT MAX(epoch) FROM tensors WHERE run_id = ? AND kind = 'weight')
                     """
-                let arguments: StatementArguments = ["run": runID, "keep": keepEvery]
-                let counts = try Row.fetchOne(db, sql: """
+                let arguments: [any SQLValueConvertible] = [runID, keepEvery, runID]
+                guard let counts = try c.rows("""
                     SELECT COUNT(DISTINCT epoch), COALESCE(SUM(rows * cols * CASE dtype WHEN 'float64' THEN 8 ELSE 4 END), 0)
                     FROM tensors WHERE \(condition)
-                    """, arguments: arguments)!
-                let total = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT epoch) FROM tensors WHERE run_id = ?", arguments: [runID]) ?? 0
-                if !dryRun { try db.execute(sql: "DELETE FROM tensors WHERE \(condition)", arguments: arguments) }
-                let deleted: Int = counts[0]
-                return RunCompaction(runID: runID, status: status, deletedEpochs: deleted, deletedBytes: counts[1],
+                    """, arguments).first else { throw StoreError.invalidValue("counting the tensors of run \(runID) returned no row") }
+                let total = try c.value("SELECT COUNT(DISTINCT epoch) FROM tensors WHERE run_id = ?", [runID], as: Int.self) ?? 0
+                if !dryRun { try c.execute("DELETE FROM tensors WHERE \(condition)", arguments) }
+                let deleted = Int(Self.integer(counts[0]) ?? 0)
+                return RunCompaction(runID: runID, status: status, deletedEpochs: deleted, deletedBytes: Self.integer(counts[1]) ?? 0,
                                      keptEpochs: total - deleted, skipped: false)
             }
         }
@@ -168,35 +177,15 @@ extension SlopeStore {
         return .compactionFailed(path: path, reason: reason, tensorsDeleted: deleted)
     }
 
-    /// Size of the database file and its -wal file, in bytes.
+    /// Size of the database file and its -wal file, in bytes (SQLite only: 0 on PostgreSQL).
     public func fileBytes() -> Int64 {
-        [path, path + "-wal"].reduce(Int64(0)) { sum, file in
-            var info = stat()
-            return sum + (stat(file, &info) == 0 ? Int64(info.st_size) : 0)
-        }
+        sqlite?.fileBytes() ?? 0
     }
 
-    /// Rewrites the database without its free pages (SQLite's VACUUM), then truncates the WAL, so
-    /// the file shrinks by the space deleted rows left. VACUUM needs free disk space for a full
-    /// copy of the database (the new content goes through the WAL) and waits, up to the busy
-    /// timeout, for other processes' writes; readers may go on meanwhile.
+    /// Rewrites the database without its free pages and truncates the WAL (SQLite only: see
+    /// `SQLiteBackend.vacuum`); on PostgreSQL the server's autovacuum does this.
     public func vacuum() throws {
-        guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
-        do {
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "VACUUM")
-                // The commit may have started a background checkpoint (Checkpointer), and SQLite
-                // runs one checkpoint at a time: a TRUNCATE that meets it answers busy (a result
-                // row, not an error) and leaves the WAL as large as the database. Retry until
-                // it truncates, for up to the busy timeout.
-                let deadline = Date().addingTimeInterval(min(busyTimeout, 600))
-                while let busy = try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)"), busy != 0, Date() < deadline {
-                    usleep(5_000)
-                }
-            }
-        } catch {
-            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
-        }
+        try sqlite?.vacuum()
     }
 }
 
@@ -204,6 +193,6 @@ extension RunQueries {
     /// Tensor bytes stored by each sweep's runs (see `SlopeStore.tensorBytesBySweep`).
     /// - Complexity: one pass over the `tensors` b-tree (its BLOBs' overflow pages are not read).
     public func tensorBytesBySweep() throws -> [Int64: Int64] {
-        try read { db in try SlopeStore.tensorBytesBySweep(db) }
+        try read { c in try SlopeStore.tensorBytesBySweep(c) }
     }
 }

@@ -1,7 +1,6 @@
-// The Store module's one error type: every SQLite failure is mapped to a case whose
-// message says what went wrong and what to do about it.
+// The Store module's one error type: every SQLite or PostgreSQL failure is mapped to a case
+// whose message says what went wrong and what to do about it (SQLite's: SQLiteBackend.swift).
 import Foundation
-import GRDB
 
 public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file exists but is not a Slope database (garbage bytes, or another program's SQLite file).
@@ -93,39 +92,5 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
 
     static func isADirectory(_ path: String) -> StoreError {
         .invalidValue("\(path) is a directory: give the path of a database file (e.g. \(path)/slope.db)")
-    }
-
-    /// Why SQLite could not open `path`, said in terms of the file system where it can tell.
-    static func cannotOpen(path: String, message: String) -> StoreError {
-        var isDirectory: ObjCBool = false
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return isADirectory(path) }
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
-            return .invalidValue("cannot create the database \(path): the folder \(directory) does not exist (create it first)")
-        }
-        if !FileManager.default.fileExists(atPath: path) && !FileManager.default.isWritableFile(atPath: directory) {
-            return .readOnly(path: path)
-        }
-        return .sqlite(path: path, message: "cannot open it (\(message))")
-    }
-
-    /// Maps any error thrown while talking to SQLite into a StoreError.
-    static func wrap(_ error: Error, path: String, busyTimeout: TimeInterval) -> StoreError {
-        if let storeError = error as? StoreError { return storeError }
-        guard let databaseError = error as? DatabaseError else {
-            return .sqlite(path: path, message: String(describing: error))
-        }
-        let message = databaseError.message ?? databaseError.description
-        switch databaseError.resultCode {
-        case .SQLITE_FULL: return .diskFull(path: path)
-        case .SQLITE_IOERR: return .ioError(path: path, message: message)
-        case .SQLITE_READONLY: return .readOnly(path: path)
-        case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
-        case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path, timeout: busyTimeout)
-        case .SQLITE_CONSTRAINT: return .invalidValue("the database refused a value: \(message)")
-        case .SQLITE_CANTOPEN: return cannotOpen(path: path, message: message)
-        default: return .sqlite(path: path, message: message)
-        }
     }
 }

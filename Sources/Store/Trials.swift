@@ -2,7 +2,6 @@
 // claim's write transaction, so parallel workers never make or run the same trial; and the
 // per-epoch values that successive halving compares at its rungs.
 import Foundation
-import GRDB
 
 extension SlopeStore {
     /// A trial of a sampled sweep as the sampler sees it.
@@ -31,52 +30,53 @@ extension SlopeStore {
     /// trials. N processes calling this never get the same run and never make more than `trialCount`.
     public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity,
                                makeTrial: ([TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
-        try write { db in
-            if let queued = try claim(where: """
-                id = (SELECT id FROM runs WHERE status = 'queued' AND sweep_id = :sweep ORDER BY id LIMIT 1)
-                """, ["sweep": sweepID], worker: worker, db: db) {
+        try write { c in
+            if let queued = try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), [sweepID], worker: worker, c) {
                 return queued
             }
             // Columns by position: looking them up by name costs more than the sampling with 1,000 trials.
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, status, json_extract(config, '$.trial'), epochs_done, \(metric.finalColumn)
+            let rows = try c.rows("""
+                SELECT id, status, \(c.dialect.jsonValue("config", ["trial"], as: .text)), epochs_done, \(metric.finalColumn)
                 FROM runs WHERE sweep_id = ? ORDER BY id
-                """), arguments: [sweepID])
+                """, [sweepID])
             guard rows.count < trialCount else { return nil }
             let trials = try rows.map { row -> TrialRecord in
-                guard let status = RunStatus(rawValue: row[1]) else {
-                    throw StoreError.corrupt(path: path, detail: "run \(row[0] as Int64) has an unknown status")
+                let id = Int64(sqlValue: row[0]) ?? 0
+                guard let status = String(sqlValue: row[1]).flatMap(RunStatus.init(rawValue:)) else {
+                    throw StoreError.corrupt(path: path, detail: "run \(id) has an unknown status")
                 }
-                return TrialRecord(id: row[0], status: status, trialJSON: row[2], epochsDone: row[3], value: row[4])
+                return TrialRecord(id: id, status: status, trialJSON: String(sqlValue: row[2]),
+                                   epochsDone: Int(sqlValue: row[3]) ?? 0, value: Double(sqlValue: row[4]))
             }
-            let runID = try insertRun(try makeTrial(trials), sweepID: sweepID, db: db)
-            return try claim(where: "id = :run AND status = 'queued'", ["run": runID], worker: worker, db: db)
+            let runID = try insertRun(try makeTrial(trials), sweepID: sweepID, c)
+            return try claim(where: "id = ? AND status = 'queued'", [runID], worker: worker, c)
         }
     }
 
     /// The sweep's number of runs (trials made so far).
     public func runCount(sweepID: Int64) throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM runs WHERE sweep_id = ?", arguments: [sweepID]) ?? 0 }
+        try read { c in try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0 }
     }
 
     /// The ids of sweeps whose stored spec has `method: <method>` and that are not completed or failed:
     /// the sampled sweeps a `runner work` without --sweep may make trials for.
     public func openSweepIDs(method: String) throws -> [Int64] {
-        try read { db in
-            try Int64.fetchAll(db, sql: """
-                SELECT id FROM sweeps WHERE json_extract(spec, '$.method') = ? AND status NOT IN ('completed', 'failed') ORDER BY id
-                """, arguments: [method])
+        try read { c in
+            try c.values("""
+                SELECT id FROM sweeps WHERE \(c.dialect.jsonValue("spec", ["method"], as: .text)) = ?
+                AND status NOT IN ('completed', 'failed') ORDER BY id
+                """, [method], as: Int64.self)
         }
     }
 
     /// The values of `metric` at `epoch` of the sweep's runs (but `runID`), in no order; NaN for a
     /// stored epoch without that value (a diverged one).
     public func epochValues(sweepID: Int64, epoch: Int, metric: TrialMetric, excluding runID: Int64) throws -> [Double] {
-        try read { db in
-            try Row.fetchAll(db, sql: """
+        try read { c in
+            try c.rows("""
                 SELECT e.\(metric.rawValue) AS value FROM epochs AS e JOIN runs AS r ON r.id = e.run_id
                 WHERE r.sweep_id = ? AND e.epoch = ? AND r.id <> ?
-                """, arguments: [sweepID, epoch, runID]).map { ($0["value"] as Double?) ?? .nan }
+                """, [sweepID, epoch, runID]).map { Double(sqlValue: $0[0]) ?? .nan }
         }
     }
 }

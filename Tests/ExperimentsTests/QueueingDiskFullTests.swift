@@ -20,7 +20,7 @@ final class QueueingDiskFullTests: XCTestCase {
                 """, file: "s.yaml"))
         }
         _ = try plan(1).enqueue(in: store)
-        try store.pool.writeWithoutTransaction { db in
+        try store.sqlite!.pool.writeWithoutTransaction { db in
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             try db.execute(sql: "PRAGMA max_page_count = \(pages + 1)")
         }
@@ -39,7 +39,7 @@ final class QueueingDiskFullTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: nil).count, 1, "no run of it")
 
         // Space again: the same sweep is queued whole.
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.sqlite!.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         XCTAssertEqual(try big.enqueue(in: store).runIDs.count, 500)
     }
 }

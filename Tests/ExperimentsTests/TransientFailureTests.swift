@@ -30,7 +30,7 @@ final class TransientFailureTests: XCTestCase {
 
     /// Allows the database no more pages than it has now (plus `extra`).
     private func limitPages(_ store: SlopeStore, extra: Int) throws {
-        try store.pool.writeWithoutTransaction { db in
+        try store.sqlite!.pool.writeWithoutTransaction { db in
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             try db.execute(sql: "PRAGMA max_page_count = \(pages + extra)")
         }
@@ -59,7 +59,7 @@ final class TransientFailureTests: XCTestCase {
         XCTAssertEqual(stopped.stopReason, "stopped after epoch \(stored.count - 1) by a database write that failed: \(reason)")
 
         // Room again: resume continues from the last stored epoch.
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.sqlite!.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         let summary = try Worker(store: store).resume(sweepID: nil, runID: runID, jobs: 1, staleAfter: 60)
         XCTAssertEqual(summary.outcomes[runID], .finished(.completed, reason: "completed all epochs"))
         XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
@@ -93,7 +93,7 @@ final class TransientFailureTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .queued, .queued])
         XCTAssertEqual(try store.sweep(id: sweepID).status, .interrupted)
 
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.sqlite!.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         let resumed = try Worker(store: store).resume(sweepID: sweepID, runID: nil, jobs: 1, staleAfter: 60)
         XCTAssertEqual(resumed.runIDs, Array(runIDs[1...]))
         XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .completed, .completed])

@@ -25,7 +25,7 @@ final class DiskFullTests: XCTestCase {
         try store.writeEpoch(runID: runID, first, tensors: firstTensors, worker: worker)
 
         // No room for more than a few new pages; the next epoch's tensor needs about a hundred.
-        try store.pool.writeWithoutTransaction { db in
+        try store.sqlite!.pool.writeWithoutTransaction { db in
             let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
             try db.execute(sql: "PRAGMA max_page_count = \(pages + 2)")
         }
@@ -39,10 +39,10 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(try store.run(id: runID).epochsDone, 0, "summary columns rolled back with the epoch")
 
         // Space again: the same epoch goes in, and the file is sound.
-        try store.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try store.sqlite!.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         try store.writeEpoch(runID: runID, second, tensors: secondTensors, worker: worker)
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1])
         XCTAssertEqual(try store.tensors(runID: runID, epoch: 1, layer: 1, kind: .weight).first?.tensor.data, secondTensors[0].data)
-        try store.pool.read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok") }
+        try store.sqlite!.pool.read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok") }
     }
 }

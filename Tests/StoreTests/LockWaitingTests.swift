@@ -26,7 +26,7 @@ final class LockWaitingTests: XCTestCase {
     func testBusyHandlerWithWaitingNoticesOnceAndStopsOnlyWhenAsked() {
         let clock = Box(100.0), notices = Box<[Int32?]>([]), giveUp = Box(false), pauses = Box<[useconds_t]>([])
         let waiting = SlopeStore.LockWaiting(noticeAfter: 5, onWait: { notices.value.append($0) }, shouldGiveUp: { giveUp.value })
-        let handler = SlopeStore.busyHandler(timeout: 0.01, waiting: waiting, holder: { 4321 }, now: { clock.value },
+        let handler = SQLiteBackend.busyHandler(timeout: 0.01, waiting: waiting, holder: { 4321 }, now: { clock.value },
                                              sleep: { pause in pauses.value.append(pause); clock.value += Double(pause) * 1e-6 })
         var tries = 0
         while clock.value < 100 + 4.9 {

@@ -22,7 +22,7 @@ final class ReadOnlyTests: XCTestCase {
         guard let undoFolder = try makeUnwritable(folder) else {
             throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
         }
-        XCTAssertEqual(SlopeStore.readOnlyOpenPath(path), path)
+        XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path)
         undoFolder()
         XCTAssertEqual(chmod(path, 0o444), 0)  // nobody may write it: immutable then
         defer { chmod(path, 0o644) }
@@ -31,11 +31,11 @@ final class ReadOnlyTests: XCTestCase {
         }
         defer { undo() }
         XCTAssertNotEqual(access(folder, W_OK), 0)
-        XCTAssertTrue(SlopeStore.readOnlyOpenPath(path).hasPrefix("file:") && SlopeStore.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
+        XCTAssertTrue(SQLiteBackend.readOnlyOpenPath(path).hasPrefix("file:") && SQLiteBackend.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
         // Through a link, the real file's folder and -wal count.
         let link = directory.path("link.db")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
-        XCTAssertEqual(SlopeStore.readOnlyOpenPath(link), SlopeStore.readOnlyOpenPath(path))
+        XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(link), SQLiteBackend.readOnlyOpenPath(path))
         let reader = try SlopeStore(path: path, mode: .readOnly)
         XCTAssertEqual(try reader.run(id: runID).settings.name, "sealed")
         try reader.close()

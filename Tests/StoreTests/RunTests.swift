@@ -22,7 +22,7 @@ final class RunTests: XCTestCase {
     func testBusyHandlerLooksOftenUntilItsTimeout() {
         final class Clock: @unchecked Sendable { var now = 100.0; var pauses: [useconds_t] = [] }
         let clock = Clock()
-        let handler = SlopeStore.busyHandler(timeout: 0.01, now: { clock.now }, sleep: { pause in
+        let handler = SQLiteBackend.busyHandler(timeout: 0.01, now: { clock.now }, sleep: { pause in
             clock.pauses.append(pause)
             clock.now += Double(pause) * 3e-6  // a loaded machine: each pause takes three times as long
         })
@@ -39,7 +39,7 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(handler(8))
         clock.now += 0.02
         XCTAssertFalse(handler(9), "the wait that began at try 7 is over")
-        XCTAssertTrue(SlopeStore.busyHandler(timeout: .infinity, sleep: { _ in })(1_000_000))
+        XCTAssertTrue(SQLiteBackend.busyHandler(timeout: .infinity, sleep: { _ in })(1_000_000))
     }
 
     /// A write waits for another connection's write lock and gives up with `.busy` after its

@@ -43,7 +43,7 @@ final class WALBufferTests: XCTestCase {
         let callsBefore = slope_wal_buffer_write_calls()
         let (second, secondTensors) = epoch(1, floats: 12_000)  // 48 KB: 6 overflow pages and more
         try store.writeEpoch(runID: runID, second, tensors: secondTensors, worker: worker)
-        let frames = (fileSize(path + "-wal") - walBefore) / (SlopeStore.pageSize + 24)
+        let frames = (fileSize(path + "-wal") - walBefore) / (SQLiteBackend.pageSize + 24)
         XCTAssertGreaterThanOrEqual(frames, 7, "the epoch spans many WAL frames")
         XCTAssertEqual(slope_wal_buffer_write_calls() - callsBefore, 1, "\(frames) frames, one write call")
 
@@ -123,7 +123,7 @@ final class WALBufferTests: XCTestCase {
         let reopened = try SlopeStore(path: path, mode: .readOnly)
         XCTAssertEqual(try reopened.epochs(runID: runID).map(\.epoch), [0, 1])
         XCTAssertEqual(try reopened.tensors(runID: runID, epoch: 1).first?.tensor, secondTensors[0])
-        try reopened.read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok") }
+        try reopened.sqlite!.pool.read { db in XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA integrity_check"), "ok") }
     }
 }
 

@@ -35,7 +35,7 @@ final class WorkerLivenessTests: XCTestCase {
         let store = try SlopeStore(path: directory.path("claim.db"))
         let runID = try store.createRun(.example())
         _ = try store.claimRun(runID: runID, worker: me)
-        let row = try store.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
+        let row = try store.sqlite!.pool.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
         XCTAssertEqual(row?["boot_id"], try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)
                         .trimmingCharacters(in: .whitespacesAndNewlines))
         XCTAssertEqual(row?["pid_namespace"], try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))
@@ -43,7 +43,7 @@ final class WorkerLivenessTests: XCTestCase {
         let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
         XCTAssertEqual(row?["process_start"], Int64(fields[19]), "field 22 of /proc/self/stat")
         try store.requeueRun(runID: runID, reason: "test")
-        let cleared = try store.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
+        let cleared = try store.sqlite!.pool.read { db in try Row.fetchOne(db, sql: "SELECT boot_id, process_start, pid_namespace FROM runs WHERE id = ?", arguments: [runID]) }
         XCTAssertEqual(cleared?["boot_id"] as String?, nil)
         XCTAssertEqual(cleared?["process_start"] as Int64?, nil)
     }

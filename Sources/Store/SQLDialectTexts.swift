@@ -1,0 +1,95 @@
+// Where SQLite's SQL and PostgreSQL's differ, the text each one takes: Store's shared queries
+// (Writes, Reads, RunQueries, Trials, RunColumns) call these instead of writing either dialect.
+import Foundation
+
+extension SQLDialect {
+    /// The current time as stored (ISO-8601 UTC text with milliseconds, see Timestamp.swift), by
+    /// the database's clock: on PostgreSQL the server's, the one clock every worker shares.
+    var currentTimestamp: String {
+        switch self {
+        case .sqlite: return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+        case .postgres: return #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        }
+    }
+
+    /// The time `seconds` seconds before now (a negative number: after), formatted as stored;
+    /// `seconds` is SQL text, typically a `?` bound to a Double.
+    func timestamp(secondsAgo seconds: String) -> String {
+        switch self {
+        case .sqlite: return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('%+.3f seconds', -(\(seconds))))"
+        case .postgres:
+            return #"to_char((now() - make_interval(secs => \#(seconds))) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        }
+    }
+
+    /// `a <this> b` is true when both are equal or both NULL.
+    var isNotDistinctFrom: String {
+        switch self {
+        case .sqlite: return "IS"
+        case .postgres: return "IS NOT DISTINCT FROM"
+        }
+    }
+
+    /// Appended to the subquery that picks a queued run to claim: PostgreSQL's workers skip a
+    /// row another one is claiming instead of waiting for it (SQLite's writer is alone anyway).
+    var skipLocked: String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE SKIP LOCKED"
+        }
+    }
+
+    /// The value of `LIMIT ?` that means no limit (with an OFFSET).
+    var noLimit: SQLValue {
+        switch self {
+        case .sqlite: return .integer(-1)
+        case .postgres: return .null
+        }
+    }
+
+    /// Case-insensitive (for ASCII letters) pattern matching, as SQLite's LIKE is.
+    var like: String {
+        switch self {
+        case .sqlite: return "LIKE"
+        case .postgres: return "ILIKE"
+        }
+    }
+
+    /// The position (1-based, 0 when absent) of `needle` in `text`, both SQL expressions.
+    func position(of needle: String, in text: String) -> String {
+        switch self {
+        case .sqlite: return "instr(\(text), \(needle))"
+        case .postgres: return "strpos(\(text), \(needle))"
+        }
+    }
+
+    /// The value at `path` (keys, outermost first) of the JSON text in `column`, typed as `kind`
+    /// (NULL when absent). A boolean reads as 0 or 1; an object or array as its JSON text.
+    func jsonValue(_ column: String, _ path: [String], as kind: JSONValueKind) -> String {
+        switch self {
+        case .sqlite:
+            return "json_extract(\(column), '$.\(path.joined(separator: "."))')"
+        case .postgres:
+            let text = "(\(column)::jsonb #>> '{\(path.joined(separator: ","))}')"
+            switch kind {
+            case .text: return text
+            case .real: return "\(text)::double precision"
+            case .integer: return "\(text)::bigint"
+            case .boolean: return "\(text)::boolean::int"
+            }
+        }
+    }
+
+    enum JSONValueKind { case integer, real, text, boolean }
+}
+
+extension SQLDialect {
+    /// `expression` as a double-precision number for aggregates: PostgreSQL's avg of a BIGINT is
+    /// NUMERIC, SQLite's is already a real (and SQLite's min/max keep the column's own type).
+    func real(_ expression: String) -> String {
+        switch self {
+        case .sqlite: return expression
+        case .postgres: return "CAST(\(expression) AS double precision)"
+        }
+    }
+}

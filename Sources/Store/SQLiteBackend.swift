@@ -1,0 +1,443 @@
+// The SQLite store (GRDB, the embedded default): checks a file is a Slope database before
+// opening it, migrates it, keeps it in WAL mode with the background Checkpointer and the busy
+// handler that waits for other processes' locks, and closes it so that readers in other
+// processes never meet "database is locked". Its SQLConnection runs Store's shared queries on
+// GRDB's cached statements; the epoch write's fast path is in SQLiteEpochWrite.swift.
+import CWALBuffer
+import Foundation
+import GRDB
+
+final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool is thread-safe; the rest is immutable or behind closeLock
+    /// Page size of new databases. Measured on log-digits / log-wide: 4 KiB pages make megabyte
+    /// BLOBs long overflow chains (many WAL frames and syscalls), 64 KiB pages make every small
+    /// epoch rewrite several 64 KiB b-tree pages; 8 KiB is the best compromise for both.
+    static let pageSize = 8192
+    typealias Mode = SlopeStore.Mode
+    typealias LockWaiting = SlopeStore.LockWaiting
+
+    let path: String
+    let mode: SlopeStore.Mode
+    let busyTimeout: TimeInterval
+    let pool: DatabasePool
+    private let checkpointer: Checkpointer?
+
+    var dialect: SQLDialect { .sqlite }
+    var location: String { path }
+
+    /// Opens (creating and migrating in `.readWrite` mode) the database at `path`.
+    /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
+    /// With `lockWaiting`, writes wait for another process's lock for as long as it takes (saying
+    /// so after `noticeAfter` seconds) instead of giving up after `busyTimeout`.
+    /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...).
+    init(path: String, mode: SlopeStore.Mode, busyTimeout: TimeInterval, lockWaiting: SlopeStore.LockWaiting?) throws {
+        self.path = path
+        self.mode = mode
+        self.busyTimeout = busyTimeout
+        // Every connection of the process, from here on, writes a transaction's WAL frames in one
+        // call (CWALBuffer). If it cannot be registered, SQLite's default VFS works the same, slower.
+        _ = slope_wal_buffer_register()
+        let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
+        self.checkpointer = checkpointer
+        do {
+            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting, checkpointer: checkpointer)
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    deinit {
+        try? close()
+    }
+
+    private let closeLock = NSLock()
+    private var isClosed = false
+
+    /// Closes the database: the last connection to close copies the WAL into the file and
+    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
+    func close() throws {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        if let checkpointer {
+            pool.writeWithoutTransaction { Checkpointer.uninstall(from: $0) }
+            checkpointer.close()
+            // Empty the WAL now, while other processes can still read: the last connection to
+            // close copies what is left under an exclusive lock, which readers (a sqlite3 shell
+            // without a busy timeout) meet as "database is locked".
+            pool.writeWithoutTransaction { db in db.sqliteConnection.map { Checkpointer.truncate($0) } }
+            // While another process has the database open this one is not the last to close, and
+            // SQLite's attempt to checkpoint on close would take the database file's pending lock,
+            // which a reader without a busy timeout meets as "database is locked". Only the last
+            // process to close checkpoints and removes the -wal and -shm files.
+            if SlopeStore.otherProcessesHaveOpen(path: path) {
+                pool.writeWithoutTransaction { db in _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) } }
+            }
+        }
+        do {
+            // GRDB closes the writer before the readers, and a read-only connection that closes
+            // last cannot remove the WAL: close the idle readers first.
+            pool.releaseMemory()
+            try pool.close()
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// Checks, opens and migrates (or verifies). While a new database is being set up by several
+    /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
+    /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
+    private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
+                                 checkpointer: Checkpointer?) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(busyTimeout)
+        while true {
+            do {
+                try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
+                let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
+                let configuration = Self.configuration(mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
+                                                  path: path, checkpointer: checkpointer)
+                let pool = try DatabasePool(path: openPath, configuration: configuration)
+                switch mode {
+                case .readWrite: try Migrations.migrate(pool, path: path)
+                case .readOnly: try Migrations.verify(pool, path: path)
+                }
+                return pool
+            } catch let error as DatabaseError
+                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
+                              && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
+                usleep(useconds_t.random(in: 2_000...20_000))
+            }
+        }
+    }
+
+    /// The name to open a database read-only by. In a folder this process cannot write, SQLite
+    /// could not create the `-shm` file it reads a WAL database with. When nobody can change the
+    /// database either (a read-only file system, or a file without any write permission) and it
+    /// has no `-wal`, it is opened as immutable: SQLite then needs no `-shm` and leaves no files.
+    /// Otherwise (someone else may still write it) the open goes on as usual and fails clearly.
+    static func readOnlyOpenPath(_ path: String) -> String {
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path  // -wal and -shm sit beside the real file
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        var info = stat(), volume = statvfs()
+        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0 else { return path }
+        let nobodyWrites = info.st_mode & 0o222 == 0 || (statvfs(file, &volume) == 0 && volume.f_flag & UInt(ST_RDONLY) != 0)
+        guard nobodyWrites, let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
+        return "file:\(encoded)?immutable=1"
+    }
+
+    /// Waits for another process's write lock by looking again every 0.25-1.25 ms (at random)
+    /// until `timeout` seconds have passed since the first look. SQLite's own handler sleeps up to
+    /// 100 ms between looks, so a process that commits back to back (a worker whose epochs are
+    /// written faster than the other looks) could hold the lock at nearly every look and keep the
+    /// other waiting past its timeout. With `waiting`, there is no timeout: after `noticeAfter`
+    /// seconds it calls `onWait` (once per wait, with `holder()`), looks every 10 ms or so from
+    /// then on, and stops only when `shouldGiveUp` says so. `now` and `sleep` are the clock and the
+    /// pause (tests pass their own).
+    static func busyHandler(timeout: TimeInterval, waiting: LockWaiting? = nil,
+                            holder: @escaping @Sendable () -> Int32? = { nil },
+                            now: @escaping @Sendable () -> TimeInterval = { ProcessInfo.processInfo.systemUptime },
+                            sleep: @escaping @Sendable (useconds_t) -> Void = { _ = usleep($0) }) -> Database.BusyCallback {
+        // A connection is used by one thread at a time, and SQLite calls the handler on it. A wait
+        // is the run of calls with tries 0, 1, 2...: any other count starts a new one (SQLite does
+        // not always start again from 0, for example while it loads the schema).
+        let startKey = "Slope.busyHandler.start", triesKey = "Slope.busyHandler.tries", noticedKey = "Slope.busyHandler.noticed"
+        return { tries in
+            let dictionary = Thread.current.threadDictionary
+            let previous = dictionary[triesKey] as? Int
+            if tries == 0 || previous != tries - 1 || dictionary[startKey] == nil {
+                dictionary[startKey] = now()
+                dictionary[noticedKey] = false
+            }
+            dictionary[triesKey] = tries
+            let start = dictionary[startKey] as? TimeInterval ?? now()
+            let waited = now() - start
+            let shortWait = dictionary[shortWaitKey] as? TimeInterval
+            guard let waiting, shortWait == nil else {
+                let timeout = shortWait ?? timeout
+                guard waited < timeout else { return false }
+                sleep(useconds_t.random(in: 250...1250))
+                return true
+            }
+            if waiting.shouldGiveUp() { return false }
+            if waited >= waiting.noticeAfter {
+                if dictionary[noticedKey] as? Bool != true {
+                    dictionary[noticedKey] = true
+                    waiting.onWait(holder())
+                }
+                sleep(useconds_t.random(in: 5_000...15_000))  // a long wait: look less often
+            } else {
+                sleep(useconds_t.random(in: 250...1250))
+            }
+            return true
+        }
+    }
+
+    private static let shortWaitKey = "Slope.busyHandler.shortWait"
+
+    /// Runs `body` (SQLite calls on this thread) with the busy handler giving up after `seconds`,
+    /// whatever the store's timeout or lock waiting: for work that may be skipped and done later.
+    static func withShortBusyWait<T>(_ seconds: TimeInterval, _ body: () -> T) -> T {
+        let dictionary = Thread.current.threadDictionary
+        dictionary[shortWaitKey] = seconds
+        defer { dictionary.removeObject(forKey: shortWaitKey) }
+        return body()
+    }
+
+    static func configuration(mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?, path: String,
+                              checkpointer: Checkpointer?) -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "Slope.Store"
+        configuration.readonly = mode == .readOnly
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .callback(Self.busyHandler(timeout: busyTimeout, waiting: lockWaiting,
+                                                            holder: { SlopeStore.writeLockHolder(path: path) }))
+        configuration.maximumReaderCount = 4
+        configuration.prepareDatabase { db in
+            // Readers never checkpoint on close: the writer closes after them (see close()).
+            guard !db.configuration.readonly else { _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) }; return }
+            // page_size only takes effect before the first table exists (it is ignored later);
+            // GRDB then switches the file to WAL. synchronous=NORMAL: see docs/schema.md.
+            try db.execute(sql: """
+                PRAGMA page_size = \(SQLiteBackend.pageSize);
+                PRAGMA synchronous = NORMAL;
+                PRAGMA cache_size = -32768;
+                """)
+            try checkpointer?.install(on: db)
+        }
+        return configuration
+    }
+
+    /// Refuses garbage files and other programs' SQLite databases before anything touches them
+    /// (opening a pool would switch the file to WAL).
+    static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file does not exist (create one with `runner train` or `runner sweep`, or give --db PATH)") }
+            return
+        }
+        if isDirectory.boolValue { throw StoreError.isADirectory(path) }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {  // reading a named pipe would wait forever
+            throw StoreError.invalidValue("\(path) is not a regular file (a pipe, socket or device): give the path of a database file")
+        }
+        // A file this process cannot write (mode, read-only mount, immutable): refused before
+        // SQLite switches it to WAL, which would leave empty -wal and -shm files behind.
+        if mode == .readWrite && access(path, W_OK) != 0 { throw StoreError.readOnly(path: path) }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
+        let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
+        try? handle.close()
+        if header.isEmpty {  // a new file that a concurrent opener has just created
+            if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file is empty (create one with `runner train` or `runner sweep`, or give --db PATH)") }
+            return
+        }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\u{0}".utf8)) else {
+            throw StoreError.notASlopeDatabase(path: path, reason: "not an SQLite file")
+        }
+        let headerID = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        if headerID != 0 && headerID != SlopeStore.applicationID {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "its application_id is \(headerID), not Slope's \(SlopeStore.applicationID)")
+        }
+        // The header may lag the WAL (a concurrent opener's first migration not checkpointed yet),
+        // and a newer Slope's database must be refused before a pool opens it (opening writes:
+        // GRDB makes sure a -wal file exists by creating and dropping a table). Ask SQLite,
+        // without writing anything.
+        let (id, tables, migrations) = try readSchemaFacts(path: path, busyTimeout: busyTimeout)
+        if UInt32(truncatingIfNeeded: id) == SlopeStore.applicationID {
+            let unknown = Set(migrations).subtracting(Migrations.knownIdentifiers).sorted()
+            if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknown: unknown) }
+            return
+        }
+        if id != 0 {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "its application_id is \(id), not Slope's \(SlopeStore.applicationID)")
+        }
+        let foreign = tables.filter { $0 != "grdb_migrations" }
+        if !foreign.isEmpty {
+            throw StoreError.notASlopeDatabase(
+                path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
+        }
+        if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "it has no Slope tables yet (create them with `runner train` or `runner sweep`)") }
+    }
+
+    /// The application id, table names and applied migrations of an existing SQLite file, read
+    /// without changing a byte of it: immutable when no -wal file lies beside it (SQLite then
+    /// creates no -shm either), else through a read-only connection.
+    private static func readSchemaFacts(path: String, busyTimeout: TimeInterval) throws
+        -> (applicationID: Int64, tables: [String], migrations: [String]) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .callback(busyHandler(timeout: busyTimeout))
+        func read(_ openPath: String) throws -> (applicationID: Int64, tables: [String], migrations: [String]) {
+            let queue = try DatabaseQueue(path: openPath, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                let migrations = tables.contains("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                return (try Int64.fetchOne(db, sql: "PRAGMA application_id") ?? 0, tables, migrations)
+            }
+        }
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        if !FileManager.default.fileExists(atPath: file + "-wal"),
+           let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed),
+           let facts = try? read("file:\(encoded)?immutable=1") {
+            return facts
+        }
+        // A -wal file (the database is in use), or a writer started meanwhile: read it as SQLite
+        // readers do (this never writes the database file).
+        return try read(path)
+    }
+
+    // MARK: - Transactions with errors mapped to StoreError
+
+    /// One write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
+        do {
+            return try pool.write { db in try body(SQLiteConnection(db)) }
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
+    /// One read transaction on a WAL snapshot: never blocks writers, never blocked by them.
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        do {
+            return try pool.read { db in try body(SQLiteConnection(db)) }
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+}
+
+/// Store's shared queries on one GRDB `Database` (inside one of the pool's transactions), on
+/// cached statements: the same SQL text is prepared once per connection.
+final class SQLiteConnection: SQLConnection {
+    private let db: Database
+
+    init(_ db: Database) { self.db = db }
+
+    var dialect: SQLDialect { .sqlite }
+
+    func rows(_ sql: String, _ arguments: [any SQLValueConvertible]) throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        try forEachRow(sql, arguments) { result.append($0) }
+        return result
+    }
+
+    func forEachRow(_ sql: String, _ arguments: [any SQLValueConvertible], _ body: (SQLRow) throws -> Void) throws {
+        let statement = try prepared(sql, arguments)
+        let columns = statement.columnNames
+        let cursor = try Row.fetchCursor(statement)
+        while let row = try cursor.next() {
+            try body(SQLRow(columns: columns, values: (0..<row.count).map { SQLValue(row[$0] as DatabaseValue) }))
+        }
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [any SQLValueConvertible]) throws -> Int {
+        try prepared(sql, arguments).execute()
+        return db.changesCount
+    }
+
+    private func prepared(_ sql: String, _ arguments: [any SQLValueConvertible]) throws -> Statement {
+        let statement = try db.cachedStatement(sql: sql)
+        statement.arguments = StatementArguments(arguments.map { $0.sqlValue.databaseValue })
+        return statement
+    }
+}
+
+extension SQLValue {
+    /// GRDB's value for this one (the same storage class).
+    var databaseValue: DatabaseValue {
+        switch self {
+        case .null: return .null
+        case .integer(let value): return value.databaseValue
+        case .real(let value): return value.databaseValue
+        case .text(let value): return value.databaseValue
+        case .blob(let value): return value.databaseValue
+        }
+    }
+
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let value): self = .integer(value)
+        case .double(let value): self = .real(value)
+        case .string(let value): self = .text(value)
+        case .blob(let value): self = .blob(value)
+        }
+    }
+}
+
+extension StoreError {
+    /// Why SQLite could not open `path`, said in terms of the file system where it can tell.
+    static func cannotOpen(path: String, message: String) -> StoreError {
+        var isDirectory: ObjCBool = false
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return isADirectory(path) }
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            return .invalidValue("cannot create the database \(path): the folder \(directory) does not exist (create it first)")
+        }
+        if !FileManager.default.fileExists(atPath: path) && !FileManager.default.isWritableFile(atPath: directory) {
+            return .readOnly(path: path)
+        }
+        return .sqlite(path: path, message: "cannot open it (\(message))")
+    }
+
+    /// Maps any error thrown while talking to SQLite into a StoreError.
+    static func wrap(_ error: Error, path: String, busyTimeout: TimeInterval) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        guard let databaseError = error as? DatabaseError else {
+            return .sqlite(path: path, message: String(describing: error))
+        }
+        let message = databaseError.message ?? databaseError.description
+        switch databaseError.resultCode {
+        case .SQLITE_FULL: return .diskFull(path: path)
+        case .SQLITE_IOERR: return .ioError(path: path, message: message)
+        case .SQLITE_READONLY: return .readOnly(path: path)
+        case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
+        case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path, timeout: busyTimeout)
+        case .SQLITE_CONSTRAINT: return .invalidValue("the database refused a value: \(message)")
+        case .SQLITE_CANTOPEN: return cannotOpen(path: path, message: message)
+        default: return .sqlite(path: path, message: message)
+        }
+    }
+}
+
+// MARK: - SQLite-only maintenance (runner compact, storage sizes)
+
+extension SQLiteBackend {
+    /// Size of the database file and its -wal file, in bytes.
+    func fileBytes() -> Int64 {
+        [path, path + "-wal"].reduce(Int64(0)) { sum, file in
+            var info = stat()
+            return sum + (stat(file, &info) == 0 ? Int64(info.st_size) : 0)
+        }
+    }
+
+    /// Rewrites the database without its free pages (SQLite's VACUUM), then truncates the WAL, so
+    /// the file shrinks by the space deleted rows left. VACUUM needs free disk space for a full
+    /// copy of the database (the new content goes through the WAL) and waits, up to the busy
+    /// timeout, for other processes' writes; readers may go on meanwhile.
+    func vacuum() throws {
+        guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "VACUUM")
+                // The commit may have started a background checkpoint (Checkpointer), and SQLite
+                // runs one checkpoint at a time: a TRUNCATE that meets it answers busy (a result
+                // row, not an error) and leaves the WAL as large as the database. Retry until
+                // it truncates, for up to the busy timeout.
+                let deadline = Date().addingTimeInterval(min(busyTimeout, 600))
+                while let busy = try Int.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)"), busy != 0, Date() < deadline {
+                    usleep(5_000)
+                }
+            }
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+}
