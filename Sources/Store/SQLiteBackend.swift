@@ -292,11 +292,12 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     // MARK: - Transactions with errors mapped to StoreError
 
     /// One write transaction (BEGIN IMMEDIATE: waits up to the busy timeout for the write lock).
+    /// SQLite's errors leave as `StoreError`; `body`'s own errors (a `ReportError`...) as they are.
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         guard mode == .readWrite else { throw StoreError.readOnly(path: path) }
         do {
             return try pool.write { db in try body(SQLiteConnection(db)) }
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }
@@ -305,7 +306,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         do {
             return try pool.read { db in try body(SQLiteConnection(db)) }
-        } catch {
+        } catch let error as DatabaseError {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }
