@@ -102,11 +102,11 @@ struct DashboardData: Sendable {
                 let metric = best?.validates == true ? RunColumn.best_val_loss : .best_train_loss
                 let value = best?.validates == true ? best?.bestValidationLoss : best?.bestTrainLoss
                 return .object([
-                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status)),
+                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
                     ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
                     ("done", .integer(Int64(done))), ("counts", Self.countsObject(sweepCounts)),
                     ("metric", .string(metric.rawValue)), ("best", JSONValue(value)),
-                    ("live", .bool(sweep.status == "running" || (sweepCounts["running"] ?? 0) > 0)),
+                    ("live", .bool(sweep.status == .running || (sweepCounts["running"] ?? 0) > 0)),
                 ])
             }
             return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
@@ -129,11 +129,11 @@ struct DashboardData: Sendable {
             let done = counts.filter { Self.finishedStatuses.contains($0.key) }.values.reduce(0, +)
             return .object([
                 ("sweep", .object([
-                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status)),
+                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
                     ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
                     ("done", .integer(Int64(done))), ("counts", Self.countsObject(counts)),
                     ("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id)))),
-                    ("live", .bool(sweep.status == "running" || (counts["running"] ?? 0) > 0)),
+                    ("live", .bool(sweep.status == .running || (counts["running"] ?? 0) > 0)),
                 ])),
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),

@@ -97,7 +97,7 @@ extension Reporter {
         var body = "<h1>Sweep \(sweepID): \(xmlEscaped(sweep.name))</h1>\n"
         let statuses = Dictionary(grouping: runs, by: \.status).map { "\($0.value.count) \($0.key)" }.sorted()
         if let filter { body += "<p class=\"meta\">runs where <code>\(xmlEscaped(filter))</code></p>\n" }
-        body += "<p class=\"meta\">status \(xmlEscaped(sweep.status)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
+        body += "<p class=\"meta\">status \(xmlEscaped(sweep.status.rawValue)), created \(xmlEscaped(sweep.createdAt)), \(runs.count) runs (\(xmlEscaped(statuses.joined(separator: ", "))))</p>\n"
 
         // Runs table: the hyperparameters and results (no width limit here), empty columns left out.
         // Every setting that differs between the runs comes after the key ones (weight_decay, activation...).

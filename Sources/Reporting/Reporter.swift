@@ -244,7 +244,7 @@ public struct Reporter: Sendable {
         columns.append(DataTable.Column("tensor_bytes", title: "tensors", alignsRight: true))
         var table = DataTable(columns: columns, rows: sweeps.map { sweep in
             let bytes = tensorBytes[sweep.id] ?? 0
-            return [.integer(sweep.id), .text(sweep.name), .text(sweep.status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
+            return [.integer(sweep.id), .text(sweep.name), .text(sweep.status.rawValue), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
                 + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
                 + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes)]
         })

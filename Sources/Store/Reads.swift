@@ -1,5 +1,5 @@
 // Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
-// sweeps. Each function is one read transaction on a WAL snapshot. (report reads through Queries*.swift.)
+// sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift.)
 import Foundation
 
 extension SlopeStore {
@@ -58,16 +58,12 @@ extension SlopeStore {
     }
 
     public func sweeps() throws -> [SweepRecord] {
-        try read { c in try c.rows("SELECT * FROM sweeps ORDER BY id", []).map(SweepRecord.init(row:)) }
+        try queries.sweepSummaries()
     }
 
     public func sweep(id: Int64) throws -> SweepRecord {
-        try read { c in
-            guard let row = try c.rows("SELECT * FROM sweeps WHERE id = ?", [id]).first else {
-                throw StoreError.notFound("sweep \(id)")
-            }
-            return try SweepRecord(row: row)
-        }
+        guard let sweep = try queries.sweepSummary(id: id) else { throw StoreError.notFound("sweep \(id)") }
+        return sweep
     }
 
     /// Median validation loss at `epoch` over the sweep's other runs (for median pruning);
@@ -122,7 +118,7 @@ extension SlopeStore.SweepRecord {
             throw StoreError.corrupt(path: "database", detail: "sweep \(id) has an unknown status")
         }
         self.init(id: id, name: try row.required("name"), specJSON: try row.required("spec"),
-                  createdAt: try row.required("created_at"), status: status)
+                  createdAt: try row.required("created_at"), status: status, runCount: try row.required("run_count"))
     }
 }
 

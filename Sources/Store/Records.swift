@@ -176,21 +176,31 @@ extension SlopeStore {
         }
     }
 
-    /// One row of `sweeps`.
+    /// One row of `sweeps`, with how many runs it has (the one read model of a sweep: the runner's
+    /// and the reports').
     public struct SweepRecord: Sendable, Equatable {
         public var id: Int64
         public var name: String
         public var specJSON: String
         public var createdAt: String
         public var status: SweepStatus
+        /// Runs of the sweep (queued ones included; a sampled sweep's trials made so far).
+        public var runCount: Int
 
-        public init(id: Int64, name: String, specJSON: String, createdAt: String, status: SweepStatus) {
+        public init(id: Int64, name: String, specJSON: String, createdAt: String, status: SweepStatus, runCount: Int = 0) {
             self.id = id
             self.name = name
             self.specJSON = specJSON
             self.createdAt = createdAt
             self.status = status
+            self.runCount = runCount
         }
+
+        /// The query of every sweep with its run count (append a WHERE on `s` and an ORDER BY).
+        static let selectSQL = """
+            SELECT s.id, s.name, s.spec, s.created_at, s.status, (SELECT count(*) FROM runs WHERE sweep_id = s.id) AS run_count
+            FROM sweeps AS s
+            """
     }
 
     /// One row of `epochs`. NaN losses are stored (and read back) as nil: SQLite has no NaN.

@@ -158,16 +158,6 @@ public struct TensorRow: Equatable, Sendable {
     }
 }
 
-/// A sweep with its run count.
-public struct SweepSummary: Equatable, Sendable {
-    public var id: Int64
-    public var name: String
-    public var status: String
-    public var createdAt: String
-    public var runCount: Int
-    public var specJSON: String
-}
-
 /// One cell of a pivot: the runs sharing a (row, column) value pair.
 public struct PivotCell: Equatable, Sendable {
     public var rowValue: RunValue
@@ -373,22 +363,14 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
-    public func sweepSummaries() throws -> [SweepSummary] {
-        try read { c in try c.rows(Self.sweepSQL + " ORDER BY s.id", []).map(Self.sweep(row:)) }
+    /// Every sweep with its run count, by id.
+    public func sweepSummaries() throws -> [SlopeStore.SweepRecord] {
+        try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " ORDER BY s.id", []).map(SlopeStore.SweepRecord.init(row:)) }
     }
 
-    public func sweepSummary(id: Int64) throws -> SweepSummary? {
-        try read { c in try c.rows(Self.sweepSQL + " WHERE s.id = ?", [id]).first.map(Self.sweep(row:)) }
-    }
-
-    static let sweepSQL = """
-        SELECT s.id, s.name, s.status, s.created_at, (SELECT count(*) FROM runs WHERE sweep_id = s.id), s.spec
-        FROM sweeps AS s
-        """
-
-    static func sweep(row: SQLRow) -> SweepSummary {
-        SweepSummary(id: Int64(sqlValue: row[0]) ?? 0, name: String(sqlValue: row[1]) ?? "", status: String(sqlValue: row[2]) ?? "",
-                     createdAt: String(sqlValue: row[3]) ?? "", runCount: Int(sqlValue: row[4]) ?? 0, specJSON: String(sqlValue: row[5]) ?? "")
+    /// The sweep with its run count; nil when there is no such sweep.
+    public func sweepSummary(id: Int64) throws -> SlopeStore.SweepRecord? {
+        try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " WHERE s.id = ?", [id]).first.map(SlopeStore.SweepRecord.init(row:)) }
     }
 
     /// Groups a sweep's runs by (rows, columns) and aggregates `metric` in SQL.
