@@ -26,30 +26,33 @@ extension SlopeStore {
 
     /// Claims the oldest queued run of the sweep (a trial requeued by Ctrl-C continues, it is not
     /// sampled again); when none is queued and the sweep has fewer than `trialCount` runs, makes one:
-    /// `makeTrial` gets every trial of the sweep (in id order, running ones included) and returns the
-    /// new run, which is inserted and claimed in the same transaction. Nil when the sweep has all its
-    /// trials. N processes calling this never get the same run and never make more than `trialCount`.
-    public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity,
-                               makeTrial: ([TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
+    /// `makeTrial` gets the sweep's number of runs and its runs with an id of at least `fromRunID`
+    /// (in id order, running ones included: all of them with the default 0; a sampler that keeps
+    /// the finished ones it saw asks only for the rest) and returns the new run, which is inserted
+    /// and claimed in the same transaction. Nil when the sweep has all its trials. N processes
+    /// calling this never get the same run and never make more than `trialCount`.
+    public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity, fromRunID: Int64 = 0,
+                               makeTrial: (_ runCount: Int, _ records: [TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
         try write { db in
             if let queued = try claim(where: """
                 id = (SELECT id FROM runs WHERE status = 'queued' AND sweep_id = :sweep ORDER BY id LIMIT 1)
                 """, ["sweep": sweepID], worker: worker, db: db) {
                 return queued
             }
+            let runCount = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM runs WHERE sweep_id = ?"), arguments: [sweepID]) ?? 0
+            guard runCount < trialCount else { return nil }
             // Columns by position: looking them up by name costs more than the sampling with 1,000 trials.
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, status, json_extract(config, '$.trial'), epochs_done, \(metric.finalColumn)
-                FROM runs WHERE sweep_id = ? ORDER BY id
-                """), arguments: [sweepID])
-            guard rows.count < trialCount else { return nil }
+                FROM runs WHERE sweep_id = ? AND id >= ? ORDER BY id
+                """), arguments: [sweepID, fromRunID])
             let trials = try rows.map { row -> TrialRecord in
                 guard let status = RunStatus(rawValue: row[1]) else {
                     throw StoreError.corrupt(path: path, detail: "run \(row[0] as Int64) has an unknown status")
                 }
                 return TrialRecord(id: row[0], status: status, trialJSON: row[2], epochsDone: row[3], value: row[4])
             }
-            let runID = try insertRun(try makeTrial(trials), sweepID: sweepID, db: db)
+            let runID = try insertRun(try makeTrial(runCount, trials), sweepID: sweepID, db: db)
             return try claim(where: "id = :run AND status = 'queued'", ["run": runID], worker: worker, db: db)
         }
     }
