@@ -33,7 +33,20 @@ final class SearchProcessTests: CLITestCase {
         return path
     }
 
-    func testTwoWorkersShareOneTPESweep() throws {
+    /// Waits until sweep 1 in `db` has `trials` trials, the last one running with `epochs` or more epochs stored.
+    private func waitForTrial(_ trials: Int, epochs: Int, db: String, worker: ChildProcess, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        while Date() < deadline && worker.process.isRunning {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
+               runs.count == trials, runs[trials - 1].status == .running, runs[trials - 1].epochsDone >= epochs {
+                return
+            }
+            usleep(10_000)
+        }
+        XCTFail("the sweep never reached epoch \(epochs) of its trial \(trials)", file: file, line: line)
+    }
+
+        func testTwoWorkersShareOneTPESweep() throws {
         let db = directory.path("tpe.db")
         let file = try spec("tpe.yaml", dataset: "moons:rows=120", epochs: 3, count: 14, startup: 4, batches: "4, 8, 16")
         let queued = try run(["sweep", file, "--queue-only", "--db", db], expect: 0)
@@ -71,17 +84,7 @@ final class SearchProcessTests: CLITestCase {
         let db = directory.path("killed.db")
         let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
         // Wait for a TPE-sampled trial (the third, after 2 random ones) to be mid-way, then kill -9.
-        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
-        var reached = false
-        while Date() < deadline && worker.process.isRunning {
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
-               runs.count == 3, runs[2].status == .running, runs[2].epochsDone >= 2 {
-                reached = true
-                break
-            }
-            usleep(10_000)
-        }
-        XCTAssertTrue(reached, "the sweep never reached its third trial's second epoch")
+        waitForTrial(3, epochs: 2, db: db, worker: worker)
         kill(worker.pid, SIGKILL)
         XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
         let killed = try SlopeStore(path: db, mode: .readOnly)
@@ -107,17 +110,7 @@ final class SearchProcessTests: CLITestCase {
         let file = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 6, startup: 2, batches: "4, 5")
         let db = directory.path("interrupted.db")
         let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
-        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
-        var reached = false
-        while Date() < deadline && worker.process.isRunning {
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
-               runs.count == 2, runs[1].status == .running, runs[1].epochsDone >= 1 {
-                reached = true
-                break
-            }
-            usleep(10_000)
-        }
-        XCTAssertTrue(reached, "the sweep never reached its second trial")
+        waitForTrial(2, epochs: 1, db: db, worker: worker)
         kill(worker.pid, SIGINT)
         let result = worker.finish()
         XCTAssertEqual(result.status, 130, result.error)
