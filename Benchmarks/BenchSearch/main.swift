@@ -1,8 +1,13 @@
 // BenchSearch: the sampling-time part of scripts/bench-search. Records a TPE sweep of the search
 // workload (examples/tpe-digits.yaml) with --trials finished trials (synthetic final losses, no
-// training), then times --reps more claims of a new trial: the whole claim (one write transaction
-// that reads every trial, samples, inserts and claims) and the sampling inside it, in wall time and
-// in this thread's CPU time (on a shared machine, wall time includes waiting for a core). Prints one JSON line.
+// training), then times --reps more claims of a new trial (one write transaction that reads the
+// sweep's trials, samples, inserts and claims), alternating two ways, in wall time and in this
+// thread's CPU time (on a shared machine, wall time includes waiting for a core):
+//   claim       the worker's way: one TrialMaker kept across claims, which reads and parses only
+//               the runs that may have changed since its last sample;
+//   cold claim  a new TrialMaker each time (as a worker's first claim, and every claim before the
+//               maker kept its history): every run read and its trial values parsed.
+// Prints one JSON line.
 //   usage: BenchSearch --dir SCRATCH --spec examples/tpe-digits.yaml [--trials 1000] [--reps 30]
 import Experiments
 import Foundation
@@ -21,7 +26,7 @@ guard let scratch = options["--dir"], let specPath = options["--spec"], let tria
 }
 
 var spec = try SweepSpec.load(path: specPath)
-spec.count = trials + repetitions
+spec.count = trials + 2 * repetitions
 let path = scratch + "/bench-search.db"
 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
 let store = try SlopeStore(path: path)
@@ -38,8 +43,12 @@ func syntheticLoss(_ run: SlopeStore.RunRecord) -> Double {
 }
 
 for _ in 0..<trials {
-    guard let claimed = try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count!, metric: maker.metric, worker: worker,
-                                                 makeTrial: maker.makeTrial(after:)) else { fatalError("no trial") }
+    guard let claimed = try maker.claimNextTrial(in: store, sweepID: sweepID, worker: worker) else { fatalError("no trial") }
+    try finishSynthetically(claimed)
+}
+
+/// Ends a claimed trial with its synthetic loss as its only epoch.
+func finishSynthetically(_ claimed: SlopeStore.ClaimedRun) throws {
     let loss = syntheticLoss(claimed.run)
     try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: worker)
     try store.finishRun(runID: claimed.id, status: .completed, stopReason: "synthetic")
@@ -52,26 +61,31 @@ func threadCPUMilliseconds() -> Double {
     return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
-var claimTimes: [Double] = [], samplingTimes: [Double] = [], claimCPUTimes: [Double] = []
-for _ in 0..<repetitions {
-    var sampling = 0.0
+/// Wall and CPU milliseconds of one claim by `maker`, whose trial is then finished, so that every
+/// timed claim sees `trials` or more finished trials.
+func timedClaim(_ maker: TrialMaker) throws -> (wall: Double, cpu: Double) {
     let startCPU = threadCPUMilliseconds()
     let start = DispatchTime.now().uptimeNanoseconds
-    guard let claimed = try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count!, metric: maker.metric, worker: worker,
-                                                 makeTrial: { records in
-        let begin = DispatchTime.now().uptimeNanoseconds
-        defer { sampling = Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6 }
-        return try maker.makeTrial(after: records)
-    }) else { fatalError("no trial") }
-    claimTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-    claimCPUTimes.append(threadCPUMilliseconds() - startCPU)
-    samplingTimes.append(sampling)
-    // Finished before the next claim, so every timed claim sees `trials` or more finished trials.
-    let loss = syntheticLoss(claimed.run)
-    try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: worker)
-    try store.finishRun(runID: claimed.id, status: .completed, stopReason: "synthetic")
+    guard let claimed = try maker.claimNextTrial(in: store, sweepID: sweepID, worker: worker) else { fatalError("no trial") }
+    let times = (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6, threadCPUMilliseconds() - startCPU)
+    try finishSynthetically(claimed)
+    return times
+}
+
+var claimTimes: [Double] = [], claimCPUTimes: [Double] = [], coldTimes: [Double] = [], coldCPUTimes: [Double] = []
+for _ in 0..<repetitions {
+    let (wall, cpu) = try timedClaim(maker)
+    claimTimes.append(wall)
+    claimCPUTimes.append(cpu)
+    let coldMaker = TrialMaker(spec: spec)
+    try coldMaker.preload()
+    let (coldWall, coldCPU) = try timedClaim(coldMaker)
+    coldTimes.append(coldWall)
+    coldCPUTimes.append(coldCPU)
 }
 let median = { (values: [Double]) -> Double in values.sorted()[values.count / 2] }
+let format = { (value: Double) in String(format: "%.3f", value) }
 print("{\"kind\": \"tpe-sampling\", \"finished_trials\": \(trials), \"reps\": \(repetitions), "
-      + "\"claim_ms_median\": \(String(format: "%.3f", median(claimTimes))), \"sampling_ms_median\": \(String(format: "%.3f", median(samplingTimes))), "
-      + "\"claim_cpu_ms_median\": \(String(format: "%.3f", median(claimCPUTimes))), \"claim_ms_max\": \(String(format: "%.3f", claimTimes.max()!))}")
+      + "\"claim_ms_median\": \(format(median(claimTimes))), \"claim_cpu_ms_median\": \(format(median(claimCPUTimes))), "
+      + "\"claim_ms_max\": \(format(claimTimes.max()!)), "
+      + "\"cold_claim_ms_median\": \(format(median(coldTimes))), \"cold_claim_cpu_ms_median\": \(format(median(coldCPUTimes)))}")

@@ -22,6 +22,9 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case notQueued(reason: String)
     /// The memory a run needs could not be allocated in this process.
     case outOfMemory(String)
+    /// A TPE sampler's kept runs of a sweep and the runs it read do not add up to the sweep's runs
+    /// (internal: the claim is made again reading every run; see `TrialHistory`).
+    case staleTrialHistory
 
     public var description: String {
         switch self {
@@ -46,6 +49,8 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             return reason
         case let .outOfMemory(message):
             return message
+        case .staleTrialHistory:
+            return "the runs of a TPE sweep changed while a trial was sampled; sample again"
         }
     }
 
@@ -53,7 +58,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     public var isUsageError: Bool {
         switch self {
         case .badData, .unknownDataset, .badSetting, .badSpecFile, .badInitialWeights: return true
-        case .notFound, .corruptRun, .notQueued, .outOfMemory: return false
+        case .notFound, .corruptRun, .notQueued, .outOfMemory, .staleTrialHistory: return false
         }
     }
 }

@@ -65,6 +65,8 @@ extension SweepSpec {
 public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     public let spec: SweepSpec
     private let sampler: TPESampler
+    /// The sweep's runs as TPE saw them at the last sample (finished ones do not change).
+    let history = TrialHistory()
     private let lock = NSLock()
     private var loaded: [String: LoadedData] = [:]
 
@@ -82,14 +84,40 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     /// The sweep's metric as the Store's claim reads it.
     public var metric: SlopeStore.TrialMetric { SlopeStore.TrialMetric(rawValue: spec.metric.name.rawValue) ?? .val_loss }
 
-    /// The next trial after `records` (every run of the sweep, in id order): TPE's point, seeded by
-    /// the trial's index, as a run to queue.
-    public func makeTrial(after records: [SlopeStore.TrialRecord]) throws -> SlopeStore.NewRun {
-        let trials = records.compactMap { tpeTrial($0) }
-        let point = sampler.sample(after: trials, seed: spec.trialSeed(records.count))
+    /// The next trial of a sweep with `runCount` runs, whose runs from id `fromRunID` on are `records`
+    /// (in id order; the ones before are in `history`, from earlier samples): TPE's point, seeded by
+    /// the trial's index, as a run to queue. Throws `.staleTrialHistory` when the two do not add up
+    /// to `runCount` (runs this maker has not seen before `fromRunID`): claim again from run 0.
+    public func makeTrial(runCount: Int, records: [SlopeStore.TrialRecord], fromRunID: Int64) throws -> SlopeStore.NewRun {
+        let trials = try history.update(records, fromRunID: fromRunID, runCount: runCount, as: tpeTrial)
+        let point = sampler.sample(after: trials, seed: spec.trialSeed(runCount))
         var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
         configuration.trial = point
         return configuration.newRun()
+    }
+
+    /// Claims the sweep's next queued run or a new trial (`SlopeStore.claimNextTrial`), reading only the
+    /// runs that may have changed since this maker's last sample; nil when the sweep has all its trials.
+    public func claimNextTrial(in store: SlopeStore, sweepID: Int64, worker: WorkerIdentity) throws -> SlopeStore.ClaimedRun? {
+        // The store reports the closure's errors as its own: staleness is noted here.
+        var isStale = false
+        func claim(fromRunID: Int64) throws -> SlopeStore.ClaimedRun? {
+            try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count ?? 0, metric: metric, worker: worker,
+                                     fromRunID: fromRunID) { runCount, records in
+                do {
+                    return try makeTrial(runCount: runCount, records: records, fromRunID: fromRunID)
+                } catch ExperimentsError.staleTrialHistory {
+                    isStale = true
+                    throw ExperimentsError.staleTrialHistory
+                }
+            }
+        }
+        let fromRunID = history.firstUnfinishedID
+        do {
+            return try claim(fromRunID: fromRunID)
+        } catch where isStale && fromRunID > 0 {
+            return try claim(fromRunID: 0)
+        }
     }
 
     /// How TPE sees a stored run (lower is better): completed with its final value, pruned at its last
@@ -148,5 +176,56 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
         loaded[key] = data
         lock.unlock()
         return data
+    }
+}
+
+/// The runs of one sweep as TPE sees them, kept across samples so that each claim reads and parses
+/// only the runs that may have changed: those from the first one that was not finished on.
+/// Finished runs (completed, pruned, diverged, failed) keep their status and value; runs are never
+/// deleted from a sweep, and new ones get larger ids.
+final class TrialHistory: @unchecked Sendable {  // everything under `lock`
+    private let lock = NSLock()
+    /// Run ids in increasing order, and how TPE sees each (nil: left out, as failed runs).
+    private var ids: [Int64] = []
+    private var trials: [TPETrial?] = []
+    private var finished: [Bool] = []
+
+    /// The id from which runs must be read again: the first run not finished at the last update
+    /// (or one past the last run seen).
+    var firstUnfinishedID: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        if let index = finished.firstIndex(of: false) { return ids[index] }
+        return (ids.last ?? -1) + 1
+    }
+
+    /// Replaces the runs from `fromRunID` on by `records` and returns every run's trial, in id order.
+    /// Throws `.staleTrialHistory` when the runs kept and `records` are not the `runCount` runs of the sweep.
+    /// - Complexity: O(n) copies for n runs; `convert` (the JSON parsing) runs only on `records`.
+    func update(_ records: [SlopeStore.TrialRecord], fromRunID: Int64, runCount: Int,
+                as convert: (SlopeStore.TrialRecord) -> TPETrial?) throws -> [TPETrial] {
+        lock.lock(); defer { lock.unlock() }
+        let kept = ids.partitioningIndex { $0 >= fromRunID }
+        guard kept + records.count == runCount else { throw ExperimentsError.staleTrialHistory }
+        ids.removeSubrange(kept...)
+        trials.removeSubrange(kept...)
+        finished.removeSubrange(kept...)
+        for record in records {
+            ids.append(record.id)
+            trials.append(convert(record))
+            finished.append(record.status.isFinished)
+        }
+        return trials.compactMap { $0 }
+    }
+}
+
+private extension Array where Element == Int64 {
+    /// The first index whose element satisfies `belongs` (the elements are sorted, `belongs` monotonic).
+    func partitioningIndex(where belongs: (Int64) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }

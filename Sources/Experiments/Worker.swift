@@ -55,6 +55,8 @@ public enum RunOutcome: Equatable, Sendable {
 public struct WorkSummary: Sendable, Equatable {
     public var outcomes: [Int64: RunOutcome] = [:]
     public var wasInterrupted = false
+    /// After Ctrl-C: the TPE sweeps in scope with trials not sampled yet (by sweep id).
+    public var unsampledTrials: [UnsampledTrials] = []
     /// Training threads started (at most --jobs, and at most one more than the runs claimed).
     public var threads = 0
     public var runIDs: [Int64] { outcomes.keys.sorted() }
@@ -63,6 +65,13 @@ public struct WorkSummary: Sendable, Equatable {
         self.outcomes = outcomes
         self.wasInterrupted = wasInterrupted
     }
+}
+
+/// A TPE sweep that Ctrl-C left with `left` of its `count` trials not sampled yet.
+public struct UnsampledTrials: Sendable, Equatable {
+    public var sweepID: Int64
+    public var left: Int
+    public var count: Int
 }
 
 public final class Worker: @unchecked Sendable {
@@ -133,9 +142,10 @@ public final class Worker: @unchecked Sendable {
         // run whose last epoch was in progress ended normally instead).
         // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
         let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
+        if stop.isRequested { result.unsampledTrials = try unsampledTrials(sweepID: sweepID) }
         // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
         result.wasInterrupted = stop.isRequested
-            && (result.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || leftQueued)
+            && (result.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || leftQueued || !result.unsampledTrials.isEmpty)
         try updateSweepStatuses(touchedSweeps.value, summary: result)
         if let error = firstError.value { throw error }
         return result

@@ -23,8 +23,7 @@ extension Worker {
 
     private func claimTrial(sweepID: Int64, spec: SweepSpec) throws -> SlopeStore.ClaimedRun? {
         let maker = try trialMaker(sweepID: sweepID, spec: spec)
-        return try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count ?? 0, metric: maker.metric, worker: identity,
-                                        makeTrial: maker.makeTrial(after:))
+        return try maker.claimNextTrial(in: store, sweepID: sweepID, worker: identity)
     }
 
     /// One maker per sweep and process, its data loaded before the first claim.
@@ -59,6 +58,16 @@ extension Worker {
             let kept = max(1, (others.count + 1) / halving.reductionFactor)
             return "pruned at epoch \(result.epoch) (ASHA rung \(rung)): \(metric.rawValue) \(formatLoss(value)) "
                 + "not in the best \(kept) of the \(others.count + 1) runs there"
+        }
+    }
+
+    /// The TPE sweeps this worker may make trials for (`sweepID`, or every open one when nil) that
+    /// have fewer runs than their `count`.
+    func unsampledTrials(sweepID: Int64?) throws -> [UnsampledTrials] {
+        try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).compactMap { sweep in
+            guard let spec = sweepSpec(sweep), spec.method == .tpe, let count = spec.count else { return nil }
+            let left = count - (try store.runCount(sweepID: sweep))
+            return left > 0 ? UnsampledTrials(sweepID: sweep, left: left, count: count) : nil
         }
     }
 

@@ -1,5 +1,5 @@
 // `report html --sweep ID`: one self-contained page (inline CSS and JS, inline SVG, no network):
-// the sortable runs table, the learning-rate x batch-size heatmap, overlaid loss curves and
+// the sortable runs table, the learning-rate x batch-size heatmap, the swept settings' importance, overlaid loss curves and
 // per-layer gradient-norm plots. The page is well-formed XHTML-compatible markup, so it parses as XML.
 import Foundation
 import Store
@@ -18,6 +18,7 @@ enum HTMLPage {
         .meta { color: #555; } .note { color: #777; font-size: 12px; }
         figure { margin: 12px 0; } svg { max-width: 100%; height: auto; }
         .scroll { overflow-x: auto; max-width: 100%; }
+        table.importance .bar { display: inline-block; height: 10px; background: #4a7bd0; vertical-align: middle; }
         """
 
     /// Sorts a table when a header cell is clicked: numerically when both values are numbers.
@@ -120,6 +121,12 @@ extension Reporter {
             body += "<h2>Heatmap</h2>\n<p>No setting differs between these runs.</p>\n"
         }
 
+        // Importance: with two or more swept settings, the share of the metric's spread each explains.
+        do {
+            let importance = try sweepImportance(sweepID: sweepID, runs: runs)
+            if importance.settings.count >= 2 { body += importanceSection(importance) }
+        } catch ReportError.noData {}  // fewer than 2 finished runs: nothing to compare yet
+
         // Loss curves.
         let metric = Self.defaultCurveMetric(runs)
         body += "<h2>Loss curves</h2>\n"
@@ -164,6 +171,21 @@ extension Reporter {
         let values = series.flatMap(\.points).map(\.y).filter { $0.isFinite && $0 > 0 }
         guard let low = values.min(), let high = values.max() else { return false }
         return high / low > 100
+    }
+
+    /// `report importance` as a table with a bar per setting (its share of the variance).
+    func importanceSection(_ importance: SweepImportance) -> String {
+        var html = "<h2>Importance</h2>\n<p class=\"meta\">\(xmlEscaped(importance.column.rawValue)) (\(importance.goal.rawValue)) over "
+        html += "\(importance.runCount) finished runs: the share of its variance each setting's main effect explains "
+        html += "(eta squared; numbers with many values in 5 quantile bins), as <code>report importance</code></p>\n"
+        html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th></tr></thead>\n<tbody>\n"
+        for item in importance.settings {
+            let width = Int((item.share * 200).rounded())
+            html += "<tr><td class=\"text\">\(xmlEscaped(item.setting))</td>"
+            html += "<td class=\"text\"><span class=\"bar\" style=\"width:\(width)px\"></span> \(xmlEscaped(formatNumber(item.share, digits: 3)))</td>"
+            html += "<td>\(item.groupCount)</td><td class=\"text\">\(xmlEscaped(item.bestGroup))</td><td>\(xmlEscaped(formatNumber(item.bestMean)))</td></tr>\n"
+        }
+        return html + "</tbody>\n</table>\n"
     }
 
     /// The pivot as a coloured table: green best, red worst, best cell outlined and starred.

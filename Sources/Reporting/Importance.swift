@@ -65,38 +65,52 @@ public enum ImportanceEstimator {
     }
 }
 
+/// The importance of a sweep's swept settings for one metric: what `report importance` prints and
+/// `report html` shows.
+struct SweepImportance {
+    var column: RunColumn
+    var goal: Goal
+    /// The finished runs (completed or pruned) with a finite value of `column`.
+    var runCount: Int
+    /// Most important first; settings that do not vary among those runs are left out.
+    var settings: [SettingImportance]
+}
+
 extension Reporter {
     /// `report importance --sweep ID`: the swept settings by the share of the metric's variance their
     /// main effect explains, over the runs that finished (completed or pruned) with a value.
     public func importance(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
                            format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.importance(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
-        let parsedFilter = try filter.map(RunFilterParser.parse)
-        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
-        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
-        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
+        let result = try sweepImportance(sweepID: sweepID, runs: try sweepRuns(sweepID, filter: filter), metric: metric, goal: goal)
+        var table = DataTable(columns: [.init("setting"), .init("importance"), .init("groups"), .init("best_group", alignsRight: false),
+                                        .init("best_mean")])
+        for item in result.settings {
+            table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean)])
+        }
+        if format != .table { return table.render(format, style: style) }
+        guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
+        var out = "importance of the swept settings for \(result.column.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
+        out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n\n"
+        out += table.renderTable(style: style)
+        return out
+    }
+
+    /// The importances over `runs` (of sweep `sweepID`) for `metric` (default: the sweep's metric,
+    /// else best_val_loss or best_train_loss). Throws `.noData` with fewer than 2 finished runs with a value.
+    func sweepImportance(sweepID: Int64, runs: [RunSummary], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
+        let sweepMetric = try self.sweepMetric(sweepID, runs: runs)
         let column = try metric.map { try numericColumn($0, purpose: "--metric") }
-            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
+            ?? sweepMetric?.column ?? (Self.validates(runs) ? .best_val_loss : .best_train_loss)
         let chosenGoal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue)
-        let measured = sweepRuns.compactMap { run -> (values: [String: RunValue], metric: Double)? in
+        let measured = runs.compactMap { run -> (values: [String: RunValue], metric: Double)? in
             guard run.status == "completed" || run.status == "pruned", let value = run.number(column), value.isFinite else { return nil }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)
         }
         guard measured.count >= 2 else {
             throw ReportError.noData("sweep \(sweepID) has \(measured.count) finished run\(measured.count == 1 ? "" : "s") with a value for \(column.rawValue); importance needs at least 2")
         }
-        let importances = ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal)
-        var table = DataTable(columns: [.init("setting"), .init("importance"), .init("groups"), .init("best_group", alignsRight: false),
-                                        .init("best_mean")])
-        for item in importances {
-            table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean)])
-        }
-        if format != .table { return table.render(format, style: style) }
-        guard !importances.isEmpty else { return "no setting varies among the \(measured.count) finished runs of sweep \(sweepID)\n" }
-        var out = "importance of the swept settings for \(column.rawValue) (\(chosenGoal.rawValue)) in sweep \(sweepID), \(measured.count) finished runs:\n"
-        out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n\n"
-        out += table.renderTable(style: style)
-        return out
+        return SweepImportance(column: column, goal: chosenGoal, runCount: measured.count,
+                               settings: ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal))
     }
 }

@@ -112,7 +112,8 @@ struct Resume: ParsableCommand {
             Interrupted runs: requeued by Ctrl-C or by a failed database write (a full disk), or `running` \
             while their worker is gone (on this host: its process no longer exists; on another host, or \
             in another container: its heartbeat is older than --stale-after). \
-            The continued run gives the same bits as if it had never stopped.
+            The continued run gives the same bits as if it had never stopped. \
+            A TPE sweep's trials not sampled yet are sampled and trained too.
             """)
 
     @OptionGroup var global: GlobalOptions

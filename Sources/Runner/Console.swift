@@ -117,7 +117,7 @@ enum Console {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
-            if !global.quiet { writeError("interrupted: runs requeued; continue with: runner resume" + scope + suffix(global)) }
+            if !global.quiet { writeError(interruptedMessage(summary, scope: scope) + suffix(global)) }
             throw ExitCode(130)
         }
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
@@ -170,6 +170,18 @@ enum Console {
             writeError("error: \(which) (see `\(reportCommand()) show \(first.id)\(suffix(global))`)")
             throw ExitCode(1)
         }
+    }
+
+    /// After Ctrl-C: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
+    static func interruptedMessage(_ summary: WorkSummary, scope: String) -> String {
+        let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
+        var left = requeued ? ["runs requeued"] : []
+        for sweep in summary.unsampledTrials {
+            let which = summary.unsampledTrials.count > 1 || scope.isEmpty ? " of sweep \(sweep.sweepID)" : ""
+            left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
+        }
+        if left.isEmpty { left = ["runs left queued"] }
+        return "interrupted: \(left.joined(separator: ", ")); continue with: runner resume" + scope
     }
 
     /// How the user calls this build's `report` (built next to `runner`): `report` when PATH finds

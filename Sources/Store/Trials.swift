@@ -25,21 +25,24 @@ extension SlopeStore {
 
     /// Claims the oldest queued run of the sweep (a trial requeued by Ctrl-C continues, it is not
     /// sampled again); when none is queued and the sweep has fewer than `trialCount` runs, makes one:
-    /// `makeTrial` gets every trial of the sweep (in id order, running ones included) and returns the
-    /// new run, which is inserted and claimed in the same transaction. Nil when the sweep has all its
-    /// trials. N processes calling this never get the same run and never make more than `trialCount`.
-    public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity,
-                               makeTrial: ([TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
+    /// `makeTrial` gets the sweep's number of runs and its runs with an id of at least `fromRunID`
+    /// (in id order, running ones included: all of them with the default 0; a sampler that keeps
+    /// the finished ones it saw asks only for the rest) and returns the new run, which is inserted
+    /// and claimed in the same transaction. Nil when the sweep has all its trials. N processes
+    /// calling this never get the same run and never make more than `trialCount`.
+    public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity, fromRunID: Int64 = 0,
+                               makeTrial: (_ runCount: Int, _ records: [TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
         try write { c in
             if let queued = try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), [sweepID], worker: worker, c) {
                 return queued
             }
+            let runCount = try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0
+            guard runCount < trialCount else { return nil }
             // Columns by position: looking them up by name costs more than the sampling with 1,000 trials.
             let rows = try c.rows("""
                 SELECT id, status, \(c.dialect.jsonValue("config", ["trial"], as: .text)), epochs_done, \(metric.finalColumn)
-                FROM runs WHERE sweep_id = ? ORDER BY id
-                """, [sweepID])
-            guard rows.count < trialCount else { return nil }
+                FROM runs WHERE sweep_id = ? AND id >= ? ORDER BY id
+                """, [sweepID, fromRunID])
             let trials = try rows.map { row -> TrialRecord in
                 let id = Int64(sqlValue: row[0]) ?? 0
                 guard let status = String(sqlValue: row[1]).flatMap(RunStatus.init(rawValue:)) else {
@@ -48,7 +51,7 @@ extension SlopeStore {
                 return TrialRecord(id: id, status: status, trialJSON: String(sqlValue: row[2]),
                                    epochsDone: Int(sqlValue: row[3]) ?? 0, value: Double(sqlValue: row[4]))
             }
-            let runID = try insertRun(try makeTrial(trials), sweepID: sweepID, c)
+            let runID = try insertRun(try makeTrial(runCount, trials), sweepID: sweepID, c)
             return try claim(where: "id = ? AND status = 'queued'", [runID], worker: worker, c)
         }
     }

@@ -1,6 +1,6 @@
 // TPE sweeps through the built `runner`: two worker processes share one sweep (every trial made and
 // run once, exactly `count` of them), and a killed worker's trial resumes, not resampled, giving
-// the same bits as a sweep that was never interrupted.
+// the same bits as a sweep that was never interrupted; Ctrl-C says how many trials are not sampled yet.
 import Foundation
 import Store
 import TestSupport
@@ -33,7 +33,20 @@ final class SearchProcessTests: CLITestCase {
         return path
     }
 
-    func testTwoWorkersShareOneTPESweep() throws {
+    /// Waits until sweep 1 in `db` has `trials` trials, the last one running with `epochs` or more epochs stored.
+    private func waitForTrial(_ trials: Int, epochs: Int, db: String, worker: ChildProcess, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        while Date() < deadline && worker.process.isRunning {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
+               runs.count == trials, runs[trials - 1].status == .running, runs[trials - 1].epochsDone >= epochs {
+                return
+            }
+            usleep(10_000)
+        }
+        XCTFail("the sweep never reached epoch \(epochs) of its trial \(trials)", file: file, line: line)
+    }
+
+        func testTwoWorkersShareOneTPESweep() throws {
         let db = directory.path("tpe.db")
         let file = try spec("tpe.yaml", dataset: "moons:rows=120", epochs: 3, count: 14, startup: 4, batches: "4, 8, 16")
         let queued = try run(["sweep", file, "--queue-only", "--db", db], expect: 0)
@@ -71,17 +84,7 @@ final class SearchProcessTests: CLITestCase {
         let db = directory.path("killed.db")
         let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
         // Wait for a TPE-sampled trial (the third, after 2 random ones) to be mid-way, then kill -9.
-        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
-        var reached = false
-        while Date() < deadline && worker.process.isRunning {
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
-               runs.count == 3, runs[2].status == .running, runs[2].epochsDone >= 2 {
-                reached = true
-                break
-            }
-            usleep(10_000)
-        }
-        XCTAssertTrue(reached, "the sweep never reached its third trial's second epoch")
+        waitForTrial(3, epochs: 2, db: db, worker: worker)
         kill(worker.pid, SIGKILL)
         XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
         let killed = try SlopeStore(path: db, mode: .readOnly)
@@ -99,5 +102,25 @@ final class SearchProcessTests: CLITestCase {
             XCTAssertEqual(try left.tensors(runID: a.id, epoch: 6).map(\.tensor), try right.tensors(runID: b.id, epoch: 6).map(\.tensor))
         }
         XCTAssertEqual(try left.sweep(id: 1).status, .completed)
+    }
+
+    /// Ctrl-C during the second of 6 trials: the message counts the 4 trials not sampled yet (besides
+    /// the requeued run, when the signal came before its last epoch), and `runner resume` makes them.
+    func testCtrlCSaysHowManyTrialsAreNotSampledYet() throws {
+        let file = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 6, startup: 2, batches: "4, 5")
+        let db = directory.path("interrupted.db")
+        let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
+        waitForTrial(2, epochs: 1, db: db, worker: worker)
+        kill(worker.pid, SIGINT)
+        let result = worker.finish()
+        XCTAssertEqual(result.status, 130, result.error)
+        XCTAssertTrue(result.error.contains("4 of 6 trials not sampled yet; continue with: runner resume --sweep 1"), result.error)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try store.runs(sweepID: 1).count, 2)
+        XCTAssertEqual(try store.sweep(id: 1).status, .interrupted)
+
+        try run(["resume", "--sweep", "1", "--jobs", "1", "--db", db], expect: 0)
+        XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), Array(repeating: .completed, count: 6))
+        XCTAssertEqual(try store.sweep(id: 1).status, .completed)
     }
 }

@@ -116,6 +116,115 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
     }
 
+    /// A small TPE sweep for the claim tests: 3 random trials, then TPE over a log-scale and a categorical parameter.
+    private func claimSpec(count: Int) throws -> SweepSpec {
+        try parse("""
+            method: tpe
+            count: \(count)
+            random_seed: 11
+            n_startup_trials: 3
+            fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+              batch_size: {values: [4, 8, 16]}
+              momentum: {distribution: uniform, min: 0, max: 0.9}
+            """)
+    }
+
+    /// Ends a claimed trial as `status` with a loss made from its settings (no training).
+    private func finish(_ claimed: SlopeStore.ClaimedRun, as status: RunStatus, in store: SlopeStore) throws {
+        let settings = claimed.run.settings
+        let loss = pow(log10(settings.learningRate / 0.05), 2) + Double(settings.batchSize) / 100 + settings.momentum
+        if status != .failed {
+            try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: .current())
+        }
+        try store.finishRun(runID: claimed.id, status: status, stopReason: "synthetic")
+    }
+
+    /// A maker that keeps the runs it saw reads only the runs from the first unfinished one on, and
+    /// makes the same trials, bit for bit, as a new maker (reading every run) each time. Two databases
+    /// go through the same claims; trials stay running over several claims (counted as running, then
+    /// as they ended: completed, pruned, diverged or failed).
+    func testKeptHistoryMakesTheSameTrialsAsReadingEveryRun() throws {
+        let spec = try claimSpec(count: 24)
+        let warmStore = try SlopeStore(path: directory.path("warm.db")), coldStore = try SlopeStore(path: directory.path("cold.db"))
+        let (warmSweep, _) = try SweepPlan(spec: spec).enqueue(in: warmStore)
+        let (coldSweep, _) = try SweepPlan(spec: spec).enqueue(in: coldStore)
+        let warm = TrialMaker(spec: spec)
+        var running: [Int: (warm: SlopeStore.ClaimedRun, cold: SlopeStore.ClaimedRun)] = [:]
+        let endings: [RunStatus] = [.completed, .pruned, .diverged, .failed]
+        for index in 0..<24 {
+            let warmClaim = try XCTUnwrap(warm.claimNextTrial(in: warmStore, sweepID: warmSweep, worker: .current()))
+            let coldClaim = try XCTUnwrap(TrialMaker(spec: spec).claimNextTrial(in: coldStore, sweepID: coldSweep, worker: .current()))
+            XCTAssertEqual(warmClaim.run.settings.configJSON, coldClaim.run.settings.configJSON, "trial \(index)")
+            // The next claim reads from the first run that was running at this one (or from this one; the
+            // first claim saw no run at all: from 0).
+            XCTAssertEqual(warm.history.firstUnfinishedID, running.values.map(\.warm.id).min() ?? (index == 0 ? 0 : warmClaim.id), "at trial \(index)")
+            // Every third trial stays running for four more claims (two are running at times); the others end at once.
+            running[index] = (warmClaim, coldClaim)
+            for ending in [index % 3 == 0 ? nil : index, index - 4].compactMap({ $0 }) {
+                guard let pair = running.removeValue(forKey: ending) else { continue }
+                try finish(pair.warm, as: endings[ending % endings.count], in: warmStore)
+                try finish(pair.cold, as: endings[ending % endings.count], in: coldStore)
+            }
+        }
+        let warmRuns = try warmStore.runs(sweepID: warmSweep), coldRuns = try coldStore.runs(sweepID: coldSweep)
+        XCTAssertEqual(warmRuns.count, 24)
+        XCTAssertEqual(warmRuns.map(\.settings.configJSON), coldRuns.map(\.settings.configJSON))
+        XCTAssertEqual(Set(warmRuns.map(\.status)), [.completed, .pruned, .diverged, .failed, .running])
+    }
+
+    /// Kept runs and the runs read that do not add up to the sweep's runs (here: the maker's history
+    /// is of another database) are read again from the first run, giving the trial a new maker gives.
+    func testStaleHistoryIsReadAgain() throws {
+        let spec = try claimSpec(count: 12)
+        let first = try SlopeStore(path: directory.path("first.db")), second = try SlopeStore(path: directory.path("second.db"))
+        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: first)
+        _ = try SweepPlan(spec: spec).enqueue(in: second)
+        let maker = TrialMaker(spec: spec)
+        for _ in 0..<6 { try finish(try XCTUnwrap(maker.claimNextTrial(in: first, sweepID: sweepID, worker: .current())), as: .completed, in: first) }
+        let other = TrialMaker(spec: spec)
+        for _ in 0..<4 { try finish(try XCTUnwrap(other.claimNextTrial(in: second, sweepID: sweepID, worker: .current())), as: .completed, in: second) }
+        XCTAssertThrowsError(try maker.makeTrial(runCount: 4, records: [], fromRunID: 7)) { error in
+            XCTAssertEqual(error as? ExperimentsError, .staleTrialHistory)
+        }
+        // A third database with the same 4 trials: a new maker's next trial there is the reference.
+        let third = try SlopeStore(path: directory.path("third.db"))
+        _ = try SweepPlan(spec: spec).enqueue(in: third)
+        let fresh = TrialMaker(spec: spec)
+        for _ in 0..<4 { try finish(try XCTUnwrap(fresh.claimNextTrial(in: third, sweepID: sweepID, worker: .current())), as: .completed, in: third) }
+        let reference = try XCTUnwrap(TrialMaker(spec: spec).claimNextTrial(in: third, sweepID: sweepID, worker: .current()))
+        let claimed = try XCTUnwrap(maker.claimNextTrial(in: second, sweepID: sweepID, worker: .current()))
+        XCTAssertEqual(claimed.run.settings.configJSON, reference.run.settings.configJSON)
+        XCTAssertEqual(maker.history.firstUnfinishedID, claimed.id)
+    }
+
+    /// Ctrl-C as the second of 6 trials ends: no run is requeued, but 4 trials are not sampled yet, so
+    /// the work was interrupted (the sweep too); another worker makes and runs the other 4.
+    func testCtrlCLeavesTrialsNotSampledYet() throws {
+        let store = try SlopeStore(path: directory.path("stopped.db"))
+        let spec = try claimSpec(count: 6)
+        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: store)
+        let stop = StopSignal()
+        let finished = Locked(0)
+        let worker = Worker(store: store, stop: stop, onEvent: { event in
+            if case .runFinished = event { finished.update { $0 += 1 }; if finished.value == 2 { stop.request() } }
+        })
+        let summary = try worker.work(sweepID: sweepID, jobs: 1)
+        XCTAssertEqual(summary.runIDs.count, 2)
+        XCTAssertTrue(summary.wasInterrupted)
+        XCTAssertEqual(summary.unsampledTrials, [UnsampledTrials(sweepID: sweepID, left: 4, count: 6)])
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .interrupted)
+        // Without --sweep, the open TPE sweeps count.
+        XCTAssertEqual(try Worker(store: store).unsampledTrials(sweepID: nil), [UnsampledTrials(sweepID: sweepID, left: 4, count: 6)])
+
+        let rest = try Worker(store: store).work(sweepID: sweepID, jobs: 1)
+        XCTAssertEqual(rest.runIDs.count, 4)
+        XCTAssertFalse(rest.wasInterrupted)
+        XCTAssertEqual(rest.unsampledTrials, [])
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+    }
+
     /// Grid + ASHA (min 1 epoch, factor 2), one run at a time: the first run goes on at every rung
     /// (nothing to compare with); the second, with a learning rate 3000 times smaller, is worse at
     /// epoch 1 and, as 1 of 2 runs there (keep max(1, 2/2) = 1), stops at rung 0.
