@@ -139,17 +139,19 @@
   function sweepPage(sweepID) {
     var state = { where: '', sort: '', offset: 0, limit: 50, selected: [], heatRows: null, heatCols: null, metric: null, info: null, pageRuns: [] };
     var header = el('div'), tableBox = el('div'), curvesBox = el('div'), heatBox = el('div'), parallelBox = el('div'), heatControls = el('div', { className: 'controls' });
+    var importanceBox = el('div');
     var liveLog = el('ol', { id: 'live-log', className: 'live-log' });
     var whereInput = el('input', { type: 'text', id: 'where', placeholder: "e.g. learning_rate < 0.1 and status = 'completed'" });
     var form = el('form', { className: 'controls', id: 'filter', onsubmit: function (event) {
       event.preventDefault();
       state.where = whereInput.value;
       state.offset = 0;
-      drawTable().then(drawHeatmap).then(drawParallel);
+      drawTable().then(drawHeatmap).then(drawImportance).then(drawParallel);
     } }, ['where ', whereInput, el('button', { type: 'submit' }, ['Filter']), el('span', { className: 'note' }, ['the report --where language: =, !=, <, >, in (...), like, is null, and, or, not'])]);
     replace(app, el('div', {}, [header, el('h2', {}, ['Runs']), form, tableBox,
       el('h2', {}, ['Loss curves of the selected runs']), curvesBox,
       el('h2', {}, ['Heatmap']), heatControls, heatBox,
+      el('h2', {}, ['Importance of the swept settings']), importanceBox,
       el('h2', {}, ['Parallel coordinates']), parallelBox, liveLog]));
 
     function drawHeader() {
@@ -192,7 +194,7 @@
       replace(heatControls, null);
       [['rows ', select('heat-rows', settings, state.heatRows, function (v) { state.heatRows = v; drawHeatmap(); })],
        ['columns ', select('heat-cols', settings, state.heatCols, function (v) { state.heatCols = v; drawHeatmap(); })],
-       ['metric ', select('heat-metric', info.metrics, state.metric, function (v) { state.metric = v; drawHeatmap(); drawParallel(); })]].forEach(function (pair) {
+       ['metric ', select('heat-metric', info.metrics, state.metric, function (v) { state.metric = v; drawHeatmap(); drawImportance(); drawParallel(); })]].forEach(function (pair) {
         heatControls.appendChild(el('label', {}, [pair[0], pair[1]]));
       });
     }
@@ -206,9 +208,11 @@
     };
 
     function drawTable() {
-      return api('sweeps/' + sweepID + '/runs', { where: state.where, sort: state.sort, offset: state.offset, limit: state.limit }).then(function (page) {
+      var columns = tableColumns();
+      // Only the columns the table shows (and the planned epochs, shown with those done).
+      return api('sweeps/' + sweepID + '/runs', { where: state.where, sort: state.sort, offset: state.offset, limit: state.limit,
+                                                 columns: columns.concat(['epochs']).join(',') }).then(function (page) {
         state.pageRuns = page.runs;
-        var columns = tableColumns();
         var head = el('tr', {}, [el('th', {}, ['plot'])].concat(columns.map(function (name) {
           var sorted = state.sort === name ? 'sorted-asc' : state.sort === '-' + name ? 'sorted-desc' : '';
           return el('th', { className: 'sortable ' + sorted + (name === 'name' || name === 'status' ? ' text' : ''), 'data-column': name, title: 'sort by ' + name,
@@ -262,6 +266,29 @@
       }).catch(showError(heatBox));
     }
 
+    function drawImportance() {
+      return api('sweeps/' + sweepID + '/importance', { metric: state.metric, where: state.where }).then(function (data) {
+        if (data.settings.length === 0) { replace(importanceBox, el('p', { className: 'note', id: 'importance-note' }, [data.note || 'nothing to show'])); return; }
+        var rows = data.settings.map(function (item) {
+          var bar = el('span', { className: 'share' }, [el('span')]);
+          bar.firstChild.style.width = Math.round(item.importance * 100) + '%';
+          return el('tr', { className: 'importance-row', 'data-setting': item.setting, 'data-importance': item.importance }, [
+            el('td', { className: 'text' }, [item.setting]),
+            el('td', {}, [(item.importance * 100).toFixed(1) + ' %', bar]),
+            el('td', {}, [item.groups]),
+            el('td', { className: 'text' }, [item.best_group]),
+            el('td', {}, [format(item.best_mean)]),
+          ]);
+        });
+        var head = el('tr', {}, ['setting', 'explains', 'groups', 'best group', 'its mean'].map(function (title, index) {
+          return el('th', { className: index === 0 || index === 3 ? 'text' : '' }, [title]);
+        }));
+        replace(importanceBox, figure(el('div', { className: 'scroll' }, [el('table', { id: 'importance' }, [el('thead', {}, [head]), el('tbody', {}, rows)])]),
+          'the share of the variance of ' + data.metric + ' among the ' + data.runs + ' finished runs that each setting\'s main effect explains ' +
+          '(as report importance: numbers with more than 8 values in 5 quantile bins); best group by goal ' + data.goal));
+      }).catch(showError(importanceBox));
+    }
+
     function drawParallel() {
       return api('sweeps/' + sweepID + '/parallel', { metric: state.metric, where: state.where }).then(function (data) {
         if (data.runs.length === 0) { replace(parallelBox, el('p', { className: 'note' }, ['no run to show'])); return; }
@@ -271,7 +298,7 @@
     }
 
     function drawAll() {
-      return drawHeader().then(function () { return drawTable(); }).then(function () { return Promise.all([drawCurves(), drawHeatmap(), drawParallel()]); })
+      return drawHeader().then(function () { return drawTable(); }).then(function () { return Promise.all([drawCurves(), drawHeatmap(), drawImportance(), drawParallel()]); })
         .catch(showError(header));
     }
     refreshPage = drawAll;
