@@ -160,7 +160,8 @@ struct DashboardData: Sendable {
     /// `/api/sweeps/ID/runs`: one page of the sweep's runs, filtered by `where` and sorted by `sort`
     /// (a column, `-` first for descending; missing values last), with the total that match; each run
     /// with the `columns` asked for (the table's), else every column.
-    func runs(sweepID: Int64, filter filterText: String?, sort sortText: String?, offset offsetText: String?,
+    /// `/api/runs`: the same over every run of the database (`where=sweep_id is null`: the single runs).
+    func runs(sweepID: Int64?, filter filterText: String?, sort sortText: String?, offset offsetText: String?,
               limit limitText: String?, columns columnsText: String? = nil) throws -> JSONValue {
         let filter = try Self.filter(filterText)
         let columns = try Self.runColumns(columnsText) ?? RunColumn.allCases
@@ -171,7 +172,9 @@ struct DashboardData: Sendable {
         let offset = try Self.integer(offsetText, name: "offset", default: 0, range: 0...Int(Int32.max))!
         let limit = try Self.integer(limitText, name: "limit", default: Self.defaultPageSize, range: 1...Self.maximumPageSize)!
         return try queries.snapshot { queries in
-            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            if let sweepID, try queries.sweepSummary(id: sweepID) == nil {
+                throw DashboardError.notFound("no sweep with id \(sweepID) in this database")
+            }
             let total = try queries.runCount(sweepID: sweepID, filter: filter)
             let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: sort, limit: limit, offset: offset)
             return .object([

@@ -120,6 +120,10 @@ public struct DashboardServer: Sendable {
             try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
                           columns: query["columns"])
         }
+        api("/api/runs") { query, _ in
+            try data.runs(sweepID: nil, filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
+                          columns: query["columns"])
+        }
         api("/api/sweeps/:id/heatmap") { query, id in
             try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
         }

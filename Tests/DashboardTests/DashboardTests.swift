@@ -205,6 +205,20 @@ final class DashboardTests: XCTestCase {
         try await assertError("/api/sweeps/1/runs?columns=name,colour", .badRequest, "columns: unknown column 'colour'")
     }
 
+    /// `/api/runs`: every run of the database, paged like a sweep's; the sweeps page lists the single runs with it.
+    func testRunsOfTheWholeDatabaseIncludeTheSingleRuns() async throws {
+        let single = try await fetch("/api/runs?where=sweep_id+is+null&sort=-id&columns=name,status").json
+        XCTAssertEqual(single["total"] as? Int, 2)
+        let runs = single["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.map { $0["id"] as! Int }, [10, 9])
+        XCTAssertEqual(runs[1]["name"] as? String, ReportFixture.hostileName)
+        XCTAssertEqual(runs[1]["status"] as? String, "diverged")
+        let all = try await fetch("/api/runs?limit=3&offset=8").json
+        XCTAssertEqual(all["total"] as? Int, 10)
+        XCTAssertEqual((all["runs"] as! [[String: Any]]).map { $0["id"] as! Int }, [9, 10])
+        try await assertError("/api/runs?where=sweep_id+is", .badRequest, "where: invalid expression")
+    }
+
     /// Importance on the fixture sweep's 7 finished runs (run 8 still runs), each share computed here as
     /// the between-group over the total sum of squares of best_val_loss.
     func testImportanceSharesTheMetricsVarianceBetweenTheSweptSettings() async throws {
