@@ -63,6 +63,21 @@
   }
 
   var format = Charts.format;
+  /** A table cell of a run's column: numbers formatted (right-aligned), text as text, missing values empty. */
+  function valueCell(value) {
+    return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null || value === undefined ? '' : value]);
+  }
+
+  /** Previous / "runs 1–50 of N" / next over a page of an /api/.../runs answer; `move(offset)` draws another page. */
+  function pager(page, move, emptyText, extra) {
+    var last = Math.min(page.offset + page.limit, page.total);
+    return el('div', { className: 'controls' }, [
+      el('button', { className: 'previous', disabled: page.offset === 0, onclick: function () { move(Math.max(0, page.offset - page.limit)); } }, ['◀ previous']),
+      el('span', { className: 'page-info' }, [page.total ? 'runs ' + (page.offset + 1) + '–' + last + ' of ' + page.total : emptyText]),
+      el('button', { className: 'next', disabled: last >= page.total, onclick: function () { move(page.offset + page.limit); } }, ['next ▶']),
+    ].concat(extra || []));
+  }
+
   function statusCell(status) { return el('td', { className: 'text status-' + status }, [status]); }
   function crumbs(items) {
     var nav = document.getElementById('crumbs');
@@ -150,18 +165,12 @@
             if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
             if (name === 'status') { return statusCell(run.status); }
             if (name === 'epochs_done') { return el('td', {}, [run.epochs_done + ' / ' + run.epochs]); }
-            var value = run[name];
-            return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null ? '' : value]);
+            return valueCell(run[name]);
           }));
         });
-        var last = Math.min(page.offset + page.limit, page.total);
-        var pager = el('div', { className: 'controls' }, [
-          el('button', { disabled: page.offset === 0, onclick: function () { singleOffset = Math.max(0, singleOffset - 50); drawSingleRuns(); } }, ['◀ previous']),
-          el('span', {}, [page.total ? 'runs ' + (page.offset + 1) + '–' + last + ' of ' + page.total + ', newest first' : 'none']),
-          el('button', { disabled: last >= page.total, onclick: function () { singleOffset += 50; drawSingleRuns(); } }, ['next ▶']),
-        ]);
+        var controls = pager(page, function (offset) { singleOffset = offset; drawSingleRuns(); }, 'none', [el('span', { className: 'note' }, ['newest first'])]);
         var head = el('tr', {}, columns.map(function (name) { return el('th', { className: ['name', 'status', 'dataset', 'layers', 'created_at'].indexOf(name) >= 0 ? 'text' : '' }, [name]); }));
-        replace(singleBox, el('div', {}, [pager, el('div', { className: 'scroll' }, [el('table', { id: 'single-runs' }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
+        replace(singleBox, el('div', {}, [controls, el('div', { className: 'scroll' }, [el('table', { id: 'single-runs' }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
       }).catch(showError(singleBox));
     }
     refreshPage = draw;
@@ -268,18 +277,12 @@
             if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
             if (name === 'status') { return statusCell(run.status); }
             if (name === 'epochs_done') { return el('td', { className: 'epochs' }, [run.epochs_done + ' / ' + run.epochs]); }
-            var value = run[name];
-            return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null ? '' : value]);
+            return valueCell(run[name]);
           })));
         });
-        var last = Math.min(page.offset + page.limit, page.total);
-        var pager = el('div', { className: 'controls' }, [
-          el('button', { id: 'previous', disabled: page.offset === 0, onclick: function () { state.offset = Math.max(0, state.offset - state.limit); drawTable(); } }, ['◀ previous']),
-          el('span', { id: 'page-info' }, [page.total ? 'runs ' + (page.offset + 1) + '–' + last + ' of ' + page.total : 'no run matches']),
-          el('button', { id: 'next', disabled: last >= page.total, onclick: function () { state.offset += state.limit; drawTable(); } }, ['next ▶']),
-          el('a', { id: 'compare-link', href: '/compare' + query({ runs: state.selected.join(',') }), hidden: state.selected.length < 2 }, ['compare the ' + state.selected.length + ' selected runs']),
-        ]);
-        replace(tableBox, el('div', {}, [pager, el('div', { className: 'scroll' }, [el('table', { id: 'runs', 'data-total': page.total }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
+        var controls = pager(page, function (offset) { state.offset = offset; drawTable(); }, 'no run matches',
+          [el('a', { id: 'compare-link', href: '/compare' + query({ runs: state.selected.join(',') }), hidden: state.selected.length < 2 }, ['compare the ' + state.selected.length + ' selected runs'])]);
+        replace(tableBox, el('div', {}, [controls, el('div', { className: 'scroll' }, [el('table', { id: 'runs', 'data-total': page.total }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
       }).catch(showError(tableBox));
     }
 
@@ -499,8 +502,7 @@
         var rows = results.concat(settings).filter(function (name) { return runs.some(function (run) { return run[name] !== null; }); }).map(function (name) {
           var differs = data.differing.indexOf(name) >= 0;
           return el('tr', { className: differs ? 'differs' : '' }, [el('th', { className: 'text' }, [name + (differs ? ' ≠' : '')])].concat(runs.map(function (run) {
-            var value = run[name];
-            return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null ? '' : value]);
+            return valueCell(run[name]);
           })));
         });
         var head = el('tr', {}, [el('th')].concat(runs.map(function (run) { return el('th', { className: 'text' }, [el('a', { href: '/runs/' + run.id }, [runLabel(run)])]); })));
