@@ -71,8 +71,20 @@ struct DashboardData: Sendable {
 
     // MARK: shapes shared by several responses
 
-    static func runObject(_ run: RunSummary) -> JSONValue {
-        .object(RunColumn.allCases.map { ($0.rawValue, JSONValue(run[$0])) })
+    static func runObject(_ run: RunSummary, columns: [RunColumn] = RunColumn.allCases) -> JSONValue {
+        .object(columns.map { ($0.rawValue, JSONValue(run[$0])) })
+    }
+
+    /// `columns=id,name,...`: the run columns an answer should carry (`id` always, first), in the
+    /// order given; nil (every column) when not given.
+    static func runColumns(_ text: String?) throws -> [RunColumn]? {
+        guard let text, !text.isEmpty else { return nil }
+        var chosen: [RunColumn] = [.id]
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let column = try column(String(name).trimmingCharacters(in: .whitespaces), name: "columns")
+            if !chosen.contains(column) { chosen.append(column) }
+        }
+        return chosen
     }
 
     static func countsObject(_ counts: [String: Int]) -> JSONValue {
@@ -146,10 +158,13 @@ struct DashboardData: Sendable {
     }
 
     /// `/api/sweeps/ID/runs`: one page of the sweep's runs, filtered by `where` and sorted by `sort`
-    /// (a column, `-` first for descending; missing values last), with the total that match.
-    func runs(sweepID: Int64, filter filterText: String?, sort sortText: String?, offset offsetText: String?,
-              limit limitText: String?) throws -> JSONValue {
+    /// (a column, `-` first for descending; missing values last), with the total that match; each run
+    /// with the `columns` asked for (the table's), else every column.
+    /// `/api/runs`: the same over every run of the database (`where=sweep_id is null`: the single runs).
+    func runs(sweepID: Int64?, filter filterText: String?, sort sortText: String?, offset offsetText: String?,
+              limit limitText: String?, columns columnsText: String? = nil) throws -> JSONValue {
         let filter = try Self.filter(filterText)
+        let columns = try Self.runColumns(columnsText) ?? RunColumn.allCases
         var sort: RunSort?
         if let sortText, !sortText.isEmpty {
             do { sort = try RunFilterParser.parseSort(sortText) } catch let error as ReportError { throw DashboardError.badParameter("sort: \(error.description)") }
@@ -157,13 +172,15 @@ struct DashboardData: Sendable {
         let offset = try Self.integer(offsetText, name: "offset", default: 0, range: 0...Int(Int32.max))!
         let limit = try Self.integer(limitText, name: "limit", default: Self.defaultPageSize, range: 1...Self.maximumPageSize)!
         return try queries.snapshot { queries in
-            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            if let sweepID, try queries.sweepSummary(id: sweepID) == nil {
+                throw DashboardError.notFound("no sweep with id \(sweepID) in this database")
+            }
             let total = try queries.runCount(sweepID: sweepID, filter: filter)
             let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: sort, limit: limit, offset: offset)
             return .object([
                 ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
                 ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
-                ("runs", .array(runs.map(Self.runObject))),
+                ("runs", .array(runs.map { Self.runObject($0, columns: columns) })),
             ])
         }
     }
@@ -232,6 +249,39 @@ struct DashboardData: Sendable {
                 })),
             ])
         }
+    }
+
+    /// `/api/sweeps/ID/importance?metric=&where=`: how much of the metric's variance each setting's
+    /// main effect explains among the finished runs (`report importance`'s numbers), most first.
+    func importance(sweepID: Int64, metric metricText: String?, filter filterText: String?) throws -> JSONValue {
+        let requested = try metricText.map { try Self.column($0, name: "metric", numeric: true) }
+        _ = try Self.filter(filterText)  // a bad filter is a 400 naming the parameter
+        let result: SweepImportance
+        do {
+            result = try Reporter(queries: queries).importanceOfSettings(sweepID: sweepID, metric: requested?.rawValue, filter: filterText)
+        } catch ReportError.noRuns {  // no run matches the filter: nothing to explain, not an error
+            guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
+            return .object([("metric", JSONValue(requested?.rawValue)), ("goal", JSONValue(requested.map { Goal.natural(for: $0.rawValue).rawValue })),
+                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string("no run matches the filter"))])
+        } catch ReportError.unknownSweep {
+            throw DashboardError.notFound("no sweep with id \(sweepID) in this database")
+        } catch let error as ReportError { throw DashboardError.from(error) }
+        let note: String?
+        if result.runCount < 2 {
+            note = "importance needs at least 2 finished runs with a value of \(result.metric.rawValue); \(result.runCount) so far"
+        } else if result.settings.isEmpty {
+            note = "no setting varies among the \(result.runCount) finished runs"
+        } else {
+            note = nil
+        }
+        return .object([
+            ("metric", .string(result.metric.rawValue)), ("goal", .string(result.goal.rawValue)), ("runs", .integer(Int64(result.runCount))),
+            ("settings", .array(result.settings.map { item in
+                .object([("setting", .string(item.setting)), ("importance", .number(item.share)), ("groups", .integer(Int64(item.groupCount))),
+                         ("best_group", .string(item.bestGroup)), ("best_mean", .number(item.bestMean))])
+            })),
+            ("note", JSONValue(note)),
+        ])
     }
 
     /// `/api/curves?runs=...&metric=...`: per-epoch values of the runs, one series each.

@@ -13,6 +13,8 @@ public struct DashboardServer: Sendable {
     /// Every request must carry it (header, query or cookie) when set; required off loopback.
     public let token: String?
     let data: DashboardData
+    /// JSON answers per request while the database's change token stays the same.
+    let cache: ResponseCache
 
     /// Content-Security-Policy of every response: only the binary's own scripts, styles and API.
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -29,6 +31,7 @@ public struct DashboardServer: Sendable {
         self.port = port
         self.token = token
         self.data = DashboardData(queries: queries)
+        self.cache = ResponseCache()
     }
 
     /// A token must be hard to guess and safe in a URL and a cookie.
@@ -96,21 +99,39 @@ public struct DashboardServer: Sendable {
             router.get(RouterPath(page)) { _, _ in try Self.asset("page.html") }
         }
         router.get("/assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
-        /// A JSON route: `answer` gets the query and the path's `id` (nil when the path has none).
-        func api(_ path: RouterPath, _ answer: @escaping @Sendable (QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
-            router.get(path) { request, context in Self.json(try answer(QueryParameters(request), { try Self.id(context) })) }
+        let cache = self.cache
+        /// A JSON route: `answer` gets the query and the path's `id` (nil when the path has none). Its
+        /// answer is cached per path and query under the change token read before the database is.
+        func api(_ path: RouterPath, cached: Bool = true,
+                 _ answer: @escaping @Sendable (QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
+            router.get(path) { request, context in
+                func compute() throws -> ByteBuffer {
+                    ByteBuffer(string: try answer(QueryParameters(request), { try Self.id(context) }).serialized())
+                }
+                guard cached else { return Self.json(try compute()) }
+                let key = request.uri.path + "?" + (request.uri.query ?? "")
+                return Self.json(try cache.body(for: key, token: data.queries.changeToken(), compute: compute))
+            }
         }
-        api("/api/changes") { _, _ in data.changes() }
+        api("/api/changes", cached: false) { _, _ in data.changes() }
         api("/api/sweeps") { _, _ in try data.sweeps() }
         api("/api/sweeps/:id") { _, id in try data.sweep(id: try id()) }
         api("/api/sweeps/:id/runs") { query, id in
-            try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"])
+            try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
+                          columns: query["columns"])
+        }
+        api("/api/runs") { query, _ in
+            try data.runs(sweepID: nil, filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
+                          columns: query["columns"])
         }
         api("/api/sweeps/:id/heatmap") { query, id in
             try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
         }
         api("/api/sweeps/:id/parallel") { query, id in
             try data.parallel(sweepID: try id(), metric: query["metric"], filter: query["where"], limit: query["limit"])
+        }
+        api("/api/sweeps/:id/importance") { query, id in
+            try data.importance(sweepID: try id(), metric: query["metric"], filter: query["where"])
         }
         api("/api/curves") { query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
         api("/api/compare") { query, _ in try data.compare(runs: query["runs"]) }
@@ -135,11 +156,11 @@ public struct DashboardServer: Sendable {
         try DashboardData.identifier(context.parameters.get("id"), name: "the id in the path")
     }
 
-    static func json(_ value: JSONValue) -> Response {
+    static func json(_ body: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     static func errorResponse(_ error: DashboardError) -> Response {

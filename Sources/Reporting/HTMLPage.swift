@@ -122,10 +122,9 @@ extension Reporter {
         }
 
         // Importance: with two or more swept settings, the share of the metric's spread each explains.
-        do {
-            let importance = try sweepImportance(sweepID: sweepID, runs: runs)
-            if importance.settings.count >= 2 { body += importanceSection(importance) }
-        } catch ReportError.noData {}  // fewer than 2 finished runs: nothing to compare yet
+        // (With fewer than 2 finished runs there is nothing to compare yet: no settings, no section.)
+        let importance = try sweepImportance(sweepID: sweepID, runs: runs)
+        if importance.settings.count >= 2 { body += importanceSection(importance) }
 
         // Loss curves.
         let metric = Self.defaultCurveMetric(runs)
@@ -175,7 +174,7 @@ extension Reporter {
 
     /// `report importance` as a table with a bar per setting (its share of the variance).
     func importanceSection(_ importance: SweepImportance) -> String {
-        var html = "<h2>Importance</h2>\n<p class=\"meta\">\(xmlEscaped(importance.column.rawValue)) (\(importance.goal.rawValue)) over "
+        var html = "<h2>Importance</h2>\n<p class=\"meta\">\(xmlEscaped(importance.metric.rawValue)) (\(importance.goal.rawValue)) over "
         html += "\(importance.runCount) finished runs: the share of its variance each setting's main effect explains "
         html += "(eta squared; numbers with many values in 5 quantile bins), as <code>report importance</code></p>\n"
         html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th></tr></thead>\n<tbody>\n"

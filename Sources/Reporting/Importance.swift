@@ -65,15 +65,15 @@ public enum ImportanceEstimator {
     }
 }
 
-/// The importance of a sweep's swept settings for one metric: what `report importance` prints and
-/// `report html` shows.
-struct SweepImportance {
-    var column: RunColumn
-    var goal: Goal
-    /// The finished runs (completed or pruned) with a finite value of `column`.
-    var runCount: Int
-    /// Most important first; settings that do not vary among those runs are left out.
-    var settings: [SettingImportance]
+/// `report importance`'s answer: the metric and goal used, the finished runs counted, and each
+/// varying setting's importance (most important first).
+public struct SweepImportance: Equatable, Sendable {
+    public var sweepID: Int64
+    public var metric: RunColumn
+    public var goal: Goal
+    /// Finished runs (completed or pruned) with a finite value of the metric.
+    public var runCount: Int
+    public var settings: [SettingImportance]
 }
 
 extension Reporter {
@@ -81,8 +81,10 @@ extension Reporter {
     /// main effect explains, over the runs that finished (completed or pruned) with a value.
     public func importance(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil,
                            format: OutputFormat = .table) throws -> String {
-        if !queries.isSnapshot { return try snapshot { try $0.importance(sweepID: sweepID, metric: metric, goal: goal, filter: filter, format: format) } }
-        let result = try sweepImportance(sweepID: sweepID, runs: try sweepRuns(sweepID, filter: filter), metric: metric, goal: goal)
+        let result = try importanceOfSettings(sweepID: sweepID, metric: metric, goal: goal, filter: filter)
+        guard result.runCount >= 2 else {
+            throw ReportError.noData("sweep \(sweepID) has \(result.runCount) finished run\(result.runCount == 1 ? "" : "s") with a value for \(result.metric.rawValue); importance needs at least 2")
+        }
         var table = DataTable(columns: [.init("setting"), .init("importance"), .init("groups"), .init("best_group", alignsRight: false),
                                         .init("best_mean")])
         for item in result.settings {
@@ -90,14 +92,26 @@ extension Reporter {
         }
         if format != .table { return table.render(format, style: style) }
         guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
-        var out = "importance of the swept settings for \(result.column.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
+        var out = "importance of the swept settings for \(result.metric.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
         out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n\n"
         out += table.renderTable(style: style)
         return out
     }
 
+    /// The numbers behind `importance(...)` (also the dashboard's): one snapshot of the sweep's runs.
+    /// `settings` is empty when fewer than 2 finished runs have a value (`runCount` says how many).
+    /// - Throws: `ReportError.unknownSweep`, `.noRuns` (no run matches).
+    public func importanceOfSettings(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil) throws -> SweepImportance {
+        if !queries.isSnapshot { return try snapshot { try $0.importanceOfSettings(sweepID: sweepID, metric: metric, goal: goal, filter: filter) } }
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
+        if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+        return try sweepImportance(sweepID: sweepID, runs: sweepRuns, metric: metric, goal: goal)
+    }
+
     /// The importances over `runs` (of sweep `sweepID`) for `metric` (default: the sweep's metric,
-    /// else best_val_loss or best_train_loss). Throws `.noData` with fewer than 2 finished runs with a value.
+    /// else best_val_loss or best_train_loss). `settings` is empty with fewer than 2 finished runs with a value.
     func sweepImportance(sweepID: Int64, runs: [RunSummary], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
         let sweepMetric = try self.sweepMetric(sweepID, runs: runs)
         let column = try metric.map { try numericColumn($0, purpose: "--metric") }
@@ -107,10 +121,9 @@ extension Reporter {
             guard run.status == "completed" || run.status == "pruned", let value = run.number(column), value.isFinite else { return nil }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)
         }
-        guard measured.count >= 2 else {
-            throw ReportError.noData("sweep \(sweepID) has \(measured.count) finished run\(measured.count == 1 ? "" : "s") with a value for \(column.rawValue); importance needs at least 2")
-        }
-        return SweepImportance(column: column, goal: chosenGoal, runCount: measured.count,
-                               settings: ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal))
+        // Fewer than 2 finished runs: nothing to compare yet (the caller says so).
+        let importances = measured.count >= 2
+            ? ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal) : []
+        return SweepImportance(sweepID: sweepID, metric: column, goal: chosenGoal, runCount: measured.count, settings: importances)
     }
 }

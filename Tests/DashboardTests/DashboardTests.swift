@@ -37,7 +37,11 @@ final class DashboardTests: XCTestCase {
     func fetch(_ paths: [String], token: String? = nil, headers: HTTPFields = [:], method: HTTPRequest.Method = .get,
                database: String? = nil) async throws -> [Reply] {
         let store = try SlopeStore(path: database ?? Self.databasePath, mode: .readOnly)
-        let server = try DashboardServer(queries: store.queries, token: token)
+        return try await fetch(paths, from: try DashboardServer(queries: store.queries, token: token), headers: headers, method: method)
+    }
+
+    /// GETs each path in turn from `server` (its cache lives as long as the server).
+    func fetch(_ paths: [String], from server: DashboardServer, headers: HTTPFields = [:], method: HTTPRequest.Method = .get) async throws -> [Reply] {
         let application = Application(router: server.router())
         return try await application.test(.router) { client in
             var replies: [Reply] = []
@@ -186,6 +190,95 @@ final class DashboardTests: XCTestCase {
         try await assertError("/api/sweeps/1/heatmap?rows=colour", .badRequest, "rows: unknown column 'colour'")
         try await assertError("/api/sweeps/1/heatmap?metric=name", .badRequest, "metric must be a numeric column")
         try await assertError("/api/sweeps/5/heatmap", .notFound, "no sweep with id 5")
+    }
+
+    /// The runs table asks only for the columns it shows: `id` first always, then those named, in order.
+    func testRunsPageCarriesOnlyTheColumnsAskedFor() async throws {
+        let reply = try await fetch("/api/sweeps/1/runs?limit=2&columns=name,best_val_loss,name")
+        XCTAssertEqual(reply.status, .ok)
+        let runs = reply.json["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.map { Set($0.keys) }, [["id", "name", "best_val_loss"], ["id", "name", "best_val_loss"]])
+        XCTAssertTrue(reply.text.contains(#"{"id":1,"name":"lr0.01-bs16-s1","best_val_loss":"#), reply.text)
+        XCTAssertEqual(runs[1]["best_val_loss"] as! Double, bestValidationLoss(0, 0, 2), accuracy: 1e-12)
+        let every = try await fetch("/api/sweeps/1/runs?limit=1").json["runs"] as! [[String: Any]]
+        XCTAssertEqual(Set(every[0].keys), Set(RunColumn.allCases.map(\.rawValue)))
+        try await assertError("/api/sweeps/1/runs?columns=name,colour", .badRequest, "columns: unknown column 'colour'")
+    }
+
+    /// `/api/runs`: every run of the database, paged like a sweep's; the sweeps page lists the single runs with it.
+    func testRunsOfTheWholeDatabaseIncludeTheSingleRuns() async throws {
+        let single = try await fetch("/api/runs?where=sweep_id+is+null&sort=-id&columns=name,status").json
+        XCTAssertEqual(single["total"] as? Int, 2)
+        let runs = single["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.map { $0["id"] as! Int }, [10, 9])
+        XCTAssertEqual(runs[1]["name"] as? String, ReportFixture.hostileName)
+        XCTAssertEqual(runs[1]["status"] as? String, "diverged")
+        let all = try await fetch("/api/runs?limit=3&offset=8").json
+        XCTAssertEqual(all["total"] as? Int, 10)
+        XCTAssertEqual((all["runs"] as! [[String: Any]]).map { $0["id"] as! Int }, [9, 10])
+        try await assertError("/api/runs?where=sweep_id+is", .badRequest, "where: invalid expression")
+    }
+
+    /// Importance on the fixture sweep's 7 finished runs (run 8 still runs), each share computed here as
+    /// the between-group over the total sum of squares of best_val_loss.
+    func testImportanceSharesTheMetricsVarianceBetweenTheSweptSettings() async throws {
+        // Finished runs 1-7 as (lr index, batch index, seed); run 8 (lr 0.1, batch 32, seed 2) is running.
+        let finished: [(lr: Int, batch: Int, seed: UInt64)] = [(0, 0, 1), (0, 0, 2), (0, 1, 1), (0, 1, 2), (1, 0, 1), (1, 0, 2), (1, 1, 1)]
+        let values = finished.map { bestValidationLoss($0.lr, $0.batch, $0.seed) }
+        func share(_ group: (Int) -> Int) -> Double {
+            let mean = values.reduce(0, +) / 7
+            var groups: [Int: [Double]] = [:]
+            for index in 0..<7 { groups[group(index), default: []].append(values[index]) }
+            let between = groups.values.map { members -> Double in
+                let groupMean = members.reduce(0, +) / Double(members.count)
+                return Double(members.count) * (groupMean - mean) * (groupMean - mean)
+            }.reduce(0, +)
+            return between / values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+        }
+        let expected: [String: Double] = ["learning_rate": share { finished[$0].lr }, "batch_size": share { finished[$0].batch },
+                                          "seed": share { Int(finished[$0].seed) }, "weight_decay": share { Int(finished[$0].seed) }]
+
+        let reply = try await fetch("/api/sweeps/1/importance")
+        XCTAssertEqual(reply.status, .ok)
+        let json = reply.json
+        XCTAssertEqual(json["metric"] as? String, "best_val_loss")
+        XCTAssertEqual(json["goal"] as? String, "min")
+        XCTAssertEqual(json["runs"] as? Int, 7)
+        XCTAssertTrue(json["note"] is NSNull)
+        let settings = json["settings"] as! [[String: Any]]
+        // Most important first: lr (0.575...), batch size (0.397...), then seed and weight decay, which
+        // group the runs alike (equal shares, 0.027..., in either order).
+        let names = settings.map { $0["setting"] as! String }
+        XCTAssertEqual(Array(names.prefix(2)), ["learning_rate", "batch_size"])
+        XCTAssertEqual(Set(names.dropFirst(2)), ["seed", "weight_decay"])
+        XCTAssertEqual(expected["learning_rate"]!, 0.5755, accuracy: 1e-4)
+        for item in settings {
+            XCTAssertEqual(item["importance"] as! Double, expected[item["setting"] as! String]!, accuracy: 1e-12, "\(item)")
+            XCTAssertEqual(item["groups"] as? Int, 2)
+        }
+        let bySetting = Dictionary(uniqueKeysWithValues: settings.map { ($0["setting"] as! String, $0) })
+        XCTAssertEqual(bySetting["learning_rate"]?["best_group"] as? String, "0.1")
+        XCTAssertEqual(bySetting["learning_rate"]!["best_mean"] as! Double, (values[4] + values[5] + values[6]) / 3, accuracy: 1e-12)
+        XCTAssertEqual(bySetting["batch_size"]?["best_group"] as? String, "16")
+        XCTAssertEqual(bySetting["seed"]?["best_group"] as? String, "2")
+
+        // Filtered to lr 0.1: learning_rate no longer varies; the 3 finished runs there.
+        let filtered = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3D+0.1&metric=final_train_loss").json
+        XCTAssertEqual(filtered["runs"] as? Int, 3)
+        XCTAssertEqual(filtered["metric"] as? String, "final_train_loss")
+        XCTAssertEqual(Set((filtered["settings"] as! [[String: Any]]).map { $0["setting"] as! String }), ["batch_size", "seed", "weight_decay"])
+        // One finished run (and the running one): nothing to compare yet, said in a note.
+        let single = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3D+0.1+and+batch_size+%3D+32").json
+        XCTAssertEqual(single["runs"] as? Int, 1)
+        XCTAssertEqual((single["settings"] as! [Any]).count, 0)
+        XCTAssertEqual(single["note"] as? String, "importance needs at least 2 finished runs with a value of best_val_loss; 1 so far")
+        let none = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3E+5").json
+        XCTAssertEqual(none["runs"] as? Int, 0)
+        XCTAssertEqual(none["note"] as? String, "no run matches the filter")
+
+        try await assertError("/api/sweeps/1/importance?metric=name", .badRequest, "metric must be a numeric column")
+        try await assertError("/api/sweeps/1/importance?where=learning_rate+%3C", .badRequest, "where: invalid expression")
+        try await assertError("/api/sweeps/4/importance", .notFound, "no sweep with id 4")
     }
 
     func testParallelCoordinatesListSweptSettingsAndTheMetricBestFirst() async throws {
@@ -399,6 +492,58 @@ final class DashboardTests: XCTestCase {
         let after = try await fetch("/api/changes", database: copy).json["token"] as! String
         XCTAssertNotEqual(after, before[0])
         try writer.close()
+    }
+
+    /// Repeated requests are answered from the cache while the change token stays; a commit (a new
+    /// token) makes the next request read the database again, and its answer shows the commit.
+    func testRepeatedRequestsComeFromTheCacheUntilACommit() async throws {
+        let copy = Self.directory.appendingPathComponent("cache-\(UUID().uuidString).db").path
+        try ReportFixture.build(at: copy)
+        let server = try DashboardServer(queries: try SlopeStore(path: copy, mode: .readOnly).queries)
+        let first = try await fetch(["/api/sweeps", "/api/sweeps", "/api/sweeps/1/runs?limit=2", "/api/changes", "/api/sweeps/1/runs?limit=3"], from: server)
+        XCTAssertEqual(first.map(\.status), [.ok, .ok, .ok, .ok, .ok])
+        XCTAssertEqual(first[1].body, first[0].body)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 1, misses: 3))  // /api/changes is never cached
+        XCTAssertEqual(first[1].json["single_runs"] as? Int, 2)
+
+        let writer = try SlopeStore(path: copy)
+        _ = try writer.createRun(SlopeStore.NewRun(name: "new", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
+                                                   activation: "relu", outputActivation: "identity", loss: "mse", dataset: "linear",
+                                                   configJSON: "{}", slopeVersion: "test"))
+        try writer.close()
+        let after = try await fetch(["/api/sweeps", "/api/sweeps"], from: server)
+        XCTAssertEqual(after[0].json["single_runs"] as? Int, 3)
+        XCTAssertEqual(after[1].body, after[0].body)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 4))
+        // Errors are not cached.
+        _ = try await fetch(["/api/sweeps/9", "/api/sweeps/9"], from: server)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 6))
+    }
+
+    func testCacheEntriesExpireAndStayWithinTheirBounds() {
+        final class Clock: @unchecked Sendable { var seconds: TimeInterval = 100 }
+        let clock = Clock()
+        let cache = ResponseCache(maximumEntries: 2, maximumBytes: 1000, maximumAge: 1, now: { clock.seconds })
+        var computed = 0
+        func get(_ key: String, _ token: String = "t1") -> String {
+            String(buffer: cache.body(for: key, token: token) { computed += 1; return ByteBuffer(string: "\(key)#\(computed)") })
+        }
+        XCTAssertEqual(get("a"), "a#1")
+        clock.seconds = 100.9
+        XCTAssertEqual(get("a"), "a#1")  // younger than a second
+        clock.seconds = 101.0
+        XCTAssertEqual(get("a"), "a#2")  // a second old: read again
+        XCTAssertEqual(get("a", "t2"), "a#3")  // a new token: read again
+        XCTAssertEqual(get("b", "t2"), "b#4")
+        XCTAssertEqual(get("c", "t2"), "c#5")  // a third entry: the cache starts again with it
+        XCTAssertEqual(get("c", "t2"), "c#5")
+        XCTAssertEqual(get("a", "t2"), "a#6")
+        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 6))
+        // Bodies over a quarter of the byte bound are served but not kept.
+        let large = String(repeating: "x", count: 300)
+        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
+        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
+        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 8))
     }
 
     func testJSONEscapesMarkupControlsAndNonFiniteNumbers() {

@@ -39,6 +39,30 @@
     return result;
   }
 
+  /**
+   * Ticks of a log axis, as exponents over [low, high] (log10 of the values): whole powers of ten
+   * when the range holds at least two (at most 6 of them shown), else 1, 2 and 5 times powers of
+   * ten, else evenly spaced exponents.
+   */
+  function logTicks(low, high) {
+    var powers = [], nice = [], k;
+    for (k = Math.ceil(low); k <= Math.floor(high); k++) { powers.push(k); }
+    if (powers.length >= 2) {
+      var every = Math.ceil(powers.length / 6);
+      return powers.filter(function (power, index) { return index % every === 0; });
+    }
+    for (k = Math.floor(low); k <= Math.ceil(high); k++) {
+      [1, 2, 5].forEach(function (factor) { var t = k + Math.log10(factor); if (t >= low && t <= high) { nice.push(t); } });
+    }
+    return nice.length >= 2 ? nice : ticks(low, high, 5);
+  }
+
+  /** A log axis label: 0.02, 5, 1e-4 (not 1.00e-4 or 0.019999). */
+  function logLabel(value) {
+    var rounded = Number(value.toPrecision(3));
+    return rounded >= 1e5 || rounded < 1e-3 ? rounded.toExponential() : String(rounded);
+  }
+
   function color(index) { return PALETTE[index % PALETTE.length]; }
 
   /**
@@ -69,12 +93,10 @@
     var plotWidth = width - margin.left - margin.right, plotHeight = height - margin.top - margin.bottom;
     function sx(x) { return margin.left + (x - xLow) / (xHigh - xLow) * plotWidth; }
     function sy(y) { return margin.top + (1 - (y - yLow) / (yHigh - yLow)) * plotHeight; }
-    // On a log axis, whole powers of ten when the range holds at least two of them.
-    var yTicks = ticks(yLow, yHigh, 5);
-    if (logY && Math.floor(yHigh) - Math.ceil(yLow) >= 1) { yTicks = ticks(Math.ceil(yLow), Math.floor(yHigh), 5).filter(function (t) { return t === Math.round(t); }); }
+    var yTicks = logY ? logTicks(yLow, yHigh) : ticks(yLow, yHigh, 5);
     yTicks.forEach(function (t) {
       chart.appendChild(node('line', { x1: margin.left, x2: width - margin.right, y1: sy(t), y2: sy(t), class: 'grid' }));
-      chart.appendChild(node('text', { x: margin.left - 4, y: sy(t) + 4, 'text-anchor': 'end' }, logY ? format(Math.pow(10, t)) : format(t)));
+      chart.appendChild(node('text', { x: margin.left - 4, y: sy(t) + 4, 'text-anchor': 'end' }, logY ? logLabel(Math.pow(10, t)) : format(t)));
     });
     ticks(xLow, xHigh, 8).forEach(function (t) {
       chart.appendChild(node('text', { x: sx(t), y: height - margin.bottom + 14, 'text-anchor': 'middle' }, format(t)));

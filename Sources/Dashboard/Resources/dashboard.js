@@ -63,11 +63,32 @@
   }
 
   var format = Charts.format;
+  /** A table cell of a run's column: numbers formatted (right-aligned), text as text, missing values empty. */
+  function valueCell(value) {
+    return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null || value === undefined ? '' : value]);
+  }
+
+  /** Previous / "runs 1–50 of N" / next over a page of an /api/.../runs answer; `move(offset)` draws another page. */
+  function pager(page, move, emptyText, extra) {
+    var last = Math.min(page.offset + page.limit, page.total);
+    return el('div', { className: 'controls' }, [
+      el('button', { className: 'previous', disabled: page.offset === 0, onclick: function () { move(Math.max(0, page.offset - page.limit)); } }, ['◀ previous']),
+      el('span', { className: 'page-info' }, [page.total ? 'runs ' + (page.offset + 1) + '–' + last + ' of ' + page.total : emptyText]),
+      el('button', { className: 'next', disabled: last >= page.total, onclick: function () { move(page.offset + page.limit); } }, ['next ▶']),
+    ].concat(extra || []));
+  }
+
   function statusCell(status) { return el('td', { className: 'text status-' + status }, [status]); }
   function crumbs(items) {
     var nav = document.getElementById('crumbs');
     replace(nav, null);
     items.forEach(function (item) { nav.appendChild(item[1] ? el('a', { href: item[1] }, [item[0]]) : el('span', {}, [item[0]])); });
+  }
+  /** The page's own sweep or run does not exist (a wrong address): say so instead of an empty page. */
+  function pageMissing(error) {
+    if (!(error instanceof ApiError)) { throw error; }
+    refreshPage = null;
+    replace(app, el('div', {}, [el('p', { className: 'error', id: 'page-missing' }, [error.message]), el('p', {}, [el('a', { href: '/' }, ['all sweeps and runs'])])]));
   }
   function runLabel(run) { return 'run ' + run.id + (run.name ? ' ' + run.name : ''); }
   function figure(chart, caption) { return el('figure', {}, [chart, caption ? el('figcaption', {}, [caption]) : null]); }
@@ -100,13 +121,16 @@
   function sweepsPage() {
     document.title = 'Slope: sweeps';
     crumbs([['sweeps', null]]);
-    var holder = el('div');
-    replace(app, el('div', {}, [el('h1', {}, ['Sweeps']), holder]));
+    var holder = el('div'), singleHeading = el('h2', { hidden: true }, ['Single runs']), singleBox = el('div');
+    var singleOffset = 0;
+    replace(app, el('div', {}, [el('h1', {}, ['Sweeps']), holder, singleHeading, singleBox]));
     function draw() {
       return api('sweeps').then(function (data) {
+        singleHeading.hidden = !data.single_runs;
+        var single = data.single_runs ? drawSingleRuns() : (replace(singleBox, null), null);
         if (data.sweeps.length === 0) {
-          replace(holder, el('p', {}, [data.single_runs ? 'No sweeps: ' + data.single_runs + ' single runs (see report runs).' : 'No sweeps yet: start one with runner sweep.']));
-          return;
+          replace(holder, el('p', {}, [data.single_runs ? 'No sweeps yet (start one with runner sweep); the runs of runner train are listed below.' : 'No runs yet: start a sweep with runner sweep, or one run with runner train.']));
+          return single;
         }
         var rows = data.sweeps.map(function (sweep) {
           var share = sweep.runs ? sweep.done / sweep.runs : 0;
@@ -128,7 +152,26 @@
           return el('th', { className: index === 1 || index > 5 ? 'text' : '' }, [title]);
         });
         replace(holder, el('div', { className: 'scroll' }, [el('table', { id: 'sweeps' }, [el('thead', {}, [el('tr', {}, head)]), el('tbody', {}, rows)])]));
+        return single;
       }).catch(showError(holder));
+    }
+
+    /** The runs outside any sweep (runner train), newest first, 50 a page. */
+    function drawSingleRuns() {
+      var columns = ['id', 'name', 'status', 'dataset', 'layers', 'learning_rate', 'batch_size', 'epochs_done', 'final_train_loss', 'best_val_loss', 'created_at'];
+      return api('runs', { where: 'sweep_id is null', sort: '-id', offset: singleOffset, limit: 50, columns: columns.concat(['epochs']).join(',') }).then(function (page) {
+        var rows = page.runs.map(function (run) {
+          return el('tr', { className: 'single-run-row', 'data-id': run.id }, columns.map(function (name) {
+            if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
+            if (name === 'status') { return statusCell(run.status); }
+            if (name === 'epochs_done') { return el('td', {}, [run.epochs_done + ' / ' + run.epochs]); }
+            return valueCell(run[name]);
+          }));
+        });
+        var controls = pager(page, function (offset) { singleOffset = offset; drawSingleRuns(); }, 'none', [el('span', { className: 'note' }, ['newest first'])]);
+        var head = el('tr', {}, columns.map(function (name) { return el('th', { className: ['name', 'status', 'dataset', 'layers', 'created_at'].indexOf(name) >= 0 ? 'text' : '' }, [name]); }));
+        replace(singleBox, el('div', {}, [controls, el('div', { className: 'scroll' }, [el('table', { id: 'single-runs' }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
+      }).catch(showError(singleBox));
     }
     refreshPage = draw;
     return draw();
@@ -137,19 +180,28 @@
   // MARK: one sweep
 
   function sweepPage(sweepID) {
-    var state = { where: '', sort: '', offset: 0, limit: 50, selected: [], heatRows: null, heatCols: null, metric: null, info: null, pageRuns: [] };
+    // The filter, sort, page and chart choices live in the address too, so a reload or a shared link keeps them.
+    var address = new URLSearchParams(location.search);
+    var state = { where: address.get('where') || '', sort: address.get('sort') || '', offset: Math.max(0, Math.floor(Number(address.get('offset')) || 0)), limit: 50,
+                  selected: [], heatRows: address.get('rows'), heatCols: address.get('cols'), metric: address.get('metric'), info: null, pageRuns: [] };
+    function remember() {
+      history.replaceState(null, '', location.pathname + query({ where: state.where, sort: state.sort, offset: state.offset || null,
+                                                                 rows: state.heatRows, cols: state.heatCols, metric: state.metric }));
+    }
     var header = el('div'), tableBox = el('div'), curvesBox = el('div'), heatBox = el('div'), parallelBox = el('div'), heatControls = el('div', { className: 'controls' });
+    var importanceBox = el('div');
     var liveLog = el('ol', { id: 'live-log', className: 'live-log' });
-    var whereInput = el('input', { type: 'text', id: 'where', placeholder: "e.g. learning_rate < 0.1 and status = 'completed'" });
+    var whereInput = el('input', { type: 'text', id: 'where', value: state.where, placeholder: "e.g. learning_rate < 0.1 and status = 'completed'" });
     var form = el('form', { className: 'controls', id: 'filter', onsubmit: function (event) {
       event.preventDefault();
       state.where = whereInput.value;
       state.offset = 0;
-      drawTable().then(drawHeatmap).then(drawParallel);
+      drawTable().then(drawHeatmap).then(drawImportance).then(drawParallel);
     } }, ['where ', whereInput, el('button', { type: 'submit' }, ['Filter']), el('span', { className: 'note' }, ['the report --where language: =, !=, <, >, in (...), like, is null, and, or, not'])]);
     replace(app, el('div', {}, [header, el('h2', {}, ['Runs']), form, tableBox,
       el('h2', {}, ['Loss curves of the selected runs']), curvesBox,
       el('h2', {}, ['Heatmap']), heatControls, heatBox,
+      el('section', { id: 'importance-section' }, [el('h2', {}, ['Importance of the swept settings']), importanceBox]),
       el('h2', {}, ['Parallel coordinates']), parallelBox, liveLog]));
 
     function drawHeader() {
@@ -170,11 +222,9 @@
           liveLog.appendChild(el('li', { 'data-epochs': sweep.epochs_done, 'data-at': Date.now() }, [String(sweep.epochs_done)]));
         }
         if (!state.metric) { state.metric = info.metric; }
-        if (!state.heatRows) {
-          var settings = info.swept.length ? info.swept : ['learning_rate', 'batch_size'];
-          state.heatRows = settings[0];
-          state.heatCols = settings[1] || settings[0];
-        }
+        var settings = info.swept.length ? info.swept : ['learning_rate', 'batch_size'];
+        if (!state.heatRows) { state.heatRows = settings[0]; }
+        if (!state.heatCols) { state.heatCols = settings.filter(function (name) { return name !== state.heatRows; })[0] || settings[0]; }
         if (!heatControls.firstChild) { drawHeatControls(); }
       });
     }
@@ -190,9 +240,9 @@
       var info = state.info;
       var settings = info.swept.concat(info.settings.map(function (s) { return s.name; }).filter(function (n) { return info.swept.indexOf(n) < 0; }));
       replace(heatControls, null);
-      [['rows ', select('heat-rows', settings, state.heatRows, function (v) { state.heatRows = v; drawHeatmap(); })],
-       ['columns ', select('heat-cols', settings, state.heatCols, function (v) { state.heatCols = v; drawHeatmap(); })],
-       ['metric ', select('heat-metric', info.metrics, state.metric, function (v) { state.metric = v; drawHeatmap(); drawParallel(); })]].forEach(function (pair) {
+      [['rows ', select('heat-rows', settings, state.heatRows, function (v) { state.heatRows = v; remember(); drawHeatmap(); })],
+       ['columns ', select('heat-cols', settings, state.heatCols, function (v) { state.heatCols = v; remember(); drawHeatmap(); })],
+       ['metric (heatmap, importance, parallel coordinates) ', select('heat-metric', info.metrics, state.metric, function (v) { state.metric = v; remember(); drawHeatmap(); drawImportance(); drawParallel(); })]].forEach(function (pair) {
         heatControls.appendChild(el('label', {}, [pair[0], pair[1]]));
       });
     }
@@ -206,9 +256,12 @@
     };
 
     function drawTable() {
-      return api('sweeps/' + sweepID + '/runs', { where: state.where, sort: state.sort, offset: state.offset, limit: state.limit }).then(function (page) {
+      remember();
+      var columns = tableColumns();
+      // Only the columns the table shows (and the planned epochs, shown with those done).
+      return api('sweeps/' + sweepID + '/runs', { where: state.where, sort: state.sort, offset: state.offset, limit: state.limit,
+                                                 columns: columns.concat(['epochs']).join(',') }).then(function (page) {
         state.pageRuns = page.runs;
-        var columns = tableColumns();
         var head = el('tr', {}, [el('th', {}, ['plot'])].concat(columns.map(function (name) {
           var sorted = state.sort === name ? 'sorted-asc' : state.sort === '-' + name ? 'sorted-desc' : '';
           return el('th', { className: 'sortable ' + sorted + (name === 'name' || name === 'status' ? ' text' : ''), 'data-column': name, title: 'sort by ' + name,
@@ -224,18 +277,12 @@
             if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
             if (name === 'status') { return statusCell(run.status); }
             if (name === 'epochs_done') { return el('td', { className: 'epochs' }, [run.epochs_done + ' / ' + run.epochs]); }
-            var value = run[name];
-            return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null ? '' : value]);
+            return valueCell(run[name]);
           })));
         });
-        var last = Math.min(page.offset + page.limit, page.total);
-        var pager = el('div', { className: 'controls' }, [
-          el('button', { id: 'previous', disabled: page.offset === 0, onclick: function () { state.offset = Math.max(0, state.offset - state.limit); drawTable(); } }, ['◀ previous']),
-          el('span', { id: 'page-info' }, [page.total ? 'runs ' + (page.offset + 1) + '–' + last + ' of ' + page.total : 'no run matches']),
-          el('button', { id: 'next', disabled: last >= page.total, onclick: function () { state.offset += state.limit; drawTable(); } }, ['next ▶']),
-          el('a', { id: 'compare-link', href: '/compare' + query({ runs: state.selected.join(',') }), hidden: state.selected.length < 2 }, ['compare the ' + state.selected.length + ' selected runs']),
-        ]);
-        replace(tableBox, el('div', {}, [pager, el('div', { className: 'scroll' }, [el('table', { id: 'runs', 'data-total': page.total }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
+        var controls = pager(page, function (offset) { state.offset = offset; drawTable(); }, 'no run matches',
+          [el('a', { id: 'compare-link', href: '/compare' + query({ runs: state.selected.join(',') }), hidden: state.selected.length < 2 }, ['compare the ' + state.selected.length + ' selected runs'])]);
+        replace(tableBox, el('div', {}, [controls, el('div', { className: 'scroll' }, [el('table', { id: 'runs', 'data-total': page.total }, [el('thead', {}, [head]), el('tbody', {}, rows)])])]));
       }).catch(showError(tableBox));
     }
 
@@ -262,6 +309,29 @@
       }).catch(showError(heatBox));
     }
 
+    function drawImportance() {
+      return api('sweeps/' + sweepID + '/importance', { metric: state.metric, where: state.where }).then(function (data) {
+        if (data.settings.length === 0) { replace(importanceBox, el('p', { className: 'note', id: 'importance-note' }, [data.note || 'nothing to show'])); return; }
+        var rows = data.settings.map(function (item) {
+          var bar = el('span', { className: 'share' }, [el('span')]);
+          bar.firstChild.style.width = Math.round(item.importance * 100) + '%';
+          return el('tr', { className: 'importance-row', 'data-setting': item.setting, 'data-importance': item.importance }, [
+            el('td', { className: 'text' }, [item.setting]),
+            el('td', {}, [(item.importance * 100).toFixed(1) + ' %', bar]),
+            el('td', {}, [item.groups]),
+            el('td', { className: 'text' }, [item.best_group]),
+            el('td', {}, [format(item.best_mean)]),
+          ]);
+        });
+        var head = el('tr', {}, ['setting', 'explains', 'groups', 'best group', 'its mean'].map(function (title, index) {
+          return el('th', { className: index === 0 || index === 3 ? 'text' : '' }, [title]);
+        }));
+        replace(importanceBox, el('figure', { id: 'importance-figure' }, [el('div', { className: 'scroll' }, [el('table', { id: 'importance' }, [el('thead', {}, [head]), el('tbody', {}, rows)])]),
+          el('figcaption', {}, ['the share of the variance of ' + data.metric + ' among the ' + data.runs + ' finished runs that each setting\'s main effect explains ' +
+          '(as report importance: numbers with more than 8 values in 5 quantile bins); best group by goal ' + data.goal])]));
+      }).catch(showError(importanceBox));
+    }
+
     function drawParallel() {
       return api('sweeps/' + sweepID + '/parallel', { metric: state.metric, where: state.where }).then(function (data) {
         if (data.runs.length === 0) { replace(parallelBox, el('p', { className: 'note' }, ['no run to show'])); return; }
@@ -271,7 +341,8 @@
     }
 
     function drawAll() {
-      return drawHeader().then(function () { return drawTable(); }).then(function () { return Promise.all([drawCurves(), drawHeatmap(), drawParallel()]); })
+      if (!state.info) { return drawHeader().then(drawAll, pageMissing); }  // the first time: does the sweep exist?
+      return drawHeader().then(function () { return drawTable(); }).then(function () { return Promise.all([drawCurves(), drawHeatmap(), drawImportance(), drawParallel()]); })
         .catch(showError(header));
     }
     refreshPage = drawAll;
@@ -298,7 +369,8 @@
     var epochLabel = el('span', { id: 'epoch-label' });
     var tensorMenu = el('select', { id: 'tensor' });
     var histogramBox = el('div'), tensorStats = el('p', { className: 'meta' }), download = el('a', { id: 'download' }, ['download .npy']);
-    replace(tensorBox, el('div', {}, [el('div', { className: 'controls' }, [el('label', {}, ['epoch ', slider]), epochLabel, el('label', {}, ['tensor ', tensorMenu]), download]), tensorStats, histogramBox]));
+    var tensorControls = el('div', { className: 'controls' }, [el('label', {}, ['epoch ', slider]), epochLabel, el('label', {}, ['tensor ', tensorMenu]), download]);
+    replace(tensorBox, el('div', {}, [tensorControls, tensorStats, histogramBox]));
     slider.addEventListener('input', function () { state.epoch = state.tensorEpochs[Number(slider.value)]; drawTensors(); });
     tensorMenu.addEventListener('change', function () { state.tensor = tensorMenu.value; drawHistogram(); });
 
@@ -330,7 +402,8 @@
             el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', {}, [c]); }))]),
             el('tbody', {}, shown.map(function (e) { return el('tr', { className: 'epoch-row' }, columns.map(function (c) { return el('td', {}, [c === 'epoch' ? e.epoch : format(e[c])]); })); })),
           ])]));
-        replace(curvesBox, null);
+        if (!data.epochs.length) { replace(epochsBox, el('p', { className: 'note' }, ['no epochs stored yet'])); }
+        replace(curvesBox, data.epochs.length ? null : el('p', { className: 'note' }, ['no epochs stored yet' + (run.status === 'queued' ? ': the run waits for a worker' : '')]));
         [['loss', ['train_loss', 'val_loss']], ['accuracy', ['train_accuracy', 'val_accuracy']]].forEach(function (chart) {
           var series = chart[1].map(function (name) {
             return { label: name, points: data.epochs.filter(function (e) { return e[name] !== null; }).map(function (e) { return [e.epoch, e[name]]; }) };
@@ -342,7 +415,8 @@
         var followLatest = state.epoch === null || state.epoch === state.tensorEpochs[state.tensorEpochs.length - 1];
         state.tensorEpochs = data.tensor_epochs;
         slider.max = Math.max(0, data.tensor_epochs.length - 1);
-        if (data.tensor_epochs.length === 0) { replace(histogramBox, el('p', { className: 'note' }, ['no tensors stored for this run'])); return null; }
+        tensorControls.hidden = data.tensor_epochs.length === 0;
+        if (data.tensor_epochs.length === 0) { replace(histogramBox, el('p', { className: 'note' }, ['no tensors stored for this run' + (data.epochs.length ? ' (runner --log-tensors)' : ' yet')])); return null; }
         if (followLatest) { state.epoch = data.tensor_epochs[data.tensor_epochs.length - 1]; }
         slider.value = data.tensor_epochs.indexOf(state.epoch);
         return drawTensors();
@@ -398,7 +472,11 @@
       });
     }
 
-    function drawAll() { return Promise.all([drawRun(), drawLayers()]).catch(showError(header)); }
+    var found = false;
+    function drawAll() {
+      if (!found) { return api('runs/' + runID).then(function () { found = true; return drawAll(); }, pageMissing); }  // the first time: does the run exist?
+      return Promise.all([drawRun(), drawLayers()]).catch(showError(header));
+    }
     refreshPage = drawAll;
     return drawAll();
   }
@@ -424,8 +502,7 @@
         var rows = results.concat(settings).filter(function (name) { return runs.some(function (run) { return run[name] !== null; }); }).map(function (name) {
           var differs = data.differing.indexOf(name) >= 0;
           return el('tr', { className: differs ? 'differs' : '' }, [el('th', { className: 'text' }, [name + (differs ? ' ≠' : '')])].concat(runs.map(function (run) {
-            var value = run[name];
-            return el('td', { className: typeof value === 'string' ? 'text' : '' }, [typeof value === 'number' ? format(value) : value === null ? '' : value]);
+            return valueCell(run[name]);
           })));
         });
         var head = el('tr', {}, [el('th')].concat(runs.map(function (run) { return el('th', { className: 'text' }, [el('a', { href: '/runs/' + run.id }, [runLabel(run)])]); })));
