@@ -100,12 +100,12 @@ final class PostgresBackendTests: XCTestCase {
     func testAReadSeesOneSnapshotAndCannotWrite() throws {
         let backend = try backend()
         defer { try? backend.close() }
-        try backend.write { try $0.execute("CREATE TABLE c (x BIGINT)", []) }
-        try backend.write { try $0.execute("INSERT INTO c VALUES (1)", []) }
+        _ = try backend.write { try $0.execute("CREATE TABLE c (x BIGINT)", []) }
+        _ = try backend.write { try $0.execute("INSERT INTO c VALUES (1)", []) }
         let counts: [Int64] = try backend.read { connection in
             let before: Int64 = try connection.value("SELECT count(*) FROM c") ?? -1
             // Another connection commits a row meanwhile: this read does not see it.
-            try backend.write { try $0.execute("INSERT INTO c VALUES (2)", []) }
+            _ = try backend.write { try $0.execute("INSERT INTO c VALUES (2)", []) }
             let after: Int64 = try connection.value("SELECT count(*) FROM c") ?? -1
             return [before, after]
         }
@@ -119,7 +119,7 @@ final class PostgresBackendTests: XCTestCase {
     func testAWriteThatThrowsLeavesNothing() throws {
         let backend = try backend()
         defer { try? backend.close() }
-        try backend.write { try $0.execute("CREATE TABLE c (x BIGINT PRIMARY KEY)", []) }
+        _ = try backend.write { try $0.execute("CREATE TABLE c (x BIGINT PRIMARY KEY)", []) }
         struct Stop: Error {}
         XCTAssertThrowsError(try backend.write { connection in
             try connection.execute("INSERT INTO c VALUES (1)", [])
@@ -133,7 +133,7 @@ final class PostgresBackendTests: XCTestCase {
         }
         XCTAssertEqual(try backend.read { try $0.values("SELECT x FROM c", as: Int64.self) }, [])
         // The connection is usable again afterwards.
-        try backend.write { try $0.execute("INSERT INTO c VALUES (3)", []) }
+        _ = try backend.write { try $0.execute("INSERT INTO c VALUES (3)", []) }
         XCTAssertEqual(try backend.read { try $0.values("SELECT x FROM c", as: Int64.self) }, [3])
     }
 
@@ -142,8 +142,8 @@ final class PostgresBackendTests: XCTestCase {
     func testThreadsShareASmallPool() throws {
         let backend = try backend(maximumConnections: 3)
         defer { try? backend.close() }
-        try backend.write { try $0.execute("CREATE TABLE counter (n BIGINT NOT NULL)", []) }
-        try backend.write { try $0.execute("INSERT INTO counter VALUES (0)", []) }
+        _ = try backend.write { try $0.execute("CREATE TABLE counter (n BIGINT NOT NULL)", []) }
+        _ = try backend.write { try $0.execute("INSERT INTO counter VALUES (0)", []) }
         let errors = ErrorList()
         let group = DispatchGroup()
         for _ in 0..<8 {
@@ -152,7 +152,7 @@ final class PostgresBackendTests: XCTestCase {
                 defer { group.leave() }
                 for _ in 0..<25 {
                     do {
-                        try backend.write { try $0.execute("UPDATE counter SET n = n + 1", []) }
+                        _ = try backend.write { try $0.execute("UPDATE counter SET n = n + 1", []) }
                         _ = try backend.read { try $0.value("SELECT n FROM counter", as: Int64.self) }
                     } catch {
                         errors.append(error)

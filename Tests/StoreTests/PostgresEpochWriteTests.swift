@@ -162,7 +162,7 @@ final class PostgresEpochWriteTests: XCTestCase {
         // An epoch without tensors; then a run that has finished, and one that does not exist.
         try backend.writeEpoch(runID: run, next, tensors: [], worker: worker)
         XCTAssertEqual(try count("epochs"), 2)
-        try backend.write { try $0.execute("UPDATE runs SET status = 'completed' WHERE id = ?", [run]) }
+        _ = try backend.write { try $0.execute("UPDATE runs SET status = 'completed' WHERE id = ?", [run]) }
         XCTAssertThrowsError(try backend.writeEpoch(runID: run, .init(epoch: 2, trainLoss: 0.1), tensors: [], worker: worker)) { error in
             XCTAssertEqual(error as? StoreError, .runNotHeld(runID: run, detail: "its status is completed, held by 42@box"))
         }

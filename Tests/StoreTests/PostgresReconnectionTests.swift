@@ -44,12 +44,12 @@ final class PostgresReconnectionTests: XCTestCase {
         let notices = Notices()
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, reconnection: notices.reconnection)
         defer { try? backend.close() }
-        try backend.write { try $0.execute("CREATE TABLE t (x BIGINT)", []) }
+        _ = try backend.write { try $0.execute("CREATE TABLE t (x BIGINT)", []) }
         let admin = try PostgresSession(settings: PostgresTestCluster.admin())
         defer { admin.close() }
         for round in 1...3 {
             XCTAssertGreaterThanOrEqual(try terminateStoreConnections(admin), 1, "round \(round): the pool's idle connection")
-            try backend.write { try $0.execute("INSERT INTO t VALUES (?)", [round]) }
+            _ = try backend.write { try $0.execute("INSERT INTO t VALUES (?)", [round]) }
         }
         XCTAssertEqual(try backend.read { try $0.values("SELECT x FROM t ORDER BY x", as: Int64.self) }, [1, 2, 3])
         // An idle connection found closed is replaced quietly; one lost under a statement is said.
