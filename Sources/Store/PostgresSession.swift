@@ -53,9 +53,17 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         try? connection.close().wait()
     }
 
+    /// Whether the connection has closed (closed here, or ended by the server or the network).
+    var isClosed: Bool { connection.isClosed }
+
     /// Runs one statement with bound arguments and returns all its rows.
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try result(of: query).rows
+    }
+
+    /// Runs one statement with bound arguments: its rows, and its command tag (rows changed).
+    func result(of query: PostgresQuery) throws -> PostgresQueryResult {
         // postgres-nio never answers a query written to a connection that has just closed (the
         // server ended it, or the network did): the close, whichever comes first, ends the wait.
         let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
@@ -64,7 +72,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         if connection.isClosed { pendingAnswer.take()?.fail(ConnectionClosed()) }
         connection.query(query, logger: logger).cascade(to: answer)
         do {
-            return Array(try answer.futureResult.wait())
+            return try answer.futureResult.wait()
         } catch {
             throw PostgresErrors.querying(error, settings: settings)
         }

@@ -1,6 +1,7 @@
 // The PostgreSQL schema against the real test server: a fresh database migrated, four processes
 // migrating at once, newer and foreign databases refused, the same tables, columns, constraints
-// and views as SQLite's 0001, and tensors bit-identical to SQLite's BLOBs.
+// and views as SQLite's (every migration), the same values backfilled, and tensors bit-identical
+// to SQLite's BLOBs.
 import Foundation
 import GRDB
 import PostgresNIO
@@ -148,13 +149,19 @@ final class PostgresMigrationTests: XCTestCase {
 
     // MARK: - The same schema as SQLite's
 
-    /// SQLite's schema of 0001_initial.sql alone (later SQLite migrations get their PostgreSQL
-    /// versions in later files, compared here as they come).
-    private func sqliteSchema() throws -> DatabaseQueue {
+    /// SQLite's schema: the SQLite migrations up to `last` (all of them by default).
+    private func sqliteSchema(through last: String? = nil) throws -> DatabaseQueue {
         let queue = try DatabaseQueue()
-        let sql = try XCTUnwrap(Migrations.files.first { $0.name == "0001_initial.sql" }).sql
-        try queue.write { try $0.execute(sql: sql) }
+        for file in Migrations.files where last.map({ file.name <= $0 }) ?? true {
+            try queue.write { try $0.execute(sql: file.sql) }
+        }
         return queue
+    }
+
+    func testEverySQLiteMigrationHasAPostgreSQLVersionOfTheSameName() {
+        XCTAssertEqual(PostgresSession.schemaVersions, SlopeStore.schemaVersions)
+        XCTAssertEqual(PostgresSession.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql",
+                                                        "0003_run_settings.sql", "0004_optimizer_state.sql"])
     }
 
     func testSameTablesColumnsTypesAndIndexesAsSQLite() throws {
@@ -255,6 +262,27 @@ final class PostgresMigrationTests: XCTestCase {
             ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'bias', 0, 1, 'float32', %blob0)", false),
             ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 7, 1, 'bias', 1, 1, 'float32', %blob4)", false),  // no such epoch
             ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'weight_grad', 1, 1, 'float32', %blob4)", true),
+            // 0004: the optimizers' state kinds.
+            ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'weight_adam_m', 1, 1, 'float32', %blob4)", true),
+            ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'bias_rms', 1, 1, 'float32', %blob4)", true),
+            ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'step', 1, 1, 'float32', %blob4)", true),
+            ("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data) VALUES (1, 0, 1, 'weight_momentum', 1, 1, 'float32', %blob4)", false),
+            // 0002-0004: the columns' checks.
+            ("UPDATE runs SET boot_id = 'b', process_start = 123, pid_namespace = 'pid:[1]' WHERE id = 1", true),
+            ("UPDATE runs SET nesterov = 1, bias = 0, standardize = 1, weight_decay = 0.5 WHERE id = 1", true),
+            ("UPDATE runs SET nesterov = 2 WHERE id = 1", false),
+            ("UPDATE runs SET nesterov = NULL WHERE id = 1", false),
+            ("UPDATE runs SET bias = -1 WHERE id = 1", false),
+            ("UPDATE runs SET standardize = 3 WHERE id = 1", false),
+            ("UPDATE runs SET weight_decay = -0.1 WHERE id = 1", false),
+            ("UPDATE runs SET optimizer = 'adamw', beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 WHERE id = 1", true),
+            ("UPDATE runs SET optimizer = 'lion' WHERE id = 1", false),
+            ("UPDATE runs SET optimizer = NULL WHERE id = 1", false),
+            ("UPDATE runs SET beta1 = 1 WHERE id = 1", false),
+            ("UPDATE runs SET beta2 = -0.5 WHERE id = 1", false),
+            ("UPDATE runs SET epsilon = 0 WHERE id = 1", false),
+            ("UPDATE runs SET rho = 1 WHERE id = 1", false),
+            ("UPDATE runs SET rho = 0.99 WHERE id = 1", true),
         ]
         for (sql, accepted) in statements {
             let sqliteSQL = sql.replacingOccurrences(of: "%blob4", with: "X'0000803F'").replacingOccurrences(of: "%blob0", with: "X''")
@@ -289,6 +317,63 @@ final class PostgresMigrationTests: XCTestCase {
             XCTAssertEqual(sqliteCount, postgresCount, table)
         }
         XCTAssertEqual(try XCTUnwrap(session.query("SELECT count(*) FROM runs").first).decode(Int.self), 1, "the single run stays")
+    }
+
+    /// A database made before 0002 gets its new columns filled from `config` and `layers` by the
+    /// PostgreSQL migrations exactly as SQLite's migrations fill them.
+    func testMigrationsBackfillTheSameValuesAsSQLite() throws {
+        let configs = [
+            #"{"training": {"weightDecay": 0.01, "nesterov": true, "usesBias": false, "initialization": "he-normal", "optimizer": "adam", "beta1": 0.8, "earlyStopping": {"patience": 3, "monitor": "val_loss", "minDelta": 0.001}}, "data": {"standardize": false, "splitSeed": 9223372036854775807, "target": "y", "taskOverride": "regression"}, "tensorLogging": 5, "initialWeightsFile": "w.json"}"#,
+            #"{"training": {"optimizer": "rmsprop", "rho": 0.9}, "data": {"standardize": true}, "tensorLogging": "every"}"#,
+            #"{"training": {"optimizer": "adamw", "epsilon": 1e-6}, "data": {"target": null}}"#,
+            #"{}"#,
+        ]
+        let layers = ["64-32-16-10", "2-1", "5-7-1", "3-3"]
+        let insert = """
+            INSERT INTO runs (id, learning_rate, batch_size, epochs, seed, layers, activation, output_activation, loss,
+                              precision, dataset, created_at, slope_version, config)
+            VALUES (%d, 0.1, 32, 3, 1, '%@', 'relu', 'sigmoid', 'mse', 'float32', 'xor', 'x', 'v', '%@')
+            """
+        func insertions() -> [String] {
+            zip(layers, configs).enumerated().map { index, pair in
+                insert.replacingOccurrences(of: "%d", with: String(index + 1))
+                    .replacingOccurrences(of: "'%@', 'relu'", with: "'\(pair.0)', 'relu'")
+                    .replacingOccurrences(of: "'%@')", with: "'\(pair.1)')")
+            }
+        }
+        let sqlite = try sqliteSchema(through: "0001_initial.sql")
+        try sqlite.write { db in
+            for statement in insertions() { try db.execute(sql: statement) }
+            for file in Migrations.files where file.name > "0001_initial.sql" { try db.execute(sql: file.sql) }
+        }
+
+        let session = try database.session()
+        defer { session.close() }
+        try session.transaction {
+            try session.execute(script: PostgresMigrations.bookkeeping)
+            try session.query("INSERT INTO slope_database (application_id, created_at) VALUES (\(Int64(SlopeStore.applicationID)), 'x')")
+            try session.execute(script: try XCTUnwrap(PostgresMigrations.files.first).sql)
+            try session.query("INSERT INTO slope_migrations (name, applied_at) VALUES ('0001_initial.sql', 'x')")
+            for statement in insertions() { try session.query(PostgresQuery(unsafeSQL: statement)) }
+        }
+        XCTAssertEqual(try session.migrate(), Array(PostgresSession.schemaVersions.dropFirst()))
+
+        let columns = ["weight_decay", "nesterov", "hidden", "init", "bias", "early_stopping_patience", "early_stopping_monitor",
+                       "min_delta", "target", "task", "standardize", "split_seed", "log_tensors", "init_weights",
+                       "optimizer", "beta1", "beta2", "epsilon", "rho"]
+        let select = "SELECT run_id, \(columns.joined(separator: ", ")) FROM run_summary ORDER BY run_id"
+        let sqliteRows = try sqlite.read { db in
+            try Row.fetchAll(db, sql: select).map { row in Array(row.databaseValues).map(SQLValue.init) }
+        }
+        let postgresRows = try PostgresSQLConnection(session: session).rows(select, []).map(\.values)
+        XCTAssertEqual(postgresRows.count, 4)
+        XCTAssertEqual(postgresRows, sqliteRows)
+        // Hand-checked values of the first run, whatever both stores do.
+        XCTAssertEqual(postgresRows.first, [
+            .integer(1), .real(0.01), .integer(1), .text("32,16"), .text("he-normal"), .integer(0), .integer(3), .text("val_loss"),
+            .real(0.001), .text("y"), .text("regression"), .integer(0), .integer(Int64.max), .text("5"), .text("w.json"),
+            .text("adam"), .real(0.8), .real(0.999), .real(1e-8), .null,
+        ])
     }
 
     // MARK: - Tensors: the same bytes
