@@ -192,7 +192,7 @@ final class PostgresEndToEndTests: XCTestCase {
             XCTAssertEqual(result.error.split(separator: "\n").count, 1, result.error)
         }
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory.path("sweep2.db"))), before)
-        let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".partial") || $0.contains(".partial-") || $0 == "none.db" || $0 == "x.db" }
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasSuffix(".partial") || $0.contains(".partial-") || $0 == "none.db" || $0 == "x.db" }
         XCTAssertEqual(left, [], "no temporary or half-written file")
         let csv = try ReportProcess.run("report", ["export", "--out", "x.csv", "--db", server.url], currentDirectory: directory.url)
         XCTAssertEqual(csv.status, 2, csv.error)
