@@ -63,6 +63,9 @@ final class PostgresEndToEndTests: XCTestCase {
                 text += try String(contentsOfFile: directory.path(out), encoding: .utf8)
                 try FileManager.default.removeItem(atPath: directory.path(out))
             }
+            if command == ["show", "1"] {  // its per-epoch table ends with the epoch's seconds
+                text = text.replacingOccurrences(of: #"(?m)^(\s+\d+\s.*\s)\S+$"#, with: "$1<seconds>", options: .regularExpression)
+            }
             return Self.masked(text, location: location)
         }
     }
