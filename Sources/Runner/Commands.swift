@@ -191,6 +191,6 @@ struct Compact: ParsableCommand {
         let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
         defer { try? store.close() }
         let summary = try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
-        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.displayedLocation)) }
+        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.isServer ? nil : global.databaseLocation)) }
     }
 }

@@ -122,6 +122,13 @@ final class PostgresURLCLITests: XCTestCase {
         let runs = try run("report", ["runs", "--format", "csv"], environment: ["SLOPE_DB": withoutPassword, "PGPASSWORD": password])
         XCTAssertEqual(runs.status, 0, runs.error)
         XCTAssertEqual(runs.output.split(separator: "\n").count, 3, runs.output)
+
+        // compact: a server has no file to shrink, and runner says so.
+        let compacted = try run("runner", ["compact", "--sweep", "1", "--keep-every", "2", "--db", withoutPassword], environment: ["PGPASSWORD": password])
+        XCTAssertEqual(compacted.status, 0, compacted.error)
+        XCTAssertTrue(compacted.output.hasPrefix("deleted the tensors of 2 epochs ("), compacted.output)
+        XCTAssertTrue(compacted.output.hasSuffix("from 2 finished runs of sweep 1; kept epoch 0, the multiples of 2 and each run's last (4 epochs)\n"
+                                                 + "the server reuses the freed space for new rows (its autovacuum); there is no file to shrink\n"), compacted.output)
     }
 
     /// A TCP port of 127.0.0.1 that was free a moment ago (bound, then closed).
