@@ -125,6 +125,14 @@ final class PostgresEndToEndTests: XCTestCase {
             XCTAssertFalse(onServer[index].contains(password), "report \(command.joined(separator: " ")) shows the password")
         }
         XCTAssertTrue(onSQLite[reportCommands.firstIndex(of: ["evaluate", "4", "--data", "data.csv"])!].contains("accuracy"))
+
+        // A server has no folder: a relative CSV path is read from the current folder only.
+        let elsewhere = directory.url.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: false)
+        let away = try ReportProcess.run("report", ["explain", "1", "--layer", "1", "--weight", "0,0", "--db", server.url], currentDirectory: elsewhere)
+        XCTAssertEqual(away.status, 1, away.error)
+        XCTAssertEqual(away.error, "report: error: cannot inspect the run: data.csv: no such file in the current folder "
+                       + "(the run was queued with this path relative to the folder it was started from)\n")
     }
 
     func testExportToSQLiteCopiesEveryRowAndColumnOfPostgreSQLAndOfSQLite() throws {
