@@ -1,25 +1,14 @@
-// The PostgreSQL server of the CLI tests: scripts/postgres-test-cluster (started by .ci/run)
-// exports a superuser URL in SLOPE_TEST_POSTGRES_URL. Without it these tests are skipped, or
-// fail when CI is set. Each test gets databases (and roles) of its own, dropped at its end.
+// The PostgreSQL server of the CLI tests (found through TestSupport's PostgresTestServer): each
+// test gets databases (and roles) of its own, dropped at its end.
 import Foundation
 @testable import Store
 import TestSupport
 import XCTest
 
 enum PostgresServer {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "SLOPE_TEST_POSTGRES_URL is not set but CI is: .ci/run must start the PostgreSQL test cluster (scripts/postgres-test-cluster start)"
-        }
-    }
-
     /// The superuser's settings.
     static func admin() throws -> PostgresSettings {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["SLOPE_TEST_POSTGRES_URL"], !url.isEmpty else {
-            if environment["CI"] != nil { throw Missing() }
-            throw XCTSkip("no PostgreSQL test server: SLOPE_TEST_POSTGRES_URL is not set (start one with: eval \"$(scripts/postgres-test-cluster start)\")")
-        }
+        guard let url = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
         return try PostgresSettings(url: url, environment: [:])
     }
 
