@@ -3,6 +3,7 @@
 // the train/validation split and standardization fitted on the training split.
 import Foundation
 import NeuralNet
+import Store
 
 /// The datasets Slope ships. Generators take options after the name:
 /// `spirals:rows=300:classes=3:noise=0.2:seed=1`.
@@ -321,6 +322,8 @@ public enum DataCatalog {
     /// sha256 stored when the run was queued (see `prepare`).
     static func loadChecked(_ data: DataConfiguration, databasePath: String?) throws -> (name: String, loaded: LoadedData) {
         let name = data.dataset
+        // A PostgreSQL server has no folder: a relative path is looked for in the current folder only.
+        let databasePath = databasePath.flatMap { PostgresSettings.isPostgresURL($0) ? nil : $0 }
         var candidates: [(name: String, load: () throws -> LoadedData)] = [
             (name, { try load(name, target: data.target, task: data.taskOverride) })]  // a file here, else the built-in
         if let databasePath, !name.hasPrefix("/") {

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Reporting
+import Store
 
 /// A `--where` expression must parse, and (outside `runs`) comes with --sweep.
 func validateFilter(_ filter: String?, sweep: Int64?) throws {
@@ -204,7 +205,7 @@ struct Layers: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
 
     func run() throws {
-        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader(databasePath: database.databasePath), format: output.format))
+        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader(databasePath: database.databaseFile), format: output.format))
     }
 }
 
@@ -231,7 +232,7 @@ struct Tensors: ParsableCommand {
             throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
         }
         let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
-        try Output.write(data, to: out, database: database.databasePath)
+        try Output.write(data, to: out, database: database.databaseFile)
     }
 }
 
@@ -261,7 +262,7 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,
-                                                     row: row, loader: Output.inspectionLoader(databasePath: database.databasePath), format: output.format))
+                                                     row: row, loader: Output.inspectionLoader(databasePath: database.databaseFile), format: output.format))
     }
 }
 
@@ -291,7 +292,7 @@ struct Curves: ParsableCommand {
     func run() throws {
         let chart: ChartOutput? = out.map { $0.lowercased().hasSuffix(".svg") ? .svg : .html }
         let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
-        try Output.write(Data(text.utf8), to: out, database: database.databasePath)
+        try Output.write(Data(text.utf8), to: out, database: database.databaseFile)
     }
 }
 
@@ -311,27 +312,47 @@ struct HTML: ParsableCommand {
     }
 
     func run() throws {
-        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, database: database.databasePath)
+        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, database: database.databaseFile)
     }
 }
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Full-resolution runs, epochs or tensors as CSV or JSON (for pandas).")
+        abstract: "Full-resolution runs, epochs or tensors as CSV or JSON (for pandas), or whole sweeps as a Slope SQLite file.",
+        discussion: """
+            --format sqlite --out FILE copies the sweep (without --sweep: every sweep
+            and single run) with its runs, epochs and tensors, every column and id,
+            into a new Slope database file: from PostgreSQL, a copy to open offline
+            with sqlite3, pandas or report. FILE must not exist yet.
+            Example: report export --sweep 1 --format sqlite --out sweep1.db
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
-    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
+    @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (csv and json).", valueName: "expression"))
     var filter: String?
-    @Option(help: ArgumentHelp("What to export.", valueName: "what")) var what: ExportSubject = .runs
+    @Option(help: ArgumentHelp("What to export as csv or json (default: runs).", valueName: "what")) var what: ExportSubject?
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: ExportFormat = .csv
+    @Option(help: ArgumentHelp("With --format sqlite: the new database file to write.", valueName: "file.db")) var out: String?
 
     func validate() throws {
         do { _ = try filter.map(RunFilterParser.parse) } catch let error as ReportError { throw ValidationError(error.description) }
+        guard format == .sqlite else {
+            if out != nil { throw ValidationError("--out goes with --format sqlite; csv and json go to standard output (redirect it to a file)") }
+            return
+        }
+        guard let out, !out.isEmpty else { throw ValidationError("--format sqlite writes a database file: give its name with --out FILE.db") }
+        if filter != nil { throw ValidationError("--where does not go with --format sqlite, which copies whole sweeps: choose one with --sweep") }
+        if what != nil { throw ValidationError("--what does not go with --format sqlite, which copies runs, epochs and tensors together") }
     }
 
     func run() throws {
-        try database.reporter().export(sweepID: sweep, filter: filter, what: what, format: format.outputFormat) { Output.write($0) }
+        guard format == .sqlite, let out else {
+            return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat) { Output.write($0) }
+        }
+        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out)
+        Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
+                     + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(out) (\(SlopeStore.describeBytes(copied.bytes)))\n")
     }
 }
 
@@ -367,9 +388,9 @@ struct Evaluate: ParsableCommand {
         }
     }
     func run() throws {
-        let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databasePath),
+        let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
                                                           format: output.format)
-        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databasePath, option: "--predictions") }
+        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databaseFile, option: "--predictions") }
         let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""
         Output.write(evaluation.text + written)
     }

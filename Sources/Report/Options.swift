@@ -12,31 +12,49 @@ extension Goal: ExpressibleByArgument {}
 extension CurveMetric: ExpressibleByArgument {}
 extension ExportSubject: ExpressibleByArgument {}
 
-/// `export --format`: the machine-readable formats only.
+/// `export --format`: the machine-readable formats, and a Slope SQLite file of whole sweeps.
 enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
-    case csv, json
+    case csv, json, sqlite
     var outputFormat: OutputFormat { self == .csv ? .csv : .json }
 }
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The Slope database to read (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The Slope database to read: a file, or a PostgreSQL server as postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass; see docs/distributed.md). Default: $SLOPE_DB, else ./slope.db.", valueName: "path-or-url"))
     var db: String?
 
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Fit tables and plots to this many characters (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n"))
     var columns: Int?
 
-    var databasePath: String { SlopeStore.databasePath(given: db) }
+    /// What --db or $SLOPE_DB names, as given: a file path or a `postgresql://` URL (with any password).
+    var databaseLocation: String { SlopeStore.databasePath(given: db) }
+
+    /// The database file, for what lies beside it (relative CSV paths) and what must never be
+    /// written over; nil for a PostgreSQL server.
+    var databaseFile: String? { PostgresSettings.isPostgresURL(databaseLocation) ? nil : databaseLocation }
+
+    /// The database as messages name it: the file's path, or the URL without its password.
+    var displayedLocation: String { PostgresSettings.displayedLocation(databaseLocation) }
 
     func validate() throws {
-        if let db, db.isEmpty { throw ValidationError("--db: give a file path") }
+        if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
         if let columns, columns < 20 { throw ValidationError("--columns must be at least 20, got \(columns)") }
+        // A URL that cannot work is a usage error (exit 2), found before anything is opened.
+        if databaseFile == nil {
+            do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
+                throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
+            }
+        }
     }
 
-    /// The reporter over the database opened read-only (never migrated, never written).
+    /// The database opened read-only (never migrated, never written).
+    func openStore() throws -> SlopeStore {
+        try SlopeStore(location: databaseLocation, mode: .readOnly, busyTimeout: 5)
+    }
+
+    /// The reporter over the database opened read-only.
     func reporter() throws -> Reporter {
-        let store = try SlopeStore(path: databasePath, mode: .readOnly, busyTimeout: 5)
-        return Reporter(queries: store.queries, style: TerminalStyle.detect(columns: columns))
+        Reporter(queries: try openStore().queries, style: TerminalStyle.detect(columns: columns))
     }
 }
 
@@ -54,8 +72,9 @@ enum Output {
     /// whole (written beside it, then renamed: never half-written); through a symbolic link (even
     /// one whose file does not exist yet), the file it points to, so the link stays. Devices,
     /// pipes and sockets (`/dev/stdout`, a named pipe) are written into, never replaced. The
-    /// database being read (or its -wal and -shm files) is never a target.
-    static func write(_ data: Data, to path: String?, database: String, option: String = "--out") throws {
+    /// database file being read (or its -wal and -shm files) is never a target (`database`: nil
+    /// for a PostgreSQL server).
+    static func write(_ data: Data, to path: String?, database: String?, option: String = "--out") throws {
         guard let path, path != "-" else {
             FileHandle.standardOutput.write(data)
             return
@@ -64,9 +83,9 @@ enum Output {
         // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
         // a redirection's position and append mode are kept (resolving them would replace the file).
         // SQLite names -wal and -shm after the file a database link points to.
-        let realDatabase = resolvedTarget(database)
-        let databaseFiles = [realDatabase, realDatabase + "-wal", realDatabase + "-shm"]
-        let refusal = ReportError.invalidArgument("\(option) \(path) is the database being read (\(database)): give another file name")
+        let realDatabase = database.map(resolvedTarget)
+        let databaseFiles = realDatabase.map { [$0, $0 + "-wal", $0 + "-shm"] } ?? []
+        let refusal = ReportError.invalidArgument("\(option) \(path) is the database being read (\(database ?? "")): give another file name")
         if let descriptor = streamDescriptor(path) {
             var info = stat()
             if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
@@ -78,7 +97,7 @@ enum Output {
             return
         }
         let target = resolvedTarget(path)
-        let protected = ([database] + databaseFiles).map { canonical($0) }
+        let protected = (databaseFiles + (database.map { [$0] } ?? [])).map { canonical($0) }
         var info = stat()
         if protected.contains(canonical(target)) || (stat(target, &info) == 0 && databaseFiles.contains { isFile($0, info) }) {
             throw refusal
@@ -163,8 +182,8 @@ enum Output {
     }
 
     /// Rebuilds a run's configuration and training split from its stored configuration JSON (a
-    /// relative CSV path is looked for next to the database too).
-    static func inspectionLoader(databasePath: String) -> InspectionLoader {
+    /// relative CSV path is looked for next to the database file too; `databasePath`: nil for a server).
+    static func inspectionLoader(databasePath: String?) -> InspectionLoader {
         { run in
             let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
             let (training, _) = try DataCatalog.prepare(configuration.data, databasePath: databasePath)
@@ -176,7 +195,7 @@ enum Output {
 extension Output {
     /// Reads `file` for a run: its stored configuration rebuilt, the run's own data checked and
     /// used for standardization and class order (see `DataCatalog.evaluationData`).
-    static func evaluationLoader(file: String, databasePath: String) -> EvaluationLoader {
+    static func evaluationLoader(file: String, databasePath: String?) -> EvaluationLoader {
         { run in
             let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
             let prepared = try DataCatalog.evaluationData(for: configuration, file: file, databasePath: databasePath)

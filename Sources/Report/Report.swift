@@ -13,8 +13,9 @@ struct Report: ParsableCommand {
         commandName: "report",
         abstract: "Query, compare, plot and inspect the runs in a Slope database.",
         discussion: """
-            Reads the database given by --db (or $SLOPE_DB, or ./slope.db) without
-            ever writing or migrating it, so it is safe while a sweep is running.
+            Reads the database given by --db (a file or a postgresql:// URL; else
+            $SLOPE_DB, else ./slope.db) without ever writing or migrating it, so it
+            is safe while a sweep is running.
             Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments
             or expression).
             """,

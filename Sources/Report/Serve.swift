@@ -38,10 +38,10 @@ struct Serve: ParsableCommand {
     func run() throws {
         // A token when asked for one, or when the address is not loopback and none was given.
         let chosenToken = token == "generate" || (token == nil && !DashboardServer.isLoopback(host)) ? DashboardServer.generateToken() : token
-        let store = try SlopeStore(path: database.databasePath, mode: .readOnly, busyTimeout: 5)
+        let store = try database.openStore()
         let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken)
         try server.runUntilStopped { port in
-            Output.write("Slope dashboard of \(database.databasePath) at \(server.address(port: port))  (Ctrl-C to stop)\n")
+            Output.write("Slope dashboard of \(database.displayedLocation) at \(server.address(port: port))  (Ctrl-C to stop)\n")
         }
     }
 }

@@ -1,10 +1,12 @@
 // What `runner compact` prints: the tensors deleted (or that a dry run would delete), the runs
-// left alone because they could still be resumed, and the file's size before and after VACUUM.
+// left alone because they could still be resumed, and the file's size before and after VACUUM
+// (a PostgreSQL server has no file to shrink: it reuses the space itself).
 import Foundation
 import Store
 
 public enum CompactionSummary {
-    public static func render(_ compaction: SlopeStore.Compaction, databasePath: String) -> String {
+    /// `databasePath`: the SQLite file, or nil for a PostgreSQL server.
+    public static func render(_ compaction: SlopeStore.Compaction, databasePath: String?) -> String {
         let done = compaction.runs.filter { !$0.skipped }
         let epochs = done.reduce(0) { $0 + $1.deletedEpochs }
         let bytes = done.reduce(Int64(0)) { $0 + $1.deletedBytes }
@@ -16,6 +18,10 @@ public enum CompactionSummary {
         if !skipped.isEmpty {
             text += "left alone: run\(skipped.count == 1 ? "" : "s") \(skipped.map { "\($0.runID) (\($0.status.rawValue))" }.joined(separator: ", "))"
                 + ": they could still be resumed; compact again once they have finished\n"
+        }
+        guard let databasePath else {
+            return text + (compaction.isDryRun ? "nothing was changed; run again without --dry-run to delete them\n"
+                                                : "the server reuses the freed space for new rows (its autovacuum); there is no file to shrink\n")
         }
         if compaction.isDryRun {
             return text + "nothing was changed; run again without --dry-run to delete them and shrink the file (VACUUM)\n"

@@ -76,7 +76,7 @@ struct Sweep: ParsableCommand {
             if !global.quiet { Console.say("sweep \(sweepID): \(queued); train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
             return
         }
-        if !global.quiet { Console.say("sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "..."))): \(queued) in \(global.databasePath), \(jobOptions.count) at a time") }
+        if !global.quiet { Console.say("sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "..."))): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
         try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }
@@ -191,6 +191,6 @@ struct Compact: ParsableCommand {
         let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
         defer { try? store.close() }
         let summary = try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
-        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.databasePath)) }
+        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.isServer ? nil : global.databaseLocation)) }
     }
 }

@@ -40,12 +40,29 @@ enum Console {
     /// `readOnly`: for commands that only read (`runner compact --dry-run`), so that a database
     /// nobody may write can still be looked at.
     static func openStore(_ global: GlobalOptions, create: Bool, readOnly: Bool = false) throws -> SlopeStore {
-        let path = global.databasePath
+        let location = global.databaseLocation
+        if global.isServer { return try openServer(global, create: create, readOnly: readOnly) }
         var info = stat()  // stat, not lstat: through a link, the file it points to
-        if !create && (stat(path, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
-            throw ExperimentsError.notFound("no database at \(path): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
+        if !create && (stat(location, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
+            throw ExperimentsError.notFound("no database at \(location): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
         }
-        return try SlopeStore(path: path, mode: readOnly ? .readOnly : .readWrite, lockWaiting: lockWaiting(path: path))
+        return try SlopeStore(path: location, mode: readOnly ? .readOnly : .readWrite, lockWaiting: lockWaiting(path: location))
+    }
+
+    /// A PostgreSQL database. `work` and `resume` refuse one without Slope's tables (as they refuse a
+    /// missing file) rather than create them: they would find nothing to do.
+    private static func openServer(_ global: GlobalOptions, create: Bool, readOnly: Bool) throws -> SlopeStore {
+        let location = global.databaseLocation
+        if !create && !readOnly {
+            do {
+                try SlopeStore(location: location, mode: .readOnly).close()
+            } catch let StoreError.noDatabase(server, _) {
+                throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only`, or give another --db URL")
+            } catch StoreError.olderSchema {
+                // Migrated by the read-write open below.
+            }
+        }
+        return try SlopeStore(location: location, mode: readOnly ? .readOnly : .readWrite, reconnection: reconnection(global))
     }
 
     /// Ctrl-C: asks workers to stop after the current epoch, and ends any wait for the database lock.
@@ -62,6 +79,16 @@ enum Console {
             let holder = pid.map { "pid \($0)@\(host)" } ?? "another process"
             writeError("waiting for the database lock held by \(holder) (\(path)); Ctrl-C to stop")
         }, shouldGiveUp: { stop.isRequested })
+    }
+
+    /// A lost connection to the server (a restart, the network) is waited for and said on stderr;
+    /// Ctrl-C ends the wait.
+    private static func reconnection(_ global: GlobalOptions) -> SlopeStore.PostgresReconnection {
+        let server = global.displayedLocation
+        return SlopeStore.PostgresReconnection(
+            onLost: { reason in writeError("lost the connection to \(server) (\(reason)); reconnecting (Ctrl-C to stop)") },
+            onReconnected: { seconds in writeError(String(format: "reconnected to \(server) after %.1f s", seconds)) },
+            shouldGiveUp: { stop.isRequested })
     }
 
     /// Runs not finished yet in the scope (the progress bar's total).
@@ -87,7 +114,7 @@ enum Console {
     static func sayStorageEstimate(_ configurations: [RunConfiguration], _ global: GlobalOptions) {
         guard !global.quiet else { return }
         let estimate = StorageEstimate(configurations: configurations)
-        let (note, warning) = estimate.message(configurations: configurations, databasePath: global.databasePath)
+        let (note, warning) = estimate.message(configurations: configurations, databasePath: global.displayedLocation)
         say(note)
         if let warning { writeError(warning) }
     }
@@ -121,7 +148,7 @@ enum Console {
             throw ExitCode(130)
         }
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
-            say("nothing to do: no queued or interrupted runs in \(global.databasePath)")
+            say("nothing to do: no queued or interrupted runs in \(global.displayedLocation)")
         } else if !global.quiet {
             // Without --sweep, runs that all belong to one sweep are summed up as that sweep (all its
             // runs, ranked by its metric), as with --sweep.

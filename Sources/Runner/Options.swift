@@ -80,22 +80,36 @@ struct JobOptions: ParsableArguments {
 }
 
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The Slope database (default: $SLOPE_DB, else ./slope.db).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The Slope database: a file, or a PostgreSQL server as postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass; see docs/distributed.md). Default: $SLOPE_DB, else ./slope.db.", valueName: "path-or-url"))
     var db: String?
 
     @Flag(name: .long, help: "Print nothing but errors (no progress, no summary).")
     var quiet = false
 
-    var databasePath: String { SlopeStore.databasePath(given: db) }
+    /// What --db or $SLOPE_DB names, as given: a file path or a `postgresql://` URL (with any password).
+    var databaseLocation: String { SlopeStore.databasePath(given: db) }
 
-    /// What to add to a suggested `report` command so that it opens the same database.
-    var databaseArgument: String { db.map { "--db \(Console.shellQuoted($0))" } ?? "" }
+    /// Whether the database is a PostgreSQL server rather than a file.
+    var isServer: Bool { PostgresSettings.isPostgresURL(databaseLocation) }
+
+    /// The database as messages name it: the file's path, or the URL without its password.
+    var displayedLocation: String { PostgresSettings.displayedLocation(databaseLocation) }
+
+    /// What to add to a suggested `report` command so that it opens the same database (a URL
+    /// without its password: the suggested command takes it from PGPASSWORD or ~/.pgpass).
+    var databaseArgument: String { db.map { "--db \(Console.shellQuoted(PostgresSettings.removingPassword(from: $0)))" } ?? "" }
 
     /// The default of --jobs: one run per core.
     static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     func validate() throws {
-        if let db, db.isEmpty { throw ValidationError("--db: give a file path") }
+        if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
+        // A URL that cannot work is a usage error (exit 2), found before anything is opened.
+        if isServer {
+            do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
+                throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
+            }
+        }
     }
 }
 

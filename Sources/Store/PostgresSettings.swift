@@ -51,6 +51,22 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
         return lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
     }
 
+    /// `url` as written, less its password (`postgresql://slope@db.lab/slope` for
+    /// `postgresql://slope:secret@db.lab/slope`): for commands shown to the user, which must not
+    /// show the password, and which then take it from PGPASSWORD or the password file.
+    public static func removingPassword(from url: String) -> String {
+        guard isPostgresURL(url), let password = PostgresURL.rawPassword(in: url) else { return url }
+        // The ':' before the password goes too.
+        return String(url[..<url.index(before: password.startIndex)] + url[password.endIndex...])
+    }
+
+    /// How messages name a database (`--db`, `SLOPE_DB`): a file's path as it is; a URL as the
+    /// server and database without the password (the URL less its password when it cannot be parsed).
+    public static func displayedLocation(_ location: String) -> String {
+        guard isPostgresURL(location) else { return location }
+        return (try? PostgresSettings(url: location).description) ?? removingPassword(from: location)
+    }
+
     /// Parses `url` (`postgresql://[user[:password]@][host][:port][/database][?sslmode=...&sslrootcert=...]`).
     /// Without a password in the URL it is taken from `PGPASSWORD`, then from the password file
     /// (`PGPASSFILE`, or `.pgpass` in the home folder) as libpq does.

@@ -43,7 +43,7 @@ final class ReportCLITests: XCTestCase {
             XCTAssertTrue(help.contains("  \(command) "), command)
         }
         let runs = try report(["runs", "--help"], expect: 0).output
-        for option in ["--db <path>", "--format <format>", "--sweep <id>", "--where <expression>", "--sort <column>", "--limit <n>"] {
+        for option in ["--db <path-or-url>", "--format <format>", "--sweep <id>", "--where <expression>", "--sort <column>", "--limit <n>"] {
             XCTAssertTrue(runs.contains(option), option)
         }
         XCTAssertTrue(runs.contains("(values: table, csv, json;"))

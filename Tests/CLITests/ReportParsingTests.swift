@@ -23,7 +23,7 @@ final class ReportParsingTests: XCTestCase {
     func testOptionsAreParsed() throws {
         let runs = try parse(["runs", "--db", "x.db", "--sweep", "3", "--where", "seed = 1", "--sort", "-best_val_loss",
                               "--limit", "5", "--format", "json"], as: Runs.self)
-        XCTAssertEqual(runs.database.databasePath, "x.db")
+        XCTAssertEqual(runs.database.databaseLocation, "x.db")
         XCTAssertEqual(runs.sweep, 3)
         XCTAssertEqual(runs.filter, "seed = 1")
         XCTAssertEqual(runs.sort, "-best_val_loss")

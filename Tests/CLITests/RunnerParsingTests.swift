@@ -47,7 +47,7 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(settings.minDelta, 0.01)
         XCTAssertEqual(settings.tensorLogging, .everyN(5))
         XCTAssertEqual(settings.name, "first")
-        XCTAssertEqual(train.global.databasePath, "x.db")
+        XCTAssertEqual(train.global.databaseLocation, "x.db")
         XCTAssertTrue(train.global.quiet)
         XCTAssertEqual(try parse(["train", "--hidden", "none"], as: Train.self).settings.flagSettings.singleRunSettings().hidden, [])
         XCTAssertEqual(try parse(["train"], as: Train.self).settings.flagSettings.singleRunSettings(), RunSettings())
@@ -129,9 +129,19 @@ final class RunnerParsingTests: XCTestCase {
     func testDatabasePathFromEnvironmentAndDefault() throws {
         let global = try GlobalOptions.parse([])
         let environment = ProcessInfo.processInfo.environment["SLOPE_DB"]
-        XCTAssertEqual(global.databasePath, environment.flatMap { $0.isEmpty ? nil : $0 } ?? "slope.db")
+        XCTAssertEqual(global.databaseLocation, environment.flatMap { $0.isEmpty ? nil : $0 } ?? "slope.db")
         XCTAssertEqual(global.databaseArgument, "")
         XCTAssertEqual(try GlobalOptions.parse(["--db", "my runs.db"]).databaseArgument, "--db 'my runs.db'")
+        // A URL: suggested commands and messages leave the password out (it stays in PGPASSWORD or ~/.pgpass).
+        let url = try GlobalOptions.parse(["--db", "postgresql://slope:s%40cret@db.lab:6543/runs?sslmode=require&connect_timeout=5"])
+        XCTAssertEqual(url.databaseLocation, "postgresql://slope:s%40cret@db.lab:6543/runs?sslmode=require&connect_timeout=5")
+        XCTAssertEqual(url.databaseArgument, "--db 'postgresql://slope@db.lab:6543/runs?sslmode=require&connect_timeout=5'")
+        XCTAssertEqual(url.displayedLocation, "postgresql://slope@db.lab:6543/runs?sslmode=require")
+        XCTAssertEqual(try GlobalOptions.parse(["--db", "postgres://slope@db.lab/runs"]).databaseArgument, "--db 'postgres://slope@db.lab/runs'")
+        XCTAssertThrowsError(try GlobalOptions.parse(["--db", "postgresql://slope:s3cret@db.lab:0/runs"])) { error in
+            let message = GlobalOptions.message(for: error)
+            XCTAssertEqual(message, "--db: bad database URL: the port '0' is not a number from 1 to 65535: write e.g. postgresql://USER@HOST:5432/DATABASE")
+        }
     }
 
     /// Help texts name the accepted ranges, as docs/cli-runner.md does.

@@ -14,7 +14,7 @@ extension ReportCLITests {
         XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--host", ""], expect: 2).error.contains("--host"))
         XCTAssertTrue(try report(["serve", "--db", path("missing.db"), "--port", "0"], expect: 1).error.contains("does not exist"))
         let help = try report(["serve", "--help"], expect: 0).output
-        for option in ["--host <address>", "--port <port>", "--token <token>", "--db <path>"] { XCTAssertTrue(help.contains(option), option) }
+        for option in ["--host <address>", "--port <port>", "--token <token>", "--db <path-or-url>"] { XCTAssertTrue(help.contains(option), option) }
     }
 
     func testServeAnswersOnAFreeLoopbackPortAndStopsOnSIGTERM() throws {

@@ -6,21 +6,14 @@ import GRDB
 import PostgresNIO
 import XCTest
 @testable import Store
+import TestSupport
 
 enum PostgresTestCluster {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
-            "SLOPE_TEST_POSTGRES_URL is not set but CI is: .ci/run must start the PostgreSQL test cluster (scripts/postgres-test-cluster start)"
-        }
-    }
+    typealias Missing = PostgresTestServer.Missing
 
     /// The superuser settings of the test server.
     static func admin() throws -> PostgresSettings {
-        let environment = ProcessInfo.processInfo.environment
-        guard let url = environment["SLOPE_TEST_POSTGRES_URL"], !url.isEmpty else {
-            if environment["CI"] != nil { throw Missing() }
-            throw XCTSkip("no PostgreSQL test server: SLOPE_TEST_POSTGRES_URL is not set (start one with: eval \"$(scripts/postgres-test-cluster start)\")")
-        }
+        guard let url = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
         return try PostgresSettings(url: url, environment: [:])
     }
 
