@@ -10,17 +10,11 @@ public struct SweepBest: Equatable, Sendable {
 }
 
 extension RunQueries {
-    /// A token that changes whenever a commit reaches the database: the size and modification
-    /// time (nanoseconds) of the database file and of its write-ahead log. Costs two `stat` calls
-    /// and no SQL, so clients may poll it often; equal tokens mean nothing was committed between them.
-    public func changeToken() -> String {
-        func part(_ file: String) -> String {
-            var info = stat()
-            guard stat(file, &info) == 0 else { return "-" }
-            return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        }
-        return part(path) + "/" + part(path + "-wal")
-    }
+    /// A token that changes whenever a commit reaches the database (SQLite: the size and
+    /// modification time of the file and its write-ahead log, two `stat` calls and no SQL;
+    /// PostgreSQL: the server's current snapshot, which moves with every write transaction that
+    /// starts or ends). Clients may poll it often; equal tokens mean nothing was committed between them.
+    public func changeToken() -> String { store.backend.changeToken() }
 
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {

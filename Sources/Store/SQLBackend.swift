@@ -174,6 +174,9 @@ protocol StoreBackend: AnyObject, Sendable {
     /// `worker` still holds the run. The tensors are already checked for size.
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     worker: WorkerIdentity) throws
+    /// A token that changes whenever a commit reaches the database (equal tokens: nothing was
+    /// committed between them), cheap enough for a dashboard to poll often.
+    func changeToken() -> String
     /// Closes every connection. Later calls do nothing; any other use afterwards throws.
     func close() throws
 }

@@ -54,6 +54,16 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
 
     /// Closes the database: the last connection to close copies the WAL into the file and
     /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
+    /// The size and modification time (nanoseconds) of the database file and of its write-ahead log.
+    func changeToken() -> String {
+        func part(_ file: String) -> String {
+            var info = stat()
+            guard stat(file, &info) == 0 else { return "-" }
+            return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+        return part(path) + "/" + part(path + "-wal")
+    }
+
     func close() throws {
         closeLock.lock()
         defer { closeLock.unlock() }

@@ -116,6 +116,34 @@ final class PostgresBackendTests: XCTestCase {
         }
     }
 
+    /// The dashboard's change token on a server: every commit moves it (also one made through
+    /// another connection); reads do not. (A background write of the server, e.g. autovacuum's
+    /// analyze, may move it too: an unchanged token is looked for in a few tries.)
+    func testTheChangeTokenMovesWithEveryCommitAndNotWithReads() throws {
+        let backend = try backend()
+        defer { try? backend.close() }
+        _ = try backend.write { try $0.execute("CREATE TABLE c (x BIGINT)", []) }
+        var tokens = [backend.changeToken()]
+        for value in 1...5 {
+            _ = try backend.write { try $0.execute("INSERT INTO c VALUES (?)", [Int64(value)]) }
+            tokens.append(backend.changeToken())
+            XCTAssertNotEqual(tokens[tokens.count - 1], tokens[tokens.count - 2], "commit \(value) did not move the token")
+        }
+        XCTAssertEqual(Set(tokens).count, tokens.count)
+        var unchangedByReads = false
+        for _ in 0..<5 where !unchangedByReads {
+            let before = backend.changeToken()
+            XCTAssertEqual(try backend.read { try $0.value("SELECT count(*) FROM c", as: Int64.self) }, 5)
+            unchangedByReads = backend.changeToken() == before
+        }
+        XCTAssertTrue(unchangedByReads, "a read moved the change token")
+        // Through the Store's API, as the dashboard asks it.
+        let store = SlopeStore(backend: backend, mode: .readWrite, busyTimeout: 5)
+        let before = store.queries.changeToken()
+        _ = try backend.write { try $0.execute("INSERT INTO c VALUES (6)", []) }
+        XCTAssertNotEqual(store.queries.changeToken(), before)
+    }
+
     func testAWriteThatThrowsLeavesNothing() throws {
         let backend = try backend()
         defer { try? backend.close() }
