@@ -51,8 +51,8 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
     /// starts or ends anywhere on the server moves it, read-only ones do not. A failed query gives
     /// a token of its own, so that nothing is taken as unchanged.
     func changeToken() -> String {
-        (try? read { c in try c.value("SELECT pg_current_snapshot()::text", as: String.self) }) ?? nil
-            ?? "unknown-\(UUID().uuidString)"
+        let snapshot = try? read { c in try c.value("SELECT pg_current_snapshot()::text", as: String.self) }
+        return snapshot.flatMap { $0 } ?? "unknown-\(UUID().uuidString)"
     }
 
     func close() throws {
