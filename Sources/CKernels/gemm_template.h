@@ -8,7 +8,6 @@
 //   VEC_BYTES  SIMD register width in bytes (64, 32 or 16)
 //   MR         rows of C computed by one microkernel call
 //   KC, NC     cache blocking: a packed block of op(B) is KC x NC (kept in L2)
-//   EPILOGUE   the fused-epilogue struct for T (slope_sepilogue or slope_depilogue)
 // The caller wraps the include in `#pragma clang attribute push(target(...))` to compile
 // it for an instruction set; the code itself is plain C with vector extensions, so the
 // same source serves every ISA and the compiler emits FMA where the target has it.
@@ -25,9 +24,6 @@
 // panels is read in place, and the narrow path (n <= one vector, e.g. a 10-class output
 // layer) reads full strips of 2*MR rows in place with one vector per row.
 // Products of at most SMALL_WORK multiply-adds take the direct loops of `small`.
-// Fused products (NAME(gemm_fused)) run the same code with an epilogue: on the last k slice,
-// each finished tile of C goes through NAME(finish) (bias and ReLU, ReLU's slope, or the SGD
-// step) before it leaves the microkernel, instead of a separate pass over C afterwards.
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -131,122 +127,35 @@ static inline __attribute__((always_inline)) void NAME(pack_b)(int kc, int nc, c
     }
 }
 
-/// The fused epilogue (see slope_epilogue_kind) for `count` (<= 2 * VL) finished elements of C
-/// that start at C's element (i, j) and run along a row (alongRow) or down a column; element t
-/// is values[t] + beta * c[t] (beta 0: values[t] alone). The operations per element are those
-/// of the element-wise kernels, in the same order, with no FMA contraction.
-static inline __attribute__((always_inline)) void NAME(finish)(const EPILOGUE *e, int count, const T *values,
-                                                               T *c, long ldc, long i, long j, T beta,
-                                                               int alongRow) {
-#pragma clang fp contract(off)
-    const long cs = alongRow ? 1 : ldc;
-    T v[2 * VL];
-    if (beta == 0)
-        for (int t = 0; t < count; t++) v[t] = values[t];
-    else
-        for (int t = 0; t < count; t++) v[t] = values[t] + beta * c[t * cs];
-    switch (e->kind) {
-    case SLOPE_EPILOGUE_BIAS_ACTIVATE: {
-        const T *bias = e->bias;
-        if (bias) {
-            if (alongRow)
-                for (int t = 0; t < count; t++) v[t] = v[t] + bias[j + t];
-            else
-                for (int t = 0; t < count; t++) v[t] = v[t] + bias[j];
-        }
-        if (e->relu)
-            for (int t = 0; t < count; t++) v[t] = 0 >= v[t] ? 0 : v[t];
-        for (int t = 0; t < count; t++) c[t * cs] = v[t];
-        break;
-    }
-    case SLOPE_EPILOGUE_RELU_SLOPE: {
-        const long as = alongRow ? 1 : e->ldactivation;
-        const T *restrict activation = e->activation + i * e->ldactivation + j;
-        for (int t = 0; t < count; t++) c[t * cs] = v[t] * (activation[t * as] > 0 ? 1 : 0);
-        break;
-    }
-    case SLOPE_EPILOGUE_SGD_STEP: {
-        T *restrict weights = e->weights + i * ldc + j;
-        T *restrict sums = e->gradientSums + i * ldc + j;
-        const T learningRate = e->learningRate;
-        if (e->appliesWeightDecay) {
-            const T decay = e->weightDecay;
-            for (int t = 0; t < count; t++) v[t] = v[t] + decay * weights[t * cs];
-        }
-        for (int t = 0; t < count; t++) {
-            weights[t * cs] = weights[t * cs] - learningRate * v[t];
-            sums[t * cs] = sums[t * cs] + v[t];
-        }
-        break;
-    }
-    }
-}
-
 /// Microkernel: c[mr x ncols] = alpha * (op(A)[mrx x kc] * b_panel[kc x nv*VL]) + beta * c, where
 /// element (r, p) of the A strip is a[r*ars + p*aks] (packed: ars = 1, aks = mrx; or A read in
 /// place) and the B panel is packed row-major, nv*VL wide. beta == 0 never reads c. Full tiles
-/// store straight from registers; edge tiles go through a small buffer. With an epilogue `e`
-/// (the last k slice of a fused product), c is C's element (ci, cj) and every tile goes through
-/// NAME(finish); the SGD step's weights and sums are prefetched while the k loop runs.
+/// store straight from registers; edge tiles go through a small buffer.
 static inline __attribute__((always_inline)) void NAME(micro)(int kc, const T *restrict a, long ars, long aks,
                                                               const T *restrict b, T *restrict c,
                                                               long ldc, T alpha, T beta, int mr,
                                                               int ncols, const int nv, const int mrx,
-                                                              const int transC, const EPILOGUE *e,
-                                                              long ci, long cj) {
+                                                              const int transC) {
     VEC acc[2 * MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < mrx; r++) {
         acc[r][0] = NAME(splat)(0);
         acc[r][1] = NAME(splat)(0);
     }
-#define K_STEP                                                                                      \
-    {                                                                                               \
-        const VEC b0 = *(const VEC *)b;                                                             \
-        const VEC b1 = nv == 2 ? *(const VEC *)(b + VL) : b0;                                       \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < mrx; r++) {                          \
-            const VEC av = NAME(splat)(a[r * ars]);                                                 \
-            acc[r][0] += av * b0;                                                                   \
-            if (nv == 2) acc[r][1] += av * b1;                                                      \
-        }                                                                                           \
-        a += aks;                                                                                   \
-        b += nv * VL;                                                                               \
-    }
-    int p = 0;
-    if (e && e->kind == SLOPE_EPILOGUE_SGD_STEP && !transC) {
-        // The step reads and writes the weights and sums of each tile (not in cache: 2 x 1.6 MB
-        // per batch on wide). Fetch those of the next tile along the row (past the row's end: the
-        // start of the rows below) one row every 4 k steps, so the loads overlap a whole tile's
-        // products without queueing more misses than the core can track. (On wide this step's
-        // traffic is what separates training from its products alone: docs/performance.md.)
-        const int ahead = 4 * mr < kc ? 4 * mr : kc;
-        for (; p < ahead; p++) {
-            if ((p & 3) == 0) {
-                const long offset = (ci + (p >> 2)) * ldc + cj + nv * VL;
-                for (int v = 0; v < nv; v++) {
-                    __builtin_prefetch(e->weights + offset + v * VL, 1, 3);
-                    __builtin_prefetch(e->gradientSums + offset + v * VL, 1, 3);
-                }
-            }
-            K_STEP
-        }
-    }
-    for (; p < kc; p++) K_STEP
-#undef K_STEP
-    const VEC va = NAME(splat)(alpha);
-    if (e) {
-        T tile[2 * MR * 2 * VL] __attribute__((aligned(64)));
+    for (int p = 0; p < kc; p++) {
+        const VEC b0 = *(const VEC *)b;
+        const VEC b1 = nv == 2 ? *(const VEC *)(b + VL) : b0;
 #pragma clang loop unroll(full)
-        for (int r = 0; r < mrx; r++)
-            for (int v = 0; v < nv; v++) *(VEC *)(tile + r * 2 * VL + v * VL) = va * acc[r][v];
-        // transC: tile row r is column cj + r of C, its element j is row ci + j.
-        for (int r = 0; r < mr; r++) {
-            if (transC)
-                NAME(finish)(e, ncols, tile + r * 2 * VL, c + r, ldc, ci, cj + r, beta, 0);
-            else
-                NAME(finish)(e, ncols, tile + r * 2 * VL, c + r * ldc, ldc, ci + r, cj, beta, 1);
+        for (int r = 0; r < mrx; r++) {
+            const VEC av = NAME(splat)(a[r * ars]);
+            acc[r][0] += av * b0;
+            if (nv == 2) acc[r][1] += av * b1;
         }
-    } else if (!transC && mr == mrx && ncols == nv * VL) {
+        a += aks;
+        b += nv * VL;
+    }
+    const VEC va = NAME(splat)(alpha);
+    if (!transC && mr == mrx && ncols == nv * VL) {
         const VEC vb = NAME(splat)(beta);
 #pragma clang loop unroll(full)
         for (int r = 0; r < mrx; r++) {
@@ -294,19 +203,6 @@ static void NAME(small)(int transA, int transB, int m, int n, int k, T alpha, co
     }
 }
 
-/// `small`, then the epilogue `e` (if any) over all of C, a chunk of at most 2 * VL per call.
-static void NAME(small_finished)(int transA, int transB, int m, int n, int k, T alpha, const T *A, int lda,
-                                 const T *B, int ldb, T beta, T *C, int ldc, const EPILOGUE *e) {
-    NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (!e) return;
-    for (int i = 0; i < m; i++) {
-        for (int j = 0; j < n; j += 2 * VL) {
-            T *c = C + (long)i * ldc + j;
-            NAME(finish)(e, n - j < 2 * VL ? n - j : 2 * VL, c, c, ldc, i, j, 0, 1);
-        }
-    }
-}
-
 /// Thread-local packing buffer, grown on demand and kept for the thread's life (no malloc per call).
 static T *NAME(buffer)(size_t count) {
     static _Thread_local T *buffer = 0;
@@ -323,7 +219,7 @@ static T *NAME(buffer)(size_t count) {
 static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int transB, int m, int n, int k,
                                                                 T alpha, const T *A, int lda,
                                                                 const T *B, int ldb, T beta, T *C,
-                                                                int ldc, const int nv, const EPILOGUE *e) {
+                                                                int ldc, const int nv) {
     const int nr = nv * VL;
     const long rsa = transA ? 1 : lda, csa = transA ? lda : 1;
     const long rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
@@ -332,7 +228,7 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
     const int ncMax = ncRounded < NC ? ncRounded : NC;
     T *packedB = NAME(buffer)((size_t)kcMax * ncMax + (size_t)kcMax * MR);
     if (!packedB) {  // out of memory: still give the right answer
-        NAME(small_finished)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     T *packedA = packedB + (size_t)kcMax * ncMax;
@@ -344,7 +240,6 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
         for (int pc = 0; pc < k; pc += KC) {
             const int kc = k - pc < KC ? k - pc : KC;
             const T betaHere = pc == 0 ? beta : 1;
-            const EPILOGUE *eHere = pc + kc == k ? e : 0;
             NAME(pack_b)(kc, nc, B + pc * rsb + jc * csb, rsb, csb, packedB, nr);
             for (int ir = 0; ir < m; ir += MR) {
                 const int mr = m - ir < MR ? m - ir : MR;
@@ -354,14 +249,14 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
                     for (int jr = 0; jr < nc; jr += nr) {
                         const int ncols = nc - jr < nr ? nc - jr : nr;
                         NAME(micro)(kc, a, lda, 1, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
-                                    betaHere, mr, ncols, nv, MR, 0, eHere, ir, jc + jr);
+                                    betaHere, mr, ncols, nv, MR, 0);
                     }
                 } else {
                     NAME(pack_a)(kc, mr, a, rsa, csa, packedA, MR);
                     for (int jr = 0; jr < nc; jr += nr) {
                         const int ncols = nc - jr < nr ? nc - jr : nr;
                         NAME(micro)(kc, packedA, 1, MR, packedB + (long)jr * kc, cRow + jr, ldc, alpha,
-                                    betaHere, mr, ncols, nv, MR, 0, eHere, ir, jc + jr);
+                                    betaHere, mr, ncols, nv, MR, 0);
                     }
                 }
             }
@@ -373,21 +268,20 @@ static inline __attribute__((always_inline)) void NAME(blocked)(int transA, int 
 /// of op(A) is used exactly once, so full strips read A in place instead of packing it; only
 /// the last partial strip is packed (zero padded, so no row past m is read).
 static void NAME(narrow)(int transA, int transB, int m, int n, int k, T alpha, const T *A, int lda,
-                         const T *B, int ldb, T beta, T *C, int ldc, const EPILOGUE *e) {
+                         const T *B, int ldb, T beta, T *C, int ldc) {
     const int mrx = 2 * MR;
     const long rsa = transA ? 1 : lda, csa = transA ? lda : 1;
     const long rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
     const int kcMax = k < 4 * KC ? k : 4 * KC;
     T *packedB = NAME(buffer)((size_t)kcMax * VL + (size_t)kcMax * mrx);
     if (!packedB) {
-        NAME(small_finished)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     T *packedA = packedB + (size_t)kcMax * VL;
     for (int pc = 0; pc < k; pc += kcMax) {
         const int kc = k - pc < kcMax ? k - pc : kcMax;
         const T betaHere = pc == 0 ? beta : 1;
-        const EPILOGUE *eHere = pc + kc == k ? e : 0;
         NAME(pack_b)(kc, n, B + pc * rsb, rsb, csb, packedB, VL);
         for (int ir = 0; ir < m; ir += mrx) {
             const int mr = m - ir < mrx ? m - ir : mrx;
@@ -395,11 +289,11 @@ static void NAME(narrow)(int transA, int transB, int m, int n, int k, T alpha, c
             T *c = C + (long)ir * ldc;
             if (mr < mrx) {
                 NAME(pack_a)(kc, mr, a, rsa, csa, packedA, mrx);
-                NAME(micro)(kc, packedA, 1, mrx, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0, eHere, ir, 0);
+                NAME(micro)(kc, packedA, 1, mrx, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
             } else if (transA) {
-                NAME(micro)(kc, a, 1, lda, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0, eHere, ir, 0);
+                NAME(micro)(kc, a, 1, lda, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
             } else {
-                NAME(micro)(kc, a, lda, 1, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0, eHere, ir, 0);
+                NAME(micro)(kc, a, lda, 1, packedB, c, ldc, alpha, betaHere, mr, n, 1, mrx, 0);
             }
         }
     }
@@ -413,7 +307,7 @@ static void NAME(narrow)(int transA, int transB, int m, int n, int k, T alpha, c
 static inline __attribute__((always_inline)) void NAME(few_columns)(int transA, int transB, int m, int n, int k,
                                                                     T alpha, const T *A, int lda,
                                                                     const T *B, int ldb, T beta, T *C,
-                                                                    int ldc, const int mrx, const EPILOGUE *e) {
+                                                                    int ldc, const int mrx) {
     const int nr = 2 * VL;
     const long rsa = transA ? 1 : lda, csa = transA ? lda : 1;
     const long rsb = transB ? 1 : ldb, csb = transB ? ldb : 1;
@@ -422,7 +316,7 @@ static inline __attribute__((always_inline)) void NAME(few_columns)(int transA, 
     const int mcMax = mcRounded < NC ? mcRounded : NC;
     T *packedA = NAME(buffer)((size_t)kcMax * mcMax + (size_t)kcMax * mrx);
     if (!packedA) {
-        NAME(small_finished)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     T *packedB = packedA + (size_t)kcMax * mcMax;
@@ -431,7 +325,6 @@ static inline __attribute__((always_inline)) void NAME(few_columns)(int transA, 
         for (int pc = 0; pc < k; pc += KC) {
             const int kc = k - pc < KC ? k - pc : KC;
             const T betaHere = pc == 0 ? beta : 1;
-            const EPILOGUE *eHere = pc + kc == k ? e : 0;
             // op(A)^T[kc x mc]: element (p, i) is A[i*rsa + p*csa].
             NAME(pack_b)(kc, mc, A + (long)ic * rsa + pc * csa, csa, rsa, packedA, nr);
             // op(B)^T[n x kc]: element (j, p) is B[j*csb + p*rsb].
@@ -439,23 +332,21 @@ static inline __attribute__((always_inline)) void NAME(few_columns)(int transA, 
             for (int ir = 0; ir < mc; ir += nr) {
                 const int ncols = mc - ir < nr ? mc - ir : nr;
                 NAME(micro)(kc, packedB, 1, mrx, packedA + (long)ir * kc, C + (long)(ic + ir) * ldc, ldc, alpha,
-                            betaHere, n, ncols, 2, mrx, 1, eHere, ic + ir, 0);
+                            betaHere, n, ncols, 2, mrx, 1);
             }
         }
     }
 }
 
-/// The product, finished by `e` when not NULL (m, n, k > 0 and alpha != 0; see kernels.c).
-static inline __attribute__((always_inline)) void NAME(product)(int transA, int transB, int m, int n, int k,
-                                                                T alpha, const T *A, int lda, const T *B,
-                                                                int ldb, T beta, T *C, int ldc,
-                                                                const EPILOGUE *e) {
+/// Entry point of this instantiation (m, n, k > 0 and alpha != 0; see kernels.c).
+static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, const T *A, int lda,
+                       const T *B, int ldb, T beta, T *C, int ldc) {
     if ((long)m * n * k <= SMALL_WORK) {
-        NAME(small_finished)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        NAME(small)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (n <= TMR && m >= 2 * VL && (transA || k <= KC)) {
         // (A row-major must be transposed while packed; measured, that only pays for short k.)
         switch ((n + 1) / 2 * 2) {  // rows of C^T in registers: n rounded up to even
-#define FEW(R) case R: NAME(few_columns)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, R, e); break;
+#define FEW(R) case R: NAME(few_columns)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, R); break;
             FEW(2) FEW(4)
 #if TMR >= 6
             FEW(6)
@@ -472,22 +363,10 @@ static inline __attribute__((always_inline)) void NAME(product)(int transA, int 
 #undef FEW
         }
     } else if (n <= VL) {
-        NAME(narrow)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, e);
+        NAME(narrow)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
-        NAME(blocked)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 2, e);
+        NAME(blocked)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 2);
     }
-}
-
-/// Entry point of this instantiation (m, n, k > 0 and alpha != 0; see kernels.c).
-static void NAME(gemm)(int transA, int transB, int m, int n, int k, T alpha, const T *A, int lda,
-                       const T *B, int ldb, T beta, T *C, int ldc) {
-    NAME(product)(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 0);
-}
-
-/// Entry point of the fused product: C = op(A) op(B) finished by `e` (m, n, k > 0).
-static void NAME(gemm_fused)(int transA, int transB, int m, int n, int k, const T *A, int lda,
-                             const T *B, int ldb, T *C, int ldc, const EPILOGUE *e) {
-    NAME(product)(transA, transB, m, n, k, 1, A, lda, B, ldb, 0, C, ldc, e);
 }
 
 #undef VEC

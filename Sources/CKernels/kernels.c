@@ -51,20 +51,16 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define MR 4
 #define TMR 4
 #define T float
-#define EPILOGUE slope_sepilogue
 #define PREFIX s_generic_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #define T double
-#define EPILOGUE slope_depilogue
 #define PREFIX d_generic_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #undef MR
 #undef TMR
@@ -77,20 +73,16 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define MR 6
 #define TMR 6
 #define T float
-#define EPILOGUE slope_sepilogue
 #define PREFIX s_avx2_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #define T double
-#define EPILOGUE slope_depilogue
 #define PREFIX d_avx2_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #undef MR
 #undef TMR
@@ -104,20 +96,16 @@ REFERENCE_GEMM(slope_dgemm_reference, double)
 #define MR 8
 #define TMR 12
 #define T float
-#define EPILOGUE slope_sepilogue
 #define PREFIX s_avx512_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #define T double
-#define EPILOGUE slope_depilogue
 #define PREFIX d_avx512_
 #include "gemm_template.h"
 #include "elementwise_template.h"
 #undef T
-#undef EPILOGUE
 #undef PREFIX
 #undef MR
 #undef TMR
@@ -132,10 +120,6 @@ typedef void (*sgemm_fn)(int, int, int, int, int, float, const float *, int, con
                          float, float *, int);
 typedef void (*dgemm_fn)(int, int, int, int, int, double, const double *, int, const double *,
                          int, double, double *, int);
-typedef void (*sgemm_fused_fn)(int, int, int, int, int, const float *, int, const float *, int, float *, int,
-                               const slope_sepilogue *);
-typedef void (*dgemm_fused_fn)(int, int, int, int, int, const double *, int, const double *, int, double *,
-                               int, const slope_depilogue *);
 
 #define ELEMENTWISE(S, D)                                                               \
     {S##bias_activate, D##bias_activate, S##relu_backward, D##relu_backward,             \
@@ -146,16 +130,11 @@ static const struct {
     sgemm_fn sgemm;
     dgemm_fn dgemm;
     slope_elementwise_kernels elementwise;
-    sgemm_fused_fn sgemm_fused;
-    dgemm_fused_fn dgemm_fused;
 } implementations[] = {
-    [SLOPE_ISA_GENERIC] = {"generic", s_generic_gemm, d_generic_gemm, ELEMENTWISE(s_generic_, d_generic_),
-                           s_generic_gemm_fused, d_generic_gemm_fused},
+    [SLOPE_ISA_GENERIC] = {"generic", s_generic_gemm, d_generic_gemm, ELEMENTWISE(s_generic_, d_generic_)},
 #if defined(__x86_64__)
-    [SLOPE_ISA_AVX2_FMA] = {"avx2-fma", s_avx2_gemm, d_avx2_gemm, ELEMENTWISE(s_avx2_, d_avx2_),
-                            s_avx2_gemm_fused, d_avx2_gemm_fused},
-    [SLOPE_ISA_AVX512] = {"avx512", s_avx512_gemm, d_avx512_gemm, ELEMENTWISE(s_avx512_, d_avx512_),
-                          s_avx512_gemm_fused, d_avx512_gemm_fused},
+    [SLOPE_ISA_AVX2_FMA] = {"avx2-fma", s_avx2_gemm, d_avx2_gemm, ELEMENTWISE(s_avx2_, d_avx2_)},
+    [SLOPE_ISA_AVX512] = {"avx512", s_avx512_gemm, d_avx512_gemm, ELEMENTWISE(s_avx512_, d_avx512_)},
 #endif
 };
 
@@ -269,23 +248,3 @@ const slope_elementwise_kernels *slope_elementwise_for_isa(slope_isa isa) {
 
 ELEMENTWISE_ENTRY(float, s)
 ELEMENTWISE_ENTRY(double, d)
-
-// ---------------------------------------------------------------------------------------
-// Fused products (see CKernels.h).
-
-#define FUSED_ENTRY(T, P)                                                                            \
-    void slope_##P##gemm_fused_isa(slope_isa isa, int transA, int transB, int m, int n, int k, const T *A, \
-                                   int lda, const T *B, int ldb, T *C, int ldc,                      \
-                                   const slope_##P##epilogue *epilogue) {                            \
-        if (m <= 0 || n <= 0 || k <= 0) return;                                                      \
-        if (!slope_isa_supported(isa)) isa = SLOPE_ISA_GENERIC;                                      \
-        implementations[isa].P##gemm_fused(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, epilogue); \
-    }                                                                                                \
-    void slope_##P##gemm_fused(int transA, int transB, int m, int n, int k, const T *A, int lda,     \
-                               const T *B, int ldb, T *C, int ldc, const slope_##P##epilogue *epilogue) { \
-        if (m <= 0 || n <= 0 || k <= 0) return;                                                      \
-        implementations[currentISA()].P##gemm_fused(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, epilogue); \
-    }
-
-FUSED_ENTRY(float, s)
-FUSED_ENTRY(double, d)

@@ -66,21 +66,6 @@ func multiply<Scalar: NetworkScalar>(
     }
 }
 
-/// What a fused product does with each element of C as it finishes (CKernels.h, slope_epilogue_kind):
-/// the work of the element-wise pass that would otherwise follow the product, done while the tile
-/// is still in registers and cache.
-enum ProductEpilogue<Scalar> {
-    /// C += bias (per column; nil: none); then max(C, 0) if relu. As `biasActivate`.
-    case biasActivate(bias: UnsafePointer<Scalar>?, relu: Bool)
-    /// C *= (activation > 0 ? 1 : 0), activation [m x n] with row stride ldActivation. As `reluBackward`.
-    case reluSlope(activation: UnsafePointer<Scalar>, ldActivation: Int)
-    /// C is a weight gradient G: G += weightDecay * W (when not nil); W -= learningRate * G;
-    /// gradientSums += G (W and the sums laid out like C). As the decay loop then `sgdStep`;
-    /// C is scratch and holds no defined value afterwards.
-    case sgdStep(weights: UnsafeMutablePointer<Scalar>, gradientSums: UnsafeMutablePointer<Scalar>,
-                 learningRate: Scalar, weightDecay: Scalar?)
-}
-
 /// Applies an activation in place to `count` values. softmax is handled per row by the caller.
 /// relu keeps NaN so a diverged network cannot hide behind zeros.
 @inline(__always)
@@ -186,29 +171,21 @@ struct Network<Scalar: NetworkScalar> {
 
     /// Runs `rows` rows of `input` ([rows x n_0]) through the network into the workspace:
     /// activations[l] for every layer, logits (pre-activations of the output layer), and for a
-    /// softmax output the log-sum-exp of each row. `fused`: bias and ReLU are applied in the
-    /// product's epilogue instead of a pass after it (the same bits).
+    /// softmax output the log-sum-exp of each row.
     @inline(__always)
-    func forward(rows: Int, input: UnsafePointer<Scalar>, parameters: UnsafePointer<Scalar>, workspace: Workspace<Scalar>,
-                 fused: Bool = false) {
+    func forward(rows: Int, input: UnsafePointer<Scalar>, parameters: UnsafePointer<Scalar>, workspace: Workspace<Scalar>) {
         var below = input
         let last = layouts.count - 1
         for index in 0...last {
             let layout = layouts[index]
             let output = index == last ? workspace.logits : workspace.activations[index + 1]
             // Z [rows x out] = A_below [rows x in] * W [in x out] (+ bias)
-            let bias = layout.hasBias ? UnsafePointer(parameters + layout.biasOffset) : nil
-            let relu = index != last && layout.activation == .relu
-            if fused && rows * layout.outputs * layout.inputs > directProductLimit {
-                Scalar.fusedProduct(transA: false, transB: false, m: rows, n: layout.outputs, k: layout.inputs,
-                                    a: below, lda: layout.inputs, b: parameters + layout.weightOffset, ldb: layout.outputs,
-                                    c: output, ldc: layout.outputs, epilogue: .biasActivate(bias: bias, relu: relu))
-            } else {
-                multiply(transA: false, transB: false, m: rows, n: layout.outputs, k: layout.inputs,
-                         below, lda: layout.inputs, parameters + layout.weightOffset, ldb: layout.outputs,
-                         into: output, ldc: layout.outputs)
-                Scalar.biasActivate(m: rows, n: layout.outputs, c: output, ldc: layout.outputs, bias: bias, relu: relu)
-            }
+            multiply(transA: false, transB: false, m: rows, n: layout.outputs, k: layout.inputs,
+                     below, lda: layout.inputs, parameters + layout.weightOffset, ldb: layout.outputs,
+                     into: output, ldc: layout.outputs)
+            Scalar.biasActivate(m: rows, n: layout.outputs, c: output, ldc: layout.outputs,
+                                bias: layout.hasBias ? UnsafePointer(parameters + layout.biasOffset) : nil,
+                                relu: index != last && layout.activation == .relu)
             let count = rows * layout.outputs
             if index == last {
                 let activations = workspace.activations[index + 1]
@@ -336,62 +313,6 @@ struct Network<Scalar: NetworkScalar> {
                          into: deltaBelow, ldc: layout.inputs)
                 multiplyBySlope(layouts[layer - 2].activation, deltaBelow, outputs: workspace.activations[layer - 1],
                                 count: rows * layout.inputs)
-            }
-            layer -= 1
-        }
-    }
-
-    /// `backward` fused with a plain SGD step (TrainingEngine's fused path): the same gradients,
-    /// each applied the moment it is complete, in the same arithmetic as `backward` followed by
-    /// the optimizer's weight decay loop and `sgdStep`, so the same bits:
-    ///   g = dW_l (+ weightDecay * W_l);  W_l -= learningRate * g;  gradientSums += g; the same for b_l (no decay).
-    /// delta_{l-1} is computed from W_l before W_l's step. Large weight gradients are never stored:
-    /// the product's epilogue steps them (`gradients` is scratch there); bias gradients are.
-    @inline(__always)
-    func backwardAndStep(rows: Int, input: UnsafePointer<Scalar>, parameters: UnsafeMutablePointer<Scalar>,
-                         gradients: UnsafeMutablePointer<Scalar>, gradientSums: UnsafeMutablePointer<Scalar>,
-                         learningRate: Scalar, weightDecay: Scalar?, workspace: Workspace<Scalar>) {
-        var layer = layouts.count
-        while layer >= 1 {
-            let layout = layouts[layer - 1]
-            let delta = workspace.deltas[layer]
-            let below = layer == 1 ? input : UnsafePointer(workspace.activations[layer - 1])
-            let weights = parameters + layout.weightOffset
-            if layer > 1 {
-                // delta_{l-1} = (delta_l * W_l^T) (.) slope, from W_l as it was before this step.
-                let deltaBelow = workspace.deltas[layer - 1], outputsBelow = workspace.activations[layer - 1]
-                let activationBelow = layouts[layer - 2].activation
-                if activationBelow == .relu && rows * layout.inputs * layout.outputs > directProductLimit {
-                    Scalar.fusedProduct(transA: false, transB: true, m: rows, n: layout.inputs, k: layout.outputs,
-                                        a: delta, lda: layout.outputs, b: weights, ldb: layout.outputs, c: deltaBelow,
-                                        ldc: layout.inputs, epilogue: .reluSlope(activation: outputsBelow, ldActivation: layout.inputs))
-                } else {
-                    multiply(transA: false, transB: true, m: rows, n: layout.inputs, k: layout.outputs,
-                             delta, lda: layout.outputs, weights, ldb: layout.outputs, into: deltaBelow, ldc: layout.inputs)
-                    multiplyBySlope(activationBelow, deltaBelow, outputs: outputsBelow, count: rows * layout.inputs)
-                }
-            }
-            let weightGradient = gradients + layout.weightOffset, weightSums = gradientSums + layout.weightOffset
-            if layout.inputs * layout.outputs * rows > directProductLimit {
-                Scalar.fusedProduct(transA: true, transB: false, m: layout.inputs, n: layout.outputs, k: rows,
-                                    a: below, lda: layout.inputs, b: delta, ldb: layout.outputs, c: weightGradient,
-                                    ldc: layout.outputs,
-                                    epilogue: .sgdStep(weights: weights, gradientSums: weightSums, learningRate: learningRate,
-                                                       weightDecay: weightDecay))
-            } else {
-                multiply(transA: true, transB: false, m: layout.inputs, n: layout.outputs, k: rows,
-                         below, lda: layout.inputs, delta, ldb: layout.outputs, into: weightGradient, ldc: layout.outputs)
-                if let weightDecay {
-                    for index in 0..<layout.weightCount { weightGradient[index] += weightDecay * weights[index] }
-                }
-                Scalar.sgdStep(count: layout.weightCount, learningRate: learningRate, weights: weights,
-                               gradients: weightGradient, sums: weightSums)
-            }
-            if layout.hasBias {
-                let biasGradient = gradients + layout.biasOffset
-                Scalar.columnSums(m: rows, n: layout.outputs, x: delta, ldx: layout.outputs, sums: biasGradient)
-                Scalar.sgdStep(count: layout.outputs, learningRate: learningRate, weights: parameters + layout.biasOffset,
-                               gradients: biasGradient, sums: gradientSums + layout.biasOffset)
             }
             layer -= 1
         }

@@ -16,11 +16,6 @@ protocol NetworkScalar: BinaryFloatingPoint, Sendable {
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// C[m x n] = op(A)[m x k] * op(B)[k x n] finished by `epilogue` in the same pass over C
-    /// (CKernels slope_Xgemm_fused): the same bits as `gemm` followed by the element-wise kernel.
-    static func fusedProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int,
-                             b: UnsafePointer<Self>, ldb: Int, c: UnsafeMutablePointer<Self>, ldc: Int,
-                             epilogue: ProductEpilogue<Self>)
     static func exponential(_ x: Self) -> Self
     static func biasActivate(m: Int, n: Int, c: UnsafeMutablePointer<Self>, ldc: Int, bias: UnsafePointer<Self>?, relu: Bool)
     static func reluBackward(count: Int, delta: UnsafeMutablePointer<Self>, activation: UnsafePointer<Self>)
@@ -70,32 +65,6 @@ extension Float: NetworkScalar {
                     b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    @inline(__always)
-    static func fusedProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                             b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             epilogue: ProductEpilogue<Float>) {
-        var fields = slope_sepilogue()
-        switch epilogue {
-        case let .biasActivate(bias, relu):
-            fields.kind = SLOPE_EPILOGUE_BIAS_ACTIVATE
-            fields.bias = bias
-            fields.relu = relu ? 1 : 0
-        case let .reluSlope(activation, ldActivation):
-            fields.kind = SLOPE_EPILOGUE_RELU_SLOPE
-            fields.activation = activation
-            fields.ldactivation = Int32(ldActivation)
-        case let .sgdStep(weights, gradientSums, learningRate, weightDecay):
-            fields.kind = SLOPE_EPILOGUE_SGD_STEP
-            fields.weights = weights
-            fields.gradientSums = gradientSums
-            fields.learningRate = learningRate
-            fields.weightDecay = weightDecay ?? 0
-            fields.appliesWeightDecay = weightDecay == nil ? 0 : 1
-        }
-        slope_sgemm_fused(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb),
-                           c, Int32(ldc), &fields)
-    }
-
     @inline(__always) static func exponential(_ x: Float) -> Float { expf(x) }
     @inline(__always) static func logarithm(_ x: Float) -> Float { logf(x) }
     @inline(__always) static func logarithmOnePlus(_ x: Float) -> Float { log1pf(x) }
@@ -139,32 +108,6 @@ extension Double: NetworkScalar {
                      beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         slope_dgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
                     b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
-    @inline(__always)
-    static func fusedProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int,
-                             b: UnsafePointer<Double>, ldb: Int, c: UnsafeMutablePointer<Double>, ldc: Int,
-                             epilogue: ProductEpilogue<Double>) {
-        var fields = slope_depilogue()
-        switch epilogue {
-        case let .biasActivate(bias, relu):
-            fields.kind = SLOPE_EPILOGUE_BIAS_ACTIVATE
-            fields.bias = bias
-            fields.relu = relu ? 1 : 0
-        case let .reluSlope(activation, ldActivation):
-            fields.kind = SLOPE_EPILOGUE_RELU_SLOPE
-            fields.activation = activation
-            fields.ldactivation = Int32(ldActivation)
-        case let .sgdStep(weights, gradientSums, learningRate, weightDecay):
-            fields.kind = SLOPE_EPILOGUE_SGD_STEP
-            fields.weights = weights
-            fields.gradientSums = gradientSums
-            fields.learningRate = learningRate
-            fields.weightDecay = weightDecay ?? 0
-            fields.appliesWeightDecay = weightDecay == nil ? 0 : 1
-        }
-        slope_dgemm_fused(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb),
-                           c, Int32(ldc), &fields)
     }
 
     @inline(__always) static func exponential(_ x: Double) -> Double { exp(x) }

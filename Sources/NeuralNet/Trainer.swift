@@ -70,24 +70,6 @@ public final class Trainer {
         }
     }
 
-    /// false: train on the reference kernels: every product followed by its own element-wise pass,
-    /// plain sgd's step a flat loop after the backward pass. true (the default): those passes run in
-    /// the products' epilogues (the same bits; tests and benchmarks compare the two).
-    public var usesFusedKernels: Bool {
-        get {
-            switch engine {
-            case .float32(let engine): return engine.usesFusedKernels
-            case .float64(let engine): return engine.usesFusedKernels
-            }
-        }
-        set {
-            switch engine {
-            case .float32(let engine): engine.usesFusedKernels = newValue
-            case .float64(let engine): engine.usesFusedKernels = newValue
-            }
-        }
-    }
-
     /// Whether this run qualifies for the batch-1 small-network fast path (batch size 1, plain sgd,
     /// every layer at most 512 weights).
     public var hasSmallNetworkPath: Bool {

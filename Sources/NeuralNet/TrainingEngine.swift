@@ -53,10 +53,6 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     var usesSmallNetworkPath = true
     /// Whether this run qualifies for the fast path at all.
     var hasSmallNetworkPath: Bool { smallPath != nil }
-    /// false: run every product and its element-wise pass separately, and plain sgd's step as a
-    /// flat loop after the backward pass (the reference; tests compare the two bit for bit). true:
-    /// bias and ReLU, ReLU's slope and plain sgd's step happen in the products' epilogues.
-    var usesFusedKernels = true
 
     init(configuration: TrainingConfiguration, training: Dataset, validation: Dataset?) throws {
         try configuration.validate()
@@ -355,29 +351,19 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             return (weightedLoss / Double(rows), accuracy)
         }
         let input = UnsafePointer(batchWorkspace.activations[0])
-        let fused = usesFusedKernels, stepsInBackward = usesFusedKernels && updateRule == .plain
-        let learningRate = Scalar(configuration.learningRate)
-        let weightDecay = configuration.weightDecay != 0 ? Scalar(configuration.weightDecay) : nil
         var weightedLoss = 0.0
         var correct = 0
         var start = 0
         while start < rows {
             let count = min(capacity, rows - start)
             training.gather(order + start, count: count, into: batchWorkspace)
-            network.forward(rows: count, input: input, parameters: parameters, workspace: batchWorkspace, fused: fused)
+            network.forward(rows: count, input: input, parameters: parameters, workspace: batchWorkspace)
             let batch = network.lossAndOutputDelta(rows: count, workspace: batchWorkspace, accuracy: training.accuracy, computeDelta: true)
             guard batch.loss.isFinite else { return nil }
             weightedLoss += batch.loss * Double(count)
             correct += batch.correct
-            if stepsInBackward {
-                step += 1
-                network.backwardAndStep(rows: count, input: input, parameters: parameters, gradients: gradients,
-                                        gradientSums: epochGradientSum, learningRate: learningRate, weightDecay: weightDecay,
-                                        workspace: batchWorkspace)
-            } else {
-                network.backward(rows: count, input: input, parameters: parameters, gradients: gradients, workspace: batchWorkspace)
-                applyUpdate()
-            }
+            network.backward(rows: count, input: input, parameters: parameters, gradients: gradients, workspace: batchWorkspace)
+            applyUpdate()
             start += count
         }
         let accuracy = training.accuracy == .none ? nil : Double(correct) / Double(training.accuracyCount(rows: rows))
@@ -496,7 +482,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             let count = min(capacity, data.rowCount - start)
             data.gatherTargets(start: start, count: count, into: evaluationWorkspace)
             network.forward(rows: count, input: data.features + start * data.featureCount, parameters: parameters,
-                            workspace: evaluationWorkspace, fused: usesFusedKernels)
+                            workspace: evaluationWorkspace)
             body(start, count)
             start += count
         }

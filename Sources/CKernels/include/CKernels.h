@@ -50,53 +50,6 @@ void slope_dgemm_isa(slope_isa isa, int transA, int transB, int m, int n, int k,
                      double beta, double *C, int ldc);
 
 // ---------------------------------------------------------------------------------------
-// Fused products: a gemm whose epilogue finishes each tile of C while it is still in
-// registers and cache, instead of a separate pass over C afterwards. Each computes exactly
-// what slope_Xgemm(alpha 1, beta 0) followed by the element-wise kernel below computes (the
-// same operations in the same order per element, no FMA contraction in the epilogue), so a
-// training run gives the same bits fused or not. Shapes and strides as for slope_sgemm.
-
-typedef enum {
-    /// C = op(A) op(B); then slope_Xbias_activate(m, n, C, ldc, bias, relu).
-    SLOPE_EPILOGUE_BIAS_ACTIVATE = 1,
-    /// C = op(A) op(B); then C[i][j] *= activation[i * ldactivation + j] > 0 ? 1 : 0
-    /// (slope_Xrelu_backward with the activation's own row stride).
-    SLOPE_EPILOGUE_RELU_SLOPE = 2,
-    /// G = op(A) op(B) is a weight gradient: with appliesWeightDecay, G[i][j] += weightDecay *
-    /// weights[i*ldc + j] first; then slope_Xsgd_step on G: weights -= learningRate * G and
-    /// gradientSums += G (weights and gradientSums laid out like C, row stride ldc). G itself is
-    /// not kept: C serves as scratch (partial sums when k is deep) and holds no defined value after.
-    SLOPE_EPILOGUE_SGD_STEP = 3,
-} slope_epilogue_kind;
-
-#define SLOPE_EPILOGUE_FIELDS(T)                                                              \
-    slope_epilogue_kind kind;                                                                 \
-    const T *bias;           /* BIAS_ACTIVATE: [n] or NULL */                                 \
-    int relu;                /* BIAS_ACTIVATE */                                              \
-    const T *activation;     /* RELU_SLOPE: [m x n], row stride ldactivation */               \
-    int ldactivation;                                                                         \
-    T *weights;              /* SGD_STEP: [m x n], row stride ldc */                          \
-    T *gradientSums;         /* SGD_STEP: [m x n], row stride ldc */                          \
-    T learningRate;                                                                           \
-    T weightDecay;                                                                            \
-    int appliesWeightDecay;
-typedef struct { SLOPE_EPILOGUE_FIELDS(float) } slope_sepilogue;
-typedef struct { SLOPE_EPILOGUE_FIELDS(double) } slope_depilogue;
-#undef SLOPE_EPILOGUE_FIELDS
-
-/// C[m x n] = op(A)[m x k] * op(B)[k x n], finished by `epilogue` (see slope_epilogue_kind).
-/// m, n or k <= 0 does nothing. Deterministic as slope_sgemm; same code path choice.
-void slope_sgemm_fused(int transA, int transB, int m, int n, int k, const float *A, int lda,
-                       const float *B, int ldb, float *C, int ldc, const slope_sepilogue *epilogue);
-void slope_dgemm_fused(int transA, int transB, int m, int n, int k, const double *A, int lda,
-                       const double *B, int ldb, double *C, int ldc, const slope_depilogue *epilogue);
-/// The same on a given code path (the generic one if `isa` is unsupported), for tests.
-void slope_sgemm_fused_isa(slope_isa isa, int transA, int transB, int m, int n, int k, const float *A,
-                           int lda, const float *B, int ldb, float *C, int ldc, const slope_sepilogue *epilogue);
-void slope_dgemm_fused_isa(slope_isa isa, int transA, int transB, int m, int n, int k, const double *A,
-                           int lda, const double *B, int ldb, double *C, int ldc, const slope_depilogue *epilogue);
-
-// ---------------------------------------------------------------------------------------
 // Element-wise passes of a dense layer, to call around the gemms (vectorized for the chosen
 // code path). Each computes exactly what the obvious scalar loop written next to it computes
 // (same operations in the same order per element, no FMA contraction), so replacing such a
