@@ -65,7 +65,7 @@ struct FormatOptions: ParsableArguments {
 
 enum Output {
     static func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStream.output.write(text)
     }
 
     /// Writes `data` to `path`, or to standard output when `path` is nil or "-". A file is replaced
@@ -76,7 +76,7 @@ enum Output {
     /// for a PostgreSQL server).
     static func write(_ data: Data, to path: String?, database: String?, option: String = "--out") throws {
         guard let path, path != "-" else {
-            FileHandle.standardOutput.write(data)
+            StandardStream.output.write(data)
             return
         }
         guard !path.isEmpty else { throw ReportError.invalidArgument("\(option): give a file name (or - for standard output)") }

@@ -73,7 +73,7 @@ struct Report: ParsableCommand {
 
     static func fail(_ message: String, status: Int32) -> Never {
         let line = message.split(separator: "\n").joined(separator: " ")
-        FileHandle.standardError.write(Data("report: error: \(line)\n".utf8))
+        StandardStream.error.write("report: error: \(line)\n")
         Foundation.exit(status)
     }
 }

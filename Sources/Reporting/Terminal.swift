@@ -57,3 +57,47 @@ public struct TerminalStyle: Equatable, Sendable {
     /// ANSI foreground colours for plot series, in order.
     static let seriesColors = [36, 33, 35, 32, 34, 31, 96, 93, 95, 92]
 }
+
+/// The executables' one way to write to their standard streams (libraries never print).
+public enum StandardStream {
+    case output, error
+
+    /// Writes all of `text`. When the reader of standard output has gone away (`report ... | head`),
+    /// the process ends quietly the way SIGPIPE ends it (exit 141 in the shell), on either store:
+    /// SwiftNIO, under the PostgreSQL store, ignores SIGPIPE, so the error comes back here instead
+    /// (Foundation's `FileHandle.write` would crash on it). Other write errors drop the text, as
+    /// `print` does.
+    public func write(_ text: String) {
+        write(Data(text.utf8))
+    }
+
+    /// Writes all of `data` (see `write(_:)` for a reader that went away).
+    public func write(_ data: Data) {
+        var bytes = [UInt8](data)
+        let descriptor = self == .output ? STDOUT_FILENO : STDERR_FILENO
+        var offset = 0
+        bytes.withUnsafeMutableBytes { raw in
+            while offset < raw.count {
+                let written = systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written >= 0 {
+                    offset += written
+                } else if errno == EINTR {
+                    continue
+                } else {
+                    if errno == EPIPE, self == .output {
+                        signal(SIGPIPE, SIG_DFL)
+                        raise(SIGPIPE)
+                        _exit(141)
+                    }
+                    return
+                }
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif

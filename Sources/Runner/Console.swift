@@ -10,11 +10,11 @@ import Store
 enum Console {
     /// Writes a line to stdout unbuffered, in order with the progress display's output.
     static func say(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+        StandardStream.output.write(text.hasSuffix("\n") ? text : text + "\n")
     }
 
     static func writeError(_ message: String) {
-        FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
+        StandardStream.error.write(message.hasSuffix("\n") ? message : message + "\n")
     }
 
     /// 2 for bad input, 1 for runtime errors, an ExitCode's own value; prints one line, never a trace.
@@ -279,6 +279,6 @@ final class ProgressPrinter: @unchecked Sendable {
 
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStream.output.write(text)
     }
 }

@@ -139,6 +139,35 @@ final class PostgresEndToEndTests: XCTestCase {
                        + "(the run was queued with this path relative to the folder it was started from)\n")
     }
 
+    /// A reader that went away (`report ... | head`) ends the command the way SIGPIPE does, with no
+    /// message, on both stores (SwiftNIO ignores SIGPIPE, so on PostgreSQL the write fails instead,
+    /// which used to crash in Foundation's FileHandle.write with a backtrace).
+    func testAReaderThatWentAwayEndsTheCommandQuietlyOnBothStores() throws {
+        try writeData()
+        _ = try run("runner", sweep + ["--db", "local.db"])
+        _ = try run("runner", sweep + ["--db", server.url])
+        for db in ["local.db", server.url] {
+            for (tool, arguments) in [("report", ["tensors", "3", "--epoch", "1", "--format", "json"]), ("report", ["runs"]),
+                                      ("runner", ["train", "--dataset", "xor", "--hidden", "3", "--epochs", "2"])] {
+                let process = Process()
+                process.executableURL = ReportProcess.executable(tool)
+                process.arguments = arguments + ["--db", db]
+                process.currentDirectoryURL = directory.url
+                let output = Pipe(), error = Pipe()
+                try output.fileHandleForReading.close()  // nobody will read: the first write fails
+                process.standardOutput = output
+                process.standardError = error
+                try process.run()
+                let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                let what = "\(tool) \(arguments.joined(separator: " ")) on \(db == server.url ? "PostgreSQL" : "SQLite")"
+                XCTAssertEqual(process.terminationReason, .uncaughtSignal, what)
+                XCTAssertEqual(process.terminationStatus, SIGPIPE, what)
+                XCTAssertEqual(message, "", what)
+            }
+        }
+    }
+
     func testExportToSQLiteCopiesEveryRowAndColumnOfPostgreSQLAndOfSQLite() throws {
         try writeData()
         _ = try run("runner", sweep + ["--db", server.url])
