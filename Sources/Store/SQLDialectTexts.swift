@@ -39,6 +39,15 @@ extension SQLDialect {
         }
     }
 
+    /// Appended to a SELECT of rows a write transaction must hold until it commits: PostgreSQL
+    /// locks them, so another worker's transaction doing the same waits (SQLite's writer is alone).
+    var forUpdate: String {
+        switch self {
+        case .sqlite: return ""
+        case .postgres: return " FOR UPDATE"
+        }
+    }
+
     /// The value of `LIMIT ?` that means no limit (with an OFFSET).
     var noLimit: SQLValue {
         switch self {

@@ -33,6 +33,11 @@ extension SlopeStore {
     public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity, fromRunID: Int64 = 0,
                                makeTrial: (_ runCount: Int, _ records: [TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
         try write { c in
+            // One trial maker per sweep at a time: on PostgreSQL two workers' transactions would
+            // otherwise both count the runs, sample from the same history and insert two trials (the
+            // same point, or one over `trialCount`). With the sweep's row locked first, the second
+            // waits, and its statements (READ COMMITTED) then see the first one's trial.
+            _ = try c.rows("SELECT id FROM sweeps WHERE id = ?" + c.dialect.forUpdate, [sweepID])
             if let queued = try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), [sweepID], worker: worker, c) {
                 return queued
             }
