@@ -36,8 +36,9 @@ struct PostgresURL {
         var authority = rest
         if let slash = rest.firstIndex(of: "/") {
             authority = rest[..<slash]
-            let name = try Self.decode(rest[rest.index(after: slash)...], what: "the database name")
-            if name.contains("/") {
+            let path = rest[rest.index(after: slash)...]
+            let name = try Self.decode(path, what: "the database name")
+            if path.contains("/") {  // a '/' written as %2F is part of the name
                 throw StoreError.invalidDatabaseURL("the database name '\(name)' has a '/': write it as %2F, or check the URL (\(Self.example))")
             }
             database = name.isEmpty ? nil : name
