@@ -422,7 +422,7 @@ extension SweepSpec {
     private static func parseEarlyTerminate(_ node: Node, fail: (String, String) -> ExperimentsError) throws -> EarlyTerminate {
         let shape = "expected {type: median, warmup_epochs: N} or {type: asha, min_epochs: N, reduction_factor: F}"
         guard let mapping = node.mapping else { throw fail("early_terminate", shape) }
-        var kind = EarlyTerminate.Kind.median
+        var kind: EarlyTerminate.Kind?
         var numbers: [String: Int] = [:]
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "?"
@@ -443,6 +443,9 @@ extension SweepSpec {
                            "unknown key;\(NameSuggestion.hint(for: key, among: ["type", "warmup_epochs", "min_epochs", "reduction_factor"])) "
                            + "accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
             }
+        }
+        guard let kind else {
+            throw fail("early_terminate.type", "missing; give type: median (with warmup_epochs) or type: asha (with min_epochs, reduction_factor)")
         }
         switch kind {
         case .median:

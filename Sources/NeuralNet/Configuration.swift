@@ -283,6 +283,21 @@ extension TrainingConfiguration {
         guard beta2.isFinite, beta2 >= 0, beta2 < 1 else { throw fail("beta2", beta2, "must be in [0, 1), e.g. 0.999") }
         guard epsilon.isFinite, epsilon > 0 else { throw fail("epsilon", epsilon, "must be a finite number > 0, e.g. 1e-8") }
         guard rho.isFinite, rho >= 0, rho < 1 else { throw fail("rho", rho, "must be in [0, 1), e.g. 0.99") }
+        // A setting of another optimizer, moved off its default, would be silently ignored.
+        let unused: [(name: String, value: Double, isDefault: Bool, owners: String)] = [
+            ("beta1", beta1, beta1 == 0.9, "adam and adamw"), ("beta2", beta2, beta2 == 0.999, "adam and adamw"),
+            ("epsilon", epsilon, epsilon == 1e-8, "adam, adamw and rmsprop"), ("rho", rho, rho == 0.99, "rmsprop"),
+        ].filter { setting in
+            switch optimizer {
+            case .sgd: return true
+            case .adam, .adamw: return setting.name == "rho"
+            case .rmsprop: return setting.name == "beta1" || setting.name == "beta2"
+            }
+        }
+        if let setting = unused.first(where: { !$0.isDefault }) {
+            throw fail(setting.name, setting.value,
+                       "\(optimizer.rawValue) does not use \(setting.name) (only \(setting.owners) \(setting.owners.contains(" and ") ? "do" : "does")): leave it out, or pick \(setting.owners.contains(" and ") ? "one of those optimizers" : "that optimizer")")
+        }
         switch optimizer {
         case .adam, .adamw:
             guard momentum == 0 else {

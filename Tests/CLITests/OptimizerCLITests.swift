@@ -55,6 +55,9 @@ final class OptimizerCLITests: XCTestCase {
             (["--optimizer", "adam", "--momentum", "0.9"], "--momentum: '0.9' is not accepted: adam has no momentum setting"),
             (["--optimizer", "rmsprop", "--rho", "1"], "--rho: '1' is not accepted; expected a number in [0, 1), e.g. 0.99"),
             (["--epsilon", "0"], "--epsilon: '0' is not accepted; expected a number > 0, e.g. 1e-8"),
+            (["--optimizer", "sgd", "--beta1", "0.5"], "sgd does not use beta1 (only adam and adamw do)"),
+            (["--optimizer", "rmsprop", "--beta2", "0.9"], "rmsprop does not use beta2"),
+            (["--optimizer", "adam", "--rho", "0.5"], "adam does not use rho (only rmsprop does)"),
         ] {
             let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
             XCTAssertTrue(result.error.contains(message), result.error)

@@ -68,6 +68,11 @@ final class SweepFileInputTests: XCTestCase {
                        "s.yaml: metric.gaol: unknown key; did you mean 'goal'? accepted keys: name, goal")
         XCTAssertEqual(message("early_terminate: {warmup: 2}\n"),
                        "s.yaml: early_terminate.warmup: unknown key; accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
+        // No type: neither pruning is guessed.
+        for body in ["{}", "{min_epochs: 1}", "{warmup_epochs: 2}"] {
+            XCTAssertEqual(message("early_terminate: \(body)\n"), "s.yaml: early_terminate.type: missing; give type: median "
+                           + "(with warmup_epochs) or type: asha (with min_epochs, reduction_factor)", body)
+        }
         XCTAssertEqual(message("early_terminate: {type: asha, min_epoch: 2}\n"),
                        "s.yaml: early_terminate.min_epoch: unknown key; did you mean 'min_epochs'? accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
         XCTAssertEqual(message("parameters:\n  seed: {vaules: [1, 2]}\n"),

@@ -187,6 +187,17 @@ final class OptimizerTests: XCTestCase {
                        "invalid nesterov true: Nesterov momentum is for the sgd optimizer only")
         XCTAssertNil(message { $0.optimizer = .rmsprop; $0.momentum = 0.9 })
         XCTAssertNil(message { $0.optimizer = .adamw; $0.beta1 = 0; $0.beta2 = 0 })
+        // Another optimizer's setting, off its default, would be ignored: refused.
+        XCTAssertEqual(message { $0.optimizer = .sgd; $0.beta1 = 0.5 },
+                       "invalid beta1 0.5: sgd does not use beta1 (only adam and adamw do): leave it out, or pick one of those optimizers")
+        XCTAssertEqual(message { $0.optimizer = .sgd; $0.epsilon = 1e-6 },
+                       "invalid epsilon 1e-06: sgd does not use epsilon (only adam, adamw and rmsprop do): leave it out, or pick one of those optimizers")
+        XCTAssertEqual(message { $0.optimizer = .rmsprop; $0.beta2 = 0.9 },
+                       "invalid beta2 0.9: rmsprop does not use beta2 (only adam and adamw do): leave it out, or pick one of those optimizers")
+        XCTAssertEqual(message { $0.optimizer = .adam; $0.rho = 0.9 },
+                       "invalid rho 0.9: adam does not use rho (only rmsprop does): leave it out, or pick that optimizer")
+        XCTAssertNil(message { $0.optimizer = .rmsprop; $0.rho = 0.9; $0.epsilon = 1e-6 })
+        XCTAssertNil(message { $0.optimizer = .sgd; $0.beta1 = 0.9; $0.rho = 0.99 }, "the defaults are not settings given")
     }
 
     func testConfigurationWithOptimizerRoundTripsAndOldConfigurationsDecodeAsSGD() throws {
