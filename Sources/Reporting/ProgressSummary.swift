@@ -15,8 +15,10 @@ public enum ProgressSummary {
                               diagnoses: [Int64: [TrainingDiagnosis]] = [:]) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: RunSummary) -> Double? {
-            // A run that failed or diverged is not a candidate, whatever its last finite loss.
-            guard run.status != "failed" && run.status != "diverged" else { return nil }
+            // A run that failed or diverged is not a candidate, whatever its last finite loss; nor is
+            // one still queued or running (another worker's: its last epoch is not its final one).
+            guard let status = RunStatus(rawValue: run.status), status.isFinished,
+                  status != .failed, status != .diverged else { return nil }
             let value: Double?
             switch metric {
             case "train_loss": value = run.number(.final_train_loss)
@@ -75,6 +77,10 @@ public enum ProgressSummary {
             text += "* best run: \(best) (\(goal) final \(shown))\n"
         }
         text += bestConfigurationLine(runs, value: value, maximize: maximize)
+        let unfinished = sorted.filter { !(RunStatus(rawValue: $0.status)?.isFinished ?? true) }.map { String($0.id) }
+        if !unfinished.isEmpty {
+            text += "still queued or running (not ranked): run\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", "))\n"
+        }
         let diverged = sorted.filter { $0.status == "diverged" }.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "

@@ -119,6 +119,33 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
     }
 
+    /// A worker that finishes first summarises a sweep whose other runs are still training on
+    /// another worker: their last stored epoch is not final, so they are listed, not ranked.
+    func testSummaryDoesNotRankRunsStillRunningElsewhere() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary-running")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(learningRate: 0.1, epochs: 2), .example(learningRate: 0.01, epochs: 2), .example(learningRate: 1, epochs: 2),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, loss) in zip(runIDs.prefix(2), [0.5, 0.1]) {
+            _ = try store.claimRun(runID: runID, worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss, validationLoss: loss, seconds: 0), tensors: [], worker: worker)
+        }
+        try store.writeEpoch(runID: runIDs[0], .init(epoch: 2, trainLoss: 0.4, validationLoss: 0.4, seconds: 0), tensors: [], worker: worker)
+        try store.finishRun(runID: runIDs[0], status: .completed, stopReason: nil)
+        // Run 2 (lower loss so far) is still running; run 3 is queued.
+        let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                           sweepID: sweepID, databaseArgument: "")
+        let lines = table.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[1].hasPrefix("* 1   completed"), table)
+        XCTAssertTrue(lines[2].hasPrefix("  2   running"), table)
+        XCTAssertTrue(lines[3].hasPrefix("  3   queued"), table)
+        XCTAssertEqual(lines[4], "* best run: 1 (lowest final val_loss)")
+        XCTAssertEqual(lines[5], "still queued or running (not ranked): runs 2, 3")
+    }
+
     /// A sweep over epochs (and the learning rate): the planned epochs are in the done/planned
     /// column, so the table has one `epochs` column, not a second one with the setting.
     func testSummaryOfAnEpochsSweepHasOneEpochsColumn() throws {
