@@ -20,7 +20,8 @@ public enum ImportanceEstimator {
     static let maximumGroups = 8
     static let binCount = 5
 
-    /// For each setting: group the runs by its value (numbers with many values: by quantile bin),
+    /// For each setting: group the runs by its value (numbers with more than `maximumGroups` values,
+    /// or a different one in every run: by quantile bin, at least two runs a bin),
     /// and return sum_g n_g (mean_g - mean)^2 / sum_i (y_i - mean)^2. On a full grid this is exactly
     /// fANOVA's first-order importance (the marginal of a setting is the mean over the others);
     /// on random or TPE samples it is its estimate from the sampled runs, without a model.
@@ -36,11 +37,16 @@ public enum ImportanceEstimator {
             guard distinct.count > 1 else { continue }
             var labels: [String]
             let numbers = values.compactMap(\.double)
-            if numbers.count == values.count && distinct.count > maximumGroups {
+            // Groups of one run explain all of their own variance (eta squared is 1 by construction):
+            // numbers are binned so that a group has two runs or more, and a setting whose every
+            // run is a group of its own is not estimated.
+            if numbers.count == values.count && (distinct.count > maximumGroups || distinct.count == runs.count) {
+                let bins = min(binCount, runs.count / 2)
+                guard bins >= 2 else { continue }
                 let order = numbers.indices.sorted { numbers[$0] < numbers[$1] }
                 labels = [String](repeating: "", count: numbers.count)
-                for bin in 0..<binCount {
-                    let members = order[(bin * order.count / binCount)..<((bin + 1) * order.count / binCount)]
+                for bin in 0..<bins {
+                    let members = order[(bin * order.count / bins)..<((bin + 1) * order.count / bins)]
                     guard let first = members.first, let last = members.last else { continue }
                     let label = "\(formatNumber(numbers[first]))..\(formatNumber(numbers[last]))"
                     for index in members { labels[index] = label }
@@ -50,6 +56,7 @@ public enum ImportanceEstimator {
             }
             var groups: [String: [Double]] = [:]
             for (label, run) in zip(labels, runs) { groups[label, default: []].append(run.metric) }
+            guard groups.count < runs.count else { continue }
             let between = groups.values.reduce(0.0) { sum, members in
                 let groupMean = members.reduce(0, +) / Double(members.count)
                 return sum + Double(members.count) * (groupMean - mean) * (groupMean - mean)

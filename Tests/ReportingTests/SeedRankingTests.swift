@@ -142,4 +142,28 @@ final class ImportanceTests: XCTestCase {
         XCTAssertEqual(result.first?.share ?? 0, 1, accuracy: 1e-12)
         XCTAssertEqual(result.first?.bestGroup, "0.01..0.02")
     }
+
+    /// A setting with a different value in every run is binned (groups of one would explain all of
+    /// their own variance: a share of 1 whatever the data), or left out when it cannot be.
+    func testASettingWithADifferentValueInEveryRunIsBinnedOrLeftOut() {
+        // 8 runs: metric 1...8; the learning rate grows with it, every run its own value; a name
+        // differs in every run (text: cannot be binned); the batch size splits them 4 / 4.
+        let runs: [(values: [String: RunValue], metric: Double)] = (1...8).map { index -> (values: [String: RunValue], metric: Double) in
+            let values: [String: RunValue] = ["learning_rate": .real(Double(index) / 10), "name": .text("run \(index)"),
+                                              "batch_size": .integer(index % 2 == 0 ? 16 : 64)]
+            return (values, Double(index))
+        }
+        let result = ImportanceEstimator.estimate(settings: ["learning_rate", "name", "batch_size"], runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.setting), ["learning_rate", "batch_size"], "the name is left out")
+        // learning_rate in 4 bins of 2 runs: means 1.5, 3.5, 5.5, 7.5 around 4.5: between 40, total 42.
+        XCTAssertEqual(result[0].groupCount, 4)
+        XCTAssertEqual(result[0].share, 40.0 / 42.0, accuracy: 1e-12)
+        XCTAssertEqual(result[0].bestMean, 1.5, accuracy: 1e-12)
+        // batch_size: odd runs (mean 4) and even runs (mean 5): 8 x 0.5² = 2 of 42.
+        XCTAssertEqual(result[1].groupCount, 2)
+        XCTAssertEqual(result[1].share, 2.0 / 42.0, accuracy: 1e-12)
+        XCTAssertEqual(result[1].bestGroup, "64")
+        // Three runs, each its own value: fewer than two bins of two runs, so nothing is estimated.
+        XCTAssertEqual(ImportanceEstimator.estimate(settings: ["learning_rate"], runs: Array(runs.prefix(3)), goal: .min), [])
+    }
 }
