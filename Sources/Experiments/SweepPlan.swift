@@ -35,6 +35,12 @@ public struct SweepPlan: Sendable {
         }
     }
 
+    /// The runs the sweep will train, for the storage estimate: a TPE sweep's `count` trials, each
+    /// estimated as its first one (a sampled network size makes that an approximation).
+    public var plannedConfigurations: [RunConfiguration] {
+        spec.method == .tpe ? Array(repeating: configurations[0], count: spec.runCount) : configurations
+    }
+
     /// Records the sweep and queues its runs in one transaction. A TPE sweep starts empty: its
     /// trials are made as workers ask for them (`configurations` then holds the first one, checked).
     public func enqueue(in store: SlopeStore) throws -> (sweepID: Int64, runIDs: [Int64]) {

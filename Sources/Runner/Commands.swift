@@ -66,7 +66,7 @@ struct Sweep: ParsableCommand {
         let file = try spec.map { try SweepSpec.load(path: $0, checkingData: false) }  // checked after the flags
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
         let plan = try SweepPlan(spec: sweepSpec, source: spec)
-        Console.sayStorageEstimate(plan.configurations, global)
+        Console.sayStorageEstimate(plan.plannedConfigurations, global)
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try plan.enqueue(in: store)

@@ -54,6 +54,19 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try parse("early_terminate: {type: asha}").earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 1, reductionFactor: 3))
     }
 
+    /// The storage estimate printed before a TPE sweep counts its `count` trials, not the one
+    /// configuration the plan checks (the 1 GB warning could never fire for a TPE sweep).
+    func testTheStorageEstimateOfATPESweepCountsEveryTrial() throws {
+        let plan = try SweepPlan(spec: try claimSpec(count: 30))
+        XCTAssertEqual(plan.configurations.count, 1)
+        XCTAssertEqual(plan.plannedConfigurations.count, 30)
+        let one = StorageEstimate(configurations: plan.configurations)
+        let all = StorageEstimate(configurations: plan.plannedConfigurations)
+        XCTAssertEqual(all.runs, 30)
+        XCTAssertEqual(all.bytes, 30 * one.bytes)
+        XCTAssertEqual(all.loggedEpochs, 30 * one.loggedEpochs)
+    }
+
     func testBadTPEAndASHASettingsNameTheField() {
         assertRejected("method: tpe", "s.yaml: count: method: tpe needs count: N (the number of runs to sample)")
         assertRejected("method: random\ncount: 2\nn_startup_trials: 3", "s.yaml: n_startup_trials: only for method: tpe")
