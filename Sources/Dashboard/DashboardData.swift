@@ -380,7 +380,7 @@ struct DashboardData: Sendable {
     func tensor(runID: Int64, epoch epochText: String?, layer layerText: String?, kind kindText: String?) throws -> TensorRow {
         guard let epoch = try Self.integer(epochText, name: "epoch", range: 0...Int(Int32.max)) else { throw DashboardError.badParameter("epoch: give the epoch, e.g. epoch=3") }
         guard let layer = try Self.integer(layerText, name: "layer", range: 1...Int(Int32.max)) else { throw DashboardError.badParameter("layer: give the layer, e.g. layer=1") }
-        let kinds = ["weight", "bias", "weight_grad", "bias_grad", "weight_velocity", "bias_velocity"]
+        let kinds = SlopeStore.TensorKind.allCases.map(\.rawValue)  // every kind a run stores, optimizer state too
         guard let kindText, kinds.contains(kindText) else {
             throw DashboardError.badParameter("kind must be one of \(kinds.joined(separator: ", ")), not \(Self.quoted(kindText ?? ""))")
         }

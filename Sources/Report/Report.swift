@@ -44,6 +44,12 @@ struct Report: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(0)
             }
+            // `report --db x.db grid`: options belong to the command, after its name.
+            if let first = arguments.first, first.hasPrefix("--"), first != "--help", first != "--version",
+               let name = arguments.dropFirst().first(where: { configuration.subcommands.map { $0._commandName }.contains($0) }) {
+                let option = String(first.split(separator: "=").first ?? "")
+                fail(message(for: error) + " (options go after the command: report \(name) \(option) ...)", status: 2)
+            }
             fail(message(for: error), status: 2)
         }
         do {

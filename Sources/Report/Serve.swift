@@ -10,7 +10,7 @@ struct Serve: ParsableCommand {
         discussion: """
             Opens the database read-only (safe beside running workers) and serves
             pages that update within two seconds of each stored epoch. Binds
-            127.0.0.1 unless --host says otherwise; any other address needs a
+            127.0.0.1 unless --host says otherwise; an address that is not loopback needs a
             token, which every request must carry (a random one is made and
             printed when --token is not given). Pages and API: docs/dashboard.md.
             Examples:
@@ -24,7 +24,7 @@ struct Serve: ParsableCommand {
     var host = "127.0.0.1"
     @Option(help: ArgumentHelp("The port to listen on (0: any free port).", valueName: "port"))
     var port = 8080
-    @Option(help: ArgumentHelp("A token every request must carry (at least 16 letters, digits or -_.~), or `generate` for a random one. Required off 127.0.0.1; a random one is made when not given.", valueName: "token"))
+    @Option(help: ArgumentHelp("A token every request must carry (at least 16 letters, digits or -_.~), or `generate` for a random one. Needed unless --host is a loopback address (127.0.0.0/8, ::1, localhost): a random one is made when not given.", valueName: "token"))
     var token: String?
 
     func validate() throws {

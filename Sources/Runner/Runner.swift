@@ -10,8 +10,10 @@ struct Runner: ParsableCommand {
         commandName: "runner",
         abstract: "Train neural networks and hyperparameter sweeps into a Slope database.",
         discussion: """
-            Every epoch's losses, weights and gradients go into the SQLite database (--db PATH, \
-            or $SLOPE_DB, or ./slope.db). Look at the results with `report`.
+            Every epoch's losses, weights and gradients go into the database: an SQLite file \
+            (--db PATH, or $SLOPE_DB, or ./slope.db) or a PostgreSQL server shared by many \
+            machines (--db postgresql://USER@HOST/DB, docs/distributed.md). Look at the results \
+            with `report`.
             Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C).
             """,
         version: SlopeVersion.current,

@@ -26,6 +26,20 @@ final class InputHardeningCLITests: CLITestCase {
         return String(result.error.dropFirst("error: ".count).dropLast())
     }
 
+    /// `report --db x.db grid`: the option before the command gets ArgumentParser's message and
+    /// where to put it; `runner work --sweep 999` says where the sweeps are listed.
+    func testMisplacedOptionsAndUnknownSweepsSayWhatToDo() throws {
+        let misplaced = try ReportProcess.run("report", ["--db", "x.db", "grid", "--sweep", "1"])
+        XCTAssertEqual(misplaced.status, 2)
+        XCTAssertEqual(misplaced.error, "report: error: Unknown option '--db' (options go after the command: report grid --db ...)\n")
+        let db = try TemporaryDirectory(prefix: "slope-unknown-sweep")
+        defer { db.remove() }
+        _ = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--quiet", "--db", db.path("s.db")])
+        let unknown = try ReportProcess.run("runner", ["work", "--sweep", "999", "--db", db.path("s.db")])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.error.contains("sweep 999 not found (`report sweeps` lists the sweeps)."), unknown.error)
+    }
+
     func testAnAliasBombIsRefusedWithoutExpandingIt() throws {
         // 10 levels of ten aliases each: 10^10 values from 600 bytes. Under a 2 GB address-space
         // limit, so that expanding it would fail rather than take the machine's memory.

@@ -372,6 +372,9 @@ final class DashboardTests: XCTestCase {
         try await assertError("/api/runs/1/histogram?epoch=0&kind=weight", .badRequest, "layer: give the layer")
         try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=weight&bins=0", .badRequest, "bins")
         try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=weight_grad", .notFound, "no weight_grad of layer 1 at epoch 0")
+        // Optimizer state is a kind like any other (this sgd run has none: not found, not refused).
+        try await assertError("/api/runs/1/histogram?epoch=0&layer=1&kind=weight_adam_m", .notFound, "no weight_adam_m of layer 1 at epoch 0")
+        try await assertError("/api/runs/1/tensor.npy?epoch=0&layer=1&kind=step", .notFound, "no step of layer 1 at epoch 0")
     }
 
     func testTensorDownloadsAsNpy() async throws {
