@@ -116,8 +116,16 @@ final class OptimizerRunTests: XCTestCase {
         XCTAssertEqual(points.count, 6)
         XCTAssertEqual(Set(points.map { "\($0.settings.optimizer.rawValue) \($0.settings.beta2)" }),
                        ["sgd 0.99", "sgd 0.999", "adam 0.99", "adam 0.999", "rmsprop 0.99", "rmsprop 0.999"])
-        let configuration = try RunConfiguration.make(points[0].settings)
+        let adam = try XCTUnwrap(points.first { $0.settings.optimizer == .adam && $0.settings.beta2 == 0.99 })
+        let configuration = try RunConfiguration.make(adam.settings)
         XCTAssertEqual(configuration.label(showing: spec.variedSettings).contains(configuration.training.optimizer.rawValue), true)
+        XCTAssertEqual(configuration.training.beta2, 0.99)
+        // sgd with beta2 off its default would train exactly as sgd without it: refused, naming the flag.
+        let sgd = try XCTUnwrap(points.first { $0.settings.optimizer == .sgd && $0.settings.beta2 == 0.99 })
+        XCTAssertThrowsError(try RunConfiguration.make(sgd.settings)) { error in
+            XCTAssertTrue("\(error)".contains("--beta2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("sgd does not use beta2"), "\(error)")
+        }
 
         var settings = RunSettings()
         for (setting, text, message) in [
