@@ -1,6 +1,6 @@
 // Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
 // sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift;
-// both decode rows with the one decoder of each table, at the end of this file.)
+// both decode runs, sweeps and tensors rows with the one decoder of each, at the end of this file.)
 import Foundation
 
 extension SlopeStore {
