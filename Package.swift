@@ -92,7 +92,8 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift"),
                                                        .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "TestSupport"]),
+        // Experiments only for its TensorRecords.parameters, which the Report executable hands to Reporting.
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "Experiments", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: [
             "Dashboard", "Store", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

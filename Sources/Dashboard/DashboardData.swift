@@ -71,7 +71,7 @@ struct DashboardData: Sendable {
 
     // MARK: shapes shared by several responses
 
-    static func runObject(_ run: RunSummary, columns: [RunColumn] = RunColumn.allCases) -> JSONValue {
+    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases) -> JSONValue {
         .object(columns.map { ($0.rawValue, JSONValue(run[$0])) })
     }
 
@@ -244,7 +244,7 @@ struct DashboardData: Sendable {
                 ("settings", .array(swept.map { .string($0.rawValue) })), ("metric", .string(metric.rawValue)),
                 ("goal", .string(goal.rawValue)), ("total", .integer(Int64(total))),
                 ("runs", .array(runs.map { run in
-                    .object([("id", .integer(run.id)), ("status", .string(run.status)),
+                    .object([("id", .integer(run.id)), ("status", .string(run.status.rawValue)),
                              ("values", .array(swept.map { JSONValue(run[$0]) })), ("metric", JSONValue(run[metric]))])
                 })),
             ])
@@ -295,7 +295,7 @@ struct DashboardData: Sendable {
             metric = parsed
         }
         return try queries.snapshot { queries in
-            var runs: [RunSummary] = []
+            var runs: [SlopeStore.RunRecord] = []
             for id in runIDs {
                 guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
                 runs.append(run)
@@ -307,7 +307,7 @@ struct DashboardData: Sendable {
                     guard let value = Self.curveValue(row, chosen) else { return nil }
                     return .array([.integer(Int64(row.epoch)), .number(value)])
                 }
-                return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status)),
+                return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status.rawValue)),
                                 ("points", .array(points))])
             }
             return .object([("metric", .string(chosen.rawValue)), ("series", .array(series))])
@@ -363,8 +363,8 @@ struct DashboardData: Sendable {
             let tensors = try queries.storedTensors(runID: runID, epoch: chosen)
             guard !tensors.isEmpty else { throw DashboardError.notFound("run \(runID) has no tensors at epoch \(chosen) (epochs with tensors: \(Self.epochList(epochs)))") }
             return .object([("epoch", .integer(Int64(chosen))), ("tensors", .array(tensors.map { tensor in
-                .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind)), ("rows", .integer(Int64(tensor.rows))),
-                         ("cols", .integer(Int64(tensor.cols))), ("dtype", .string(tensor.dtype)), ("l2", JSONValue(tensor.l2)),
+                .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)), ("rows", .integer(Int64(tensor.rows))),
+                         ("cols", .integer(Int64(tensor.cols))), ("dtype", .string(tensor.dtype.rawValue)), ("l2", JSONValue(tensor.l2)),
                          ("mean", JSONValue(tensor.mean)), ("std", JSONValue(tensor.std)), ("min", JSONValue(tensor.min)),
                          ("max", JSONValue(tensor.max))])
             }))])
@@ -377,16 +377,16 @@ struct DashboardData: Sendable {
     }
 
     /// The one tensor a histogram or download names (all three parameters required).
-    func tensor(runID: Int64, epoch epochText: String?, layer layerText: String?, kind kindText: String?) throws -> TensorRow {
+    func tensor(runID: Int64, epoch epochText: String?, layer layerText: String?, kind kindText: String?) throws -> SlopeStore.StoredTensor {
         guard let epoch = try Self.integer(epochText, name: "epoch", range: 0...Int(Int32.max)) else { throw DashboardError.badParameter("epoch: give the epoch, e.g. epoch=3") }
         guard let layer = try Self.integer(layerText, name: "layer", range: 1...Int(Int32.max)) else { throw DashboardError.badParameter("layer: give the layer, e.g. layer=1") }
         let kinds = SlopeStore.TensorKind.allCases.map(\.rawValue)  // every kind a run stores, optimizer state too
-        guard let kindText, kinds.contains(kindText) else {
+        guard let kindText, let kind = SlopeStore.TensorKind(rawValue: kindText) else {
             throw DashboardError.badParameter("kind must be one of \(kinds.joined(separator: ", ")), not \(Self.quoted(kindText ?? ""))")
         }
         return try queries.snapshot { queries in
             guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
-            guard let tensor = try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kindText).first else {
+            guard let tensor = try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kind).first else {
                 throw DashboardError.notFound("run \(runID) has no \(kindText) of layer \(layer) at epoch \(epoch)")
             }
             return tensor
@@ -411,7 +411,7 @@ struct DashboardData: Sendable {
             return .object([("low", .number(binLow)), ("high", .number(index == binCount - 1 ? high : binLow + width)), ("count", .integer(Int64(count)))])
         }
         return .object([
-            ("epoch", .integer(Int64(tensor.epoch))), ("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind)),
+            ("epoch", .integer(Int64(tensor.epoch))), ("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)),
             ("rows", .integer(Int64(tensor.rows))), ("cols", .integer(Int64(tensor.cols))), ("count", .integer(Int64(values.count))),
             ("non_finite", .integer(Int64(values.count - finite.count))), ("min", .number(low)), ("max", .number(high)),
             ("bins", .array(bins)),
@@ -423,16 +423,16 @@ struct DashboardData: Sendable {
         let tensor = try tensor(runID: runID, epoch: epoch, layer: layer, kind: kind)
         let data: Data
         do {
-            data = try Reporter(queries: queries).tensors(runID: runID, epoch: tensor.epoch, layer: tensor.layer, kind: tensor.kind, format: .npy)
+            data = try Reporter(queries: queries).tensors(runID: runID, epoch: tensor.epoch, layer: tensor.layer, kind: tensor.kind.rawValue, format: .npy)
         } catch let error as ReportError { throw DashboardError.from(error) }
-        return ("run\(runID)-epoch\(tensor.epoch)-layer\(tensor.layer)-\(tensor.kind).npy", data)
+        return ("run\(runID)-epoch\(tensor.epoch)-layer\(tensor.layer)-\(tensor.kind.rawValue).npy", data)
     }
 
     /// `/api/compare?runs=...`: the runs side by side and which settings differ between them.
     func compare(runs runsText: String?) throws -> JSONValue {
         let runIDs = try Self.runIDs(runsText)
         return try queries.snapshot { queries in
-            let runs = try runIDs.map { id -> RunSummary in
+            let runs = try runIDs.map { id -> SlopeStore.RunRecord in
                 guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
                 return run
             }

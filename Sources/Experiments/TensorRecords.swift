@@ -1,10 +1,11 @@
 // Converts between the engine's layer parameters and the store's tensor rows
-// (layer numbers from 1, little-endian bytes in the run's precision).
+// (layer numbers from 1, little-endian bytes in the run's precision): the one place that does,
+// for the worker and (through the Report executable) for report's inspect and evaluate commands.
 import Foundation
 import NeuralNet
 import Store
 
-enum TensorRecords {
+public enum TensorRecords {
     static func dtype(_ precision: Precision) -> SlopeStore.DType { precision == .float32 ? .float32 : .float64 }
 
     /// Rows for each layer's weight (and bias, when present) under the given kinds.
@@ -36,6 +37,17 @@ enum TensorRecords {
             result.append(LayerParameters(weight: try tensor(weight, runID: runID), bias: try bias.map { try tensor($0, runID: runID) }))
         }
         return result
+    }
+
+    /// The weights and biases of a network of `configuration` among one epoch's stored tensors
+    /// (other kinds are ignored); throws `.corruptRun` when a layer's weight is missing or malformed.
+    public static func parameters(_ stored: [SlopeStore.TensorRecord], configuration: TrainingConfiguration,
+                                  runID: Int64) throws -> [LayerParameters] {
+        guard let parameters = try layers(from: stored, weightKind: .weight, biasKind: .bias,
+                                          layerCount: configuration.layerSizes.count - 1, runID: runID) else {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "layer 1 has no stored weight")
+        }
+        return parameters
     }
 
     /// The tensor kinds holding an optimizer buffer's weight and bias parts.
@@ -82,12 +94,15 @@ enum TensorRecords {
         return (buffers, count)
     }
 
+    /// The engine's tensor from a stored one (its bytes decoded by Store).
     static func tensor(_ record: SlopeStore.TensorRecord, runID: Int64) throws -> Tensor {
-        do {
-            return try Tensor(rows: record.rows, cols: record.cols, littleEndianBytes: record.data,
-                              precision: record.dtype == .float32 ? .float32 : .float64)
-        } catch {
-            throw ExperimentsError.corruptRun(runID: runID, reason: "stored \(record.kind.rawValue) of layer \(record.layer): \(error)")
+        guard record.rows >= 0, record.cols >= 0, record.data.count == record.expectedByteCount else {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "stored \(record.kind.rawValue) of layer \(record.layer): "
+                + "\(record.data.count) bytes for a \(record.rows) x \(record.cols) \(record.dtype.rawValue) tensor, expected \(record.expectedByteCount)")
+        }
+        switch record.values {
+        case .float32(let values): return Tensor(rows: record.rows, cols: record.cols, float32: values)
+        case .float64(let values): return Tensor(rows: record.rows, cols: record.cols, float64: values)
         }
     }
 }

@@ -317,7 +317,6 @@ public enum NeuralNetError: Error, CustomStringConvertible, Equatable {
     case invalidDataset(reason: String)
     case datasetMismatch(reason: String)
     case invalidParameters(reason: String)
-    case invalidTensor(reason: String)
     case invalidState(reason: String)
     case invalidArgument(name: String, value: String, reason: String)
 
@@ -331,8 +330,6 @@ public enum NeuralNetError: Error, CustomStringConvertible, Equatable {
             return "dataset does not fit the network: \(reason)"
         case let .invalidParameters(reason):
             return "invalid parameters: \(reason)"
-        case let .invalidTensor(reason):
-            return "invalid tensor: \(reason)"
         case let .invalidState(reason):
             return "cannot resume: \(reason)"
         case let .invalidArgument(name, value, reason):

@@ -34,39 +34,6 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// Decodes little-endian row-major bytes (rows * cols * 4 or * 8 of them).
-    public init(rows: Int, cols: Int, littleEndianBytes bytes: [UInt8], precision: Precision) throws {
-        guard rows >= 0, cols >= 0 else {
-            throw NeuralNetError.invalidTensor(reason: "negative shape \(rows) x \(cols)")
-        }
-        let count = rows * cols
-        let width = precision == .float32 ? 4 : 8
-        guard bytes.count == count * width else {
-            throw NeuralNetError.invalidTensor(
-                reason: "\(bytes.count) bytes for a \(rows) x \(cols) \(precision.rawValue) tensor, expected \(count * width)")
-        }
-        switch precision {
-        case .float32:
-            var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { target in
-                bytes.withUnsafeBytes { target.copyMemory(from: $0) }
-            }
-            #if _endian(big)
-            values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
-            #endif
-            self.init(rows: rows, cols: cols, float32: values)
-        case .float64:
-            var values = [Double](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { target in
-                bytes.withUnsafeBytes { target.copyMemory(from: $0) }
-            }
-            #if _endian(big)
-            values = values.map { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }
-            #endif
-            self.init(rows: rows, cols: cols, float64: values)
-        }
-    }
-
     public var precision: Precision {
         switch values {
         case .float32: return .float32
@@ -92,7 +59,8 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// rows * cols * 4 (float32) or * 8 (float64) bytes, little-endian, row-major.
+    /// rows * cols * 4 (float32) or * 8 (float64) bytes, little-endian, row-major: the store's
+    /// layout (Store's `TensorRecord.values` decodes it).
     public func littleEndianBytes() -> [UInt8] {
         // A plain copy of the memory on little-endian hosts (all Slope runs on); swapped otherwise.
         switch values {

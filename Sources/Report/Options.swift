@@ -187,7 +187,9 @@ enum Output {
         { run in
             let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
             let (training, _) = try DataCatalog.prepare(configuration.data, databasePath: databasePath)
-            return InspectionInputs(configuration: configuration.training, training: training)
+            return InspectionInputs(configuration: configuration.training, training: training, parameters: { stored in
+                try TensorRecords.parameters(stored, configuration: configuration.training, runID: run.id)
+            })
         }
     }
 }
@@ -199,7 +201,9 @@ extension Output {
         { run in
             let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
             let prepared = try DataCatalog.evaluationData(for: configuration, file: file, databasePath: databasePath)
-            return EvaluationInputs(configuration: prepared.configuration, data: prepared.data, hasTargets: prepared.hasTargets,
+            return EvaluationInputs(configuration: prepared.configuration, parameters: { stored in
+                                        try TensorRecords.parameters(stored, configuration: prepared.configuration, runID: run.id)
+                                    }, data: prepared.data, hasTargets: prepared.hasTargets,
                                     classNames: prepared.classNames, targetName: prepared.targetName, file: file)
         }
     }

@@ -48,7 +48,7 @@ extension Reporter {
     }
 
     /// Resolves `compare`/`curves` targets: explicit run ids, or the runs of a sweep (matching `filter`).
-    func targetRuns(runIDs: [Int64], sweepID: Int64?, filter: String? = nil) throws -> [RunSummary] {
+    func targetRuns(runIDs: [Int64], sweepID: Int64?, filter: String? = nil) throws -> [SlopeStore.RunRecord] {
         if let sweepID {
             guard runIDs.isEmpty else { throw ReportError.invalidArgument("give run ids or --sweep, not both") }
             return try sweepRuns(sweepID, filter: filter)
@@ -61,12 +61,12 @@ extension Reporter {
 
     /// The metric to plot when none is given: validation loss when any run holds out validation
     /// rows (decided by the runs, so a sweep still queued is shown as it will be), else training loss.
-    static func defaultCurveMetric(_ runs: [RunSummary]) -> CurveMetric {
+    static func defaultCurveMetric(_ runs: [SlopeStore.RunRecord]) -> CurveMetric {
         validates(runs) ? .val_loss : .train_loss
     }
 
     /// Whether any of the runs holds out validation rows.
-    static func validates(_ runs: [RunSummary]) -> Bool {
+    static func validates(_ runs: [SlopeStore.RunRecord]) -> Bool {
         runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 }
     }
 
@@ -82,7 +82,7 @@ extension Reporter {
         let metric = metric ?? Self.defaultCurveMetric(runs)
 
         // Hyperparameters: typed columns, then configuration leaves; only differing ones unless `all`.
-        var parameterColumns: [(String, (RunSummary) -> Cell)] = Self.hyperparameterColumns.map { column in
+        var parameterColumns: [(String, (SlopeStore.RunRecord) -> Cell)] = Self.hyperparameterColumns.map { column in
             (column.rawValue, { Self.cell($0, column) })
         }
         let leaves = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, Self.configurationLeaves($0.configJSON)) })
@@ -118,7 +118,7 @@ extension Reporter {
             var best: (Int, Double)?
             for point in finite where best == nil || metric.goal.isBetter(point.1, than: best!.1) { best = point }
             var row: [Cell] = [.integer(run.id), .text(run.name)]
-            row += [.text(run.status), .integer(Int64(run.epochsDone)), .number(curve.last?.1),
+            row += [.text(run.status.rawValue), .integer(Int64(run.epochsDone)), .number(curve.last?.1),
                     .number(best?.1), .integer(best?.0)]
             if let threshold {
                 let reached = curve.first { metric.goal == .min ? $0.1 <= threshold : $0.1 >= threshold }
@@ -164,7 +164,7 @@ extension Reporter {
                 "no \(metric.rawValue) to plot for: " + empty.map { terminalSafe($0.label) }.joined(separator: ", ") + "\n")
     }
 
-    static func series(runs: [RunSummary], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {
+    static func series(runs: [SlopeStore.RunRecord], byRun: [Int64: [EpochRow]], metric: CurveMetric) -> [PlotSeries] {
         let differing = differingSettings(runs)
         return runs.map { run in
             PlotSeries(label: runLabel(run, showing: differing), points: (byRun[run.id] ?? []).compactMap { row in
@@ -223,7 +223,7 @@ extension Reporter {
                      rowValues: rowValues, columnValues: columnValues,
                      cells: Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a }),
                      best: best)
-        let unfinished = ["pruned", "diverged", "failed"].compactMap { status -> String? in
+        let unfinished: [String] = [RunStatus.pruned, .diverged, .failed].compactMap { status -> String? in
             let count = sweepRuns.filter { $0.status == status }.count
             return count > 0 ? "\(count) \(status)" : nil
         }
@@ -312,7 +312,7 @@ extension Reporter {
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of
     /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
     /// validation metric falls back to the training one when no run holds out validation rows.
-    func sweepMetric(_ sweepID: Int64, runs: [RunSummary]) throws -> (column: RunColumn, goal: Goal)? {
+    func sweepMetric(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) throws -> (column: RunColumn, goal: Goal)? {
         guard let text = try queries.sweepSummary(id: sweepID)?.specJSON,
               let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let metric = spec["metric"] as? [String: Any], var name = metric["name"] as? String,

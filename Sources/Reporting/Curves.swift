@@ -68,8 +68,8 @@ extension Reporter {
                                    format: format)
             try queries.forEachTensor(sweepID: sweepID, filter: parsedFilter) { tensor in
                 let values = "[" + tensor.doubles.map { Cell.real($0).json }.joined(separator: ",") + "]"
-                if let chunk = stream.add([.integer(tensor.runID), .integer(Int64(tensor.epoch)), .integer(Int64(tensor.layer)), .text(tensor.kind),
-                                           .integer(Int64(tensor.rows)), .integer(Int64(tensor.cols)), .text(tensor.dtype), .number(tensor.l2),
+                if let chunk = stream.add([.integer(tensor.runID), .integer(Int64(tensor.epoch)), .integer(Int64(tensor.layer)), .text(tensor.kind.rawValue),
+                                           .integer(Int64(tensor.rows)), .integer(Int64(tensor.cols)), .text(tensor.dtype.rawValue), .number(tensor.l2),
                                            .number(tensor.mean), .number(tensor.std), .number(tensor.min), .number(tensor.max),
                                            format == .json ? .raw(values) : .text(values)]) {
                     try write(chunk)

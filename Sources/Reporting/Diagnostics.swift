@@ -169,7 +169,7 @@ public enum Diagnostics {
     }
 
     /// The run's optimizer ("sgd", "adam" ...; nil for a database without the column).
-    public static func optimizer(of run: RunSummary) -> String? {
+    public static func optimizer(of run: SlopeStore.RunRecord) -> String? {
         RunColumn(rawValue: "optimizer").flatMap { run.text($0) }
     }
 

@@ -5,9 +5,11 @@ import NeuralNet
 import Store
 
 /// A data file made ready for a run (by Experiments, through the Report executable): features
-/// standardized as the run's training data was, classes in the run's order.
+/// standardized as the run's training data was, classes in the run's order; and the way to the
+/// run's network parameters from stored tensors.
 public struct EvaluationInputs: Sendable {
     public var configuration: TrainingConfiguration
+    public var parameters: LayerParametersDecoder
     public var data: Dataset
     /// False when the file has no target column: predictions only.
     public var hasTargets: Bool
@@ -17,9 +19,10 @@ public struct EvaluationInputs: Sendable {
     /// The file's name, for the heading.
     public var file: String
 
-    public init(configuration: TrainingConfiguration, data: Dataset, hasTargets: Bool, classNames: [String]?,
-                targetName: String, file: String) {
+    public init(configuration: TrainingConfiguration, parameters: @escaping LayerParametersDecoder, data: Dataset,
+                hasTargets: Bool, classNames: [String]?, targetName: String, file: String) {
         self.configuration = configuration
+        self.parameters = parameters
         self.data = data
         self.hasTargets = hasTargets
         self.classNames = classNames
@@ -29,7 +32,7 @@ public struct EvaluationInputs: Sendable {
 }
 
 /// Reads the data file for a run; throws when it cannot be read or does not fit the run.
-public typealias EvaluationLoader = @Sendable (RunSummary) throws -> EvaluationInputs
+public typealias EvaluationLoader = @Sendable (SlopeStore.RunRecord) throws -> EvaluationInputs
 
 /// What `report evaluate` shows, and the predictions CSV.
 public struct Evaluation: Sendable {
@@ -55,8 +58,8 @@ extension Reporter {
         }
         let run = try run(runID)
         let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: nil, kind: nil)
-        let parameters = try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" })
         let inputs = try loader(run)
+        let parameters = try inputs.parameters(tensors.map(\.tensor))
         let data = inputs.data
         let outputs = inputs.configuration.layerSizes.last ?? 1
         let predictions: [Double]

@@ -158,7 +158,7 @@ extension Reporter {
     /// The heatmap's rows and columns: the first two settings that differ between the runs (registry
     /// order, so learning_rate x batch_size when both vary; seed only when needed); with a single one,
     /// that against seed, else against learning_rate (one column). Nil when nothing differs.
-    public static func heatmapAxes(_ runs: [RunSummary]) -> (RunColumn, RunColumn)? {
+    public static func heatmapAxes(_ runs: [SlopeStore.RunRecord]) -> (RunColumn, RunColumn)? {
         let differing = differingSettings(runs, besideLayers: false)
         let axes = differing.filter { $0 != .seed } + differing.filter { $0 == .seed }
         guard let first = axes.first else { return nil }

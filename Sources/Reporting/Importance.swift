@@ -119,13 +119,13 @@ extension Reporter {
 
     /// The importances over `runs` (of sweep `sweepID`) for `metric` (default: the sweep's metric,
     /// else best_val_loss or best_train_loss). `settings` is empty with fewer than 2 finished runs with a value.
-    func sweepImportance(sweepID: Int64, runs: [RunSummary], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
+    func sweepImportance(sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
         let sweepMetric = try self.sweepMetric(sweepID, runs: runs)
         let column = try metric.map { try numericColumn($0, purpose: "--metric") }
             ?? sweepMetric?.column ?? (Self.validates(runs) ? .best_val_loss : .best_train_loss)
         let chosenGoal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue)
         let measured = runs.compactMap { run -> (values: [String: RunValue], metric: Double)? in
-            guard run.status == "completed" || run.status == "pruned", let value = run.number(column), value.isFinite else { return nil }
+            guard run.status == .completed || run.status == .pruned, let value = run.number(column), value.isFinite else { return nil }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)
         }
         // Fewer than 2 finished runs: nothing to compare yet (the caller says so).

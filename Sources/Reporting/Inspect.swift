@@ -4,19 +4,26 @@ import Foundation
 import NeuralNet
 import Store
 
-/// What Inspection needs to recompute values for a run: its configuration and training rows.
-/// The Report executable builds it from the run's stored configuration through Experiments.
+/// What Inspection needs to recompute values for a run: its configuration, training rows and
+/// the way to its network parameters from stored tensors. The Report executable builds it from
+/// the run's stored configuration through Experiments.
 public struct InspectionInputs: Sendable {
     public var configuration: TrainingConfiguration
     public var training: Dataset
-    public init(configuration: TrainingConfiguration, training: Dataset) {
+    public var parameters: LayerParametersDecoder
+    public init(configuration: TrainingConfiguration, training: Dataset, parameters: @escaping LayerParametersDecoder) {
         self.configuration = configuration
         self.training = training
+        self.parameters = parameters
     }
 }
 
+/// The run's weights and biases among one epoch's stored tensors: Experiments' `TensorRecords.parameters`
+/// (the one conversion from the store's tensors to the engine's, which Reporting does not import).
+public typealias LayerParametersDecoder = @Sendable ([SlopeStore.TensorRecord]) throws -> [LayerParameters]
+
 /// Loads a run's `InspectionInputs` (dataset and configuration); throws when they cannot be rebuilt.
-public typealias InspectionLoader = @Sendable (RunSummary) throws -> InspectionInputs
+public typealias InspectionLoader = @Sendable (SlopeStore.RunRecord) throws -> InspectionInputs
 
 public enum TensorExportFormat: String, CaseIterable, Sendable {
     case table, json, csv, npy
@@ -33,22 +40,6 @@ extension Reporter {
         static let explodingUpdateRatio = 1.0
         /// Fraction of ReLU units dead on the whole training set from which a layer is flagged.
         static let dying = 0.5
-    }
-
-    /// The network parameters stored for one epoch (weights and biases by layer).
-    static func parameters(_ tensors: [TensorRow]) throws -> [LayerParameters] {
-        let layers = Set(tensors.map(\.layer)).sorted()
-        return try layers.map { layer in
-            func tensor(_ kind: String) throws -> Tensor? {
-                guard let stored = tensors.first(where: { $0.layer == layer && $0.kind == kind }) else { return nil }
-                let precision: Precision = stored.dtype == "float64" ? .float64 : .float32
-                return try Tensor(rows: stored.rows, cols: stored.cols, littleEndianBytes: stored.data, precision: precision)
-            }
-            guard let weight = try tensor("weight") else {
-                throw ReportError.noData("layer \(layer) has no stored weight at epoch \(tensors.first?.epoch ?? 0)")
-            }
-            return LayerParameters(weight: weight, bias: try tensor("bias"))
-        }
     }
 
     /// `report layers RUN`: per epoch and layer, norms, update ratio, dead ReLU fraction and flags.
@@ -73,7 +64,7 @@ extension Reporter {
                 for epochValue in Set(statistics.map(\.epoch)).sorted() {
                     let tensors = try queries.storedTensors(runID: runID, epoch: epochValue)
                     dead[epochValue] = try Inspection.deadUnitFractions(configuration: inputs.configuration,
-                                                                        parameters: try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" }),
+                                                                        parameters: try inputs.parameters(tensors.map(\.tensor)),
                                                                         inputs: inputs.training)
                 }
             } catch {
@@ -176,7 +167,7 @@ extension Reporter {
     }
 
     /// The tensors a `tensors`/`explain` command asks for, with clear errors when absent.
-    func selectTensors(run: RunSummary, epoch: Int?, layer: Int?, kind: String?) throws -> (Int, [TensorRow]) {
+    func selectTensors(run: SlopeStore.RunRecord, epoch: Int?, layer: Int?, kind: String?) throws -> (Int, [SlopeStore.StoredTensor]) {
         let epochs = try queries.tensorEpochs(runID: run.id)
         guard let last = epochs.last else { throw ReportError.noData("run \(run.id) has no stored tensors") }
         let chosen = epoch ?? last
@@ -184,10 +175,11 @@ extension Reporter {
             throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs))")
         }
         let validKinds = SlopeStore.TensorKind.allCases.map(\.rawValue)
-        if let kind, !validKinds.contains(kind) {
+        let typedKind = kind.flatMap(SlopeStore.TensorKind.init(rawValue:))
+        if let kind, typedKind == nil {
             throw ReportError.invalidArgument("unknown tensor kind '\(kind)'; kinds: \(validKinds.joined(separator: ", "))")
         }
-        let tensors = try queries.storedTensors(runID: run.id, epoch: chosen, layer: layer, kind: kind)
+        let tensors = try queries.storedTensors(runID: run.id, epoch: chosen, layer: layer, kind: typedKind)
         guard !tensors.isEmpty else {
             let layers = Set(try queries.storedTensors(runID: run.id, epoch: chosen).map(\.layer)).sorted()
             if let kind, kind.hasSuffix("velocity"), (run.number(.momentum) ?? 0) == 0 {
@@ -222,7 +214,7 @@ extension Reporter {
                 let values = tensor.doubles
                 for row in 0..<tensor.rows {
                     for col in 0..<tensor.cols {
-                        out += "\(runID),\(chosenEpoch),\(tensor.layer),\(tensor.kind),\(row),\(col),\(Cell.real(values[row * tensor.cols + col]).exact)\n"
+                        out += "\(runID),\(chosenEpoch),\(tensor.layer),\(tensor.kind.rawValue),\(row),\(col),\(Cell.real(values[row * tensor.cols + col]).exact)\n"
                     }
                 }
             }
@@ -230,7 +222,7 @@ extension Reporter {
         case .table:
             var out = "tensors of \(terminalSafe(Self.runLabel(run))) at epoch \(chosenEpoch)\n"
             for tensor in tensors {
-                out += "\n" + style.bold("layer \(tensor.layer) \(tensor.kind) [\(tensor.rows) x \(tensor.cols)] \(tensor.dtype)")
+                out += "\n" + style.bold("layer \(tensor.layer) \(tensor.kind.rawValue) [\(tensor.rows) x \(tensor.cols)] \(tensor.dtype.rawValue)")
                 let stats = [("l2", tensor.l2), ("mean", tensor.mean), ("std", tensor.std), ("min", tensor.min), ("max", tensor.max)]
                 out += "  " + stats.map { "\($0.0) \($0.1.map { formatNumber($0) } ?? "-")" }.joined(separator: "  ") + "\n"
                 out += Self.matrixText(tensor, width: style.width)
@@ -240,7 +232,7 @@ extension Reporter {
     }
 
     /// The matrix with at most 8 rows and as many columns as fit, elided with … in the middle.
-    static func matrixText(_ tensor: TensorRow, width: Int) -> String {
+    static func matrixText(_ tensor: SlopeStore.StoredTensor, width: Int) -> String {
         let values = tensor.doubles
         let cellWidth = 10
         let maxColumns = max(2, min(tensor.cols, (width - 8) / (cellWidth + 1)))
@@ -264,8 +256,8 @@ extension Reporter {
     }
 
     /// A NumPy .npy (version 1.0) file: little-endian <f4 or <f8, C order, shape (rows, cols).
-    static func npy(_ tensor: TensorRow) -> Data {
-        let descr = tensor.dtype == "float64" ? "<f8" : "<f4"
+    static func npy(_ tensor: SlopeStore.StoredTensor) -> Data {
+        let descr = tensor.dtype == .float64 ? "<f8" : "<f4"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (\(tensor.rows), \(tensor.cols)), }"
         // Magic (6) + version (2) + header length (2) + header + newline, padded to a multiple of 64.
         let unpadded = 10 + header.utf8.count + 1
@@ -287,7 +279,7 @@ extension Reporter {
         let (chosenEpoch, tensors) = try selectTensors(run: run, epoch: epoch, layer: nil, kind: nil)
         let inputs: InspectionInputs
         do { inputs = try loader(run) } catch { throw ReportError.inspection("\(error)") }
-        let parameters = try Self.parameters(tensors.filter { $0.kind == "weight" || $0.kind == "bias" })
+        let parameters = try inputs.parameters(tensors.map(\.tensor))
         let slope: WeightSlope
         do {
             slope = try Inspection.weightSlope(configuration: inputs.configuration, parameters: parameters, data: inputs.training,
@@ -300,7 +292,7 @@ extension Reporter {
         let weight = parameters.indices.contains(layer - 1) && i < parameters[layer - 1].weight.rows && j < parameters[layer - 1].weight.cols
             ? parameters[layer - 1].weight[i, j] : nil
         // The gradient stored for the next epoch was computed at these weights (exactly so for full-batch runs).
-        let storedNext = try queries.storedTensors(runID: runID, epoch: chosenEpoch + 1, layer: layer, kind: "weight_grad").first
+        let storedNext = try queries.storedTensors(runID: runID, epoch: chosenEpoch + 1, layer: layer, kind: .weightGradient).first
         let storedGradient = storedNext.flatMap { i < $0.rows && j < $0.cols ? $0.doubles[i * $0.cols + j] : nil }
         let fullBatch = run.batchSize >= inputs.training.rowCount
         // L2 weight decay adds decay x w to each weight's gradient before the step (and to the stored gradient).
@@ -358,19 +350,19 @@ extension Reporter {
 
     /// The update rule that moves the weight (adam, adamw, rmsprop): its next step from the state
     /// stored with the weights, with this gradient, term by term.
-    static func optimizerStepText(configuration: TrainingConfiguration, tensors: [TensorRow], epoch: Int, layer: Int, i: Int, j: Int,
+    static func optimizerStepText(configuration: TrainingConfiguration, tensors: [SlopeStore.StoredTensor], epoch: Int, layer: Int, i: Int, j: Int,
                                   weight: Double, gradient: Double, show: (Double?) -> String) -> String {
         var state: [OptimizerBuffer: Double] = [:]
         var missing: [String] = []
         for buffer in configuration.optimizerBuffers {
             let kind = "weight_" + buffer.rawValue
-            if let stored = tensors.first(where: { $0.layer == layer && $0.kind == kind }), i < stored.rows, j < stored.cols {
+            if let stored = tensors.first(where: { $0.layer == layer && $0.kind.rawValue == kind }), i < stored.rows, j < stored.cols {
                 state[buffer] = stored.doubles[i * stored.cols + j]
             } else {
                 missing.append(kind)
             }
         }
-        let storedStep = tensors.first { $0.kind == "step" }.flatMap { $0.doubles.first }.map { Int($0) }
+        let storedStep = tensors.first { $0.kind == .step }.flatMap { $0.doubles.first }.map { Int($0) }
         let step = OptimizerStep.next(configuration: configuration, parameter: weight, gradient: gradient, isWeight: true,
                                       state: state, step: storedStep ?? 0)
         var out = "update rule: \(step.rule); its next step from the state stored after epoch \(epoch)"

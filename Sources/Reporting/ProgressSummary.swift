@@ -10,15 +10,14 @@ public enum ProgressSummary {
     /// (its path when it is not on PATH). The table shows the varied settings, then every other setting
     /// that differs between the runs (RunColumn's registry), with their snake_case names.
     /// `diagnoses`: each run's findings (Diagnostics), listed under the table.
-    public static func render(runs: [RunSummary], metric: String, maximize: Bool, sweepID: Int64?,
+    public static func render(runs: [SlopeStore.RunRecord], metric: String, maximize: Bool, sweepID: Int64?,
                               databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report",
                               diagnoses: [Int64: [TrainingDiagnosis]] = [:]) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
-        func value(_ run: RunSummary) -> Double? {
+        func value(_ run: SlopeStore.RunRecord) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss; nor is
             // one still queued or running (another worker's: its last epoch is not its final one).
-            guard let status = RunStatus(rawValue: run.status), status.isFinished,
-                  status != .failed, status != .diverged else { return nil }
+            guard run.status.isFinished, run.status != .failed, run.status != .diverged else { return nil }
             let value: Double?
             switch metric {
             case "train_loss": value = run.number(.final_train_loss)
@@ -55,7 +54,7 @@ public enum ProgressSummary {
             let validationLoss = run.number(.final_val_loss).map(number) ?? "-"
             let accuracy = run.number(.final_val_accuracy).map { String(format: "%.4f", $0) } ?? "-"
             let epochs = "\(run.epochsDone)/\(run.integer(.epochs) ?? 0)"
-            var row: [String] = [mark, String(run.id), run.status]
+            var row: [String] = [mark, String(run.id), run.status.rawValue]
             row += values
             row += [terminalSafe(run.layers), epochs, trainLoss, validationLoss, accuracy]
             rows.append(row)
@@ -77,11 +76,11 @@ public enum ProgressSummary {
             text += "* best run: \(best) (\(goal) final \(shown))\n"
         }
         text += bestConfigurationLine(runs, value: value, maximize: maximize)
-        let unfinished = sorted.filter { !(RunStatus(rawValue: $0.status)?.isFinished ?? true) }.map { String($0.id) }
+        let unfinished = sorted.filter { !$0.status.isFinished }.map { String($0.id) }
         if !unfinished.isEmpty {
             text += "still queued or running (not ranked): run\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", "))\n"
         }
-        let diverged = sorted.filter { $0.status == "diverged" }.map { String($0.id) }
+        let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "
                 + "try a smaller --learning-rate; for regression, scale a target in the thousands or more first\n"
@@ -134,7 +133,7 @@ public enum ProgressSummary {
 
     /// When runs differ only by seed: the configuration with the best mean over its seeds (the best
     /// single run may just have had a lucky seed), as `report best` ranks them; "" otherwise.
-    static func bestConfigurationLine(_ runs: [RunSummary], value: (RunSummary) -> Double?, maximize: Bool) -> String {
+    static func bestConfigurationLine(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?, maximize: Bool) -> String {
         let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
         guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
         let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""

@@ -52,7 +52,7 @@ public struct Reporter: Sendable {
 
     // MARK: lookups shared by the commands
 
-    func run(_ id: Int64) throws -> RunSummary {
+    func run(_ id: Int64) throws -> SlopeStore.RunRecord {
         guard let run = try queries.runSummary(id: id) else {
             if try queries.runCount() == 0 { throw ReportError.emptyDatabase }
             throw ReportError.unknownRun(id)
@@ -61,7 +61,7 @@ public struct Reporter: Sendable {
     }
 
     /// The runs of a sweep (those matching `filter`, a `--where` expression, when given).
-    func sweepRuns(_ sweepID: Int64, filter: String? = nil) throws -> [RunSummary] {
+    func sweepRuns(_ sweepID: Int64, filter: String? = nil) throws -> [SlopeStore.RunRecord] {
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
@@ -84,13 +84,13 @@ public struct Reporter: Sendable {
     /// The settings (RunColumn's registry) whose values differ between `runs`, in registry order.
     /// `besideLayers`: for a view that shows `layers` too, `hidden` is left out when `layers` differs
     /// (it says the same, with the data's widths).
-    public static func differingSettings(_ runs: [RunSummary], besideLayers: Bool = true) -> [RunColumn] {
+    public static func differingSettings(_ runs: [SlopeStore.RunRecord], besideLayers: Bool = true) -> [RunColumn] {
         let differs = { (column: RunColumn) in Set(runs.map { $0[column] }).count > 1 }
         return RunColumn.settings.filter { column in differs(column) && !(besideLayers && column == .hidden && differs(.layers)) }
     }
 
     /// A run column's value for people: true/false columns as words, the rest as stored.
-    static func cell(_ run: RunSummary, _ column: RunColumn) -> Cell {
+    static func cell(_ run: SlopeStore.RunRecord, _ column: RunColumn) -> Cell {
         if column.valueKind == .boolean, case .integer(let value) = run[column] { return .text(value != 0 ? "true" : "false") }
         return cell(run[column])
     }
@@ -98,7 +98,7 @@ public struct Reporter: Sendable {
     /// A run's label: its name, else its learning rate and batch size, then its values of `settings`
     /// (the others that differ between the runs drawn together: `weight_decay=0.01 nesterov=true`),
     /// so that the curves of a sweep over any setting can be told apart.
-    static func runLabel(_ run: RunSummary, showing settings: [RunColumn] = []) -> String {
+    static func runLabel(_ run: SlopeStore.RunRecord, showing settings: [RunColumn] = []) -> String {
         if let name = run.name, !name.isEmpty { return "run \(run.id) \(name)" }
         var label = "run \(run.id) lr=\(formatNumber(run.learningRate)) bs=\(run.batchSize)"
         for setting in settings where setting != .learning_rate && setting != .batch_size {
@@ -110,17 +110,17 @@ public struct Reporter: Sendable {
     // MARK: runs
 
     /// The key columns of a run table, dropping those that are empty for every run shown.
-    static func runTable(_ runs: [RunSummary], format: OutputFormat) -> DataTable {
+    static func runTable(_ runs: [SlopeStore.RunRecord], format: OutputFormat) -> DataTable {
         if format != .table {
             let columns = RunColumn.allCases.map { DataTable.Column($0.rawValue) }
             let rows = runs.map { run in RunColumn.allCases.map { cell(run[$0]) } }
             return DataTable(columns: columns, rows: rows)
         }
-        var columns: [(DataTable.Column, (RunSummary) -> Cell)] = [
+        var columns: [(DataTable.Column, (SlopeStore.RunRecord) -> Cell)] = [
             (.init("id"), { .integer($0.id) }),
             (.init("sweep_id", title: "sweep"), { cell($0[.sweep_id]) }),
             (.init("name"), { cell($0[.name]) }),
-            (.init("status", isShortenable: false), { .text($0.status) }),
+            (.init("status", isShortenable: false), { .text($0.status.rawValue) }),
             (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
             (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
             (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
@@ -132,7 +132,7 @@ public struct Reporter: Sendable {
         let differing = differingSettings(runs).filter { !listed.contains($0) }
         let sweeps = Dictionary(grouping: runs.filter { $0.sweepID != nil }, by: \.sweepID).values
         let swept = differing.filter { setting in sweeps.contains { Set($0.map { $0[setting] }).count > 1 } }
-        func settingColumns(_ settings: [RunColumn]) -> [(DataTable.Column, (RunSummary) -> Cell)] {
+        func settingColumns(_ settings: [RunColumn]) -> [(DataTable.Column, (SlopeStore.RunRecord) -> Cell)] {
             settings.map { setting in (DataTable.Column(setting.rawValue), { Self.cell($0, setting) }) }
         }
         columns += settingColumns(swept)
@@ -184,7 +184,7 @@ public struct Reporter: Sendable {
     }
 
     /// "sweep 1, layers 64-16-10" when all runs shown share them (the table then leaves them out).
-    static func sharedColumnsNote(_ runs: [RunSummary]) -> String? {
+    static func sharedColumnsNote(_ runs: [SlopeStore.RunRecord]) -> String? {
         guard runs.count > 1 else { return nil }
         var parts: [String] = []
         if Set(runs.map { $0[.sweep_id] }).count == 1 {
@@ -389,15 +389,15 @@ public struct Reporter: Sendable {
 
     /// The sweep's runs grouped by configuration (all but the seed), ranked by the mean of `column`;
     /// failed and diverged runs have no value (their configuration ranks after complete ones).
-    static func seedGroups(_ runs: [RunSummary], column: RunColumn, goal: Goal) -> [SeedGroup] {
+    static func seedGroups(_ runs: [SlopeStore.RunRecord], column: RunColumn, goal: Goal) -> [SeedGroup] {
         SeedRanking.rank(seedEntries(runs) { run in
-            run.status == "failed" || run.status == "diverged" ? nil : run.number(column)
+            run.status == .failed || run.status == .diverged ? nil : run.number(column)
         }, goal: goal)
     }
 
     /// Runs as the seed ranking sees them: the same configuration when every setting column but the
     /// seed and the stored configuration but its seed are equal.
-    static func seedEntries(_ runs: [RunSummary], value: (RunSummary) -> Double?) -> [SeedRanking.Entry] {
+    static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
         runs.map { run in
             let settings = RunColumn.settings.filter { $0 != .seed }.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }
             return SeedRanking.Entry(id: run.id, configuration: settings.joined(separator: " ") + " "
@@ -408,7 +408,7 @@ public struct Reporter: Sendable {
 
     /// `report best` when configurations repeat over seeds: the configurations by mean (± standard
     /// deviation, n), best first, then the best configuration's best run in full.
-    private func bestConfiguration(_ groups: [SeedGroup], runs: [RunSummary], sweepID: Int64, column: RunColumn, goal: Goal,
+    private func bestConfiguration(_ groups: [SeedGroup], runs: [SlopeStore.RunRecord], sweepID: Int64, column: RunColumn, goal: Goal,
                                    format: OutputFormat) throws -> String {
         let byID = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0) })
         var table = DataTable(columns: [.init("rank"), .init("best_run"), .init("mean"), .init("std"), .init("n"),
@@ -437,7 +437,7 @@ public struct Reporter: Sendable {
 
     /// A configuration's settings that differ between the given runs (never the seed), e.g.
     /// `learning_rate=0.1 batch_size=16`; the learning rate and batch size when none differ.
-    static func configurationLabel(_ run: RunSummary, among runs: [RunSummary]) -> String {
+    static func configurationLabel(_ run: SlopeStore.RunRecord, among runs: [SlopeStore.RunRecord]) -> String {
         var varied = RunColumn.settings.filter { column in column != .seed && Set(runs.map { cell($0[column]).exact }).count > 1 }
         if varied.isEmpty { varied = [.learning_rate, .batch_size] }
         return varied.map { "\($0.rawValue)=\(cell(run[$0]).display)" }.joined(separator: " ")

@@ -1,24 +1,17 @@
 // Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
-// sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift.)
+// sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift;
+// both decode runs, sweeps and tensors rows with the one decoder of each, at the end of this file.)
 import Foundation
 
 extension SlopeStore {
     public func run(id: Int64) throws -> RunRecord {
-        try read { c in
-            guard let row = try c.rows("SELECT * FROM runs WHERE id = ?", [id]).first else {
-                throw StoreError.notFound("run \(id)")
-            }
-            return try RunRecord(row: row)
-        }
+        guard let run = try queries.runSummary(id: id) else { throw StoreError.notFound("run \(id)") }
+        return run
     }
 
     /// The runs of a sweep (every run when nil), by id.
     public func runs(sweepID: Int64?) throws -> [RunRecord] {
-        try read { c in
-            let rows = try sweepID.map { try c.rows("SELECT * FROM runs WHERE sweep_id = ? ORDER BY id", [$0]) }
-                ?? c.rows("SELECT * FROM runs ORDER BY id", [])
-            return try rows.map(RunRecord.init(row:))
-        }
+        try queries.runSummaries(sweepID: sweepID)
     }
 
     /// The epochs of a run, in order (epoch 0 = initial state).
@@ -31,14 +24,7 @@ extension SlopeStore {
 
     /// Stored tensors of a run, filtered by epoch, layer and kind when given; ordered by epoch, layer, kind.
     public func tensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil, kind: TensorKind? = nil) throws -> [StoredTensor] {
-        var sql = "SELECT epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max FROM tensors WHERE run_id = ?"
-        var arguments: [any SQLValueConvertible] = [runID]
-        if let epoch { sql += " AND epoch = ?"; arguments.append(epoch) }
-        if let layer { sql += " AND layer = ?"; arguments.append(layer) }
-        if let kind { sql += " AND kind = ?"; arguments.append(kind.rawValue) }
-        return try read { c in
-            try c.rows(sql + " ORDER BY epoch, layer, kind", arguments).map(StoredTensor.init(row:))
-        }
+        try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kind)
     }
 
     /// The last epoch holding the run's weights, with every tensor stored at that epoch
@@ -50,8 +36,7 @@ extension SlopeStore {
                 SELECT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch DESC LIMIT 1
                 """, [runID], as: Int.self) else { return nil }
             let tensors = try c.rows("""
-                SELECT epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max FROM tensors
-                WHERE run_id = ? AND epoch = ? ORDER BY layer, kind
+                SELECT \(StoredTensor.selectList) FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind
                 """, [runID, epoch]).map { try StoredTensor(row: $0).tensor }
             return (epoch, tensors)
         }
@@ -85,29 +70,52 @@ extension SlopeStore {
 // MARK: - Decoding rows (internal: the query files reuse them)
 
 extension SlopeStore.RunRecord {
+    /// The columns `init(row:)` reads: every `RunColumn` (qualified, as filters and sorts name them),
+    /// then those only the typed properties hold.
+    private static let columnNames = RunColumn.allCases.map(\.rawValue)
+        + ["config", "error", "dataset_sha256", "slope_version", "heartbeat_at", "host", "pid"]
+    static let selectList = columnNames.map { "runs.\($0)" }.joined(separator: ", ")
+    /// Each column's position in `selectList`: rows are read by position, not searched by name.
+    private static let positions = Dictionary(uniqueKeysWithValues: columnNames.enumerated().map { ($1, $0) })
+    /// The `RunColumn`s read into `derivedSettings` (those without a typed property), with their positions.
+    private static let derivedColumns = RunColumn.allCases.enumerated().filter { typedColumns[$1] == nil }
+
+    /// From a row of `selectList`; throws for a status or precision Slope does not know, or a
+    /// required column that is NULL (a database written by something else).
     init(row: SQLRow) throws {
-        let id: Int64 = try row.required("id")
-        guard let status = row.get("status", as: String.self).flatMap(RunStatus.init(rawValue:)),
-              let precision = row.get("precision", as: String.self).flatMap(SlopeStore.DType.init(rawValue:)) else {
+        func value(_ name: String) -> SQLValue { row[Self.positions[name]!] }
+        func get<T: SQLValueConvertible>(_ name: String) -> T? { T(sqlValue: value(name)) }
+        func required<T: SQLValueConvertible>(_ name: String) throws -> T {
+            guard let typed = T(sqlValue: value(name)) else {
+                throw StoreError.invalidValue("column \(name) holds \(value(name)), not a \(T.self)")
+            }
+            return typed
+        }
+        let id: Int64 = try required("id")
+        guard let status = (get("status") as String?).flatMap(RunStatus.init(rawValue:)),
+              let precision = (get("precision") as String?).flatMap(SlopeStore.DType.init(rawValue:)) else {
             throw StoreError.corrupt(path: "database", detail: "run \(id) has an unknown status or precision")
         }
-        let seed: Int64 = try row.required("seed")
+        let seed: Int64 = try required("seed")
+        var derivedSettings: [RunColumn: RunValue] = [:]
+        for (position, column) in Self.derivedColumns { derivedSettings[column] = RunValue(row[position]) }
         self.init(
-            id: id, sweepID: row.get("sweep_id"), status: status, stopReason: row.get("stop_reason"),
+            id: id, sweepID: get("sweep_id"), status: status, stopReason: get("stop_reason"),
             settings: SlopeStore.NewRun(
-                name: row.get("name"), learningRate: try row.required("learning_rate"), batchSize: try row.required("batch_size"),
-                momentum: try row.required("momentum"), epochs: try row.required("epochs"), seed: UInt64(bitPattern: seed),
-                layers: try row.required("layers"), activation: try row.required("activation"),
-                outputActivation: try row.required("output_activation"), loss: try row.required("loss"), precision: precision,
-                dataset: try row.required("dataset"), datasetSHA256: row.get("dataset_sha256"),
-                validationFraction: try row.required("validation_fraction"), configJSON: try row.required("config"),
-                slopeVersion: try row.required("slope_version")),
-            createdAt: try row.required("created_at"), startedAt: row.get("started_at"), finishedAt: row.get("finished_at"),
-            heartbeatAt: row.get("heartbeat_at"), worker: row.get("worker"), host: row.get("host"), pid: row.get("pid"),
-            error: row.get("error"), epochsDone: try row.required("epochs_done"),
-            finalTrainLoss: row.get("final_train_loss"), finalValidationLoss: row.get("final_val_loss"),
-            finalTrainAccuracy: row.get("final_train_accuracy"), finalValidationAccuracy: row.get("final_val_accuracy"),
-            bestTrainLoss: row.get("best_train_loss"), bestValidationLoss: row.get("best_val_loss"), bestEpoch: row.get("best_epoch"))
+                name: get("name"), learningRate: try required("learning_rate"), batchSize: try required("batch_size"),
+                momentum: try required("momentum"), epochs: try required("epochs"), seed: UInt64(bitPattern: seed),
+                layers: try required("layers"), activation: try required("activation"),
+                outputActivation: try required("output_activation"), loss: try required("loss"), precision: precision,
+                dataset: try required("dataset"), datasetSHA256: get("dataset_sha256"),
+                validationFraction: try required("validation_fraction"), configJSON: try required("config"),
+                slopeVersion: try required("slope_version")),
+            createdAt: try required("created_at"), startedAt: get("started_at"), finishedAt: get("finished_at"),
+            heartbeatAt: get("heartbeat_at"), worker: get("worker"), host: get("host"), pid: get("pid"),
+            error: get("error"), epochsDone: try required("epochs_done"),
+            finalTrainLoss: get("final_train_loss"), finalValidationLoss: get("final_val_loss"),
+            finalTrainAccuracy: get("final_train_accuracy"), finalValidationAccuracy: get("final_val_accuracy"),
+            bestTrainLoss: get("best_train_loss"), bestValidationLoss: get("best_val_loss"), bestEpoch: get("best_epoch"),
+            derivedSettings: derivedSettings)
     }
 }
 
@@ -123,17 +131,28 @@ extension SlopeStore.SweepRecord {
 }
 
 extension SlopeStore.StoredTensor {
+    /// The columns `init(row:)` reads, in its order.
+    static let selectList = "run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max"
+
+    /// From a row of `selectList`; throws `.corrupt` for a kind or dtype Slope does not know, or
+    /// data that does not hold rows x cols values of the dtype (a database written by something else).
     init(row: SQLRow) throws {
-        guard let kind = row.get("kind", as: String.self).flatMap(SlopeStore.TensorKind.init(rawValue:)),
-              let dtype = row.get("dtype", as: String.self).flatMap(SlopeStore.DType.init(rawValue:)) else {
+        let runID = Int64(sqlValue: row[0]), epoch = Int(sqlValue: row[1]), layer = Int(sqlValue: row[2])
+        let rows = Int(sqlValue: row[4]), cols = Int(sqlValue: row[5])
+        guard let runID, let epoch, let layer, let rows, let cols,
+              let kind = String(sqlValue: row[3]).flatMap(SlopeStore.TensorKind.init(rawValue:)),
+              let dtype = String(sqlValue: row[6]).flatMap(SlopeStore.DType.init(rawValue:)) else {
             throw StoreError.corrupt(path: "database", detail: "a tensor has an unknown kind or dtype")
         }
-        let data: Data = row.get("data") ?? Data()
-        self.init(
-            epoch: try row.required("epoch"),
-            tensor: SlopeStore.TensorRecord(layer: try row.required("layer"), kind: kind, rows: try row.required("rows"),
-                                            cols: try row.required("cols"), dtype: dtype, data: [UInt8](data)),
-            statistics: TensorStatistics(l2: row.get("l2"), mean: row.get("mean"), std: row.get("std"),
-                                         min: row.get("min"), max: row.get("max")))
+        let tensor = SlopeStore.TensorRecord(layer: layer, kind: kind, rows: rows, cols: cols, dtype: dtype,
+                                             data: [UInt8](Data(sqlValue: row[7]) ?? Data()))
+        guard rows > 0, cols > 0, tensor.data.count == tensor.expectedByteCount else {
+            throw StoreError.corrupt(path: "database", detail: "the \(kind) of layer \(layer) (run \(runID), epoch \(epoch)) holds "
+                                     + "\(tensor.data.count) bytes for \(rows) x \(cols) \(dtype), not \(tensor.expectedByteCount)")
+        }
+        self.init(runID: runID, epoch: epoch, tensor: tensor,
+                  statistics: TensorStatistics(l2: Double(sqlValue: row[8]), mean: Double(sqlValue: row[9]),
+                                               std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),
+                                               max: Double(sqlValue: row[12])))
     }
 }

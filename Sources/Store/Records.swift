@@ -2,9 +2,10 @@
 // types: callers pass hyperparameters as strings and numbers and tensors as bytes.
 import Foundation
 
-/// The status of a run (`runs.status`).
-public enum RunStatus: String, CaseIterable, Codable, Sendable {
+/// The status of a run (`runs.status`). Shown as stored, also in string interpolation.
+public enum RunStatus: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
     case queued, running, completed, pruned, diverged, failed
+    public var description: String { rawValue }
     /// Whether the run has ended for good (it will never be claimed again).
     public var isFinished: Bool { self != .queued && self != .running }
 }
@@ -107,7 +108,11 @@ extension SlopeStore {
         }
     }
 
-    /// One row of `runs`.
+    /// One row of `runs` (the one read model of a run: the worker's, the runner's, the reports' and
+    /// the dashboard's). Typed properties for what the code uses; `run[column]` for the value of any
+    /// `RunColumn` as stored (what filters, sorts and tables work with). The settings the run was
+    /// queued with read through: `run.learningRate`, `run.layers`, `run.configJSON`.
+    @dynamicMemberLookup
     public struct RunRecord: Sendable, Equatable {
         public var id: Int64
         public var sweepID: Int64?
@@ -132,13 +137,16 @@ extension SlopeStore {
         public var bestTrainLoss: Double?
         public var bestValidationLoss: Double?
         public var bestEpoch: Int?
+        /// The values of the `RunColumn`s without a property of their own here, by column, as stored:
+        /// the settings Store derives from `config` on insert (weight_decay, optimizer, hidden, ...).
+        public var derivedSettings: [RunColumn: RunValue]
 
         public init(id: Int64, sweepID: Int64?, status: RunStatus, stopReason: String?, settings: NewRun,
                     createdAt: String, startedAt: String?, finishedAt: String?, heartbeatAt: String?,
                     worker: String?, host: String?, pid: Int32?, error: String?, epochsDone: Int,
                     finalTrainLoss: Double?, finalValidationLoss: Double?, finalTrainAccuracy: Double?,
                     finalValidationAccuracy: Double?, bestTrainLoss: Double?, bestValidationLoss: Double?,
-                    bestEpoch: Int?) {
+                    bestEpoch: Int?, derivedSettings: [RunColumn: RunValue] = [:]) {
             self.id = id
             self.sweepID = sweepID
             self.status = status
@@ -160,7 +168,10 @@ extension SlopeStore {
             self.bestTrainLoss = bestTrainLoss
             self.bestValidationLoss = bestValidationLoss
             self.bestEpoch = bestEpoch
+            self.derivedSettings = derivedSettings
         }
+
+        public subscript<Value>(dynamicMember field: KeyPath<NewRun, Value>) -> Value { settings[keyPath: field] }
     }
 
     /// A run handed to a worker by `claimNextRun` or `reclaimInterruptedRuns`.
@@ -232,8 +243,8 @@ extension SlopeStore {
         }
     }
 
-    /// `tensors.kind`.
-    public enum TensorKind: String, CaseIterable, Codable, Sendable {
+    /// `tensors.kind`. Shown as stored ("weight_grad"), also in string interpolation.
+    public enum TensorKind: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
         case weight, bias
         case weightGradient = "weight_grad", biasGradient = "bias_grad"
         case weightVelocity = "weight_velocity", biasVelocity = "bias_velocity"
@@ -242,6 +253,8 @@ extension SlopeStore {
         case weightRMS = "weight_rms", biasRMS = "bias_rms"
         /// The optimizer's step count after the epoch: [1 x 1] float64, stored with layer 1 (adam, adamw).
         case step
+
+        public var description: String { rawValue }
 
         /// `rawValue` as static text, bound without a copy.
         var sqlText: StaticString {
@@ -264,9 +277,10 @@ extension SlopeStore {
     }
 
     /// `tensors.dtype` (and `runs.precision`).
-    public enum DType: String, CaseIterable, Codable, Sendable {
+    public enum DType: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
         case float32, float64
         public var byteCount: Int { self == .float32 ? 4 : 8 }
+        public var description: String { rawValue }
         /// `rawValue` as static text, bound without a copy.
         var sqlText: StaticString { self == .float32 ? "float32" : "float64" }
     }
@@ -291,18 +305,114 @@ extension SlopeStore {
         }
     }
 
-    /// A stored tensor with the statistics computed when it was written (nil when not finite).
+    /// One row of `tensors` (the one read model of a stored tensor: the runner's, the reports' and
+    /// the dashboard's): the tensor with the statistics computed when it was written (nil when not
+    /// finite). Their fields read through: `stored.layer`, `stored.kind`, `stored.doubles`, `stored.l2`.
+    @dynamicMemberLookup
     public struct StoredTensor: Sendable, Equatable {
+        public var runID: Int64
         public var epoch: Int
         public var tensor: TensorRecord
         public var statistics: TensorStatistics
 
-        public init(epoch: Int, tensor: TensorRecord, statistics: TensorStatistics) {
+        public init(runID: Int64, epoch: Int, tensor: TensorRecord, statistics: TensorStatistics) {
+            self.runID = runID
             self.epoch = epoch
             self.tensor = tensor
             self.statistics = statistics
         }
+
+        public subscript<Value>(dynamicMember field: KeyPath<TensorRecord, Value>) -> Value { tensor[keyPath: field] }
+        public subscript<Value>(dynamicMember field: KeyPath<TensorStatistics, Value>) -> Value { statistics[keyPath: field] }
     }
+}
+
+/// A tensor's values: float32 ones as `Float`, float64 ones as `Double`, row-major.
+public enum TensorValues: Sendable {
+    case float32([Float])
+    case float64([Double])
+}
+
+extension SlopeStore.TensorRecord {
+    /// rows * cols * dtype.byteCount: what `data` holds in a well-formed record (every one read from
+    /// the store); Int.max for a shape too large to count.
+    public var expectedByteCount: Int {
+        let (count, countOverflows) = rows.multipliedReportingOverflow(by: cols)
+        let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
+        return countOverflows || bytesOverflow ? Int.max : bytes
+    }
+
+    /// The values decoded from `data`: the one decoder of the tensors' little-endian layout.
+    /// Always rows x cols values; values that a malformed record's `data` lacks read as 0.
+    /// - Complexity: one copy of the bytes (a byte swap on big-endian hosts).
+    public var values: TensorValues {
+        func decode<Value: BinaryFloatingPoint>(_ type: Value.Type) -> [Value] {
+            let count = expectedByteCount == Int.max ? 0 : Swift.max(0, rows) * Swift.max(0, cols)
+            var result = [Value](repeating: 0, count: count)
+            result.withUnsafeMutableBytes { target in
+                data.withUnsafeBytes { source in
+                    let width = MemoryLayout<Value>.size
+                    let whole = Swift.min(target.count, source.count - source.count % width)
+                    target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(whole)))
+                    #if _endian(big)
+                    for start in stride(from: 0, to: whole, by: width) { target[start..<(start + width)].reverse() }
+                    #endif
+                }
+            }
+            return result
+        }
+        switch dtype {
+        case .float32: return .float32(decode(Float.self))
+        case .float64: return .float64(decode(Double.self))
+        }
+    }
+
+    /// The values widened to Double (exact for float32), row-major.
+    public var doubles: [Double] {
+        switch values {
+        case .float32(let values): return values.map(Double.init)
+        case .float64(let values): return values
+        }
+    }
+}
+
+extension SlopeStore.RunRecord {
+    /// The value of a column as stored (NULL where the row has none): a view of the typed
+    /// properties, and of `derivedSettings` for the columns without one.
+    public subscript(_ column: RunColumn) -> RunValue {
+        if let typed = Self.typedColumns[column] { return typed(self) }
+        return derivedSettings[column] ?? .null
+    }
+
+    public func text(_ column: RunColumn) -> String? { if case .text(let v) = self[column] { return v }; return nil }
+    public func number(_ column: RunColumn) -> Double? { self[column].double }
+    /// A whole-number column as an Int (nil for NULL, text, or a real that is not a whole Int).
+    public func integer(_ column: RunColumn) -> Int? {
+        switch self[column] {
+        case .integer(let v): return Int(v)
+        case .real(let v): return Int(exactly: v)
+        case .text, .null: return nil
+        }
+    }
+
+    /// The columns with a typed property, and their values as the store holds them (a seed as the
+    /// signed 64-bit integer with its bits; a status or precision as its text).
+    static let typedColumns: [RunColumn: @Sendable (Self) -> RunValue] = [
+        .id: { .integer($0.id) }, .sweep_id: { RunValue($0.sweepID) }, .name: { RunValue($0.settings.name) },
+        .status: { .text($0.status.rawValue) }, .stop_reason: { RunValue($0.stopReason) },
+        .learning_rate: { RunValue($0.settings.learningRate) }, .batch_size: { RunValue($0.settings.batchSize) },
+        .momentum: { RunValue($0.settings.momentum) }, .epochs: { RunValue($0.settings.epochs) },
+        .seed: { .integer(Int64(bitPattern: $0.settings.seed)) }, .layers: { .text($0.settings.layers) },
+        .activation: { .text($0.settings.activation) }, .output_activation: { .text($0.settings.outputActivation) },
+        .loss: { .text($0.settings.loss) }, .precision: { .text($0.settings.precision.rawValue) },
+        .dataset: { .text($0.settings.dataset) }, .validation_fraction: { RunValue($0.settings.validationFraction) },
+        .epochs_done: { RunValue($0.epochsDone) }, .final_train_loss: { RunValue($0.finalTrainLoss) },
+        .final_val_loss: { RunValue($0.finalValidationLoss) }, .best_train_loss: { RunValue($0.bestTrainLoss) },
+        .best_val_loss: { RunValue($0.bestValidationLoss) }, .best_epoch: { RunValue($0.bestEpoch) },
+        .final_train_accuracy: { RunValue($0.finalTrainAccuracy) }, .final_val_accuracy: { RunValue($0.finalValidationAccuracy) },
+        .created_at: { .text($0.createdAt) }, .started_at: { RunValue($0.startedAt) }, .finished_at: { RunValue($0.finishedAt) },
+        .worker: { RunValue($0.worker) },
+    ]
 }
 
 /// `tensors.l2/mean/std/min/max`: nil where the value is not finite.

@@ -15,62 +15,18 @@ public enum RunValue: Hashable, Sendable {
         }
     }
 
+    /// A typed property's value as the store holds it (NaN, which it cannot hold, as NULL).
+    init(_ value: Double?) { self = value.map { $0.isNaN ? .null : .real($0) } ?? .null }
+    init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
+    init(_ value: Int64?) { self = value.map { .integer($0) } ?? .null }
+    init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+
     public var double: Double? {
         switch self {
         case .integer(let v): return Double(v)
         case .real(let v): return v
         case .text, .null: return nil
         }
-    }
-}
-
-/// A run's hyperparameters, status and summary metrics (a row of `runs` without tensors).
-public struct RunSummary: Equatable, Sendable {
-    /// Every `RunColumn` of the row.
-    public var values: [RunColumn: RunValue]
-    /// The run's configuration JSON (enough to rebuild the run).
-    public var configJSON: String
-    public var error: String?
-
-    public subscript(_ column: RunColumn) -> RunValue { values[column] ?? .null }
-
-    public var id: Int64 { if case .integer(let v) = self[.id] { return v }; return 0 }
-    public var sweepID: Int64? { if case .integer(let v) = self[.sweep_id] { return v }; return nil }
-    public var name: String? { text(.name) }
-    public var status: String { text(.status) ?? "" }
-    public var learningRate: Double { self[.learning_rate].double ?? 0 }
-    public var batchSize: Int { integer(.batch_size) ?? 0 }
-    public var layers: String { text(.layers) ?? "" }
-    public var dataset: String { text(.dataset) ?? "" }
-    public var epochsDone: Int { integer(.epochs_done) ?? 0 }
-    public func text(_ column: RunColumn) -> String? { if case .text(let v) = self[column] { return v }; return nil }
-    public func number(_ column: RunColumn) -> Double? { self[column].double }
-    /// A whole-number column as an Int (nil for NULL, text, or a real that is not a whole Int).
-    public func integer(_ column: RunColumn) -> Int? {
-        switch self[column] {
-        case .integer(let v): return Int(v)
-        case .real(let v): return Int(exactly: v)
-        case .text, .null: return nil
-        }
-    }
-
-    public init(values: [RunColumn: RunValue], configJSON: String = "{}", error: String? = nil) {
-        self.values = values
-        self.configJSON = configJSON
-        self.error = error
-    }
-
-    static let selectList = (RunColumn.allCases.map(\.sqlExpression) + ["runs.config", "runs.error"])
-        .joined(separator: ", ")
-
-    init(row: SQLRow) {
-        var values: [RunColumn: RunValue] = [:]
-        for (index, column) in RunColumn.allCases.enumerated() {
-            values[column] = RunValue(row[index])
-        }
-        self.values = values
-        configJSON = String(sqlValue: row[RunColumn.allCases.count]) ?? "{}"
-        error = String(sqlValue: row[RunColumn.allCases.count + 1])
     }
 }
 
@@ -102,59 +58,6 @@ public struct LayerStatisticsRow: Equatable, Sendable {
     public init(epoch: Int, layer: Int, weightL2: Double?, gradientL2: Double?, updateToWeightRatio: Double?) {
         self.epoch = epoch; self.layer = layer; self.weightL2 = weightL2
         self.gradientL2 = gradientL2; self.updateToWeightRatio = updateToWeightRatio
-    }
-}
-
-/// One stored tensor with its write-time statistics.
-public struct TensorRow: Equatable, Sendable {
-    public var runID: Int64
-    public var epoch: Int
-    public var layer: Int
-    public var kind: String
-    public var rows: Int
-    public var cols: Int
-    public var dtype: String
-    /// rows x cols little-endian IEEE-754 values, row-major.
-    public var data: [UInt8]
-    public var l2, mean, std, min, max: Double?
-
-    public init(runID: Int64, epoch: Int, layer: Int, kind: String, rows: Int, cols: Int, dtype: String,
-                data: [UInt8], l2: Double? = nil, mean: Double? = nil, std: Double? = nil,
-                min: Double? = nil, max: Double? = nil) {
-        self.runID = runID; self.epoch = epoch; self.layer = layer; self.kind = kind
-        self.rows = rows; self.cols = cols; self.dtype = dtype; self.data = data
-        self.l2 = l2; self.mean = mean; self.std = std; self.min = min; self.max = max
-    }
-
-    /// The values widened to Double (row-major).
-    public var doubles: [Double] {
-        let count = rows * cols
-        var result = [Double](repeating: 0, count: count)
-        data.withUnsafeBytes { raw in
-            if dtype == "float64" {
-                guard raw.count >= count * 8 else { return }
-                for i in 0..<count {
-                    result[i] = Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
-                }
-            } else {
-                guard raw.count >= count * 4 else { return }
-                for i in 0..<count {
-                    result[i] = Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))))
-                }
-            }
-        }
-        return result
-    }
-
-    static let selectList = "run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max"
-
-    init(row: SQLRow) {
-        let blob = Data(sqlValue: row[7]) ?? Data()
-        self.init(runID: Int64(sqlValue: row[0]) ?? 0, epoch: Int(sqlValue: row[1]) ?? 0, layer: Int(sqlValue: row[2]) ?? 0,
-                  kind: String(sqlValue: row[3]) ?? "", rows: Int(sqlValue: row[4]) ?? 0, cols: Int(sqlValue: row[5]) ?? 0,
-                  dtype: String(sqlValue: row[6]) ?? "", data: [UInt8](blob), l2: Double(sqlValue: row[8]),
-                  mean: Double(sqlValue: row[9]), std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),
-                  max: Double(sqlValue: row[12]))
     }
 }
 
@@ -211,7 +114,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     /// after skipping the first `offset` (a page of a long table).
     /// - Complexity: with a sort on an indexed column and no filter, reads about `offset + limit` rows.
     public func runSummaries(sweepID: Int64? = nil, filter: RunFilter? = nil, sort: RunSort? = nil,
-                             limit: Int? = nil, offset: Int = 0) throws -> [RunSummary] {
+                             limit: Int? = nil, offset: Int = 0) throws -> [SlopeStore.RunRecord] {
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         return try read { c in
             func query(_ extraCondition: String?) -> (sql: String, arguments: [SQLValue]) {
@@ -220,14 +123,14 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                 if !all.isEmpty { sql += " WHERE " + all.joined(separator: " AND ") }
                 return (sql, arguments)
             }
-            func fetch(_ extraCondition: String?, order: String, limit: Int?, offset: Int) throws -> [RunSummary] {
+            func fetch(_ extraCondition: String?, order: String, limit: Int?, offset: Int) throws -> [SlopeStore.RunRecord] {
                 var (sql, bound) = query(extraCondition)
-                sql = "SELECT \(RunSummary.selectList) \(sql) ORDER BY \(order)"
+                sql = "SELECT \(SlopeStore.RunRecord.selectList) \(sql) ORDER BY \(order)"
                 if limit != nil || offset > 0 {
                     sql += " LIMIT ? OFFSET ?"
                     bound += [limit.map { .integer(Int64($0)) } ?? c.dialect.noLimit, .integer(Int64(offset))]
                 }
-                return try c.rows(sql, bound).map(RunSummary.init(row:))
+                return try c.rows(sql, bound).map(SlopeStore.RunRecord.init(row:))
             }
             guard let sort else { return try fetch(nil, order: "runs.id", limit: limit, offset: offset) }
             // Two passes keep an index usable for the ordered part and put missing values last; ties
@@ -251,9 +154,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
-    public func runSummary(id: Int64) throws -> RunSummary? {
+    public func runSummary(id: Int64) throws -> SlopeStore.RunRecord? {
         try read { c in
-            try c.rows("SELECT \(RunSummary.selectList) FROM runs WHERE runs.id = ?", [id]).first.map(RunSummary.init(row:))
+            try c.rows("SELECT \(SlopeStore.RunRecord.selectList) FROM runs WHERE runs.id = ?", [id]).first.map(SlopeStore.RunRecord.init(row:))
         }
     }
 
@@ -318,14 +221,16 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
-    /// Tensors of one run and epoch, optionally one layer and/or kind, ordered by layer then kind.
-    public func storedTensors(runID: Int64, epoch: Int, layer: Int? = nil, kind: String? = nil) throws -> [TensorRow] {
-        var sql = "SELECT \(TensorRow.selectList) FROM tensors WHERE run_id = ? AND epoch = ?"
-        var arguments: [SQLValue] = [.integer(runID), .integer(Int64(epoch))]
+    /// Tensors of a run, filtered by epoch, layer and kind when given; ordered by epoch, layer, kind.
+    public func storedTensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil,
+                              kind: SlopeStore.TensorKind? = nil) throws -> [SlopeStore.StoredTensor] {
+        var sql = "SELECT \(SlopeStore.StoredTensor.selectList) FROM tensors WHERE run_id = ?"
+        var arguments: [SQLValue] = [.integer(runID)]
+        if let epoch { sql += " AND epoch = ?"; arguments.append(.integer(Int64(epoch))) }
         if let layer { sql += " AND layer = ?"; arguments.append(.integer(Int64(layer))) }
-        if let kind { sql += " AND kind = ?"; arguments.append(.text(kind)) }
-        sql += " ORDER BY layer, kind"
-        return try read { c in try c.rows(sql, arguments).map(TensorRow.init(row:)) }
+        if let kind { sql += " AND kind = ?"; arguments.append(.text(kind.rawValue)) }
+        sql += " ORDER BY epoch, layer, kind"
+        return try read { c in try c.rows(sql, arguments).map(SlopeStore.StoredTensor.init(row:)) }
     }
 
     /// Epochs of a run that hold weights, ascending.
@@ -336,8 +241,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     }
 
     /// Calls `body` with every tensor of a sweep's runs (all runs when nil), streaming.
-    public func forEachTensor(sweepID: Int64?, filter: RunFilter? = nil, runID: Int64? = nil, _ body: (TensorRow) throws -> Void) throws {
-        var sql = "SELECT \(TensorRow.selectList) FROM tensors"
+    public func forEachTensor(sweepID: Int64?, filter: RunFilter? = nil, runID: Int64? = nil,
+                              _ body: (SlopeStore.StoredTensor) throws -> Void) throws {
+        var sql = "SELECT \(SlopeStore.StoredTensor.selectList) FROM tensors"
         var arguments: [SQLValue] = []
         if let runID {
             sql += " WHERE run_id = ?"; arguments.append(.integer(runID))
@@ -347,7 +253,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             arguments += selectionArguments
         }
         sql += " ORDER BY run_id, epoch, layer, kind"
-        try read { c in try c.forEachRow(sql, arguments) { try body(TensorRow(row: $0)) } }
+        try read { c in try c.forEachRow(sql, arguments) { try body(SlopeStore.StoredTensor(row: $0)) } }
     }
 
     /// Run counts by status for every sweep: sweep id -> status -> count.

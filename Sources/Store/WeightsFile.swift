@@ -111,10 +111,10 @@ public struct WeightsFile: Codable, Equatable, Sendable {
     }
 
     /// The file for stored tensors (values widened to Double, which is exact for float32).
-    public init(runID: Int64?, epoch: Int?, stored: [TensorRow]) {
+    public init(runID: Int64?, epoch: Int?, stored: [SlopeStore.StoredTensor]) {
         self.init(runID: runID, epoch: epoch, tensors: stored.map { tensor in
             let values = tensor.doubles
-            return Entry(layer: tensor.layer, kind: tensor.kind, rows: tensor.rows, cols: tensor.cols, dtype: tensor.dtype,
+            return Entry(layer: tensor.layer, kind: tensor.kind.rawValue, rows: tensor.rows, cols: tensor.cols, dtype: tensor.dtype.rawValue,
                          values: (0..<tensor.rows).map { Array(values[($0 * tensor.cols)..<(($0 + 1) * tensor.cols)]) })
         })
     }

@@ -5,19 +5,19 @@ import NeuralNet
 import XCTest
 
 final class DataTests: XCTestCase {
-    func testTensorBytesRoundTripAndBitEquality() throws {
+    /// The decoding half of the round trip is Store's (`TensorRecord.values`): ExperimentsTests'
+    /// TensorRecordsTests brings these tensors back from their bytes.
+    func testTensorBytesAndBitEquality() throws {
         let single = Tensor(rows: 2, cols: 3, float32: [1, -2.5, .nan, 0, -0.0, 3.25e-30])
         let bytes = single.littleEndianBytes()
         XCTAssertEqual(bytes.count, 24)
         XCTAssertEqual(Array(bytes[4..<8]), [0x00, 0x00, 0x20, 0xC0])   // -2.5f little-endian
-        XCTAssertEqual(try Tensor(rows: 2, cols: 3, littleEndianBytes: bytes, precision: .float32), single)
         XCTAssertNotEqual(single, Tensor(rows: 2, cols: 3, float32: [1, -2.5, .nan, 0, 0, 3.25e-30]))
         let double = Tensor(rows: 1, cols: 2, float64: [0.1, -1e300])
-        XCTAssertEqual(try Tensor(rows: 1, cols: 2, littleEndianBytes: double.littleEndianBytes(), precision: .float64), double)
+        XCTAssertEqual(double.littleEndianBytes().count, 16)
         XCTAssertEqual(double.doubles, [0.1, -1e300])
         XCTAssertEqual(double[0, 1], -1e300)
         XCTAssertNotEqual(double, Tensor(rows: 2, cols: 1, float64: [0.1, -1e300]))
-        XCTAssertThrowsError(try Tensor(rows: 2, cols: 2, littleEndianBytes: [0, 1, 2], precision: .float32))
     }
 
     func testSplitIsSeededDisjointAndComplete() {

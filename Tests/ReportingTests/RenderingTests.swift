@@ -247,7 +247,7 @@ final class RenderingTests: ReportTestCase {
         let headerLength = Int(npy[8]) | Int(npy[9]) << 8
         XCTAssertEqual((10 + headerLength) % 64, 0)
         XCTAssertEqual(String(decoding: npy[10..<(10 + headerLength)], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), header)
-        XCTAssertEqual(Array(npy.suffix(24)), stored.first { $0.layer == 1 && $0.kind == "weight" }!.data)
+        XCTAssertEqual(Array(npy.suffix(24)), stored.first { $0.layer == 1 && $0.kind == .weight }!.data)
         XCTAssertThrowsError(try reporter.tensors(runID: 1, epoch: 3, format: .npy)) { error in
             XCTAssertEqual("\(error)", "npy holds one array: choose one with --layer and --kind (epoch 3 has 8 tensors)")
         }

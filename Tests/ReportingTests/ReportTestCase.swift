@@ -1,4 +1,5 @@
 // Shared setup for the report tests: one fixture database per test class, opened read-only.
+import Experiments
 import Foundation
 import NeuralNet
 import Reporting
@@ -28,8 +29,10 @@ class ReportTestCase: XCTestCase {
     }
 
     /// Loads run 10's inputs the way the Report executable does, without Experiments' catalog.
-    let xorLoader: InspectionLoader = { _ in
-        InspectionInputs(configuration: ReportFixture.inspectionConfiguration, training: GeneratedData.xor())
+    let xorLoader: InspectionLoader = { run in
+        InspectionInputs(configuration: ReportFixture.inspectionConfiguration, training: GeneratedData.xor(), parameters: { stored in
+            try TensorRecords.parameters(stored, configuration: ReportFixture.inspectionConfiguration, runID: run.id)
+        })
     }
 
     /// Timestamps replaced by <time>, so whole outputs compare.

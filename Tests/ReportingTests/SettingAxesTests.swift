@@ -6,15 +6,32 @@ import XCTest
 
 final class SettingAxesTests: XCTestCase {
     /// Runs that all share a base configuration, each with its own values for some columns.
-    func runs(_ variations: [[String: RunValue]]) -> [RunSummary] {
+    func runs(_ variations: [[String: RunValue]]) -> [SlopeStore.RunRecord] {
         let base: [RunColumn: RunValue] = [.learning_rate: .real(0.1), .batch_size: .integer(32), .seed: .integer(0),
                                            .layers: .text("64-16-10"), .hidden: .text("16"), .activation: .text("relu")]
         return variations.enumerated().map { index, variation in
             var values = base
             values[.id] = .integer(Int64(index + 1))
             for (name, value) in variation { values[RunColumn(rawValue: name)!] = value }
-            return RunSummary(values: values)
+            return record(values)
         }
+    }
+
+    /// A run whose columns hold `values` (the other settings the same in every run).
+    func record(_ values: [RunColumn: RunValue]) -> SlopeStore.RunRecord {
+        func number(_ column: RunColumn) -> Double { values[column]?.double ?? 0 }
+        func text(_ column: RunColumn) -> String { if case .text(let value)? = values[column] { return value }; return "" }
+        let settings = SlopeStore.NewRun(learningRate: number(.learning_rate), batchSize: Int(number(.batch_size)), epochs: 1,
+                                         seed: UInt64(number(.seed)), layers: text(.layers), activation: text(.activation),
+                                         outputActivation: "softmax", loss: "cross_entropy", dataset: "digits", configJSON: "{}",
+                                         slopeVersion: "test")
+        let run = SlopeStore.RunRecord(
+            id: Int64(number(.id)), sweepID: 1, status: .completed, stopReason: nil, settings: settings, createdAt: "", startedAt: nil,
+            finishedAt: nil, heartbeatAt: nil, worker: nil, host: nil, pid: nil, error: nil, epochsDone: 1, finalTrainLoss: nil,
+            finalValidationLoss: nil, finalTrainAccuracy: nil, finalValidationAccuracy: nil, bestTrainLoss: nil, bestValidationLoss: nil,
+            bestEpoch: nil, derivedSettings: values.filter { if case .derived = $0.key.source { return true }; return false })
+        for (column, value) in values { XCTAssertEqual(run[column], value, "\(column)") }
+        return run
     }
 
     func testHeatmapAxesAreTheSweptSettings() {
