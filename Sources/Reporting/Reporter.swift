@@ -109,8 +109,9 @@ public struct Reporter: Sendable {
 
     // MARK: runs
 
-    /// The key columns of a run table, dropping those that are empty for every run shown.
-    static func runTable(_ runs: [SlopeStore.RunRecord], format: OutputFormat) -> DataTable {
+    /// The key columns of a run table, dropping those that are empty for every run shown. In the
+    /// terminal, the `stalled` runs (running, worker gone) show the status `stalled`.
+    static func runTable(_ runs: [SlopeStore.RunRecord], format: OutputFormat, stalled: Set<Int64> = []) -> DataTable {
         if format != .table {
             let columns = RunColumn.allCases.map { DataTable.Column($0.rawValue) }
             let rows = runs.map { run in RunColumn.allCases.map { cell(run[$0]) } }
@@ -120,7 +121,7 @@ public struct Reporter: Sendable {
             (.init("id"), { .integer($0.id) }),
             (.init("sweep_id", title: "sweep"), { cell($0[.sweep_id]) }),
             (.init("name"), { cell($0[.name]) }),
-            (.init("status", isShortenable: false), { .text($0.status.rawValue) }),
+            (.init("status", isShortenable: false), { .text(stalled.contains($0.id) ? "stalled" : $0.status.rawValue) }),
             (.init("learning_rate", title: "lr"), { cell($0[.learning_rate]) }),
             (.init("batch_size", title: "batch"), { cell($0[.batch_size]) }),
             (.init("momentum", title: "mom"), { cell($0[.momentum]) }),
@@ -218,9 +219,35 @@ public struct Reporter: Sendable {
             }
             if format == .table { return "no runs match\n" }
         }
-        let table = Self.runTable(runs, format: format).render(format, style: style)
-        guard format == .table, let note = Self.sharedColumnsNote(runs) else { return table }
-        return table + style.dim(note) + "\n"
+        // In the terminal: which running runs shown lost their worker (one query, only when some run shown is running).
+        var shown: [StalledRun] = []
+        if format == .table && runs.contains(where: { $0.status == .running }) {
+            let ids = Set(runs.map(\.id))
+            shown = try queries.stalledRuns(sweepID: sweepID).filter { ids.contains($0.runID) }
+        }
+        let table = Self.runTable(runs, format: format, stalled: Set(shown.map(\.runID))).render(format, style: style)
+        guard format == .table else { return table }
+        let notes = [Self.sharedColumnsNote(runs).map(style.dim), Self.stalledNote(shown)].compactMap { $0 }
+        return table + notes.map { $0 + "\n" }.joined()
+    }
+
+    // MARK: stalled runs
+
+    /// "45 s", "12 min", "3.5 h", "2.0 days": how long ago a heartbeat was.
+    static func describeAge(_ seconds: Double?) -> String {
+        guard let seconds else { return "never" }
+        if seconds < 120 { return "\(Int(seconds.rounded())) s" }
+        if seconds < 7200 { return "\(Int((seconds / 60).rounded())) min" }
+        return seconds < 172_800 ? String(format: "%.1f h", seconds / 3600) : String(format: "%.1f days", seconds / 86400)
+    }
+
+    /// Under a table: which `running` runs lost their worker (the take-over rule of `runner resume`), and what to do.
+    static func stalledNote(_ stalled: [StalledRun]) -> String? {
+        guard let latest = stalled.max(by: { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }) else { return nil }
+        let ids = stalled.map { String($0.runID) }.joined(separator: ", ")
+        let heartbeat = latest.heartbeatAt == nil ? "no heartbeat recorded" : "last heartbeat \(describeAge(latest.heartbeatAge)) ago"
+        return "stalled: run\(stalled.count == 1 ? "" : "s") \(ids) \(stalled.count == 1 ? "is" : "are") `running` without a worker "
+            + "(\(heartbeat)); continue with `runner resume`"
     }
 
     // MARK: sweeps
@@ -237,22 +264,31 @@ public struct Reporter: Sendable {
         }
         let counts = try queries.runStatusCounts()
         let tensorBytes = try queries.tensorBytesBySweep()
+        let stalledRuns = try queries.stalledRuns()
+        let stalled = Dictionary(grouping: stalledRuns.filter { $0.sweepID != nil }, by: { $0.sweepID! })
         let statuses = ["queued", "running", "completed", "pruned", "diverged", "failed"]
         var columns: [DataTable.Column] = [.init("id"), .init("name"), .init("status"), .init("created_at", title: "created"), .init("runs")]
         columns += statuses.map { DataTable.Column($0) }
         // Bytes of tensor values (csv/json: a whole number; the terminal: "188.0 MB").
         columns.append(DataTable.Column("tensor_bytes", title: "tensors", alignsRight: true))
+        // Running runs whose worker is gone (the take-over rule of `runner resume`); last, so that positions stay.
+        columns.append(DataTable.Column("stalled"))
         var table = DataTable(columns: columns, rows: sweeps.map { sweep in
             let bytes = tensorBytes[sweep.id] ?? 0
-            return [.integer(sweep.id), .text(sweep.name), .text(sweep.status.rawValue), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
+            let stalledCount = stalled[sweep.id]?.count ?? 0
+            // In the terminal, a sweep whose running runs all lost their worker is `stalled`, not running.
+            let status = format == .table && stalledCount > 0 && stalledCount == counts[sweep.id]?["running"] ? "stalled" : sweep.status.rawValue
+            return [.integer(sweep.id), .text(sweep.name), .text(status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
                 + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
-                + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes)]
+                + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes), .integer(Int64(stalledCount))]
         })
         if format == .table {
             // States no sweep has are noise in a terminal table.
-            let empty = Set(statuses.indices.filter { index in table.rows.allSatisfy { $0[5 + index] == .integer(0) } }.map { $0 + 5 })
+            var empty = Set(statuses.indices.filter { index in table.rows.allSatisfy { $0[5 + index] == .integer(0) } }.map { $0 + 5 })
+            if stalled.isEmpty { empty.insert(columns.count - 1) }
             table.columns = table.columns.enumerated().filter { !empty.contains($0.offset) }.map(\.element)
             table.rows = table.rows.map { row in row.enumerated().filter { !empty.contains($0.offset) }.map(\.element) }
+            if let note = Self.stalledNote(stalledRuns.filter { $0.sweepID != nil }) { return table.render(format, style: style) + note + "\n" }
         }
         return table.render(format, style: style)
     }
@@ -278,6 +314,9 @@ public struct Reporter: Sendable {
             var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
             let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""
             out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(run.integer(.epochs) ?? 0) epochs\n"
+            if run.status == .running, let note = try Self.stalledNote(queries.stalledRuns(sweepID: run.sweepID).filter { $0.runID == runID }) {
+                out += "            \(note)\n"
+            }
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
             out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
             out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"

@@ -127,7 +127,7 @@ struct Resume: ParsableCommand {
     @OptionGroup var jobOptions: JobOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted (> 0, at most 1e9).", valueName: "seconds"))
-    var staleAfter: Double = 300
+    var staleAfter: Double = SlopeStore.defaultStaleAfter
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }

@@ -22,6 +22,15 @@ extension SQLDialect {
         }
     }
 
+    /// Seconds from the stored timestamp `column` (SQL text, see Timestamp.swift) to now, by the
+    /// database's clock, as a double (NULL when the column is NULL).
+    func secondsSince(_ column: String) -> String {
+        switch self {
+        case .sqlite: return "(julianday('now') - julianday(\(column))) * 86400.0"
+        case .postgres: return "extract(epoch FROM (now() - CAST(\(column) AS timestamptz)))::double precision"
+        }
+    }
+
     /// `a <this> b` is true when both are equal or both NULL.
     var isNotDistinctFrom: String {
         switch self {

@@ -85,6 +85,24 @@ enum WorkerLiveness {
         return anyProcess(startedAt: startTime, in: namespace)
     }
 
+    /// The take-over rule: whether the worker holding a `running` run is gone, as `observer` sees
+    /// it. On the observer's host its process decides (`verdict`); elsewhere, or when this host
+    /// cannot tell, the heartbeat: older than the stale limit (`staleHeartbeatSQL`) means gone.
+    /// `runner resume` takes such runs over; the reports and the dashboard show them as stalled.
+    static func isGone(_ holder: Holder, heartbeatIsStale: Bool, observer: WorkerIdentity) -> Bool {
+        switch verdict(for: holder, observer: observer) {
+        case .alive: return false
+        case .gone: return true
+        case .unknown: return heartbeatIsStale
+        }
+    }
+
+    /// SQL that is 1 when a run's heartbeat is missing or older than `?` seconds by the database's
+    /// clock (on PostgreSQL the server's, which every worker's heartbeat was written with), else 0.
+    static func staleHeartbeatSQL(_ dialect: SQLDialect) -> String {
+        "CASE WHEN heartbeat_at IS NULL OR heartbeat_at < \(dialect.timestamp(secondsAgo: "?")) THEN 1 ELSE 0 END"
+    }
+
     /// Scans /proc for a process with this start time in this PID namespace.
     private static func anyProcess(startedAt startTime: Int64, in namespace: String) -> Verdict {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return .unknown }
@@ -104,5 +122,13 @@ enum WorkerLiveness {
     static func processIsAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         return kill(pid, 0) == 0 || errno != ESRCH
+    }
+}
+
+extension WorkerLiveness.Holder {
+    /// From a row with the `runs` columns host, pid, boot_id, process_start and pid_namespace.
+    init(row: SQLRow) {
+        self.init(host: row.get("host"), pid: row.get("pid"), bootID: row.get("boot_id"),
+                  startTime: row.get("process_start"), pidNamespace: row.get("pid_namespace"))
     }
 }

@@ -103,8 +103,7 @@ extension SlopeStore {
                                        staleAfter: TimeInterval) throws -> [ClaimedRun] {
         try write { c in
             var sql = """
-                SELECT id, host, pid, boot_id, process_start, pid_namespace,
-                       CASE WHEN heartbeat_at IS NULL OR heartbeat_at < \(c.dialect.timestamp(secondsAgo: "?")) THEN 1 ELSE 0 END AS stale
+                SELECT id, host, pid, boot_id, process_start, pid_namespace, \(WorkerLiveness.staleHeartbeatSQL(c.dialect)) AS stale
                 FROM runs WHERE status = 'running'
                 """
             var arguments: [any SQLValueConvertible] = [staleAfter]
@@ -113,14 +112,9 @@ extension SlopeStore {
             var reclaimed: [ClaimedRun] = []
             for row in try c.rows(sql + " ORDER BY id", arguments) {
                 let id: Int64 = try row.required("id")
-                let holder = WorkerLiveness.Holder(host: row.get("host"), pid: row.get("pid"), bootID: row.get("boot_id"),
-                                                   startTime: row.get("process_start"), pidNamespace: row.get("pid_namespace"))
+                let holder = WorkerLiveness.Holder(row: row)
                 if worker.isSameProcess(host: holder.host, pid: holder.pid, bootID: holder.bootID, startTime: holder.startTime) { continue }  // ours
-                switch WorkerLiveness.verdict(for: holder, observer: worker) {
-                case .alive: continue
-                case .gone: break
-                case .unknown: guard row.get("stale", as: Int64.self) == 1 else { continue }
-                }
+                guard WorkerLiveness.isGone(holder, heartbeatIsStale: row.get("stale", as: Int64.self) == 1, observer: worker) else { continue }
                 try c.execute("""
                     UPDATE runs SET worker = ?, host = ?, pid = ?, boot_id = ?, process_start = ?, pid_namespace = ?,
                                     heartbeat_at = \(c.dialect.currentTimestamp)

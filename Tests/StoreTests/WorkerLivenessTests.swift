@@ -17,12 +17,17 @@ final class WorkerLivenessTests: XCTestCase {
     }
     override func tearDown() { directory.remove() }
 
-    /// Claims a fresh run as `holder`, then lets `me` look for interrupted runs.
-    private func reclaimed(heldBy holder: WorkerIdentity, staleAfter: TimeInterval = 3600) throws -> Bool {
+    /// Claims a fresh run as `holder`, then lets `me` look for interrupted runs. The reports' read
+    /// model (`stalledRuns`, what `report` and the dashboard show as stalled) must say the same first.
+    private func reclaimed(heldBy holder: WorkerIdentity, staleAfter: TimeInterval = 3600,
+                           file: StaticString = #filePath, line: UInt = #line) throws -> Bool {
         let store = try SlopeStore(path: directory.path("\(UUID().uuidString).db"))
         let runID = try store.createRun(.example())
         XCTAssertEqual(try store.claimRun(runID: runID, worker: holder)?.id, runID)
-        return try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: staleAfter).map(\.id) == [runID]
+        let stalled = try store.queries.stalledRuns(staleAfter: staleAfter, observer: me).map(\.runID) == [runID]
+        let reclaimed = try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: staleAfter).map(\.id) == [runID]
+        XCTAssertEqual(stalled, reclaimed, "stalled in the reports exactly when runner resume takes the run over", file: file, line: line)
+        return reclaimed
     }
 
     /// The parent process (the test runner's launcher): alive, and not this process.
