@@ -7,6 +7,10 @@ import Store
 
 struct DashboardData: Sendable {
     let queries: RunQueries
+    /// Seconds without a heartbeat after which a running run counts as stalled (`runner resume --stale-after`).
+    var staleAfter: TimeInterval = SlopeStore.defaultStaleAfter
+    /// This process, which judges whether a worker on its own host still exists (the take-over rule).
+    var observer: WorkerIdentity = .current()
 
     /// Run states that mean a run is over.
     static let finishedStatuses: Set<String> = ["completed", "pruned", "diverged", "failed"]
@@ -71,8 +75,42 @@ struct DashboardData: Sendable {
 
     // MARK: shapes shared by several responses
 
-    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases) -> JSONValue {
-        .object(columns.map { ($0.rawValue, JSONValue(run[$0])) })
+    /// A run's columns; with its status, also `stalled`: null, or when it is `running` but its
+    /// worker is gone, its last heartbeat and that heartbeat's age in seconds.
+    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun]) -> JSONValue {
+        var fields = columns.map { ($0.rawValue, JSONValue(run[$0])) }
+        if columns.contains(.status) {
+            let heartbeat = stalled[run.id].map { JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge))]) }
+            fields.append(("stalled", heartbeat ?? JSONValue.null))
+        }
+        return .object(fields)
+    }
+
+    /// The stalled runs (running, worker gone: `RunQueries.stalledRuns`) of a sweep, or of the whole
+    /// database when nil, by run id; no query when `among` is given and none of those runs is running.
+    func stalledRuns(_ queries: RunQueries, sweepID: Int64? = nil, among runs: [SlopeStore.RunRecord]? = nil) throws -> [Int64: StalledRun] {
+        if let runs, !runs.contains(where: { $0.status == .running }) { return [:] }
+        let stalled = try queries.stalledRuns(sweepID: sweepID, staleAfter: staleAfter, observer: observer)
+        return Dictionary(uniqueKeysWithValues: stalled.map { ($0.runID, $0) })
+    }
+
+    /// A sweep as `/api/sweeps` and `/api/sweeps/ID` show it. Live: some run trains, held by a
+    /// worker that is not gone; `stalled`: null, or how many running runs lost their worker and the
+    /// latest heartbeat among them (they have been stalled since at most then).
+    static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun]) -> [(String, JSONValue)] {
+        let done = counts.filter { finishedStatuses.contains($0.key) }.values.reduce(0, +)
+        let latest = stalled.max { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }
+        let stalledObject = latest.map { run in
+            JSONValue.object([("runs", .integer(Int64(stalled.count))), ("heartbeat_at", JSONValue(run.heartbeatAt)),
+                              ("heartbeat_age", JSONValue(run.heartbeatAge))])
+        }
+        return [
+            ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
+            ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
+            ("done", .integer(Int64(done))), ("counts", countsObject(counts)),
+            ("live", .bool((counts["running"] ?? 0) > stalled.count)),
+            ("stalled", stalledObject ?? .null),
+        ]
     }
 
     /// `columns=id,name,...`: the run columns an answer should carry (`id` always, first), in the
@@ -107,19 +145,13 @@ struct DashboardData: Sendable {
         try queries.snapshot { queries in
             let counts = try queries.runStatusCounts()
             let bests = try queries.sweepBests()
+            let stalled = try Dictionary(grouping: stalledRuns(queries).values.filter { $0.sweepID != nil }, by: { $0.sweepID! })
             let sweeps = try queries.sweepSummaries().map { sweep -> JSONValue in
-                let sweepCounts = counts[sweep.id] ?? [:]
-                let done = sweepCounts.filter { Self.finishedStatuses.contains($0.key) }.values.reduce(0, +)
                 let best = bests[sweep.id]
                 let metric = best?.validates == true ? RunColumn.best_val_loss : .best_train_loss
                 let value = best?.validates == true ? best?.bestValidationLoss : best?.bestTrainLoss
-                return .object([
-                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
-                    ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
-                    ("done", .integer(Int64(done))), ("counts", Self.countsObject(sweepCounts)),
-                    ("metric", .string(metric.rawValue)), ("best", JSONValue(value)),
-                    ("live", .bool(sweep.status == .running || (sweepCounts["running"] ?? 0) > 0)),
-                ])
+                return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [])
+                               + [("metric", .string(metric.rawValue)), ("best", JSONValue(value))])
             }
             return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
         }
@@ -138,15 +170,10 @@ struct DashboardData: Sendable {
             let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
             let validates = try queries.runCount(sweepID: id, filter: .comparison(.validation_fraction, .greater, .number(0))) > 0
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
-            let done = counts.filter { Self.finishedStatuses.contains($0.key) }.values.reduce(0, +)
+            let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
-                ("sweep", .object([
-                    ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
-                    ("created_at", .string(sweep.createdAt)), ("runs", .integer(Int64(sweep.runCount))),
-                    ("done", .integer(Int64(done))), ("counts", Self.countsObject(counts)),
-                    ("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id)))),
-                    ("live", .bool(sweep.status == .running || (counts["running"] ?? 0) > 0)),
-                ])),
+                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled)
+                                  + [("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id))))])),
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),
                 ("metrics", .array(metrics.map { .string($0.rawValue) })),
@@ -177,10 +204,11 @@ struct DashboardData: Sendable {
             }
             let total = try queries.runCount(sweepID: sweepID, filter: filter)
             let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: sort, limit: limit, offset: offset)
+            let stalled = try columns.contains(.status) ? stalledRuns(queries, sweepID: sweepID, among: runs) : [:]
             return .object([
                 ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
                 ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
-                ("runs", .array(runs.map { Self.runObject($0, columns: columns) })),
+                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled) })),
             ])
         }
     }
@@ -332,8 +360,9 @@ struct DashboardData: Sendable {
                          ("val_loss", JSONValue(row.validationLoss)), ("train_accuracy", JSONValue(row.trainAccuracy)),
                          ("val_accuracy", JSONValue(row.validationAccuracy)), ("seconds", .number(row.seconds))])
             }
+            let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
-                ("run", Self.runObject(run)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
+                ("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
                 ("epochs", .array(epochs)),
                 ("tensor_epochs", .array(try queries.tensorEpochs(runID: id).map { .integer(Int64($0)) })),
@@ -437,9 +466,10 @@ struct DashboardData: Sendable {
                 return run
             }
             let differing = RunColumn.settings.filter { column in Set(runs.map { $0[column] }).count > 1 }
+            let stalled = try stalledRuns(queries, among: runs)
             return .object([
                 ("runs", .array(runs.map { run in
-                    .object([("run", Self.runObject(run)), ("config_json", .string(run.configJSON))])
+                    .object([("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON))])
                 })),
                 ("differing", .array(differing.map { .string($0.rawValue) })),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),

@@ -12,7 +12,9 @@ struct Serve: ParsableCommand {
             pages that update within two seconds of each stored epoch. Binds
             127.0.0.1 unless --host says otherwise; an address that is not loopback needs a
             token, which every request must carry (a random one is made and
-            printed when --token is not given). Pages and API: docs/dashboard.md.
+            printed when --token is not given). A run left `running` by a worker
+            that is gone (the rule of `runner resume`) shows as stalled, and its
+            sweep as not live. Pages and API: docs/dashboard.md.
             Examples:
               report serve --db sweep.db
               report serve --port 0                    (any free port; the address is printed)

@@ -1,27 +1,46 @@
 // In-process HTTP tests of `report serve` (HummingbirdTesting, no sockets): every route's status,
 // JSON shape and values on the report fixture (hand-computed), escaping of hostile names, the token
-// and Host checks, and 4xx JSON errors for bad paths and parameters.
+// and Host checks, 4xx JSON errors for bad paths and parameters, live updates and stalled runs.
+// On SQLite here; PostgresDashboardTests runs every one of them again on the PostgreSQL store.
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 @testable import Dashboard
 
-final class DashboardTests: XCTestCase {
-    static var directory: URL!
-    static var databasePath: String { directory.appendingPathComponent("fixture.db").path }
+class DashboardTests: XCTestCase {
+    /// The report fixture of the class running now (a path or a URL): built before its first test,
+    /// removed with every other database the class made after its last.
+    static var fixture: String?
+    static var cleanups: [() -> Void] = []
+    var databasePath: String { Self.fixture! }
 
-    override class func setUp() {
-        super.setUp()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("slope-dashboard-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try! ReportFixture.build(at: databasePath)
+    /// A new, empty database of this class's store, removed when the class ends: here an SQLite
+    /// file in a temporary folder; PostgresDashboardTests makes a database of the test server.
+    class func makeDatabase() throws -> String {
+        let directory = try TemporaryDirectory(prefix: "slope-dashboard")
+        cleanups.append { directory.remove() }
+        return directory.path("fixture.db")
+    }
+
+    /// A new database of this class's store holding the report fixture.
+    func makeFixture() throws -> String {
+        let location = try Self.makeDatabase()
+        try ReportFixture.build(into: SlopeStore(location: location))
+        return location
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        if Self.fixture == nil { Self.fixture = try makeFixture() }
     }
 
     override class func tearDown() {
-        try? FileManager.default.removeItem(at: directory)
+        cleanups.forEach { $0() }
+        cleanups = []
+        fixture = nil
         super.tearDown()
     }
 
@@ -36,12 +55,13 @@ final class DashboardTests: XCTestCase {
     /// GETs (or `method`s) each path in turn against one in-process server over the fixture.
     func fetch(_ paths: [String], token: String? = nil, headers: HTTPFields = [:], method: HTTPRequest.Method = .get,
                database: String? = nil) async throws -> [Reply] {
-        let store = try SlopeStore(path: database ?? Self.databasePath, mode: .readOnly)
-        return try await fetch(paths, from: try DashboardServer(queries: store.queries, token: token), headers: headers, method: method)
+        let store = try SlopeStore(location: database ?? databasePath, mode: .readOnly)
+        defer { try? store.close() }
+        return try await Self.fetch(paths, from: try DashboardServer(queries: store.queries, token: token), headers: headers, method: method)
     }
 
     /// GETs each path in turn from `server` (its cache lives as long as the server).
-    func fetch(_ paths: [String], from server: DashboardServer, headers: HTTPFields = [:], method: HTTPRequest.Method = .get) async throws -> [Reply] {
+    static func fetch(_ paths: [String], from server: DashboardServer, headers: HTTPFields = [:], method: HTTPRequest.Method = .get) async throws -> [Reply] {
         let application = Application(router: server.router())
         return try await application.test(.router) { client in
             var replies: [Reply] = []
@@ -150,7 +170,7 @@ final class DashboardTests: XCTestCase {
     /// Pages that start before, across and after the boundary between valued and missing values
     /// equal slices of the whole sorted list.
     func testPagesAcrossMissingValuesMatchTheWholeOrder() throws {
-        let queries = try SlopeStore(path: Self.databasePath, mode: .readOnly).queries
+        let queries = try SlopeStore(location: databasePath, mode: .readOnly).queries
         let sort = RunSort(column: .best_val_loss)
         let whole = try queries.runSummaries(sort: sort).map(\.id)
         XCTAssertEqual(whole.suffix(2), [9, 10])  // no validation split: missing, last, by id
@@ -201,7 +221,7 @@ final class DashboardTests: XCTestCase {
         XCTAssertTrue(reply.text.contains(#"{"id":1,"name":"lr0.01-bs16-s1","best_val_loss":"#), reply.text)
         XCTAssertEqual(runs[1]["best_val_loss"] as! Double, bestValidationLoss(0, 0, 2), accuracy: 1e-12)
         let every = try await fetch("/api/sweeps/1/runs?limit=1").json["runs"] as! [[String: Any]]
-        XCTAssertEqual(Set(every[0].keys), Set(RunColumn.allCases.map(\.rawValue)))
+        XCTAssertEqual(Set(every[0].keys), Set(RunColumn.allCases.map(\.rawValue) + ["stalled"]))  // with the status: whether its worker is gone
         try await assertError("/api/sweeps/1/runs?columns=name,colour", .badRequest, "columns: unknown column 'colour'")
     }
 
@@ -461,34 +481,11 @@ final class DashboardTests: XCTestCase {
         XCTAssertFalse(GuardMiddleware.constantTimeEqual("", "abc"))
     }
 
-    func testOtherAddressesNeedAGoodTokenAndLoopbackNeedsLoopbackHostNames() throws {
-        let queries = try SlopeStore(path: Self.databasePath, mode: .readOnly).queries
-        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0")) { error in
-            XCTAssertTrue("\(error)".contains("give --token"))
-        }
-        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0", token: "short")) { error in
-            XCTAssertTrue("\(error)".contains("at least 16"))
-        }
-        XCTAssertThrowsError(try DashboardServer(queries: queries, token: "has space and more than 16")) 
-        XCTAssertNoThrow(try DashboardServer(queries: queries, host: "0.0.0.0", token: DashboardServer.generateToken()))
-        XCTAssertEqual(DashboardServer.generateToken().count, 32)
-        XCTAssertNotEqual(DashboardServer.generateToken(), DashboardServer.generateToken())
-        for host in ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "localhost"] {
-            XCTAssertTrue(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
-        }
-        for host in ["evil.example:8080", "127.0.0.1.evil.example", "192.168.1.5:8080", "[::2]:80"] {
-            XCTAssertFalse(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
-        }
-        let server = try DashboardServer(queries: queries, host: "::1", port: 9000, token: "abcdefghijklmnopq")
-        XCTAssertEqual(server.address(port: 9001), "http://[::1]:9001/?token=abcdefghijklmnopq")
-    }
-
     func testChangeTokenMovesWithACommitAndOnlyThen() async throws {
-        let copy = Self.directory.appendingPathComponent("changes-\(UUID().uuidString).db").path
-        try ReportFixture.build(at: copy)
+        let copy = try makeFixture()
         let before = try await fetch(["/api/changes", "/api/changes"], database: copy).map { $0.json["token"] as! String }
         XCTAssertEqual(before[0], before[1])
-        let writer = try SlopeStore(path: copy)
+        let writer = try SlopeStore(location: copy)
         _ = try writer.createRun(SlopeStore.NewRun(name: "new", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
                                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "linear",
                                                    configJSON: "{}", slopeVersion: "test"))
@@ -497,61 +494,95 @@ final class DashboardTests: XCTestCase {
         try writer.close()
     }
 
-    /// Repeated requests are answered from the cache while the change token stays; a commit (a new
-    /// token) makes the next request read the database again, and its answer shows the commit.
-    func testRepeatedRequestsComeFromTheCacheUntilACommit() async throws {
-        let copy = Self.directory.appendingPathComponent("cache-\(UUID().uuidString).db").path
-        try ReportFixture.build(at: copy)
-        let server = try DashboardServer(queries: try SlopeStore(path: copy, mode: .readOnly).queries)
-        let first = try await fetch(["/api/sweeps", "/api/sweeps", "/api/sweeps/1/runs?limit=2", "/api/changes", "/api/sweeps/1/runs?limit=3"], from: server)
-        XCTAssertEqual(first.map(\.status), [.ok, .ok, .ok, .ok, .ok])
-        XCTAssertEqual(first[1].body, first[0].body)
-        XCTAssertEqual(server.cache.statistics, .init(hits: 1, misses: 3))  // /api/changes is never cached
-        XCTAssertEqual(first[1].json["single_runs"] as? Int, 2)
-
-        let writer = try SlopeStore(path: copy)
-        _ = try writer.createRun(SlopeStore.NewRun(name: "new", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
-                                                   activation: "relu", outputActivation: "identity", loss: "mse", dataset: "linear",
-                                                   configJSON: "{}", slopeVersion: "test"))
+    /// A worker stores run 8's next epoch: the token moves, and the sweep, the run, its curve and
+    /// the runs table all show the new epoch (what a page redraws when the token moves).
+    func testANewEpochShowsEverywhereAndMovesTheChangeToken() async throws {
+        let copy = try makeFixture()
+        let paths = ["/api/changes", "/api/sweeps/1", "/api/runs/8", "/api/curves?runs=8&metric=train_loss",
+                     "/api/sweeps/1/runs?where=id+%3D+8&columns=epochs_done"]
+        let before = try await fetch(paths, database: copy)
+        XCTAssertEqual((before[1].json["sweep"] as! [String: Any])["epochs_done"] as? Int, 7 * 3 + 2)
+        let writer = try SlopeStore(location: copy)
+        let holder = WorkerIdentity(host: "fixture-host", pid: 1, label: "fixture")  // the fixture's worker holds run 8
+        try writer.writeEpoch(runID: 8, SlopeStore.EpochRecord(epoch: 3, trainLoss: 0.0625, validationLoss: 0.125, seconds: 0.5),
+                              tensors: [], worker: holder)
         try writer.close()
-        let after = try await fetch(["/api/sweeps", "/api/sweeps"], from: server)
-        XCTAssertEqual(after[0].json["single_runs"] as? Int, 3)
-        XCTAssertEqual(after[1].body, after[0].body)
-        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 4))
-        // Errors are not cached.
-        _ = try await fetch(["/api/sweeps/9", "/api/sweeps/9"], from: server)
-        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 6))
+        let after = try await fetch(paths, database: copy)
+        XCTAssertEqual(after.map(\.status), Array(repeating: .ok, count: paths.count))
+        XCTAssertNotEqual(after[0].json["token"] as? String, before[0].json["token"] as? String)
+        XCTAssertEqual((after[1].json["sweep"] as! [String: Any])["epochs_done"] as? Int, 7 * 3 + 3)
+        let run = after[2].json
+        XCTAssertEqual((run["run"] as! [String: Any])["epochs_done"] as? Int, 3)
+        XCTAssertEqual((run["epochs"] as! [[String: Any]]).map { $0["epoch"] as! Int }, [0, 1, 2, 3])
+        let points = (after[3].json["series"] as! [[String: Any]])[0]["points"] as! [[Double]]
+        XCTAssertEqual(points.last, [3, 0.0625])
+        XCTAssertEqual((after[4].json["runs"] as! [[String: Any]]).map { $0["epochs_done"] as! Int }, [3])
     }
 
-    func testCacheEntriesExpireAndStayWithinTheirBounds() {
-        final class Clock: @unchecked Sendable { var seconds: TimeInterval = 100 }
-        let clock = Clock()
-        let cache = ResponseCache(maximumEntries: 2, maximumBytes: 1000, maximumAge: 1, now: { clock.seconds })
-        var computed = 0
-        func get(_ key: String, _ token: String = "t1") -> String {
-            String(buffer: cache.body(for: key, token: token) { computed += 1; return ByteBuffer(string: "\(key)#\(computed)") })
+    /// Sets run 8's heartbeat (nil: none) and its holder's host and pid in the database at `location`.
+    func setHolder(of runID: Int64, heartbeat: Date?, host: String = "fixture-host", pid: Int32 = 1, in location: String) throws {
+        let writer = try SlopeStore(location: location)
+        defer { try? writer.close() }
+        try writer.write { c in
+            _ = try c.execute("UPDATE runs SET heartbeat_at = ?, host = ?, pid = ? WHERE id = ?",
+                              [heartbeat.map(Timestamp.format), host, pid, runID])
         }
-        XCTAssertEqual(get("a"), "a#1")
-        clock.seconds = 100.9
-        XCTAssertEqual(get("a"), "a#1")  // younger than a second
-        clock.seconds = 101.0
-        XCTAssertEqual(get("a"), "a#2")  // a second old: read again
-        XCTAssertEqual(get("a", "t2"), "a#3")  // a new token: read again
-        XCTAssertEqual(get("b", "t2"), "b#4")
-        XCTAssertEqual(get("c", "t2"), "c#5")  // a third entry: the cache starts again with it
-        XCTAssertEqual(get("c", "t2"), "c#5")
-        XCTAssertEqual(get("a", "t2"), "a#6")
-        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 6))
-        // Bodies over a quarter of the byte bound are served but not kept.
-        let large = String(repeating: "x", count: 300)
-        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
-        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
-        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 8))
     }
 
-    func testJSONEscapesMarkupControlsAndNonFiniteNumbers() {
-        let value = JSONValue.object([("a</script>", .string("x\u{1}\u{2028}y")), ("n", .number(.nan)), ("i", .number(-.infinity)),
-                                      ("w", .number(3)), ("f", .number(0.1)), ("e", .number(1e-7)), ("b", .bool(true)), ("z", .null)])
-        XCTAssertEqual(value.serialized(), #"{"a\u003c/script\u003e":"x\u0001\u2028y","n":null,"i":null,"w":3,"f":0.1,"e":1e-07,"b":true,"z":null}"#)
+    /// Run 8 is `running`, held by a worker on another host ("fixture-host"), so its heartbeat
+    /// decides (the take-over rule of `runner resume`): 10 minutes old (over the 5-minute limit), it
+    /// is stalled and its sweep is not live; 10 seconds old, live. On this host, the process decides.
+    func testARunWhoseWorkerIsGoneIsStalledAndItsSweepNotLive() async throws {
+        let copy = try makeFixture()
+        let beat = Date().addingTimeInterval(-600)
+        try setHolder(of: 8, heartbeat: beat, in: copy)
+        let replies = try await fetch(["/api/sweeps", "/api/sweeps/1", "/api/sweeps/1/runs?sort=id", "/api/runs/8", "/api/runs/7",
+                                       "/api/sweeps/1/runs?columns=name", "/api/compare?runs=7,8"], database: copy)
+        XCTAssertEqual(replies.map(\.status), Array(repeating: .ok, count: 7))
+        func checkStalled(_ sweep: [String: Any], file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(sweep["live"] as? Bool, false, file: file, line: line)
+            XCTAssertEqual((sweep["counts"] as? [String: Int])?["running"], 1, file: file, line: line)
+            let stalled = sweep["stalled"] as? [String: Any] ?? [:]
+            XCTAssertEqual(stalled["runs"] as? Int, 1, file: file, line: line)
+            XCTAssertEqual(stalled["heartbeat_at"] as? String, Timestamp.format(beat), file: file, line: line)
+            let age = stalled["heartbeat_age"] as? Double ?? 0
+            XCTAssertTrue(age >= 599 && age < 900, "\(age)", file: file, line: line)  // 600 s, and the seconds this test took
+        }
+        checkStalled((replies[0].json["sweeps"] as! [[String: Any]])[0])
+        checkStalled(replies[1].json["sweep"] as! [String: Any])
+        let runs = replies[2].json["runs"] as! [[String: Any]]
+        XCTAssertEqual(runs.map { $0["stalled"] is NSNull }, [true, true, true, true, true, true, true, false])
+        XCTAssertEqual((runs[7]["stalled"] as? [String: Any])?["heartbeat_at"] as? String, Timestamp.format(beat))
+        XCTAssertEqual(runs[7]["status"] as? String, "running")  // the stored status; `stalled` says why nothing moves
+        let run8 = replies[3].json["run"] as! [String: Any]
+        XCTAssertEqual((run8["stalled"] as? [String: Any])?["heartbeat_at"] as? String, Timestamp.format(beat))
+        XCTAssertTrue((replies[4].json["run"] as! [String: Any])["stalled"] is NSNull)
+        // Without the status column, no `stalled` either.
+        XCTAssertEqual(Set((replies[5].json["runs"] as! [[String: Any]])[0].keys), ["id", "name"])
+        let compared = (replies[6].json["runs"] as! [[String: Any]]).map { ($0["run"] as! [String: Any])["stalled"] is NSNull }
+        XCTAssertEqual(compared, [true, false])
+
+        // A heartbeat 10 seconds old: the worker lives, the sweep is live.
+        try setHolder(of: 8, heartbeat: Date().addingTimeInterval(-10), in: copy)
+        let fresh = try await fetch("/api/sweeps", database: copy).json["sweeps"] as! [[String: Any]]
+        XCTAssertEqual(fresh[0]["live"] as? Bool, true)
+        XCTAssertTrue(fresh[0]["stalled"] is NSNull)
+        // No heartbeat at all: stalled, since no time.
+        try setHolder(of: 8, heartbeat: nil, in: copy)
+        let never = try await fetch("/api/sweeps/1", database: copy).json["sweep"] as! [String: Any]
+        XCTAssertEqual(never["live"] as? Bool, false)
+        XCTAssertTrue((never["stalled"] as? [String: Any])?["heartbeat_at"] is NSNull)
+
+        // Held on this host, the process decides whatever the heartbeat says: this test's own
+        // process is alive (an old heartbeat: a run waiting for a thread gets none); a pid no
+        // process has is gone (a fresh heartbeat: the worker was killed a moment ago).
+        let here = WorkerIdentity.current()
+        try setHolder(of: 8, heartbeat: beat, host: here.host, pid: here.pid, in: copy)
+        let alive = try await fetch("/api/sweeps", database: copy).json["sweeps"] as! [[String: Any]]
+        XCTAssertEqual(alive[0]["live"] as? Bool, true)
+        try setHolder(of: 8, heartbeat: Date(), host: here.host, pid: Int32.max, in: copy)
+        let killed = try await fetch("/api/sweeps", database: copy).json["sweeps"] as! [[String: Any]]
+        XCTAssertEqual(killed[0]["live"] as? Bool, false)
+        XCTAssertEqual((killed[0]["stalled"] as? [String: Any])?["runs"] as? Int, 1)
     }
 }

@@ -40,7 +40,12 @@ public enum ReportFixture {
     /// `inspectionConfigJSON` is stored as run 10's config (the runner's RunConfiguration JSON in
     /// tests that load it through Experiments).
     public static func build(at path: String, inspectionConfigJSON: String? = nil) throws {
-        let store = try SlopeStore(path: path)
+        try build(into: SlopeStore(path: path), inspectionConfigJSON: inspectionConfigJSON)
+    }
+
+    /// The same in a new, empty database of any store (a PostgreSQL server's too), closed at the end.
+    public static func build(into store: SlopeStore, inspectionConfigJSON: String? = nil) throws {
+        defer { try? store.close() }
         let worker = WorkerIdentity(host: "fixture-host", pid: 1, label: "fixture")
         var newRuns: [SlopeStore.NewRun] = []
         for learningRate in learningRates {
@@ -85,7 +90,7 @@ public enum ReportFixture {
             name: "xor", learningRate: configuration.learningRate, batchSize: configuration.batchSize, epochs: configuration.epochs,
             seed: configuration.seed, layers: "2-2-1", activation: "relu", outputActivation: "sigmoid", loss: "binary-cross-entropy",
             precision: .float64, dataset: "xor",
-            configJSON: inspectionConfigJSON ?? String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self),
+            configJSON: inspectionConfigJSON ?? String(decoding: try sortedKeysEncoder.encode(configuration), as: UTF8.self),
             slopeVersion: "test"))
         _ = try store.claimRun(runID: xorRun, worker: worker)
         let trainer = try Trainer(configuration: configuration, training: GeneratedData.xor(), validation: nil,
@@ -100,6 +105,13 @@ public enum ReportFixture {
         }
         try store.finishRun(runID: xorRun, status: .completed, stopReason: "completed all epochs")
     }
+
+    /// Keys in a fixed order, so that two fixtures hold the same text (JSONEncoder's own order varies).
+    static let sortedKeysEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
 
     /// Marks the database at `path` as written by a newer Slope: a migration this build does not know.
     public static func addUnknownMigration(at path: String) throws {

@@ -7,6 +7,8 @@
   var app = document.getElementById('app');
   var refreshPage = null;      // the current page's redraw, called when the database changes
   var refreshing = false;
+  var watchesRunning = false;  // the page shows running runs: redraw now and then even without commits
+  var CLOCK_REDRAW = 10000;    // ms: a worker dies without a commit, and its runs turn stalled with time alone
   var EPOCH_ROWS = 100;       // rows of a run's epoch table (the curves show every epoch)
 
   // MARK: helpers
@@ -78,7 +80,27 @@
     ].concat(extra || []));
   }
 
-  function statusCell(status) { return el('td', { className: 'text status-' + status }, [status]); }
+  /** "45 s", "12 min", "3.5 h", "2.0 days": how long ago a heartbeat was. */
+  function age(seconds) {
+    if (seconds < 120) { return Math.round(seconds) + ' s'; }
+    if (seconds < 7200) { return Math.round(seconds / 60) + ' min'; }
+    return seconds < 172800 ? (seconds / 3600).toFixed(1) + ' h' : (seconds / 86400).toFixed(1) + ' days';
+  }
+  /** A running run whose worker is gone (`stalled`: its last heartbeat and that heartbeat's age). */
+  function stalledText(stalled) {
+    return 'running, but its worker is gone: ' + (stalled.heartbeat_at ? 'last heartbeat ' + age(stalled.heartbeat_age) + ' ago (' + stalled.heartbeat_at + ')' : 'no heartbeat recorded');
+  }
+  /** A run's status; a stalled run (running, its worker gone) shows as `stalled`, with its last heartbeat on hover. */
+  function statusCell(status, stalled) {
+    if (stalled) { return el('td', { className: 'text status-stalled', title: stalledText(stalled) }, ['stalled']); }
+    return el('td', { className: 'text status-' + status }, [status]);
+  }
+  /** A sweep's running runs that lost their worker: how many, the latest heartbeat among them, and how to go on. */
+  function sweepStalledText(sweep) {
+    var runs = sweep.stalled.runs;
+    var heartbeat = sweep.stalled.heartbeat_at ? 'last heartbeat ' + age(sweep.stalled.heartbeat_age) + ' ago' : 'no heartbeat recorded';
+    return 'stalled: ' + runs + ' run' + (runs === 1 ? '' : 's') + ' without a worker (' + heartbeat + ') — run `runner resume --sweep ' + sweep.id + '`';
+  }
   function crumbs(items) {
     var nav = document.getElementById('crumbs');
     replace(nav, null);
@@ -95,7 +117,7 @@
 
   // MARK: live updates
 
-  var lastToken = null;
+  var lastToken = null, lastRedraw = Date.now();
   function poll() {
     var live = document.getElementById('live');
     api('changes').then(function (body) {
@@ -103,9 +125,10 @@
       live.textContent = 'live · checked ' + new Date().toLocaleTimeString();
       if (lastToken === null || !refreshPage) {
         lastToken = body.token;
-      } else if (body.token !== lastToken && !refreshing) {
+      } else if ((body.token !== lastToken || (watchesRunning && Date.now() - lastRedraw > CLOCK_REDRAW)) && !refreshing) {
         // The token is taken only when a redraw starts: a change during a redraw triggers another.
         lastToken = body.token;
+        lastRedraw = Date.now();
         refreshing = true;
         Promise.resolve(refreshPage()).catch(function (error) { if (!(error instanceof ApiError)) { throw error; } })
           .then(function () { refreshing = false; }, function (error) { refreshing = false; throw error; });
@@ -126,6 +149,7 @@
     replace(app, el('div', {}, [el('h1', {}, ['Sweeps']), holder, singleHeading, singleBox]));
     function draw() {
       return api('sweeps').then(function (data) {
+        watchesRunning = data.sweeps.some(function (sweep) { return sweep.counts.running > 0; });
         singleHeading.hidden = !data.single_runs;
         var single = data.single_runs ? drawSingleRuns() : (replace(singleBox, null), null);
         if (data.sweeps.length === 0) {
@@ -139,12 +163,13 @@
           return el('tr', { className: 'sweep-row', 'data-id': sweep.id }, [
             el('td', {}, [sweep.id]),
             el('td', { className: 'text' }, [el('a', { href: '/sweeps/' + sweep.id }, [sweep.name])]),
-            statusCell(sweep.status),
+            statusCell(sweep.status, sweep.live ? null : sweep.stalled),
             el('td', {}, [sweep.done + ' / ' + sweep.runs, bar]),
             el('td', {}, [sweep.counts.running ? String(sweep.counts.running) : '']),
             el('td', {}, [format(sweep.best)]),
             el('td', { className: 'text note' }, [sweep.metric]),
-            el('td', { className: 'text' }, [sweep.live ? el('span', { className: 'badge' }, ['live']) : '']),
+            el('td', { className: 'text' }, [sweep.live ? el('span', { className: 'badge' }, ['live']) : '',
+              sweep.stalled ? el('span', { className: 'stalled-note' }, [sweepStalledText(sweep)]) : '']),
             el('td', { className: 'text note' }, [sweep.created_at]),
           ]);
         });
@@ -163,7 +188,7 @@
         var rows = page.runs.map(function (run) {
           return el('tr', { className: 'single-run-row', 'data-id': run.id }, columns.map(function (name) {
             if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
-            if (name === 'status') { return statusCell(run.status); }
+            if (name === 'status') { return statusCell(run.status, run.stalled); }
             if (name === 'epochs_done') { return el('td', {}, [run.epochs_done + ' / ' + run.epochs]); }
             return valueCell(run[name]);
           }));
@@ -210,12 +235,14 @@
         var sweep = info.sweep;
         document.title = 'Slope: sweep ' + sweep.id + ' ' + sweep.name;
         crumbs([['sweeps', '/'], ['sweep ' + sweep.id, null]]);
+        watchesRunning = sweep.counts.running > 0;
         var counts = Object.keys(sweep.counts).filter(function (k) { return sweep.counts[k]; }).map(function (k) { return sweep.counts[k] + ' ' + k; });
         var epochs = el('span', { id: 'epochs-stored', 'data-value': sweep.epochs_done }, [String(sweep.epochs_done)]);
         replace(header, el('div', {}, [
           el('h1', {}, ['Sweep ' + sweep.id + ': ', el('span', { id: 'sweep-name' }, [sweep.name]), ' ', sweep.live ? el('span', { className: 'badge' }, ['live']) : null]),
           el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + sweep.status }, [sweep.status]), ', ' + sweep.done + ' of ' + sweep.runs + ' runs done (' + counts.join(', ') + '), ', epochs, ' epochs stored, created ' + sweep.created_at]),
           el('p', { className: 'meta' }, ['swept: ' + (info.swept.length ? info.swept.join(', ') : 'nothing (one configuration)')]),
+          sweep.stalled ? el('p', { className: 'warning', id: 'sweep-stalled' }, [sweepStalledText(sweep)]) : null,
         ]));
         var last = liveLog.lastChild;
         if (!last || last.getAttribute('data-epochs') !== String(sweep.epochs_done)) {
@@ -275,7 +302,7 @@
           } });
           return el('tr', { className: 'run-row' + (checked ? ' selected' : ''), 'data-id': run.id }, [el('td', {}, [box])].concat(columns.map(function (name) {
             if (name === 'id') { return el('td', {}, [el('a', { href: '/runs/' + run.id }, [run.id])]); }
-            if (name === 'status') { return statusCell(run.status); }
+            if (name === 'status') { return statusCell(run.status, run.stalled); }
             if (name === 'epochs_done') { return el('td', { className: 'epochs' }, [run.epochs_done + ' / ' + run.epochs]); }
             return valueCell(run[name]);
           })));
@@ -377,12 +404,14 @@
     function drawRun() {
       return api('runs/' + runID).then(function (data) {
         var run = data.run;
+        watchesRunning = run.status === 'running';
         document.title = 'Slope: run ' + run.id;
         crumbs(run.sweep_id ? [['sweeps', '/'], ['sweep ' + run.sweep_id, '/sweeps/' + run.sweep_id], ['run ' + run.id, null]] : [['sweeps', '/'], ['run ' + run.id, null]]);
         replace(header, el('div', {}, [
           el('h1', {}, ['Run ' + run.id + (run.name ? ': ' : ''), el('span', { id: 'run-name' }, [run.name || ''])]),
           el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + run.status }, [run.status]), run.stop_reason ? ' (' + run.stop_reason + ')' : '',
             ', epoch ', el('span', { id: 'epochs-done' }, [String(run.epochs_done)]), ' of ' + run.epochs + ', layers ' + run.layers + ', dataset ', el('code', {}, [run.dataset])]),
+          run.stalled ? el('p', { className: 'warning', id: 'run-stalled' }, ['stalled: ' + stalledText(run.stalled) + ' — run `runner resume --run ' + run.id + '`']) : null,
           data.error ? el('p', { className: 'error' }, [data.error]) : null,
         ]));
         var config = [];

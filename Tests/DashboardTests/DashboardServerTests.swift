@@ -1,0 +1,102 @@
+// Tests of the dashboard server that do not depend on the store (SQLite only): the address and
+// token rules, the response cache (its hit counts: PostgreSQL's change token also moves with the
+// server's own background transactions), and the JSON writer.
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Store
+import TestSupport
+import XCTest
+@testable import Dashboard
+
+final class DashboardServerTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private var fixture: String { directory.path("fixture.db") }
+
+    override func setUpWithError() throws {
+        directory = try TemporaryDirectory(prefix: "slope-dashboard-server")
+        try ReportFixture.build(at: fixture)
+    }
+
+    override func tearDown() {
+        directory?.remove()
+    }
+
+    func testOtherAddressesNeedAGoodTokenAndLoopbackNeedsLoopbackHostNames() throws {
+        let queries = try SlopeStore(path: fixture, mode: .readOnly).queries
+        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0")) { error in
+            XCTAssertTrue("\(error)".contains("give --token"))
+        }
+        XCTAssertThrowsError(try DashboardServer(queries: queries, host: "0.0.0.0", token: "short")) { error in
+            XCTAssertTrue("\(error)".contains("at least 16"))
+        }
+        XCTAssertThrowsError(try DashboardServer(queries: queries, token: "has space and more than 16")) 
+        XCTAssertNoThrow(try DashboardServer(queries: queries, host: "0.0.0.0", token: DashboardServer.generateToken()))
+        XCTAssertEqual(DashboardServer.generateToken().count, 32)
+        XCTAssertNotEqual(DashboardServer.generateToken(), DashboardServer.generateToken())
+        for host in ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "localhost"] {
+            XCTAssertTrue(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        }
+        for host in ["evil.example:8080", "127.0.0.1.evil.example", "192.168.1.5:8080", "[::2]:80"] {
+            XCTAssertFalse(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        }
+        let server = try DashboardServer(queries: queries, host: "::1", port: 9000, token: "abcdefghijklmnopq")
+        XCTAssertEqual(server.address(port: 9001), "http://[::1]:9001/?token=abcdefghijklmnopq")
+    }
+
+    /// Repeated requests are answered from the cache while the change token stays; a commit (a new
+    /// token) makes the next request read the database again, and its answer shows the commit.
+    func testRepeatedRequestsComeFromTheCacheUntilACommit() async throws {
+        let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries)
+        let first = try await DashboardTests.fetch(["/api/sweeps", "/api/sweeps", "/api/sweeps/1/runs?limit=2", "/api/changes", "/api/sweeps/1/runs?limit=3"], from: server)
+        XCTAssertEqual(first.map(\.status), [.ok, .ok, .ok, .ok, .ok])
+        XCTAssertEqual(first[1].body, first[0].body)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 1, misses: 3))  // /api/changes is never cached
+        XCTAssertEqual(first[1].json["single_runs"] as? Int, 2)
+
+        let writer = try SlopeStore(path: fixture)  // this test's own copy of the fixture
+        _ = try writer.createRun(SlopeStore.NewRun(name: "new", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
+                                                   activation: "relu", outputActivation: "identity", loss: "mse", dataset: "linear",
+                                                   configJSON: "{}", slopeVersion: "test"))
+        try writer.close()
+        let after = try await DashboardTests.fetch(["/api/sweeps", "/api/sweeps"], from: server)
+        XCTAssertEqual(after[0].json["single_runs"] as? Int, 3)
+        XCTAssertEqual(after[1].body, after[0].body)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 4))
+        // Errors are not cached.
+        _ = try await DashboardTests.fetch(["/api/sweeps/9", "/api/sweeps/9"], from: server)
+        XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 6))
+    }
+
+    func testCacheEntriesExpireAndStayWithinTheirBounds() {
+        final class Clock: @unchecked Sendable { var seconds: TimeInterval = 100 }
+        let clock = Clock()
+        let cache = ResponseCache(maximumEntries: 2, maximumBytes: 1000, maximumAge: 1, now: { clock.seconds })
+        var computed = 0
+        func get(_ key: String, _ token: String = "t1") -> String {
+            String(buffer: cache.body(for: key, token: token) { computed += 1; return ByteBuffer(string: "\(key)#\(computed)") })
+        }
+        XCTAssertEqual(get("a"), "a#1")
+        clock.seconds = 100.9
+        XCTAssertEqual(get("a"), "a#1")  // younger than a second
+        clock.seconds = 101.0
+        XCTAssertEqual(get("a"), "a#2")  // a second old: read again
+        XCTAssertEqual(get("a", "t2"), "a#3")  // a new token: read again
+        XCTAssertEqual(get("b", "t2"), "b#4")
+        XCTAssertEqual(get("c", "t2"), "c#5")  // a third entry: the cache starts again with it
+        XCTAssertEqual(get("c", "t2"), "c#5")
+        XCTAssertEqual(get("a", "t2"), "a#6")
+        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 6))
+        // Bodies over a quarter of the byte bound are served but not kept.
+        let large = String(repeating: "x", count: 300)
+        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
+        _ = cache.body(for: "large", token: "t2") { ByteBuffer(string: large) }
+        XCTAssertEqual(cache.statistics, .init(hits: 2, misses: 8))
+    }
+
+    func testJSONEscapesMarkupControlsAndNonFiniteNumbers() {
+        let value = JSONValue.object([("a</script>", .string("x\u{1}\u{2028}y")), ("n", .number(.nan)), ("i", .number(-.infinity)),
+                                      ("w", .number(3)), ("f", .number(0.1)), ("e", .number(1e-7)), ("b", .bool(true)), ("z", .null)])
+        XCTAssertEqual(value.serialized(), #"{"a\u003c/script\u003e":"x\u0001\u2028y","n":null,"i":null,"w":3,"f":0.1,"e":1e-07,"b":true,"z":null}"#)
+    }
+}
