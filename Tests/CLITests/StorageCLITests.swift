@@ -105,8 +105,8 @@ final class StorageCLITests: CLITestCase {
         // report sweeps: the sum of length(data) over the sweep's tensors.
         let bytesBefore = try tensorBytes()
         XCTAssertEqual(bytesBefore, 2 * (4 * (64 * 64 + 64 + 64 * 10 + 10) * (1 + 2 * 7)))  // weights+biases, +gradients from epoch 1
-        XCTAssertEqual(try run("report", ["sweeps", "--format", "csv"]).output.split(separator: "\n")[1].split(separator: ",").last.map(String.init),
-                       String(bytesBefore))
+        let sweeps = try run("report", ["sweeps", "--format", "csv"]).output.split(separator: "\n").map { $0.split(separator: ",") }
+        XCTAssertEqual(sweeps[0].firstIndex(of: "tensor_bytes").map { String(sweeps[1][$0]) }, String(bytesBefore))
 
         // --dry-run changes nothing.
         let sizeBefore = try fileSize(path)
