@@ -54,9 +54,16 @@ public struct DashboardServer: Sendable {
         return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max, using: &generator)) }.joined()
     }
 
-    /// The address to open in a browser (with the token, when there is one).
+    /// Whether `host` is the wildcard address (0.0.0.0, ::): listening on every address.
+    public static func isEveryAddress(_ host: String) -> Bool {
+        ["0.0.0.0", "::", "[::]"].contains(host)
+    }
+
+    /// The address to open in a browser (with the token, when there is one): for the wildcard
+    /// address, which no browser can open, the machine's host name.
     public func address(port actualPort: Int) -> String {
-        let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let name = Self.isEveryAddress(host) ? ProcessInfo.processInfo.hostName : host
+        let shownHost = name.contains(":") && !name.hasPrefix("[") ? "[\(name)]" : name
         return "http://\(shownHost):\(actualPort)/" + (token.map { "?token=\($0)" } ?? "")
     }
 
@@ -72,6 +79,9 @@ public struct DashboardServer: Sendable {
         do {
             try await application.runService()
         } catch {  // the address is taken, not this machine's, or not an address
+            if String(describing: error).contains("errno: \(EADDRINUSE)") {
+                throw DashboardError.cannotServe("port \(port) on \(host) is already in use: pick another with --port (or --port 0 for a free one)")
+            }
             throw DashboardError.cannotServe("cannot listen on \(host) port \(port): \(error)")
         }
     }

@@ -381,6 +381,11 @@ extension SweepSpec {
             throw ExperimentsError.badSpecFile(path: file, reason: "expands to more than \(YAMLLimits.maximumNodes) YAML values "
                 + "(aliases that repeat aliases?); a sweep file needs far fewer: write the values out")
         }
+        if let root, let text = YAMLLimits.firstNULText(in: root) {
+            let location = text.mark.map { YAMLLimits.clamped($0, in: yaml) }
+            throw ExperimentsError.badSpecFile(path: file + (location.map { ", line \($0.line), column \($0.column)" } ?? ""),
+                                               reason: "a text holds a NUL character (\\0), which names and settings cannot hold: remove it")
+        }
         return root
     }
 

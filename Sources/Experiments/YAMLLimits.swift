@@ -27,6 +27,24 @@ enum YAMLLimits {
         return true
     }
 
+    /// The first text holding a NUL character (a `"\\0"` escape), if any: SQLite would
+    /// store it cut short and PostgreSQL refuses it, so a sweep file with one is refused before
+    /// anything is written. Walks at most `maximumNodes` nodes (check `isWithinNodeLimit` first).
+    static func firstNULText(in root: Node) -> Node.Scalar? {
+        var pending = [root]
+        while let node = pending.popLast() {
+            switch node {
+            case let .scalar(scalar):
+                if scalar.string.unicodeScalars.contains("\u{0}") { return scalar }
+            case .alias: break
+            case let .sequence(sequence): pending.append(contentsOf: sequence)
+            case let .mapping(mapping):
+                for (key, value) in mapping { pending.append(key); pending.append(value) }
+            }
+        }
+        return nil
+    }
+
     /// Where an alias (`*name`) is used as a mapping key, if anywhere: Yams hashes every key to find
     /// duplicates, and hashing an alias of a nested-alias list walks all of its expansion, so such a
     /// file is refused before it is composed. Only files that define an anchor (`&`) are looked at.

@@ -342,6 +342,7 @@ struct Export: ParsableCommand {
             return
         }
         guard let out, !out.isEmpty else { throw ValidationError("--format sqlite writes a database file: give its name with --out FILE.db") }
+        if out == "-" { throw ValidationError("--out -: --format sqlite writes a database file, not standard output: give a file path with --out FILE.db") }
         if filter != nil { throw ValidationError("--where does not go with --format sqlite, which copies whole sweeps: choose one with --sweep") }
         if what != nil { throw ValidationError("--what does not go with --format sqlite, which copies runs, epochs and tensors together") }
     }
@@ -350,7 +351,10 @@ struct Export: ParsableCommand {
         guard format == .sqlite, let out else {
             return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat) { Output.write($0) }
         }
-        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out)
+        // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
+        let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }
+        defer { signals.forEach { $0.cancel() } }
+        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested })
         Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
                      + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(out) (\(SlopeStore.describeBytes(copied.bytes)))\n")
     }

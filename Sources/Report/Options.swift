@@ -47,9 +47,20 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// The database opened read-only (never migrated, never written).
-    func openStore() throws -> SlopeStore {
-        try SlopeStore(location: databaseLocation, mode: .readOnly, busyTimeout: 5)
+    /// Seconds a read waits for a lost PostgreSQL server to come back before it fails: `report`
+    /// answers (an error, or the dashboard's 503) within seconds, unlike a worker, which waits.
+    static let reconnectionSeconds: TimeInterval = 3
+
+    /// The database opened read-only (never migrated, never written). A lost PostgreSQL server is
+    /// waited for `reconnectionSeconds` and said once on stderr (`whileDown`: what happens meanwhile).
+    func openStore(whileDown: String = "retrying for a few seconds") throws -> SlopeStore {
+        let server = displayedLocation
+        let reconnection = SlopeStore.PostgresReconnection(
+            giveUpAfter: Self.reconnectionSeconds,
+            onLost: { reason in Output.notice("lost the connection to \(server) (\(reason)); \(whileDown)") },
+            onReconnected: { seconds in Output.notice(String(format: "reconnected to \(server) after %.1f s", seconds)) },
+            shouldGiveUp: { Output.stop.isRequested })
+        return try SlopeStore(location: databaseLocation, mode: .readOnly, busyTimeout: 5, reconnection: reconnection)
     }
 
     /// The reporter over the database opened read-only.
@@ -66,6 +77,44 @@ struct FormatOptions: ParsableArguments {
 enum Output {
     static func write(_ text: String) {
         StandardStream.output.write(text)
+    }
+
+    /// One line on stderr that is not an error (the command goes on).
+    static func notice(_ line: String) {
+        FileHandle.standardError.write(Data("report: \(line)\n".utf8))
+    }
+
+    /// Set by Ctrl-C or SIGTERM where a command stops on them (`stopOnSignals`).
+    static let stop = StopSignal()
+
+    /// The signal that set `stop` (SIGINT or SIGTERM), 0 before one came.
+    nonisolated(unsafe) static var stopSignal: Int32 = 0
+
+    /// Seconds a command has to stop by itself after Ctrl-C or SIGTERM (`stopOnSignals`).
+    static let stopGraceSeconds = 2.0
+
+    /// From now on Ctrl-C and SIGTERM set `stop` instead of ending the process at once, so that
+    /// a long command (`export --format sqlite`) stops cleanly. When it has not within
+    /// `stopGraceSeconds` (a query waiting for the server), or at a second signal, `cleanUp`
+    /// runs and the process ends (status 128 + the signal). The sources must live as long as the command.
+    static func stopOnSignals(cleanUp: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let end: @Sendable () -> Never = {
+                    cleanUp()
+                    notice("stopped: \(number == SIGINT ? "interrupted" : "terminated"); nothing was written")
+                    _exit(128 + number)
+                }
+                if stop.isRequested { end() }
+                stopSignal = number
+                stop.request()
+                DispatchQueue.global().asyncAfter(deadline: .now() + stopGraceSeconds) { end() }
+            }
+            source.resume()
+            return source
+        }
     }
 
     /// Writes `data` to `path`, or to standard output when `path` is nil or "-". A file is replaced

@@ -60,6 +60,8 @@ struct Report: ParsableCommand {
             default: fail(error.description, status: 1)
             }
         } catch let error as StoreError {
+            if case .invalidDatabaseURL = error { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
+            if case .interrupted = error { fail(error.description, status: 128 + (Output.stopSignal == 0 ? SIGINT : Output.stopSignal)) }
             fail(error.description, status: 1)
         } catch let error as ExperimentsError {
             fail(error.description, status: error.isUsageError ? 2 : 1)

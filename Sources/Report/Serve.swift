@@ -24,7 +24,7 @@ struct Serve: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
     var host = "127.0.0.1"
-    @Option(help: ArgumentHelp("The port to listen on (0: any free port).", valueName: "port"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on, 0-65535 (0: any free port).", valueName: "port"))
     var port = 8080
     @Option(help: ArgumentHelp("A token every request must carry (at least 16 letters, digits or -_.~), or `generate` for a random one. Needed unless --host is a loopback address (127.0.0.0/8, ::1, localhost): a random one is made when not given.", valueName: "token"))
     var token: String?
@@ -40,10 +40,12 @@ struct Serve: ParsableCommand {
     func run() throws {
         // A token when asked for one, or when the address is not loopback and none was given.
         let chosenToken = token == "generate" || (token == nil && !DashboardServer.isLoopback(host)) ? DashboardServer.generateToken() : token
-        let store = try database.openStore()
+        let store = try database.openStore(whileDown: "the dashboard answers 503 until it is back")
         let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken)
         try server.runUntilStopped { port in
-            Output.write("Slope dashboard of \(database.displayedLocation) at \(server.address(port: port))  (Ctrl-C to stop)\n")
+            // 0.0.0.0 or :: is every address: a browser elsewhere opens the machine's name instead.
+            let every = DashboardServer.isEveryAddress(host) ? ", listening on every address of this machine" : ""
+            Output.write("Slope dashboard of \(database.displayedLocation) at \(server.address(port: port))  (Ctrl-C to stop\(every))\n")
         }
     }
 }

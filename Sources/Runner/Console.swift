@@ -28,6 +28,10 @@ enum Console {
             writeError("error: \(error.description)")
             return error.isUsageError ? 2 : 1
         }
+        if let error = error as? StoreError, case .invalidDatabaseURL = error {  // found on connecting (an unreadable sslrootcert): still bad input
+            writeError("error: \(error)")
+            return 2
+        }
         if Runner.exitCode(for: error) == .success {  // --help of the root command, --version
             print(Runner.fullMessage(for: error))
             return 0

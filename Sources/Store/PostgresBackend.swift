@@ -11,6 +11,8 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
     let mode: SlopeStore.Mode
     let reconnection: SlopeStore.PostgresReconnection
     let pool: PostgresSessionPool
+    /// The outage the caller was told about, shared by every thread of the process.
+    private let outage = Outage()
 
     /// The server and database, without the password.
     var location: String { settings.description }
@@ -149,7 +151,7 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
             do {
                 let result = try attempt(session)
                 pool.checkin(session)
-                if let outageStart { reconnection.onReconnected(Date().timeIntervalSince(outageStart)) }
+                if let seconds = outage.end() { reconnection.onReconnected(seconds) }
                 return result
             } catch let error where Self.isConnectionLoss(error) {
                 if error is Retry { pool.checkin(session) } else { pool.discard(session) }
@@ -171,13 +173,40 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
         let now = Date()
         if outageStart == nil {
             outageStart = now
-            if !(error is Retry) { reconnection.onLost(Self.reason(error)) }
+            if !(error is Retry), outage.begin(at: now) { reconnection.onLost(Self.reason(error)) }
         }
         guard let start = outageStart, now.timeIntervalSince(start) < reconnection.giveUpAfter, !reconnection.shouldGiveUp() else {
             throw error is Retry ? StoreError.cannotConnect(server: location, reason: "the server did not say whether a transaction was committed: check it, then retry") : error
         }
         Thread.sleep(forTimeInterval: SlopeStore.PostgresReconnection.backoff(attempt: failures))
         failures += 1
+    }
+
+    /// One outage per process, not per transaction: threads (a worker's, the dashboard's
+    /// requests) that meet the same lost server tell the caller once, and the first transaction
+    /// that succeeds afterwards tells it that the server is back (even when the transactions that
+    /// met the outage gave up meanwhile).
+    final class Outage: @unchecked Sendable {  // guarded by its lock
+        private let lock = NSLock()
+        private var start: Date?
+
+        /// Whether this starts an outage (false while one is already on).
+        func begin(at now: Date) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            guard start == nil else { return false }
+            start = now
+            return true
+        }
+
+        /// The seconds the outage lasted, when one was on; it is over.
+        func end() -> TimeInterval? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard let start else { return nil }
+            self.start = nil
+            return Date().timeIntervalSince(start)
+        }
     }
 
     private static func reason(_ error: Error) -> String {

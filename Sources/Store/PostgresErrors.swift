@@ -68,6 +68,9 @@ enum PostgresErrors {
             if psqlError.serverInfo?[.severity] == "FATAL" || psqlError.serverInfo?[.severity] == "PANIC" || state.hasPrefix("57P") {
                 return .cannotConnect(server: server, reason: settings.redacting("the server ended the connection (\(message)): check that the server is running, then retry"))
             }
+            if state == "42501" {  // insufficient privilege: say which role Slope's roles would be
+                return .postgres(server: server, message: settings.redacting(privilegeAdvice(message, settings: settings)))
+            }
             if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
             return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
@@ -118,6 +121,14 @@ enum PostgresErrors {
             return "\(address): \(channelError)"
         }
         return text
+    }
+
+    /// What to do about a privilege the role lacks (SQLSTATE 42501), as docs/distributed.md sets the roles up.
+    static func privilegeAdvice(_ message: String, settings: PostgresSettings) -> String {
+        if message.contains("for schema") {
+            return "role \(settings.user) may not create Slope's tables in database \(settings.database) (\(message)): the first command on a new database must run as the database owner, which creates them (docs/distributed.md, Roles)"
+        }
+        return "role \(settings.user) may not do this to Slope's tables (\(message)): writing (runner) needs a worker role with SELECT, INSERT, UPDATE and DELETE, reading (report) at least SELECT (docs/distributed.md, Roles)"
     }
 
     private static func passwordOrigin(_ settings: PostgresSettings) -> String {

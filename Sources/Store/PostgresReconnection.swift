@@ -10,10 +10,11 @@ extension SlopeStore {
     public struct PostgresReconnection: Sendable {
         /// Seconds to keep trying to reconnect before the operation fails with `.cannotConnect`.
         public var giveUpAfter: TimeInterval
-        /// Told once per outage, on the waiting thread, that the connection was lost (the reason,
-        /// without the password) and that the store is reconnecting.
+        /// Told once per outage (however many threads meet it), on the waiting thread, that the
+        /// connection was lost (the reason, without the password) and that the store is reconnecting.
         public var onLost: @Sendable (_ reason: String) -> Void
-        /// Told once reconnected, with the seconds the outage lasted.
+        /// Told once reconnected (by the first transaction that succeeds after the outage, even when
+        /// those that met it gave up), with the seconds since it was met.
         public var onReconnected: @Sendable (_ seconds: TimeInterval) -> Void
         /// Asked between attempts: true ends the wait (Ctrl-C), and the operation fails.
         public var shouldGiveUp: @Sendable () -> Bool

@@ -27,6 +27,7 @@ struct PostgresURL {
         guard let scheme = ["postgresql://", "postgres://"].first(where: { lowered.hasPrefix($0) }) else {
             throw StoreError.invalidDatabaseURL("a database URL starts with postgresql:// or postgres://, e.g. \(Self.example)")
         }
+        if url.utf8.contains(0) { throw StoreError.invalidDatabaseURL("the URL has a NUL byte: remove it") }
         var rest = Substring(url.dropFirst(scheme.count))
         if let mark = rest.firstIndex(of: "?") {
             query = try Self.parseQuery(rest[rest.index(after: mark)...])
@@ -150,6 +151,8 @@ struct PostgresURL {
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw StoreError.invalidDatabaseURL("\(what) in the URL decodes to bytes that are not UTF-8: check its %-escapes")
         }
+        // PostgreSQL's names, passwords and settings are C strings: a NUL would cut or garble them.
+        if bytes.contains(0) { throw StoreError.invalidDatabaseURL("\(what) in the URL has a NUL byte (%00): remove it") }
         return decoded
     }
 

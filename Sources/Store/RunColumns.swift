@@ -80,6 +80,11 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     /// The column as it appears in SQL (always qualified by the `runs` table).
     var sqlExpression: String { "runs.\(rawValue)" }
 
+    /// The column to compare or sort by in `dialect`: a text column by its bytes on both stores.
+    func orderedExpression(_ dialect: SQLDialect) -> String {
+        valueKind == .text ? dialect.bytewise(sqlExpression) : sqlExpression
+    }
+
     /// Names as users type them, sorted: for "valid names are ..." messages.
     public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
 

@@ -40,13 +40,15 @@ public indirect enum RunFilter: Equatable, Sendable {
     func sql(_ dialect: SQLDialect) -> (text: String, arguments: [SQLValue]) {
         switch self {
         case .comparison(let column, let comparison, let value):
-            return ("\(column.sqlExpression) \(comparison.rawValue) ?", [value.sqlValue])
+            // Order by bytes on both stores; equality is bytewise already (and keeps the indexes usable).
+            let expression = comparison == .equal || comparison == .notEqual ? column.sqlExpression : column.orderedExpression(dialect)
+            return ("\(expression) \(comparison.rawValue) ?", [value.sqlValue])
         case .isIn(let column, let values):
             if values.isEmpty { return ("FALSE", []) }
             let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
             return ("\(column.sqlExpression) IN (\(marks))", values.map(\.sqlValue))
         case .like(let column, let pattern):
-            return ("\(column.sqlExpression) \(dialect.like) ?", [.text(pattern)])
+            return (dialect.like(column.sqlExpression), [.text(pattern)])
         case .isNull(let column):
             return ("\(column.sqlExpression) IS NULL", [])
         case .and(let left, let right):

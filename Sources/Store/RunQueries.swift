@@ -135,7 +135,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             guard let sort else { return try fetch(nil, order: "runs.id", limit: limit, offset: offset) }
             // Two passes keep an index usable for the ordered part and put missing values last; ties
             // go by id in the same direction, so the index order is the whole order (no sort step).
-            let column = sort.column.sqlExpression
+            let column = sort.column.orderedExpression(c.dialect)
             let direction = sort.descending ? "DESC" : "ASC"
             var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)",
                                    limit: limit, offset: offset)

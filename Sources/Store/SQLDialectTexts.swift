@@ -65,11 +65,27 @@ extension SQLDialect {
         }
     }
 
-    /// Case-insensitive (for ASCII letters) pattern matching, as SQLite's LIKE is.
-    var like: String {
+    /// `expression LIKE ?` as SQLite's LIKE matches: ASCII letters case-insensitively, every other
+    /// character (É and é) exactly, `%` and `_` as wildcards and no escape character. PostgreSQL's
+    /// ILIKE would fold every letter by the database's locale, and its LIKE escapes with `\`.
+    func like(_ expression: String) -> String {
         switch self {
-        case .sqlite: return "LIKE"
-        case .postgres: return "ILIKE"
+        case .sqlite: return "\(expression) LIKE ?"
+        case .postgres:
+            func asciiLowercased(_ text: String) -> String {
+                "translate(\(text), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE \"C\""
+            }
+            return "\(asciiLowercased(expression)) LIKE \(asciiLowercased("CAST(? AS text)")) ESCAPE ''"
+        }
+    }
+
+    /// A text expression that compares and sorts by its bytes (by code point, for UTF-8), as
+    /// SQLite's BINARY collation does, whatever the PostgreSQL database's collation (en-US would
+    /// put `_x` and `apple` before `Banana`): the same order and comparisons on both stores.
+    func bytewise(_ expression: String) -> String {
+        switch self {
+        case .sqlite: return expression
+        case .postgres: return "\(expression) COLLATE \"C\""
         }
     }
 

@@ -23,39 +23,59 @@ extension SlopeStore {
 
     /// Copies sweep `sweepID` (nil: every sweep and every single run) into a new SQLite database
     /// at `path`, created with this build's schema, from one consistent snapshot of this store.
-    /// The file is written beside `path` under a temporary name and moved into place at the end,
-    /// so that it appears whole or not at all; an existing `path` is never replaced.
+    /// The file is written beside `path` under a temporary name (`.NAME.PID.partial`) and moved
+    /// into place at the end, so that it appears whole or not at all; an existing `path` is never
+    /// replaced. Temporary files that an export killed before it could clean up left beside `path`
+    /// (their process is gone) are removed first. When the connection to a PostgreSQL server is
+    /// lost and comes back, the copy starts again in a fresh temporary file.
+    /// - Parameter shouldStop: asked between rows; true stops the export (`.interrupted`), leaving nothing.
     /// - Throws: `.invalidValue` when something exists at `path` or its folder does not,
-    ///   `.notFound` for an unknown sweep, and the errors of either database.
-    public func exportSQLite(sweepID: Int64?, to path: String) throws -> SQLiteExport {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    ///   `.notFound` for an unknown sweep, `.interrupted`, and the errors of either database.
+    public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false }) throws -> SQLiteExport {
+        let folderPath = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let folder = Self.shown(folderPath), shownPath = Self.shown(path)
         var info = stat(), isFolder: ObjCBool = false
         if lstat(path, &info) == 0 {
-            throw StoreError.invalidValue("\(path) already exists: give a new file name (export never replaces a file)")
+            throw StoreError.invalidValue("\(shownPath) already exists: give a new file name (export never replaces a file)")
         }
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw StoreError.invalidValue("cannot create \(path): the folder \(folder) does not exist (create it first)")
+        if !FileManager.default.fileExists(atPath: folderPath, isDirectory: &isFolder) {
+            throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) does not exist (create it first)")
+        }
+        guard isFolder.boolValue else {
+            throw StoreError.invalidValue("cannot create \(shownPath): \(folder) is a file, not a folder (give a path in a folder)")
+        }
+        guard access(folderPath, W_OK | X_OK) == 0 else {
+            throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
         }
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let temporary = URL(fileURLWithPath: folder).appendingPathComponent(".\(name).\(getpid()).partial").path
-        Self.removeDatabaseFiles(temporary)
+        Self.removeStalePartialFiles(folder: folderPath, name: name)
+        let temporary = Self.temporaryExportPath(for: path)
         var summary = SQLiteExport()
         do {
-            let target = try SlopeStore(path: temporary, mode: .readWrite)
-            do {
-                summary = try copy(sweepID: sweepID, into: target)
-                try target.close()
-            } catch {
-                try? target.close()
-                throw error
+            try read { source in
+                // Run again after a lost connection came back: start over in a fresh file.
+                Self.removeDatabaseFiles(temporary)
+                let target: SlopeStore
+                do {
+                    target = try SlopeStore(path: temporary, mode: .readWrite)
+                } catch StoreError.readOnly {  // a read-only file system, which access() does not see
+                    throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
+                }
+                do {
+                    summary = try Self.copy(from: source, sweepID: sweepID, into: target, shouldStop: shouldStop)
+                    try target.close()
+                } catch {
+                    try? target.close()
+                    throw error
+                }
             }
             // link() fails when a file appeared at `path` meanwhile: never replaced, even then.
             if link(temporary, path) != 0 {
                 let reason = errno
-                if reason == EEXIST { throw StoreError.invalidValue("\(path) already exists: give a new file name (export never replaces a file)") }
+                if reason == EEXIST { throw StoreError.invalidValue("\(shownPath) already exists: give a new file name (export never replaces a file)") }
                 // A file system without hard links: renaming is as atomic, `path` was checked above.
                 guard rename(temporary, path) == 0 else {
-                    throw StoreError.invalidValue("cannot create \(path): \(String(cString: strerror(errno)))")
+                    throw StoreError.invalidValue("cannot create \(shownPath): \(String(cString: strerror(errno)))")
                 }
             }
             Self.removeDatabaseFiles(temporary)
@@ -69,7 +89,11 @@ extension SlopeStore {
 
     /// Copies the rows into `target` inside one read transaction of this store (one snapshot,
     /// while workers may go on writing); one write transaction of `target` per run.
-    private func copy(sweepID: Int64?, into target: SlopeStore) throws -> SQLiteExport {
+    private static func copy(from source: any SQLConnection, sweepID: Int64?, into target: SlopeStore,
+                             shouldStop: () -> Bool) throws -> SQLiteExport {
+        func checkStop() throws {
+            if shouldStop() { throw StoreError.interrupted("export stopped: nothing was written") }
+        }
         let columns = try target.read { connection in
             try Dictionary(uniqueKeysWithValues: Self.exportedTables.map { table in
                 (table, try connection.values("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table], as: String.self))
@@ -84,37 +108,69 @@ extension SlopeStore {
                 + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
         }
         var summary = SQLiteExport()
-        try read { source in
-            let sweeps = try sweepID.map { id in try source.rows(select("sweeps") + " WHERE id = ?", [id]) }
-                ?? source.rows(select("sweeps") + " ORDER BY id", [])
-            if let sweepID, sweeps.isEmpty { throw StoreError.notFound("sweep \(sweepID)") }
-            let runs = try sweepID.map { id in try source.rows(select("runs") + " WHERE sweep_id = ? ORDER BY id", [id]) }
-                ?? source.rows(select("runs") + " ORDER BY id", [])
+        let sweeps = try sweepID.map { id in try source.rows(select("sweeps") + " WHERE id = ?", [id]) }
+            ?? source.rows(select("sweeps") + " ORDER BY id", [])
+        if let sweepID, sweeps.isEmpty { throw StoreError.notFound("sweep \(sweepID)") }
+        let runs = try sweepID.map { id in try source.rows(select("runs") + " WHERE sweep_id = ? ORDER BY id", [id]) }
+            ?? source.rows(select("runs") + " ORDER BY id", [])
+        try target.write { destination in
+            for sweep in sweeps { try destination.execute(insert("sweeps"), sweep.values) }
+            for run in runs { try destination.execute(insert("runs"), run.values) }
+        }
+        summary.sweeps = sweeps.count
+        summary.runs = runs.count
+        for run in runs {
+            try checkStop()
+            let runID: Int64 = try run.required("id")
             try target.write { destination in
-                for sweep in sweeps { try destination.execute(insert("sweeps"), sweep.values) }
-                for run in runs { try destination.execute(insert("runs"), run.values) }
-            }
-            summary.sweeps = sweeps.count
-            summary.runs = runs.count
-            for run in runs {
-                let runID: Int64 = try run.required("id")
-                try target.write { destination in
-                    let epochs = try source.rows(select("epochs") + " WHERE run_id = ? ORDER BY epoch", [runID])
-                    for epoch in epochs { try destination.execute(insert("epochs"), epoch.values) }
-                    summary.epochs += epochs.count
-                    let numbers: [Int64] = epochs.compactMap { $0.get("epoch") }
-                    for start in stride(from: 0, to: numbers.count, by: Self.exportEpochBatch) {
-                        let batch = numbers[start..<min(start + Self.exportEpochBatch, numbers.count)]
-                        try source.forEachRow(select("tensors") + " WHERE run_id = ? AND epoch >= ? AND epoch <= ? ORDER BY epoch, layer, kind",
-                                              [runID, batch.first!, batch.last!]) { tensor in
-                            try destination.execute(insert("tensors"), tensor.values)
-                            summary.tensors += 1
-                        }
+                let epochs = try source.rows(select("epochs") + " WHERE run_id = ? ORDER BY epoch", [runID])
+                for epoch in epochs { try destination.execute(insert("epochs"), epoch.values) }
+                try checkStop()
+                summary.epochs += epochs.count
+                let numbers: [Int64] = epochs.compactMap { $0.get("epoch") }
+                for start in stride(from: 0, to: numbers.count, by: Self.exportEpochBatch) {
+                    let batch = numbers[start..<min(start + Self.exportEpochBatch, numbers.count)]
+                    try source.forEachRow(select("tensors") + " WHERE run_id = ? AND epoch >= ? AND epoch <= ? ORDER BY epoch, layer, kind",
+                                          [runID, batch.first!, batch.last!]) { tensor in
+                        try destination.execute(insert("tensors"), tensor.values)
+                        summary.tensors += 1
+                        if summary.tensors % 64 == 0 { try checkStop() }
                     }
                 }
             }
         }
         return summary
+    }
+
+    /// Where this process writes an export to `path` until it is complete: `.NAME.PID.partial` beside it.
+    public static func temporaryExportPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+    }
+
+    /// Removes this process's temporary files of an export to `path` (for a process that must end
+    /// at once, e.g. on a signal, before the export could clean up itself).
+    public static func removeTemporaryExportFiles(for path: String) {
+        removeDatabaseFiles(temporaryExportPath(for: path))
+    }
+
+    /// Removes the temporary files of earlier exports to `folder/name` whose process is gone (killed
+    /// before it could clean up: `.NAME.PID.partial` and its -wal, -shm and -journal files).
+    private static func removeStalePartialFiles(folder: String, name: String) {
+        let prefix = ".\(name).", suffixes = ["-wal", "-shm", "-journal", ""]
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where file.hasPrefix(prefix) {
+            var rest = String(file.dropFirst(prefix.count))
+            guard let suffix = suffixes.first(where: { rest.hasSuffix(".partial" + $0) }) else { continue }
+            rest.removeLast(".partial".count + suffix.count)
+            guard let pid = pid_t(rest), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(URL(fileURLWithPath: folder).appendingPathComponent(file).path)
+        }
+    }
+
+    /// A path as messages show it: as a JSON string literal when it holds a line break or another
+    /// control character (one line, nothing hidden), else as it is.
+    static func shown(_ path: String) -> String {
+        path.unicodeScalars.contains { $0.properties.generalCategory == .control } ? jsonStringLiteral(path) : path
     }
 
     /// Removes a database file and its -wal, -shm and -journal files (an export's temporary file).

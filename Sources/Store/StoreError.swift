@@ -38,6 +38,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case cannotConnect(server: String, reason: String)
     /// Any other PostgreSQL error, with the server's message (`server` without the password).
     case postgres(server: String, message: String)
+    /// The caller asked to stop (Ctrl-C, SIGTERM) before the operation finished: what was left undone.
+    case interrupted(String)
 
     public var description: String {
         switch self {
@@ -78,6 +80,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "cannot connect to \(server): \(reason)"
         case let .postgres(server, message):
             return "PostgreSQL error on \(server): \(message)"
+        case let .interrupted(message):
+            return message
         }
     }
 

@@ -10,6 +10,7 @@ import XCTest
 extension ReportCLITests {
     func testServeRefusesBadOptionsWithOneLine() throws {
         XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--port", "70000"], expect: 2).error.contains("--port must be from 0 to 65535"))
+        XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--port", "-1"], expect: 2).error.contains("--port must be from 0 to 65535"))
         XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--token", "short"], expect: 2).error.contains("--token must be at least 16"))
         XCTAssertTrue(try report(["serve", "--db", Self.fixture, "--host", ""], expect: 2).error.contains("--host"))
         XCTAssertTrue(try report(["serve", "--db", path("missing.db"), "--port", "0"], expect: 1).error.contains("does not exist"))
@@ -52,5 +53,37 @@ extension ReportCLITests {
         let result = child.finish()
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertEqual(result.error, "")
+    }
+
+    func testServeSaysAPortInUseAndTheHostNameForEveryAddress() throws {
+        // A port this test listens on.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        XCTAssertTrue(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let taken = try report(["serve", "--db", Self.fixture, "--port", "\(port)"], expect: 1)
+        XCTAssertEqual(taken.error, "report: error: port \(port) on 127.0.0.1 is already in use: pick another with --port (or --port 0 for a free one)\n")
+
+        let child = try ChildProcess(ReportProcess.executable("report"), ["serve", "--db", Self.fixture, "--host", "0.0.0.0", "--port", "0"])
+        defer {
+            if child.process.isRunning { kill(child.pid, SIGKILL) }
+            _ = child.finish()
+        }
+        for _ in 0..<300 where !child.outputSoFar.contains("\n") { Thread.sleep(forTimeInterval: 0.1) }  // at most 30 s
+        let line = child.outputSoFar
+        let host = ProcessInfo.processInfo.hostName
+        XCTAssertTrue(line.hasPrefix("Slope dashboard of \(Self.fixture) at http://\(host):"), line)
+        XCTAssertTrue(line.contains("/?token="), line)
+        XCTAssertTrue(line.hasSuffix("(Ctrl-C to stop, listening on every address of this machine)\n"), line)
+        XCTAssertFalse(line.contains("0.0.0.0"), line)
+        kill(child.pid, SIGTERM)
+        XCTAssertEqual(child.finish().status, 0)
     }
 }
