@@ -63,7 +63,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .busy(path, timeout):
             return "\(path) stayed locked by another process\(timeout.isFinite ? String(format: " for more than %.0f s", timeout) : ""). Retry, or stop the process that holds it."
         case let .runNotHeld(runID, detail):
-            return "run \(runID) is not held by this worker (\(detail)); stop working on it."
+            return "run \(runID) is not held by this worker: \(detail)."
         case let .invalidValue(message):
             return message
         case let .sqlite(path, message):
