@@ -57,6 +57,10 @@ enum PostgresErrors {
         let server = settings.description
         let lost = StoreError.cannotConnect(server: server, reason: "the connection to the server was lost: check that the server is running and reachable, then retry")
         if error is PostgresSession.ConnectionClosed || (error as? ChannelError) == .ioOnClosedChannel { return lost }
+        if let noAnswer = error as? PostgresSession.NoAnswer {
+            return .cannotConnect(server: server, reason: "no answer within \(PostgresServerOptions.describe(noAnswer.seconds)) "
+                + "(twice statement_timeout, plus 5 s): the server may be hung or cut off; check it (statement_timeout is set in the URL's options)")
+        }
         guard let psqlError = error as? PSQLError else {
             return .postgres(server: server, message: settings.redacting(String(describing: error)))
         }
@@ -67,6 +71,13 @@ enum PostgresErrors {
             // FATAL (57P01 administrator command, 57P02 crash, a shutdown...): the server ended the connection.
             if psqlError.serverInfo?[.severity] == "FATAL" || psqlError.serverInfo?[.severity] == "PANIC" || state.hasPrefix("57P") {
                 return .cannotConnect(server: server, reason: settings.redacting("the server ended the connection (\(message)): check that the server is running, then retry"))
+            }
+            // The session's limits (PostgresSettings): said with the limit and how to change it.
+            if state == "57014" && message.contains("statement timeout") {
+                return .timedOut(server: server, setting: "statement_timeout", seconds: settings.statementTimeout)
+            }
+            if state == "55P03" && message.contains("lock timeout") {
+                return .timedOut(server: server, setting: "lock_timeout", seconds: settings.lockTimeout)
             }
             if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
             return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
