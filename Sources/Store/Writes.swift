@@ -136,7 +136,7 @@ extension SlopeStore {
     /// Statements the SQLite backend caches: preparing the select of the 40-column runs table
     /// costs ~800K instructions, as much as writing five digits-sized epochs.
     private func claimedRun(_ runID: Int64, _ c: any SQLConnection) throws -> ClaimedRun {
-        guard let row = try c.rows("SELECT \(RunRecord.selectList) FROM runs WHERE runs.id = ?", [runID]).first else {
+        guard let row = try c.rows("SELECT \(RunRecord.selectList), runs.claim_token FROM runs WHERE runs.id = ?", [runID]).first else {
             throw StoreError.notFound("run \(runID)")
         }
         let lastEpoch = try c.value("SELECT max(epoch) FROM epochs WHERE run_id = ?", [runID], as: Int.self)

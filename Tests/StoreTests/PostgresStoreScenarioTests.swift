@@ -16,10 +16,12 @@ final class PostgresStoreScenarioTests: XCTestCase {
 
     /// Writes a sweep of three runs and a single run through the public API, reading everything back
     /// on the way; returns one line per answer, with timestamps replaced by `<time>`.
-    /// A summary with its columns in name order (a dictionary's order differs from one to the next).
-    private static func text(_ summary: RunSummary) -> String {
-        summary.values.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
-            + " config=\(summary.configJSON) error=\(summary.error ?? "none")"
+    /// A run with its derived settings in name order (a dictionary's order differs from one to the next).
+    private static func text(_ run: SlopeStore.RunRecord) -> String {
+        var typed = run
+        typed.derivedSettings = [:]
+        return "\(typed) derived: " + run.derivedSettings.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
     }
 
     private static func scenario(_ store: SlopeStore, exportPath: String) throws -> [String] {
@@ -82,8 +84,8 @@ final class PostgresStoreScenarioTests: XCTestCase {
                             holder: RunHolder(worker: other, claimToken: try XCTUnwrap(stale.first).claimToken))
 
         // Reads.
-        say("run", try store.run(id: runIDs[0]))
-        say("runs", try store.runs(sweepID: sweepID))
+        say("run", text(try store.run(id: runIDs[0])))
+        say("runs", try store.runs(sweepID: sweepID).map(text))
         say("runs all", try store.runs(sweepID: nil).map(\.id))
         say("epochs", try store.epochs(runID: runIDs[0]))
         say("tensors", try store.tensors(runID: runIDs[0]))
@@ -106,7 +108,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
         say("for each epoch row", epochRows)
         say("layer statistics", try store.queries.layerStatistics(runID: runIDs[0]))
         say("stored tensors", try store.queries.storedTensors(runID: runIDs[0], epoch: 1))
-        say("stored tensors filtered", try store.queries.storedTensors(runID: runIDs[0], epoch: 1, layer: 2, kind: "weight_adam_m"))
+        say("stored tensors filtered", try store.queries.storedTensors(runID: runIDs[0], epoch: 1, layer: 2, kind: .weightAdamM))
         say("tensor epochs", try store.queries.tensorEpochs(runID: single))
         var tensorRows: [String] = []
         try store.queries.forEachTensor(sweepID: sweepID) { tensorRows.append("\($0)") }
@@ -161,7 +163,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
         say("export", export)
         let exported = try SlopeStore(location: exportPath, mode: .readOnly)
         defer { try? exported.close() }
-        say("exported runs", try exported.runs(sweepID: sweepID))
+        say("exported runs", try exported.runs(sweepID: sweepID).map(text))
         say("exported epochs", try exported.epochs(runID: runIDs[0]))
         say("exported tensors", try exported.tensors(runID: runIDs[0]))
         say("exported sweeps", try exported.sweeps())
