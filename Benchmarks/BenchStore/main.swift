@@ -102,13 +102,13 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
                     layers: workload.sizes.map(String.init).joined(separator: "-"), activation: "relu",
                     outputActivation: "softmax", loss: "cross-entropy", dataset: "synthetic",
                     configJSON: #"{"run": \#(run)}"#, slopeVersion: "bench"))
-                _ = try store!.claimRun(runID: runID, worker: worker)
+                guard let claimToken = try store!.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
                 for (index, epoch) in epochs.enumerated() {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     defer { epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3) }
                     try store!.writeEpoch(runID: runID, .init(epoch: index, trainLoss: epoch.trainLoss,
                                                               validationLoss: epoch.validationLoss),
-                                          tensors: epoch.tensors, worker: worker)
+                                          tensors: epoch.tensors, worker: worker, claimToken: claimToken)
                 }
                 try store!.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
             }

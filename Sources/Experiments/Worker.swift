@@ -27,7 +27,8 @@ public enum RunOutcome: Equatable, Sendable {
     case finished(RunStatus, reason: String)
     /// Requeued after Ctrl-C; `runner resume` continues it.
     case interrupted(epoch: Int)
-    /// Another worker holds it now (it was reclaimed while this one was slow).
+    /// Another claim holds it now (it was reclaimed while this one was slow or cut off): what the
+    /// store found, e.g. `it is held by runner 77@b under claim 3; this worker's claim 2 is stale`.
     case lost(String)
     /// Stopped by a condition outside the run (a full disk, the database lock, an I/O error, a
     /// read-only file): put back in the queue with the reason when `requeued`, else left `running`
@@ -228,53 +229,54 @@ public final class Worker: @unchecked Sendable {
     /// run itself ends it as failed; a store failure from outside the run (full disk, lock, I/O
     /// error, read-only file) leaves it to resume (`suspend`); a run taken over ends as lost.
     func execute(_ claimed: SlopeStore.ClaimedRun) -> RunOutcome {
-        let runID = claimed.id
+        let runID = claimed.id, holder = RunHolder(worker: identity, claimToken: claimed.claimToken)
         var label = "run \(runID)"
         let outcome: RunOutcome
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
             label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
-            outcome = try train(claimed, configuration: configuration, label: label)
+            outcome = try train(claimed, holder: holder, configuration: configuration, label: label)
         } catch let error as StoreError {
-            if case .runNotHeld = error {
-                outcome = .lost(error.description)
+            if case let .runNotHeld(_, detail) = error {
+                outcome = .lost(detail)
             } else if error.isTransient {
-                outcome = suspend(runID, error: error)
+                outcome = suspend(runID, holder: holder, error: error)
             } else {
-                outcome = fail(runID, message: error.description)
+                outcome = fail(runID, holder: holder, message: error.description)
             }
         } catch {
-            outcome = fail(runID, message: "\(error)")
+            outcome = fail(runID, holder: holder, message: "\(error)")
         }
         onEvent(.runFinished(runID: runID, label: label, outcome: outcome))
         return outcome
     }
 
-    private func fail(_ runID: Int64, message: String) -> RunOutcome {
-        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message, worker: identity)
+    private func fail(_ runID: Int64, holder: RunHolder, message: String) -> RunOutcome {
+        try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message, holder: holder)
         return .failed(message)
     }
 
     /// A condition outside the run stopped it: it goes back to the queue with the reason (when the
     /// store still takes that write; if not, it stays `running`, held by this process, and
     /// `runner resume` takes it over once this process has ended). Its stored epochs stay.
-    private func suspend(_ runID: Int64, error: StoreError) -> RunOutcome {
+    private func suspend(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
         let reason = "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
-        let requeued = (try? store.requeueRun(runID: runID, reason: reason, worker: identity)) != nil
+        let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
         return .suspended(reason: error.description, requeued: requeued)
     }
 
-    private func train(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration, label: String) throws -> RunOutcome {
+    private func train(_ claimed: SlopeStore.ClaimedRun, holder: RunHolder, configuration: RunConfiguration,
+                       label: String) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
         try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount)  // this worker's limits, not the queueing process's
         let (trainer, firstEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
-        let heartbeat = startHeartbeat(runID: runID)
+        let heartbeat = startHeartbeat(runID: runID, holder: holder)
         defer { heartbeat.cancel() }
-        let (outcome, stop) = try runEpochs(trainer, claimed: claimed, configuration: configuration)
-        return try endRun(runID, outcome: outcome, stop: stop)
+        let (outcome, stop) = try runEpochs(trainer, claimed: claimed, holder: holder, configuration: configuration)
+        return try endRun(runID, holder: holder, outcome: outcome, stop: stop)
     }
 
     /// The trainer of a claimed run: continued from its last stored epoch holding weights (the
@@ -308,10 +310,10 @@ public final class Worker: @unchecked Sendable {
 
     /// Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
     /// `runner resume` on another host does not take a live run for a dead one. Cancel it when the run ends.
-    private func startHeartbeat(runID: Int64) -> DispatchSourceTimer {
+    private func startHeartbeat(runID: Int64, holder: RunHolder) -> DispatchSourceTimer {
         let heartbeat = DispatchSource.makeTimerSource(queue: .global())
         heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
-        heartbeat.setEventHandler { [store, identity] in try? store.heartbeat(runID: runID, worker: identity) }
+        heartbeat.setEventHandler { [store] in try? store.heartbeat(runID: runID, worker: holder.worker, claimToken: holder.claimToken) }
         heartbeat.resume()
         return heartbeat
     }
@@ -321,10 +323,10 @@ public final class Worker: @unchecked Sendable {
 
     /// The epoch loop: trains, hands every epoch to the store (`EpochLog.record`), reports
     /// progress, and stops on Ctrl-C or pruning. Returns once every epoch is written.
-    private func runEpochs(_ trainer: Trainer, claimed: SlopeStore.ClaimedRun,
+    private func runEpochs(_ trainer: Trainer, claimed: SlopeStore.ClaimedRun, holder: RunHolder,
                            configuration: RunConfiguration) throws -> (TrainingOutcome, StopCause?) {
         let runID = claimed.id, epochs = configuration.training.epochs
-        let log = EpochLog(runID: runID, configuration: configuration, store: store, worker: identity)
+        let log = EpochLog(runID: runID, configuration: configuration, store: store, holder: holder)
         defer { log.waitUntilIdle() }
         var stoppedBy: StopCause? = nil
         let outcome: TrainingOutcome
@@ -357,7 +359,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says.
-    private func endRun(_ runID: Int64, outcome: TrainingOutcome, stop: StopCause?) throws -> RunOutcome {
+    private func endRun(_ runID: Int64, holder: RunHolder, outcome: TrainingOutcome, stop: StopCause?) throws -> RunOutcome {
         let status: RunStatus, reason: String
         switch outcome {
         case .completed:
@@ -368,7 +370,7 @@ public final class Worker: @unchecked Sendable {
             (status, reason) = (.diverged, "diverged at epoch \(epoch): loss is NaN or infinite")
         case let .stoppedByCaller(epoch):
             if case .interrupted? = stop {
-                try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)", worker: identity)
+                try store.requeueRun(runID: runID, reason: "interrupted at epoch \(epoch)", holder: holder)
                 return .interrupted(epoch: epoch)
             }
             if case let .pruned(pruneReason)? = stop {
@@ -377,7 +379,7 @@ public final class Worker: @unchecked Sendable {
                 (status, reason) = (.pruned, "stopped at epoch \(epoch)")
             }
         }
-        try store.finishRun(runID: runID, status: status, stopReason: reason, worker: identity)
+        try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
         return .finished(status, reason: reason)
     }
 
@@ -454,15 +456,15 @@ final class EpochLog {
     private let runID: Int64
     private let configuration: RunConfiguration
     private let store: SlopeStore
-    private let worker: WorkerIdentity
+    private let holder: RunHolder
     private let writer = EpochWriter()
     private var heldBack: EpochResult? = nil
 
-    init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, worker: WorkerIdentity) {
+    init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, holder: RunHolder) {
         self.runID = runID
         self.configuration = configuration
         self.store = store
-        self.worker = worker
+        self.holder = holder
     }
 
     /// Hands a finished epoch over (and the held-back one before it). A failed earlier write (the
@@ -512,7 +514,9 @@ final class EpochLog {
         let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
                                             seconds: result.seconds)
-        return { [store, runID, worker] in try store.writeEpoch(runID: runID, record, tensors: tensors, worker: worker) }
+        return { [store, runID, holder] in
+            try store.writeEpoch(runID: runID, record, tensors: tensors, worker: holder.worker, claimToken: holder.claimToken)
+        }
     }
 }
 

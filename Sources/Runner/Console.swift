@@ -191,7 +191,7 @@ enum Console {
         let unfinished = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, what: String)? in
             switch outcome {
             case let .failed(message): return (id, "failed: " + message.split(separator: "\n").joined(separator: " "))
-            case let .lost(message): return (id, "was taken over by another worker (\(message))")
+            case let .lost(detail): return (id, "was taken over by another worker: \(detail)")
             default: return nil
             }
         }

@@ -1,7 +1,8 @@
 // The epoch write on PostgreSQL, the hot path: ONE statement, so one round trip and its own
 // transaction. Its first part updates the run's heartbeat (the server's clock) and summary,
-// guarded by the holder like SQLite's; the epoch row and the tensors are inserted only from the
-// row that update returned, so a worker that no longer holds the run writes nothing. Tensors go
+// guarded by the claim (its token and worker) like SQLite's; the epoch row and the tensors are
+// inserted only from the row that update returned, so a worker that no longer holds the run
+// writes nothing. Tensors go
 // as one multi-row INSERT with binary binds (bytea: the bytes as they are); postgres-nio's COPY
 // speaks only the text format, which would send every tensor hex-encoded, twice its size.
 import Foundation
@@ -9,14 +10,14 @@ import PostgresNIO
 
 extension PostgresBackend {
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
-                    worker: WorkerIdentity) throws {
+                    holder: RunHolder) throws {
         guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
         var seen = Set<String>()
         for tensor in tensors where !seen.insert("\(tensor.layer) \(tensor.kind.rawValue)").inserted {
             throw StoreError.invalidValue(
                 "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
         }
-        let query = Self.epochQuery(runID: runID, epoch, tensors: tensors, worker: worker)
+        let query = Self.epochQuery(runID: runID, epoch, tensors: tensors, holder: holder)
         var sent = false
         try withSession { session in
             if sent, try Self.isStored(runID: runID, epoch: epoch.epoch, session) {
@@ -31,7 +32,7 @@ extension PostgresBackend {
                     "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
             }
             guard let held = try result.rows.first?.decode(Int64.self), held == 1 else {
-                throw try Self.notHeld(runID, session)
+                throw try Self.notHeld(runID, claimToken: holder.claimToken, session)
             }
         }
     }
@@ -42,19 +43,21 @@ extension PostgresBackend {
         try !session.query("SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(epoch))").isEmpty
     }
 
-    static func notHeld(_ runID: Int64, _ session: PostgresSession) throws -> StoreError {
-        guard let row = try session.query("SELECT status, worker FROM runs WHERE id = \(runID)").first else {
+    static func notHeld(_ runID: Int64, claimToken: Int64, _ session: PostgresSession) throws -> StoreError {
+        guard let row = try session.query("SELECT status, worker, claim_token FROM runs WHERE id = \(runID)").first else {
             return .notFound("run \(runID)")
         }
-        let (status, holder) = try row.decode((String, String?).self)
-        return .runNotHeld(runID: runID, detail: "its status is \(status)" + (holder.map { ", held by \($0)" } ?? ""))
+        let (status, holder, currentToken) = try row.decode((String, String?, Int64).self)
+        return .runNotHeld(runID: runID, detail: SlopeStore.notHeldDetail(status: status, holder: holder,
+                                                                          currentToken: currentToken, claimToken: claimToken))
     }
 
     /// The statement and its arguments: $1 run, $2 epoch, $3 host, $4 pid, $5 process start, $6-$9
-    /// the losses and accuracies (NaN bound as NULL), $10 seconds, then 11 per tensor.
+    /// the losses and accuracies (NaN bound as NULL), $10 seconds, $11 claim token, then 11 per tensor.
     static func epochQuery(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
-                           worker: WorkerIdentity) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: 10 + 11 * tensors.count)
+                           holder: RunHolder) -> PostgresQuery {
+        let worker = holder.worker
+        var bindings = PostgresBindings(capacity: 11 + 11 * tensors.count)
         bindings.append(runID)
         bindings.append(Int64(epoch.epoch))
         bindings.append(worker.host)
@@ -64,6 +67,7 @@ extension PostgresBackend {
             bindings.append(value.flatMap { $0.isNaN ? nil : $0 })
         }
         bindings.append(epoch.seconds)
+        bindings.append(holder.claimToken)
         for tensor in tensors {
             // The same statistics as SQLite's, from the same code and the same bytes.
             let statistics = tensor.data.withUnsafeBytes { bytes in
@@ -112,7 +116,7 @@ extension PostgresBackend {
                         WHEN $6::float8 IS NOT NULL AND best_val_loss IS NULL THEN
                             CASE WHEN best_train_loss IS NULL OR $6::float8 < best_train_loss THEN $2 ELSE best_epoch END
                         ELSE best_epoch END
-                WHERE id = $1 AND status = 'running' AND host = $3::text AND pid = $4::int8
+                WHERE id = $1 AND status = 'running' AND claim_token = $11::int8 AND host = $3::text AND pid = $4::int8
                       AND process_start IS NOT DISTINCT FROM $5::int8
                 RETURNING id
             ), epoch AS (
@@ -123,7 +127,7 @@ extension PostgresBackend {
             """
         if tensorCount > 0 {
             let rows = (0..<tensorCount).map { index in
-                let base = 11 + 11 * index
+                let base = 12 + 11 * index
                 return "($\(base)::int8, $\(base + 1)::text, $\(base + 2)::int8, $\(base + 3)::int8, $\(base + 4)::text, "
                     + "$\(base + 5)::bytea, $\(base + 6)::float8, $\(base + 7)::float8, $\(base + 8)::float8, "
                     + "$\(base + 9)::float8, $\(base + 10)::float8)"

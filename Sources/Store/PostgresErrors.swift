@@ -57,6 +57,10 @@ enum PostgresErrors {
         let server = settings.description
         let lost = StoreError.cannotConnect(server: server, reason: "the connection to the server was lost: check that the server is running and reachable, then retry")
         if error is PostgresSession.ConnectionClosed || (error as? ChannelError) == .ioOnClosedChannel { return lost }
+        if let noAnswer = error as? PostgresSession.NoAnswer {
+            return .cannotConnect(server: server, reason: "no answer within \(PostgresServerOptions.describe(noAnswer.seconds)) "
+                + "(twice statement_timeout, plus 5 s): the server may be hung or cut off; check it (statement_timeout is set in the URL's options)")
+        }
         guard let psqlError = error as? PSQLError else {
             return .postgres(server: server, message: settings.redacting(String(describing: error)))
         }
@@ -70,6 +74,13 @@ enum PostgresErrors {
             }
             if state == "42501" {  // insufficient privilege: say which role Slope's roles would be
                 return .postgres(server: server, message: settings.redacting(privilegeAdvice(message, settings: settings)))
+            }
+            // The session's limits (PostgresSettings): said with the limit and how to change it.
+            if state == "57014" && message.contains("statement timeout") {
+                return .timedOut(server: server, setting: "statement_timeout", seconds: settings.statementTimeout)
+            }
+            if state == "55P03" && message.contains("lock timeout") {
+                return .timedOut(server: server, setting: "lock_timeout", seconds: settings.lockTimeout)
             }
             if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
             return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))

@@ -73,12 +73,12 @@ enum PostgresMigrations {
         try session.query("SELECT set_config('lock_timeout', \("\(Int(lockTimeout * 1000))ms"), false)")
         do {
             try session.query("SELECT pg_advisory_lock(\(lockKeys.0), \(lockKeys.1))")
-        } catch let StoreError.postgres(_, message) where message.contains("55P03") {
+        } catch StoreError.timedOut(_, "lock_timeout", _) {
             throw StoreError.busy(path: server, timeout: lockTimeout)
         }
         defer {
             _ = try? session.query("SELECT pg_advisory_unlock(\(lockKeys.0), \(lockKeys.1))")
-            _ = try? session.query("SELECT set_config('lock_timeout', '0', false)")
+            _ = try? session.query("RESET lock_timeout")  // the session's own (PostgresSettings.lockTimeout)
         }
         let applied: [String]
         switch try contents(session) {

@@ -27,7 +27,10 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
             host: settings.host, port: settings.port, username: settings.user,
             password: settings.password?.value, database: settings.database, tls: try Self.tls(for: settings))
         configuration.options.connectTimeout = .milliseconds(Int64(settings.connectTimeout * 1000))
+        // The server settings (timeouts, `options`) as startup parameters: each session starts with
+        // them, and RESET returns to them.
         configuration.options.additionalStartupParameters = [("application_name", "slope")]
+            + settings.serverSettings.map { ($0.name, $0.value) }
         Self.connectionCount.lock()
         Self.connectionsMade += 1
         let id = Self.connectionsMade
@@ -70,12 +73,26 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         pendingAnswer.set(answer)
         defer { pendingAnswer.set(nil) }
         if connection.isClosed { pendingAnswer.take()?.fail(ConnectionClosed()) }
+        // A server that cancels nothing (hung, stopped, cut off without a reset) never answers:
+        // past the deadline the connection is closed, which the caller takes as a lost connection.
+        let deadline = settings.answerDeadline.map { seconds in
+            connection.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [pendingAnswer, connection] in
+                pendingAnswer.take()?.fail(NoAnswer(seconds: seconds))
+                let _: EventLoopFuture<Void> = connection.close()
+            }
+        }
+        defer { deadline?.cancel() }
         connection.query(query, logger: logger).cascade(to: answer)
         do {
             return try answer.futureResult.wait()
         } catch {
             throw PostgresErrors.querying(error, settings: settings)
         }
+    }
+
+    /// The error a query fails with when the server did not answer by `PostgresSettings.answerDeadline`.
+    struct NoAnswer: Error {
+        let seconds: TimeInterval
     }
 
     /// The answer being waited for, failed when the connection closes.

@@ -33,17 +33,49 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     /// "system" for the system's trusted authorities; nil when not given.
     public let sslRootCertificate: String?
     public let connectTimeout: TimeInterval
+    /// The server cancels a statement that runs longer (`statement_timeout`), seconds; 0: never.
+    public let statementTimeout: TimeInterval
+    /// The server cancels a statement that waits longer for a lock (`lock_timeout`), seconds; 0: never.
+    public let lockTimeout: TimeInterval
+    /// The server ends a session left idle inside a transaction longer
+    /// (`idle_in_transaction_session_timeout`), seconds; 0: never.
+    public let idleInTransactionTimeout: TimeInterval
+    /// The server settings each session starts with (name, value as the server reads it): the
+    /// three timeouts, then any other `-c name=value` of the `options` parameter or PGOPTIONS.
+    let serverSettings: [ServerSetting]
     public let passwordSource: PasswordSource
     /// Why no password was taken from the password file even though it has a matching line
     /// (its mode lets others read it), for the message when the server then asks for one.
     public let passwordFileNote: String?
     let password: Secret?
 
+    /// How long a session waits for the answer to a statement before it takes the connection as
+    /// lost (nil: for ever, when statement_timeout is off): twice statement_timeout, plus 5 s. The
+    /// server cancels a statement at statement_timeout and says so; one that has not answered long
+    /// after is hung or cut off.
+    var answerDeadline: TimeInterval? {
+        statementTimeout > 0 ? 2 * statementTimeout + 5 : nil
+    }
+
     /// The sslmode a URL without one gets (libpq's default).
     public static let defaultSSLMode = SSLMode.prefer
     public static let defaultPort = 5432
     public static let defaultConnectTimeout: TimeInterval = 10
-    static let knownParameters = ["sslmode", "sslrootcert", "connect_timeout"]
+    /// Long enough for any statement of Slope on a busy server (an epoch of 100 MB of tensors, a
+    /// report over millions of epochs); short enough that a hung statement ends.
+    public static let defaultStatementTimeout: TimeInterval = 300
+    /// Slope's transactions hold row locks for milliseconds: a minute is something stuck.
+    public static let defaultLockTimeout: TimeInterval = 60
+    /// Slope never pauses inside a transaction: a session idle in one for a minute belongs to a
+    /// process that froze or a machine that vanished, and its locks are released.
+    public static let defaultIdleInTransactionTimeout: TimeInterval = 60
+    static let knownParameters = ["sslmode", "sslrootcert", "connect_timeout", "options"]
+
+    /// A server setting sent when the session starts (a startup parameter, as libpq sends `options`).
+    struct ServerSetting: Sendable, Equatable {
+        var name: String
+        var value: String
+    }
 
     /// True when `text` is meant as a PostgreSQL URL rather than a database file's path.
     public static func isPostgresURL(_ text: String) -> Bool {
@@ -69,9 +101,10 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
 
     /// Parses `url` (`postgresql://[user[:password]@][host][:port][/database][?sslmode=...&sslrootcert=...]`).
     /// Without a password in the URL it is taken from `PGPASSWORD`, then from the password file
-    /// (`PGPASSFILE`, or `.pgpass` in the home folder) as libpq does.
+    /// (`PGPASSFILE`, or `.pgpass` in the home folder) as libpq does. Server settings come from
+    /// `options` (`?options=-c%20statement_timeout%3D10min`), else from `PGOPTIONS`, as libpq's.
     /// - Parameters:
-    ///   - environment: the variables to read (PGPASSWORD, PGPASSFILE, HOME); the process's by default.
+    ///   - environment: the variables to read (PGPASSWORD, PGPASSFILE, PGOPTIONS, HOME); the process's by default.
     /// - Throws: `StoreError.invalidDatabaseURL` saying what is wrong and how to write it.
     public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         do {
@@ -128,6 +161,16 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
         } else {
             connectTimeout = Self.defaultConnectTimeout
         }
+        let options = try PostgresServerOptions(query["options"] ?? environment["PGOPTIONS"] ?? "",
+                                                source: query["options"] != nil ? "the URL's options" : "the options in PGOPTIONS")
+        statementTimeout = options.statementTimeout ?? Self.defaultStatementTimeout
+        lockTimeout = options.lockTimeout ?? Self.defaultLockTimeout
+        idleInTransactionTimeout = options.idleInTransactionTimeout ?? Self.defaultIdleInTransactionTimeout
+        serverSettings = [
+            ServerSetting(name: "statement_timeout", value: PostgresServerOptions.milliseconds(statementTimeout)),
+            ServerSetting(name: "lock_timeout", value: PostgresServerOptions.milliseconds(lockTimeout)),
+            ServerSetting(name: "idle_in_transaction_session_timeout", value: PostgresServerOptions.milliseconds(idleInTransactionTimeout)),
+        ] + options.others
 
         var note: String? = nil
         if let password = parts.password {
@@ -169,6 +212,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     public static func == (left: PostgresSettings, right: PostgresSettings) -> Bool {
         left.description == right.description && left.password == right.password
             && left.connectTimeout == right.connectTimeout && left.passwordSource == right.passwordSource
+            && left.serverSettings == right.serverSettings
     }
 
     /// `text` with the password, if it appears in it, replaced by `***`: applied to every

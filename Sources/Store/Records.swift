@@ -60,6 +60,19 @@ public struct WorkerIdentity: Sendable, Equatable {
     }
 }
 
+/// One claim of a run: the worker and the fencing token its claim returned (`ClaimedRun.claimToken`).
+/// The store's guarded writes (`writeEpoch`, `heartbeat`, `finishRun`, `requeueRun`) change
+/// nothing unless the run is `running` under exactly this token and worker.
+public struct RunHolder: Sendable, Equatable {
+    public var worker: WorkerIdentity
+    public var claimToken: Int64
+
+    public init(worker: WorkerIdentity, claimToken: Int64) {
+        self.worker = worker
+        self.claimToken = claimToken
+    }
+}
+
 extension SlopeStore {
     /// A run to queue: the typed hyperparameter columns plus the full configuration as JSON.
     public struct NewRun: Sendable, Equatable {
@@ -179,11 +192,16 @@ extension SlopeStore {
         public var run: RunRecord
         /// The last epoch already stored for the run (nil: nothing stored, start from scratch).
         public var lastStoredEpoch: Int?
+        /// The run's fencing token (`runs.claim_token`) as this claim set it: every claim of the run
+        /// adds 1, so a worker's writes with a smaller token (its run was taken over, or requeued and
+        /// claimed again) are refused. Pass it to `writeEpoch`, `heartbeat`, `finishRun` and `requeueRun`.
+        public var claimToken: Int64
         public var id: Int64 { run.id }
 
-        public init(run: RunRecord, lastStoredEpoch: Int?) {
+        public init(run: RunRecord, lastStoredEpoch: Int?, claimToken: Int64) {
             self.run = run
             self.lastStoredEpoch = lastStoredEpoch
+            self.claimToken = claimToken
         }
     }
 

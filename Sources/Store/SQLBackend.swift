@@ -171,9 +171,9 @@ protocol StoreBackend: AnyObject, Sendable {
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Stores one epoch (its `epochs` row, its tensors with their statistics, the run's heartbeat
     /// and summary columns) in one transaction; writes nothing and throws `.runNotHeld` unless
-    /// `worker` still holds the run. The tensors are already checked for size.
+    /// `holder` (its worker, under its claim token) still holds the run. The tensors are already checked for size.
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
-                    worker: WorkerIdentity) throws
+                    holder: RunHolder) throws
     /// A token that changes whenever a commit reaches the database (equal tokens: nothing was
     /// committed between them), cheap enough for a dashboard to poll often.
     func changeToken() -> String

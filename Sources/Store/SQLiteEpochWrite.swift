@@ -8,9 +8,9 @@ extension SQLiteBackend {
     /// `StoreBackend.writeEpoch`: the tensors are already checked for size (SlopeStore.writeEpoch).
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
-                    worker: WorkerIdentity) throws {
+                    holder: RunHolder) throws {
         try writeOnCachedStatements { db in
-            try updateRunSummary(runID: runID, epoch, worker: worker, db: db)
+            try updateRunSummary(runID: runID, epoch, holder: holder, db: db)
             let insertEpoch = try db.cachedStatement(sql: """
                 INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -54,8 +54,9 @@ extension SQLiteBackend {
         }
     }
 
-    /// Heartbeat + summary columns, guarded so only the worker holding the run writes it.
-    private func updateRunSummary(runID: Int64, _ epoch: SlopeStore.EpochRecord, worker: WorkerIdentity, db: Database) throws {
+    /// Heartbeat + summary columns, guarded so only the claim holding the run (its token and worker) writes it.
+    private func updateRunSummary(runID: Int64, _ epoch: SlopeStore.EpochRecord, holder: RunHolder, db: Database) throws {
+        let worker = holder.worker
         // ?6 train loss, ?7 validation loss: the CASEs keep the best values and their epoch.
         let statement = try db.cachedStatement(sql: """
             UPDATE runs SET
@@ -73,15 +74,15 @@ extension SQLiteBackend {
                     WHEN ?6 IS NOT NULL AND best_val_loss IS NULL THEN
                         CASE WHEN best_train_loss IS NULL OR ?6 < best_train_loss THEN ?2 ELSE best_epoch END
                     ELSE best_epoch END
-            WHERE id = ?3 AND status = 'running' AND host = ?4 AND pid = ?5 AND process_start IS ?10
+            WHERE id = ?3 AND status = 'running' AND claim_token = ?11 AND host = ?4 AND pid = ?5 AND process_start IS ?10
             """)
         try Self.check(Self.step(statement, [
             .text(Timestamp.now()), .integer(Int64(epoch.epoch)), .integer(runID), .text(worker.host),
             .integer(Int64(worker.pid)), .real(Self.finite(epoch.trainLoss)), .real(Self.finite(epoch.validationLoss)),
             .real(Self.finite(epoch.trainAccuracy)), .real(Self.finite(epoch.validationAccuracy)),
-            worker.startTime.map { Bound.integer($0) } ?? .real(nil),
+            worker.startTime.map { Bound.integer($0) } ?? .real(nil), .integer(holder.claimToken),
         ]), db: db)
-        if db.changesCount == 0 { throw try SlopeStore.notHeld(runID, SQLiteConnection(db)) }
+        if db.changesCount == 0 { throw try SlopeStore.notHeld(runID, claimToken: holder.claimToken, SQLiteConnection(db)) }
     }
 
     /// A value bound by `step`.

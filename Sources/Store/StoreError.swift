@@ -40,6 +40,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case postgres(server: String, message: String)
     /// The caller asked to stop (Ctrl-C, SIGTERM) before the operation finished: what was left undone.
     case interrupted(String)
+    /// The PostgreSQL server cancelled a statement at one of the session's limits: `setting` is
+    /// `statement_timeout` or `lock_timeout`, `seconds` its value (`PostgresSettings`).
+    case timedOut(server: String, setting: String, seconds: TimeInterval)
 
     public var description: String {
         switch self {
@@ -65,7 +68,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .busy(path, timeout):
             return "\(path) stayed locked by another process\(timeout.isFinite ? String(format: " for more than %.0f s", timeout) : ""). Retry, or stop the process that holds it."
         case let .runNotHeld(runID, detail):
-            return "run \(runID) is not held by this worker (\(detail)); stop working on it."
+            return "run \(runID) is not held by this worker: \(detail)."
         case let .invalidValue(message):
             return message
         case let .sqlite(path, message):
@@ -82,15 +85,23 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "PostgreSQL error on \(server): \(message)"
         case let .interrupted(message):
             return message
+        case let .timedOut(server, setting, seconds):
+            let limit = "\(setting) (\(PostgresServerOptions.describe(seconds)))"
+            let change = "add ?options=-c%20\(setting)%3D10min to the database URL (or set PGOPTIONS='-c \(setting)=10min'; 0 turns it off)"
+            if setting == "lock_timeout" {
+                return "\(server) gave up waiting for a lock after \(limit): another session holds it (see pg_locks and pg_stat_activity on the server); end that session and retry, or to wait longer \(change)."
+            }
+            return "\(server) cancelled a statement that ran longer than \(limit): the server is overloaded or waits for something; retry, or to allow longer \(change)."
         }
     }
 
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
-    /// another process past the timeout, an I/O error, a file made read-only): the same write can
+    /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL
+    /// statement cancelled at its time limit): the same write can
     /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
     public var isTransient: Bool {
         switch self {
-        case .diskFull, .busy, .ioError, .readOnly: return true
+        case .diskFull, .busy, .ioError, .readOnly, .timedOut: return true
         default: return false
         }
     }

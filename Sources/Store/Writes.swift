@@ -83,7 +83,7 @@ extension SlopeStore {
         let now = c.dialect.currentTimestamp
         guard let runID = try c.value("""
             UPDATE runs SET status = 'running', worker = ?, host = ?, pid = ?,
-                            boot_id = ?, process_start = ?, pid_namespace = ?,
+                            boot_id = ?, process_start = ?, pid_namespace = ?, claim_token = claim_token + 1,
                             started_at = coalesce(started_at, \(now)), heartbeat_at = \(now), finished_at = NULL
             WHERE \(condition)
             RETURNING id
@@ -98,7 +98,8 @@ extension SlopeStore {
     /// on other hosts, or when this host cannot tell (a worker in another container), its heartbeat
     /// is older than `staleAfter` seconds (by the database's clock). Scope: one run (`runID`), one
     /// sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held by
-    /// `worker`; continue each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
+    /// `worker` under a new claim token (the old holder's writes are refused from now on); continue
+    /// each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
     public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
                                        staleAfter: TimeInterval) throws -> [ClaimedRun] {
         try write { c in
@@ -117,7 +118,7 @@ extension SlopeStore {
                 guard WorkerLiveness.isGone(holder, heartbeatIsStale: row.get("stale", as: Int64.self) == 1, observer: worker) else { continue }
                 try c.execute("""
                     UPDATE runs SET worker = ?, host = ?, pid = ?, boot_id = ?, process_start = ?, pid_namespace = ?,
-                                    heartbeat_at = \(c.dialect.currentTimestamp)
+                                    claim_token = claim_token + 1, heartbeat_at = \(c.dialect.currentTimestamp)
                     WHERE id = ?
                     """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace, id])
                 reclaimed.append(try claimedRun(id, c))
@@ -129,24 +130,27 @@ extension SlopeStore {
     /// Statements the SQLite backend caches: preparing the select of the 40-column runs table
     /// costs ~800K instructions, as much as writing five digits-sized epochs.
     private func claimedRun(_ runID: Int64, _ c: any SQLConnection) throws -> ClaimedRun {
-        guard let row = try c.rows("SELECT \(RunRecord.selectList) FROM runs WHERE runs.id = ?", [runID]).first else {
+        guard let row = try c.rows("SELECT \(RunRecord.selectList), runs.claim_token FROM runs WHERE runs.id = ?", [runID]).first else {
             throw StoreError.notFound("run \(runID)")
         }
         let lastEpoch = try c.value("SELECT max(epoch) FROM epochs WHERE run_id = ?", [runID], as: Int.self)
         if let sweepID = row.get("sweep_id", as: Int64.self) {
             try c.execute("UPDATE sweeps SET status = 'running' WHERE id = ? AND status = 'queued'", [sweepID])
         }
-        return ClaimedRun(run: try RunRecord(row: row), lastStoredEpoch: lastEpoch)
+        return ClaimedRun(run: try RunRecord(row: row), lastStoredEpoch: lastEpoch, claimToken: try row.required("claim_token"))
     }
 
     // MARK: - Logging epochs
 
     /// Stores one epoch in ONE transaction: its `epochs` row, its tensors (with l2, mean, std,
     /// min and max computed here), and the run's heartbeat and summary columns. After a crash
-    /// a run holds whole epochs only. Throws `.runNotHeld` (writing nothing) when `worker`
-    /// no longer holds the run, and `.invalidValue` for a tensor whose size does not match.
+    /// a run holds whole epochs only. Throws `.runNotHeld` (writing nothing) unless `worker` holds
+    /// the run under `claimToken` (its claim's `ClaimedRun.claimToken`: a later claim of the run,
+    /// by another worker or by this one, makes it stale), and `.invalidValue` for a tensor whose
+    /// size does not match.
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
-    public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], worker: WorkerIdentity) throws {
+    public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], worker: WorkerIdentity,
+                           claimToken: Int64) throws {
         for tensor in tensors {
             guard tensor.rows > 0, tensor.cols > 0, tensor.layer >= 1,
                   tensor.data.count == tensor.rows * tensor.cols * tensor.dtype.byteCount else {
@@ -156,70 +160,87 @@ extension SlopeStore {
                     + "expected \(tensor.rows * tensor.cols * tensor.dtype.byteCount), layer >= 1, rows and cols > 0")
             }
         }
-        try backend.writeEpoch(runID: runID, epoch, tensors: tensors, worker: worker)
+        try backend.writeEpoch(runID: runID, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
     }
 
     // MARK: - Heartbeat, ending, resuming
 
     /// Marks the run alive without logging an epoch (for epochs longer than the stale timeout).
-    public func heartbeat(runID: Int64, worker: WorkerIdentity) throws {
+    /// Throws `.runNotHeld` (changing nothing) unless `worker` holds the run under `claimToken`.
+    public func heartbeat(runID: Int64, worker: WorkerIdentity, claimToken: Int64) throws {
+        let holder = RunHolder(worker: worker, claimToken: claimToken)
         try write { c in
-            let held = Self.heldBy(worker, c.dialect)
+            let held = Self.heldBy(holder, c.dialect)
             let changed = try c.execute("UPDATE runs SET heartbeat_at = \(c.dialect.currentTimestamp) WHERE id = ?\(held.condition)",
                                         [runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, c) }
+            if changed == 0 { throw try Self.notHeld(runID, claimToken: claimToken, c) }
         }
     }
 
     /// Ends a run for good: `completed`, `pruned`, `diverged` or `failed` (with `error`).
-    /// With `worker`, only while that worker holds the run (else `.runNotHeld`, nothing changed):
-    /// a worker whose run was taken over must not end it under its new holder.
+    /// With `holder` (a worker's claim: what the worker always passes), only while that claim
+    /// holds the run (else `.runNotHeld`, nothing changed): a worker whose run was taken over must
+    /// not end it under its new holder. Without, whoever holds it.
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil,
-                          worker: WorkerIdentity? = nil) throws {
+                          holder: RunHolder? = nil) throws {
         guard status.isFinished else {
             throw StoreError.invalidValue("finishRun takes a final status (completed, pruned, diverged, failed), not \(status.rawValue)")
         }
         try write { c in
-            let now = c.dialect.currentTimestamp, held = Self.heldBy(worker, c.dialect)
+            let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
             let changed = try c.execute("""
                 UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
                 WHERE id = ?\(held.condition)
                 """, [status.rawValue, stopReason, error, runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, c) }
+            if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
         }
     }
 
     /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes
-    /// later. With `worker`, only while that worker holds the run (else `.runNotHeld`).
-    public func requeueRun(runID: Int64, reason: String, worker: WorkerIdentity? = nil) throws {
+    /// later. With `holder`, only while that claim holds the run (else `.runNotHeld`); the run
+    /// keeps its claim token, which the next claim increases.
+    public func requeueRun(runID: Int64, reason: String, holder: RunHolder? = nil) throws {
         try write { c in
-            let held = Self.heldBy(worker, c.dialect)
+            let held = Self.heldBy(holder, c.dialect)
             let changed = try c.execute("""
                 UPDATE runs SET status = 'queued', stop_reason = ?, worker = NULL, host = NULL, pid = NULL,
                                 boot_id = NULL, process_start = NULL, pid_namespace = NULL,
                                 heartbeat_at = NULL, finished_at = NULL
                 WHERE id = ?\(held.condition)
                 """, [reason, runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, c) }
+            if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
         }
     }
 
-    /// " AND <held by worker>" and its arguments ("" and none without a worker).
-    private static func heldBy(_ worker: WorkerIdentity?, _ dialect: SQLDialect)
+    /// " AND <held by this claim>" and its arguments ("" and none without a holder): the claim
+    /// token fences off every earlier claim; the identity is checked too, against a token passed
+    /// by another process.
+    private static func heldBy(_ holder: RunHolder?, _ dialect: SQLDialect)
         -> (condition: String, arguments: [any SQLValueConvertible]) {
-        guard let worker else { return ("", []) }
-        return (" AND status = 'running' AND host = ? AND pid = ? AND process_start \(dialect.isNotDistinctFrom) ?",
-                [worker.host, worker.pid, worker.startTime])
+        guard let holder else { return ("", []) }
+        return (" AND status = 'running' AND claim_token = ? AND host = ? AND pid = ? AND process_start \(dialect.isNotDistinctFrom) ?",
+                [holder.claimToken, holder.worker.host, holder.worker.pid, holder.worker.startTime])
     }
 
-    /// Why a write guarded by the run's holder changed nothing: the run is gone, or held by another.
-    static func notHeld(_ runID: Int64, _ c: any SQLConnection) throws -> StoreError {
-        guard let row = try c.rows("SELECT status, worker FROM runs WHERE id = ?", [runID]).first else {
+    /// Why a write guarded by the run's claim changed nothing: the run is gone, or held under
+    /// another claim (`claimToken`: the writer's, when it gave one).
+    static func notHeld(_ runID: Int64, claimToken: Int64?, _ c: any SQLConnection) throws -> StoreError {
+        guard let row = try c.rows("SELECT status, worker, claim_token FROM runs WHERE id = ?", [runID]).first else {
             return .notFound("run \(runID)")
         }
-        let status: String = try row.required("status")
-        let holder: String? = row.get("worker")
-        return .runNotHeld(runID: runID, detail: "its status is \(status)" + (holder.map { ", held by \($0)" } ?? ""))
+        return .runNotHeld(runID: runID, detail: notHeldDetail(status: try row.required("status"), holder: row.get("worker"),
+                                                               currentToken: try row.required("claim_token"), claimToken: claimToken))
+    }
+
+    /// The state of a run that a guarded write found not held by its writer, as one clause:
+    /// `it is held by runner 77@b under claim 3; this worker's claim 2 is stale`.
+    static func notHeldDetail(status: String, holder: String?, currentToken: Int64, claimToken: Int64?) -> String {
+        guard status == RunStatus.running.rawValue else {
+            return "it is \(status) now" + (holder.map { " (last held by \($0))" } ?? "")
+        }
+        let held = "it is held by \(holder ?? "an unnamed worker") under claim \(currentToken)"
+        guard let claimToken, claimToken != currentToken else { return held }
+        return held + "; this worker's claim \(claimToken) " + (claimToken < currentToken ? "is stale" : "was never made")
     }
 
     /// Deletes the epochs (and their tensors) after `epoch`, and recomputes the run's summary

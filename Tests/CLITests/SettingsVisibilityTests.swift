@@ -148,9 +148,9 @@ final class SettingsVisibilityTests: XCTestCase {
         let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
         let worker = WorkerIdentity.current()
         for (index, runID) in runIDs.enumerated() {
-            _ = try store.claimRun(runID: runID, worker: worker)
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
             try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1, validationLoss: 1 + Double(index), seconds: 0),
-                                 tensors: [], worker: worker)
+                                 tensors: [], worker: worker, claimToken: claimToken)
             try store.finishRun(runID: runID, status: .completed, stopReason: nil)
         }
         let runs = try store.queries.runSummaries(sweepID: sweepID)

@@ -15,7 +15,7 @@ final class LiveSweepTests: ReportTestCase {
         let runID = try writer.createRun(SlopeStore.NewRun(
             name: "live", learningRate: 0.1, batchSize: 8, epochs: 40, seed: 0, layers: "2-3-1", activation: "relu",
             outputActivation: "identity", loss: "mse", dataset: "linear", configJSON: "{}", slopeVersion: "test"))
-        _ = try writer.claimRun(runID: runID, worker: worker)
+        let claimToken = try XCTUnwrap(writer.claimRun(runID: runID, worker: worker)).claimToken
 
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries)
         let finished = DispatchSemaphore(value: 0), firstReadDone = DispatchSemaphore(value: 0)
@@ -26,7 +26,7 @@ final class LiveSweepTests: ReportTestCase {
             do {
                 for epoch in 0..<40 {
                     try writer.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1 / Double(epoch + 1), seconds: 0.01),
-                                          tensors: [], worker: worker)
+                                          tensors: [], worker: worker, claimToken: claimToken)
                 }
             } catch { failure.error = error }
             finished.signal()

@@ -55,7 +55,7 @@ do {
             print("claimed \(claimed.id)")
             for epoch in 0...epochs {
                 try store.writeEpoch(runID: claimed.id, .init(epoch: epoch, trainLoss: 1 / Double(epoch + 1)),
-                                     tensors: tensors(rows: 64, cols: 64, seed: epoch), worker: worker)
+                                     tensors: tensors(rows: 64, cols: 64, seed: epoch), worker: worker, claimToken: claimed.claimToken)
             }
             try store.finishRun(runID: claimed.id, status: .completed, stopReason: "completed all epochs")
         }
@@ -63,21 +63,21 @@ do {
     case "write-forever":
         let store = try SlopeStore(path: path)
         let runID = Int64(arguments[3])!, rows = Int(arguments[4])!, cols = Int(arguments[5])!
-        guard try store.claimRun(runID: runID, worker: worker) != nil else { throw StoreError.notFound("queued run \(runID)") }
+        guard let claimToken = try store.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
         let payload = tensors(rows: rows, cols: cols, seed: 1)
         var epoch = 0
         while true {
             try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1, validationLoss: 2),
-                                 tensors: payload, worker: worker)
+                                 tensors: payload, worker: worker, claimToken: claimToken)
             print("epoch \(epoch)")
             epoch += 1
         }
     case "claim-and-exit":
         let store = try SlopeStore(path: path)
         let runID = Int64(arguments[3])!
-        guard try store.claimRun(runID: runID, worker: worker) != nil else { throw StoreError.notFound("queued run \(runID)") }
+        guard let claimToken = try store.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
         try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors(rows: 2, cols: 2, seed: 0),
-                             worker: worker)
+                             worker: worker, claimToken: claimToken)
         print("claimed \(runID)")
     case "read":
         let store = try SlopeStore(path: path, mode: .readOnly)

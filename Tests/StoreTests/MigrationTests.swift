@@ -28,7 +28,8 @@ final class MigrationTests: XCTestCase {
             }
         }
         try queue.close()
-        XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql", "0003_run_settings.sql", "0004_optimizer_state.sql"])
+        XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql", "0003_run_settings.sql", "0004_optimizer_state.sql",
+                                                   "0005_claim_token.sql"])
         // A second open is a no-op that still works.
         let store = try SlopeStore(path: path)
         XCTAssertEqual(try store.runs(sweepID: nil), [])
@@ -189,9 +190,9 @@ final class MigrationTests: XCTestCase {
         var store: SlopeStore? = try SlopeStore(path: path)
         let runID = try store!.createRun(.example())
         let worker = WorkerIdentity.current(label: "test")
-        _ = try store!.claimRun(runID: runID, worker: worker)
+        let claimToken = try XCTUnwrap(store!.claimRun(runID: runID, worker: worker)).claimToken
         try store!.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
-                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], worker: worker)
+                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], worker: worker, claimToken: claimToken)
         store = nil   // the last connection checkpoints the WAL into the file and removes it
         let queue = try DatabaseQueue(path: path)
         let (rootPage, pageSize) = try queue.read { db in

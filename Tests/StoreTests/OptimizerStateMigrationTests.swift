@@ -75,7 +75,7 @@ final class OptimizerStateMigrationTests: XCTestCase {
 
         // The new kinds are stored (and read back) through the store; an unknown kind is still refused.
         let runID = try store.createRun(.example(layers: "1-2"))
-        _ = try store.claimRun(runID: runID, worker: worker)
+        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
         let tensors: [SlopeStore.TensorRecord] = [
             .float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2]),
             .float32(layer: 1, kind: .weightAdamM, rows: 1, cols: 2, [0.5, -0.5]),
@@ -86,7 +86,7 @@ final class OptimizerStateMigrationTests: XCTestCase {
             .float32(layer: 1, kind: .biasRMS, rows: 1, cols: 2, [5, 6]),
             .float64(layer: 1, kind: .step, rows: 1, cols: 1, [12]),
         ]
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
         let read = try store.tensors(runID: runID, epoch: 0).map(\.tensor)
         XCTAssertEqual(Set(read.map(\.kind.rawValue)), Set(tensors.map(\.kind.rawValue)))
         XCTAssertEqual(read.first { $0.kind == .step }?.data, tensors.last?.data)

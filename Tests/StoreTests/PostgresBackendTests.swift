@@ -222,7 +222,7 @@ final class PostgresBackendTests: XCTestCase {
             XCTAssertEqual(error as? StoreError, .readOnly(path: server))
         }
         let worker = WorkerIdentity(host: "h", pid: 1, label: "w")
-        XCTAssertThrowsError(try reader.writeEpoch(runID: 1, .init(epoch: 0, trainLoss: 1), tensors: [], worker: worker)) { error in
+        XCTAssertThrowsError(try reader.writeEpoch(runID: 1, .init(epoch: 0, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: 1))) { error in
             XCTAssertEqual(error as? StoreError, .readOnly(path: server))
         }
 

@@ -43,17 +43,21 @@ final class PostgresEpochWriteTests: XCTestCase {
         }
     }
 
-    /// A run of the PostgreSQL database held by `worker` (as a claim leaves it).
+    /// The claim token of the runs `insertHeldRun` makes (as if claimed seven times).
+    static let heldClaim: Int64 = 7
+
+    /// A run of the PostgreSQL database held by `worker` under claim `heldClaim` (as a claim leaves it).
     static func insertHeldRun(_ backend: PostgresBackend, worker: WorkerIdentity) throws -> Int64 {
         try backend.write { connection in
             try connection.value("""
                 INSERT INTO runs (learning_rate, batch_size, epochs, seed, layers, activation, output_activation, loss,
                                   precision, dataset, created_at, slope_version, config, status, worker, host, pid,
-                                  boot_id, process_start, pid_namespace, started_at, heartbeat_at)
+                                  boot_id, process_start, pid_namespace, started_at, heartbeat_at, claim_token)
                 VALUES (0.5, 32, 10, 0, '2-3-1', 'relu', 'sigmoid', 'mse', 'float32', 'xor', '2026-01-01T00:00:00.000Z', 'test', '{}',
-                        'running', ?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')
+                        'running', ?, ?, ?, ?, ?, ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?)
                 RETURNING id
-                """, [worker.label, worker.host, Int64(worker.pid), worker.bootID, worker.startTime, worker.pidNamespace], as: Int64.self)!
+                """, [worker.label, worker.host, Int64(worker.pid), worker.bootID, worker.startTime, worker.pidNamespace, heldClaim],
+                as: Int64.self)!
         }
     }
 
@@ -73,8 +77,8 @@ final class PostgresEpochWriteTests: XCTestCase {
         let path = directory.path("slope.db")
         let store = try SlopeStore(path: path)
         let sqliteRun = try store.createRun(.example(layers: "2-3-1"))
-        _ = try store.claimRun(runID: sqliteRun, worker: worker)
-        for (epoch, tensors) in epochs { try store.writeEpoch(runID: sqliteRun, epoch, tensors: tensors, worker: worker) }
+        let claimToken = try XCTUnwrap(store.claimRun(runID: sqliteRun, worker: worker)).claimToken
+        for (epoch, tensors) in epochs { try store.writeEpoch(runID: sqliteRun, epoch, tensors: tensors, worker: worker, claimToken: claimToken) }
         try store.close()
         func sqliteRows(_ sql: String) throws -> [[SQLValue]] {
             try DatabaseQueue(path: path).read { db in
@@ -85,7 +89,8 @@ final class PostgresEpochWriteTests: XCTestCase {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
         let run = try Self.insertHeldRun(backend, worker: worker)
-        for (epoch, tensors) in epochs { try backend.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker) }
+        let holder = RunHolder(worker: worker, claimToken: Self.heldClaim)
+        for (epoch, tensors) in epochs { try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: holder) }
         func postgresRows(_ sql: String) throws -> [[SQLValue]] {
             try backend.read { try $0.rows(sql, [run]).map(\.values) }
         }
@@ -126,6 +131,7 @@ final class PostgresEpochWriteTests: XCTestCase {
         defer { try? backend.close() }
         let worker = WorkerIdentity(host: "box", pid: 42, label: "42@box", startTime: 1000)
         let run = try Self.insertHeldRun(backend, worker: worker)
+        let holder = RunHolder(worker: worker, claimToken: Self.heldClaim)
         let (epoch, tensors) = Self.epochs(seed: 3, count: 1)[0]
         func count(_ table: String) throws -> Int64 {
             try backend.read { try $0.value("SELECT count(*) FROM \(table) WHERE run_id = ?", [run], as: Int64.self) ?? -1 }
@@ -137,22 +143,28 @@ final class PostgresEpochWriteTests: XCTestCase {
             WorkerIdentity(host: "box", pid: 42, label: "42@box", startTime: nil),
         ]
         for other in others {
-            XCTAssertThrowsError(try backend.writeEpoch(runID: run, epoch, tensors: tensors, worker: other)) { error in
-                XCTAssertEqual(error as? StoreError, .runNotHeld(runID: run, detail: "its status is running, held by 42@box"), "\(other)")
+            XCTAssertThrowsError(try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: RunHolder(worker: other, claimToken: Self.heldClaim))) { error in
+                XCTAssertEqual(error as? StoreError, .runNotHeld(runID: run, detail: "it is held by 42@box under claim 7"), "\(other)")
             }
+        }
+        // The holder itself with the token of an earlier claim.
+        let stale = RunHolder(worker: worker, claimToken: Self.heldClaim - 1)
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: stale)) { error in
+            XCTAssertEqual(error as? StoreError,
+                           .runNotHeld(runID: run, detail: "it is held by 42@box under claim 7; this worker's claim 6 is stale"))
         }
         XCTAssertEqual(try count("epochs"), 0)
         XCTAssertEqual(try count("tensors"), 0)
         XCTAssertEqual(try backend.read { try $0.value("SELECT heartbeat_at FROM runs WHERE id = ?", [run], as: String.self) },
                        "2026-01-01T00:00:00.000Z", "nothing written")
 
-        try backend.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker)
-        XCTAssertThrowsError(try backend.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker)) { error in
+        try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: holder)
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: holder)) { error in
             XCTAssertEqual(error as? StoreError, .invalidValue(
                 "epoch 0 of run \(run) is already stored: call deleteEpochs(runID:after:) before re-running it"))
         }
         let next = SlopeStore.EpochRecord(epoch: 1, trainLoss: 0.1)
-        XCTAssertThrowsError(try backend.writeEpoch(runID: run, next, tensors: [tensors[0], tensors[1], tensors[0]], worker: worker)) { error in
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run, next, tensors: [tensors[0], tensors[1], tensors[0]], holder: holder)) { error in
             XCTAssertEqual(error as? StoreError, .invalidValue("tensor weight of layer 1 appears twice in epoch 1 of run \(run)"))
         }
         XCTAssertEqual(try count("epochs"), 1)
@@ -160,13 +172,13 @@ final class PostgresEpochWriteTests: XCTestCase {
         XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [run], as: Int64.self) }, 0)
 
         // An epoch without tensors; then a run that has finished, and one that does not exist.
-        try backend.writeEpoch(runID: run, next, tensors: [], worker: worker)
+        try backend.writeEpoch(runID: run, next, tensors: [], holder: holder)
         XCTAssertEqual(try count("epochs"), 2)
         _ = try backend.write { try $0.execute("UPDATE runs SET status = 'completed' WHERE id = ?", [run]) }
-        XCTAssertThrowsError(try backend.writeEpoch(runID: run, .init(epoch: 2, trainLoss: 0.1), tensors: [], worker: worker)) { error in
-            XCTAssertEqual(error as? StoreError, .runNotHeld(runID: run, detail: "its status is completed, held by 42@box"))
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run, .init(epoch: 2, trainLoss: 0.1), tensors: [], holder: holder)) { error in
+            XCTAssertEqual(error as? StoreError, .runNotHeld(runID: run, detail: "it is completed now (last held by 42@box)"))
         }
-        XCTAssertThrowsError(try backend.writeEpoch(runID: run + 1, next, tensors: [], worker: worker)) { error in
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run + 1, next, tensors: [], holder: holder)) { error in
             XCTAssertEqual(error as? StoreError, .notFound("run \(run + 1)"))
         }
     }

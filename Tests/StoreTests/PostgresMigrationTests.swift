@@ -161,7 +161,7 @@ final class PostgresMigrationTests: XCTestCase {
     func testEverySQLiteMigrationHasAPostgreSQLVersionOfTheSameName() {
         XCTAssertEqual(PostgresSession.schemaVersions, SlopeStore.schemaVersions)
         XCTAssertEqual(PostgresSession.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql",
-                                                        "0003_run_settings.sql", "0004_optimizer_state.sql"])
+                                                        "0003_run_settings.sql", "0004_optimizer_state.sql", "0005_claim_token.sql"])
     }
 
     func testSameTablesColumnsTypesAndIndexesAsSQLite() throws {
@@ -283,6 +283,10 @@ final class PostgresMigrationTests: XCTestCase {
             ("UPDATE runs SET epsilon = 0 WHERE id = 1", false),
             ("UPDATE runs SET rho = 1 WHERE id = 1", false),
             ("UPDATE runs SET rho = 0.99 WHERE id = 1", true),
+            // 0005: the claim token.
+            ("UPDATE runs SET claim_token = claim_token + 1 WHERE id = 1", true),
+            ("UPDATE runs SET claim_token = -1 WHERE id = 1", false),
+            ("UPDATE runs SET claim_token = NULL WHERE id = 1", false),
         ]
         for (sql, accepted) in statements {
             let sqliteSQL = sql.replacingOccurrences(of: "%blob4", with: "X'0000803F'").replacingOccurrences(of: "%blob0", with: "X''")
@@ -395,8 +399,8 @@ final class PostgresMigrationTests: XCTestCase {
         let store = try SlopeStore(path: path)
         let runID = try store.createRun(.example(layers: "5-5"))
         let worker = WorkerIdentity.current(label: "test")
-        _ = try store.claimRun(runID: runID, worker: worker)
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 0.5), tensors: tensors, worker: worker)
+        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 0.5), tensors: tensors, worker: worker, claimToken: claimToken)
         try store.close()
         let sqliteBlobs = try DatabaseQueue(path: path).read { db in
             try Row.fetchAll(db, sql: "SELECT kind, data, created_at FROM tensors JOIN runs ON runs.id = run_id ORDER BY kind DESC")

@@ -140,7 +140,7 @@ final class PostgresReconnectionTests: XCTestCase {
                 var epoch = template
                 epoch.epoch = index
                 do {
-                    try backend.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker)
+                    try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: PostgresEpochWriteTests.heldClaim))
                 } catch {
                     errors.append(error)
                     return

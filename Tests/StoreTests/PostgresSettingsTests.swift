@@ -150,12 +150,54 @@ final class PostgresSettingsTests: XCTestCase {
             ("postgresql://u@h/d?dbname=other", "write the database in the URL itself"),
             ("postgresql://u@h/d?connect_timeout=soon", "connect_timeout 'soon' is not a whole number"),
             ("postgresql://u@h/d?connect_timeout=-5", "connect_timeout '-5'"),
+            ("postgresql://u@h/d?options=-c", "the URL's options end with -c and no setting"),
+            ("postgresql://u@h/d?options=-c%20statement_timeout", "hold 'statement_timeout', not a setting: write -c name=value"),
+            ("postgresql://u@h/d?options=-c%20statement_timeout%3D", "not a setting"),
+            ("postgresql://u@h/d?options=--geqo%3Doff%20-d%205", "hold '-d': Slope passes only server settings"),
+            ("postgresql://u@h/d?options=-c%20statement_timeout%3Dsoon", "statement_timeout 'soon' in the URL's options is not a duration"),
+            ("postgresql://u@h/d?options=-c%20lock_timeout%3D-1s", "lock_timeout '-1s'"),
+            ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set lock_timeout twice"),
+            ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
         ]
         for (url, expected) in cases {
             let message = refusal(url)
             XCTAssertTrue(message.hasPrefix("bad database URL: "), "\(url): \(message)")
             XCTAssertTrue(message.contains(expected), "\(url): \(message)")
         }
+    }
+
+    /// The session limits: documented defaults; `options` as libpq passes it (`-c name=value`,
+    /// also `--name=value` and `-cname=value`), else PGOPTIONS; other settings passed on as given.
+    func testServerOptionsAndTimeouts() throws {
+        let plain = try settings("postgresql://u@h/d")
+        XCTAssertEqual([plain.statementTimeout, plain.lockTimeout, plain.idleInTransactionTimeout], [300, 60, 60])
+        XCTAssertEqual(plain.serverSettings, [
+            .init(name: "statement_timeout", value: "300000ms"), .init(name: "lock_timeout", value: "60000ms"),
+            .init(name: "idle_in_transaction_session_timeout", value: "60000ms"),
+        ])
+        XCTAssertEqual(plain.answerDeadline, 605)
+
+        let given = try settings("postgresql://u@h/d?options=-c%20statement_timeout%3D1.5s%20--lock-timeout=250%20-cwork_mem%3D8MB%20-c%20idle_in_transaction_session_timeout%3D0")
+        XCTAssertEqual(given.statementTimeout, 1.5)
+        XCTAssertEqual(given.lockTimeout, 0.25, "a bare number is milliseconds")
+        XCTAssertEqual(given.idleInTransactionTimeout, 0)
+        XCTAssertEqual(given.serverSettings, [
+            .init(name: "statement_timeout", value: "1500ms"), .init(name: "lock_timeout", value: "250ms"),
+            .init(name: "idle_in_transaction_session_timeout", value: "0ms"), .init(name: "work_mem", value: "8MB"),
+        ])
+        XCTAssertEqual(given.answerDeadline, 8)
+        XCTAssertNil(try settings("postgresql://u@h/d?options=-c%20statement_timeout%3D0").answerDeadline, "no limit, no deadline")
+        XCTAssertEqual(try settings("postgresql://u@h/d?options=-c%20statement_timeout%3D2min").statementTimeout, 120)
+        XCTAssertEqual(try settings("postgresql://u@h/d?options=-c%20statement_timeout%3D1h").statementTimeout, 3600)
+        XCTAssertEqual(given.description, "postgresql://u@h:5432/d", "the settings are not part of the server's name")
+        XCTAssertNotEqual(given, plain)
+
+        environment["PGOPTIONS"] = "-c lock_timeout=5s"
+        XCTAssertEqual(try settings("postgresql://u@h/d").lockTimeout, 5)
+        XCTAssertEqual(try settings("postgresql://u@h/d?options=-c%20lock_timeout%3D7s").lockTimeout, 7, "the URL's options win, as in libpq")
+        environment["PGOPTIONS"] = "-d 5"
+        XCTAssertTrue(refusal("postgresql://u@h/d").contains("the options in PGOPTIONS hold '-d'"))
+        environment["PGOPTIONS"] = nil
     }
 
     /// Whatever is wrong with a URL, its password is not in the message.

@@ -25,11 +25,11 @@ final class ReadModelTests: XCTestCase {
             .example(learningRate: 1e-4, layers: "2-3-1"),
         ])
         let queued = try store.createRun(.example(name: "queued"))
-        _ = try store.claimRun(runID: sweepRuns[0], worker: worker)
+        let claimToken = try XCTUnwrap(store.claimRun(runID: sweepRuns[0], worker: worker)).claimToken
         for epoch in 0...2 {
             try store.writeEpoch(runID: sweepRuns[0], .init(epoch: epoch, trainLoss: 1 / Double(epoch + 1), validationLoss: [0.9, 0.4, 0.6][epoch],
                                                             trainAccuracy: 0.25 * Double(epoch), validationAccuracy: .nan),
-                                 tensors: [], worker: worker)
+                                 tensors: [], worker: worker, claimToken: claimToken)
         }
         try store.finishRun(runID: sweepRuns[0], status: .completed, stopReason: "early stopping")
         _ = try store.claimRun(runID: sweepRuns[1], worker: worker)
@@ -91,9 +91,10 @@ final class ReadModelTests: XCTestCase {
         let gradient = SlopeStore.TensorRecord.float64(layer: 2, kind: .weightGradient, rows: 1, cols: 3, [0.1, -1e300, 2])
         func check(_ store: SlopeStore) throws {
             let runID = try store.createRun(.example(layers: "2-2-3"))
-            _ = try store.claimRun(runID: runID, worker: worker)
-            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], worker: worker)
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 1), tensors: [gradient, step, weight], worker: worker)
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 1), tensors: [gradient, step, weight], worker: worker,
+                                 claimToken: claimToken)
             let stored = try store.tensors(runID: runID)
             XCTAssertEqual(stored.map(\.tensor), [step, weight, gradient])   // by epoch, layer, kind
             XCTAssertEqual(stored.map(\.runID), [runID, runID, runID])

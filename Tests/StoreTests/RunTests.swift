@@ -104,7 +104,7 @@ final class RunTests: XCTestCase {
     }
 
     /// Weights [1 x 2] and gradient [1 x 2] per layer; returns what layer_stats should say.
-    func writeEpochs(_ runID: Int64, losses: [(train: Double, val: Double?)]) throws {
+    func writeEpochs(_ runID: Int64, claimToken: Int64, losses: [(train: Double, val: Double?)]) throws {
         for (epoch, loss) in losses.enumerated() {
             let scale = Float(epoch + 1)
             let tensors: [SlopeStore.TensorRecord] = [
@@ -115,14 +115,14 @@ final class RunTests: XCTestCase {
             try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: loss.train, validationLoss: loss.val,
                                                      trainAccuracy: 0.5 + Double(epoch) / 10,
                                                      validationAccuracy: 0.4 + Double(epoch) / 10, seconds: 0.25),
-                                 tensors: tensors, worker: worker)
+                                 tensors: tensors, worker: worker, claimToken: claimToken)
         }
     }
 
     func testSummaryColumnsAndViewsFollowEveryEpoch() throws {
         let runID = try store.createRun(.example(learningRate: 0.5))
-        _ = try store.claimRun(runID: runID, worker: worker)
-        try writeEpochs(runID, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.7), (0.4, 1.6)])
+        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        try writeEpochs(runID, claimToken: claimToken, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.7), (0.4, 1.6)])
 
         let run = try store.run(id: runID)
         XCTAssertEqual(run.epochsDone, 3)
@@ -164,8 +164,8 @@ final class RunTests: XCTestCase {
 
         // Without validation, best_epoch follows the train loss.
         let noValidation = try store.createRun(.example())
-        _ = try store.claimRun(runID: noValidation, worker: worker)
-        try writeEpochs(noValidation, losses: [(3, nil), (1, nil), (2, nil)])
+        let plainClaim = try XCTUnwrap(store.claimRun(runID: noValidation, worker: worker)).claimToken
+        try writeEpochs(noValidation, claimToken: plainClaim, losses: [(3, nil), (1, nil), (2, nil)])
         let plain = try store.run(id: noValidation)
         XCTAssertEqual(plain.bestEpoch, 1)
         XCTAssertEqual(plain.bestTrainLoss, 1)
@@ -174,8 +174,8 @@ final class RunTests: XCTestCase {
 
     func testFinishRequeueResumeAndDeleteEpochs() throws {
         let runID = try store.createRun(.example())
-        _ = try store.claimRun(runID: runID, worker: worker)
-        try writeEpochs(runID, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.2), (0.4, 1.6)])
+        let firstClaim = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        try writeEpochs(runID, claimToken: firstClaim, losses: [(2.0, 2.1), (1.0, 1.5), (0.5, 1.2), (0.4, 1.6)])
         // Only epoch 0 and 2 keep weights (a "log every 2 epochs" policy): drop the others' tensors.
         let queue = try DatabaseQueue(path: store.path)
         try queue.write { try $0.execute(sql: "DELETE FROM tensors WHERE run_id = ? AND epoch IN (1, 3)", arguments: [runID]) }
@@ -185,7 +185,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.status, .queued)
         XCTAssertNil(run.worker)
         XCTAssertEqual(run.stopReason, "interrupted")
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 4, trainLoss: 1), tensors: [], worker: worker)) {
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 4, trainLoss: 1), tensors: [], worker: worker, claimToken: firstClaim)) {
             guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
 
@@ -203,11 +203,11 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.finalTrainLoss, 0.5)
         XCTAssertEqual(run.bestValidationLoss, 1.2)
         XCTAssertEqual(run.bestEpoch, 2)
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 1), tensors: [], worker: worker)) {
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 1), tensors: [], worker: worker, claimToken: claimed.claimToken)) {
             guard case let .invalidValue(message)? = $0 as? StoreError else { return XCTFail("\($0)") }
             XCTAssertTrue(message.contains("deleteEpochs"), message)
         }
-        try store.writeEpoch(runID: runID, .init(epoch: 3, trainLoss: 0.3, validationLoss: 1.0), tensors: [], worker: worker)
+        try store.writeEpoch(runID: runID, .init(epoch: 3, trainLoss: 0.3, validationLoss: 1.0), tensors: [], worker: worker, claimToken: claimed.claimToken)
         XCTAssertEqual(try store.run(id: runID).bestEpoch, 3)
 
         try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
@@ -215,7 +215,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.status, .completed)
         XCTAssertNotNil(run.finishedAt)
         XCTAssertThrowsError(try store.finishRun(runID: runID, status: .running, stopReason: nil))
-        XCTAssertThrowsError(try store.heartbeat(runID: runID, worker: worker)) {
+        XCTAssertThrowsError(try store.heartbeat(runID: runID, worker: worker, claimToken: claimed.claimToken)) {
             guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
         XCTAssertThrowsError(try store.run(id: 999)) { XCTAssertEqual($0 as? StoreError, .notFound("run 999")) }
@@ -225,9 +225,9 @@ final class RunTests: XCTestCase {
         let runs = (0..<4).map { _ in SlopeStore.NewRun.example() }
         let (sweepID, runIDs) = try store.createSweep(name: "prune", specJSON: "{}", runs: runs)
         for (index, runID) in runIDs.enumerated() {
-            _ = try store.claimRun(runID: runID, worker: worker)
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
             try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1, validationLoss: Double(index + 1)),
-                                 tensors: [], worker: worker)
+                                 tensors: [], worker: worker, claimToken: claimToken)
         }
         XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: nil), 2.5)
         XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: runIDs[3]), 2)
@@ -242,7 +242,7 @@ final class RunTests: XCTestCase {
         // Another host, fresh heartbeat: kept. Another host, no heartbeat for an hour: reclaimed.
         let elsewhere = WorkerIdentity(host: "elsewhere.example", pid: 4242, label: "remote")
         _ = try store.claimRun(runID: ids[1], worker: elsewhere)
-        _ = try store.claimRun(runID: ids[2], worker: elsewhere)
+        let staleClaim = try XCTUnwrap(store.claimRun(runID: ids[2], worker: elsewhere)).claimToken
         let queue = try DatabaseQueue(path: store.path)
         try queue.write {
             try $0.execute(sql: "UPDATE runs SET heartbeat_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", arguments: [ids[2]])
@@ -259,8 +259,8 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(try store.run(id: ids[3]).pid, worker.pid)
         XCTAssertEqual(try store.run(id: ids[0]).pid, 1)
         // The new holder can write; the old one could not.
-        try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], worker: worker)
-        XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere))
+        try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], worker: worker, claimToken: reclaimed[1].claimToken)
+        XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere, claimToken: staleClaim))
         // Our own runs are never "interrupted", nor is a live process's on this host, however old its
         // heartbeat (--stale-after is for other hosts); another host's is, once its heartbeat is older.
         let fiveMinutesAgo = Timestamp.format(Date().addingTimeInterval(-300))
@@ -278,12 +278,12 @@ final class RunTests: XCTestCase {
 
     func testWALStaysBoundedWhileCheckpointsRunInTheBackground() throws {
         let runID = try store.createRun(.example())
-        _ = try store.claimRun(runID: runID, worker: worker)
+        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
         let values = (0..<(512 * 512)).map { Float($0 % 1000) / 1000 }   // 1 MiB per tensor
         let weight = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 512, cols: 512, values)
         var largestWAL = 0
         for epoch in 0..<100 {
-            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1), tensors: [weight], worker: worker)
+            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1), tensors: [weight], worker: worker, claimToken: claimToken)
             let size = (try? FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? NSNumber)??.intValue ?? 0
             largestWAL = max(largestWAL, size)
         }

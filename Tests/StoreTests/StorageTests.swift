@@ -38,13 +38,13 @@ final class StorageTests: XCTestCase {
         let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run, run])
         // A 2 x 1 float32 weight (8 bytes) and a 1 x 1 float64 bias (8 bytes) per epoch 0...5.
         for runID in runIDs {
-            _ = try store.claimRun(runID: runID, worker: worker)
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
             for epoch in 0...5 {
                 let tensors = [
                     SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 1, dtype: .float32, data: [UInt8](repeating: 0, count: 8)),
                     SlopeStore.TensorRecord(layer: 1, kind: .bias, rows: 1, cols: 1, dtype: .float64, data: [UInt8](repeating: 0, count: 8)),
                 ]
-                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1), tensors: tensors, worker: worker)
+                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
             }
         }
         try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
@@ -91,12 +91,12 @@ final class StorageTests: XCTestCase {
             let store = try SlopeStore(path: path)
             let (sweep, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
             sweepID = sweep
-            _ = try store.claimRun(runID: runIDs[0], worker: worker)
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker)).claimToken
             for epoch in 0...11 {
                 let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
                 try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
                                      tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
-                                     worker: worker)
+                                     worker: worker, claimToken: claimToken)
             }
             try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
             try store.close()

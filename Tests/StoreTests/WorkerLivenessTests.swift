@@ -95,29 +95,32 @@ final class WorkerLivenessTests: XCTestCase {
         let store = try SlopeStore(path: directory.path("taken.db"))
         let runID = try store.createRun(.example())
         let slow = WorkerIdentity(host: "elsewhere", pid: 4242, label: "slow", bootID: "b", startTime: 7, pidNamespace: "pid:[1]")
-        XCTAssertEqual(try store.claimRun(runID: runID, worker: slow)?.id, runID)
-        XCTAssertEqual(try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: -1).map(\.id), [runID])
+        let slowClaim = RunHolder(worker: slow, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: slow)).claimToken)
+        let taken = try store.reclaimInterruptedRuns(sweepID: nil, runID: nil, worker: me, staleAfter: -1)
+        XCTAssertEqual(taken.map(\.id), [runID])
+        XCTAssertEqual(taken.map(\.claimToken), [slowClaim.claimToken + 1])
+        let myClaim = RunHolder(worker: me, claimToken: taken[0].claimToken)
 
-        func assertNotHeld(_ expected: String = "its status is running, held by resumer", _ body: () throws -> Void) {
+        func assertNotHeld(_ expected: String = "it is held by resumer under claim 2; this worker's claim 1 is stale", _ body: () throws -> Void) {
             XCTAssertThrowsError(try body()) { error in
                 guard case StoreError.runNotHeld(runID, let detail)? = error as? StoreError else { return XCTFail("\(error)") }
                 XCTAssertEqual(detail, expected)
             }
         }
-        assertNotHeld { try store.requeueRun(runID: runID, reason: "stopped by a failed write", worker: slow) }
-        assertNotHeld { try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom", worker: slow) }
+        assertNotHeld { try store.requeueRun(runID: runID, reason: "stopped by a failed write", holder: slowClaim) }
+        assertNotHeld { try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom", holder: slowClaim) }
         var run = try store.run(id: runID)
         XCTAssertEqual(run.status, .running)
         XCTAssertEqual(run.worker, "resumer")
         XCTAssertNil(run.stopReason)
 
         // Its holder still can; without a worker (as before) the write is unconditional.
-        try store.requeueRun(runID: runID, reason: "interrupted at epoch 0", worker: me)
+        try store.requeueRun(runID: runID, reason: "interrupted at epoch 0", holder: myClaim)
         run = try store.run(id: runID)
         XCTAssertEqual(run.status, .queued)
         XCTAssertEqual(run.stopReason, "interrupted at epoch 0")
         XCTAssertNil(run.worker)
-        assertNotHeld("its status is queued") { try store.finishRun(runID: runID, status: .completed, stopReason: "x", worker: me) }
+        assertNotHeld("it is queued now") { try store.finishRun(runID: runID, status: .completed, stopReason: "x", holder: myClaim) }
         try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom")
         XCTAssertEqual(try store.run(id: runID).status, .failed)
     }

@@ -62,13 +62,13 @@ public enum ReportFixture {
         let (_, runIDs) = try store.createSweep(name: "lr x bs <study>", specJSON: "{}", runs: newRuns)
         for (index, runID) in runIDs.enumerated() {
             let lrIndex = index / 4, batchIndex = (index / 2) % 2, seed = seeds[index % 2]
-            _ = try store.claimRun(runID: runID, worker: worker)
+            guard let claimToken = try store.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
             let lastEpoch = index == 7 ? 2 : 3
             for epoch in 0...lastEpoch {
                 let train = trainLoss(lrIndex: lrIndex, batchIndex: batchIndex, seed: seed, epoch: epoch)
                 try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: train, validationLoss: train + 0.0625,
                                                                           seconds: 0.5),
-                                     tensors: sweepTensors(epoch: epoch, scale: Float(index + 1)), worker: worker)
+                                     tensors: sweepTensors(epoch: epoch, scale: Float(index + 1)), worker: worker, claimToken: claimToken)
             }
             if index != 7 { try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs") }
         }
@@ -77,10 +77,10 @@ public enum ReportFixture {
         let hostile = try store.createRun(SlopeStore.NewRun(
             name: hostileName, learningRate: 5, batchSize: 4, epochs: 5, seed: 0, layers: "2-3-1", activation: "tanh",
             outputActivation: "identity", loss: "mse", dataset: "linear", configJSON: "{}", slopeVersion: "test"))
-        _ = try store.claimRun(runID: hostile, worker: worker)
+        guard let claimToken = try store.claimRun(runID: hostile, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(hostile)") }
         for (epoch, loss) in [0.75, 12.5, 4096].enumerated() {
             try store.writeEpoch(runID: hostile, SlopeStore.EpochRecord(epoch: epoch, trainLoss: loss, seconds: 0.25),
-                                 tensors: sweepTensors(epoch: epoch, scale: Float(pow(10, Double(epoch * 2)))), worker: worker)
+                                 tensors: sweepTensors(epoch: epoch, scale: Float(pow(10, Double(epoch * 2)))), worker: worker, claimToken: claimToken)
         }
         try store.finishRun(runID: hostile, status: .diverged, stopReason: "diverged at epoch 2")
 
@@ -92,7 +92,7 @@ public enum ReportFixture {
             precision: .float64, dataset: "xor",
             configJSON: inspectionConfigJSON ?? String(decoding: try sortedKeysEncoder.encode(configuration), as: UTF8.self),
             slopeVersion: "test"))
-        _ = try store.claimRun(runID: xorRun, worker: worker)
+        guard let xorClaimToken = try store.claimRun(runID: xorRun, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(xorRun)") }
         let trainer = try Trainer(configuration: configuration, training: GeneratedData.xor(), validation: nil,
                                   initialParameters: inspectionInitialParameters)
         _ = try trainer.run { result in
@@ -100,7 +100,7 @@ public enum ReportFixture {
             if let gradients = result.gradients { tensors += records(gradients, weightKind: .weightGradient, biasKind: .biasGradient) }
             try store.writeEpoch(runID: xorRun, SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss,
                                                                        trainAccuracy: result.trainAccuracy, seconds: 0.125),
-                                 tensors: tensors, worker: worker)
+                                 tensors: tensors, worker: worker, claimToken: xorClaimToken)
             return .proceed
         }
         try store.finishRun(runID: xorRun, status: .completed, stopReason: "completed all epochs")
