@@ -30,9 +30,9 @@ final class ExportInterruptionTests: XCTestCase {
         let worker = WorkerIdentity.current(label: "export test")
         for seed in [UInt64(3), 4] {
             let run = try store.createRun(.example(name: "run \(seed)", seed: seed, layers: "2-3-1"))
-            _ = try store.claimRun(runID: run, worker: worker)
+            let claim = try XCTUnwrap(try store.claimRun(runID: run, worker: worker))
             for (epoch, tensors) in PostgresEpochWriteTests.epochs(seed: seed) {
-                try store.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker)
+                try store.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker, claimToken: claim.claimToken)
             }
         }
     }
