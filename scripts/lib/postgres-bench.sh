@@ -38,7 +38,7 @@ pg_bench_database_url() {
 
 # pg_bench_sql SQL...: runs statements on PG_BENCH_URL's database; prints rows as a|b|c.
 pg_bench_sql() {
-    psql "$PG_BENCH_URL" -v ON_ERROR_STOP=1 -qAtX "${@/#/-c}"
+    psql "$PG_BENCH_URL" -v ON_ERROR_STOP=1 -qAtX -c "SET client_min_messages = warning" "${@/#/-c}"
 }
 
 # pg_bench_createdb NAME [SETTING=VALUE]: a new empty database (dropped first if it exists),
