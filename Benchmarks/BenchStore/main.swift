@@ -3,6 +3,10 @@
 // gradients (random float32, generated before the timed section) and two losses, one
 // transaction per epoch. Prints one JSON line per workload (median of the repetitions).
 //   usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]
+//          BenchStore --postgres URL [--workloads ...] [--reps 3]
+//   --postgres: a PostgreSQL database URL whose `{rep}` is replaced by the repetition's number
+//   (0, 1, ...): one empty database per repetition, made (and dropped) by the caller.
+//   --variant NAME names the result line (default: SlopeStore, or SlopeStore postgres).
 //   BENCHSTORE_DUMP=FILE also writes every writeEpoch latency (microseconds, one a line, in
 //   call order) of the last workload, to find stalls (checkpoints, preemption).
 import Foundation
@@ -22,8 +26,9 @@ while let key = argumentIterator.next() {
     guard let value = argumentIterator.next() else { fatalError("missing value for \(key)") }
     options[key] = value
 }
-guard let scratch = options["--dir"] else {
-    FileHandle.standardError.write(Data("usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]\n".utf8))
+let scratch = options["--dir"], postgresTemplate = options["--postgres"]
+guard (scratch == nil) != (postgresTemplate == nil) else {
+    FileHandle.standardError.write(Data("usage: BenchStore (--dir SCRATCH | --postgres URL-with-{rep}) [--workloads log-digits,log-wide] [--reps 3]\n".utf8))
     exit(2)
 }
 let repetitions = Int(options["--reps"]!)!
@@ -85,12 +90,16 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
     var results: [(epochsPerSecond: Double, megabytesPerSecond: Double, wall: Double, setup: Double, close: Double, bytes: Int)] = []
     var tensorBytes = 0
     for repetition in 0..<repetitions {
-        let directory = "\(scratch)/slope_\(name)_rep\(repetition)"
-        try? FileManager.default.removeItem(atPath: directory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/runs.db"
+        // SQLite: a new file per repetition; PostgreSQL: the repetition's empty database.
+        let directory = scratch.map { "\($0)/slope_\(name)_rep\(repetition)" }
+        if let directory {
+            try? FileManager.default.removeItem(atPath: directory)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let location = directory.map { $0 + "/runs.db" }
+            ?? postgresTemplate!.replacingOccurrences(of: "{rep}", with: String(repetition))
         var store: SlopeStore?
-        let setup = try seconds { store = try SlopeStore(path: path) }
+        let setup = try seconds { store = try SlopeStore(location: location) }
         var wall = 0.0
         tensorBytes = 0
         for run in 0..<workload.runs {
@@ -116,8 +125,9 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
         // Like the reference: the final checkpoint and close are timed apart, not in epochs/s.
         let close = seconds { store = nil }
         let epochsPerSecond = Double(workload.runs * workload.epochs) / wall
-        results.append((epochsPerSecond, Double(tensorBytes) / 1e6 / wall, wall, setup, close, directorySize(directory)))
-        if repetition > 0 { try? FileManager.default.removeItem(atPath: directory) }
+        // The database's size on PostgreSQL is measured by the caller, which owns the database.
+        results.append((epochsPerSecond, Double(tensorBytes) / 1e6 / wall, wall, setup, close, directory.map(directorySize) ?? 0))
+        if repetition > 0, let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
     // Latency of single writeEpoch calls over all repetitions: the median is the steady cost,
     // the tail shows stalls (checkpoints, other processes on the machine).
@@ -129,7 +139,8 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
     epochTimes = []
     let median = results.sorted { $0.epochsPerSecond < $1.epochsPerSecond }[results.count / 2]
     let all = results.map { String(format: "%.1f", $0.epochsPerSecond) }.joined(separator: ",")
-    print(#"{"kind": "log", "anchor": "slope_store", "variant": "SlopeStore", "workload": "\#(name)", "#
+    let variant = options["--variant"] ?? (postgresTemplate == nil ? "SlopeStore" : "SlopeStore postgres")
+    print(#"{"kind": "log", "anchor": "slope_store", "variant": "\#(variant)", "workload": "\#(name)", "#
           + #""runs": \#(workload.runs), "epochs_per_run": \#(workload.epochs), "tensor_bytes_generated": \#(tensorBytes), "#
           + #""epochs_per_s": \#(median.epochsPerSecond), "tensor_MB_per_s": \#(median.megabytesPerSecond), "#
           + #""store_wall_s": \#(median.wall), "setup_s": \#(median.setup), "close_s": \#(median.close), "#
