@@ -81,7 +81,7 @@ enum Output {
 
     /// One line on stderr that is not an error (the command goes on).
     static func notice(_ line: String) {
-        FileHandle.standardError.write(Data("report: \(line)\n".utf8))
+        StandardStream.error.write("report: \(line)\n")
     }
 
     /// Set by Ctrl-C or SIGTERM where a command stops on them (`stopOnSignals`).
