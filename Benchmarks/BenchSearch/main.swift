@@ -50,7 +50,7 @@ for _ in 0..<trials {
 /// Ends a claimed trial with its synthetic loss as its only epoch.
 func finishSynthetically(_ claimed: SlopeStore.ClaimedRun) throws {
     let loss = syntheticLoss(claimed.run)
-    try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: worker, claimToken: claimed.claimToken)
+    try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], holder: RunHolder(worker: worker, claimToken: claimed.claimToken))
     try store.finishRun(runID: claimed.id, status: .completed, stopReason: "synthetic")
 }
 

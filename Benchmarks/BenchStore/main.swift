@@ -117,7 +117,7 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
                     defer { epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3) }
                     try store!.writeEpoch(runID: runID, .init(epoch: index, trainLoss: epoch.trainLoss,
                                                               validationLoss: epoch.validationLoss),
-                                          tensors: epoch.tensors, worker: worker, claimToken: claimToken)
+                                          tensors: epoch.tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
                 }
                 try store!.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
             }

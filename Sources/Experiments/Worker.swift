@@ -313,7 +313,7 @@ public final class Worker: @unchecked Sendable {
     private func startHeartbeat(runID: Int64, holder: RunHolder) -> DispatchSourceTimer {
         let heartbeat = DispatchSource.makeTimerSource(queue: .global())
         heartbeat.schedule(deadline: .now() + heartbeatInterval, repeating: heartbeatInterval)
-        heartbeat.setEventHandler { [store] in try? store.heartbeat(runID: runID, worker: holder.worker, claimToken: holder.claimToken) }
+        heartbeat.setEventHandler { [store] in try? store.heartbeat(runID: runID, holder: holder) }
         heartbeat.resume()
         return heartbeat
     }
@@ -515,7 +515,7 @@ final class EpochLog {
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
                                             seconds: result.seconds)
         return { [store, runID, holder] in
-            try store.writeEpoch(runID: runID, record, tensors: tensors, worker: holder.worker, claimToken: holder.claimToken)
+            try store.writeEpoch(runID: runID, record, tensors: tensors, holder: holder)
         }
     }
 }

@@ -144,13 +144,12 @@ extension SlopeStore {
 
     /// Stores one epoch in ONE transaction: its `epochs` row, its tensors (with l2, mean, std,
     /// min and max computed here), and the run's heartbeat and summary columns. After a crash
-    /// a run holds whole epochs only. Throws `.runNotHeld` (writing nothing) unless `worker` holds
-    /// the run under `claimToken` (its claim's `ClaimedRun.claimToken`: a later claim of the run,
-    /// by another worker or by this one, makes it stale), and `.invalidValue` for a tensor whose
-    /// size does not match.
+    /// a run holds whole epochs only. Throws `.runNotHeld` (writing nothing) unless `holder` still
+    /// holds the run (its worker, under its claim's `ClaimedRun.claimToken`: a later claim of the
+    /// run, by another worker or by this one, makes it stale), and `.invalidValue` for a tensor
+    /// whose size does not match.
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
-    public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], worker: WorkerIdentity,
-                           claimToken: Int64) throws {
+    public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], holder: RunHolder) throws {
         for tensor in tensors {
             guard tensor.rows > 0, tensor.cols > 0, tensor.layer >= 1,
                   tensor.data.count == tensor.rows * tensor.cols * tensor.dtype.byteCount else {
@@ -160,20 +159,19 @@ extension SlopeStore {
                     + "expected \(tensor.rows * tensor.cols * tensor.dtype.byteCount), layer >= 1, rows and cols > 0")
             }
         }
-        try backend.writeEpoch(runID: runID, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
+        try backend.writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder)
     }
 
     // MARK: - Heartbeat, ending, resuming
 
     /// Marks the run alive without logging an epoch (for epochs longer than the stale timeout).
-    /// Throws `.runNotHeld` (changing nothing) unless `worker` holds the run under `claimToken`.
-    public func heartbeat(runID: Int64, worker: WorkerIdentity, claimToken: Int64) throws {
-        let holder = RunHolder(worker: worker, claimToken: claimToken)
+    /// Throws `.runNotHeld` (changing nothing) unless `holder` still holds the run.
+    public func heartbeat(runID: Int64, holder: RunHolder) throws {
         try write { c in
             let held = Self.heldBy(holder, c.dialect)
             let changed = try c.execute("UPDATE runs SET heartbeat_at = \(c.dialect.currentTimestamp) WHERE id = ?\(held.condition)",
                                         [runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, claimToken: claimToken, c) }
+            if changed == 0 { throw try Self.notHeld(runID, claimToken: holder.claimToken, c) }
         }
     }
 

@@ -101,8 +101,8 @@ final class RunnerProgressTests: XCTestCase {
         let worker = WorkerIdentity.current()
         for (runID, loss) in zip(runIDs, [0.5, 0.25, Double.nan]) {
             let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
-            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 2, validationLoss: 2, validationAccuracy: 0.1, seconds: 0), tensors: [], worker: worker, claimToken: claimToken)
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 2, validationLoss: 2, validationAccuracy: 0.1, seconds: 0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
             try store.finishRun(runID: runID, status: loss.isNaN ? .diverged : .completed, stopReason: nil)
         }
         let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
@@ -132,11 +132,9 @@ final class RunnerProgressTests: XCTestCase {
         var claimTokens: [Int64] = []
         for (runID, loss) in zip(runIDs.prefix(2), [0.5, 0.1]) {
             claimTokens.append(try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss, validationLoss: loss, seconds: 0), tensors: [], worker: worker,
-                                 claimToken: claimTokens.last!)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss, validationLoss: loss, seconds: 0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimTokens.last!))
         }
-        try store.writeEpoch(runID: runIDs[0], .init(epoch: 2, trainLoss: 0.4, validationLoss: 0.4, seconds: 0), tensors: [], worker: worker,
-                             claimToken: claimTokens[0])
+        try store.writeEpoch(runID: runIDs[0], .init(epoch: 2, trainLoss: 0.4, validationLoss: 0.4, seconds: 0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimTokens[0]))
         try store.finishRun(runID: runIDs[0], status: .completed, stopReason: nil)
         // Run 2 (lower loss so far) is still running; run 3 is queued.
         let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
@@ -161,7 +159,7 @@ final class RunnerProgressTests: XCTestCase {
         let worker = WorkerIdentity.current()
         for (runID, loss) in zip(runIDs, [0.5, 0.25]) {
             let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss * 2, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
             try store.finishRun(runID: runID, status: .completed, stopReason: nil)
         }
         let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,

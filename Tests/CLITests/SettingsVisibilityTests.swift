@@ -150,7 +150,7 @@ final class SettingsVisibilityTests: XCTestCase {
         for (index, runID) in runIDs.enumerated() {
             let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
             try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1, validationLoss: 1 + Double(index), seconds: 0),
-                                 tensors: [], worker: worker, claimToken: claimToken)
+                                 tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
             try store.finishRun(runID: runID, status: .completed, stopReason: nil)
         }
         let runs = try store.queries.runSummaries(sweepID: sweepID)

@@ -505,7 +505,7 @@ class DashboardTests: XCTestCase {
         let writer = try SlopeStore(location: copy)
         let holder = WorkerIdentity(host: "fixture-host", pid: 1, label: "fixture")  // the fixture's worker holds run 8 (its one claim)
         try writer.writeEpoch(runID: 8, SlopeStore.EpochRecord(epoch: 3, trainLoss: 0.0625, validationLoss: 0.125, seconds: 0.5),
-                              tensors: [], worker: holder, claimToken: 1)  // claimed once by the fixture
+                              tensors: [], holder: RunHolder(worker: holder, claimToken: 1))  // claimed once by the fixture
         try writer.close()
         let after = try await fetch(paths, database: copy)
         XCTAssertEqual(after.map(\.status), Array(repeating: .ok, count: paths.count))

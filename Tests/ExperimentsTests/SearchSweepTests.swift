@@ -149,7 +149,7 @@ final class SearchSweepTests: XCTestCase {
         let settings = claimed.run.settings
         let loss = pow(log10(settings.learningRate / 0.05), 2) + Double(settings.batchSize) / 100 + settings.momentum
         if status != .failed {
-            try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: .current(), claimToken: claimed.claimToken)
+            try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], holder: RunHolder(worker: .current(), claimToken: claimed.claimToken))
         }
         try store.finishRun(runID: claimed.id, status: status, stopReason: "synthetic")
     }

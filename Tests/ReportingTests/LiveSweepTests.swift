@@ -26,7 +26,7 @@ final class LiveSweepTests: ReportTestCase {
             do {
                 for epoch in 0..<40 {
                     try writer.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1 / Double(epoch + 1), seconds: 0.01),
-                                          tensors: [], worker: worker, claimToken: claimToken)
+                                          tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
                 }
             } catch { failure.error = error }
             finished.signal()

@@ -83,7 +83,7 @@ final class SeedRankedBestTests: XCTestCase {
         let (_, ids) = try store.createSweep(name: "seeds", specJSON: #"{"metric":{"name":"val_loss","goal":"minimize"}}"#, runs: runs)
         for (id, (_, _, loss)) in zip(ids, losses) {
             let claimToken = try XCTUnwrap(store.claimRun(runID: id, worker: worker)).claimToken
-            try store.writeEpoch(runID: id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: id, .init(epoch: 0, trainLoss: loss, validationLoss: loss), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
             try store.finishRun(runID: id, status: .completed, stopReason: "completed all epochs")
         }
         return store

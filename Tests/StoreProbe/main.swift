@@ -55,7 +55,7 @@ do {
             print("claimed \(claimed.id)")
             for epoch in 0...epochs {
                 try store.writeEpoch(runID: claimed.id, .init(epoch: epoch, trainLoss: 1 / Double(epoch + 1)),
-                                     tensors: tensors(rows: 64, cols: 64, seed: epoch), worker: worker, claimToken: claimed.claimToken)
+                                     tensors: tensors(rows: 64, cols: 64, seed: epoch), holder: RunHolder(worker: worker, claimToken: claimed.claimToken))
             }
             try store.finishRun(runID: claimed.id, status: .completed, stopReason: "completed all epochs")
         }
@@ -68,7 +68,7 @@ do {
         var epoch = 0
         while true {
             try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1, validationLoss: 2),
-                                 tensors: payload, worker: worker, claimToken: claimToken)
+                                 tensors: payload, holder: RunHolder(worker: worker, claimToken: claimToken))
             print("epoch \(epoch)")
             epoch += 1
         }
@@ -77,7 +77,7 @@ do {
         let runID = Int64(arguments[3])!
         guard let claimToken = try store.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
         try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors(rows: 2, cols: 2, seed: 0),
-                             worker: worker, claimToken: claimToken)
+                             holder: RunHolder(worker: worker, claimToken: claimToken))
         print("claimed \(runID)")
     case "read":
         let store = try SlopeStore(path: path, mode: .readOnly)

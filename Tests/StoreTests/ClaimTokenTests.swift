@@ -61,7 +61,7 @@ final class ClaimTokenTests: XCTestCase {
         let first = try XCTUnwrap(store.claimRun(runID: runID, worker: away))
         XCTAssertEqual(first.claimToken, 1, "a new run starts at 0; its first claim makes it 1")
         let tensor = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], worker: away, claimToken: 1)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], holder: RunHolder(worker: away, claimToken: 1))
 
         // host-a is cut off; host-b's `runner resume` takes the run over (its heartbeat is stale).
         let taken = try store.reclaimInterruptedRuns(sweepID: nil, runID: runID, worker: taker, staleAfter: -1)
@@ -72,19 +72,19 @@ final class ClaimTokenTests: XCTestCase {
 
         let stale = "it is held by runner 77@host-b under claim 2; this worker's claim 1 is stale"
         let late = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [3, 4])
-        assertNotHeld(stale, runID) { try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [late], worker: away, claimToken: 1) }
-        assertNotHeld(stale, runID) { try store.heartbeat(runID: runID, worker: away, claimToken: 1) }
+        assertNotHeld(stale, runID) { try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [late], holder: RunHolder(worker: away, claimToken: 1)) }
+        assertNotHeld(stale, runID) { try store.heartbeat(runID: runID, holder: RunHolder(worker: away, claimToken: 1)) }
         assertNotHeld(stale, runID) {
             try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs", holder: RunHolder(worker: away, claimToken: 1))
         }
         assertNotHeld(stale, runID) { try store.requeueRun(runID: runID, reason: "interrupted at epoch 1", holder: RunHolder(worker: away, claimToken: 1)) }
         // The current token with the wrong worker is refused too (a token is no password, but no slip either).
-        assertNotHeld("it is held by runner 77@host-b under claim 2", runID) { try store.heartbeat(runID: runID, worker: away, claimToken: 2) }
+        assertNotHeld("it is held by runner 77@host-b under claim 2", runID) { try store.heartbeat(runID: runID, holder: RunHolder(worker: away, claimToken: 2)) }
         XCTAssertEqual(try snapshot(store, runID), before, "nothing written")
 
         // The holder's claim writes.
-        try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.25), tensors: [late], worker: taker, claimToken: 2)
-        try store.heartbeat(runID: runID, worker: taker, claimToken: 2)
+        try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.25), tensors: [late], holder: RunHolder(worker: taker, claimToken: 2))
+        try store.heartbeat(runID: runID, holder: RunHolder(worker: taker, claimToken: 2))
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1])
         XCTAssertEqual(try store.epochs(runID: runID).map(\.trainLoss), [1, 0.25])
         XCTAssertEqual(try store.tensors(runID: runID, epoch: 1).map(\.tensor), [late])
@@ -95,7 +95,7 @@ final class ClaimTokenTests: XCTestCase {
         XCTAssertEqual(run.epochsDone, 1)
         // Once it has ended, every claim's writes are refused.
         assertNotHeld("it is completed now (last held by runner 77@host-b)", runID) {
-            try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 0.1), tensors: [], worker: taker, claimToken: 2)
+            try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 0.1), tensors: [], holder: RunHolder(worker: taker, claimToken: 2))
         }
     }
 
@@ -109,12 +109,12 @@ final class ClaimTokenTests: XCTestCase {
         let runID = runIDs[0]
         let first = try XCTUnwrap(store.claimNextRun(sweepID: nil, worker: worker))
         XCTAssertEqual(first.claimToken, 1)
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], worker: worker, claimToken: first.claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: first.claimToken))
         try store.requeueRun(runID: runID, reason: "interrupted at epoch 0", holder: RunHolder(worker: worker, claimToken: first.claimToken))
         let queued = try snapshot(store, runID)
         XCTAssertEqual(queued.first?[6], .integer(1), "a requeue keeps the token")
         assertNotHeld("it is queued now", runID) {
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], worker: worker, claimToken: first.claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], holder: RunHolder(worker: worker, claimToken: first.claimToken))
         }
 
         let second = try XCTUnwrap(store.claimRun(runID: runID, worker: worker))
@@ -123,14 +123,14 @@ final class ClaimTokenTests: XCTestCase {
         let before = try snapshot(store, runID)
         let stale = "it is held by runner 42@box under claim 2; this worker's claim 1 is stale"
         assertNotHeld(stale, runID) {
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], worker: worker, claimToken: first.claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], holder: RunHolder(worker: worker, claimToken: first.claimToken))
         }
-        assertNotHeld(stale, runID) { try store.heartbeat(runID: runID, worker: worker, claimToken: first.claimToken) }
+        assertNotHeld(stale, runID) { try store.heartbeat(runID: runID, holder: RunHolder(worker: worker, claimToken: first.claimToken)) }
         assertNotHeld(stale, runID) {
             try store.finishRun(runID: runID, status: .failed, stopReason: "error", error: "boom", holder: RunHolder(worker: worker, claimToken: first.claimToken))
         }
         XCTAssertEqual(try snapshot(store, runID), before, "nothing written")
-        try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], worker: worker, claimToken: second.claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 0.5), tensors: [], holder: RunHolder(worker: worker, claimToken: second.claimToken))
         XCTAssertEqual(try store.run(id: runID).epochsDone, 1)
 
         // A take-over by another worker counts too: 3.

@@ -32,7 +32,7 @@ final class ExportInterruptionTests: XCTestCase {
             let run = try store.createRun(.example(name: "run \(seed)", seed: seed, layers: "2-3-1"))
             let claim = try XCTUnwrap(try store.claimRun(runID: run, worker: worker))
             for (epoch, tensors) in PostgresEpochWriteTests.epochs(seed: seed) {
-                try store.writeEpoch(runID: run, epoch, tensors: tensors, worker: worker, claimToken: claim.claimToken)
+                try store.writeEpoch(runID: run, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: claim.claimToken))
             }
         }
     }

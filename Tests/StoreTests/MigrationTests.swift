@@ -192,7 +192,7 @@ final class MigrationTests: XCTestCase {
         let worker = WorkerIdentity.current(label: "test")
         let claimToken = try XCTUnwrap(store!.claimRun(runID: runID, worker: worker)).claimToken
         try store!.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
-                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], worker: worker, claimToken: claimToken)
+                              tensors: [.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])], holder: RunHolder(worker: worker, claimToken: claimToken))
         store = nil   // the last connection checkpoints the WAL into the file and removes it
         let queue = try DatabaseQueue(path: path)
         let (rootPage, pageSize) = try queue.read { db in

@@ -86,7 +86,7 @@ final class OptimizerStateMigrationTests: XCTestCase {
             .float32(layer: 1, kind: .biasRMS, rows: 1, cols: 2, [5, 6]),
             .float64(layer: 1, kind: .step, rows: 1, cols: 1, [12]),
         ]
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
         let read = try store.tensors(runID: runID, epoch: 0).map(\.tensor)
         XCTAssertEqual(Set(read.map(\.kind.rawValue)), Set(tensors.map(\.kind.rawValue)))
         XCTAssertEqual(read.first { $0.kind == .step }?.data, tensors.last?.data)

@@ -78,7 +78,7 @@ final class PostgresEpochWriteTests: XCTestCase {
         let store = try SlopeStore(path: path)
         let sqliteRun = try store.createRun(.example(layers: "2-3-1"))
         let claimToken = try XCTUnwrap(store.claimRun(runID: sqliteRun, worker: worker)).claimToken
-        for (epoch, tensors) in epochs { try store.writeEpoch(runID: sqliteRun, epoch, tensors: tensors, worker: worker, claimToken: claimToken) }
+        for (epoch, tensors) in epochs { try store.writeEpoch(runID: sqliteRun, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken)) }
         try store.close()
         func sqliteRows(_ sql: String) throws -> [[SQLValue]] {
             try DatabaseQueue(path: path).read { db in

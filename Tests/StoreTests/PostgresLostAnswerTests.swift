@@ -52,14 +52,14 @@ final class PostgresLostAnswerTests: XCTestCase {
     func testAnEpochWhoseAnswerIsLostIsStoredOnce() throws {
         let worker = WorkerIdentity(host: "box", pid: 42, label: "runner 42@box", startTime: 1)
         let runID = try store.createRun(.example())
-        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
         let epochs = PostgresEpochWriteTests.epochs(seed: 8, count: 3)
-        try store.writeEpoch(runID: runID, epochs[0].0, tensors: epochs[0].1, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, epochs[0].0, tensors: epochs[0].1, holder: holder)
         proxy.arm(.dropAnswerAndCut, after: "WITH held AS")
-        try store.writeEpoch(runID: runID, epochs[1].0, tensors: epochs[1].1, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, epochs[1].0, tensors: epochs[1].1, holder: holder)
         XCTAssertEqual(proxy.faults, [.dropAnswerAndCut])
         assertOneOutage()
-        try store.writeEpoch(runID: runID, epochs[2].0, tensors: epochs[2].1, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, epochs[2].0, tensors: epochs[2].1, holder: holder)
 
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2], "every epoch once")
         XCTAssertEqual(try store.epochs(runID: runID).map(\.trainLoss), epochs.map(\.0.trainLoss))

@@ -400,7 +400,7 @@ final class PostgresMigrationTests: XCTestCase {
         let runID = try store.createRun(.example(layers: "5-5"))
         let worker = WorkerIdentity.current(label: "test")
         let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 0.5), tensors: tensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 0.5), tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
         try store.close()
         let sqliteBlobs = try DatabaseQueue(path: path).read { db in
             try Row.fetchAll(db, sql: "SELECT kind, data, created_at FROM tensors JOIN runs ON runs.id = run_id ORDER BY kind DESC")

@@ -53,16 +53,16 @@ final class PostgresStoreScenarioTests: XCTestCase {
         let epochs = PostgresEpochWriteTests.epochs(seed: 99, count: 4)
         for runID in [runIDs[0], runIDs[1], single] {
             for (epoch, tensors) in epochs.prefix(runID == runIDs[1] ? 2 : 4) {
-                try store.writeEpoch(runID: runID, epoch, tensors: tensors, worker: worker, claimToken: tokens[runID]!)
+                try store.writeEpoch(runID: runID, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: tokens[runID]!))
             }
         }
-        try store.heartbeat(runID: single, worker: worker, claimToken: claimedSingle.claimToken)
-        do { try store.heartbeat(runID: single, worker: other, claimToken: claimedSingle.claimToken) } catch { say("heartbeat by another", error) }
-        do { try store.heartbeat(runID: single, worker: worker, claimToken: claimedSingle.claimToken + 1) } catch { say("heartbeat with a later token", error) }
-        do { try store.writeEpoch(runID: single, epochs[0].0, tensors: [], worker: worker, claimToken: claimedSingle.claimToken) } catch { say("epoch again", error) }
+        try store.heartbeat(runID: single, holder: RunHolder(worker: worker, claimToken: claimedSingle.claimToken))
+        do { try store.heartbeat(runID: single, holder: RunHolder(worker: other, claimToken: claimedSingle.claimToken)) } catch { say("heartbeat by another", error) }
+        do { try store.heartbeat(runID: single, holder: RunHolder(worker: worker, claimToken: claimedSingle.claimToken + 1)) } catch { say("heartbeat with a later token", error) }
+        do { try store.writeEpoch(runID: single, epochs[0].0, tensors: [], holder: RunHolder(worker: worker, claimToken: claimedSingle.claimToken)) } catch { say("epoch again", error) }
         try store.deleteEpochs(runID: single, after: 1)
         say("after delete", try store.epochs(runID: single).map(\.epoch))
-        try store.writeEpoch(runID: single, epochs[2].0, tensors: epochs[2].1, worker: worker, claimToken: claimedSingle.claimToken)
+        try store.writeEpoch(runID: single, epochs[2].0, tensors: epochs[2].1, holder: RunHolder(worker: worker, claimToken: claimedSingle.claimToken))
         try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs",
                             holder: RunHolder(worker: worker, claimToken: first.claimToken))
         do {
@@ -72,13 +72,13 @@ final class PostgresStoreScenarioTests: XCTestCase {
         let requeued = try XCTUnwrap(store.claimNextRun(sweepID: sweepID, worker: worker))
         say("claim requeued", (requeued.run.id, requeued.lastStoredEpoch as Any, requeued.claimToken))
         do {
-            try store.writeEpoch(runID: runIDs[1], epochs[2].0, tensors: [], worker: worker, claimToken: second.claimToken)
+            try store.writeEpoch(runID: runIDs[1], epochs[2].0, tensors: [], holder: RunHolder(worker: worker, claimToken: second.claimToken))
         } catch { say("epoch of the first claim", error) }
         say("reclaim none", try store.reclaimInterruptedRuns(sweepID: sweepID, runID: nil, worker: other, staleAfter: 3600).map(\.run.id))
         let stale = try store.reclaimInterruptedRuns(sweepID: nil, runID: single, worker: other, staleAfter: -3600)
         say("reclaim stale", stale.map { ($0.run.id, $0.run.worker as Any, $0.lastStoredEpoch as Any, $0.claimToken) })
         do {
-            try store.writeEpoch(runID: single, epochs[3].0, tensors: [], worker: worker, claimToken: claimedSingle.claimToken)
+            try store.writeEpoch(runID: single, epochs[3].0, tensors: [], holder: RunHolder(worker: worker, claimToken: claimedSingle.claimToken))
         } catch { say("epoch of the taken-over claim", error) }
         try store.finishRun(runID: single, status: .diverged, stopReason: "diverged at epoch 3",
                             holder: RunHolder(worker: other, claimToken: try XCTUnwrap(stale.first).claimToken))

@@ -68,26 +68,26 @@ final class PostgresTimeoutTests: XCTestCase {
         defer { try? store.close() }
         let worker = WorkerIdentity(host: "box", pid: 42, label: "runner 42@box", startTime: 1)
         let runID = try store.createRun(.example())
-        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
 
-        let holder = try database.session()
-        defer { holder.close() }
-        try holder.query("BEGIN")
-        try holder.query("SELECT id FROM runs WHERE id = \(runID) FOR UPDATE")
+        let lockHolder = try database.session()
+        defer { lockHolder.close() }
+        try lockHolder.query("BEGIN")
+        try lockHolder.query("SELECT id FROM runs WHERE id = \(runID) FOR UPDATE")
         let expected = StoreError.timedOut(server: store.path, setting: "lock_timeout", seconds: 0.2)
-        XCTAssertThrowsError(try store.heartbeat(runID: runID, worker: worker, claimToken: claimToken)) { error in
+        XCTAssertThrowsError(try store.heartbeat(runID: runID, holder: holder)) { error in
             XCTAssertEqual(error as? StoreError, expected)
             XCTAssertTrue("\(error)".hasPrefix("\(store.path) gave up waiting for a lock after lock_timeout (200 ms): another session holds it"), "\(error)")
         }
         let tensor = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: 2, [1, 2])
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], worker: worker, claimToken: claimToken)) { error in
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], holder: holder)) { error in
             XCTAssertEqual(error as? StoreError, expected)
         }
-        try holder.query("ROLLBACK")
+        try lockHolder.query("ROLLBACK")
         XCTAssertEqual(try store.epochs(runID: runID), [], "nothing written")
 
-        try store.heartbeat(runID: runID, worker: worker, claimToken: claimToken)
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], worker: worker, claimToken: claimToken)
+        try store.heartbeat(runID: runID, holder: holder)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [tensor], holder: holder)
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0])
     }
 

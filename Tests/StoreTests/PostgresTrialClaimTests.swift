@@ -41,8 +41,7 @@ final class PostgresTrialClaimTests: XCTestCase {
                         return .example(name: "trial \(runCount)", learningRate: 0.01 * Double(runCount + 1))
                     }
                     guard let claimed else { break }
-                    try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: 1, validationLoss: 1), tensors: [], worker: .current(),
-                                         claimToken: claimed.claimToken)
+                    try store.writeEpoch(runID: claimed.id, .init(epoch: 0, trainLoss: 1, validationLoss: 1), tensors: [], holder: RunHolder(worker: .current(), claimToken: claimed.claimToken))
                     try store.finishRun(runID: claimed.id, status: .completed, stopReason: nil)
                 }
             } catch {

@@ -29,7 +29,7 @@ final class ReadModelTests: XCTestCase {
         for epoch in 0...2 {
             try store.writeEpoch(runID: sweepRuns[0], .init(epoch: epoch, trainLoss: 1 / Double(epoch + 1), validationLoss: [0.9, 0.4, 0.6][epoch],
                                                             trainAccuracy: 0.25 * Double(epoch), validationAccuracy: .nan),
-                                 tensors: [], worker: worker, claimToken: claimToken)
+                                 tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
         }
         try store.finishRun(runID: sweepRuns[0], status: .completed, stopReason: "early stopping")
         _ = try store.claimRun(runID: sweepRuns[1], worker: worker)
@@ -92,9 +92,8 @@ final class ReadModelTests: XCTestCase {
         func check(_ store: SlopeStore) throws {
             let runID = try store.createRun(.example(layers: "2-2-3"))
             let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
-            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], worker: worker, claimToken: claimToken)
-            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 1), tensors: [gradient, step, weight], worker: worker,
-                                 claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 1), tensors: [gradient, step, weight], holder: RunHolder(worker: worker, claimToken: claimToken))
             let stored = try store.tensors(runID: runID)
             XCTAssertEqual(stored.map(\.tensor), [step, weight, gradient])   // by epoch, layer, kind
             XCTAssertEqual(stored.map(\.runID), [runID, runID, runID])

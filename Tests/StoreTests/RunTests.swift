@@ -115,7 +115,7 @@ final class RunTests: XCTestCase {
             try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: loss.train, validationLoss: loss.val,
                                                      trainAccuracy: 0.5 + Double(epoch) / 10,
                                                      validationAccuracy: 0.4 + Double(epoch) / 10, seconds: 0.25),
-                                 tensors: tensors, worker: worker, claimToken: claimToken)
+                                 tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
         }
     }
 
@@ -185,7 +185,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.status, .queued)
         XCTAssertNil(run.worker)
         XCTAssertEqual(run.stopReason, "interrupted")
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 4, trainLoss: 1), tensors: [], worker: worker, claimToken: firstClaim)) {
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 4, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: firstClaim))) {
             guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
 
@@ -203,11 +203,11 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.finalTrainLoss, 0.5)
         XCTAssertEqual(run.bestValidationLoss, 1.2)
         XCTAssertEqual(run.bestEpoch, 2)
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 1), tensors: [], worker: worker, claimToken: claimed.claimToken)) {
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 2, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: claimed.claimToken))) {
             guard case let .invalidValue(message)? = $0 as? StoreError else { return XCTFail("\($0)") }
             XCTAssertTrue(message.contains("deleteEpochs"), message)
         }
-        try store.writeEpoch(runID: runID, .init(epoch: 3, trainLoss: 0.3, validationLoss: 1.0), tensors: [], worker: worker, claimToken: claimed.claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 3, trainLoss: 0.3, validationLoss: 1.0), tensors: [], holder: RunHolder(worker: worker, claimToken: claimed.claimToken))
         XCTAssertEqual(try store.run(id: runID).bestEpoch, 3)
 
         try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
@@ -215,7 +215,7 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(run.status, .completed)
         XCTAssertNotNil(run.finishedAt)
         XCTAssertThrowsError(try store.finishRun(runID: runID, status: .running, stopReason: nil))
-        XCTAssertThrowsError(try store.heartbeat(runID: runID, worker: worker, claimToken: claimed.claimToken)) {
+        XCTAssertThrowsError(try store.heartbeat(runID: runID, holder: RunHolder(worker: worker, claimToken: claimed.claimToken))) {
             guard case .runNotHeld? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
         XCTAssertThrowsError(try store.run(id: 999)) { XCTAssertEqual($0 as? StoreError, .notFound("run 999")) }
@@ -227,7 +227,7 @@ final class RunTests: XCTestCase {
         for (index, runID) in runIDs.enumerated() {
             let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
             try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1, validationLoss: Double(index + 1)),
-                                 tensors: [], worker: worker, claimToken: claimToken)
+                                 tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
         }
         XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: nil), 2.5)
         XCTAssertEqual(try store.medianValidationLoss(sweepID: sweepID, epoch: 0, excluding: runIDs[3]), 2)
@@ -259,8 +259,8 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(try store.run(id: ids[3]).pid, worker.pid)
         XCTAssertEqual(try store.run(id: ids[0]).pid, 1)
         // The new holder can write; the old one could not.
-        try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], worker: worker, claimToken: reclaimed[1].claimToken)
-        XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], worker: elsewhere, claimToken: staleClaim))
+        try store.writeEpoch(runID: ids[3], .init(epoch: 1, trainLoss: 1), tensors: [], holder: RunHolder(worker: worker, claimToken: reclaimed[1].claimToken))
+        XCTAssertThrowsError(try store.writeEpoch(runID: ids[2], .init(epoch: 0, trainLoss: 1), tensors: [], holder: RunHolder(worker: elsewhere, claimToken: staleClaim)))
         // Our own runs are never "interrupted", nor is a live process's on this host, however old its
         // heartbeat (--stale-after is for other hosts); another host's is, once its heartbeat is older.
         let fiveMinutesAgo = Timestamp.format(Date().addingTimeInterval(-300))
@@ -283,7 +283,7 @@ final class RunTests: XCTestCase {
         let weight = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 512, cols: 512, values)
         var largestWAL = 0
         for epoch in 0..<100 {
-            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1), tensors: [weight], worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: epoch, trainLoss: 1), tensors: [weight], holder: RunHolder(worker: worker, claimToken: claimToken))
             let size = (try? FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? NSNumber)??.intValue ?? 0
             largestWAL = max(largestWAL, size)
         }

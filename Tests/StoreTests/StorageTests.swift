@@ -44,7 +44,7 @@ final class StorageTests: XCTestCase {
                     SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 1, dtype: .float32, data: [UInt8](repeating: 0, count: 8)),
                     SlopeStore.TensorRecord(layer: 1, kind: .bias, rows: 1, cols: 1, dtype: .float64, data: [UInt8](repeating: 0, count: 8)),
                 ]
-                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1), tensors: tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
             }
         }
         try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
@@ -96,7 +96,7 @@ final class StorageTests: XCTestCase {
                 let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
                 try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
                                      tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
-                                     worker: worker, claimToken: claimToken)
+                                     holder: RunHolder(worker: worker, claimToken: claimToken))
             }
             try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
             try store.close()

@@ -13,13 +13,13 @@ final class TensorTests: XCTestCase {
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-tensors") }
     override func tearDown() { directory.remove() }
 
-    /// The claim token of a new run's first claim (0 before any, and each claim adds 1).
-    let claimToken: Int64 = 1
+    /// The holder of a new run's first claim (claim token 0 before any, and each claim adds 1).
+    var holder: RunHolder { RunHolder(worker: worker, claimToken: 1) }
 
     func makeRun() throws -> (SlopeStore, Int64) {
         let store = try SlopeStore(path: directory.path("tensors.db"))
         let runID = try store.createRun(.example())
-        XCTAssertEqual(try store.claimRun(runID: runID, worker: worker)?.claimToken, claimToken)
+        XCTAssertEqual(try store.claimRun(runID: runID, worker: worker)?.claimToken, holder.claimToken)
         return (store, runID)
     }
 
@@ -44,7 +44,7 @@ final class TensorTests: XCTestCase {
         let doubles = Self.specialDoubles.map { Double(bitPattern: $0) }
         let weight32 = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: floats.count, floats)
         let weight64 = SlopeStore.TensorRecord.float64(layer: 2, kind: .weight, rows: floats.count, cols: 1, doubles)
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: .nan), tensors: [weight32, weight64], worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: .nan), tensors: [weight32, weight64], holder: holder)
 
         let stored = try store.tensors(runID: runID)
         XCTAssertEqual(stored.map(\.tensor), [weight32, weight64])
@@ -82,7 +82,7 @@ final class TensorTests: XCTestCase {
                 .float32(layer: 1, kind: .weight, rows: rows, cols: cols, bits32.map(Float.init(bitPattern:))),
                 .float64(layer: 1, kind: .weightGradient, rows: rows, cols: cols, bits64.map(Double.init(bitPattern:))),
             ]
-            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, holder: holder)
             XCTAssertEqual(try store.tensors(runID: runID, epoch: seed).map(\.tensor), tensors, "seed \(seed)")
         }
     }
@@ -96,7 +96,7 @@ final class TensorTests: XCTestCase {
             .float32(layer: 3, kind: .weight, rows: 1, cols: 3, [-1, .infinity, 2]),
             .float32(layer: 4, kind: .weight, rows: 1, cols: 2, [-0.0, 0]),
         ]
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, holder: holder)
         let statistics = try store.tensors(runID: runID).map(\.statistics)
         XCTAssertEqual(statistics[0].l2!, 30.0.squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(statistics[0].mean!, 2.5, accuracy: 1e-12)
@@ -123,7 +123,7 @@ final class TensorTests: XCTestCase {
                 .float32(layer: 1, kind: .weight, rows: 1, cols: count, floats),
                 .float64(layer: 2, kind: .weight, rows: count, cols: 1, doubles),
             ]
-            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+            try store.writeEpoch(runID: runID, .init(epoch: seed, trainLoss: 1), tensors: tensors, holder: holder)
             let stored = try store.tensors(runID: runID, epoch: seed).map(\.statistics)
             for (statistics, values) in zip(stored, [floats.map(Double.init), doubles]) {
                 let mean = values.reduce(0, +) / Double(count)
@@ -144,7 +144,7 @@ final class TensorTests: XCTestCase {
         let (store, runID) = try makeRun()
         let tensors = SlopeStore.TensorKind.allCases.map { SlopeStore.TensorRecord.float32(layer: 1, kind: $0, rows: 1, cols: 1, [1]) }
         XCTAssertEqual(tensors.count, 13)
-        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, holder: holder)
         XCTAssertEqual(Set(try store.tensors(runID: runID, epoch: 0).map(\.tensor.kind)), Set(SlopeStore.TensorKind.allCases))
         try store.close()
         let queue = try DatabaseQueue(path: directory.path("tensors.db"))
@@ -169,12 +169,12 @@ final class TensorTests: XCTestCase {
     func testRefusesTensorOfWrongSizeAndWritesNothing() throws {
         let (store, runID) = try makeRun()
         let bad = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 2, cols: 2, dtype: .float32, data: [0, 0, 0])
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [bad], worker: worker, claimToken: claimToken)) {
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [bad], holder: holder)) {
             guard case .invalidValue? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
         let duplicate = SlopeStore.TensorRecord.float32(layer: 1, kind: .weight, rows: 1, cols: 1, [1])
         XCTAssertThrowsError(try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1),
-                                                  tensors: [duplicate, duplicate], worker: worker, claimToken: claimToken)) {
+                                                  tensors: [duplicate, duplicate], holder: holder)) {
             guard case .invalidValue? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
         XCTAssertEqual(try store.epochs(runID: runID), [])   // the epoch row rolled back with its tensors

@@ -24,26 +24,26 @@ final class WALBufferTests: XCTestCase {
     }
 
     /// A new store at `path` with a run claimed by `worker` and its small epoch 0 written; the
-    /// store, the run and the claim's token.
-    private func storeWithFirstEpoch(at path: String) throws -> (SlopeStore, Int64, Int64) {
+    /// store, the run and its holder.
+    private func storeWithFirstEpoch(at path: String) throws -> (SlopeStore, Int64, RunHolder) {
         let store = try SlopeStore(path: path)
         let runID = try store.createRun(.example(epochs: 2))
-        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
         let (first, firstTensors) = epoch(0, floats: 16)
-        try store.writeEpoch(runID: runID, first, tensors: firstTensors, worker: worker, claimToken: claimToken)
-        return (store, runID, claimToken)
+        try store.writeEpoch(runID: runID, first, tensors: firstTensors, holder: holder)
+        return (store, runID, holder)
     }
 
     func testAnEpochOfManyFramesIsOneWriteCall() throws {
         let directory = try TemporaryDirectory(prefix: "slope-walbuffer")
         defer { directory.remove() }
         let path = directory.path("one-call.db")
-        let (store, runID, claimToken) = try storeWithFirstEpoch(at: path)
+        let (store, runID, holder) = try storeWithFirstEpoch(at: path)
 
         let walBefore = fileSize(path + "-wal")
         let callsBefore = slope_wal_buffer_write_calls()
         let (second, secondTensors) = epoch(1, floats: 12_000)  // 48 KB: 6 overflow pages and more
-        try store.writeEpoch(runID: runID, second, tensors: secondTensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, second, tensors: secondTensors, holder: holder)
         let frames = (fileSize(path + "-wal") - walBefore) / (SQLiteBackend.pageSize + 24)
         XCTAssertGreaterThanOrEqual(frames, 7, "the epoch spans many WAL frames")
         XCTAssertEqual(slope_wal_buffer_write_calls() - callsBefore, 1, "\(frames) frames, one write call")
@@ -100,7 +100,7 @@ final class WALBufferTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-walbuffer")
         defer { directory.remove() }
         let path = directory.path("efbig.db")
-        let (store, runID, claimToken) = try storeWithFirstEpoch(at: path)
+        let (store, runID, holder) = try storeWithFirstEpoch(at: path)
         let (second, secondTensors) = epoch(1, floats: 16_000)  // 64 KB: buffered whole, written at commit
 
         var saved = rlimit()
@@ -110,7 +110,7 @@ final class WALBufferTests: XCTestCase {
         limit.rlim_cur = rlim_t(max(fileSize(path + "-wal"), fileSize(path)) + 16_384)
         XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit), 0)
         let callsBefore = slope_wal_buffer_write_calls()
-        XCTAssertThrowsError(try store.writeEpoch(runID: runID, second, tensors: secondTensors, worker: worker, claimToken: claimToken))
+        XCTAssertThrowsError(try store.writeEpoch(runID: runID, second, tensors: secondTensors, holder: holder))
         let failedCalls = slope_wal_buffer_write_calls() - callsBefore
         setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
         signal(SIGXFSZ, previousHandler)
@@ -118,7 +118,7 @@ final class WALBufferTests: XCTestCase {
 
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0], "no half-written epoch")
         XCTAssertEqual(try store.run(id: runID).epochsDone, 0)
-        try store.writeEpoch(runID: runID, second, tensors: secondTensors, worker: worker, claimToken: claimToken)
+        try store.writeEpoch(runID: runID, second, tensors: secondTensors, holder: holder)
         try store.close()
 
         let reopened = try SlopeStore(path: path, mode: .readOnly)

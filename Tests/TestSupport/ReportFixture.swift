@@ -68,7 +68,7 @@ public enum ReportFixture {
                 let train = trainLoss(lrIndex: lrIndex, batchIndex: batchIndex, seed: seed, epoch: epoch)
                 try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: train, validationLoss: train + 0.0625,
                                                                           seconds: 0.5),
-                                     tensors: sweepTensors(epoch: epoch, scale: Float(index + 1)), worker: worker, claimToken: claimToken)
+                                     tensors: sweepTensors(epoch: epoch, scale: Float(index + 1)), holder: RunHolder(worker: worker, claimToken: claimToken))
             }
             if index != 7 { try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs") }
         }
@@ -80,7 +80,7 @@ public enum ReportFixture {
         guard let claimToken = try store.claimRun(runID: hostile, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(hostile)") }
         for (epoch, loss) in [0.75, 12.5, 4096].enumerated() {
             try store.writeEpoch(runID: hostile, SlopeStore.EpochRecord(epoch: epoch, trainLoss: loss, seconds: 0.25),
-                                 tensors: sweepTensors(epoch: epoch, scale: Float(pow(10, Double(epoch * 2)))), worker: worker, claimToken: claimToken)
+                                 tensors: sweepTensors(epoch: epoch, scale: Float(pow(10, Double(epoch * 2)))), holder: RunHolder(worker: worker, claimToken: claimToken))
         }
         try store.finishRun(runID: hostile, status: .diverged, stopReason: "diverged at epoch 2")
 
@@ -100,7 +100,7 @@ public enum ReportFixture {
             if let gradients = result.gradients { tensors += records(gradients, weightKind: .weightGradient, biasKind: .biasGradient) }
             try store.writeEpoch(runID: xorRun, SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss,
                                                                        trainAccuracy: result.trainAccuracy, seconds: 0.125),
-                                 tensors: tensors, worker: worker, claimToken: xorClaimToken)
+                                 tensors: tensors, holder: RunHolder(worker: worker, claimToken: xorClaimToken))
             return .proceed
         }
         try store.finishRun(runID: xorRun, status: .completed, stopReason: "completed all epochs")
