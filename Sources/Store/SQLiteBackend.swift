@@ -95,8 +95,9 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     }
 
     /// Checks, opens and migrates (or verifies). While a new database is being set up by several
-    /// processes, SQLite can answer SQLITE_BUSY without waiting (a deferred transaction whose
-    /// snapshot went stale, the switch to WAL): those attempts are retried until the busy timeout.
+    /// processes, SQLite can answer SQLITE_BUSY (or SQLITE_PROTOCOL) without waiting (a deferred
+    /// transaction whose snapshot went stale, the switch to WAL): those attempts are retried until
+    /// the busy timeout.
     private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
                                  checkpointer: Checkpointer?) throws -> DatabasePool {
         let deadline = Date().addingTimeInterval(busyTimeout)
@@ -113,7 +114,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
                 }
                 return pool
             } catch let error as DatabaseError
-                        where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED)
+                        where [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL].contains(error.resultCode)
                               && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
                 usleep(useconds_t.random(in: 2_000...20_000))
             }
@@ -410,7 +411,9 @@ extension StoreError {
         case .SQLITE_READONLY: return .readOnly(path: path)
         case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
         case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return .busy(path: path, timeout: busyTimeout)
+        // SQLITE_PROTOCOL: a WAL lock race (another connection changed the wal-index while this
+        // one tried to read or write it) that SQLite already retried; transient like BUSY.
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL: return .busy(path: path, timeout: busyTimeout)
         case .SQLITE_CONSTRAINT: return .invalidValue("the database refused a value: \(message)")
         case .SQLITE_CANTOPEN: return cannotOpen(path: path, message: message)
         default: return .sqlite(path: path, message: message)
