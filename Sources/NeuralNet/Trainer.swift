@@ -79,6 +79,22 @@ public final class Trainer {
         }
     }
 
+    /// The optimizer buffers the engine allocated, and all the values of its one allocation
+    /// (parameters, gradients, the epoch's gradient sum and those buffers): for tests.
+    var allocatedOptimizerBuffers: [OptimizerBuffer] {
+        switch engine {
+        case .float32(let engine): return engine.allocatedOptimizerBuffers
+        case .float64(let engine): return engine.allocatedOptimizerBuffers
+        }
+    }
+
+    var allocatedScalarCount: Int {
+        switch engine {
+        case .float32(let engine): return engine.allocatedScalarCount
+        case .float64(let engine): return engine.allocatedScalarCount
+        }
+    }
+
     /// The state after the last completed (reported) epoch, also after a divergence: what a later
     /// `init(resumingFrom:)` needs.
     public var state: TrainingState {

@@ -12,18 +12,24 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     let configuration: TrainingConfiguration
     let network: Network<Scalar>
     let parameterCount: Int
-    /// One allocation, six named views of parameterCount values each (llm.c style).
+    /// One allocation of named views of parameterCount values each (llm.c style): parameters,
+    /// gradients, the epoch's gradient sum, and one view per buffer the optimizer uses
+    /// (`configuration.optimizerBuffers`; none for plain sgd).
     private let storage: UnsafeMutablePointer<Scalar>
+    /// Values in `storage`.
+    let allocatedScalarCount: Int
     let parameters: UnsafeMutablePointer<Scalar>
     let gradients: UnsafeMutablePointer<Scalar>
-    /// sgd / rmsprop momentum buffer.
-    let velocities: UnsafeMutablePointer<Scalar>
-    /// adam's m.
-    let firstMoments: UnsafeMutablePointer<Scalar>
-    /// adam's v, or rmsprop's square average.
-    let secondMoments: UnsafeMutablePointer<Scalar>
     /// Sum of the gradients applied during the current epoch.
     let epochGradientSum: UnsafeMutablePointer<Scalar>
+    /// sgd / rmsprop momentum buffer; nil without momentum or with adam.
+    let velocities: UnsafeMutablePointer<Scalar>?
+    /// adam's m; nil for the other optimizers.
+    let firstMoments: UnsafeMutablePointer<Scalar>?
+    /// adam's v, or rmsprop's square average; nil for sgd.
+    let secondMoments: UnsafeMutablePointer<Scalar>?
+    /// The views above by the buffer they hold (what is stored and resumed).
+    private let bufferViews: [OptimizerBuffer: UnsafeMutablePointer<Scalar>]
 
     let training: PreparedData<Scalar>
     let validation: PreparedData<Scalar>?
@@ -69,14 +75,19 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         guard training.rowCount > 0 else { throw NeuralNetError.invalidDataset(reason: "the training data has no rows") }
         self.validation = try validation.map { try PreparedData($0, configuration: configuration, role: "validation") }
             .flatMap { $0.rowCount > 0 ? $0 : nil }
-        storage = .allocate(capacity: 6 * max(count, 1))
-        storage.initialize(repeating: 0, count: 6 * max(count, 1))
+        let buffers = configuration.optimizerBuffers
+        allocatedScalarCount = (3 + buffers.count) * count
+        storage = .allocate(capacity: max(allocatedScalarCount, 1))
+        storage.initialize(repeating: 0, count: max(allocatedScalarCount, 1))
         parameters = storage
         gradients = storage + count
-        velocities = storage + 2 * count
-        firstMoments = storage + 3 * count
-        secondMoments = storage + 4 * count
-        epochGradientSum = storage + 5 * count
+        epochGradientSum = storage + 2 * count
+        var views: [OptimizerBuffer: UnsafeMutablePointer<Scalar>] = [:]
+        for (index, buffer) in buffers.enumerated() { views[buffer] = storage + (3 + index) * count }
+        bufferViews = views
+        velocities = views[.velocity]
+        firstMoments = views[.adamFirstMoment]
+        secondMoments = views[.adamSecondMoment] ?? views[.squareAverage]
         let batchCapacity = min(configuration.batchSize, training.rowCount)
         batchWorkspace = Workspace(capacity: batchCapacity, layerSizes: configuration.layerSizes)
         let largestRows = max(training.rowCount, validation?.rowCount ?? 0)
@@ -169,13 +180,16 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         }
     }
 
-    /// The flat view holding one optimizer buffer.
+    /// The buffers this engine allocated: the optimizer's (`configuration.optimizerBuffers`).
+    var allocatedOptimizerBuffers: [OptimizerBuffer] { OptimizerBuffer.allCases.filter { bufferViews[$0] != nil } }
+
+    /// The flat view holding one of the optimizer's buffers (allocated for each buffer in
+    /// `configuration.optimizerBuffers`, the only ones ever asked for).
     private func view(of buffer: OptimizerBuffer) -> UnsafeMutablePointer<Scalar> {
-        switch buffer {
-        case .velocity: return velocities
-        case .adamFirstMoment: return firstMoments
-        case .adamSecondMoment, .squareAverage: return secondMoments
+        guard let view = bufferViews[buffer] else {
+            preconditionFailure("the \(configuration.optimizer.rawValue) optimizer keeps no \(buffer.rawValue) buffer")
         }
+        return view
     }
 
     /// Copies of the optimizer's buffers (once per epoch).
@@ -395,12 +409,12 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 }
             }
         }
-        let parameters = self.parameters, gradients = self.gradients, sum = epochGradientSum, velocities = self.velocities
+        let parameters = self.parameters, gradients = self.gradients, sum = epochGradientSum
         switch updateRule {
         case .plain:
             Scalar.sgdStep(count: count, learningRate: learningRate, weights: parameters, gradients: gradients, sums: sum)
         case .momentum:
-            let momentum = Scalar(configuration.momentum)
+            let momentum = Scalar(configuration.momentum), velocities = self.velocities!
             for index in 0..<count {
                 let gradient = gradients[index]
                 let velocity = momentum * velocities[index] - learningRate * gradient
@@ -409,7 +423,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
                 sum[index] += gradient
             }
         case .nesterov:
-            let momentum = Scalar(configuration.momentum)
+            let momentum = Scalar(configuration.momentum), velocities = self.velocities!
             for index in 0..<count {
                 let gradient = gradients[index]
                 let velocity = momentum * velocities[index] - learningRate * gradient
@@ -426,7 +440,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
             let beta1 = Scalar(configuration.beta1), oneMinusBeta1 = Scalar(1 - configuration.beta1)
             let beta2 = Scalar(configuration.beta2), oneMinusBeta2 = Scalar(1 - configuration.beta2)
             let epsilon = Scalar(configuration.epsilon)
-            let m = firstMoments, v = secondMoments
+            let m = firstMoments!, v = secondMoments!
             for index in 0..<count {
                 let gradient = gradients[index]
                 let mean = beta1 * m[index] + oneMinusBeta1 * gradient
@@ -440,13 +454,13 @@ final class TrainingEngine<Scalar: NetworkScalar> {
         case .rmsprop, .rmspropMomentum:
             let rho = Scalar(configuration.rho), oneMinusRho = Scalar(1 - configuration.rho)
             let epsilon = Scalar(configuration.epsilon), momentum = Scalar(configuration.momentum)
-            let average = secondMoments, hasMomentum = updateRule == .rmspropMomentum
+            let average = secondMoments!, velocities = self.velocities  // nil without momentum
             for index in 0..<count {
                 let gradient = gradients[index]
                 let square = rho * average[index] + oneMinusRho * (gradient * gradient)
                 average[index] = square
                 let scaled = gradient / (square.squareRoot() + epsilon)
-                if hasMomentum {
+                if let velocities {
                     // PyTorch: buffer = momentum * buffer + g / (sqrt(s) + eps); w -= learningRate * buffer.
                     let buffer = momentum * velocities[index] + scaled
                     velocities[index] = buffer
