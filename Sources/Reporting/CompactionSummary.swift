@@ -1,6 +1,6 @@
 // What `runner compact` prints: the tensors deleted (or that a dry run would delete), the runs
 // left alone because they could still be resumed, and the file's size before and after VACUUM
-// (a PostgreSQL server has no file to shrink: it reuses the space itself).
+// or why VACUUM was skipped (a PostgreSQL server has no file to shrink: it reuses the space itself).
 import Foundation
 import Store
 
@@ -25,6 +25,10 @@ public enum CompactionSummary {
         }
         if compaction.isDryRun {
             return text + "nothing was changed; run again without --dry-run to delete them and shrink the file (VACUUM)\n"
+        }
+        if !compaction.vacuumed {
+            return text + "VACUUM skipped: nothing was deleted and \(terminalSafe(databasePath)) has next to no free space to give back;"
+                + " the file was not written (\(SlopeStore.describeBytes(compaction.bytesAfter)))\n"
         }
         return text + "VACUUM: \(terminalSafe(databasePath)) \(SlopeStore.describeBytes(compaction.bytesBefore)) -> \(SlopeStore.describeBytes(compaction.bytesAfter))\n"
     }

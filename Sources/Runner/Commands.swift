@@ -188,9 +188,22 @@ struct Compact: ParsableCommand {
     }
 
     func run() throws {
+        // Planned on a read-only open first (a read-write open writes to the file by itself: GRDB sets
+        // up the WAL), so that with nothing to delete and nothing worth giving back the file is left
+        // as it is. Any trouble there (an older schema to migrate) is met again by the real run.
+        var summary: SlopeStore.Compaction
+        if var planned = try? compaction(dryRun: true), dryRun || !planned.writes {
+            planned.isDryRun = dryRun
+            summary = planned
+        } else {
+            summary = try compaction(dryRun: dryRun)
+        }
+        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.isServer ? nil : global.databaseLocation)) }
+    }
+
+    private func compaction(dryRun: Bool) throws -> SlopeStore.Compaction {
         let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
         defer { try? store.close() }
-        let summary = try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
-        if !global.quiet { Console.say(CompactionSummary.render(summary, databasePath: global.isServer ? nil : global.databaseLocation)) }
+        return try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
     }
 }

@@ -432,6 +432,15 @@ extension SQLiteBackend {
         }
     }
 
+    /// Pages of the file that hold nothing (deleted rows' space, until VACUUM gives it back).
+    func freePageCount() throws -> Int {
+        do {
+            return try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0 }
+        } catch {
+            throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
+        }
+    }
+
     /// Rewrites the database without its free pages (SQLite's VACUUM), then truncates the WAL, so
     /// the file shrinks by the space deleted rows left. VACUUM needs free disk space for a full
     /// copy of the database (the new content goes through the WAL) and waits, up to the busy

@@ -129,7 +129,7 @@ extension SlopeStore {
     }
 
     /// What `compact` did: each run's compaction, and the file's size before and after VACUUM
-    /// (equal for a dry run, which changes nothing).
+    /// (equal for a dry run, which changes nothing, and when VACUUM was skipped).
     public struct Compaction: Equatable, Sendable {
         public var sweepID: Int64
         public var keepEvery: Int
@@ -137,30 +137,52 @@ extension SlopeStore {
         public var runs: [RunCompaction]
         public var bytesBefore: Int64
         public var bytesAfter: Int64
+        /// Whether VACUUM ran (for a dry run: would run): not on PostgreSQL, and not when nothing was
+        /// deleted and the file had too little free space to be worth rewriting (`worthVacuuming`):
+        /// then nothing was written at all.
+        public var vacuumed: Bool
+
+        /// Whether the compaction writes anything (for a dry run: would): deletes tensors or VACUUMs.
+        public var writes: Bool { vacuumed || runs.contains { $0.deletedEpochs > 0 } }
     }
 
-    /// `runner compact`: `compactTensors`, then (unless `dryRun`) `vacuum`, measuring the file
-    /// before anything is written and after the WAL is copied back and truncated.
+    /// `runner compact`: `compactTensors`, then `vacuum` when that deleted anything or the file has
+    /// free space worth giving back (`worthVacuuming`: left by a compaction whose VACUUM failed, say),
+    /// measuring the file before anything is written and after the WAL is copied back and truncated.
+    /// With nothing to delete and little free space, or with `dryRun`, it only reads.
     /// - Throws: `StoreError.compactionFailed` when the disk is full or the database stays locked,
     ///   saying whether the tensors were deleted (then only the shrinking is left to do).
     public func compact(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> Compaction {
         let before = fileBytes()
-        let runs: [RunCompaction]
+        var runs: [RunCompaction]
         do {
-            runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: dryRun)
+            // Counted first, so that a sweep with nothing left to delete is not written to.
+            runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: true)
+            if !dryRun && runs.contains(where: { $0.deletedEpochs > 0 }) {
+                runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: false)
+            }
         } catch let error as StoreError {
             throw Self.compactionError(error, path: path, deleted: false, databaseBytes: before)
         }
-        if !dryRun {
+        let deleted = runs.contains { $0.deletedEpochs > 0 }
+        var vacuumed = false
+        if let sqlite {
             do {
-                try vacuum()
+                vacuumed = try deleted || Self.worthVacuuming(freePages: sqlite.freePageCount(), fileBytes: before)
+                if vacuumed && !dryRun { try vacuum() }
             } catch let error as StoreError {
-                let deleted = runs.contains { $0.deletedEpochs > 0 }
-                throw Self.compactionError(error, path: path, deleted: deleted, databaseBytes: before)
+                throw Self.compactionError(error, path: path, deleted: deleted && !dryRun, databaseBytes: before)
             }
         }
         return Compaction(sweepID: sweepID, keepEvery: keepEvery, isDryRun: dryRun, runs: runs,
-                          bytesBefore: before, bytesAfter: fileBytes())
+                          bytesBefore: before, bytesAfter: fileBytes(), vacuumed: vacuumed)
+    }
+
+    /// Whether free pages are worth a VACUUM, which rewrites the whole file: at least 1 MB and 1% of
+    /// the file. A new database has a few (its migrations dropped a table), not worth rewriting.
+    static func worthVacuuming(freePages: Int, fileBytes: Int64) -> Bool {
+        let freeBytes = Int64(freePages) * Int64(SQLiteBackend.pageSize)
+        return freeBytes >= 1_000_000 && freeBytes * 100 >= fileBytes
     }
 
     /// A full disk or a lock held too long, said in terms of compaction (not "resume the run").

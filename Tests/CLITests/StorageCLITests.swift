@@ -124,6 +124,13 @@ final class StorageCLITests: CLITestCase {
         XCTAssertEqual(bytesAfter, 2 * (4 * (64 * 64 + 64 + 64 * 10 + 10) * (1 + 2 * 3)))
         let sizeAfter = try fileSize(path)
         XCTAssertLessThan(sizeAfter, sizeBefore - Int64(bytesBefore - bytesAfter) * 8 / 10, "VACUUM gave the space back")
+        // Again: nothing left to delete and no free pages, so no VACUUM and not one byte written.
+        let compacted = try Data(contentsOf: URL(fileURLWithPath: path))
+        let again = try run("runner", ["compact", "--sweep", "1", "--keep-every", "3"]).output
+        XCTAssertTrue(again.hasPrefix("deleted the tensors of 0 epochs (0 bytes of values) from 2 finished runs of sweep 1"), again)
+        XCTAssertTrue(again.contains("\nVACUUM skipped: nothing was deleted and "), again)
+        XCTAssertTrue(again.hasSuffix("s.db has next to no free space to give back; the file was not written (\(SlopeStore.describeBytes(sizeAfter)))\n"), again)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), compacted)
         // The epochs' losses all stay; the last epoch's weights still resume and inspect.
         let store = try SlopeStore(path: path, mode: .readOnly)
         XCTAssertEqual(try store.epochs(runID: 1).map(\.epoch), Array(0...7))

@@ -1,5 +1,5 @@
 // Storage in the store: the page-layout estimate on hand-computed cases, tensor bytes per sweep,
-// and compaction (what is kept, what a dry run leaves, which runs are left alone).
+// and compaction (what is kept, what a dry run leaves, which runs are left alone, when VACUUM runs).
 import Foundation
 @testable import Store
 import TestSupport
@@ -71,6 +71,32 @@ final class StorageTests: XCTestCase {
         XCTAssertThrowsError(try store.compactTensors(sweepID: sweepID, keepEvery: 0, dryRun: true))
     }
 
+    private func size(_ file: String) -> Int64 {
+        var info = stat()
+        return stat(file, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
+    /// A database at `path` with one sweep of one completed run that stored a 256 x 256 weight
+    /// (256 KiB) in each of epochs 0...11; closed (its WAL copied back). Returns the sweep.
+    private func makeCompletedSweep(at path: String) throws -> Int64 {
+        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
+        let run = SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 4, epochs: 11, seed: 0, layers: "256-256",
+                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "xor",
+                                    configJSON: "{}", slopeVersion: "test")
+        let store = try SlopeStore(path: path)
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
+        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker)).claimToken)
+        for epoch in 0...11 {
+            let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
+            try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
+                                 tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
+                                 holder: holder)
+        }
+        try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
+        try store.close()
+        return sweepID
+    }
+
     func testCompactionMeasuresTheFileBeforeItWritesAndAfterTheWALIsTruncated() throws {
         // 3 MB of tensors: VACUUM's commit starts a background checkpoint (over 1 MiB of WAL), which
         // a TRUNCATE checkpoint must wait for, or the WAL stays as large as the database and the
@@ -78,39 +104,64 @@ final class StorageTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-storage")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        func size(_ file: String) -> Int64 {
-            var info = stat()
-            return stat(file, &info) == 0 ? Int64(info.st_size) : 0
-        }
-        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
-        let run = SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 4, epochs: 11, seed: 0, layers: "256-256",
-                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "xor",
-                                    configJSON: "{}", slopeVersion: "test")
-        var sweepID: Int64 = 0
-        do {
-            let store = try SlopeStore(path: path)
-            let (sweep, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
-            sweepID = sweep
-            let claimToken = try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker)).claimToken
-            for epoch in 0...11 {
-                let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
-                try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
-                                     tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
-                                     holder: RunHolder(worker: worker, claimToken: claimToken))
-            }
-            try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
-            try store.close()
-        }
+        let sweepID = try makeCompletedSweep(at: path)
         let store = try SlopeStore(path: path)
         defer { try? store.close() }
         let sizeBefore = size(path) + size(path + "-wal")
         XCTAssertGreaterThan(sizeBefore, 3_000_000)
         let compaction = try store.compact(sweepID: sweepID, keepEvery: 5, dryRun: false)
         XCTAssertEqual(compaction.runs.map(\.deletedEpochs), [8])  // 1-4 and 6-9; kept 0, 5, 10 and the last, 11
+        XCTAssertTrue(compaction.vacuumed)
         XCTAssertEqual(compaction.bytesBefore, sizeBefore)
         XCTAssertEqual(size(path + "-wal"), 0, "the WAL was truncated")
         XCTAssertEqual(compaction.bytesAfter, size(path))
         XCTAssertLessThan(compaction.bytesAfter, sizeBefore - 8 * 262_144 * 9 / 10, "VACUUM gave the space back")
+    }
+
+    func testCompactionWithNothingToDeleteOrGiveBackLeavesTheFileUntouched() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-storage")
+        defer { directory.remove() }
+        let path = directory.path("v.db")
+        let sweepID = try makeCompletedSweep(at: path)
+        func files() throws -> [Data] {
+            try [path, path + "-wal"].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        }
+        do {
+            // keep-every 1 keeps every epoch: nothing to delete, and a new file has only the few free
+            // pages its migrations left (under 1 MB). (Opening it for writing wrote already: GRDB
+            // sets up the WAL; `runner compact` looks read-only first, see StorageCLITests.)
+            let store = try SlopeStore(path: path)
+            defer { try? store.close() }
+            XCTAssertLessThan(try XCTUnwrap(store.sqlite).freePageCount(), 8)
+            let before = try files()
+            let plan = try store.compact(sweepID: sweepID, keepEvery: 1, dryRun: true)
+            XCTAssertFalse(plan.writes)
+            let compaction = try store.compact(sweepID: sweepID, keepEvery: 1, dryRun: false)
+            XCTAssertEqual(compaction.runs.map(\.deletedEpochs), [0])
+            XCTAssertEqual(compaction.runs.map(\.keptEpochs), [12])
+            XCTAssertFalse(compaction.vacuumed)
+            XCTAssertFalse(compaction.writes)
+            XCTAssertEqual(compaction.bytesAfter, compaction.bytesBefore)
+            XCTAssertEqual(try files(), before, "not one byte written, to the file or its WAL")
+        }
+        XCTAssertFalse(SlopeStore.worthVacuuming(freePages: 122, fileBytes: 1_000_000), "999,424 bytes free: under 1 MB")
+        XCTAssertTrue(SlopeStore.worthVacuuming(freePages: 123, fileBytes: 100_000_000))
+        XCTAssertFalse(SlopeStore.worthVacuuming(freePages: 123, fileBytes: 100_800_000), "under 1% of the file")
+
+        // Tensors deleted without the VACUUM (as when a compaction's VACUUM failed on a full disk):
+        // the same command again deletes nothing more, but still gives the free pages back.
+        let store = try SlopeStore(path: path)
+        defer { try? store.close() }
+        XCTAssertEqual(try store.compactTensors(sweepID: sweepID, keepEvery: 5, dryRun: false).map(\.deletedEpochs), [8])
+        let plan = try store.compact(sweepID: sweepID, keepEvery: 5, dryRun: true)
+        XCTAssertEqual(plan.runs.map(\.deletedEpochs), [0])
+        XCTAssertTrue(plan.vacuumed, "a dry run says it would VACUUM")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(store.sqlite).freePageCount(), 8 * 262_144 / SQLiteBackend.pageSize)
+        let again = try store.compact(sweepID: sweepID, keepEvery: 5, dryRun: false)
+        XCTAssertEqual(again.runs.map(\.deletedEpochs), [0])
+        XCTAssertTrue(again.vacuumed)
+        XCTAssertEqual(try XCTUnwrap(store.sqlite).freePageCount(), 0)
+        XCTAssertLessThan(again.bytesAfter, again.bytesBefore - 8 * 262_144 * 9 / 10, "VACUUM gave the space back")
     }
 
     func testACompactionThatFailsSaysWhetherTheTensorsWereDeleted() {
