@@ -231,13 +231,14 @@ extension Reporter {
         return pivot
     }
 
-    /// Numbers first, in order; then text, comparing runs of digits as numbers ("4,4" < "16" < "128").
+    /// Numbers first, in order; then text, comparing runs of digits as numbers ("4,4" < "16" < "128"),
+    /// as `report runs --sort` does.
     static func ordered(_ a: RunValue, _ b: RunValue) -> Bool {
         switch (a.double, b.double) {
         case let (x?, y?): return x < y
         case (nil, _?): return false
         case (_?, nil): return true
-        default: return cell(a).exact.compare(cell(b).exact, options: .numeric) == .orderedAscending
+        default: return RunColumn.compareNumbersInText(cell(a).exact, cell(b).exact) < 0
         }
     }
 

@@ -36,20 +36,25 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     public let settingName: String?
     /// For a `.derived` setting: its expression in each dialect.
     let derivedSQL: (@Sendable (SQLDialect) -> String)?
+    /// A text column of numbers ("64,32", "64-32-10", "10"), sorted with its numbers compared as
+    /// numbers (`RunColumn.compareNumbersInText`) rather than by its bytes ("128" after "32").
+    public let holdsNumbersAsText: Bool
 
-    init(_ name: String, _ kind: ValueKind, _ source: Source = .record, setting: String? = nil,
+    init(_ name: String, _ kind: ValueKind, _ source: Source = .record, setting: String? = nil, numbersAsText: Bool = false,
          derivedSQL: (@Sendable (SQLDialect) -> String)? = nil) {
         rawValue = name
         valueKind = kind
         self.source = source
         settingName = setting
+        holdsNumbersAsText = numbersAsText
         self.derivedSQL = derivedSQL
     }
 
     /// A setting derived from the value at `path` ("training.weightDecay") of the run's `config`,
     /// `defaultValue` (SQL text) where it has none.
-    static func derived(_ name: String, _ kind: ValueKind, config path: String, default defaultValue: String? = nil) -> RunColumn {
-        RunColumn(name, kind, .derived(config: path), derivedSQL: { dialect in
+    static func derived(_ name: String, _ kind: ValueKind, config path: String, default defaultValue: String? = nil,
+                        numbersAsText: Bool = false) -> RunColumn {
+        RunColumn(name, kind, .derived(config: path), numbersAsText: numbersAsText, derivedSQL: { dialect in
             let value = dialect.jsonValue("config", path.split(separator: ".").map(String.init), as: kind.jsonKind)
             return defaultValue.map { "coalesce(\(value), \($0))" } ?? value
         })
@@ -85,6 +90,40 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         valueKind == .text ? dialect.bytewise(sqlExpression) : sqlExpression
     }
 
+    /// The order of two texts with each run of digits compared as a number, every other byte as a
+    /// byte (as SQL orders text): "none" after "128" after "64,32" after "32", "5" before "10"
+    /// before "every". Negative, zero or positive, as `a` sorts before, with or after `b`.
+    public static func compareNumbersInText(_ a: String, _ b: String) -> Int {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }
+        /// The digits from `start`: where they end, and where they start without leading zeros.
+        func number(_ bytes: [UInt8], from start: Int) -> (significant: Int, end: Int) {
+            var end = start
+            while end < bytes.count && isDigit(bytes[end]) { end += 1 }
+            var significant = start
+            while significant < end - 1 && bytes[significant] == 48 { significant += 1 }
+            return (significant, end)
+        }
+        var i = 0, j = 0
+        while i < x.count && j < y.count {
+            guard isDigit(x[i]) && isDigit(y[j]) else {
+                if x[i] != y[j] { return Int(x[i]) - Int(y[j]) }
+                i += 1
+                j += 1
+                continue
+            }
+            let left = number(x, from: i), right = number(y, from: j)
+            let leftLength = left.end - left.significant, rightLength = right.end - right.significant
+            if leftLength != rightLength { return leftLength - rightLength }  // more digits: a larger number
+            for k in 0..<leftLength where x[left.significant + k] != y[right.significant + k] {
+                return Int(x[left.significant + k]) - Int(y[right.significant + k])
+            }
+            i = left.end
+            j = right.end
+        }
+        return (x.count - i) - (y.count - j)
+    }
+
     /// Names as users type them, sorted: for "valid names are ..." messages.
     public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
 
@@ -108,7 +147,7 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     public static let epochs = RunColumn("epochs", .integer, .given(config: "training.epochs"))
     public static let seed = RunColumn("seed", .integer, .given(config: "training.seed"))
     /// Derived from the data and `hidden` ("64-64-10": inputs, hidden..., outputs): not itself a setting.
-    public static let layers = RunColumn("layers", .text)
+    public static let layers = RunColumn("layers", .text, numbersAsText: true)
     public static let activation = RunColumn("activation", .text, .given(config: "training.hiddenActivation"))
     public static let output_activation = RunColumn("output_activation", .text, .given(config: "training.outputActivation"))
     public static let loss = RunColumn("loss", .text, .given(config: "training.loss"))
@@ -128,7 +167,7 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     public static let started_at = RunColumn("started_at", .text)
     public static let finished_at = RunColumn("finished_at", .text)
     public static let worker = RunColumn("worker", .text)
-    public static let hidden = RunColumn("hidden", .text, .derived(config: "training.layerSizes"), derivedSQL: { dialect in
+    public static let hidden = RunColumn("hidden", .text, .derived(config: "training.layerSizes"), numbersAsText: true, derivedSQL: { dialect in
         // '64-32-10' -> '32': drop the input width, then the output width; 'none' without hidden layers.
         "coalesce(nullif(replace(rtrim(rtrim(substr(layers, \(dialect.position(of: "'-'", in: "layers")) + 1), '0123456789'), '-'), '-', ','), ''), 'none')"
     })
@@ -155,7 +194,7 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         derived("task", .text, config: "data.taskOverride"),
         derived("standardize", .boolean, config: "data.standardize"),
         derived("split_seed", .integer, config: "data.splitSeed"),
-        derived("log_tensors", .text, config: "tensorLogging"),
+        derived("log_tensors", .text, config: "tensorLogging", numbersAsText: true),
         derived("init_weights", .text, config: "initialWeightsFile"),
         // Migration 0004_optimizer_state: the optimizer (sgd when absent) and its settings, NULL where
         // the optimizer does not use them (PyTorch's defaults where it does and the config has none).

@@ -133,6 +133,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                 return try c.rows(sql, bound).map(SlopeStore.RunRecord.init(row:))
             }
             guard let sort else { return try fetch(nil, order: "runs.id", limit: limit, offset: offset) }
+            if sort.column.holdsNumbersAsText {
+                return try Self.sortedByNumbersInText(sort, query(nil), limit: limit, offset: offset, c)
+            }
             // Two passes keep an index usable for the ordered part and put missing values last; ties
             // go by id in the same direction, so the index order is the whole order (no sort step).
             let column = sort.column.orderedExpression(c.dialect)
@@ -152,6 +155,34 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             }
             return result
         }
+    }
+
+    /// `runSummaries` sorted by a column of numbers held as text (`hidden` "32" before "128"), which
+    /// SQL would order by bytes: the matching runs' ids and values are read and ordered here (missing
+    /// values last, ties by id in the same direction), then the page's records are read.
+    /// - Complexity: reads the id and value of every matching run, and the records of one page.
+    private static func sortedByNumbersInText(_ sort: RunSort, _ query: (sql: String, arguments: [SQLValue]), limit: Int?, offset: Int,
+                                              _ c: any SQLConnection) throws -> [SlopeStore.RunRecord] {
+        let keys = try c.rows("SELECT runs.id, \(sort.column.sqlExpression) \(query.sql)", query.arguments).map { row in
+            (id: Int64(sqlValue: row[0]) ?? 0, value: String(sqlValue: row[1]))
+        }
+        let valued = keys.compactMap { key in key.value.map { (id: key.id, value: $0) } }.sorted { a, b in
+            let order = RunColumn.compareNumbersInText(a.value, b.value)
+            if order != 0 { return sort.descending ? order > 0 : order < 0 }
+            return sort.descending ? a.id > b.id : a.id < b.id
+        }
+        let ordered = valued.map(\.id) + keys.filter { $0.value == nil }.map(\.id).sorted()
+        let page = Array(ordered.dropFirst(offset).prefix(limit ?? ordered.count))
+        var records: [Int64: SlopeStore.RunRecord] = [:]
+        for start in stride(from: 0, to: page.count, by: 500) {  // well below both servers' limits on bound values
+            let ids = Array(page[start..<min(start + 500, page.count)])
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            for row in try c.rows("SELECT \(SlopeStore.RunRecord.selectList) FROM runs WHERE runs.id IN (\(marks))", ids) {
+                let record = try SlopeStore.RunRecord(row: row)
+                records[record.id] = record
+            }
+        }
+        return page.compactMap { records[$0] }
     }
 
     public func runSummary(id: Int64) throws -> SlopeStore.RunRecord? {
