@@ -168,7 +168,8 @@ struct Compact: ParsableCommand {
             be resumed (queued, interrupted, running) are left as they are. The space
             is given back with SQLite's VACUUM, which rewrites the database: it needs
             free disk space for a copy of it, and waits for other processes' writes
-            (readers can go on).
+            (readers can go on). With nothing to delete and under 1 MB of free space,
+            VACUUM is skipped and the file is not written.
             Example: runner compact --sweep 1 --keep-every 10 --dry-run
             """)
 
