@@ -306,7 +306,8 @@ struct DashboardData: Sendable {
             ("metric", .string(result.metric.rawValue)), ("goal", .string(result.goal.rawValue)), ("runs", .integer(Int64(result.runCount))),
             ("settings", .array(result.settings.map { item in
                 .object([("setting", .string(item.setting)), ("importance", .number(item.share)), ("groups", .integer(Int64(item.groupCount))),
-                         ("best_group", .string(item.bestGroup)), ("best_mean", .number(item.bestMean))])
+                         ("best_group", .string(item.bestGroup)), ("best_mean", .number(item.bestMean)),
+                         ("merged", .array(item.merged.map { .string($0) }))])
             })),
             ("note", JSONValue(note)),
         ])

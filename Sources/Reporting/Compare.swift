@@ -126,7 +126,8 @@ extension Reporter {
             }
             row += parameterColumns.map { $0.1(run) }
             rows.append(row)
-            if let value = best?.1, bestValue == nil || metric.goal.isBetter(value, than: bestValue!) {
+            // As `best` and runner's summary: a failed or diverged run is never the one highlighted.
+            if run.status != .failed, run.status != .diverged, let value = best?.1, bestValue == nil || metric.goal.isBetter(value, than: bestValue!) {
                 bestValue = value
                 bestIndex = index
             }

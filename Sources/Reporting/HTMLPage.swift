@@ -177,6 +177,7 @@ extension Reporter {
         var html = "<h2>Importance</h2>\n<p class=\"meta\">\(xmlEscaped(importance.metric.rawValue)) (\(importance.goal.rawValue)) over "
         html += "\(importance.runCount) finished runs: the share of its variance each setting's main effect explains "
         html += "(eta squared; numbers with many values in 5 quantile bins), as <code>report importance</code></p>\n"
+        for note in Self.importanceNotes(importance) { html += "<p class=\"meta\">\(xmlEscaped(note))</p>\n" }
         html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th></tr></thead>\n<tbody>\n"
         for item in importance.settings {
             let width = Int((item.share * 200).rounded())

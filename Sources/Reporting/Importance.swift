@@ -13,6 +13,9 @@ public struct SettingImportance: Equatable, Sendable {
     /// The group with the best mean (a value, or a range "0.001..0.01").
     public var bestGroup: String
     public var bestMean: Double
+    /// Settings left out because their value follows from this one's (beta1 from the optimizer):
+    /// its groups are theirs too, so its share is their joint share.
+    public var merged: [String] = []
 }
 
 public enum ImportanceEstimator {
@@ -25,12 +28,18 @@ public enum ImportanceEstimator {
     /// and return sum_g n_g (mean_g - mean)^2 / sum_i (y_i - mean)^2. On a full grid this is exactly
     /// fANOVA's first-order importance (the marginal of a setting is the mean over the others);
     /// on random or TPE samples it is its estimate from the sampled runs, without a model.
+    ///
+    /// A setting whose groups follow from another's (every group of the other has one value of it:
+    /// beta1 from the optimizer, or two settings the runs never vary apart) is not a second effect:
+    /// it is merged into that one (listed in its `merged`) and not ranked on its own. Of two settings
+    /// that group the runs the same way, the first in `settings` is kept. Binned settings neither
+    /// absorb nor are absorbed (bins are not values).
     /// - Parameter runs: per run, the setting values (text, numbers as `Double`) and the metric.
     public static func estimate(settings: [String], runs: [(values: [String: RunValue], metric: Double)], goal: Goal) -> [SettingImportance] {
         guard runs.count >= 2 else { return [] }
         let mean = runs.map(\.metric).reduce(0, +) / Double(runs.count)
         let total = runs.reduce(0) { $0 + ($1.metric - mean) * ($1.metric - mean) }
-        var result: [SettingImportance] = []
+        var candidates: [(setting: String, labels: [String], isBinned: Bool)] = []
         for setting in settings {
             let values = runs.map { $0.values[setting] ?? .null }
             let distinct = Set(values.map { Reporter.cell($0).exact })
@@ -40,7 +49,8 @@ public enum ImportanceEstimator {
             // Groups of one run explain all of their own variance (eta squared is 1 by construction):
             // numbers are binned so that a group has two runs or more, and a setting whose every
             // run is a group of its own is not estimated.
-            if numbers.count == values.count && (distinct.count > maximumGroups || distinct.count == runs.count) {
+            let isBinned = numbers.count == values.count && (distinct.count > maximumGroups || distinct.count == runs.count)
+            if isBinned {
                 let bins = min(binCount, runs.count / 2)
                 guard bins >= 2 else { continue }
                 let order = numbers.indices.sorted { numbers[$0] < numbers[$1] }
@@ -54,9 +64,23 @@ public enum ImportanceEstimator {
             } else {
                 labels = values.map { Reporter.cell($0).display }
             }
+            guard Set(labels).count < runs.count else { continue }
+            candidates.append((setting, labels, isBinned))
+        }
+        // `follows[b] == a`: b's value is a function of a's and a is finer (or as fine and listed first).
+        var follows: [Int: Int] = [:]
+        for (b, dependent) in candidates.enumerated() where !dependent.isBinned {
+            for (a, determinant) in candidates.enumerated() where a != b && !determinant.isBinned {
+                guard isFunction(dependent.labels, of: determinant.labels) else { continue }
+                if a < b || !isFunction(determinant.labels, of: dependent.labels) { follows[b] = a; break }
+            }
+        }
+        // Merged into the setting at the end of the chain (the relation is transitive, so the chain ends).
+        func root(_ index: Int) -> Int { follows[index].map(root) ?? index }
+        var result: [SettingImportance] = []
+        for (index, candidate) in candidates.enumerated() where follows[index] == nil {
             var groups: [String: [Double]] = [:]
-            for (label, run) in zip(labels, runs) { groups[label, default: []].append(run.metric) }
-            guard groups.count < runs.count else { continue }
+            for (label, run) in zip(candidate.labels, runs) { groups[label, default: []].append(run.metric) }
             let between = groups.values.reduce(0.0) { sum, members in
                 let groupMean = members.reduce(0, +) / Double(members.count)
                 return sum + Double(members.count) * (groupMean - mean) * (groupMean - mean)
@@ -65,10 +89,20 @@ public enum ImportanceEstimator {
             let best = means.min { left, right in
                 left.value == right.value ? left.key < right.key : goal.isBetter(left.value, than: right.value)
             }!
-            result.append(SettingImportance(setting: setting, share: total > 0 ? between / total : 0, groupCount: groups.count,
-                                            bestGroup: best.key, bestMean: best.value))
+            let merged = candidates.indices.filter { $0 != index && follows[$0] != nil && root($0) == index }.map { candidates[$0].setting }
+            result.append(SettingImportance(setting: candidate.setting, share: total > 0 ? between / total : 0, groupCount: groups.count,
+                                            bestGroup: best.key, bestMean: best.value, merged: merged))
         }
         return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.setting < $1.setting }
+    }
+
+    /// Whether runs with the same label in `determinant` always have the same label in `dependent`.
+    static func isFunction(_ dependent: [String], of determinant: [String]) -> Bool {
+        var seen: [String: String] = [:]
+        for (key, value) in zip(determinant, dependent) {
+            if let earlier = seen.updateValue(value, forKey: key), earlier != value { return false }
+        }
+        return true
     }
 }
 
@@ -93,16 +127,34 @@ extension Reporter {
             throw ReportError.noData("sweep \(sweepID) has \(result.runCount) finished run\(result.runCount == 1 ? "" : "s") with a value for \(result.metric.rawValue); importance needs at least 2")
         }
         var table = DataTable(columns: [.init("setting"), .init("importance"), .init("groups"), .init("best_group", alignsRight: false),
-                                        .init("best_mean")])
+                                        .init("best_mean"), .init("merged", alignsRight: false)])
         for item in result.settings {
-            table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean)])
+            table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean),
+                               .text(item.merged.joined(separator: " "))])
         }
         if format != .table { return table.render(format, style: style) }
         guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
         var out = "importance of the swept settings for \(result.metric.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
-        out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n\n"
+        out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n"
+        out += Self.importanceNotes(result).map { $0 + "\n" }.joined() + "\n"
         out += table.renderTable(style: style)
         return out
+    }
+
+    /// What a reader needs to read the shares: the settings merged into another (their value follows
+    /// from its), and whether the shares can add up to more than 1 (only when the settings are not
+    /// balanced against each other, as in a full grid they are).
+    static func importanceNotes(_ result: SweepImportance) -> [String] {
+        var notes: [String] = []
+        for item in result.settings where !item.merged.isEmpty {
+            let names = item.merged.joined(separator: ", ")
+            notes.append("\(names) follow\(item.merged.count == 1 ? "s" : "") from \(item.setting): not ranked apart, \(item.setting)'s share is theirs too")
+        }
+        let sum = result.settings.reduce(0) { $0 + $1.share }
+        if sum > 1 + 1e-9 {
+            notes.append("the shares add up to \(formatNumber(sum, digits: 3)): these runs are not a full grid, so the settings vary together and their effects overlap")
+        }
+        return notes
     }
 
     /// The numbers behind `importance(...)` (also the dashboard's): one snapshot of the sweep's runs.

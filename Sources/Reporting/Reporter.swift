@@ -399,14 +399,17 @@ public struct Reporter: Sendable {
                 return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal(), format: format)
             }
         }
-        // A failed or diverged run keeps the last finite loss it had; like runner, never call it best
-        // (unless there is nothing else, so that the answer still says what there is).
+        // A failed or diverged run keeps the last finite loss it had; like runner, never call it best,
+        // not even when there is nothing else.
         let sort = RunSort(column: column, descending: chosenGoal() == .max)
         let finishedWell = RunFilter.not(.isIn(.status, [.text("failed"), .text("diverged")]))
-        var top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter.map { .and($0, finishedWell) } ?? finishedWell,
+        let top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter.map { .and($0, finishedWell) } ?? finishedWell,
                                            sort: sort, limit: 1)
-        if top.isEmpty { top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: sort, limit: 1) }
-        if top.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+        if top.isEmpty {
+            if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+            throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best: all \(sweepRuns.count) failed or diverged "
+                                     + "(report runs --sweep \(sweepID) shows why)")
+        }
         guard let winner = top.first, let value = winner.number(column) else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
         }
@@ -476,9 +479,10 @@ public struct Reporter: Sendable {
 
     /// A configuration's settings that differ between the given runs (never the seed), e.g.
     /// `learning_rate=0.1 batch_size=16`; the learning rate and batch size when none differ.
+    /// A setting the run does not have (beta1 of an sgd run: NULL) is left out, not shown as `beta1=-`.
     static func configurationLabel(_ run: SlopeStore.RunRecord, among runs: [SlopeStore.RunRecord]) -> String {
         var varied = RunColumn.settings.filter { column in column != .seed && Set(runs.map { cell($0[column]).exact }).count > 1 }
         if varied.isEmpty { varied = [.learning_rate, .batch_size] }
-        return varied.map { "\($0.rawValue)=\(cell(run[$0]).display)" }.joined(separator: " ")
+        return varied.filter { run[$0] != .null }.map { "\($0.rawValue)=\(cell(run[$0]).display)" }.joined(separator: " ")
     }
 }

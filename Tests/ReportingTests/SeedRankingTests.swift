@@ -166,4 +166,155 @@ final class ImportanceTests: XCTestCase {
         // Three runs, each its own value: fewer than two bins of two runs, so nothing is estimated.
         XCTAssertEqual(ImportanceEstimator.estimate(settings: ["learning_rate"], runs: Array(runs.prefix(3)), goal: .min), [])
     }
+
+    /// Hostile finding 6: the README's `--optimizer sgd,adam,rmsprop --learning-rate 0.001,0.01` sweep.
+    /// beta1, beta2, epsilon and rho only follow from the optimizer (NULL where it does not use them),
+    /// so they are merged into it, not ranked as effects of their own. metric = 3 k + 2 [lr = 0.01] + 1
+    /// (k: sgd 0, adam 1, rmsprop 2): runs 1, 3 | 4, 6 | 7, 9, mean 5, total sum of squares
+    /// 16 + 4 + 1 + 1 + 4 + 16 = 42. optimizer: group means 2, 5, 8: 2 (9 + 0 + 9) = 36; learning_rate:
+    /// means 4 and 6: 3 (1 + 1) = 6. The shares add up to exactly 1 (no interaction). Before, epsilon
+    /// (sgd 2 against 6.5: 2 x 9 + 4 x 2.25 = 27) and rho (27) were ranked too: shares adding up to 96 / 42.
+    func testSettingsThatFollowFromTheOptimizerAreMergedIntoIt() {
+        func run(_ optimizer: String, _ learningRate: Double, _ metric: Double) -> (values: [String: RunValue], metric: Double) {
+            let adam = optimizer == "adam", rmsprop = optimizer == "rmsprop"
+            let values: [String: RunValue] = [
+                "learning_rate": .real(learningRate), "optimizer": .text(optimizer),
+                "beta1": adam ? .real(0.9) : .null, "beta2": adam ? .real(0.999) : .null,
+                "epsilon": adam || rmsprop ? .real(1e-8) : .null, "rho": rmsprop ? .real(0.99) : .null,
+            ]
+            return (values, metric)
+        }
+        let runs = [run("sgd", 0.1, 1), run("sgd", 0.01, 3), run("adam", 0.1, 4), run("adam", 0.01, 6), run("rmsprop", 0.1, 7), run("rmsprop", 0.01, 9)]
+        let settings = ["learning_rate", "optimizer", "beta1", "beta2", "epsilon", "rho"]
+        let result = ImportanceEstimator.estimate(settings: settings, runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.setting), ["optimizer", "learning_rate"])
+        XCTAssertEqual(result[0].share, 36.0 / 42, accuracy: 1e-12)
+        XCTAssertEqual(result[0].merged, ["beta1", "beta2", "epsilon", "rho"])
+        XCTAssertEqual(result[0].groupCount, 3)
+        XCTAssertEqual(result[0].bestGroup, "sgd")
+        XCTAssertEqual(result[0].bestMean, 2)
+        XCTAssertEqual(result[1].share, 6.0 / 42, accuracy: 1e-12)
+        XCTAssertEqual(result[1].merged, [])
+        XCTAssertEqual(result.reduce(0) { $0 + $1.share }, 1, accuracy: 1e-12)
+        // The output says what was merged, and (a full grid) nothing about overlapping shares.
+        let summary = SweepImportance(sweepID: 3, metric: .best_val_loss, goal: .min, runCount: 6, settings: result)
+        XCTAssertEqual(Reporter.importanceNotes(summary), ["beta1, beta2, epsilon, rho follow from optimizer: not ranked apart, optimizer's share is theirs too"])
+
+        // Two optimizers that both use epsilon: epsilon does not vary; beta1 groups the runs as the
+        // optimizer does (adam against rmsprop), so the optimizer, listed first, keeps the row.
+        let two = ImportanceEstimator.estimate(settings: settings, runs: Array(runs[2...]), goal: .min)
+        XCTAssertEqual(two.map(\.setting), ["optimizer", "learning_rate"])
+        XCTAssertEqual(two[0].merged, ["beta1", "beta2", "rho"])
+        // With beta1 listed first it keeps the row instead: equal groupings are one effect either way.
+        XCTAssertEqual(ImportanceEstimator.estimate(settings: ["beta1", "optimizer", "learning_rate"], runs: Array(runs[2...]), goal: .min)
+                        .map { [$0.setting] + $0.merged }, [["beta1", "optimizer"], ["learning_rate"]])
+    }
+
+    /// A swept setting nested in another (beta1 0.8 and 0.9 for adam, none for sgd): beta1's three
+    /// groups determine the optimizer, so the optimizer is merged into beta1. metric: sgd 1, 3; adam
+    /// beta1 0.8: 5, 7; 0.9: 9, 11 (seeds 0 and 1), mean 6, total 25 + 9 + 1 + 1 + 9 + 25 = 70;
+    /// beta1's means 2, 6, 10: 2 (16 + 0 + 16) = 64; seed's 5 and 7: 3 (1 + 1) = 6.
+    func testANestedSettingAbsorbsTheOneItIsNestedIn() {
+        func run(_ beta1: Double?, _ seed: Int64, _ metric: Double) -> (values: [String: RunValue], metric: Double) {
+            let values: [String: RunValue] = ["optimizer": .text(beta1 == nil ? "sgd" : "adam"), "beta1": beta1.map(RunValue.real) ?? .null,
+                                              "seed": .integer(seed)]
+            return (values, metric)
+        }
+        let runs = [run(nil, 0, 1), run(nil, 1, 3), run(0.8, 0, 5), run(0.8, 1, 7), run(0.9, 0, 9), run(0.9, 1, 11)]
+        let result = ImportanceEstimator.estimate(settings: ["seed", "optimizer", "beta1"], runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.setting), ["beta1", "seed"])
+        XCTAssertEqual(result[0].merged, ["optimizer"])
+        XCTAssertEqual(result[0].share, 64.0 / 70, accuracy: 1e-12)
+        XCTAssertEqual(result[1].share, 6.0 / 70, accuracy: 1e-12)
+        XCTAssertEqual(result[0].bestGroup, "-")
+    }
+
+    /// Runs that are not a full grid: two settings that vary together in the sample overlap, and
+    /// their shares may add up to more than 1; the output says so. 4 runs: a = x x y y, b = 1 2 2 2,
+    /// metric 0 1 2 3: mean 1.5, total 5; a: means 0.5, 2.5: 4; b: 0 against 2: 3 x 0.25 + 2.25 = 3.
+    func testSharesOfRunsThatAreNotAGridMayOverlapAndTheOutputSaysSo() {
+        let runs: [(values: [String: RunValue], metric: Double)] = [("x", 1, 0.0), ("x", 2, 1), ("y", 2, 2), ("y", 2, 3)].map { a, b, metric in
+            let values: [String: RunValue] = ["a": .text(a), "b": .integer(Int64(b))]
+            return (values, metric)
+        }
+        let result = ImportanceEstimator.estimate(settings: ["a", "b"], runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.share), [4.0 / 5, 3.0 / 5])
+        let summary = SweepImportance(sweepID: 1, metric: .best_val_loss, goal: .min, runCount: 4, settings: result)
+        XCTAssertEqual(Reporter.importanceNotes(summary),
+                       ["the shares add up to 1.4: these runs are not a full grid, so the settings vary together and their effects overlap"])
+    }
+}
+
+/// Hostile findings 6 and 7 on `report best` and runner's summary: a sweep whose every run diverged
+/// has no best run (said in one line, never a diverged run named), and the settings line of a
+/// configuration leaves out the settings its optimizer does not have (no `beta1=-`).
+final class BestRunEligibilityTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-best") }
+    override func tearDown() { directory.remove() }
+
+    /// One run per (optimizer, seed, final val_loss, status), in a sweep whose metric is val_loss.
+    private func makeStore(_ runs: [(optimizer: String, seed: UInt64, loss: Double, status: RunStatus)]) throws -> SlopeStore {
+        let store = try SlopeStore(path: directory.path("best.db"))
+        let worker = WorkerIdentity(host: "h", pid: 1, label: "test")
+        let newRuns = runs.map { run in
+            SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 16, epochs: 1, seed: run.seed, layers: "2-3-1", activation: "relu",
+                              outputActivation: "identity", loss: "mse", dataset: "linear", validationFraction: 0.25,
+                              configJSON: "{\"training\":{\"learningRate\":0.1,\"optimizer\":\"\(run.optimizer)\",\"seed\":\(run.seed)}}", slopeVersion: "test")
+        }
+        let (_, ids) = try store.createSweep(name: "best", specJSON: #"{"metric":{"name":"val_loss","goal":"minimize"}}"#, runs: newRuns)
+        for (id, run) in zip(ids, runs) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: id, worker: worker)).claimToken
+            try store.writeEpoch(runID: id, .init(epoch: 0, trainLoss: run.loss, validationLoss: run.loss), tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.finishRun(runID: id, status: run.status, stopReason: run.status == .diverged ? "loss became NaN at epoch 1" : "completed all epochs")
+        }
+        return store
+    }
+
+    func testEveryRunDivergedMeansNoBestRun() throws {
+        // The diverged runs keep their last finite loss (0.5, 0.25...): before, run 2 was named best.
+        let store = try makeStore([("sgd", 0, 0.5, .diverged), ("sgd", 1, 0.25, .diverged), ("adam", 0, 0.75, .diverged), ("adam", 1, 1, .diverged)])
+        let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
+        let expected = "no run of sweep 1 can be best: all 4 failed or diverged (report runs --sweep 1 shows why)"
+        for perRun in [false, true] {
+            XCTAssertThrowsError(try reporter.best(sweepID: 1, perRun: perRun)) { error in
+                XCTAssertEqual((error as? ReportError)?.description, expected)
+            }
+        }
+        XCTAssertThrowsError(try reporter.best(sweepID: 1, filter: "optimizer = 'sgd'", format: .csv)) { error in
+            XCTAssertEqual((error as? ReportError)?.description,
+                           "no run of sweep 1 matching --where can be best: all 2 failed or diverged (report runs --sweep 1 shows why)")
+        }
+        let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(summary.contains("\nno best run: every run that ended failed or diverged (they are never best)\n"), summary)
+        XCTAssertFalse(summary.contains("* best run"), summary)
+        XCTAssertFalse(summary.contains("show 2"), summary)
+    }
+
+    func testOneCompletedRunAmongDivergedOnesIsBest() throws {
+        let store = try makeStore([("sgd", 0, 0.25, .diverged), ("sgd", 1, 0.5, .completed)])
+        let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
+        XCTAssertTrue(try reporter.best(sweepID: 1, perRun: true).hasPrefix("best run of sweep 1 by final_val_loss (min): run 2"))
+        let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(summary.contains("* best run: 2 (lowest final val_loss)\n"), summary)
+        XCTAssertFalse(summary.contains("no best run"), summary)
+        // compare highlights (green) the completed run, not the diverged one with the lower loss.
+        let colored = Reporter(queries: store.queries, style: TerminalStyle(width: 160, usesColor: true))
+        let lines = try colored.compare(sweepID: 1).split(separator: "\n")
+        let green = "\u{1B}[32m"
+        XCTAssertEqual(lines.filter { $0.hasPrefix(green) }.map { $0.dropFirst(green.count).split(separator: " ").first }, ["2"], lines.joined(separator: "\n"))
+    }
+
+    /// sgd (0.1, 0.12 over seeds 0 and 1) beats adam (0.3, 0.32); beta1, beta2 and epsilon vary between
+    /// the configurations but sgd has none of them.
+    func testTheSettingsLineLeavesOutSettingsTheOptimizerDoesNotHave() throws {
+        let store = try makeStore([("sgd", 0, 0.1, .completed), ("sgd", 1, 0.12, .completed), ("adam", 0, 0.3, .completed), ("adam", 1, 0.32, .completed)])
+        let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 160, usesColor: false))
+        let text = try reporter.best(sweepID: 1)
+        XCTAssertTrue(text.hasPrefix("best configuration of sweep 1 by final_val_loss (min), mean over seeds: optimizer=sgd, final_val_loss = 0.11 ± "), text)
+        XCTAssertFalse(text.contains("=-"), text)
+        let csv = try reporter.best(sweepID: 1, format: .csv).split(separator: "\n")
+        XCTAssertTrue(csv[1].hasSuffix(",1 2,optimizer=sgd"), String(csv[1]))
+        XCTAssertTrue(csv[2].hasSuffix(",3 4,optimizer=adam beta1=0.9 beta2=0.999 epsilon=1.000e-08"), String(csv[2]))
+    }
 }
