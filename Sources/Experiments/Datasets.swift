@@ -190,6 +190,31 @@ public enum DataCatalog {
         }
     }
 
+    /// A built-in dataset (generator options as for `--dataset`) as a CSV file that `--dataset FILE`
+    /// and `report evaluate --data` read back to the same values: a header naming the features and
+    /// the target as the run knows them (`x0`...`x63,label` for digits, `x1`...,`target` for the
+    /// generated ones), then one line per row. Digits is its embedded file, byte for byte; generated
+    /// values are written in Swift's shortest round-trip form, class labels as their numbers.
+    /// - Throws: `ExperimentsError.badSetting` for a CSV file or an unknown name or option.
+    public static func csvExport(ofBuiltIn name: String) throws -> Data {
+        guard (try? builtInOptions(name)) != nil || !FileManager.default.fileExists(atPath: name) else {
+            throw ExperimentsError.badSetting(field: "--csv", reason: "'\(CSVTable.shown(name))' is a file; give a built-in dataset (runner datasets lists them)")
+        }
+        let (builtIn, _) = try builtInOptions(name)
+        if builtIn == .digits, let data = EmbeddedFiles.data(named: "digits.csv") { return data }
+        let dataset = try loadBuiltIn(name, target: nil, task: .auto).dataset
+        var text = (dataset.featureNames + ["target"]).joined(separator: ",") + "\n"
+        for row in 0..<dataset.rowCount {
+            var cells = dataset.features[(row * dataset.featureCount)..<((row + 1) * dataset.featureCount)].map { "\($0)" }
+            switch dataset.targets {
+            case let .labels(labels, _): cells.append(String(labels[row]))
+            case let .values(values, columns): cells += values[(row * columns)..<((row + 1) * columns)].map { "\($0)" }
+            }
+            text += cells.joined(separator: ",") + "\n"
+        }
+        return Data(text.utf8)
+    }
+
     /// Generated data with the sha256 of its values (features, then targets, as little-endian
     /// float64), so a run records exactly what it trained on and a changed generator is noticed.
     static func generated(_ dataset: Dataset) -> LoadedData {
@@ -255,7 +280,7 @@ public enum DataCatalog {
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
-                    reason: "holds text ('\(CSVTable.shown(texts.first { Double($0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
+                    reason: "holds text ('\(CSVTable.shown(texts.first { CSVTable.decimalNumber($0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
             }
             let classes = Set(texts).sorted()
             if task == .auto && classes.count > maximumAutoClassCount {

@@ -147,9 +147,38 @@ struct Resume: ParsableCommand {
 }
 
 struct Datasets: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the built-in datasets with their shapes.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the built-in datasets with their shapes, or write one as a CSV file.",
+        discussion: """
+            With --csv NAME --out FILE: the dataset as CSV (header x0..x63,label for digits; \
+            x1,x2,...,target for the generated ones), as --dataset FILE and report evaluate --data read it. \
+            Example: runner datasets --csv digits --out test.csv
+            """)
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Write this built-in dataset as CSV (generator options as for training, e.g. moons:rows=100).", valueName: "name"))
+    var csv: String?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("The CSV file to write (replaced whole, never half-written).", valueName: "file.csv"))
+    var out: String?
+
+    func validate() throws {
+        if csv != nil && out == nil { throw ValidationError("--csv needs --out FILE.csv, the file to write") }
+        if csv == nil && out != nil { throw ValidationError("--out goes with --csv NAME, the dataset to write") }
+        if let out, out.isEmpty { throw ValidationError("--out: give a file name") }
+    }
 
     func run() throws {
+        if let csv, let out {
+            let data = try DataCatalog.csvExport(ofBuiltIn: csv)
+            do {
+                try data.write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw ExperimentsError.badSetting(field: "--out", reason: "cannot write \(out): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+            }
+            let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
+            print("wrote \(out): \(csv), \(rows) rows and a header")
+            return
+        }
         for dataset in try DataCatalog.builtInSummaries() {
             print("\(dataset.name.padding(toLength: 9, withPad: " ", startingAt: 0))\(dataset.shape.padding(toLength: 14, withPad: " ", startingAt: 0))"
                 + "\(dataset.task.padding(toLength: 30, withPad: " ", startingAt: 0))\(dataset.summary)")

@@ -83,6 +83,13 @@ final class ReadmeTourTests: XCTestCase {
             ("report tensors 10 --epoch 15 --format json > epoch15.json", { _ in
                 (try? JSONSerialization.jsonObject(with: Data(self.file("epoch15.json").utf8))) != nil }),
             ("runner train", { $0.contains("completed") && $0.contains("5/5") }),
+            // Hostile finding 15: the file the tour's evaluate reads is made by Slope itself.
+            ("runner datasets --csv digits --out test.csv", { output in
+                let lines = self.file("test.csv").split(separator: "\n")
+                return output == "wrote test.csv: digits, 1797 rows and a header\n" && lines.count == 1798
+                    && lines[0].hasPrefix("x0,x1,") && lines[0].hasSuffix(",x63,label") }),
+            ("report evaluate 10 --data test.csv --predictions predicted.csv", { output in
+                output.contains("1797 rows") && output.contains("accuracy") && self.file("predicted.csv").split(separator: "\n").count == 1798 }),
             ("report html", { _ in self.file("sweep1.html").contains("<h2>learning_rate × batch_size</h2>") }),
         ]
         for command in commands {

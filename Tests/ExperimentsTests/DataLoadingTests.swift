@@ -67,6 +67,56 @@ final class DataLoadingTests: XCTestCase {
                       line: nil, column: "'name'", contains: "holds 25 different texts; if they are classes, say so with --task classification")
     }
 
+    /// Hostile finding 8: a cell is a number only when written as pandas reads a float (sign, digits,
+    /// point, exponent, inf/nan); hexadecimal (`0x10`, `0x1p3`, which strtod reads as 16 and 8) is text.
+    func testOnlyDecimalNumbersAreNumbers() throws {
+        for text in ["0", "-3", "+3", "1.5", ".5", "5.", "1e3", "-2E-2", "1.5e+10", "inf", "-Infinity", "NaN"] {
+            XCTAssertTrue(CSVTable.isDecimalNumber(Array(text.utf8)[...]), text)
+        }
+        for text in ["0x10", "0x1p3", "0X1", "1_000", "", ".", "-", "e5", "1e", "1e+", "1.2.3", " 1", "1 ", "infinit", "nan(1)", "١"] {
+            XCTAssertFalse(CSVTable.isDecimalNumber(Array(text.utf8)[...]), text)
+            XCTAssertNil(CSVTable.decimalNumber(text), text)
+        }
+        XCTAssertEqual(CSVTable.decimalNumber("-2E-2"), -0.02)
+        // Both parsing paths (plain cells and quoted rows) read decimals, and refuse hexadecimal features.
+        let loaded = try load("a,b,y\n+1,.5,2.5\n1e3,\"5.\",3\n-2E-2,7,1.25\n")
+        XCTAssertEqual(loaded.dataset.features, [1, 0.5, 1000, 5, -0.02, 7])
+        assertBadData("a,y\n1,0\n0x10,1\n", line: 3, column: "'a' (1)", contains: "'0x10' is not a number")
+        assertBadData("a,y\n1,0\n\"0x1p3\",1\n", line: 3, column: "'a' (1)", contains: "'0x1p3' is not a number")
+        // A target of 0, 1 and 0x1: text among numbers, refused as NA is (before: 0x1 merged into class 1).
+        assertBadData("a,y\n1,0\n2,1\n3,0x1\n", line: 4, column: "'y'", contains: "'0x1' is not a number, and the column's other cells are numbers")
+        // A target of hexadecimal texts only: class names, as pandas reads them.
+        let classes = try load("a,y\n1,0x1\n2,0x2\n3,0x1\n")
+        XCTAssertEqual(classes.dataset.targets, .labels([0, 1, 0], classCount: 2))
+        XCTAssertEqual(classes.classNames, ["0x1", "0x2"])
+    }
+
+    /// Hostile finding 15: `runner datasets --csv NAME` writes a built-in dataset that reads back to
+    /// the same bits (digits is its embedded file; generated values in shortest round-trip form).
+    func testBuiltInDatasetsExportAsCSVThatReadsBackIdentically() throws {
+        let digits = try DataCatalog.csvExport(ofBuiltIn: "digits")
+        XCTAssertEqual(try DataCatalog.loadCSV(digits, file: "test.csv", target: nil, task: .auto).dataset, try DataCatalog.load("digits").dataset)
+        XCTAssertTrue(String(decoding: digits.prefix(20), as: UTF8.self).hasPrefix("x0,x1,x2,"))
+        for name in ["moons:rows=40:noise=0.3:seed=3", "linear:rows=30", "blobs:rows=24:features=3:classes=4"] {
+            let exported = try DataCatalog.csvExport(ofBuiltIn: name)
+            let original = try DataCatalog.load(name).dataset
+            let readBack = try DataCatalog.loadCSV(exported, file: "test.csv", target: nil, task: .auto).dataset
+            XCTAssertEqual(readBack.features.map(\.bitPattern), original.features.map(\.bitPattern), name)
+            XCTAssertEqual(readBack.targets, original.targets, name)
+            XCTAssertEqual(readBack.featureNames, original.featureNames, name)
+        }
+        let linear = String(decoding: try DataCatalog.csvExport(ofBuiltIn: "linear:rows=30"), as: UTF8.self)
+        XCTAssertTrue(linear.hasPrefix("x1,x2,target\n"), linear)
+        XCTAssertEqual(linear.split(separator: "\n").count, 31)
+        XCTAssertThrowsError(try DataCatalog.csvExport(ofBuiltIn: "nosuch"))
+        let directory = try TemporaryDirectory(prefix: "slope-export")
+        defer { directory.remove() }
+        try Data("a,y\n1,2\n".utf8).write(to: directory.url.appendingPathComponent("mine.csv"))
+        XCTAssertThrowsError(try DataCatalog.csvExport(ofBuiltIn: directory.path("mine.csv"))) { error in
+            XCTAssertTrue("\(error)".contains("is a file; give a built-in dataset"), "\(error)")
+        }
+    }
+
     func testAByteOrderMarkIsNotPartOfTheFirstName() throws {
         let loaded = try load("\u{FEFF}y,x1\n0,1\n1,2\n", target: "y")
         XCTAssertEqual(loaded.dataset.featureNames, ["x1"])
