@@ -215,17 +215,18 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
 
     private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
-    /// `UPDATE runs SET <derived setting> = <its expression>, ... WHERE id = ?`: fills the derived
-    /// setting columns of a row from its `config` (and `layers`), as migration 0003 did for old rows.
-    static func fillDerivedSettingsSQL(_ dialect: SQLDialect) -> String {
-        dialect == .sqlite ? fillDerivedSettingsSQLite : fillDerivedSettingsSQL(building: dialect)
+    /// `UPDATE runs SET <derived setting> = <its expression>, ... WHERE <condition>`: fills the
+    /// derived setting columns of rows from their `config` (and `layers`), as migration 0003 did
+    /// for old rows. `condition` takes one argument: `id = ?` (one run) or `sweep_id = ?` (a
+    /// sweep's runs at once, as queueing one does).
+    static func fillDerivedSettingsSQL(_ dialect: SQLDialect, condition: String = "id = ?") -> String {
+        "UPDATE runs SET " + (dialect == .sqlite ? derivedAssignmentsSQLite : derivedAssignments(dialect)) + " WHERE " + condition
     }
 
-    private static let fillDerivedSettingsSQLite = fillDerivedSettingsSQL(building: .sqlite)
+    private static let derivedAssignmentsSQLite = derivedAssignments(.sqlite)
 
-    private static func fillDerivedSettingsSQL(building dialect: SQLDialect) -> String {
-        let assignments = allCases.compactMap { column in column.derivedSQL.map { "\(column.rawValue) = \($0(dialect))" } }
-        return "UPDATE runs SET " + assignments.joined(separator: ", ") + " WHERE id = ?"
+    private static func derivedAssignments(_ dialect: SQLDialect) -> String {
+        allCases.compactMap { column in column.derivedSQL.map { "\(column.rawValue) = \($0(dialect))" } }.joined(separator: ", ")
     }
 }
 

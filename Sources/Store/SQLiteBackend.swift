@@ -395,6 +395,16 @@ extension StoreError {
         if !FileManager.default.fileExists(atPath: path) && !FileManager.default.isWritableFile(atPath: directory) {
             return .readOnly(path: path)
         }
+        // A WAL database read from a folder nobody may write here: SQLite must create the -shm
+        // file beside a -wal to read the -wal's commits, and cannot.
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        if FileManager.default.fileExists(atPath: file + "-wal") && !FileManager.default.fileExists(atPath: file + "-shm")
+            && access(folder, W_OK) != 0 {
+            return .sqlite(path: path, message: "cannot open it (\(message)): it has a -wal file but no -shm file, and SQLite cannot "
+                + "create one in \(folder), which this user cannot write; copy the database and its -wal file together to a "
+                + "writable folder and read the copy")
+        }
         return .sqlite(path: path, message: "cannot open it (\(message))")
     }
 

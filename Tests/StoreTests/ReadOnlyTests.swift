@@ -42,6 +42,37 @@ final class ReadOnlyTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["sealed.db"], "no -wal or -shm")
     }
 
+    /// A -wal without its -shm in a folder nobody may write: SQLite cannot read it there, and the
+    /// error says to copy the database with its -wal somewhere writable (and the copy reads).
+    func testAWALWithoutItsSHMInAReadOnlyFolderSaysToCopyBoth() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-readonly-wal")
+        defer { directory.remove() }
+        let folder = directory.path("sealed")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let writer = try SlopeStore(path: directory.path("w.db"))
+        let runID = try writer.createRun(.example(name: "in the wal"))
+        // While the writer is open its commits are in the -wal: copy the two files, not the -shm.
+        for suffix in ["", "-wal"] { try FileManager.default.copyItem(atPath: directory.path("w.db" + suffix), toPath: folder + "/w.db" + suffix) }
+        try writer.close()
+        guard let undo = Unwritable.make(folder) else {
+            throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        defer { undo() }
+        XCTAssertThrowsError(try SlopeStore(path: folder + "/w.db", mode: .readOnly)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("it has a -wal file but no -shm file"), message)
+            XCTAssertTrue(message.contains("copy the database and its -wal file together to a writable folder"), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+        undo()
+        let copy = directory.path("copy")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: false)
+        for suffix in ["", "-wal"] { try FileManager.default.copyItem(atPath: folder + "/w.db" + suffix, toPath: copy + "/w.db" + suffix) }
+        let reader = try SlopeStore(path: copy + "/w.db", mode: .readOnly)
+        XCTAssertEqual(try reader.run(id: runID).settings.name, "in the wal")
+        try reader.close()
+    }
+
     func testWritingAReadOnlyFileFailsClearlyAndChangesNothing() throws {
         let directory = try TemporaryDirectory(prefix: "slope-readonly")
         defer { directory.remove() }

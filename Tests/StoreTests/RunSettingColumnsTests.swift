@@ -94,6 +94,31 @@ final class RunSettingColumnsTests: XCTestCase {
         XCTAssertEqual(summary[.hidden], .text("32,16"))
     }
 
+    /// A sweep's runs get their derived columns in one statement at the end of the insert: its
+    /// rows are the rows the same runs get inserted one by one (every column but the ids and times).
+    func testASweepsRowsAreThoseOfItsRunsInsertedOneByOne() throws {
+        let path = directory.path("batch.db")
+        let store = try SlopeStore(path: path)
+        let runs = [Self.newRun(config: Self.fullConfig, layers: "4-32-16-3"), Self.newRun(config: Self.plainConfig, layers: "64-10"),
+                    Self.newRun(config: "{}", layers: "2-3-1")]
+        let (_, swept) = try store.createSweep(name: "s", specJSON: "{}", runs: runs)
+        let single = try runs.map { try store.createRun($0) }
+        try store.close()
+        let queue = try DatabaseQueue(path: path)
+        try queue.read { db in
+            for (a, b) in zip(swept, single) {
+                let rows = try [a, b].map { id in try XCTUnwrap(try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id])) }
+                var compared = 0
+                for column in rows[0].columnNames where !["id", "sweep_id", "created_at"].contains(column) {
+                    XCTAssertEqual(rows[0][column] as DatabaseValue, rows[1][column] as DatabaseValue, "run \(a) vs \(b): \(column)")
+                    compared += 1
+                }
+                XCTAssertGreaterThan(compared, 30)
+            }
+            XCTAssertEqual(try derivedValues(db, id: swept[0]), Self.expectedFull)
+        }
+    }
+
     /// A database written before 0003 gets the columns with the values an insert writes today.
     func testMigrationBackfillsOldRowsLikeAnInsert() throws {
         let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
