@@ -72,9 +72,7 @@ public enum DataCatalog {
         if FileManager.default.fileExists(atPath: name) {
             let statKey = fileSignature(name).map { "stat:\(name)\u{0}\($0)" + options }
             if let statKey, let cached = cache.value(for: statKey) { return cached }
-            guard let data = FileManager.default.contents(atPath: name) else {
-                throw ExperimentsError.badData(file: name, line: nil, column: nil, reason: "cannot read the file (permissions?)")
-            }
+            let data = try InputFile.contents(name, what: "a CSV file") { .badData(file: name, line: nil, column: nil, reason: $0) }
             let sha256 = SHA256.hexDigest(data)
             let key = "file:\(name)\u{0}\(sha256)" + options
             let loaded = try cache.value(for: key) ?? loadCSV(data, file: name, target: target, task: task, sha256: sha256)
@@ -113,7 +111,8 @@ public enum DataCatalog {
     public static func problem(withName name: String) -> String? {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: name, isDirectory: &isDirectory) {
-            return isDirectory.boolValue ? "\(name) is a directory; give a CSV file or a built-in dataset" : nil
+            if isDirectory.boolValue { return "\(name) is a directory; give a CSV file or a built-in dataset" }
+            return InputFile.problem(name, what: "a CSV file").map { "\(name): \($0)" }  // a device, a pipe, no permission
         }
         do {
             _ = try builtInOptions(name)
@@ -168,6 +167,12 @@ public enum DataCatalog {
         }
         func count(_ option: String, minimum: Int) throws -> Int { Int(options[option] ?? Double(minimum)) }  // checked above
         let seed = UInt64(try count("seed", minimum: 0))
+        if let rows = options["rows"] {
+            // Its values (features and target) in float64, and their bytes for the sha256 (see `generated`).
+            let bytes = rows * ((options["features"] ?? 2) + 1) * 8 * 2
+            try MemoryLimits.require(bytes: bytes, field: "--dataset \(name)",
+                                     needs: String(format: "the dataset needs about %.1f GB of memory to generate", bytes / 1e9))
+        }
         switch builtIn {
         case .digits:
             guard let data = EmbeddedFiles.data(named: "digits.csv") else {
@@ -225,8 +230,10 @@ public enum DataCatalog {
         case let .values(targets, _): values = targets
         }
         bytes.reserveCapacity((dataset.features.count + values.count) * 8)
-        for value in dataset.features + values {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+        for part in [dataset.features, values] {  // not `features + values`: a third copy of up to 0.8 GB
+            for value in part {
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            }
         }
         var classNames: [String]?
         if case let .labels(_, classCount) = dataset.targets { classNames = (0..<classCount).map(String.init) }

@@ -38,12 +38,7 @@ extension DataCatalog {
         let classNames = loaded.classNames
 
         // The same CSV checks as training data (header, field counts, finite numbers, text only in the target).
-        guard let bytes = FileManager.default.contents(atPath: file) else {
-            var isDirectory: ObjCBool = false
-            let exists = FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory)
-            throw ExperimentsError.badData(file: file, line: nil, column: nil,
-                reason: !exists ? "no such file" : isDirectory.boolValue ? "is a directory; give a CSV file" : "cannot read the file (permissions?)")
-        }
+        let bytes = try InputFile.contents(file, what: "a CSV file") { .badData(file: file, line: nil, column: nil, reason: $0) }
         let table = try CSVTable.parse([UInt8](bytes), file: file, textColumn: targetName)
         let featureNames = training.featureNames
         let columns = table.columnNames

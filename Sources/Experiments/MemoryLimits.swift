@@ -1,5 +1,6 @@
-// How much memory this process may use for a network: the least of physical memory, the
-// address-space limit (`ulimit -v`, RLIMIT_AS, minus what the process already maps) and the
+// How much more memory this process may use (for a network, a dataset): the least of physical
+// memory, the address-space limit (`ulimit -v`, RLIMIT_AS, minus what the process already maps),
+// the data-size limit (`ulimit -d`, RLIMIT_DATA, minus the process's data already) and the
 // cgroup memory limit (v2 memory.max, v1 memory.limit_in_bytes, of this process's cgroup and
 // its parents), each named, and a probe that asks the allocator for the bytes before training.
 import Foundation
@@ -15,26 +16,55 @@ enum MemoryLimits {
     static func current() -> Limit {
         var limits = [Limit(bytes: Double(ProcessInfo.processInfo.physicalMemory),
                             description: String(format: "this machine has %.1f GB", Double(ProcessInfo.processInfo.physicalMemory) / 1e9))]
-        var limit = rlimit()
-        if getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {  // RLIM_INFINITY
-            let left = max(0, Double(limit.rlim_cur) - mappedBytes())
-            limits.append(Limit(bytes: left, description: String(format: "the address-space limit (ulimit -v, %.1f GB) leaves %.1f GB",
-                                                                  Double(limit.rlim_cur) / 1e9, left / 1e9)))
+        // Each rlimit less what the process already counts against it (its loaded data among it).
+        for (resource, field, name) in [(RLIMIT_AS, "VmSize:", "the address-space limit (ulimit -v"),
+                                         (RLIMIT_DATA, "VmData:", "the data-size limit (ulimit -d")] {
+            var limit = rlimit()
+            guard getrlimit(Int32(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { continue }  // RLIM_INFINITY
+            let left = max(0, Double(limit.rlim_cur) - statusBytes(field))
+            limits.append(Limit(bytes: left, description: String(format: "%@, %.1f GB) leaves %.1f GB", name, Double(limit.rlim_cur) / 1e9, left / 1e9)))
         }
-        let cgroupFile = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
-        if let bytes = cgroupLimit(procSelfCgroup: cgroupFile, root: "/sys/fs/cgroup") {
+        if let bytes = currentCgroupLimit() {
             limits.append(Limit(bytes: bytes, description: String(format: "the cgroup memory limit is %.1f GB", bytes / 1e9)))
         }
         return limits.min { $0.bytes < $1.bytes }!
     }
 
-    /// The process's mapped address space (VmSize of /proc/self/status), which counts against RLIMIT_AS.
-    static func mappedBytes() -> Double {
+    /// A size of /proc/self/status: `VmSize:` (the mapped address space, which counts against
+    /// RLIMIT_AS) or `VmData:` (private writable memory, which counts against RLIMIT_DATA); 0 where unknown.
+    static func statusBytes(_ field: String) -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kilobytes * 1024
     }
+
+    /// Refuses `bytes` more than this process may use (a usage error, `badSetting(field:)`: `needs`
+    /// says what needs them, e.g. "a 2-3000-2 network (...) needs about 0.7 GB of memory to train"),
+    /// or that the allocator refuses now (a runtime error). Said before allocating, never as a crash.
+    static func require(bytes: Double, field: String, needs: String) throws {
+        let limit = current()
+        if bytes > limit.bytes {
+            throw ExperimentsError.badSetting(field: field, reason: needs + "; " + limit.description)
+        }
+        if !canAllocate(bytes: Int(bytes)) {
+            throw ExperimentsError.outOfMemory(needs + ", and the system refused to allocate it (" + limit.description + ")")
+        }
+    }
+
+    /// This process's cgroup limit, read again when the last reading is a second old: queueing a
+    /// sweep checks each of its (up to 100,000) runs, and the files of a cgroup and its parents are
+    /// most of a check's time.
+    private static func currentCgroupLimit() -> Double? {
+        let now = Date()
+        if let last = lastCgroupLimit.value, now.timeIntervalSince(last.at) < 1 { return last.bytes }
+        let cgroupFile = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        let bytes = cgroupLimit(procSelfCgroup: cgroupFile, root: "/sys/fs/cgroup")
+        lastCgroupLimit.update { $0 = (bytes, now) }
+        return bytes
+    }
+
+    private static let lastCgroupLimit = Locked<(bytes: Double?, at: Date)?>(nil)
 
     /// The smallest memory limit of the cgroup named in `procSelfCgroup` (the text of
     /// /proc/self/cgroup) and of its parents, under `root`; nil when none is set. cgroup v2: the

@@ -110,7 +110,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// Refuses, before anything is written, what would fail or mean nothing once training starts:
     /// a network too large for this machine's memory, a loss that does not fit the targets.
     static func checkFits(_ training: TrainingConfiguration, dataset: Dataset, name: String) throws {
-        try checkMemory(training, rowCount: dataset.rowCount)
+        try checkMemory(training, rowCount: dataset.rowCount, dataRows: dataset.rowCount)
         switch (dataset.targets, training.loss) {
         case (.values, .crossEntropy):
             throw ExperimentsError.badSetting(field: "--loss", reason: """
@@ -134,7 +134,11 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// Refuses a network larger than the memory this process may use (physical memory, `ulimit -v`,
     /// the cgroup limit; a usage error naming the tightest), or that the allocator refuses now
     /// (a runtime error): either is said before training, not as a crash inside the engine.
-    static func checkMemory(_ training: TrainingConfiguration, rowCount: Int) throws {
+    ///
+    /// `rowCount`: the training rows (a batch is at most that many); `dataRows`: every row the
+    /// engine converts to its own buffers (training and validation). What the process already
+    /// uses (the loaded data among it) counts against the limits as measured.
+    static func checkMemory(_ training: TrainingConfiguration, rowCount: Int, dataRows: Int) throws {
         let layers = training.layerSizes.map(String.init).joined(separator: "-")
         // Parameter-sized copies: weights, gradients, velocities, the epochs on their way to the
         // database (weights and gradients, then their encoded blobs and SQLite's copies of them).
@@ -143,15 +147,14 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         // Plus a batch's activations, pre-activations and slopes.
         let scalar = training.precision == .float32 ? 4.0 : 8.0
         let batch = Double(min(training.batchSize, rowCount))
-        let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3
-        let network = "a \(layers) network (\(training.parameterCount) parameters) " + String(format: "needs about %.1f GB of memory to train", bytes / 1e9)
-        let limit = MemoryLimits.current()
-        if bytes > limit.bytes {
-            throw ExperimentsError.badSetting(field: "--hidden", reason: network + "; " + limit.description)
-        }
-        if !MemoryLimits.canAllocate(bytes: Int(bytes)) {
-            throw ExperimentsError.outOfMemory(network + ", and the system refused to allocate it (" + limit.description + ")")
-        }
+        // Plus the data in the engine's element type (features and targets), its labels, and the
+        // targets in float64 on their way there.
+        let inputs = Double(training.layerSizes.first ?? 0), outputs = Double(training.layerSizes.last ?? 0)
+        let data = Double(dataRows) * ((inputs + outputs) * scalar + 8 + outputs * 8)
+        let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3 + data
+        let network = "a \(layers) network (\(training.parameterCount) parameters) on \(dataRows) rows of data "
+            + String(format: "needs about %.1f GB of memory to train", bytes / 1e9)
+        try MemoryLimits.require(bytes: bytes, field: data > bytes / 2 ? "--dataset" : "--hidden", needs: network)
     }
 
     /// Output activation and loss: as given, else the one that goes with the other, else by task

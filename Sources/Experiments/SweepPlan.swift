@@ -10,7 +10,9 @@ public struct SweepPlan: Sendable {
     /// Expands the spec and resolves every run against its data. Throws (writing nothing) on any bad
     /// value; a setting that only fails in combination (early stopping with a run that has no
     /// validation split) is named with the run's varied values, and with `source` (the spec file).
-    public init(spec: SweepSpec, base: RunSettings = RunSettings(), source: String? = nil) throws {
+    /// `onProgress(done, total)` after every 1,000 runs checked (a large grid takes seconds).
+    public init(spec: SweepSpec, base: RunSettings = RunSettings(), source: String? = nil,
+                onProgress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws {
         self.spec = spec
         let points = try spec.expand(base: base)
         guard !points.isEmpty else { throw ExperimentsError.badSetting(field: "parameters", reason: "the sweep makes no runs") }
@@ -24,7 +26,8 @@ public struct SweepPlan: Sendable {
             return data
         }
         let varied = Set(spec.variedSettings)
-        configurations = try points.map { point in
+        configurations = try points.enumerated().map { index, point in
+            if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
                 return try RunConfiguration.make(point.settings, load: load)
             } catch let ExperimentsError.badSetting(field, reason) where !varied.isEmpty && field.hasPrefix("--") {

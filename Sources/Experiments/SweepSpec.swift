@@ -245,14 +245,7 @@ extension SweepSpec {
     /// `checkingData: false` when flags may still replace the file's data settings (`runner sweep
     /// FILE --dataset ...`): the merged spec is checked then.
     public static func load(path: String, checkingData: Bool = true) throws -> SweepSpec {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ExperimentsError.badSpecFile(path: path, reason: "no such file")
-        }
-        if isDirectory.boolValue { throw ExperimentsError.badSpecFile(path: path, reason: "is a directory; give a sweep file (YAML)") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ExperimentsError.badSpecFile(path: path, reason: "cannot read the file (permissions?)")
-        }
+        let data = try InputFile.contents(path, what: "a sweep file (YAML)") { .badSpecFile(path: path, reason: $0) }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ExperimentsError.badSpecFile(path: path, reason: "not UTF-8 text")
         }

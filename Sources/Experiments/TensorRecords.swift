@@ -113,9 +113,7 @@ public enum TensorRecords {
 /// `values` flat row-major or a list of rows; other kinds (gradients) are ignored.
 public enum InitialWeights {
     public static func load(path: String, configuration: TrainingConfiguration) throws -> (parameters: [LayerParameters], sha256: String) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ExperimentsError.badInitialWeights(file: path, reason: "cannot read the file (does it exist?)")
-        }
+        let data = try InputFile.contents(path, what: "a JSON weights file") { .badInitialWeights(file: path, reason: $0) }
         let parameters = try parse(data, file: path, configuration: configuration)
         return (parameters, SHA256.hexDigest(data))
     }

@@ -270,7 +270,8 @@ public final class Worker: @unchecked Sendable {
                        label: String) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
-        try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount)  // this worker's limits, not the queueing process's
+        try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
+                                         dataRows: trainingData.rowCount + (validationData?.rowCount ?? 0))
         let (trainer, firstEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
         let heartbeat = startHeartbeat(runID: runID, holder: holder)

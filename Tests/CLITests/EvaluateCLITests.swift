@@ -94,6 +94,9 @@ final class EvaluateCLITests: CLITestCase {
             XCTAssertTrue(error.contains(message), "\(name): \(error)")
         }
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "nothere.csv"], expect: 2).error.contains("no such file"))
+        // A device is named as such (it was "cannot read the file (permissions?)").
+        let device = try run("report", ["evaluate", "1", "--data", "/dev/null"], expect: 2).error
+        XCTAssertTrue(device.contains("/dev/null: is a device (/dev/null), not a file; give a CSV file"), device)
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "missing.csv", "--epoch", "5"], expect: 1).error.contains("no tensors for epoch 5"))
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "bird.csv", "--format", "csv"], expect: 2).error.contains("--predictions"))
         XCTAssertTrue(try run("report", ["evaluate", "1"], expect: 2).error.contains("--data"))

@@ -1,6 +1,7 @@
 // Hostile input through the built `runner`: each is refused with one line and a usage status
 // (or runs as it should), without a hang, a crash or a database left behind.
 import Foundation
+import Store
 import TestSupport
 import XCTest
 
@@ -97,7 +98,7 @@ final class InputHardeningCLITests: CLITestCase {
     func testAnAddressSpaceLimitIsCheckedBeforeTraining() throws {
         let flags = ["--dataset", "xor", "--hidden", "10000,10000", "--epochs", "1", "--validation", "0"]
         let refused = try refusal(["train"] + flags + ["--db", "m.db"], limitKiB: 2_000_000)
-        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB of memory to train; "
+        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-10000-10000-2 network (100060002 parameters) on 4 rows of data needs about 8.0 GB of memory to train; "
                                         + "the address-space limit (ulimit -v, 2.0 GB) leaves "), refused)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("m.db")), "nothing written")
         // A worker checks its own limits: the run queued elsewhere fails with the reason, exit 1.
@@ -105,7 +106,7 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let worked = try runner(["work", "--db", "w.db"], limitKiB: 2_000_000)
         XCTAssertEqual(worked.status, 1, worked.error)
-        XCTAssertTrue(worked.error.hasPrefix("error: run 1 failed: --hidden: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB"),
+        XCTAssertTrue(worked.error.hasPrefix("error: run 1 failed: --hidden: a 2-10000-10000-2 network (100060002 parameters) on 4 rows of data needs about 8.0 GB"),
                       worked.error)
         XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
     }
@@ -116,9 +117,44 @@ final class InputHardeningCLITests: CLITestCase {
     func testANetworkNearTheAddressSpaceLimitIsRefusedNotCrashed() throws {
         let refused = try refusal(["train", "--dataset", "xor", "--hidden", "3000,3000", "--epochs", "1", "--validation", "0", "--db", "n.db"],
                                   limitKiB: 400_000)
-        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-3000-3000-2 network (9018002 parameters) needs about 0.7 GB of memory to train; "
+        XCTAssertTrue(refused.hasPrefix("--hidden: a 2-3000-3000-2 network (9018002 parameters) on 4 rows of data needs about 0.7 GB of memory to train; "
                                         + "the address-space limit (ulimit -v, 0.4 GB) leaves "), refused)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("n.db")), "nothing written")
+    }
+
+    /// Special files as data, sweep files or initial weights: `/dev/stdin` from a pipe and
+    /// `/dev/null` were "cannot read the file (permissions?)", `/dev/zero` "(does it exist?)".
+    /// Each is named for what it is now, with what to give instead; a real permission problem says so.
+    func testSpecialFilesAreNamedForWhatTheyAre() throws {
+        let piped = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"),
+                                         ["-c", "printf 'a,b\\n1,0\\n' | exec \"$0\" train --dataset /dev/stdin --db p.db", runner.path],
+                                         currentDirectory: directory.url)
+        XCTAssertEqual(piped.status, 2, piped.error)
+        XCTAssertEqual(piped.error, "error: --dataset: /dev/stdin: is a pipe (or standard input from one), not a CSV file; save it to a file first "
+                                    + "and give that file's path (it is read whole, hashed, and read again to resume a run)\n")
+        XCTAssertEqual(mkfifo(directory.path("fifo.yaml"), 0o600), 0)
+        XCTAssertEqual(try refusal(["sweep", "fifo.yaml", "--db", "f.db"]),
+                       "fifo.yaml: is a pipe (or standard input from one), not a sweep file (YAML); save it to a file first "
+                       + "and give that file's path (it is read whole, hashed, and read again to resume a run)")
+        XCTAssertEqual(try refusal(["train", "--dataset", "/dev/null", "--db", "n.db"]), "--dataset: /dev/null: is a device (/dev/null), not a file; give a CSV file")
+        XCTAssertEqual(try refusal(["train", "--dataset", "xor", "--init-weights", "/dev/zero", "--db", "z.db"]),
+                       "/dev/zero: is a device (/dev/zero), not a file; give a JSON weights file")
+        for name in ["p.db", "f.db", "n.db", "z.db"] { XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(name)), name) }
+    }
+
+    /// Queueing 100,000 runs printed nothing for a minute: a sweep of 10,000 runs or more says on
+    /// stderr (a log here, not a terminal) when it writes them; the runs are all queued.
+    func testQueueingALargeGridSaysSo() throws {
+        let values = (0..<10_000).map(String.init).joined(separator: ",")
+        try write("big.yaml", "fixed: {dataset: xor, epochs: 1, validation: 0}\nparameters:\n  seed: {values: [\(values)]}\n")
+        let result = try runner(["sweep", "big.yaml", "--queue-only", "--db", "big.db"])
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.error.contains("queueing the sweep: writing 10000 runs to big.db...\n"), result.error)
+        XCTAssertFalse(result.error.contains("\r"), "no terminal line in a log: \(result.error)")
+        XCTAssertTrue(result.output.contains("sweep 1: 10000 runs queued"), result.output)
+        let store = try SlopeStore(path: directory.path("big.db"), mode: .readOnly)
+        XCTAssertEqual(try store.runs(sweepID: 1).count, 10_000)
+        try store.close()
     }
 
     /// A 100 KB dataset name came back whole in the error (a 100 KB line), and an escape sequence in it
@@ -136,15 +172,42 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertTrue(result.output.contains("(a?[2J" + String(repeating: "y", count: 75) + "...)"), result.output)
     }
 
-    /// A limit the checks do not read (here the data-segment limit, `ulimit -d`, which also caps
-    /// large allocations) makes the allocation itself fail: asked for before training, it is a
-    /// clear runtime error (exit 1), not a crash in the engine.
-    func testAnAllocationThatFailsIsAClearError() throws {
-        let result = try runner(["train", "--dataset", "xor", "--hidden", "10000,10000", "--epochs", "1", "--validation", "0", "--db", "d.db"],
-                                limitKiB: nil, dataLimitKiB: 1_000_000)
-        XCTAssertEqual(result.status, 1, result.error)
-        XCTAssertTrue(result.error.hasPrefix("error: a 2-10000-10000-2 network (100060002 parameters) needs about 8.0 GB of memory to train, "
-                                             + "and the system refused to allocate it ("), result.error)
-        XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, result.error)
+    /// Under the data-size limit (`ulimit -d`, which caps malloc and thread stacks too) a network
+    /// the old check let through aborted in training with "Fatal error: failed to allocate" and left
+    /// run 1 `running` (with xor, it hung: a thread that could not be made). The limit, less the
+    /// data the process already has (VmData), is checked now: `train` refuses (exit 2, nothing
+    /// written), and `work` on a queued run ends it `failed` with the reason (exit 1).
+    func testADataSizeLimitIsCheckedBeforeTraining() throws {
+        for (hidden, layers, limit) in [("10000,10000", "2-10000-10000-2 network (100060002 parameters)", "1.0"),
+                                         ("3000,3000", "2-3000-3000-2 network (9018002 parameters)", "0.3")] {
+            let dataLimit = limit == "1.0" ? 1_000_000 : 300_000
+            let flags = ["--dataset", "xor", "--hidden", hidden, "--epochs", "1", "--validation", "0"]
+            let result = try runner(["train"] + flags + ["--db", "d.db"], dataLimitKiB: dataLimit)
+            XCTAssertEqual(result.status, 2, result.error)
+            XCTAssertTrue(result.error.hasPrefix("error: --hidden: a \(layers) on 4 rows of data needs about "), result.error)
+            XCTAssertTrue(result.error.contains("of memory to train; the data-size limit (ulimit -d, \(limit) GB) leaves "), result.error)
+            XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, result.error)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("d.db")), "nothing written")
+
+            let queued = try runner(["sweep"] + flags + ["--queue-only", "--db", "q\(limit).db"])
+            XCTAssertEqual(queued.status, 0, queued.error)
+            let worked = try runner(["work", "--db", "q\(limit).db"], dataLimitKiB: dataLimit)
+            XCTAssertEqual(worked.status, 1, worked.error)
+            XCTAssertTrue(worked.error.hasPrefix("error: run 1 failed: --hidden: a \(layers) on 4 rows of data needs about "), worked.error)
+            XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
+            let store = try SlopeStore(path: directory.path("q\(limit).db"), mode: .readOnly)
+            XCTAssertEqual(try store.run(id: 1).status, .failed, "never left running")
+            try store.close()
+        }
+    }
+
+    /// A built-in dataset the 10^8-value limit allows, under `ulimit -v`: generating its 0.8 GB
+    /// aborted with "Fatal error: failed to allocate 808000032 bytes". It is checked first now.
+    func testADatasetTooLargeForTheLimitIsRefusedBeforeItIsMade() throws {
+        let refused = try refusal(["train", "--dataset", "blobs:rows=1000000:features=100", "--hidden", "4", "--epochs", "1", "--db", "b.db"],
+                                  limitKiB: 1_000_000)
+        XCTAssertTrue(refused.hasPrefix("--dataset blobs:rows=1000000:features=100: the dataset needs about 1.6 GB of memory to generate; "
+                                        + "the address-space limit (ulimit -v, 1.0 GB) leaves "), refused)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("b.db")), "nothing written")
     }
 }

@@ -273,6 +273,16 @@ final class SweepSpecTests: XCTestCase {
         }
     }
 
+    /// A large grid says how far its checking got, every 1,000 runs (the runner shows it on stderr).
+    func testPlanningAGridReportsProgressEveryThousandRuns() throws {
+        let seeds = (0..<2_500).map(String.init).joined(separator: ", ")
+        let spec = try parse("fixed: {dataset: xor, epochs: 1, validation: 0}\nparameters: {seed: {values: [\(seeds)]}}")
+        var calls: [[Int]] = []
+        let plan = try SweepPlan(spec: spec, onProgress: { done, total in calls.append([done, total]) })
+        XCTAssertEqual(plan.configurations.count, 2_500)
+        XCTAssertEqual(calls, [[1_000, 2_500], [2_000, 2_500]])
+    }
+
     func testShippedExamplesAreValid() throws {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples")

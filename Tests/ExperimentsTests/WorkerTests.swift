@@ -550,7 +550,8 @@ final class WorkerTests: XCTestCase {
         settings.loss = nil
         settings.hidden = [120_000, 120_000]  // 1,152 GB
         XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("--hidden: a 2-120000-120000-1 network (14400600001 parameters) needs about 1152.1 GB"), "\(error)")
+            XCTAssertTrue("\(error)".hasPrefix("--hidden: a 2-120000-120000-1 network (14400600001 parameters) on "), "\(error)")
+            XCTAssertTrue("\(error)".contains(" rows of data needs about 1152.1 GB"), "\(error)")
             XCTAssertTrue("\(error)".contains("GB of memory to train; this machine has "), "\(error)")
         }
         settings.hidden = [1_000_000, 1_000_000]

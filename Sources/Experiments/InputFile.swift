@@ -1,0 +1,57 @@
+// Reading an input file whole (a CSV dataset, a sweep file, initial weights), and saying why one
+// cannot be: a device, a pipe or a terminal is named as such, not taken for a permissions problem.
+import Foundation
+
+enum InputFile {
+    /// The bytes of the regular file at `path` (through links).
+    /// - Parameters:
+    ///   - what: what the user should give instead, for the message ("a CSV file").
+    ///   - error: makes the thrown error from the reason ("is a directory; give a CSV file").
+    static func contents(_ path: String, what: String, error: (String) -> ExperimentsError) throws -> Data {
+        if let reason = problem(path, what: what) { throw error(reason) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw error(access(path, R_OK) != 0 ? "permission denied (see its mode with ls -l)" : "cannot be read (an I/O error?)")
+        }
+        return data
+    }
+
+    /// Why `path` is not a regular file that can be read whole, or nil. Slope reads inputs whole and
+    /// records their SHA-256, and resuming a run reads its data again: a stream cannot do that.
+    static func problem(_ path: String, what: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return errno == EACCES ? "permission denied (a folder on its path cannot be searched)" : "no such file"
+        }
+        let stream = "; save it to a file first and give that file's path (it is read whole, hashed, and read again to resume a run)"
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            return access(path, R_OK) == 0 ? nil : "permission denied (see its mode with ls -l)"
+        case S_IFDIR:
+            return "is a directory; give \(what)"
+        case S_IFIFO:
+            return "is a pipe (or standard input from one), not \(what)" + stream
+        case S_IFSOCK:
+            return "is a socket, not \(what)" + stream
+        case S_IFCHR where isTerminal(path):
+            return "is a terminal, not \(what)" + stream
+        case S_IFCHR, S_IFBLK:
+            return "is a device (\(resolved(path))), not a file; give \(what)"
+        default:
+            return "is not a regular file; give \(what)"
+        }
+    }
+
+    private static func isTerminal(_ path: String) -> Bool {
+        let descriptor = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return isatty(descriptor) == 1
+    }
+
+    /// The file a link leads to: `/dev/null` for `/dev/stdin` redirected from it.
+    private static func resolved(_ path: String) -> String {
+        guard let real = realpath(path, nil) else { return path }
+        defer { free(real) }
+        return String(cString: real)
+    }
+}
