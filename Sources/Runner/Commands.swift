@@ -65,11 +65,13 @@ struct Sweep: ParsableCommand {
     func run() throws {
         let file = try spec.map { try SweepSpec.load(path: $0, checkingData: false) }  // checked after the flags
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
-        let plan = try SweepPlan(spec: sweepSpec, source: spec)
+        let progress = QueueingProgress(quiet: global.quiet)
+        let plan = try SweepPlan(spec: sweepSpec, source: spec, onProgress: progress.checked)
+        progress.finish()
         Console.sayStorageEstimate(plan.plannedConfigurations, global)
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trials to sample" : "\(runIDs.count) runs queued"
         if queueOnly {
@@ -140,7 +142,8 @@ struct Resume: ParsableCommand {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
+                         staleAfter: staleAfter) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter)
         }
     }

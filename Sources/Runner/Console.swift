@@ -69,8 +69,12 @@ enum Console {
         return try SlopeStore(location: location, mode: readOnly ? .readOnly : .readWrite, reconnection: reconnection(global))
     }
 
-    /// Ctrl-C: asks workers to stop after the current epoch, and ends any wait for the database lock.
+    /// Ctrl-C or SIGTERM: asks workers to stop after the current epoch, and ends any wait for the database lock.
     static let stop = StopSignal()
+
+    /// The signal that set `stop` (SIGINT or SIGTERM), 0 before one came. Written once, on the
+    /// signal queue, before `stop.request()` (whose lock publishes it).
+    nonisolated(unsafe) private(set) static var stopSignal: Int32 = 0
 
     /// Seconds a write waits for another process's lock before the runner says that it is waiting.
     static let lockNoticeSeconds: TimeInterval = 5
@@ -131,13 +135,17 @@ enum Console {
         text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    /// Runs `body` with a worker whose events feed the progress display; Ctrl-C asks it to stop after
-    /// the current epoch (exit 130), a second Ctrl-C exits at once. Prints the summary at the end.
+    /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
+    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once. Prints
+    /// the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
-                     spec: SweepSpec? = nil,
+                     spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter,
                      _ body: (Worker) throws -> WorkSummary) throws {
         let interrupts = installInterruptHandler(stop: stop, quiet: global.quiet)
-        defer { interrupts.cancel() }
+        defer {
+            interrupts.forEach { $0.cancel() }
+            for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }  // after the work, they end the process again
+        }
         let isTerminal = isatty(STDOUT_FILENO) == 1
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()))
@@ -148,11 +156,14 @@ enum Console {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
-            if !global.quiet { writeError(interruptedMessage(summary, scope: scope) + suffix(global)) }
-            throw ExitCode(130)
+            let stoppedBy = stopSignal == 0 ? SIGINT : stopSignal
+            if !global.quiet { writeError(interruptedMessage(summary, scope: scope, signal: stoppedBy) + suffix(global)) }
+            throw ExitCode(128 + stoppedBy)
         }
+        let held = summary.outcomes.isEmpty && !global.quiet ? try heldRunsNote(store, sweepID: sweepID, staleAfter: staleAfter) : nil
+        if let held { say("nothing to do: no queued or interrupted runs" + (sweepID.map { " in sweep \($0)" } ?? "") + "; " + held) }
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
-            say("nothing to do: no queued or interrupted runs in \(global.displayedLocation)")
+            if held == nil { say("nothing to do: no queued or interrupted runs in \(global.displayedLocation)") }
         } else if !global.quiet {
             // Without --sweep, runs that all belong to one sweep are summed up as that sweep (all its
             // runs, ranked by its metric), as with --sweep.
@@ -203,8 +214,30 @@ enum Console {
         }
     }
 
-    /// After Ctrl-C: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
-    static func interruptedMessage(_ summary: WorkSummary, scope: String) -> String {
+    /// When nothing was left to do: the runs (of the sweep) still `running` in other workers,
+    /// which `runner resume` leaves alone while their workers live (a worker stopped with SIGSTOP
+    /// too), said with those workers; nil when there are none.
+    static func heldRunsNote(_ store: SlopeStore, sweepID: Int64?, staleAfter: TimeInterval) throws -> String? {
+        let stalled = Set(try store.queries.stalledRuns(sweepID: sweepID, staleAfter: staleAfter).map(\.runID))
+        let running = try store.runs(sweepID: sweepID).filter { $0.status == .running && !stalled.contains($0.id) }
+        guard !running.isEmpty else {
+            guard !stalled.isEmpty else { return nil }
+            return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: runner resume"
+        }
+        var workers: [String] = []
+        for run in running {
+            let worker = run.pid.map { "pid \($0)@\(run.host ?? "?")" } ?? run.worker ?? "?"
+            if !workers.contains(worker) { workers.append(worker) }
+        }
+        let ids = running.prefix(10).map { String($0.id) }.joined(separator: ", ") + (running.count > 10 ? ", ..." : "")
+        let shownWorkers = workers.prefix(5).joined(separator: ", ") + (workers.count > 5 ? ", ..." : "")
+        return "\(running.count) run\(running.count == 1 ? "" : "s") (\(ids)) \(running.count == 1 ? "is" : "are") running, "
+            + "held by live worker\(workers.count == 1 ? "" : "s") (\(terminalSafe(shownWorkers))); `runner resume` takes a run over once "
+            + "its worker has exited (or, on another host, once its heartbeat is older than --stale-after)"
+    }
+
+    /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
+    static func interruptedMessage(_ summary: WorkSummary, scope: String, signal: Int32 = SIGINT) -> String {
         let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
         var left = requeued ? ["runs requeued"] : []
         for sweep in summary.unsampledTrials {
@@ -212,7 +245,8 @@ enum Console {
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
         }
         if left.isEmpty { left = ["runs left queued"] }
-        return "interrupted: \(left.joined(separator: ", ")); continue with: runner resume" + scope
+        let stopped = signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted"
+        return "\(stopped): \(left.joined(separator: ", ")); continue with: runner resume" + scope
     }
 
     /// How the user calls this build's `report` (built next to `runner`): `report` when PATH finds
@@ -234,16 +268,25 @@ enum Console {
         return shellQuoted(sibling)
     }
 
-    private static func installInterruptHandler(stop: StopSignal, quiet: Bool) -> DispatchSourceSignal {
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            if stop.isRequested { _exit(130) }  // second Ctrl-C: SQLite's journal keeps the database whole
-            stop.request()
-            if !quiet { writeError("\nstopping after the current epoch (Ctrl-C again to quit at once)...") }
+    /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The
+    /// sources must live as long as the work.
+    private static func installInterruptHandler(stop: StopSignal, quiet: Bool) -> [DispatchSourceSignal] {
+        let queue = DispatchQueue(label: "runner.signals")  // serial: two signals at once are still first and second
+        return [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                // The second one (two may come as one event): SQLite's journal keeps the database whole.
+                if stop.isRequested || source.data > 1 { _exit(128 + number) }
+                stopSignal = number
+                stop.request()
+                guard !quiet else { return }
+                writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                             : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+            }
+            source.resume()
+            return source
         }
-        source.resume()
-        return source
     }
 
     private static func terminalWidth() -> Int {
@@ -284,5 +327,51 @@ final class ProgressPrinter: @unchecked Sendable {
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
         StandardStream.output.write(text)
+    }
+}
+
+/// Queueing a large sweep on stderr, as a long wait for the lock is said: nothing for the first
+/// second (most sweeps take less); then, on a terminal, one line kept up to date and erased at the
+/// end, and elsewhere (a log) a line every 10 seconds.
+final class QueueingProgress: @unchecked Sendable {
+    private let quiet: Bool
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let started = Date()
+    private var lastLine: Date?
+    private var shown = false
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    /// Checking the runs' settings and data (called from `SweepPlan`, on this thread).
+    func checked(_ done: Int, _ total: Int) {
+        show("queueing the sweep: checked \(done) of \(total) runs' settings...")
+    }
+
+    /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.
+    func writing<Result>(_ count: Int, into location: String, _ body: () throws -> Result) throws -> Result {
+        if count >= 10_000 || shown { show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", always: true) }
+        defer { finish() }
+        return try body()
+    }
+
+    /// Erases the live line (a log keeps its lines).
+    func finish() {
+        guard shown, isTerminal else { return }
+        StandardStream.error.write("\r\u{1B}[K")
+        shown = false
+    }
+
+    private func show(_ line: String, always: Bool = false) {
+        guard !quiet else { return }
+        let now = Date()
+        guard always || now.timeIntervalSince(started) >= 1 else { return }
+        if isTerminal {
+            StandardStream.error.write("\r\u{1B}[K" + line)
+        } else {
+            guard always || lastLine.map({ now.timeIntervalSince($0) >= 10 }) ?? true else { return }
+            StandardStream.error.write(line + "\n")
+        }
+        lastLine = now
+        shown = true
     }
 }

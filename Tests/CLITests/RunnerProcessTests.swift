@@ -299,6 +299,63 @@ final class RunnerProcessTests: XCTestCase {
         try assertSameBits(db, reference)
     }
 
+    /// SIGTERM (systemd, docker stop, Kubernetes, scancel) acts as the first Ctrl-C: the epoch in
+    /// progress and those written behind are stored, the run is requeued, the sweep marked
+    /// interrupted, exit 143 with one line saying so; on `runner sweep` and on `runner resume`.
+    func testSIGTERMRequeuesAsCtrlCDoesThenResumeIsBitIdentical() throws {
+        let reference = database("reference.db")
+        try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
+
+        let db = database("terminated.db")
+        var stoppedAt = 0
+        for (round, command) in [["sweep"] + sweepFlags, ["resume", "--sweep", "1"]].enumerated() {
+            let worker = try ChildProcess(runner, command + ["--jobs", "1", "--db", db])
+            try waitUntilMidSweep(db, epochs: stoppedAt + 1, process: worker)
+            kill(worker.pid, SIGTERM)
+            let result = worker.finish()
+            XCTAssertEqual(result.status, 143, "round \(round): \(result.error)")
+            XCTAssertTrue(result.error.contains("terminated (SIGTERM): runs requeued; continue with: runner resume --sweep 1"), result.error)
+            XCTAssertFalse(result.error.contains("Fatal error"), result.error)
+            let store = try SlopeStore(path: db, mode: .readOnly)
+            let runs = try store.runs(sweepID: 1)
+            XCTAssertEqual(runs.filter { $0.status == .running }.count, 0, "round \(round)")
+            let requeued = try XCTUnwrap(runs.first { $0.status == .queued && $0.stopReason?.hasPrefix("interrupted at epoch") == true },
+                                         "round \(round): \(runs.map(\.stopReason))")
+            stoppedAt = try XCTUnwrap(Int(requeued.stopReason!.dropFirst("interrupted at epoch ".count)))
+            // Every epoch up to the one it stopped at was written (none lost behind the writer).
+            XCTAssertEqual(try store.epochs(runID: requeued.id).map(\.epoch), Array(0...stoppedAt), "round \(round)")
+            XCTAssertEqual(try store.sweep(id: 1).status, .interrupted)
+            try store.close()
+        }
+        try run(["resume", "--sweep", "1", "--db", db], expect: 0)
+        try assertSameBits(db, reference)
+    }
+
+    /// A second signal, SIGTERM or Ctrl-C, after the first ends the process at once, as a second Ctrl-C does.
+    func testSecondSignalAfterSIGTERMExitsAtOnce() throws {
+        let db = database("twice.db")
+        // Epochs of 100,000 steps (about 0.5 s in a debug build), so that the second signal comes
+        // while the first waits for the epoch begun just before it.
+        let slow = ["--dataset", "blobs:rows=100000:features=8:classes=3", "--hidden", "64", "--epochs", "2", "--batch-size", "1",
+                    "--seed", "0,1", "--log-tensors", "final"]
+        for (second, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+            try? FileManager.default.removeItem(atPath: db)
+            let worker = try ChildProcess(runner, ["sweep"] + slow + ["--jobs", "1", "--db", db])
+            try waitUntilMidSweep(db, epochs: 0, process: worker)
+            kill(worker.pid, SIGTERM)
+            // Two SIGTERMs pending at once are one to the kernel: the second goes once the first was taken.
+            for _ in 0..<30_000 where !worker.errorSoFar.contains("stopping after the current epoch") { usleep(10_000) }
+            kill(worker.pid, second)
+            let result = worker.finish()
+            XCTAssertEqual(result.status, status, result.error)
+            XCTAssertFalse(result.error.contains("runs requeued"), result.error)
+            let store = try SlopeStore(path: db, mode: .readOnly)
+            // Not requeued: the process ended before its epoch did (`runner resume` takes the run over).
+            XCTAssertEqual(try store.runs(sweepID: 1).filter { $0.status == .running }.count, 1)
+            try store.close()
+        }
+    }
+
     func testTrainOnACSVFileRecordsItsSHA256AndConfiguration() throws {
         let csv = directory.path("houses.csv")
         let rows = (0..<40).map { row in "\(row % 7),\(Double(row) * 0.5),\(Double(row) * 1.5 + 2)" }

@@ -108,4 +108,37 @@ final class WorkerLivenessProcessTests: XCTestCase {
         XCTAssertEqual(try store.epochs(runID: 1).map { $0.trainLoss?.bitPattern }, try expectedStore.epochs(runID: 1).map { $0.trainLoss?.bitPattern })
         XCTAssertEqual(try store.tensors(runID: 1, epoch: 30).map(\.tensor), try expectedStore.tensors(runID: 1, epoch: 30).map(\.tensor))
     }
+
+    /// `runner resume` (and `work`) beside workers that are alive, even stopped, takes nothing
+    /// over: it says which runs those workers hold, not just "nothing to do".
+    func testResumeBesideALiveWorkerNamesTheRunsItHolds() throws {
+        let db = directory.path("held.db")
+        XCTAssertEqual(try ChildProcess.run(runner, ["sweep", "--dataset", "xor", "--validation", "0", "--epochs", "1",
+                                                     "--seed", "0,1", "--queue-only", "--db", db]).status, 0)
+        // This test process is the live worker holding both runs.
+        let store = try SlopeStore(path: db)
+        let me = WorkerIdentity.current()
+        for runID: Int64 in [1, 2] { XCTAssertNotNil(try store.claimRun(runID: runID, worker: me)) }
+        try store.close()
+        let held = "2 runs (1, 2) are running, held by live worker (pid \(me.pid)@\(me.host)); `runner resume` takes a run over once its worker has exited"
+        for command in [["resume"], ["resume", "--sweep", "1"], ["work"]] {
+            let result = try ChildProcess.run(runner, command + ["--db", db])
+            XCTAssertEqual(result.status, 0, result.error)
+            let first = result.output.split(separator: "\n").first.map(String.init) ?? ""
+            XCTAssertTrue(first.hasPrefix("nothing to do: no queued or interrupted runs" + (command.count > 1 ? " in sweep 1; " : "; ") + held), result.output)
+        }
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).runs(sweepID: 1).map(\.status), [.running, .running])
+
+        // Held by a worker that is gone (a pid no process has on this host): resume's work, said as such by `work`.
+        let gone = try SlopeStore(path: db)
+        for runID: Int64 in [1, 2] { try gone.requeueRun(runID: runID, reason: "test") }
+        var dead = WorkerIdentity.current()
+        dead.pid = Int32.max - 1
+        XCTAssertNotNil(try gone.claimRun(runID: 1, worker: dead))
+        XCTAssertNotNil(try gone.claimRun(runID: 2, worker: dead))
+        try gone.close()
+        let work = try ChildProcess.run(runner, ["work", "--db", db])
+        XCTAssertEqual(work.status, 0, work.error)
+        XCTAssertTrue(work.output.hasPrefix("nothing to do: no queued or interrupted runs; 2 running runs were left by workers that are gone; continue with: runner resume"), work.output)
+    }
 }
