@@ -81,7 +81,7 @@ final class RunnerProcessTests: XCTestCase {
             (["train", "--bogus"], "--bogus"),
             (["train", "--dataset", csv], "ragged.csv, line 3: 2 fields, expected 3"),
             (["train", "--dataset", "nosuch"], "unknown dataset 'nosuch'"),
-            (["train", "--dataset", "xor", "--init-weights", directory.path("missing.json")], "missing.json: cannot read"),
+            (["train", "--dataset", "xor", "--init-weights", directory.path("missing.json")], "missing.json: no such file"),
             (["sweep", spec], "bad.yaml: parameters.learning_rate.values[1]: '-1' is not accepted"),
             (["sweep", directory.path("nothere.yaml")], "nothere.yaml: no such file"),
             (["sweep", directory.path("")], "is a directory; give a sweep file (YAML)"),
