@@ -72,7 +72,20 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         public var candidateCount = 24
         /// One joint model over all parameters: Optuna 5's default for one objective.
         public var multivariate = true
+        /// How the startup trials are placed (`startup: random | lhs`).
+        public var startup = TPESampler.StartupDesign.random
         public init() {}
+
+        private enum CodingKeys: String, CodingKey { case startupTrials, gamma, candidateCount, multivariate, startup }
+        /// The Codable form of early builds has no `startup`: their sweeps started randomly.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            startupTrials = try container.decode(Int.self, forKey: .startupTrials)
+            gamma = try container.decode(Double.self, forKey: .gamma)
+            candidateCount = try container.decode(Int.self, forKey: .candidateCount)
+            multivariate = try container.decode(Bool.self, forKey: .multivariate)
+            startup = try container.decodeIfPresent(TPESampler.StartupDesign.self, forKey: .startup) ?? .random
+        }
     }
 
     public var name: String
@@ -167,7 +180,8 @@ extension SweepSpec {
         if method == .tpe {
             let tpe = self.tpe ?? TPEOptions()
             top += [("n_startup_trials", .integer(tpe.startupTrials)), ("gamma", .number(tpe.gamma)),
-                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate))]
+                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate)),
+                    ("startup", .string(tpe.startup.rawValue))]
         }
         top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
         top.append(("fixed", .object(fixed)))
@@ -239,7 +253,7 @@ enum JSONText {
 
 extension SweepSpec {
     static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed",
-                               "n_startup_trials", "gamma", "n_ei_candidates", "multivariate", "early_terminate"]
+                               "n_startup_trials", "startup", "gamma", "n_ei_candidates", "multivariate", "early_terminate"]
 
     /// Reads and validates a sweep file.
     /// `checkingData: false` when flags may still replace the file's data settings (`runner sweep
@@ -304,6 +318,12 @@ extension SweepSpec {
                 }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startupTrials = trials
                 tpeKeys.append("n_startup_trials")
+            case "startup":
+                guard let text = valueNode.scalar?.string, let design = TPESampler.StartupDesign(rawValue: text) else {
+                    throw fail("startup", "expected random or lhs (how TPE places its n_startup_trials first trials: independent draws or a Latin hypercube)")
+                }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startup = design
+                tpeKeys.append("startup")
             case "gamma":
                 guard let gamma = valueNode.float ?? valueNode.int.map(Double.init), gamma > 0, gamma <= 1 else {
                     throw fail("gamma", "expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")

@@ -27,6 +27,7 @@ final class SearchSweepTests: XCTestCase {
             count: 20
             random_seed: 4
             n_startup_trials: 5
+            startup: lhs
             gamma: 0.2
             multivariate: false
             early_terminate: {type: asha, min_epochs: 2, reduction_factor: 4}
@@ -41,8 +42,11 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(spec.tpe?.gamma, 0.2)
         XCTAssertEqual(spec.tpe?.candidateCount, 24)
         XCTAssertEqual(spec.tpe?.multivariate, false)
+        XCTAssertEqual(spec.tpe?.startup, .lhs)
+        XCTAssertEqual(spec.tpeSampler.startup, .lhs)
+        XCTAssertEqual(spec.tpeSampler.designSeed, 4)
         XCTAssertEqual(spec.earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 2, reductionFactor: 4))
-        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false"#), spec.json())
+        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false,"startup":"lhs""#), spec.json())
         XCTAssertTrue(spec.json().contains(#""early_terminate":{"type":"asha","min_epochs":2,"reduction_factor":4}"#), spec.json())
         XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
         // The search space: a log-scale number and two categories; whole-number settings step by 1.
@@ -50,6 +54,14 @@ final class SearchSweepTests: XCTestCase {
         // Defaults: Optuna 5's (multivariate for one objective).
         let plain = try parse("method: tpe\ncount: 3\nparameters: {batch_size: {distribution: uniform, min: 1, max: 9}}")
         XCTAssertEqual(plain.tpe, SweepSpec.TPEOptions())
+        XCTAssertEqual(plain.tpe?.startup, .random)
+        // The Codable form of early builds has no startup: random, as those sweeps started.
+        let early = try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: Data(#"{"startupTrials":4,"gamma":0.1,"candidateCount":24,"multivariate":true}"#.utf8))
+        XCTAssertEqual(early.startupTrials, 4)
+        XCTAssertEqual(early.startup, .random)
+        var lhs = SweepSpec.TPEOptions()
+        lhs.startup = .lhs
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: JSONEncoder().encode(lhs)), lhs)
         XCTAssertEqual(plain.searchSpace.map(\.dimension), [.numeric(low: 1, high: 9, isLog: false, step: 1)])
         XCTAssertEqual(try parse("early_terminate: {type: asha}").earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 1, reductionFactor: 3))
     }
@@ -70,6 +82,8 @@ final class SearchSweepTests: XCTestCase {
     func testBadTPEAndASHASettingsNameTheField() {
         assertRejected("method: tpe", "s.yaml: count: method: tpe needs count: N (the number of runs to sample)")
         assertRejected("method: random\ncount: 2\nn_startup_trials: 3", "s.yaml: n_startup_trials: only for method: tpe")
+        assertRejected("method: tpe\ncount: 2\nstartup: sobol", "s.yaml: startup: expected random or lhs (how TPE places its n_startup_trials first trials: independent draws or a Latin hypercube)")
+        assertRejected("method: random\ncount: 2\nstartup: lhs", "s.yaml: startup: only for method: tpe")
         assertRejected("method: tpe\ncount: 2\ngamma: 0", "s.yaml: gamma: expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")
         assertRejected("method: tpe\ncount: 2\nn_ei_candidates: 0", "s.yaml: n_ei_candidates: expected a whole number from 1 to 10000 (candidates TPE scores per trial)")
         assertRejected("early_terminate: {type: asha, reduction_factor: 1}", "s.yaml: early_terminate.reduction_factor: expected a whole number from 2 to 1000000000")
@@ -127,6 +141,40 @@ final class SearchSweepTests: XCTestCase {
         // A worker on any sweep finds nothing more to make.
         XCTAssertEqual(try Worker(store: store).work(sweepID: nil, jobs: 1).runIDs, [])
         XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
+    }
+
+    /// `startup: lhs` with four threads of one worker: the first n_startup_trials trials are the Latin
+    /// hypercube's points by trial index, whichever thread made them (each learning rate in its own
+    /// third of the log range, each batch size once), and the sweep has exactly `count` trials.
+    func testWorkerThreadsMakeTheLatinHypercubeByTrialIndex() throws {
+        let store = try SlopeStore(path: directory.path("lhs.db"))
+        let spec = try parse("""
+            method: tpe
+            count: 8
+            random_seed: 6
+            n_startup_trials: 3
+            startup: lhs
+            fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+              batch_size: {values: [4, 8, 16]}
+            """)
+        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: store)
+        _ = try Worker(store: store).work(sweepID: sweepID, jobs: 4)
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.count, 8)
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed })
+        let trials = try runs.map { try RunConfiguration.decode(json: $0.settings.configJSON, runID: $0.id).trial ?? [] }
+        XCTAssertEqual(Set(trials).count, 8)
+        let design = LatinHypercube(space: spec.searchSpace.map(\.dimension), size: 3, seed: 6)
+        for index in 0..<3 {
+            var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(index))
+            XCTAssertEqual(trials[index], design.point(index, using: &generator), "trial \(index)")
+        }
+        // log10 of the learning rate in [-3, 0]: one trial in each third; each batch size once.
+        XCTAssertEqual(Set(runs.prefix(3).map { Int(log10($0.settings.learningRate) + 3) }), [0, 1, 2])
+        XCTAssertEqual(Set(runs.prefix(3).map(\.settings.batchSize)), [4, 8, 16])
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
     }
 
     /// A small TPE sweep for the claim tests: 3 random trials, then TPE over a log-scale and a categorical parameter.
