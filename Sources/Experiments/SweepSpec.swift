@@ -72,8 +72,9 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         public var candidateCount = 24
         /// One joint model over all parameters: Optuna 5's default for one objective.
         public var multivariate = true
-        /// How the startup trials are placed (`startup: random | lhs`).
-        public var startup = TPESampler.StartupDesign.random
+        /// How the startup trials are placed (`startup: lhs | random`): a Latin hypercube by default
+        /// (measured better than independent draws, docs/sweeps.md).
+        public var startup = TPESampler.StartupDesign.lhs
         public init() {}
 
         private enum CodingKeys: String, CodingKey { case startupTrials, gamma, candidateCount, multivariate, startup }
@@ -122,8 +123,18 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     /// read or is not one: callers then go without pruning and varied-setting labels.
     public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
         guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
+        return stored(text: text, sweepID: sweepID)
+    }
+
+    /// The spec of `sweeps.spec` text. A TPE sweep stored before `startup` existed (no such key) keeps
+    /// the random startup it began with, though a new file's default is the Latin hypercube.
+    static func stored(text: String, sweepID: Int64) -> SweepSpec? {
         // JSON is YAML. The data is not looked at: this process may run elsewhere, its runs check it.
-        if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) { return spec }
+        if var spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) {
+            let keys = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+            if spec.method == .tpe, let keys, keys["startup"] == nil { spec.tpe?.startup = .random }
+            return spec
+        }
         return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
 }

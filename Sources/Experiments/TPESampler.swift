@@ -28,6 +28,7 @@ public struct TPESampler: Sendable {
 
     public var space: [SearchDimension]
     public var startupTrials = 10
+    /// Random as Optuna's; a sweep's default is the Latin hypercube (`SweepSpec.TPEOptions`).
     public var startup = StartupDesign.random
     /// Seeds the Latin hypercube's pairing of strata (the sweep's `random_seed`): the same for every
     /// trial of a sweep, where `sample`'s seed differs per trial.

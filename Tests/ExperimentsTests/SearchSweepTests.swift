@@ -54,7 +54,13 @@ final class SearchSweepTests: XCTestCase {
         // Defaults: Optuna 5's (multivariate for one objective).
         let plain = try parse("method: tpe\ncount: 3\nparameters: {batch_size: {distribution: uniform, min: 1, max: 9}}")
         XCTAssertEqual(plain.tpe, SweepSpec.TPEOptions())
-        XCTAssertEqual(plain.tpe?.startup, .random)
+        XCTAssertEqual(plain.tpe?.startup, .lhs)
+        // Stored: the spec comes back; without `startup` (a sweep stored before it existed) it started randomly.
+        XCTAssertTrue(plain.json().contains(#""startup":"lhs""#), plain.json())
+        XCTAssertEqual(SweepSpec.stored(text: plain.json(), sweepID: 1), plain)
+        let before = plain.json().replacingOccurrences(of: #","startup":"lhs""#, with: "")
+        XCTAssertEqual(SweepSpec.stored(text: before, sweepID: 1)?.tpe?.startup, .random)
+        XCTAssertEqual(SweepSpec.stored(text: spec.json(), sweepID: 1), spec)
         // The Codable form of early builds has no startup: random, as those sweeps started.
         let early = try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: Data(#"{"startupTrials":4,"gamma":0.1,"candidateCount":24,"multivariate":true}"#.utf8))
         XCTAssertEqual(early.startupTrials, 4)
@@ -119,6 +125,7 @@ final class SearchSweepTests: XCTestCase {
             count: 9
             random_seed: 3
             n_startup_trials: 3
+            startup: random
             fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
@@ -143,7 +150,7 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
     }
 
-    /// `startup: lhs` with four threads of one worker: the first n_startup_trials trials are the Latin
+    /// `startup: lhs` (the default) with four threads of one worker: the first n_startup_trials trials are the Latin
     /// hypercube's points by trial index, whichever thread made them (each learning rate in its own
     /// third of the log range, each batch size once), and the sweep has exactly `count` trials.
     func testWorkerThreadsMakeTheLatinHypercubeByTrialIndex() throws {
