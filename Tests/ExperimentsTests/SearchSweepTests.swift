@@ -116,31 +116,40 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertNil(TrialMaker.parseNumbers("[0.5,x]"))
     }
 
-    /// Four threads of one worker share a TPE sweep: exactly `count` trials, each run once, in id order
-    /// of their making; the first `n_startup_trials` are the seeded random draws.
-    func testWorkerThreadsMakeExactlyCountTrials() throws {
-        let store = try SlopeStore(path: directory.path("tpe.db"))
+    /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four
+    /// threads of one worker work off: every trial made and run once, exactly `count` of them.
+    private func workTPESweep(startup: String, count: Int, randomSeed: Int, database: String, file: StaticString = #filePath,
+                              line: UInt = #line) throws -> (spec: SweepSpec, store: SlopeStore, sweepID: Int64, summary: WorkSummary,
+                                                             runs: [SlopeStore.RunRecord], trials: [[Double]]) {
+        let store = try SlopeStore(path: directory.path(database))
         let spec = try parse("""
             method: tpe
-            count: 9
-            random_seed: 3
+            count: \(count)
+            random_seed: \(randomSeed)
             n_startup_trials: 3
-            startup: random
+            startup: \(startup)
             fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
               batch_size: {values: [4, 8, 16]}
             """)
         let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
-        XCTAssertEqual(runIDs, [])
+        XCTAssertEqual(runIDs, [], file: file, line: line)
         let summary = try Worker(store: store).work(sweepID: sweepID, jobs: 4)
         let runs = try store.runs(sweepID: sweepID)
-        XCTAssertEqual(runs.count, 9)
-        XCTAssertEqual(summary.runIDs, runs.map(\.id))
-        XCTAssertTrue(runs.allSatisfy { $0.status == .completed })
-        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+        XCTAssertEqual(runs.count, count, file: file, line: line)
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed }, file: file, line: line)
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed, file: file, line: line)
         let trials = try runs.map { try RunConfiguration.decode(json: $0.settings.configJSON, runID: $0.id).trial ?? [] }
-        XCTAssertEqual(Set(trials).count, 9)
+        XCTAssertEqual(Set(trials).count, count, file: file, line: line)
+        return (spec, store, sweepID, summary, runs, trials)
+    }
+
+    /// Four threads of one worker share a TPE sweep: exactly `count` trials, each run once, in id order
+    /// of their making; with `startup: random` the first `n_startup_trials` are the seeded random draws.
+    func testWorkerThreadsMakeExactlyCountTrials() throws {
+        let (spec, store, sweepID, summary, runs, trials) = try workTPESweep(startup: "random", count: 9, randomSeed: 3, database: "tpe.db")
+        XCTAssertEqual(summary.runIDs, runs.map(\.id))
         var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(0))
         XCTAssertEqual(trials[0], spec.tpeSampler.randomPoint(using: &generator))
         XCTAssertEqual(runs[0].settings.learningRate, trials[0][0])
@@ -150,29 +159,11 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
     }
 
-    /// `startup: lhs` (the default) with four threads of one worker: the first n_startup_trials trials are the Latin
-    /// hypercube's points by trial index, whichever thread made them (each learning rate in its own
-    /// third of the log range, each batch size once), and the sweep has exactly `count` trials.
+    /// `startup: lhs` (the default) with four threads of one worker: the first n_startup_trials trials
+    /// are the Latin hypercube's points by trial index, whichever thread made them (each learning rate
+    /// in its own third of the log range, each batch size once).
     func testWorkerThreadsMakeTheLatinHypercubeByTrialIndex() throws {
-        let store = try SlopeStore(path: directory.path("lhs.db"))
-        let spec = try parse("""
-            method: tpe
-            count: 8
-            random_seed: 6
-            n_startup_trials: 3
-            startup: lhs
-            fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
-            parameters:
-              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
-              batch_size: {values: [4, 8, 16]}
-            """)
-        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: store)
-        _ = try Worker(store: store).work(sweepID: sweepID, jobs: 4)
-        let runs = try store.runs(sweepID: sweepID)
-        XCTAssertEqual(runs.count, 8)
-        XCTAssertTrue(runs.allSatisfy { $0.status == .completed })
-        let trials = try runs.map { try RunConfiguration.decode(json: $0.settings.configJSON, runID: $0.id).trial ?? [] }
-        XCTAssertEqual(Set(trials).count, 8)
+        let (spec, _, _, _, runs, trials) = try workTPESweep(startup: "lhs", count: 8, randomSeed: 6, database: "lhs.db")
         let design = LatinHypercube(space: spec.searchSpace.map(\.dimension), size: 3, seed: 6)
         for index in 0..<3 {
             var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(index))
@@ -181,10 +172,9 @@ final class SearchSweepTests: XCTestCase {
         // log10 of the learning rate in [-3, 0]: one trial in each third; each batch size once.
         XCTAssertEqual(Set(runs.prefix(3).map { Int(log10($0.settings.learningRate) + 3) }), [0, 1, 2])
         XCTAssertEqual(Set(runs.prefix(3).map(\.settings.batchSize)), [4, 8, 16])
-        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
     }
 
-    /// A small TPE sweep for the claim tests: 3 random trials, then TPE over a log-scale and a categorical parameter.
+    /// A small TPE sweep for the claim tests: 3 startup trials, then TPE over a log-scale and a categorical parameter.
     private func claimSpec(count: Int) throws -> SweepSpec {
         try parse("""
             method: tpe
