@@ -72,7 +72,21 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         public var candidateCount = 24
         /// One joint model over all parameters: Optuna 5's default for one objective.
         public var multivariate = true
+        /// How the startup trials are placed (`startup: lhs | random`): a Latin hypercube by default
+        /// (measured better than independent draws, docs/sweeps.md).
+        public var startup = TPESampler.StartupDesign.lhs
         public init() {}
+
+        private enum CodingKeys: String, CodingKey { case startupTrials, gamma, candidateCount, multivariate, startup }
+        /// The Codable form of early builds has no `startup`: their sweeps started randomly.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            startupTrials = try container.decode(Int.self, forKey: .startupTrials)
+            gamma = try container.decode(Double.self, forKey: .gamma)
+            candidateCount = try container.decode(Int.self, forKey: .candidateCount)
+            multivariate = try container.decode(Bool.self, forKey: .multivariate)
+            startup = try container.decodeIfPresent(TPESampler.StartupDesign.self, forKey: .startup) ?? .random
+        }
     }
 
     public var name: String
@@ -109,8 +123,18 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     /// read or is not one: callers then go without pruning and varied-setting labels.
     public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
         guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
+        return stored(text: text, sweepID: sweepID)
+    }
+
+    /// The spec of `sweeps.spec` text. A TPE sweep stored before `startup` existed (no such key) keeps
+    /// the random startup it began with, though a new file's default is the Latin hypercube.
+    static func stored(text: String, sweepID: Int64) -> SweepSpec? {
         // JSON is YAML. The data is not looked at: this process may run elsewhere, its runs check it.
-        if let spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) { return spec }
+        if var spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) {
+            let keys = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+            if spec.method == .tpe, let keys, keys["startup"] == nil { spec.tpe?.startup = .random }
+            return spec
+        }
         return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
 }
@@ -167,7 +191,8 @@ extension SweepSpec {
         if method == .tpe {
             let tpe = self.tpe ?? TPEOptions()
             top += [("n_startup_trials", .integer(tpe.startupTrials)), ("gamma", .number(tpe.gamma)),
-                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate))]
+                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate)),
+                    ("startup", .string(tpe.startup.rawValue))]
         }
         top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
         top.append(("fixed", .object(fixed)))
@@ -239,7 +264,7 @@ enum JSONText {
 
 extension SweepSpec {
     static let topLevelKeys = ["name", "description", "method", "metric", "parameters", "fixed", "count", "random_seed",
-                               "n_startup_trials", "gamma", "n_ei_candidates", "multivariate", "early_terminate"]
+                               "n_startup_trials", "startup", "gamma", "n_ei_candidates", "multivariate", "early_terminate"]
 
     /// Reads and validates a sweep file.
     /// `checkingData: false` when flags may still replace the file's data settings (`runner sweep
@@ -297,6 +322,12 @@ extension SweepSpec {
                 }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startupTrials = trials
                 tpeKeys.append("n_startup_trials")
+            case "startup":
+                guard let text = valueNode.scalar?.string, let design = TPESampler.StartupDesign(rawValue: text) else {
+                    throw fail("startup", "expected random or lhs (how TPE places its n_startup_trials first trials: independent draws or a Latin hypercube)")
+                }
+                spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startup = design
+                tpeKeys.append("startup")
             case "gamma":
                 guard let gamma = valueNode.float ?? valueNode.int.map(Double.init), gamma > 0, gamma <= 1 else {
                     throw fail("gamma", "expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")

@@ -19,8 +19,20 @@ public struct TPETrial: Hashable, Sendable {
 }
 
 public struct TPESampler: Sendable {
+    /// How the first `startupTrials` trials are placed: independent random draws (Optuna's
+    /// RandomSampler), or one point each of a randomized Latin hypercube of that many points.
+    public enum StartupDesign: String, CaseIterable, Hashable, Sendable, Codable {
+        case random
+        case lhs
+    }
+
     public var space: [SearchDimension]
     public var startupTrials = 10
+    /// Random as Optuna's; a sweep's default is the Latin hypercube (`SweepSpec.TPEOptions`).
+    public var startup = StartupDesign.random
+    /// Seeds the Latin hypercube's pairing of strata (the sweep's `random_seed`): the same for every
+    /// trial of a sweep, where `sample`'s seed differs per trial.
+    public var designSeed: UInt64 = 0
     public var candidateCount = 24
     public var multivariate = false
     /// The number of good trials among n; Optuna's default min(ceil(0.1 n), 25).
@@ -28,12 +40,20 @@ public struct TPESampler: Sendable {
 
     public init(space: [SearchDimension]) { self.space = space }
 
-    /// The next point (internal values) after `trials` (in trial order), drawn from `seed`.
+    /// The next point (internal values) after `trials` (in trial order), drawn from `seed`; `index`
+    /// is the trial's (0, 1, ...). Until `startupTrials` trials have finished the point is a startup
+    /// one: random, or with `startup == .lhs` the Latin hypercube's point `index` (trials past the
+    /// design that parallel workers start before the design's trials finish are random).
     /// - Complexity: O(d * c * n) for d dimensions, c candidates and n trials, plus sorting the trials.
-    public func sample(after trials: [TPETrial], seed: UInt64) -> [Double] {
+    public func sample(after trials: [TPETrial], seed: UInt64, index: Int) -> [Double] {
         var generator = NeuralNet.SplitMix64(seed: seed)
         let finished = trials.filter { $0.state != .running }
-        if finished.count < startupTrials { return randomPoint(using: &generator) }
+        if finished.count < startupTrials {
+            if startup == .lhs && (0..<startupTrials).contains(index) {
+                return LatinHypercube(space: space, size: startupTrials, seed: designSeed).point(index, using: &generator)
+            }
+            return randomPoint(using: &generator)
+        }
         let (below, above) = split(trials)
         if multivariate {
             return bestCandidate(below: below.map(\.values), above: above.map(\.values), space: space, using: &generator)
@@ -51,20 +71,25 @@ public struct TPESampler: Sendable {
             case let .categorical(count):
                 return Double(Int(generator.next() % UInt64(count)))
             case let .numeric(low, high, isLog, step):
-                let unit = generator.nextUnit()
-                if let step, !isLog {
-                    let cells = Int(((high - low) / step).rounded()) + 1
-                    return low + Double(min(Int(unit * Double(cells)), cells - 1)) * step
-                }
-                // Optuna's RandomSampler: uniform over the widened (and log) bounds, then rounded to the step.
-                let half = (step ?? 0) / 2
-                let (from, to) = isLog ? (log(low - half), log(high + half)) : (low - half, high + half)
-                var value = from + unit * (to - from)
-                if isLog { value = exp(value) }
-                if let step { value = low + ((value - low) / step).rounded() * step }
-                return min(max(value, low), high)
+                return Self.numericValue(unit: generator.nextUnit(), low: low, high: high, isLog: isLog, step: step)
             }
         }
+    }
+
+    /// A numeric dimension's value at `unit` (in [0, 1)) of its range: as Optuna's RandomSampler,
+    /// uniform over the bounds widened by half a step (and on a log scale for log dimensions), then
+    /// rounded to the step; a stepped linear dimension by its cells.
+    static func numericValue(unit: Double, low: Double, high: Double, isLog: Bool, step: Double?) -> Double {
+        if let step, !isLog {
+            let cells = Int(((high - low) / step).rounded()) + 1
+            return low + Double(min(Int(unit * Double(cells)), cells - 1)) * step
+        }
+        let half = (step ?? 0) / 2
+        let (from, to) = isLog ? (log(low - half), log(high + half)) : (low - half, high + half)
+        var value = from + unit * (to - from)
+        if isLog { value = exp(value) }
+        if let step { value = low + ((value - low) / step).rounded() * step }
+        return min(max(value, low), high)
     }
 
     /// Optuna's split: the best gamma(n) trials are good; complete trials rank by value, then pruned

@@ -25,6 +25,8 @@ extension SweepSpec {
         let options = tpe ?? TPEOptions()
         var sampler = TPESampler(space: searchSpace.map(\.dimension))
         sampler.startupTrials = options.startupTrials
+        sampler.startup = options.startup
+        sampler.designSeed = randomSeed
         sampler.candidateCount = options.candidateCount
         sampler.multivariate = options.multivariate
         let share = options.gamma
@@ -56,7 +58,7 @@ extension SweepSpec {
     /// The first trial's values (the one a worker makes in an empty sweep): what `SweepPlan` checks
     /// before recording the sweep.
     func firstTrialValues() -> [(Setting, SettingValue)] {
-        trialValues(tpeSampler.sample(after: [], seed: trialSeed(0)))
+        trialValues(tpeSampler.sample(after: [], seed: trialSeed(0), index: 0))
     }
 }
 
@@ -90,7 +92,7 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     /// to `runCount` (runs this maker has not seen before `fromRunID`): claim again from run 0.
     public func makeTrial(runCount: Int, records: [SlopeStore.TrialRecord], fromRunID: Int64) throws -> SlopeStore.NewRun {
         let trials = try history.update(records, fromRunID: fromRunID, runCount: runCount, as: tpeTrial)
-        let point = sampler.sample(after: trials, seed: spec.trialSeed(runCount))
+        let point = sampler.sample(after: trials, seed: spec.trialSeed(runCount), index: runCount)
         var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
         configuration.trial = point
         return configuration.newRun()

@@ -17,13 +17,15 @@ final class SearchProcessTests: CLITestCase {
         return result.output
     }
 
-    private func spec(_ name: String, dataset: String, epochs: Int, count: Int, startup: Int, batches: String) throws -> String {
+    private func spec(_ name: String, dataset: String, epochs: Int, count: Int, startup: Int, batches: String,
+                      design: String = "random") throws -> String {
         let path = directory.path(name)
         try """
             method: tpe
             count: \(count)
             random_seed: 5
             n_startup_trials: \(startup)
+            startup: \(design)
             fixed: {dataset: "\(dataset)", hidden: [8], epochs: \(epochs), log_tensors: 2}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.001, max: 0.5}
@@ -77,26 +79,39 @@ final class SearchProcessTests: CLITestCase {
     }
 
     func testKilledTrialResumesBitIdentically() throws {
-        let file = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 4, startup: 2, batches: "4, 5")
+        // A TPE-sampled trial (the third, after 2 random ones).
+        try assertKilledTrialResumesBitIdentically(design: "random", startup: 2, killedTrial: 3)
+    }
+
+    /// The same for a startup trial of a Latin hypercube (the second of 3): it is resumed, not made
+    /// again, and the trials after it are those of the sweep that was never interrupted.
+    func testKilledLatinHypercubeTrialResumesBitIdentically() throws {
+        try assertKilledTrialResumesBitIdentically(design: "lhs", startup: 3, killedTrial: 2)
+    }
+
+    private func assertKilledTrialResumesBitIdentically(design: String, startup: Int, killedTrial: Int,
+                                                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let specFile = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 4, startup: startup,
+                            batches: "4, 5", design: design)
         let reference = directory.path("reference.db")
-        try run(["sweep", file, "--jobs", "1", "--db", reference], expect: 0)
+        try run(["sweep", specFile, "--jobs", "1", "--db", reference], expect: 0, file: file, line: line)
 
         let db = directory.path("killed.db")
-        let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
-        // Wait for a TPE-sampled trial (the third, after 2 random ones) to be mid-way, then kill -9.
-        waitForTrial(3, epochs: 2, db: db, worker: worker)
+        let worker = try ChildProcess(runner, ["sweep", specFile, "--jobs", "1", "--db", db])
+        // Wait for the trial to be mid-way, then kill -9.
+        waitForTrial(killedTrial, epochs: 2, db: db, worker: worker, file: file, line: line)
         kill(worker.pid, SIGKILL)
         XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
         let killed = try SlopeStore(path: db, mode: .readOnly)
-        XCTAssertEqual(try killed.runs(sweepID: 1).map(\.status), [.completed, .completed, .running])
+        XCTAssertEqual(try killed.runs(sweepID: 1).map(\.status), Array(repeating: .completed, count: killedTrial - 1) + [.running], file: file, line: line)
 
-        try run(["resume", "--sweep", "1", "--jobs", "1", "--db", db], expect: 0)
+        try run(["resume", "--sweep", "1", "--jobs", "1", "--db", db], expect: 0, file: file, line: line)
         let left = try SlopeStore(path: db, mode: .readOnly), right = try SlopeStore(path: reference, mode: .readOnly)
         let leftRuns = try left.runs(sweepID: 1), rightRuns = try right.runs(sweepID: 1)
         XCTAssertEqual(leftRuns.count, 4)
         XCTAssertEqual(leftRuns.map(\.status), rightRuns.map(\.status))
         // The same trials (configurations, sampled values included), the same losses and final weights.
-        XCTAssertEqual(leftRuns.map(\.settings.configJSON), rightRuns.map(\.settings.configJSON))
+        XCTAssertEqual(leftRuns.map(\.settings.configJSON), rightRuns.map(\.settings.configJSON), file: file, line: line)
         for (a, b) in zip(leftRuns, rightRuns) {
             XCTAssertEqual(try left.epochs(runID: a.id).map { $0.trainLoss?.bitPattern }, try right.epochs(runID: b.id).map { $0.trainLoss?.bitPattern })
             XCTAssertEqual(try left.tensors(runID: a.id, epoch: 6).map(\.tensor), try right.tensors(runID: b.id, epoch: 6).map(\.tensor))

@@ -140,11 +140,13 @@ final class TPESamplerTests: XCTestCase {
     /// Best value after `trials` trials of `sampler` (TPE, or random when `random`) on `objective`.
     private func bestValue(_ sampler: TPESampler, random: Bool, seed: UInt64, trials: Int,
                            objective: ([Double]) -> Double) -> Double {
+        var sampler = sampler
+        sampler.designSeed = seed  // as a sweep's random_seed
         var history: [TPETrial] = []
         for index in 0..<trials {
             let trialSeed = NeuralNet.SplitMix64.mix(seed, UInt64(index))
             var generator = NeuralNet.SplitMix64(seed: trialSeed)
-            let point = random ? sampler.randomPoint(using: &generator) : sampler.sample(after: history, seed: trialSeed)
+            let point = random ? sampler.randomPoint(using: &generator) : sampler.sample(after: history, seed: trialSeed, index: index)
             history.append(TPETrial(values: point, state: .complete(objective(point))))
         }
         return history.compactMap { if case let .complete(value) = $0.state { return value } else { return nil } }.min()!
@@ -184,7 +186,8 @@ final class TPESamplerTests: XCTestCase {
     /// widths) with a cheap stand-in for the trained loss (`tpe_reference.py` beside this file, which
     /// runs Optuna 5.1.0's samplers on it): over sampler seeds 0..99, 30 trials each, TPE with Optuna's
     /// defaults finds a median best at most Optuna TPE's (0.08304; quartiles 0.08087 and 0.08461), and
-    /// below random search (Optuna's random sampler: 0.08498). Measured: Slope TPE 0.08200, random 0.08516.
+    /// below random search (Optuna's random sampler: 0.08498), with either startup. Measured: Slope TPE
+    /// 0.08200 (random startup), 0.08228 (`startup: lhs`), random search 0.08516.
     func testMatchesOptunaOnTheSearchSpace() {
         let batchSizes = [8.0, 16, 32, 64, 128, 256], widthPenalty = [0.02, 0.008, 0, 0.003]
         let objective: ([Double]) -> Double = { point in
@@ -200,10 +203,13 @@ final class TPESamplerTests: XCTestCase {
         sampler.multivariate = true
         let seeds: [UInt64] = Array(0..<100)
         let median = { (values: [Double]) in values.sorted()[values.count / 2 - 1...values.count / 2].reduce(0, +) / 2 }
-        let tpe = median(seeds.map { bestValue(sampler, random: false, seed: $0, trials: 30, objective: objective) })
         let random = median(seeds.map { bestValue(sampler, random: true, seed: $0, trials: 30, objective: objective) })
-        XCTAssertLessThanOrEqual(tpe, 0.08304, "Slope TPE median best \(tpe), random \(random)")
-        XCTAssertLessThan(tpe, random, "Slope TPE median best \(tpe), random \(random)")
+        for design in TPESampler.StartupDesign.allCases {
+            sampler.startup = design
+            let tpe = median(seeds.map { bestValue(sampler, random: false, seed: $0, trials: 30, objective: objective) })
+            XCTAssertLessThanOrEqual(tpe, 0.08304, "Slope TPE (startup \(design)) median best \(tpe), random \(random)")
+            XCTAssertLessThan(tpe, random, "Slope TPE (startup \(design)) median best \(tpe), random \(random)")
+        }
     }
 
     /// The same history, the same next trial: the first 12 and 29 trials of a real run of the search
@@ -267,7 +273,7 @@ final class TPESamplerTests: XCTestCase {
         let seeds = 2000, optunaSeeds = 4000.0
         for (count, reference) in optuna {
             let trials = history.prefix(count).map { TPETrial(values: Array($0[0..<5]), state: .complete($0[5])) }
-            let points = (0..<seeds).map { sampler.sample(after: trials, seed: NeuralNet.SplitMix64.mix(UInt64($0), UInt64(count))) }
+            let points = (0..<seeds).map { sampler.sample(after: trials, seed: NeuralNet.SplitMix64.mix(UInt64($0), UInt64(count)), index: count) }
             for (index, values) in [points.map { log($0[0]) }, points.map { $0[2] }, points.map { log($0[3]) }].enumerated() {
                 let mean = values.reduce(0, +) / Double(seeds)
                 let deviation = (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(seeds - 1)).squareRoot()
@@ -289,7 +295,7 @@ final class TPESamplerTests: XCTestCase {
     func testStartupAndSplit() {
         let sampler = TPESampler(space: [.numeric(low: 0, high: 1, isLog: false, step: nil)])
         var generator = NeuralNet.SplitMix64(seed: 3)
-        XCTAssertEqual(sampler.sample(after: [], seed: 3), sampler.randomPoint(using: &generator))
+        XCTAssertEqual(sampler.sample(after: [], seed: 3, index: 0), sampler.randomPoint(using: &generator))
         var trials = (0..<20).map { TPETrial(values: [Double($0) / 20], state: .complete(Double(20 - $0))) }
         trials.append(TPETrial(values: [0.99], state: .running))
         trials.append(TPETrial(values: [0.5], state: .pruned(epoch: 3, value: 0.1)))
@@ -299,7 +305,107 @@ final class TPESamplerTests: XCTestCase {
         XCTAssertEqual(above.count, 19)
         XCTAssertTrue(above.contains(TPETrial(values: [0.99], state: .running)))
         // The same trials and seed give the same point.
-        XCTAssertEqual(sampler.sample(after: trials, seed: 11), sampler.sample(after: trials, seed: 11))
+        XCTAssertEqual(sampler.sample(after: trials, seed: 11, index: 22), sampler.sample(after: trials, seed: 11, index: 22))
+    }
+}
+
+final class LatinHypercubeTests: XCTestCase {
+    private let space: [SearchDimension] = [.numeric(low: 0, high: 1, isLog: false, step: nil), .categorical(count: 3),
+                                            .numeric(low: 1e-4, high: 1, isLog: true, step: nil), .numeric(low: 1, high: 4, isLog: false, step: 1)]
+
+    /// Stratum 0..<size of each of `points` in numeric dimension `dimension` (log dimensions on their log scale).
+    private func strata(_ points: [[Double]], _ dimension: Int, size: Int) -> [Int] {
+        guard case let .numeric(low, high, isLog, step) = space[dimension] else { return [] }
+        let half = (step ?? 0) / 2
+        return points.map { point in
+            let unit = isLog ? (log(point[dimension]) - log(low)) / (log(high) - log(low)) : (point[dimension] - low + half) / (high - low + 2 * half)
+            return min(Int(unit * Double(size)), size - 1)
+        }
+    }
+
+    /// 4 points, seed 7, point i drawn with generator seed 100 + i: by hand, each dimension's
+    /// permutation of strata is (0 3 2 1), (0 3 1 2), (1 0 3 2), (2 0 1 3); the values are the
+    /// strata offset by each point's draws (`lhs_reference.py` beside this file computes them on its own).
+    /// x in [0, 1] falls once in each quarter; log10 of the log-scale value once in each of [-4, -3) ...
+    /// [-1, 0]; the whole numbers 1...4 once each; the 3 categories are strata mod 3 relabelled:
+    /// strata 0, 3, 1, 2 give categories 0, 0, 2, 1 (one twice, as 4 points over 3 categories must).
+    func testASmallDesignCoversEveryStratumOnce() {
+        let design = LatinHypercube(space: space, size: 4, seed: 7)
+        let points = (0..<4).map { index -> [Double] in
+            var generator = NeuralNet.SplitMix64(seed: 100 + UInt64(index))
+            return design.point(index, using: &generator)
+        }
+        let expected: [[Double]] = [[0.034323149648398166, 0, 0.0010341672733140198, 3],
+                                    [0.9541103001496125, 0, 0.00010403785726930607, 1],
+                                    [0.5168464055860016, 2, 0.39456885611416054, 2],
+                                    [0.2752964728241815, 1, 0.045740744144241036, 4]]
+        for (point, reference) in zip(points, expected) {
+            for (value, expectedValue) in zip(point, reference) { XCTAssertEqual(value, expectedValue, accuracy: 1e-12 * max(1, abs(expectedValue))) }
+        }
+        XCTAssertEqual(strata(points, 0, size: 4), [0, 3, 2, 1])
+        XCTAssertEqual(strata(points, 2, size: 4), [1, 0, 3, 2])
+        XCTAssertEqual(points.map { $0[3] }, [3, 1, 2, 4])
+        XCTAssertEqual(points.map { $0[1] }, [0, 0, 2, 1])
+    }
+
+    /// Over many seeds and sizes: every numeric dimension has each stratum exactly once, each category
+    /// is taken floor or ceil of size / count times (distinct categories when size <= count), whole
+    /// numbers are whole and every value is inside its bounds.
+    func testEveryDesignIsALatinHypercube() {
+        for seed in UInt64(0)..<40 {
+            for size in 1...13 {
+                let design = LatinHypercube(space: space, size: size, seed: seed)
+                let points = (0..<size).map { index -> [Double] in
+                    var generator = NeuralNet.SplitMix64(seed: NeuralNet.SplitMix64.mix(seed, UInt64(index)))
+                    return design.point(index, using: &generator)
+                }
+                let context = "seed \(seed), size \(size)"
+                XCTAssertEqual(strata(points, 0, size: size).sorted(), Array(0..<size), context)
+                XCTAssertEqual(strata(points, 2, size: size).sorted(), Array(0..<size), context)
+                XCTAssertTrue(points.allSatisfy { (0...1).contains($0[0]) && (1e-4...1).contains($0[2]) }, context)
+                // 1...4 in 4 cells: with size a multiple of 4 each whole number equally often.
+                let wholeNumbers = points.map { $0[3] }
+                XCTAssertTrue(wholeNumbers.allSatisfy { $0 == $0.rounded() && (1...4).contains($0) }, context)
+                if size % 4 == 0 { XCTAssertEqual((1...4).map { value in wholeNumbers.filter { $0 == Double(value) }.count }, Array(repeating: size / 4, count: 4), context) }
+                let categoryCounts = (0..<3).map { category in points.filter { $0[1] == Double(category) }.count }
+                XCTAssertEqual(categoryCounts.reduce(0, +), size, context)
+                XCTAssertTrue(categoryCounts.allSatisfy { $0 == size / 3 || $0 == (size + 2) / 3 }, "\(context): \(categoryCounts)")
+            }
+        }
+    }
+
+    /// With `startup: lhs`, a startup trial is a function of the design seed, its index and its own
+    /// seed only: the trials before it (none, running or finished, fewer than n_startup_trials finished)
+    /// do not change it, as for several workers on one sweep. A trial past the design that starts
+    /// before the design's trials have finished is random; after them, TPE takes over.
+    func testStartupTrialsDependOnTheIndexAndSeedsOnly() {
+        var sampler = TPESampler(space: space)
+        sampler.startupTrials = 5
+        sampler.startup = .lhs
+        sampler.designSeed = 21
+        let design = LatinHypercube(space: space, size: 5, seed: 21)
+        let histories: [[TPETrial]] = [
+            [],
+            [TPETrial(values: [0.5, 1, 0.01, 2], state: .running), TPETrial(values: [0.1, 0, 0.1, 3], state: .running)],
+            [TPETrial(values: [0.5, 1, 0.01, 2], state: .complete(0.3)), TPETrial(values: [0.2, 2, 0.5, 1], state: .pruned(epoch: 2, value: 1)),
+             TPETrial(values: [0.1, 0, 0.1, 3], state: .running), TPETrial(values: [0.9, 1, 0.001, 4], state: .complete(0.1))],
+        ]
+        for index in 0..<5 {
+            let seed = NeuralNet.SplitMix64.mix(21, UInt64(index))
+            var generator = NeuralNet.SplitMix64(seed: seed)
+            let expected = design.point(index, using: &generator)
+            for history in histories {
+                XCTAssertEqual(sampler.sample(after: history, seed: seed, index: index), expected, "trial \(index) after \(history.count) trials")
+            }
+        }
+        // Trial 5 while 4 of 5 have finished: a random draw from its seed.
+        var generator = NeuralNet.SplitMix64(seed: 99)
+        let running = histories[2] + [TPETrial(values: [0.3, 2, 0.2, 1], state: .complete(0.2))]
+        XCTAssertEqual(sampler.sample(after: running, seed: 99, index: 5), sampler.randomPoint(using: &generator))
+        // A random startup (the default) ignores the design.
+        sampler.startup = .random
+        generator = NeuralNet.SplitMix64(seed: 99)
+        XCTAssertEqual(sampler.sample(after: [], seed: 99, index: 0), sampler.randomPoint(using: &generator))
     }
 }
 

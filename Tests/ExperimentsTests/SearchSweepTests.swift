@@ -27,6 +27,7 @@ final class SearchSweepTests: XCTestCase {
             count: 20
             random_seed: 4
             n_startup_trials: 5
+            startup: lhs
             gamma: 0.2
             multivariate: false
             early_terminate: {type: asha, min_epochs: 2, reduction_factor: 4}
@@ -41,8 +42,11 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(spec.tpe?.gamma, 0.2)
         XCTAssertEqual(spec.tpe?.candidateCount, 24)
         XCTAssertEqual(spec.tpe?.multivariate, false)
+        XCTAssertEqual(spec.tpe?.startup, .lhs)
+        XCTAssertEqual(spec.tpeSampler.startup, .lhs)
+        XCTAssertEqual(spec.tpeSampler.designSeed, 4)
         XCTAssertEqual(spec.earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 2, reductionFactor: 4))
-        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false"#), spec.json())
+        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false,"startup":"lhs""#), spec.json())
         XCTAssertTrue(spec.json().contains(#""early_terminate":{"type":"asha","min_epochs":2,"reduction_factor":4}"#), spec.json())
         XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
         // The search space: a log-scale number and two categories; whole-number settings step by 1.
@@ -50,6 +54,20 @@ final class SearchSweepTests: XCTestCase {
         // Defaults: Optuna 5's (multivariate for one objective).
         let plain = try parse("method: tpe\ncount: 3\nparameters: {batch_size: {distribution: uniform, min: 1, max: 9}}")
         XCTAssertEqual(plain.tpe, SweepSpec.TPEOptions())
+        XCTAssertEqual(plain.tpe?.startup, .lhs)
+        // Stored: the spec comes back; without `startup` (a sweep stored before it existed) it started randomly.
+        XCTAssertTrue(plain.json().contains(#""startup":"lhs""#), plain.json())
+        XCTAssertEqual(SweepSpec.stored(text: plain.json(), sweepID: 1), plain)
+        let before = plain.json().replacingOccurrences(of: #","startup":"lhs""#, with: "")
+        XCTAssertEqual(SweepSpec.stored(text: before, sweepID: 1)?.tpe?.startup, .random)
+        XCTAssertEqual(SweepSpec.stored(text: spec.json(), sweepID: 1), spec)
+        // The Codable form of early builds has no startup: random, as those sweeps started.
+        let early = try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: Data(#"{"startupTrials":4,"gamma":0.1,"candidateCount":24,"multivariate":true}"#.utf8))
+        XCTAssertEqual(early.startupTrials, 4)
+        XCTAssertEqual(early.startup, .random)
+        var lhs = SweepSpec.TPEOptions()
+        lhs.startup = .lhs
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: JSONEncoder().encode(lhs)), lhs)
         XCTAssertEqual(plain.searchSpace.map(\.dimension), [.numeric(low: 1, high: 9, isLog: false, step: 1)])
         XCTAssertEqual(try parse("early_terminate: {type: asha}").earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 1, reductionFactor: 3))
     }
@@ -70,6 +88,8 @@ final class SearchSweepTests: XCTestCase {
     func testBadTPEAndASHASettingsNameTheField() {
         assertRejected("method: tpe", "s.yaml: count: method: tpe needs count: N (the number of runs to sample)")
         assertRejected("method: random\ncount: 2\nn_startup_trials: 3", "s.yaml: n_startup_trials: only for method: tpe")
+        assertRejected("method: tpe\ncount: 2\nstartup: sobol", "s.yaml: startup: expected random or lhs (how TPE places its n_startup_trials first trials: independent draws or a Latin hypercube)")
+        assertRejected("method: random\ncount: 2\nstartup: lhs", "s.yaml: startup: only for method: tpe")
         assertRejected("method: tpe\ncount: 2\ngamma: 0", "s.yaml: gamma: expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")
         assertRejected("method: tpe\ncount: 2\nn_ei_candidates: 0", "s.yaml: n_ei_candidates: expected a whole number from 1 to 10000 (candidates TPE scores per trial)")
         assertRejected("early_terminate: {type: asha, reduction_factor: 1}", "s.yaml: early_terminate.reduction_factor: expected a whole number from 2 to 1000000000")
@@ -96,30 +116,40 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertNil(TrialMaker.parseNumbers("[0.5,x]"))
     }
 
-    /// Four threads of one worker share a TPE sweep: exactly `count` trials, each run once, in id order
-    /// of their making; the first `n_startup_trials` are the seeded random draws.
-    func testWorkerThreadsMakeExactlyCountTrials() throws {
-        let store = try SlopeStore(path: directory.path("tpe.db"))
+    /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four
+    /// threads of one worker work off: every trial made and run once, exactly `count` of them.
+    private func workTPESweep(startup: String, count: Int, randomSeed: Int, database: String, file: StaticString = #filePath,
+                              line: UInt = #line) throws -> (spec: SweepSpec, store: SlopeStore, sweepID: Int64, summary: WorkSummary,
+                                                             runs: [SlopeStore.RunRecord], trials: [[Double]]) {
+        let store = try SlopeStore(path: directory.path(database))
         let spec = try parse("""
             method: tpe
-            count: 9
-            random_seed: 3
+            count: \(count)
+            random_seed: \(randomSeed)
             n_startup_trials: 3
+            startup: \(startup)
             fixed: {dataset: "blobs:rows=60:features=3:classes=3:seed=2", hidden: [4], epochs: 2, validation: 0.25}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
               batch_size: {values: [4, 8, 16]}
             """)
         let (sweepID, runIDs) = try SweepPlan(spec: spec).enqueue(in: store)
-        XCTAssertEqual(runIDs, [])
+        XCTAssertEqual(runIDs, [], file: file, line: line)
         let summary = try Worker(store: store).work(sweepID: sweepID, jobs: 4)
         let runs = try store.runs(sweepID: sweepID)
-        XCTAssertEqual(runs.count, 9)
-        XCTAssertEqual(summary.runIDs, runs.map(\.id))
-        XCTAssertTrue(runs.allSatisfy { $0.status == .completed })
-        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+        XCTAssertEqual(runs.count, count, file: file, line: line)
+        XCTAssertTrue(runs.allSatisfy { $0.status == .completed }, file: file, line: line)
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed, file: file, line: line)
         let trials = try runs.map { try RunConfiguration.decode(json: $0.settings.configJSON, runID: $0.id).trial ?? [] }
-        XCTAssertEqual(Set(trials).count, 9)
+        XCTAssertEqual(Set(trials).count, count, file: file, line: line)
+        return (spec, store, sweepID, summary, runs, trials)
+    }
+
+    /// Four threads of one worker share a TPE sweep: exactly `count` trials, each run once, in id order
+    /// of their making; with `startup: random` the first `n_startup_trials` are the seeded random draws.
+    func testWorkerThreadsMakeExactlyCountTrials() throws {
+        let (spec, store, sweepID, summary, runs, trials) = try workTPESweep(startup: "random", count: 9, randomSeed: 3, database: "tpe.db")
+        XCTAssertEqual(summary.runIDs, runs.map(\.id))
         var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(0))
         XCTAssertEqual(trials[0], spec.tpeSampler.randomPoint(using: &generator))
         XCTAssertEqual(runs[0].settings.learningRate, trials[0][0])
@@ -129,7 +159,22 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try store.runs(sweepID: sweepID).count, 9)
     }
 
-    /// A small TPE sweep for the claim tests: 3 random trials, then TPE over a log-scale and a categorical parameter.
+    /// `startup: lhs` (the default) with four threads of one worker: the first n_startup_trials trials
+    /// are the Latin hypercube's points by trial index, whichever thread made them (each learning rate
+    /// in its own third of the log range, each batch size once).
+    func testWorkerThreadsMakeTheLatinHypercubeByTrialIndex() throws {
+        let (spec, _, _, _, runs, trials) = try workTPESweep(startup: "lhs", count: 8, randomSeed: 6, database: "lhs.db")
+        let design = LatinHypercube(space: spec.searchSpace.map(\.dimension), size: 3, seed: 6)
+        for index in 0..<3 {
+            var generator = NeuralNet.SplitMix64(seed: spec.trialSeed(index))
+            XCTAssertEqual(trials[index], design.point(index, using: &generator), "trial \(index)")
+        }
+        // log10 of the learning rate in [-3, 0]: one trial in each third; each batch size once.
+        XCTAssertEqual(Set(runs.prefix(3).map { Int(log10($0.settings.learningRate) + 3) }), [0, 1, 2])
+        XCTAssertEqual(Set(runs.prefix(3).map(\.settings.batchSize)), [4, 8, 16])
+    }
+
+    /// A small TPE sweep for the claim tests: 3 startup trials, then TPE over a log-scale and a categorical parameter.
     private func claimSpec(count: Int) throws -> SweepSpec {
         try parse("""
             method: tpe
