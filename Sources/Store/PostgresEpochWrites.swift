@@ -2,9 +2,11 @@
 // transaction. Its first part updates the run's heartbeat (the server's clock) and summary,
 // guarded by the claim (its token and worker) like SQLite's; the epoch row and the tensors are
 // inserted only from the row that update returned, so a worker that no longer holds the run
-// writes nothing. Tensors go
-// as one multi-row INSERT with binary binds (bytea: the bytes as they are); postgres-nio's COPY
-// speaks only the text format, which would send every tensor hex-encoded, twice its size.
+// writes nothing. The tensors go as arrays, one per column, that the statement unnests into
+// rows: so its text is the same whatever the number of tensors, and it is a named prepared
+// statement, parsed and planned once per connection instead of on every epoch. The tensor bytes
+// are bound in binary (bytea: the bytes as they are); postgres-nio's COPY speaks only the text
+// format, which would send every tensor hex-encoded, twice its size.
 import Foundation
 import PostgresNIO
 
@@ -17,21 +19,21 @@ extension PostgresBackend {
             throw StoreError.invalidValue(
                 "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
         }
-        let query = Self.epochQuery(runID: runID, epoch, tensors: tensors, holder: holder)
+        let statement = EpochStatement(runID: runID, epoch: epoch, tensors: tensors, holder: holder)
         var sent = false
         try withSession { session in
             if sent, try Self.isStored(runID: runID, epoch: epoch.epoch, session) {
                 return  // the statement committed before its answer was lost
             }
             sent = true
-            let result: PostgresQueryResult
+            let held: [Int64]
             do {
-                result = try session.result(of: query)
+                held = try session.rows(of: statement)
             } catch let StoreError.postgres(_, message) where message.contains("epochs_pkey") && message.hasSuffix("[SQLSTATE 23505]") {
                 throw StoreError.invalidValue(
                     "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
             }
-            guard let held = try result.rows.first?.decode(Int64.self), held == 1 else {
+            guard held.first == 1 else {
                 throw try Self.notHeld(runID, claimToken: holder.claimToken, session)
             }
         }
@@ -52,12 +54,26 @@ extension PostgresBackend {
                                                                           currentToken: currentToken, claimToken: claimToken))
     }
 
-    /// The statement and its arguments: $1 run, $2 epoch, $3 host, $4 pid, $5 process start, $6-$9
-    /// the losses and accuracies (NaN bound as NULL), $10 seconds, $11 claim token, then 11 per tensor.
-    static func epochQuery(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
-                           holder: RunHolder) -> PostgresQuery {
+    /// The server's clock as stored: every worker's heartbeat on the one clock they share.
+    static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+}
+
+/// The epoch statement and its arguments: $1 run, $2 epoch, $3 host, $4 pid, $5 process start,
+/// $6-$9 the losses and accuracies (NaN bound as NULL), $10 seconds, $11 claim token, then one
+/// array per tensor column ($12 layer ... $22 max; a statistic that is not finite is a NULL
+/// element). Its one row is the number of runs the claim held: 1, or 0 when it wrote nothing.
+struct EpochStatement: PostgresPreparedStatement {
+    typealias Row = Int64
+    static let name = "slope_write_epoch"
+
+    let runID: Int64
+    let epoch: SlopeStore.EpochRecord
+    let tensors: [SlopeStore.TensorRecord]
+    let holder: RunHolder
+
+    func makeBindings() -> PostgresBindings {
         let worker = holder.worker
-        var bindings = PostgresBindings(capacity: 11 + 11 * tensors.count)
+        var bindings = PostgresBindings(capacity: 22)
         bindings.append(runID)
         bindings.append(Int64(epoch.epoch))
         bindings.append(worker.host)
@@ -68,81 +84,113 @@ extension PostgresBackend {
         }
         bindings.append(epoch.seconds)
         bindings.append(holder.claimToken)
-        for tensor in tensors {
-            // The same statistics as SQLite's, from the same code and the same bytes.
-            let statistics = tensor.data.withUnsafeBytes { bytes in
+        // The same statistics as SQLite's, from the same code and the same bytes.
+        let statistics = tensors.map { tensor in
+            tensor.data.withUnsafeBytes { bytes in
                 TensorStatistics.compute(bytes: bytes, count: tensor.rows * tensor.cols, dtype: tensor.dtype)
             }
-            bindings.append(Int64(tensor.layer))
-            bindings.append(tensor.kind.rawValue)
-            bindings.append(Int64(tensor.rows))
-            bindings.append(Int64(tensor.cols))
-            bindings.append(tensor.dtype.rawValue)
-            bindings.append(ByteBuffer(bytes: tensor.data))
-            for value in [statistics.l2, statistics.mean, statistics.std, statistics.min, statistics.max] {
-                bindings.append(value)
-            }
         }
-        return PostgresQuery(unsafeSQL: epochSQL(tensorCount: tensors.count), binds: bindings)
+        bindings.append(tensors.map { Int64($0.layer) })
+        bindings.append(tensors.map(\.kind.rawValue))
+        bindings.append(tensors.map { Int64($0.rows) })
+        bindings.append(tensors.map { Int64($0.cols) })
+        bindings.append(tensors.map(\.dtype.rawValue))
+        bindings.append(ByteaArray(elements: tensors.map(\.data)))
+        for statistic in [\TensorStatistics.l2, \.mean, \.std, \.min, \.max] {
+            bindings.append(NullableFloat8Array(elements: statistics.map { $0[keyPath: statistic] }))
+        }
+        return bindings
     }
 
-    /// The server's clock as stored: every worker's heartbeat on the one clock they share.
-    static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+    func decodeRow(_ row: PostgresRow) throws -> Int64 {
+        try row.decode(Int64.self)
+    }
 
-    private static let cacheLock = NSLock()
-    nonisolated(unsafe) private static var epochSQLCache: [Int: String] = [:]
+    // The CASEs keep the best losses and their epoch, as SQLite's updateRunSummary does; every
+    // SET expression reads the row as it was before the update.
+    static let sql = """
+        WITH held AS (
+            UPDATE runs SET
+                heartbeat_at = \(PostgresBackend.serverNow),
+                epochs_done = $2,
+                final_train_loss = $6::float8, final_val_loss = $7::float8,
+                final_train_accuracy = $8::float8, final_val_accuracy = $9::float8,
+                best_train_loss = CASE WHEN $6::float8 IS NOT NULL AND (best_train_loss IS NULL OR $6::float8 < best_train_loss)
+                                       THEN $6::float8 ELSE best_train_loss END,
+                best_val_loss = CASE WHEN $7::float8 IS NOT NULL AND (best_val_loss IS NULL OR $7::float8 < best_val_loss)
+                                     THEN $7::float8 ELSE best_val_loss END,
+                best_epoch = CASE
+                    WHEN $7::float8 IS NOT NULL THEN
+                        CASE WHEN best_val_loss IS NULL OR $7::float8 < best_val_loss THEN $2 ELSE best_epoch END
+                    WHEN $6::float8 IS NOT NULL AND best_val_loss IS NULL THEN
+                        CASE WHEN best_train_loss IS NULL OR $6::float8 < best_train_loss THEN $2 ELSE best_epoch END
+                    ELSE best_epoch END
+            WHERE id = $1 AND status = 'running' AND claim_token = $11::int8 AND host = $3::text AND pid = $4::int8
+                  AND process_start IS NOT DISTINCT FROM $5::int8
+            RETURNING id
+        ), epoch AS (
+            INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
+            SELECT id, $2, $6::float8, $7::float8, $8::float8, $9::float8, $10::float8 FROM held
+            RETURNING run_id
+        ), tensor AS (
+            INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
+            SELECT epoch.run_id, $2, t.layer, t.kind, t.rows, t.cols, t.dtype, t.data, t.l2, t.mean, t.std, t.min, t.max
+            FROM epoch, unnest($12::int8[], $13::text[], $14::int8[], $15::int8[], $16::text[], $17::bytea[],
+                               $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[])
+                        AS t (layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
+            RETURNING 1
+        )
+        SELECT count(*) AS held FROM held
+        """
+}
 
-    /// The epoch statement for `tensorCount` tensors (remembered: a run logs the same count every epoch).
-    static func epochSQL(tensorCount: Int) -> String {
-        cacheLock.lock()
-        defer { cacheLock.unlock() }
-        if let sql = epochSQLCache[tensorCount] { return sql }
-        // The CASEs keep the best losses and their epoch, as SQLite's updateRunSummary does; every
-        // SET expression reads the row as it was before the update.
-        var sql = """
-            WITH held AS (
-                UPDATE runs SET
-                    heartbeat_at = \(serverNow),
-                    epochs_done = $2,
-                    final_train_loss = $6::float8, final_val_loss = $7::float8,
-                    final_train_accuracy = $8::float8, final_val_accuracy = $9::float8,
-                    best_train_loss = CASE WHEN $6::float8 IS NOT NULL AND (best_train_loss IS NULL OR $6::float8 < best_train_loss)
-                                           THEN $6::float8 ELSE best_train_loss END,
-                    best_val_loss = CASE WHEN $7::float8 IS NOT NULL AND (best_val_loss IS NULL OR $7::float8 < best_val_loss)
-                                         THEN $7::float8 ELSE best_val_loss END,
-                    best_epoch = CASE
-                        WHEN $7::float8 IS NOT NULL THEN
-                            CASE WHEN best_val_loss IS NULL OR $7::float8 < best_val_loss THEN $2 ELSE best_epoch END
-                        WHEN $6::float8 IS NOT NULL AND best_val_loss IS NULL THEN
-                            CASE WHEN best_train_loss IS NULL OR $6::float8 < best_train_loss THEN $2 ELSE best_epoch END
-                        ELSE best_epoch END
-                WHERE id = $1 AND status = 'running' AND claim_token = $11::int8 AND host = $3::text AND pid = $4::int8
-                      AND process_start IS NOT DISTINCT FROM $5::int8
-                RETURNING id
-            ), epoch AS (
-                INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
-                SELECT id, $2, $6::float8, $7::float8, $8::float8, $9::float8, $10::float8 FROM held
-                RETURNING run_id
-            )
-            """
-        if tensorCount > 0 {
-            let rows = (0..<tensorCount).map { index in
-                let base = 12 + 11 * index
-                return "($\(base)::int8, $\(base + 1)::text, $\(base + 2)::int8, $\(base + 3)::int8, $\(base + 4)::text, "
-                    + "$\(base + 5)::bytea, $\(base + 6)::float8, $\(base + 7)::float8, $\(base + 8)::float8, "
-                    + "$\(base + 9)::float8, $\(base + 10)::float8)"
-            }
-            sql += """
-                , tensor AS (
-                    INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
-                    SELECT epoch.run_id, $2, t.layer, t.kind, t.rows, t.cols, t.dtype, t.data, t.l2, t.mean, t.std, t.min, t.max
-                    FROM epoch, (VALUES \(rows.joined(separator: ",\n        "))) AS t (layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
-                    RETURNING 1
-                )
-                """
+/// A one-dimensional `bytea[]` parameter in binary: each element's bytes copied once, straight
+/// into the bind message's buffer (an array of ByteBuffers would copy them twice).
+struct ByteaArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
+    let elements: [[UInt8]]
+    static var psqlType: PostgresDataType { .byteaArray }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        buffer.reserveCapacity(minimumWritableBytes: 20 + elements.reduce(0) { $0 + 4 + $1.count })
+        PostgresArrayHeader.write(count: elements.count, hasNull: false, elementType: .bytea, into: &buffer)
+        for element in elements {
+            buffer.writeInteger(Int32(element.count))
+            buffer.writeBytes(element)
         }
-        sql += "\nSELECT count(*) AS held FROM held"
-        epochSQLCache[tensorCount] = sql
-        return sql
+    }
+}
+
+/// A one-dimensional `float8[]` parameter in binary whose nil elements are NULL (postgres-nio's
+/// arrays have no NULL elements).
+struct NullableFloat8Array: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
+    let elements: [Double?]
+    static var psqlType: PostgresDataType { .float8Array }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        PostgresArrayHeader.write(count: elements.count, hasNull: elements.contains(nil), elementType: .float8, into: &buffer)
+        for element in elements {
+            if let element {
+                buffer.writeInteger(Int32(8))
+                buffer.writeInteger(element.bitPattern)
+            } else {
+                buffer.writeInteger(Int32(-1))
+            }
+        }
+    }
+}
+
+/// The header of a one-dimensional array in PostgreSQL's binary format (array_recv): dimensions
+/// (0 for an empty array), whether any element is NULL, the element type, then the length and
+/// lower bound (1) of the one dimension.
+enum PostgresArrayHeader {
+    static func write(count: Int, hasNull: Bool, elementType: PostgresDataType, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(Int32(count == 0 ? 0 : 1))
+        buffer.writeInteger(Int32(hasNull ? 1 : 0))
+        buffer.writeInteger(elementType.rawValue)
+        guard count > 0 else { return }
+        buffer.writeInteger(Int32(count))
+        buffer.writeInteger(Int32(1))
     }
 }

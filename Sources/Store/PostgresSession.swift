@@ -42,7 +42,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch {
             throw PostgresErrors.connecting(error, settings: settings)
         }
-        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?.fail(ConnectionClosed()) }
+        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?(ConnectionClosed()) }
     }
 
     deinit {
@@ -67,22 +67,52 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
 
     /// Runs one statement with bound arguments: its rows, and its command tag (rows changed).
     func result(of query: PostgresQuery) throws -> PostgresQueryResult {
-        // postgres-nio never answers a query written to a connection that has just closed (the
-        // server ended it, or the network did): the close, whichever comes first, ends the wait.
-        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
-        pendingAnswer.set(answer)
+        try answer { [connection, logger] answer in connection.query(query, logger: logger).cascade(to: answer) }
+    }
+
+    /// Runs a named prepared statement: postgres-nio prepares it on this connection the first
+    /// time (Parse and Describe, one round trip more), later calls only bind and execute it, so
+    /// the server neither parses nor plans it again. A new connection (after a reconnect)
+    /// prepares it anew.
+    ///
+    /// postgres-nio remembers a failed preparation for the life of its connection and fails
+    /// every later call of that statement with the same error, so after any failure that is not
+    /// a lost connection the connection is closed (the pool replaces it): the next call prepares
+    /// on a fresh one.
+    func rows<Statement: PostgresPreparedStatement>(of statement: Statement) throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        do {
+            return try answer { [connection, logger] answer in
+                answer.completeWithTask {
+                    var rows: [Statement.Row] = []
+                    for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                    return rows
+                }
+            }
+        } catch let error where !PostgresBackend.isConnectionLoss(error) {
+            close()
+            throw error
+        }
+    }
+
+    /// Sends a request with `send` and waits for its answer on the calling thread.
+    /// postgres-nio never answers a request written to a connection that has just closed (the
+    /// server ended it, or the network did): the close, whichever comes first, ends the wait. A
+    /// server that cancels nothing (hung, stopped, cut off without a reset) never answers: past
+    /// `settings.answerDeadline` the connection is closed, which the caller takes as a lost connection.
+    private func answer<Value: Sendable>(_ send: (EventLoopPromise<Value>) -> Void) throws -> Value {
+        let answer = connection.eventLoop.makePromise(of: Value.self)
+        pendingAnswer.set { answer.fail($0) }
         defer { pendingAnswer.set(nil) }
-        if connection.isClosed { pendingAnswer.take()?.fail(ConnectionClosed()) }
-        // A server that cancels nothing (hung, stopped, cut off without a reset) never answers:
-        // past the deadline the connection is closed, which the caller takes as a lost connection.
+        if connection.isClosed { pendingAnswer.take()?(ConnectionClosed()) }
         let deadline = settings.answerDeadline.map { seconds in
             connection.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [pendingAnswer, connection] in
-                pendingAnswer.take()?.fail(NoAnswer(seconds: seconds))
+                pendingAnswer.take()?(NoAnswer(seconds: seconds))
                 let _: EventLoopFuture<Void> = connection.close()
             }
         }
         defer { deadline?.cancel() }
-        connection.query(query, logger: logger).cascade(to: answer)
+        send(answer)
         do {
             return try answer.futureResult.wait()
         } catch {
@@ -95,22 +125,22 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         let seconds: TimeInterval
     }
 
-    /// The answer being waited for, failed when the connection closes.
+    /// Fails the answer being waited for (when the connection closes).
     private let pendingAnswer = PendingAnswer()
 
     final class PendingAnswer: @unchecked Sendable {  // guarded by its lock
         private let lock = NSLock()
-        private var promise: EventLoopPromise<PostgresQueryResult>?
-        func set(_ promise: EventLoopPromise<PostgresQueryResult>?) {
+        private var fail: (@Sendable (Error) -> Void)?
+        func set(_ fail: (@Sendable (Error) -> Void)?) {
             lock.lock()
-            self.promise = promise
+            self.fail = fail
             lock.unlock()
         }
-        func take() -> EventLoopPromise<PostgresQueryResult>? {
+        func take() -> (@Sendable (Error) -> Void)? {
             lock.lock()
             defer { lock.unlock() }
-            let taken = promise
-            promise = nil
+            let taken = fail
+            fail = nil
             return taken
         }
     }

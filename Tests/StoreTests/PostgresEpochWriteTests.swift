@@ -182,4 +182,57 @@ final class PostgresEpochWriteTests: XCTestCase {
             XCTAssertEqual(error as? StoreError, .notFound("run \(run + 1)"))
         }
     }
+
+    /// The epoch statement is one named prepared statement, whatever the number of tensors:
+    /// prepared once per connection and executed for every epoch after; a new connection (the
+    /// old one ended by the server) prepares it again, and so does the connection that replaces
+    /// one closed after a failed execution.
+    func testTheEpochStatementIsPreparedOncePerConnection() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, maximumConnections: 1)
+        defer { try? backend.close() }
+        let worker = WorkerIdentity.current(label: "test worker")
+        let run = try Self.insertHeldRun(backend, worker: worker)
+        let holder = RunHolder(worker: worker, claimToken: Self.heldClaim)
+        let epochs = Self.epochs(seed: 5, count: 6)
+        func executions() throws -> [Int64] {
+            try backend.read { connection in
+                try connection.values("SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE name = ?",
+                                      [EpochStatement.name], as: Int64.self)
+            }
+        }
+        func stored() throws -> [[SQLValue]] {
+            try backend.read { try $0.rows("SELECT epoch, layer, kind, data FROM tensors WHERE run_id = ? ORDER BY epoch, layer, kind", [run]).map(\.values) }
+        }
+        func expected(_ written: [(Int, [SlopeStore.TensorRecord])]) -> [[SQLValue]] {
+            written.flatMap { epoch, tensors in
+                tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }.map {
+                    [.integer(Int64(epoch)), .integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))]
+                }
+            }
+        }
+        XCTAssertEqual(try executions(), [], "not prepared before the first epoch")
+        // No tensors, all six, two of them: one statement.
+        var written: [(Int, [SlopeStore.TensorRecord])] = [(0, []), (1, epochs[1].1), (2, Array(epochs[2].1.prefix(2)))]
+        for (index, tensors) in written { try backend.writeEpoch(runID: run, epochs[index].0, tensors: tensors, holder: holder) }
+        XCTAssertEqual(try executions(), [3])
+        XCTAssertEqual(try stored(), expected(written))
+
+        // The server ends the connection: the next epoch goes through on a new one, prepared anew.
+        let pid = try XCTUnwrap(backend.read { try $0.value("SELECT pg_backend_pid()", as: Int64.self) })
+        let admin = try PostgresSession(settings: PostgresTestCluster.admin())
+        defer { admin.close() }
+        XCTAssertEqual(try admin.query("SELECT pg_terminate_backend(\(pid)::int4)").first?.decode(Bool.self), true)
+        try backend.writeEpoch(runID: run, epochs[3].0, tensors: epochs[3].1, holder: holder)
+        written.append((3, epochs[3].1))
+        XCTAssertNotEqual(try backend.read { try $0.value("SELECT pg_backend_pid()", as: Int64.self) }, pid)
+        XCTAssertEqual(try executions(), [1])
+
+        // A failed execution (a duplicate epoch) closes its connection; the next epoch prepares on a new one.
+        XCTAssertThrowsError(try backend.writeEpoch(runID: run, epochs[3].0, tensors: epochs[3].1, holder: holder))
+        try backend.writeEpoch(runID: run, epochs[4].0, tensors: epochs[4].1, holder: holder)
+        written.append((4, epochs[4].1))
+        XCTAssertEqual(try executions(), [1])
+        XCTAssertEqual(try stored(), expected(written))
+        XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [run], as: Int64.self) }, 4)
+    }
 }

@@ -55,7 +55,8 @@ final class PostgresLostAnswerTests: XCTestCase {
         let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
         let epochs = PostgresEpochWriteTests.epochs(seed: 8, count: 3)
         try store.writeEpoch(runID: runID, epochs[0].0, tensors: epochs[0].1, holder: holder)
-        proxy.arm(.dropAnswerAndCut, after: "WITH held AS")
+        // The epoch statement is prepared by the first epoch; later ones send only its name (Bind).
+        proxy.arm(.dropAnswerAndCut, after: EpochStatement.name + "\0")
         try store.writeEpoch(runID: runID, epochs[1].0, tensors: epochs[1].1, holder: holder)
         XCTAssertEqual(proxy.faults, [.dropAnswerAndCut])
         assertOneOutage()
