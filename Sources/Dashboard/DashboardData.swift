@@ -136,8 +136,8 @@ struct DashboardData: Sendable {
     // MARK: responses
 
     /// `/api/changes`: the change token (see `RunQueries.changeToken`).
-    func changes() -> JSONValue {
-        .object([("token", .string(queries.changeToken()))])
+    func changes() throws -> JSONValue {
+        .object([("token", .string(try queries.changeToken()))])
     }
 
     /// `/api/sweeps`: every sweep with its runs by status, best value and whether it is live.

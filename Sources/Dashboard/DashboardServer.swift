@@ -15,6 +15,15 @@ public struct DashboardServer: Sendable {
     let data: DashboardData
     /// JSON answers per request while the database's change token stays the same.
     let cache: ResponseCache
+    /// How long a connection may stay without a whole request head (and, between requests, idle)
+    /// before it is closed: a client that sends half a request and stops (one per open file, so
+    /// as to use up the process's descriptors) cannot lock the dashboard up. Not applied while an
+    /// answer is being computed.
+    let idleTimeout: Duration
+
+    /// The default `idleTimeout`: long enough for a slow network, short enough that a flood of
+    /// half-sent requests is closed before it uses up the descriptors.
+    public static let defaultIdleTimeout: Duration = .seconds(10)
 
     /// Content-Security-Policy of every response: only the binary's own scripts, styles and API.
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,7 +31,8 @@ public struct DashboardServer: Sendable {
     static let tokenCookie = "slope_token"
 
     /// - Throws: `DashboardError.badParameter` when `host` is not a loopback address and no token is given.
-    public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil) throws {
+    public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
+                idleTimeout: Duration = DashboardServer.defaultIdleTimeout) throws {
         if !Self.isLoopback(host) && token == nil {
             throw DashboardError.badParameter("--host \(host) makes the dashboard reachable from other machines: give --token (or --token generate)")
         }
@@ -32,6 +42,7 @@ public struct DashboardServer: Sendable {
         self.token = token
         self.data = DashboardData(queries: queries)
         self.cache = ResponseCache()
+        self.idleTimeout = idleTimeout
     }
 
     /// A token must be hard to guess and safe in a URL and a cookie.
@@ -73,17 +84,37 @@ public struct DashboardServer: Sendable {
         logger.logLevel = .critical  // the library prints nothing; errors go to clients as JSON
         let application = Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000
+                                                                      + idleTimeout.components.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(host, port: port), serverName: "slope"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
         do {
             try await application.runService()
         } catch {  // the address is taken, not this machine's, or not an address
-            if String(describing: error).contains("errno: \(EADDRINUSE)") {
-                throw DashboardError.cannotServe("port \(port) on \(host) is already in use: pick another with --port (or --port 0 for a free one)")
-            }
-            throw DashboardError.cannotServe("cannot listen on \(host) port \(port): \(error)")
+            throw Self.listeningError(error, host: host, port: port)
         }
+    }
+
+    /// Why the server could not listen, in the user's terms: `.badParameter` for a --host that is
+    /// no address of this machine or no host at all (bad input), `.cannotServe` otherwise. SwiftNIO's
+    /// errors are told apart by their type's name and errno, which is all they expose to us.
+    static func listeningError(_ error: Error, host: String, port: Int) -> DashboardError {
+        let description = String(describing: error)
+        let addresses = "give an address of this machine: 127.0.0.1 (this machine only) or 0.0.0.0 (every address)"
+        if String(reflecting: type(of: error)).contains("SocketAddressError") || description.contains("SocketAddressError") {
+            return .badParameter("--host \(host) is no host name or address this machine can resolve: \(addresses)")
+        }
+        if description.contains("errno: \(EADDRNOTAVAIL)") {
+            return .badParameter("--host \(host) is not an address of this machine: \(addresses)")
+        }
+        if description.contains("errno: \(EADDRINUSE)") {
+            return .cannotServe("port \(port) on \(host) is already in use: pick another with --port (or --port 0 for a free one)")
+        }
+        if description.contains("errno: \(EACCES)") {
+            return .badParameter("--port \(port): ports below 1024 need root: pick one from 1024 up (or --port 0 for a free one)")
+        }
+        return .cannotServe("cannot listen on \(host) port \(port): \(description)")
     }
 
     /// Serves on the calling thread until interrupted: for a synchronous command-line `run()`.
@@ -123,7 +154,7 @@ public struct DashboardServer: Sendable {
                 return Self.json(try cache.body(for: key, token: data.queries.changeToken(), compute: compute))
             }
         }
-        api("/api/changes", cached: false) { _, _ in data.changes() }
+        api("/api/changes", cached: false) { _, _ in try data.changes() }
         api("/api/sweeps") { _, _ in try data.sweeps() }
         api("/api/sweeps/:id") { _, id in try data.sweep(id: try id()) }
         api("/api/sweeps/:id/runs") { query, id in

@@ -1,10 +1,10 @@
 // "Did you mean ...?" for names a user typed in a file (sweep file keys and settings), as
 // ArgumentParser does for flags: the closest accepted name within a small edit distance.
 
-enum NameSuggestion {
+public enum NameSuggestion {
     /// The accepted name closest to `name` (case-insensitive), if it is fewer than 4 edits away
     /// (ArgumentParser's threshold for flags); ties go to the earlier name.
-    static func closest(to name: String, among accepted: [String]) -> String? {
+    public static func closest(to name: String, among accepted: [String]) -> String? {
         let typed = Array(name.lowercased().unicodeScalars)
         guard typed.count <= 64 else { return nil }  // no real name is that long; the cost stays small
         var best: (name: String, distance: Int)? = nil
@@ -16,7 +16,7 @@ enum NameSuggestion {
     }
 
     /// " did you mean 'x'?" or "" (to put after "unknown setting 'y';").
-    static func hint(for name: String, among accepted: [String]) -> String {
+    public static func hint(for name: String, among accepted: [String]) -> String {
         closest(to: name, among: accepted).map { " did you mean '\($0)'?" } ?? ""
     }
 

@@ -125,8 +125,10 @@ struct Grid: ParsableCommand {
     func validate() throws {
         do {
             _ = try filter.map(RunFilterParser.parse)
-            _ = try rows.map(RunFilterParser.column(named:))
-            _ = try cols.map(RunFilterParser.column(named:))
+            let rowColumn = try rows.map(RunFilterParser.column(named:)), columnColumn = try cols.map(RunFilterParser.column(named:))
+            if let rowColumn, rowColumn == columnColumn {
+                throw ValidationError("--rows and --cols are both \(rowColumn.rawValue): give two different columns (one against itself is only a diagonal)")
+            }
         } catch let error as ReportError {
             throw ValidationError(error.description)
         }
@@ -356,7 +358,7 @@ struct Export: ParsableCommand {
         defer { signals.forEach { $0.cancel() } }
         let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested })
         Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
-                     + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(out) (\(SlopeStore.describeBytes(copied.bytes)))\n")
+                     + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(copied.bytes)))\n")
     }
 }
 
@@ -395,7 +397,7 @@ struct Evaluate: ParsableCommand {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
                                                           format: output.format)
         if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databaseFile, option: "--predictions") }
-        let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \($0)\n" : "" } ?? ""
+        let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \(SlopeStore.shownPath($0))\n" : "" } ?? ""
         Output.write(evaluation.text + written)
     }
 }

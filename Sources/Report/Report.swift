@@ -27,21 +27,23 @@ struct Report: ParsableCommand {
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
     /// with 1; bad expressions and arguments found while running also exit with 2. Never a stack trace.
     static func main() {
+        StandardStream.errorPrefix = "report: error: "
         // `report help NAME` for a NAME that is no command: ArgumentParser would print the general help and exit 0.
         let arguments = Array(CommandLine.arguments.dropFirst())
+        let names: [String] = configuration.subcommands.map { command in command._commandName }
         if arguments.count >= 2, arguments[0] == "help" {
-            let names: [String] = configuration.subcommands.map { command in command._commandName }
             if !names.contains(arguments[1]) && arguments[1] != "help" && !arguments[1].hasPrefix("-") {
                 fail("unknown command '\(arguments[1])'; commands: " + names.joined(separator: ", "), status: 2)
             }
         }
+        if let unknown = UsageMessages.unknownCommand(arguments, tool: "report", commands: names) { fail(unknown, status: 2) }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                Output.write(fullMessage(for: error) + "\n")
                 Foundation.exit(0)
             }
             // `report --db x.db grid`: options belong to the command, after its name.
@@ -50,7 +52,7 @@ struct Report: ParsableCommand {
                 let option = String(first.split(separator: "=").first ?? "")
                 fail(message(for: error) + " (options go after the command: report \(name) \(option) ...)", status: 2)
             }
-            fail(message(for: error), status: 2)
+            fail(usageMessage(message(for: error), arguments: arguments), status: 2)
         }
         do {
             try command.run()
@@ -66,18 +68,45 @@ struct Report: ParsableCommand {
         } catch let error as ExperimentsError {
             fail(error.description, status: error.isUsageError ? 2 : 1)
         } catch let error as DashboardError {
+            if case .badParameter = error { fail(error.description, status: 2) }  // --host: no address of this machine
             fail(error.description, status: 1)
         } catch {
             // --help and --version arrive here as ArgumentParser errors that mean success.
             switch exitCode(for: error) {
             case .success:
-                print(fullMessage(for: error))
+                Output.write(fullMessage(for: error) + "\n")
                 Foundation.exit(0)
             case .validationFailure: fail(message(for: error), status: 2)
             default: fail(message(for: error).isEmpty ? "\(error)" : message(for: error), status: 1)
             }
         }
     }
+
+    /// ArgumentParser's message, reworded where it is vague: a value that does not parse says
+    /// what the option takes; a negative run id (`report show -1`, which it takes for an option)
+    /// says that run ids are positive.
+    static func usageMessage(_ message: String, arguments: [String]) -> String {
+        if let reworded = UsageMessages.invalidValue(message, expectations: valueExpectations) { return reworded }
+        if message.hasPrefix("Missing expected argument '<run>'") || message.hasPrefix("Unknown option '-"),
+           let negative = arguments.first(where: { $0.range(of: #"^-[0-9]+$"#, options: .regularExpression) != nil }) {
+            return UsageMessages.notAccepted(negative, by: "<run>", expected: valueExpectations["<run>"]!)
+        }
+        return message
+    }
+
+    /// What the options and arguments with values ArgumentParser parses take.
+    static let valueExpectations = [
+        "<run>": "a positive whole number (`report runs` lists the runs)",
+        "--sweep": "a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)",
+        "--limit": "a whole number from 1 up",
+        "--columns": "a whole number of characters, at least 20",
+        "--threshold": "a number, e.g. 0.1",
+        "--epoch": "a whole number from 0 up",
+        "--layer": "a whole number from 1 up (1 = the first weight matrix)",
+        "--weight": "two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)",
+        "--row": "a whole number from 0 up",
+        "--port": "a whole number from 0 to 65535 (0: any free port)",
+    ]
 
     static func fail(_ message: String, status: Int32) -> Never {
         let line = message.split(separator: "\n").joined(separator: " ")

@@ -40,6 +40,7 @@ struct Serve: ParsableCommand {
     func run() throws {
         // A token when asked for one, or when the address is not loopback and none was given.
         let chosenToken = token == "generate" || (token == nil && !DashboardServer.isLoopback(host)) ? DashboardServer.generateToken() : token
+        Self.raiseOpenFileLimit()
         let store = try database.openStore(whileDown: "the dashboard answers 503 until it is back")
         let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken)
         try server.runUntilStopped { port in
@@ -47,5 +48,15 @@ struct Serve: ParsableCommand {
             let every = DashboardServer.isEveryAddress(host) ? ", listening on every address of this machine" : ""
             Output.write("Slope dashboard of \(database.displayedLocation) at \(server.address(port: port))  (Ctrl-C to stop\(every))\n")
         }
+    }
+
+    /// Every connection takes a descriptor: the soft limit on open files (often 1,024) is raised
+    /// to the hard one, so that many clients (or a flood of half-sent requests, until they time
+    /// out) do not use them all up. Left as it is when it cannot be raised.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

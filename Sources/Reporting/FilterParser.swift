@@ -324,6 +324,10 @@ public enum RunFilterParser {
             guard case .symbol(let symbol) = token, let comparison = ComparisonOperator(rawValue: symbol) else {
                 throw fail("expected =, !=, <, <=, >, >=, in, like or is after '\(column.rawValue)', found \(token.description)")
             }
+            if peek?.isKeyword("null") == true {  // SQL's rule: a comparison with null matches nothing
+                let test = comparison == .notEqual ? "is not null" : comparison == .equal ? "is null" : "is null or \(column.rawValue) is not null"
+                throw fail("null is not compared with \(symbol): write \(column.rawValue) \(test)")
+            }
             return .comparison(column, comparison, try literal(for: column))
         }
 

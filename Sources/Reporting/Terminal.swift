@@ -62,11 +62,17 @@ public struct TerminalStyle: Equatable, Sendable {
 public enum StandardStream {
     case output, error
 
+    /// What starts the one error line written when standard output cannot be written to
+    /// ("report: error: " for `report`); set once by the executable before it writes anything.
+    nonisolated(unsafe) public static var errorPrefix = "error: "
+
     /// Writes all of `text`. When the reader of standard output has gone away (`report ... | head`),
     /// the process ends quietly the way SIGPIPE ends it (exit 141 in the shell), on either store:
     /// SwiftNIO, under the PostgreSQL store, ignores SIGPIPE, so the error comes back here instead
-    /// (Foundation's `FileHandle.write` would crash on it). Other write errors drop the text, as
-    /// `print` does.
+    /// (Foundation's `FileHandle.write` would crash on it). Any other error writing standard output
+    /// (a full disk, /dev/full, an I/O error) ends the process with one line on stderr,
+    /// "cannot write to standard output: REASON", and exit status 1: output that was cut short
+    /// must not look like a success. Errors writing stderr drop the text (there is nowhere to say so).
     public func write(_ text: String) {
         write(Data(text.utf8))
     }
@@ -84,12 +90,16 @@ public enum StandardStream {
                 } else if errno == EINTR {
                     continue
                 } else {
-                    if errno == EPIPE, self == .output {
+                    guard self == .output else { return }
+                    let failure = errno
+                    if failure == EPIPE {
                         signal(SIGPIPE, SIG_DFL)
                         raise(SIGPIPE)
                         _exit(141)
                     }
-                    return
+                    StandardStream.error.write(StandardStream.errorPrefix + "cannot write to standard output: "
+                                               + String(cString: strerror(failure)) + "\n")
+                    _exit(1)
                 }
             }
         }

@@ -129,12 +129,12 @@ struct Resume: ParsableCommand {
     @OptionGroup var jobOptions: JobOptions
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted (> 0, at most 1e9).", valueName: "seconds"))
-    var staleAfter: Double = SlopeStore.defaultStaleAfter
+    var staleAfter = Seconds(SlopeStore.defaultStaleAfter)
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
-        guard staleAfter > 0 && staleAfter <= 1e9 else {
-            throw ValidationError("--stale-after: '\(staleAfter)' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)")
+        guard staleAfter.value > 0 && staleAfter.value <= 1e9 else {
+            throw ValidationError("--stale-after: '\(staleAfter.text)' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)")
         }
     }
 
@@ -143,8 +143,8 @@ struct Resume: ParsableCommand {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
-                         staleAfter: staleAfter) { worker in
-            try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter)
+                         staleAfter: staleAfter.value) { worker in
+            try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)
         }
     }
 }
@@ -179,15 +179,15 @@ struct Datasets: ParsableCommand {
                 throw ExperimentsError.badSetting(field: "--out", reason: "cannot write \(out): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
             }
             let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
-            print("wrote \(out): \(csv), \(rows) rows and a header")
+            Console.say("wrote \(out): \(csv), \(rows) rows and a header")
             return
         }
         for dataset in try DataCatalog.builtInSummaries() {
-            print("\(dataset.name.padding(toLength: 9, withPad: " ", startingAt: 0))\(dataset.shape.padding(toLength: 14, withPad: " ", startingAt: 0))"
+            Console.say("\(dataset.name.padding(toLength: 9, withPad: " ", startingAt: 0))\(dataset.shape.padding(toLength: 14, withPad: " ", startingAt: 0))"
                 + "\(dataset.task.padding(toLength: 30, withPad: " ", startingAt: 0))\(dataset.summary)")
-            if !dataset.options.isEmpty { print("         options: \(dataset.options)") }
+            if !dataset.options.isEmpty { Console.say("         options: \(dataset.options)") }
         }
-        print("CSV files: --dataset FILE.csv (header row; --target COLUMN, default the last).")
+        Console.say("CSV files: --dataset FILE.csv (header row; --target COLUMN, default the last).")
     }
 }
 

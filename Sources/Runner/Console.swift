@@ -33,7 +33,7 @@ enum Console {
             return 2
         }
         if Runner.exitCode(for: error) == .success {  // --help of the root command, --version
-            print(Runner.fullMessage(for: error))
+            say(Runner.fullMessage(for: error))
             return 0
         }
         writeError("error: \(error)")

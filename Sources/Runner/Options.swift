@@ -24,17 +24,37 @@ enum OutputActivation: String, CaseIterable, ExpressibleByArgument {
 }
 
 /// One value, or several separated by commas (a sweep over them); help lists the element's choices.
+/// Any text parses: each value is checked in `validate()` by Experiments, as a sweep file's are,
+/// whose message names the flag, the value and what it takes ("--epochs: '1.5' is not accepted;
+/// expected a whole number from 0 to 1000000000"), where ArgumentParser would only say "invalid".
 struct ValueList<Element: ExpressibleByArgument>: ExpressibleByArgument {
     var texts: [String]
 
     init?(argument: String) {
-        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !parts.isEmpty, parts.allSatisfy({ Element(argument: $0) != nil }) else { return nil }
-        texts = parts
+        texts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     static var allValueStrings: [String] { Element.allValueStrings }
     var defaultValueDescription: String { texts.joined(separator: ",") }
+}
+
+/// A number of seconds, shown in help and errors as typed (`300`, where a Double shows `300.0`).
+struct Seconds: ExpressibleByArgument {
+    var value: Double
+    var text: String
+
+    init?(argument: String) {
+        guard let value = Double(argument) else { return nil }
+        self.value = value
+        self.text = argument
+    }
+
+    init(_ value: Double) {
+        self.value = value
+        self.text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+
+    var defaultValueDescription: String { text }
 }
 
 /// `--dataset`: a comma list like the other settings, except that commas inside the path of an

@@ -23,16 +23,23 @@ struct Runner: ParsableCommand {
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
     /// with 1 (2 for bad input found while running), and never print a stack trace.
     static func main() {
+        let names = configuration.subcommands.map { $0._commandName }
+        if let unknown = UsageMessages.unknownCommand(Array(CommandLine.arguments.dropFirst()), tool: "runner", commands: names) {
+            Console.writeError("error: " + unknown)
+            Foundation.exit(2)
+        }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
         } catch {
             if exitCode(for: error) == .success {
-                print(fullMessage(for: error))
+                Console.say(fullMessage(for: error))
                 Foundation.exit(0)
             }
             // One line, like every other error ("error: Unknown option '--bogus'"); --help has the usage.
-            Console.writeError("error: " + message(for: error).split(separator: "\n").joined(separator: " "))
+            let text = message(for: error)
+            let line = UsageMessages.invalidValue(text, expectations: valueExpectations) ?? text
+            Console.writeError("error: " + line.split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
         }
         do {
@@ -41,4 +48,14 @@ struct Runner: ParsableCommand {
             Foundation.exit(Console.exitStatus(for: error))
         }
     }
+
+    /// What the options whose values ArgumentParser parses take, for its "value is invalid"
+    /// errors (the run settings take any text and are checked by Experiments: `ValueList`).
+    static let valueExpectations = [
+        "--jobs": "a whole number from 1 to \(JobOptions.maximum)",
+        "--sweep": "a sweep id, a whole number from 1 up",
+        "--run": "a run id, a whole number from 1 up",
+        "--stale-after": "a number of seconds > 0, at most 1e9",
+        "--keep-every": "a whole number from 1 up",
+    ]
 }

@@ -14,7 +14,8 @@ extension RunQueries {
     /// modification time of the file and its write-ahead log, two `stat` calls and no SQL;
     /// PostgreSQL: the server's current snapshot, which moves with every write transaction that
     /// starts or ends). Clients may poll it often; equal tokens mean nothing was committed between them.
-    public func changeToken() -> String { store.backend.changeToken() }
+    /// - Throws: the store's errors when the database cannot be read (a PostgreSQL server that is down).
+    public func changeToken() throws -> String { try store.backend.changeToken() }
 
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {

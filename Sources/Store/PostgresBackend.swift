@@ -52,9 +52,11 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
     /// The server's current snapshot (xmin:xmax:running transactions): a write transaction that
     /// starts or ends anywhere on the server moves it, read-only ones do not. A failed query gives
     /// a token of its own, so that nothing is taken as unchanged.
-    func changeToken() -> String {
-        let snapshot = try? read { c in try c.value("SELECT pg_current_snapshot()::text", as: String.self) }
-        return snapshot.flatMap { $0 } ?? "unknown-\(UUID().uuidString)"
+    func changeToken() throws -> String {
+        guard let snapshot = try read({ c in try c.value("SELECT pg_current_snapshot()::text", as: String.self) }) else {
+            throw StoreError.postgres(server: location, message: "pg_current_snapshot() returned nothing")
+        }
+        return snapshot
     }
 
     func close() throws {
@@ -175,10 +177,12 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
             outageStart = now
             if !(error is Retry), outage.begin(at: now) { reconnection.onLost(Self.reason(error)) }
         }
-        guard let start = outageStart, now.timeIntervalSince(start) < reconnection.giveUpAfter, !reconnection.shouldGiveUp() else {
+        let remaining = outageStart.map { reconnection.giveUpAfter - now.timeIntervalSince($0) } ?? 0
+        guard remaining > 0, !reconnection.shouldGiveUp() else {
             throw error is Retry ? StoreError.cannotConnect(server: location, reason: "the server did not say whether a transaction was committed: check it, then retry") : error
         }
-        Thread.sleep(forTimeInterval: SlopeStore.PostgresReconnection.backoff(attempt: failures))
+        // Never past the deadline: the last attempt is made when it comes (`report` answers within it).
+        Thread.sleep(forTimeInterval: min(SlopeStore.PostgresReconnection.backoff(attempt: failures), remaining))
         failures += 1
     }
 

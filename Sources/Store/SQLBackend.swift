@@ -175,8 +175,9 @@ protocol StoreBackend: AnyObject, Sendable {
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     holder: RunHolder) throws
     /// A token that changes whenever a commit reaches the database (equal tokens: nothing was
-    /// committed between them), cheap enough for a dashboard to poll often.
-    func changeToken() -> String
+    /// committed between them), cheap enough for a dashboard to poll often. Throws when the
+    /// database cannot be read (a PostgreSQL server that is down), like any read.
+    func changeToken() throws -> String
     /// Closes every connection. Later calls do nothing; any other use afterwards throws.
     func close() throws
 }

@@ -33,7 +33,7 @@ extension SlopeStore {
     ///   `.notFound` for an unknown sweep, `.interrupted`, and the errors of either database.
     public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false }) throws -> SQLiteExport {
         let folderPath = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let folder = Self.shown(folderPath), shownPath = Self.shown(path)
+        let folder = Self.shownPath(folderPath), shownPath = Self.shownPath(path)
         var info = stat(), isFolder: ObjCBool = false
         if lstat(path, &info) == 0 {
             throw StoreError.invalidValue("\(shownPath) already exists: give a new file name (export never replaces a file)")
@@ -81,7 +81,16 @@ extension SlopeStore {
             Self.removeDatabaseFiles(temporary)
         } catch {
             Self.removeDatabaseFiles(temporary)
-            throw error
+            // The copy's file (named after --out, not the temporary one; not "resume the run").
+            switch error {
+            case let StoreError.diskFull(path) where path.hasPrefix(temporary):
+                throw StoreError.invalidValue("cannot write \(shownPath): the disk holding it is full; nothing was written "
+                                              + "(free some space, or export to another disk)")
+            case let StoreError.ioError(path, message) where path.hasPrefix(temporary):
+                throw StoreError.invalidValue("cannot write \(shownPath) (\(message)); nothing was written (check the disk and the file system)")
+            default:
+                throw error
+            }
         }
         summary.bytes = Int64((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
         return summary
@@ -169,7 +178,7 @@ extension SlopeStore {
 
     /// A path as messages show it: as a JSON string literal when it holds a line break or another
     /// control character (one line, nothing hidden), else as it is.
-    static func shown(_ path: String) -> String {
+    public static func shownPath(_ path: String) -> String {
         path.unicodeScalars.contains { $0.properties.generalCategory == .control } ? jsonStringLiteral(path) : path
     }
 

@@ -58,4 +58,33 @@ final class DiskFullProcessTests: XCTestCase {
         XCTAssertEqual(try store.tensors(runID: 1, epoch: 60).map(\.tensor), try expected.tensors(runID: 1, epoch: 60).map(\.tensor))
         XCTAssertEqual(try store.tensors(runID: 1, epoch: 60).count, 12)
     }
+
+    /// `report export --format sqlite` onto a file system too small for the copy: one line that
+    /// names --out's file (not the temporary one) and says nothing of resuming a run; exit 1,
+    /// nothing left behind.
+    func testAnExportToAFullDiskNamesItsFileAndLeavesNothing() throws {
+        #if !os(Linux)
+        throw XCTSkip("mounts a tmpfs in a Linux mount namespace")
+        #endif
+        let probe = try ChildProcess.run(unshare, ["-m", "/bin/true"])
+        try XCTSkipUnless(probe.status == 0 && getuid() == 0, "needs root for a mount namespace: \(probe.error)")
+        // digits 64-64-10, 6 stored epochs: ~240 KB of tensors, more than the 128 KB tmpfs holds.
+        let source = directory.path("source.db")
+        let trained = try ChildProcess.run(runner, ["train", "--dataset", "digits", "--hidden", "64", "--epochs", "5", "--quiet", "--db", source])
+        XCTAssertEqual(trained.status, 0, trained.error)
+
+        let mount = directory.path("small")
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        let script = """
+            mount -t tmpfs -o size=128k tmpfs '\(mount)' || exit 90
+            '\(builtExecutable("report").path)' export --db '\(source)' --format sqlite --out '\(mount)/copy.db' 2> '\(directory.path("export.err"))'
+            echo "export $?"
+            ls -A '\(mount)'
+            """
+        let result = try ChildProcess.run(unshare, ["-m", "/bin/sh", "-c", script])
+        let error = (try? String(contentsOfFile: directory.path("export.err"), encoding: .utf8)) ?? ""
+        XCTAssertEqual(result.output, "export 1\n", "nothing left in the folder: \(result.output)\(result.error)\(error)")
+        XCTAssertEqual(error, "report: error: cannot write \(mount)/copy.db: the disk holding it is full; nothing was written "
+                       + "(free some space, or export to another disk)\n")
+    }
 }

@@ -89,7 +89,7 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(try parse(["work", "--sweep", "4", "--jobs", "2"], as: Work.self).sweep, 4)
         let resume = try parse(["resume", "--run", "9", "--stale-after", "30"], as: Resume.self)
         XCTAssertEqual(resume.runID, 9)
-        XCTAssertEqual(resume.staleAfter, 30)
+        XCTAssertEqual(resume.staleAfter.value, 30)
         _ = try parse(["datasets"], as: Datasets.self)
     }
 

@@ -55,6 +55,40 @@ extension ReportCLITests {
         XCTAssertEqual(result.error, "")
     }
 
+    /// A --host that is no address of this machine (one of another: 192.0.2.1, TEST-NET-1), or
+    /// that does not resolve, is the user's input: one line, exit 2, nothing of SwiftNIO's.
+    func testServeRefusesAHostItCannotListenOnWithOneLine() throws {
+        let foreign = try report(["serve", "--db", Self.fixture, "--host", "192.0.2.1", "--port", "0", "--token", "abcdefghijklmnopq"], expect: 2)
+        XCTAssertEqual(foreign.error, "report: error: --host 192.0.2.1 is not an address of this machine: give an address of this machine: "
+                       + "127.0.0.1 (this machine only) or 0.0.0.0 (every address)\n")
+        let unknown = try report(["serve", "--db", Self.fixture, "--host", "999.1.1.1", "--port", "0", "--token", "abcdefghijklmnopq"], expect: 2)
+        XCTAssertEqual(unknown.error, "report: error: --host 999.1.1.1 is no host name or address this machine can resolve: give an address of "
+                       + "this machine: 127.0.0.1 (this machine only) or 0.0.0.0 (every address)\n")
+    }
+
+    /// `report serve` raises its soft limit on open files to the hard one (each connection takes
+    /// a descriptor): started under a soft limit of 1024 (prlimit), its /proc limits show the hard one.
+    func testServeRaisesItsOpenFileLimitToTheHardLimit() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "needs prlimit (util-linux)")
+        var own = rlimit()
+        XCTAssertEqual(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &own), 0)
+        let hard = own.rlim_max == rlim_t.max ? 4096 : min(own.rlim_max, 65536)  // RLIM_INFINITY: any hard limit will do
+        try XCTSkipUnless(hard > 1024, "the hard limit on open files is \(hard): nothing to raise")
+        let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/prlimit"),
+                                     ["--nofile=1024:\(hard)", ReportProcess.executable("report").path, "serve", "--db", Self.fixture, "--port", "0"])
+        defer {
+            if child.process.isRunning { kill(child.pid, SIGKILL) }
+            _ = child.finish()
+        }
+        for _ in 0..<300 where !child.outputSoFar.contains("\n") { Thread.sleep(forTimeInterval: 0.1) }  // at most 30 s
+        XCTAssertTrue(child.outputSoFar.hasPrefix("Slope dashboard of "), child.outputSoFar + child.errorSoFar)
+        let limits = try String(contentsOfFile: "/proc/\(child.pid)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") }.map(String.init) ?? ""
+        XCTAssertEqual(line.split(separator: " ", omittingEmptySubsequences: true).suffix(3), ["\(hard)", "\(hard)", "files"], limits)
+        kill(child.pid, SIGTERM)
+        XCTAssertEqual(child.finish().status, 0)
+    }
+
     func testServeSaysAPortInUseAndTheHostNameForEveryAddress() throws {
         // A port this test listens on.
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

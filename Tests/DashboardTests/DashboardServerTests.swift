@@ -99,4 +99,73 @@ final class DashboardServerTests: XCTestCase {
                                       ("w", .number(3)), ("f", .number(0.1)), ("e", .number(1e-7)), ("b", .bool(true)), ("z", .null)])
         XCTAssertEqual(value.serialized(), #"{"a\u003c/script\u003e":"x\u0001\u2028y","n":null,"i":null,"w":3,"f":0.1,"e":1e-07,"b":true,"z":null}"#)
     }
+
+    /// A client that sends half a request head and stops is closed once the idle timeout has
+    /// passed (here 1 s), and a whole request on another connection meanwhile still gets its answer.
+    func testAHalfSentRequestIsClosedAndOthersAreStillAnswered() throws {
+        let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries, port: 0, idleTimeout: .seconds(1))
+        final class Port: @unchecked Sendable { var value = 0 }
+        let bound = Port(), running = DispatchSemaphore(value: 0), stopped = DispatchSemaphore(value: 0)
+        let serving = Task {
+            defer { stopped.signal() }
+            try await server.run { port in bound.value = port; running.signal() }
+        }
+        defer {
+            serving.cancel()
+            XCTAssertEqual(stopped.wait(timeout: .now() + 60), .success, "the server did not stop")
+        }
+        XCTAssertEqual(running.wait(timeout: .now() + 60), .success, "the server did not start")
+
+        let halfSent = try LoopbackConnection(port: bound.value)
+        defer { halfSent.close() }
+        try halfSent.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: ")
+        let whole = try LoopbackConnection(port: bound.value)
+        defer { whole.close() }
+        try whole.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let answer = whole.readToEnd()
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), answer)
+        XCTAssertTrue(answer.contains("\"single_runs\":2"), answer)
+        // Closed by the server: the read ends (at most 60 s, the socket's own receive timeout) with nothing.
+        XCTAssertEqual(halfSent.readToEnd(), "")
+        XCTAssertTrue(halfSent.wasClosedByPeer, "the half-sent request's connection is still open")
+    }
+}
+
+/// A blocking TCP connection to 127.0.0.1 whose reads give up after 60 s.
+private final class LoopbackConnection {
+    let descriptor: Int32
+    private(set) var wasClosedByPeer = false
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard Foundation.send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    /// Everything read until the peer closes the connection (or a read times out or fails).
+    func readToEnd() -> String {
+        var received: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count == 0 { wasClosedByPeer = true }
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    func close() { _ = Foundation.close(descriptor) }
 }

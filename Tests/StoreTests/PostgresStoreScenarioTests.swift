@@ -152,9 +152,9 @@ final class PostgresStoreScenarioTests: XCTestCase {
         say("open tpe sweeps", try store.openSweepIDs(method: "tpe"))
 
         // The change token moves with a commit.
-        let token = store.queries.changeToken()
+        let token = try store.queries.changeToken()
         try store.setSweepStatus(sweepID: sampled, .completed)
-        say("change token moved", store.queries.changeToken() != token)
+        say("change token moved", try store.queries.changeToken() != token)
 
         // The SQLite export of the sweep reads back alike, from either store.
         var export = try store.exportSQLite(sweepID: sweepID, to: exportPath)

@@ -1,0 +1,67 @@
+// Usage errors of both executables that ArgumentParser words vaguely ("The value '1.5' is invalid
+// for '--epochs <n>'", "2 unexpected arguments"): each says what was wrong and what is expected,
+// on one line, exit 2. Also the small ones: `!= null`, a grid of a column against itself, the
+// default of --stale-after, and a success line naming a path with a line break.
+import Foundation
+import TestSupport
+import XCTest
+
+final class UsageMessagesCLITests: CLITestCase {
+    func testValuesThatDoNotParseSayWhatTheOptionTakes() throws {
+        let refusals: [(tool: String, arguments: [String], error: String)] = [
+            ("runner", ["train", "--epochs", "1.5"], "error: --epochs: '1.5' is not accepted; expected a whole number from 0 to 1000000000"),
+            ("runner", ["train", "--batch-size", "1.5"], "error: --batch-size: '1.5' is not accepted; expected a whole number >= 1"),
+            ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
+            ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
+            ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            ("runner", ["sweep", "--jobs", "abc"], "error: --jobs: 'abc' is not accepted; expected a whole number from 1 to 256"),
+            ("runner", ["work", "--sweep", "abc"], "error: --sweep: 'abc' is not accepted; expected a sweep id, a whole number from 1 up"),
+            ("runner", ["resume", "--run", "1.5"], "error: --run: '1.5' is not accepted; expected a run id, a whole number from 1 up"),
+            ("runner", ["resume", "--stale-after", "0"],
+             "error: --stale-after: '0' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
+            ("runner", ["resume", "--stale-after", "soon"], "error: --stale-after: 'soon' is not accepted; expected a number of seconds > 0, at most 1e9"),
+            ("runner", ["compact", "--sweep", "1", "--keep-every", "abc"], "error: --keep-every: 'abc' is not accepted; expected a whole number from 1 up"),
+            ("report", ["runs", "--limit", "abc"], "report: error: --limit: 'abc' is not accepted; expected a whole number from 1 up"),
+            ("report", ["runs", "--sweep", "one"],
+             "report: error: --sweep: 'one' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
+            ("report", ["tensors", "1", "--layer", "abc"],
+             "report: error: --layer: 'abc' is not accepted; expected a whole number from 1 up (1 = the first weight matrix)"),
+            ("report", ["explain", "1", "--layer", "1", "--weight", "0"],
+             "report: error: --weight: '0' is not accepted; expected two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)"),
+            ("report", ["serve", "--port", "abc"], "report: error: --port: 'abc' is not accepted; expected a whole number from 0 to 65535 (0: any free port)"),
+            ("report", ["show", "abc"], "report: error: the run id 'abc' is not accepted; expected a positive whole number (`report runs` lists the runs)"),
+            ("report", ["show", "-1"], "report: error: the run id '-1' is not accepted; expected a positive whole number (`report runs` lists the runs)"),
+            ("report", ["inspect", "1"], "report: error: unknown command 'inspect': `report --help` lists the commands"),
+            ("report", ["shwo", "1"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
+            ("runner", ["trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
+            ("report", ["grid", "--sweep", "1", "--rows", "learning_rate", "--cols", "learning_rate"],
+             "report: error: --rows and --cols are both learning_rate: give two different columns (one against itself is only a diagonal)"),
+            ("report", ["runs", "--where", "learning_rate != null"],
+             "report: error: invalid expression \"learning_rate != null\": null is not compared with !=: write learning_rate is not null"),
+            ("report", ["runs", "--where", "learning_rate = null"],
+             "report: error: invalid expression \"learning_rate = null\": null is not compared with =: write learning_rate is null"),
+        ]
+        for refusal in refusals {
+            let result = try run(refusal.tool, refusal.arguments, expect: 2)
+            XCTAssertEqual(result.error, refusal.error + "\n", "\(refusal.tool) \(refusal.arguments)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(databaseName)), "no database made by a refused command")
+    }
+
+    func testStaleAfterShowsItsDefaultAsTyped() throws {
+        let help = try run("runner", ["resume", "--help"]).output
+        XCTAssertTrue(help.contains("(default: 300)"), help)
+        XCTAssertFalse(help.contains("300.0"), help)
+    }
+
+    /// The line `export` prints at the end names a path with a line break the way its errors do
+    /// (a JSON string literal), so it stays one line.
+    func testTheExportSuccessLineEscapesControlCharacters() throws {
+        try run("runner", ["train", "--dataset", "xor", "--hidden", "3", "--epochs", "2", "--quiet"])
+        let output = try run("report", ["export", "--format", "sqlite", "--out", "a\nb.db"]).output
+        XCTAssertTrue(output.hasPrefix("exported 0 sweeps, 1 run, 3 epochs, "), output)
+        XCTAssertTrue(output.contains(" tensors to \"a\\nb.db\" ("), output)
+        XCTAssertEqual(output.filter { $0 == "\n" }.count, 1, output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("a\nb.db")))
+    }
+}
