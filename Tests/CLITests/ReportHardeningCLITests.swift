@@ -103,55 +103,6 @@ final class ReportHardeningCLITests: XCTestCase {
         XCTAssertEqual(child.finish().status, 0)
     }
 
-    /// A cluster of this test's own (scripts/postgres-test-cluster), stopped under a running
-    /// dashboard: every API route, /api/changes included (it used to answer 200 with a new random
-    /// token each time), answers 503 with the error as JSON.
-    func testEveryRouteAnswers503WhenTheClusterIsStopped() throws {
-        _ = try PostgresServer.admin()  // skipped where the tests have no PostgreSQL
-        let bash = URL(fileURLWithPath: "/bin/bash")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/postgres-test-cluster").path
-        let started = try ChildProcess.run(bash, [script, "start"])
-        XCTAssertEqual(started.status, 0, started.error)
-        func exported(_ name: String) -> String? {
-            started.output.split(separator: "\n").first { $0.hasPrefix("export \(name)='") }
-                .map { String($0.dropFirst("export \(name)='".count).dropLast()) }
-        }
-        let url = try XCTUnwrap(exported("SLOPE_TEST_POSTGRES_URL"), started.output)
-        let folder = try XCTUnwrap(exported("SLOPE_TEST_POSTGRES_DIR"), started.output)
-        var isStopped = false
-        defer { if !isStopped { _ = try? ChildProcess.run(bash, [script, "stop", folder]) } }
-        let trained = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--learning-rate", "0.1,0.5",
-                                         "--quiet", "--db", url])
-        XCTAssertEqual(trained.status, 0, trained.error)
-
-        let child = try ChildProcess(ReportProcess.executable("report"), ["serve", "--db", url, "--port", "0"])
-        defer {
-            if child.process.isRunning { kill(child.pid, SIGKILL) }
-            _ = child.finish()
-        }
-        var base: String?
-        XCTAssertTrue(waitUntil {
-            base = child.outputSoFar.range(of: "http://127.0.0.1:[0-9]+/", options: .regularExpression).map { String(child.outputSoFar[$0]) }
-            return base != nil
-        }, child.errorSoFar)
-        let address = try XCTUnwrap(base)
-        let routes = ["api/changes", "api/sweeps", "api/sweeps/1", "api/sweeps/1/runs", "api/runs", "api/runs/1", "api/runs/1/layers"]
-        for path in routes { XCTAssertEqual(get(address + path).status, 200, path) }
-
-        let stopped = try ChildProcess.run(bash, [script, "stop", folder])
-        XCTAssertEqual(stopped.status, 0, stopped.error)
-        isStopped = true
-        for path in routes {
-            let reply = get(address + path)
-            XCTAssertEqual(reply.status, 503, "\(path): \(reply.body)")
-            XCTAssertTrue(reply.body.hasPrefix("{\"error\":\"cannot read the database: "), "\(path): \(reply.body)")
-        }
-        XCTAssertEqual(get(address).status, 200, "the page itself needs no database")
-        kill(child.pid, SIGTERM)
-        XCTAssertEqual(child.finish().status, 0)
-    }
-
     /// `report export --format sqlite` stopped by `signal` while it waits for a locked table:
     /// the status, its stderr and the files left in the folder.
     private func interruptedExport(_ server: ServerDatabase, signal: Int32) throws -> (status: Int32, error: String, files: [String]) {
