@@ -100,7 +100,7 @@ final class RunnerParsingTests: XCTestCase {
         assertRejected(["train", "--batch-size", "0"], mentions: ["--batch-size: '0' is not accepted; expected a whole number >= 1"])
         assertRejected(["train", "--momentum", "1"], mentions: ["--momentum", "[0, 1)"])
         assertRejected(["train", "--activation", "swish"], mentions: ["swish", "relu", "tanh", "sigmoid"])
-        assertRejected(["train", "--activation", "softmax"], mentions: ["softmax", "'relu', 'tanh', 'sigmoid' or 'identity'"])
+        assertRejected(["train", "--activation", "softmax"], mentions: ["softmax", "--activation: 'softmax' is not accepted; expected one of relu, tanh, sigmoid, identity"])
         assertRejected(["train", "--loss", "hinge"], mentions: ["hinge", "mse", "cross-entropy"])
         assertRejected(["train", "--hidden", "64,x"], mentions: ["--hidden", "widths"])
         assertRejected(["train", "--log-tensors", "sometimes"], mentions: ["--log-tensors", "every, final"])
