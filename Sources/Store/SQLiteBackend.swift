@@ -100,7 +100,8 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// the busy timeout.
     private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
                                  checkpointer: Checkpointer?) throws -> DatabasePool {
-        let deadline = Date().addingTimeInterval(busyTimeout)
+        let started = Date(), deadline = started.addingTimeInterval(busyTimeout)
+        var noticed = false
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
@@ -116,6 +117,12 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
             } catch let error as DatabaseError
                         where [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL].contains(error.resultCode)
                               && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
+                // A writer stopped inside a write (SIGSTOP) keeps every opener here: say so, and
+                // for whom, as a write waiting for the lock does.
+                if let lockWaiting, !noticed, Date().timeIntervalSince(started) >= lockWaiting.noticeAfter {
+                    noticed = true
+                    lockWaiting.onWait(SlopeStore.writeLockHolder(path: path))
+                }
                 usleep(useconds_t.random(in: 2_000...20_000))
             }
         }

@@ -80,7 +80,7 @@ final class ReportHardeningCLITests: XCTestCase {
             ALTER DATABASE \(server.name) ALLOW_CONNECTIONS false;
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(server.name)'
             """)
-        for path in ["api/sweeps/1", "api/runs", "api/sweeps/1"] {
+        for path in ["api/sweeps/1", "api/runs", "api/changes", "api/sweeps/1"] {
             let reply = get(address + path)
             XCTAssertEqual(reply.status, 503, path)
             XCTAssertTrue(reply.body.hasPrefix("{\"error\":\"cannot read the database: cannot connect to postgresql:"), reply.body)
