@@ -15,12 +15,17 @@ final class DiskFullProcessTests: XCTestCase {
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-disk-full") }
     override func tearDown() { directory.remove() }
 
-    func testAFullFileSystemLeavesTheRunToResumeBitIdentically() throws {
+    /// Skips unless this (Linux, root) process can mount a tmpfs in a mount namespace of its own.
+    private func requireMountNamespace() throws {
         #if !os(Linux)
         throw XCTSkip("mounts a tmpfs in a Linux mount namespace")
         #endif
         let probe = try ChildProcess.run(unshare, ["-m", "/bin/true"])
         try XCTSkipUnless(probe.status == 0 && getuid() == 0, "needs root for a mount namespace: \(probe.error)")
+    }
+
+    func testAFullFileSystemLeavesTheRunToResumeBitIdentically() throws {
+        try requireMountNamespace()
 
         // digits 64-64-10: ~40 KB of tensors an epoch, ~2.4 MB for the whole run: more than the tmpfs holds.
         let flags = ["train", "--dataset", "digits", "--hidden", "64", "--epochs", "60", "--batch-size", "64", "--momentum", "0.5"]
@@ -63,11 +68,7 @@ final class DiskFullProcessTests: XCTestCase {
     /// names --out's file (not the temporary one) and says nothing of resuming a run; exit 1,
     /// nothing left behind.
     func testAnExportToAFullDiskNamesItsFileAndLeavesNothing() throws {
-        #if !os(Linux)
-        throw XCTSkip("mounts a tmpfs in a Linux mount namespace")
-        #endif
-        let probe = try ChildProcess.run(unshare, ["-m", "/bin/true"])
-        try XCTSkipUnless(probe.status == 0 && getuid() == 0, "needs root for a mount namespace: \(probe.error)")
+        try requireMountNamespace()
         // digits 64-64-10, 6 stored epochs: ~240 KB of tensors, more than the 128 KB tmpfs holds.
         let source = directory.path("source.db")
         let trained = try ChildProcess.run(runner, ["train", "--dataset", "digits", "--hidden", "64", "--epochs", "5", "--quiet", "--db", source])
