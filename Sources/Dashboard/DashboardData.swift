@@ -290,7 +290,8 @@ struct DashboardData: Sendable {
         } catch ReportError.noRuns {  // no run matches the filter: nothing to explain, not an error
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
             return .object([("metric", JSONValue(requested?.rawValue)), ("goal", JSONValue(requested.map { Goal.natural(for: $0.rawValue).rawValue })),
-                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string("no run matches the filter"))])
+                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string("no run matches the filter")),
+                            ("notes", .array([]))])
         } catch ReportError.unknownSweep {
             throw DashboardError.notFound("no sweep with id \(sweepID) in this database")
         } catch let error as ReportError { throw DashboardError.from(error) }
@@ -310,6 +311,8 @@ struct DashboardData: Sendable {
                          ("merged", .array(item.merged.map { .string($0) }))])
             })),
             ("note", JSONValue(note)),
+            // As above `report importance`'s table: the settings merged into another, and shares that overlap.
+            ("notes", .array(Reporter.importanceNotes(result).map { .string($0) })),
         ])
     }
 

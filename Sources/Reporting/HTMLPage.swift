@@ -214,12 +214,13 @@ extension Reporter {
         html += "\(importance.runCount) finished runs: the share of its variance each setting's main effect explains "
         html += "(eta squared; numbers with many values in 5 quantile bins), as <code>report importance</code></p>\n"
         for note in Self.importanceNotes(importance) { html += "<p class=\"meta\">\(xmlEscaped(note))</p>\n" }
-        html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th></tr></thead>\n<tbody>\n"
+        html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th><th>merged</th></tr></thead>\n<tbody>\n"
         for item in importance.settings {
             let width = Int((item.share * 200).rounded())
             html += "<tr><td class=\"text\">\(xmlEscaped(item.setting))</td>"
             html += "<td class=\"text\"><span class=\"bar\" style=\"width:\(width)px\"></span> \(xmlEscaped(formatNumber(item.share, digits: 3)))</td>"
-            html += "<td>\(item.groupCount)</td><td class=\"text\">\(xmlEscaped(item.bestGroup))</td><td>\(xmlEscaped(formatNumber(item.bestMean)))</td></tr>\n"
+            html += "<td>\(item.groupCount)</td><td class=\"text\">\(xmlEscaped(item.bestGroup))</td><td>\(xmlEscaped(formatNumber(item.bestMean)))</td>"
+            html += "<td class=\"text\">\(xmlEscaped(item.merged.joined(separator: " ")))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n"
     }

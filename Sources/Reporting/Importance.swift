@@ -144,7 +144,7 @@ extension Reporter {
     /// What a reader needs to read the shares: the settings merged into another (their value follows
     /// from its), and whether the shares can add up to more than 1 (only when the settings are not
     /// balanced against each other, as in a full grid they are).
-    static func importanceNotes(_ result: SweepImportance) -> [String] {
+    public static func importanceNotes(_ result: SweepImportance) -> [String] {
         var notes: [String] = []
         for item in result.settings where !item.merged.isEmpty {
             let names = item.merged.joined(separator: ", ")

@@ -271,6 +271,8 @@ class DashboardTests: XCTestCase {
         let names = settings.map { $0["setting"] as! String }
         XCTAssertEqual(names, ["learning_rate", "batch_size", "seed"])
         XCTAssertEqual(settings.map { $0["merged"] as? [String] }, [[], [], ["weight_decay"]])
+        // The notes `report importance` prints above its table: what was merged (a full grid: no overlap note).
+        XCTAssertEqual(json["notes"] as? [String], ["weight_decay follows from seed: not ranked apart, seed's share is theirs too"])
         XCTAssertEqual(expected["learning_rate"]!, 0.5755, accuracy: 1e-4)
         for item in settings {
             XCTAssertEqual(item["importance"] as! Double, expected[item["setting"] as! String]!, accuracy: 1e-12, "\(item)")
@@ -295,6 +297,7 @@ class DashboardTests: XCTestCase {
         let none = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3E+5").json
         XCTAssertEqual(none["runs"] as? Int, 0)
         XCTAssertEqual(none["note"] as? String, "no run matches the filter")
+        XCTAssertEqual(none["notes"] as? [String], [])
 
         try await assertError("/api/sweeps/1/importance?metric=name", .badRequest, "metric must be a numeric column")
         try await assertError("/api/sweeps/1/importance?where=learning_rate+%3C", .badRequest, "where: invalid expression")

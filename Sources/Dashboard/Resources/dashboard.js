@@ -348,14 +348,18 @@
             el('td', {}, [item.groups]),
             el('td', { className: 'text' }, [item.best_group]),
             el('td', {}, [format(item.best_mean)]),
+            el('td', { className: 'text merged' }, [item.merged.join(' ')]),
           ]);
         });
-        var head = el('tr', {}, ['setting', 'explains', 'groups', 'best group', 'its mean'].map(function (title, index) {
-          return el('th', { className: index === 0 || index === 3 ? 'text' : '' }, [title]);
+        var head = el('tr', {}, ['setting', 'explains', 'groups', 'best group', 'its mean', 'merged'].map(function (title, index) {
+          return el('th', { className: [0, 3, 5].indexOf(index) >= 0 ? 'text' : '' }, [title]);
         }));
-        replace(importanceBox, el('figure', { id: 'importance-figure' }, [el('div', { className: 'scroll' }, [el('table', { id: 'importance' }, [el('thead', {}, [head]), el('tbody', {}, rows)])]),
+        // As report importance: what was merged into which setting, and shares that overlap, above the table.
+        var notes = data.notes.map(function (note) { return el('p', { className: 'note importance-notes' }, [note]); });
+        replace(importanceBox, el('figure', { id: 'importance-figure' }, notes.concat([el('div', { className: 'scroll' }, [el('table', { id: 'importance' }, [el('thead', {}, [head]), el('tbody', {}, rows)])]),
           el('figcaption', {}, ['the share of the variance of ' + data.metric + ' among the ' + data.runs + ' finished runs that each setting\'s main effect explains ' +
-          '(as report importance: numbers with more than 8 values in 5 quantile bins); best group by goal ' + data.goal])]));
+          '(as report importance: numbers with more than 8 values in 5 quantile bins); best group by goal ' + data.goal + '; merged: ' +
+          'the settings whose value follows from this one\'s, not ranked apart'])])));
       }).catch(showError(importanceBox));
     }
 
