@@ -240,7 +240,8 @@ struct DashboardData: Sendable {
                     ("row", JSONValue(row)), ("col", JSONValue(column)), ("runs", .integer(Int64(cell.runCount))),
                     ("values", .integer(Int64(cell.valueCount))), ("mean", JSONValue(cell.mean)), ("min", JSONValue(cell.minimum)),
                     ("max", JSONValue(cell.maximum)), ("std", JSONValue(cell.standardDeviation)),
-                    ("best", .bool(cell == pivot.best)),
+                    ("best", .bool(cell == pivot.best)), ("diverged", .integer(Int64(cell.divergedCount))),
+                    ("failed", .integer(Int64(cell.failedCount))),
                 ]))
             }
         }
@@ -250,7 +251,7 @@ struct DashboardData: Sendable {
             ("row_values", .array(pivot.rowValues.map(JSONValue.init))), ("column_values", .array(pivot.columnValues.map(JSONValue.init))),
             ("cells", .array(cells)),
             ("best", pivot.best.map { .object([("row", JSONValue($0.rowValue)), ("col", JSONValue($0.columnValue)), ("mean", JSONValue($0.mean))]) } ?? .null),
-            ("note", JSONValue(pivot.unfinishedNote.map { "includes runs that stopped early: \($0)" })),
+            ("note", pivot.notes.isEmpty ? .null : .string(pivot.notes.joined(separator: "; "))),
         ])
     }
 

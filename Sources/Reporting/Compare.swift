@@ -182,11 +182,39 @@ extension Reporter {
         public internal(set) var rowValues: [RunValue], columnValues: [RunValue]
         var cells: [String: PivotCell]   // key: "\(row)|\(column)" of exact values
         public internal(set) var best: PivotCell?
-        /// Runs in the cells that did not run their course: "2 pruned, 1 diverged" (nil when none).
-        public internal(set) var unfinishedNote: String? = nil
+        /// Runs of the cells stopped early by the search (counted with their values then), and runs left
+        /// out of the cells' statistics (they diverged or failed).
+        var prunedCount = 0, divergedCount = 0, failedCount = 0
+
+        /// What a reader needs to read the cells (`grid`, the HTML and the dashboard's heatmaps): the
+        /// pruned runs they include, the diverged and failed ones they leave out and what that does to
+        /// the best cell. Empty when every run ran its course.
+        public var notes: [String] {
+            var notes: [String] = []
+            if prunedCount > 0 {
+                notes.append("the cells include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
+                             + "--where \"status = 'completed'\" leaves them out")
+            }
+            if let leftOut = PivotCell.leftOutText(diverged: divergedCount, failed: failedCount) {
+                notes.append("left out of the means: \(leftOut) (no result: report best never names such a run); "
+                             + "a cell with runs left out ranks after the cells without, as in report best")
+            }
+            return notes
+        }
 
         public func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
+    }
+
+    /// A cell's text in `grid` and the HTML heatmap: the mean, ` ±` the standard deviation with several
+    /// values (`deviationSeparator` between), and the counts in parentheses ("(3)", "(2, 1 diverged)");
+    /// with no value, the runs left out ("3 diverged") or "-".
+    static func cellText(_ cell: PivotCell, deviationSeparator: String) -> String {
+        guard let mean = cell.mean else { return cell.leftOutText ?? "-" }
+        var text = formatNumber(mean)
+        if cell.valueCount > 1, let deviation = cell.standardDeviation { text += " ±" + deviationSeparator + formatNumber(deviation, digits: 2) }
+        let counts = (cell.valueCount > 1 || cell.leftOutCount > 0 ? ["\(cell.valueCount)"] : []) + (cell.leftOutText.map { [$0] } ?? [])
+        return counts.isEmpty ? text : text + " (" + counts.joined(separator: ", ") + ")"
     }
 
     /// The pivot of a sweep: `metric` (default: the sweep's own metric, else the best validation or
@@ -215,20 +243,22 @@ extension Reporter {
         // SQLite's byte order (128, 16, 4).
         rowValues.sort { Self.ordered($0, $1) }
         columnValues.sort { Self.ordered($0, $1) }
+        // As `best` ranks a configuration with a diverged or failed run after every one whose runs all
+        // have a value, a cell with such a run is best only when every cell with a value has one.
         var best: PivotCell?
         for cell in cells {
             guard let mean = cell.mean, mean.isFinite else { continue }
-            if best?.mean == nil || goal.isBetter(mean, than: best!.mean!) { best = cell }
+            guard let current = best, let currentMean = current.mean else { best = cell; continue }
+            let isWhole = cell.leftOutCount == 0, currentIsWhole = current.leftOutCount == 0
+            if isWhole != currentIsWhole ? isWhole : goal.isBetter(mean, than: currentMean) { best = cell }
         }
         var pivot = Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
                      rowValues: rowValues, columnValues: columnValues,
                      cells: Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a }),
                      best: best)
-        let unfinished: [String] = [RunStatus.pruned, .diverged, .failed].compactMap { status -> String? in
-            let count = sweepRuns.filter { $0.status == status }.count
-            return count > 0 ? "\(count) \(status)" : nil
-        }
-        if !unfinished.isEmpty { pivot.unfinishedNote = unfinished.joined(separator: ", ") }
+        pivot.prunedCount = sweepRuns.filter { $0.status == .pruned }.count
+        pivot.divergedCount = cells.reduce(0) { $0 + $1.divergedCount }
+        pivot.failedCount = cells.reduce(0) { $0 + $1.failedCount }
         return pivot
     }
 
@@ -252,13 +282,14 @@ extension Reporter {
         let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter)
         if format != .table {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
-                                            .init("values"), .init("mean"), .init("std"), .init("min"), .init("max"), .init("best")])
+                                            .init("values"), .init("mean"), .init("std"), .init("min"), .init("max"), .init("best"),
+                                            .init("diverged"), .init("failed")])
             for row in pivot.rowValues {
                 for column in pivot.columnValues {
                     guard let cell = pivot.cell(row, column) else { continue }
                     table.rows.append([Self.cell(row), Self.cell(column), .integer(Int64(cell.runCount)), .integer(Int64(cell.valueCount)),
                                        .number(cell.mean), .number(cell.standardDeviation), .number(cell.minimum), .number(cell.maximum),
-                                       .integer(cell == pivot.best ? 1 : 0)])
+                                       .integer(cell == pivot.best ? 1 : 0), .integer(Int64(cell.divergedCount)), .integer(Int64(cell.failedCount))])
                 }
             }
             return table.render(format, style: style)
@@ -269,12 +300,8 @@ extension Reporter {
         for row in pivot.rowValues {
             var cells: [Cell] = [.text(rowLabel(row))]
             for column in pivot.columnValues {
-                guard let cell = pivot.cell(row, column), let mean = cell.mean else { cells.append(.text("-")); continue }
-                var text = formatNumber(mean)
-                if cell.valueCount > 1, let deviation = cell.standardDeviation { text += " ±" + formatNumber(deviation, digits: 2) }
-                if cell.valueCount > 1 { text += " (\(cell.valueCount))" }
-                if cell == pivot.best { text = "*" + text }
-                cells.append(.text(text))
+                guard let cell = pivot.cell(row, column) else { cells.append(.text("-")); continue }
+                cells.append(.text((cell == pivot.best ? "*" : "") + Self.cellText(cell, deviationSeparator: "")))
             }
             table.rows.append(cells)
             if let best = pivot.best, best.rowValue == row { table.highlightedRows.insert(table.rows.count - 1) }
@@ -286,10 +313,7 @@ extension Reporter {
         if let best = pivot.best, let mean = best.mean {
             out += "\nbest: \(pivot.rowColumn.rawValue)=\(terminalSafe(rowLabel(best.rowValue))) \(pivot.columnColumn.rawValue)=\(terminalSafe(columnLabel(best.columnValue))): \(formatNumber(mean))\n"
         }
-        if let note = pivot.unfinishedNote {
-            out += "the cells include runs that stopped early (\(note)), with their values when they stopped; "
-                + "--where \"status = 'completed'\" leaves them out\n"
-        }
+        out += pivot.notes.map { $0 + "\n" }.joined()
         return out
     }
 
@@ -332,5 +356,18 @@ extension Reporter {
             if column?.valueKind == .boolean, case .integer(let flag) = value { return flag != 0 ? "true" : "false" }
             return short ? cell(value).display : cell(value).exact
         }
+    }
+}
+
+extension PivotCell {
+    /// Runs of the cell left out of its statistics (they diverged or failed).
+    var leftOutCount: Int { divergedCount + failedCount }
+
+    /// "2 diverged, 1 failed": the cell's runs left out of its statistics; nil when none.
+    var leftOutText: String? { Self.leftOutText(diverged: divergedCount, failed: failedCount) }
+
+    static func leftOutText(diverged: Int, failed: Int) -> String? {
+        let parts = [(diverged, RunStatus.diverged), (failed, .failed)].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 }

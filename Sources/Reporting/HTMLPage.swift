@@ -237,7 +237,7 @@ extension Reporter {
             html += "<tr><th>\(xmlEscaped(rowLabel(row)))</th>"
             for column in pivot.columnValues {
                 guard let cell = pivot.cell(row, column), let mean = cell.mean, mean.isFinite else {
-                    html += "<td style=\"background:#eeeeee\">-</td>"
+                    html += "<td style=\"background:#eeeeee\">\(xmlEscaped(pivot.cell(row, column)?.leftOutText ?? "-"))</td>"
                     continue
                 }
                 var goodness = high > low ? (mean - low) / (high - low) : 0
@@ -246,12 +246,12 @@ extension Reporter {
                 let red = Int(goodness < 0.5 ? 230 : 230 - (goodness - 0.5) * 2 * 130)
                 let green = Int(goodness < 0.5 ? 90 + goodness * 2 * 130 : 220)
                 let isBest = cell == pivot.best
-                var text = formatNumber(mean)
-                if cell.valueCount > 1, let deviation = cell.standardDeviation { text += " ± " + formatNumber(deviation, digits: 2) + " (\(cell.valueCount))" }
+                let text = Self.cellText(cell, deviationSeparator: " ")
                 html += "<td\(isBest ? " class=\"best\"" : "") style=\"background:rgb(\(red),\(green),110)\" title=\"\(cell.runCount) runs\">\(isBest ? "★ " : "")\(xmlEscaped(text))</td>"
             }
             html += "</tr>\n"
         }
-        return html + "</tbody>\n</table>\n"
+        html += "</tbody>\n</table>\n"
+        return html + pivot.notes.map { "<p class=\"note\">\(xmlEscaped($0))</p>\n" }.joined()
     }
 }

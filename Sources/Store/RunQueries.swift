@@ -65,14 +65,18 @@ public struct LayerStatisticsRow: Equatable, Sendable {
 public struct PivotCell: Equatable, Sendable {
     public var rowValue: RunValue
     public var columnValue: RunValue
-    /// Runs in the cell, and how many of them have a value for the metric.
+    /// Runs in the cell, and how many of them have a value for the metric. A run that diverged or
+    /// failed has none, whatever it stored before it stopped (as `report best` never names one):
+    /// it counts in `runCount` and in `divergedCount` or `failedCount`, never in the statistics.
     public var runCount: Int
     public var valueCount: Int
     public var mean: Double?
     public var minimum: Double?
     public var maximum: Double?
-    /// Population standard deviation of the metric over the cell's runs.
+    /// Population standard deviation of the metric over the cell's runs that have a value.
     public var standardDeviation: Double?
+    public var divergedCount: Int = 0
+    public var failedCount: Int = 0
 }
 
 /// The read-only queries `report` runs, over the store's backend (opened read-only by `report`).
@@ -310,14 +314,18 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " WHERE s.id = ?", [id]).first.map(SlopeStore.SweepRecord.init(row:)) }
     }
 
-    /// Groups a sweep's runs by (rows, columns) and aggregates `metric` in SQL.
+    /// Groups a sweep's runs by (rows, columns) and aggregates `metric` in SQL, over the runs that
+    /// neither diverged nor failed (`PivotCell`), counting those apart.
     /// - Complexity: reads the sweep's runs (through the sweep index), not the whole table.
     public func pivot(sweepID: Int64, rows: RunColumn, columns: RunColumn, metric: RunColumn,
                       filter: RunFilter? = nil) throws -> [PivotCell] {
-        let r = rows.sqlExpression, c = columns.sqlExpression, m = dialect.real(metric.sqlExpression)
+        let r = rows.sqlExpression, c = columns.sqlExpression
+        let diverged = "runs.status = '\(RunStatus.diverged.rawValue)'", failed = "runs.status = '\(RunStatus.failed.rawValue)'"
+        let m = "CASE WHEN \(diverged) OR \(failed) THEN NULL ELSE \(dialect.real(metric.sqlExpression)) END"
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         let sql = """
-            SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m))
+            SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m)),
+                   count(CASE WHEN \(diverged) THEN 1 END), count(CASE WHEN \(failed) THEN 1 END)
             FROM runs WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1, 2 ORDER BY 1, 2
             """
         return try read { connection in
@@ -329,7 +337,8 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                 return PivotCell(rowValue: RunValue(row[0]), columnValue: RunValue(row[1]),
                                  runCount: Int(sqlValue: row[2]) ?? 0, valueCount: Int(sqlValue: row[3]) ?? 0, mean: mean,
                                  minimum: Double(sqlValue: row[5]), maximum: Double(sqlValue: row[6]),
-                                 standardDeviation: deviation)
+                                 standardDeviation: deviation, divergedCount: Int(sqlValue: row[8]) ?? 0,
+                                 failedCount: Int(sqlValue: row[9]) ?? 0)
             }
         }
     }

@@ -196,6 +196,8 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(first["runs"] as? Int, 2)
         XCTAssertEqual(first["mean"] as! Double, (bestValidationLoss(0, 0, 1) + bestValidationLoss(0, 0, 2)) / 2, accuracy: 1e-12)
         XCTAssertEqual(first["min"] as! Double, bestValidationLoss(0, 0, 2), accuracy: 1e-12)
+        // No run of the fixture diverged or failed: none left out (GridDivergenceTests has some).
+        XCTAssertEqual(cells.map { [$0["diverged"] as? Int, $0["failed"] as? Int] }, Array(repeating: [0, 0], count: 4))
         let best = cells.filter { $0["best"] as? Bool == true }
         XCTAssertEqual(best.count, 1)
         XCTAssertEqual(best[0]["row"] as? Double, 0.1)

@@ -316,11 +316,11 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(try reporter.compare(runIDs: [2, 1, 2], format: .csv).split(separator: "\n").count, 3, "repeated ids count once")
         // grid --where: only the matching runs are averaged (seed 1: one run per cell).
         XCTAssertEqual(try reporter.grid(sweepID: 1, filter: "seed = 1", format: .csv), """
-            learning_rate,batch_size,runs,values,mean,std,min,max,best
-            0.01,16,1,1,0.20535714285714285,0.0,0.20535714285714285,0.20535714285714285,0
-            0.01,32,1,1,0.3125,0.0,0.3125,0.3125,0
-            0.1,16,1,1,0.13942307692307693,0.0,0.13942307692307693,0.13942307692307693,1
-            0.1,32,1,1,0.1625,0.0,0.1625,0.1625,0
+            learning_rate,batch_size,runs,values,mean,std,min,max,best,diverged,failed
+            0.01,16,1,1,0.20535714285714285,0.0,0.20535714285714285,0.20535714285714285,0,0,0
+            0.01,32,1,1,0.3125,0.0,0.3125,0.3125,0,0,0
+            0.1,16,1,1,0.13942307692307693,0.0,0.13942307692307693,0.13942307692307693,1,0,0
+            0.1,32,1,1,0.1625,0.0,0.1625,0.1625,0,0,0
 
             """)
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, filter: "seed = 9") }, "no run of sweep 1 matches the filter")

@@ -164,14 +164,18 @@
         if (data.goal === 'min') { goodness = 1 - goodness; }
         fill = goodnessColor(goodness);
       }
+      // Diverged and failed runs have no value (as report grid): counted apart, named when a cell has nothing else.
+      var leftOut = [[cell.diverged, 'diverged'], [cell.failed, 'failed']].filter(function (pair) { return pair[0] > 0; })
+        .map(function (pair) { return pair[0] + ' ' + pair[1]; }).join(', ');
       var rect = node('rect', { x: x + 1, y: y + 1, width: cellWidth - 2, height: cellHeight - 2, fill: fill,
                                 class: 'heat-cell' + (cell.best ? ' best' : ''), 'data-mean': cell.mean === null ? '' : cell.mean });
       rect.appendChild(node('title', {}, data.rows + ' ' + format(cell.row) + ', ' + data.cols + ' ' + format(cell.col) + ': ' +
         data.metric + ' mean ' + format(cell.mean) + (cell.std !== null && cell.values > 1 ? ' ± ' + format(cell.std) : '') +
-        ', min ' + format(cell.min) + ', max ' + format(cell.max) + ' (' + cell.runs + ' runs, ' + cell.values + ' with a value)'));
+        ', min ' + format(cell.min) + ', max ' + format(cell.max) + ' (' + cell.runs + ' runs, ' + cell.values + ' with a value' +
+        (leftOut ? '; left out: ' + leftOut : '') + ')'));
       chart.appendChild(rect);
       chart.appendChild(node('text', { x: x + cellWidth / 2, y: y + cellHeight / 2 + 4, 'text-anchor': 'middle' },
-        (cell.best ? '★ ' : '') + (cell.mean === null ? '-' : format(cell.mean))));
+        (cell.best ? '★ ' : '') + (cell.mean === null ? (leftOut || '-') : format(cell.mean))));
     });
     return chart;
   }
