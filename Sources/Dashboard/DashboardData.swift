@@ -312,7 +312,7 @@ struct DashboardData: Sendable {
                          ("merged", .array(item.merged.map { .string($0) }))])
             })),
             ("note", JSONValue(note)),
-            // As above `report importance`'s table: the settings merged into another, and shares that overlap.
+            // What `report importance` prints above its table: the settings merged into another, shares that overlap.
             ("notes", .array(Reporter.importanceNotes(result).map { .string($0) })),
         ])
     }
