@@ -13,35 +13,93 @@ import PostgresNIO
 extension PostgresBackend {
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     holder: RunHolder) throws {
-        guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
-        var seen = Set<String>()
-        for tensor in tensors where !seen.insert("\(tensor.layer) \(tensor.kind.rawValue)").inserted {
-            throw StoreError.invalidValue(
-                "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
-        }
-        let statement = EpochStatement(runID: runID, epoch: epoch, tensors: tensors, holder: holder)
-        var sent = false
+        try write(EpochStatement(checking: runID, epoch, tensors: tensors, holder: holder, mode: mode, location: location),
+                  maybeSent: false)
+    }
+
+    /// Runs the statement on a pooled session, riding out lost connections (`withSession`).
+    /// `maybeSent`: it was sent before and its answer lost, so it may be committed already:
+    /// checked first, never written twice.
+    func write(_ statement: EpochStatement, maybeSent: Bool) throws {
+        var sent = maybeSent
         try withSession { session in
-            if sent, try Self.isStored(runID: runID, epoch: epoch.epoch, session) {
+            if sent, try Self.isStored(runID: statement.runID, epoch: statement.epoch.epoch, session) {
                 return  // the statement committed before its answer was lost
             }
             sent = true
             let held: [Int64]
             do {
                 held = try session.rows(of: statement)
-            } catch let StoreError.postgres(_, message) where message.contains("epochs_pkey") && message.hasSuffix("[SQLSTATE 23505]") {
-                throw StoreError.invalidValue(
-                    "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
+            } catch {
+                throw statement.refusal(error)
             }
             guard held.first == 1 else {
+                throw try Self.notHeld(statement.runID, claimToken: statement.holder.claimToken, session)
+            }
+        }
+    }
+
+    /// Stores several epochs of one run in ONE transaction, in order (an EpochWriter's waiting
+    /// epochs): one commit, so one wait for the server's disk, for all of them. BEGIN, the epoch
+    /// statements and COMMIT are queued on the connection back to back (after the first epoch's
+    /// answer), so the server does not wait for this side between them. The transaction is all or nothing: a refused epoch (a full
+    /// disk, an epoch already stored) leaves none of them stored; a run no longer held gets none.
+    /// A lost connection is ridden out as for one epoch: after a lost answer the first epoch's row
+    /// tells whether the transaction committed, and it is sent again if not.
+    func writeEpochs(runID: Int64, _ epochs: [EpochSink.Epoch], holder: RunHolder) throws {
+        let statements = try epochs.map {
+            try EpochStatement(checking: runID, $0.record, tensors: $0.tensors, holder: holder, mode: mode, location: location)
+        }
+        guard let first = statements.first else { return }
+        guard statements.count > 1 else { return try write(first, maybeSent: false) }
+        var sent = false
+        try withSession { session in
+            if sent, try Self.isStored(runID: runID, epoch: first.epoch.epoch, session) {
+                return  // the transaction committed before its answer was lost
+            }
+            sent = true
+            // BEGIN and the first epoch go out together; the other epochs and COMMIT only once
+            // the first has answered. On a connection that has not prepared the statement yet,
+            // postgres-nio prepares it first and runs the executions that arrived meanwhile after
+            // the preparation, behind anything else queued: a COMMIT queued with them would run
+            // before them, and each epoch would commit alone.
+            let begin = session.send("BEGIN"), firstAnswer = session.send(first)
+            var results: [(statement: EpochStatement?, result: Result<[Int64], Error>)] =
+                [(nil, wait(for: begin, session).map { [] }), (first, wait(for: firstAnswer, session))]
+            if results.allSatisfy({ $0.result.failure == nil }) {
+                let answers = statements.dropFirst().map { ($0, session.send($0)) }
+                let commit = session.send("COMMIT")
+                // Every answer is awaited before deciding (nothing is left in flight on the session).
+                results += answers.map { ($0.0, wait(for: $0.1, session)) } + [(nil, wait(for: commit, session).map { [] })]
+            }
+            let failures = results.compactMap { entry in entry.result.failure.map { (entry.statement, $0) } }
+            if let (_, lost) = failures.first(where: { Self.isConnectionLoss($0.1) }) { throw lost }
+            if let (statement, error) = failures.first {
+                // The server rolled the transaction back. postgres-nio remembers a failed
+                // preparation for the life of its connection (see PostgresSession.rows(of:)):
+                // closed here, the pool replaces it.
+                session.close()
+                throw statement?.refusal(error) ?? error
+            }
+            // Under one claim the run's row stays locked from the first update to the commit, so
+            // the statements all held the run or none did.
+            guard case let .success(held) = results[1].result, held.first == 1 else {
                 throw try Self.notHeld(runID, claimToken: holder.claimToken, session)
             }
         }
     }
 
+    /// The answer to a statement sent on `session`; after `answerDeadline` without one (the server
+    /// hung or cut off) the connection is closed, which fails it, and those after it, as lost.
+    private func wait<Value>(for answer: SentStatement<Value>, _ session: PostgresSession) -> Result<Value, Error> {
+        if let answered = answer.wait(seconds: settings.answerDeadline) { return answered }
+        session.abandon()
+        return answer.wait(seconds: nil)!
+    }
+
     /// Whether the epoch is stored (after a lost answer: its row and its tensors were written in
     /// one statement, so the row alone tells).
-    private static func isStored(runID: Int64, epoch: Int, _ session: PostgresSession) throws -> Bool {
+    static func isStored(runID: Int64, epoch: Int, _ session: PostgresSession) throws -> Bool {
         try !session.query("SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(epoch))").isEmpty
     }
 
@@ -70,6 +128,35 @@ struct EpochStatement: PostgresPreparedStatement {
     let epoch: SlopeStore.EpochRecord
     let tensors: [SlopeStore.TensorRecord]
     let holder: RunHolder
+
+    init(runID: Int64, epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord], holder: RunHolder) {
+        self.runID = runID
+        self.epoch = epoch
+        self.tensors = tensors
+        self.holder = holder
+    }
+
+    /// The statement of an epoch, refused before anything is sent when the store is read-only or
+    /// a tensor appears twice (the server would refuse it only after the epoch row).
+    init(checking runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord], holder: RunHolder,
+         mode: SlopeStore.Mode, location: String) throws {
+        guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
+        var seen = Set<String>()
+        for tensor in tensors where !seen.insert("\(tensor.layer) \(tensor.kind.rawValue)").inserted {
+            throw StoreError.invalidValue(
+                "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
+        }
+        self.init(runID: runID, epoch: epoch, tensors: tensors, holder: holder)
+    }
+
+    /// The error to throw for the statement's failure: an epoch already stored is said as such.
+    func refusal(_ error: Error) -> Error {
+        if case let StoreError.postgres(_, message) = error, message.contains("epochs_pkey"), message.hasSuffix("[SQLSTATE 23505]") {
+            return StoreError.invalidValue(
+                "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
+        }
+        return error
+    }
 
     func makeBindings() -> PostgresBindings {
         let worker = holder.worker
@@ -192,5 +279,13 @@ enum PostgresArrayHeader {
         guard count > 0 else { return }
         buffer.writeInteger(Int32(count))
         buffer.writeInteger(Int32(1))
+    }
+}
+
+private extension Result {
+    /// The error, when this is a failure.
+    var failure: Failure? {
+        if case let .failure(error) = self { return error }
+        return nil
     }
 }
