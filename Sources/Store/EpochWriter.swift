@@ -18,6 +18,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     private let sink: any EpochSink
     private let capacity: Int
     private let byteBudget: Int
+    private let batchBytes: Int
     private let condition = NSCondition()
     /// Submitted and not yet taken by the writer's thread, oldest first.
     private var waiting: [EpochSink.Epoch] = []
@@ -29,16 +30,21 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     private var isFinishing = false
     private var thread: Thread?
 
-    init(sink: any EpochSink, capacity: Int, byteBudget: Int = 0) {
+    /// - Parameters:
+    ///   - byteBudget: tensor bytes that more than two epochs on their way may take.
+    ///   - batchBytes: tensor bytes that several epochs handed to the sink at once may take (the
+    ///     first goes whatever its size).
+    init(sink: any EpochSink, capacity: Int, byteBudget: Int = 0, batchBytes: Int = 0) {
         self.sink = sink
         self.capacity = max(1, capacity)
         self.byteBudget = byteBudget
+        self.batchBytes = batchBytes
     }
 
     /// Queues the epoch for writing (throws the failure of an earlier write instead). The tensors
     /// are checked for size when written, like `SlopeStore.writeEpoch`'s.
     public func submit(_ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord]) throws {
-        let size = tensors.reduce(0) { $0 + $1.data.count }
+        let size = Self.size((epoch, tensors))
         condition.lock()
         defer { condition.unlock() }
         while firstFailure == nil && isFull(adding: size) { condition.wait() }
@@ -78,6 +84,10 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
         return firstFailure
     }
 
+    private static func size(_ epoch: EpochSink.Epoch) -> Int {
+        epoch.tensors.reduce(0) { $0 + $1.data.count }
+    }
+
     private func isFull(adding size: Int) -> Bool {
         let epochs = waiting.count + writing
         return epochs >= capacity || (epochs >= 2 && bytes + size > byteBudget)
@@ -97,15 +107,18 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
                 condition.unlock()
                 return
             }
-            let batch = waiting
-            waiting = []
+            var batch = [waiting.removeFirst()], batchSize = Self.size(batch[0])
+            while let next = waiting.first, batchSize + Self.size(next) <= batchBytes {
+                batch.append(waiting.removeFirst())
+                batchSize += Self.size(next)
+            }
             writing = batch.count
             condition.unlock()
             var failure: Error?
             do { try sink.write(batch) } catch { failure = error }
             condition.lock()
             writing = 0
-            bytes = waiting.reduce(0) { $0 + $1.tensors.reduce(0) { $0 + $1.data.count } }
+            bytes = waiting.reduce(0) { $0 + Self.size($1) }
             if let failure, firstFailure == nil { firstFailure = failure }
             condition.broadcast()
         }
@@ -157,10 +170,12 @@ final class EpochsTogether: EpochSink {
 }
 
 extension SlopeStore {
-    /// Epochs waiting or being written at most, per writer, on PostgreSQL (up to this many are
-    /// committed together), and more than two only within `postgresEpochBytes` of tensors: eight
-    /// epochs of the wide network's weights and gradients are 26 MB.
-    public static let postgresEpochsPerCommit = 8, postgresEpochBytes = 32 << 20
+    /// On PostgreSQL: epochs waiting or being written at most, per writer (more than two only
+    /// within `postgresQueueBytes` of tensors), and the tensor bytes of the epochs committed
+    /// together at most. Small epochs gain from sharing a statement; large ones do not (the
+    /// statement's fixed costs are small beside their bytes), and a statement of several large
+    /// epochs is slower than as many statements: measured on log-wide (3.2 MB an epoch).
+    public static let postgresEpochsPerCommit = 16, postgresQueueBytes = 32 << 20, postgresCommitBytes = 2 << 20
 
     /// A writer of the run's epochs for `holder`, behind training (see `EpochWriter`). Call its
     /// `finish` (or `waitUntilIdle`) before ending or requeueing the run. `capacity`: epochs
@@ -168,7 +183,8 @@ extension SlopeStore {
     public func epochWriter(runID: Int64, holder: RunHolder, capacity: Int? = nil) -> EpochWriter {
         if let backend = backend as? PostgresBackend {
             return EpochWriter(sink: EpochsTogether(backend: backend, runID: runID, holder: holder),
-                               capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresEpochBytes)
+                               capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresQueueBytes,
+                               batchBytes: Self.postgresCommitBytes)
         }
         return EpochWriter(sink: EpochByEpoch(store: self, runID: runID, holder: holder), capacity: capacity ?? 2)
     }

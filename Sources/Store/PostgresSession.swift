@@ -42,10 +42,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch {
             throw PostgresErrors.connecting(error, settings: settings)
         }
-        connection.closeFuture.whenComplete { [pendingAnswer, sentStatements] _ in
-            pendingAnswer.take()?(ConnectionClosed())
-            sentStatements.failAll(ConnectionClosed())
-        }
+        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?(ConnectionClosed()) }
     }
 
     deinit {
@@ -95,81 +92,6 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch let error where !PostgresBackend.isConnectionLoss(error) {
             close()
             throw error
-        }
-    }
-
-    /// Sends a named prepared statement (prepared as `rows(of:)` does) without waiting for its
-    /// answer, which the returned `SentStatement` holds when it comes. Statements sent from one
-    /// thread go to the server in that order, each in its own transaction: the connection answers
-    /// them in order while the caller prepares the next (pipelining). If the connection closes
-    /// first, every statement still unanswered fails as a lost connection.
-    func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> SentStatement<[Statement.Row]>
-    where Statement.Row: Sendable {
-        let sent = SentStatement<[Statement.Row]>()
-        sentStatements.add(sent, settings: settings)
-        if connection.isClosed { sent.complete(.failure(PostgresErrors.querying(ConnectionClosed(), settings: settings))) }
-        // Task.immediate runs on this thread up to the first suspension, so the statement is
-        // bound and queued on the connection before `send` returns: the order of the calls is
-        // the order on the wire.
-        Task.immediate { [connection, logger, settings, sentStatements] in
-            let result: Result<[Statement.Row], Error>
-            do {
-                var rows: [Statement.Row] = []
-                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-                result = .success(rows)
-            } catch {
-                result = .failure(error)
-            }
-            sent.complete(result.mapError { PostgresErrors.querying($0, settings: settings) })
-            sentStatements.remove(sent)
-        }
-        return sent
-    }
-
-    /// Sends a statement without arguments (BEGIN, COMMIT) as `send` does: in order with the others.
-    func send(_ sql: String) -> SentStatement<Void> {
-        let sent = SentStatement<Void>()
-        sentStatements.add(sent, settings: settings)
-        if connection.isClosed { sent.complete(.failure(PostgresErrors.querying(ConnectionClosed(), settings: settings))) }
-        Task.immediate { [connection, logger, settings, sentStatements] in
-            let result: Result<Void, Error>
-            do {
-                for try await _ in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {}
-                result = .success(())
-            } catch {
-                result = .failure(error)
-            }
-            sent.complete(result.mapError { PostgresErrors.querying($0, settings: settings) })
-            sentStatements.remove(sent)
-        }
-        return sent
-    }
-
-    /// Closes the connection without waiting (a statement sent on it went unanswered too long).
-    func abandon() {
-        let _: EventLoopFuture<Void> = connection.close()
-    }
-
-    /// Statements sent and not yet answered, failed together when the connection closes.
-    private let sentStatements = SentStatements()
-
-    final class SentStatements: @unchecked Sendable {  // guarded by its lock
-        private let lock = NSLock()
-        private var unanswered: [ObjectIdentifier: @Sendable (Error) -> Void] = [:]
-        func add<Value>(_ sent: SentStatement<Value>, settings: PostgresSettings) {
-            lock.withLock {
-                unanswered[ObjectIdentifier(sent)] = { sent.complete(.failure(PostgresErrors.querying($0, settings: settings))) }
-            }
-        }
-        func remove<Value>(_ sent: SentStatement<Value>) {
-            _ = lock.withLock { unanswered.removeValue(forKey: ObjectIdentifier(sent)) }
-        }
-        func failAll(_ error: Error) {
-            let failures = lock.withLock { () -> [@Sendable (Error) -> Void] in
-                defer { unanswered = [:] }
-                return Array(unanswered.values)
-            }
-            for fail in failures { fail(error) }
         }
     }
 
@@ -276,35 +198,5 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch {
             throw StoreError.cannotConnect(server: settings.description, reason: "cannot set up TLS (\(settings.redacting(String(describing: error))))")
         }
-    }
-}
-
-/// The answer to a statement sent without waiting (`PostgresSession.send`): the first result
-/// given is kept (a lost connection may also fail it after it was answered).
-final class SentStatement<Value: Sendable>: @unchecked Sendable {  // guarded by `condition`
-    private let condition = NSCondition()
-    private var result: Result<Value, Error>?
-
-    func complete(_ result: Result<Value, Error>) {
-        condition.lock()
-        defer { condition.unlock() }
-        guard self.result == nil else { return }
-        self.result = result
-        condition.broadcast()
-    }
-
-    /// The answer, once it has come; nil when `seconds` (nil: no limit) pass first.
-    func wait(seconds: TimeInterval?) -> Result<Value, Error>? {
-        let deadline = seconds.map { Date(timeIntervalSinceNow: $0) }
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil {
-            if let deadline {
-                guard condition.wait(until: deadline) else { return result }
-            } else {
-                condition.wait()
-            }
-        }
-        return result
     }
 }

@@ -31,7 +31,7 @@ final class EpochWriterTests: XCTestCase {
     /// The epochs that queue up while a write is on its way go to the sink together, in order.
     func testTakesEveryWaitingEpochTogether() throws {
         let sink = RecordingSink()
-        let writer = EpochWriter(sink: sink, capacity: 4)
+        let writer = EpochWriter(sink: sink, capacity: 4, batchBytes: .max)
         try writer.submit(epoch(0), tensors: [])
         sink.entered.wait()
         for number in 1...3 { try writer.submit(epoch(number), tensors: []) }
@@ -46,7 +46,7 @@ final class EpochWriterTests: XCTestCase {
     func testStopsAtTheFirstFailureAndRethrowsIt() throws {
         let sink = RecordingSink()
         sink.failOn = 1
-        let writer = EpochWriter(sink: sink, capacity: 3)
+        let writer = EpochWriter(sink: sink, capacity: 3, batchBytes: .max)
         try writer.submit(epoch(0), tensors: [])
         sink.entered.wait()
         try writer.submit(epoch(1), tensors: [])
