@@ -1,9 +1,9 @@
 // Writing a run's epochs behind its training: the worker hands each finished epoch to an
 // EpochWriter and trains the next while a background thread stores it. Epochs are stored in
-// order, each whole. On PostgreSQL the epochs that queued up while the previous commit was on its
-// way are committed together, in one transaction (group commit): a commit waits for the server's
-// disk, and a run whose epochs are shorter than that would otherwise wait for it on every epoch.
-// On SQLite (whose commits do not wait for the disk) each epoch is its own transaction.
+// order, each whole. The epochs that queued up while the last write was on its way go to the
+// store together (`StoreBackend.writeEpochs`): on PostgreSQL one statement and transaction for
+// them, whose fixed costs (planning, the run's row, the commit's wait for the disk) they share;
+// on SQLite, whose commits are cheap, still one transaction each.
 import Foundation
 
 /// Stores one run's epochs in order on a background thread, so that the next epoch trains
@@ -14,14 +14,15 @@ import Foundation
 /// by `finish`: a run learns of a full disk or of losing its claim an epoch or a few later than it
 /// would writing inline. A crash loses at most the epochs not yet committed; the run resumes from
 /// its last stored one, and stored epochs are always whole and in order (0, 1, ... k).
-public final class EpochWriter: @unchecked Sendable {  // state under `condition`; `sink` only on the writer's thread
-    private let sink: any EpochSink
+public final class EpochWriter: @unchecked Sendable {  // state under `condition`; `write` only on the writer's thread
+    /// Stores the epochs given (in order, each whole) and returns once they are committed.
+    private let write: ([SlopeStore.PendingEpoch]) throws -> Void
     private let capacity: Int
     private let byteBudget: Int
     private let batchBytes: Int
     private let condition = NSCondition()
     /// Submitted and not yet taken by the writer's thread, oldest first.
-    private var waiting: [EpochSink.Epoch] = []
+    private var waiting: [SlopeStore.PendingEpoch] = []
     /// Epochs taken and being written.
     private var writing = 0
     /// The tensor bytes of the epochs waiting and being written.
@@ -31,11 +32,11 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     private var thread: Thread?
 
     /// - Parameters:
-    ///   - byteBudget: tensor bytes that more than two epochs on their way may take.
-    ///   - batchBytes: tensor bytes that several epochs handed to the sink at once may take (the
+    ///   - byteBudget: tensor bytes that more than two epochs on their way may take (default: no limit).
+    ///   - batchBytes: tensor bytes that several epochs handed to `write` at once may take (the
     ///     first goes whatever its size).
-    init(sink: any EpochSink, capacity: Int, byteBudget: Int = 0, batchBytes: Int = 0) {
-        self.sink = sink
+    init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, byteBudget: Int = .max, batchBytes: Int = 0) {
+        self.write = write
         self.capacity = max(1, capacity)
         self.byteBudget = byteBudget
         self.batchBytes = batchBytes
@@ -84,13 +85,13 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
         return firstFailure
     }
 
-    private static func size(_ epoch: EpochSink.Epoch) -> Int {
+    private static func size(_ epoch: SlopeStore.PendingEpoch) -> Int {
         epoch.tensors.reduce(0) { $0 + $1.data.count }
     }
 
     private func isFull(adding size: Int) -> Bool {
         let epochs = waiting.count + writing
-        return epochs >= capacity || (epochs >= 2 && bytes + size > byteBudget)
+        return epochs >= capacity || (epochs >= 2 && size > byteBudget - bytes)
     }
 
     /// The writer's thread: takes every waiting epoch (those that queued while the last write was
@@ -115,7 +116,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
             writing = batch.count
             condition.unlock()
             var failure: Error?
-            do { try sink.write(batch) } catch { failure = error }
+            do { try write(batch) } catch { failure = error }
             condition.lock()
             writing = 0
             bytes = waiting.reduce(0) { $0 + Self.size($1) }
@@ -125,67 +126,27 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     }
 }
 
-/// Where an EpochWriter's epochs go: one run's, of one holder, in order, from one thread.
-protocol EpochSink: AnyObject {
-    typealias Epoch = (record: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord])
-    /// Stores the epochs (in order; each whole) and returns once they are committed.
-    func write(_ epochs: [Epoch]) throws
-}
-
-/// One `writeEpoch` transaction per epoch (SQLite, and tests).
-final class EpochByEpoch: EpochSink {
-    private let store: SlopeStore
-    private let runID: Int64
-    private let holder: RunHolder
-
-    init(store: SlopeStore, runID: Int64, holder: RunHolder) {
-        self.store = store
-        self.runID = runID
-        self.holder = holder
-    }
-
-    func write(_ epochs: [Epoch]) throws {
-        for (epoch, tensors) in epochs {
-            try store.writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder)
-        }
-    }
-}
-
-/// The waiting epochs in one transaction (PostgreSQL): `PostgresBackend.writeEpochs`.
-final class EpochsTogether: EpochSink {
-    private let backend: PostgresBackend
-    private let runID: Int64
-    private let holder: RunHolder
-
-    init(backend: PostgresBackend, runID: Int64, holder: RunHolder) {
-        self.backend = backend
-        self.runID = runID
-        self.holder = holder
-    }
-
-    func write(_ epochs: [Epoch]) throws {
-        for (epoch, tensors) in epochs { try SlopeStore.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch) }
-        try backend.writeEpochs(runID: runID, epochs, holder: holder)
-    }
-}
-
 extension SlopeStore {
+    /// An epoch on its way to the store: its row and its tensors.
+    typealias PendingEpoch = (record: EpochRecord, tensors: [TensorRecord])
+
     /// On PostgreSQL: epochs waiting or being written at most, per writer (more than two only
-    /// within `postgresQueueBytes` of tensors), and the tensor bytes of the epochs committed
-    /// together at most. Small epochs gain from sharing a statement; large ones do not (the
-    /// statement's fixed costs are small beside their bytes), and a statement of several large
-    /// epochs is slower than as many statements: measured on log-wide (3.2 MB an epoch).
+    /// within `postgresQueueBytes` of tensors), and the tensor bytes of the epochs stored together
+    /// at most. Small epochs gain from sharing a statement; large ones do not (the statement's
+    /// fixed costs are small beside their bytes), and a statement of several large epochs was
+    /// slower than as many statements: measured on log-wide (3.2 MB an epoch).
     public static let postgresEpochsPerCommit = 16, postgresQueueBytes = 32 << 20, postgresCommitBytes = 2 << 20
 
     /// A writer of the run's epochs for `holder`, behind training (see `EpochWriter`). Call its
     /// `finish` (or `waitUntilIdle`) before ending or requeueing the run. `capacity`: epochs
     /// waiting or being written at most (the default: 2 on SQLite, `postgresEpochsPerCommit` on PostgreSQL).
     public func epochWriter(runID: Int64, holder: RunHolder, capacity: Int? = nil) -> EpochWriter {
-        if let backend = backend as? PostgresBackend {
-            return EpochWriter(sink: EpochsTogether(backend: backend, runID: runID, holder: holder),
-                               capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresQueueBytes,
-                               batchBytes: Self.postgresCommitBytes)
+        let write: ([PendingEpoch]) throws -> Void = { [self] epochs in
+            for (epoch, tensors) in epochs { try Self.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch) }
+            try backend.writeEpochs(runID: runID, epochs, holder: holder)
         }
-        return EpochWriter(sink: EpochByEpoch(store: self, runID: runID, holder: holder), capacity: capacity ?? 2)
+        guard backend.dialect == .postgres else { return EpochWriter(write: write, capacity: capacity ?? 2) }
+        return EpochWriter(write: write, capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresQueueBytes,
+                           batchBytes: Self.postgresCommitBytes)
     }
 }

@@ -23,7 +23,7 @@ extension PostgresBackend {
     /// them or, when one is refused (a full disk, an epoch already stored) or the run is no longer
     /// held, none. A lost connection is ridden out (`withSession`); after a lost answer the first
     /// epoch's row tells whether the statement committed, and it is sent again if not.
-    func writeEpochs(runID: Int64, _ epochs: [EpochSink.Epoch], holder: RunHolder) throws {
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {
         guard !epochs.isEmpty else { return }
         let statement = try EpochStatement(checking: runID, epochs, holder: holder, mode: mode, location: location)
         var sent = false
@@ -73,13 +73,13 @@ struct EpochStatement: PostgresPreparedStatement {
     static let name = "slope_write_epochs"
 
     let runID: Int64
-    let epochs: [EpochSink.Epoch]
+    let epochs: [SlopeStore.PendingEpoch]
     let holder: RunHolder
 
     /// The statement of the epochs, refused before anything is sent when the store is read-only,
     /// the epochs' numbers do not increase, or a tensor appears twice in an epoch (the server
     /// would refuse it only after the epoch rows).
-    init(checking runID: Int64, _ epochs: [EpochSink.Epoch], holder: RunHolder, mode: SlopeStore.Mode, location: String) throws {
+    init(checking runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder, mode: SlopeStore.Mode, location: String) throws {
         guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
         for (earlier, later) in zip(epochs, epochs.dropFirst()) where later.record.epoch <= earlier.record.epoch {
             throw StoreError.invalidValue("epochs of run \(runID) written together must be in increasing order, not \(earlier.record.epoch) then \(later.record.epoch)")

@@ -6,16 +6,16 @@ import XCTest
 @testable import Store
 
 final class EpochWriterTests: XCTestCase {
-    /// A sink that records the batches it is given; its first write waits for `gate` (after
+    /// Records the batches the writer hands over; its first call waits for `gate` (after
     /// signalling `entered`), so that the next epochs queue up meanwhile.
-    private final class RecordingSink: EpochSink, @unchecked Sendable {
+    private final class RecordingSink: @unchecked Sendable {
         struct Failure: Error, Equatable { let epoch: Int }
         private let lock = NSLock()
         private var log: [[Int]] = []
         let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
         var failOn: Int?
         var batches: [[Int]] { lock.withLock { log } }
-        func write(_ epochs: [Epoch]) throws {
+        func write(_ epochs: [SlopeStore.PendingEpoch]) throws {
             let numbers = epochs.map(\.record.epoch)
             let first = lock.withLock { log.append(numbers); return log.count == 1 }
             if first {
@@ -31,7 +31,7 @@ final class EpochWriterTests: XCTestCase {
     /// The epochs that queue up while a write is on its way go to the sink together, in order.
     func testTakesEveryWaitingEpochTogether() throws {
         let sink = RecordingSink()
-        let writer = EpochWriter(sink: sink, capacity: 4, batchBytes: .max)
+        let writer = EpochWriter(write: sink.write, capacity: 4, batchBytes: .max)
         try writer.submit(epoch(0), tensors: [])
         sink.entered.wait()
         for number in 1...3 { try writer.submit(epoch(number), tensors: []) }
@@ -43,10 +43,26 @@ final class EpochWriterTests: XCTestCase {
         XCTAssertEqual(sink.batches, [[0], [1, 2, 3], [4]])
     }
 
+    /// Epochs go together only while their tensors fit in `batchBytes` (one goes whatever its size).
+    func testBatchesHoldAtMostBatchBytes() throws {
+        let sink = RecordingSink()
+        let writer = EpochWriter(write: sink.write, capacity: 8, batchBytes: 8)
+        let float = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 1, dtype: .float32, data: [0, 0, 128, 63])
+        let wide = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 3, dtype: .float32, data: [UInt8](repeating: 0, count: 12))
+        try writer.submit(epoch(0), tensors: [float])
+        sink.entered.wait()
+        for number in 1...4 { try writer.submit(epoch(number), tensors: [float]) }
+        try writer.submit(epoch(5), tensors: [wide])
+        try writer.submit(epoch(6), tensors: [float])
+        sink.gate.signal()
+        try writer.finish()
+        XCTAssertEqual(sink.batches, [[0], [1, 2], [3, 4], [5], [6]])
+    }
+
     func testStopsAtTheFirstFailureAndRethrowsIt() throws {
         let sink = RecordingSink()
         sink.failOn = 1
-        let writer = EpochWriter(sink: sink, capacity: 3, batchBytes: .max)
+        let writer = EpochWriter(write: sink.write, capacity: 3, batchBytes: .max)
         try writer.submit(epoch(0), tensors: [])
         sink.entered.wait()
         try writer.submit(epoch(1), tensors: [])

@@ -35,7 +35,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         }
     }
 
-    private func batch(_ epochs: [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])]) -> [EpochSink.Epoch] {
+    private func batch(_ epochs: [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])]) -> [SlopeStore.PendingEpoch] {
         epochs.map { (record: $0.0, tensors: $0.1) }
     }
 

@@ -140,7 +140,7 @@ final class PostgresReconnectionTests: XCTestCase {
         Thread.detachNewThread {
             defer { progress.finish(); finished.signal() }
             for start in stride(from: 0, to: count, by: size) {
-                let batch = (start..<min(start + size, count)).map { index -> EpochSink.Epoch in
+                let batch = (start..<min(start + size, count)).map { index -> SlopeStore.PendingEpoch in
                     var epoch = epochs[index % epochs.count].0
                     epoch.epoch = index
                     return (epoch, epochs[index % epochs.count].1)
