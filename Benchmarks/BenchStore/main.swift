@@ -1,14 +1,16 @@
 // BenchStore: the Slope side of scripts/bench-store. Writes the logging workloads of
-// WORKLOADS.md (log-digits, log-wide) through SlopeStore: per epoch all weights and all
-// gradients (random float32, generated before the timed section) and two losses, one
-// transaction per epoch. Prints one JSON line per workload (median of the repetitions).
+// WORKLOADS.md (log-digits, log-wide) through SlopeStore's EpochWriter, as `runner` does: per
+// epoch all weights and all gradients (random float32, generated before the timed section) and
+// two losses, one transaction per epoch, committed in order; a run's time ends when its last
+// epoch is committed. Prints one JSON line per workload (median of the repetitions).
 //   usage: BenchStore --dir SCRATCH [--workloads log-digits,log-wide] [--reps 3]
 //          BenchStore --postgres URL [--workloads ...] [--reps 3]
 //   --postgres: a PostgreSQL database URL whose `{rep}` is replaced by the repetition's number
 //   (0, 1, ...): one empty database per repetition, made (and dropped) by the caller.
 //   --variant NAME names the result line (default: SlopeStore, or SlopeStore postgres).
-//   BENCHSTORE_DUMP=FILE also writes every writeEpoch latency (microseconds, one a line, in
-//   call order) of the last workload, to find stalls (checkpoints, preemption).
+//   --capacity N: the EpochWriter's capacity (see below).
+//   BENCHSTORE_DUMP=FILE also writes every submit's latency (microseconds, one a line, in call
+//   order: how long the caller waited) of the last workload, to find stalls (checkpoints, preemption).
 import Foundation
 import Store
 
@@ -32,6 +34,9 @@ guard (scratch == nil) != (postgresTemplate == nil) else {
     exit(2)
 }
 let repetitions = Int(options["--reps"]!)!
+/// --capacity N: the EpochWriter's capacity (default: the store's; on PostgreSQL 1 commits each
+/// epoch alone, as a run whose epochs are slower than the server's commits does).
+let writerCapacity = options["--capacity"].map { Int($0)! }
 
 /// xorshift64* → uniform floats in [-scale, scale]: incompressible, like the reference's normals.
 struct Generator {
@@ -84,7 +89,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 let worker = WorkerIdentity.current(label: "BenchStore")
-var epochTimes: [Double] = []   // microseconds per writeEpoch call
+var epochTimes: [Double] = []   // microseconds per submit call
 for name in options["--workloads"]!.split(separator: ",").map(String.init) {
     guard let workload = workloads.first(where: { $0.name == name }) else { fatalError("unknown workload \(name)") }
     var results: [(epochsPerSecond: Double, megabytesPerSecond: Double, wall: Double, setup: Double, close: Double, bytes: Int)] = []
@@ -112,13 +117,17 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
                     outputActivation: "softmax", loss: "cross-entropy", dataset: "synthetic",
                     configJSON: #"{"run": \#(run)}"#, slopeVersion: "bench"))
                 guard let claimToken = try store!.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
+                // As `runner` logs: through the store's EpochWriter, which stores each epoch in its
+                // own transaction, in order, behind the caller; finish() returns once all are committed.
+                let writer = store!.epochWriter(runID: runID, holder: RunHolder(worker: worker, claimToken: claimToken),
+                                                capacity: writerCapacity)
                 for (index, epoch) in epochs.enumerated() {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     defer { epochTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3) }
-                    try store!.writeEpoch(runID: runID, .init(epoch: index, trainLoss: epoch.trainLoss,
-                                                              validationLoss: epoch.validationLoss),
-                                          tensors: epoch.tensors, holder: RunHolder(worker: worker, claimToken: claimToken))
+                    try writer.submit(.init(epoch: index, trainLoss: epoch.trainLoss, validationLoss: epoch.validationLoss),
+                                      tensors: epoch.tensors)
                 }
+                try writer.finish()
                 try store!.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
             }
         }
@@ -129,7 +138,7 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
         results.append((epochsPerSecond, Double(tensorBytes) / 1e6 / wall, wall, setup, close, directory.map(directorySize) ?? 0))
         if repetition > 0, let directory { try? FileManager.default.removeItem(atPath: directory) }
     }
-    // Latency of single writeEpoch calls over all repetitions: the median is the steady cost,
+    // Latency of single submit calls over all repetitions (how long the caller waited): the median is the steady cost,
     // the tail shows stalls (checkpoints, other processes on the machine).
     let sortedTimes = epochTimes.sorted()
     let percentiles = [50, 90, 99].map { sortedTimes[min(sortedTimes.count - 1, sortedTimes.count * $0 / 100)] }
@@ -145,5 +154,5 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
           + #""epochs_per_s": \#(median.epochsPerSecond), "tensor_MB_per_s": \#(median.megabytesPerSecond), "#
           + #""store_wall_s": \#(median.wall), "setup_s": \#(median.setup), "close_s": \#(median.close), "#
           + #""db_bytes": \#(median.bytes), "epochs_per_s_all": [\#(all)], "#
-          + #""write_epoch_us_p50_p90_p99": [\#(percentiles.map { String(format: "%.0f", $0) }.joined(separator: ","))]}"#)
+          + #""submit_us_p50_p90_p99": [\#(percentiles.map { String(format: "%.0f", $0) }.joined(separator: ","))]}"#)
 }

@@ -449,34 +449,30 @@ extension RunConfiguration {
     }
 }
 
-/// The epochs of one run on their way to the store, through an `EpochWriter`. An epoch whose
+/// The epochs of one run on their way to the store, through the store's `EpochWriter` (behind
+/// training, each epoch its own transaction, in order). An epoch whose
 /// tensors the policy logs is written at once. Any other epoch is held back until the next one:
 /// only when training ends is it known to be the run's last epoch, which always stores its
 /// tensors (whatever the policy) so that the run can be resumed or inspected.
 final class EpochLog {
-    private let runID: Int64
     private let configuration: RunConfiguration
-    private let store: SlopeStore
-    private let holder: RunHolder
-    private let writer = EpochWriter()
+    private let writer: EpochWriter
     private var heldBack: EpochResult? = nil
 
     init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, holder: RunHolder) {
-        self.runID = runID
         self.configuration = configuration
-        self.store = store
-        self.holder = holder
+        writer = store.epochWriter(runID: runID, holder: holder)
     }
 
     /// Hands a finished epoch over (and the held-back one before it). A failed earlier write (the
     /// run taken over, a full disk) is thrown here, one epoch late.
     func record(_ result: EpochResult) throws {
         if let previous = heldBack {
-            try writer.submit(write(previous, withTensors: false))
+            try submit(previous, withTensors: false)
             heldBack = nil
         }
         if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-            try writer.submit(write(result, withTensors: true))
+            try submit(result, withTensors: true)
         } else {
             heldBack = result
         }
@@ -486,7 +482,7 @@ final class EpochLog {
     func finish() throws {
         if let last = heldBack {
             heldBack = nil
-            try writer.submit(write(last, withTensors: true))
+            try submit(last, withTensors: true)
         }
         try writer.finish()
     }
@@ -501,9 +497,9 @@ final class EpochLog {
     func waitUntilIdle() { writer.waitUntilIdle() }
 
     /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and the
-    /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The tensors are copied now, on the training
-    /// thread; the returned closure only stores them.
-    private func write(_ result: EpochResult, withTensors: Bool) -> () throws -> Void {
+    /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The
+    /// tensors are copied now, on the training thread; the writer only stores them.
+    private func submit(_ result: EpochResult, withTensors: Bool) throws {
         var tensors: [SlopeStore.TensorRecord] = []
         if withTensors {
             tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
@@ -515,69 +511,7 @@ final class EpochLog {
         let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
                                             seconds: result.seconds)
-        return { [store, runID, holder] in
-            try store.writeEpoch(runID: runID, record, tensors: tensors, holder: holder)
-        }
-    }
-}
-
-/// Stores a run's epochs on a background thread, in order, one `writeEpoch` transaction each, so
-/// that the next epoch trains meanwhile (on a 2-core machine training one run, the write then costs
-/// the training thread almost nothing). At most `capacity` epochs are waiting or being written;
-/// `submit` blocks beyond that.
-/// After a failed write nothing more is written, and the error is rethrown by the next `submit` or
-/// by `finish`: a run learns of a full disk or of losing its claim one epoch later than it would
-/// writing inline. A crash loses at most the waiting epochs; the run resumes from its last stored one.
-final class EpochWriter: @unchecked Sendable {  // `firstFailure` under `lock`
-    private let queue = DispatchQueue(label: "Slope.EpochWriter")
-    private let slots: DispatchSemaphore
-    private let lock = NSLock()
-    private var firstFailure: Error?
-
-    init(capacity: Int = 2) {
-        slots = DispatchSemaphore(value: capacity)
-    }
-
-    func submit(_ write: @escaping () throws -> Void) throws {
-        try rethrowFailure()
-        slots.wait()
-        queue.async { [self] in
-            defer { slots.signal() }
-            lock.lock()
-            let failed = firstFailure != nil
-            lock.unlock()
-            guard !failed else { return }
-            do {
-                try write()
-            } catch {
-                lock.lock()
-                firstFailure = error
-                lock.unlock()
-            }
-        }
-    }
-
-    /// Waits for every submitted write; throws the first failure.
-    func finish() throws {
-        waitUntilIdle()
-        try rethrowFailure()
-    }
-
-    func waitUntilIdle() {
-        queue.sync {}
-    }
-
-    /// The first failed write's error, if any (call after `waitUntilIdle`).
-    var failure: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return firstFailure
-    }
-
-    private func rethrowFailure() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        if let firstFailure { throw firstFailure }
+        try writer.submit(record, tensors: tensors)
     }
 }
 

@@ -1,37 +1,42 @@
-// The epoch write on PostgreSQL, the hot path: ONE statement, so one round trip and its own
-// transaction. Its first part updates the run's heartbeat (the server's clock) and summary,
-// guarded by the claim (its token and worker) like SQLite's; the epoch row and the tensors are
-// inserted only from the row that update returned, so a worker that no longer holds the run
-// writes nothing. The tensors go as arrays, one per column, that the statement unnests into
-// rows: so its text is the same whatever the number of tensors, and it is a named prepared
-// statement, parsed and planned once per connection instead of on every epoch. The tensor bytes
-// are bound in binary (bytea: the bytes as they are); postgres-nio's COPY speaks only the text
-// format, which would send every tensor hex-encoded, twice its size.
+// The epoch write on PostgreSQL, the hot path: ONE statement for one epoch or for several epochs
+// of a run (the epochs that queued up in an EpochWriter behind the last commit), so one round trip
+// and one transaction: all or nothing. Its first part updates the run's heartbeat (the server's
+// clock) and summary once, guarded by the claim (its token and worker) like SQLite's; the epoch
+// rows and the tensors are inserted only from the row that update returned, so a worker that no
+// longer holds the run writes nothing. The epochs and the tensors go as arrays, one per column,
+// that the statement unnests into rows: so its text is the same whatever the number of epochs and
+// tensors, and it is a named prepared statement, parsed and planned once per connection. The
+// server's work per statement (planning the check constraints, the update of the run's row and
+// its indexes, the commit's wait for the disk) is then shared by the epochs of a batch. The
+// tensor bytes are bound in binary (bytea: the bytes as they are); postgres-nio's COPY speaks only
+// the text format, which would send every tensor hex-encoded, twice its size.
 import Foundation
 import PostgresNIO
 
 extension PostgresBackend {
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     holder: RunHolder) throws {
-        guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
-        var seen = Set<String>()
-        for tensor in tensors where !seen.insert("\(tensor.layer) \(tensor.kind.rawValue)").inserted {
-            throw StoreError.invalidValue(
-                "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
-        }
-        let statement = EpochStatement(runID: runID, epoch: epoch, tensors: tensors, holder: holder)
+        try writeEpochs(runID: runID, [(epoch, tensors)], holder: holder)
+    }
+
+    /// Stores the epochs (in order, numbers increasing) in ONE statement and transaction: all of
+    /// them or, when one is refused (a full disk, an epoch already stored) or the run is no longer
+    /// held, none. A lost connection is ridden out (`withSession`); after a lost answer the first
+    /// epoch's row tells whether the statement committed, and it is sent again if not.
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {
+        guard !epochs.isEmpty else { return }
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, mode: mode, location: location)
         var sent = false
         try withSession { session in
-            if sent, try Self.isStored(runID: runID, epoch: epoch.epoch, session) {
+            if sent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) {
                 return  // the statement committed before its answer was lost
             }
             sent = true
             let held: [Int64]
             do {
                 held = try session.rows(of: statement)
-            } catch let StoreError.postgres(_, message) where message.contains("epochs_pkey") && message.hasSuffix("[SQLSTATE 23505]") {
-                throw StoreError.invalidValue(
-                    "epoch \(epoch.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
+            } catch {
+                throw statement.refusal(error)
             }
             guard held.first == 1 else {
                 throw try Self.notHeld(runID, claimToken: holder.claimToken, session)
@@ -39,9 +44,9 @@ extension PostgresBackend {
         }
     }
 
-    /// Whether the epoch is stored (after a lost answer: its row and its tensors were written in
-    /// one statement, so the row alone tells).
-    private static func isStored(runID: Int64, epoch: Int, _ session: PostgresSession) throws -> Bool {
+    /// Whether the epoch is stored (after a lost answer: the epochs' rows and their tensors were
+    /// written in one statement, so one row tells).
+    static func isStored(runID: Int64, epoch: Int, _ session: PostgresSession) throws -> Bool {
         try !session.query("SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(epoch))").isEmpty
     }
 
@@ -58,44 +63,80 @@ extension PostgresBackend {
     static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
 }
 
-/// The epoch statement and its arguments: $1 run, $2 epoch, $3 host, $4 pid, $5 process start,
-/// $6-$9 the losses and accuracies (NaN bound as NULL), $10 seconds, $11 claim token, then one
-/// array per tensor column ($12 layer ... $22 max; a statistic that is not finite is a NULL
-/// element). Its one row is the number of runs the claim held: 1, or 0 when it wrote nothing.
+/// The epoch statement and its arguments: $1 run, $2 the epochs' numbers, $3 host, $4 pid, $5
+/// process start, $6-$9 the epochs' losses and accuracies (NaN bound as NULL), $10 their seconds,
+/// $11 claim token, then one array per tensor column ($12 epoch, $13 layer ... $23 max; a
+/// statistic that is not finite is a NULL element). Its one row is the number of runs the claim
+/// held: 1, or 0 when it wrote nothing.
 struct EpochStatement: PostgresPreparedStatement {
     typealias Row = Int64
-    static let name = "slope_write_epoch"
+    static let name = "slope_write_epochs"
 
     let runID: Int64
-    let epoch: SlopeStore.EpochRecord
-    let tensors: [SlopeStore.TensorRecord]
+    let epochs: [SlopeStore.PendingEpoch]
     let holder: RunHolder
+
+    /// The statement of the epochs, refused before anything is sent when the store is read-only,
+    /// the epochs' numbers do not increase, or a tensor appears twice in an epoch (the server
+    /// would refuse it only after the epoch rows).
+    init(checking runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder, mode: SlopeStore.Mode, location: String) throws {
+        guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
+        for (earlier, later) in zip(epochs, epochs.dropFirst()) where later.record.epoch <= earlier.record.epoch {
+            throw StoreError.invalidValue("epochs of run \(runID) written together must be in increasing order, not \(earlier.record.epoch) then \(later.record.epoch)")
+        }
+        for (epoch, tensors) in epochs {
+            var seen = Set<String>()
+            for tensor in tensors where !seen.insert("\(tensor.layer) \(tensor.kind.rawValue)").inserted {
+                throw StoreError.invalidValue(
+                    "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) appears twice in epoch \(epoch.epoch) of run \(runID)")
+            }
+        }
+        self.runID = runID
+        self.epochs = epochs
+        self.holder = holder
+    }
+
+    /// The error to throw for the statement's failure: an epoch already stored is said as such.
+    /// Whichever insert meets it first (the server runs the statement's parts in no set order)
+    /// names it in its detail: `Key (run_id, epoch)=(7, 2) already exists`, or the same with
+    /// `layer, kind` for one of its tensors (never twice in one epoch: checked before sending).
+    func refusal(_ error: Error) -> Error {
+        guard case let StoreError.postgres(_, message) = error, message.contains("epochs_pkey") || message.contains("tensors_pkey"),
+              message.hasSuffix("[SQLSTATE 23505]") else {
+            return error
+        }
+        let named = message.firstMatch(of: #/\(run_id, epoch(, layer, kind)?\)=\(\d+, (\d+)/#).flatMap { Int($0.2) }
+        return StoreError.invalidValue(
+            "epoch \(named ?? epochs[0].record.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
+    }
 
     func makeBindings() -> PostgresBindings {
         let worker = holder.worker
-        var bindings = PostgresBindings(capacity: 22)
+        var bindings = PostgresBindings(capacity: 23)
         bindings.append(runID)
-        bindings.append(Int64(epoch.epoch))
+        bindings.append(epochs.map { Int64($0.record.epoch) })
         bindings.append(worker.host)
         bindings.append(Int64(worker.pid))
         bindings.append(worker.startTime)
-        for value in [epoch.trainLoss, epoch.validationLoss, epoch.trainAccuracy, epoch.validationAccuracy] {
-            bindings.append(value.flatMap { $0.isNaN ? nil : $0 })
+        for value in [\SlopeStore.EpochRecord.trainLoss, \.validationLoss, \.trainAccuracy, \.validationAccuracy] {
+            bindings.append(NullableFloat8Array(elements: epochs.map { $0.record[keyPath: value].flatMap { $0.isNaN ? nil : $0 } }))
         }
-        bindings.append(epoch.seconds)
+        bindings.append(epochs.map(\.record.seconds))
         bindings.append(holder.claimToken)
+        let tensors = epochs.flatMap { epoch in epoch.tensors.map { (epoch: Int64(epoch.record.epoch), tensor: $0) } }
         // The same statistics as SQLite's, from the same code and the same bytes.
-        let statistics = tensors.map { tensor in
-            tensor.data.withUnsafeBytes { bytes in
-                TensorStatistics.compute(bytes: bytes, count: tensor.rows * tensor.cols, dtype: tensor.dtype)
+        let statistics = tensors.map { entry in
+            entry.tensor.data.withUnsafeBytes { bytes in
+                TensorStatistics.compute(bytes: bytes, count: entry.tensor.rows * entry.tensor.cols, dtype: entry.tensor.dtype)
             }
         }
-        bindings.append(tensors.map { Int64($0.layer) })
-        bindings.append(tensors.map(\.kind.rawValue))
-        bindings.append(tensors.map { Int64($0.rows) })
-        bindings.append(tensors.map { Int64($0.cols) })
-        bindings.append(tensors.map(\.dtype.rawValue))
-        bindings.append(ByteaArray(elements: tensors.map(\.data)))
+        bindings.append(tensors.map(\.epoch))
+        bindings.append(tensors.map { Int64($0.tensor.layer) })
+        bindings.append(tensors.map(\.tensor.kind.rawValue))
+        bindings.append(tensors.map { Int64($0.tensor.rows) })
+        bindings.append(tensors.map { Int64($0.tensor.cols) })
+        bindings.append(tensors.map(\.tensor.dtype.rawValue))
+        bindings.append(ByteaArray(elements: tensors.map(\.tensor.data)))
         for statistic in [\TensorStatistics.l2, \.mean, \.std, \.min, \.max] {
             bindings.append(NullableFloat8Array(elements: statistics.map { $0[keyPath: statistic] }))
         }
@@ -106,38 +147,54 @@ struct EpochStatement: PostgresPreparedStatement {
         try row.decode(Int64.self)
     }
 
-    // The CASEs keep the best losses and their epoch, as SQLite's updateRunSummary does; every
-    // SET expression reads the row as it was before the update.
+    // The summary as SQLite's updateRunSummary leaves it after the epochs one by one: the last
+    // epoch's losses; the best losses; and the best epoch, which follows the validation loss once
+    // there is one (the first epoch of the lowest, replaced only by a strictly lower one) and the
+    // training loss before that. So the batch's first epoch of its lowest validation loss (or,
+    // when neither the batch nor the run has a validation loss, of its lowest training loss) is
+    // the best epoch if it beats the run's best. Every SET expression reads the run's row as it
+    // was before the update.
     static let sql = """
-        WITH held AS (
+        WITH batch AS (
+            SELECT * FROM unnest($2::int8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+                WITH ORDINALITY AS b (epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds, n)
+        ), last AS (
+            SELECT * FROM batch ORDER BY n DESC LIMIT 1
+        ), best AS (
+            SELECT (SELECT val_loss FROM batch WHERE val_loss IS NOT NULL ORDER BY val_loss, n LIMIT 1) AS val_loss,
+                   (SELECT epoch FROM batch WHERE val_loss IS NOT NULL ORDER BY val_loss, n LIMIT 1) AS val_epoch,
+                   (SELECT train_loss FROM batch WHERE train_loss IS NOT NULL ORDER BY train_loss, n LIMIT 1) AS train_loss,
+                   (SELECT epoch FROM batch WHERE train_loss IS NOT NULL ORDER BY train_loss, n LIMIT 1) AS train_epoch
+        ), held AS (
             UPDATE runs SET
                 heartbeat_at = \(PostgresBackend.serverNow),
-                epochs_done = $2,
-                final_train_loss = $6::float8, final_val_loss = $7::float8,
-                final_train_accuracy = $8::float8, final_val_accuracy = $9::float8,
-                best_train_loss = CASE WHEN $6::float8 IS NOT NULL AND (best_train_loss IS NULL OR $6::float8 < best_train_loss)
-                                       THEN $6::float8 ELSE best_train_loss END,
-                best_val_loss = CASE WHEN $7::float8 IS NOT NULL AND (best_val_loss IS NULL OR $7::float8 < best_val_loss)
-                                     THEN $7::float8 ELSE best_val_loss END,
+                epochs_done = last.epoch,
+                final_train_loss = last.train_loss, final_val_loss = last.val_loss,
+                final_train_accuracy = last.train_accuracy, final_val_accuracy = last.val_accuracy,
+                best_train_loss = CASE WHEN best.train_loss IS NOT NULL AND (runs.best_train_loss IS NULL OR best.train_loss < runs.best_train_loss)
+                                       THEN best.train_loss ELSE runs.best_train_loss END,
+                best_val_loss = CASE WHEN best.val_loss IS NOT NULL AND (runs.best_val_loss IS NULL OR best.val_loss < runs.best_val_loss)
+                                     THEN best.val_loss ELSE runs.best_val_loss END,
                 best_epoch = CASE
-                    WHEN $7::float8 IS NOT NULL THEN
-                        CASE WHEN best_val_loss IS NULL OR $7::float8 < best_val_loss THEN $2 ELSE best_epoch END
-                    WHEN $6::float8 IS NOT NULL AND best_val_loss IS NULL THEN
-                        CASE WHEN best_train_loss IS NULL OR $6::float8 < best_train_loss THEN $2 ELSE best_epoch END
-                    ELSE best_epoch END
-            WHERE id = $1 AND status = 'running' AND claim_token = $11::int8 AND host = $3::text AND pid = $4::int8
-                  AND process_start IS NOT DISTINCT FROM $5::int8
-            RETURNING id
+                    WHEN best.val_loss IS NOT NULL THEN
+                        CASE WHEN runs.best_val_loss IS NULL OR best.val_loss < runs.best_val_loss THEN best.val_epoch ELSE runs.best_epoch END
+                    WHEN best.train_loss IS NOT NULL AND runs.best_val_loss IS NULL THEN
+                        CASE WHEN runs.best_train_loss IS NULL OR best.train_loss < runs.best_train_loss THEN best.train_epoch ELSE runs.best_epoch END
+                    ELSE runs.best_epoch END
+            FROM last, best
+            WHERE runs.id = $1 AND runs.status = 'running' AND runs.claim_token = $11::int8 AND runs.host = $3::text
+                  AND runs.pid = $4::int8 AND runs.process_start IS NOT DISTINCT FROM $5::int8
+            RETURNING runs.id
         ), epoch AS (
             INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
-            SELECT id, $2, $6::float8, $7::float8, $8::float8, $9::float8, $10::float8 FROM held
-            RETURNING run_id
+            SELECT held.id, b.epoch, b.train_loss, b.val_loss, b.train_accuracy, b.val_accuracy, b.seconds FROM held, batch b
+            RETURNING 1
         ), tensor AS (
             INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
-            SELECT epoch.run_id, $2, t.layer, t.kind, t.rows, t.cols, t.dtype, t.data, t.l2, t.mean, t.std, t.min, t.max
-            FROM epoch, unnest($12::int8[], $13::text[], $14::int8[], $15::int8[], $16::text[], $17::bytea[],
-                               $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[])
-                        AS t (layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
+            SELECT held.id, t.epoch, t.layer, t.kind, t.rows, t.cols, t.dtype, t.data, t.l2, t.mean, t.std, t.min, t.max
+            FROM held, unnest($12::int8[], $13::int8[], $14::text[], $15::int8[], $16::int8[], $17::text[], $18::bytea[],
+                              $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::float8[])
+                        AS t (epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
             RETURNING 1
         )
         SELECT count(*) AS held FROM held

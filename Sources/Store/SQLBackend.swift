@@ -158,7 +158,7 @@ extension SQLConnection {
 
 /// What each backend does its own way: opening (checks, migrations), transactions, and the
 /// epoch write, which is the hot path (SQLite: cached statements stepped through the C API;
-/// PostgreSQL: binary COPY of the tensors). SlopeStore holds one and runs every query through it.
+/// PostgreSQL: one prepared statement for one or several epochs, tensors bound in binary). SlopeStore holds one and runs every query through it.
 protocol StoreBackend: AnyObject, Sendable {
     var dialect: SQLDialect { get }
     /// What messages call the database: the SQLite file's path, or the server without its password.
@@ -174,6 +174,10 @@ protocol StoreBackend: AnyObject, Sendable {
     /// `holder` (its worker, under its claim token) still holds the run. The tensors are already checked for size.
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     holder: RunHolder) throws
+    /// Stores several epochs of a run (in increasing order; each whole; an EpochWriter's waiting
+    /// epochs): SQLite, one transaction each, stopping at the first failure; PostgreSQL, one
+    /// statement and transaction for all of them, all or nothing.
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws
     /// A token that changes whenever a commit reaches the database (equal tokens: nothing was
     /// committed between them), cheap enough for a dashboard to poll often. Throws when the
     /// database cannot be read (a PostgreSQL server that is down), like any read.

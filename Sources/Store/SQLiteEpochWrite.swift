@@ -5,6 +5,12 @@ import GRDB
 import GRDBSQLite
 
 extension SQLiteBackend {
+    /// `StoreBackend.writeEpochs`: one transaction per epoch (SQLite's commits do not wait for the
+    /// disk, so several epochs gain little from sharing one), stopping at the first failure.
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {
+        for (epoch, tensors) in epochs { try writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder) }
+    }
+
     /// `StoreBackend.writeEpoch`: the tensors are already checked for size (SlopeStore.writeEpoch).
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],

@@ -121,8 +121,10 @@ final class PostgresReconnectionTests: XCTestCase {
 
     /// Writes `count` epochs from another thread while `disturb` runs on this one, until the
     /// writer is done; then checks that every epoch is stored once with its exact tensors.
-    private func writeEpochsWhile(count: Int, pause: TimeInterval, _ disturb: (_ written: () -> Int, _ done: () -> Bool) throws -> Void)
-        throws -> Notices {
+    /// `together`: four epochs at a time in one transaction (`writeEpochs`, as an EpochWriter
+    /// does with epochs that queued up), pausing after each four.
+    private func writeEpochsWhile(count: Int, pause: TimeInterval, together: Bool = false,
+                                  _ disturb: (_ written: () -> Int, _ done: () -> Bool) throws -> Void) throws -> Notices {
         let notices = Notices()
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, maximumConnections: 2,
                                           reconnection: notices.reconnection)
@@ -133,19 +135,27 @@ final class PostgresReconnectionTests: XCTestCase {
         let progress = WriterProgress()
         let errors = ErrorList()
         let finished = DispatchSemaphore(value: 0)
+        let holder = RunHolder(worker: worker, claimToken: PostgresEpochWriteTests.heldClaim)
+        let size = together ? 4 : 1
         Thread.detachNewThread {
             defer { progress.finish(); finished.signal() }
-            for index in 0..<count {
-                let (template, tensors) = epochs[index % epochs.count]
-                var epoch = template
-                epoch.epoch = index
+            for start in stride(from: 0, to: count, by: size) {
+                let batch = (start..<min(start + size, count)).map { index -> SlopeStore.PendingEpoch in
+                    var epoch = epochs[index % epochs.count].0
+                    epoch.epoch = index
+                    return (epoch, epochs[index % epochs.count].1)
+                }
                 do {
-                    try backend.writeEpoch(runID: run, epoch, tensors: tensors, holder: RunHolder(worker: worker, claimToken: PostgresEpochWriteTests.heldClaim))
+                    if together {
+                        try backend.writeEpochs(runID: run, batch, holder: holder)
+                    } else {
+                        try backend.writeEpoch(runID: run, batch[0].record, tensors: batch[0].tensors, holder: holder)
+                    }
                 } catch {
                     errors.append(error)
                     return
                 }
-                progress.advance()
+                for _ in batch { progress.advance() }
                 Thread.sleep(forTimeInterval: pause)
             }
         }
@@ -168,11 +178,19 @@ final class PostgresReconnectionTests: XCTestCase {
     }
 
     func testEpochsSurviveConnectionsEndedAtRandom() throws {
+        try epochsSurviveConnectionsEndedAtRandom(together: false)
+    }
+
+    func testEpochsCommittedTogetherSurviveConnectionsEndedAtRandom() throws {
+        try epochsSurviveConnectionsEndedAtRandom(together: true)
+    }
+
+    private func epochsSurviveConnectionsEndedAtRandom(together: Bool) throws {
         let admin = try PostgresSession(settings: PostgresTestCluster.admin())
         defer { admin.close() }
         var random = SeededGenerator(seed: 2026)
         var terminations = 0
-        let notices = try writeEpochsWhile(count: 24, pause: 0.002) { _, done in
+        let notices = try writeEpochsWhile(count: together ? 48 : 24, pause: 0.002, together: together) { _, done in
             var rounds = 0
             while !done() && rounds < 2000 {
                 rounds += 1
@@ -185,7 +203,15 @@ final class PostgresReconnectionTests: XCTestCase {
     }
 
     func testEpochsSurviveAServerRestart() throws {
-        let notices = try writeEpochsWhile(count: 40, pause: 0.02) { written, done in
+        try epochsSurviveAServerRestart(together: false)
+    }
+
+    func testEpochsCommittedTogetherSurviveAServerRestart() throws {
+        try epochsSurviveAServerRestart(together: true)
+    }
+
+    private func epochsSurviveAServerRestart(together: Bool) throws {
+        let notices = try writeEpochsWhile(count: together ? 80 : 40, pause: 0.02, together: together) { written, done in
             var waits = 0
             while written() < 5 && !done() && waits < 6000 {
                 waits += 1

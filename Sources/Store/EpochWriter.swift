@@ -1,0 +1,152 @@
+// Writing a run's epochs behind its training: the worker hands each finished epoch to an
+// EpochWriter and trains the next while a background thread stores it. Epochs are stored in
+// order, each whole. The epochs that queued up while the last write was on its way go to the
+// store together (`StoreBackend.writeEpochs`): on PostgreSQL one statement and transaction for
+// them, whose fixed costs (planning, the run's row, the commit's wait for the disk) they share;
+// on SQLite, whose commits are cheap, still one transaction each.
+import Foundation
+
+/// Stores one run's epochs in order on a background thread, so that the next epoch trains
+/// meanwhile. At most `capacity` epochs wait or are being written, and more than two only while
+/// their tensors take at most `byteBudget` (the memory check of a run counts on two epochs on
+/// their way); `submit` blocks beyond that.
+/// After a failed write nothing more is written, and the error is rethrown by the next `submit` or
+/// by `finish`: a run learns of a full disk or of losing its claim an epoch or a few later than it
+/// would writing inline. A crash loses at most the epochs not yet committed; the run resumes from
+/// its last stored one, and stored epochs are always whole and in order (0, 1, ... k).
+public final class EpochWriter: @unchecked Sendable {  // state under `condition`; `write` only on the writer's thread
+    /// Stores the epochs given (in order, each whole) and returns once they are committed.
+    private let write: ([SlopeStore.PendingEpoch]) throws -> Void
+    private let capacity: Int
+    private let byteBudget: Int
+    private let batchBytes: Int
+    private let condition = NSCondition()
+    /// Submitted and not yet taken by the writer's thread, oldest first.
+    private var waiting: [SlopeStore.PendingEpoch] = []
+    /// Epochs taken and being written.
+    private var writing = 0
+    /// The tensor bytes of the epochs waiting and being written.
+    private var bytes = 0
+    private var firstFailure: Error?
+    private var isFinishing = false
+    private var thread: Thread?
+
+    /// - Parameters:
+    ///   - byteBudget: tensor bytes that more than two epochs on their way may take (default: no limit).
+    ///   - batchBytes: tensor bytes that several epochs handed to `write` at once may take (the
+    ///     first goes whatever its size).
+    init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, byteBudget: Int = .max, batchBytes: Int = 0) {
+        self.write = write
+        self.capacity = max(1, capacity)
+        self.byteBudget = byteBudget
+        self.batchBytes = batchBytes
+    }
+
+    /// Queues the epoch for writing (throws the failure of an earlier write instead). The tensors
+    /// are checked for size when written, like `SlopeStore.writeEpoch`'s.
+    public func submit(_ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord]) throws {
+        let size = Self.size((epoch, tensors))
+        condition.lock()
+        defer { condition.unlock() }
+        while firstFailure == nil && isFull(adding: size) { condition.wait() }
+        if let firstFailure { throw firstFailure }
+        waiting.append((epoch, tensors))
+        bytes += size
+        if thread == nil {
+            let thread = Thread { [self] in writeLoop() }
+            thread.name = "Slope.EpochWriter"
+            self.thread = thread
+            thread.start()
+        }
+        condition.broadcast()
+    }
+
+    /// Waits for every submitted epoch to be committed; throws the first failure.
+    public func finish() throws {
+        waitUntilIdle()
+        if let failure { throw failure }
+    }
+
+    /// Waits until every submitted epoch is committed or given up after a failure; the writer's
+    /// thread ends. Later submits start it again.
+    public func waitUntilIdle() {
+        condition.lock()
+        defer { condition.unlock() }
+        isFinishing = true
+        condition.broadcast()
+        while thread != nil { condition.wait() }
+        isFinishing = false
+    }
+
+    /// The first failed write's error, if any (call after `waitUntilIdle`).
+    public var failure: Error? {
+        condition.lock()
+        defer { condition.unlock() }
+        return firstFailure
+    }
+
+    private static func size(_ epoch: SlopeStore.PendingEpoch) -> Int {
+        epoch.tensors.reduce(0) { $0 + $1.data.count }
+    }
+
+    private func isFull(adding size: Int) -> Bool {
+        let epochs = waiting.count + writing
+        return epochs >= capacity || (epochs >= 2 && size > byteBudget - bytes)
+    }
+
+    /// The writer's thread: takes every waiting epoch (those that queued while the last write was
+    /// on its way) and writes them, until there is nothing left and the owner waits for it.
+    private func writeLoop() {
+        condition.lock()
+        while true {
+            while waiting.isEmpty && !isFinishing { condition.wait() }
+            if waiting.isEmpty || firstFailure != nil {
+                waiting = []
+                bytes = 0
+                thread = nil
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            var batch = [waiting.removeFirst()], batchSize = Self.size(batch[0])
+            while let next = waiting.first, batchSize + Self.size(next) <= batchBytes {
+                batch.append(waiting.removeFirst())
+                batchSize += Self.size(next)
+            }
+            writing = batch.count
+            condition.unlock()
+            var failure: Error?
+            do { try write(batch) } catch { failure = error }
+            condition.lock()
+            writing = 0
+            bytes = waiting.reduce(0) { $0 + Self.size($1) }
+            if let failure, firstFailure == nil { firstFailure = failure }
+            condition.broadcast()
+        }
+    }
+}
+
+extension SlopeStore {
+    /// An epoch on its way to the store: its row and its tensors.
+    typealias PendingEpoch = (record: EpochRecord, tensors: [TensorRecord])
+
+    /// On PostgreSQL: epochs waiting or being written at most, per writer (more than two only
+    /// within `postgresQueueBytes` of tensors), and the tensor bytes of the epochs stored together
+    /// at most. Small epochs gain from sharing a statement; large ones do not (the statement's
+    /// fixed costs are small beside their bytes), and a statement of several large epochs was
+    /// slower than as many statements: measured on log-wide (3.2 MB an epoch).
+    public static let postgresEpochsPerCommit = 16, postgresQueueBytes = 32 << 20, postgresCommitBytes = 2 << 20
+
+    /// A writer of the run's epochs for `holder`, behind training (see `EpochWriter`). Call its
+    /// `finish` (or `waitUntilIdle`) before ending or requeueing the run. `capacity`: epochs
+    /// waiting or being written at most (the default: 2 on SQLite, `postgresEpochsPerCommit` on PostgreSQL).
+    public func epochWriter(runID: Int64, holder: RunHolder, capacity: Int? = nil) -> EpochWriter {
+        let write: ([PendingEpoch]) throws -> Void = { [self] epochs in
+            for (epoch, tensors) in epochs { try Self.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch) }
+            try backend.writeEpochs(runID: runID, epochs, holder: holder)
+        }
+        guard backend.dialect == .postgres else { return EpochWriter(write: write, capacity: capacity ?? 2) }
+        return EpochWriter(write: write, capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresQueueBytes,
+                           batchBytes: Self.postgresCommitBytes)
+    }
+}

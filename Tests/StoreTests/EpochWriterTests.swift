@@ -1,0 +1,115 @@
+// The EpochWriter (writing a run's epochs behind its training): in order, stopping at the first
+// failure and rethrowing it, and on SQLite the same rows as writeEpoch called epoch by epoch.
+import Foundation
+import TestSupport
+import XCTest
+@testable import Store
+
+final class EpochWriterTests: XCTestCase {
+    /// Records the batches the writer hands over; its first call waits for `gate` (after
+    /// signalling `entered`), so that the next epochs queue up meanwhile.
+    private final class RecordingSink: @unchecked Sendable {
+        struct Failure: Error, Equatable { let epoch: Int }
+        private let lock = NSLock()
+        private var log: [[Int]] = []
+        let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        var failOn: Int?
+        var batches: [[Int]] { lock.withLock { log } }
+        func write(_ epochs: [SlopeStore.PendingEpoch]) throws {
+            let numbers = epochs.map(\.record.epoch)
+            let first = lock.withLock { log.append(numbers); return log.count == 1 }
+            if first {
+                entered.signal()
+                gate.wait()
+            }
+            if let failOn, numbers.contains(failOn) { throw Failure(epoch: failOn) }
+        }
+    }
+
+    private func epoch(_ number: Int) -> SlopeStore.EpochRecord { .init(epoch: number, trainLoss: 1) }
+
+    /// The epochs that queue up while a write is on its way go to the sink together, in order.
+    func testTakesEveryWaitingEpochTogether() throws {
+        let sink = RecordingSink()
+        let writer = EpochWriter(write: sink.write, capacity: 4, batchBytes: .max)
+        try writer.submit(epoch(0), tensors: [])
+        sink.entered.wait()
+        for number in 1...3 { try writer.submit(epoch(number), tensors: []) }
+        sink.gate.signal()
+        try writer.finish()
+        XCTAssertEqual(sink.batches, [[0], [1, 2, 3]])
+        try writer.submit(epoch(4), tensors: [])  // a writer used again after finish
+        try writer.finish()
+        XCTAssertEqual(sink.batches, [[0], [1, 2, 3], [4]])
+    }
+
+    /// Epochs go together only while their tensors fit in `batchBytes` (one goes whatever its size).
+    func testBatchesHoldAtMostBatchBytes() throws {
+        let sink = RecordingSink()
+        let writer = EpochWriter(write: sink.write, capacity: 8, batchBytes: 8)
+        let float = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 1, dtype: .float32, data: [0, 0, 128, 63])
+        let wide = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 3, dtype: .float32, data: [UInt8](repeating: 0, count: 12))
+        try writer.submit(epoch(0), tensors: [float])
+        sink.entered.wait()
+        for number in 1...4 { try writer.submit(epoch(number), tensors: [float]) }
+        try writer.submit(epoch(5), tensors: [wide])
+        try writer.submit(epoch(6), tensors: [float])
+        sink.gate.signal()
+        try writer.finish()
+        XCTAssertEqual(sink.batches, [[0], [1, 2], [3, 4], [5], [6]])
+    }
+
+    func testStopsAtTheFirstFailureAndRethrowsIt() throws {
+        let sink = RecordingSink()
+        sink.failOn = 1
+        let writer = EpochWriter(write: sink.write, capacity: 3, batchBytes: .max)
+        try writer.submit(epoch(0), tensors: [])
+        sink.entered.wait()
+        try writer.submit(epoch(1), tensors: [])
+        try writer.submit(epoch(2), tensors: [])
+        sink.gate.signal()
+        writer.waitUntilIdle()
+        XCTAssertEqual(writer.failure as? RecordingSink.Failure, .init(epoch: 1))
+        XCTAssertThrowsError(try writer.submit(epoch(3), tensors: [])) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
+        XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
+        XCTAssertEqual(sink.batches, [[0], [1, 2]], "in order; nothing after the failure")
+    }
+
+    /// On SQLite the writer stores exactly what writeEpoch does, in order, and refuses a tensor of
+    /// the wrong size as writeEpoch does (rethrown by finish).
+    func testStoresWhatWriteEpochStores() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-epochwriter")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("slope.db"))
+        let worker = WorkerIdentity.current(label: "test worker")
+        let epochs = PostgresEpochWriteTests.epochs(seed: 3, count: 5)
+        var runs: [Int64] = []
+        for viaWriter in [false, true] {
+            let runID = try store.createRun(.example(layers: "2-3-1"))
+            runs.append(runID)
+            let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
+            if viaWriter {
+                let writer = store.epochWriter(runID: runID, holder: holder)
+                for (epoch, tensors) in epochs { try writer.submit(epoch, tensors: tensors) }
+                try writer.finish()
+            } else {
+                for (epoch, tensors) in epochs { try store.writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder) }
+            }
+        }
+        XCTAssertEqual(try store.epochs(runID: runs[1]), try store.epochs(runID: runs[0]))
+        for epoch in 0..<epochs.count {
+            XCTAssertEqual(try store.tensors(runID: runs[1], epoch: epoch).map(\.tensor),
+                           try store.tensors(runID: runs[0], epoch: epoch).map(\.tensor), "epoch \(epoch)")
+        }
+        XCTAssertEqual(try store.run(id: runs[1]).bestEpoch, try store.run(id: runs[0]).bestEpoch)
+
+        let runID = try store.createRun(.example(layers: "2-3-1"))
+        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
+        let writer = store.epochWriter(runID: runID, holder: holder)
+        try writer.submit(.init(epoch: 0, trainLoss: 1), tensors: [.init(layer: 1, kind: .weight, rows: 2, cols: 3, dtype: .float32, data: [0, 0, 0])])
+        XCTAssertThrowsError(try writer.finish()) { error in
+            XCTAssertTrue("\(error)".contains("3 bytes for 2 x 3 float32"), "\(error)")
+        }
+        XCTAssertEqual(try store.epochs(runID: runID), [])
+    }
+}

@@ -1,0 +1,152 @@
+// Several epochs of a run in one statement on PostgreSQL (PostgresBackend.writeEpochs, what an
+// EpochWriter does with the epochs that queued up), against the real test server: the same rows,
+// bytes and summary as one writeEpoch per epoch (and as SQLite's); all or nothing (a refused epoch
+// leaves none of the batch stored, a run taken over gets none); a lost answer ends with every
+// epoch stored once, bit for bit.
+import Foundation
+import PostgresNIO
+import TestSupport
+import XCTest
+@testable import Store
+
+final class PostgresEpochBatchTests: XCTestCase {
+    private var database: TestDatabase!
+
+    override func setUpWithError() throws { database = try PostgresTestCluster.makeDatabase() }
+
+    override func tearDown() { database?.drop() }
+
+    private let worker = WorkerIdentity.current(label: "test worker")
+    private var holder: RunHolder { RunHolder(worker: worker, claimToken: PostgresEpochWriteTests.heldClaim) }
+
+    private func storedEpochs(_ backend: PostgresBackend, _ runID: Int64) throws -> [Int64] {
+        try backend.read { try $0.values("SELECT epoch FROM epochs WHERE run_id = ? ORDER BY epoch", [runID], as: Int64.self) }
+    }
+
+    /// The rows of a run that the comparisons cover: epochs, tensors, summary columns.
+    private func rows(_ backend: PostgresBackend, _ runID: Int64) throws -> [[SQLValue]] {
+        try backend.read { c in
+            try c.rows("SELECT epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds FROM epochs WHERE run_id = ? ORDER BY epoch", [runID]).map(\.values)
+            + c.rows("SELECT epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max FROM tensors WHERE run_id = ? ORDER BY epoch, layer, kind", [runID]).map(\.values)
+            + c.rows("""
+                SELECT epochs_done, final_train_loss, final_val_loss, final_train_accuracy, final_val_accuracy,
+                       best_train_loss, best_val_loss, best_epoch FROM runs WHERE id = ?
+                """, [runID]).map(\.values)
+        }
+    }
+
+    private func batch(_ epochs: [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])]) -> [SlopeStore.PendingEpoch] {
+        epochs.map { (record: $0.0, tensors: $0.1) }
+    }
+
+    func testEpochsCommittedTogetherAreStoredAsOneByOne() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        // Losses whose best epoch moves inside a batch, with ties, with no validation loss for the
+        // first epochs (the best epoch follows the training loss until there is one), and an
+        // epoch with no training loss.
+        var epochs = PostgresEpochWriteTests.epochs(seed: 4, count: 7)
+        for index in 0..<3 { epochs[index].0.validationLoss = nil }
+        epochs[1].0.trainLoss = nil
+        epochs[5].0.validationLoss = epochs[4].0.validationLoss
+        epochs[6].0.trainLoss = epochs[3].0.trainLoss
+        let oneByOne = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        for (epoch, tensors) in epochs { try backend.writeEpoch(runID: oneByOne, epoch, tensors: tensors, holder: holder) }
+        for split in [[0..<1, 1..<4, 4..<7], [0..<3, 3..<4, 4..<6, 6..<7], [0..<7]] {
+            let together = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+            for range in split { try backend.writeEpochs(runID: together, batch(Array(epochs[range])), holder: holder) }
+            XCTAssertEqual(try storedEpochs(backend, together), [0, 1, 2, 3, 4, 5, 6], "\(split)")
+            XCTAssertEqual(try rows(backend, together), try rows(backend, oneByOne), "the same rows, bytes and summary as writeEpoch's: \(split)")
+        }
+        // Through SQLite's writeEpoch, one by one: the same summary.
+        let directory = try TemporaryDirectory(prefix: "slope-pgbatch")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("slope.db"))
+        let runID = try store.createRun(.example(layers: "2-3-1"))
+        let sqliteHolder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken)
+        for (epoch, tensors) in epochs { try store.writeEpoch(runID: runID, epoch, tensors: tensors, holder: sqliteHolder) }
+        let sqliteRun = try store.run(id: runID)
+        let summary = try XCTUnwrap(try rows(backend, oneByOne).last)
+        XCTAssertEqual(summary, [.integer(Int64(sqliteRun.epochsDone)), sqliteRun.finalTrainLoss.map(SQLValue.real) ?? .null,
+                                 sqliteRun.finalValidationLoss.map(SQLValue.real) ?? .null,
+                                 sqliteRun.finalTrainAccuracy.map(SQLValue.real) ?? .null,
+                                 sqliteRun.finalValidationAccuracy.map(SQLValue.real) ?? .null,
+                                 sqliteRun.bestTrainLoss.map(SQLValue.real) ?? .null,
+                                 sqliteRun.bestValidationLoss.map(SQLValue.real) ?? .null,
+                                 sqliteRun.bestEpoch.map { SQLValue.integer(Int64($0)) } ?? .null])
+        XCTAssertEqual(sqliteRun.bestEpoch, 4, "the first epoch of the lowest validation loss (tied by epoch 5)")
+    }
+
+    /// A batch whose third epoch is refused (already stored) is rolled back whole: none of its
+    /// epochs is stored, and the error says which epoch and why.
+    func testABatchIsAllOrNothing() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 5, count: 4)
+        let other = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        try other.writeEpoch(runID: runID, epochs[2].0, tensors: epochs[2].1, holder: holder)
+        try other.close()
+        let before = try rows(backend, runID)
+        XCTAssertThrowsError(try backend.writeEpochs(runID: runID, batch(epochs), holder: holder)) { error in
+            XCTAssertTrue("\(error)".contains("epoch 2 of run \(runID) is already stored"), "\(error)")
+        }
+        XCTAssertEqual(try storedEpochs(backend, runID), [2], "nothing of the batch")
+        XCTAssertEqual(try rows(backend, runID), before, "rows and summary unchanged")
+        // The store goes on: the connection that failed was replaced.
+        try backend.writeEpochs(runID: runID, batch(Array(epochs[0..<2])), holder: holder)
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2])
+    }
+
+    func testARunTakenOverGetsNothingOfTheBatch() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        _ = try backend.write { try $0.execute("UPDATE runs SET claim_token = claim_token + 1, worker = 'other worker', host = 'elsewhere' WHERE id = ?", [runID]) }
+        XCTAssertThrowsError(try backend.writeEpochs(runID: runID, batch(PostgresEpochWriteTests.epochs(seed: 6, count: 3)), holder: holder)) { error in
+            guard case StoreError.runNotHeld(runID, let detail) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(detail.contains("held by other worker"), detail)
+        }
+        XCTAssertEqual(try storedEpochs(backend, runID), [])
+    }
+
+    /// Through a loopback proxy that cuts the connection right after the server received the
+    /// batch's statement (it commits; its answer is lost): found stored, not sent again; every
+    /// epoch stored once, bit for bit, and the outage said once.
+    func testABatchWhoseAnswerIsLostIsStoredOnce() throws {
+        let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
+        defer { proxy.close() }
+        let notices = PostgresReconnectionTests.Notices()
+        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
+        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite,
+                                          reconnection: notices.reconnection)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 9, count: 4)
+        try backend.writeEpochs(runID: runID, batch(Array(epochs[0..<1])), holder: holder)  // prepares the statement
+        proxy.arm(.dropAnswerAndCut, after: EpochStatement.name + "\0")  // later ones send only its name (Bind)
+        try backend.writeEpochs(runID: runID, batch(Array(epochs[1...])), holder: holder)
+        XCTAssertEqual(proxy.faults, [.dropAnswerAndCut])
+        XCTAssertEqual(notices.lost.count, 1, "\(notices.lost)")
+        XCTAssertEqual(notices.reconnected, 1)
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3], "every epoch once")
+        for (epoch, tensors) in epochs {
+            let stored = try backend.read { try $0.rows("SELECT layer, kind, data FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind",
+                                                        [runID, Int64(epoch.epoch)]) }
+            XCTAssertEqual(stored.map(\.values), tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
+                .map { [SQLValue.integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))] }, "epoch \(epoch.epoch), bit for bit")
+        }
+        XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 3)
+    }
+
+    func testEpochsOutOfOrderAreRefusedBeforeAnythingIsSent() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 2, count: 3)
+        XCTAssertThrowsError(try backend.writeEpochs(runID: runID, batch([epochs[0], epochs[2], epochs[1]]), holder: holder)) { error in
+            XCTAssertTrue("\(error)".contains("increasing order, not 2 then 1"), "\(error)")
+        }
+        XCTAssertEqual(try storedEpochs(backend, runID), [])
+    }
+}
