@@ -287,7 +287,9 @@ public final class Worker: @unchecked Sendable {
                              training: Dataset, validation: Dataset?) throws -> (Trainer, firstEpoch: Int) {
         let runID = claimed.id
         let settings = configuration.training
-        if let point = try store.resumePoint(runID: runID),
+        // A run with no stored epoch (as its claim saw it: no earlier holder can add one since)
+        // has no resume point to look for.
+        if claimed.lastStoredEpoch != nil, let point = try store.resumePoint(runID: runID),
            let parameters = try TensorRecords.layers(from: point.tensors, weightKind: .weight, biasKind: .bias,
                                                      layerCount: settings.layerSizes.count - 1, runID: runID) {
             try store.deleteEpochs(runID: runID, after: point.epoch)

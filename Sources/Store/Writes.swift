@@ -85,15 +85,15 @@ extension SlopeStore {
     func claim(where condition: String, _ arguments: [any SQLValueConvertible],
                worker: WorkerIdentity, _ c: any SQLConnection) throws -> ClaimedRun? {
         let now = c.dialect.currentTimestamp
-        guard let runID = try c.value("""
+        guard let row = try c.rows("""
             UPDATE runs SET status = 'running', worker = ?, host = ?, pid = ?,
                             boot_id = ?, process_start = ?, pid_namespace = ?, claim_token = claim_token + 1,
                             started_at = coalesce(started_at, \(now)), heartbeat_at = \(now), finished_at = NULL
             WHERE \(condition)
-            RETURNING id
-            """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace] + arguments,
-            as: Int64.self) else { return nil }
-        return try claimedRun(runID, c)
+            RETURNING id, \(Self.sweepStatus)
+            """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace] + arguments).first
+        else { return nil }
+        return try claimedRun(try row.required("id"), sweepMayBeQueued: row.get("sweep_status", as: String.self) == SweepStatus.queued.rawValue, c)
     }
 
     /// Takes over `running` runs whose worker is gone: on this host, its process no longer exists
@@ -125,23 +125,35 @@ extension SlopeStore {
                                     claim_token = claim_token + 1, heartbeat_at = \(c.dialect.currentTimestamp)
                     WHERE id = ?
                     """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace, id])
-                reclaimed.append(try claimedRun(id, c))
+                reclaimed.append(try claimedRun(id, sweepMayBeQueued: true, c))
             }
             return reclaimed
         }
     }
 
-    /// Statements the SQLite backend caches: preparing the select of the 40-column runs table
-    /// costs ~800K instructions, as much as writing five digits-sized epochs.
-    private func claimedRun(_ runID: Int64, _ c: any SQLConnection) throws -> ClaimedRun {
-        guard let row = try c.rows("SELECT \(RunRecord.selectList), runs.claim_token FROM runs WHERE runs.id = ?", [runID]).first else {
+    /// The claimed run's sweep status, returned by the claim's UPDATE: only a `queued` sweep needs
+    /// the update to `running` (a sweep never goes back to `queued`), one round trip fewer otherwise.
+    private static let sweepStatus = "(SELECT status FROM sweeps WHERE sweeps.id = runs.sweep_id) AS sweep_status"
+
+    /// The run as claimed, its token and last stored epoch in one statement, which SQLite caches
+    /// (preparing the select of the 40-column runs table costs ~800K instructions, as much as
+    /// writing five digits-sized epochs). A statement of its own, after the claim's: on PostgreSQL
+    /// (READ COMMITTED) it sees every epoch committed before the claim took the run's row lock,
+    /// which the claim's own snapshot may not; fenced by the new token, no earlier holder adds one
+    /// after it. (Not the claim's RETURNING: SQLite returns a REAL column's whole numbers as integers there.)
+    /// Its sweep, when `queued` (`sweepMayBeQueued`: the claim did not see it past that), becomes `running`.
+    private func claimedRun(_ runID: Int64, sweepMayBeQueued: Bool, _ c: any SQLConnection) throws -> ClaimedRun {
+        guard let row = try c.rows("""
+            SELECT \(RunRecord.selectList), runs.claim_token, (SELECT max(epoch) FROM epochs WHERE run_id = runs.id) AS last_epoch
+            FROM runs WHERE runs.id = ?
+            """, [runID]).first else {
             throw StoreError.notFound("run \(runID)")
         }
-        let lastEpoch = try c.value("SELECT max(epoch) FROM epochs WHERE run_id = ?", [runID], as: Int.self)
-        if let sweepID = row.get("sweep_id", as: Int64.self) {
+        let run = try RunRecord(row: row)
+        if let sweepID = run.sweepID, sweepMayBeQueued {
             try c.execute("UPDATE sweeps SET status = 'running' WHERE id = ? AND status = 'queued'", [sweepID])
         }
-        return ClaimedRun(run: try RunRecord(row: row), lastStoredEpoch: lastEpoch, claimToken: try row.required("claim_token"))
+        return ClaimedRun(run: run, lastStoredEpoch: row.get("last_epoch"), claimToken: try row.required("claim_token"))
     }
 
     // MARK: - Logging epochs
