@@ -197,17 +197,37 @@ extension SlopeStore {
     /// not end it under its new holder. Without, whoever holds it.
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil,
                           holder: RunHolder? = nil) throws {
+        try Self.checkFinal(status)
+        try write { c in try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c) }
+    }
+
+    /// `finishRun` and then `claimNextRun` in ONE transaction, so that a worker going from one run
+    /// to the next commits (and waits for the server's WAL flush) once, not twice. When the finish
+    /// is refused (`.runNotHeld`) or fails, nothing is claimed either. Nil when no run is queued.
+    public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil, holder: RunHolder,
+                          claimingNextOf sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
+        try Self.checkFinal(status)
+        return try write { c in
+            try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c)
+            return try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
+        }
+    }
+
+    private static func checkFinal(_ status: RunStatus) throws {
         guard status.isFinished else {
             throw StoreError.invalidValue("finishRun takes a final status (completed, pruned, diverged, failed), not \(status.rawValue)")
         }
-        try write { c in
-            let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
-            let changed = try c.execute("""
-                UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
-                WHERE id = ?\(held.condition)
-                """, [status.rawValue, stopReason, error, runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
-        }
+    }
+
+    /// The finish statement (guarded by `holder` when given).
+    private func finish(_ runID: Int64, status: RunStatus, stopReason: String?, error: String?, holder: RunHolder?,
+                        _ c: any SQLConnection) throws {
+        let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
+        let changed = try c.execute("""
+            UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
+            WHERE id = ?\(held.condition)
+            """, [status.rawValue, stopReason, error, runID] + held.arguments)
+        if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
     }
 
     /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes

@@ -1,6 +1,7 @@
-// What a claim hands the worker, on both stores alike: the run as stored after the claim (the
-// claim's own statement returns it), the new claim token, the last stored epoch (nil only when
-// none is stored), and its sweep moved from queued to running, never from any other status.
+// What a claim hands the worker, on both stores alike: the run as stored after the claim, the new
+// claim token, the last stored epoch (nil only when none is stored), and its sweep moved from
+// queued to running, never from any other status; and a finish that claims the next run in its
+// own transaction, or nothing when the finish is refused.
 import Foundation
 import TestSupport
 import XCTest
@@ -25,6 +26,53 @@ final class ClaimResultTests: XCTestCase {
         let database = try PostgresTestCluster.makeDatabase()
         self.database = database
         try assertClaimsReturnTheRunAsStored(try SlopeStore(location: database.url))
+    }
+
+    func testSQLiteFinishClaimsTheNextRunOrNothing() throws {
+        try assertFinishClaimsTheNextRunOrNothing(try SlopeStore(path: directory.path("slope.db")))
+    }
+
+    func testPostgreSQLFinishClaimsTheNextRunOrNothing() throws {
+        let database = try PostgresTestCluster.makeDatabase()
+        self.database = database
+        try assertFinishClaimsTheNextRunOrNothing(try SlopeStore(location: database.url))
+    }
+
+    private func assertFinishClaimsTheNextRunOrNothing(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let worker = WorkerIdentity(host: "box", pid: 42, label: "runner 42@box", bootID: "boot", startTime: 1000)
+        let runs = (0..<3).map { SlopeStore.NewRun.example(name: "run \($0)", layers: "2-3-1") }
+        let (sweepID, runIDs) = try store.createSweep(name: "grid", specJSON: #"{"method": "grid"}"#, runs: runs)
+        let other = try store.createRun(.example(name: "single", layers: "2-3-1"))
+        let first = try XCTUnwrap(store.claimNextRun(sweepID: sweepID, worker: worker))
+        let holder = RunHolder(worker: worker, claimToken: first.claimToken)
+
+        // Refused (a stale token): the finish changes nothing and nothing is claimed.
+        let stale = RunHolder(worker: worker, claimToken: first.claimToken - 1)
+        XCTAssertThrowsError(try store.finishRun(runID: first.id, status: .completed, stopReason: "done", holder: stale,
+                                                 claimingNextOf: sweepID, worker: worker)) { error in
+            XCTAssertEqual(error as? StoreError, .runNotHeld(runID: first.id, detail: "it is held by runner 42@box under claim 1; this worker's claim 0 is stale"))
+        }
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.running, .queued, .queued])
+
+        let second = try XCTUnwrap(store.finishRun(runID: first.id, status: .completed, stopReason: "completed all epochs",
+                                                   holder: holder, claimingNextOf: sweepID, worker: worker))
+        XCTAssertEqual(second.id, runIDs[1])
+        XCTAssertEqual(second.run, try store.run(id: second.id))
+        XCTAssertEqual(second.claimToken, 1)
+        XCTAssertEqual(try store.run(id: first.id).status, .completed)
+        XCTAssertEqual(try store.run(id: first.id).stopReason, "completed all epochs")
+        XCTAssertNotNil(try store.run(id: first.id).finishedAt)
+        let third = try XCTUnwrap(store.finishRun(runID: second.id, status: .pruned, stopReason: "pruned at epoch 1",
+                                                  holder: RunHolder(worker: worker, claimToken: second.claimToken),
+                                                  claimingNextOf: sweepID, worker: worker))
+        XCTAssertEqual(third.id, runIDs[2])
+        // The sweep's last run: nothing left in it (the single run is not of this sweep).
+        XCTAssertNil(try store.finishRun(runID: third.id, status: .diverged, stopReason: "diverged at epoch 1",
+                                         holder: RunHolder(worker: worker, claimToken: third.claimToken),
+                                         claimingNextOf: sweepID, worker: worker))
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .pruned, .diverged])
+        XCTAssertEqual(try store.run(id: other).status, .queued)
     }
 
     private func assertClaimsReturnTheRunAsStored(_ store: SlopeStore) throws {
