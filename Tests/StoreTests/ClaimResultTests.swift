@@ -7,36 +7,14 @@ import TestSupport
 import XCTest
 @testable import Store
 
-final class ClaimResultTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var database: TestDatabase?
+final class ClaimResultTests: BothStoresTestCase {
+    func testSQLiteClaimReturnsTheRunAsStored() throws { try assertClaimsReturnTheRunAsStored(try sqliteStore()) }
 
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-claimresult") }
+    func testPostgreSQLClaimReturnsTheRunAsStored() throws { try assertClaimsReturnTheRunAsStored(try postgresStore()) }
 
-    override func tearDown() {
-        database?.drop()
-        directory.remove()
-    }
+    func testSQLiteFinishClaimsTheNextRunOrNothing() throws { try assertFinishClaimsTheNextRunOrNothing(try sqliteStore()) }
 
-    func testSQLiteClaimReturnsTheRunAsStored() throws {
-        try assertClaimsReturnTheRunAsStored(try SlopeStore(path: directory.path("slope.db")))
-    }
-
-    func testPostgreSQLClaimReturnsTheRunAsStored() throws {
-        let database = try PostgresTestCluster.makeDatabase()
-        self.database = database
-        try assertClaimsReturnTheRunAsStored(try SlopeStore(location: database.url))
-    }
-
-    func testSQLiteFinishClaimsTheNextRunOrNothing() throws {
-        try assertFinishClaimsTheNextRunOrNothing(try SlopeStore(path: directory.path("slope.db")))
-    }
-
-    func testPostgreSQLFinishClaimsTheNextRunOrNothing() throws {
-        let database = try PostgresTestCluster.makeDatabase()
-        self.database = database
-        try assertFinishClaimsTheNextRunOrNothing(try SlopeStore(location: database.url))
-    }
+    func testPostgreSQLFinishClaimsTheNextRunOrNothing() throws { try assertFinishClaimsTheNextRunOrNothing(try postgresStore()) }
 
     private func assertFinishClaimsTheNextRunOrNothing(_ store: SlopeStore) throws {
         defer { try? store.close() }
