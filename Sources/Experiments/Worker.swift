@@ -114,7 +114,7 @@ public final class Worker: @unchecked Sendable {
                 var startedNext = false
                 // Runs of a queue (not TPE trials, sampled at their claim) are claimed with the
                 // finish of the run before, in one transaction; one left unstarted by Ctrl-C goes back.
-                let next = NextClaim(sweepID: sweepID, isUsed: !isSampled(sweepID))
+                let next = NextClaim(sweepID: sweepID, joinsFinish: !isSampled(sweepID))
                 defer {
                     if let unstarted = next.take() {
                         requeueUnstarted(unstarted)
@@ -134,7 +134,7 @@ public final class Worker: @unchecked Sendable {
                         startedNext = true
                         startThread(index + 1)
                     }
-                    let outcome = execute(claimed, claimingNext: next.isUsed && queue.isEmpty ? next : nil)
+                    let outcome = execute(claimed, claimingNext: next.joinsFinish && queue.isEmpty ? next : nil)
                     summary.update { $0.outcomes[claimed.id] = outcome }
                     if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
                     // The store failed from outside the run (a full disk...): claiming the next run,
@@ -164,12 +164,12 @@ public final class Worker: @unchecked Sendable {
     /// A run claimed with the finish of the one before it, waiting to be trained by the same thread.
     final class NextClaim {
         let sweepID: Int64?
-        /// False for a TPE sweep: its next trial is sampled in its own claim's transaction.
-        let isUsed: Bool
+        /// Whether the finish claims the next run: not in a TPE sweep, whose trial is sampled in a claim of its own.
+        let joinsFinish: Bool
         private var claimed: SlopeStore.ClaimedRun?
-        init(sweepID: Int64?, isUsed: Bool) {
+        init(sweepID: Int64?, joinsFinish: Bool) {
             self.sweepID = sweepID
-            self.isUsed = isUsed
+            self.joinsFinish = joinsFinish
         }
         func hold(_ run: SlopeStore.ClaimedRun?) { claimed = run }
         func take() -> SlopeStore.ClaimedRun? {
