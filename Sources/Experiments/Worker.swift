@@ -112,10 +112,19 @@ public final class Worker: @unchecked Sendable {
             let thread = Thread { [self] in
                 defer { group.leave() }
                 var startedNext = false
+                // Runs of a queue (not TPE trials, sampled at their claim) are claimed with the
+                // finish of the run before, in one transaction; one left unstarted by Ctrl-C goes back.
+                let next = NextClaim(sweepID: sweepID, joinsFinish: !isSampled(sweepID))
+                defer {
+                    if let unstarted = next.take() {
+                        requeueUnstarted(unstarted)
+                        if let sweep = unstarted.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }  // interrupted, as it is
+                    }
+                }
                 while !stop.isRequested {
                     let claimed: SlopeStore.ClaimedRun?
                     do {
-                        claimed = try claimNext(from: queue, sweepID: sweepID)
+                        claimed = try next.take() ?? claimNext(from: queue, sweepID: sweepID)
                     } catch {
                         firstError.update { if $0 == nil { $0 = error } }
                         return
@@ -125,7 +134,7 @@ public final class Worker: @unchecked Sendable {
                         startedNext = true
                         startThread(index + 1)
                     }
-                    let outcome = execute(claimed)
+                    let outcome = execute(claimed, claimingNext: next.joinsFinish && queue.isEmpty ? next : nil)
                     summary.update { $0.outcomes[claimed.id] = outcome }
                     if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
                     // The store failed from outside the run (a full disk...): claiming the next run,
@@ -150,6 +159,36 @@ public final class Worker: @unchecked Sendable {
         try updateSweepStatuses(touchedSweeps.value, summary: result)
         if let error = firstError.value { throw error }
         return result
+    }
+
+    /// A run claimed with the finish of the one before it, waiting to be trained by the same thread.
+    final class NextClaim {
+        let sweepID: Int64?
+        /// Whether the finish claims the next run: not in a TPE sweep, whose trial is sampled in a claim of its own.
+        let joinsFinish: Bool
+        private var claimed: SlopeStore.ClaimedRun?
+        init(sweepID: Int64?, joinsFinish: Bool) {
+            self.sweepID = sweepID
+            self.joinsFinish = joinsFinish
+        }
+        func hold(_ run: SlopeStore.ClaimedRun?) { claimed = run }
+        func take() -> SlopeStore.ClaimedRun? {
+            defer { claimed = nil }
+            return claimed
+        }
+    }
+
+    /// Whether the runs of `sweepID` are TPE trials (sampled as they are claimed).
+    private func isSampled(_ sweepID: Int64?) -> Bool {
+        sweepID.flatMap(sweepSpec)?.method == .tpe
+    }
+
+    /// Ctrl-C came after the run was claimed with the finish of the one before, and before it
+    /// started: back to the queue (if the store refuses, `runner resume` takes it over once this
+    /// process has ended).
+    private func requeueUnstarted(_ run: SlopeStore.ClaimedRun) {
+        let holder = RunHolder(worker: identity, claimToken: run.claimToken)
+        try? store.requeueRun(runID: run.id, reason: "interrupted before its first epoch", holder: holder)
     }
 
     /// The claim step: a run taken over before the loop started, else the oldest queued run of
@@ -228,14 +267,16 @@ public final class Worker: @unchecked Sendable {
     /// Trains one claimed run to its end, recording everything; never throws. A failure of the
     /// run itself ends it as failed; a store failure from outside the run (full disk, lock, I/O
     /// error, read-only file) leaves it to resume (`suspend`); a run taken over ends as lost.
-    func execute(_ claimed: SlopeStore.ClaimedRun) -> RunOutcome {
+    /// With `next`, a run that ends (not interrupted, not failed) claims the next queued run in its
+    /// finish's transaction and leaves it in `next`.
+    func execute(_ claimed: SlopeStore.ClaimedRun, claimingNext next: NextClaim? = nil) -> RunOutcome {
         let runID = claimed.id, holder = RunHolder(worker: identity, claimToken: claimed.claimToken)
         var label = "run \(runID)"
         let outcome: RunOutcome
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
             label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
-            outcome = try train(claimed, holder: holder, configuration: configuration, label: label)
+            outcome = try train(claimed, holder: holder, configuration: configuration, label: label, next: next)
         } catch let error as StoreError {
             if case let .runNotHeld(_, detail) = error {
                 outcome = .lost(detail)
@@ -267,7 +308,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func train(_ claimed: SlopeStore.ClaimedRun, holder: RunHolder, configuration: RunConfiguration,
-                       label: String) throws -> RunOutcome {
+                       label: String, next: NextClaim?) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
         try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
@@ -277,7 +318,7 @@ public final class Worker: @unchecked Sendable {
         let heartbeat = startHeartbeat(runID: runID, holder: holder)
         defer { heartbeat.cancel() }
         let (outcome, stop) = try runEpochs(trainer, claimed: claimed, holder: holder, configuration: configuration)
-        return try endRun(runID, holder: holder, outcome: outcome, stop: stop)
+        return try endRun(runID, holder: holder, outcome: outcome, stop: stop, next: next)
     }
 
     /// The trainer of a claimed run: continued from its last stored epoch holding weights (the
@@ -287,7 +328,9 @@ public final class Worker: @unchecked Sendable {
                              training: Dataset, validation: Dataset?) throws -> (Trainer, firstEpoch: Int) {
         let runID = claimed.id
         let settings = configuration.training
-        if let point = try store.resumePoint(runID: runID),
+        // A run with no stored epoch (as its claim saw it: no earlier holder can add one since)
+        // has no resume point to look for.
+        if claimed.lastStoredEpoch != nil, let point = try store.resumePoint(runID: runID),
            let parameters = try TensorRecords.layers(from: point.tensors, weightKind: .weight, biasKind: .bias,
                                                      layerCount: settings.layerSizes.count - 1, runID: runID) {
             try store.deleteEpochs(runID: runID, after: point.epoch)
@@ -359,8 +402,10 @@ public final class Worker: @unchecked Sendable {
         return try pruneReason(pruning, sweepID: sweepID, runID: claimed.id, result: result, epochs: epochs)  // median or ASHA
     }
 
-    /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says.
-    private func endRun(_ runID: Int64, holder: RunHolder, outcome: TrainingOutcome, stop: StopCause?) throws -> RunOutcome {
+    /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says; with `next` (and no
+    /// Ctrl-C yet), claims the next queued run in the same transaction.
+    private func endRun(_ runID: Int64, holder: RunHolder, outcome: TrainingOutcome, stop: StopCause?,
+                        next: NextClaim?) throws -> RunOutcome {
         let status: RunStatus, reason: String
         switch outcome {
         case .completed:
@@ -380,7 +425,12 @@ public final class Worker: @unchecked Sendable {
                 (status, reason) = (.pruned, "stopped at epoch \(epoch)")
             }
         }
-        try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
+        if let next, !self.stop.isRequested {
+            next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder,
+                                          claimingNextOf: next.sweepID, worker: identity))
+        } else {
+            try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
+        }
         return .finished(status, reason: reason)
     }
 

@@ -56,17 +56,12 @@ enum Console {
     /// A PostgreSQL database. `work` and `resume` refuse one without Slope's tables (as they refuse a
     /// missing file) rather than create them: they would find nothing to do.
     private static func openServer(_ global: GlobalOptions, create: Bool, readOnly: Bool) throws -> SlopeStore {
-        let location = global.databaseLocation
-        if !create && !readOnly {
-            do {
-                try SlopeStore(location: location, mode: .readOnly).close()
-            } catch let StoreError.noDatabase(server, _) {
-                throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only`, or give another --db URL")
-            } catch StoreError.olderSchema {
-                // Migrated by the read-write open below.
-            }
+        do {
+            return try SlopeStore(location: global.databaseLocation, mode: readOnly ? .readOnly : .readWrite,
+                                  creatingServerTables: create, reconnection: reconnection(global))
+        } catch let StoreError.noDatabase(server, _) where !create && !readOnly {
+            throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only`, or give another --db URL")
         }
-        return try SlopeStore(location: location, mode: readOnly ? .readOnly : .readWrite, reconnection: reconnection(global))
     }
 
     /// Ctrl-C or SIGTERM: asks workers to stop after the current epoch, and ends any wait for the database lock.

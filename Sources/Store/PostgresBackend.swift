@@ -23,17 +23,20 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
     /// - Parameters:
     ///   - maximumConnections: connections open at most (one per thread in a transaction).
     ///   - lockTimeout: seconds to wait for another process migrating the same database.
+    ///   - creatingTables: `.readWrite` only: false refuses a database without Slope's tables
+    ///     (`.noDatabase`) instead of creating them.
     /// - Throws: `.cannotConnect`, `.invalidDatabaseURL`, `.newerSchema`, `.olderSchema`,
-    ///   `.noDatabase` (read-only, no Slope tables), `.postgres` (another application's database), `.busy`.
+    ///   `.noDatabase` (read-only or not `creatingTables`, no Slope tables), `.postgres` (another
+    ///   application's database), `.busy`.
     init(settings: PostgresSettings, mode: SlopeStore.Mode, maximumConnections: Int = 4, lockTimeout: TimeInterval = 60,
-         reconnection: SlopeStore.PostgresReconnection = .init()) throws {
+         creatingTables: Bool = true, reconnection: SlopeStore.PostgresReconnection = .init()) throws {
         self.settings = settings
         self.mode = mode
         self.reconnection = reconnection
         let first = try PostgresSession(settings: settings)
         do {
             switch mode {
-            case .readWrite: try first.migrate(lockTimeout: lockTimeout)
+            case .readWrite: try first.migrate(lockTimeout: lockTimeout, creatingTables: creatingTables)
             case .readOnly: try first.verifySchema()
             }
         } catch {

@@ -41,24 +41,30 @@ enum PostgresMigrations {
         case foreign(names: [String])
     }
 
+    /// Two round trips: the schema's relations, then (in a Slope database) its marker and applied migrations.
     static func contents(_ session: PostgresSession) throws -> Contents {
-        let schemaRows = try session.query("SELECT current_schema()")
-        guard let row = schemaRows.first, let schema = try row.decode(String?.self) else {
+        let schemaRows = try session.query("""
+            SELECT current_schema(), array(
+                SELECT c.relname::text FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+                ORDER BY c.relname)
+            """)
+        let (schema, names) = try schemaRows.first?.decode((String?, [String]).self) ?? (nil, [])
+        guard schema != nil else {
             throw StoreError.postgres(server: session.settings.description, message: "the search_path names no schema that exists, so Slope has nowhere to create its tables: create one (CREATE SCHEMA) or fix search_path for user \(session.settings.user)")
         }
-        let names = try session.query("""
-            SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-            WHERE n.nspname = \(schema) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
-            ORDER BY c.relname
-            """).map { try $0.decode(String.self) }
         if names.isEmpty { return .empty }
         guard names.contains("slope_database"), names.contains("slope_migrations") else {
             return .foreign(names: Array(names.prefix(5)))
         }
         do {
-            let marks = try session.query("SELECT application_id FROM slope_database").map { try $0.decode(Int64.self) }
-            guard marks == [Int64(SlopeStore.applicationID)] else { return .foreign(names: Array(names.prefix(5))) }
-            return .slope(applied: try session.query("SELECT name FROM slope_migrations ORDER BY name").map { try $0.decode(String.self) })
+            let row = try session.query("""
+                SELECT (SELECT array_agg(application_id) FROM slope_database),
+                       (SELECT array_agg(name ORDER BY name) FROM slope_migrations)
+                """).first
+            guard let (marks, applied) = try? row?.decode(([Int64]?, [String]?).self),
+                  marks == [Int64(SlopeStore.applicationID)] else { return .foreign(names: Array(names.prefix(5))) }
+            return .slope(applied: applied ?? [])
         } catch let error as StoreError {
             guard case .postgres = error else { throw error }
             return .foreign(names: Array(names.prefix(5)))  // tables with Slope's names but not its columns
@@ -66,10 +72,14 @@ enum PostgresMigrations {
     }
 
     /// Brings the database up to this build's schema and returns the names of the migrations this
-    /// call applied (none when another process did it first). Waits up to `lockTimeout` seconds
-    /// for another process that is migrating the same database.
-    static func migrate(_ session: PostgresSession, lockTimeout: TimeInterval) throws -> [String] {
+    /// call applied (none when another process did it first). A database already up to date costs
+    /// two queries and no lock; otherwise waits up to `lockTimeout` seconds for another process
+    /// that is migrating the same database, and checks again under the lock.
+    /// `creatingTables: false` refuses a database without Slope's tables (`.noDatabase`) rather
+    /// than create them, and still brings an older Slope database up to date.
+    static func migrate(_ session: PostgresSession, lockTimeout: TimeInterval, creatingTables: Bool = true) throws -> [String] {
         let server = session.settings.description
+        if try pendingMigrations(session, creatingTables: creatingTables).isEmpty { return [] }
         try session.query("SELECT set_config('lock_timeout', \("\(Int(lockTimeout * 1000))ms"), false)")
         do {
             try session.query("SELECT pg_advisory_lock(\(lockKeys.0), \(lockKeys.1))")
@@ -80,22 +90,11 @@ enum PostgresMigrations {
             _ = try? session.query("SELECT pg_advisory_unlock(\(lockKeys.0), \(lockKeys.1))")
             _ = try? session.query("RESET lock_timeout")  // the session's own (PostgresSettings.lockTimeout)
         }
-        let applied: [String]
-        switch try contents(session) {
-        case let .foreign(names):
-            throw foreignDatabase(server: server, names: names)
-        case .empty:
-            applied = []
-        case let .slope(names):
-            applied = names
-        }
-        let known = files.map(\.name)
-        let unknown = applied.filter { !known.contains($0) }
-        if !unknown.isEmpty { throw StoreError.newerSchema(path: server, unknown: unknown) }
+        let pending = try pendingMigrations(session, creatingTables: creatingTables)  // another process may have applied them meanwhile
         var appliedNow: [String] = []
-        for file in files where !applied.contains(file.name) {
+        for file in pending {
             try session.transaction {
-                if applied.isEmpty && appliedNow.isEmpty {
+                if appliedNow.isEmpty && pending.count == files.count {  // an empty database: nothing applied yet
                     try session.execute(script: bookkeeping)
                     try session.query("INSERT INTO slope_database (application_id, created_at) VALUES (\(Int64(SlopeStore.applicationID)), \(Timestamp.now()))")
                 }
@@ -107,6 +106,28 @@ enum PostgresMigrations {
         return appliedNow
     }
 
+    /// The embedded migrations the database has not applied yet, in order (all of them for an
+    /// empty database, with `creatingTables`).
+    /// - Throws: `.newerSchema`, `.postgres` (another application's database), `.noDatabase`
+    ///   (empty, without `creatingTables`).
+    private static func pendingMigrations(_ session: PostgresSession, creatingTables: Bool) throws -> [(name: String, sql: String)] {
+        let server = session.settings.description
+        let applied: [String]
+        switch try contents(session) {
+        case let .foreign(names):
+            throw foreignDatabase(server: server, names: names)
+        case .empty:
+            guard creatingTables else { throw noTables(server: server) }
+            applied = []
+        case let .slope(names):
+            applied = names
+        }
+        let known = files.map(\.name)
+        let unknown = applied.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw StoreError.newerSchema(path: server, unknown: unknown) }
+        return files.filter { !applied.contains($0.name) }
+    }
+
     /// For read-only use: the database must hold exactly this build's migrations (never migrates).
     static func verify(_ session: PostgresSession) throws {
         let server = session.settings.description
@@ -114,7 +135,7 @@ enum PostgresMigrations {
         case let .foreign(names):
             throw foreignDatabase(server: server, names: names)
         case .empty:
-            throw StoreError.noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once to create them")
+            throw noTables(server: server)
         case let .slope(applied):
             let known = files.map(\.name)
             let unknown = applied.filter { !known.contains($0) }
@@ -122,6 +143,10 @@ enum PostgresMigrations {
             let missing = known.filter { !applied.contains($0) }
             if !missing.isEmpty { throw StoreError.olderSchema(path: server, missing: missing) }
         }
+    }
+
+    static func noTables(server: String) -> StoreError {
+        .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once to create them")
     }
 
     static func foreignDatabase(server: String, names: [String]) -> StoreError {
@@ -135,12 +160,15 @@ extension PostgresSession {
 
     /// Creates Slope's tables in an empty database, or applies the migrations an older Slope
     /// left out; safe when several processes (on several machines) do it at once.
+    /// `creatingTables: false`: a database without Slope's tables is refused rather than created
+    /// (for workers, which would find nothing to do in it).
     /// - Returns: the migrations this call applied (empty when the schema was already current).
     /// - Throws: `StoreError.newerSchema` (a newer Slope's database), `.postgres` (another
-    ///   application's database), `.busy` (another process migrating for longer than `lockTimeout`).
+    ///   application's database), `.busy` (another process migrating for longer than `lockTimeout`),
+    ///   `.noDatabase` (no Slope tables, without `creatingTables`).
     @discardableResult
-    public func migrate(lockTimeout: TimeInterval = 60) throws -> [String] {
-        try PostgresMigrations.migrate(self, lockTimeout: lockTimeout)
+    public func migrate(lockTimeout: TimeInterval = 60, creatingTables: Bool = true) throws -> [String] {
+        try PostgresMigrations.migrate(self, lockTimeout: lockTimeout, creatingTables: creatingTables)
     }
 
     /// Checks, without writing, that the database holds exactly this build's schema.

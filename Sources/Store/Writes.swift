@@ -85,15 +85,15 @@ extension SlopeStore {
     func claim(where condition: String, _ arguments: [any SQLValueConvertible],
                worker: WorkerIdentity, _ c: any SQLConnection) throws -> ClaimedRun? {
         let now = c.dialect.currentTimestamp
-        guard let runID = try c.value("""
+        guard let row = try c.rows("""
             UPDATE runs SET status = 'running', worker = ?, host = ?, pid = ?,
                             boot_id = ?, process_start = ?, pid_namespace = ?, claim_token = claim_token + 1,
                             started_at = coalesce(started_at, \(now)), heartbeat_at = \(now), finished_at = NULL
             WHERE \(condition)
-            RETURNING id
-            """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace] + arguments,
-            as: Int64.self) else { return nil }
-        return try claimedRun(runID, c)
+            RETURNING id, \(Self.sweepStatus)
+            """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace] + arguments).first
+        else { return nil }
+        return try claimedRun(try row.required("id"), sweepMayBeQueued: row.get("sweep_status", as: String.self) == SweepStatus.queued.rawValue, c)
     }
 
     /// Takes over `running` runs whose worker is gone: on this host, its process no longer exists
@@ -125,23 +125,35 @@ extension SlopeStore {
                                     claim_token = claim_token + 1, heartbeat_at = \(c.dialect.currentTimestamp)
                     WHERE id = ?
                     """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace, id])
-                reclaimed.append(try claimedRun(id, c))
+                reclaimed.append(try claimedRun(id, sweepMayBeQueued: true, c))
             }
             return reclaimed
         }
     }
 
-    /// Statements the SQLite backend caches: preparing the select of the 40-column runs table
-    /// costs ~800K instructions, as much as writing five digits-sized epochs.
-    private func claimedRun(_ runID: Int64, _ c: any SQLConnection) throws -> ClaimedRun {
-        guard let row = try c.rows("SELECT \(RunRecord.selectList), runs.claim_token FROM runs WHERE runs.id = ?", [runID]).first else {
+    /// The claimed run's sweep status, returned by the claim's UPDATE: only a `queued` sweep needs
+    /// the update to `running` (a sweep never goes back to `queued`), one round trip fewer otherwise.
+    private static let sweepStatus = "(SELECT status FROM sweeps WHERE sweeps.id = runs.sweep_id) AS sweep_status"
+
+    /// The run as claimed, its token and last stored epoch in one statement, which SQLite caches
+    /// (preparing the select of the 40-column runs table costs ~800K instructions, as much as
+    /// writing five digits-sized epochs). A statement of its own, after the claim's: on PostgreSQL
+    /// (READ COMMITTED) it sees every epoch committed before the claim took the run's row lock,
+    /// which the claim's own snapshot may not; fenced by the new token, no earlier holder adds one
+    /// after it. (Not the claim's RETURNING: SQLite returns a REAL column's whole numbers as integers there.)
+    /// Its sweep, when `queued` (`sweepMayBeQueued`: the claim did not see it past that), becomes `running`.
+    private func claimedRun(_ runID: Int64, sweepMayBeQueued: Bool, _ c: any SQLConnection) throws -> ClaimedRun {
+        guard let row = try c.rows("""
+            SELECT \(RunRecord.selectList), runs.claim_token, (SELECT max(epoch) FROM epochs WHERE run_id = runs.id) AS last_epoch
+            FROM runs WHERE runs.id = ?
+            """, [runID]).first else {
             throw StoreError.notFound("run \(runID)")
         }
-        let lastEpoch = try c.value("SELECT max(epoch) FROM epochs WHERE run_id = ?", [runID], as: Int.self)
-        if let sweepID = row.get("sweep_id", as: Int64.self) {
+        let run = try RunRecord(row: row)
+        if let sweepID = run.sweepID, sweepMayBeQueued {
             try c.execute("UPDATE sweeps SET status = 'running' WHERE id = ? AND status = 'queued'", [sweepID])
         }
-        return ClaimedRun(run: try RunRecord(row: row), lastStoredEpoch: lastEpoch, claimToken: try row.required("claim_token"))
+        return ClaimedRun(run: run, lastStoredEpoch: row.get("last_epoch"), claimToken: try row.required("claim_token"))
     }
 
     // MARK: - Logging epochs
@@ -190,17 +202,37 @@ extension SlopeStore {
     /// not end it under its new holder. Without, whoever holds it.
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil,
                           holder: RunHolder? = nil) throws {
+        try Self.checkFinal(status)
+        try write { c in try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c) }
+    }
+
+    /// `finishRun` and then `claimNextRun` in ONE transaction, so that a worker going from one run
+    /// to the next commits (and waits for the server's WAL flush) once, not twice. When the finish
+    /// is refused (`.runNotHeld`) or fails, nothing is claimed either. Nil when no run is queued.
+    public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil, holder: RunHolder,
+                          claimingNextOf sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
+        try Self.checkFinal(status)
+        return try write { c in
+            try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c)
+            return try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
+        }
+    }
+
+    private static func checkFinal(_ status: RunStatus) throws {
         guard status.isFinished else {
             throw StoreError.invalidValue("finishRun takes a final status (completed, pruned, diverged, failed), not \(status.rawValue)")
         }
-        try write { c in
-            let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
-            let changed = try c.execute("""
-                UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
-                WHERE id = ?\(held.condition)
-                """, [status.rawValue, stopReason, error, runID] + held.arguments)
-            if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
-        }
+    }
+
+    /// The finish statement (guarded by `holder` when given).
+    private func finish(_ runID: Int64, status: RunStatus, stopReason: String?, error: String?, holder: RunHolder?,
+                        _ c: any SQLConnection) throws {
+        let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
+        let changed = try c.execute("""
+            UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
+            WHERE id = ?\(held.condition)
+            """, [status.rawValue, stopReason, error, runID] + held.arguments)
+        if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
     }
 
     /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes

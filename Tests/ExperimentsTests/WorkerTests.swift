@@ -228,6 +228,39 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(run.worker, "other worker")
     }
 
+    /// A run's finish claims the next queued run in the same transaction. Ctrl-C right after that
+    /// finish, before the claimed run's first epoch, puts the claimed run back: queued, nothing
+    /// stored, the sweep interrupted; resume then trains the rest, each run once.
+    func testCtrlCAfterAFinishThatClaimedTheNextRunRequeuesIt() throws {
+        let store = try store()
+        let plan = try SweepPlan(spec: try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 2, validation: 0}
+            parameters: {seed: {values: [0, 1, 2]}}
+            """))
+        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        let stop = StopSignal()
+        let worker = Worker(store: store, stop: stop, onEvent: { event in
+            if case .runFinished = event { stop.request() }  // the first run's finish has claimed the second
+        })
+        let summary = try worker.work(sweepID: nil, jobs: 1)
+        XCTAssertEqual(summary.outcomes, [runIDs[0]: .finished(.completed, reason: "completed all epochs")])
+        XCTAssertTrue(summary.wasInterrupted)
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.map(\.status), [.completed, .queued, .queued])
+        XCTAssertEqual(runs[1].stopReason, "interrupted before its first epoch", "claimed by the finish, then put back")
+        XCTAssertNil(runs[1].worker)
+        XCTAssertNil(runs[2].stopReason, "never claimed")
+        XCTAssertEqual(try store.epochs(runID: runIDs[1]).count, 0)
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .interrupted)
+
+        let resumed = try Worker(store: store).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 60)
+        XCTAssertEqual(resumed.runIDs, [runIDs[1], runIDs[2]])
+        XCTAssertFalse(resumed.wasInterrupted)
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .completed, .completed])
+        for runID in runIDs { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2], "run \(runID)") }
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
+    }
+
     func testInterruptThenResumeIsBitIdentical() throws {
         for (momentum, precision) in [(0.0, Precision.float32), (0.9, .float32), (0.9, .float64)] {
             var settings = settings(epochs: 6, momentum: momentum, logTensors: .everyN(4))

@@ -8,25 +8,7 @@ import TestSupport
 import XCTest
 @testable import Store
 
-final class ClaimTokenTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var database: TestDatabase?
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-claimtoken") }
-
-    override func tearDown() {
-        database?.drop()
-        directory.remove()
-    }
-
-    private func sqliteStore() throws -> SlopeStore { try SlopeStore(path: directory.path("slope.db")) }
-
-    private func postgresStore() throws -> SlopeStore {
-        let database = try PostgresTestCluster.makeDatabase()
-        self.database = database
-        return try SlopeStore(location: database.url)
-    }
-
+final class ClaimTokenTests: BothStoresTestCase {
     func testSQLiteRefusesStaleClaims() throws { try assertStaleClaimsAreRefused(try sqliteStore()) }
 
     func testPostgreSQLRefusesStaleClaims() throws { try assertStaleClaimsAreRefused(try postgresStore()) }

@@ -147,6 +147,57 @@ final class PostgresMigrationTests: XCTestCase {
         XCTAssertEqual(try session.migrate(lockTimeout: 0.2), PostgresSession.schemaVersions)
     }
 
+    /// Opening a database that is up to date takes no lock: a process holding the migration lock
+    /// (another Slope migrating some other way, or stuck) does not hold up workers.
+    func testACurrentDatabaseOpensWithoutTheMigrationLock() throws {
+        let session = try database.session()
+        defer { session.close() }
+        XCTAssertEqual(try session.migrate(), PostgresSession.schemaVersions)
+        let holder = try database.session()
+        defer { holder.close() }
+        try holder.query("SELECT pg_advisory_lock(\(PostgresMigrations.lockKeys.0), \(PostgresMigrations.lockKeys.1))")
+        let opener = try database.session()
+        defer { opener.close() }
+        XCTAssertEqual(try opener.migrate(lockTimeout: 0.2), [], "up to date: no lock asked for, so no .busy")
+        // One migration short: that needs the lock, and waits for it.
+        try session.query("DELETE FROM slope_migrations WHERE name = \(PostgresSession.schemaVersions.last!)")
+        XCTAssertThrowsError(try opener.migrate(lockTimeout: 0.2)) { error in
+            XCTAssertEqual(error as? StoreError, .busy(path: (try? database.settings().description) ?? "", timeout: 0.2))
+        }
+    }
+
+    /// `creatingTables: false` (workers): an empty database is refused and left empty, an older
+    /// Slope database is still brought up to date, another application's is refused as always.
+    func testWithoutCreatingTablesAnEmptyDatabaseIsRefusedAndAnOlderOneMigrated() throws {
+        let session = try database.session()
+        defer { session.close() }
+        let server = try database.settings().description
+        XCTAssertThrowsError(try session.migrate(creatingTables: false)) { error in
+            XCTAssertEqual(error as? StoreError, .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once to create them"))
+        }
+        XCTAssertEqual(try tableNames(session), [], "nothing was written")
+        let firstThree = Array(PostgresSession.schemaVersions.prefix(3))
+        try session.execute(script: PostgresMigrations.bookkeeping)
+        try session.query("INSERT INTO slope_database (application_id, created_at) VALUES (\(Int64(SlopeStore.applicationID)), '2026-01-01T00:00:00.000Z')")
+        for file in PostgresMigrations.files.prefix(3) {
+            try session.execute(script: file.sql)
+            try session.query("INSERT INTO slope_migrations (name, applied_at) VALUES (\(file.name), '2026-01-01T00:00:00.000Z')")
+        }
+        XCTAssertEqual(try appliedMigrations(session), firstThree)
+        XCTAssertEqual(try session.migrate(creatingTables: false), Array(PostgresSession.schemaVersions.dropFirst(3)))
+        XCTAssertEqual(try appliedMigrations(session), PostgresSession.schemaVersions)
+        XCTAssertNoThrow(try session.verifySchema())
+
+        let foreign = try PostgresTestCluster.makeDatabase()
+        defer { foreign.drop() }
+        let other = try foreign.session()
+        defer { other.close() }
+        try other.query("CREATE TABLE users (id BIGINT PRIMARY KEY)")
+        XCTAssertThrowsError(try other.migrate(creatingTables: false)) { error in
+            XCTAssertTrue(String(describing: error).contains("belongs to another application (it has tables such as users"), "\(error)")
+        }
+    }
+
     // MARK: - The same schema as SQLite's
 
     /// SQLite's schema: the SQLite migrations up to `last` (all of them by default).
