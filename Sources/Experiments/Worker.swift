@@ -117,7 +117,9 @@ public final class Worker: @unchecked Sendable {
                 let next = NextClaim(sweepID: sweepID, joinsFinish: !isSampled(sweepID))
                 defer {
                     if let unstarted = next.take() {
-                        requeueUnstarted(unstarted)
+                        if let failure = requeueUnstarted(unstarted) {  // left `running`: said, for `runner resume`
+                            summary.update { $0.outcomes[unstarted.id] = failure }
+                        }
                         if let sweep = unstarted.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }  // interrupted, as it is
                     }
                 }
@@ -185,10 +187,17 @@ public final class Worker: @unchecked Sendable {
 
     /// Ctrl-C came after the run was claimed with the finish of the one before, and before it
     /// started: back to the queue (if the store refuses, `runner resume` takes it over once this
-    /// process has ended).
-    private func requeueUnstarted(_ run: SlopeStore.ClaimedRun) {
+    /// process has ended: the outcome returned says so).
+    private func requeueUnstarted(_ run: SlopeStore.ClaimedRun) -> RunOutcome? {
         let holder = RunHolder(worker: identity, claimToken: run.claimToken)
-        try? store.requeueRun(runID: run.id, reason: "interrupted before its first epoch", holder: holder)
+        // A run requeued earlier with stored epochs goes back as it was: about to go on from them.
+        let reason = run.lastStoredEpoch.map { "interrupted before it went on from epoch \($0)" } ?? "interrupted before its first epoch"
+        do {
+            try store.requeueRun(runID: run.id, reason: reason, holder: holder)
+            return nil
+        } catch {
+            return .suspended(reason: "claimed, then \(reason); it could not be put back in the queue (\(error))", requeued: false)
+        }
     }
 
     /// The claim step: a run taken over before the loop started, else the oldest queued run of
@@ -426,11 +435,22 @@ public final class Worker: @unchecked Sendable {
             }
         }
         if let next, !self.stop.isRequested {
-            next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder,
-                                          claimingNextOf: next.sweepID, worker: identity))
-        } else {
-            try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
+            do {
+                next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder,
+                                              claimingNextOf: next.sweepID, worker: identity))
+                return .finished(status, reason: reason)
+            } catch let error as StoreError {
+                if case .runNotHeld = error { throw error }  // the finish itself was refused
+                // Else the claim's half failed (a bad row of the next run, a lock timeout) and took
+                // the finish with it: the run is finished alone, and the next claim, made on its
+                // own, reports that failure as before.
+            } catch {
+                // The claim's half failed (a bad row of the next run, a lock timeout) and took the
+                // finish with it: the run is finished alone, and the next claim, made on its own,
+                // reports that failure as before.
+            }
         }
+        try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
         return .finished(status, reason: reason)
     }
 

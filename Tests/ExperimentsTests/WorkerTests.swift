@@ -261,6 +261,32 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
     }
 
+    /// The finish of a run claims the next in one transaction; when the claim's half fails (here
+    /// the next run's row cannot be read: a precision Slope does not know), the finished run is
+    /// still finished, alone, and the failure is the next claim's, as it would be on its own.
+    func testAFailedClaimOfTheNextRunLeavesTheFinishedRunFinished() throws {
+        let store = try store()
+        let plan = try SweepPlan(spec: try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 2, validation: 0}
+            parameters: {seed: {values: [0, 1]}}
+            """))
+        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        let database = try DatabaseQueue(path: directory.path("slope.db"))
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE runs SET precision = 'float16' WHERE id = ?", arguments: [runIDs[1]])
+        }
+        try database.close()
+        let worker = Worker(store: store)
+        XCTAssertThrowsError(try worker.work(sweepID: sweepID, jobs: 1)) { error in
+            XCTAssertTrue("\(error)".contains("run \(runIDs[1]) has an unknown status or precision"), "\(error)")
+        }
+        let first = try store.run(id: runIDs[0])
+        XCTAssertEqual(first.status, .completed, "not failed with the next run's error")
+        XCTAssertEqual(first.stopReason, "completed all epochs")
+        XCTAssertEqual(try store.epochs(runID: runIDs[0]).map(\.epoch), [0, 1, 2])
+    }
+
     func testInterruptThenResumeIsBitIdentical() throws {
         for (momentum, precision) in [(0.0, Precision.float32), (0.9, .float32), (0.9, .float64)] {
             var settings = settings(epochs: 6, momentum: momentum, logTensors: .everyN(4))
