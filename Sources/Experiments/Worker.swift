@@ -439,15 +439,11 @@ public final class Worker: @unchecked Sendable {
                 next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder,
                                               claimingNextOf: next.sweepID, worker: identity))
                 return .finished(status, reason: reason)
-            } catch let error as StoreError {
-                if case .runNotHeld = error { throw error }  // the finish itself was refused
+            } catch {
+                if case StoreError.runNotHeld = error { throw error }  // the finish itself was refused
                 // Else the claim's half failed (a bad row of the next run, a lock timeout) and took
                 // the finish with it: the run is finished alone, and the next claim, made on its
                 // own, reports that failure as before.
-            } catch {
-                // The claim's half failed (a bad row of the next run, a lock timeout) and took the
-                // finish with it: the run is finished alone, and the next claim, made on its own,
-                // reports that failure as before.
             }
         }
         try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
@@ -520,7 +516,7 @@ extension RunConfiguration {
 }
 
 /// The epochs of one run on their way to the store, through the store's `EpochWriter` (behind
-/// training, each epoch its own transaction, in order). An epoch whose
+/// training, in order, each stored whole). An epoch whose
 /// tensors the policy logs is written at once. Any other epoch is held back until the next one:
 /// only when training ends is it known to be the run's last epoch, which always stores its
 /// tensors (whatever the policy) so that the run can be resumed or inspected.
@@ -566,7 +562,7 @@ final class EpochLog {
     /// Every exit from the run waits for this, so nothing is written after it is ended or requeued.
     func waitUntilIdle() { writer.waitUntilIdle() }
 
-    /// Writing one epoch in one transaction: losses always; weights, biases, gradients (and the
+    /// Handing one epoch to the writer: losses always; weights, biases, gradients (and the
     /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The
     /// tensors are copied now, on the training thread; the writer only stores them.
     private func submit(_ result: EpochResult, withTensors: Bool) throws {

@@ -25,7 +25,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     private var waiting: [SlopeStore.PendingEpoch] = []
     /// Epochs taken and being written.
     private var writing = 0
-    /// The tensor bytes of the epochs waiting and being written.
+    /// The tensor bytes of the epochs waiting and being written (kept as they come and go).
     private var bytes = 0
     private var firstFailure: Error?
     private var isFinishing = false
@@ -119,7 +119,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
             do { try write(batch) } catch { failure = error }
             condition.lock()
             writing = 0
-            bytes = waiting.reduce(0) { $0 + Self.size($1) }
+            bytes -= batchSize
             if let failure, firstFailure == nil { firstFailure = failure }
             condition.broadcast()
         }
@@ -132,21 +132,21 @@ extension SlopeStore {
 
     /// On PostgreSQL: epochs waiting or being written at most, per writer (more than two only
     /// within `postgresQueueBytes` of tensors), and the tensor bytes of the epochs stored together
-    /// at most. Small epochs gain from sharing a statement; large ones do not (the statement's
+    /// (in one statement) at most. Small epochs gain from sharing a statement; large ones do not (the statement's
     /// fixed costs are small beside their bytes), and a statement of several large epochs was
     /// slower than as many statements: measured on log-wide (3.2 MB an epoch).
-    public static let postgresEpochsPerCommit = 16, postgresQueueBytes = 32 << 20, postgresCommitBytes = 2 << 20
+    public static let postgresWriterCapacity = 16, postgresQueueBytes = 32 << 20, postgresCommitBytes = 2 << 20
 
     /// A writer of the run's epochs for `holder`, behind training (see `EpochWriter`). Call its
     /// `finish` (or `waitUntilIdle`) before ending or requeueing the run. `capacity`: epochs
-    /// waiting or being written at most (the default: 2 on SQLite, `postgresEpochsPerCommit` on PostgreSQL).
+    /// waiting or being written at most (the default: 2 on SQLite, `postgresWriterCapacity` on PostgreSQL).
     public func epochWriter(runID: Int64, holder: RunHolder, capacity: Int? = nil) -> EpochWriter {
         let write: ([PendingEpoch]) throws -> Void = { [self] epochs in
             for (epoch, tensors) in epochs { try Self.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch) }
             try backend.writeEpochs(runID: runID, epochs, holder: holder)
         }
         guard backend.dialect == .postgres else { return EpochWriter(write: write, capacity: capacity ?? 2) }
-        return EpochWriter(write: write, capacity: capacity ?? Self.postgresEpochsPerCommit, byteBudget: Self.postgresQueueBytes,
+        return EpochWriter(write: write, capacity: capacity ?? Self.postgresWriterCapacity, byteBudget: Self.postgresQueueBytes,
                            batchBytes: Self.postgresCommitBytes)
     }
 }

@@ -62,9 +62,12 @@ extension SlopeStore {
     /// `running`, held by `worker`. N processes calling this never get the same run.
     /// Returns nil when no run is queued.
     public func claimNextRun(sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
-        try write { c in
-            try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
-        }
+        try write { c in try claimOldestQueued(sweepID: sweepID, worker: worker, c) }
+    }
+
+    /// Claims the oldest queued run of the sweep (of any sweep when nil), inside the caller's transaction.
+    private func claimOldestQueued(sweepID: Int64?, worker: WorkerIdentity, _ c: any SQLConnection) throws -> ClaimedRun? {
+        try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
     }
 
     /// The condition choosing the oldest queued run of the sweep (of any sweep when nil); its
@@ -214,7 +217,7 @@ extension SlopeStore {
         try Self.checkFinal(status)
         return try write { c in
             try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c)
-            return try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
+            return try claimOldestQueued(sweepID: sweepID, worker: worker, c)
         }
     }
 
