@@ -1,9 +1,11 @@
 // Writing a run's epochs behind its training: the worker hands each finished epoch to an
 // EpochWriter and trains the next while a background thread stores it. Epochs are stored in
 // order, each whole. The epochs that queued up while the last write was on its way go to the
-// store together (`StoreBackend.writeEpochs`): on PostgreSQL one statement and transaction for
+// store together (`StoreBackend.startEpochs`): on PostgreSQL one statement and transaction for
 // them, whose fixed costs (planning, the run's row, the commit's wait for the disk) they share;
-// on SQLite, whose commits are cheap, still one transaction each.
+// on SQLite, whose commits are cheap, still one transaction each. On PostgreSQL the next
+// statement is also sent before the last one is answered, so that the server goes on to it at
+// once instead of waiting while the writer prepares it (its tensors' statistics and encoding).
 import Foundation
 
 /// Stores one run's epochs in order on a background thread, so that the next epoch trains
@@ -14,16 +16,17 @@ import Foundation
 /// by `finish`: a run learns of a full disk or of losing its claim an epoch or a few later than it
 /// would writing inline. A crash loses at most the epochs not yet committed; the run resumes from
 /// its last stored one, and stored epochs are always whole and in order (0, 1, ... k).
-public final class EpochWriter: @unchecked Sendable {  // state under `condition`; `write` only on the writer's thread
-    /// Stores the epochs given (in order, each whole) and returns once they are committed.
-    private let write: ([SlopeStore.PendingEpoch]) throws -> Void
+public final class EpochWriter: @unchecked Sendable {  // state under `condition`; `start` only on the writer's thread
+    /// Starts storing the epochs given (in order, each whole), after those of the write still on
+    /// its way, if any; the write returned is over (committed, or failed) once its `wait` returns.
+    private let start: ([SlopeStore.PendingEpoch], _ after: EpochsInFlight?) throws -> EpochsInFlight
     private let capacity: Int
     private let byteBudget: Int
     private let batchBytes: Int
     private let condition = NSCondition()
     /// Submitted and not yet taken by the writer's thread, oldest first.
     private var waiting: [SlopeStore.PendingEpoch] = []
-    /// Epochs taken and being written.
+    /// Epochs taken and being written (by at most two writes: one answered last, one sent after it).
     private var writing = 0
     /// The tensor bytes of the epochs waiting and being written (kept as they come and go).
     private var bytes = 0
@@ -35,11 +38,22 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     ///   - byteBudget: tensor bytes that more than two epochs on their way may take (default: no limit).
     ///   - batchBytes: tensor bytes that several epochs handed to `write` at once may take (the
     ///     first goes whatever its size).
-    init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, byteBudget: Int = .max, batchBytes: Int = 0) {
-        self.write = write
+    init(start: @escaping ([SlopeStore.PendingEpoch], _ after: EpochsInFlight?) throws -> EpochsInFlight, capacity: Int,
+         byteBudget: Int = .max, batchBytes: Int = 0) {
+        self.start = start
         self.capacity = max(1, capacity)
         self.byteBudget = byteBudget
         self.batchBytes = batchBytes
+    }
+
+    /// A writer whose writes are over when `write` returns (one at a time).
+    convenience init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, byteBudget: Int = .max,
+                     batchBytes: Int = 0) {
+        self.init(start: { epochs, previous in
+            try previous?.wait()
+            try write(epochs)
+            return WrittenEpochs()
+        }, capacity: capacity, byteBudget: byteBudget, batchBytes: batchBytes)
     }
 
     /// Queues the epoch for writing (throws the failure of an earlier write instead). The tensors
@@ -95,12 +109,16 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     }
 
     /// The writer's thread: takes every waiting epoch (those that queued while the last write was
-    /// on its way) and writes them, until there is nothing left and the owner waits for it.
+    /// on its way) and starts writing them, then waits for the write before (so two are on their
+    /// way while epochs wait), until there is nothing left and the owner waits for it. After a
+    /// failure it starts nothing more; the failure of the earlier write counts first.
     private func writeLoop() {
+        var inFlight: (write: EpochsInFlight, count: Int, size: Int)?
         condition.lock()
         while true {
-            while waiting.isEmpty && !isFinishing { condition.wait() }
-            if waiting.isEmpty || firstFailure != nil {
+            while waiting.isEmpty && inFlight == nil && !isFinishing { condition.wait() }
+            let takesMore = !waiting.isEmpty && firstFailure == nil
+            if !takesMore && inFlight == nil {
                 waiting = []
                 bytes = 0
                 thread = nil
@@ -108,22 +126,49 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
                 condition.unlock()
                 return
             }
-            var batch = [waiting.removeFirst()], batchSize = Self.size(batch[0])
-            while let next = waiting.first, batchSize + Self.size(next) <= batchBytes {
-                batch.append(waiting.removeFirst())
-                batchSize += Self.size(next)
+            var batch: [SlopeStore.PendingEpoch] = [], batchSize = 0
+            if takesMore {
+                batch = [waiting.removeFirst()]
+                batchSize = Self.size(batch[0])
+                while let next = waiting.first, batchSize + Self.size(next) <= batchBytes {
+                    batch.append(waiting.removeFirst())
+                    batchSize += Self.size(next)
+                }
+                writing += batch.count
             }
-            writing = batch.count
             condition.unlock()
-            var failure: Error?
-            do { try write(batch) } catch { failure = error }
+            var started: (write: EpochsInFlight, count: Int, size: Int)?, startFailure: Error?, earlierFailure: Error?
+            if !batch.isEmpty {
+                do { started = (try start(batch, inFlight?.write), batch.count, batchSize) } catch { startFailure = error }
+            }
+            if let inFlight {
+                do { try inFlight.write.wait() } catch { earlierFailure = error }
+            }
             condition.lock()
-            writing = 0
-            bytes -= batchSize
-            if let failure, firstFailure == nil { firstFailure = failure }
+            if let inFlight {
+                writing -= inFlight.count
+                bytes -= inFlight.size
+            }
+            if started == nil {  // the batch was not started (or there was none)
+                writing -= batch.count
+                bytes -= batchSize
+            }
+            if let failure = earlierFailure ?? startFailure, firstFailure == nil { firstFailure = failure }
+            inFlight = started
             condition.broadcast()
         }
     }
+}
+
+/// A write of epochs on its way to the store (`StoreBackend.startEpochs`).
+public protocol EpochsInFlight: AnyObject {
+    /// Returns once the epochs are committed; throws why they are not (the same error every call).
+    func wait() throws
+}
+
+/// A write that was over when it was started.
+final class WrittenEpochs: EpochsInFlight {
+    func wait() throws {}
 }
 
 extension SlopeStore {
@@ -141,12 +186,12 @@ extension SlopeStore {
     /// `finish` (or `waitUntilIdle`) before ending or requeueing the run. `capacity`: epochs
     /// waiting or being written at most (the default: 2 on SQLite, `postgresWriterCapacity` on PostgreSQL).
     public func epochWriter(runID: Int64, holder: RunHolder, capacity: Int? = nil) -> EpochWriter {
-        let write: ([PendingEpoch]) throws -> Void = { [self] epochs in
+        let start: ([PendingEpoch], EpochsInFlight?) throws -> EpochsInFlight = { [self] epochs, previous in
             for (epoch, tensors) in epochs { try Self.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch) }
-            try backend.writeEpochs(runID: runID, epochs, holder: holder)
+            return try backend.startEpochs(runID: runID, epochs, holder: holder, after: previous)
         }
-        guard backend.dialect == .postgres else { return EpochWriter(write: write, capacity: capacity ?? 2) }
-        return EpochWriter(write: write, capacity: capacity ?? Self.postgresWriterCapacity, byteBudget: Self.postgresQueueBytes,
+        guard backend.dialect == .postgres else { return EpochWriter(start: start, capacity: capacity ?? 2) }
+        return EpochWriter(start: start, capacity: capacity ?? Self.postgresWriterCapacity, byteBudget: Self.postgresQueueBytes,
                            batchBytes: Self.postgresCommitBytes)
     }
 }

@@ -142,9 +142,12 @@ final class PostgresBackend: StoreBackend, @unchecked Sendable {  // the pool is
     /// Runs `attempt` on a pooled session. When the connection is lost (at checkout or during the
     /// attempt), the session is dropped and `attempt` runs again on a new one, reconnecting with
     /// backoff for up to `reconnection.giveUpAfter` seconds and telling `reconnection` once per outage.
-    func withSession<T>(_ attempt: (PostgresSession) throws -> T) throws -> T {
+    /// - Parameter lost: a lost connection met before (on a session of the caller's): the outage
+    ///   starts with it.
+    func withSession<T>(afterLosing lost: Error? = nil, _ attempt: (PostgresSession) throws -> T) throws -> T {
         var outageStart: Date? = nil
         var failures = 0
+        if let lost { try wait(after: lost, failures: &failures, outageStart: &outageStart) }
         while true {
             let session: PostgresSession
             do {

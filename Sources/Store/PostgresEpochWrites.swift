@@ -19,15 +19,27 @@ extension PostgresBackend {
         try writeEpochs(runID: runID, [(epoch, tensors)], holder: holder)
     }
 
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {
+        try writeEpochs(runID: runID, epochs, holder: holder, after: nil)
+    }
+
     /// Stores the epochs (in order, numbers increasing) in ONE statement and transaction: all of
     /// them or, when one is refused (a full disk, an epoch already stored) or the run is no longer
     /// held, none. A lost connection is ridden out (`withSession`); after a lost answer the first
     /// epoch's row tells whether the statement committed, and it is sent again if not.
-    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {
+    /// - Parameters:
+    ///   - previousEpoch: stores nothing (and throws) unless the run's last stored epoch is this
+    ///     one: the epochs sent before these were committed.
+    ///   - answerLost: the statement was sent already (on a session of the caller's) and its
+    ///     answer lost: look first.
+    ///   - lostConnection: how that session was lost, when no write before this one met it (the
+    ///     outage starts with it).
+    func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
+                     after previousEpoch: Int?, answerLost: Bool = false, lostConnection: Error? = nil) throws {
         guard !epochs.isEmpty else { return }
-        let statement = try EpochStatement(checking: runID, epochs, holder: holder, mode: mode, location: location)
-        var sent = false
-        try withSession { session in
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousEpoch, mode: mode, location: location)
+        var sent = answerLost
+        try withSession(afterLosing: lostConnection) { session in
             if sent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) {
                 return  // the statement committed before its answer was lost
             }
@@ -38,10 +50,30 @@ extension PostgresBackend {
             } catch {
                 throw statement.refusal(error)
             }
-            guard held.first == 1 else {
-                throw try Self.notHeld(runID, claimToken: holder.claimToken, session)
-            }
+            guard held.first == 1 else { throw try statement.notStored(session) }
         }
+    }
+
+    /// Sends the epochs' statement (see `writeEpochs`) without waiting for its answer: on the
+    /// connection of `previous` when that one is still on its way there (its statement prepared
+    /// on it), guarded so that these epochs are stored only if those of `previous` were; otherwise
+    /// once `previous` is over, on a pooled connection. What goes wrong on the way (a lost
+    /// connection, a refusal of `previous` that leaves the guard unmet) is met in `wait`.
+    func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
+                     after previous: EpochsInFlight?) throws -> EpochsInFlight {
+        let previous = previous.map { $0 as! PostgresEpochsInFlight }  // only this backend's writes come back to it
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previous?.lastEpoch, mode: mode,
+                                           location: location)
+        if let previous, let session = previous.handOver() {
+            return PostgresEpochsInFlight(backend: self, statement: statement, session: session, answer: session.send(statement),
+                                          wentBehind: true)
+        }
+        try previous?.wait()
+        guard let session = try? pool.checkout() else {  // the server is out of reach: `wait` rides it out
+            return PostgresEpochsInFlight(backend: self, statement: statement, session: nil, answer: nil, wentBehind: false)
+        }
+        return PostgresEpochsInFlight(backend: self, statement: statement, session: session, answer: session.send(statement),
+                                      wentBehind: false)
     }
 
     /// Whether the epoch is stored (after a lost answer: the epochs' rows and their tensors were
@@ -63,11 +95,75 @@ extension PostgresBackend {
     static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
 }
 
+/// Epochs whose statement is on its way to the server (`PostgresBackend.startEpochs`). The
+/// connection it went on is lent to the next write sent behind it, and goes back to the pool when
+/// the last of them is over; a write that lost it (or never had one) is stored by `writeEpochs`,
+/// which reconnects and looks whether the statement committed before sending it again.
+final class PostgresEpochsInFlight: EpochsInFlight {
+    private let backend: PostgresBackend
+    private let statement: EpochStatement
+    private var session: PostgresSession?
+    private let answer: PostgresSession.Answer<[Int64]>?
+    /// Whether the session goes back to the pool when this write is over (not lent to the next).
+    private var ownsSession: Bool
+    private var outcome: Result<Void, Error>?
+    /// Whether the statement was sent behind another still on its way on the same connection.
+    let wentBehind: Bool
+
+    init(backend: PostgresBackend, statement: EpochStatement, session: PostgresSession?, answer: PostgresSession.Answer<[Int64]>?,
+         wentBehind: Bool) {
+        self.backend = backend
+        self.statement = statement
+        self.session = session
+        self.answer = answer
+        self.wentBehind = wentBehind
+        ownsSession = session != nil
+    }
+
+    /// The number of the last epoch written.
+    var lastEpoch: Int { statement.epochs[statement.epochs.count - 1].record.epoch }
+
+    /// The connection, for a statement sent behind this one, while this one's answer is awaited
+    /// and the connection has this statement prepared (see `PostgresSession.send`); nil otherwise.
+    func handOver() -> PostgresSession? {
+        guard outcome == nil, ownsSession, let session, !session.isClosed, session.hasPrepared(EpochStatement.self) else { return nil }
+        ownsSession = false
+        return session
+    }
+
+    func wait() throws {
+        if outcome == nil {
+            outcome = Result { try store() }
+            if ownsSession, let session { backend.pool.checkin(session) }
+            session = nil
+        }
+        try outcome!.get()
+    }
+
+    private func store() throws {
+        let (runID, epochs, holder) = (statement.runID, statement.epochs, statement.holder)
+        guard let session, let answer else {
+            return try backend.writeEpochs(runID: runID, epochs, holder: holder, after: statement.previousEpoch)
+        }
+        let held: [Int64]
+        do {
+            held = try session.rows(answering: answer)
+        } catch let error where PostgresBackend.isConnectionLoss(error) {
+            // A write sent behind another lost its connection with that one, whose wait (first) told of it.
+            return try backend.writeEpochs(runID: runID, epochs, holder: holder, after: statement.previousEpoch, answerLost: true,
+                                           lostConnection: wentBehind ? nil : error)
+        } catch {
+            throw statement.refusal(error)
+        }
+        guard held.first == 1 else { throw try statement.notStored(session) }
+    }
+}
+
 /// The epoch statement and its arguments: $1 run, $2 the epochs' numbers, $3 host, $4 pid, $5
 /// process start, $6-$9 the epochs' losses and accuracies (NaN bound as NULL), $10 their seconds,
 /// $11 claim token, then one array per tensor column ($12 epoch, $13 layer ... $23 max; a
-/// statistic that is not finite is a NULL element). Its one row is the number of runs the claim
-/// held: 1, or 0 when it wrote nothing.
+/// statistic that is not finite is a NULL element), $24 the run's last stored epoch required, or
+/// NULL. Its one row is the number of runs the claim held: 1, or 0 when it wrote nothing.
 struct EpochStatement: PostgresPreparedStatement {
     typealias Row = Int64
     static let name = "slope_write_epochs"
@@ -75,11 +171,14 @@ struct EpochStatement: PostgresPreparedStatement {
     let runID: Int64
     let epochs: [SlopeStore.PendingEpoch]
     let holder: RunHolder
+    /// The run's last stored epoch that the statement requires (the epochs sent before it), if any.
+    let previousEpoch: Int?
 
     /// The statement of the epochs, refused before anything is sent when the store is read-only,
     /// the epochs' numbers do not increase, or a tensor appears twice in an epoch (the server
     /// would refuse it only after the epoch rows).
-    init(checking runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder, mode: SlopeStore.Mode, location: String) throws {
+    init(checking runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder, after previousEpoch: Int?,
+         mode: SlopeStore.Mode, location: String) throws {
         guard mode == .readWrite else { throw StoreError.readOnly(path: location) }
         for (earlier, later) in zip(epochs, epochs.dropFirst()) where later.record.epoch <= earlier.record.epoch {
             throw StoreError.invalidValue("epochs of run \(runID) written together must be in increasing order, not \(earlier.record.epoch) then \(later.record.epoch)")
@@ -94,6 +193,7 @@ struct EpochStatement: PostgresPreparedStatement {
         self.runID = runID
         self.epochs = epochs
         self.holder = holder
+        self.previousEpoch = previousEpoch
     }
 
     /// The error to throw for the statement's failure: an epoch already stored is said as such.
@@ -110,9 +210,22 @@ struct EpochStatement: PostgresPreparedStatement {
             "epoch \(named ?? epochs[0].record.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
     }
 
+    /// Why the statement stored nothing although the server took it: the run is no longer held,
+    /// or the epochs sent before it were not stored (then the run's last epoch is not `previousEpoch`).
+    func notStored(_ session: PostgresSession) throws -> StoreError {
+        if let previousEpoch,
+           let row = try session.query("SELECT claim_token, epochs_done::int8 FROM runs WHERE id = \(runID) AND status = 'running'").first {
+            let (claimToken, lastEpoch) = try row.decode((Int64, Int64).self)
+            if claimToken == holder.claimToken && lastEpoch != Int64(previousEpoch) {
+                return .invalidValue("epoch \(epochs[0].record.epoch) of run \(runID) was not stored: epoch \(previousEpoch) before it was not")
+            }
+        }
+        return try PostgresBackend.notHeld(runID, claimToken: holder.claimToken, session)
+    }
+
     func makeBindings() -> PostgresBindings {
         let worker = holder.worker
-        var bindings = PostgresBindings(capacity: 23)
+        var bindings = PostgresBindings(capacity: 24)
         bindings.append(runID)
         bindings.append(epochs.map { Int64($0.record.epoch) })
         bindings.append(worker.host)
@@ -140,6 +253,7 @@ struct EpochStatement: PostgresPreparedStatement {
         for statistic in [\TensorStatistics.l2, \.mean, \.std, \.min, \.max] {
             bindings.append(NullableFloat8Array(elements: statistics.map { $0[keyPath: statistic] }))
         }
+        bindings.append(previousEpoch.map { Int64($0) })
         return bindings
     }
 
@@ -184,6 +298,7 @@ struct EpochStatement: PostgresPreparedStatement {
             FROM last, best
             WHERE runs.id = $1 AND runs.status = 'running' AND runs.claim_token = $11::int8 AND runs.host = $3::text
                   AND runs.pid = $4::int8 AND runs.process_start IS NOT DISTINCT FROM $5::int8
+                  AND ($24::int8 IS NULL OR runs.epochs_done = $24::int8)
             RETURNING runs.id
         ), epoch AS (
             INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)

@@ -42,7 +42,9 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         } catch {
             throw PostgresErrors.connecting(error, settings: settings)
         }
-        connection.closeFuture.whenComplete { [pendingAnswer] _ in pendingAnswer.take()?(ConnectionClosed()) }
+        connection.closeFuture.whenComplete { [pendingAnswers] _ in
+            for fail in pendingAnswers.takeAll() { fail(ConnectionClosed()) }
+        }
     }
 
     deinit {
@@ -74,47 +76,102 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// time (Parse and Describe, one round trip more), later calls only bind and execute it, so
     /// the server neither parses nor plans it again. A new connection (after a reconnect)
     /// prepares it anew.
+    func rows<Statement: PostgresPreparedStatement>(of statement: Statement) throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try rows(answering: send(statement))
+    }
+
+    /// Sends a named prepared statement and returns at once, with the answer to wait for
+    /// (`rows(answering:)`): so the statements sent one after the other are written on the
+    /// connection in that order, and the server starts each as soon as it has answered the one
+    /// before (postgres-nio sends a request when the last is answered; the next is then ready, its
+    /// arguments encoded). Its arguments are encoded (`makeBindings`) before this returns.
+    /// Send a statement ahead of the answer of another only when `hasPrepared` it: while
+    /// postgres-nio prepares a statement on a connection, it holds back that statement's
+    /// executions and lets later requests overtake them.
+    func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Answer<[Statement.Row]>
+    where Statement.Row: Sendable {
+        ask(statementName: Statement.name) { [connection, logger] answer in
+            // Task.immediate runs on this thread up to the first suspension: execute encodes the
+            // arguments and hands the request to the connection before `send` returns.
+            Task.immediate {
+                do {
+                    var rows: [Statement.Row] = []
+                    for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+                    answer.succeed(rows)
+                } catch {
+                    answer.fail(error)
+                }
+            }
+        }
+    }
+
+    /// Waits for the rows of a statement sent by `send`.
     ///
     /// postgres-nio remembers a failed preparation for the life of its connection and fails
     /// every later call of that statement with the same error, so after any failure that is not
     /// a lost connection the connection is closed (the pool replaces it): the next call prepares
     /// on a fresh one.
-    func rows<Statement: PostgresPreparedStatement>(of statement: Statement) throws -> [Statement.Row]
-    where Statement.Row: Sendable {
+    func rows<Row: Sendable>(answering answer: Answer<[Row]>) throws -> [Row] {
         do {
-            return try answer { [connection, logger] answer in
-                answer.completeWithTask {
-                    var rows: [Statement.Row] = []
-                    for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-                    return rows
-                }
-            }
+            let rows = try take(answer)
+            if let name = answer.statementName { prepared.insert(name) }
+            return rows
         } catch let error where !PostgresBackend.isConnectionLoss(error) {
             close()
             throw error
         }
     }
 
+    /// Whether a statement of this name was executed on this connection, so is prepared on it.
+    func hasPrepared<Statement: PostgresPreparedStatement>(_ statement: Statement.Type) -> Bool {
+        prepared.contains(Statement.name)
+    }
+
+    /// The names of the prepared statements executed on this connection.
+    private var prepared = Set<String>()
+
+    /// An answer on its way: waited for by `take`.
+    struct Answer<Value: Sendable> {
+        fileprivate let promise: EventLoopPromise<Value>
+        fileprivate let id: Int
+        fileprivate let deadline: Scheduled<Void>?
+        /// The prepared statement asked to run, if any.
+        fileprivate let statementName: String?
+    }
+
     /// Sends a request with `send` and waits for its answer on the calling thread.
+    private func answer<Value: Sendable>(_ send: (EventLoopPromise<Value>) -> Void) throws -> Value {
+        try take(ask(send))
+    }
+
+    /// Sends a request with `send`; its answer is then waited for with `take`.
     /// postgres-nio never answers a request written to a connection that has just closed (the
     /// server ended it, or the network did): the close, whichever comes first, ends the wait. A
     /// server that cancels nothing (hung, stopped, cut off without a reset) never answers: past
     /// `settings.answerDeadline` the connection is closed, which the caller takes as a lost connection.
-    private func answer<Value: Sendable>(_ send: (EventLoopPromise<Value>) -> Void) throws -> Value {
-        let answer = connection.eventLoop.makePromise(of: Value.self)
-        pendingAnswer.set { answer.fail($0) }
-        defer { pendingAnswer.set(nil) }
-        if connection.isClosed { pendingAnswer.take()?(ConnectionClosed()) }
+    private func ask<Value: Sendable>(statementName: String? = nil, _ send: (EventLoopPromise<Value>) -> Void) -> Answer<Value> {
+        let promise = connection.eventLoop.makePromise(of: Value.self)
+        let id = pendingAnswers.add { promise.fail($0) }
+        if connection.isClosed { pendingAnswers.take(id)?(ConnectionClosed()) }
         let deadline = settings.answerDeadline.map { seconds in
-            connection.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [pendingAnswer, connection] in
-                pendingAnswer.take()?(NoAnswer(seconds: seconds))
+            connection.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [pendingAnswers, connection] in
+                pendingAnswers.take(id)?(NoAnswer(seconds: seconds))
                 let _: EventLoopFuture<Void> = connection.close()
             }
         }
-        defer { deadline?.cancel() }
-        send(answer)
+        send(promise)
+        return Answer(promise: promise, id: id, deadline: deadline, statementName: statementName)
+    }
+
+    /// Waits for an answer asked for by `ask`.
+    private func take<Value: Sendable>(_ answer: Answer<Value>) throws -> Value {
+        defer {
+            answer.deadline?.cancel()
+            _ = pendingAnswers.take(answer.id)
+        }
         do {
-            return try answer.futureResult.wait()
+            return try answer.promise.futureResult.wait()
         } catch {
             throw PostgresErrors.querying(error, settings: settings)
         }
@@ -125,22 +182,33 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
         let seconds: TimeInterval
     }
 
-    /// Fails the answer being waited for (when the connection closes).
-    private let pendingAnswer = PendingAnswer()
+    /// Fails the answers being waited for (when the connection closes).
+    private let pendingAnswers = PendingAnswers()
 
-    final class PendingAnswer: @unchecked Sendable {  // guarded by its lock
+    final class PendingAnswers: @unchecked Sendable {  // guarded by its lock
         private let lock = NSLock()
-        private var fail: (@Sendable (Error) -> Void)?
-        func set(_ fail: (@Sendable (Error) -> Void)?) {
-            lock.lock()
-            self.fail = fail
-            lock.unlock()
-        }
-        func take() -> (@Sendable (Error) -> Void)? {
+        private var nextID = 0
+        private var fails: [Int: @Sendable (Error) -> Void] = [:]
+        /// Registers how to fail an answer; returns its id.
+        func add(_ fail: @escaping @Sendable (Error) -> Void) -> Int {
             lock.lock()
             defer { lock.unlock() }
-            let taken = fail
-            fail = nil
+            nextID += 1
+            fails[nextID] = fail
+            return nextID
+        }
+        /// How to fail the answer `id`, once (nil when it was taken already).
+        func take(_ id: Int) -> (@Sendable (Error) -> Void)? {
+            lock.lock()
+            defer { lock.unlock() }
+            return fails.removeValue(forKey: id)
+        }
+        /// How to fail every answer still waited for.
+        func takeAll() -> [@Sendable (Error) -> Void] {
+            lock.lock()
+            defer { lock.unlock() }
+            let taken = Array(fails.values)
+            fails = [:]
             return taken
         }
     }

@@ -156,6 +156,15 @@ extension SQLConnection {
     }
 }
 
+extension StoreBackend {
+    func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
+                     after previous: EpochsInFlight?) throws -> EpochsInFlight {
+        try previous?.wait()
+        try writeEpochs(runID: runID, epochs, holder: holder)
+        return WrittenEpochs()
+    }
+}
+
 /// What each backend does its own way: opening (checks, migrations), transactions, and the
 /// epoch write, which is the hot path (SQLite: cached statements stepped through the C API;
 /// PostgreSQL: one prepared statement for one or several epochs, tensors bound in binary). SlopeStore holds one and runs every query through it.
@@ -178,6 +187,12 @@ protocol StoreBackend: AnyObject, Sendable {
     /// epochs): SQLite, one transaction each, stopping at the first failure; PostgreSQL, one
     /// statement and transaction for all of them, all or nothing.
     func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws
+    /// Starts storing epochs of a run that come after those of `previous` (an EpochWriter's last
+    /// write, which may still be on its way). SQLite: waits for `previous`, then writes them
+    /// (`writeEpochs`). PostgreSQL: sends their statement on the connection of `previous` while
+    /// that one's answer is awaited, guarded so that it stores nothing unless `previous` committed.
+    func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
+                     after previous: EpochsInFlight?) throws -> EpochsInFlight
     /// A token that changes whenever a commit reaches the database (equal tokens: nothing was
     /// committed between them), cheap enough for a dashboard to poll often. Throws when the
     /// database cannot be read (a PostgreSQL server that is down), like any read.

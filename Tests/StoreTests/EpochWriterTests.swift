@@ -1,5 +1,6 @@
 // The EpochWriter (writing a run's epochs behind its training): in order, stopping at the first
-// failure and rethrowing it, and on SQLite the same rows as writeEpoch called epoch by epoch.
+// failure and rethrowing it, the next write started before the last one is waited for, and on
+// SQLite the same rows as writeEpoch called epoch by epoch.
 import Foundation
 import TestSupport
 import XCTest
@@ -73,6 +74,70 @@ final class EpochWriterTests: XCTestCase {
         XCTAssertThrowsError(try writer.submit(epoch(3), tensors: [])) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
         XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
         XCTAssertEqual(sink.batches, [[0], [1, 2]], "in order; nothing after the failure")
+    }
+
+    /// Writes that stay on their way until waited for (as PostgreSQL's): records when each is
+    /// started (after which) and waited for. The first start waits for `gate` (after signalling
+    /// `entered`), so that the next epochs queue up meanwhile.
+    private final class InFlightLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var log: [String] = []
+        let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        var failOn: Int?
+        var events: [String] { lock.withLock { log } }
+
+        final class Write: EpochsInFlight {
+            let numbers: [Int]
+            let owner: InFlightLog
+            init(numbers: [Int], owner: InFlightLog) { self.numbers = numbers; self.owner = owner }
+            func wait() throws {
+                owner.lock.withLock { owner.log.append("wait \(numbers)") }
+                if let failOn = owner.failOn, numbers.contains(failOn) { throw RecordingSink.Failure(epoch: failOn) }
+            }
+        }
+
+        func start(_ epochs: [SlopeStore.PendingEpoch], after previous: EpochsInFlight?) throws -> EpochsInFlight {
+            let numbers = epochs.map(\.record.epoch)
+            let first = lock.withLock {
+                log.append("start \(numbers) after \((previous as? Write)?.numbers.description ?? "none")")
+                return log.count == 1
+            }
+            if first {
+                entered.signal()
+                gate.wait()
+            }
+            return Write(numbers: numbers, owner: self)
+        }
+    }
+
+    private let fourBytes = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 1, dtype: .float32, data: [0, 0, 128, 63])
+
+    /// Each write is started while the one before is still on its way, then that one is waited
+    /// for: two on their way at most, started and finished in order.
+    func testStartsTheNextWriteBeforeWaitingForTheLast() throws {
+        let log = InFlightLog()
+        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 4)
+        try writer.submit(epoch(0), tensors: [fourBytes])
+        log.entered.wait()
+        for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
+        log.gate.signal()
+        try writer.finish()
+        XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]",
+                                    "start [3] after [2]", "wait [2]", "wait [3]"])
+    }
+
+    /// A write that fails while the next is on its way: its failure is the one rethrown, the one
+    /// behind it is waited for (not abandoned), and nothing more is started.
+    func testTheFailureOfTheEarlierWriteCountsAndNothingMoreStarts() throws {
+        let log = InFlightLog()
+        log.failOn = 1
+        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 4)
+        try writer.submit(epoch(0), tensors: [fourBytes])
+        log.entered.wait()
+        for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
+        log.gate.signal()
+        XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
+        XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]", "wait [2]"])
     }
 
     /// On SQLite the writer stores exactly what writeEpoch does, in order, and refuses a tensor of

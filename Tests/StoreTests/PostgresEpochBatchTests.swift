@@ -2,7 +2,8 @@
 // EpochWriter does with the epochs that queued up), against the real test server: the same rows,
 // bytes and summary as one writeEpoch per epoch (and as SQLite's); all or nothing (a refused epoch
 // leaves none of the batch stored, a run taken over gets none); a lost answer ends with every
-// epoch stored once, bit for bit.
+// epoch stored once, bit for bit. And statements sent behind one still on its way (startEpochs):
+// the same rows; stored only if the one before was.
 import Foundation
 import PostgresNIO
 import TestSupport
@@ -139,6 +140,114 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 3)
     }
 
+    /// Starts the writes as an EpochWriter does (each one sent before the last one's answer is
+    /// awaited) and waits for them all; returns whether each went behind the one before on its
+    /// connection, and each write's error.
+    private func startOneBehindAnother(_ backend: PostgresBackend, _ runID: Int64,
+                                       _ batches: [[SlopeStore.PendingEpoch]]) -> (behind: [Bool], errors: [Error?]) {
+        var behind: [Bool] = [], errors: [Error?] = [], last: PostgresEpochsInFlight?
+        for epochs in batches {
+            var started: PostgresEpochsInFlight?
+            do {
+                started = try backend.startEpochs(runID: runID, epochs, holder: holder, after: last) as? PostgresEpochsInFlight
+            } catch {
+                errors.append(error)  // refused before sending
+            }
+            behind.append(started?.wentBehind ?? false)
+            if let last { errors.append(Result { try last.wait() }.failure) }
+            last = started
+        }
+        if let last { errors.append(Result { try last.wait() }.failure) }
+        return (behind, errors)
+    }
+
+    func testEpochsSentBehindOthersAreStoredAsOneByOne() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        var epochs = PostgresEpochWriteTests.epochs(seed: 7, count: 8)
+        for index in 0..<2 { epochs[index].0.validationLoss = nil }
+        epochs[6].0.validationLoss = epochs[3].0.validationLoss
+        let oneByOne = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        for (epoch, tensors) in epochs { try backend.writeEpoch(runID: oneByOne, epoch, tensors: tensors, holder: holder) }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let (behind, errors) = startOneBehindAnother(backend, runID, [0..<1, 1..<2, 2..<4, 4..<5, 5..<8].map { batch(Array(epochs[$0])) })
+        XCTAssertEqual(errors.map { $0.map { "\($0)" } }, [String?](repeating: nil, count: 5))
+        // The connection has the statement prepared (by the writes above): from the second on,
+        // each write goes behind the one before.
+        XCTAssertEqual(behind, [false, true, true, true, true])
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(try rows(backend, runID), try rows(backend, oneByOne), "the same rows, bytes and summary as writeEpoch's")
+    }
+
+    /// A write sent behind one that the server refuses stores nothing: its epochs would follow a
+    /// gap. The refusal counts; the one behind it says why it stored nothing.
+    func testAWriteBehindARefusedOneStoresNothing() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 8, count: 5)
+        let other = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        try other.writeEpoch(runID: runID, epochs[1].0, tensors: epochs[1].1, holder: holder)
+        try other.close()
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch(Array(epochs[1...2])), batch(Array(epochs[3...4]))])
+        // A fresh connection: the first write prepares the statement, the second waits for it.
+        XCTAssertEqual(behind, [false, false, true])
+        XCTAssertNil(errors[0])
+        XCTAssertTrue("\(errors[1].map { "\($0)" } ?? "stored")".contains("epoch 1 of run \(runID) is already stored"), "\(String(describing: errors[1]))")
+        XCTAssertEqual(errors[2].map { "\($0)" }, "\(StoreError.invalidValue("epoch 3 of run \(runID) was not stored: epoch 2 before it was not"))")
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "nothing after the refused write")
+    }
+
+    func testARunTakenOverGetsNothingOfWritesSentBehindOthers() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 10, count: 4)
+        try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)  // prepares the statement
+        _ = try backend.write { try $0.execute("UPDATE runs SET claim_token = claim_token + 1, worker = 'other worker', host = 'elsewhere' WHERE id = ?", [runID]) }
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[1]]), batch([epochs[2]]), batch([epochs[3]])])
+        XCTAssertEqual(behind, [false, true, true])
+        for error in errors {
+            guard case StoreError.runNotHeld(runID, let detail)? = error else { return XCTFail("\(String(describing: error))") }
+            XCTAssertTrue(detail.contains("held by other worker"), detail)
+        }
+        XCTAssertEqual(try storedEpochs(backend, runID), [0])
+    }
+
+    /// The answer of a write is lost (the proxy cuts the connection right after the server
+    /// received its statement) while the next one waits behind it: the first is found stored, the
+    /// second sent again on a new connection; every epoch stored once, bit for bit.
+    func testWritesBehindOneWhoseAnswerIsLostAreStoredOnce() throws {
+        let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
+        defer { proxy.close() }
+        let notices = PostgresReconnectionTests.Notices()
+        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
+        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite,
+                                          reconnection: notices.reconnection)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 11, count: 5)
+        try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)  // prepares the statement
+        proxy.arm(.dropAnswerAndCut, after: EpochStatement.name + "\0")  // the first's statement (later ones send only its name)
+        let first = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[1...2])), holder: holder, after: nil) as? PostgresEpochsInFlight)
+        // Sent behind the first as a rule (the cut comes once the server has run the first);
+        // should the cut come before, it is sent once the first is found stored: the same outcome.
+        let second = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[3...4])), holder: holder, after: first) as? PostgresEpochsInFlight)
+        try first.wait()
+        try second.wait()
+        XCTAssertEqual(proxy.faults, [.dropAnswerAndCut])
+        XCTAssertEqual(notices.lost.count, 1, "one outage, said once: \(notices.lost)")
+        XCTAssertEqual(notices.reconnected, 1)
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4], "every epoch once")
+        for (epoch, tensors) in epochs {
+            let stored = try backend.read { try $0.rows("SELECT layer, kind, data FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind",
+                                                        [runID, Int64(epoch.epoch)]) }
+            XCTAssertEqual(stored.map(\.values), tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
+                .map { [SQLValue.integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))] }, "epoch \(epoch.epoch), bit for bit")
+        }
+        XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 4)
+    }
+
     func testEpochsOutOfOrderAreRefusedBeforeAnythingIsSent() throws {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
@@ -148,5 +257,12 @@ final class PostgresEpochBatchTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("increasing order, not 2 then 1"), "\(error)")
         }
         XCTAssertEqual(try storedEpochs(backend, runID), [])
+    }
+}
+
+private extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
