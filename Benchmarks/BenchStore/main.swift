@@ -22,21 +22,31 @@ let workloads = [
     Workload(name: "log-wide", sizes: [256, 512, 512, 10], runs: 4, epochs: 20),
 ]
 
+func usage(_ problem: String) -> Never {
+    FileHandle.standardError.write(Data("""
+        error: \(problem)
+        usage: BenchStore (--dir SCRATCH | --postgres URL-with-{rep}) [--workloads log-digits,log-wide] [--reps 3] [--capacity N] [--variant NAME]
+
+        """.utf8))
+    exit(2)
+}
+let known: Set = ["--dir", "--postgres", "--workloads", "--reps", "--capacity", "--variant"]
 var options: [String: String] = ["--workloads": "log-digits,log-wide", "--reps": "3"]
 var argumentIterator = CommandLine.arguments.dropFirst().makeIterator()
 while let key = argumentIterator.next() {
-    guard let value = argumentIterator.next() else { fatalError("missing value for \(key)") }
+    guard known.contains(key) else { usage("unknown option \(key)") }
+    guard let value = argumentIterator.next() else { usage("\(key) needs a value") }
     options[key] = value
 }
 let scratch = options["--dir"], postgresTemplate = options["--postgres"]
-guard (scratch == nil) != (postgresTemplate == nil) else {
-    FileHandle.standardError.write(Data("usage: BenchStore (--dir SCRATCH | --postgres URL-with-{rep}) [--workloads log-digits,log-wide] [--reps 3]\n".utf8))
-    exit(2)
-}
-let repetitions = Int(options["--reps"]!)!
+guard (scratch == nil) != (postgresTemplate == nil) else { usage("give one of --dir and --postgres") }
+guard let repetitions = Int(options["--reps"]!), repetitions >= 1 else { usage("--reps takes a whole number >= 1") }
 /// --capacity N: the EpochWriter's capacity (default: the store's; on PostgreSQL 1 commits each
 /// epoch alone, as a run whose epochs are slower than the server's commits does).
-let writerCapacity = options["--capacity"].map { Int($0)! }
+let writerCapacity = options["--capacity"].map { value in
+    guard let capacity = Int(value), capacity >= 1 else { usage("--capacity takes a whole number >= 1") }
+    return capacity
+}
 
 /// xorshift64* → uniform floats in [-scale, scale]: incompressible, like the reference's normals.
 struct Generator {
@@ -91,7 +101,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 let worker = WorkerIdentity.current(label: "BenchStore")
 var epochTimes: [Double] = []   // microseconds per submit call
 for name in options["--workloads"]!.split(separator: ",").map(String.init) {
-    guard let workload = workloads.first(where: { $0.name == name }) else { fatalError("unknown workload \(name)") }
+    guard let workload = workloads.first(where: { $0.name == name }) else { usage("unknown workload \(name): give log-digits and/or log-wide") }
     var results: [(epochsPerSecond: Double, megabytesPerSecond: Double, wall: Double, setup: Double, close: Double, bytes: Int)] = []
     var tensorBytes = 0
     for repetition in 0..<repetitions {
