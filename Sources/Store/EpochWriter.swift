@@ -110,14 +110,19 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
 
     /// The writer's thread: takes every waiting epoch (those that queued while the last write was
     /// on its way) and starts writing them, then waits for the write before (so two are on their
-    /// way while epochs wait), until there is nothing left and the owner waits for it. After a
-    /// failure it starts nothing more; the failure of the earlier write counts first.
+    /// way while a full batch waits), until there is nothing left and the owner waits for it.
+    /// After a failure it starts nothing more; the failure of the earlier write counts first.
     private func writeLoop() {
         var inFlight: (write: EpochsInFlight, count: Int, size: Int)?
         condition.lock()
         while true {
             while waiting.isEmpty && inFlight == nil && !isFinishing { condition.wait() }
+            // A write goes behind the one on its way only when it is full (its epochs take
+            // `batchBytes`, or one epoch does alone): a smaller one waits for that write to end,
+            // as the epochs that come meanwhile join it (small epochs gain more from sharing a
+            // statement than from not waiting).
             let takesMore = !waiting.isEmpty && firstFailure == nil
+                && (inFlight == nil || waiting.reduce(0) { $0 + Self.size($1) } >= batchBytes)
             if !takesMore && inFlight == nil {
                 waiting = []
                 bytes = 0

@@ -126,6 +126,20 @@ final class EpochWriterTests: XCTestCase {
                                     "start [3] after [2]", "wait [2]", "wait [3]"])
     }
 
+    /// Only a full write (its epochs take `batchBytes`) goes behind the one on its way; a smaller
+    /// one waits for it to end, so that the epochs coming meanwhile can join it.
+    func testOnlyAFullWriteGoesBehindTheLast() throws {
+        let log = InFlightLog()
+        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 8)
+        try writer.submit(epoch(0), tensors: [fourBytes])
+        log.entered.wait()
+        for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
+        log.gate.signal()
+        try writer.finish()
+        XCTAssertEqual(log.events, ["start [0] after none", "start [1, 2] after [0]", "wait [0]", "wait [1, 2]",
+                                    "start [3] after none", "wait [3]"])
+    }
+
     /// A write that fails while the next is on its way: its failure is the one rethrown, the one
     /// behind it is waited for (not abandoned), and nothing more is started.
     func testTheFailureOfTheEarlierWriteCountsAndNothingMoreStarts() throws {
