@@ -61,10 +61,10 @@ extension PostgresBackend {
     /// connection, a refusal of `previous` that leaves the guard unmet) is met in `wait`.
     func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
-        let previous = previous.map { $0 as! PostgresEpochsInFlight }  // only this backend's writes come back to it
-        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previous?.lastEpoch, mode: mode,
+        let previousWrite = previous as? PostgresEpochsInFlight  // only this backend's writes come back to it
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousWrite?.lastEpoch, mode: mode,
                                            location: location)
-        if let previous, let session = previous.handOver() {
+        if let previousWrite, let session = previousWrite.handOver() {
             return PostgresEpochsInFlight(backend: self, statement: statement, session: session, answer: session.send(statement),
                                           wentBehind: true)
         }
