@@ -155,7 +155,9 @@ final class PostgresEpochsInFlight: EpochsInFlight {
         } catch {
             throw statement.refusal(error)
         }
-        guard held.first == 1 else { throw try statement.notStored(session) }
+        // Asked on a pooled session: this one may be closed by now (the write before this one
+        // was refused after this one's answer came, and its connection closed).
+        guard held.first == 1 else { throw try backend.withSession { try statement.notStored($0) } }
     }
 }
 
