@@ -106,7 +106,8 @@ extension SlopeStore {
     /// is older than `staleAfter` seconds (by the database's clock). Scope: one run (`runID`), one
     /// sweep (`sweepID`), or every run when both are nil. The runs stay `running`, now held by
     /// `worker` under a new claim token (the old holder's writes are refused from now on); continue
-    /// each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`.
+    /// each from `resumePoint(runID:)` after `deleteEpochs(runID:after:)`. A run taken over before
+    /// its first stored epoch starts now (`started_at`): its first holder trained nothing that is kept.
     public func reclaimInterruptedRuns(sweepID: Int64?, runID: Int64?, worker: WorkerIdentity,
                                        staleAfter: TimeInterval) throws -> [ClaimedRun] {
         try write { c in
@@ -125,7 +126,8 @@ extension SlopeStore {
                 guard WorkerLiveness.isGone(holder, heartbeatIsStale: row.get("stale", as: Int64.self) == 1, observer: worker) else { continue }
                 try c.execute("""
                     UPDATE runs SET worker = ?, host = ?, pid = ?, boot_id = ?, process_start = ?, pid_namespace = ?,
-                                    claim_token = claim_token + 1, heartbeat_at = \(c.dialect.currentTimestamp)
+                                    claim_token = claim_token + 1, heartbeat_at = \(c.dialect.currentTimestamp),
+                                    \(Self.startedAt(withoutEpochs: c.dialect.currentTimestamp))
                     WHERE id = ?
                     """, [worker.label, worker.host, worker.pid, worker.bootID, worker.startTime, worker.pidNamespace, id])
                 reclaimed.append(try claimedRun(id, sweepMayBeQueued: true, c))
@@ -239,19 +241,27 @@ extension SlopeStore {
     }
 
     /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes
-    /// later. With `holder`, only while that claim holds the run (else `.runNotHeld`); the run
-    /// keeps its claim token, which the next claim increases.
+    /// later, and so does its `started_at`; without a stored epoch it has not started (`started_at`
+    /// NULL, as before its claim). With `holder`, only while that claim holds the run (else
+    /// `.runNotHeld`); the run keeps its claim token, which the next claim increases.
     public func requeueRun(runID: Int64, reason: String, holder: RunHolder? = nil) throws {
         try write { c in
             let held = Self.heldBy(holder, c.dialect)
             let changed = try c.execute("""
                 UPDATE runs SET status = 'queued', stop_reason = ?, worker = NULL, host = NULL, pid = NULL,
                                 boot_id = NULL, process_start = NULL, pid_namespace = NULL,
-                                heartbeat_at = NULL, finished_at = NULL
+                                heartbeat_at = NULL, finished_at = NULL, \(Self.startedAt(withoutEpochs: "NULL"))
                 WHERE id = ?\(held.condition)
                 """, [reason, runID] + held.arguments)
             if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
         }
+    }
+
+    /// The SET clause of `started_at` for a run whose claim ends unfinished (a requeue) or is taken
+    /// over: kept once the run has a stored epoch (the training those epochs continue began then),
+    /// else `value` (SQL text): a claim that stored nothing did not start the run.
+    private static func startedAt(withoutEpochs value: String) -> String {
+        "started_at = CASE WHEN EXISTS (SELECT 1 FROM epochs WHERE epochs.run_id = runs.id) THEN started_at ELSE \(value) END"
     }
 
     /// " AND <held by this claim>" and its arguments ("" and none without a holder): the claim

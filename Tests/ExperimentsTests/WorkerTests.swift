@@ -249,6 +249,8 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(runs.map(\.status), [.completed, .queued, .queued])
         XCTAssertEqual(runs[1].stopReason, "interrupted before its first epoch", "claimed by the finish, then put back")
         XCTAssertNil(runs[1].worker)
+        XCTAssertNil(runs[1].startedAt, "put back before its first epoch: not started")
+        XCTAssertNotNil(runs[0].startedAt)
         XCTAssertNil(runs[2].stopReason, "never claimed")
         XCTAssertEqual(try store.epochs(runID: runIDs[1]).count, 0)
         XCTAssertEqual(try store.sweep(id: sweepID).status, .interrupted)
@@ -257,6 +259,7 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(resumed.runIDs, [runIDs[1], runIDs[2]])
         XCTAssertFalse(resumed.wasInterrupted)
         XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .completed, .completed])
+        XCTAssertTrue(try store.runs(sweepID: sweepID).allSatisfy { $0.startedAt != nil })
         for runID in runIDs { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2], "run \(runID)") }
         XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
     }
