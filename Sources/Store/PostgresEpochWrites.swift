@@ -82,15 +82,6 @@ extension PostgresBackend {
         try !session.query("SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(epoch))").isEmpty
     }
 
-    static func notHeld(_ runID: Int64, claimToken: Int64, _ session: PostgresSession) throws -> StoreError {
-        guard let row = try session.query("SELECT status, worker, claim_token FROM runs WHERE id = \(runID)").first else {
-            return .notFound("run \(runID)")
-        }
-        let (status, holder, currentToken) = try row.decode((String, String?, Int64).self)
-        return .runNotHeld(runID: runID, detail: SlopeStore.notHeldDetail(status: status, holder: holder,
-                                                                          currentToken: currentToken, claimToken: claimToken))
-    }
-
     /// The server's clock as stored: every worker's heartbeat on the one clock they share.
     static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
 }
@@ -222,7 +213,7 @@ struct EpochStatement: PostgresPreparedStatement {
                 return .invalidValue("epoch \(epochs[0].record.epoch) of run \(runID) was not stored: epoch \(previousEpoch) before it was not")
             }
         }
-        return try PostgresBackend.notHeld(runID, claimToken: holder.claimToken, session)
+        return try SlopeStore.notHeld(runID, claimToken: holder.claimToken, PostgresSQLConnection(session: session))
     }
 
     func makeBindings() -> PostgresBindings {

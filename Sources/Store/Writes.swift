@@ -275,7 +275,8 @@ extension SlopeStore {
     }
 
     /// Why a write guarded by the run's claim changed nothing: the run is gone, or held under
-    /// another claim (`claimToken`: the writer's, when it gave one).
+    /// another claim (`claimToken`: the writer's, when it gave one). The one copy: the epoch writes
+    /// of both backends call it too, on an SQLConnection over their own connection.
     static func notHeld(_ runID: Int64, claimToken: Int64?, _ c: any SQLConnection) throws -> StoreError {
         guard let row = try c.rows("SELECT status, worker, claim_token FROM runs WHERE id = ?", [runID]).first else {
             return .notFound("run \(runID)")
@@ -286,7 +287,7 @@ extension SlopeStore {
 
     /// The state of a run that a guarded write found not held by its writer, as one clause:
     /// `it is held by runner 77@b under claim 3; this worker's claim 2 is stale`.
-    static func notHeldDetail(status: String, holder: String?, currentToken: Int64, claimToken: Int64?) -> String {
+    private static func notHeldDetail(status: String, holder: String?, currentToken: Int64, claimToken: Int64?) -> String {
         guard status == RunStatus.running.rawValue else {
             return "it is \(status) now" + (holder.map { " (last held by \($0))" } ?? "")
         }
