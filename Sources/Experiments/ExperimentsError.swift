@@ -10,6 +10,9 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case unknownDataset(String)
     /// A sweep spec or setting that is invalid: `field` is its path (`parameters.learning_rate.values[1]`).
     case badSetting(field: String, reason: String)
+    /// A value an option or argument of the executables does not take (`AcceptedValues`):
+    /// `option` is "--jobs", or "<run>" for an argument.
+    case valueNotAccepted(option: String, value: String, expected: String)
     /// A sweep spec file that cannot be read or parsed as YAML.
     case badSpecFile(path: String, reason: String)
     /// An `--init-weights` file that does not fit the network.
@@ -37,6 +40,12 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             return "unknown dataset '\(CSVTable.shown(name, limit: 200))': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
         case let .badSetting(field, reason):
             return "\(field): \(reason)"
+        case let .valueNotAccepted(option, value, expected):
+            // As a bad setting is worded; an argument of ids is named: "the run id '-1' is not accepted; ...".
+            let shown = "'\(CSVTable.shown(value))' is not accepted; expected \(expected)"
+            guard option.hasPrefix("<") else { return "\(option): \(shown)" }
+            let name = option.dropFirst().dropLast()
+            return "the \(name)\(name.hasSuffix("id") ? "" : " id") \(shown)"
         case let .badSpecFile(path, reason):
             return "\(path): \(reason)"
         case let .badInitialWeights(file, reason):
@@ -57,7 +66,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     /// True for errors in what the user gave (flags, spec, files): exit status 2.
     public var isUsageError: Bool {
         switch self {
-        case .badData, .unknownDataset, .badSetting, .badSpecFile, .badInitialWeights: return true
+        case .badData, .unknownDataset, .badSetting, .valueNotAccepted, .badSpecFile, .badInitialWeights: return true
         case .notFound, .corruptRun, .notQueued, .outOfMemory, .staleTrialHistory: return false
         }
     }

@@ -1,33 +1,86 @@
-// How both executables word the usage errors ArgumentParser leaves vague: a value that does not
-// parse ("The value 'abc' is invalid for '--jobs <n>'") says what the option takes, as a bad
-// setting does, and a word that is no command says so, with the nearest command's name.
+// How both executables word the usage errors ArgumentParser leaves vague: each option that takes
+// a number says once what it takes (`AcceptedValues`, its `transform:`), and a value that is no
+// number or out of range gets that one message; a word that is no command says so, with the
+// nearest command's name.
 import Foundation
 
-public enum UsageMessages {
-    /// ArgumentParser's message for a value that did not parse, reworded with what the option (or
-    /// the argument `<name>`) takes: "--jobs: 'abc' is not accepted; expected a whole number from
-    /// 1 to 256". `expectations` maps an option name ("--epochs") or an argument ("<run>") to what
-    /// it takes; nil when `message` is another error or its option is not in `expectations`.
-    public static func invalidValue(_ message: String, expectations: [String: String]) -> String? {
-        let pattern = #"^The value '(.*)' is invalid for '(--[A-Za-z0-9-]+ )?<([^>]*)>'"#
-        guard let match = message.range(of: pattern, options: .regularExpression) else { return nil }
-        let matched = String(message[match])
-        // The value may hold quotes: it is whatever lies between the first "'" and the last "' is invalid for '".
-        guard let valueStart = matched.range(of: "'"), let valueEnd = matched.range(of: "' is invalid for '", options: .backwards) else { return nil }
-        let value = String(matched[valueStart.upperBound..<valueEnd.lowerBound])
-        let target = String(matched[valueEnd.upperBound...].dropLast())  // "--epochs <n>" or "<run>"
-        let option = target.hasPrefix("--") ? String(target.prefix { $0 != " " }) : target
-        guard let expected = expectations[option] else { return nil }
-        return notAccepted(value, by: option, expected: expected)
+/// What an option or argument of the executables takes, said once: its `parse` is the option's
+/// `transform:`, which refuses a value that does not parse and one out of range with the same
+/// one-line message ("--jobs: 'abc' is not accepted; expected a whole number from 1 to 256"),
+/// worded as a bad setting is. The executables strip ArgumentParser's own prefix from it
+/// (`UsageMessages.refusal(in:)`).
+public struct AcceptedValues<Value>: Sendable {
+    /// The option ("--jobs"), or the argument in angle brackets ("<run>").
+    public let name: String
+    /// What it takes: "a whole number from 1 to 256".
+    public let expected: String
+    private let read: @Sendable (String) -> Value?
+
+    /// `read` returns the value of a text it accepts, nil for any other.
+    public init(_ name: String, expected: String, read: @escaping @Sendable (String) -> Value?) {
+        self.name = name
+        self.expected = expected
+        self.read = read
     }
 
-    /// "--epochs: '1.5' is not accepted; expected ...", as Experiments words a bad setting; for an
-    /// argument of ids (`<run>`), "the run id '-1' is not accepted; expected ...".
-    public static func notAccepted(_ value: String, by option: String, expected: String) -> String {
-        let shown = CSVTable.shown(value)
-        guard option.hasPrefix("<") else { return "\(option): '\(shown)' is not accepted; expected \(expected)" }
-        let name = option.dropFirst().dropLast()
-        return "the \(name)\(name.hasSuffix("id") ? "" : " id") '\(shown)' is not accepted; expected \(expected)"
+    /// The value `text` stands for; `.valueNotAccepted` (the message above) when it stands for none.
+    public func parse(_ text: String) throws -> Value {
+        guard let value = read(text) else {
+            let refusal = ExperimentsError.valueNotAccepted(option: name, value: text, expected: expected)
+            UsageMessages.lastRefusal.update { $0 = refusal.description }
+            throw refusal
+        }
+        return value
+    }
+
+    /// The message for `text` when ArgumentParser does not get as far as `parse` (it takes
+    /// `report show -1` for an option).
+    public func refusal(of text: String) -> String {
+        ExperimentsError.valueNotAccepted(option: name, value: text, expected: expected).description
+    }
+}
+
+extension AcceptedValues where Value: FixedWidthInteger & Sendable {
+    /// The whole numbers in `range` (written as digits, with an optional sign): "a whole number
+    /// from 1 to 256" ("from 1 up" when the range has no upper end), after `thing` ("a sweep id, ")
+    /// and before `note` in parentheses.
+    public static func wholeNumber(_ name: String, _ range: ClosedRange<Value>, thing: String? = nil, note: String? = nil) -> Self {
+        let bounds = range.upperBound == .max ? "from \(range.lowerBound) up" : "from \(range.lowerBound) to \(range.upperBound)"
+        let expected = (thing.map { "\($0), " } ?? "") + "a whole number \(bounds)" + (note.map { " (\($0))" } ?? "")
+        return Self(name, expected: expected) { text in Value(text).flatMap { range.contains($0) ? $0 : nil } }
+    }
+
+    /// A sweep id: `--sweep` of both executables.
+    public static func sweepID(_ name: String) -> Self {
+        wholeNumber(name, 1 ... .max, thing: "a sweep id", note: "`report sweeps` lists the sweeps")
+    }
+
+    /// A run id: `runner resume --run`, and the `<run>` arguments of `report` (whose message
+    /// already says "the run id").
+    public static func runID(_ name: String) -> Self {
+        wholeNumber(name, 1 ... .max, thing: name.hasPrefix("<") ? nil : "a run id", note: "`report runs` lists the runs")
+    }
+}
+
+extension AcceptedValues where Value == Double {
+    /// The numbers in `range` (a finite range: NaN and the infinities are refused), as `Double`
+    /// reads them ("0.1", "1e9"); `expected` says what they are.
+    public static func number(_ name: String, _ range: ClosedRange<Double>, expected: String) -> Self {
+        Self(name, expected: expected) { text in Double(text).flatMap { range.contains($0) ? $0 : nil } }
+    }
+}
+
+public enum UsageMessages {
+    /// The refusal the last failed `AcceptedValues.parse` made (parsing runs on one thread; the
+    /// lock is for the compiler).
+    static let lastRefusal = Locked<String?>(nil)
+
+    /// ArgumentParser's message for a value an `AcceptedValues` refused ("The value 'abc' is
+    /// invalid for '--jobs <n>': --jobs: 'abc' is not accepted; expected ...") without
+    /// ArgumentParser's prefix, which says it again less clearly; nil for any other message.
+    public static func refusal(in message: String) -> String? {
+        guard let refusal = lastRefusal.value, message.hasPrefix("The value '"), message.hasSuffix("': " + refusal) else { return nil }
+        return refusal
     }
 
     /// For a first argument that is no command (`report inspect 1`, `runner trian`): "unknown

@@ -40,17 +40,16 @@ struct Runs: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only the runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the runs of this sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("A filter expression over run columns.", valueName: "expression"))
     var filter: String?
     // .unconditional: "-best_val_loss" is a value (descending), not an option.
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Sort by this column; prefix - for descending (e.g. -final_val_accuracy).", valueName: "column"))
     var sort: String?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Show at most this many runs.", valueName: "n")) var limit: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Show at most this many runs.", valueName: "n"), transform: Accepted.limit.parse) var limit: Int?
 
     func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         do {
             _ = try filter.map(RunFilterParser.parse)
             _ = try sort.map(RunFilterParser.parseSort)
@@ -70,7 +69,7 @@ struct Show: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
 
     func run() throws {
         Output.write(try database.reporter().show(runID: runID, format: output.format))
@@ -84,19 +83,19 @@ struct Compare: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Argument(help: ArgumentHelp("Run ids to compare (or use --sweep).", valueName: "run")) var runs: [Int64] = []
-    @Option(parsing: .unconditional, help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Argument(help: ArgumentHelp("Run ids to compare (or use --sweep).", valueName: "run"), transform: Accepted.run.parse) var runs: [Int64] = []
+    @Option(parsing: .unconditional, help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
     @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"),
+            transform: Accepted.threshold.parse)
     var threshold: Double?
     @Option(help: ArgumentHelp("The per-epoch metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
     var metric: CurveMetric?
 
     func validate() throws {
         if runs.isEmpty == (sweep == nil) { throw ValidationError("give run ids or --sweep ID (one of the two)") }
-        if let threshold, !threshold.isFinite { throw ValidationError("--threshold: '\(threshold)' is not accepted; expected a finite number") }
         try validateFilter(filter, sweep: sweep)
     }
 
@@ -113,7 +112,7 @@ struct Grid: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @Option(help: ArgumentHelp("Run column for the rows: any setting (weight_decay, hidden, activation...) or result (default: the first setting the sweep varies, seed last).", valueName: "column"))
     var rows: String?
     @Option(help: ArgumentHelp("Run column for the columns (default: the second setting the sweep varies; with one, seed or learning_rate).", valueName: "column"))
@@ -156,7 +155,7 @@ struct RankingOptions: ParsableArguments {
 
 /// `--sweep`, `--metric`, `--goal` and `--where` of `best` and `importance`: the runs of one sweep, ranked.
 struct RankedSweepOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
@@ -203,8 +202,8 @@ struct Layers: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch")) var epoch: Int?
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
 
     func run() throws {
         Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader(databasePath: database.databaseFile), format: output.format))
@@ -221,9 +220,9 @@ struct Tensors: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
-    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(parsing: .unconditional, help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch")) var epoch: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only this layer (1 = the first weight matrix).", valueName: "layer")) var layer: Int?
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The epoch (default: the last one with stored tensors).", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this layer: \(Accepted.layer.expected).", valueName: "layer"), transform: Accepted.layer.parse) var layer: Int?
     @Option(help: ArgumentHelp("Only this kind: weight, bias, weight_grad, bias_grad, weight_velocity, bias_velocity, weight_adam_m, bias_adam_m, weight_adam_v, bias_adam_v, weight_rms, bias_rms or step.", valueName: "kind"))
     var kind: String?
     @Option(help: ArgumentHelp("Output format.", valueName: "format")) var format: TensorExportFormat = .table
@@ -251,16 +250,11 @@ struct Explain: ParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
-    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch")) var epoch: Int?
-    @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight (1 = from the inputs).", valueName: "layer")) var layer: Int
-    @Option(parsing: .unconditional, help: ArgumentHelp("The weight's entry: from node I of the layer below to node J.", valueName: "i,j")) var weight: WeightIndex
-    @Option(parsing: .unconditional, help: ArgumentHelp("A training row (0-based); without it, the full-training-set gradient.", valueName: "n")) var row: Int?
-
-    func validate() throws {
-        if layer < 1 { throw ValidationError("--layer counts from 1") }
-        if let row, row < 0 { throw ValidationError("--row counts from 0") }
-    }
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight: \(Accepted.layer.expected).", valueName: "layer"), transform: Accepted.layer.parse) var layer: Int
+    @Option(parsing: .unconditional, help: ArgumentHelp("The weight's entry: \(Accepted.weight.expected).", valueName: "i,j"), transform: Accepted.weight.parse) var weight: WeightIndex
+    @Option(parsing: .unconditional, help: ArgumentHelp("A training row, \(Accepted.row.expected); without it, the full-training-set gradient.", valueName: "n"), transform: Accepted.row.parse) var row: Int?
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,
@@ -273,8 +267,8 @@ struct Curves: ParsableCommand {
         abstract: "Per-epoch curves of runs: a terminal plot, or an SVG or HTML chart with --out.")
 
     @OptionGroup var database: DatabaseOptions
-    @Argument(help: ArgumentHelp("Run ids (or use --sweep).", valueName: "run")) var runs: [Int64] = []
-    @Option(parsing: .unconditional, help: ArgumentHelp("All runs of this sweep.", valueName: "id")) var sweep: Int64?
+    @Argument(help: ArgumentHelp("Run ids (or use --sweep).", valueName: "run"), transform: Accepted.run.parse) var runs: [Int64] = []
+    @Option(parsing: .unconditional, help: ArgumentHelp("All runs of this sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
     @Option(help: ArgumentHelp("The metric (default: val_loss when recorded, else train_loss).", valueName: "metric"))
@@ -304,7 +298,7 @@ struct HTML: ParsableCommand {
         abstract: "One self-contained HTML page for a sweep: runs table, heatmap, loss curves, gradient norms.")
 
     @OptionGroup var database: DatabaseOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id")) var sweep: Int64
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @Option(help: ArgumentHelp("The HTML file to write (- for standard output).", valueName: "file.html")) var out: String
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
@@ -330,7 +324,7 @@ struct Export: ParsableCommand {
             """)
 
     @OptionGroup var database: DatabaseOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep's runs.", valueName: "id")) var sweep: Int64?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep's runs.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (csv and json).", valueName: "expression"))
     var filter: String?
     @Option(help: ArgumentHelp("What to export as csv or json (default: runs).", valueName: "what")) var what: ExportSubject?
@@ -375,16 +369,16 @@ struct Evaluate: ParsableCommand {
             """)
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
-    @Argument(help: ArgumentHelp("The run id.", valueName: "run")) var runID: Int64
+    @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
     @Option(help: ArgumentHelp("The CSV file to score (header row; the run's feature columns, and its target column for loss and accuracy).", valueName: "file.csv"))
     var data: String
-    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last stored).", valueName: "epoch"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last stored).", valueName: "epoch"),
+            transform: Accepted.epoch.parse)
     var epoch: Int?
     @Option(help: ArgumentHelp("Write one line per row (predicted class or value, the target, class probabilities) to this CSV file (- for standard output).", valueName: "file.csv"))
     var predictions: String?
     func validate() throws {
         if data.isEmpty { throw ValidationError("--data: give a CSV file") }
-        if let epoch, epoch < 0 { throw ValidationError("--epoch counts from 0") }
         if let predictions, predictions.isEmpty { throw ValidationError("--predictions: give a file name (or - for standard output)") }
         if predictions == "-" && output.format == .json {
             throw ValidationError("--predictions - with --format json would mix CSV and JSON on standard output: write the predictions to a file")

@@ -23,7 +23,8 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Fit tables and plots to this many characters (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n"))
+            help: ArgumentHelp("Fit tables and plots to this many characters, \(Accepted.columns.expected) (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n"),
+            transform: Accepted.columns.parse)
     var columns: Int?
 
     /// What --db or $SLOPE_DB names, as given: a file path or a `postgresql://` URL (with any password).
@@ -38,7 +39,6 @@ struct DatabaseOptions: ParsableArguments {
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
-        if let columns, columns < 20 { throw ValidationError("--columns must be at least 20, got \(columns)") }
         // A URL that cannot work is a usage error (exit 2), found before anything is opened.
         if databaseFile == nil {
             do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
@@ -258,12 +258,29 @@ extension Output {
     }
 }
 
-/// Parses "I,J" for --weight.
-struct WeightIndex: ExpressibleByArgument {
+/// What `report`'s options and arguments that take numbers accept, each said once: their
+/// `transform:` refuses anything else with this one message, and their help says the same.
+enum Accepted {
+    static let run = AcceptedValues<Int64>.runID("<run>")
+    static let sweep = AcceptedValues<Int64>.sweepID("--sweep")
+    static let limit = AcceptedValues<Int>.wholeNumber("--limit", 1 ... .max)
+    static let columns = AcceptedValues<Int>.wholeNumber("--columns", 20 ... .max)
+    static let threshold = AcceptedValues<Double>.number("--threshold", -.greatestFiniteMagnitude ... .greatestFiniteMagnitude,
+                                                         expected: "a finite number, e.g. 0.1")
+    static let epoch = AcceptedValues<Int>.wholeNumber("--epoch", 0 ... .max)
+    static let layer = AcceptedValues<Int>.wholeNumber("--layer", 1 ... .max, note: "1 = the first weight matrix")
+    static let weight = AcceptedValues<WeightIndex>("--weight", expected: "two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)",
+                                                    read: { WeightIndex(text: $0) })
+    static let row = AcceptedValues<Int>.wholeNumber("--row", 0 ... .max)
+    static let port = AcceptedValues<Int>.wholeNumber("--port", 0...65535, note: "0: any free port")
+}
+
+/// "I,J" of --weight.
+struct WeightIndex {
     var from: Int
     var to: Int
-    init?(argument: String) {
-        let parts = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    init?(text: String) {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, let from = parts[0], let to = parts[1], from >= 0, to >= 0 else { return nil }
         self.from = from
         self.to = to

@@ -82,31 +82,17 @@ struct Report: ParsableCommand {
         }
     }
 
-    /// ArgumentParser's message, reworded where it is vague: a value that does not parse says
-    /// what the option takes; a negative run id (`report show -1`, which it takes for an option)
-    /// says that run ids are positive.
+    /// ArgumentParser's message, reworded where it is vague: a value an option's `transform:`
+    /// refused is that refusal alone (`Accepted`); a negative run id (`report show -1`, which it
+    /// takes for an option) gets the refusal of a run id.
     static func usageMessage(_ message: String, arguments: [String]) -> String {
-        if let reworded = UsageMessages.invalidValue(message, expectations: valueExpectations) { return reworded }
+        if let refusal = UsageMessages.refusal(in: message) { return refusal }
         if message.hasPrefix("Missing expected argument '<run>'") || message.hasPrefix("Unknown option '-"),
            let negative = arguments.first(where: { $0.range(of: #"^-[0-9]+$"#, options: .regularExpression) != nil }) {
-            return UsageMessages.notAccepted(negative, by: "<run>", expected: valueExpectations["<run>"]!)
+            return Accepted.run.refusal(of: negative)
         }
         return message
     }
-
-    /// What the options and arguments with values ArgumentParser parses take.
-    static let valueExpectations = [
-        "<run>": "a positive whole number (`report runs` lists the runs)",
-        "--sweep": "a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)",
-        "--limit": "a whole number from 1 up",
-        "--columns": "a whole number of characters, at least 20",
-        "--threshold": "a number, e.g. 0.1",
-        "--epoch": "a whole number from 0 up",
-        "--layer": "a whole number from 1 up (1 = the first weight matrix)",
-        "--weight": "two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)",
-        "--row": "a whole number from 0 up",
-        "--port": "a whole number from 0 to 65535 (0: any free port)",
-    ]
 
     static func fail(_ message: String, status: Int32) -> Never {
         let line = message.split(separator: "\n").joined(separator: " ")

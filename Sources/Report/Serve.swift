@@ -24,13 +24,13 @@ struct Serve: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
     var host = "127.0.0.1"
-    @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on, 0-65535 (0: any free port).", valueName: "port"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on: \(Accepted.port.expected). Default: 8080.", valueName: "port"),
+            transform: Accepted.port.parse)
     var port = 8080
     @Option(help: ArgumentHelp("A token every request must carry (at least 16 letters, digits or -_.~), or `generate` for a random one. Needed unless --host is a loopback address (127.0.0.0/8, ::1, localhost): a random one is made when not given.", valueName: "token"))
     var token: String?
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535 (0: any free port), not \(port)") }
         guard !host.isEmpty else { throw ValidationError("--host: give an address, e.g. 127.0.0.1") }
         if let token, token != "generate" {
             do { try DashboardServer.checkToken(token) } catch let error as DashboardError { throw ValidationError(error.description) }

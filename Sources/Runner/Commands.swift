@@ -91,7 +91,8 @@ struct Work: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only runs of this sweep (default: any queued run).", valueName: "id"),
+            transform: AcceptedValues<Int64>.sweepID("--sweep").parse)
     var sweep: Int64?
 
     @OptionGroup var jobOptions: JobOptions
@@ -120,22 +121,25 @@ struct Resume: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep.", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep.", valueName: "id"), transform: AcceptedValues<Int64>.sweepID("--sweep").parse)
     var sweep: Int64?
 
-    @Option(name: .customLong("run"), parsing: .unconditional, help: ArgumentHelp("Only this run.", valueName: "id"))
+    @Option(name: .customLong("run"), parsing: .unconditional, help: ArgumentHelp("Only this run.", valueName: "id"),
+            transform: AcceptedValues<Int64>.runID("--run").parse)
     var runID: Int64?
 
     @OptionGroup var jobOptions: JobOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted (> 0, at most 1e9).", valueName: "seconds"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Seconds without a heartbeat after which a run held by another host (or a container this host cannot look into) counts as interrupted: \(Self.staleAfterValues.expected). Default: \(Seconds(SlopeStore.defaultStaleAfter).text).", valueName: "seconds"),
+            transform: { try Seconds($0, accepted: Resume.staleAfterValues) })
     var staleAfter = Seconds(SlopeStore.defaultStaleAfter)
+
+    static let staleAfterValues = AcceptedValues<Double>.number("--stale-after", .leastNonzeroMagnitude...1e9,
+                                                                 expected: "a number of seconds > 0 and at most 1e9 (about 31 years)")
 
     func validate() throws {
         if sweep != nil && runID != nil { throw ValidationError("give --sweep or --run, not both") }
-        guard staleAfter.value > 0 && staleAfter.value <= 1e9 else {
-            throw ValidationError("--stale-after: '\(staleAfter.text)' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)")
-        }
     }
 
     func run() throws {
@@ -207,18 +211,17 @@ struct Compact: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep to compact.", valueName: "id"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The sweep to compact.", valueName: "id"), transform: AcceptedValues<Int64>.sweepID("--sweep").parse)
     var sweep: Int64
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the tensors of every Kth epoch (and epoch 0 and the last); at least 1.", valueName: "k"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Keep the tensors of every Kth epoch (and epoch 0 and the last): \(Self.keepEveryValues.expected).", valueName: "k"),
+            transform: Compact.keepEveryValues.parse)
     var keepEvery: Int
+
+    static let keepEveryValues = AcceptedValues<Int>.wholeNumber("--keep-every", 1 ... .max, note: "1 keeps every epoch")
 
     @Flag(help: "Say what would be deleted, and change nothing.")
     var dryRun = false
-
-    func validate() throws {
-        guard keepEvery >= 1 else { throw ValidationError("--keep-every: '\(keepEvery)' is not accepted; expected a whole number >= 1 (1 keeps every epoch)") }
-    }
 
     func run() throws {
         // Planned on a read-only open first (a read-write open writes to the file by itself: GRDB sets

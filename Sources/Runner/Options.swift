@@ -39,22 +39,20 @@ struct ValueList<Element: ExpressibleByArgument>: ExpressibleByArgument {
 }
 
 /// A number of seconds, shown in help and errors as typed (`300`, where a Double shows `300.0`).
-struct Seconds: ExpressibleByArgument {
+struct Seconds {
     var value: Double
     var text: String
 
-    init?(argument: String) {
-        guard let value = Double(argument) else { return nil }
-        self.value = value
-        self.text = argument
+    /// The seconds `text` gives, if `accepted` takes them (else its refusal).
+    init(_ text: String, accepted: AcceptedValues<Double>) throws {
+        self.value = try accepted.parse(text)
+        self.text = text
     }
 
     init(_ value: Double) {
         self.value = value
         self.text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
-
-    var defaultValueDescription: String { text }
 }
 
 /// `--dataset`: a comma list like the other settings, except that commas inside the path of an
@@ -84,19 +82,16 @@ struct DatasetList: ExpressibleByArgument {
 
 /// `--jobs` of `sweep`, `work` and `resume`.
 struct JobOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread (1 to \(Self.maximum)). Default: the number of cores.", valueName: "n"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Runs trained at the same time in this process, each on its own thread: \(Self.accepted.expected). Default: the number of cores.", valueName: "n"),
+            transform: JobOptions.accepted.parse)
     var jobs: Int?
 
     /// More threads than this would only queue for the database's one writer (and for the cores).
     static let maximum = 256
+    static let accepted = AcceptedValues<Int>.wholeNumber("--jobs", 1...maximum)
 
     var count: Int { jobs ?? min(GlobalOptions.coreCount, Self.maximum) }
-
-    func validate() throws {
-        guard (1...Self.maximum).contains(count) else {
-            throw ValidationError("--jobs: '\(count)' is not accepted; expected a whole number from 1 to \(Self.maximum)")
-        }
-    }
 }
 
 struct GlobalOptions: ParsableArguments {

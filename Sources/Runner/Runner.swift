@@ -38,7 +38,7 @@ struct Runner: ParsableCommand {
             }
             // One line, like every other error ("error: Unknown option '--bogus'"); --help has the usage.
             let text = message(for: error)
-            let line = UsageMessages.invalidValue(text, expectations: valueExpectations) ?? text
+            let line = UsageMessages.refusal(in: text) ?? text
             Console.writeError("error: " + line.split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
         }
@@ -48,14 +48,4 @@ struct Runner: ParsableCommand {
             Foundation.exit(Console.exitStatus(for: error))
         }
     }
-
-    /// What the options whose values ArgumentParser parses take, for its "value is invalid"
-    /// errors (the run settings take any text and are checked by Experiments: `ValueList`).
-    static let valueExpectations = [
-        "--jobs": "a whole number from 1 to \(JobOptions.maximum)",
-        "--sweep": "a sweep id, a whole number from 1 up",
-        "--run": "a run id, a whole number from 1 up",
-        "--stale-after": "a number of seconds > 0, at most 1e9",
-        "--keep-every": "a whole number from 1 up",
-    ]
 }

@@ -95,12 +95,13 @@ final class ReportCLITests: XCTestCase {
         try report(["curves", "1", "--out", "plot.png"] + db, expect: 2)
         try report(["export", "--format", "table"] + db, expect: 2)
         // Negative numbers are values: checked like any other, not taken for options.
-        XCTAssertEqual(try report(["runs", "--limit", "-1"] + db, expect: 2).error, "report: error: --limit must be at least 1\n")
+        XCTAssertEqual(try report(["runs", "--limit", "-1"] + db, expect: 2).error,
+                       "report: error: --limit: '-1' is not accepted; expected a whole number from 1 up\n")
         XCTAssertEqual(try report(["compare", "1", "--threshold", "nan"] + db, expect: 2).error,
-                       "report: error: --threshold: 'nan' is not accepted; expected a finite number\n")
+                       "report: error: --threshold: 'nan' is not accepted; expected a finite number, e.g. 0.1\n")
         XCTAssertTrue(try report(["compare", "1", "2", "--threshold", "-0.5"] + db, expect: 0).output.contains("-0.5"))
-        XCTAssertEqual(try report(["grid", "--sweep", "-1"] + db, expect: 1).error,
-                       "report: error: no sweep with id -1 in this database (list them with `report sweeps`)\n")
+        XCTAssertEqual(try report(["grid", "--sweep", "-1"] + db, expect: 2).error,
+                       "report: error: --sweep: '-1' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)\n")
     }
 
     func testBadDatabasesAndUnknownIdsExitWithOneAndChangeNothing() throws {

@@ -54,12 +54,12 @@ final class ReportParsingTests: XCTestCase {
         assertRejected(["runs", "--where", "rate < 1"], mentions: "unknown column 'rate'")
         assertRejected(["runs", "--where", "seed = 1; DROP TABLE runs"], mentions: "unexpected character ';'")
         assertRejected(["runs", "--sort", "-nope"], mentions: "unknown column 'nope'")
-        assertRejected(["runs", "--limit", "0"], mentions: "--limit must be at least 1")
+        assertRejected(["runs", "--limit", "0"], mentions: "--limit: '0' is not accepted; expected a whole number from 1 up")
         assertRejected(["grid", "--sweep", "1", "--cols", "bs"], mentions: "unknown column 'bs'")
         assertRejected(["compare"], mentions: "give run ids or --sweep ID")
         assertRejected(["compare", "1", "--sweep", "2"], mentions: "give run ids or --sweep ID")
         assertRejected(["curves", "--sweep", "1", "--out", "x.png"], mentions: "--out must end in .svg or .html")
-        assertRejected(["explain", "1", "--layer", "0", "--weight", "0,0"], mentions: "--layer counts from 1")
+        assertRejected(["explain", "1", "--layer", "0", "--weight", "0,0"], mentions: "--layer: '0' is not accepted; expected a whole number from 1 up")
         assertRejected(["explain", "1", "--layer", "1", "--weight", "0"], mentions: "--weight")
         assertRejected(["runs", "--db", ""], mentions: "--db: give a file path")
         assertRejected(["runs", "--format", "xml"], mentions: "--format")
@@ -72,5 +72,15 @@ final class ReportParsingTests: XCTestCase {
         XCTAssertTrue(evaluate.contains("to this CSV file (- for standard output)"), evaluate)
         XCTAssertTrue(HTML.helpMessage(columns: 200).contains("The HTML file to write (- for standard output)"))
         XCTAssertTrue(Tensors.helpMessage(columns: 200).contains("instead of standard output (- is standard output)"))
+    }
+
+    /// The help of an option that takes a number says what it takes in the words of its refusal.
+    func testHelpSaysWhatTheNumericOptionsTake() {
+        let serve = Serve.helpMessage(columns: 1000)
+        XCTAssertTrue(serve.contains("The port to listen on: a whole number from 0 to 65535 (0: any free port). Default: 8080."), serve)
+        let explain = Explain.helpMessage(columns: 1000)
+        XCTAssertTrue(explain.contains("The layer of the weight: a whole number from 1 up (1 = the first weight matrix)."), explain)
+        XCTAssertTrue(explain.contains("A training row, a whole number from 0 up; without it"), explain)
+        XCTAssertTrue(Runs.helpMessage(columns: 1000).contains("Fit tables and plots to this many characters, a whole number from 20 up (default:"))
     }
 }

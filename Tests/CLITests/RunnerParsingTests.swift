@@ -144,11 +144,14 @@ final class RunnerParsingTests: XCTestCase {
         }
     }
 
-    /// Help texts name the accepted ranges, as docs/cli-runner.md does.
+    /// Help texts name the accepted ranges, as docs/cli-runner.md does; an option that
+    /// ArgumentParser parses says it in the words of its refusal.
     func testHelpTextsNameTheRanges() {
-        let compact = Compact.helpMessage(columns: 200)
-        XCTAssertTrue(compact.contains("(and epoch 0 and the last); at least 1."), compact)
-        XCTAssertTrue(Resume.helpMessage(columns: 200).contains("(> 0, at most 1e9)"))
+        let compact = Compact.helpMessage(columns: 1000)
+        XCTAssertTrue(compact.contains("(and epoch 0 and the last): a whole number from 1 up (1 keeps every epoch)."), compact)
+        let resume = Resume.helpMessage(columns: 1000)
+        XCTAssertTrue(resume.contains("counts as interrupted: a number of seconds > 0 and at most 1e9 (about 31 years). Default: 300."), resume)
+        XCTAssertTrue(resume.contains("each on its own thread: a whole number from 1 to 256. Default: the number of cores."), resume)
         let train = Train.helpMessage(columns: 200)
         XCTAssertTrue(train.contains("Seed of the initial weights and the shuffles (0 to 2^63 - 1)"), train)
         XCTAssertTrue(train.contains("Seed of the train/validation split (0 to 2^63 - 1;"), train)

@@ -90,7 +90,7 @@ final class RunnerProcessTests: XCTestCase {
             (["work", "--jobs", "100000"], "--jobs: '100000' is not accepted; expected a whole number from 1 to 256"),
             (["train", "--learning-rate", "-0.01"], "error: --learning-rate: '-0.01' is not accepted; expected a number > 0"),
             (["sweep", "--seed", "0,-1"], "error: --seed: '-1' is not accepted"),
-            (["resume", "--stale-after", "1e10"], "error: --stale-after: '1e10' is not accepted; expected a number of seconds > 0 and at most 1e9"),
+            (["resume", "--stale-after", "1e10"], "error: --stale-after: '1e10' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
             (["train", "--dataset", "linear", "--loss", "cross-entropy"], "error: --loss: cross-entropy (with softmax) needs class labels"),
             (["train", "--hidden", "4611686018427387904"], "error: --hidden: "),
         ]

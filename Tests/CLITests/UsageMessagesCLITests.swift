@@ -1,6 +1,7 @@
 // Usage errors of both executables that ArgumentParser words vaguely ("The value '1.5' is invalid
 // for '--epochs <n>'", "2 unexpected arguments"): each says what was wrong and what is expected,
-// on one line, exit 2. Also the small ones: `!= null`, a grid of a column against itself, the
+// on one line, exit 2; an option that takes a number says the same for a value that is no number
+// and one out of range. Also the small ones: `!= null`, a grid of a column against itself, the
 // default of --stale-after, and a success line naming a path with a line break.
 import Foundation
 import TestSupport
@@ -14,23 +15,60 @@ final class UsageMessagesCLITests: CLITestCase {
             ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
             ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
             ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            // Each option that ArgumentParser parses has one message, for a value that is no number and one out of range alike.
             ("runner", ["sweep", "--jobs", "abc"], "error: --jobs: 'abc' is not accepted; expected a whole number from 1 to 256"),
-            ("runner", ["work", "--sweep", "abc"], "error: --sweep: 'abc' is not accepted; expected a sweep id, a whole number from 1 up"),
-            ("runner", ["resume", "--run", "1.5"], "error: --run: '1.5' is not accepted; expected a run id, a whole number from 1 up"),
+            ("runner", ["sweep", "--jobs", "257"], "error: --jobs: '257' is not accepted; expected a whole number from 1 to 256"),
+            // A value holding ArgumentParser's own words: its prefix goes, exactly, and the value stays whole.
+            ("runner", ["work", "--jobs", "a' is invalid for '--jobs <n>': x"],
+             "error: --jobs: 'a' is invalid for '--jobs <n>': x' is not accepted; expected a whole number from 1 to 256"),
+            ("runner", ["work", "--sweep", "abc"],
+             "error: --sweep: 'abc' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
+            ("runner", ["work", "--sweep", "0"],
+             "error: --sweep: '0' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
+            ("runner", ["resume", "--run", "1.5"],
+             "error: --run: '1.5' is not accepted; expected a run id, a whole number from 1 up (`report runs` lists the runs)"),
+            ("runner", ["resume", "--run", "-3"],
+             "error: --run: '-3' is not accepted; expected a run id, a whole number from 1 up (`report runs` lists the runs)"),
             ("runner", ["resume", "--stale-after", "0"],
              "error: --stale-after: '0' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
-            ("runner", ["resume", "--stale-after", "soon"], "error: --stale-after: 'soon' is not accepted; expected a number of seconds > 0, at most 1e9"),
-            ("runner", ["compact", "--sweep", "1", "--keep-every", "abc"], "error: --keep-every: 'abc' is not accepted; expected a whole number from 1 up"),
+            ("runner", ["resume", "--stale-after", "soon"],
+             "error: --stale-after: 'soon' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
+            ("runner", ["resume", "--stale-after", "nan"],
+             "error: --stale-after: 'nan' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
+            ("runner", ["compact", "--sweep", "1", "--keep-every", "abc"],
+             "error: --keep-every: 'abc' is not accepted; expected a whole number from 1 up (1 keeps every epoch)"),
+            ("runner", ["compact", "--sweep", "1", "--keep-every", "0"],
+             "error: --keep-every: '0' is not accepted; expected a whole number from 1 up (1 keeps every epoch)"),
             ("report", ["runs", "--limit", "abc"], "report: error: --limit: 'abc' is not accepted; expected a whole number from 1 up"),
+            ("report", ["runs", "--limit", "-1"], "report: error: --limit: '-1' is not accepted; expected a whole number from 1 up"),
+            ("report", ["runs", "--columns", "wide"], "report: error: --columns: 'wide' is not accepted; expected a whole number from 20 up"),
+            ("report", ["runs", "--columns", "19"], "report: error: --columns: '19' is not accepted; expected a whole number from 20 up"),
             ("report", ["runs", "--sweep", "one"],
              "report: error: --sweep: 'one' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
+            ("report", ["grid", "--sweep", "-1"],
+             "report: error: --sweep: '-1' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
+            ("report", ["compare", "1", "--threshold", "low"], "report: error: --threshold: 'low' is not accepted; expected a finite number, e.g. 0.1"),
+            ("report", ["compare", "1", "--threshold", "inf"], "report: error: --threshold: 'inf' is not accepted; expected a finite number, e.g. 0.1"),
+            ("report", ["tensors", "1", "--epoch", "last"], "report: error: --epoch: 'last' is not accepted; expected a whole number from 0 up"),
+            ("report", ["evaluate", "1", "--data", "x.csv", "--epoch", "-1"], "report: error: --epoch: '-1' is not accepted; expected a whole number from 0 up"),
             ("report", ["tensors", "1", "--layer", "abc"],
              "report: error: --layer: 'abc' is not accepted; expected a whole number from 1 up (1 = the first weight matrix)"),
+            ("report", ["explain", "1", "--layer", "0", "--weight", "0,0"],
+             "report: error: --layer: '0' is not accepted; expected a whole number from 1 up (1 = the first weight matrix)"),
             ("report", ["explain", "1", "--layer", "1", "--weight", "0"],
              "report: error: --weight: '0' is not accepted; expected two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)"),
+            ("report", ["explain", "1", "--layer", "1", "--weight", "0,-1"],
+             "report: error: --weight: '0,-1' is not accepted; expected two whole numbers from 0 up separated by a comma, I,J (from node I of the layer below to node J)"),
+            ("report", ["explain", "1", "--layer", "1", "--weight", "0,0", "--row", "first"],
+             "report: error: --row: 'first' is not accepted; expected a whole number from 0 up"),
+            ("report", ["explain", "1", "--layer", "1", "--weight", "0,0", "--row", "-2"],
+             "report: error: --row: '-2' is not accepted; expected a whole number from 0 up"),
             ("report", ["serve", "--port", "abc"], "report: error: --port: 'abc' is not accepted; expected a whole number from 0 to 65535 (0: any free port)"),
-            ("report", ["show", "abc"], "report: error: the run id 'abc' is not accepted; expected a positive whole number (`report runs` lists the runs)"),
-            ("report", ["show", "-1"], "report: error: the run id '-1' is not accepted; expected a positive whole number (`report runs` lists the runs)"),
+            ("report", ["serve", "--port", "70000"], "report: error: --port: '70000' is not accepted; expected a whole number from 0 to 65535 (0: any free port)"),
+            ("report", ["show", "abc"], "report: error: the run id 'abc' is not accepted; expected a whole number from 1 up (`report runs` lists the runs)"),
+            ("report", ["show", "0"], "report: error: the run id '0' is not accepted; expected a whole number from 1 up (`report runs` lists the runs)"),
+            ("report", ["show", "-1"], "report: error: the run id '-1' is not accepted; expected a whole number from 1 up (`report runs` lists the runs)"),
+            ("report", ["compare", "1", "x2"], "report: error: the run id 'x2' is not accepted; expected a whole number from 1 up (`report runs` lists the runs)"),
             ("report", ["inspect", "1"], "report: error: unknown command 'inspect': `report --help` lists the commands"),
             ("report", ["shwo", "1"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
             ("runner", ["trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
@@ -50,7 +88,7 @@ final class UsageMessagesCLITests: CLITestCase {
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {
         let help = try run("runner", ["resume", "--help"]).output
-        XCTAssertTrue(help.contains("(default: 300)"), help)
+        XCTAssertTrue(help.contains("Default: 300."), help)
         XCTAssertFalse(help.contains("300.0"), help)
     }
 
