@@ -76,11 +76,16 @@ final class ReportParsingTests: XCTestCase {
 
     /// The help of an option that takes a number says what it takes in the words of its refusal.
     func testHelpSaysWhatTheNumericOptionsTake() {
-        let serve = Serve.helpMessage(columns: 1000)
-        XCTAssertTrue(serve.contains("The port to listen on: a whole number from 0 to 65535 (0: any free port). Default: 8080."), serve)
-        let explain = Explain.helpMessage(columns: 1000)
-        XCTAssertTrue(explain.contains("The layer of the weight: a whole number from 1 up (1 = the first weight matrix)."), explain)
-        XCTAssertTrue(explain.contains("A training row, a whole number from 0 up; without it"), explain)
-        XCTAssertTrue(Runs.helpMessage(columns: 1000).contains("Fit tables and plots to this many characters, a whole number from 20 up (default:"))
+        let expected: [(command: ParsableCommand.Type, text: String)] = [
+            (Serve.self, "The port to listen on: a whole number from 0 to 65535 (0: any free port). Default: 8080."),
+            (Explain.self, "The layer of the weight: a whole number from 1 up (1 = the first weight matrix)."),
+            (Explain.self, "A training row, a whole number from 0 up; without it"),
+            (Tensors.self, "Only this layer: a whole number from 1 up (1 = the first weight matrix)."),
+            (Runs.self, "Fit tables and plots to this many characters, a whole number from 20 up (default:"),
+        ]
+        for (command, text) in expected {
+            let help = command.helpMessage(columns: 1000)
+            XCTAssertTrue(help.contains(text), "\(command): \(help)")
+        }
     }
 }
