@@ -94,14 +94,14 @@ final class PostgresEpochsInFlight: EpochsInFlight {
     private let backend: PostgresBackend
     private let statement: EpochStatement
     private var session: PostgresSession?
-    private let answer: PostgresSession.Answer<[Int64]>?
+    private let answer: PostgresSession.Sent<[Int64]>?
     /// Whether the session goes back to the pool when this write is over (not lent to the next).
     private var ownsSession: Bool
     private var outcome: Result<Void, Error>?
     /// Whether the statement was sent behind another still on its way on the same connection.
     let wentBehind: Bool
 
-    init(backend: PostgresBackend, statement: EpochStatement, session: PostgresSession?, answer: PostgresSession.Answer<[Int64]>?,
+    init(backend: PostgresBackend, statement: EpochStatement, session: PostgresSession?, answer: PostgresSession.Sent<[Int64]>?,
          wentBehind: Bool) {
         self.backend = backend
         self.statement = statement

@@ -86,6 +86,11 @@ enum PostgresErrors {
             return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
             return lost
+        case .unexpectedBackendMessage:
+            // postgres-nio closes the connection on it (and fails what waits on it), e.g. on the
+            // error of a commit that failed after its statement completed: whether that committed
+            // is not known, as after any lost connection.
+            return lost
         default:
             return .postgres(server: server, message: settings.redacting("\(psqlError.code)"))
         }

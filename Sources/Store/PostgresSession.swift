@@ -75,7 +75,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// Runs a named prepared statement: postgres-nio prepares it on this connection the first
     /// time (Parse and Describe, one round trip more), later calls only bind and execute it, so
     /// the server neither parses nor plans it again. A new connection (after a reconnect)
-    /// prepares it anew.
+    /// prepares it anew. Returns once its transaction is committed (see `send`).
     func rows<Statement: PostgresPreparedStatement>(of statement: Statement) throws -> [Statement.Row]
     where Statement.Row: Sendable {
         try rows(answering: send(statement))
@@ -89,9 +89,16 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// Send a statement ahead of the answer of another only when `hasPrepared` it: while
     /// postgres-nio prepares a statement on a connection, it holds back that statement's
     /// executions and lets later requests overtake them.
-    func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Answer<[Statement.Row]>
+    ///
+    /// The statement is its own transaction, which the server commits only after it has sent
+    /// the statement's rows and completion, and postgres-nio ends the statement with that
+    /// completion: a commit that then fails (the connection cut, the disk full) would go unseen.
+    /// So a `SELECT 1` is sent behind it: the server answers it only after the commit, and a
+    /// commit that failed closes the connection (postgres-nio takes an error after a complete
+    /// statement as the connection's), which fails the `SELECT 1` as a lost connection.
+    func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Sent<[Statement.Row]>
     where Statement.Row: Sendable {
-        ask(statementName: Statement.name) { [connection, logger] answer in
+        let rows: Answer<[Statement.Row]> = ask(statementName: Statement.name) { [connection, logger] answer in
             // Task.immediate runs on this thread up to the first suspension: execute encodes the
             // arguments and hands the request to the connection before `send` returns.
             Task.immediate {
@@ -104,19 +111,32 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
                 }
             }
         }
+        let committed: Answer<PostgresQueryResult> = ask { [connection, logger] answer in
+            connection.query("SELECT 1", logger: logger).cascade(to: answer)
+        }
+        return Sent(rows: rows, committed: committed)
     }
 
-    /// Waits for the rows of a statement sent by `send`.
+    /// A statement sent by `send`: its rows, and the answer that tells that it committed.
+    struct Sent<Rows: Sendable> {
+        fileprivate let rows: Answer<Rows>
+        fileprivate let committed: Answer<PostgresQueryResult>
+    }
+
+    /// Waits for the rows of a statement sent by `send`, and for its commit.
     ///
     /// postgres-nio remembers a failed preparation for the life of its connection and fails
     /// every later call of that statement with the same error, so after any failure that is not
     /// a lost connection the connection is closed (the pool replaces it): the next call prepares
     /// on a fresh one.
-    func rows<Row: Sendable>(answering answer: Answer<[Row]>) throws -> [Row] {
+    func rows<Row: Sendable>(answering sent: Sent<[Row]>) throws -> [Row] {
+        let rows = Result { try take(sent.rows) }
+        let committed = Result { try take(sent.committed) }
         do {
-            let rows = try take(answer)
-            if let name = answer.statementName { prepared.insert(name) }
-            return rows
+            let value = try rows.get()
+            _ = try committed.get()
+            if let name = sent.rows.statementName { prepared.insert(name) }
+            return value
         } catch let error where !PostgresBackend.isConnectionLoss(error) {
             close()
             throw error

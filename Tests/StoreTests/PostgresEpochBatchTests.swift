@@ -248,6 +248,42 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 4)
     }
 
+    /// The server commits an epoch statement (its own transaction) only after it has sent the
+    /// statement's completion. A commit that fails then (here a deferred trigger that refuses the
+    /// first commit once; in life a connection cut or a server crash at that moment) must not be
+    /// taken as stored: the write looks, finds the epochs missing, and sends them again. Also for
+    /// a write that has another sent behind it.
+    func testACommitThatFailsAfterTheStatementCompletedIsSentAgain() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 12, count: 4)
+        try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)
+        _ = try backend.write { c in
+            try c.execute("CREATE SEQUENCE commits_refused", [])
+            try c.execute("""
+                CREATE FUNCTION refuse_a_commit_once() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('commits_refused') = 1 THEN RAISE EXCEPTION 'this commit is refused once'; END IF;
+                    RETURN NULL;
+                END $$
+                """, [])
+            try c.execute("""
+                CREATE CONSTRAINT TRIGGER refuse_a_commit_once AFTER INSERT ON epochs DEFERRABLE INITIALLY DEFERRED
+                FOR EACH ROW EXECUTE FUNCTION refuse_a_commit_once()
+                """, [])
+        }
+        try backend.writeEpochs(runID: runID, batch([epochs[1]]), holder: holder)
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "refused once, sent again")
+        _ = try backend.write { try $0.execute("ALTER SEQUENCE commits_refused RESTART", []) }
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[2]]), batch([epochs[3]])])
+        XCTAssertEqual(errors.map { $0.map { "\($0)" } }, [nil, nil])
+        XCTAssertEqual(behind, [false, true])
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3], "every epoch once")
+        XCTAssertEqual(try backend.read { try $0.value("SELECT last_value FROM commits_refused", as: Int64.self) }, 3,
+                       "the refused commit, then one commit for each of the two writes")
+    }
+
     func testEpochsOutOfOrderAreRefusedBeforeAnythingIsSent() throws {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
