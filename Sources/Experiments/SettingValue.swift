@@ -23,7 +23,8 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         switch self {
         case let .int(value): return Double(value)
         case let .double(value): return value
-        case let .string(text): return Double(text.trimmingCharacters(in: .whitespaces))
+        // Written as a decimal number, as in a CSV cell: `0x10` is not 16 (strtod's hexadecimal).
+        case let .string(text): return CSVTable.decimalNumber(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }
     }
@@ -31,7 +32,9 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     var asInt: Int? {
         switch self {
         case let .int(value): return value
-        case let .double(value): return value.rounded() == value && abs(value) <= 9_007_199_254_740_992 ? Int(value) : nil  // 2^53: exact
+        // A whole number written as a float (YAML's 1e3, 1e18): any that an Int holds, as 1e3 is,
+        // so a seed of 1e18 is not refused where a batch size of 1e3 is taken.
+        case let .double(value): return Int(exactly: value)
         case let .string(text): return Int(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }

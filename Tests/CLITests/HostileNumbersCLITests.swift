@@ -93,4 +93,24 @@ final class HostileNumbersCLITests: CLITestCase {
             try restore.close()
         }
     }
+
+    /// In a sweep file a whole number may be written as a float (YAML's 1e3): a seed of 1e18 was
+    /// refused (beyond 2^53) where a batch size of 1e3 was taken; and a width of 1e9, which the
+    /// engine refuses, was named by its flag (--hidden) rather than where the file gives it.
+    func testWholeNumbersWrittenAsFloatsInASweepFile() throws {
+        try write("s.yaml", "fixed: {dataset: xor, epochs: 1, validation: 0, seed: 1e18, batch_size: 1e3}\n")
+        try run("runner", ["sweep", "s.yaml", "--queue-only", "--quiet"])
+        let store = try SlopeStore(path: directory.path("n.db"), mode: .readOnly)
+        let runs = try store.runs(sweepID: 1)
+        XCTAssertEqual(runs.map(\.settings.seed), [1_000_000_000_000_000_000])
+        XCTAssertEqual(runs.map(\.settings.batchSize), [1000])
+        try store.close()
+        try write("h.yaml", "fixed: {dataset: xor, hidden: [1e9]}\n")
+        XCTAssertEqual(try run("runner", ["sweep", "h.yaml", "--queue-only"], expect: 2).error,
+                       "error: h.yaml: fixed.hidden: '1000000000' is not accepted: a layer has at most 16777216 units (found 1000000000)\n")
+        try write("v.yaml", "fixed: {dataset: xor}\nparameters: {hidden: {values: [[2], [1e9]]}}\n")
+        XCTAssertEqual(try run("runner", ["sweep", "v.yaml", "--queue-only"], expect: 2).error,
+                       "error: v.yaml: the run with hidden=[1000000000]: parameters.hidden.values: '1000000000' is not accepted: "
+                       + "a layer has at most 16777216 units (found 1000000000)\n")
+    }
 }

@@ -15,6 +15,13 @@ final class UsageMessagesCLITests: CLITestCase {
             ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
             ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
             ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            // Decimal numbers only, as in a CSV cell: strtod would read 0x10 as 16.
+            ("runner", ["train", "--learning-rate", "0x10"], "error: --learning-rate: '0x10' is not accepted; expected a number > 0, e.g. 0.01"),
+            ("runner", ["train", "--dataset", "spirals:rows=0x10"],
+             "error: --dataset: bad option 'rows=0x10'; spirals accepts rows=N, classes=N, noise=N, seed=N"),
+            // The last would have won silently.
+            ("runner", ["train", "--dataset", "spirals:rows=10:rows=20"],
+             "error: --dataset: rows is given twice; give each option once"),
             // Each option that ArgumentParser parses has one message, for a value that is no number and one out of range alike.
             ("runner", ["sweep", "--jobs", "abc"], "error: --jobs: 'abc' is not accepted; expected a whole number from 1 to 256"),
             ("runner", ["sweep", "--jobs", "257"], "error: --jobs: '257' is not accepted; expected a whole number from 1 to 256"),
@@ -84,6 +91,24 @@ final class UsageMessagesCLITests: CLITestCase {
             XCTAssertEqual(result.error, refusal.error + "\n", "\(refusal.tool) \(refusal.arguments)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(databaseName)), "no database made by a refused command")
+    }
+
+    /// A TPE sweep samples its trials as workers ask: before the first, `report runs --sweep N` said
+    /// "the database has no runs yet" of a database holding the sweep.
+    func testRunsOfATPESweepWithNoTrialsYetSaySoAndHowToStartOne() throws {
+        try write("tpe.yaml", """
+            method: tpe
+            count: 3
+            fixed: {dataset: xor, epochs: 1, validation: 0}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}
+            """)
+        try run("runner", ["sweep", "tpe.yaml", "--queue-only", "--quiet"])
+        let result = try run("report", ["runs", "--sweep", "1"], expect: 1)
+        XCTAssertEqual(result.error, "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
+                                     + "start one with `runner work --sweep 1`)\n")
+        // A grid sweep always has its runs; an unknown sweep is still unknown.
+        XCTAssertTrue(try run("report", ["runs", "--sweep", "2"], expect: 1).error.contains("2"))
     }
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {
