@@ -218,14 +218,15 @@ public struct Reporter: Sendable {
         }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
         if runs.isEmpty {
-            if let sweep, sweep.runCount == 0 {
+            let databaseIsEmpty = try queries.runCount() == 0
+            if let sweep, sweep.runCount == 0, databaseIsEmpty || format == .table {
                 // A sampled (tpe) sweep makes its trials as workers ask for them: none before the first.
                 let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
                 let sampled = spec?["method"] as? String == "tpe"
                 throw ReportError.noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
                     + "start one with `runner work --sweep \(sweep.id)`)" : ""))
             }
-            if try queries.runCount() == 0 {
+            if databaseIsEmpty {
                 throw ReportError.emptyDatabase
             }
             if format == .table { return "no runs match\n" }

@@ -104,11 +104,18 @@ final class UsageMessagesCLITests: CLITestCase {
               learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}
             """)
         try run("runner", ["sweep", "tpe.yaml", "--queue-only", "--quiet"])
-        let result = try run("report", ["runs", "--sweep", "1"], expect: 1)
-        XCTAssertEqual(result.error, "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
-                                     + "start one with `runner work --sweep 1`)\n")
-        // A grid sweep always has its runs; an unknown sweep is still unknown.
-        XCTAssertTrue(try run("report", ["runs", "--sweep", "2"], expect: 1).error.contains("2"))
+        let message = "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
+            + "start one with `runner work --sweep 1`)\n"
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1", "--format", "csv"], expect: 1).error, message)
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "2"], expect: 1).error,
+                       "report: error: no sweep with id 2 in this database (list them with `report sweeps`)\n")
+        // With other runs in the database: the same in the terminal; a CSV of no rows for scripts.
+        try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--validation", "0", "--quiet"])
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
+        let csv = try run("report", ["runs", "--sweep", "1", "--format", "csv"]).output
+        XCTAssertEqual(csv.split(separator: "\n").count, 1, csv)
+        XCTAssertTrue(csv.hasPrefix("id,"), csv)
     }
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {
