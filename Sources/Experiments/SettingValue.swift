@@ -23,10 +23,16 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         switch self {
         case let .int(value): return Double(value)
         case let .double(value): return value
-        // Written as a decimal number, as in a CSV cell: `0x10` is not 16 (strtod's hexadecimal).
-        case let .string(text): return CSVTable.decimalNumber(text.trimmingCharacters(in: .whitespaces))
+        case let .string(text): return Self.decimalNumber(text)
         default: return nil
         }
+    }
+
+    /// The number `text` holds when it is written as a decimal number, as a CSV cell is (spaces
+    /// around it aside): `0x10` is not 16, as strtod (Swift's `Double(_:)`) would read it. What
+    /// every numeric flag takes (`AcceptedValues.number` too).
+    static func decimalNumber(_ text: String) -> Double? {
+        CSVTable.decimalNumber(text.trimmingCharacters(in: .whitespaces))
     }
 
     var asInt: Int? {
