@@ -6,7 +6,8 @@ import Reporting
 import Store
 
 struct DashboardData: Sendable {
-    let queries: RunQueries
+    /// Replaced when the database file was (see `CurrentDatabase`).
+    var queries: RunQueries
     /// Seconds without a heartbeat after which a running run counts as stalled (`runner resume --stale-after`).
     var staleAfter: TimeInterval = SlopeStore.defaultStaleAfter
     /// This process, which judges whether a worker on its own host still exists (the take-over rule).

@@ -12,7 +12,8 @@ public struct DashboardServer: Sendable {
     public let port: Int
     /// Every request must carry it (header, query or cookie) when set; required off loopback.
     public let token: String?
-    let data: DashboardData
+    /// What the routes read: the database as opened, or the file now at its path (`CurrentDatabase`).
+    let database: CurrentDatabase
     /// JSON answers per request while the database's change token stays the same.
     let cache: ResponseCache
     /// How long a connection may stay without a whole request head (and, between requests, idle)
@@ -40,7 +41,7 @@ public struct DashboardServer: Sendable {
         self.host = host
         self.port = port
         self.token = token
-        self.data = DashboardData(queries: queries)
+        self.database = CurrentDatabase(DashboardData(queries: queries))
         self.cache = ResponseCache()
         self.idleTimeout = idleTimeout
     }
@@ -135,54 +136,57 @@ public struct DashboardServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: GuardMiddleware(token: token, port: port))
-        let data = self.data
+        let database = self.database
         for page in ["/", "/sweeps/:id", "/runs/:id", "/compare"] {
             router.get(RouterPath(page)) { _, _ in try Self.asset("page.html") }
         }
         router.get("/assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
         let cache = self.cache
-        /// A JSON route: `answer` gets the query and the path's `id` (nil when the path has none). Its
-        /// answer is cached per path and query under the change token read before the database is.
+        /// A JSON route: `answer` gets the database's data, the query and the path's `id` (nil when the
+        /// path has none). Its answer is cached per path and query under the change token read before
+        /// the database is.
         func api(_ path: RouterPath, cached: Bool = true,
-                 _ answer: @escaping @Sendable (QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
+                 _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
+                let data = try database.data()
                 func compute() throws -> ByteBuffer {
-                    ByteBuffer(string: try answer(QueryParameters(request), { try Self.id(context) }).serialized())
+                    ByteBuffer(string: try answer(data, QueryParameters(request), { try Self.id(context) }).serialized())
                 }
                 guard cached else { return Self.json(try compute()) }
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
                 return Self.json(try cache.body(for: key, token: data.queries.changeToken(), compute: compute))
             }
         }
-        api("/api/changes", cached: false) { _, _ in try data.changes() }
-        api("/api/sweeps") { _, _ in try data.sweeps() }
-        api("/api/sweeps/:id") { _, id in try data.sweep(id: try id()) }
-        api("/api/sweeps/:id/runs") { query, id in
+        api("/api/changes", cached: false) { data, _, _ in try data.changes() }
+        api("/api/sweeps") { data, _, _ in try data.sweeps() }
+        api("/api/sweeps/:id") { data, _, id in try data.sweep(id: try id()) }
+        api("/api/sweeps/:id/runs") { data, query, id in
             try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
                           columns: query["columns"])
         }
-        api("/api/runs") { query, _ in
+        api("/api/runs") { data, query, _ in
             try data.runs(sweepID: nil, filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
                           columns: query["columns"])
         }
-        api("/api/sweeps/:id/heatmap") { query, id in
+        api("/api/sweeps/:id/heatmap") { data, query, id in
             try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
         }
-        api("/api/sweeps/:id/parallel") { query, id in
+        api("/api/sweeps/:id/parallel") { data, query, id in
             try data.parallel(sweepID: try id(), metric: query["metric"], filter: query["where"], limit: query["limit"])
         }
-        api("/api/sweeps/:id/importance") { query, id in
+        api("/api/sweeps/:id/importance") { data, query, id in
             try data.importance(sweepID: try id(), metric: query["metric"], filter: query["where"])
         }
-        api("/api/curves") { query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
-        api("/api/compare") { query, _ in try data.compare(runs: query["runs"]) }
-        api("/api/runs/:id") { _, id in try data.run(id: try id()) }
-        api("/api/runs/:id/layers") { _, id in try data.layers(runID: try id()) }
-        api("/api/runs/:id/tensors") { query, id in try data.tensors(runID: try id(), epoch: query["epoch"]) }
-        api("/api/runs/:id/histogram") { query, id in
+        api("/api/curves") { data, query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
+        api("/api/compare") { data, query, _ in try data.compare(runs: query["runs"]) }
+        api("/api/runs/:id") { data, _, id in try data.run(id: try id()) }
+        api("/api/runs/:id/layers") { data, _, id in try data.layers(runID: try id()) }
+        api("/api/runs/:id/tensors") { data, query, id in try data.tensors(runID: try id(), epoch: query["epoch"]) }
+        api("/api/runs/:id/histogram") { data, query, id in
             try data.histogram(runID: try id(), epoch: query["epoch"], layer: query["layer"], kind: query["kind"], bins: query["bins"])
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
+            let data = try database.data()
             let query = QueryParameters(request)
             let (name, bytes) = try data.npy(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
             var headers = HTTPFields()

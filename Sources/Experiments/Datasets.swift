@@ -136,11 +136,16 @@ public enum DataCatalog {
             throw ExperimentsError.unknownDataset(name)
         }
         var options = Dictionary(uniqueKeysWithValues: builtIn.options.map { ($0.name, $0.defaultValue) })
+        var given = Set<String>()
         for part in parts.dropFirst() {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, options[pair[0]] != nil, let value = Double(pair[1]), value.isFinite else {
+            guard pair.count == 2, options[pair[0]] != nil, let value = CSVTable.decimalNumber(pair[1]), value.isFinite else {
                 let accepted = builtIn.options.isEmpty ? "none" : builtIn.options.map { "\($0.name)=N" }.joined(separator: ", ")
                 throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "bad option '\(part)'; \(builtIn.rawValue) accepts \(accepted)")
+            }
+            // The last one would win silently, and the run's stored name would say both.
+            guard given.insert(pair[0]).inserted else {
+                throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(pair[0]) is given twice; give each option once")
             }
             options[pair[0]] = value
         }

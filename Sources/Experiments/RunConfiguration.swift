@@ -151,7 +151,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         // targets in float64 on their way there.
         let inputs = Double(training.layerSizes.first ?? 0), outputs = Double(training.layerSizes.last ?? 0)
         let data = Double(dataRows) * ((inputs + outputs) * scalar + 8 + outputs * 8)
-        let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * Double(training.layerSizes.reduce(0, +)) * scalar * 3 + data
+        let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * training.layerSizes.reduce(0.0) { $0 + Double($1) } * scalar * 3 + data
         let network = "a \(layers) network (\(training.parameterCount) parameters) on \(dataRows) rows of data "
             + String(format: "needs about %.1f GB of memory to train", bytes / 1e9)
         try MemoryLimits.require(bytes: bytes, field: data > bytes / 2 ? "--dataset" : "--hidden", needs: network)
@@ -186,11 +186,50 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         return String(decoding: (try? encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
+    /// A stored configuration, decoded and checked (`checkStored`): what the worker trains and the
+    /// reports rebuild.
     public static func decode(json: String, runID: Int64) throws -> RunConfiguration {
+        let configuration: RunConfiguration
         do {
-            return try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
+            configuration = try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
         } catch {
             throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config does not decode (\(error))")
+        }
+        try configuration.checkStored(runID: runID)
+        return configuration
+    }
+
+    /// Refuses a stored configuration (`runs.config`, which a hand edit or a damaged file may have
+    /// changed) that the flags would not have made: each setting goes through the flags' own rules
+    /// (`RunSettings.apply`, named by its place in the JSON), then the engine's `validate()` (layer
+    /// sizes, the optimizer's settings). Before anything uses it: a layer of 2^63 units overflows
+    /// the memory check, 2^63 - 1 epochs never end.
+    func checkStored(runID: Int64) throws {
+        func whole(_ value: UInt64) -> SettingValue { Int(exactly: value).map(SettingValue.int) ?? .string(String(value)) }
+        var settings: [(Setting, SettingValue, String)] = [
+            (.learningRate, .double(training.learningRate), "training.learningRate"),
+            (.batchSize, .int(training.batchSize), "training.batchSize"),
+            (.epochs, .int(training.epochs), "training.epochs"),
+            (.momentum, .double(training.momentum), "training.momentum"),
+            (.weightDecay, .double(training.weightDecay), "training.weightDecay"),
+            (.beta1, .double(training.beta1), "training.beta1"),
+            (.beta2, .double(training.beta2), "training.beta2"),
+            (.epsilon, .double(training.epsilon), "training.epsilon"),
+            (.rho, .double(training.rho), "training.rho"),
+            (.seed, whole(training.seed), "training.seed"),
+            (.validation, .double(data.validationFraction), "data.validationFraction"),
+            (.splitSeed, whole(data.splitSeed), "data.splitSeed"),
+        ]
+        if let earlyStopping = training.earlyStopping {
+            settings.append((.earlyStoppingPatience, .int(earlyStopping.patience), "training.earlyStopping.patience"))
+            settings.append((.minDelta, .double(earlyStopping.minDelta), "training.earlyStopping.minDelta"))
+        }
+        var scratch = RunSettings()
+        do {
+            for (setting, value, field) in settings { try scratch.apply(setting, value, field: field) }
+            try training.validate()
+        } catch {  // an ExperimentsError or a NeuralNetError, each one line naming the field
+            throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config is not valid: \(error)")
         }
     }
 

@@ -23,15 +23,24 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         switch self {
         case let .int(value): return Double(value)
         case let .double(value): return value
-        case let .string(text): return Double(text.trimmingCharacters(in: .whitespaces))
+        case let .string(text): return Self.decimalNumber(text)
         default: return nil
         }
+    }
+
+    /// The number `text` holds when it is written as a decimal number, as a CSV cell is (spaces
+    /// around it aside): `0x10` is not 16, as strtod (Swift's `Double(_:)`) would read it. What
+    /// every numeric flag takes (`AcceptedValues.number` too).
+    static func decimalNumber(_ text: String) -> Double? {
+        CSVTable.decimalNumber(text.trimmingCharacters(in: .whitespaces))
     }
 
     var asInt: Int? {
         switch self {
         case let .int(value): return value
-        case let .double(value): return value.rounded() == value && abs(value) <= 9_007_199_254_740_992 ? Int(value) : nil  // 2^53: exact
+        // A whole number written as a float (YAML's 1e3, 1e18): any that an Int holds, as 1e3 is,
+        // so a seed of 1e18 is not refused where a batch size of 1e3 is taken.
+        case let .double(value): return Int(exactly: value)
         case let .string(text): return Int(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }

@@ -6,20 +6,21 @@ import NeuralNet
 import Store
 
 public struct StorageEstimate: Equatable, Sendable {
-    /// Estimated bytes the runs add to the database file.
-    public var bytes: Int64
+    /// Estimated bytes the runs add to the database file (a float: a sweep of large networks
+    /// trained for many epochs can exceed an Int64, and the estimate is printed, not counted).
+    public var bytes: Double
     public var runs: Int
     /// Logged epochs (those that store tensors) over all runs.
     public var loggedEpochs: Int
 
     /// Above this, runner warns and suggests `--log-tensors N`.
-    public static let warningBytes: Int64 = 1_000_000_000
+    public static let warningBytes = 1e9
 
     /// The estimate for runs of these configurations, trained to their last epoch (early stopping
     /// and pruning can only make it smaller). Epoch 0 stores the weights and biases (and the
     /// optimizer's state); every later logged epoch adds the gradients too.
     public init(configurations: [RunConfiguration]) {
-        var bytes: Int64 = 0, loggedEpochs = 0
+        var bytes = 0.0, loggedEpochs = 0
         for configuration in configurations {
             let training = configuration.training
             let scalar = training.precision == .float32 ? 4 : 8
@@ -36,10 +37,12 @@ public struct StorageEstimate: Equatable, Sendable {
             if training.optimizerCountsSteps { state.append(8) }
             let logged = Self.loggedEpochs(epochs: training.epochs, policy: configuration.tensorLogging)
             loggedEpochs += logged
-            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + state))
-            bytes += Int64(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + parameters + state)) * Int64(logged - 1)
-            bytes += Int64(training.epochs + 1) * Int64(SlopeStore.estimatedEpochRowBytes)
-            bytes += Int64(SlopeStore.estimatedRunRowBytes + configuration.json().utf8.count)
+            // One epoch's bytes fit an Int (each layer has at most 2^24 x 2^24 values); times the
+            // epochs and summed over the runs they may not.
+            bytes += Double(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + state))
+            bytes += Double(SlopeStore.estimatedEpochTensorBytes(dataBytes: parameters + parameters + state)) * Double(logged - 1)
+            bytes += Double(training.epochs + 1) * Double(SlopeStore.estimatedEpochRowBytes)
+            bytes += Double(SlopeStore.estimatedRunRowBytes + configuration.json().utf8.count)
         }
         self.bytes = bytes
         self.runs = configurations.count
@@ -78,20 +81,20 @@ public struct StorageEstimate: Equatable, Sendable {
 
     /// The lines runner prints before training: the estimate, and above 1 GB the warning.
     public func message(configurations: [RunConfiguration], databasePath: String) -> (note: String, warning: String?) {
-        let note = "estimated database growth: \(SlopeStore.describeBytes(bytes)) (\(runs) run\(runs == 1 ? "" : "s"), \(loggedEpochs) logged epoch\(loggedEpochs == 1 ? "" : "s") with tensors)"
+        let note = "estimated database growth: \(SlopeStore.describeBytes(estimate: bytes)) (\(runs) run\(runs == 1 ? "" : "s"), \(loggedEpochs) logged epoch\(loggedEpochs == 1 ? "" : "s") with tensors)"
         guard bytes > Self.warningBytes else { return (note, nil) }
         let advice: String
         if configurations.allSatisfy({ $0.tensorLogging == .final }) {
             // Nothing to thin: epoch 0 and the last are all that is stored, and compact keeps them.
-            return (note, "warning: this will add about \(SlopeStore.describeBytes(bytes)) to \(databasePath), although only the first "
+            return (note, "warning: this will add about \(SlopeStore.describeBytes(estimate: bytes)) to \(databasePath), although only the first "
                 + "and last epochs' tensors are stored (--log-tensors final): the network itself is that large; a smaller --hidden stores less")
         } else if let count = suggestedLogEvery(configurations: configurations) {
             let thinned = StorageEstimate(configurations: Self.thinned(configurations, logEvery: count))
-            advice = "store the tensors of one epoch in \(count) with --log-tensors \(count) (about \(SlopeStore.describeBytes(thinned.bytes)))"
+            advice = "store the tensors of one epoch in \(count) with --log-tensors \(count) (about \(SlopeStore.describeBytes(estimate: thinned.bytes)))"
         } else {
             advice = "store only the first and last epochs' tensors with --log-tensors final"
         }
-        return (note, "warning: this will add about \(SlopeStore.describeBytes(bytes)) to \(databasePath); \(advice), or shrink a finished sweep later with `runner compact`")
+        return (note, "warning: this will add about \(SlopeStore.describeBytes(estimate: bytes)) to \(databasePath); \(advice), or shrink a finished sweep later with `runner compact`")
     }
 
 }

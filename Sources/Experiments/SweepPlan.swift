@@ -30,10 +30,16 @@ public struct SweepPlan: Sendable {
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
                 return try RunConfiguration.make(point.settings, load: load)
-            } catch let ExperimentsError.badSetting(field, reason) where !varied.isEmpty && field.hasPrefix("--") {
+            } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
+                // A setting of the spec file is named where it was written there (fixed.hidden), not by its flag.
+                let written = Setting.allCases.first { $0.flag == flag }.flatMap { spec.sources.fields[$0] }
+                guard !varied.isEmpty else {
+                    guard let written else { throw ExperimentsError.badSetting(field: flag, reason: reason) }
+                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + written, reason: reason)
+                }
                 let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
                 throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "the run with \(values.joined(separator: ", "))",
-                                                  reason: "\(field): \(reason)")
+                                                  reason: "\(written ?? flag): \(reason)")
             }
         }
     }

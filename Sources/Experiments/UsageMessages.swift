@@ -63,10 +63,11 @@ extension AcceptedValues where Value: FixedWidthInteger & Sendable {
 }
 
 extension AcceptedValues where Value == Double {
-    /// The numbers in `range` (a finite range: NaN and the infinities are refused), as `Double`
-    /// reads them ("0.1", "1e9"); `expected` says what they are.
+    /// The numbers in `range` (a finite range: NaN and the infinities are refused), written in
+    /// decimal as the settings' are ("0.1", "1e9"; not "0x10", which `Double` reads as 16);
+    /// `expected` says what they are.
     public static func number(_ name: String, _ range: ClosedRange<Double>, expected: String) -> Self {
-        Self(name, expected: expected) { text in Double(text).flatMap { range.contains($0) ? $0 : nil } }
+        Self(name, expected: expected) { text in SettingValue.decimalNumber(text).flatMap { range.contains($0) ? $0 : nil } }
     }
 }
 

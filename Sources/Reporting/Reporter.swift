@@ -211,10 +211,22 @@ public struct Reporter: Sendable {
         let parsedFilter = try filter.map(RunFilterParser.parse)
         let parsedSort = try sort.map(RunFilterParser.parseSort)
         if let limit, limit < 1 { throw ReportError.invalidArgument("--limit must be at least 1, got \(limit)") }
-        if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
+        var sweep: SlopeStore.SweepRecord? = nil
+        if let sweepID {
+            guard let found = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
+            sweep = found
+        }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
         if runs.isEmpty {
-            if try queries.runCount() == 0 {
+            let databaseIsEmpty = try queries.runCount() == 0
+            if let sweep, sweep.runCount == 0, databaseIsEmpty || format == .table {
+                // A sampled (tpe) sweep makes its trials as workers ask for them: none before the first.
+                let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
+                let sampled = spec?["method"] as? String == "tpe"
+                throw ReportError.noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
+                    + "start one with `runner work --sweep \(sweep.id)`)" : ""))
+            }
+            if databaseIsEmpty {
                 throw ReportError.emptyDatabase
             }
             if format == .table { return "no runs match\n" }

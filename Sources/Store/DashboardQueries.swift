@@ -17,6 +17,17 @@ extension RunQueries {
     /// - Throws: the store's errors when the database cannot be read (a PostgreSQL server that is down).
     public func changeToken() throws -> String { try store.backend.changeToken() }
 
+    /// What became of the SQLite file since it was opened ("PATH was deleted", "PATH was replaced by
+    /// another file"): these queries go on reading the file they opened, so a dashboard opens the one now at
+    /// the path (`reopened()`). nil while it is the same file, and always for PostgreSQL.
+    public func fileChange() -> String? { store.backend.fileChange() }
+
+    /// The queries of the file now at the path, opened read-only with the same busy timeout.
+    /// - Throws: `StoreError` as opening it does (no such file, not a Slope database ...).
+    public func reopened() throws -> RunQueries {
+        RunQueries(store: try SlopeStore(path: path, mode: .readOnly, busyTimeout: store.busyTimeout))
+    }
+
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)

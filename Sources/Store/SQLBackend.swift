@@ -157,6 +157,8 @@ extension SQLConnection {
 }
 
 extension StoreBackend {
+    func fileChange() -> String? { nil }
+
     func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
         try previous?.wait()
@@ -197,6 +199,9 @@ protocol StoreBackend: AnyObject, Sendable {
     /// committed between them), cheap enough for a dashboard to poll often. Throws when the
     /// database cannot be read (a PostgreSQL server that is down), like any read.
     func changeToken() throws -> String
+    /// What became of the database file since it was opened (deleted, replaced), nil while it is
+    /// the same file or when there is no file (PostgreSQL).
+    func fileChange() -> String?
     /// Closes every connection. Later calls do nothing; any other use afterwards throws.
     func close() throws
 }

@@ -20,6 +20,8 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     let busyTimeout: TimeInterval
     let pool: DatabasePool
     private let checkpointer: Checkpointer?
+    /// The file opened (its device and inode), to tell when another file takes its path.
+    private let openedFile: (device: UInt64, inode: UInt64)?
 
     var dialect: SQLDialect { .sqlite }
     var location: String { path }
@@ -43,6 +45,22 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
+        openedFile = Self.fileIdentity(path)
+    }
+
+    /// What became of the file at `path` since it was opened: nil while it is the same file (or
+    /// cannot be looked at), else "PATH was deleted" or "PATH was replaced by another file". The
+    /// open connections keep reading the file they opened, whatever now has its path.
+    func fileChange() -> String? {
+        guard let openedFile else { return nil }
+        guard let now = Self.fileIdentity(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
+        return now == openedFile ? nil : "\(path) was replaced by another file"
+    }
+
+    private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
 
     deinit {
@@ -54,14 +72,18 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
 
     /// Closes the database: the last connection to close copies the WAL into the file and
     /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
-    /// The size and modification time (nanoseconds) of the database file and of its write-ahead log.
+    /// The inode, size and modification time (nanoseconds) of the database file, and the size and
+    /// time of its write-ahead log.
     func changeToken() -> String {
         func part(_ file: String) -> String {
             var info = stat()
             guard stat(file, &info) == 0 else { return "-" }
             return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
         }
-        return part(path) + "/" + part(path + "-wal")
+        // The inode too: another file put in its place, even of the same size and time, is a change.
+        var info = stat()
+        let inode = stat(path, &info) == 0 ? "\(info.st_ino):" : ""
+        return inode + part(path) + "/" + part(path + "-wal")
     }
 
     func close() throws {

@@ -37,11 +37,15 @@ extension SlopeStore {
     /// "188.0 MB", "2.3 GB", "512 KB", "0 bytes" (powers of 1000, as `ls -h --si`): how runner and
     /// report show sizes.
     public static func describeBytes(_ bytes: Int64) -> String {
-        let value = Double(bytes)
-        if value >= 1e9 { return String(format: "%.1f GB", value / 1e9) }
-        if value >= 1e6 { return String(format: "%.1f MB", value / 1e6) }
-        if value >= 1e3 { return String(format: "%.0f KB", value / 1e3) }
-        return "\(bytes) bytes"
+        describeBytes(estimate: Double(bytes))
+    }
+
+    /// The same for an estimate, which may be beyond an Int64 (runner's estimate of a sweep).
+    public static func describeBytes(estimate bytes: Double) -> String {
+        if bytes >= 1e9 { return String(format: "%.1f GB", bytes / 1e9) }
+        if bytes >= 1e6 { return String(format: "%.1f MB", bytes / 1e6) }
+        if bytes >= 1e3 { return String(format: "%.0f KB", bytes / 1e3) }
+        return String(format: "%.0f bytes", bytes)
     }
 
     /// Bytes one `epochs` row takes (key, four losses and accuracies, seconds, b-tree overhead).

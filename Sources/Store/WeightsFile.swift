@@ -58,6 +58,11 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             } else {
                 let flat = try container.decode([Double].self, forKey: .values)
                 let rowCount = declaredRows ?? 1, colCount = declaredCols ?? flat.count
+                // A shape whose size does not fit an Int matches no list of values.
+                if rowCount > 0, colCount > 0, rowCount.multipliedReportingOverflow(by: colCount).overflow {
+                    throw DecodingError.dataCorruptedError(forKey: declaredRows != nil ? .rows : .cols, in: container,
+                        debugDescription: "\(rowCount) x \(colCount) is more values than a tensor can hold")
+                }
                 guard rowCount > 0, colCount > 0, flat.count == rowCount * colCount else {
                     throw DecodingError.dataCorruptedError(forKey: .values, in: container,
                         debugDescription: "\(flat.count) values for \(rowCount) x \(colCount)")

@@ -57,7 +57,7 @@ final class StorageCLITests: CLITestCase {
             let expected = try estimate(settings, learningRates: [0.05, 0.1])
             let output = try run("runner", ["sweep", "--dataset", "digits", "--learning-rate", "0.05,0.1"] + flags).output
             let growth = try fileSize(path) - before
-            XCTAssertTrue(output.hasPrefix("estimated database growth: \(SlopeStore.describeBytes(expected.bytes)) (2 runs, \(expected.loggedEpochs) logged epochs with tensors)\n"),
+            XCTAssertTrue(output.hasPrefix("estimated database growth: \(SlopeStore.describeBytes(estimate: expected.bytes)) (2 runs, \(expected.loggedEpochs) logged epochs with tensors)\n"),
                           output)
             XCTAssertEqual(expected.loggedEpochs, [62, 2 * 5, 2 * 9][index])  // 0...30; 0, 3, 6, 9, 12; 0...8
             let ratio = Double(expected.bytes) / Double(growth)

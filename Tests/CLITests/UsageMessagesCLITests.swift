@@ -15,6 +15,13 @@ final class UsageMessagesCLITests: CLITestCase {
             ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
             ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
             ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            // Decimal numbers only, as in a CSV cell: strtod would read 0x10 as 16.
+            ("runner", ["train", "--learning-rate", "0x10"], "error: --learning-rate: '0x10' is not accepted; expected a number > 0, e.g. 0.01"),
+            ("runner", ["train", "--dataset", "spirals:rows=0x10"],
+             "error: --dataset: bad option 'rows=0x10'; spirals accepts rows=N, classes=N, noise=N, seed=N"),
+            // The last would have won silently.
+            ("runner", ["train", "--dataset", "spirals:rows=10:rows=20"],
+             "error: --dataset: rows is given twice; give each option once"),
             // Each option that ArgumentParser parses has one message, for a value that is no number and one out of range alike.
             ("runner", ["sweep", "--jobs", "abc"], "error: --jobs: 'abc' is not accepted; expected a whole number from 1 to 256"),
             ("runner", ["sweep", "--jobs", "257"], "error: --jobs: '257' is not accepted; expected a whole number from 1 to 256"),
@@ -33,6 +40,8 @@ final class UsageMessagesCLITests: CLITestCase {
              "error: --stale-after: '0' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
             ("runner", ["resume", "--stale-after", "soon"],
              "error: --stale-after: 'soon' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
+            ("runner", ["resume", "--stale-after", "0x10"],
+             "error: --stale-after: '0x10' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
             ("runner", ["resume", "--stale-after", "nan"],
              "error: --stale-after: 'nan' is not accepted; expected a number of seconds > 0 and at most 1e9 (about 31 years)"),
             ("runner", ["compact", "--sweep", "1", "--keep-every", "abc"],
@@ -49,6 +58,7 @@ final class UsageMessagesCLITests: CLITestCase {
              "report: error: --sweep: '-1' is not accepted; expected a sweep id, a whole number from 1 up (`report sweeps` lists the sweeps)"),
             ("report", ["compare", "1", "--threshold", "low"], "report: error: --threshold: 'low' is not accepted; expected a finite number, e.g. 0.1"),
             ("report", ["compare", "1", "--threshold", "inf"], "report: error: --threshold: 'inf' is not accepted; expected a finite number, e.g. 0.1"),
+            ("report", ["compare", "1", "--threshold", "0x1p-3"], "report: error: --threshold: '0x1p-3' is not accepted; expected a finite number, e.g. 0.1"),
             ("report", ["tensors", "1", "--epoch", "last"], "report: error: --epoch: 'last' is not accepted; expected a whole number from 0 up"),
             ("report", ["evaluate", "1", "--data", "x.csv", "--epoch", "-1"], "report: error: --epoch: '-1' is not accepted; expected a whole number from 0 up"),
             ("report", ["tensors", "1", "--layer", "abc"],
@@ -84,6 +94,31 @@ final class UsageMessagesCLITests: CLITestCase {
             XCTAssertEqual(result.error, refusal.error + "\n", "\(refusal.tool) \(refusal.arguments)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(databaseName)), "no database made by a refused command")
+    }
+
+    /// A TPE sweep samples its trials as workers ask: before the first, `report runs --sweep N` said
+    /// "the database has no runs yet" of a database holding the sweep.
+    func testRunsOfATPESweepWithNoTrialsYetSaySoAndHowToStartOne() throws {
+        try write("tpe.yaml", """
+            method: tpe
+            count: 3
+            fixed: {dataset: xor, epochs: 1, validation: 0}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}
+            """)
+        try run("runner", ["sweep", "tpe.yaml", "--queue-only", "--quiet"])
+        let message = "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
+            + "start one with `runner work --sweep 1`)\n"
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1", "--format", "csv"], expect: 1).error, message)
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "2"], expect: 1).error,
+                       "report: error: no sweep with id 2 in this database (list them with `report sweeps`)\n")
+        // With other runs in the database: the same in the terminal; a CSV of no rows for scripts.
+        try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--validation", "0", "--quiet"])
+        XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
+        let csv = try run("report", ["runs", "--sweep", "1", "--format", "csv"]).output
+        XCTAssertEqual(csv.split(separator: "\n").count, 1, csv)
+        XCTAssertTrue(csv.hasPrefix("id,"), csv)
     }
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {

@@ -68,6 +68,55 @@ final class DashboardServerTests: XCTestCase {
         XCTAssertEqual(server.cache.statistics, .init(hits: 2, misses: 6))
     }
 
+    /// A database file deleted while the dashboard runs, then made again (`rm` and a new sweep):
+    /// the open connections still read the deleted file, which the dashboard kept serving. Now
+    /// each request checks the file at the path: until there is a Slope database there again, a
+    /// 503 says what happened; then the new file is served. Likewise a file replaced by another.
+    func testADeletedOrReplacedDatabaseFileIsOpenedAgainAndA503SaysWhatHappenedUntilThen() async throws {
+        let path = directory.path("live.db")
+        try ReportFixture.build(at: path)
+        let server = try DashboardServer(queries: try SlopeStore(path: path, mode: .readOnly).queries)
+        let before = try await DashboardTests.fetch(["/api/sweeps"], from: server)
+        XCTAssertEqual(before[0].json["single_runs"] as? Int, 2)
+        XCTAssertEqual((before[0].json["sweeps"] as? [[String: Any]])?.count, 1)
+
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        let gone = try await DashboardTests.fetch(["/api/sweeps", "/api/changes", "/api/runs/1"], from: server)
+        XCTAssertEqual(gone.map(\.status), [.serviceUnavailable, .serviceUnavailable, .serviceUnavailable])
+        XCTAssertEqual(gone[0].json["error"] as? String, "cannot read the database: \(path) was deleted since the dashboard opened it, and what is "
+                       + "at its path now cannot be opened (\(try Self.openingError(path))); the dashboard opens it again once it is a Slope database")
+
+        let fresh = try SlopeStore(path: path)  // a new database at the path: one single run, no sweep
+        _ = try fresh.createRun(SlopeStore.NewRun(name: "second", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
+                                                  activation: "relu", outputActivation: "identity", loss: "mse", dataset: "moons",
+                                                  configJSON: "{}", slopeVersion: "test"))
+        try fresh.close()
+        let after = try await DashboardTests.fetch(["/api/sweeps", "/api/runs"], from: server)
+        XCTAssertEqual(after.map(\.status), [.ok, .ok])
+        XCTAssertEqual(after[0].json["single_runs"] as? Int, 1)
+        XCTAssertEqual((after[0].json["sweeps"] as? [[String: Any]])?.count, 0)
+        XCTAssertEqual((after[1].json["runs"] as? [[String: Any]])?.first?["name"] as? String, "second")
+
+        // Replaced (a file moved over it) by one that is not a database.
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        let replaced = try await DashboardTests.fetch(["/api/sweeps"], from: server)
+        XCTAssertEqual(replaced[0].status, .serviceUnavailable)
+        XCTAssertEqual(replaced[0].json["error"] as? String, "cannot read the database: \(path) was replaced by another file since the dashboard "
+                       + "opened it, and what is at its path now cannot be opened (\(try Self.openingError(path))); the dashboard opens it "
+                       + "again once it is a Slope database")
+    }
+
+    /// Why opening `path` read-only fails, as the store says it.
+    private static func openingError(_ path: String) throws -> String {
+        do {
+            _ = try SlopeStore(path: path, mode: .readOnly)
+        } catch {
+            return "\(error)"
+        }
+        XCTFail("\(path) opened")
+        return ""
+    }
+
     func testCacheEntriesExpireAndStayWithinTheirBounds() {
         final class Clock: @unchecked Sendable { var seconds: TimeInterval = 100 }
         let clock = Clock()

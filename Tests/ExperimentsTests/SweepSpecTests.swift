@@ -268,7 +268,8 @@ final class SweepSpecTests: XCTestCase {
     func testACombinationThatFailsNamesTheRun() throws {
         let spec = try parse("fixed: {dataset: xor, early_stopping_patience: 3, epochs: 2}\nparameters: {validation: {values: [0.5, 0]}}")
         XCTAssertThrowsError(try SweepPlan(spec: spec, source: "esv.yaml")) { error in
-            XCTAssertEqual("\(error)", "esv.yaml: the run with validation=0: --early-stopping-patience: early stopping on val_loss needs "
+            // The setting named where the file gives it, as for any setting of the file.
+            XCTAssertEqual("\(error)", "esv.yaml: the run with validation=0: fixed.early_stopping_patience: early stopping on val_loss needs "
                            + "a validation split (--validation > 0) or --early-stopping-monitor train_loss")
         }
     }

@@ -35,4 +35,16 @@ final class WeightsFileErrorTests: XCTestCase {
         XCTAssertTrue(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\", \"values\": [1, 2, null]}]}")
             .hasPrefix("not a Slope weights file: bad value at .tensors[0].values[2] ("))
     }
+
+    /// rows x cols beyond an Int matches no list of values: the shape is the bad value (its size
+    /// overflowed while being compared with the values' count).
+    func testAShapeWhoseSizeOverflowsIsABadValue() {
+        XCTAssertEqual(message(#"{"tensors":[{"layer":1,"kind":"weight","rows":4611686018427387904,"cols":4,"values":[]}]}"#),
+                       "not a Slope weights file: bad value at .tensors[0].rows (4611686018427387904 x 4 is more values than a tensor can hold)")
+        XCTAssertEqual(message(#"[{"layer":1,"kind":"weight","rows":2,"cols":9223372036854775807,"values":[1,2]}]"#),
+                       "not a Slope weights file: bad value at [0].rows (2 x 9223372036854775807 is more values than a tensor can hold)")
+        // Just inside an Int: the count does not match, as for any wrong shape.
+        XCTAssertEqual(message(#"[{"layer":1,"kind":"weight","rows":2,"cols":4611686018427387903,"values":[1,2]}]"#),
+                       "not a Slope weights file: bad value at [0].values (2 values for 2 x 4611686018427387903)")
+    }
 }

@@ -1,0 +1,31 @@
+// The database the dashboard reads, as it is now: a SQLite file deleted or replaced while the
+// dashboard runs (`rm` and a new sweep, a copy over it) is opened again at its path, since the
+// connections opened before go on reading the old file; until it can be, requests get a 503 saying so.
+import Foundation
+import Store
+
+final class CurrentDatabase: @unchecked Sendable {  // `current` is read and replaced under `lock`
+    private let lock = NSLock()
+    private var current: DashboardData
+
+    init(_ data: DashboardData) {
+        current = data
+    }
+
+    /// The data of the file now at the database's path (one `stat` when it is the same file).
+    /// - Throws: `DashboardError.database` (503) when the file was deleted or replaced and what
+    ///   is at its path now cannot be opened (nothing, or not a Slope database): asked again with
+    ///   every request, so the dashboard serves the new file once it is there.
+    func data() throws -> DashboardData {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let change = current.queries.fileChange() else { return current }
+        do {
+            current.queries = try current.queries.reopened()
+        } catch {
+            throw DashboardError.database("\(change) since the dashboard opened it, and what is at its path now cannot be opened "
+                + "(\(error)); the dashboard opens it again once it is a Slope database")
+        }
+        return current
+    }
+}
