@@ -141,13 +141,18 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
                 }
                 writing += batch.count
             }
+            let abandons = firstFailure != nil  // read under the lock
             condition.unlock()
             var started: (write: EpochsInFlight, count: Int, size: Int)?, startFailure: Error?, earlierFailure: Error?
             if !batch.isEmpty {
                 do { started = (try start(batch, inFlight?.write), batch.count, batchSize) } catch { startFailure = error }
             }
             if let inFlight {
-                do { try inFlight.write.wait() } catch { earlierFailure = error }
+                if abandons {
+                    inFlight.write.abandon()  // sent behind the write that failed: it stored nothing
+                } else {
+                    do { try inFlight.write.wait() } catch { earlierFailure = error }
+                }
             }
             condition.lock()
             if let inFlight {
@@ -169,11 +174,15 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
 public protocol EpochsInFlight: AnyObject {
     /// Returns once the epochs are committed; throws why they are not (the same error every call).
     func wait() throws
+    /// Ends a write started behind one that failed (it stores nothing), without waiting for a
+    /// lost connection to come back.
+    func abandon()
 }
 
 /// A write that was over when it was started.
 final class WrittenEpochs: EpochsInFlight {
     func wait() throws {}
+    func abandon() {}
 }
 
 extension SlopeStore {

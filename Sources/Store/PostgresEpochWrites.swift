@@ -43,14 +43,21 @@ extension PostgresBackend {
             if sent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) {
                 return  // the statement committed before its answer was lost
             }
+            let resent = sent
             sent = true
             let held: [Int64]
             do {
                 held = try session.rows(of: statement)
             } catch {
+                // Sent again after a lost answer, the statement may have met the first one, which
+                // the server was still running: stored by it, not refused.
+                if resent, !PostgresBackend.isConnectionLoss(error), try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) { return }
                 throw statement.refusal(error)
             }
-            guard held.first == 1 else { throw try statement.notStored(session) }
+            if held.first != 1 {
+                if resent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) { return }
+                throw try statement.notStored(session)
+            }
         }
     }
 
@@ -64,16 +71,16 @@ extension PostgresBackend {
         let previousWrite = previous as? PostgresEpochsInFlight  // only this backend's writes come back to it
         let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousWrite?.lastEpoch, mode: mode,
                                            location: location)
-        if let previousWrite, let session = previousWrite.handOver() {
-            return PostgresEpochsInFlight(backend: self, statement: statement, session: session, answer: session.send(statement),
+        if let previousWrite, let lease = previousWrite.handOver() {
+            return PostgresEpochsInFlight(backend: self, statement: statement, lease: lease, answer: lease.session.send(statement),
                                           wentBehind: true)
         }
         try previous?.wait()
         guard let session = try? pool.checkout() else {  // the server is out of reach: `wait` rides it out
-            return PostgresEpochsInFlight(backend: self, statement: statement, session: nil, answer: nil, wentBehind: false)
+            return PostgresEpochsInFlight(backend: self, statement: statement, lease: nil, answer: nil, wentBehind: false)
         }
-        return PostgresEpochsInFlight(backend: self, statement: statement, session: session, answer: session.send(statement),
-                                      wentBehind: false)
+        return PostgresEpochsInFlight(backend: self, statement: statement, lease: SessionLease(session, pool: pool),
+                                      answer: session.send(statement), wentBehind: false)
     }
 
     /// Whether the epoch is stored (after a lost answer: the epochs' rows and their tensors were
@@ -87,28 +94,29 @@ extension PostgresBackend {
 }
 
 /// Epochs whose statement is on its way to the server (`PostgresBackend.startEpochs`). The
-/// connection it went on is lent to the next write sent behind it, and goes back to the pool when
-/// the last of them is over; a write that lost it (or never had one) is stored by `writeEpochs`,
-/// which reconnects and looks whether the statement committed before sending it again.
+/// connection it went on is lent to the next write sent behind it, and goes back to the pool
+/// once, when the last of them is over or as soon as one finds it lost (so that a write that must
+/// reconnect never waits for a pool place its own dead connection holds). A write that lost it
+/// (or never had one) is stored by `writeEpochs`, which reconnects and looks whether the
+/// statement committed before sending it again.
 final class PostgresEpochsInFlight: EpochsInFlight {
     private let backend: PostgresBackend
     private let statement: EpochStatement
-    private var session: PostgresSession?
+    private let lease: SessionLease?
     private let answer: PostgresSession.Sent<[Int64]>?
-    /// Whether the session goes back to the pool when this write is over (not lent to the next).
-    private var ownsSession: Bool
+    /// Whether the connection was lent to a write sent behind this one (which then returns it).
+    private var isLent = false
     private var outcome: Result<Void, Error>?
     /// Whether the statement was sent behind another still on its way on the same connection.
     let wentBehind: Bool
 
-    init(backend: PostgresBackend, statement: EpochStatement, session: PostgresSession?, answer: PostgresSession.Sent<[Int64]>?,
+    init(backend: PostgresBackend, statement: EpochStatement, lease: SessionLease?, answer: PostgresSession.Sent<[Int64]>?,
          wentBehind: Bool) {
         self.backend = backend
         self.statement = statement
-        self.session = session
+        self.lease = lease
         self.answer = answer
         self.wentBehind = wentBehind
-        ownsSession = session != nil
     }
 
     /// The number of the last epoch written.
@@ -116,39 +124,77 @@ final class PostgresEpochsInFlight: EpochsInFlight {
 
     /// The connection, for a statement sent behind this one, while this one's answer is awaited
     /// and the connection has this statement prepared (see `PostgresSession.send`); nil otherwise.
-    func handOver() -> PostgresSession? {
-        guard outcome == nil, ownsSession, let session, !session.isClosed, session.hasPrepared(EpochStatement.self) else { return nil }
-        ownsSession = false
-        return session
+    func handOver() -> SessionLease? {
+        guard outcome == nil, !isLent, let lease, !lease.isReturned, !lease.session.isClosed,
+              lease.session.hasPrepared(EpochStatement.self) else { return nil }
+        isLent = true
+        return lease
     }
 
     func wait() throws {
         if outcome == nil {
             outcome = Result { try store() }
-            if ownsSession, let session { backend.pool.checkin(session) }
-            session = nil
+            if !isLent { lease?.giveBack() }
         }
         try outcome!.get()
     }
 
+    /// Ends the write after the one before it failed: what reached the server stores nothing
+    /// (its guard), so its connection is closed rather than its answer awaited or a lost
+    /// connection ridden out.
+    func abandon() {
+        if outcome == nil {
+            if let lease, let answer {
+                lease.session.close()
+                _ = try? lease.session.rows(answering: answer)  // failed by the close: its deadline is cancelled
+            }
+            outcome = .failure(StoreError.invalidValue(
+                "epoch \(statement.epochs[0].record.epoch) of run \(statement.runID) was not stored: a write before it failed"))
+            if !isLent { lease?.giveBack() }
+        }
+    }
+
     private func store() throws {
         let (runID, epochs, holder) = (statement.runID, statement.epochs, statement.holder)
-        guard let session, let answer else {
+        guard let lease, let answer else {
             return try backend.writeEpochs(runID: runID, epochs, holder: holder, after: statement.previousEpoch)
         }
         let held: [Int64]
         do {
-            held = try session.rows(answering: answer)
+            held = try lease.session.rows(answering: answer)
         } catch let error where PostgresBackend.isConnectionLoss(error) {
+            lease.giveBack()
             // A write sent behind another lost its connection with that one, whose wait (first) told of it.
             return try backend.writeEpochs(runID: runID, epochs, holder: holder, after: statement.previousEpoch, answerLost: true,
                                            lostConnection: wentBehind ? nil : error)
         } catch {
             throw statement.refusal(error)
         }
-        // Asked on a pooled session: this one may be closed by now (the write before this one
-        // was refused after this one's answer came, and its connection closed).
-        guard held.first == 1 else { throw try backend.withSession { try statement.notStored($0) } }
+        guard held.first != 1 else { return }
+        // Why: asked on this connection while it lasts (the write before this one, refused
+        // after this one's answer came, may have closed it), else on a pooled one.
+        if !lease.session.isClosed, let why = try? statement.notStored(lease.session) { throw why }
+        lease.giveBack()
+        throw try backend.withSession { try statement.notStored($0) }
+    }
+}
+
+/// A pooled session lent from one write to the next sent behind it: returned to the pool once.
+final class SessionLease {
+    let session: PostgresSession
+    private let pool: PostgresSessionPool
+    private(set) var isReturned = false
+
+    init(_ session: PostgresSession, pool: PostgresSessionPool) {
+        self.session = session
+        self.pool = pool
+    }
+
+    /// Returns the session to the pool (which drops it when its connection is closed); later calls do nothing.
+    func giveBack() {
+        guard !isReturned else { return }
+        isReturned = true
+        pool.checkin(session)
     }
 }
 
@@ -206,10 +252,13 @@ struct EpochStatement: PostgresPreparedStatement {
     /// Why the statement stored nothing although the server took it: the run is no longer held,
     /// or the epochs sent before it were not stored (then the run's last epoch is not `previousEpoch`).
     func notStored(_ session: PostgresSession) throws -> StoreError {
-        if let previousEpoch,
-           let row = try session.query("SELECT claim_token, epochs_done::int8 FROM runs WHERE id = \(runID) AND status = 'running'").first {
-            let (claimToken, lastEpoch) = try row.decode((Int64, Int64).self)
-            if claimToken == holder.claimToken && lastEpoch != Int64(previousEpoch) {
+        if let previousEpoch, let row = try session.query("""
+            SELECT claim_token, epochs_done::int8 = \(Int64(previousEpoch))
+                   AND EXISTS (SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(previousEpoch)))
+            FROM runs WHERE id = \(runID) AND status = 'running'
+            """).first {
+            let (claimToken, previousIsStored) = try row.decode((Int64, Bool).self)
+            if claimToken == holder.claimToken && !previousIsStored {
                 return .invalidValue("epoch \(epochs[0].record.epoch) of run \(runID) was not stored: epoch \(previousEpoch) before it was not")
             }
         }
@@ -291,7 +340,8 @@ struct EpochStatement: PostgresPreparedStatement {
             FROM last, best
             WHERE runs.id = $1 AND runs.status = 'running' AND runs.claim_token = $11::int8 AND runs.host = $3::text
                   AND runs.pid = $4::int8 AND runs.process_start IS NOT DISTINCT FROM $5::int8
-                  AND ($24::int8 IS NULL OR runs.epochs_done = $24::int8)
+                  AND ($24::int8 IS NULL OR (runs.epochs_done = $24::int8
+                                             AND EXISTS (SELECT 1 FROM epochs e WHERE e.run_id = $1 AND e.epoch = $24::int8)))
             RETURNING runs.id
         ), epoch AS (
             INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)

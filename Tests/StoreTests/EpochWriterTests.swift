@@ -94,6 +94,9 @@ final class EpochWriterTests: XCTestCase {
                 owner.lock.withLock { owner.log.append("wait \(numbers)") }
                 if let failOn = owner.failOn, numbers.contains(failOn) { throw RecordingSink.Failure(epoch: failOn) }
             }
+            func abandon() {
+                owner.lock.withLock { owner.log.append("abandon \(numbers)") }
+            }
         }
 
         func start(_ epochs: [SlopeStore.PendingEpoch], after previous: EpochsInFlight?) throws -> EpochsInFlight {
@@ -141,7 +144,7 @@ final class EpochWriterTests: XCTestCase {
     }
 
     /// A write that fails while the next is on its way: its failure is the one rethrown, the one
-    /// behind it is waited for (not abandoned), and nothing more is started.
+    /// behind it is abandoned (it stores nothing; no reconnecting for it), and nothing more is started.
     func testTheFailureOfTheEarlierWriteCountsAndNothingMoreStarts() throws {
         let log = InFlightLog()
         log.failOn = 1
@@ -151,7 +154,7 @@ final class EpochWriterTests: XCTestCase {
         for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
         log.gate.signal()
         XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
-        XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]", "wait [2]"])
+        XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]", "abandon [2]"])
     }
 
     /// On SQLite the writer stores exactly what writeEpoch does, in order, and refuses a tensor of

@@ -284,6 +284,64 @@ final class PostgresEpochBatchTests: XCTestCase {
                        "the refused commit, then one commit for each of the two writes")
     }
 
+    /// `epochs_done` is 0 both before any epoch and after epoch 0: a write sent behind a refused
+    /// epoch 0 must still store nothing (the guard also asks for the previous epoch's row).
+    func testAWriteBehindARefusedEpochZeroStoresNothing() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let epochs = PostgresEpochWriteTests.epochs(seed: 13, count: 2)
+        let other = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        try backend.writeEpochs(runID: other, batch([epochs[0]]), holder: holder)  // prepares the statement
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        _ = try backend.write { c in
+            try c.execute("""
+                CREATE FUNCTION refuse_epoch_zero() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.run_id = \(runID) AND NEW.epoch = 0 THEN RAISE EXCEPTION 'epoch 0 is refused here'; END IF;
+                    RETURN NEW;
+                END $$
+                """, [])
+            try c.execute("CREATE TRIGGER refuse_epoch_zero BEFORE INSERT ON epochs FOR EACH ROW EXECUTE FUNCTION refuse_epoch_zero()", [])
+        }
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch([epochs[1]])])
+        XCTAssertEqual(behind, [false, true])
+        XCTAssertTrue("\(errors[0].map { "\($0)" } ?? "stored")".contains("epoch 0 is refused here"), "\(String(describing: errors[0]))")
+        XCTAssertEqual(errors[1].map { "\($0)" }, "\(StoreError.invalidValue("epoch 1 of run \(runID) was not stored: epoch 0 before it was not"))")
+        XCTAssertEqual(try storedEpochs(backend, runID), [], "no epoch 1 without epoch 0")
+    }
+
+    /// With one connection in the pool, writes that find the run taken over, and writes whose
+    /// connection is lost, must not wait for a second one while holding the first: they end.
+    func testWritesBehindOthersNeedNoSecondConnection() throws {
+        let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
+        defer { proxy.close() }
+        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
+        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite, maximumConnections: 1)
+        defer { try? backend.close() }
+        let epochs = PostgresEpochWriteTests.epochs(seed: 14, count: 5)
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let taken = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)  // prepares the statement
+        _ = try backend.write { try $0.execute("UPDATE runs SET claim_token = claim_token + 1, worker = 'other worker', host = 'elsewhere' WHERE id = ?", [taken]) }
+        let finished = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        Thread.detachNewThread { [self] in
+            let fenced = startOneBehindAnother(backend, taken, [batch([epochs[0]]), batch([epochs[1]])])
+            proxy.arm(.dropAnswerAndCut, after: EpochStatement.name + "\0")
+            let lost = startOneBehindAnother(backend, runID, [batch([epochs[1]]), batch(Array(epochs[2...3])), batch([epochs[4]])])
+            outcome.set(fenced.errors.map { $0.map { "\($0)" } } + lost.errors.map { $0.map { "\($0)" } })
+            finished.signal()
+        }
+        // A watchdog, not a timing: the writes take well under a second; a hang waits for ever.
+        XCTAssertEqual(finished.wait(timeout: .now() + 120), .success, "the writes end (no wait for a second connection)")
+        let errors = outcome.value ?? []
+        XCTAssertEqual(errors.count, 5)
+        for error in errors.prefix(2) { XCTAssertTrue(error?.contains("held by other worker") ?? false, "\(String(describing: error))") }
+        XCTAssertEqual(Array(errors.dropFirst(2)), [nil, nil, nil])
+        XCTAssertEqual(try storedEpochs(backend, taken), [])
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4])
+    }
+
     func testEpochsOutOfOrderAreRefusedBeforeAnythingIsSent() throws {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
@@ -301,4 +359,11 @@ private extension Result {
         if case .failure(let error) = self { return error }
         return nil
     }
+}
+
+private final class OutcomeBox: @unchecked Sendable {  // under its lock
+    private let lock = NSLock()
+    private var errors: [String?]?
+    func set(_ errors: [String?]) { lock.withLock { self.errors = errors } }
+    var value: [String?]? { lock.withLock { errors } }
 }
