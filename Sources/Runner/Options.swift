@@ -119,11 +119,9 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
-        // A URL that cannot work is a usage error (exit 2), found before anything is opened.
-        if isServer {
-            do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
-                throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
-            }
+        // A URL that cannot work (or a mistyped one) is a usage error (exit 2), found before anything is opened.
+        do { try SlopeStore.checkLocation(databaseLocation) } catch let error as StoreError {
+            throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
         }
     }
 }
