@@ -265,7 +265,11 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertTrue(locationRefusal("postgresql://u:secret@h:0/d").hasPrefix("bad database URL: the port '0'"))
         for path in ["slope.db", "/tmp/runs/a.db", "runs:1/x.db", "a@b.db", "x:/y.db", "./postgres.db"] {
             XCTAssertNoThrow(try SlopeStore.checkLocation(path), path)
+            XCTAssertEqual(PostgresSettings.displayedLocation(path), path)
         }
+        // Messages name such text (and a URL that does not parse) without the user part.
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgres:/u:Xy7kP2q@db.lab/slope"), "postgres:/***@db.lab/slope")
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgresql://u:Xy7/kP2q@db.lab/slope"), "postgresql://***@db.lab/slope")
     }
 
     func testDescriptionsNeverShowThePassword() throws {
