@@ -17,12 +17,14 @@ public enum OutputFile {
     /// (`protecting`: nil for a PostgreSQL server, or none) never a target, not even through a
     /// descriptor or a hard link.
     /// - Parameter option: how messages name the flag (`--out`, `--predictions`).
+    /// - Returns: whether the data went to this process's standard output (`-`, `/dev/stdout`...).
     /// - Throws: `ReportError.invalidArgument` (a usage error) for a target that must not be
     ///   written, `ReportError.output` when writing fails (a directory, a missing folder, a full disk).
-    public static func write(_ data: Data, to path: String?, protecting database: String?, option: String = "--out") throws {
+    @discardableResult
+    public static func write(_ data: Data, to path: String?, protecting database: String?, option: String = "--out") throws -> Bool {
         guard let path, path != "-" else {
             StandardStream.output.write(data)
-            return
+            return true
         }
         guard !path.isEmpty else { throw ReportError.invalidArgument("\(option): give a file name (or - for standard output)") }
         // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
@@ -34,12 +36,8 @@ public enum OutputFile {
         if let descriptor = streamDescriptor(path) {
             var info = stat()
             if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
-            do {
-                try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
-            } catch {
-                throw ReportError.output("\(path): \(error.localizedDescription)")
-            }
-            return
+            try writeAll(descriptor, data, shownAs: path)
+            return descriptor == STDOUT_FILENO
         }
         let target = resolvedTarget(path)
         let protected = (databaseFiles + (database.map { [$0] } ?? [])).map { canonical($0) }
@@ -55,9 +53,13 @@ public enum OutputFile {
         let kind = info.st_mode & S_IFMT
         if exists && kind == S_IFDIR { throw ReportError.output("\(path) is a directory: give a file name") }
         if exists && kind == S_IFBLK { throw ReportError.invalidArgument("\(option) \(path) is a block device (a disk): give a file name") }
-        if exists && kind != S_IFREG { return try writeInto(target, data, shownAs: path, isPipe: kind == S_IFIFO) }
+        if exists && kind != S_IFREG {
+            try writeInto(target, data, shownAs: path, isPipe: kind == S_IFIFO)
+            return false
+        }
         if let problem = SlopeStore.folderProblem(of: target) { throw ReportError.output("\(path): \(problem)") }
         try replace(target, with: data, shownAs: path)
+        return false
     }
 
     /// Writes into a device, pipe or socket. A named pipe nobody reads would make open() wait for

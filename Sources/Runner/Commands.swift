@@ -177,8 +177,7 @@ struct Datasets: ParsableCommand {
     func run() throws {
         if let csv, let out {
             let data = try DataCatalog.csvExport(ofBuiltIn: csv)
-            try OutputFile.write(data, to: out, protecting: nil)
-            if out != "-" {  // on standard output, the CSV alone
+            if try !OutputFile.write(data, to: out, protecting: nil) {  // on standard output, the CSV alone
                 let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
                 Console.say("wrote \(out): \(csv), \(rows) rows and a header")
             }

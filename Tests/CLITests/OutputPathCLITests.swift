@@ -7,6 +7,7 @@ import XCTest
 
 final class OutputPathCLITests: CLITestCase {
     /// Runs `runner arguments...` in the test's folder (no --db: `datasets` takes none).
+    @discardableResult
     private func runner(_ arguments: [String], expect status: Int32,
                         file: StaticString = #filePath, line: UInt = #line) throws -> (output: String, error: String) {
         let result = try ChildProcess.run(builtExecutable("runner"), arguments, currentDirectory: directory.url)
@@ -69,6 +70,14 @@ final class OutputPathCLITests: CLITestCase {
         let count = read(reader, &buffer, buffer.count)
         XCTAssertEqual(String(decoding: buffer[..<max(count, 0)], as: UTF8.self), csv)
         XCTAssertEqual(fileType("fifo"), S_IFIFO, "the pipe stays a pipe")
+
+        // This process's standard output by name: written through the descriptor (a full one fails, exit 1).
+        let full = try ChildProcess.run(URL(fileURLWithPath: "/bin/sh"), [
+            "-c", "exec \"$0\" datasets --csv xor --out /dev/stdout > /dev/full", builtExecutable("runner").path,
+        ], currentDirectory: directory.url)
+        XCTAssertEqual(full.status, 1)
+        XCTAssertEqual(full.error, "error: cannot write output: /dev/stdout: No space left on device\n")
+        XCTAssertEqual(try runner(["datasets", "--csv", "xor", "--out", "/dev/stdout"], expect: 0).output, csv, "the CSV alone")
 
         // A folder, and a path under a file.
         try FileManager.default.createDirectory(atPath: directory.path("folder"), withIntermediateDirectories: false)
