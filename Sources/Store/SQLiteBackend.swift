@@ -165,8 +165,9 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// The name to open a database read-only by. With no `-wal` beside it nobody has the
     /// database open (a WAL database has one while it is), and SQLite would create the `-wal` and
     /// `-shm` files to read it: impossible in a folder this process cannot write, and harmful
-    /// when it cannot write the database file (in a shared folder, files of this user that the
-    /// owner could not write would stop the owner's next write). It is then opened as immutable:
+    /// when the database is another user's or one this process cannot write (in a shared folder,
+    /// files of this user that the owner could not write would stop the owner's next write;
+    /// root's too). It is then opened as immutable:
     /// SQLite reads the file alone, creates nothing and takes no locks; `FileState` finds a change
     /// by another process (`.changedWhileRead`). Otherwise (the database is in use, or this
     /// process could write it anyway) the open goes on as usual: with the owner's `-shm` beside
@@ -176,7 +177,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
         var info = stat()
         guard !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0,
-              access(folder, W_OK) != 0 || access(file, W_OK) != 0,
+              access(folder, W_OK) != 0 || access(file, W_OK) != 0 || info.st_uid != geteuid(),
               let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
         return "file:\(encoded)?immutable=1"
     }

@@ -63,8 +63,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unwritableCompanionFiles(path, detail):
             return "cannot write \(path): \(detail)"
         case let .changedWhileRead(path):
-            return "\(path) was changed by another process while this one read it (without SQLite's locks, as it does when "
-                + "this user cannot write the database or its folder: docs/schema.md): run the command again."
+            return "\(path) was changed by another process while this one read it (without SQLite's locks, as it reads another "
+                + "user's database or one it cannot write: docs/schema.md): run the command again."
         case let .diskFull(path):
             return "the disk holding \(path) is full: free some space (or log tensors less often) and resume the run."
         case let .ioError(path, message):

@@ -63,8 +63,8 @@ final class ReadOnlyTests: XCTestCase {
         try again.close()  // checkpoints into the file: the reader's snapshot is gone
         XCTAssertThrowsError(try reader.runs(sweepID: nil)) { error in
             XCTAssertEqual(error as? StoreError, .changedWhileRead(path: path))
-            XCTAssertEqual("\(error)", "\(path) was changed by another process while this one read it (without SQLite's locks, as it does "
-                           + "when this user cannot write the database or its folder: docs/schema.md): run the command again.")
+            XCTAssertEqual("\(error)", "\(path) was changed by another process while this one read it (without SQLite's locks, as it "
+                           + "reads another user's database or one it cannot write: docs/schema.md): run the command again.")
         }
         try reader.close()
         guard let undoAgain = Unwritable.make(folder) else { return XCTFail("could make it unwritable before") }
@@ -73,6 +73,25 @@ final class ReadOnlyTests: XCTestCase {
         XCTAssertEqual(try rereader.runs(sweepID: nil).map(\.id), [first, second])
         try rereader.close()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["c.db"], "no -wal or -shm")
+    }
+
+    /// Another user's database (here read by root, who could write it) is read as immutable too:
+    /// -wal and -shm files of root's would stop the owner's next write.
+    func testAnotherUsersDatabaseIsReadCreatingNothing() throws {
+        try XCTSkipUnless(geteuid() == 0, "gives the file to another user: needs root")
+        let directory = try TemporaryDirectory(prefix: "slope-readonly-owner")
+        defer { directory.remove() }
+        let path = directory.path("theirs.db")
+        let writer = try SlopeStore(path: path)
+        let runID = try writer.createRun(.example(name: "theirs"))
+        try writer.close()
+        XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path, "this user's own: the usual open")
+        XCTAssertEqual(chown(path, 1, 1), 0)
+        XCTAssertTrue(SQLiteBackend.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try reader.run(id: runID).settings.name, "theirs")
+        try reader.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path("")), ["theirs.db"], "no -wal or -shm")
     }
 
     /// A -wal without its -shm in a folder nobody may write: SQLite cannot read it there, and the
