@@ -57,10 +57,13 @@ final class ReadOnlyTests: XCTestCase {
         let reader = try SlopeStore(path: path, mode: .readOnly)
         undo()
         XCTAssertEqual(try reader.runs(sweepID: nil).map(\.id), [first])
+        XCTAssertNil(reader.queries.fileChange())
         let again = try SlopeStore(path: path)
         let second = try again.createRun(.example(name: "second"))
         XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path, "in use: a -wal beside it")
         try again.close()  // checkpoints into the file: the reader's snapshot is gone
+        // The dashboard asks before each request, and opens the file again (CurrentDatabase).
+        XCTAssertEqual(reader.queries.fileChange(), "\(path) was changed by another process")
         XCTAssertThrowsError(try reader.runs(sweepID: nil)) { error in
             XCTAssertEqual(error as? StoreError, .changedWhileRead(path: path))
             XCTAssertEqual("\(error)", "\(path) was changed by another process while this one read it (without SQLite's locks, as it "
