@@ -66,9 +66,14 @@ public struct DashboardServer: Sendable {
         return (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max, using: &generator)) }.joined()
     }
 
-    /// Whether `host` is the wildcard address (0.0.0.0, ::): listening on every address.
+    /// Whether `host` is the wildcard address, however written (0.0.0.0, 0, 0.0, 0x0, ::, [::],
+    /// ::0): listening on every address. IPv4 is read as the system reads it (inet_aton).
     public static func isEveryAddress(_ host: String) -> Bool {
-        ["0.0.0.0", "::", "[::]"].contains(host)
+        let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var ipv4 = in_addr(), ipv6 = in6_addr()
+        if inet_aton(name, &ipv4) != 0 { return ipv4.s_addr == 0 }
+        guard inet_pton(AF_INET6, name, &ipv6) == 1 else { return false }
+        return withUnsafeBytes(of: &ipv6) { $0.allSatisfy { $0 == 0 } }
     }
 
     /// The address to open in a browser (with the token, when there is one): for the wildcard

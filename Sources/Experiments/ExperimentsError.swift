@@ -19,7 +19,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case badInitialWeights(file: String, reason: String)
     /// Nothing to do, or a run that cannot be resumed.
     case notFound(String)
-    /// A stored run whose configuration or tensors cannot be used to resume it.
+    /// A stored run whose configuration or tensors cannot be used (to resume, inspect or evaluate it).
     case corruptRun(runID: Int64, reason: String)
     /// Recording a sweep or run failed as a whole (one transaction): nothing was queued.
     case notQueued(reason: String)
@@ -53,7 +53,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
         case let .notFound(message):
             return message
         case let .corruptRun(runID, reason):
-            return "run \(runID) cannot be resumed: \(reason)"
+            return "run \(runID) cannot be used: \(reason)"
         case let .notQueued(reason):
             return reason
         case let .outOfMemory(message):

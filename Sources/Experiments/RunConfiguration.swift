@@ -192,11 +192,35 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         let configuration: RunConfiguration
         do {
             configuration = try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
+        } catch let error as DecodingError {
+            throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config does not decode: \(describe(error))")
         } catch {
-            throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config does not decode (\(error))")
+            throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config does not decode: \(error.localizedDescription)")
         }
         try configuration.checkStored(runID: runID)
         return configuration
+    }
+
+    /// What a decoding error says, on one line, with the JSON path (`.training.layerSizes[1]`)
+    /// instead of Swift's dump of the coding keys.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        func detail(_ context: DecodingError.Context) -> String {
+            let underlying = (context.underlyingError as NSError?).flatMap { $0.userInfo[NSDebugDescriptionErrorKey] as? String }
+            return [context.debugDescription, underlying].compactMap { $0 }.joined(separator: " ").split(separator: "\n").joined(separator: " ")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let place = path(context.codingPath)
+            return "no \"\(key.stringValue)\" field" + (place.isEmpty ? "" : " in \(place)")
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            let place = path(context.codingPath)
+            return (place.isEmpty ? "" : "bad value at \(place): ") + detail(context)
+        @unknown default:
+            return error.localizedDescription
+        }
     }
 
     /// Refuses a stored configuration (`runs.config`, which a hand edit or a damaged file may have

@@ -233,7 +233,7 @@ struct Tensors: ParsableCommand {
             throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
         }
         let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
-        try Output.write(data, to: out, database: database.databaseFile)
+        try OutputFile.write(data, to: out, protecting: database.databaseFile)
     }
 }
 
@@ -288,7 +288,7 @@ struct Curves: ParsableCommand {
     func run() throws {
         let chart: ChartOutput? = out.map { $0.lowercased().hasSuffix(".svg") ? .svg : .html }
         let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
-        try Output.write(Data(text.utf8), to: out, database: database.databaseFile)
+        try OutputFile.write(Data(text.utf8), to: out, protecting: database.databaseFile)
     }
 }
 
@@ -308,7 +308,7 @@ struct HTML: ParsableCommand {
     }
 
     func run() throws {
-        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, database: database.databaseFile)
+        try OutputFile.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, protecting: database.databaseFile)
     }
 }
 
@@ -383,14 +383,14 @@ struct Evaluate: ParsableCommand {
         if predictions == "-" && output.format == .json {
             throw ValidationError("--predictions - with --format json would mix CSV and JSON on standard output: write the predictions to a file")
         }
-        if let predictions, predictions != "-", Output.isSameFile(predictions, data) {
+        if let predictions, predictions != "-", OutputFile.isSameFile(predictions, data) {
             throw ValidationError("--predictions \(predictions) is the --data file: give another file name (it would be overwritten)")
         }
     }
     func run() throws {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
                                                           format: output.format)
-        if let predictions { try Output.write(Data(evaluation.predictionsCSV.utf8), to: predictions, database: database.databaseFile, option: "--predictions") }
+        if let predictions { try OutputFile.write(Data(evaluation.predictionsCSV.utf8), to: predictions, protecting: database.databaseFile, option: "--predictions") }
         let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \(SlopeStore.shownPath($0))\n" : "" } ?? ""
         Output.write(evaluation.text + written)
     }

@@ -39,11 +39,9 @@ struct DatabaseOptions: ParsableArguments {
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
-        // A URL that cannot work is a usage error (exit 2), found before anything is opened.
-        if databaseFile == nil {
-            do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
-                throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
-            }
+        // A URL that cannot work (or a mistyped one) is a usage error (exit 2), found before anything is opened.
+        do { try SlopeStore.checkLocation(databaseLocation) } catch let error as StoreError {
+            throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
         }
     }
 
@@ -115,119 +113,6 @@ enum Output {
             source.resume()
             return source
         }
-    }
-
-    /// Writes `data` to `path`, or to standard output when `path` is nil or "-". A file is replaced
-    /// whole (written beside it, then renamed: never half-written); through a symbolic link (even
-    /// one whose file does not exist yet), the file it points to, so the link stays. Devices,
-    /// pipes and sockets (`/dev/stdout`, a named pipe) are written into, never replaced. The
-    /// database file being read (or its -wal and -shm files) is never a target (`database`: nil
-    /// for a PostgreSQL server).
-    static func write(_ data: Data, to path: String?, database: String?, option: String = "--out") throws {
-        guard let path, path != "-" else {
-            StandardStream.output.write(data)
-            return
-        }
-        guard !path.isEmpty else { throw ReportError.invalidArgument("\(option): give a file name (or - for standard output)") }
-        // This process's own streams (`/dev/stdout`, `/dev/fd/N`): written through the descriptor, so
-        // a redirection's position and append mode are kept (resolving them would replace the file).
-        // SQLite names -wal and -shm after the file a database link points to.
-        let realDatabase = database.map(resolvedTarget)
-        let databaseFiles = realDatabase.map { [$0, $0 + "-wal", $0 + "-shm"] } ?? []
-        let refusal = ReportError.invalidArgument("\(option) \(path) is the database being read (\(database ?? "")): give another file name")
-        if let descriptor = streamDescriptor(path) {
-            var info = stat()
-            if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
-            do {
-                try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).write(contentsOf: data)
-            } catch {
-                throw ReportError.output("\(path): \(error.localizedDescription)")
-            }
-            return
-        }
-        let target = resolvedTarget(path)
-        let protected = (databaseFiles + (database.map { [$0] } ?? [])).map { canonical($0) }
-        var info = stat()
-        if protected.contains(canonical(target)) || (stat(target, &info) == 0 && databaseFiles.contains { isFile($0, info) }) {
-            throw refusal
-        }
-        do {
-            var info = stat()
-            let exists = stat(target, &info) == 0
-            let kind = info.st_mode & S_IFMT
-            if exists && kind == S_IFDIR { throw ReportError.output("\(path) is a directory: give a file name") }
-            if exists && kind != S_IFREG {
-                guard let handle = FileHandle(forWritingAtPath: target) else {
-                    throw ReportError.output("\(path): cannot open it for writing (\(String(cString: strerror(errno))))")
-                }
-                defer { try? handle.close() }
-                try handle.write(contentsOf: data)
-                return
-            }
-            let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw ReportError.output("\(path): the folder \(folder) does not exist (create it first)")
-            }
-            try data.write(to: URL(fileURLWithPath: target), options: .atomic)
-        } catch let error as ReportError {
-            throw error
-        } catch {
-            throw ReportError.output("\(path): \(error.localizedDescription)")
-        }
-    }
-
-    /// The file a path writes to: itself, or where its chain of symbolic links ends (a link's
-    /// destination is relative to the link's folder), whether or not that file exists yet.
-    static func resolvedTarget(_ path: String) -> String {
-        var current = path
-        for _ in 0..<32 {  // a loop of links ends here; the write then fails with the system's error
-            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }
-            current = destination.hasPrefix("/") ? destination
-                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).path
-        }
-        return current
-    }
-
-    /// The descriptor of this process that `path` names: /dev/stdout, /dev/stderr, /dev/fd/N,
-    /// /proc/self/fd/N or /proc/PID/fd/N (this PID), however spelled (`//dev/./stdout`) and
-    /// whether given directly or reached through symbolic links.
-    static func streamDescriptor(_ path: String) -> Int32? {
-        var current = path
-        for _ in 0..<32 {
-            let normal = URL(fileURLWithPath: current).standardized.path
-            switch normal {
-            case "/dev/stdout": return STDOUT_FILENO
-            case "/dev/stderr": return STDERR_FILENO
-            case "/dev/stdin": return nil
-            default:
-                for prefix in ["/dev/fd/", "/proc/self/fd/", "/proc/\(getpid())/fd/", "/proc/thread-self/fd/"] where normal.hasPrefix(prefix) {
-                    return Int32(normal.dropFirst(prefix.count))
-                }
-            }
-            guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: normal) else { return nil }
-            current = destination.hasPrefix("/") ? destination
-                : URL(fileURLWithPath: normal).deletingLastPathComponent().appendingPathComponent(destination).path
-        }
-        return nil
-    }
-
-    /// Whether `path` names the file `info` describes (device and inode: also through hard links).
-    static func isFile(_ path: String, _ info: stat) -> Bool {
-        var other = stat()
-        return stat(path, &other) == 0 && other.st_dev == info.st_dev && other.st_ino == info.st_ino
-    }
-
-    /// Whether two paths name the same existing file (hard and symbolic links included).
-    static func isSameFile(_ first: String, _ second: String) -> Bool {
-        var info = stat()
-        return stat(second, &info) == 0 && isFile(first, info)
-    }
-
-    /// An absolute path with links in its folders resolved, for comparing two paths.
-    static func canonical(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 
     /// Rebuilds a run's configuration and training split from its stored configuration JSON (a

@@ -57,10 +57,7 @@ struct Report: ParsableCommand {
         do {
             try command.run()
         } catch let error as ReportError {
-            switch error {
-            case .invalidExpression, .unknownColumn, .invalidArgument: fail(error.description, status: 2)
-            default: fail(error.description, status: 1)
-            }
+            fail(error.description, status: error.isUsageError ? 2 : 1)
         } catch let error as StoreError {
             if case .invalidDatabaseURL = error { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
             if case .interrupted = error { fail(error.description, status: 128 + (Output.stopSignal == 0 ? SIGINT : Output.stopSignal)) }

@@ -20,6 +20,14 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         .noRuns(filtered ? "no run of sweep \(sweepID) matches the filter" : "sweep \(sweepID) has no runs")
     }
 
+    /// Bad input (exit status 2): an expression, a column or an argument; the rest are runtime errors (1).
+    public var isUsageError: Bool {
+        switch self {
+        case .invalidExpression, .unknownColumn, .invalidArgument: return true
+        case .unknownRun, .unknownSweep, .noRuns, .noData, .inspection, .output: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidExpression(let text, let reason):

@@ -165,25 +165,22 @@ struct Datasets: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Write this built-in dataset as CSV (generator options as for training, e.g. moons:rows=100).", valueName: "name"))
     var csv: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The CSV file to write (replaced whole, never half-written).", valueName: "file.csv"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The CSV file to write (replaced whole, never half-written; never a database; - for standard output).", valueName: "file.csv"))
     var out: String?
 
     func validate() throws {
         if csv != nil && out == nil { throw ValidationError("--csv needs --out FILE.csv, the file to write") }
         if csv == nil && out != nil { throw ValidationError("--out goes with --csv NAME, the dataset to write") }
-        if let out, out.isEmpty { throw ValidationError("--out: give a file name") }
+        if let out, out.isEmpty { throw ValidationError("--out: give a file name (or - for standard output)") }
     }
 
     func run() throws {
         if let csv, let out {
             let data = try DataCatalog.csvExport(ofBuiltIn: csv)
-            do {
-                try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-            } catch {
-                throw ExperimentsError.badSetting(field: "--out", reason: "cannot write \(out): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+            if try !OutputFile.write(data, to: out, protecting: nil) {  // on standard output, the CSV alone
+                let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
+                Console.say("wrote \(out): \(csv), \(rows) rows and a header")
             }
-            let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
-            Console.say("wrote \(out): \(csv), \(rows) rows and a header")
             return
         }
         for dataset in try DataCatalog.builtInSummaries() {

@@ -28,6 +28,10 @@ enum Console {
             writeError("error: \(error.description)")
             return error.isUsageError ? 2 : 1
         }
+        if let error = error as? ReportError {  // writing --out (runner datasets)
+            writeError("error: \(error.description)")
+            return error.isUsageError ? 2 : 1
+        }
         if let error = error as? StoreError, case .invalidDatabaseURL = error {  // found on connecting (an unreadable sslrootcert): still bad input
             writeError("error: \(error)")
             return 2

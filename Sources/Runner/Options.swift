@@ -78,6 +78,11 @@ struct DatasetList: ExpressibleByArgument {
     }
 
     var defaultValueDescription: String { texts.joined(separator: ",") }
+
+    /// `--dataset ''` (or an empty item of a list) gets the house's message, not ArgumentParser's.
+    static let accepted = AcceptedValues<DatasetList>(
+        "--dataset", expected: "a built-in dataset (\(BuiltInDataset.allNames.joined(separator: ", ")); see `runner datasets`) or a CSV "
+            + "file's path; with sweep, a comma list of them without empty items", read: { DatasetList(argument: $0) })
 }
 
 /// `--jobs` of `sweep`, `work` and `resume`.
@@ -119,11 +124,9 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
-        // A URL that cannot work is a usage error (exit 2), found before anything is opened.
-        if isServer {
-            do { _ = try PostgresSettings(url: databaseLocation) } catch let error as StoreError {
-                throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
-            }
+        // A URL that cannot work (or a mistyped one) is a usage error (exit 2), found before anything is opened.
+        do { try SlopeStore.checkLocation(databaseLocation) } catch let error as StoreError {
+            throw ValidationError((db == nil ? "SLOPE_DB: " : "--db: ") + error.description)
         }
     }
 }
@@ -131,7 +134,8 @@ struct GlobalOptions: ParsableArguments {
 /// The settings of a run. With `runner sweep`, each option takes a comma list and the sweep runs
 /// every combination (with a spec file, the flags replace the file's values for those settings).
 struct SettingOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row (commas in the path of an existing file do not split it). Default: digits.", valueName: "name-or-file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Built-in dataset (see `runner datasets`; options as spirals:rows=300:classes=3) or a CSV file with a header row (commas in the path of an existing file do not split it). Default: digits.", valueName: "name-or-file"),
+            transform: DatasetList.accepted.parse)
     var dataset: DatasetList?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("CSV target column (default: the last).", valueName: "column"))

@@ -93,10 +93,12 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     }
 
     /// How messages name a database (`--db`, `SLOPE_DB`): a file's path as it is; a URL as the
-    /// server and database without the password (the URL less its password when it cannot be parsed).
+    /// server and database without the password (when it cannot be parsed, everything between
+    /// "://" and its last '@' as "***"). Text that `SlopeStore.checkLocation` refuses as a mistyped
+    /// URL is shown that way too.
     public static func displayedLocation(_ location: String) -> String {
-        guard isPostgresURL(location) else { return location }
-        return (try? PostgresSettings(url: location).description) ?? removingPassword(from: location)
+        guard isPostgresURL(location) else { return (try? SlopeStore.checkLocation(location)) == nil ? PostgresURL.redacted(location) : location }
+        return (try? PostgresSettings(url: location).description) ?? PostgresURL.redacted(location)
     }
 
     /// Parses `url` (`postgresql://[user[:password]@][host][:port][/database][?sslmode=...&sslrootcert=...]`).

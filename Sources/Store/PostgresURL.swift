@@ -14,21 +14,64 @@ struct PostgresURL {
     private static let example = "postgresql://USER@HOST:5432/DATABASE?sslmode=require"
 
     /// The password part of `url` as written (still percent-encoded), for redacting messages.
+    /// The user part ends at the last '@' before the first '/' (as libpq reads it; a '?' or '#'
+    /// before that '@' is part of the password).
     static func rawPassword(in url: String) -> Substring? {
         guard let schemeEnd = url.range(of: "://") else { return nil }
         var authority = url[schemeEnd.upperBound...]
-        if let end = authority.firstIndex(where: { $0 == "/" || $0 == "?" }) { authority = authority[..<end] }
+        if let slash = authority.firstIndex(of: "/") { authority = authority[..<slash] }
         guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return nil }
         return authority[authority.index(after: colon)..<at]
     }
 
+    /// What a message may not quote of `text`: everything between its "://" (or ":/") and its last
+    /// '@', where a password is or may be (typed with a '/' that ends the user part early).
+    static func secretRange(in text: String) -> Range<String.Index>? {
+        guard let separator = text.range(of: "://") ?? text.range(of: ":/"),
+              let at = text[separator.upperBound...].lastIndex(of: "@") else { return nil }
+        return separator.upperBound..<at
+    }
+
+    /// `text` with its `secretRange` shown as "***".
+    static func redacted(_ text: String) -> String {
+        guard let secret = secretRange(in: text) else { return text }
+        return text.replacingCharacters(in: secret, with: "***")
+    }
+
+    /// Parses `url`. When it does not parse and holds an '@' after the end of its user part (a
+    /// password typed with a '/'), the message quotes no part of it: any could be the password.
     init(_ url: String) throws {
         let lowered = url.lowercased()
         guard let scheme = ["postgresql://", "postgres://"].first(where: { lowered.hasPrefix($0) }) else {
             throw StoreError.invalidDatabaseURL("a database URL starts with postgresql:// or postgres://, e.g. \(Self.example)")
         }
         if url.utf8.contains(0) { throw StoreError.invalidDatabaseURL("the URL has a NUL byte: remove it") }
-        var rest = Substring(url.dropFirst(scheme.count))
+        var userEnd: String.Index?
+        do {
+            try parse(Substring(url.dropFirst(scheme.count)), userEnd: &userEnd)
+        } catch StoreError.invalidDatabaseURL(let message) {
+            guard let lastAt = url.lastIndex(of: "@"), lastAt != userEnd else { throw StoreError.invalidDatabaseURL(message) }
+            throw StoreError.invalidDatabaseURL("cannot read \(Self.redacted(url)) (*** hides what may be a password): write a '/' in the user "
+                                                + "name or password as %2F, '@' as %40, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+        }
+    }
+
+    private mutating func parse(_ text: Substring, userEnd: inout String.Index?) throws {
+        var rest = text
+        // The user part ends at the last '@' before the first '/' (a password may hold an unencoded
+        // '@', '?' or '#'), as libpq reads it.
+        if let at = rest[..<(rest.firstIndex(of: "/") ?? rest.endIndex)].lastIndex(of: "@") {
+            userEnd = at
+            let userInfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = userInfo.firstIndex(of: ":") {
+                user = try Self.decode(userInfo[..<colon], what: "the user name")
+                password = try Self.decode(userInfo[userInfo.index(after: colon)...], what: "the password")
+            } else {
+                user = try Self.decode(userInfo, what: "the user name")
+            }
+            if user?.isEmpty == true { user = nil }
+        }
         if let mark = rest.firstIndex(of: "?") {
             query = try Self.parseQuery(rest[rest.index(after: mark)...])
             rest = rest[..<mark]
@@ -43,18 +86,6 @@ struct PostgresURL {
                 throw StoreError.invalidDatabaseURL("the database name '\(name)' has a '/': write it as %2F, or check the URL (\(Self.example))")
             }
             database = name.isEmpty ? nil : name
-        }
-        // The user part ends at the last '@' (a password may hold an unencoded '@').
-        if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
-            authority = authority[authority.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                user = try Self.decode(userInfo[..<colon], what: "the user name")
-                password = try Self.decode(userInfo[userInfo.index(after: colon)...], what: "the password")
-            } else {
-                user = try Self.decode(userInfo, what: "the user name")
-            }
-            if user?.isEmpty == true { user = nil }
         }
         try parseHostAndPort(authority)
         // libpq also takes these as parameters; one place for each keeps the URL unambiguous.

@@ -22,6 +22,10 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     private let checkpointer: Checkpointer?
     /// The file opened (its device and inode), to tell when another file takes its path.
     private let openedFile: (device: UInt64, inode: UInt64)?
+    /// For a database read as immutable (`readOnlyOpenPath`): the file as it was before it was
+    /// opened. SQLite then takes no locks, so a read that ends to find the file changed fails
+    /// (`.changedWhileRead`) rather than answer from pages of two versions.
+    private let immutableFile: FileState?
 
     var dialect: SQLDialect { .sqlite }
     var location: String { path }
@@ -41,7 +45,8 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
         self.checkpointer = checkpointer
         do {
-            pool = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting, checkpointer: checkpointer)
+            (pool, immutableFile) = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
+                                                      checkpointer: checkpointer)
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
@@ -50,17 +55,19 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
 
     /// What became of the file at `path` since it was opened: nil while it is the same file (or
     /// cannot be looked at), else "PATH was deleted" or "PATH was replaced by another file". The
-    /// open connections keep reading the file they opened, whatever now has its path.
+    /// open connections keep reading the file they opened, whatever now has its path. A file read
+    /// as immutable (`readOnlyOpenPath`) that another process wrote is changed too: its reads
+    /// would fail (`.changedWhileRead`), and a new open reads the change.
     func fileChange() -> String? {
         guard let openedFile else { return nil }
         guard let now = Self.fileIdentity(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
-        return now == openedFile ? nil : "\(path) was replaced by another file"
+        if now != openedFile { return "\(path) was replaced by another file" }
+        if let immutableFile, let state = FileState(path), state != immutableFile { return "\(path) was changed by another process" }
+        return nil
     }
 
     private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return (UInt64(info.st_dev), UInt64(info.st_ino))
+        FileState(path).map { ($0.device, $0.inode) }
     }
 
     deinit {
@@ -121,13 +128,14 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// transaction whose snapshot went stale, the switch to WAL): those attempts are retried until
     /// the busy timeout.
     private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
-                                 checkpointer: Checkpointer?) throws -> DatabasePool {
+                                 checkpointer: Checkpointer?) throws -> (DatabasePool, immutableFile: FileState?) {
         let started = Date(), deadline = started.addingTimeInterval(busyTimeout)
         var noticed = false
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
                 let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
+                let immutableFile = openPath == path ? nil : FileState(path)
                 let configuration = Self.configuration(mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
                                                   path: path, checkpointer: checkpointer)
                 let pool = try DatabasePool(path: openPath, configuration: configuration)
@@ -135,7 +143,11 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
                 case .readWrite: try Migrations.migrate(pool, path: path)
                 case .readOnly: try Migrations.verify(pool, path: path)
                 }
-                return pool
+                if let immutableFile, FileState(path) != immutableFile {
+                    try? pool.close()
+                    throw StoreError.changedWhileRead(path: path)
+                }
+                return (pool, immutableFile)
             } catch let error as DatabaseError
                         where [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL].contains(error.resultCode)
                               && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
@@ -150,19 +162,41 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         }
     }
 
-    /// The name to open a database read-only by. In a folder this process cannot write, SQLite
-    /// could not create the `-shm` file it reads a WAL database with. When nobody can change the
-    /// database either (a read-only file system, or a file without any write permission) and it
-    /// has no `-wal`, it is opened as immutable: SQLite then needs no `-shm` and leaves no files.
-    /// Otherwise (someone else may still write it) the open goes on as usual and fails clearly.
+    /// The name to open a database read-only by. With no `-wal` beside it nobody has the
+    /// database open (a WAL database has one while it is), and SQLite would create the `-wal` and
+    /// `-shm` files to read it: impossible in a folder this process cannot write, and harmful
+    /// when the database is another user's or one this process cannot write (in a shared folder,
+    /// files of this user that the owner could not write would stop the owner's next write;
+    /// root's too). It is then opened as immutable:
+    /// SQLite reads the file alone, creates nothing and takes no locks; `FileState` finds a change
+    /// by another process (`.changedWhileRead`). Otherwise (the database is in use, or this
+    /// process could write it anyway) the open goes on as usual: with the owner's `-shm` beside
+    /// the `-wal`, SQLite reads through it without writing anything.
     static func readOnlyOpenPath(_ path: String) -> String {
         let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path  // -wal and -shm sit beside the real file
         let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
-        var info = stat(), volume = statvfs()
-        guard access(folder, W_OK) != 0, !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0 else { return path }
-        let nobodyWrites = info.st_mode & 0o222 == 0 || (statvfs(file, &volume) == 0 && volume.f_flag & UInt(ST_RDONLY) != 0)
-        guard nobodyWrites, let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
+        var info = stat()
+        guard !FileManager.default.fileExists(atPath: file + "-wal"), stat(file, &info) == 0,
+              access(folder, W_OK) != 0 || access(file, W_OK) != 0 || info.st_uid != geteuid(),
+              let encoded = file.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return path }
         return "file:\(encoded)?immutable=1"
+    }
+
+    /// A file's identity, size and modification time: equal before and after a read when no
+    /// process changed the file meanwhile.
+    struct FileState: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
+
+        /// The state of the file `path` leads to (nil when it is gone).
+        init?(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            seconds = info.st_mtim.tv_sec
+            nanoseconds = info.st_mtim.tv_nsec
+        }
     }
 
     /// Waits for another process's write lock by looking again every 0.25-1.25 ms (at random)
@@ -263,6 +297,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         // A file this process cannot write (mode, read-only mount, immutable): refused before
         // SQLite switches it to WAL, which would leave empty -wal and -shm files behind.
         if mode == .readWrite && access(path, W_OK) != 0 { throw StoreError.readOnly(path: path) }
+        if mode == .readWrite, let error = unwritableCompanionFiles(path: path) { throw error }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.readOnly(path: path) }
         let header = [UInt8]((try? handle.read(upToCount: 100)) ?? Data())
         try? handle.close()
@@ -298,6 +333,32 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
                 path: path, reason: "it holds another program's tables: \(foreign.prefix(5).joined(separator: ", "))")
         }
         if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "it has no Slope tables yet (create them with `runner train` or `runner sweep`)") }
+    }
+
+    /// The -wal and -shm files beside the database that exist but that this process cannot write
+    /// (another user's, left by that user reading the database in a shared folder): SQLite would
+    /// fail every write with "attempt to write a readonly database". Nil when there are none.
+    static func unwritableCompanionFiles(path: String) -> StoreError? {
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var details: [(path: String, info: stat)] = []
+        for companion in [file + "-wal", file + "-shm"] {
+            var info = stat()
+            if lstat(companion, &info) == 0 && access(companion, W_OK) != 0 { details.append((companion, info)) }
+        }
+        guard !details.isEmpty else { return nil }
+        func userName(_ id: uid_t) -> String { getpwuid(id).map { String(cString: $0.pointee.pw_name) } ?? "uid \(id)" }
+        let owners = Set(details.map { userName($0.info.st_uid) }).sorted().joined(separator: " and ")
+        let names = details.map(\.path).joined(separator: " and ")
+        let one = details.count == 1
+        var walInfo = stat()
+        let walHoldsCommits = stat(file + "-wal", &walInfo) == 0 && walInfo.st_size > 0
+        let fix = walHoldsCommits
+            ? "\(file)-wal holds commits not yet in the database file: have its owner or root give \(one ? "it" : "them") to this user "
+                + "(chown \(userName(geteuid())) \(details.map(\.path).joined(separator: " "))), then retry"
+            : "with no process using the database, remove \(one ? "it" : "them") (they hold no data: rm \(details.map(\.path).joined(separator: " "))), then retry"
+        return .unwritableCompanionFiles(path: path, detail: "\(names) belong\(one ? "s" : "") to user \(owners) and this user "
+            + "(\(userName(geteuid()))) cannot write \(one ? "it" : "them") (left by that user reading the database, e.g. in a shared "
+            + "folder); \(fix).")
     }
 
     /// The application id, table names and applied migrations of an existing SQLite file, read
@@ -345,8 +406,11 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// One read transaction on a WAL snapshot: never blocks writers, never blocked by them.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         do {
-            return try pool.read { db in try body(SQLiteConnection(db)) }
+            let result = try pool.read { db in try body(SQLiteConnection(db)) }
+            if let immutableFile, FileState(path) != immutableFile { throw StoreError.changedWhileRead(path: path) }
+            return result
         } catch let error as DatabaseError {
+            if let immutableFile, FileState(path) != immutableFile { throw StoreError.changedWhileRead(path: path) }
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }
@@ -418,9 +482,7 @@ extension StoreError {
         var isDirectory: ObjCBool = false
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return isADirectory(path) }
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
-            return .invalidValue("cannot create the database \(path): the folder \(directory) does not exist (create it first)")
-        }
+        if let problem = SlopeStore.folderProblem(of: path) { return .invalidValue("cannot create the database \(path): \(problem)") }
         if !FileManager.default.fileExists(atPath: path) && !FileManager.default.isWritableFile(atPath: directory) {
             return .readOnly(path: path)
         }
@@ -447,7 +509,7 @@ extension StoreError {
         switch databaseError.resultCode {
         case .SQLITE_FULL: return .diskFull(path: path)
         case .SQLITE_IOERR: return .ioError(path: path, message: message)
-        case .SQLITE_READONLY: return .readOnly(path: path)
+        case .SQLITE_READONLY: return SQLiteBackend.unwritableCompanionFiles(path: path) ?? .readOnly(path: path)
         case .SQLITE_CORRUPT: return .corrupt(path: path, detail: message)
         case .SQLITE_NOTADB: return .notASlopeDatabase(path: path, reason: "not an SQLite file")
         // SQLITE_PROTOCOL: a WAL lock race (another connection changed the wal-index while this

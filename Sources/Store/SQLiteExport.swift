@@ -34,16 +34,11 @@ extension SlopeStore {
     public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false }) throws -> SQLiteExport {
         let folderPath = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let folder = Self.shownPath(folderPath), shownPath = Self.shownPath(path)
-        var info = stat(), isFolder: ObjCBool = false
+        var info = stat()
         if lstat(path, &info) == 0 {
             throw StoreError.invalidValue("\(shownPath) already exists: give a new file name (export never replaces a file)")
         }
-        if !FileManager.default.fileExists(atPath: folderPath, isDirectory: &isFolder) {
-            throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) does not exist (create it first)")
-        }
-        guard isFolder.boolValue else {
-            throw StoreError.invalidValue("cannot create \(shownPath): \(folder) is a file, not a folder (give a path in a folder)")
-        }
+        if let problem = Self.folderProblem(of: path) { throw StoreError.invalidValue("cannot create \(shownPath): \(problem)") }
         guard access(folderPath, W_OK | X_OK) == 0 else {
             throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
         }

@@ -11,6 +11,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case olderSchema(path: String, missing: [String])
     /// The file or its folder cannot be written.
     case readOnly(path: String)
+    /// The database's -wal or -shm file cannot be written by this user (another user's, left by
+    /// that user reading the database in a shared folder): `detail` names them, their owner and the fix.
+    case unwritableCompanionFiles(path: String, detail: String)
+    /// A database read without SQLite's locks (as immutable: see SQLiteBackend.readOnlyOpenPath)
+    /// was changed by another process during the read.
+    case changedWhileRead(path: String)
     /// The disk (or a quota) is full.
     case diskFull(path: String)
     /// The operating system failed a read or write of the file (SQLITE_IOERR).
@@ -54,6 +60,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) was written by an older Slope and needs migrations \(missing.joined(separator: ", ")): run `runner` once on it (it upgrades the database), then retry."
         case let .readOnly(path):
             return "cannot write \(path): the file or its folder is read-only. Check permissions, or copy the database somewhere writable."
+        case let .unwritableCompanionFiles(path, detail):
+            return "cannot write \(path): \(detail)"
+        case let .changedWhileRead(path):
+            return "\(path) was changed by another process while this one read it (without SQLite's locks, as it reads another "
+                + "user's database or one it cannot write: docs/schema.md): run the command again."
         case let .diskFull(path):
             return "the disk holding \(path) is full: free some space (or log tensors less often) and resume the run."
         case let .ioError(path, message):
@@ -101,7 +112,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
     public var isTransient: Bool {
         switch self {
-        case .diskFull, .busy, .ioError, .readOnly, .timedOut: return true
+        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut: return true
         default: return false
         }
     }

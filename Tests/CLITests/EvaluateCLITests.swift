@@ -118,6 +118,23 @@ final class EvaluateCLITests: CLITestCase {
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "test.csv"], expect: 2).error.contains("changed since the run was queued"))
     }
 
+    /// A stored configuration that does not decode (hand-edited) is one line that names the run,
+    /// the JSON path and what is wrong, not "cannot be resumed" or Swift's dump of the error.
+    func testAStoredConfigurationThatDoesNotDecodeIsOneLine() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3"), "needs the sqlite3 shell")
+        try makeHandRun()
+        try write("test.csv", "label,x2,x1\ncat,2,2\n")
+        let edit = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/sqlite3"), [
+            directory.path(databaseName), "UPDATE runs SET config = json_set(config, '$.training.layerSizes', json('[2,\"two\"]'))",
+        ])
+        XCTAssertEqual(edit.status, 0, edit.error)
+        let expected = "run 1 cannot be used: its stored config does not decode: "
+            + "bad value at .training.layerSizes[1]: Expected to decode Int but found a string instead.\n"
+        XCTAssertEqual(try run("report", ["evaluate", "1", "--data", "test.csv"], expect: 1).error, "report: error: " + expected)
+        XCTAssertEqual(try run("report", ["explain", "1", "--layer", "1", "--weight", "0,0"], expect: 1).error,
+                       "report: error: cannot inspect the run: " + expected)
+    }
+
     func testEvaluatingARunsOwnValidationRowsGivesItsStoredValidationLoss() throws {
         // 120 rows, 3 features on different scales, 3 classes; float64, standardized, 25% validation.
         var generator = TestSupport.SeededGenerator(seed: 11)

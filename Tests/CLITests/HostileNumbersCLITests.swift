@@ -75,7 +75,7 @@ final class HostileNumbersCLITests: CLITestCase {
             let store = try SlopeStore(path: directory.path("n.db"))
             _ = try store.backend.write { try $0.execute("UPDATE runs SET status = 'queued', config = \(edit) WHERE id = 1", []) }
             try store.close()
-            let message = "run 1 cannot be resumed: its stored config is not valid: " + reason
+            let message = "run 1 cannot be used: its stored config is not valid: " + reason
             let layers = try run("report", ["layers", "1"]).output  // the norms; the dead units need the network rebuilt
             XCTAssertTrue(layers.contains("\ndead ReLU fractions unavailable: \(message)\n"), layers)
             let resume = try run("runner", ["resume", "--quiet"], expect: 1).error

@@ -63,6 +63,34 @@ final class PostgresURLCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("slope.db")), "no file is made for a URL")
     }
 
+    /// The hostile tester's URLs: a password with '?' or '/', a mistyped scheme, another database's
+    /// URL, a leading space. None shows the password, each is a usage error (no server needed:
+    /// refused before connecting), and no file is made.
+    func testMistypedURLsNeverShowThePassword() throws {
+        let hidden = "cannot read postgresql://***@db.lab/slope (*** hides what may be a password)"
+        let notPostgres = "is not a PostgreSQL URL nor a file path"
+        let cases: [(url: String, expected: String, secrets: [String])] = [
+            ("postgresql://u:Xy7?kP2q@db.lab:5432/slope?colour=blue", "unknown URL parameter 'colour'", ["Xy7", "kP2q"]),
+            ("postgresql://u:Xy7?kP2q=9@db.lab/slope?sslmode=sometimes", "sslmode 'sometimes' is not supported", ["Xy7", "kP2q"]),
+            ("postgresql://u:Xy7/kP2q@db.lab/slope", hidden, ["Xy7", "kP2q"]),
+            ("postgres:/u:Xy7kP2q@db.lab/slope", "'postgres:/***@db.lab/slope' " + notPostgres, ["Xy7kP2q"]),
+            ("mysql://u:pw4mysql@h/db", "'mysql://***@h/db' " + notPostgres, ["pw4mysql"]),
+            (" postgresql://u:Xy7kP2q@db.lab/slope", "'postgresql://***@db.lab/slope' has spaces around it: remove them", ["Xy7kP2q"]),
+        ]
+        for (url, expected, secrets) in cases {
+            assertFails(try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", url]), status: 2, containing: expected,
+                        secrets: secrets, "runner train \(url)")
+            assertFails(try run("runner", ["work", "--db", url]), status: 2, containing: expected, secrets: secrets, "runner work \(url)")
+            assertFails(try run("report", ["runs", "--db", url]), status: 2, containing: expected, secrets: secrets, "report runs \(url)")
+            assertFails(try run("report", ["runs"], environment: ["SLOPE_DB": url]), status: 2, containing: "SLOPE_DB: bad database URL: " + expected,
+                        secrets: secrets, "SLOPE_DB=\(url) report runs")
+        }
+        let train = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", "postgres:/u:Xy7kP2q@db.lab/slope"])
+        XCTAssertEqual(train.error, "error: --db: bad database URL: 'postgres:/***@db.lab/slope' is not a PostgreSQL URL nor a file path: "
+                       + "Slope stores in an SQLite file (a path) or a PostgreSQL server, written as postgresql://USER@HOST:5432/DATABASE\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path("")), [], "no file or folder is made")
+    }
+
     func testWrongPasswordUnreachableServerAndForeignDatabaseAreOneLine() throws {
         let database = try database()
         let admin = try PostgresServer.admin(), adminPassword = try PostgresServer.adminPassword()

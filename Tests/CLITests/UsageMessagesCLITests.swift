@@ -48,6 +48,10 @@ final class UsageMessagesCLITests: CLITestCase {
              "error: --keep-every: 'abc' is not accepted; expected a whole number from 1 up (1 keeps every epoch)"),
             ("runner", ["compact", "--sweep", "1", "--keep-every", "0"],
              "error: --keep-every: '0' is not accepted; expected a whole number from 1 up (1 keeps every epoch)"),
+            ("runner", ["train", "--dataset", ""], "error: --dataset: '' is not accepted; expected a built-in dataset (digits, xor, linear, spirals, "
+             + "moons, blobs; see `runner datasets`) or a CSV file's path; with sweep, a comma list of them without empty items"),
+            ("runner", ["sweep", "--dataset", "xor,,moons"], "error: --dataset: 'xor,,moons' is not accepted; expected a built-in dataset (digits, xor, "
+             + "linear, spirals, moons, blobs; see `runner datasets`) or a CSV file's path; with sweep, a comma list of them without empty items"),
             ("report", ["runs", "--limit", "abc"], "report: error: --limit: 'abc' is not accepted; expected a whole number from 1 up"),
             ("report", ["runs", "--limit", "-1"], "report: error: --limit: '-1' is not accepted; expected a whole number from 1 up"),
             ("report", ["runs", "--columns", "wide"], "report: error: --columns: 'wide' is not accepted; expected a whole number from 20 up"),

@@ -42,6 +42,15 @@ final class DashboardServerTests: XCTestCase {
         }
         let server = try DashboardServer(queries: queries, host: "::1", port: 9000, token: "abcdefghijklmnopq")
         XCTAssertEqual(server.address(port: 9001), "http://[::1]:9001/?token=abcdefghijklmnopq")
+        // Every address, however written (`--host 0` listens on all of them): the machine's name is shown.
+        for host in ["0.0.0.0", "0", "0.0", "0x0", "000.0.0.0", "::", "[::]", "::0", "0:0:0:0:0:0:0:0"] {
+            XCTAssertTrue(DashboardServer.isEveryAddress(host), host)
+            let every = try DashboardServer(queries: queries, host: host, port: 9000, token: "abcdefghijklmnopq")
+            XCTAssertEqual(every.address(port: 9002), "http://\(ProcessInfo.processInfo.hostName):9002/?token=abcdefghijklmnopq", host)
+        }
+        for host in ["127.0.0.1", "0.0.0.1", "1", "::1", "localhost", "example.org", "0.0.0.0.0", ""] {
+            XCTAssertFalse(DashboardServer.isEveryAddress(host), host)
+        }
     }
 
     /// Repeated requests are answered from the cache while the change token stays; a commit (a new

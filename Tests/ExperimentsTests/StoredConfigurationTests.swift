@@ -54,7 +54,7 @@ final class StoredConfigurationTests: XCTestCase {
             var configuration = made
             edit(&configuration)
             XCTAssertThrowsError(try RunConfiguration.decode(json: configuration.json(), runID: 7)) { error in
-                XCTAssertEqual("\(error)", "run 7 cannot be resumed: its stored config is not valid: " + reason)
+                XCTAssertEqual("\(error)", "run 7 cannot be used: its stored config is not valid: " + reason)
             }
         }
     }

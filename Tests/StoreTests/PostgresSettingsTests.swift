@@ -220,6 +220,58 @@ final class PostgresSettingsTests: XCTestCase {
         }
     }
 
+    /// A password with characters a URL reserves: '?', '#' and '@' before the host are read as
+    /// libpq reads them (the user part ends at the last '@' before the first '/'); one with a '/'
+    /// cannot be read, and the message hides everything between "://" and the last '@'.
+    func testPasswordsWithReservedCharacters() throws {
+        let question = try settings("postgresql://u:Xy7?kP2q@db.lab:5432/slope")
+        XCTAssertEqual([question.user, question.password?.value, question.host, question.database], ["u", "Xy7?kP2q", "db.lab", "slope"])
+        XCTAssertEqual(question.port, 5432)
+        let equals = try settings("postgresql://u:Xy7?kP2q=9@db.lab/slope?sslmode=require")
+        XCTAssertEqual([equals.password?.value, equals.host, equals.database], ["Xy7?kP2q=9", "db.lab", "slope"])
+        XCTAssertEqual(equals.sslMode, .require)
+        XCTAssertEqual(try settings("postgresql://u:a#b@c@db.lab/slope").password?.value, "a#b@c")
+        XCTAssertEqual(PostgresSettings.removingPassword(from: "postgresql://u:Xy7?kP2q@db.lab/slope"), "postgresql://u@db.lab/slope")
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgresql://u:Xy7?kP2q@db.lab/slope"), "postgresql://u@db.lab:5432/slope")
+
+        let hidden = "bad database URL: cannot read postgresql://***@db.lab/slope (*** hides what may be a password): write a '/' in the "
+            + "user name or password as %2F, '@' as %40, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+        XCTAssertEqual(refusal("postgresql://u:Xy7/kP2q@db.lab/slope"), hidden)
+        XCTAssertEqual(refusal("postgresql://u:Xy7/kP2q?x@db.lab/slope"), hidden)
+        XCTAssertEqual(refusal("postgresql://u:Xy7/kP2q@db.lab:99/slope"), hidden.replacingOccurrences(of: "db.lab/", with: "db.lab:99/"))
+        // Without an '@' after the user part, the usual messages (nothing there is a password).
+        XCTAssertEqual(refusal("postgresql://u@h/a/b"),
+                       "bad database URL: the database name 'a/b' has a '/': write it as %2F, or check the URL (postgresql://USER@HOST:5432/DATABASE?sslmode=require)")
+    }
+
+    /// What `--db` names is checked before anything is opened: text that looks like a URL but is
+    /// not a PostgreSQL one is refused (never taken as a file name), shown without its user part.
+    func testLocationsThatLookLikeURLsAreRefused() throws {
+        func locationRefusal(_ location: String) -> String {
+            do {
+                try SlopeStore.checkLocation(location)
+                XCTFail("accepted \(location)")
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        let notPostgres = " is not a PostgreSQL URL nor a file path: Slope stores in an SQLite file (a path) or a PostgreSQL server, "
+            + "written as postgresql://USER@HOST:5432/DATABASE"
+        XCTAssertEqual(locationRefusal("postgres:/u:Xy7kP2q@db.lab/slope"), "bad database URL: 'postgres:/***@db.lab/slope'" + notPostgres)
+        XCTAssertEqual(locationRefusal("mysql://u:pw@h/db"), "bad database URL: 'mysql://***@h/db'" + notPostgres)
+        XCTAssertEqual(locationRefusal("sqlite:///tmp/x.db"), "bad database URL: 'sqlite:///tmp/x.db'" + notPostgres)
+        XCTAssertEqual(locationRefusal(" postgresql://u:Xy7kP2q@db.lab/slope"), "bad database URL: 'postgresql://***@db.lab/slope' has spaces around it: remove them")
+        XCTAssertTrue(locationRefusal("postgresql://u:secret@h:0/d").hasPrefix("bad database URL: the port '0'"))
+        for path in ["slope.db", "/tmp/runs/a.db", "runs:1/x.db", "a@b.db", "x:/y.db", "./postgres.db"] {
+            XCTAssertNoThrow(try SlopeStore.checkLocation(path), path)
+            XCTAssertEqual(PostgresSettings.displayedLocation(path), path)
+        }
+        // Messages name such text (and a URL that does not parse) without the user part.
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgres:/u:Xy7kP2q@db.lab/slope"), "postgres:/***@db.lab/slope")
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgresql://u:Xy7/kP2q@db.lab/slope"), "postgresql://***@db.lab/slope")
+    }
+
     func testDescriptionsNeverShowThePassword() throws {
         let password = "Hunter2Secret"
         let parsed = try settings("postgresql://slope:\(password)@db.lab/slope?sslmode=require")

@@ -18,13 +18,9 @@ final class ReadOnlyTests: XCTestCase {
         let writable = try SlopeStore(path: path)
         let runID = try writable.createRun(.example(name: "sealed"))
         try writable.close()
-        // While someone could still write the file, the usual open is kept (it fails clearly here).
-        guard let undoFolder = try makeUnwritable(folder) else {
-            throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
-        }
+        // A folder and file this process can write: the usual open (it may create -wal and -shm).
         XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path)
-        undoFolder()
-        XCTAssertEqual(chmod(path, 0o444), 0)  // nobody may write it: immutable then
+        XCTAssertEqual(chmod(path, 0o444), 0)
         defer { chmod(path, 0o644) }
         guard let undo = try makeUnwritable(folder) else {
             throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
@@ -40,6 +36,65 @@ final class ReadOnlyTests: XCTestCase {
         XCTAssertEqual(try reader.run(id: runID).settings.name, "sealed")
         try reader.close()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["sealed.db"], "no -wal or -shm")
+    }
+
+    /// Read as immutable (here: a folder this process cannot write), a database that another
+    /// process changes meanwhile is not answered from: the read fails with `.changedWhileRead`,
+    /// and a new open reads the change. With a -wal beside it (in use), the usual open.
+    func testAnImmutableReadThatFindsTheFileChangedFails() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-readonly-changed")
+        defer { directory.remove() }
+        let folder = directory.path("shared")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        let path = folder + "/c.db"
+        let writer = try SlopeStore(path: path)
+        let first = try writer.createRun(.example(name: "first"))
+        try writer.close()
+        guard let undo = Unwritable.make(folder) else {
+            throw XCTSkip("cannot make a folder unwritable here (root without CAP_LINUX_IMMUTABLE, or no chattr)")
+        }
+        XCTAssertTrue(SQLiteBackend.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        undo()
+        XCTAssertEqual(try reader.runs(sweepID: nil).map(\.id), [first])
+        XCTAssertNil(reader.queries.fileChange())
+        let again = try SlopeStore(path: path)
+        let second = try again.createRun(.example(name: "second"))
+        XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path, "in use: a -wal beside it")
+        try again.close()  // checkpoints into the file: the reader's snapshot is gone
+        // The dashboard asks before each request, and opens the file again (CurrentDatabase).
+        XCTAssertEqual(reader.queries.fileChange(), "\(path) was changed by another process")
+        XCTAssertThrowsError(try reader.runs(sweepID: nil)) { error in
+            XCTAssertEqual(error as? StoreError, .changedWhileRead(path: path))
+            XCTAssertEqual("\(error)", "\(path) was changed by another process while this one read it (without SQLite's locks, as it "
+                           + "reads another user's database or one it cannot write: docs/schema.md): run the command again.")
+        }
+        try reader.close()
+        guard let undoAgain = Unwritable.make(folder) else { return XCTFail("could make it unwritable before") }
+        defer { undoAgain() }
+        let rereader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try rereader.runs(sweepID: nil).map(\.id), [first, second])
+        try rereader.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["c.db"], "no -wal or -shm")
+    }
+
+    /// Another user's database (here read by root, who could write it) is read as immutable too:
+    /// -wal and -shm files of root's would stop the owner's next write.
+    func testAnotherUsersDatabaseIsReadCreatingNothing() throws {
+        try XCTSkipUnless(geteuid() == 0, "gives the file to another user: needs root")
+        let directory = try TemporaryDirectory(prefix: "slope-readonly-owner")
+        defer { directory.remove() }
+        let path = directory.path("theirs.db")
+        let writer = try SlopeStore(path: path)
+        let runID = try writer.createRun(.example(name: "theirs"))
+        try writer.close()
+        XCTAssertEqual(SQLiteBackend.readOnlyOpenPath(path), path, "this user's own: the usual open")
+        XCTAssertEqual(chown(path, 1, 1), 0)
+        XCTAssertTrue(SQLiteBackend.readOnlyOpenPath(path).hasSuffix("?immutable=1"))
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        XCTAssertEqual(try reader.run(id: runID).settings.name, "theirs")
+        try reader.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path("")), ["theirs.db"], "no -wal or -shm")
     }
 
     /// A -wal without its -shm in a folder nobody may write: SQLite cannot read it there, and the
