@@ -115,16 +115,22 @@ final class EpochWriterTests: XCTestCase {
 
     private let fourBytes = SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 1, cols: 1, dtype: .float32, data: [0, 0, 128, 63])
 
-    /// Each write is started while the one before is still on its way, then that one is waited
-    /// for: two on their way at most, started and finished in order.
-    func testStartsTheNextWriteBeforeWaitingForTheLast() throws {
-        let log = InFlightLog()
-        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 4)
+    /// Submits epochs 0-3 of four bytes each to a writer of capacity 4 through `log`: 1-3 queue
+    /// up while the start of 0 is held; returns the writer (to finish).
+    private func writeFourEpochs(through log: InFlightLog, batchBytes: Int) throws -> EpochWriter {
+        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: batchBytes)
         try writer.submit(epoch(0), tensors: [fourBytes])
         log.entered.wait()
         for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
         log.gate.signal()
-        try writer.finish()
+        return writer
+    }
+
+    /// Each write is started while the one before is still on its way, then that one is waited
+    /// for: two on their way at most, started and finished in order.
+    func testStartsTheNextWriteBeforeWaitingForTheLast() throws {
+        let log = InFlightLog()
+        try writeFourEpochs(through: log, batchBytes: 4).finish()
         XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]",
                                     "start [3] after [2]", "wait [2]", "wait [3]"])
     }
@@ -133,12 +139,7 @@ final class EpochWriterTests: XCTestCase {
     /// one waits for it to end, so that the epochs coming meanwhile can join it.
     func testOnlyAFullWriteGoesBehindTheLast() throws {
         let log = InFlightLog()
-        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 8)
-        try writer.submit(epoch(0), tensors: [fourBytes])
-        log.entered.wait()
-        for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
-        log.gate.signal()
-        try writer.finish()
+        try writeFourEpochs(through: log, batchBytes: 8).finish()
         XCTAssertEqual(log.events, ["start [0] after none", "start [1, 2] after [0]", "wait [0]", "wait [1, 2]",
                                     "start [3] after none", "wait [3]"])
     }
@@ -148,12 +149,7 @@ final class EpochWriterTests: XCTestCase {
     func testTheFailureOfTheEarlierWriteCountsAndNothingMoreStarts() throws {
         let log = InFlightLog()
         log.failOn = 1
-        let writer = EpochWriter(start: log.start, capacity: 4, batchBytes: 4)
-        try writer.submit(epoch(0), tensors: [fourBytes])
-        log.entered.wait()
-        for number in 1...3 { try writer.submit(epoch(number), tensors: [fourBytes]) }
-        log.gate.signal()
-        XCTAssertThrowsError(try writer.finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
+        XCTAssertThrowsError(try writeFourEpochs(through: log, batchBytes: 4).finish()) { XCTAssertEqual($0 as? RecordingSink.Failure, .init(epoch: 1)) }
         XCTAssertEqual(log.events, ["start [0] after none", "start [1] after [0]", "wait [0]", "start [2] after [1]", "wait [1]", "abandon [2]"])
     }
 

@@ -36,6 +36,33 @@ final class PostgresEpochBatchTests: XCTestCase {
         }
     }
 
+    /// Stores an epoch of the run through another store (another connection), as an earlier
+    /// writer would have.
+    private func storeElsewhere(_ runID: Int64, _ epoch: (SlopeStore.EpochRecord, [SlopeStore.TensorRecord])) throws {
+        let other = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? other.close() }
+        try other.writeEpoch(runID: runID, epoch.0, tensors: epoch.1, holder: holder)
+    }
+
+    /// A store whose connections go through `proxy` (plain TCP).
+    private func backendThrough(_ proxy: LoopbackProxy, maximumConnections: Int = 4,
+                                reconnection: SlopeStore.PostgresReconnection = .init()) throws -> PostgresBackend {
+        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
+        return try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite,
+                                   maximumConnections: maximumConnections, reconnection: reconnection)
+    }
+
+    /// Each epoch's tensors are stored once, bit for bit.
+    private func assertTensorsStored(_ backend: PostgresBackend, _ runID: Int64,
+                                     _ epochs: [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])]) throws {
+        for (epoch, tensors) in epochs {
+            let stored = try backend.read { try $0.rows("SELECT layer, kind, data FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind",
+                                                        [runID, Int64(epoch.epoch)]) }
+            XCTAssertEqual(stored.map(\.values), tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
+                .map { [SQLValue.integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))] }, "epoch \(epoch.epoch), bit for bit")
+        }
+    }
+
     private func batch(_ epochs: [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])]) -> [SlopeStore.PendingEpoch] {
         epochs.map { (record: $0.0, tensors: $0.1) }
     }
@@ -85,9 +112,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 5, count: 4)
-        let other = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
-        try other.writeEpoch(runID: runID, epochs[2].0, tensors: epochs[2].1, holder: holder)
-        try other.close()
+        try storeElsewhere(runID, epochs[2])
         let before = try rows(backend, runID)
         XCTAssertThrowsError(try backend.writeEpochs(runID: runID, batch(epochs), holder: holder)) { error in
             XCTAssertTrue("\(error)".contains("epoch 2 of run \(runID) is already stored"), "\(error)")
@@ -118,9 +143,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
         defer { proxy.close() }
         let notices = PostgresReconnectionTests.Notices()
-        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
-        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite,
-                                          reconnection: notices.reconnection)
+        let backend = try backendThrough(proxy, reconnection: notices.reconnection)
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 9, count: 4)
@@ -131,12 +154,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(notices.lost.count, 1, "\(notices.lost)")
         XCTAssertEqual(notices.reconnected, 1)
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3], "every epoch once")
-        for (epoch, tensors) in epochs {
-            let stored = try backend.read { try $0.rows("SELECT layer, kind, data FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind",
-                                                        [runID, Int64(epoch.epoch)]) }
-            XCTAssertEqual(stored.map(\.values), tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
-                .map { [SQLValue.integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))] }, "epoch \(epoch.epoch), bit for bit")
-        }
+        try assertTensorsStored(backend, runID, epochs)
         XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 3)
     }
 
@@ -186,9 +204,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 8, count: 5)
-        let other = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
-        try other.writeEpoch(runID: runID, epochs[1].0, tensors: epochs[1].1, holder: holder)
-        try other.close()
+        try storeElsewhere(runID, epochs[1])
         let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch(Array(epochs[1...2])), batch(Array(epochs[3...4]))])
         // A fresh connection: the first write prepares the statement, the second waits for it.
         XCTAssertEqual(behind, [false, false, true])
@@ -221,9 +237,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
         defer { proxy.close() }
         let notices = PostgresReconnectionTests.Notices()
-        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
-        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite,
-                                          reconnection: notices.reconnection)
+        let backend = try backendThrough(proxy, reconnection: notices.reconnection)
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 11, count: 5)
@@ -239,12 +253,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(notices.lost.count, 1, "one outage, said once: \(notices.lost)")
         XCTAssertEqual(notices.reconnected, 1)
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4], "every epoch once")
-        for (epoch, tensors) in epochs {
-            let stored = try backend.read { try $0.rows("SELECT layer, kind, data FROM tensors WHERE run_id = ? AND epoch = ? ORDER BY layer, kind",
-                                                        [runID, Int64(epoch.epoch)]) }
-            XCTAssertEqual(stored.map(\.values), tensors.sorted { ($0.layer, $0.kind.rawValue) < ($1.layer, $1.kind.rawValue) }
-                .map { [SQLValue.integer(Int64($0.layer)), .text($0.kind.rawValue), .blob(Data($0.data))] }, "epoch \(epoch.epoch), bit for bit")
-        }
+        try assertTensorsStored(backend, runID, epochs)
         XCTAssertEqual(try backend.read { try $0.value("SELECT epochs_done FROM runs WHERE id = ?", [runID], as: Int64.self) }, 4)
     }
 
@@ -315,8 +324,7 @@ final class PostgresEpochBatchTests: XCTestCase {
     func testWritesBehindOthersNeedNoSecondConnection() throws {
         let proxy = try LoopbackProxy(targetPort: try PostgresTestCluster.admin().port)
         defer { proxy.close() }
-        let url = try PostgresTestCluster.url(host: "127.0.0.1", port: proxy.port, database: database.name, query: "sslmode=disable")
-        let backend = try PostgresBackend(settings: try PostgresSettings(url: url, environment: [:]), mode: .readWrite, maximumConnections: 1)
+        let backend = try backendThrough(proxy, maximumConnections: 1)
         defer { try? backend.close() }
         let epochs = PostgresEpochWriteTests.epochs(seed: 14, count: 5)
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
