@@ -36,8 +36,9 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
 
     /// - Parameters:
     ///   - byteBudget: tensor bytes that more than two epochs on their way may take (default: no limit).
-    ///   - batchBytes: tensor bytes that several epochs handed to `write` at once may take (the
-    ///     first goes whatever its size).
+    ///   - batchBytes: tensor bytes that several epochs handed to `start` at once may take (the
+    ///     first goes whatever its size); a batch that takes them is started behind the write on
+    ///     its way, a smaller one only once that write is over.
     init(start: @escaping ([SlopeStore.PendingEpoch], _ after: EpochsInFlight?) throws -> EpochsInFlight, capacity: Int,
          byteBudget: Int = .max, batchBytes: Int = 0) {
         self.start = start
@@ -46,15 +47,6 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
         self.batchBytes = batchBytes
     }
 
-    /// A writer whose writes are over when `write` returns (one at a time).
-    convenience init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, byteBudget: Int = .max,
-                     batchBytes: Int = 0) {
-        self.init(start: { epochs, previous in
-            try previous?.wait()
-            try write(epochs)
-            return WrittenEpochs()
-        }, capacity: capacity, byteBudget: byteBudget, batchBytes: batchBytes)
-    }
 
     /// Queues the epoch for writing (throws the failure of an earlier write instead). The tensors
     /// are checked for size when written, like `SlopeStore.writeEpoch`'s.

@@ -40,10 +40,9 @@ extension PostgresBackend {
         let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousEpoch, mode: mode, location: location)
         var sent = answerLost
         try withSession(afterLosing: lostConnection) { session in
-            if sent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) {
-                return  // the statement committed before its answer was lost
-            }
+            let isStored = { try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) }
             let resent = sent
+            if resent, try isStored() { return }  // the statement committed before its answer was lost
             sent = true
             let held: [Int64]
             do {
@@ -51,11 +50,11 @@ extension PostgresBackend {
             } catch {
                 // Sent again after a lost answer, the statement may have met the first one, which
                 // the server was still running: stored by it, not refused.
-                if resent, !PostgresBackend.isConnectionLoss(error), try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) { return }
+                if resent, !PostgresBackend.isConnectionLoss(error), try isStored() { return }
                 throw statement.refusal(error)
             }
             if held.first != 1 {
-                if resent, try Self.isStored(runID: runID, epoch: epochs[0].record.epoch, session) { return }
+                if resent, try isStored() { return }
                 throw try statement.notStored(session)
             }
         }

@@ -191,3 +191,14 @@ final class EpochWriterTests: XCTestCase {
         XCTAssertEqual(try store.epochs(runID: runID), [])
     }
 }
+
+extension EpochWriter {
+    /// A writer whose writes are over when `write` returns (one at a time).
+    convenience init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, batchBytes: Int) {
+        self.init(start: { epochs, previous in
+            try previous?.wait()
+            try write(epochs)
+            return WrittenEpochs()
+        }, capacity: capacity, batchBytes: batchBytes)
+    }
+}
