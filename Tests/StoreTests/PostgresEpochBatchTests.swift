@@ -105,6 +105,28 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(sqliteRun.bestEpoch, 4, "the first epoch of the lowest validation loss (tied by epoch 5)")
     }
 
+    /// The statement binds the first `EpochStatement.tensorParameters` tensors' bytes as
+    /// parameters of their own and the rest in one array: batches that fill those parameters
+    /// exactly, and that pass them by one and by more, store the same bytes as one by one.
+    func testTensorsPastTheStatementsOwnParametersAreStoredAsOneByOne() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let perEpoch = PostgresEpochWriteTests.epochs(seed: 9, count: 1)[0].1.count
+        let parameters = EpochStatement.tensorParameters
+        for total in [parameters, parameters + 1, 2 * parameters + 3] {
+            // Whole epochs, then the last one's first tensors, to `total` tensors in all.
+            var epochs = PostgresEpochWriteTests.epochs(seed: UInt64(total), count: (total + perEpoch - 1) / perEpoch)
+            epochs[epochs.count - 1].1 = Array(epochs[epochs.count - 1].1.prefix(total - perEpoch * (epochs.count - 1)))
+            XCTAssertEqual(epochs.reduce(0) { $0 + $1.1.count }, total)
+            let oneByOne = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+            for (epoch, tensors) in epochs { try backend.writeEpoch(runID: oneByOne, epoch, tensors: tensors, holder: holder) }
+            let together = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+            try backend.writeEpochs(runID: together, batch(epochs), holder: holder)
+            XCTAssertEqual(try rows(backend, together), try rows(backend, oneByOne), "\(total) tensors in one statement")
+            try assertTensorsStored(backend, together, epochs)
+        }
+    }
+
     /// A batch whose third epoch is refused (already stored) is rolled back whole: none of its
     /// epochs is stored, and the error says which epoch and why.
     func testABatchIsAllOrNothing() throws {
