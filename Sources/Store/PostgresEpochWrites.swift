@@ -70,8 +70,12 @@ extension PostgresBackend {
     func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
         let previousWrite = previous as? PostgresEpochsInFlight  // only this backend's writes come back to it
-        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousWrite?.lastEpoch, mode: mode,
-                                           location: location)
+        // A writer's epochs follow each other, so every write but a run's epoch 0 is guarded by
+        // the epoch before it: also when that one's commit was confirmed long ago, since a server
+        // with synchronous_commit=off loses the last confirmed commits when it crashes.
+        let first = epochs.first?.record.epoch ?? 0
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousWrite?.lastEpoch ?? (first > 0 ? first - 1 : nil),
+                                           mode: mode, location: location)
         if let previousWrite, let lease = previousWrite.handOver() {
             return PostgresEpochsInFlight(backend: self, statement: statement, lease: lease, answer: lease.session.send(statement),
                                           wentBehind: true)
@@ -257,12 +261,13 @@ struct EpochStatement: PostgresPreparedStatement {
     func notStored(_ session: PostgresSession) throws -> StoreError {
         if let previousEpoch, let row = try session.query("""
             SELECT claim_token, epochs_done::int8 = \(Int64(previousEpoch))
-                   AND EXISTS (SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(previousEpoch)))
+                   AND EXISTS (SELECT 1 FROM epochs WHERE run_id = \(runID) AND epoch = \(Int64(previousEpoch))),
+                   (SELECT max(epoch) FROM epochs WHERE run_id = \(runID))::int8
             FROM runs WHERE id = \(runID) AND status = 'running'
             """).first {
-            let (claimToken, previousIsStored) = try row.decode((Int64, Bool).self)
+            let (claimToken, previousIsStored, lastStored) = try row.decode((Int64, Bool, Int64?).self)
             if claimToken == holder.claimToken && !previousIsStored {
-                return .invalidValue("epoch \(epochs[0].record.epoch) of run \(runID) was not stored: epoch \(previousEpoch) before it was not")
+                return .previousEpochNotStored(runID: runID, epoch: epochs[0].record.epoch, previous: previousEpoch, lastStored: lastStored.map { Int($0) })
             }
         }
         return try SlopeStore.notHeld(runID, claimToken: holder.claimToken, PostgresSQLConnection(session: session))

@@ -232,7 +232,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(behind, [false, false, true])
         XCTAssertNil(errors[0])
         XCTAssertTrue("\(errors[1].map { "\($0)" } ?? "stored")".contains("epoch 1 of run \(runID) is already stored"), "\(String(describing: errors[1]))")
-        XCTAssertEqual(errors[2].map { "\($0)" }, "\(StoreError.invalidValue("epoch 3 of run \(runID) was not stored: epoch 2 before it was not"))")
+        XCTAssertEqual(errors[2].map { "\($0)" }, "\(StoreError.previousEpochNotStored(runID: runID, epoch: 3, previous: 2, lastStored: 1))")
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "nothing after the refused write")
     }
 
@@ -337,7 +337,7 @@ final class PostgresEpochBatchTests: XCTestCase {
         let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch([epochs[1]])])
         XCTAssertEqual(behind, [false, true])
         XCTAssertTrue("\(errors[0].map { "\($0)" } ?? "stored")".contains("epoch 0 is refused here"), "\(String(describing: errors[0]))")
-        XCTAssertEqual(errors[1].map { "\($0)" }, "\(StoreError.invalidValue("epoch 1 of run \(runID) was not stored: epoch 0 before it was not"))")
+        XCTAssertEqual(errors[1].map { "\($0)" }, "\(StoreError.previousEpochNotStored(runID: runID, epoch: 1, previous: 0, lastStored: nil))")
         XCTAssertEqual(try storedEpochs(backend, runID), [], "no epoch 1 without epoch 0")
     }
 
@@ -370,6 +370,36 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertEqual(Array(errors.dropFirst(2)), [nil, nil, nil])
         XCTAssertEqual(try storedEpochs(backend, taken), [])
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4])
+    }
+
+    /// A server with synchronous_commit=off that crashes loses the last commits it had
+    /// confirmed. A write that follows them (no write on its way any more) is still guarded by
+    /// the epoch before it, so it stores nothing rather than leave a gap, and its error is one a
+    /// worker requeues the run on (transient), saying where the run's stored epochs end. The
+    /// loss is simulated by deleting the last epoch behind the writer's back.
+    func testAWriteAfterConfirmedEpochsTheServerLostStoresNothing() throws {
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        defer { try? backend.close() }
+        let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        let epochs = PostgresEpochWriteTests.epochs(seed: 21, count: 5)
+        for epoch in epochs[0...2] { try backend.startEpochs(runID: runID, batch([epoch]), holder: holder, after: nil).wait() }
+        _ = try backend.write { c in
+            try c.execute("DELETE FROM epochs WHERE run_id = ? AND epoch = 2", [runID])
+            try c.execute("UPDATE runs SET epochs_done = 1 WHERE id = ?", [runID])
+        }
+        XCTAssertThrowsError(try backend.startEpochs(runID: runID, batch(Array(epochs[3...4])), holder: holder, after: nil).wait()) { error in
+            XCTAssertEqual(error as? StoreError, .previousEpochNotStored(runID: runID, epoch: 3, previous: 2, lastStored: 1))
+            XCTAssertEqual("\(error)", "epoch 3 of run \(runID) was not stored: epoch 2 before it is not (the run's stored epochs end at epoch 1; "
+                           + "a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)")
+            XCTAssertTrue((error as? StoreError)?.isTransient ?? false, "the worker requeues the run, to resume from epoch 1")
+        }
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "no gap")
+        // A run's epoch 0 needs nothing before it; a resumed run's first epoch follows its last stored one.
+        let fresh = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
+        try backend.startEpochs(runID: fresh, batch([epochs[0]]), holder: holder, after: nil).wait()
+        try backend.startEpochs(runID: runID, batch([epochs[2]]), holder: holder, after: nil).wait()
+        XCTAssertEqual(try storedEpochs(backend, fresh), [0])
+        XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2])
     }
 
     func testEpochsOutOfOrderAreRefusedBeforeAnythingIsSent() throws {
