@@ -99,8 +99,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .postgres(server, message):
             return "PostgreSQL error on \(server): \(message)"
         case let .previousEpochNotStored(runID, epoch, previous, lastStored):
-            return "epoch \(epoch) of run \(runID) was not stored: epoch \(previous) before it is not (the run's stored epochs end at "
-                + "\(lastStored.map { "epoch \($0)" } ?? "none"); a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)"
+            return "epoch \(epoch) of run \(runID) was not stored: epoch \(previous) before it is not ("
+                + (lastStored.map { "the run's stored epochs end at epoch \($0)" } ?? "the run has no epoch stored")
+                + "; a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)"
         case let .interrupted(message):
             return message
         case let .timedOut(server, setting, seconds):
