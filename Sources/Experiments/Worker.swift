@@ -34,6 +34,10 @@ public enum RunOutcome: Equatable, Sendable {
     /// read-only file): put back in the queue with the reason when `requeued`, else left `running`
     /// for `runner resume` to take over once this process has ended. Its stored epochs stay.
     case suspended(reason: String, requeued: Bool)
+    /// Put back in the queue because the server no longer has epochs it had confirmed (a crash
+    /// with synchronous_commit=off): nothing is to be fixed, so it is claimed again (by this
+    /// worker or another) and resumes from its stored epochs.
+    case requeued(reason: String)
     case failed(String)
 
     /// Requeued by Ctrl-C (`runner resume` continues it).
@@ -48,6 +52,7 @@ public enum RunOutcome: Equatable, Sendable {
         case .interrupted: return "interrupted"
         case .lost: return "lost"
         case .suspended: return "suspended"
+        case .requeued: return "requeued"
         case .failed: return "failed"
         }
     }
@@ -244,7 +249,12 @@ public final class Worker: @unchecked Sendable {
         guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
             throw ExperimentsError.notFound("run \(runID) is not queued")
         }
-        return execute(claimed)
+        var outcome = execute(claimed)
+        // Requeued after the server lost epochs: claimed again at once, it resumes from those it has.
+        while case .requeued = outcome, !stop.isRequested, let again = try store.claimRun(runID: runID, worker: identity) {
+            outcome = execute(again)
+        }
+        return outcome
     }
 
     /// After Ctrl-C or a suspended run, a sweep with runs left is `interrupted`. When a run was
@@ -289,6 +299,8 @@ public final class Worker: @unchecked Sendable {
         } catch let error as StoreError {
             if case let .runNotHeld(_, detail) = error {
                 outcome = .lost(detail)
+            } else if case .previousEpochNotStored = error {
+                outcome = requeue(runID, holder: holder, error: error)
             } else if error.isTransient {
                 outcome = suspend(runID, holder: holder, error: error)
             } else {
@@ -316,6 +328,17 @@ public final class Worker: @unchecked Sendable {
         return .suspended(reason: error.description, requeued: requeued)
     }
 
+    /// The server lost epochs of the run that it had confirmed: back to the queue, to resume from
+    /// the epochs it still has (if the store refuses that too, it is suspended as above).
+    private func requeue(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
+        let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
+        let reason = "requeued after epoch \(lastEpoch): \(error.description)"
+        guard (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil else {
+            return .suspended(reason: error.description, requeued: false)
+        }
+        return .requeued(reason: reason)
+    }
+
     private func train(_ claimed: SlopeStore.ClaimedRun, holder: RunHolder, configuration: RunConfiguration,
                        label: String, next: NextClaim?) throws -> RunOutcome {
         let runID = claimed.id
@@ -326,8 +349,8 @@ public final class Worker: @unchecked Sendable {
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
         let heartbeat = startHeartbeat(runID: runID, holder: holder)
         defer { heartbeat.cancel() }
-        let (outcome, stop) = try runEpochs(trainer, claimed: claimed, holder: holder, configuration: configuration)
-        return try endRun(runID, holder: holder, outcome: outcome, stop: stop, next: next)
+        let (outcome, stop, lastEpoch) = try runEpochs(trainer, claimed: claimed, holder: holder, configuration: configuration)
+        return try endRun(runID, holder: holder, outcome: outcome, stop: stop, lastEpoch: lastEpoch, next: next)
     }
 
     /// The trainer of a claimed run: continued from its last stored epoch holding weights (the
@@ -377,7 +400,7 @@ public final class Worker: @unchecked Sendable {
     /// The epoch loop: trains, hands every epoch to the store (`EpochLog.record`), reports
     /// progress, and stops on Ctrl-C or pruning. Returns once every epoch is written.
     private func runEpochs(_ trainer: Trainer, claimed: SlopeStore.ClaimedRun, holder: RunHolder,
-                           configuration: RunConfiguration) throws -> (TrainingOutcome, StopCause?) {
+                           configuration: RunConfiguration) throws -> (TrainingOutcome, StopCause?, lastEpoch: Int?) {
         let runID = claimed.id, epochs = configuration.training.epochs
         let log = EpochLog(runID: runID, configuration: configuration, store: store, holder: holder)
         defer { log.waitUntilIdle() }
@@ -395,7 +418,7 @@ public final class Worker: @unchecked Sendable {
             throw log.failure(orElse: error)
         }
         try log.finish()
-        return (outcome, stoppedBy)
+        return (outcome, stoppedBy, log.lastEpoch)
     }
 
     /// Ctrl-C on an epoch that ends the run anyway (its last, or early stopping's) lets it end as it
@@ -413,7 +436,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says; with `next` (and no
     /// Ctrl-C yet), claims the next queued run in the same transaction.
-    private func endRun(_ runID: Int64, holder: RunHolder, outcome: TrainingOutcome, stop: StopCause?,
+    private func endRun(_ runID: Int64, holder: RunHolder, outcome: TrainingOutcome, stop: StopCause?, lastEpoch: Int?,
                         next: NextClaim?) throws -> RunOutcome {
         let status: RunStatus, reason: String
         switch outcome {
@@ -436,17 +459,18 @@ public final class Worker: @unchecked Sendable {
         }
         if let next, !self.stop.isRequested {
             do {
-                next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder,
+                next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder, lastEpoch: lastEpoch,
                                               claimingNextOf: next.sweepID, worker: identity))
                 return .finished(status, reason: reason)
             } catch {
                 if case StoreError.runNotHeld = error { throw error }  // the finish itself was refused
+                if case StoreError.previousEpochNotStored = error { throw error }
                 // Else the claim's half failed (a bad row of the next run, a lock timeout) and took
                 // the finish with it: the run is finished alone, and the next claim, made on its
                 // own, reports that failure as before.
             }
         }
-        try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder)
+        try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder, lastEpoch: lastEpoch)
         return .finished(status, reason: reason)
     }
 
@@ -524,6 +548,8 @@ final class EpochLog {
     private let configuration: RunConfiguration
     private let writer: EpochWriter
     private var heldBack: EpochResult? = nil
+    /// The last epoch handed to the writer (stored, once `finish` has returned).
+    private(set) var lastEpoch: Int?
 
     init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, holder: RunHolder) {
         self.configuration = configuration
@@ -578,6 +604,7 @@ final class EpochLog {
                                             trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
                                             seconds: result.seconds)
         try writer.submit(record, tensors: tensors)
+        lastEpoch = result.epoch
     }
 }
 
@@ -609,6 +636,7 @@ extension RunOutcome {
         case let .interrupted(epoch): return "requeued after epoch \(epoch)"
         case let .lost(message), let .failed(message): return message
         case let .suspended(reason, requeued): return reason + (requeued ? " (requeued)" : "")
+        case let .requeued(reason): return reason + " (requeued)"
         }
     }
 }

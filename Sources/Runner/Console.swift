@@ -187,6 +187,7 @@ enum Console {
         // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
         let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in
             if case let .suspended(reason, requeued) = outcome { return (id, reason, requeued) }
+            if case let .requeued(reason) = outcome { return (id, reason, true) }  // not claimed again by this process
             return nil
         }
         if let first = suspended.first {

@@ -309,7 +309,9 @@ struct EpochStatement: PostgresPreparedStatement {
         for statistic in [\TensorStatistics.l2, \.mean, \.std, \.min, \.max] {
             bindings.append(NullableFloat8Array(elements: statistics.map { $0[keyPath: statistic] }))
         }
-        bindings.append(ByteaArray(elements: tensors.dropFirst(Self.tensorParameters).map(\.tensor.data)))
+        // The array goes first: it makes room in the bind buffer for the parameters after it too, at once.
+        bindings.append(ByteaArray(elements: tensors.dropFirst(Self.tensorParameters).map(\.tensor.data),
+                                   reserving: tensors.prefix(Self.tensorParameters).reduce(0) { $0 + 4 + $1.tensor.data.count }))
         for index in 0..<Self.tensorParameters {
             bindings.append(index < tensors.count ? Bytea(bytes: tensors[index].tensor.data) : nil)
         }
@@ -396,11 +398,13 @@ struct Bytea: PostgresNonThrowingEncodable {
 /// into the bind message's buffer (an array of ByteBuffers would copy them twice).
 struct ByteaArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
     let elements: [[UInt8]]
+    /// Bytes to make room for in the buffer beyond the array's own (the parameters that follow it).
+    var reserving = 0
     static var psqlType: PostgresDataType { .byteaArray }
     static var psqlFormat: PostgresFormat { .binary }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        buffer.reserveCapacity(minimumWritableBytes: 20 + elements.reduce(0) { $0 + 4 + $1.count })
+        buffer.reserveCapacity(minimumWritableBytes: 20 + elements.reduce(0) { $0 + 4 + $1.count } + reserving)
         PostgresArrayHeader.write(count: elements.count, hasNull: false, elementType: .bytea, into: &buffer)
         for element in elements {
             buffer.writeInteger(Int32(element.count))

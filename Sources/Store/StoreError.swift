@@ -33,10 +33,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case runNotHeld(runID: Int64, detail: String)
     /// The caller passed a value the schema refuses (shape, size, duplicate epoch...).
     case invalidValue(String)
-    /// The epoch was not stored because the one before it is not: a write before it failed, or
-    /// a PostgreSQL server with `synchronous_commit=off` crashed and lost commits it had
-    /// confirmed. The run's stored epochs still end without a gap, at `lastStored`, where it can resume.
-    case previousEpochNotStored(runID: Int64, epoch: Int, previous: Int, lastStored: Int?)
+    /// The epoch (nil: the run's end) was refused because the epoch before it (`previous`) is not
+    /// stored: a write before it failed, or a PostgreSQL server with `synchronous_commit=off`
+    /// crashed and lost commits it had confirmed. The run's stored epochs still end without a
+    /// gap, at `lastStored`; a worker puts it back in the queue, to resume from there.
+    case previousEpochNotStored(runID: Int64, epoch: Int?, previous: Int, lastStored: Int?)
     /// Any other SQLite error, with SQLite's message.
     case sqlite(path: String, message: String)
     /// `runner compact` stopped: the disk filled or the lock stayed held; whether the tensors
@@ -99,9 +100,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .postgres(server, message):
             return "PostgreSQL error on \(server): \(message)"
         case let .previousEpochNotStored(runID, epoch, previous, lastStored):
-            return "epoch \(epoch) of run \(runID) was not stored: epoch \(previous) before it is not ("
-                + (lastStored.map { "the run's stored epochs end at epoch \($0)" } ?? "the run has no epoch stored")
-                + "; a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)"
+            let refused = epoch.map { "epoch \($0) of run \(runID) was not stored: epoch \(previous) before it is not" }
+                ?? "run \(runID) was not ended: its last epoch, \(previous), is not stored"
+            return refused + " (" + (lastStored.map { "the run's stored epochs end at epoch \($0)" } ?? "the run has no epoch stored")
+                + "; a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)."
+                + " The run goes back to the queue and resumes from its stored epochs."
         case let .interrupted(message):
             return message
         case let .timedOut(server, setting, seconds):
@@ -116,11 +119,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
     /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL
-    /// statement cancelled at its time limit, epochs a crashed server lost): the same write can
+    /// statement cancelled at its time limit): the same write can
     /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
     public var isTransient: Bool {
         switch self {
-        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut, .previousEpochNotStored: return true
+        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut: return true
         default: return false
         }
     }

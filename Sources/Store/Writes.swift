@@ -205,20 +205,24 @@ extension SlopeStore {
     /// With `holder` (a worker's claim: what the worker always passes), only while that claim
     /// holds the run (else `.runNotHeld`, nothing changed): a worker whose run was taken over must
     /// not end it under its new holder. Without, whoever holds it.
+    /// With `lastEpoch` (the last epoch its worker stored), only if that epoch is still the run's
+    /// last stored one (else `.previousEpochNotStored`, nothing changed: a PostgreSQL server with
+    /// synchronous_commit=off that crashed lost epochs it had confirmed, and the run must train
+    /// them again rather than end without them).
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil,
-                          holder: RunHolder? = nil) throws {
+                          holder: RunHolder? = nil, lastEpoch: Int? = nil) throws {
         try Self.checkFinal(status)
-        try write { c in try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c) }
+        try write { c in try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, lastEpoch: lastEpoch, c) }
     }
 
     /// `finishRun` and then `claimNextRun` in ONE transaction, so that a worker going from one run
     /// to the next commits (and waits for the server's WAL flush) once, not twice. When the finish
     /// is refused (`.runNotHeld`) or fails, nothing is claimed either. Nil when no run is queued.
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil, holder: RunHolder,
-                          claimingNextOf sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
+                          lastEpoch: Int? = nil, claimingNextOf sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
         try Self.checkFinal(status)
         return try write { c in
-            try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, c)
+            try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, lastEpoch: lastEpoch, c)
             return try claimOldestQueued(sweepID: sweepID, worker: worker, c)
         }
     }
@@ -229,15 +233,25 @@ extension SlopeStore {
         }
     }
 
-    /// The finish statement (guarded by `holder` when given).
+    /// The finish statement (guarded by `holder` and `lastEpoch` when given).
     private func finish(_ runID: Int64, status: RunStatus, stopReason: String?, error: String?, holder: RunHolder?,
-                        _ c: any SQLConnection) throws {
+                        lastEpoch: Int?, _ c: any SQLConnection) throws {
         let now = c.dialect.currentTimestamp, held = Self.heldBy(holder, c.dialect)
+        let stored: (condition: String, arguments: [any SQLValueConvertible]) = lastEpoch.map { epoch in
+            (" AND epochs_done = ? AND EXISTS (SELECT 1 FROM epochs WHERE run_id = ? AND epoch = ?)", [epoch, runID, epoch])
+        } ?? ("", [])
         let changed = try c.execute("""
             UPDATE runs SET status = ?, stop_reason = ?, error = ?, finished_at = \(now), heartbeat_at = \(now)
-            WHERE id = ?\(held.condition)
-            """, [status.rawValue, stopReason, error, runID] + held.arguments)
-        if changed == 0 { throw try Self.notHeld(runID, claimToken: holder?.claimToken, c) }
+            WHERE id = ?\(held.condition)\(stored.condition)
+            """, [status.rawValue, stopReason, error, runID] + held.arguments + stored.arguments)
+        guard changed == 0 else { return }
+        if let lastEpoch, let holder, let row = try c.rows("""
+            SELECT claim_token, (SELECT max(epoch) FROM epochs WHERE run_id = ?) AS last_epoch FROM runs WHERE id = ? AND status = 'running'
+            """, [runID, runID]).first, try row.required("claim_token") == holder.claimToken {
+            let lastStored: Int64? = row.get("last_epoch")
+            throw StoreError.previousEpochNotStored(runID: runID, epoch: nil, previous: lastEpoch, lastStored: lastStored.map { Int($0) })
+        }
+        throw try Self.notHeld(runID, claimToken: holder?.claimToken, c)
     }
 
     /// Puts a run back in the queue (Ctrl-C, a failed write): its stored epochs stay, so it resumes

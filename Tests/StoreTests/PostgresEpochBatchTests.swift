@@ -374,9 +374,9 @@ final class PostgresEpochBatchTests: XCTestCase {
 
     /// A server with synchronous_commit=off that crashes loses the last commits it had
     /// confirmed. A write that follows them (no write on its way any more) is still guarded by
-    /// the epoch before it, so it stores nothing rather than leave a gap, and its error is one a
-    /// worker requeues the run on (transient), saying where the run's stored epochs end. The
-    /// loss is simulated by deleting the last epoch behind the writer's back.
+    /// the epoch before it, so it stores nothing rather than leave a gap, and its error (on which a
+    /// worker requeues the run) says where the run's stored epochs end; the run's end is refused
+    /// too. The loss is simulated by deleting the last epoch behind the writer's back.
     func testAWriteAfterConfirmedEpochsTheServerLostStoresNothing() throws {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
@@ -390,10 +390,19 @@ final class PostgresEpochBatchTests: XCTestCase {
         XCTAssertThrowsError(try backend.startEpochs(runID: runID, batch(Array(epochs[3...4])), holder: holder, after: nil).wait()) { error in
             XCTAssertEqual(error as? StoreError, .previousEpochNotStored(runID: runID, epoch: 3, previous: 2, lastStored: 1))
             XCTAssertEqual("\(error)", "epoch 3 of run \(runID) was not stored: epoch 2 before it is not (the run's stored epochs end at epoch 1; "
-                           + "a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)")
-            XCTAssertTrue((error as? StoreError)?.isTransient ?? false, "the worker requeues the run, to resume from epoch 1")
+                           + "a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)."
+                           + " The run goes back to the queue and resumes from its stored epochs.")
         }
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "no gap")
+        // Nor does the run end without the epoch its worker stored last.
+        let store = try SlopeStore(location: database.url)
+        defer { try? store.close() }
+        XCTAssertThrowsError(try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs", holder: holder,
+                                                 lastEpoch: 2)) { error in
+            XCTAssertEqual(error as? StoreError, .previousEpochNotStored(runID: runID, epoch: nil, previous: 2, lastStored: 1))
+            XCTAssertTrue("\(error)".hasPrefix("run \(runID) was not ended: its last epoch, 2, is not stored (the run's stored epochs end at epoch 1;"), "\(error)")
+        }
+        XCTAssertEqual(try backend.read { try $0.value("SELECT status FROM runs WHERE id = ?", [runID], as: String.self) }, "running")
         // A run's epoch 0 needs nothing before it; a resumed run's first epoch follows its last stored one.
         let fresh = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         try backend.startEpochs(runID: fresh, batch([epochs[0]]), holder: holder, after: nil).wait()

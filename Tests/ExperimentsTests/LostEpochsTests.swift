@@ -1,0 +1,83 @@
+// A PostgreSQL server with synchronous_commit=off that crashes loses the commits of its last
+// moments, which it had already confirmed. Simulated here on the test server by deleting the
+// run's last stored epoch (and its tensors) behind the worker's back: the worker's next epoch
+// is refused (every epoch is stored only after the one before it), the run goes back to the
+// queue and, claimed again, trains the lost epoch again: the same bits as an uninterrupted run.
+import Foundation
+import PostgresNIO
+@testable import Store
+import TestSupport
+import XCTest
+@testable import Experiments
+
+final class LostEpochsTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+    private var database: String?
+    private var adminURL: String?
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-lost-epochs") }
+
+    override func tearDown() {
+        if let database, let adminURL { try? execute(adminURL, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        directory.remove()
+    }
+
+    private func execute(_ url: String, _ sql: String) throws {
+        let session = try PostgresSession(settings: try PostgresSettings(url: url, environment: [:]))
+        defer { session.close() }
+        try session.query(PostgresQuery(unsafeSQL: sql))
+    }
+
+    /// digits 64-24-10 with momentum, every epoch's tensors logged.
+    private func settings() -> RunSettings {
+        var settings = RunSettings()
+        settings.dataset = "digits"
+        settings.hidden = [24]
+        settings.epochs = 8
+        settings.batchSize = 64
+        settings.learningRate = 0.05
+        settings.momentum = 0.9
+        return settings
+    }
+
+    func testEpochsTheServerLostAreTrainedAgainBitIdentically() throws {
+        guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
+        self.adminURL = adminURL
+        let name = "slope_lost_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        try execute(adminURL, "CREATE DATABASE \(name)")
+        database = name
+        guard let slash = adminURL.range(of: "/", options: .backwards) else { return XCTFail(adminURL) }
+        let url = adminURL[..<slash.lowerBound] + "/" + name
+
+        let reference = try SlopeStore(path: directory.path("reference.db"))
+        let referenceID = try reference.createRun(try RunConfiguration.make(settings()).newRun())
+        XCTAssertEqual(try Worker(store: reference).runQueued(runID: referenceID), .finished(.completed, reason: "completed all epochs"))
+
+        let store = try SlopeStore(location: String(url))
+        defer { try? store.close() }
+        let runID = try store.createRun(try RunConfiguration.make(settings()).newRun())
+        let lost = Locked(false)
+        let worker = Worker(store: store, onEvent: { [store] event in
+            // After epoch 4's commit (and before epoch 5 is handed over: this runs on the training
+            // thread), the server "loses" it.
+            guard case let .epochFinished(_, epoch, _, _, _) = event, epoch == 4, !lost.value else { return }
+            lost.update { $0 = true }
+            for _ in 0..<1000 where ((try? store.epochs(runID: runID).count) ?? 0) < 5 { Thread.sleep(forTimeInterval: 0.01) }
+            _ = try? store.backend.write { c in
+                try c.execute("DELETE FROM epochs WHERE run_id = ? AND epoch = 4", [runID])
+                try c.execute("UPDATE runs SET epochs_done = 3 WHERE id = ?", [runID])
+            }
+        })
+        XCTAssertEqual(try worker.runQueued(runID: runID), .finished(.completed, reason: "completed all epochs"))
+        XCTAssertTrue(lost.value)
+        XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), Array(0...8), "every epoch once, no gap")
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss!.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.validationLoss!.bitPattern })
+        for epoch in 0...8 {
+            XCTAssertEqual(try store.tensors(runID: runID, epoch: epoch).map(\.tensor),
+                           try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor), "epoch \(epoch)")
+        }
+    }
+}
