@@ -68,7 +68,7 @@ final class FilterParserTests: ReportTestCase {
     }
 
     /// A number in `--where` is read as the flags read one (Store's `DecimalNumber`): `0x10` was
-    /// read as 0 followed by a name `x10`, `1e999` said only "is not a number", and `inf` asked to
+    /// refused as 0 followed by an unexpected `x10`, `1e999` said only "is not a number", and `inf` asked to
     /// be quoted, which a numeric column then refused.
     func testNumbersAreReadAsTheFlagsReadThem() throws {
         func message(_ text: String) -> String {
