@@ -21,9 +21,9 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     let pool: DatabasePool
     private let checkpointer: Checkpointer?
     /// The file at `path` as it was just before it was opened (when the open created it, just
-    /// after; nil if it was gone by then): its device and inode tell when another file takes its path. Taken before, not after, so that a
-    /// file put in its place during the open is seen as a replacement (and opened again by the
-    /// dashboard) rather than taken for the one opened.
+    /// after; nil if it was gone by then): its device and inode tell when another file takes its
+    /// path. Taken before, not after, so that a file put in its place during the open is seen as a
+    /// replacement (and opened again by the dashboard) rather than taken for the one opened.
     private let openedFile: FileState?
     /// Whether the database is read as immutable (`readOnlyOpenPath`). SQLite then takes no locks,
     /// so a read that ends to find the file changed since `openedFile` (its size or time too) fails
@@ -59,8 +59,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// cannot be looked at), else "PATH was deleted" or "PATH was replaced by another file". The
     /// open connections keep reading the file they opened, whatever now has its path. A file read
     /// as immutable (`readOnlyOpenPath`) that another process wrote is changed too: its reads
-    /// would fail (`.changedWhileRead`), and a new open reads the change.
-    /// One `stat`.
+    /// would fail (`.changedWhileRead`), and a new open reads the change. One `stat`.
     func fileChange() -> String? {
         guard let openedFile else { return nil }
         guard let now = FileState(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
@@ -76,8 +75,6 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     private let closeLock = NSLock()
     private var isClosed = false
 
-    /// Closes the database: the last connection to close copies the WAL into the file and
-    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
     /// The inode, size and modification time (nanoseconds) of the database file, and the size and
     /// time of its write-ahead log: one `stat` of each.
     func changeToken() -> String {
@@ -89,6 +86,8 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         return (database.map { "\($0.inode):" } ?? "") + part(database) + "/" + part(FileState(path + "-wal"))
     }
 
+    /// Closes the database: the last connection to close copies the WAL into the file and
+    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
     func close() throws {
         closeLock.lock()
         defer { closeLock.unlock() }
