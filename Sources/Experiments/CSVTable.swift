@@ -1,6 +1,7 @@
 // Reads a CSV file with a header row into a table of finite numbers, or fails
 // with an error naming the file, line and column of the first problem.
 import Foundation
+import Store
 
 /// A numeric table read from CSV: `values` is row-major, `rowCount x columnNames.count`.
 struct CSVTable: Equatable {
@@ -65,7 +66,7 @@ struct CSVTable: Equatable {
         }
         let header = try fields(text(lineRanges[headerIndex]), file: file, line: headerIndex + 1, header: nil)
             .map { $0.trimmingCharacters(in: .whitespaces) }
-        if header.allSatisfy({ Self.decimalNumber($0) != nil }) {
+        if header.allSatisfy({ DecimalNumber.value(of: $0) != nil }) {
             throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: nil,
                 reason: "no header row (the first line holds only numbers); add a first line naming each column, e.g. x1,x2,label")
         }
@@ -94,12 +95,12 @@ struct CSVTable: Equatable {
             }
             func check(_ field: Substring, column: Int) throws -> Double {
                 let trimmed = field.trimmingCharacters(in: .whitespaces)
-                if column == textIndex, !trimmed.isEmpty, Self.decimalNumber(trimmed) == nil {
+                if column == textIndex, !trimmed.isEmpty, DecimalNumber.value(of: trimmed) == nil {
                     textCells[rowCount] = trimmed
                     if firstTextLine == nil { firstTextLine = lineIndex + 1 }
                     return .nan
                 }
-                guard let value = Self.decimalNumber(trimmed) else {
+                guard let value = DecimalNumber.value(of: trimmed) else {
                     throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(Self.shown(header[column]))' (\(column + 1))",
                         reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(Self.shown(trimmed))' is not a number")
                 }
@@ -141,7 +142,7 @@ struct CSVTable: Equatable {
                 if let exact = exactDecimal(bytes, first..<last) {
                     value = exact
                     parsed = true
-                } else if length > 0 && length < buffer.count && Self.isDecimalNumber(bytes[first..<last]) {
+                } else if length > 0 && length < buffer.count && DecimalNumber.isWellFormed(bytes[first..<last]) {
                     for offset in 0..<length { buffer[offset] = CChar(bitPattern: bytes[first + offset]) }
                     buffer[length] = 0
                     buffer.withUnsafeMutableBufferPointer { characters in
@@ -174,39 +175,6 @@ struct CSVTable: Equatable {
             }
         }
         return table
-    }
-
-    /// The number a cell holds, if it is written as a decimal number as pandas' `read_csv` reads
-    /// one (`isDecimalNumber`); nil for anything else, `0x10` and `0x1p3` too (strtod, and so
-    /// Swift's `Double(_:)`, would read those as 16 and 8).
-    static func decimalNumber<Text: StringProtocol>(_ text: Text) -> Double? {
-        isDecimalNumber(Array(text.utf8)[...]) ? Double(String(text)) : nil
-    }
-
-    /// `[+-]digits[.[digits]][(e|E)[+-]digits]`, `[+-].digits[...]`, or `[+-]inf`, `infinity`, `nan`
-    /// in any case: what pandas reads as a float. No hexadecimal, no spaces, no `_`.
-    static func isDecimalNumber(_ bytes: ArraySlice<UInt8>) -> Bool {
-        var index = bytes.startIndex
-        if index < bytes.endIndex && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-        let word = String(decoding: bytes[index...], as: UTF8.self).lowercased()
-        if word == "inf" || word == "infinity" || word == "nan" { return true }
-        func digits() -> Int {
-            let start = index
-            while index < bytes.endIndex && bytes[index] >= 48 && bytes[index] <= 57 { index += 1 }
-            return index - start
-        }
-        var mantissaDigits = digits()
-        if index < bytes.endIndex && bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            mantissaDigits += digits()
-        }
-        guard mantissaDigits > 0 else { return false }
-        if index < bytes.endIndex && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            index += 1
-            if index < bytes.endIndex && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            guard digits() > 0 else { return false }
-        }
-        return index == bytes.endIndex
     }
 
     /// `[-]digits[.digits]` with at most 19 digits whose integer value is at most 2^53 and at most

@@ -139,7 +139,7 @@ public enum DataCatalog {
         var given = Set<String>()
         for part in parts.dropFirst() {
             let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2, options[pair[0]] != nil, let value = CSVTable.decimalNumber(pair[1]), value.isFinite else {
+            guard pair.count == 2, options[pair[0]] != nil, let value = DecimalNumber.value(of: pair[1]), value.isFinite else {
                 let accepted = builtIn.options.isEmpty ? "none" : builtIn.options.map { "\($0.name)=N" }.joined(separator: ", ")
                 throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "bad option '\(part)'; \(builtIn.rawValue) accepts \(accepted)")
             }
@@ -292,7 +292,7 @@ public enum DataCatalog {
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
-                    reason: "holds text ('\(CSVTable.shown(texts.first { CSVTable.decimalNumber($0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
+                    reason: "holds text ('\(CSVTable.shown(texts.first { DecimalNumber.value(of: $0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
             }
             let classes = Set(texts).sorted()
             if task == .auto && classes.count > maximumAutoClassCount {

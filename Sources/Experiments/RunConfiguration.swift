@@ -229,31 +229,41 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// sizes, the optimizer's settings). Before anything uses it: a layer of 2^63 units overflows
     /// the memory check, 2^63 - 1 epochs never end.
     func checkStored(runID: Int64) throws {
-        func whole(_ value: UInt64) -> SettingValue { Int(exactly: value).map(SettingValue.int) ?? .string(String(value)) }
-        var settings: [(Setting, SettingValue, String)] = [
-            (.learningRate, .double(training.learningRate), "training.learningRate"),
-            (.batchSize, .int(training.batchSize), "training.batchSize"),
-            (.epochs, .int(training.epochs), "training.epochs"),
-            (.momentum, .double(training.momentum), "training.momentum"),
-            (.weightDecay, .double(training.weightDecay), "training.weightDecay"),
-            (.beta1, .double(training.beta1), "training.beta1"),
-            (.beta2, .double(training.beta2), "training.beta2"),
-            (.epsilon, .double(training.epsilon), "training.epsilon"),
-            (.rho, .double(training.rho), "training.rho"),
-            (.seed, whole(training.seed), "training.seed"),
-            (.validation, .double(data.validationFraction), "data.validationFraction"),
-            (.splitSeed, whole(data.splitSeed), "data.splitSeed"),
-        ]
-        if let earlyStopping = training.earlyStopping {
-            settings.append((.earlyStoppingPatience, .int(earlyStopping.patience), "training.earlyStopping.patience"))
-            settings.append((.minDelta, .double(earlyStopping.minDelta), "training.earlyStopping.minDelta"))
-        }
         var scratch = RunSettings()
         do {
-            for (setting, value, field) in settings { try scratch.apply(setting, value, field: field) }
+            for setting in Setting.allCases where setting.isNumeric {
+                guard let (value, field) = storedNumber(setting) else { continue }
+                try scratch.apply(setting, value, field: field)
+            }
             try training.validate()
         } catch {  // an ExperimentsError or a NeuralNetError, each one line naming the field
             throw ExperimentsError.corruptRun(runID: runID, reason: "its stored config is not valid: \(error)")
+        }
+    }
+
+    /// Where `make()` stores a numeric setting (`field`, its place in the JSON) and its value there;
+    /// nil for the other settings and for early stopping's when the run does not stop early. The
+    /// switch names every setting, so that a new one must say here whether `checkStored` checks it.
+    func storedNumber(_ setting: Setting) -> (value: SettingValue, field: String)? {
+        func whole(_ value: UInt64) -> SettingValue { Int(exactly: value).map(SettingValue.int) ?? .string(String(value)) }
+        switch setting {
+        case .learningRate: return (.double(training.learningRate), "training.learningRate")
+        case .batchSize: return (.int(training.batchSize), "training.batchSize")
+        case .epochs: return (.int(training.epochs), "training.epochs")
+        case .momentum: return (.double(training.momentum), "training.momentum")
+        case .weightDecay: return (.double(training.weightDecay), "training.weightDecay")
+        case .beta1: return (.double(training.beta1), "training.beta1")
+        case .beta2: return (.double(training.beta2), "training.beta2")
+        case .epsilon: return (.double(training.epsilon), "training.epsilon")
+        case .rho: return (.double(training.rho), "training.rho")
+        case .seed: return (whole(training.seed), "training.seed")
+        case .validation: return (.double(data.validationFraction), "data.validationFraction")
+        case .splitSeed: return (whole(data.splitSeed), "data.splitSeed")
+        case .earlyStoppingPatience: return training.earlyStopping.map { (.int($0.patience), "training.earlyStopping.patience") }
+        case .minDelta: return training.earlyStopping.map { (.double($0.minDelta), "training.earlyStopping.minDelta") }
+        case .dataset, .target, .task, .standardize, .hidden, .activation, .outputActivation, .loss, .nesterov, .optimizer,
+             .precision, .bias, .initialization, .initialWeights, .earlyStoppingMonitor, .logTensors, .name:
+            return nil  // not numbers (the engine's validate() checks the layer sizes made from --hidden)
         }
     }
 

@@ -221,7 +221,8 @@ public enum Setting: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Settings that take a number, so a sweep may draw them from a distribution.
+    /// Settings that take a number, so a sweep may draw them from a distribution (and a stored
+    /// config's are checked by the flags' rules: `RunConfiguration.storedNumber`).
     var isNumeric: Bool {
         switch self {
         case .learningRate, .batchSize, .epochs, .momentum, .weightDecay, .seed, .validation, .splitSeed,

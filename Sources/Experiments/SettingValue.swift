@@ -1,6 +1,7 @@
 // A setting's value as written by the user: in a sweep file (YAML scalars and
 // lists) or on the command line (text). Settings parse them with their own rules.
 import Foundation
+import Store
 
 public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     case int(Int)
@@ -32,7 +33,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     /// around it aside): `0x10` is not 16, as strtod (Swift's `Double(_:)`) would read it. What
     /// every numeric flag takes (`AcceptedValues.number` too).
     static func decimalNumber(_ text: String) -> Double? {
-        CSVTable.decimalNumber(text.trimmingCharacters(in: .whitespaces))
+        DecimalNumber.value(of: text.trimmingCharacters(in: .whitespaces))
     }
 
     var asInt: Int? {

@@ -9,6 +9,7 @@
 //   comparison := OP literal | ["not"] "in" "(" literal ("," literal)* ")" | ["not"] "like" STRING
 //               | "is" ["not"] "null"
 //   literal    := NUMBER | STRING ('' inside quotes is one ') | true | false (true/false columns)
+//   NUMBER     := finite, in decimal as the flags take it (Store's DecimalNumber): not 0x10, 1_000, inf
 //
 // SQLite's parser has a fixed stack (a chain of 91 nested ORs or 23 NOTs overflowed it), so the
 // filter handed to Store is kept shallow: a chain of `and`s or `or`s becomes a balanced tree
@@ -162,22 +163,20 @@ public enum RunFilterParser {
                 tokens.append(.text(value))
             } else if character.isNumber || character == "." ||
                         ((character == "-" || character == "+") && index + 1 < characters.count &&
-                         (characters[index + 1].isNumber || characters[index + 1] == ".") && !lastIsOperand(tokens)) {
+                         (characters[index + 1].isNumber || characters[index + 1] == "." || characters[index + 1].isLetter)
+                         && !lastIsOperand(tokens)) {
+                // The whole word, letters and `_` too, is the number: `0x10` and `1_000` are refused as
+                // the flags refuse them, not read as 0 followed by `x10`.
                 var literal = String(character)
                 index += 1
                 while index < characters.count {
                     let c = characters[index]
-                    if c.isNumber || c == "." || c == "e" || c == "E" ||
+                    if c.isNumber || c.isLetter || c == "." || c == "_" ||
                         ((c == "-" || c == "+") && (literal.last == "e" || literal.last == "E")) {
                         literal.append(c); index += 1
                     } else { break }
                 }
-                if let whole = Int64(literal) {  // exact: 9223372036854775807 is not a Double
-                    tokens.append(.integer(whole))
-                } else {
-                    guard let value = Double(literal), value.isFinite else { throw fail("'\(literal)' is not a number") }
-                    tokens.append(.number(value))
-                }
+                tokens.append(try number(literal, in: text))
             } else if character.isLetter || character == "_" {
                 var name = ""
                 while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
@@ -196,6 +195,24 @@ public enum RunFilterParser {
             }
         }
         return tokens
+    }
+
+    /// The token of a number written in `text` (`--where`), read as the flags read numbers
+    /// (`DecimalNumber`): in decimal, and finite.
+    static func number(_ literal: String, in text: String) throws -> Token {
+        guard let value = DecimalNumber.value(of: literal) else {
+            throw ReportError.invalidExpression(text, reason: "'\(literal)' is not a number: write numbers in decimal, "
+                + "e.g. 16, -0.5, .5 or 1e-4 (no hexadecimal, no _ between digits)")
+        }
+        guard value.isFinite else { throw notFinite(literal, in: text) }
+        if let whole = Int64(literal) { return .integer(whole) }  // exact: 9223372036854775807 is not a Double
+        return .number(value)
+    }
+
+    /// The refusal of `inf`, `nan` or a number beyond a Double's range (`1e999`).
+    static func notFinite(_ literal: String, in text: String) -> ReportError {
+        .invalidExpression(text, reason: "'\(literal)' is not a finite number: write a decimal number of at most 1.7e308 "
+            + "in size, e.g. 1e300 (and 'is null' for a missing value)")
     }
 
     private static func lastIsOperand(_ tokens: [Token]) -> Bool {
@@ -354,6 +371,8 @@ public enum RunFilterParser {
                     throw fail("\(column.rawValue) is a number: write the value without quotes")
                 }
                 return .text(value)
+            case .name(let name) where column.isNumeric && DecimalNumber.value(of: name) != nil:  // inf, nan
+                throw RunFilterParser.notFinite(name, in: source)
             case .name(let name):
                 throw fail("expected a number or a 'quoted string', found \(name) (quote text values: '\(name)')")
             case .symbol:

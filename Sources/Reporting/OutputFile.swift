@@ -39,14 +39,14 @@ public enum OutputFile {
             try writeAll(descriptor, data, shownAs: path)
             return descriptor == STDOUT_FILENO
         }
+        // The database being read is told by its device and inode, whatever the path's spelling
+        // (`..`, links, a hard link); a -wal or -shm not made yet, by the database it would belong to.
         let target = resolvedTarget(path)
-        let protected = (databaseFiles + (database.map { [$0] } ?? [])).map { canonical($0) }
         var info = stat()
         let exists = stat(target, &info) == 0
-        if protected.contains(canonical(target)) || (exists && databaseFiles.contains { isFile($0, info) }) {
-            throw refusal
-        }
+        if exists && databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
         if let database = sqliteDatabase(at: target) {
+            if let realDatabase, isSameFile(database, realDatabase) { throw refusal }
             throw ReportError.invalidArgument("\(option) \(path) is \(database == target ? "an SQLite database" : "a file of the SQLite database \(database)"): "
                                               + "give another file name (output never replaces a database)")
         }
@@ -177,11 +177,5 @@ public enum OutputFile {
     public static func isSameFile(_ first: String, _ second: String) -> Bool {
         var info = stat()
         return stat(second, &info) == 0 && isFile(first, info)
-    }
-
-    /// An absolute path with links in its folders resolved, for comparing two paths.
-    static func canonical(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
     }
 }

@@ -20,12 +20,15 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     let busyTimeout: TimeInterval
     let pool: DatabasePool
     private let checkpointer: Checkpointer?
-    /// The file opened (its device and inode), to tell when another file takes its path.
-    private let openedFile: (device: UInt64, inode: UInt64)?
-    /// For a database read as immutable (`readOnlyOpenPath`): the file as it was before it was
-    /// opened. SQLite then takes no locks, so a read that ends to find the file changed fails
+    /// The file at `path` as it was just before it was opened (when the open created it, just
+    /// after; nil if it was gone by then): its device and inode tell when another file takes its
+    /// path. Taken before, not after, so that a file put in its place during the open is seen as a
+    /// replacement (and opened again by the dashboard) rather than taken for the one opened.
+    private let openedFile: FileState?
+    /// Whether the database is read as immutable (`readOnlyOpenPath`). SQLite then takes no locks,
+    /// so a read that ends to find the file changed since `openedFile` (its size or time too) fails
     /// (`.changedWhileRead`) rather than answer from pages of two versions.
-    private let immutableFile: FileState?
+    private let isImmutable: Bool
 
     var dialect: SQLDialect { .sqlite }
     var location: String { path }
@@ -45,29 +48,24 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         let checkpointer = mode == .readWrite ? Checkpointer(path: path) : nil
         self.checkpointer = checkpointer
         do {
-            (pool, immutableFile) = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
-                                                      checkpointer: checkpointer)
+            (pool, openedFile, isImmutable) = try Self.openPool(path: path, mode: mode, busyTimeout: busyTimeout,
+                                                                lockWaiting: lockWaiting, checkpointer: checkpointer)
         } catch {
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
-        openedFile = Self.fileIdentity(path)
     }
 
     /// What became of the file at `path` since it was opened: nil while it is the same file (or
     /// cannot be looked at), else "PATH was deleted" or "PATH was replaced by another file". The
     /// open connections keep reading the file they opened, whatever now has its path. A file read
     /// as immutable (`readOnlyOpenPath`) that another process wrote is changed too: its reads
-    /// would fail (`.changedWhileRead`), and a new open reads the change.
+    /// would fail (`.changedWhileRead`), and a new open reads the change. One `stat`.
     func fileChange() -> String? {
         guard let openedFile else { return nil }
-        guard let now = Self.fileIdentity(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
-        if now != openedFile { return "\(path) was replaced by another file" }
-        if let immutableFile, let state = FileState(path), state != immutableFile { return "\(path) was changed by another process" }
+        guard let now = FileState(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
+        if !now.isSameFile(as: openedFile) { return "\(path) was replaced by another file" }
+        if isImmutable && now != openedFile { return "\(path) was changed by another process" }
         return nil
-    }
-
-    private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
-        FileState(path).map { ($0.device, $0.inode) }
     }
 
     deinit {
@@ -77,22 +75,19 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     private let closeLock = NSLock()
     private var isClosed = false
 
-    /// Closes the database: the last connection to close copies the WAL into the file and
-    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
     /// The inode, size and modification time (nanoseconds) of the database file, and the size and
-    /// time of its write-ahead log.
+    /// time of its write-ahead log: one `stat` of each.
     func changeToken() -> String {
-        func part(_ file: String) -> String {
-            var info = stat()
-            guard stat(file, &info) == 0 else { return "-" }
-            return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        func part(_ state: FileState?) -> String {
+            state.map { "\($0.size).\($0.seconds).\($0.nanoseconds)" } ?? "-"
         }
         // The inode too: another file put in its place, even of the same size and time, is a change.
-        var info = stat()
-        let inode = stat(path, &info) == 0 ? "\(info.st_ino):" : ""
-        return inode + part(path) + "/" + part(path + "-wal")
+        let database = FileState(path)
+        return (database.map { "\($0.inode):" } ?? "") + part(database) + "/" + part(FileState(path + "-wal"))
     }
 
+    /// Closes the database: the last connection to close copies the WAL into the file and
+    /// removes the `-wal` and `-shm` files. Later calls do nothing; any other use afterwards throws.
     func close() throws {
         closeLock.lock()
         defer { closeLock.unlock() }
@@ -127,15 +122,16 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// processes, SQLite can answer SQLITE_BUSY (or SQLITE_PROTOCOL) without waiting (a deferred
     /// transaction whose snapshot went stale, the switch to WAL): those attempts are retried until
     /// the busy timeout.
+    /// Returns the pool, the file as it was before the pool opened it and whether it is read as immutable.
     private static func openPool(path: String, mode: Mode, busyTimeout: TimeInterval, lockWaiting: LockWaiting?,
-                                 checkpointer: Checkpointer?) throws -> (DatabasePool, immutableFile: FileState?) {
+                                 checkpointer: Checkpointer?) throws -> (DatabasePool, openedFile: FileState?, isImmutable: Bool) {
         let started = Date(), deadline = started.addingTimeInterval(busyTimeout)
         var noticed = false
         while true {
             do {
                 try checkIsSlopeDatabase(path: path, mode: mode, busyTimeout: busyTimeout)
                 let openPath = mode == .readOnly ? readOnlyOpenPath(path) : path
-                let immutableFile = openPath == path ? nil : FileState(path)
+                let openedFile = FileState(path)
                 let configuration = Self.configuration(mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting,
                                                   path: path, checkpointer: checkpointer)
                 let pool = try DatabasePool(path: openPath, configuration: configuration)
@@ -143,11 +139,12 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
                 case .readWrite: try Migrations.migrate(pool, path: path)
                 case .readOnly: try Migrations.verify(pool, path: path)
                 }
-                if let immutableFile, FileState(path) != immutableFile {
+                let isImmutable = openPath != path
+                if isImmutable, FileState(path) != openedFile {
                     try? pool.close()
                     throw StoreError.changedWhileRead(path: path)
                 }
-                return (pool, immutableFile)
+                return (pool, openedFile ?? FileState(path), isImmutable)
             } catch let error as DatabaseError
                         where [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_PROTOCOL].contains(error.resultCode)
                               && (Date() < deadline || lockWaiting.map { !$0.shouldGiveUp() } ?? false) {
@@ -187,7 +184,7 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     struct FileState: Equatable {
         var device: UInt64, inode: UInt64, size: Int64, seconds: Int, nanoseconds: Int
 
-        /// The state of the file `path` leads to (nil when it is gone).
+        /// The state of the file `path` leads to (nil when it is gone: `errno` says why).
         init?(_ path: String) {
             var info = stat()
             guard stat(path, &info) == 0 else { return nil }
@@ -197,6 +194,9 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
             seconds = info.st_mtim.tv_sec
             nanoseconds = info.st_mtim.tv_nsec
         }
+
+        /// Whether both are states of one file (its device and inode), changed or not.
+        func isSameFile(as other: FileState) -> Bool { device == other.device && inode == other.inode }
     }
 
     /// Waits for another process's write lock by looking again every 0.25-1.25 ms (at random)
@@ -407,10 +407,10 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         do {
             let result = try pool.read { db in try body(SQLiteConnection(db)) }
-            if let immutableFile, FileState(path) != immutableFile { throw StoreError.changedWhileRead(path: path) }
+            if isImmutable, FileState(path) != openedFile { throw StoreError.changedWhileRead(path: path) }
             return result
         } catch let error as DatabaseError {
-            if let immutableFile, FileState(path) != immutableFile { throw StoreError.changedWhileRead(path: path) }
+            if isImmutable, FileState(path) != openedFile { throw StoreError.changedWhileRead(path: path) }
             throw StoreError.wrap(error, path: path, busyTimeout: busyTimeout)
         }
     }

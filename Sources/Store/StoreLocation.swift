@@ -8,12 +8,14 @@ extension SlopeStore {
     /// other processes' locks as `busyTimeout` and `lockWaiting` say). A server's database is
     /// migrated on a read-write open; `creatingServerTables: false` refuses one without Slope's
     /// tables (`.noDatabase`) instead of creating them, in the same connection and queries.
+    /// `location` is one `checkLocation` accepted: both executables check `--db` and SLOPE_DB there,
+    /// once, in their `validate()`, a usage error before anything is opened. Here, text that is no
+    /// `postgresql://` URL is a file's path, even `mysql://...`.
     /// - Throws: `StoreError` (`.invalidDatabaseURL`, `.cannotConnect`, `.notASlopeDatabase`, ...).
     public convenience init(location: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30,
                             lockWaiting: LockWaiting? = nil, creatingServerTables: Bool = true,
                             reconnection: PostgresReconnection = .init()) throws {
         guard PostgresSettings.isPostgresURL(location) else {
-            try Self.checkLocation(location)
             try self.init(path: location, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting)
             return
         }
@@ -22,7 +24,8 @@ extension SlopeStore {
         self.init(backend: backend, mode: mode, busyTimeout: busyTimeout)
     }
 
-    /// Checks what `--db` or SLOPE_DB names before anything is opened: a PostgreSQL URL must parse,
+    /// Checks what `--db` or SLOPE_DB names before anything is opened (the executables' `validate()`;
+    /// `init(location:)` does not check again): a PostgreSQL URL must parse,
     /// and a file path must not look like a URL (`mysql://...`, `postgres:/...` with one slash, a
     /// URL with a space before it), which would otherwise be taken as a file name and shown whole,
     /// password included. Messages show such text with its user and password part as "***".

@@ -86,4 +86,19 @@ final class FilterLimitsCLITests: XCTestCase {
         XCTAssertTrue(try refusal(String(repeating: "(", count: 50_000) + "id = 3" + String(repeating: ")", count: 50_000))
             .contains("parentheses nest more than 100 deep"))
     }
+
+    /// A number is read as the flags read one: hexadecimal, `_`, `inf` and `1e999` are usage errors
+    /// saying how to write it (`0x10` was read as 0 followed by `x10`); `+.05` is 0.05.
+    func testNumbersAreWrittenInDecimal() throws {
+        XCTAssertTrue(try refusal("learning_rate > 0x10").hasSuffix(": '0x10' is not a number: write numbers in decimal, "
+            + "e.g. 16, -0.5, .5 or 1e-4 (no hexadecimal, no _ between digits)\n"))
+        XCTAssertTrue(try refusal("batch_size < 1_000").contains("'1_000' is not a number: write numbers in decimal"))
+        for number in ["inf", "nan", "1e999", "-inf"] {
+            XCTAssertTrue(try refusal("learning_rate < \(number)").contains("'\(number)' is not a finite number: write a decimal number"), number)
+        }
+        let above = try ids("learning_rate > 0.05")
+        XCTAssertFalse(above.isEmpty)
+        XCTAssertLessThan(above.count, try ids("id > 0").count)
+        XCTAssertEqual(try ids("learning_rate > +.05"), above)
+    }
 }

@@ -2,6 +2,7 @@
 // (Reporting's OutputFile), so that no output replaces a database, a device, a pipe or a link,
 // a full disk leaves the old file as it was, and each refusal is one line with its exit status.
 import Foundation
+import Reporting
 import TestSupport
 import XCTest
 
@@ -54,6 +55,42 @@ final class OutputPathCLITests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path("")).filter { !$0.hasPrefix("read.db") }.sorted(),
                        ["link.csv", "slope.db"], "nothing written")
         try run("report", ["runs"])
+    }
+
+    /// The database `report` reads is refused as `--out` by what it is (its device and inode, or the
+    /// database a -wal, -shm or -journal not made yet would belong to), however the path is spelled:
+    /// with `..`, through a link to it or to its folder, as a hard link; and the file stays as it was.
+    func testTheDatabaseBeingReadIsRefusedHoweverItsPathIsSpelled() throws {
+        try run("runner", ["train", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0", "--quiet"])
+        let database = directory.path("slope.db")
+        let before = try Data(contentsOf: URL(fileURLWithPath: database))
+        try FileManager.default.createDirectory(atPath: directory.path("sub"), withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: directory.path("folder-link"), withDestinationPath: directory.path(""))
+        try FileManager.default.createSymbolicLink(atPath: directory.path("db-link.csv"), withDestinationPath: "slope.db")
+        try FileManager.default.linkItem(atPath: database, toPath: directory.path("hard.csv"))
+        for out in ["sub/../slope.db", "./sub/../slope.db-wal", "sub/../slope.db-shm", "slope.db-journal", "folder-link/slope.db",
+                    "folder-link/sub/../slope.db-wal", "db-link.csv", "hard.csv", directory.path("sub/../slope.db")] {
+            XCTAssertEqual(try run("report", ["tensors", "1", "--format", "csv", "--out", out], expect: 2).error,
+                           "report: error: --out \(out) is the database being read (\(database)): give another file name\n")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: database)), before, "the database is unchanged")
+        // (The -wal and -shm of the read are SQLite's: a WAL header or nothing, no output in them.)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path("")).filter { !$0.hasPrefix("slope.db-") }.sorted(),
+                       ["db-link.csv", "folder-link", "hard.csv", "slope.db", "sub"], "nothing written")
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: database + "-wal"))) ?? Data()
+        XCTAssertTrue(wal.isEmpty || Array(wal.prefix(3)) == [0x37, 0x7f, 0x06], "\(wal.prefix(16) as NSData)")
+        XCTAssertEqual(fileType("db-link.csv"), S_IFLNK)
+        // While `report` runs, the database's -wal is there; a database read without one (as
+        // immutable: a folder report cannot write) has none to find by its inode.
+        let closed = directory.path("closed.db")
+        try FileManager.default.copyItem(atPath: database, toPath: closed)
+        for out in [directory.path("sub/../closed.db-wal"), directory.path("folder-link/closed.db-shm")] {
+            XCTAssertThrowsError(try OutputFile.write(Data("x".utf8), to: out, protecting: closed)) { error in
+                XCTAssertEqual("\(error)", "--out \(out) is the database being read (\(closed)): give another file name")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: closed + "-wal"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: closed + "-shm"))
     }
 
     func testDevicesPipesFoldersAndStandardOutput() throws {

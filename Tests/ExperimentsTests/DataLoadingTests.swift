@@ -1,6 +1,7 @@
 // CSV loading, task detection, splits and standardization, and every bad-data error
 // (each must name the file, line and column).
 import NeuralNet
+import Store
 import TestSupport
 import XCTest
 @testable import Experiments
@@ -71,13 +72,13 @@ final class DataLoadingTests: XCTestCase {
     /// point, exponent, inf/nan); hexadecimal (`0x10`, `0x1p3`, which strtod reads as 16 and 8) is text.
     func testOnlyDecimalNumbersAreNumbers() throws {
         for text in ["0", "-3", "+3", "1.5", ".5", "5.", "1e3", "-2E-2", "1.5e+10", "inf", "-Infinity", "NaN"] {
-            XCTAssertTrue(CSVTable.isDecimalNumber(Array(text.utf8)[...]), text)
+            XCTAssertTrue(DecimalNumber.isWellFormed(Array(text.utf8)[...]), text)
         }
         for text in ["0x10", "0x1p3", "0X1", "1_000", "", ".", "-", "e5", "1e", "1e+", "1.2.3", " 1", "1 ", "infinit", "nan(1)", "١"] {
-            XCTAssertFalse(CSVTable.isDecimalNumber(Array(text.utf8)[...]), text)
-            XCTAssertNil(CSVTable.decimalNumber(text), text)
+            XCTAssertFalse(DecimalNumber.isWellFormed(Array(text.utf8)[...]), text)
+            XCTAssertNil(DecimalNumber.value(of: text), text)
         }
-        XCTAssertEqual(CSVTable.decimalNumber("-2E-2"), -0.02)
+        XCTAssertEqual(DecimalNumber.value(of: "-2E-2"), -0.02)
         // Both parsing paths (plain cells and quoted rows) read decimals, and refuse hexadecimal features.
         let loaded = try load("a,b,y\n+1,.5,2.5\n1e3,\"5.\",3\n-2E-2,7,1.25\n")
         XCTAssertEqual(loaded.dataset.features, [1, 0.5, 1000, 5, -0.02, 7])

@@ -1,7 +1,7 @@
 // A run's stored configuration (`runs.config`) is checked when it is read back with the same rules
 // as the flags that made it: every configuration the flags make reads back as it was; a value
 // just past a flag's limit, edited into the JSON, is refused naming its place in the JSON.
-import Experiments
+@testable import Experiments
 import Foundation
 import NeuralNet
 import XCTest
@@ -57,5 +57,42 @@ final class StoredConfigurationTests: XCTestCase {
                 XCTAssertEqual("\(error)", "run 7 cannot be used: its stored config is not valid: " + reason)
             }
         }
+    }
+
+    /// Every numeric setting is checked in a stored config, at the place `make()` stores it: a
+    /// setting given a value of its own comes back from that place in the JSON, and an edit there
+    /// just past the flag's limit is refused. A numeric setting `make()` stored without a
+    /// `storedNumber` place would escape the check and fail here.
+    func testEveryNumericSettingIsCheckedWhereMakeStoresIt() throws {
+        let numeric = Setting.allCases.filter(\.isNumeric)
+        XCTAssertEqual(numeric.count, 14)
+        for setting in numeric {
+            // A value of its own, which no default has: 3 for whole numbers, 0.375 for the others.
+            let given: SettingValue = setting.isInteger ? .int(3) : .double(0.375)
+            var base = settings { $0.dataset = "moons"; $0.validationFraction = 0.25; $0.earlyStoppingPatience = 2 }
+            base.optimizer = [.beta1, .beta2, .epsilon].contains(setting) ? .adam : setting == .rho ? .rmsprop : .sgd  // one that uses it
+            try base.apply(setting, given, field: setting.flag)
+            let configuration = try RunConfiguration.make(base)
+            let stored = try XCTUnwrap(configuration.storedNumber(setting), "\(setting) is not checked")
+            XCTAssertEqual(stored.value.asDouble, given.asDouble, "\(setting)")
+            // `field` is the place in the JSON that holds it.
+            var node: Any? = try JSONSerialization.jsonObject(with: Data(configuration.json().utf8))
+            for key in stored.field.split(separator: ".") { node = (node as? [String: Any])?[String(key)] }
+            XCTAssertEqual((node as? NSNumber)?.doubleValue, given.asDouble, "\(setting) at \(stored.field)")
+            // Each is refused there when it is what no flag takes: -1 is below every numeric setting's
+            // range; a seed (stored unsigned) is refused past 2^63 - 1.
+            let key = "\"\(stored.field.split(separator: ".").last!)\":"
+            let refused = [.seed, .splitSeed].contains(setting) ? "9223372036854775808" : "-1"
+            let edited = configuration.json().replacingOccurrences(of: key + (setting.isInteger ? "3" : "0.375"), with: key + refused)
+            XCTAssertNotEqual(edited, configuration.json(), "\(setting)")
+            XCTAssertThrowsError(try RunConfiguration.decode(json: edited, runID: 3), "\(setting)") { error in
+                XCTAssertTrue("\(error)".hasPrefix("run 3 cannot be used: its stored config is not valid: \(stored.field): '\(refused)' is not accepted"),
+                              "\(error)")
+            }
+        }
+        let others = Setting.allCases.filter { !$0.isNumeric }
+        let made = try RunConfiguration.make(settings { $0.earlyStoppingPatience = 2; $0.earlyStoppingMonitor = .trainLoss })
+        XCTAssertEqual(others.filter { made.storedNumber($0) != nil }, [])
+        XCTAssertNil(try RunConfiguration.make(settings { _ in }).storedNumber(.minDelta), "no early stopping: nothing stored")
     }
 }

@@ -1,5 +1,6 @@
 // The --where / --sort language: the AST of valid expressions, one-line errors for invalid ones,
 // and injection attempts that either fail to parse or match nothing, leaving the tables intact.
+import Experiments
 import Reporting
 import Store
 import XCTest
@@ -64,6 +65,52 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(message("seed = 1\nor x"), "unknown column 'x'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
         XCTAssertThrowsError(try RunFilterParser.parseSort("-lr; DROP TABLE runs"))
         XCTAssertThrowsError(try RunFilterParser.parseSort("best_val_loss desc"))
+    }
+
+    /// A number in `--where` is read as the flags read one (Store's `DecimalNumber`): `0x10` was
+    /// refused as 0 followed by an unexpected `x10`, `1e999` said only "is not a number", and `inf` asked to
+    /// be quoted, which a numeric column then refused.
+    func testNumbersAreReadAsTheFlagsReadThem() throws {
+        func message(_ text: String) -> String {
+            do {
+                _ = try RunFilterParser.parse(text)
+                return "parsed"
+            } catch let error as ReportError {
+                XCTAssertTrue(error.isUsageError, text)
+                return "\(error)"
+            } catch { return "\(error)" }
+        }
+        let decimal = "is not a number: write numbers in decimal, e.g. 16, -0.5, .5 or 1e-4 (no hexadecimal, no _ between digits)"
+        let finite = "is not a finite number: write a decimal number of at most 1.7e308 in size, e.g. 1e300 (and 'is null' for a missing value)"
+        XCTAssertEqual(message("learning_rate > 0x10"), "invalid expression \"learning_rate > 0x10\": '0x10' " + decimal)
+        XCTAssertEqual(message("learning_rate < 0x1p3"), "invalid expression \"learning_rate < 0x1p3\": '0x1p3' " + decimal)
+        XCTAssertEqual(message("batch_size = 1_000"), "invalid expression \"batch_size = 1_000\": '1_000' " + decimal)
+        XCTAssertEqual(message("seed in (1, 2x)"), "invalid expression \"seed in (1, 2x)\": '2x' " + decimal)
+        XCTAssertEqual(message("momentum = 1.2.3"), "invalid expression \"momentum = 1.2.3\": '1.2.3' " + decimal)
+        XCTAssertEqual(message("learning_rate < 1e999"), "invalid expression \"learning_rate < 1e999\": '1e999' " + finite)
+        XCTAssertEqual(message("learning_rate < inf"), "invalid expression \"learning_rate < inf\": 'inf' " + finite)
+        XCTAssertEqual(message("learning_rate > -Infinity"), "invalid expression \"learning_rate > -Infinity\": '-Infinity' " + finite)
+        XCTAssertEqual(message("best_val_loss = NaN"), "invalid expression \"best_val_loss = NaN\": 'NaN' " + finite)
+        // A text column still asks for quotes; a word after a number is not glued to it.
+        XCTAssertEqual(message("name = inf"), "invalid expression \"name = inf\": expected a number or a 'quoted string', found inf (quote text values: 'inf')")
+        XCTAssertEqual(try RunFilterParser.parse("learning_rate > +.5"), .comparison(.learning_rate, .greater, .number(0.5)))
+        XCTAssertEqual(try RunFilterParser.parse("seed = +7"), .comparison(.seed, .equal, .integer(7)))
+        XCTAssertEqual(try RunFilterParser.parse("momentum < 5."), .comparison(.momentum, .less, .number(5)))
+        XCTAssertEqual(try RunFilterParser.parse("learning_rate <= 1E-4"), .comparison(.learning_rate, .lessOrEqual, .number(0.0001)))
+        XCTAssertEqual(try RunFilterParser.parse("(seed=1)and(seed=2)"), .and(.comparison(.seed, .equal, .integer(1)), .comparison(.seed, .equal, .integer(2))))
+
+        // The same texts, refused or taken alike by a numeric flag (`AcceptedValues.number`).
+        let flag = AcceptedValues<Double>.number("--momentum", -Double.greatestFiniteMagnitude ... .greatestFiniteMagnitude, expected: "a number")
+        for text in ["0x10", "0x1p3", "1_000", "2x", "1.2.3", "1e999", "inf", "-Infinity", "NaN", "1e", "."] {
+            XCTAssertNil(try? flag.parse(text), text)
+            XCTAssertNotEqual(message("momentum = \(text)"), "parsed", text)
+        }
+        for (text, value) in [("+.5", 0.5), ("-3", -3), ("1e-4", 0.0001), ("5.", 5), ("-0.5E+1", -5), ("1e-999", 0)] {
+            XCTAssertEqual(try flag.parse(text), value, text)
+            let parsed = try RunFilterParser.parse("momentum = \(text)")
+            XCTAssertTrue(parsed == .comparison(.momentum, .equal, .number(value))
+                          || parsed == .comparison(.momentum, .equal, .integer(Int64(value))), "\(text): \(parsed)")
+        }
     }
 
     func testInjectionAttemptsAreRejectedOrInertAndTablesStayIntact() throws {

@@ -78,6 +78,45 @@ final class ReadOnlyTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["c.db"], "no -wal or -shm")
     }
 
+    /// What the dashboard asks of an open file before each request (`fileChange`, one stat) and to
+    /// know whether to answer again (`changeToken`: the file's inode, size and time, and its -wal's),
+    /// through a write to the same file, a copy renamed over it and its deletion.
+    func testFileChangeAndChangeTokenFollowTheFileAtThePath() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-file-change")
+        defer { directory.remove() }
+        let path = directory.path("d.db")
+        let writer = try SlopeStore(path: path)
+        _ = try writer.createRun(.example(name: "first"))
+        let reader = try SlopeStore(path: path, mode: .readOnly)
+        func token(_ file: String) -> String {
+            var info = stat()
+            guard stat(file, &info) == 0 else { return "-" }
+            return "\(info.st_size).\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+        func inode() -> String {
+            var info = stat()
+            return stat(path, &info) == 0 ? "\(info.st_ino):" : ""
+        }
+        XCTAssertNil(reader.queries.fileChange())
+        let first = try reader.queries.changeToken()
+        XCTAssertEqual(first, inode() + token(path) + "/" + token(path + "-wal"))
+        XCTAssertNotEqual(token(path + "-wal"), "-", "in use: a -wal beside it")
+        _ = try writer.createRun(.example(name: "second"))
+        XCTAssertNil(reader.queries.fileChange(), "written, still the same file")
+        XCTAssertNotEqual(try reader.queries.changeToken(), first)
+        try writer.close()
+
+        let copy = directory.path("copy.db")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        XCTAssertEqual(rename(copy, path), 0)
+        XCTAssertEqual(reader.queries.fileChange(), "\(path) was replaced by another file")
+        XCTAssertEqual(try reader.queries.changeToken(), inode() + token(path) + "/" + token(path + "-wal"))
+        XCTAssertEqual(unlink(path), 0)
+        XCTAssertEqual(reader.queries.fileChange(), "\(path) was deleted")
+        XCTAssertEqual(try reader.queries.changeToken(), "-/" + token(path + "-wal"))
+        try reader.close()
+    }
+
     /// Another user's database (here read by root, who could write it) is read as immutable too:
     /// -wal and -shm files of root's would stop the owner's next write.
     func testAnotherUsersDatabaseIsReadCreatingNothing() throws {
