@@ -21,54 +21,23 @@ enum HTMLPage {
         table.importance .bar { display: inline-block; height: 10px; background: #4a7bd0; vertical-align: middle; }
         """
 
-    /// Sorts a table when a header cell is clicked, by its column's kind (the header's `data-sort`):
-    /// `number` as numbers (inf and -inf at the ends); `numbers-in-text` ("64,32", "2-64-10") with each
-    /// run of digits compared as a number, as `report runs --sort` does (`RunColumn.compareNumbersInText`,
-    /// which `compareNumbersInText` below follows); other text by its characters. Missing values (and
-    /// nan) go last either way; equal values keep their order.
+    /// Sorts a table when a header cell is clicked (again: the other way) by the integers its cells
+    /// carry: `data-rank`, the cell's place in its column's ascending order, computed in Swift at
+    /// render time (`table`). The script compares no values itself: descending is ascending
+    /// reversed, and cells without a rank (missing values) stay last in the page's order, both ways.
     static let script = """
-        function numberOf(text) { return text === 'inf' ? Infinity : text === '-inf' ? -Infinity : Number(text); }
-        function compareNumbersInText(x, y) {
-          function isDigit(code) { return code >= 48 && code <= 57; }
-          var i = 0, j = 0;
-          while (i < x.length && j < y.length) {
-            var a = x.charCodeAt(i), b = y.charCodeAt(j);
-            if (!isDigit(a) || !isDigit(b)) {
-              if (a !== b) { return a - b; }
-              i += 1; j += 1; continue;
-            }
-            var endX = i, endY = j;
-            while (endX < x.length && isDigit(x.charCodeAt(endX))) { endX += 1; }
-            while (endY < y.length && isDigit(y.charCodeAt(endY))) { endY += 1; }
-            while (i < endX - 1 && x.charCodeAt(i) === 48) { i += 1; }  // leading zeros do not count
-            while (j < endY - 1 && y.charCodeAt(j) === 48) { j += 1; }
-            if (endX - i !== endY - j) { return (endX - i) - (endY - j); }  // more digits: a larger number
-            var digitsX = x.slice(i, endX), digitsY = y.slice(j, endY);
-            if (digitsX !== digitsY) { return digitsX < digitsY ? -1 : 1; }
-            i = endX; j = endY;
-          }
-          return (x.length - i) - (y.length - j);
-        }
         document.querySelectorAll('table.sortable').forEach(function (table) {
+          var body = table.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows);  // the page's order, kept for the missing values
           table.querySelectorAll('th').forEach(function (header, column) {
             header.addEventListener('click', function () {
               var ascending = !header.classList.contains('sorted-asc');
-              var kind = header.getAttribute('data-sort');
               table.querySelectorAll('th').forEach(function (h) { h.classList.remove('sorted-asc', 'sorted-desc'); });
               header.classList.add(ascending ? 'sorted-asc' : 'sorted-desc');
-              var body = table.tBodies[0];
-              var rows = Array.prototype.slice.call(body.rows);
-              rows.sort(function (a, b) {
-                var x = a.cells[column].getAttribute('data-v'), y = b.cells[column].getAttribute('data-v');
-                if (kind === 'number') { x = x === 'nan' ? '' : x; y = y === 'nan' ? '' : y; }
-                if (x === y) { return 0; }
-                if (x === '') { return 1; }
-                if (y === '') { return -1; }
-                var order = kind === 'number' ? numberOf(x) - numberOf(y)
-                  : kind === 'numbers-in-text' ? compareNumbersInText(x, y) : (x < y ? -1 : 1);
-                return ascending ? order : -order;
-              });
-              rows.forEach(function (row) { body.appendChild(row); });
+              function rank(row) { return Number(row.cells[column].getAttribute('data-rank')); }
+              function hasRank(row) { return row.cells[column].hasAttribute('data-rank'); }
+              var ranked = rows.filter(hasRank).sort(function (a, b) { return ascending ? rank(a) - rank(b) : rank(b) - rank(a); });
+              ranked.concat(rows.filter(function (row) { return !hasRank(row); })).forEach(function (row) { body.appendChild(row); });
             });
           });
         });
@@ -99,25 +68,31 @@ enum HTMLPage {
         """
     }
 
-    /// A sortable HTML table of a `DataTable` (cells carry their exact value for sorting). Each header
-    /// says how `script` sorts its column: `number` when every value is a number (or missing),
-    /// `numbers-in-text` for the columns keyed in `numbersInText` (`hidden`: "64,32"), else `text`.
-    static func table(_ table: DataTable, id: String, numbersInText: Set<String> = []) -> String {
+    /// A sortable HTML table of a `DataTable`: each cell carries its exact value (`data-v`) and, when
+    /// it has a value, its rank (`data-rank`, `ranks[row][column]`: its place in the column's
+    /// ascending order, no two alike), which is all `script` sorts by.
+    static func table(_ table: DataTable, id: String, ranks: [[Int?]]) -> String {
         var html = "<div class=\"scroll\"><table class=\"sortable\" id=\"\(id)\">\n<thead><tr>"
-        html += table.columns.indices.map { index in
-            let column = table.columns[index]
-            let kind = table.rows.allSatisfy { $0[index].isNumeric || $0[index] == .null } ? "number"
-                : numbersInText.contains(column.key) ? "numbers-in-text" : "text"
-            return "<th data-sort=\"\(kind)\">\(xmlEscaped(column.title))</th>"
-        }.joined()
+        html += table.columns.map { "<th>\(xmlEscaped($0.title))</th>" }.joined()
         html += "</tr></thead>\n<tbody>\n"
-        for row in table.rows {
-            html += "<tr>" + row.map { cell in
+        for (row, rowRanks) in zip(table.rows, ranks) {
+            html += "<tr>" + zip(row, rowRanks).map { cell, rank in
                 let kind = cell.isNumeric || cell == .null ? "" : " class=\"text\""
-                return "<td\(kind) data-v=\"\(xmlEscaped(cell.exact))\">\(xmlEscaped(cell.display))</td>"
+                let rankAttribute = rank.map { " data-rank=\"\($0)\"" } ?? ""
+                return "<td\(kind) data-v=\"\(xmlEscaped(cell.exact))\"\(rankAttribute)>\(xmlEscaped(cell.display))</td>"
             }.joined() + "</tr>\n"
         }
         return html + "</tbody>\n</table></div>\n"
+    }
+
+    /// Each run's rank in `column`: its place among the runs with a value in `report runs --sort
+    /// column`'s order (`RunSort.ordered`: ties by id), nil for a missing value (which --sort puts last
+    /// by id either way). Ascending by rank is `--sort column`, descending `--sort -column`.
+    static func ranks(_ runs: [SlopeStore.RunRecord], by column: RunColumn) -> [Int?] {
+        let ascending = RunSort(column: column).ordered(Array(runs.indices), id: { runs[$0].id }, value: { runs[$0][column] })
+        var ranks = [Int?](repeating: nil, count: runs.count)
+        for (rank, index) in ascending.enumerated() where runs[index][column] != .null { ranks[index] = rank }
+        return ranks
     }
 }
 
@@ -144,8 +119,9 @@ extension Reporter {
         let shown = keys.filter { key in runs.contains { $0[key] != .null && $0[key] != .text("") } }
         let runTable = DataTable(columns: shown.map { DataTable.Column($0.rawValue) },
                                  rows: runs.map { run in shown.map { Self.cell(run, $0) } })
-        body += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort.</p>\n"
-            + HTMLPage.table(runTable, id: "runs", numbersInText: Set(shown.filter(\.holdsNumbersAsText).map(\.rawValue)))
+        let ranksByColumn = shown.map { HTMLPage.ranks(runs, by: $0) }
+        body += "<h2>Runs</h2>\n<p class=\"note\">Click a column header to sort (again to reverse), as <code>report runs --sort</code> does.</p>\n"
+            + HTMLPage.table(runTable, id: "runs", ranks: runs.indices.map { row in ranksByColumn.map { $0[row] } })
 
         // Heatmap over the two settings the sweep varies (seeds last: the cells average over them).
         if let (rows, columns) = Self.heatmapAxes(runs) {

@@ -124,6 +124,23 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         return (x.count - i) - (y.count - j)
     }
 
+    /// The order `--sort` gives two stored values of this column (neither missing): numbers by
+    /// value (two integers exactly), a text column of numbers by `compareNumbersInText`, other text
+    /// by its UTF-8 bytes as both stores order it (`orderedExpression`); numbers before text, as
+    /// SQLite orders mixed values. Negative, zero or positive, as `a` sorts before, with or after `b`.
+    public func compareValues(_ a: RunValue, _ b: RunValue) -> Int {
+        func sign<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (y < x ? 1 : 0) }
+        switch (a, b) {
+        case let (.integer(x), .integer(y)): return sign(x, y)
+        case let (.text(x), .text(y)):
+            if holdsNumbersAsText { return Self.compareNumbersInText(x, y) }
+            return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : (x.utf8.elementsEqual(y.utf8) ? 0 : 1)
+        case (.text, _): return 1
+        case (_, .text): return -1
+        default: return sign(a.double ?? 0, b.double ?? 0)  // .null is for the caller to place (RunSort.ordered)
+        }
+    }
+
     /// Names as users type them, sorted: for "valid names are ..." messages.
     public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
 

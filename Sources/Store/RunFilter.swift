@@ -73,4 +73,19 @@ public struct RunSort: Equatable, Sendable {
         self.column = column
         self.descending = descending
     }
+
+    /// `items` in the order `RunQueries.runSummaries(sort: self)` returns their runs: those with a
+    /// value by `column.compareValues` in this direction, ties by id in the same direction, then
+    /// those without one (NULL) by id. Descending is thus ascending reversed, missing values aside.
+    /// - Complexity: O(n log n) comparisons.
+    public func ordered<Item>(_ items: [Item], id: (Item) -> Int64, value: (Item) -> RunValue) -> [Item] {
+        let keyed = items.map { (id: id($0), value: value($0), item: $0) }
+        let valued = keyed.filter { $0.value != .null }.sorted { a, b in
+            let order = column.compareValues(a.value, b.value)
+            if order != 0 { return descending ? order > 0 : order < 0 }
+            return descending ? a.id > b.id : a.id < b.id
+        }
+        let missing = keyed.filter { $0.value == .null }.sorted { $0.id < $1.id }
+        return (valued + missing).map(\.item)
+    }
 }

@@ -168,14 +168,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     private static func sortedByNumbersInText(_ sort: RunSort, _ query: (sql: String, arguments: [SQLValue]), limit: Int?, offset: Int,
                                               _ c: any SQLConnection) throws -> [SlopeStore.RunRecord] {
         let keys = try c.rows("SELECT runs.id, \(sort.column.sqlExpression) \(query.sql)", query.arguments).map { row in
-            (id: Int64(sqlValue: row[0]) ?? 0, value: String(sqlValue: row[1]))
+            (id: Int64(sqlValue: row[0]) ?? 0, value: RunValue(String(sqlValue: row[1])))
         }
-        let valued = keys.compactMap { key in key.value.map { (id: key.id, value: $0) } }.sorted { a, b in
-            let order = RunColumn.compareNumbersInText(a.value, b.value)
-            if order != 0 { return sort.descending ? order > 0 : order < 0 }
-            return sort.descending ? a.id > b.id : a.id < b.id
-        }
-        let ordered = valued.map(\.id) + keys.filter { $0.value == nil }.map(\.id).sorted()
+        let ordered = sort.ordered(keys, id: \.id, value: \.value).map(\.id)
         let page = Array(ordered.dropFirst(offset).prefix(limit ?? ordered.count))
         var records: [Int64: SlopeStore.RunRecord] = [:]
         for start in stride(from: 0, to: page.count, by: 500) {  // well below both servers' limits on bound values

@@ -104,7 +104,10 @@ final class ReportHardeningCLITests: XCTestCase {
     }
 
     /// `report export --format sqlite` stopped by `signal` while it waits for a locked table:
-    /// the status, its stderr and the files left in the folder.
+    /// the status, its stderr and the files left in the folder. The signal is sent once the server
+    /// shows the export's query waiting for the lock (its temporary file written, the copy under
+    /// way), not as soon as the file appears: then, on a loaded machine, it could land while the
+    /// export was still setting up.
     private func interruptedExport(_ server: ServerDatabase, signal: Int32) throws -> (status: Int32, error: String, files: [String]) {
         let admin = try PostgresSession(settings: try PostgresSettings(url: server.url, environment: [:]))
         defer { admin.close() }
@@ -114,7 +117,15 @@ final class ReportHardeningCLITests: XCTestCase {
                                      currentDirectory: directory.url)
         defer { if child.process.isRunning { kill(child.pid, SIGKILL) } }
         let partial = ".copy.db.\(child.pid).partial"
-        XCTAssertTrue(waitUntil { FileManager.default.fileExists(atPath: directory.path(partial)) }, child.errorSoFar)
+        func waitsForTheLock() throws -> Bool {
+            let rows = try admin.query("""
+                SELECT count(*) FROM pg_locks WHERE relation = 'tensors'::regclass AND NOT granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """)
+            return try rows.first?.decode(Int64.self) ?? 0 > 0
+        }
+        XCTAssertTrue(waitUntil { (try? waitsForTheLock()) == true }, child.errorSoFar)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path(partial)), child.errorSoFar)
         kill(child.pid, signal)
         let result = child.finish()
         try admin.query("ROLLBACK")

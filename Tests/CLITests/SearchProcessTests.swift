@@ -35,17 +35,41 @@ final class SearchProcessTests: CLITestCase {
         return path
     }
 
-    /// Waits until sweep 1 in `db` has `trials` trials, the last one running with `epochs` or more epochs stored.
-    private func waitForTrial(_ trials: Int, epochs: Int, db: String, worker: ChildProcess, file: StaticString = #filePath, line: UInt = #line) {
+    /// Stops the worker (SIGSTOP) once sweep 1 in `db` has `trials` trials, the last one running with
+    /// `epochs` or more epochs stored, and returns with the worker still stopped, so that a signal
+    /// sent next lands in exactly the state seen. Each look at the database is made while the worker
+    /// is stopped (and it is continued after a look that did not find that state): a signal sent
+    /// after a look that saw the worker running could land after the trial had finished on a loaded
+    /// machine. The worker must not get past the trial between two looks (10 ms apart, four epochs).
+    private func stopDuringTrial(_ trials: Int, epochs: Int, db: String, worker: ChildProcess, file: StaticString = #filePath,
+                                 line: UInt = #line) {
         let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
         while Date() < deadline && worker.process.isRunning {
-            if let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1),
-               runs.count == trials, runs[trials - 1].status == .running, runs[trials - 1].epochsDone >= epochs {
-                return
+            kill(worker.pid, SIGSTOP)
+            // SIGSTOP is delivered asynchronously: the look waits (bounded) until the worker is stopped.
+            var stopped = false
+            for _ in 0..<10_000 where !stopped {
+                stopped = Self.isStopped(worker.pid)
+                if !stopped { usleep(100) }
             }
+            if stopped, let store = try? SlopeStore(path: db, mode: .readOnly), let runs = try? store.runs(sweepID: 1) {
+                if runs.count == trials, runs[trials - 1].status == .running, runs[trials - 1].epochsDone >= epochs { return }
+                if runs.count > trials || (runs.count == trials && runs[trials - 1].status != .running) {
+                    XCTFail("the worker got past trial \(trials) between two looks", file: file, line: line)
+                    return
+                }
+            }
+            kill(worker.pid, SIGCONT)
             usleep(10_000)
         }
         XCTFail("the sweep never reached epoch \(epochs) of its trial \(trials)", file: file, line: line)
+    }
+
+    /// Whether process `pid` is stopped (state T in /proc/PID/stat, after the command in parentheses).
+    private static func isStopped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.range(of: ") ", options: .backwards) else { return false }
+        return stat[end.upperBound...].first == "T"
     }
 
         func testTwoWorkersShareOneTPESweep() throws {
@@ -98,8 +122,8 @@ final class SearchProcessTests: CLITestCase {
 
         let db = directory.path("killed.db")
         let worker = try ChildProcess(runner, ["sweep", specFile, "--jobs", "1", "--db", db])
-        // Wait for the trial to be mid-way, then kill -9.
-        waitForTrial(killedTrial, epochs: 2, db: db, worker: worker, file: file, line: line)
+        // Stop the worker with the trial mid-way, then kill -9.
+        stopDuringTrial(killedTrial, epochs: 2, db: db, worker: worker, file: file, line: line)
         kill(worker.pid, SIGKILL)
         XCTAssertEqual(worker.finish().status, 128 + SIGKILL)
         let killed = try SlopeStore(path: db, mode: .readOnly)
@@ -125,8 +149,9 @@ final class SearchProcessTests: CLITestCase {
         let file = try spec("slow.yaml", dataset: "blobs:rows=3000:features=8:classes=3", epochs: 6, count: 6, startup: 2, batches: "4, 5")
         let db = directory.path("interrupted.db")
         let worker = try ChildProcess(runner, ["sweep", file, "--jobs", "1", "--db", db])
-        waitForTrial(2, epochs: 1, db: db, worker: worker)
+        stopDuringTrial(2, epochs: 1, db: db, worker: worker)
         kill(worker.pid, SIGINT)
+        kill(worker.pid, SIGCONT)
         let result = worker.finish()
         XCTAssertEqual(result.status, 130, result.error)
         XCTAssertTrue(result.error.contains("4 of 6 trials not sampled yet; continue with: runner resume --sweep 1"), result.error)
