@@ -28,6 +28,9 @@ struct Report: ParsableCommand {
     /// with 1; bad expressions and arguments found while running also exit with 2. Never a stack trace.
     static func main() {
         StandardStream.errorPrefix = "report: error: "
+        // A reader that went away (`report runs | head`) shows as a failed write, which ends the
+        // command quietly (StandardStream), on either store and wherever the write happens.
+        signal(SIGPIPE, SIG_IGN)
         // `report help NAME` for a NAME that is no command: ArgumentParser would print the general help and exit 0.
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names: [String] = configuration.subcommands.map { command in command._commandName }

@@ -66,9 +66,19 @@ public enum StandardStream {
     /// ("report: error: " for `report`); set once by the executable before it writes anything.
     nonisolated(unsafe) public static var errorPrefix = "error: "
 
+    /// What a write does once the reader of standard output has gone away (`... | head`): nil
+    /// ends the process quietly (`report`); a notice drops standard output from then on, says
+    /// so once on stderr and lets the process go on (`runner`: the training is worth more than
+    /// its progress lines). Set once by the executable before it writes anything.
+    nonisolated(unsafe) public static var closedOutputNotice: String?
+
+    /// Set once standard output's reader went away and `closedOutputNotice` was said.
+    private static let outputClosed = ClosedFlag()
+
     /// Writes all of `text`. When the reader of standard output has gone away (`report ... | head`),
-    /// the process ends quietly the way SIGPIPE ends it (exit 141 in the shell), on either store:
-    /// SwiftNIO, under the PostgreSQL store, ignores SIGPIPE, so the error comes back here instead
+    /// the process ends quietly the way SIGPIPE ends it (exit 141 in the shell), on either store,
+    /// or with `closedOutputNotice` goes on without its output. The executables ignore SIGPIPE
+    /// (SwiftNIO, under the PostgreSQL store, does too), so the error comes back here instead
     /// (Foundation's `FileHandle.write` would crash on it). Any other error writing standard output
     /// (a full disk, /dev/full, an I/O error) ends the process with one line on stderr,
     /// "cannot write to standard output: REASON", and exit status 1: output that was cut short
@@ -79,6 +89,7 @@ public enum StandardStream {
 
     /// Writes all of `data` (see `write(_:)` for a reader that went away).
     public func write(_ data: Data) {
+        if self == .output && Self.outputClosed.isSet { return }
         var bytes = [UInt8](data)
         let descriptor = self == .output ? STDOUT_FILENO : STDERR_FILENO
         var offset = 0
@@ -92,6 +103,10 @@ public enum StandardStream {
                 } else {
                     guard self == .output else { return }
                     let failure = errno
+                    if failure == EPIPE, let notice = Self.closedOutputNotice {
+                        if Self.outputClosed.set() { StandardStream.error.write(notice.hasSuffix("\n") ? notice : notice + "\n") }
+                        return
+                    }
                     if failure == EPIPE {
                         signal(SIGPIPE, SIG_DFL)
                         raise(SIGPIPE)
@@ -103,6 +118,23 @@ public enum StandardStream {
                 }
             }
         }
+    }
+}
+
+/// A flag set once, from any thread.
+private final class ClosedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+
+    /// Sets the flag; true for the call that set it.
+    func set() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if value { return false }
+        value = true
+        return true
     }
 }
 

@@ -68,12 +68,14 @@ enum Console {
         }
     }
 
-    /// Ctrl-C or SIGTERM: asks workers to stop after the current epoch, and ends any wait for the database lock.
-    static let stop = StopSignal()
+    /// What `train`, `sweep`, `work` and `resume` say when standard output's reader went away
+    /// (`runner sweep ... | head`): the runs are worth more than their progress lines.
+    static let closedOutputNotice = "standard output was closed (its reader went away): the runner goes on without it "
+        + "(Ctrl-C stops training after the current epoch)"
 
-    /// The signal that set `stop` (SIGINT or SIGTERM), 0 before one came. Written once, on the
-    /// signal queue, before `stop.request()` (whose lock publishes it).
-    nonisolated(unsafe) private(set) static var stopSignal: Int32 = 0
+    /// Ctrl-C or SIGTERM: asks workers to stop after the current epoch, and ends any wait for the
+    /// database lock. `stop.signal` is the signal that did.
+    static let stop = StopSignal()
 
     /// Seconds a write waits for another process's lock before the runner says that it is waiting.
     static let lockNoticeSeconds: TimeInterval = 5
@@ -135,8 +137,8 @@ enum Console {
     }
 
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
-    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once. Prints
-    /// the summary at the end.
+    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
+    /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter,
                      _ body: (Worker) throws -> WorkSummary) throws {
@@ -155,7 +157,7 @@ enum Console {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
-            let stoppedBy = stopSignal == 0 ? SIGINT : stopSignal
+            let stoppedBy = stop.signal ?? SIGINT
             if !global.quiet { writeError(interruptedMessage(summary, scope: scope, signal: stoppedBy) + suffix(global)) }
             throw ExitCode(128 + stoppedBy)
         }
@@ -276,10 +278,13 @@ enum Console {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
-                // The second one (two may come as one event): SQLite's journal keeps the database whole.
-                if stop.isRequested || source.data > 1 { _exit(128 + number) }
-                stopSignal = number
-                stop.request()
+                // Several of one signal may come as one event: they count as that signal delivered
+                // more than once (`timeout` sends it to the process and then to its group).
+                switch stop.request(signal: number, at: ProcessInfo.processInfo.systemUptime) {
+                case .second: _exit(128 + number)  // SQLite's journal keeps the database whole
+                case .repeated: return
+                case .first: break
+                }
                 guard !quiet else { return }
                 writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
                                              : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Reporting
 
 @main
 struct Runner: ParsableCommand {
@@ -23,6 +24,9 @@ struct Runner: ParsableCommand {
     /// Parse errors and `validate()` failures exit with 2 (not ArgumentParser's 64), runtime errors
     /// with 1 (2 for bad input found while running), and never print a stack trace.
     static func main() {
+        // A reader of standard output that went away shows as a failed write (StandardStream):
+        // commands that train go on without their output (closedOutputNotice), the others end quietly.
+        signal(SIGPIPE, SIG_IGN)
         let names = configuration.subcommands.map { $0._commandName }
         if let unknown = UsageMessages.unknownCommand(Array(CommandLine.arguments.dropFirst()), tool: "runner", commands: names) {
             Console.writeError("error: " + unknown)
@@ -41,6 +45,10 @@ struct Runner: ParsableCommand {
             let line = UsageMessages.refusal(in: text) ?? text
             Console.writeError("error: " + line.split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
+        }
+        // Commands that train: their output, not their training, ends with the reader (from the first line on).
+        if command is Train || command is Sweep || command is Work || command is Resume {
+            StandardStream.closedOutputNotice = Console.closedOutputNotice
         }
         do {
             try command.run()

@@ -1,6 +1,7 @@
 // The built `runner` binary: help text, exit statuses, bad input leaving the database
 // untouched, an end-to-end sweep, two workers sharing a sweep, and SIGKILL / Ctrl-C
 // followed by `runner resume` giving the same bits as an uninterrupted sweep.
+import Experiments
 import Foundation
 import Store
 import TestSupport
@@ -283,7 +284,9 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertEqual(try interrupted.sweep(id: 1).status, .completed)
     }
 
-    func testSecondCtrlCExitsAtOnceAndResumeStillMatches() throws {
+    /// Two Ctrl-Cs sent together are one request (the kernel may merge them; else the second comes
+    /// within a second of the first): the run finishes its epoch and is requeued.
+    func testTwoCtrlCsAtOnceAreOneAndResumeStillMatches() throws {
         let reference = database("reference.db")
         try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)
 
@@ -292,9 +295,12 @@ final class RunnerProcessTests: XCTestCase {
         try waitUntilMidSweep(db, epochs: 2, process: worker)
         kill(worker.pid, SIGINT)
         kill(worker.pid, SIGINT)
-        XCTAssertEqual(worker.finish().status, 130)
+        let result = worker.finish()
+        XCTAssertEqual(result.status, 130, result.error)
+        XCTAssertTrue(result.error.contains("interrupted: runs requeued"), result.error)
         let store = try SlopeStore(path: db, mode: .readOnly)
         XCTAssertTrue(try store.runs(sweepID: 1).contains { !$0.status.isFinished })
+        XCTAssertEqual(try store.runs(sweepID: 1).filter { $0.status == .running }.count, 0)
         try run(["resume", "--sweep", "1", "--db", db], expect: 0)
         try assertSameBits(db, reference)
     }
@@ -331,20 +337,24 @@ final class RunnerProcessTests: XCTestCase {
         try assertSameBits(db, reference)
     }
 
-    /// A second signal, SIGTERM or Ctrl-C, after the first ends the process at once, as a second Ctrl-C does.
-    func testSecondSignalAfterSIGTERMExitsAtOnce() throws {
+    /// A second signal after the first ends the process at once: the other signal at once, the
+    /// same one (SIGTERM, or a second Ctrl-C) a second or more after the first.
+    func testSecondSignalExitsAtOnce() throws {
         let db = database("twice.db")
-        // Epochs of 100,000 steps (about 0.5 s in a debug build), so that the second signal comes
-        // while the first waits for the epoch begun just before it.
-        let slow = ["--dataset", "blobs:rows=100000:features=8:classes=3", "--hidden", "64", "--epochs", "2", "--batch-size", "1",
+        // Epochs of 1,000,000 steps through 128 hidden units (tens of seconds in a debug build), so
+        // that the second signal, even a second after the first, comes while the first waits for
+        // the epoch begun just before it (the process ends at the second: the length costs nothing).
+        let slow = ["--dataset", "blobs:rows=1000000:features=8:classes=3", "--hidden", "128", "--epochs", "2", "--batch-size", "1",
                     "--seed", "0,1", "--log-tensors", "final"]
-        for (second, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+        for (first, second, status) in [(SIGTERM, SIGTERM, Int32(143)), (SIGTERM, SIGINT, 130), (SIGINT, SIGINT, 130)] {
             try? FileManager.default.removeItem(atPath: db)
             let worker = try ChildProcess(runner, ["sweep"] + slow + ["--jobs", "1", "--db", db])
             try waitUntilMidSweep(db, epochs: 0, process: worker)
-            kill(worker.pid, SIGTERM)
-            // Two SIGTERMs pending at once are one to the kernel: the second goes once the first was taken.
+            kill(worker.pid, first)
+            // Two signals pending at once are one to the kernel: the second goes once the first was taken.
             for _ in 0..<30_000 where !worker.errorSoFar.contains("stopping after the current epoch") { usleep(10_000) }
+            // The same signal within a second of the first would be that one delivered twice.
+            if second == first { usleep(useconds_t(StopSignal.repeatSeconds * 1_000_000) + 100_000) }
             kill(worker.pid, second)
             let result = worker.finish()
             XCTAssertEqual(result.status, status, result.error)
@@ -354,6 +364,75 @@ final class RunnerProcessTests: XCTestCase {
             XCTAssertEqual(try store.runs(sweepID: 1).filter { $0.status == .running }.count, 1)
             try store.close()
         }
+    }
+
+    /// GNU `timeout` signals the runner and then its whole process group: the same signal twice
+    /// within a second is one request. The runs finish their epoch and are requeued (none left
+    /// `running`), with SIGTERM and with SIGINT (`timeout -s INT`).
+    func testTheSameSignalToTheProcessAndItsGroupIsOneRequest() throws {
+        let db = database("timeout.db")
+        // Epochs of 100,000 steps (about 0.5 s in a debug build): the second signal comes while
+        // the first waits for its epoch.
+        let slow = ["--dataset", "blobs:rows=100000:features=8:classes=3", "--hidden", "64", "--epochs", "2", "--batch-size", "1",
+                    "--seed", "0,1", "--log-tensors", "final"]
+        for (signal, status) in [(SIGTERM, Int32(143)), (SIGINT, 130)] {
+            try? FileManager.default.removeItem(atPath: db)
+            // Foundation starts the runner in a process group of its own, as `timeout` does.
+            let worker = try ChildProcess(runner, ["sweep"] + slow + ["--jobs", "1", "--db", db])
+            defer { if worker.process.isRunning { kill(worker.pid, SIGKILL) } }
+            try waitUntilMidSweep(db, epochs: 0, process: worker)
+            XCTAssertEqual(getpgid(worker.pid), worker.pid, "the runner leads its own process group")
+            kill(worker.pid, signal)
+            // Two signals pending at once are one to the kernel: the group's goes once the first was taken.
+            for _ in 0..<30_000 where worker.process.isRunning && !worker.errorSoFar.contains("stopping after the current epoch") { usleep(10_000) }
+            kill(-worker.pid, signal)
+            let result = worker.finish()
+            XCTAssertEqual(result.status, status, result.error)
+            XCTAssertTrue(result.error.contains("runs requeued; continue with: runner resume --sweep 1"), result.error)
+            let store = try SlopeStore(path: db, mode: .readOnly)
+            let runs = try store.runs(sweepID: 1)
+            XCTAssertEqual(runs.filter { $0.status == .running }.count, 0, "signal \(signal): \(runs.map(\.status))")
+            XCTAssertEqual(runs.filter { $0.stopReason?.hasPrefix("interrupted at epoch") == true }.count, 1, "\(runs.map(\.stopReason))")
+            try store.close()
+        }
+    }
+
+    /// `runner sweep ... | head -1`: the reader going away drops the output, not the training.
+    /// Every run completes, the runner says so once on stderr and exits 0; `runner datasets` with
+    /// nobody reading ends quietly as SIGPIPE does.
+    func testAReaderThatWentAwayDropsTheOutputAndTrainingGoesOn() throws {
+        let db = database("piped.db")
+        let process = Process()
+        process.executableURL = runner
+        process.arguments = ["sweep"] + sweepFlags + ["--jobs", "1", "--db", db]
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // As `head -1` does: one line, then the reader goes away.
+        var firstLine = Data()
+        while !firstLine.contains(UInt8(ascii: "\n")) {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty { break }
+            firstLine.append(byte)
+        }
+        try output.fileHandleForReading.close()
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertFalse(firstLine.isEmpty)
+        XCTAssertEqual(process.terminationReason, .exit, message)
+        XCTAssertEqual(process.terminationStatus, 0, message)
+        XCTAssertEqual(message, "standard output was closed (its reader went away): the runner goes on without it "
+                       + "(Ctrl-C stops training after the current epoch)\n")
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), Array(repeating: .completed, count: 4))
+        XCTAssertEqual(try store.runs(sweepID: 1).map { try store.epochs(runID: $0.id).count }, Array(repeating: 9, count: 4))
+
+        let datasets = try ChildProcess.runWithoutReader(runner, ["datasets", "--csv", "digits", "--out", "-"])
+        XCTAssertEqual(datasets.reason, .uncaughtSignal)
+        XCTAssertEqual(datasets.status, SIGPIPE)
+        XCTAssertEqual(datasets.error, "")
     }
 
     func testTrainOnACSVFileRecordsItsSHA256AndConfiguration() throws {

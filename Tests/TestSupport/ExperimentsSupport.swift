@@ -74,6 +74,25 @@ public final class ChildProcess: @unchecked Sendable {
         return (status, result.0, result.1)
     }
 
+    /// Runs to the end with a standard output nobody reads (closed before the start, so the first
+    /// write fails, as after the reader of `| head` went away); returns how it ended and its stderr.
+    public static func runWithoutReader(_ executable: URL, _ arguments: [String], currentDirectory: URL? = nil) throws
+        -> (reason: Process.TerminationReason, status: Int32, error: String)
+    {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let output = Pipe(), error = Pipe()
+        try output.fileHandleForReading.close()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let message = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationReason, process.terminationStatus, message)
+    }
+
     /// Runs to the end.
     public static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
                            currentDirectory: URL? = nil) throws -> (status: Int32, output: String, error: String) {
