@@ -112,6 +112,7 @@ extension Reporter {
         var rows: [[Cell]] = []
         var bestIndex: Int?
         var bestValue: Double?
+        var bestID: Int64 = 0
         for (index, run) in runs.enumerated() {
             let curve = (byRun[run.id] ?? []).compactMap { row in metric.value(row).map { (row.epoch, $0) } }
             let finite = curve.filter { $0.1.isFinite }
@@ -127,9 +128,11 @@ extension Reporter {
             row += parameterColumns.map { $0.1(run) }
             rows.append(row)
             // As `best` and runner's summary: a failed or diverged run is never the one highlighted.
-            if run.status != .failed, run.status != .diverged, let value = best?.1, bestValue == nil || metric.goal.isBetter(value, than: bestValue!) {
+            if run.status != .failed, run.status != .diverged, let value = best?.1,
+               bestValue == nil || RunRanking.ranksBefore((run.id, value), (bestID, bestValue), goal: metric.goal) {
                 bestValue = value
                 bestIndex = index
+                bestID = run.id
             }
         }
         var table = DataTable(columns: columns, rows: rows)
@@ -245,12 +248,14 @@ extension Reporter {
         columnValues.sort { Self.ordered($0, $1) }
         // As `best` ranks a configuration with a diverged or failed run after every one whose runs all
         // have a value, a cell with such a run is best only when every cell with a value has one.
+        // Equal means: the cell of the run queued first, as runs tie (RunRanking).
         var best: PivotCell?
         for cell in cells {
             guard let mean = cell.mean, mean.isFinite else { continue }
-            guard let current = best, let currentMean = current.mean else { best = cell; continue }
+            guard let current = best else { best = cell; continue }
             let isWhole = cell.leftOutCount == 0, currentIsWhole = current.leftOutCount == 0
-            if isWhole != currentIsWhole ? isWhole : goal.isBetter(mean, than: currentMean) { best = cell }
+            if isWhole != currentIsWhole ? isWhole
+                : RunRanking.ranksBefore((cell.firstRunID, mean), (current.firstRunID, current.mean), goal: goal) { best = cell }
         }
         var pivot = Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
                      rowValues: rowValues, columnValues: columnValues,

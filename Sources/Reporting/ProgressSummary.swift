@@ -27,14 +27,7 @@ public enum ProgressSummary {
             }
             return value.flatMap { $0.isFinite ? $0 : nil }
         }
-        let sorted = runs.sorted { lhs, rhs in
-            switch (value(lhs), value(rhs)) {
-            case let (left?, right?): return left == right ? lhs.id < rhs.id : (maximize ? left > right : left < right)
-            case (.some, nil): return true
-            case (nil, .some): return false
-            case (nil, nil): return lhs.id < rhs.id
-            }
-        }
+        let sorted = RunRanking.ranked(runs, goal: maximize ? .max : .min, value: value)
         let best = sorted.first.flatMap { value($0) != nil ? $0.id : nil }
         // The sweep's own axes first, then whatever else differs; a lone run shows its key settings.
         // Planned epochs are in the epochs column (done/planned) already: not a second `epochs` column.

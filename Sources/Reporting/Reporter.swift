@@ -412,17 +412,14 @@ public struct Reporter: Sendable {
             }
         }
         // A failed or diverged run keeps the last finite loss it had; like runner, never call it best,
-        // not even when there is nothing else.
-        let sort = RunSort(column: column, descending: chosenGoal() == .max)
-        let finishedWell = RunFilter.not(.isIn(.status, [.text("failed"), .text("diverged")]))
-        let top = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter.map { .and($0, finishedWell) } ?? finishedWell,
-                                           sort: sort, limit: 1)
+        // not even when there is nothing else. Ranked as runner ranks (ties: the lower id).
+        let top = RunRanking.ranked(sweepRuns.filter { $0.status != .failed && $0.status != .diverged }, goal: chosenGoal()) { $0.number(column) }
         if top.isEmpty {
             if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best: all \(sweepRuns.count) failed or diverged "
                                      + "(report runs --sweep \(sweepID) shows why)")
         }
-        guard let winner = top.first, let value = winner.number(column) else {
+        guard let winner = top.first, let value = winner.number(column), value.isFinite else {
             throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
         }
         switch format {

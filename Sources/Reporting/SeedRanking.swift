@@ -48,7 +48,7 @@ public enum SeedRanking {
             let deviation: Double? = values.count < 2 ? nil
                 : (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
             let best = runs.filter { $0.value?.isFinite ?? false }
-                .min { goal.isBetter($0.value!, than: $1.value!) }
+                .min { RunRanking.ranksBefore(($0.id, $0.value), ($1.id, $1.value), goal: goal) }
             return SeedGroup(runIDs: runs.map(\.id), values: values, missing: runs.count - values.count,
                              mean: mean, standardDeviation: deviation, bestRunID: best?.id)
         }

@@ -77,6 +77,8 @@ public struct PivotCell: Equatable, Sendable {
     public var standardDeviation: Double?
     public var divergedCount: Int = 0
     public var failedCount: Int = 0
+    /// The lowest run id in the cell (the run queued first): what breaks a tie between cells.
+    public var firstRunID: Int64 = 0
 }
 
 /// The read-only queries `report` runs, over the store's backend (opened read-only by `report`).
@@ -320,7 +322,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         let sql = """
             SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m)),
-                   count(CASE WHEN \(diverged) THEN 1 END), count(CASE WHEN \(failed) THEN 1 END)
+                   count(CASE WHEN \(diverged) THEN 1 END), count(CASE WHEN \(failed) THEN 1 END), min(runs.id)
             FROM runs WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1, 2 ORDER BY 1, 2
             """
         return try read { connection in
@@ -333,7 +335,7 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                                  runCount: Int(sqlValue: row[2]) ?? 0, valueCount: Int(sqlValue: row[3]) ?? 0, mean: mean,
                                  minimum: Double(sqlValue: row[5]), maximum: Double(sqlValue: row[6]),
                                  standardDeviation: deviation, divergedCount: Int(sqlValue: row[8]) ?? 0,
-                                 failedCount: Int(sqlValue: row[9]) ?? 0)
+                                 failedCount: Int(sqlValue: row[9]) ?? 0, firstRunID: Int64(sqlValue: row[10]) ?? 0)
             }
         }
     }

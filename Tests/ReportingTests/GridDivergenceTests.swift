@@ -112,26 +112,12 @@ final class GridDivergenceTests: XCTestCase {
     /// The same runs in a database of the PostgreSQL test server (SLOPE_TEST_POSTGRES_URL; skipped
     /// without it, failing under CI): the same grid, bit for bit, from the same SQL in its dialect.
     func testPostgreSQLGivesTheSameGrid() throws {
-        guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
-        let admin = try PostgresSettings(url: adminURL, environment: [:])
-        let name = "slope_grid_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        func execute(_ script: String) throws {
-            let session = try PostgresSession(settings: admin)
-            defer { session.close() }
-            try session.execute(script: script)
-        }
-        try execute("CREATE DATABASE \(name)")
-        defer { try? execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
-        var components = try XCTUnwrap(URLComponents(string: adminURL))
-        components.path = "/" + name
-        let url = try XCTUnwrap(components.string)
-        try Self.record(into: try SlopeStore(location: url))
-        let store = try SlopeStore(location: url, mode: .readOnly)
-        defer { try? store.close() }
-        let onPostgres = Reporter(queries: store.queries, style: TerminalStyle(width: 200, usesColor: false))
-        for format in [OutputFormat.table, .csv] {
-            XCTAssertEqual(try onPostgres.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: format),
-                           try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: format))
+        try withPostgresDatabase(prefix: "slope_grid_", recording: Self.record) { store in
+            let onPostgres = Reporter(queries: store.queries, style: TerminalStyle(width: 200, usesColor: false))
+            for format in [OutputFormat.table, .csv] {
+                XCTAssertEqual(try onPostgres.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: format),
+                               try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: format))
+            }
         }
     }
 }

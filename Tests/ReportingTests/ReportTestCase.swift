@@ -3,7 +3,7 @@ import Experiments
 import Foundation
 import NeuralNet
 import Reporting
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 
@@ -38,5 +38,31 @@ class ReportTestCase: XCTestCase {
     /// Timestamps replaced by <time>, so whole outputs compare.
     func normalized(_ text: String) -> String {
         text.replacingOccurrences(of: "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z", with: "<time>", options: .regularExpression)
+    }
+}
+
+extension XCTestCase {
+    /// A new database of the PostgreSQL test server (SLOPE_TEST_POSTGRES_URL; skipped without it,
+    /// failing under CI), filled by `record` (which closes its store), opened read-only for
+    /// `body`, then dropped.
+    func withPostgresDatabase(prefix: String, recording record: (SlopeStore) throws -> Void,
+                              _ body: (SlopeStore) throws -> Void) throws {
+        guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
+        let admin = try PostgresSettings(url: adminURL, environment: [:])
+        let name = prefix + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        func execute(_ script: String) throws {
+            let session = try PostgresSession(settings: admin)
+            defer { session.close() }
+            try session.execute(script: script)
+        }
+        try execute("CREATE DATABASE \(name)")
+        defer { try? execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        var components = try XCTUnwrap(URLComponents(string: adminURL))
+        components.path = "/" + name
+        let url = try XCTUnwrap(components.string)
+        try record(try SlopeStore(location: url))
+        let store = try SlopeStore(location: url, mode: .readOnly)
+        defer { try? store.close() }
+        try body(store)
     }
 }
