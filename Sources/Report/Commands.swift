@@ -79,7 +79,11 @@ struct Show: ParsableCommand {
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs side by side: the hyperparameters that differ, final and best values, curves overlaid.",
-        discussion: "Examples: report compare 3 7 12 --threshold 0.2    report compare --sweep 1 --all")
+        discussion: """
+            Examples:
+              report compare 3 7 12 --threshold 0.2
+              report compare --sweep 1 --all
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -108,7 +112,11 @@ struct Compare: ParsableCommand {
 struct Grid: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pivot a sweep: mean of a metric over the other parameters, with spread, best cell marked.",
-        discussion: "Example: report grid --sweep 1 --rows learning_rate --cols batch_size --metric best_val_loss")
+        discussion: """
+            Examples:
+              report grid --sweep 1 --rows learning_rate --cols batch_size
+              report grid --sweep 1 --metric best_val_loss
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -183,7 +191,10 @@ struct Best: ParsableCommand {
 struct Importance: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "How much of a sweep's metric each swept setting explains (share of variance of its main effect).",
-        discussion: "Example: report importance --sweep 1 --metric final_val_loss")
+        discussion: """
+            Example:
+              report importance --sweep 1 --metric final_val_loss
+            """)
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions
@@ -245,7 +256,8 @@ struct Explain: ParsableCommand {
             of the activation at node J x the slope of the loss w.r.t. node J's
             output. Without --row: the full-training-set gradient at those weights
             (for a full-batch run it equals the gradient stored for epoch E+1).
-            Example: report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
+            Example:
+              report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -320,7 +332,8 @@ struct Export: ParsableCommand {
             and single run) with its runs, epochs and tensors, every column and id,
             into a new Slope database file: from PostgreSQL, a copy to open offline
             with sqlite3, pandas or report. FILE must not exist yet.
-            Example: report export --sweep 1 --format sqlite --out sweep1.db
+            Example:
+              report export --sweep 1 --format sqlite --out sweep1.db
             """)
 
     @OptionGroup var database: DatabaseOptions
@@ -365,7 +378,8 @@ struct Evaluate: ParsableCommand {
             predictions). Features are standardized with the run's own training statistics,
             classes put in the run's class order. --format: table or json (the CSV is
             written with --predictions).
-            Example: report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
+            Example:
+              report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
             """)
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var output: FormatOptions

@@ -19,7 +19,7 @@ struct Serve: ParsableCommand {
             saying so). Pages and API: docs/dashboard.md.
             Examples:
               report serve --db sweep.db
-              report serve --port 0                    (any free port; the address is printed)
+              report serve --port 0    # any free port; the address is printed
               report serve --host 0.0.0.0 --token generate
             """)
 

@@ -8,7 +8,10 @@ import Store
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one run from flags and record every epoch.",
-        discussion: "Example: runner train --dataset digits --hidden 64 --learning-rate 0.05 --batch-size 32 --epochs 30")
+        discussion: """
+            Example:
+              runner train --dataset digits --hidden 64 --learning-rate 0.05 --epochs 30
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup(title: "Run settings") var settings: SettingOptions
@@ -158,8 +161,9 @@ struct Datasets: ParsableCommand {
         abstract: "List the built-in datasets with their shapes, or write one as a CSV file.",
         discussion: """
             With --csv NAME --out FILE: the dataset as CSV (header x0..x63,label for digits; \
-            x1,x2,...,target for the generated ones), as --dataset FILE and report evaluate --data read it. \
-            Example: runner datasets --csv digits --out test.csv
+            x1,x2,...,target for the generated ones), as --dataset FILE and report evaluate --data read it.
+            Example:
+              runner datasets --csv digits --out test.csv
             """)
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Write this built-in dataset as CSV (generator options as for training, e.g. moons:rows=100).", valueName: "name"))
@@ -203,7 +207,8 @@ struct Compact: ParsableCommand {
             free disk space for a copy of it, and waits for other processes' writes
             (readers can go on). With nothing to delete and under 1 MB of free space,
             VACUUM is skipped and the file is not written.
-            Example: runner compact --sweep 1 --keep-every 10 --dry-run
+            Example:
+              runner compact --sweep 1 --keep-every 10 --dry-run
             """)
 
     @OptionGroup var global: GlobalOptions

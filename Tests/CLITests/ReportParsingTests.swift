@@ -20,6 +20,14 @@ final class ReportParsingTests: XCTestCase {
         }
     }
 
+    /// Each example in `report <command> --help` is a line of its own at 80 columns, and parses.
+    func testHelpExamplesAreWholeLinesThatParse() {
+        let examples = HelpExamples.check(Report.self, tool: "report")
+        for command in ["runs", "compare", "grid", "importance", "explain", "export", "evaluate", "serve"] {
+            XCTAssertFalse(examples[command, default: []].isEmpty, "report \(command) --help has an example")
+        }
+    }
+
     func testOptionsAreParsed() throws {
         let runs = try parse(["runs", "--db", "x.db", "--sweep", "3", "--where", "seed = 1", "--sort", "-best_val_loss",
                               "--limit", "5", "--format", "json"], as: Runs.self)

@@ -22,6 +22,15 @@ final class RunnerParsingTests: XCTestCase {
         }
     }
 
+    /// Each example in `runner <command> --help` is a line of its own at 80 columns, and parses.
+    func testHelpExamplesAreWholeLinesThatParse() {
+        let examples = HelpExamples.check(Runner.self, tool: "runner")
+        for command in ["train", "sweep", "datasets", "compact"] {
+            XCTAssertFalse(examples[command, default: []].isEmpty, "runner \(command) --help has an example")
+        }
+        XCTAssertEqual(HelpExamples.words(#"report runs --where "a = 'b c'" --limit 2  # note"#), ["report", "runs", "--where", "a = 'b c'", "--limit", "2"])
+    }
+
     func testTrainFlagsBecomeOneRunsSettings() throws {
         let train = try parse(["train", "--dataset", "xor", "--hidden", "8,4", "--activation", "tanh", "--learning-rate", "0.3",
                                "--batch-size", "2", "--epochs", "7", "--momentum", "0.9", "--nesterov", "--seed", "5",
