@@ -210,9 +210,15 @@ public enum DataCatalog {
         guard (try? builtInOptions(name)) != nil || !FileManager.default.fileExists(atPath: name) else {
             throw ExperimentsError.badSetting(field: "--csv", reason: "'\(CSVTable.shown(name))' is a file; give a built-in dataset (runner datasets lists them)")
         }
-        let (builtIn, _) = try builtInOptions(name)
-        if builtIn == .digits, let data = EmbeddedFiles.data(named: "digits.csv") { return data }
-        let dataset = try loadBuiltIn(name, target: nil, task: .auto).dataset
+        let dataset: Dataset
+        do {
+            let (builtIn, _) = try builtInOptions(name)
+            if builtIn == .digits, let data = EmbeddedFiles.data(named: "digits.csv") { return data }
+            dataset = try loadBuiltIn(name, target: nil, task: .auto).dataset
+        } catch let ExperimentsError.badSetting(field, reason) where field.hasPrefix("--dataset ") {
+            // The checks are training's: name the flag this command was given.
+            throw ExperimentsError.badSetting(field: "--csv" + field.dropFirst("--dataset".count), reason: reason)
+        }
         var text = (dataset.featureNames + ["target"]).joined(separator: ",") + "\n"
         for row in 0..<dataset.rowCount {
             var cells = dataset.features[(row * dataset.featureCount)..<((row + 1) * dataset.featureCount)].map { "\($0)" }

@@ -190,9 +190,9 @@ extension SweepSpec {
         if method != .grid { top.append(("random_seed", .integer(Int(randomSeed)))) }
         if method == .tpe {
             let tpe = self.tpe ?? TPEOptions()
-            top += [("n_startup_trials", .integer(tpe.startupTrials)), ("gamma", .number(tpe.gamma)),
-                    ("n_ei_candidates", .integer(tpe.candidateCount)), ("multivariate", .bool(tpe.multivariate)),
-                    ("startup", .string(tpe.startup.rawValue))]
+            top += [("n_startup_trials", .integer(tpe.startupTrials)), ("startup", .string(tpe.startup.rawValue)),
+                    ("gamma", .number(tpe.gamma)), ("n_ei_candidates", .integer(tpe.candidateCount)),
+                    ("multivariate", .bool(tpe.multivariate))]
         }
         top.append(("metric", .object([("name", .string(metric.name.rawValue)), ("goal", .string(metric.goal.rawValue))])))
         top.append(("fixed", .object(fixed)))
@@ -307,17 +307,17 @@ extension SweepSpec {
                 }
                 spec.method = method
             case "count":
-                guard let count = valueNode.int, (1...maximumRunCount).contains(count) else {
+                guard let count = decimalInt(valueNode), (1...maximumRunCount).contains(count) else {
                     throw fail("count", "expected a whole number from 1 to \(maximumRunCount) (runs to draw)")
                 }
                 spec.count = count
             case "random_seed":
-                guard let seed = valueNode.int, seed >= 0 else {
+                guard let seed = decimalInt(valueNode), seed >= 0 else {
                     throw fail("random_seed", "'\(CSVTable.shown(valueNode.scalar?.string ?? "?"))' is not accepted; expected a whole number from 0 to \(Int.max)")
                 }
                 spec.randomSeed = UInt64(seed)
             case "n_startup_trials":
-                guard let trials = valueNode.int, (0...maximumRunCount).contains(trials) else {
+                guard let trials = decimalInt(valueNode), (0...maximumRunCount).contains(trials) else {
                     throw fail("n_startup_trials", "expected a whole number from 0 to \(maximumRunCount) (random trials before TPE models)")
                 }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startupTrials = trials
@@ -329,13 +329,13 @@ extension SweepSpec {
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.startup = design
                 tpeKeys.append("startup")
             case "gamma":
-                guard let gamma = valueNode.float ?? valueNode.int.map(Double.init), gamma > 0, gamma <= 1 else {
+                guard let gamma = decimalNumber(valueNode), gamma > 0, gamma <= 1 else {
                     throw fail("gamma", "expected a fraction in (0, 1], e.g. 0.1 (the share of trials TPE counts as good)")
                 }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.gamma = gamma
                 tpeKeys.append("gamma")
             case "n_ei_candidates":
-                guard let candidates = valueNode.int, (1...10_000).contains(candidates) else {
+                guard let candidates = decimalInt(valueNode), (1...10_000).contains(candidates) else {
                     throw fail("n_ei_candidates", "expected a whole number from 1 to 10000 (candidates TPE scores per trial)")
                 }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.candidateCount = candidates
@@ -463,7 +463,7 @@ extension SweepSpec {
                 kind = given
             case "warmup_epochs", "min_epochs", "reduction_factor":
                 let least = key == "warmup_epochs" ? 0 : key == "min_epochs" ? 1 : 2
-                guard let number = value.int, number >= least, number <= 1_000_000_000 else {
+                guard let number = decimalInt(value), number >= least, number <= 1_000_000_000 else {
                     throw fail("early_terminate.\(key)", "expected a whole number from \(least) to 1000000000")
                 }
                 numbers[key] = number
@@ -512,7 +512,7 @@ extension SweepSpec {
                 guard setting.isNumeric else { throw fail("\(field).distribution", "\(setting.rawValue) is not a number; use values: [...]") }
                 distribution = kind
             case "min", "max":
-                guard let number = value.float ?? value.int.map(Double.init), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
+                guard let number = decimalNumber(value), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
                 if key == "min" { minimum = number } else { maximum = number }
             default:
                 let accepted = ["values", "value", "distribution", "min", "max"]
@@ -531,17 +531,35 @@ extension SweepSpec {
         throw fail(field, shape)
     }
 
+    /// A whole number written in decimal: YAML alone reads 0x10, 0o17 and 010 as 16, 15 and 8.
+    private static func decimalInt(_ node: Node) -> Int? {
+        node.int != nil ? node.scalar.flatMap { Int($0.string) } : nil
+    }
+
+    /// A number written in decimal (`decimalInt`), whole or not.
+    private static func decimalNumber(_ node: Node) -> Double? {
+        guard node.int != nil || node.float != nil, let text = node.scalar?.string else { return nil }
+        return DecimalNumber.value(of: text)
+    }
+
     private static func settingValue(_ node: Node, field: String, fail: (String, String) -> ExperimentsError) throws -> SettingValue {
         switch node {
         case let .scalar(scalar):
             if node.null != nil { throw fail(field, "empty value") }
             if scalar.style == .plain || scalar.style == .any {
-                if let value = node.int { return .int(value) }
+                // YAML reads 0x10, 0o17, 010 (octal), 1_000 and 1:30 as numbers; Slope reads numbers
+                // as decimal, as on the command line and in CSV cells: 010 is ten, and the others
+                // stay text, which the setting refuses ('0x10' is not accepted), quoted or not.
+                let text = scalar.string
+                if node.int != nil { return Int(text).map(SettingValue.int) ?? .string(text) }
                 // A whole number beyond Int (a seed of 2^63) stays as written: as a float it would
                 // be shown as 9.223372036854776e+18 and could not be told apart from its neighbours.
-                let digits = scalar.string.drop { $0 == "-" || $0 == "+" }
-                if !digits.isEmpty, digits.count + 1 >= scalar.string.count, digits.allSatisfy({ ("0"..."9").contains($0) }) { return .string(scalar.string) }
-                if let value = node.float { return .double(value) }
+                let digits = text.drop { $0 == "-" || $0 == "+" }
+                if !digits.isEmpty, digits.count + 1 >= text.count, digits.allSatisfy({ ("0"..."9").contains($0) }) { return .string(text) }
+                if let value = node.float {
+                    // .inf and .nan are YAML's own words for floats, which the setting judges.
+                    return DecimalNumber.value(of: text) != nil || digits.hasPrefix(".") ? .double(value) : .string(text)
+                }
                 if let value = node.bool { return .bool(value) }
             }
             return .string(scalar.string)

@@ -244,7 +244,7 @@ struct Tensors: ParsableCommand {
             throw ValidationError("npy is binary: write it with --out FILE.npy or redirect standard output")
         }
         let data = try database.reporter().tensors(runID: runID, epoch: epoch, layer: layer, kind: kind, format: format)
-        try OutputFile.write(data, to: out, protecting: database.databaseFile)
+        try Output.write(data, to: out, protecting: database.databaseFile)
     }
 }
 
@@ -300,7 +300,7 @@ struct Curves: ParsableCommand {
     func run() throws {
         let chart: ChartOutput? = out.map { $0.lowercased().hasSuffix(".svg") ? .svg : .html }
         let text = try database.reporter().curves(runIDs: runs, sweepID: sweep, filter: filter, metric: metric, logY: logY, chart: chart)
-        try OutputFile.write(Data(text.utf8), to: out, protecting: database.databaseFile)
+        try Output.write(Data(text.utf8), to: out, protecting: database.databaseFile)
     }
 }
 
@@ -320,7 +320,7 @@ struct HTML: ParsableCommand {
     }
 
     func run() throws {
-        try OutputFile.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, protecting: database.databaseFile)
+        try Output.write(Data(try database.reporter().html(sweepID: sweep, filter: filter).utf8), to: out, protecting: database.databaseFile)
     }
 }
 
@@ -345,6 +345,7 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("With --format sqlite: the new database file to write.", valueName: "file.db")) var out: String?
 
     func validate() throws {
+        try database.refuseColumns("export", because: "writes CSV, JSON or SQLite with every column in full")
         do { _ = try filter.map(RunFilterParser.parse) } catch let error as ReportError { throw ValidationError(error.description) }
         guard format == .sqlite else {
             if out != nil { throw ValidationError("--out goes with --format sqlite; csv and json go to standard output (redirect it to a file)") }

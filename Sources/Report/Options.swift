@@ -23,7 +23,7 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Fit tables and plots to this many characters, \(Accepted.columns.expected) (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n"),
+            help: ArgumentHelp("Fit tables and plots to this many characters, \(Accepted.columns.expected) (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column). Not for export and serve, which fit nothing to a width.", valueName: "n"),
             transform: Accepted.columns.parse)
     var columns: Int?
 
@@ -36,6 +36,11 @@ struct DatabaseOptions: ParsableArguments {
 
     /// The database as messages name it: the file's path, or the URL without its password.
     var displayedLocation: String { PostgresSettings.displayedLocation(databaseLocation) }
+
+    /// `export` and `serve` take `--columns` from here but fit nothing to a width: refused, not ignored.
+    func refuseColumns(_ command: String, because reason: String) throws {
+        if columns != nil { throw ValidationError("--columns: report \(command) \(reason); leave --columns out") }
+    }
 
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db: give a file path or a postgresql:// URL") }
@@ -75,6 +80,13 @@ struct FormatOptions: ParsableArguments {
 enum Output {
     static func write(_ text: String) {
         StandardStream.output.write(text)
+    }
+
+    /// Writes `data` to `out` (standard output without it, or `-`); a file written is said in one
+    /// line, `wrote FILE (SIZE)`, as `export --format sqlite` and `runner datasets` say theirs.
+    static func write(_ data: Data, to out: String?, protecting database: String?) throws {
+        guard try !OutputFile.write(data, to: out, protecting: database), let out else { return }
+        write("wrote \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(Int64(data.count))))\n")
     }
 
     /// One line on stderr that is not an error (the command goes on).

@@ -64,6 +64,10 @@ struct Report: ParsableCommand {
         } catch let error as StoreError {
             if case .invalidDatabaseURL = error { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
             if case .interrupted = error { fail(error.description, status: 128 + (Output.stopSignal == 0 ? SIGINT : Output.stopSignal)) }
+            // report only reads: a new file name, which runner would take, is no way out here.
+            if case let .notASlopeDatabase(path, reason) = error {
+                fail("\(path) is not a Slope database (\(reason)). Give the path of a database written by Slope.", status: 1)
+            }
             fail(error.description, status: 1)
         } catch let error as ExperimentsError {
             fail(error.description, status: error.isUsageError ? 2 : 1)
@@ -87,6 +91,11 @@ struct Report: ParsableCommand {
     /// takes for an option) gets the refusal of a run id.
     static func usageMessage(_ message: String, arguments: [String]) -> String {
         if let refusal = UsageMessages.refusal(in: message) { return refusal }
+        // `report export --run 10`: runs are chosen with --where (ArgumentParser would suggest --out).
+        if message.hasPrefix("Unknown option '--run'"), let command = arguments.first, ["export", "runs"].contains(command) {
+            let given = arguments.drop { $0 != "--run" }.dropFirst().first.flatMap { Int64($0) }.map(String.init) ?? "N"
+            return "report \(command) takes no --run: choose runs with --where \"id = \(given)\""
+        }
         if message.hasPrefix("Missing expected argument '<run>'") || message.hasPrefix("Unknown option '-"),
            let negative = arguments.first(where: { $0.range(of: #"^-[0-9]+$"#, options: .regularExpression) != nil }) {
             return Accepted.run.refusal(of: negative)

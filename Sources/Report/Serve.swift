@@ -33,6 +33,7 @@ struct Serve: ParsableCommand {
     var token: String?
 
     func validate() throws {
+        try database.refuseColumns("serve", because: "serves pages that fit the browser's window")
         guard !host.isEmpty else { throw ValidationError("--host: give an address, e.g. 127.0.0.1") }
         if let token, token != "generate" {
             do { try DashboardServer.checkToken(token) } catch let error as DashboardError { throw ValidationError(error.description) }

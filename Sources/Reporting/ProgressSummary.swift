@@ -9,10 +9,11 @@ public enum ProgressSummary {
     /// seeds last, since the grid averages over them). `reportCommand`: how the hints call `report`
     /// (its path when it is not on PATH). The table shows the varied settings, then every other setting
     /// that differs between the runs (RunColumn's registry), with their snake_case names.
-    /// `diagnoses`: each run's findings (Diagnostics), listed under the table.
+    /// `diagnoses`: each run's findings (Diagnostics), listed under the table (but a pruned run's:
+    /// the search stopped it). `isSampled`: a random or TPE sweep, looked into with `importance`.
     public static func render(runs: [SlopeStore.RunRecord], metric: String, maximize: Bool, sweepID: Int64?,
                               databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report",
-                              diagnoses: [Int64: [TrainingDiagnosis]] = [:]) -> String {
+                              diagnoses: [Int64: [TrainingDiagnosis]] = [:], isSampled: Bool = false) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
         func value(_ run: SlopeStore.RunRecord) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss; nor is
@@ -83,11 +84,16 @@ public enum ProgressSummary {
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         let report = reportCommand
-        text += diagnosisLines(sorted.map(\.id), diagnoses: diagnoses, database: database, reportCommand: report)
+        // A pruned run was stopped by the search, not by its training: no advice on how it trained.
+        text += diagnosisLines(sorted.filter { $0.status != .pruned }.map(\.id), diagnoses: diagnoses, database: database, reportCommand: report)
         if let sweepID {
             let swept = variedColumns.isEmpty ? differing.map(\.rawValue) : variedColumns
             let axes = swept.filter { $0 != "seed" } + swept.filter { $0 == "seed" }
-            if axes.count >= 2 {
+            if isSampled {
+                // Sampled values are all different: a grid would have a near-empty row per run.
+                text += "Look further: \(report) importance --sweep \(sweepID)\(database)\n"
+                text += "              \(report) compare --sweep \(sweepID)\(database)"
+            } else if axes.count >= 2 {
                 text += "Look further: \(report) grid --sweep \(sweepID) --rows \(axes[0]) --cols \(axes[1])\(database)\n"
                 text += "              \(report) compare --sweep \(sweepID)\(database)"
             } else {

@@ -76,9 +76,12 @@ struct Sweep: ParsableCommand {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
-        let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trials to sample" : "\(runIDs.count) runs queued"
+        let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
+            : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"
         if queueOnly {
-            if !global.quiet { Console.say("sweep \(sweepID): \(queued); train them with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
+            // On a server the owner queues (it creates the tables) and workers log in as the worker role.
+            let role = global.isServer ? " (or with the worker role's URL: docs/distributed.md, Roles)" : ""
+            if !global.quiet { Console.say("sweep \(sweepID): \(queued); train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)" + Console.suffix(global) + role) }
             return
         }
         if !global.quiet { Console.say("sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "..."))): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }

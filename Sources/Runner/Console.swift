@@ -64,7 +64,8 @@ enum Console {
             return try SlopeStore(location: global.databaseLocation, mode: readOnly ? .readOnly : .readWrite,
                                   creatingServerTables: create, reconnection: reconnection(global))
         } catch let StoreError.noDatabase(server, _) where !create && !readOnly {
-            throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only`, or give another --db URL")
+            throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only` "
+                                            + "as the database owner (docs/distributed.md, Roles), or give another --db URL")
         }
     }
 
@@ -184,7 +185,8 @@ enum Console {
             })
             say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
                                        sweepID: sweepID, databaseArgument: global.databaseArgument,
-                                       variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses))
+                                       variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses,
+                                       isSampled: spec.map { $0.method != .grid } ?? false))
         }
         // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
         let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in

@@ -146,7 +146,7 @@ enum PostgresMigrations {
     }
 
     static func noTables(server: String) -> StoreError {
-        .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once to create them")
+        .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once as the database owner to create them (docs/distributed.md, Roles)")
     }
 
     static func foreignDatabase(server: String, names: [String]) -> StoreError {

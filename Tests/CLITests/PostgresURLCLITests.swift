@@ -122,9 +122,11 @@ final class PostgresURLCLITests: XCTestCase {
     func testWorkAndReportOnADatabaseWithoutSlopeTablesSayWhatToDo() throws {
         let database = try database()
         let password = try PostgresServer.adminPassword()
-        assertFails(try run("runner", ["work", "--db", database.url]), status: 1, containing: "queue runs first with `runner sweep", secrets: [password],
+        assertFails(try run("runner", ["work", "--db", database.url]), status: 1,
+                    containing: "queue runs first with `runner sweep ... --queue-only` as the database owner (docs/distributed.md, Roles)", secrets: [password],
                     "runner work on an empty database")
-        assertFails(try run("report", ["runs", "--db", database.url]), status: 1, containing: "no Slope database at", secrets: [password],
+        assertFails(try run("report", ["runs", "--db", database.url]), status: 1,
+                    containing: "run `runner` on it once as the database owner to create them (docs/distributed.md, Roles)", secrets: [password],
                     "report runs on an empty database")
         // Neither created Slope's tables.
         assertFails(try run("report", ["runs", "--db", database.url]), status: 1, containing: "no Slope database at", secrets: [password],
@@ -139,7 +141,8 @@ final class PostgresURLCLITests: XCTestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let admin = try PostgresServer.admin()
         let withoutPassword = "postgresql://\(admin.user)@\(admin.host):\(admin.port)/\(database.name)?sslmode=disable"
-        XCTAssertTrue(queued.output.hasSuffix("\nsweep 1: 2 runs queued; train them with: runner work --sweep 1 --db '\(withoutPassword)'\n"), queued.output)
+        XCTAssertTrue(queued.output.hasSuffix("\nsweep 1: 2 runs queued; train them with: runner work --sweep 1 --db '\(withoutPassword)'"
+                                              + " (or with the worker role's URL: docs/distributed.md, Roles)\n"), queued.output)
         XCTAssertFalse(queued.output.contains(password) || queued.error.contains(password))
 
         // The password from PGPASSWORD: the suggested command works as printed.

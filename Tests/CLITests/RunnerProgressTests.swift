@@ -1,7 +1,7 @@
 // What `runner` prints: the progress display in each mode and the end-of-sweep summary table
 // (Reporting's Progress*.swift), on runs recorded in a real temporary database.
 import Foundation
-import Reporting
+@testable import Reporting
 import Store
 import TestSupport
 import XCTest
@@ -117,6 +117,35 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[5], "diverged: run 3 (the loss became NaN or infinite): try a smaller --learning-rate; "
                        + "for regression, scale a target in the thousands or more first")
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
+    }
+
+    /// After a random or TPE sweep the summary points at `report importance` (sampled values would
+    /// give `grid` a near-empty row per run), and a pruned run gets no advice on how it trained:
+    /// the search stopped it.
+    func testSampledSweepPointsAtImportanceAndPrunedRunsGetNoAdvice() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary-sampled")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(learningRate: 0.0123, batchSize: 16, epochs: 4), .example(learningRate: 0.0456, batchSize: 64, epochs: 4),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, status) in zip(runIDs, [RunStatus.completed, .pruned]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: 2.3, validationLoss: 2.3, validationAccuracy: 0.1, seconds: 0), tensors: [],
+                                 holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.finishRun(runID: runID, status: status, stopReason: status == .pruned ? "pruned at epoch 1" : nil)
+        }
+        let chance = TrainingDiagnosis(kind: .chanceAccuracy, epochsByLayer: [0: [1]], detail: "val_accuracy 0.1000, chance 0.1000",
+                                       advice: "another --learning-rate, more epochs")
+        let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                             sweepID: sweepID, databaseArgument: "--db s.db",
+                                             diagnoses: [runIDs[0]: [chance], runIDs[1]: [chance]], isSampled: true)
+        XCTAssertTrue(summary.contains("\n  run \(runIDs[0]) chance-accuracy at epoch 1: "), summary)
+        XCTAssertFalse(summary.contains("run \(runIDs[1]) chance-accuracy"), summary)
+        XCTAssertTrue(summary.hasSuffix("Look further: report importance --sweep \(sweepID) --db s.db\n"
+                                        + "              report compare --sweep \(sweepID) --db s.db; report show \(runIDs[0]) --db s.db\n"), summary)
+        XCTAssertFalse(summary.contains("report grid"), summary)
     }
 
     /// A worker that finishes first summarises a sweep whose other runs are still training on

@@ -4,6 +4,7 @@
 // and one out of range. Also the small ones: `!= null`, a grid of a column against itself, the
 // default of --stale-after, and a success line naming a path with a line break.
 import Foundation
+import Store
 import TestSupport
 import XCTest
 
@@ -92,6 +93,12 @@ final class UsageMessagesCLITests: CLITestCase {
              "report: error: invalid expression \"learning_rate != null\": null is not compared with !=: write learning_rate is not null"),
             ("report", ["runs", "--where", "learning_rate = null"],
              "report: error: invalid expression \"learning_rate = null\": null is not compared with =: write learning_rate is null"),
+            // ArgumentParser suggested --out; runs are chosen with --where.
+            ("report", ["export", "--run", "10"], "report: error: report export takes no --run: choose runs with --where \"id = 10\""),
+            // Accepted and ignored before: refused.
+            ("report", ["export", "--columns", "80"],
+             "report: error: --columns: report export writes CSV, JSON or SQLite with every column in full; leave --columns out"),
+            ("report", ["serve", "--columns", "80"], "report: error: --columns: report serve serves pages that fit the browser's window; leave --columns out"),
         ]
         for refusal in refusals {
             let result = try run(refusal.tool, refusal.arguments, expect: 2)
@@ -140,5 +147,34 @@ final class UsageMessagesCLITests: CLITestCase {
         XCTAssertTrue(output.contains(" tensors to \"a\\nb.db\" ("), output)
         XCTAssertEqual(output.filter { $0 == "\n" }.count, 1, output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("a\nb.db")))
+    }
+
+    /// The small ones a new user found: `1 run queued`, a file written said in one line, a read-only
+    /// command's advice on a file that is no database, and `--csv` named in its own errors.
+    func testOneRunQueuedFilesWrittenAndMessagesThatFitTheCommand() throws {
+        let queued = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "3", "--epochs", "2", "--learning-rate", "0.1", "--queue-only"])
+        XCTAssertTrue(queued.output.contains("\nsweep 1: 1 run queued; train it with: runner work --sweep 1 --db "), queued.output)
+        try run("runner", ["work", "--sweep", "1", "--quiet"])
+        for (arguments, file) in [(["curves", "1", "--out", "curves.svg"], "curves.svg"), (["html", "--sweep", "1", "--out", "sweep.html"], "sweep.html"),
+                                  (["tensors", "1", "--format", "npy", "--layer", "1", "--kind", "weight", "--out", "w.npy"], "w.npy")] {
+            let written = try run("report", arguments)
+            let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: directory.path(file))[.size] as? Int)
+            XCTAssertEqual(written.output, "wrote \(file) (\(SlopeStore.describeBytes(Int64(size))))\n", "\(arguments)")
+            XCTAssertEqual(written.error, "")
+        }
+        let toStandardOutput = try run("report", ["html", "--sweep", "1", "--out", "-"]).output
+        XCTAssertTrue(toStandardOutput.contains("</html>") && !toStandardOutput.contains("wrote "), "--out -: the page alone")
+
+        try write("notes.db", "not a database\n")
+        let notDatabase = try ChildProcess.run(builtExecutable("report"), ["runs", "--db", directory.path("notes.db")])
+        XCTAssertEqual(notDatabase.status, 1)
+        XCTAssertEqual(notDatabase.error, "report: error: \(directory.path("notes.db")) is not a Slope database (not an SQLite file). "
+                       + "Give the path of a database written by Slope.\n")
+
+        let twice = try ChildProcess.run(builtExecutable("runner"), ["datasets", "--csv", "spirals:rows=10:rows=20", "--out", "x.csv"],
+                                         currentDirectory: directory.url)
+        XCTAssertEqual(twice.status, 2)
+        XCTAssertEqual(twice.error, "error: --csv spirals:rows=10:rows=20: rows is given twice; give each option once\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("x.csv")))
     }
 }

@@ -46,7 +46,7 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(spec.tpeSampler.startup, .lhs)
         XCTAssertEqual(spec.tpeSampler.designSeed, 4)
         XCTAssertEqual(spec.earlyTerminate?.successiveHalving, SuccessiveHalving(minEpochs: 2, reductionFactor: 4))
-        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"gamma":0.2,"n_ei_candidates":24,"multivariate":false,"startup":"lhs""#), spec.json())
+        XCTAssertTrue(spec.json().contains(#""method":"tpe","count":20,"random_seed":4,"n_startup_trials":5,"startup":"lhs","gamma":0.2,"n_ei_candidates":24,"multivariate":false"#), spec.json())
         XCTAssertTrue(spec.json().contains(#""early_terminate":{"type":"asha","min_epochs":2,"reduction_factor":4}"#), spec.json())
         XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
         // The search space: a log-scale number and two categories; whole-number settings step by 1.

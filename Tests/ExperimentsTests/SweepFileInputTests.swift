@@ -96,6 +96,25 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {learning_rate: 100000000000000000000}\n", file: "s.yaml").expand().first?.settings.learningRate, 1e20)
     }
 
+    /// Numbers in a sweep file are decimal, as on the command line: YAML alone reads 0x10 as 16,
+    /// 0o17 as 15, 010 as 8 and 1_000 as 1000; refused here whether quoted or not (010 is ten).
+    func testNumbersInAFileAreDecimalAsOnTheCommandLine() throws {
+        let expected = "is not accepted; expected a number > 0, e.g. 0.01"
+        XCTAssertEqual(message("fixed: {learning_rate: 0x10}\n"), "s.yaml: fixed.learning_rate: '0x10' \(expected)")
+        XCTAssertEqual(message("fixed: {learning_rate: \"0x10\"}\n"), "s.yaml: fixed.learning_rate: '0x10' \(expected)")
+        XCTAssertEqual(message("parameters: {learning_rate: {values: [0.1, 0o17]}}\n"),
+                       "s.yaml: parameters.learning_rate.values[1]: '0o17' \(expected)")
+        XCTAssertEqual(message("fixed: {batch_size: 1_000}\n").contains("'1_000' is not accepted"), true)
+        XCTAssertEqual(message("method: random\ncount: 0x10\nparameters: {learning_rate: {min: 0.01, max: 0.1}}\n").contains("count"), true)
+        XCTAssertNotEqual(message("method: random\ncount: 0x10\nparameters: {learning_rate: {min: 0.01, max: 0.1}}\n"), "accepted")
+        XCTAssertEqual(message("parameters: {learning_rate: {min: 0x1, max: 0.1}}\n"), "s.yaml: parameters.learning_rate.min: expected a number")
+        let spec = try SweepSpec.parse(yaml: "fixed: {seed: 010, learning_rate: 0.5, batch_size: 1e1}\n", file: "s.yaml")
+        let settings = try XCTUnwrap(spec.expand().first?.settings)
+        XCTAssertEqual(settings.seed, 10, "010 is ten, as --seed 010 is, not YAML's octal 8")
+        XCTAssertEqual(settings.learningRate, 0.5)
+        XCTAssertEqual(settings.batchSize, 10)
+    }
+
     func testAMissingDataFileIsNamedWhereTheFileGivesIt() throws {
         XCTAssertEqual(message("parameters:\n  dataset: {values: [missing.csv]}\n"), "s.yaml: parameters.dataset.values[0]: missing.csv: no such file")
         XCTAssertEqual(message("parameters:\n  dataset: {value: missing.csv}\n"), "s.yaml: parameters.dataset.value: missing.csv: no such file")

@@ -173,7 +173,7 @@ final class PostgresMigrationTests: XCTestCase {
         defer { session.close() }
         let server = try database.settings().description
         XCTAssertThrowsError(try session.migrate(creatingTables: false)) { error in
-            XCTAssertEqual(error as? StoreError, .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once to create them"))
+            XCTAssertEqual(error as? StoreError, .noDatabase(path: server, reason: "it has no Slope tables yet: run `runner` on it once as the database owner to create them (docs/distributed.md, Roles)"))
         }
         XCTAssertEqual(try tableNames(session), [], "nothing was written")
         let firstThree = Array(PostgresSession.schemaVersions.prefix(3))
