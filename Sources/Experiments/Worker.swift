@@ -26,9 +26,9 @@ public final class StopSignal: @unchecked Sendable {
 
     /// Seconds within which the first signal coming again is that one delivered twice, not a
     /// second request: GNU `timeout` (and supervisors like it) signal the process and then its
-    /// whole process group, which holds the process too. A user's second Ctrl-C, given after
-    /// reading that the process stops after its epoch, comes later.
-    public static let repeatSeconds: TimeInterval = 1
+    /// whole process group, which holds the process too, microseconds apart. A user's second
+    /// Ctrl-C, even a hurried double press, comes later.
+    public static let repeatSeconds: TimeInterval = 0.25
 
     /// Takes `signal`, received at `time` (seconds on a monotonic clock), as a request to stop,
     /// and says whether it is the first, the first delivered again, or a second one (another
