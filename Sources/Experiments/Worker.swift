@@ -27,8 +27,8 @@ public final class StopSignal: @unchecked Sendable {
     /// Seconds within which the first signal coming again is that one delivered twice, not a
     /// second request: GNU `timeout` (and supervisors like it) signal the process and then its
     /// whole process group, which holds the process too, microseconds apart. A user's second
-    /// Ctrl-C, even a hurried double press, comes later.
-    public static let repeatSeconds: TimeInterval = 0.25
+    /// Ctrl-C, given after reading that the process stops after its epoch, comes later.
+    public static let repeatSeconds: TimeInterval = 0.5
 
     /// Takes `signal`, received at `time` (seconds on a monotonic clock), as a request to stop,
     /// and says whether it is the first, the first delivered again, or a second one (another
@@ -79,6 +79,9 @@ public enum RunOutcome: Equatable, Sendable {
 
     /// Stopped by a store failure from outside the run (`runner resume` continues it).
     public var isSuspended: Bool { if case .suspended = self { return true } else { return false } }
+
+    /// Put back in the queue after the server lost its epochs (claimed again to resume them).
+    public var isRequeued: Bool { if case .requeued = self { return true } else { return false } }
 
     public var statusText: String {
         switch self {
@@ -196,7 +199,7 @@ public final class Worker: @unchecked Sendable {
         if stop.isRequested { result.unsampledTrials = try unsampledTrials(sweepID: sweepID) }
         // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
         result.wasInterrupted = stop.isRequested
-            && (result.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || leftQueued || !result.unsampledTrials.isEmpty)
+            && (result.outcomes.values.contains { $0.isInterrupted || $0.isSuspended || $0.isRequeued } || leftQueued || !result.unsampledTrials.isEmpty)
         try updateSweepStatuses(touchedSweeps.value, summary: result)
         if let error = firstError.value { throw error }
         return result
@@ -270,10 +273,10 @@ public final class Worker: @unchecked Sendable {
     private func trainEach(_ reclaimed: [SlopeStore.ClaimedRun]) throws -> WorkSummary {
         var summary = WorkSummary()
         for claimed in reclaimed where !stop.isRequested {
-            summary.outcomes[claimed.id] = execute(claimed)
+            summary.outcomes[claimed.id] = executeClaimingAgain(claimed)
         }
         summary.wasInterrupted = stop.isRequested
-            && (summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended } || summary.outcomes.count < reclaimed.count)
+            && (summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended || $0.isRequeued } || summary.outcomes.count < reclaimed.count)
         try updateSweepStatuses(Set(reclaimed.compactMap(\.run.sweepID)), summary: summary)
         return summary
     }
@@ -283,9 +286,16 @@ public final class Worker: @unchecked Sendable {
         guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
             throw ExperimentsError.notFound("run \(runID) is not queued")
         }
+        return executeClaimingAgain(claimed)
+    }
+
+    /// `execute`, and a run requeued after the server lost epochs (`.requeued`) claimed again at
+    /// once to resume from those it has (a few times at most: a server that keeps losing them
+    /// needs its operator).
+    private func executeClaimingAgain(_ claimed: SlopeStore.ClaimedRun) -> RunOutcome {
         var outcome = execute(claimed)
-        // Requeued after the server lost epochs: claimed again at once, it resumes from those it has.
-        while case .requeued = outcome, !stop.isRequested, let again = try store.claimRun(runID: runID, worker: identity) {
+        for _ in 0..<3 {
+            guard outcome.isRequeued, !stop.isRequested, let again = try? store.claimRun(runID: claimed.id, worker: identity) else { break }
             outcome = execute(again)
         }
         return outcome

@@ -108,6 +108,10 @@ public enum OutputFile {
                 let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written > 0 { offset += written; continue }
                 if written < 0 && errno == EINTR { continue }
+                if written < 0 && errno == EPIPE {  // a pipe's reader went away (`--out /dev/stdout | head`): end as SIGPIPE would
+                    signal(SIGPIPE, SIG_DFL)
+                    raise(SIGPIPE)
+                }
                 throw ReportError.output("\(path): \(String(cString: strerror(written < 0 ? errno : EIO)))")
             }
         }

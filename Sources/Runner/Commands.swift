@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
             // Ctrl-C while waiting for the database lock suspends the run: interrupted, too.
-            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted || (outcome.isSuspended && Console.stop.isRequested))
+            return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted || ((outcome.isSuspended || outcome.isRequeued) && Console.stop.isRequested))
         }
     }
 }

@@ -188,10 +188,16 @@ enum Console {
                                        variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses,
                                        isSampled: spec.map { $0.method != .grid } ?? false))
         }
+        // Runs put back in the queue after the server lost epochs, which this process did not claim
+        // again (another worker did, or Ctrl-C came): nothing to fix.
+        for (id, outcome) in summary.outcomes.sorted(by: { $0.key < $1.key }) {
+            if case let .requeued(reason) = outcome {
+                writeError("note: run \(id) was \(reason.split(separator: "\n").joined(separator: " ")) (any `runner work`, or `runner resume`, goes on with it)")
+            }
+        }
         // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
         let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in
             if case let .suspended(reason, requeued) = outcome { return (id, reason, requeued) }
-            if case let .requeued(reason) = outcome { return (id, reason, true) }  // not claimed again by this process
             return nil
         }
         if let first = suspended.first {
@@ -242,7 +248,7 @@ enum Console {
 
     /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
     static func interruptedMessage(_ summary: WorkSummary, scope: String, signal: Int32 = SIGINT) -> String {
-        let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
+        let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended || $0.isRequeued }
         var left = requeued ? ["runs requeued"] : []
         for sweep in summary.unsampledTrials {
             let which = summary.unsampledTrials.count > 1 || scope.isEmpty ? " of sweep \(sweep.sweepID)" : ""

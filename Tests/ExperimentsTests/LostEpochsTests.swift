@@ -56,8 +56,9 @@ final class LostEpochsTests: XCTestCase {
         let store = try SlopeStore(location: String(url))
         defer { try? store.close() }
         let runID = try store.createRun(try RunConfiguration.make(settings()).newRun())
-        let lost = Locked(false)
+        let lost = Locked(false), outcomes = Locked<[RunOutcome]>([])
         let worker = Worker(store: store, onEvent: { [store] event in
+            if case let .runFinished(_, _, outcome) = event { outcomes.update { $0.append(outcome) } }
             // After epoch 4's commit (and before epoch 5 is handed over: this runs on the training
             // thread), the server "loses" it.
             guard case let .epochFinished(_, epoch, _, _, _) = event, epoch == 4, !lost.value else { return }
@@ -70,6 +71,10 @@ final class LostEpochsTests: XCTestCase {
         })
         XCTAssertEqual(try worker.runQueued(runID: runID), .finished(.completed, reason: "completed all epochs"))
         XCTAssertTrue(lost.value)
+        // Epoch 5 was refused, the run went back to the queue and was claimed again at once.
+        XCTAssertEqual(outcomes.value.count, 2, "\(outcomes.value)")
+        guard case let .requeued(reason)? = outcomes.value.first else { return XCTFail("\(outcomes.value)") }
+        XCTAssertEqual(reason, "requeued after epoch 3: \(StoreError.previousEpochNotStored(runID: runID, epoch: 5, previous: 4, lastStored: 3))")
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), Array(0...8), "every epoch once, no gap")
         XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
                        try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
