@@ -126,6 +126,15 @@ final class RunnerParsingTests: XCTestCase {
         assertRejected(["train", "--dataset", "spirals:rows=20000000"], mentions: ["--dataset: rows must be a whole number from 2 to 10000000"])
         assertRejected(["train", "--dataset", "nosuch"], mentions: ["--dataset: unknown dataset 'nosuch'", "digits, xor"])
         assertRejected(["train", "--dataset", "spirals:rows=10:classes=20"], mentions: ["rows (10) must be at least classes (20)"])
+        for generator in ["linear", "spirals", "moons"] {
+            for noise in ["1e308", "-1", "100.5", "-0.001"] {
+                assertRejected(["train", "--dataset", "\(generator):noise=\(noise)"],
+                               mentions: ["--dataset: noise must be a number from 0 to 100 (the scale of the Gaussian noise)"])
+            }
+            for noise in ["0", "100", "0.25"] {
+                XCTAssertNoThrow(try parse(["train", "--dataset", "\(generator):noise=\(noise)"], as: Train.self), "\(generator):noise=\(noise)")
+            }
+        }
         XCTAssertEqual(try parse(["train", "--target", "-x"], as: Train.self).settings.target, "-x", "a column named -x")
         assertRejected(["train", "--log-tensors", "-3"], mentions: ["--log-tensors", "every, final"])
         assertRejected(["sweep", "--batch-size", "16,0"], mentions: ["--batch-size: '0'"])
