@@ -265,16 +265,16 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertTrue(locationRefusal("postgresql://u:secret@h:0/d").hasPrefix("bad database URL: the port '0'"))
         // The hostile tester's: a scheme without "//", "//" without ':', a space in the scheme, no
         // scheme at all. Everything before the last '@' is hidden when no "://" or ":/" comes first.
-        XCTAssertEqual(locationRefusal("postgresql:slope_worker:S3cr3tPW@db.lab"), "bad database URL: '***@db.lab'" + notPostgres)
-        XCTAssertEqual(locationRefusal("postgresql:slope_worker:S3cr3tPW@127.0.0.1/slope"), "bad database URL: '***@127.0.0.1/slope'" + notPostgres)
-        XCTAssertEqual(locationRefusal("postgresql//slope_worker:S3cr3tPW@127.0.0.1:5432/slope"),
-                       "bad database URL: '***@127.0.0.1:5432/slope'" + notPostgres)
-        XCTAssertEqual(locationRefusal("postgres ql://u:S3cr3tPW@h/db"), "bad database URL: 'postgres ql://***@h/db'" + notPostgres)
-        XCTAssertEqual(locationRefusal("PG:u:S3cr3tPW@h"), "bad database URL: '***@h'" + notPostgres)
-        XCTAssertEqual(locationRefusal("Postgres u:S3cr3tPW@h"), "bad database URL: '***@h'" + notPostgres)
-        XCTAssertEqual(locationRefusal("slope_worker:S3cr3tPW@db.lab"), "bad database URL: '***@db.lab'" + notPostgres)
-        XCTAssertEqual(locationRefusal("u:S3cr3tPW@h:5432/slope"), "bad database URL: '***@h:5432/slope'" + notPostgres)
-        XCTAssertEqual(locationRefusal("postgresql:slope"), "bad database URL: 'postgresql:slope'" + notPostgres)
+        let mistyped = [("postgresql:slope_worker:S3cr3tPW@db.lab", "***@db.lab"),
+                        ("postgresql:slope_worker:S3cr3tPW@127.0.0.1/slope", "***@127.0.0.1/slope"),
+                        ("postgresql//slope_worker:S3cr3tPW@127.0.0.1:5432/slope", "***@127.0.0.1:5432/slope"),
+                        ("postgres ql://u:S3cr3tPW@h/db", "postgres ql://***@h/db"),
+                        ("PG:u:S3cr3tPW@h", "***@h"), ("Postgres u:S3cr3tPW@h", "***@h"),
+                        ("slope_worker:S3cr3tPW@db.lab", "***@db.lab"), ("u:S3cr3tPW@h:5432/slope", "***@h:5432/slope"),
+                        ("postgresql:slope", "postgresql:slope")]
+        for (location, shown) in mistyped {
+            XCTAssertEqual(locationRefusal(location), "bad database URL: '\(shown)'" + notPostgres, location)
+        }
         XCTAssertEqual(PostgresSettings.displayedLocation("postgresql:slope_worker:S3cr3tPW@db.lab"), "***@db.lab")
         for path in ["slope.db", "/tmp/runs/a.db", "runs:1/x.db", "a@b.db", "x:/y.db", "./postgres.db", "postgres.db", "postgresql",
                      "pg.db", "pg-backup.db", "pgdata/slope.db", "pg backup.db", "Postgres runs 2026.db", "runs@2026-12-06.db",
