@@ -12,6 +12,9 @@ public enum BuiltInDataset: String, CaseIterable, Sendable {
 
     public static var allNames: [String] { allCases.map(\.rawValue) }
 
+    /// The largest `noise` option a generator takes.
+    static let maximumNoise = 100.0
+
     /// Options a generator accepts, with their defaults.
     public var options: [(name: String, defaultValue: Double)] {
         switch self {
@@ -149,12 +152,18 @@ public enum DataCatalog {
             }
             options[pair[0]] = value
         }
-        let minimums = ["rows": 2, "classes": 2, "features": 1, "seed": 0]  // noise: any finite number
+        let minimums = ["rows": 2, "classes": 2, "features": 1, "seed": 0]
         for (option, minimum) in minimums {
             guard let value = options[option] else { continue }
             guard value.rounded() == value, value >= Double(minimum), value <= 10_000_000 else {
                 throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "\(option) must be a whole number from \(minimum) to 10000000")
             }
+        }
+        // The scale of N(0, 1) noise on values of about 1 (an angle, for spirals): far beyond 100 the
+        // data is noise alone, and near 1e308 it overflows into a run that diverges at epoch 0.
+        if let noise = options["noise"], !(0...BuiltInDataset.maximumNoise).contains(noise) {
+            throw ExperimentsError.badSetting(field: "--dataset \(name)",
+                                              reason: "noise must be a number from 0 to \(Int(BuiltInDataset.maximumNoise)) (the scale of the Gaussian noise)")
         }
         if let rows = options["rows"], let classes = options["classes"], rows < classes {
             throw ExperimentsError.badSetting(field: "--dataset \(name)", reason: "rows (\(Int(rows))) must be at least classes (\(Int(classes))): every class needs rows")

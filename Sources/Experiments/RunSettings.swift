@@ -92,6 +92,22 @@ public struct RunSettings: Hashable, Sendable {
 
     public init() {}
 
+    /// Applies each of a list's `values` alone (errors name `field(index)`) and refuses one that sets
+    /// the same as an earlier one (`[]` and `none` for hidden, 0.1 and 1e-1), which would queue the
+    /// same run twice.
+    static func checkDistinct(_ values: [SettingValue], of setting: Setting, field: (Int) -> String) throws {
+        var firstIndex: [RunSettings: Int] = [:]
+        for (index, value) in values.enumerated() {
+            var settings = RunSettings()
+            try settings.apply(setting, value, field: field(index))
+            if let first = firstIndex[settings] {
+                throw ExperimentsError.badSetting(field: field(index), reason: "'\(CSVTable.shown(value.description))' sets the same \(setting.rawValue) "
+                    + "as '\(CSVTable.shown(values[first].description))' before it; give each value once")
+            }
+            firstIndex[settings] = index
+        }
+    }
+
     /// Sets one setting from a user's value; `field` names it in errors (`--learning-rate`,
     /// `parameters.learning_rate.values[2]`).
     public mutating func apply(_ setting: Setting, _ value: SettingValue, field: String) throws {

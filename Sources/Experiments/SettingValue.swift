@@ -50,10 +50,10 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     var asBool: Bool? {
         switch self {
         case let .bool(value): return value
-        case let .string(text):
+        case let .string(text):  // "true" quoted in a file; not "yes", "on" or "1" (docs/sweeps.md: true / false)
             switch text.lowercased() {
-            case "true", "yes", "on", "1": return true
-            case "false", "no", "off", "0": return false
+            case "true": return true
+            case "false": return false
             default: return nil
             }
         default: return nil

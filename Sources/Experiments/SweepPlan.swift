@@ -98,6 +98,7 @@ public struct FlagSettings: Sendable {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
             }
+            try RunSettings.checkDistinct(entry.values, of: entry.setting) { _ in entry.flag }
         }
     }
 

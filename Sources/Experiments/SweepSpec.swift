@@ -341,7 +341,7 @@ extension SweepSpec {
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.candidateCount = candidates
                 tpeKeys.append("n_ei_candidates")
             case "multivariate":
-                guard let flag = valueNode.bool else { throw fail("multivariate", "expected true or false") }
+                guard let flag = strictBool(valueNode) else { throw fail("multivariate", "expected true or false") }
                 spec.tpe = spec.tpe ?? TPEOptions(); spec.tpe?.multivariate = flag
                 tpeKeys.append("multivariate")
             case "metric":
@@ -542,6 +542,13 @@ extension SweepSpec {
         return DecimalNumber.value(of: text)
     }
 
+    /// A boolean only as `true` or `false` (any case), as the docs give them: YAML 1.1's `yes`, `no`,
+    /// `on` and `off` stay text, which a boolean setting refuses.
+    private static func strictBool(_ node: Node) -> Bool? {
+        guard let text = node.scalar?.string.lowercased(), text == "true" || text == "false" else { return nil }
+        return node.bool
+    }
+
     private static func settingValue(_ node: Node, field: String, fail: (String, String) -> ExperimentsError) throws -> SettingValue {
         switch node {
         case let .scalar(scalar):
@@ -560,7 +567,7 @@ extension SweepSpec {
                     // .inf and .nan are YAML's own words for floats, which the setting judges.
                     return DecimalNumber.value(of: text) != nil || digits.hasPrefix(".") ? .double(value) : .string(text)
                 }
-                if let value = node.bool { return .bool(value) }
+                if let value = strictBool(node) { return .bool(value) }
             }
             return .string(scalar.string)
         case let .sequence(sequence):
@@ -622,9 +629,7 @@ extension SweepSpec {
             switch parameter.choice {
             case let .values(values):
                 guard !values.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
-                for (index, value) in values.enumerated() {
-                    try scratch.apply(parameter.setting, value, field: prefix + "\(field).values[\(index)]")
-                }
+                try RunSettings.checkDistinct(values, of: parameter.setting) { prefix + "\(field).values[\($0)]" }
             case let .distribution(kind, minimum, maximum):
                 guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
                 guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }

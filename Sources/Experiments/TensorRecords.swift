@@ -139,6 +139,11 @@ public enum InitialWeights {
             }
             let tensor = Tensor(rows: entry.rows, cols: entry.cols, doubles: Array(entry.values.joined()),
                                 precision: configuration.precision)
+            // A second one would win silently: say it (a file of several epochs, or a copy-paste slip).
+            guard (entry.kind == "weight" ? weights : biases)[entry.layer] == nil else {
+                throw fail("layer \(entry.layer) \(entry.kind) is given twice; give each layer's weight and bias once "
+                           + "(report tensors RUN --epoch N --format json writes one epoch)")
+            }
             if entry.kind == "weight" { weights[entry.layer] = tensor } else { biases[entry.layer] = tensor }
         }
         let sizes = configuration.layerSizes

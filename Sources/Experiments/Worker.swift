@@ -389,8 +389,16 @@ public final class Worker: @unchecked Sendable {
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
         try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
                                          dataRows: trainingData.rowCount + (validationData?.rowCount ?? 0))
-        let (trainer, firstEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
+        let (trainer, resumedEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
+        let firstEpoch = resumedEpoch.map { $0.epoch + 1 } ?? 0
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))
+        // The stored epoch it resumes from may never have had its prune decision acted on (the
+        // process was killed after that epoch's commit): decided now, before training on, as the
+        // uninterrupted run decided it (early stopping at that epoch is replayed by the trainer).
+        if let resumedEpoch, let reason = try pruneReason(after: resumedEpoch, claimed: claimed, epochs: configuration.training.epochs) {
+            return try endRun(runID, holder: holder, outcome: .stoppedByCaller(epoch: resumedEpoch.epoch), stop: .pruned(reason),
+                              lastEpoch: resumedEpoch.epoch, next: next)
+        }
         let heartbeat = startHeartbeat(runID: runID, holder: holder)
         defer { heartbeat.cancel() }
         let (outcome, stop, lastEpoch) = try runEpochs(trainer, claimed: claimed, holder: holder, configuration: configuration)
@@ -399,9 +407,9 @@ public final class Worker: @unchecked Sendable {
 
     /// The trainer of a claimed run: continued from its last stored epoch holding weights (the
     /// epochs after it deleted), or fresh (from the initial weights file, if any).
-    /// - Returns: the trainer and the first epoch it trains (0 when fresh).
+    /// - Returns: the trainer and, when resumed, the stored epoch it continues after.
     private func makeTrainer(_ claimed: SlopeStore.ClaimedRun, configuration: RunConfiguration,
-                             training: Dataset, validation: Dataset?) throws -> (Trainer, firstEpoch: Int) {
+                             training: Dataset, validation: Dataset?) throws -> (Trainer, resumedEpoch: SlopeStore.EpochRecord?) {
         let runID = claimed.id
         let settings = configuration.training
         // A run with no stored epoch (as its claim saw it: no earlier holder can add one since)
@@ -413,19 +421,21 @@ public final class Worker: @unchecked Sendable {
             let optimizer = try TensorRecords.optimizerState(from: point.tensors, configuration: settings, runID: runID)
             let monitor = settings.earlyStopping?.monitor ?? .validationLoss
             // Epochs 0...point.epoch, in order: the later ones were just deleted.
-            let monitoredLosses = try store.epochs(runID: runID).map { epoch in
+            let storedEpochs = try store.epochs(runID: runID)
+            let monitoredLosses = storedEpochs.map { epoch in
                 (monitor == .validationLoss ? epoch.validationLoss : epoch.trainLoss) ?? epoch.trainLoss ?? .nan
             }
             let state = TrainingState(epoch: point.epoch, parameters: parameters, monitoredLosses: monitoredLosses,
                                       optimizerBuffers: optimizer.buffers, step: optimizer.step)
-            return (try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state), point.epoch + 1)
+            let trainer = try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state)
+            return (trainer, storedEpochs.last { $0.epoch == point.epoch })
         }
         if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
         var initial: [LayerParameters]? = nil
         if let file = configuration.initialWeightsFile {
             initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: settings)
         }
-        return (try Trainer(configuration: settings, training: training, validation: validation, initialParameters: initial), 0)
+        return (try Trainer(configuration: settings, training: training, validation: validation, initialParameters: initial), nil)
     }
 
     /// Each epoch write is a heartbeat; this timer covers epochs longer than the interval, so
@@ -465,17 +475,20 @@ public final class Worker: @unchecked Sendable {
         return (outcome, stoppedBy, log.lastEpoch)
     }
 
-    /// Ctrl-C on an epoch that ends the run anyway (its last, or early stopping's) lets it end as it
-    /// would have: requeued there, a resume could only train further. Pruning: a validation loss
-    /// above the sweep's median at this epoch, after the warm-up epochs.
+    /// The sweep's pruning rule decides first, also on Ctrl-C: requeued unpruned, the resumed run
+    /// would train on where the uninterrupted one stopped. Ctrl-C on an epoch that ends the run
+    /// anyway (its last, or early stopping's) lets it end as it would have: requeued there, a
+    /// resume could only train further.
     private func stopCause(after result: EpochResult, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> StopCause? {
-        if stop.isRequested && !result.endsTraining { return .interrupted }
-        return try pruneReason(after: result, claimed: claimed, epochs: epochs).map(StopCause.pruned)
+        if let reason = try pruneReason(after: SlopeStore.EpochRecord(result), claimed: claimed, epochs: epochs) {
+            return .pruned(reason)
+        }
+        return stop.isRequested && !result.endsTraining ? .interrupted : nil
     }
 
-    private func pruneReason(after result: EpochResult, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> String? {
+    private func pruneReason(after epoch: SlopeStore.EpochRecord, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> String? {
         guard let sweepID = claimed.run.sweepID, let pruning = sweepSpec(sweepID)?.earlyTerminate else { return nil }
-        return try pruneReason(pruning, sweepID: sweepID, runID: claimed.id, result: result, epochs: epochs)  // median or ASHA
+        return try pruneReason(pruning, sweepID: sweepID, runID: claimed.id, epoch: epoch, epochs: epochs)  // median or ASHA
     }
 
     /// Ends (or requeues, after Ctrl-C) the run as the trainer's outcome says; with `next` (and no
@@ -644,11 +657,16 @@ final class EpochLog {
             }
             tensors += TensorRecords.optimizerRecords(result.optimizerBuffers, step: result.step, configuration: configuration.training)
         }
-        let record = SlopeStore.EpochRecord(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
-                                            trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy,
-                                            seconds: result.seconds)
-        try writer.submit(record, tensors: tensors)
+        try writer.submit(SlopeStore.EpochRecord(result), tensors: tensors)
         lastEpoch = result.epoch
+    }
+}
+
+extension SlopeStore.EpochRecord {
+    /// An epoch's losses, accuracies and time, as stored (and as read back on resume).
+    init(_ result: EpochResult) {
+        self.init(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
+                  trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy, seconds: result.seconds)
     }
 }
 

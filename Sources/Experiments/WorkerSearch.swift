@@ -35,11 +35,12 @@ extension Worker {
         return trialMakers.value[sweepID]!
     }
 
-    /// Why the run stops after `result` (its epoch `result.epoch` of `epochs`), or nil to go on.
+    /// Why the run stops after `epoch` (its epoch `epoch.epoch` of `epochs`, just trained or the
+    /// stored one a resumed run continues after), or nil to go on.
     /// Median: from epoch warmup + 1, a validation loss above the other runs' median at that epoch.
     /// ASHA: at a rung epoch, a metric value not among the best 1/factor of the runs that reached it.
     /// The last epoch is never pruned (the run ends there anyway).
-    func pruneReason(_ rule: SweepSpec.EarlyTerminate, sweepID: Int64, runID: Int64, result: EpochResult,
+    func pruneReason(_ rule: SweepSpec.EarlyTerminate, sweepID: Int64, runID: Int64, epoch result: SlopeStore.EpochRecord,
                      epochs: Int) throws -> String? {
         guard result.epoch < epochs else { return nil }
         switch rule.kind {
@@ -80,7 +81,7 @@ extension Worker {
 }
 
 extension SlopeStore.TrialMetric {
-    func value(in result: EpochResult) -> Double? {
+    func value(in result: SlopeStore.EpochRecord) -> Double? {
         switch self {
         case .train_loss: return result.trainLoss
         case .val_loss: return result.validationLoss

@@ -228,7 +228,8 @@ public struct DataTable: Equatable, Sendable {
         }
         if shown < columns.count {
             let hidden = columns[shown...].map(\.title).joined(separator: ", ")
-            lines.append(style.dim("(\(columns.count - shown) columns hidden: \(terminalSafe(hidden)); widen the terminal or use --format csv)"))
+            let note = "(\(columns.count - shown) columns hidden: \(terminalSafe(hidden)); widen the terminal or use --format csv)"
+            lines += style.wrapped(note).map(style.dim)  // every hidden column named, within the width
         }
         return lines.joined(separator: "\n") + "\n"
     }

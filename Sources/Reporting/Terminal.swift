@@ -21,6 +21,33 @@ public struct TerminalStyle: Equatable, Sendable {
         self.fitsTables = fitsTables
     }
 
+    /// `text` (plain, before styling) cut with "…" to `columns` (default: `width`) when output is
+    /// fitted; whole otherwise.
+    func fitted(_ text: String, to columns: Int? = nil) -> String {
+        let limit = max(1, columns ?? width)
+        guard fitsTables, displayWidth(text) > limit else { return text }
+        return prefix(text, fitting: limit - 1) + "…"
+    }
+
+    /// `text` broken at spaces into lines of at most `width` columns when output is fitted (a word
+    /// longer than a line is cut with "…"); one line otherwise.
+    func wrapped(_ text: String) -> [String] {
+        guard fitsTables, displayWidth(text) > width else { return [text] }
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+            if line.isEmpty {
+                line = word
+            } else if displayWidth(line) + 1 + displayWidth(word) <= width {
+                line += " " + word
+            } else {
+                lines.append(fitted(line))
+                line = word
+            }
+        }
+        lines.append(fitted(line))
+        return lines
+    }
+
     /// Plain output of a fixed width: what tests get.
     public static let plain = TerminalStyle(width: 100, usesColor: false)
 

@@ -56,10 +56,10 @@ public enum TerminalPlot {
     public static func render(_ series: [PlotSeries], title: String, xLabel: String = "epoch",
                               logY: Bool = false, style: TerminalStyle = .plain, height: Int = 12) -> String {
         guard let range = PlotRange(series: series, logY: logY) else {
-            return "\(terminalSafe(title)): no values to plot\(logY ? " (log scale needs positive values)" : "")\n"
+            return style.wrapped("\(terminalSafe(title)): no values to plot\(logY ? " (log scale needs positive values)" : "")").joined(separator: "\n") + "\n"
         }
         let labelWidth = 9
-        let width = max(10, min(style.width, 120) - labelWidth - 2)
+        let width = max(7, min(style.width, 120) - labelWidth - 2)  // --columns 20 (the least) leaves 9
         let dotsWide = width * 2, dotsHigh = height * 4
         // Per character cell: the braille dot bits, and the series that drew there last.
         var bits = [[UInt8]](repeating: [UInt8](repeating: 0, count: width), count: height)
@@ -92,7 +92,7 @@ public enum TerminalPlot {
             }
         }
 
-        var lines: [String] = [style.bold(terminalSafe(title))]
+        var lines: [String] = [style.bold(style.fitted(terminalSafe(title)))]
         for row in 0..<height {
             var text = ""
             for column in 0..<width {
@@ -127,12 +127,13 @@ public enum TerminalPlot {
         let middleStart = width / 2 - middle.count / 2
         if middleStart > left.count + 1, middleStart + middle.count < width - right.count - 1 { place(middle, at: middleStart) }
         lines.append(String(repeating: " ", count: labelWidth + 2) + String(axis))
-        lines.append(String(repeating: " ", count: labelWidth + 2) + xLabel + (logY ? ", log-scale y" : ""))
+        lines.append(style.fitted(String(repeating: " ", count: labelWidth + 2) + xLabel + (logY ? ", log-scale y" : "")))
         if series.count > 1 || !(series.first?.label.isEmpty ?? true) {
             let legendLimit = 30
             for (index, curve) in series.prefix(legendLimit).enumerated() {
-                let marker = style.usesColor ? seriesColor("━━", index, style) : String(markers[index % markers.count])
-                lines.append("  \(marker) \(terminalSafe(curve.label))")
+                let plainMarker = style.usesColor ? "━━" : String(markers[index % markers.count])
+                let marker = style.usesColor ? seriesColor(plainMarker, index, style) : plainMarker
+                lines.append("  \(marker) " + style.fitted(terminalSafe(curve.label), to: style.width - 3 - displayWidth(plainMarker)))
             }
             if series.count > legendLimit { lines.append("  … and \(series.count - legendLimit) more") }
         }

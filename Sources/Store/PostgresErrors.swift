@@ -147,6 +147,15 @@ enum PostgresErrors {
         return "role \(settings.user) may not do this to Slope's tables (\(message)): writing (runner) needs a worker role with SELECT, INSERT, UPDATE and DELETE, reading (report) at least SELECT (docs/distributed.md, Roles)"
     }
 
+    /// A role that may not read `unreadable` (of slope_database, slope_migrations): every command
+    /// reads them to check the schema, so say the GRANT the database owner runs.
+    static func bookkeepingPrivilegeAdvice(unreadable: [String], schema: String, settings: PostgresSettings) -> String {
+        let tables = unreadable.joined(separator: ", ")
+        return "role \(settings.user) may not read Slope's tables in database \(settings.database) (no SELECT on \(tables), which every "
+            + "command reads to check the schema): as the database owner, run GRANT SELECT ON ALL TABLES IN SCHEMA \(quoted(schema)) TO "
+            + "\(quoted(settings.user)) (a worker needs INSERT, UPDATE and DELETE too: docs/distributed.md, Roles)"
+    }
+
     private static func passwordOrigin(_ settings: PostgresSettings) -> String {
         switch settings.passwordSource {
         case .none: return "no password was given"

@@ -41,21 +41,33 @@ enum PostgresMigrations {
         case foreign(names: [String])
     }
 
-    /// Two round trips: the schema's relations, then (in a Slope database) its marker and applied migrations.
+    /// Two round trips: the schema's relations (and which of the two bookkeeping tables the role
+    /// may not read), then (in a Slope database) its marker and applied migrations.
+    /// - Throws: `.postgres` when the role may not read the bookkeeping tables (naming the GRANT).
     static func contents(_ session: PostgresSession) throws -> Contents {
         let schemaRows = try session.query("""
             SELECT current_schema(), array(
                 SELECT c.relname::text FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
                 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p', 'f')
+                ORDER BY c.relname), array(
+                SELECT c.relname::text FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND c.relname IN ('slope_database', 'slope_migrations')
+                  AND NOT has_table_privilege(c.oid, 'SELECT')
                 ORDER BY c.relname)
             """)
-        let (schema, names) = try schemaRows.first?.decode((String?, [String]).self) ?? (nil, [])
-        guard schema != nil else {
+        let (schema, names, unreadable) = try schemaRows.first?.decode((String?, [String], [String]).self) ?? (nil, [], [])
+        guard let schema else {
             throw StoreError.postgres(server: session.settings.description, message: "the search_path names no schema that exists, so Slope has nowhere to create its tables: create one (CREATE SCHEMA) or fix search_path for user \(session.settings.user)")
         }
         if names.isEmpty { return .empty }
         guard names.contains("slope_database"), names.contains("slope_migrations") else {
             return .foreign(names: Array(names.prefix(5)))
+        }
+        // Read, they would fail as "permission denied", which the marker query below cannot tell
+        // from another application's tables of the same names.
+        if !unreadable.isEmpty {
+            throw StoreError.postgres(server: session.settings.description,
+                                      message: PostgresErrors.bookkeepingPrivilegeAdvice(unreadable: unreadable, schema: schema, settings: session.settings))
         }
         do {
             let row = try session.query("""

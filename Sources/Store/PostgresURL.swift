@@ -25,10 +25,12 @@ struct PostgresURL {
     }
 
     /// What a message may not quote of `text`: everything between its "://" (or ":/") and its last
-    /// '@', where a password is or may be (typed with a '/' that ends the user part early).
+    /// '@', where a password is or may be (typed with a '/' that ends the user part early); without
+    /// such a separator before that '@' (`postgresql:u:pw@h`), everything before it.
     static func secretRange(in text: String) -> Range<String.Index>? {
-        guard let separator = text.range(of: "://") ?? text.range(of: ":/"),
-              let at = text[separator.upperBound...].lastIndex(of: "@") else { return nil }
+        guard let at = text.lastIndex(of: "@") else { return nil }
+        let head = text[..<at]
+        guard let separator = head.range(of: "://") ?? head.range(of: ":/") else { return text.startIndex..<at }
         return separator.upperBound..<at
     }
 

@@ -25,10 +25,10 @@ extension SlopeStore {
     }
 
     /// Checks what `--db` or SLOPE_DB names before anything is opened (the executables' `validate()`;
-    /// `init(location:)` does not check again): a PostgreSQL URL must parse,
-    /// and a file path must not look like a URL (`mysql://...`, `postgres:/...` with one slash, a
-    /// URL with a space before it), which would otherwise be taken as a file name and shown whole,
-    /// password included. Messages show such text with its user and password part as "***".
+    /// `init(location:)` does not check again): a PostgreSQL URL must parse, and a file path must
+    /// not look like a mistyped URL (`looksLikeServerURL`), which would otherwise be taken as a file
+    /// name and shown whole, password included. Messages show such text with its user and password
+    /// part as "***".
     /// - Throws: `StoreError.invalidDatabaseURL`.
     public static func checkLocation(_ location: String) throws {
         if PostgresSettings.isPostgresURL(location) {
@@ -40,10 +40,28 @@ extension SlopeStore {
         if trimmed != location && PostgresSettings.isPostgresURL(trimmed) {
             throw StoreError.invalidDatabaseURL("'\(shown)' has spaces around it: remove them")
         }
-        guard let scheme = trimmed.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*:/"#, options: .regularExpression) else { return }
-        let name = trimmed[scheme].dropLast(2).lowercased()
-        guard trimmed.contains("://") || trimmed.contains("@") || name.hasPrefix("postgres") else { return }
+        guard looksLikeServerURL(trimmed) else { return }
         throw StoreError.invalidDatabaseURL("'\(shown)' is not a PostgreSQL URL nor a file path: Slope stores in an SQLite file "
                                             + "(a path) or a PostgreSQL server, written as postgresql://USER@HOST:5432/DATABASE")
+    }
+
+    /// Text no one types as a file's path but easily as a server URL gone wrong: anything with
+    /// "://" (`mysql://`, `postgres ql://`); a scheme and one slash with an '@' or a postgres scheme
+    /// (`postgres:/u@h`); "postgres", "postgresql" or "pg" (any case) followed by ':' or "//", or by
+    /// a space in text with an '@' (`postgresql:u:pw@h`, `postgresql//u@h`); `USER:PASSWORD@HOST`
+    /// (a ':' before the last '@' and no '/' before it, which a path there would have: `./a:b@c.db`
+    /// is a file).
+    static func looksLikeServerURL(_ text: String) -> Bool {
+        if text.contains("://") { return true }
+        if let scheme = text.range(of: #"^[A-Za-z][A-Za-z0-9+.-]*:/"#, options: .regularExpression),
+           text.contains("@") || text[scheme].lowercased().hasPrefix("postgres") {
+            return true
+        }
+        if text.range(of: #"^(postgres|postgresql|pg)(:|//)"#, options: [.regularExpression, .caseInsensitive]) != nil
+            || (text.range(of: #"^(postgres|postgresql|pg)\s"#, options: [.regularExpression, .caseInsensitive]) != nil && text.contains("@")) {
+            return true
+        }
+        guard let at = text.lastIndex(of: "@") else { return false }
+        return text[..<at].contains(":") && !text[..<at].contains("/")
     }
 }

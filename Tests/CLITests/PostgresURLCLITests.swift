@@ -76,6 +76,10 @@ final class PostgresURLCLITests: XCTestCase {
             ("postgres:/u:Xy7kP2q@db.lab/slope", "'postgres:/***@db.lab/slope' " + notPostgres, ["Xy7kP2q"]),
             ("mysql://u:pw4mysql@h/db", "'mysql://***@h/db' " + notPostgres, ["pw4mysql"]),
             (" postgresql://u:Xy7kP2q@db.lab/slope", "'postgresql://***@db.lab/slope' has spaces around it: remove them", ["Xy7kP2q"]),
+            ("postgresql:slope_worker:S3cr3tPW@db.lab", "'***@db.lab' " + notPostgres, ["S3cr3tPW", "slope_worker"]),
+            ("postgresql:slope_worker:S3cr3tPW@127.0.0.1/slope", "'***@127.0.0.1/slope' " + notPostgres, ["S3cr3tPW", "slope_worker"]),
+            ("postgresql//slope_worker:S3cr3tPW@127.0.0.1:5432/slope", "'***@127.0.0.1:5432/slope' " + notPostgres, ["S3cr3tPW", "slope_worker"]),
+            ("postgres ql://u:S3cr3tPW@h/db", "'postgres ql://***@h/db' " + notPostgres, ["S3cr3tPW"]),
         ]
         for (url, expected, secrets) in cases {
             assertFails(try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", url]), status: 2, containing: expected,

@@ -174,6 +174,35 @@ final class ReportHardeningCLITests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: readOnly), [])
     }
 
+    /// A role that may not read Slope's bookkeeping tables (a new database made without default
+    /// privileges) is told the GRANT to run, not that the database belongs to another application;
+    /// once the owner runs it, the same command works.
+    func testARoleThatMayNotReadTheBookkeepingIsToldTheGrant() throws {
+        let server = try trainedDatabase()
+        let role = server.name + "_noselect", password = "noselect-" + UUID().uuidString.prefix(8)
+        try PostgresServer.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        defer { _ = try? PostgresServer.execute("DROP OWNED BY \(role); DROP ROLE IF EXISTS \(role)", in: server.name) }
+        try PostgresServer.execute("GRANT USAGE ON SCHEMA public TO \(role)", in: server.name)
+        let url = try PostgresServer.url(user: role, password: password, database: server.name)
+
+        let grant = "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)"
+        for (tool, arguments) in [("report", ["sweeps"]), ("runner", ["work"])] {
+            let refused = try run(tool, arguments + ["--db", url])
+            XCTAssertEqual(refused.status, 1, refused.error)
+            XCTAssertEqual(refused.error.split(separator: "\n").count, 1, refused.error)
+            XCTAssertTrue(refused.error.contains("role \(role) may not read Slope's tables in database \(server.name) (no SELECT on "
+                                                 + "slope_database, slope_migrations, which every command reads to check the schema): "
+                                                 + "as the database owner, run \(grant) (a worker needs INSERT, UPDATE and DELETE too: "
+                                                 + "docs/distributed.md, Roles)"), "\(tool): \(refused.error)")
+            XCTAssertFalse(refused.error.contains("another application") || refused.error.contains(password), refused.error)
+        }
+
+        try PostgresServer.execute(grant, in: server.name)
+        let read = try run("report", ["sweeps", "--format", "csv", "--db", url])
+        XCTAssertEqual(read.status, 0, read.error)
+        XCTAssertEqual(read.output.split(separator: "\n").count, 2, "the header and the one sweep: \(read.output)")
+    }
+
     func testRolesWithoutPrivilegesAndNULBytesAreOneLine() throws {
         let server = try PostgresServer.makeDatabase()
         self.server = server

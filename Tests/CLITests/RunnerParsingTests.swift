@@ -87,7 +87,10 @@ final class RunnerParsingTests: XCTestCase {
         }
         XCTAssertEqual(try datasets(file), [file])
         XCTAssertEqual(try datasets("digits,\(file),xor"), ["digits", file, "xor"])
-        XCTAssertEqual(try datasets("\(file),\(file)"), [file, file])
+        let other = directory.appendingPathComponent("lr=0.2,batch=16.csv").path
+        try "x,y\n1,2\n".write(toFile: other, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try datasets("\(file),\(other)"), [file, other])
+        assertRejected(["sweep", "--dataset", "\(file),\(file)"], mentions: ["--dataset: ", "before it; give each value once"])  // the same run twice
         XCTAssertEqual(try datasets("digits, moons:rows=80"), ["digits", "moons:rows=80"])
         XCTAssertEqual(try datasets("digits, \(file)"), ["digits", file], "spaces after commas, as elsewhere")
         XCTAssertEqual(try parse(["train", "--dataset", file], as: Train.self).settings.flagSettings.singleRunSettings().dataset, file)
@@ -120,12 +123,23 @@ final class RunnerParsingTests: XCTestCase {
         assertRejected(["sweep"], mentions: ["sweep spec file"])
         assertRejected(["sweep", "--seed", "0,1", "--jobs", "0"], mentions: ["--jobs", "from 1 to 256"])
         assertRejected(["sweep", "--seed", "0,-1"], mentions: ["--seed: '-1' is not accepted"])
+        assertRejected(["sweep", "--learning-rate", "0.1,0.3,1e-1"], mentions: ["--learning-rate: '1e-1' sets the same learning_rate as '0.1' before it; give each value once"])
+        assertRejected(["sweep", "--hidden", "64/none/64"], mentions: ["--hidden: '64' sets the same hidden as '64' before it; give each value once"])
         assertRejected(["sweep", "--seed", "0,1", "--name", ""], mentions: ["--name: '' is not accepted; expected a non-empty text"])
         assertRejected(["train", "--learning-rate", "-0.1"], mentions: ["--learning-rate: '-0.1' is not accepted; expected a number > 0"])
         assertRejected(["resume", "--stale-after", "inf"], mentions: ["--stale-after", "at most 1e9"])
         assertRejected(["train", "--dataset", "spirals:rows=20000000"], mentions: ["--dataset: rows must be a whole number from 2 to 10000000"])
         assertRejected(["train", "--dataset", "nosuch"], mentions: ["--dataset: unknown dataset 'nosuch'", "digits, xor"])
         assertRejected(["train", "--dataset", "spirals:rows=10:classes=20"], mentions: ["rows (10) must be at least classes (20)"])
+        for generator in ["linear", "spirals", "moons"] {
+            for noise in ["1e308", "-1", "100.5", "-0.001"] {
+                assertRejected(["train", "--dataset", "\(generator):noise=\(noise)"],
+                               mentions: ["--dataset: noise must be a number from 0 to 100 (the scale of the Gaussian noise)"])
+            }
+            for noise in ["0", "100", "0.25"] {
+                XCTAssertNoThrow(try parse(["train", "--dataset", "\(generator):noise=\(noise)"], as: Train.self), "\(generator):noise=\(noise)")
+            }
+        }
         XCTAssertEqual(try parse(["train", "--target", "-x"], as: Train.self).settings.target, "-x", "a column named -x")
         assertRejected(["train", "--log-tensors", "-3"], mentions: ["--log-tensors", "every, final"])
         assertRejected(["sweep", "--batch-size", "16,0"], mentions: ["--batch-size: '0'"])

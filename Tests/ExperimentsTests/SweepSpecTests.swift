@@ -153,6 +153,28 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(try SweepSpec.parse(yaml: fromFlags, file: "sweeps.spec").json(), fromFlags)
     }
 
+    /// Values that set the same thing would queue the same run twice; booleans are true or false only.
+    func testDuplicateValuesAndYAML11BooleansAreRefused() throws {
+        assertRejected("parameters: {hidden: {values: [[64], [], none]}}", field: "parameters.hidden.values[2]",
+                       mentions: ["'none' sets the same hidden as '[]' before it; give each value once"])
+        assertRejected("parameters: {learning_rate: {values: [0.1, 0.3, 1e-1]}}", field: "parameters.learning_rate.values[2]",
+                       mentions: ["'0.1' sets the same learning_rate as '0.1' before it; give each value once"])
+        assertRejected("parameters: {seed: {values: [0, 1, 1]}}", field: "parameters.seed.values[2]", mentions: ["'1' sets the same seed as '1' before it"])
+        XCTAssertEqual(try parse("parameters: {hidden: {values: [[64], [64, 64], none]}}").expand().count, 3)
+
+        for text in ["\"yes\"", "yes", "on", "off", "no", "'1'", "\"on\""] {
+            assertRejected("fixed: {nesterov: \(text)}", field: "fixed.nesterov", mentions: ["is not accepted; expected true or false"])
+            assertRejected("parameters: {standardize: {values: [true, \(text)]}}", field: "parameters.standardize.values[1]",
+                           mentions: ["is not accepted; expected true or false"])
+        }
+        assertRejected("method: tpe\ncount: 4\nmultivariate: yes\nparameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 0.1}}",
+                       field: "multivariate", mentions: ["expected true or false"])
+        for (text, expected) in [("true", true), ("True", true), ("FALSE", false), ("\"false\"", false)] {
+            let runs = try parse("fixed: {dataset: xor, nesterov: \(text), momentum: 0.9}").expand()
+            XCTAssertEqual(runs.map(\.settings.nesterov), [expected], text)
+        }
+    }
+
     func testStrictValidation() {
         // Data settings are checked at once too, named by their place in the file.
         assertRejected("fixed: {dataset: nosuch}", field: "fixed.dataset", mentions: ["unknown dataset 'nosuch'", "runner datasets"])
@@ -168,7 +190,7 @@ final class SweepSpecTests: XCTestCase {
         assertRejected("parameters: {learning_rate: {values: [0.2], value: 0.1}}", field: "parameters.learning_rate", mentions: ["not both"])
         assertRejected("method: random\ncount: 100001\nparameters: {seed: {values: [0]}}", field: "count", mentions: ["from 1 to 100000"])
         let seeds = (0..<1000).map(String.init).joined(separator: ", ")
-        let rates = (1...101).map { "0.\($0)" }.joined(separator: ", ")
+        let rates = (1...101).map { "0.\($0)1" }.joined(separator: ", ")  // distinct ("0.\($0)" has 0.1 and 0.10)
         assertRejected("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [\(rates)]}, epochs: {values: [3]}}", field: "parameters",
                        mentions: ["the grid has 101000 runs (1000 seed x 101 learning_rate)", "at most 100000", "split it"])
         XCTAssertEqual(try parse("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [0.1, 0.2]}}").runCount, 2000)

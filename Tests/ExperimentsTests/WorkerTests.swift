@@ -527,6 +527,11 @@ final class WorkerTests: XCTestCase {
             ("{\"tensors\": [{\"layer\": 0, \"kind\": \"weight\", \"values\": [1]}]}", "layer 0 weight: layers are numbered from 1"),
             (text.replacingOccurrences(of: "0.125", with: "1e39"), "layer 1 weight [1][1] is 1e+39, not a finite float32"),
             (text.replacingOccurrences(of: "0.125", with: "\"nan\""), "layer 1 weight [1][1] is nan, not a finite float32"),
+            // The same layer and kind twice (the second one used to win silently).
+            (text.replacingOccurrences(of: "{\"layer\": 2, \"kind\": \"bias\"", with: "{\"layer\": 1, \"kind\": \"bias\""),
+             "layer 1 bias is given twice; give each layer's weight and bias once (report tensors RUN --epoch N --format json writes one epoch)"),
+            (text.replacingOccurrences(of: "{\"layer\": 2, \"kind\": \"weight\"", with: "{\"layer\": 1, \"kind\": \"weight\""),
+             "layer 1 weight is given twice"),
         ]
         for (json, message) in cases {
             try json.write(toFile: path, atomically: true, encoding: .utf8)

@@ -38,7 +38,8 @@ id  sweep  name      status       lr  batch  weight_decay  layers  epochs  train
  8      1  lr0.1-b…  running     0.1     32         0.001  2-3-1   2/3          0.125    0.1875
  9      -  <b>evil…  diverged      5      4             0  2-3-1   2/5           4096         -
 10      -  xor       completed   0.5      4             0  2-2-1   2/2         0.8767         -
-(10 columns hidden: best_val, best_ep, train_acc, activation, output_activation, loss, precision, dataset, validation_fraction, seed; widen the terminal or use --format csv)
+(10 columns hidden: best_val, best_ep, train_acc, activation, output_activation, loss, precision,
+dataset, validation_fraction, seed; widen the terminal or use --format csv)
 
 """#)
     }

@@ -152,15 +152,42 @@ final class RenderingTests: ReportTestCase {
             ]
 
             """)
-        // Too narrow even after truncation: trailing columns are dropped and counted.
+        // Too narrow even after truncation: trailing columns are dropped and named, the note wrapped to the width.
         XCTAssertEqual(table.renderTable(style: TerminalStyle(width: 16, usesColor: false)), """
             id  name
             ────────────
              1  a rathe…
             22  x,"y"↵z
-            (1 columns hidden: loss; widen the terminal or use --format csv)
+            (1 columns
+            hidden: loss;
+            widen the
+            terminal or use
+            --format csv)
 
             """)
+    }
+
+    /// `--columns 20`, the least: a plot's every line (title, canvas, axes, legend) fits, as does a
+    /// table's note of hidden columns, which still names each of them.
+    func testTheNarrowestWidthFitsPlotsAndNotes() {
+        let style = TerminalStyle(width: 20, usesColor: false)
+        let curves = [PlotSeries(label: "run 12 lr=0.3 batch_size=64 a long name", points: (0...6).map { PlotPoint(x: Double($0), y: 1 / Double($0 + 1)) }),
+                      PlotSeries(label: "b", points: (0...6).map { PlotPoint(x: Double($0), y: 0.5) })]
+        let plot = TerminalPlot.render(curves, title: "validation loss of the runs of sweep 3", logY: true, style: style)
+        let lines = plot.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.map(\.count).max(), 20, plot)
+        XCTAssertEqual(lines.first, "validation loss of …")
+        XCTAssertTrue(lines.contains("  ● run 12 lr=0.3 b…"), plot)
+        XCTAssertTrue(lines.contains("  ■ b"), plot)
+        XCTAssertTrue(lines.contains("           epoch, l…"), plot)
+
+        let names = (1...23).map { "setting_\($0)" }
+        var table = DataTable(columns: [.init("id")] + names.map { .init($0) })
+        table.rows = [[.integer(1)] + names.map { _ in .real(0.5) }]
+        let rendered = table.renderTable(style: style)
+        let tableLines = rendered.split(separator: "\n").map(String.init)
+        XCTAssertLessThanOrEqual(tableLines.map(\.count).max() ?? 0, 20, rendered)
+        XCTAssertTrue(tableLines.joined(separator: " ").contains("(22 columns hidden: " + names.dropFirst(1).joined(separator: ", ") + ";"), rendered)
     }
 
     /// Wide characters (CJK, emoji) take two columns and combining marks none, so tables stay

@@ -263,7 +263,23 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertEqual(locationRefusal("sqlite:///tmp/x.db"), "bad database URL: 'sqlite:///tmp/x.db'" + notPostgres)
         XCTAssertEqual(locationRefusal(" postgresql://u:Xy7kP2q@db.lab/slope"), "bad database URL: 'postgresql://***@db.lab/slope' has spaces around it: remove them")
         XCTAssertTrue(locationRefusal("postgresql://u:secret@h:0/d").hasPrefix("bad database URL: the port '0'"))
-        for path in ["slope.db", "/tmp/runs/a.db", "runs:1/x.db", "a@b.db", "x:/y.db", "./postgres.db"] {
+        // The hostile tester's: a scheme without "//", "//" without ':', a space in the scheme, no
+        // scheme at all. Everything before the last '@' is hidden when no "://" or ":/" comes first.
+        let mistyped = [("postgresql:slope_worker:S3cr3tPW@db.lab", "***@db.lab"),
+                        ("postgresql:slope_worker:S3cr3tPW@127.0.0.1/slope", "***@127.0.0.1/slope"),
+                        ("postgresql//slope_worker:S3cr3tPW@127.0.0.1:5432/slope", "***@127.0.0.1:5432/slope"),
+                        ("postgres ql://u:S3cr3tPW@h/db", "postgres ql://***@h/db"),
+                        ("PG:u:S3cr3tPW@h", "***@h"), ("Postgres u:S3cr3tPW@h", "***@h"),
+                        ("slope_worker:S3cr3tPW@db.lab", "***@db.lab"), ("u:S3cr3tPW@h:5432/slope", "***@h:5432/slope"),
+                        ("postgresql:slope", "postgresql:slope")]
+        for (location, shown) in mistyped {
+            XCTAssertEqual(locationRefusal(location), "bad database URL: '\(shown)'" + notPostgres, location)
+        }
+        XCTAssertEqual(PostgresSettings.displayedLocation("postgresql:slope_worker:S3cr3tPW@db.lab"), "***@db.lab")
+        for path in ["slope.db", "/tmp/runs/a.db", "runs:1/x.db", "a@b.db", "x:/y.db", "./postgres.db", "postgres.db", "postgresql",
+                     "pg.db", "pg-backup.db", "pgdata/slope.db", "pg backup.db", "Postgres runs 2026.db", "runs@2026-12-06.db",
+                     "runs@12:30.db", "a:b.db", "./a:b@c.db", "backups/u:v@w.db", "/home/pg/slope.db", "~/postgres/a.db",
+                     "my postgresql:1.db", "x@y:z/a.db"] {
             XCTAssertNoThrow(try SlopeStore.checkLocation(path), path)
             XCTAssertEqual(PostgresSettings.displayedLocation(path), path)
         }
