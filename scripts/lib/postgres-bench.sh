@@ -52,6 +52,15 @@ pg_bench_createdb() {
     done
 }
 
+# pg_bench_checkpoint: a CHECKPOINT (superuser or pg_checkpoint), so that the next measurement
+# starts with no dirty pages or WAL left by the one before; said once when the role may not.
+pg_bench_checkpoint() {
+    pg_bench_sql "CHECKPOINT" 2>/dev/null && return
+    [[ -n "${PG_BENCH_NO_CHECKPOINT:-}" ]] && return
+    PG_BENCH_NO_CHECKPOINT=1
+    echo "note: this role may not CHECKPOINT (it needs superuser or pg_checkpoint): a measurement may pay for the one before" >&2
+}
+
 # pg_bench_dropdb NAME...
 pg_bench_dropdb() {
     local name
