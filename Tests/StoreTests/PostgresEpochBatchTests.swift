@@ -285,7 +285,9 @@ final class PostgresEpochBatchTests: XCTestCase {
     /// taken as stored: the write looks, finds the epochs missing, and sends them again. Also for
     /// a write that has another sent behind it.
     func testACommitThatFailsAfterTheStatementCompletedIsSentAgain() throws {
-        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
+        // One connection: the write behind needs the statement prepared on the connection the
+        // first write takes, which a pool of several may not give it.
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, maximumConnections: 1)
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 12, count: 4)
