@@ -28,18 +28,6 @@ final class LostEpochsTests: XCTestCase {
         try session.query(PostgresQuery(unsafeSQL: sql))
     }
 
-    /// digits 64-24-10 with momentum, every epoch's tensors logged.
-    private func settings() -> RunSettings {
-        var settings = RunSettings()
-        settings.dataset = "digits"
-        settings.hidden = [24]
-        settings.epochs = 8
-        settings.batchSize = 64
-        settings.learningRate = 0.05
-        settings.momentum = 0.9
-        return settings
-    }
-
     func testEpochsTheServerLostAreTrainedAgainBitIdentically() throws {
         guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
         self.adminURL = adminURL
@@ -50,12 +38,12 @@ final class LostEpochsTests: XCTestCase {
         let url = adminURL[..<slash.lowerBound] + "/" + name
 
         let reference = try SlopeStore(path: directory.path("reference.db"))
-        let referenceID = try reference.createRun(try RunConfiguration.make(settings()).newRun())
+        let referenceID = try reference.createRun(try RunConfiguration.make(TransientFailureTests.settings()).newRun())
         XCTAssertEqual(try Worker(store: reference).runQueued(runID: referenceID), .finished(.completed, reason: "completed all epochs"))
 
         let store = try SlopeStore(location: String(url))
         defer { try? store.close() }
-        let runID = try store.createRun(try RunConfiguration.make(settings()).newRun())
+        let runID = try store.createRun(try RunConfiguration.make(TransientFailureTests.settings()).newRun())
         let lost = Locked(false), outcomes = Locked<[RunOutcome]>([])
         let worker = Worker(store: store, onEvent: { [store] event in
             if case let .runFinished(_, _, outcome) = event { outcomes.update { $0.append(outcome) } }

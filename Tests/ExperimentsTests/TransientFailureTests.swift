@@ -17,7 +17,7 @@ final class TransientFailureTests: XCTestCase {
 
     /// digits 64-24-10 with momentum: every epoch's weights, gradients and velocities are ~25 KB,
     /// a few new 8 KiB pages per epoch.
-    private func settings() -> RunSettings {
+    static func settings() -> RunSettings {
         var settings = RunSettings()
         settings.dataset = "digits"
         settings.hidden = [24]
@@ -38,11 +38,11 @@ final class TransientFailureTests: XCTestCase {
 
     func testAFullDiskRequeuesTheRunAndResumeIsBitIdentical() throws {
         let reference = try SlopeStore(path: directory.path("reference.db"))
-        let referenceID = try reference.createRun(try RunConfiguration.make(settings()).newRun())
+        let referenceID = try reference.createRun(try RunConfiguration.make(Self.settings()).newRun())
         XCTAssertEqual(try Worker(store: reference).runQueued(runID: referenceID), .finished(.completed, reason: "completed all epochs"))
 
         let store = try SlopeStore(path: directory.path("full.db"))
-        let runID = try store.createRun(try RunConfiguration.make(settings()).newRun())
+        let runID = try store.createRun(try RunConfiguration.make(Self.settings()).newRun())
         let worker = Worker(store: store, onEvent: { [store] event in
             if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 3 { try? self.limitPages(store, extra: 0) }
         })
