@@ -64,13 +64,6 @@ final class LostEpochsTests: XCTestCase {
         guard case let .requeued(reason)? = outcomes.value.first else { return XCTFail("\(outcomes.value)") }
         XCTAssertEqual(reason, "requeued after epoch 3: \(StoreError.previousEpochNotStored(runID: runID, epoch: 5, previous: 4, lastStored: 3))")
         XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), Array(0...8), "every epoch once, no gap")
-        XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
-                       try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
-        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss!.bitPattern },
-                       try reference.epochs(runID: referenceID).map { $0.validationLoss!.bitPattern })
-        for epoch in 0...8 {
-            XCTAssertEqual(try store.tensors(runID: runID, epoch: epoch).map(\.tensor),
-                           try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor), "epoch \(epoch)")
-        }
+        try TransientFailureTests.assertSameBits(store, runID, as: reference, referenceID)
     }
 }

@@ -36,6 +36,19 @@ final class TransientFailureTests: XCTestCase {
         }
     }
 
+    /// The run's losses and every epoch's tensors (0...8) are the reference run's, bit for bit.
+    static func assertSameBits(_ store: SlopeStore, _ runID: Int64, as reference: SlopeStore, _ referenceID: Int64,
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern }, file: file, line: line)
+        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss!.bitPattern },
+                       try reference.epochs(runID: referenceID).map { $0.validationLoss!.bitPattern }, file: file, line: line)
+        for epoch in 0...8 {
+            XCTAssertEqual(try store.tensors(runID: runID, epoch: epoch).map(\.tensor),
+                           try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor), "epoch \(epoch)", file: file, line: line)
+        }
+    }
+
     func testAFullDiskRequeuesTheRunAndResumeIsBitIdentical() throws {
         let reference = try SlopeStore(path: directory.path("reference.db"))
         let referenceID = try reference.createRun(try RunConfiguration.make(Self.settings()).newRun())
@@ -62,14 +75,7 @@ final class TransientFailureTests: XCTestCase {
         try store.sqlite!.pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA max_page_count = 1073741823") }
         let summary = try Worker(store: store).resume(sweepID: nil, runID: runID, jobs: 1, staleAfter: 60)
         XCTAssertEqual(summary.outcomes[runID], .finished(.completed, reason: "completed all epochs"))
-        XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
-                       try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
-        XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss!.bitPattern },
-                       try reference.epochs(runID: referenceID).map { $0.validationLoss!.bitPattern })
-        for epoch in 0...8 {
-            XCTAssertEqual(try store.tensors(runID: runID, epoch: epoch).map(\.tensor),
-                           try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor), "epoch \(epoch)")
-        }
+        try Self.assertSameBits(store, runID, as: reference, referenceID)
         XCTAssertEqual(try store.tensors(runID: runID, epoch: 8).count, 12)
         XCTAssertEqual(try store.run(id: runID).stopReason, "completed all epochs")
     }
