@@ -164,6 +164,8 @@ final class UsageMessagesCLITests: CLITestCase {
         }
         let toStandardOutput = try run("report", ["html", "--sweep", "1", "--out", "-"]).output
         XCTAssertTrue(toStandardOutput.contains("</html>") && !toStandardOutput.contains("wrote "), "--out -: the page alone")
+        let toDevice = try run("report", ["html", "--sweep", "1", "--out", "/dev/null"])
+        XCTAssertEqual(toDevice.output, "", "a device written is not a file to tell of")
 
         try write("notes.db", "not a database\n")
         let notDatabase = try ChildProcess.run(builtExecutable("report"), ["runs", "--db", directory.path("notes.db")])
