@@ -343,9 +343,7 @@ public final class Worker: @unchecked Sendable {
         } catch let error as StoreError {
             if case let .runNotHeld(_, detail) = error {
                 outcome = .lost(detail)
-            } else if case .previousEpochNotStored = error {
-                outcome = requeue(runID, holder: holder, error: error)
-            } else if error.isTransient {
+            } else if error.isTransient || error.isPreviousEpochNotStored {
                 outcome = suspend(runID, holder: holder, error: error)
             } else {
                 outcome = fail(runID, holder: holder, message: error.description)
@@ -364,23 +362,14 @@ public final class Worker: @unchecked Sendable {
 
     /// A condition outside the run stopped it: it goes back to the queue with the reason (when the
     /// store still takes that write; if not, it stays `running`, held by this process, and
-    /// `runner resume` takes it over once this process has ended). Its stored epochs stay.
+    /// `runner resume` takes it over once this process has ended). Its stored epochs stay. When
+    /// the server had lost epochs it confirmed, nothing is to be fixed: `.requeued`, claimed again.
     private func suspend(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
-        let reason = "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
+        let reason = error.isPreviousEpochNotStored ? "requeued after epoch \(lastEpoch): \(error.description)"
+            : "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
         let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
-        return .suspended(reason: error.description, requeued: requeued)
-    }
-
-    /// The server lost epochs of the run that it had confirmed: back to the queue, to resume from
-    /// the epochs it still has (if the store refuses that too, it is suspended as above).
-    private func requeue(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
-        let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
-        let reason = "requeued after epoch \(lastEpoch): \(error.description)"
-        guard (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil else {
-            return .suspended(reason: error.description, requeued: false)
-        }
-        return .requeued(reason: reason)
+        return requeued && error.isPreviousEpochNotStored ? .requeued(reason: reason) : .suspended(reason: error.description, requeued: requeued)
     }
 
     private func train(_ claimed: SlopeStore.ClaimedRun, holder: RunHolder, configuration: RunConfiguration,

@@ -71,10 +71,11 @@ extension PostgresBackend {
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
         let previousWrite = previous as? PostgresEpochsInFlight  // only this backend's writes come back to it
         // A writer's epochs follow each other, so every write but a run's epoch 0 is guarded by
-        // the epoch before it: also when that one's commit was confirmed long ago, since a server
-        // with synchronous_commit=off loses the last confirmed commits when it crashes.
+        // the epoch before it (the last of `previous`, when there is one): also when that one's
+        // commit was confirmed long ago, since a server with synchronous_commit=off loses the
+        // last confirmed commits when it crashes.
         let first = epochs.first?.record.epoch ?? 0
-        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: previousWrite?.lastEpoch ?? (first > 0 ? first - 1 : nil),
+        let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: first > 0 ? first - 1 : nil,
                                            mode: mode, location: location)
         if let previousWrite, let lease = previousWrite.handOver() {
             return PostgresEpochsInFlight(backend: self, statement: statement, lease: lease, answer: lease.session.send(statement),
@@ -123,9 +124,6 @@ final class PostgresEpochsInFlight: EpochsInFlight {
         self.answer = answer
         self.wentBehind = wentBehind
     }
-
-    /// The number of the last epoch written.
-    var lastEpoch: Int { statement.epochs[statement.epochs.count - 1].record.epoch }
 
     /// The connection, for a statement sent behind this one, while this one's answer is awaited
     /// and the connection has this statement prepared (see `PostgresSession.send`); nil otherwise.

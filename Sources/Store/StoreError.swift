@@ -128,6 +128,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// `.previousEpochNotStored`: the run is to train again from its stored epochs, nothing to fix.
+    public var isPreviousEpochNotStored: Bool {
+        if case .previousEpochNotStored = self { return true } else { return false }
+    }
+
     static func isADirectory(_ path: String) -> StoreError {
         .invalidValue("\(path) is a directory: give the path of a database file (e.g. \(path)/slope.db)")
     }
