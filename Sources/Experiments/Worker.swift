@@ -5,49 +5,6 @@ import Foundation
 import NeuralNet
 import Store
 
-/// Set from a signal handler (Ctrl-C); every worker thread checks it after each epoch.
-public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
-    private var firstSignal: (number: Int32, time: TimeInterval)?
-    public init() {}
-    public func request() { lock.lock(); requested = true; lock.unlock() }
-    public var isRequested: Bool { lock.lock(); defer { lock.unlock() }; return requested }
-
-    /// What one more signal means to a process that stops after the current epoch at the first.
-    public enum Delivery: Equatable, Sendable {
-        /// The first: stop after the current epoch.
-        case first
-        /// The first one again, delivered twice: nothing more to do.
-        case repeated
-        /// A second request: quit at once.
-        case second
-    }
-
-    /// Seconds within which the first signal coming again is that one delivered twice, not a
-    /// second request: GNU `timeout` (and supervisors like it) signal the process and then its
-    /// whole process group, which holds the process too, microseconds apart. A user's second
-    /// Ctrl-C, given after reading that the process stops after its epoch, comes later.
-    public static let repeatSeconds: TimeInterval = 0.5
-
-    /// Takes `signal`, received at `time` (seconds on a monotonic clock), as a request to stop,
-    /// and says whether it is the first, the first delivered again, or a second one (another
-    /// signal, or the same one `repeatSeconds` or more after the first).
-    public func request(signal: Int32, at time: TimeInterval) -> Delivery {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let first = firstSignal else {
-            firstSignal = (signal, time)
-            requested = true
-            return .first
-        }
-        return signal == first.number && time - first.time < Self.repeatSeconds ? .repeated : .second
-    }
-
-    /// The signal that made the first request (`request(signal:at:)`), nil before one came.
-    public var signal: Int32? { lock.lock(); defer { lock.unlock() }; return firstSignal?.number }
-}
-
 /// What a worker reports as it goes; the executable decides how to show it.
 public enum WorkerEvent: Sendable {
     /// `firstEpoch` is 0 for a fresh run, k + 1 when resuming after stored epoch k.

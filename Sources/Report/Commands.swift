@@ -363,8 +363,9 @@ struct Export: ParsableCommand {
         }
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
         let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }
-        defer { signals.forEach { $0.cancel() } }
+        defer { withExtendedLifetime(signals) {} }  // until the process ends (Output.end): a late signal's end waits for it
         let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested })
+        Output.claimEnd()  // the file is written: a signal's grace end must not say that nothing was
         Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
                      + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(copied.bytes)))\n")
     }

@@ -97,36 +97,47 @@ enum Output {
         StandardStream.error.write("report: \(line)\n")
     }
 
-    /// Set by Ctrl-C or SIGTERM where a command stops on them (`stopOnSignals`).
+    /// Set by Ctrl-C or SIGTERM where a command stops on them (`stopOnSignals`); `stop.signal` is
+    /// the signal that did. It also says who ends the process, once (`end(status:_:)`).
     static let stop = StopSignal()
-
-    /// The signal that set `stop` (SIGINT or SIGTERM), 0 before one came.
-    nonisolated(unsafe) static var stopSignal: Int32 = 0
 
     /// Seconds a command has to stop by itself after Ctrl-C or SIGTERM (`stopOnSignals`).
     static let stopGraceSeconds = 2.0
 
     /// From now on Ctrl-C and SIGTERM set `stop` instead of ending the process at once, so that
     /// a long command (`export --format sqlite`) stops cleanly. When it has not within
-    /// `stopGraceSeconds` (a query waiting for the server), or at a second signal, `cleanUp`
-    /// runs and the process ends (status 128 + the signal). The sources must live as long as the command.
-    static func stopOnSignals(cleanUp: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let end: @Sendable () -> Never = {
-                    cleanUp()
-                    notice("stopped: \(number == SIGINT ? "interrupted" : "terminated"); nothing was written")
-                    _exit(128 + number)
-                }
-                if stop.isRequested { end() }
-                stopSignal = number
-                stop.request()
-                DispatchQueue.global().asyncAfter(deadline: .now() + stopGraceSeconds) { end() }
+    /// `stopGraceSeconds` (a query waiting for the server), or at a second signal (not the first
+    /// delivered twice: `StopSignal.request(signal:at:)`), `cleanUp` runs and the process ends
+    /// (status 128 + the signal that ended it), unless the command's own end came first. The handlers
+    /// must live as long as the command.
+    static func stopOnSignals(cleanUp: @escaping @Sendable () -> Void) -> StopSignalHandlers {
+        let end: @Sendable (_ number: Int32, _ why: String) -> Void = { number, why in
+            guard stop.mayEnd(.signal) else { return }  // the command is ending by itself: its end is the one
+            cleanUp()
+            notice("stopped: \(number == SIGINT ? "interrupted" : "terminated")\(why); nothing was written")
+            _exit(128 + number)
+        }
+        return StopSignalHandlers(stop, onFirst: { number in
+            DispatchQueue.global().asyncAfter(deadline: .now() + stopGraceSeconds) {
+                end(number, ", and the command had not stopped \(Int(stopGraceSeconds)) s later")
             }
-            source.resume()
-            return source
+        }, onSecond: { number in end(number, " (a second request)") })
+    }
+
+    /// Ends the process with `status` after `last` (its last words), unless a signal's end
+    /// (`stopOnSignals`) has begun: then that one ends it, and this waits for it, so that the
+    /// process writes one last line and leaves nothing behind.
+    static func end(status: Int32, _ last: () -> Void = {}) -> Never {
+        claimEnd()
+        last()
+        Foundation.exit(status)
+    }
+
+    /// Takes the process's end for the command (what it writes next is its last word), or waits
+    /// for a signal's end that began first (`stopOnSignals`), which calls _exit.
+    static func claimEnd() {
+        guard stop.mayEnd(.work) else {
+            while true { pause() }
         }
     }
 

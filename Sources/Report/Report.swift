@@ -59,11 +59,12 @@ struct Report: ParsableCommand {
         }
         do {
             try command.run()
+            Output.end(status: 0)  // or a signal's end, when it began first (`Output.stopOnSignals`)
         } catch let error as ReportError {
             fail(error.description, status: error.isUsageError ? 2 : 1)
         } catch let error as StoreError {
             if case .invalidDatabaseURL = error { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
-            if case .interrupted = error { fail(error.description, status: 128 + (Output.stopSignal == 0 ? SIGINT : Output.stopSignal)) }
+            if case .interrupted = error { fail(error.description, status: 128 + (Output.stop.signal ?? SIGINT)) }
             // report only reads: a new file name, which runner would take, is no way out here.
             if case let .notASlopeDatabase(path, reason) = error {
                 fail("\(path) is not a Slope database (\(reason)). Give the path of a database written by Slope.", status: 1)
@@ -105,7 +106,6 @@ struct Report: ParsableCommand {
 
     static func fail(_ message: String, status: Int32) -> Never {
         let line = message.split(separator: "\n").joined(separator: " ")
-        StandardStream.error.write("report: error: \(line)\n")
-        Foundation.exit(status)
+        Output.end(status: status) { StandardStream.error.write("report: error: \(line)\n") }
     }
 }

@@ -115,9 +115,10 @@ extension Reporter {
         var bestID: Int64 = 0
         for (index, run) in runs.enumerated() {
             let curve = (byRun[run.id] ?? []).compactMap { row in metric.value(row).map { (row.epoch, $0) } }
-            let finite = curve.filter { $0.1.isFinite }
+            // The best value as the store keeps it (best_train_loss of `report runs`), an infinite one
+            // included; the run highlighted is ranked as `best` ranks (a finite value only).
             var best: (Int, Double)?
-            for point in finite where best == nil || metric.goal.isBetter(point.1, than: best!.1) { best = point }
+            for point in curve where !point.1.isNaN && (best == nil || metric.goal.isBetter(point.1, than: best!.1)) { best = point }
             var row: [Cell] = [.integer(run.id), .text(run.name)]
             row += [.text(run.status.rawValue), .integer(Int64(run.epochsDone)), .number(curve.last?.1),
                     .number(best?.1), .integer(best?.0)]
@@ -128,7 +129,7 @@ extension Reporter {
             row += parameterColumns.map { $0.1(run) }
             rows.append(row)
             // As `best` and runner's summary: a failed or diverged run is never the one highlighted.
-            if run.status != .failed, run.status != .diverged, let value = best?.1,
+            if run.status != .failed, run.status != .diverged, let value = best?.1, value.isFinite,
                bestValue == nil || RunRanking.ranksBefore((run.id, value), (bestID, bestValue), goal: metric.goal) {
                 bestValue = value
                 bestIndex = index
@@ -162,9 +163,11 @@ extension Reporter {
 
     /// The series that have points, and a note naming the runs left out for having none.
     static func plottable(_ series: [PlotSeries], metric: CurveMetric) -> ([PlotSeries], String) {
-        let empty = series.filter { $0.points.isEmpty }
+        // A curve of infinite values draws nothing either.
+        func isEmpty(_ curve: PlotSeries) -> Bool { !curve.points.contains { $0.y.isFinite } }
+        let empty = series.filter(isEmpty)
         guard !empty.isEmpty else { return (series, "") }
-        return (series.filter { !$0.points.isEmpty },
+        return (series.filter { !isEmpty($0) },
                 "no \(metric.rawValue) to plot for: " + empty.map { terminalSafe($0.label) }.joined(separator: ", ") + "\n")
     }
 
@@ -197,6 +200,10 @@ extension Reporter {
             if prunedCount > 0 {
                 notes.append("the cells include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
                              + "--where \"status = 'completed'\" leaves them out")
+            }
+            if best == nil, cells.values.contains(where: { $0.mean != nil }) {
+                notes.append("no cell is marked best: no cell's mean is a number to rank (inf or -inf: a run's value is infinite; "
+                             + "nan: a cell holds both)")
             }
             if let leftOut = PivotCell.leftOutText(diverged: divergedCount, failed: failedCount) {
                 notes.append("left out of the means: \(leftOut) (no result: report best never names such a run); "

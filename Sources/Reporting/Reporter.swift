@@ -420,7 +420,16 @@ public struct Reporter: Sendable {
                                      + "(report runs --sweep \(sweepID) shows why)")
         }
         guard let winner = top.first, let value = winner.number(column), value.isFinite else {
-            throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
+            // Infinity is no result to rank (as a diverged run's loss): say that it is all there is.
+            let infinite = top.compactMap { $0.number(column) }.filter(\.isInfinite)
+            guard !infinite.isEmpty else { throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet") }
+            let positive = infinite.filter { $0 > 0 }.count, negative = infinite.count - positive
+            let counts = [(positive, "inf"), (negative, "-inf")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+            let without = top.count - infinite.count
+            throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best by \(column.rawValue): "
+                                     + (without > 0 ? "the runs with a value all have an infinite one (\(counts); \(without) run\(without == 1 ? " has" : "s have") none yet)"
+                                                    : "every run's value is infinite (\(counts))")
+                                     + ", and infinity is no result to rank (report runs --sweep \(sweepID) shows them)")
         }
         switch format {
         case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)

@@ -143,16 +143,14 @@ enum Console {
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter,
                      _ body: (Worker) throws -> WorkSummary) throws {
-        let interrupts = installInterruptHandler(stop: stop, quiet: global.quiet)
-        defer {
-            interrupts.forEach { $0.cancel() }
-            for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }  // after the work, they end the process again
-        }
+        let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
+        defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()))
         let worker = Worker(store: store, stop: stop, onEvent: { printer.handle($0) })
         let summary = try body(worker)
+        interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
@@ -279,27 +277,13 @@ enum Console {
     }
 
     /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The
-    /// sources must live as long as the work.
-    private static func installInterruptHandler(stop: StopSignal, quiet: Bool) -> [DispatchSourceSignal] {
-        let queue = DispatchQueue(label: "runner.signals")  // serial: two signals at once are still first and second
-        return [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                // Several of one signal may come as one event: they count as that signal delivered
-                // more than once (`timeout` sends it to the process and then to its group).
-                switch stop.request(signal: number, at: ProcessInfo.processInfo.systemUptime) {
-                case .second: _exit(128 + number)  // SQLite's journal keeps the database whole
-                case .repeated: return
-                case .first: break
-                }
-                guard !quiet else { return }
-                writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
-                                             : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
-            }
-            source.resume()
-            return source
-        }
+    /// handlers must live as long as the work.
+    private static func interruptHandlers(stop: StopSignal, quiet: Bool) -> StopSignalHandlers {
+        StopSignalHandlers(stop, onFirst: { number in
+            guard !quiet else { return }
+            writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                         : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+        }, onSecond: { number in _exit(128 + number) })  // SQLite's journal keeps the database whole
     }
 
     private static func terminalWidth() -> Int {

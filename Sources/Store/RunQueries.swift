@@ -311,33 +311,105 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " WHERE s.id = ?", [id]).first.map(SlopeStore.SweepRecord.init(row:)) }
     }
 
-    /// Groups a sweep's runs by (rows, columns) and aggregates `metric` in SQL, over the runs that
-    /// neither diverged nor failed (`PivotCell`), counting those apart.
+    /// Groups a sweep's runs by (rows, columns) and aggregates `metric` over the runs that neither
+    /// diverged nor failed (`PivotCell`), counting those apart. SQL groups and orders the cells (as
+    /// `GROUP BY rows, columns ORDER BY rows, columns` would); the statistics are computed here, over
+    /// the cell's values in run id order, so that both stores give the same bits (`CellStatistics`).
     /// - Complexity: reads the sweep's runs (through the sweep index), not the whole table.
     public func pivot(sweepID: Int64, rows: RunColumn, columns: RunColumn, metric: RunColumn,
                       filter: RunFilter? = nil) throws -> [PivotCell] {
         let r = rows.sqlExpression, c = columns.sqlExpression
-        let diverged = "runs.status = '\(RunStatus.diverged.rawValue)'", failed = "runs.status = '\(RunStatus.failed.rawValue)'"
-        let m = "CASE WHEN \(diverged) OR \(failed) THEN NULL ELSE \(dialect.real(metric.sqlExpression)) END"
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
+        // dense_rank numbers the (row, column) pairs as GROUP BY would tell them apart, in their order.
         let sql = """
-            SELECT \(r), \(c), count(*), count(\(m)), avg(\(m)), min(\(m)), max(\(m)), avg(\(m) * \(m)),
-                   count(CASE WHEN \(diverged) THEN 1 END), count(CASE WHEN \(failed) THEN 1 END), min(runs.id)
-            FROM runs WHERE \(conditions.joined(separator: " AND ")) GROUP BY 1, 2 ORDER BY 1, 2
+            SELECT dense_rank() OVER (ORDER BY \(r), \(c)), \(r), \(c), runs.id, runs.status, \(dialect.real(metric.sqlExpression))
+            FROM runs WHERE \(conditions.joined(separator: " AND ")) ORDER BY 1, runs.id
             """
         return try read { connection in
-            try connection.rows(sql, arguments).map { row in
-                let mean = Double(sqlValue: row[4])
-                let meanOfSquares = Double(sqlValue: row[7])
-                var deviation: Double?
-                if let mean, let meanOfSquares { deviation = (Swift.max(0, meanOfSquares - mean * mean)).squareRoot() }
-                return PivotCell(rowValue: RunValue(row[0]), columnValue: RunValue(row[1]),
-                                 runCount: Int(sqlValue: row[2]) ?? 0, valueCount: Int(sqlValue: row[3]) ?? 0, mean: mean,
-                                 minimum: Double(sqlValue: row[5]), maximum: Double(sqlValue: row[6]),
-                                 standardDeviation: deviation, divergedCount: Int(sqlValue: row[8]) ?? 0,
-                                 failedCount: Int(sqlValue: row[9]) ?? 0, firstRunID: Int64(sqlValue: row[10]) ?? 0)
+            var cells: [PivotCell] = []
+            var cellNumber: Int64?, values: [Double] = []
+            for row in try connection.rows(sql, arguments) {
+                let number = Int64(sqlValue: row[0]) ?? 0
+                if number != cellNumber {
+                    if !cells.isEmpty { cells[cells.count - 1].setStatistics(values) }
+                    cellNumber = number; values = []
+                    // The runs come in id order: the cell's first is its lowest id.
+                    cells.append(PivotCell(rowValue: RunValue(row[1]), columnValue: RunValue(row[2]), runCount: 0, valueCount: 0,
+                                           firstRunID: Int64(sqlValue: row[3]) ?? 0))
+                }
+                cells[cells.count - 1].runCount += 1
+                switch String(sqlValue: row[4]).flatMap(RunStatus.init(rawValue:)) {
+                case .diverged: cells[cells.count - 1].divergedCount += 1
+                case .failed: cells[cells.count - 1].failedCount += 1
+                default:
+                    // NaN (which SQLite cannot hold, and Slope never writes) is no value, as NULL is.
+                    if let value = Double(sqlValue: row[5]), !value.isNaN { values.append(value) }
+                }
             }
+            if !cells.isEmpty { cells[cells.count - 1].setStatistics(values) }
+            return cells
         }
+    }
+}
+
+extension PivotCell {
+    init(rowValue: RunValue, columnValue: RunValue, runCount: Int, valueCount: Int, firstRunID: Int64) {
+        self.rowValue = rowValue; self.columnValue = columnValue
+        self.runCount = runCount; self.valueCount = valueCount; self.firstRunID = firstRunID
+    }
+
+    /// The cell's statistics of `values` (its runs' values in id order).
+    mutating func setStatistics(_ values: [Double]) {
+        valueCount = values.count
+        guard let statistics = CellStatistics(values) else { return }
+        mean = statistics.mean; minimum = statistics.minimum; maximum = statistics.maximum
+        standardDeviation = statistics.standardDeviation
+    }
+}
+
+/// The mean, extremes and population standard deviation of a pivot cell's values, computed in Swift
+/// in the order given so that every store gives the same bits: SQL's avg() adds in whatever order
+/// the rows come, and SQLite (Neumaier's compensated sum since 3.43, plain before) and PostgreSQL
+/// (plain) add differently, which could change a printed digit or which cell ties for best.
+struct CellStatistics: Equatable {
+    var mean: Double
+    var minimum: Double
+    var maximum: Double
+    /// Nil when the mean is not finite (an infinite value makes the spread meaningless).
+    var standardDeviation: Double?
+}
+
+extension CellStatistics {
+    /// Nil for no values. An infinite value makes the mean that infinity (NaN with both signs).
+    init?(_ values: [Double]) {
+        guard let first = values.first else { return nil }
+        let count = Double(values.count)
+        minimum = values.reduce(first) { Swift.min($0, $1) }
+        maximum = values.reduce(first) { Swift.max($0, $1) }
+        guard values.allSatisfy(\.isFinite) else {
+            mean = minimum == -.infinity && maximum == .infinity ? .nan : (maximum == .infinity ? .infinity : -.infinity)
+            standardDeviation = nil
+            return
+        }
+        mean = Self.compensatedSum(values) / count
+        // Finite values whose sum overflows (beyond ±1.8e308): their mean still is one.
+        if !mean.isFinite { mean = Self.compensatedSum(values.lazy.map { $0 / count }) }
+        // Two passes: the spread around the mean, not E[x²] - E[x]² (which cancels to noise, or below
+        // zero, when the values are close together and far from zero).
+        let mean = mean
+        standardDeviation = (Self.compensatedSum(values.lazy.map { ($0 - mean) * ($0 - mean) }) / count).squareRoot()
+    }
+
+    /// The sum of finite values with Neumaier's compensation: each addition's rounding error is
+    /// kept and added back at the end, so the result hardly depends on the order.
+    static func compensatedSum(_ values: some Sequence<Double>) -> Double {
+        var sum = 0.0, compensation = 0.0
+        for value in values {
+            let next = sum + value
+            compensation += abs(sum) >= abs(value) ? (sum - next) + value : (value - next) + sum
+            sum = next
+        }
+        return sum + compensation
     }
 }
 

@@ -28,7 +28,8 @@ extension SlopeStore {
     /// replaced. Temporary files that an export killed before it could clean up left beside `path`
     /// (their process is gone) are removed first. When the connection to a PostgreSQL server is
     /// lost and comes back, the copy starts again in a fresh temporary file.
-    /// - Parameter shouldStop: asked between rows; true stops the export (`.interrupted`), leaving nothing.
+    /// - Parameter shouldStop: asked between rows and once more just before the file is moved into
+    ///   place; true stops the export (`.interrupted`), leaving nothing.
     /// - Throws: `.invalidValue` when something exists at `path` or its folder does not,
     ///   `.notFound` for an unknown sweep, `.interrupted`, and the errors of either database.
     public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false }) throws -> SQLiteExport {
@@ -64,6 +65,8 @@ extension SlopeStore {
                     throw error
                 }
             }
+            // A stop asked for while the copy ended (after its last question) still leaves nothing.
+            if shouldStop() { throw StoreError.interrupted("export stopped: nothing was written") }
             // link() fails when a file appeared at `path` meanwhile: never replaced, even then.
             if link(temporary, path) != 0 {
                 let reason = errno

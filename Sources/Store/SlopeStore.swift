@@ -18,10 +18,13 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
 
     /// Opens (creating and migrating in `.readWrite` mode) the SQLite database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
-    /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...).
+    /// - Throws: `StoreError` (`.notASlopeDatabase`, `.newerSchema`, `.olderSchema`, `.notFound`, ...),
+    /// `.invalidDatabaseURL` for text that is a mistyped server URL, not a path (`checkFilePath`):
+    /// refused before a file named after it (its password included) is created.
     /// With `lockWaiting`, writes wait for another process's lock for as long as it takes (saying
     /// so after `noticeAfter` seconds) instead of giving up after `busyTimeout`.
     public convenience init(path: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30, lockWaiting: LockWaiting? = nil) throws {
+        try Self.checkFilePath(path)
         let backend = try SQLiteBackend(path: path, mode: mode, busyTimeout: busyTimeout, lockWaiting: lockWaiting)
         self.init(backend: backend, mode: mode, busyTimeout: busyTimeout)
     }

@@ -8,9 +8,10 @@ extension SlopeStore {
     /// other processes' locks as `busyTimeout` and `lockWaiting` say). A server's database is
     /// migrated on a read-write open; `creatingServerTables: false` refuses one without Slope's
     /// tables (`.noDatabase`) instead of creating them, in the same connection and queries.
-    /// `location` is one `checkLocation` accepted: both executables check `--db` and SLOPE_DB there,
-    /// once, in their `validate()`, a usage error before anything is opened. Here, text that is no
-    /// `postgresql://` URL is a file's path, even `mysql://...`.
+    /// `location` is checked as `checkLocation` checks it (a URL by its parse, a path by
+    /// `checkFilePath` in `init(path:)`), so that a caller that skipped `checkLocation` still never
+    /// opens a mistyped URL as a file; the executables check `--db` and SLOPE_DB in their
+    /// `validate()` too, to name the option in a usage error before any work.
     /// - Throws: `StoreError` (`.invalidDatabaseURL`, `.cannotConnect`, `.notASlopeDatabase`, ...).
     public convenience init(location: String, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30,
                             lockWaiting: LockWaiting? = nil, creatingServerTables: Bool = true,
@@ -25,16 +26,22 @@ extension SlopeStore {
     }
 
     /// Checks what `--db` or SLOPE_DB names before anything is opened (the executables' `validate()`;
-    /// `init(location:)` does not check again): a PostgreSQL URL must parse, and a file path must
-    /// not look like a mistyped URL (`looksLikeServerURL`), which would otherwise be taken as a file
-    /// name and shown whole, password included. Messages show such text with its user and password
-    /// part as "***".
+    /// opening checks the same again, `init(location:)`): a PostgreSQL URL must parse, and a file
+    /// path must pass `checkFilePath`.
     /// - Throws: `StoreError.invalidDatabaseURL`.
     public static func checkLocation(_ location: String) throws {
         if PostgresSettings.isPostgresURL(location) {
             _ = try PostgresSettings(url: location)
             return
         }
+        try checkFilePath(location)
+    }
+
+    /// A file path must not look like a mistyped server URL (`looksLikeServerURL`), which would
+    /// otherwise be taken as a file name (a file created with the password in its name) and shown
+    /// whole. Messages show such text with its user and password part as "***".
+    /// - Throws: `StoreError.invalidDatabaseURL`.
+    static func checkFilePath(_ location: String) throws {
         let trimmed = location.trimmingCharacters(in: .whitespacesAndNewlines)
         let shown = PostgresURL.redacted(trimmed)
         if trimmed != location && PostgresSettings.isPostgresURL(trimmed) {

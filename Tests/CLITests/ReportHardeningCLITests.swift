@@ -1,6 +1,7 @@
 // What a hostile tester found in `report` over PostgreSQL, through the built binaries: the
 // dashboard answers 503 (and says so once) while the server is down and recovers; an export
 // stops on Ctrl-C and SIGTERM leaving nothing; privileges a role lacks and NUL bytes are one line.
+import Experiments
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -109,6 +110,11 @@ final class ReportHardeningCLITests: XCTestCase {
     /// way), not as soon as the file appears: then, on a loaded machine, it could land while the
     /// export was still setting up.
     private func interruptedExport(_ server: ServerDatabase, signal: Int32) throws -> (status: Int32, error: String, files: [String]) {
+        try interruptedExport(server) { kill($0, signal) }
+    }
+
+    /// As above, with the signals `send` sends to the export's process (its id given).
+    private func interruptedExport(_ server: ServerDatabase, send: (pid_t) -> Void) throws -> (status: Int32, error: String, files: [String]) {
         let admin = try PostgresSession(settings: try PostgresSettings(url: server.url, environment: [:]))
         defer { admin.close() }
         try admin.query("BEGIN")
@@ -126,7 +132,7 @@ final class ReportHardeningCLITests: XCTestCase {
         }
         XCTAssertTrue(waitUntil { (try? waitsForTheLock()) == true }, child.errorSoFar)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path(partial)), child.errorSoFar)
-        kill(child.pid, signal)
+        send(child.pid)
         let result = child.finish()
         try admin.query("ROLLBACK")
         return (result.status, result.error, try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted())
@@ -146,6 +152,34 @@ final class ReportHardeningCLITests: XCTestCase {
         XCTAssertEqual(copied.status, 0, copied.error)
         XCTAssertTrue(copied.output.hasPrefix("exported 1 sweep, 2 runs, "), copied.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.url.path), ["copy.db"])
+    }
+
+    /// GNU `timeout` signals the process and then its process group: the same signal twice within
+    /// half a second is one request, so the export blocked on the lock ends after its grace period,
+    /// not at the second copy, and says so in one line. A second request (SIGINT 0.6 s after
+    /// SIGTERM) ends it at once, with that signal's status.
+    func testExportTakesTheSignalToItsGroupAsOneRequestAndASecondOneAsSecond() throws {
+        let server = try trainedDatabase()
+        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, 143)] {
+            let result = try interruptedExport(server) { pid in
+                // Foundation starts the child in a process group of its own, as `timeout` does.
+                guard getpgid(pid) == pid else { return XCTFail("report does not lead its own process group: not signalling the group") }
+                kill(pid, signal)
+                kill(-pid, signal)
+            }
+            XCTAssertEqual(result.status, status, result.error)
+            XCTAssertEqual(result.error, "report: stopped: \(signal == SIGINT ? "interrupted" : "terminated"), and the command had not stopped "
+                           + "2 s later; nothing was written\n")
+            XCTAssertEqual(result.files, [], "signal \(signal)")
+        }
+        let result = try interruptedExport(server) { pid in
+            kill(pid, SIGTERM)
+            usleep(useconds_t(StopSignal.repeatSeconds * 1_000_000) + 100_000)
+            kill(pid, SIGINT)
+        }
+        XCTAssertEqual(result.status, 130, result.error)
+        XCTAssertEqual(result.error, "report: stopped: interrupted (a second request); nothing was written\n")
+        XCTAssertEqual(result.files, [])
     }
 
     func testExportOutputPathsAreCheckedWithOneLine() throws {

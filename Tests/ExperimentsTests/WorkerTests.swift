@@ -20,28 +20,6 @@ final class WorkerTests: XCTestCase {
 
     private let smallData = "blobs:rows=60:features=3:classes=3:seed=2"
 
-    /// The first signal again within half a second is that one delivered twice (`timeout` signals the
-    /// process and then its group); the other signal, or the first half a second or more later, is a
-    /// second request.
-    func testTheFirstSignalAgainWithinHalfASecondIsTheSameRequest() {
-        let (interrupt, terminate) = (Int32(2), Int32(15))  // SIGINT, SIGTERM
-        let stop = StopSignal()
-        XCTAssertFalse(stop.isRequested)
-        XCTAssertNil(stop.signal)
-        XCTAssertEqual(stop.request(signal: terminate, at: 100), .first)
-        XCTAssertTrue(stop.isRequested)
-        XCTAssertEqual(stop.request(signal: terminate, at: 100), .repeated)
-        XCTAssertEqual(stop.request(signal: terminate, at: 100.499), .repeated)
-        XCTAssertEqual(stop.request(signal: interrupt, at: 100.001), .second, "the other signal")
-        XCTAssertEqual(stop.request(signal: terminate, at: 100.5), .second, "half a second later")
-        XCTAssertEqual(stop.signal, terminate, "the first one stays the one that stopped the process")
-
-        let plain = StopSignal()
-        plain.request()  // from code, not a signal: the first signal after it still only stops
-        XCTAssertEqual(plain.request(signal: interrupt, at: 5), .first)
-        XCTAssertEqual(plain.request(signal: interrupt, at: 7), .second)
-    }
-
     /// A --jobs far above the number of runs starts a thread per run claimed, plus at most one
     /// that finds the queue empty: not thousands of idle threads.
     func testLargeJobsStartsOneThreadPerRun() throws {

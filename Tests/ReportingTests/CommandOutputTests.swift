@@ -225,7 +225,7 @@ best_val_loss of sweep 1: mean over the other parameters ± standard deviation (
 learning_rate \ batch_size                  16                 32
 ─────────────────────────────────────────────────────────────────
 0.01                         0.1928 ±0.013 (2)  0.2784 ±0.034 (2)
-0.1                         *0.1354 ±0.004 (2)   0.175 ±0.013 (2)
+0.1                         *0.1354 ±0.004 (2)   0.175 ±0.012 (2)
 
 best: learning_rate=0.1 batch_size=16: 0.1354
 
@@ -236,10 +236,10 @@ best: learning_rate=0.1 batch_size=16: 0.1354
         let r = try reporter()
         assertOutput(try r.grid(sweepID: 1, rows: "seed", columns: "learning_rate", metric: "final_train_loss", format: .json), #"""
 [
-  {"seed": 1, "learning_rate": 0.01, "runs": 2, "values": 2, "mean": 0.19642857142857142, "std": 0.05357142857142857, "min": 0.14285714285714285, "max": 0.25, "best": 0, "diverged": 0, "failed": 0},
-  {"seed": 1, "learning_rate": 0.1, "runs": 2, "values": 2, "mean": 0.08846153846153847, "std": 0.011538461538461577, "min": 0.07692307692307693, "max": 0.1, "best": 1, "diverged": 0, "failed": 0},
-  {"seed": 2, "learning_rate": 0.01, "runs": 2, "values": 2, "mean": 0.1497326203208556, "std": 0.03208556149732631, "min": 0.11764705882352941, "max": 0.18181818181818182, "best": 0, "diverged": 0, "failed": 0},
-  {"seed": 2, "learning_rate": 0.1, "runs": 2, "values": 2, "mean": 0.09698275862068965, "std": 0.028017241379310328, "min": 0.06896551724137931, "max": 0.125, "best": 0, "diverged": 0, "failed": 0}
+  {"seed": 1, "learning_rate": 0.01, "runs": 2, "values": 2, "mean": 0.19642857142857142, "std": 0.053571428571428575, "min": 0.14285714285714285, "max": 0.25, "best": 0, "diverged": 0, "failed": 0},
+  {"seed": 1, "learning_rate": 0.1, "runs": 2, "values": 2, "mean": 0.08846153846153847, "std": 0.011538461538461539, "min": 0.07692307692307693, "max": 0.1, "best": 1, "diverged": 0, "failed": 0},
+  {"seed": 2, "learning_rate": 0.01, "runs": 2, "values": 2, "mean": 0.1497326203208556, "std": 0.03208556149732621, "min": 0.11764705882352941, "max": 0.18181818181818182, "best": 0, "diverged": 0, "failed": 0},
+  {"seed": 2, "learning_rate": 0.1, "runs": 2, "values": 2, "mean": 0.09698275862068965, "std": 0.028017241379310345, "min": 0.06896551724137931, "max": 0.125, "best": 0, "diverged": 0, "failed": 0}
 ]
 
 """#)

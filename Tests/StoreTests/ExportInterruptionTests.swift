@@ -71,10 +71,20 @@ final class ExportInterruptionTests: XCTestCase {
         let stale = [".copy.db.\(dead).partial", ".copy.db.\(dead).partial-wal", ".copy.db.\(dead).partial-shm"]
         let others = [".copy.db.1.partial", ".other.db.\(dead).partial", ".copy.db.x.partial"]
         for name in stale + others { FileManager.default.createFile(atPath: directory.path(name), contents: Data("junk".utf8)) }
-        let copied = try store.exportSQLite(sweepID: nil, to: directory.path("copy.db"))
+        var questions = 0
+        let copied = try store.exportSQLite(sweepID: nil, to: directory.path("copy.db"), shouldStop: { questions += 1; return false })
         XCTAssertEqual([copied.runs, copied.epochs, copied.tensors], [2, 10, 60])
         XCTAssertEqual(try files(except: sourceFiles), (["copy.db"] + others).sorted())
         XCTAssertEqual(try rowCounts(directory.path("copy.db")), [2, 10, 60])
+
+        // Stopped at the last question, once every row is copied (a signal as the copy ends, whose
+        // grace period would end the process saying that nothing was written): nothing is.
+        asked = 0
+        XCTAssertThrowsError(try store.exportSQLite(sweepID: nil, to: directory.path("late.db"), shouldStop: { asked += 1; return asked == questions })) { error in
+            XCTAssertEqual(error as? StoreError, .interrupted("export stopped: nothing was written"))
+        }
+        XCTAssertEqual(asked, questions)
+        XCTAssertEqual(try files(except: sourceFiles), (["copy.db"] + others).sorted())
     }
 
     /// What the store told its caller about lost connections.

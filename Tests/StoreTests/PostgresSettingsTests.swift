@@ -288,6 +288,34 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertEqual(PostgresSettings.displayedLocation("postgresql://u:Xy7/kP2q@db.lab/slope"), "postgresql://***@db.lab/slope")
     }
 
+    /// A library caller that never called `checkLocation` still cannot open a mistyped URL as a
+    /// file: the store's open refuses it (one line, no password) and no file named after it appears.
+    func testOpeningAMistypedURLIsRefusedWithoutCreatingAFile() throws {
+        let folder = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory.url.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(folder) }
+        let notPostgres = " is not a PostgreSQL URL nor a file path: Slope stores in an SQLite file (a path) or a PostgreSQL server, "
+            + "written as postgresql://USER@HOST:5432/DATABASE"
+        let opens: [(String, () throws -> SlopeStore)] = [
+            ("location", { try SlopeStore(location: "postgresql:slope_worker:S3cr3tPW@db.lab") }),
+            ("location, read-only", { try SlopeStore(location: "slope_worker:S3cr3tPW@db.lab", mode: .readOnly) }),
+            ("path", { try SlopeStore(path: "u:S3cr3tPW@h:5432/slope") }),
+            ("path", { try SlopeStore(path: "postgresql:slope_worker:S3cr3tPW@db.lab") }),
+        ]
+        for (how, open) in opens {
+            XCTAssertThrowsError(try open(), how) { error in
+                XCTAssertTrue(["bad database URL: '***@db.lab'" + notPostgres, "bad database URL: '***@h:5432/slope'" + notPostgres]
+                                  .contains("\(error)"), "\(how): \(error)")
+                XCTAssertFalse("\(error)".contains("S3cr3tPW"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.url.path), [], "no file named after a URL")
+        // A path is still a path.
+        let store = try SlopeStore(location: "./a:b@c.db")
+        try store.close()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).filter { $0.hasSuffix(".db") }, ["a:b@c.db"])
+    }
+
     func testDescriptionsNeverShowThePassword() throws {
         let password = "Hunter2Secret"
         let parsed = try settings("postgresql://slope:\(password)@db.lab/slope?sslmode=require")

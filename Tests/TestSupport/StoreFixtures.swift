@@ -52,3 +52,38 @@ extension SlopeStore.TensorRecord {
         return SlopeStore.TensorRecord(layer: layer, kind: kind, rows: rows, cols: cols, dtype: .float64, data: bytes)
     }
 }
+
+/// One hand-made run of `SlopeStore.recordSweep`: its settings, the training loss of its one
+/// epoch (nil: left queued, no epoch) and the status it ends with.
+public struct HandMadeRun {
+    public var learningRate: Double
+    public var batchSize: Int
+    public var trainLoss: Double?
+    public var status: RunStatus
+
+    public init(_ learningRate: Double, _ batchSize: Int, _ trainLoss: Double?, _ status: RunStatus) {
+        self.learningRate = learningRate; self.batchSize = batchSize; self.trainLoss = trainLoss; self.status = status
+    }
+}
+
+extension SlopeStore {
+    /// A sweep of hand-made runs (run i with seed i, no validation split), each with one epoch of
+    /// its training loss and ended with its status (a failed one with "out of memory"); the run ids.
+    public func recordSweep(name: String, _ runs: [HandMadeRun], layers: String = "64-64-10") throws -> [Int64] {
+        let newRuns = runs.enumerated().map { index, entry -> SlopeStore.NewRun in
+            var run = SlopeStore.NewRun.example(learningRate: entry.learningRate, batchSize: entry.batchSize, seed: UInt64(index), layers: layers)
+            run.validationFraction = 0
+            return run
+        }
+        let (_, runIDs) = try createSweep(name: name, specJSON: "{}", runs: newRuns)
+        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
+        for (runID, run) in zip(runIDs, runs) {
+            guard let loss = run.trainLoss else { continue }
+            guard let claimToken = try claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
+            try writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: 0, trainLoss: loss, validationLoss: nil, seconds: 0.1),
+                           tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            try finishRun(runID: runID, status: run.status, stopReason: run.status.rawValue, error: run.status == .failed ? "out of memory" : nil)
+        }
+        return runIDs
+    }
+}

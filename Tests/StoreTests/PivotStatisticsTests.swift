@@ -1,0 +1,71 @@
+// A pivot cell's statistics are the same bits on SQLite and PostgreSQL: computed over the runs'
+// values in id order (compensated sum, two-pass deviation), not by each store's avg(), which adds
+// in the order the rows come (SQLite 3.40's and PostgreSQL's avg(0.1, 0.2, 0.3) is
+// 0.20000000000000004 in that order, 0.19999999999999998 in the other) and whose E[x²] - E[x]²
+// gave a deviation of 0 for values near 1e8.
+import Foundation
+import TestSupport
+import XCTest
+@testable import Store
+
+final class PivotStatisticsTests: BothStoresTestCase {
+    func testSQLitePivotCellsAreComputedInRunIDOrder() throws { try assertPivotCells(try sqliteStore()) }
+
+    func testPostgreSQLPivotCellsAreComputedInRunIDOrder() throws { try assertPivotCells(try postgresStore()) }
+
+    /// The expected bits, from Neumaier's sum in id order divided by the count, and the square root of
+    /// the mean squared difference from that mean (worked out with Python's floats, the same doubles):
+    /// 0.1, 0.2, 0.3 -> mean 0.19999999999999998 (0.6 / 3; 0.1 + 0.2 + 0.3 left to right is 0.6000000000000001),
+    ///   std 0.0816496580927726 (sqrt(0.02 / 3) = 0.08164965809277261);
+    /// 0.3, 0.2, 0.1 -> the same bits (right to left, the plain sum is 0.6);
+    /// 1e8 + 0.1, 1e8 + 0.2, 1e8 + 0.3 -> mean 100000000.2, std 0.08164965930944755 (the doubles
+    /// nearest those values are 1.49e-8 apart from them; avg(m * m) - avg(m)^2 gave 0).
+    private func assertPivotCells(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        // The cells' runs interleaved, so that a cell's runs are not neighbours in id order.
+        let runIDs = try store.recordSweep(name: "pivot", [
+            HandMadeRun(0.1, 8, 0.1, .completed), HandMadeRun(0.1, 16, 0.3, .completed), HandMadeRun(1, 8, 1e8 + 0.1, .completed),
+            HandMadeRun(0.1, 8, 0.2, .completed), HandMadeRun(0.1, 16, 0.2, .completed), HandMadeRun(1, 8, 1e8 + 0.2, .completed),
+            HandMadeRun(0.1, 8, 0.3, .completed), HandMadeRun(0.1, 16, 0.1, .completed), HandMadeRun(1, 8, 1e8 + 0.3, .completed),
+            HandMadeRun(1, 8, 0.01, .failed), HandMadeRun(1, 8, 0.02, .diverged), HandMadeRun(1, 8, nil, .queued),
+        ], layers: "2-3-1")
+        let sweepID = try XCTUnwrap(try store.run(id: runIDs[0]).sweepID)
+
+        let cells = try store.queries.pivot(sweepID: sweepID, rows: .learning_rate, columns: .batch_size, metric: .best_train_loss)
+        var expected = [
+            PivotCell(rowValue: .real(0.1), columnValue: .integer(8), runCount: 3, valueCount: 3, mean: 0.19999999999999998,
+                      minimum: 0.1, maximum: 0.3, standardDeviation: 0.0816496580927726, firstRunID: runIDs[0]),
+            PivotCell(rowValue: .real(0.1), columnValue: .integer(16), runCount: 3, valueCount: 3, mean: 0.19999999999999998,
+                      minimum: 0.1, maximum: 0.3, standardDeviation: 0.0816496580927726, firstRunID: runIDs[1]),
+            PivotCell(rowValue: .real(1), columnValue: .integer(8), runCount: 6, valueCount: 3, mean: 100000000.2,
+                      minimum: 1e8 + 0.1, maximum: 1e8 + 0.3, standardDeviation: 0.08164965930944755,
+                      divergedCount: 1, failedCount: 1, firstRunID: runIDs[2]),
+        ]
+        XCTAssertEqual(cells, expected)
+        // Bit for bit, not only ==.
+        XCTAssertEqual(cells.map { $0.mean?.bitPattern }, expected.map { $0.mean?.bitPattern })
+        XCTAssertEqual(cells.map { $0.standardDeviation?.bitPattern }, expected.map { $0.standardDeviation?.bitPattern })
+
+        // Filtered to the failed and diverged runs only: a cell of runs, none with a value.
+        let leftOut = try store.queries.pivot(sweepID: sweepID, rows: .learning_rate, columns: .batch_size, metric: .best_train_loss,
+                                              filter: .isIn(.status, [.text("failed"), .text("diverged")]))
+        expected = [PivotCell(rowValue: .real(1), columnValue: .integer(8), runCount: 2, valueCount: 0, mean: nil, minimum: nil,
+                              maximum: nil, standardDeviation: nil, divergedCount: 1, failedCount: 1, firstRunID: runIDs[9])]
+        XCTAssertEqual(leftOut, expected)
+    }
+
+    /// The statistics alone: infinities, overflow, one value.
+    func testCellStatisticsOfInfinitiesOverflowAndOneValue() throws {
+        XCTAssertNil(CellStatistics([]))
+        XCTAssertEqual(CellStatistics([0.5]), CellStatistics(mean: 0.5, minimum: 0.5, maximum: 0.5, standardDeviation: 0))
+        XCTAssertEqual(CellStatistics([1, .infinity]), CellStatistics(mean: .infinity, minimum: 1, maximum: .infinity, standardDeviation: nil))
+        XCTAssertEqual(CellStatistics([-.infinity, 1]), CellStatistics(mean: -.infinity, minimum: -.infinity, maximum: 1, standardDeviation: nil))
+        let both = try XCTUnwrap(CellStatistics([.infinity, -.infinity]))
+        XCTAssertTrue(both.mean.isNaN, "the mean of +inf and -inf is undefined")
+        XCTAssertNil(both.standardDeviation)
+        // 1.5e308 twice overflows a plain sum; the mean is still 1.5e308 (and no spread).
+        XCTAssertEqual(CellStatistics([1.5e308, 1.5e308]), CellStatistics(mean: 1.5e308, minimum: 1.5e308, maximum: 1.5e308, standardDeviation: 0))
+        // A compensated sum: 1 + 1e100 + 1 - 1e100 is 2, where left to right gives 0.
+        XCTAssertEqual(CellStatistics.compensatedSum([1, 1e100, 1, -1e100]), 2)
+    }
+}
