@@ -3,10 +3,9 @@
 // order, each whole. The epochs that queued up while the last write was on its way go to the
 // store together (`StoreBackend.startEpochs`): on PostgreSQL one statement and transaction for
 // them, whose fixed costs (planning, the run's row, the commit's wait for the disk) they share;
-// on SQLite, whose commits are cheap, still one transaction each. On PostgreSQL a full batch is
-// also sent before the last one is over, on a connection of its own while that one commits (or
-// behind it on its connection), so that the server goes on to it at once instead of waiting
-// for the commit and then for the writer to prepare it (its tensors' statistics and encoding).
+// on SQLite, whose commits are cheap, still one transaction each. On PostgreSQL the next
+// statement is also sent before the last one is answered, so that the server goes on to it at
+// once instead of waiting while the writer prepares it (its tensors' statistics and encoding).
 import Foundation
 
 /// Stores one run's epochs in order on a background thread, so that the next epoch trains
