@@ -69,7 +69,7 @@ extension PostgresBackend {
     /// connection, a refusal of `previous` that leaves the guard unmet) is met in `wait`.
     func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
-        let previousWrite = previous as? PostgresEpochWrite  // only this backend's writes come back to it
+        let previousWrite = previous as? PostgresEpochsInFlight  // only this backend's writes come back to it
         // A writer's epochs follow each other, so every write but a run's epoch 0 is guarded by
         // the epoch before it (the last of `previous`, when there is one): also when that one's
         // commit was confirmed long ago, since a server with synchronous_commit=off loses the
@@ -77,23 +77,11 @@ extension PostgresBackend {
         let first = epochs.first?.record.epoch ?? 0
         let statement = try EpochStatement(checking: runID, epochs, holder: holder, after: first > 0 ? first - 1 : nil,
                                            mode: mode, location: location)
-        // On a connection of their own, these epochs go in while the server commits `previous`
-        // (with synchronous_commit on, a commit waits for the disk): sent once its guard has held.
-        if let previousWrite, let session = pool.checkoutIfFree() {
-            if previousWrite.holdsTheRun() {
-                return PostgresEpochsInTransaction(backend: self, statement: statement, lease: SessionLease(session, pool: pool))
-            }
-            pool.checkin(session)
-        }
-        if let previousWrite = previousWrite as? PostgresEpochsInFlight, let lease = previousWrite.handOver() {
+        if let previousWrite, let lease = previousWrite.handOver() {
             return PostgresEpochsInFlight(backend: self, statement: statement, lease: lease, answer: lease.session.send(statement),
                                           wentBehind: true)
         }
-        do {
-            try previous?.wait()
-        } catch {
-            throw statement.behindAFailedWrite
-        }
+        try previous?.wait()
         guard let session = try? pool.checkout() else {  // the server is out of reach: `wait` rides it out
             return PostgresEpochsInFlight(backend: self, statement: statement, lease: nil, answer: nil, wentBehind: false)
         }
@@ -111,23 +99,13 @@ extension PostgresBackend {
     static let serverNow = #"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
 }
 
-/// A write of epochs on its way to the server (`PostgresBackend.startEpochs`).
-protocol PostgresEpochWrite: EpochsInFlight {
-    /// Whether the write was sent before the one before it was over.
-    var wentBehind: Bool { get }
-    /// Waits until the write's guard has held: its transaction has updated the run's row (which
-    /// it keeps locked) and commits, so a write sent now on another connection finds the row as
-    /// that commit leaves it. False when the write failed or cannot tell yet (`wait` says why).
-    func holdsTheRun() -> Bool
-}
-
 /// Epochs whose statement is on its way to the server (`PostgresBackend.startEpochs`). The
 /// connection it went on is lent to the next write sent behind it, and goes back to the pool
 /// once, when the last of them is over or as soon as one finds it lost (so that a write that must
 /// reconnect never waits for a pool place its own dead connection holds). A write that lost it
 /// (or never had one) is stored by `writeEpochs`, which reconnects and looks whether the
 /// statement committed before sending it again.
-final class PostgresEpochsInFlight: PostgresEpochWrite {
+final class PostgresEpochsInFlight: EpochsInFlight {
     private let backend: PostgresBackend
     private let statement: EpochStatement
     private let lease: SessionLease?
@@ -156,12 +134,6 @@ final class PostgresEpochsInFlight: PostgresEpochWrite {
         return lease
     }
 
-    func holdsTheRun() -> Bool {
-        if let outcome { return (try? outcome.get()) != nil }
-        guard let lease, let answer else { return false }
-        return lease.session.rowsArrived(answer)?.first == 1  // the rows come before the commit
-    }
-
     func wait() throws {
         if outcome == nil {
             outcome = Result { try store() }
@@ -179,7 +151,8 @@ final class PostgresEpochsInFlight: PostgresEpochWrite {
                 lease.session.close()
                 _ = try? lease.session.rows(answering: answer)  // failed by the close: its deadline is cancelled
             }
-            outcome = .failure(statement.behindAFailedWrite)
+            outcome = .failure(StoreError.invalidValue(
+                "epoch \(statement.epochs[0].record.epoch) of run \(statement.runID) was not stored: a write before it failed"))
             if !isLent { lease?.giveBack() }
         }
     }
@@ -209,77 +182,6 @@ final class PostgresEpochsInFlight: PostgresEpochWrite {
     }
 }
 
-/// Epochs sent on a connection of their own while the write before them commits
-/// (`PostgresBackend.startEpochs`), in one transaction: their rows and tensors are inserted first
-/// (`EpochInsertStatement`), while the server still flushes that commit; then the run's row is
-/// locked, which waits for it, and updated under the guard by a statement that sees it
-/// (`EpochGuardStatement`). The transaction ends as soon as those answers are in, on the
-/// connection's event loop (so it never keeps the run's row locked while the writer's thread
-/// waits for another write): committed when the guard held, else rolled back. When it is not
-/// committed, or its commit's answer is lost, its connection is closed and the epochs are written
-/// by `writeEpochs`: it looks whether a commit sent went through, rides out a lost connection, and
-/// says why they are not stored (the run not held, the epoch before them missing, a refusal);
-/// the write before them is over by then (a writer waits for its writes in order), so it also
-/// stores them when that one's commit failed and was sent again.
-final class PostgresEpochsInTransaction: PostgresEpochWrite {
-    private let backend: PostgresBackend
-    private let statement: EpochStatement
-    private let lease: SessionLease
-    /// Whether the guard held (the transaction's end is then a COMMIT), and that end's answer.
-    private let end: EventLoopFuture<(held: Bool, end: PostgresSession.Answer<PostgresQueryResult>)>
-    private var outcome: Result<Void, Error>?
-    var wentBehind: Bool { true }
-
-    /// Sends the statements at once. postgres-nio runs them in order, except that a statement it
-    /// is preparing on the connection may be overtaken by those sent after it (`PostgresSession.send`):
-    /// then the lock or the guard comes before the insert, which is slower but as right, since
-    /// the transaction ends only once all of them are answered.
-    init(backend: PostgresBackend, statement: EpochStatement, lease: SessionLease) {
-        self.backend = backend
-        self.statement = statement
-        self.lease = lease
-        let session = lease.session
-        let steps = [session.future(of: session.request("BEGIN")).map { _ in () },
-                     session.future(of: session.request(EpochInsertStatement(epochs: statement))).map { _ in () },
-                     session.future(of: session.request("SELECT 1 FROM runs WHERE id = \(statement.runID) FOR NO KEY UPDATE")).map { _ in () }]
-        let held = session.future(of: session.request(EpochGuardStatement(epochs: statement))).map { $0.first == 1 }.recover { _ in false }
-        end = EventLoopFuture.whenAllComplete(steps, on: session.eventLoop).and(held).map { answers, held in
-            let committing = held && answers.allSatisfy { (try? $0.get()) != nil }
-            return (committing, session.request(committing ? "COMMIT" : "ROLLBACK"))
-        }
-    }
-
-    func holdsTheRun() -> Bool {
-        (try? end.wait().held) ?? false
-    }
-
-    func wait() throws {
-        if outcome == nil {
-            outcome = Result { try store() }
-            lease.giveBack()
-        }
-        try outcome!.get()
-    }
-
-    func abandon() {
-        if outcome == nil {
-            lease.session.close()
-            if let (_, answer) = try? end.wait() { _ = try? lease.session.value(answering: answer) }  // failed by the close
-            outcome = .failure(statement.behindAFailedWrite)
-            lease.giveBack()
-        }
-    }
-
-    private func store() throws {
-        let ending = try? end.wait()
-        if let ending, ending.held, (try? lease.session.value(answering: ending.end)) != nil { return }
-        lease.session.close()
-        lease.giveBack()
-        try backend.writeEpochs(runID: statement.runID, statement.epochs, holder: statement.holder, after: statement.previousEpoch,
-                                answerLost: ending?.held ?? true)
-    }
-}
-
 /// A pooled session lent from one write to the next sent behind it: returned to the pool once.
 final class SessionLease {
     let session: PostgresSession
@@ -301,13 +203,11 @@ final class SessionLease {
 
 /// The epoch statement and its arguments: $1 run, $2 the epochs' numbers, $3 host, $4 pid, $5
 /// process start, $6-$9 the epochs' losses and accuracies (NaN bound as NULL), $10 their seconds,
-/// $11 claim token, $12 the run's last stored epoch required, or NULL, then one array per tensor
-/// column ($13 epoch, $14 layer ... $18 dtype, $19 l2 ... $23 max; a statistic that is not
-/// finite is a NULL element), and the tensors' bytes: the first `tensorParameters` tensors' as
+/// $11 claim token, then one array per tensor column ($12 epoch, $13 layer ... $17 dtype, $19 l2
+/// ... $23 max; a statistic that is not finite is a NULL element), $18 the run's last stored
+/// epoch required, or NULL, and the tensors' bytes: the first `tensorParameters` tensors' as
 /// parameters of their own ($25 on, NULL past the last tensor), the others' in one array ($24).
 /// Its one row is the number of runs the claim held: 1, or 0 when it wrote nothing.
-/// The same epochs also go in two statements of one transaction (`PostgresEpochsInTransaction`):
-/// `EpochInsertStatement` and `EpochGuardStatement`, with the same arguments.
 struct EpochStatement: PostgresPreparedStatement {
     typealias Row = Int64
     static let name = "slope_write_epochs"
@@ -354,11 +254,6 @@ struct EpochStatement: PostgresPreparedStatement {
             "epoch \(named ?? epochs[0].record.epoch) of run \(runID) is already stored: call deleteEpochs(runID:after:) before re-running it")
     }
 
-    /// The error of epochs not sent (or sent and given up) because the write before them failed.
-    var behindAFailedWrite: StoreError {
-        .invalidValue("epoch \(epochs[0].record.epoch) of run \(runID) was not stored: a write before it failed")
-    }
-
     /// Why the statement stored nothing although the server took it: the run is no longer held,
     /// or the epochs sent before it were not stored (then the run's last epoch is not `previousEpoch`).
     func notStored(_ session: PostgresSession) throws -> StoreError {
@@ -383,15 +278,8 @@ struct EpochStatement: PostgresPreparedStatement {
     static let tensorParameters = 32
 
     func makeBindings() -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 24 + Self.tensorParameters)
-        appendGuardBindings(to: &bindings)
-        appendTensorBindings(to: &bindings)
-        return bindings
-    }
-
-    /// $1-$12: the run, the claim, the epochs and the epoch required before them.
-    func appendGuardBindings(to bindings: inout PostgresBindings) {
         let worker = holder.worker
+        var bindings = PostgresBindings(capacity: 24)
         bindings.append(runID)
         bindings.append(epochs.map { Int64($0.record.epoch) })
         bindings.append(worker.host)
@@ -402,11 +290,6 @@ struct EpochStatement: PostgresPreparedStatement {
         }
         bindings.append(epochs.map(\.record.seconds))
         bindings.append(holder.claimToken)
-        bindings.append(previousEpoch.map { Int64($0) })
-    }
-
-    /// $13 on: the tensors.
-    func appendTensorBindings(to bindings: inout PostgresBindings) {
         let tensors = epochs.flatMap { epoch in epoch.tensors.map { (epoch: Int64(epoch.record.epoch), tensor: $0) } }
         // The same statistics as SQLite's, from the same code and the same bytes.
         let statistics = tensors.map { entry in
@@ -420,6 +303,7 @@ struct EpochStatement: PostgresPreparedStatement {
         bindings.append(tensors.map { Int64($0.tensor.rows) })
         bindings.append(tensors.map { Int64($0.tensor.cols) })
         bindings.append(tensors.map(\.tensor.dtype.rawValue))
+        bindings.append(previousEpoch.map { Int64($0) })
         for statistic in [\TensorStatistics.l2, \.mean, \.std, \.min, \.max] {
             bindings.append(NullableFloat8Array(elements: statistics.map { $0[keyPath: statistic] }))
         }
@@ -429,6 +313,7 @@ struct EpochStatement: PostgresPreparedStatement {
         for index in 0..<Self.tensorParameters {
             bindings.append(index < tensors.count ? Bytea(bytes: tensors[index].tensor.data) : nil)
         }
+        return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Int64 {
@@ -442,9 +327,11 @@ struct EpochStatement: PostgresPreparedStatement {
     // when neither the batch nor the run has a validation loss, of its lowest training loss) is
     // the best epoch if it beats the run's best. Every SET expression reads the run's row as it
     // was before the update.
-    /// The batch of epochs and the guarded update of the run's row (`held`: its id, or no row).
-    static let guardedUpdate = "WITH " + batch + """
-        , last AS (
+    static let sql = """
+        WITH batch AS (
+            SELECT * FROM unnest($2::int8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+                WITH ORDINALITY AS b (epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds, n)
+        ), last AS (
             SELECT * FROM batch ORDER BY n DESC LIMIT 1
         ), best AS (
             SELECT (SELECT val_loss FROM batch WHERE val_loss IS NOT NULL ORDER BY val_loss, n LIMIT 1) AS val_loss,
@@ -470,88 +357,28 @@ struct EpochStatement: PostgresPreparedStatement {
             FROM last, best
             WHERE runs.id = $1 AND runs.status = 'running' AND runs.claim_token = $11::int8 AND runs.host = $3::text
                   AND runs.pid = $4::int8 AND runs.process_start IS NOT DISTINCT FROM $5::int8
-                  AND ($12::int8 IS NULL OR (runs.epochs_done = $12::int8
-                                             AND EXISTS (SELECT 1 FROM epochs e WHERE e.run_id = $1 AND e.epoch = $12::int8)))
+                  AND ($18::int8 IS NULL OR (runs.epochs_done = $18::int8
+                                             AND EXISTS (SELECT 1 FROM epochs e WHERE e.run_id = $1 AND e.epoch = $18::int8)))
             RETURNING runs.id
-        )
-        """
-
-    /// The epochs, one row each.
-    static let batch = """
-        batch AS (
-            SELECT * FROM unnest($2::int8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-                WITH ORDINALITY AS b (epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds, n)
-        )
-        """
-
-    /// The epochs' rows and their tensors, inserted for each row of `held`.
-    static let inserts = """
-        epoch AS (
+        ), epoch AS (
             INSERT INTO epochs (run_id, epoch, train_loss, val_loss, train_accuracy, val_accuracy, seconds)
             SELECT held.id, b.epoch, b.train_loss, b.val_loss, b.train_accuracy, b.val_accuracy, b.seconds FROM held, batch b
             RETURNING 1
         ), tensor AS (
             INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max)
             SELECT held.id, t.epoch, t.layer, t.kind, t.rows, t.cols, t.dtype, \(tensorData), t.l2, t.mean, t.std, t.min, t.max
-            FROM held, unnest($13::int8[], $14::int8[], $15::text[], $16::int8[], $17::int8[], $18::text[],
+            FROM held, unnest($12::int8[], $13::int8[], $14::text[], $15::int8[], $16::int8[], $17::text[],
                               $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::float8[])
                         WITH ORDINALITY AS t (epoch, layer, kind, rows, cols, dtype, l2, mean, std, min, max, n)
             RETURNING 1
         )
+        SELECT count(*) AS held FROM held
         """
-
-    static let sql = guardedUpdate + ", " + inserts + " SELECT count(*) AS held FROM held"
 
     /// A tensor's bytes in the statement: the parameter of its own of the first
     /// `tensorParameters` tensors, the element of the array ($24) of the others.
     private static let tensorData = "CASE WHEN t.n > \(tensorParameters) THEN ($24::bytea[])[t.n - \(tensorParameters)] ELSE CASE t.n "
         + (1...tensorParameters).map { "WHEN \($0) THEN $\(24 + $0)::bytea" }.joined(separator: " ") + " END END"
-}
-
-/// The epochs' rows and tensors of an `EpochStatement`, inserted without the guard (the first
-/// statement of `PostgresEpochsInTransaction`, whose `EpochGuardStatement` guards them before the
-/// commit): its arguments are the same ($3-$5, $11 and $12, the guard's, unused but typed). Its one
-/// row is the number of epochs inserted.
-struct EpochInsertStatement: PostgresPreparedStatement {
-    typealias Row = Int64
-    static let name = "slope_insert_epochs"
-    let epochs: EpochStatement
-
-    static let sql = "WITH " + EpochStatement.batch + """
-        , held AS (
-            SELECT $1::int8 AS id, $3::text AS host, $4::int8 AS pid, $5::int8 AS process_start, $11::int8 AS claim_token,
-                   $12::int8 AS previous_epoch
-        ),
-        """ + EpochStatement.inserts + " SELECT count(*) FROM epoch"
-
-    func makeBindings() -> PostgresBindings {
-        epochs.makeBindings()
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int64 {
-        try row.decode(Int64.self)
-    }
-}
-
-/// The guarded update of the run's row of an `EpochStatement` (its summary, heartbeat and last
-/// epoch), with its first twelve arguments. Its one row is the number of runs the claim held: 1,
-/// or 0 when the guard was not met.
-struct EpochGuardStatement: PostgresPreparedStatement {
-    typealias Row = Int64
-    static let name = "slope_guard_epochs"
-    let epochs: EpochStatement
-
-    static let sql = EpochStatement.guardedUpdate + " SELECT count(*) AS held FROM held"
-
-    func makeBindings() -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
-        epochs.appendGuardBindings(to: &bindings)
-        return bindings
-    }
-
-    func decodeRow(_ row: PostgresRow) throws -> Int64 {
-        try row.decode(Int64.self)
-    }
 }
 
 /// A `bytea` parameter in binary: the bytes copied once, into the bind message's buffer.

@@ -98,19 +98,9 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// statement as the connection's), which fails the `SELECT 1` as a lost connection.
     func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Sent<[Statement.Row]>
     where Statement.Row: Sendable {
-        let rows = request(statement)
-        let committed = request("SELECT 1")
-        return Sent(rows: rows, committed: committed)
-    }
-
-    /// Sends a named prepared statement (one step of the caller's transaction, nothing sent
-    /// behind it) and returns at once, with the answer to wait for (`value(answering:)`); see
-    /// `send` for the order of statements sent one after the other.
-    func request<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Answer<[Statement.Row]>
-    where Statement.Row: Sendable {
-        ask(statementName: Statement.name) { [connection, logger] answer in
+        let rows: Answer<[Statement.Row]> = ask(statementName: Statement.name) { [connection, logger] answer in
             // Task.immediate runs on this thread up to the first suspension: execute encodes the
-            // arguments and hands the request to the connection before `request` returns.
+            // arguments and hands the request to the connection before `send` returns.
             Task.immediate {
                 do {
                     var rows: [Statement.Row] = []
@@ -121,33 +111,10 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
                 }
             }
         }
-    }
-
-    /// Sends a statement with bound arguments and returns at once, with the answer to wait for.
-    func request(_ query: PostgresQuery) -> Answer<PostgresQueryResult> {
-        ask { [connection, logger] answer in connection.query(query, logger: logger).cascade(to: answer) }
-    }
-
-    /// Waits for the answer of a request (`request`); a prepared statement's success counts as
-    /// prepared on this connection (`hasPrepared`).
-    func value<Value: Sendable>(answering answer: Answer<Value>) throws -> Value {
-        let value = try take(answer)
-        if let name = answer.statementName { prepared.insert(name) }
-        return value
-    }
-
-    /// The answer of a request (`request`) as a future, completed on the connection's event loop.
-    func future<Value: Sendable>(of answer: Answer<Value>) -> EventLoopFuture<Value> {
-        answer.promise.futureResult
-    }
-
-    /// The event loop of the connection, on which its answers complete.
-    var eventLoop: EventLoop { connection.eventLoop }
-
-    /// Waits for the rows of a statement sent by `send`, not for its commit; nil when it failed
-    /// (which `rows(answering:)` then tells).
-    func rowsArrived<Row: Sendable>(_ sent: Sent<[Row]>) -> [Row]? {
-        try? sent.rows.promise.futureResult.wait()
+        let committed: Answer<PostgresQueryResult> = ask { [connection, logger] answer in
+            connection.query("SELECT 1", logger: logger).cascade(to: answer)
+        }
+        return Sent(rows: rows, committed: committed)
     }
 
     /// A statement sent by `send`: its rows, and the answer that tells that it committed.
@@ -185,7 +152,7 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     private var prepared = Set<String>()
 
     /// An answer on its way: waited for by `take`.
-    struct Answer<Value: Sendable>: Sendable {
+    struct Answer<Value: Sendable> {
         fileprivate let promise: EventLoopPromise<Value>
         fileprivate let id: Int
         fileprivate let deadline: Scheduled<Void>?
@@ -212,11 +179,6 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
                 pendingAnswers.take(id)?(NoAnswer(seconds: seconds))
                 let _: EventLoopFuture<Void> = connection.close()
             }
-        }
-        // An answer that came needs neither (also one that nobody waits for with `take`).
-        promise.futureResult.whenComplete { [pendingAnswers] _ in
-            deadline?.cancel()
-            _ = pendingAnswers.take(id)
         }
         send(promise)
         return Answer(promise: promise, id: id, deadline: deadline, statementName: statementName)

@@ -30,10 +30,6 @@ final class PostgresSessionPool: @unchecked Sendable {  // every field is guarde
     /// returned by another thread. Only one thread uses a session at a time.
     /// - Throws: `.cannotConnect` when a new session cannot be made; `.invalidValue` after `close()`.
     func checkout() throws -> PostgresSession {
-        try checkout(waiting: true)!
-    }
-
-    private func checkout(waiting: Bool) throws -> PostgresSession? {
         condition.lock()
         while true {
             if isClosed {
@@ -52,10 +48,6 @@ final class PostgresSessionPool: @unchecked Sendable {  // every field is guarde
                 return session
             }
             if open < maximumCount { break }
-            guard waiting else {
-                condition.unlock()
-                return nil
-            }
             condition.wait()
         }
         open += 1
@@ -69,12 +61,6 @@ final class PostgresSessionPool: @unchecked Sendable {  // every field is guarde
             condition.unlock()
             throw error
         }
-    }
-
-    /// An idle session, or a new one while fewer than `maximumCount` are open; nil (at once) when
-    /// every place is taken or a new session cannot be made: for work that can do without one.
-    func checkoutIfFree() -> PostgresSession? {
-        try? checkout(waiting: false)
     }
 
     /// Takes a session back; one whose connection has closed is dropped instead.

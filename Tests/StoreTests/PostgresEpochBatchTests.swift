@@ -181,25 +181,24 @@ final class PostgresEpochBatchTests: XCTestCase {
     }
 
     /// Starts the writes as an EpochWriter does (each one sent before the last one's answer is
-    /// awaited) and waits for them all; returns whether each went behind the one before (on its
-    /// connection, or on one of its own while that one commits: `overlapped`), and each write's error.
-    private func startOneBehindAnother(_ backend: PostgresBackend, _ runID: Int64, _ batches: [[SlopeStore.PendingEpoch]])
-        -> (behind: [Bool], overlapped: [Bool], errors: [Error?]) {
-        var behind: [Bool] = [], overlapped: [Bool] = [], errors: [Error?] = [], last: PostgresEpochWrite?
+    /// awaited) and waits for them all; returns whether each went behind the one before on its
+    /// connection, and each write's error.
+    private func startOneBehindAnother(_ backend: PostgresBackend, _ runID: Int64,
+                                       _ batches: [[SlopeStore.PendingEpoch]]) -> (behind: [Bool], errors: [Error?]) {
+        var behind: [Bool] = [], errors: [Error?] = [], last: PostgresEpochsInFlight?
         for epochs in batches {
-            var started: PostgresEpochWrite?
+            var started: PostgresEpochsInFlight?
             do {
-                started = try backend.startEpochs(runID: runID, epochs, holder: holder, after: last) as? PostgresEpochWrite
+                started = try backend.startEpochs(runID: runID, epochs, holder: holder, after: last) as? PostgresEpochsInFlight
             } catch {
                 errors.append(error)  // refused before sending
             }
             behind.append(started?.wentBehind ?? false)
-            overlapped.append(started is PostgresEpochsInTransaction)
             if let last { errors.append(Result { try last.wait() }.failure) }
             last = started
         }
         if let last { errors.append(Result { try last.wait() }.failure) }
-        return (behind, overlapped, errors)
+        return (behind, errors)
     }
 
     func testEpochsSentBehindOthersAreStoredAsOneByOne() throws {
@@ -211,32 +210,29 @@ final class PostgresEpochBatchTests: XCTestCase {
         let oneByOne = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         for (epoch, tensors) in epochs { try backend.writeEpoch(runID: oneByOne, epoch, tensors: tensors, holder: holder) }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
-        let (behind, overlapped, errors) = startOneBehindAnother(backend, runID, [0..<1, 1..<2, 2..<4, 4..<5, 5..<8].map { batch(Array(epochs[$0])) })
+        let (behind, errors) = startOneBehindAnother(backend, runID, [0..<1, 1..<2, 2..<4, 4..<5, 5..<8].map { batch(Array(epochs[$0])) })
         XCTAssertEqual(errors.map { $0.map { "\($0)" } }, [String?](repeating: nil, count: 5))
-        // From the second on, each write goes behind the one before, on a connection of its own
-        // while that one commits.
+        // The connection has the statement prepared (by the writes above): from the second on,
+        // each write goes behind the one before.
         XCTAssertEqual(behind, [false, true, true, true, true])
-        XCTAssertEqual(overlapped, [false, true, true, true, true])
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3, 4, 5, 6, 7])
         XCTAssertEqual(try rows(backend, runID), try rows(backend, oneByOne), "the same rows, bytes and summary as writeEpoch's")
     }
 
     /// A write sent behind one that the server refuses stores nothing: its epochs would follow a
-    /// gap. The refusal counts; the one behind it says why it stored nothing. Here the refused
-    /// write went on a connection of its own (its insert refused before its guard): the next one
-    /// is not sent at all.
+    /// gap. The refusal counts; the one behind it says why it stored nothing.
     func testAWriteBehindARefusedOneStoresNothing() throws {
         let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite)
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 8, count: 5)
         try storeElsewhere(runID, epochs[1])
-        let (behind, overlapped, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch(Array(epochs[1...2])), batch(Array(epochs[3...4]))])
-        XCTAssertEqual(behind, [false, true, false])
-        XCTAssertEqual(overlapped, [false, true, false])
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch(Array(epochs[1...2])), batch(Array(epochs[3...4]))])
+        // A fresh connection: the first write prepares the statement, the second waits for it.
+        XCTAssertEqual(behind, [false, false, true])
         XCTAssertNil(errors[0])
-        XCTAssertEqual(errors[1].map { "\($0)" }, "epoch 3 of run \(runID) was not stored: a write before it failed")
-        XCTAssertTrue("\(errors[2].map { "\($0)" } ?? "stored")".contains("epoch 1 of run \(runID) is already stored"), "\(String(describing: errors[2]))")
+        XCTAssertTrue("\(errors[1].map { "\($0)" } ?? "stored")".contains("epoch 1 of run \(runID) is already stored"), "\(String(describing: errors[1]))")
+        XCTAssertEqual(errors[2].map { "\($0)" }, "\(StoreError.previousEpochNotStored(runID: runID, epoch: 3, previous: 2, lastStored: 1))")
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "nothing after the refused write")
     }
 
@@ -247,10 +243,8 @@ final class PostgresEpochBatchTests: XCTestCase {
         let epochs = PostgresEpochWriteTests.epochs(seed: 10, count: 4)
         try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)  // prepares the statement
         _ = try backend.write { try $0.execute("UPDATE runs SET claim_token = claim_token + 1, worker = 'other worker', host = 'elsewhere' WHERE id = ?", [runID]) }
-        let (behind, overlapped, errors) = startOneBehindAnother(backend, runID, [batch([epochs[1]]), batch([epochs[2]]), batch([epochs[3]])])
-        // The guard of each refused them: none goes on a connection of its own, each goes behind on the first's.
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[1]]), batch([epochs[2]]), batch([epochs[3]])])
         XCTAssertEqual(behind, [false, true, true])
-        XCTAssertEqual(overlapped, [false, false, false])
         for error in errors {
             guard case StoreError.runNotHeld(runID, let detail)? = error else { return XCTFail("\(String(describing: error))") }
             XCTAssertTrue(detail.contains("held by other worker"), detail)
@@ -271,10 +265,10 @@ final class PostgresEpochBatchTests: XCTestCase {
         let epochs = PostgresEpochWriteTests.epochs(seed: 11, count: 5)
         try backend.writeEpochs(runID: runID, batch([epochs[0]]), holder: holder)  // prepares the statement
         proxy.arm(.dropAnswerAndCut, after: EpochStatement.name + "\0")  // the first's statement (later ones send only its name)
-        let first = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[1...2])), holder: holder, after: nil) as? PostgresEpochWrite)
+        let first = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[1...2])), holder: holder, after: nil) as? PostgresEpochsInFlight)
         // Sent behind the first as a rule (the cut comes once the server has run the first);
         // should the cut come before, it is sent once the first is found stored: the same outcome.
-        let second = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[3...4])), holder: holder, after: first) as? PostgresEpochWrite)
+        let second = try XCTUnwrap(try backend.startEpochs(runID: runID, batch(Array(epochs[3...4])), holder: holder, after: first) as? PostgresEpochsInFlight)
         try first.wait()
         try second.wait()
         XCTAssertEqual(proxy.faults, [.dropAnswerAndCut])
@@ -289,19 +283,11 @@ final class PostgresEpochBatchTests: XCTestCase {
     /// statement's completion. A commit that fails then (here a deferred trigger that refuses the
     /// first commit once; in life a connection cut or a server crash at that moment) must not be
     /// taken as stored: the write looks, finds the epochs missing, and sends them again. Also for
-    /// a write that has another sent behind it, on the same connection (a pool of one) or on its
-    /// own while the first commits, whose guard then finds the first's epoch missing: it is sent
-    /// again too, once the first is stored.
+    /// a write that has another sent behind it.
     func testACommitThatFailsAfterTheStatementCompletedIsSentAgain() throws {
-        try assertACommitThatFailsIsSentAgain(maximumConnections: 1, overlapped: [false, false])
-    }
-
-    func testAWriteOverlappingACommitThatFailsIsSentAgain() throws {
-        try assertACommitThatFailsIsSentAgain(maximumConnections: 4, overlapped: [false, true])
-    }
-
-    private func assertACommitThatFailsIsSentAgain(maximumConnections: Int, overlapped expected: [Bool]) throws {
-        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, maximumConnections: maximumConnections)
+        // One connection: the write behind needs the statement prepared on the connection the
+        // first write takes, which a pool of several may not give it.
+        let backend = try PostgresBackend(settings: try database.settings(), mode: .readWrite, maximumConnections: 1)
         defer { try? backend.close() }
         let runID = try PostgresEpochWriteTests.insertHeldRun(backend, worker: worker)
         let epochs = PostgresEpochWriteTests.epochs(seed: 12, count: 4)
@@ -323,12 +309,10 @@ final class PostgresEpochBatchTests: XCTestCase {
         try backend.writeEpochs(runID: runID, batch([epochs[1]]), holder: holder)
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1], "refused once, sent again")
         _ = try backend.write { try $0.execute("ALTER SEQUENCE commits_refused RESTART", []) }
-        let (behind, overlapped, errors) = startOneBehindAnother(backend, runID, [batch([epochs[2]]), batch([epochs[3]])])
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[2]]), batch([epochs[3]])])
         XCTAssertEqual(errors.map { $0.map { "\($0)" } }, [nil, nil])
         XCTAssertEqual(behind, [false, true])
-        XCTAssertEqual(overlapped, expected)
         XCTAssertEqual(try storedEpochs(backend, runID), [0, 1, 2, 3], "every epoch once")
-        try assertTensorsStored(backend, runID, epochs)
         XCTAssertEqual(try backend.read { try $0.value("SELECT last_value FROM commits_refused", as: Int64.self) }, 3,
                        "the refused commit, then one commit for each of the two writes")
     }
@@ -352,9 +336,8 @@ final class PostgresEpochBatchTests: XCTestCase {
                 """, [])
             try c.execute("CREATE TRIGGER refuse_epoch_zero BEFORE INSERT ON epochs FOR EACH ROW EXECUTE FUNCTION refuse_epoch_zero()", [])
         }
-        let (behind, overlapped, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch([epochs[1]])])
+        let (behind, errors) = startOneBehindAnother(backend, runID, [batch([epochs[0]]), batch([epochs[1]])])
         XCTAssertEqual(behind, [false, true])
-        XCTAssertEqual(overlapped, [false, false], "epoch 0 refused: epoch 1 goes behind it on its connection")
         XCTAssertTrue("\(errors[0].map { "\($0)" } ?? "stored")".contains("epoch 0 is refused here"), "\(String(describing: errors[0]))")
         XCTAssertEqual(errors[1].map { "\($0)" }, "\(StoreError.previousEpochNotStored(runID: runID, epoch: 1, previous: 0, lastStored: nil))")
         XCTAssertEqual(try storedEpochs(backend, runID), [], "no epoch 1 without epoch 0")
