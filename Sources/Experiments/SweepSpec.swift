@@ -120,22 +120,33 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     }
 
     /// The spec a sweep was queued with (`sweeps.spec`, written by `json()`); nil when it cannot be
-    /// read or is not one: callers then go without pruning and varied-setting labels.
+    /// read or is not one: for summaries, which then go without the sweep's metric and labels.
+    /// Workers read it with `checkedStored`, which refuses a damaged one.
     public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
-        guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
-        return stored(text: text, sweepID: sweepID)
+        try? checkedStored(in: store, sweepID: sweepID)
+    }
+
+    /// The spec a sweep was queued with, as a worker trains, samples and prunes by it.
+    /// - Throws: `ExperimentsError.corruptSweep` naming the sweep and the field when the stored
+    ///   text is not a valid spec (a hand edit: `count: -5`, `method: bayes`); the store's errors.
+    public static func checkedStored(in store: SlopeStore, sweepID: Int64) throws -> SweepSpec {
+        try stored(text: try store.sweep(id: sweepID).specJSON, sweepID: sweepID)
     }
 
     /// The spec of `sweeps.spec` text. A TPE sweep stored before `startup` existed (no such key) keeps
     /// the random startup it began with, though a new file's default is the Latin hypercube.
-    static func stored(text: String, sweepID: Int64) -> SweepSpec? {
+    static func stored(text: String, sweepID: Int64) throws -> SweepSpec {
         // JSON is YAML. The data is not looked at: this process may run elsewhere, its runs check it.
-        if var spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) {
+        do {
+            var spec = try parse(yaml: text, file: "sweeps.spec", checkingData: false)
             let keys = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
             if spec.method == .tpe, let keys, keys["startup"] == nil { spec.tpe?.startup = .random }
             return spec
+        } catch {
+            // The Codable form of early builds.
+            if let early = try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8)) { return early }
+            throw ExperimentsError.corruptSweep(sweepID: sweepID, reason: "\(error)")
         }
-        return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
 }
 
