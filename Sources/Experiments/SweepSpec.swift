@@ -376,8 +376,15 @@ extension SweepSpec {
                     let setting = try parseSettingName(settingNode, section: "parameters", fail: fail)
                     if spec[setting] != nil { throw fail("parameters.\(setting.rawValue)", "appears twice") }
                     spec[setting] = try parseChoice(value, setting: setting, field: "parameters.\(setting.rawValue)", fail: fail)
-                    let givesOneValue = value.mapping?.contains { $0.key.string == "value" } ?? false
-                    spec.sources.fields[setting] = "parameters.\(setting.rawValue)" + (givesOneValue ? ".value" : ".values")
+                    // Named where the file gives it: its `value`, its `values` (with the index), or the
+                    // parameter itself for a distribution (the run's value is a draw between min and max).
+                    let field = "parameters.\(setting.rawValue)"
+                    switch spec[setting] {
+                    case .distribution?: spec.sources.fields[setting] = field
+                    default:
+                        let givesOneValue = value.mapping?.contains { $0.key.string == "value" } ?? false
+                        spec.sources.fields[setting] = field + (givesOneValue ? ".value" : ".values")
+                    }
                 }
             default:
                 throw fail(CSVTable.shown(key), "unknown key;\(NameSuggestion.hint(for: key, among: topLevelKeys)) accepted keys: \(topLevelKeys.joined(separator: ", "))")

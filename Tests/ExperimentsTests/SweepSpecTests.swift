@@ -296,6 +296,29 @@ final class SweepSpecTests: XCTestCase {
         }
     }
 
+    /// A drawn setting that fails with another setting is named as the file gives it: the parameter
+    /// (its distribution), not `.values`, which it does not have.
+    func testACombinationThatFailsNamesADistributionParameter() throws {
+        let spec = try parse("""
+            method: random
+            count: 2
+            fixed: {dataset: xor, optimizer: adam, epochs: 1}
+            parameters: {momentum: {distribution: uniform, min: 0.1, max: 0.9}}
+            """)
+        XCTAssertThrowsError(try SweepPlan(spec: spec, source: "m.yaml")) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("m.yaml: the run with momentum=0."), message)
+            XCTAssertTrue(message.contains(": parameters.momentum: "), message)
+            XCTAssertTrue(message.hasSuffix("adam has no momentum setting (beta1 plays its part); use sgd or rmsprop for momentum"), message)
+            XCTAssertFalse(message.contains("parameters.momentum.values"), message)
+        }
+        // A list is still named with its index where the value is checked alone, and as the list in a combination.
+        let listed = try parse("fixed: {dataset: xor, optimizer: adam, epochs: 1}\nparameters: {momentum: {values: [0, 0.5]}}")
+        XCTAssertThrowsError(try SweepPlan(spec: listed, source: "l.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("the run with momentum=0.5: parameters.momentum.values: "), "\(error)")
+        }
+    }
+
     /// A large grid says how far its checking got, every 1,000 runs (the runner shows it on stderr).
     func testPlanningAGridReportsProgressEveryThousandRuns() throws {
         let seeds = (0..<2_500).map(String.init).joined(separator: ", ")
