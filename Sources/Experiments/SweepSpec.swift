@@ -17,7 +17,91 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     /// How one setting is chosen per run.
     public enum Choice: Hashable, Sendable, Codable {
         case values([SettingValue])
-        case distribution(Distribution, min: Double, max: Double)
+        case distribution(Distribution, min: Bound, max: Bound)
+    }
+
+    /// One end of a distribution as the file gives it: a whole number written in digits exactly (a
+    /// seed's largest, 2^63 - 1, is no Double: read as one it would be 2^63), any other number as a Double.
+    public enum Bound: Hashable, Sendable, Codable, CustomStringConvertible {
+        case whole(Int)
+        case real(Double)
+
+        public var value: Double {
+            switch self {
+            case let .whole(number): return Double(number)
+            case let .real(number): return number
+            }
+        }
+
+        /// The whole number it is exactly; nil for a fraction or a real beyond Int.
+        public var wholeNumber: Int? {
+            switch self {
+            case let .whole(number): return number
+            case let .real(number): return Int(exactly: number)
+            }
+        }
+
+        /// As a setting's value (for the setting's own checks).
+        var settingValue: SettingValue {
+            switch self {
+            case let .whole(number): return .int(number)
+            case let .real(number): return .double(number)
+            }
+        }
+
+        var json: JSONText {
+            switch self {
+            case let .whole(number): return .integer(number)
+            case let .real(number): return .number(number)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .whole(number): return String(number)
+            case let .real(number): return shortDescription(number)
+            }
+        }
+
+        /// Whether it is at most `other` (exactly when both are whole numbers).
+        func isAtMost(_ other: Bound) -> Bool {
+            if let low = wholeNumber, let high = other.wholeNumber { return low <= high }
+            return value <= other.value
+        }
+
+        /// `number` (a draw between two bounds) as a whole number from `low` to `high`: rounded, and
+        /// kept inside them exactly (a draw next to 2^63 - 1 is 2^63 as a Double, beyond Int).
+        static func whole(_ number: Double, from low: Bound, to high: Bound) -> Int {
+            let lowest = low.wholeNumber ?? low.value.clampedToInt(.up), highest = high.wholeNumber ?? high.value.clampedToInt(.down)
+            guard number > Double(lowest) else { return lowest }  // NaN too
+            guard number < Double(highest) else { return highest }
+            return Swift.min(Swift.max(Int(number.rounded()), lowest), highest)
+        }
+
+        // Equal when they are the same number: a whole 1 and a real 1.0 (the Codable form of early
+        // builds read back) are one bound.
+        public static func == (left: Bound, right: Bound) -> Bool {
+            if let a = left.wholeNumber, let b = right.wholeNumber { return a == b }
+            return left.value == right.value || (left.value.isNaN && right.value.isNaN)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            if let number = wholeNumber { hasher.combine(number) } else { hasher.combine(value) }
+        }
+
+        /// A plain number, as the Double bounds of early builds were stored.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) { self = .whole(number) } else { self = .real(try container.decode(Double.self)) }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case let .whole(number): try container.encode(number)
+            case let .real(number): try container.encode(number)
+            }
+        }
     }
 
     public struct Parameter: Hashable, Sendable, Codable {
@@ -191,7 +275,7 @@ extension SweepSpec {
                 varied.append((parameter.setting.rawValue, .object([("values", .array(items))])))
             case let .distribution(kind, minimum, maximum):
                 varied.append((parameter.setting.rawValue, .object([
-                    ("distribution", .string(kind.rawValue)), ("min", .number(minimum)), ("max", .number(maximum))])))
+                    ("distribution", .string(kind.rawValue)), ("min", minimum.json), ("max", maximum.json)])))
             }
         }
         var top: [(String, JSONText)] = [("name", .string(name))]
@@ -511,7 +595,7 @@ extension SweepSpec {
         guard let mapping = node.mapping else { throw fail(field, shape) }
         var values: [SettingValue]? = nil
         var distribution: Distribution? = nil
-        var minimum: Double? = nil, maximum: Double? = nil
+        var minimum: Bound? = nil, maximum: Bound? = nil
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "?"
             switch key {
@@ -531,7 +615,9 @@ extension SweepSpec {
                 distribution = kind
             case "min", "max":
                 guard let number = decimalNumber(value), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
-                if key == "min" { minimum = number } else { maximum = number }
+                // A whole number in digits stays exact: 9223372036854775807 is not the Double 2^63.
+                let bound = decimalInt(value).map(Bound.whole) ?? .real(number)
+                if key == "min" { minimum = bound } else { maximum = bound }
             default:
                 let accepted = ["values", "value", "distribution", "min", "max"]
                 throw fail("\(field).\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
@@ -650,14 +736,13 @@ extension SweepSpec {
                 try RunSettings.checkDistinct(values, of: parameter.setting) { prefix + "\(field).values[\($0)]" }
             case let .distribution(kind, minimum, maximum):
                 guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
-                guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }
-                if kind == .logUniform && minimum <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
-                if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum
-                                           || abs(minimum) > 1e15 || abs(maximum) > 1e15) {
-                    throw fail(field, "int_uniform needs whole-number min and max (at most 1e15 in size)")
+                guard minimum.isAtMost(maximum) else { throw fail("\(field).min", "min (\(minimum)) is greater than max (\(maximum))") }
+                if kind == .logUniform && minimum.value <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
+                if kind == .intUniform && (minimum.wholeNumber == nil || maximum.wholeNumber == nil) {
+                    throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max))")
                 }
-                try scratch.apply(parameter.setting, .double(minimum), field: prefix + "\(field).min")
-                try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")
+                try scratch.apply(parameter.setting, minimum.settingValue, field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, maximum.settingValue, field: prefix + "\(field).max")
             }
         }
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }
