@@ -152,7 +152,8 @@ public enum DataCatalog {
             }
             options[pair[0]] = value
         }
-        let minimums = ["rows": 2, "classes": 2, "features": 1, "seed": 0]
+        // In this order, so that of several bad options the same one is named every time.
+        let minimums = [("rows", 2), ("classes", 2), ("features", 1), ("seed", 0)]
         for (option, minimum) in minimums {
             guard let value = options[option] else { continue }
             guard value.rounded() == value, value >= Double(minimum), value <= 10_000_000 else {

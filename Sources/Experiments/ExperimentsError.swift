@@ -21,6 +21,8 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     /// A stored run whose configuration or tensors cannot be used (to resume, inspect or evaluate it).
     case corruptRun(runID: Int64, reason: String)
+    /// A sweep whose stored spec (`sweeps.spec`) is not a valid spec: `reason` names the field.
+    case corruptSweep(sweepID: Int64, reason: String)
     /// Recording a sweep or run failed as a whole (one transaction): nothing was queued.
     case notQueued(reason: String)
     /// The memory a run needs could not be allocated in this process.
@@ -54,6 +56,9 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             return message
         case let .corruptRun(runID, reason):
             return "run \(runID) cannot be used: \(reason)"
+        case let .corruptSweep(sweepID, reason):
+            return "sweep \(sweepID) cannot be used: its stored spec is not valid: \(reason); correct it in the database "
+                + "(docs/sweeps.md, How it is stored) or queue the sweep again"
         case let .notQueued(reason):
             return reason
         case let .outOfMemory(message):
@@ -67,7 +72,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     public var isUsageError: Bool {
         switch self {
         case .badData, .unknownDataset, .badSetting, .valueNotAccepted, .badSpecFile, .badInitialWeights: return true
-        case .notFound, .corruptRun, .notQueued, .outOfMemory, .staleTrialHistory: return false
+        case .notFound, .corruptRun, .corruptSweep, .notQueued, .outOfMemory, .staleTrialHistory: return false
         }
     }
 }

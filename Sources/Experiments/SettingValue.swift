@@ -91,6 +91,16 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 /// `0.01` rather than `0.010000000000000002` where the shortest form round-trips.
+extension Double {
+    /// Rounded by `rule` to a whole number, as the nearest Int when beyond Int's range (NaN is 0).
+    func clampedToInt(_ rule: FloatingPointRoundingRule) -> Int {
+        let number = rounded(rule)
+        if number.isNaN { return 0 }
+        if number >= 0x1p63 { return .max }
+        return number < -0x1p63 ? .min : Int(number)
+    }
+}
+
 func shortDescription(_ value: Double) -> String {
     if value.rounded() == value && abs(value) < 1e15 { return String(Int(value)) }
     return "\(value)"

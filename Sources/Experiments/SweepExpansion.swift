@@ -59,18 +59,23 @@ extension SweepSpec {
         switch parameter.choice {
         case let .values(values):
             return values.count == 1 ? values[0] : values[Int(generator.next() % UInt64(values.count))]
-        case let .distribution(kind, minimum, maximum):
+        case let .distribution(kind, low, high):
             let unit = generator.nextUnit()
+            let (minimum, maximum) = (low.value, high.value)
             switch kind {
             case .uniform:
                 let value = minimum + unit * (maximum - minimum)
-                return parameter.setting.isInteger ? .int(Int(value.rounded())) : .double(Swift.min(Swift.max(value, minimum), maximum))
+                return parameter.setting.isInteger ? .int(Bound.whole(value, from: low, to: high)) : .double(Swift.min(Swift.max(value, minimum), maximum))
             case .logUniform:
                 let value = exp(log(minimum) + unit * (log(maximum) - log(minimum)))
-                return parameter.setting.isInteger ? .int(Int(value.rounded())) : .double(Swift.min(Swift.max(value, minimum), maximum))
+                return parameter.setting.isInteger ? .int(Bound.whole(value, from: low, to: high)) : .double(Swift.min(Swift.max(value, minimum), maximum))
             case .intUniform:
-                let span = UInt64(maximum - minimum) + 1
-                return .int(Int(minimum) + Int(generator.next() % span))
+                // In whole numbers throughout: the span of 0 ... 2^63 - 1 is exact in UInt64 (and
+                // every whole number is drawn when it is all of them, 2^64).
+                let lowest = low.wholeNumber ?? minimum.clampedToInt(.up), highest = high.wholeNumber ?? maximum.clampedToInt(.down)
+                let span = (UInt64(bitPattern: Int64(highest)) &- UInt64(bitPattern: Int64(lowest))) &+ 1
+                let offset = span == 0 ? generator.next() : generator.next() % span
+                return .int(Int(Int64(bitPattern: UInt64(bitPattern: Int64(lowest)) &+ offset)))
             }
         }
     }

@@ -17,7 +17,91 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     /// How one setting is chosen per run.
     public enum Choice: Hashable, Sendable, Codable {
         case values([SettingValue])
-        case distribution(Distribution, min: Double, max: Double)
+        case distribution(Distribution, min: Bound, max: Bound)
+    }
+
+    /// One end of a distribution as the file gives it: a whole number written in digits exactly (a
+    /// seed's largest, 2^63 - 1, is no Double: read as one it would be 2^63), any other number as a Double.
+    public enum Bound: Hashable, Sendable, Codable, CustomStringConvertible {
+        case whole(Int)
+        case real(Double)
+
+        public var value: Double {
+            switch self {
+            case let .whole(number): return Double(number)
+            case let .real(number): return number
+            }
+        }
+
+        /// The whole number it is exactly; nil for a fraction or a real beyond Int.
+        public var wholeNumber: Int? {
+            switch self {
+            case let .whole(number): return number
+            case let .real(number): return Int(exactly: number)
+            }
+        }
+
+        /// As a setting's value (for the setting's own checks).
+        var settingValue: SettingValue {
+            switch self {
+            case let .whole(number): return .int(number)
+            case let .real(number): return .double(number)
+            }
+        }
+
+        var json: JSONText {
+            switch self {
+            case let .whole(number): return .integer(number)
+            case let .real(number): return .number(number)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case let .whole(number): return String(number)
+            case let .real(number): return shortDescription(number)
+            }
+        }
+
+        /// Whether it is at most `other` (exactly when both are whole numbers).
+        func isAtMost(_ other: Bound) -> Bool {
+            if let low = wholeNumber, let high = other.wholeNumber { return low <= high }
+            return value <= other.value
+        }
+
+        /// `number` (a draw between two bounds) as a whole number from `low` to `high`: rounded, and
+        /// kept inside them exactly (a draw next to 2^63 - 1 is 2^63 as a Double, beyond Int).
+        static func whole(_ number: Double, from low: Bound, to high: Bound) -> Int {
+            let lowest = low.wholeNumber ?? low.value.clampedToInt(.up), highest = high.wholeNumber ?? high.value.clampedToInt(.down)
+            guard number > Double(lowest) else { return lowest }  // NaN too
+            guard number < Double(highest) else { return highest }
+            return Swift.min(Swift.max(Int(number.rounded()), lowest), highest)
+        }
+
+        // Equal when they are the same number: a whole 1 and a real 1.0 (the Codable form of early
+        // builds read back) are one bound.
+        public static func == (left: Bound, right: Bound) -> Bool {
+            if let a = left.wholeNumber, let b = right.wholeNumber { return a == b }
+            return left.value == right.value || (left.value.isNaN && right.value.isNaN)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            if let number = wholeNumber { hasher.combine(number) } else { hasher.combine(value) }
+        }
+
+        /// A plain number, as the Double bounds of early builds were stored.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) { self = .whole(number) } else { self = .real(try container.decode(Double.self)) }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case let .whole(number): try container.encode(number)
+            case let .real(number): try container.encode(number)
+            }
+        }
     }
 
     public struct Parameter: Hashable, Sendable, Codable {
@@ -120,22 +204,33 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     }
 
     /// The spec a sweep was queued with (`sweeps.spec`, written by `json()`); nil when it cannot be
-    /// read or is not one: callers then go without pruning and varied-setting labels.
+    /// read or is not one: for summaries, which then go without the sweep's metric and labels.
+    /// Workers read it with `checkedStored`, which refuses a damaged one.
     public static func stored(in store: SlopeStore, sweepID: Int64) -> SweepSpec? {
-        guard let text = try? store.sweep(id: sweepID).specJSON else { return nil }
-        return stored(text: text, sweepID: sweepID)
+        try? checkedStored(in: store, sweepID: sweepID)
+    }
+
+    /// The spec a sweep was queued with, as a worker trains, samples and prunes by it.
+    /// - Throws: `ExperimentsError.corruptSweep` naming the sweep and the field when the stored
+    ///   text is not a valid spec (a hand edit: `count: -5`, `method: bayes`); the store's errors.
+    public static func checkedStored(in store: SlopeStore, sweepID: Int64) throws -> SweepSpec {
+        try stored(text: try store.sweep(id: sweepID).specJSON, sweepID: sweepID)
     }
 
     /// The spec of `sweeps.spec` text. A TPE sweep stored before `startup` existed (no such key) keeps
     /// the random startup it began with, though a new file's default is the Latin hypercube.
-    static func stored(text: String, sweepID: Int64) -> SweepSpec? {
+    static func stored(text: String, sweepID: Int64) throws -> SweepSpec {
         // JSON is YAML. The data is not looked at: this process may run elsewhere, its runs check it.
-        if var spec = try? parse(yaml: text, file: "sweeps.spec of sweep \(sweepID)", checkingData: false) {
+        do {
+            var spec = try parse(yaml: text, file: "sweeps.spec", checkingData: false)
             let keys = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
             if spec.method == .tpe, let keys, keys["startup"] == nil { spec.tpe?.startup = .random }
             return spec
+        } catch {
+            // The Codable form of early builds.
+            if let early = try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8)) { return early }
+            throw ExperimentsError.corruptSweep(sweepID: sweepID, reason: "\(error)")
         }
-        return try? JSONDecoder().decode(SweepSpec.self, from: Data(text.utf8))  // the Codable form of early builds
     }
 }
 
@@ -180,7 +275,7 @@ extension SweepSpec {
                 varied.append((parameter.setting.rawValue, .object([("values", .array(items))])))
             case let .distribution(kind, minimum, maximum):
                 varied.append((parameter.setting.rawValue, .object([
-                    ("distribution", .string(kind.rawValue)), ("min", .number(minimum)), ("max", .number(maximum))])))
+                    ("distribution", .string(kind.rawValue)), ("min", minimum.json), ("max", maximum.json)])))
             }
         }
         var top: [(String, JSONText)] = [("name", .string(name))]
@@ -365,8 +460,15 @@ extension SweepSpec {
                     let setting = try parseSettingName(settingNode, section: "parameters", fail: fail)
                     if spec[setting] != nil { throw fail("parameters.\(setting.rawValue)", "appears twice") }
                     spec[setting] = try parseChoice(value, setting: setting, field: "parameters.\(setting.rawValue)", fail: fail)
-                    let givesOneValue = value.mapping?.contains { $0.key.string == "value" } ?? false
-                    spec.sources.fields[setting] = "parameters.\(setting.rawValue)" + (givesOneValue ? ".value" : ".values")
+                    // Named where the file gives it: its `value`, its `values` (with the index), or the
+                    // parameter itself for a distribution (the run's value is a draw between min and max).
+                    let field = "parameters.\(setting.rawValue)"
+                    switch spec[setting] {
+                    case .distribution?: spec.sources.fields[setting] = field
+                    default:
+                        let givesOneValue = value.mapping?.contains { $0.key.string == "value" } ?? false
+                        spec.sources.fields[setting] = field + (givesOneValue ? ".value" : ".values")
+                    }
                 }
             default:
                 throw fail(CSVTable.shown(key), "unknown key;\(NameSuggestion.hint(for: key, among: topLevelKeys)) accepted keys: \(topLevelKeys.joined(separator: ", "))")
@@ -493,7 +595,7 @@ extension SweepSpec {
         guard let mapping = node.mapping else { throw fail(field, shape) }
         var values: [SettingValue]? = nil
         var distribution: Distribution? = nil
-        var minimum: Double? = nil, maximum: Double? = nil
+        var minimum: Bound? = nil, maximum: Bound? = nil
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "?"
             switch key {
@@ -513,7 +615,9 @@ extension SweepSpec {
                 distribution = kind
             case "min", "max":
                 guard let number = decimalNumber(value), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
-                if key == "min" { minimum = number } else { maximum = number }
+                // A whole number in digits stays exact: 9223372036854775807 is not the Double 2^63.
+                let bound = decimalInt(value).map(Bound.whole) ?? .real(number)
+                if key == "min" { minimum = bound } else { maximum = bound }
             default:
                 let accepted = ["values", "value", "distribution", "min", "max"]
                 throw fail("\(field).\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
@@ -632,14 +736,13 @@ extension SweepSpec {
                 try RunSettings.checkDistinct(values, of: parameter.setting) { prefix + "\(field).values[\($0)]" }
             case let .distribution(kind, minimum, maximum):
                 guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
-                guard minimum <= maximum else { throw fail("\(field).min", "min (\(shortDescription(minimum))) is greater than max (\(shortDescription(maximum)))") }
-                if kind == .logUniform && minimum <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
-                if kind == .intUniform && (minimum.rounded() != minimum || maximum.rounded() != maximum
-                                           || abs(minimum) > 1e15 || abs(maximum) > 1e15) {
-                    throw fail(field, "int_uniform needs whole-number min and max (at most 1e15 in size)")
+                guard minimum.isAtMost(maximum) else { throw fail("\(field).min", "min (\(minimum)) is greater than max (\(maximum))") }
+                if kind == .logUniform && minimum.value <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
+                if kind == .intUniform && (minimum.wholeNumber == nil || maximum.wholeNumber == nil) {
+                    throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max))")
                 }
-                try scratch.apply(parameter.setting, .double(minimum), field: prefix + "\(field).min")
-                try scratch.apply(parameter.setting, .double(maximum), field: prefix + "\(field).max")
+                try scratch.apply(parameter.setting, minimum.settingValue, field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, maximum.settingValue, field: prefix + "\(field).max")
             }
         }
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }

@@ -81,8 +81,9 @@ public struct TPESampler: Sendable {
     /// rounded to the step; a stepped linear dimension by its cells.
     static func numericValue(unit: Double, low: Double, high: Double, isLog: Bool, step: Double?) -> Double {
         if let step, !isLog {
-            let cells = Int(((high - low) / step).rounded()) + 1
-            return low + Double(min(Int(unit * Double(cells)), cells - 1)) * step
+            // In Doubles: 2^63 cells (a seed's whole range) are beyond Int.
+            let cells = ((high - low) / step).rounded() + 1
+            return low + min((unit * cells).rounded(.down), cells - 1) * step
         }
         let half = (step ?? 0) / 2
         let (from, to) = isLog ? (log(low - half), log(high + half)) : (low - half, high + half)

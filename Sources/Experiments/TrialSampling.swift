@@ -15,7 +15,7 @@ extension SweepSpec {
                 return values.count > 1 ? (parameter, .categorical(count: values.count)) : nil
             case let .distribution(kind, minimum, maximum):
                 let isInteger = kind == .intUniform || parameter.setting.isInteger
-                return (parameter, .numeric(low: minimum, high: maximum, isLog: kind == .logUniform, step: isInteger ? 1 : nil))
+                return (parameter, .numeric(low: minimum.value, high: maximum.value, isLog: kind == .logUniform, step: isInteger ? 1 : nil))
             }
         }
     }
@@ -47,10 +47,11 @@ extension SweepSpec {
             case let .values(values):
                 let index = Int(sampled.next() ?? 0)
                 return (parameter.setting, values[min(max(index, 0), values.count - 1)])
-            case let .distribution(kind, _, _):
+            case let .distribution(kind, low, high):
                 let value = sampled.next() ?? 0
                 let isInteger = kind == .intUniform || parameter.setting.isInteger
-                return (parameter.setting, isInteger ? .int(Int(value.rounded())) : .double(value))
+                // Whole numbers kept inside the exact bounds: near 2^63 - 1 the sampler's Double is 2^63.
+                return (parameter.setting, isInteger ? .int(Bound.whole(value, from: low, to: high)) : .double(value))
             }
         }
     }

@@ -82,7 +82,7 @@ public final class Worker: @unchecked Sendable {
     public var heartbeatInterval: TimeInterval = 30
     private let onEvent: @Sendable (WorkerEvent) -> Void
     private let lock = NSLock()
-    private var sweepSpecs: [Int64: SweepSpec?] = [:]
+    private var sweepSpecs: [Int64: SweepSpec] = [:]
     /// The trial makers of the TPE sweeps this worker made trials for (WorkerSearch.swift).
     let trialMakers = Locked<[Int64: TrialMaker]>([:])
 
@@ -97,6 +97,7 @@ public final class Worker: @unchecked Sendable {
     /// Trains queued runs (of `sweepID`, or of any sweep when nil) on `jobs` threads until none are
     /// queued or Ctrl-C; `reclaimed` runs (already held by this worker) go first.
     public func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun] = []) throws -> WorkSummary {
+        try checkStoredSpecs(sweepID: sweepID)
         let queue = ClaimQueue(reclaimed)
         let summary = Locked(WorkSummary())
         let firstError = Locked<Error?>(nil)
@@ -179,9 +180,19 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Whether the runs of `sweepID` are TPE trials (sampled as they are claimed).
+    /// Whether the runs of `sweepID` are TPE trials (sampled as they are claimed); its spec was
+    /// checked before the threads started (`checkStoredSpecs`).
     private func isSampled(_ sweepID: Int64?) -> Bool {
-        sweepID.flatMap(sweepSpec)?.method == .tpe
+        sweepID.flatMap { try? sweepSpec($0) }?.method == .tpe
+    }
+
+    /// Refuses to start on a sweep in scope whose stored spec is damaged (a hand edit): trained,
+    /// sampled or pruned by a spec that does not read, its runs would be trained without their
+    /// pruning, and a TPE sweep's trials not sampled yet would vanish. In scope: `sweepID`, else
+    /// every sweep not completed or failed (any of them may have runs to claim).
+    /// - Throws: `ExperimentsError.corruptSweep` naming the sweep and the field.
+    func checkStoredSpecs(sweepID: Int64?) throws {
+        for sweep in try sweepID.map({ [$0] }) ?? store.openSweepIDs(method: nil) { _ = try sweepSpec(sweep) }
     }
 
     /// Ctrl-C came after the run was claimed with the finish of the one before, and before it
@@ -211,6 +222,11 @@ public final class Worker: @unchecked Sendable {
     /// write, continuing each from its last stored epoch; then works off the sweep's queued runs
     /// (only the one run with `runID`).
     public func resume(sweepID: Int64?, runID: Int64?, jobs: Int, staleAfter: TimeInterval) throws -> WorkSummary {
+        if let runID {
+            if let sweep = try store.run(id: runID).sweepID { _ = try sweepSpec(sweep) }
+        } else {
+            try checkStoredSpecs(sweepID: sweepID)
+        }
         var reclaimed = try store.reclaimInterruptedRuns(sweepID: sweepID, runID: runID, worker: identity, staleAfter: staleAfter)
         if let runID {
             if reclaimed.isEmpty {
@@ -274,7 +290,7 @@ public final class Worker: @unchecked Sendable {
 
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
         let runs = try store.runs(sweepID: sweepID)
-        if sweepIsComplete(sweepID, runs: runs) {
+        if try sweepIsComplete(sweepID, runs: runs) {
             // failed: no run got anywhere (each ended in an error); otherwise the runs tell how.
             try store.setSweepStatus(sweepID: sweepID, runs.allSatisfy { $0.status == .failed } ? .failed : .completed)
         } else if interrupted {
@@ -295,7 +311,7 @@ public final class Worker: @unchecked Sendable {
         let outcome: RunOutcome
         do {
             let configuration = try RunConfiguration.decode(json: claimed.run.settings.configJSON, runID: runID)
-            label = configuration.label(showing: claimed.run.sweepID.flatMap { sweepSpec($0)?.variedSettings } ?? [])
+            label = configuration.label(showing: try claimed.run.sweepID.map { try sweepSpec($0).variedSettings } ?? [])
             outcome = try train(claimed, holder: holder, configuration: configuration, label: label, next: next)
         } catch let error as StoreError {
             if case let .runNotHeld(_, detail) = error {
@@ -433,7 +449,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func pruneReason(after epoch: SlopeStore.EpochRecord, claimed: SlopeStore.ClaimedRun, epochs: Int) throws -> String? {
-        guard let sweepID = claimed.run.sweepID, let pruning = sweepSpec(sweepID)?.earlyTerminate else { return nil }
+        guard let sweepID = claimed.run.sweepID, let pruning = try sweepSpec(sweepID).earlyTerminate else { return nil }
         return try pruneReason(pruning, sweepID: sweepID, runID: claimed.id, epoch: epoch, epochs: epochs)  // median or ASHA
     }
 
@@ -497,11 +513,13 @@ public final class Worker: @unchecked Sendable {
         throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
     }
 
-    func sweepSpec(_ sweepID: Int64) -> SweepSpec? {
+    /// The sweep's stored spec (read once per worker).
+    /// - Throws: `ExperimentsError.corruptSweep` when it is damaged; the store's errors.
+    func sweepSpec(_ sweepID: Int64) throws -> SweepSpec {
         lock.lock()
         if let cached = sweepSpecs[sweepID] { lock.unlock(); return cached }
         lock.unlock()
-        let spec = SweepSpec.stored(in: store, sweepID: sweepID)
+        let spec = try SweepSpec.checkedStored(in: store, sweepID: sweepID)
         lock.lock()
         sweepSpecs[sweepID] = spec
         lock.unlock()

@@ -9,13 +9,14 @@ extension Worker {
     /// claim's transaction); otherwise the oldest queued run, and when `sweepID` is nil and none is
     /// queued, a new trial of any open TPE sweep.
     func claimNext(sweepID: Int64?) throws -> SlopeStore.ClaimedRun? {
-        if let sweepID, let spec = sweepSpec(sweepID), spec.method == .tpe {
+        if let sweepID, case let spec = try sweepSpec(sweepID), spec.method == .tpe {
             return try claimTrial(sweepID: sweepID, spec: spec)
         }
         if let claimed = try store.claimNextRun(sweepID: sweepID, worker: identity) { return claimed }
         guard sweepID == nil else { return nil }
         for sweep in try store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue) {
-            guard let spec = sweepSpec(sweep), spec.method == .tpe else { continue }
+            let spec = try sweepSpec(sweep)
+            guard spec.method == .tpe else { continue }
             if let claimed = try claimTrial(sweepID: sweep, spec: spec) { return claimed }
         }
         return nil
@@ -50,8 +51,8 @@ extension Worker {
                   loss > median else { return nil }
             return "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
         case .asha:
-            guard let halving = rule.successiveHalving, let rung = halving.rung(atEpoch: result.epoch),
-                  let spec = sweepSpec(sweepID) else { return nil }
+            guard let halving = rule.successiveHalving, let rung = halving.rung(atEpoch: result.epoch) else { return nil }
+            let spec = try sweepSpec(sweepID)
             let metric = SlopeStore.TrialMetric(rawValue: spec.metric.name.rawValue) ?? .val_loss
             guard let value = metric.value(in: result) else { return nil }
             let others = try store.epochValues(sweepID: sweepID, epoch: result.epoch, metric: metric, excluding: runID)
@@ -66,16 +67,18 @@ extension Worker {
     /// have fewer runs than their `count`.
     func unsampledTrials(sweepID: Int64?) throws -> [UnsampledTrials] {
         try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).compactMap { sweep in
-            guard let spec = sweepSpec(sweep), spec.method == .tpe, let count = spec.count else { return nil }
+            let spec = try sweepSpec(sweep)
+            guard spec.method == .tpe, let count = spec.count else { return nil }
             let left = count - (try store.runCount(sweepID: sweep))
             return left > 0 ? UnsampledTrials(sweepID: sweep, left: left, count: count) : nil
         }
     }
 
     /// A TPE sweep is complete once it has all its trials and each has ended.
-    func sweepIsComplete(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) -> Bool {
+    func sweepIsComplete(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) throws -> Bool {
         guard runs.allSatisfy({ $0.status.isFinished }) else { return false }
-        guard let spec = sweepSpec(sweepID), spec.method == .tpe else { return true }
+        let spec = try sweepSpec(sweepID)
+        guard spec.method == .tpe else { return true }
         return runs.count >= (spec.count ?? 0)
     }
 }

@@ -79,13 +79,19 @@ public enum ImportanceEstimator {
         func root(_ index: Int) -> Int { follows[index].map(root) ?? index }
         var result: [SettingImportance] = []
         for (index, candidate) in candidates.enumerated() where follows[index] == nil {
-            var groups: [String: [Double]] = [:]
-            for (label, run) in zip(candidate.labels, runs) { groups[label, default: []].append(run.metric) }
-            let between = groups.values.reduce(0.0) { sum, members in
-                let groupMean = members.reduce(0, +) / Double(members.count)
-                return sum + Double(members.count) * (groupMean - mean) * (groupMean - mean)
+            // Groups in the order of their first run, so that the sum (and so the share, to the
+            // last bit) is the same in every process: a Dictionary's order changes with its seed.
+            var groups: [(label: String, members: [Double])] = []
+            var groupIndex: [String: Int] = [:]
+            for (label, run) in zip(candidate.labels, runs) {
+                if let index = groupIndex[label] { groups[index].members.append(run.metric); continue }
+                groupIndex[label] = groups.count
+                groups.append((label, [run.metric]))
             }
-            let means = groups.mapValues { $0.reduce(0, +) / Double($0.count) }
+            let means = groups.map { (key: $0.label, value: $0.members.reduce(0, +) / Double($0.members.count)) }
+            let between = zip(groups, means).reduce(0.0) { sum, group in
+                sum + Double(group.0.members.count) * (group.1.value - mean) * (group.1.value - mean)
+            }
             let best = means.min { left, right in
                 left.value == right.value ? left.key < right.key : goal.isBetter(left.value, than: right.value)
             }!

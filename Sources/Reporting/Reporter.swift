@@ -219,7 +219,7 @@ public struct Reporter: Sendable {
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
         if runs.isEmpty {
             let databaseIsEmpty = try queries.runCount() == 0
-            if let sweep, sweep.runCount == 0, databaseIsEmpty || format == .table {
+            if let sweep, sweep.storedRunCount == 0, databaseIsEmpty || format == .table {
                 // A sampled (tpe) sweep makes its trials as workers ask for them: none before the first.
                 let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
                 let sampled = spec?["method"] as? String == "tpe"
@@ -264,7 +264,8 @@ public struct Reporter: Sendable {
 
     // MARK: sweeps
 
-    /// `report sweeps`: every sweep with its status and how many of its runs are in each state.
+    /// `report sweeps`: every sweep with its status, its total of runs (a tpe sweep's `count`, its
+    /// trials not sampled yet included) and how many of its runs are in each state.
     public func sweeps(format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.sweeps(format: format) } }
         let sweeps = try queries.sweepSummaries()
@@ -285,6 +286,8 @@ public struct Reporter: Sendable {
         columns.append(DataTable.Column("tensor_bytes", title: "tensors", alignsRight: true))
         // Running runs whose worker is gone (the take-over rule of `runner resume`); last, so that positions stay.
         columns.append(DataTable.Column("stalled"))
+        // Trials of a tpe sweep not sampled yet: `runs` counts them, the states do not.
+        columns.append(DataTable.Column("not_sampled", title: "unsampled"))
         var table = DataTable(columns: columns, rows: sweeps.map { sweep in
             let bytes = tensorBytes[sweep.id] ?? 0
             let stalledCount = stalled[sweep.id]?.count ?? 0
@@ -292,12 +295,14 @@ public struct Reporter: Sendable {
             let status = format == .table && stalledCount > 0 && stalledCount == counts[sweep.id]?["running"] ? "stalled" : sweep.status.rawValue
             return [.integer(sweep.id), .text(sweep.name), .text(status), .text(sweep.createdAt), .integer(Int64(sweep.runCount))]
                 + statuses.map { .integer(Int64(counts[sweep.id]?[$0] ?? 0)) }
-                + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes), .integer(Int64(stalledCount))]
+                + [format == .table ? .text(SlopeStore.describeBytes(bytes)) : .integer(bytes), .integer(Int64(stalledCount)),
+                   .integer(Int64(sweep.unsampledCount))]
         })
         if format == .table {
             // States no sweep has are noise in a terminal table.
             var empty = Set(statuses.indices.filter { index in table.rows.allSatisfy { $0[5 + index] == .integer(0) } }.map { $0 + 5 })
-            if stalled.isEmpty { empty.insert(columns.count - 1) }
+            if stalled.isEmpty { empty.insert(columns.count - 2) }
+            if sweeps.allSatisfy({ $0.unsampledCount == 0 }) { empty.insert(columns.count - 1) }
             table.columns = table.columns.enumerated().filter { !empty.contains($0.offset) }.map(\.element)
             table.rows = table.rows.map { row in row.enumerated().filter { !empty.contains($0.offset) }.map(\.element) }
             if let note = Self.stalledNote(stalledRuns.filter { $0.sweepID != nil }) { return table.render(format, style: style) + note + "\n" }

@@ -22,7 +22,9 @@ enum PostgresErrors {
             case "28P01":
                 return cannotConnect("the server refused the password of user \(settings.user) (\(passwordOrigin(settings))): check it")
             case "3D000":
-                return cannotConnect("database \(settings.database) does not exist: create it (CREATE DATABASE \(quoted(settings.database)) OWNER \(quoted(settings.user))) or fix the database name in the URL")
+                // Not owned by the role connecting: it may be a worker or reader role, which must never own it.
+                return cannotConnect("database \(settings.database) does not exist: as a superuser, create it owned by the role that creates Slope's tables "
+                    + "(CREATE DATABASE \(quoted(settings.database)) OWNER slope_owner; docs/distributed.md, Roles), or fix the database name in the URL")
             case "28000":
                 return cannotConnect("\(message): ask the server's administrator to allow this user and host (pg_hba.conf), or check user, database and sslmode in the URL")
             case "53300":

@@ -125,8 +125,10 @@ extension SlopeStore.SweepRecord {
         guard let status = row.get("status", as: String.self).flatMap(SweepStatus.init(rawValue:)) else {
             throw StoreError.corrupt(path: "database", detail: "sweep \(id) has an unknown status")
         }
-        self.init(id: id, name: try row.required("name"), specJSON: try row.required("spec"),
-                  createdAt: try row.required("created_at"), status: status, runCount: try row.required("run_count"))
+        let specJSON: String = try row.required("spec"), storedRuns: Int = try row.required("run_count")
+        let unsampled = Self.unsampledTrials(specJSON: specJSON, storedRuns: storedRuns)
+        self.init(id: id, name: try row.required("name"), specJSON: specJSON, createdAt: try row.required("created_at"),
+                  status: status, runCount: storedRuns + unsampled, unsampledCount: unsampled)
     }
 }
 

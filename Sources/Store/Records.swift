@@ -213,16 +213,45 @@ extension SlopeStore {
         public var specJSON: String
         public var createdAt: String
         public var status: SweepStatus
-        /// Runs of the sweep (queued ones included; a sampled sweep's trials made so far).
+        /// The sweep's total of runs: those made (queued ones included) plus, for a sampled (tpe)
+        /// sweep, the trials not sampled yet, so that a 30-trial sweep counts 30 from its start.
         public var runCount: Int
+        /// Trials of a sampled (tpe) sweep not sampled yet (its spec's `count` less the runs made); 0 for other sweeps.
+        public var unsampledCount: Int
+        /// The runs made so far (rows of `runs`).
+        public var storedRunCount: Int { runCount - unsampledCount }
 
-        public init(id: Int64, name: String, specJSON: String, createdAt: String, status: SweepStatus, runCount: Int = 0) {
+        public init(id: Int64, name: String, specJSON: String, createdAt: String, status: SweepStatus, runCount: Int = 0,
+                    unsampledCount: Int = 0) {
             self.id = id
             self.name = name
             self.specJSON = specJSON
             self.createdAt = createdAt
             self.status = status
             self.runCount = runCount
+            self.unsampledCount = unsampledCount
+        }
+
+        /// How many trials a sampled (`method: tpe`) sweep with `storedRuns` runs has not sampled yet,
+        /// by its spec's `count`; 0 for other methods and for a spec whose `count` is not a whole
+        /// number (a damaged spec: the runner refuses it, the reports count the runs there are).
+        static func unsampledTrials(specJSON: String, storedRuns: Int) -> Int {
+            guard let spec = try? JSONDecoder().decode(SampledSpec.self, from: Data(specJSON.utf8)),
+                  spec.method == "tpe", let count = spec.count else { return 0 }
+            return max(0, count - storedRuns)
+        }
+
+        /// The two keys of a stored spec that say how many trials a sampled sweep makes; each nil
+        /// when missing or of another type.
+        private struct SampledSpec: Decodable {
+            var method: String?
+            var count: Int?
+            private enum CodingKeys: String, CodingKey { case method, count }
+            init(from decoder: Decoder) throws {
+                let keys = try decoder.container(keyedBy: CodingKeys.self)
+                method = try? keys.decode(String.self, forKey: .method)
+                count = try? keys.decode(Int.self, forKey: .count)
+            }
         }
 
         /// The query of every sweep with its run count (append a WHERE on `s` and an ORDER BY).

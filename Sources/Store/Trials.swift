@@ -66,13 +66,16 @@ extension SlopeStore {
         try read { c in try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0 }
     }
 
-    /// The ids of sweeps whose stored spec has `method: <method>` and that are not completed or failed:
-    /// the sampled sweeps a `runner work` without --sweep may make trials for.
-    public func openSweepIDs(method: String) throws -> [Int64] {
+    /// The ids of sweeps that are not completed or failed, and whose stored spec has `method: <method>`
+    /// when one is given: the sampled sweeps a `runner work` without --sweep may make trials for,
+    /// or (nil) every sweep it may claim runs of.
+    public func openSweepIDs(method: String?) throws -> [Int64] {
         try read { c in
-            try c.values("""
+            let open = "status NOT IN ('completed', 'failed')"
+            guard let method else { return try c.values("SELECT id FROM sweeps WHERE \(open) ORDER BY id", [], as: Int64.self) }
+            return try c.values("""
                 SELECT id FROM sweeps WHERE \(c.dialect.jsonValue("spec", ["method"], as: .text)) = ?
-                AND status NOT IN ('completed', 'failed') ORDER BY id
+                AND \(open) ORDER BY id
                 """, [method], as: Int64.self)
         }
     }

@@ -95,6 +95,24 @@ class DashboardTests: XCTestCase {
 
     // MARK: sweeps and one sweep
 
+    /// A tpe sweep's total is its trial count from the start: 1 trial made of 30 is 0 done of 30, not of 1.
+    func testATPESweepCountsItsTrialsNotSampledYet() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let spec = #"{"name":"search","method":"tpe","count":30,"random_seed":0,"metric":{"name":"val_loss","goal":"minimize"},"fixed":{},"parameters":{}}"#
+        let (sweepID, _) = try store.createSweep(name: "search", specJSON: spec, runs: [.example(name: "trial 0")])
+        XCTAssertNotNil(try store.claimNextRun(sweepID: sweepID, worker: .current()))
+        try store.close()
+        let replies = try await fetch(["/api/sweeps", "/api/sweeps/\(sweepID)"], database: location)
+        let listed = (replies[0].json["sweeps"] as! [[String: Any]])[0]
+        let sweep = replies[1].json["sweep"] as! [String: Any]
+        for shown in [listed, sweep] {
+            XCTAssertEqual(shown["runs"] as? Int, 30)
+            XCTAssertEqual(shown["done"] as? Int, 0)
+            XCTAssertEqual((shown["counts"] as? [String: Int])?["running"], 1)
+        }
+    }
+
     func testSweepsListsStatusProgressBestAndEscapesTheName() async throws {
         let reply = try await fetch("/api/sweeps")
         XCTAssertEqual(reply.status, .ok)

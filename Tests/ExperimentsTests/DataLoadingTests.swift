@@ -25,6 +25,19 @@ final class DataLoadingTests: XCTestCase {
         }
     }
 
+    /// Of several options out of range, the same one is named every time (rows, then classes,
+    /// features, seed: a Dictionary's order would change with every new dictionary's seed).
+    func testTheFirstBadGeneratorOptionIsNamedEveryTime() {
+        for _ in 0..<100 {
+            XCTAssertThrowsError(try DataCatalog.builtInOptions("blobs:rows=1:classes=1:features=0:seed=-1")) { error in
+                XCTAssertEqual("\(error)", "--dataset blobs:rows=1:classes=1:features=0:seed=-1: rows must be a whole number from 2 to 10000000")
+            }
+            XCTAssertThrowsError(try DataCatalog.builtInOptions("blobs:classes=1:features=0:seed=-1")) { error in
+                XCTAssertEqual("\(error)", "--dataset blobs:classes=1:features=0:seed=-1: classes must be a whole number from 2 to 10000000")
+            }
+        }
+    }
+
     func testClassificationFromFewWholeNumbers() throws {
         let loaded = try load("a,b,label\n1,2,0\n3,4,1\n5,6,2\n7,8,1\n")
         XCTAssertEqual(loaded.dataset.features, [1, 2, 3, 4, 5, 6, 7, 8])

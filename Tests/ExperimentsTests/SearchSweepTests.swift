@@ -57,10 +57,10 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(plain.tpe?.startup, .lhs)
         // Stored: the spec comes back; without `startup` (a sweep stored before it existed) it started randomly.
         XCTAssertTrue(plain.json().contains(#""startup":"lhs""#), plain.json())
-        XCTAssertEqual(SweepSpec.stored(text: plain.json(), sweepID: 1), plain)
+        XCTAssertEqual(try SweepSpec.stored(text: plain.json(), sweepID: 1), plain)
         let before = plain.json().replacingOccurrences(of: #","startup":"lhs""#, with: "")
-        XCTAssertEqual(SweepSpec.stored(text: before, sweepID: 1)?.tpe?.startup, .random)
-        XCTAssertEqual(SweepSpec.stored(text: spec.json(), sweepID: 1), spec)
+        XCTAssertEqual(try SweepSpec.stored(text: before, sweepID: 1).tpe?.startup, .random)
+        XCTAssertEqual(try SweepSpec.stored(text: spec.json(), sweepID: 1), spec)
         // The Codable form of early builds has no startup: random, as those sweeps started.
         let early = try JSONDecoder().decode(SweepSpec.TPEOptions.self, from: Data(#"{"startupTrials":4,"gamma":0.1,"candidateCount":24,"multivariate":true}"#.utf8))
         XCTAssertEqual(early.startupTrials, 4)

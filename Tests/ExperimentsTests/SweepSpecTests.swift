@@ -153,6 +153,43 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(try SweepSpec.parse(yaml: fromFlags, file: "sweeps.spec").json(), fromFlags)
     }
 
+    /// Whole-number bounds are read exactly, not through a Double (where 2^63 - 1 is 2^63, beyond a
+    /// seed's range): a seed's whole range is accepted, drawn and stored as written.
+    func testWholeNumberBoundsAreExact() throws {
+        let largest = "9223372036854775807"
+        for distribution in ["uniform", "int_uniform"] {
+            let spec = try parse("method: random\ncount: 40\nrandom_seed: 3\nfixed: {dataset: xor, epochs: 1}\n"
+                                 + "parameters: {seed: {distribution: \(distribution), min: 0, max: \(largest)}}")
+            guard case let .distribution(_, low, high)? = spec[.seed] else { return XCTFail("no distribution") }
+            XCTAssertEqual(low, .whole(0))
+            XCTAssertEqual(high.wholeNumber, Int.max)
+            XCTAssertTrue(spec.json().contains(#""seed":{"distribution":"\#(distribution)","min":0,"max":\#(largest)}"#), spec.json())
+            XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "sweeps.spec"), spec)
+            let seeds = try spec.expand().map(\.settings.seed)
+            XCTAssertEqual(seeds.count, 40)
+            XCTAssertEqual(Set(seeds).count, 40, "distinct draws over the whole range")
+        }
+        // The top four seeds: every draw one of them exactly, and each drawn (as a Double they are one number).
+        let top = try parse("method: random\ncount: 200\nfixed: {dataset: xor, epochs: 1}\n"
+                            + "parameters: {seed: {distribution: int_uniform, min: 9223372036854775804, max: \(largest)}}")
+        XCTAssertEqual(Set(try top.expand().map(\.settings.seed)), [9223372036854775804, 9223372036854775805, 9223372036854775806, 9223372036854775807] as Set<UInt64>)
+        // TPE's trials stay inside the exact bounds too (its sampler works in Doubles).
+        let tpe = try parse("method: tpe\ncount: 12\nn_startup_trials: 4\nfixed: {dataset: xor, epochs: 1}\n"
+                            + "parameters: {seed: {distribution: int_uniform, min: 9223372036854775800, max: \(largest)}}")
+        for index in 0..<4 {
+            let values = tpe.trialValues(tpe.tpeSampler.sample(after: [], seed: tpe.trialSeed(index), index: index))
+            guard case let .int(seed)? = values.first?.1 else { return XCTFail("\(values)") }
+            XCTAssertGreaterThanOrEqual(seed, 9223372036854775800)
+        }
+        // One more than the largest is refused, named as written.
+        assertRejected("method: random\ncount: 2\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9223372036854775808}}",
+                       field: "parameters.seed", mentions: ["int_uniform needs whole-number min and max"])
+        assertRejected("method: random\ncount: 2\nparameters: {seed: {distribution: uniform, min: 0, max: 9223372036854775808}}",
+                       field: "parameters.seed.max", mentions: ["is not accepted"])
+        assertRejected("method: random\ncount: 2\nparameters: {seed: {distribution: int_uniform, min: 9223372036854775807, max: 9223372036854775806}}",
+                       field: "parameters.seed.min", mentions: ["min (9223372036854775807) is greater than max (9223372036854775806)"])
+    }
+
     /// Values that set the same thing would queue the same run twice; booleans are true or false only.
     func testDuplicateValuesAndYAML11BooleansAreRefused() throws {
         assertRejected("parameters: {hidden: {values: [[64], [], none]}}", field: "parameters.hidden.values[2]",
@@ -293,6 +330,29 @@ final class SweepSpecTests: XCTestCase {
             // The setting named where the file gives it, as for any setting of the file.
             XCTAssertEqual("\(error)", "esv.yaml: the run with validation=0: fixed.early_stopping_patience: early stopping on val_loss needs "
                            + "a validation split (--validation > 0) or --early-stopping-monitor train_loss")
+        }
+    }
+
+    /// A drawn setting that fails with another setting is named as the file gives it: the parameter
+    /// (its distribution), not `.values`, which it does not have.
+    func testACombinationThatFailsNamesADistributionParameter() throws {
+        let spec = try parse("""
+            method: random
+            count: 2
+            fixed: {dataset: xor, optimizer: adam, epochs: 1}
+            parameters: {momentum: {distribution: uniform, min: 0.1, max: 0.9}}
+            """)
+        XCTAssertThrowsError(try SweepPlan(spec: spec, source: "m.yaml")) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("m.yaml: the run with momentum=0."), message)
+            XCTAssertTrue(message.contains(": parameters.momentum: "), message)
+            XCTAssertTrue(message.hasSuffix("adam has no momentum setting (beta1 plays its part); use sgd or rmsprop for momentum"), message)
+            XCTAssertFalse(message.contains("parameters.momentum.values"), message)
+        }
+        // A list is still named with its index where the value is checked alone, and as the list in a combination.
+        let listed = try parse("fixed: {dataset: xor, optimizer: adam, epochs: 1}\nparameters: {momentum: {values: [0, 0.5]}}")
+        XCTAssertThrowsError(try SweepPlan(spec: listed, source: "l.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("the run with momentum=0.5: parameters.momentum.values: "), "\(error)")
         }
     }
 

@@ -455,8 +455,8 @@ id  name             status   created                   runs  running  completed
 
 """#)
         assertOutput(try r.sweeps(format: .csv), #"""
-id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed,tensor_bytes,stalled
-1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0,2808,0
+id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed,tensor_bytes,stalled,not_sampled
+1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0,2808,0,0
 
 """#)
     }

@@ -23,8 +23,8 @@ final class StalledRunTests: ReportTestCase {
         XCTAssertEqual(sweeps.last, note)
         let csv = normalized(try reporter.sweeps(format: .csv))
         XCTAssertEqual(csv, """
-            id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed,tensor_bytes,stalled
-            1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0,2808,1
+            id,name,status,created_at,runs,queued,running,completed,pruned,diverged,failed,tensor_bytes,stalled,not_sampled
+            1,lr x bs <study>,running,<time>,8,0,1,7,0,0,0,2808,1,0
 
             """)
 

@@ -172,7 +172,10 @@ final class PostgresConnectionTests: XCTestCase {
         let error = try XCTUnwrap(connectionError(try PostgresTestCluster.url(database: "no_such_database")))
         XCTAssertEqual(error, .cannotConnect(
             server: "postgresql://postgres@127.0.0.1:\(try PostgresTestCluster.admin().port)/no_such_database",
-            reason: "database no_such_database does not exist: create it (CREATE DATABASE no_such_database OWNER postgres) or fix the database name in the URL"))
+            reason: "database no_such_database does not exist: as a superuser, create it owned by the role that creates Slope's tables "
+                + "(CREATE DATABASE no_such_database OWNER slope_owner; docs/distributed.md, Roles), or fix the database name in the URL"))
+        // Never the role connecting as the owner: a worker or reader role (docs/distributed.md, Roles) must not own it.
+        XCTAssertFalse(error.description.contains("OWNER postgres"), error.description)
     }
 
     func testUnreachableServer() throws {
