@@ -364,8 +364,11 @@ struct Export: ParsableCommand {
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
         let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }
         defer { withExtendedLifetime(signals) {} }  // until the process ends (Output.end): a late signal's end waits for it
-        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested })
-        Output.claimEnd()  // the file is written: a signal's grace end must not say that nothing was
+        // The end is the command's from just before the file is moved into place: a signal's
+        // grace end must not say that nothing was written once it is (nor take it away then).
+        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
+                                                           mayPublish: { Output.stop.mayEnd(.work) })
+        Output.claimEnd()
         Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
                      + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(copied.bytes)))\n")
     }

@@ -121,7 +121,13 @@ enum Output {
             DispatchQueue.global().asyncAfter(deadline: .now() + stopGraceSeconds) {
                 end(number, ", and the command had not stopped \(Int(stopGraceSeconds)) s later")
             }
-        }, onSecond: { number in end(number, " (a second request)") })
+        }, onSecond: { number in
+            end(number, " (a second request)")
+            // The end was taken already, by the command (its last line may be stuck on a full pipe)
+            // or by the grace end (its message stuck on a stopped stderr): a second request still
+            // ends the process at once.
+            _exit(128 + number)
+        })
     }
 
     /// Ends the process with `status` after `last` (its last words), unless a signal's end

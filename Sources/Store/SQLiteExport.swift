@@ -28,11 +28,16 @@ extension SlopeStore {
     /// replaced. Temporary files that an export killed before it could clean up left beside `path`
     /// (their process is gone) are removed first. When the connection to a PostgreSQL server is
     /// lost and comes back, the copy starts again in a fresh temporary file.
-    /// - Parameter shouldStop: asked between rows and once more just before the file is moved into
-    ///   place; true stops the export (`.interrupted`), leaving nothing.
+    /// - Parameters:
+    ///   - shouldStop: asked between rows and once more just before the file is moved into
+    ///     place; true stops the export (`.interrupted`), leaving nothing.
+    ///   - mayPublish: asked once, after `shouldStop`'s last question, just before the file is
+    ///     moved into place: false stops the export the same way. The caller may take its process's
+    ///     end there, so that nothing else ends it saying that nothing was written once the file is.
     /// - Throws: `.invalidValue` when something exists at `path` or its folder does not,
     ///   `.notFound` for an unknown sweep, `.interrupted`, and the errors of either database.
-    public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false }) throws -> SQLiteExport {
+    public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false },
+                             mayPublish: () -> Bool = { true }) throws -> SQLiteExport {
         let folderPath = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let folder = Self.shownPath(folderPath), shownPath = Self.shownPath(path)
         var info = stat()
@@ -66,7 +71,7 @@ extension SlopeStore {
                 }
             }
             // A stop asked for while the copy ended (after its last question) still leaves nothing.
-            if shouldStop() { throw StoreError.interrupted("export stopped: nothing was written") }
+            if shouldStop() || !mayPublish() { throw StoreError.interrupted("export stopped: nothing was written") }
             // link() fails when a file appeared at `path` meanwhile: never replaced, even then.
             if link(temporary, path) != 0 {
                 let reason = errno

@@ -85,6 +85,17 @@ final class ExportInterruptionTests: XCTestCase {
         }
         XCTAssertEqual(asked, questions)
         XCTAssertEqual(try files(except: sourceFiles), (["copy.db"] + others).sorted())
+
+        // Refused the file's publishing (a signal's end began as the copy ended): nothing either;
+        // asked once, after the last question of shouldStop.
+        var published = 0
+        asked = 0
+        XCTAssertThrowsError(try store.exportSQLite(sweepID: nil, to: directory.path("late.db"), shouldStop: { asked += 1; return false },
+                                                    mayPublish: { published += 1; XCTAssertEqual(asked, questions); return false })) { error in
+            XCTAssertEqual(error as? StoreError, .interrupted("export stopped: nothing was written"))
+        }
+        XCTAssertEqual(published, 1)
+        XCTAssertEqual(try files(except: sourceFiles), (["copy.db"] + others).sorted())
     }
 
     /// What the store told its caller about lost connections.
