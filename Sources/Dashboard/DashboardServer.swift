@@ -21,10 +21,18 @@ public struct DashboardServer: Sendable {
     /// as to use up the process's descriptors) cannot lock the dashboard up. Not applied while an
     /// answer is being computed.
     let idleTimeout: Duration
+    /// Where every database call runs (never on the threads that answer requests), and the time
+    /// within which each API request is answered, with a 503 when the database has not.
+    let databaseThreads: DatabaseThreads
 
     /// The default `idleTimeout`: long enough for a slow network, short enough that a flood of
     /// half-sent requests is closed before it uses up the descriptors.
     public static let defaultIdleTimeout: Duration = .seconds(10)
+
+    /// The default time within which an API request is answered: the 3 seconds `report` waits
+    /// for a PostgreSQL server that is down (`DatabaseOptions.reconnectionSeconds`), whose own
+    /// error then comes first, and a second for a request that waited for a thread meanwhile.
+    public static let defaultAnswerWithin: Duration = .seconds(4)
 
     /// Content-Security-Policy of every response: only the binary's own scripts, styles and API.
     static let contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -33,7 +41,8 @@ public struct DashboardServer: Sendable {
 
     /// - Throws: `DashboardError.badParameter` when `host` is not a loopback address and no token is given.
     public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
-                idleTimeout: Duration = DashboardServer.defaultIdleTimeout) throws {
+                idleTimeout: Duration = DashboardServer.defaultIdleTimeout,
+                answerWithin: Duration = DashboardServer.defaultAnswerWithin) throws {
         if !Self.isLoopback(host) && token == nil {
             throw DashboardError.badParameter("--host \(host) makes the dashboard reachable from other machines: give --token (or --token generate)")
         }
@@ -44,6 +53,11 @@ public struct DashboardServer: Sendable {
         self.database = CurrentDatabase(DashboardData(queries: queries))
         self.cache = ResponseCache()
         self.idleTimeout = idleTimeout
+        self.databaseThreads = DatabaseThreads(answerWithin: Self.seconds(answerWithin))
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
     }
 
     /// A token must be hard to guess and safe in a URL and a cookie.
@@ -141,25 +155,28 @@ public struct DashboardServer: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.add(middleware: GuardMiddleware(token: token, port: port))
-        let database = self.database
+        let database = self.database, threads = databaseThreads
         for page in ["/", "/sweeps/:id", "/runs/:id", "/compare"] {
             router.get(RouterPath(page)) { _, _ in try Self.asset("page.html") }
         }
         router.get("/assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
         let cache = self.cache
         /// A JSON route: `answer` gets the database's data, the query and the path's `id` (nil when the
-        /// path has none). Its answer is cached per path and query under the change token read before
-        /// the database is.
+        /// path has none), on a database thread. Its answer is cached per path and query under the
+        /// change token read before the database is.
         func api(_ path: RouterPath, cached: Bool = true,
                  _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
-                let data = try database.data()
-                func compute() throws -> ByteBuffer {
-                    ByteBuffer(string: try answer(data, QueryParameters(request), { try Self.id(context) }).serialized())
-                }
-                guard cached else { return Self.json(try compute()) }
+                let query = QueryParameters(request), idText = context.parameters.get("id")
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
-                return Self.json(try cache.body(for: key, token: data.queries.changeToken(), compute: compute))
+                return Self.json(try await threads.run {
+                    let data = try database.data()
+                    func compute() throws -> ByteBuffer {
+                        ByteBuffer(string: try answer(data, query, { try Self.id(idText) }).serialized())
+                    }
+                    guard cached else { return try compute() }
+                    return try cache.body(for: key, token: data.queries.changeToken(), compute: compute)
+                })
             }
         }
         api("/api/changes", cached: false) { data, _, _ in try data.changes() }
@@ -191,9 +208,10 @@ public struct DashboardServer: Sendable {
             try data.histogram(runID: try id(), epoch: query["epoch"], layer: query["layer"], kind: query["kind"], bins: query["bins"])
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
-            let data = try database.data()
-            let query = QueryParameters(request)
-            let (name, bytes) = try data.npy(runID: try Self.id(context), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+            let query = QueryParameters(request), idText = context.parameters.get("id")
+            let (name, bytes) = try await threads.run {
+                try database.data().npy(runID: try Self.id(idText), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+            }
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"
             headers[.contentDisposition] = "attachment; filename=\"\(name)\""
@@ -202,8 +220,8 @@ public struct DashboardServer: Sendable {
         return router
     }
 
-    static func id(_ context: BasicRequestContext) throws -> Int64 {
-        try DashboardData.identifier(context.parameters.get("id"), name: "the id in the path")
+    static func id(_ text: String?) throws -> Int64 {
+        try DashboardData.identifier(text, name: "the id in the path")
     }
 
     static func json(_ body: ByteBuffer) -> Response {
@@ -319,7 +337,7 @@ struct GuardMiddleware: RouterMiddleware {
 
 /// The query of a request as form data: `+` is a space (as browsers, curl -G --data-urlencode and
 /// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
-struct QueryParameters {
+struct QueryParameters: Sendable {
     private var values: [String: String] = [:]
 
     init(_ request: Request) {

@@ -158,10 +158,8 @@ final class DashboardServerTests: XCTestCase {
         XCTAssertEqual(value.serialized(), #"{"a\u003c/script\u003e":"x\u0001\u2028y","n":null,"i":null,"w":3,"f":0.1,"e":1e-07,"b":true,"z":null}"#)
     }
 
-    /// A client that sends half a request head and stops is closed once the idle timeout has
-    /// passed (here 1 s), and a whole request on another connection meanwhile still gets its answer.
-    func testAHalfSentRequestIsClosedAndOthersAreStillAnswered() throws {
-        let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries, port: 0, idleTimeout: .seconds(1))
+    /// Runs `server` on a free loopback port for `body` (given the port), then stops it.
+    private func serving(_ server: DashboardServer, _ body: (Int) throws -> Void) throws {
         final class Port: @unchecked Sendable { var value = 0 }
         let bound = Port(), running = DispatchSemaphore(value: 0), stopped = DispatchSemaphore(value: 0)
         let serving = Task {
@@ -173,19 +171,83 @@ final class DashboardServerTests: XCTestCase {
             XCTAssertEqual(stopped.wait(timeout: .now() + 60), .success, "the server did not stop")
         }
         XCTAssertEqual(running.wait(timeout: .now() + 60), .success, "the server did not start")
+        try body(bound.value)
+    }
 
-        let halfSent = try LoopbackConnection(port: bound.value)
-        defer { halfSent.close() }
-        try halfSent.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: ")
-        let whole = try LoopbackConnection(port: bound.value)
-        defer { whole.close() }
-        try whole.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        let answer = whole.readToEnd()
-        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), answer)
-        XCTAssertTrue(answer.contains("\"single_runs\":2"), answer)
-        // Closed by the server: the read ends (at most 60 s, the socket's own receive timeout) with nothing.
-        XCTAssertEqual(halfSent.readToEnd(), "")
-        XCTAssertTrue(halfSent.wasClosedByPeer, "the half-sent request's connection is still open")
+    /// A client that sends half a request head and stops is closed once the idle timeout has
+    /// passed (here 1 s), and a whole request on another connection meanwhile still gets its answer.
+    func testAHalfSentRequestIsClosedAndOthersAreStillAnswered() throws {
+        let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries, port: 0, idleTimeout: .seconds(1))
+        try serving(server) { port in
+            let halfSent = try LoopbackConnection(port: port)
+            defer { halfSent.close() }
+            try halfSent.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: ")
+            let whole = try LoopbackConnection(port: port)
+            defer { whole.close() }
+            try whole.send("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let answer = whole.readToEnd()
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 200 OK\r\n"), answer)
+            XCTAssertTrue(answer.contains("\"single_runs\":2"), answer)
+            // Closed by the server: the read ends (at most 60 s, the socket's own receive timeout) with nothing.
+            XCTAssertEqual(halfSent.readToEnd(), "")
+            XCTAssertTrue(halfSent.wasClosedByPeer, "the half-sent request's connection is still open")
+        }
+    }
+
+    /// A database that does not answer (here a file at the served path whose lock another
+    /// connection keeps, so that opening it waits for the 600-second busy timeout; a PostgreSQL
+    /// server that is down does the same for 3 s) held up every thread that answers requests:
+    /// API requests queued behind each other and `/` waited for them. Now the database work runs
+    /// on threads of its own: many API requests at once each get their 503 at the deadline (here
+    /// 1 s), more of them than there are threads, and `/` is answered while they wait.
+    func testAPIRequestsGetTheir503AndPagesAreServedWhileTheDatabaseDoesNotAnswer() throws {
+        let path = directory.path("live.db")
+        try ReportFixture.build(at: path)
+        let server = try DashboardServer(queries: try SlopeStore(path: path, mode: .readOnly, busyTimeout: 600).queries, port: 0,
+                                         answerWithin: .seconds(1))
+        try serving(server) { port in
+            func get(_ target: String) throws -> LoopbackConnection {
+                let connection = try LoopbackConnection(port: port)
+                try connection.send("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                return connection
+            }
+            let before = try get("/api/sweeps")
+            XCTAssertTrue(before.readToEnd().hasPrefix("HTTP/1.1 200 OK\r\n"))
+            before.close()
+
+            // A new database at the path, locked: opening it (as every request now does) waits.
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try ReportFixture.build(at: path)
+            let holder = try SQLiteLockHolder(path: path)
+            defer { try? holder.release() }
+
+            let requests = try (1...12).map { try get("/api/changes?c=\($0)") } + (1...4).map { try get("/api/sweeps?c=\($0)") }
+            defer { requests.forEach { $0.close() } }
+            let page = try get("/")
+            defer { page.close() }
+            let pageAnswer = page.readToEnd()  // at most 60 s
+            guard pageAnswer.hasPrefix("HTTP/1.1 200 OK\r\n") else {  // the lock goes (defer), which ends the waits
+                return XCTFail("/ was not answered while the database was waited for: \(pageAnswer)")
+            }
+            XCTAssertTrue(pageAnswer.contains("<html"), pageAnswer)
+            for request in requests {
+                let answer = request.readToEnd()
+                XCTAssertTrue(answer.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), answer)
+                XCTAssertTrue(answer.contains("{\"error\":\"cannot read the database: no answer within 1 s (a PostgreSQL server that is down"),
+                              answer)
+            }
+
+            // Once the lock is gone the new database is served.
+            try holder.release()
+            var answer = ""
+            for _ in 0..<60 where !answer.hasPrefix("HTTP/1.1 200 OK\r\n") {
+                let request = try get("/api/sweeps")
+                answer = request.readToEnd()
+                request.close()
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            XCTAssertTrue(answer.contains("\"single_runs\":2"), answer)
+        }
     }
 }
 
