@@ -1,6 +1,7 @@
-// The database the dashboard reads, as it is now: a SQLite file deleted or replaced while the
-// dashboard runs (`rm` and a new sweep, a copy over it) is opened again at its path, since the
-// connections opened before go on reading the old file; until it can be, requests get a 503 saying so.
+// The database the dashboard reads, as it is now: a SQLite file deleted, replaced or written over
+// while the dashboard runs (`rm` and a new sweep, a copy moved over it or `cp` onto it) is opened
+// again at its path, since the connections opened before go on reading the old file (or their
+// cached pages of it); until it can be, requests get a 503 saying so.
 import Foundation
 import Store
 
@@ -37,6 +38,25 @@ final class CurrentDatabase: @unchecked Sendable {  // `current` and `generation
                 generation += 1
             }
             return current
+        }
+    }
+
+    /// The change token of the database at its path (SQLite: of the file there now, whichever
+    /// was opened). Read before `read` looks at the file, so that an answer is never cached under
+    /// the token of a newer file than the one it was read from.
+    func changeToken() throws -> String {
+        try lock.withLock { current }.queries.changeToken()
+    }
+
+    /// `body` over the data of the database as it is now (`data()`). When `body` fails and the
+    /// file was written over meanwhile (a `cp` over it while it was read: its pages look damaged),
+    /// it runs again on the file now there, rather than call a healthy file damaged.
+    func read<T>(_ body: (DashboardData) throws -> T) throws -> T {
+        let data = try data()
+        do {
+            return try body(data)
+        } catch where data.queries.fileChange() != nil {
+            return try body(try self.data())
         }
     }
 }

@@ -163,19 +163,21 @@ public struct DashboardServer: Sendable {
         let cache = self.cache
         /// A JSON route: `answer` gets the database's data, the query and the path's `id` (nil when the
         /// path has none), on a database thread. Its answer is cached per path and query under the
-        /// change token read before the database is.
+        /// change token read before the database file is looked at.
         func api(_ path: RouterPath, cached: Bool = true,
                  _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
                 let query = QueryParameters(request), idText = context.parameters.get("id")
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
                 return Self.json(try await threads.run {
-                    let data = try database.data()
-                    func compute() throws -> ByteBuffer {
-                        ByteBuffer(string: try answer(data, query, { try Self.id(idText) }).serialized())
+                    let token = cached ? try database.changeToken() : nil
+                    return try database.read { data in
+                        func compute() throws -> ByteBuffer {
+                            ByteBuffer(string: try answer(data, query, { try Self.id(idText) }).serialized())
+                        }
+                        guard let token else { return try compute() }
+                        return try cache.body(for: key, token: token, compute: compute)
                     }
-                    guard cached else { return try compute() }
-                    return try cache.body(for: key, token: data.queries.changeToken(), compute: compute)
                 })
             }
         }
@@ -210,7 +212,9 @@ public struct DashboardServer: Sendable {
         router.get("/api/runs/:id/tensor.npy") { request, context in
             let query = QueryParameters(request), idText = context.parameters.get("id")
             let (name, bytes) = try await threads.run {
-                try database.data().npy(runID: try Self.id(idText), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+                try database.read { data in
+                    try data.npy(runID: try Self.id(idText), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+                }
             }
             var headers = HTTPFields()
             headers[.contentType] = "application/octet-stream"

@@ -18,8 +18,10 @@ extension RunQueries {
     public func changeToken() throws -> String { try store.backend.changeToken() }
 
     /// What became of the SQLite file since it was opened ("PATH was deleted", "PATH was replaced by
-    /// another file"): these queries go on reading the file they opened, so a dashboard opens the one now at
-    /// the path (`reopened()`). nil while it is the same file, and always for PostgreSQL.
+    /// another file", "PATH was changed by another process": written over in place, or checkpointed):
+    /// these queries go on reading the file they opened, or its pages cached before a copy over it,
+    /// so a dashboard opens the one now at the path (`reopened()`). nil while it is the same file,
+    /// unchanged, and always for PostgreSQL.
     public func fileChange() -> String? { store.backend.fileChange() }
 
     /// The queries of the file now at the path, opened read-only with the same busy timeout.

@@ -199,8 +199,8 @@ protocol StoreBackend: AnyObject, Sendable {
     /// committed between them), cheap enough for a dashboard to poll often. Throws when the
     /// database cannot be read (a PostgreSQL server that is down), like any read.
     func changeToken() throws -> String
-    /// What became of the database file since it was opened (deleted, replaced), nil while it is
-    /// the same file or when there is no file (PostgreSQL).
+    /// What became of the database file since it was opened (deleted, replaced, written over), nil
+    /// while it is the same file, unchanged, or when there is no file (PostgreSQL).
     func fileChange() -> String?
     /// Closes every connection. Later calls do nothing; any other use afterwards throws.
     func close() throws

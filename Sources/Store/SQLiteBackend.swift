@@ -55,16 +55,19 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         }
     }
 
-    /// What became of the file at `path` since it was opened: nil while it is the same file (or
-    /// cannot be looked at), else "PATH was deleted" or "PATH was replaced by another file". The
-    /// open connections keep reading the file they opened, whatever now has its path. A file read
-    /// as immutable (`readOnlyOpenPath`) that another process wrote is changed too: its reads
-    /// would fail (`.changedWhileRead`), and a new open reads the change. One `stat`.
+    /// What became of the file at `path` since it was opened: nil while it is the same file,
+    /// unchanged (or cannot be looked at), else "PATH was deleted", "PATH was replaced by another
+    /// file" or "PATH was changed by another process". The open connections keep reading the file
+    /// they opened, whatever now has its path. A file written in place is changed too (its size or
+    /// modification time): another database copied over it (`cp`) leaves the WAL index as it was,
+    /// so the open connections would mix their cached pages with the new file's (stale rows, or
+    /// "malformed"); a file read as immutable (`readOnlyOpenPath`) would fail (`.changedWhileRead`).
+    /// A writer's checkpoint changes it as well: a new open then reads the same data. One `stat`.
     func fileChange() -> String? {
         guard let openedFile else { return nil }
         guard let now = FileState(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
         if !now.isSameFile(as: openedFile) { return "\(path) was replaced by another file" }
-        if isImmutable && now != openedFile { return "\(path) was changed by another process" }
+        if now != openedFile { return "\(path) was changed by another process" }
         return nil
     }
 

@@ -115,6 +115,38 @@ final class DashboardServerTests: XCTestCase {
                        + "again once it is a Slope database")
     }
 
+    /// Another database copied onto the served file in place (`cp other.db served.db`: the same
+    /// inode, the WAL index left as it was) was served from the connections' cached pages of the
+    /// old file (stale sweeps and runs), or called damaged ("malformed"). Now the file's size and
+    /// modification time show the change, and the new content is served.
+    func testADatabaseCopiedOntoTheServedFileInPlaceIsServed() async throws {
+        let path = directory.path("live.db"), other = directory.path("other.db")
+        try ReportFixture.build(at: path)
+        let server = try DashboardServer(queries: try SlopeStore(path: path, mode: .readOnly).queries)
+        let before = try await DashboardTests.fetch(["/api/sweeps", "/api/sweeps/1/runs", "/api/runs", "/api/runs/1"], from: server)
+        XCTAssertEqual(before.map(\.status), [.ok, .ok, .ok, .ok])
+        XCTAssertEqual(before[0].json["single_runs"] as? Int, 2)
+        XCTAssertEqual((before[0].json["sweeps"] as? [[String: Any]])?.count, 1)
+
+        let fresh = try SlopeStore(path: other)  // one single run, no sweep
+        _ = try fresh.createRun(SlopeStore.NewRun(name: "second", learningRate: 0.1, batchSize: 4, epochs: 1, seed: 1, layers: "2-1",
+                                                  activation: "relu", outputActivation: "identity", loss: "mse", dataset: "moons",
+                                                  configJSON: "{}", slopeVersion: "test"))
+        try fresh.close()
+        let inode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int)
+        let file = try XCTUnwrap(FileHandle(forWritingAtPath: path))  // as cp writes: truncated, then written, same inode
+        try file.truncate(atOffset: 0)
+        try file.write(contentsOf: try Data(contentsOf: URL(fileURLWithPath: other)))
+        try file.close()
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? Int, inode)
+
+        let after = try await DashboardTests.fetch(["/api/sweeps", "/api/runs", "/api/sweeps/1/runs", "/api/runs/3"], from: server)
+        XCTAssertEqual(after.map(\.status), [.ok, .ok, .notFound, .notFound], after.map(\.text).joined(separator: "\n"))
+        XCTAssertEqual(after[0].json["single_runs"] as? Int, 1)
+        XCTAssertEqual((after[0].json["sweeps"] as? [[String: Any]])?.count, 0)
+        XCTAssertEqual((after[1].json["runs"] as? [[String: Any]])?.map { $0["name"] as? String }, ["second"])
+    }
+
     /// Why opening `path` read-only fails, as the store says it.
     private static func openingError(_ path: String) throws -> String {
         do {
