@@ -50,13 +50,17 @@ final class CurrentDatabase: @unchecked Sendable {  // `current` and `generation
 
     /// `body` over the data of the database as it is now (`data()`). When `body` fails and the
     /// file was written over meanwhile (a `cp` over it while it was read: its pages look damaged),
-    /// it runs again on the file now there, rather than call a healthy file damaged.
+    /// it runs again on the file now there, rather than call a healthy file damaged. When it fails
+    /// because tables are gone (a PostgreSQL database dropped and made again empty), the error
+    /// says what opening the database would (`RunQueries.schemaError`), as the commands do.
     func read<T>(_ body: (DashboardData) throws -> T) throws -> T {
         let data = try data()
         do {
             return try body(data)
         } catch where data.queries.fileChange() != nil {
             return try body(try self.data())
+        } catch {
+            throw data.queries.schemaError(explaining: error) ?? error
         }
     }
 }

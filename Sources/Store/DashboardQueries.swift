@@ -30,6 +30,24 @@ extension RunQueries {
         RunQueries(store: try SlopeStore(path: path, mode: .readOnly, busyTimeout: store.busyTimeout))
     }
 
+    /// When `error` is a read that met no such table or column (a PostgreSQL database dropped and
+    /// made again empty while a dashboard reads it, or emptied), the error opening the database
+    /// now gives, as every command says it: `.noDatabase` (no Slope tables yet: run `runner` on it
+    /// once as the database owner), `.olderSchema`, another application's database. nil for any
+    /// other error, or when the schema checks out (the table came back). An SQLite file changed
+    /// under its reader is opened again instead (`fileChange()`).
+    public func schemaError(explaining error: Error) -> StoreError? {
+        guard case let StoreError.postgres(_, message) = error,
+              message.hasSuffix("[SQLSTATE 42P01]") || message.hasSuffix("[SQLSTATE 42703]"),  // undefined table, column
+              let backend = store.backend as? PostgresBackend else { return nil }
+        do {
+            try backend.withSession { session in try PostgresMigrations.verify(session) }
+            return nil
+        } catch {
+            return error as? StoreError
+        }
+    }
+
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)

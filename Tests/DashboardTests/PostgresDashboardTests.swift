@@ -98,4 +98,27 @@ final class PostgresDashboardTests: DashboardTests {
         // The role really may not write (opening to write, or writing, fails): nothing above could have.
         XCTAssertThrowsError(try SlopeStore(location: reader).createRun(.example()))
     }
+
+    /// The served database dropped and made again empty (its connections ended; the store
+    /// reconnects to the new one) gave PostgreSQL's raw `relation "runs" does not exist
+    /// [SQLSTATE 42P01]`; now every API route says what `report` says of that database.
+    func testADatabaseMadeAgainEmptyWhileServedIsSaidAsTheCommandsSayIt() async throws {
+        let location = try makeFixture()
+        let name = try XCTUnwrap(URLComponents(string: location)?.path.dropFirst()).description
+        let server = try DashboardServer(queries: try SlopeStore(location: location, mode: .readOnly).queries)
+        let before = try await Self.fetch(["/api/sweeps"], from: server)
+        XCTAssertEqual(before[0].json["single_runs"] as? Int, 2)
+
+        try Self.execute("DROP DATABASE \(name) WITH (FORCE)")
+        try Self.execute("CREATE DATABASE \(name)")
+        var opening = ""
+        XCTAssertThrowsError(try SlopeStore(location: location, mode: .readOnly)) { opening = "\($0)" }
+        XCTAssertTrue(opening.contains("has no Slope tables yet: run `runner` on it once as the database owner"), opening)
+        let after = try await Self.fetch(["/api/sweeps", "/api/sweeps/1/runs", "/api/runs/1", "/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight"],
+                                         from: server)
+        for reply in after {
+            XCTAssertEqual(reply.status, .serviceUnavailable, reply.text)
+            XCTAssertEqual(reply.json["error"] as? String, "cannot read the database: " + opening)
+        }
+    }
 }
