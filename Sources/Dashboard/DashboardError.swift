@@ -10,7 +10,8 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
     case badParameter(String)
     case notFound(String)
     case unauthorized
-    case forbiddenHost(String)
+    /// A Host header that is not a loopback name (quoted), or none (nil), without a token.
+    case forbiddenHost(String?)
     case methodNotAllowed(String)
     /// The database could not answer (busy, damaged, gone): its one-line message.
     case database(String)
@@ -23,8 +24,10 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
         case .notFound(let detail): return detail
         case .unauthorized:
             return "this dashboard needs its token: open the address `report serve` printed (it carries ?token=...), or send the header Authorization: Bearer TOKEN"
-        case .forbiddenHost(let host):
+        case .forbiddenHost(let host?):
             return "requests must name the dashboard's own address, not the host \(host) (open the address `report serve` printed)"
+        case .forbiddenHost(nil):
+            return "requests must name the dashboard's own address in a Host header, and this one has none (open the address `report serve` printed)"
         case .methodNotAllowed(let method): return "method \(method) is not allowed: the dashboard is read-only (GET and HEAD)"
         case .database(let detail): return "cannot read the database: \(detail)"
         case .cannotServe(let detail): return detail

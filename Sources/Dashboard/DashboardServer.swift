@@ -274,11 +274,15 @@ struct GuardMiddleware: RouterMiddleware {
         var setsCookie = false
         do {
             guard request.method == .get || request.method == .head else { throw DashboardError.methodNotAllowed(request.method.rawValue) }
-            if token == nil, let host = request.head.authority {
-                // Without a token, only loopback names: a web page cannot reach the dashboard through
-                // a DNS name of its own that resolves to 127.0.0.1 (DNS rebinding).
-                let name = Self.hostName(host)
-                guard DashboardServer.isLoopback(name) else { throw DashboardError.forbiddenHost(DashboardData.quoted(host)) }
+            if token == nil {
+                // Without a token, one Host header naming a loopback host: a web page cannot reach the
+                // dashboard through a DNS name of its own that resolves to 127.0.0.1 (DNS rebinding).
+                // The first Host header is the authority; the HTTP parser leaves any other among the fields.
+                guard let host = request.head.authority else { throw DashboardError.forbiddenHost(nil) }
+                let otherHosts = request.headers.filter { $0.name.canonicalName == "host" }.map(\.value)
+                guard Self.isLoopbackAuthority(host), otherHosts.isEmpty else {
+                    throw DashboardError.forbiddenHost(DashboardData.quoted(([host] + otherHosts).joined(separator: ", ")))
+                }
             }
             if let token {
                 let query = QueryParameters(request)["token"]
@@ -310,9 +314,23 @@ struct GuardMiddleware: RouterMiddleware {
         return response
     }
 
-    static func hostName(_ host: String) -> String {
-        if host.hasPrefix("["), let end = host.firstIndex(of: "]") { return String(host[host.index(after: host.startIndex)..<end]) }
-        return String(host.split(separator: ":", maxSplits: 1).first ?? "")
+    /// Whether a Host header is a loopback host and at most a port, nothing else: `127.0.0.1`,
+    /// `localhost:8080`, `[::1]:8080`, but not `localhost:8080@evil.example` or `localhost/x`.
+    static func isLoopbackAuthority(_ authority: String) -> Bool {
+        let name: Substring, rest: Substring
+        if authority.hasPrefix("[") {
+            guard let end = authority.firstIndex(of: "]") else { return false }
+            name = authority[...end]
+            rest = authority[authority.index(after: end)...]
+        } else {
+            let colon = authority.firstIndex(of: ":") ?? authority.endIndex
+            name = authority[..<colon]
+            rest = authority[colon...]
+        }
+        let port = rest.dropFirst()
+        let isPort = rest.isEmpty || (rest.first == ":" && (1...5).contains(port.count) && port.allSatisfy { $0.isASCII && $0.isNumber }
+                                      && Int(port).map { $0 <= 65535 } == true)
+        return isPort && DashboardServer.isLoopback(name.lowercased())
     }
 
     static func bearer(_ request: Request) -> String? {

@@ -34,11 +34,13 @@ final class DashboardServerTests: XCTestCase {
         XCTAssertNoThrow(try DashboardServer(queries: queries, host: "0.0.0.0", token: DashboardServer.generateToken()))
         XCTAssertEqual(DashboardServer.generateToken().count, 32)
         XCTAssertNotEqual(DashboardServer.generateToken(), DashboardServer.generateToken())
-        for host in ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "localhost"] {
-            XCTAssertTrue(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        for host in ["127.0.0.1:8080", "localhost:80", "[::1]:8080", "localhost", "[::1]", "127.1.2.3:65535", "LocalHost:1"] {
+            XCTAssertTrue(GuardMiddleware.isLoopbackAuthority(host), host)
         }
-        for host in ["evil.example:8080", "127.0.0.1.evil.example", "192.168.1.5:8080", "[::2]:80"] {
-            XCTAssertFalse(DashboardServer.isLoopback(GuardMiddleware.hostName(host)), host)
+        for host in ["evil.example:8080", "127.0.0.1.evil.example", "192.168.1.5:8080", "[::2]:80", "localhost:8080@evil.example",
+                     "localhost@evil.example", "localhost:", "localhost:65536", "localhost:80:80", "localhost/", "[::1]x", "[::1", "",
+                     "localhost:+80", "localhost :80", "user@localhost"] {
+            XCTAssertFalse(GuardMiddleware.isLoopbackAuthority(host), host)
         }
         let server = try DashboardServer(queries: queries, host: "::1", port: 9000, token: "abcdefghijklmnopq")
         XCTAssertEqual(server.address(port: 9001), "http://[::1]:9001/?token=abcdefghijklmnopq")
@@ -223,6 +225,36 @@ final class DashboardServerTests: XCTestCase {
             // Closed by the server: the read ends (at most 60 s, the socket's own receive timeout) with nothing.
             XCTAssertEqual(halfSent.readToEnd(), "")
             XCTAssertTrue(halfSent.wasClosedByPeer, "the half-sent request's connection is still open")
+        }
+    }
+
+    /// Without a token, a request must carry one Host header naming a loopback host and at most a
+    /// port: one without (HTTP/1.0), with `localhost:P@evil.example`, or with a second Host header
+    /// naming another host got through; now they get a 403 saying why.
+    func testRequestsWithoutALoopbackHostHeaderAreRefused() throws {
+        let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries, port: 0)
+        try serving(server) { port in
+            func status(_ head: String) throws -> (line: String, answer: String) {
+                let connection = try LoopbackConnection(port: port)
+                defer { connection.close() }
+                try connection.send(head + "Connection: close\r\n\r\n")
+                let answer = connection.readToEnd()
+                return (answer.components(separatedBy: "\r\n")[0], answer)
+            }
+            for head in ["GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n", "GET / HTTP/1.1\r\nHost: localhost:\(port)\r\n",
+                         "GET /api/sweeps HTTP/1.0\r\nHost: [::1]:\(port)\r\n", "GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1\r\n"] {
+                XCTAssertEqual(try status(head).line, "HTTP/1.1 200 OK", head)
+            }
+            let none = try status("GET /api/sweeps HTTP/1.0\r\n")
+            XCTAssertEqual(none.line, "HTTP/1.1 403 Forbidden", none.answer)
+            XCTAssertTrue(none.answer.hasSuffix(#"{"error":"requests must name the dashboard\u0027s own address in a Host header, and this one has none "#
+                                                + #"(open the address `report serve` printed)"}"#), none.answer)
+            let userInfo = try status("GET /api/sweeps HTTP/1.1\r\nHost: localhost:\(port)@evil.example\r\n")
+            XCTAssertEqual(userInfo.line, "HTTP/1.1 403 Forbidden", userInfo.answer)
+            XCTAssertTrue(userInfo.answer.contains(#"not the host \u0027localhost:\#(port)@evil.example\u0027"#), userInfo.answer)
+            let two = try status("GET /api/sweeps HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nHost: evil.example\r\n")
+            XCTAssertEqual(two.line, "HTTP/1.1 403 Forbidden", two.answer)
+            XCTAssertTrue(two.answer.contains(#"not the host \u0027127.0.0.1:\#(port), evil.example\u0027"#), two.answer)
         }
     }
 
