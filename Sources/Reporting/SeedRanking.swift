@@ -1,6 +1,7 @@
 // Ranking configurations across seeds: runs that differ only by their seed are one configuration,
 // ranked by its mean over the seeds (with the standard deviation and n), not by its luckiest run.
 import Foundation
+import Store
 
 /// One configuration of a sweep and its runs (one per seed).
 public struct SeedGroup: Equatable, Sendable {
@@ -11,7 +12,8 @@ public struct SeedGroup: Equatable, Sendable {
     /// Runs without a value (failed or diverged, or not finished).
     public var missing: Int
     public var mean: Double
-    /// Sample standard deviation (n - 1); nil for a single value.
+    /// Population standard deviation over the seeds (divided by n, as `report grid`'s `std`:
+    /// `CellStatistics`); nil for a single value.
     public var standardDeviation: Double?
     /// The group's best run by the metric (nil when none has a value).
     public var bestRunID: Int64?
@@ -44,9 +46,9 @@ public enum SeedRanking {
         let groups = order.map { key -> SeedGroup in
             let runs = members[key]!
             let values = runs.compactMap { $0.value.flatMap { $0.isFinite ? $0 : nil } }
-            let mean = values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-            let deviation: Double? = values.count < 2 ? nil
-                : (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)).squareRoot()
+            let statistics = CellStatistics(values)
+            let mean = statistics?.mean ?? .nan
+            let deviation = values.count < 2 ? nil : statistics?.standardDeviation
             let best = runs.filter { $0.value?.isFinite ?? false }
                 .min { RunRanking.ranksBefore(($0.id, $0.value), ($1.id, $1.value), goal: goal) }
             return SeedGroup(runIDs: runs.map(\.id), values: values, missing: runs.count - values.count,

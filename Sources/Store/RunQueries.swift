@@ -367,21 +367,23 @@ extension PivotCell {
     }
 }
 
-/// The mean, extremes and population standard deviation of a pivot cell's values, computed in Swift
-/// in the order given so that every store gives the same bits: SQL's avg() adds in whatever order
-/// the rows come, and SQLite (Neumaier's compensated sum since 3.43, plain before) and PostgreSQL
-/// (plain) add differently, which could change a printed digit or which cell ties for best.
-struct CellStatistics: Equatable {
-    var mean: Double
-    var minimum: Double
-    var maximum: Double
+/// The mean, extremes and population standard deviation (divided by n, numpy's `ddof=0`) of a pivot
+/// cell's values, computed in Swift in the order given so that every store gives the same bits: SQL's
+/// avg() adds in whatever order the rows come, and SQLite (Neumaier's compensated sum since 3.43,
+/// plain before) and PostgreSQL (plain) add differently, which could change a printed digit or which
+/// cell ties for best. Reporting's seed ranking (`report best`, runner's summary) uses it too, so
+/// every `±` Slope prints is the same spread.
+public struct CellStatistics: Equatable, Sendable {
+    public var mean: Double
+    public var minimum: Double
+    public var maximum: Double
     /// Nil when the mean is not finite (an infinite value makes the spread meaningless).
-    var standardDeviation: Double?
+    public var standardDeviation: Double?
 }
 
 extension CellStatistics {
     /// Nil for no values. An infinite value makes the mean that infinity (NaN with both signs).
-    init?(_ values: [Double]) {
+    public init?(_ values: [Double]) {
         guard let first = values.first else { return nil }
         let count = Double(values.count)
         minimum = values.reduce(first) { Swift.min($0, $1) }

@@ -21,12 +21,13 @@ final class SeedRankingTests: XCTestCase {
         let groups = SeedRanking.rank(entries, goal: .min)
         XCTAssertEqual(groups.map(\.runIDs), [[4, 5, 6], [1, 2, 3], [7]])
         XCTAssertEqual(groups[0].mean, 0.16, accuracy: 1e-12)
-        XCTAssertEqual(groups[0].standardDeviation!, 0.01, accuracy: 1e-12)  // deviations -0.01, 0, 0.01: sqrt(0.0002 / 2)
+        // Population deviation (divided by n, as report grid's std): deviations -0.01, 0, 0.01: sqrt(0.0002 / 3).
+        XCTAssertEqual(groups[0].standardDeviation!, (0.0002 / 3).squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(groups[0].count, 3)
         XCTAssertEqual(groups[0].bestRunID, 4)
         XCTAssertEqual(groups[1].mean, 0.27, accuracy: 1e-12)
-        // deviations -0.17, 0.13, 0.04: sqrt((0.0289 + 0.0169 + 0.0016) / 2) = sqrt(0.0237)
-        XCTAssertEqual(groups[1].standardDeviation!, 0.0237.squareRoot(), accuracy: 1e-12)
+        // deviations -0.17, 0.13, 0.04: sqrt((0.0289 + 0.0169 + 0.0016) / 3) = sqrt(0.0158)
+        XCTAssertEqual(groups[1].standardDeviation!, 0.0158.squareRoot(), accuracy: 1e-12)
         XCTAssertEqual(groups[1].bestRunID, 1)
         XCTAssertNil(groups[2].standardDeviation)
         XCTAssertTrue(SeedRanking.hasRepeatedConfigurations(groups))
@@ -94,12 +95,12 @@ final class SeedRankedBestTests: XCTestCase {
         let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
         let text = try reporter.best(sweepID: 1)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines[0], "best configuration of sweep 1 by final_val_loss (min), mean over seeds: learning_rate=0.3, final_val_loss = 0.16 ± 0.01 (n=3)")
+        XCTAssertEqual(lines[0], "best configuration of sweep 1 by final_val_loss (min), mean over seeds: learning_rate=0.3, final_val_loss = 0.16 ± 0.0082 (n=3)")
         XCTAssertTrue(text.contains("its best run: best run of sweep 1 by final_val_loss (min): run 4 "), text)
         let csv = try reporter.best(sweepID: 1, format: .csv).split(separator: "\n")
         XCTAssertEqual(csv[0], "rank,best_run,mean,std,n,missing,runs,configuration")
-        // CSV keeps full precision: sqrt(((0.15 - 0.16)^2 + (0.17 - 0.16)^2) / 2) in binary floating point.
-        XCTAssertEqual(csv[1], "1,4,0.16,0.010000000000000009,3,0,4 5 6,learning_rate=0.3")
+        // CSV keeps full precision: sqrt(((0.15 - 0.16)^2 + (0.17 - 0.16)^2) / 3) in binary floating point.
+        XCTAssertEqual(csv[1], "1,4,0.16,0.008164965809277268,3,0,4 5 6,learning_rate=0.3")
         XCTAssertTrue(csv[2].hasPrefix("2,1,0.27"), String(csv[2]))
         // --per-run: the lucky run.
         XCTAssertTrue(try reporter.best(sweepID: 1, perRun: true).hasPrefix("best run of sweep 1 by final_val_loss (min): run 1 "))
@@ -109,7 +110,19 @@ final class SeedRankedBestTests: XCTestCase {
         let store = try makeStore()
         let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
         XCTAssertTrue(summary.contains("* best run: 1 (lowest final val_loss)\n"), summary)
-        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.1600 ± 0.0100 (n=3)\n"), summary)
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.1600 ± 0.0082 (n=3)\n"), summary)
+    }
+
+    /// One spread everywhere: the grid's cell over lr=0.3's three seeds and best's configuration give the
+    /// same std, to the bit (both CellStatistics).
+    func testBestAndGridGiveTheSameSpread() throws {
+        let store = try makeStore()
+        let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
+        let grid = try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", format: .csv).split(separator: "\n")
+        XCTAssertEqual(grid[0], "learning_rate,batch_size,runs,values,mean,std,min,max,best,diverged,failed")
+        XCTAssertEqual(grid[1], "0.3,16,3,3,0.16,0.008164965809277268,0.15,0.17,1,0,0")
+        let best = try reporter.best(sweepID: 1, format: .csv).split(separator: "\n")
+        XCTAssertEqual(best[1], "1,4,0.16,0.008164965809277268,3,0,4 5 6,learning_rate=0.3")
     }
 }
 
