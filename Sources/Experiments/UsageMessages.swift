@@ -84,6 +84,31 @@ public enum UsageMessages {
         return refusal
     }
 
+    /// ArgumentParser's message for a word an option of choices does not take ("The value 'minimize'
+    /// is invalid for '--goal <goal>'. Please provide one of 'min' and 'max'.", or its choices as a
+    /// bulleted list when there are six or more) in the house wording: "--goal: 'minimize' is not
+    /// accepted; expected min or max". Nil for any other message.
+    public static func choiceRefusal(in message: String) -> String? {
+        let start = "The value '", middle = "' is invalid for '", choices = "'. Please provide one of "
+        guard message.hasPrefix(start), let valueEnd = message.range(of: middle),
+              let listStart = message.range(of: choices, range: valueEnd.upperBound..<message.endIndex) else { return nil }
+        let value = String(message[message.index(message.startIndex, offsetBy: start.count)..<valueEnd.lowerBound])
+        // "--goal <goal>": the option's name; an argument ("<metric>") is left as ArgumentParser says it.
+        guard let option = message[valueEnd.upperBound..<listStart.lowerBound].split(separator: " ").first,
+              option.hasPrefix("-") else { return nil }
+        let list = message[listStart.upperBound...]
+        let words: [String]
+        if list.hasPrefix("the following:") {
+            words = list.split(separator: "\n").dropFirst().map { String($0.trimmingCharacters(in: .whitespaces).dropFirst(2)) }
+        } else {
+            // 'a', 'b' or 'c'.  /  'min' and 'max'.
+            words = list.split(separator: "'").enumerated().filter { $0.offset % 2 == 0 }.map { String($0.element) }
+        }
+        guard !words.isEmpty else { return nil }
+        let expected = words.count == 1 ? words[0] : words.dropLast().joined(separator: ", ") + " or " + words.last!
+        return ExperimentsError.valueNotAccepted(option: String(option), value: value, expected: expected).description
+    }
+
     /// For a first argument that is no command (`report inspect 1`, `runner trian`): "unknown
     /// command 'inspect': `report --help` lists the commands", with " (did you mean 'train'?)"
     /// when one is near. Nil when `arguments` starts with a command, `help`, or an option.

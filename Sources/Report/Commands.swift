@@ -151,7 +151,7 @@ struct Grid: ParsableCommand {
 struct RankingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Numeric run column to rank by (default: the sweep's metric, as runner ranked it; else best_val_loss, or best_train_loss).", valueName: "column"))
     var metric: String?
-    @Option(help: ArgumentHelp("Whether lower or higher is better (default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
+    @Option(help: ArgumentHelp("Whether lower or higher is better (minimize and maximize, the sweep files' words, are taken too; default: the sweep metric's goal with the default metric, else max for accuracies, else min).", valueName: "goal"))
     var goal: Goal?
 
     func validate() throws {

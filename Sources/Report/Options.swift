@@ -8,7 +8,16 @@ import Store
 
 extension OutputFormat: ExpressibleByArgument {}
 extension TensorExportFormat: ExpressibleByArgument {}
-extension Goal: ExpressibleByArgument {}
+extension Goal: ExpressibleByArgument {
+    /// `min` or `max`, and the sweep files' words for them, `minimize` and `maximize`.
+    public init?(argument: String) {
+        switch argument {
+        case "minimize": self = .min
+        case "maximize": self = .max
+        default: self.init(rawValue: argument)
+        }
+    }
+}
 extension CurveMetric: ExpressibleByArgument {}
 extension ExportSubject: ExpressibleByArgument {}
 

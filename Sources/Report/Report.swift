@@ -91,7 +91,7 @@ struct Report: ParsableCommand {
     /// refused is that refusal alone (`Accepted`); a negative run id (`report show -1`, which it
     /// takes for an option) gets the refusal of a run id.
     static func usageMessage(_ message: String, arguments: [String]) -> String {
-        if let refusal = UsageMessages.refusal(in: message) { return refusal }
+        if let refusal = UsageMessages.refusal(in: message) ?? UsageMessages.choiceRefusal(in: message) { return refusal }
         // `report export --run 10`: runs are chosen with --where (ArgumentParser would suggest --out).
         if message.hasPrefix("Unknown option '--run'"), let command = arguments.first, ["export", "runs"].contains(command) {
             let given = arguments.drop { $0 != "--run" }.dropFirst().first.flatMap { Int64($0) }.map(String.init) ?? "N"

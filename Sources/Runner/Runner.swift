@@ -42,7 +42,7 @@ struct Runner: ParsableCommand {
             }
             // One line, like every other error ("error: Unknown option '--bogus'"); --help has the usage.
             let text = message(for: error)
-            let line = UsageMessages.refusal(in: text) ?? text
+            let line = UsageMessages.refusal(in: text) ?? UsageMessages.choiceRefusal(in: text) ?? text
             Console.writeError("error: " + line.split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
         }

@@ -99,6 +99,12 @@ final class UsageMessagesCLITests: CLITestCase {
             ("report", ["export", "--columns", "80"],
              "report: error: --columns: report export writes CSV, JSON or SQLite with every column in full; leave --columns out"),
             ("report", ["serve", "--columns", "80"], "report: error: --columns: report serve serves pages that fit the browser's window; leave --columns out"),
+            // Options of choices: the house wording, not ArgumentParser's "Please provide one of 'min' and 'max'".
+            ("report", ["grid", "--sweep", "1", "--goal", "lowest"], "report: error: --goal: 'lowest' is not accepted; expected min or max"),
+            ("report", ["runs", "--format", "xml"], "report: error: --format: 'xml' is not accepted; expected table, csv or json"),
+            ("report", ["curves", "1", "--metric", "final_val_loss"],
+             "report: error: --metric: 'final_val_loss' is not accepted; expected train_loss, val_loss, train_accuracy or val_accuracy"),
+            ("report", ["export", "--what", "weights"], "report: error: --what: 'weights' is not accepted; expected runs, epochs or tensors"),
         ]
         for refusal in refusals {
             let result = try run(refusal.tool, refusal.arguments, expect: 2)
@@ -178,5 +184,19 @@ final class UsageMessagesCLITests: CLITestCase {
         XCTAssertEqual(twice.status, 2)
         XCTAssertEqual(twice.error, "error: --csv spirals:rows=10:rows=20: rows is given twice; give each option once\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("x.csv")))
+    }
+
+    /// `--goal` takes the sweep files' words too: minimize is min, maximize is max.
+    func testGoalTakesMinimizeAndMaximize() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "3", "--epochs", "2", "--learning-rate", "0.1,0.5", "--quiet"])
+        for (word, goal) in [("minimize", "min"), ("maximize", "max")] {
+            let byWord = try run("report", ["best", "--sweep", "1", "--goal", word, "--per-run", "--format", "csv"]).output
+            XCTAssertEqual(byWord, try run("report", ["best", "--sweep", "1", "--goal", goal, "--per-run", "--format", "csv"]).output)
+            XCTAssertEqual(try run("report", ["grid", "--sweep", "1", "--goal", word]).output,
+                           try run("report", ["grid", "--sweep", "1", "--goal", goal]).output)
+        }
+        // The two goals pick different runs of the two: the word is not ignored.
+        XCTAssertNotEqual(try run("report", ["best", "--sweep", "1", "--goal", "minimize", "--per-run", "--format", "csv"]).output,
+                          try run("report", ["best", "--sweep", "1", "--goal", "maximize", "--per-run", "--format", "csv"]).output)
     }
 }
