@@ -336,7 +336,7 @@ struct Export: ParsableCommand {
               report export --sweep 1 --format sqlite --out sweep1.db
             """)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this sweep's runs.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (csv and json).", valueName: "expression"))
     var filter: String?
@@ -384,10 +384,10 @@ struct Evaluate: ParsableCommand {
             classes put in the run's class order. --format: table or json (the CSV is
             written with --predictions).
             Example:
-              report evaluate 12 --data test.csv --epoch 20 --predictions predicted.csv
+              report evaluate 12 --data test.csv --epoch 10 --predictions predicted.csv
             """)
     @OptionGroup var database: DatabaseOptions
-    @OptionGroup var output: FormatOptions
+    @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format")) var format = EvaluateFormat(.table)
     @Argument(help: ArgumentHelp("The run id.", valueName: "run"), transform: Accepted.run.parse) var runID: Int64
     @Option(help: ArgumentHelp("The CSV file to score (header row; the run's feature columns, and its target column for loss and accuracy).", valueName: "file.csv"))
     var data: String
@@ -399,7 +399,7 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         if data.isEmpty { throw ValidationError("--data: give a CSV file") }
         if let predictions, predictions.isEmpty { throw ValidationError("--predictions: give a file name (or - for standard output)") }
-        if predictions == "-" && output.format == .json {
+        if predictions == "-" && format.format == .json {
             throw ValidationError("--predictions - with --format json would mix CSV and JSON on standard output: write the predictions to a file")
         }
         if let predictions, predictions != "-", OutputFile.isSameFile(predictions, data) {
@@ -408,9 +408,9 @@ struct Evaluate: ParsableCommand {
     }
     func run() throws {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
-                                                          format: output.format)
+                                                          format: format.format)
         if let predictions { try OutputFile.write(Data(evaluation.predictionsCSV.utf8), to: predictions, protecting: database.databaseFile, option: "--predictions") }
-        let written = predictions.map { $0 != "-" && output.format == .table ? "predictions written to \(SlopeStore.shownPath($0))\n" : "" } ?? ""
+        let written = predictions.map { $0 != "-" && format.format == .table ? "predictions written to \(SlopeStore.shownPath($0))\n" : "" } ?? ""
         Output.write(evaluation.text + written)
     }
 }

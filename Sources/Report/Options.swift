@@ -27,12 +27,22 @@ enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
     var outputFormat: OutputFormat { self == .csv ? .csv : .json }
 }
 
-struct DatabaseOptions: ParsableArguments {
+/// Whether a command's help lists `--columns`: `export` and `serve` fit nothing to a width and
+/// refuse it (`refuseColumns`), so their help leaves it out.
+protocol ColumnsVisibility { static var visibility: ArgumentVisibility { get } }
+enum ColumnsShown: ColumnsVisibility { static var visibility: ArgumentVisibility { .default } }
+enum ColumnsHidden: ColumnsVisibility { static var visibility: ArgumentVisibility { .hidden } }
+
+/// `--db` and `--columns` of every command; `export` and `serve` take `DatabaseOptionsOf<ColumnsHidden>`.
+typealias DatabaseOptions = DatabaseOptionsOf<ColumnsShown>
+
+struct DatabaseOptionsOf<Columns: ColumnsVisibility>: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database to read: a file, or a PostgreSQL server as postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass; see docs/distributed.md). Default: $SLOPE_DB, else ./slope.db.", valueName: "path-or-url"))
     var db: String?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Fit tables and plots to this many characters, \(Accepted.columns.expected) (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column). Not for export and serve, which fit nothing to a width.", valueName: "n"),
+            help: ArgumentHelp("Fit tables and plots to this many characters, \(Accepted.columns.expected) (default: $COLUMNS, else the terminal's width; to a pipe or file, tables keep every column).", valueName: "n",
+                               visibility: Columns.visibility),
             transform: Accepted.columns.parse)
     var columns: Int?
 
@@ -61,7 +71,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Seconds a read waits for a lost PostgreSQL server to come back before it fails: `report`
     /// answers (an error, or the dashboard's 503) within seconds, unlike a worker, which waits.
-    static let reconnectionSeconds: TimeInterval = 3
+    static var reconnectionSeconds: TimeInterval { 3 }
 
     /// The database opened read-only (never migrated, never written). A lost PostgreSQL server is
     /// waited for `reconnectionSeconds` and said once on stderr (`whileDown`: what happens meanwhile).
@@ -84,6 +94,19 @@ struct DatabaseOptions: ParsableArguments {
 struct FormatOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Output format.", valueName: "format"))
     var format: OutputFormat = .table
+}
+
+/// `evaluate --format`: a table or json (its CSV is the predictions file). `csv` still parses, so
+/// that its refusal can say where the CSV goes (Reporting's `evaluate`); help lists only the two.
+struct EvaluateFormat: ExpressibleByArgument {
+    var format: OutputFormat
+    init(_ format: OutputFormat) { self.format = format }
+    init?(argument: String) {
+        guard let format = OutputFormat(rawValue: argument) else { return nil }
+        self.format = format
+    }
+    static var allValueStrings: [String] { [OutputFormat.table, .json].map(\.rawValue) }
+    var defaultValueDescription: String { format.rawValue }
 }
 
 enum Output {

@@ -23,7 +23,7 @@ struct Serve: ParsableCommand {
               report serve --host 0.0.0.0 --token generate
             """)
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
     @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
     var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on: \(Accepted.port.expected). Default: 8080.", valueName: "port"),

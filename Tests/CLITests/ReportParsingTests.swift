@@ -80,6 +80,20 @@ final class ReportParsingTests: XCTestCase {
         XCTAssertTrue(evaluate.contains("to this CSV file (- for standard output)"), evaluate)
         XCTAssertTrue(HTML.helpMessage(columns: 200).contains("The HTML file to write (- for standard output)"))
         XCTAssertTrue(Tensors.helpMessage(columns: 200).contains("instead of standard output (- is standard output)"))
+        // The choices listed are the ones it takes (csv is refused, with where the CSV goes).
+        XCTAssertTrue(evaluate.contains("--format <format>       Output format. (values: table, json; default: table)"), evaluate)
+        XCTAssertTrue(try Evaluate.parse(["1", "--data", "x.csv", "--format", "json"]).format.format == .json)
+    }
+
+    /// export and serve refuse --columns, so their help does not offer it; the other commands' does.
+    func testHelpListsColumnsOnlyWhereItIsTaken() {
+        for command: ParsableCommand.Type in [Export.self, Serve.self] {
+            XCTAssertFalse(command.helpMessage(columns: 200).contains("--columns"), "\(command)")
+            XCTAssertTrue(command.helpMessage(columns: 200).contains("--db <path-or-url>"), "\(command)")
+        }
+        for command: ParsableCommand.Type in [Runs.self, Grid.self, Evaluate.self] {
+            XCTAssertTrue(command.helpMessage(columns: 200).contains("--columns <n>"), "\(command)")
+        }
     }
 
     /// The help of an option that takes a number says what it takes in the words of its refusal.
