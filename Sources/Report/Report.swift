@@ -17,7 +17,7 @@ struct Report: ParsableCommand {
             $SLOPE_DB, else ./slope.db) without ever writing or migrating it, so it
             is safe while a sweep is running.
             Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments
-            or expression).
+            or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
             """,
         version: SlopeVersion.current,
         subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Importance.self, Layers.self, Tensors.self,

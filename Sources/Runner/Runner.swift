@@ -15,7 +15,8 @@ struct Runner: ParsableCommand {
             (--db PATH, or $SLOPE_DB, or ./slope.db) or a PostgreSQL server shared by many \
             machines (--db postgresql://USER@HOST/DB, docs/distributed.md). Look at the results \
             with `report`.
-            Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C).
+            Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C), \
+            143 terminated (SIGTERM).
             """,
         version: SlopeVersion.current,
         subcommands: [Train.self, Sweep.self, Work.self, Resume.self, Compact.self, Datasets.self]

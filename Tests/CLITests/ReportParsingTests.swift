@@ -85,6 +85,13 @@ final class ReportParsingTests: XCTestCase {
         XCTAssertTrue(try Evaluate.parse(["1", "--data", "x.csv", "--format", "json"]).format.format == .json)
     }
 
+    /// The exit statuses --help lists: export exits 130 and 143 on Ctrl-C and SIGTERM.
+    func testHelpListsEveryExitStatus() {
+        XCTAssertTrue(Report.configuration.discussion.contains("Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments\n"
+                                                               + "or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."),
+                      Report.configuration.discussion)
+    }
+
     /// export and serve refuse --columns, so their help does not offer it; the other commands' does.
     func testHelpListsColumnsOnlyWhereItIsTaken() {
         for command: ParsableCommand.Type in [Export.self, Serve.self] {

@@ -31,6 +31,12 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertEqual(HelpExamples.words(#"report runs --where "a = 'b c'" --limit 2  # note"#), ["report", "runs", "--where", "a = 'b c'", "--limit", "2"])
     }
 
+    /// The exit statuses --help lists are those docs/cli-runner.md lists, SIGTERM's 143 too.
+    func testHelpListsEveryExitStatus() {
+        XCTAssertTrue(Runner.configuration.discussion.contains("Exit status: 0 success, 1 runtime error, 2 bad input, 130 interrupted (Ctrl-C), "
+                                                               + "143 terminated (SIGTERM)."), Runner.configuration.discussion)
+    }
+
     func testTrainFlagsBecomeOneRunsSettings() throws {
         let train = try parse(["train", "--dataset", "xor", "--hidden", "8,4", "--activation", "tanh", "--learning-rate", "0.3",
                                "--batch-size", "2", "--epochs", "7", "--momentum", "0.9", "--nesterov", "--seed", "5",
