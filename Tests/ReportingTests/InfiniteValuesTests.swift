@@ -72,6 +72,14 @@ final class InfiniteValuesTests: XCTestCase {
             1.0,16,2,0,,,,,0,0,1
 
             """)
+        // JSON has no infinity or NaN: they are null there (docs/cli-report.md, Output), the values still counted.
+        let json = try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: .json)
+        let cells = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        XCTAssertEqual(cells.count, 4)
+        for (cell, values) in zip(cells.prefix(3), [2, 1, 2]) {
+            XCTAssertEqual(cell["values"] as? Int, values, "\(cell)")
+            for key in ["mean", "std", "min", "max"] { XCTAssertTrue(cell[key] is NSNull, "\(key) of \(cell)") }
+        }
         // The HTML heatmap says the same.
         XCTAssertTrue(try reporter.html(sweepID: 1).contains("<p class=\"note\">no cell is marked best: no cell&#39;s mean is a number to rank"))
         // Cells without any value (a failed and a queued run) have no mean to rank: no such note.
