@@ -11,17 +11,29 @@ enum PostgresPasswordFile {
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return (nil, nil) }
         guard let data = FileManager.default.contents(atPath: path) else { return (nil, nil) }
         let wanted = [host, String(port), database, user]
+        func matches(_ field: String, _ value: String) -> Bool { field == "*" || field == value }
         var found: String?
+        // Databases of the lines that would match but for the database: a mistyped name in the
+        // URL then shows as such, not as a missing password.
+        var otherDatabases: [String] = []
         for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
             if line.hasPrefix("#") { continue }
             let fields = split(String(line))
             guard fields.count == 5 else { continue }
-            if zip(fields.prefix(4), wanted).allSatisfy({ $0 == "*" || $0 == $1 }) {
+            if zip(fields.prefix(4), wanted).allSatisfy(matches) {
                 found = fields[4]
                 break
             }
+            if matches(fields[0], host), matches(fields[1], String(port)), matches(fields[3], user), !otherDatabases.contains(fields[2]) {
+                otherDatabases.append(fields[2])
+            }
         }
-        guard let found else { return (nil, nil) }
+        guard let found else {
+            guard !otherDatabases.isEmpty else { return (nil, nil) }
+            let shown = otherDatabases.prefix(3).joined(separator: ", ") + (otherDatabases.count > 3 ? " and \(otherDatabases.count - 3) more" : "")
+            return (nil, "\(path) has no line for \(wanted.joined(separator: ":")); it has lines for database\(otherDatabases.count == 1 ? "" : "s") "
+                + "\(shown): check the database name")
+        }
         if info.st_mode & 0o077 != 0 {
             let mode = String(Int(info.st_mode & 0o777), radix: 8)
             return (nil, "\(path) has a password for this connection but was ignored: its mode \(mode) lets others read it (run chmod 600 \(path))")

@@ -44,8 +44,9 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     /// three timeouts, then any other `-c name=value` of the `options` parameter or PGOPTIONS.
     let serverSettings: [ServerSetting]
     public let passwordSource: PasswordSource
-    /// Why no password was taken from the password file even though it has a matching line
-    /// (its mode lets others read it), for the message when the server then asks for one.
+    /// Why no password was taken from the password file: it has a matching line but its mode lets
+    /// others read it, or its lines for this host, port and user are for other databases (a
+    /// mistyped name); for the message when the server then asks for one.
     public let passwordFileNote: String?
     let password: Secret?
 

@@ -168,6 +168,23 @@ final class PostgresConnectionTests: XCTestCase {
         session.close()
     }
 
+    /// A mistyped database name while ~/.pgpass has the password for the right one: the server asks
+    /// for a password (the file has none for that name), and the message says to check the name.
+    func testMistypedDatabaseWithAPasswordFileSaysToCheckTheName() throws {
+        let port = try PostgresTestCluster.admin().port
+        let pgpass = directory.path("pgpass")
+        let line = "127.0.0.1:\(port):\(database.name):postgres:\(PostgresTestCluster.adminPassword)\n"
+        XCTAssertTrue(FileManager.default.createFile(atPath: pgpass, contents: Data(line.utf8)))
+        XCTAssertEqual(chmod(pgpass, 0o600), 0)
+        let typo = database.name + "x"
+        let error = try XCTUnwrap(connectionError("postgresql://postgres@127.0.0.1:\(port)/\(typo)",
+                                                  environment: ["PGPASSFILE": pgpass, "HOME": directory.url.path],
+                                                  hiding: [PostgresTestCluster.adminPassword]))
+        XCTAssertEqual(error.description, "cannot connect to postgresql://postgres@127.0.0.1:\(port)/\(typo): the server asks for the password of user "
+                       + "postgres and none was given: put it in PGPASSWORD, in ~/.pgpass (mode 0600) or in the URL (\(pgpass) has no line for "
+                       + "127.0.0.1:\(port):\(typo):postgres; it has lines for database \(database.name): check the database name)")
+    }
+
     func testMissingDatabaseSaysHowToCreateIt() throws {
         let error = try XCTUnwrap(connectionError(try PostgresTestCluster.url(database: "no_such_database")))
         XCTAssertEqual(error, .cannotConnect(

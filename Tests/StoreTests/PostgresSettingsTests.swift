@@ -393,6 +393,24 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertEqual(try settings("postgresql://alice@db.lab/slope").password?.value, "secret")
     }
 
+    /// A mistyped database name with a password file for the right one: the note says so (for the
+    /// message when the server asks for a password: PostgresConnectionTests), never the password.
+    func testPasswordFileWithLinesForOtherDatabasesOnlyNamesThem() throws {
+        let path = try writePasswordFile("127.0.0.1:5432:slope:slope_reader:secret\n127.0.0.1:5432:other:*:secret2\n127.0.0.1:5432:x:bob:s\n")
+        let parsed = try settings("postgresql://slope_reader@127.0.0.1/slpe")
+        XCTAssertNil(parsed.password)
+        XCTAssertEqual(parsed.passwordFileNote,
+                       "\(path) has no line for 127.0.0.1:5432:slpe:slope_reader; it has lines for databases slope, other: check the database name")
+        XCTAssertEqual(try settings("postgresql://bob@127.0.0.1/y").passwordFileNote,
+                       "\(path) has no line for 127.0.0.1:5432:y:bob; it has lines for databases other, x: check the database name")
+        // One database: said in the singular.
+        XCTAssertEqual(try settings("postgresql://carol@127.0.0.1/y").passwordFileNote,
+                       "\(path) has no line for 127.0.0.1:5432:y:carol; it has lines for database other: check the database name")
+        // Another host or port: no such note (nothing there suggests a typo).
+        XCTAssertNil(try settings("postgresql://slope_reader@127.0.0.2/slpe").passwordFileNote)
+        XCTAssertNil(try settings("postgresql://carol@127.0.0.1:5433/slpe").passwordFileNote)
+    }
+
     func testPGPASSFILEChoosesTheFile() throws {
         let other = try writePasswordFile("*:*:*:*:from-pgpassfile\n", at: directory.path("elsewhere"))
         _ = try writePasswordFile("*:*:*:*:from-home\n")
