@@ -78,13 +78,15 @@ struct Sweep: ParsableCommand {
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
             : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"
+        let sweep = "sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "...")))"
         if queueOnly {
-            // On a server the owner queues (it creates the tables) and workers log in as the worker role.
-            let role = global.isServer ? " (or with the worker role's URL: docs/distributed.md, Roles)" : ""
-            if !global.quiet { Console.say("sweep \(sweepID): \(queued); train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)" + Console.suffix(global) + role) }
+            // On a server the owner queues (it creates the tables) and workers log in as the worker
+            // role: a hint for the owner only (one queueing as the worker role already is it).
+            let role = try global.isServer && store.connectedRoleOwnsTables() ? " (or with the worker role's URL: docs/distributed.md, Roles)" : ""
+            if !global.quiet { Console.say("\(sweep): \(queued); train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)" + Console.suffix(global) + role) }
             return
         }
-        if !global.quiet { Console.say("sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "..."))): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
+        if !global.quiet { Console.say("\(sweep): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
         try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }

@@ -64,6 +64,20 @@ final class ServerDatabase {
         return try PostgresServer.url(user: role, password: password, database: name)
     }
 
+    /// A login role that reads and writes Slope's tables but owns nothing (docs/distributed.md's
+    /// slope_worker); its URL. Made after the tables, so granted on them directly.
+    func makeWorker() throws -> String {
+        let role = name + "_worker", password = "worker-" + UUID().uuidString.prefix(8)
+        try PostgresServer.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
+        roles.append(role)
+        try PostgresServer.execute("""
+            GRANT USAGE ON SCHEMA public TO \(role);
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role);
+            GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(role)
+            """, in: name)
+        return try PostgresServer.url(user: role, password: password, database: name)
+    }
+
     func drop() {
         _ = try? PostgresServer.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         for role in roles { _ = try? PostgresServer.execute("DROP ROLE IF EXISTS \(role)") }

@@ -145,7 +145,7 @@ final class PostgresURLCLITests: XCTestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let admin = try PostgresServer.admin()
         let withoutPassword = "postgresql://\(admin.user)@\(admin.host):\(admin.port)/\(database.name)?sslmode=disable"
-        XCTAssertTrue(queued.output.hasSuffix("\nsweep 1: 2 runs queued; train them with: runner work --sweep 1 --db '\(withoutPassword)'"
+        XCTAssertTrue(queued.output.hasSuffix("\nsweep 1 (sweep): 2 runs queued; train them with: runner work --sweep 1 --db '\(withoutPassword)'"
                                               + " (or with the worker role's URL: docs/distributed.md, Roles)\n"), queued.output)
         XCTAssertFalse(queued.output.contains(password) || queued.error.contains(password))
 
@@ -164,6 +164,15 @@ final class PostgresURLCLITests: XCTestCase {
         XCTAssertTrue(compacted.output.hasPrefix("deleted the tensors of 2 epochs ("), compacted.output)
         XCTAssertTrue(compacted.output.hasSuffix("from 2 finished runs of sweep 1; kept epoch 0, the multiples of 2 and each run's last (4 epochs)\n"
                                                  + "the server reuses the freed space for new rows (its autovacuum); there is no file to shrink\n"), compacted.output)
+
+        // Queued as the worker role: no hint to use the role it already is; the sweep's name as without --queue-only.
+        let workerURL = try database.makeWorker()
+        let byWorker = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "4", "--epochs", "2", "--learning-rate", "0.1",
+                                          "--name", "by-worker", "--queue-only", "--db", workerURL])
+        XCTAssertEqual(byWorker.status, 0, byWorker.error)
+        XCTAssertTrue(byWorker.output.contains("\nsweep 2 (by-worker): 1 run queued; train it with: runner work --sweep 2 --db '"), byWorker.output)
+        XCTAssertTrue(byWorker.output.hasSuffix("'\n"), byWorker.output)
+        XCTAssertFalse(byWorker.output.contains("worker role"), byWorker.output)
     }
 
     /// A TCP port of 127.0.0.1 that was free a moment ago (bound, then closed).

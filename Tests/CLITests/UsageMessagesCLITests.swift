@@ -159,7 +159,7 @@ final class UsageMessagesCLITests: CLITestCase {
     /// command's advice on a file that is no database, and `--csv` named in its own errors.
     func testOneRunQueuedFilesWrittenAndMessagesThatFitTheCommand() throws {
         let queued = try run("runner", ["sweep", "--dataset", "xor", "--hidden", "3", "--epochs", "2", "--learning-rate", "0.1", "--queue-only"])
-        XCTAssertTrue(queued.output.contains("\nsweep 1: 1 run queued; train it with: runner work --sweep 1 --db "), queued.output)
+        XCTAssertTrue(queued.output.contains("\nsweep 1 (sweep): 1 run queued; train it with: runner work --sweep 1 --db "), queued.output)
         try run("runner", ["work", "--sweep", "1", "--quiet"])
         for (arguments, file) in [(["curves", "1", "--out", "curves.svg"], "curves.svg"), (["html", "--sweep", "1", "--out", "sweep.html"], "sweep.html"),
                                   (["tensors", "1", "--format", "npy", "--layer", "1", "--kind", "weight", "--out", "w.npy"], "w.npy")] {
