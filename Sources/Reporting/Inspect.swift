@@ -51,7 +51,10 @@ extension Reporter {
         var statistics = allStatistics
         if let epoch { statistics = statistics.filter { $0.epoch == epoch } }
         guard !statistics.isEmpty else {
-            throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)" }
+            // As `tensors` and `evaluate` say: which epochs there are.
+            let stored = Set(allStatistics.map(\.epoch)).sorted()
+            throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)"
+                                         + (stored.isEmpty ? "" : "; stored epochs: \(Self.epochRanges(stored.map { Int($0) }))") }
                                      ?? "run \(runID) has no stored weights yet (status \(run.status), \(run.epochsDone) epochs done)")
         }
         // Dead ReLU fractions need the training data and a forward pass per epoch.
