@@ -151,7 +151,7 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.error.contains("queueing the sweep: writing 10000 runs to big.db...\n"), result.error)
         XCTAssertFalse(result.error.contains("\r"), "no terminal line in a log: \(result.error)")
-        XCTAssertTrue(result.output.contains("sweep 1: 10000 runs queued"), result.output)
+        XCTAssertTrue(result.output.contains("sweep 1 (big): 10000 runs queued"), result.output)
         let store = try SlopeStore(path: directory.path("big.db"), mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).count, 10_000)
         try store.close()

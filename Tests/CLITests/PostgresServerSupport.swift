@@ -54,27 +54,23 @@ final class ServerDatabase {
 
     /// A login role that can only read Slope's tables (docs/distributed.md's slope_reader); its URL.
     func makeReader() throws -> String {
-        let role = name + "_reader", password = "reader-" + UUID().uuidString.prefix(8)
-        try PostgresServer.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
-        roles.append(role)
-        try PostgresServer.execute("""
-            GRANT USAGE ON SCHEMA public TO \(role);
-            GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)
-            """, in: name)
-        return try PostgresServer.url(user: role, password: password, database: name)
+        try makeRole("reader", privileges: ["SELECT ON ALL TABLES"])
     }
 
     /// A login role that reads and writes Slope's tables but owns nothing (docs/distributed.md's
     /// slope_worker); its URL. Made after the tables, so granted on them directly.
     func makeWorker() throws -> String {
-        let role = name + "_worker", password = "worker-" + UUID().uuidString.prefix(8)
+        try makeRole("worker", privileges: ["SELECT, INSERT, UPDATE, DELETE ON ALL TABLES", "USAGE, SELECT ON ALL SEQUENCES"])
+    }
+
+    /// A login role NAME_`kind` with USAGE on the schema and each of `privileges` ("SELECT ON ALL
+    /// TABLES") in it; its URL.
+    private func makeRole(_ kind: String, privileges: [String]) throws -> String {
+        let role = name + "_" + kind, password = kind + "-" + UUID().uuidString.prefix(8)
         try PostgresServer.execute("CREATE ROLE \(role) LOGIN PASSWORD '\(password)'")
         roles.append(role)
-        try PostgresServer.execute("""
-            GRANT USAGE ON SCHEMA public TO \(role);
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \(role);
-            GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(role)
-            """, in: name)
+        let grants = ["GRANT USAGE ON SCHEMA public TO \(role)"] + privileges.map { "GRANT \($0) IN SCHEMA public TO \(role)" }
+        try PostgresServer.execute(grants.joined(separator: ";\n"), in: name)
         return try PostgresServer.url(user: role, password: password, database: name)
     }
 
