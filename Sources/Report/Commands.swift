@@ -359,7 +359,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         guard format == .sqlite, let out else {
-            return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat) { Output.write($0) }
+            let progress = ProgressLine(label: "exporting \((what ?? .runs).rawValue)")
+            defer { progress.end() }
+            return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat,
+                                                  onProgress: progress.show) { Output.write($0) }
         }
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
         let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }

@@ -11,6 +11,12 @@ public enum ExportSubject: String, CaseIterable, Sendable {
     case runs, epochs, tensors
 }
 
+/// How far a streamed export (`epochs`, `tensors`) has got: rows and bytes handed to `write` so far.
+public struct ExportProgress: Equatable, Sendable {
+    public var rows: Int
+    public var bytes: Int
+}
+
 extension Reporter {
     /// `report curves (RUN... | --sweep ID)`: a terminal plot, or with `chart` an SVG/HTML document.
     public func curves(runIDs: [Int64] = [], sweepID: Int64? = nil, filter: String? = nil, metric: CurveMetric? = nil,
@@ -35,10 +41,13 @@ extension Reporter {
         }
     }
 
-    /// `report export`: writes the chosen rows in pieces through `write`, so large sweeps stream.
+    /// `report export`: writes the chosen rows in pieces through `write`, so large sweeps stream;
+    /// `onProgress` hears after each piece of `epochs` and `tensors` (about 64 KB) how far it got.
     public func export(sweepID: Int64? = nil, filter: String? = nil, what: ExportSubject = .runs, format: OutputFormat = .csv,
-                       write: (String) throws -> Void) throws {
-        if !queries.isSnapshot { return try snapshot { try $0.export(sweepID: sweepID, filter: filter, what: what, format: format, write: write) } }
+                       onProgress: @escaping (ExportProgress) -> Void = { _ in }, write: (String) throws -> Void) throws {
+        if !queries.isSnapshot {
+            return try snapshot { try $0.export(sweepID: sweepID, filter: filter, what: what, format: format, onProgress: onProgress, write: write) }
+        }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }
         if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
@@ -54,7 +63,7 @@ extension Reporter {
             try write(table.render(format))
         case .epochs:
             let stream = RowStream(columns: ["run_id", "epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "seconds"],
-                                   format: format)
+                                   format: format, onProgress: onProgress)
             try queries.forEachEpochRow(sweepID: sweepID, filter: parsedFilter) { row in
                 if let chunk = stream.add([.integer(row.runID), .integer(Int64(row.epoch)), .number(row.trainLoss), .number(row.validationLoss),
                                            .number(row.trainAccuracy), .number(row.validationAccuracy), .real(row.seconds)]) {
@@ -65,7 +74,7 @@ extension Reporter {
         case .tensors:
             // One row per tensor with its values as a JSON array (row-major), readable by pandas.
             let stream = RowStream(columns: ["run_id", "epoch", "layer", "kind", "rows", "cols", "dtype", "l2", "mean", "std", "min", "max", "values"],
-                                   format: format)
+                                   format: format, onProgress: onProgress)
             try queries.forEachTensor(sweepID: sweepID, filter: parsedFilter) { tensor in
                 let values = "[" + tensor.doubles.map { Cell.real($0).json }.joined(separator: ",") + "]"
                 if let chunk = stream.add([.integer(tensor.runID), .integer(Int64(tensor.epoch)), .integer(Int64(tensor.layer)), .text(tensor.kind.rawValue),
@@ -80,16 +89,20 @@ extension Reporter {
     }
 }
 
-/// CSV or JSON rows handed out in chunks of about 64 KB, so exports stream.
+/// CSV or JSON rows handed out in chunks of about 64 KB, so exports stream; each chunk handed out
+/// is told to `onProgress` with the rows and bytes so far.
 final class RowStream {
     let columns: [String]
     let format: OutputFormat
     private var buffer: String
     private var isFirst = true
+    private let onProgress: (ExportProgress) -> Void
+    private var progress = ExportProgress(rows: 0, bytes: 0)
 
-    init(columns: [String], format: OutputFormat) {
+    init(columns: [String], format: OutputFormat, onProgress: @escaping (ExportProgress) -> Void = { _ in }) {
         self.columns = columns
         self.format = format
+        self.onProgress = onProgress
         buffer = format == .csv ? DataTable(columns: columns.map { .init($0) }).renderCSV() : "["
     }
 
@@ -101,14 +114,21 @@ final class RowStream {
             buffer += (isFirst ? "\n  {" : ",\n  {") + zip(columns, cells).map { "\(jsonStringLiteral($0)): \($1.json)" }.joined(separator: ", ") + "}"
         }
         isFirst = false
+        progress.rows += 1
         guard buffer.utf8.count > 65_536 else { return nil }
-        defer { buffer = "" }
-        return buffer
+        return handOut()
     }
 
     /// The rest of the output.
     func finish() -> String {
         if format == .json { buffer += isFirst ? "]\n" : "\n]\n" }
+        return handOut()
+    }
+
+    private func handOut() -> String {
+        defer { buffer = "" }
+        progress.bytes += buffer.utf8.count
+        onProgress(progress)
         return buffer
     }
 }

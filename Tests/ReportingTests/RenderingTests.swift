@@ -4,7 +4,7 @@
 import FoundationXML
 #endif
 import Foundation
-import Reporting
+@testable import Reporting
 import Store
 import TestSupport
 import XCTest
@@ -483,6 +483,22 @@ final class ExportTests: ReportTestCase {
         try reporter.export(sweepID: 1, filter: "seed = 1 and learning_rate = 0.1 and batch_size = 16", what: .tensors, format: .csv) { tensors += $0 }
         XCTAssertEqual(Set(tensors.split(separator: "\n").dropFirst().map { $0.prefix(2) }), ["5,"])
         XCTAssertThrowsError(try reporter.export(filter: "1 = 1", what: .runs, format: .csv) { _ in })
+    }
+
+    /// The progress a long export reports (report shows it on a terminal): after each chunk, the rows
+    /// and bytes handed out so far; the last says every row and byte of the output.
+    func testExportTellsItsProgressAfterEachChunk() throws {
+        var heard: [ExportProgress] = [], csv = ""
+        try reporter().export(sweepID: nil, what: .tensors, format: .csv, onProgress: { heard.append($0) }) { csv += $0 }
+        XCTAssertEqual(heard.last, ExportProgress(rows: 7 * 28 + 20 + 20 + 20, bytes: csv.utf8.count))
+
+        // Rows of 1,000 bytes: a chunk is handed out once past 64 KB (at the 66th row), then the rest.
+        var stream: [ExportProgress] = [], text = ""
+        let rows = RowStream(columns: ["x"], format: .csv, onProgress: { stream.append($0) })
+        for _ in 0..<100 { if let chunk = rows.add([.text(String(repeating: "a", count: 999))]) { text += chunk } }
+        text += rows.finish()
+        XCTAssertEqual(stream, [ExportProgress(rows: 66, bytes: 2 + 66 * 1_000), ExportProgress(rows: 100, bytes: 2 + 100 * 1_000)])
+        XCTAssertEqual(text.utf8.count, 2 + 100 * 1_000)
     }
 }
 
