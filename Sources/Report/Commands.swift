@@ -359,10 +359,12 @@ struct Export: ParsableCommand {
 
     func run() throws {
         guard format == .sqlite, let out else {
-            let progress = ProgressLine(label: "exporting \((what ?? .runs).rawValue)")
-            defer { progress.end() }
-            return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat,
-                                                  onProgress: progress.show) { Output.write($0) }
+            // How far it has got, on a terminal's stderr only: one line at most twice a second, erased at the end.
+            let progress = StatusLine(interval: 0.5), label = "exporting \((what ?? .runs).rawValue)"
+            defer { progress.finish() }
+            return try database.reporter().export(sweepID: sweep, filter: filter, what: what ?? .runs, format: format.outputFormat, onProgress: {
+                progress.show("report: \(label): \($0.rows) rows, \(SlopeStore.describeBytes(Int64($0.bytes))) so far")
+            }) { Output.write($0) }
         }
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
         let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }

@@ -109,28 +109,6 @@ struct EvaluateFormat: ExpressibleByArgument {
     var defaultValueDescription: String { format.rawValue }
 }
 
-/// A long export's progress on standard error when that is a terminal (nothing otherwise: a pipe
-/// or a log gets no stray lines): one line rewritten at most twice a second, erased at the end.
-final class ProgressLine {
-    private let label: String
-    private let isShown = isatty(STDERR_FILENO) == 1
-    private var lastShown = Date.distantPast
-    private var hasShown = false
-
-    init(label: String) { self.label = label }
-
-    func show(_ progress: ExportProgress) {
-        guard isShown, Date().timeIntervalSince(lastShown) >= 0.5 else { return }
-        lastShown = Date()
-        hasShown = true
-        StandardStream.error.write("\r\u{1B}[Kreport: \(label): \(progress.rows) rows, \(SlopeStore.describeBytes(Int64(progress.bytes))) so far")
-    }
-
-    func end() {
-        if hasShown { StandardStream.error.write("\r\u{1B}[K") }
-    }
-}
-
 enum Output {
     static func write(_ text: String) {
         StandardStream.output.write(text)

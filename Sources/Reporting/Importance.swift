@@ -88,16 +88,14 @@ public enum ImportanceEstimator {
                 groupIndex[label] = groups.count
                 groups.append((label, [run.metric]))
             }
-            let means = groups.map { (key: $0.label, value: $0.members.reduce(0, +) / Double($0.members.count)) }
-            let between = zip(groups, means).reduce(0.0) { sum, group in
-                sum + Double(group.0.members.count) * (group.1.value - mean) * (group.1.value - mean)
-            }
+            let means = groups.map { (label: $0.label, count: Double($0.members.count), mean: $0.members.reduce(0, +) / Double($0.members.count)) }
+            let between = means.reduce(0.0) { $0 + $1.count * ($1.mean - mean) * ($1.mean - mean) }
             let best = means.min { left, right in
-                left.value == right.value ? left.key < right.key : goal.isBetter(left.value, than: right.value)
+                left.mean == right.mean ? left.label < right.label : goal.isBetter(left.mean, than: right.mean)
             }!
             let merged = candidates.indices.filter { $0 != index && follows[$0] != nil && root($0) == index }.map { candidates[$0].setting }
             result.append(SettingImportance(setting: candidate.setting, share: total > 0 ? between / total : 0, groupCount: groups.count,
-                                            bestGroup: best.key, bestMean: best.value, merged: merged))
+                                            bestGroup: best.label, bestMean: best.mean, merged: merged))
         }
         return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.setting < $1.setting }
     }

@@ -331,44 +331,22 @@ final class ProgressPrinter: @unchecked Sendable {
 /// second (most sweeps take less); then, on a terminal, one line kept up to date and erased at the
 /// end, and elsewhere (a log) a line every 10 seconds.
 final class QueueingProgress: @unchecked Sendable {
-    private let quiet: Bool
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private let started = Date()
-    private var lastLine: Date?
-    private var shown = false
+    private let line: StatusLine
 
-    init(quiet: Bool) { self.quiet = quiet }
+    init(quiet: Bool) { line = StatusLine(quiet: quiet, delay: 1, logInterval: 10) }
 
     /// Checking the runs' settings and data (called from `SweepPlan`, on this thread).
     func checked(_ done: Int, _ total: Int) {
-        show("queueing the sweep: checked \(done) of \(total) runs' settings...")
+        line.show("queueing the sweep: checked \(done) of \(total) runs' settings...")
     }
 
     /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.
     func writing<Result>(_ count: Int, into location: String, _ body: () throws -> Result) throws -> Result {
-        if count >= 10_000 || shown { show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", always: true) }
+        if count >= 10_000 || line.isShown { line.show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", always: true) }
         defer { finish() }
         return try body()
     }
 
     /// Erases the live line (a log keeps its lines).
-    func finish() {
-        guard shown, isTerminal else { return }
-        StandardStream.error.write("\r\u{1B}[K")
-        shown = false
-    }
-
-    private func show(_ line: String, always: Bool = false) {
-        guard !quiet else { return }
-        let now = Date()
-        guard always || now.timeIntervalSince(started) >= 1 else { return }
-        if isTerminal {
-            StandardStream.error.write("\r\u{1B}[K" + line)
-        } else {
-            guard always || lastLine.map({ now.timeIntervalSince($0) >= 10 }) ?? true else { return }
-            StandardStream.error.write(line + "\n")
-        }
-        lastLine = now
-        shown = true
-    }
+    func finish() { line.finish() }
 }

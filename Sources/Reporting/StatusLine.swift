@@ -1,0 +1,51 @@
+// Progress of one long piece of work on standard error, for both executables (`runner` queueing a
+// large sweep, `report export`): on a terminal one line kept up to date in place and erased at
+// the end; elsewhere (a log) a line now and then, or nothing.
+import Foundation
+
+public final class StatusLine: @unchecked Sendable {  // used by one thread at a time
+    private let quiet: Bool
+    private let delay: TimeInterval
+    private let interval: TimeInterval
+    private let logInterval: TimeInterval?
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let started = Date()
+    private var lastLine: Date?
+    private var shown = false
+
+    /// - Parameters:
+    ///   - quiet: shows nothing.
+    ///   - delay: seconds from now during which nothing is shown (most work ends sooner).
+    ///   - interval: seconds between two updates of the terminal's line at least.
+    ///   - logInterval: seconds between two lines written to something other than a terminal at
+    ///     least; nil writes none there (a pipe or a log gets no stray lines).
+    public init(quiet: Bool = false, delay: TimeInterval = 0, interval: TimeInterval = 0, logInterval: TimeInterval? = nil) {
+        self.quiet = quiet
+        self.delay = delay
+        self.interval = interval
+        self.logInterval = logInterval
+    }
+
+    /// Shows `line` unless it comes too soon (`delay`, `interval`, `logInterval`); `always`
+    /// shows it whatever the time.
+    public func show(_ line: String, always: Bool = false) {
+        guard !quiet else { return }
+        let now = Date()
+        guard always || now.timeIntervalSince(started) >= delay else { return }
+        let wait = isTerminal ? interval : logInterval
+        guard let wait, always || lastLine.map({ now.timeIntervalSince($0) >= wait }) ?? true else { return }
+        StandardStream.error.write(isTerminal ? "\r\u{1B}[K" + line : line + "\n")
+        lastLine = now
+        shown = true
+    }
+
+    /// Erases the terminal's line, if one is shown (a log keeps its lines).
+    public func finish() {
+        guard shown, isTerminal else { return }
+        StandardStream.error.write("\r\u{1B}[K")
+        shown = false
+    }
+
+    /// Whether a line has been shown since the last `finish`.
+    public var isShown: Bool { shown }
+}
