@@ -1,5 +1,6 @@
 // Turns postgres-nio's and NIO's errors into StoreErrors that say, in one line, what went wrong
-// and what to do: never the password (messages from outside pass through the settings' redaction).
+// and what to do: never the password (what comes from outside, a server's message or a TLS
+// library's, passes through the settings' redaction before Slope's words are put around it).
 import Foundation
 import PostgresNIO
 
@@ -8,16 +9,14 @@ enum PostgresErrors {
     static func connecting(_ error: Error, settings: PostgresSettings) -> StoreError {
         if let storeError = error as? StoreError { return storeError }
         let server = settings.description
-        func cannotConnect(_ reason: String) -> StoreError {
-            .cannotConnect(server: server, reason: settings.redacting(reason))
-        }
+        func cannotConnect(_ reason: String) -> StoreError { .cannotConnect(server: server, reason: reason) }
         guard let psqlError = error as? PSQLError else {
             return cannotConnect(networkReason(error, settings: settings))
         }
         switch psqlError.code {
         case .server:
             let state = psqlError.serverInfo?[.sqlState] ?? ""
-            let message = psqlError.serverInfo?[.message] ?? "no message"
+            let message = settings.redacting(psqlError.serverInfo?[.message] ?? "no message")
             switch state {
             case "28P01":
                 return cannotConnect("the server refused the password of user \(settings.user) (\(passwordOrigin(settings))): check it")
@@ -69,13 +68,13 @@ enum PostgresErrors {
         switch psqlError.code {
         case .server:
             let state = psqlError.serverInfo?[.sqlState] ?? ""
-            var message = psqlError.serverInfo?[.message] ?? "no message"
+            var message = settings.redacting(psqlError.serverInfo?[.message] ?? "no message")
             // FATAL (57P01 administrator command, 57P02 crash, a shutdown...): the server ended the connection.
             if psqlError.serverInfo?[.severity] == "FATAL" || psqlError.serverInfo?[.severity] == "PANIC" || state.hasPrefix("57P") {
-                return .cannotConnect(server: server, reason: settings.redacting("the server ended the connection (\(message)): check that the server is running, then retry"))
+                return .cannotConnect(server: server, reason: "the server ended the connection (\(message)): check that the server is running, then retry")
             }
             if state == "42501" {  // insufficient privilege: say which role Slope's roles would be
-                return .postgres(server: server, message: settings.redacting(privilegeAdvice(message, settings: settings)))
+                return .postgres(server: server, message: privilegeAdvice(message, settings: settings))
             }
             // The session's limits (PostgresSettings): said with the limit and how to change it.
             if state == "57014" && message.contains("statement timeout") {
@@ -84,8 +83,8 @@ enum PostgresErrors {
             if state == "55P03" && message.contains("lock timeout") {
                 return .timedOut(server: server, setting: "lock_timeout", seconds: settings.lockTimeout)
             }
-            if let detail = psqlError.serverInfo?[.detail] { message += " (\(detail))" }
-            return .postgres(server: server, message: settings.redacting("\(message) [SQLSTATE \(state)]"))
+            if let detail = psqlError.serverInfo?[.detail] { message += " (\(settings.redacting(detail)))" }
+            return .postgres(server: server, message: "\(message) [SQLSTATE \(state)]")
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .connectionError:
             return lost
         case .unexpectedBackendMessage:
@@ -101,7 +100,7 @@ enum PostgresErrors {
     /// Why the network or TLS part of a connection failed, from NIO's and BoringSSL's errors.
     static func networkReason(_ error: Error, settings: PostgresSettings) -> String {
         let address = "\(settings.host.contains(":") ? "[\(settings.host)]" : settings.host):\(settings.port)"
-        let text = String(reflecting: error)
+        let text = settings.redacting(String(reflecting: error))
         if let channelError = error as? ChannelError, case .connectTimeout = channelError {
             return "no answer from \(address) within \(Int(settings.connectTimeout)) s: check the host, the port and any firewall between"
         }
@@ -132,11 +131,11 @@ enum PostgresErrors {
             case ETIMEDOUT:
                 return "no answer from \(address): check the host, the port and any firewall between"
             default:
-                return "\(address): \(ioError.description)"
+                return "\(address): \(settings.redacting(ioError.description))"
             }
         }
         if let channelError = error as? ChannelError {
-            return "\(address): \(channelError)"
+            return "\(address): \(settings.redacting("\(channelError)"))"
         }
         return text
     }

@@ -33,17 +33,17 @@ struct PostgresServerOptions {
             } else if token.hasPrefix("-c") {
                 assignment = String(token.dropFirst(2))
             } else {
-                throw StoreError.invalidDatabaseURL("\(source) hold '\(token)': Slope passes only server settings, -c name=value, e.g. \(Self.example)")
+                throw StoreError.invalidDatabaseURL("\(source) hold \(PostgresURL.quoted(token)): Slope passes only server settings, -c name=value, e.g. \(Self.example)")
             }
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex,
                   assignment.index(after: equals) != assignment.endIndex else {
-                throw StoreError.invalidDatabaseURL("\(source) hold '\(assignment)', not a setting: write -c name=value, e.g. \(Self.example)")
+                throw StoreError.invalidDatabaseURL("\(source) hold \(PostgresURL.quoted(assignment)), not a setting: write -c name=value, e.g. \(Self.example)")
             }
             // The server takes - for _ in names given as switches (--lock-timeout=1s).
             let name = assignment[..<equals].replacingOccurrences(of: "-", with: "_").lowercased()
             let value = String(assignment[assignment.index(after: equals)...])
             guard !settings.contains(where: { $0.name == name }) else {
-                throw StoreError.invalidDatabaseURL("\(source) set \(name) twice: keep one")
+                throw StoreError.invalidDatabaseURL("\(source) set \(PostgresURL.quoted(name)) twice: keep one")
             }
             settings.append(.init(name: name, value: value))
         }
@@ -93,7 +93,7 @@ struct PostgresServerOptions {
         }
         let trimmed = number.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(trimmed), value.isFinite else {
-            throw StoreError.invalidDatabaseURL("\(setting.name) '\(setting.value)' in \(source) is not a duration: write e.g. -c \(setting.name)=10min "
+            throw StoreError.invalidDatabaseURL("\(setting.name) \(PostgresURL.quoted(setting.value)) in \(source) is not a duration: write e.g. -c \(setting.name)=10min "
                                                 + "(units ms, s, min, h, d; a bare number is milliseconds; 0 turns it off)")
         }
         return value * scale

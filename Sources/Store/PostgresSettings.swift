@@ -113,15 +113,9 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
         do {
             try self.init(parsing: url, environment: environment)
         } catch let StoreError.invalidDatabaseURL(message) {
-            // A message may quote a part of the URL: never the password, even one typed in the wrong place.
-            var redacted = message
-            if let password = PostgresURL.rawPassword(in: url), !password.isEmpty {
-                redacted = redacted.replacingOccurrences(of: password, with: "***")
-                if let decoded = password.removingPercentEncoding, !decoded.isEmpty {
-                    redacted = redacted.replacingOccurrences(of: decoded, with: "***")
-                }
-            }
-            throw StoreError.invalidDatabaseURL(redacted)
+            // A message may quote a part of the URL: never the password in it, even one typed in the wrong place.
+            let password = PostgresURL.rawPassword(in: url).map(String.init)
+            throw StoreError.invalidDatabaseURL(PostgresURL.unquoting(message, hiding: [password, password?.removingPercentEncoding].compactMap { $0 }))
         }
     }
 
@@ -135,7 +129,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
         let query = parts.query
         if let mode = query["sslmode"] {
             guard let parsed = SSLMode(rawValue: mode) else {
-                throw StoreError.invalidDatabaseURL("sslmode '\(mode)' is not supported: use one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw StoreError.invalidDatabaseURL("sslmode \(PostgresURL.quoted(mode)) is not supported: use one of \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             sslMode = parsed
         } else {
@@ -158,7 +152,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
         }
         if let timeout = query["connect_timeout"] {
             guard let seconds = Int(timeout), seconds >= 0 else {
-                throw StoreError.invalidDatabaseURL("connect_timeout '\(timeout)' is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
+                throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
             }
             connectTimeout = seconds == 0 ? Self.defaultConnectTimeout : TimeInterval(seconds)
         } else {
@@ -218,13 +212,33 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
             && left.serverSettings == right.serverSettings
     }
 
-    /// `text` with the password, if it appears in it, replaced by `***`: applied to every
-    /// message that comes from outside Slope (the server, the TLS library) before it is shown.
+    /// `text` with the password, where it appears in it, replaced by `***`: applied to every
+    /// message that comes from outside Slope (the server, the TLS library) before it is shown,
+    /// and before Slope adds words of its own. Inside double quotes (where PostgreSQL names what
+    /// it was given) every occurrence goes; outside them only one that stands as a word of its own, not
+    /// joined to letters or digits: stars inside the server's own words ("aut*** failed" for the
+    /// password "h") would tell the password by where they fall.
     func redacting(_ text: String) -> String {
         guard let password = password?.value, !password.isEmpty else { return text }
-        var result = text.replacingOccurrences(of: password, with: "***")
+        var result = Self.hiding(password, in: text)
         if let encoded = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != password {
-            result = result.replacingOccurrences(of: encoded, with: "***")
+            result = Self.hiding(encoded, in: result)
+        }
+        return result
+    }
+
+    private static func hiding(_ secret: String, in text: String) -> String {
+        var result = "", rest = text[...], quote: Character? = nil
+        func joined(_ character: Character?) -> Bool { character.map { $0.isLetter || $0.isNumber } ?? false }
+        while !rest.isEmpty {
+            if rest.hasPrefix(secret) && (quote != nil || (!joined(result.last) && !joined(rest.dropFirst(secret.count).first))) {
+                result += "***"
+                rest = rest.dropFirst(secret.count)
+                continue
+            }
+            let character = rest.removeFirst()
+            if character == "\"" { quote = quote == nil ? character : nil }
+            result.append(character)
         }
         return result
     }

@@ -40,6 +40,36 @@ struct PostgresURL {
         return text.replacingCharacters(in: secret, with: "***")
     }
 
+    // A piece of the URL (or of PGOPTIONS) that a message quotes is marked, so that the password
+    // is hidden inside such pieces and only there: hiding it in Slope's own words as well
+    // ("sslmode 'x' is not supported: use one of disable, prefer, ***, verify-full" for the
+    // password "require") would tell the password by where the stars fall.
+    private static let quoteStart: Character = "\u{E000}", quoteEnd: Character = "\u{E001}"
+
+    /// How a message quotes `text`, a piece of what the user wrote: 'text', marked for `unquoting`.
+    static func quoted(_ text: some StringProtocol) -> String {
+        String(quoteStart) + text.filter { $0 != quoteStart && $0 != quoteEnd } + String(quoteEnd)
+    }
+
+    /// `message` with every piece marked by `quoted` shown in single quotes, each of `secrets`
+    /// (the password as written and as decoded) in them replaced by "***".
+    static func unquoting(_ message: String, hiding secrets: [String]) -> String {
+        var result = "", piece: String? = nil
+        for character in message {
+            if character == quoteStart {
+                piece = ""
+            } else if character == quoteEnd, let text = piece {
+                result += "'" + secrets.filter { !$0.isEmpty }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") } + "'"
+                piece = nil
+            } else if piece != nil {
+                piece!.append(character)
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
     /// Parses `url`. When it does not parse and holds an '@' after the end of its user part (a
     /// password typed with a '/'), the message quotes no part of it: any could be the password.
     init(_ url: String) throws {
@@ -85,7 +115,7 @@ struct PostgresURL {
             let path = rest[rest.index(after: slash)...]
             let name = try Self.decode(path, what: "the database name")
             if path.contains("/") {  // a '/' written as %2F is part of the name
-                throw StoreError.invalidDatabaseURL("the database name '\(name)' has a '/': write it as %2F, or check the URL (\(Self.example))")
+                throw StoreError.invalidDatabaseURL("the database name \(Self.quoted(name)) has a '/': write it as %2F, or check the URL (\(Self.example))")
             }
             database = name.isEmpty ? nil : name
         }
@@ -95,7 +125,7 @@ struct PostgresURL {
             throw StoreError.invalidDatabaseURL("write the \(name == "dbname" ? "database" : name) in the URL itself, not as ?\(name)=: \(Self.example)")
         }
         if let unknown = query.keys.sorted().first(where: { !PostgresSettings.knownParameters.contains($0) }) {
-            throw StoreError.invalidDatabaseURL("unknown URL parameter '\(unknown)': Slope knows \(PostgresSettings.knownParameters.joined(separator: ", "))")
+            throw StoreError.invalidDatabaseURL("unknown URL parameter \(Self.quoted(unknown)): Slope knows \(PostgresSettings.knownParameters.joined(separator: ", "))")
         }
     }
 
@@ -107,13 +137,13 @@ struct PostgresURL {
             }
             let address = try Self.decode(authority[authority.index(after: authority.startIndex)..<close], what: "the host")
             guard Self.isIPv6(address) else {
-                throw StoreError.invalidDatabaseURL("'\(address)' in brackets is not an IPv6 address: write e.g. [::1] or [2001:db8::5]")
+                throw StoreError.invalidDatabaseURL("\(Self.quoted(address)) in brackets is not an IPv6 address: write e.g. [::1] or [2001:db8::5]")
             }
             host = address
             let after = authority[authority.index(after: close)...]
             if after.hasPrefix(":") { portText = after.dropFirst() }
             else if !after.isEmpty {
-                throw StoreError.invalidDatabaseURL("unexpected '\(after)' after the IPv6 address: write postgresql://USER@[::1]:5432/DATABASE")
+                throw StoreError.invalidDatabaseURL("unexpected \(Self.quoted(after)) after the IPv6 address: write postgresql://USER@[::1]:5432/DATABASE")
             }
         } else {
             var hostText = authority
@@ -135,7 +165,7 @@ struct PostgresURL {
         }
         if let portText, !portText.isEmpty {
             guard portText.allSatisfy(\.isASCII), let number = Int(portText), (1...65535).contains(number) else {
-                throw StoreError.invalidDatabaseURL("the port '\(portText)' is not a number from 1 to 65535: write e.g. postgresql://USER@HOST:5432/DATABASE")
+                throw StoreError.invalidDatabaseURL("the port \(Self.quoted(portText)) is not a number from 1 to 65535: write e.g. postgresql://USER@HOST:5432/DATABASE")
             }
             port = number
         }
@@ -145,15 +175,15 @@ struct PostgresURL {
         var result: [String: String] = [:]
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             guard let equals = pair.firstIndex(of: "=") else {
-                throw StoreError.invalidDatabaseURL("the URL parameter '\(pair)' has no value: write NAME=VALUE, e.g. ?sslmode=require")
+                throw StoreError.invalidDatabaseURL("the URL parameter \(quoted(pair)) has no value: write NAME=VALUE, e.g. ?sslmode=require")
             }
             let name = try decode(pair[..<equals], what: "a parameter name")
             if name == "password" {  // never echo it, whatever else is wrong
                 throw StoreError.invalidDatabaseURL("write the password in the URL's user part (postgresql://USER:PASSWORD@HOST/DATABASE), in PGPASSWORD or in ~/.pgpass, not as ?password=")
             }
-            let value = try decode(pair[pair.index(after: equals)...], what: "the value of \(name)")
+            let value = try decode(pair[pair.index(after: equals)...], what: "the value of \(quoted(name))")
             guard result[name] == nil else {
-                throw StoreError.invalidDatabaseURL("the URL parameter \(name) is given twice: keep one")
+                throw StoreError.invalidDatabaseURL("the URL parameter \(quoted(name)) is given twice: keep one")
             }
             result[name] = value
         }

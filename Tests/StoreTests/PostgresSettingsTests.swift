@@ -156,7 +156,7 @@ final class PostgresSettingsTests: XCTestCase {
             ("postgresql://u@h/d?options=--geqo%3Doff%20-d%205", "hold '-d': Slope passes only server settings"),
             ("postgresql://u@h/d?options=-c%20statement_timeout%3Dsoon", "statement_timeout 'soon' in the URL's options is not a duration"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D-1s", "lock_timeout '-1s'"),
-            ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set lock_timeout twice"),
+            ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set 'lock_timeout' twice"),
             ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
         ]
         for (url, expected) in cases {
@@ -218,6 +218,45 @@ final class PostgresSettingsTests: XCTestCase {
             XCTAssertFalse(message.isEmpty, url)
             XCTAssertFalse(message.contains(password), message)
         }
+    }
+
+    /// The password is hidden in the pieces of the URL a message quotes, never in Slope's own
+    /// words: stars there would tell the password by where they fall (a hostile tester read
+    /// "require", "e" and "p" off such messages).
+    func testRefusalsHideThePasswordOnlyWhereTheURLIsQuoted() throws {
+        let sslmode = "bad database URL: sslmode 'bogus' is not supported: use one of disable, prefer, require, verify-full"
+        for password in ["require", "e", "t", "supported", "bad", "URL"] {
+            XCTAssertEqual(refusal("postgresql://owner1:\(password)@127.0.0.1:5432/slope?sslmode=bogus"), sslmode, password)
+        }
+        // A password typed with a '/' (and '@', '?', '#', '%'): the URL is shown with its user part hidden, the words intact.
+        XCTAssertEqual(refusal("postgresql://owner1:p@ss:w/rd?#%x&y@127.0.0.1:5432/slope"),
+                       "bad database URL: cannot read postgresql://***@127.0.0.1:5432/slope (*** hides what may be a password): write a '/' in the "
+                       + "user name or password as %2F, '@' as %40, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE")
+        // Where the URL's own text holds the password, it is hidden there, as written or decoded.
+        XCTAssertEqual(refusal("postgresql://u:Hunter2@h/d?sslmode=Hunter2"),
+                       "bad database URL: sslmode '***' is not supported: use one of disable, prefer, require, verify-full")
+        XCTAssertEqual(refusal("postgresql://u:Hun%2Fter@h/d?sslmode=xHun/terx"),
+                       "bad database URL: sslmode 'x***x' is not supported: use one of disable, prefer, require, verify-full")
+        XCTAssertEqual(refusal("postgresql://u:Hunter2@h/d?Hunter2=1"), "bad database URL: unknown URL parameter '***': Slope knows "
+                       + PostgresSettings.knownParameters.joined(separator: ", "))
+        XCTAssertEqual(refusal("postgresql://u:Hunter2@h/d?connect_timeout=Hunter2"),
+                       "bad database URL: connect_timeout '***' is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default "
+                       + "\(Int(PostgresSettings.defaultConnectTimeout)) s)")
+        XCTAssertTrue(refusal("postgresql://u:Hunter2@h/d?options=-c%20Hunter2").hasPrefix("bad database URL: the URL's options hold '***', not a setting"))
+        // The marks that delimit quoted pieces cannot be smuggled in by the URL.
+        XCTAssertEqual(refusal("postgresql://u:pw@h/d?sslmode=a\u{E001}pw\u{E000}b"),
+                       "bad database URL: sslmode 'a***b' is not supported: use one of disable, prefer, require, verify-full")
+    }
+
+    /// Messages from outside (a server's, a TLS library's): the password goes wherever it stands
+    /// inside double quotes (how PostgreSQL names what it was given), elsewhere only as a word of its own.
+    func testOutsideMessagesHideThePasswordWithoutMarkingTheirWords() throws {
+        let short = try settings("postgresql://bob:e@db.lab/slope")
+        XCTAssertEqual(short.redacting("password authentication failed for user \"bob\""), "password authentication failed for user \"bob\"")
+        XCTAssertEqual(short.redacting("database \"e\" does not exist"), "database \"***\" does not exist")
+        let word = try settings("postgresql://bob:user@db.lab/slope")
+        XCTAssertEqual(word.redacting("role \"myuser2\" does not exist"), "role \"my***2\" does not exist")
+        XCTAssertEqual(word.redacting("no user given; users: user"), "no *** given; users: ***")
     }
 
     /// A password with characters a URL reserves: '?', '#' and '@' before the host are read as
