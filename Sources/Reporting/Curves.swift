@@ -46,7 +46,16 @@ extension Reporter {
     public func export(sweepID: Int64? = nil, filter: String? = nil, what: ExportSubject = .runs, format: OutputFormat = .csv,
                        onProgress: @escaping (ExportProgress) -> Void = { _ in }, write: (String) throws -> Void) throws {
         if !queries.isSnapshot {
-            return try snapshot { try $0.export(sweepID: sweepID, filter: filter, what: what, format: format, onProgress: onProgress, write: write) }
+            // A connection lost and found again runs the snapshot again (PostgreSQL): what was
+            // written the first time must not be written twice, so the export ends instead.
+            var written = false
+            return try snapshot { snapshot in
+                if written { throw ReportError.exportCutShort }
+                try snapshot.export(sweepID: sweepID, filter: filter, what: what, format: format, onProgress: onProgress) { chunk in
+                    written = true
+                    try write(chunk)
+                }
+            }
         }
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }

@@ -14,6 +14,9 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
 
     /// The database holds no run at all.
     static let emptyDatabase = ReportError.noRuns("the database has no runs yet (start one with `runner train` or `runner sweep`)")
+    /// An export whose connection was lost after part of it was written (it is not written twice).
+    static let exportCutShort = ReportError.noData("the connection to the server was lost after part of the export was written, "
+        + "so the output is incomplete: run the export again")
 
     /// A sweep with no run, or none that matches the `--where` filter.
     static func noRuns(inSweep sweepID: Int64, filtered: Bool) -> ReportError {

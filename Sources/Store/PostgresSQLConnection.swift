@@ -17,15 +17,29 @@ final class PostgresSQLConnection: SQLConnection {
         return try Self.rows(of: result.rows, server: session.settings.description)
     }
 
-    /// postgres-nio's synchronous answer holds every row already: they are converted one at a time.
+    /// Streams through a cursor, `fetchSize` rows at a time: postgres-nio's synchronous answer
+    /// holds every row of a statement, and an export's tensors must not have to fit in memory.
+    /// (Only inside a transaction, where Store's queries always run; the cursor ends with it.)
     func forEachRow(_ sql: String, _ arguments: [any SQLValueConvertible], _ body: (SQLRow) throws -> Void) throws {
-        let result = try session.result(of: Self.query(sql, arguments))
-        guard let first = result.rows.first else { return }
-        let columns = first.map(\.columnName)
-        for row in result.rows {
-            try body(SQLRow(columns: columns, values: try row.map { try Self.value(of: $0, server: session.settings.description) }))
+        cursors += 1
+        let cursor = "slope_rows_\(cursors)"
+        try session.result(of: Self.query("DECLARE \(cursor) NO SCROLL CURSOR FOR \(sql)", arguments))
+        var columns: [String]? = nil
+        while true {
+            let batch = try session.result(of: PostgresQuery(unsafeSQL: "FETCH FORWARD \(Self.fetchSize) FROM \(cursor)")).rows
+            for row in batch {
+                if columns == nil { columns = row.map(\.columnName) }
+                try body(SQLRow(columns: columns!, values: try row.map { try Self.value(of: $0, server: session.settings.description) }))
+            }
+            if batch.count < Self.fetchSize { break }
         }
+        try session.result(of: PostgresQuery(unsafeSQL: "CLOSE \(cursor)"))
     }
+
+    /// Rows a FETCH asks for: 32 of the largest tensors a run may store are a few hundred MB at most.
+    static let fetchSize = 32
+    /// Cursors opened on this connection (one transaction), for their names.
+    private var cursors = 0
 
     @discardableResult
     func execute(_ sql: String, _ arguments: [any SQLValueConvertible]) throws -> Int {

@@ -99,11 +99,15 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     public var isSnapshot: Bool { snapshotConnection != nil }
 
     /// Runs `body` with queries that all read the same snapshot (one read transaction), so
-    /// that a report made of several queries is consistent while a sweep keeps writing.
+    /// that a report made of several queries is consistent while a sweep keeps writing. `body`
+    /// may take its time between queries (on PostgreSQL the idle-in-transaction timeout is off
+    /// for it). It runs again after a connection lost and found again (PostgreSQL): what it did
+    /// outside the database the first time is done twice unless it checks.
     public func snapshot<T>(_ body: (RunQueries) throws -> T) throws -> T {
         if isSnapshot { return try body(self) }
         return try read { c in
-            try body(RunQueries(store: store, snapshotConnection: c))
+            if let statement = dialect.pausableSnapshotStatement { try c.execute(statement, []) }
+            return try body(RunQueries(store: store, snapshotConnection: c))
         }
     }
 

@@ -31,6 +31,17 @@ extension SQLDialect {
         }
     }
 
+    /// Said first in a snapshot (`RunQueries.snapshot`), which may pause between its queries (a
+    /// report formatting rows, an export writing into a slow pipe): PostgreSQL's
+    /// `idle_in_transaction_session_timeout`, which would end the session, is off for this
+    /// read-only transaction, as pg_dump turns it off for its own; it holds no row locks. nil for SQLite.
+    var pausableSnapshotStatement: String? {
+        switch self {
+        case .sqlite: return nil
+        case .postgres: return "SET LOCAL idle_in_transaction_session_timeout = 0"
+        }
+    }
+
     /// `a <this> b` is true when both are equal or both NULL.
     var isNotDistinctFrom: String {
         switch self {

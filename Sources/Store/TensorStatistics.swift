@@ -124,5 +124,7 @@ extension TensorStatistics {
         Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index &* 8, as: UInt64.self)))
     }
 
-    private static func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+    /// nil when not finite; -0.0 as 0.0 (`+ 0`), as SQLite's REAL columns store it, so that both
+    /// stores hold and export the same statistics (the max of a gradient that is all <= 0, say).
+    private static func finite(_ value: Double) -> Double? { value.isFinite ? value + 0 : nil }
 }

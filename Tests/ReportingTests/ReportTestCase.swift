@@ -47,6 +47,12 @@ extension XCTestCase {
     /// `body`, then dropped.
     func withPostgresDatabase(prefix: String, recording record: (SlopeStore) throws -> Void,
                               _ body: (SlopeStore) throws -> Void) throws {
+        try withPostgresDatabase(prefix: prefix, recording: record) { store, _ in try body(store) }
+    }
+
+    /// The same, `body` also given the database's URL (with the password: for more connections).
+    func withPostgresDatabase(prefix: String, recording record: (SlopeStore) throws -> Void,
+                              _ body: (SlopeStore, String) throws -> Void) throws {
         guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
         let admin = try PostgresSettings(url: adminURL, environment: [:])
         let name = prefix + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
@@ -63,6 +69,6 @@ extension XCTestCase {
         try record(try SlopeStore(location: url))
         let store = try SlopeStore(location: url, mode: .readOnly)
         defer { try? store.close() }
-        try body(store)
+        try body(store, url)
     }
 }
