@@ -21,15 +21,17 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     }
 
     /// One end of a distribution as the file gives it: a whole number written in digits exactly (a
-    /// seed's largest, 2^63 - 1, is no Double: read as one it would be 2^63), any other number as a Double.
+    /// seed's largest, 2^63 - 1, is no Double: read as one it would be 2^63), any other number as a
+    /// Double with its text as the file wrote it (nil when read back from a stored spec), so that a
+    /// message names `99999999999999999999` as written, not as the Double 1e+20.
     public enum Bound: Hashable, Sendable, Codable, CustomStringConvertible {
         case whole(Int)
-        case real(Double)
+        case real(Double, written: String? = nil)
 
         public var value: Double {
             switch self {
             case let .whole(number): return Double(number)
-            case let .real(number): return number
+            case let .real(number, _): return number
             }
         }
 
@@ -37,29 +39,33 @@ public struct SweepSpec: Hashable, Sendable, Codable {
         public var wholeNumber: Int? {
             switch self {
             case let .whole(number): return number
-            case let .real(number): return Int(exactly: number)
+            case let .real(number, _): return Int(exactly: number)
             }
         }
 
-        /// As a setting's value (for the setting's own checks).
-        var settingValue: SettingValue {
+        /// As `setting`'s value (for the setting's own checks): its text as written when there is
+        /// one, which the setting reads as the same number and, when it refuses it, names as written.
+        /// Except a whole number written as a float (1e3, 1000.0) for a setting that takes whole
+        /// numbers, which reads such text as no whole number: the Double, which it takes.
+        func settingValue(for setting: Setting) -> SettingValue {
             switch self {
             case let .whole(number): return .int(number)
-            case let .real(number): return .double(number)
+            case let .real(number, written?) where !(setting.isInteger && Int(exactly: number) != nil): return .string(written)
+            case let .real(number, _): return .double(number)
             }
         }
 
         var json: JSONText {
             switch self {
             case let .whole(number): return .integer(number)
-            case let .real(number): return .number(number)
+            case let .real(number, _): return .number(number)
             }
         }
 
         public var description: String {
             switch self {
             case let .whole(number): return String(number)
-            case let .real(number): return shortDescription(number)
+            case let .real(number, written): return written ?? shortDescription(number)
             }
         }
 
@@ -99,7 +105,7 @@ public struct SweepSpec: Hashable, Sendable, Codable {
             var container = encoder.singleValueContainer()
             switch self {
             case let .whole(number): try container.encode(number)
-            case let .real(number): try container.encode(number)
+            case let .real(number, _): try container.encode(number)
             }
         }
     }
@@ -616,7 +622,7 @@ extension SweepSpec {
             case "min", "max":
                 guard let number = decimalNumber(value), number.isFinite else { throw fail("\(field).\(key)", "expected a number") }
                 // A whole number in digits stays exact: 9223372036854775807 is not the Double 2^63.
-                let bound = decimalInt(value).map(Bound.whole) ?? .real(number)
+                let bound = decimalInt(value).map(Bound.whole) ?? .real(number, written: value.scalar?.string)
                 if key == "min" { minimum = bound } else { maximum = bound }
             default:
                 let accepted = ["values", "value", "distribution", "min", "max"]
@@ -738,11 +744,11 @@ extension SweepSpec {
                 guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
                 guard minimum.isAtMost(maximum) else { throw fail("\(field).min", "min (\(minimum)) is greater than max (\(maximum))") }
                 if kind == .logUniform && minimum.value <= 0 { throw fail("\(field).min", "log_uniform needs min > 0") }
-                if kind == .intUniform && (minimum.wholeNumber == nil || maximum.wholeNumber == nil) {
-                    throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max))")
+                if kind == .intUniform, let (end, bound) = [("min", minimum), ("max", maximum)].first(where: { $0.1.wholeNumber == nil }) {
+                    throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max)); \(end) is \(bound)")
                 }
-                try scratch.apply(parameter.setting, minimum.settingValue, field: prefix + "\(field).min")
-                try scratch.apply(parameter.setting, maximum.settingValue, field: prefix + "\(field).max")
+                try scratch.apply(parameter.setting, minimum.settingValue(for: parameter.setting), field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, maximum.settingValue(for: parameter.setting), field: prefix + "\(field).max")
             }
         }
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }

@@ -14,9 +14,10 @@ struct Serve: ParsableCommand {
             token, which every request must carry (a random one is made and
             printed when --token is not given). A run left `running` by a worker
             that is gone (the rule of `runner resume`) shows as stalled, and its
-            sweep as not live. A database file deleted or replaced while it
-            serves is opened again at its path (until then, requests get a 503
-            saying so). Pages and API: docs/dashboard.md.
+            sweep as not live. A database file deleted, replaced or copied over
+            in place (`cp new.db served.db`) while it serves is opened again at
+            its path (until then, requests get a 503 saying so). Pages and API:
+            docs/dashboard.md.
             Examples:
               report serve --db sweep.db
               report serve --port 0    # any free port; the address is printed

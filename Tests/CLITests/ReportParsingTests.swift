@@ -92,6 +92,15 @@ final class ReportParsingTests: XCTestCase {
                       Report.configuration.discussion)
     }
 
+    /// serve's help names every change to the SQLite file that the dashboard notices (CurrentDatabase,
+    /// `fileChange()`, tested in DashboardServerTests): a `cp` over it in place too, not only a
+    /// file deleted or moved over it.
+    func testServeHelpSaysAFileCopiedOverInPlaceIsOpenedAgain() {
+        let help = Serve.helpMessage(columns: 80).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        XCTAssertTrue(help.contains("A database file deleted, replaced or copied over in place (`cp new.db served.db`) while it serves "
+                                    + "is opened again at its path (until then, requests get a 503 saying so)."), help)
+    }
+
     /// export and serve refuse --columns, so their help does not offer it; the other commands' does.
     func testHelpListsColumnsOnlyWhereItIsTaken() {
         for command: ParsableCommand.Type in [Export.self, Serve.self] {

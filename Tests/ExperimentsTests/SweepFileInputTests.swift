@@ -96,6 +96,36 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {learning_rate: 100000000000000000000}\n", file: "s.yaml").expand().first?.settings.learningRate, 1e20)
     }
 
+    /// A distribution's min and max are named as the file writes them, not as the Double they
+    /// are read as (99999999999999999999 is not 1e+20, 2^63 not 9.223372036854776e+18, 1.0 not 1).
+    func testDistributionBoundsAreShownAsWritten() throws {
+        let random = "method: random\ncount: 2\n"
+        XCTAssertEqual(message(random + "parameters: {epochs: {min: 1, max: 99999999999999999999}}\n"),
+                       "s.yaml: parameters.epochs: int_uniform needs whole-number min and max "
+                       + "(from -9223372036854775808 to 9223372036854775807); max is 99999999999999999999")
+        XCTAssertEqual(message(random + "parameters: {seed: {distribution: int_uniform, min: 0.5, max: 10}}\n"),
+                       "s.yaml: parameters.seed: int_uniform needs whole-number min and max "
+                       + "(from -9223372036854775808 to 9223372036854775807); min is 0.5")
+        XCTAssertEqual(message(random + "parameters: {seed: {distribution: uniform, min: 0, max: 9223372036854775808}}\n"),
+                       "s.yaml: parameters.seed.max: '9223372036854775808' is not accepted; expected a whole number from 0 to 9223372036854775807")
+        XCTAssertEqual(message(random + "parameters: {epochs: {distribution: uniform, min: 1, max: 99999999999999999999}}\n"),
+                       "s.yaml: parameters.epochs.max: '99999999999999999999' is not accepted; expected a whole number from 0 to 1000000000")
+        XCTAssertEqual(message(random + "parameters: {momentum: {min: 0.5, max: 1.0}}\n"),
+                       "s.yaml: parameters.momentum.max: '1.0' is not accepted; expected a number in [0, 1), e.g. 0.9")
+        XCTAssertEqual(message(random + "parameters: {momentum: {min: 0.5, max: 1.00000000000000000001}}\n"),
+                       "s.yaml: parameters.momentum.max: '1.00000000000000000001' is not accepted; expected a number in [0, 1), e.g. 0.9")
+        XCTAssertEqual(message(random + "parameters: {learning_rate: {min: 99999999999999999999, max: 1e-1}}\n"),
+                       "s.yaml: parameters.learning_rate.min: min (99999999999999999999) is greater than max (1e-1)")
+        // The same numbers as before where they are accepted: a whole number written as 1e3 is an
+        // epoch count, and a bound beyond Int is still the real number it writes.
+        let accepted = try SweepSpec.parse(yaml: random + "fixed: {dataset: xor}\nparameters: {epochs: {min: 1e3, max: 1e3}, "
+                                           + "learning_rate: {min: 0.5, max: 100000000000000000000}}\n", file: "s.yaml")
+        XCTAssertEqual(try accepted.expand().map(\.settings.epochs), [1000, 1000])
+        guard case let .distribution(_, _, high)? = accepted[.learningRate] else { return XCTFail("no distribution") }
+        XCTAssertEqual(high.value, 1e20)
+        XCTAssertEqual(high, .real(1e20), "the text as written is for messages only")
+    }
+
     /// Numbers in a sweep file are decimal, as on the command line: YAML alone reads 0x10 as 16,
     /// 0o17 as 15, 010 as 8 and 1_000 as 1000; refused here whether quoted or not (010 is ten).
     func testNumbersInAFileAreDecimalAsOnTheCommandLine() throws {
