@@ -138,8 +138,12 @@ extension Reporter {
         out += lines.joined(separator: "\n")
         if let deadNote { out += style.dim(terminalSafe(deadNote)) + "\n" }
         if flagged.isEmpty {
-            out += "no vanishing or exploding gradients" + (showsDead ? " or dying ReLUs" : "") + " flagged"
-                + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen" : "") + "\n"
+            // These flags are about gradients (and dead units); the diagnosis is about updates,
+            // weights and accuracy: the line says which is which, so that a diagnosis after it
+            // (vanishing updates) does not read as a contradiction.
+            out += "gradients neither vanishing nor exploding" + (showsDead ? ", no dying ReLUs" : "")
+                + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen"
+                                     : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
         } else {
             out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
             for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {
