@@ -502,8 +502,7 @@ extension SweepSpec {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            let (mark, reason) = YAMLLimits.describe(error)
-            let location = mark.map { YAMLLimits.clamped($0, in: yaml) }
+            let (location, reason) = YAMLLimits.describe(error, in: yaml)
             throw ExperimentsError.badSpecFile(path: file + (location.map { ", line \($0.line), column \($0.column)" } ?? ""),
                                                reason: "not valid YAML: \(reason)")
         } catch {

@@ -67,18 +67,27 @@ enum YAMLLimits {
         return nil
     }
 
-    /// A Yams error as its location (line and column from 1) and a one-line reason. The error's
-    /// own description holds the whole file and a snippet over several lines: never shown.
-    static func describe(_ error: YamlError) -> (location: Mark?, reason: String) {
+    /// A Yams error on `yaml` as its location (line and column from 1, within the text) and a
+    /// one-line reason. The error's own description holds the whole file and a snippet over
+    /// several lines: never shown.
+    static func describe(_ error: YamlError, in yaml: String) -> (location: (line: Int, column: Int)?, reason: String) {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
             let reason = oneLine(problem)
-            guard let context else { return (mark, reason) }
-            return (mark, "\(reason) (\(oneLine(context.text)) at line \(context.mark.line), column \(context.mark.column))")
+            guard let context else { return (clamped(mark, in: yaml), reason) }
+            return (clamped(mark, in: yaml), "\(reason) (\(oneLine(context.text)) at line \(context.mark.line), column \(context.mark.column))")
         case let .duplicatedKeysInMapping(duplicates, context):
-            let key = duplicates.first.map { "'\(CSVTable.shown($0))'" } ?? "a key"
-            return (context.mark, "\(key) appears twice in one mapping; give each key once")
+            // Yams marks the key's first occurrence; the error is where it is given again.
+            guard let key = duplicates.first else {
+                return (clamped(context.mark, in: yaml), "a key appears twice in one mapping; give each key once")
+            }
+            let shown = "'\(CSVTable.shown(key))'"
+            let first = clamped(context.mark, in: yaml)
+            guard let again = repetition(of: key, after: first, in: yaml) else {
+                return (first, "\(shown) is given here and again later in the same mapping; give each key once")
+            }
+            return (again, "\(shown) appears twice in one mapping (first at line \(first.line)); give each key once")
         case let .reader(problem, _, _, _):
             return (nil, oneLine(problem))
         case .memory:
@@ -86,6 +95,31 @@ enum YAMLLimits {
         default:
             return (nil, oneLine("\(error)"))
         }
+    }
+
+    /// Where `key`, first given at `first` as a key of a block mapping, is given again in that
+    /// mapping: the next line whose text starts at the same column with the key (plain or quoted)
+    /// and a colon, before a line that starts further left ends the mapping. Nil when not found
+    /// that way (a flow mapping, `{a: 1, a: 2}`, or a key written over several lines).
+    static func repetition(of key: String, after first: (line: Int, column: Int),
+                           in yaml: String) -> (line: Int, column: Int)? {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line < lines.count else { return nil }
+        let spellings = [key, "\"\(key)\"", "'\(key)'"]
+        for index in first.line..<lines.count {
+            let scalars = Array(lines[index].unicodeScalars)
+            let column = scalars.prefix(while: { $0 == " " }).count  // from 0
+            guard column < scalars.count, scalars[column] != "#", scalars[column] != "\r" else { continue }  // blank or comment
+            if column + 1 < first.column { return nil }  // the mapping has ended (or a sequence item left of it)
+            guard column + 1 == first.column else { continue }  // deeper: a value's own lines
+            var rest = String(String.UnicodeScalarView(scalars[column...]))
+            if rest.hasSuffix("\r") { rest.removeLast() }
+            for spelling in spellings where rest.hasPrefix(spelling) {
+                let after = rest.dropFirst(spelling.count).drop { $0 == " " || $0 == "\t" }
+                if after.first == ":" { return (index + 1, first.column) }
+            }
+        }
+        return nil
     }
 
     /// `mark`, or the end of the last line when libyaml puts the end of the text on the line after

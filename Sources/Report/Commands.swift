@@ -374,8 +374,9 @@ struct Export: ParsableCommand {
         let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
                                                            mayPublish: { Output.stop.mayEnd(.work) })
         Output.claimEnd()
-        Output.write("exported \(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
-                     + "\(copied.epochs) epochs, \(copied.tensors) tensors to \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(copied.bytes)))\n")
+        let detail = "\(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
+            + "\(copied.epochs) epochs, \(copied.tensors) tensors"
+        Output.write((OutputFile.wroteLine(out, detail: detail) ?? "exported \(detail) to \(SlopeStore.shownPath(out))") + "\n")
     }
 }
 
@@ -415,7 +416,7 @@ struct Evaluate: ParsableCommand {
         let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
                                                           format: format.format)
         if let predictions { try OutputFile.write(Data(evaluation.predictionsCSV.utf8), to: predictions, protecting: database.databaseFile, option: "--predictions") }
-        let written = predictions.map { $0 != "-" && format.format == .table ? "predictions written to \(SlopeStore.shownPath($0))\n" : "" } ?? ""
+        let written = predictions.flatMap { format.format == .table ? OutputFile.wroteLine($0).map { $0 + "\n" } : nil } ?? ""
         Output.write(evaluation.text + written)
     }
 }

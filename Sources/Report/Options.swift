@@ -115,13 +115,10 @@ enum Output {
     }
 
     /// Writes `data` to `out` (standard output without it, or `-`); a file written is said in one
-    /// line, `wrote FILE (SIZE)`, as `export --format sqlite` and `runner datasets` say theirs (not
-    /// a device or a pipe, such as /dev/stderr: what was written shows there).
+    /// line, `wrote FILE (SIZE)` (`OutputFile.wroteLine`).
     static func write(_ data: Data, to out: String?, protecting database: String?) throws {
-        guard try !OutputFile.write(data, to: out, protecting: database), let out else { return }
-        var info = stat()
-        guard stat(out, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
-        write("wrote \(SlopeStore.shownPath(out)) (\(SlopeStore.describeBytes(Int64(data.count))))\n")
+        guard try !OutputFile.write(data, to: out, protecting: database), let out, let line = OutputFile.wroteLine(out) else { return }
+        write(line + "\n")
     }
 
     /// One line on stderr that is not an error (the command goes on).

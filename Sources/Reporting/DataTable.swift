@@ -76,6 +76,16 @@ func formatNumber(_ value: Double, digits: Int = 4) -> String {
     return String(format: "%.\(max(1, digits - 1))e", value)
 }
 
+/// A number as C's `%g` with `digits` significant digits: fixed notation from 1e-4 up, exponent
+/// notation below (and from 10^digits), trailing zeros dropped in both (`-0.000935999`,
+/// `2.5e-07`); nan, inf and integers as `formatNumber` writes them. For `report explain`, whose
+/// gradients, factors and steps (mostly 1e-4 to 1) are read against each other line by line.
+func formatSignificant(_ value: Double, digits: Int) -> String {
+    if value.isNaN || value.isInfinite || value == 0 { return formatNumber(value) }
+    if abs(value - value.rounded()) <= 1e-9 * abs(value), abs(value) < 1e7 { return String(Int64(value.rounded())) }
+    return String(format: "%.\(digits)g", value)
+}
+
 
 /// A terminal-safe single line: control characters (newlines, escapes) shown as visible symbols,
 /// so that a hostile run name cannot break a table or inject terminal escape sequences.

@@ -138,8 +138,12 @@ extension Reporter {
         out += lines.joined(separator: "\n")
         if let deadNote { out += style.dim(terminalSafe(deadNote)) + "\n" }
         if flagged.isEmpty {
-            out += "no vanishing or exploding gradients" + (showsDead ? " or dying ReLUs" : "") + " flagged"
-                + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen" : "") + "\n"
+            // These flags are about gradients (and dead units); the diagnosis is about updates,
+            // weights and accuracy: the line says which is which, so that a diagnosis after it
+            // (vanishing updates) does not read as a contradiction.
+            out += "gradients neither vanishing nor exploding" + (showsDead ? ", no dying ReLUs" : "")
+                + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen"
+                                     : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
         } else {
             out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
             for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {
@@ -310,7 +314,8 @@ extension Reporter {
                                       .number(slope.activationSlope), .number(slope.lossSlopeAtOutput), .real(slope.product),
                                       .real(slope.gradient), .real(decayTerm), .number(storedGradient)]])
         guard format == .table else { return table.render(format, style: style) }
-        func show(_ value: Double?) -> String { value.map { formatNumber($0, digits: 6) } ?? "-" }
+        // One notation for every number of the output (a step of -0.000936 next to a gradient of 0.001872).
+        func show(_ value: Double?) -> String { value.map { formatSignificant($0, digits: 6) } ?? "-" }
         var out = "\(terminalSafe(Self.runLabel(run))), weights after epoch \(chosenEpoch): layer \(layer) weight (\(i), \(j)) = \(show(weight))\n"
         out += "from node \(i) of \(layer == 1 ? "the inputs" : "layer \(layer - 1)") to node \(j) of layer \(layer)\n\n"
         if let row {
@@ -320,8 +325,13 @@ extension Reporter {
                          ("× ", "slope of the loss w.r.t. node \(j)'s output", show(slope.lossSlopeAtOutput)),
                          ("= ", "slope of the loss w.r.t. the weight", style.bold(show(slope.product)))]
             let labelWidth = lines.map(\.1.count).max() ?? 0
-            for (operation, label, value) in lines {
-                out += operation + label + String(repeating: " ", count: labelWidth - label.count + 2) + value + "\n"
+            // Softmax goes with cross-entropy: their slopes are taken together (dLoss/dz_j = p_j - y_j),
+            // so the activation's factor is 1, which is said where it is shown.
+            let folded = layer == inputs.configuration.layerCount && inputs.configuration.outputActivation == .softmax
+            for (index, (operation, label, value)) in lines.enumerated() {
+                out += operation + label + String(repeating: " ", count: labelWidth - label.count + 2) + value
+                if folded && index == 1 { out += style.dim("  (softmax + cross-entropy: folded into the loss slope p_\(j) - y_\(j))") }
+                out += "\n"
             }
             out += style.dim("  (backprop's gradient for this row: \(show(slope.gradient)))") + "\n"
             if decay > 0 {

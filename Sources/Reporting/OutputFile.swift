@@ -8,6 +8,16 @@ import Foundation
 import Store
 
 public enum OutputFile {
+    /// The one line every command says a file it wrote in: `wrote FILE (SIZE)`, then `: detail`
+    /// when given (`runner datasets`: what the CSV holds; `report export --format sqlite`: what it
+    /// copied). Nil for standard output (`-`) and for what is not a regular file (a device or a
+    /// pipe, such as /dev/stderr: what was written shows there).
+    public static func wroteLine(_ path: String, detail: String? = nil) -> String? {
+        var info = stat()
+        guard path != "-", stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return "wrote \(SlopeStore.shownPath(path)) (\(SlopeStore.describeBytes(Int64(info.st_size))))" + (detail.map { ": " + $0 } ?? "")
+    }
+
     /// Writes `data` to `path`, or to standard output when `path` is nil or "-". A file is replaced
     /// whole (written beside it, then renamed: never half-written); through a symbolic link (even
     /// one whose file does not exist yet), the file it points to, so the link stays. Character

@@ -490,7 +490,7 @@ public struct Reporter: Sendable {
         let bestRun = byID[winner.bestRunID!]!
         var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over seeds: "
             + style.good(terminalSafe(Self.configurationLabel(bestRun, among: runs))) + ", \(column.rawValue) = \(formatNumber(winner.mean))"
-            + (winner.standardDeviation.map { " ± " + formatNumber($0, digits: 2) } ?? "") + " (n=\(winner.count))\n"
+            + (winner.standardDeviation.map { " ± " + formatNumber($0) } ?? "") + " (n=\(winner.count))\n"  // as the table's std
         out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n\n"
         table.rows = Array(table.rows.prefix(10))
         table.highlightedRows = [0]

@@ -188,7 +188,7 @@ struct Datasets: ParsableCommand {
             let data = try DataCatalog.csvExport(ofBuiltIn: csv)
             if try !OutputFile.write(data, to: out, protecting: nil) {  // on standard output, the CSV alone
                 let rows = data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } - 1
-                Console.say("wrote \(out): \(csv), \(rows) rows and a header")
+                if let line = OutputFile.wroteLine(out, detail: "\(csv), \(rows) rows and a header") { Console.say(line) }
             }
             return
         }

@@ -55,6 +55,7 @@ final class DiagnosticsCLITests: CLITestCase {
         let summary = try output("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "0.1",
                                          "--epochs", "4", "--seed", "1"])
         XCTAssertFalse(summary.contains("not learning well"), summary)
-        XCTAssertTrue(try output("report", ["layers", "1"]).contains("no vanishing updates, exploding weights or chance-level accuracy seen"))
+        XCTAssertTrue(try output("report", ["layers", "1"]).contains("gradients neither vanishing nor exploding, no dying ReLUs; "
+                                                                     + "no vanishing updates, exploding weights or chance-level accuracy seen\n"))
     }
 }

@@ -42,8 +42,9 @@ final class EvaluateCLITests: CLITestCase {
         let (table, _) = try run("report", ["evaluate", "1", "--data", "test.csv", "--predictions", "predicted.csv"])
         XCTAssertTrue(table.contains("accuracy:  0.6667 (2 of 3 rows)"), table)
         XCTAssertTrue(table.contains("confusion matrix (rows: actual label, columns: predicted)"), table)
-        XCTAssertTrue(table.contains("predictions written to predicted.csv"), table)
-        let lines = try String(contentsOfFile: directory.path("predicted.csv"), encoding: .utf8).split(separator: "\n")
+        let written = try String(contentsOfFile: directory.path("predicted.csv"), encoding: .utf8)
+        XCTAssertTrue(table.hasSuffix("\nwrote predicted.csv (\(SlopeStore.describeBytes(Int64(written.utf8.count))))\n"), table)
+        let lines = written.split(separator: "\n")
         XCTAssertEqual(lines.first, "row,predicted,label,p_cat,p_dog")
         XCTAssertEqual(lines.count, 4)
         let probabilitiesOfCat = [1 / (1 + exp(-1.0)), 1 / (1 + exp(2.0)), 1 / (1 + exp(-3.0))]
@@ -59,7 +60,7 @@ final class EvaluateCLITests: CLITestCase {
         let (unlabelled, _) = try run("report", ["evaluate", "1", "--data", "unlabelled.csv", "--predictions", "-"])
         XCTAssertTrue(unlabelled.contains("row,predicted,p_cat,p_dog\n1,cat,"), unlabelled)
         XCTAssertTrue(unlabelled.contains("no 'label' column: predictions only"), unlabelled)
-        XCTAssertFalse(unlabelled.contains("predictions written to"), unlabelled)
+        XCTAssertFalse(unlabelled.contains("wrote "), unlabelled)
     }
 
     func testRegressionLossAndPredictions() throws {

@@ -53,7 +53,7 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("bomb.db")), "nothing written")
         try write("dup.yaml", "name: a\nmethod: grid\nname: b\n")
         XCTAssertEqual(try refusal(["sweep", "dup.yaml", "--queue-only", "--db", "dup.db"]),
-                       "dup.yaml, line 1, column 1: not valid YAML: 'name' appears twice in one mapping; give each key once")
+                       "dup.yaml, line 3, column 1: not valid YAML: 'name' appears twice in one mapping (first at line 1); give each key once")
     }
 
     /// A sweep queued into a 400 KiB tmpfs (mounted in a private mount namespace, so needing

@@ -102,7 +102,8 @@ final class OutputPathCLITests: CLITestCase {
         let reader = open(directory.path("fifo"), O_RDONLY | O_NONBLOCK)
         XCTAssertGreaterThanOrEqual(reader, 0)
         defer { close(reader) }
-        XCTAssertEqual(try runner(["datasets", "--csv", "xor", "--out", "fifo"], expect: 0).output, "wrote fifo: xor, 4 rows and a header\n")
+        // A pipe is not a file to tell of (as for report's --out): the CSV shows at its reader.
+        XCTAssertEqual(try runner(["datasets", "--csv", "xor", "--out", "fifo"], expect: 0).output, "")
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = read(reader, &buffer, buffer.count)
         XCTAssertEqual(String(decoding: buffer[..<max(count, 0)], as: UTF8.self), csv)

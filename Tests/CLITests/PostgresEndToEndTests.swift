@@ -180,13 +180,13 @@ final class PostgresEndToEndTests: XCTestCase {
 
         // One sweep, as the read-only role.
         let exported = try run("report", ["export", "--sweep", "2", "--format", "sqlite", "--out", "sweep2.db", "--db", reader])
-        XCTAssertEqual(exported.output, "exported 1 sweep, 4 runs, \(epochs.filter(inSweep2).count) epochs, \(tensors.filter(inSweep2).count) tensors "
-                       + "to sweep2.db (\(try size("sweep2.db")))\n")
+        XCTAssertEqual(exported.output, "wrote sweep2.db (\(try size("sweep2.db"))): 1 sweep, 4 runs, \(epochs.filter(inSweep2).count) epochs, "
+                       + "\(tensors.filter(inSweep2).count) tensors\n")
         // Everything, then that copy copied again (SQLite to SQLite).
         let everything = try run("report", ["export", "--format", "sqlite", "--out", "all.db", "--db", server.url])
-        XCTAssertEqual(everything.output, "exported 2 sweeps, 9 runs, \(epochs.count) epochs, \(tensors.count) tensors to all.db (\(try size("all.db")))\n")
+        XCTAssertEqual(everything.output, "wrote all.db (\(try size("all.db"))): 2 sweeps, 9 runs, \(epochs.count) epochs, \(tensors.count) tensors\n")
         let again = try run("report", ["export", "--format", "sqlite", "--out", "again.db", "--db", "all.db"])
-        XCTAssertEqual(again.output, "exported 2 sweeps, 9 runs, \(epochs.count) epochs, \(tensors.count) tensors to again.db (\(try size("again.db")))\n")
+        XCTAssertEqual(again.output, "wrote again.db (\(try size("again.db"))): 2 sweeps, 9 runs, \(epochs.count) epochs, \(tensors.count) tensors\n")
 
         let all = try SlopeStore(path: directory.path("all.db"), mode: .readOnly)
         let copy = try SlopeStore(path: directory.path("again.db"), mode: .readOnly)

@@ -3,6 +3,7 @@
 // .build/release is a link to this test build's products, standing in for `swift build -c
 // release` (building inside a test would take minutes); examples/ links to the repository's.
 import Foundation
+import Store
 import TestSupport
 import XCTest
 
@@ -86,7 +87,8 @@ final class ReadmeTourTests: XCTestCase {
             // Hostile finding 15: the file the tour's evaluate reads is made by Slope itself.
             ("runner datasets --csv digits --out test.csv", { output in
                 let lines = self.file("test.csv").split(separator: "\n")
-                return output == "wrote test.csv: digits, 1797 rows and a header\n" && lines.count == 1798
+                let size = SlopeStore.describeBytes(Int64(self.file("test.csv").utf8.count))
+                return output == "wrote test.csv (\(size)): digits, 1797 rows and a header\n" && lines.count == 1798
                     && lines[0].hasPrefix("x0,x1,") && lines[0].hasSuffix(",x63,label") }),
             ("report evaluate 10 --data test.csv --predictions predicted.csv", { output in
                 output.contains("1797 rows") && output.contains("accuracy") && self.file("predicted.csv").split(separator: "\n").count == 1798 }),

@@ -282,6 +282,24 @@ final class ReportCLITests: XCTestCase {
         XCTAssertTrue(text.contains("= the gradient of the update: "), text)
     }
 
+    /// On a softmax output, explain --row says why the activation's factor is 1: softmax and
+    /// cross-entropy are folded into the loss slope p_j - y_j (docs/cli-report.md); a hidden node's
+    /// line has no such note.
+    func testExplainSaysWhyASoftmaxOutputsSlopeIsOne() throws {
+        let db = path("softmax.db")
+        let trained = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--hidden", "3", "--activation", "tanh", "--validation", "0",
+                                                       "--epochs", "1", "--quiet", "--db", db])
+        XCTAssertEqual(trained.status, 0, trained.error)
+        let output = try report(["explain", "1", "--layer", "2", "--weight", "1,1", "--row", "2", "--db", db], expect: 0).output
+        let activation = try XCTUnwrap(output.split(separator: "\n").first { $0.hasPrefix("× slope of the activation at node 1") }, output)
+        XCTAssertTrue(activation.hasSuffix("  1  (softmax + cross-entropy: folded into the loss slope p_1 - y_1)"), output)
+        // Its numbers in one notation: none between 1e-4 and 1e-3 in exponent form.
+        XCTAssertNil(output.range(of: #"e-0[0-3]\b"#, options: .regularExpression), output)
+        let hidden = try report(["explain", "1", "--layer", "1", "--weight", "0,1", "--row", "2", "--db", db], expect: 0).output
+        XCTAssertTrue(hidden.contains("× slope of the activation at node 1"), hidden)
+        XCTAssertFalse(hidden.contains("folded"), hidden)
+    }
+
     /// A run queued with a relative CSV path is inspected from another folder: the file is looked
     /// for next to the database; when it is in neither place the error says where it looked.
     func testRelativeDataPathsAreFoundNextToTheDatabase() throws {

@@ -150,7 +150,8 @@ final class ReportHardeningCLITests: XCTestCase {
         // Unlocked, the same export goes through.
         let copied = try run("report", ["export", "--format", "sqlite", "--out", "copy.db", "--db", server.url])
         XCTAssertEqual(copied.status, 0, copied.error)
-        XCTAssertTrue(copied.output.hasPrefix("exported 1 sweep, 2 runs, "), copied.output)
+        XCTAssertTrue(copied.output.hasPrefix("wrote copy.db ("), copied.output)
+        XCTAssertTrue(copied.output.contains("): 1 sweep, 2 runs, "), copied.output)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.url.path), ["copy.db"])
     }
 

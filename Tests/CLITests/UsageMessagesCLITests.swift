@@ -149,8 +149,8 @@ final class UsageMessagesCLITests: CLITestCase {
     func testTheExportSuccessLineEscapesControlCharacters() throws {
         try run("runner", ["train", "--dataset", "xor", "--hidden", "3", "--epochs", "2", "--quiet"])
         let output = try run("report", ["export", "--format", "sqlite", "--out", "a\nb.db"]).output
-        XCTAssertTrue(output.hasPrefix("exported 0 sweeps, 1 run, 3 epochs, "), output)
-        XCTAssertTrue(output.contains(" tensors to \"a\\nb.db\" ("), output)
+        XCTAssertTrue(output.hasPrefix("wrote \"a\\nb.db\" ("), output)
+        XCTAssertTrue(output.contains("): 0 sweeps, 1 run, 3 epochs, "), output)
         XCTAssertEqual(output.filter { $0 == "\n" }.count, 1, output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.path("a\nb.db")))
     }

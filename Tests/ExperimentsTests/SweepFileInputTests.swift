@@ -45,7 +45,7 @@ final class SweepFileInputTests: XCTestCase {
 
     func testParseErrorsAreOneLineWithLineAndColumn() {
         XCTAssertEqual(message("name: a\nmethod: grid\nname: b\n"),
-                       "s.yaml, line 1, column 1: not valid YAML: 'name' appears twice in one mapping; give each key once")
+                       "s.yaml, line 3, column 1: not valid YAML: 'name' appears twice in one mapping (first at line 1); give each key once")
         XCTAssertEqual(message("name: a\nparameters:\n  seed: {values: *nope}\n"),
                        "s.yaml, line 3, column 18: not valid YAML: found undefined alias")
         XCTAssertEqual(message("name: a\nparameters:\n  seed:\n    values: [1]\n   bad: 2\n"),
@@ -57,6 +57,25 @@ final class SweepFileInputTests: XCTestCase {
             XCTAssertFalse(text.contains("\n"), text)
             XCTAssertTrue(text.hasPrefix("s.yaml, line "), text)
         }
+    }
+
+    /// A key given twice is reported where it is given again (Yams marks its first occurrence).
+    func testAKeyGivenTwiceIsNamedWhereItRepeats() {
+        // Nested, with the same key in another mapping, a comment, a blank line and a quoted repeat between.
+        let nested = "name: a\nfixed:\n  epochs: 1\n  hidden: [4]\n  # a comment\n\n  \"epochs\" : 2\nparameters:\n  epochs: {values: [1]}\n"
+        XCTAssertEqual(message(nested),
+                       "s.yaml, line 7, column 3: not valid YAML: 'epochs' appears twice in one mapping (first at line 3); give each key once")
+        // A value's own lines (deeper) and a sequence at the key's column are passed over.
+        let deeper = "fixed:\n  hidden:\n  - 4\n  seed:\n    epochs: 3\n  hidden: [8]\n"
+        XCTAssertEqual(message(deeper),
+                       "s.yaml, line 6, column 3: not valid YAML: 'hidden' appears twice in one mapping (first at line 2); give each key once")
+        // The next item of a list is another mapping: the repeat is found in the first one.
+        let items = "parameters:\n  optimizer:\n    values:\n    - name: a\n      name: b\n    - name: c\n"
+        XCTAssertEqual(message(items),
+                       "s.yaml, line 5, column 7: not valid YAML: 'name' appears twice in one mapping (first at line 4); give each key once")
+        // In a flow mapping: the first occurrence, worded so.
+        XCTAssertEqual(message("fixed: {epochs: 1, epochs: 2}\n"),
+                       "s.yaml, line 1, column 9: not valid YAML: 'epochs' is given here and again later in the same mapping; give each key once")
     }
 
     func testMistypedNamesGetDidYouMean() {

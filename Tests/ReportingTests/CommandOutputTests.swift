@@ -334,7 +334,7 @@ epoch  layer  weight_l2  gradient_l2  update_ratio  dead_relu  flags
     1      2      1.305       0.2182       0.08357          -
     2      1      2.397       0.1983       0.04137          0
     2      2      1.213        0.186       0.07668          -
-no vanishing or exploding gradients or dying ReLUs flagged
+gradients neither vanishing nor exploding, no dying ReLUs; what is flagged is in the diagnosis below (updates, weights, accuracy)
 
 diagnosis (see docs/cli-report.md, Diagnostics):
   chance-accuracy at epoch 2: train_accuracy 0.25 is at chance level (1/2 = 0.5; flagged up to 0.55); try another --learning-rate (report grid over a sweep of them), more epochs, or a wider or shallower network

@@ -310,6 +310,20 @@ final class RenderingTests: ReportTestCase {
         }
     }
 
+    /// explain writes all its numbers one way (C's %g, 6 significant digits): a step of 0.000936
+    /// is not written -9.35999e-04 next to a gradient of 0.001872.
+    func testExplainWritesItsNumbersInOneNotation() throws {
+        XCTAssertEqual(formatSignificant(-0.000935999, digits: 6), "-0.000935999")
+        XCTAssertEqual(formatSignificant(0.001872, digits: 6), "0.001872")
+        XCTAssertEqual(formatSignificant(-1.930304e-4, digits: 6), "-0.00019303")
+        XCTAssertEqual(formatSignificant(2.5e-7, digits: 6), "2.5e-07")
+        XCTAssertEqual(formatSignificant(1.1659512, digits: 6), "1.16595")
+        XCTAssertEqual(formatSignificant(1, digits: 6), "1")
+        XCTAssertEqual(formatSignificant(0, digits: 6), "0")
+        XCTAssertEqual(formatSignificant(-.infinity, digits: 6), "-inf")
+        XCTAssertEqual(formatNumber(-0.000935999, digits: 6), "-9.35999e-04", "the tables' notation, which explain no longer uses")
+    }
+
     func testBadInputGivesOneLineErrors() throws {
         let reporter = try reporter()
         func message(_ body: () throws -> Any) -> String {

@@ -95,7 +95,9 @@ final class SeedRankedBestTests: XCTestCase {
         let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))
         let text = try reporter.best(sweepID: 1)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines[0], "best configuration of sweep 1 by final_val_loss (min), mean over seeds: learning_rate=0.3, final_val_loss = 0.16 ± 0.0082 (n=3)")
+        XCTAssertEqual(lines[0], "best configuration of sweep 1 by final_val_loss (min), mean over seeds: learning_rate=0.3, final_val_loss = 0.16 ± 0.008165 (n=3)")
+        // The heading's mean and std are written as the table's (4 significant digits).
+        XCTAssertTrue(lines.contains { $0.hasPrefix("   1 ") && $0.contains(" 0.16 ") && $0.contains(" 0.008165 ") }, text)
         XCTAssertTrue(text.contains("its best run: best run of sweep 1 by final_val_loss (min): run 4 "), text)
         let csv = try reporter.best(sweepID: 1, format: .csv).split(separator: "\n")
         XCTAssertEqual(csv[0], "rank,best_run,mean,std,n,missing,runs,configuration")
