@@ -134,7 +134,7 @@ struct Grid: ParsableCommand {
             _ = try filter.map(RunFilterParser.parse)
             let rowColumn = try rows.map(RunFilterParser.column(named:)), columnColumn = try cols.map(RunFilterParser.column(named:))
             if let rowColumn, rowColumn == columnColumn {
-                throw ValidationError("--rows and --cols are both \(rowColumn.rawValue): give two different columns (one against itself is only a diagonal)")
+                throw ValidationError(Reporter.sameAxesMessage(rowColumn))
             }
         } catch let error as ReportError {
             throw ValidationError(error.description)
