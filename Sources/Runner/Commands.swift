@@ -26,9 +26,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
-        Console.sayStorageEstimate([configuration], global)
+        // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
+        Console.sayStorageEstimate([configuration], global)
         let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
@@ -71,9 +72,10 @@ struct Sweep: ParsableCommand {
         let progress = QueueingProgress(quiet: global.quiet)
         let plan = try SweepPlan(spec: sweepSpec, source: spec, onProgress: progress.checked)
         progress.finish()
-        Console.sayStorageEstimate(plan.plannedConfigurations, global)
+        // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
+        Console.sayStorageEstimate(plan.plannedConfigurations, global)
         let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
