@@ -146,8 +146,16 @@ enum Console {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
+        // Other workers may share the sweep: each finished run's line counts the sweep's too (one query).
+        let sweepProgress = sweepID.map { id in
+            { () -> ProgressDisplay.SweepProgress? in
+                guard let sweep = try? store.queries.sweepSummary(id: id), let counts = try? store.queries.runStatusCounts()[id] ?? [:] else { return nil }
+                let finished = counts.filter { RunStatus(rawValue: $0.key)?.isFinished == true }.values.reduce(0, +)
+                return ProgressDisplay.SweepProgress(sweepID: id, finished: finished, total: sweep.runCount)
+            }
+        }
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
-                                                      totalRuns: totalRuns, width: terminalWidth()))
+                                                      totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
         let worker = Worker(store: store, stop: stop, onEvent: { printer.handle($0) })
         let summary = try body(worker)
         interrupts.flush()  // "stopping after the current epoch" before what follows it
@@ -297,8 +305,13 @@ enum Console {
 final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private let display: ProgressDisplay
+    /// The sweep's finished runs and total, asked when a run ends (nil: not one sweep's work).
+    private let sweepProgress: (() -> ProgressDisplay.SweepProgress?)?
 
-    init(_ display: ProgressDisplay) { self.display = display }
+    init(_ display: ProgressDisplay, sweepProgress: (() -> ProgressDisplay.SweepProgress?)? = nil) {
+        self.display = display
+        self.sweepProgress = sweepProgress
+    }
 
     func handle(_ event: WorkerEvent) {
         lock.lock()
@@ -310,7 +323,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .epochFinished(runID, epoch, _, trainLoss, validationLoss):
             text = display.epochFinished(runID: runID, epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss)
         case let .runFinished(runID, label, outcome):
-            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail)
+            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?())
         }
         write(text)
     }
