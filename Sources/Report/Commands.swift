@@ -304,18 +304,19 @@ struct Curves: ParsableCommand {
     }
 }
 
-struct HTML: ParsableCommand {
+struct HTML: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         commandName: "html",
         abstract: "One self-contained HTML page for a sweep: runs table, heatmap, loss curves, gradient norms.")
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @Option(help: ArgumentHelp("The HTML file to write (- for standard output).", valueName: "file.html")) var out: String
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
 
     func validate() throws {
+        try database.refuseColumns("html", because: "writes a page that the browser lays out")
         try validateFilter(filter, sweep: sweep)
     }
 

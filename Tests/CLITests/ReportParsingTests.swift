@@ -92,9 +92,9 @@ final class ReportParsingTests: XCTestCase {
                       Report.configuration.discussion)
     }
 
-    /// export and serve refuse --columns, so their help does not offer it; the other commands' does.
+    /// export, html and serve refuse --columns, so their help does not offer it; the other commands' does.
     func testHelpListsColumnsOnlyWhereItIsTaken() {
-        for command: ParsableCommand.Type in [Export.self, Serve.self] {
+        for command: ParsableCommand.Type in [Export.self, HTML.self, Serve.self] {
             XCTAssertFalse(command.helpMessage(columns: 200).contains("--columns"), "\(command)")
             XCTAssertTrue(command.helpMessage(columns: 200).contains("--db <path-or-url>"), "\(command)")
         }
