@@ -104,7 +104,9 @@ struct Report: ParsableCommand {
            let negative = arguments.first(where: { $0.range(of: #"^-[0-9]+$"#, options: .regularExpression) != nil }) {
             return Accepted.run.refusal(of: negative)
         }
-        return message
+        let command = arguments.first.flatMap { name in configuration.subcommands.contains { $0._commandName == name } ? name : nil }
+        let commands = configuration.subcommands.map { subcommand in (name: subcommand._commandName, help: { subcommand.helpMessage(columns: 200) }) }
+        return UsageMessages.parseError(message, tool: "report", command: command, commands: commands) ?? message
     }
 
     static func fail(_ message: String, status: Int32) -> Never {

@@ -5,7 +5,7 @@ import Foundation
 import Reporting
 import Store
 
-struct Train: ParsableCommand {
+struct Train: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Train one run from flags and record every epoch.",
         discussion: """
@@ -39,7 +39,7 @@ struct Train: ParsableCommand {
     }
 }
 
-struct Sweep: ParsableCommand {
+struct Sweep: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Record a sweep, queue its runs in one transaction, and train them.",
         discussion: """
@@ -95,7 +95,7 @@ struct Sweep: ParsableCommand {
     }
 }
 
-struct Work: ParsableCommand {
+struct Work: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Claim and train queued runs until none are left (several workers can share a sweep).")
 
@@ -118,7 +118,7 @@ struct Work: ParsableCommand {
     }
 }
 
-struct Resume: ParsableCommand {
+struct Resume: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Continue interrupted runs from their last stored epoch, then train the sweep's queued runs.",
         discussion: """
@@ -203,7 +203,7 @@ struct Datasets: ParsableCommand {
     }
 }
 
-struct Compact: ParsableCommand {
+struct Compact: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Delete the tensors of intermediate epochs of a sweep's finished runs, and shrink the file.",
         discussion: """

@@ -133,10 +133,6 @@ enum Console {
         global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
     }
 
-    static func shellQuoted(_ text: String) -> String {
-        text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
     /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
     /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
@@ -238,7 +234,7 @@ enum Console {
         let running = try store.runs(sweepID: sweepID).filter { $0.status == .running && !stalled.contains($0.id) }
         guard !running.isEmpty else {
             guard !stalled.isEmpty else { return nil }
-            return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: runner resume"
+            return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: \(CommandHint.command("runner resume"))"
         }
         var workers: [String] = []
         for run in running {
@@ -281,7 +277,7 @@ enum Console {
             if candidate.resolvingSymlinksInPath().path == ours { return "report" }
             break
         }
-        return shellQuoted(sibling)
+        return CommandHint.shellQuoted(sibling)
     }
 
     /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The

@@ -4,6 +4,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import Reporting
+import Store
 
 @main
 struct Runner: ParsableCommand {

@@ -144,18 +144,34 @@ final class UsageMessagesCLITests: CLITestCase {
               learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}
             """)
         try run("runner", ["sweep", "tpe.yaml", "--queue-only", "--quiet"])
+        // A suggested command carries the --db given (the helper `run` gives one), so that it opens the same database.
+        let database = CommandHint.shellQuoted(directory.path(databaseName))
         let message = "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
-            + "start one with `runner work --sweep 1`)\n"
+            + "start one with `runner work --sweep 1 --db \(database)`)\n"
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1", "--format", "csv"], expect: 1).error, message)
         XCTAssertEqual(try run("report", ["runs", "--sweep", "2"], expect: 1).error,
-                       "report: error: no sweep with id 2 in this database (list them with `report sweeps`)\n")
+                       "report: error: no sweep with id 2 in this database (list them with `report sweeps --db \(database)`)\n")
         // With other runs in the database: the same in the terminal; a CSV of no rows for scripts.
         try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--validation", "0", "--quiet"])
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
         let csv = try run("report", ["runs", "--sweep", "1", "--format", "csv"]).output
         XCTAssertEqual(csv.split(separator: "\n").count, 1, csv)
         XCTAssertTrue(csv.hasPrefix("id,"), csv)
+
+        // Every command says the same, from one place (before, grid, best, importance and html said
+        // only "sweep 1 has no runs").
+        for arguments in [["grid", "--sweep", "1"], ["best", "--sweep", "1"], ["importance", "--sweep", "1"], ["html", "--sweep", "1", "--out", "sweep.html"]] {
+            XCTAssertEqual(try run("report", arguments, expect: 1).error, message, "\(arguments)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("sweep.html")))
+        XCTAssertEqual(try run("report", ["show", "9999"], expect: 1).error,
+                       "report: error: no run with id 9999 in this database (list them with `report runs --db \(database)`)\n")
+        XCTAssertEqual(try run("runner", ["compact", "--sweep", "9", "--keep-every", "2"], expect: 1).error,
+                       "error: sweep 9 not found (`report sweeps --db \(database)` lists the sweeps)\n")
+        // A name the shell would split is quoted; a password never shows.
+        XCTAssertEqual(CommandHint.databaseArgument(given: "postgresql://slope:s3cret@db.lab/slope"), "--db 'postgresql://slope@db.lab/slope'")
+        XCTAssertEqual(CommandHint.databaseArgument(given: "my runs.db"), "--db 'my runs.db'")
     }
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {
