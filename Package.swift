@@ -95,7 +95,7 @@ let package = Package(
         // Experiments only for its TensorRecords.parameters, which the Report executable hands to Reporting.
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "Experiments", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: [
-            "Dashboard", "Store", "TestSupport",
+            "Dashboard", "Reporting", "Store", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "CLITests", dependencies: [

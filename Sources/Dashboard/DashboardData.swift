@@ -158,7 +158,8 @@ struct DashboardData: Sendable {
         }
     }
 
-    /// `/api/sweeps/ID`: the sweep, its swept settings (those with more than one value) and metrics.
+    /// `/api/sweeps/ID`: the sweep, its swept settings (those with more than one value) and metrics;
+    /// `metric` is the one `report grid` uses (the sweep's own), where the page's menu starts.
     func sweep(id: Int64) throws -> JSONValue {
         try queries.snapshot { queries in
             guard let sweep = try queries.sweepSummary(id: id) else { throw DashboardError.notFound("no sweep with id \(id) in this database") }
@@ -178,7 +179,7 @@ struct DashboardData: Sendable {
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),
                 ("metrics", .array(metrics.map { .string($0.rawValue) })),
-                ("metric", .string(validates ? RunColumn.best_val_loss.rawValue : RunColumn.best_train_loss.rawValue)),
+                ("metric", .string(try Reporter(queries: queries).defaultMetric(sweepID: id).column.rawValue)),
                 ("curve_metric", .string(validates ? "val_loss" : "train_loss")),
                 ("columns", .array(RunColumn.allCases.map { .string($0.rawValue) })),
             ])
@@ -227,9 +228,9 @@ struct DashboardData: Sendable {
                                        metric: metricColumn?.rawValue, goal: nil, filter: filter)
         } catch ReportError.noRuns(_) {  // no run matches the filter (or none yet): an empty map, not an error
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
-            let column = metricColumn ?? .best_val_loss
+            let (column, goal) = try metricColumn.map { ($0, Goal.natural(for: $0.rawValue)) } ?? reporter.defaultMetric(sweepID: sweepID)
             return .object([("rows", .string(rowColumn.rawValue)), ("cols", .string(columnColumn.rawValue)),
-                            ("metric", .string(column.rawValue)), ("goal", .string(Goal.natural(for: column.rawValue).rawValue)),
+                            ("metric", .string(column.rawValue)), ("goal", .string(goal.rawValue)),
                             ("row_values", .array([])), ("column_values", .array([])), ("cells", .array([])),
                             ("best", .null), ("note", .null)])
         } catch let error as ReportError { throw DashboardError.from(error) }
@@ -265,9 +266,7 @@ struct DashboardData: Sendable {
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
             let distinct = try queries.distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings)
             let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
-            let validates = try queries.runCount(sweepID: sweepID, filter: .comparison(.validation_fraction, .greater, .number(0))) > 0
-            let metric = requested ?? (validates ? .best_val_loss : .best_train_loss)
-            let goal = Goal.natural(for: metric.rawValue)
+            let (metric, goal) = try requested.map { ($0, Goal.natural(for: $0.rawValue)) } ?? Reporter(queries: queries).defaultMetric(sweepID: sweepID)
             let total = try queries.runCount(sweepID: sweepID, filter: filter)
             let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: RunSort(column: metric, descending: goal == .max), limit: limit)
             return .object([

@@ -109,6 +109,48 @@ public enum UsageMessages {
         return ExperimentsError.valueNotAccepted(option: String(option), value: value, expected: expected).description
     }
 
+    /// ArgumentParser's own parse errors ("Unknown option '--bogus'", "Missing value for '--limit <n>'",
+    /// "Missing expected argument '--sweep <id>'", "Unexpected argument 'x'") in the house style: one
+    /// line, lower case, and the way forward, "unknown option '--bogus': `report runs --help` lists
+    /// its options", with ArgumentParser's suggestion as `unknownCommand` gives one ("(did you mean
+    /// '--nesterov'?)"). An option that another command of the tool takes (`runner train
+    /// --queue-only`) says which does. `command` is the command given (nil: none); `commands` the
+    /// tool's commands with their `--help` text (read only for an unknown option). Nil for any other message.
+    public static func parseError(_ message: String, tool: String, command: String?,
+                                  commands: [(name: String, help: () -> String)] = []) -> String? {
+        let kinds = ["Unknown option '", "Missing value for '", "Missing expected argument '", "Missing one of: '", "Unexpected argument '"]
+        guard kinds.contains(where: message.hasPrefix) || message.range(of: #"^[0-9]+ unexpected arguments: '"#, options: .regularExpression) != nil
+        else { return nil }
+        var text = message.split(separator: "\n").joined(separator: " ")
+        var suggestion = ""
+        if let range = text.range(of: ". Did you mean ") {
+            suggestion = " (did you mean " + text[range.upperBound...].trimmingCharacters(in: .whitespaces) + ")"
+            text = String(text[..<range.lowerBound])
+        }
+        text = text.prefix(1).lowercased() + text.dropFirst()
+        let scope = command.map { "\(tool) \($0)" } ?? tool
+        let help = command == nil ? "`\(tool) --help` lists the commands" : "`\(scope) --help` lists its options"
+        if message.hasPrefix("Unknown option '"), let command, let option = message.dropFirst("Unknown option '".count).split(separator: "'").first {
+            let takers = commands.filter { $0.name != command && options(inHelp: $0.help()).contains(String(option)) }.map { "`\(tool) \($0.name)`" }
+            if !takers.isEmpty {
+                return "\(text): `\(scope)` takes no \(option); \(takers.joined(separator: " and ")) \(takers.count == 1 ? "does" : "do") (\(help))"
+            }
+        }
+        return "\(text): \(help)\(suggestion)"
+    }
+
+    /// The options a command's `--help` lists: the names at the start of its option lines
+    /// ("  -h, --help   Show help information." gives -h and --help).
+    static func options(inHelp help: String) -> Set<String> {
+        var names: Set<String> = []
+        for line in help.split(separator: "\n") {
+            let trimmed = line.drop { $0 == " " }
+            guard trimmed.hasPrefix("-"), let head = trimmed.components(separatedBy: "  ").first else { continue }
+            for word in head.split(whereSeparator: { $0 == " " || $0 == "," }) where word.hasPrefix("-") { names.insert(String(word)) }
+        }
+        return names
+    }
+
     /// For a first argument that is no command (`report inspect 1`, `runner trian`): "unknown
     /// command 'inspect': `report --help` lists the commands", with " (did you mean 'train'?)"
     /// when one is near. Nil when `arguments` starts with a command, `help`, or an option.

@@ -307,7 +307,10 @@ extension TrainingConfiguration {
         case .rmsprop:
             guard !nesterov else { throw fail("nesterov", nesterov, "Nesterov momentum is for the sgd optimizer only") }
         case .sgd:
-            break
+            // Nesterov is a variant of momentum: with none, sgd is plain and the flag would change nothing.
+            guard !nesterov || momentum > 0 else {
+                throw fail("nesterov", nesterov, "sgd without momentum has no Nesterov variant; set momentum above 0 (e.g. 0.9), or leave nesterov out")
+            }
         }
     }
 }

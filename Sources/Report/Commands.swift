@@ -11,7 +11,7 @@ func validateFilter(_ filter: String?, sweep: Int64?) throws {
     do { _ = try RunFilterParser.parse(filter) } catch let error as ReportError { throw ValidationError(error.description) }
 }
 
-struct Sweeps: ParsableCommand {
+struct Sweeps: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "List sweeps: name, status, creation time and their runs by status.")
 
@@ -23,7 +23,7 @@ struct Sweeps: ParsableCommand {
     }
 }
 
-struct Runs: ParsableCommand {
+struct Runs: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "List runs: status, key hyperparameters, epochs, final and best losses, accuracy.",
         discussion: """
@@ -63,7 +63,7 @@ struct Runs: ParsableCommand {
     }
 }
 
-struct Show: ParsableCommand {
+struct Show: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "One run: configuration, status and stop reason, the per-epoch table and a plot of its losses.")
 
@@ -76,7 +76,7 @@ struct Show: ParsableCommand {
     }
 }
 
-struct Compare: ParsableCommand {
+struct Compare: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Runs side by side: the hyperparameters that differ, final and best values, curves overlaid.",
         discussion: """
@@ -109,7 +109,7 @@ struct Compare: ParsableCommand {
     }
 }
 
-struct Grid: ParsableCommand {
+struct Grid: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Pivot a sweep: mean of a metric over the other parameters, with spread, best cell marked.",
         discussion: """
@@ -134,7 +134,7 @@ struct Grid: ParsableCommand {
             _ = try filter.map(RunFilterParser.parse)
             let rowColumn = try rows.map(RunFilterParser.column(named:)), columnColumn = try cols.map(RunFilterParser.column(named:))
             if let rowColumn, rowColumn == columnColumn {
-                throw ValidationError("--rows and --cols are both \(rowColumn.rawValue): give two different columns (one against itself is only a diagonal)")
+                throw ValidationError(Reporter.sameAxesMessage(rowColumn))
             }
         } catch let error as ReportError {
             throw ValidationError(error.description)
@@ -173,7 +173,7 @@ struct RankedSweepOptions: ParsableArguments {
     }
 }
 
-struct Best: ParsableCommand {
+struct Best: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(abstract: "The best configuration (mean over seeds) and run of a sweep by a metric.")
 
     @OptionGroup var database: DatabaseOptions
@@ -188,7 +188,7 @@ struct Best: ParsableCommand {
     }
 }
 
-struct Importance: ParsableCommand {
+struct Importance: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "How much of a sweep's metric each swept setting explains (share of variance of its main effect).",
         discussion: """
@@ -206,7 +206,7 @@ struct Importance: ParsableCommand {
     }
 }
 
-struct Layers: ParsableCommand {
+struct Layers: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Per layer and epoch: weight and gradient norms, update-to-weight ratio, dead ReLU fraction; flags problems.",
         discussion: "Dead ReLU fractions are recomputed on the run's training data, rebuilt from its stored configuration.")
@@ -221,7 +221,7 @@ struct Layers: ParsableCommand {
     }
 }
 
-struct Tensors: ParsableCommand {
+struct Tensors: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "A run's stored matrices at an epoch, with shapes and statistics, or exported.",
         discussion: """
@@ -248,7 +248,7 @@ struct Tensors: ParsableCommand {
     }
 }
 
-struct Explain: ParsableCommand {
+struct Explain: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "The slope of the loss w.r.t. one weight, as the course's three factors, from the stored weights.",
         discussion: """
@@ -274,7 +274,7 @@ struct Explain: ParsableCommand {
     }
 }
 
-struct Curves: ParsableCommand {
+struct Curves: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Per-epoch curves of runs: a terminal plot, or an SVG or HTML chart with --out.")
 
@@ -304,18 +304,19 @@ struct Curves: ParsableCommand {
     }
 }
 
-struct HTML: ParsableCommand {
+struct HTML: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         commandName: "html",
         abstract: "One self-contained HTML page for a sweep: runs table, heatmap, loss curves, gradient norms.")
 
-    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @Option(help: ArgumentHelp("The HTML file to write (- for standard output).", valueName: "file.html")) var out: String
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
 
     func validate() throws {
+        try database.refuseColumns("html", because: "writes a page that the browser lays out")
         try validateFilter(filter, sweep: sweep)
     }
 
@@ -324,7 +325,7 @@ struct HTML: ParsableCommand {
     }
 }
 
-struct Export: ParsableCommand {
+struct Export: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Full-resolution runs, epochs or tensors as CSV or JSON (for pandas), or whole sweeps as a Slope SQLite file.",
         discussion: """
@@ -380,7 +381,7 @@ struct Export: ParsableCommand {
     }
 }
 
-struct Evaluate: ParsableCommand {
+struct Evaluate: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Apply a run's stored weights to a CSV file: loss, accuracy, confusion matrix, predictions.",
         discussion: """

@@ -27,13 +27,24 @@ enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
     var outputFormat: OutputFormat { self == .csv ? .csv : .json }
 }
 
-/// Whether a command's help lists `--columns`: `export` and `serve` fit nothing to a width and
+/// Whether a command's help lists `--columns`: `export`, `html` and `serve` fit nothing to a width and
 /// refuse it (`refuseColumns`), so their help leaves it out.
 protocol ColumnsVisibility { static var visibility: ArgumentVisibility { get } }
 enum ColumnsShown: ColumnsVisibility { static var visibility: ArgumentVisibility { .default } }
 enum ColumnsHidden: ColumnsVisibility { static var visibility: ArgumentVisibility { .hidden } }
 
-/// `--db` and `--columns` of every command; `export` and `serve` take `DatabaseOptionsOf<ColumnsHidden>`.
+/// A command that reads the database given by `--db`: what the commands its messages suggest add
+/// (`CommandHint.databaseArgument`, set by `Report.main` once parsed).
+protocol ReadsDatabase {
+    associatedtype Columns: ColumnsVisibility
+    var database: DatabaseOptionsOf<Columns> { get }
+}
+
+extension ReadsDatabase {
+    var databaseArgument: String { CommandHint.databaseArgument(given: database.db) }
+}
+
+/// `--db` and `--columns` of every command; `export`, `html` and `serve` take `DatabaseOptionsOf<ColumnsHidden>`.
 typealias DatabaseOptions = DatabaseOptionsOf<ColumnsShown>
 
 struct DatabaseOptionsOf<Columns: ColumnsVisibility>: ParsableArguments {
@@ -56,7 +67,7 @@ struct DatabaseOptionsOf<Columns: ColumnsVisibility>: ParsableArguments {
     /// The database as messages name it: the file's path, or the URL without its password.
     var displayedLocation: String { PostgresSettings.displayedLocation(databaseLocation) }
 
-    /// `export` and `serve` take `--columns` from here but fit nothing to a width: refused, not ignored.
+    /// `export`, `html` and `serve` take `--columns` from here but fit nothing to a width: refused, not ignored.
     func refuseColumns(_ command: String, because reason: String) throws {
         if columns != nil { throw ValidationError("--columns: report \(command) \(reason); leave --columns out") }
     }

@@ -53,10 +53,12 @@ struct Report: ParsableCommand {
             if let first = arguments.first, first.hasPrefix("--"), first != "--help", first != "--version",
                let name = arguments.dropFirst().first(where: { configuration.subcommands.map { $0._commandName }.contains($0) }) {
                 let option = String(first.split(separator: "=").first ?? "")
-                fail(message(for: error) + " (options go after the command: report \(name) \(option) ...)", status: 2)
+                let text = message(for: error)
+                fail(text.prefix(1).lowercased() + text.dropFirst() + " (options go after the command: report \(name) \(option) ...)", status: 2)
             }
             fail(usageMessage(message(for: error), arguments: arguments), status: 2)
         }
+        CommandHint.databaseArgument = (command as? any ReadsDatabase)?.databaseArgument ?? ""
         do {
             try command.run()
             Output.end(status: 0)  // or a signal's end, when it began first (`Output.stopOnSignals`)
@@ -89,7 +91,8 @@ struct Report: ParsableCommand {
 
     /// ArgumentParser's message, reworded where it is vague: a value an option's `transform:`
     /// refused is that refusal alone (`Accepted`); a negative run id (`report show -1`, which it
-    /// takes for an option) gets the refusal of a run id.
+    /// takes for an option) gets the refusal of a run id; its own parse errors in the house style
+    /// (`UsageMessages.parseError`).
     static func usageMessage(_ message: String, arguments: [String]) -> String {
         if let refusal = UsageMessages.refusal(in: message) ?? UsageMessages.choiceRefusal(in: message) { return refusal }
         // `report export --run 10`: runs are chosen with --where (ArgumentParser would suggest --out).
@@ -101,7 +104,9 @@ struct Report: ParsableCommand {
            let negative = arguments.first(where: { $0.range(of: #"^-[0-9]+$"#, options: .regularExpression) != nil }) {
             return Accepted.run.refusal(of: negative)
         }
-        return message
+        let command = arguments.first.flatMap { name in configuration.subcommands.contains { $0._commandName == name } ? name : nil }
+        let commands = configuration.subcommands.map { subcommand in (name: subcommand._commandName, help: { subcommand.helpMessage(columns: 200) }) }
+        return UsageMessages.parseError(message, tool: "report", command: command, commands: commands) ?? message
     }
 
     static func fail(_ message: String, status: Int32) -> Never {

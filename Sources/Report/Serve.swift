@@ -4,7 +4,7 @@ import Dashboard
 import Foundation
 import Store
 
-struct Serve: ParsableCommand {
+struct Serve: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Serve a live web dashboard of the database (sweeps, runs, curves, heatmaps, tensors).",
         discussion: """

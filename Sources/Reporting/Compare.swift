@@ -227,23 +227,27 @@ extension Reporter {
         return counts.isEmpty ? text : text + " (" + counts.joined(separator: ", ") + ")"
     }
 
+    /// Why a pivot of a column against itself is refused (`report grid` and the dashboard's heatmap).
+    public static func sameAxesMessage(_ column: RunColumn) -> String {
+        "--rows and --cols are both \(column.rawValue): give two different columns (one against itself is only a diagonal)"
+    }
+
     /// The pivot of a sweep: `metric` (default: the sweep's own metric, else the best validation or
     /// training loss) aggregated over the runs sharing each (rows, columns) pair of values.
     public func pivot(sweepID: Int64, rows: String, columns: String, metric: String?, goal: Goal?, filter: String? = nil) throws -> Pivot {
         if !queries.isSnapshot { return try snapshot { try $0.pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter) } }
         let parsedFilter = try filter.map(RunFilterParser.parse)
-        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let rowColumn = try RunFilterParser.column(named: rows)
         let columnColumn = try RunFilterParser.column(named: columns)
+        if rowColumn == columnColumn { throw ReportError.invalidArgument(Self.sameAxesMessage(rowColumn)) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
-        let metricColumn = try metric.map { try numericColumn($0, purpose: "--metric") }
-            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
+        let (metricColumn, chosenGoal) = try rankingMetric(sweepID, runs: sweepRuns, metric: metric, goal: goal)
         let cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         guard !cells.isEmpty else {
-            throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
+            throw ReportError.noRuns(in: sweep, filtered: filter != nil)
         }
-        let goal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: metricColumn.rawValue)
+        let goal = chosenGoal
         var rowValues: [RunValue] = [], columnValues: [RunValue] = []
         for cell in cells {
             if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
@@ -358,6 +362,26 @@ extension Reporter {
         if name.hasPrefix("val_") && !Self.validates(runs) { name = "train_" + name.dropFirst(4) }
         guard let column = RunColumn(rawValue: "final_" + name) else { return nil }
         return (column, goalText == "maximize" ? .max : .min)
+    }
+
+    /// The metric and goal a sweep's report ranks by: `metric` (with `goal`, else its natural one)
+    /// when given, else the sweep's own (`sweepMetric`), else the best validation loss when a run
+    /// holds out validation rows, else the best training loss. `report grid`, `best`, `importance`,
+    /// `html` and the dashboard all start from this one choice.
+    func rankingMetric(_ sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> (column: RunColumn, goal: Goal) {
+        if let metric {
+            let column = try numericColumn(metric, purpose: "--metric")
+            return (column, goal ?? Goal.natural(for: column.rawValue))
+        }
+        if let own = try sweepMetric(sweepID, runs: runs) { return (own.column, goal ?? own.goal) }
+        let column: RunColumn = Self.validates(runs) ? .best_val_loss : .best_train_loss
+        return (column, goal ?? Goal.natural(for: column.rawValue))
+    }
+
+    /// The metric and goal a sweep's reports use when none is given (`rankingMetric` over all its runs).
+    public func defaultMetric(sweepID: Int64) throws -> (column: RunColumn, goal: Goal) {
+        if !queries.isSnapshot { return try snapshot { try $0.defaultMetric(sweepID: sweepID) } }
+        return try rankingMetric(sweepID, runs: queries.runSummaries(sweepID: sweepID))
     }
 
     /// Labels for a set of values: short (4 significant digits) unless two different values would

@@ -167,19 +167,16 @@ extension Reporter {
     public func importanceOfSettings(sweepID: Int64, metric: String? = nil, goal: Goal? = nil, filter: String? = nil) throws -> SweepImportance {
         if !queries.isSnapshot { return try snapshot { try $0.importanceOfSettings(sweepID: sweepID, metric: metric, goal: goal, filter: filter) } }
         let parsedFilter = try filter.map(RunFilterParser.parse)
-        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+        if sweepRuns.isEmpty { throw ReportError.noRuns(in: sweep, filtered: filter != nil) }
         return try sweepImportance(sweepID: sweepID, runs: sweepRuns, metric: metric, goal: goal)
     }
 
     /// The importances over `runs` (of sweep `sweepID`) for `metric` (default: the sweep's metric,
     /// else best_val_loss or best_train_loss). `settings` is empty with fewer than 2 finished runs with a value.
     func sweepImportance(sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
-        let sweepMetric = try self.sweepMetric(sweepID, runs: runs)
-        let column = try metric.map { try numericColumn($0, purpose: "--metric") }
-            ?? sweepMetric?.column ?? (Self.validates(runs) ? .best_val_loss : .best_train_loss)
-        let chosenGoal = goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue)
+        let (column, chosenGoal) = try rankingMetric(sweepID, runs: runs, metric: metric, goal: goal)
         let measured = runs.compactMap { run -> (values: [String: RunValue], metric: Double)? in
             guard run.status == .completed || run.status == .pruned, let value = run.number(column), value.isFinite else { return nil }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)

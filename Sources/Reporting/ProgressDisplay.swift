@@ -48,8 +48,22 @@ public final class ProgressDisplay {
         return mode == .live ? redraw(now: now, force: false) : ""
     }
 
+    /// The runs of the sweep that have ended, by any worker, and its total (`SweepRecord.runCount`).
+    public struct SweepProgress: Sendable {
+        public var sweepID: Int64, finished: Int, total: Int
+        public init(sweepID: Int64, finished: Int, total: Int) {
+            self.sweepID = sweepID
+            self.finished = finished
+            self.total = total
+        }
+    }
+
     /// `status` is the run's final status (`completed`, `pruned`, `interrupted` ...), `detail` its reason.
-    public func runFinished(runID: Int64, label: String, status: String, detail: String, now: Date = Date()) -> String {
+    /// The line ends with `[k/N]`: the runs this process has finished of those it set out with. When
+    /// `sweep` says that other workers (or earlier processes) finished runs too, it says both counts:
+    /// `[4 by this worker; 7/8 in sweep 1]`, not a `[4/8]` that reads as half undone.
+    public func runFinished(runID: Int64, label: String, status: String, detail: String, sweep: SweepProgress? = nil,
+                            now: Date = Date()) -> String {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
         if status != "interrupted" && status != "lost" && status != "suspended" { finishedRuns += 1 }
@@ -57,7 +71,11 @@ public final class ProgressDisplay {
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
-        line += "  [\(finishedRuns)/\(totalRuns)]"
+        if let sweep, sweep.finished != finishedRuns || sweep.total != totalRuns {
+            line += "  [\(finishedRuns) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
+        } else {
+            line += "  [\(finishedRuns)/\(totalRuns)]"
+        }
         switch mode {
         case .quiet: return ""
         case .plain: return line + "\n"

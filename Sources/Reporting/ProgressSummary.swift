@@ -65,15 +65,16 @@ public enum ProgressSummary {
             text += line + "\n"
         }
         let goal = maximize ? "highest" : "lowest"
+        let unfinished = sorted.filter { !$0.status.isFinished }.map { String($0.id) }
         if let best {
             let shown = metric == "val_loss" && runs.allSatisfy({ $0[.final_val_loss] == .null }) ? "train_loss (no validation split)" : metric
-            text += "* best run: \(best) (\(goal) final \(shown))\n"
+            // Runs still training (another worker's) may yet do better.
+            text += "* best run\(unfinished.isEmpty ? "" : " so far"): \(best) (\(goal) final \(shown))\n"
         } else if runs.contains(where: { $0.status == .failed || $0.status == .diverged }) && !runs.contains(where: { value($0) != nil }) {
             // Every run that ended, ended badly: say so, rather than leave the reader looking for a `*`.
             text += "no best run: every run that ended failed or diverged (they are never best)\n"
         }
         text += bestConfigurationLine(runs, value: value, maximize: maximize)
-        let unfinished = sorted.filter { !$0.status.isFinished }.map { String($0.id) }
         if !unfinished.isEmpty {
             text += "still queued or running (not ranked): run\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", "))\n"
         }

@@ -1,4 +1,5 @@
 // Reporting's one error type: every case renders as one line that says what was wrong and how to fix it.
+import Foundation
 import Store
 
 public enum ReportError: Error, Equatable, CustomStringConvertible {
@@ -18,9 +19,14 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
     static let exportCutShort = ReportError.noData("the connection to the server was lost after part of the export was written, "
         + "so the output is incomplete: run the export again")
 
-    /// A sweep with no run, or none that matches the `--where` filter.
-    static func noRuns(inSweep sweepID: Int64, filtered: Bool) -> ReportError {
-        .noRuns(filtered ? "no run of sweep \(sweepID) matches the filter" : "sweep \(sweepID) has no runs")
+    /// A sweep with no run, or none that matches the `--where` filter: every command's message. A
+    /// sampled (tpe) sweep makes its trials as workers ask for them: before the first, how to start one.
+    static func noRuns(in sweep: SlopeStore.SweepRecord, filtered: Bool) -> ReportError {
+        if filtered { return .noRuns("no run of sweep \(sweep.id) matches the filter") }
+        let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
+        let sampled = spec?["method"] as? String == "tpe"
+        return .noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
+            + "start one with `\(CommandHint.command("runner work --sweep \(sweep.id)"))`)" : ""))
     }
 
     /// Bad input (exit status 2): an expression, a column or an argument; the rest are runtime errors (1).
@@ -38,9 +44,9 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         case .unknownColumn(let name, let valid):
             return "unknown column \(oneLine(name, quote: "'")); valid columns: \(valid.joined(separator: ", "))"
         case .unknownRun(let id):
-            return "no run with id \(id) in this database (list them with `report runs`)"
+            return "no run with id \(id) in this database (list them with `\(CommandHint.command("report runs"))`)"
         case .unknownSweep(let id):
-            return "no sweep with id \(id) in this database (list them with `report sweeps`)"
+            return "no sweep with id \(id) in this database (list them with `\(CommandHint.command("report sweeps"))`)"
         case .noRuns(let detail): return detail
         case .noData(let detail): return detail
         case .invalidArgument(let detail): return detail

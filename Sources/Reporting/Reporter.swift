@@ -63,10 +63,10 @@ public struct Reporter: Sendable {
     /// The runs of a sweep (those matching `filter`, a `--where` expression, when given).
     func sweepRuns(_ sweepID: Int64, filter: String? = nil) throws -> [SlopeStore.RunRecord] {
         let parsedFilter = try filter.map(RunFilterParser.parse)
-        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
         guard !runs.isEmpty else {
-            throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil)
+            throw ReportError.noRuns(in: sweep, filtered: filter != nil)
         }
         return runs
     }
@@ -220,11 +220,7 @@ public struct Reporter: Sendable {
         if runs.isEmpty {
             let databaseIsEmpty = try queries.runCount() == 0
             if let sweep, sweep.storedRunCount == 0, databaseIsEmpty || format == .table {
-                // A sampled (tpe) sweep makes its trials as workers ask for them: none before the first.
-                let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
-                let sampled = spec?["method"] as? String == "tpe"
-                throw ReportError.noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
-                    + "start one with `runner work --sweep \(sweep.id)`)" : ""))
+                throw ReportError.noRuns(in: sweep, filtered: false)
             }
             if databaseIsEmpty {
                 throw ReportError.emptyDatabase
@@ -259,7 +255,7 @@ public struct Reporter: Sendable {
         let ids = stalled.map { String($0.runID) }.joined(separator: ", ")
         let heartbeat = latest.heartbeatAt == nil ? "no heartbeat recorded" : "last heartbeat \(describeAge(latest.heartbeatAge)) ago"
         return "stalled: run\(stalled.count == 1 ? "" : "s") \(ids) \(stalled.count == 1 ? "is" : "are") `running` without a worker "
-            + "(\(heartbeat)); continue with `runner resume`"
+            + "(\(heartbeat)); continue with `\(CommandHint.command("runner resume"))`"
     }
 
     // MARK: sweeps
@@ -404,23 +400,20 @@ public struct Reporter: Sendable {
             return try snapshot { try $0.best(sweepID: sweepID, metric: metric, goal: goal, filter: filter, perRun: perRun, format: format) }
         }
         let parsedFilter = try filter.map(RunFilterParser.parse)
-        guard try queries.sweepSummary(id: sweepID) != nil else { throw ReportError.unknownSweep(sweepID) }
+        guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        let sweepMetric = try self.sweepMetric(sweepID, runs: sweepRuns)
-        let column = try metric.map { try numericColumn($0, purpose: "--metric") }
-            ?? sweepMetric?.column ?? (Self.validates(sweepRuns) ? .best_val_loss : .best_train_loss)
-        let chosenGoal = { goal ?? (metric == nil ? sweepMetric?.goal : nil) ?? Goal.natural(for: column.rawValue) }
+        let (column, chosenGoal) = try rankingMetric(sweepID, runs: sweepRuns, metric: metric, goal: goal)
         if !perRun {
-            let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal())
+            let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal)
             if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
-                return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal(), format: format)
+                return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal, format: format)
             }
         }
         // A failed or diverged run keeps the last finite loss it had; like runner, never call it best,
         // not even when there is nothing else. Ranked as runner ranks (ties: the lower id).
-        let top = RunRanking.ranked(sweepRuns.filter { $0.status != .failed && $0.status != .diverged }, goal: chosenGoal()) { $0.number(column) }
+        let top = RunRanking.ranked(sweepRuns.filter { $0.status != .failed && $0.status != .diverged }, goal: chosenGoal) { $0.number(column) }
         if top.isEmpty {
-            if sweepRuns.isEmpty { throw ReportError.noRuns(inSweep: sweepID, filtered: filter != nil) }
+            if sweepRuns.isEmpty { throw ReportError.noRuns(in: sweep, filtered: filter != nil) }
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best: all \(sweepRuns.count) failed or diverged "
                                      + "(report runs --sweep \(sweepID) shows why)")
         }
@@ -439,7 +432,7 @@ public struct Reporter: Sendable {
         switch format {
         case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)
         case .table:
-            var out = "best run of sweep \(sweepID) by \(column.rawValue) (\(chosenGoal().rawValue)): \(style.good(terminalSafe(Self.runLabel(winner)))), \(column.rawValue) = \(formatNumber(value))\n\n"
+            var out = "best run of sweep \(sweepID) by \(column.rawValue) (\(chosenGoal.rawValue)): \(style.good(terminalSafe(Self.runLabel(winner)))), \(column.rawValue) = \(formatNumber(value))\n\n"
             // One run: its columns as rows, so that none has to be cut to fit.
             var table = DataTable(columns: [.init("column"), .init("value", alignsRight: false)])
             for runColumn in RunColumn.allCases where winner[runColumn] != .null {

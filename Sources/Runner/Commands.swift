@@ -5,7 +5,7 @@ import Foundation
 import Reporting
 import Store
 
-struct Train: ParsableCommand {
+struct Train: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Train one run from flags and record every epoch.",
         discussion: """
@@ -26,9 +26,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
-        Console.sayStorageEstimate([configuration], global)
+        // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
+        Console.sayStorageEstimate([configuration], global)
         let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
@@ -38,7 +39,7 @@ struct Train: ParsableCommand {
     }
 }
 
-struct Sweep: ParsableCommand {
+struct Sweep: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Record a sweep, queue its runs in one transaction, and train them.",
         discussion: """
@@ -71,9 +72,10 @@ struct Sweep: ParsableCommand {
         let progress = QueueingProgress(quiet: global.quiet)
         let plan = try SweepPlan(spec: sweepSpec, source: spec, onProgress: progress.checked)
         progress.finish()
-        Console.sayStorageEstimate(plan.plannedConfigurations, global)
+        // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
+        Console.sayStorageEstimate(plan.plannedConfigurations, global)
         let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
@@ -93,7 +95,7 @@ struct Sweep: ParsableCommand {
     }
 }
 
-struct Work: ParsableCommand {
+struct Work: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Claim and train queued runs until none are left (several workers can share a sweep).")
 
@@ -116,7 +118,7 @@ struct Work: ParsableCommand {
     }
 }
 
-struct Resume: ParsableCommand {
+struct Resume: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Continue interrupted runs from their last stored epoch, then train the sweep's queued runs.",
         discussion: """
@@ -201,7 +203,7 @@ struct Datasets: ParsableCommand {
     }
 }
 
-struct Compact: ParsableCommand {
+struct Compact: ParsableCommand, UsesDatabase {
     static let configuration = CommandConfiguration(
         abstract: "Delete the tensors of intermediate epochs of a sweep's finished runs, and shrink the file.",
         discussion: """

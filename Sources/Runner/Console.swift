@@ -133,10 +133,6 @@ enum Console {
         global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
     }
 
-    static func shellQuoted(_ text: String) -> String {
-        text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
     /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
     /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
@@ -146,8 +142,16 @@ enum Console {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
+        // Other workers may share the sweep: each finished run's line counts the sweep's too (one query).
+        let sweepProgress = sweepID.map { id in
+            { () -> ProgressDisplay.SweepProgress? in
+                guard let sweep = try? store.queries.sweepSummary(id: id), let counts = try? store.queries.runStatusCounts()[id] ?? [:] else { return nil }
+                let finished = counts.filter { RunStatus(rawValue: $0.key)?.isFinished == true }.values.reduce(0, +)
+                return ProgressDisplay.SweepProgress(sweepID: id, finished: finished, total: sweep.runCount)
+            }
+        }
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
-                                                      totalRuns: totalRuns, width: terminalWidth()))
+                                                      totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
         let worker = Worker(store: store, stop: stop, onEvent: { printer.handle($0) })
         let summary = try body(worker)
         interrupts.flush()  // "stopping after the current epoch" before what follows it
@@ -230,7 +234,7 @@ enum Console {
         let running = try store.runs(sweepID: sweepID).filter { $0.status == .running && !stalled.contains($0.id) }
         guard !running.isEmpty else {
             guard !stalled.isEmpty else { return nil }
-            return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: runner resume"
+            return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: \(CommandHint.command("runner resume"))"
         }
         var workers: [String] = []
         for run in running {
@@ -273,7 +277,7 @@ enum Console {
             if candidate.resolvingSymlinksInPath().path == ours { return "report" }
             break
         }
-        return shellQuoted(sibling)
+        return CommandHint.shellQuoted(sibling)
     }
 
     /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The
@@ -297,8 +301,13 @@ enum Console {
 final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private let display: ProgressDisplay
+    /// The sweep's finished runs and total, asked when a run ends (nil: not one sweep's work).
+    private let sweepProgress: (() -> ProgressDisplay.SweepProgress?)?
 
-    init(_ display: ProgressDisplay) { self.display = display }
+    init(_ display: ProgressDisplay, sweepProgress: (() -> ProgressDisplay.SweepProgress?)? = nil) {
+        self.display = display
+        self.sweepProgress = sweepProgress
+    }
 
     func handle(_ event: WorkerEvent) {
         lock.lock()
@@ -310,7 +319,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .epochFinished(runID, epoch, _, trainLoss, validationLoss):
             text = display.epochFinished(runID: runID, epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss)
         case let .runFinished(runID, label, outcome):
-            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail)
+            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?())
         }
         write(text)
     }

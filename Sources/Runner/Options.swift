@@ -99,6 +99,12 @@ struct JobOptions: ParsableArguments {
     var count: Int { jobs ?? min(GlobalOptions.coreCount, Self.maximum) }
 }
 
+/// A command that opens the database given by `--db`: what the commands its messages suggest add
+/// (`CommandHint.databaseArgument`, set by `Runner.main` once parsed).
+protocol UsesDatabase {
+    var global: GlobalOptions { get }
+}
+
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The Slope database: a file, or a PostgreSQL server as postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD or ~/.pgpass; see docs/distributed.md). Default: $SLOPE_DB, else ./slope.db.", valueName: "path-or-url"))
     var db: String?
@@ -117,7 +123,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// What to add to a suggested `report` command so that it opens the same database (a URL
     /// without its password: the suggested command takes it from PGPASSWORD or ~/.pgpass).
-    var databaseArgument: String { db.map { "--db \(Console.shellQuoted(PostgresSettings.removingPassword(from: $0)))" } ?? "" }
+    var databaseArgument: String { CommandHint.databaseArgument(given: db) }
 
     /// The default of --jobs: one run per core.
     static var coreCount: Int { ProcessInfo.processInfo.activeProcessorCount }

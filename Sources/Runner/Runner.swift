@@ -4,6 +4,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import Reporting
+import Store
 
 @main
 struct Runner: ParsableCommand {
@@ -41,12 +42,17 @@ struct Runner: ParsableCommand {
                 Console.say(fullMessage(for: error))
                 Foundation.exit(0)
             }
-            // One line, like every other error ("error: Unknown option '--bogus'"); --help has the usage.
+            // One line, like every other error, with the way forward ("error: unknown option '--bogus':
+            // `runner train --help` lists its options"); --help has the usage.
             let text = message(for: error)
-            let line = UsageMessages.refusal(in: text) ?? UsageMessages.choiceRefusal(in: text) ?? text
+            let command = CommandLine.arguments.dropFirst().first.flatMap { names.contains($0) ? $0 : nil }
+            let commands = configuration.subcommands.map { subcommand in (name: subcommand._commandName, help: { subcommand.helpMessage(columns: 200) }) }
+            let line = UsageMessages.refusal(in: text) ?? UsageMessages.choiceRefusal(in: text)
+                ?? UsageMessages.parseError(text, tool: "runner", command: command, commands: commands) ?? text
             Console.writeError("error: " + line.split(separator: "\n").joined(separator: " "))
             Foundation.exit(2)
         }
+        CommandHint.databaseArgument = (command as? UsesDatabase)?.global.databaseArgument ?? ""
         // Commands that train: their output, not their training, ends with the reader (from the first line on).
         if command is Train || command is Sweep || command is Work || command is Resume {
             StandardStream.closedOutputNotice = Console.closedOutputNotice

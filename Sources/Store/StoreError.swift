@@ -77,8 +77,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .corrupt(path, detail):
             return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
         case let .notFound(what):
-            let list = what.hasPrefix("sweep") ? " (`report sweeps` lists the sweeps)" : what.hasPrefix("run") ? " (`report runs` lists the runs)" : ""
-            return "\(what) not found\(list)."
+            let list = what.hasPrefix("sweep") ? " (`\(CommandHint.command("report sweeps"))` lists the sweeps)"
+                : what.hasPrefix("run") ? " (`\(CommandHint.command("report runs"))` lists the runs)" : ""
+            return "\(what) not found\(list)"
         case let .noDatabase(path, reason):
             return "no Slope database at \(path): \(reason)"
         case let .busy(path, timeout):

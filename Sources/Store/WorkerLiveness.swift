@@ -25,14 +25,26 @@ enum WorkerLiveness {
         pid > 0 ? startTime(entry: "\(pid)", proc: proc) : nil
     }
 
-    /// Field 22 of /proc/ENTRY/stat. The command name (field 2) may hold spaces and parentheses:
-    /// the fields are counted after the last ')'.
+    /// Field 22 of /proc/ENTRY/stat.
     static func startTime(entry: String, proc: String = "/proc") -> Int64? {
+        processStat(entry: entry, proc: proc)?.startTime
+    }
+
+    /// Fields 3 (state) and 22 (start time) of /proc/ENTRY/stat, nil if there is no such process.
+    /// The command name (field 2) may hold spaces and parentheses: the fields are counted after the last ')'.
+    static func processStat(entry: String, proc: String = "/proc") -> (state: Character, startTime: Int64)? {
         guard let stat = try? String(contentsOfFile: "\(proc)/\(entry)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? Int64(fields[19]) : nil  // fields[0] is field 3
+        // fields[0] is field 3
+        guard fields.count > 19, let state = fields[0].first, let startTime = Int64(fields[19]) else { return nil }
+        return (state, startTime)
     }
+
+    /// Whether a process in this state has ended: a zombie (Z, killed or exited but not yet reaped
+    /// by its parent) keeps its pid, its /proc entry and its start time, and `kill(pid, 0)` still
+    /// succeeds on it, but it will never run again. X (dead) is the moment it is being reaped.
+    static func hasEnded(state: Character) -> Bool { state == "Z" || state == "X" }
 
     /// `readlink /proc/PID/ns/pid`, nil if unreadable (no such process, or not ours to inspect).
     static func pidNamespace(pid: Int32, proc: String = "/proc") -> String? {
@@ -76,8 +88,8 @@ enum WorkerLiveness {
             // The pid names a process of our own namespace: the same one only if it started at the same tick.
             // kill() counts pids in our namespace, /proc only when it is that namespace's; a live pid whose
             // start time cannot be read (hidepid, or a /proc of another namespace) is left to the heartbeat.
-            guard procShowsOwnNamespace, let actual = Self.startTime(pid: pid) else { return processIsAlive(pid) ? .unknown : .gone }
-            return actual == startTime ? .alive : .gone
+            guard procShowsOwnNamespace, let actual = processStat(entry: "\(pid)") else { return processIsAlive(pid) ? .unknown : .gone }
+            return actual.startTime == startTime && !hasEnded(state: actual.state) ? .alive : .gone
         }
         // Another PID namespace (a container): its pids mean nothing here. From the first namespace
         // every process is visible: look for one that started at that tick in that namespace.
@@ -108,8 +120,9 @@ enum WorkerLiveness {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return .unknown }
         var verdict = Verdict.gone
         for entry in entries {
-            guard let pid = Int32(entry), Self.startTime(pid: pid) == startTime else { continue }
-            switch pidNamespace(pid: pid) {
+            guard Int32(entry) != nil, let stat = processStat(entry: entry), stat.startTime == startTime,
+                  !hasEnded(state: stat.state) else { continue }
+            switch pidNamespace(entry: entry) {
             case namespace?: return .alive
             case nil: verdict = .unknown  // a process started at that tick that we may not inspect
             default: continue
@@ -118,10 +131,13 @@ enum WorkerLiveness {
         return verdict
     }
 
-    /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else).
+    /// Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else)
+    /// and has not ended: a zombie answers `kill(pid, 0)`, so /proc (when it numbers our namespace's
+    /// pids) tells whether it has.
     static func processIsAlive(_ pid: Int32) -> Bool {
-        guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno != ESRCH
+        guard pid > 0, kill(pid, 0) == 0 || errno != ESRCH else { return false }
+        if procShowsOwnNamespace, let stat = processStat(entry: "\(pid)"), hasEnded(state: stat.state) { return false }
+        return true
     }
 }
 

@@ -32,13 +32,14 @@ final class InputHardeningCLITests: CLITestCase {
     func testMisplacedOptionsAndUnknownSweepsSayWhatToDo() throws {
         let misplaced = try ReportProcess.run("report", ["--db", "x.db", "grid", "--sweep", "1"])
         XCTAssertEqual(misplaced.status, 2)
-        XCTAssertEqual(misplaced.error, "report: error: Unknown option '--db' (options go after the command: report grid --db ...)\n")
+        XCTAssertEqual(misplaced.error, "report: error: unknown option '--db' (options go after the command: report grid --db ...)\n")
         let db = try TemporaryDirectory(prefix: "slope-unknown-sweep")
         defer { db.remove() }
         _ = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--quiet", "--db", db.path("s.db")])
         let unknown = try ReportProcess.run("runner", ["work", "--sweep", "999", "--db", db.path("s.db")])
         XCTAssertEqual(unknown.status, 1)
-        XCTAssertTrue(unknown.error.contains("sweep 999 not found (`report sweeps` lists the sweeps)."), unknown.error)
+        // The suggested command opens the same database; no full stop, like every other error.
+        XCTAssertTrue(unknown.error.hasSuffix("error: sweep 999 not found (`report sweeps --db \(db.path("s.db"))` lists the sweeps)\n"), unknown.error)
     }
 
     func testAnAliasBombIsRefusedWithoutExpandingIt() throws {

@@ -222,7 +222,7 @@ final class PostgresEndToEndTests: XCTestCase {
         let before = try Data(contentsOf: URL(fileURLWithPath: directory.path("sweep2.db")))
         for (arguments, status, message) in [
             (["--sweep", "2", "--out", "sweep2.db"], Int32(1), "sweep2.db already exists: give a new file name"),
-            (["--sweep", "7", "--out", "none.db"], 1, "sweep 7 not found (`report sweeps` lists the sweeps)."),
+            (["--sweep", "7", "--out", "none.db"], 1, "sweep 7 not found (`report sweeps --db "),
             (["--sweep", "2", "--out", "missing/x.db"], 1, "the folder"),
             (["--sweep", "2"], 2, "give its name with --out FILE.db"),
             (["--sweep", "2", "--out", "x.db", "--where", "seed = 0"], 2, "--where does not go with --format sqlite"),

@@ -39,6 +39,11 @@ final class ReadOnlyDatabaseCLITests: CLITestCase {
         let write = try run(as: nobody, "runner", ["compact", "--sweep", "1", "--keep-every", "2", "--db", "slope.db"])
         XCTAssertEqual(write.status, 1)
         XCTAssertEqual(write.error, "error: cannot write slope.db: the file or its folder is read-only. Check permissions, or copy the database somewhere writable.\n")
+        // Refused before the growth estimate is said (it was printed first, then the refusal).
+        let train = try run(as: nobody, "runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", "slope.db"])
+        XCTAssertEqual(train.status, 1)
+        XCTAssertEqual(train.output, "", "no estimate for a database this user cannot write")
+        XCTAssertEqual(train.error, write.error)
         XCTAssertEqual(try files(), ["slope.db"], "no -wal or -shm left")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory.path("slope.db"))), before)
         XCTAssertEqual(runs.output, try run("report", ["runs", "--format", "csv"]).output, "the same answer as the owner's")

@@ -108,7 +108,7 @@ final class ReportCLITests: XCTestCase {
         let before = try Data(contentsOf: URL(fileURLWithPath: Self.fixture))
         let db = ["--db", Self.fixture]
         XCTAssertEqual(try report(["show", "42"] + db, expect: 1).error,
-                       "report: error: no run with id 42 in this database (list them with `report runs`)\n")
+                       "report: error: no run with id 42 in this database (list them with `report runs --db \(CommandHint.shellQuoted(Self.fixture))`)\n")
         try report(["grid", "--sweep", "9"] + db, expect: 1)
         try report(["compare", "--sweep", "9"] + db, expect: 1)
         try report(["tensors", "1", "--epoch", "99"] + db, expect: 1)

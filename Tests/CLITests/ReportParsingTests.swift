@@ -101,9 +101,9 @@ final class ReportParsingTests: XCTestCase {
                                     + "is opened again at its path (until then, requests get a 503 saying so)."), help)
     }
 
-    /// export and serve refuse --columns, so their help does not offer it; the other commands' does.
+    /// export, html and serve refuse --columns, so their help does not offer it; the other commands' does.
     func testHelpListsColumnsOnlyWhereItIsTaken() {
-        for command: ParsableCommand.Type in [Export.self, Serve.self] {
+        for command: ParsableCommand.Type in [Export.self, HTML.self, Serve.self] {
             XCTAssertFalse(command.helpMessage(columns: 200).contains("--columns"), "\(command)")
             XCTAssertTrue(command.helpMessage(columns: 200).contains("--db <path-or-url>"), "\(command)")
         }

@@ -19,6 +19,19 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.runFinished(runID: 8, label: "lr=1", status: "pruned", detail: "pruned at epoch 2", now: start),
                        "run 8  lr=1  pruned  epoch 2/5  train_loss 0.9000  (pruned at epoch 2)  [2/2]\n")
         XCTAssertEqual(display.finish(), "")
+
+        // Another worker shares the sweep (or finished runs before): both counts, said as such.
+        let shared = ProgressDisplay(mode: .plain, totalRuns: 8, now: start)
+        _ = shared.runStarted(runID: 3, label: "lr=1", epochs: 1, firstEpoch: 0, now: start)
+        _ = shared.epochFinished(runID: 3, epoch: 1, trainLoss: 0.5, validationLoss: nil, now: start)
+        XCTAssertEqual(shared.runFinished(runID: 3, label: "lr=1", status: "completed", detail: "completed all epochs",
+                                          sweep: .init(sweepID: 2, finished: 3, total: 8), now: start),
+                       "run 3  lr=1  completed  epoch 1/1  train_loss 0.5000  [1 by this worker; 3/8 in sweep 2]\n")
+        // Alone on the sweep: as before.
+        _ = shared.runStarted(runID: 4, label: "lr=2", epochs: 1, firstEpoch: 0, now: start)
+        XCTAssertEqual(shared.runFinished(runID: 4, label: "lr=2", status: "completed", detail: "completed all epochs",
+                                          sweep: .init(sweepID: 2, finished: 2, total: 8), now: start),
+                       "run 4  lr=2  completed  epoch 0/1  [2/8]\n")
     }
 
     /// A loss of 6.7e153 (a float64 run on values near 1e39) was printed with all of its 154
@@ -172,7 +185,7 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("* 1   completed"), table)
         XCTAssertTrue(lines[2].hasPrefix("  2   running"), table)
         XCTAssertTrue(lines[3].hasPrefix("  3   queued"), table)
-        XCTAssertEqual(lines[4], "* best run: 1 (lowest final val_loss)")
+        XCTAssertEqual(lines[4], "* best run so far: 1 (lowest final val_loss)", "run 2 may yet do better")
         XCTAssertEqual(lines[5], "still queued or running (not ranked): runs 2, 3")
     }
 

@@ -99,16 +99,36 @@ final class UsageMessagesCLITests: CLITestCase {
             ("report", ["export", "--columns", "80"],
              "report: error: --columns: report export writes CSV, JSON or SQLite with every column in full; leave --columns out"),
             ("report", ["serve", "--columns", "80"], "report: error: --columns: report serve serves pages that fit the browser's window; leave --columns out"),
+            ("report", ["html", "--sweep", "1", "--out", "sweep.html", "--columns", "80"],
+             "report: error: --columns: report html writes a page that the browser lays out; leave --columns out"),
             // Options of choices: the house wording, not ArgumentParser's "Please provide one of 'min' and 'max'".
             ("report", ["grid", "--sweep", "1", "--goal", "lowest"], "report: error: --goal: 'lowest' is not accepted; expected min or max"),
             ("report", ["runs", "--format", "xml"], "report: error: --format: 'xml' is not accepted; expected table, csv or json"),
             ("report", ["curves", "1", "--metric", "final_val_loss"],
              "report: error: --metric: 'final_val_loss' is not accepted; expected train_loss, val_loss, train_accuracy or val_accuracy"),
             ("report", ["export", "--what", "weights"], "report: error: --what: 'weights' is not accepted; expected runs, epochs or tensors"),
+            // ArgumentParser's own errors: lower case, the way forward, and its suggestion when it has one.
+            ("report", ["runs", "--bogus"], "report: error: unknown option '--bogus': `report runs --help` lists its options"),
+            ("report", ["grid"], "report: error: missing expected argument '--sweep <id>': `report grid --help` lists its options"),
+            ("report", ["show"], "report: error: missing expected argument '<run>': `report show --help` lists its options"),
+            ("report", ["runs", "extra"], "report: error: unexpected argument 'extra': `report runs --help` lists its options"),
+            ("runner", ["train", "--nestrov"], "error: unknown option '--nestrov': `runner train --help` lists its options (did you mean '--nesterov'?)"),
+            ("runner", ["train", "--queue-only"],
+             "error: unknown option '--queue-only': `runner train` takes no --queue-only; `runner sweep` does (`runner train --help` lists its options)"),
         ]
         for refusal in refusals {
             let result = try run(refusal.tool, refusal.arguments, expect: 2)
             XCTAssertEqual(result.error, refusal.error + "\n", "\(refusal.tool) \(refusal.arguments)")
+        }
+        // A value missing at the end (the helper `run` would add --db after it).
+        for (tool, arguments, error) in [
+            ("report", ["runs", "--limit"], "report: error: missing value for '--limit <n>': `report runs --help` lists its options"),
+            ("runner", ["train", "--learning-rate"], "error: missing value for '--learning-rate <rate>': `runner train --help` lists its options"),
+            ("runner", ["work", "--jobs"], "error: missing value for '--jobs <n>': `runner work --help` lists its options"),
+        ] {
+            let result = try ChildProcess.run(builtExecutable(tool), arguments, currentDirectory: directory.url)
+            XCTAssertEqual(result.status, 2, "\(tool) \(arguments)")
+            XCTAssertEqual(result.error, error + "\n", "\(tool) \(arguments)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(databaseName)), "no database made by a refused command")
     }
@@ -124,18 +144,34 @@ final class UsageMessagesCLITests: CLITestCase {
               learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}
             """)
         try run("runner", ["sweep", "tpe.yaml", "--queue-only", "--quiet"])
+        // A suggested command carries the --db given (the helper `run` gives one), so that it opens the same database.
+        let database = CommandHint.shellQuoted(directory.path(databaseName))
         let message = "report: error: sweep 1 has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
-            + "start one with `runner work --sweep 1`)\n"
+            + "start one with `runner work --sweep 1 --db \(database)`)\n"
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1", "--format", "csv"], expect: 1).error, message)
         XCTAssertEqual(try run("report", ["runs", "--sweep", "2"], expect: 1).error,
-                       "report: error: no sweep with id 2 in this database (list them with `report sweeps`)\n")
+                       "report: error: no sweep with id 2 in this database (list them with `report sweeps --db \(database)`)\n")
         // With other runs in the database: the same in the terminal; a CSV of no rows for scripts.
         try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--validation", "0", "--quiet"])
         XCTAssertEqual(try run("report", ["runs", "--sweep", "1"], expect: 1).error, message)
         let csv = try run("report", ["runs", "--sweep", "1", "--format", "csv"]).output
         XCTAssertEqual(csv.split(separator: "\n").count, 1, csv)
         XCTAssertTrue(csv.hasPrefix("id,"), csv)
+
+        // Every command says the same, from one place (before, grid, best, importance and html said
+        // only "sweep 1 has no runs").
+        for arguments in [["grid", "--sweep", "1"], ["best", "--sweep", "1"], ["importance", "--sweep", "1"], ["html", "--sweep", "1", "--out", "sweep.html"]] {
+            XCTAssertEqual(try run("report", arguments, expect: 1).error, message, "\(arguments)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("sweep.html")))
+        XCTAssertEqual(try run("report", ["show", "9999"], expect: 1).error,
+                       "report: error: no run with id 9999 in this database (list them with `report runs --db \(database)`)\n")
+        XCTAssertEqual(try run("runner", ["compact", "--sweep", "9", "--keep-every", "2"], expect: 1).error,
+                       "error: sweep 9 not found (`report sweeps --db \(database)` lists the sweeps)\n")
+        // A name the shell would split is quoted; a password never shows.
+        XCTAssertEqual(CommandHint.databaseArgument(given: "postgresql://slope:s3cret@db.lab/slope"), "--db 'postgresql://slope@db.lab/slope'")
+        XCTAssertEqual(CommandHint.databaseArgument(given: "my runs.db"), "--db 'my runs.db'")
     }
 
     func testStaleAfterShowsItsDefaultAsTyped() throws {

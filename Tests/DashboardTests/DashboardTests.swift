@@ -5,6 +5,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Reporting
 @testable import Store
 import TestSupport
 import XCTest
@@ -149,6 +150,43 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/sweeps/0", .badRequest, "positive whole number")
     }
 
+    /// The sweep page opens on the sweep's own metric (here `metric: val_loss`, ranked by the final
+    /// validation loss), as `report grid` and `report html` do: before, `/api/sweeps/ID` said
+    /// best_val_loss and the page's heatmap, importance and parallel coordinates started on it.
+    func testTheSweepPageStartsOnTheSweepsOwnMetric() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let spec = #"{"name":"own metric","method":"grid","metric":{"name":"val_loss","goal":"minimize"},"fixed":{},"parameters":{}}"#
+        // Run 1 had the lower validation loss on the way (0.1), run 2 ends lower (0.2 against 0.4).
+        let (sweepID, runIDs) = try store.createSweep(name: "own metric", specJSON: spec,
+                                                      runs: [.example(learningRate: 0.01, batchSize: 16), .example(learningRate: 0.1, batchSize: 32)])
+        let worker = WorkerIdentity(host: "fixture-host", pid: 1, label: "fixture")
+        for (runID, losses) in zip(runIDs, [[0.5, 0.1, 0.4], [0.5, 0.3, 0.2]]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            for (epoch, loss) in losses.enumerated() {
+                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: loss, validationLoss: loss, seconds: 0.5),
+                                     tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            }
+            try store.finishRun(runID: runID, status: .completed, stopReason: "completed all epochs")
+        }
+        let grid = try Reporter(queries: store.queries).pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil)
+        XCTAssertEqual(grid.metric, .final_val_loss, "report grid's metric")
+        XCTAssertEqual(grid.best?.rowValue, .real(0.1))
+        try store.close()
+
+        let replies = try await fetch(["/api/sweeps/\(sweepID)", "/api/sweeps/\(sweepID)/heatmap?rows=learning_rate&cols=batch_size",
+                                       "/api/sweeps/\(sweepID)/parallel", "/api/sweeps/\(sweepID)/importance",
+                                       "/api/sweeps/\(sweepID)/heatmap?where=learning_rate%20%3E%205"], database: location)
+        XCTAssertEqual(replies[0].json["metric"] as? String, "final_val_loss", "where the page's metric menu starts")
+        XCTAssertEqual(replies[1].json["metric"] as? String, "final_val_loss")
+        XCTAssertEqual((replies[1].json["best"] as? [String: Any])?["row"] as? Double, 0.1, "the best cell of report grid")
+        XCTAssertEqual(replies[2].json["metric"] as? String, "final_val_loss")
+        XCTAssertEqual(replies[2].json["goal"] as? String, "min")
+        XCTAssertEqual((replies[2].json["runs"] as? [[String: Any]])?.first?["id"] as? Int, Int(runIDs[1]), "best first by the final loss")
+        XCTAssertEqual(replies[3].json["metric"] as? String, "final_val_loss")
+        XCTAssertEqual(replies[4].json["metric"] as? String, "final_val_loss", "an empty heatmap names the same metric")
+    }
+
     func testRunsPageIsSortedFilteredAndPaginatedServerSide() async throws {
         // Every sweep run's best validation loss, in run-id order (lr outer, batch, seed; run 8 stopped after 2 epochs).
         var expected: [(Int64, Double)] = []
@@ -228,6 +266,9 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual((none["cells"] as! [Any]).count, 0)
 
         try await assertError("/api/sweeps/1/heatmap?rows=colour", .badRequest, "rows: unknown column 'colour'")
+        // A setting against itself is only a diagonal: refused with report grid's message, as report grid refuses it.
+        try await assertError("/api/sweeps/1/heatmap?rows=learning_rate&cols=learning_rate", .badRequest,
+                              "--rows and --cols are both learning_rate: give two different columns (one against itself is only a diagonal)")
         try await assertError("/api/sweeps/1/heatmap?metric=name", .badRequest, "metric must be a numeric column")
         try await assertError("/api/sweeps/5/heatmap", .notFound, "no sweep with id 5")
     }

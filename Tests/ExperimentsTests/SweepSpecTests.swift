@@ -349,6 +349,11 @@ final class SweepSpecTests: XCTestCase {
             XCTAssertTrue(message.hasSuffix("adam has no momentum setting (beta1 plays its part); use sgd or rmsprop for momentum"), message)
             XCTAssertFalse(message.contains("parameters.momentum.values"), message)
         }
+        // Nesterov without momentum would be plain sgd: refused in a sweep file as on the command line.
+        XCTAssertThrowsError(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true}"), source: "n.yaml")) { error in
+            XCTAssertTrue("\(error)".hasSuffix("sgd without momentum has no Nesterov variant; set momentum above 0 (e.g. 0.9), or leave nesterov out"), "\(error)")
+        }
+        XCTAssertNoThrow(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true, momentum: 0.9}"), source: "n.yaml"))
         // A list is still named with its index where the value is checked alone, and as the list in a combination.
         let listed = try parse("fixed: {dataset: xor, optimizer: adam, epochs: 1}\nparameters: {momentum: {values: [0, 0.5]}}")
         XCTAssertThrowsError(try SweepPlan(spec: listed, source: "l.yaml")) { error in

@@ -306,6 +306,19 @@ final class BestRunEligibilityTests: XCTestCase {
         XCTAssertFalse(summary.contains("show 2"), summary)
     }
 
+    /// A worker that ends while another still trains runs of the sweep names the best so far: before,
+    /// "best run" of a sweep whose better run was still training.
+    func testTheBestWhileOtherRunsStillTrainIsTheBestSoFar() throws {
+        let store = try makeStore([("sgd", 0, 0.5, .completed), ("sgd", 1, 0.25, .completed)])
+        var runs = try store.queries.runSummaries(sweepID: 1)
+        let ended = ProgressSummary.render(runs: runs, metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(ended.contains("\n* best run: 2 (lowest final val_loss)\n"), ended)
+        runs[1].status = .running  // another worker's, its loss so far the lower
+        let partial = ProgressSummary.render(runs: runs, metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(partial.contains("\n* best run so far: 1 (lowest final val_loss)\n"), partial)
+        XCTAssertTrue(partial.contains("\nstill queued or running (not ranked): run 2\n"), partial)
+    }
+
     func testOneCompletedRunAmongDivergedOnesIsBest() throws {
         let store = try makeStore([("sgd", 0, 0.25, .diverged), ("sgd", 1, 0.5, .completed)])
         let reporter = Reporter(queries: store.queries, style: TerminalStyle(width: 120, usesColor: false))

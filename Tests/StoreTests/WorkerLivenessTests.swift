@@ -82,6 +82,40 @@ final class WorkerLivenessTests: XCTestCase {
         XCTAssertTrue(try reclaimed(heldBy: container, staleAfter: -60), "a stale heartbeat decides either way")
     }
 
+    /// A worker killed but not yet reaped by its parent (a supervisor that polls rarely, a container
+    /// whose pid 1 does not reap) is a zombie: its pid, its /proc entry and its start time are still
+    /// there and kill(pid, 0) succeeds, yet it will never run again. Before, it kept its runs.
+    func testAKilledWorkerNotYetReapedIsGone() throws {
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("600"), nil]
+        defer { argv.forEach { free($0) } }
+        XCTAssertEqual(posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ), 0)
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)  // reap it at the end, not before
+        }
+        let killed = WorkerIdentity(host: me.host, pid: pid, label: "killed", bootID: me.bootID,
+                                    startTime: try XCTUnwrap(WorkerLiveness.startTime(pid: pid)), pidNamespace: me.pidNamespace)
+        XCTAssertFalse(try reclaimed(heldBy: killed), "alive before the kill")
+
+        XCTAssertEqual(kill(pid, SIGKILL), 0)
+        var state = WorkerLiveness.processStat(entry: "\(pid)")?.state
+        var looks = 0
+        while state != "Z", looks < 100_000 {  // until the kernel has made it a zombie (bounded)
+            usleep(100)
+            looks += 1
+            state = WorkerLiveness.processStat(entry: "\(pid)")?.state
+        }
+        XCTAssertEqual(state, "Z", "killed and not reaped: a zombie")
+        XCTAssertEqual(WorkerLiveness.processStat(entry: "\(pid)")?.startTime, killed.startTime, "with its start time")
+        XCTAssertEqual(kill(pid, 0), 0, "kill(pid, 0) still succeeds on a zombie")
+
+        XCTAssertTrue(try reclaimed(heldBy: killed))
+        XCTAssertFalse(WorkerLiveness.processIsAlive(pid))
+        XCTAssertTrue(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: pid, label: "old killed")), "the pid-only fallback too")
+    }
+
     /// Runs claimed by an older Slope (no boot id or start time): the pid alone, as before.
     func testRowsWithoutLivenessColumnsFallBackToThePid() throws {
         XCTAssertFalse(try reclaimed(heldBy: WorkerIdentity(host: me.host, pid: getppid(), label: "old live")))

@@ -251,7 +251,8 @@
         if (!state.metric) { state.metric = info.metric; }
         var settings = info.swept.length ? info.swept : ['learning_rate', 'batch_size'];
         if (!state.heatRows) { state.heatRows = settings[0]; }
-        if (!state.heatCols) { state.heatCols = settings.filter(function (name) { return name !== state.heatRows; })[0] || settings[0]; }
+        // Never a setting against itself (the heatmap API refuses it, as report grid does): with one swept setting, as report grid pairs it.
+        if (!state.heatCols) { state.heatCols = settings.filter(function (name) { return name !== state.heatRows; })[0] || (state.heatRows === 'learning_rate' ? 'batch_size' : 'learning_rate'); }
         if (!heatControls.firstChild) { drawHeatControls(); }
       });
     }
