@@ -235,17 +235,14 @@ struct DashboardData: Sendable {
                             ("best", .null), ("note", .null)])
         } catch let error as ReportError { throw DashboardError.from(error) }
         var cells: [JSONValue] = []
-        for row in pivot.rowValues {
-            for column in pivot.columnValues {
-                guard let cell = pivot.cell(row, column) else { continue }
-                cells.append(.object([
-                    ("row", JSONValue(row)), ("col", JSONValue(column)), ("runs", .integer(Int64(cell.runCount))),
-                    ("values", .integer(Int64(cell.valueCount))), ("mean", JSONValue(cell.mean)), ("min", JSONValue(cell.minimum)),
-                    ("max", JSONValue(cell.maximum)), ("std", JSONValue(cell.standardDeviation)),
-                    ("best", .bool(cell == pivot.best)), ("diverged", .integer(Int64(cell.divergedCount))),
-                    ("failed", .integer(Int64(cell.failedCount))),
-                ]))
-            }
+        for cell in pivot.orderedCells {
+            cells.append(.object([
+                ("row", JSONValue(cell.rowValue)), ("col", JSONValue(cell.columnValue)), ("runs", .integer(Int64(cell.runCount))),
+                ("values", .integer(Int64(cell.valueCount))), ("mean", JSONValue(cell.mean)), ("min", JSONValue(cell.minimum)),
+                ("max", JSONValue(cell.maximum)), ("std", JSONValue(cell.standardDeviation)),
+                ("best", .bool(cell == pivot.best)), ("diverged", .integer(Int64(cell.divergedCount))),
+                ("failed", .integer(Int64(cell.failedCount))),
+            ]))
         }
         return .object([
             ("rows", .string(pivot.rowColumn.rawValue)), ("cols", .string(pivot.columnColumn.rawValue)),

@@ -1,6 +1,7 @@
 // A sweep ready to queue: every run's configuration built and checked first, so bad
 // input never leaves a half-created sweep; then one transaction queues them all.
 import Foundation
+import NeuralNet
 import Store
 
 public struct SweepPlan: Sendable {
@@ -29,7 +30,17 @@ public struct SweepPlan: Sendable {
         configurations = try points.enumerated().map { index, point in
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
-                return try RunConfiguration.make(point.settings, load: load)
+                let configuration = try RunConfiguration.make(point.settings, load: load)
+                if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
+                        load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
+                    let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
+                    // The run is named when the settings that decide it vary (some runs may have the metric).
+                    let deciding: Set<Setting> = [.dataset, .target, .task, .loss, .outputActivation, .validation]
+                    let run = varied.isDisjoint(with: deciding) ? "" : " (the run with \(values.joined(separator: ", ")))"
+                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
+                                                      reason: "\(spec.metric.name.rawValue) \(reason)\(run)")
+                }
+                return configuration
             } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
                 // A setting of the spec file is named where it was written there (fixed.hidden), not by its flag.
                 let written = Setting.allCases.first { $0.flag == flag }.flatMap { spec.sources.fields[$0] }
@@ -42,6 +53,30 @@ public struct SweepPlan: Sendable {
                                                   reason: "\(written ?? flag): \(reason)")
             }
         }
+    }
+
+    /// Why a run of `configuration` can never have the sweep's metric (every trial would be missing
+    /// it: TPE would sample blind, ASHA never prune, no best be named), or nil when it can.
+    static func metricProblem(_ metric: SweepSpec.MetricName, _ configuration: RunConfiguration, _ dataset: Dataset,
+                              spec: SweepSpec) -> String? {
+        let validates = configuration.data.validationFraction > 0
+        // Named as the file gives it when one value is given for all runs (`fixed.validation`).
+        let written = spec.sources.fields[.validation].flatMap { $0.hasSuffix(".values") ? nil : $0 } ?? "validation"
+        switch metric {
+        case .validationAccuracy, .trainAccuracy:
+            // Accuracy is scored on class labels, or on 0/1 values through a sigmoid (binary cross-entropy).
+            guard dataset.isClassification || configuration.training.loss == .binaryCrossEntropy else {
+                return "needs class labels, and \(configuration.data.dataset) holds values (a regression dataset): use "
+                    + (metric == .validationAccuracy ? "val_loss" : "train_loss")
+            }
+            if metric == .validationAccuracy && !validates {
+                return "needs a validation split, and \(written) is 0: set \(written) above 0 or use train_accuracy"
+            }
+        case .validationLoss where !validates:
+            return "needs a validation split, and \(written) is 0: set \(written) above 0 or use train_loss"
+        default: break
+        }
+        return nil
     }
 
     /// The runs the sweep will train, for the storage estimate: a TPE sweep's `count` trials, each

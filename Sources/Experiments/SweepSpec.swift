@@ -245,6 +245,9 @@ public struct SweepSpec: Hashable, Sendable, Codable {
 /// messages: two specs that differ only in it are equal, and it is not stored.
 public struct SettingSources: Hashable, Sendable, Codable {
     var fields: [Setting: String] = [:]
+    /// The file says `metric:` (a default `val_loss` is not checked against runs without validation:
+    /// it falls back to `train_loss` in summaries and reports).
+    var metricGiven = false
 
     public init() {}
     public init(from decoder: Decoder) throws { self.init() }
@@ -447,6 +450,7 @@ extension SweepSpec {
                 tpeKeys.append("multivariate")
             case "metric":
                 spec.metric = try parseMetric(valueNode, fail: fail)
+                spec.sources.metricGiven = true
             case "early_terminate":
                 spec.earlyTerminate = try parseEarlyTerminate(valueNode, fail: fail)
             case "fixed":

@@ -187,6 +187,10 @@ extension Reporter {
         public internal(set) var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
         public internal(set) var rowValues: [RunValue], columnValues: [RunValue]
         var cells: [String: PivotCell]   // key: "\(row)|\(column)" of exact values
+        /// The cells that hold runs, row by row in `rowValues` order and within a row in `columnValues`
+        /// order: what a loop over every (row, column) pair finds, in O(cells) rather than O(rows x cols)
+        /// (a random sweep's 2,000 runs are 2,000 cells of 4,000,000 pairs).
+        public internal(set) var orderedCells: [PivotCell] = []
         public internal(set) var best: PivotCell?
         /// Runs of the cells stopped early by the search (counted with their values then), and runs left
         /// out of the cells' statistics (they diverged or failed).
@@ -210,6 +214,18 @@ extension Reporter {
                              + "a cell with runs left out ranks after the cells without, as in report best")
             }
             return notes
+        }
+
+        /// The most distinct values an axis of a drawn grid (`report grid`'s table, the HTML heatmap)
+        /// may have: a random or TPE search samples a new number per run, and 2,000 runs over two such
+        /// settings would draw a 2,000 x 2,000 table with one value per row.
+        public static let axisValueLimit = 50
+
+        /// "learning_rate has 2000 distinct values": the axes beyond `axisValueLimit`; nil when both fit.
+        public var crowdedAxesText: String? {
+            let axes = [(rowColumn, rowValues.count)] + (columnColumn == rowColumn ? [] : [(columnColumn, columnValues.count)])
+            let crowded = axes.filter { $0.1 > Self.axisValueLimit }.map { "\($0.0.rawValue) has \($0.1) distinct values" }
+            return crowded.isEmpty ? nil : crowded.joined(separator: " and ")
         }
 
         public func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
@@ -248,15 +264,13 @@ extension Reporter {
             throw ReportError.noRuns(in: sweep, filtered: filter != nil)
         }
         let goal = chosenGoal
-        var rowValues: [RunValue] = [], columnValues: [RunValue] = []
-        for cell in cells {
-            if !rowValues.contains(cell.rowValue) { rowValues.append(cell.rowValue) }
-            if !columnValues.contains(cell.columnValue) { columnValues.append(cell.columnValue) }
-        }
         // Both axes in value order; text by the numbers in it (hidden: 4, 4,4, 16, 128, none), not
         // SQLite's byte order (128, 16, 4).
-        rowValues.sort { Self.ordered($0, $1) }
-        columnValues.sort { Self.ordered($0, $1) }
+        let rowValues = Set(cells.map(\.rowValue)).sorted { Self.ordered($0, $1) }
+        let columnValues = Set(cells.map(\.columnValue)).sorted { Self.ordered($0, $1) }
+        let rowPosition = Dictionary(uniqueKeysWithValues: rowValues.enumerated().map { ($1, $0) })
+        let columnPosition = Dictionary(uniqueKeysWithValues: columnValues.enumerated().map { ($1, $0) })
+        let cellsByKey = Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a })
         // As `best` ranks a configuration with a diverged or failed run after every one whose runs all
         // have a value, a cell with such a run is best only when every cell with a value has one.
         // Equal means: the cell of the run queued first, as runs tie (RunRanking).
@@ -270,8 +284,10 @@ extension Reporter {
         }
         var pivot = Pivot(rowColumn: rowColumn, columnColumn: columnColumn, metric: metricColumn, goal: goal,
                      rowValues: rowValues, columnValues: columnValues,
-                     cells: Dictionary(cells.map { (Pivot.key($0.rowValue, $0.columnValue), $0) }, uniquingKeysWith: { a, _ in a }),
-                     best: best)
+                     cells: cellsByKey, best: best)
+        pivot.orderedCells = cellsByKey.values.sorted {
+            (rowPosition[$0.rowValue]!, columnPosition[$0.columnValue]!) < (rowPosition[$1.rowValue]!, columnPosition[$1.columnValue]!)
+        }
         pivot.prunedCount = sweepRuns.filter { $0.status == .pruned }.count
         pivot.divergedCount = cells.reduce(0) { $0 + $1.divergedCount }
         pivot.failedCount = cells.reduce(0) { $0 + $1.failedCount }
@@ -300,15 +316,17 @@ extension Reporter {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
                                             .init("values"), .init("mean"), .init("std"), .init("min"), .init("max"), .init("best"),
                                             .init("diverged"), .init("failed")])
-            for row in pivot.rowValues {
-                for column in pivot.columnValues {
-                    guard let cell = pivot.cell(row, column) else { continue }
-                    table.rows.append([Self.cell(row), Self.cell(column), .integer(Int64(cell.runCount)), .integer(Int64(cell.valueCount)),
-                                       .number(cell.mean), .number(cell.standardDeviation), .number(cell.minimum), .number(cell.maximum),
-                                       .integer(cell == pivot.best ? 1 : 0), .integer(Int64(cell.divergedCount)), .integer(Int64(cell.failedCount))])
-                }
+            for cell in pivot.orderedCells {
+                table.rows.append([Self.cell(cell.rowValue), Self.cell(cell.columnValue), .integer(Int64(cell.runCount)), .integer(Int64(cell.valueCount)),
+                                   .number(cell.mean), .number(cell.standardDeviation), .number(cell.minimum), .number(cell.maximum),
+                                   .integer(cell == pivot.best ? 1 : 0), .integer(Int64(cell.divergedCount)), .integer(Int64(cell.failedCount))])
             }
             return table.render(format, style: style)
+        }
+        if let crowded = pivot.crowdedAxesText {
+            throw ReportError.invalidArgument("sweep \(sweepID): \(crowded), too many for a table (at most \(Pivot.axisValueLimit) "
+                + "per axis; a random or TPE search samples a new one per run): see which settings matter with `report importance "
+                + "--sweep \(sweepID)`, choose other --rows/--cols, narrow the runs with --where, or list the cells with --format csv")
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
         let rowLabel = Self.labels(pivot.rowValues, of: pivot.rowColumn), columnLabel = Self.labels(pivot.columnValues, of: pivot.columnColumn)

@@ -127,8 +127,14 @@ extension Reporter {
         if let (rows, columns) = Self.heatmapAxes(runs) {
             body += "<h2>\(xmlEscaped(rows.rawValue)) × \(xmlEscaped(columns.rawValue))</h2>\n"
             // The sweep and filter were checked above, so an error here is the database's: let it out.
-            body += heatmap(try pivot(sweepID: sweepID, rows: rows.rawValue, columns: columns.rawValue, metric: nil, goal: nil,
-                                      filter: filter))
+            let pivot = try pivot(sweepID: sweepID, rows: rows.rawValue, columns: columns.rawValue, metric: nil, goal: nil, filter: filter)
+            if let crowded = pivot.crowdedAxesText {
+                body += "<p class=\"note\">No heatmap: \(xmlEscaped(crowded)), more than \(Pivot.axisValueLimit) per axis (a random "
+                    + "or TPE search samples a new one per run): the table would be nearly empty. "
+                    + "<code>report importance --sweep \(sweepID)</code> shows which settings matter (numbers in quantile bins).</p>\n"
+            } else {
+                body += heatmap(pivot)
+            }
         } else {
             body += "<h2>Heatmap</h2>\n<p>No setting differs between these runs.</p>\n"
         }

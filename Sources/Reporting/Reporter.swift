@@ -420,7 +420,15 @@ public struct Reporter: Sendable {
         guard let winner = top.first, let value = winner.number(column), value.isFinite else {
             // Infinity is no result to rank (as a diverged run's loss): say that it is all there is.
             let infinite = top.compactMap { $0.number(column) }.filter(\.isInfinite)
-            guard !infinite.isEmpty else { throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet") }
+            guard !infinite.isEmpty else {
+                // "yet" only while a run may still get one: every run has ended without it (a metric
+                // the runs cannot have, as val_* without a validation split) waits for nothing.
+                guard top.allSatisfy(\.status.isFinished) else {
+                    throw ReportError.noData("no run of sweep \(sweepID) has a value for \(column.rawValue) yet")
+                }
+                throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") has a value for \(column.rawValue): "
+                                         + "all \(top.count) ended without one (choose another with --metric)")
+            }
             let positive = infinite.filter { $0 > 0 }.count, negative = infinite.count - positive
             let counts = [(positive, "inf"), (negative, "-inf")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
             let without = top.count - infinite.count

@@ -330,6 +330,13 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
             throw StoreError.notASlopeDatabase(
                 path: path, reason: "its application_id is \(id), not Slope's \(SlopeStore.applicationID)")
         }
+        // `grdb_migrations` is GRDB's own table name: any GRDB application's database has it. Its
+        // migrations, none of them Slope's, make it that program's, not a newer Slope's (a Slope
+        // database carries Slope's application id, and its first migration is always Slope's).
+        if !migrations.isEmpty && Set(migrations).isDisjoint(with: Migrations.knownIdentifiers) {
+            let names = migrations.prefix(5).map { "'\($0)'" }.joined(separator: ", ") + (migrations.count > 5 ? ", ..." : "")
+            throw StoreError.notASlopeDatabase(path: path, reason: "its grdb_migrations table lists another program's migrations: \(names)")
+        }
         let foreign = tables.filter { $0 != "grdb_migrations" }
         if !foreign.isEmpty {
             throw StoreError.notASlopeDatabase(

@@ -333,6 +333,47 @@ final class SweepSpecTests: XCTestCase {
         }
     }
 
+    /// A metric the runs can never have (no accuracy on a regression dataset, no validation value
+    /// without a validation split) is refused before anything is queued: TPE would sample blind
+    /// (every trial's value missing), ASHA never prune and no best be named.
+    func testAMetricTheRunsCannotHaveIsRefused() throws {
+        func assertPlanRejected(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            XCTAssertThrowsError(try SweepPlan(spec: try parse(yaml), source: "m.yaml"), file: file, line: line) { error in
+                XCTAssertEqual("\(error)", message, file: file, line: line)
+                guard case ExperimentsError.badSetting = error else { return XCTFail("\(error)", file: file, line: line) }
+            }
+        }
+        try assertPlanRejected("""
+            method: tpe
+            count: 6
+            metric: {name: val_accuracy}
+            fixed: {dataset: linear, hidden: [4], epochs: 2}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.0001, max: 0.1}}
+            """, "m.yaml: metric.name: val_accuracy needs class labels, and linear holds values (a regression dataset): use val_loss")
+        try assertPlanRejected("metric: {name: train_accuracy}\nfixed: {dataset: linear, epochs: 1}",
+                               "m.yaml: metric.name: train_accuracy needs class labels, and linear holds values (a regression dataset): use train_loss")
+        try assertPlanRejected("metric: {name: val_loss}\nfixed: {dataset: xor, validation: 0, epochs: 1}",
+                               "m.yaml: metric.name: val_loss needs a validation split, and fixed.validation is 0: set fixed.validation above 0 or use train_loss")
+        try assertPlanRejected("""
+            method: random
+            count: 3
+            metric: {name: val_accuracy}
+            early_terminate: {type: asha}
+            fixed: {dataset: xor, validation: 0, epochs: 4}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
+            """, "m.yaml: metric.name: val_accuracy needs a validation split, and fixed.validation is 0: set fixed.validation above 0 or use train_accuracy")
+        // Some runs without a validation split: the first such run is named.
+        try assertPlanRejected("metric: {name: val_loss}\nfixed: {dataset: xor, epochs: 1}\nparameters: {validation: {values: [0.5, 0]}}",
+                               "m.yaml: metric.name: val_loss needs a validation split, and validation is 0: set validation above 0 or use train_loss "
+                               + "(the run with validation=0)")
+        // What the runs can have is accepted, and so is the default val_loss without a validation split
+        // (summaries and reports fall back to train_loss, as before).
+        XCTAssertEqual(try SweepPlan(spec: try parse("metric: {name: train_accuracy}\nfixed: {dataset: xor, validation: 0, epochs: 1}")).configurations.count, 1)
+        XCTAssertEqual(try SweepPlan(spec: try parse("metric: {name: val_accuracy}\nfixed: {dataset: xor, validation: 0.5, epochs: 1}")).configurations.count, 1)
+        XCTAssertEqual(try SweepPlan(spec: try parse("metric: {name: val_loss}\nfixed: {dataset: linear, epochs: 1}")).configurations.count, 1)
+        XCTAssertEqual(try SweepPlan(spec: try parse("fixed: {dataset: xor, validation: 0, epochs: 1}")).configurations.count, 1)
+    }
+
     /// A drawn setting that fails with another setting is named as the file gives it: the parameter
     /// (its distribution), not `.values`, which it does not have.
     func testACombinationThatFailsNamesADistributionParameter() throws {

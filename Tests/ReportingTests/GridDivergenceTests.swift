@@ -53,6 +53,15 @@ final class GridDivergenceTests: XCTestCase {
 
     override func tearDown() { directory.remove() }
 
+    /// Every run has ended, none with a validation loss (no validation split): `best` says so, without
+    /// the "yet" that would have the user wait for values that will never come.
+    func testBestOfAMetricNoFinishedRunHasSaysSoWithoutYet() throws {
+        XCTAssertThrowsError(try reporter.best(sweepID: 1, metric: "best_val_loss")) { error in
+            XCTAssertEqual(error as? ReportError, .noData("no run of sweep 1 has a value for best_val_loss: all 7 ended without one "
+                                                          + "(choose another with --metric)"))
+        }
+    }
+
     func testDivergedAndFailedRunsAreLeftOutOfTheCellsAndCounted() throws {
         let csv = try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "best_train_loss", format: .csv)
         let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }

@@ -36,6 +36,22 @@ final class RefusedDatabaseTests: XCTestCase {
         try assertRefusedUnchanged(path) { $0 == .newerSchema(path: path, unknown: ["9999_from_the_future.sql"]) }
     }
 
+    /// `grdb_migrations` is GRDB's own table: another GRDB application's database with only that table
+    /// (its migrations none of Slope's) is another program's for runner (read-write) and report
+    /// (read-only) alike, not "a newer Slope" nor one with "no Slope tables yet".
+    func testAnotherGRDBApplicationsMigrationsAreAnotherProgramsDatabase() throws {
+        let path = directory.path("grdb-app.db")
+        let queue = try DatabaseQueue(path: path)
+        try queue.write {
+            try $0.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY); INSERT INTO grdb_migrations VALUES ('createPlayers')")
+        }
+        try queue.close()
+        try assertRefusedUnchanged(path) { $0 == .notASlopeDatabase(path: path, reason: "its grdb_migrations table lists another program's migrations: 'createPlayers'") }
+        XCTAssertEqual("\(StoreError.notASlopeDatabase(path: path, reason: "its grdb_migrations table lists another program's migrations: 'createPlayers'"))",
+                       "\(path) is not a Slope database (its grdb_migrations table lists another program's migrations: 'createPlayers'). "
+                       + "Give the path of a database written by Slope, or a new file name.")
+    }
+
     func testForeignApplicationIDIsLeftByteForByteUnchanged() throws {
         let path = directory.path("tagged.db")
         let queue = try DatabaseQueue(path: path)
