@@ -334,7 +334,8 @@ struct GuardMiddleware: RouterMiddleware {
     }
 
     static func bearer(_ request: Request) -> String? {
-        guard let value = request.headers[.authorization], value.hasPrefix("Bearer ") else { return nil }
+        // The scheme's name in any case ("bearer"), as HTTP's auth schemes are (RFC 7235).
+        guard let value = request.headers[.authorization], value.prefix(7).lowercased() == "bearer " else { return nil }
         return String(value.dropFirst(7))
     }
 

@@ -17,6 +17,19 @@ struct CSVTable: Equatable {
     /// Per column, the first cell whose number is beyond float32's range (1e39): such a file is
     /// refused for a float32 run (see `LoadedData.float32Problem`).
     var beyondFloat32: [Int: (line: Int, text: String)] = [:]
+    /// The text column's first number that is a whole number of 2^53 or more in magnitude, where a
+    /// Double no longer holds every whole number (9007199254740993 reads as 9007199254740992): as a
+    /// class label it would merge with its neighbour, so a classification target refuses it.
+    var inexactWhole: (line: Int, text: String)? = nil
+
+    /// Refuses a classification target (the text column) holding a whole number a Double does not
+    /// hold exactly: one line naming the line of the file.
+    func checkExactLabels(file: String, targetName: String) throws {
+        guard let (line, text) = inexactWhole else { return }
+        throw ExperimentsError.badData(file: file, line: line, column: "'\(Self.shown(targetName))'",
+            reason: "'\(Self.shown(text))' is a whole number of 2^53 (9007199254740992) or more, which a class label cannot be exactly; "
+                + "number the classes below 2^53, or use --task regression")
+    }
 
     static func == (lhs: CSVTable, rhs: CSVTable) -> Bool {
         lhs.columnNames == rhs.columnNames && lhs.values == rhs.values && lhs.rowCount == rhs.rowCount && lhs.texts == rhs.texts
@@ -82,6 +95,7 @@ struct CSVTable: Equatable {
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
         var textCells: [Int: String] = [:]  // row -> text, for the text column's non-numbers
         var beyondFloat32: [Int: (line: Int, text: String)] = [:]
+        var inexactWhole: (line: Int, text: String)?
         var firstTextLine: Int?
         var values: [Double] = []
         values.reserveCapacity(lineRanges.count * header.count)
@@ -112,6 +126,9 @@ struct CSVTable: Equatable {
             }
             func noteRange(_ value: Double, column: Int, text: @autoclosure () -> String) {
                 if !Float(value).isFinite && beyondFloat32[column] == nil { beyondFloat32[column] = (lineIndex + 1, text()) }
+                if column == textIndex && value.magnitude >= 9_007_199_254_740_992 && value.rounded() == value && inexactWhole == nil {
+                    inexactWhole = (lineIndex + 1, text())
+                }
             }
             if bytes[range].contains(UInt8(ascii: "\"")) {
                 let cells = try fields(text(range), file: file, line: lineIndex + 1, header: header)
@@ -168,6 +185,7 @@ struct CSVTable: Equatable {
         }
         var table = CSVTable(columnNames: header, values: values, rowCount: rowCount)
         table.beyondFloat32 = beyondFloat32
+        table.inexactWhole = inexactWhole
         if !textCells.isEmpty, let textIndex {
             table.texts = (0..<rowCount).map { row in textCells[row] ?? shortDescription(values[row * header.count + textIndex]) }
             if textCells.count < rowCount, let line = firstTextLine, let first = textCells.min(by: { $0.key < $1.key }) {

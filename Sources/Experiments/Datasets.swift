@@ -341,6 +341,7 @@ public enum DataCatalog {
         let targets: Dataset.Targets
         var classNames: [String]?
         if isClassification {
+            try table.checkExactLabels(file: file, targetName: targetName)
             guard distinct.count >= 2 else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
                     reason: "a single class (\(shortDescription(targetValues[0]))) in the target column; classification needs at least two; use --task regression or another --target")

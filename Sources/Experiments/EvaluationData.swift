@@ -97,6 +97,7 @@ extension DataCatalog {
             guard let column else { return .labels([Int](repeating: 0, count: rows), classCount: classCount) }
             let names = classNames ?? (0..<classCount).map(String.init)
             let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            if table.texts == nil { try table.checkExactLabels(file: file, targetName: targetName) }
             let values = table.column(column)
             return .labels(try (0..<rows).map { row in
                 // Numbers are written as the run's class names are ("3", "0.5"); text as it is.

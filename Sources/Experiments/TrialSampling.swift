@@ -14,10 +14,28 @@ extension SweepSpec {
             case let .values(values):
                 return values.count > 1 ? (parameter, .categorical(count: values.count)) : nil
             case let .distribution(kind, minimum, maximum):
+                if let span = Self.offsetSpan(kind, minimum, maximum) {
+                    return (parameter, .numeric(low: 0, high: Double(span), isLog: false, step: 1))
+                }
                 let isInteger = kind == .intUniform || parameter.setting.isInteger
                 return (parameter, .numeric(low: minimum.value, high: maximum.value, isLog: kind == .logUniform, step: isInteger ? 1 : nil))
             }
         }
+    }
+
+    /// Whole numbers a Double holds exactly: up to 2^53.
+    static let exactWholeLimit: UInt64 = 1 << 53
+
+    /// The span (max - min) of an int_uniform range that TPE samples as the offset from min (0 ...
+    /// span, whole numbers, so that a Double holds each exactly): a range whose ends are beyond 2^53
+    /// in magnitude, or whose span is (the Double next to 2^63 steps by 1024). Nil for a range whose
+    /// ends and span a Double holds exactly, which TPE samples as its values (as before). A span
+    /// beyond 2^53 is refused by `validate` for tpe.
+    static func offsetSpan(_ kind: Distribution, _ minimum: Bound, _ maximum: Bound) -> UInt64? {
+        guard kind == .intUniform, let lowest = minimum.wholeNumber, let highest = maximum.wholeNumber else { return nil }
+        let span = UInt64(bitPattern: Int64(highest)) &- UInt64(bitPattern: Int64(lowest))  // exact: highest >= lowest
+        guard lowest.magnitude > exactWholeLimit || highest.magnitude > exactWholeLimit || span > exactWholeLimit else { return nil }
+        return span
     }
 
     /// TPE with this spec's options.
@@ -49,6 +67,11 @@ extension SweepSpec {
                 return (parameter.setting, values[min(max(index, 0), values.count - 1)])
             case let .distribution(kind, low, high):
                 let value = sampled.next() ?? 0
+                if let span = Self.offsetSpan(kind, low, high), let lowest = low.wholeNumber {
+                    // An offset from min, a whole number up to 2^53: added to min exactly.
+                    let offset = value.isNaN ? 0 : UInt64(Swift.min(Swift.max(value.rounded(), 0), Double(Swift.min(span, Self.exactWholeLimit))))
+                    return (parameter.setting, .int(Int(Int64(bitPattern: UInt64(bitPattern: Int64(lowest)) &+ Swift.min(offset, span)))))
+                }
                 let isInteger = kind == .intUniform || parameter.setting.isInteger
                 // Whole numbers kept inside the exact bounds: near 2^63 - 1 the sampler's Double is 2^63.
                 return (parameter.setting, isInteger ? .int(Bound.whole(value, from: low, to: high)) : .double(value))

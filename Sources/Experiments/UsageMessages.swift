@@ -15,18 +15,23 @@ public struct AcceptedValues<Value>: Sendable {
     /// What it takes: "a whole number from 1 to 256".
     public let expected: String
     private let read: @Sendable (String) -> Value?
+    /// What it takes, said for a text it refuses (`expected` unless a wording for that text is
+    /// clearer: the largest number for a whole number beyond "from 1 up").
+    private let expectedFor: @Sendable (String) -> String?
 
     /// `read` returns the value of a text it accepts, nil for any other.
-    public init(_ name: String, expected: String, read: @escaping @Sendable (String) -> Value?) {
+    public init(_ name: String, expected: String, expectedFor: @escaping @Sendable (String) -> String? = { _ in nil },
+                read: @escaping @Sendable (String) -> Value?) {
         self.name = name
         self.expected = expected
+        self.expectedFor = expectedFor
         self.read = read
     }
 
     /// The value `text` stands for; `.valueNotAccepted` (the message above) when it stands for none.
     public func parse(_ text: String) throws -> Value {
         guard let value = read(text) else {
-            let refusal = ExperimentsError.valueNotAccepted(option: name, value: text, expected: expected)
+            let refusal = ExperimentsError.valueNotAccepted(option: name, value: text, expected: expectedFor(text) ?? expected)
             UsageMessages.lastRefusal.update { $0 = refusal.description }
             throw refusal
         }
@@ -45,9 +50,17 @@ extension AcceptedValues where Value: FixedWidthInteger & Sendable {
     /// from 1 to 256" ("from 1 up" when the range has no upper end), after `thing` ("a sweep id, ")
     /// and before `note` in parentheses.
     public static func wholeNumber(_ name: String, _ range: ClosedRange<Value>, thing: String? = nil, note: String? = nil) -> Self {
-        let bounds = range.upperBound == .max ? "from \(range.lowerBound) up" : "from \(range.lowerBound) to \(range.upperBound)"
-        let expected = (thing.map { "\($0), " } ?? "") + "a whole number \(bounds)" + (note.map { " (\($0))" } ?? "")
-        return Self(name, expected: expected) { text in Value(text).flatMap { range.contains($0) ? $0 : nil } }
+        func expected(_ bounds: String) -> String { (thing.map { "\($0), " } ?? "") + "a whole number \(bounds)" + (note.map { " (\($0))" } ?? "") }
+        let full = "from \(range.lowerBound) to \(range.upperBound)", largest = expected(full)
+        // A whole number beyond "up" (99999999999999999999): the largest is said.
+        let beyond: @Sendable (String) -> String? = { text in
+            let digits = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+            return range.upperBound == .max && !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && Value(text) == nil
+                ? largest : nil
+        }
+        return Self(name, expected: expected(range.upperBound == .max ? "from \(range.lowerBound) up" : full), expectedFor: beyond) { text in
+            Value(text).flatMap { range.contains($0) ? $0 : nil }
+        }
     }
 
     /// A sweep id: `--sweep` of both executables.

@@ -255,6 +255,8 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         guard learningRate.isFinite, learningRate > 0 else {
             throw fail("learningRate", learningRate, "must be a finite number > 0")
         }
+        // A float32 run steps with Float(learningRate): a value below float32's smallest would train nothing.
+        try refuseZeroInFloat32("learningRate", learningRate, fail)
         guard momentum.isFinite, momentum >= 0, momentum < 1 else {
             throw fail("momentum", momentum, "must be in [0, 1)")
         }
@@ -276,12 +278,21 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
 }
 
 extension TrainingConfiguration {
+    /// Refuses a positive setting that a float32 run would use as 0 (below about 1.4e-45, float32's
+    /// smallest positive number).
+    fileprivate func refuseZeroInFloat32(_ field: String, _ value: Double, _ fail: (String, Any, String) -> NeuralNetError) throws {
+        guard precision == .float32, value > 0, Float(value) == 0 else { return }
+        throw fail(field, value, "it is 0 in float32 (the smallest is about 1.4e-45): use a larger value, or precision float64")
+    }
+
     /// The optimizer's own settings (PyTorch's ranges); a setting another optimizer uses is refused
     /// where it would be silently ignored (momentum with adam, nesterov without sgd).
     fileprivate func validateOptimizer(_ fail: (String, Any, String) -> NeuralNetError) throws {
         guard beta1.isFinite, beta1 >= 0, beta1 < 1 else { throw fail("beta1", beta1, "must be in [0, 1), e.g. 0.9") }
         guard beta2.isFinite, beta2 >= 0, beta2 < 1 else { throw fail("beta2", beta2, "must be in [0, 1), e.g. 0.999") }
         guard epsilon.isFinite, epsilon > 0 else { throw fail("epsilon", epsilon, "must be a finite number > 0, e.g. 1e-8") }
+        // A float32 run adds Float(epsilon): 0 there divides 0 by 0 on a zero gradient.
+        try refuseZeroInFloat32("epsilon", epsilon, fail)
         guard rho.isFinite, rho >= 0, rho < 1 else { throw fail("rho", rho, "must be in [0, 1), e.g. 0.99") }
         // A setting of another optimizer, moved off its default, would be silently ignored.
         let unused: [(name: String, value: Double, isDefault: Bool, owners: String)] = [

@@ -61,8 +61,16 @@ public enum Cell: Hashable, Sendable {
     static func text(_ value: String?) -> Cell { value.map { .text($0) } ?? .null }
 }
 
-/// Readable number: 4 significant digits, scientific for very small or large values.
+/// Readable number: 4 significant digits, scientific for very small or large values. A fraction
+/// (|value| < 1) never reads as 1: a momentum of 0.9999999999999999 is not the refused 1, so it is
+/// shown in its shortest exact form.
 func formatNumber(_ value: Double, digits: Int = 4) -> String {
+    let text = roundedNumber(value, digits: digits)
+    if abs(value) < 1, text == "1" || text == "-1" { return "\(value)" }
+    return text
+}
+
+private func roundedNumber(_ value: Double, digits: Int) -> String {
     if value.isNaN { return "nan" }
     if value.isInfinite { return value > 0 ? "inf" : "-inf" }
     if value == 0 { return "0" }

@@ -72,4 +72,31 @@ final class OptimizerCLITests: XCTestCase {
             XCTAssertTrue(help.contains(flag), flag)
         }
     }
+
+    /// A float32 run uses Float(epsilon) and Float(learning rate): below about 1.4e-45 that is 0, and
+    /// adam or rmsprop divided 0 by 0 ("diverged at epoch 1"), sgd trained nothing. Refused up front
+    /// (flags and sweep files); the same values in float64, and a float32 subnormal, still train.
+    func testSettingsThatAreZeroInFloat32AreRefused() throws {
+        let db = directory.path("zero.db")
+        let reason = "is not accepted: it is 0 in float32 (the smallest is about 1.4e-45): use a larger value, or precision float64\n"
+        for (flags, message) in [
+            (["--optimizer", "adam", "--epsilon", "1e-50"], "error: --epsilon: '1e-50' " + reason),
+            (["--optimizer", "rmsprop", "--epsilon", "1e-46"], "error: --epsilon: '1e-46' " + reason),
+            (["--learning-rate", "1e-46"], "error: --learning-rate: '1e-46' " + reason),
+        ] {
+            let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
+            XCTAssertEqual(result.error, message)
+        }
+        let spec = directory.path("epsilon.yaml")
+        try "method: grid\nfixed: {dataset: xor, epochs: 1, optimizer: rmsprop}\nparameters:\n  epsilon: {values: [1e-8, 1e-46]}\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let sweep = try run("runner", ["sweep", spec, "--db", db], expect: 2)
+        XCTAssertEqual(sweep.error, "error: \(spec): the run with epsilon=1e-46: parameters.epsilon.values: '1e-46' " + reason)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: db), "nothing written")
+        _ = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--optimizer", "adam", "--epsilon", "1e-50",
+                               "--precision", "float64", "--quiet", "--db", db], expect: 0)
+        _ = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--optimizer", "adam", "--epsilon", "1e-40", "--quiet", "--db", db], expect: 0)
+        let runs = try SlopeStore(path: db, mode: .readOnly).runs(sweepID: nil)
+        XCTAssertEqual(runs.map(\.status), [.completed, .completed])
+    }
 }

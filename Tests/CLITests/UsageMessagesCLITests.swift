@@ -133,6 +133,39 @@ final class UsageMessagesCLITests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path(databaseName)), "no database made by a refused command")
     }
 
+    /// Values a hostile tester found puzzling: a number refused after rounding to the refused bound
+    /// says it rounds (1e-400 is 0 and 0.99999999999999999 is 1 as a Double); a --limit beyond an
+    /// Int says the largest; a momentum next to 1 is not shown as the refused 1 (`mom 1`).
+    func testRoundingAndTheLargestNumberAreSaid() throws {
+        let refusals: [(tool: String, arguments: [String], error: String)] = [
+            ("runner", ["train", "--learning-rate", "1e-400"],
+             "error: --learning-rate: '1e-400' is not accepted; expected a number > 0, e.g. 0.01 ('1e-400' rounds to 0 as a 64-bit float)"),
+            ("runner", ["train", "--validation", "0.99999999999999999"],
+             "error: --validation: '0.99999999999999999' is not accepted; expected a fraction in [0, 1), e.g. 0.2 ('0.99999999999999999' rounds to 1 as a 64-bit float)"),
+            ("runner", ["train", "--momentum", "1.00000000000000001"],
+             "error: --momentum: '1.00000000000000001' is not accepted; expected a number in [0, 1), e.g. 0.9 ('1.00000000000000001' rounds to 1 as a 64-bit float)"),
+            // Exactly the bound (written in any form): no word of rounding.
+            ("runner", ["train", "--momentum", "10.0e-1"], "error: --momentum: '10.0e-1' is not accepted; expected a number in [0, 1), e.g. 0.9"),
+            ("runner", ["train", "--learning-rate", "-0.000e5"], "error: --learning-rate: '-0.000e5' is not accepted; expected a number > 0, e.g. 0.01"),
+            ("report", ["runs", "--limit", "99999999999999999999"],
+             "report: error: --limit: '99999999999999999999' is not accepted; expected a whole number from 1 to 9223372036854775807"),
+            ("report", ["show", "99999999999999999999"],
+             "report: error: the run id '99999999999999999999' is not accepted; expected a whole number from 1 to 9223372036854775807 (`report runs` lists the runs)"),
+        ]
+        for refusal in refusals {
+            let result = try run(refusal.tool, refusal.arguments, expect: 2)
+            XCTAssertEqual(result.error, refusal.error + "\n", "\(refusal.tool) \(refusal.arguments)")
+        }
+        try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--momentum", "0.9999999999999999", "--quiet"])
+        try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--momentum", "0.99999", "--quiet"])
+        try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--momentum", "0.9", "--quiet"])
+        let table = try run("report", ["runs", "--columns", "200"]).output
+        let lines = table.split(separator: "\n")
+        XCTAssertEqual(lines[0].split(separator: " ").prefix(5), ["id", "status", "lr", "batch", "mom"], table)
+        let momentum = lines.dropFirst(2).prefix(3).map { String($0.split(separator: " ")[4]) }
+        XCTAssertEqual(momentum, ["0.9999999999999999", "0.99999", "0.9"], table)
+    }
+
     /// A TPE sweep samples its trials as workers ask: before the first, `report runs --sweep N` said
     /// "the database has no runs yet" of a database holding the sweep.
     func testRunsOfATPESweepWithNoTrialsYetSaySoAndHowToStartOne() throws {

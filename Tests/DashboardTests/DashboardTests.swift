@@ -567,6 +567,13 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(cookie.status, .ok)
         let wrongBearer = try await fetch("/api/sweeps", token: token, headers: [.authorization: "Bearer \(token)x"])
         XCTAssertEqual(wrongBearer.status, .unauthorized)
+        // The scheme's name in any case (RFC 7235): "bearer" was 401.
+        for scheme in ["bearer", "BEARER", "BeArEr"] {
+            let reply = try await fetch("/api/sweeps", token: token, headers: [.authorization: "\(scheme) \(token)"])
+            XCTAssertEqual(reply.status, .ok, scheme)
+        }
+        let basic = try await fetch("/api/sweeps", token: token, headers: [.authorization: "Basic \(token)"])
+        XCTAssertEqual(basic.status, .unauthorized)
 
         XCTAssertTrue(GuardMiddleware.constantTimeEqual("abc", "abc"))
         XCTAssertFalse(GuardMiddleware.constantTimeEqual("abd", "abc"))

@@ -82,4 +82,27 @@ final class CSVInputTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("\(path), line 3, column 'a' (1): '1e40' is beyond the float32 range"), "\(error)")
         }
     }
+
+    /// Whole-number class labels of 2^53 or more were read through a Double: 9007199254740993 and
+    /// 9007199254740992 were one class named 9007199254740992.0. Refused now, naming the line (also
+    /// in a file to evaluate, and in a quoted cell); labels below 2^53 and regression targets load as before.
+    func testClassLabelsOf2To53OrMoreAreRefusedWithTheirLine() throws {
+        let refused = "is a whole number of 2^53 (9007199254740992) or more, which a class label cannot be exactly; "
+            + "number the classes below 2^53, or use --task regression"
+        XCTAssertEqual(message("x,y\n0.5,7\n0.25,9007199254740993\n0.75,9007199254740992\n"),
+                       "data.csv, line 3, column 'y': '9007199254740993' " + refused)
+        XCTAssertEqual(message("x,y\n0.5,7\n0.75,\"-9223372036854775807\"\n"),
+                       "data.csv, line 3, column 'y': '-9223372036854775807' " + refused)
+        XCTAssertThrowsError(try DataCatalog.loadCSV(Data("x,y\n1,9.3e18\n2,0\n".utf8), file: "data.csv", target: nil, task: .classification)) {
+            XCTAssertEqual("\($0)", "data.csv, line 2, column 'y': '9.3e18' " + refused)
+        }
+        // Below 2^53: distinct classes named as before (by the Double's shortest form).
+        let below = try load("x,y\n0.5,9007199254740991\n0.25,9007199254740990\n0.75,7\n")
+        XCTAssertEqual(below.classNames, ["7", "9007199254740990.0", "9007199254740991.0"])
+        XCTAssertEqual(below.dataset.targets, .labels([2, 1, 0], classCount: 3))
+        // A feature, or a regression target, of that size is a number like any other.
+        let regression = try DataCatalog.loadCSV(Data("x,y\n9007199254740993,9007199254740993\n1,2\n".utf8), file: "data.csv", target: nil, task: .regression)
+        XCTAssertEqual(regression.dataset.targets, .values([9_007_199_254_740_992, 2], columns: 1))
+        XCTAssertEqual(regression.dataset.features, [9_007_199_254_740_992, 1])
+    }
 }

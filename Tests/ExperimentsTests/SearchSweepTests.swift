@@ -116,6 +116,51 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertNil(TrialMaker.parseNumbers("[0.5,x]"))
     }
 
+    /// TPE and its startup draws (Latin hypercube and random) of int_uniform ranges a Double cannot
+    /// step through by 1: near 2^63 (spacing 1024) every draw was one of the two ends; from 2^53 (spacing
+    /// 2) every draw was even. Sampled as offsets from min now: whole numbers between the ends, odd
+    /// ones too. A range a Double holds exactly is sampled as its values, as before; a span beyond
+    /// 2^53 is refused for tpe (random draws it exactly).
+    func testTPEDrawsWholeNumbersOfRangesBeyond2To53() throws {
+        for (startup, minimum, maximum) in [("lhs", 9_223_372_036_854_775_000, Int.max), ("random", 9_223_372_036_854_775_000, Int.max),
+                                            ("lhs", 9_007_199_254_740_992, 9_007_199_254_741_012), ("random", 9_007_199_254_740_992, 9_007_199_254_741_012)] {
+            let spec = try parse("""
+                method: tpe
+                count: 40
+                n_startup_trials: 10
+                startup: \(startup)
+                fixed: {dataset: xor, epochs: 1}
+                parameters:
+                  seed: {distribution: int_uniform, min: \(minimum), max: \(maximum)}
+                """)
+            XCTAssertEqual(spec.searchSpace.map(\.dimension), [.numeric(low: 0, high: Double(UInt64(bitPattern: Int64(maximum)) &- UInt64(bitPattern: Int64(minimum))), isLog: false, step: 1)])
+            let sampler = spec.tpeSampler
+            var trials: [TPETrial] = [], seeds: [Int] = []
+            for index in 0..<40 {
+                let point = sampler.sample(after: trials, seed: spec.trialSeed(index), index: index)
+                let values = spec.trialValues(point)
+                guard case let .int(seed) = values[0].1 else { return XCTFail("\(values)") }
+                XCTAssertTrue(seed >= minimum && seed <= maximum, "\(seed)")
+                XCTAssertEqual(point[0], point[0].rounded(), "an offset is a whole number")
+                XCTAssertEqual(seed, Int(Int64(bitPattern: UInt64(bitPattern: Int64(minimum)) &+ UInt64(point[0]))))
+                seeds.append(seed)
+                // Best near the middle of the range: TPE's trials gather there.
+                let middle = Double(UInt64(bitPattern: Int64(maximum)) &- UInt64(bitPattern: Int64(minimum))) / 2
+                trials.append(TPETrial(values: point, state: .complete(abs(point[0] - middle))))
+            }
+            let inside = seeds.filter { $0 != minimum && $0 != maximum }
+            XCTAssertGreaterThan(Set(inside).count, 10, "\(startup) \(minimum): \(seeds)")
+            XCTAssertTrue(seeds.contains { $0 % 2 != 0 }, "odd numbers too: \(seeds)")
+        }
+        // A range a Double holds exactly: its own values, as before (the reference tests pin the draws).
+        let plain = try parse("method: tpe\ncount: 3\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9007199254740992}}")
+        XCTAssertEqual(plain.searchSpace.map(\.dimension), [.numeric(low: 0, high: 9_007_199_254_740_992, isLog: false, step: 1)])
+        assertRejected("method: tpe\ncount: 3\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9223372036854775807}}",
+                       "s.yaml: parameters.seed: tpe samples an int_uniform range exactly when max - min is at most 2^53 (9007199254740992); "
+                       + "0 ... 9223372036854775807 is wider: narrow it, or use method: random")
+        XCTAssertNoThrow(try parse("method: random\ncount: 3\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9223372036854775807}}"))
+    }
+
     /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four
     /// threads of one worker work off: every trial made and run once, exactly `count` of them.
     private func workTPESweep(startup: String, count: Int, randomSeed: Int, database: String, file: StaticString = #filePath,

@@ -132,7 +132,8 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(message(random + "parameters: {momentum: {min: 0.5, max: 1.0}}\n"),
                        "s.yaml: parameters.momentum.max: '1.0' is not accepted; expected a number in [0, 1), e.g. 0.9")
         XCTAssertEqual(message(random + "parameters: {momentum: {min: 0.5, max: 1.00000000000000000001}}\n"),
-                       "s.yaml: parameters.momentum.max: '1.00000000000000000001' is not accepted; expected a number in [0, 1), e.g. 0.9")
+                       "s.yaml: parameters.momentum.max: '1.00000000000000000001' is not accepted; expected a number in [0, 1), e.g. 0.9 "
+                       + "('1.00000000000000000001' rounds to 1 as a 64-bit float)")
         XCTAssertEqual(message(random + "parameters: {learning_rate: {min: 99999999999999999999, max: 1e-1}}\n"),
                        "s.yaml: parameters.learning_rate.min: min (99999999999999999999) is greater than max (1e-1)")
         // The same numbers as before where they are accepted: a whole number written as 1e3 is an
