@@ -47,14 +47,17 @@ extension Reporter {
                        onProgress: @escaping (ExportProgress) -> Void = { _ in }, write: (String) throws -> Void) throws {
         if !queries.isSnapshot {
             // A connection lost and found again runs the snapshot again (PostgreSQL): what was
-            // written the first time must not be written twice, so the export ends instead.
-            var written = false
+            // written the first time must not be written twice, so the export ends instead;
+            // unless all of it was written (only the read's COMMIT was lost).
+            var written = false, finished = false
             return try snapshot { snapshot in
+                if finished { return }
                 if written { throw ReportError.exportCutShort }
                 try snapshot.export(sweepID: sweepID, filter: filter, what: what, format: format, onProgress: onProgress) { chunk in
                     written = true
                     try write(chunk)
                 }
+                finished = true
             }
         }
         let parsedFilter = try filter.map(RunFilterParser.parse)

@@ -34,8 +34,9 @@ struct PostgresURL {
         return separator.upperBound..<at
     }
 
-    /// `text` with its `secretRange` shown as "***".
+    /// `text` with its `secretRange` shown as "***" (and without the marks of `quoted`).
     static func redacted(_ text: String) -> String {
+        let text = text.filter { $0 != quoteStart && $0 != quoteEnd }
         guard let secret = secretRange(in: text) else { return text }
         return text.replacingCharacters(in: secret, with: "***")
     }
@@ -67,6 +68,7 @@ struct PostgresURL {
                 result.append(character)
             }
         }
+        if piece != nil { result += "'***'" }  // never left open by `quoted`; shown hidden rather than dropped
         return result
     }
 

@@ -54,6 +54,8 @@ extension SlopeStore {
         var summary = SQLiteExport()
         do {
             try read { source in
+                // Writing the copy may pause between reads as long as a report may (no idle-in-transaction limit).
+                if let statement = source.dialect.pausableSnapshotStatement { try source.execute(statement, []) }
                 // Run again after a lost connection came back: start over in a fresh file.
                 Self.removeDatabaseFiles(temporary)
                 let target: SlopeStore

@@ -157,4 +157,23 @@ final class ExportInterruptionTests: XCTestCase {
         XCTAssertEqual([patient.lost, patient.reconnected], [1, 0])
         XCTAssertEqual(try files(except: []), ["copy.db"])
     }
+
+    /// The copy may pause between its reads longer than the session's idle-in-transaction limit
+    /// (a slow disk under the new file): it turns the limit off for its read, as a report's snapshot does.
+    func testACopyMayPauseLongerThanTheIdleInTransactionTimeout() throws {
+        let database = try PostgresTestCluster.makeDatabase()
+        self.database = database
+        try fill(try SlopeStore(location: database.url, mode: .readWrite))
+        let notices = Notices()
+        let store = try SlopeStore(location: database.url + "?options=-c%20idle_in_transaction_session_timeout%3D1s", mode: .readOnly,
+                                   reconnection: notices.reconnection(giveUpAfter: 60))
+        var asked = 0
+        let copied = try store.exportSQLite(sweepID: nil, to: directory.path("slow.db"), shouldStop: {
+            asked += 1
+            if asked == 2 { Thread.sleep(forTimeInterval: 2.5) }
+            return false
+        })
+        XCTAssertEqual([copied.runs, copied.epochs, copied.tensors], [2, 10, 60])
+        XCTAssertEqual(notices.lost, 0, "the read was not cut off and started over")
+    }
 }

@@ -244,6 +244,9 @@ final class PostgresSettingsTests: XCTestCase {
                        + "\(Int(PostgresSettings.defaultConnectTimeout)) s)")
         XCTAssertTrue(refusal("postgresql://u:Hunter2@h/d?options=-c%20Hunter2").hasPrefix("bad database URL: the URL's options hold '***', not a setting"))
         // The marks that delimit quoted pieces cannot be smuggled in by the URL.
+        XCTAssertEqual(refusal("postgresql://u:p/w@h/d\u{E000}x"),
+                       "bad database URL: cannot read postgresql://***@h/dx (*** hides what may be a password): write a '/' in the "
+                       + "user name or password as %2F, '@' as %40, e.g. postgresql://USER:PASSWORD@HOST:5432/DATABASE")
         XCTAssertEqual(refusal("postgresql://u:pw@h/d?sslmode=a\u{E001}pw\u{E000}b"),
                        "bad database URL: sslmode 'a***b' is not supported: use one of disable, prefer, require, verify-full")
     }
