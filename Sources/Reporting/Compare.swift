@@ -258,7 +258,7 @@ extension Reporter {
         let columnColumn = try RunFilterParser.column(named: columns)
         if rowColumn == columnColumn { throw ReportError.invalidArgument(Self.sameAxesMessage(rowColumn)) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        let (metricColumn, chosenGoal) = try rankingMetric(sweepID, runs: sweepRuns, metric: metric, goal: goal)
+        let (metricColumn, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(sweepRuns), metric: metric, goal: goal)
         let cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         guard !cells.isEmpty else {
             throw ReportError.noRuns(in: sweep, filtered: filter != nil)
@@ -372,12 +372,12 @@ extension Reporter {
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of
     /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
     /// validation metric falls back to the training one when no run holds out validation rows.
-    func sweepMetric(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) throws -> (column: RunColumn, goal: Goal)? {
+    func sweepMetric(_ sweepID: Int64, validates: Bool) throws -> (column: RunColumn, goal: Goal)? {
         guard let text = try queries.sweepSummary(id: sweepID)?.specJSON,
               let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let metric = spec["metric"] as? [String: Any], var name = metric["name"] as? String,
               let goalText = metric["goal"] as? String else { return nil }
-        if name.hasPrefix("val_") && !Self.validates(runs) { name = "train_" + name.dropFirst(4) }
+        if name.hasPrefix("val_") && !validates { name = "train_" + name.dropFirst(4) }
         guard let column = RunColumn(rawValue: "final_" + name) else { return nil }
         return (column, goalText == "maximize" ? .max : .min)
     }
@@ -386,20 +386,23 @@ extension Reporter {
     /// when given, else the sweep's own (`sweepMetric`), else the best validation loss when a run
     /// holds out validation rows, else the best training loss. `report grid`, `best`, `importance`,
     /// `html` and the dashboard all start from this one choice.
-    func rankingMetric(_ sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> (column: RunColumn, goal: Goal) {
+    /// `validates`: whether any of the sweep's runs holds out validation rows (`validates(_:)`).
+    func rankingMetric(_ sweepID: Int64, validates: Bool, metric: String? = nil, goal: Goal? = nil) throws -> (column: RunColumn, goal: Goal) {
         if let metric {
             let column = try numericColumn(metric, purpose: "--metric")
             return (column, goal ?? Goal.natural(for: column.rawValue))
         }
-        if let own = try sweepMetric(sweepID, runs: runs) { return (own.column, goal ?? own.goal) }
-        let column: RunColumn = Self.validates(runs) ? .best_val_loss : .best_train_loss
+        if let own = try sweepMetric(sweepID, validates: validates) { return (own.column, goal ?? own.goal) }
+        let column: RunColumn = validates ? .best_val_loss : .best_train_loss
         return (column, goal ?? Goal.natural(for: column.rawValue))
     }
 
     /// The metric and goal a sweep's reports use when none is given (`rankingMetric` over all its runs).
     public func defaultMetric(sweepID: Int64) throws -> (column: RunColumn, goal: Goal) {
         if !queries.isSnapshot { return try snapshot { try $0.defaultMetric(sweepID: sweepID) } }
-        return try rankingMetric(sweepID, runs: queries.runSummaries(sweepID: sweepID))
+        // Of the runs the choice needs only whether one validates: a count, not every run (the dashboard asks on each sweep page).
+        let validating = try queries.runCount(sweepID: sweepID, filter: RunFilterParser.parse("validation_fraction > 0"))
+        return try rankingMetric(sweepID, validates: validating > 0)
     }
 
     /// Labels for a set of values: short (4 significant digits) unless two different values would

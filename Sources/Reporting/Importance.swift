@@ -176,7 +176,7 @@ extension Reporter {
     /// The importances over `runs` (of sweep `sweepID`) for `metric` (default: the sweep's metric,
     /// else best_val_loss or best_train_loss). `settings` is empty with fewer than 2 finished runs with a value.
     func sweepImportance(sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
-        let (column, chosenGoal) = try rankingMetric(sweepID, runs: runs, metric: metric, goal: goal)
+        let (column, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(runs), metric: metric, goal: goal)
         let measured = runs.compactMap { run -> (values: [String: RunValue], metric: Double)? in
             guard run.status == .completed || run.status == .pruned, let value = run.number(column), value.isFinite else { return nil }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)

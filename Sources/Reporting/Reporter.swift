@@ -402,7 +402,7 @@ public struct Reporter: Sendable {
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        let (column, chosenGoal) = try rankingMetric(sweepID, runs: sweepRuns, metric: metric, goal: goal)
+        let (column, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(sweepRuns), metric: metric, goal: goal)
         if !perRun {
             let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal)
             if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
