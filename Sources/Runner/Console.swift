@@ -142,10 +142,10 @@ enum Console {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
-        // Other workers may share the sweep: each finished run's line counts the sweep's too (one query).
+        // Other workers may share the sweep: each finished run's line counts the sweep's too (two small queries).
         let sweepProgress = sweepID.map { id in
             { () -> ProgressDisplay.SweepProgress? in
-                guard let sweep = try? store.queries.sweepSummary(id: id), let counts = try? store.queries.runStatusCounts()[id] ?? [:] else { return nil }
+                guard let sweep = try? store.queries.sweepSummary(id: id), let counts = try? store.queries.runStatusCounts(sweepID: id)[id] ?? [:] else { return nil }
                 let finished = counts.filter { RunStatus(rawValue: $0.key)?.isFinished == true }.values.reduce(0, +)
                 return ProgressDisplay.SweepProgress(sweepID: id, finished: finished, total: sweep.runCount)
             }

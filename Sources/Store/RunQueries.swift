@@ -292,12 +292,13 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         try read { c in try c.forEachRow(sql, arguments) { try body(SlopeStore.StoredTensor(row: $0)) } }
     }
 
-    /// Run counts by status for every sweep: sweep id -> status -> count.
+    /// Run counts by status for every sweep (or only `sweepID`): sweep id -> status -> count.
     /// - Complexity: one pass over the (sweep_id, status) index.
-    public func runStatusCounts() throws -> [Int64: [String: Int]] {
+    public func runStatusCounts(sweepID: Int64? = nil) throws -> [Int64: [String: Int]] {
         try read { c in
             var counts: [Int64: [String: Int]] = [:]
-            for row in try c.rows("SELECT sweep_id, status, count(*) FROM runs WHERE sweep_id IS NOT NULL GROUP BY 1, 2", []) {
+            let sql = "SELECT sweep_id, status, count(*) FROM runs WHERE " + (sweepID == nil ? "sweep_id IS NOT NULL" : "sweep_id = ?") + " GROUP BY 1, 2"
+            for row in try c.rows(sql, sweepID.map { [$0] } ?? []) {
                 guard let sweepID = Int64(sqlValue: row[0]), let status = String(sqlValue: row[1]) else { continue }
                 counts[sweepID, default: [:]][status] = Int(sqlValue: row[2]) ?? 0
             }

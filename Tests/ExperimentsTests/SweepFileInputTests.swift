@@ -187,5 +187,10 @@ final class SweepFileInputTests: XCTestCase {
         let encoded = try JSONEncoder().encode(spec)
         XCTAssertFalse(String(decoding: encoded, as: UTF8.self).contains("sources"))
         XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: encoded), spec)
+        // The same for a distribution's bounds, whose text as written is kept for messages only.
+        let sampled = try SweepSpec.parse(yaml: "method: random\ncount: 2\nparameters:\n  learning_rate: {distribution: log_uniform, min: 1e-3, max: 1.0}\n",
+                                          file: "s.yaml")
+        XCTAssertEqual(try SweepSpec.parse(yaml: sampled.json(), file: "sweeps.spec"), sampled)
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: try JSONEncoder().encode(sampled)), sampled)
     }
 }
