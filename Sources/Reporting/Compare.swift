@@ -223,7 +223,7 @@ extension Reporter {
 
         /// "learning_rate has 2000 distinct values": the axes beyond `axisValueLimit`; nil when both fit.
         public var crowdedAxesText: String? {
-            let axes = [(rowColumn, rowValues.count)] + (columnColumn == rowColumn ? [] : [(columnColumn, columnValues.count)])
+            let axes = [(rowColumn, rowValues.count), (columnColumn, columnValues.count)]  // two different columns (`pivot`)
             let crowded = axes.filter { $0.1 > Self.axisValueLimit }.map { "\($0.0.rawValue) has \($0.1) distinct values" }
             return crowded.isEmpty ? nil : crowded.joined(separator: " and ")
         }
