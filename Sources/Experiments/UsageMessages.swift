@@ -152,6 +152,18 @@ public enum UsageMessages {
         return "\(text): \(help)\(suggestion)"
     }
 
+    /// For an option given before the command (`report --db x.db grid`, `runner --db x.db train`),
+    /// which the tool itself does not take: ArgumentParser's `message` in the house style, with where
+    /// the option goes: "unknown option '--db' (options go after the command: report grid --db ...)".
+    /// Nil when the first argument is no option (or is --help or --version), or no command follows.
+    public static func misplacedOption(_ message: String, arguments: [String], tool: String, commands: [String]) -> String? {
+        guard let first = arguments.first, first.hasPrefix("--"), first != "--help", first != "--version",
+              let command = arguments.dropFirst().first(where: commands.contains) else { return nil }
+        let option = first.split(separator: "=").first.map(String.init) ?? first
+        let text = message.split(separator: "\n").joined(separator: " ")
+        return text.prefix(1).lowercased() + text.dropFirst() + " (options go after the command: \(tool) \(command) \(option) ...)"
+    }
+
     /// The options a command's `--help` lists: the names at the start of its option lines
     /// ("  -h, --help   Show help information." gives -h and --help).
     static func options(inHelp help: String) -> Set<String> {
