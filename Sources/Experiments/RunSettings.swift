@@ -118,7 +118,7 @@ public struct RunSettings: Hashable, Sendable {
         func number(_ expected: String, _ isValid: (Double) -> Bool) throws -> Double {
             guard let number = value.asDouble, number.isFinite, isValid(number) else {
                 // 1e-400 is 0 and 0.99999999999999999 is 1 as a Double: said, as the refusal puzzles otherwise.
-                if let number = value.asDouble, number == 0 || number == 1, case let .string(text) = value,
+                if let number = value.asDouble, number == 0 || number == 1, let text = value.writtenText,
                    !DecimalNumber.isExactly(text, number == 0 ? 0 : 1) {
                     throw fail(expected + " ('\(CSVTable.shown(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
                 }

@@ -195,7 +195,7 @@ final class SweepSpecTests: XCTestCase {
         assertRejected("parameters: {hidden: {values: [[64], [], none]}}", field: "parameters.hidden.values[2]",
                        mentions: ["'none' sets the same hidden as '[]' before it; give each value once"])
         assertRejected("parameters: {learning_rate: {values: [0.1, 0.3, 1e-1]}}", field: "parameters.learning_rate.values[2]",
-                       mentions: ["'0.1' sets the same learning_rate as '0.1' before it; give each value once"])
+                       mentions: ["'1e-1' sets the same learning_rate as '0.1' before it; give each value once"])
         assertRejected("parameters: {seed: {values: [0, 1, 1]}}", field: "parameters.seed.values[2]", mentions: ["'1' sets the same seed as '1' before it"])
         XCTAssertEqual(try parse("parameters: {hidden: {values: [[64], [64, 64], none]}}").expand().count, 3)
 
