@@ -129,6 +129,13 @@ enum Console {
         if let warning { writeError(warning) }
     }
 
+    /// Before training: settings that are accepted but may not do what they seem to (`PlanNotes`),
+    /// one `note: ...` line each on stderr.
+    static func sayNotes(_ notes: [String], _ global: GlobalOptions) {
+        guard !global.quiet else { return }
+        for note in notes { writeError("note: " + note) }
+    }
+
     static func suffix(_ global: GlobalOptions) -> String {
         global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
     }
