@@ -117,34 +117,20 @@ public enum StandardStream {
     /// Writes all of `data` (see `write(_:)` for a reader that went away).
     public func write(_ data: Data) {
         if self == .output && Self.outputClosed.isSet { return }
-        var bytes = [UInt8](data)
         let descriptor = self == .output ? STDOUT_FILENO : STDERR_FILENO
-        var offset = 0
-        bytes.withUnsafeMutableBytes { raw in
-            while offset < raw.count {
-                let written = systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written >= 0 {
-                    offset += written
-                } else if errno == EINTR {
-                    continue
-                } else {
-                    guard self == .output else { return }
-                    let failure = errno
-                    if failure == EPIPE, let notice = Self.closedOutputNotice {
-                        if Self.outputClosed.set() { StandardStream.error.write(notice.hasSuffix("\n") ? notice : notice + "\n") }
-                        return
-                    }
-                    if failure == EPIPE {
-                        signal(SIGPIPE, SIG_DFL)
-                        raise(SIGPIPE)
-                        _exit(141)
-                    }
-                    StandardStream.error.write(StandardStream.errorPrefix + "cannot write to standard output: "
-                                               + String(cString: strerror(failure)) + "\n")
-                    _exit(1)
-                }
-            }
+        guard let failure = writeAll(descriptor, data), self == .output else { return }
+        if failure == EPIPE, let notice = Self.closedOutputNotice {
+            if Self.outputClosed.set() { StandardStream.error.write(notice.hasSuffix("\n") ? notice : notice + "\n") }
+            return
         }
+        if failure == EPIPE {
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
+            _exit(141)
+        }
+        StandardStream.error.write(StandardStream.errorPrefix + "cannot write to standard output: "
+                                   + String(cString: strerror(failure)) + "\n")
+        _exit(1)
     }
 }
 
@@ -162,6 +148,22 @@ private final class ClosedFlag: @unchecked Sendable {
         if value { return false }
         value = true
         return true
+    }
+}
+
+/// Writes all of `data` to `descriptor`, again after EINTR: nil once all is written, else the
+/// errno of the failure (EIO for a write that wrote nothing). The one write loop of the
+/// executables' output (`StandardStream`, `OutputFile`); each caller decides what EPIPE means.
+func writeAll(_ descriptor: Int32, _ data: Data) -> Int32? {
+    data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int32? in
+        var offset = 0
+        while offset < raw.count {
+            let written = systemWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
+            if written > 0 { offset += written; continue }
+            if written < 0 && errno == EINTR { continue }
+            return written < 0 ? errno : EIO
+        }
+        return nil
     }
 }
 
