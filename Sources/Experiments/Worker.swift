@@ -527,15 +527,17 @@ public final class Worker: @unchecked Sendable {
     }
 }
 
-func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
+/// A loss (or accuracy) in a pruning reason, as report's tables show numbers (`formatNumber`).
+func formatLoss(_ value: Double) -> String { formatNumber(value) }
 
 extension RunConfiguration {
     /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
     /// other settings the sweep varies by their column names (`activation=tanh`, `weight_decay=0.01`),
     /// read from this configuration through the settings registry (`RunColumn.configKey`).
     public func label(showing varied: [Setting] = []) -> String {
-        var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 && !varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
+        // Numbers as report's tables show them (`formatNumber`): a momentum of 0.9999999999999999 never reads as 1.
+        var parts = ["lr=\(formatNumber(training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
+        if training.momentum > 0 && !varied.contains(.momentum) { parts.append("momentum=\(formatNumber(training.momentum))") }
         let stored = (try? JSONSerialization.jsonObject(with: Data(json().utf8))) as? [String: Any] ?? [:]
         for setting in varied where ![.learningRate, .batchSize, .seed, .hidden].contains(setting) {  // shown already
             guard let column = RunColumn.setting(named: setting.rawValue), let key = column.configKey else { continue }
@@ -549,7 +551,7 @@ extension RunConfiguration {
             } else if let whole = value as? Int {
                 text = String(whole)
             } else if let number = value as? Double {
-                text = String(format: "%.4g", number)
+                text = formatNumber(number)
             } else {
                 text = "\(value!)"
             }

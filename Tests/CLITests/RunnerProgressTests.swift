@@ -132,6 +132,30 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
     }
 
+    /// A momentum of 0.9999999999999999 is not the refused 1: the summary's settings show as report's
+    /// tables show them (`formatNumber`), never as `1` (it used %g).
+    func testSummaryNeverShowsAFractionAsOne() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary-fraction")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(momentum: 0.9999999999999999, epochs: 1), .example(momentum: 0.9, epochs: 1),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, loss) in zip(runIDs, [0.25, 0.5]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [],
+                                 holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.finishRun(runID: runID, status: .completed, stopReason: nil)
+        }
+        let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                           sweepID: sweepID, databaseArgument: "")
+        let lines = table.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(Array(lines[0].prefix(3)), ["run", "status", "momentum"], table)
+        XCTAssertEqual(lines[1].prefix(4), ["*", "1", "completed", "0.9999999999999999"], table)
+        XCTAssertEqual(lines[2].prefix(3), ["2", "completed", "0.9"], table)
+    }
+
     /// After a random or TPE sweep the summary points at `report importance` (sampled values would
     /// give `grid` a near-empty row per run), and a pruned run gets no advice on how it trained:
     /// the search stopped it.
