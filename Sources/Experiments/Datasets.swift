@@ -376,16 +376,10 @@ public enum DataCatalog {
     /// sha256 stored when the run was queued (see `prepare`).
     static func loadChecked(_ data: DataConfiguration, databasePath: String?) throws -> (name: String, loaded: LoadedData) {
         let name = data.dataset
-        // A PostgreSQL server has no folder: a relative path is looked for in the current folder only.
-        let databasePath = databasePath.flatMap { PostgresSettings.isPostgresURL($0) ? nil : $0 }
         var candidates: [(name: String, load: () throws -> LoadedData)] = [
             (name, { try load(name, target: data.target, task: data.taskOverride) })]  // a file here, else the built-in
-        if let databasePath, !name.hasPrefix("/") {
-            let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(name).path
-            var info = stat()
-            if stat(beside, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-                candidates.append((beside, { try load(beside, target: data.target, task: data.taskOverride) }))
-            }
+        for beside in InputFile.candidates(name, databasePath: databasePath).dropFirst() {
+            candidates.append((beside, { try load(beside, target: data.target, task: data.taskOverride) }))
         }
         if FileManager.default.fileExists(atPath: name), (try? builtInOptions(name)) != nil {
             candidates.append((name, { try loadBuiltIn(name, target: data.target, task: data.taskOverride) }))
@@ -407,10 +401,8 @@ public enum DataCatalog {
                 reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
         }
         if case let ExperimentsError.badData(file, nil, nil, "no such file")? = firstError, !file.hasPrefix("/") {
-            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: """
-                no such file in the current folder\(databasePath == nil ? "" : " or the database's folder") \
-                (the run was queued with this path relative to the folder it was started from)
-                """)
+            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: InputFile.notFound(file, databasePath: databasePath)
+                + " (the run was queued with this path relative to the folder it was started from)")
         }
         throw firstError ?? ExperimentsError.unknownDataset(name)
     }

@@ -395,7 +395,8 @@ public final class Worker: @unchecked Sendable {
         if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
         var initial: [LayerParameters]? = nil
         if let file = configuration.initialWeightsFile {
-            initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: settings)
+            initial = try InitialWeights.loadStored(file: file, sha256: configuration.initialWeightsSHA256, databasePath: store.path,
+                                                    configuration: settings)
         }
         return (try Trainer(configuration: settings, training: training, validation: validation, initialParameters: initial), nil)
     }
@@ -491,26 +492,6 @@ public final class Worker: @unchecked Sendable {
         }
         try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder, lastEpoch: lastEpoch)
         return .finished(status, reason: reason)
-    }
-
-    /// A run's initial weights file: as given, or, for a relative path, next to the database (a run
-    /// queued from another folder); the one whose sha256 is the stored one, as for CSV data.
-    private func initialWeights(_ file: String, sha256 expected: String?, configuration: TrainingConfiguration) throws -> [LayerParameters] {
-        var candidates = [file]
-        if !file.hasPrefix("/") {
-            candidates.append(URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent(file).path)
-        }
-        let existing = candidates.filter { FileManager.default.fileExists(atPath: $0) }
-        guard !existing.isEmpty else {
-            throw ExperimentsError.badInitialWeights(file: file, reason: "no such file" + (candidates.count > 1 ? " in the current folder or the database's folder" : ""))
-        }
-        for path in existing {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            if expected == nil || SHA256.hexDigest(data) == expected {
-                return try InitialWeights.parse(data, file: path, configuration: configuration)
-            }
-        }
-        throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
     }
 
     /// The sweep's stored spec (read once per worker).
