@@ -334,22 +334,13 @@ struct DashboardData: Sendable {
             let byRun = Dictionary(grouping: try queries.epochRows(runIDs: runIDs), by: \.runID)
             let series = runs.map { run -> JSONValue in
                 let points = (byRun[run.id] ?? []).compactMap { row -> JSONValue? in
-                    guard let value = Self.curveValue(row, chosen) else { return nil }
+                    guard let value = chosen.value(in: row.record) else { return nil }
                     return .array([.integer(Int64(row.epoch)), .number(value)])
                 }
                 return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status.rawValue)),
                                 ("points", .array(points))])
             }
             return .object([("metric", .string(chosen.rawValue)), ("series", .array(series))])
-        }
-    }
-
-    static func curveValue(_ row: EpochRow, _ metric: CurveMetric) -> Double? {
-        switch metric {
-        case .train_loss: return row.trainLoss
-        case .val_loss: return row.validationLoss
-        case .train_accuracy: return row.trainAccuracy
-        case .val_accuracy: return row.validationAccuracy
         }
     }
 

@@ -555,7 +555,7 @@ extension SweepSpec {
                 throw fail("metric.\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: ["name", "goal"])) accepted keys: name, goal")
             }
         }
-        if !goalGiven { metric.goal = metric.name.rawValue.hasSuffix("accuracy") ? .maximize : .minimize }
+        if !goalGiven { metric.goal = SlopeStore.isMaximizedByDefault(metric.name.rawValue) ? .maximize : .minimize }
         return metric
     }
 

@@ -82,14 +82,3 @@ extension Worker {
         return runs.count >= (spec.count ?? 0)
     }
 }
-
-extension SlopeStore.TrialMetric {
-    func value(in result: SlopeStore.EpochRecord) -> Double? {
-        switch self {
-        case .train_loss: return result.trainLoss
-        case .val_loss: return result.validationLoss
-        case .train_accuracy: return result.trainAccuracy
-        case .val_accuracy: return result.validationAccuracy
-        }
-    }
-}

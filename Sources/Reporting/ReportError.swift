@@ -23,8 +23,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
     /// sampled (tpe) sweep makes its trials as workers ask for them: before the first, how to start one.
     static func noRuns(in sweep: SlopeStore.SweepRecord, filtered: Bool) -> ReportError {
         if filtered { return .noRuns("no run of sweep \(sweep.id) matches the filter") }
-        let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
-        let sampled = spec?["method"] as? String == "tpe"
+        let sampled = sweep.head.method == "tpe"
         return .noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
             + "start one with `\(CommandHint.command("runner work --sweep \(sweep.id)"))`)" : ""))
     }

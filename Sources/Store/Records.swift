@@ -236,21 +236,51 @@ extension SlopeStore {
         /// by its spec's `count`; 0 for other methods and for a spec whose `count` is not a whole
         /// number (a damaged spec: the runner refuses it, the reports count the runs there are).
         static func unsampledTrials(specJSON: String, storedRuns: Int) -> Int {
-            guard let spec = try? JSONDecoder().decode(SampledSpec.self, from: Data(specJSON.utf8)),
-                  spec.method == "tpe", let count = spec.count else { return 0 }
+            let head = Head(specJSON: specJSON)
+            guard head.method == "tpe", let count = head.count else { return 0 }
             return max(0, count - storedRuns)
         }
 
-        /// The two keys of a stored spec that say how many trials a sampled sweep makes; each nil
-        /// when missing or of another type.
-        private struct SampledSpec: Decodable {
-            var method: String?
-            var count: Int?
-            private enum CodingKeys: String, CodingKey { case method, count }
-            init(from decoder: Decoder) throws {
+        /// The stored spec's head, which Store and the reports read: its method, its trial count and
+        /// its metric. The spec's owner (it writes and checks the whole of it) is Experiments' SweepSpec.
+        public var head: Head { Head(specJSON: specJSON) }
+
+        /// The keys of a stored spec read outside Experiments, decoded in this one place; each nil when
+        /// missing or of another type (a damaged spec: the runner refuses it, the reports do without).
+        public struct Head: Decodable, Equatable, Sendable {
+            /// `metric:` with both its name and its goal.
+            public struct Metric: Equatable, Sendable {
+                /// `val_loss`, `train_loss`, `val_accuracy` or `train_accuracy`.
+                public var name: String
+                /// Whether the goal is `maximize` (else `minimize`).
+                public var maximize: Bool
+                public init(name: String, maximize: Bool) { self.name = name; self.maximize = maximize }
+            }
+            /// `grid`, `random` or `tpe`.
+            public var method: String?
+            /// How many runs a random or tpe sweep makes.
+            public var count: Int?
+            public var metric: Metric?
+
+            private enum CodingKeys: String, CodingKey { case method, count, metric }
+            private enum MetricKeys: String, CodingKey { case name, goal }
+
+            /// Decodes the head of `specJSON`; every field nil when it is not a JSON object.
+            public init(specJSON: String) {
+                self = (try? JSONDecoder().decode(Head.self, from: Data(specJSON.utf8))) ?? Head()
+            }
+
+            private init() {}
+
+            public init(from decoder: Decoder) throws {
                 let keys = try decoder.container(keyedBy: CodingKeys.self)
                 method = try? keys.decode(String.self, forKey: .method)
                 count = try? keys.decode(Int.self, forKey: .count)
+                if let metricKeys = try? keys.nestedContainer(keyedBy: MetricKeys.self, forKey: .metric),
+                   let name = try? metricKeys.decode(String.self, forKey: .name),
+                   let goal = try? metricKeys.decode(String.self, forKey: .goal) {
+                    metric = Metric(name: name, maximize: goal == "maximize")
+                }
             }
         }
 
