@@ -153,7 +153,10 @@ public final class Worker: @unchecked Sendable {
         // Ctrl-C left work behind only if it requeued a run, or runs in scope were not claimed yet (a
         // run whose last epoch was in progress ended normally instead).
         // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
-        let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
+        // One count, not every run of the scope read with its configuration.
+        let leftQueued = stop.isRequested
+            ? try !queue.isEmpty || store.queries.runCount(sweepID: sweepID, filter: .comparison(.status, .equal, .text(RunStatus.queued.rawValue))) > 0
+            : false
         if stop.isRequested { result.unsampledTrials = try unsampledTrials(sweepID: sweepID) }
         // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
         result.wasInterrupted = stop.isRequested
@@ -289,10 +292,11 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
-        let runs = try store.runs(sweepID: sweepID)
-        if try sweepIsComplete(sweepID, runs: runs) {
+        // The runs' counts by status (one pass over the (sweep_id, status) index), not every run read.
+        let counts = try store.queries.runStatusCounts(sweepID: sweepID)[sweepID] ?? [:]
+        if try sweepIsComplete(sweepID, statusCounts: counts) {
             // failed: no run got anywhere (each ended in an error); otherwise the runs tell how.
-            try store.setSweepStatus(sweepID: sweepID, runs.allSatisfy { $0.status == .failed } ? .failed : .completed)
+            try store.setSweepStatus(sweepID: sweepID, counts.keys.allSatisfy { $0 == RunStatus.failed.rawValue } ? .failed : .completed)
         } else if interrupted {
             try store.setSweepStatus(sweepID: sweepID, .interrupted)
         }

@@ -1,7 +1,9 @@
 // What `runner` prints: the progress display in each mode and the end-of-sweep summary table
 // (Reporting's Progress*.swift), on runs recorded in a real temporary database.
+import Experiments
 import Foundation
 @testable import Reporting
+@testable import Runner
 import Store
 import TestSupport
 import XCTest
@@ -154,6 +156,32 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(Array(lines[0].prefix(3)), ["run", "status", "momentum"], table)
         XCTAssertEqual(lines[1].prefix(4), ["*", "1", "completed", "0.9999999999999999"], table)
         XCTAssertEqual(lines[2].prefix(3), ["2", "completed", "0.9"], table)
+    }
+
+    /// The progress bar's total: the unfinished runs in scope (single runs too without --sweep) and
+    /// a TPE sweep's trials not sampled yet, counted (not every run read with its configuration).
+    func testPendingRunsCountsUnfinishedRunsAndUnsampledTrials() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-pending")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [.example(), .example(seed: 1), .example(seed: 2)])
+        let worker = WorkerIdentity.current()
+        _ = try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker))  // running
+        _ = try XCTUnwrap(store.claimRun(runID: runIDs[1], worker: worker))
+        try store.finishRun(runID: runIDs[1], status: .completed, stopReason: nil)
+        let single = try store.createRun(.example())
+        let tpe = try SweepSpec.parse(yaml: """
+            method: tpe
+            count: 4
+            fixed: {dataset: xor, epochs: 1}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
+            """, file: "t.yaml")
+        let (tpeID, _) = try SweepPlan(spec: tpe).enqueue(in: store)
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: single), 1)
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: runIDs[1]), 0)
     }
 
     /// After a random or TPE sweep the summary points at `report importance` (sampled values would
