@@ -67,12 +67,8 @@ struct DashboardData: Sendable {
 
     static let numericColumns = RunColumn.allCases.filter(\.isNumeric).sorted { $0.rawValue < $1.rawValue }
 
-    /// Text for a message: quoted, at most 80 characters, control characters shown as escapes.
-    static func quoted(_ text: String) -> String {
-        var shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
-        shown = shown.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
-        return "'\(shown)'"
-    }
+    /// Text for a message: quoted, at most 80 characters, control and bidi characters shown as escapes (`shownText`).
+    static func quoted(_ text: String) -> String { shownText(text, limit: 80, quote: "'") }
 
     // MARK: shapes shared by several responses
 

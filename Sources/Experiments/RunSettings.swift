@@ -2,6 +2,7 @@
 // with the defaults, and the rules that check each setting and name it in errors.
 import Foundation
 import NeuralNet
+import Store
 
 /// Whether the target column is a class label or a real value; `auto` decides from the data.
 public enum TaskKind: String, CaseIterable, Codable, Hashable, Sendable {
@@ -101,8 +102,8 @@ public struct RunSettings: Hashable, Sendable {
             var settings = RunSettings()
             try settings.apply(setting, value, field: field(index))
             if let first = firstIndex[settings] {
-                throw ExperimentsError.badSetting(field: field(index), reason: "'\(CSVTable.shown(value.description))' sets the same \(setting.rawValue) "
-                    + "as '\(CSVTable.shown(values[first].description))' before it; give each value once")
+                throw ExperimentsError.badSetting(field: field(index), reason: "'\(shownText(value.description))' sets the same \(setting.rawValue) "
+                    + "as '\(shownText(values[first].description))' before it; give each value once")
             }
             firstIndex[settings] = index
         }
@@ -129,14 +130,14 @@ public struct RunSettings: Hashable, Sendable {
     /// `parameters.learning_rate.values[2]`).
     public mutating func apply(_ setting: Setting, _ value: SettingValue, field: String) throws {
         func fail(_ expected: String) -> ExperimentsError {
-            .badSetting(field: field, reason: "'\(CSVTable.shown(value.description))' is not accepted; expected \(expected)")
+            .badSetting(field: field, reason: "'\(shownText(value.description))' is not accepted; expected \(expected)")
         }
         func number(_ expected: String, _ isValid: (Double) -> Bool) throws -> Double {
             guard let number = value.asDouble, number.isFinite, isValid(number) else {
                 // 1e-400 is 0 and 0.99999999999999999 is 1 as a Double: said, as the refusal puzzles otherwise.
                 if let number = value.asDouble, number == 0 || number == 1, case let .string(text) = value,
                    !Self.isExactly(text, number == 0 ? 0 : 1) {
-                    throw fail(expected + " ('\(CSVTable.shown(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
+                    throw fail(expected + " ('\(shownText(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
                 }
                 throw fail(expected)
             }

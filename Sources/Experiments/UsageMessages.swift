@@ -3,6 +3,7 @@
 // number or out of range gets that one message; a word that is no command says so, with the
 // nearest command's name.
 import Foundation
+import Store
 
 /// What an option or argument of the executables takes, said once: its `parse` is the option's
 /// `transform:`, which refuses a value that does not parse and one out of range with the same
@@ -170,6 +171,6 @@ public enum UsageMessages {
     public static func unknownCommand(_ arguments: [String], tool: String, commands: [String]) -> String? {
         guard let first = arguments.first, !first.hasPrefix("-"), first != "help", !commands.contains(first) else { return nil }
         let suggestion = NameSuggestion.closest(to: first, among: commands).map { " (did you mean '\($0)'?)" } ?? ""
-        return "unknown command '\(CSVTable.shown(first))': `\(tool) --help` lists the commands\(suggestion)"
+        return "unknown command '\(shownText(first))': `\(tool) --help` lists the commands\(suggestion)"
     }
 }

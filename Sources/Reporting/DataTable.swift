@@ -85,11 +85,6 @@ public func terminalSafe(_ text: String) -> String {
     return result
 }
 
-/// Right-to-left and isolate overrides and marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
-func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
-    [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
-}
-
 /// Terminal columns a character takes: 2 for East Asian wide and fullwidth characters and
 /// emoji, 0 for combining marks and format characters (their base carries them), else 1.
 func displayWidth(_ character: Character) -> Int {

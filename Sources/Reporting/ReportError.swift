@@ -54,24 +54,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// User text quoted on one line (newlines and control characters made visible), its first 120
-    /// characters when it is longer (a 10,000-term expression is not repeated back).
-    private func oneLine(_ text: String, quote: String = "\"") -> String {
-        var result = quote
-        let limit = 120
-        let scalars = text.unicodeScalars
-        for scalar in scalars.prefix(limit) {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\"" where quote == "\"": result += "\\\""
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\u{\(String(scalar.value, radix: 16))}"
-                } else { result.unicodeScalars.append(scalar) }
-            }
-        }
-        return result + (scalars.count > limit ? "..." : "") + quote
-    }
+    /// User text quoted on one line (`shownText`: control and bidi characters made visible), its
+    /// first 120 characters when it is longer (a 10,000-term expression is not repeated back).
+    private func oneLine(_ text: String, quote: Character = "\"") -> String { shownText(text, limit: 120, quote: quote) }
 }

@@ -257,6 +257,9 @@ final class SweepSpecTests: XCTestCase {
                        mentions: ["the grid has 101000 runs (1000 seed x 101 learning_rate)", "at most 100000", "split it"])
         XCTAssertEqual(try parse("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [0.1, 0.2]}}").runCount, 2000)
         assertRejected("methd: grid", field: "methd", mentions: ["unknown key", "method", "parameters", "early_terminate"])
+        // A bidi control (U+202E) in a key would reorder the rest of the error line on a terminal: escaped.
+        assertRejected("\"na\u{202E}me\": s", field: "na\\u{202E}me", mentions: ["unknown key"])
+        assertRejected("parameters: {\"seed\u{202E}\": {values: [1]}}", field: "parameters.seed\\u{202E}", mentions: ["unknown setting"])
         assertRejected("method: bayes", field: "method", mentions: ["grid, random"])
         assertRejected("parameters: {learning_rat: {values: [0.1]}}", field: "parameters.learning_rat", mentions: ["unknown setting", "learning_rate", "batch_size"])
         assertRejected("parameters: {learning_rate: {values: []}}", field: "parameters.learning_rate.values", mentions: ["empty"])
