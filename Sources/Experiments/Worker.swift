@@ -1,6 +1,6 @@
 // The worker loop: claim a run, build its data, train it fresh or from its last
-// stored epoch, write every epoch by the logging policy, prune against the sweep's
-// median, and end it as completed / pruned / diverged / failed, or requeue it on Ctrl-C.
+// stored epoch, write every epoch by the logging policy (EpochLog), prune (median or ASHA:
+// WorkerSearch.swift), and end it as completed / pruned / diverged / failed, or requeue it on Ctrl-C.
 import Foundation
 import NeuralNet
 import Store
@@ -509,115 +509,6 @@ public final class Worker: @unchecked Sendable {
         sweepSpecs[sweepID] = spec
         lock.unlock()
         return spec
-    }
-}
-
-/// A loss (or accuracy) in a pruning reason, as report's tables show numbers (`formatNumber`).
-func formatLoss(_ value: Double) -> String { formatNumber(value) }
-
-extension RunConfiguration {
-    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
-    /// other settings the sweep varies by their column names (`activation=tanh`, `weight_decay=0.01`),
-    /// read from this configuration through the settings registry (`RunColumn.configKey`).
-    public func label(showing varied: [Setting] = []) -> String {
-        // Numbers as report's tables show them (`formatNumber`): a momentum of 0.9999999999999999 never reads as 1.
-        var parts = ["lr=\(formatNumber(training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 && !varied.contains(.momentum) { parts.append("momentum=\(formatNumber(training.momentum))") }
-        let stored = (try? JSONSerialization.jsonObject(with: Data(json().utf8))) as? [String: Any] ?? [:]
-        for setting in varied where ![.learningRate, .batchSize, .seed, .hidden].contains(setting) {  // shown already
-            guard let column = RunColumn.setting(named: setting.rawValue), let key = column.configKey else { continue }
-            var value: Any? = stored
-            for part in key.split(separator: ".") { value = (value as? [String: Any])?[String(part)] }
-            let text: String
-            if value == nil || value is NSNull {
-                text = "default"  // unset: no early stopping, the activation's initialization...
-            } else if column.valueKind == .boolean, let flag = value as? Bool {
-                text = String(flag)
-            } else if let whole = value as? Int {
-                text = String(whole)
-            } else if let number = value as? Double {
-                text = formatNumber(number)
-            } else {
-                text = "\(value!)"
-            }
-            parts.append("\(column.rawValue)=\(text)")
-        }
-        parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
-        return parts.joined(separator: " ")
-    }
-}
-
-/// The epochs of one run on their way to the store, through the store's `EpochWriter` (behind
-/// training, in order, each stored whole). An epoch whose
-/// tensors the policy logs is written at once. Any other epoch is held back until the next one:
-/// only when training ends is it known to be the run's last epoch, which always stores its
-/// tensors (whatever the policy) so that the run can be resumed or inspected.
-final class EpochLog {
-    private let configuration: RunConfiguration
-    private let writer: EpochWriter
-    private var heldBack: EpochResult? = nil
-    /// The last epoch handed to the writer (stored, once `finish` has returned).
-    private(set) var lastEpoch: Int?
-
-    init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, holder: RunHolder) {
-        self.configuration = configuration
-        writer = store.epochWriter(runID: runID, holder: holder)
-    }
-
-    /// Hands a finished epoch over (and the held-back one before it). A failed earlier write (the
-    /// run taken over, a full disk) is thrown here, one epoch late.
-    func record(_ result: EpochResult) throws {
-        if let previous = heldBack {
-            try submit(previous, withTensors: false)
-            heldBack = nil
-        }
-        if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-            try submit(result, withTensors: true)
-        } else {
-            heldBack = result
-        }
-    }
-
-    /// Training ended: the held-back epoch is the last and stores its tensors; waits for every write.
-    func finish() throws {
-        if let last = heldBack {
-            heldBack = nil
-            try submit(last, withTensors: true)
-        }
-        try writer.finish()
-    }
-
-    /// Training stopped with `error`: a failed write is the error to report, if there was one.
-    func failure(orElse error: Error) -> Error {
-        writer.waitUntilIdle()
-        return writer.failure ?? error
-    }
-
-    /// Every exit from the run waits for this, so nothing is written after it is ended or requeued.
-    func waitUntilIdle() { writer.waitUntilIdle() }
-
-    /// Handing one epoch to the writer: losses always; weights, biases, gradients (and the
-    /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The
-    /// tensors are copied now, on the training thread; the writer only stores them.
-    private func submit(_ result: EpochResult, withTensors: Bool) throws {
-        var tensors: [SlopeStore.TensorRecord] = []
-        if withTensors {
-            tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
-            if let gradients = result.gradients {
-                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
-            }
-            tensors += TensorRecords.optimizerRecords(result.optimizerBuffers, step: result.step, configuration: configuration.training)
-        }
-        try writer.submit(SlopeStore.EpochRecord(result), tensors: tensors)
-        lastEpoch = result.epoch
-    }
-}
-
-extension SlopeStore.EpochRecord {
-    /// An epoch's losses, accuracies and time, as stored (and as read back on resume).
-    init(_ result: EpochResult) {
-        self.init(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
-                  trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy, seconds: result.seconds)
     }
 }
 
