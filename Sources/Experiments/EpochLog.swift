@@ -8,6 +8,13 @@ import Store
 /// tensors the policy logs is written at once. Any other epoch is held back until the next one:
 /// only when training ends is it known to be the run's last epoch, which always stores its
 /// tensors (whatever the policy) so that the run can be resumed or inspected.
+///
+/// Where an epoch goes: `Worker.runEpochs` -> `record` -> `submit` (tensors converted here, on the
+/// training thread) -> `EpochWriter.submit` (queued; its writer thread's `writeLoop` takes it) ->
+/// `SlopeStore.epochWriter`'s start closure (`checkSizes`) -> `StoreBackend.startEpochs`: on SQLite
+/// the default (SQLBackend.swift), `SQLiteBackend.writeEpochs` -> `writeEpoch` (SQLiteEpochWrite.swift,
+/// with `updateRunSummary`); on PostgreSQL `startEpochs` -> `writeEpochs(after:)` -> `EpochStatement`
+/// (PostgresEpochWrites.swift), pipelined. `SlopeStore.writeEpoch` is for tests and tools only.
 final class EpochLog {
     private let configuration: RunConfiguration
     private let writer: EpochWriter
