@@ -186,7 +186,7 @@ public enum DataCatalog {
             // Its values (features and target) in float64, and their bytes for the sha256 (see `generated`).
             let bytes = rows * ((options["features"] ?? 2) + 1) * 8 * 2
             try MemoryLimits.require(bytes: bytes, field: "--dataset \(name)",
-                                     needs: String(format: "the dataset needs about %.1f GB of memory to generate", bytes / 1e9))
+                                     needs: "the dataset needs about \(MemoryLimits.gigabytes(bytes)) of memory to generate")
         }
         switch builtIn {
         case .digits:

@@ -85,8 +85,7 @@ public enum OutputFile {
     /// Replaces the regular file `target` (or creates it) whole: written to a temporary file beside
     /// it, flushed, then renamed over it. On any error the temporary file goes and `target` is as it was.
     private static func replace(_ target: String, with data: Data, shownAs path: String) throws {
-        let url = URL(fileURLWithPath: target)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+        let temporary = SlopeStore.temporaryExportPath(for: target)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw ReportError.output("\(path): \(String(cString: strerror(errno)))") }
         do {
