@@ -57,7 +57,9 @@ public enum TensorLogging: Hashable, Sendable, Codable, CustomStringConvertible 
     }
 }
 
-/// The settings of one run, as the user gives them; `nil` means "follow the data".
+/// The settings of one run, as the user gives them; `nil` means "follow the data". These defaults
+/// are runner's (its help states them, and a CLI test checks that it does), not the engine's
+/// (`TrainingConfiguration.init`'s, e.g. learning rate 0.01).
 public struct RunSettings: Hashable, Sendable {
     public var dataset = "digits"
     public var target: String? = nil

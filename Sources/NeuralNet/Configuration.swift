@@ -105,6 +105,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     /// rmsprop: decay of the squared-gradient average (PyTorch's alpha, default 0.99).
     public var rho: Double
 
+    /// The defaults here are the engine's, for code that builds a configuration itself (tests,
+    /// benchmarks): learning rate 0.01, mse. They are not runner's: its defaults (learning rate
+    /// 0.05, validation 0.2, the loss and output activation following the data) are
+    /// Experiments' `RunSettings()`, which runner's help states (a CLI test keeps the two equal).
     public init(
         layerSizes: [Int],
         hiddenActivation: Activation = .relu,
