@@ -32,7 +32,7 @@ enum Console {
             writeError("error: \(error.description)")
             return error.isUsageError ? 2 : 1
         }
-        if let error = error as? StoreError, case .invalidDatabaseURL = error {  // found on connecting (an unreadable sslrootcert): still bad input
+        if let error = error as? StoreError, error.isUsageError {  // found on connecting (an unreadable sslrootcert): still bad input
             writeError("error: \(error)")
             return 2
         }
