@@ -1,5 +1,6 @@
 // How `report` writes its results (standard output or --out, its signals and the end of the process)
 // and rebuilds a run's training data for inspection and evaluation (through Experiments).
+import CLISupport
 import Experiments
 import Foundation
 import Reporting

@@ -1,6 +1,7 @@
 // `report`: query, compare, plot and inspect past runs. Parses and validates arguments, opens the
 // database read-only and hands over to Reporting; errors become one line and an exit status.
 import ArgumentParser
+import CLISupport
 import Dashboard
 import Experiments
 import Foundation

@@ -1,6 +1,7 @@
 // The executable's side of running work: opening the database, Ctrl-C, showing worker
 // events through Reporting's ProgressDisplay, the end-of-sweep summary, exit statuses.
 import ArgumentParser
+import CLISupport
 import Dispatch
 import Experiments
 import Foundation

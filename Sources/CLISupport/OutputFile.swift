@@ -2,6 +2,7 @@
 // `runner datasets`): one set of checks for both executables, so that no output ever destroys a
 // device, a pipe, a link or a database.
 import Foundation
+import Reporting
 import Store
 
 public enum OutputFile {
