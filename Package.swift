@@ -54,6 +54,10 @@ let package = Package(
             plugins: ["EmbedFiles"]
         ),
         .target(name: "Reporting", dependencies: ["NeuralNet", "Store"]),
+        // The executables' own plumbing: writing standard output and error (and ending the process
+        // when they cannot be written), --out files, the status line. Only Runner and Report import
+        // it: the libraries never print.
+        .target(name: "CLISupport", dependencies: ["Reporting", "Store"]),
         // The live web dashboard of `report serve`: routes, JSON API, and the page assets in
         // Sources/Dashboard/Resources (embedded at build time). Reads the store; never imports Experiments.
         .target(
@@ -65,11 +69,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "Runner",
-            dependencies: ["Experiments", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Experiments", "Reporting", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "Report",
-            dependencies: ["Reporting", "Experiments", "Dashboard", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Reporting", "Experiments", "Dashboard", "CLISupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Build-time embedding of migrations/*.sql (Store) and Sources/<Target>/Resources/* (Experiments, Dashboard)
         // into the binaries, so a copied binary still works and the files stay the single source of truth.
@@ -99,7 +103,7 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "CLITests", dependencies: [
-            "Runner", "Report", "Experiments", "Reporting", "Store", "TestSupport",
+            "Runner", "Report", "Experiments", "Reporting", "CLISupport", "Store", "TestSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
     ],

@@ -67,12 +67,8 @@ struct DashboardData: Sendable {
 
     static let numericColumns = RunColumn.allCases.filter(\.isNumeric).sorted { $0.rawValue < $1.rawValue }
 
-    /// Text for a message: quoted, at most 80 characters, control characters shown as escapes.
-    static func quoted(_ text: String) -> String {
-        var shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
-        shown = shown.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
-        return "'\(shown)'"
-    }
+    /// Text for a message: quoted, at most 80 characters, control and bidi characters shown as escapes (`shownText`).
+    static func quoted(_ text: String) -> String { shownText(text, limit: 80, quote: "'") }
 
     // MARK: shapes shared by several responses
 
@@ -339,22 +335,13 @@ struct DashboardData: Sendable {
             let byRun = Dictionary(grouping: try queries.epochRows(runIDs: runIDs), by: \.runID)
             let series = runs.map { run -> JSONValue in
                 let points = (byRun[run.id] ?? []).compactMap { row -> JSONValue? in
-                    guard let value = Self.curveValue(row, chosen) else { return nil }
+                    guard let value = chosen.value(in: row.record) else { return nil }
                     return .array([.integer(Int64(row.epoch)), .number(value)])
                 }
                 return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status.rawValue)),
                                 ("points", .array(points))])
             }
             return .object([("metric", .string(chosen.rawValue)), ("series", .array(series))])
-        }
-    }
-
-    static func curveValue(_ row: EpochRow, _ metric: CurveMetric) -> Double? {
-        switch metric {
-        case .train_loss: return row.trainLoss
-        case .val_loss: return row.validationLoss
-        case .train_accuracy: return row.trainAccuracy
-        case .val_accuracy: return row.validationAccuracy
         }
     }
 

@@ -26,8 +26,8 @@ struct CSVTable: Equatable {
     /// hold exactly: one line naming the line of the file.
     func checkExactLabels(file: String, targetName: String) throws {
         guard let (line, text) = inexactWhole else { return }
-        throw ExperimentsError.badData(file: file, line: line, column: "'\(Self.shown(targetName))'",
-            reason: "'\(Self.shown(text))' is a whole number of 2^53 (9007199254740992) or more, which a class label cannot be exactly; "
+        throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(targetName))'",
+            reason: "'\(shownText(text))' is a whole number of 2^53 (9007199254740992) or more, which a class label cannot be exactly; "
                 + "number the classes below 2^53, or use --task regression")
     }
 
@@ -37,14 +37,6 @@ struct CSVTable: Equatable {
 
     func column(_ index: Int) -> [Double] {
         (0..<rowCount).map { values[$0 * columnNames.count + index] }
-    }
-
-    /// Text from a file as it goes into a message: control characters escaped, at most `limit` characters.
-    static func shown(_ text: some StringProtocol, limit: Int = 40) -> String {
-        let escaped = text.unicodeScalars.map { scalar -> String in
-            scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? String(format: "\\x%02X", scalar.value) : String(scalar)
-        }
-        return escaped.count <= limit ? escaped.joined() : escaped.prefix(limit).joined() + "..."
     }
 
     /// Parses a CSV file's bytes (`file` is only used in messages). Blank lines are skipped; fields
@@ -89,7 +81,7 @@ struct CSVTable: Equatable {
                 throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
             }
             if !seenNames.insert(name).inserted {
-                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(Self.shown(name))'", reason: "column name '\(Self.shown(name))' appears twice in the header")
+                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(shownText(name))'", reason: "column name '\(shownText(name))' appears twice in the header")
             }
         }
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
@@ -115,12 +107,12 @@ struct CSVTable: Equatable {
                     return .nan
                 }
                 guard let value = DecimalNumber.value(of: trimmed) else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(Self.shown(header[column]))' (\(column + 1))",
-                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(Self.shown(trimmed))' is not a number")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shownText(header[column]))' (\(column + 1))",
+                        reason: trimmed.isEmpty ? "empty cell; every cell must hold a number" : "'\(shownText(trimmed))' is not a number")
                 }
                 guard value.isFinite else {
-                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(Self.shown(header[column]))' (\(column + 1))",
-                        reason: "'\(Self.shown(trimmed))' is not a finite number (NaN and infinities are not accepted)")
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shownText(header[column]))' (\(column + 1))",
+                        reason: "'\(shownText(trimmed))' is not a finite number (NaN and infinities are not accepted)")
                 }
                 return value
             }
@@ -254,7 +246,7 @@ struct CSVTable: Equatable {
         var openedAt = 0
         func fail(_ reason: String) -> ExperimentsError {
             let index = fields.count
-            let column = header.map { index < $0.count ? "'\(shown($0[index]))' (\(index + 1))" : "\(index + 1)" } ?? "\(index + 1)"
+            let column = header.map { index < $0.count ? "'\(shownText($0[index]))' (\(index + 1))" : "\(index + 1)" } ?? "\(index + 1)"
             return .badData(file: file, line: lineNumber, column: column, reason: reason)
         }
         let characters = Array(line)

@@ -186,7 +186,7 @@ public enum DataCatalog {
             // Its values (features and target) in float64, and their bytes for the sha256 (see `generated`).
             let bytes = rows * ((options["features"] ?? 2) + 1) * 8 * 2
             try MemoryLimits.require(bytes: bytes, field: "--dataset \(name)",
-                                     needs: String(format: "the dataset needs about %.1f GB of memory to generate", bytes / 1e9))
+                                     needs: "the dataset needs about \(MemoryLimits.gigabytes(bytes)) of memory to generate")
         }
         switch builtIn {
         case .digits:
@@ -218,7 +218,7 @@ public enum DataCatalog {
     /// - Throws: `ExperimentsError.badSetting` for a CSV file or an unknown name or option.
     public static func csvExport(ofBuiltIn name: String) throws -> Data {
         guard (try? builtInOptions(name)) != nil || !FileManager.default.fileExists(atPath: name) else {
-            throw ExperimentsError.badSetting(field: "--csv", reason: "'\(CSVTable.shown(name))' is a file; give a built-in dataset (runner datasets lists them)")
+            throw ExperimentsError.badSetting(field: "--csv", reason: "'\(shownText(name))' is a file; give a built-in dataset (runner datasets lists them)")
         }
         let dataset: Dataset
         do {
@@ -268,8 +268,8 @@ public enum DataCatalog {
         let targetIndex = target.flatMap { table.columnNames.firstIndex(of: $0) } ?? table.columnNames.count - 1
         let cells = table.beyondFloat32.filter { $0.key != targetIndex || !loaded.dataset.isClassification }
         if let (column, cell) = cells.min(by: { ($0.value.line, $0.key) < ($1.value.line, $1.key) }) {
-            loaded.float32Problem = .badData(file: file, line: cell.line, column: "'\(CSVTable.shown(table.columnNames[column]))' (\(column + 1))",
-                reason: "'\(CSVTable.shown(cell.text))' is beyond the float32 range (about ±3.4e38); use --precision float64, or rescale the column")
+            loaded.float32Problem = .badData(file: file, line: cell.line, column: "'\(shownText(table.columnNames[column]))' (\(column + 1))",
+                reason: "'\(shownText(cell.text))' is beyond the float32 range (about ±3.4e38); use --precision float64, or rescale the column")
         }
         return loaded
     }
@@ -282,7 +282,7 @@ public enum DataCatalog {
         if let target {
             guard let index = table.columnNames.firstIndex(of: target) else {
                 throw ExperimentsError.badData(file: file, line: 1, column: nil,
-                    reason: "no column named '\(CSVTable.shown(target))'; the columns are \(table.columnNames.prefix(20).map { CSVTable.shown($0) }.joined(separator: ", "))"
+                    reason: "no column named '\(shownText(target))'; the columns are \(table.columnNames.prefix(20).map { shownText($0) }.joined(separator: ", "))"
                         + (table.columnNames.count > 20 ? ", ... (\(table.columnNames.count) in all)" : ""))
             }
             targetIndex = index
@@ -302,22 +302,22 @@ public enum DataCatalog {
             for column in featureIndices { features.append(table.values[start + column]) }
         }
         if let (line, text) = table.mixedText {
-            throw ExperimentsError.badData(file: file, line: line, column: "'\(CSVTable.shown(targetName))'",
-                reason: "'\(CSVTable.shown(text))' is not a number, and the column's other cells are numbers; fix or remove that row")
+            throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(targetName))'",
+                reason: "'\(shownText(text))' is not a number, and the column's other cells are numbers; fix or remove that row")
         }
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
-                    reason: "holds text ('\(CSVTable.shown(texts.first { DecimalNumber.value(of: $0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
+                    reason: "holds text ('\(shownText(texts.first { DecimalNumber.value(of: $0) == nil } ?? ""))'), so it can only be a classification target; drop --task regression")
             }
             let classes = Set(texts).sorted()
             if task == .auto && classes.count > maximumAutoClassCount {
-                throw ExperimentsError.badData(file: file, line: nil, column: "'\(CSVTable.shown(targetName))'",
+                throw ExperimentsError.badData(file: file, line: nil, column: "'\(shownText(targetName))'",
                     reason: "holds \(classes.count) different texts; if they are classes, say so with --task classification")
             }
             guard classes.count >= 2 else {
                 throw ExperimentsError.badData(file: file, line: nil, column: "'\(targetName)'",
-                    reason: "a single class (\(CSVTable.shown(classes[0]))) in the target column; classification needs at least two")
+                    reason: "a single class (\(shownText(classes[0]))) in the target column; classification needs at least two")
             }
             let index = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
             let dataset = Dataset(features: features, rowCount: table.rowCount, featureCount: featureIndices.count,
@@ -376,16 +376,10 @@ public enum DataCatalog {
     /// sha256 stored when the run was queued (see `prepare`).
     static func loadChecked(_ data: DataConfiguration, databasePath: String?) throws -> (name: String, loaded: LoadedData) {
         let name = data.dataset
-        // A PostgreSQL server has no folder: a relative path is looked for in the current folder only.
-        let databasePath = databasePath.flatMap { PostgresSettings.isPostgresURL($0) ? nil : $0 }
         var candidates: [(name: String, load: () throws -> LoadedData)] = [
             (name, { try load(name, target: data.target, task: data.taskOverride) })]  // a file here, else the built-in
-        if let databasePath, !name.hasPrefix("/") {
-            let beside = URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(name).path
-            var info = stat()
-            if stat(beside, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-                candidates.append((beside, { try load(beside, target: data.target, task: data.taskOverride) }))
-            }
+        for beside in InputFile.candidates(name, databasePath: databasePath).dropFirst() {
+            candidates.append((beside, { try load(beside, target: data.target, task: data.taskOverride) }))
         }
         if FileManager.default.fileExists(atPath: name), (try? builtInOptions(name)) != nil {
             candidates.append((name, { try loadBuiltIn(name, target: data.target, task: data.taskOverride) }))
@@ -407,10 +401,8 @@ public enum DataCatalog {
                 reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
         }
         if case let ExperimentsError.badData(file, nil, nil, "no such file")? = firstError, !file.hasPrefix("/") {
-            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: """
-                no such file in the current folder\(databasePath == nil ? "" : " or the database's folder") \
-                (the run was queued with this path relative to the folder it was started from)
-                """)
+            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: InputFile.notFound(file, databasePath: databasePath)
+                + " (the run was queued with this path relative to the folder it was started from)")
         }
         throw firstError ?? ExperimentsError.unknownDataset(name)
     }

@@ -3,6 +3,7 @@
 // statistics, its classes put in the run's class order.
 import Foundation
 import NeuralNet
+import Store
 
 /// A test file prepared for one run.
 public struct EvaluationData: Sendable {
@@ -46,18 +47,18 @@ extension DataCatalog {
         for name in featureNames {
             guard let index = columns.firstIndex(of: name) else {
                 throw ExperimentsError.badData(file: file, line: 1, column: nil,
-                    reason: "no column '\(CSVTable.shown(name))'; the run's features are \(listed(featureNames)) (from \(trainingName))")
+                    reason: "no column '\(shownText(name))'; the run's features are \(listed(featureNames)) (from \(trainingName))")
             }
             featureColumns.append(index)
         }
         let targetColumn = columns.firstIndex(of: targetName)
         if let extra = columns.first(where: { !featureNames.contains($0) && $0 != targetName }) {
-            throw ExperimentsError.badData(file: file, line: 1, column: "'\(CSVTable.shown(extra))'",
-                reason: "is neither a feature of the run (\(listed(featureNames))) nor its target '\(CSVTable.shown(targetName))'; remove that column")
+            throw ExperimentsError.badData(file: file, line: 1, column: "'\(shownText(extra))'",
+                reason: "is neither a feature of the run (\(listed(featureNames))) nor its target '\(shownText(targetName))'; remove that column")
         }
         if let targetColumn, table.mixedText != nil || (table.texts != nil && classNames == nil) {
             let line = table.mixedText?.line
-            throw ExperimentsError.badData(file: file, line: line, column: "'\(CSVTable.shown(columns[targetColumn]))'",
+            throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(columns[targetColumn]))'",
                 reason: "holds text, and the run's target holds numbers; fix or remove those rows")
         }
 
@@ -103,8 +104,8 @@ extension DataCatalog {
                 // Numbers are written as the run's class names are ("3", "0.5"); text as it is.
                 let name = table.texts?[row] ?? shortDescription(values[row])
                 guard let label = index[name] else {
-                    throw ExperimentsError.badData(file: file, line: nil, column: "'\(CSVTable.shown(targetName))'",
-                        reason: "data row \(row + 1) has class '\(CSVTable.shown(name))', which the run was not trained on (its classes: \(listed(names)))")
+                    throw ExperimentsError.badData(file: file, line: nil, column: "'\(shownText(targetName))'",
+                        reason: "data row \(row + 1) has class '\(shownText(name))', which the run was not trained on (its classes: \(listed(names)))")
                 }
                 return label
             }, classCount: classCount)
@@ -113,7 +114,7 @@ extension DataCatalog {
 
     /// "a, b, c" or "a, b, ... (64 in all)".
     private static func listed(_ names: [String]) -> String {
-        let shown = names.prefix(6).map { CSVTable.shown($0) }
+        let shown = names.prefix(6).map { shownText($0) }
         return shown.joined(separator: ", ") + (names.count > 6 ? ", ... (\(names.count) in all)" : "")
     }
 }

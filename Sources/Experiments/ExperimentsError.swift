@@ -2,6 +2,7 @@
 // run states. Each message names what was wrong (file, line, column, field) and
 // what is accepted, so the `runner` executable can print it as it is.
 import Foundation
+import Store
 
 public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     /// A data file that cannot be used; line and column when they are known.
@@ -39,12 +40,12 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             if let column { location += ", column \(column)" }
             return "\(location): \(reason)"
         case let .unknownDataset(name):
-            return "unknown dataset '\(CSVTable.shown(name, limit: 200))': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
+            return "unknown dataset '\(shownText(name, limit: 200))': not a file, and not a built-in (\(BuiltInDataset.allNames.joined(separator: ", "))); see `runner datasets`"
         case let .badSetting(field, reason):
             return "\(field): \(reason)"
         case let .valueNotAccepted(option, value, expected):
             // As a bad setting is worded; an argument of ids is named: "the run id '-1' is not accepted; ...".
-            let shown = "'\(CSVTable.shown(value))' is not accepted; expected \(expected)"
+            let shown = "'\(shownText(value))' is not accepted; expected \(expected)"
             guard option.hasPrefix("<") else { return "\(option): \(shown)" }
             let name = option.dropFirst().dropLast()
             return "the \(name)\(name.hasSuffix("id") ? "" : " id") \(shown)"

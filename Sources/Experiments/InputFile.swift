@@ -1,6 +1,8 @@
 // Reading an input file whole (a CSV dataset, a sweep file, initial weights), and saying why one
 // cannot be: a device, a pipe or a terminal is named as such, not taken for a permissions problem.
+// Also where a file a stored run names is looked for (its CSV data, its initial weights).
 import Foundation
+import Store
 
 enum InputFile {
     /// The bytes of the regular file at `path` (through links).
@@ -39,6 +41,28 @@ enum InputFile {
         default:
             return "is not a regular file; give \(what)"
         }
+    }
+
+    /// Where a file a stored run names may be: as given, then, for a relative name on an SQLite
+    /// store, beside the database (a run queued from another folder) when a regular file is there.
+    /// The caller reads each (`contents`) and takes the one whose sha256 is the stored one.
+    static func candidates(_ name: String, databasePath: String?) -> [String] {
+        guard let beside = besideDatabase(name, databasePath: databasePath) else { return [name] }
+        var info = stat()
+        return stat(beside, &info) == 0 && info.st_mode & S_IFMT == S_IFREG ? [name, beside] : [name]
+    }
+
+    /// `name` in the folder of the SQLite database at `databasePath`; nil for an absolute name,
+    /// without a database, and for a PostgreSQL server (its URL names no folder).
+    static func besideDatabase(_ name: String, databasePath: String?) -> String? {
+        guard let databasePath, !name.hasPrefix("/"), !PostgresSettings.isPostgresURL(databasePath) else { return nil }
+        return URL(fileURLWithPath: databasePath).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// "no such file", and for a relative name where it was looked for (`candidates`).
+    static func notFound(_ name: String, databasePath: String?) -> String {
+        if name.hasPrefix("/") { return "no such file" }
+        return "no such file in the current folder" + (besideDatabase(name, databasePath: databasePath) == nil ? "" : " or the database's folder")
     }
 
     private static func isTerminal(_ path: String) -> Bool {

@@ -160,7 +160,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         let data = Double(dataRows) * ((inputs + outputs) * scalar + 8 + outputs * 8)
         let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * training.layerSizes.reduce(0.0) { $0 + Double($1) } * scalar * 3 + data
         let network = "a \(layers) network (\(training.parameterCount) parameters) on \(dataRows) rows of data "
-            + String(format: "needs about %.1f GB of memory to train", bytes / 1e9)
+            + "needs about \(MemoryLimits.gigabytes(bytes)) of memory to train"
         try MemoryLimits.require(bytes: bytes, field: data > bytes / 2 ? "--dataset" : "--hidden", needs: network)
     }
 

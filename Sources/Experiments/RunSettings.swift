@@ -57,7 +57,9 @@ public enum TensorLogging: Hashable, Sendable, Codable, CustomStringConvertible 
     }
 }
 
-/// The settings of one run, as the user gives them; `nil` means "follow the data".
+/// The settings of one run, as the user gives them; `nil` means "follow the data". These defaults
+/// are runner's (its help states them, and a CLI test checks that it does), not the engine's
+/// (`TrainingConfiguration.init`'s, e.g. learning rate 0.01).
 public struct RunSettings: Hashable, Sendable {
     public var dataset = "digits"
     public var target: String? = nil
@@ -102,8 +104,8 @@ public struct RunSettings: Hashable, Sendable {
             var settings = RunSettings()
             try settings.apply(setting, value, field: field(index))
             if let first = firstIndex[settings] {
-                throw ExperimentsError.badSetting(field: field(index), reason: "'\(CSVTable.shown(value.description))' sets the same \(setting.rawValue) "
-                    + "as '\(CSVTable.shown(values[first].description))' before it; give each value once")
+                throw ExperimentsError.badSetting(field: field(index), reason: "'\(shownText(value.description))' sets the same \(setting.rawValue) "
+                    + "as '\(shownText(values[first].description))' before it; give each value once")
             }
             firstIndex[settings] = index
         }
@@ -113,14 +115,14 @@ public struct RunSettings: Hashable, Sendable {
     /// `parameters.learning_rate.values[2]`).
     public mutating func apply(_ setting: Setting, _ value: SettingValue, field: String) throws {
         func fail(_ expected: String) -> ExperimentsError {
-            .badSetting(field: field, reason: "'\(CSVTable.shown(value.description))' is not accepted; expected \(expected)")
+            .badSetting(field: field, reason: "'\(shownText(value.description))' is not accepted; expected \(expected)")
         }
         func number(_ expected: String, _ isValid: (Double) -> Bool) throws -> Double {
             guard let number = value.asDouble, number.isFinite, isValid(number) else {
                 // 1e-400 is 0 and 0.99999999999999999 is 1 as a Double: said, as the refusal puzzles otherwise.
                 if let number = value.asDouble, number == 0 || number == 1, let text = value.writtenText,
                    !DecimalNumber.isExactly(text, number == 0 ? 0 : 1) {
-                    throw fail(expected + " ('\(CSVTable.shown(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
+                    throw fail(expected + " ('\(shownText(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
                 }
                 throw fail(expected)
             }

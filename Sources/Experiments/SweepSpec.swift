@@ -417,7 +417,7 @@ extension SweepSpec {
                 spec.count = count
             case "random_seed":
                 guard let seed = decimalInt(valueNode), seed >= 0 else {
-                    throw fail("random_seed", "'\(CSVTable.shown(valueNode.scalar?.string ?? "?"))' is not accepted; expected a whole number from 0 to \(Int.max)")
+                    throw fail("random_seed", "'\(shownText(valueNode.scalar?.string ?? "?"))' is not accepted; expected a whole number from 0 to \(Int.max)")
                 }
                 spec.randomSeed = UInt64(seed)
             case "n_startup_trials":
@@ -481,7 +481,7 @@ extension SweepSpec {
                     }
                 }
             default:
-                throw fail(CSVTable.shown(key), "unknown key;\(NameSuggestion.hint(for: key, among: topLevelKeys)) accepted keys: \(topLevelKeys.joined(separator: ", "))")
+                throw fail(shownText(key), "unknown key;\(NameSuggestion.hint(for: key, among: topLevelKeys)) accepted keys: \(topLevelKeys.joined(separator: ", "))")
             }
         }
         for (setting, value, field) in fixed {
@@ -528,7 +528,7 @@ extension SweepSpec {
         guard let name = node.string, let setting = Setting(rawValue: name) else {
             let names = Setting.allCases.map(\.rawValue)
             let hint = node.string.map { NameSuggestion.hint(for: $0, among: names) } ?? ""
-            throw fail("\(section).\(CSVTable.shown(node.string ?? "?"))", "unknown setting;\(hint) accepted: \(names.joined(separator: ", "))")
+            throw fail("\(section).\(shownText(node.string ?? "?"))", "unknown setting;\(hint) accepted: \(names.joined(separator: ", "))")
         }
         return setting
     }
@@ -552,10 +552,10 @@ extension SweepSpec {
                 goalGiven = true
             default:
                 let key = keyNode.string ?? "?"
-                throw fail("metric.\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: ["name", "goal"])) accepted keys: name, goal")
+                throw fail("metric.\(shownText(key))", "unknown key;\(NameSuggestion.hint(for: key, among: ["name", "goal"])) accepted keys: name, goal")
             }
         }
-        if !goalGiven { metric.goal = metric.name.rawValue.hasSuffix("accuracy") ? .maximize : .minimize }
+        if !goalGiven { metric.goal = SlopeStore.isMaximizedByDefault(metric.name.rawValue) ? .maximize : .minimize }
         return metric
     }
 
@@ -579,7 +579,7 @@ extension SweepSpec {
                 }
                 numbers[key] = number
             default:
-                throw fail("early_terminate.\(CSVTable.shown(key))",
+                throw fail("early_terminate.\(shownText(key))",
                            "unknown key;\(NameSuggestion.hint(for: key, among: ["type", "warmup_epochs", "min_epochs", "reduction_factor"])) "
                            + "accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
             }
@@ -629,7 +629,7 @@ extension SweepSpec {
                 if key == "min" { minimum = bound } else { maximum = bound }
             default:
                 let accepted = ["values", "value", "distribution", "min", "max"]
-                throw fail("\(field).\(CSVTable.shown(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
+                throw fail("\(field).\(shownText(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
             }
         }
         if let values {

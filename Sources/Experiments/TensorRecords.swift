@@ -118,6 +118,30 @@ public enum InitialWeights {
         return (parameters, SHA256.hexDigest(data))
     }
 
+    /// The initial weights a stored run names (a queued run claimed, or resumed from its start):
+    /// `file` as given or beside the database (`InputFile.candidates`), the one whose sha256 is
+    /// `expected`, as for CSV data. What is not a regular file (a pipe, a device) is refused, not read.
+    static func loadStored(file: String, sha256 expected: String?, databasePath: String?,
+                           configuration: TrainingConfiguration) throws -> [LayerParameters] {
+        var firstError: Error?, changed = false
+        for path in InputFile.candidates(file, databasePath: databasePath) {
+            let data: Data
+            do {
+                data = try InputFile.contents(path, what: "a JSON weights file") { .badInitialWeights(file: path, reason: $0) }
+            } catch {
+                if firstError == nil { firstError = error }
+                continue
+            }
+            if expected == nil || SHA256.hexDigest(data) == expected { return try parse(data, file: path, configuration: configuration) }
+            changed = true
+        }
+        if changed { throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued") }
+        if case let .badInitialWeights(_, reason)? = firstError as? ExperimentsError, reason == "no such file" {
+            throw ExperimentsError.badInitialWeights(file: file, reason: InputFile.notFound(file, databasePath: databasePath))
+        }
+        throw firstError ?? ExperimentsError.badInitialWeights(file: file, reason: InputFile.notFound(file, databasePath: databasePath))
+    }
+
     static func parse(_ data: Data, file: String, configuration: TrainingConfiguration) throws -> [LayerParameters] {
         func fail(_ reason: String) -> ExperimentsError { .badInitialWeights(file: file, reason: reason) }
         // WeightsFile decodes with JSONDecoder, which reads every number exactly (float64 bits survive).

@@ -83,7 +83,7 @@ extension AcceptedValues where Value == Double {
     /// saying so, as `--where` refuses it: it would quietly be 0.
     public static func number(_ name: String, _ range: ClosedRange<Double>, expected: String) -> Self {
         Self(name, expected: expected, expectedFor: { text in
-            DecimalNumber.roundsToZero(text) ? expected + " ('\(CSVTable.shown(text))' rounds to 0 as a 64-bit float)" : nil
+            DecimalNumber.roundsToZero(text) ? expected + " ('\(shownText(text))' rounds to 0 as a 64-bit float)" : nil
         }) { text in
             DecimalNumber.roundsToZero(text) ? nil : SettingValue.decimalNumber(text).flatMap { range.contains($0) ? $0 : nil }
         }
@@ -188,6 +188,6 @@ public enum UsageMessages {
     public static func unknownCommand(_ arguments: [String], tool: String, commands: [String]) -> String? {
         guard let first = arguments.first, !first.hasPrefix("-"), first != "help", !commands.contains(first) else { return nil }
         let suggestion = NameSuggestion.closest(to: first, among: commands).map { " (did you mean '\($0)'?)" } ?? ""
-        return "unknown command '\(CSVTable.shown(first))': `\(tool) --help` lists the commands\(suggestion)"
+        return "unknown command '\(shownText(first))': `\(tool) --help` lists the commands\(suggestion)"
     }
 }

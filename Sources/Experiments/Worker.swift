@@ -1,6 +1,6 @@
 // The worker loop: claim a run, build its data, train it fresh or from its last
-// stored epoch, write every epoch by the logging policy, prune against the sweep's
-// median, and end it as completed / pruned / diverged / failed, or requeue it on Ctrl-C.
+// stored epoch, write every epoch by the logging policy (EpochLog), prune (median or ASHA:
+// WorkerSearch.swift), and end it as completed / pruned / diverged / failed, or requeue it on Ctrl-C.
 import Foundation
 import NeuralNet
 import Store
@@ -153,7 +153,10 @@ public final class Worker: @unchecked Sendable {
         // Ctrl-C left work behind only if it requeued a run, or runs in scope were not claimed yet (a
         // run whose last epoch was in progress ended normally instead).
         // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
-        let leftQueued = stop.isRequested ? try !queue.isEmpty || store.runs(sweepID: sweepID).contains { $0.status == .queued } : false
+        // One count, not every run of the scope read with its configuration.
+        let leftQueued = stop.isRequested
+            ? try !queue.isEmpty || store.queries.runCount(sweepID: sweepID, filter: .comparison(.status, .equal, .text(RunStatus.queued.rawValue))) > 0
+            : false
         if stop.isRequested { result.unsampledTrials = try unsampledTrials(sweepID: sweepID) }
         // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
         result.wasInterrupted = stop.isRequested
@@ -289,10 +292,11 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func updateSweepStatus(_ sweepID: Int64, interrupted: Bool) throws {
-        let runs = try store.runs(sweepID: sweepID)
-        if try sweepIsComplete(sweepID, runs: runs) {
+        // The runs' counts by status (one pass over the (sweep_id, status) index), not every run read.
+        let counts = try store.queries.runStatusCounts(sweepID: sweepID)[sweepID] ?? [:]
+        if try sweepIsComplete(sweepID, statusCounts: counts) {
             // failed: no run got anywhere (each ended in an error); otherwise the runs tell how.
-            try store.setSweepStatus(sweepID: sweepID, runs.allSatisfy { $0.status == .failed } ? .failed : .completed)
+            try store.setSweepStatus(sweepID: sweepID, counts.keys.allSatisfy { $0 == RunStatus.failed.rawValue } ? .failed : .completed)
         } else if interrupted {
             try store.setSweepStatus(sweepID: sweepID, .interrupted)
         }
@@ -395,7 +399,8 @@ public final class Worker: @unchecked Sendable {
         if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
         var initial: [LayerParameters]? = nil
         if let file = configuration.initialWeightsFile {
-            initial = try initialWeights(file, sha256: configuration.initialWeightsSHA256, configuration: settings)
+            initial = try InitialWeights.loadStored(file: file, sha256: configuration.initialWeightsSHA256, databasePath: store.path,
+                                                    configuration: settings)
         }
         return (try Trainer(configuration: settings, training: training, validation: validation, initialParameters: initial), nil)
     }
@@ -493,26 +498,6 @@ public final class Worker: @unchecked Sendable {
         return .finished(status, reason: reason)
     }
 
-    /// A run's initial weights file: as given, or, for a relative path, next to the database (a run
-    /// queued from another folder); the one whose sha256 is the stored one, as for CSV data.
-    private func initialWeights(_ file: String, sha256 expected: String?, configuration: TrainingConfiguration) throws -> [LayerParameters] {
-        var candidates = [file]
-        if !file.hasPrefix("/") {
-            candidates.append(URL(fileURLWithPath: store.path).deletingLastPathComponent().appendingPathComponent(file).path)
-        }
-        let existing = candidates.filter { FileManager.default.fileExists(atPath: $0) }
-        guard !existing.isEmpty else {
-            throw ExperimentsError.badInitialWeights(file: file, reason: "no such file" + (candidates.count > 1 ? " in the current folder or the database's folder" : ""))
-        }
-        for path in existing {
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            if expected == nil || SHA256.hexDigest(data) == expected {
-                return try InitialWeights.parse(data, file: path, configuration: configuration)
-            }
-        }
-        throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued")
-    }
-
     /// The sweep's stored spec (read once per worker).
     /// - Throws: `ExperimentsError.corruptSweep` when it is damaged; the store's errors.
     func sweepSpec(_ sweepID: Int64) throws -> SweepSpec {
@@ -524,113 +509,6 @@ public final class Worker: @unchecked Sendable {
         sweepSpecs[sweepID] = spec
         lock.unlock()
         return spec
-    }
-}
-
-func formatLoss(_ value: Double) -> String { String(format: "%.4g", value) }
-
-extension RunConfiguration {
-    /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the
-    /// other settings the sweep varies by their column names (`activation=tanh`, `weight_decay=0.01`),
-    /// read from this configuration through the settings registry (`RunColumn.configKey`).
-    public func label(showing varied: [Setting] = []) -> String {
-        var parts = ["lr=\(String(format: "%.4g", training.learningRate))", "batch=\(training.batchSize)", "seed=\(training.seed)"]
-        if training.momentum > 0 && !varied.contains(.momentum) { parts.append("momentum=\(String(format: "%.3g", training.momentum))") }
-        let stored = (try? JSONSerialization.jsonObject(with: Data(json().utf8))) as? [String: Any] ?? [:]
-        for setting in varied where ![.learningRate, .batchSize, .seed, .hidden].contains(setting) {  // shown already
-            guard let column = RunColumn.setting(named: setting.rawValue), let key = column.configKey else { continue }
-            var value: Any? = stored
-            for part in key.split(separator: ".") { value = (value as? [String: Any])?[String(part)] }
-            let text: String
-            if value == nil || value is NSNull {
-                text = "default"  // unset: no early stopping, the activation's initialization...
-            } else if column.valueKind == .boolean, let flag = value as? Bool {
-                text = String(flag)
-            } else if let whole = value as? Int {
-                text = String(whole)
-            } else if let number = value as? Double {
-                text = String(format: "%.4g", number)
-            } else {
-                text = "\(value!)"
-            }
-            parts.append("\(column.rawValue)=\(text)")
-        }
-        parts.append(training.layerSizes.map(String.init).joined(separator: "-"))
-        return parts.joined(separator: " ")
-    }
-}
-
-/// The epochs of one run on their way to the store, through the store's `EpochWriter` (behind
-/// training, in order, each stored whole). An epoch whose
-/// tensors the policy logs is written at once. Any other epoch is held back until the next one:
-/// only when training ends is it known to be the run's last epoch, which always stores its
-/// tensors (whatever the policy) so that the run can be resumed or inspected.
-final class EpochLog {
-    private let configuration: RunConfiguration
-    private let writer: EpochWriter
-    private var heldBack: EpochResult? = nil
-    /// The last epoch handed to the writer (stored, once `finish` has returned).
-    private(set) var lastEpoch: Int?
-
-    init(runID: Int64, configuration: RunConfiguration, store: SlopeStore, holder: RunHolder) {
-        self.configuration = configuration
-        writer = store.epochWriter(runID: runID, holder: holder)
-    }
-
-    /// Hands a finished epoch over (and the held-back one before it). A failed earlier write (the
-    /// run taken over, a full disk) is thrown here, one epoch late.
-    func record(_ result: EpochResult) throws {
-        if let previous = heldBack {
-            try submit(previous, withTensors: false)
-            heldBack = nil
-        }
-        if configuration.tensorLogging.logsTensors(epoch: result.epoch) {
-            try submit(result, withTensors: true)
-        } else {
-            heldBack = result
-        }
-    }
-
-    /// Training ended: the held-back epoch is the last and stores its tensors; waits for every write.
-    func finish() throws {
-        if let last = heldBack {
-            heldBack = nil
-            try submit(last, withTensors: true)
-        }
-        try writer.finish()
-    }
-
-    /// Training stopped with `error`: a failed write is the error to report, if there was one.
-    func failure(orElse error: Error) -> Error {
-        writer.waitUntilIdle()
-        return writer.failure ?? error
-    }
-
-    /// Every exit from the run waits for this, so nothing is written after it is ended or requeued.
-    func waitUntilIdle() { writer.waitUntilIdle() }
-
-    /// Handing one epoch to the writer: losses always; weights, biases, gradients (and the
-    /// optimizer's state: velocities, adam moments and step, rms averages) when `withTensors`. The
-    /// tensors are copied now, on the training thread; the writer only stores them.
-    private func submit(_ result: EpochResult, withTensors: Bool) throws {
-        var tensors: [SlopeStore.TensorRecord] = []
-        if withTensors {
-            tensors = TensorRecords.records(result.parameters, weightKind: .weight, biasKind: .bias)
-            if let gradients = result.gradients {
-                tensors += TensorRecords.records(gradients, weightKind: .weightGradient, biasKind: .biasGradient)
-            }
-            tensors += TensorRecords.optimizerRecords(result.optimizerBuffers, step: result.step, configuration: configuration.training)
-        }
-        try writer.submit(SlopeStore.EpochRecord(result), tensors: tensors)
-        lastEpoch = result.epoch
-    }
-}
-
-extension SlopeStore.EpochRecord {
-    /// An epoch's losses, accuracies and time, as stored (and as read back on resume).
-    init(_ result: EpochResult) {
-        self.init(epoch: result.epoch, trainLoss: result.trainLoss, validationLoss: result.validationLoss,
-                  trainAccuracy: result.trainAccuracy, validationAccuracy: result.validationAccuracy, seconds: result.seconds)
     }
 }
 

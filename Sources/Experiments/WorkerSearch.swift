@@ -74,22 +74,12 @@ extension Worker {
         }
     }
 
-    /// A TPE sweep is complete once it has all its trials and each has ended.
-    func sweepIsComplete(_ sweepID: Int64, runs: [SlopeStore.RunRecord]) throws -> Bool {
-        guard runs.allSatisfy({ $0.status.isFinished }) else { return false }
+    /// A sweep is complete once each of its runs has ended (`statusCounts`: its runs' counts by
+    /// status, `runStatusCounts`); a TPE sweep, once it also has all its trials.
+    func sweepIsComplete(_ sweepID: Int64, statusCounts: [String: Int]) throws -> Bool {
+        guard statusCounts.keys.allSatisfy({ RunStatus(rawValue: $0)?.isFinished ?? false }) else { return false }
         let spec = try sweepSpec(sweepID)
         guard spec.method == .tpe else { return true }
-        return runs.count >= (spec.count ?? 0)
-    }
-}
-
-extension SlopeStore.TrialMetric {
-    func value(in result: SlopeStore.EpochRecord) -> Double? {
-        switch self {
-        case .train_loss: return result.trainLoss
-        case .val_loss: return result.validationLoss
-        case .train_accuracy: return result.trainAccuracy
-        case .val_accuracy: return result.validationAccuracy
-        }
+        return statusCounts.values.reduce(0, +) >= (spec.count ?? 0)
     }
 }

@@ -1,6 +1,7 @@
 // Guards around Yams for sweep files: a bound on the nodes a file expands to (aliases make a
 // few hundred bytes expand to billions of values), and Yams' errors as one line with a location.
 import Foundation
+import Store
 import Yams
 
 enum YAMLLimits {
@@ -82,7 +83,7 @@ enum YAMLLimits {
             guard let key = duplicates.first else {
                 return (clamped(context.mark, in: yaml), "a key appears twice in one mapping; give each key once")
             }
-            let shown = "'\(CSVTable.shown(key))'"
+            let shown = "'\(shownText(key))'"
             let first = clamped(context.mark, in: yaml)
             guard let again = repetition(of: key, after: first, in: yaml) else {
                 return (first, "\(shown) is given here and again later in the same mapping; give each key once")
@@ -130,9 +131,7 @@ enum YAMLLimits {
         return (lines.count, last.unicodeScalars.count + 1)
     }
 
-    /// The first line of a Yams text, at most 200 characters.
-    private static func oneLine(_ text: String) -> String {
-        let line = text.split(separator: "\n").first.map(String.init) ?? ""
-        return line.count <= 200 ? line : String(line.prefix(200)) + "..."
-    }
+    /// The first line of a Yams text (which may quote the file's text), at most 200 characters,
+    /// control and bidi characters shown as escapes (`shownText`).
+    private static func oneLine(_ text: String) -> String { shownText(text.split(separator: "\n").first ?? "", limit: 200) }
 }

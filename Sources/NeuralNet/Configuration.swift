@@ -105,6 +105,10 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
     /// rmsprop: decay of the squared-gradient average (PyTorch's alpha, default 0.99).
     public var rho: Double
 
+    /// The defaults here are the engine's, for code that builds a configuration itself (tests,
+    /// benchmarks): learning rate 0.01, mse. They are not runner's: its defaults (learning rate
+    /// 0.05, validation 0.2, the loss and output activation following the data) are
+    /// Experiments' `RunSettings()`, which runner's help states (a CLI test keeps the two equal).
     public init(
         layerSizes: [Int],
         hiddenActivation: Activation = .relu,
@@ -322,32 +326,6 @@ extension TrainingConfiguration {
             // here, so that runs queued before new input refused it still train
             // (`RunConfiguration.make` refuses it in new input).
             break
-        }
-    }
-}
-
-public enum NeuralNetError: Error, CustomStringConvertible, Equatable {
-    case invalidConfiguration(field: String, value: String, reason: String)
-    case invalidDataset(reason: String)
-    case datasetMismatch(reason: String)
-    case invalidParameters(reason: String)
-    case invalidState(reason: String)
-    case invalidArgument(name: String, value: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .invalidConfiguration(field, value, reason):
-            return "invalid \(field) \(value): \(reason)"
-        case let .invalidDataset(reason):
-            return "invalid dataset: \(reason)"
-        case let .datasetMismatch(reason):
-            return "dataset does not fit the network: \(reason)"
-        case let .invalidParameters(reason):
-            return "invalid parameters: \(reason)"
-        case let .invalidState(reason):
-            return "cannot resume: \(reason)"
-        case let .invalidArgument(name, value, reason):
-            return "invalid \(name) \(value): \(reason)"
         }
     }
 }

@@ -1,5 +1,8 @@
-// Seeded random numbers: every random choice in Slope goes through these, never the system generator,
-// so the same seed gives the same bits on every machine.
+// Seeded random numbers: every random choice in Slope goes through these two generators (SplitMix64
+// and xoshiro256**), never the system generator, so the same seed gives the same bits on every machine.
+// Experiments draws from SplitMix64 with its own Fisher-Yates (LatinHypercube.permutation, by modulo,
+// where `SeededGenerator.shuffle` takes a multiply-high) and its own Box-Muller (ParzenEstimator.sample):
+// they stay as written, since any change to them would change the draws of stored sweeps.
 
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +10,10 @@ import Glibc
 import Darwin
 #endif
 
-/// SplitMix64 (Steele, Lea and Flood 2014, with its standard constants): Slope's one small seeded
-/// generator. It expands seeds (and hashes (seed, epoch) pairs into independent streams) here, draws
-/// random sweeps' settings in Experiments, and makes the tests' random cases.
+/// SplitMix64 (Steele, Lea and Flood 2014, with its standard constants): the smaller of Slope's two
+/// seeded generators. It expands seeds into `SeededGenerator`'s state (and hashes (seed, epoch) pairs
+/// into independent streams), draws random, LHS and TPE sweeps' settings in Experiments, and makes
+/// the tests' random cases.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
@@ -43,7 +47,8 @@ enum RandomStream: UInt64 {
     case generator = 0x6765_6E65
 }
 
-/// xoshiro256**: the generator behind initialization, shuffles, splits and synthetic data.
+/// xoshiro256** (seeded through SplitMix64): the other generator, behind initialization, shuffles,
+/// splits and synthetic data.
 struct SeededGenerator {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 

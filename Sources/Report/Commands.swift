@@ -1,5 +1,6 @@
 // The `report` subcommands: each declares its options, validates them, and prints what Reporting returns.
 import ArgumentParser
+import CLISupport
 import Foundation
 import Reporting
 import Store

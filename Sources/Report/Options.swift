@@ -1,5 +1,5 @@
-// Options shared by every `report` command, and how the executable opens the database, prints
-// results and rebuilds a run's training data for inspection (through Experiments).
+// Options shared by every `report` command (--db, --columns, --format) and what the options that
+// take values accept. How the executable prints its results is in Output.swift.
 import ArgumentParser
 import Experiments
 import Foundation
@@ -118,101 +118,6 @@ struct EvaluateFormat: ExpressibleByArgument {
     }
     static var allValueStrings: [String] { [OutputFormat.table, .json].map(\.rawValue) }
     var defaultValueDescription: String { format.rawValue }
-}
-
-enum Output {
-    static func write(_ text: String) {
-        StandardStream.output.write(text)
-    }
-
-    /// Writes `data` to `out` (standard output without it, or `-`); a file written is said in one
-    /// line, `wrote FILE (SIZE)` (`OutputFile.wroteLine`).
-    static func write(_ data: Data, to out: String?, protecting database: String?) throws {
-        guard try !OutputFile.write(data, to: out, protecting: database), let out, let line = OutputFile.wroteLine(out) else { return }
-        write(line + "\n")
-    }
-
-    /// One line on stderr that is not an error (the command goes on).
-    static func notice(_ line: String) {
-        StandardStream.error.write("report: \(line)\n")
-    }
-
-    /// Set by Ctrl-C or SIGTERM where a command stops on them (`stopOnSignals`); `stop.signal` is
-    /// the signal that did. It also says who ends the process, once (`end(status:_:)`).
-    static let stop = StopSignal()
-
-    /// Seconds a command has to stop by itself after Ctrl-C or SIGTERM (`stopOnSignals`).
-    static let stopGraceSeconds = 2.0
-
-    /// From now on Ctrl-C and SIGTERM set `stop` instead of ending the process at once, so that
-    /// a long command (`export --format sqlite`) stops cleanly. When it has not within
-    /// `stopGraceSeconds` (a query waiting for the server), or at a second signal (not the first
-    /// delivered twice: `StopSignal.request(signal:at:)`), `cleanUp` runs and the process ends
-    /// (status 128 + the signal that ended it), unless the command's own end came first. The handlers
-    /// must live as long as the command.
-    static func stopOnSignals(cleanUp: @escaping @Sendable () -> Void) -> StopSignalHandlers {
-        let end: @Sendable (_ number: Int32, _ why: String) -> Void = { number, why in
-            guard stop.mayEnd(.signal) else { return }  // the command is ending by itself: its end is the one
-            cleanUp()
-            notice("stopped: \(number == SIGINT ? "interrupted" : "terminated")\(why); nothing was written")
-            _exit(128 + number)
-        }
-        return StopSignalHandlers(stop, onFirst: { number in
-            DispatchQueue.global().asyncAfter(deadline: .now() + stopGraceSeconds) {
-                end(number, ", and the command had not stopped \(Int(stopGraceSeconds)) s later")
-            }
-        }, onSecond: { number in
-            end(number, " (a second request)")
-            // The end was taken already, by the command (its last line may be stuck on a full pipe)
-            // or by the grace end (its message stuck on a stopped stderr): a second request still
-            // ends the process at once.
-            _exit(128 + number)
-        })
-    }
-
-    /// Ends the process with `status` after `last` (its last words), unless a signal's end
-    /// (`stopOnSignals`) has begun: then that one ends it, and this waits for it, so that the
-    /// process writes one last line and leaves nothing behind.
-    static func end(status: Int32, _ last: () -> Void = {}) -> Never {
-        claimEnd()
-        last()
-        Foundation.exit(status)
-    }
-
-    /// Takes the process's end for the command (what it writes next is its last word), or waits
-    /// for a signal's end that began first (`stopOnSignals`), which calls _exit.
-    static func claimEnd() {
-        guard stop.mayEnd(.work) else {
-            while true { pause() }
-        }
-    }
-
-    /// Rebuilds a run's configuration and training split from its stored configuration JSON (a
-    /// relative CSV path is looked for next to the database file too; `databasePath`: nil for a server).
-    static func inspectionLoader(databasePath: String?) -> InspectionLoader {
-        { run in
-            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-            let (training, _) = try DataCatalog.prepare(configuration.data, databasePath: databasePath)
-            return InspectionInputs(configuration: configuration.training, training: training, parameters: { stored in
-                try TensorRecords.parameters(stored, configuration: configuration.training, runID: run.id)
-            })
-        }
-    }
-}
-
-extension Output {
-    /// Reads `file` for a run: its stored configuration rebuilt, the run's own data checked and
-    /// used for standardization and class order (see `DataCatalog.evaluationData`).
-    static func evaluationLoader(file: String, databasePath: String?) -> EvaluationLoader {
-        { run in
-            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-            let prepared = try DataCatalog.evaluationData(for: configuration, file: file, databasePath: databasePath)
-            return EvaluationInputs(configuration: prepared.configuration, parameters: { stored in
-                                        try TensorRecords.parameters(stored, configuration: prepared.configuration, runID: run.id)
-                                    }, data: prepared.data, hasTargets: prepared.hasTargets,
-                                    classNames: prepared.classNames, targetName: prepared.targetName, file: file)
-        }
-    }
 }
 
 /// What `report`'s options and arguments that take numbers accept, each said once: their

@@ -1,6 +1,7 @@
 // `report`: query, compare, plot and inspect past runs. Parses and validates arguments, opens the
 // database read-only and hands over to Reporting; errors become one line and an exit status.
 import ArgumentParser
+import CLISupport
 import Dashboard
 import Experiments
 import Foundation
@@ -62,7 +63,7 @@ struct Report: ParsableCommand {
         } catch let error as ReportError {
             fail(error.description, status: error.isUsageError ? 2 : 1)
         } catch let error as StoreError {
-            if case .invalidDatabaseURL = error { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
+            if error.isUsageError { fail(error.description, status: 2) }  // found on connecting (sslrootcert): bad input
             if case .interrupted = error { fail(error.description, status: 128 + (Output.stop.signal ?? SIGINT)) }
             // report only reads: a new file name, which runner would take, is no way out here.
             if case let .notASlopeDatabase(path, reason) = error {

@@ -381,13 +381,11 @@ extension Reporter {
     /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
     /// validation metric falls back to the training one when no run holds out validation rows.
     func sweepMetric(_ sweepID: Int64, validates: Bool) throws -> (column: RunColumn, goal: Goal)? {
-        guard let text = try queries.sweepSummary(id: sweepID)?.specJSON,
-              let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let metric = spec["metric"] as? [String: Any], var name = metric["name"] as? String,
-              let goalText = metric["goal"] as? String else { return nil }
+        guard let metric = try queries.sweepSummary(id: sweepID)?.head.metric else { return nil }
+        var name = metric.name
         if name.hasPrefix("val_") && !validates { name = "train_" + name.dropFirst(4) }
         guard let column = RunColumn(rawValue: "final_" + name) else { return nil }
-        return (column, goalText == "maximize" ? .max : .min)
+        return (column, metric.maximize ? .max : .min)
     }
 
     /// The metric and goal a sweep's report ranks by: `metric` (with `goal`, else its natural one)

@@ -190,7 +190,7 @@ public enum RunFilterParser {
                 } else if "=<>(),".contains(character) {
                     tokens.append(.symbol(String(character))); index += 1
                 } else {
-                    throw fail("unexpected character '\(character)'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
+                    throw fail("unexpected character \(shownText(String(character), quote: "'")); use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
                 }
             }
         }

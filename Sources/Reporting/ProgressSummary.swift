@@ -40,10 +40,8 @@ public enum ProgressSummary {
         var rows: [[String]] = [header]
         for run in sorted {
             let mark = run.id == best ? "*" : ""
-            let values: [String] = settings.map { setting in
-                if setting.valueKind == .real, let number = run.number(setting) { return String(format: "%g", number) }
-                return terminalSafe(Reporter.cell(run, setting).display)
-            }
+            // As report's tables show them (`formatNumber`): a momentum of 0.9999999999999999 never reads as 1.
+            let values = settings.map { terminalSafe(Reporter.cell(run, $0).display) }
             let trainLoss = run.number(.final_train_loss).map(number) ?? "-"
             let validationLoss = run.number(.final_val_loss).map(number) ?? "-"
             let accuracy = run.number(.final_val_accuracy).map { String(format: "%.4f", $0) } ?? "-"

@@ -23,8 +23,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
     /// sampled (tpe) sweep makes its trials as workers ask for them: before the first, how to start one.
     static func noRuns(in sweep: SlopeStore.SweepRecord, filtered: Bool) -> ReportError {
         if filtered { return .noRuns("no run of sweep \(sweep.id) matches the filter") }
-        let spec = (try? JSONSerialization.jsonObject(with: Data(sweep.specJSON.utf8))) as? [String: Any]
-        let sampled = spec?["method"] as? String == "tpe"
+        let sampled = sweep.head.method == "tpe"
         return .noRuns("sweep \(sweep.id) has no runs yet" + (sampled ? " (a tpe sweep samples each trial when a worker asks for one: "
             + "start one with `\(CommandHint.command("runner work --sweep \(sweep.id)"))`)" : ""))
     }
@@ -55,24 +54,7 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// User text quoted on one line (newlines and control characters made visible), its first 120
-    /// characters when it is longer (a 10,000-term expression is not repeated back).
-    private func oneLine(_ text: String, quote: String = "\"") -> String {
-        var result = quote
-        let limit = 120
-        let scalars = text.unicodeScalars
-        for scalar in scalars.prefix(limit) {
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\"" where quote == "\"": result += "\\\""
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\u{\(String(scalar.value, radix: 16))}"
-                } else { result.unicodeScalars.append(scalar) }
-            }
-        }
-        return result + (scalars.count > limit ? "..." : "") + quote
-    }
+    /// User text quoted on one line (`shownText`: control and bidi characters made visible), its
+    /// first 120 characters when it is longer (a 10,000-term expression is not repeated back).
+    private func oneLine(_ text: String, quote: Character = "\"") -> String { shownText(text, limit: 120, quote: quote) }
 }

@@ -7,26 +7,19 @@ import Store
 public enum Goal: String, CaseIterable, Sendable {
     case min, max
 
-    /// Accuracies are maximised, everything else (losses) minimised.
-    public static func natural(for metricName: String) -> Goal { metricName.contains("accuracy") ? .max : .min }
+    /// Accuracies are maximised, everything else (losses) minimised (`SlopeStore.isMaximizedByDefault`).
+    public static func natural(for metricName: String) -> Goal { SlopeStore.isMaximizedByDefault(metricName) ? .max : .min }
 
     func isBetter(_ candidate: Double, than current: Double) -> Bool {
         self == .min ? candidate < current : candidate > current
     }
 }
 
-/// A per-epoch curve of a run.
-public enum CurveMetric: String, CaseIterable, Sendable {
-    case train_loss, val_loss, train_accuracy, val_accuracy
+/// A per-epoch curve of a run: Store's per-epoch metrics (the ones a sweep's search ranks by).
+public typealias CurveMetric = SlopeStore.TrialMetric
 
-    func value(_ row: EpochRow) -> Double? {
-        switch self {
-        case .train_loss: return row.trainLoss
-        case .val_loss: return row.validationLoss
-        case .train_accuracy: return row.trainAccuracy
-        case .val_accuracy: return row.validationAccuracy
-        }
-    }
+extension CurveMetric {
+    func value(_ row: EpochRow) -> Double? { value(in: row.record) }
 
     var goal: Goal { Goal.natural(for: rawValue) }
 }

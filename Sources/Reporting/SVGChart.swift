@@ -1,6 +1,7 @@
 // SVG charts (overlaid line curves with labelled axes and a legend), standalone or inline in HTML.
 // All user text goes through `xmlEscaped`, so names with <, &, quotes or newlines stay inert.
 import Foundation
+import Store
 
 /// Text safe inside XML/HTML element content and quoted attributes. Characters XML 1.0 forbids
 /// (control characters) become U+FFFD; newlines become a character reference.

@@ -1,6 +1,7 @@
 // Line plots in the terminal with Unicode braille (2 x 4 dots per character), one or several
 // curves, a legend, optional log-scale y. Without colour, each curve's last point carries its marker.
 import Foundation
+import Store
 
 /// A named curve: (x, y) points in x order.
 public struct PlotSeries: Equatable, Sendable {

@@ -1,5 +1,6 @@
 // The subcommands: each parses, validates, and hands over to Experiments through Console.
 import ArgumentParser
+import CLISupport
 import Experiments
 import Foundation
 import Reporting

@@ -1,6 +1,7 @@
 // The executable's side of running work: opening the database, Ctrl-C, showing worker
 // events through Reporting's ProgressDisplay, the end-of-sweep summary, exit statuses.
 import ArgumentParser
+import CLISupport
 import Dispatch
 import Experiments
 import Foundation
@@ -32,7 +33,7 @@ enum Console {
             writeError("error: \(error.description)")
             return error.isUsageError ? 2 : 1
         }
-        if let error = error as? StoreError, case .invalidDatabaseURL = error {  // found on connecting (an unreadable sslrootcert): still bad input
+        if let error = error as? StoreError, error.isUsageError {  // found on connecting (an unreadable sslrootcert): still bad input
             writeError("error: \(error)")
             return 2
         }
@@ -105,13 +106,15 @@ enum Console {
     static func pendingRuns(_ store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
         if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
         if let sweepID { _ = try store.sweep(id: sweepID) }
-        let runs = try store.runs(sweepID: sweepID)
+        // Counts, not every run read with its configuration.
+        let unfinished = RunStatus.allCases.filter { !$0.isFinished }.map { FilterValue.text($0.rawValue) }
+        let pending = try store.queries.runCount(sweepID: sweepID, filter: .isIn(.status, unfinished))
         // Trials of TPE sweeps not sampled yet count too.
         let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
             guard let spec = SweepSpec.stored(in: store, sweepID: sweep), spec.method == .tpe else { return total }
-            return total + max(0, spec.runCount - runs.filter { $0.sweepID == sweep }.count)
+            return total + max(0, spec.runCount - (try store.runCount(sweepID: sweep)))
         }
-        return runs.filter { !$0.status.isFinished }.count + unsampled
+        return pending + unsampled
     }
 
     /// The stored spec of the sweep (nil for single runs).
@@ -241,7 +244,9 @@ enum Console {
     /// too), said with those workers; nil when there are none.
     static func heldRunsNote(_ store: SlopeStore, sweepID: Int64?, staleAfter: TimeInterval) throws -> String? {
         let stalled = Set(try store.queries.stalledRuns(sweepID: sweepID, staleAfter: staleAfter).map(\.runID))
-        let running = try store.runs(sweepID: sweepID).filter { $0.status == .running && !stalled.contains($0.id) }
+        // Only the running runs are read (not every run of the scope).
+        let running = try store.queries.runSummaries(sweepID: sweepID, filter: .comparison(.status, .equal, .text(RunStatus.running.rawValue)))
+            .filter { !stalled.contains($0.id) }
         guard !running.isEmpty else {
             guard !stalled.isEmpty else { return nil }
             return "\(stalled.count) running run\(stalled.count == 1 ? " was" : "s were") left by workers that are gone; continue with: \(CommandHint.command("runner resume"))"

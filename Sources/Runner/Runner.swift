@@ -1,6 +1,7 @@
 // `runner`: train one run or a sweep into the Slope database, work off queued runs,
 // resume interrupted ones. Parsing and validation here; the logic is in Experiments.
 import ArgumentParser
+import CLISupport
 import Experiments
 import Foundation
 import Reporting

@@ -1,5 +1,6 @@
 // One JSON string literal writer for every JSON Slope writes by hand (sweeps.spec, weights
-// files, report's json output), where key order or number formatting matter.
+// files, report's json output), where key order or number formatting matter; and one way to
+// quote user text in a message (`shownText`), for every module's errors.
 import Foundation
 
 /// `text` as a JSON string literal (RFC 8259). Besides the escapes JSON requires, characters
@@ -21,4 +22,31 @@ public func jsonStringLiteral(_ text: String) -> String {
         }
     }
     return result + "\""
+}
+
+/// User text as it goes into a one-line message (a CSV cell or header, a sweep-file key, a
+/// `--where` expression, a dashboard parameter): newline, carriage return and tab as `\n`, `\r`,
+/// `\t`; other C0 controls, DEL and C1 controls as `\xNN`; bidi controls (`isBidiControl`),
+/// which would reorder the rest of the line on a terminal, as `\u{202E}`; its first `limit`
+/// characters (Unicode scalars), then `...`; inside `quote` when one is given (escaped within).
+public func shownText(_ text: some StringProtocol, limit: Int = 40, quote: Character? = nil) -> String {
+    var result = quote.map(String.init) ?? ""
+    for scalar in text.unicodeScalars.prefix(limit) {
+        switch scalar {
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where quote.map({ Character(scalar) == $0 }) ?? false: result += "\\" + String(scalar)
+        case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value): result += String(format: "\\x%02X", scalar.value)
+        case _ where isBidiControl(scalar): result += String(format: "\\u{%04X}", scalar.value)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    if text.unicodeScalars.count > limit { result += "..." }
+    return result + (quote.map(String.init) ?? "")
+}
+
+/// Right-to-left and isolate overrides and marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
+public func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
+    [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
 }

@@ -1,5 +1,5 @@
-// The plain values that go into and come out of the store. Store never sees NeuralNet's
-// types: callers pass hyperparameters as strings and numbers and tensors as bytes.
+// The plain values that go into and come out of the store, and how rows decode into them. Store
+// never sees NeuralNet's types: callers pass hyperparameters as strings and numbers and tensors as bytes.
 import Foundation
 
 /// The status of a run (`runs.status`). Shown as stored, also in string interpolation.
@@ -236,21 +236,51 @@ extension SlopeStore {
         /// by its spec's `count`; 0 for other methods and for a spec whose `count` is not a whole
         /// number (a damaged spec: the runner refuses it, the reports count the runs there are).
         static func unsampledTrials(specJSON: String, storedRuns: Int) -> Int {
-            guard let spec = try? JSONDecoder().decode(SampledSpec.self, from: Data(specJSON.utf8)),
-                  spec.method == "tpe", let count = spec.count else { return 0 }
+            let head = Head(specJSON: specJSON)
+            guard head.method == "tpe", let count = head.count else { return 0 }
             return max(0, count - storedRuns)
         }
 
-        /// The two keys of a stored spec that say how many trials a sampled sweep makes; each nil
-        /// when missing or of another type.
-        private struct SampledSpec: Decodable {
-            var method: String?
-            var count: Int?
-            private enum CodingKeys: String, CodingKey { case method, count }
-            init(from decoder: Decoder) throws {
+        /// The stored spec's head, which Store and the reports read: its method, its trial count and
+        /// its metric. The spec's owner (it writes and checks the whole of it) is Experiments' SweepSpec.
+        public var head: Head { Head(specJSON: specJSON) }
+
+        /// The keys of a stored spec read outside Experiments, decoded in this one place; each nil when
+        /// missing or of another type (a damaged spec: the runner refuses it, the reports do without).
+        public struct Head: Decodable, Equatable, Sendable {
+            /// `metric:` with both its name and its goal.
+            public struct Metric: Equatable, Sendable {
+                /// `val_loss`, `train_loss`, `val_accuracy` or `train_accuracy`.
+                public var name: String
+                /// Whether the goal is `maximize` (else `minimize`).
+                public var maximize: Bool
+                public init(name: String, maximize: Bool) { self.name = name; self.maximize = maximize }
+            }
+            /// `grid`, `random` or `tpe`.
+            public var method: String?
+            /// How many runs a random or tpe sweep makes.
+            public var count: Int?
+            public var metric: Metric?
+
+            private enum CodingKeys: String, CodingKey { case method, count, metric }
+            private enum MetricKeys: String, CodingKey { case name, goal }
+
+            /// Decodes the head of `specJSON`; every field nil when it is not a JSON object.
+            public init(specJSON: String) {
+                self = (try? JSONDecoder().decode(Head.self, from: Data(specJSON.utf8))) ?? Head()
+            }
+
+            private init() {}
+
+            public init(from decoder: Decoder) throws {
                 let keys = try decoder.container(keyedBy: CodingKeys.self)
                 method = try? keys.decode(String.self, forKey: .method)
                 count = try? keys.decode(Int.self, forKey: .count)
+                if let metricKeys = try? keys.nestedContainer(keyedBy: MetricKeys.self, forKey: .metric),
+                   let name = try? metricKeys.decode(String.self, forKey: .name),
+                   let goal = try? metricKeys.decode(String.self, forKey: .goal) {
+                    metric = Metric(name: name, maximize: goal == "maximize")
+                }
             }
         }
 
@@ -462,20 +492,94 @@ extension SlopeStore.RunRecord {
     ]
 }
 
-/// `tensors.l2/mean/std/min/max`: nil where the value is not finite.
-public struct TensorStatistics: Sendable, Equatable {
-    public var l2: Double?
-    public var mean: Double?
-    /// Population standard deviation (numpy's default, ddof = 0).
-    public var std: Double?
-    public var min: Double?
-    public var max: Double?
+// MARK: - Decoding rows (internal: the query files reuse them)
 
-    public init(l2: Double?, mean: Double?, std: Double?, min: Double?, max: Double?) {
-        self.l2 = l2
-        self.mean = mean
-        self.std = std
-        self.min = min
-        self.max = max
+extension SlopeStore.RunRecord {
+    /// The columns `init(row:)` reads: every `RunColumn` (qualified, as filters and sorts name them),
+    /// then those only the typed properties hold.
+    private static let columnNames = RunColumn.allCases.map(\.rawValue)
+        + ["config", "error", "dataset_sha256", "slope_version", "heartbeat_at", "host", "pid"]
+    static let selectList = columnNames.map { "runs.\($0)" }.joined(separator: ", ")
+    /// Each column's position in `selectList`: rows are read by position, not searched by name.
+    private static let positions = Dictionary(uniqueKeysWithValues: columnNames.enumerated().map { ($1, $0) })
+    /// The `RunColumn`s read into `derivedSettings` (those without a typed property), with their positions.
+    private static let derivedColumns = RunColumn.allCases.enumerated().filter { typedColumns[$1] == nil }
+
+    /// From a row of `selectList`; throws for a status or precision Slope does not know, or a
+    /// required column that is NULL (a database written by something else).
+    init(row: SQLRow) throws {
+        func value(_ name: String) -> SQLValue { row[Self.positions[name]!] }
+        func get<T: SQLValueConvertible>(_ name: String) -> T? { T(sqlValue: value(name)) }
+        func required<T: SQLValueConvertible>(_ name: String) throws -> T {
+            guard let typed = T(sqlValue: value(name)) else {
+                throw StoreError.invalidValue("column \(name) holds \(value(name)), not a \(T.self)")
+            }
+            return typed
+        }
+        let id: Int64 = try required("id")
+        guard let status = (get("status") as String?).flatMap(RunStatus.init(rawValue:)),
+              let precision = (get("precision") as String?).flatMap(SlopeStore.DType.init(rawValue:)) else {
+            throw StoreError.corrupt(path: "database", detail: "run \(id) has an unknown status or precision")
+        }
+        let seed: Int64 = try required("seed")
+        var derivedSettings: [RunColumn: RunValue] = [:]
+        for (position, column) in Self.derivedColumns { derivedSettings[column] = RunValue(row[position]) }
+        self.init(
+            id: id, sweepID: get("sweep_id"), status: status, stopReason: get("stop_reason"),
+            settings: SlopeStore.NewRun(
+                name: get("name"), learningRate: try required("learning_rate"), batchSize: try required("batch_size"),
+                momentum: try required("momentum"), epochs: try required("epochs"), seed: UInt64(bitPattern: seed),
+                layers: try required("layers"), activation: try required("activation"),
+                outputActivation: try required("output_activation"), loss: try required("loss"), precision: precision,
+                dataset: try required("dataset"), datasetSHA256: get("dataset_sha256"),
+                validationFraction: try required("validation_fraction"), configJSON: try required("config"),
+                slopeVersion: try required("slope_version")),
+            createdAt: try required("created_at"), startedAt: get("started_at"), finishedAt: get("finished_at"),
+            heartbeatAt: get("heartbeat_at"), worker: get("worker"), host: get("host"), pid: get("pid"),
+            error: get("error"), epochsDone: try required("epochs_done"),
+            finalTrainLoss: get("final_train_loss"), finalValidationLoss: get("final_val_loss"),
+            finalTrainAccuracy: get("final_train_accuracy"), finalValidationAccuracy: get("final_val_accuracy"),
+            bestTrainLoss: get("best_train_loss"), bestValidationLoss: get("best_val_loss"), bestEpoch: get("best_epoch"),
+            derivedSettings: derivedSettings)
+    }
+}
+
+extension SlopeStore.SweepRecord {
+    init(row: SQLRow) throws {
+        let id: Int64 = try row.required("id")
+        guard let status = row.get("status", as: String.self).flatMap(SweepStatus.init(rawValue:)) else {
+            throw StoreError.corrupt(path: "database", detail: "sweep \(id) has an unknown status")
+        }
+        let specJSON: String = try row.required("spec"), storedRuns: Int = try row.required("run_count")
+        let unsampled = Self.unsampledTrials(specJSON: specJSON, storedRuns: storedRuns)
+        self.init(id: id, name: try row.required("name"), specJSON: specJSON, createdAt: try row.required("created_at"),
+                  status: status, runCount: storedRuns + unsampled, unsampledCount: unsampled)
+    }
+}
+
+extension SlopeStore.StoredTensor {
+    /// The columns `init(row:)` reads, in its order.
+    static let selectList = "run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max"
+
+    /// From a row of `selectList`; throws `.corrupt` for a kind or dtype Slope does not know, or
+    /// data that does not hold rows x cols values of the dtype (a database written by something else).
+    init(row: SQLRow) throws {
+        let runID = Int64(sqlValue: row[0]), epoch = Int(sqlValue: row[1]), layer = Int(sqlValue: row[2])
+        let rows = Int(sqlValue: row[4]), cols = Int(sqlValue: row[5])
+        guard let runID, let epoch, let layer, let rows, let cols,
+              let kind = String(sqlValue: row[3]).flatMap(SlopeStore.TensorKind.init(rawValue:)),
+              let dtype = String(sqlValue: row[6]).flatMap(SlopeStore.DType.init(rawValue:)) else {
+            throw StoreError.corrupt(path: "database", detail: "a tensor has an unknown kind or dtype")
+        }
+        let tensor = SlopeStore.TensorRecord(layer: layer, kind: kind, rows: rows, cols: cols, dtype: dtype,
+                                             data: [UInt8](Data(sqlValue: row[7]) ?? Data()))
+        guard rows > 0, cols > 0, tensor.data.count == tensor.expectedByteCount else {
+            throw StoreError.corrupt(path: "database", detail: "the \(kind) of layer \(layer) (run \(runID), epoch \(epoch)) holds "
+                                     + "\(tensor.data.count) bytes for \(rows) x \(cols) \(dtype), not \(tensor.expectedByteCount)")
+        }
+        self.init(runID: runID, epoch: epoch, tensor: tensor,
+                  statistics: TensorStatistics(l2: Double(sqlValue: row[8]), mean: Double(sqlValue: row[9]),
+                                               std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),
+                                               max: Double(sqlValue: row[12])))
     }
 }

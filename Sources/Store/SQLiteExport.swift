@@ -157,6 +157,7 @@ extension SlopeStore {
     }
 
     /// Where this process writes an export to `path` until it is complete: `.NAME.PID.partial` beside it.
+    /// The one spelling of such a path: `report --out` (CLISupport's OutputFile) writes its files there too.
     public static func temporaryExportPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
         return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path

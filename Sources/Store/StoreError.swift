@@ -129,6 +129,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// Bad input (exit status 2 in both executables): a database URL that is wrong as written, also
+    /// when that shows only on connecting (an unreadable sslrootcert); the rest are runtime errors (1).
+    public var isUsageError: Bool {
+        if case .invalidDatabaseURL = self { return true } else { return false }
+    }
+
     /// `.previousEpochNotStored`: the run is to train again from its stored epochs, nothing to fix.
     public var isPreviousEpochNotStored: Bool {
         if case .previousEpochNotStored = self { return true } else { return false }

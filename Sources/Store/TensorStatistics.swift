@@ -1,6 +1,24 @@
-// Statistics stored next to each tensor (l2, mean, std, min, max), computed from the
-// little-endian bytes in one pass, without building an array of values.
+// Statistics stored next to each tensor (l2, mean, std, min, max): the type, and how they are
+// computed from the little-endian bytes in one pass, without building an array of values.
 import Foundation
+
+/// `tensors.l2/mean/std/min/max`: nil where the value is not finite.
+public struct TensorStatistics: Sendable, Equatable {
+    public var l2: Double?
+    public var mean: Double?
+    /// Population standard deviation (numpy's default, ddof = 0).
+    public var std: Double?
+    public var min: Double?
+    public var max: Double?
+
+    public init(l2: Double?, mean: Double?, std: Double?, min: Double?, max: Double?) {
+        self.l2 = l2
+        self.mean = mean
+        self.std = std
+        self.min = min
+        self.max = max
+    }
+}
 
 extension TensorStatistics {
     /// Statistics of `count` little-endian values of `dtype` in `bytes`.

@@ -16,12 +16,27 @@ extension SlopeStore {
         public var value: Double?
     }
 
-    /// The metrics a sampler or pruner may rank by: the final values in `runs` and the per-epoch
-    /// values in `epochs` have the same names.
+    /// The per-epoch metrics: what a sampler or pruner ranks by, and report's curves (Reporting's
+    /// `CurveMetric`). The final values in `runs` and the per-epoch values in `epochs` have the same names.
     public enum TrialMetric: String, CaseIterable, Sendable {
         case train_loss, val_loss, train_accuracy, val_accuracy
         var finalColumn: String { "final_" + rawValue }
+
+        /// This metric's value in a stored epoch (nil when the epoch has none: no validation rows).
+        public func value(in epoch: EpochRecord) -> Double? {
+            switch self {
+            case .train_loss: return epoch.trainLoss
+            case .val_loss: return epoch.validationLoss
+            case .train_accuracy: return epoch.trainAccuracy
+            case .val_accuracy: return epoch.validationAccuracy
+            }
+        }
     }
+
+    /// Whether a metric is better higher when no goal is given: accuracies are maximised, everything
+    /// else (losses) minimised. The one rule for a sweep file's `metric:` without `goal:` and for
+    /// report's `--metric` (metric names such as `val_accuracy`, and columns such as `final_val_accuracy`).
+    public static func isMaximizedByDefault(_ metricName: String) -> Bool { metricName.hasSuffix("accuracy") }
 
     /// Claims the oldest queued run of the sweep (a trial requeued by Ctrl-C continues, it is not
     /// sampled again); when none is queued and the sweep has fewer than `trialCount` runs, makes one:

@@ -1,6 +1,7 @@
 // Writes: queueing sweeps and runs, claiming and reclaiming them, logging epochs, and
 // ending runs. Each public function is exactly one transaction, written once for both backends
-// (the epoch write's fast path is each backend's own: StoreBackend.writeEpoch).
+// (the epoch write's fast path is each backend's own: StoreBackend.writeEpoch). The worker logs
+// its epochs through `epochWriter` (EpochWriter.swift), not `writeEpoch`.
 import Foundation
 
 extension SlopeStore {
@@ -170,6 +171,8 @@ extension SlopeStore {
     /// run, by another worker or by this one, makes it stale), and `.invalidValue` for a tensor
     /// whose size does not match.
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
+    /// For tests and tools (BenchSearch): the worker writes through `epochWriter`, behind training
+    /// (Experiments' EpochLog maps that chain).
     public func writeEpoch(runID: Int64, _ epoch: EpochRecord, tensors: [TensorRecord], holder: RunHolder) throws {
         try Self.checkSizes(of: tensors, runID: runID, epoch: epoch.epoch)
         try backend.writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder)

@@ -1,6 +1,7 @@
 // Where `--out` may write, through the built `runner datasets` and `report`: one set of checks
-// (Reporting's OutputFile), so that no output replaces a database, a device, a pipe or a link,
+// (CLISupport's OutputFile), so that no output replaces a database, a device, a pipe or a link,
 // a full disk leaves the old file as it was, and each refusal is one line with its exit status.
+import CLISupport
 import Foundation
 import Reporting
 import TestSupport

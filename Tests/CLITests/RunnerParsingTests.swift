@@ -185,4 +185,30 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertTrue(train.contains("Seed of the initial weights and the shuffles (0 to 2^63 - 1)"), train)
         XCTAssertTrue(train.contains("Seed of the train/validation split (0 to 2^63 - 1;"), train)
     }
+
+    /// runner's help states RunSettings' defaults, which are not the engine's (TrainingConfiguration's
+    /// learning rate is 0.01): each "Default: X" of the run settings is the RunSettings() value.
+    func testHelpStatesTheRunSettingsDefaults() {
+        let help = Train.helpMessage(columns: 2000).split(separator: "\n")
+        let defaults = RunSettings()
+        func stated(_ option: String) -> String? {
+            guard let line = help.first(where: { $0.drop(while: { $0 == " " }).hasPrefix(option + " ") }),
+                  let range = line.range(of: "Default: ") else { return nil }
+            let value = line[range.upperBound...]  // "0.05." or "sgd. (values: sgd, adam, ...)"
+            if let end = value.range(of: ". ") { return String(value[..<end.lowerBound]) }
+            return String(value.hasSuffix(".") ? value.dropLast() : value)
+        }
+        let numbers: [(String, Double)] = [
+            ("--learning-rate", defaults.learningRate), ("--batch-size", Double(defaults.batchSize)), ("--epochs", Double(defaults.epochs)),
+            ("--momentum", defaults.momentum), ("--beta1", defaults.beta1), ("--beta2", defaults.beta2), ("--epsilon", defaults.epsilon),
+            ("--rho", defaults.rho), ("--weight-decay", defaults.weightDecay), ("--seed", Double(defaults.seed)),
+            ("--validation", defaults.validationFraction), ("--split-seed", Double(defaults.splitSeed)),
+        ]
+        for (option, value) in numbers {
+            let text = stated(option)
+            XCTAssertEqual(text.flatMap(Double.init), value, "\(option): the help says \(text ?? "no default")")
+        }
+        XCTAssertEqual(stated("--optimizer"), defaults.optimizer.rawValue)
+        XCTAssertEqual(stated("--precision"), defaults.precision.rawValue)
+    }
 }

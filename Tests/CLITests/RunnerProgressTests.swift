@@ -1,7 +1,9 @@
 // What `runner` prints: the progress display in each mode and the end-of-sweep summary table
 // (Reporting's Progress*.swift), on runs recorded in a real temporary database.
+import Experiments
 import Foundation
 @testable import Reporting
+@testable import Runner
 import Store
 import TestSupport
 import XCTest
@@ -146,6 +148,56 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[5], "diverged: run 3 (the loss became NaN or infinite): try a smaller --learning-rate; "
                        + "for regression, scale a target in the thousands or more first")
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
+    }
+
+    /// A momentum of 0.9999999999999999 is not the refused 1: the summary's settings show as report's
+    /// tables show them (`formatNumber`), never as `1` (it used %g).
+    func testSummaryNeverShowsAFractionAsOne() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary-fraction")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [
+            .example(momentum: 0.9999999999999999, epochs: 1), .example(momentum: 0.9, epochs: 1),
+        ])
+        let worker = WorkerIdentity.current()
+        for (runID, loss) in zip(runIDs, [0.25, 0.5]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            try store.writeEpoch(runID: runID, .init(epoch: 1, trainLoss: loss, validationLoss: loss, validationAccuracy: 0.9, seconds: 0), tensors: [],
+                                 holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.finishRun(runID: runID, status: .completed, stopReason: nil)
+        }
+        let table = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: sweepID), metric: "val_loss", maximize: false,
+                                           sweepID: sweepID, databaseArgument: "")
+        let lines = table.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(Array(lines[0].prefix(3)), ["run", "status", "momentum"], table)
+        XCTAssertEqual(lines[1].prefix(4), ["*", "1", "completed", "0.9999999999999999"], table)
+        XCTAssertEqual(lines[2].prefix(3), ["2", "completed", "0.9"], table)
+    }
+
+    /// The progress bar's total: the unfinished runs in scope (single runs too without --sweep) and
+    /// a TPE sweep's trials not sampled yet, counted (not every run read with its configuration).
+    func testPendingRunsCountsUnfinishedRunsAndUnsampledTrials() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-pending")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [.example(), .example(seed: 1), .example(seed: 2)])
+        let worker = WorkerIdentity.current()
+        _ = try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker))  // running
+        _ = try XCTUnwrap(store.claimRun(runID: runIDs[1], worker: worker))
+        try store.finishRun(runID: runIDs[1], status: .completed, stopReason: nil)
+        let single = try store.createRun(.example())
+        let tpe = try SweepSpec.parse(yaml: """
+            method: tpe
+            count: 4
+            fixed: {dataset: xor, epochs: 1}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
+            """, file: "t.yaml")
+        let (tpeID, _) = try SweepPlan(spec: tpe).enqueue(in: store)
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: single), 1)
+        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: runIDs[1]), 0)
     }
 
     /// After a random or TPE sweep the summary points at `report importance` (sampled values would

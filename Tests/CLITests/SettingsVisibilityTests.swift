@@ -162,7 +162,7 @@ final class SettingsVisibilityTests: XCTestCase {
         for (line, run) in zip(lines.dropFirst(), runs) {
             let cells = line.first == "*" ? Array(line.dropFirst()) : line
             XCTAssertEqual(cells[0], String(run.id))
-            XCTAssertEqual(cells[4], String(format: "%g", try XCTUnwrap(run.number(.momentum))), table)
+            XCTAssertEqual(cells[4], formatNumber(try XCTUnwrap(run.number(.momentum))), table)  // as report runs shows it
         }
         XCTAssertEqual(Set(runs.map { $0.number(.momentum) }).count, runs.count, "the momenta are drawn")
     }

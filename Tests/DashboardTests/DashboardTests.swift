@@ -443,6 +443,8 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/curves?runs=1,x", .badRequest, "runs must be a positive whole number")
         try await assertError("/api/curves?runs=77", .notFound, "no run with id 77")
         try await assertError("/api/curves?runs=1&metric=speed", .badRequest, "metric must be one of")
+        // A bidi control (U+202E) would reorder the rest of the message where it is shown: escaped.
+        try await assertError("/api/curves?runs=1&metric=sp%E2%80%AEeed", .badRequest, "not 'sp\\u{202E}eed'")
         try await assertError("/api/curves?runs=" + (1...51).map(String.init).joined(separator: ","), .badRequest, "at most 50 runs")
     }
 

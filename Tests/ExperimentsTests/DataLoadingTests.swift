@@ -164,6 +164,9 @@ final class DataLoadingTests: XCTestCase {
         assertBadData("a,b\n\(String(repeating: "x", count: 100)),1\n", line: 2, column: "'a' (1)",
                       contains: "'\(String(repeating: "x", count: 40))...' is not a number")
         assertBadData("a,b\n1,\u{1B}[31mred\n", line: nil, column: "'b'", contains: "a single class (\\x1B[31mred)")
+        // A bidi control (U+202E) in a header would reorder the rest of the error line on a terminal: escaped.
+        assertBadData("a\u{202E}b,c\nx,1\n", line: 2, column: "'a\\u{202E}b' (1)", contains: "'x' is not a number")
+        assertBadData("n\u{202E},n\u{202E}\n1,2\n", line: 1, column: "'n\\u{202E}'", contains: "column name 'n\\u{202E}' appears twice")
     }
 
     func testTooFewRowsForTheSplit() throws {

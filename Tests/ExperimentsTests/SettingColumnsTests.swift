@@ -61,6 +61,20 @@ final class SettingColumnsTests: XCTestCase {
         XCTAssertEqual(configuration.label(showing: [.momentum, .splitSeed]), "lr=0.05 batch=4 seed=0 momentum=0.5 split_seed=0 2-64-2")
     }
 
+    /// A momentum of 0.9999999999999999 is not the refused 1: progress labels show numbers as
+    /// report's tables do (`formatNumber`), never as `1` (they used %.3g and %.4g).
+    func testProgressLabelNeverShowsAFractionAsOne() throws {
+        let configuration = try Self.xorConfiguration { settings in
+            settings.momentum = 0.9999999999999999
+            settings.weightDecay = 0.9999999999999999
+        }
+        XCTAssertEqual(configuration.label(), "lr=0.05 batch=4 seed=0 momentum=0.9999999999999999 2-64-2")
+        XCTAssertEqual(configuration.label(showing: [.momentum, .weightDecay]),
+                       "lr=0.05 batch=4 seed=0 momentum=0.9999999999999999 weight_decay=0.9999999999999999 2-64-2")
+        let small = try Self.xorConfiguration { $0.learningRate = 0.000125 }
+        XCTAssertEqual(small.label(), "lr=1.250e-04 batch=4 seed=0 2-64-2", "as report runs shows it")
+    }
+
     /// The grid suggestion names the swept settings' columns: `hidden` (not layers), `validation_fraction`, `weight_decay`.
     func testVariedColumnsComeFromTheRegistry() throws {
         let spec = try SweepSpec.parse(yaml: """

@@ -1,5 +1,6 @@
 // Sweep files: parsing, grid expansion counts and order, seeded random search within
 // bounds, and strict validation whose errors name the field and the accepted values.
+import Store
 import XCTest
 @testable import Experiments
 
@@ -83,6 +84,30 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(spec.earlyTerminate, .init(warmupEpochs: 2))
         // The stored JSON reads back as the same spec (the worker reads pruning from it).
         XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "sweeps.spec"), spec)
+    }
+
+    /// The stored spec's head (method, count, metric) that Store and the reports read is what
+    /// SweepSpec writes, and a metric without a goal takes the one natural-goal rule (Store's, which
+    /// report's --metric uses too): accuracies are maximised, losses minimised.
+    func testStoredHeadReadsWhatTheSpecWrites() throws {
+        for name in SweepSpec.MetricName.allCases {
+            let spec = try parse("method: random\ncount: 3\nmetric: {name: \(name.rawValue)}\nparameters: {seed: {values: [0, 1]}}")
+            let maximize = name == .validationAccuracy || name == .trainAccuracy
+            XCTAssertEqual(spec.metric.goal, maximize ? .maximize : .minimize, name.rawValue)
+            XCTAssertEqual(SlopeStore.isMaximizedByDefault(name.rawValue), maximize, name.rawValue)
+            let head = SlopeStore.SweepRecord.Head(specJSON: spec.json())
+            XCTAssertEqual(head.method, "random")
+            XCTAssertEqual(head.count, 3)
+            XCTAssertEqual(head.metric, .init(name: name.rawValue, maximize: maximize))
+        }
+        let explicit = try parse("metric: {name: val_accuracy, goal: minimize}\nparameters: {seed: {values: [0, 1]}}")
+        XCTAssertEqual(SlopeStore.SweepRecord.Head(specJSON: explicit.json()).metric, .init(name: "val_accuracy", maximize: false))
+        XCTAssertEqual(SlopeStore.SweepRecord.Head(specJSON: explicit.json()).method, "grid")
+        // A damaged spec: each key nil rather than a wrong value.
+        let damaged = SlopeStore.SweepRecord.Head(specJSON: #"{"method": 3, "count": "many", "metric": {"name": "val_loss"}}"#)
+        XCTAssertEqual(damaged, SlopeStore.SweepRecord.Head(specJSON: "not json"))
+        XCTAssertNil(damaged.method)
+        XCTAssertNil(damaged.metric)
     }
 
     /// `sweeps.spec` is the file's own shape as JSON: what docs/sweeps.md documents is what
@@ -232,6 +257,9 @@ final class SweepSpecTests: XCTestCase {
                        mentions: ["the grid has 101000 runs (1000 seed x 101 learning_rate)", "at most 100000", "split it"])
         XCTAssertEqual(try parse("parameters: {seed: {values: [\(seeds)]}, learning_rate: {values: [0.1, 0.2]}}").runCount, 2000)
         assertRejected("methd: grid", field: "methd", mentions: ["unknown key", "method", "parameters", "early_terminate"])
+        // A bidi control (U+202E) in a key would reorder the rest of the error line on a terminal: escaped.
+        assertRejected("\"na\u{202E}me\": s", field: "na\\u{202E}me", mentions: ["unknown key"])
+        assertRejected("parameters: {\"seed\u{202E}\": {values: [1]}}", field: "parameters.seed\\u{202E}", mentions: ["unknown setting"])
         assertRejected("method: bayes", field: "method", mentions: ["grid, random"])
         assertRejected("parameters: {learning_rat: {values: [0.1]}}", field: "parameters.learning_rat", mentions: ["unknown setting", "learning_rate", "batch_size"])
         assertRejected("parameters: {learning_rate: {values: []}}", field: "parameters.learning_rate.values", mentions: ["empty"])

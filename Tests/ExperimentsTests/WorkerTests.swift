@@ -450,6 +450,13 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(Set(try store.tensors(runID: bad.id, kind: .weight).map(\.epoch)), [0, 1, 2, 3], "the pruned run's last epoch keeps its weights")
     }
 
+    /// Pruning reasons show numbers as report's tables do: an accuracy of 0.9999999999999999 is not 1.
+    func testPruningReasonNumbersNeverShowAFractionAsOne() {
+        XCTAssertEqual(formatLoss(0.9999999999999999), "0.9999999999999999")
+        XCTAssertEqual(formatLoss(0.25), "0.25")
+        XCTAssertEqual(formatLoss(2.302585), "2.303")
+    }
+
     func testDivergedRun() throws {
         let store = try store()
         var settings = RunSettings()

@@ -49,6 +49,12 @@ final class FilterParserTests: ReportTestCase {
             } catch { return "\(error)" }
         }
         XCTAssertEqual(message("rate < 0.1"), "unknown column 'rate'; valid columns: " + RunColumn.validNames.joined(separator: ", "))
+        // A bidi control (U+202E) would reorder the rest of the error line on a terminal: escaped,
+        // in the expression and in the character named (which was shown raw).
+        let unexpected = "unexpected character '\\u{202E}'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'"
+        XCTAssertEqual(message("ra\u{202E}te < 0.1"), "invalid expression \"ra\\u{202E}te < 0.1\": " + unexpected)
+        XCTAssertEqual(message("learning_rate < \u{202E}"), "invalid expression \"learning_rate < \\u{202E}\": " + unexpected)
+        XCTAssertEqual(message("seed = 1 \u{1B}"), "invalid expression \"seed = 1 \\x1B\": unexpected character '\\x1B'; use = != < <= > >= in like and or not, parentheses, numbers and 'quoted strings'")
         XCTAssertEqual(message("learning_rate <"), "invalid expression \"learning_rate <\": expected a value but the expression ended")
         XCTAssertEqual(message("learning_rate < 0.1 and"), "invalid expression \"learning_rate < 0.1 and\": expected a column name but the expression ended")
         XCTAssertEqual(message("(seed = 1"), "invalid expression \"(seed = 1\": expected ')' but the expression ended")

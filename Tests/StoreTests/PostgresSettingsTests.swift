@@ -34,6 +34,7 @@ final class PostgresSettingsTests: XCTestCase {
             }
             let message = error.description
             XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
+            XCTAssertTrue(error.isUsageError, "exit status 2 in both executables: \(message)", file: file, line: line)
             return message
         } catch {
             XCTFail("\(url): \(error)", file: file, line: line)
@@ -127,6 +128,14 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=allow").contains("not supported"))
         XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=disable&sslrootcert=/x").contains("sslmode=disable"))
         XCTAssertTrue(refusal("postgresql://u@h/d?sslmode=require&sslrootcert=").contains("sslrootcert is empty"))
+    }
+
+    /// Only a wrong URL is bad input among the store's errors (exit status 2); the rest are runtime errors.
+    func testOnlyABadURLIsAUsageError() {
+        XCTAssertTrue(StoreError.invalidDatabaseURL("x").isUsageError)
+        XCTAssertFalse(StoreError.notFound("run 3").isUsageError)
+        XCTAssertFalse(StoreError.cannotConnect(server: "h", reason: "refused").isUsageError)
+        XCTAssertFalse(StoreError.diskFull(path: "a.db").isUsageError)
     }
 
     func testBadURLsSayWhatIsWrong() {

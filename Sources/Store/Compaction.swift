@@ -1,6 +1,6 @@
-// Storage: what a tensor costs in the file (for runner's estimate before a sweep), the bytes a
-// sweep's tensors take, and `runner compact`, which deletes the tensors of intermediate epochs of
-// finished runs and gives the space back to the file system (VACUUM).
+// `runner compact`, which deletes the tensors of intermediate epochs of finished runs and gives the
+// space back to the file system (VACUUM), and what it weighs: what a tensor costs in the file (for
+// runner's estimate before a sweep) and the bytes a sweep's tensors take.
 import Foundation
 
 extension SlopeStore {

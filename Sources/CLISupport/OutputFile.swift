@@ -1,10 +1,8 @@
 // Writing a command's output to the file its `--out` names (`report tensors/curves/html/evaluate`,
 // `runner datasets`): one set of checks for both executables, so that no output ever destroys a
 // device, a pipe, a link or a database.
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+import Reporting
 import Store
 
 public enum OutputFile {
@@ -46,7 +44,7 @@ public enum OutputFile {
         if let descriptor = streamDescriptor(path) {
             var info = stat()
             if fstat(descriptor, &info) == 0, databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
-            try writeAll(descriptor, data, shownAs: path)
+            try writeWhole(descriptor, data, shownAs: path)
             return descriptor == STDOUT_FILENO
         }
         // The database being read is told by its device and inode, whatever the path's spelling
@@ -82,18 +80,17 @@ public enum OutputFile {
         }
         defer { close(descriptor) }
         if isPipe { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK) }
-        try writeAll(descriptor, data, shownAs: path)
+        try writeWhole(descriptor, data, shownAs: path)
     }
 
     /// Replaces the regular file `target` (or creates it) whole: written to a temporary file beside
     /// it, flushed, then renamed over it. On any error the temporary file goes and `target` is as it was.
     private static func replace(_ target: String, with data: Data, shownAs path: String) throws {
-        let url = URL(fileURLWithPath: target)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
+        let temporary = SlopeStore.temporaryExportPath(for: target)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw ReportError.output("\(path): \(String(cString: strerror(errno)))") }
         do {
-            try writeAll(descriptor, data, shownAs: path)
+            try writeWhole(descriptor, data, shownAs: path)
             guard fsync(descriptor) == 0 else { throw ReportError.output("\(path): \(String(cString: strerror(errno)))") }
             guard close(descriptor) == 0 else {
                 throw ReportError.output("\(path): \(String(cString: strerror(errno)))")
@@ -111,20 +108,13 @@ public enum OutputFile {
     }
 
     /// Writes all of `data` (a full disk: "No space left on device").
-    private static func writeAll(_ descriptor: Int32, _ data: Data, shownAs path: String) throws {
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written > 0 { offset += written; continue }
-                if written < 0 && errno == EINTR { continue }
-                if written < 0 && errno == EPIPE {  // a pipe's reader went away (`--out /dev/stdout | head`): end as SIGPIPE would
-                    signal(SIGPIPE, SIG_DFL)
-                    raise(SIGPIPE)
-                }
-                throw ReportError.output("\(path): \(String(cString: strerror(written < 0 ? errno : EIO)))")
-            }
+    private static func writeWhole(_ descriptor: Int32, _ data: Data, shownAs path: String) throws {
+        guard let failure = writeAll(descriptor, data) else { return }
+        if failure == EPIPE {  // a pipe's reader went away (`--out /dev/stdout | head`): end as SIGPIPE would
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
         }
+        throw ReportError.output("\(path): \(String(cString: strerror(failure)))")
     }
 
     /// The SQLite database whose file (or -wal or -shm file) `path` is, or nil: output never replaces one.

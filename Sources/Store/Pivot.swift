@@ -1,0 +1,86 @@
+// A pivot of a sweep's runs (`RunQueries.pivot`): its cells and their statistics, computed the same
+// way on every store.
+import Foundation
+
+/// One cell of a pivot: the runs sharing a (row, column) value pair.
+public struct PivotCell: Equatable, Sendable {
+    public var rowValue: RunValue
+    public var columnValue: RunValue
+    /// Runs in the cell, and how many of them have a value for the metric. A run that diverged or
+    /// failed has none, whatever it stored before it stopped (as `report best` never names one):
+    /// it counts in `runCount` and in `divergedCount` or `failedCount`, never in the statistics.
+    public var runCount: Int
+    public var valueCount: Int
+    public var mean: Double?
+    public var minimum: Double?
+    public var maximum: Double?
+    /// Population standard deviation of the metric over the cell's runs that have a value.
+    public var standardDeviation: Double?
+    public var divergedCount: Int = 0
+    public var failedCount: Int = 0
+    /// The lowest run id in the cell (the run queued first): what breaks a tie between cells.
+    public var firstRunID: Int64 = 0
+}
+
+extension PivotCell {
+    init(rowValue: RunValue, columnValue: RunValue, runCount: Int, valueCount: Int, firstRunID: Int64) {
+        self.rowValue = rowValue; self.columnValue = columnValue
+        self.runCount = runCount; self.valueCount = valueCount; self.firstRunID = firstRunID
+    }
+
+    /// The cell's statistics of `values` (its runs' values in id order).
+    mutating func setStatistics(_ values: [Double]) {
+        valueCount = values.count
+        guard let statistics = CellStatistics(values) else { return }
+        mean = statistics.mean; minimum = statistics.minimum; maximum = statistics.maximum
+        standardDeviation = statistics.standardDeviation
+    }
+}
+
+/// The mean, extremes and population standard deviation (divided by n, numpy's `ddof=0`) of a pivot
+/// cell's values, computed in Swift in the order given so that every store gives the same bits: SQL's
+/// avg() adds in whatever order the rows come, and SQLite (Neumaier's compensated sum since 3.43,
+/// plain before) and PostgreSQL (plain) add differently, which could change a printed digit or which
+/// cell ties for best. Reporting's seed ranking (`report best`, runner's summary) uses it too, so
+/// every `±` Slope prints is the same spread.
+public struct CellStatistics: Equatable, Sendable {
+    public var mean: Double
+    public var minimum: Double
+    public var maximum: Double
+    /// Nil when the mean is not finite (an infinite value makes the spread meaningless).
+    public var standardDeviation: Double?
+}
+
+extension CellStatistics {
+    /// Nil for no values. An infinite value makes the mean that infinity (NaN with both signs).
+    public init?(_ values: [Double]) {
+        guard let first = values.first else { return nil }
+        let count = Double(values.count)
+        minimum = values.reduce(first) { Swift.min($0, $1) }
+        maximum = values.reduce(first) { Swift.max($0, $1) }
+        guard values.allSatisfy(\.isFinite) else {
+            mean = minimum == -.infinity && maximum == .infinity ? .nan : (maximum == .infinity ? .infinity : -.infinity)
+            standardDeviation = nil
+            return
+        }
+        mean = Self.compensatedSum(values) / count
+        // Finite values whose sum overflows (beyond ±1.8e308): their mean still is one.
+        if !mean.isFinite { mean = Self.compensatedSum(values.lazy.map { $0 / count }) }
+        // Two passes: the spread around the mean, not E[x²] - E[x]² (which cancels to noise, or below
+        // zero, when the values are close together and far from zero).
+        let mean = mean
+        standardDeviation = (Self.compensatedSum(values.lazy.map { ($0 - mean) * ($0 - mean) }) / count).squareRoot()
+    }
+
+    /// The sum of finite values with Neumaier's compensation: each addition's rounding error is
+    /// kept and added back at the end, so the result hardly depends on the order.
+    static func compensatedSum(_ values: some Sequence<Double>) -> Double {
+        var sum = 0.0, compensation = 0.0
+        for value in values {
+            let next = sum + value
+            compensation += abs(sum) >= abs(value) ? (sum - next) + value : (value - next) + sum
+            sum = next
+        }
+        return sum + compensation
+    }
+}
