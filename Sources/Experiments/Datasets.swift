@@ -30,7 +30,7 @@ public enum BuiltInDataset: String, CaseIterable, Sendable {
         switch self {
         case .digits: return "8x8 handwritten digits, pixels scaled to [0,1] (scikit-learn's digits)"
         case .xor: return "the four XOR points"
-        case .linear: return "regression y = 3 x1 + 2 x2 + noise (the course's style; the tiny workload)"
+        case .linear: return "regression y = 3 x1 + 2 x2 + noise (a linear model's textbook case; the tiny workload)"
         case .spirals: return "interleaved spirals, one arm per class"
         case .moons: return "two interleaving half circles"
         case .blobs: return "Gaussian blobs, one per class"

@@ -250,7 +250,7 @@ struct Tensors: ParsableCommand, ReadsDatabase {
 
 struct Explain: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
-        abstract: "The slope of the loss w.r.t. one weight, as the course's three factors, from the stored weights.",
+        abstract: "The slope of the loss w.r.t. one weight, as the chain rule's three factors, from the stored weights.",
         discussion: """
             For training row N: the value of node I feeding the weight x the slope
             of the activation at node J x the slope of the loss w.r.t. node J's
