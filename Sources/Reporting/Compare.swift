@@ -325,8 +325,9 @@ extension Reporter {
         }
         if let crowded = pivot.crowdedAxesText {
             throw ReportError.invalidArgument("sweep \(sweepID): \(crowded), too many for a table (at most \(Pivot.axisValueLimit) "
-                + "per axis; a random or TPE search samples a new one per run): see which settings matter with `report importance "
-                + "--sweep \(sweepID)`, choose other --rows/--cols, narrow the runs with --where, or list the cells with --format csv")
+                + "per axis; a random or TPE search samples a new one per run): see which settings matter with "
+                + "`\(CommandHint.command("report importance --sweep \(sweepID)"))`, choose other --rows/--cols, narrow the runs with --where, "
+                + "or list the cells with --format csv")
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
         let rowLabel = Self.labels(pivot.rowValues, of: pivot.rowColumn), columnLabel = Self.labels(pivot.columnValues, of: pivot.columnColumn)

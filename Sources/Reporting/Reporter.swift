@@ -269,7 +269,7 @@ public struct Reporter: Sendable {
             if try queries.runCount() == 0 {
                 throw ReportError.emptyDatabase
             }
-            if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
+            if format == .table { return "no sweeps (only single runs: see `\(CommandHint.command("report runs"))`)\n" }
         }
         let counts = try queries.runStatusCounts()
         let tensorBytes = try queries.tensorBytesBySweep()
@@ -415,7 +415,7 @@ public struct Reporter: Sendable {
         if top.isEmpty {
             if sweepRuns.isEmpty { throw ReportError.noRuns(in: sweep, filtered: filter != nil) }
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best: all \(sweepRuns.count) failed or diverged "
-                                     + "(report runs --sweep \(sweepID) shows why)")
+                                     + "(\(CommandHint.command("report runs --sweep \(sweepID)")) shows why)")
         }
         guard let winner = top.first, let value = winner.number(column), value.isFinite else {
             // Infinity is no result to rank (as a diverged run's loss): say that it is all there is.
@@ -435,7 +435,7 @@ public struct Reporter: Sendable {
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best by \(column.rawValue): "
                                      + (without > 0 ? "the runs with a value all have an infinite one (\(counts); \(without) run\(without == 1 ? " has" : "s have") none yet)"
                                                     : "every run's value is infinite (\(counts))")
-                                     + ", and infinity is no result to rank (report runs --sweep \(sweepID) shows them)")
+                                     + ", and infinity is no result to rank (\(CommandHint.command("report runs --sweep \(sweepID)")) shows them)")
         }
         switch format {
         case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)
