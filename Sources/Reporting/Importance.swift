@@ -134,7 +134,7 @@ extension Reporter {
                                         .init("best_mean"), .init("merged", alignsRight: false)])
         for item in result.settings {
             table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean),
-                               .text(item.merged.joined(separator: " "))])
+                               .list(item.merged)])
         }
         if format != .table { return table.render(format, style: style) }
         guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }

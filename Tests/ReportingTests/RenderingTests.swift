@@ -133,6 +133,19 @@ final class RenderingTests: ReportTestCase {
         XCTAssertFalse(single.contains("Importance"))
     }
 
+    /// `report importance --format json`'s `merged` is a list, as the dashboard's API gives it (before:
+    /// `"merged": ""`, and the names joined by spaces); CSV keeps one field, the names separated by spaces.
+    func testImportanceJSONListsTheMergedSettings() throws {
+        let json = try reporter().importance(sweepID: 1, format: .json)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["setting"] as? String }, ["learning_rate", "batch_size", "seed"])
+        XCTAssertEqual(rows.map { $0["merged"] as? [String] }, [[], [], ["weight_decay"]])
+        XCTAssertTrue(json.contains(#""merged": []}"#) && json.contains(#""merged": ["weight_decay"]}"#), json)
+        let csv = try reporter().importance(sweepID: 1, format: .csv).split(separator: "\n")
+        XCTAssertEqual(csv.first, "setting,importance,groups,best_group,best_mean,merged")
+        XCTAssertTrue(csv[1].hasSuffix(",") && csv[3].hasSuffix(",weight_decay"), "\(csv)")
+    }
+
     func testTablesFitTheWidthAndCSVQuotes() {
         var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
         table.rows = [[.integer(1), .text("a rather long run name that will not fit"), .real(0.123456)],
