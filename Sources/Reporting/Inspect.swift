@@ -305,14 +305,17 @@ extension Reporter {
         // L2 weight decay adds decay x w to each weight's gradient before the step (and to the stored gradient).
         let decay = inputs.configuration.weightDecay
         let decayTerm = decay * (weight ?? 0)
+        // 0 times a negative number is -0.0, which CSV and JSON would print as "-0.0" (the table shows 0):
+        // a sign that means nothing. Adding 0 turns -0.0 into 0 and leaves every other value as it is.
+        func number(_ value: Double?) -> Cell { .number(value.map { $0 + 0 }) }
 
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
                                         .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
                                         .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch")],
                               rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
-                                      .integer(Int64(j)), .integer(row), .number(weight), .number(slope.nodeValue),
-                                      .number(slope.activationSlope), .number(slope.lossSlopeAtOutput), .real(slope.product),
-                                      .real(slope.gradient), .real(decayTerm), .number(storedGradient)]])
+                                      .integer(Int64(j)), .integer(row), number(weight), number(slope.nodeValue),
+                                      number(slope.activationSlope), number(slope.lossSlopeAtOutput), number(slope.product),
+                                      number(slope.gradient), number(decayTerm), number(storedGradient)]])
         guard format == .table else { return table.render(format, style: style) }
         // One notation for every number of the output (a step of -0.000936 next to a gradient of 0.001872).
         func show(_ value: Double?) -> String { value.map { formatSignificant($0, digits: 6) } ?? "-" }

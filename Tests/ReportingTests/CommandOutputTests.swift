@@ -406,6 +406,25 @@ a step of learning_rate 0.5 changes the weight by 0.0122651
 """#)
     }
 
+    /// Without weight decay the decay term of a negative weight is 0 x w = -0.0, which JSON and CSV
+    /// printed as "-0.0" (so did any factor that is 0 times a negative number): now 0.
+    func test_explainJSONHasNoNegativeZero() throws {
+        let r = try reporter()
+        let json = try r.explain(runID: 10, epoch: 0, layer: 2, from: 1, to: 0, row: 3, loader: xorLoader, format: .json)
+        let object = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
+        XCTAssertLessThan(try XCTUnwrap(object["weight"] as? Double), 0, json)
+        XCTAssertTrue(json.contains(#""weight_decay_term": 0.0,"#), json)
+        let csv = try r.explain(runID: 10, epoch: 0, layer: 2, from: 1, to: 0, row: 3, loader: xorLoader, format: .csv)
+        XCTAssertNil(csv.range(of: #"(^|,)-0\.0(,|\n)"#, options: .regularExpression), csv)
+        // Every row and the full-data gradient of both layers' weights: no value is -0.0.
+        for (layer, from, to) in [(1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1), (2, 0, 0), (2, 1, 0)] {
+            for row in [nil, 0, 1, 2, 3] {
+                let text = try r.explain(runID: 10, epoch: 0, layer: layer, from: from, to: to, row: row, loader: xorLoader, format: .json)
+                XCTAssertNil(text.range(of: #"-0\.0[,}]"#, options: .regularExpression), text)
+            }
+        }
+    }
+
     func test_curves() throws {
         let r = try reporter()
         assertOutput(try r.curves(runIDs: [9], logY: true), #"""
