@@ -91,9 +91,11 @@ extension Reporter {
         var table = DataTable(columns: columns)
         var flagged: [String: [Int]] = [:]   // "layer 2: vanishing gradient" -> epochs
         // Vanishing updates, exploding weights and chance-level accuracy (over the whole run, also with --epoch).
-        let diagnoses = Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
-                                             classCount: Diagnostics.classCount(layers: run.layers),
-                                             hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))
+        // A diverged run's advice first: its stored weights can look healthy, as they end before the loss did.
+        let diagnoses = (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+            + Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
+                                   classCount: Diagnostics.classCount(layers: run.layers),
+                                   hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))
         for row in statistics {
             var flags: [String] = []
             for diagnosis in diagnoses where diagnosis.epochsByLayer[row.layer]?.contains(row.epoch) == true {
@@ -141,9 +143,13 @@ extension Reporter {
             // These flags are about gradients (and dead units); the diagnosis is about updates,
             // weights and accuracy: the line says which is which, so that a diagnosis after it
             // (vanishing updates) does not read as a contradiction.
+            // A diverged run alone: its stored epochs look fine, and the line must not end on that.
+            let onlyDiverged = diagnoses.map(\.kind) == [.diverged]
             out += "gradients neither vanishing nor exploding" + (showsDead ? ", no dying ReLUs" : "")
                 + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen"
-                                     : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
+                   : onlyDiverged ? "; no vanishing updates, exploding weights or chance-level accuracy seen in the stored epochs, "
+                                    + "but the run diverged: see the diagnosis below"
+                   : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
         } else {
             out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
             for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {

@@ -319,7 +319,7 @@ public struct Reporter: Sendable {
         case .json:
             let runFields = RunColumn.allCases.map { "\(jsonStringLiteral($0.rawValue)): \(Self.cell(run[$0]).json)" }
             let config = run.configJSON.isEmpty ? "null" : run.configJSON
-            let diagnoses = try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries)
+            let diagnoses = try Self.diagnoses(run, queries: queries)
             return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
                 + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines)
                 + ",\n  \"diagnosis\": [" + diagnoses.map(\.json).joined(separator: ", ") + "]\n}\n"
@@ -360,10 +360,15 @@ public struct Reporter: Sendable {
                 return points.isEmpty ? nil : PlotSeries(label: metric.rawValue, points: points)
             }
             if !accuracies.isEmpty { out += "\n" + TerminalPlot.render(accuracies, title: "accuracy", style: style) }
-            out += Self.diagnosisText(try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run),
-                                                               queries: queries), style: style)
+            out += Self.diagnosisText(try Self.diagnoses(run, queries: queries), style: style)
             return out
         }
+    }
+
+    /// `report show`'s findings: a diverged run's first (its advice), then what its stored epochs show.
+    static func diagnoses(_ run: SlopeStore.RunRecord, queries: RunQueries) throws -> [TrainingDiagnosis] {
+        (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+            + (try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries))
     }
 
     static func epochTable(_ epochs: [EpochRow]) -> DataTable {

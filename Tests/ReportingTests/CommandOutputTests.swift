@@ -145,6 +145,9 @@ loss
            epoch
   ● train_loss
 
+diagnosis (see docs/cli-report.md, Diagnostics):
+  diverged: the loss became NaN or infinite; try a smaller --learning-rate; for regression, scale a target in the thousands or more first
+
 """#)
     }
 
@@ -160,7 +163,7 @@ loss
     {"epoch": 1, "train_loss": 12.5, "seconds": 0.25},
     {"epoch": 2, "train_loss": 4096.0, "seconds": 0.25}
   ],
-  "diagnosis": []
+  "diagnosis": [{"kind": "diverged", "epochs_by_layer": {}, "detail": "the loss became NaN or infinite", "advice": "a smaller --learning-rate; for regression, scale a target in the thousands or more first"}]
 }
 
 """#)
@@ -316,6 +319,9 @@ epoch  layer  weight_l2  gradient_l2  update_ratio  flags
 flags (vanishing: gradient_l2 < 1.000e-07 or < 0.001 x the output layer's; exploding: gradient_l2 > 1000 or update_ratio > 1; dying-relu: >= 50% of units dead):
   layer 1: exploding at epochs 1-2
   layer 2: exploding at epochs 1-2
+
+diagnosis (see docs/cli-report.md, Diagnostics):
+  diverged: the loss became NaN or infinite; try a smaller --learning-rate; for regression, scale a target in the thousands or more first
 
 """#)
     }
