@@ -182,6 +182,13 @@ extension Reporter {
 
     // MARK: grid
 
+    /// The note of `grid` and `importance` (and of their HTML and dashboard forms) on the values of
+    /// runs the search stopped early, which are mixed with those of runs that trained to the end.
+    static func prunedNote(_ prunedCount: Int, in subject: String) -> String {
+        "\(subject) include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
+            + "--where \"status = 'completed'\" leaves them out"
+    }
+
     /// The pivot of a sweep with its best cell, shared by `grid`, the HTML heatmap and the dashboard's.
     public struct Pivot: Sendable {
         public internal(set) var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
@@ -202,8 +209,7 @@ extension Reporter {
         public var notes: [String] {
             var notes: [String] = []
             if prunedCount > 0 {
-                notes.append("the cells include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
-                             + "--where \"status = 'completed'\" leaves them out")
+                notes.append(Reporter.prunedNote(prunedCount, in: "the cells"))
             }
             if best == nil, cells.values.contains(where: { $0.mean != nil }) {
                 notes.append("no cell is marked best: no cell's mean is a number to rank (inf or -inf: a run's value is infinite; "

@@ -146,6 +146,36 @@ final class RenderingTests: ReportTestCase {
         XCTAssertTrue(csv[1].hasSuffix(",") && csv[3].hasSuffix(",weight_decay"), "\(csv)")
     }
 
+    /// `report importance` ranks settings on the values of pruned runs too (taken when they stopped): it
+    /// says so as `grid` does, in grid's words, and so do the HTML page and the dashboard (its `notes`).
+    func testImportanceSaysItIncludesPrunedRuns() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-importance-pruned")
+        defer { directory.remove() }
+        let path = directory.path("pruned.db")
+        let store = try SlopeStore(path: path)
+        _ = try store.recordSweep(name: "asha", [
+            HandMadeRun(0.1, 8, 0.5, .completed), HandMadeRun(0.1, 16, 0.4, .completed), HandMadeRun(1, 8, 0.9, .pruned),
+            HandMadeRun(1, 16, 0.8, .completed), HandMadeRun(0.1, 8, 0.45, .completed), HandMadeRun(1, 16, 0.85, .pruned),
+        ])
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        let note = "the finished runs include runs that stopped early (2 pruned), with their values when they stopped; "
+            + "--where \"status = 'completed'\" leaves them out"
+        let text = try reporter.importance(sweepID: 1)
+        XCTAssertTrue(text.contains("in sweep 1, 6 finished runs:\n"), text)
+        XCTAssertTrue(text.contains("\n" + note + "\n"), text)
+        XCTAssertEqual(Reporter.importanceNotes(try reporter.importanceOfSettings(sweepID: 1)).first, note)
+        // grid's note on the same runs: the same words but for what holds the values.
+        XCTAssertTrue(try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size")
+                        .contains("the cells include runs that stopped early (2 pruned), with their values when they stopped; "), "grid")
+        let html = try reporter.html(sweepID: 1)
+        XCTAssertTrue(html.contains("<p class=\"meta\">\(xmlEscaped(note))</p>"), html)
+        // Without the pruned runs, no note.
+        let completed = try reporter.importance(sweepID: 1, filter: "status = 'completed'")
+        XCTAssertTrue(completed.contains("in sweep 1, 4 finished runs:\n"), completed)
+        XCTAssertFalse(completed.contains("stopped early"), completed)
+    }
+
     func testTablesFitTheWidthAndCSVQuotes() {
         var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
         table.rows = [[.integer(1), .text("a rather long run name that will not fit"), .real(0.123456)],
