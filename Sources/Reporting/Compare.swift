@@ -379,9 +379,8 @@ extension Reporter {
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of
     /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
     /// validation metric falls back to the training one when no run holds out validation rows.
-    func sweepMetric(_ sweepID: Int64, validates: Bool) throws -> (column: RunColumn, goal: Goal)? {
-        guard let text = try queries.sweepSummary(id: sweepID)?.specJSON,
-              let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+    static func sweepMetric(specJSON text: String?, validates: Bool) -> (column: RunColumn, goal: Goal)? {
+        guard let text, let spec = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
               let metric = spec["metric"] as? [String: Any], var name = metric["name"] as? String,
               let goalText = metric["goal"] as? String else { return nil }
         if name.hasPrefix("val_") && !validates { name = "train_" + name.dropFirst(4) }
@@ -390,7 +389,7 @@ extension Reporter {
     }
 
     /// The metric and goal a sweep's report ranks by: `metric` (with `goal`, else its natural one)
-    /// when given, else the sweep's own (`sweepMetric`), else the best validation loss when a run
+    /// when given, else the sweep's own (`sweepMetric(specJSON:validates:)`), else the best validation loss when a run
     /// holds out validation rows, else the best training loss. `report grid`, `best`, `importance`,
     /// `html` and the dashboard all start from this one choice.
     /// `validates`: whether any of the sweep's runs holds out validation rows (`validates(_:)`).
@@ -399,9 +398,17 @@ extension Reporter {
             let column = try numericColumn(metric, purpose: "--metric")
             return (column, goal ?? Goal.natural(for: column.rawValue))
         }
-        if let own = try sweepMetric(sweepID, validates: validates) { return (own.column, goal ?? own.goal) }
+        let chosen = Self.defaultMetric(specJSON: try queries.sweepSummary(id: sweepID)?.specJSON, validates: validates)
+        return (chosen.column, goal ?? chosen.goal)
+    }
+
+    /// `rankingMetric` without a `metric` given, from the sweep's stored spec: its own metric, else
+    /// best_val_loss when a run validates, else best_train_loss (for many sweeps at once: the
+    /// dashboard's list of sweeps reads every spec in one query).
+    public static func defaultMetric(specJSON: String?, validates: Bool) -> (column: RunColumn, goal: Goal) {
+        if let own = sweepMetric(specJSON: specJSON, validates: validates) { return own }
         let column: RunColumn = validates ? .best_val_loss : .best_train_loss
-        return (column, goal ?? Goal.natural(for: column.rawValue))
+        return (column, Goal.natural(for: column.rawValue))
     }
 
     /// The metric and goal a sweep's reports use when none is given (`rankingMetric` over all its runs).
