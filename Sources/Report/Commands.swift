@@ -91,7 +91,7 @@ struct Compare: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
-    @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
+    @Flag(help: "Show every hyperparameter, not only those that differ, and a TPE trial's internal values (config.trial).") var all = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"),
             transform: Accepted.threshold.parse)
     var threshold: Double?

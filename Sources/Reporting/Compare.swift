@@ -23,7 +23,8 @@ extension Reporter {
                         || skipped.contains(normalizedKey(String(path.split(separator: ".").last ?? ""))) {
                 return
             } else if let array = value as? [Any] {
-                leaves[path] = array.map { "\($0)" }.joined(separator: "-")
+                // As the JSON list it is (a TPE trial's internal values): joined by "-", a value read as a minus sign.
+                leaves[path] = "[" + array.map { "\($0)" }.joined(separator: ",") + "]"
             } else if value is NSNull {
                 leaves[path] = "null"
             } else if isBoolean(value), let flag = value as? Bool {
@@ -91,6 +92,9 @@ extension Reporter {
         }
         if !all {  // one run: all of its settings go to the note below the table, leaving room for the results
             parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
+            // A TPE trial's internal values (category indices, numbers before their log scale) say what
+            // the setting columns beside them say, unreadably: only with --all.
+            parameterColumns.removeAll { $0.0 == "config.trial" }
             // `hidden` says what `layers` says, when both differ.
             if parameterColumns.contains(where: { $0.0 == RunColumn.layers.rawValue }) { parameterColumns.removeAll { $0.0 == RunColumn.hidden.rawValue } }
         }

@@ -176,6 +176,38 @@ final class RenderingTests: ReportTestCase {
         XCTAssertFalse(completed.contains("stopped early"), completed)
     }
 
+    /// A TPE sweep's runs store their trial's internal values (`"trial": [...]` in the config): compare
+    /// showed them as a `trial` column of numbers joined by '-' (a minus sign to the reader). Now left
+    /// out unless --all, and then the JSON list.
+    func testCompareLeavesOutATPETrialUnlessAll() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-compare-trial")
+        defer { directory.remove() }
+        let path = directory.path("tpe.db")
+        let store = try SlopeStore(path: path)
+        let runs = [(0.01, 64, "[0.4243300054534058,3]"), (0.1, 16, "[-1.5,1]")].map { learningRate, batchSize, trial -> SlopeStore.NewRun in
+            var run = SlopeStore.NewRun.example(learningRate: learningRate, batchSize: batchSize)
+            run.configJSON = #"{"learningRate": \#(learningRate), "batchSize": \#(batchSize), "trial": \#(trial)}"#
+            return run
+        }
+        _ = try store.createSweep(name: "tpe", specJSON: "{}", runs: runs)
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        for format in [OutputFormat.table, .csv, .json] {
+            let text = try reporter.compare(sweepID: 1, format: format)
+            XCTAssertFalse(text.contains("trial"), "\(format): \(text)")
+            XCTAssertTrue(text.contains("learning_rate"), "\(format): \(text)")
+        }
+        let csv = try reporter.compare(sweepID: 1, all: true, format: .csv).split(separator: "\n").map(String.init)
+        let header = csv[0].split(separator: ",").map(String.init)
+        let trialIndex = try XCTUnwrap(header.firstIndex(of: "config.trial"), csv[0])
+        XCTAssertEqual(header.last, "config.trial", csv[0])
+        XCTAssertEqual(trialIndex, header.count - 1)
+        XCTAssertTrue(csv[1].hasSuffix(",\"[0.4243300054534058,3]\""), csv[1])
+        XCTAssertTrue(csv[2].hasSuffix(",\"[-1.5,1]\""), csv[2])
+        let json = try reporter.compare(sweepID: 1, all: true, format: .json)
+        XCTAssertTrue(json.contains(#""config.trial": "[-1.5,1]""#), json)
+    }
+
     func testTablesFitTheWidthAndCSVQuotes() {
         var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
         table.rows = [[.integer(1), .text("a rather long run name that will not fit"), .real(0.123456)],
