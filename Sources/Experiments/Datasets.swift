@@ -372,6 +372,20 @@ public enum DataCatalog {
                          splitSeed: data.splitSeed, standardize: data.standardize)
     }
 
+    /// The run's training rows as `prepare` makes them, with where each one is in the data (`dataRows[i]`:
+    /// training row i is that row of the data, counted from 0 in its order) and the names of the
+    /// classes (label 0 first; nil for regression): what `report explain --row` says of a row.
+    public static func prepareTraining(_ data: DataConfiguration, databasePath: String? = nil) throws
+        -> (training: Dataset, dataRows: [Int], classNames: [String]?) {
+        let (name, loaded) = try loadChecked(data, databasePath: databasePath)
+        let (training, _) = try split(loaded.dataset, name: name, validationFraction: data.validationFraction,
+                                      splitSeed: data.splitSeed, standardize: data.standardize)
+        let dataRows = data.validationFraction > 0
+            ? Dataset.splitRows(rowCount: loaded.dataset.rowCount, validationFraction: data.validationFraction, seed: data.splitSeed).training
+            : Array(0..<loaded.dataset.rowCount)
+        return (training, dataRows, loaded.classNames)
+    }
+
     /// The run's data as loaded (not split), with the name it was found by; checked against the
     /// sha256 stored when the run was queued (see `prepare`).
     static func loadChecked(_ data: DataConfiguration, databasePath: String?) throws -> (name: String, loaded: LoadedData) {

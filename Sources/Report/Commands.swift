@@ -254,8 +254,11 @@ struct Explain: ParsableCommand, ReadsDatabase {
         discussion: """
             For training row N: the value of node I feeding the weight x the slope
             of the activation at node J x the slope of the loss w.r.t. node J's
-            output. Without --row: the full-training-set gradient at those weights
-            (for a full-batch run it equals the gradient stored for epoch E+1).
+            output. N counts the training rows from 0: the data's rows in their
+            order, without those held out for validation (the output names the row
+            of the data and its target). Without --row: the full-training-set
+            gradient at those weights (for a full-batch run it equals the gradient
+            stored for epoch E+1).
             Example:
               report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
             """)
@@ -266,7 +269,7 @@ struct Explain: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight: \(Accepted.layer.expected).", valueName: "layer"), transform: Accepted.layer.parse) var layer: Int
     @Option(parsing: .unconditional, help: ArgumentHelp("The weight's entry: \(Accepted.weight.expected).", valueName: "i,j"), transform: Accepted.weight.parse) var weight: WeightIndex
-    @Option(parsing: .unconditional, help: ArgumentHelp("A training row, \(Accepted.row.expected); without it, the full-training-set gradient.", valueName: "n"), transform: Accepted.row.parse) var row: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A training row, \(Accepted.row.expected) (the data's rows in their order, without the validation rows); without it, the full-training-set gradient.", valueName: "n"), transform: Accepted.row.parse) var row: Int?
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,

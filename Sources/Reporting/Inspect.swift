@@ -11,10 +11,30 @@ public struct InspectionInputs: Sendable {
     public var configuration: TrainingConfiguration
     public var training: Dataset
     public var parameters: LayerParametersDecoder
-    public init(configuration: TrainingConfiguration, training: Dataset, parameters: @escaping LayerParametersDecoder) {
+    /// Training row i is row `dataRows[i]` of the data (from 0, in the data's order); nil when not known.
+    public var dataRows: [Int]?
+    /// The classes' names, label 0 first (nil: regression, or not known; labels are then shown as numbers).
+    public var classNames: [String]?
+    public init(configuration: TrainingConfiguration, training: Dataset, parameters: @escaping LayerParametersDecoder,
+                dataRows: [Int]? = nil, classNames: [String]? = nil) {
         self.configuration = configuration
         self.training = training
         self.parameters = parameters
+        self.dataRows = dataRows
+        self.classNames = classNames
+    }
+
+    /// Training row `row`'s target as a reader names it: "class 6" (the class's name), "target 2.5".
+    func targetText(row: Int) -> String? {
+        guard row >= 0, row < training.rowCount else { return nil }
+        switch training.targets {
+        case let .labels(labels, _):
+            let label = labels[row]
+            return "class " + (classNames.flatMap { $0.indices.contains(label) ? $0[label] : nil } ?? String(label))
+        case let .values(values, columns):
+            let shown = values[row * columns ..< (row + 1) * columns].map { formatSignificant($0, digits: 6) }
+            return (columns == 1 ? "target " : "targets ") + shown.joined(separator: ", ")
+        }
     }
 }
 
@@ -315,11 +335,14 @@ extension Reporter {
         // a sign that means nothing. Adding 0 turns -0.0 into 0 and leaves every other value as it is.
         func number(_ value: Double?) -> Cell { .number(value.map { $0 + 0 }) }
 
+        // Which example row N is: the training rows keep the data's order, without the validation rows.
+        let dataRow = row.flatMap { row in inputs.dataRows.flatMap { $0.indices.contains(row) ? $0[row] : nil } }
+        let target = row.flatMap { inputs.targetText(row: $0) }
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
-                                        .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
+                                        .init("data_row"), .init("target", alignsRight: false), .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
                                         .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch")],
                               rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
-                                      .integer(Int64(j)), .integer(row), number(weight), number(slope.nodeValue),
+                                      .integer(Int64(j)), .integer(row), .integer(dataRow), .text(target), number(weight), number(slope.nodeValue),
                                       number(slope.activationSlope), number(slope.lossSlopeAtOutput), number(slope.product),
                                       number(slope.gradient), number(decayTerm), number(storedGradient)]])
         guard format == .table else { return table.render(format, style: style) }
@@ -328,7 +351,10 @@ extension Reporter {
         var out = "\(terminalSafe(Self.runLabel(run))), weights after epoch \(chosenEpoch): layer \(layer) weight (\(i), \(j)) = \(show(weight))\n"
         out += "from node \(i) of \(layer == 1 ? "the inputs" : "layer \(layer - 1)") to node \(j) of layer \(layer)\n\n"
         if let row {
-            out += "training row \(row):\n"
+            // Row N counts the training rows from 0; they keep the data's order, the validation rows left out.
+            let source = dataRow.map { "row \($0) of \(terminalSafe(run.dataset)); " } ?? ""
+            out += "training row \(row) (\(source)training rows count from 0 in the data's order, without the validation rows)"
+                + (target.map { ", \($0)" } ?? "") + ":\n"
             let lines = [("  ", "value of node \(i) feeding the weight", show(slope.nodeValue)),
                          ("× ", "slope of the activation at node \(j)", show(slope.activationSlope)),
                          ("× ", "slope of the loss w.r.t. node \(j)'s output", show(slope.lossSlopeAtOutput)),
