@@ -30,7 +30,7 @@ struct Runs: ParsableCommand, ReadsDatabase {
             Examples:
               report runs --sweep 1 --sort best_val_loss --limit 10
               report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
-              report runs --where "status in ('completed', 'pruned') and layers like '64-%'"
+              report runs --where "status = 'completed' and layers like '64-%'"
               report runs --sweep 2 --where "weight_decay > 0 and nesterov = true"
             --where takes =, !=, <, <=, >, >=, in (...), like, is [not] null,
             and, or, not, parentheses, numbers, 'quoted strings' ('' for a
