@@ -8,6 +8,12 @@ public struct SweepBest: Equatable, Sendable {
     public var minimums: [RunColumn: Double] = [:]
     public var maximums: [RunColumn: Double] = [:]
     public var validates = false
+
+    public init(minimums: [RunColumn: Double] = [:], maximums: [RunColumn: Double] = [:], validates: Bool = false) {
+        self.minimums = minimums
+        self.maximums = maximums
+        self.validates = validates
+    }
 }
 
 extension RunQueries {
