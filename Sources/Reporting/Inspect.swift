@@ -339,12 +339,13 @@ extension Reporter {
         let dataRow = row.flatMap { row in inputs.dataRows.flatMap { $0.indices.contains(row) ? $0[row] : nil } }
         let target = row.flatMap { inputs.targetText(row: $0) }
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
-                                        .init("data_row"), .init("target", alignsRight: false), .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
-                                        .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch")],
+                                        .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
+                                        .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch"),
+                                        .init("data_row"), .init("target", alignsRight: false)],
                               rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
-                                      .integer(Int64(j)), .integer(row), .integer(dataRow), .text(target), number(weight), number(slope.nodeValue),
+                                      .integer(Int64(j)), .integer(row), number(weight), number(slope.nodeValue),
                                       number(slope.activationSlope), number(slope.lossSlopeAtOutput), number(slope.product),
-                                      number(slope.gradient), number(decayTerm), number(storedGradient)]])
+                                      number(slope.gradient), number(decayTerm), number(storedGradient), .integer(dataRow), .text(target)]])
         guard format == .table else { return table.render(format, style: style) }
         // One notation for every number of the output (a step of -0.000936 next to a gradient of 0.001872).
         func show(_ value: Double?) -> String { value.map { formatSignificant($0, digits: 6) } ?? "-" }

@@ -387,7 +387,7 @@ run_id,epoch,layer,kind,row,col,value
 run 10 xor, weights after epoch 0: layer 2 weight (0, 0) = 1
 from node 0 of layer 1 to node 0 of layer 2
 
-training row 3:
+training row 3 (training rows count from 0 in the data's order, without the validation rows), class 0:
   value of node 0 feeding the weight        1.5
 × slope of the activation at node 0         0.173105
 × slope of the loss w.r.t. node 0's output  4.49034
@@ -420,6 +420,9 @@ a step of learning_rate 0.5 changes the weight by 0.0122651
         let object = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
         XCTAssertLessThan(try XCTUnwrap(object["weight"] as? Double), 0, json)
         XCTAssertTrue(json.contains(#""weight_decay_term": 0.0,"#), json)
+        // Row 3 of XOR is (1, 1), class 0 (the test's loader knows no data rows: null).
+        XCTAssertEqual(object["target"] as? String, "class 0", json)
+        XCTAssertTrue(object["data_row"] is NSNull, json)
         let csv = try r.explain(runID: 10, epoch: 0, layer: 2, from: 1, to: 0, row: 3, loader: xorLoader, format: .csv)
         XCTAssertNil(csv.range(of: #"(^|,)-0\.0(,|\n)"#, options: .regularExpression), csv)
         // Every row and the full-data gradient of both layers' weights: no value is -0.0.
