@@ -235,6 +235,11 @@ struct DashboardData: Sendable {
                             ("row_values", .array([])), ("column_values", .array([])), ("cells", .array([])),
                             ("best", .null), ("note", .null)])
         } catch let error as ReportError { throw DashboardError.from(error) }
+        // As `report grid` refuses it (a random or TPE search's 2,000 values per axis): the page shows the message.
+        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter under Importance, "
+                + "choose other rows or columns, or narrow the runs with the filter") {
+            throw DashboardError.badParameter(refusal)
+        }
         var cells: [JSONValue] = []
         for cell in pivot.orderedCells {
             cells.append(.object([

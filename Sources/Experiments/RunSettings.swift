@@ -2,6 +2,7 @@
 // with the defaults, and the rules that check each setting and name it in errors.
 import Foundation
 import NeuralNet
+import Store
 
 /// Whether the target column is a class label or a real value; `auto` decides from the data.
 public enum TaskKind: String, CaseIterable, Codable, Hashable, Sendable {
@@ -108,23 +109,6 @@ public struct RunSettings: Hashable, Sendable {
         }
     }
 
-    /// Whether decimal `text` (as `SettingValue.decimalNumber` reads it) is exactly `target` (0 or 1)
-    /// by its digits, not after rounding to a Double.
-    static func isExactly(_ text: String, _ target: Int) -> Bool {
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
-        let isNegative = rest.first == "-"
-        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
-        let mantissa = rest.prefix { $0 != "e" && $0 != "E" }
-        let exponent = Swift.min(Swift.max(Int(rest.dropFirst(mantissa.count + 1)) ?? 0, -1 << 40), 1 << 40)  // no overflow below
-        let digits = mantissa.filter(\.isNumber)
-        let pointAt = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count
-        guard let first = digits.firstIndex(where: { $0 != "0" }) else { return target == 0 }  // all zeros (-0 too)
-        // 0.d1d2... x 10^place: the first nonzero digit's place.
-        let place = pointAt - digits.distance(from: digits.startIndex, to: first) + exponent
-        let significant = digits[first...].reversed().drop { $0 == "0" }
-        return target == 1 && !isNegative && String(significant) == "1" && place == 1
-    }
-
     /// Sets one setting from a user's value; `field` names it in errors (`--learning-rate`,
     /// `parameters.learning_rate.values[2]`).
     public mutating func apply(_ setting: Setting, _ value: SettingValue, field: String) throws {
@@ -134,8 +118,8 @@ public struct RunSettings: Hashable, Sendable {
         func number(_ expected: String, _ isValid: (Double) -> Bool) throws -> Double {
             guard let number = value.asDouble, number.isFinite, isValid(number) else {
                 // 1e-400 is 0 and 0.99999999999999999 is 1 as a Double: said, as the refusal puzzles otherwise.
-                if let number = value.asDouble, number == 0 || number == 1, case let .string(text) = value,
-                   !Self.isExactly(text, number == 0 ? 0 : 1) {
+                if let number = value.asDouble, number == 0 || number == 1, let text = value.writtenText,
+                   !DecimalNumber.isExactly(text, number == 0 ? 0 : 1) {
                     throw fail(expected + " ('\(CSVTable.shown(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
                 }
                 throw fail(expected)

@@ -5,7 +5,9 @@ import Store
 
 public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     case int(Int)
-    case double(Double)
+    /// A number; `written`: its text as a sweep file writes it (`1e-1`, `1.0`), for messages only
+    /// (as `SweepSpec.Bound`): two values that differ only in it are equal, and it is not stored.
+    case double(Double, written: String? = nil)
     case bool(Bool)
     case string(String)
     case list([SettingValue])
@@ -13,7 +15,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .int(value): return String(value)
-        case let .double(value): return shortDescription(value)
+        case let .double(value, written): return written ?? shortDescription(value)
         case let .bool(value): return String(value)
         case let .string(value): return value
         case let .list(values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
@@ -23,7 +25,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
     var asDouble: Double? {
         switch self {
         case let .int(value): return Double(value)
-        case let .double(value): return value
+        case let .double(value, _): return value
         case let .string(text): return Self.decimalNumber(text)
         default: return nil
         }
@@ -41,7 +43,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         case let .int(value): return value
         // A whole number written as a float (YAML's 1e3, 1e18): any that an Int holds, as 1e3 is,
         // so a seed of 1e18 is not refused where a batch size of 1e3 is taken.
-        case let .double(value): return Int(exactly: value)
+        case let .double(value, _): return Int(exactly: value)
         case let .string(text): return Int(text.trimmingCharacters(in: .whitespaces))
         default: return nil
         }
@@ -68,6 +70,36 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The text the user wrote: a flag's value, or a sweep file's number as written; nil for the rest.
+    var writtenText: String? {
+        switch self {
+        case let .string(text): return text
+        case let .double(_, written): return written
+        default: return nil
+        }
+    }
+
+    public static func == (left: SettingValue, right: SettingValue) -> Bool {
+        switch (left, right) {
+        case let (.int(a), .int(b)): return a == b
+        case let (.double(a, _), .double(b, _)): return a == b
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.string(a), .string(b)): return a == b
+        case let (.list(a), .list(b)): return a == b
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .int(value): hasher.combine(0); hasher.combine(value)
+        case let .double(value, _): hasher.combine(1); hasher.combine(value)
+        case let .bool(value): hasher.combine(2); hasher.combine(value)
+        case let .string(value): hasher.combine(3); hasher.combine(value)
+        case let .list(values): hasher.combine(4); hasher.combine(values)
+        }
+    }
+
     // JSON form: plain JSON scalars and arrays (the sweep spec is stored as JSON).
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -82,7 +114,7 @@ public enum SettingValue: Hashable, Sendable, Codable, CustomStringConvertible {
         var container = encoder.singleValueContainer()
         switch self {
         case let .int(value): try container.encode(value)
-        case let .double(value): try container.encode(value)
+        case let .double(value, _): try container.encode(value)
         case let .bool(value): try container.encode(value)
         case let .string(value): try container.encode(value)
         case let .list(values): try container.encode(values)

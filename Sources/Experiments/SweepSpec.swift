@@ -337,7 +337,7 @@ enum JSONText {
     init(_ value: SettingValue) {
         switch value {
         case let .int(number): self = .integer(number)
-        case let .double(number): self = .number(number)
+        case let .double(number, _): self = .number(number)
         case let .bool(flag): self = .bool(flag)
         case let .string(text): self = .string(text)
         case let .list(values): self = .array(values.map(JSONText.init))
@@ -678,7 +678,8 @@ extension SweepSpec {
                 if !digits.isEmpty, digits.count + 1 >= text.count, digits.allSatisfy({ ("0"..."9").contains($0) }) { return .string(text) }
                 if let value = node.float {
                     // .inf and .nan are YAML's own words for floats, which the setting judges.
-                    return DecimalNumber.value(of: text) != nil || digits.hasPrefix(".") ? .double(value) : .string(text)
+                    // Kept as written for messages (`1e-1`, not 0.1; `1.0`, not 1), as a distribution's bounds are.
+                    return DecimalNumber.value(of: text) != nil || digits.hasPrefix(".") ? .double(value, written: text) : .string(text)
                 }
                 if let value = strictBool(node) { return .bool(value) }
             }

@@ -3,6 +3,7 @@
 // number or out of range gets that one message; a word that is no command says so, with the
 // nearest command's name.
 import Foundation
+import Store
 
 /// What an option or argument of the executables takes, said once: its `parse` is the option's
 /// `transform:`, which refuses a value that does not parse and one out of range with the same
@@ -78,9 +79,14 @@ extension AcceptedValues where Value: FixedWidthInteger & Sendable {
 extension AcceptedValues where Value == Double {
     /// The numbers in `range` (a finite range: NaN and the infinities are refused), written in
     /// decimal as the settings' are ("0.1", "1e9"; not "0x10", which `Double` reads as 16);
-    /// `expected` says what they are.
+    /// `expected` says what they are. A number that a Double rounds to 0 (`1e-400`) is refused,
+    /// saying so, as `--where` refuses it: it would quietly be 0.
     public static func number(_ name: String, _ range: ClosedRange<Double>, expected: String) -> Self {
-        Self(name, expected: expected) { text in SettingValue.decimalNumber(text).flatMap { range.contains($0) ? $0 : nil } }
+        Self(name, expected: expected, expectedFor: { text in
+            DecimalNumber.roundsToZero(text) ? expected + " ('\(CSVTable.shown(text))' rounds to 0 as a 64-bit float)" : nil
+        }) { text in
+            DecimalNumber.roundsToZero(text) ? nil : SettingValue.decimalNumber(text).flatMap { range.contains($0) ? $0 : nil }
+        }
     }
 }
 
@@ -150,6 +156,18 @@ public enum UsageMessages {
             }
         }
         return "\(text): \(help)\(suggestion)"
+    }
+
+    /// For an option given before the command (`report --db x.db grid`, `runner --db x.db train`),
+    /// which the tool itself does not take: ArgumentParser's `message` in the house style, with where
+    /// the option goes: "unknown option '--db' (options go after the command: report grid --db ...)".
+    /// Nil when the first argument is no option (or is --help or --version), or no command follows.
+    public static func misplacedOption(_ message: String, arguments: [String], tool: String, commands: [String]) -> String? {
+        guard let first = arguments.first, first.hasPrefix("--"), first != "--help", first != "--version",
+              let command = arguments.dropFirst().first(where: commands.contains) else { return nil }
+        let option = first.split(separator: "=").first.map(String.init) ?? first
+        let text = message.split(separator: "\n").joined(separator: " ")
+        return text.prefix(1).lowercased() + text.dropFirst() + " (options go after the command: \(tool) \(command) \(option) ...)"
     }
 
     /// The options a command's `--help` lists: the names at the start of its option lines

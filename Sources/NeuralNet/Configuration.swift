@@ -318,10 +318,10 @@ extension TrainingConfiguration {
         case .rmsprop:
             guard !nesterov else { throw fail("nesterov", nesterov, "Nesterov momentum is for the sgd optimizer only") }
         case .sgd:
-            // Nesterov is a variant of momentum: with none, sgd is plain and the flag would change nothing.
-            guard !nesterov || momentum > 0 else {
-                throw fail("nesterov", nesterov, "sgd without momentum has no Nesterov variant; set momentum above 0 (e.g. 0.9), or leave nesterov out")
-            }
+            // Nesterov with momentum 0 is plain sgd (the engine trains it so, bit for bit): not refused
+            // here, so that runs queued before new input refused it still train
+            // (`RunConfiguration.make` refuses it in new input).
+            break
         }
     }
 }

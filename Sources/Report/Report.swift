@@ -50,11 +50,8 @@ struct Report: ParsableCommand {
                 Foundation.exit(0)
             }
             // `report --db x.db grid`: options belong to the command, after its name.
-            if let first = arguments.first, first.hasPrefix("--"), first != "--help", first != "--version",
-               let name = arguments.dropFirst().first(where: { configuration.subcommands.map { $0._commandName }.contains($0) }) {
-                let option = String(first.split(separator: "=").first ?? "")
-                let text = message(for: error)
-                fail(text.prefix(1).lowercased() + text.dropFirst() + " (options go after the command: report \(name) \(option) ...)", status: 2)
+            if let misplaced = UsageMessages.misplacedOption(message(for: error), arguments: arguments, tool: "report", commands: names) {
+                fail(misplaced, status: 2)
             }
             fail(usageMessage(message(for: error), arguments: arguments), status: 2)
         }

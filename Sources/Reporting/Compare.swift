@@ -238,6 +238,15 @@ extension Reporter {
             return crowded.isEmpty ? nil : crowded.joined(separator: " and ")
         }
 
+        /// The refusal of a grid with an axis beyond `axisValueLimit`, as `report grid` and the
+        /// dashboard's heatmap API say it, with `remedies` (what the caller offers instead); nil when both fit.
+        public func crowdedAxesRefusal(sweepID: Int64, remedies: String) -> String? {
+            crowdedAxesText.map { crowded in
+                "sweep \(sweepID): \(crowded), too many for a table (at most \(Self.axisValueLimit) per axis; a random or TPE "
+                    + "search samples a new one per run): \(remedies)"
+            }
+        }
+
         public func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
     }
@@ -333,11 +342,10 @@ extension Reporter {
             }
             return table.render(format, style: style)
         }
-        if let crowded = pivot.crowdedAxesText {
-            throw ReportError.invalidArgument("sweep \(sweepID): \(crowded), too many for a table (at most \(Pivot.axisValueLimit) "
-                + "per axis; a random or TPE search samples a new one per run): see which settings matter with "
+        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter with "
                 + "`\(CommandHint.command("report importance --sweep \(sweepID)"))`, choose other --rows/--cols, narrow the runs with --where, "
-                + "or list the cells with --format csv")
+                + "or list the cells with --format csv") {
+            throw ReportError.invalidArgument(refusal)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
         let rowLabel = Self.labels(pivot.rowValues, of: pivot.rowColumn), columnLabel = Self.labels(pivot.columnValues, of: pivot.columnColumn)

@@ -205,6 +205,11 @@ public enum RunFilterParser {
                 + "e.g. 16, -0.5, .5 or 1e-4 (no hexadecimal, no _ between digits)")
         }
         guard value.isFinite else { throw notFinite(literal, in: text) }
+        // 1e-400 is 0 as a Double: `x > 1e-400` would quietly be `x > 0` (as a sweep file's number, refused).
+        if DecimalNumber.roundsToZero(literal) {
+            throw ReportError.invalidExpression(text, reason: "'\(literal)' rounds to 0 as a 64-bit float: write 0, or a number "
+                + "of at least 5e-324 in size (the smallest above 0)")
+        }
         if let whole = Int64(literal) { return .integer(whole) }  // exact: 9223372036854775807 is not a Double
         return .number(value)
     }

@@ -48,13 +48,25 @@ public final class ProgressDisplay {
         return mode == .live ? redraw(now: now, force: false) : ""
     }
 
-    /// The runs of the sweep that have ended, by any worker, and its total (`SweepRecord.runCount`).
+    /// The runs of the sweep that have ended, by any worker, and its total (`SweepRecord.runCount`);
+    /// `finishedByThisWorker`: how many of the ended runs this process ended, read with `finished`
+    /// (nil: not known, compared with the runs this display has seen end). Read together, the two
+    /// tell other workers' runs from this process's own, also when another of its threads has ended
+    /// a run whose line is not written yet (`--jobs` > 1).
     public struct SweepProgress: Sendable {
         public var sweepID: Int64, finished: Int, total: Int
-        public init(sweepID: Int64, finished: Int, total: Int) {
+        public var finishedByThisWorker: Int?
+        public init(sweepID: Int64, finished: Int, total: Int, finishedByThisWorker: Int? = nil) {
             self.sweepID = sweepID
             self.finished = finished
             self.total = total
+            self.finishedByThisWorker = finishedByThisWorker
+        }
+
+        /// Whether runs ended that this display does not count (other workers', earlier processes'),
+        /// or the sweep has runs this process did not set out with.
+        func includesOthers(finishedHere: Int, totalHere: Int) -> Bool {
+            finished != (finishedByThisWorker ?? finishedHere) || total != totalHere
         }
     }
 
@@ -71,7 +83,7 @@ public final class ProgressDisplay {
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
-        if let sweep, sweep.finished != finishedRuns || sweep.total != totalRuns {
+        if let sweep, sweep.includesOthers(finishedHere: finishedRuns, totalHere: totalRuns) {
             line += "  [\(finishedRuns) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
         } else {
             line += "  [\(finishedRuns)/\(totalRuns)]"

@@ -30,6 +30,7 @@ struct Train: ParsableCommand, UsesDatabase {
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         Console.sayStorageEstimate([configuration], global)
+        Console.sayNotes(PlanNotes.notes(run: configuration), global)
         let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
         try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
             let outcome = try worker.runQueued(runID: runID)
@@ -76,6 +77,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         Console.sayStorageEstimate(plan.plannedConfigurations, global)
+        Console.sayNotes(PlanNotes.notes(plan: plan), global)
         let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"

@@ -129,6 +129,13 @@ enum Console {
         if let warning { writeError(warning) }
     }
 
+    /// Before training: settings that are accepted but may not do what they seem to (`PlanNotes`),
+    /// one `note: ...` line each on stderr.
+    static func sayNotes(_ notes: [String], _ global: GlobalOptions) {
+        guard !global.quiet else { return }
+        for note in notes { writeError("note: " + note) }
+    }
+
     static func suffix(_ global: GlobalOptions) -> String {
         global.databaseArgument.isEmpty ? "" : " " + global.databaseArgument
     }
@@ -142,17 +149,20 @@ enum Console {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
-        // Other workers may share the sweep: each finished run's line counts the sweep's too (two small queries).
+        // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
+        // queries), with the runs this process ended read in the same statement (its other threads may
+        // have ended runs whose lines are not written yet).
+        let identity = WorkerIdentity.current()
         let sweepProgress = sweepID.map { id in
             { () -> ProgressDisplay.SweepProgress? in
-                guard let sweep = try? store.queries.sweepSummary(id: id), let counts = try? store.queries.runStatusCounts(sweepID: id)[id] ?? [:] else { return nil }
-                let finished = counts.filter { RunStatus(rawValue: $0.key)?.isFinished == true }.values.reduce(0, +)
-                return ProgressDisplay.SweepProgress(sweepID: id, finished: finished, total: sweep.runCount)
+                guard let sweep = try? store.queries.sweepSummary(id: id),
+                      let counts = try? store.queries.finishedRunCounts(sweepID: id, worker: identity) else { return nil }
+                return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker)
             }
         }
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
-        let worker = Worker(store: store, stop: stop, onEvent: { printer.handle($0) })
+        let worker = Worker(store: store, identity: identity, stop: stop, onEvent: { printer.handle($0) })
         let summary = try body(worker)
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()

@@ -192,7 +192,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp("rmsprop: decay of the squared-gradient average (PyTorch's alpha), in [0, 1). Default: 0.99.", valueName: "r"))
     var rho: ValueList<Double>?
 
-    @Flag(help: "Nesterov momentum (sgd only).")
+    @Flag(help: "Nesterov momentum (sgd with --momentum above 0 only).")
     var nesterov = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Weight decay (>= 0): L2, added to the gradient; adamw: decoupled, w *= 1 - rate * decay. Default: 0.", valueName: "lambda"))

@@ -45,6 +45,11 @@ struct Runner: ParsableCommand {
             // One line, like every other error, with the way forward ("error: unknown option '--bogus':
             // `runner train --help` lists its options"); --help has the usage.
             let text = message(for: error)
+            // `runner --db x.db train`: options belong to the command, after its name (as report says).
+            if let misplaced = UsageMessages.misplacedOption(text, arguments: Array(CommandLine.arguments.dropFirst()), tool: "runner", commands: names) {
+                Console.writeError("error: " + misplaced)
+                Foundation.exit(2)
+            }
             let command = CommandLine.arguments.dropFirst().first.flatMap { names.contains($0) ? $0 : nil }
             let commands = configuration.subcommands.map { subcommand in (name: subcommand._commandName, help: { subcommand.helpMessage(columns: 200) }) }
             let line = UsageMessages.refusal(in: text) ?? UsageMessages.choiceRefusal(in: text)

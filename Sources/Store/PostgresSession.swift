@@ -96,8 +96,12 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
     /// So a `SELECT 1` is sent behind it: the server answers it only after the commit, and a
     /// commit that failed closes the connection (postgres-nio takes an error after a complete
     /// statement as the connection's), which fails the `SELECT 1` as a lost connection.
+    /// The first time a statement runs on a connection, postgres-nio prepares it first and
+    /// queues its execution only once the preparation is answered, so a `SELECT 1` sent at once
+    /// would overtake it and vouch for nothing: then it is sent only once the rows are in.
     func send<Statement: PostgresPreparedStatement>(_ statement: Statement) -> Sent<[Statement.Row]>
     where Statement.Row: Sendable {
+        let isPrepared = prepared.contains(Statement.name)
         let rows: Answer<[Statement.Row]> = ask(statementName: Statement.name) { [connection, logger] answer in
             // Task.immediate runs on this thread up to the first suspension: execute encodes the
             // arguments and hands the request to the connection before `send` returns.
@@ -112,7 +116,11 @@ public final class PostgresSession: @unchecked Sendable {  // one caller at a ti
             }
         }
         let committed: Answer<PostgresQueryResult> = ask { [connection, logger] answer in
-            connection.query("SELECT 1", logger: logger).cascade(to: answer)
+            if isPrepared {
+                connection.query("SELECT 1", logger: logger).cascade(to: answer)
+            } else {
+                rows.promise.futureResult.flatMap { _ in connection.query("SELECT 1", logger: logger) }.cascade(to: answer)
+            }
         }
         return Sent(rows: rows, committed: committed)
     }

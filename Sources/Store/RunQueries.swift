@@ -306,6 +306,24 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
+    /// The sweep's finished runs (`RunStatus.isFinished`) and how many of them `worker` (a process:
+    /// host, pid and start time) holds, read in one statement, so the two agree: a progress line tells
+    /// this process's runs from other workers' by them, whatever its other threads commit meanwhile
+    /// (two counts read apart differ when another of its runs finishes between them).
+    public func finishedRunCounts(sweepID: Int64, worker: WorkerIdentity) throws -> (all: Int, byWorker: Int) {
+        try read { c in
+            let finished = RunStatus.allCases.filter(\.isFinished).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            var arguments: [any SQLValueConvertible] = [worker.host, worker.pid]
+            var held = "host = ? AND pid = ?"
+            if let startTime = worker.startTime { held += " AND process_start = ?"; arguments.append(startTime) }
+            let row = try c.rows("""
+                SELECT count(*), sum(CASE WHEN \(held) THEN 1 ELSE 0 END) FROM runs
+                WHERE sweep_id = ? AND status IN (\(finished))
+                """, arguments + [sweepID]).first
+            return (row.flatMap { Int(sqlValue: $0[0]) } ?? 0, row.flatMap { Int(sqlValue: $0[1]) } ?? 0)
+        }
+    }
+
     /// Every sweep with its run count, by id.
     public func sweepSummaries() throws -> [SlopeStore.SweepRecord] {
         try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " ORDER BY s.id", []).map(SlopeStore.SweepRecord.init(row:)) }

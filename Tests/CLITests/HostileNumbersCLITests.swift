@@ -110,7 +110,8 @@ final class HostileNumbersCLITests: CLITestCase {
                        "error: h.yaml: fixed.hidden: '1000000000' is not accepted: a layer has at most 16777216 units (found 1000000000)\n")
         try write("v.yaml", "fixed: {dataset: xor}\nparameters: {hidden: {values: [[2], [1e9]]}}\n")
         XCTAssertEqual(try run("runner", ["sweep", "v.yaml", "--queue-only"], expect: 2).error,
-                       "error: v.yaml: the run with hidden=[1000000000]: parameters.hidden.values: '1000000000' is not accepted: "
+                       // The run is named by its values as the file writes them (docs/sweeps.md), the width by the number it is.
+                       "error: v.yaml: the run with hidden=[1e9]: parameters.hidden.values: '1000000000' is not accepted: "
                        + "a layer has at most 16777216 units (found 1000000000)\n")
     }
 }

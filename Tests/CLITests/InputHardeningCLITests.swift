@@ -27,12 +27,19 @@ final class InputHardeningCLITests: CLITestCase {
         return String(result.error.dropFirst("error: ".count).dropLast())
     }
 
-    /// `report --db x.db grid`: the option before the command gets ArgumentParser's message and
-    /// where to put it; `runner work --sweep 999` says where the sweeps are listed.
+    /// `report --db x.db grid` (and `runner --db x.db train`): the option before the command gets
+    /// ArgumentParser's message and where to put it; `runner work --sweep 999` says where the sweeps are listed.
     func testMisplacedOptionsAndUnknownSweepsSayWhatToDo() throws {
         let misplaced = try ReportProcess.run("report", ["--db", "x.db", "grid", "--sweep", "1"])
         XCTAssertEqual(misplaced.status, 2)
         XCTAssertEqual(misplaced.error, "report: error: unknown option '--db' (options go after the command: report grid --db ...)\n")
+        // runner says the same (one helper): an option before the command, with or without its value joined by =.
+        for (arguments, hint) in [(["--db", "x.db", "train", "--dataset", "xor"], "runner train --db ..."),
+                                  (["--db=x.db", "sweep", "spec.yaml"], "runner sweep --db ...")] {
+            let result = try ReportProcess.run("runner", arguments)
+            XCTAssertEqual(result.status, 2)
+            XCTAssertEqual(result.error, "error: unknown option '--db' (options go after the command: \(hint))\n")
+        }
         let db = try TemporaryDirectory(prefix: "slope-unknown-sweep")
         defer { db.remove() }
         _ = try ReportProcess.run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--quiet", "--db", db.path("s.db")])

@@ -48,6 +48,31 @@ final class OptimizerCLITests: XCTestCase {
         _ = try run("report", ["tensors", "1", "--kind", "weight_rms", "--db", db], expect: 1)
     }
 
+    /// Accepted, but said once on stderr before training: adamw without weight decay is plain adam;
+    /// a TPE sweep left on the default val_loss with validation 0 has nothing to rank on. --quiet says nothing.
+    func testNotesBeforeTrainingSayWhatASettingReallyDoes() throws {
+        let db = directory.path("notes.db")
+        let adamw = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--optimizer", "adamw", "--db", db], expect: 0)
+        XCTAssertEqual(adamw.error, "note: --optimizer adamw with weight decay 0 (the default) trains as plain adam: adamw differs only by its "
+                       + "decoupled weight decay; give --weight-decay above 0 (e.g. 0.01), or use --optimizer adam\n")
+        XCTAssertTrue(adamw.output.contains("estimated database growth"), adamw.output)
+        for flags in [["--weight-decay", "0.01"], ["--quiet"]] {
+            XCTAssertEqual(try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--optimizer", "adamw", "--db", db] + flags, expect: 0).error, "")
+        }
+        let spec = directory.path("tpe.yaml")
+        try """
+            method: tpe
+            count: 2
+            fixed: {dataset: xor, epochs: 1, validation: 0}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let tpe = try run("runner", ["sweep", spec, "--db", db], expect: 0)
+        XCTAssertEqual(tpe.error, "note: TPE ranks runs on the sweep's metric, val_loss (the default), which no run has with validation 0: "
+                       + "TPE learns nothing from the finished trials (each counts as +inf, having no val_loss) (only the summary and `report` "
+                       + "fall back to train_loss); to search on the training loss, add metric: {name: train_loss} to the spec, or give validation above 0\n")
+        XCTAssertEqual(try run("runner", ["sweep", spec, "--validation", "0.25", "--db", db], expect: 0).error, "")
+    }
+
     func testBadOptimizerFlagsAreOneLineUsageErrors() throws {
         let db = directory.path("bad.db")
         for (flags, message) in [
@@ -59,7 +84,7 @@ final class OptimizerCLITests: XCTestCase {
             (["--optimizer", "rmsprop", "--beta2", "0.9"], "rmsprop does not use beta2"),
             (["--optimizer", "adam", "--rho", "0.5"], "adam does not use rho (only rmsprop does)"),
             // Accepted and ignored before (momentum 0 is plain sgd): refused.
-            (["--nesterov"], "error: --nesterov: 'true' is not accepted: sgd without momentum has no Nesterov variant; set momentum above 0 (e.g. 0.9), or leave nesterov out\n"),
+            (["--nesterov"], "error: --nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set --momentum, e.g. 0.9, or leave --nesterov out\n"),
         ] {
             let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
             XCTAssertTrue(result.error.contains(message), result.error)

@@ -32,6 +32,22 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(shared.runFinished(runID: 4, label: "lr=2", status: "completed", detail: "completed all epochs",
                                           sweep: .init(sweepID: 2, finished: 2, total: 8), now: start),
                        "run 4  lr=2  completed  epoch 0/1  [2/8]\n")
+
+        // --jobs 2, alone on the sweep: two runs end at once, and when the first one's line is written
+        // the database already counts both. Read with the runs this process ended, it is still the short form.
+        let parallel = ProgressDisplay(mode: .plain, totalRuns: 4, now: start)
+        for runID in [Int64(5), 6] { _ = parallel.runStarted(runID: runID, label: "lr=\(runID)", epochs: 1, firstEpoch: 0, now: start) }
+        XCTAssertEqual(parallel.runFinished(runID: 5, label: "lr=5", status: "completed", detail: "completed all epochs",
+                                            sweep: .init(sweepID: 2, finished: 2, total: 4, finishedByThisWorker: 2), now: start),
+                       "run 5  lr=5  completed  epoch 0/1  [1/4]\n")
+        XCTAssertEqual(parallel.runFinished(runID: 6, label: "lr=6", status: "completed", detail: "completed all epochs",
+                                            sweep: .init(sweepID: 2, finished: 2, total: 4, finishedByThisWorker: 2), now: start),
+                       "run 6  lr=6  completed  epoch 0/1  [2/4]\n")
+        // Another worker's run among them: the long form, whatever this process's count.
+        _ = parallel.runStarted(runID: 7, label: "lr=7", epochs: 1, firstEpoch: 0, now: start)
+        XCTAssertEqual(parallel.runFinished(runID: 7, label: "lr=7", status: "completed", detail: "completed all epochs",
+                                            sweep: .init(sweepID: 2, finished: 4, total: 4, finishedByThisWorker: 3), now: start),
+                       "run 7  lr=7  completed  epoch 0/1  [3 by this worker; 4/4 in sweep 2]\n")
     }
 
     /// A loss of 6.7e153 (a float64 run on values near 1e39) was printed with all of its 154

@@ -146,6 +146,36 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(high, .real(1e20), "the text as written is for messages only")
     }
 
+    /// A `values:` (or `fixed:`) number is named as the file writes it, as a distribution's bounds
+    /// are (1e-1, not 0.1; 1.0, not 1; 1e20, not 1e+20), and is still the number it writes.
+    func testValuesAreShownAsWritten() throws {
+        XCTAssertEqual(message("parameters: {learning_rate: {values: [0.1, 1e-1]}}\n"),
+                       "s.yaml: parameters.learning_rate.values[1]: '1e-1' sets the same learning_rate as '0.1' before it; give each value once")
+        XCTAssertEqual(message("parameters: {momentum: {values: [0.5, 1.0]}}\n"),
+                       "s.yaml: parameters.momentum.values[1]: '1.0' is not accepted; expected a number in [0, 1), e.g. 0.9")
+        XCTAssertEqual(message("fixed: {momentum: 1e20}\n"),
+                       "s.yaml: fixed.momentum: '1e20' is not accepted; expected a number in [0, 1), e.g. 0.9")
+        XCTAssertEqual(message("parameters: {momentum: {values: [0.5, 1.00000000000000000001]}}\n"),
+                       "s.yaml: parameters.momentum.values[1]: '1.00000000000000000001' is not accepted; expected a number in [0, 1), e.g. 0.9 "
+                       + "('1.00000000000000000001' rounds to 1 as a 64-bit float)")
+        XCTAssertEqual(message("parameters: {learning_rate: {values: [0.1, 1e-400]}}\n"),
+                       "s.yaml: parameters.learning_rate.values[1]: '1e-400' is not accepted; expected a number > 0, e.g. 0.01 "
+                       + "('1e-400' rounds to 0 as a 64-bit float)")
+        XCTAssertEqual(message("parameters: {epochs: {values: [1e10]}}\n"),
+                       "s.yaml: parameters.epochs.values[0]: '1e10' is not accepted; expected a whole number from 0 to 1000000000")
+        // The same numbers as before: a whole number written as a float is a whole-number setting's,
+        // the spec equals its stored forms (JSON and Codable), and the stored JSON holds the number.
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {dataset: xor, epochs: 1e1}\n", file: "s.yaml").expand().map(\.settings.epochs), [10])
+        let spec = try SweepSpec.parse(yaml: "fixed: {dataset: xor, momentum: 5e-1}\nparameters: {learning_rate: {values: [1e-1, 2.50]}}\n", file: "s.yaml")
+        XCTAssertEqual(try spec.expand().map(\.settings.learningRate), [0.1, 2.5])
+        XCTAssertEqual(try spec.expand().map(\.settings.momentum), [0.5, 0.5])
+        XCTAssertTrue(spec.json().contains(#""learning_rate":{"values":[0.1,2.5]}"#), spec.json())
+        XCTAssertEqual(try SweepSpec.parse(yaml: spec.json(), file: "stored"), spec)
+        XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: JSONEncoder().encode(spec)), spec)
+        XCTAssertEqual(SettingValue.double(0.1, written: "1e-1"), .double(0.1))
+        XCTAssertEqual(Set([SettingValue.double(0.1, written: "1e-1"), .double(0.1)]).count, 1)
+    }
+
     /// Numbers in a sweep file are decimal, as on the command line: YAML alone reads 0x10 as 16,
     /// 0o17 as 15, 010 as 8 and 1_000 as 1000; refused here whether quoted or not (010 is ten).
     func testNumbersInAFileAreDecimalAsOnTheCommandLine() throws {

@@ -195,7 +195,7 @@ final class SweepSpecTests: XCTestCase {
         assertRejected("parameters: {hidden: {values: [[64], [], none]}}", field: "parameters.hidden.values[2]",
                        mentions: ["'none' sets the same hidden as '[]' before it; give each value once"])
         assertRejected("parameters: {learning_rate: {values: [0.1, 0.3, 1e-1]}}", field: "parameters.learning_rate.values[2]",
-                       mentions: ["'0.1' sets the same learning_rate as '0.1' before it; give each value once"])
+                       mentions: ["'1e-1' sets the same learning_rate as '0.1' before it; give each value once"])
         assertRejected("parameters: {seed: {values: [0, 1, 1]}}", field: "parameters.seed.values[2]", mentions: ["'1' sets the same seed as '1' before it"])
         XCTAssertEqual(try parse("parameters: {hidden: {values: [[64], [64, 64], none]}}").expand().count, 3)
 
@@ -392,7 +392,7 @@ final class SweepSpecTests: XCTestCase {
         }
         // Nesterov without momentum would be plain sgd: refused in a sweep file as on the command line.
         XCTAssertThrowsError(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true}"), source: "n.yaml")) { error in
-            XCTAssertTrue("\(error)".hasSuffix("sgd without momentum has no Nesterov variant; set momentum above 0 (e.g. 0.9), or leave nesterov out"), "\(error)")
+            XCTAssertEqual("\(error)", "n.yaml: fixed.nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set --momentum, e.g. 0.9, or leave --nesterov out")
         }
         XCTAssertNoThrow(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true, momentum: 0.9}"), source: "n.yaml"))
         // A list is still named with its index where the value is checked alone, and as the list in a combination.

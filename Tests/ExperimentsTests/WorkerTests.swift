@@ -172,6 +172,36 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(try store.tensors(runID: finalOnly, kind: .weightVelocity).isEmpty)
     }
 
+    /// A run queued by an older build with sgd, nesterov true and momentum 0 (new input refuses it
+    /// since): a worker trains it as the plain sgd run it is, bit for bit, rather than failing it.
+    func testStoredNesterovWithoutMomentumTrainsAsPlainSGD() throws {
+        let store = try store()
+        let plain = try RunConfiguration.make(settings(epochs: 3))
+        var nesterov = plain
+        nesterov.training.nesterov = true
+        XCTAssertTrue(nesterov.json().contains("\"nesterov\":true"), nesterov.json())
+        var withFlag = settings(epochs: 3)
+        withFlag.nesterov = true
+        XCTAssertThrowsError(try RunConfiguration.make(withFlag), "new input is still refused") { error in
+            XCTAssertEqual("\(error)", "--nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): "
+                           + "set --momentum, e.g. 0.9, or leave --nesterov out")
+        }
+        var runs: [Int64] = []
+        for configuration in [plain, nesterov] {
+            let runID = try store.createRun(configuration.newRun())
+            let outcome = try Worker(store: store).runQueued(runID: runID)
+            guard case .finished(.completed, _) = outcome else { return XCTFail("run \(runID): \(outcome)") }
+            runs.append(runID)
+        }
+        XCTAssertEqual(try store.runs(sweepID: nil).map(\.status), [.completed, .completed])
+        let losses = try runs.map { try store.epochs(runID: $0).map(\.trainLoss) }
+        XCTAssertEqual(losses[0].count, 4)
+        XCTAssertEqual(losses[0], losses[1])
+        let tensors = try runs.map { try store.tensors(runID: $0).map(\.tensor) }
+        XCTAssertEqual(tensors[0].count, 4 + 3 * 8, "weights and biases at epoch 0, with their gradients after")
+        XCTAssertEqual(tensors[0], tensors[1])
+    }
+
     /// Epochs are stored behind training (EpochWriter): when the progress event of epoch k arrives,
     /// the stored epochs are 0...j for some j no more than the writer's capacity (2) behind the
     /// epochs submitted so far: k with tensors logged every epoch, k - 1 when epoch k logs no

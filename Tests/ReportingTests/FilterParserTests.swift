@@ -91,6 +91,14 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(message("learning_rate < inf"), "invalid expression \"learning_rate < inf\": 'inf' " + finite)
         XCTAssertEqual(message("learning_rate > -Infinity"), "invalid expression \"learning_rate > -Infinity\": '-Infinity' " + finite)
         XCTAssertEqual(message("best_val_loss = NaN"), "invalid expression \"best_val_loss = NaN\": 'NaN' " + finite)
+        // A number that rounds to 0 as a Double would quietly compare with 0: refused, as a sweep file's is.
+        let zero = "rounds to 0 as a 64-bit float: write 0, or a number of at least 5e-324 in size (the smallest above 0)"
+        XCTAssertEqual(message("learning_rate > 1e-400"), "invalid expression \"learning_rate > 1e-400\": '1e-400' " + zero)
+        XCTAssertEqual(message("momentum > -2e-324"), "invalid expression \"momentum > -2e-324\": '-2e-324' " + zero)
+        XCTAssertEqual(message("weight_decay in (0.1, 0.0000e-999, 1e-999)"),
+                       "invalid expression \"weight_decay in (0.1, 0.0000e-999, 1e-999)\": '1e-999' " + zero)
+        XCTAssertEqual(try RunFilterParser.parse("learning_rate = 0.000e-999"), .comparison(.learning_rate, .equal, .number(0)))
+        XCTAssertEqual(try RunFilterParser.parse("momentum > 5e-324"), .comparison(.momentum, .greater, .number(5e-324)))
         // A text column still asks for quotes; a word after a number is not glued to it.
         XCTAssertEqual(message("name = inf"), "invalid expression \"name = inf\": expected a number or a 'quoted string', found inf (quote text values: 'inf')")
         XCTAssertEqual(try RunFilterParser.parse("learning_rate > +.5"), .comparison(.learning_rate, .greater, .number(0.5)))
@@ -101,11 +109,15 @@ final class FilterParserTests: ReportTestCase {
 
         // The same texts, refused or taken alike by a numeric flag (`AcceptedValues.number`).
         let flag = AcceptedValues<Double>.number("--momentum", -Double.greatestFiniteMagnitude ... .greatestFiniteMagnitude, expected: "a number")
-        for text in ["0x10", "0x1p3", "1_000", "2x", "1.2.3", "1e999", "inf", "-Infinity", "NaN", "1e", "."] {
+        for text in ["0x10", "0x1p3", "1_000", "2x", "1.2.3", "1e999", "inf", "-Infinity", "NaN", "1e", ".", "1e-999", "-2e-324"] {
             XCTAssertNil(try? flag.parse(text), text)
             XCTAssertNotEqual(message("momentum = \(text)"), "parsed", text)
         }
-        for (text, value) in [("+.5", 0.5), ("-3", -3), ("1e-4", 0.0001), ("5.", 5), ("-0.5E+1", -5), ("1e-999", 0)] {
+        // (1e-999 was taken as 0 by both: now refused by both, as a number that rounds to 0; 0 written so is 0.)
+        XCTAssertThrowsError(try flag.parse("1e-999")) { error in
+            XCTAssertEqual("\(error)", "--momentum: '1e-999' is not accepted; expected a number ('1e-999' rounds to 0 as a 64-bit float)")
+        }
+        for (text, value) in [("+.5", 0.5), ("-3", -3), ("1e-4", 0.0001), ("5.", 5), ("-0.5E+1", -5), ("0e-999", 0), ("-0.0", 0), ("5e-324", 5e-324)] {
             XCTAssertEqual(try flag.parse(text), value, text)
             let parsed = try RunFilterParser.parse("momentum = \(text)")
             XCTAssertTrue(parsed == .comparison(.momentum, .equal, .number(value))

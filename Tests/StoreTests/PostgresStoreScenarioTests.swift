@@ -115,6 +115,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
         try store.queries.forEachTensor(sweepID: nil, runID: single) { tensorRows.append("\($0)") }
         say("for each tensor", tensorRows)
         say("status counts", try store.queries.runStatusCounts().sorted { $0.key < $1.key }.map { ($0.key, $0.value.sorted { $0.key < $1.key }) })
+        say("finished run counts", try [worker, other].map { try store.queries.finishedRunCounts(sweepID: sweepID, worker: $0) })
         say("sweep summaries", try store.queries.sweepSummaries())
         say("sweep summary", try store.queries.sweepSummary(id: sweepID) as Any)
         say("pivot", try store.queries.pivot(sweepID: sweepID, rows: .learning_rate, columns: .batch_size, metric: .best_train_loss))

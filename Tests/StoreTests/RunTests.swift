@@ -92,6 +92,36 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(try store.sweeps().map(\.status), [.completed])
     }
 
+    /// A sweep's finished runs and those a worker process finished, read together (a worker's
+    /// progress line tells its own runs from others' by them): another process on the same host,
+    /// or one with the same pid that started at another time, is not this one.
+    func testFinishedRunCountsTellAWorkersRunsFromOthers() throws {
+        let runs = (0..<6).map { SlopeStore.NewRun.example(name: "run \($0)", learningRate: 0.1 * Double($0 + 1)) }
+        let (sweepID, runIDs) = try store.createSweep(name: "grid", specJSON: #"{"grid": 1}"#, runs: runs)
+        _ = try store.createRun(.example(name: "single"))  // in no sweep
+        let me = WorkerIdentity(host: "box", pid: 42, label: "42@box", startTime: 1000)
+        let sibling = WorkerIdentity(host: "box", pid: 43, label: "43@box", startTime: 1000)
+        let earlier = WorkerIdentity(host: "box", pid: 42, label: "42@box", startTime: 10)
+        let elsewhere = WorkerIdentity(host: "far", pid: 42, label: "42@far", startTime: 1000)
+        XCTAssertEqual(try store.queries.finishedRunCounts(sweepID: sweepID, worker: me).all, 0)
+        XCTAssertEqual(try store.queries.finishedRunCounts(sweepID: sweepID, worker: me).byWorker, 0)
+        for (worker, status) in [(me, RunStatus.completed), (me, .pruned), (sibling, .diverged), (earlier, .failed), (elsewhere, .completed)] {
+            let claimed = try XCTUnwrap(store.claimNextRun(sweepID: sweepID, worker: worker))
+            try store.finishRun(runID: claimed.id, status: status, stopReason: "test", holder: RunHolder(worker: worker, claimToken: claimed.claimToken))
+        }
+        _ = try XCTUnwrap(store.claimNextRun(sweepID: sweepID, worker: me))  // running: not finished
+        XCTAssertEqual(try store.run(id: runIDs[5]).status, .running)
+        let counts = try store.queries.finishedRunCounts(sweepID: sweepID, worker: me)
+        XCTAssertEqual([counts.all, counts.byWorker], [5, 2])
+        let siblings = try store.queries.finishedRunCounts(sweepID: sweepID, worker: sibling)
+        XCTAssertEqual([siblings.all, siblings.byWorker], [5, 1])
+        // Where the start time is not known, host and pid decide.
+        let unknownStart = try store.queries.finishedRunCounts(sweepID: sweepID, worker: WorkerIdentity(host: "box", pid: 42, label: "x"))
+        XCTAssertEqual([unknownStart.all, unknownStart.byWorker], [5, 3])
+        let none = try store.queries.finishedRunCounts(sweepID: sweepID + 1, worker: me)
+        XCTAssertEqual([none.all, none.byWorker], [0, 0])
+    }
+
     func testRejectsInvalidHyperparametersAndJSON() throws {
         var bad = SlopeStore.NewRun.example()
         bad.learningRate = -1

@@ -1,0 +1,132 @@
+// The notes runner prints before training (PlanNotes): adamw without weight decay is plain adam;
+// TPE and ASHA left on the default val_loss with validation 0 rank on nothing. Each note is said
+// exactly when it is true, and what it says happens is checked by training such a sweep.
+import NeuralNet
+@testable import Store
+import TestSupport
+import XCTest
+@testable import Experiments
+
+final class PlanNotesTests: XCTestCase {
+    private var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-notes") }
+    override func tearDown() { directory.remove() }
+
+    private func plan(_ yaml: String) throws -> SweepPlan {
+        try SweepPlan(spec: try SweepSpec.parse(yaml: yaml, file: "n.yaml"), source: "n.yaml")
+    }
+
+    private let plainAdamNote = "--optimizer adamw with weight decay 0 (the default) trains as plain adam: adamw differs only by its "
+        + "decoupled weight decay; give --weight-decay above 0 (e.g. 0.01), or use --optimizer adam"
+    private let plainAdamSweepNote = "runs with optimizer adamw and weight_decay 0 (the default) train as plain adam: adamw differs only "
+        + "by its decoupled weight decay; give weight_decay above 0 (e.g. 0.01) to use it"
+
+    func testAdamWWithoutWeightDecayIsNoted() throws {
+        var settings = RunSettings()
+        settings.dataset = "xor"
+        settings.optimizer = .adamw
+        XCTAssertEqual(PlanNotes.notes(run: try RunConfiguration.make(settings)), [plainAdamNote])
+        settings.weightDecay = 0.01
+        XCTAssertEqual(PlanNotes.notes(run: try RunConfiguration.make(settings)), [])
+        settings.optimizer = .adam
+        settings.weightDecay = 0
+        XCTAssertEqual(PlanNotes.notes(run: try RunConfiguration.make(settings)), [])
+
+        // A sweep: noted when some run is adamw with weight_decay 0, not refused.
+        let fixed = "fixed: {dataset: xor, epochs: 1}\n"
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(fixed + "parameters: {optimizer: {values: [adam, adamw]}, weight_decay: {values: [0, 0.01]}}")),
+                       [plainAdamSweepNote])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(fixed + "parameters: {optimizer: {values: [adam, adamw]}, weight_decay: {values: [0.001, 0.01]}}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(fixed + "parameters: {optimizer: {values: [sgd, adam]}}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan("fixed: {dataset: xor, epochs: 1, optimizer: adamw}")), [plainAdamSweepNote])
+        // TPE samples its trials later: what they may be is read from the spec.
+        let tpe = "method: tpe\ncount: 4\n" + fixed
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "parameters: {optimizer: {values: [adam, adamw]}, learning_rate: {distribution: log_uniform, min: 0.001, max: 0.1}}")),
+                       [plainAdamSweepNote], "weight_decay left at 0")
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "parameters: {optimizer: {values: [adam, adamw]}, weight_decay: {distribution: uniform, min: 0, max: 0.1}}")),
+                       [], "a continuous draw is never exactly 0")
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "parameters: {optimizer: {values: [sgd, adamw]}, weight_decay: {values: [0, 0.1]}}")),
+                       [plainAdamSweepNote])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "parameters: {optimizer: {values: [sgd, adam]}, weight_decay: {values: [0, 0.1]}}")), [])
+    }
+
+    /// adamw with weight decay 0 trains to the bit as adam (what the note says).
+    func testAdamWWithoutWeightDecayTrainsAsAdam() throws {
+        var settings = RunSettings()
+        settings.dataset = "blobs:rows=60:features=3:classes=3:seed=2"
+        settings.hidden = [5]
+        settings.epochs = 3
+        settings.batchSize = 7
+        var results: [[Double]] = []
+        for optimizer in [Optimizer.adam, .adamw] {
+            settings.optimizer = optimizer
+            let configuration = try RunConfiguration.make(settings)
+            let (training, validation) = try DataCatalog.prepare(configuration.data)
+            var losses: [Double] = []
+            _ = try Trainer(configuration: configuration.training, training: training, validation: validation).run { result in
+                losses.append(result.trainLoss)
+                losses += result.parameters.flatMap { $0.weight.doubles + ($0.bias?.doubles ?? []) }
+                return .proceed
+            }
+            results.append(losses)
+        }
+        XCTAssertGreaterThan(results[0].count, 4 * 3)
+        XCTAssertEqual(results[0], results[1])
+    }
+
+    private func searchNote(_ searchers: String, _ effects: String) -> String {
+        "\(searchers) runs on the sweep's metric, val_loss (the default), which no run has with validation 0: \(effects) "
+            + "(only the summary and `report` fall back to train_loss); to search on the training loss, add metric: {name: train_loss} "
+            + "to the spec, or give validation above 0"
+    }
+
+    func testSearchOnTheDefaultMetricWithoutValidationIsNoted() throws {
+        let tpe = "method: tpe\ncount: 3\nparameters: {learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}}\n"
+        let asha = "early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2}\n"
+        let fixed = "fixed: {dataset: xor, epochs: 4, validation: 0}\n"
+        let tpeEffect = "TPE learns nothing from the finished trials (each counts as +inf, having no val_loss)"
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + fixed)), [searchNote("TPE ranks", tpeEffect)])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + asha + fixed)), [searchNote("TPE and ASHA rank", tpeEffect + " and ASHA prunes no run")])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(asha + fixed + "parameters: {seed: {values: [0, 1]}}")),
+                       [searchNote("ASHA ranks", "ASHA prunes no run")])
+        // Not said: a grid without ASHA (only the summary ranks, on train_loss), a metric given, validation above 0 (the default).
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(fixed + "parameters: {seed: {values: [0, 1]}}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + fixed + "metric: {name: train_loss}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "fixed: {dataset: xor, epochs: 4}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "fixed: {dataset: xor, epochs: 4, validation: 0.25}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan("method: tpe\ncount: 3\nfixed: {dataset: xor, epochs: 4}\n"
+                                                      + "parameters: {validation: {distribution: uniform, min: 0, max: 0.3}}")), [], "validation drawn above 0")
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(asha + "fixed: {dataset: xor, epochs: 4}\nparameters: {validation: {values: [0, 0.25]}}")), [],
+                       "some runs validate")
+    }
+
+    /// What the note says, checked: trained with validation 0, every trial's val_loss is NULL, so TPE
+    /// sees each finished one as +inf (as a diverged one), and ASHA prunes none of them, although
+    /// their training losses differ.
+    func testTheDefaultMetricWithoutValidationLeavesTheSearchBlind() throws {
+        let store = try SlopeStore(path: directory.path("blind.db"))
+        let spec = try SweepSpec.parse(yaml: """
+            method: tpe
+            count: 6
+            n_startup_trials: 2
+            early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2}
+            fixed: {dataset: xor, epochs: 4, validation: 0}
+            parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
+            """, file: "n.yaml")
+        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: store)
+        _ = try Worker(store: store).work(sweepID: sweepID, jobs: 1)
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.count, 6)
+        XCTAssertEqual(runs.map(\.status), Array(repeating: .completed, count: 6), "ASHA pruned none")
+        XCTAssertTrue(runs.allSatisfy { $0.finalValidationLoss == nil })
+        XCTAssertEqual(Set(runs.compactMap(\.finalTrainLoss)).count, 6, "the training losses differ")
+        let maker = TrialMaker(spec: spec)
+        XCTAssertEqual(maker.metric, .val_loss)
+        for run in runs {
+            let trial = try XCTUnwrap(RunConfiguration.decode(json: run.settings.configJSON, runID: run.id).trial)
+            let record = SlopeStore.TrialRecord(id: run.id, status: .completed, trialJSON: "\(trial)", epochsDone: 4, value: run.finalValidationLoss)
+            XCTAssertEqual(maker.tpeTrial(record), TPETrial(values: trial, state: .complete(.infinity)))
+        }
+    }
+}
