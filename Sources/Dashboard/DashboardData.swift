@@ -141,12 +141,13 @@ struct DashboardData: Sendable {
     func sweeps() throws -> JSONValue {
         try queries.snapshot { queries in
             let counts = try queries.runStatusCounts()
-            let bests = try queries.sweepBests()
+            // The best value of each sweep's own metric (its page's and `report grid`'s): one query for all.
+            let bests = try queries.sweepBests(columns: Self.resultColumns)
             let stalled = try Dictionary(grouping: stalledRuns(queries).values.filter { $0.sweepID != nil }, by: { $0.sweepID! })
             let sweeps = try queries.sweepSummaries().map { sweep -> JSONValue in
-                let best = bests[sweep.id]
-                let metric = best?.validates == true ? RunColumn.best_val_loss : .best_train_loss
-                let value = best?.validates == true ? best?.bestValidationLoss : best?.bestTrainLoss
+                let best = bests[sweep.id] ?? SweepBest()
+                let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates)
+                let value = goal == .max ? best.maximums[metric] : best.minimums[metric]
                 return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [])
                                + [("metric", .string(metric.rawValue)), ("best", JSONValue(value))])
             }

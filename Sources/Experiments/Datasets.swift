@@ -30,7 +30,7 @@ public enum BuiltInDataset: String, CaseIterable, Sendable {
         switch self {
         case .digits: return "8x8 handwritten digits, pixels scaled to [0,1] (scikit-learn's digits)"
         case .xor: return "the four XOR points"
-        case .linear: return "regression y = 3 x1 + 2 x2 + noise (the course's style; the tiny workload)"
+        case .linear: return "regression y = 3 x1 + 2 x2 + noise (a linear model's textbook case; the tiny workload)"
         case .spirals: return "interleaved spirals, one arm per class"
         case .moons: return "two interleaving half circles"
         case .blobs: return "Gaussian blobs, one per class"
@@ -370,6 +370,20 @@ public enum DataCatalog {
         let (name, loaded) = try loadChecked(data, databasePath: databasePath)
         return try split(loaded.dataset, name: name, validationFraction: data.validationFraction,
                          splitSeed: data.splitSeed, standardize: data.standardize)
+    }
+
+    /// The run's training rows as `prepare` makes them, with where each one is in the data (`dataRows[i]`:
+    /// training row i is that row of the data, counted from 0 in its order) and the names of the
+    /// classes (label 0 first; nil for regression): what `report explain --row` says of a row.
+    public static func prepareTraining(_ data: DataConfiguration, databasePath: String? = nil) throws
+        -> (training: Dataset, dataRows: [Int], classNames: [String]?) {
+        let (name, loaded) = try loadChecked(data, databasePath: databasePath)
+        let (training, _) = try split(loaded.dataset, name: name, validationFraction: data.validationFraction,
+                                      splitSeed: data.splitSeed, standardize: data.standardize)
+        let dataRows = data.validationFraction > 0
+            ? Dataset.splitRows(rowCount: loaded.dataset.rowCount, validationFraction: data.validationFraction, seed: data.splitSeed).training
+            : Array(0..<loaded.dataset.rowCount)
+        return (training, dataRows, loaded.classNames)
     }
 
     /// The run's data as loaded (not split), with the name it was found by; checked against the

@@ -88,14 +88,20 @@ public struct Dataset: Sendable, Equatable {
     /// round(fraction * rowCount) rows go to validation (nil when that is 0); both parts keep the
     /// original row order.
     public func split(validationFraction: Double, seed: UInt64) -> (training: Dataset, validation: Dataset?) {
-        let validationCount = Self.splitSizes(rowCount: rowCount, validationFraction: validationFraction).validation
-        guard validationCount > 0 else { return (self, nil) }
+        let (trainingRows, validationRows) = Self.splitRows(rowCount: rowCount, validationFraction: validationFraction, seed: seed)
+        guard !validationRows.isEmpty else { return (self, nil) }
+        return (rows(trainingRows), rows(validationRows))
+    }
+
+    /// The rows (0-based, ascending) that `split` puts in each part: training row i of the split
+    /// is row `training[i]` of the whole data (`report explain --row` names it).
+    public static func splitRows(rowCount: Int, validationFraction: Double, seed: UInt64) -> (training: [Int], validation: [Int]) {
+        let validationCount = splitSizes(rowCount: rowCount, validationFraction: validationFraction).validation
+        guard validationCount > 0 else { return (Array(0..<rowCount), []) }
         var order = Array(0..<rowCount)
         var generator = SeededGenerator(seed: seed, stream: .split)
         order.withUnsafeMutableBufferPointer { generator.shuffle($0) }
-        let validationRows = order[0..<validationCount].sorted()
-        let trainingRows = order[validationCount...].sorted()
-        return (rows(trainingRows), rows(validationRows))
+        return (order[validationCount...].sorted(), order[0..<validationCount].sorted())
     }
 
     /// The row counts `split` gives, without copying any row.

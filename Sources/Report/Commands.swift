@@ -31,7 +31,7 @@ struct Runs: ParsableCommand, ReadsDatabase {
             Examples:
               report runs --sweep 1 --sort best_val_loss --limit 10
               report runs --where "learning_rate < 0.1 and best_val_loss < 0.2"
-              report runs --where "status in ('completed', 'pruned') and name like 'lr%'"
+              report runs --where "status = 'completed' and layers like '64-%'"
               report runs --sweep 2 --where "weight_decay > 0 and nesterov = true"
             --where takes =, !=, <, <=, >, >=, in (...), like, is [not] null,
             and, or, not, parentheses, numbers, 'quoted strings' ('' for a
@@ -92,7 +92,7 @@ struct Compare: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("Compare all runs of this sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64?
     @Option(name: .customLong("where"), help: ArgumentHelp("With --sweep: only runs matching this filter expression.", valueName: "expression"))
     var filter: String?
-    @Flag(help: "Show every hyperparameter, not only those that differ.") var all = false
+    @Flag(help: "Show every hyperparameter, not only those that differ, and a TPE trial's internal values (config.trial).") var all = false
     @Option(parsing: .unconditional, help: ArgumentHelp("Also show the first epoch whose metric reaches this value.", valueName: "value"),
             transform: Accepted.threshold.parse)
     var threshold: Double?
@@ -251,12 +251,15 @@ struct Tensors: ParsableCommand, ReadsDatabase {
 
 struct Explain: ParsableCommand, ReadsDatabase {
     static let configuration = CommandConfiguration(
-        abstract: "The slope of the loss w.r.t. one weight, as the course's three factors, from the stored weights.",
+        abstract: "The slope of the loss w.r.t. one weight, as the chain rule's three factors, from the stored weights.",
         discussion: """
             For training row N: the value of node I feeding the weight x the slope
             of the activation at node J x the slope of the loss w.r.t. node J's
-            output. Without --row: the full-training-set gradient at those weights
-            (for a full-batch run it equals the gradient stored for epoch E+1).
+            output. N counts the training rows from 0: the data's rows in their
+            order, without those held out for validation (the output names the row
+            of the data and its target). Without --row: the full-training-set
+            gradient at those weights (for a full-batch run it equals the gradient
+            stored for epoch E+1).
             Example:
               report explain 4 --epoch 0 --layer 2 --weight 0,1 --row 3
             """)
@@ -267,7 +270,7 @@ struct Explain: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("Use the weights stored after this epoch (default: the last).", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
     @Option(parsing: .unconditional, help: ArgumentHelp("The layer of the weight: \(Accepted.layer.expected).", valueName: "layer"), transform: Accepted.layer.parse) var layer: Int
     @Option(parsing: .unconditional, help: ArgumentHelp("The weight's entry: \(Accepted.weight.expected).", valueName: "i,j"), transform: Accepted.weight.parse) var weight: WeightIndex
-    @Option(parsing: .unconditional, help: ArgumentHelp("A training row, \(Accepted.row.expected); without it, the full-training-set gradient.", valueName: "n"), transform: Accepted.row.parse) var row: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("A training row, \(Accepted.row.expected) (the data's rows in their order, without the validation rows); without it, the full-training-set gradient.", valueName: "n"), transform: Accepted.row.parse) var row: Int?
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,

@@ -78,10 +78,10 @@ enum Output {
     static func inspectionLoader(databasePath: String?) -> InspectionLoader {
         { run in
             let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-            let (training, _) = try DataCatalog.prepare(configuration.data, databasePath: databasePath)
+            let (training, dataRows, classNames) = try DataCatalog.prepareTraining(configuration.data, databasePath: databasePath)
             return InspectionInputs(configuration: configuration.training, training: training, parameters: { stored in
                 try TensorRecords.parameters(stored, configuration: configuration.training, runID: run.id)
-            })
+            }, dataRows: dataRows, classNames: classNames)
         }
     }
 }

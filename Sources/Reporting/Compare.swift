@@ -23,7 +23,8 @@ extension Reporter {
                         || skipped.contains(normalizedKey(String(path.split(separator: ".").last ?? ""))) {
                 return
             } else if let array = value as? [Any] {
-                leaves[path] = array.map { "\($0)" }.joined(separator: "-")
+                // As the JSON list it is (a TPE trial's internal values): joined by "-", a value read as a minus sign.
+                leaves[path] = "[" + array.map { "\($0)" }.joined(separator: ",") + "]"
             } else if value is NSNull {
                 leaves[path] = "null"
             } else if isBoolean(value), let flag = value as? Bool {
@@ -91,6 +92,9 @@ extension Reporter {
         }
         if !all {  // one run: all of its settings go to the note below the table, leaving room for the results
             parameterColumns.removeAll { _, value in Set(runs.map { value($0).exact }).count == 1 }
+            // A TPE trial's internal values (category indices, numbers before their log scale) say what
+            // the setting columns beside them say, unreadably: only with --all.
+            parameterColumns.removeAll { $0.0 == "config.trial" }
             // `hidden` says what `layers` says, when both differ.
             if parameterColumns.contains(where: { $0.0 == RunColumn.layers.rawValue }) { parameterColumns.removeAll { $0.0 == RunColumn.hidden.rawValue } }
         }
@@ -182,6 +186,13 @@ extension Reporter {
 
     // MARK: grid
 
+    /// The note of `grid` and `importance` (and of their HTML and dashboard forms) on the values of
+    /// runs the search stopped early, which are mixed with those of runs that trained to the end.
+    static func prunedNote(_ prunedCount: Int, in subject: String) -> String {
+        "\(subject) include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
+            + "--where \"status = 'completed'\" leaves them out"
+    }
+
     /// The pivot of a sweep with its best cell, shared by `grid`, the HTML heatmap and the dashboard's.
     public struct Pivot: Sendable {
         public internal(set) var rowColumn: RunColumn, columnColumn: RunColumn, metric: RunColumn, goal: Goal
@@ -202,8 +213,7 @@ extension Reporter {
         public var notes: [String] {
             var notes: [String] = []
             if prunedCount > 0 {
-                notes.append("the cells include runs that stopped early (\(prunedCount) pruned), with their values when they stopped; "
-                             + "--where \"status = 'completed'\" leaves them out")
+                notes.append(Reporter.prunedNote(prunedCount, in: "the cells"))
             }
             if best == nil, cells.values.contains(where: { $0.mean != nil }) {
                 notes.append("no cell is marked best: no cell's mean is a number to rank (inf or -inf: a run's value is infinite; "
@@ -332,8 +342,9 @@ extension Reporter {
             }
             return table.render(format, style: style)
         }
-        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter with `report importance "
-                + "--sweep \(sweepID)`, choose other --rows/--cols, narrow the runs with --where, or list the cells with --format csv") {
+        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter with "
+                + "`\(CommandHint.command("report importance --sweep \(sweepID)"))`, choose other --rows/--cols, narrow the runs with --where, "
+                + "or list the cells with --format csv") {
             throw ReportError.invalidArgument(refusal)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"
@@ -380,8 +391,8 @@ extension Reporter {
     /// The metric a sweep was queued with (`metric:` of its spec, as stored), as the run column of
     /// its final value: what `runner` ranked the sweep's runs by. Nil without a readable spec. A
     /// validation metric falls back to the training one when no run holds out validation rows.
-    func sweepMetric(_ sweepID: Int64, validates: Bool) throws -> (column: RunColumn, goal: Goal)? {
-        guard let metric = try queries.sweepSummary(id: sweepID)?.head.metric else { return nil }
+    static func sweepMetric(specJSON text: String?, validates: Bool) -> (column: RunColumn, goal: Goal)? {
+        guard let text, let metric = SlopeStore.SweepRecord.Head(specJSON: text).metric else { return nil }
         var name = metric.name
         if name.hasPrefix("val_") && !validates { name = "train_" + name.dropFirst(4) }
         guard let column = RunColumn(rawValue: "final_" + name) else { return nil }
@@ -389,7 +400,7 @@ extension Reporter {
     }
 
     /// The metric and goal a sweep's report ranks by: `metric` (with `goal`, else its natural one)
-    /// when given, else the sweep's own (`sweepMetric`), else the best validation loss when a run
+    /// when given, else the sweep's own (`sweepMetric(specJSON:validates:)`), else the best validation loss when a run
     /// holds out validation rows, else the best training loss. `report grid`, `best`, `importance`,
     /// `html` and the dashboard all start from this one choice.
     /// `validates`: whether any of the sweep's runs holds out validation rows (`validates(_:)`).
@@ -398,9 +409,17 @@ extension Reporter {
             let column = try numericColumn(metric, purpose: "--metric")
             return (column, goal ?? Goal.natural(for: column.rawValue))
         }
-        if let own = try sweepMetric(sweepID, validates: validates) { return (own.column, goal ?? own.goal) }
+        let chosen = Self.defaultMetric(specJSON: try queries.sweepSummary(id: sweepID)?.specJSON, validates: validates)
+        return (chosen.column, goal ?? chosen.goal)
+    }
+
+    /// `rankingMetric` without a `metric` given, from the sweep's stored spec: its own metric, else
+    /// best_val_loss when a run validates, else best_train_loss (for many sweeps at once: the
+    /// dashboard's list of sweeps reads every spec in one query).
+    public static func defaultMetric(specJSON: String?, validates: Bool) -> (column: RunColumn, goal: Goal) {
+        if let own = sweepMetric(specJSON: specJSON, validates: validates) { return own }
         let column: RunColumn = validates ? .best_val_loss : .best_train_loss
-        return (column, goal ?? Goal.natural(for: column.rawValue))
+        return (column, Goal.natural(for: column.rawValue))
     }
 
     /// The metric and goal a sweep's reports use when none is given (`rankingMetric` over all its runs).

@@ -13,6 +13,8 @@ public enum Cell: Hashable, Sendable {
     case integer(Int64)
     case real(Double)
     case null
+    /// Names (importance's `merged`): separated by spaces in a table and CSV, a JSON array in JSON.
+    case list([String])
 
     /// A number rounded for reading (4 significant digits, or integral values exactly).
     var display: String {
@@ -21,6 +23,7 @@ public enum Cell: Hashable, Sendable {
         case .integer(let value): return String(value)
         case .real(let value): return formatNumber(value)
         case .null: return "-"
+        case .list(let items): return items.joined(separator: " ")
         }
     }
 
@@ -37,6 +40,7 @@ public enum Cell: Hashable, Sendable {
         case .integer(let value): return String(value)
         case .real(let value): return value.isFinite ? "\(value)" : (value.isNaN ? "nan" : (value > 0 ? "inf" : "-inf"))
         case .null: return ""
+        case .list(let items): return items.joined(separator: " ")
         }
     }
 
@@ -46,6 +50,7 @@ public enum Cell: Hashable, Sendable {
         case .integer(let value): return String(value)
         case .real(let value): return value.isFinite ? "\(value)" : "null"
         case .null: return "null"
+        case .list(let items): return "[" + items.map(jsonStringLiteral).joined(separator: ", ") + "]"
         }
     }
 

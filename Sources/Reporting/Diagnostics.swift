@@ -10,6 +10,7 @@ public struct TrainingDiagnosis: Equatable, Sendable {
         case vanishingUpdates = "vanishing-updates"
         case explodingWeights = "exploding-weights"
         case chanceAccuracy = "chance-accuracy"
+        case diverged
     }
 
     public var kind: Kind
@@ -166,6 +167,18 @@ public enum Diagnostics {
             }
         }
         return findings
+    }
+
+    /// What a diverged run's line says, in runner's end-of-sweep summary and (as a finding) in
+    /// `report show` and `report layers`: one wording.
+    public static let divergedCause = "the loss became NaN or infinite"
+    public static let divergedAdvice = "a smaller --learning-rate; for regression, scale a target in the thousands or more first"
+
+    /// A diverged run's finding for `report show` and `report layers` (nil for any other status): its
+    /// stored epochs can look healthy, as they end before the loss did. Runner's summary says the
+    /// same in its own `diverged:` line, for all such runs at once, so `diagnose` leaves it out.
+    public static func divergence(status: RunStatus) -> TrainingDiagnosis? {
+        status == .diverged ? TrainingDiagnosis(kind: .diverged, epochsByLayer: [:], detail: divergedCause, advice: divergedAdvice) : nil
     }
 
     /// The run's optimizer ("sgd", "adam" ...; nil for a database without the column).

@@ -119,6 +119,8 @@ public struct SweepImportance: Equatable, Sendable {
     /// Finished runs (completed or pruned) with a finite value of the metric.
     public var runCount: Int
     public var settings: [SettingImportance]
+    /// Of `runCount`, the runs a search stopped early (pruned), counted with their values then.
+    public var prunedCount = 0
 }
 
 extension Reporter {
@@ -134,7 +136,7 @@ extension Reporter {
                                         .init("best_mean"), .init("merged", alignsRight: false)])
         for item in result.settings {
             table.rows.append([.text(item.setting), .number(item.share), .integer(Int64(item.groupCount)), .text(item.bestGroup), .number(item.bestMean),
-                               .text(item.merged.joined(separator: " "))])
+                               .list(item.merged)])
         }
         if format != .table { return table.render(format, style: style) }
         guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
@@ -150,6 +152,7 @@ extension Reporter {
     /// balanced against each other, as in a full grid they are).
     public static func importanceNotes(_ result: SweepImportance) -> [String] {
         var notes: [String] = []
+        if result.prunedCount > 0 { notes.append(prunedNote(result.prunedCount, in: "the finished runs")) }
         for item in result.settings where !item.merged.isEmpty {
             let names = item.merged.joined(separator: ", ")
             notes.append("\(names) follow\(item.merged.count == 1 ? "s" : "") from \(item.setting): not ranked apart, \(item.setting)'s share is theirs too")
@@ -177,13 +180,16 @@ extension Reporter {
     /// else best_val_loss or best_train_loss). `settings` is empty with fewer than 2 finished runs with a value.
     func sweepImportance(sweepID: Int64, runs: [SlopeStore.RunRecord], metric: String? = nil, goal: Goal? = nil) throws -> SweepImportance {
         let (column, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(runs), metric: metric, goal: goal)
+        var prunedCount = 0
         let measured = runs.compactMap { run -> (values: [String: RunValue], metric: Double)? in
             guard run.status == .completed || run.status == .pruned, let value = run.number(column), value.isFinite else { return nil }
+            if run.status == .pruned { prunedCount += 1 }
             return (Dictionary(uniqueKeysWithValues: RunColumn.settings.map { ($0.rawValue, run[$0]) }), value)
         }
         // Fewer than 2 finished runs: nothing to compare yet (the caller says so).
         let importances = measured.count >= 2
             ? ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal) : []
-        return SweepImportance(sweepID: sweepID, metric: column, goal: chosenGoal, runCount: measured.count, settings: importances)
+        return SweepImportance(sweepID: sweepID, metric: column, goal: chosenGoal, runCount: measured.count, settings: importances,
+                               prunedCount: prunedCount)
     }
 }

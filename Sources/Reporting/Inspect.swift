@@ -11,10 +11,30 @@ public struct InspectionInputs: Sendable {
     public var configuration: TrainingConfiguration
     public var training: Dataset
     public var parameters: LayerParametersDecoder
-    public init(configuration: TrainingConfiguration, training: Dataset, parameters: @escaping LayerParametersDecoder) {
+    /// Training row i is row `dataRows[i]` of the data (from 0, in the data's order); nil when not known.
+    public var dataRows: [Int]?
+    /// The classes' names, label 0 first (nil: regression, or not known; labels are then shown as numbers).
+    public var classNames: [String]?
+    public init(configuration: TrainingConfiguration, training: Dataset, parameters: @escaping LayerParametersDecoder,
+                dataRows: [Int]? = nil, classNames: [String]? = nil) {
         self.configuration = configuration
         self.training = training
         self.parameters = parameters
+        self.dataRows = dataRows
+        self.classNames = classNames
+    }
+
+    /// Training row `row`'s target as a reader names it: "class 6" (the class's name), "target 2.5".
+    func targetText(row: Int) -> String? {
+        guard row >= 0, row < training.rowCount else { return nil }
+        switch training.targets {
+        case let .labels(labels, _):
+            let label = labels[row]
+            return "class " + (classNames.flatMap { $0.indices.contains(label) ? $0[label] : nil } ?? String(label))
+        case let .values(values, columns):
+            let shown = values[row * columns ..< (row + 1) * columns].map { formatSignificant($0, digits: 6) }
+            return (columns == 1 ? "target " : "targets ") + shown.joined(separator: ", ")
+        }
     }
 }
 
@@ -91,9 +111,11 @@ extension Reporter {
         var table = DataTable(columns: columns)
         var flagged: [String: [Int]] = [:]   // "layer 2: vanishing gradient" -> epochs
         // Vanishing updates, exploding weights and chance-level accuracy (over the whole run, also with --epoch).
-        let diagnoses = Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
-                                             classCount: Diagnostics.classCount(layers: run.layers),
-                                             hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))
+        // A diverged run's advice first: its stored weights can look healthy, as they end before the loss did.
+        let diagnoses = (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+            + Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
+                                   classCount: Diagnostics.classCount(layers: run.layers),
+                                   hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))
         for row in statistics {
             var flags: [String] = []
             for diagnosis in diagnoses where diagnosis.epochsByLayer[row.layer]?.contains(row.epoch) == true {
@@ -141,9 +163,13 @@ extension Reporter {
             // These flags are about gradients (and dead units); the diagnosis is about updates,
             // weights and accuracy: the line says which is which, so that a diagnosis after it
             // (vanishing updates) does not read as a contradiction.
+            // A diverged run alone: its stored epochs look fine, and the line must not end on that.
+            let onlyDiverged = diagnoses.map(\.kind) == [.diverged]
             out += "gradients neither vanishing nor exploding" + (showsDead ? ", no dying ReLUs" : "")
                 + (diagnoses.isEmpty ? "; no vanishing updates, exploding weights or chance-level accuracy seen"
-                                     : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
+                   : onlyDiverged ? "; no vanishing updates, exploding weights or chance-level accuracy seen in the stored epochs, "
+                                    + "but the run diverged: see the diagnosis below"
+                   : "; what is flagged is in the diagnosis below (updates, weights, accuracy)") + "\n"
         } else {
             out += "\nflags (vanishing: gradient_l2 < \(formatNumber(LayerHealth.vanishing)) or < \(formatNumber(LayerHealth.relativeVanishing)) x the output layer's; exploding: gradient_l2 > \(formatNumber(LayerHealth.exploding)) or update_ratio > \(formatNumber(LayerHealth.explodingUpdateRatio)); dying-relu: >= \(Int(LayerHealth.dying * 100))% of units dead):\n"
             for (flag, epochs) in flagged.sorted(by: { $0.key < $1.key }) {
@@ -305,21 +331,31 @@ extension Reporter {
         // L2 weight decay adds decay x w to each weight's gradient before the step (and to the stored gradient).
         let decay = inputs.configuration.weightDecay
         let decayTerm = decay * (weight ?? 0)
+        // 0 times a negative number is -0.0, which CSV and JSON would print as "-0.0" (the table shows 0):
+        // a sign that means nothing. Adding 0 turns -0.0 into 0 and leaves every other value as it is.
+        func number(_ value: Double?) -> Cell { .number(value.map { $0 + 0 }) }
 
+        // Which example row N is: the training rows keep the data's order, without the validation rows.
+        let dataRow = row.flatMap { row in inputs.dataRows.flatMap { $0.indices.contains(row) ? $0[row] : nil } }
+        let target = row.flatMap { inputs.targetText(row: $0) }
         let table = DataTable(columns: [.init("run_id"), .init("epoch"), .init("layer"), .init("i"), .init("j"), .init("row"),
                                         .init("weight"), .init("node_value"), .init("activation_slope"), .init("loss_slope_at_output"),
-                                        .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch")],
+                                        .init("product"), .init("gradient"), .init("weight_decay_term"), .init("stored_gradient_next_epoch"),
+                                        .init("data_row"), .init("target", alignsRight: false)],
                               rows: [[.integer(runID), .integer(Int64(chosenEpoch)), .integer(Int64(layer)), .integer(Int64(i)),
-                                      .integer(Int64(j)), .integer(row), .number(weight), .number(slope.nodeValue),
-                                      .number(slope.activationSlope), .number(slope.lossSlopeAtOutput), .real(slope.product),
-                                      .real(slope.gradient), .real(decayTerm), .number(storedGradient)]])
+                                      .integer(Int64(j)), .integer(row), number(weight), number(slope.nodeValue),
+                                      number(slope.activationSlope), number(slope.lossSlopeAtOutput), number(slope.product),
+                                      number(slope.gradient), number(decayTerm), number(storedGradient), .integer(dataRow), .text(target)]])
         guard format == .table else { return table.render(format, style: style) }
         // One notation for every number of the output (a step of -0.000936 next to a gradient of 0.001872).
         func show(_ value: Double?) -> String { value.map { formatSignificant($0, digits: 6) } ?? "-" }
         var out = "\(terminalSafe(Self.runLabel(run))), weights after epoch \(chosenEpoch): layer \(layer) weight (\(i), \(j)) = \(show(weight))\n"
         out += "from node \(i) of \(layer == 1 ? "the inputs" : "layer \(layer - 1)") to node \(j) of layer \(layer)\n\n"
         if let row {
-            out += "training row \(row):\n"
+            // Row N counts the training rows from 0; they keep the data's order, the validation rows left out.
+            let source = dataRow.map { "row \($0) of \(terminalSafe(run.dataset)); " } ?? ""
+            out += "training row \(row) (\(source)training rows count from 0 in the data's order, without the validation rows)"
+                + (target.map { ", \($0)" } ?? "") + ":\n"
             let lines = [("  ", "value of node \(i) feeding the weight", show(slope.nodeValue)),
                          ("× ", "slope of the activation at node \(j)", show(slope.activationSlope)),
                          ("× ", "slope of the loss w.r.t. node \(j)'s output", show(slope.lossSlopeAtOutput)),

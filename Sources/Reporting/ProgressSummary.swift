@@ -78,8 +78,8 @@ public enum ProgressSummary {
         }
         let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
         if !diverged.isEmpty {
-            text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (the loss became NaN or infinite): "
-                + "try a smaller --learning-rate; for regression, scale a target in the thousands or more first\n"
+            text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (\(Diagnostics.divergedCause)): "
+                + "try \(Diagnostics.divergedAdvice)\n"
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         let report = reportCommand

@@ -262,7 +262,7 @@ public struct Reporter: Sendable {
             if try queries.runCount() == 0 {
                 throw ReportError.emptyDatabase
             }
-            if format == .table { return "no sweeps (only single runs: see `report runs`)\n" }
+            if format == .table { return "no sweeps (only single runs: see `\(CommandHint.command("report runs"))`)\n" }
         }
         let counts = try queries.runStatusCounts()
         let tensorBytes = try queries.tensorBytesBySweep()
@@ -312,7 +312,7 @@ public struct Reporter: Sendable {
         case .json:
             let runFields = RunColumn.allCases.map { "\(jsonStringLiteral($0.rawValue)): \(Self.cell(run[$0]).json)" }
             let config = run.configJSON.isEmpty ? "null" : run.configJSON
-            let diagnoses = try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries)
+            let diagnoses = try Self.diagnoses(run, queries: queries)
             return "{\n  \"run\": {" + runFields.joined(separator: ", ") + "},\n  \"error\": \(Cell.text(run.error).json),\n  \"config\": \(config),\n  \"epochs\": "
                 + table.renderJSON().replacingOccurrences(of: "\n", with: "\n  ").trimmingCharacters(in: .whitespacesAndNewlines)
                 + ",\n  \"diagnosis\": [" + diagnoses.map(\.json).joined(separator: ", ") + "]\n}\n"
@@ -353,10 +353,15 @@ public struct Reporter: Sendable {
                 return points.isEmpty ? nil : PlotSeries(label: metric.rawValue, points: points)
             }
             if !accuracies.isEmpty { out += "\n" + TerminalPlot.render(accuracies, title: "accuracy", style: style) }
-            out += Self.diagnosisText(try Diagnostics.diagnose(runID: runID, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run),
-                                                               queries: queries), style: style)
+            out += Self.diagnosisText(try Self.diagnoses(run, queries: queries), style: style)
             return out
         }
+    }
+
+    /// `report show`'s findings: a diverged run's first (its advice), then what its stored epochs show.
+    static func diagnoses(_ run: SlopeStore.RunRecord, queries: RunQueries) throws -> [TrainingDiagnosis] {
+        (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+            + (try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries))
     }
 
     static func epochTable(_ epochs: [EpochRow]) -> DataTable {
@@ -408,7 +413,7 @@ public struct Reporter: Sendable {
         if top.isEmpty {
             if sweepRuns.isEmpty { throw ReportError.noRuns(in: sweep, filtered: filter != nil) }
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best: all \(sweepRuns.count) failed or diverged "
-                                     + "(report runs --sweep \(sweepID) shows why)")
+                                     + "(\(CommandHint.command("report runs --sweep \(sweepID)")) shows why)")
         }
         guard let winner = top.first, let value = winner.number(column), value.isFinite else {
             // Infinity is no result to rank (as a diverged run's loss): say that it is all there is.
@@ -428,7 +433,7 @@ public struct Reporter: Sendable {
             throw ReportError.noData("no run of sweep \(sweepID)\(filter != nil ? " matching --where" : "") can be best by \(column.rawValue): "
                                      + (without > 0 ? "the runs with a value all have an infinite one (\(counts); \(without) run\(without == 1 ? " has" : "s have") none yet)"
                                                     : "every run's value is infinite (\(counts))")
-                                     + ", and infinity is no result to rank (report runs --sweep \(sweepID) shows them)")
+                                     + ", and infinity is no result to rank (\(CommandHint.command("report runs --sweep \(sweepID)")) shows them)")
         }
         switch format {
         case .csv, .json: return Self.runTable([winner], format: format).render(format, style: style)

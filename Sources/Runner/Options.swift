@@ -150,7 +150,7 @@ struct SettingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Task for a CSV target: auto decides from the data (few distinct whole numbers: classes). Default: auto.")
     var task: TaskKind?
 
-    @Flag(help: "Standardize CSV features (mean 0, std 1), fitted on the training split only.")
+    @Flag(help: "Standardize CSV features (mean 0, std 1), fitted on the training split only. The target is not scaled: scale a large regression target yourself (a price in thousands).")
     var standardize = false
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Hidden layer widths, e.g. 64,64; none for no hidden layer (a linear or logistic model). Several networks for a sweep: 32/64,64. Default: 64.", valueName: "widths"))

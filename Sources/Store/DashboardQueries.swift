@@ -2,11 +2,18 @@
 // and pages of runs, each sweep's best values, and how many distinct values each setting takes.
 import Foundation
 
-/// A sweep's best stored losses (nil when no run has one yet) and whether any run validates.
+/// A sweep's lowest and highest stored values of some result columns over its runs that did not
+/// fail or diverge (a column is missing while no such run has a value), and whether any run validates.
 public struct SweepBest: Equatable, Sendable {
-    public var bestValidationLoss: Double?
-    public var bestTrainLoss: Double?
-    public var validates: Bool
+    public var minimums: [RunColumn: Double] = [:]
+    public var maximums: [RunColumn: Double] = [:]
+    public var validates = false
+
+    public init(minimums: [RunColumn: Double] = [:], maximums: [RunColumn: Double] = [:], validates: Bool = false) {
+        self.minimums = minimums
+        self.maximums = maximums
+        self.validates = validates
+    }
 }
 
 extension RunQueries {
@@ -63,18 +70,27 @@ extension RunQueries {
         }
     }
 
-    /// Per sweep: the lowest best validation and training losses, and whether any run holds out validation rows.
+    /// Per sweep: the lowest and highest value of each of `columns` (numeric run columns) over its
+    /// runs that did not fail or diverge (never best, whatever their last value), and whether any
+    /// run holds out validation rows: what a list of sweeps needs to show each one's best value of
+    /// its own metric.
     /// - Complexity: one pass over the runs that belong to sweeps.
-    public func sweepBests() throws -> [Int64: SweepBest] {
-        try read { c in
+    public func sweepBests(columns: [RunColumn]) throws -> [Int64: SweepBest] {
+        let ranked = "status NOT IN ('\(RunStatus.failed.rawValue)', '\(RunStatus.diverged.rawValue)')"
+        let extremes = columns.map { "min(CASE WHEN \(ranked) THEN \($0.sqlExpression) END), max(CASE WHEN \(ranked) THEN \($0.sqlExpression) END)" }
+        return try read { c in
             var result: [Int64: SweepBest] = [:]
             for row in try c.rows("""
-                SELECT sweep_id, min(best_val_loss), min(best_train_loss), max(CASE WHEN validation_fraction > 0 THEN 1 ELSE 0 END)
+                SELECT sweep_id, max(CASE WHEN validation_fraction > 0 THEN 1 ELSE 0 END)\(extremes.map { ", " + $0 }.joined())
                 FROM runs WHERE sweep_id IS NOT NULL GROUP BY sweep_id
                 """, []) {
                 guard let sweepID = Int64(sqlValue: row[0]) else { continue }
-                result[sweepID] = SweepBest(bestValidationLoss: Double(sqlValue: row[1]), bestTrainLoss: Double(sqlValue: row[2]),
-                                            validates: Int64(sqlValue: row[3]) == 1)
+                var best = SweepBest(validates: Int64(sqlValue: row[1]) == 1)
+                for (index, column) in columns.enumerated() {
+                    best.minimums[column] = Double(sqlValue: row[2 + 2 * index])
+                    best.maximums[column] = Double(sqlValue: row[3 + 2 * index])
+                }
+                result[sweepID] = best
             }
             return result
         }

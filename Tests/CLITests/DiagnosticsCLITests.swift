@@ -51,6 +51,29 @@ final class DiagnosticsCLITests: CLITestCase {
         XCTAssertEqual((diagnosis.first?["epochs_by_layer"] as? [String: [Int]])?["1"], [1], json)
     }
 
+    /// A regression target in the hundreds of thousands diverges at once (the new user's houses.csv).
+    /// Runner's summary gave advice; `report show` and `report layers` gave none, and layers ended
+    /// on "no vanishing updates ... seen": now both give the summary's advice, in its words.
+    func testADivergedRunGetsTheSummarysAdviceFromShowAndLayers() throws {
+        try write("houses.csv", "rooms,age,price\n" + (0..<200).map { "\($0 % 7 + 1),\($0 % 40),\(100_000 + 2_000 * $0)" }.joined(separator: "\n") + "\n")
+        let summary = try output("runner", ["train", "--dataset", "houses.csv", "--target", "price", "--standardize", "--hidden", "16",
+                                            "--epochs", "5", "--seed", "1"])
+        let advice = "try a smaller --learning-rate; for regression, scale a target in the thousands or more first"
+        XCTAssertTrue(summary.contains("diverged: run 1 (the loss became NaN or infinite): \(advice)\n"), summary)
+        let line = "  diverged: the loss became NaN or infinite; \(advice)\n"
+        let show = try output("report", ["show", "1"])
+        XCTAssertTrue(show.hasSuffix("\ndiagnosis (see docs/cli-report.md, Diagnostics):\n" + line), show)
+        let layers = try output("report", ["layers", "1"])
+        XCTAssertTrue(layers.hasSuffix("\ndiagnosis (see docs/cli-report.md, Diagnostics):\n" + line), layers)
+        XCTAssertTrue(layers.contains("gradients neither vanishing nor exploding, no dying ReLUs; no vanishing updates, exploding weights or "
+                                      + "chance-level accuracy seen in the stored epochs, but the run diverged: see the diagnosis below\n"), layers)
+        let json = try output("report", ["show", "1", "--format", "json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        let diagnosis = try XCTUnwrap(object["diagnosis"] as? [[String: Any]], json)
+        XCTAssertEqual(diagnosis.first?["kind"] as? String, "diverged", json)
+        XCTAssertEqual(diagnosis.first?["advice"] as? String, String(advice.dropFirst("try ".count)), json)
+    }
+
     func testAHealthyRunIsNotFlagged() throws {
         let summary = try output("runner", ["train", "--dataset", "digits", "--hidden", "32", "--learning-rate", "0.1",
                                          "--epochs", "4", "--seed", "1"])

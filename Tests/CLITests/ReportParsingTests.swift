@@ -117,7 +117,7 @@ final class ReportParsingTests: XCTestCase {
         let expected: [(command: ParsableCommand.Type, text: String)] = [
             (Serve.self, "The port to listen on: a whole number from 0 to 65535 (0: any free port). Default: 8080."),
             (Explain.self, "The layer of the weight: a whole number from 1 up (1 = the first weight matrix)."),
-            (Explain.self, "A training row, a whole number from 0 up; without it"),
+            (Explain.self, "A training row, a whole number from 0 up (the data's rows in their order, without the validation rows); without it"),
             (Tensors.self, "Only this layer: a whole number from 1 up (1 = the first weight matrix)."),
             (Runs.self, "Fit tables and plots to this many characters, a whole number from 20 up (default:"),
         ]

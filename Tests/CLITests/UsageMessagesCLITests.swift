@@ -207,6 +207,21 @@ final class UsageMessagesCLITests: CLITestCase {
         XCTAssertEqual(CommandHint.databaseArgument(given: "my runs.db"), "--db 'my runs.db'")
     }
 
+    /// `report best`'s "no run can be best" hints carry the --db given, as the other hints do:
+    /// before, `report runs --sweep 1` alone opened ./slope.db (or $SLOPE_DB), not this database.
+    func testBestWithNoRunToNameSuggestsACommandOnTheSameDatabase() throws {
+        let store = try SlopeStore(path: directory.path(databaseName))
+        _ = try store.recordSweep(name: "lost", [HandMadeRun(0.1, 8, 0.5, .diverged), HandMadeRun(1, 8, 0.25, .failed)])
+        _ = try store.recordSweep(name: "infinite", [HandMadeRun(0.1, 8, .infinity, .completed), HandMadeRun(1, 8, -.infinity, .completed)])
+        try store.close()
+        let database = CommandHint.shellQuoted(directory.path(databaseName))
+        XCTAssertEqual(try run("report", ["best", "--sweep", "1"], expect: 1).error,
+                       "report: error: no run of sweep 1 can be best: all 2 failed or diverged (report runs --sweep 1 --db \(database) shows why)\n")
+        XCTAssertEqual(try run("report", ["best", "--sweep", "2", "--metric", "best_train_loss"], expect: 1).error,
+                       "report: error: no run of sweep 2 can be best by best_train_loss: every run's value is infinite (1 inf, 1 -inf), "
+                       + "and infinity is no result to rank (report runs --sweep 2 --db \(database) shows them)\n")
+    }
+
     func testStaleAfterShowsItsDefaultAsTyped() throws {
         let help = try run("runner", ["resume", "--help"]).output
         XCTAssertTrue(help.contains("Default: 300."), help)

@@ -172,6 +172,19 @@ class DashboardTests: XCTestCase {
         let grid = try Reporter(queries: store.queries).pivot(sweepID: sweepID, rows: "learning_rate", columns: "batch_size", metric: nil, goal: nil)
         XCTAssertEqual(grid.metric, .final_val_loss, "report grid's metric")
         XCTAssertEqual(grid.best?.rowValue, .real(0.1))
+        // A sweep to maximize val_accuracy: its best is the highest final one of the runs that did not
+        // diverge (run 3 diverged with the highest).
+        let accuracySpec = #"{"name":"accuracy","method":"grid","metric":{"name":"val_accuracy","goal":"maximize"},"fixed":{},"parameters":{}}"#
+        let (accuracySweep, accuracyRuns) = try store.createSweep(name: "accuracy", specJSON: accuracySpec, runs: [0.01, 0.1, 1].map { .example(learningRate: $0) })
+        for (runID, accuracies) in zip(accuracyRuns, [[0.5, 0.9, 0.7], [0.5, 0.6, 0.8], [0.5, 0.95, 0.99]]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            for (epoch, accuracy) in accuracies.enumerated() {
+                try store.writeEpoch(runID: runID, SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1 - accuracy, validationLoss: 1 - accuracy,
+                                                                          validationAccuracy: accuracy, seconds: 0.5),
+                                     tensors: [], holder: RunHolder(worker: worker, claimToken: claimToken))
+            }
+            try store.finishRun(runID: runID, status: runID == accuracyRuns[2] ? .diverged : .completed, stopReason: nil)
+        }
         try store.close()
 
         let replies = try await fetch(["/api/sweeps/\(sweepID)", "/api/sweeps/\(sweepID)/heatmap?rows=learning_rate&cols=batch_size",
@@ -185,6 +198,14 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual((replies[2].json["runs"] as? [[String: Any]])?.first?["id"] as? Int, Int(runIDs[1]), "best first by the final loss")
         XCTAssertEqual(replies[3].json["metric"] as? String, "final_val_loss")
         XCTAssertEqual(replies[4].json["metric"] as? String, "final_val_loss", "an empty heatmap names the same metric")
+
+        // The list of sweeps shows the best value of the same metric: before, best_val_loss (0.1 here,
+        // which no page or report ranks by) beside the page's final_val_loss.
+        let lists = try await fetch(["/api/sweeps", "/api/sweeps/\(accuracySweep)"], database: location)
+        let listed = lists[0].json["sweeps"] as! [[String: Any]]
+        XCTAssertEqual(listed.map { $0["metric"] as? String }, ["final_val_loss", "final_val_accuracy"])
+        XCTAssertEqual(listed.map { $0["best"] as? Double }, [0.2, 0.8])
+        XCTAssertEqual(lists[1].json["metric"] as? String, "final_val_accuracy", "the sweep's page")
     }
 
     func testRunsPageIsSortedFilteredAndPaginatedServerSide() async throws {

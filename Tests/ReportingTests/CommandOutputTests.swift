@@ -145,6 +145,9 @@ loss
            epoch
   ● train_loss
 
+diagnosis (see docs/cli-report.md, Diagnostics):
+  diverged: the loss became NaN or infinite; try a smaller --learning-rate; for regression, scale a target in the thousands or more first
+
 """#)
     }
 
@@ -160,7 +163,7 @@ loss
     {"epoch": 1, "train_loss": 12.5, "seconds": 0.25},
     {"epoch": 2, "train_loss": 4096.0, "seconds": 0.25}
   ],
-  "diagnosis": []
+  "diagnosis": [{"kind": "diverged", "epochs_by_layer": {}, "detail": "the loss became NaN or infinite", "advice": "a smaller --learning-rate; for regression, scale a target in the thousands or more first"}]
 }
 
 """#)
@@ -317,6 +320,9 @@ flags (vanishing: gradient_l2 < 1.000e-07 or < 0.001 x the output layer's; explo
   layer 1: exploding at epochs 1-2
   layer 2: exploding at epochs 1-2
 
+diagnosis (see docs/cli-report.md, Diagnostics):
+  diverged: the loss became NaN or infinite; try a smaller --learning-rate; for regression, scale a target in the thousands or more first
+
 """#)
     }
 
@@ -381,7 +387,7 @@ run_id,epoch,layer,kind,row,col,value
 run 10 xor, weights after epoch 0: layer 2 weight (0, 0) = 1
 from node 0 of layer 1 to node 0 of layer 2
 
-training row 3:
+training row 3 (training rows count from 0 in the data's order, without the validation rows), class 0:
   value of node 0 feeding the weight        1.5
 × slope of the activation at node 0         0.173105
 × slope of the loss w.r.t. node 0's output  4.49034
@@ -404,6 +410,28 @@ stored gradient of epoch 1: -0.0245303 (full-batch run: the same gradient)
 a step of learning_rate 0.5 changes the weight by 0.0122651
 
 """#)
+    }
+
+    /// Without weight decay the decay term of a negative weight is 0 x w = -0.0, which JSON and CSV
+    /// printed as "-0.0" (so did any factor that is 0 times a negative number): now 0.
+    func test_explainJSONHasNoNegativeZero() throws {
+        let r = try reporter()
+        let json = try r.explain(runID: 10, epoch: 0, layer: 2, from: 1, to: 0, row: 3, loader: xorLoader, format: .json)
+        let object = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
+        XCTAssertLessThan(try XCTUnwrap(object["weight"] as? Double), 0, json)
+        XCTAssertTrue(json.contains(#""weight_decay_term": 0.0,"#), json)
+        // Row 3 of XOR is (1, 1), class 0 (the test's loader knows no data rows: null).
+        XCTAssertEqual(object["target"] as? String, "class 0", json)
+        XCTAssertTrue(object["data_row"] is NSNull, json)
+        let csv = try r.explain(runID: 10, epoch: 0, layer: 2, from: 1, to: 0, row: 3, loader: xorLoader, format: .csv)
+        XCTAssertNil(csv.range(of: #"(^|,)-0\.0(,|\n)"#, options: .regularExpression), csv)
+        // Every row and the full-data gradient of both layers' weights: no value is -0.0.
+        for (layer, from, to) in [(1, 0, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1), (2, 0, 0), (2, 1, 0)] {
+            for row in [nil, 0, 1, 2, 3] {
+                let text = try r.explain(runID: 10, epoch: 0, layer: layer, from: from, to: to, row: row, loader: xorLoader, format: .json)
+                XCTAssertNil(text.range(of: #"-0\.0[,}]"#, options: .regularExpression), text)
+            }
+        }
     }
 
     func test_curves() throws {

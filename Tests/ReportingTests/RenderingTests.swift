@@ -133,6 +133,81 @@ final class RenderingTests: ReportTestCase {
         XCTAssertFalse(single.contains("Importance"))
     }
 
+    /// `report importance --format json`'s `merged` is a list, as the dashboard's API gives it (before:
+    /// `"merged": ""`, and the names joined by spaces); CSV keeps one field, the names separated by spaces.
+    func testImportanceJSONListsTheMergedSettings() throws {
+        let json = try reporter().importance(sweepID: 1, format: .json)
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["setting"] as? String }, ["learning_rate", "batch_size", "seed"])
+        XCTAssertEqual(rows.map { $0["merged"] as? [String] }, [[], [], ["weight_decay"]])
+        XCTAssertTrue(json.contains(#""merged": []}"#) && json.contains(#""merged": ["weight_decay"]}"#), json)
+        let csv = try reporter().importance(sweepID: 1, format: .csv).split(separator: "\n")
+        XCTAssertEqual(csv.first, "setting,importance,groups,best_group,best_mean,merged")
+        XCTAssertTrue(csv[1].hasSuffix(",") && csv[3].hasSuffix(",weight_decay"), "\(csv)")
+    }
+
+    /// `report importance` ranks settings on the values of pruned runs too (taken when they stopped): it
+    /// says so as `grid` does, in grid's words, and so do the HTML page and the dashboard (its `notes`).
+    func testImportanceSaysItIncludesPrunedRuns() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-importance-pruned")
+        defer { directory.remove() }
+        let path = directory.path("pruned.db")
+        let store = try SlopeStore(path: path)
+        _ = try store.recordSweep(name: "asha", [
+            HandMadeRun(0.1, 8, 0.5, .completed), HandMadeRun(0.1, 16, 0.4, .completed), HandMadeRun(1, 8, 0.9, .pruned),
+            HandMadeRun(1, 16, 0.8, .completed), HandMadeRun(0.1, 8, 0.45, .completed), HandMadeRun(1, 16, 0.85, .pruned),
+        ])
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        let note = "the finished runs include runs that stopped early (2 pruned), with their values when they stopped; "
+            + "--where \"status = 'completed'\" leaves them out"
+        let text = try reporter.importance(sweepID: 1)
+        XCTAssertTrue(text.contains("in sweep 1, 6 finished runs:\n"), text)
+        XCTAssertTrue(text.contains("\n" + note + "\n"), text)
+        XCTAssertEqual(Reporter.importanceNotes(try reporter.importanceOfSettings(sweepID: 1)).first, note)
+        // grid's note on the same runs: the same words but for what holds the values.
+        XCTAssertTrue(try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size")
+                        .contains("the cells include runs that stopped early (2 pruned), with their values when they stopped; "), "grid")
+        let html = try reporter.html(sweepID: 1)
+        XCTAssertTrue(html.contains("<p class=\"meta\">\(xmlEscaped(note))</p>"), html)
+        // Without the pruned runs, no note.
+        let completed = try reporter.importance(sweepID: 1, filter: "status = 'completed'")
+        XCTAssertTrue(completed.contains("in sweep 1, 4 finished runs:\n"), completed)
+        XCTAssertFalse(completed.contains("stopped early"), completed)
+    }
+
+    /// A TPE sweep's runs store their trial's internal values (`"trial": [...]` in the config): compare
+    /// showed them as a `trial` column of numbers joined by '-' (a minus sign to the reader). Now left
+    /// out unless --all, and then the JSON list.
+    func testCompareLeavesOutATPETrialUnlessAll() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-compare-trial")
+        defer { directory.remove() }
+        let path = directory.path("tpe.db")
+        let store = try SlopeStore(path: path)
+        let runs = [(0.01, 64, "[0.4243300054534058,3]"), (0.1, 16, "[-1.5,1]")].map { learningRate, batchSize, trial -> SlopeStore.NewRun in
+            var run = SlopeStore.NewRun.example(learningRate: learningRate, batchSize: batchSize)
+            run.configJSON = #"{"learningRate": \#(learningRate), "batchSize": \#(batchSize), "trial": \#(trial)}"#
+            return run
+        }
+        _ = try store.createSweep(name: "tpe", specJSON: "{}", runs: runs)
+        try store.close()
+        let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
+        for format in [OutputFormat.table, .csv, .json] {
+            let text = try reporter.compare(sweepID: 1, format: format)
+            XCTAssertFalse(text.contains("trial"), "\(format): \(text)")
+            XCTAssertTrue(text.contains("learning_rate"), "\(format): \(text)")
+        }
+        let csv = try reporter.compare(sweepID: 1, all: true, format: .csv).split(separator: "\n").map(String.init)
+        let header = csv[0].split(separator: ",").map(String.init)
+        let trialIndex = try XCTUnwrap(header.firstIndex(of: "config.trial"), csv[0])
+        XCTAssertEqual(header.last, "config.trial", csv[0])
+        XCTAssertEqual(trialIndex, header.count - 1)
+        XCTAssertTrue(csv[1].hasSuffix(",\"[0.4243300054534058,3]\""), csv[1])
+        XCTAssertTrue(csv[2].hasSuffix(",\"[-1.5,1]\""), csv[2])
+        let json = try reporter.compare(sweepID: 1, all: true, format: .json)
+        XCTAssertTrue(json.contains(#""config.trial": "[-1.5,1]""#), json)
+    }
+
     func testTablesFitTheWidthAndCSVQuotes() {
         var table = DataTable(columns: [.init("id"), .init("name"), .init("loss")])
         table.rows = [[.integer(1), .text("a rather long run name that will not fit"), .real(0.123456)],

@@ -125,7 +125,11 @@ final class PostgresStoreScenarioTests: XCTestCase {
         })
         say("distinct", try store.queries.snapshot { try $0.distinctValueCounts(sweepID: sweepID, columns: [.learning_rate, RunColumn(rawValue: "optimizer")!, .hidden])
                 .sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, $0.value) } })
-        say("sweep bests", try store.queries.snapshot { try $0.sweepBests().sorted { $0.key < $1.key }.map { "\($0)" } })
+        say("sweep bests", try store.queries.snapshot { try $0.sweepBests(columns: [.best_val_loss, .final_train_loss, .final_val_accuracy]) }
+                .sorted { $0.key < $1.key }.map { sweep, best in
+                    "\(sweep) validates \(best.validates) min \(best.minimums.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }) "
+                        + "max \(best.maximums.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" })"
+                })
         say("tensor bytes", try store.tensorBytesBySweep().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         say("trial run count", try store.runCount(sweepID: sweepID))
         say("open grid sweeps", try store.openSweepIDs(method: "grid"))
