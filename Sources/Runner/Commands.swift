@@ -92,7 +92,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             return
         }
         if !global.quiet { Console.say("\(sweep): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
-        try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
+        try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec, jobs: jobOptions) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }
     }
@@ -115,7 +115,7 @@ struct Work: ParsableCommand, UsesDatabase {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep), jobs: jobOptions) { worker in
             try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
     }
@@ -160,7 +160,7 @@ struct Resume: ParsableCommand, UsesDatabase {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
-                         staleAfter: staleAfter.value) { worker in
+                         staleAfter: staleAfter.value, jobs: jobOptions) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)
         }
     }

@@ -147,7 +147,7 @@ enum Console {
     /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
     /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
-                     spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter,
+                     spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
@@ -174,7 +174,8 @@ enum Console {
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
             let stoppedBy = stop.signal ?? SIGINT
-            if !global.quiet { writeError(interruptedMessage(summary, scope: scope, signal: stoppedBy) + suffix(global)) }
+            let jobsArgument = jobs?.continuationArgument ?? ""
+            if !global.quiet { writeError(interruptedMessage(summary, scope: scope + jobsArgument, signal: stoppedBy) + suffix(global)) }
             throw ExitCode(128 + stoppedBy)
         }
         let held = summary.outcomes.isEmpty && !global.quiet ? try heldRunsNote(store, sweepID: sweepID, staleAfter: staleAfter) : nil
@@ -220,7 +221,7 @@ enum Console {
             let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
             let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
             writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
-                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(suffix(global))")
+                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
             throw ExitCode(1)
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
