@@ -20,6 +20,8 @@ public final class ProgressDisplay {
     private let startedAt: Date
     private var totalRuns: Int
     private var finishedRuns = 0
+    /// The lines of finished runs written so far, by sweep (for `SweepProgress.ofEndedRun`).
+    private var finishedBySweep: [Int64: Int] = [:]
     private var active: [(runID: Int64, run: ActiveRun)] = []
     private var drawnLines = 0
     private var lastDrawn = Date.distantPast
@@ -56,11 +58,16 @@ public final class ProgressDisplay {
     public struct SweepProgress: Sendable {
         public var sweepID: Int64, finished: Int, total: Int
         public var finishedByThisWorker: Int?
-        public init(sweepID: Int64, finished: Int, total: Int, finishedByThisWorker: Int? = nil) {
+        /// The sweep of the run that ended, when the worker was not given one (`runner work` without
+        /// --sweep): the line counts that sweep's runs, and this process's of them, not the runs
+        /// this process set out with (all queued runs, which other workers share).
+        public var ofEndedRun: Bool
+        public init(sweepID: Int64, finished: Int, total: Int, finishedByThisWorker: Int? = nil, ofEndedRun: Bool = false) {
             self.sweepID = sweepID
             self.finished = finished
             self.total = total
             self.finishedByThisWorker = finishedByThisWorker
+            self.ofEndedRun = ofEndedRun
         }
 
         /// Whether runs ended that this display does not count (other workers', earlier processes'),
@@ -78,12 +85,22 @@ public final class ProgressDisplay {
                             now: Date = Date()) -> String {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
-        if status != "interrupted" && status != "lost" && status != "suspended" { finishedRuns += 1 }
+        let finished = status != "interrupted" && status != "lost" && status != "suspended"
+        if finished { finishedRuns += 1 }
+        if finished, let sweep, sweep.ofEndedRun { finishedBySweep[sweep.sweepID, default: 0] += 1 }
         var line = "run \(runID)  \(terminalSafe(label))  \(status)"
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
-        if let sweep, sweep.includesOthers(finishedHere: finishedRuns, totalHere: totalRuns) {
+        if let sweep, sweep.ofEndedRun {
+            // Counted in the run's sweep, so two workers sharing a queue do not both say [1/8], and one
+            // alone on it says [8/8] at the end: the lines of that sweep's runs written here; the long
+            // form when the database counts runs of it ended elsewhere (read with this process's own,
+            // so runs its other threads ended, lines not written yet, do not count as others').
+            let here = finishedBySweep[sweep.sweepID] ?? 0
+            line += sweep.includesOthers(finishedHere: here, totalHere: sweep.total) ? "  [\(here) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
+                : "  [\(here)/\(sweep.total)]"
+        } else if let sweep, sweep.includesOthers(finishedHere: finishedRuns, totalHere: totalRuns) {
             line += "  [\(finishedRuns) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
         } else {
             line += "  [\(finishedRuns)/\(totalRuns)]"

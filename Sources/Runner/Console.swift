@@ -156,12 +156,13 @@ enum Console {
         // queries), with the runs this process ended read in the same statement (its other threads may
         // have ended runs whose lines are not written yet).
         let identity = WorkerIdentity.current()
-        let sweepProgress = sweepID.map { id in
-            { () -> ProgressDisplay.SweepProgress? in
-                guard let sweep = try? store.queries.sweepSummary(id: id),
-                      let counts = try? store.queries.finishedRunCounts(sweepID: id, worker: identity) else { return nil }
-                return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker)
-            }
+        // Without --sweep, the sweep of each run that ends (the queue holds other workers' runs and other sweeps').
+        let sweepProgress = { (runID: Int64) -> ProgressDisplay.SweepProgress? in
+            guard let id = sweepID ?? (try? store.run(id: runID))?.sweepID,
+                  let sweep = try? store.queries.sweepSummary(id: id),
+                  let counts = try? store.queries.finishedRunCounts(sweepID: id, worker: identity) else { return nil }
+            return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker,
+                                                 ofEndedRun: sweepID == nil)
         }
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
@@ -317,10 +318,10 @@ enum Console {
 final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private let display: ProgressDisplay
-    /// The sweep's finished runs and total, asked when a run ends (nil: not one sweep's work).
-    private let sweepProgress: (() -> ProgressDisplay.SweepProgress?)?
+    /// The finished runs and total of the sweep (--sweep, else the ended run's), asked when a run ends (nil: no sweep).
+    private let sweepProgress: ((Int64) -> ProgressDisplay.SweepProgress?)?
 
-    init(_ display: ProgressDisplay, sweepProgress: (() -> ProgressDisplay.SweepProgress?)? = nil) {
+    init(_ display: ProgressDisplay, sweepProgress: ((Int64) -> ProgressDisplay.SweepProgress?)? = nil) {
         self.display = display
         self.sweepProgress = sweepProgress
     }
@@ -335,7 +336,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .epochFinished(runID, epoch, _, trainLoss, validationLoss):
             text = display.epochFinished(runID: runID, epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss)
         case let .runFinished(runID, label, outcome):
-            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?())
+            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?(runID))
         }
         write(text)
     }
