@@ -1,4 +1,5 @@
-// What a new user met first (session 13's new-user report): a worker started without its data file.
+// What a new user met first (session 13's new-user report): a worker started without its data
+// file, and the words ML users type for options.
 import Foundation
 import Store
 import TestSupport
@@ -25,5 +26,24 @@ final class NewUserFindingsCLITests: CLITestCase {
         store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.completed, .completed])
         try store.close()
+    }
+
+    /// `--lr`, `--batch`, `--bs`, `--wd` suggest the option they abbreviate (before: --db, --beta1 ...).
+    func testTheAbbreviationsMLUsersTypeSuggestTheirOptions() throws {
+        for (typed, meant) in [("--lr", "--learning-rate"), ("--batch", "--batch-size"), ("--bs", "--batch-size"), ("--wd", "--weight-decay")] {
+            XCTAssertEqual(try run("runner", ["train", typed, "1"], expect: 2).error,
+                           "error: unknown option '\(typed)': `runner train --help` lists its options (did you mean '\(meant)'?)\n")
+        }
+        XCTAssertEqual(try run("runner", ["sweep", "--lr", "0.1,0.2"], expect: 2).error,
+                       "error: unknown option '--lr': `runner sweep --help` lists its options (did you mean '--learning-rate'?)\n")
+    }
+
+    /// `runner sweep --learning-rate 0.1 0.2`: the second value is taken as the spec file; the
+    /// message says how to give several values.
+    func testASecondValueAfterASpaceSaysToUseCommas() throws {
+        XCTAssertEqual(try run("runner", ["sweep", "--learning-rate", "0.1", "0.2"], expect: 2).error,
+                       "error: 0.2: no such file (to sweep several values, separate them with commas: --learning-rate 0.1,0.2)\n")
+        // A file name that is no number keeps the plain message.
+        XCTAssertEqual(try run("runner", ["sweep", "--learning-rate", "0.1", "nosuch.yaml"], expect: 2).error, "error: nosuch.yaml: no such file\n")
     }
 }
