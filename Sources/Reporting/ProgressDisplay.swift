@@ -13,6 +13,8 @@ public final class ProgressDisplay {
         var loss: Double?
         /// Which loss `loss` is: "val_loss" when the run has a validation split, else "train_loss".
         var lossName = "loss"
+        /// When its last line was written off a terminal (its start, before the first).
+        var lastShown: Date
     }
 
     private let mode: Mode
@@ -27,9 +29,13 @@ public final class ProgressDisplay {
     private var lastDrawn = Date.distantPast
     /// Live redraws at most this often (a fast sweep finishes epochs in microseconds).
     private let redrawInterval: TimeInterval = 0.1
+    /// Off a terminal (a log: nohup, Slurm), a line per active run at most this often, so a long
+    /// run shows its progress before it ends.
+    private let plainInterval: TimeInterval
 
-    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date()) {
+    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date(), plainInterval: TimeInterval = 60) {
         self.mode = mode
+        self.plainInterval = plainInterval
         self.totalRuns = totalRuns
         self.width = max(width, 40)
         self.startedAt = now
@@ -38,7 +44,7 @@ public final class ProgressDisplay {
     public func runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int, now: Date = Date()) -> String {
         // The label holds user text (a CSV path, a target column): no escape sequence or line break
         // may reach the terminal, and a line break would also throw off the live frame's line count.
-        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil)))
+        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil, lastShown: now)))
         return mode == .live ? redraw(now: now, force: true) : ""
     }
 
@@ -47,6 +53,12 @@ public final class ProgressDisplay {
         active[index].run.epoch = epoch
         active[index].run.loss = validationLoss ?? trainLoss
         active[index].run.lossName = validationLoss == nil ? "train_loss" : "val_loss"
+        if mode == .plain, now.timeIntervalSince(active[index].run.lastShown) >= plainInterval {
+            // A log gets no live line: a plain one, "run 3  lr=0.1  epoch 132/300  val_loss 0.1234".
+            active[index].run.lastShown = now
+            let run = active[index].run
+            return "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(run.lossName) \(Self.format(validationLoss ?? trainLoss))\n"
+        }
         return mode == .live ? redraw(now: now, force: false) : ""
     }
 
