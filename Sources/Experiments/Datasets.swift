@@ -411,12 +411,12 @@ public enum DataCatalog {
             }
         }
         if let loaded = firstLoaded, let expected = data.sha256, let actual = loaded.sha256 {
-            throw ExperimentsError.badData(file: name, line: nil, column: nil,
+            throw ExperimentsError.storedInputUnavailable(file: name,
                 reason: "the data changed since the run was queued (sha256 \(actual.prefix(12))..., expected \(expected.prefix(12))...)")
         }
-        if case let ExperimentsError.badData(file, nil, nil, "no such file")? = firstError, !file.hasPrefix("/") {
-            throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: InputFile.notFound(file, databasePath: databasePath)
-                + " (the run was queued with this path relative to the folder it was started from)")
+        if case let ExperimentsError.badData(file, nil, nil, "no such file")? = firstError {
+            throw ExperimentsError.storedInputUnavailable(file: file, reason: file.hasPrefix("/") ? "no such file"
+                : InputFile.notFound(file, databasePath: databasePath) + " (the run was queued with this path relative to the folder it was started from)")
         }
         throw firstError ?? ExperimentsError.unknownDataset(name)
     }

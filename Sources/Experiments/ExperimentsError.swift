@@ -18,6 +18,11 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     case badSpecFile(path: String, reason: String)
     /// An `--init-weights` file that does not fit the network.
     case badInitialWeights(file: String, reason: String)
+    /// A file a stored run names (its CSV data, its initial weights) missing where this process
+    /// looks for it, or changed since the run was queued (its sha256 differs): a condition of the
+    /// process (started in another folder, a file moved or edited), not of the run, which a worker
+    /// puts back in the queue.
+    case storedInputUnavailable(file: String, reason: String)
     /// Nothing to do, or a run that cannot be resumed.
     case notFound(String)
     /// A stored run whose configuration or tensors cannot be used (to resume, inspect or evaluate it).
@@ -53,6 +58,8 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         case let .badInitialWeights(file, reason):
             return "\(file): \(reason)"
+        case let .storedInputUnavailable(file, reason):
+            return "\(file): \(reason)"
         case let .notFound(message):
             return message
         case let .corruptRun(runID, reason):
@@ -72,7 +79,7 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable {
     /// True for errors in what the user gave (flags, spec, files): exit status 2.
     public var isUsageError: Bool {
         switch self {
-        case .badData, .unknownDataset, .badSetting, .valueNotAccepted, .badSpecFile, .badInitialWeights: return true
+        case .badData, .unknownDataset, .badSetting, .valueNotAccepted, .badSpecFile, .badInitialWeights, .storedInputUnavailable: return true
         case .notFound, .corruptRun, .corruptSweep, .notQueued, .outOfMemory, .staleTrialHistory: return false
         }
     }

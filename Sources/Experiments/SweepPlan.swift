@@ -40,6 +40,11 @@ public struct SweepPlan: Sendable {
                     throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
                                                       reason: "\(spec.metric.name.rawValue) \(reason)\(run)")
                 }
+                if spec.earlyTerminate?.kind == .median, spec.method != .tpe, let reason = Self.medianProblem(configuration, spec: spec) {
+                    let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
+                    let run = varied.contains(.validation) ? " (the run with \(values.joined(separator: ", ")))" : ""
+                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "early_terminate", reason: reason + run)
+                }
                 return configuration
             } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
                 // A setting of the spec file is named where it was written there (fixed.hidden), not by its flag.
@@ -53,6 +58,21 @@ public struct SweepPlan: Sendable {
                                                   reason: "\(written ?? flag): \(reason)")
             }
         }
+        // A TPE sweep's trials are drawn later: refused when no trial may hold out validation rows.
+        if spec.earlyTerminate?.kind == .median, spec.method == .tpe, !spec.mayHave(.validation, { $0.validationFraction > 0 }),
+           let reason = Self.medianProblem(configurations[0], spec: spec) {
+            throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "early_terminate", reason: reason)
+        }
+    }
+
+    /// Why median pruning can never judge a run of `configuration`: it compares val_loss (not the
+    /// sweep's metric, as ASHA does), which a run without a validation split never has, so the rule
+    /// would silently do nothing for it. Nil when the run holds out validation rows.
+    static func medianProblem(_ configuration: RunConfiguration, spec: SweepSpec) -> String? {
+        guard configuration.data.validationFraction == 0 else { return nil }
+        let written = spec.sources.fields[.validation].flatMap { $0.hasSuffix(".values") ? nil : $0 } ?? "validation"
+        return "type: median compares val_loss, and \(written) is 0, so no run would ever be pruned: set \(written) above 0, "
+            + "or use type: asha, which prunes on the sweep's metric (e.g. metric: {name: train_loss})"
     }
 
     /// Why a run of `configuration` can never have the sweep's metric (every trial would be missing

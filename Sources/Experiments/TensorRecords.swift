@@ -135,9 +135,9 @@ public enum InitialWeights {
             if expected == nil || SHA256.hexDigest(data) == expected { return try parse(data, file: path, configuration: configuration) }
             changed = true
         }
-        if changed { throw ExperimentsError.badInitialWeights(file: file, reason: "the file changed since the run was queued") }
+        if changed { throw ExperimentsError.storedInputUnavailable(file: file, reason: "the file changed since the run was queued") }
         if case let .badInitialWeights(_, reason)? = firstError as? ExperimentsError, reason == "no such file" {
-            throw ExperimentsError.badInitialWeights(file: file, reason: InputFile.notFound(file, databasePath: databasePath))
+            throw ExperimentsError.storedInputUnavailable(file: file, reason: InputFile.notFound(file, databasePath: databasePath))
         }
         throw firstError ?? ExperimentsError.badInitialWeights(file: file, reason: InputFile.notFound(file, databasePath: databasePath))
     }

@@ -154,6 +154,11 @@ public enum UsageMessages {
             if !takers.isEmpty {
                 return "\(text): `\(scope)` takes no \(option); \(takers.joined(separator: " and ")) \(takers.count == 1 ? "does" : "do") (\(help))"
             }
+            // Ours, not ArgumentParser's edit distance alone: `--lr` means --learning-rate, not --db.
+            if let own = commands.first(where: { $0.name == command }),
+               let meant = NameSuggestion.closest(to: String(option), among: optionList(inHelp: own.help()).filter { $0.hasPrefix("--") }) {
+                suggestion = " (did you mean '\(meant)'?)"
+            }
         }
         return "\(text): \(help)\(suggestion)"
     }
@@ -172,12 +177,17 @@ public enum UsageMessages {
 
     /// The options a command's `--help` lists: the names at the start of its option lines
     /// ("  -h, --help   Show help information." gives -h and --help).
-    static func options(inHelp help: String) -> Set<String> {
-        var names: Set<String> = []
+    static func options(inHelp help: String) -> Set<String> { Set(optionList(inHelp: help)) }
+
+    /// The same, in the order the help lists them.
+    static func optionList(inHelp help: String) -> [String] {
+        var names: [String] = []
         for line in help.split(separator: "\n") {
             let trimmed = line.drop { $0 == " " }
             guard trimmed.hasPrefix("-"), let head = trimmed.components(separatedBy: "  ").first else { continue }
-            for word in head.split(whereSeparator: { $0 == " " || $0 == "," }) where word.hasPrefix("-") { names.insert(String(word)) }
+            for word in head.split(whereSeparator: { $0 == " " || $0 == "," }) where word.hasPrefix("-") && !names.contains(String(word)) {
+                names.append(String(word))
+            }
         }
         return names
     }

@@ -325,6 +325,12 @@ public final class Worker: @unchecked Sendable {
             } else {
                 outcome = fail(runID, holder: holder, message: error.description)
             }
+        } catch let error as ExperimentsError {
+            if case .storedInputUnavailable = error {
+                outcome = setAside(runID, holder: holder, error: error)
+            } else {
+                outcome = fail(runID, holder: holder, message: error.description)
+            }
         } catch {
             outcome = fail(runID, holder: holder, message: "\(error)")
         }
@@ -335,6 +341,17 @@ public final class Worker: @unchecked Sendable {
     private func fail(_ runID: Int64, holder: RunHolder, message: String) -> RunOutcome {
         try? store.finishRun(runID: runID, status: .failed, stopReason: "error", error: message, holder: holder)
         return .failed(message)
+    }
+
+    /// A file the run names is missing here or changed (`storedInputUnavailable`): a condition of
+    /// this worker, as a full disk is, not of the run (a worker started in another folder would
+    /// otherwise fail a whole queue for good). The run goes back to the queue as it was, its stored
+    /// epochs kept (read before anything is deleted), and this worker's thread stops (`.suspended`);
+    /// `runner resume` or `runner work` goes on once the file is back.
+    private func setAside(_ runID: Int64, holder: RunHolder, error: ExperimentsError) -> RunOutcome {
+        let reason = "\(error.description); start the worker in the folder the runs were queued from, or put the file back as it was queued."
+        let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
+        return .suspended(reason: reason, requeued: requeued)
     }
 
     /// A condition outside the run stopped it: it goes back to the queue with the reason (when the

@@ -13,6 +13,8 @@ public final class ProgressDisplay {
         var loss: Double?
         /// Which loss `loss` is: "val_loss" when the run has a validation split, else "train_loss".
         var lossName = "loss"
+        /// When its last line was written off a terminal (its start, before the first).
+        var lastShown: Date
     }
 
     private let mode: Mode
@@ -20,14 +22,20 @@ public final class ProgressDisplay {
     private let startedAt: Date
     private var totalRuns: Int
     private var finishedRuns = 0
+    /// The lines of finished runs written so far, by sweep (for `SweepProgress.ofEndedRun`).
+    private var finishedBySweep: [Int64: Int] = [:]
     private var active: [(runID: Int64, run: ActiveRun)] = []
     private var drawnLines = 0
     private var lastDrawn = Date.distantPast
     /// Live redraws at most this often (a fast sweep finishes epochs in microseconds).
     private let redrawInterval: TimeInterval = 0.1
+    /// Off a terminal (a log: nohup, Slurm), a line per active run at most this often, so a long
+    /// run shows its progress before it ends.
+    private let plainInterval: TimeInterval
 
-    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date()) {
+    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date(), plainInterval: TimeInterval = 60) {
         self.mode = mode
+        self.plainInterval = plainInterval
         self.totalRuns = totalRuns
         self.width = max(width, 40)
         self.startedAt = now
@@ -36,7 +44,7 @@ public final class ProgressDisplay {
     public func runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int, now: Date = Date()) -> String {
         // The label holds user text (a CSV path, a target column): no escape sequence or line break
         // may reach the terminal, and a line break would also throw off the live frame's line count.
-        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil)))
+        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil, lastShown: now)))
         return mode == .live ? redraw(now: now, force: true) : ""
     }
 
@@ -45,6 +53,12 @@ public final class ProgressDisplay {
         active[index].run.epoch = epoch
         active[index].run.loss = validationLoss ?? trainLoss
         active[index].run.lossName = validationLoss == nil ? "train_loss" : "val_loss"
+        if mode == .plain, now.timeIntervalSince(active[index].run.lastShown) >= plainInterval {
+            // A log gets no live line: a plain one, "run 3  lr=0.1  epoch 132/300  val_loss 0.1234".
+            active[index].run.lastShown = now
+            let run = active[index].run
+            return "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(run.lossName) \(Self.format(validationLoss ?? trainLoss))\n"
+        }
         return mode == .live ? redraw(now: now, force: false) : ""
     }
 
@@ -56,11 +70,16 @@ public final class ProgressDisplay {
     public struct SweepProgress: Sendable {
         public var sweepID: Int64, finished: Int, total: Int
         public var finishedByThisWorker: Int?
-        public init(sweepID: Int64, finished: Int, total: Int, finishedByThisWorker: Int? = nil) {
+        /// The sweep of the run that ended, when the worker was not given one (`runner work` without
+        /// --sweep): the line counts that sweep's runs, and this process's of them, not the runs
+        /// this process set out with (all queued runs, which other workers share).
+        public var ofEndedRun: Bool
+        public init(sweepID: Int64, finished: Int, total: Int, finishedByThisWorker: Int? = nil, ofEndedRun: Bool = false) {
             self.sweepID = sweepID
             self.finished = finished
             self.total = total
             self.finishedByThisWorker = finishedByThisWorker
+            self.ofEndedRun = ofEndedRun
         }
 
         /// Whether runs ended that this display does not count (other workers', earlier processes'),
@@ -78,12 +97,22 @@ public final class ProgressDisplay {
                             now: Date = Date()) -> String {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
-        if status != "interrupted" && status != "lost" && status != "suspended" { finishedRuns += 1 }
+        let finished = status != "interrupted" && status != "lost" && status != "suspended"
+        if finished { finishedRuns += 1 }
+        if finished, let sweep, sweep.ofEndedRun { finishedBySweep[sweep.sweepID, default: 0] += 1 }
         var line = "run \(runID)  \(terminalSafe(label))  \(status)"
         if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
         if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
-        if let sweep, sweep.includesOthers(finishedHere: finishedRuns, totalHere: totalRuns) {
+        if let sweep, sweep.ofEndedRun {
+            // Counted in the run's sweep, so two workers sharing a queue do not both say [1/8], and one
+            // alone on it says [8/8] at the end: the lines of that sweep's runs written here; the long
+            // form when the database counts runs of it ended elsewhere (read with this process's own,
+            // so runs its other threads ended, lines not written yet, do not count as others').
+            let here = finishedBySweep[sweep.sweepID] ?? 0
+            line += sweep.includesOthers(finishedHere: here, totalHere: sweep.total) ? "  [\(here) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
+                : "  [\(here)/\(sweep.total)]"
+        } else if let sweep, sweep.includesOthers(finishedHere: finishedRuns, totalHere: totalRuns) {
             line += "  [\(finishedRuns) by this worker; \(sweep.finished)/\(sweep.total) in sweep \(sweep.sweepID)]"
         } else {
             line += "  [\(finishedRuns)/\(totalRuns)]"

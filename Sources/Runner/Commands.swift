@@ -62,6 +62,17 @@ struct Sweep: ParsableCommand, UsesDatabase {
     @Flag(help: "Record and queue the sweep without training it (for `runner work` processes).")
     var queueOnly = false
 
+    /// For a number given where the spec file goes, after a flag's value: "(to sweep several values,
+    /// separate them with commas: --learning-rate 0.1,0.2)", the flag and its values as given.
+    static func listHint(_ arguments: [String], value: String) -> String {
+        guard let index = arguments.lastIndex(of: value),
+              let flagIndex = arguments[..<index].lastIndex(where: { $0.hasPrefix("--") }), !arguments[flagIndex].contains("=") else {
+            return "(to sweep several values, separate them with commas, e.g. --learning-rate 0.1,0.2)"
+        }
+        let values = arguments[(flagIndex + 1)...index].joined(separator: ",")
+        return "(to sweep several values, separate them with commas: \(arguments[flagIndex]) \(values))"
+    }
+
     func validate() throws {
         if spec == nil && settings.flagSettings.entries.allSatisfy({ $0.setting == .name }) {
             throw ValidationError("give a sweep spec file, or flags with comma lists (e.g. --learning-rate 0.01,0.1)")
@@ -69,7 +80,14 @@ struct Sweep: ParsableCommand, UsesDatabase {
     }
 
     func run() throws {
-        let file = try spec.map { try SweepSpec.load(path: $0, checkingData: false) }  // checked after the flags
+        let file = try spec.map { path in
+            do {
+                return try SweepSpec.load(path: path, checkingData: false)  // checked after the flags
+            } catch let ExperimentsError.badSpecFile(file, reason) where reason == "no such file" && Double(file) != nil {
+                // `--learning-rate 0.1 0.2`: the second value was taken as the spec file.
+                throw ExperimentsError.badSpecFile(path: path, reason: "no such file " + Self.listHint(CommandLine.arguments, value: path))
+            }
+        }
         let sweepSpec = try settings.flagSettings.sweepSpec(file: file, name: settings.name ?? "sweep", filePath: spec)
         let progress = QueueingProgress(quiet: global.quiet)
         let plan = try SweepPlan(spec: sweepSpec, source: spec, onProgress: progress.checked)
@@ -92,7 +110,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             return
         }
         if !global.quiet { Console.say("\(sweep): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
-        try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec) { worker in
+        try Console.work(global, store: store, totalRuns: sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count, sweepID: sweepID, spec: sweepSpec, jobs: jobOptions) { worker in
             try worker.work(sweepID: sweepID, jobs: jobOptions.count)
         }
     }
@@ -115,7 +133,7 @@ struct Work: ParsableCommand, UsesDatabase {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
-        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep)) { worker in
+        try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep), jobs: jobOptions) { worker in
             try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
     }
@@ -160,7 +178,7 @@ struct Resume: ParsableCommand, UsesDatabase {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
-                         staleAfter: staleAfter.value) { worker in
+                         staleAfter: staleAfter.value, jobs: jobOptions) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)
         }
     }

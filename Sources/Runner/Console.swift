@@ -147,7 +147,7 @@ enum Console {
     /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
     /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
-                     spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter,
+                     spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
         let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
@@ -156,12 +156,13 @@ enum Console {
         // queries), with the runs this process ended read in the same statement (its other threads may
         // have ended runs whose lines are not written yet).
         let identity = WorkerIdentity.current()
-        let sweepProgress = sweepID.map { id in
-            { () -> ProgressDisplay.SweepProgress? in
-                guard let sweep = try? store.queries.sweepSummary(id: id),
-                      let counts = try? store.queries.finishedRunCounts(sweepID: id, worker: identity) else { return nil }
-                return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker)
-            }
+        // Without --sweep, the sweep of each run that ends (the queue holds other workers' runs and other sweeps').
+        let sweepProgress = { (runID: Int64) -> ProgressDisplay.SweepProgress? in
+            guard let id = sweepID ?? (try? store.run(id: runID))?.sweepID,
+                  let sweep = try? store.queries.sweepSummary(id: id),
+                  let counts = try? store.queries.finishedRunCounts(sweepID: id, worker: identity) else { return nil }
+            return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker,
+                                                 ofEndedRun: sweepID == nil)
         }
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
@@ -174,7 +175,8 @@ enum Console {
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
             let stoppedBy = stop.signal ?? SIGINT
-            if !global.quiet { writeError(interruptedMessage(summary, scope: scope, signal: stoppedBy) + suffix(global)) }
+            let jobsArgument = jobs?.continuationArgument ?? ""
+            if !global.quiet { writeError(interruptedMessage(summary, scope: scope + jobsArgument, signal: stoppedBy) + suffix(global)) }
             throw ExitCode(128 + stoppedBy)
         }
         let held = summary.outcomes.isEmpty && !global.quiet ? try heldRunsNote(store, sweepID: sweepID, staleAfter: staleAfter) : nil
@@ -220,7 +222,7 @@ enum Console {
             let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
             let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
             writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
-                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(suffix(global))")
+                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
             throw ExitCode(1)
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
@@ -316,10 +318,10 @@ enum Console {
 final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private let display: ProgressDisplay
-    /// The sweep's finished runs and total, asked when a run ends (nil: not one sweep's work).
-    private let sweepProgress: (() -> ProgressDisplay.SweepProgress?)?
+    /// The finished runs and total of the sweep (--sweep, else the ended run's), asked when a run ends (nil: no sweep).
+    private let sweepProgress: ((Int64) -> ProgressDisplay.SweepProgress?)?
 
-    init(_ display: ProgressDisplay, sweepProgress: (() -> ProgressDisplay.SweepProgress?)? = nil) {
+    init(_ display: ProgressDisplay, sweepProgress: ((Int64) -> ProgressDisplay.SweepProgress?)? = nil) {
         self.display = display
         self.sweepProgress = sweepProgress
     }
@@ -334,7 +336,7 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .epochFinished(runID, epoch, _, trainLoss, validationLoss):
             text = display.epochFinished(runID: runID, epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss)
         case let .runFinished(runID, label, outcome):
-            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?())
+            text = display.runFinished(runID: runID, label: label, status: outcome.statusText, detail: outcome.detail, sweep: sweepProgress?(runID))
         }
         write(text)
     }

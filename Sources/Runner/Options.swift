@@ -96,7 +96,15 @@ struct JobOptions: ParsableArguments {
     static let maximum = 256
     static let accepted = AcceptedValues<Int>.wholeNumber("--jobs", 1...maximum)
 
-    var count: Int { jobs ?? min(GlobalOptions.coreCount, Self.maximum) }
+    var count: Int { jobs ?? Self.defaultCount }
+
+    /// What a command without --jobs uses: the number of cores (of this machine).
+    static var defaultCount: Int { min(GlobalOptions.coreCount, maximum) }
+
+    /// " --jobs N" for a command that continues this one's work (`runner resume`), when this
+    /// process used another number than the default: a TPE or ASHA sweep resumed with as many
+    /// workers makes the same trials and decisions (with one, bit for bit), with another number not.
+    var continuationArgument: String { count == Self.defaultCount ? "" : " --jobs \(count)" }
 }
 
 /// A command that opens the database given by `--db`: what the commands its messages suggest add

@@ -3,7 +3,7 @@
 // followed by `runner resume` giving the same bits as an uninterrupted sweep.
 import Experiments
 import Foundation
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 
@@ -132,16 +132,19 @@ final class RunnerProcessTests: XCTestCase {
         try run(["work", "--sweep", "42", "--db", db], expect: 1)
     }
 
-    /// Runs that fail (here: their CSV changed after they were queued) are named with the first
-    /// error, and the worker exits with 1.
+    /// Runs that fail (here: their stored configuration edited by hand to a validation fraction no
+    /// run takes; a CSV changed since queueing no longer fails them, it puts them back in the queue)
+    /// are named with the first error, and the worker exits with 1.
     func testFailedRunsAreNamedWithTheirError() throws {
         let db = database("failing.db"), csv = directory.path("data.csv")
         try "x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
         try run(["sweep", "--dataset", csv, "--hidden", "2", "--epochs", "1", "--seed", "0,1", "--validation", "0", "--queue-only", "--db", db], expect: 0)
-        try "x,y\n1,1\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let store = try SlopeStore(path: db)
+        _ = try store.backend.write { try $0.execute("UPDATE runs SET config = json_set(config, '$.data.validationFraction', 1.5)", []) }
+        try store.close()
         let (_, error) = try run(["work", "--quiet", "--db", db], expect: 1)
         XCTAssertTrue(error.hasPrefix("error: 2 runs did not finish (1, 2); run 1 failed: "), error)
-        XCTAssertTrue(error.contains("sha256"), error)
+        XCTAssertTrue(error.contains("data.validationFraction: '1.5' is not accepted"), error)
         // report is not on PATH here: the hint names it by its path, next to the runner that ran.
         XCTAssertTrue(error.hasSuffix("(see `\(builtExecutable("report").path) show 1 --db \(db)`)\n"), error)
         XCTAssertEqual(error.split(separator: "\n").count, 1, error)

@@ -52,6 +52,61 @@ final class RunnerProgressTests: XCTestCase {
                        "run 7  lr=7  completed  epoch 0/1  [3 by this worker; 4/4 in sweep 2]\n")
     }
 
+    /// Off a terminal (nohup, Slurm) a long run printed nothing until it ended: a plain line per
+    /// active run at most every 60 s (the clock passed in), with its epoch and loss.
+    func testPlainModeShowsEachActiveRunAtMostEveryMinute() {
+        let start = Date(timeIntervalSince1970: 1000)
+        func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
+        let display = ProgressDisplay(mode: .plain, totalRuns: 2, now: start)
+        _ = display.runStarted(runID: 1, label: "lr=0.1", epochs: 300, firstEpoch: 0, now: start)
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 1, trainLoss: 2, validationLoss: 1.5, now: at(30)), "")
+        _ = display.runStarted(runID: 2, label: "lr=1", epochs: 300, firstEpoch: 101, now: at(40))
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 2, trainLoss: 1.9, validationLoss: 1.25, now: at(60)),
+                       "run 1  lr=0.1  epoch 2/300  val_loss 1.2500\n")
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 3, trainLoss: 1.8, validationLoss: 1.2, now: at(119)), "")
+        XCTAssertEqual(display.epochFinished(runID: 2, epoch: 101, trainLoss: 0.5, validationLoss: nil, now: at(99)), "", "its own minute, from its start")
+        XCTAssertEqual(display.epochFinished(runID: 2, epoch: 102, trainLoss: 0.25, validationLoss: nil, now: at(100)),
+                       "run 2  lr=1  epoch 102/300  train_loss 0.2500\n")
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 4, trainLoss: 1.7, validationLoss: 1.125, now: at(120)),
+                       "run 1  lr=0.1  epoch 4/300  val_loss 1.1250\n")
+        // Another interval given; the terminal's live mode and quiet mode write no such line.
+        let often = ProgressDisplay(mode: .plain, totalRuns: 1, now: start, plainInterval: 5)
+        _ = often.runStarted(runID: 3, label: "x", epochs: 9, firstEpoch: 0, now: start)
+        XCTAssertEqual(often.epochFinished(runID: 3, epoch: 1, trainLoss: 1, validationLoss: nil, now: at(5)), "run 3  x  epoch 1/9  train_loss 1.0000\n")
+        let quiet = ProgressDisplay(mode: .quiet, totalRuns: 1, now: start)
+        _ = quiet.runStarted(runID: 4, label: "x", epochs: 9, firstEpoch: 0, now: start)
+        XCTAssertEqual(quiet.epochFinished(runID: 4, epoch: 1, trainLoss: 1, validationLoss: nil, now: at(600)), "")
+    }
+
+    /// `runner work` without --sweep (README's two workers on one queue): each line counts the
+    /// ended run's own sweep, not the runs this process set out with (all 8 queued, shared with the
+    /// other worker: both said [1/8] and neither ever 8/8).
+    func testWorkWithoutSweepCountsTheEndedRunsSweep() {
+        let start = Date(timeIntervalSince1970: 1000)
+        let first = ProgressDisplay(mode: .plain, totalRuns: 8, now: start)
+        func end(_ display: ProgressDisplay, _ runID: Int64, finished: Int, byThisWorker: Int, total: Int = 8) -> String {
+            _ = display.runStarted(runID: runID, label: "lr=\(runID)", epochs: 1, firstEpoch: 0, now: start)
+            return display.runFinished(runID: runID, label: "lr=\(runID)", status: "completed", detail: "completed all epochs",
+                                       sweep: .init(sweepID: 1, finished: finished, total: total, finishedByThisWorker: byThisWorker, ofEndedRun: true),
+                                       now: start)
+        }
+        // The other worker ended run 1 first: this one's first run is the sweep's second.
+        XCTAssertEqual(end(first, 2, finished: 2, byThisWorker: 1), "run 2  lr=2  completed  epoch 0/1  [1 by this worker; 2/8 in sweep 1]\n")
+        XCTAssertEqual(end(first, 8, finished: 8, byThisWorker: 2), "run 8  lr=8  completed  epoch 0/1  [2 by this worker; 8/8 in sweep 1]\n")
+        // Alone on the queue: the sweep's count, which reaches 8/8.
+        let alone = ProgressDisplay(mode: .plain, totalRuns: 8, now: start)
+        for runID in Int64(1)...8 {
+            XCTAssertEqual(end(alone, runID, finished: Int(runID), byThisWorker: Int(runID)), "run \(runID)  lr=\(runID)  completed  epoch 0/1  [\(runID)/8]\n")
+        }
+        // --jobs 2 alone: two runs end at once, the database counting both at the first line: still the short form.
+        let parallel = ProgressDisplay(mode: .plain, totalRuns: 8, now: start)
+        XCTAssertEqual(end(parallel, 1, finished: 2, byThisWorker: 2), "run 1  lr=1  completed  epoch 0/1  [1/8]\n")
+        XCTAssertEqual(end(parallel, 2, finished: 2, byThisWorker: 2), "run 2  lr=2  completed  epoch 0/1  [2/8]\n")
+        // Two sweeps queued (12 runs set out with): each line counts its own sweep, of 4 runs.
+        let two = ProgressDisplay(mode: .plain, totalRuns: 12, now: start)
+        XCTAssertEqual(end(two, 9, finished: 1, byThisWorker: 1, total: 4), "run 9  lr=9  completed  epoch 0/1  [1/4]\n")
+    }
+
     /// A loss of 6.7e153 (a float64 run on values near 1e39) was printed with all of its 154
     /// digits by %.4f; the progress line now writes numbers as the summary table does.
     func testHugeAndTinyLossesAreShortInTheProgressLine() {

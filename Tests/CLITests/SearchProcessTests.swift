@@ -155,6 +155,11 @@ final class SearchProcessTests: CLITestCase {
         let result = worker.finish()
         XCTAssertEqual(result.status, 130, result.error)
         XCTAssertTrue(result.error.contains("4 of 6 trials not sampled yet; continue with: runner resume --sweep 1"), result.error)
+        // Started with --jobs 1, not resume's default (the cores): the hint carries it, as it carries
+        // --db, for resumed with more workers the sweep would sample other trials.
+        if ProcessInfo.processInfo.activeProcessorCount > 1 {
+            XCTAssertTrue(result.error.hasSuffix("4 of 6 trials not sampled yet; continue with: runner resume --sweep 1 --jobs 1 --db \(db)\n"), result.error)
+        }
         let store = try SlopeStore(path: db, mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).count, 2)
         XCTAssertEqual(try store.sweep(id: 1).status, .interrupted)

@@ -64,9 +64,10 @@ final class DamagedSweepSpecTests: XCTestCase {
     }
 
     /// A grid sweep's queued runs are not claimed (they would train without the sweep's pruning), and `--run` refuses too.
+    /// (With a validation split: median pruning compares val_loss, and is refused without one.)
     func testAWorkerRefusesADamagedGridSpecAndLeavesItsRunsQueued() throws {
         let store = try damagedSweep("""
-            fixed: {dataset: xor, hidden: [4], epochs: 4, validation: 0}
+            fixed: {dataset: xor, hidden: [4], epochs: 4, validation: 0.5}
             parameters:
               learning_rate: {values: [0.1, 0.2]}
             early_terminate: {type: median, warmup_epochs: 1}

@@ -80,7 +80,9 @@ final class StoredRunFilesTests: XCTestCase {
         relative.initialWeightsFile = "missing-weights.json"
         let missingID = try store.createRun(relative.newRun())
         XCTAssertEqual(try Worker(store: store).runQueued(runID: missingID),
-                       .failed("missing-weights.json: no such file in the current folder or the database's folder"))
+                       .suspended(reason: "missing-weights.json: no such file in the current folder or the database's folder"
+                                  + "; start the worker in the folder the runs were queued from, or put the file back as it was queued.", requeued: true))
+        XCTAssertEqual(try store.run(id: missingID).status, .queued, "a missing file is this worker's condition: the run goes back to the queue")
     }
 
     /// On PostgreSQL a relative weights file is looked for in the current folder only, and the
@@ -98,6 +100,7 @@ final class StoredRunFilesTests: XCTestCase {
         var configuration = try RunConfiguration.make(try weightsSettings())
         configuration.initialWeightsFile = "missing-weights.json"
         let runID = try store.createRun(configuration.newRun())
-        XCTAssertEqual(try Worker(store: store).runQueued(runID: runID), .failed("missing-weights.json: no such file in the current folder"))
+        XCTAssertEqual(try Worker(store: store).runQueued(runID: runID), .suspended(reason: "missing-weights.json: no such file in the current folder"
+                                                                                  + "; start the worker in the folder the runs were queued from, or put the file back as it was queued.", requeued: true))
     }
 }

@@ -85,8 +85,9 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertTrue(message("fixed: {epoch: 3}\n").hasPrefix("s.yaml: fixed.epoch: unknown setting; did you mean 'epochs'?"))
         XCTAssertEqual(message("metric: {name: val_loss, gaol: minimize}\n"),
                        "s.yaml: metric.gaol: unknown key; did you mean 'goal'? accepted keys: name, goal")
+        // A name the typed one begins is suggested (before: nothing, being more than 3 edits away).
         XCTAssertEqual(message("early_terminate: {warmup: 2}\n"),
-                       "s.yaml: early_terminate.warmup: unknown key; accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
+                       "s.yaml: early_terminate.warmup: unknown key; did you mean 'warmup_epochs'? accepted keys: type, warmup_epochs (median), min_epochs, reduction_factor (asha)")
         // No type: neither pruning is guessed.
         for body in ["{}", "{min_epochs: 1}", "{warmup_epochs: 2}"] {
             XCTAssertEqual(message("early_terminate: \(body)\n"), "s.yaml: early_terminate.type: missing; give type: median "
@@ -100,6 +101,18 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertTrue(message("frobnicate: 1\n").hasPrefix("s.yaml: frobnicate: unknown key; accepted keys:"))
         XCTAssertEqual(NameSuggestion.closest(to: "batchsize", among: Setting.allCases.map(\.rawValue)), "batch_size")
         XCTAssertEqual(NameSuggestion.editDistance(Array("kitten".unicodeScalars), Array("sitting".unicodeScalars)), 3)
+        // The usual abbreviations, then a name the typed one begins, before edit distance (which
+        // gave --db for --lr and --beta1 for --batch); in a sweep file's keys too.
+        let flags = ["--db", "--beta1", "--batch-size", "--learning-rate", "--weight-decay", "--epochs"]
+        XCTAssertEqual(NameSuggestion.closest(to: "--lr", among: flags), "--learning-rate")
+        XCTAssertEqual(NameSuggestion.closest(to: "--batch", among: flags), "--batch-size")
+        XCTAssertEqual(NameSuggestion.closest(to: "--bs", among: flags), "--batch-size")
+        XCTAssertEqual(NameSuggestion.closest(to: "--wd", among: flags), "--weight-decay")
+        XCTAssertEqual(NameSuggestion.closest(to: "--learn", among: flags), "--learning-rate")
+        XCTAssertEqual(NameSuggestion.closest(to: "--epoch", among: flags), "--epochs")
+        XCTAssertEqual(NameSuggestion.closest(to: "--dbx", among: flags), "--db")
+        XCTAssertEqual(NameSuggestion.closest(to: "lr", among: Setting.allCases.map(\.rawValue)), "learning_rate")
+        XCTAssertEqual(NameSuggestion.closest(to: "wd", among: Setting.allCases.map(\.rawValue)), "weight_decay")
     }
 
     func testSeedsBeyondTheLimitAreShownExactly() {

@@ -474,7 +474,72 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(try store.epochs(runID: runID).allSatisfy { $0.trainLoss?.isFinite ?? false }, "every epoch before the divergence is kept")
     }
 
-    func testRunWhoseFileVanishedFailsWithItsError() throws {
+    /// A data file missing or changed when a worker claims or resumes a run is a condition of the
+    /// worker (started in another folder, a file moved or edited), not of the run: the run goes back
+    /// to the queue with its stored epochs, the worker stops, and once the file is back the run
+    /// ends bit-identical to an uninterrupted one (before: `failed` for good, with no way back).
+    func testAMissingOrChangedDataFileStopsTheWorkerAndTheRunGoesOnOnceItIsBack() throws {
+        let path = directory.path("points.csv")
+        let original = "a,b,label\n" + (0..<40).map { "\(Double($0) / 40),\(Double(($0 * 7) % 40) / 40),\($0 % 2)" }.joined(separator: "\n") + "\n"
+        try original.write(toFile: path, atomically: true, encoding: .utf8)
+        var settings = settings(epochs: 6)
+        settings.dataset = path
+        let reference = try store("reference.db")
+        let (referenceID, referenceOutcome) = try runSingle(settings, in: reference)
+        XCTAssertEqual(referenceOutcome, .finished(.completed, reason: "completed all epochs"))
+
+        let store = try store()
+        let stop = StopSignal()
+        let (halfID, halfOutcome) = try runSingle(settings, in: store, stop: stop) { event in
+            if case let .epochFinished(_, epoch, _, _, _) = event, epoch == 3 { stop.request() }
+        }
+        XCTAssertEqual(halfOutcome, .interrupted(epoch: 3))
+        let queuedID = try store.createRun(try RunConfiguration.make(settings).newRun())
+        let fix = "; start the worker in the folder the runs were queued from, or put the file back as it was queued."
+
+        func assertSetAside(_ summary: WorkSummary, _ runID: Int64, _ reason: String, epochs: [Int],
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+            XCTAssertEqual(summary.outcomes, [runID: .suspended(reason: reason, requeued: true)], "the worker stops at the first such run", file: file, line: line)
+            let run = try store.run(id: runID)
+            XCTAssertEqual(run.status, .queued, file: file, line: line)
+            XCTAssertEqual(run.stopReason, reason, file: file, line: line)
+            XCTAssertNil(run.error, file: file, line: line)
+            XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), epochs, "stored epochs kept", file: file, line: line)
+        }
+        // Missing: the half-trained run (claimed first, the oldest queued), then the queued one.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".away")
+        let missing = "\(path): no such file" + fix
+        try assertSetAside(try Worker(store: store).work(sweepID: nil, jobs: 1), halfID, missing, epochs: [0, 1, 2, 3])
+        try assertSetAside(try Worker(store: store).resume(sweepID: nil, runID: queuedID, jobs: 1, staleAfter: 60), queuedID, missing, epochs: [])
+        // Changed: another file at the same path.
+        try "a,b,label\n0,0,0\n1,1,1\n0,1,1\n1,0,0\n0.5,0.5,0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let expected = SHA256.hexDigest(Data(original.utf8)).prefix(12)
+        let actual = SHA256.hexDigest(try Data(contentsOf: URL(fileURLWithPath: path))).prefix(12)
+        let changed = "\(path): the data changed since the run was queued (sha256 \(actual)..., expected \(expected)...)" + fix
+        try assertSetAside(try Worker(store: store).work(sweepID: nil, jobs: 1), halfID, changed, epochs: [0, 1, 2, 3])
+        try assertSetAside(try Worker(store: store).resume(sweepID: nil, runID: queuedID, jobs: 1, staleAfter: 60), queuedID, changed, epochs: [])
+
+        // The file back as it was queued: both runs end as the uninterrupted one did, bit for bit.
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.moveItem(atPath: path + ".away", toPath: path)
+        let summary = try Worker(store: store).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 60)
+        XCTAssertEqual(summary.outcomes, [halfID: .finished(.completed, reason: "completed all epochs"),
+                                          queuedID: .finished(.completed, reason: "completed all epochs")])
+        for runID in [halfID, queuedID] {
+            XCTAssertEqual(try store.epochs(runID: runID).map { $0.trainLoss!.bitPattern },
+                           try reference.epochs(runID: referenceID).map { $0.trainLoss!.bitPattern })
+            XCTAssertEqual(try store.epochs(runID: runID).map { $0.validationLoss!.bitPattern },
+                           try reference.epochs(runID: referenceID).map { $0.validationLoss!.bitPattern })
+            for epoch in 0...6 {
+                XCTAssertEqual(try store.tensors(runID: runID, epoch: epoch).map(\.tensor), try reference.tensors(runID: referenceID, epoch: epoch).map(\.tensor),
+                               "run \(runID), epoch \(epoch)")
+            }
+        }
+    }
+
+    /// A different file at the path a run was queued with: the run is put back in the queue (not
+    /// failed) with the reason, and the worker stops.
+    func testRunWhoseFileChangedGoesBackToTheQueueWithItsReason() throws {
         let store = try store()
         let path = directory.path("points.csv")
         try ("x,y\n" + (0..<20).map { "\($0),\($0 % 2)" }.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -487,11 +552,12 @@ final class WorkerTests: XCTestCase {
         try "x,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n".write(toFile: path, atomically: true, encoding: .utf8)
         let runID = try store.createRun(configuration.newRun())
         let outcome = try Worker(store: store).runQueued(runID: runID)
-        guard case let .failed(message) = outcome else { return XCTFail("\(outcome)") }
+        guard case let .suspended(message, requeued) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(requeued)
         XCTAssertTrue(message.contains("changed since the run was queued"), message)
         let run = try store.run(id: runID)
-        XCTAssertEqual(run.status, .failed)
-        XCTAssertEqual(run.error, message)
+        XCTAssertEqual(run.status, .queued)
+        XCTAssertEqual(run.stopReason, message)
     }
 
     func testInitialWeightsFromJSON() throws {

@@ -54,6 +54,37 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: records, classCount: nil).map(\.kind), [.vanishingUpdates])
     }
 
+    /// A converged mini-batch run (newuser F5: digits at 96.7 %, val_loss still falling) has a tiny
+    /// ratio from its mean gradient but has learned its task: a classifier whose last accuracy is
+    /// well above chance (more than half the way from chance to 1) gets no vanishing-updates finding;
+    /// the same ratios at a lower accuracy, or on a regression run (no accuracy), are flagged.
+    func testTinyUpdatesOfAClassifierWellAboveChanceAreNotFlagged() {
+        let rows = (1...10).map { layer($0, 1, weight: 11.4, ratio: 4e-7) }
+        // Train loss 2.66 -> 0.0277 (1.04 % of epoch 0's: not "learned" by the loss rule), val_loss 0.118 -> 0.0949.
+        func series(accuracy: Double?) -> [SlopeStore.EpochRecord] {
+            (0...10).map { (epoch: Int) -> SlopeStore.EpochRecord in
+                let step: Double = (0.118 - 0.0949) / 9
+                let validationLoss: Double = epoch == 0 ? 2.59 : 0.118 - Double(epoch - 1) * step
+                let trainLoss: Double = epoch == 0 ? 2.66 : 0.0277
+                return SlopeStore.EpochRecord(epoch: epoch, trainLoss: trainLoss, validationLoss: validationLoss, validationAccuracy: accuracy)
+            }
+        }
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: series(accuracy: 0.9666), classCount: 10), [])
+        // 10 classes: flagged up to 0.1 + 0.5 x 0.9 = 0.55; 2 classes: up to 0.75.
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: series(accuracy: 0.5501), classCount: 10), [])
+        let findings = Diagnostics.diagnose(layers: rows, epochs: series(accuracy: 0.55), classCount: 10)
+        XCTAssertEqual(findings.map(\.kind), [.vanishingUpdates])
+        XCTAssertEqual(findings.first?.epochsByLayer, [1: Array(1...10)])
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: series(accuracy: 0.76), classCount: 2), [])
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: series(accuracy: 0.75), classCount: 2).map(\.kind), [.vanishingUpdates])
+        // The training accuracy when there is no validation split.
+        var trainOnly = series(accuracy: nil)
+        for index in trainOnly.indices { trainOnly[index].validationLoss = nil; trainOnly[index].trainAccuracy = 0.97 }
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: trainOnly, classCount: 10), [])
+        // A regression run has no accuracy: judged by the ratios (and the learned-loss rule) alone.
+        XCTAssertEqual(Diagnostics.diagnose(layers: rows, epochs: series(accuracy: nil), classCount: nil).map(\.kind), [.vanishingUpdates])
+    }
+
     func testExplodingWeightsAtTenfoldGrowthBetweenLoggedEpochs() {
         // The lr=50 case: 11.4 -> 29,489 in one epoch. Layer 2 grows x9.99 (not flagged).
         let rows = [layer(0, 1, weight: 11.4, ratio: nil), layer(1, 1, weight: 29_489, ratio: 0.5),

@@ -1,0 +1,49 @@
+// What a new user met first (session 13's new-user report): a worker started without its data
+// file, and the words ML users type for options.
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+final class NewUserFindingsCLITests: CLITestCase {
+    /// A data file missing when `runner work` claims the runs: the worker stops with one line (exit
+    /// 1) saying which file and how to fix it, the runs stay queued (before: `failed` for good), and
+    /// a worker started once the file is back trains them.
+    func testAMissingDataFileStopsTheWorkerAndTheRunsWaitForIt() throws {
+        try write("data.csv", "a,b,label\n" + (0..<40).map { "\(Double($0) / 40),\(Double(($0 * 7) % 40) / 40),\($0 % 2)" }.joined(separator: "\n") + "\n")
+        try run("runner", ["sweep", "--dataset", "data.csv", "--learning-rate", "0.01,0.1", "--epochs", "2", "--queue-only", "--quiet"])
+        try FileManager.default.moveItem(atPath: directory.path("data.csv"), toPath: directory.path("data.bak"))
+        let stopped = try run("runner", ["work", "--jobs", "1"], expect: 1)
+        XCTAssertTrue(stopped.error.hasPrefix("error: run 1 stopped: data.csv: no such file in the current folder or the database's folder "
+            + "(the run was queued with this path relative to the folder it was started from); start the worker in the folder the runs "
+            + "were queued from, or put the file back as it was queued. Stored epochs are kept (queued again); once that is fixed, "
+            + "continue with: runner resume --run 1"), stopped.error)
+        var store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
+        XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.queued, .queued])
+        try store.close()
+        try FileManager.default.moveItem(atPath: directory.path("data.bak"), toPath: directory.path("data.csv"))
+        try run("runner", ["work", "--quiet"])
+        store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
+        XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.completed, .completed])
+        try store.close()
+    }
+
+    /// `--lr`, `--batch`, `--bs`, `--wd` suggest the option they abbreviate (before: --db, --beta1 ...).
+    func testTheAbbreviationsMLUsersTypeSuggestTheirOptions() throws {
+        for (typed, meant) in [("--lr", "--learning-rate"), ("--batch", "--batch-size"), ("--bs", "--batch-size"), ("--wd", "--weight-decay")] {
+            XCTAssertEqual(try run("runner", ["train", typed, "1"], expect: 2).error,
+                           "error: unknown option '\(typed)': `runner train --help` lists its options (did you mean '\(meant)'?)\n")
+        }
+        XCTAssertEqual(try run("runner", ["sweep", "--lr", "0.1,0.2"], expect: 2).error,
+                       "error: unknown option '--lr': `runner sweep --help` lists its options (did you mean '--learning-rate'?)\n")
+    }
+
+    /// `runner sweep --learning-rate 0.1 0.2`: the second value is taken as the spec file; the
+    /// message says how to give several values.
+    func testASecondValueAfterASpaceSaysToUseCommas() throws {
+        XCTAssertEqual(try run("runner", ["sweep", "--learning-rate", "0.1", "0.2"], expect: 2).error,
+                       "error: 0.2: no such file (to sweep several values, separate them with commas: --learning-rate 0.1,0.2)\n")
+        // A file name that is no number keeps the plain message.
+        XCTAssertEqual(try run("runner", ["sweep", "--learning-rate", "0.1", "nosuch.yaml"], expect: 2).error, "error: nosuch.yaml: no such file\n")
+    }
+}
