@@ -77,8 +77,8 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         // Refused in new input only: the engine (and so a worker claiming a run queued before this
         // was refused) trains it as plain sgd.
         if training.optimizer == .sgd && training.nesterov && training.momentum == 0 {
-            throw ExperimentsError.badSetting(field: "--nesterov", reason: "needs --momentum above 0 (sgd with momentum 0 is plain sgd, "
-                + "which Nesterov does not change): set --momentum, e.g. 0.9, or leave --nesterov out")
+            throw ExperimentsError.badSetting(field: "--nesterov", reason: "needs a momentum above 0 (sgd with momentum 0 is plain sgd, "
+                + "which Nesterov does not change): set a momentum, e.g. 0.9, or leave nesterov out")
         }
         try checkFits(training, dataset: dataset, name: settings.dataset)
         let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,

@@ -1,9 +1,6 @@
-// How a run is named in progress lines (`RunConfiguration.label`) and its numbers in pruning reasons.
+// How a run is named in progress lines (`RunConfiguration.label`).
 import Foundation
 import Store
-
-/// A loss (or accuracy) in a pruning reason, as report's tables show numbers (`formatNumber`).
-func formatLoss(_ value: Double) -> String { formatNumber(value) }
 
 extension RunConfiguration {
     /// The key hyperparameters, for progress lines: `lr=0.01 batch=16 seed=0 64-64-10`, plus the

@@ -49,7 +49,7 @@ extension Worker {
             guard result.epoch > rule.warmupEpochs, let loss = result.validationLoss,
                   let median = try store.medianValidationLoss(sweepID: sweepID, epoch: result.epoch, excluding: runID),
                   loss > median else { return nil }
-            return "pruned at epoch \(result.epoch): val_loss \(formatLoss(loss)) > median \(formatLoss(median))"
+            return "pruned at epoch \(result.epoch): val_loss \(formatNumber(loss)) > median \(formatNumber(median))"
         case .asha:
             guard let halving = rule.successiveHalving, let rung = halving.rung(atEpoch: result.epoch) else { return nil }
             let spec = try sweepSpec(sweepID)
@@ -58,7 +58,7 @@ extension Worker {
             let others = try store.epochValues(sweepID: sweepID, epoch: result.epoch, metric: metric, excluding: runID)
             if halving.continues(value: value, others: others, goal: spec.metric.goal) { return nil }
             let kept = max(1, (others.count + 1) / halving.reductionFactor)
-            return "pruned at epoch \(result.epoch) (ASHA rung \(rung)): \(metric.rawValue) \(formatLoss(value)) "
+            return "pruned at epoch \(result.epoch) (ASHA rung \(rung)): \(metric.rawValue) \(formatNumber(value)) "
                 + "not in the best \(kept) of the \(others.count + 1) runs there"
         }
     }

@@ -84,7 +84,7 @@ final class OptimizerCLITests: XCTestCase {
             (["--optimizer", "rmsprop", "--beta2", "0.9"], "rmsprop does not use beta2"),
             (["--optimizer", "adam", "--rho", "0.5"], "adam does not use rho (only rmsprop does)"),
             // Accepted and ignored before (momentum 0 is plain sgd): refused.
-            (["--nesterov"], "error: --nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set --momentum, e.g. 0.9, or leave --nesterov out\n"),
+            (["--nesterov"], "error: --nesterov: needs a momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set a momentum, e.g. 0.9, or leave nesterov out\n"),
         ] {
             let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
             XCTAssertTrue(result.error.contains(message), result.error)

@@ -457,7 +457,7 @@ final class SweepSpecTests: XCTestCase {
         }
         // Nesterov without momentum would be plain sgd: refused in a sweep file as on the command line.
         XCTAssertThrowsError(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true}"), source: "n.yaml")) { error in
-            XCTAssertEqual("\(error)", "n.yaml: fixed.nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set --momentum, e.g. 0.9, or leave --nesterov out")
+            XCTAssertEqual("\(error)", "n.yaml: fixed.nesterov: needs a momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): set a momentum, e.g. 0.9, or leave nesterov out")
         }
         XCTAssertNoThrow(try SweepPlan(spec: parse("fixed: {dataset: xor, epochs: 1, nesterov: true, momentum: 0.9}"), source: "n.yaml"))
         // A list is still named with its index where the value is checked alone, and as the list in a combination.

@@ -183,8 +183,8 @@ final class WorkerTests: XCTestCase {
         var withFlag = settings(epochs: 3)
         withFlag.nesterov = true
         XCTAssertThrowsError(try RunConfiguration.make(withFlag), "new input is still refused") { error in
-            XCTAssertEqual("\(error)", "--nesterov: needs --momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): "
-                           + "set --momentum, e.g. 0.9, or leave --nesterov out")
+            XCTAssertEqual("\(error)", "--nesterov: needs a momentum above 0 (sgd with momentum 0 is plain sgd, which Nesterov does not change): "
+                           + "set a momentum, e.g. 0.9, or leave nesterov out")
         }
         var runs: [Int64] = []
         for configuration in [plain, nesterov] {
@@ -452,9 +452,9 @@ final class WorkerTests: XCTestCase {
 
     /// Pruning reasons show numbers as report's tables do: an accuracy of 0.9999999999999999 is not 1.
     func testPruningReasonNumbersNeverShowAFractionAsOne() {
-        XCTAssertEqual(formatLoss(0.9999999999999999), "0.9999999999999999")
-        XCTAssertEqual(formatLoss(0.25), "0.25")
-        XCTAssertEqual(formatLoss(2.302585), "2.303")
+        XCTAssertEqual(formatNumber(0.9999999999999999), "0.9999999999999999")
+        XCTAssertEqual(formatNumber(0.25), "0.25")
+        XCTAssertEqual(formatNumber(2.302585), "2.303")
     }
 
     func testDivergedRun() throws {
