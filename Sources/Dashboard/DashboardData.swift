@@ -219,6 +219,13 @@ struct DashboardData: Sendable {
         let metricColumn = try metric.map { try Self.column($0, name: "metric", numeric: true) }
         _ = try Self.filter(filter)
         let reporter = Reporter(queries: queries)
+        // As `report grid` refuses it (a random or TPE search's 2,000 values per axis): the page shows the message.
+        // Decided from a count first, so that a 100,000-run sweep is refused without reading its runs.
+        let remedies = "see which settings matter under Importance, choose other rows or columns, or narrow the runs with the filter"
+        if let refusal = try reporter.crowdedAxesRefusal(sweepID: sweepID, rows: rowColumn.rawValue, columns: columnColumn.rawValue,
+                                                         metric: metricColumn?.rawValue, filter: filter, remedies: remedies) {
+            throw DashboardError.badParameter(refusal)
+        }
         let pivot: Reporter.Pivot
         do {
             pivot = try reporter.pivot(sweepID: sweepID, rows: rowColumn.rawValue, columns: columnColumn.rawValue,
@@ -231,9 +238,7 @@ struct DashboardData: Sendable {
                             ("row_values", .array([])), ("column_values", .array([])), ("cells", .array([])),
                             ("best", .null), ("note", .null)])
         } catch let error as ReportError { throw DashboardError.from(error) }
-        // As `report grid` refuses it (a random or TPE search's 2,000 values per axis): the page shows the message.
-        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter under Importance, "
-                + "choose other rows or columns, or narrow the runs with the filter") {
+        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: remedies) {
             throw DashboardError.badParameter(refusal)
         }
         var cells: [JSONValue] = []

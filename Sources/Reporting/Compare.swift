@@ -233,22 +233,45 @@ extension Reporter {
 
         /// "learning_rate has 2000 distinct values": the axes beyond `axisValueLimit`; nil when both fit.
         public var crowdedAxesText: String? {
-            let axes = [(rowColumn, rowValues.count), (columnColumn, columnValues.count)]  // two different columns (`pivot`)
-            let crowded = axes.filter { $0.1 > Self.axisValueLimit }.map { "\($0.0.rawValue) has \($0.1) distinct values" }
+            Self.crowdedAxesText([(rowColumn, rowValues.count), (columnColumn, columnValues.count)])  // two different columns (`pivot`)
+        }
+
+        /// `crowdedAxesText` of axes with these numbers of distinct values.
+        static func crowdedAxesText(_ axes: [(RunColumn, Int)]) -> String? {
+            let crowded = axes.filter { $0.1 > axisValueLimit }.map { "\($0.0.rawValue) has \($0.1) distinct values" }
             return crowded.isEmpty ? nil : crowded.joined(separator: " and ")
         }
 
         /// The refusal of a grid with an axis beyond `axisValueLimit`, as `report grid` and the
         /// dashboard's heatmap API say it, with `remedies` (what the caller offers instead); nil when both fit.
         public func crowdedAxesRefusal(sweepID: Int64, remedies: String) -> String? {
-            crowdedAxesText.map { crowded in
-                "sweep \(sweepID): \(crowded), too many for a table (at most \(Self.axisValueLimit) per axis; a random or TPE "
-                    + "search samples a new one per run): \(remedies)"
-            }
+            crowdedAxesText.map { Self.refusal(sweepID: sweepID, crowded: $0, remedies: remedies) }
+        }
+
+        static func refusal(sweepID: Int64, crowded: String, remedies: String) -> String {
+            "sweep \(sweepID): \(crowded), too many for a table (at most \(axisValueLimit) per axis; a random or TPE "
+                + "search samples a new one per run): \(remedies)"
         }
 
         public func cell(_ row: RunValue, _ column: RunValue) -> PivotCell? { cells[Pivot.key(row, column)] }
         static func key(_ row: RunValue, _ column: RunValue) -> String { "\(Reporter.cell(row).exact)|\(Reporter.cell(column).exact)" }
+    }
+
+    /// `Pivot.crowdedAxesRefusal` of the pivot `pivot(sweepID:rows:columns:metric:goal:filter:)` would
+    /// make, decided from a count of distinct values per axis (`RunQueries.distinctValueCounts`) before
+    /// any run is read: a 100,000-run random sweep is refused at once, not after reading every run.
+    /// Nil when both axes fit, and when an argument is wrong (`pivot` then says what is wrong, as before).
+    public func crowdedAxesRefusal(sweepID: Int64, rows: String, columns: String, metric: String?,
+                                   filter: String?, remedies: String) throws -> String? {
+        var parsedFilter: RunFilter?
+        if let filter { guard let parsed = try? RunFilterParser.parse(filter) else { return nil }; parsedFilter = parsed }
+        guard let rowColumn = try? RunFilterParser.column(named: rows),
+              let columnColumn = try? RunFilterParser.column(named: columns), rowColumn != columnColumn else { return nil }
+        if let metric, (try? numericColumn(metric, purpose: "--metric")) == nil { return nil }
+        let counts = try queries.distinctValueCounts(sweepID: sweepID, columns: [rowColumn, columnColumn], filter: parsedFilter)
+        return Pivot.crowdedAxesText([(rowColumn, counts[0]), (columnColumn, counts[1])]).map {
+            Pivot.refusal(sweepID: sweepID, crowded: $0, remedies: remedies)
+        }
     }
 
     /// A cell's text in `grid` and the HTML heatmap: the mean, ` ±` the standard deviation with several
@@ -330,6 +353,14 @@ extension Reporter {
                      metric: String? = nil, goal: Goal? = nil, filter: String? = nil, format: OutputFormat = .table) throws -> String {
         if !queries.isSnapshot { return try snapshot { try $0.grid(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter, format: format) } }
         let (rows, columns) = try gridAxes(sweepID: sweepID, rows: rows, columns: columns, filter: filter)
+        let remedies = "see which settings matter with "
+            + "`\(CommandHint.command("report importance --sweep \(sweepID)"))`, choose other --rows/--cols, narrow the runs with --where, "
+            + "or list the cells with --format csv"
+        // Refused from a count before any run is read (the table's refusal; csv and json list the cells).
+        if format == .table, let refusal = try crowdedAxesRefusal(sweepID: sweepID, rows: rows, columns: columns, metric: metric,
+                                                                   filter: filter, remedies: remedies) {
+            throw ReportError.invalidArgument(refusal)
+        }
         let pivot = try pivot(sweepID: sweepID, rows: rows, columns: columns, metric: metric, goal: goal, filter: filter)
         if format != .table {
             var table = DataTable(columns: [.init(pivot.rowColumn.rawValue), .init(pivot.columnColumn.rawValue), .init("runs"),
@@ -342,9 +373,7 @@ extension Reporter {
             }
             return table.render(format, style: style)
         }
-        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: "see which settings matter with "
-                + "`\(CommandHint.command("report importance --sweep \(sweepID)"))`, choose other --rows/--cols, narrow the runs with --where, "
-                + "or list the cells with --format csv") {
+        if let refusal = pivot.crowdedAxesRefusal(sweepID: sweepID, remedies: remedies) {
             throw ReportError.invalidArgument(refusal)
         }
         let corner = "\(pivot.rowColumn.rawValue) \\ \(pivot.columnColumn.rawValue)"

@@ -401,7 +401,7 @@ public struct Reporter: Sendable {
         guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
         let (column, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(sweepRuns), metric: metric, goal: goal)
-        if !perRun {
+        if !perRun, Self.mayRepeatConfigurations(sweepRuns) {
             let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal)
             if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
                 return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal, format: format)
@@ -463,11 +463,22 @@ public struct Reporter: Sendable {
     /// seed and the stored configuration but its seed are equal.
     static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
         runs.map { run in
-            let settings = RunColumn.settings.filter { $0 != .seed }.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }
-            return SeedRanking.Entry(id: run.id, configuration: settings.joined(separator: " ") + " "
-                                         + SeedRanking.configurationKey(configJSON: run.configJSON),
-                                     value: value(run))
+            SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + SeedRanking.configurationKey(configJSON: run.configJSON),
+                              value: value(run))
         }
+    }
+
+    /// Every setting column but the seed, as `seedEntries` starts a run's configuration.
+    private static func settingsKey(_ run: SlopeStore.RunRecord) -> String {
+        RunColumn.settings.filter { $0 != .seed }.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }.joined(separator: " ")
+    }
+
+    /// False when no two runs have the same settings but the seed (`settingsKey`), so that no two are
+    /// one configuration (`seedEntries`) and the seed ranking has nothing to group: a random search's
+    /// runs each sample new values, and 100,000 of them are not each parsed as JSON for nothing.
+    static func mayRepeatConfigurations(_ runs: [SlopeStore.RunRecord]) -> Bool {
+        var seen = Set<String>()
+        return runs.contains { !seen.insert(settingsKey($0)).inserted }
     }
 
     /// `report best` when configurations repeat over seeds: the configurations by mean (± standard

@@ -314,6 +314,23 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         try read { c in try c.rows(SlopeStore.SweepRecord.selectSQL + " WHERE s.id = ?", [id]).first.map(SlopeStore.SweepRecord.init(row:)) }
     }
 
+    /// How many distinct values each of `columns` has over the sweep's runs matching `filter`, a
+    /// missing value (NULL) counting as one, as `pivot` tells its rows and columns apart: what
+    /// `report grid` and the dashboard's heatmap refuse a crowded axis by before reading any run.
+    /// - Complexity: one aggregate over the sweep's runs; no run is returned.
+    public func distinctValueCounts(sweepID: Int64, columns: [RunColumn], filter: RunFilter? = nil) throws -> [Int] {
+        guard !columns.isEmpty else { return [] }
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
+        let counts = columns.map { column in
+            "count(DISTINCT \(column.sqlExpression)) + max(CASE WHEN \(column.sqlExpression) IS NULL THEN 1 ELSE 0 END)"
+        }
+        let sql = "SELECT \(counts.joined(separator: ", ")) FROM runs WHERE \(conditions.joined(separator: " AND "))"
+        return try read { c in
+            let row = try c.rows(sql, arguments).first
+            return columns.indices.map { index in row.flatMap { Int(sqlValue: $0[index]) } ?? 0 }
+        }
+    }
+
     /// Groups a sweep's runs by (rows, columns) and aggregates `metric` over the runs that neither
     /// diverged nor failed (`PivotCell`), counting those apart. SQL groups and orders the cells (as
     /// `GROUP BY rows, columns ORDER BY rows, columns` would); the statistics are computed here, over

@@ -91,6 +91,31 @@ final class CrowdedGridTests: XCTestCase {
         XCTAssertEqual(table.split(separator: "\n").filter { $0.hasPrefix("0.0") }.count, 50, table)
     }
 
+    /// The refusal decided from a count before any run is read is the pivot's, word for word; a
+    /// wrong argument is still reported as before, not hidden by the refusal.
+    func testRefusalFromACountIsThePivotsAndArgumentErrorsComeFirst() throws {
+        let remedies = "choose other axes"
+        for (rows, columns, filter) in [("learning_rate", "batch_size", nil), ("seed", "learning_rate", nil),
+                                        ("learning_rate", "batch_size", "learning_rate < 0.0505"), ("batch_size", "status", "status = 'failed'")] {
+            let pivot = try reporter.pivot(sweepID: 1, rows: rows, columns: columns, metric: nil, goal: nil, filter: filter)
+            XCTAssertEqual(try reporter.crowdedAxesRefusal(sweepID: 1, rows: rows, columns: columns, metric: nil, filter: filter, remedies: remedies),
+                           pivot.crowdedAxesRefusal(sweepID: 1, remedies: remedies), "\(rows) x \(columns) where \(filter ?? "-")")
+        }
+        XCTAssertEqual(try reporter.crowdedAxesRefusal(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: nil, filter: nil,
+                                                       remedies: remedies),
+                       "sweep 1: learning_rate has 60 distinct values, too many for a table (at most 50 per axis; a random or TPE search "
+                       + "samples a new one per run): choose other axes")
+        XCTAssertThrowsError(try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size", metric: "nosuch")) { error in
+            XCTAssertFalse("\(error)".contains("too many for a table"), "\(error)")
+        }
+        XCTAssertThrowsError(try reporter.grid(sweepID: 1, rows: "seed", columns: "seed")) { error in
+            XCTAssertEqual(error as? ReportError, .invalidArgument(Reporter.sameAxesMessage(.seed)))
+        }
+        XCTAssertThrowsError(try reporter.grid(sweepID: 7, rows: "seed", columns: "learning_rate")) { error in
+            XCTAssertEqual(error as? ReportError, .unknownSweep(7))
+        }
+    }
+
     func testHTMLLeavesTheHeatmapOutWithANote() throws {
         let html = try reporter.html(sweepID: 1)
         XCTAssertFalse(html.contains("<table class=\"heatmap\">"))

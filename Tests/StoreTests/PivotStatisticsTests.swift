@@ -54,6 +54,38 @@ final class PivotStatisticsTests: BothStoresTestCase {
         XCTAssertEqual(leftOut, expected)
     }
 
+    func testSQLiteDistinctValueCountsCountAsThePivotTellsValuesApart() throws { try assertDistinctValueCounts(try sqliteStore()) }
+
+    func testPostgreSQLDistinctValueCountsCountAsThePivotTellsValuesApart() throws { try assertDistinctValueCounts(try postgresStore()) }
+
+    /// `distinctValueCounts` (what `report grid` refuses a crowded axis by, before reading runs): the
+    /// distinct values of each column over the sweep's runs matching the filter, NULL counting as one
+    /// value as the pivot's rows do; the same numbers as the pivot's axes.
+    private func assertDistinctValueCounts(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let runIDs = try store.recordSweep(name: "distinct", [
+            HandMadeRun(0.1, 8, 0.1, .completed), HandMadeRun(0.1, 16, 0.3, .completed), HandMadeRun(1, 8, 0.3, .completed),
+            HandMadeRun(0.01, 8, 0.2, .failed), HandMadeRun(1, 32, nil, .queued),
+        ], layers: "2-3-1")
+        let sweepID = try XCTUnwrap(try store.run(id: runIDs[0]).sweepID)
+        // Another sweep's runs are not counted.
+        _ = try store.recordSweep(name: "other", [HandMadeRun(0.5, 64, 0.9, .completed)], layers: "2-3-1")
+
+        let queries = store.queries
+        // learning_rate 0.1, 1, 0.01; batch_size 8, 16, 32; best_train_loss 0.1, 0.3, 0.2 and NULL (the queued run).
+        XCTAssertEqual(try queries.distinctValueCounts(sweepID: sweepID, columns: [.learning_rate, .batch_size, .best_train_loss]),
+                       [3, 3, 4])
+        XCTAssertEqual(try queries.distinctValueCounts(sweepID: sweepID, columns: [.batch_size],
+                                                       filter: .isIn(.status, [.text("completed")])), [2])
+        XCTAssertEqual(try queries.distinctValueCounts(sweepID: sweepID, columns: [.learning_rate, .batch_size],
+                                                       filter: .isIn(.status, [.text("diverged")])), [0, 0])
+        XCTAssertEqual(try queries.distinctValueCounts(sweepID: 999, columns: [.learning_rate]), [0])
+        // The pivot's axes agree.
+        let cells = try queries.pivot(sweepID: sweepID, rows: .learning_rate, columns: .best_train_loss, metric: .best_train_loss)
+        XCTAssertEqual(Set(cells.map(\.rowValue)).count, 3)
+        XCTAssertEqual(Set(cells.map(\.columnValue)).count, 4)
+    }
+
     /// The statistics alone: infinities, overflow, one value.
     func testCellStatisticsOfInfinitiesOverflowAndOneValue() throws {
         XCTAssertNil(CellStatistics([]))
