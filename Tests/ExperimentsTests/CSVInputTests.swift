@@ -105,4 +105,29 @@ final class CSVInputTests: XCTestCase {
         XCTAssertEqual(regression.dataset.targets, .values([9_007_199_254_740_992, 2], columns: 1))
         XCTAssertEqual(regression.dataset.features, [9_007_199_254_740_992, 1])
     }
+
+    /// A 60 MB cell took 16 bytes of memory per byte (an Array of Characters, Foundation's trimming)
+    /// and tens of seconds before its refusal, and crashed with a backtrace under `ulimit -v`. A cell
+    /// (plain or quoted, a number or a class name) or a column name over 1,000 bytes is refused at
+    /// once now, naming line and column; a cell of 1,000 bytes still loads.
+    func testACellOfMegabytesIsRefusedAtOnce() throws {
+        let long = String(repeating: "x", count: 4 << 20)
+        let refused = "is longer than the 1000 bytes Slope reads; a cell holds a number or a class name: is a line break missing?"
+        XCTAssertEqual(message("a,b,label\n1,2,0\n3,4," + long + "\n5,6,1\n"),
+                       "data.csv, line 3, column 'label' (3): a cell of 4194304 bytes ('\(String(repeating: "x", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b,label\n1,  " + String(repeating: "7", count: 3 << 20) + "  ,0\n"),
+                       "data.csv, line 2, column 'b' (2): a cell of 3145732 bytes ('\(String(repeating: "7", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b,label\n1,2,\"" + long + "\"\n"),
+                       "data.csv, line 2, column 'label' (3): a cell of more than 1000 bytes ('\(String(repeating: "x", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b" + long + ",label\n1,2,0\n"),
+                       "data.csv, line 1, column 2: a column name of more than 1000 bytes ('b\(String(repeating: "x", count: 39))...') " + refused)
+        // 1,000 bytes is still a cell: a number written with 998 zeros, and a class name.
+        let number = "1." + String(repeating: "0", count: 998)
+        let name = String(repeating: "n", count: 1000)
+        let loaded = try load("a,label\n\(number),\(name)\n\"\(number)\",other\n")
+        XCTAssertEqual(loaded.dataset.features, [1, 1])
+        XCTAssertEqual(loaded.classNames, [name, "other"])
+        XCTAssertEqual(message("a,label\n1\(number),x\n"),
+                       "data.csv, line 2, column 'a' (1): a cell of 1001 bytes ('11.\(String(repeating: "0", count: 37))...') " + refused)
+    }
 }
