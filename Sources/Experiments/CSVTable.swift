@@ -52,6 +52,7 @@ struct CSVTable: Equatable {
             throw ExperimentsError.badData(file: file, line: nil, column: nil,
                 reason: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: a header row naming the columns, then one row per sample")
         }
+        try checkUTF8(bytes, file: file)
         try checkCarriageReturns(bytes, file: file)
         // Lines one at a time (no array of line ranges: 16 bytes per line, for a file of blank lines
         // 16 times its size).
@@ -255,6 +256,41 @@ struct CSVTable: Equatable {
             lineStart = index + 1
         }
         return (line, String(decoding: bytes[lineStart..<offset], as: UTF8.self).count + 1)
+    }
+
+    /// Refuses bytes that are not UTF-8 (Latin-1 or Windows-1252 text): decoded with replacement
+    /// characters, two different class names such as 0xFE and 0xFF would merge into one.
+    /// - Complexity: O(n), one pass that skips ASCII bytes.
+    static func checkUTF8(_ bytes: [UInt8], file: String) throws {
+        guard let offset = firstInvalidUTF8(bytes) else { return }
+        let (line, character) = position(of: offset, in: bytes)
+        throw ExperimentsError.badData(file: file, line: line, column: nil, reason: String(format: "not UTF-8 text (byte 0x%02X at character %d", bytes[offset], character)
+            + " is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+    }
+
+    /// The offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode's
+    /// table 3-7: no overlong forms, no surrogates, nothing beyond U+10FFFF); nil when all do.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x80 { index += 1; continue }
+            var length = 0, lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+            switch byte {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; upper = 0x9F
+            case 0xF0: length = 4; lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; upper = 0x8F
+            default: return index
+            }
+            guard index + length <= bytes.count, (lower...upper).contains(bytes[index + 1]) else { return index }
+            for next in (index + 2)..<(index + length) where bytes[next] & 0xC0 != 0x80 { return index }
+            index += length
+        }
+        return nil
     }
 
     /// A carriage return that does not end a line (CR only line endings, as classic Mac OS

@@ -130,4 +130,25 @@ final class CSVInputTests: XCTestCase {
         XCTAssertEqual(message("a,label\n1\(number),x\n"),
                        "data.csv, line 2, column 'a' (1): a cell of 1001 bytes ('11.\(String(repeating: "0", count: 37))...') " + refused)
     }
+
+    /// Latin-1 class names 0xFE and 0xFF were decoded as one replacement character, so two classes
+    /// merged into one with no word; a header name likewise. Refused now, naming line and character,
+    /// like a file with NUL bytes; UTF-8 names of 2, 3 and 4 bytes stay distinct classes.
+    func testAFileThatIsNotUTF8IsRefusedWithItsLine() throws {
+        func message(_ bytes: [UInt8]) -> String {
+            do { _ = try DataCatalog.loadCSV(Data(bytes), file: "data.csv", target: nil, task: .auto); return "accepted" } catch { return "\(error)" }
+        }
+        let latin1: [UInt8] = Array("a,label\n1,ok\n2,".utf8) + [0xFE] + Array("\n3,".utf8) + [0xFF] + Array("\n".utf8)
+        XCTAssertEqual(message(latin1), "data.csv, line 3: not UTF-8 text (byte 0xFE at character 3 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        XCTAssertEqual(message(Array("a,lab".utf8) + [0xE9] + Array("l\n1,2\n".utf8)),
+                       "data.csv, line 1: not UTF-8 text (byte 0xE9 at character 6 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        // Overlong, surrogate, beyond U+10FFFF, cut short at the end of the file; after a BOM, in CRLF lines.
+        for (bytes, shown) in [([0xC0, 0x80], "0xC0"), ([0xED, 0xA0, 0x80], "0xED"), ([0xF4, 0x90, 0x80, 0x80], "0xF4"), ([0xE2, 0x82], "0xE2")] as [([UInt8], String)] {
+            XCTAssertEqual(message([0xEF, 0xBB, 0xBF] + Array("a,label\r\n1,é\r\n2,".utf8) + bytes),
+                           "data.csv, line 3: not UTF-8 text (byte \(shown) at character 3 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        }
+        let loaded = try load("a,label\n1,é\n2,日本\n3,😀\n4,é\n")
+        XCTAssertEqual(loaded.classNames, ["é", "日本", "😀"])
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1, 2, 0], classCount: 3))
+    }
 }
