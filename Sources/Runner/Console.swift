@@ -169,6 +169,8 @@ enum Console {
         let summary = try body(worker)
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
+        // A deleted database: no summary of it, no hint to resume or report on a file that is gone.
+        try store.checkFileStillThere()
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true

@@ -71,6 +71,13 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         return nil
     }
 
+    /// `StoreBackend.fileGone`: one `stat`.
+    func fileGone() -> StoreError? {
+        guard let openedFile else { return nil }
+        guard let now = FileState(path) else { return errno == ENOENT ? .databaseGone(path: path, replaced: false) : nil }
+        return now.isSameFile(as: openedFile) ? nil : .databaseGone(path: path, replaced: true)
+    }
+
     deinit {
         try? close()
     }
