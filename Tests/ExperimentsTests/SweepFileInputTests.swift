@@ -59,6 +59,17 @@ final class SweepFileInputTests: XCTestCase {
         }
     }
 
+    /// `name: null` (or `~`) named the sweep "null"; it is refused now, as `name: ""` is. Quoted, it is a name.
+    func testANullNameIsRefusedLikeAnEmptyOne() throws {
+        let refused = "s.yaml: name: expected a non-empty text (null is YAML's empty value; leave the key out for the file's name, or quote 'null')"
+        XCTAssertEqual(message("name: null\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: ~\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: NULL\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: \"\"\nfixed:\n  dataset: xor\n"), "s.yaml: name: expected a non-empty text")
+        XCTAssertEqual(try SweepSpec.parse(yaml: "name: 'null'\nfixed:\n  dataset: xor\n", file: "s.yaml").name, "null")
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed:\n  dataset: xor\n", file: "s.yaml").name, "sweep")
+    }
+
     /// A key given twice is reported where it is given again (Yams marks its first occurrence).
     func testAKeyGivenTwiceIsNamedWhereItRepeats() {
         // Nested, with the same key in another mapping, a comment, a blank line and a quoted repeat between.
