@@ -131,6 +131,14 @@ final class CSVInputTests: XCTestCase {
                        "data.csv, line 2, column 'a' (1): a cell of 1001 bytes ('11.\(String(repeating: "0", count: 37))...') " + refused)
     }
 
+    /// A tab- or semicolon-separated file said only "only one column"; the separator is named now.
+    func testATabOrSemicolonSeparatedFileGetsAHint() {
+        let hint = "data.csv, line 1: only one column; need at least one feature column and the target column; the header holds "
+        XCTAssertEqual(message("a\tb\tlabel\n1\t2\t0\n3\t4\t1\n"), hint + "tabs: Slope reads comma-separated values only, so save the file with commas")
+        XCTAssertEqual(message("a;b;label\n1;2;0\n3;4;1\n"), hint + "semicolons: Slope reads comma-separated values only, so save the file with commas")
+        XCTAssertEqual(message("label\n0\n1\n"), "data.csv, line 1: only one column; need at least one feature column and the target column")
+    }
+
     /// Latin-1 class names 0xFE and 0xFF were decoded as one replacement character, so two classes
     /// merged into one with no word; a header name likewise. Refused now, naming line and character,
     /// like a file with NUL bytes; UTF-8 names of 2, 3 and 4 bytes stay distinct classes.
