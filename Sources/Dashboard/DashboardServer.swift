@@ -168,6 +168,7 @@ public struct DashboardServer: Sendable {
                  _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
                 let query = QueryParameters(request), idText = context.parameters.get("id")
+                try query.check()
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
                 return Self.json(try await threads.run {
                     let token = cached ? try database.changeToken() : nil
@@ -211,6 +212,7 @@ public struct DashboardServer: Sendable {
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
             let query = QueryParameters(request), idText = context.parameters.get("id")
+            try query.check()
             let (name, bytes) = try await threads.run {
                 try database.read { data in
                     try data.npy(runID: try Self.id(idText), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
@@ -362,18 +364,45 @@ struct GuardMiddleware: RouterMiddleware {
 /// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
 struct QueryParameters: Sendable {
     private var values: [String: String] = [:]
+    /// The first parameter whose text does not percent-decode (a `%` without two hex digits, or
+    /// escapes of bytes that are not UTF-8), said as a 400 by `check()` rather than parsed undecoded.
+    private(set) var problem: String?
 
     init(_ request: Request) {
         for pair in (request.uri.query ?? "").split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decoded(_ text: Substring) -> String {
+            func decoded(_ text: Substring, name: String?) -> String {
                 let spaced = text.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
+                if let text = spaced.removingPercentEncoding { return text }
+                if problem == nil { problem = Self.undecodable(spaced, name: name) }
+                return spaced
             }
-            let name = decoded(parts[0])
-            if values[name] == nil { values[name] = parts.count > 1 ? decoded(parts[1]) : "" }
+            let name = decoded(parts[0], name: nil)
+            if values[name] == nil { values[name] = parts.count > 1 ? decoded(parts[1], name: name) : "" }
         }
     }
 
     subscript(_ name: String) -> String? { values[name] }
+
+    /// Throws the first undecodable parameter as a bad parameter (400).
+    func check() throws {
+        if let problem { throw DashboardError.badParameter(problem) }
+    }
+
+    /// Why `text` (of parameter `name`; nil: a parameter's name) does not percent-decode.
+    static func undecodable(_ text: String, name: String?) -> String {
+        let what = name.map { "\(shownText($0)): " } ?? "a parameter name: "
+        let bytes = Array(text.utf8)
+        func hex(_ byte: UInt8) -> Bool { (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte) }
+        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "%") {
+            guard index + 2 < bytes.count, hex(bytes[index + 1]), hex(bytes[index + 2]) else {
+                let shown = String(decoding: bytes[index..<min(index + 3, bytes.count)], as: UTF8.self)
+                return what + "'\(shownText(shown))' is not a percent escape (% and two hex digits); write a % itself as %25"
+            }
+        }
+        // Every % has two hex digits here: the escapes of bytes beyond ASCII are the suspects.
+        let escapes = bytes.indices.filter { bytes[$0] == UInt8(ascii: "%") && bytes[$0 + 1] >= UInt8(ascii: "8") }  // 8-F: 0x80 and up
+        let shown = escapes.prefix(4).map { String(decoding: bytes[$0..<($0 + 3)], as: UTF8.self) }.joined()
+        return what + "not UTF-8 text after percent-decoding (\(shown)\(escapes.count > 4 ? "..." : "")); escape the text's UTF-8 bytes"
+    }
 }

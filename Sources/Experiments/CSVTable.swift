@@ -52,36 +52,43 @@ struct CSVTable: Equatable {
             throw ExperimentsError.badData(file: file, line: nil, column: nil,
                 reason: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: a header row naming the columns, then one row per sample")
         }
-        var lineRanges: [Range<Int>] = []
-        var lineStart = 0
-        for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
-            lineRanges.append(lineStart..<index)
-            lineStart = index + 1
+        try checkUTF8(bytes, file: file)
+        try checkCarriageReturns(bytes, file: file)
+        // Lines one at a time (no array of line ranges: 16 bytes per line, for a file of blank lines
+        // 16 times its size).
+        var nextLineStart = 0, lineNumber = 0
+        func nextLine() -> Range<Int>? {
+            guard nextLineStart < bytes.count else { return nil }
+            var end = nextLineStart
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            defer { nextLineStart = end + 1; lineNumber += 1 }
+            return nextLineStart..<end
         }
-        if lineStart < bytes.count { lineRanges.append(lineStart..<bytes.count) }
-        try checkCarriageReturns(bytes, lineRanges: lineRanges, file: file)
         func isBlank(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
-        func text(_ range: Range<Int>) -> Substring {
-            var end = range.upperBound
-            if end > range.lowerBound && bytes[end - 1] == 13 { end -= 1 }  // "\r\n" line ends
-            return Substring(String(decoding: bytes[range.lowerBound..<end], as: UTF8.self))
+        func withoutCR(_ range: Range<Int>) -> Range<Int> {  // "\r\n" line ends
+            range.upperBound > range.lowerBound && bytes[range.upperBound - 1] == 13 ? range.lowerBound..<(range.upperBound - 1) : range
         }
-        guard let headerIndex = lineRanges.firstIndex(where: { !isBlank($0) }) else {
+        var headerRange: Range<Int>?
+        while let range = nextLine() {
+            if !isBlank(range) { headerRange = range; break }
+        }
+        guard let headerRange else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "the file is empty; expected a header row naming the columns, then one row per sample")
         }
-        let header = try fields(text(lineRanges[headerIndex]), file: file, line: headerIndex + 1, header: nil)
+        let headerLine = lineNumber
+        let header = try fields(bytes, withoutCR(headerRange), file: file, line: headerLine, header: nil)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         if header.allSatisfy({ DecimalNumber.value(of: $0) != nil }) {
-            throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: nil,
+            throw ExperimentsError.badData(file: file, line: headerLine, column: nil,
                 reason: "no header row (the first line holds only numbers); add a first line naming each column, e.g. x1,x2,label")
         }
         var seenNames = Set<String>()  // a set, not a search of the names before: 100,000 columns stay linear
         for (index, name) in header.enumerated() {
             if name.isEmpty {
-                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "\(index + 1)", reason: "empty column name in the header")
+                throw ExperimentsError.badData(file: file, line: headerLine, column: "\(index + 1)", reason: "empty column name in the header")
             }
             if !seenNames.insert(name).inserted {
-                throw ExperimentsError.badData(file: file, line: headerIndex + 1, column: "'\(shownText(name))'", reason: "column name '\(shownText(name))' appears twice in the header")
+                throw ExperimentsError.badData(file: file, line: headerLine, column: "'\(shownText(name))'", reason: "column name '\(shownText(name))' appears twice in the header")
             }
         }
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
@@ -90,12 +97,16 @@ struct CSVTable: Equatable {
         var inexactWhole: (line: Int, text: String)?
         var firstTextLine: Int?
         var values: [Double] = []
-        values.reserveCapacity(lineRanges.count * header.count)
+        // Every cell takes a byte and a separator: at most half the rest of the file in values, however
+        // many blank lines there are.
+        let lineCount = bytes[nextLineStart...].reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let (cellCount, overflow) = lineCount.multipliedReportingOverflow(by: header.count)
+        values.reserveCapacity(min(overflow ? Int.max : cellCount, (bytes.count - nextLineStart) / 2 + 1))
         var rowCount = 0
         var buffer = [CChar](repeating: 0, count: 64)
-        for lineIndex in (headerIndex + 1)..<lineRanges.count {
-            let range = lineRanges[lineIndex]
+        while let range = nextLine() {
             if isBlank(range) { continue }
+            let lineIndex = lineNumber - 1
             func fail(_ fieldCount: Int) -> ExperimentsError {
                 .badData(file: file, line: lineIndex + 1, column: nil, reason: "\(fieldCount) fields, expected \(header.count) (as many as the header names)")
             }
@@ -123,7 +134,7 @@ struct CSVTable: Equatable {
                 }
             }
             if bytes[range].contains(UInt8(ascii: "\"")) {
-                let cells = try fields(text(range), file: file, line: lineIndex + 1, header: header)
+                let cells = try fields(bytes, withoutCR(range), file: file, line: lineIndex + 1, header: header)
                 guard cells.count == header.count else { throw fail(cells.count) }
                 for (column, field) in cells.enumerated() {
                     let value = try check(Substring(field), column: column)
@@ -141,13 +152,17 @@ struct CSVTable: Equatable {
             while true {
                 var fieldEnd = fieldStart
                 while fieldEnd < end && bytes[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
-                guard column < header.count else { throw fail(bytes[range].filter { $0 == UInt8(ascii: ",") }.count + 1) }
+                guard column < header.count else { throw fail(bytes[range].reduce(1) { $1 == UInt8(ascii: ",") ? $0 + 1 : $0 }) }
                 var value = Double.nan
                 var parsed = false
                 var first = fieldStart, last = fieldEnd
                 while first < last && (bytes[first] == 32 || bytes[first] == 9) { first += 1 }
                 while last > first && (bytes[last - 1] == 32 || bytes[last - 1] == 9) { last -= 1 }
                 let length = last - first
+                if fieldEnd - fieldStart > longestCell {  // spaces count: they are trimmed by Foundation below
+                    throw ExperimentsError.badData(file: file, line: lineIndex + 1, column: "'\(shownText(header[column]))' (\(column + 1))",
+                        reason: cellTooLong(bytes[first..<last], size: "\(fieldEnd - fieldStart)"))
+                }
                 if let exact = exactDecimal(bytes, first..<last) {
                     value = exact
                     parsed = true
@@ -221,27 +236,86 @@ struct CSVTable: Equatable {
         (0..<exponent).reduce(1.0) { value, _ in value * 10 }  // each product is exact up to 1e22
     }
 
+    /// The most bytes a cell or column name may have: far more than any number or class name, and
+    /// it bounds the work per cell (a 60 MB cell once took 16 bytes of memory per byte to refuse).
+    static let longestCell = 1_000
+
+    /// The reason for refusing a cell (`what`) of `size` bytes that starts with `start`.
+    static func cellTooLong(_ start: ArraySlice<UInt8>, size: String, what: String = "a cell") -> String {
+        // 200 bytes hold the 40 characters shown (at most 4 bytes each) whole.
+        let shown = String(decoding: start.prefix(200), as: UTF8.self)
+        return "\(what) of \(size) bytes ('\(shownText(shown))') is longer than the \(longestCell) bytes Slope reads; "
+            + "a cell holds a number or a class name: is a line break missing?"
+    }
+
+    /// The line (from 1) holding the byte at `offset`, and the character of that line it starts (from 1).
+    static func position(of offset: Int, in bytes: [UInt8]) -> (line: Int, character: Int) {
+        var line = 1, lineStart = 0
+        for index in 0..<offset where bytes[index] == UInt8(ascii: "\n") {
+            line += 1
+            lineStart = index + 1
+        }
+        return (line, String(decoding: bytes[lineStart..<offset], as: UTF8.self).count + 1)
+    }
+
+    /// Refuses bytes that are not UTF-8 (Latin-1 or Windows-1252 text): decoded with replacement
+    /// characters, two different class names such as 0xFE and 0xFF would merge into one.
+    /// - Complexity: O(n), one pass that skips ASCII bytes.
+    static func checkUTF8(_ bytes: [UInt8], file: String) throws {
+        guard let offset = firstInvalidUTF8(bytes) else { return }
+        let (line, character) = position(of: offset, in: bytes)
+        throw ExperimentsError.badData(file: file, line: line, column: nil, reason: String(format: "not UTF-8 text (byte 0x%02X at character %d", bytes[offset], character)
+            + " is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+    }
+
+    /// The offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode's
+    /// table 3-7: no overlong forms, no surrogates, nothing beyond U+10FFFF); nil when all do.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x80 { index += 1; continue }
+            var length = 0, lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+            switch byte {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; upper = 0x9F
+            case 0xF0: length = 4; lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; upper = 0x8F
+            default: return index
+            }
+            guard index + length <= bytes.count, (lower...upper).contains(bytes[index + 1]) else { return index }
+            for next in (index + 2)..<(index + length) where bytes[next] & 0xC0 != 0x80 { return index }
+            index += length
+        }
+        return nil
+    }
+
     /// A carriage return that does not end a line (CR only line endings, as classic Mac OS
     /// wrote them, make the whole file one line with CRs in it): named, rather than "1 fields".
-    static func checkCarriageReturns(_ bytes: [UInt8], lineRanges: [Range<Int>], file: String) throws {
+    static func checkCarriageReturns(_ bytes: [UInt8], file: String) throws {
         guard let lone = bytes.indices.first(where: { bytes[$0] == 13 && $0 + 1 < bytes.count && bytes[$0 + 1] != UInt8(ascii: "\n") })
         else { return }
-        let line = lineRanges.firstIndex { $0.contains(lone) } ?? 0
-        let character = String(decoding: bytes[lineRanges[line].lowerBound..<lone], as: UTF8.self).count + 1
-        let onlyCR = lineRanges.count == 1
-        throw ExperimentsError.badData(file: file, line: line + 1, column: nil, reason: onlyCR
+        let (line, character) = position(of: lone, in: bytes)
+        // One line: no line feed at all, or only the file's last byte.
+        let lineFeeds = bytes.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let onlyCR = lineFeeds == 0 || (lineFeeds == 1 && bytes.last == UInt8(ascii: "\n"))
+        throw ExperimentsError.badData(file: file, line: line, column: nil, reason: onlyCR
             ? "line endings are CR only (classic Mac OS; first CR at character \(character)): save the file with LF or CRLF line endings"
             : "a carriage return (CR) inside the line at character \(character): remove it, or save the file with LF or CRLF line endings")
     }
 
-    /// The fields of one line, split on commas; a field in double quotes may hold commas and "" for
-    /// a quote (spaces around the quotes are allowed). A quote left open, a quote inside an unquoted
-    /// field and text after a closing quote are errors naming the line and the column (by its
-    /// header name when `header` is given) and the character.
-    static func fields(_ line: Substring, file: String, line lineNumber: Int, header: [String]?) throws -> [String] {
-        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    /// The fields of the line at `range` of `bytes` (UTF-8, without its line end), split on commas;
+    /// a field in double quotes may hold commas and "" for a quote (spaces around the quotes are
+    /// allowed). A quote left open, a quote inside an unquoted field, text after a closing quote and
+    /// a field longer than `longestCell` are errors naming the line and the column (by its header
+    /// name when `header` is given) and the character.
+    /// - Complexity: O(n) in the line's bytes; a field's bytes are kept once.
+    static func fields(_ bytes: [UInt8], _ range: Range<Int>, file: String, line lineNumber: Int, header: [String]?) throws -> [String] {
         var fields: [String] = []
-        var current = ""
+        var current: [UInt8] = []
         var inQuotes = false, wasQuoted = false
         var openedAt = 0
         func fail(_ reason: String) -> ExperimentsError {
@@ -249,41 +323,47 @@ struct CSVTable: Equatable {
             let column = header.map { index < $0.count ? "'\(shownText($0[index]))' (\(index + 1))" : "\(index + 1)" } ?? "\(index + 1)"
             return .badData(file: file, line: lineNumber, column: column, reason: reason)
         }
-        let characters = Array(line)
-        var index = 0
-        while index < characters.count {
-            let character = characters[index]
+        func character(_ offset: Int) -> Int { String(decoding: bytes[range.lowerBound..<offset], as: UTF8.self).count + 1 }
+        func append(_ byte: UInt8) throws {
+            if current.count == longestCell {
+                throw fail(cellTooLong(current[...], size: "more than \(longestCell)", what: header == nil ? "a column name" : "a cell"))
+            }
+            current.append(byte)
+        }
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let byte = bytes[index]
             index += 1
             if inQuotes {
-                guard character == "\"" else { current.append(character); continue }
-                if index < characters.count, characters[index] == "\"" {
-                    current.append("\"")
+                guard byte == UInt8(ascii: "\"") else { try append(byte); continue }
+                if index < range.upperBound, bytes[index] == UInt8(ascii: "\"") {
+                    try append(byte)
                     index += 1
                 } else {
                     inQuotes = false
                 }
-            } else if character == "," {
-                fields.append(current)
-                current = ""
+            } else if byte == UInt8(ascii: ",") {
+                fields.append(String(decoding: current, as: UTF8.self))
+                current = []
                 wasQuoted = false
             } else if wasQuoted {
-                guard character == " " || character == "\t" else {
-                    throw fail("text after the closing quote at character \(index) (a quoted field ends at its closing quote; write \"\" for a quote inside it)")
+                guard byte == 32 || byte == 9 else {
+                    throw fail("text after the closing quote at character \(character(index - 1)) (a quoted field ends at its closing quote; write \"\" for a quote inside it)")
                 }
-            } else if character == "\"" {
-                guard current.allSatisfy({ $0 == " " || $0 == "\t" }) else {
-                    throw fail("a quote inside an unquoted field at character \(index): quote the whole field and double the quote (\"a\"\"b\"), or remove it")
+            } else if byte == UInt8(ascii: "\"") {
+                guard current.allSatisfy({ $0 == 32 || $0 == 9 }) else {
+                    throw fail("a quote inside an unquoted field at character \(character(index - 1)): quote the whole field and double the quote (\"a\"\"b\"), or remove it")
                 }
-                current = ""
+                current = []
                 inQuotes = true
                 wasQuoted = true
-                openedAt = index
+                openedAt = character(index - 1)
             } else {
-                current.append(character)
+                try append(byte)
             }
         }
         if inQuotes { throw fail("unterminated quote: the field opened with \" at character \(openedAt) is not closed on this line") }
-        fields.append(current)
+        fields.append(String(decoding: current, as: UTF8.self))
         return fields
     }
 }

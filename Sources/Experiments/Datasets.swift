@@ -290,7 +290,10 @@ public enum DataCatalog {
             targetIndex = table.columnNames.count - 1
         }
         guard table.columnNames.count >= 2 else {
-            throw ExperimentsError.badData(file: file, line: 1, column: nil, reason: "only one column; need at least one feature column and the target column")
+            // A tab- or semicolon-separated file (Excel in many locales writes ';') reads as one column.
+            let separator = [("\t", "tabs"), (";", "semicolons"), ("|", "'|'")].first { table.columnNames[0].contains($0.0) }
+            throw ExperimentsError.badData(file: file, line: 1, column: nil, reason: "only one column; need at least one feature column and the target column"
+                + (separator.map { "; the header holds \($0.1): Slope reads comma-separated values only, so save the file with commas" } ?? ""))
         }
         let targetName = table.columnNames[targetIndex]
         let targetValues = table.column(targetIndex)

@@ -400,6 +400,8 @@ extension SweepSpec {
             guard let key = keyNode.string else { throw fail("(top level)", "keys must be text") }
             switch key {
             case "name":
+                // `null` and `~` are YAML's empty value, not a name (quoted, 'null' is one).
+                guard valueNode.null == nil else { throw fail("name", "expected a non-empty text (null is YAML's empty value; leave the key out for the file's name, or quote 'null')") }
                 guard let name = valueNode.scalar?.string, !name.isEmpty else { throw fail("name", "expected a non-empty text") }
                 spec.name = name
             case "description":

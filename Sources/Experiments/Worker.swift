@@ -359,6 +359,8 @@ public final class Worker: @unchecked Sendable {
     /// `runner resume` takes it over once this process has ended). Its stored epochs stay. When
     /// the server had lost epochs it confirmed, nothing is to be fixed: `.requeued`, claimed again.
     private func suspend(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
+        // Nothing to put back: the queue is in the file that was deleted or replaced.
+        if case .databaseGone = error { return .suspended(reason: error.description, requeued: false) }
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
         let reason = error.isPreviousEpochNotStored ? "requeued after epoch \(lastEpoch): \(error.description)"
             : "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"

@@ -9,6 +9,9 @@ enum YAMLLimits {
     /// followed. A 100,000-run sweep file is far smaller; counting stops at the limit.
     static let maximumNodes = 100_000
 
+    /// libyaml's nesting limit (`MAX_NESTING_LEVEL` in Yams' parser.c), said when a file goes deeper.
+    static let maximumNesting = 1000
+
     /// True when `root` has at most `maximumNodes` nodes, aliases expanded.
     /// - Complexity: O(min(nodes, maximumNodes)): the walk stops at the limit. Yams shares an
     ///   aliased node rather than copying it, so composing the file did not expand it either.
@@ -75,6 +78,10 @@ enum YAMLLimits {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
+            // libyaml's own words name the C function that raises its limit (and end in "())").
+            if problem.hasPrefix("Maximum nesting level reached") {
+                return (clamped(mark, in: yaml), "nested deeper than \(maximumNesting) levels (lists and mappings inside each other); a sweep file needs a few")
+            }
             let reason = oneLine(problem)
             guard let context else { return (clamped(mark, in: yaml), reason) }
             return (clamped(mark, in: yaml), "\(reason) (\(oneLine(context.text)) at line \(context.mark.line), column \(context.mark.column))")

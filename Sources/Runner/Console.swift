@@ -170,6 +170,8 @@ enum Console {
         let summary = try body(worker)
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
+        // A deleted database: no summary of it, no hint to resume or report on a file that is gone.
+        try store.checkFileStillThere()
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
@@ -351,6 +353,36 @@ final class ProgressPrinter: @unchecked Sendable {
         guard !text.isEmpty else { return }
         StandardStream.output.write(text)
     }
+}
+
+/// Ctrl-C or SIGTERM while a sweep is checked and queued (seconds for 100,000 runs). Before the
+/// write nothing is open: the process ends at once with one line. During the write, the write stops
+/// at its next run and is undone (`shouldStop`), and `Sweep.run` says the same line. A second
+/// signal ends the process at once, as in training (the transaction keeps the database whole).
+final class QueueingInterrupt: @unchecked Sendable {  // `writing` under `lock`; the handlers set once
+    let stop = StopSignal()
+    private let lock = NSLock()
+    private var writing = false
+    private var handlers: StopSignalHandlers?
+
+    init(quiet: Bool) {
+        handlers = StopSignalHandlers(stop, onFirst: { [lock = self.lock, self] number in
+            // Held until the process ends: the write cannot start (and commit) behind this line.
+            lock.lock()
+            guard !self.writing else { lock.unlock(); return }
+            if !quiet { Console.writeError((isatty(STDERR_FILENO) != 0 ? "\n" : "") + StoreError.nothingQueuedMessage) }
+            _exit(128 + number)
+        }, onSecond: { number in _exit(128 + number) })
+    }
+
+    /// The write of the sweep, which asks `stop` between its runs.
+    func writing<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock.withLock { writing = true }
+        return try body()
+    }
+
+    /// The signals end the process again (their default), until `Console.work` takes them.
+    func cancel() { handlers?.cancel() }
 }
 
 /// Queueing a large sweep on stderr, as a long wait for the lock is said: nothing for the first

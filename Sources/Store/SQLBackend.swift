@@ -158,6 +158,7 @@ extension SQLConnection {
 
 extension StoreBackend {
     func fileChange() -> String? { nil }
+    func fileGone() -> StoreError? { nil }
 
     func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
                      after previous: EpochsInFlight?) throws -> EpochsInFlight {
@@ -202,6 +203,9 @@ protocol StoreBackend: AnyObject, Sendable {
     /// What became of the database file since it was opened (deleted, replaced, written over), nil
     /// while it is the same file, unchanged, or when there is no file (PostgreSQL).
     func fileChange() -> String?
+    /// `.databaseGone` when the database file was deleted or another file took its path since it
+    /// was opened (a writer's own changes are no such thing); nil otherwise, and for PostgreSQL.
+    func fileGone() -> StoreError?
     /// Closes every connection. Later calls do nothing; any other use afterwards throws.
     func close() throws
 }

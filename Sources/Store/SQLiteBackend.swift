@@ -71,6 +71,13 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         return nil
     }
 
+    /// `StoreBackend.fileGone`: one `stat`.
+    func fileGone() -> StoreError? {
+        guard let openedFile else { return nil }
+        guard let now = FileState(path) else { return errno == ENOENT ? .databaseGone(path: path, replaced: false) : nil }
+        return now.isSameFile(as: openedFile) ? nil : .databaseGone(path: path, replaced: true)
+    }
+
     deinit {
         try? close()
     }
@@ -287,6 +294,16 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// Refuses garbage files and other programs' SQLite databases before anything touches them
     /// (opening a pool would switch the file to WAL).
     static func checkIsSlopeDatabase(path: String, mode: Mode, busyTimeout: TimeInterval) throws {
+        // Said as what they are, not "does not exist" (report) or SQLite's "unable to open" (runner).
+        var pathInfo = stat()
+        if stat(path, &pathInfo) != 0 {
+            if errno == ELOOP {
+                throw StoreError.invalidValue("\(path) is a symbolic link that loops (too many levels of symbolic links): point it at a database file, or give another path")
+            }
+            if errno == ENAMETOOLONG {
+                throw StoreError.invalidValue("\(shownText(path, limit: 60)) is too long a file name (at most \(NAME_MAX) bytes a name, \(PATH_MAX) a path): give a shorter one")
+            }
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             if mode == .readOnly { throw StoreError.noDatabase(path: path, reason: "the file does not exist (create one with `runner train` or `runner sweep`, or give --db PATH)") }

@@ -15,6 +15,9 @@ extension SQLiteBackend {
     /// - Complexity: one pass over each tensor's bytes, which SQLite reads in place (no copy).
     func writeEpoch(runID: Int64, _ epoch: SlopeStore.EpochRecord, tensors: [SlopeStore.TensorRecord],
                     holder: RunHolder) throws {
+        // A worker whose database was deleted (`rm slope.db*` to start afresh, the worker forgotten)
+        // would go on training into the unlinked file and end "completed": one `stat` per epoch stops it.
+        if let gone = fileGone() { throw gone }
         try writeOnCachedStatements { db in
             try updateRunSummary(runID: runID, epoch, holder: holder, db: db)
             let insertEpoch = try db.cachedStatement(sql: """

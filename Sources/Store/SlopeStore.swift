@@ -46,6 +46,12 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
         try backend.close()
     }
 
+    /// Throws `.databaseGone` when the SQLite file was deleted or another file took its path since
+    /// this store opened it (what was written since is not in any file at the path). One `stat`.
+    public func checkFileStillThere() throws {
+        if let gone = backend.fileGone() { throw gone }
+    }
+
     /// One write transaction of the backend; errors leave as `StoreError`.
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try backend.write(body)

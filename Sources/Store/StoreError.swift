@@ -19,6 +19,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case changedWhileRead(path: String)
     /// The disk (or a quota) is full.
     case diskFull(path: String)
+    /// The database file was deleted (or another file took its path) while this process had it
+    /// open: what it writes goes into a file nobody can open any more.
+    case databaseGone(path: String, replaced: Bool)
     /// The operating system failed a read or write of the file (SQLITE_IOERR).
     case ioError(path: String, message: String)
     /// SQLite reports the file as damaged.
@@ -72,6 +75,12 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
                 + "user's database or one it cannot write: docs/schema.md): run the command again."
         case let .diskFull(path):
             return "the disk holding \(path) is full: free some space (or log tensors less often) and resume the run."
+        case let .databaseGone(path, replaced):
+            return replaced
+                ? "\(path) was replaced by another file while this process was writing to it: what it wrote since went into the file "
+                    + "that had that path, not the one there now. Nothing more is written; start again on a new file (or restore the database from a backup)."
+                : "\(path) was deleted while this process was writing to it (`rm`, or another program): what it wrote since went into the "
+                    + "deleted file and is lost. Nothing more is written; start again on a new file (or restore the database from a backup)."
         case let .ioError(path, message):
             return "reading or writing \(path) failed (\(message)): check the disk and the file system, then resume the run."
         case let .corrupt(path, detail):
@@ -118,13 +127,16 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// What Ctrl-C while a sweep is queued leaves: nothing (`createSweep`'s `shouldStop`).
+    public static let nothingQueuedMessage = "interrupted: nothing was queued (the sweep is written in one transaction, undone whole); run the command again to queue it"
+
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
     /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL
     /// statement cancelled at its time limit): the same write can
     /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
     public var isTransient: Bool {
         switch self {
-        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut: return true
+        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut, .databaseGone: return true
         default: return false
         }
     }

@@ -164,6 +164,12 @@ public struct WeightsFile: Codable, Equatable, Sendable {
         guard json is [Any] || json is [String: Any] else {
             throw invalid("expected an object with a \"tensors\" list, or a list of tensors")
         }
+        // JSONSerialization and JSONDecoder take the first of a key given twice, Python, JavaScript
+        // and jq the last: such a file would train from other weights than those tools show.
+        if let (key, place) = Self.firstDuplicateKey(in: data) {
+            throw invalid("the key \"\(key)\" is given twice in " + (place.isEmpty ? "the top object" : place)
+                + " (JSON readers differ on which one counts); keep one")
+        }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let file: WeightsFile
@@ -230,6 +236,63 @@ public struct WeightsFile: Codable, Equatable, Sendable {
                     let shown = text.count <= 40 ? text : String(text.prefix(40)) + "..."
                     return (shown, line, start - lineStart + 1)
                 }
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// The first key given twice in one object of valid JSON `data`, and where the object is
+    /// (".tensors[0]"; "" for the top object). Escaped keys compare by their text (`"valu\u0065s"` is `values`).
+    /// - Complexity: O(n) in the bytes.
+    static func firstDuplicateKey(in data: Data) -> (key: String, place: String)? {
+        enum Frame {
+            case object(place: String, keys: Set<String>, key: String?, expectingKey: Bool)
+            case array(place: String, index: Int)
+        }
+        let bytes = [UInt8](data)
+        var stack: [Frame] = []
+        func valuePlace() -> String {  // where a value starting now sits
+            switch stack.last {
+            case let .object(place, _, key, _)?: return place + "." + (key ?? "")
+            case let .array(place, index)?: return place + "[\(index)]"
+            case nil: return ""
+            }
+        }
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                let start = index
+                index += 1
+                var escaped = false
+                while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") { escaped = true; index += 1 }
+                    index += 1
+                }
+                index += 1
+                guard case .object(let place, var keys, _, true)? = stack.last else { continue }
+                let literal = Data(bytes[start..<min(index, bytes.count)])
+                let key = escaped ? (try? JSONDecoder().decode(String.self, from: literal)) ?? "" : String(decoding: literal.dropFirst().dropLast(), as: UTF8.self)
+                if !keys.insert(key).inserted { return (key, place) }
+                stack[stack.count - 1] = .object(place: place, keys: keys, key: key, expectingKey: false)
+            case UInt8(ascii: "{"):
+                stack.append(.object(place: valuePlace(), keys: [], key: nil, expectingKey: true))
+                index += 1
+            case UInt8(ascii: "["):
+                stack.append(.array(place: valuePlace(), index: 0))
+                index += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                stack.removeLast()
+                index += 1
+            case UInt8(ascii: ","):
+                switch stack.last {
+                case let .object(place, keys, key, _)?: stack[stack.count - 1] = .object(place: place, keys: keys, key: key, expectingKey: true)
+                case let .array(place, position)?: stack[stack.count - 1] = .array(place: place, index: position + 1)
+                case nil: break
+                }
+                index += 1
             default:
                 index += 1
             }

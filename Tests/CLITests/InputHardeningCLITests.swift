@@ -27,6 +27,25 @@ final class InputHardeningCLITests: CLITestCase {
         return String(result.error.dropFirst("error: ".count).dropLast())
     }
 
+    /// A symbolic link that loops, and a file name over 255 bytes, as --db: report said "the file
+    /// does not exist" and runner SQLite's "unable to open database file"; both name the cause now.
+    func testALoopingLinkOrAnOverLongNameAsTheDatabaseIsNamed() throws {
+        try FileManager.default.createSymbolicLink(atPath: directory.path("loop1"), withDestinationPath: "loop2")
+        try FileManager.default.createSymbolicLink(atPath: directory.path("loop2"), withDestinationPath: "loop1")
+        let long = String(repeating: "a", count: 300) + ".db"
+        for (tool, arguments) in [("runner", ["train", "--dataset", "xor", "--epochs", "1"]), ("report", ["runs"])] {
+            let loop = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", "loop1"], currentDirectory: directory.url)
+            XCTAssertEqual(loop.status, 1, loop.error)
+            XCTAssertTrue(loop.error.hasSuffix("loop1 is a symbolic link that loops (too many levels of symbolic links): point it at a database file, or give another path\n"), loop.error)
+            XCTAssertEqual(loop.error.filter { $0 == "\n" }.count, 1, loop.error)
+            let tooLong = try ChildProcess.run(builtExecutable(tool), arguments + ["--db", long], currentDirectory: directory.url)
+            XCTAssertEqual(tooLong.status, 1, tooLong.error)
+            XCTAssertTrue(tooLong.error.hasSuffix(String(repeating: "a", count: 60) + "... is too long a file name (at most 255 bytes a name, 4096 a path): give a shorter one\n"), tooLong.error)
+            XCTAssertEqual(tooLong.error.filter { $0 == "\n" }.count, 1, tooLong.error)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted(), ["loop1", "loop2"])
+    }
+
     /// `report --db x.db grid` (and `runner --db x.db train`): the option before the command gets
     /// ArgumentParser's message and where to put it; `runner work --sweep 999` says where the sweeps are listed.
     func testMisplacedOptionsAndUnknownSweepsSayWhatToDo() throws {

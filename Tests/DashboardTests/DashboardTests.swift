@@ -244,6 +244,25 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/sweeps/9/runs", .notFound, "no sweep with id 9")
     }
 
+    /// A where= whose percent-escapes are not UTF-8 (or a % without two hex digits) was parsed
+    /// undecoded, and the 400 blamed a '%' the user never wrote; it says what is wrong now.
+    func testAParameterThatDoesNotPercentDecodeIsSaidAsSuch() async throws {
+        for (path, message) in [
+            ("/api/runs?where=name%20%3D%20%27%ff%27", "where: not UTF-8 text after percent-decoding (%ff); escape the text's UTF-8 bytes"),
+            ("/api/sweeps/1/runs?where=%zz", "where: '%zz' is not a percent escape (% and two hex digits); write a % itself as %25"),
+            ("/api/sweeps/1/heatmap?rows=learning_rate&cols=batch_size&where=seed%3D1%25%C3", "where: not UTF-8 text after percent-decoding (%C3); escape the text's UTF-8 bytes"),
+            ("/api/runs/1/tensor.npy?epoch=%E9", "epoch: not UTF-8 text after percent-decoding (%E9); escape the text's UTF-8 bytes"),
+        ] {
+            let reply = try await fetch(path)
+            XCTAssertEqual(reply.status, .badRequest, path)
+            XCTAssertEqual(reply.json["error"] as? String, message, path)
+        }
+        // Escaped UTF-8 still decodes: a name that is not there matches no run.
+        let utf8 = try await fetch("/api/runs?where=name%20%3D%20%27caf%C3%A9%27")
+        XCTAssertEqual(utf8.status, .ok)
+        XCTAssertEqual(utf8.json["total"] as? Int, 0)
+    }
+
     /// Pages that start before, across and after the boundary between valued and missing values
     /// equal slices of the whole sorted list.
     func testPagesAcrossMissingValuesMatchTheWholeOrder() throws {

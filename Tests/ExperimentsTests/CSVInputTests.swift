@@ -105,4 +105,58 @@ final class CSVInputTests: XCTestCase {
         XCTAssertEqual(regression.dataset.targets, .values([9_007_199_254_740_992, 2], columns: 1))
         XCTAssertEqual(regression.dataset.features, [9_007_199_254_740_992, 1])
     }
+
+    /// A 60 MB cell took 16 bytes of memory per byte (an Array of Characters, Foundation's trimming)
+    /// and tens of seconds before its refusal, and crashed with a backtrace under `ulimit -v`. A cell
+    /// (plain or quoted, a number or a class name) or a column name over 1,000 bytes is refused at
+    /// once now, naming line and column; a cell of 1,000 bytes still loads.
+    func testACellOfMegabytesIsRefusedAtOnce() throws {
+        let long = String(repeating: "x", count: 4 << 20)
+        let refused = "is longer than the 1000 bytes Slope reads; a cell holds a number or a class name: is a line break missing?"
+        XCTAssertEqual(message("a,b,label\n1,2,0\n3,4," + long + "\n5,6,1\n"),
+                       "data.csv, line 3, column 'label' (3): a cell of 4194304 bytes ('\(String(repeating: "x", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b,label\n1,  " + String(repeating: "7", count: 3 << 20) + "  ,0\n"),
+                       "data.csv, line 2, column 'b' (2): a cell of 3145732 bytes ('\(String(repeating: "7", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b,label\n1,2,\"" + long + "\"\n"),
+                       "data.csv, line 2, column 'label' (3): a cell of more than 1000 bytes ('\(String(repeating: "x", count: 40))...') " + refused)
+        XCTAssertEqual(message("a,b" + long + ",label\n1,2,0\n"),
+                       "data.csv, line 1, column 2: a column name of more than 1000 bytes ('b\(String(repeating: "x", count: 39))...') " + refused)
+        // 1,000 bytes is still a cell: a number written with 998 zeros, and a class name.
+        let number = "1." + String(repeating: "0", count: 998)
+        let name = String(repeating: "n", count: 1000)
+        let loaded = try load("a,label\n\(number),\(name)\n\"\(number)\",other\n")
+        XCTAssertEqual(loaded.dataset.features, [1, 1])
+        XCTAssertEqual(loaded.classNames, [name, "other"])
+        XCTAssertEqual(message("a,label\n1\(number),x\n"),
+                       "data.csv, line 2, column 'a' (1): a cell of 1001 bytes ('11.\(String(repeating: "0", count: 37))...') " + refused)
+    }
+
+    /// A tab- or semicolon-separated file said only "only one column"; the separator is named now.
+    func testATabOrSemicolonSeparatedFileGetsAHint() {
+        let hint = "data.csv, line 1: only one column; need at least one feature column and the target column; the header holds "
+        XCTAssertEqual(message("a\tb\tlabel\n1\t2\t0\n3\t4\t1\n"), hint + "tabs: Slope reads comma-separated values only, so save the file with commas")
+        XCTAssertEqual(message("a;b;label\n1;2;0\n3;4;1\n"), hint + "semicolons: Slope reads comma-separated values only, so save the file with commas")
+        XCTAssertEqual(message("label\n0\n1\n"), "data.csv, line 1: only one column; need at least one feature column and the target column")
+    }
+
+    /// Latin-1 class names 0xFE and 0xFF were decoded as one replacement character, so two classes
+    /// merged into one with no word; a header name likewise. Refused now, naming line and character,
+    /// like a file with NUL bytes; UTF-8 names of 2, 3 and 4 bytes stay distinct classes.
+    func testAFileThatIsNotUTF8IsRefusedWithItsLine() throws {
+        func message(_ bytes: [UInt8]) -> String {
+            do { _ = try DataCatalog.loadCSV(Data(bytes), file: "data.csv", target: nil, task: .auto); return "accepted" } catch { return "\(error)" }
+        }
+        let latin1: [UInt8] = Array("a,label\n1,ok\n2,".utf8) + [0xFE] + Array("\n3,".utf8) + [0xFF] + Array("\n".utf8)
+        XCTAssertEqual(message(latin1), "data.csv, line 3: not UTF-8 text (byte 0xFE at character 3 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        XCTAssertEqual(message(Array("a,lab".utf8) + [0xE9] + Array("l\n1,2\n".utf8)),
+                       "data.csv, line 1: not UTF-8 text (byte 0xE9 at character 6 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        // Overlong, surrogate, beyond U+10FFFF, cut short at the end of the file; after a BOM, in CRLF lines.
+        for (bytes, shown) in [([0xC0, 0x80], "0xC0"), ([0xED, 0xA0, 0x80], "0xED"), ([0xF4, 0x90, 0x80, 0x80], "0xF4"), ([0xE2, 0x82], "0xE2")] as [([UInt8], String)] {
+            XCTAssertEqual(message([0xEF, 0xBB, 0xBF] + Array("a,label\r\n1,é\r\n2,".utf8) + bytes),
+                           "data.csv, line 3: not UTF-8 text (byte \(shown) at character 3 is not UTF-8; Latin-1 or Windows-1252 text?); save the file as UTF-8")
+        }
+        let loaded = try load("a,label\n1,é\n2,日本\n3,😀\n4,é\n")
+        XCTAssertEqual(loaded.classNames, ["é", "日本", "😀"])
+        XCTAssertEqual(loaded.dataset.targets, .labels([0, 1, 2, 0], classCount: 3))
+    }
 }

@@ -59,6 +59,28 @@ final class SweepFileInputTests: XCTestCase {
         }
     }
 
+    /// 5,000 nested lists: libyaml's words ("set with yaml_set_max_nest_level())") named a C function
+    /// to call; now the limit is said. 900 levels still parse (and are refused as a setting value).
+    func testNestingTooDeepIsSaidWithoutLibyamlsWords() {
+        func nested(_ depth: Int) -> String {
+            "fixed:\n  dataset: xor\nparameters:\n  learning_rate:\n    values: " + String(repeating: "[", count: depth) + "0.1" + String(repeating: "]", count: depth) + "\n"
+        }
+        XCTAssertEqual(message(nested(5000)),
+                       "s.yaml, line 5, column 14: not valid YAML: nested deeper than 1000 levels (lists and mappings inside each other); a sweep file needs a few")
+        XCTAssertFalse(message(nested(900)).contains("not valid YAML"), message(nested(900)))
+    }
+
+    /// `name: null` (or `~`) named the sweep "null"; it is refused now, as `name: ""` is. Quoted, it is a name.
+    func testANullNameIsRefusedLikeAnEmptyOne() throws {
+        let refused = "s.yaml: name: expected a non-empty text (null is YAML's empty value; leave the key out for the file's name, or quote 'null')"
+        XCTAssertEqual(message("name: null\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: ~\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: NULL\nfixed:\n  dataset: xor\n"), refused)
+        XCTAssertEqual(message("name: \"\"\nfixed:\n  dataset: xor\n"), "s.yaml: name: expected a non-empty text")
+        XCTAssertEqual(try SweepSpec.parse(yaml: "name: 'null'\nfixed:\n  dataset: xor\n", file: "s.yaml").name, "null")
+        XCTAssertEqual(try SweepSpec.parse(yaml: "fixed:\n  dataset: xor\n", file: "s.yaml").name, "sweep")
+    }
+
     /// A key given twice is reported where it is given again (Yams marks its first occurrence).
     func testAKeyGivenTwiceIsNamedWhereItRepeats() {
         // Nested, with the same key in another mapping, a comment, a blank line and a quoted repeat between.

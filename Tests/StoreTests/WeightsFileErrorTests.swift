@@ -47,4 +47,20 @@ final class WeightsFileErrorTests: XCTestCase {
         XCTAssertEqual(message(#"[{"layer":1,"kind":"weight","rows":2,"cols":4611686018427387903,"values":[1,2]}]"#),
                        "not a Slope weights file: bad value at [0].values (2 values for 2 x 4611686018427387903)")
     }
+
+    /// A key given twice was taken at its first (JSONSerialization, JSONDecoder) where Python's json,
+    /// JavaScript and jq take the last: weights [[9, 9], [9, 9]] trained where numpy showed others.
+    /// Refused now, naming the key and the object; the same key in two objects is fine.
+    func testAKeyGivenTwiceIsRefusedWithItsPlace() throws {
+        let twice = "(JSON readers differ on which one counts); keep one"
+        XCTAssertEqual(message(#"{"tensors": [{"layer": 1, "kind": "weight", "values": [[9, 9]], "values": [[1, 2]]}]}"#),
+                       #"not a Slope weights file: the key "values" is given twice in .tensors[0] "# + twice)
+        XCTAssertEqual(message(#"{"epoch": 1, "tensors": [{"layer": 1, "kind": "bias", "values": [[1]]}], "epoch": 2}"#),
+                       #"not a Slope weights file: the key "epoch" is given twice in the top object "# + twice)
+        // The second tensor of a bare list, a key spelled with an escape, a "," and "{" inside strings.
+        XCTAssertEqual(message(#"[{"layer": 1, "kind": "w,{\"", "values": [1]}, {"layer": 2, "kind": "bias", "lay\u0065r": 3, "values": [1]}]"#),
+                       #"not a Slope weights file: the key "layer" is given twice in [1] "# + twice)
+        let accepted = try WeightsFile.decode(Data(#"{"tensors": [{"layer": 1, "kind": "weight", "values": [[1, 2]]}, {"layer": 1, "kind": "bias", "values": [[3, 4]]}]}"#.utf8))
+        XCTAssertEqual(accepted.tensors.map(\.values), [[[1, 2]], [[3, 4]]])
+    }
 }
