@@ -61,7 +61,7 @@ struct CSVTable: Equatable {
             guard nextLineStart < bytes.count else { return nil }
             var end = nextLineStart
             while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            defer { nextLineStart = end + 1; lineNumber += 1 }
+            defer { nextLineStart = min(end + 1, bytes.count); lineNumber += 1 }  // no line feed at the end: past it, not beyond
             return nextLineStart..<end
         }
         func isBlank(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }

@@ -80,8 +80,6 @@ struct Sweep: ParsableCommand, UsesDatabase {
     }
 
     func run() throws {
-        let interrupt = QueueingInterrupt(quiet: global.quiet)
-        defer { interrupt.cancel() }
         let file = try spec.map { path in
             do {
                 return try SweepSpec.load(path: path, checkingData: false)  // checked after the flags
@@ -99,20 +97,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         Console.sayStorageEstimate(plan.plannedConfigurations, global)
         Console.sayNotes(PlanNotes.notes(plan: plan), global)
-        let sweepID: Int64, runIDs: [Int64]
-        do {
-            (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) {
-                try interrupt.writing { try plan.enqueue(in: store, shouldStop: { interrupt.stop.isRequested }) }
-            }
-        } catch StoreError.interrupted(let message) {
-            if !global.quiet { Console.writeError(message) }
-            throw ExitCode(128 + (interrupt.stop.signal ?? SIGINT))
-        }
-        interrupt.cancel()
-        if let signal = interrupt.stop.signal {  // came as the write committed: the sweep is queued
-            if !global.quiet { Console.writeError("interrupted: sweep \(sweepID) was queued just before; train it with: runner work --sweep \(sweepID)" + Console.suffix(global)) }
-            throw ExitCode(128 + signal)
-        }
+        let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
             : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"

@@ -355,36 +355,6 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 }
 
-/// Ctrl-C or SIGTERM while a sweep is checked and queued (seconds for 100,000 runs). Before the
-/// write nothing is open: the process ends at once with one line. During the write, the write stops
-/// at its next run and is undone (`shouldStop`), and `Sweep.run` says the same line. A second
-/// signal ends the process at once, as in training (the transaction keeps the database whole).
-final class QueueingInterrupt: @unchecked Sendable {  // `writing` under `lock`; the handlers set once
-    let stop = StopSignal()
-    private let lock = NSLock()
-    private var writing = false
-    private var handlers: StopSignalHandlers?
-
-    init(quiet: Bool) {
-        handlers = StopSignalHandlers(stop, onFirst: { [lock = self.lock, self] number in
-            // Held until the process ends: the write cannot start (and commit) behind this line.
-            lock.lock()
-            guard !self.writing else { lock.unlock(); return }
-            if !quiet { Console.writeError((isatty(STDERR_FILENO) != 0 ? "\n" : "") + StoreError.nothingQueuedMessage) }
-            _exit(128 + number)
-        }, onSecond: { number in _exit(128 + number) })
-    }
-
-    /// The write of the sweep, which asks `stop` between its runs.
-    func writing<Result>(_ body: () throws -> Result) rethrows -> Result {
-        lock.withLock { writing = true }
-        return try body()
-    }
-
-    /// The signals end the process again (their default), until `Console.work` takes them.
-    func cancel() { handlers?.cancel() }
-}
-
 /// Queueing a large sweep on stderr, as a long wait for the lock is said: nothing for the first
 /// second (most sweeps take less); then, on a terminal, one line kept up to date and erased at the
 /// end, and elsewhere (a log) a line every 10 seconds.

@@ -127,9 +127,6 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    /// What Ctrl-C while a sweep is queued leaves: nothing (`createSweep`'s `shouldStop`).
-    public static let nothingQueuedMessage = "interrupted: nothing was queued (the sweep is written in one transaction, undone whole); run the command again to queue it"
-
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
     /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL
     /// statement cancelled at its time limit): the same write can

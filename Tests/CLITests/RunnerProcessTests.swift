@@ -268,32 +268,6 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: db))
     }
 
-    /// Ctrl-C (or SIGTERM) while a 100,000-run sweep was written ended the process with 130 and no
-    /// word. Now the write stops and is undone, and one line says nothing was queued.
-    func testCtrlCWhileQueueingSaysNothingWasQueued() throws {
-        try """
-            method: random
-            count: 100000
-            fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
-            parameters:
-              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
-            """.write(toFile: database("big.yaml"), atomically: true, encoding: .utf8)
-        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, 143)] {
-            let db = database("queue-\(signal).db")
-            let queueing = try ChildProcess(runner, ["sweep", database("big.yaml"), "--queue-only", "--db", db])
-            let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
-            while !queueing.errorSoFar.contains("queueing the sweep: writing 100000 runs") && queueing.process.isRunning && Date() < deadline { usleep(10_000) }
-            kill(queueing.pid, signal)
-            let result = queueing.finish()
-            XCTAssertEqual(result.status, status, result.error)
-            XCTAssertEqual(result.error.split(separator: "\n").last.map(String.init),
-                           "interrupted: nothing was queued (the sweep is written in one transaction, undone whole); run the command again to queue it")
-            let store = try SlopeStore(path: db, mode: .readOnly)
-            XCTAssertEqual(try store.sweeps().count, 0)
-            XCTAssertEqual(try store.runs(sweepID: 1).count, 0)
-        }
-    }
-
     func testSIGKILLMidSweepThenResumeIsBitIdentical() throws {
         let reference = database("reference.db")
         try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)

@@ -127,6 +127,9 @@ final class CSVInputTests: XCTestCase {
         let loaded = try load("a,label\n\(number),\(name)\n\"\(number)\",other\n")
         XCTAssertEqual(loaded.dataset.features, [1, 1])
         XCTAssertEqual(loaded.classNames, [name, "other"])
+        // A header alone with no line feed after it (the line reader went one byte past the end and crashed).
+        XCTAssertEqual(message("not the xor data"), "data.csv: the file has a header but no data rows")
+        XCTAssertEqual(try load("a,b\n1,0\n2,1").dataset.features, [1, 2])
         XCTAssertEqual(message("a,label\n1\(number),x\n"),
                        "data.csv, line 2, column 'a' (1): a cell of 1001 bytes ('11.\(String(repeating: "0", count: 37))...') " + refused)
     }
