@@ -12,36 +12,25 @@ import XCTest
 
 final class LostEpochsTests: XCTestCase {
     private var directory: TemporaryDirectory!
-    private var database: String?
-    private var adminURL: String?
+    private var database: ScratchPostgresDatabase?
 
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-lost-epochs") }
 
     override func tearDown() {
-        if let database, let adminURL { try? execute(adminURL, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        database?.drop()
         directory.remove()
     }
 
-    private func execute(_ url: String, _ sql: String) throws {
-        let session = try PostgresSession(settings: try PostgresSettings(url: url, environment: [:]))
-        defer { session.close() }
-        try session.query(PostgresQuery(unsafeSQL: sql))
-    }
-
     func testEpochsTheServerLostAreTrainedAgainBitIdentically() throws {
-        guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
-        self.adminURL = adminURL
-        let name = "slope_lost_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        try execute(adminURL, "CREATE DATABASE \(name)")
-        database = name
-        guard let slash = adminURL.range(of: "/", options: .backwards) else { return XCTFail(adminURL) }
-        let url = adminURL[..<slash.lowerBound] + "/" + name
+        let database = try ScratchPostgresDatabase(prefix: "slope_lost_")
+        self.database = database
+        let url = database.url
 
         let reference = try SlopeStore(path: directory.path("reference.db"))
         let referenceID = try reference.createRun(try RunConfiguration.make(TransientFailureTests.settings()).newRun())
         XCTAssertEqual(try Worker(store: reference).runQueued(runID: referenceID), .finished(.completed, reason: "completed all epochs"))
 
-        let store = try SlopeStore(location: String(url))
+        let store = try SlopeStore(location: url)
         defer { try? store.close() }
         let runID = try store.createRun(try RunConfiguration.make(TransientFailureTests.settings()).newRun())
         let lost = Locked(false), outcomes = Locked<[RunOutcome]>([])

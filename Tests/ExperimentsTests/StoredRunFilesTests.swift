@@ -11,20 +11,13 @@ import XCTest
 
 final class StoredRunFilesTests: XCTestCase {
     private var directory: TemporaryDirectory!
-    private var database: String?
-    private var adminURL: String?
+    private var database: ScratchPostgresDatabase?
 
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-stored-files") }
 
     override func tearDown() {
-        if let database, let adminURL { try? execute(adminURL, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        database?.drop()
         directory.remove()
-    }
-
-    private func execute(_ url: String, _ sql: String) throws {
-        let session = try PostgresSession(settings: try PostgresSettings(url: url, environment: [:]))
-        defer { session.close() }
-        try session.query(PostgresQuery(unsafeSQL: sql))
     }
 
     /// A 2-input, 2-hidden, 2-output network's weights file, and settings that train from it.
@@ -89,13 +82,9 @@ final class StoredRunFilesTests: XCTestCase {
     /// message says so (before: "in the current folder or the database's folder", a folder made
     /// from the server's URL).
     func testAMissingWeightsFileOnPostgreSQLIsLookedForInTheCurrentFolderOnly() throws {
-        guard let adminURL = try PostgresTestServer.adminURL() else { throw XCTSkip(PostgresTestServer.skipReason) }
-        self.adminURL = adminURL
-        let name = "slope_files_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        try execute(adminURL, "CREATE DATABASE \(name)")
-        database = name
-        guard let slash = adminURL.range(of: "/", options: .backwards) else { return XCTFail(adminURL) }
-        let store = try SlopeStore(location: String(adminURL[..<slash.lowerBound] + "/" + name))
+        let database = try ScratchPostgresDatabase(prefix: "slope_files_")
+        self.database = database
+        let store = try SlopeStore(location: database.url)
         defer { try? store.close() }
         var configuration = try RunConfiguration.make(try weightsSettings())
         configuration.initialWeightsFile = "missing-weights.json"

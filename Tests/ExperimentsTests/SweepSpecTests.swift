@@ -365,12 +365,6 @@ final class SweepSpecTests: XCTestCase {
     /// without a validation split) is refused before anything is queued: TPE would sample blind
     /// (every trial's value missing), ASHA never prune and no best be named.
     func testAMetricTheRunsCannotHaveIsRefused() throws {
-        func assertPlanRejected(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
-            XCTAssertThrowsError(try SweepPlan(spec: try parse(yaml), source: "m.yaml"), file: file, line: line) { error in
-                XCTAssertEqual("\(error)", message, file: file, line: line)
-                guard case ExperimentsError.badSetting = error else { return XCTFail("\(error)", file: file, line: line) }
-            }
-        }
         try assertPlanRejected("""
             method: tpe
             count: 6
@@ -405,12 +399,6 @@ final class SweepSpecTests: XCTestCase {
     /// Median pruning compares val_loss: a run without a validation split can never be judged, so
     /// `early_terminate: median` with `validation: 0` is refused (it used to be accepted and do nothing).
     func testMedianPruningWithoutAValidationSplitIsRefused() throws {
-        func assertPlanRejected(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
-            XCTAssertThrowsError(try SweepPlan(spec: try parse(yaml), source: "m2.yaml"), file: file, line: line) { error in
-                XCTAssertEqual("\(error)", message, file: file, line: line)
-                guard case ExperimentsError.badSetting = error else { return XCTFail("\(error)", file: file, line: line) }
-            }
-        }
         let fix = "so no run would ever be pruned: set fixed.validation above 0, or use type: asha, which prunes on the sweep's metric "
             + "(e.g. metric: {name: train_loss})"
         try assertPlanRejected("""
@@ -418,7 +406,7 @@ final class SweepSpecTests: XCTestCase {
             early_terminate: {type: median, warmup_epochs: 2}
             fixed: {dataset: moons, validation: 0, epochs: 12}
             parameters: {learning_rate: {values: [0.1, 0.01]}}
-            """, "m2.yaml: early_terminate: type: median compares val_loss, and fixed.validation is 0, " + fix)
+            """, "m.yaml: early_terminate: type: median compares val_loss, and fixed.validation is 0, " + fix)
         try assertPlanRejected("""
             method: tpe
             count: 4
@@ -426,12 +414,12 @@ final class SweepSpecTests: XCTestCase {
             early_terminate: {type: median}
             fixed: {dataset: xor, validation: 0, epochs: 4}
             parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
-            """, "m2.yaml: early_terminate: type: median compares val_loss, and fixed.validation is 0, " + fix)
+            """, "m.yaml: early_terminate: type: median compares val_loss, and fixed.validation is 0, " + fix)
         try assertPlanRejected("""
             early_terminate: {type: median}
             fixed: {dataset: xor, epochs: 4}
             parameters: {validation: {values: [0.5, 0]}}
-            """, "m2.yaml: early_terminate: type: median compares val_loss, and validation is 0, so no run would ever be pruned: "
+            """, "m.yaml: early_terminate: type: median compares val_loss, and validation is 0, so no run would ever be pruned: "
                 + "set validation above 0, or use type: asha, which prunes on the sweep's metric (e.g. metric: {name: train_loss}) (the run with validation=0)")
         // With a validation split (the default 0.2), and ASHA on train_loss without one, are accepted.
         XCTAssertEqual(try SweepPlan(spec: try parse("early_terminate: {type: median}\nfixed: {dataset: xor, epochs: 4}")).configurations.count, 1)
@@ -491,5 +479,13 @@ final class SweepSpecTests: XCTestCase {
         let lrVsBatch = try SweepSpec.load(path: examples.appendingPathComponent("lr-vs-batch.yaml").path)
         XCTAssertEqual(lrVsBatch.variedSettings, [.learningRate, .batchSize])
         XCTAssertTrue(try lrVsBatch.expand().allSatisfy { $0.settings.dataset == "digits" })
+    }
+
+    /// A sweep plan of `yaml` (read as the file m.yaml) is refused with `message`, as a bad setting.
+    private func assertPlanRejected(_ yaml: String, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertThrowsError(try SweepPlan(spec: try parse(yaml), source: "m.yaml"), file: file, line: line) { error in
+            XCTAssertEqual("\(error)", message, file: file, line: line)
+            guard case ExperimentsError.badSetting = error else { return XCTFail("\(error)", file: file, line: line) }
+        }
     }
 }
