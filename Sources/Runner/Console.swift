@@ -149,7 +149,7 @@ enum Console {
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
-        let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
+        interrupts.take(.training, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
         // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
@@ -276,8 +276,7 @@ enum Console {
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
         }
         if left.isEmpty { left = ["runs left queued"] }
-        let stopped = signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted"
-        return "\(stopped): \(left.joined(separator: ", ")); continue with: runner resume" + scope
+        return "\(stoppedBy(signal)): \(left.joined(separator: ", ")); continue with: runner resume" + scope
     }
 
     /// How the user calls this build's `report` (built next to `runner`): `report` when PATH finds
@@ -299,20 +298,85 @@ enum Console {
         return CommandHint.shellQuoted(sibling)
     }
 
-    /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The
-    /// handlers must live as long as the work.
-    private static func interruptHandlers(stop: StopSignal, quiet: Bool) -> StopSignalHandlers {
-        StopSignalHandlers(stop, onFirst: { number in
-            guard !quiet else { return }
-            writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
-                                         : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
-        }, onSecond: { number in _exit(128 + number) })  // SQLite's journal keeps the database whole
-    }
+    /// The process's Ctrl-C and SIGTERM handlers (`Interrupts`).
+    static let interrupts = Interrupts()
+
+    /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
+    static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
     private static func terminalWidth() -> Int {
         var size = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return 100
+    }
+}
+
+/// Ctrl-C and SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) as requests to
+/// `Console.stop`, through one set of handlers made once, by the first phase that takes the
+/// signals (`runner sweep` before it checks its runs, the other commands at `Console.work`), and
+/// cancelled after the work: a second set made after the first was cancelled never gets the
+/// signals (libdispatch), which left Ctrl-C ignored during training. What the first signal does
+/// depends on the phase; a second one ends the process at once (the database's transaction or
+/// journal keeps it whole).
+final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under lock
+    enum Phase {
+        /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
+        case queueing
+        /// Writing the sweep (one transaction): the write stops at its next run and is undone
+        /// (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
+        case writing
+        /// Training: stop after the current epoch (`Worker`).
+        case training
+    }
+
+    private let lock = NSLock()
+    private var phase = Phase.queueing
+    private var quiet = false
+    private var handlers: StopSignalHandlers?
+    private var isCancelled = false
+
+    /// Moves to `phase`, making the handlers the first time.
+    func take(_ phase: Phase, quiet: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.phase = phase
+        self.quiet = quiet
+        guard handlers == nil, !isCancelled else { return }
+        handlers = StopSignalHandlers(Console.stop, onFirst: { [unowned self] number in self.first(number) },
+                                      onSecond: { number in _exit(128 + number) })
+    }
+
+    private func first(_ number: Int32) {
+        lock.lock()
+        switch phase {
+        case .queueing:
+            // The lock is held until the process ends: the write cannot begin behind this line.
+            if !quiet {
+                let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below a status line left on the terminal
+                Console.writeError(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
+            }
+            _exit(128 + number)
+        case .writing:
+            lock.unlock()
+        case .training:
+            let quiet = self.quiet
+            lock.unlock()
+            guard !quiet else { return }
+            Console.writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                                 : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+        }
+    }
+
+    /// Waits until the first signal's line, if one came, is written.
+    func flush() { lock.withLock { handlers }?.flush() }
+
+    /// From now on the signals end the process again (their default action), for good.
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        handlers?.cancel()
+        handlers = nil
+        isCancelled = true
     }
 }
 

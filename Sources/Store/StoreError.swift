@@ -127,6 +127,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
+    /// What Ctrl-C (or SIGTERM) while a sweep is checked or written leaves: nothing
+    /// (`createSweep`'s `shouldStop` undoes the write whole).
+    public static let nothingQueuedMessage = "nothing was queued (a sweep is written in one transaction, all or nothing); "
+        + "run the command again to queue it"
+
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
     /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL
     /// statement cancelled at its time limit): the same write can
