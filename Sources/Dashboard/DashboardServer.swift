@@ -303,7 +303,11 @@ struct GuardMiddleware: RouterMiddleware {
         } catch let error as ReportError {
             response = DashboardServer.errorResponse(DashboardError.from(error))
         } catch let error as StoreError {
-            response = DashboardServer.errorResponse(.database(error.description))
+            if case .damagedTensor = error {
+                response = DashboardServer.errorResponse(.damagedData(error.description))
+            } else {
+                response = DashboardServer.errorResponse(.database(error.description))
+            }
         } catch {
             response = DashboardServer.errorResponse(.database("\(error)"))
         }

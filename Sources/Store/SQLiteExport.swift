@@ -146,6 +146,9 @@ extension SlopeStore {
                     let batch = numbers[start..<min(start + Self.exportEpochBatch, numbers.count)]
                     try source.forEachRow(select("tensors") + " WHERE run_id = ? AND epoch >= ? AND epoch <= ? ORDER BY epoch, layer, kind",
                                           [runID, batch.first!, batch.last!]) { tensor in
+                        // A row changed outside Slope is refused, not copied (as every read of tensors refuses it).
+                        _ = try SlopeStore.StoredTensor.checked(runID: runID, epoch: tensor.get("epoch"), layer: tensor["layer"], kind: tensor["kind"],
+                                                                rows: tensor["rows"], cols: tensor["cols"], dtype: tensor["dtype"], data: tensor["data"])
                         try destination.execute(insert("tensors"), tensor.values)
                         summary.tensors += 1
                         if summary.tensors % 64 == 0 { try checkStop() }
