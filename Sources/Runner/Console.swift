@@ -223,8 +223,12 @@ enum Console {
             let runs = suspended.count == 1 ? "run \(first.id)" : "runs \(suspended.map { String($0.id) }.joined(separator: ", "))"
             let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
             let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
+            // Stored epochs are spoken of only when there are some (a run stopped before its first
+            // epoch, as one whose data file is missing, has none); assumed when they cannot be counted.
+            let hasEpochs = suspended.contains { (try? store.storedEpochCount(runID: $0.id)).map { $0 > 0 } ?? true }
+            let kept = hasEpochs ? "Stored epochs are kept (\(state))" : (suspended.count == 1 ? "It is " : "They are ") + state
             writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
-                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
+                       + "\(kept); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
             throw ExitCode(1)
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
