@@ -167,7 +167,13 @@ enum Console {
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
         let worker = Worker(store: store, identity: identity, stop: stop, onEvent: { printer.handle($0) })
-        let summary = try body(worker)
+        // Off a terminal, a line for an epoch that goes on past a minute (ProgressDisplay.heartbeat).
+        let heartbeats = isTerminal || global.quiet ? nil : Heartbeats(printer)
+        let summary: WorkSummary
+        do {
+            defer { heartbeats?.stop() }
+            summary = try body(worker)
+        }
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
         // A deleted database: no summary of it, no hint to resume or report on a file that is gone.
@@ -417,9 +423,35 @@ final class ProgressPrinter: @unchecked Sendable {
         write(display.finish())
     }
 
+    /// The "still running" lines of long epochs (`ProgressDisplay.heartbeat`).
+    func heartbeat() {
+        lock.lock()
+        defer { lock.unlock() }
+        write(display.heartbeat())
+    }
+
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
         StandardStream.output.write(text)
+    }
+}
+
+/// Asks the printer every 5 seconds for the "still running" lines of long epochs, while training.
+final class Heartbeats: @unchecked Sendable {  // the timer is only set in init
+    private let queue = DispatchQueue(label: "slope.heartbeats")
+    private let timer: DispatchSourceTimer
+
+    init(_ printer: ProgressPrinter) {
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 5, repeating: 5)
+        timer.setEventHandler { printer.heartbeat() }
+        timer.resume()
+    }
+
+    /// No more lines, also none already on its way: returns once a line being written is.
+    func stop() {
+        timer.cancel()
+        queue.sync {}
     }
 }
 
