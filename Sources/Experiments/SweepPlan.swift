@@ -30,7 +30,9 @@ public struct SweepPlan: Sendable {
         configurations = try points.enumerated().map { index, point in
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
-                let configuration = try RunConfiguration.make(point.settings, load: load)
+                // A refused width is named as the file writes it, as the run's label names it ("the run with hidden=[1e9]").
+                let configuration = try RunConfiguration.make(point.settings, load: load,
+                                                              hiddenAsGiven: point.values.first { $0.setting == .hidden }?.value.description)
                 if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
                         load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
                     let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
