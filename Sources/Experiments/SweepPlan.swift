@@ -65,6 +65,32 @@ public struct SweepPlan: Sendable {
            let reason = Self.medianProblem(configurations[0], spec: spec) {
             throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "early_terminate", reason: reason)
         }
+        if let (field, reason) = Self.blindSearchProblem(spec: spec, configurations: configurations) {
+            throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + field, reason: reason)
+        }
+    }
+
+    /// TPE and ASHA rank runs on the sweep's metric. Left at its default, val_loss (a spec that
+    /// names it is refused by `metricProblem`), with no run holding out validation rows, every
+    /// run's val_loss is NULL: TPE would see every finished trial as equally bad (+inf) and learn
+    /// nothing, ASHA would have nothing to compare and prune no run (only the summary and `report`
+    /// fall back to train_loss). The field to blame (`method`, else `early_terminate`) and why, or
+    /// nil. Sweeps queued before this was refused still train as they were queued.
+    static func blindSearchProblem(spec: SweepSpec, configurations: [RunConfiguration]) -> (field: String, reason: String)? {
+        let isASHA = spec.earlyTerminate?.kind == .asha, isTPE = spec.method == .tpe
+        guard isTPE || isASHA, !spec.sources.metricGiven, spec.metric.name == .validationLoss else { return nil }
+        // A TPE sweep's trials are drawn later: what they may be is read from the spec.
+        let validates = isTPE ? spec.mayHave(.validation) { $0.validationFraction > 0 }
+            : configurations.contains { $0.data.validationFraction > 0 }
+        guard !validates else { return nil }
+        let written = spec.sources.fields[.validation].flatMap { $0.hasSuffix(".values") ? nil : $0 } ?? "validation"
+        let effects = (isTPE ? ["TPE would learn nothing from the finished trials (each counts as +inf)"] : [])
+            + (isASHA ? ["ASHA would prune no run"] : [])
+        let searcher = isTPE ? "tpe" + (isASHA ? " and type: asha rank" : " ranks") : "type: asha ranks"
+        return (isTPE ? "method" : "early_terminate",
+                "\(searcher) runs on the sweep's metric, val_loss (the default), which no run has with \(written) 0, so "
+                + "\(effects.joined(separator: " and ")): add metric: {name: train_loss} to search on the training loss, "
+                + "or set \(written) above 0")
     }
 
     /// Why median pruning can never judge a run of `configuration`: it compares val_loss (not the
