@@ -15,6 +15,9 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
     case methodNotAllowed(String)
     /// The database could not answer (busy, damaged, gone): its one-line message.
     case database(String)
+    /// A row the database holds that Slope cannot have written (`StoreError.damagedTensor`): asking
+    /// again does not help, unlike `.database`.
+    case damagedData(String)
     /// The server could not start (the address is taken, not an address).
     case cannotServe(String)
 
@@ -30,6 +33,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
             return "requests must name the dashboard's own address in a Host header, and this one has none (open the address `report serve` printed)"
         case .methodNotAllowed(let method): return "method \(method) is not allowed: the dashboard is read-only (GET and HEAD)"
         case .database(let detail): return "cannot read the database: \(detail)"
+        case .damagedData(let detail): return detail
         case .cannotServe(let detail): return detail
         }
     }
@@ -42,6 +46,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
         case .forbiddenHost: return .forbidden
         case .methodNotAllowed: return .methodNotAllowed
         case .database: return .serviceUnavailable
+        case .damagedData: return .internalServerError
         case .cannotServe: return .internalServerError
         }
     }

@@ -168,7 +168,6 @@ public struct DashboardServer: Sendable {
                  _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
                 let query = QueryParameters(request), idText = context.parameters.get("id")
-                try query.check()
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
                 return Self.json(try await threads.run {
                     let token = cached ? try database.changeToken() : nil
@@ -186,36 +185,35 @@ public struct DashboardServer: Sendable {
         api("/api/sweeps") { data, _, _ in try data.sweeps() }
         api("/api/sweeps/:id") { data, _, id in try data.sweep(id: try id()) }
         api("/api/sweeps/:id/runs") { data, query, id in
-            try data.runs(sweepID: try id(), filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
-                          columns: query["columns"])
+            try data.runs(sweepID: try id(), filter: try query["where"], sort: try query["sort"], offset: try query["offset"], limit: try query["limit"],
+                          columns: try query["columns"])
         }
         api("/api/runs") { data, query, _ in
-            try data.runs(sweepID: nil, filter: query["where"], sort: query["sort"], offset: query["offset"], limit: query["limit"],
-                          columns: query["columns"])
+            try data.runs(sweepID: nil, filter: try query["where"], sort: try query["sort"], offset: try query["offset"], limit: try query["limit"],
+                          columns: try query["columns"])
         }
         api("/api/sweeps/:id/heatmap") { data, query, id in
-            try data.heatmap(sweepID: try id(), rows: query["rows"], columns: query["cols"], metric: query["metric"], filter: query["where"])
+            try data.heatmap(sweepID: try id(), rows: try query["rows"], columns: try query["cols"], metric: try query["metric"], filter: try query["where"])
         }
         api("/api/sweeps/:id/parallel") { data, query, id in
-            try data.parallel(sweepID: try id(), metric: query["metric"], filter: query["where"], limit: query["limit"])
+            try data.parallel(sweepID: try id(), metric: try query["metric"], filter: try query["where"], limit: try query["limit"])
         }
         api("/api/sweeps/:id/importance") { data, query, id in
-            try data.importance(sweepID: try id(), metric: query["metric"], filter: query["where"])
+            try data.importance(sweepID: try id(), metric: try query["metric"], filter: try query["where"])
         }
-        api("/api/curves") { data, query, _ in try data.curves(runs: query["runs"], metric: query["metric"]) }
-        api("/api/compare") { data, query, _ in try data.compare(runs: query["runs"]) }
+        api("/api/curves") { data, query, _ in try data.curves(runs: try query["runs"], metric: try query["metric"]) }
+        api("/api/compare") { data, query, _ in try data.compare(runs: try query["runs"]) }
         api("/api/runs/:id") { data, _, id in try data.run(id: try id()) }
         api("/api/runs/:id/layers") { data, _, id in try data.layers(runID: try id()) }
-        api("/api/runs/:id/tensors") { data, query, id in try data.tensors(runID: try id(), epoch: query["epoch"]) }
+        api("/api/runs/:id/tensors") { data, query, id in try data.tensors(runID: try id(), epoch: try query["epoch"]) }
         api("/api/runs/:id/histogram") { data, query, id in
-            try data.histogram(runID: try id(), epoch: query["epoch"], layer: query["layer"], kind: query["kind"], bins: query["bins"])
+            try data.histogram(runID: try id(), epoch: try query["epoch"], layer: try query["layer"], kind: try query["kind"], bins: try query["bins"])
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
             let query = QueryParameters(request), idText = context.parameters.get("id")
-            try query.check()
             let (name, bytes) = try await threads.run {
                 try database.read { data in
-                    try data.npy(runID: try Self.id(idText), epoch: query["epoch"], layer: query["layer"], kind: query["kind"])
+                    try data.npy(runID: try Self.id(idText), epoch: try query["epoch"], layer: try query["layer"], kind: try query["kind"])
                 }
             }
             var headers = HTTPFields()
@@ -287,7 +285,7 @@ struct GuardMiddleware: RouterMiddleware {
                 }
             }
             if let token {
-                let query = QueryParameters(request)["token"]
+                let query = try? QueryParameters(request)["token"]  // one that does not decode is no token: unauthorized
                 guard let given = Self.bearer(request) ?? query ?? Self.cookie(request), Self.constantTimeEqual(given, token) else {
                     throw DashboardError.unauthorized
                 }
@@ -303,7 +301,11 @@ struct GuardMiddleware: RouterMiddleware {
         } catch let error as ReportError {
             response = DashboardServer.errorResponse(DashboardError.from(error))
         } catch let error as StoreError {
-            response = DashboardServer.errorResponse(.database(error.description))
+            if case .damagedTensor = error {
+                response = DashboardServer.errorResponse(.damagedData(error.description))
+            } else {
+                response = DashboardServer.errorResponse(.database(error.description))
+            }
         } catch {
             response = DashboardServer.errorResponse(.database("\(error)"))
         }
@@ -364,34 +366,39 @@ struct GuardMiddleware: RouterMiddleware {
 /// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
 struct QueryParameters: Sendable {
     private var values: [String: String] = [:]
-    /// The first parameter whose text does not percent-decode (a `%` without two hex digits, or
-    /// escapes of bytes that are not UTF-8), said as a 400 by `check()` rather than parsed undecoded.
-    private(set) var problem: String?
+    /// The parameters whose text does not percent-decode (a `%` without two hex digits, or escapes
+    /// of bytes that are not UTF-8), by name: said as a 400 when the route reads one (rather than
+    /// parsed undecoded). A parameter the route does not read is ignored, whatever its text (a
+    /// cache buster, a tracking tag), as web servers and APIs ignore parameters they do not know.
+    private var problems: [String: String] = [:]
 
     init(_ request: Request) {
         for pair in (request.uri.query ?? "").split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decoded(_ text: Substring, name: String?) -> String {
-                let spaced = text.replacingOccurrences(of: "+", with: " ")
-                if let text = spaced.removingPercentEncoding { return text }
-                if problem == nil { problem = Self.undecodable(spaced, name: name) }
-                return spaced
+            // A name that does not decode is no parameter of ours: ignored.
+            guard let name = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding, values[name] == nil,
+                  problems[name] == nil else { continue }
+            let value = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
+            if let decoded = value.removingPercentEncoding {
+                values[name] = decoded
+            } else {
+                problems[name] = Self.undecodable(value, name: name)
             }
-            let name = decoded(parts[0], name: nil)
-            if values[name] == nil { values[name] = parts.count > 1 ? decoded(parts[1], name: name) : "" }
         }
     }
 
-    subscript(_ name: String) -> String? { values[name] }
-
-    /// Throws the first undecodable parameter as a bad parameter (400).
-    func check() throws {
-        if let problem { throw DashboardError.badParameter(problem) }
+    /// The parameter's decoded text (nil when not given); throws a bad parameter (400) when it
+    /// does not percent-decode.
+    subscript(_ name: String) -> String? {
+        get throws {
+            if let problem = problems[name] { throw DashboardError.badParameter(problem) }
+            return values[name]
+        }
     }
 
-    /// Why `text` (of parameter `name`; nil: a parameter's name) does not percent-decode.
-    static func undecodable(_ text: String, name: String?) -> String {
-        let what = name.map { "\(shownText($0)): " } ?? "a parameter name: "
+    /// Why `text` (the value of parameter `name`) does not percent-decode.
+    static func undecodable(_ text: String, name: String) -> String {
+        let what = "\(shownText(name)): "
         let bytes = Array(text.utf8)
         func hex(_ byte: UInt8) -> Bool { (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte) }
         for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "%") {

@@ -24,32 +24,12 @@ public enum PlanNotes {
             notes.append("runs with optimizer adamw and weight_decay 0 (the default) train as plain adam: adamw differs only "
                          + "by its decoupled weight decay; give weight_decay above 0 (e.g. 0.01) to use it")
         }
-        if let note = searchMetricNote(plan) { notes.append(note) }
         return notes
     }
 
     /// adamw without weight decay: bit for bit adam (the decay is skipped, as adam's L2 term is).
     static func isPlainAdam(_ training: TrainingConfiguration) -> Bool {
         training.optimizer == .adamw && training.weightDecay == 0
-    }
-
-    /// TPE and ASHA rank runs on the sweep's metric. Left at its default (val_loss, which a spec that
-    /// names it explicitly is refused for here) with no run holding out validation rows, every run's
-    /// val_loss is NULL: TPE sees every finished trial as equally bad (+inf) and so learns nothing
-    /// from them, and ASHA has nothing to compare, so it prunes no run. The summary and `report`
-    /// rank on train_loss then (`rankingMetric`), the search does not.
-    static func searchMetricNote(_ plan: SweepPlan) -> String? {
-        let spec = plan.spec
-        let isASHA = spec.earlyTerminate?.kind == .asha, isTPE = spec.method == .tpe
-        guard isTPE || isASHA, !spec.sources.metricGiven, spec.metric.name == .validationLoss else { return nil }
-        let validates = isTPE ? spec.mayHave(.validation) { $0.validationFraction > 0 }
-            : plan.configurations.contains { $0.data.validationFraction > 0 }
-        guard !validates else { return nil }
-        let effects = (isTPE ? ["TPE learns nothing from the finished trials (each counts as +inf, having no val_loss)"] : [])
-            + (isASHA ? ["ASHA prunes no run"] : [])
-        return "\(isTPE && isASHA ? "TPE and ASHA rank" : isTPE ? "TPE ranks" : "ASHA ranks") runs on the sweep's metric, val_loss (the default), "
-            + "which no run has with validation 0: \(effects.joined(separator: " and ")) (only the summary and `report` fall back "
-            + "to train_loss); to search on the training loss, add metric: {name: train_loss} to the spec, or give validation above 0"
     }
 }
 

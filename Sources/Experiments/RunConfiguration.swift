@@ -38,8 +38,12 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// Resolves settings against the data (input width, classes, default loss and output
     /// activation) and checks the result; throws before anything is written.
     /// `load` gives the run's data (a sweep passes one that loads each dataset once for all its runs).
+    /// `hiddenAsGiven`: the hidden widths as the user wrote them (a sweep file's `[2, 1e9]`, as
+    /// `SettingValue.description` shows it, and so the run's label), for their refusal; nil: the
+    /// widths as the numbers they are, comma-separated as `--hidden` takes them.
     public static func make(_ settings: RunSettings,
-                            load: (_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData = DataCatalog.load)
+                            load: (_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData = DataCatalog.load,
+                            hiddenAsGiven: String? = nil)
         throws -> RunConfiguration
     {
         let loaded = try load(settings.dataset, settings.target, settings.task)
@@ -70,7 +74,8 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             try training.validate()
         } catch let NeuralNetError.invalidConfiguration(field, value, reason) {
             // The user gave the hidden widths; the engine checks the whole list with inputs and outputs.
-            let given = field != "layerSizes" ? value : settings.hidden.isEmpty ? "none" : settings.hidden.map(String.init).joined(separator: ",")
+            let given = field != "layerSizes" ? value
+                : hiddenAsGiven ?? (settings.hidden.isEmpty ? "none" : settings.hidden.map(String.init).joined(separator: ","))
             throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(given)' is not accepted: \(reason)")
         }
         // Nesterov is a variant of momentum: with none, sgd is plain and the flag would change nothing.

@@ -30,7 +30,9 @@ public struct SweepPlan: Sendable {
         configurations = try points.enumerated().map { index, point in
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
-                let configuration = try RunConfiguration.make(point.settings, load: load)
+                // A refused width is named as the file writes it, as the run's label names it ("the run with hidden=[1e9]").
+                let configuration = try RunConfiguration.make(point.settings, load: load,
+                                                              hiddenAsGiven: point.values.first { $0.setting == .hidden }?.value.description)
                 if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
                         load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
                     let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
@@ -63,6 +65,32 @@ public struct SweepPlan: Sendable {
            let reason = Self.medianProblem(configurations[0], spec: spec) {
             throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "early_terminate", reason: reason)
         }
+        if let (field, reason) = Self.blindSearchProblem(spec: spec, configurations: configurations) {
+            throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + field, reason: reason)
+        }
+    }
+
+    /// TPE and ASHA rank runs on the sweep's metric. Left at its default, val_loss (a spec that
+    /// names it is refused by `metricProblem`), with no run holding out validation rows, every
+    /// run's val_loss is NULL: TPE would see every finished trial as equally bad (+inf) and learn
+    /// nothing, ASHA would have nothing to compare and prune no run (only the summary and `report`
+    /// fall back to train_loss). The field to blame (`method`, else `early_terminate`) and why, or
+    /// nil. Sweeps queued before this was refused still train as they were queued.
+    static func blindSearchProblem(spec: SweepSpec, configurations: [RunConfiguration]) -> (field: String, reason: String)? {
+        let isASHA = spec.earlyTerminate?.kind == .asha, isTPE = spec.method == .tpe
+        guard isTPE || isASHA, !spec.sources.metricGiven, spec.metric.name == .validationLoss else { return nil }
+        // A TPE sweep's trials are drawn later: what they may be is read from the spec.
+        let validates = isTPE ? spec.mayHave(.validation) { $0.validationFraction > 0 }
+            : configurations.contains { $0.data.validationFraction > 0 }
+        guard !validates else { return nil }
+        let written = spec.sources.fields[.validation].flatMap { $0.hasSuffix(".values") ? nil : $0 } ?? "validation"
+        let effects = (isTPE ? ["TPE would learn nothing from the finished trials (each counts as +inf)"] : [])
+            + (isASHA ? ["ASHA would prune no run"] : [])
+        let searcher = isTPE ? "tpe" + (isASHA ? " and type: asha rank" : " ranks") : "type: asha ranks"
+        return (isTPE ? "method" : "early_terminate",
+                "\(searcher) runs on the sweep's metric, val_loss (the default), which no run has with \(written) 0, so "
+                + "\(effects.joined(separator: " and ")): add metric: {name: train_loss} to search on the training loss, "
+                + "or set \(written) above 0")
     }
 
     /// Why median pruning can never judge a run of `configuration`: it compares val_loss (not the
@@ -107,9 +135,11 @@ public struct SweepPlan: Sendable {
 
     /// Records the sweep and queues its runs in one transaction. A TPE sweep starts empty: its
     /// trials are made as workers ask for them (`configurations` then holds the first one, checked).
-    public func enqueue(in store: SlopeStore) throws -> (sweepID: Int64, runIDs: [Int64]) {
+    /// `shouldStop` (Ctrl-C) undoes the write whole (`StoreError.interrupted`).
+    public func enqueue(in store: SlopeStore, shouldStop: () -> Bool = { false }) throws -> (sweepID: Int64, runIDs: [Int64]) {
         try Queueing.run {
-            try store.createSweep(name: spec.name, specJSON: spec.json(), runs: spec.method == .tpe ? [] : configurations.map { $0.newRun() })
+            try store.createSweep(name: spec.name, specJSON: spec.json(), runs: spec.method == .tpe ? [] : configurations.map { $0.newRun() },
+                                  shouldStop: shouldStop)
         }
     }
 }

@@ -372,12 +372,23 @@ struct Export: ParsableCommand, ReadsDatabase {
             }) { Output.write($0) }
         }
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
-        let signals = Output.stopOnSignals { SlopeStore.removeTemporaryExportFiles(for: out) }
+        let signals = Output.stopOnSignals {
+            SlopeStore.removeTemporaryExportFiles(for: out)
+            if isatty(STDERR_FILENO) == 1 { StandardStream.error.write("\r\u{1B}[K") }  // the progress line, below: the last line in its place
+        }
         defer { withExtendedLifetime(signals) {} }  // until the process ends (Output.end): a late signal's end waits for it
-        // The end is the command's from just before the file is moved into place: a signal's
-        // grace end must not say that nothing was written once it is (nor take it away then).
-        let copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
-                                                           mayPublish: { Output.stop.mayEnd(.work) })
+        // How far it has got, on a terminal's stderr only (as csv and json say it), erased at the end.
+        let progress = StatusLine(interval: 0.5), shownOut = terminalSafe(SlopeStore.shownPath(out))
+        let copied: SlopeStore.SQLiteExport
+        do {
+            defer { progress.finish() }
+            // The end is the command's from just before the file is moved into place: a signal's
+            // grace end must not say that nothing was written once it is (nor take it away then).
+            copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
+                                                           mayPublish: { Output.stop.mayEnd(.work) }) { done in
+                progress.show("report: exporting to \(shownOut): \(done.runsDone) of \(done.runs) runs, \(done.epochs) epochs, \(done.tensors) tensors so far")
+            }
+        }
         Output.claimEnd()
         let detail = "\(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
             + "\(copied.epochs) epochs, \(copied.tensors) tensors"

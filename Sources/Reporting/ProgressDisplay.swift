@@ -15,6 +15,10 @@ public final class ProgressDisplay {
         var lossName = "loss"
         /// When its last line was written off a terminal (its start, before the first).
         var lastShown: Date
+        /// When the epoch in progress began (the last one's end, or the run's start).
+        var epochStarted: Date
+        /// When the last "still running" line of the epoch in progress was written (nil: none yet).
+        var lastHeartbeat: Date? = nil
     }
 
     private let mode: Mode
@@ -30,7 +34,8 @@ public final class ProgressDisplay {
     /// Live redraws at most this often (a fast sweep finishes epochs in microseconds).
     private let redrawInterval: TimeInterval = 0.1
     /// Off a terminal (a log: nohup, Slurm), a line per active run at most this often, so a long
-    /// run shows its progress before it ends.
+    /// run shows its progress before it ends; and, for an epoch that lasts longer, a line saying
+    /// that it is still running this often (`heartbeat`).
     private let plainInterval: TimeInterval
 
     public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date(), plainInterval: TimeInterval = 60) {
@@ -44,7 +49,8 @@ public final class ProgressDisplay {
     public func runStarted(runID: Int64, label: String, epochs: Int, firstEpoch: Int, now: Date = Date()) -> String {
         // The label holds user text (a CSV path, a target column): no escape sequence or line break
         // may reach the terminal, and a line break would also throw off the live frame's line count.
-        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil, lastShown: now)))
+        active.append((runID, ActiveRun(label: terminalSafe(label), epoch: max(firstEpoch - 1, 0), epochs: epochs, loss: nil, lastShown: now,
+                                                 epochStarted: now)))
         return mode == .live ? redraw(now: now, force: true) : ""
     }
 
@@ -53,6 +59,8 @@ public final class ProgressDisplay {
         active[index].run.epoch = epoch
         active[index].run.loss = validationLoss ?? trainLoss
         active[index].run.lossName = validationLoss == nil ? "train_loss" : "val_loss"
+        active[index].run.epochStarted = now
+        active[index].run.lastHeartbeat = nil
         if mode == .plain, now.timeIntervalSince(active[index].run.lastShown) >= plainInterval {
             // A log gets no live line: a plain one, "run 3  lr=0.1  epoch 132/300  val_loss 0.1234".
             active[index].run.lastShown = now
@@ -60,6 +68,23 @@ public final class ProgressDisplay {
             return "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(run.lossName) \(Self.format(validationLoss ?? trainLoss))\n"
         }
         return mode == .live ? redraw(now: now, force: false) : ""
+    }
+
+    /// Off a terminal, a line for each active run whose epoch in progress has gone on for
+    /// `plainInterval` or more since it began, or since its last such line: an epoch longer than
+    /// that otherwise leaves a log silent until it ends. "run 3  lr=0.1  epoch 7/300  still running
+    /// after 2:00" (the time since the epoch began). The runner asks every few seconds.
+    public func heartbeat(now: Date = Date()) -> String {
+        guard mode == .plain else { return "" }
+        var text = ""
+        for index in active.indices {
+            let (runID, run) = active[index]
+            guard now.timeIntervalSince(run.lastHeartbeat ?? run.epochStarted) >= plainInterval else { continue }
+            active[index].run.lastHeartbeat = now
+            let epoch = min(run.epoch + 1, run.epochs)  // the epoch in progress
+            text += "run \(runID)  \(run.label)  epoch \(epoch)/\(run.epochs)  still running after \(Self.duration(now.timeIntervalSince(run.epochStarted)))\n"
+        }
+        return text
     }
 
     /// The runs of the sweep that have ended, by any worker, and its total (`SweepRecord.runCount`);

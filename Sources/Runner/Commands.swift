@@ -80,6 +80,9 @@ struct Sweep: ParsableCommand, UsesDatabase {
     }
 
     func run() throws {
+        // Ctrl-C from here until the write says nothing was queued (Interrupts).
+        Console.interrupts.take(.queueing, quiet: global.quiet)
+        defer { Console.interrupts.cancel() }
         let file = try spec.map { path in
             do {
                 return try SweepSpec.load(path: path, checkingData: false)  // checked after the flags
@@ -97,11 +100,28 @@ struct Sweep: ParsableCommand, UsesDatabase {
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
         Console.sayStorageEstimate(plan.plannedConfigurations, global)
         Console.sayNotes(PlanNotes.notes(plan: plan), global)
-        let (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) { try plan.enqueue(in: store) }
+        Console.interrupts.take(.writing, quiet: global.quiet)
+        let sweepID: Int64, runIDs: [Int64]
+        do {
+            (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) {
+                try plan.enqueue(in: store, shouldStop: { Console.stop.isRequested })
+            }
+        } catch where Console.stop.isRequested {  // the write stopped (or gave up waiting for the lock) and was undone
+            let signal = Console.stop.signal ?? SIGINT
+            if !global.quiet { Console.writeError(Console.stoppedBy(signal) + ": " + StoreError.nothingQueuedMessage) }
+            throw ExitCode(128 + signal)
+        }
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
             : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"
         let sweep = "sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "...")))"
+        if let signal = Console.stop.signal {  // came as the write committed: the sweep is queued, nothing trained
+            if !global.quiet {
+                Console.writeError("\(Console.stoppedBy(signal)): \(sweep) was queued just before (\(queued)), none trained; "
+                                   + "train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global))
+            }
+            throw ExitCode(128 + signal)
+        }
         if queueOnly {
             // On a server the owner queues (it creates the tables) and workers log in as the worker
             // role: a hint for the owner only (one queueing as the worker role already is it).

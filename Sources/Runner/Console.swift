@@ -149,7 +149,7 @@ enum Console {
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
                      _ body: (Worker) throws -> WorkSummary) throws {
-        let interrupts = interruptHandlers(stop: stop, quiet: global.quiet)
+        interrupts.take(.training, quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
         // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
@@ -167,7 +167,13 @@ enum Console {
         let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
                                                       totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
         let worker = Worker(store: store, identity: identity, stop: stop, onEvent: { printer.handle($0) })
-        let summary = try body(worker)
+        // Off a terminal, a line for an epoch that goes on past a minute (ProgressDisplay.heartbeat).
+        let heartbeats = isTerminal || global.quiet ? nil : Heartbeats(printer)
+        let summary: WorkSummary
+        do {
+            defer { heartbeats?.stop() }
+            summary = try body(worker)
+        }
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
         // A deleted database: no summary of it, no hint to resume or report on a file that is gone.
@@ -223,8 +229,12 @@ enum Console {
             let runs = suspended.count == 1 ? "run \(first.id)" : "runs \(suspended.map { String($0.id) }.joined(separator: ", "))"
             let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
             let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
+            // Stored epochs are spoken of only when there are some (a run stopped before its first
+            // epoch, as one whose data file is missing, has none); assumed when they cannot be counted.
+            let hasEpochs = suspended.contains { (try? store.storedEpochCount(runID: $0.id)).map { $0 > 0 } ?? true }
+            let kept = hasEpochs ? "Stored epochs are kept (\(state))" : (suspended.count == 1 ? "It is " : "They are ") + state
             writeError("error: \(runs) stopped: \(first.reason.split(separator: "\n").joined(separator: " ")) "
-                       + "Stored epochs are kept (\(state)); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
+                       + "\(kept); once that is fixed, continue with: runner resume\(scope)\(jobs?.continuationArgument ?? "")\(suffix(global))")
             throw ExitCode(1)
         }
         // Runs that failed, or that another worker took over (this process did not finish them): exit 1.
@@ -276,8 +286,7 @@ enum Console {
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
         }
         if left.isEmpty { left = ["runs left queued"] }
-        let stopped = signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted"
-        return "\(stopped): \(left.joined(separator: ", ")); continue with: runner resume" + scope
+        return "\(stoppedBy(signal)): \(left.joined(separator: ", ")); continue with: runner resume" + scope
     }
 
     /// How the user calls this build's `report` (built next to `runner`): `report` when PATH finds
@@ -299,20 +308,85 @@ enum Console {
         return CommandHint.shellQuoted(sibling)
     }
 
-    /// SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) acts as Ctrl-C does. The
-    /// handlers must live as long as the work.
-    private static func interruptHandlers(stop: StopSignal, quiet: Bool) -> StopSignalHandlers {
-        StopSignalHandlers(stop, onFirst: { number in
-            guard !quiet else { return }
-            writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
-                                         : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
-        }, onSecond: { number in _exit(128 + number) })  // SQLite's journal keeps the database whole
-    }
+    /// The process's Ctrl-C and SIGTERM handlers (`Interrupts`).
+    static let interrupts = Interrupts()
+
+    /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
+    static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
     private static func terminalWidth() -> Int {
         var size = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
         return 100
+    }
+}
+
+/// Ctrl-C and SIGTERM (systemd, `docker stop`, Kubernetes, `scancel`, `timeout`) as requests to
+/// `Console.stop`, through one set of handlers made once, by the first phase that takes the
+/// signals (`runner sweep` before it checks its runs, the other commands at `Console.work`), and
+/// cancelled after the work: a second set made after the first was cancelled never gets the
+/// signals (libdispatch), which left Ctrl-C ignored during training. What the first signal does
+/// depends on the phase; a second one ends the process at once (the database's transaction or
+/// journal keeps it whole).
+final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under lock
+    enum Phase {
+        /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
+        case queueing
+        /// Writing the sweep (one transaction): the write stops at its next run and is undone
+        /// (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
+        case writing
+        /// Training: stop after the current epoch (`Worker`).
+        case training
+    }
+
+    private let lock = NSLock()
+    private var phase = Phase.queueing
+    private var quiet = false
+    private var handlers: StopSignalHandlers?
+    private var isCancelled = false
+
+    /// Moves to `phase`, making the handlers the first time.
+    func take(_ phase: Phase, quiet: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.phase = phase
+        self.quiet = quiet
+        guard handlers == nil, !isCancelled else { return }
+        handlers = StopSignalHandlers(Console.stop, onFirst: { [unowned self] number in self.first(number) },
+                                      onSecond: { number in _exit(128 + number) })
+    }
+
+    private func first(_ number: Int32) {
+        lock.lock()
+        switch phase {
+        case .queueing:
+            // The lock is held until the process ends: the write cannot begin behind this line.
+            if !quiet {
+                let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below a status line left on the terminal
+                Console.writeError(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
+            }
+            _exit(128 + number)
+        case .writing:
+            lock.unlock()
+        case .training:
+            let quiet = self.quiet
+            lock.unlock()
+            guard !quiet else { return }
+            Console.writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                                 : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+        }
+    }
+
+    /// Waits until the first signal's line, if one came, is written.
+    func flush() { lock.withLock { handlers }?.flush() }
+
+    /// From now on the signals end the process again (their default action), for good.
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        handlers?.cancel()
+        handlers = nil
+        isCancelled = true
     }
 }
 
@@ -349,9 +423,35 @@ final class ProgressPrinter: @unchecked Sendable {
         write(display.finish())
     }
 
+    /// The "still running" lines of long epochs (`ProgressDisplay.heartbeat`).
+    func heartbeat() {
+        lock.lock()
+        defer { lock.unlock() }
+        write(display.heartbeat())
+    }
+
     private func write(_ text: String) {
         guard !text.isEmpty else { return }
         StandardStream.output.write(text)
+    }
+}
+
+/// Asks the printer every 5 seconds for the "still running" lines of long epochs, while training.
+final class Heartbeats: @unchecked Sendable {  // the timer is only set in init
+    private let queue = DispatchQueue(label: "slope.heartbeats")
+    private let timer: DispatchSourceTimer
+
+    init(_ printer: ProgressPrinter) {
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 5, repeating: 5)
+        timer.setEventHandler { printer.heartbeat() }
+        timer.resume()
+    }
+
+    /// No more lines, also none already on its way: returns once a line being written is.
+    func stop() {
+        timer.cancel()
+        queue.sync {}
     }
 }
 

@@ -22,6 +22,11 @@ extension SlopeStore {
         }
     }
 
+    /// How many epochs of the run are stored (0 for a run stopped before its first).
+    public func storedEpochCount(runID: Int64) throws -> Int {
+        try read { c in try c.value("SELECT count(*) FROM epochs WHERE run_id = ?", [runID], as: Int.self) ?? 0 }
+    }
+
     /// Stored tensors of a run, filtered by epoch, layer and kind when given; ordered by epoch, layer, kind.
     public func tensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil, kind: TensorKind? = nil) throws -> [StoredTensor] {
         try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kind)

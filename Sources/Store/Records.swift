@@ -558,25 +558,55 @@ extension SlopeStore.SweepRecord {
 }
 
 extension SlopeStore.StoredTensor {
+    /// The tensor a `tensors` row holds, checked: a known kind and dtype, a shape of whole numbers
+    /// above 0, and data (a blob) of exactly rows x cols values of the dtype. Anything else is a row
+    /// Slope never writes: changed outside Slope (the sqlite3 shell, a script), and refused as
+    /// `.damagedTensor` naming the run, epoch and tensor, rather than read as garbage. Every read
+    /// of tensors goes through it (the runner's, report's, the dashboard's, `export --format sqlite`).
+    static func checked(runID: Int64?, epoch: Int?, layer: SQLValue, kind: SQLValue, rows: SQLValue, cols: SQLValue,
+                        dtype: SQLValue, data: SQLValue) throws -> SlopeStore.TensorRecord {
+        let kindText = String(sqlValue: kind), layerNumber = Int(sqlValue: layer)
+        let name = (kindText.map { "the \(shownText($0))" } ?? "a tensor") + (layerNumber.map { " of layer \($0)" } ?? "")
+        func damaged(_ detail: String) -> StoreError { .damagedTensor(runID: runID, epoch: epoch, tensor: name, detail: detail) }
+        guard let layerNumber else { throw damaged("its layer is \(describe(layer)), not a whole number") }
+        guard let kindText, let tensorKind = SlopeStore.TensorKind(rawValue: kindText) else {
+            throw damaged("its kind is \(describe(kind)), which Slope does not write")
+        }
+        guard let dtypeText = String(sqlValue: dtype), let tensorType = SlopeStore.DType(rawValue: dtypeText) else {
+            throw damaged("its dtype is \(describe(dtype)), not float32 or float64")
+        }
+        guard let rowCount = Int(sqlValue: rows), let colCount = Int(sqlValue: cols), rowCount > 0, colCount > 0 else {
+            throw damaged("its shape is \(describe(rows)) x \(describe(cols)), not whole numbers above 0")
+        }
+        guard let bytes = Data(sqlValue: data) else { throw damaged("its data is \(describe(data)), not bytes") }
+        let tensor = SlopeStore.TensorRecord(layer: layerNumber, kind: tensorKind, rows: rowCount, cols: colCount, dtype: tensorType, data: [UInt8](bytes))
+        guard tensor.data.count == tensor.expectedByteCount else {
+            let needed = tensor.expectedByteCount == Int.max ? "more than a file holds" : "\(tensor.expectedByteCount)"
+            throw damaged("it holds \(tensor.data.count) bytes, and its shape, \(rowCount) x \(colCount) \(tensorType), needs \(needed)")
+        }
+        return tensor
+    }
+
+    /// A stored value as a message shows it: NULL, a number, 'text' (cut short), or a blob's size.
+    private static func describe(_ value: SQLValue) -> String {
+        switch value {
+        case .null: return "NULL"
+        case let .integer(number): return String(number)
+        case let .real(number): return String(number)
+        case let .text(text): return shownText(text, quote: "'")
+        case let .blob(bytes): return "a blob of \(bytes.count) bytes"
+        }
+    }
+
     /// The columns `init(row:)` reads, in its order.
     static let selectList = "run_id, epoch, layer, kind, rows, cols, dtype, data, l2, mean, std, min, max"
 
-    /// From a row of `selectList`; throws `.corrupt` for a kind or dtype Slope does not know, or
-    /// data that does not hold rows x cols values of the dtype (a database written by something else).
+    /// From a row of `selectList`; throws `.damagedTensor` for a row Slope cannot have written
+    /// (`checked`).
     init(row: SQLRow) throws {
-        let runID = Int64(sqlValue: row[0]), epoch = Int(sqlValue: row[1]), layer = Int(sqlValue: row[2])
-        let rows = Int(sqlValue: row[4]), cols = Int(sqlValue: row[5])
-        guard let runID, let epoch, let layer, let rows, let cols,
-              let kind = String(sqlValue: row[3]).flatMap(SlopeStore.TensorKind.init(rawValue:)),
-              let dtype = String(sqlValue: row[6]).flatMap(SlopeStore.DType.init(rawValue:)) else {
-            throw StoreError.corrupt(path: "database", detail: "a tensor has an unknown kind or dtype")
-        }
-        let tensor = SlopeStore.TensorRecord(layer: layer, kind: kind, rows: rows, cols: cols, dtype: dtype,
-                                             data: [UInt8](Data(sqlValue: row[7]) ?? Data()))
-        guard rows > 0, cols > 0, tensor.data.count == tensor.expectedByteCount else {
-            throw StoreError.corrupt(path: "database", detail: "the \(kind) of layer \(layer) (run \(runID), epoch \(epoch)) holds "
-                                     + "\(tensor.data.count) bytes for \(rows) x \(cols) \(dtype), not \(tensor.expectedByteCount)")
-        }
+        let (runID, epoch) = (Int64(sqlValue: row[0]), Int(sqlValue: row[1]))
+        let tensor = try Self.checked(runID: runID, epoch: epoch, layer: row[2], kind: row[3], rows: row[4], cols: row[5], dtype: row[6], data: row[7])
+        guard let runID, let epoch else { throw StoreError.damagedTensor(runID: runID, epoch: epoch, tensor: "a tensor", detail: "no run or epoch") }
         self.init(runID: runID, epoch: epoch, tensor: tensor,
                   statistics: TensorStatistics(l2: Double(sqlValue: row[8]), mean: Double(sqlValue: row[9]),
                                                std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),

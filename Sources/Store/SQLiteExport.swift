@@ -14,6 +14,15 @@ extension SlopeStore {
         public var bytes: Int64 = 0
     }
 
+    /// How far an export has got, for a progress line: the runs copied whole of those to copy,
+    /// and the epochs and tensors copied so far.
+    public struct SQLiteExportProgress: Sendable, Equatable {
+        public var runsDone = 0
+        public var runs = 0
+        public var epochs = 0
+        public var tensors = 0
+    }
+
     /// The tables an export copies, parents first (each row's foreign keys are already there).
     static let exportedTables = ["sweeps", "runs", "epochs", "tensors"]
 
@@ -34,10 +43,13 @@ extension SlopeStore {
     ///   - mayPublish: asked once, after `shouldStop`'s last question, just before the file is
     ///     moved into place: false stops the export the same way. The caller may take its process's
     ///     end there, so that nothing else ends it saying that nothing was written once the file is.
+    ///   - onProgress: told after each run copied whole and every 64 tensors (from the start again
+    ///     when the copy starts over after a lost connection).
     /// - Throws: `.invalidValue` when something exists at `path` or its folder does not,
     ///   `.notFound` for an unknown sweep, `.interrupted`, and the errors of either database.
     public func exportSQLite(sweepID: Int64?, to path: String, shouldStop: @escaping () -> Bool = { false },
-                             mayPublish: () -> Bool = { true }) throws -> SQLiteExport {
+                             mayPublish: () -> Bool = { true },
+                             onProgress: (SQLiteExportProgress) -> Void = { _ in }) throws -> SQLiteExport {
         let folderPath = URL(fileURLWithPath: path).deletingLastPathComponent().path
         let folder = Self.shownPath(folderPath), shownPath = Self.shownPath(path)
         var info = stat()
@@ -65,7 +77,7 @@ extension SlopeStore {
                     throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
                 }
                 do {
-                    summary = try Self.copy(from: source, sweepID: sweepID, into: target, shouldStop: shouldStop)
+                    summary = try Self.copy(from: source, sweepID: sweepID, into: target, shouldStop: shouldStop, onProgress: onProgress)
                     try target.close()
                 } catch {
                     try? target.close()
@@ -104,7 +116,7 @@ extension SlopeStore {
     /// Copies the rows into `target` inside one read transaction of this store (one snapshot,
     /// while workers may go on writing); one write transaction of `target` per run.
     private static func copy(from source: any SQLConnection, sweepID: Int64?, into target: SlopeStore,
-                             shouldStop: () -> Bool) throws -> SQLiteExport {
+                             shouldStop: () -> Bool, onProgress: (SQLiteExportProgress) -> Void) throws -> SQLiteExport {
         func checkStop() throws {
             if shouldStop() { throw StoreError.interrupted("export stopped: nothing was written") }
         }
@@ -133,6 +145,7 @@ extension SlopeStore {
         }
         summary.sweeps = sweeps.count
         summary.runs = runs.count
+        var progress = SQLiteExportProgress(runs: runs.count)
         for run in runs {
             try checkStop()
             let runID: Int64 = try run.required("id")
@@ -146,12 +159,24 @@ extension SlopeStore {
                     let batch = numbers[start..<min(start + Self.exportEpochBatch, numbers.count)]
                     try source.forEachRow(select("tensors") + " WHERE run_id = ? AND epoch >= ? AND epoch <= ? ORDER BY epoch, layer, kind",
                                           [runID, batch.first!, batch.last!]) { tensor in
+                        // A row changed outside Slope is refused, not copied (as every read of tensors refuses it).
+                        _ = try SlopeStore.StoredTensor.checked(runID: runID, epoch: tensor.get("epoch"), layer: tensor["layer"], kind: tensor["kind"],
+                                                                rows: tensor["rows"], cols: tensor["cols"], dtype: tensor["dtype"], data: tensor["data"])
                         try destination.execute(insert("tensors"), tensor.values)
                         summary.tensors += 1
-                        if summary.tensors % 64 == 0 { try checkStop() }
+                        if summary.tensors % 64 == 0 {
+                            try checkStop()
+                            progress.epochs = summary.epochs
+                            progress.tensors = summary.tensors
+                            onProgress(progress)
+                        }
                     }
                 }
             }
+            progress.runsDone += 1
+            progress.epochs = summary.epochs
+            progress.tensors = summary.tensors
+            onProgress(progress)
         }
         return summary
     }

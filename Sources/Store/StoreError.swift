@@ -26,6 +26,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case ioError(path: String, message: String)
     /// SQLite reports the file as damaged.
     case corrupt(path: String, detail: String)
+    /// A `tensors` row that Slope cannot have written (bytes that do not match its shape and
+    /// dtype, an unknown kind or dtype): the database was changed outside Slope. `tensor` names it
+    /// ("the weight of layer 1"), `detail` says what is wrong.
+    case damagedTensor(runID: Int64?, epoch: Int?, tensor: String, detail: String)
     /// A database, run, sweep or epoch that was asked for does not exist.
     case notFound(String)
     /// A read-only open found no database to read (no file, an empty file, no Slope tables).
@@ -85,6 +89,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "reading or writing \(path) failed (\(message)): check the disk and the file system, then resume the run."
         case let .corrupt(path, detail):
             return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
+        case let .damagedTensor(runID, epoch, tensor, detail):
+            let place = [runID.map { "run \($0)" }, epoch.map { "epoch \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            return (place.isEmpty ? "" : place + ": ") + "\(tensor) is damaged (\(detail)): the database was changed outside Slope "
+                + "(the sqlite3 shell, a script); restore it from a backup. Other tensors still read."
         case let .notFound(what):
             let list = what.hasPrefix("sweep") ? " (`\(CommandHint.command("report sweeps"))` lists the sweeps)"
                 : what.hasPrefix("run") ? " (`\(CommandHint.command("report runs"))` lists the runs)" : ""
@@ -126,6 +134,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(server) cancelled a statement that ran longer than \(limit): the server is overloaded or waits for something; retry, or to allow longer \(change)."
         }
     }
+
+    /// What Ctrl-C (or SIGTERM) while a sweep is checked or written leaves: nothing
+    /// (`createSweep`'s `shouldStop` undoes the write whole).
+    public static let nothingQueuedMessage = "nothing was queued (a sweep is written in one transaction, all or nothing); "
+        + "run the command again to queue it"
 
     /// Whether the failure comes from outside the data written (a full disk, the lock held by
     /// another process past the timeout, an I/O error, a file made read-only, a PostgreSQL

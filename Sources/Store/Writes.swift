@@ -7,16 +7,24 @@ import Foundation
 extension SlopeStore {
     // MARK: - Queueing
 
-    /// Queues a sweep and all its runs in one transaction.
-    public func createSweep(name: String, specJSON: String, runs: [NewRun]) throws -> (sweepID: Int64, runIDs: [Int64]) {
-        try write { c in
+    /// Queues a sweep and all its runs in one transaction. `shouldStop` (Ctrl-C) is asked before
+    /// each run and before the commit: when it says so, the transaction is undone whole and
+    /// `.interrupted` thrown (`nothingQueuedMessage`).
+    public func createSweep(name: String, specJSON: String, runs: [NewRun],
+                            shouldStop: () -> Bool = { false }) throws -> (sweepID: Int64, runIDs: [Int64]) {
+        let stopped = StoreError.interrupted(StoreError.nothingQueuedMessage)
+        return try write { c in
             guard let sweepID = try c.value("INSERT INTO sweeps (name, spec, created_at, status) VALUES (?, ?, ?, 'queued') RETURNING id",
                                             [name, specJSON, Timestamp.now()], as: Int64.self) else {
                 throw StoreError.invalidValue("the database returned no id for the new sweep")
             }
-            let runIDs = try runs.map { try insertRun($0, sweepID: sweepID, fillingDerivedSettings: false, c) }
+            let runIDs = try runs.map { run in
+                if shouldStop() { throw stopped }
+                return try insertRun(run, sweepID: sweepID, fillingDerivedSettings: false, c)
+            }
             // One statement for the runs' derived setting columns, not one per run (100,000 in the largest grid).
             try c.execute(RunColumn.fillDerivedSettingsSQL(c.dialect, condition: "sweep_id = ?"), [sweepID])
+            if shouldStop() { throw stopped }
             return (sweepID, runIDs)
         }
     }

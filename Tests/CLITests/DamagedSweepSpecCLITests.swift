@@ -10,6 +10,7 @@ final class DamagedSweepSpecCLITests: CLITestCase {
         try write("tpe.yaml", """
             method: tpe
             count: 3
+            metric: {name: train_loss}
             fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.01, max: 1}

@@ -107,11 +107,12 @@ final class HostileNumbersCLITests: CLITestCase {
         try store.close()
         try write("h.yaml", "fixed: {dataset: xor, hidden: [1e9]}\n")
         XCTAssertEqual(try run("runner", ["sweep", "h.yaml", "--queue-only"], expect: 2).error,
-                       "error: h.yaml: fixed.hidden: '1000000000' is not accepted: a layer has at most 16777216 units (found 1000000000)\n")
+                       "error: h.yaml: fixed.hidden: '[1e9]' is not accepted: a layer has at most 16777216 units (found 1000000000)\n")
         try write("v.yaml", "fixed: {dataset: xor}\nparameters: {hidden: {values: [[2], [1e9]]}}\n")
         XCTAssertEqual(try run("runner", ["sweep", "v.yaml", "--queue-only"], expect: 2).error,
-                       // The run is named by its values as the file writes them (docs/sweeps.md), the width by the number it is.
-                       "error: v.yaml: the run with hidden=[1e9]: parameters.hidden.values: '1000000000' is not accepted: "
+                       // The run is named by its values as the file writes them (docs/sweeps.md), and so is the refused
+                       // width (it was '1000000000' next to the label's [1e9]); the limit's "found" is the number it is.
+                       "error: v.yaml: the run with hidden=[1e9]: parameters.hidden.values: '[1e9]' is not accepted: "
                        + "a layer has at most 16777216 units (found 1000000000)\n")
     }
 }

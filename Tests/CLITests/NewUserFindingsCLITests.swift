@@ -16,7 +16,7 @@ final class NewUserFindingsCLITests: CLITestCase {
         let stopped = try run("runner", ["work", "--jobs", "1"], expect: 1)
         XCTAssertTrue(stopped.error.hasPrefix("error: run 1 stopped: data.csv: no such file in the current folder or the database's folder "
             + "(the run was queued with this path relative to the folder it was started from); start the worker in the folder the runs "
-            + "were queued from, or put the file back as it was queued. Stored epochs are kept (queued again); once that is fixed, "
+            + "were queued from, or put the file back as it was queued. It is queued again; once that is fixed, "
             + "continue with: runner resume --run 1"), stopped.error)
         var store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.queued, .queued])
@@ -25,6 +25,32 @@ final class NewUserFindingsCLITests: CLITestCase {
         try run("runner", ["work", "--quiet"])
         store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.completed, .completed])
+        try store.close()
+    }
+
+    /// The line said "Stored epochs are kept" of a run that had none (above: stopped before its
+    /// first epoch); of a run that has some, it still says so. Run 1 is stopped by Ctrl-C after
+    /// two epochs, its data file moved away, and `runner resume` stops it again.
+    func testAStoppedRunWithEpochsIsSaidToKeepThem() throws {
+        try write("data.csv", "a,b,label\n" + (0..<40).map { "\(Double($0) / 40),\(Double(($0 * 7) % 40) / 40),\($0 % 2)" }.joined(separator: "\n") + "\n")
+        let db = directory.path(databaseName)
+        let training = try ChildProcess(builtExecutable("runner"), ["train", "--dataset", "data.csv", "--epochs", "1000000", "--db", db],
+                                        currentDirectory: directory.url)
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        while training.process.isRunning && Date() < deadline {
+            if let store = try? SlopeStore(path: db, mode: .readOnly), let count = try? store.storedEpochCount(runID: 1), count >= 2 { break }
+            usleep(10_000)
+        }
+        kill(training.pid, SIGINT)
+        XCTAssertEqual(training.finish().status, 130)
+        try FileManager.default.moveItem(atPath: directory.path("data.csv"), toPath: directory.path("data.bak"))
+        let stopped = try run("runner", ["resume", "--run", "1"], expect: 1)
+        XCTAssertTrue(stopped.error.hasPrefix("error: run 1 stopped: data.csv: no such file"), stopped.error)
+        XCTAssertTrue(stopped.error.contains("or put the file back as it was queued. Stored epochs are kept (queued again); once that is fixed, "
+                                             + "continue with: runner resume --run 1 --db "), stopped.error)
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try store.run(id: 1).status, .queued)
+        XCTAssertGreaterThanOrEqual(try store.storedEpochCount(runID: 1), 2)
         try store.close()
     }
 

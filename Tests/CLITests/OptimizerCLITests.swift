@@ -48,8 +48,9 @@ final class OptimizerCLITests: XCTestCase {
         _ = try run("report", ["tensors", "1", "--kind", "weight_rms", "--db", db], expect: 1)
     }
 
-    /// Accepted, but said once on stderr before training: adamw without weight decay is plain adam;
-    /// a TPE sweep left on the default val_loss with validation 0 has nothing to rank on. --quiet says nothing.
+    /// Accepted, but said once on stderr before training: adamw without weight decay is plain adam.
+    /// --quiet says nothing. A TPE sweep left on the default val_loss with validation 0, which has
+    /// nothing to rank on, was only noted so: it is refused now (exit 2, one line, nothing queued).
     func testNotesBeforeTrainingSayWhatASettingReallyDoes() throws {
         let db = directory.path("notes.db")
         let adamw = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--optimizer", "adamw", "--db", db], expect: 0)
@@ -66,10 +67,12 @@ final class OptimizerCLITests: XCTestCase {
             fixed: {dataset: xor, epochs: 1, validation: 0}
             parameters: {learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}}
             """.write(toFile: spec, atomically: true, encoding: .utf8)
-        let tpe = try run("runner", ["sweep", spec, "--db", db], expect: 0)
-        XCTAssertEqual(tpe.error, "note: TPE ranks runs on the sweep's metric, val_loss (the default), which no run has with validation 0: "
-                       + "TPE learns nothing from the finished trials (each counts as +inf, having no val_loss) (only the summary and `report` "
-                       + "fall back to train_loss); to search on the training loss, add metric: {name: train_loss} to the spec, or give validation above 0\n")
+        let sweepsBefore = try SlopeStore(path: db, mode: .readOnly).sweeps().count
+        let tpe = try run("runner", ["sweep", spec, "--db", db], expect: 2)
+        XCTAssertEqual(tpe.error, "error: \(spec): method: tpe ranks runs on the sweep's metric, val_loss (the default), which no run has with "
+                       + "fixed.validation 0, so TPE would learn nothing from the finished trials (each counts as +inf): add metric: {name: train_loss} "
+                       + "to search on the training loss, or set fixed.validation above 0\n")
+        XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).sweeps().count, sweepsBefore, "nothing queued")
         XCTAssertEqual(try run("runner", ["sweep", spec, "--validation", "0.25", "--db", db], expect: 0).error, "")
     }
 

@@ -173,6 +173,47 @@ final class ReportTerminalTests: XCTestCase {
         }
     }
 
+    /// `report export --format sqlite` showed nothing for as long as it copied (minutes for a
+    /// large sweep from a server): on a terminal's standard error, the same line kept up to date
+    /// as csv and json show, "report: exporting to FILE: k of N runs, E epochs, T tensors so far",
+    /// erased at the end; on a pipe, nothing but the line that says what was written.
+    func testSQLiteExportShowsItsProgressLineOnATerminalOnly() throws {
+        let erase = "\r\u{1B}[K"
+        let fixture = try SlopeStore(path: Self.fixture, mode: .readOnly)
+        let runs = try fixture.runs(sweepID: nil)
+        let epochs = try runs.reduce(0) { $0 + (try fixture.storedEpochCount(runID: $1.id)) }
+        try fixture.close()
+        XCTAssertGreaterThan(runs.count, 1)
+        let out = Self.directory.appendingPathComponent("copy-on-terminal.db").path
+        let shown = try runOnTerminal(["export", "--format", "sqlite", "--out", out, "--db", Self.fixture], columns: 100, environment: [:],
+                                      outputOnTerminal: false)
+        let label = shown.terminal.debugDescription
+        XCTAssertTrue(shown.terminal.hasPrefix(erase + "report: exporting to \(out): "), label)
+        XCTAssertTrue(shown.terminal.hasSuffix(erase), "erased at the end: \(label)")
+        XCTAssertFalse(shown.terminal.contains("\n"), "one line, never a new one: \(label)")
+        let lines = shown.terminal.components(separatedBy: erase).dropFirst().dropLast()
+        // The first is shown at once (the first run copied, or its first 64 tensors); later ones at most twice a second.
+        var last = (runs: -1, epochs: -1, tensors: -1)
+        for line in lines {
+            let prefix = "report: exporting to \(out): "
+            XCTAssertTrue(line.hasPrefix(prefix) && line.hasSuffix(" tensors so far"), line)
+            let numbers = line.dropFirst(prefix.count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            XCTAssertEqual(numbers.count, 4, line)
+            guard numbers.count == 4 else { continue }
+            XCTAssertEqual(numbers[1], runs.count, line)
+            XCTAssertTrue(numbers[0] >= last.runs && numbers[2] >= last.epochs && numbers[3] >= last.tensors && numbers[0] <= runs.count
+                          && numbers[2] <= epochs && numbers[3] <= 256, "in order, within the totals: \(line)")
+            last = (numbers[0], numbers[2], numbers[3])
+        }
+        XCTAssertFalse(lines.isEmpty, label)
+        XCTAssertTrue(shown.output.hasPrefix("wrote \(out) (") && shown.output.hasSuffix(" \(runs.count) runs, \(epochs) epochs, 256 tensors\n"),
+                      "the file written, on standard output: \(shown.output)")
+        // Standard error on a pipe: nothing on it.
+        let piped = try ReportProcess.run("report", ["export", "--format", "sqlite", "--out", out + "2", "--db", Self.fixture])
+        XCTAssertEqual(piped.status, 0, piped.error)
+        XCTAssertEqual(piped.error, "")
+    }
+
     /// The rows and bytes an export has handed out at the end of each piece, as Reporting's
     /// RowStream cuts it: after the row that takes the piece past 64 KB (65,536 bytes), and at the end.
     /// Worked out from the output: CSV rows are its lines after the header; JSON's start with "\n  {".

@@ -268,6 +268,45 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: db))
     }
 
+    /// Ctrl-C (or SIGTERM) while a 100,000-run sweep was checked or written ended the process with
+    /// 130 and no word (F16). Now one line says nothing was queued, and nothing is: no database
+    /// made while the runs are checked, no sweep or run stored when the write was begun (it is
+    /// undone whole). The same handlers then stop training after the epoch
+    /// (testCtrlCRequeuesThenResumeIsBitIdentical: a second set made for training was never called).
+    func testCtrlCWhileQueueingSaysNothingWasQueued() throws {
+        try """
+            method: random
+            count: 100000
+            fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+            """.write(toFile: database("big.yaml"), atomically: true, encoding: .utf8)
+        let cases: [(phase: String, signal: Int32, status: Int32, queueOnly: Bool)] = [
+            ("checked ", SIGINT, 130, true), ("writing 100000 runs", SIGINT, 130, true), ("writing 100000 runs", SIGTERM, 143, false)]
+        for (index, test) in cases.enumerated() {
+            let db = database("queue-\(index).db")
+            let queueing = try ChildProcess(runner, ["sweep", database("big.yaml"), "--db", db] + (test.queueOnly ? ["--queue-only"] : []))
+            let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+            while !queueing.errorSoFar.contains("queueing the sweep: " + test.phase) && queueing.process.isRunning && Date() < deadline { usleep(10_000) }
+            XCTAssertTrue(queueing.errorSoFar.contains("queueing the sweep: " + test.phase), "case \(index): \(queueing.errorSoFar)")
+            kill(queueing.pid, test.signal)
+            let result = queueing.finish()
+            XCTAssertEqual(result.status, test.status, "case \(index): \(result.error)")
+            XCTAssertEqual(result.error.split(separator: "\n").last.map(String.init),
+                           (test.signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted")
+                           + ": nothing was queued (a sweep is written in one transaction, all or nothing); run the command again to queue it")
+            XCTAssertFalse(result.output.contains("sweep 1 ("), "case \(index): nothing said queued: \(result.output)")
+            if test.phase == "checked " {
+                XCTAssertFalse(FileManager.default.fileExists(atPath: db), "case \(index): the database is made after the runs are checked")
+                continue
+            }
+            let store = try SlopeStore(path: db, mode: .readOnly)
+            XCTAssertEqual(try store.sweeps().count, 0, "case \(index)")
+            XCTAssertEqual(try store.read { c in try c.value("SELECT count(*) FROM runs", [], as: Int64.self) }, 0, "case \(index)")
+            try store.close()
+        }
+    }
+
     func testSIGKILLMidSweepThenResumeIsBitIdentical() throws {
         let reference = database("reference.db")
         try run(["sweep"] + sweepFlags + ["--jobs", "1", "--db", reference], expect: 0)

@@ -78,6 +78,43 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(quiet.epochFinished(runID: 4, epoch: 1, trainLoss: 1, validationLoss: nil, now: at(600)), "")
     }
 
+    /// An epoch longer than a minute left a log silent until it ended (the plain line comes at an
+    /// epoch's end): now a line says the epoch in progress is still running, a minute after it
+    /// began and every minute after, until it ends; the epoch's own line then still comes.
+    func testPlainModeSaysALongEpochIsStillRunning() {
+        let start = Date(timeIntervalSince1970: 1000)
+        func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
+        let display = ProgressDisplay(mode: .plain, totalRuns: 2, now: start)
+        _ = display.runStarted(runID: 1, label: "lr=0.1", epochs: 300, firstEpoch: 0, now: start)
+        XCTAssertEqual(display.heartbeat(now: at(59)), "")
+        XCTAssertEqual(display.heartbeat(now: at(60)), "run 1  lr=0.1  epoch 1/300  still running after 1:00\n")
+        XCTAssertEqual(display.heartbeat(now: at(90)), "", "at most once a minute")
+        XCTAssertEqual(display.heartbeat(now: at(125)), "run 1  lr=0.1  epoch 1/300  still running after 2:05\n")
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 1, trainLoss: 2, validationLoss: 1.5, now: at(130)),
+                       "run 1  lr=0.1  epoch 1/300  val_loss 1.5000\n", "the epoch's line, although a still-running line came 5 s before")
+        _ = display.runStarted(runID: 2, label: "lr=1", epochs: 10, firstEpoch: 4, now: at(150))
+        // Run 1's next epoch began at 130, run 2 (resumed after epoch 3) at 150: each its own minute.
+        XCTAssertEqual(display.heartbeat(now: at(189)), "")
+        XCTAssertEqual(display.heartbeat(now: at(190)), "run 1  lr=0.1  epoch 2/300  still running after 1:00\n")
+        XCTAssertEqual(display.heartbeat(now: at(210)), "run 2  lr=1  epoch 4/10  still running after 1:00\n")
+        // The long epochs' own lines; then short epochs: no still-running line (their own lines say they are alive).
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 2, trainLoss: 1.9, validationLoss: 1.25, now: at(200)),
+                       "run 1  lr=0.1  epoch 2/300  val_loss 1.2500\n")
+        XCTAssertEqual(display.epochFinished(runID: 2, epoch: 4, trainLoss: 0.5, validationLoss: nil, now: at(215)),
+                       "run 2  lr=1  epoch 4/10  train_loss 0.5000\n")
+        XCTAssertEqual(display.epochFinished(runID: 1, epoch: 3, trainLoss: 1.8, validationLoss: 1.2, now: at(230)), "")
+        XCTAssertEqual(display.epochFinished(runID: 2, epoch: 5, trainLoss: 0.4, validationLoss: nil, now: at(240)), "")
+        XCTAssertEqual(display.heartbeat(now: at(250)), "")
+        // A finished run says nothing more; a terminal's live mode and quiet mode write no such line.
+        _ = display.runFinished(runID: 1, label: "lr=0.1", status: "completed", detail: "", now: at(255))
+        XCTAssertEqual(display.heartbeat(now: at(400)), "run 2  lr=1  epoch 6/10  still running after 2:40\n")
+        for mode in [ProgressDisplay.Mode.live, .quiet] {
+            let other = ProgressDisplay(mode: mode, totalRuns: 1, now: start)
+            _ = other.runStarted(runID: 1, label: "x", epochs: 9, firstEpoch: 0, now: start)
+            XCTAssertEqual(other.heartbeat(now: at(600)), "")
+        }
+    }
+
     /// `runner work` without --sweep (README's two workers on one queue): each line counts the
     /// ended run's own sweep, not the runs this process set out with (all 8 queued, shared with the
     /// other worker: both said [1/8] and neither ever 8/8).

@@ -172,6 +172,7 @@ final class UsageMessagesCLITests: CLITestCase {
         try write("tpe.yaml", """
             method: tpe
             count: 3
+            metric: {name: train_loss}
             fixed: {dataset: xor, epochs: 1, validation: 0}
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}

@@ -57,6 +57,30 @@ final class DashboardServerTests: XCTestCase {
 
     /// Repeated requests are answered from the cache while the change token stays; a commit (a new
     /// token) makes the next request read the database again, and its answer shows the commit.
+    /// A tensor row changed outside Slope (hostile F13: its bytes were served as they were): the
+    /// routes that read its values answer 500 with the one line naming it; the same tensor at
+    /// another epoch, and the run's page, still answer.
+    func testADamagedTensorIsA500NamingIt() async throws {
+        try ReportFixture.damageTensor(at: fixture, runID: 1, epoch: 1, layer: 1, kind: "weight", "data = substr(data, 1, 3)")
+        let server = try DashboardServer(queries: SlopeStore(path: fixture, mode: .readOnly).queries)
+        let replies = try await DashboardTests.fetch(["/api/runs/1/tensor.npy?epoch=1&layer=1&kind=weight",
+                                                      "/api/runs/1/histogram?epoch=1&layer=1&kind=weight&bins=4",
+                                                      "/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight", "/api/runs/1"], from: server)
+        let message = "run 1, epoch 1: the weight of layer 1 is damaged (it holds 3 bytes, and its shape, 2 x 3 float32, needs 24): the database was "
+            + "changed outside Slope (the sqlite3 shell, a script); restore it from a backup. Other tensors still read."
+        for reply in replies.prefix(2) {
+            XCTAssertEqual(reply.status, .internalServerError)
+            XCTAssertEqual(reply.headers[.contentType], "application/json; charset=utf-8")
+            XCTAssertEqual(reply.json["error"] as? String, message)
+        }
+        XCTAssertEqual(replies[2].status, .ok)
+        // The .npy of epoch 0 ends with its 2 x 3 float32 values, as the fixture wrote them.
+        let bytes = Array(replies[2].body.readableBytesView.suffix(24))
+        let values = stride(from: 0, to: 24, by: 4).map { Float(bitPattern: UInt32(littleEndian: bytes[$0..<($0 + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })) }
+        XCTAssertEqual(values, [0.25, -0.5, 0.75, -1, 1.25, -1.5])
+        XCTAssertEqual(replies[3].status, .ok)
+    }
+
     func testRepeatedRequestsComeFromTheCacheUntilACommit() async throws {
         let server = try DashboardServer(queries: try SlopeStore(path: fixture, mode: .readOnly).queries)
         let first = try await DashboardTests.fetch(["/api/sweeps", "/api/sweeps", "/api/sweeps/1/runs?limit=2", "/api/changes", "/api/sweeps/1/runs?limit=3"], from: server)

@@ -263,6 +263,27 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(utf8.json["total"] as? Int, 0)
     }
 
+    /// The check ran on every parameter, so one the route does not read (a cache buster, a
+    /// tracking tag, a parameter of another route) got a 400 for its text. Parameters a route does
+    /// not read are ignored, whatever their text, as web servers and APIs do; bad values of those
+    /// it reads are still refused (above).
+    func testParametersARouteDoesNotReadAreIgnored() async throws {
+        let filtered = try await fetch("/api/sweeps/1/runs?where=batch_size%20%3D%2016&_=%zz&utm_source=%E9")
+        XCTAssertEqual(filtered.status, .ok)
+        XCTAssertEqual(filtered.json["total"] as? Int, 4, "the filter read, the others ignored")
+        for path in ["/api/runs?%zz=1", "/api/runs?cache=%", "/api/sweeps?where=%E9", "/api/runs/1?epoch=%zz", "/api/runs/1/layers?kind=%C3"] {
+            let reply = try await fetch(path)
+            XCTAssertEqual(reply.status, .ok, "\(path): \(reply.json)")
+        }
+        let run = try await fetch("/api/runs/1?limit=%zz&where=nonsense")
+        XCTAssertEqual(run.status, .ok)
+        XCTAssertEqual((run.json["run"] as? [String: Any])?["id"] as? Int, 1)
+        // A route's own parameter, with a bad value next to ignored ones: still a 400 naming it.
+        let bad = try await fetch("/api/sweeps/1/runs?_=%zz&limit=%E9")
+        XCTAssertEqual(bad.status, .badRequest)
+        XCTAssertEqual(bad.json["error"] as? String, "limit: not UTF-8 text after percent-decoding (%E9); escape the text's UTF-8 bytes")
+    }
+
     /// Pages that start before, across and after the boundary between valued and missing values
     /// equal slices of the whole sorted list.
     func testPagesAcrossMissingValuesMatchTheWholeOrder() throws {

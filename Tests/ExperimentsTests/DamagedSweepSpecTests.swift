@@ -28,6 +28,7 @@ final class DamagedSweepSpecTests: XCTestCase {
     static let tpe = """
         method: tpe
         count: 4
+        metric: {name: train_loss}
         fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
         parameters:
           learning_rate: {distribution: log_uniform, min: 0.01, max: 1}

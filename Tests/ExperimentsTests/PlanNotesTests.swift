@@ -1,6 +1,6 @@
-// The notes runner prints before training (PlanNotes): adamw without weight decay is plain adam;
-// TPE and ASHA left on the default val_loss with validation 0 rank on nothing. Each note is said
-// exactly when it is true, and what it says happens is checked by training such a sweep.
+// The notes runner prints before training (PlanNotes): adamw without weight decay is plain adam,
+// said exactly when it is true. TPE and ASHA left on the default val_loss with validation 0 rank on
+// nothing: refused (SweepPlan), and why is checked by training such a sweep.
 import NeuralNet
 @testable import Store
 import TestSupport
@@ -75,24 +75,30 @@ final class PlanNotesTests: XCTestCase {
         XCTAssertEqual(results[0], results[1])
     }
 
-    private func searchNote(_ searchers: String, _ effects: String) -> String {
-        "\(searchers) runs on the sweep's metric, val_loss (the default), which no run has with validation 0: \(effects) "
-            + "(only the summary and `report` fall back to train_loss); to search on the training loss, add metric: {name: train_loss} "
-            + "to the spec, or give validation above 0"
-    }
-
-    func testSearchOnTheDefaultMetricWithoutValidationIsNoted() throws {
+    /// TPE and ASHA left on the default val_loss with validation 0 searched blind, with only a
+    /// note saying so on stderr: refused now, as a val_loss named in the spec is.
+    func testSearchOnTheDefaultMetricWithoutValidationIsRefused() throws {
         let tpe = "method: tpe\ncount: 3\nparameters: {learning_rate: {distribution: log_uniform, min: 0.01, max: 0.5}}\n"
         let asha = "early_terminate: {type: asha, min_epochs: 1, reduction_factor: 2}\n"
         let fixed = "fixed: {dataset: xor, epochs: 4, validation: 0}\n"
-        let tpeEffect = "TPE learns nothing from the finished trials (each counts as +inf, having no val_loss)"
-        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + fixed)), [searchNote("TPE ranks", tpeEffect)])
-        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + asha + fixed)), [searchNote("TPE and ASHA rank", tpeEffect + " and ASHA prunes no run")])
-        XCTAssertEqual(PlanNotes.notes(plan: try plan(asha + fixed + "parameters: {seed: {values: [0, 1]}}")),
-                       [searchNote("ASHA ranks", "ASHA prunes no run")])
-        // Not said: a grid without ASHA (only the summary ranks, on train_loss), a metric given, validation above 0 (the default).
+        let fix = ": add metric: {name: train_loss} to search on the training loss, or set fixed.validation above 0"
+        for (yaml, message) in [
+            (tpe + fixed, "n.yaml: method: tpe ranks runs on the sweep's metric, val_loss (the default), which no run has with fixed.validation 0, "
+                + "so TPE would learn nothing from the finished trials (each counts as +inf)" + fix),
+            (tpe + asha + fixed, "n.yaml: method: tpe and type: asha rank runs on the sweep's metric, val_loss (the default), which no run has with "
+                + "fixed.validation 0, so TPE would learn nothing from the finished trials (each counts as +inf) and ASHA would prune no run" + fix),
+            (asha + fixed + "parameters: {seed: {values: [0, 1]}}", "n.yaml: early_terminate: type: asha ranks runs on the sweep's metric, val_loss "
+                + "(the default), which no run has with fixed.validation 0, so ASHA would prune no run" + fix),
+        ] {
+            XCTAssertThrowsError(try plan(yaml), yaml) { error in
+                XCTAssertEqual("\(error)", message)
+                XCTAssertEqual((error as? ExperimentsError)?.isUsageError, true, "exit 2")
+            }
+        }
+        // Accepted, with no note: a grid without ASHA (only the summary ranks, on train_loss), a metric given, validation above 0 (the default).
         XCTAssertEqual(PlanNotes.notes(plan: try plan(fixed + "parameters: {seed: {values: [0, 1]}}")), [])
         XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + fixed + "metric: {name: train_loss}")), [])
+        XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + asha + fixed + "metric: {name: train_loss}")), [])
         XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "fixed: {dataset: xor, epochs: 4}")), [])
         XCTAssertEqual(PlanNotes.notes(plan: try plan(tpe + "fixed: {dataset: xor, epochs: 4, validation: 0.25}")), [])
         XCTAssertEqual(PlanNotes.notes(plan: try plan("method: tpe\ncount: 3\nfixed: {dataset: xor, epochs: 4}\n"
@@ -101,9 +107,10 @@ final class PlanNotesTests: XCTestCase {
                        "some runs validate")
     }
 
-    /// What the note says, checked: trained with validation 0, every trial's val_loss is NULL, so TPE
-    /// sees each finished one as +inf (as a diverged one), and ASHA prunes none of them, although
-    /// their training losses differ.
+    /// Why it is refused, checked on such a sweep queued as it was before (straight into the
+    /// store, as an older runner did): trained with validation 0, every trial's val_loss is NULL,
+    /// so TPE sees each finished one as +inf (as a diverged one), and ASHA prunes none of them,
+    /// although their training losses differ.
     func testTheDefaultMetricWithoutValidationLeavesTheSearchBlind() throws {
         let store = try SlopeStore(path: directory.path("blind.db"))
         let spec = try SweepSpec.parse(yaml: """
@@ -114,7 +121,8 @@ final class PlanNotesTests: XCTestCase {
             fixed: {dataset: xor, epochs: 4, validation: 0}
             parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
             """, file: "n.yaml")
-        let (sweepID, _) = try SweepPlan(spec: spec).enqueue(in: store)
+        XCTAssertThrowsError(try SweepPlan(spec: spec))
+        let (sweepID, _) = try store.createSweep(name: spec.name, specJSON: spec.json(), runs: [])
         _ = try Worker(store: store).work(sweepID: sweepID, jobs: 1)
         let runs = try store.runs(sweepID: sweepID)
         XCTAssertEqual(runs.count, 6)

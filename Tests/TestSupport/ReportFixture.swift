@@ -121,6 +121,19 @@ public enum ReportFixture {
         }
     }
 
+    /// Changes one `tensors` row of the SQLite database at `path` as the sqlite3 shell can with its
+    /// CHECK constraints off (`assignment`: an SQL SET clause, e.g. `data = substr(data, 1, 10)`).
+    public static func damageTensor(at path: String, runID: Int64, epoch: Int, layer: Int, kind: String, _ assignment: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE tensors SET \(assignment) WHERE run_id = ? AND epoch = ? AND layer = ? AND kind = ?",
+                           arguments: [runID, epoch, layer, kind])
+            guard db.changesCount == 1 else { throw DatabaseError(message: "no tensor (run \(runID), epoch \(epoch), layer \(layer), \(kind)) to damage") }
+        }
+        try queue.close()
+    }
+
     /// Another program's SQLite database: a valid file with a `runs` table that is not Slope's.
     public static func makeForeignDatabase(at path: String) throws {
         let queue = try DatabaseQueue(path: path)

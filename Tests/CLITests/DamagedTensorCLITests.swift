@@ -1,0 +1,35 @@
+// A tensor row changed outside Slope (the sqlite3 shell with its CHECK constraints off, a script):
+// every command that reads it refuses it with one line naming the run, epoch and tensor, exit 1,
+// and writes nothing; never garbage values, a crash or a half-written file (hostile F13).
+import Foundation
+import TestSupport
+import XCTest
+
+final class DamagedTensorCLITests: CLITestCase {
+    func testADamagedTensorIsRefusedWithOneLineNamingIt() throws {
+        let suffix = ": the database was changed outside Slope (the sqlite3 shell, a script); restore it from a backup. Other tensors still read.\n"
+        for (assignment, detail) in [
+            ("data = substr(data, 1, 10)", "it holds 10 bytes, and its shape, 2 x 4 float32, needs 32"),
+            ("data = data || X'00'", "its data is"),  // || makes text of the blob
+            ("dtype = 'float16'", "its dtype is 'float16', not float32 or float64"),
+            ("rows = 0", "its shape is 0 x 4, not whole numbers above 0"),
+        ] {
+            for file in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: directory.path(databaseName + file)) }
+            try run("runner", ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "3", "--log-tensors", "every", "--quiet"])
+            try ReportFixture.damageTensor(at: directory.path(databaseName), runID: 1, epoch: 2, layer: 1, kind: "weight", assignment)
+            let expected = "report: error: run 1, epoch 2: the weight of layer 1 is damaged (" + detail
+            for arguments in [["tensors", "1", "--epoch", "2"], ["tensors", "1", "--epoch", "2", "--layer", "1", "--kind", "weight", "--format", "npy", "--out", "w.npy"],
+                              ["export", "--what", "tensors"], ["export", "--what", "tensors", "--format", "json"],
+                              ["export", "--format", "sqlite", "--out", "copy.db"]] {
+                let (output, error) = try run("report", arguments, expect: 1)
+                XCTAssertTrue(error.hasPrefix(expected) && error.hasSuffix(suffix), "\(assignment): \(arguments): \(error)")
+                XCTAssertFalse(arguments.contains("npy") && !output.isEmpty, "no bytes on standard output: \(arguments)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("w.npy")))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path("copy.db")))
+            // The run's other tensors still read, as they were written.
+            let other = try run("report", ["tensors", "1", "--epoch", "1", "--layer", "1", "--kind", "weight", "--format", "csv"]).output
+            XCTAssertEqual(other.split(separator: "\n").count, 1 + 8, other)
+        }
+    }
+}

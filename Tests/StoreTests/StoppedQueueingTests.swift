@@ -1,0 +1,34 @@
+// Ctrl-C while a sweep is written (`createSweep`'s `shouldStop`): the write stops at its next run
+// and is undone whole, on both stores; a later sweep is written as if none had been begun.
+import Foundation
+import TestSupport
+import XCTest
+@testable import Store
+
+final class StoppedQueueingTests: BothStoresTestCase {
+    func testSQLiteStoppedSweepWriteLeavesNothing() throws { try assertStoppedWriteLeavesNothing(try sqliteStore()) }
+
+    func testPostgreSQLStoppedSweepWriteLeavesNothing() throws { try assertStoppedWriteLeavesNothing(try postgresStore()) }
+
+    private func assertStoppedWriteLeavesNothing(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let runs = (0..<50).map { SlopeStore.NewRun.example(name: "run \($0)") }
+        // Stopped after 20 runs were inserted, and (the last question) just before the commit.
+        for stopAt in [21, runs.count + 1] {
+            var asked = 0
+            XCTAssertThrowsError(try store.createSweep(name: "big", specJSON: "{}", runs: runs, shouldStop: {
+                asked += 1
+                return asked >= stopAt
+            })) { error in
+                XCTAssertEqual(error as? StoreError, .interrupted(StoreError.nothingQueuedMessage))
+            }
+            XCTAssertEqual(asked, stopAt, "asked before each run and before the commit, no more after it said stop")
+            XCTAssertEqual(try store.sweeps().count, 0)
+            XCTAssertEqual(try store.read { c in try c.value("SELECT count(*) FROM runs", [], as: Int64.self) }, 0)
+        }
+        let (sweepID, runIDs) = try store.createSweep(name: "again", specJSON: "{}", runs: runs)
+        XCTAssertEqual(try store.sweeps().map(\.id), [sweepID])
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.id), runIDs)
+        XCTAssertEqual(runIDs.count, 50)
+    }
+}
