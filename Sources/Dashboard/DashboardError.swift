@@ -15,6 +15,9 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
     case methodNotAllowed(String)
     /// The database could not answer (busy, damaged, gone): its one-line message.
     case database(String)
+    /// The database answered, but the request read more of it than fits in the time a request is
+    /// answered within (a 503 too: the same request may fit once the machine is less busy): its message, with how to ask for less.
+    case tooLong(String)
     /// The server could not start (the address is taken, not an address).
     case cannotServe(String)
 
@@ -30,6 +33,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
             return "requests must name the dashboard's own address in a Host header, and this one has none (open the address `report serve` printed)"
         case .methodNotAllowed(let method): return "method \(method) is not allowed: the dashboard is read-only (GET and HEAD)"
         case .database(let detail): return "cannot read the database: \(detail)"
+        case .tooLong(let detail): return "the request took too long: \(detail)"
         case .cannotServe(let detail): return detail
         }
     }
@@ -41,7 +45,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
         case .unauthorized: return .unauthorized
         case .forbiddenHost: return .forbidden
         case .methodNotAllowed: return .methodNotAllowed
-        case .database: return .serviceUnavailable
+        case .database, .tooLong: return .serviceUnavailable
         case .cannotServe: return .internalServerError
         }
     }
