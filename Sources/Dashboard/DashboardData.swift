@@ -338,34 +338,74 @@ struct DashboardData: Sendable {
                 runs.append(run)
             }
             let chosen = metric ?? (runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 } ? .val_loss : .train_loss)
-            let byRun = Dictionary(grouping: try queries.epochRows(runIDs: runIDs), by: \.runID)
+            // A long run's curve is thinned as its page's is (`run(id:)`): every step-th epoch and the latest.
+            let steps = Dictionary(uniqueKeysWithValues: try runs.map { run in
+                (run.id, try Self.epochStep(stored: run.epochsDone > Self.allEpochsUpTo ? queries.epochCount(runID: run.id) : run.epochsDone))
+            })
+            var byRun = Dictionary(grouping: try queries.epochRows(runIDs: runIDs.filter { steps[$0] == 1 }), by: \.runID)
+            for run in runs where steps[run.id]! > 1 {
+                byRun[run.id] = try queries.epochRows(runID: run.id, every: steps[run.id]!, latest: Self.latestEpochs)
+            }
             let series = runs.map { run -> JSONValue in
                 let points = (byRun[run.id] ?? []).compactMap { row -> JSONValue? in
                     guard let value = chosen.value(in: row.record) else { return nil }
                     return .array([.integer(Int64(row.epoch)), .number(value)])
                 }
                 return .object([("run_id", .integer(run.id)), ("name", JSONValue(run.name)), ("status", .string(run.status.rawValue)),
-                                ("points", .array(points))])
+                                ("points", .array(points)), ("epoch_step", .integer(Int64(steps[run.id]!)))])
             }
             return .object([("metric", .string(chosen.rawValue)), ("series", .array(series))])
         }
     }
 
-    /// `/api/runs/ID`: the run's columns, configuration, per-epoch table and the epochs that hold tensors.
+    /// A run's page shows every epoch up to this many; beyond, its curves get about `chartEpochs`
+    /// epochs (every step-th) and its table the `latestEpochs` last, so that the page of a
+    /// 100,000-epoch run stays small. `/api/runs/ID/epochs` pages through every epoch, exactly.
+    static let allEpochsUpTo = 2000, chartEpochs = 1000, latestEpochs = 100
+    /// Epochs per page of `/api/runs/ID/epochs` unless `limit` says otherwise, and the most a page may hold.
+    static let defaultEpochPageSize = 1000, maximumEpochPageSize = 10_000
+
+    /// 1 (every epoch) for a run of at most `allEpochsUpTo` stored epochs, else the step that leaves about `chartEpochs`.
+    static func epochStep(stored: Int) -> Int {
+        stored <= allEpochsUpTo ? 1 : (stored + chartEpochs - 1) / chartEpochs
+    }
+
+    static func epochObject(_ row: EpochRow) -> JSONValue {
+        .object([("epoch", .integer(Int64(row.epoch))), ("train_loss", JSONValue(row.trainLoss)),
+                 ("val_loss", JSONValue(row.validationLoss)), ("train_accuracy", JSONValue(row.trainAccuracy)),
+                 ("val_accuracy", JSONValue(row.validationAccuracy)), ("seconds", .number(row.seconds))])
+    }
+
+    /// `/api/runs/ID`: the run's columns, configuration, per-epoch table (every epoch up to
+    /// `allEpochsUpTo`, else every `epochs_step`-th and the `latestEpochs` last) and the epochs that hold tensors.
     func run(id: Int64) throws -> JSONValue {
         try queries.snapshot { queries in
             guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
-            let epochs = try queries.epochRows(runIDs: [id]).map { row -> JSONValue in
-                .object([("epoch", .integer(Int64(row.epoch))), ("train_loss", JSONValue(row.trainLoss)),
-                         ("val_loss", JSONValue(row.validationLoss)), ("train_accuracy", JSONValue(row.trainAccuracy)),
-                         ("val_accuracy", JSONValue(row.validationAccuracy)), ("seconds", .number(row.seconds))])
-            }
+            let stored = try queries.epochCount(runID: id)
+            let step = Self.epochStep(stored: stored)
+            let rows = step == 1 ? try queries.epochRows(runIDs: [id])
+                                 : try queries.epochRows(runID: id, every: step, latest: Self.latestEpochs)
             let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
                 ("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
-                ("epochs", .array(epochs)),
+                ("epochs", .array(rows.map(Self.epochObject))),
+                ("epochs_stored", .integer(Int64(stored))), ("epochs_step", .integer(Int64(step))),
                 ("tensor_epochs", .array(try queries.tensorEpochs(runID: id).map { .integer(Int64($0)) })),
+            ])
+        }
+    }
+
+    /// `/api/runs/ID/epochs?offset=&limit=`: a page of the run's epochs, every one exact, with the total stored.
+    func epochs(runID: Int64, offset offsetText: String?, limit limitText: String?) throws -> JSONValue {
+        let offset = try Self.integer(offsetText, name: "offset", default: 0, range: 0...Int(Int32.max))!
+        let limit = try Self.integer(limitText, name: "limit", default: Self.defaultEpochPageSize, range: 1...Self.maximumEpochPageSize)!
+        return try queries.snapshot { queries in
+            guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
+            return .object([
+                ("run_id", .integer(runID)), ("total", .integer(Int64(try queries.epochCount(runID: runID)))),
+                ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
+                ("epochs", .array(try queries.epochRows(runID: runID, offset: offset, limit: limit).map(Self.epochObject))),
             ])
         }
     }

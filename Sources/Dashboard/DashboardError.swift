@@ -18,6 +18,9 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
     /// A row the database holds that Slope cannot have written (`StoreError.damagedTensor`): asking
     /// again does not help, unlike `.database`.
     case damagedData(String)
+    /// The database answered, but the request read more of it than fits in the time a request is
+    /// answered within (a 503 too: the same request may fit once the machine is less busy): its message, with how to ask for less.
+    case tooLong(String)
     /// The server could not start (the address is taken, not an address).
     case cannotServe(String)
 
@@ -34,6 +37,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
         case .methodNotAllowed(let method): return "method \(method) is not allowed: the dashboard is read-only (GET and HEAD)"
         case .database(let detail): return "cannot read the database: \(detail)"
         case .damagedData(let detail): return detail
+        case .tooLong(let detail): return "the request took too long: \(detail)"
         case .cannotServe(let detail): return detail
         }
     }
@@ -45,7 +49,7 @@ public enum DashboardError: Error, Equatable, CustomStringConvertible {
         case .unauthorized: return .unauthorized
         case .forbiddenHost: return .forbidden
         case .methodNotAllowed: return .methodNotAllowed
-        case .database: return .serviceUnavailable
+        case .database, .tooLong: return .serviceUnavailable
         case .damagedData: return .internalServerError
         case .cannotServe: return .internalServerError
         }

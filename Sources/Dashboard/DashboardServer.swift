@@ -164,16 +164,19 @@ public struct DashboardServer: Sendable {
         /// A JSON route: `answer` gets the database's data, the query and the path's `id` (nil when the
         /// path has none), on a database thread. Its answer is cached per path and query under the
         /// change token read before the database file is looked at.
-        func api(_ path: RouterPath, cached: Bool = true,
+        /// `narrowing`: how to ask for less, said when the request takes longer than the time it is answered within.
+        func api(_ path: RouterPath, cached: Bool = true, narrowing: String = DatabaseThreads.defaultNarrowing,
                  _ answer: @escaping @Sendable (DashboardData, QueryParameters, _ id: () throws -> Int64) throws -> JSONValue) {
             router.get(path) { request, context in
                 let query = QueryParameters(request), idText = context.parameters.get("id")
                 let key = request.uri.path + "?" + (request.uri.query ?? "")
-                return Self.json(try await threads.run {
+                return Self.json(try await threads.run(narrowing: narrowing) { readBegun in
                     let token = cached ? try database.changeToken() : nil
                     return try database.read { data in
+                        var observed = data
+                        observed.queries = data.queries.observingReads(readBegun)
                         func compute() throws -> ByteBuffer {
-                            ByteBuffer(string: try answer(data, query, { try Self.id(idText) }).serialized())
+                            ByteBuffer(string: try answer(observed, query, { try Self.id(idText) }).serialized())
                         }
                         guard let token else { return try compute() }
                         return try cache.body(for: key, token: token, compute: compute)
@@ -192,18 +195,19 @@ public struct DashboardServer: Sendable {
             try data.runs(sweepID: nil, filter: try query["where"], sort: try query["sort"], offset: try query["offset"], limit: try query["limit"],
                           columns: try query["columns"])
         }
-        api("/api/sweeps/:id/heatmap") { data, query, id in
+        api("/api/sweeps/:id/heatmap", narrowing: "narrow the runs with the filter (where=), or choose rows and cols with fewer values") { data, query, id in
             try data.heatmap(sweepID: try id(), rows: try query["rows"], columns: try query["cols"], metric: try query["metric"], filter: try query["where"])
         }
-        api("/api/sweeps/:id/parallel") { data, query, id in
+        api("/api/sweeps/:id/parallel", narrowing: "draw fewer runs (a smaller limit=) or narrow them with where=") { data, query, id in
             try data.parallel(sweepID: try id(), metric: try query["metric"], filter: try query["where"], limit: try query["limit"])
         }
-        api("/api/sweeps/:id/importance") { data, query, id in
+        api("/api/sweeps/:id/importance", narrowing: "narrow the runs with the filter (where=)") { data, query, id in
             try data.importance(sweepID: try id(), metric: try query["metric"], filter: try query["where"])
         }
-        api("/api/curves") { data, query, _ in try data.curves(runs: try query["runs"], metric: try query["metric"]) }
-        api("/api/compare") { data, query, _ in try data.compare(runs: try query["runs"]) }
+        api("/api/curves", narrowing: "ask for fewer runs at a time (runs=)") { data, query, _ in try data.curves(runs: try query["runs"], metric: try query["metric"]) }
+        api("/api/compare", narrowing: "compare fewer runs at a time (runs=)") { data, query, _ in try data.compare(runs: try query["runs"]) }
         api("/api/runs/:id") { data, _, id in try data.run(id: try id()) }
+        api("/api/runs/:id/epochs", narrowing: "ask for fewer epochs at a time (a smaller limit=)") { data, query, id in try data.epochs(runID: try id(), offset: try query["offset"], limit: try query["limit"]) }
         api("/api/runs/:id/layers") { data, _, id in try data.layers(runID: try id()) }
         api("/api/runs/:id/tensors") { data, query, id in try data.tensors(runID: try id(), epoch: try query["epoch"]) }
         api("/api/runs/:id/histogram") { data, query, id in
@@ -211,9 +215,11 @@ public struct DashboardServer: Sendable {
         }
         router.get("/api/runs/:id/tensor.npy") { request, context in
             let query = QueryParameters(request), idText = context.parameters.get("id")
-            let (name, bytes) = try await threads.run {
+            let (name, bytes) = try await threads.run(narrowing: "the tensor is large: read it with `report tensors RUN --epoch E --layer L --kind K --format npy`") { readBegun in
                 try database.read { data in
-                    try data.npy(runID: try Self.id(idText), epoch: try query["epoch"], layer: try query["layer"], kind: try query["kind"])
+                    var observed = data
+                    observed.queries = data.queries.observingReads(readBegun)
+                    return try observed.npy(runID: try Self.id(idText), epoch: try query["epoch"], layer: try query["layer"], kind: try query["kind"])
                 }
             }
             var headers = HTTPFields()

@@ -25,10 +25,14 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
         self.idleLifetime = idleLifetime
     }
 
-    /// `body`'s result, computed on one of these threads in the order of arrival.
-    /// - Throws: what `body` throws, or `DashboardError.database` when there is no result within
-    ///   `answerWithin` seconds (`body` may go on running: its result is then dropped).
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// `body`'s result, computed on one of these threads in the order of arrival. `body` calls the
+    /// function it is given once the database has answered it (a read transaction has begun).
+    /// - Throws: what `body` throws, or when there is no result within `answerWithin` seconds
+    ///   (`body` may go on running: its result is then dropped): `DashboardError.tooLong` with
+    ///   `narrowing` (how to ask for less) when the database had answered, so that the time went
+    ///   into reading what the request asks for; else `DashboardError.database` (it did not answer).
+    func run<T: Sendable>(narrowing: String = DatabaseThreads.defaultNarrowing,
+                          _ body: @escaping @Sendable (_ readBegun: @escaping @Sendable () -> Void) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let job = Job(body, continuation)
             condition.withLock {
@@ -43,6 +47,11 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
                 }
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + answerWithin) { [self] in
+                if job.hasRead {
+                    return job.finish(.failure(DashboardError.tooLong(
+                        "no answer within \(Self.seconds(answerWithin)): the database answers, but this request reads more of it "
+                        + "than fits in that time (a large sweep or a long run): \(narrowing)")))
+                }
                 job.finish(.failure(DashboardError.database(
                     "no answer within \(Self.seconds(answerWithin)) (a PostgreSQL server that is down or does not answer, a file "
                     + "locked by another process, or a slow query; \(waitingCount) more requests waiting): the dashboard answers "
@@ -50,6 +59,9 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
             }
         }
     }
+
+    /// How to ask for less, unless a route says better.
+    static let defaultNarrowing = "ask for less (narrow the runs with where=, or a smaller limit=)"
 
     /// How many requests wait for a thread (said in the 503 of one that waited too long).
     var waitingCount: Int { condition.withLock { waiting.count } }
@@ -84,15 +96,19 @@ private protocol Runnable: Sendable {
 }
 
 /// One request's work and the request waiting for it: answered once, by the work or by the deadline.
-private final class Job<T: Sendable>: Runnable, @unchecked Sendable {  // `continuation` is guarded by `lock`
+private final class Job<T: Sendable>: Runnable, @unchecked Sendable {  // `continuation` and `read` are guarded by `lock`
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, Error>?
-    private let body: @Sendable () throws -> T
+    private var read = false
+    private let body: @Sendable (_ readBegun: @escaping @Sendable () -> Void) throws -> T
 
-    init(_ body: @escaping @Sendable () throws -> T, _ continuation: CheckedContinuation<T, Error>) {
+    init(_ body: @escaping @Sendable (_ readBegun: @escaping @Sendable () -> Void) throws -> T, _ continuation: CheckedContinuation<T, Error>) {
         self.body = body
         self.continuation = continuation
     }
+
+    /// Whether the work has begun a read transaction: the database answered it.
+    var hasRead: Bool { lock.withLock { read } }
 
     /// Answers the request, unless it was answered already.
     func finish(_ result: Result<T, Error>) {
@@ -106,6 +122,6 @@ private final class Job<T: Sendable>: Runnable, @unchecked Sendable {  // `conti
     /// Runs the work, unless its request was answered already (its deadline passed while it waited).
     func run() {
         guard lock.withLock({ continuation != nil }) else { return }
-        finish(Result { try body() })
+        finish(Result { try body({ [self] in lock.withLock { read = true } }) })
     }
 }

@@ -71,6 +71,17 @@ extension Reporter {
         runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 }
     }
 
+    /// Whether any of the sweep's runs matching `filter` holds out validation rows (`validates(_:)`),
+    /// from a count: no run is read.
+    func validates(_ sweepID: Int64, filter: RunFilter?) throws -> Bool {
+        try runCount(sweepID, filter: filter, and: .comparison(.validation_fraction, .greater, .number(0))) > 0
+    }
+
+    /// How many of the sweep's runs match `filter` and `condition`.
+    func runCount(_ sweepID: Int64, filter: RunFilter?, and condition: RunFilter) throws -> Int {
+        try queries.runCount(sweepID: sweepID, filter: filter.map { .and($0, condition) } ?? condition)
+    }
+
     /// `report compare RUN... | --sweep ID`.
     public func compare(runIDs: [Int64] = [], sweepID: Int64? = nil, filter: String? = nil, all: Bool = false,
                         threshold: Double? = nil, metric: CurveMetric? = nil, format: OutputFormat = .table) throws -> String {
@@ -78,7 +89,9 @@ extension Reporter {
             return try snapshot { try $0.compare(runIDs: runIDs, sweepID: sweepID, filter: filter, all: all, threshold: threshold, metric: metric, format: format) }
         }
         let runs = try targetRuns(runIDs: runIDs, sweepID: sweepID, filter: filter)
-        let epochs = try queries.epochRows(runIDs: runs.map(\.id))
+        // A sweep's epochs chosen in SQL, not by a list of its (maybe 100,000) run ids.
+        let epochs = try sweepID.map { try queries.epochRows(sweepID: $0, filter: try filter.map(RunFilterParser.parse)) }
+            ?? queries.epochRows(runIDs: runs.map(\.id))
         let byRun = Dictionary(grouping: epochs, by: \.runID)
         let metric = metric ?? Self.defaultCurveMetric(runs)
 
@@ -299,8 +312,9 @@ extension Reporter {
         let rowColumn = try RunFilterParser.column(named: rows)
         let columnColumn = try RunFilterParser.column(named: columns)
         if rowColumn == columnColumn { throw ReportError.invalidArgument(Self.sameAxesMessage(rowColumn)) }
-        let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-        let (metricColumn, chosenGoal) = try rankingMetric(sweepID, validates: Self.validates(sweepRuns), metric: metric, goal: goal)
+        // Of the runs the pivot needs two counts (does one validate, how many were pruned), not every run.
+        let (metricColumn, chosenGoal) = try rankingMetric(sweepID, validates: metric == nil && validates(sweepID, filter: parsedFilter),
+                                                           metric: metric, goal: goal)
         let cells = try queries.pivot(sweepID: sweepID, rows: rowColumn, columns: columnColumn, metric: metricColumn, filter: parsedFilter)
         guard !cells.isEmpty else {
             throw ReportError.noRuns(in: sweep, filtered: filter != nil)
@@ -330,7 +344,7 @@ extension Reporter {
         pivot.orderedCells = cellsByKey.values.sorted {
             (rowPosition[$0.rowValue]!, columnPosition[$0.columnValue]!) < (rowPosition[$1.rowValue]!, columnPosition[$1.columnValue]!)
         }
-        pivot.prunedCount = sweepRuns.filter { $0.status == .pruned }.count
+        pivot.prunedCount = try runCount(sweepID, filter: parsedFilter, and: .isIn(.status, [.text(RunStatus.pruned.rawValue)]))
         pivot.divergedCount = cells.reduce(0) { $0 + $1.divergedCount }
         pivot.failedCount = cells.reduce(0) { $0 + $1.failedCount }
         return pivot
@@ -403,8 +417,10 @@ extension Reporter {
     /// vary (`heatmapAxes`: seed last), else learning_rate and batch_size.
     func gridAxes(sweepID: Int64, rows: String?, columns: String?, filter: String?) throws -> (rows: String, columns: String) {
         if let rows, let columns { return (rows, columns) }
-        let runs = try queries.runSummaries(sweepID: sweepID, filter: try filter.map(RunFilterParser.parse))
-        var axes = Self.heatmapAxes(runs).map { [$0.0, $0.1] } ?? [.learning_rate, .batch_size]
+        // Which settings vary, from a count of each one's distinct values: no run is read.
+        let counts = try queries.distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings, filter: try filter.map(RunFilterParser.parse))
+        let differing = zip(RunColumn.settings, counts).filter { $0.1 > 1 }.map { $0.0 }
+        var axes = Self.heatmapAxes(differing: differing).map { [$0.0, $0.1] } ?? [.learning_rate, .batch_size]
         // Compared as columns, not as typed: `--rows VALIDATION` is validation_fraction, never paired with itself.
         if let rows {
             let given = try RunFilterParser.column(named: rows)

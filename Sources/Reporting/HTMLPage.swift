@@ -102,7 +102,10 @@ extension Reporter {
         if !queries.isSnapshot { return try snapshot { try $0.html(sweepID: sweepID, filter: filter) } }
         guard let sweep = try queries.sweepSummary(id: sweepID) else { throw ReportError.unknownSweep(sweepID) }
         let runs = try sweepRuns(sweepID, filter: filter)
-        let epochs = try queries.epochRows(runIDs: runs.map(\.id))
+        // The runs' epochs and layer statistics each in one statement over the sweep (not one per run,
+        // nor a list of 100,000 ids).
+        let parsedFilter = try filter.map(RunFilterParser.parse)
+        let epochs = try queries.epochRows(sweepID: sweepID, filter: parsedFilter)
         let byRun = Dictionary(grouping: epochs, by: \.runID)
 
         var body = "<h1>Sweep \(sweepID): \(xmlEscaped(sweep.name))</h1>\n"
@@ -157,8 +160,9 @@ extension Reporter {
         body += "<h2>Gradient norms per layer</h2>\n"
         var byLayer: [Int: [PlotSeries]] = [:]
         let differing = Self.differingSettings(runs)
+        let statisticsByRun = try queries.layerStatistics(sweepID: sweepID, filter: parsedFilter)
         for run in runs {
-            let statistics = try queries.layerStatistics(runID: run.id)
+            let statistics = statisticsByRun[run.id] ?? []
             for (layer, rows) in Dictionary(grouping: statistics, by: \.layer) {
                 let points = rows.sorted { $0.epoch < $1.epoch }.compactMap { row in row.gradientL2.map { PlotPoint(x: Double(row.epoch), y: $0) } }
                 if !points.isEmpty { byLayer[layer, default: []].append(PlotSeries(label: Self.runLabel(run, showing: differing), points: points)) }
@@ -177,7 +181,12 @@ extension Reporter {
     /// order, so learning_rate x batch_size when both vary; seed only when needed); with a single one,
     /// that against seed, else against learning_rate (one column). Nil when nothing differs.
     public static func heatmapAxes(_ runs: [SlopeStore.RunRecord]) -> (RunColumn, RunColumn)? {
-        let differing = differingSettings(runs, besideLayers: false)
+        heatmapAxes(differing: differingSettings(runs, besideLayers: false))
+    }
+
+    /// `heatmapAxes(_:)` of the runs whose differing settings (`differingSettings(_:besideLayers: false)`,
+    /// in registry order) are `differing`.
+    static func heatmapAxes(differing: [RunColumn]) -> (RunColumn, RunColumn)? {
         let axes = differing.filter { $0 != .seed } + differing.filter { $0 == .seed }
         guard let first = axes.first else { return nil }
         if axes.count >= 2 { return (first, axes[1]) }

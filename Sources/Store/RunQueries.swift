@@ -67,10 +67,20 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     let store: SlopeStore
     /// Inside `snapshot(_:)`: the one read transaction every query of the snapshot uses.
     private let snapshotConnection: (any SQLConnection)?
+    /// Called once a read transaction of these queries has begun (the database answered).
+    private let readBegun: (@Sendable () -> Void)?
 
-    init(store: SlopeStore, snapshotConnection: (any SQLConnection)? = nil) {
+    init(store: SlopeStore, snapshotConnection: (any SQLConnection)? = nil, readBegun: (@Sendable () -> Void)? = nil) {
         self.store = store
         self.snapshotConnection = snapshotConnection
+        self.readBegun = readBegun
+    }
+
+    /// These queries, calling `observer` whenever one of their read transactions has begun: the
+    /// dashboard tells a request that reads for long (too much asked) from a database that does
+    /// not answer (a server down, a file locked), which never begins one.
+    public func observingReads(_ observer: @escaping @Sendable () -> Void) -> RunQueries {
+        RunQueries(store: store, snapshotConnection: snapshotConnection, readBegun: observer)
     }
 
     var path: String { store.path }
@@ -87,14 +97,17 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         if isSnapshot { return try body(self) }
         return try read { c in
             if let statement = dialect.pausableSnapshotStatement { try c.execute(statement, []) }
-            return try body(RunQueries(store: store, snapshotConnection: c))
+            return try body(RunQueries(store: store, snapshotConnection: c, readBegun: readBegun))
         }
     }
 
     /// One read transaction (a snapshot: a sweep may keep writing); errors leave as StoreError.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         if let snapshotConnection { return try body(snapshotConnection) }
-        return try store.read(body)
+        return try store.read { connection in
+            readBegun?()
+            return try body(connection)
+        }
     }
 
     /// The dialect of the store's backend.
@@ -190,6 +203,42 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
+    /// How many epochs of a run are stored.
+    public func epochCount(runID: Int64) throws -> Int {
+        try read { c in try c.value("SELECT count(*) FROM epochs WHERE run_id = ?", [runID], as: Int.self) ?? 0 }
+    }
+
+    /// A page of a run's epochs in epoch order: at most `limit` after skipping the first `offset`.
+    /// - Complexity: reads about `offset + limit` rows of the (run_id, epoch) key.
+    public func epochRows(runID: Int64, offset: Int, limit: Int) throws -> [EpochRow] {
+        try read { c in
+            try c.rows("SELECT \(EpochRow.selectList) FROM epochs WHERE run_id = ? ORDER BY epoch LIMIT ? OFFSET ?",
+                       [runID, Int64(limit), Int64(offset)]).map(EpochRow.init(row:))
+        }
+    }
+
+    /// A run's epochs thinned out for a chart: those whose number is a multiple of `step`, and the
+    /// last `latest` stored, in epoch order (each once).
+    /// - Complexity: reads the run's epochs' keys; returns about count / `step` + `latest` rows.
+    public func epochRows(runID: Int64, every step: Int, latest: Int) throws -> [EpochRow] {
+        let select = "SELECT \(EpochRow.selectList) FROM epochs WHERE run_id = ?"
+        return try read { c in
+            let spaced = try c.rows(select + " AND epoch % ? = 0 ORDER BY epoch", [runID, Int64(max(1, step))]).map(EpochRow.init(row:))
+            let last = try c.rows(select + " ORDER BY epoch DESC LIMIT ?", [runID, Int64(max(0, latest))]).map(EpochRow.init(row:))
+            let lastEpochs = Set(last.map(\.epoch))
+            return (spaced.filter { !lastEpochs.contains($0.epoch) } + last).sorted { $0.epoch < $1.epoch }
+        }
+    }
+
+    /// The epoch rows of a sweep's runs matching `filter`, ordered by run then epoch: `epochRows(runIDs:)`
+    /// of those runs, chosen in SQL rather than by a list of ids (which PostgreSQL limits to 65,535).
+    public func epochRows(sweepID: Int64, filter: RunFilter? = nil) throws -> [EpochRow] {
+        let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter, dialect)
+        return try read { c in
+            try c.rows("SELECT \(EpochRow.selectList) FROM epochs\(condition) ORDER BY run_id, epoch", arguments).map(EpochRow.init(row:))
+        }
+    }
+
     /// Calls `body` with each epoch row of the runs of a sweep (all runs when nil), streaming.
     public func forEachEpochRow(sweepID: Int64?, filter: RunFilter? = nil, _ body: (EpochRow) throws -> Void) throws {
         let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter, dialect)
@@ -222,6 +271,24 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         let (conditions, arguments) = runConditions(sweepID: sweepID, filter: filter, dialect)
         guard !conditions.isEmpty else { return ("", []) }
         return (" WHERE run_id IN (SELECT runs.id FROM runs WHERE \(conditions.joined(separator: " AND ")))", arguments)
+    }
+
+    /// `layerStatistics(runID:)` of every run of a sweep matching `filter`, by run id, in one statement
+    /// (runs without any are left out).
+    public func layerStatistics(sweepID: Int64, filter: RunFilter? = nil) throws -> [Int64: [LayerStatisticsRow]] {
+        let (condition, arguments) = Self.runSelection(sweepID: sweepID, filter: filter, dialect)
+        return try read { c in
+            var result: [Int64: [LayerStatisticsRow]] = [:]
+            for row in try c.rows("""
+                SELECT run_id, epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
+                FROM layer_stats\(condition) ORDER BY run_id, epoch, layer
+                """, arguments) {
+                result[Int64(sqlValue: row[0]) ?? 0, default: []].append(
+                    LayerStatisticsRow(epoch: Int(sqlValue: row[1]) ?? 0, layer: Int(sqlValue: row[2]) ?? 0, weightL2: Double(sqlValue: row[3]),
+                                       gradientL2: Double(sqlValue: row[4]), updateToWeightRatio: Double(sqlValue: row[5])))
+            }
+            return result
+        }
     }
 
     /// Per epoch and layer: weight and gradient L2 norms and the update-to-weight ratio.

@@ -15,6 +15,8 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
     public let mode: Mode
     public let busyTimeout: TimeInterval
     let backend: any StoreBackend
+    /// Result rows this store's reads (`read`) have returned, for tests that bound a report's work.
+    let rowsRead = RowsRead()
 
     /// Opens (creating and migrating in `.readWrite` mode) the SQLite database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
@@ -59,7 +61,7 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
 
     /// One read transaction on one consistent snapshot; errors leave as `StoreError`.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try backend.read(body)
+        try backend.read { connection in try body(RowCountingConnection(connection, counting: rowsRead)) }
     }
 
     /// The database the CLIs use: `--db` when given, else `$SLOPE_DB` when set, else `./slope.db`.

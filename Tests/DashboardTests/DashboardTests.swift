@@ -527,6 +527,61 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/runs/404", .notFound, "no run with id 404")
     }
 
+    /// A run of 5,000 epochs (stored by SQL in one transaction): its page carries one epoch in 5 and
+    /// the latest 100 (1,080 epochs, not 5,000), each value exact, and says how it chose them; the
+    /// epochs API pages through every epoch; its curve is thinned as its page is.
+    func testALongRunsPageCarriesOneEpochInFiveAndTheAPIPagesThroughEveryOne() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let (_, runIDs) = try store.createSweep(name: "long", specJSON: "{}", runs: [.example(epochs: 5000)])
+        let runID = runIDs[0]
+        func trainLoss(_ epoch: Int) -> Double { Double(5000 - epoch) / 64 }
+        try store.write { c in
+            for epoch in 0..<5000 {
+                try c.execute("INSERT INTO epochs (run_id, epoch, train_loss, val_loss, seconds) VALUES (?, ?, ?, ?, ?)",
+                              [runID, epoch, trainLoss(epoch), (epoch % 2 == 0 ? 1.5 : nil) as Double?, 0.25])
+            }
+            try c.execute("UPDATE runs SET status = 'completed', epochs_done = 5000 WHERE id = ?", [runID])
+        }
+        try store.close()
+
+        let page = try await fetch("/api/runs/\(runID)", database: location)
+        XCTAssertEqual(page.status, .ok, page.text)
+        let json = page.json
+        XCTAssertEqual(json["epochs_stored"] as? Int, 5000)
+        XCTAssertEqual(json["epochs_step"] as? Int, 5)
+        let epochs = try XCTUnwrap(json["epochs"] as? [[String: Any]])
+        let expected = Array(stride(from: 0, to: 4900, by: 5)) + Array(4900..<5000)
+        XCTAssertEqual(epochs.map { $0["epoch"] as? Int ?? -1 }, expected)
+        XCTAssertEqual(epochs.map { $0["train_loss"] as? Double ?? -1 }, expected.map(trainLoss))
+        XCTAssertEqual(epochs.map { $0["val_loss"] as? Double }, expected.map { $0 % 2 == 0 ? 1.5 : nil })
+        XCTAssertLessThan(page.body.readableBytes, 200_000, "a page of 1,080 epochs, not 5,000")
+
+        let last = try await fetch("/api/runs/\(runID)/epochs?offset=4990&limit=20", database: location).json
+        XCTAssertEqual(last["total"] as? Int, 5000)
+        XCTAssertEqual(last["offset"] as? Int, 4990)
+        XCTAssertEqual(last["limit"] as? Int, 20)
+        let tail = try XCTUnwrap(last["epochs"] as? [[String: Any]])
+        XCTAssertEqual(tail.map { $0["epoch"] as? Int ?? -1 }, Array(4990..<5000))
+        XCTAssertEqual(tail.map { $0["train_loss"] as? Double ?? -1 }, (4990..<5000).map(trainLoss))
+        let first = try await fetch("/api/runs/\(runID)/epochs", database: location).json
+        XCTAssertEqual((first["epochs"] as? [[String: Any]])?.map { $0["epoch"] as? Int ?? -1 }, Array(0..<1000))  // 1,000 a page by default
+        for (query, message) in [("limit=0", "limit must be a whole number from 1 to 10000, not '0'"),
+                                 ("limit=10001", "limit must be a whole number from 1 to 10000, not '10001'"),
+                                 ("offset=-1", "offset must be a whole number from 0 to 2147483647, not '-1'")] {
+            let reply = try await fetch("/api/runs/\(runID)/epochs?\(query)", database: location)
+            XCTAssertEqual(reply.status, .badRequest, query)
+            XCTAssertEqual(reply.json["error"] as? String, message, query)
+        }
+        let missing = try await fetch("/api/runs/404/epochs", database: location)
+        XCTAssertEqual(missing.status, .notFound)
+
+        let curve = try await fetch("/api/curves?runs=\(runID)&metric=train_loss", database: location).json
+        let series = try XCTUnwrap((curve["series"] as? [[String: Any]])?.first)
+        XCTAssertEqual(series["epoch_step"] as? Int, 5)
+        XCTAssertEqual((series["points"] as? [[Double]])?.map { Int($0[0]) }, expected)
+    }
+
     func testLayersAndTensorListings() async throws {
         let layers = try await fetch("/api/runs/1/layers").json["layers"] as! [[String: Any]]
         XCTAssertEqual(layers.count, 8)  // 4 epochs x 2 layers

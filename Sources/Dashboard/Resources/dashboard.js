@@ -9,7 +9,7 @@
   var refreshing = false;
   var watchesRunning = false;  // the page shows running runs: redraw now and then even without commits
   var CLOCK_REDRAW = 10000;    // ms: a worker dies without a commit, and its runs turn stalled with time alone
-  var EPOCH_ROWS = 100;       // rows of a run's epoch table (the curves show every epoch)
+  var EPOCH_ROWS = 100;       // rows of a run's epoch table: the latest epochs /api/runs/ID always has (DashboardData.latestEpochs)
 
   // MARK: helpers
 
@@ -431,13 +431,15 @@
         });
         var shown = data.epochs.slice(-EPOCH_ROWS).reverse();
         replace(epochsBox, el('div', { className: 'scroll' }, [
-          data.epochs.length > EPOCH_ROWS ? el('p', { className: 'note' }, ['the latest ' + EPOCH_ROWS + ' of ' + data.epochs.length + ' epochs (all of them: report show ' + run.id + ', or /api/runs/' + run.id + ')']) : null,
+          data.epochs_stored > EPOCH_ROWS ? el('p', { className: 'note' }, ['the latest ' + EPOCH_ROWS + ' of ' + data.epochs_stored + ' epochs (all of them: report show ' + run.id + ', or /api/runs/' + run.id + '/epochs?offset=0&limit=1000)']) : null,
           el('table', { id: 'epochs' }, [
             el('thead', {}, [el('tr', {}, columns.map(function (c) { return el('th', {}, [c]); }))]),
             el('tbody', {}, shown.map(function (e) { return el('tr', { className: 'epoch-row' }, columns.map(function (c) { return el('td', {}, [c === 'epoch' ? e.epoch : format(e[c])]); })); })),
           ])]));
         if (!data.epochs.length) { replace(epochsBox, el('p', { className: 'note' }, ['no epochs stored yet'])); }
         replace(curvesBox, data.epochs.length ? null : el('p', { className: 'note' }, ['no epochs stored yet' + (run.status === 'queued' ? ': the run waits for a worker' : '')]));
+        // A long run's curves get every epochs_step-th epoch (and the latest ones), so that its page stays small.
+        if (data.epochs_step > 1) { curvesBox.appendChild(el('p', { className: 'note', id: 'epochs-thinned' }, ['curves of one epoch in ' + data.epochs_step + ' of the ' + data.epochs_stored + ' stored, and of the latest ' + EPOCH_ROWS + ' (every epoch: /api/runs/' + run.id + '/epochs)'])); }
         [['loss', ['train_loss', 'val_loss']], ['accuracy', ['train_accuracy', 'val_accuracy']]].forEach(function (chart) {
           var series = chart[1].map(function (name) {
             return { label: name, points: data.epochs.filter(function (e) { return e[name] !== null; }).map(function (e) { return [e.epoch, e[name]]; }) };

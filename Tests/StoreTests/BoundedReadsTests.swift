@@ -1,0 +1,105 @@
+// The queries that let reports and the dashboard answer for a large sweep or a long run without
+// reading all of it, on both stores: the best run and the ranking's counts (one row), whether two
+// runs share their settings (one grouping), a run's epochs paged and thinned; and the rows a store's
+// reads return (`rowsRead`) and the read-began callback the dashboard tells a slow request by.
+import Foundation
+import TestSupport
+import XCTest
+@testable import Store
+
+final class BoundedReadsTests: BothStoresTestCase {
+    func testSQLiteRankingQueries() throws { try assertRankingQueries(try sqliteStore()) }
+    func testPostgreSQLRankingQueries() throws { try assertRankingQueries(try postgresStore()) }
+    func testSQLiteEpochPages() throws { try assertEpochPages(try sqliteStore()) }
+    func testPostgreSQLEpochPages() throws { try assertEpochPages(try postgresStore()) }
+
+    /// Hand-made runs: ids 1-8 of sweep 1 with these (lr, bs, loss, status), run 9 in another sweep.
+    private func assertRankingQueries(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        _ = try store.recordSweep(name: "ranked", [
+            HandMadeRun(0.1, 8, 0.5, .completed), HandMadeRun(0.2, 8, 0.25, .completed), HandMadeRun(0.3, 8, 0.125, .failed),
+            HandMadeRun(0.4, 8, 0.0625, .diverged), HandMadeRun(0.5, 8, 0.25, .completed), HandMadeRun(0.6, 8, .infinity, .completed),
+            HandMadeRun(0.7, 8, nil, .queued), HandMadeRun(0.8, 8, -.infinity, .pruned),
+        ])
+        _ = try store.recordSweep(name: "other", [HandMadeRun(0.1, 8, 0.01, .completed)])
+        let queries = store.queries
+        func best(_ filter: RunFilter? = nil, descending: Bool = false) throws -> Int64? {
+            try queries.bestRun(sweepID: 1, filter: filter, column: .best_train_loss, descending: descending)?.id
+        }
+        // The least finite value among runs that neither failed nor diverged; a tie (0.25) to the lower id.
+        XCTAssertEqual(try best(), 2)
+        XCTAssertEqual(try best(descending: true), 1)
+        XCTAssertEqual(try best(.comparison(.id, .greater, .integer(2))), 5)
+        XCTAssertNil(try best(.isIn(.id, [.integer(3), .integer(4), .integer(6), .integer(7), .integer(8)])))  // failed, diverged, inf, none, -inf
+        let before = store.rowsRead.total
+        _ = try best()
+        XCTAssertEqual(store.rowsRead.total - before, 1)
+
+        XCTAssertEqual(try queries.rankingCounts(sweepID: 1, filter: nil, column: .best_train_loss),
+                       RankingCounts(runs: 8, ranked: 6, positiveInfinite: 1, negativeInfinite: 1, unfinished: 1))
+        XCTAssertEqual(try queries.rankingCounts(sweepID: 1, filter: .isIn(.status, [.text("failed"), .text("diverged")]), column: .best_train_loss),
+                       RankingCounts(runs: 2, ranked: 0, positiveInfinite: 0, negativeInfinite: 0, unfinished: 0))
+        XCTAssertEqual(try queries.rankingCounts(sweepID: 7, filter: nil, column: .best_train_loss),
+                       RankingCounts(runs: 0, ranked: 0, positiveInfinite: 0, negativeInfinite: 0, unfinished: 0))
+
+        // Every run has its own learning rate; batch size and the rest they share.
+        let allButSeed = RunColumn.settings.filter { $0 != .seed }
+        XCTAssertFalse(try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: allButSeed))
+        XCTAssertTrue(try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: [.batch_size]))
+        XCTAssertFalse(try queries.hasRunsSharingValues(sweepID: 1, filter: .comparison(.id, .equal, .integer(1)), columns: [.batch_size]))
+        // A missing value is one value, as the seed grouping's text of it is (beta1 of these sgd runs).
+        XCTAssertTrue(try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: [try XCTUnwrap(RunColumn(rawValue: "beta1"))]))
+        let rowsBefore = store.rowsRead.total
+        _ = try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: [.batch_size])
+        XCTAssertEqual(store.rowsRead.total - rowsBefore, 1)
+
+        // The read-began callback: once per read transaction (a snapshot's queries share one).
+        let began = Counter()
+        let observed = queries.observingReads { began.add() }
+        _ = try observed.runCount()
+        _ = try observed.runSummaries(sweepID: 1)
+        XCTAssertEqual(began.value, 2)
+        _ = try observed.snapshot { snapshot in try snapshot.runCount() + snapshot.runSummaries(sweepID: 1).count }
+        XCTAssertEqual(began.value, 3)
+        _ = try queries.runCount()
+        XCTAssertEqual(began.value, 3)
+    }
+
+    /// A run of 2,500 epochs (stored by SQL in one transaction): pages of it, and every 7th with the last 10.
+    private func assertEpochPages(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let (_, runIDs) = try store.createSweep(name: "long", specJSON: "{}", runs: [.example(epochs: 2500), .example()])
+        try store.write { c in
+            for epoch in 0..<2500 {
+                try c.execute("INSERT INTO epochs (run_id, epoch, train_loss, seconds) VALUES (?, ?, ?, ?)", [runIDs[0], epoch, Double(epoch) / 4, 0.5])
+            }
+            try c.execute("INSERT INTO epochs (run_id, epoch, train_loss, seconds) VALUES (?, ?, ?, ?)", [runIDs[1], 0, 9.0, 0.5])
+        }
+        let queries = store.queries
+        XCTAssertEqual(try queries.epochCount(runID: runIDs[0]), 2500)
+        XCTAssertEqual(try queries.epochCount(runID: runIDs[1]), 1)
+        XCTAssertEqual(try queries.epochCount(runID: 99), 0)
+
+        let page = try queries.epochRows(runID: runIDs[0], offset: 2495, limit: 10)
+        XCTAssertEqual(page.map(\.epoch), Array(2495..<2500))
+        XCTAssertEqual(page.map(\.trainLoss), (2495..<2500).map { Double($0) / 4 })
+        XCTAssertEqual(page.map(\.runID), Array(repeating: runIDs[0], count: 5))
+        XCTAssertEqual(try queries.epochRows(runID: runIDs[0], offset: 0, limit: 3).map(\.epoch), [0, 1, 2])
+
+        let before = store.rowsRead.total
+        let thinned = try queries.epochRows(runID: runIDs[0], every: 7, latest: 10)
+        let expected = Array(stride(from: 0, to: 2490, by: 7)) + Array(2490..<2500)
+        XCTAssertEqual(thinned.map(\.epoch), expected)
+        XCTAssertEqual(thinned.map(\.trainLoss), expected.map { Double($0) / 4 })
+        XCTAssertEqual(store.rowsRead.total - before, 358 + 10)  // 0, 7, ..., 2499 (358 epochs) and the last 10 (2492 and 2499 read twice)
+        XCTAssertEqual(try queries.epochRows(runID: runIDs[1], every: 7, latest: 10).map(\.trainLoss), [9])
+    }
+}
+
+/// A count that closures on any thread add to.
+private final class Counter: @unchecked Sendable {  // `count` is guarded by `lock`
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
+}
