@@ -154,6 +154,10 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
             guard let seconds = Int(timeout), seconds >= 0 else {
                 throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
             }
+            // libpq reads it as an int; the wait is then set in milliseconds, which must not overflow.
+            guard seconds <= Int(Int32.max) else {
+                throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is too large: write at most \(Int32.max) seconds, e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
+            }
             connectTimeout = seconds == 0 ? Self.defaultConnectTimeout : TimeInterval(seconds)
         } else {
             connectTimeout = Self.defaultConnectTimeout

@@ -165,6 +165,12 @@ final class PostgresSettingsTests: XCTestCase {
             ("postgresql://u@h/d?options=--geqo%3Doff%20-d%205", "hold '-d': Slope passes only server settings"),
             ("postgresql://u@h/d?options=-c%20statement_timeout%3Dsoon", "statement_timeout 'soon' in the URL's options is not a duration"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D-1s", "lock_timeout '-1s'"),
+            // Past the server's INT_MAX milliseconds: refused, never a trap converting to Int64.
+            ("postgresql://u@h/d?options=-c%20statement_timeout%3D99999999999999999999",
+             "statement_timeout '99999999999999999999' in the URL's options is too large: the server takes at most 2147483647 ms (about 24.8 days); write e.g. -c statement_timeout=10min, or 0 to turn it off"),
+            ("postgresql://u@h/d?options=-c%20lock_timeout%3D99999999999d", "lock_timeout '99999999999d' in the URL's options is too large"),
+            ("postgresql://u@h/d?options=-c%20idle_in_transaction_session_timeout%3D2147483648", "idle_in_transaction_session_timeout '2147483648' in the URL's options is too large"),
+            ("postgresql://u@h/d?connect_timeout=10000000000000000", "connect_timeout '10000000000000000' is too large: write at most 2147483647 seconds"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set 'lock_timeout' twice"),
             ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
         ]
@@ -204,6 +210,10 @@ final class PostgresSettingsTests: XCTestCase {
         environment["PGOPTIONS"] = "-c lock_timeout=5s"
         XCTAssertEqual(try settings("postgresql://u@h/d").lockTimeout, 5)
         XCTAssertEqual(try settings("postgresql://u@h/d?options=-c%20lock_timeout%3D7s").lockTimeout, 7, "the URL's options win, as in libpq")
+        environment["PGOPTIONS"] = "-c lock_timeout=99999999999999999999d"
+        XCTAssertTrue(refusal("postgresql://u@h/d").contains("lock_timeout '99999999999999999999d' in the options in PGOPTIONS is too large"))
+        environment["PGOPTIONS"] = "-c statement_timeout=2147483647"
+        XCTAssertEqual(try settings("postgresql://u@h/d").serverSettings.first, .init(name: "statement_timeout", value: "2147483647ms"), "the server's largest value is taken")
         environment["PGOPTIONS"] = "-d 5"
         XCTAssertTrue(refusal("postgresql://u@h/d").contains("the options in PGOPTIONS hold '-d'"))
         environment["PGOPTIONS"] = nil
