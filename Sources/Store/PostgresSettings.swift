@@ -195,7 +195,8 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     /// The URL without its password: `postgresql://slope@db.lab:5432/slope?sslmode=require`.
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        var text = "postgresql://\(Self.encode(user))@\(hostPart):\(port)/\(Self.encode(database))"
+        // A '/' in the user or the database is %2F: pasted back as --db, a bare one is refused.
+        var text = "postgresql://\(Self.encode(user, keepingSlash: false))@\(hostPart):\(port)/\(Self.encode(database, keepingSlash: false))"
         var parameters: [String] = []
         if sslMode != Self.defaultSSLMode { parameters.append("sslmode=\(sslMode.rawValue)") }
         if let root = sslRootCertificate { parameters.append("sslrootcert=\(Self.encode(root))") }
@@ -249,9 +250,9 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
 
     // MARK: - Helpers
 
-    private static func encode(_ text: String) -> String {
+    private static func encode(_ text: String, keepingSlash: Bool = true) -> String {
         var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
+        allowed.insert(charactersIn: keepingSlash ? "-._~/" : "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 

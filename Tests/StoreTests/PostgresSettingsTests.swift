@@ -78,6 +78,10 @@ final class PostgresSettingsTests: XCTestCase {
         // user "a@b", password "p:@/?#%", database "my db".
         // A '/' in the database name is written %2F (a second '/' in the path is refused).
         XCTAssertEqual(try settings("postgresql://u@h/a%2Fb").database, "a/b")
+        // ... and so in the URL messages name, which must be valid to paste back (hostile14 F7).
+        let slashed = try settings("postgresql://a%2Fb@h/db%20with%2Fodd%3Fname")
+        XCTAssertEqual(slashed.description, "postgresql://a%2Fb@h:5432/db%20with%2Fodd%3Fname")
+        XCTAssertEqual(try settings(slashed.description), slashed)
         let parsed = try settings("postgresql://a%40b:p%3A%40%2F%3F%23%25@h/my%20db")
         XCTAssertEqual(parsed.user, "a@b")
         XCTAssertEqual(parsed.password?.value, "p:@/?#%")
