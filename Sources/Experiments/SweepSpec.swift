@@ -753,12 +753,14 @@ extension SweepSpec {
                 if kind == .intUniform, let (end, bound) = [("min", minimum), ("max", maximum)].first(where: { $0.1.wholeNumber == nil }) {
                     throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max)); \(end) is \(bound)")
                 }
+                // Each end as a setting first: an end the setting refuses (a seed below 0) is the
+                // fault to say, not the width that advice to use method: random cannot fix.
+                try scratch.apply(parameter.setting, minimum.settingValue(for: parameter.setting), field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, maximum.settingValue(for: parameter.setting), field: prefix + "\(field).max")
                 if method == .tpe, let span = Self.offsetSpan(kind, minimum, maximum), span > Self.exactWholeLimit {
                     throw fail(field, "tpe samples an int_uniform range exactly when max - min is at most 2^53 (\(Self.exactWholeLimit)); "
                                + "\(minimum) ... \(maximum) is wider: narrow it, or use method: random")
                 }
-                try scratch.apply(parameter.setting, minimum.settingValue(for: parameter.setting), field: prefix + "\(field).min")
-                try scratch.apply(parameter.setting, maximum.settingValue(for: parameter.setting), field: prefix + "\(field).max")
             }
         }
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }

@@ -159,6 +159,16 @@ final class SearchSweepTests: XCTestCase {
                        "s.yaml: parameters.seed: tpe samples an int_uniform range exactly when max - min is at most 2^53 (9007199254740992); "
                        + "0 ... 9223372036854775807 is wider: narrow it, or use method: random")
         XCTAssertNoThrow(try parse("method: random\ncount: 3\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9223372036854775807}}"))
+        // An end the setting refuses (a seed below 0) is said for itself, under tpe as under random:
+        // the width's advice (use method: random) could not help (hostile14 F9).
+        let negative = "count: 3\nparameters: {seed: {distribution: int_uniform, min: -5, max: 9223372036854775807}}"
+        var messages: [String] = []
+        for method in ["tpe", "random"] {
+            XCTAssertThrowsError(try parse("method: \(method)\n" + negative)) { messages.append("\($0)") }
+        }
+        XCTAssertEqual(messages.count, 2)
+        XCTAssertEqual(messages.first, messages.last)
+        XCTAssertTrue(messages[0].contains("parameters.seed.min") && messages[0].contains("a whole number from 0 to 9223372036854775807"), messages[0])
     }
 
     /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four
