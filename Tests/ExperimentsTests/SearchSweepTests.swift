@@ -171,6 +171,14 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertTrue(messages[0].contains("parameters.seed.min") && messages[0].contains("a whole number from 0 to 9223372036854775807"), messages[0])
     }
 
+    /// A sweep's name of megabytes made `report sweeps` take 20 s (hostile14 F10): at most 1000 characters.
+    func testASweepNameHasAtMost1000Characters() throws {
+        let longest = String(repeating: "é", count: 1000)
+        XCTAssertEqual(try parse("name: \(longest)\nparameters: {seed: {values: [1]}}").name, longest)
+        assertRejected("name: \(longest)x\nparameters: {seed: {values: [1]}}",
+                       "s.yaml: name: the name has 1001 characters; a sweep's name has at most 1000: shorten it (say more in description)")
+    }
+
     /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four
     /// threads of one worker work off: every trial made and run once, exactly `count` of them.
     private func workTPESweep(startup: String, count: Int, randomSeed: Int, database: String, file: StaticString = #filePath,
