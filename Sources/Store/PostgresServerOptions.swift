@@ -52,6 +52,15 @@ struct PostgresServerOptions {
             case "statement_timeout": statementTimeout = try Self.duration(setting, source: source)
             case "lock_timeout": lockTimeout = try Self.duration(setting, source: source)
             case "idle_in_transaction_session_timeout": idleInTransactionTimeout = try Self.duration(setting, source: source)
+            case "client_encoding":
+                // Slope (postgres-nio) sends and reads UTF-8: the server would take those bytes as the
+                // other encoding and convert them, storing every text written double-encoded.
+                let spelled = setting.value.lowercased().filter { $0 != "-" && $0 != "_" }
+                guard spelled == "utf8" || spelled == "unicode" else {
+                    throw StoreError.invalidDatabaseURL("client_encoding \(PostgresURL.quoted(setting.value)) in \(source): Slope reads and writes text as UTF-8 only, "
+                                                        + "and the server would store it converted (garbled): remove the setting (or write client_encoding=UTF8)")
+                }
+                others.append(setting)
             default: others.append(setting)
             }
         }

@@ -174,6 +174,10 @@ final class PostgresSettingsTests: XCTestCase {
              "statement_timeout '99999999999999999999' in the URL's options is too large: the server takes at most 2147483647 ms (about 24.8 days); write e.g. -c statement_timeout=10min, or 0 to turn it off"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D99999999999d", "lock_timeout '99999999999d' in the URL's options is too large"),
             ("postgresql://u@h/d?options=-c%20idle_in_transaction_session_timeout%3D2147483648", "idle_in_transaction_session_timeout '2147483648' in the URL's options is too large"),
+            // Slope's text is UTF-8: another client_encoding made the server store it garbled (hostile14 F12).
+            ("postgresql://u@h/d?options=-c%20client_encoding%3DLATIN1",
+             "client_encoding 'LATIN1' in the URL's options: Slope reads and writes text as UTF-8 only, and the server would store it converted (garbled): remove the setting (or write client_encoding=UTF8)"),
+            ("postgresql://u@h/d?options=--client-encoding%3Dsql_ascii", "client_encoding 'sql_ascii' in the URL's options: Slope reads and writes text as UTF-8 only"),
             ("postgresql://u@h/d?connect_timeout=10000000000000000", "connect_timeout '10000000000000000' is too large: write at most 2147483647 seconds"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set 'lock_timeout' twice"),
             ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
@@ -218,6 +222,12 @@ final class PostgresSettingsTests: XCTestCase {
         XCTAssertTrue(refusal("postgresql://u@h/d").contains("lock_timeout '99999999999999999999d' in the options in PGOPTIONS is too large"))
         environment["PGOPTIONS"] = "-c statement_timeout=2147483647"
         XCTAssertEqual(try settings("postgresql://u@h/d").serverSettings.first, .init(name: "statement_timeout", value: "2147483647ms"), "the server's largest value is taken")
+        environment["PGOPTIONS"] = "-c client_encoding=LATIN1"
+        XCTAssertTrue(refusal("postgresql://u@h/d").contains("client_encoding 'LATIN1' in the options in PGOPTIONS: Slope reads and writes text as UTF-8 only"))
+        for utf8 in ["UTF8", "utf-8", "Unicode"] {
+            environment["PGOPTIONS"] = "-c client_encoding=\(utf8)"
+            XCTAssertEqual(try settings("postgresql://u@h/d").serverSettings.last, .init(name: "client_encoding", value: utf8))
+        }
         environment["PGOPTIONS"] = "-d 5"
         XCTAssertTrue(refusal("postgresql://u@h/d").contains("the options in PGOPTIONS hold '-d'"))
         environment["PGOPTIONS"] = nil
