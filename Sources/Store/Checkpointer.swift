@@ -80,7 +80,7 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
             // Closed while the store's writer is still open, so never the last connection: its
             // checkpoint on close would only take a lock that readers meet as "database is locked".
             configuration.prepareDatabase { db in _ = db.sqliteConnection.map { slope_no_checkpoint_on_close($0) } }
-            connection = try? DatabaseQueue(path: path, configuration: configuration)
+            connection = Self.openExisting(path: path, configuration: configuration)
         }
         var logFrames: Int32 = 0, copiedFrames: Int32 = 0
         // SQLITE_BUSY (another process is checkpointing) leaves the work for later.
@@ -102,6 +102,16 @@ final class Checkpointer: @unchecked Sendable {  // state behind `condition`; `c
         SQLiteBackend.withShortBusyWait(truncateWait) {
             sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
         }
+    }
+
+    /// The background connection to the database at `path`, opened read-write but never created
+    /// (SQLite's `mode=rw`): a database deleted after the store opened it (`rm slope.db*` while a
+    /// sweep trains) must not come back as a new empty file at its path, which the workers would
+    /// then take for another file put in its place. Nil when there is no such file (no checkpoint).
+    static func openExisting(path: String, configuration: Configuration) -> DatabaseQueue? {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        guard let encoded = absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return nil }
+        return try? DatabaseQueue(path: "file://\(encoded)?mode=rw", configuration: configuration)
     }
 
     /// Waits for a running checkpoint and closes the background connection.
