@@ -463,6 +463,8 @@ extension SlopeStore.RunRecord {
 
     public func text(_ column: RunColumn) -> String? { if case .text(let v) = self[column] { return v }; return nil }
     public func number(_ column: RunColumn) -> Double? { self[column].double }
+    /// Whether the run holds out validation rows: `RunFilter.validating`, on a run in memory.
+    public var validates: Bool { (number(.validation_fraction) ?? 0) > 0 }
     /// A whole-number column as an Int (nil for NULL, text, or a real that is not a whole Int).
     public func integer(_ column: RunColumn) -> Int? {
         switch self[column] {
