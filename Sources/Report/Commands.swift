@@ -386,6 +386,8 @@ struct Export: ParsableCommand, ReadsDatabase {
             // grace end must not say that nothing was written once it is (nor take it away then).
             copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
                                                            mayPublish: { Output.stop.mayEnd(.work) }) { done in
+                // Not after a signal: its end erases the line (and says why), which must stay the last.
+                guard !Output.stop.isRequested else { return }
                 progress.show("report: exporting to \(shownOut): \(done.runsDone) of \(done.runs) runs, \(done.epochs) epochs, \(done.tensors) tensors so far")
             }
         }
