@@ -118,7 +118,7 @@ public enum OutputFile {
     }
 
     /// The SQLite database whose file (or -wal or -shm file) `path` is, or nil: output never replaces one.
-    static func sqliteDatabase(at path: String) -> String? {
+    public static func sqliteDatabase(at path: String) -> String? {
         if isSQLiteFile(path) { return path }
         for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
             let database = String(path.dropLast(suffix.count))
@@ -138,7 +138,7 @@ public enum OutputFile {
 
     /// The file a path writes to: itself, or where its chain of symbolic links ends (a link's
     /// destination is relative to the link's folder), whether or not that file exists yet.
-    static func resolvedTarget(_ path: String) -> String {
+    public static func resolvedTarget(_ path: String) -> String {
         var current = path
         for _ in 0..<32 {  // a loop of links ends here; the write then fails with the system's error
             guard let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return current }

@@ -469,15 +469,8 @@ struct DashboardData: Sendable {
         let values = tensor.doubles
         let finite = values.filter(\.isFinite)
         let low = finite.min() ?? 0, high = finite.max() ?? 0
-        var counts = [Int](repeating: 0, count: binCount)
-        let width = (high - low) / Double(binCount)
-        for value in finite {
-            let index = width > 0 ? min(binCount - 1, Int((value - low) / width)) : 0
-            counts[index] += 1
-        }
-        let bins = counts.enumerated().map { index, count -> JSONValue in
-            let binLow = low + Double(index) * width
-            return .object([("low", .number(binLow)), ("high", .number(index == binCount - 1 ? high : binLow + width)), ("count", .integer(Int64(count)))])
+        let bins = Self.histogramBins(finite, count: binCount).map { bin -> JSONValue in
+            .object([("low", .number(bin.low)), ("high", .number(bin.high)), ("count", .integer(Int64(bin.count)))])
         }
         return .object([
             ("epoch", .integer(Int64(tensor.epoch))), ("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)),
@@ -485,6 +478,29 @@ struct DashboardData: Sendable {
             ("non_finite", .integer(Int64(values.count - finite.count))), ("min", .number(low)), ("max", .number(high)),
             ("bins", .array(bins)),
         ])
+    }
+
+    /// `count` equal-width bins from the smallest to the largest of `finite` (finite values), each
+    /// with its value count. Computed on the values divided by a power of two near the largest
+    /// |value| (exact), so that the width cannot overflow for values spanning more than Double's
+    /// range (1e308 and -1e308); no index conversion can meet an infinite or NaN position.
+    static func histogramBins(_ finite: [Double], count binCount: Int) -> [(low: Double, high: Double, count: Int)] {
+        let low = finite.min() ?? 0, high = finite.max() ?? 0
+        let largest = max(abs(low), abs(high))
+        let scale = largest > 0 ? Double(sign: .plus, exponent: largest.exponent, significand: 1) : 1
+        let scaledLow = low / scale, scaledHigh = high / scale
+        var counts = [Int](repeating: 0, count: binCount)
+        let width = (scaledHigh - scaledLow) / Double(binCount)
+        for value in finite {
+            let position = width > 0 ? (value / scale - scaledLow) / width : 0
+            let index = position.isFinite ? min(binCount - 1, max(0, Int(position))) : binCount - 1
+            counts[index] += 1
+        }
+        return counts.enumerated().map { index, count in
+            let binLow = scale * (scaledLow + Double(index) * width)
+            let binHigh = index == binCount - 1 ? high : scale * (scaledLow + Double(index + 1) * width)
+            return (binLow, binHigh, count)
+        }
     }
 
     /// `/api/runs/ID/tensor.npy`: the tensor as a NumPy file and its download name.

@@ -733,12 +733,19 @@ extension SweepSpec {
 extension SweepSpec {
     /// Runs in one sweep, at most: queueing 100,000 takes seconds, and more is a typo more often than a plan.
     public static let maximumRunCount = 100_000
+    /// Characters (Unicode scalars) in a sweep's name, at most.
+    public static let maximumNameLength = 1000
 
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,
     /// and the spec's own rules; errors name the field.
     public func validate(file: String? = nil, checkingData: Bool = true) throws {
         let prefix = file.map { "\($0): " } ?? ""
         func fail(_ field: String, _ reason: String) -> ExperimentsError { .badSetting(field: prefix + field, reason: reason) }
+        // A name is a label in tables and pages: megabytes of one made `report sweeps` take seconds per row.
+        if name.unicodeScalars.count > Self.maximumNameLength {
+            throw fail("name", "the name has \(name.unicodeScalars.count) characters; a sweep's name has at most \(Self.maximumNameLength): shorten it "
+                       + "(say more in description)")
+        }
         var scratch = RunSettings()
         for parameter in parameters {
             let field = "parameters.\(parameter.setting.rawValue)"
@@ -753,12 +760,14 @@ extension SweepSpec {
                 if kind == .intUniform, let (end, bound) = [("min", minimum), ("max", maximum)].first(where: { $0.1.wholeNumber == nil }) {
                     throw fail(field, "int_uniform needs whole-number min and max (from \(Int.min) to \(Int.max)); \(end) is \(bound)")
                 }
+                // Each end as a setting first: an end the setting refuses (a seed below 0) is the
+                // fault to say, not the width that advice to use method: random cannot fix.
+                try scratch.apply(parameter.setting, minimum.settingValue(for: parameter.setting), field: prefix + "\(field).min")
+                try scratch.apply(parameter.setting, maximum.settingValue(for: parameter.setting), field: prefix + "\(field).max")
                 if method == .tpe, let span = Self.offsetSpan(kind, minimum, maximum), span > Self.exactWholeLimit {
                     throw fail(field, "tpe samples an int_uniform range exactly when max - min is at most 2^53 (\(Self.exactWholeLimit)); "
                                + "\(minimum) ... \(maximum) is wider: narrow it, or use method: random")
                 }
-                try scratch.apply(parameter.setting, minimum.settingValue(for: parameter.setting), field: prefix + "\(field).min")
-                try scratch.apply(parameter.setting, maximum.settingValue(for: parameter.setting), field: prefix + "\(field).max")
             }
         }
         if checkingData { try validateData { _, field, reason in fail(field, reason) } }

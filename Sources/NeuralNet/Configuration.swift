@@ -259,13 +259,18 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
         guard learningRate.isFinite, learningRate > 0 else {
             throw fail("learningRate", learningRate, "must be a finite number > 0")
         }
-        // A float32 run steps with Float(learningRate): a value below float32's smallest would train nothing.
+        // A float32 run steps with Float(learningRate): a value below float32's smallest would train
+        // nothing, one above its largest is infinity.
         try refuseZeroInFloat32("learningRate", learningRate, fail)
         guard momentum.isFinite, momentum >= 0, momentum < 1 else {
             throw fail("momentum", momentum, "must be in [0, 1)")
         }
         guard weightDecay.isFinite, weightDecay >= 0 else {
             throw fail("weightDecay", weightDecay, "must be a finite number >= 0")
+        }
+        // Float(weightDecay) as infinity would diverge at once (one below float32's smallest is just no decay).
+        if precision == .float32, Float(weightDecay).isInfinite {
+            throw fail("weightDecay", weightDecay, "it is infinite in float32 (the largest is about 3.4e38): use a smaller value, or precision float64")
         }
         try validateOptimizer(fail)
         guard batchSize >= 1 else { throw fail("batchSize", batchSize, "must be at least 1") }
@@ -284,9 +289,16 @@ public struct TrainingConfiguration: Codable, Hashable, Sendable {
 extension TrainingConfiguration {
     /// Refuses a positive setting that a float32 run would use as 0 (below about 1.4e-45, float32's
     /// smallest positive number).
+    /// And one above float32's largest (about 3.4e38), which a float32 run would use as infinity
+    /// (a run that diverges at once).
     fileprivate func refuseZeroInFloat32(_ field: String, _ value: Double, _ fail: (String, Any, String) -> NeuralNetError) throws {
-        guard precision == .float32, value > 0, Float(value) == 0 else { return }
-        throw fail(field, value, "it is 0 in float32 (the smallest is about 1.4e-45): use a larger value, or precision float64")
+        guard precision == .float32, value > 0 else { return }
+        if Float(value) == 0 {
+            throw fail(field, value, "it is 0 in float32 (the smallest is about 1.4e-45): use a larger value, or precision float64")
+        }
+        if Float(value).isInfinite {
+            throw fail(field, value, "it is infinite in float32 (the largest is about 3.4e38): use a smaller value, or precision float64")
+        }
     }
 
     /// The optimizer's own settings (PyTorch's ranges); a setting another optimizer uses is refused

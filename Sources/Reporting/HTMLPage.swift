@@ -207,7 +207,8 @@ extension Reporter {
         for note in Self.importanceNotes(importance) { html += "<p class=\"meta\">\(xmlEscaped(note))</p>\n" }
         html += "<table class=\"importance\">\n<thead><tr><th>setting</th><th>importance</th><th>groups</th><th>best group</th><th>best mean</th><th>merged</th></tr></thead>\n<tbody>\n"
         for item in importance.settings {
-            let width = Int((item.share * 200).rounded())
+            // A share is in [0, 1]; a non-finite one (never expected) draws no bar rather than trap.
+            let width = item.share.isFinite ? Int((min(1, max(0, item.share)) * 200).rounded()) : 0
             html += "<tr><td class=\"text\">\(xmlEscaped(item.setting))</td>"
             html += "<td class=\"text\"><span class=\"bar\" style=\"width:\(width)px\"></span> \(xmlEscaped(formatNumber(item.share, digits: 3)))</td>"
             html += "<td>\(item.groupCount)</td><td class=\"text\">\(xmlEscaped(item.bestGroup))</td><td>\(xmlEscaped(formatNumber(item.bestMean)))</td>"

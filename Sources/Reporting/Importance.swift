@@ -37,8 +37,15 @@ public enum ImportanceEstimator {
     /// - Parameter runs: per run, the setting values (text, numbers as `Double`) and the metric.
     public static func estimate(settings: [String], runs: [(values: [String: RunValue], metric: Double)], goal: Goal) -> [SettingImportance] {
         guard runs.count >= 2 else { return [] }
-        let mean = runs.map(\.metric).reduce(0, +) / Double(runs.count)
-        let total = runs.reduce(0) { $0 + ($1.metric - mean) * ($1.metric - mean) }
+        let mean = Self.mean(runs.map(\.metric))
+        // Deviations divided by a power of two before squaring: metrics of 1e154 or more would
+        // square to infinity, and the share to inf/inf = NaN. The share is a ratio: the scale cancels.
+        let scale = CellStatistics.deviationScale(runs.map(\.metric), around: mean)
+        func squared(_ value: Double) -> Double {
+            let deviation = CellStatistics.scaledDeviation(value, from: mean, scale: scale)
+            return deviation * deviation
+        }
+        let total = runs.reduce(0) { $0 + squared($1.metric) }
         var candidates: [(setting: String, labels: [String], isBinned: Bool)] = []
         for setting in settings {
             let values = runs.map { $0.values[setting] ?? .null }
@@ -88,8 +95,8 @@ public enum ImportanceEstimator {
                 groupIndex[label] = groups.count
                 groups.append((label, [run.metric]))
             }
-            let means = groups.map { (label: $0.label, count: Double($0.members.count), mean: $0.members.reduce(0, +) / Double($0.members.count)) }
-            let between = means.reduce(0.0) { $0 + $1.count * ($1.mean - mean) * ($1.mean - mean) }
+            let means = groups.map { (label: $0.label, count: Double($0.members.count), mean: Self.mean($0.members)) }
+            let between = means.reduce(0.0) { $0 + $1.count * squared($1.mean) }
             let best = means.min { left, right in
                 left.mean == right.mean ? left.label < right.label : goal.isBetter(left.mean, than: right.mean)
             }!
@@ -98,6 +105,12 @@ public enum ImportanceEstimator {
                                             bestGroup: best.label, bestMean: best.mean, merged: merged))
         }
         return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.setting < $1.setting }
+    }
+
+    /// The plain mean, or for finite values whose sum overflows, the sum of the values divided first.
+    static func mean(_ values: [Double]) -> Double {
+        let mean = values.reduce(0, +) / Double(values.count)
+        return mean.isFinite || !values.allSatisfy(\.isFinite) ? mean : values.reduce(0) { $0 + $1 / Double(values.count) }
     }
 
     /// Whether runs with the same label in `determinant` always have the same label in `dependent`.

@@ -69,7 +69,33 @@ extension CellStatistics {
         // Two passes: the spread around the mean, not E[x²] - E[x]² (which cancels to noise, or below
         // zero, when the values are close together and far from zero).
         let mean = mean
-        standardDeviation = (Self.compensatedSum(values.lazy.map { ($0 - mean) * ($0 - mean) }) / count).squareRoot()
+        let spread = Self.scaledSquaredDeviations(values, around: mean)
+        standardDeviation = (spread.sum / count).squareRoot() * spread.scale
+    }
+
+    /// A power of two that the deviations of `values` from `mean` are divided by before they are
+    /// squared: near half the largest |value - mean| (1 when there is none). Squares of values
+    /// about 1e154 or more overflow to infinity (and a difference of values spanning more than
+    /// 1.8e308 does): scaled, they cannot. A power of two changes no bit of an ordinary result.
+    public static func deviationScale(_ values: some Sequence<Double>, around mean: Double) -> Double {
+        let largest = values.reduce(0.0) { Swift.max($0, abs($1 / 2 - mean / 2)) }
+        return largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: largest.exponent, significand: 1) : 1
+    }
+
+    /// (value - mean) / (2 scale), computed without overflow for finite values.
+    public static func scaledDeviation(_ value: Double, from mean: Double, scale: Double) -> Double {
+        (value / 2 - mean / 2) / scale
+    }
+
+    /// The sum of squared deviations from `mean` as `sum * scale * scale` (with the scale chosen by
+    /// `deviationScale`, times 2): finite for any finite values, whose plain sum of squares may not be.
+    public static func scaledSquaredDeviations(_ values: [Double], around mean: Double) -> (sum: Double, scale: Double) {
+        let scale = deviationScale(values, around: mean)
+        let sum = compensatedSum(values.lazy.map { value in
+            let deviation = scaledDeviation(value, from: mean, scale: scale)
+            return deviation * deviation
+        })
+        return (sum, 2 * scale)
     }
 
     /// The sum of finite values with Neumaier's compensation: each addition's rounding error is

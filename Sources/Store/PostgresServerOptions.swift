@@ -52,6 +52,15 @@ struct PostgresServerOptions {
             case "statement_timeout": statementTimeout = try Self.duration(setting, source: source)
             case "lock_timeout": lockTimeout = try Self.duration(setting, source: source)
             case "idle_in_transaction_session_timeout": idleInTransactionTimeout = try Self.duration(setting, source: source)
+            case "client_encoding":
+                // Slope (postgres-nio) sends and reads UTF-8: the server would take those bytes as the
+                // other encoding and convert them, storing every text written double-encoded.
+                let spelled = setting.value.lowercased().filter { $0 != "-" && $0 != "_" }
+                guard spelled == "utf8" || spelled == "unicode" else {
+                    throw StoreError.invalidDatabaseURL("client_encoding \(PostgresURL.quoted(setting.value)) in \(source): Slope reads and writes text as UTF-8 only, "
+                                                        + "and the server would store it converted (garbled): remove the setting (or write client_encoding=UTF8)")
+                }
+                others.append(setting)
             default: others.append(setting)
             }
         }
@@ -96,18 +105,29 @@ struct PostgresServerOptions {
             throw StoreError.invalidDatabaseURL("\(setting.name) \(PostgresURL.quoted(setting.value)) in \(source) is not a duration: write e.g. -c \(setting.name)=10min "
                                                 + "(units ms, s, min, h, d; a bare number is milliseconds; 0 turns it off)")
         }
-        return value * scale
+        let seconds = value * scale
+        guard (seconds * 1000).rounded() <= Double(maximumMilliseconds) else {
+            throw StoreError.invalidDatabaseURL("\(setting.name) \(PostgresURL.quoted(setting.value)) in \(source) is too large: the server takes at most "
+                                                + "\(maximumMilliseconds) ms (about 24.8 days); write e.g. -c \(setting.name)=10min, or 0 to turn it off")
+        }
+        return seconds
     }
+
+    /// The server's largest value for each of the three timeouts (INT_MAX milliseconds).
+    static let maximumMilliseconds = Int64(Int32.max)
 
     /// Seconds as the server's setting: whole milliseconds (at least 1 for a positive limit).
     static func milliseconds(_ seconds: TimeInterval) -> String {
         let milliseconds = (seconds * 1000).rounded()
-        return "\(seconds > 0 ? max(1, Int64(milliseconds)) : 0)ms"
+        // `duration` keeps a timeout within the server's limit; the clamp keeps any other value
+        // from trapping in the conversion.
+        let whole = milliseconds.isFinite ? Int64(min(milliseconds, Double(maximumMilliseconds))) : maximumMilliseconds
+        return "\(seconds > 0 ? max(1, whole) : 0)ms"
     }
 
     /// Seconds for a message: `200 ms`, `30 s`, `5 min`, `1.5 h`.
     static func describe(_ seconds: TimeInterval) -> String {
-        func number(_ value: Double) -> String { value == value.rounded() ? String(Int64(value)) : String(format: "%.3g", value) }
+        func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3g", value) }
         switch seconds {
         case ..<1: return "\(number(seconds * 1000)) ms"
         case ..<120: return "\(number(seconds)) s"

@@ -154,6 +154,10 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
             guard let seconds = Int(timeout), seconds >= 0 else {
                 throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
             }
+            // libpq reads it as an int; the wait is then set in milliseconds, which must not overflow.
+            guard seconds <= Int(Int32.max) else {
+                throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is too large: write at most \(Int32.max) seconds, e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
+            }
             connectTimeout = seconds == 0 ? Self.defaultConnectTimeout : TimeInterval(seconds)
         } else {
             connectTimeout = Self.defaultConnectTimeout
@@ -191,7 +195,8 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
     /// The URL without its password: `postgresql://slope@db.lab:5432/slope?sslmode=require`.
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        var text = "postgresql://\(Self.encode(user))@\(hostPart):\(port)/\(Self.encode(database))"
+        // A '/' in the user or the database is %2F: pasted back as --db, a bare one is refused.
+        var text = "postgresql://\(Self.encode(user, keepingSlash: false))@\(hostPart):\(port)/\(Self.encode(database, keepingSlash: false))"
         var parameters: [String] = []
         if sslMode != Self.defaultSSLMode { parameters.append("sslmode=\(sslMode.rawValue)") }
         if let root = sslRootCertificate { parameters.append("sslrootcert=\(Self.encode(root))") }
@@ -245,9 +250,9 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
 
     // MARK: - Helpers
 
-    private static func encode(_ text: String) -> String {
+    private static func encode(_ text: String, keepingSlash: Bool = true) -> String {
         var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
+        allowed.insert(charactersIn: keepingSlash ? "-._~/" : "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 

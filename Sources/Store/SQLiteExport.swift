@@ -56,6 +56,20 @@ extension SlopeStore {
         if lstat(path, &info) == 0 {
             throw StoreError.invalidValue("\(shownPath) already exists: give a new file name (export never replaces a file)")
         }
+        // SQLite takes NAME-wal, NAME-shm and NAME-journal as NAME's own files: an export there would
+        // be deleted (or, a valid log, applied to NAME) by the next open of NAME; and a new database
+        // at NAME would take a leftover NAME-wal or NAME-journal as its own.
+        for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
+            let database = String(path.dropLast(suffix.count))
+            if Self.startsWithSQLiteHeader(database) {
+                throw StoreError.invalidValue("\(shownPath) is where the SQLite database \(Self.shownPath(database)) keeps its \(suffix) file: "
+                                              + "give another file name (export never writes a database's own files)")
+            }
+        }
+        for suffix in ["-wal", "-journal"] where lstat(path + suffix, &info) == 0 {
+            throw StoreError.invalidValue("\(Self.shownPath(path + suffix)) exists (left by an earlier database at \(shownPath)), and SQLite would take it "
+                                          + "as the new database's own: give another file name, or remove it first")
+        }
         if let problem = Self.folderProblem(of: path) { throw StoreError.invalidValue("cannot create \(shownPath): \(problem)") }
         guard access(folderPath, W_OK | X_OK) == 0 else {
             throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
@@ -103,6 +117,11 @@ extension SlopeStore {
             case let StoreError.diskFull(path) where path.hasPrefix(temporary):
                 throw StoreError.invalidValue("cannot write \(shownPath): the disk holding it is full; nothing was written "
                                               + "(free some space, or export to another disk)")
+            case let StoreError.sqlite(path, message) where path.hasPrefix(temporary):
+                // A place SQLite cannot create a file in that access() passes (/proc): named as given.
+                var reason = message
+                if reason.hasPrefix("cannot open it (") && reason.hasSuffix(")") { reason = String(reason.dropFirst("cannot open it (".count).dropLast()) }
+                throw StoreError.invalidValue("cannot create \(shownPath): \(reason); nothing was written (give a path in a folder you can write)")
             case let StoreError.ioError(path, message) where path.hasPrefix(temporary):
                 throw StoreError.invalidValue("cannot write \(shownPath) (\(message)); nothing was written (check the disk and the file system)")
             default:
@@ -179,6 +198,14 @@ extension SlopeStore {
             onProgress(progress)
         }
         return summary
+    }
+
+    /// Whether `path` is a regular file that starts with SQLite's header.
+    static func startsWithSQLiteHeader(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\u{0}".utf8)
     }
 
     /// Where this process writes an export to `path` until it is complete: `.NAME.PID.partial` beside it.

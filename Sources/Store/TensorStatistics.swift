@@ -39,6 +39,24 @@ extension TensorStatistics {
             }
             if hasNaN { return TensorStatistics(l2: nil, mean: nil, std: nil, min: nil, max: nil) }
         }
+        // Finite values whose squares overflow (about 1e154 or more): the one-pass sums are
+        // infinite and the shifted sum cancels (mean 0.5 for [0.5, 1e308, -1e308]). A second pass,
+        // as the pivot's statistics: a compensated mean, deviations and l2 scaled before squaring.
+        if sums.minimum.isFinite && sums.maximum.isFinite && !(sums.sumOfSquares.isFinite && sums.sumOfShiftedSquares.isFinite) {
+            let values = (0..<count).map { dtype == .float32 ? Double(value32(bytes, $0)) : value64(bytes, $0) }
+            let statistics = CellStatistics(values)
+            let scale = CellStatistics.deviationScale(values, around: 0)
+            let squares = CellStatistics.compensatedSum(values.lazy.map { value in
+                let scaled = CellStatistics.scaledDeviation(value, from: 0, scale: scale)
+                return scaled * scaled
+            })
+            return TensorStatistics(
+                l2: finite(squares.squareRoot() * (2 * scale)),
+                mean: statistics.flatMap { finite($0.mean) },
+                std: statistics?.standardDeviation.flatMap(finite),
+                min: finite(sums.minimum),
+                max: finite(sums.maximum))
+        }
         let n = Double(count)
         let meanOfShifted = sums.sumOfShifted / n
         let rawVariance = sums.sumOfShiftedSquares / n - meanOfShifted * meanOfShifted

@@ -107,10 +107,15 @@ final class OptimizerCLITests: XCTestCase {
     func testSettingsThatAreZeroInFloat32AreRefused() throws {
         let db = directory.path("zero.db")
         let reason = "is not accepted: it is 0 in float32 (the smallest is about 1.4e-45): use a larger value, or precision float64\n"
+        let infinite = "is not accepted: it is infinite in float32 (the largest is about 3.4e38): use a smaller value, or precision float64\n"
         for (flags, message) in [
             (["--optimizer", "adam", "--epsilon", "1e-50"], "error: --epsilon: '1e-50' " + reason),
             (["--optimizer", "rmsprop", "--epsilon", "1e-46"], "error: --epsilon: '1e-46' " + reason),
             (["--learning-rate", "1e-46"], "error: --learning-rate: '1e-46' " + reason),
+            // Above float32's largest: infinity, a run that diverged at epoch 1 (hostile14 F8).
+            (["--learning-rate", "1e39"], "error: --learning-rate: '1e+39' " + infinite),
+            (["--optimizer", "adam", "--epsilon", "4e38"], "error: --epsilon: '4e+38' " + infinite),
+            (["--weight-decay", "1e39"], "error: --weight-decay: '1e+39' " + infinite),
         ] {
             let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
             XCTAssertEqual(result.error, message)

@@ -186,9 +186,11 @@ final class ReportHardeningCLITests: XCTestCase {
     func testExportOutputPathsAreCheckedWithOneLine() throws {
         let server = try trainedDatabase()
         try Data("a log\n".utf8).write(to: directory.url.appendingPathComponent("w1.log"))
+        try Data("SQLite format 3\u{0}".utf8 + [UInt8](repeating: 0, count: 84)).write(to: directory.url.appendingPathComponent("old.db"))
         let folder = directory.url.path
         let cases: [([String], Int32, String)] = [
             (["--out", "-"], 2, "--out -: --format sqlite writes a database file, not standard output: give a file path"),
+            (["--out", "old.db-wal"], 2, "--out old.db-wal is a file of the SQLite database old.db: give another file name"),
             (["--out", "w1.log/x.db"], 1, "cannot create w1.log/x.db: \(folder)/w1.log is a file, not a folder"),
             (["--out", "missing/x.db"], 1, "cannot create missing/x.db: the folder \(folder)/missing does not exist"),
             (["--out", "new\nline/x.db"], 1, #"cannot create "new\nline/x.db": the folder ""# + folder + #"/new\nline" does not exist"#),

@@ -623,6 +623,24 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/runs/1/tensor.npy?epoch=0&layer=1&kind=step", .notFound, "no step of layer 1 at epoch 0")
     }
 
+    /// Finite values spanning more than Double's range (a float64 tensor [0.5, 1e308, -1e308]): the
+    /// width high - low overflowed and Int(NaN) crashed the whole server (hostile14 F2).
+    func testHistogramOfValuesSpanningMoreThanDoublesRange() {
+        let bins = DashboardData.histogramBins([0.5, 1e308, -1e308], count: 4)
+        XCTAssertEqual(bins.map(\.count), [1, 0, 1, 1])
+        XCTAssertEqual(bins.first?.low, -1e308)
+        XCTAssertEqual(bins.last?.high, 1e308)
+        XCTAssertEqual(bins[2].low, 0, accuracy: 1e292, "the middle edge, -1e308 + 2 x 5e307")
+        XCTAssertEqual(bins[1].high, bins[2].low)
+        XCTAssertTrue(bins.allSatisfy { $0.low.isFinite && $0.high.isFinite })
+        let extremes = DashboardData.histogramBins([-.greatestFiniteMagnitude, .greatestFiniteMagnitude], count: 30)
+        XCTAssertEqual(extremes.map(\.count).reduce(0, +), 2)
+        XCTAssertEqual([extremes.first?.count, extremes.last?.count], [1, 1])
+        // Ordinary values keep their bins (the scale is a power of two: exact).
+        XCTAssertEqual(DashboardData.histogramBins([0.25, -0.5, 0.75, -1, 1.25, -1.5], count: 4).map(\.count), [2, 1, 1, 2])
+        XCTAssertEqual(DashboardData.histogramBins([3, 3], count: 5).map(\.count), [2, 0, 0, 0, 0])
+    }
+
     func testTensorDownloadsAsNpy() async throws {
         let reply = try await fetch("/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight")
         XCTAssertEqual(reply.status, .ok)

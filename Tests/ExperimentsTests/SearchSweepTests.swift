@@ -159,6 +159,24 @@ final class SearchSweepTests: XCTestCase {
                        "s.yaml: parameters.seed: tpe samples an int_uniform range exactly when max - min is at most 2^53 (9007199254740992); "
                        + "0 ... 9223372036854775807 is wider: narrow it, or use method: random")
         XCTAssertNoThrow(try parse("method: random\ncount: 3\nparameters: {seed: {distribution: int_uniform, min: 0, max: 9223372036854775807}}"))
+        // An end the setting refuses (a seed below 0) is said for itself, under tpe as under random:
+        // the width's advice (use method: random) could not help (hostile14 F9).
+        let negative = "count: 3\nparameters: {seed: {distribution: int_uniform, min: -5, max: 9223372036854775807}}"
+        var messages: [String] = []
+        for method in ["tpe", "random"] {
+            XCTAssertThrowsError(try parse("method: \(method)\n" + negative)) { messages.append("\($0)") }
+        }
+        XCTAssertEqual(messages.count, 2)
+        XCTAssertEqual(messages.first, messages.last)
+        XCTAssertTrue(messages[0].contains("parameters.seed.min") && messages[0].contains("a whole number from 0 to 9223372036854775807"), messages[0])
+    }
+
+    /// A sweep's name of megabytes made `report sweeps` take 20 s (hostile14 F10): at most 1000 characters.
+    func testASweepNameHasAtMost1000Characters() throws {
+        let longest = String(repeating: "é", count: 1000)
+        XCTAssertEqual(try parse("name: \(longest)\nparameters: {seed: {values: [1]}}").name, longest)
+        assertRejected("name: \(longest)x\nparameters: {seed: {values: [1]}}",
+                       "s.yaml: name: the name has 1001 characters; a sweep's name has at most 1000: shorten it (say more in description)")
     }
 
     /// A TPE sweep over a log-scale learning rate and three batch sizes (3 startup trials) that four

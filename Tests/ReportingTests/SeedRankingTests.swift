@@ -146,6 +146,24 @@ final class ImportanceTests: XCTestCase {
         XCTAssertEqual(result[1].bestGroup, "1")
     }
 
+    /// The same grid with metrics of about 1e200 (a regression on large targets): the sums of squares
+    /// overflowed and the share was inf/inf = NaN, which crashed `report html` (hostile14 F5).
+    func testSharesOfHugeMetricsAreTheSame() {
+        func run(_ a: String, _ b: Int64, _ metric: Double) -> (values: [String: RunValue], metric: Double) {
+            (["a": .text(a), "b": .integer(b)], metric * 1e200)
+        }
+        let runs = [run("x", 1, 0), run("x", 2, 1), run("y", 1, 10), run("y", 2, 11)]
+        let result = ImportanceEstimator.estimate(settings: ["a", "b"], runs: runs, goal: .min)
+        XCTAssertEqual(result.map(\.setting), ["a", "b"])
+        XCTAssertEqual(result[0].share, 100.0 / 101, accuracy: 1e-12)
+        XCTAssertEqual(result[1].share, 1.0 / 101, accuracy: 1e-12)
+        XCTAssertEqual(result[0].bestMean, 0.5e200, accuracy: 1e186)
+        // Metrics spanning more than Double's range (their mean 0, deviations 1.5e308).
+        let spanning = [run("x", 1, -1.5e108), run("x", 2, -1.5e108), run("y", 1, 1.5e108), run("y", 2, 1.5e108)]
+        let split = ImportanceEstimator.estimate(settings: ["a", "b"], runs: spanning, goal: .min)
+        XCTAssertEqual(split.map(\.share), [1, 0])
+    }
+
     /// Ten distinct learning rates go into 5 bins of 2; the metric is the bin index, so the setting explains all of it.
     func testManyValuesAreBinned() {
         let runs: [(values: [String: RunValue], metric: Double)] = (0..<10).map { index -> (values: [String: RunValue], metric: Double) in

@@ -48,6 +48,43 @@ final class ExportInterruptionTests: XCTestCase {
         }
     }
 
+    /// An export to another database's -wal (-shm, -journal) was written and then deleted by the next
+    /// open of that database (hostile14 F3); one beside a leftover -wal or -journal would take it as
+    /// its own; a place SQLite cannot create a file in was named by its temporary file (F4).
+    func testTargetsSQLiteWouldTakeAsADatabasesOwnFilesAreRefused() throws {
+        let source = directory.path("source.db")
+        let store = try SlopeStore(path: source)
+        try fill(store)
+        let other = directory.path("other.db")
+        try SlopeStore(path: other).close()
+        for suffix in ["-wal", "-shm", "-journal"] {
+            XCTAssertThrowsError(try store.exportSQLite(sweepID: nil, to: other + suffix)) { error in
+                XCTAssertEqual(error as? StoreError, .invalidValue("\(other + suffix) is where the SQLite database \(other) keeps its \(suffix) file: "
+                                                                   + "give another file name (export never writes a database's own files)"))
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: other + suffix))
+        }
+        let leftover = directory.path("fresh.db")
+        _ = FileManager.default.createFile(atPath: leftover + "-journal", contents: Data("old".utf8))
+        XCTAssertThrowsError(try store.exportSQLite(sweepID: nil, to: leftover)) { error in
+            XCTAssertEqual(error as? StoreError, .invalidValue("\(leftover)-journal exists (left by an earlier database at \(leftover)), and SQLite would take it "
+                                                               + "as the new database's own: give another file name, or remove it first"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover))
+        // A -wal beside a file that is not a database is a file name like any other.
+        _ = FileManager.default.createFile(atPath: directory.path("notes.txt"), contents: Data("text".utf8))
+        XCTAssertEqual(try store.exportSQLite(sweepID: nil, to: directory.path("notes.txt-wal")).runs, 2)
+        // /proc passes access(W_OK) for root, but no file can be created there.
+        if getuid() == 0 {
+            XCTAssertThrowsError(try store.exportSQLite(sweepID: nil, to: "/proc/slope-export-test.db")) { error in
+                let message = (error as? StoreError)?.description ?? "\(error)"
+                XCTAssertTrue(message.hasPrefix("cannot create /proc/slope-export-test.db: "), message)
+                XCTAssertFalse(message.contains("partial"), message)
+            }
+        }
+        try store.close()
+    }
+
     func testStoppingLeavesNothingAndStaleTemporaryFilesOfDeadExportsGo() throws {
         let source = directory.path("source.db")
         let store = try SlopeStore(path: source)

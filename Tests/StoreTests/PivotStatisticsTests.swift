@@ -100,4 +100,23 @@ final class PivotStatisticsTests: BothStoresTestCase {
         // A compensated sum: 1 + 1e100 + 1 - 1e100 is 2, where left to right gives 0.
         XCTAssertEqual(CellStatistics.compensatedSum([1, 1e100, 1, -1e100]), 2)
     }
+
+    /// Values of 1e154 or more square to infinity: the spread was NaN (`±nan`, json null) for three
+    /// finite values of about 4e200 (hostile14 F6). Scaled before squaring, it is their spread.
+    func testStandardDeviationOfHugeFiniteValues() throws {
+        let huge = try XCTUnwrap(CellStatistics([3.872e200, 4.796e200, 4.743e200]))
+        XCTAssertEqual(huge.mean, 4.470333333333333e200, accuracy: 1e186)
+        XCTAssertEqual(try XCTUnwrap(huge.standardDeviation), 4.23638472704682e199, accuracy: 1e186)
+        // Values spanning more than Double's range: their deviations (2e308) overflowed too.
+        let spanning = try XCTUnwrap(CellStatistics([1e308, -1e308]))
+        XCTAssertEqual(spanning.mean, 0)
+        XCTAssertEqual(spanning.standardDeviation, 1e308)
+        XCTAssertEqual(CellStatistics([.greatestFiniteMagnitude, .greatestFiniteMagnitude])?.standardDeviation, 0)
+        // Ordinary values: the same bits as the plain two-pass formula (the scale is a power of two).
+        let values = [0.1, 0.7, 0.3, 1.9, 2.2]
+        let mean = CellStatistics.compensatedSum(values) / 5
+        let plain = (CellStatistics.compensatedSum(values.map { ($0 - mean) * ($0 - mean) }) / 5).squareRoot()
+        XCTAssertEqual(CellStatistics(values)?.standardDeviation, plain)
+        XCTAssertEqual(CellStatistics([1, 2, 3, 4])?.standardDeviation, 1.25.squareRoot())
+    }
 }

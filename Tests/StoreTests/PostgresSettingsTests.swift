@@ -78,6 +78,10 @@ final class PostgresSettingsTests: XCTestCase {
         // user "a@b", password "p:@/?#%", database "my db".
         // A '/' in the database name is written %2F (a second '/' in the path is refused).
         XCTAssertEqual(try settings("postgresql://u@h/a%2Fb").database, "a/b")
+        // ... and so in the URL messages name, which must be valid to paste back (hostile14 F7).
+        let slashed = try settings("postgresql://a%2Fb@h/db%20with%2Fodd%3Fname")
+        XCTAssertEqual(slashed.description, "postgresql://a%2Fb@h:5432/db%20with%2Fodd%3Fname")
+        XCTAssertEqual(try settings(slashed.description), slashed)
         let parsed = try settings("postgresql://a%40b:p%3A%40%2F%3F%23%25@h/my%20db")
         XCTAssertEqual(parsed.user, "a@b")
         XCTAssertEqual(parsed.password?.value, "p:@/?#%")
@@ -165,6 +169,16 @@ final class PostgresSettingsTests: XCTestCase {
             ("postgresql://u@h/d?options=--geqo%3Doff%20-d%205", "hold '-d': Slope passes only server settings"),
             ("postgresql://u@h/d?options=-c%20statement_timeout%3Dsoon", "statement_timeout 'soon' in the URL's options is not a duration"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D-1s", "lock_timeout '-1s'"),
+            // Past the server's INT_MAX milliseconds: refused, never a trap converting to Int64.
+            ("postgresql://u@h/d?options=-c%20statement_timeout%3D99999999999999999999",
+             "statement_timeout '99999999999999999999' in the URL's options is too large: the server takes at most 2147483647 ms (about 24.8 days); write e.g. -c statement_timeout=10min, or 0 to turn it off"),
+            ("postgresql://u@h/d?options=-c%20lock_timeout%3D99999999999d", "lock_timeout '99999999999d' in the URL's options is too large"),
+            ("postgresql://u@h/d?options=-c%20idle_in_transaction_session_timeout%3D2147483648", "idle_in_transaction_session_timeout '2147483648' in the URL's options is too large"),
+            // Slope's text is UTF-8: another client_encoding made the server store it garbled (hostile14 F12).
+            ("postgresql://u@h/d?options=-c%20client_encoding%3DLATIN1",
+             "client_encoding 'LATIN1' in the URL's options: Slope reads and writes text as UTF-8 only, and the server would store it converted (garbled): remove the setting (or write client_encoding=UTF8)"),
+            ("postgresql://u@h/d?options=--client-encoding%3Dsql_ascii", "client_encoding 'sql_ascii' in the URL's options: Slope reads and writes text as UTF-8 only"),
+            ("postgresql://u@h/d?connect_timeout=10000000000000000", "connect_timeout '10000000000000000' is too large: write at most 2147483647 seconds"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set 'lock_timeout' twice"),
             ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
         ]
@@ -204,6 +218,16 @@ final class PostgresSettingsTests: XCTestCase {
         environment["PGOPTIONS"] = "-c lock_timeout=5s"
         XCTAssertEqual(try settings("postgresql://u@h/d").lockTimeout, 5)
         XCTAssertEqual(try settings("postgresql://u@h/d?options=-c%20lock_timeout%3D7s").lockTimeout, 7, "the URL's options win, as in libpq")
+        environment["PGOPTIONS"] = "-c lock_timeout=99999999999999999999d"
+        XCTAssertTrue(refusal("postgresql://u@h/d").contains("lock_timeout '99999999999999999999d' in the options in PGOPTIONS is too large"))
+        environment["PGOPTIONS"] = "-c statement_timeout=2147483647"
+        XCTAssertEqual(try settings("postgresql://u@h/d").serverSettings.first, .init(name: "statement_timeout", value: "2147483647ms"), "the server's largest value is taken")
+        environment["PGOPTIONS"] = "-c client_encoding=LATIN1"
+        XCTAssertTrue(refusal("postgresql://u@h/d").contains("client_encoding 'LATIN1' in the options in PGOPTIONS: Slope reads and writes text as UTF-8 only"))
+        for utf8 in ["UTF8", "utf-8", "Unicode"] {
+            environment["PGOPTIONS"] = "-c client_encoding=\(utf8)"
+            XCTAssertEqual(try settings("postgresql://u@h/d").serverSettings.last, .init(name: "client_encoding", value: utf8))
+        }
         environment["PGOPTIONS"] = "-d 5"
         XCTAssertTrue(refusal("postgresql://u@h/d").contains("the options in PGOPTIONS hold '-d'"))
         environment["PGOPTIONS"] = nil

@@ -109,6 +109,31 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(statistics[3], TensorStatistics(l2: 0, mean: 0, std: 0, min: 0, max: 0))
     }
 
+    /// Finite values whose squares overflow: the mean of [0.5, 1e308, -1e308] was 0.5 (the shifted
+    /// sum cancelled), std and l2 nil (hostile14 F11); the second pass gives their true values.
+    func testStatisticsOfFiniteValuesWhoseSquaresOverflow() throws {
+        let (store, runID) = try makeRun()
+        let tensors: [SlopeStore.TensorRecord] = [
+            .float64(layer: 1, kind: .weight, rows: 3, cols: 1, [0.5, 1e308, -1e308]),
+            .float64(layer: 2, kind: .weight, rows: 1, cols: 5, [3e200, 4e200, 3e200, 4e200, 3.5e200]),
+            // float32 squares never overflow a Double: the one pass, as before.
+            .float32(layer: 3, kind: .weight, rows: 1, cols: 2, [3e38, -3e38]),
+        ]
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: tensors, holder: holder)
+        let statistics = try store.tensors(runID: runID).map(\.statistics)
+        XCTAssertEqual(statistics[0].mean!, 0.5 / 3, accuracy: 1e-15)
+        XCTAssertEqual(statistics[0].std!, (2.0 / 3).squareRoot() * 1e308, accuracy: 1e294)
+        XCTAssertEqual(statistics[0].l2!, 2.0.squareRoot() * 1e308, accuracy: 1e294)
+        XCTAssertEqual([statistics[0].min, statistics[0].max], [-1e308, 1e308])
+        XCTAssertEqual(statistics[1].mean!, 3.5e200, accuracy: 1e186)
+        XCTAssertEqual(statistics[1].std!, 0.2.squareRoot() * 1e200, accuracy: 1e186)  // deviations ±0.5e200 four times, 0 once
+        let sumOfSquares: Double = 9 + 16 + 9 + 16 + 12.25
+        XCTAssertEqual(statistics[1].l2!, sumOfSquares.squareRoot() * 1e200, accuracy: 1e186)
+        XCTAssertEqual(statistics[2].mean!, 0)
+        XCTAssertEqual(statistics[2].std!, Double(Float(3e38)), accuracy: 1e24)
+        XCTAssertEqual(statistics[2].l2!, 2.0.squareRoot() * Double(Float(3e38)), accuracy: 1e24)
+    }
+
     /// The one-pass, 4-lane statistics against a plain two-pass computation, over many seeds
     /// and sizes (vector body and scalar tail), in both dtypes.
     func testStatisticsMatchTwoPassReferenceOverSeeds() throws {
