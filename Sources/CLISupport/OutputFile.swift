@@ -53,7 +53,7 @@ public enum OutputFile {
         var info = stat()
         let exists = stat(target, &info) == 0
         if exists && databaseFiles.contains(where: { isFile($0, info) }) { throw refusal }
-        if let database = sqliteDatabase(at: target) {
+        if let database = SlopeStore.sqliteDatabase(owning: target) {
             if let realDatabase, isSameFile(database, realDatabase) { throw refusal }
             throw ReportError.invalidArgument("\(option) \(path) is \(database == target ? "an SQLite database" : "a file of the SQLite database \(database)"): "
                                               + "give another file name (output never replaces a database)")
@@ -115,25 +115,6 @@ public enum OutputFile {
             raise(SIGPIPE)
         }
         throw ReportError.output("\(path): \(String(cString: strerror(failure)))")
-    }
-
-    /// The SQLite database whose file (or -wal or -shm file) `path` is, or nil: output never replaces one.
-    public static func sqliteDatabase(at path: String) -> String? {
-        if isSQLiteFile(path) { return path }
-        for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
-            let database = String(path.dropLast(suffix.count))
-            if isSQLiteFile(database) { return database }
-        }
-        return nil
-    }
-
-    /// Whether `path` is a regular file that starts with SQLite's header.
-    private static func isSQLiteFile(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-              let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\u{0}".utf8)
     }
 
     /// The file a path writes to: itself, or where its chain of symbolic links ends (a link's

@@ -167,7 +167,7 @@ struct DashboardData: Sendable {
                          ("values", .integer(Int64(distinct[column] ?? 0)))])
             }
             let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
-            let validates = try queries.runCount(sweepID: id, filter: .comparison(.validation_fraction, .greater, .number(0))) > 0
+            let validates = try queries.validates(sweepID: id)
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
@@ -337,7 +337,7 @@ struct DashboardData: Sendable {
                 guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
                 runs.append(run)
             }
-            let chosen = metric ?? (runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 } ? .val_loss : .train_loss)
+            let chosen = metric ?? Reporter.defaultCurveMetric(runs)
             // A long run's curve is thinned as its page's is (`run(id:)`): every step-th epoch and the latest.
             let steps = Dictionary(uniqueKeysWithValues: try runs.map { run in
                 (run.id, try Self.epochStep(stored: run.epochsDone > Self.allEpochsUpTo ? queries.epochCount(runID: run.id) : run.epochsDone))

@@ -182,6 +182,10 @@ public struct FlagSettings: Sendable {
                 if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
+                // Checked here, not as the spec's name: with a sweep file too, it is not the file's field.
+                if entry.setting == .name, let name = value.asString, let problem = SweepSpec.nameProblem(name) {
+                    throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
+                }
             }
             try RunSettings.checkDistinct(entry.values, of: entry.setting) { _ in entry.flag }
         }

@@ -736,16 +736,20 @@ extension SweepSpec {
     /// Characters (Unicode scalars) in a sweep's name, at most.
     public static let maximumNameLength = 1000
 
+    /// What is wrong with `name` as a sweep's name (too long), or nil: said for the file's `name`
+    /// field or for `--name` (FlagSettings.validate), whichever gave it.
+    static func nameProblem(_ name: String) -> String? {
+        guard name.unicodeScalars.count > maximumNameLength else { return nil }
+        return "the name has \(name.unicodeScalars.count) characters; a sweep's name has at most \(maximumNameLength): shorten it (say more in description)"
+    }
+
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,
     /// and the spec's own rules; errors name the field.
     public func validate(file: String? = nil, checkingData: Bool = true) throws {
         let prefix = file.map { "\($0): " } ?? ""
         func fail(_ field: String, _ reason: String) -> ExperimentsError { .badSetting(field: prefix + field, reason: reason) }
         // A name is a label in tables and pages: megabytes of one made `report sweeps` take seconds per row.
-        if name.unicodeScalars.count > Self.maximumNameLength {
-            throw fail("name", "the name has \(name.unicodeScalars.count) characters; a sweep's name has at most \(Self.maximumNameLength): shorten it "
-                       + "(say more in description)")
-        }
+        if let problem = Self.nameProblem(name) { throw fail("name", problem) }
         var scratch = RunSettings()
         for parameter in parameters {
             let field = "parameters.\(parameter.setting.rawValue)"

@@ -358,11 +358,7 @@ struct Export: ParsableCommand, ReadsDatabase {
         }
         guard let out, !out.isEmpty else { throw ValidationError("--format sqlite writes a database file: give its name with --out FILE.db") }
         if out == "-" { throw ValidationError("--out -: --format sqlite writes a database file, not standard output: give a file path with --out FILE.db") }
-        // SQLite takes NAME-wal (-shm, -journal) as NAME's own file: the next open of NAME would delete the export.
-        let target = OutputFile.resolvedTarget(out)
-        if let database = OutputFile.sqliteDatabase(at: target), database != target {
-            throw ValidationError("--out \(out) is a file of the SQLite database \(database): give another file name (export never writes a database's -wal, -shm or -journal file)")
-        }
+        // A database's -wal (-shm, -journal) as --out is refused by exportSQLite (SlopeStore.sqliteDatabase(owning:)).
         if filter != nil { throw ValidationError("--where does not go with --format sqlite, which copies whole sweeps: choose one with --sweep") }
         if what != nil { throw ValidationError("--what does not go with --format sqlite, which copies runs, epochs and tensors together") }
     }
@@ -391,6 +387,8 @@ struct Export: ParsableCommand, ReadsDatabase {
             // grace end must not say that nothing was written once it is (nor take it away then).
             copied = try database.openStore().exportSQLite(sweepID: sweep, to: out, shouldStop: { Output.stop.isRequested },
                                                            mayPublish: { Output.stop.mayEnd(.work) }) { done in
+                // Not after a signal: its end erases the line (and says why), which must stay the last.
+                guard !Output.stop.isRequested else { return }
                 progress.show("report: exporting to \(shownOut): \(done.runsDone) of \(done.runs) runs, \(done.epochs) epochs, \(done.tensors) tensors so far")
             }
         }

@@ -62,19 +62,19 @@ extension Reporter {
 
     /// The metric to plot when none is given: validation loss when any run holds out validation
     /// rows (decided by the runs, so a sweep still queued is shown as it will be), else training loss.
-    static func defaultCurveMetric(_ runs: [SlopeStore.RunRecord]) -> CurveMetric {
+    public static func defaultCurveMetric(_ runs: [SlopeStore.RunRecord]) -> CurveMetric {
         validates(runs) ? .val_loss : .train_loss
     }
 
-    /// Whether any of the runs holds out validation rows.
+    /// Whether any of the runs holds out validation rows (`RunRecord.validates`).
     static func validates(_ runs: [SlopeStore.RunRecord]) -> Bool {
-        runs.contains { ($0.number(.validation_fraction) ?? 0) > 0 }
+        runs.contains { $0.validates }
     }
 
     /// Whether any of the sweep's runs matching `filter` holds out validation rows (`validates(_:)`),
     /// from a count: no run is read.
     func validates(_ sweepID: Int64, filter: RunFilter?) throws -> Bool {
-        try runCount(sweepID, filter: filter, and: .comparison(.validation_fraction, .greater, .number(0))) > 0
+        try queries.validates(sweepID: sweepID, filter: filter)
     }
 
     /// How many of the sweep's runs match `filter` and `condition`.
@@ -471,8 +471,7 @@ extension Reporter {
     public func defaultMetric(sweepID: Int64) throws -> (column: RunColumn, goal: Goal) {
         if !queries.isSnapshot { return try snapshot { try $0.defaultMetric(sweepID: sweepID) } }
         // Of the runs the choice needs only whether one validates: a count, not every run (the dashboard asks on each sweep page).
-        let validating = try queries.runCount(sweepID: sweepID, filter: RunFilterParser.parse("validation_fraction > 0"))
-        return try rankingMetric(sweepID, validates: validating > 0)
+        return try rankingMetric(sweepID, validates: validates(sweepID, filter: nil))
     }
 
     /// Labels for a set of values: short (4 significant digits) unless two different values would

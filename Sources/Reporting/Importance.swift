@@ -107,11 +107,8 @@ public enum ImportanceEstimator {
         return result.sorted { $0.share != $1.share ? $0.share > $1.share : $0.setting < $1.setting }
     }
 
-    /// The plain mean, or for finite values whose sum overflows, the sum of the values divided first.
-    static func mean(_ values: [Double]) -> Double {
-        let mean = values.reduce(0, +) / Double(values.count)
-        return mean.isFinite || !values.allSatisfy(\.isFinite) ? mean : values.reduce(0) { $0 + $1 / Double(values.count) }
-    }
+    /// A group's mean: the pivot's and the seed table's (`CellStatistics.mean`), so that the same runs print the same digits.
+    static func mean(_ values: [Double]) -> Double { CellStatistics.mean(values) }
 
     /// Whether runs with the same label in `determinant` always have the same label in `dependent`.
     static func isFunction(_ dependent: [String], of determinant: [String]) -> Bool {

@@ -106,8 +106,12 @@ struct Sweep: ParsableCommand, UsesDatabase {
             (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) {
                 try plan.enqueue(in: store, shouldStop: { Console.stop.isRequested })
             }
+            Console.interrupts.take(.written, quiet: global.quiet)
         } catch where Console.stop.isRequested {  // the write stopped (or gave up waiting for the lock) and was undone
             let signal = Console.stop.signal ?? SIGINT
+            Console.claimEnd()
+            Console.interrupts.flush()  // "stopping the sweep's write" before this line
+            Console.interrupts.take(.written, quiet: global.quiet)
             if !global.quiet { Console.writeError(Console.stoppedBy(signal) + ": " + StoreError.nothingQueuedMessage) }
             throw ExitCode(128 + signal)
         }

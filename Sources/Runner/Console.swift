@@ -311,6 +311,14 @@ enum Console {
     /// The process's Ctrl-C and SIGTERM handlers (`Interrupts`).
     static let interrupts = Interrupts()
 
+    /// Takes the process's end for the work (what it writes next is its last line), or, when a
+    /// second signal's end began first (`Interrupts`), waits for it: it writes that line and exits.
+    static func claimEnd() {
+        guard stop.mayEnd(.work) else {
+            while true { pause() }
+        }
+    }
+
     /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
     static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
@@ -327,14 +335,18 @@ enum Console {
 /// cancelled after the work: a second set made after the first was cancelled never gets the
 /// signals (libdispatch), which left Ctrl-C ignored during training. What the first signal does
 /// depends on the phase; a second one ends the process at once (the database's transaction or
-/// journal keeps it whole).
+/// journal keeps it whole), saying first that nothing was queued when it comes while the sweep
+/// is written (the transaction is rolled back).
 final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under lock
     enum Phase {
         /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
         case queueing
-        /// Writing the sweep (one transaction): the write stops at its next run and is undone
-        /// (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
+        /// Writing the sweep (one transaction): the first signal says the write stops; it stops at
+        /// its next run and is undone (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
         case writing
+        /// The sweep's write has ended (committed, or undone): `Sweep.run` says what a signal found,
+        /// and a signal adds no line of its own.
+        case written
         /// Training: stop after the current epoch (`Worker`).
         case training
     }
@@ -353,7 +365,22 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         self.quiet = quiet
         guard handlers == nil, !isCancelled else { return }
         handlers = StopSignalHandlers(Console.stop, onFirst: { [unowned self] number in self.first(number) },
-                                      onSecond: { number in _exit(128 + number) })
+                                      onSecond: { [unowned self] number in self.second(number) })
+    }
+
+    /// A second request: ends the process at once. While the sweep is written the transaction is
+    /// rolled back with the process, so it says nothing was queued (unless the write is already
+    /// ending by itself and saying so: `Console.claimEnd`).
+    private func second(_ number: Int32) {
+        let (phase, quiet) = lock.withLock { (self.phase, self.quiet) }
+        if phase == .writing {
+            guard Console.stop.mayEnd(.signal) else { return }  // `Sweep.run` is ending and writes the line
+            if !quiet {
+                let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""
+                Console.writeError(fresh + Console.stoppedBy(Console.stop.signal ?? number) + ": " + StoreError.nothingQueuedMessage)
+            }
+        }
+        _exit(128 + number)
     }
 
     private func first(_ number: Int32) {
@@ -367,6 +394,13 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
             }
             _exit(128 + number)
         case .writing:
+            let quiet = self.quiet
+            lock.unlock()
+            guard !quiet else { return }
+            let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below the status line
+            Console.writeError(fresh + (number == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has "
+                               + "just finished (\(number == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...")
+        case .written:
             lock.unlock()
         case .training:
             let quiet = self.quiet

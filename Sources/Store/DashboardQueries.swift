@@ -55,6 +55,12 @@ extension RunQueries {
         }
     }
 
+    /// Whether any run of the sweep (every run when nil) matching `filter` holds out validation
+    /// rows (`RunFilter.validating`), from a count: no run is read.
+    public func validates(sweepID: Int64?, filter: RunFilter? = nil) throws -> Bool {
+        try runCount(sweepID: sweepID, filter: filter.map { .and($0, .validating) } ?? .validating) > 0
+    }
+
     /// How many runs match the optional sweep and filter.
     public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
@@ -78,12 +84,13 @@ extension RunQueries {
     public func sweepBests(columns: [RunColumn]) throws -> [Int64: SweepBest] {
         let ranked = "status NOT IN ('\(RunStatus.failed.rawValue)', '\(RunStatus.diverged.rawValue)')"
         let extremes = columns.map { "min(CASE WHEN \(ranked) THEN \($0.sqlExpression) END), max(CASE WHEN \(ranked) THEN \($0.sqlExpression) END)" }
+        let validating = RunFilter.validating.sql(dialect)
         return try read { c in
             var result: [Int64: SweepBest] = [:]
             for row in try c.rows("""
-                SELECT sweep_id, max(CASE WHEN validation_fraction > 0 THEN 1 ELSE 0 END)\(extremes.map { ", " + $0 }.joined())
+                SELECT sweep_id, max(CASE WHEN \(validating.text) THEN 1 ELSE 0 END)\(extremes.map { ", " + $0 }.joined())
                 FROM runs WHERE sweep_id IS NOT NULL GROUP BY sweep_id
-                """, []) {
+                """, validating.arguments) {
                 guard let sweepID = Int64(sqlValue: row[0]) else { continue }
                 var best = SweepBest(validates: Int64(sqlValue: row[1]) == 1)
                 for (index, column) in columns.enumerated() {

@@ -63,14 +63,24 @@ extension CellStatistics {
             standardDeviation = nil
             return
         }
-        mean = Self.compensatedSum(values) / count
-        // Finite values whose sum overflows (beyond ±1.8e308): their mean still is one.
-        if !mean.isFinite { mean = Self.compensatedSum(values.lazy.map { $0 / count }) }
+        mean = Self.mean(values)
         // Two passes: the spread around the mean, not E[x²] - E[x]² (which cancels to noise, or below
         // zero, when the values are close together and far from zero).
         let mean = mean
         let spread = Self.scaledSquaredDeviations(values, around: mean)
         standardDeviation = (spread.sum / count).squareRoot() * spread.scale
+    }
+
+    /// The mean of `values` (NaN for none), summed with Neumaier's compensation; finite values whose
+    /// sum overflows (beyond ±1.8e308) still have one (each divided first). With an infinity or a NaN
+    /// among them, the plain sum's mean (that infinity, or NaN). The one mean of a group of runs:
+    /// the pivot's cells, the seed table's, and `report importance`'s groups.
+    public static func mean(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let count = Double(values.count)
+        guard values.allSatisfy(\.isFinite) else { return values.reduce(0, +) / count }
+        let mean = compensatedSum(values) / count
+        return mean.isFinite ? mean : compensatedSum(values.lazy.map { $0 / count })
     }
 
     /// A power of two that the deviations of `values` from `mean` are divided by before they are

@@ -151,13 +151,14 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible, Cu
             throw StoreError.invalidDatabaseURL("sslrootcert is given but sslmode=disable turns TLS off: remove one of them")
         }
         if let timeout = query["connect_timeout"] {
+            let tooLarge = StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is too large: write at most \(Int32.max) seconds, e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
+            // Digits only, beyond Int64: a whole number still, too large.
+            if Int(timeout) == nil, !timeout.isEmpty, timeout.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) { throw tooLarge }
             guard let seconds = Int(timeout), seconds >= 0 else {
                 throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is not a whole number of seconds: write e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
             }
             // libpq reads it as an int; the wait is then set in milliseconds, which must not overflow.
-            guard seconds <= Int(Int32.max) else {
-                throw StoreError.invalidDatabaseURL("connect_timeout \(PostgresURL.quoted(timeout)) is too large: write at most \(Int32.max) seconds, e.g. connect_timeout=10 (0 waits the default \(Int(Self.defaultConnectTimeout)) s)")
-            }
+            guard seconds <= Int(Int32.max) else { throw tooLarge }
             connectTimeout = seconds == 0 ? Self.defaultConnectTimeout : TimeInterval(seconds)
         } else {
             connectTimeout = Self.defaultConnectTimeout

@@ -24,7 +24,7 @@ extension SlopeStore {
 
     /// How many epochs of the run are stored (0 for a run stopped before its first).
     public func storedEpochCount(runID: Int64) throws -> Int {
-        try read { c in try c.value("SELECT count(*) FROM epochs WHERE run_id = ?", [runID], as: Int.self) ?? 0 }
+        try queries.epochCount(runID: runID)
     }
 
     /// Stored tensors of a run, filtered by epoch, layer and kind when given; ordered by epoch, layer, kind.

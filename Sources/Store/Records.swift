@@ -463,6 +463,8 @@ extension SlopeStore.RunRecord {
 
     public func text(_ column: RunColumn) -> String? { if case .text(let v) = self[column] { return v }; return nil }
     public func number(_ column: RunColumn) -> Double? { self[column].double }
+    /// Whether the run holds out validation rows: `RunFilter.validating`, on a run in memory.
+    public var validates: Bool { (number(.validation_fraction) ?? 0) > 0 }
     /// A whole-number column as an Int (nil for NULL, text, or a real that is not a whole Int).
     public func integer(_ column: RunColumn) -> Int? {
         switch self[column] {
@@ -567,7 +569,10 @@ extension SlopeStore.StoredTensor {
                         dtype: SQLValue, data: SQLValue) throws -> SlopeStore.TensorRecord {
         let kindText = String(sqlValue: kind), layerNumber = Int(sqlValue: layer)
         let name = (kindText.map { "the \(shownText($0))" } ?? "a tensor") + (layerNumber.map { " of layer \($0)" } ?? "")
-        func damaged(_ detail: String) -> StoreError { .damagedTensor(runID: runID, epoch: epoch, tensor: name, detail: detail) }
+        let row = runID.flatMap { runID in epoch.flatMap { epoch in sqlCondition(layer).flatMap { layer in sqlCondition(kind).map { kind in
+            "run_id = \(runID) AND epoch = \(epoch) AND layer \(layer) AND kind \(kind)"
+        } } } }
+        func damaged(_ detail: String) -> StoreError { .damagedTensor(runID: runID, epoch: epoch, tensor: name, detail: detail, row: row) }
         guard let layerNumber else { throw damaged("its layer is \(describe(layer)), not a whole number") }
         guard let kindText, let tensorKind = SlopeStore.TensorKind(rawValue: kindText) else {
             throw damaged("its kind is \(describe(kind)), which Slope does not write")
@@ -585,6 +590,19 @@ extension SlopeStore.StoredTensor {
             throw damaged("it holds \(tensor.data.count) bytes, and its shape, \(rowCount) x \(colCount) \(tensorType), needs \(needed)")
         }
         return tensor
+    }
+
+    /// `= value` (or `IS NULL`) as SQL that both dialects read, for the DELETE a damaged row's
+    /// message offers: a number (an infinity as 9e999, which SQLite reads as one), 'text' with its
+    /// quotes doubled, X'hex' for a blob; nil for text or a blob too long to put in a message.
+    private static func sqlCondition(_ value: SQLValue) -> String? {
+        switch value {
+        case .null: return "IS NULL"
+        case let .integer(number): return "= \(number)"
+        case let .real(number): return number.isInfinite ? (number > 0 ? "= 9e999" : "= -9e999") : "= \(number)"
+        case let .text(text): return text.utf8.count > 100 ? nil : "= '" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        case let .blob(bytes): return bytes.count > 50 ? nil : "= X'" + bytes.map { String(format: "%02X", $0) }.joined() + "'"
+        }
     }
 
     /// A stored value as a message shows it: NULL, a number, 'text' (cut short), or a blob's size.
@@ -606,7 +624,7 @@ extension SlopeStore.StoredTensor {
     init(row: SQLRow) throws {
         let (runID, epoch) = (Int64(sqlValue: row[0]), Int(sqlValue: row[1]))
         let tensor = try Self.checked(runID: runID, epoch: epoch, layer: row[2], kind: row[3], rows: row[4], cols: row[5], dtype: row[6], data: row[7])
-        guard let runID, let epoch else { throw StoreError.damagedTensor(runID: runID, epoch: epoch, tensor: "a tensor", detail: "no run or epoch") }
+        guard let runID, let epoch else { throw StoreError.damagedTensor(runID: runID, epoch: epoch, tensor: "a tensor", detail: "no run or epoch", row: nil) }
         self.init(runID: runID, epoch: epoch, tensor: tensor,
                   statistics: TensorStatistics(l2: Double(sqlValue: row[8]), mean: Double(sqlValue: row[9]),
                                                std: Double(sqlValue: row[10]), min: Double(sqlValue: row[11]),

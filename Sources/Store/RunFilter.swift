@@ -27,6 +27,11 @@ public enum ComparisonOperator: String, CaseIterable, Sendable {
 
 /// A parsed `--where` expression. Reporting parses user text into this; Store turns it into SQL.
 public indirect enum RunFilter: Equatable, Sendable {
+    /// A run that holds out validation rows (`validation_fraction > 0`): the one definition of
+    /// "validates" (`RunQueries.validates`, `sweepBests`, `RunRecord.validates` in memory), which
+    /// decides val_ or train_ metrics everywhere.
+    public static let validating: RunFilter = .comparison(.validation_fraction, .greater, .number(0))
+
     case comparison(RunColumn, ComparisonOperator, FilterValue)
     case isIn(RunColumn, [FilterValue])
     case like(RunColumn, pattern: String)

@@ -102,13 +102,25 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     }
 
     /// One read transaction (a snapshot: a sweep may keep writing); errors leave as StoreError.
+    /// With an observer (`observingReads`), the read is said to have begun only once `readProbe`
+    /// has returned: a connection handed over (on PostgreSQL, after BEGIN) is not yet an answer,
+    /// since a statement may then wait for another session's lock (a migration, `ALTER TABLE`,
+    /// `VACUUM FULL`, `TRUNCATE`), and that wait is the database not answering, not a request
+    /// that reads too much.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         if let snapshotConnection { return try body(snapshotConnection) }
         return try store.read { connection in
-            readBegun?()
+            if let readBegun {
+                _ = try connection.rows(Self.readProbe, [])
+                readBegun()
+            }
             return try body(connection)
         }
     }
+
+    /// A statement that takes the locks a read takes on every table the reads use (on PostgreSQL,
+    /// ACCESS SHARE: it waits behind an exclusive lock) and reads no row (LIMIT 0: no table is scanned).
+    static let readProbe = "SELECT 1 FROM sweeps, runs, epochs, tensors LIMIT 0"
 
     /// The dialect of the store's backend.
     var dialect: SQLDialect { store.backend.dialect }

@@ -59,12 +59,9 @@ extension SlopeStore {
         // SQLite takes NAME-wal, NAME-shm and NAME-journal as NAME's own files: an export there would
         // be deleted (or, a valid log, applied to NAME) by the next open of NAME; and a new database
         // at NAME would take a leftover NAME-wal or NAME-journal as its own.
-        for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
-            let database = String(path.dropLast(suffix.count))
-            if Self.startsWithSQLiteHeader(database) {
-                throw StoreError.invalidValue("\(shownPath) is where the SQLite database \(Self.shownPath(database)) keeps its \(suffix) file: "
-                                              + "give another file name (export never writes a database's own files)")
-            }
+        if let database = Self.sqliteDatabase(owning: path), database != path {
+            throw StoreError.invalidValue("\(shownPath) is where the SQLite database \(Self.shownPath(database)) keeps its \(path.dropFirst(database.count)) file: "
+                                          + "give another file name (export never writes a database's own files)")
         }
         for suffix in ["-wal", "-journal"] where lstat(path + suffix, &info) == 0 {
             throw StoreError.invalidValue("\(Self.shownPath(path + suffix)) exists (left by an earlier database at \(shownPath)), and SQLite would take it "
@@ -200,8 +197,21 @@ extension SlopeStore {
         return summary
     }
 
+    /// The SQLite database whose file `path` is: `path` itself when it is one, or the database
+    /// (a regular file that starts with SQLite's header) whose -wal, -shm or -journal file it is,
+    /// which SQLite deletes or applies at that database's next open; nil for any other path. The
+    /// one check of it: `report export --format sqlite` (here) and every `report --out` (OutputFile).
+    public static func sqliteDatabase(owning path: String) -> String? {
+        if startsWithSQLiteHeader(path) { return path }
+        for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
+            let database = String(path.dropLast(suffix.count))
+            if startsWithSQLiteHeader(database) { return database }
+        }
+        return nil
+    }
+
     /// Whether `path` is a regular file that starts with SQLite's header.
-    static func startsWithSQLiteHeader(_ path: String) -> Bool {
+    private static func startsWithSQLiteHeader(_ path: String) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }

@@ -29,7 +29,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A `tensors` row that Slope cannot have written (bytes that do not match its shape and
     /// dtype, an unknown kind or dtype): the database was changed outside Slope. `tensor` names it
     /// ("the weight of layer 1"), `detail` says what is wrong.
-    case damagedTensor(runID: Int64?, epoch: Int?, tensor: String, detail: String)
+    /// `row`: the SQL condition that picks the damaged row (`run_id = 3 AND epoch = 2 AND layer = 1
+    /// AND kind = 'weight'`), for the DELETE the message offers; nil when the row has no run or
+    /// epoch, or a layer or kind too long to quote.
+    case damagedTensor(runID: Int64?, epoch: Int?, tensor: String, detail: String, row: String?)
     /// A database, run, sweep or epoch that was asked for does not exist.
     case notFound(String)
     /// A read-only open found no database to read (no file, an empty file, no Slope tables).
@@ -89,10 +92,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return "reading or writing \(path) failed (\(message)): check the disk and the file system, then resume the run."
         case let .corrupt(path, detail):
             return "\(path) is damaged (\(detail)). Restore it from a backup, or try `sqlite3 \(path) .recover` into a new file."
-        case let .damagedTensor(runID, epoch, tensor, detail):
+        case let .damagedTensor(runID, epoch, tensor, detail, row):
             let place = [runID.map { "run \($0)" }, epoch.map { "epoch \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            let remedy = row.map { ", or delete that row to read the rest without it (in sqlite3, or psql): DELETE FROM tensors WHERE \($0);" } ?? "."
             return (place.isEmpty ? "" : place + ": ") + "\(tensor) is damaged (\(detail)): the database was changed outside Slope "
-                + "(the sqlite3 shell, a script); restore it from a backup. Other tensors still read."
+                + "(the sqlite3 shell, a script); restore it from a backup" + remedy
         case let .notFound(what):
             let list = what.hasPrefix("sweep") ? " (`\(CommandHint.command("report sweeps"))` lists the sweeps)"
                 : what.hasPrefix("run") ? " (`\(CommandHint.command("report runs"))` lists the runs)" : ""

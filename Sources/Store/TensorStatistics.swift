@@ -45,13 +45,10 @@ extension TensorStatistics {
         if sums.minimum.isFinite && sums.maximum.isFinite && !(sums.sumOfSquares.isFinite && sums.sumOfShiftedSquares.isFinite) {
             let values = (0..<count).map { dtype == .float32 ? Double(value32(bytes, $0)) : value64(bytes, $0) }
             let statistics = CellStatistics(values)
-            let scale = CellStatistics.deviationScale(values, around: 0)
-            let squares = CellStatistics.compensatedSum(values.lazy.map { value in
-                let scaled = CellStatistics.scaledDeviation(value, from: 0, scale: scale)
-                return scaled * scaled
-            })
+            // The sum of squares is the sum of squared deviations from 0, scaled (the returned scale includes the 2).
+            let squares = CellStatistics.scaledSquaredDeviations(values, around: 0)
             return TensorStatistics(
-                l2: finite(squares.squareRoot() * (2 * scale)),
+                l2: finite(squares.sum.squareRoot() * squares.scale),
                 mean: statistics.flatMap { finite($0.mean) },
                 std: statistics?.standardDeviation.flatMap(finite),
                 min: finite(sums.minimum),

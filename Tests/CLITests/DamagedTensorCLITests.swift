@@ -7,7 +7,9 @@ import XCTest
 
 final class DamagedTensorCLITests: CLITestCase {
     func testADamagedTensorIsRefusedWithOneLineNamingIt() throws {
-        let suffix = ": the database was changed outside Slope (the sqlite3 shell, a script); restore it from a backup. Other tensors still read.\n"
+        let delete = "DELETE FROM tensors WHERE run_id = 1 AND epoch = 2 AND layer = 1 AND kind = 'weight';"
+        let suffix = ": the database was changed outside Slope (the sqlite3 shell, a script); restore it from a backup, or delete that row "
+            + "to read the rest without it (in sqlite3, or psql): " + delete + "\n"
         for (assignment, detail) in [
             ("data = substr(data, 1, 10)", "it holds 10 bytes, and its shape, 2 x 4 float32, needs 32"),
             ("data = data || X'00'", "its data is"),  // || makes text of the blob
@@ -30,6 +32,15 @@ final class DamagedTensorCLITests: CLITestCase {
             // The run's other tensors still read, as they were written.
             let other = try run("report", ["tensors", "1", "--epoch", "1", "--layer", "1", "--kind", "weight", "--format", "csv"]).output
             XCTAssertEqual(other.split(separator: "\n").count, 1 + 8, other)
+            // The DELETE the message offers removes that one row, and then the epoch and the export read.
+            let database = directory.path(databaseName)
+            let stored = try ReportFixture.count("SELECT count(*) FROM tensors WHERE run_id = 1 AND epoch = 2", at: database)
+            XCTAssertEqual(try ReportFixture.execute(delete, at: database), 1)
+            let epoch = try run("report", ["tensors", "1", "--epoch", "2"]).output
+            XCTAssertFalse(epoch.isEmpty)
+            try run("report", ["export", "--format", "sqlite", "--out", "copy.db"])
+            XCTAssertEqual(try ReportFixture.count("SELECT count(*) FROM tensors WHERE run_id = 1 AND epoch = 2", at: directory.path("copy.db")), stored - 1)
+            try FileManager.default.removeItem(atPath: directory.path("copy.db"))
         }
     }
 }

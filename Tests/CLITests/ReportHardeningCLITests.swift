@@ -190,7 +190,8 @@ final class ReportHardeningCLITests: XCTestCase {
         let folder = directory.url.path
         let cases: [([String], Int32, String)] = [
             (["--out", "-"], 2, "--out -: --format sqlite writes a database file, not standard output: give a file path"),
-            (["--out", "old.db-wal"], 2, "--out old.db-wal is a file of the SQLite database old.db: give another file name"),
+            (["--out", "old.db-wal"], 1, "old.db-wal is where the SQLite database old.db keeps its -wal file: give another file name "
+                                          + "(export never writes a database's own files)"),
             (["--out", "w1.log/x.db"], 1, "cannot create w1.log/x.db: \(folder)/w1.log is a file, not a folder"),
             (["--out", "missing/x.db"], 1, "cannot create missing/x.db: the folder \(folder)/missing does not exist"),
             (["--out", "new\nline/x.db"], 1, #"cannot create "new\nline/x.db": the folder ""# + folder + #"/new\nline" does not exist"#),

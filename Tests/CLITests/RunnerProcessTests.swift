@@ -295,6 +295,11 @@ final class RunnerProcessTests: XCTestCase {
             XCTAssertEqual(result.error.split(separator: "\n").last.map(String.init),
                            (test.signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted")
                            + ": nothing was queued (a sweep is written in one transaction, all or nothing); run the command again to queue it")
+            if test.phase != "checked " {  // said at the signal, before the write has noticed it
+                XCTAssertEqual(result.error.split(separator: "\n").dropLast().last.map(String.init),
+                               (test.signal == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has just "
+                               + "finished (\(test.signal == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...", "case \(index)")
+            }
             XCTAssertFalse(result.output.contains("sweep 1 ("), "case \(index): nothing said queued: \(result.output)")
             if test.phase == "checked " {
                 XCTAssertFalse(FileManager.default.fileExists(atPath: db), "case \(index): the database is made after the runs are checked")
@@ -305,6 +310,39 @@ final class RunnerProcessTests: XCTestCase {
             XCTAssertEqual(try store.read { c in try c.value("SELECT count(*) FROM runs", [], as: Int64.self) }, 0, "case \(index)")
             try store.close()
         }
+    }
+
+    /// A second request while the sweep is written (here SIGTERM, then Ctrl-C as soon as it is said) ends the
+    /// process straight away, and still says that nothing was queued (before, it ended with no
+    /// line): whichever of the write (stopping at its next run) and the second signal ends the
+    /// process writes that one line, naming the first signal; nothing is stored.
+    func testASecondSignalWhileTheSweepIsWrittenSaysNothingWasQueued() throws {
+        try """
+            method: random
+            count: 100000
+            fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
+            parameters:
+              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
+            """.write(toFile: database("big.yaml"), atomically: true, encoding: .utf8)
+        let db = database("twice.db")
+        let queueing = try ChildProcess(runner, ["sweep", database("big.yaml"), "--db", db, "--queue-only"])
+        let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
+        while !queueing.errorSoFar.contains("queueing the sweep: writing 100000 runs") && queueing.process.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(queueing.errorSoFar.contains("queueing the sweep: writing 100000 runs"), queueing.errorSoFar)
+        kill(queueing.pid, SIGTERM)
+        // Ctrl-C once SIGTERM was taken (two signals pending at once are delivered lowest first):
+        // the write may meanwhile have stopped by itself, and the line must be the same.
+        while !queueing.errorSoFar.contains("terminated (SIGTERM): stopping the sweep's write") && queueing.process.isRunning && Date() < deadline { usleep(500) }
+        kill(queueing.pid, SIGINT)
+        let result = queueing.finish()
+        XCTAssertTrue([128 + SIGTERM, 128 + SIGINT].contains(result.status), "\(result.status): \(result.error)")
+        let line = "terminated (SIGTERM): nothing was queued (a sweep is written in one transaction, all or nothing); run the command again to queue it"
+        XCTAssertEqual(result.error.split(separator: "\n").last.map(String.init), line, result.error)
+        XCTAssertEqual(result.error.components(separatedBy: line).count, 2, "said once: \(result.error)")
+        let store = try SlopeStore(path: db, mode: .readOnly)
+        XCTAssertEqual(try store.sweeps().count, 0)
+        XCTAssertEqual(try store.read { c in try c.value("SELECT count(*) FROM runs", [], as: Int64.self) }, 0)
+        try store.close()
     }
 
     func testSIGKILLMidSweepThenResumeIsBitIdentical() throws {

@@ -67,7 +67,8 @@ final class DashboardServerTests: XCTestCase {
                                                       "/api/runs/1/histogram?epoch=1&layer=1&kind=weight&bins=4",
                                                       "/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight", "/api/runs/1"], from: server)
         let message = "run 1, epoch 1: the weight of layer 1 is damaged (it holds 3 bytes, and its shape, 2 x 3 float32, needs 24): the database was "
-            + "changed outside Slope (the sqlite3 shell, a script); restore it from a backup. Other tensors still read."
+            + "changed outside Slope (the sqlite3 shell, a script); restore it from a backup, or delete that row to read the rest without it "
+            + "(in sqlite3, or psql): DELETE FROM tensors WHERE run_id = 1 AND epoch = 1 AND layer = 1 AND kind = 'weight';"
         for reply in replies.prefix(2) {
             XCTAssertEqual(reply.status, .internalServerError)
             XCTAssertEqual(reply.headers[.contentType], "application/json; charset=utf-8")

@@ -641,6 +641,29 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(DashboardData.histogramBins([3, 3], count: 5).map(\.count), [2, 0, 0, 0, 0])
     }
 
+    /// The route that crashed (hostile14 F2), on both stores: a float64 tensor [0.5, 1e308, -1e308]
+    /// stored by a worker answers 200 with its count, extremes and 4 bins counting 1, 0, 1, 1.
+    func testHistogramRouteOfValuesSpanningMoreThanDoublesRange() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let runID = try store.createRun(.example())
+        let worker = WorkerIdentity.current(label: "test")
+        let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+        try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: 1), tensors: [.float64(layer: 1, kind: .weight, rows: 1, cols: 3, [0.5, 1e308, -1e308])],
+                             holder: RunHolder(worker: worker, claimToken: claimToken))
+        try store.close()
+        let reply = try await fetch("/api/runs/\(runID)/histogram?epoch=0&layer=1&kind=weight&bins=4", database: location)
+        XCTAssertEqual(reply.status, .ok, reply.text)
+        let json = reply.json
+        XCTAssertEqual(json["count"] as? Int, 3)
+        XCTAssertEqual(json["min"] as? Double, -1e308)
+        XCTAssertEqual(json["max"] as? Double, 1e308)
+        let bins = try XCTUnwrap(json["bins"] as? [[String: Any]], reply.text)
+        XCTAssertEqual(bins.map { $0["count"] as? Int ?? -1 }, [1, 0, 1, 1])
+        XCTAssertEqual(bins.first?["low"] as? Double, -1e308)
+        XCTAssertEqual(bins.last?["high"] as? Double, 1e308)
+    }
+
     func testTensorDownloadsAsNpy() async throws {
         let reply = try await fetch("/api/runs/1/tensor.npy?epoch=0&layer=1&kind=weight")
         XCTAssertEqual(reply.status, .ok)

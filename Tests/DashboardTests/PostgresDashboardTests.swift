@@ -58,6 +58,32 @@ final class PostgresDashboardTests: DashboardTests {
         reply.text.replacingOccurrences(of: #"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"#, with: "<time>", options: .regularExpression)
     }
 
+    /// A request whose statements wait behind another session's exclusive lock (a migration of an
+    /// upgrading runner, ALTER TABLE, VACUUM FULL) is the database not answering: its 503 says so,
+    /// not that the request reads too much (its read transaction had begun, but no statement had
+    /// returned). Once the lock is gone the same server answers.
+    func testARequestWaitingForAnotherSessionsLockSaysTheDatabaseDoesNotAnswer() async throws {
+        let locker = try PostgresSession(settings: PostgresSettings(url: databasePath, environment: [:]))
+        defer { locker.close() }
+        let store = try SlopeStore(location: databasePath, mode: .readOnly)
+        defer { try? store.close() }
+        let server = try DashboardServer(queries: store.queries, answerWithin: .milliseconds(500))
+        try locker.execute(script: "BEGIN; LOCK TABLE runs IN ACCESS EXCLUSIVE MODE")
+        let blocked: Reply
+        do {
+            defer { try? locker.execute(script: "ROLLBACK") }
+            blocked = try await Self.fetch(["/api/sweeps"], from: server)[0]
+        }
+        XCTAssertEqual(blocked.status, .serviceUnavailable)
+        let message = blocked.json["error"] as? String ?? ""
+        XCTAssertTrue(message.hasPrefix("cannot read the database: no answer within 0.5 s (a PostgreSQL server that is down or does not "
+                                        + "answer, a file locked by another process, or a slow query"), message)
+        XCTAssertFalse(message.contains("reads more of it"), message)
+        let answered = try await Self.fetch(["/api/sweeps"], from: server)[0]
+        XCTAssertEqual(answered.status, .ok)
+        XCTAssertEqual((answered.json["sweeps"] as? [Any])?.count, 1)
+    }
+
     /// The fixture written through the same Store API into SQLite and into PostgreSQL: every route
     /// answers the same status and the same JSON (and the same .npy bytes), times aside.
     func testEveryRouteAnswersAsOnSQLite() async throws {

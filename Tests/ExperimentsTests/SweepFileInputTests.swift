@@ -258,4 +258,20 @@ final class SweepFileInputTests: XCTestCase {
         XCTAssertEqual(try SweepSpec.parse(yaml: sampled.json(), file: "sweeps.spec"), sampled)
         XCTAssertEqual(try JSONDecoder().decode(SweepSpec.self, from: try JSONEncoder().encode(sampled)), sampled)
     }
+
+    /// A too-long `--name` is blamed on the flag, with or without a sweep file (review14 F-i: with
+    /// one, it was said as the file's `name` field); a name of 1000 characters is taken.
+    func testATooLongNameFlagIsBlamedOnTheFlag() throws {
+        let file = try SweepSpec.parse(yaml: "parameters: {seed: {values: [1]}}", file: "s.yaml", checkingData: false)
+        var flags = FlagSettings()
+        flags.add(.name, flag: "--name", [String(repeating: "é", count: 1001)])
+        for (source, path) in [(file, "s.yaml"), (nil, nil)] as [(SweepSpec?, String?)] {
+            XCTAssertThrowsError(try flags.sweepSpec(file: source, name: "sweep", filePath: path)) { error in
+                XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a sweep's name has at most 1000: shorten it (say more in description)")
+            }
+        }
+        flags = FlagSettings()
+        flags.add(.name, flag: "--name", [String(repeating: "é", count: 1000)])
+        XCTAssertEqual(try flags.sweepSpec(file: file, name: "sweep", filePath: "s.yaml").name, String(repeating: "é", count: 1000))
+    }
 }

@@ -179,6 +179,8 @@ final class PostgresSettingsTests: XCTestCase {
              "client_encoding 'LATIN1' in the URL's options: Slope reads and writes text as UTF-8 only, and the server would store it converted (garbled): remove the setting (or write client_encoding=UTF8)"),
             ("postgresql://u@h/d?options=--client-encoding%3Dsql_ascii", "client_encoding 'sql_ascii' in the URL's options: Slope reads and writes text as UTF-8 only"),
             ("postgresql://u@h/d?connect_timeout=10000000000000000", "connect_timeout '10000000000000000' is too large: write at most 2147483647 seconds"),
+            // Beyond Int64 (9223372036854775807): digits only, still a whole number, too large.
+            ("postgresql://u@h/d?connect_timeout=99999999999999999999", "connect_timeout '99999999999999999999' is too large: write at most 2147483647 seconds"),
             ("postgresql://u@h/d?options=-c%20lock_timeout%3D1s%20-c%20lock_timeout%3D2s", "set 'lock_timeout' twice"),
             ("postgresql://u@h/d?statement_timeout=5s", "unknown URL parameter 'statement_timeout': Slope knows sslmode, sslrootcert, connect_timeout, options"),
         ]

@@ -134,6 +134,27 @@ public enum ReportFixture {
         try queue.close()
     }
 
+    /// Runs `sql` on the SQLite database at `path` as the sqlite3 shell would (e.g. the DELETE a
+    /// damaged tensor's message offers); returns how many rows it changed.
+    @discardableResult
+    public static func execute(_ sql: String, at path: String) throws -> Int {
+        let queue = try DatabaseQueue(path: path)
+        let changes = try queue.writeWithoutTransaction { db in
+            try db.execute(sql: sql)
+            return db.changesCount
+        }
+        try queue.close()
+        return changes
+    }
+
+    /// The one integer `sql` (a count) selects from the SQLite database at `path`.
+    public static func count(_ sql: String, at path: String) throws -> Int {
+        let queue = try DatabaseQueue(path: path)
+        let value = try queue.read { db in try Int.fetchOne(db, sql: sql) } ?? -1
+        try queue.close()
+        return value
+    }
+
     /// Another program's SQLite database: a valid file with a `runs` table that is not Slope's.
     public static func makeForeignDatabase(at path: String) throws {
         let queue = try DatabaseQueue(path: path)
