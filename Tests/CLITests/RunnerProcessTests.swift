@@ -268,12 +268,9 @@ final class RunnerProcessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: db))
     }
 
-    /// Ctrl-C (or SIGTERM) while a 100,000-run sweep was checked or written ended the process with
-    /// 130 and no word (F16). Now one line says nothing was queued, and nothing is: no database
-    /// made while the runs are checked, no sweep or run stored when the write was begun (it is
-    /// undone whole). The same handlers then stop training after the epoch
-    /// (testCtrlCRequeuesThenResumeIsBitIdentical: a second set made for training was never called).
-    func testCtrlCWhileQueueingSaysNothingWasQueued() throws {
+    /// big.yaml: a random search of 100,000 one-epoch xor runs, long enough to check and to write
+    /// that a signal lands while it is queued.
+    private func writeHundredThousandRunSweep() throws {
         try """
             method: random
             count: 100000
@@ -281,6 +278,15 @@ final class RunnerProcessTests: XCTestCase {
             parameters:
               learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
             """.write(toFile: database("big.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    /// Ctrl-C (or SIGTERM) while a 100,000-run sweep was checked or written ended the process with
+    /// 130 and no word (F16). Now one line says nothing was queued, and nothing is: no database
+    /// made while the runs are checked, no sweep or run stored when the write was begun (it is
+    /// undone whole). The same handlers then stop training after the epoch
+    /// (testCtrlCRequeuesThenResumeIsBitIdentical: a second set made for training was never called).
+    func testCtrlCWhileQueueingSaysNothingWasQueued() throws {
+        try writeHundredThousandRunSweep()
         let cases: [(phase: String, signal: Int32, status: Int32, queueOnly: Bool)] = [
             ("checked ", SIGINT, 130, true), ("writing 100000 runs", SIGINT, 130, true), ("writing 100000 runs", SIGTERM, 143, false)]
         for (index, test) in cases.enumerated() {
@@ -317,13 +323,7 @@ final class RunnerProcessTests: XCTestCase {
     /// line): whichever of the write (stopping at its next run) and the second signal ends the
     /// process writes that one line, naming the first signal; nothing is stored.
     func testASecondSignalWhileTheSweepIsWrittenSaysNothingWasQueued() throws {
-        try """
-            method: random
-            count: 100000
-            fixed: {dataset: xor, hidden: [4], epochs: 1, validation: 0}
-            parameters:
-              learning_rate: {distribution: log_uniform, min: 0.001, max: 1}
-            """.write(toFile: database("big.yaml"), atomically: true, encoding: .utf8)
+        try writeHundredThousandRunSweep()
         let db = database("twice.db")
         let queueing = try ChildProcess(runner, ["sweep", database("big.yaml"), "--db", db, "--queue-only"])
         let deadline = Date().addingTimeInterval(300)  // a safety net, not a timing assertion
