@@ -178,7 +178,11 @@ public struct FlagSettings: Sendable {
         for entry in entries {
             guard !entry.values.isEmpty else { throw ExperimentsError.badSetting(field: entry.flag, reason: "no value given") }
             for value in entry.values {
-                try scratch.apply(entry.setting, value, field: entry.flag)
+                do {
+                    try scratch.apply(entry.setting, value, field: entry.flag)
+                } catch let error as ExperimentsError {
+                    throw Self.decimalComma(entry.values, flag: entry.flag) ?? error
+                }
                 if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
@@ -189,6 +193,16 @@ public struct FlagSettings: Sendable {
             }
             try RunSettings.checkDistinct(entry.values, of: entry.setting) { _ in entry.flag }
         }
+    }
+
+    /// A number written with a decimal comma (`0,5`, `-1,25`) splits into two whole numbers, the
+    /// first or second of which a setting may refuse ("'0' is not accepted"): the refusal then
+    /// names what was typed and says that a comma separates values. Nil for anything else.
+    static func decimalComma(_ values: [SettingValue], flag: String) -> ExperimentsError? {
+        guard values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
+              whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
+        return .badSetting(field: flag, reason: "'\(whole),\(fraction)' is not accepted: a decimal is written with a point "
+            + "(\(whole).\(fraction)); a comma separates the values of a sweep")
     }
 
     /// The settings of `runner train`: exactly one value per flag.

@@ -292,7 +292,7 @@ struct Compact: ParsableCommand, UsesDatabase {
     }
 
     private func compaction(dryRun: Bool) throws -> SlopeStore.Compaction {
-        let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
+        let store = try Console.openStore(global, create: false, readOnly: dryRun, compacting: true)  // a dry run writes nothing
         defer { try? store.close() }
         return try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
     }

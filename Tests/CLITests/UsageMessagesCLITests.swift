@@ -16,6 +16,13 @@ final class UsageMessagesCLITests: CLITestCase {
             ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
             ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
             ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            // A decimal comma (a German or Turkish habit) is named as typed, not by the half refused.
+            ("runner", ["train", "--learning-rate", "0,5"],
+             "error: --learning-rate: '0,5' is not accepted: a decimal is written with a point (0.5); a comma separates the values of a sweep"),
+            ("runner", ["train", "--momentum", "0,9"],
+             "error: --momentum: '0,9' is not accepted: a decimal is written with a point (0.9); a comma separates the values of a sweep"),
+            ("runner", ["sweep", "--weight-decay", "-1,25"],
+             "error: --weight-decay: '-1,25' is not accepted: a decimal is written with a point (-1.25); a comma separates the values of a sweep"),
             // Decimal numbers only, as in a CSV cell: strtod would read 0x10 as 16.
             ("runner", ["train", "--learning-rate", "0x10"], "error: --learning-rate: '0x10' is not accepted; expected a number > 0, e.g. 0.01"),
             ("runner", ["train", "--dataset", "spirals:rows=0x10"],
