@@ -138,7 +138,7 @@ public enum ProgressSummary {
         let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
         guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
         let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""
-        return "* best configuration (mean over seeds): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
+        return "* best configuration (mean over \(SeedRanking.meanOver(groups))): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
             + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : ""))\n"
     }
 }

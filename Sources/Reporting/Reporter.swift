@@ -470,7 +470,7 @@ public struct Reporter: Sendable {
     static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
         runs.map { run in
             SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + SeedRanking.configurationKey(configJSON: run.configJSON),
-                              value: value(run))
+                              value: value(run), seed: Int64(bitPattern: run.settings.seed))
         }
     }
 
@@ -508,7 +508,7 @@ public struct Reporter: Sendable {
         if format != .table { return table.render(format, style: style) }
         let winner = groups[0]
         let bestRun = byID[winner.bestRunID!]!
-        var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over seeds: "
+        var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over \(SeedRanking.meanOver(groups)): "
             + style.good(terminalSafe(Self.configurationLabel(bestRun, varied: varied))) + ", \(column.rawValue) = \(formatNumber(winner.mean))"
             + (winner.standardDeviation.map { " ± " + formatNumber($0) } ?? "") + " (n=\(winner.count))\n"  // as the table's std
         out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n\n"

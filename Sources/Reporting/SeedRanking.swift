@@ -17,6 +17,9 @@ public struct SeedGroup: Equatable, Sendable {
     public var standardDeviation: Double?
     /// The group's best run by the metric (nil when none has a value).
     public var bestRunID: Int64?
+    /// True when two of its runs have the same seed (a search sampled the configuration again): its
+    /// mean is then over runs, not over distinct seeds.
+    public var repeatsASeed: Bool = false
 
     public var count: Int { values.count }
 }
@@ -28,8 +31,10 @@ public enum SeedRanking {
         public var id: Int64
         public var configuration: String
         public var value: Double?
-        public init(id: Int64, configuration: String, value: Double?) {
-            self.id = id; self.configuration = configuration; self.value = value
+        /// The run's training seed (nil when unknown): two equal ones in a group are said (`repeatsASeed`).
+        public var seed: Int64?
+        public init(id: Int64, configuration: String, value: Double?, seed: Int64? = nil) {
+            self.id = id; self.configuration = configuration; self.value = value; self.seed = seed
         }
     }
 
@@ -51,8 +56,10 @@ public enum SeedRanking {
             let deviation = values.count < 2 ? nil : statistics?.standardDeviation
             let best = runs.filter { $0.value?.isFinite ?? false }
                 .min { RunRanking.ranksBefore(($0.id, $0.value), ($1.id, $1.value), goal: goal) }
+            let seeds = runs.compactMap(\.seed)
             return SeedGroup(runIDs: runs.map(\.id), values: values, missing: runs.count - values.count,
-                             mean: mean, standardDeviation: deviation, bestRunID: best?.id)
+                             mean: mean, standardDeviation: deviation, bestRunID: best?.id,
+                             repeatsASeed: Set(seeds).count < seeds.count)
         }
         return groups.sorted { left, right in
             let (leftComplete, rightComplete) = (left.missing == 0 && !left.values.isEmpty, right.missing == 0 && !right.values.isEmpty)
@@ -64,10 +71,13 @@ public enum SeedRanking {
     }
 
     /// What makes two runs the same configuration: their stored `runs.config` without the training
-    /// seed and the run's name. Text that is not a JSON object is its own key.
+    /// seed, the run's name and a search's `trial` (the sampler's values of the parameters, the
+    /// seed's among them when it is one: the settings it chose are in the configuration already).
+    /// Text that is not a JSON object is its own key.
     public static func configurationKey(configJSON: String) -> String {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(configJSON.utf8))) as? [String: Any] else { return configJSON }
         object["name"] = nil
+        object["trial"] = nil
         if var training = object["training"] as? [String: Any] {
             training["seed"] = nil
             object["training"] = training
@@ -79,5 +89,11 @@ public enum SeedRanking {
     /// True when some configuration has more than one run: ranking by mean then says more than per run.
     public static func hasRepeatedConfigurations(_ groups: [SeedGroup]) -> Bool {
         groups.contains { $0.runIDs.count > 1 }
+    }
+
+    /// What the mean is over, as the reports say it: "seeds", or "runs" when some configuration ran
+    /// twice with one seed (its runs then count each, not its distinct seeds).
+    public static func meanOver(_ groups: [SeedGroup]) -> String {
+        groups.contains(where: \.repeatsASeed) ? "runs, some repeating a seed" : "seeds"
     }
 }

@@ -80,7 +80,10 @@ extension CellStatistics {
         let count = Double(values.count)
         guard values.allSatisfy(\.isFinite) else { return values.reduce(0, +) / count }
         let mean = compensatedSum(values) / count
-        return mean.isFinite ? mean : compensatedSum(values.lazy.map { $0 / count })
+        let result = mean.isFinite ? mean : compensatedSum(values.lazy.map { $0 / count })
+        // The division rounds: nine equal values could have a mean an ulp off them (and a spread of
+        // 2.8e-17). A mean is never outside the values.
+        return Swift.min(Swift.max(result, values.min()!), values.max()!)
     }
 
     /// A power of two that the deviations of `values` from `mean` are divided by before they are

@@ -52,6 +52,33 @@ final class SeedRankingTests: XCTestCase {
         XCTAssertFalse(SeedRanking.hasRepeatedConfigurations(SeedRanking.rank([entries[0], entries[2]], goal: .min)))
     }
 
+    /// A TPE run's config holds `trial`, the sampler's values of its parameters, the seed's index among
+    /// them when the seed is a parameter: two runs that differ only by their seed differed there too, so
+    /// seeds were never grouped and runs repeated with one seed were called "the mean over seeds"
+    /// (hostile15 F6). `trial` is left out of the key; a group that repeats a seed is said to be a mean
+    /// over runs; nine equal values have that value as their mean and no spread (not an ulp off).
+    func testASearchsTrialIsNoPartOfTheConfigurationAndRepeatedSeedsAreSaid() {
+        let seed0 = #"{"training":{"learningRate":0.1,"seed":0},"trial":[1,0]}"#
+        let seed1 = #"{"training":{"learningRate":0.1,"seed":1},"trial":[1,1]}"#
+        XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: seed1))
+        XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), #"{"training":{"learningRate":0.1}}"#)
+
+        let value = 0.49543508709194095  // (9 x value) / 9 rounds to 0.495435087091941
+        XCTAssertNotEqual((0..<9).reduce(0.0) { sum, _ in sum + value } / 9, value)
+        let repeated = (1...9).map { SeedRanking.Entry(id: Int64($0), configuration: "lr=0.1", value: value, seed: 0) }
+            + [SeedRanking.Entry(id: 10, configuration: "lr=0.1", value: 0.5, seed: 1)]
+        let once = [SeedRanking.Entry(id: 11, configuration: "lr=0.01", value: 0.7, seed: 0),
+                    SeedRanking.Entry(id: 12, configuration: "lr=0.01", value: 0.9, seed: 1)]
+        let groups = SeedRanking.rank(repeated + once, goal: .min)
+        XCTAssertEqual(groups.map(\.repeatsASeed), [true, false])
+        XCTAssertEqual(SeedRanking.meanOver(groups), "runs, some repeating a seed")
+        XCTAssertEqual(SeedRanking.meanOver([groups[1]]), "seeds")
+        let nine = SeedRanking.rank(Array(repeated.prefix(9)), goal: .min)[0]
+        XCTAssertEqual(nine.mean, value)
+        XCTAssertEqual(nine.standardDeviation, 0)
+        XCTAssertEqual(CellStatistics(Array(repeating: value, count: 3))?.mean, value)
+    }
+
     /// The configuration key leaves out the training seed and the name, nothing else.
     func testConfigurationKey() {
         let seed0 = #"{"name":"x","training":{"learningRate":0.1,"seed":0},"data":{"splitSeed":0}}"#
