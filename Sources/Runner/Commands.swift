@@ -98,7 +98,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
         // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        Console.sayStorageEstimate(plan.plannedConfigurations, global)
+        Console.sayStorageEstimate(plan.plannedConfigurations, global, progress: progress)
         Console.sayNotes(PlanNotes.notes(plan: plan), global)
         Console.interrupts.take(.writing, quiet: global.quiet)
         let sweepID: Int64, runIDs: [Int64]

@@ -129,10 +129,13 @@ enum Console {
     }
 
     /// Before training: the estimated database growth, and above 1 GB a warning with what to do.
-    static func sayStorageEstimate(_ configurations: [RunConfiguration], _ global: GlobalOptions) {
+    /// `progress`: a sweep's queueing, whose line says a long estimate is on its way.
+    static func sayStorageEstimate(_ configurations: [RunConfiguration], _ global: GlobalOptions, progress: QueueingProgress? = nil) {
         guard !global.quiet else { return }
-        let estimate = StorageEstimate(configurations: configurations)
-        let (note, warning) = estimate.message(configurations: configurations, databasePath: global.displayedLocation)
+        func estimate() -> (note: String, warning: String?) {
+            StorageEstimate.message(configurations: configurations, databasePath: global.displayedLocation)
+        }
+        let (note, warning) = progress.map { $0.estimating(configurations.count, estimate) } ?? estimate()
         say(note)
         if let warning { writeError(warning) }
     }
@@ -505,6 +508,14 @@ final class QueueingProgress: @unchecked Sendable {
     /// Checking the runs' settings and data (called from `SweepPlan`, on this thread).
     func checked(_ done: Int, _ total: Int) {
         line.show("queueing the sweep: checked \(done) of \(total) runs' settings...")
+    }
+
+    /// Estimating the database growth of a large sweep (each run's configuration encoded): said
+    /// before, as it gives no progress, and erased once done, before the estimate is printed.
+    func estimating<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        if count >= 10_000 || line.isShown { line.show("queueing the sweep: estimating the database growth of \(count) runs...", always: true) }
+        defer { finish() }
+        return try body()
     }
 
     /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.

@@ -177,6 +177,10 @@ final class InputHardeningCLITests: CLITestCase {
         let result = try runner(["sweep", "big.yaml", "--queue-only", "--db", "big.db"])
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.error.contains("queueing the sweep: writing 10000 runs to big.db...\n"), result.error)
+        // The estimate (each run's configuration encoded; a minute and a half of silence at 100,000
+        // runs when it was made up to 11 times for its advice) is said before it, too.
+        XCTAssertTrue(result.error.contains("queueing the sweep: estimating the database growth of 10000 runs...\n"
+                                            + "queueing the sweep: writing 10000 runs"), result.error)
         XCTAssertFalse(result.error.contains("\r"), "no terminal line in a log: \(result.error)")
         XCTAssertTrue(result.output.contains("sweep 1 (big): 10000 runs queued"), result.output)
         let store = try SlopeStore(path: directory.path("big.db"), mode: .readOnly)
