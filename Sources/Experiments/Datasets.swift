@@ -305,8 +305,17 @@ public enum DataCatalog {
             for column in featureIndices { features.append(table.values[start + column]) }
         }
         if let (line, text) = table.mixedText {
+            // The minority is the slip: a missing value written NA among numbers, or a number among class names.
+            let texts = table.textCellCount, numbers = table.rowCount - table.textCellCount
+            if texts > numbers, let (numberLine, number) = table.firstNumberInText {
+                throw ExperimentsError.badData(file: file, line: numberLine, column: "'\(shownText(targetName))'",
+                    reason: "'\(shownText(number))' is a number among class names (\(texts) of the column's \(table.rowCount) cells are text); "
+                        + (numbers == 1 ? "write that class as a name, or fix or remove that row"
+                                        : "write those classes as names, or fix or remove the \(numbers) rows with numbers (this is the first)"))
+            }
             throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(targetName))'",
-                reason: "'\(shownText(text))' is not a number, and the column's other cells are numbers; fix or remove that row")
+                reason: "'\(shownText(text))' is not a number, and " + (texts == 1 ? "the column's other cells are numbers; fix or remove that row"
+                    : "\(numbers) of the column's \(table.rowCount) cells are numbers; fix or remove the \(texts) rows with text (this is the first)"))
         }
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {

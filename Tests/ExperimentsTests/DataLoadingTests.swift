@@ -76,6 +76,15 @@ final class DataLoadingTests: XCTestCase {
         // A stray text among numbers (a missing value written NA) is an error, not a reason for classes.
         assertBadData("a,price\n1,250000\n2,NA\n3,310000\n", line: 3, column: "'price'",
                       contains: "'NA' is not a number, and the column's other cells are numbers")
+        // Two of them: counted, the first named. Numbers among class names (hostile15 F7): the number is
+        // the slip, not the names around it (the message blamed 'cat' and said the other cells were numbers).
+        assertBadData("a,price\n1,250000\n2,NA\n3,310000\n4,?\n5,1\n6,2\n", line: 3, column: "'price'",
+                      contains: "'NA' is not a number, and 4 of the column's 6 cells are numbers; fix or remove the 2 rows with text (this is the first)")
+        assertBadData("a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n7,8,7\n7,8,dog\n", line: 5, column: "'y'",
+                      contains: "'7' is a number among class names (4 of the column's 5 cells are text); write that class as a name, or fix or remove that row")
+        assertBadData("a,y\n1,cat\n2,\"3.5\"\n3,dog\n4,cat\n5,2\n", line: 3, column: "'y'",
+                      contains: "'3.5' is a number among class names (3 of the column's 5 cells are text); write those classes as names, "
+                        + "or fix or remove the 2 rows with numbers (this is the first)")
         let names = (0..<25).map { "id\($0)" }
         assertBadData("a,name\n" + names.enumerated().map { "\($0.offset),\($0.element)" }.joined(separator: "\n") + "\n",
                       line: nil, column: "'name'", contains: "holds 25 different texts; if they are classes, say so with --task classification")
