@@ -122,7 +122,10 @@ public enum DataCatalog {
             return nil
         } catch let error as ExperimentsError {
             if case let .badSetting(_, reason) = error { return reason }
-            if case let .badData(_, _, _, reason) = error { return "\(name): \(reason)" }
+            if case let .badData(_, _, _, reason) = error {
+                // A relative path is looked for in the current folder: say so (a sweep file's folder is not).
+                return "\(name): " + (reason == "no such file" && !name.hasPrefix("/") ? "no such file in the current folder" : reason)
+            }
             return error.description
         } catch {
             return "\(error)"

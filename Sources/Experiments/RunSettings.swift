@@ -257,10 +257,10 @@ public enum Setting: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Settings whose values are whole numbers (int_uniform, and rounding of other draws).
     /// Settings that take true or false.
     var isBoolean: Bool { self == .standardize || self == .nesterov || self == .bias }
 
+    /// Settings whose values are whole numbers (int_uniform, and rounding of other draws).
     var isInteger: Bool {
         switch self {
         case .batchSize, .epochs, .seed, .splitSeed, .earlyStoppingPatience: return true

@@ -181,7 +181,7 @@ public struct FlagSettings: Sendable {
                 do {
                     try scratch.apply(entry.setting, value, field: entry.flag)
                 } catch let error as ExperimentsError {
-                    throw Self.decimalComma(entry.values, flag: entry.flag) ?? error
+                    throw Self.decimalComma(entry.values, of: entry.setting, flag: entry.flag) ?? error
                 }
                 if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
@@ -195,12 +195,15 @@ public struct FlagSettings: Sendable {
         }
     }
 
-    /// A number written with a decimal comma (`0,5`, `-1,25`) splits into two whole numbers, the
-    /// first or second of which a setting may refuse ("'0' is not accepted"): the refusal then
-    /// names what was typed and says that a comma separates values. Nil for anything else.
-    static func decimalComma(_ values: [SettingValue], flag: String) -> ExperimentsError? {
-        guard values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
+    /// A number written with a decimal comma (`0,5`) splits into two whole numbers, the first or
+    /// second of which a setting may refuse ("'0' is not accepted"): when the setting takes
+    /// fractions and would take the number with a point (0.5), the refusal names what was typed
+    /// and says that a comma separates values. Nil for anything else (`--batch-size 16,0` is a list).
+    static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String) -> ExperimentsError? {
+        guard setting.isNumeric, !setting.isInteger, values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
               whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
+        var scratch = RunSettings()
+        guard (try? scratch.apply(setting, .string("\(whole).\(fraction)"), field: flag)) != nil else { return nil }
         return .badSetting(field: flag, reason: "'\(whole),\(fraction)' is not accepted: a decimal is written with a point "
             + "(\(whole).\(fraction)); a comma separates the values of a sweep")
     }
@@ -231,7 +234,7 @@ public struct FlagSettings: Sendable {
             flags[entry.setting] = entry.flag
         }
         try spec.validate(file: filePath, checkingData: false)
-        try spec.validateData { setting, field, reason in
+        try spec.validateData(specFile: filePath) { setting, field, reason in
             .badSetting(field: flags[setting] ?? (filePath.map { "\($0): " } ?? "") + field, reason: reason)
         }
         return spec

@@ -21,8 +21,11 @@ final class UsageMessagesCLITests: CLITestCase {
              "error: --learning-rate: '0,5' is not accepted: a decimal is written with a point (0.5); a comma separates the values of a sweep"),
             ("runner", ["train", "--momentum", "0,9"],
              "error: --momentum: '0,9' is not accepted: a decimal is written with a point (0.9); a comma separates the values of a sweep"),
-            ("runner", ["sweep", "--weight-decay", "-1,25"],
-             "error: --weight-decay: '-1,25' is not accepted: a decimal is written with a point (-1.25); a comma separates the values of a sweep"),
+            ("runner", ["sweep", "--momentum", "0,95"],
+             "error: --momentum: '0,95' is not accepted: a decimal is written with a point (0.95); a comma separates the values of a sweep"),
+            // Not when the number with a point would be refused too, nor for a whole-number setting (a list there).
+            ("runner", ["sweep", "--weight-decay", "-1,25"], "error: --weight-decay: '-1' is not accepted; expected a number >= 0"),
+            ("runner", ["sweep", "--batch-size", "16,0"], "error: --batch-size: '0' is not accepted; expected a whole number >= 1"),
             // Decimal numbers only, as in a CSV cell: strtod would read 0x10 as 16.
             ("runner", ["train", "--learning-rate", "0x10"], "error: --learning-rate: '0x10' is not accepted; expected a number > 0, e.g. 0.01"),
             ("runner", ["train", "--dataset", "spirals:rows=0x10"],
