@@ -76,10 +76,11 @@ public enum ProgressSummary {
         if !unfinished.isEmpty {
             text += "still queued or running (not ranked): run\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", "))\n"
         }
-        let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
+        let divergedRuns = sorted.filter { $0.status == .diverged }
+        let diverged = divergedRuns.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (\(Diagnostics.divergedCause)): "
-                + "try \(Diagnostics.divergedAdvice)\n"
+                + "try \(Diagnostics.divergedAdvice(divergedRuns))\n"
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         let report = reportCommand

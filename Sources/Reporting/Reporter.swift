@@ -324,7 +324,9 @@ public struct Reporter: Sendable {
                 out += "            \(note)\n"
             }
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
-            out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
+            // Without a hidden layer (2-1) the hidden activation is stored but used by no layer: not shown.
+            let hiddenActivation = run.layers.split(separator: "-").count > 2 ? (run.text(.activation) ?? "") + "/" : ""
+            out += "model:      \(run.layers)  \(hiddenActivation)\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
             out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
             out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
             // The other settings (the columns of 0003), those the run has.
@@ -360,7 +362,7 @@ public struct Reporter: Sendable {
 
     /// `report show`'s findings: a diverged run's first (its advice), then what its stored epochs show.
     static func diagnoses(_ run: SlopeStore.RunRecord, queries: RunQueries) throws -> [TrainingDiagnosis] {
-        (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+        (Diagnostics.divergence(run).map { [$0] } ?? [])
             + (try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries))
     }
 
