@@ -97,6 +97,10 @@ final class UsageMessagesCLITests: CLITestCase {
             ("report", ["inspect", "1"], "report: error: unknown command 'inspect': `report --help` lists the commands"),
             ("report", ["shwo", "1"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
             ("runner", ["trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
+            // `help NAME` of no command: ArgumentParser printed the overview and exited 0 (newuser15 N9); one check for both tools.
+            ("runner", ["help", "NOSUCH"], "error: unknown command 'NOSUCH': `runner --help` lists the commands"),
+            ("runner", ["help", "trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
+            ("report", ["help", "shwo"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
             ("report", ["grid", "--sweep", "1", "--rows", "learning_rate", "--cols", "learning_rate"],
              "report: error: --rows and --cols are both learning_rate: give two different columns (one against itself is only a diagonal)"),
             ("report", ["runs", "--where", "learning_rate != null"],
