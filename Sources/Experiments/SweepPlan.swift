@@ -60,6 +60,26 @@ public struct SweepPlan: Sendable {
                                                   reason: "\(written ?? flag): \(reason)")
             }
         }
+        // A TPE sweep's trials are drawn later: each value and distribution end it may draw is
+        // checked now, with the first trial's other values (a refusal names the field).
+        if spec.method == .tpe {
+            for (field, point) in try spec.tpeProbes(base: base) {
+                do {
+                    let configuration = try RunConfiguration.make(point.settings, load: load)
+                    // A trial that may lack the metric the spec names (validation 0 among the values) is
+                    // refused as a random sweep's run would be: TPE would rank it by another measure.
+                    if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
+                            load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
+                        throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
+                                                          reason: "\(spec.metric.name.rawValue) \(reason) (a trial may draw \(field))")
+                    }
+                } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
+                    let setting = Setting.allCases.first { $0.flag == flag }
+                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + field,
+                                                      reason: setting == nil ? "\(flag): \(reason)" : reason)
+                }
+            }
+        }
         // A TPE sweep's trials are drawn later: refused when no trial may hold out validation rows.
         if spec.earlyTerminate?.kind == .median, spec.method == .tpe, !spec.mayHave(.validation, { $0.validationFraction > 0 }),
            let reason = Self.medianProblem(configurations[0], spec: spec) {
