@@ -207,7 +207,7 @@ public struct FlagSettings: Sendable {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
                 // Checked here, not as the spec's name: with a sweep file too, it is not the file's field.
-                if entry.setting == .name, let name = value.asString, let problem = SweepSpec.nameProblem(name) {
+                if entry.setting == .name, let name = value.asString, let problem = SweepSpec.nameProblem(name, flag: true) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
             }

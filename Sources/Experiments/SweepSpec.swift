@@ -756,9 +756,12 @@ extension SweepSpec {
 
     /// What is wrong with `name` as a sweep's name (too long), or nil: said for the file's `name`
     /// field or for `--name` (FlagSettings.validate), whichever gave it.
-    static func nameProblem(_ name: String) -> String? {
+    /// `flag`: given as `--name`, which names `runner train`'s run (no description) or a sweep.
+    static func nameProblem(_ name: String, flag: Bool = false) -> String? {
         guard name.unicodeScalars.count > maximumNameLength else { return nil }
-        return "the name has \(name.unicodeScalars.count) characters; a sweep's name has at most \(maximumNameLength): shorten it (say more in description)"
+        return "the name has \(name.unicodeScalars.count) characters; " + (flag
+            ? "a name has at most \(maximumNameLength): shorten it"
+            : "a sweep's name has at most \(maximumNameLength): shorten it (say more in description)")
     }
 
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,

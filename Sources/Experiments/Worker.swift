@@ -235,8 +235,12 @@ public final class Worker: @unchecked Sendable {
             if reclaimed.isEmpty {
                 guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
                     let run = try store.run(id: runID)
-                    throw ExperimentsError.notFound("run \(runID) is \(run.status.rawValue)"
-                        + (run.status == .running ? " and its worker (\(run.worker ?? "?")) is still alive" : "") + "; nothing to resume")
+                    // Alive as far as this process can tell: its process runs on this host, or (another
+                    // host's) its heartbeat is younger than --stale-after; said as the sweep form says it.
+                    throw ExperimentsError.notFound("run \(runID) is \(run.status.rawValue)" + (run.status == .running
+                        ? ", held by live worker (\(shownText(run.worker ?? "?", limit: 200))); nothing to resume: `runner resume` takes a run over once "
+                            + "its worker has exited (or, on another host, once its heartbeat is older than --stale-after)"
+                        : "; nothing to resume"))
                 }
                 reclaimed = [claimed]
             }

@@ -283,8 +283,12 @@ final class SweepFileInputTests: XCTestCase {
         flags.add(.name, flag: "--name", [String(repeating: "é", count: 1001)])
         for (source, path) in [(file, "s.yaml"), (nil, nil)] as [(SweepSpec?, String?)] {
             XCTAssertThrowsError(try flags.sweepSpec(file: source, name: "sweep", filePath: path)) { error in
-                XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a sweep's name has at most 1000: shorten it (say more in description)")
+                XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
             }
+        }
+        // The flag names `runner train`'s run too, which has no description to say more in (hostile15 F13).
+        XCTAssertThrowsError(try flags.validate()) { error in
+            XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
         }
         flags = FlagSettings()
         flags.add(.name, flag: "--name", [String(repeating: "é", count: 1000)])
