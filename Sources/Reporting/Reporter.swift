@@ -513,7 +513,11 @@ public struct Reporter: Sendable {
         var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over \(SeedRanking.meanOver(groups)): "
             + style.good(terminalSafe(Self.configurationLabel(bestRun, varied: varied))) + ", \(column.rawValue) = \(formatNumber(winner.mean))"
             + (winner.standardDeviation.map { " ± " + formatNumber($0) } ?? "") + " (n=\(winner.count))\n"  // as the table's std
-        out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n\n"
+        out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n"
+        // As grid says it: a pruned run's value is from the epoch it stopped at (hostile15 F14).
+        let pruned = groups.reduce(0) { count, group in count + group.runIDs.filter { byID[$0]?.status == .pruned }.count }
+        if pruned > 0 { out += Self.prunedNote(pruned, in: "the means") + "\n" }
+        out += "\n"
         table.rows = Array(table.rows.prefix(10))
         table.highlightedRows = [0]
         out += table.renderTable(style: style)
