@@ -132,6 +132,19 @@ public enum DataCatalog {
         }
     }
 
+    /// A built-in dataset as it is stored: its name in lower case and the options that differ from
+    /// their defaults, in the dataset's order, their numbers written one way
+    /// (`SPIRALS:noise=0.2:rows=1e2` is `spirals:rows=100`, noise 0.2 being the default), so that one
+    /// dataset has one `dataset` value to filter, group and compare by (hostile15 F11). A file, or a
+    /// name that is no valid built-in, is kept as typed (its errors come where it is checked).
+    static func canonicalName(_ name: String) -> String {
+        guard !FileManager.default.fileExists(atPath: name), let (builtIn, options) = try? builtInOptions(name) else { return name }
+        return ([builtIn.rawValue] + builtIn.options.compactMap { option in
+            let value = options[option.name] ?? option.defaultValue
+            return value == option.defaultValue ? nil : "\(option.name)=\(shortDescription(value))"
+        }).joined(separator: ":")
+    }
+
     /// The built-in dataset and its options (defaults filled in), checked: names, syntax, ranges.
     static func builtInOptions(_ name: String) throws -> (BuiltInDataset, [String: Double]) {
         let parts = name.split(separator: ":", omittingEmptySubsequences: false).map(String.init)

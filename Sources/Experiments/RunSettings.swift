@@ -147,7 +147,7 @@ public struct RunSettings: Hashable, Sendable {
         switch setting {
         case .dataset:
             guard let text = value.asString, !text.isEmpty else { throw fail("a built-in dataset name or a CSV file path") }
-            dataset = text
+            dataset = DataCatalog.canonicalName(text)
         case .target:
             guard let text = value.asString, !text.isEmpty else { throw fail("a column name of the CSV file") }
             target = text

@@ -7,6 +7,30 @@ import XCTest
 @testable import Experiments
 
 final class DataLoadingTests: XCTestCase {
+    /// One built-in dataset, one stored name (hostile15 F11: `SPIRALS:rows=1e2`, `spirals:rows=100`
+    /// and `Spirals:rows=+100`, the same data, were three `dataset` values to filter and group by):
+    /// lower case, the options that differ from the defaults in the dataset's order, numbers one way.
+    func testABuiltInDatasetIsStoredUnderOneName() throws {
+        for (typed, stored) in [("SPIRALS:rows=1e2", "spirals:rows=100"), ("Spirals:rows=+100", "spirals:rows=100"),
+                                ("spirals:noise=0.5:rows=100", "spirals:rows=100:noise=0.5"), ("spirals:noise=0.2", "spirals"),
+                                ("DIGITS", "digits"), ("blobs:seed=2:classes=4:rows=60", "blobs:rows=60:classes=4:seed=2")] {
+            var settings = RunSettings()
+            try settings.apply(.dataset, .string(typed), field: "--dataset")
+            XCTAssertEqual(settings.dataset, stored, typed)
+            XCTAssertEqual(try DataCatalog.load(typed).sha256, try DataCatalog.load(stored).sha256, typed)
+        }
+        // Not a built-in: kept as typed, for its own error later.
+        for typed in ["nosuch", "spirals:rows=x", "Data.CSV"] {
+            var settings = RunSettings()
+            try settings.apply(.dataset, .string(typed), field: "--dataset")
+            XCTAssertEqual(settings.dataset, typed)
+        }
+        // The same data twice in one sweep is refused as `--seed 0,0` is.
+        XCTAssertThrowsError(try RunSettings.checkDistinct([.string("spirals:rows=100"), .string("SPIRALS:rows=1e2")], of: .dataset) { "--dataset[\($0)]" }) { error in
+            XCTAssertEqual("\(error)", "--dataset[1]: 'SPIRALS:rows=1e2' sets the same dataset as 'spirals:rows=100' before it; give each value once")
+        }
+    }
+
     private func load(_ text: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
         try DataCatalog.loadCSV(Data(text.utf8), file: "data.csv", target: target, task: task)
     }

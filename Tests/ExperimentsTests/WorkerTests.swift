@@ -76,7 +76,7 @@ final class WorkerTests: XCTestCase {
             XCTAssertEqual(run.settings.outputActivation, "softmax")
             XCTAssertEqual(run.settings.loss, "cross-entropy")
             XCTAssertEqual(run.settings.precision, .float32)
-            XCTAssertEqual(run.settings.dataset, smallData)
+            XCTAssertEqual(run.settings.dataset, "blobs:rows=60:features=3:seed=2")  // stored canonically: classes=3 is blobs' default
             XCTAssertEqual(run.settings.datasetSHA256, try DataCatalog.loadBuiltIn(smallData, target: nil, task: .auto).sha256,
                            "recomputed outside the cache")
             XCTAssertEqual(run.settings.datasetSHA256?.count, 64)
