@@ -467,10 +467,11 @@ public struct Reporter: Sendable {
 
     /// Runs as the seed ranking sees them: the same configuration when every setting column but the
     /// seed and the stored configuration but its seed are equal.
+    /// The configuration JSON is parsed once per configuration, not per run (`SeedRanking.ConfigurationKeys`).
     static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
-        runs.map { run in
-            SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + SeedRanking.configurationKey(configJSON: run.configJSON),
-                              value: value(run))
+        var keys = SeedRanking.ConfigurationKeys()
+        return runs.map { run in
+            SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + keys.key(configJSON: run.configJSON), value: value(run))
         }
     }
 
