@@ -469,13 +469,15 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         // dense_rank numbers the (row, column) pairs as GROUP BY would tell them apart, in their order.
         let sql = """
-            SELECT dense_rank() OVER (ORDER BY \(r), \(c)), \(r), \(c), runs.id, runs.status, \(dialect.real(metric.sqlExpression))
+            SELECT dense_rank() OVER (ORDER BY \(r), \(c)), \(r), \(c), runs.id,
+                   CASE runs.status WHEN '\(RunStatus.diverged.rawValue)' THEN 1 WHEN '\(RunStatus.failed.rawValue)' THEN 2 ELSE 0 END,
+                   \(dialect.real(metric.sqlExpression))
             FROM runs WHERE \(conditions.joined(separator: " AND ")) ORDER BY 1, runs.id
             """
         return try read { connection in
             var cells: [PivotCell] = []
             var cellNumber: Int64?, values: [Double] = []
-            for row in try connection.rows(sql, arguments) {
+            try connection.forEachRow(sql, arguments) { row in
                 let number = Int64(sqlValue: row[0]) ?? 0
                 if number != cellNumber {
                     if !cells.isEmpty { cells[cells.count - 1].setStatistics(values) }
@@ -485,9 +487,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                                            firstRunID: Int64(sqlValue: row[3]) ?? 0))
                 }
                 cells[cells.count - 1].runCount += 1
-                switch String(sqlValue: row[4]).flatMap(RunStatus.init(rawValue:)) {
-                case .diverged: cells[cells.count - 1].divergedCount += 1
-                case .failed: cells[cells.count - 1].failedCount += 1
+                switch Int64(sqlValue: row[4]) {  // the status, as a number: no text per run
+                case 1: cells[cells.count - 1].divergedCount += 1
+                case 2: cells[cells.count - 1].failedCount += 1
                 default:
                     // NaN (which SQLite cannot hold, and Slope never writes) is no value, as NULL is.
                     if let value = Double(sqlValue: row[5]), !value.isNaN { values.append(value) }
