@@ -407,8 +407,9 @@ public struct Reporter: Sendable {
         // says so at once: a random search's runs each sample new values, and none is read for it).
         if !perRun, try queries.hasRunsSharingValues(sweepID: sweepID, filter: parsedFilter, columns: Self.settingsButSeed) {
             let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-            if Self.mayRepeatConfigurations(sweepRuns) {
-                let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal)
+            let settingsKeys = sweepRuns.map(Self.settingsKey)  // once per run, for both steps
+            if Self.mayRepeatConfigurations(settingsKeys: settingsKeys) {
+                let groups = Self.seedGroups(sweepRuns, settingsKeys: settingsKeys, column: column, goal: chosenGoal)
                 if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
                     return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal, format: format)
                 }
@@ -461,18 +462,23 @@ public struct Reporter: Sendable {
 
     /// The sweep's runs grouped by configuration (all but the seed), ranked by the mean of `column`;
     /// failed and diverged runs have no value (their configuration ranks after complete ones).
-    static func seedGroups(_ runs: [SlopeStore.RunRecord], column: RunColumn, goal: Goal) -> [SeedGroup] {
-        SeedRanking.rank(seedEntries(runs) { run in
+    static func seedGroups(_ runs: [SlopeStore.RunRecord], settingsKeys: [String]? = nil, column: RunColumn, goal: Goal) -> [SeedGroup] {
+        SeedRanking.rank(seedEntries(runs, settingsKeys: settingsKeys) { run in
             run.status == .failed || run.status == .diverged ? nil : run.number(column)
         }, goal: goal)
     }
 
     /// Runs as the seed ranking sees them: the same configuration when every setting column but the
     /// seed and the stored configuration but its seed are equal.
-    static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
-        runs.map { run in
-            SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + SeedRanking.configurationKey(configJSON: run.configJSON),
-                              value: value(run), seed: Int64(bitPattern: run.settings.seed))
+    /// The configuration JSON is parsed once per configuration, not per run (`SeedRanking.ConfigurationKeys`).
+    /// `settingsKeys`: each run's `settingsKey`, when already made.
+    static func seedEntries(_ runs: [SlopeStore.RunRecord], settingsKeys: [String]? = nil,
+                            value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
+        var keys = SeedRanking.ConfigurationKeys()
+        return runs.indices.map { index in
+            let run = runs[index]
+            return SeedRanking.Entry(id: run.id, configuration: (settingsKeys?[index] ?? settingsKey(run)) + " " + keys.key(configJSON: run.configJSON),
+                                     value: value(run), seed: Int64(bitPattern: run.settings.seed))
         }
     }
 
@@ -480,7 +486,7 @@ public struct Reporter: Sendable {
     static let settingsButSeed = RunColumn.settings.filter { $0 != .seed }
 
     /// Every setting column but the seed, as `seedEntries` starts a run's configuration.
-    private static func settingsKey(_ run: SlopeStore.RunRecord) -> String {
+    static func settingsKey(_ run: SlopeStore.RunRecord) -> String {
         settingsButSeed.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }.joined(separator: " ")
     }
 
@@ -488,8 +494,12 @@ public struct Reporter: Sendable {
     /// one configuration (`seedEntries`) and the seed ranking has nothing to group: a random search's
     /// runs each sample new values, and 100,000 of them are not each parsed as JSON for nothing.
     static func mayRepeatConfigurations(_ runs: [SlopeStore.RunRecord]) -> Bool {
+        mayRepeatConfigurations(settingsKeys: runs.map(settingsKey))
+    }
+
+    static func mayRepeatConfigurations(settingsKeys: [String]) -> Bool {
         var seen = Set<String>()
-        return runs.contains { !seen.insert(settingsKey($0)).inserted }
+        return settingsKeys.contains { !seen.insert($0).inserted }
     }
 
     /// `report best` when configurations repeat over seeds: the configurations by mean (± standard
@@ -529,7 +539,16 @@ public struct Reporter: Sendable {
     /// The settings a configuration's label shows (`configurationLabel`): those but the seed whose
     /// values differ between `runs`, else the learning rate and batch size.
     static func variedSettings(_ runs: [SlopeStore.RunRecord]) -> [RunColumn] {
-        let varied = RunColumn.settings.filter { column in column != .seed && Set(runs.map { cell($0[column]).exact }).count > 1 }
+        // Some run's text differs from the first run's (as two distinct texts among them): a value equal
+        // to the first's has its text, so only other values are written out, and the scan stops at the first difference.
+        let varied = RunColumn.settings.filter { column in
+            guard column != .seed, let first = runs.first?[column] else { return false }
+            let firstText = cell(first).exact
+            return runs.contains { run in
+                let value = run[column]
+                return value != first && cell(value).exact != firstText
+            }
+        }
         return varied.isEmpty ? [.learning_rate, .batch_size] : varied
     }
 

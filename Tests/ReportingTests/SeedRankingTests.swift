@@ -87,6 +87,41 @@ final class SeedRankingTests: XCTestCase {
         XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: seed1))
         XCTAssertNotEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: split1))
     }
+
+    /// The keys of many runs, reused for texts that differ only by the name and the training seed, are
+    /// the very keys `configurationKey` gives each text, whatever the text: escapes, repeated keys,
+    /// other seeds, a name or seed the scan cannot vouch for, text that is not JSON. Each text of a
+    /// pattern the scan vouches for is parsed once: 3 configurations x 4 seeds, 3 parses.
+    func testConfigurationKeysAreConfigurationKeyParsedOncePerConfiguration() {
+        var texts: [String] = []
+        for rate in ["0.1", "0.2", "1e-3"] {
+            for seed in ["0", "1", "12", "-3.5e2"] {
+                texts.append(#"{"data":{"splitSeed":0,"seed":4},"name":"run \#(seed)","training":{"learningRate":\#(rate),"seed":\#(seed)}}"#)
+            }
+        }
+        var keys = SeedRanking.ConfigurationKeys()
+        XCTAssertEqual(texts.map { keys.key(configJSON: $0) }, texts.map { SeedRanking.configurationKey(configJSON: $0) })
+        XCTAssertEqual(keys.parsed, 3)
+        XCTAssertEqual(Set(texts.map { keys.key(configJSON: $0) }).count, 3)
+
+        let tricky = [
+            #"{"training":{"seed":1,"lr":1}}"#, #"{"training":{"seed":2,"lr":1}}"#, #"{ "training" : { "seed" : 3 , "lr" : 1 } }"#,
+            #"{"training":{"se\u0065d":1,"lr":1}}"#, #"{"training":{"se\u0065d":2,"lr":1}}"#,  // escaped keys: parsed each
+            #"{"training":{"seed":1,"seed":2}}"#, #"{"training":{"seed":1,"seed":3}}"#,              // a repeated seed
+            #"{"training":{"seed":"a"}}"#, #"{"training":{"seed":"b"}}"#, #"{"training":{"seed":01}}"#, #"{"training":{"seed":02}}"#,
+            #"{"name":{"a":1},"training":{"seed":1}}"#, #"{"name":{"a":2},"training":{"seed":1}}"#,
+            #"{"name":"a\"b","training":{"seed":1}}"#, #"{"name":"a\"c","training":{"seed":1}}"#,
+            #"{"training":[1,{"seed":1}]}"#, #"{"training":[1,{"seed":2}]}"#, #"{"other":{"seed":1}}"#, #"{"other":{"seed":2}}"#,
+            #"{"training":{"seed":1}} x"#, #"{"training":{"seed":2}} x"#, #"{"training":{"seed":1},}"#, #"{"training":{"seed":2},}"#,
+            #"{"training":{"seed":1,"lr":}"#, #"{"training":{"seed":2,"lr":}"#, "not json", "[1]", "", #"{"a":"\u0000","training":{"seed":5}}"#,
+        ]
+        var trickyKeys = SeedRanking.ConfigurationKeys()
+        XCTAssertEqual(tricky.map { trickyKeys.key(configJSON: $0) }, tricky.map { SeedRanking.configurationKey(configJSON: $0) })
+        // Texts that differ only by the seed and spacing are one configuration; texts that are not JSON are each their own.
+        XCTAssertEqual(trickyKeys.key(configJSON: tricky[0]), trickyKeys.key(configJSON: tricky[2]))
+        XCTAssertNotEqual(trickyKeys.key(configJSON: tricky[19]), trickyKeys.key(configJSON: tricky[20]))
+        XCTAssertNotEqual(trickyKeys.key(configJSON: tricky[23]), trickyKeys.key(configJSON: tricky[24]))
+    }
 }
 
 /// `report best` and runner's summary on a sweep where runs differ only by seed: lr=1 has the luckiest
