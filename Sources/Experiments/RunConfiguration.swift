@@ -40,10 +40,12 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// `load` gives the run's data (a sweep passes one that loads each dataset once for all its runs).
     /// `hiddenAsGiven`: the hidden widths as the user wrote them (a sweep file's `[2, 1e9]`, as
     /// `SettingValue.description` shows it, and so the run's label), for their refusal; nil: the
-    /// widths as the numbers they are, comma-separated as `--hidden` takes them.
+    /// widths as the numbers they are, comma-separated as `--hidden` takes them. `checkingMemory`:
+    /// false for a TPE trial made by a worker, whose point must not depend on that worker's memory
+    /// (the worker checks its own limits before training, and sets aside a run it cannot fit).
     public static func make(_ settings: RunSettings,
                             load: (_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData = DataCatalog.load,
-                            hiddenAsGiven: String? = nil)
+                            hiddenAsGiven: String? = nil, checkingMemory: Bool = true)
         throws -> RunConfiguration
     {
         let loaded = try load(settings.dataset, settings.target, settings.task)
@@ -85,7 +87,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
             throw ExperimentsError.badSetting(field: "--nesterov", reason: "needs a momentum above 0 (sgd with momentum 0 is plain sgd, "
                 + "which Nesterov does not change): set a momentum, e.g. 0.9, or leave nesterov out")
         }
-        try checkFits(training, dataset: dataset, name: settings.dataset)
+        try checkFits(training, dataset: dataset, name: settings.dataset, checkingMemory: checkingMemory)
         let data = DataConfiguration(dataset: settings.dataset, sha256: loaded.sha256, target: settings.target,
                                      taskOverride: settings.task, standardize: settings.standardize,
                                      validationFraction: settings.validationFraction, splitSeed: settings.splitSeed)
@@ -121,8 +123,8 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
 
     /// Refuses, before anything is written, what would fail or mean nothing once training starts:
     /// a network too large for this machine's memory, a loss that does not fit the targets.
-    static func checkFits(_ training: TrainingConfiguration, dataset: Dataset, name: String) throws {
-        try checkMemory(training, rowCount: dataset.rowCount, dataRows: dataset.rowCount)
+    static func checkFits(_ training: TrainingConfiguration, dataset: Dataset, name: String, checkingMemory: Bool = true) throws {
+        if checkingMemory { try checkMemory(training, rowCount: dataset.rowCount, dataRows: dataset.rowCount) }
         switch (dataset.targets, training.loss) {
         case (.values, .crossEntropy):
             throw ExperimentsError.badSetting(field: "--loss", reason: """

@@ -85,28 +85,44 @@ extension SweepSpec {
     /// field that gives it (`parameters.hidden.values[1]`, `parameters.learning_rate.max`). A value
     /// that cannot make a run (a network too large, a learning rate infinite in float32) is refused
     /// at queue time, as random and grid sweeps refuse it, not found by the trial that draws it.
-    func tpeProbes(base: RunSettings) throws -> [(field: String, point: SweepPoint)] {
+    /// `contexts` gives the same value with one other parameter moved to each of its options as
+    /// well: a value refused only beside some of the others' (a learning rate of 1e39 with float32,
+    /// fine with float64) is accepted when one of those makes a run, whatever the first trial drew
+    /// (a worker draws such a combination again: `TrialMaker.makeTrial`).
+    func tpeProbes(base: RunSettings) throws -> [(field: String, point: SweepPoint, contexts: () throws -> [SweepPoint])] {
         let first = firstTrialValues()
-        var probes: [(field: String, point: SweepPoint)] = []
-        for (index, parameter) in parameters.enumerated() {
-            let field = "parameters.\(parameter.setting.rawValue)"
-            let options: [(String, SettingValue)]
-            switch parameter.choice {
-            case let .values(values) where values.count > 1:
-                options = values.enumerated().map { ("\(field).values[\($0.offset)]", $0.element) }
-            case .values:
-                continue
-            case let .distribution(_, minimum, maximum):
-                options = [("\(field).min", minimum.settingValue(for: parameter.setting)),
-                           ("\(field).max", maximum.settingValue(for: parameter.setting))]
-            }
-            for (name, value) in options {
+        let options = parameters.map(tpeOptions)
+        var probes: [(field: String, point: SweepPoint, contexts: () throws -> [SweepPoint])] = []
+        for (index, parameterOptions) in options.enumerated() where parameterOptions.count > 1 {
+            for (name, value) in parameterOptions {
                 var values = first
                 values[index].1 = value
-                probes.append((name, try makePoint(values, base: base)))
+                let probe = values
+                probes.append((name, try makePoint(probe, base: base), { [self] in
+                    try options.indices.filter { $0 != index }.flatMap { other in
+                        try options[other].map { _, otherValue in
+                            var moved = probe
+                            moved[other].1 = otherValue
+                            return try makePoint(moved, base: base)
+                        }
+                    }
+                }))
             }
         }
         return probes
+    }
+
+    /// A parameter's options as TPE may draw them, each with the field that gives it: its values, or
+    /// its distribution's two ends.
+    private func tpeOptions(_ parameter: Parameter) -> [(field: String, value: SettingValue)] {
+        let field = "parameters.\(parameter.setting.rawValue)"
+        switch parameter.choice {
+        case let .values(values):
+            return values.enumerated().map { ("\(field).values[\($0.offset)]", $0.element) }
+        case let .distribution(_, minimum, maximum):
+            return [("\(field).min", minimum.settingValue(for: parameter.setting)),
+                    ("\(field).max", maximum.settingValue(for: parameter.setting))]
+        }
     }
 
     private func makePoint(_ values: [(Setting, SettingValue)], base: RunSettings) throws -> SweepPoint {

@@ -27,7 +27,7 @@ public struct SweepPlan: Sendable {
             return data
         }
         let varied = Set(spec.variedSettings)
-        configurations = try points.enumerated().map { index, point in
+        func makeAll() throws -> [RunConfiguration] { try points.enumerated().map { index, point in
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
                 // A refused width is named as the file writes it, as the run's label names it ("the run with hidden=[1e9]").
@@ -59,26 +59,56 @@ public struct SweepPlan: Sendable {
                 throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "the run with \(values.joined(separator: ", "))",
                                                   reason: "\(written ?? flag): \(reason)")
             }
-        }
+        } }
         // A TPE sweep's trials are drawn later: each value and distribution end it may draw is
         // checked now, with the first trial's other values (a refusal names the field).
-        if spec.method == .tpe {
-            for (field, point) in try spec.tpeProbes(base: base) {
+        func checkTPEValues() throws {
+            /// Why `point` cannot make a run the sweep can rank (the refusal to say), or nil.
+            func problem(_ point: SweepPoint, field: String) throws -> ExperimentsError? {
                 do {
                     let configuration = try RunConfiguration.make(point.settings, load: load)
                     // A trial that may lack the metric the spec names (validation 0 among the values) is
-                    // refused as a random sweep's run would be: TPE would rank it by another measure.
+                    // refused as a random sweep's run would be: TPE would rank it by another measure;
+                    // and one median pruning could never judge, likewise.
                     if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
                             load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
-                        throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
-                                                          reason: "\(spec.metric.name.rawValue) \(reason) (a trial may draw \(field))")
+                        return .badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
+                                           reason: "\(spec.metric.name.rawValue) \(reason) (a trial may draw \(field))")
                     }
+                    // (When no trial may validate, the check below says so for the whole sweep.)
+                    if spec.earlyTerminate?.kind == .median, spec.mayHave(.validation, { $0.validationFraction > 0 }),
+                       let reason = Self.medianProblem(configuration, spec: spec) {
+                        return .badSetting(field: (source.map { "\($0): " } ?? "") + "early_terminate", reason: reason + " (a trial may draw \(field))")
+                    }
+                    return nil
                 } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
                     let setting = Setting.allCases.first { $0.flag == flag }
-                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + field,
-                                                      reason: setting == nil ? "\(flag): \(reason)" : reason)
+                    return .badSetting(field: (source.map { "\($0): " } ?? "") + field, reason: setting == nil ? "\(flag): \(reason)" : reason)
                 }
             }
+            for (field, point, contexts) in try spec.tpeProbes(base: base) {
+                guard let refusal = try problem(point, field: field) else { continue }
+                // Refused beside the first trial's other values only: fine if beside some others' it is not.
+                if try contexts().contains(where: { try problem($0, field: field) == nil }) { continue }
+                throw refusal
+            }
+        }
+        if spec.method == .tpe {
+            do {
+                configurations = try makeAll()
+            } catch let error as ExperimentsError {
+                // The first trial's values may not make a run together (float32 with a learning rate
+                // of 1e39 float64 trials may take): refused only if some value makes none anywhere,
+                // else the first trial is the one a worker makes, drawn again as it draws it.
+                // (A metric or pruning rule the first trial cannot have is said as for any sweep.)
+                guard case let .badSetting(field, _) = error, !field.hasSuffix("metric.name"), !field.hasSuffix("early_terminate") else { throw error }
+                try checkTPEValues()
+                guard let first = try? TrialMaker(spec: spec).makeTrial(runCount: 0, records: [], fromRunID: 0) else { throw error }
+                configurations = [try RunConfiguration.decode(json: first.configJSON, runID: 0)]
+            }
+            try checkTPEValues()
+        } else {
+            configurations = try makeAll()
         }
         // A TPE sweep's trials are drawn later: refused when no trial may hold out validation rows.
         if spec.earlyTerminate?.kind == .median, spec.method == .tpe, !spec.mayHave(.validation, { $0.validationFraction > 0 }),
@@ -220,12 +250,19 @@ public struct FlagSettings: Sendable {
     /// fractions and would take the number with a point (0.5), the refusal names what was typed
     /// and says that a comma separates values. Nil for anything else (`--batch-size 16,0` is a list).
     static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String) -> ExperimentsError? {
+        guard let (typed, number) = decimalCommaShape(values, of: setting) else { return nil }
+        var scratch = RunSettings()
+        guard (try? scratch.apply(setting, .string(number), field: flag)) != nil else { return nil }
+        return .badSetting(field: flag, reason: "'\(typed)' is not accepted: a decimal is written with a point "
+            + "(\(number)); a comma separates the values of a sweep")
+    }
+
+    /// Two whole numbers of a setting that takes fractions, as a decimal comma splits one (`1,5`):
+    /// what was typed and the number with a point (`1.5`), else nil.
+    static func decimalCommaShape(_ values: [SettingValue], of setting: Setting) -> (typed: String, number: String)? {
         guard setting.isNumeric, !setting.isInteger, values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
               whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
-        var scratch = RunSettings()
-        guard (try? scratch.apply(setting, .string("\(whole).\(fraction)"), field: flag)) != nil else { return nil }
-        return .badSetting(field: flag, reason: "'\(whole),\(fraction)' is not accepted: a decimal is written with a point "
-            + "(\(whole).\(fraction)); a comma separates the values of a sweep")
+        return ("\(whole),\(fraction)", "\(whole).\(fraction)")
     }
 
     /// The settings of `runner train`: exactly one value per flag.
@@ -233,7 +270,10 @@ public struct FlagSettings: Sendable {
         var settings = RunSettings()
         for entry in entries {
             guard entry.values.count == 1 else {
-                throw ExperimentsError.badSetting(field: entry.flag, reason: "\(entry.values.count) values given; `runner train` takes one (use `runner sweep` for lists)")
+                // `--learning-rate 1,5` (both halves valid): the comma may be a decimal comma.
+                let comma = Self.decimalCommaShape(entry.values, of: entry.setting).map { "; if '\($0.typed)' is one number, write it with a point: \($0.number)" }
+                throw ExperimentsError.badSetting(field: entry.flag, reason: "\(entry.values.count) values given; `runner train` takes one "
+                    + "(use `runner sweep` for lists)" + (comma ?? ""))
             }
             try settings.apply(entry.setting, entry.values[0], field: entry.flag)
         }

@@ -127,7 +127,9 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
         var attempt = 0
         while true {
             do {
-                var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
+                // Not this worker's memory: the point is the same on every worker (the run is set aside
+                // by one that cannot fit it, for one that can).
+                var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load, checkingMemory: false)
                 configuration.trial = point
                 return configuration.newRun()
             } catch let error as ExperimentsError {  // only a setting refused: a missing data file is this worker's condition

@@ -197,7 +197,7 @@ public enum Diagnostics {
         // Built-in data come scaled; a CSV file (a path, as `runner` tells one from a built-in name) may not.
         let unscaledCSV = runs.contains { run in
             let dataset = run.text(.dataset)?.lowercased() ?? ""
-            return (dataset.hasSuffix(".csv") || dataset.contains("/")) && RunColumn(rawValue: "standardize").map { run.number($0) } == 0
+            return (dataset.hasSuffix(".csv") || dataset.contains("/")) && RunColumn(rawValue: "standardize").flatMap { run.number($0) } == 0
         }
         if unscaledCSV { advice += "; --standardize for a CSV's features on large scales" }
         return advice

@@ -143,7 +143,10 @@ public enum ProgressSummary {
         let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
         guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
         let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""
+        // As report best and grid say: a pruned run counts with its value when the search stopped it.
+        let pruned = runs.filter { best.runIDs.contains($0.id) && $0.status == .pruned }.count
         return "* best configuration (mean over \(SeedRanking.meanOver(groups))): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
-            + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : ""))\n"
+            + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : "")"
+            + (pruned > 0 ? ", \(pruned) pruned: their values when they stopped" : "") + ")\n"
     }
 }

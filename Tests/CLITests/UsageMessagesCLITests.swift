@@ -23,6 +23,9 @@ final class UsageMessagesCLITests: CLITestCase {
              "error: --momentum: '0,9' is not accepted: a decimal is written with a point (0.9); a comma separates the values of a sweep"),
             ("runner", ["sweep", "--momentum", "0,95"],
              "error: --momentum: '0,95' is not accepted: a decimal is written with a point (0.95); a comma separates the values of a sweep"),
+            // Both halves taken: train says it takes one value, and that a decimal has a point (review15 F7).
+            ("runner", ["train", "--learning-rate", "1,5"], "error: --learning-rate: 2 values given; `runner train` takes one "
+             + "(use `runner sweep` for lists); if '1,5' is one number, write it with a point: 1.5"),
             // Not when the number with a point would be refused too, nor for a whole-number setting (a list there).
             ("runner", ["sweep", "--weight-decay", "-1,25"], "error: --weight-decay: '-1' is not accepted; expected a number >= 0"),
             ("runner", ["sweep", "--batch-size", "16,0"], "error: --batch-size: '0' is not accepted; expected a whole number >= 1"),

@@ -409,6 +409,43 @@ final class TPEValueCheckTests: XCTestCase {
                                 + "parameters:\n  hidden: {values: [[4], [2, 2]]}\n  learning_rate: {min: 0.001, max: 1}\n").spec.count, 6)
     }
 
+    /// A value refused only beside some of the other parameters' values is accepted whatever the
+    /// first trial drew (review15 F12: the same spec was refused or accepted by its random_seed);
+    /// one refused beside every other value is refused; median pruning with a trial that may not
+    /// validate is refused as for grid and random sweeps (review15 F13).
+    func testAcceptanceDoesNotDependOnTheFirstTrial() throws {
+        for seed in 0..<12 {
+            XCTAssertNoThrow(try plan("method: tpe\ncount: 4\nn_startup_trials: 4\nrandom_seed: \(seed)\n"
+                + "metric: {name: train_loss, goal: minimize}\nfixed: {epochs: 1, validation: 0, dataset: xor, hidden: 2}\n"
+                + "parameters:\n  precision: {values: [float64, float32]}\n"
+                + "  learning_rate: {distribution: log_uniform, min: 0.001, max: 1.0e+300}\n"), "random_seed \(seed)")
+        }
+        XCTAssertThrowsError(try plan("method: tpe\ncount: 4\nn_startup_trials: 2\nmetric: {name: train_loss, goal: minimize}\n"
+            + "early_terminate: {type: median}\nfixed: {dataset: digits, epochs: 3, hidden: 4}\n"
+            + "parameters:\n  validation: {values: [0.2, 0.25, 0.3, 0.35, 0]}\n")) { error in
+            XCTAssertEqual("\(error)", "s.yaml: early_terminate: type: median compares val_loss, and validation is 0, so no run would ever "
+                           + "be pruned: set validation above 0, or use type: asha, which prunes on the sweep's metric "
+                           + "(e.g. metric: {name: train_loss}) (a trial may draw parameters.validation.values[4])")
+        }
+    }
+
+    /// A trial's point never depends on the worker's memory (review15 F1): a network no machine here
+    /// can hold (10^10 parameters, 800 GB to train) is made as drawn, for the worker to set aside.
+    func testATrialIsNotRedrawnForThisWorkersMemory() throws {
+        var drawnLarge = 0
+        for seed in 0..<8 {
+            let spec = try SweepSpec.parse(yaml: "method: tpe\ncount: 4\nn_startup_trials: 4\nrandom_seed: \(seed)\n"
+                + "metric: {name: train_loss, goal: minimize}\nfixed: {epochs: 1, validation: 0, dataset: xor}\n"
+                + "parameters:\n  hidden: {values: [[4], [100000, 100000]]}\n", file: "s.yaml", checkingData: false)
+            let raw = spec.trialValues(spec.tpeSampler.sample(after: [], seed: spec.trialSeed(0), index: 0))
+            let made = try TrialMaker(spec: spec).makeTrial(runCount: 0, records: [], fromRunID: 0)
+            let large = raw.first { $0.0 == .hidden }?.1.description.contains("100000") ?? false
+            XCTAssertEqual(made.layers, large ? "2-100000-100000-2" : "2-4-2", "random_seed \(seed): the point drawn")
+            if large { drawnLarge += 1 }
+        }
+        XCTAssertGreaterThan(drawnLarge, 0)
+    }
+
     /// A learning rate up to 1e300 is fine in float64 and infinite in float32 beyond 3.4e38: a float32
     /// trial that draws one is drawn again, the same way every time; every trial made can be trained.
     func testACombinationThatCannotMakeARunIsDrawnAgain() throws {

@@ -173,6 +173,17 @@ final class RenderingTests: ReportTestCase {
         XCTAssertTrue(best.contains("\nthe means include runs that stopped early (2 pruned), with their values when they stopped; "
                                     + "--where \"status = 'completed'\" leaves them out\n"), best)
         XCTAssertFalse(try reporter.best(sweepID: 1, filter: "status = 'completed'").contains("stopped early"))
+        // And runner's summary line of the best configuration, when its group has a pruned run (review15 F15).
+        let summaryPath = directory.path("summary.db")
+        let summaryStore = try SlopeStore(path: summaryPath)
+        _ = try summaryStore.recordSweep(name: "asha", [
+            HandMadeRun(0.1, 8, 0.3, .completed), HandMadeRun(0.1, 8, 0.35, .pruned), HandMadeRun(1, 8, 0.9, .completed), HandMadeRun(1, 8, 0.95, .completed),
+        ])
+        let summary = ProgressSummary.render(runs: try summaryStore.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false,
+                                             sweepID: 1, databaseArgument: "")
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 1, 2: 0.3250 ± 0.0250 (n=2, 1 pruned: their values when they stopped)\n"),
+                      summary)
+        try summaryStore.close()
         let html = try reporter.html(sweepID: 1)
         XCTAssertTrue(html.contains("<p class=\"meta\">\(xmlEscaped(note))</p>"), html)
         // Without the pruned runs, no note.
