@@ -395,7 +395,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
 
     /// How many distinct values each of `columns` has over the sweep's runs matching `filter`, a
     /// missing value (NULL) counting as one, as `pivot` tells its rows and columns apart: what
-    /// `report grid` and the dashboard's heatmap refuse a crowded axis by before reading any run.
+    /// `report grid` and the dashboard's heatmap refuse a crowded axis by before reading any run, and
+    /// (`sweptSettings`) which settings a sweep varies. The one count of distinct values, one rule:
+    /// a run without a setting (beta1 of an sgd run) differs from one with it.
     /// - Complexity: one aggregate over the sweep's runs; no run is returned.
     public func distinctValueCounts(sweepID: Int64, columns: [RunColumn], filter: RunFilter? = nil) throws -> [Int] {
         guard !columns.isEmpty else { return [] }
@@ -408,6 +410,18 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             let row = try c.rows(sql, arguments).first
             return columns.indices.map { index in row.flatMap { Int(sqlValue: $0[index]) } ?? 0 }
         }
+    }
+
+    /// The settings (`RunColumn.settings`, in that order) that take more than one value among the
+    /// sweep's runs matching `filter` (`distinctValueCounts`: NULL is a value): what the dashboard
+    /// calls swept and `report grid` picks its default axes from.
+    public func sweptSettings(sweepID: Int64, filter: RunFilter? = nil) throws -> [RunColumn] {
+        Self.swept(RunColumn.settings, counts: try distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings, filter: filter))
+    }
+
+    /// The columns whose count (`distinctValueCounts`, in the same order) is more than one.
+    public static func swept(_ columns: [RunColumn], counts: [Int]) -> [RunColumn] {
+        zip(columns, counts).filter { $0.1 > 1 }.map(\.0)
     }
 
     /// Groups a sweep's runs by (rows, columns) and aggregates `metric` over the runs that neither
