@@ -1,7 +1,8 @@
 // The queries that let reports and the dashboard answer for a large sweep or a long run without
 // reading all of it, on both stores: the best run and the ranking's counts (one row), whether two
 // runs share their settings (one grouping), a run's epochs paged and thinned; and the rows a store's
-// reads return (`rowsRead`) and the read-began callback the dashboard tells a slow request by.
+// reads return (`rowsRead`, on a store made to count them: `countingRowsRead()`) and the read-began
+// callback the dashboard tells a slow request by.
 import Foundation
 import TestSupport
 import XCTest
@@ -16,6 +17,10 @@ final class BoundedReadsTests: BothStoresTestCase {
     /// Hand-made runs: ids 1-8 of sweep 1 with these (lr, bs, loss, status), run 9 in another sweep.
     private func assertRankingQueries(_ store: SlopeStore) throws {
         defer { try? store.close() }
+        // Counting is test instrumentation: a store opened as the commands open one reads uncounted.
+        XCTAssertNil(store.rowsRead)
+        let store = store.countingRowsRead()
+        let rowsRead = try XCTUnwrap(store.rowsRead)
         _ = try store.recordSweep(name: "ranked", [
             HandMadeRun(0.1, 8, 0.5, .completed), HandMadeRun(0.2, 8, 0.25, .completed), HandMadeRun(0.3, 8, 0.125, .failed),
             HandMadeRun(0.4, 8, 0.0625, .diverged), HandMadeRun(0.5, 8, 0.25, .completed), HandMadeRun(0.6, 8, .infinity, .completed),
@@ -31,9 +36,9 @@ final class BoundedReadsTests: BothStoresTestCase {
         XCTAssertEqual(try best(descending: true), 1)
         XCTAssertEqual(try best(.comparison(.id, .greater, .integer(2))), 5)
         XCTAssertNil(try best(.isIn(.id, [.integer(3), .integer(4), .integer(6), .integer(7), .integer(8)])))  // failed, diverged, inf, none, -inf
-        let before = store.rowsRead.total
+        let before = rowsRead.total
         _ = try best()
-        XCTAssertEqual(store.rowsRead.total - before, 1)
+        XCTAssertEqual(rowsRead.total - before, 1)
 
         XCTAssertEqual(try queries.rankingCounts(sweepID: 1, filter: nil, column: .best_train_loss),
                        RankingCounts(runs: 8, ranked: 6, positiveInfinite: 1, negativeInfinite: 1, unfinished: 1))
@@ -49,9 +54,9 @@ final class BoundedReadsTests: BothStoresTestCase {
         XCTAssertFalse(try queries.hasRunsSharingValues(sweepID: 1, filter: .comparison(.id, .equal, .integer(1)), columns: [.batch_size]))
         // A missing value is one value, as the seed grouping's text of it is (beta1 of these sgd runs).
         XCTAssertTrue(try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: [try XCTUnwrap(RunColumn(rawValue: "beta1"))]))
-        let rowsBefore = store.rowsRead.total
+        let rowsBefore = rowsRead.total
         _ = try queries.hasRunsSharingValues(sweepID: 1, filter: nil, columns: [.batch_size])
-        XCTAssertEqual(store.rowsRead.total - rowsBefore, 1)
+        XCTAssertEqual(rowsRead.total - rowsBefore, 1)
 
         // The read-began callback: once per read transaction (a snapshot's queries share one).
         let began = Counter()
@@ -68,6 +73,8 @@ final class BoundedReadsTests: BothStoresTestCase {
     /// A run of 2,500 epochs (stored by SQL in one transaction): pages of it, and every 7th with the last 10.
     private func assertEpochPages(_ store: SlopeStore) throws {
         defer { try? store.close() }
+        let store = store.countingRowsRead()
+        let rowsRead = try XCTUnwrap(store.rowsRead)
         let (_, runIDs) = try store.createSweep(name: "long", specJSON: "{}", runs: [.example(epochs: 2500), .example()])
         try store.write { c in
             for epoch in 0..<2500 {
@@ -86,12 +93,12 @@ final class BoundedReadsTests: BothStoresTestCase {
         XCTAssertEqual(page.map(\.runID), Array(repeating: runIDs[0], count: 5))
         XCTAssertEqual(try queries.epochRows(runID: runIDs[0], offset: 0, limit: 3).map(\.epoch), [0, 1, 2])
 
-        let before = store.rowsRead.total
+        let before = rowsRead.total
         let thinned = try queries.epochRows(runID: runIDs[0], every: 7, latest: 10)
         let expected = Array(stride(from: 0, to: 2490, by: 7)) + Array(2490..<2500)
         XCTAssertEqual(thinned.map(\.epoch), expected)
         XCTAssertEqual(thinned.map(\.trainLoss), expected.map { Double($0) / 4 })
-        XCTAssertEqual(store.rowsRead.total - before, 358 + 10)  // 0, 7, ..., 2499 (358 epochs) and the last 10 (2492 and 2499 read twice)
+        XCTAssertEqual(rowsRead.total - before, 358 + 10)  // 0, 7, ..., 2499 (358 epochs) and the last 10 (2492 and 2499 read twice)
         XCTAssertEqual(try queries.epochRows(runID: runIDs[1], every: 7, latest: 10).map(\.trainLoss), [9])
     }
 }
