@@ -335,89 +335,134 @@ enum Console {
 /// cancelled after the work: a second set made after the first was cancelled never gets the
 /// signals (libdispatch), which left Ctrl-C ignored during training. What the first signal does
 /// depends on the phase; a second one ends the process at once (the database's transaction or
-/// journal keeps it whole), saying first that nothing was queued when it comes while the sweep
-/// is written (the transaction is rolled back).
-final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under lock
-    enum Phase {
+/// journal keeps it whole), saying first what it leaves when it comes while the sweep is written:
+/// nothing queued (the transaction is rolled back with the process), or, once the write has
+/// committed, the sweep queued. Which of the two is the phase's, and the phase moves to
+/// `.committing` at the commit (the write's own hook), so the line is always true.
+final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under `condition`
+    enum Phase: Equatable {
         /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
         case queueing
         /// Writing the sweep (one transaction): the first signal says the write stops; it stops at
         /// its next run and is undone (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
         case writing
-        /// The sweep's write has ended (committed, or undone): `Sweep.run` says what a signal found,
-        /// and a signal adds no line of its own.
-        case written
+        /// The sweep's transaction is committing (its runs written, `shouldStop` asked for the last
+        /// time: `SweepPlan.enqueue(committing:)`), so whether it is queued is the commit's to say:
+        /// a second signal waits for the outcome (`.written`), at most `commitWait`, and then says
+        /// `unsettled` (the rest of its line: that it may have been queued, and where to look).
+        case committing(unsettled: String)
+        /// The sweep's write has ended: committed, `queued` the rest of the line that says what was
+        /// queued and how to train it; nil when it was undone or failed (nothing queued).
+        /// `Sweep.run` says what a first signal found; a second one says it at once.
+        case written(queued: String?)
         /// Training: stop after the current epoch (`Worker`).
         case training
     }
 
-    private let lock = NSLock()
+    /// How long a second signal waits for a commit under way to end before saying it may have been queued.
+    static let commitWait: TimeInterval = 2
+
+    private let condition = NSCondition()
     private var phase = Phase.queueing
     private var quiet = false
     private var handlers: StopSignalHandlers?
     private var isCancelled = false
+    private let stop: StopSignal
+    private let commitWait: TimeInterval
+    private let write: @Sendable (String) -> Void
+    private let end: @Sendable (Int32) -> Never
+    private let installsHandlers: Bool
+
+    /// The process's handlers of `stop` (`Console.interrupts`). Tests make one that installs no
+    /// handlers and ends nothing (`end` parks the thread), to call `second(_:)` themselves.
+    init(stop: StopSignal = Console.stop, commitWait: TimeInterval = Interrupts.commitWait,
+         write: @escaping @Sendable (String) -> Void = { Console.writeError($0) },
+         end: @escaping @Sendable (Int32) -> Never = { _exit($0) }, installsHandlers: Bool = true) {
+        self.stop = stop
+        self.commitWait = commitWait
+        self.write = write
+        self.end = end
+        self.installsHandlers = installsHandlers
+    }
 
     /// Moves to `phase`, making the handlers the first time.
     func take(_ phase: Phase, quiet: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         self.phase = phase
         self.quiet = quiet
-        guard handlers == nil, !isCancelled else { return }
-        handlers = StopSignalHandlers(Console.stop, onFirst: { [unowned self] number in self.first(number) },
+        condition.broadcast()  // a second signal waiting for a commit's outcome
+        guard installsHandlers, handlers == nil, !isCancelled else { return }
+        handlers = StopSignalHandlers(stop, onFirst: { [unowned self] number in self.first(number) },
                                       onSecond: { [unowned self] number in self.second(number) })
     }
 
-    /// A second request: ends the process at once. While the sweep is written the transaction is
-    /// rolled back with the process, so it says nothing was queued (unless the write is already
-    /// ending by itself and saying so: `Console.claimEnd`).
-    private func second(_ number: Int32) {
-        let (phase, quiet) = lock.withLock { (self.phase, self.quiet) }
-        if phase == .writing {
-            guard Console.stop.mayEnd(.signal) else { return }  // `Sweep.run` is ending and writes the line
+    /// A second request: ends the process at once. While the sweep is written it says what the
+    /// process leaves: nothing queued (the transaction is rolled back with it), or, once the
+    /// commit has ended, the sweep queued. The lock is kept until the process ends, so no commit
+    /// begins behind a line saying nothing was queued. The work may be ending by itself and
+    /// saying so (`Console.claimEnd`): then it writes the one line.
+    func second(_ number: Int32) {
+        condition.lock()
+        let deadline = Date().addingTimeInterval(commitWait)
+        while case .committing = phase, condition.wait(until: deadline) {}
+        let line: String?
+        switch phase {
+        case .writing, .written(queued: nil): line = StoreError.nothingQueuedMessage
+        case .written(let queued?): line = queued
+        case .committing(let unsettled): line = unsettled
+        case .queueing, .training: line = nil
+        }
+        if let line {
+            guard stop.mayEnd(.signal) else { condition.unlock(); return }  // `Sweep.run` is ending and writes the line
             if !quiet {
                 let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""
-                Console.writeError(fresh + Console.stoppedBy(Console.stop.signal ?? number) + ": " + StoreError.nothingQueuedMessage)
+                write(fresh + Console.stoppedBy(stop.signal ?? number) + ": " + line)
             }
         }
-        _exit(128 + number)
+        end(128 + number)
     }
 
     private func first(_ number: Int32) {
-        lock.lock()
+        condition.lock()
         switch phase {
         case .queueing:
             // The lock is held until the process ends: the write cannot begin behind this line.
             if !quiet {
                 let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below a status line left on the terminal
-                Console.writeError(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
+                write(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
             }
-            _exit(128 + number)
+            end(128 + number)
         case .writing:
             let quiet = self.quiet
-            lock.unlock()
+            condition.unlock()
             guard !quiet else { return }
             let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below the status line
-            Console.writeError(fresh + (number == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has "
-                               + "just finished (\(number == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...")
-        case .written:
-            lock.unlock()
+            write(fresh + (number == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has "
+                  + "just finished (\(number == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...")
+        case .committing, .written:
+            condition.unlock()
         case .training:
             let quiet = self.quiet
-            lock.unlock()
+            condition.unlock()
             guard !quiet else { return }
-            Console.writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
-                                                 : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+            write(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                    : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
         }
     }
 
     /// Waits until the first signal's line, if one came, is written.
-    func flush() { lock.withLock { handlers }?.flush() }
+    func flush() {
+        condition.lock()
+        let handlers = self.handlers
+        condition.unlock()
+        handlers?.flush()
+    }
 
     /// From now on the signals end the process again (their default action), for good.
     func cancel() {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         handlers?.cancel()
         handlers = nil
         isCancelled = true
