@@ -549,7 +549,7 @@ final class QueueingProgress: @unchecked Sendable {
 
     /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.
     func writing<Result>(_ count: Int, into location: String, _ body: () throws -> Result) throws -> Result {
-        if count >= 10_000 || line.isShown { line.show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", always: true) }
+        if count >= 10_000 || line.isShown { line.show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", shortening: terminalSafe(location), always: true) }
         defer { finish() }
         return try body()
     }
