@@ -155,18 +155,19 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             // go by id in the same direction, so the index order is the whole order (no sort step).
             let column = sort.column.orderedExpression(c.dialect)
             let direction = sort.descending ? "DESC" : "ASC"
-            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)",
+            // (Missing: NULL, or a NaN on PostgreSQL, which SQLite cannot hold: `missingCondition`.)
+            var result = try fetch(sort.column.valuedCondition(c.dialect), order: "\(column) \(direction), runs.id \(direction)",
                                    limit: limit, offset: offset)
             let remaining = limit.map { $0 - result.count }
             if remaining == nil || remaining! > 0 {
                 // The page may start inside the missing values: skip those the first pass did not reach.
                 var nullOffset = 0
                 if offset > 0 && result.isEmpty {
-                    let (countSQL, bound) = query("\(column) IS NOT NULL")
+                    let (countSQL, bound) = query(sort.column.valuedCondition(c.dialect))
                     let valued = try c.value("SELECT count(*) \(countSQL)", bound, as: Int.self) ?? 0
                     nullOffset = max(0, offset - valued)
                 }
-                result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining, offset: nullOffset)
+                result += try fetch(sort.column.missingCondition(c.dialect), order: "runs.id", limit: remaining, offset: nullOffset)
             }
             return result
         }
