@@ -180,7 +180,7 @@ enum Console {
         try store.checkFileStillThere()
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
-            let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
+            let single = summary.outcomes.count == 1 && summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
             let stoppedBy = stop.signal ?? SIGINT
             let jobsArgument = jobs?.continuationArgument ?? ""
@@ -277,10 +277,21 @@ enum Console {
             + "its worker has exited (or, on another host, once its heartbeat is older than --stale-after)"
     }
 
-    /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
+    /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, runs left running, TPE trials
+    /// not sampled yet) and how to go on. A run the signal stopped while the database could not be
+    /// written (waiting for another process's lock) was not requeued: it is said to be left running
+    /// (`runner resume` takes it over, its process gone).
     static func interruptedMessage(_ summary: WorkSummary, scope: String, signal: Int32 = SIGINT) -> String {
-        let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended || $0.isRequeued }
+        let outcomes = summary.outcomes.sorted { $0.key < $1.key }
+        let leftRunning = outcomes.compactMap { id, outcome -> Int64? in
+            if case .suspended(_, requeued: false) = outcome { return id } else { return nil }
+        }
+        let requeued = outcomes.contains { id, outcome in (outcome.isInterrupted || outcome.isSuspended || outcome.isRequeued) && !leftRunning.contains(id) }
         var left = requeued ? ["runs requeued"] : []
+        if !leftRunning.isEmpty {
+            let runs = leftRunning.count == 1 ? "run \(leftRunning[0])" : "runs " + leftRunning.map(String.init).joined(separator: ", ")
+            left.append("\(runs) left running at \(leftRunning.count == 1 ? "its" : "their") last stored epoch (not requeued: the database could not be written)")
+        }
         for sweep in summary.unsampledTrials {
             let which = summary.unsampledTrials.count > 1 || scope.isEmpty ? " of sweep \(sweep.sweepID)" : ""
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
