@@ -33,7 +33,7 @@ struct Train: ParsableCommand, UsesDatabase {
         Console.sayStorageEstimate([configuration], global)
         Console.sayNotes(PlanNotes.notes(run: configuration), global)
         let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
-        try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
+        try Console.work(global, store: store, totalRuns: 1, sweepID: nil, runID: runID) { worker in
             let outcome = try worker.runQueued(runID: runID)
             // Ctrl-C while waiting for the database lock suspends the run: interrupted, too.
             return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted || ((outcome.isSuspended || outcome.isRequeued) && Console.stop.isRequested))

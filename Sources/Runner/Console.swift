@@ -144,12 +144,17 @@ enum Console {
     }
 
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
-    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
-    /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
+    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once saying
+    /// what it leaves and how to continue (`runID`: the one run `runner train` trains) (the first
+    /// delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
-                     _ body: (Worker) throws -> WorkSummary) throws {
-        interrupts.take(.training, quiet: global.quiet)
+                     runID: Int64? = nil, _ body: (Worker) throws -> WorkSummary) throws {
+        // A second signal ends the process at once, leaving the runs in training at their last stored epoch.
+        let resume = "continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? runID.map { " --run \($0)" } ?? "")
+            + (jobs?.continuationArgument ?? "") + suffix(global)
+        let left = runID.map { "run \($0) left at its last stored epoch" } ?? "the runs in training left at their last stored epoch"
+        interrupts.take(.training(quit: "quit at once: \(left); \(resume)"), quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
         // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
@@ -366,8 +371,9 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         /// queued and how to train it; nil when it was undone or failed (nothing queued).
         /// `Sweep.run` says what a first signal found; a second one says it at once.
         case written(queued: String?)
-        /// Training: stop after the current epoch (`Worker`).
-        case training
+        /// Training: the first signal stops after the current epoch (`Worker`); a second one says
+        /// `quit` (the rest of its line: what is left and how to continue) as it ends the process.
+        case training(quit: String)
     }
 
     /// How long a second signal waits for a commit under way to end before saying it may have been queued.
@@ -422,7 +428,8 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         case .writing, .written(queued: nil): line = StoreError.nothingQueuedMessage
         case .written(let queued?): line = queued
         case .committing(let unsettled): line = unsettled
-        case .queueing, .training: line = nil
+        case .training(let quit): line = quit
+        case .queueing: line = nil  // the first signal has ended the process already
         }
         if let line {
             guard stop.mayEnd(.signal) else { condition.unlock(); return }  // `Sweep.run` is ending and writes the line

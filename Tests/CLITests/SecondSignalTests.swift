@@ -114,6 +114,17 @@ final class SecondSignalTests: XCTestCase {
         XCTAssertEqual(ending.lines, ["terminated (SIGTERM): the sweep's write was being committed and had not finished, so it may have been queued"])
     }
 
+    /// While training (hostile15 F9: the process ended with no line): what is left and how to go on.
+    func testASecondSignalWhileTrainingSaysWhatIsLeftAndHowToContinue() {
+        let (interrupts, ending, _) = makeInterrupts()
+        interrupts.take(.training(quit: "quit at once: run 1 left at its last stored epoch; continue with: runner resume --run 1 --db s.db"),
+                        quiet: false)
+        secondSignal(interrupts, SIGTERM)
+        XCTAssertEqual(ending.ended.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(ending.lines, ["terminated (SIGTERM): quit at once: run 1 left at its last stored epoch; continue with: runner resume --run 1 --db s.db"])
+        XCTAssertEqual(ending.status, 128 + SIGTERM)
+    }
+
     /// The work ending by itself (it took the end first: `Console.claimEnd`) writes the one line:
     /// the second signal then neither writes nor ends, and leaves the phase to be taken.
     func testWhenTheWorkIsEndingTheSecondSignalLeavesTheLineToIt() {
@@ -128,6 +139,6 @@ final class SecondSignalTests: XCTestCase {
         XCTAssertEqual(returned.wait(timeout: .now() + 60), .success)
         XCTAssertEqual(ending.lines, [])
         XCTAssertNil(ending.status)
-        interrupts.take(.training, quiet: false)  // the lock was given back
+        interrupts.take(.training(quit: "-"), quiet: false)  // the lock was given back
     }
 }
