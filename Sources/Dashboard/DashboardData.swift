@@ -376,7 +376,8 @@ struct DashboardData: Sendable {
     }
 
     /// `/api/runs/ID`: the run's columns, configuration, per-epoch table (every epoch up to
-    /// `allEpochsUpTo`, else every `epochs_step`-th and the `latestEpochs` last) and the epochs that hold tensors.
+    /// `allEpochsUpTo`, else every `epochs_step`-th and the `latestEpochs` last) and the epochs that
+    /// hold tensors, thinned by the same rule (`tensor_epochs_step`; every one: `/api/runs/ID/layers?offset=&limit=`).
     func run(id: Int64) throws -> JSONValue {
         try queries.snapshot { queries in
             guard let run = try queries.runSummary(id: id) else { throw DashboardError.notFound("no run with id \(id) in this database") }
@@ -384,13 +385,18 @@ struct DashboardData: Sendable {
             let step = Self.epochStep(stored: stored)
             let rows = step == 1 ? try queries.epochRows(runIDs: [id])
                                  : try queries.epochRows(runID: id, every: step, latest: Self.latestEpochs)
+            let tensorStored = try queries.tensorEpochCount(runID: id)
+            let tensorStep = Self.epochStep(stored: tensorStored)
+            let tensorEpochs = tensorStep == 1 ? try queries.tensorEpochs(runID: id)
+                                               : try queries.tensorEpochs(runID: id, every: tensorStep, latest: Self.latestEpochs)
             let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
                 ("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
                 ("epochs", .array(rows.map(Self.epochObject))),
                 ("epochs_stored", .integer(Int64(stored))), ("epochs_step", .integer(Int64(step))),
-                ("tensor_epochs", .array(try queries.tensorEpochs(runID: id).map { .integer(Int64($0)) })),
+                ("tensor_epochs", .array(tensorEpochs.map { .integer(Int64($0)) })),
+                ("tensor_epochs_stored", .integer(Int64(tensorStored))), ("tensor_epochs_step", .integer(Int64(tensorStep))),
             ])
         }
     }
@@ -409,15 +415,29 @@ struct DashboardData: Sendable {
         }
     }
 
-    /// `/api/runs/ID/layers`: per epoch and layer, weight and gradient norms and the update-to-weight ratio.
-    func layers(runID: Int64) throws -> JSONValue {
-        try queries.snapshot { queries in
+    /// `/api/runs/ID/layers`: per epoch and layer, weight and gradient norms and the update-to-weight
+    /// ratio, of the tensor epochs `/api/runs/ID` lists (every one up to `allEpochsUpTo`, else
+    /// thinned as its epochs are: `epochs_step`). With `offset` or `limit`: a page of the tensor
+    /// epochs (default 1,000, at most 10,000), every layer of each, exact, with the total stored.
+    func layers(runID: Int64, offset offsetText: String? = nil, limit limitText: String? = nil) throws -> JSONValue {
+        let paged = offsetText != nil || limitText != nil
+        let offset = try Self.integer(offsetText, name: "offset", default: 0, range: 0...Int(Int32.max))!
+        let limit = try Self.integer(limitText, name: "limit", default: Self.defaultEpochPageSize, range: 1...Self.maximumEpochPageSize)!
+        return try queries.snapshot { queries in
             guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
-            return .object([("layers", .array(try queries.layerStatistics(runID: runID).map { row in
+            let stored = try queries.tensorEpochCount(runID: runID)
+            let step = paged ? 1 : Self.epochStep(stored: stored)
+            let rows = paged ? try queries.layerStatistics(runID: runID, offset: offset, limit: limit)
+                             : step == 1 ? try queries.layerStatistics(runID: runID)
+                                         : try queries.layerStatistics(runID: runID, every: step, latest: Self.latestEpochs)
+            var fields: [(String, JSONValue)] = [("layers", .array(rows.map { row in
                 .object([("epoch", .integer(Int64(row.epoch))), ("layer", .integer(Int64(row.layer))),
                          ("weight_l2", JSONValue(row.weightL2)), ("gradient_l2", JSONValue(row.gradientL2)),
                          ("update_to_weight_ratio", JSONValue(row.updateToWeightRatio))])
-            }))])
+            }))]
+            fields += paged ? [("total", .integer(Int64(stored))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit)))]
+                            : [("epochs_stored", .integer(Int64(stored))), ("epochs_step", .integer(Int64(step)))]
+            return .object(fields)
         }
     }
 
@@ -426,10 +446,12 @@ struct DashboardData: Sendable {
         let epoch = try Self.integer(epochText, name: "epoch", range: 0...Int(Int32.max))
         return try queries.snapshot { queries in
             guard try queries.runSummary(id: runID) != nil else { throw DashboardError.notFound("no run with id \(runID) in this database") }
-            let epochs = try queries.tensorEpochs(runID: runID)
-            guard let chosen = epoch ?? epochs.last else { return .object([("epoch", .null), ("tensors", .array([]))]) }
+            // The latest by default: one row read, not the list of a long run's tensor epochs (read for a message only).
+            guard let chosen = try epoch ?? queries.latestTensorEpoch(runID: runID) else { return .object([("epoch", .null), ("tensors", .array([]))]) }
             let tensors = try queries.storedTensors(runID: runID, epoch: chosen)
-            guard !tensors.isEmpty else { throw DashboardError.notFound("run \(runID) has no tensors at epoch \(chosen) (epochs with tensors: \(Self.epochList(epochs)))") }
+            guard !tensors.isEmpty else {
+                throw DashboardError.notFound("run \(runID) has no tensors at epoch \(chosen) (epochs with tensors: \(Self.epochList(try queries.tensorEpochs(runID: runID))))")
+            }
             return .object([("epoch", .integer(Int64(chosen))), ("tensors", .array(tensors.map { tensor in
                 .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)), ("rows", .integer(Int64(tensor.rows))),
                          ("cols", .integer(Int64(tensor.cols))), ("dtype", .string(tensor.dtype.rawValue)), ("l2", JSONValue(tensor.l2)),

@@ -208,7 +208,9 @@ public struct DashboardServer: Sendable {
         api("/api/compare", narrowing: "compare fewer runs at a time (runs=)") { data, query, _ in try data.compare(runs: try query["runs"]) }
         api("/api/runs/:id") { data, _, id in try data.run(id: try id()) }
         api("/api/runs/:id/epochs", narrowing: "ask for fewer epochs at a time (a smaller limit=)") { data, query, id in try data.epochs(runID: try id(), offset: try query["offset"], limit: try query["limit"]) }
-        api("/api/runs/:id/layers") { data, _, id in try data.layers(runID: try id()) }
+        api("/api/runs/:id/layers", narrowing: "ask for fewer epochs at a time (a smaller limit=)") { data, query, id in
+            try data.layers(runID: try id(), offset: try query["offset"], limit: try query["limit"])
+        }
         api("/api/runs/:id/tensors") { data, query, id in try data.tensors(runID: try id(), epoch: try query["epoch"]) }
         api("/api/runs/:id/histogram") { data, query, id in
             try data.histogram(runID: try id(), epoch: try query["epoch"], layer: try query["layer"], kind: try query["kind"], bins: try query["bins"])

@@ -14,6 +14,10 @@ struct CSVTable: Equatable {
     /// When the text column mixes numbers and text (an "NA" among numbers): the line and text of
     /// its first text cell.
     var mixedText: (line: Int, text: String)? = nil
+    /// With `mixedText`: how many of the text column's cells are text, and the line and text of its
+    /// first number (so that a number among class names is named, not the names around it).
+    var textCellCount = 0
+    var firstNumberInText: (line: Int, text: String)? = nil
     /// Per column, the first cell whose number is beyond float32's range (1e39): such a file is
     /// refused for a float32 run (see `LoadedData.float32Problem`).
     var beyondFloat32: [Int: (line: Int, text: String)] = [:]
@@ -96,6 +100,7 @@ struct CSVTable: Equatable {
         var beyondFloat32: [Int: (line: Int, text: String)] = [:]
         var inexactWhole: (line: Int, text: String)?
         var firstTextLine: Int?
+        var firstNumberInText: (line: Int, text: String)?
         var values: [Double] = []
         // Every cell takes a byte and a separator: at most half the rest of the file in values, however
         // many blank lines there are.
@@ -128,6 +133,7 @@ struct CSVTable: Equatable {
                 return value
             }
             func noteRange(_ value: Double, column: Int, text: @autoclosure () -> String) {
+                if column == textIndex && !value.isNaN && firstNumberInText == nil { firstNumberInText = (lineIndex + 1, text()) }
                 if !Float(value).isFinite && beyondFloat32[column] == nil { beyondFloat32[column] = (lineIndex + 1, text()) }
                 if column == textIndex && value.magnitude >= 9_007_199_254_740_992 && value.rounded() == value && inexactWhole == nil {
                     inexactWhole = (lineIndex + 1, text())
@@ -197,6 +203,8 @@ struct CSVTable: Equatable {
             table.texts = (0..<rowCount).map { row in textCells[row] ?? shortDescription(values[row * header.count + textIndex]) }
             if textCells.count < rowCount, let line = firstTextLine, let first = textCells.min(by: { $0.key < $1.key }) {
                 table.mixedText = (line, first.value)
+                table.textCellCount = textCells.count
+                table.firstNumberInText = firstNumberInText
             }
         }
         return table

@@ -122,11 +122,27 @@ public enum DataCatalog {
             return nil
         } catch let error as ExperimentsError {
             if case let .badSetting(_, reason) = error { return reason }
-            if case let .badData(_, _, _, reason) = error { return "\(name): \(reason)" }
+            if case let .badData(_, _, _, reason) = error {
+                // A relative path is looked for in the current folder: say so (a sweep file's folder is not).
+                return "\(name): " + (reason == "no such file" && !name.hasPrefix("/") ? "no such file in the current folder" : reason)
+            }
             return error.description
         } catch {
             return "\(error)"
         }
+    }
+
+    /// A built-in dataset as it is stored: its name in lower case and the options that differ from
+    /// their defaults, in the dataset's order, their numbers written one way
+    /// (`SPIRALS:noise=0.2:rows=1e2` is `spirals:rows=100`, noise 0.2 being the default), so that one
+    /// dataset has one `dataset` value to filter, group and compare by (hostile15 F11). A file, or a
+    /// name that is no valid built-in, is kept as typed (its errors come where it is checked).
+    static func canonicalName(_ name: String) -> String {
+        guard !FileManager.default.fileExists(atPath: name), let (builtIn, options) = try? builtInOptions(name) else { return name }
+        return ([builtIn.rawValue] + builtIn.options.compactMap { option in
+            let value = options[option.name] ?? option.defaultValue
+            return value == option.defaultValue ? nil : "\(option.name)=\(shortDescription(value))"
+        }).joined(separator: ":")
     }
 
     /// The built-in dataset and its options (defaults filled in), checked: names, syntax, ranges.
@@ -305,8 +321,17 @@ public enum DataCatalog {
             for column in featureIndices { features.append(table.values[start + column]) }
         }
         if let (line, text) = table.mixedText {
+            // The minority is the slip: a missing value written NA among numbers, or a number among class names.
+            let texts = table.textCellCount, numbers = table.rowCount - table.textCellCount
+            if texts > numbers, let (numberLine, number) = table.firstNumberInText {
+                throw ExperimentsError.badData(file: file, line: numberLine, column: "'\(shownText(targetName))'",
+                    reason: "'\(shownText(number))' is a number among class names (\(texts) of the column's \(table.rowCount) cells are text); "
+                        + (numbers == 1 ? "write that class as a name, or fix or remove that row"
+                                        : "write those classes as names, or fix or remove the \(numbers) rows with numbers (this is the first)"))
+            }
             throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(targetName))'",
-                reason: "'\(shownText(text))' is not a number, and the column's other cells are numbers; fix or remove that row")
+                reason: "'\(shownText(text))' is not a number, and " + (texts == 1 ? "the column's other cells are numbers; fix or remove that row"
+                    : "\(numbers) of the column's \(table.rowCount) cells are numbers; fix or remove the \(texts) rows with text (this is the first)"))
         }
         if let texts = table.texts {  // class names: the classes in sorted order
             guard task != .regression else {

@@ -147,7 +147,7 @@ public struct RunSettings: Hashable, Sendable {
         switch setting {
         case .dataset:
             guard let text = value.asString, !text.isEmpty else { throw fail("a built-in dataset name or a CSV file path") }
-            dataset = text
+            dataset = DataCatalog.canonicalName(text)
         case .target:
             guard let text = value.asString, !text.isEmpty else { throw fail("a column name of the CSV file") }
             target = text
@@ -257,10 +257,10 @@ public enum Setting: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    /// Settings whose values are whole numbers (int_uniform, and rounding of other draws).
     /// Settings that take true or false.
     var isBoolean: Bool { self == .standardize || self == .nesterov || self == .bias }
 
+    /// Settings whose values are whole numbers (int_uniform, and rounding of other draws).
     var isInteger: Bool {
         switch self {
         case .batchSize, .epochs, .seed, .splitSeed, .earlyStoppingPatience: return true

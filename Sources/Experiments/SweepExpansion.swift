@@ -80,6 +80,35 @@ extension SweepSpec {
         }
     }
 
+    /// What a TPE sweep may sample, checked before its trials exist: its first trial with one
+    /// parameter moved to each of its values, or to each end of its distribution, named by the
+    /// field that gives it (`parameters.hidden.values[1]`, `parameters.learning_rate.max`). A value
+    /// that cannot make a run (a network too large, a learning rate infinite in float32) is refused
+    /// at queue time, as random and grid sweeps refuse it, not found by the trial that draws it.
+    func tpeProbes(base: RunSettings) throws -> [(field: String, point: SweepPoint)] {
+        let first = firstTrialValues()
+        var probes: [(field: String, point: SweepPoint)] = []
+        for (index, parameter) in parameters.enumerated() {
+            let field = "parameters.\(parameter.setting.rawValue)"
+            let options: [(String, SettingValue)]
+            switch parameter.choice {
+            case let .values(values) where values.count > 1:
+                options = values.enumerated().map { ("\(field).values[\($0.offset)]", $0.element) }
+            case .values:
+                continue
+            case let .distribution(_, minimum, maximum):
+                options = [("\(field).min", minimum.settingValue(for: parameter.setting)),
+                           ("\(field).max", maximum.settingValue(for: parameter.setting))]
+            }
+            for (name, value) in options {
+                var values = first
+                values[index].1 = value
+                probes.append((name, try makePoint(values, base: base)))
+            }
+        }
+        return probes
+    }
+
     private func makePoint(_ values: [(Setting, SettingValue)], base: RunSettings) throws -> SweepPoint {
         var settings = base
         for (setting, value) in values {

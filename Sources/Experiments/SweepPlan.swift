@@ -60,6 +60,26 @@ public struct SweepPlan: Sendable {
                                                   reason: "\(written ?? flag): \(reason)")
             }
         }
+        // A TPE sweep's trials are drawn later: each value and distribution end it may draw is
+        // checked now, with the first trial's other values (a refusal names the field).
+        if spec.method == .tpe {
+            for (field, point) in try spec.tpeProbes(base: base) {
+                do {
+                    let configuration = try RunConfiguration.make(point.settings, load: load)
+                    // A trial that may lack the metric the spec names (validation 0 among the values) is
+                    // refused as a random sweep's run would be: TPE would rank it by another measure.
+                    if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
+                            load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
+                        throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + "metric.name",
+                                                          reason: "\(spec.metric.name.rawValue) \(reason) (a trial may draw \(field))")
+                    }
+                } catch let ExperimentsError.badSetting(flag, reason) where flag.hasPrefix("--") {
+                    let setting = Setting.allCases.first { $0.flag == flag }
+                    throw ExperimentsError.badSetting(field: (source.map { "\($0): " } ?? "") + field,
+                                                      reason: setting == nil ? "\(flag): \(reason)" : reason)
+                }
+            }
+        }
         // A TPE sweep's trials are drawn later: refused when no trial may hold out validation rows.
         if spec.earlyTerminate?.kind == .median, spec.method == .tpe, !spec.mayHave(.validation, { $0.validationFraction > 0 }),
            let reason = Self.medianProblem(configurations[0], spec: spec) {
@@ -180,17 +200,34 @@ public struct FlagSettings: Sendable {
         for entry in entries {
             guard !entry.values.isEmpty else { throw ExperimentsError.badSetting(field: entry.flag, reason: "no value given") }
             for value in entry.values {
-                try scratch.apply(entry.setting, value, field: entry.flag)
+                do {
+                    try scratch.apply(entry.setting, value, field: entry.flag)
+                } catch let error as ExperimentsError {
+                    throw Self.decimalComma(entry.values, of: entry.setting, flag: entry.flag) ?? error
+                }
                 if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
                 // Checked here, not as the spec's name: with a sweep file too, it is not the file's field.
-                if entry.setting == .name, let name = value.asString, let problem = SweepSpec.nameProblem(name) {
+                if entry.setting == .name, let name = value.asString, let problem = SweepSpec.nameProblem(name, flag: true) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
                 }
             }
             try RunSettings.checkDistinct(entry.values, of: entry.setting) { _ in entry.flag }
         }
+    }
+
+    /// A number written with a decimal comma (`0,5`) splits into two whole numbers, the first or
+    /// second of which a setting may refuse ("'0' is not accepted"): when the setting takes
+    /// fractions and would take the number with a point (0.5), the refusal names what was typed
+    /// and says that a comma separates values. Nil for anything else (`--batch-size 16,0` is a list).
+    static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String) -> ExperimentsError? {
+        guard setting.isNumeric, !setting.isInteger, values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
+              whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
+        var scratch = RunSettings()
+        guard (try? scratch.apply(setting, .string("\(whole).\(fraction)"), field: flag)) != nil else { return nil }
+        return .badSetting(field: flag, reason: "'\(whole),\(fraction)' is not accepted: a decimal is written with a point "
+            + "(\(whole).\(fraction)); a comma separates the values of a sweep")
     }
 
     /// The settings of `runner train`: exactly one value per flag.
@@ -219,7 +256,7 @@ public struct FlagSettings: Sendable {
             flags[entry.setting] = entry.flag
         }
         try spec.validate(file: filePath, checkingData: false)
-        try spec.validateData { setting, field, reason in
+        try spec.validateData(specFile: filePath) { setting, field, reason in
             .badSetting(field: flags[setting] ?? (filePath.map { "\($0): " } ?? "") + field, reason: reason)
         }
         return spec

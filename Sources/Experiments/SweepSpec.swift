@@ -702,7 +702,10 @@ extension SweepSpec {
     /// Each dataset is a file that exists or a built-in with valid options; target and task, which
     /// choose a CSV column, are not given with a generated dataset (it has its own targets).
     /// `fail` gets the setting, its field in the file (`fixed.dataset`) and the reason.
-    func validateData(fail: (Setting, String, String) -> ExperimentsError) throws {
+    /// `specFile`: the sweep file the spec came from, if any; a dataset missing from the current
+    /// folder but found beside it is said to be there (a sweep file's paths are read from the folder
+    /// runner runs in, not the file's).
+    func validateData(specFile: String? = nil, fail: (Setting, String, String) -> ExperimentsError) throws {
         func field(_ setting: Setting, _ index: Int) -> String {
             if let given = sources.fields[setting] { return given.hasSuffix(".values") ? "\(given)[\(index)]" : given }
             if case let .values(values)? = self[setting], values.count > 1 { return "parameters.\(setting.rawValue).values[\(index)]" }
@@ -715,7 +718,9 @@ extension SweepSpec {
         }
         guard case let .values(datasets)? = self[.dataset] else { return }
         for (index, name) in datasets.compactMap(\.asString).enumerated() {
-            if let problem = DataCatalog.problem(withName: name) { throw fail(.dataset, field(.dataset, index), problem) }
+            if let problem = DataCatalog.problem(withName: name) {
+                throw fail(.dataset, field(.dataset, index), problem + Self.besideSpecFile(name, specFile: specFile))
+            }
         }
         let givesTask: Bool = {  // task: auto is every dataset's default
             guard case let .values(values)? = self[.task] else { return false }
@@ -731,6 +736,19 @@ extension SweepSpec {
 }
 
 extension SweepSpec {
+    /// "; there is one beside the sweep file ..." when the relative dataset `name`, missing from the
+    /// current folder, is a file beside `specFile`; else "".
+    static func besideSpecFile(_ name: String, specFile: String?) -> String {
+        guard let specFile, !name.hasPrefix("/"), !FileManager.default.fileExists(atPath: name) else { return "" }
+        let folder = URL(fileURLWithPath: specFile).deletingLastPathComponent()
+        let beside = folder.appendingPathComponent(name).path
+        guard FileManager.default.fileExists(atPath: beside) else { return "" }
+        let shown = (specFile as NSString).deletingLastPathComponent
+        let path = shown.isEmpty ? name : (shown as NSString).appendingPathComponent(name)
+        return "; there is one beside the sweep file, but a sweep file's paths are read from the folder runner runs in: "
+            + "write \(shownText(path, limit: 1000)) in the file, or run runner in \(shownText(shown.isEmpty ? "." : shown, limit: 1000))"
+    }
+
     /// Runs in one sweep, at most: queueing 100,000 takes seconds, and more is a typo more often than a plan.
     public static let maximumRunCount = 100_000
     /// Characters (Unicode scalars) in a sweep's name, at most.
@@ -738,9 +756,12 @@ extension SweepSpec {
 
     /// What is wrong with `name` as a sweep's name (too long), or nil: said for the file's `name`
     /// field or for `--name` (FlagSettings.validate), whichever gave it.
-    static func nameProblem(_ name: String) -> String? {
+    /// `flag`: given as `--name`, which names `runner train`'s run (no description) or a sweep.
+    static func nameProblem(_ name: String, flag: Bool = false) -> String? {
         guard name.unicodeScalars.count > maximumNameLength else { return nil }
-        return "the name has \(name.unicodeScalars.count) characters; a sweep's name has at most \(maximumNameLength): shorten it (say more in description)"
+        return "the name has \(name.unicodeScalars.count) characters; " + (flag
+            ? "a name has at most \(maximumNameLength): shorten it"
+            : "a sweep's name has at most \(maximumNameLength): shorten it (say more in description)")
     }
 
     /// Checks every value of every parameter (and both ends of every distribution) as a setting,
@@ -774,7 +795,7 @@ extension SweepSpec {
                 }
             }
         }
-        if checkingData { try validateData { _, field, reason in fail(field, reason) } }
+        if checkingData { try validateData(specFile: file) { _, field, reason in fail(field, reason) } }
         switch method {
         case .grid:
             if count != nil { throw fail("count", "only for method: random or tpe (a grid runs every combination)") }

@@ -173,18 +173,26 @@ public enum InitialWeights {
         let sizes = configuration.layerSizes
         var parameters: [LayerParameters] = []
         for layer in 1..<max(sizes.count, 1) {
-            guard let weight = weights[layer] else { throw fail("no weight for layer \(layer) (the network \(sizes.map(String.init).joined(separator: "-")) has \(sizes.count - 1) layers)") }
+            guard let weight = weights[layer] else {
+                throw fail("no weight for layer \(layer) (the network \(sizes.map(String.init).joined(separator: "-")) has "
+                           + (sizes.count == 2 ? "1 layer)" : "\(sizes.count - 1) layers)"))
+            }
             guard weight.rows == sizes[layer - 1], weight.cols == sizes[layer] else {
                 throw fail("layer \(layer) weight is \(weight.rows) x \(weight.cols); the network \(sizes.map(String.init).joined(separator: "-")) needs \(sizes[layer - 1]) x \(sizes[layer])")
             }
             let bias = biases[layer]
             if configuration.usesBias, bias == nil { throw fail("no bias for layer \(layer) (use --no-bias for a network without biases)") }
+            // Dropped silently, the run would not start from the model the file describes.
+            if !configuration.usesBias, let bias, bias.doubles.contains(where: { $0 != 0 }) {
+                throw fail("layer \(layer) has a bias that is not zero, but the network has none (--no-bias): "
+                           + "train with biases, or remove the file's bias entries")
+            }
             if let bias, bias.rows != 1 || bias.cols != sizes[layer] {
                 throw fail("layer \(layer) bias is \(bias.rows) x \(bias.cols); expected 1 x \(sizes[layer])")
             }
             parameters.append(LayerParameters(weight: weight, bias: configuration.usesBias ? bias : nil))
         }
-        if let extra = weights.keys.first(where: { $0 >= sizes.count }) {
+        if let extra = (Array(weights.keys) + Array(biases.keys)).filter({ $0 >= sizes.count }).min() {
             throw fail("layer \(extra) is not in the network \(sizes.map(String.init).joined(separator: "-"))")
         }
         return parameters

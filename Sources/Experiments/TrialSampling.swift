@@ -114,13 +114,37 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     /// (in id order; the ones before are in `history`, from earlier samples): TPE's point, seeded by
     /// the trial's index, as a run to queue. Throws `.staleTrialHistory` when the two do not add up
     /// to `runCount` (runs this maker has not seen before `fromRunID`): claim again from run 0.
-    public func makeTrial(runCount: Int, records: [SlopeStore.TrialRecord], fromRunID: Int64) throws -> SlopeStore.NewRun {
+    ///
+    /// A point whose values cannot make a run together (each value alone was checked at queue time:
+    /// `SweepSpec.tpeProbes`; a combination, such as a float32 precision with a learning rate of
+    /// 1e39 another parameter allows, may still not) is drawn again, uniformly, from a seed made of
+    /// the trial's and the attempt's (the same on every worker and on resume), up to `redraws` times;
+    /// then the sweep is refused (`corruptSweep`), not left to end every worker on the same trial.
+    public func makeTrial(runCount: Int, records: [SlopeStore.TrialRecord], fromRunID: Int64, sweepID: Int64 = 0) throws -> SlopeStore.NewRun {
         let trials = try history.update(records, fromRunID: fromRunID, runCount: runCount, as: tpeTrial)
-        let point = sampler.sample(after: trials, seed: spec.trialSeed(runCount), index: runCount)
-        var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
-        configuration.trial = point
-        return configuration.newRun()
+        let seed = spec.trialSeed(runCount)
+        var point = sampler.sample(after: trials, seed: seed, index: runCount)
+        var attempt = 0
+        while true {
+            do {
+                var configuration = try RunConfiguration.make(try settings(for: spec.trialValues(point)), load: load)
+                configuration.trial = point
+                return configuration.newRun()
+            } catch let error as ExperimentsError {  // only a setting refused: a missing data file is this worker's condition
+                guard case .badSetting = error else { throw error }
+                attempt += 1
+                guard attempt <= Self.redraws else {
+                    throw ExperimentsError.corruptSweep(sweepID: sweepID, reason: "\(Self.redraws + 1) draws of its trial \(runCount + 1) "
+                        + "made no run that can be trained (the last: \(error)): its parameters allow values that do not work together")
+                }
+                var generator = NeuralNet.SplitMix64(seed: NeuralNet.SplitMix64.mix(seed, UInt64(attempt)))
+                point = sampler.randomPoint(using: &generator)
+            }
+        }
     }
+
+    /// Draws of a trial after the first, when its values cannot make a run together.
+    static let redraws = 100
 
     /// Claims the sweep's next queued run or a new trial (`SlopeStore.claimNextTrial`), reading only the
     /// runs that may have changed since this maker's last sample; nil when the sweep has all its trials.
@@ -131,7 +155,7 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
             try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count ?? 0, metric: metric, worker: worker,
                                      fromRunID: fromRunID) { runCount, records in
                 do {
-                    return try makeTrial(runCount: runCount, records: records, fromRunID: fromRunID)
+                    return try makeTrial(runCount: runCount, records: records, fromRunID: fromRunID, sweepID: sweepID)
                 } catch ExperimentsError.staleTrialHistory {
                     isStale = true
                     throw ExperimentsError.staleTrialHistory

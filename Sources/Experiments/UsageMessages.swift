@@ -195,7 +195,12 @@ public enum UsageMessages {
     /// For a first argument that is no command (`report inspect 1`, `runner trian`): "unknown
     /// command 'inspect': `report --help` lists the commands", with " (did you mean 'train'?)"
     /// when one is near. Nil when `arguments` starts with a command, `help`, or an option.
+    /// Also `help NAME` for a NAME that is no command, which ArgumentParser answers with the general
+    /// help and exit 0.
     public static func unknownCommand(_ arguments: [String], tool: String, commands: [String]) -> String? {
+        if arguments.count >= 2, arguments[0] == "help", !arguments[1].hasPrefix("-"), arguments[1] != "help" {
+            return unknownCommand(Array(arguments.dropFirst()), tool: tool, commands: commands)
+        }
         guard let first = arguments.first, !first.hasPrefix("-"), first != "help", !commands.contains(first) else { return nil }
         let suggestion = NameSuggestion.closest(to: first, among: commands).map { " (did you mean '\($0)'?)" } ?? ""
         return "unknown command '\(shownText(first))': `\(tool) --help` lists the commands\(suggestion)"

@@ -235,8 +235,12 @@ public final class Worker: @unchecked Sendable {
             if reclaimed.isEmpty {
                 guard let claimed = try store.claimRun(runID: runID, worker: identity) else {
                     let run = try store.run(id: runID)
-                    throw ExperimentsError.notFound("run \(runID) is \(run.status.rawValue)"
-                        + (run.status == .running ? " and its worker (\(run.worker ?? "?")) is still alive" : "") + "; nothing to resume")
+                    // Alive as far as this process can tell: its process runs on this host, or (another
+                    // host's) its heartbeat is younger than --stale-after; said as the sweep form says it.
+                    throw ExperimentsError.notFound("run \(runID) is \(run.status.rawValue)" + (run.status == .running
+                        ? ", held by live worker (\(shownText(run.worker ?? "?", limit: 200))); nothing to resume: `runner resume` takes a run over once "
+                            + "its worker has exited (or, on another host, once its heartbeat is older than --stale-after)"
+                        : "; nothing to resume"))
                 }
                 reclaimed = [claimed]
             }
@@ -327,7 +331,11 @@ public final class Worker: @unchecked Sendable {
             }
         } catch let error as ExperimentsError {
             if case .storedInputUnavailable = error {
-                outcome = setAside(runID, holder: holder, error: error)
+                outcome = setAside(runID, holder: holder, reason: "\(error.description); start the worker in the folder the runs were "
+                                   + "queued from, or put the file back as it was queued.")
+            } else if case let .outOfMemory(message) = error {
+                outcome = setAside(runID, holder: holder, reason: "this worker cannot train it: \(message); "
+                                   + "a worker with more memory will (it stays queued for one).")
             } else {
                 outcome = fail(runID, holder: holder, message: error.description)
             }
@@ -343,13 +351,13 @@ public final class Worker: @unchecked Sendable {
         return .failed(message)
     }
 
-    /// A file the run names is missing here or changed (`storedInputUnavailable`): a condition of
-    /// this worker, as a full disk is, not of the run (a worker started in another folder would
-    /// otherwise fail a whole queue for good). The run goes back to the queue as it was, its stored
-    /// epochs kept (read before anything is deleted), and this worker's thread stops (`.suspended`);
-    /// `runner resume` or `runner work` goes on once the file is back.
-    private func setAside(_ runID: Int64, holder: RunHolder, error: ExperimentsError) -> RunOutcome {
-        let reason = "\(error.description); start the worker in the folder the runs were queued from, or put the file back as it was queued."
+    /// A file the run names is missing here or changed (`storedInputUnavailable`), or the run needs
+    /// more memory than this process may use (`outOfMemory`): a condition of this worker, as a full
+    /// disk is, not of the run (a worker started in another folder, or with a smaller memory limit,
+    /// would otherwise fail a whole shared queue for good). The run goes back to the queue as it was,
+    /// its stored epochs kept (read before anything is deleted), and this worker's thread stops
+    /// (`.suspended`); `runner resume` or `runner work` goes on where the condition is met.
+    private func setAside(_ runID: Int64, holder: RunHolder, reason: String) -> RunOutcome {
         let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
         return .suspended(reason: reason, requeued: requeued)
     }
@@ -372,8 +380,14 @@ public final class Worker: @unchecked Sendable {
                        label: String, next: NextClaim?) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
-        try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
-                                         dataRows: trainingData.rowCount + (validationData?.rowCount ?? 0))
+        do {
+            try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
+                                             dataRows: trainingData.rowCount + (validationData?.rowCount ?? 0))
+        } catch let error as ExperimentsError {
+            // Too little memory here (ulimit -v, a cgroup, this machine) is this worker's condition,
+            // not the run's: a worker with more memory trains it (`setAside`), no run is failed for it.
+            throw ExperimentsError.outOfMemory(error.description)
+        }
         let (trainer, resumedEpoch) = try makeTrainer(claimed, configuration: configuration, training: trainingData, validation: validationData)
         let firstEpoch = resumedEpoch.map { $0.epoch + 1 } ?? 0
         onEvent(.runStarted(runID: runID, label: label, epochs: configuration.training.epochs, firstEpoch: firstEpoch))

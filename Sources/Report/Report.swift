@@ -32,14 +32,8 @@ struct Report: ParsableCommand {
         // A reader that went away (`report runs | head`) shows as a failed write, which ends the
         // command quietly (StandardStream), on either store and wherever the write happens.
         signal(SIGPIPE, SIG_IGN)
-        // `report help NAME` for a NAME that is no command: ArgumentParser would print the general help and exit 0.
         let arguments = Array(CommandLine.arguments.dropFirst())
         let names: [String] = configuration.subcommands.map { command in command._commandName }
-        if arguments.count >= 2, arguments[0] == "help" {
-            if !names.contains(arguments[1]) && arguments[1] != "help" && !arguments[1].hasPrefix("-") {
-                fail("unknown command '\(arguments[1])'; commands: " + names.joined(separator: ", "), status: 2)
-            }
-        }
         if let unknown = UsageMessages.unknownCommand(arguments, tool: "report", commands: names) { fail(unknown, status: 2) }
         var command: ParsableCommand
         do {

@@ -188,13 +188,26 @@ public enum Diagnostics {
     /// What a diverged run's line says, in runner's end-of-sweep summary and (as a finding) in
     /// `report show` and `report layers`: one wording.
     public static let divergedCause = "the loss became NaN or infinite"
-    public static let divergedAdvice = "a smaller --learning-rate; for regression, scale a target in the thousands or more first"
+
+    /// What to try for these diverged runs: a smaller learning rate; a target to scale only when
+    /// one trained as regression (mse); `--standardize` when a CSV's features were not.
+    public static func divergedAdvice(_ runs: [SlopeStore.RunRecord]) -> String {
+        var advice = "a smaller --learning-rate"
+        if runs.contains(where: { $0.text(.loss) == "mse" }) { advice += "; for regression, scale a target in the thousands or more first" }
+        // Built-in data come scaled; a CSV file (a path, as `runner` tells one from a built-in name) may not.
+        let unscaledCSV = runs.contains { run in
+            let dataset = run.text(.dataset)?.lowercased() ?? ""
+            return (dataset.hasSuffix(".csv") || dataset.contains("/")) && RunColumn(rawValue: "standardize").map { run.number($0) } == 0
+        }
+        if unscaledCSV { advice += "; --standardize for a CSV's features on large scales" }
+        return advice
+    }
 
     /// A diverged run's finding for `report show` and `report layers` (nil for any other status): its
     /// stored epochs can look healthy, as they end before the loss did. Runner's summary says the
     /// same in its own `diverged:` line, for all such runs at once, so `diagnose` leaves it out.
-    public static func divergence(status: RunStatus) -> TrainingDiagnosis? {
-        status == .diverged ? TrainingDiagnosis(kind: .diverged, epochsByLayer: [:], detail: divergedCause, advice: divergedAdvice) : nil
+    public static func divergence(_ run: SlopeStore.RunRecord) -> TrainingDiagnosis? {
+        run.status == .diverged ? TrainingDiagnosis(kind: .diverged, epochsByLayer: [:], detail: divergedCause, advice: divergedAdvice([run])) : nil
     }
 
     /// The run's optimizer ("sgd", "adam" ...; nil for a database without the column).

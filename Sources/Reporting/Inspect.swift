@@ -112,7 +112,7 @@ extension Reporter {
         var flagged: [String: [Int]] = [:]   // "layer 2: vanishing gradient" -> epochs
         // Vanishing updates, exploding weights and chance-level accuracy (over the whole run, also with --epoch).
         // A diverged run's advice first: its stored weights can look healthy, as they end before the loss did.
-        let diagnoses = (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+        let diagnoses = (Diagnostics.divergence(run).map { [$0] } ?? [])
             + Diagnostics.diagnose(layers: allStatistics, epochs: try queries.epochRows(runIDs: [runID]).map(\.record),
                                    classCount: Diagnostics.classCount(layers: run.layers),
                                    hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run))

@@ -15,6 +15,10 @@ public enum ProgressSummary {
                               databaseArgument: String, variedColumns: [String] = [], reportCommand: String = "report",
                               diagnoses: [Int64: [TrainingDiagnosis]] = [:], isSampled: Bool = false) -> String {
         guard !runs.isEmpty else { return "no runs\n" }
+        // val_loss falls back to train_loss only when no run holds out validation rows: for all runs
+        // or none, never one run's train_loss ranked against another's val_loss (a sweep over
+        // validation 0 and 0.2 named a run without val_loss "lowest final val_loss").
+        let fallsBack = metric == "val_loss" && runs.allSatisfy { ($0.number(.validation_fraction) ?? 0) == 0 }
         func value(_ run: SlopeStore.RunRecord) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss; nor is
             // one still queued or running (another worker's: its last epoch is not its final one).
@@ -24,7 +28,7 @@ public enum ProgressSummary {
             case "train_loss": value = run.number(.final_train_loss)
             case "val_accuracy": value = run.number(.final_val_accuracy)
             case "train_accuracy": value = run.number(.final_train_accuracy)
-            default: value = run.number(.final_val_loss) ?? run.number(.final_train_loss)
+            default: value = fallsBack ? run.number(.final_train_loss) : run.number(.final_val_loss)
             }
             return value.flatMap { $0.isFinite ? $0 : nil }
         }
@@ -65,7 +69,7 @@ public enum ProgressSummary {
         let goal = maximize ? "highest" : "lowest"
         let unfinished = sorted.filter { !$0.status.isFinished }.map { String($0.id) }
         if let best {
-            let shown = metric == "val_loss" && runs.allSatisfy({ $0[.final_val_loss] == .null }) ? "train_loss (no validation split)" : metric
+            let shown = fallsBack ? "train_loss (no validation split)" : metric
             // Runs still training (another worker's) may yet do better.
             text += "* best run\(unfinished.isEmpty ? "" : " so far"): \(best) (\(goal) final \(shown))\n"
         } else if runs.contains(where: { $0.status == .failed || $0.status == .diverged }) && !runs.contains(where: { value($0) != nil }) {
@@ -76,10 +80,11 @@ public enum ProgressSummary {
         if !unfinished.isEmpty {
             text += "still queued or running (not ranked): run\(unfinished.count == 1 ? "" : "s") \(unfinished.joined(separator: ", "))\n"
         }
-        let diverged = sorted.filter { $0.status == .diverged }.map { String($0.id) }
+        let divergedRuns = sorted.filter { $0.status == .diverged }
+        let diverged = divergedRuns.map { String($0.id) }
         if !diverged.isEmpty {
             text += "diverged: run\(diverged.count == 1 ? "" : "s") \(diverged.joined(separator: ", ")) (\(Diagnostics.divergedCause)): "
-                + "try \(Diagnostics.divergedAdvice)\n"
+                + "try \(Diagnostics.divergedAdvice(divergedRuns))\n"
         }
         let database = databaseArgument.isEmpty ? "" : " \(databaseArgument)"
         let report = reportCommand
@@ -138,7 +143,7 @@ public enum ProgressSummary {
         let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
         guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
         let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""
-        return "* best configuration (mean over seeds): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
+        return "* best configuration (mean over \(SeedRanking.meanOver(groups))): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
             + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : ""))\n"
     }
 }

@@ -324,7 +324,9 @@ public struct Reporter: Sendable {
                 out += "            \(note)\n"
             }
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }
-            out += "model:      \(run.layers)  \(run.text(.activation) ?? "")/\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
+            // Without a hidden layer (2-1) the hidden activation is stored but used by no layer: not shown.
+            let hiddenActivation = run.layers.split(separator: "-").count > 2 ? (run.text(.activation) ?? "") + "/" : ""
+            out += "model:      \(run.layers)  \(hiddenActivation)\(run.text(.output_activation) ?? "")  loss \(run.text(.loss) ?? "")  \(run.text(.precision) ?? "")\n"
             out += "training:   learning_rate \(formatNumber(run.learningRate))  batch_size \(run.batchSize)  momentum \(formatNumber(run.number(.momentum) ?? 0))  seed \(Self.cell(run[.seed]).display)\n"
             out += "data:       \(terminalSafe(run.dataset))  validation_fraction \(formatNumber(run.number(.validation_fraction) ?? 0))\n"
             // The other settings (the columns of 0003), those the run has.
@@ -360,7 +362,7 @@ public struct Reporter: Sendable {
 
     /// `report show`'s findings: a diverged run's first (its advice), then what its stored epochs show.
     static func diagnoses(_ run: SlopeStore.RunRecord, queries: RunQueries) throws -> [TrainingDiagnosis] {
-        (Diagnostics.divergence(status: run.status).map { [$0] } ?? [])
+        (Diagnostics.divergence(run).map { [$0] } ?? [])
             + (try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run), queries: queries))
     }
 
@@ -405,8 +407,9 @@ public struct Reporter: Sendable {
         // says so at once: a random search's runs each sample new values, and none is read for it).
         if !perRun, try queries.hasRunsSharingValues(sweepID: sweepID, filter: parsedFilter, columns: Self.settingsButSeed) {
             let sweepRuns = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter)
-            if Self.mayRepeatConfigurations(sweepRuns) {
-                let groups = Self.seedGroups(sweepRuns, column: column, goal: chosenGoal)
+            let settingsKeys = sweepRuns.map(Self.settingsKey)  // once per run, for both steps
+            if Self.mayRepeatConfigurations(settingsKeys: settingsKeys) {
+                let groups = Self.seedGroups(sweepRuns, settingsKeys: settingsKeys, column: column, goal: chosenGoal)
                 if SeedRanking.hasRepeatedConfigurations(groups), groups.first?.bestRunID != nil {
                     return try bestConfiguration(groups, runs: sweepRuns, sweepID: sweepID, column: column, goal: chosenGoal, format: format)
                 }
@@ -459,18 +462,23 @@ public struct Reporter: Sendable {
 
     /// The sweep's runs grouped by configuration (all but the seed), ranked by the mean of `column`;
     /// failed and diverged runs have no value (their configuration ranks after complete ones).
-    static func seedGroups(_ runs: [SlopeStore.RunRecord], column: RunColumn, goal: Goal) -> [SeedGroup] {
-        SeedRanking.rank(seedEntries(runs) { run in
+    static func seedGroups(_ runs: [SlopeStore.RunRecord], settingsKeys: [String]? = nil, column: RunColumn, goal: Goal) -> [SeedGroup] {
+        SeedRanking.rank(seedEntries(runs, settingsKeys: settingsKeys) { run in
             run.status == .failed || run.status == .diverged ? nil : run.number(column)
         }, goal: goal)
     }
 
     /// Runs as the seed ranking sees them: the same configuration when every setting column but the
     /// seed and the stored configuration but its seed are equal.
-    static func seedEntries(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
-        runs.map { run in
-            SeedRanking.Entry(id: run.id, configuration: settingsKey(run) + " " + SeedRanking.configurationKey(configJSON: run.configJSON),
-                              value: value(run))
+    /// The configuration JSON is parsed once per configuration, not per run (`SeedRanking.ConfigurationKeys`).
+    /// `settingsKeys`: each run's `settingsKey`, when already made.
+    static func seedEntries(_ runs: [SlopeStore.RunRecord], settingsKeys: [String]? = nil,
+                            value: (SlopeStore.RunRecord) -> Double?) -> [SeedRanking.Entry] {
+        var keys = SeedRanking.ConfigurationKeys()
+        return runs.indices.map { index in
+            let run = runs[index]
+            return SeedRanking.Entry(id: run.id, configuration: (settingsKeys?[index] ?? settingsKey(run)) + " " + keys.key(configJSON: run.configJSON),
+                                     value: value(run), seed: Int64(bitPattern: run.settings.seed))
         }
     }
 
@@ -478,7 +486,7 @@ public struct Reporter: Sendable {
     static let settingsButSeed = RunColumn.settings.filter { $0 != .seed }
 
     /// Every setting column but the seed, as `seedEntries` starts a run's configuration.
-    private static func settingsKey(_ run: SlopeStore.RunRecord) -> String {
+    static func settingsKey(_ run: SlopeStore.RunRecord) -> String {
         settingsButSeed.map { "\($0.rawValue)=\(cell(run[$0]).exact)" }.joined(separator: " ")
     }
 
@@ -486,8 +494,12 @@ public struct Reporter: Sendable {
     /// one configuration (`seedEntries`) and the seed ranking has nothing to group: a random search's
     /// runs each sample new values, and 100,000 of them are not each parsed as JSON for nothing.
     static func mayRepeatConfigurations(_ runs: [SlopeStore.RunRecord]) -> Bool {
+        mayRepeatConfigurations(settingsKeys: runs.map(settingsKey))
+    }
+
+    static func mayRepeatConfigurations(settingsKeys: [String]) -> Bool {
         var seen = Set<String>()
-        return runs.contains { !seen.insert(settingsKey($0)).inserted }
+        return settingsKeys.contains { !seen.insert($0).inserted }
     }
 
     /// `report best` when configurations repeat over seeds: the configurations by mean (± standard
@@ -508,10 +520,14 @@ public struct Reporter: Sendable {
         if format != .table { return table.render(format, style: style) }
         let winner = groups[0]
         let bestRun = byID[winner.bestRunID!]!
-        var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over seeds: "
+        var out = "best configuration of sweep \(sweepID) by \(column.rawValue) (\(goal.rawValue)), mean over \(SeedRanking.meanOver(groups)): "
             + style.good(terminalSafe(Self.configurationLabel(bestRun, varied: varied))) + ", \(column.rawValue) = \(formatNumber(winner.mean))"
             + (winner.standardDeviation.map { " ± " + formatNumber($0) } ?? "") + " (n=\(winner.count))\n"  // as the table's std
-        out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n\n"
+        out += "runs that differ only by seed are one configuration; --per-run ranks single runs\n"
+        // As grid says it: a pruned run's value is from the epoch it stopped at (hostile15 F14).
+        let pruned = groups.reduce(0) { count, group in count + group.runIDs.filter { byID[$0]?.status == .pruned }.count }
+        if pruned > 0 { out += Self.prunedNote(pruned, in: "the means") + "\n" }
+        out += "\n"
         table.rows = Array(table.rows.prefix(10))
         table.highlightedRows = [0]
         out += table.renderTable(style: style)
@@ -523,7 +539,16 @@ public struct Reporter: Sendable {
     /// The settings a configuration's label shows (`configurationLabel`): those but the seed whose
     /// values differ between `runs`, else the learning rate and batch size.
     static func variedSettings(_ runs: [SlopeStore.RunRecord]) -> [RunColumn] {
-        let varied = RunColumn.settings.filter { column in column != .seed && Set(runs.map { cell($0[column]).exact }).count > 1 }
+        // Some run's text differs from the first run's (as two distinct texts among them): a value equal
+        // to the first's has its text, so only other values are written out, and the scan stops at the first difference.
+        let varied = RunColumn.settings.filter { column in
+            guard column != .seed, let first = runs.first?[column] else { return false }
+            let firstText = cell(first).exact
+            return runs.contains { run in
+                let value = run[column]
+                return value != first && cell(value).exact != firstText
+            }
+        }
         return varied.isEmpty ? [.learning_rate, .batch_size] : varied
     }
 

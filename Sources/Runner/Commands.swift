@@ -98,7 +98,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
         // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        Console.sayStorageEstimate(plan.plannedConfigurations, global)
+        Console.sayStorageEstimate(plan.plannedConfigurations, global, progress: progress)
         Console.sayNotes(PlanNotes.notes(plan: plan), global)
         Console.interrupts.take(.writing, quiet: global.quiet)
         // From the commit on, a second signal says what the commit did, not that nothing was queued (Interrupts).
@@ -299,7 +299,7 @@ struct Compact: ParsableCommand, UsesDatabase {
     }
 
     private func compaction(dryRun: Bool) throws -> SlopeStore.Compaction {
-        let store = try Console.openStore(global, create: false, readOnly: dryRun)  // a dry run writes nothing
+        let store = try Console.openStore(global, create: false, readOnly: dryRun, compacting: true)  // a dry run writes nothing
         defer { try? store.close() }
         return try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
     }

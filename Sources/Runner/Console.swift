@@ -48,22 +48,27 @@ enum Console {
     /// Opens (creating and migrating, when `create`) the database; `work` and `resume` need an existing one.
     /// `readOnly`: for commands that only read (`runner compact --dry-run`), so that a database
     /// nobody may write can still be looked at.
-    static func openStore(_ global: GlobalOptions, create: Bool, readOnly: Bool = false) throws -> SlopeStore {
+    /// `compacting`: `runner compact`, whose missing database is not one to queue runs in.
+    static func openStore(_ global: GlobalOptions, create: Bool, readOnly: Bool = false, compacting: Bool = false) throws -> SlopeStore {
         let location = global.databaseLocation
-        if global.isServer { return try openServer(global, create: create, readOnly: readOnly) }
+        if global.isServer { return try openServer(global, create: create, readOnly: readOnly, compacting: compacting) }
         var info = stat()  // stat, not lstat: through a link, the file it points to
         if !create && (stat(location, &info) != 0 || info.st_size == 0) {  // missing, or an empty file: nothing to work on, nothing to create
-            throw ExperimentsError.notFound("no database at \(location): queue runs first with `runner sweep ... --queue-only`, or give --db PATH")
+            throw ExperimentsError.notFound("no database at \(location): " + (compacting
+                ? "give --db PATH, the database holding the sweep to compact"
+                : "queue runs first with `runner sweep ... --queue-only`, or give --db PATH"))
         }
         return try SlopeStore(path: location, mode: readOnly ? .readOnly : .readWrite, lockWaiting: lockWaiting(path: location))
     }
 
     /// A PostgreSQL database. `work` and `resume` refuse one without Slope's tables (as they refuse a
     /// missing file) rather than create them: they would find nothing to do.
-    private static func openServer(_ global: GlobalOptions, create: Bool, readOnly: Bool) throws -> SlopeStore {
+    private static func openServer(_ global: GlobalOptions, create: Bool, readOnly: Bool, compacting: Bool) throws -> SlopeStore {
         do {
             return try SlopeStore(location: global.databaseLocation, mode: readOnly ? .readOnly : .readWrite,
                                   creatingServerTables: create, reconnection: reconnection(global))
+        } catch let StoreError.noDatabase(server, _) where compacting && !create {
+            throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): give the --db URL of the database holding the sweep to compact")
         } catch let StoreError.noDatabase(server, _) where !create && !readOnly {
             throw ExperimentsError.notFound("no Slope database at \(server) (no Slope tables yet): queue runs first with `runner sweep ... --queue-only` "
                                             + "as the database owner (docs/distributed.md, Roles), or give another --db URL")
@@ -124,10 +129,13 @@ enum Console {
     }
 
     /// Before training: the estimated database growth, and above 1 GB a warning with what to do.
-    static func sayStorageEstimate(_ configurations: [RunConfiguration], _ global: GlobalOptions) {
+    /// `progress`: a sweep's queueing, whose line says a long estimate is on its way.
+    static func sayStorageEstimate(_ configurations: [RunConfiguration], _ global: GlobalOptions, progress: QueueingProgress? = nil) {
         guard !global.quiet else { return }
-        let estimate = StorageEstimate(configurations: configurations)
-        let (note, warning) = estimate.message(configurations: configurations, databasePath: global.displayedLocation)
+        func estimate() -> (note: String, warning: String?) {
+            StorageEstimate.message(configurations: configurations, databasePath: global.displayedLocation)
+        }
+        let (note, warning) = progress.map { $0.estimating(configurations.count, estimate) } ?? estimate()
         say(note)
         if let warning { writeError(warning) }
     }
@@ -563,6 +571,14 @@ final class QueueingProgress: @unchecked Sendable {
     /// Checking the runs' settings and data (called from `SweepPlan`, on this thread).
     func checked(_ done: Int, _ total: Int) {
         line.show("queueing the sweep: checked \(done) of \(total) runs' settings...")
+    }
+
+    /// Estimating the database growth of a large sweep (each run's configuration encoded): said
+    /// before, as it gives no progress, and erased once done, before the estimate is printed.
+    func estimating<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        if count >= 10_000 || line.isShown { line.show("queueing the sweep: estimating the database growth of \(count) runs...", always: true) }
+        defer { finish() }
+        return try body()
     }
 
     /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.

@@ -231,15 +231,13 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
     }
 
     /// A run's epochs thinned out for a chart: those whose number is a multiple of `step`, and the
-    /// last `latest` stored, in epoch order (each once).
+    /// last `latest` stored, in epoch order (each once): `EpochThinning`'s rule, in one statement.
     /// - Complexity: reads the run's epochs' keys; returns about count / `step` + `latest` rows.
     public func epochRows(runID: Int64, every step: Int, latest: Int) throws -> [EpochRow] {
-        let select = "SELECT \(EpochRow.selectList) FROM epochs WHERE run_id = ?"
+        let thinning = EpochThinning(step: step, latest: latest, epochs: "SELECT epoch FROM epochs WHERE run_id = ?", runID: runID)
         return try read { c in
-            let spaced = try c.rows(select + " AND epoch % ? = 0 ORDER BY epoch", [runID, Int64(max(1, step))]).map(EpochRow.init(row:))
-            let last = try c.rows(select + " ORDER BY epoch DESC LIMIT ?", [runID, Int64(max(0, latest))]).map(EpochRow.init(row:))
-            let lastEpochs = Set(last.map(\.epoch))
-            return (spaced.filter { !lastEpochs.contains($0.epoch) } + last).sorted { $0.epoch < $1.epoch }
+            try c.rows("SELECT \(EpochRow.selectList) FROM epochs WHERE run_id = ? AND \(thinning.condition) ORDER BY epoch",
+                       [SQLValue.integer(runID)] + thinning.arguments).map(EpochRow.init(row:))
         }
     }
 
@@ -306,14 +304,50 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
 
     /// Per epoch and layer: weight and gradient L2 norms and the update-to-weight ratio.
     public func layerStatistics(runID: Int64) throws -> [LayerStatisticsRow] {
+        try layerStatistics(runID: runID, condition: "", [])
+    }
+
+    /// `layerStatistics(runID:)` of the tensor epochs `tensorEpochs(runID:every:latest:)` keeps (the
+    /// same rule as a long run's epochs: `EpochThinning`), every layer of each.
+    /// - Complexity: returns about (tensor epochs / `step` + `latest`) x layers rows.
+    public func layerStatistics(runID: Int64, every step: Int, latest: Int) throws -> [LayerStatisticsRow] {
+        let thinning = EpochThinning(step: step, latest: latest, epochs: Self.tensorEpochsSQL, runID: runID)
+        return try layerStatistics(runID: runID, condition: " AND " + thinning.condition, thinning.arguments)
+    }
+
+    /// `layerStatistics(runID:)` of a page of the run's tensor epochs (`tensorEpochs(runID:offset:limit:)`),
+    /// every layer of each, exact.
+    /// - Complexity: reads about `offset + limit` tensor epochs' keys; returns `limit` x layers rows at most.
+    public func layerStatistics(runID: Int64, offset: Int, limit: Int) throws -> [LayerStatisticsRow] {
         try read { c in
-            try c.rows("""
-                SELECT epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
-                FROM layer_stats WHERE run_id = ? ORDER BY epoch, layer
-                """, [runID]).map {
-                LayerStatisticsRow(epoch: Int(sqlValue: $0[0]) ?? 0, layer: Int(sqlValue: $0[1]) ?? 0, weightL2: Double(sqlValue: $0[2]),
-                                   gradientL2: Double(sqlValue: $0[3]), updateToWeightRatio: Double(sqlValue: $0[4]))
-            }
+            // The page's first and last tensor epoch (one row), then the rows between them: the epochs of
+            // the page are consecutive tensor epochs. (PostgreSQL plans `epoch IN (page)` on the view badly.)
+            let bounds = try c.rows("SELECT min(epoch), max(epoch) FROM (\(Self.tensorEpochsSQL) ORDER BY epoch LIMIT ? OFFSET ?) AS page",
+                                    [runID, Int64(max(0, limit)), Int64(max(0, offset))]).first
+            guard let first = bounds.flatMap({ Int64(sqlValue: $0[0]) }), let last = bounds.flatMap({ Int64(sqlValue: $0[1]) }) else { return [] }
+            return try Self.layerStatistics(c, runID: runID, condition: " AND epoch BETWEEN ? AND ?", [.integer(first), .integer(last)])
+        }
+    }
+
+    private func layerStatistics(runID: Int64, condition: String, _ arguments: [SQLValue]) throws -> [LayerStatisticsRow] {
+        try read { c in try Self.layerStatistics(c, runID: runID, condition: condition, arguments) }
+    }
+
+    private static func layerStatistics(_ c: any SQLConnection, runID: Int64, condition: String, _ arguments: [SQLValue]) throws -> [LayerStatisticsRow] {
+        // The `layer_stats` view's rows of one run, with the gradient's norm looked up by its whole key
+        // rather than joined: PostgreSQL, without statistics of a new table (a fresh database), joined
+        // the view's gradients by a scan per weight (seconds for 5,000 epochs; the lookup, milliseconds).
+        try c.rows("""
+            SELECT epoch, layer, weight_l2, gradient_l2, CASE WHEN weight_l2 > 0 THEN learning_rate * gradient_l2 / weight_l2 END
+            FROM (SELECT w.epoch, w.layer, w.l2 AS weight_l2, r.learning_rate,
+                         (SELECT g.l2 FROM tensors AS g
+                          WHERE g.run_id = w.run_id AND g.epoch = w.epoch AND g.layer = w.layer AND g.kind = 'weight_grad') AS gradient_l2
+                  FROM tensors AS w JOIN runs AS r ON r.id = w.run_id
+                  WHERE w.run_id = ? AND w.kind = 'weight'\(condition)) AS stats
+            ORDER BY epoch, layer
+            """, [SQLValue.integer(runID)] + arguments).map {
+            LayerStatisticsRow(epoch: Int(sqlValue: $0[0]) ?? 0, layer: Int(sqlValue: $0[1]) ?? 0, weightL2: Double(sqlValue: $0[2]),
+                               gradientL2: Double(sqlValue: $0[3]), updateToWeightRatio: Double(sqlValue: $0[4]))
         }
     }
 
@@ -331,8 +365,30 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
 
     /// Epochs of a run that hold weights, ascending.
     public func tensorEpochs(runID: Int64) throws -> [Int] {
-        try read { c in
-            try c.values("SELECT DISTINCT epoch FROM tensors WHERE run_id = ? AND kind = 'weight' ORDER BY epoch", [runID], as: Int.self)
+        try read { c in try c.values(Self.tensorEpochsSQL + " ORDER BY epoch", [runID], as: Int.self) }
+    }
+
+    /// The epochs of a run that hold weights (one row each), the run's id bound to its `?`; also the
+    /// epochs of its `layer_stats` rows, which are made from the weights.
+    static let tensorEpochsSQL = "SELECT DISTINCT epoch FROM tensors WHERE run_id = ? AND kind = 'weight'"
+
+    /// The last epoch of a run that holds weights (nil when none does).
+    public func latestTensorEpoch(runID: Int64) throws -> Int? {
+        try read { c in try c.value("SELECT max(epoch) FROM tensors WHERE run_id = ? AND kind = 'weight'", [runID], as: Int.self) }
+    }
+
+    /// How many epochs of a run hold weights.
+    public func tensorEpochCount(runID: Int64) throws -> Int {
+        try read { c in try c.value("SELECT count(*) FROM (\(Self.tensorEpochsSQL)) AS held", [runID], as: Int.self) ?? 0 }
+    }
+
+    /// `tensorEpochs(runID:)` thinned as a long run's epochs are (`EpochThinning`): those whose number
+    /// is a multiple of `step`, and the last `latest`, ascending.
+    public func tensorEpochs(runID: Int64, every step: Int, latest: Int) throws -> [Int] {
+        let thinning = EpochThinning(step: step, latest: latest, epochs: Self.tensorEpochsSQL, runID: runID)
+        return try read { c in
+            try c.values("SELECT epoch FROM (\(Self.tensorEpochsSQL)) AS held WHERE \(thinning.condition) ORDER BY epoch",
+                         [SQLValue.integer(runID)] + thinning.arguments, as: Int.self)
         }
     }
 
@@ -436,13 +492,15 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
         // dense_rank numbers the (row, column) pairs as GROUP BY would tell them apart, in their order.
         let sql = """
-            SELECT dense_rank() OVER (ORDER BY \(r), \(c)), \(r), \(c), runs.id, runs.status, \(dialect.real(metric.sqlExpression))
+            SELECT dense_rank() OVER (ORDER BY \(r), \(c)), \(r), \(c), runs.id,
+                   CASE runs.status WHEN '\(RunStatus.diverged.rawValue)' THEN 1 WHEN '\(RunStatus.failed.rawValue)' THEN 2 ELSE 0 END,
+                   \(dialect.real(metric.sqlExpression))
             FROM runs WHERE \(conditions.joined(separator: " AND ")) ORDER BY 1, runs.id
             """
         return try read { connection in
             var cells: [PivotCell] = []
             var cellNumber: Int64?, values: [Double] = []
-            for row in try connection.rows(sql, arguments) {
+            try connection.forEachRow(sql, arguments) { row in
                 let number = Int64(sqlValue: row[0]) ?? 0
                 if number != cellNumber {
                     if !cells.isEmpty { cells[cells.count - 1].setStatistics(values) }
@@ -452,9 +510,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
                                            firstRunID: Int64(sqlValue: row[3]) ?? 0))
                 }
                 cells[cells.count - 1].runCount += 1
-                switch String(sqlValue: row[4]).flatMap(RunStatus.init(rawValue:)) {
-                case .diverged: cells[cells.count - 1].divergedCount += 1
-                case .failed: cells[cells.count - 1].failedCount += 1
+                switch Int64(sqlValue: row[4]) {  // the status, as a number: no text per run
+                case 1: cells[cells.count - 1].divergedCount += 1
+                case 2: cells[cells.count - 1].failedCount += 1
                 default:
                     // NaN (which SQLite cannot hold, and Slope never writes) is no value, as NULL is.
                     if let value = Double(sqlValue: row[5]), !value.isNaN { values.append(value) }
@@ -463,6 +521,28 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             if !cells.isEmpty { cells[cells.count - 1].setStatistics(values) }
             return cells
         }
+    }
+}
+
+/// How a long run's epochs are thinned for a chart (the dashboard's run page, curves and layer
+/// diagnostics): an epoch is kept when its number is a multiple of `step`, or when it is among the
+/// `latest` last of the run's epochs. One rule for the epochs, the tensor epochs and the layer
+/// statistics, as an SQL condition on `epoch`.
+struct EpochThinning {
+    /// The condition (`epoch` of the rows it filters) and its bound arguments.
+    let condition: String
+    let arguments: [SQLValue]
+
+    /// `epochs`: a query of the run's epochs (one row each) with one `?`, bound to `runID`.
+    init(step: Int, latest: Int, epochs: String, runID: Int64) {
+        guard latest > 0 else {
+            condition = "epoch % ? = 0"
+            arguments = [.integer(Int64(max(1, step)))]
+            return
+        }
+        // The latest-th epoch from the end (none when there are fewer: every epoch is then among the last).
+        condition = "(epoch % ? = 0 OR epoch >= coalesce((SELECT epoch FROM (\(epochs)) AS kept ORDER BY epoch DESC LIMIT 1 OFFSET ?), 0))"
+        arguments = [.integer(Int64(max(1, step))), .integer(runID), .integer(Int64(max(0, latest - 1)))]
     }
 }
 

@@ -159,7 +159,7 @@ public struct WeightsFile: Codable, Equatable, Sendable {
                 throw invalid("the number \(number.text) at line \(number.line), column \(number.column) is out of range "
                     + "(a float64 holds magnitudes up to about 1.8e308)")
             }
-            throw invalid("not valid JSON")
+            throw invalid("not valid JSON" + Self.syntaxErrorPlace(in: data))
         }
         guard json is [Any] || json is [String: Any] else {
             throw invalid("expected an object with a \"tensors\" list, or a list of tensors")
@@ -197,12 +197,34 @@ public struct WeightsFile: Codable, Equatable, Sendable {
             throw invalid("version \(file.version) is newer than this Slope understands (\(currentVersion))")
         }
         for entry in file.tensors {
+            guard entry.dtype == "float32" || entry.dtype == "float64" else {
+                throw invalid("layer \(entry.layer) \(entry.kind): dtype '\(entry.dtype)' is not float32 or float64")
+            }
             guard entry.rows > 0, entry.cols > 0, entry.values.count == entry.rows,
                   entry.values.allSatisfy({ $0.count == entry.cols }) else {
                 throw invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
             }
         }
         return file
+    }
+
+    /// Where a file that is not JSON goes wrong, as JSONSerialization tells it: ": it ends too
+    /// early (cut short?)" or " at line L, column C" (from 1, columns in characters), else "".
+    static func syntaxErrorPlace(in data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return ""
+        } catch {
+            let description = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? ""
+            if description.localizedCaseInsensitiveContains("end of file") { return ": it ends too early (cut short?)" }
+            guard let match = description.firstMatch(of: #/around character (\d+)/#), let offset = Int(match.1),
+                  offset >= 0, offset <= data.count else { return "" }
+            let before = data.prefix(offset)
+            let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? before.startIndex
+            let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            let column = String(decoding: before[lineStart...], as: UTF8.self).count + 1
+            return " at line \(line), column \(column)"
+        }
     }
 
     /// The first number literal outside strings whose value is not finite as a Double (1e400), with

@@ -51,6 +51,24 @@ final class DiagnosticsCLITests: CLITestCase {
         XCTAssertEqual((diagnosis.first?["epochs_by_layer"] as? [String: [Int]])?["1"], [1], json)
     }
 
+    /// The advice fits the run: a classification run is not told to scale a regression target, and
+    /// a CSV whose features were not standardized is told of --standardize (newuser15 N6: features
+    /// of 1-200 diverged, and the advice spoke of the target, which was small).
+    func testTheDivergedAdviceFitsTheRun() throws {
+        try write("wide.csv", "a,b,y\n" + (0..<100).map { "\(1000 * ($0 % 9)),\(500 * ($0 % 5)),\(Double($0 % 4) / 2)" }.joined(separator: "\n") + "\n")
+        let regression = try output("runner", ["train", "--dataset", "wide.csv", "--hidden", "8", "--learning-rate", "1", "--epochs", "3", "--seed", "1"])
+        XCTAssertTrue(regression.contains("diverged: run 1 (the loss became NaN or infinite): try a smaller --learning-rate; for regression, "
+                                          + "scale a target in the thousands or more first; --standardize for a CSV's features on large scales\n"), regression)
+        // Cross-entropy does not overflow at a large learning rate: a huge weight decay makes the weights do.
+        try write("classes.csv", "a,b,y\n" + (0..<100).map { "\(1000 * ($0 % 9)),\(500 * ($0 % 5)),\($0 % 2)" }.joined(separator: "\n") + "\n")
+        let classification = try output("runner", ["train", "--dataset", "classes.csv", "--task", "classification", "--hidden", "8",
+                                                   "--weight-decay", "1e30", "--epochs", "3", "--seed", "1"])
+        XCTAssertTrue(classification.contains("diverged: run 2 (the loss became NaN or infinite): try a smaller --learning-rate; "
+                                              + "--standardize for a CSV's features on large scales\n"), classification)
+        XCTAssertTrue(try output("report", ["show", "2"]).hasSuffix("  diverged: the loss became NaN or infinite; try a smaller --learning-rate; "
+                                                                    + "--standardize for a CSV's features on large scales\n"))
+    }
+
     /// A regression target in the hundreds of thousands diverges at once (the new user's houses.csv).
     /// Runner's summary gave advice; `report show` and `report layers` gave none, and layers ended
     /// on "no vanishing updates ... seen": now both give the summary's advice, in its words.

@@ -78,6 +78,8 @@ final class EvaluateCLITests: CLITestCase {
         XCTAssertTrue(object["accuracy"] is NSNull)
         XCTAssertNil(object["confusion"])
         XCTAssertEqual(try String(contentsOfFile: directory.path("p.csv"), encoding: .utf8), "row,predicted,y\n1,3.0,3.0\n2,5.0,4.0\n")
+        // No hidden layer: show names the output's activation only (relu, stored, is used by no layer).
+        XCTAssertTrue(try run("report", ["show", "1"]).output.contains("\nmodel:      1-1  identity  loss mse  float32\n"))
     }
 
     func testBadFilesAreOneLineErrors() throws {

@@ -117,6 +117,10 @@ final class RunnerProcessTests: XCTestCase {
         // Runtime errors exit with 1.
         try run(["work", "--db", database("none.db")], expect: 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: database("none.db")))
+        // `compact` of a missing database is not told to queue runs there.
+        XCTAssertEqual(try run(["compact", "--sweep", "1", "--keep-every", "2", "--db", database("none.db")], expect: 1).error,
+                       "error: no database at \(database("none.db")): give --db PATH, the database holding the sweep to compact\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: database("none.db")))
         // An empty file is no database either: `resume` and `work` say so and leave it empty.
         XCTAssertTrue(FileManager.default.createFile(atPath: database("empty.db"), contents: Data()))
         XCTAssertTrue(try run(["resume", "--run", "5", "--db", database("empty.db")], expect: 1).error.contains("no database at"))

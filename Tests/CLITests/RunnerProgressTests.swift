@@ -217,6 +217,34 @@ final class RunnerProgressTests: XCTestCase {
         }
     }
 
+    /// A sweep over validation 0 and 0.2 (hostile15 F20): the summary ranked the first run's
+    /// train_loss (0.1) against the other's val_loss (0.3) and named it "lowest final val_loss".
+    /// val_loss falls back to train_loss only when no run validates, for every run at once.
+    func testValLossFallsBackToTrainLossForAllRunsOrNone() throws {
+        let directory = try TemporaryDirectory(prefix: "slope-summary")
+        defer { directory.remove() }
+        let store = try SlopeStore(path: directory.path("s.db"))
+        var unvalidated = SlopeStore.NewRun.example(learningRate: 0.1, epochs: 1), validated = SlopeStore.NewRun.example(learningRate: 0.2, epochs: 1)
+        unvalidated.validationFraction = 0
+        validated.validationFraction = 0.2
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [unvalidated, validated, unvalidated])
+        let worker = WorkerIdentity.current()
+        for (runID, (train, validation)) in zip(runIDs, [(0.1, nil), (0.5, 0.3), (0.05, nil)] as [(Double, Double?)]) {
+            let claimToken = try XCTUnwrap(store.claimRun(runID: runID, worker: worker)).claimToken
+            try store.writeEpoch(runID: runID, .init(epoch: 0, trainLoss: train, validationLoss: validation, seconds: 0), tensors: [],
+                                 holder: RunHolder(worker: worker, claimToken: claimToken))
+            try store.finishRun(runID: runID, status: .completed, stopReason: nil)
+        }
+        func summary(_ runs: [SlopeStore.RunRecord]) -> String {
+            ProgressSummary.render(runs: runs, metric: "val_loss", maximize: false, sweepID: sweepID, databaseArgument: "")
+        }
+        let all = try store.queries.runSummaries(sweepID: sweepID)
+        XCTAssertTrue(summary(all).contains("* best run: \(runIDs[1]) (lowest final val_loss)\n"), summary(all))
+        // Without the validating run, train_loss for every run, and said.
+        let trainOnly = all.filter { $0.id != runIDs[1] }
+        XCTAssertTrue(summary(trainOnly).contains("* best run: \(runIDs[2]) (lowest final train_loss (no validation split))\n"), summary(trainOnly))
+    }
+
     func testSummaryTableSortsByTheMetricAndMarksTheBest() throws {
         let directory = try TemporaryDirectory(prefix: "slope-summary")
         defer { directory.remove() }
@@ -241,8 +269,8 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(lines[2], "  1   completed           0.1         16 64-64-10    1/1     1.0000   0.5000       0.9000")
         XCTAssertTrue(lines[3].hasPrefix("  3   diverged"), lines[3])
         XCTAssertEqual(lines[4], "* best run: 2 (lowest final val_loss)")
-        XCTAssertEqual(lines[5], "diverged: run 3 (the loss became NaN or infinite): try a smaller --learning-rate; "
-                       + "for regression, scale a target in the thousands or more first")
+        // Digits is classification: no word of a regression target (the advice said it to every run).
+        XCTAssertEqual(lines[5], "diverged: run 3 (the loss became NaN or infinite): try a smaller --learning-rate")
         XCTAssertEqual(lines[6], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols batch_size --db s.db")
     }
 

@@ -16,6 +16,16 @@ final class UsageMessagesCLITests: CLITestCase {
             ("runner", ["train", "--momentum", "abc"], "error: --momentum: 'abc' is not accepted; expected a number in [0, 1), e.g. 0.9"),
             ("runner", ["train", "--seed", "x1"], "error: --seed: 'x1' is not accepted; expected a whole number from 0 to \(Int.max)"),
             ("runner", ["sweep", "--learning-rate", "0.1,,0.2"], "error: --learning-rate: '' is not accepted; expected a number > 0, e.g. 0.01"),
+            // A decimal comma (a German or Turkish habit) is named as typed, not by the half refused.
+            ("runner", ["train", "--learning-rate", "0,5"],
+             "error: --learning-rate: '0,5' is not accepted: a decimal is written with a point (0.5); a comma separates the values of a sweep"),
+            ("runner", ["train", "--momentum", "0,9"],
+             "error: --momentum: '0,9' is not accepted: a decimal is written with a point (0.9); a comma separates the values of a sweep"),
+            ("runner", ["sweep", "--momentum", "0,95"],
+             "error: --momentum: '0,95' is not accepted: a decimal is written with a point (0.95); a comma separates the values of a sweep"),
+            // Not when the number with a point would be refused too, nor for a whole-number setting (a list there).
+            ("runner", ["sweep", "--weight-decay", "-1,25"], "error: --weight-decay: '-1' is not accepted; expected a number >= 0"),
+            ("runner", ["sweep", "--batch-size", "16,0"], "error: --batch-size: '0' is not accepted; expected a whole number >= 1"),
             // Decimal numbers only, as in a CSV cell: strtod would read 0x10 as 16.
             ("runner", ["train", "--learning-rate", "0x10"], "error: --learning-rate: '0x10' is not accepted; expected a number > 0, e.g. 0.01"),
             ("runner", ["train", "--dataset", "spirals:rows=0x10"],
@@ -87,6 +97,10 @@ final class UsageMessagesCLITests: CLITestCase {
             ("report", ["inspect", "1"], "report: error: unknown command 'inspect': `report --help` lists the commands"),
             ("report", ["shwo", "1"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
             ("runner", ["trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
+            // `help NAME` of no command: ArgumentParser printed the overview and exited 0 (newuser15 N9); one check for both tools.
+            ("runner", ["help", "NOSUCH"], "error: unknown command 'NOSUCH': `runner --help` lists the commands"),
+            ("runner", ["help", "trian"], "error: unknown command 'trian': `runner --help` lists the commands (did you mean 'train'?)"),
+            ("report", ["help", "shwo"], "report: error: unknown command 'shwo': `report --help` lists the commands (did you mean 'show'?)"),
             ("report", ["grid", "--sweep", "1", "--rows", "learning_rate", "--cols", "learning_rate"],
              "report: error: --rows and --cols are both learning_rate: give two different columns (one against itself is only a diagonal)"),
             ("report", ["runs", "--where", "learning_rate != null"],

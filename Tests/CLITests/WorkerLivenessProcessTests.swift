@@ -127,6 +127,12 @@ final class WorkerLivenessProcessTests: XCTestCase {
             let first = result.output.split(separator: "\n").first.map(String.init) ?? ""
             XCTAssertTrue(first.hasPrefix("nothing to do: no queued or interrupted runs" + (command.count > 1 ? " in sweep 1; " : "; ") + held), result.output)
         }
+        // `--run`: the same words (it said "still alive", which for another host's worker only means a young heartbeat: hostile15 F12).
+        let one = try ChildProcess.run(runner, ["resume", "--run", "1", "--db", db])
+        XCTAssertEqual(one.status, 1, one.error)
+        XCTAssertTrue(one.error.hasPrefix("error: run 1 is running, held by live worker ("), one.error)
+        XCTAssertTrue(one.error.hasSuffix("); nothing to resume: `runner resume` takes a run over once its worker has exited "
+                                          + "(or, on another host, once its heartbeat is older than --stale-after)\n"), one.error)
         XCTAssertEqual(try SlopeStore(path: db, mode: .readOnly).runs(sweepID: 1).map(\.status), [.running, .running])
 
         // Held by a worker that is gone (a pid no process has on this host): resume's work, said as such by `work`.

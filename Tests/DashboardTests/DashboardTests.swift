@@ -625,6 +625,81 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual((series["points"] as? [[Double]])?.map { Int($0[0]) }, expected)
     }
 
+    /// A run that stored weights (2 layers, with gradients) at each of 2,500 epochs: its page lists one
+    /// tensor epoch in 3 and the latest 100, its layer diagnostics the same epochs, and a page of
+    /// `/layers` gives every one exactly; each reads only the rows it answers with (the store's count).
+    func testALongRunsTensorEpochsAndLayersAreThinnedAndPaged() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let (_, runIDs) = try store.createSweep(name: "long", specJSON: "{}", runs: [.example(epochs: 2500)])
+        let runID = runIDs[0]
+        func weightL2(_ epoch: Int, _ layer: Int) -> Double { Double(epoch) / 8 + Double(layer) }
+        try store.write { c in
+            for epoch in 0..<2500 {
+                try c.execute("INSERT INTO epochs (run_id, epoch, train_loss, seconds) VALUES (?, ?, ?, ?)", [runID, epoch, 1.0, 0.25])
+                for layer in 1...2 {
+                    for (kind, l2) in [("weight", weightL2(epoch, layer)), ("weight_grad", 0.5)] {
+                        try c.execute("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2) VALUES (?, ?, ?, ?, 1, 1, 'float32', ?, ?)",
+                                      [runID, epoch, layer, kind, Data(count: 4), l2])
+                    }
+                }
+            }
+            try c.execute("UPDATE runs SET status = 'completed', epochs_done = 2500 WHERE id = ?", [runID])
+        }
+        try store.close()
+        let reader = try SlopeStore(location: location, mode: .readOnly).countingRowsRead()
+        defer { try? reader.close() }
+        let server = try DashboardServer(queries: reader.queries)
+        let rowsRead = try XCTUnwrap(reader.rowsRead)
+        func get(_ path: String, readingAtMost rows: Int) async throws -> [String: Any] {
+            let before = rowsRead.total
+            let reply = try await Self.fetch([path], from: server)[0]
+            XCTAssertEqual(reply.status, .ok, reply.text)
+            XCTAssertLessThanOrEqual(rowsRead.total - before, rows, path)
+            return reply.json
+        }
+        // Tensor epochs whose number is a multiple of 3 (2,500 / 1,000 rounded up), and the latest 100.
+        let kept = Array(stride(from: 0, to: 2400, by: 3)) + Array(2400..<2500)
+
+        // The page: 900 epochs and 900 tensor epochs, not 2,500 of each.
+        let page = try await get("/api/runs/\(runID)", readingAtMost: 2 * kept.count + 8)
+        XCTAssertEqual(page["tensor_epochs"] as? [Int], kept)
+        XCTAssertEqual(page["tensor_epochs_stored"] as? Int, 2500)
+        XCTAssertEqual(page["tensor_epochs_step"] as? Int, 3)
+        XCTAssertEqual((page["epochs"] as? [[String: Any]])?.map { $0["epoch"] as? Int ?? -1 }, kept)
+
+        let layers = try await get("/api/runs/\(runID)/layers", readingAtMost: 2 * kept.count + 8)
+        XCTAssertEqual(layers["epochs_stored"] as? Int, 2500)
+        XCTAssertEqual(layers["epochs_step"] as? Int, 3)
+        let rows = try XCTUnwrap(layers["layers"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["epoch"] as? Int ?? -1 }, kept.flatMap { [$0, $0] })
+        XCTAssertEqual(rows.map { $0["layer"] as? Int ?? -1 }, kept.flatMap { _ in [1, 2] })
+        XCTAssertEqual(rows.map { $0["weight_l2"] as? Double ?? -1 }, kept.flatMap { [weightL2($0, 1), weightL2($0, 2)] })
+        XCTAssertEqual(rows.map { $0["gradient_l2"] as? Double ?? -1 }, Array(repeating: 0.5, count: 2 * kept.count))
+
+        // Every tensor epoch, exactly, a page at a time.
+        let last = try await get("/api/runs/\(runID)/layers?offset=2497&limit=20", readingAtMost: 6 + 8)
+        XCTAssertEqual(last["total"] as? Int, 2500)
+        XCTAssertEqual(last["offset"] as? Int, 2497)
+        XCTAssertEqual(last["limit"] as? Int, 20)
+        let tail = try XCTUnwrap(last["layers"] as? [[String: Any]])
+        XCTAssertEqual(tail.map { $0["epoch"] as? Int ?? -1 }, [2497, 2497, 2498, 2498, 2499, 2499])
+        XCTAssertEqual(tail.map { $0["weight_l2"] as? Double ?? -1 }, [2497, 2498, 2499].flatMap { [weightL2($0, 1), weightL2($0, 2)] })
+        let first = try await get("/api/runs/\(runID)/layers?offset=1", readingAtMost: 2000 + 8)
+        XCTAssertEqual((first["layers"] as? [[String: Any]])?.map { $0["epoch"] as? Int ?? -1 }, (1...1000).flatMap { [$0, $0] })  // 1,000 epochs a page by default
+        for (query, message) in [("limit=0", "limit must be a whole number from 1 to 10000, not '0'"),
+                                 ("offset=x", "offset must be a whole number from 0 to 2147483647, not 'x'")] {
+            let reply = try await Self.fetch(["/api/runs/\(runID)/layers?\(query)"], from: server)[0]
+            XCTAssertEqual(reply.status, .badRequest, query)
+            XCTAssertEqual(reply.json["error"] as? String, message, query)
+        }
+
+        // The latest tensors by default: one epoch's rows, not the list of every tensor epoch.
+        let tensors = try await get("/api/runs/\(runID)/tensors", readingAtMost: 4 + 8)
+        XCTAssertEqual(tensors["epoch"] as? Int, 2499)
+        XCTAssertEqual((tensors["tensors"] as? [[String: Any]])?.count, 4)
+    }
+
     func testLayersAndTensorListings() async throws {
         let layers = try await fetch("/api/runs/1/layers").json["layers"] as! [[String: Any]]
         XCTAssertEqual(layers.count, 8)  // 4 epochs x 2 layers

@@ -7,6 +7,30 @@ import XCTest
 @testable import Experiments
 
 final class DataLoadingTests: XCTestCase {
+    /// One built-in dataset, one stored name (hostile15 F11: `SPIRALS:rows=1e2`, `spirals:rows=100`
+    /// and `Spirals:rows=+100`, the same data, were three `dataset` values to filter and group by):
+    /// lower case, the options that differ from the defaults in the dataset's order, numbers one way.
+    func testABuiltInDatasetIsStoredUnderOneName() throws {
+        for (typed, stored) in [("SPIRALS:rows=1e2", "spirals:rows=100"), ("Spirals:rows=+100", "spirals:rows=100"),
+                                ("spirals:noise=0.5:rows=100", "spirals:rows=100:noise=0.5"), ("spirals:noise=0.2", "spirals"),
+                                ("DIGITS", "digits"), ("blobs:seed=2:classes=4:rows=60", "blobs:rows=60:classes=4:seed=2")] {
+            var settings = RunSettings()
+            try settings.apply(.dataset, .string(typed), field: "--dataset")
+            XCTAssertEqual(settings.dataset, stored, typed)
+            XCTAssertEqual(try DataCatalog.load(typed).sha256, try DataCatalog.load(stored).sha256, typed)
+        }
+        // Not a built-in: kept as typed, for its own error later.
+        for typed in ["nosuch", "spirals:rows=x", "Data.CSV"] {
+            var settings = RunSettings()
+            try settings.apply(.dataset, .string(typed), field: "--dataset")
+            XCTAssertEqual(settings.dataset, typed)
+        }
+        // The same data twice in one sweep is refused as `--seed 0,0` is.
+        XCTAssertThrowsError(try RunSettings.checkDistinct([.string("spirals:rows=100"), .string("SPIRALS:rows=1e2")], of: .dataset) { "--dataset[\($0)]" }) { error in
+            XCTAssertEqual("\(error)", "--dataset[1]: 'SPIRALS:rows=1e2' sets the same dataset as 'spirals:rows=100' before it; give each value once")
+        }
+    }
+
     private func load(_ text: String, target: String? = nil, task: TaskKind = .auto) throws -> LoadedData {
         try DataCatalog.loadCSV(Data(text.utf8), file: "data.csv", target: target, task: task)
     }
@@ -76,6 +100,15 @@ final class DataLoadingTests: XCTestCase {
         // A stray text among numbers (a missing value written NA) is an error, not a reason for classes.
         assertBadData("a,price\n1,250000\n2,NA\n3,310000\n", line: 3, column: "'price'",
                       contains: "'NA' is not a number, and the column's other cells are numbers")
+        // Two of them: counted, the first named. Numbers among class names (hostile15 F7): the number is
+        // the slip, not the names around it (the message blamed 'cat' and said the other cells were numbers).
+        assertBadData("a,price\n1,250000\n2,NA\n3,310000\n4,?\n5,1\n6,2\n", line: 3, column: "'price'",
+                      contains: "'NA' is not a number, and 4 of the column's 6 cells are numbers; fix or remove the 2 rows with text (this is the first)")
+        assertBadData("a,b,y\n1,2,cat\n3,4,dog\n5,6,cat\n7,8,7\n7,8,dog\n", line: 5, column: "'y'",
+                      contains: "'7' is a number among class names (4 of the column's 5 cells are text); write that class as a name, or fix or remove that row")
+        assertBadData("a,y\n1,cat\n2,\"3.5\"\n3,dog\n4,cat\n5,2\n", line: 3, column: "'y'",
+                      contains: "'3.5' is a number among class names (3 of the column's 5 cells are text); write those classes as names, "
+                        + "or fix or remove the 2 rows with numbers (this is the first)")
         let names = (0..<25).map { "id\($0)" }
         assertBadData("a,name\n" + names.enumerated().map { "\($0.offset),\($0.element)" }.joined(separator: "\n") + "\n",
                       line: nil, column: "'name'", contains: "holds 25 different texts; if they are classes, say so with --task classification")

@@ -370,3 +370,75 @@ final class SearchSweepTests: XCTestCase {
         XCTAssertEqual(try store.sweep(id: sweepID).status, .completed)
     }
 }
+
+/// A TPE sweep is checked before it is written as random and grid sweeps are (hostile15 F21): each
+/// value and distribution end a trial may draw, with the first trial's other values; a combination
+/// that still cannot make a run is drawn again (deterministically), and a sweep whose draws never
+/// make one is refused by the worker, not left to end every worker on the same trial.
+final class TPEValueCheckTests: XCTestCase {
+    private func plan(_ yaml: String) throws -> SweepPlan {
+        try SweepPlan(spec: try SweepSpec.parse(yaml: yaml, file: "s.yaml", checkingData: false), source: "s.yaml")
+    }
+
+    private let head = "method: tpe\ncount: 6\nn_startup_trials: 3\nmetric: {name: train_loss, goal: minimize}\n"
+
+    func testEveryValueAndEndIsCheckedBeforeTheSweepIsWritten() throws {
+        XCTAssertThrowsError(try plan(head + "fixed: {epochs: 1, validation: 0, dataset: xor, hidden: 2}\n"
+                                      + "parameters:\n  learning_rate: {distribution: log_uniform, min: 1.0e-46, max: 0.1}\n")) { error in
+            // (The first trial's value is fine: the end is what is refused.)
+            XCTAssertEqual("\(error)", "s.yaml: parameters.learning_rate.min: '1e-46' is not accepted: it is 0 in float32 "
+                           + "(the smallest is about 1.4e-45): use a larger value, or precision float64")
+        }
+        XCTAssertThrowsError(try plan(head + "fixed: {epochs: 1, validation: 0, dataset: xor, hidden: 2}\n"
+                                      + "parameters:\n  learning_rate: {distribution: log_uniform, min: 0.01, max: 1.0e+39}\n")) { error in
+            XCTAssertTrue("\(error)".hasPrefix("s.yaml: parameters.learning_rate.max: '1e+39' is not accepted: it is infinite in float32"), "\(error)")
+        }
+        XCTAssertThrowsError(try plan(head + "fixed: {epochs: 1, validation: 0, dataset: xor}\n"
+                                      + "parameters:\n  hidden: {values: [[4], [5], [6], [7], [8], [9], [10], [16777216, 16777216]]}\n")) { error in
+            XCTAssertEqual("\(error)", "s.yaml: parameters.hidden.values[7]: '16777216,16777216' is not accepted: "
+                           + "281475077373954 parameters; at most 17179869184")
+        }
+        // The metric the spec names must be one every trial has (the same spec with ASHA was refused; TPE's was not).
+        XCTAssertThrowsError(try plan("method: tpe\ncount: 6\nn_startup_trials: 2\nmetric: {name: val_loss, goal: minimize}\n"
+                                      + "fixed: {dataset: xor, epochs: 1}\nparameters:\n  validation: {values: [0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0]}\n")) { error in
+            XCTAssertEqual("\(error)", "s.yaml: metric.name: val_loss needs a validation split, and validation is 0: set validation "
+                           + "above 0 or use train_loss (a trial may draw parameters.validation.values[6])")
+        }
+        // Values that all make runs: queued as before.
+        XCTAssertEqual(try plan(head + "fixed: {epochs: 1, validation: 0, dataset: xor}\n"
+                                + "parameters:\n  hidden: {values: [[4], [2, 2]]}\n  learning_rate: {min: 0.001, max: 1}\n").spec.count, 6)
+    }
+
+    /// A learning rate up to 1e300 is fine in float64 and infinite in float32 beyond 3.4e38: a float32
+    /// trial that draws one is drawn again, the same way every time; every trial made can be trained.
+    func testACombinationThatCannotMakeARunIsDrawnAgain() throws {
+        var redrawn = 0
+        for seed in 0..<12 {
+            let spec = try SweepSpec.parse(yaml: "method: tpe\ncount: 4\nn_startup_trials: 4\nrandom_seed: \(seed)\n"
+                + "metric: {name: train_loss, goal: minimize}\nfixed: {epochs: 1, validation: 0, dataset: xor, hidden: 2}\n"
+                + "parameters:\n  precision: {values: [float64, float32]}\n"
+                + "  learning_rate: {distribution: log_uniform, min: 0.001, max: 1.0e+300}\n", file: "s.yaml", checkingData: false)
+            let raw = spec.trialValues(spec.tpeSampler.sample(after: [], seed: spec.trialSeed(0), index: 0))
+            let rawRefused = raw.first { $0.0 == .precision }?.1.description == "float32"
+                && (raw.first { $0.0 == .learningRate }?.1.asDouble ?? 0) > Double(Float.greatestFiniteMagnitude)
+            let made = try TrialMaker(spec: spec).makeTrial(runCount: 0, records: [], fromRunID: 0)
+            let again = try TrialMaker(spec: spec).makeTrial(runCount: 0, records: [], fromRunID: 0)
+            XCTAssertEqual(made.configJSON, again.configJSON, "the same trial on every worker and on resume")
+            let configuration = try RunConfiguration.decode(json: made.configJSON, runID: 1)
+            if configuration.training.precision == .float32 {
+                XCTAssertLessThanOrEqual(configuration.training.learningRate, Double(Float.greatestFiniteMagnitude))
+            }
+            if rawRefused { redrawn += 1 }
+        }
+        XCTAssertGreaterThan(redrawn, 0, "some seed's first draw is a float32 trial with a learning rate beyond float32")
+        // Draws that never make a run: the sweep is refused (not a usage error of the worker's flags).
+        let hopeless = try SweepSpec.parse(yaml: "method: tpe\ncount: 4\nn_startup_trials: 4\n"
+            + "metric: {name: train_loss, goal: minimize}\nfixed: {epochs: 1, validation: 0, dataset: xor, hidden: 2}\n"
+            + "parameters:\n  learning_rate: {distribution: log_uniform, min: 1.0e+39, max: 1.0e+40}\n", file: "s.yaml", checkingData: false)
+        XCTAssertThrowsError(try TrialMaker(spec: hopeless).makeTrial(runCount: 0, records: [], fromRunID: 0, sweepID: 7)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("sweep 7 cannot be used: its stored spec is not valid: 101 draws of its trial 1 made no run "
+                                               + "that can be trained (the last: --learning-rate: '"), "\(error)")
+            XCTAssertFalse((error as? ExperimentsError)?.isUsageError ?? true)
+        }
+    }
+}

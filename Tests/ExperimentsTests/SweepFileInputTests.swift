@@ -231,19 +231,35 @@ final class SweepFileInputTests: XCTestCase {
     }
 
     func testAMissingDataFileIsNamedWhereTheFileGivesIt() throws {
-        XCTAssertEqual(message("parameters:\n  dataset: {values: [missing.csv]}\n"), "s.yaml: parameters.dataset.values[0]: missing.csv: no such file")
-        XCTAssertEqual(message("parameters:\n  dataset: {value: missing.csv}\n"), "s.yaml: parameters.dataset.value: missing.csv: no such file")
-        XCTAssertEqual(message("parameters:\n  dataset: {values: [xor, missing.csv]}\n"), "s.yaml: parameters.dataset.values[1]: missing.csv: no such file")
-        XCTAssertEqual(message("fixed: {dataset: missing.csv}\n"), "s.yaml: fixed.dataset: missing.csv: no such file")
+        XCTAssertEqual(message("parameters:\n  dataset: {values: [missing.csv]}\n"), "s.yaml: parameters.dataset.values[0]: missing.csv: no such file in the current folder")
+        XCTAssertEqual(message("parameters:\n  dataset: {value: missing.csv}\n"), "s.yaml: parameters.dataset.value: missing.csv: no such file in the current folder")
+        XCTAssertEqual(message("parameters:\n  dataset: {values: [xor, missing.csv]}\n"), "s.yaml: parameters.dataset.values[1]: missing.csv: no such file in the current folder")
+        XCTAssertEqual(message("fixed: {dataset: missing.csv}\n"), "s.yaml: fixed.dataset: missing.csv: no such file in the current folder")
         // The way `runner sweep FILE` checks it: the file read unchecked, then checked with the flags.
         let file = try SweepSpec.parse(yaml: "parameters:\n  dataset: {values: [missing.csv]}\n", file: "s.yaml", checkingData: false)
         XCTAssertThrowsError(try FlagSettings().sweepSpec(file: file, name: "sweep", filePath: "s.yaml")) { error in
-            XCTAssertEqual("\(error)", "s.yaml: parameters.dataset.values[0]: missing.csv: no such file")
+            XCTAssertEqual("\(error)", "s.yaml: parameters.dataset.values[0]: missing.csv: no such file in the current folder")
         }
         var flags = FlagSettings()
         flags.add(.dataset, flag: "--dataset", ["gone.csv"])
         XCTAssertThrowsError(try flags.sweepSpec(file: file, name: "sweep", filePath: "s.yaml")) { error in
-            XCTAssertEqual("\(error)", "--dataset: gone.csv: no such file")
+            XCTAssertEqual("\(error)", "--dataset: gone.csv: no such file in the current folder")
+        }
+        // A file beside the sweep file, not in the current folder: said, with the two ways to fix it
+        // (hostile15 F8: "no such file" alone, though the file was right there).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slope-beside-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let besideName = "beside-\(getpid()).csv"
+        try "a,y\n1,0\n2,1\n".write(toFile: folder + "/" + besideName, atomically: true, encoding: .utf8)
+        let besideFile = try SweepSpec.parse(yaml: "fixed: {dataset: \(besideName)}\n", file: folder + "/s.yaml", checkingData: false)
+        XCTAssertThrowsError(try FlagSettings().sweepSpec(file: besideFile, name: "sweep", filePath: folder + "/s.yaml")) { error in
+            XCTAssertEqual("\(error)", "\(folder)/s.yaml: fixed.dataset: \(besideName): no such file in the current folder; there is one beside "
+                           + "the sweep file, but a sweep file's paths are read from the folder runner runs in: write \(folder)/\(besideName) "
+                           + "in the file, or run runner in \(folder)")
+        }
+        XCTAssertThrowsError(try SweepSpec.parse(yaml: "fixed: {dataset: \(besideName)}\n", file: folder + "/s.yaml")) { error in
+            XCTAssertTrue("\(error)".hasSuffix("write \(folder)/\(besideName) in the file, or run runner in \(folder)"), "\(error)")
         }
         // Where a setting was given is for messages only: the spec read back from its JSON is equal.
         let spec = try SweepSpec.parse(yaml: "parameters:\n  dataset: {values: [xor]}\n", file: "s.yaml")
@@ -267,8 +283,12 @@ final class SweepFileInputTests: XCTestCase {
         flags.add(.name, flag: "--name", [String(repeating: "é", count: 1001)])
         for (source, path) in [(file, "s.yaml"), (nil, nil)] as [(SweepSpec?, String?)] {
             XCTAssertThrowsError(try flags.sweepSpec(file: source, name: "sweep", filePath: path)) { error in
-                XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a sweep's name has at most 1000: shorten it (say more in description)")
+                XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
             }
+        }
+        // The flag names `runner train`'s run too, which has no description to say more in (hostile15 F13).
+        XCTAssertThrowsError(try flags.validate()) { error in
+            XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
         }
         flags = FlagSettings()
         flags.add(.name, flag: "--name", [String(repeating: "é", count: 1000)])

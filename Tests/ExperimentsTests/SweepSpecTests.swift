@@ -333,7 +333,7 @@ final class SweepSpecTests: XCTestCase {
         replaced.add(.dataset, flag: "--dataset", ["xor"])
         XCTAssertEqual(try replaced.sweepSpec(file: file, name: "n", filePath: "s.yaml").expand().map(\.settings.dataset), ["xor", "xor"])
         XCTAssertThrowsError(try FlagSettings().sweepSpec(file: file, name: "n", filePath: "s.yaml")) { error in
-            XCTAssertEqual("\(error)", "s.yaml: fixed.dataset: data/missing.csv: no such file")
+            XCTAssertEqual("\(error)", "s.yaml: fixed.dataset: data/missing.csv: no such file in the current folder")
         }
         var task = FlagSettings()
         task.add(.dataset, flag: "--dataset", ["moons"])

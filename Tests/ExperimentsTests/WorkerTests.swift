@@ -76,7 +76,7 @@ final class WorkerTests: XCTestCase {
             XCTAssertEqual(run.settings.outputActivation, "softmax")
             XCTAssertEqual(run.settings.loss, "cross-entropy")
             XCTAssertEqual(run.settings.precision, .float32)
-            XCTAssertEqual(run.settings.dataset, smallData)
+            XCTAssertEqual(run.settings.dataset, "blobs:rows=60:features=3:seed=2")  // stored canonically: classes=3 is blobs' default
             XCTAssertEqual(run.settings.datasetSHA256, try DataCatalog.loadBuiltIn(smallData, target: nil, task: .auto).sha256,
                            "recomputed outside the cache")
             XCTAssertEqual(run.settings.datasetSHA256?.count, 64)
@@ -621,6 +621,32 @@ final class WorkerTests: XCTestCase {
                 XCTAssertTrue((error as? ExperimentsError)?.isUsageError ?? false)
             }
         }
+
+        // A network without biases: the file's non-zero bias is refused, not dropped (the run would
+        // not start from the model the file describes); zero biases are the same network and pass.
+        settings.usesBias = false
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertEqual("\(error)", "\(path): layer 1 has a bias that is not zero, but the network has none (--no-bias): "
+                           + "train with biases, or remove the file's bias entries")
+        }
+        try text.replacingOccurrences(of: "[0.1, 0.2]", with: "[0, -0.0]").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try RunConfiguration.make(settings).initialWeightsFile, path)
+        settings.usesBias = true
+        // A bias of a layer the network lacks is named as an extra weight is; one layer is "1 layer".
+        try text.replacingOccurrences(of: "{\"layer\": 2, \"kind\": \"bias\"",
+                                      with: "{\"layer\": 3, \"kind\": \"bias\", \"values\": [1]},\n {\"layer\": 2, \"kind\": \"bias\"")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("\(path): "), "\(error)")
+            XCTAssertTrue("\(error)".contains("layer 3 is not in the network 3-2-3"), "\(error)")
+        }
+        settings.hidden = []
+        try "[]".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RunConfiguration.make(settings)) { error in
+            XCTAssertEqual("\(error)", "\(path): no weight for layer 1 (the network 3-3 has 1 layer)")
+        }
+        settings.hidden = [2]
     }
 
     /// Float64 initial weights survive the JSON file bit for bit (numbers whose shortest decimal

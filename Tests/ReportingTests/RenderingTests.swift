@@ -168,6 +168,11 @@ final class RenderingTests: ReportTestCase {
         // grid's note on the same runs: the same words but for what holds the values.
         XCTAssertTrue(try reporter.grid(sweepID: 1, rows: "learning_rate", columns: "batch_size")
                         .contains("the cells include runs that stopped early (2 pruned), with their values when they stopped; "), "grid")
+        // best's configuration means too (hostile15 F14: an epoch-1 value averaged with finished ones, without a word).
+        let best = try reporter.best(sweepID: 1)
+        XCTAssertTrue(best.contains("\nthe means include runs that stopped early (2 pruned), with their values when they stopped; "
+                                    + "--where \"status = 'completed'\" leaves them out\n"), best)
+        XCTAssertFalse(try reporter.best(sweepID: 1, filter: "status = 'completed'").contains("stopped early"))
         let html = try reporter.html(sweepID: 1)
         XCTAssertTrue(html.contains("<p class=\"meta\">\(xmlEscaped(note))</p>"), html)
         // Without the pruned runs, no note.

@@ -52,6 +52,33 @@ final class SeedRankingTests: XCTestCase {
         XCTAssertFalse(SeedRanking.hasRepeatedConfigurations(SeedRanking.rank([entries[0], entries[2]], goal: .min)))
     }
 
+    /// A TPE run's config holds `trial`, the sampler's values of its parameters, the seed's index among
+    /// them when the seed is a parameter: two runs that differ only by their seed differed there too, so
+    /// seeds were never grouped and runs repeated with one seed were called "the mean over seeds"
+    /// (hostile15 F6). `trial` is left out of the key; a group that repeats a seed is said to be a mean
+    /// over runs; nine equal values have that value as their mean and no spread (not an ulp off).
+    func testASearchsTrialIsNoPartOfTheConfigurationAndRepeatedSeedsAreSaid() {
+        let seed0 = #"{"training":{"learningRate":0.1,"seed":0},"trial":[1,0]}"#
+        let seed1 = #"{"training":{"learningRate":0.1,"seed":1},"trial":[1,1]}"#
+        XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: seed1))
+        XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), #"{"training":{"learningRate":0.1}}"#)
+
+        let value = 0.49543508709194095  // (9 x value) / 9 rounds to 0.495435087091941
+        XCTAssertNotEqual((0..<9).reduce(0.0) { sum, _ in sum + value } / 9, value)
+        let repeated = (1...9).map { SeedRanking.Entry(id: Int64($0), configuration: "lr=0.1", value: value, seed: 0) }
+            + [SeedRanking.Entry(id: 10, configuration: "lr=0.1", value: 0.5, seed: 1)]
+        let once = [SeedRanking.Entry(id: 11, configuration: "lr=0.01", value: 0.7, seed: 0),
+                    SeedRanking.Entry(id: 12, configuration: "lr=0.01", value: 0.9, seed: 1)]
+        let groups = SeedRanking.rank(repeated + once, goal: .min)
+        XCTAssertEqual(groups.map(\.repeatsASeed), [true, false])
+        XCTAssertEqual(SeedRanking.meanOver(groups), "runs, some repeating a seed")
+        XCTAssertEqual(SeedRanking.meanOver([groups[1]]), "seeds")
+        let nine = SeedRanking.rank(Array(repeated.prefix(9)), goal: .min)[0]
+        XCTAssertEqual(nine.mean, value)
+        XCTAssertEqual(nine.standardDeviation, 0)
+        XCTAssertEqual(CellStatistics(Array(repeating: value, count: 3))?.mean, value)
+    }
+
     /// The configuration key leaves out the training seed and the name, nothing else.
     func testConfigurationKey() {
         let seed0 = #"{"name":"x","training":{"learningRate":0.1,"seed":0},"data":{"splitSeed":0}}"#
@@ -59,6 +86,41 @@ final class SeedRankingTests: XCTestCase {
         let split1 = #"{"training":{"learningRate":0.1,"seed":0},"data":{"splitSeed":1}}"#
         XCTAssertEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: seed1))
         XCTAssertNotEqual(SeedRanking.configurationKey(configJSON: seed0), SeedRanking.configurationKey(configJSON: split1))
+    }
+
+    /// The keys of many runs, reused for texts that differ only by the name and the training seed, are
+    /// the very keys `configurationKey` gives each text, whatever the text: escapes, repeated keys,
+    /// other seeds, a name or seed the scan cannot vouch for, text that is not JSON. Each text of a
+    /// pattern the scan vouches for is parsed once: 3 configurations x 4 seeds, 3 parses.
+    func testConfigurationKeysAreConfigurationKeyParsedOncePerConfiguration() {
+        var texts: [String] = []
+        for rate in ["0.1", "0.2", "1e-3"] {
+            for seed in ["0", "1", "12", "-3.5e2"] {
+                texts.append(#"{"data":{"splitSeed":0,"seed":4},"name":"run \#(seed)","training":{"learningRate":\#(rate),"seed":\#(seed)}}"#)
+            }
+        }
+        var keys = SeedRanking.ConfigurationKeys()
+        XCTAssertEqual(texts.map { keys.key(configJSON: $0) }, texts.map { SeedRanking.configurationKey(configJSON: $0) })
+        XCTAssertEqual(keys.parsed, 3)
+        XCTAssertEqual(Set(texts.map { keys.key(configJSON: $0) }).count, 3)
+
+        let tricky = [
+            #"{"training":{"seed":1,"lr":1}}"#, #"{"training":{"seed":2,"lr":1}}"#, #"{ "training" : { "seed" : 3 , "lr" : 1 } }"#,
+            #"{"training":{"se\u0065d":1,"lr":1}}"#, #"{"training":{"se\u0065d":2,"lr":1}}"#,  // escaped keys: parsed each
+            #"{"training":{"seed":1,"seed":2}}"#, #"{"training":{"seed":1,"seed":3}}"#,              // a repeated seed
+            #"{"training":{"seed":"a"}}"#, #"{"training":{"seed":"b"}}"#, #"{"training":{"seed":01}}"#, #"{"training":{"seed":02}}"#,
+            #"{"name":{"a":1},"training":{"seed":1}}"#, #"{"name":{"a":2},"training":{"seed":1}}"#,
+            #"{"name":"a\"b","training":{"seed":1}}"#, #"{"name":"a\"c","training":{"seed":1}}"#,
+            #"{"training":[1,{"seed":1}]}"#, #"{"training":[1,{"seed":2}]}"#, #"{"other":{"seed":1}}"#, #"{"other":{"seed":2}}"#,
+            #"{"training":{"seed":1}} x"#, #"{"training":{"seed":2}} x"#, #"{"training":{"seed":1},}"#, #"{"training":{"seed":2},}"#,
+            #"{"training":{"seed":1,"lr":}"#, #"{"training":{"seed":2,"lr":}"#, "not json", "[1]", "", #"{"a":"\u0000","training":{"seed":5}}"#,
+        ]
+        var trickyKeys = SeedRanking.ConfigurationKeys()
+        XCTAssertEqual(tricky.map { trickyKeys.key(configJSON: $0) }, tricky.map { SeedRanking.configurationKey(configJSON: $0) })
+        // Texts that differ only by the seed and spacing are one configuration; texts that are not JSON are each their own.
+        XCTAssertEqual(trickyKeys.key(configJSON: tricky[0]), trickyKeys.key(configJSON: tricky[2]))
+        XCTAssertNotEqual(trickyKeys.key(configJSON: tricky[19]), trickyKeys.key(configJSON: tricky[20]))
+        XCTAssertNotEqual(trickyKeys.key(configJSON: tricky[23]), trickyKeys.key(configJSON: tricky[24]))
     }
 }
 

@@ -13,6 +13,8 @@ final class BoundedReadsTests: BothStoresTestCase {
     func testPostgreSQLRankingQueries() throws { try assertRankingQueries(try postgresStore()) }
     func testSQLiteEpochPages() throws { try assertEpochPages(try sqliteStore()) }
     func testPostgreSQLEpochPages() throws { try assertEpochPages(try postgresStore()) }
+    func testSQLiteTensorEpochPages() throws { try assertTensorEpochPages(try sqliteStore()) }
+    func testPostgreSQLTensorEpochPages() throws { try assertTensorEpochPages(try postgresStore()) }
 
     /// Hand-made runs: ids 1-8 of sweep 1 with these (lr, bs, loss, status), run 9 in another sweep.
     private func assertRankingQueries(_ store: SlopeStore) throws {
@@ -98,8 +100,62 @@ final class BoundedReadsTests: BothStoresTestCase {
         let expected = Array(stride(from: 0, to: 2490, by: 7)) + Array(2490..<2500)
         XCTAssertEqual(thinned.map(\.epoch), expected)
         XCTAssertEqual(thinned.map(\.trainLoss), expected.map { Double($0) / 4 })
-        XCTAssertEqual(rowsRead.total - before, 358 + 10)  // 0, 7, ..., 2499 (358 epochs) and the last 10 (2492 and 2499 read twice)
+        XCTAssertEqual(rowsRead.total - before, 356 + 10)  // 0, 7, ..., 2485 (356 epochs) and the last 10, each once: one statement
         XCTAssertEqual(try queries.epochRows(runID: runIDs[1], every: 7, latest: 10).map(\.trainLoss), [9])
+        XCTAssertEqual(try queries.epochRows(runID: runIDs[0], every: 1000, latest: 0).map(\.epoch), [0, 1000, 2000])
+    }
+
+    /// A run whose weights (2 layers, with their gradients) are stored at every 2nd of 5,000 epochs
+    /// (2,500 tensor epochs, stored by SQL): its tensor epochs and layer statistics, thinned as its
+    /// epochs are (every 7th tensor epoch by number, and the last 10) and paged, reading only those rows.
+    private func assertTensorEpochPages(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let store = store.countingRowsRead()
+        let rowsRead = try XCTUnwrap(store.rowsRead)
+        let (_, runIDs) = try store.createSweep(name: "long", specJSON: "{}", runs: [.example(epochs: 5000), .example()])
+        let tensorEpochs = Array(stride(from: 0, to: 5000, by: 2))
+        func weightL2(_ epoch: Int, _ layer: Int) -> Double { Double(epoch) + Double(layer) / 4 }
+        try store.write { c in
+            for epoch in 0..<5000 {
+                try c.execute("INSERT INTO epochs (run_id, epoch, train_loss, seconds) VALUES (?, ?, ?, ?)", [runIDs[0], epoch, 1.0, 0.5])
+            }
+            for epoch in tensorEpochs {
+                for layer in 1...2 {
+                    for (kind, l2) in [("weight", weightL2(epoch, layer)), ("weight_grad", 0.5)] {
+                        try c.execute("INSERT INTO tensors (run_id, epoch, layer, kind, rows, cols, dtype, data, l2) VALUES (?, ?, ?, ?, 1, 1, 'float32', ?, ?)",
+                                      [runIDs[0], epoch, layer, kind, Data(count: 4), l2])
+                    }
+                }
+            }
+        }
+        let queries = store.queries
+        XCTAssertEqual(try queries.tensorEpochCount(runID: runIDs[0]), 2500)
+        XCTAssertEqual(try queries.tensorEpochCount(runID: runIDs[1]), 0)
+        XCTAssertEqual(try queries.latestTensorEpoch(runID: runIDs[0]), 4998)
+        XCTAssertNil(try queries.latestTensorEpoch(runID: runIDs[1]))
+        XCTAssertEqual(try queries.tensorEpochs(runID: runIDs[0]), tensorEpochs)
+
+        // Multiples of 7 among the even epochs (multiples of 14) below the 10th last tensor epoch (4980), then 4980-4998.
+        let kept = Array(stride(from: 0, to: 4980, by: 14)) + Array(stride(from: 4980, to: 5000, by: 2))
+        var before = rowsRead.total
+        XCTAssertEqual(try queries.tensorEpochs(runID: runIDs[0], every: 7, latest: 10), kept)
+        XCTAssertEqual(rowsRead.total - before, kept.count)
+        before = rowsRead.total
+        let thinned = try queries.layerStatistics(runID: runIDs[0], every: 7, latest: 10)
+        XCTAssertEqual(rowsRead.total - before, 2 * kept.count)
+        XCTAssertEqual(thinned.map(\.epoch), kept.flatMap { [$0, $0] })
+        XCTAssertEqual(thinned.map(\.layer), kept.flatMap { _ in [1, 2] })
+        XCTAssertEqual(thinned.map(\.weightL2), kept.flatMap { [weightL2($0, 1), weightL2($0, 2)] })
+        XCTAssertEqual(thinned.map(\.gradientL2), Array(repeating: 0.5, count: 2 * kept.count))
+        XCTAssertEqual(try queries.tensorEpochs(runID: runIDs[1], every: 7, latest: 10), [])
+
+        before = rowsRead.total
+        let page = try queries.layerStatistics(runID: runIDs[0], offset: 2497, limit: 10)
+        XCTAssertEqual(rowsRead.total - before, 1 + 6)  // the page's first and last epoch, then the last 3 tensor epochs, 2 layers each
+        XCTAssertEqual(page.map(\.epoch), [4994, 4994, 4996, 4996, 4998, 4998])
+        XCTAssertEqual(page.map(\.weightL2), [4994, 4996, 4998].flatMap { [weightL2($0, 1), weightL2($0, 2)] })
+        XCTAssertEqual(try queries.layerStatistics(runID: runIDs[0], offset: 0, limit: 2).map(\.epoch), [0, 0, 2, 2])
+        XCTAssertEqual(try queries.layerStatistics(runID: runIDs[0], offset: 2500, limit: 10), [])
     }
 }
 

@@ -87,6 +87,45 @@ final class PivotStatisticsTests: BothStoresTestCase {
     }
 
     /// The statistics alone: infinities, overflow, one value.
+    /// CellStatistics in plain loops gives the bits of the generic formulas it replaced (reduce for the
+    /// extremes, compensatedSum over a lazy map for the spread), on values of every scale, signs, ties,
+    /// infinities and sums that overflow.
+    func testCellStatisticsAreTheBitsOfTheGenericFormulas() throws {
+        func reference(_ values: [Double]) -> (Double, Double, Double, Double?)? {
+            guard let first = values.first else { return nil }
+            let count = Double(values.count)
+            let minimum = values.reduce(first) { Swift.min($0, $1) }, maximum = values.reduce(first) { Swift.max($0, $1) }
+            guard values.allSatisfy(\.isFinite) else {
+                return (minimum == -.infinity && maximum == .infinity ? .nan : (maximum == .infinity ? .infinity : -.infinity), minimum, maximum, nil)
+            }
+            let mean = CellStatistics.mean(values)
+            let scale = CellStatistics.deviationScale(values, around: mean)
+            let sum = CellStatistics.compensatedSum(values.lazy.map { value in
+                let deviation = CellStatistics.scaledDeviation(value, from: mean, scale: scale)
+                return deviation * deviation
+            })
+            return (mean, minimum, maximum, (sum / count).squareRoot() * 2 * scale)
+        }
+        var generator = SystemRandomNumberGenerator()
+        var samples: [[Double]] = [[], [1], [0.1, 0.2, 0.3], [1e308, 1e308, -1e308], [.infinity, 1], [-.infinity, .infinity], [5, 5, 5]]
+        for _ in 0..<2000 {
+            let exponent = Double.random(in: -300...300, using: &generator)
+            samples.append((0..<Int.random(in: 1...50, using: &generator)).map { _ in
+                Double.random(in: -1...1, using: &generator) * pow(10, exponent) + (Bool.random(using: &generator) ? 1e8 : 0)
+            })
+        }
+        for values in samples {
+            let statistics = CellStatistics(values)
+            guard let expected = reference(values) else { XCTAssertNil(statistics); continue }
+            let got = try XCTUnwrap(statistics)
+            XCTAssertEqual(got.mean.bitPattern, expected.0.bitPattern, "\(values)")
+            XCTAssertEqual(got.minimum.bitPattern, expected.1.bitPattern, "\(values)")
+            XCTAssertEqual(got.maximum.bitPattern, expected.2.bitPattern, "\(values)")
+            XCTAssertEqual(got.standardDeviation?.bitPattern, expected.3?.bitPattern, "\(values)")
+            XCTAssertEqual(CellStatistics.compensatedSum(values).bitPattern, CellStatistics.compensatedSum(values.lazy.map { $0 }).bitPattern)
+        }
+    }
+
     func testCellStatisticsOfInfinitiesOverflowAndOneValue() throws {
         XCTAssertNil(CellStatistics([]))
         XCTAssertEqual(CellStatistics([0.5]), CellStatistics(mean: 0.5, minimum: 0.5, maximum: 0.5, standardDeviation: 0))

@@ -20,9 +20,21 @@ final class WeightsFileErrorTests: XCTestCase {
         XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"values\": [-2.5E+999]}]"),
                        "not a Slope weights file: the number -2.5E+999 at line 1, column 44 is out of range (a float64 holds magnitudes up to about 1.8e308)")
         // Inside a string it is text, not a number: the file is broken for another reason.
-        XCTAssertEqual(message("{\"tensors\": [{\"kind\": \"1e400\", "), "not a Slope weights file: not valid JSON")
+        XCTAssertEqual(message("{\"tensors\": [{\"kind\": \"1e400\", "), "not a Slope weights file: not valid JSON: it ends too early (cut short?)")
         // The largest finite values are accepted.
         XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"values\": [1.7976931348623157e308, 4.9e-324]}]"), "accepted")
+    }
+
+    /// JSON that does not parse is placed (line and column, from 1, columns in characters), or said to
+    /// end early when it was cut short; a dtype other than the two the tensors table holds is refused.
+    func testSyntaxErrorsArePlacedAndDtypesChecked() {
+        XCTAssertEqual(message("{\"tensors\": ["), "not a Slope weights file: not valid JSON: it ends too early (cut short?)")
+        XCTAssertEqual(message("{\"tensors\": [\n  {\"layer\": 1, \"kind\": \"weight\", \"values\": [1 x]}]}"),
+                       "not a Slope weights file: not valid JSON at line 2, column 47")
+        XCTAssertEqual(message("{\"é\": 1,\n\"tensors\" []}"), "not a Slope weights file: not valid JSON at line 2, column 11")
+        XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"dtype\": \"int8\", \"values\": [[1]]}]"),
+                       "not a Slope weights file: layer 1 weight: dtype 'int8' is not float32 or float64")
+        XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"dtype\": \"float32\", \"values\": [[1]]}]"), "accepted")
     }
 
     func testABadValueInNestedRowsIsNamedAtItsIndex() {

@@ -453,6 +453,10 @@
         slider.max = Math.max(0, data.tensor_epochs.length - 1);
         tensorControls.hidden = data.tensor_epochs.length === 0;
         if (data.tensor_epochs.length === 0) { replace(histogramBox, el('p', { className: 'note' }, ['no tensors stored for this run' + (data.epochs.length ? ' (runner --log-tensors)' : ' yet')])); return null; }
+        // A long run's tensor epochs are thinned as its epochs are: the slider moves over those listed.
+        var thinnedNote = document.getElementById('tensor-epochs-thinned');
+        if (thinnedNote) { thinnedNote.remove(); }  // drawn again on every refresh
+        if (data.tensor_epochs_step > 1) { tensorControls.appendChild(el('p', { className: 'note', id: 'tensor-epochs-thinned' }, ['one tensor epoch in ' + data.tensor_epochs_step + ' of the ' + data.tensor_epochs_stored + ' stored, and the latest ' + EPOCH_ROWS + ' (any other: report tensors ' + run.id + ' --epoch E)'])); }
         if (followLatest) { state.epoch = data.tensor_epochs[data.tensor_epochs.length - 1]; }
         slider.value = data.tensor_epochs.indexOf(state.epoch);
         return drawTensors();
@@ -498,6 +502,7 @@
         replace(layersBox, null);
         if (data.layers.length === 0) { layersBox.appendChild(el('p', { className: 'note' }, ['no tensors stored for this run'])); return; }
         var layers = data.layers.map(function (r) { return r.layer; }).filter(function (l, i, all) { return all.indexOf(l) === i; });
+        if (data.epochs_step > 1) { layersBox.appendChild(el('p', { className: 'note', id: 'layers-thinned' }, ['one tensor epoch in ' + data.epochs_step + ' of the ' + data.epochs_stored + ' stored, and the latest ' + EPOCH_ROWS + ' (every one: /api/runs/' + runID + '/layers?offset=0&limit=1000)'])); }
         [['gradient_l2', 'L2 of the epoch mean gradient'], ['weight_l2', 'L2 of the weights'], ['update_to_weight_ratio', 'update-to-weight ratio (~1e-3 healthy)']].forEach(function (metric) {
           var series = layers.map(function (layer) {
             return { label: 'layer ' + layer, points: data.layers.filter(function (r) { return r.layer === layer && r[metric[0]] !== null; }).map(function (r) { return [r.epoch, r[metric[0]]]; }) };
