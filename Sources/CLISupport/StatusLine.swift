@@ -2,6 +2,7 @@
 // large sweep, `report export`): on a terminal one line kept up to date in place and erased at
 // the end; elsewhere (a log) a line now and then, or nothing.
 import Foundation
+import Reporting
 
 public final class StatusLine: @unchecked Sendable {  // used by one thread at a time
     private let quiet: Bool
@@ -27,14 +28,19 @@ public final class StatusLine: @unchecked Sendable {  // used by one thread at a
     }
 
     /// Shows `line` unless it comes too soon (`delay`, `interval`, `logInterval`); `always`
-    /// shows it whatever the time.
-    public func show(_ line: String, always: Bool = false) {
+    /// shows it whatever the time. On a terminal it is fitted to one row less a column
+    /// (`fittedLine`: `shortening`, a file name in it, shortened by its middle first), as wide as
+    /// the terminal is at that moment: a line that wraps is redrawn over its last row only, and
+    /// leaves the others behind.
+    public func show(_ line: String, shortening part: String? = nil, always: Bool = false) {
         guard !quiet else { return }
         let now = Date()
         guard always || now.timeIntervalSince(started) >= delay else { return }
         let wait = isTerminal ? interval : logInterval
         guard let wait, always || lastLine.map({ now.timeIntervalSince($0) >= wait }) ?? true else { return }
-        StandardStream.error.write(isTerminal ? "\r\u{1B}[K" + line : line + "\n")
+        // One column spare: a line as wide as the terminal leaves some terminals' cursor on the next row.
+        let fitted = Self.terminalColumns().map { fittedLine(line, width: $0 - 1, shortening: part) } ?? line
+        StandardStream.error.write(isTerminal ? "\r\u{1B}[K" + fitted : line + "\n")
         lastLine = now
         shown = true
     }
@@ -44,6 +50,13 @@ public final class StatusLine: @unchecked Sendable {  // used by one thread at a
         guard shown, isTerminal else { return }
         StandardStream.error.write("\r\u{1B}[K")
         shown = false
+    }
+
+    /// The width of the terminal on standard error (TIOCGWINSZ), nil when it says none.
+    static func terminalColumns() -> Int? {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// Whether a line has been shown since the last `finish`.

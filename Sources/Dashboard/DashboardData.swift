@@ -161,12 +161,12 @@ struct DashboardData: Sendable {
         try queries.snapshot { queries in
             guard let sweep = try queries.sweepSummary(id: id) else { throw DashboardError.notFound("no sweep with id \(id) in this database") }
             let counts = try queries.runStatusCounts()[id] ?? [:]
+            // A run without a setting (NULL: beta1 of an sgd run) differs from one with it, as in `report grid`.
             let distinct = try queries.distinctValueCounts(sweepID: id, columns: RunColumn.settings)
-            let settings = RunColumn.settings.map { column -> JSONValue in
-                .object([("name", .string(column.rawValue)), ("numeric", .bool(column.isNumeric)),
-                         ("values", .integer(Int64(distinct[column] ?? 0)))])
+            let settings = zip(RunColumn.settings, distinct).map { column, values -> JSONValue in
+                .object([("name", .string(column.rawValue)), ("numeric", .bool(column.isNumeric)), ("values", .integer(Int64(values)))])
             }
-            let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
+            let swept = RunQueries.swept(RunColumn.settings, counts: distinct)
             let validates = try queries.validates(sweepID: id)
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
@@ -268,8 +268,7 @@ struct DashboardData: Sendable {
         let requested = try metricText.map { try Self.column($0, name: "metric", numeric: true) }
         return try queries.snapshot { queries in
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
-            let distinct = try queries.distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings)
-            let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
+            let swept = try queries.sweptSettings(sweepID: sweepID)
             let (metric, goal) = try requested.map { ($0, Goal.natural(for: $0.rawValue)) } ?? Reporter(queries: queries).defaultMetric(sweepID: sweepID)
             let total = try queries.runCount(sweepID: sweepID, filter: filter)
             let runs = try queries.runSummaries(sweepID: sweepID, filter: filter, sort: RunSort(column: metric, descending: goal == .max), limit: limit)

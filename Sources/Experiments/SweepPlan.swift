@@ -185,11 +185,13 @@ public struct SweepPlan: Sendable {
 
     /// Records the sweep and queues its runs in one transaction. A TPE sweep starts empty: its
     /// trials are made as workers ask for them (`configurations` then holds the first one, checked).
-    /// `shouldStop` (Ctrl-C) undoes the write whole (`StoreError.interrupted`).
-    public func enqueue(in store: SlopeStore, shouldStop: () -> Bool = { false }) throws -> (sweepID: Int64, runIDs: [Int64]) {
+    /// `shouldStop` (Ctrl-C) undoes the write whole (`StoreError.interrupted`); `committing` marks
+    /// the write's last step before its commit (`SlopeStore.createSweep`).
+    public func enqueue(in store: SlopeStore, shouldStop: () -> Bool = { false },
+                        committing: () -> Void = {}) throws -> (sweepID: Int64, runIDs: [Int64]) {
         try Queueing.run {
             try store.createSweep(name: spec.name, specJSON: spec.json(), runs: spec.method == .tpe ? [] : configurations.map { $0.newRun() },
-                                  shouldStop: shouldStop)
+                                  shouldStop: shouldStop, committing: committing)
         }
     }
 }

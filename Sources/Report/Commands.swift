@@ -389,7 +389,8 @@ struct Export: ParsableCommand, ReadsDatabase {
                                                            mayPublish: { Output.stop.mayEnd(.work) }) { done in
                 // Not after a signal: its end erases the line (and says why), which must stay the last.
                 guard !Output.stop.isRequested else { return }
-                progress.show("report: exporting to \(shownOut): \(done.runsDone) of \(done.runs) runs, \(done.epochs) epochs, \(done.tensors) tensors so far")
+                progress.show("report: exporting to \(shownOut): \(done.runsDone) of \(done.runs) runs, \(done.epochs) epochs, \(done.tensors) tensors so far",
+                              shortening: shownOut)
             }
         }
         Output.claimEnd()

@@ -418,8 +418,7 @@ extension Reporter {
     func gridAxes(sweepID: Int64, rows: String?, columns: String?, filter: String?) throws -> (rows: String, columns: String) {
         if let rows, let columns { return (rows, columns) }
         // Which settings vary, from a count of each one's distinct values: no run is read.
-        let counts = try queries.distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings, filter: try filter.map(RunFilterParser.parse))
-        let differing = zip(RunColumn.settings, counts).filter { $0.1 > 1 }.map { $0.0 }
+        let differing = try queries.sweptSettings(sweepID: sweepID, filter: try filter.map(RunFilterParser.parse))
         var axes = Self.heatmapAxes(differing: differing).map { [$0.0, $0.1] } ?? [.learning_rate, .batch_size]
         // Compared as columns, not as typed: `--rows VALIDATION` is validation_fraction, never paired with itself.
         if let rows {

@@ -42,7 +42,8 @@ public final class ProgressDisplay {
         self.mode = mode
         self.plainInterval = plainInterval
         self.totalRuns = totalRuns
-        self.width = max(width, 40)
+        // Never wider than the terminal, however narrow: a wrapped line leaves stale rows at the redraw.
+        self.width = max(width, 10)
         self.startedAt = now
     }
 
@@ -206,7 +207,5 @@ public final class ProgressDisplay {
     /// As in the summary table: 4 decimals, or 3 significant digits in e-notation far from 1.
     static func format(_ value: Double) -> String { ProgressSummary.number(value) }
 
-    static func fit(_ line: String, _ width: Int) -> String {
-        displayWidth(line) <= width ? line : prefix(line, fitting: max(0, width - 1)) + "…"  // screen columns: a wrapped line would break the redraw
-    }
+    static func fit(_ line: String, _ width: Int) -> String { fittedLine(line, width: width) }  // a wrapped line would break the redraw
 }

@@ -60,3 +60,25 @@ func prefix(_ text: String, fitting width: Int) -> String {
     }
     return result
 }
+
+/// The longest end of `text` that fits in `width` columns.
+func suffix(_ text: String, fitting width: Int) -> String {
+    String(prefix(String(text.reversed()), fitting: width).reversed())
+}
+
+/// `line` in at most `width` terminal columns, for a line written over in place (one that wraps
+/// breaks the redraw: "\r" and erase reach its last row only). When it is wider, `part` (a file
+/// name in it) is shortened first by its middle ("long-fol…copy.db", at least 9 columns kept), so
+/// that what follows it stays; then the line's end is cut ("…").
+public func fittedLine(_ line: String, width: Int, shortening part: String? = nil) -> String {
+    let excess = displayWidth(line) - max(width, 1)
+    guard excess > 0 else { return line }
+    var line = line
+    if let part, let range = line.range(of: part) {
+        let keep = max(displayWidth(part) - excess - 1, 8)
+        if keep < displayWidth(part) - 1 {
+            line.replaceSubrange(range, with: prefix(part, fitting: (keep + 1) / 2) + "…" + suffix(part, fitting: keep / 2))
+        }
+    }
+    return displayWidth(line) <= width ? line : prefix(line, fitting: max(0, width - 1)) + "…"
+}

@@ -33,7 +33,7 @@ struct Train: ParsableCommand, UsesDatabase {
         Console.sayStorageEstimate([configuration], global)
         Console.sayNotes(PlanNotes.notes(run: configuration), global)
         let runID = try Queueing.run { try store.createRun(configuration.newRun()) }
-        try Console.work(global, store: store, totalRuns: 1, sweepID: nil) { worker in
+        try Console.work(global, store: store, totalRuns: 1, sweepID: nil, runID: runID) { worker in
             let outcome = try worker.runQueued(runID: runID)
             // Ctrl-C while waiting for the database lock suspends the run: interrupted, too.
             return WorkSummary(outcomes: [runID: outcome], wasInterrupted: outcome.isInterrupted || ((outcome.isSuspended || outcome.isRequeued) && Console.stop.isRequested))
@@ -101,17 +101,22 @@ struct Sweep: ParsableCommand, UsesDatabase {
         Console.sayStorageEstimate(plan.plannedConfigurations, global, progress: progress)
         Console.sayNotes(PlanNotes.notes(plan: plan), global)
         Console.interrupts.take(.writing, quiet: global.quiet)
+        // From the commit on, a second signal says what the commit did, not that nothing was queued (Interrupts).
+        let unsettled = "the sweep's write was being committed and had not finished, so it may have been queued: "
+            + "`\(Console.reportCommand()) sweeps\(Console.suffix(global))` lists it if it was"
         let sweepID: Int64, runIDs: [Int64]
         do {
             (sweepID, runIDs) = try progress.writing(plan.configurations.count, into: global.displayedLocation) {
-                try plan.enqueue(in: store, shouldStop: { Console.stop.isRequested })
+                try plan.enqueue(in: store, shouldStop: { Console.stop.isRequested },
+                                 committing: { Console.interrupts.take(.committing(unsettled: unsettled), quiet: global.quiet) })
             }
-            Console.interrupts.take(.written, quiet: global.quiet)
-        } catch where Console.stop.isRequested {  // the write stopped (or gave up waiting for the lock) and was undone
+        } catch {
+            Console.interrupts.take(.written(queued: nil), quiet: global.quiet)  // undone, or failed: nothing queued
+            guard Console.stop.isRequested else { throw error }
+            // The write stopped (or gave up waiting for the lock) and was undone.
             let signal = Console.stop.signal ?? SIGINT
             Console.claimEnd()
             Console.interrupts.flush()  // "stopping the sweep's write" before this line
-            Console.interrupts.take(.written, quiet: global.quiet)
             if !global.quiet { Console.writeError(Console.stoppedBy(signal) + ": " + StoreError.nothingQueuedMessage) }
             throw ExitCode(128 + signal)
         }
@@ -119,11 +124,13 @@ struct Sweep: ParsableCommand, UsesDatabase {
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
             : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"
         let sweep = "sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "...")))"
-        if let signal = Console.stop.signal {  // came as the write committed: the sweep is queued, nothing trained
-            if !global.quiet {
-                Console.writeError("\(Console.stoppedBy(signal)): \(sweep) was queued just before (\(queued)), none trained; "
-                                   + "train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global))
-            }
+        // What a signal that came as the write committed finds: the sweep queued, nothing trained.
+        let queuedJustBefore = "\(sweep) was queued just before (\(queued)), none trained; train \(runIDs.count == 1 ? "it" : "them") with: "
+            + "runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global)
+        Console.interrupts.take(.written(queued: queuedJustBefore), quiet: global.quiet)
+        if let signal = Console.stop.signal {
+            Console.claimEnd()  // unless a second signal is saying it
+            if !global.quiet { Console.writeError("\(Console.stoppedBy(signal)): " + queuedJustBefore) }
             throw ExitCode(128 + signal)
         }
         if queueOnly {

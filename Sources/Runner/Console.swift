@@ -152,12 +152,17 @@ enum Console {
     }
 
     /// Runs `body` with a worker whose events feed the progress display; Ctrl-C or SIGTERM asks it to
-    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once (the
-    /// first delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
+    /// stop after the current epoch (exit 130, 143 for SIGTERM), a second one exits at once saying
+    /// what it leaves and how to continue (`runID`: the one run `runner train` trains) (the first
+    /// delivered twice is one: `StopSignal.request(signal:at:)`). Prints the summary at the end.
     static func work(_ global: GlobalOptions, store: SlopeStore, totalRuns: Int, sweepID: Int64?,
                      spec: SweepSpec? = nil, staleAfter: TimeInterval = SlopeStore.defaultStaleAfter, jobs: JobOptions? = nil,
-                     _ body: (Worker) throws -> WorkSummary) throws {
-        interrupts.take(.training, quiet: global.quiet)
+                     runID: Int64? = nil, _ body: (Worker) throws -> WorkSummary) throws {
+        // A second signal ends the process at once, leaving the runs in training at their last stored epoch.
+        let resume = "continue with: runner resume" + (sweepID.map { " --sweep \($0)" } ?? runID.map { " --run \($0)" } ?? "")
+            + (jobs?.continuationArgument ?? "") + suffix(global)
+        let left = runID.map { "run \($0) left at its last stored epoch" } ?? "the runs in training left at their last stored epoch"
+        interrupts.take(.training(quit: "quit at once: \(left); \(resume)"), quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
         let isTerminal = isatty(STDOUT_FILENO) == 1
         // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
@@ -188,7 +193,7 @@ enum Console {
         try store.checkFileStillThere()
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
-            let single = summary.outcomes.count == 1 && summary.outcomes.values.first?.isInterrupted == true
+            let single = summary.outcomes.count == 1 && summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
             let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
             let stoppedBy = stop.signal ?? SIGINT
             let jobsArgument = jobs?.continuationArgument ?? ""
@@ -285,10 +290,21 @@ enum Console {
             + "its worker has exited (or, on another host, once its heartbeat is older than --stale-after)"
     }
 
-    /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, TPE trials not sampled yet) and how to go on.
+    /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, runs left running, TPE trials
+    /// not sampled yet) and how to go on. A run the signal stopped while the database could not be
+    /// written (waiting for another process's lock) was not requeued: it is said to be left running
+    /// (`runner resume` takes it over, its process gone).
     static func interruptedMessage(_ summary: WorkSummary, scope: String, signal: Int32 = SIGINT) -> String {
-        let requeued = summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended || $0.isRequeued }
+        let outcomes = summary.outcomes.sorted { $0.key < $1.key }
+        let leftRunning = outcomes.compactMap { id, outcome -> Int64? in
+            if case .suspended(_, requeued: false) = outcome { return id } else { return nil }
+        }
+        let requeued = outcomes.contains { id, outcome in (outcome.isInterrupted || outcome.isSuspended || outcome.isRequeued) && !leftRunning.contains(id) }
         var left = requeued ? ["runs requeued"] : []
+        if !leftRunning.isEmpty {
+            let runs = leftRunning.count == 1 ? "run \(leftRunning[0])" : "runs " + leftRunning.map(String.init).joined(separator: ", ")
+            left.append("\(runs) left running at \(leftRunning.count == 1 ? "its" : "their") last stored epoch (not requeued: the database could not be written)")
+        }
         for sweep in summary.unsampledTrials {
             let which = summary.unsampledTrials.count > 1 || scope.isEmpty ? " of sweep \(sweep.sweepID)" : ""
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")
@@ -343,89 +359,136 @@ enum Console {
 /// cancelled after the work: a second set made after the first was cancelled never gets the
 /// signals (libdispatch), which left Ctrl-C ignored during training. What the first signal does
 /// depends on the phase; a second one ends the process at once (the database's transaction or
-/// journal keeps it whole), saying first that nothing was queued when it comes while the sweep
-/// is written (the transaction is rolled back).
-final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under lock
-    enum Phase {
+/// journal keeps it whole), saying first what it leaves when it comes while the sweep is written:
+/// nothing queued (the transaction is rolled back with the process), or, once the write has
+/// committed, the sweep queued. Which of the two is the phase's, and the phase moves to
+/// `.committing` at the commit (the write's own hook), so the line is always true.
+final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under `condition`
+    enum Phase: Equatable {
         /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
         case queueing
         /// Writing the sweep (one transaction): the first signal says the write stops; it stops at
         /// its next run and is undone (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
         case writing
-        /// The sweep's write has ended (committed, or undone): `Sweep.run` says what a signal found,
-        /// and a signal adds no line of its own.
-        case written
-        /// Training: stop after the current epoch (`Worker`).
-        case training
+        /// The sweep's transaction is committing (its runs written, `shouldStop` asked for the last
+        /// time: `SweepPlan.enqueue(committing:)`), so whether it is queued is the commit's to say:
+        /// a second signal waits for the outcome (`.written`), at most `commitWait`, and then says
+        /// `unsettled` (the rest of its line: that it may have been queued, and where to look).
+        case committing(unsettled: String)
+        /// The sweep's write has ended: committed, `queued` the rest of the line that says what was
+        /// queued and how to train it; nil when it was undone or failed (nothing queued).
+        /// `Sweep.run` says what a first signal found; a second one says it at once.
+        case written(queued: String?)
+        /// Training: the first signal stops after the current epoch (`Worker`); a second one says
+        /// `quit` (the rest of its line: what is left and how to continue) as it ends the process.
+        case training(quit: String)
     }
 
-    private let lock = NSLock()
+    /// How long a second signal waits for a commit under way to end before saying it may have been queued.
+    static let commitWait: TimeInterval = 2
+
+    private let condition = NSCondition()
     private var phase = Phase.queueing
     private var quiet = false
     private var handlers: StopSignalHandlers?
     private var isCancelled = false
+    private let stop: StopSignal
+    private let commitWait: TimeInterval
+    private let write: @Sendable (String) -> Void
+    private let end: @Sendable (Int32) -> Never
+    private let installsHandlers: Bool
+
+    /// The process's handlers of `stop` (`Console.interrupts`). Tests make one that installs no
+    /// handlers and ends nothing (`end` parks the thread), to call `second(_:)` themselves.
+    init(stop: StopSignal = Console.stop, commitWait: TimeInterval = Interrupts.commitWait,
+         write: @escaping @Sendable (String) -> Void = { Console.writeError($0) },
+         end: @escaping @Sendable (Int32) -> Never = { _exit($0) }, installsHandlers: Bool = true) {
+        self.stop = stop
+        self.commitWait = commitWait
+        self.write = write
+        self.end = end
+        self.installsHandlers = installsHandlers
+    }
 
     /// Moves to `phase`, making the handlers the first time.
     func take(_ phase: Phase, quiet: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         self.phase = phase
         self.quiet = quiet
-        guard handlers == nil, !isCancelled else { return }
-        handlers = StopSignalHandlers(Console.stop, onFirst: { [unowned self] number in self.first(number) },
+        condition.broadcast()  // a second signal waiting for a commit's outcome
+        guard installsHandlers, handlers == nil, !isCancelled else { return }
+        handlers = StopSignalHandlers(stop, onFirst: { [unowned self] number in self.first(number) },
                                       onSecond: { [unowned self] number in self.second(number) })
     }
 
-    /// A second request: ends the process at once. While the sweep is written the transaction is
-    /// rolled back with the process, so it says nothing was queued (unless the write is already
-    /// ending by itself and saying so: `Console.claimEnd`).
-    private func second(_ number: Int32) {
-        let (phase, quiet) = lock.withLock { (self.phase, self.quiet) }
-        if phase == .writing {
-            guard Console.stop.mayEnd(.signal) else { return }  // `Sweep.run` is ending and writes the line
+    /// A second request: ends the process at once. While the sweep is written it says what the
+    /// process leaves: nothing queued (the transaction is rolled back with it), or, once the
+    /// commit has ended, the sweep queued. The lock is kept until the process ends, so no commit
+    /// begins behind a line saying nothing was queued. The work may be ending by itself and
+    /// saying so (`Console.claimEnd`): then it writes the one line.
+    func second(_ number: Int32) {
+        condition.lock()
+        let deadline = Date().addingTimeInterval(commitWait)
+        while case .committing = phase, condition.wait(until: deadline) {}
+        let line: String?
+        switch phase {
+        case .writing, .written(queued: nil): line = StoreError.nothingQueuedMessage
+        case .written(let queued?): line = queued
+        case .committing(let unsettled): line = unsettled
+        case .training(let quit): line = quit
+        case .queueing: line = nil  // the first signal has ended the process already
+        }
+        if let line {
+            guard stop.mayEnd(.signal) else { condition.unlock(); return }  // `Sweep.run` is ending and writes the line
             if !quiet {
                 let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""
-                Console.writeError(fresh + Console.stoppedBy(Console.stop.signal ?? number) + ": " + StoreError.nothingQueuedMessage)
+                write(fresh + Console.stoppedBy(stop.signal ?? number) + ": " + line)
             }
         }
-        _exit(128 + number)
+        end(128 + number)
     }
 
     private func first(_ number: Int32) {
-        lock.lock()
+        condition.lock()
         switch phase {
         case .queueing:
             // The lock is held until the process ends: the write cannot begin behind this line.
             if !quiet {
                 let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below a status line left on the terminal
-                Console.writeError(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
+                write(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
             }
-            _exit(128 + number)
+            end(128 + number)
         case .writing:
             let quiet = self.quiet
-            lock.unlock()
+            condition.unlock()
             guard !quiet else { return }
             let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below the status line
-            Console.writeError(fresh + (number == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has "
-                               + "just finished (\(number == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...")
-        case .written:
-            lock.unlock()
+            write(fresh + (number == SIGTERM ? "terminated (SIGTERM): " : "") + "stopping the sweep's write, which is undone unless it has "
+                  + "just finished (\(number == SIGTERM ? "SIGTERM or " : "")Ctrl-C again to quit at once)...")
+        case .committing, .written:
+            condition.unlock()
         case .training:
             let quiet = self.quiet
-            lock.unlock()
+            condition.unlock()
             guard !quiet else { return }
-            Console.writeError(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
-                                                 : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
+            write(number == SIGTERM ? "\nterminated (SIGTERM): stopping after the current epoch (SIGTERM or Ctrl-C again to quit at once)..."
+                                    : "\nstopping after the current epoch (Ctrl-C again to quit at once)...")
         }
     }
 
     /// Waits until the first signal's line, if one came, is written.
-    func flush() { lock.withLock { handlers }?.flush() }
+    func flush() {
+        condition.lock()
+        let handlers = self.handlers
+        condition.unlock()
+        handlers?.flush()
+    }
 
     /// From now on the signals end the process again (their default action), for good.
     func cancel() {
-        lock.lock()
-        defer { lock.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         handlers?.cancel()
         handlers = nil
         isCancelled = true
@@ -520,7 +583,7 @@ final class QueueingProgress: @unchecked Sendable {
 
     /// Writing the runs in one transaction (seconds for 100,000): said before, as it gives no progress.
     func writing<Result>(_ count: Int, into location: String, _ body: () throws -> Result) throws -> Result {
-        if count >= 10_000 || line.isShown { line.show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", always: true) }
+        if count >= 10_000 || line.isShown { line.show("queueing the sweep: writing \(count) runs to \(terminalSafe(location))...", shortening: terminalSafe(location), always: true) }
         defer { finish() }
         return try body()
     }

@@ -1,5 +1,6 @@
 // Read-only queries behind the live dashboard (`report serve`): a cheap change token, run counts
-// and pages of runs, each sweep's best values, and how many distinct values each setting takes.
+// and pages of runs, and each sweep's best values (how many distinct values each setting takes is
+// `RunQueries.distinctValueCounts`, the one count `report grid` uses too).
 import Foundation
 
 /// A sweep's lowest and highest stored values of some result columns over its runs that did not
@@ -99,18 +100,6 @@ extension RunQueries {
                 }
                 result[sweepID] = best
             }
-            return result
-        }
-    }
-
-    /// How many distinct non-null values each of `columns` takes among a sweep's runs (one query).
-    public func distinctValueCounts(sweepID: Int64, columns: [RunColumn]) throws -> [RunColumn: Int] {
-        guard !columns.isEmpty else { return [:] }
-        let list = columns.map { "count(DISTINCT \($0.sqlExpression))" }.joined(separator: ", ")
-        return try read { c in
-            guard let row = try c.rows("SELECT \(list) FROM runs WHERE runs.sweep_id = ?", [sweepID]).first else { return [:] }
-            var result: [RunColumn: Int] = [:]
-            for (index, column) in columns.enumerated() { result[column] = Int(sqlValue: row[index]) }
             return result
         }
     }

@@ -80,6 +80,9 @@ enum PostgresErrors {
             if state == "57014" && message.contains("statement timeout") {
                 return .timedOut(server: server, setting: "statement_timeout", seconds: settings.statementTimeout)
             }
+            if state == "57014" && message.contains("user request") {
+                return .cancelled(server: server, statementTimeout: settings.statementTimeout)
+            }
             if state == "55P03" && message.contains("lock timeout") {
                 return .timedOut(server: server, setting: "lock_timeout", seconds: settings.lockTimeout)
             }

@@ -107,7 +107,9 @@ final class PostgresSQLConnection: SQLConnection {
             case .int2, .int4, .int8:
                 return .integer(try cell.decode(Int64.self))
             case .float4, .float8:
-                return .real(try cell.decode(Double.self))
+                // A NaN (only a hand-made UPDATE stores one) reads as SQLite's would: missing, as SQLite stores NULL for it.
+                let number = try cell.decode(Double.self)
+                return number.isNaN ? .null : .real(number)
             case .numeric:
                 let decimal = try cell.decode(Decimal.self)
                 return .real(Double("\(decimal)") ?? NSDecimalNumber(decimal: decimal).doubleValue)

@@ -1,5 +1,6 @@
 // How many result rows a store's reads have returned: what tests bound a report's work by (a
 // 100,000-run sweep's `report best` reads a handful of rows, not every run), without timing it.
+// Counted only on a store made for it (`SlopeStore.countingRowsRead()`): commands never pay for it.
 import Foundation
 
 /// A count of result rows, shared by every read of one store (any thread).
@@ -7,7 +8,7 @@ final class RowsRead: @unchecked Sendable {  // `count` is guarded by `lock`
     private let lock = NSLock()
     private var count = 0
 
-    /// Rows returned by the store's reads since it was opened.
+    /// Rows returned by the store's reads since the count began.
     var total: Int { lock.withLock { count } }
 
     func add(_ rows: Int) { lock.withLock { count += rows } }

@@ -90,6 +90,28 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         valueKind == .text ? dialect.bytewise(sqlExpression) : sqlExpression
     }
 
+    /// Whether a PostgreSQL double precision column of it may hold NaN, which SQLite cannot (a NaN
+    /// bound there is stored as NULL) and Slope never writes, but a hand-made UPDATE can: such a
+    /// value is missing, as the same run's would be in SQLite, so that both stores answer alike.
+    private func holdsNaN(_ dialect: SQLDialect) -> Bool { dialect == .postgres && valueKind == .real }
+
+    /// SQL true for a run without a value (NULL; NaN on PostgreSQL, `holdsNaN`).
+    func missingCondition(_ dialect: SQLDialect) -> String {
+        holdsNaN(dialect) ? "(\(sqlExpression) IS NULL OR \(sqlExpression) = 'NaN')" : "\(sqlExpression) IS NULL"
+    }
+
+    /// SQL true for a run with a value: the negation of `missingCondition`. The column itself is
+    /// compared, so its index stays usable for the order of the values.
+    func valuedCondition(_ dialect: SQLDialect) -> String {
+        holdsNaN(dialect) ? "\(sqlExpression) <> 'NaN'" : "\(sqlExpression) IS NOT NULL"
+    }
+
+    /// `condition` (a comparison of the column) made false for a NaN on PostgreSQL (there NaN equals
+    /// NaN and is greater than every number), as a comparison with NULL is never true.
+    func comparingValues(_ condition: String, _ dialect: SQLDialect) -> String {
+        holdsNaN(dialect) ? "(\(valuedCondition(dialect)) AND \(condition))" : condition
+    }
+
     /// The order of two texts with each run of digits compared as a number, every other byte as a
     /// byte (as SQL orders text): "none" after "128" after "64,32" after "32", "5" before "10"
     /// before "every". Negative, zero or positive, as `a` sorts before, with or after `b`.

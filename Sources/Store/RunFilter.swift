@@ -47,15 +47,15 @@ public indirect enum RunFilter: Equatable, Sendable {
         case .comparison(let column, let comparison, let value):
             // Order by bytes on both stores; equality is bytewise already (and keeps the indexes usable).
             let expression = comparison == .equal || comparison == .notEqual ? column.sqlExpression : column.orderedExpression(dialect)
-            return ("\(expression) \(comparison.rawValue) ?", [value.sqlValue])
+            return (column.comparingValues("\(expression) \(comparison.rawValue) ?", dialect), [value.sqlValue])
         case .isIn(let column, let values):
             if values.isEmpty { return ("FALSE", []) }
             let marks = Array(repeating: "?", count: values.count).joined(separator: ", ")
-            return ("\(column.sqlExpression) IN (\(marks))", values.map(\.sqlValue))
+            return (column.comparingValues("\(column.sqlExpression) IN (\(marks))", dialect), values.map(\.sqlValue))
         case .like(let column, let pattern):
             return (dialect.like(column.sqlExpression), [.text(pattern)])
         case .isNull(let column):
-            return ("\(column.sqlExpression) IS NULL", [])
+            return (column.missingCondition(dialect), [])
         case .and(let left, let right):
             let (l, la) = left.sql(dialect), (r, ra) = right.sql(dialect)
             return ("(\(l) AND \(r))", la + ra)

@@ -155,18 +155,19 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             // go by id in the same direction, so the index order is the whole order (no sort step).
             let column = sort.column.orderedExpression(c.dialect)
             let direction = sort.descending ? "DESC" : "ASC"
-            var result = try fetch("\(column) IS NOT NULL", order: "\(column) \(direction), runs.id \(direction)",
+            // (Missing: NULL, or a NaN on PostgreSQL, which SQLite cannot hold: `missingCondition`.)
+            var result = try fetch(sort.column.valuedCondition(c.dialect), order: "\(column) \(direction), runs.id \(direction)",
                                    limit: limit, offset: offset)
             let remaining = limit.map { $0 - result.count }
             if remaining == nil || remaining! > 0 {
                 // The page may start inside the missing values: skip those the first pass did not reach.
                 var nullOffset = 0
                 if offset > 0 && result.isEmpty {
-                    let (countSQL, bound) = query("\(column) IS NOT NULL")
+                    let (countSQL, bound) = query(sort.column.valuedCondition(c.dialect))
                     let valued = try c.value("SELECT count(*) \(countSQL)", bound, as: Int.self) ?? 0
                     nullOffset = max(0, offset - valued)
                 }
-                result += try fetch("\(column) IS NULL", order: "runs.id", limit: remaining, offset: nullOffset)
+                result += try fetch(sort.column.missingCondition(c.dialect), order: "runs.id", limit: remaining, offset: nullOffset)
             }
             return result
         }
@@ -451,7 +452,9 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
 
     /// How many distinct values each of `columns` has over the sweep's runs matching `filter`, a
     /// missing value (NULL) counting as one, as `pivot` tells its rows and columns apart: what
-    /// `report grid` and the dashboard's heatmap refuse a crowded axis by before reading any run.
+    /// `report grid` and the dashboard's heatmap refuse a crowded axis by before reading any run, and
+    /// (`sweptSettings`) which settings a sweep varies. The one count of distinct values, one rule:
+    /// a run without a setting (beta1 of an sgd run) differs from one with it.
     /// - Complexity: one aggregate over the sweep's runs; no run is returned.
     public func distinctValueCounts(sweepID: Int64, columns: [RunColumn], filter: RunFilter? = nil) throws -> [Int] {
         guard !columns.isEmpty else { return [] }
@@ -464,6 +467,18 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
             let row = try c.rows(sql, arguments).first
             return columns.indices.map { index in row.flatMap { Int(sqlValue: $0[index]) } ?? 0 }
         }
+    }
+
+    /// The settings (`RunColumn.settings`, in that order) that take more than one value among the
+    /// sweep's runs matching `filter` (`distinctValueCounts`: NULL is a value): what the dashboard
+    /// calls swept and `report grid` picks its default axes from.
+    public func sweptSettings(sweepID: Int64, filter: RunFilter? = nil) throws -> [RunColumn] {
+        Self.swept(RunColumn.settings, counts: try distinctValueCounts(sweepID: sweepID, columns: RunColumn.settings, filter: filter))
+    }
+
+    /// The columns whose count (`distinctValueCounts`, in the same order) is more than one.
+    public static func swept(_ columns: [RunColumn], counts: [Int]) -> [RunColumn] {
+        zip(columns, counts).filter { $0.1 > 1 }.map(\.0)
     }
 
     /// Groups a sweep's runs by (rows, columns) and aggregates `metric` over the runs that neither

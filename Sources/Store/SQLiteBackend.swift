@@ -55,6 +55,26 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
         }
     }
 
+    /// What became of the file at `path` since it was opened, as `fate()` tells it.
+    private enum FileFate {
+        /// The same file, unchanged (or it cannot be looked at, or was not there when opened).
+        case unchanged
+        /// No file at the path any more.
+        case deleted
+        /// Another file (another device or inode) has the path.
+        case replaced
+        /// The same file, written in place: its size or modification time changed.
+        case changed
+    }
+
+    /// One `stat` of the path against the file as it was opened (`openedFile`).
+    private func fate() -> FileFate {
+        guard let openedFile else { return .unchanged }
+        guard let now = FileState(path) else { return errno == ENOENT ? .deleted : .unchanged }
+        if !now.isSameFile(as: openedFile) { return .replaced }
+        return now == openedFile ? .unchanged : .changed
+    }
+
     /// What became of the file at `path` since it was opened: nil while it is the same file,
     /// unchanged (or cannot be looked at), else "PATH was deleted", "PATH was replaced by another
     /// file" or "PATH was changed by another process". The open connections keep reading the file
@@ -64,18 +84,22 @@ final class SQLiteBackend: StoreBackend, @unchecked Sendable {  // DatabasePool 
     /// "malformed"); a file read as immutable (`readOnlyOpenPath`) would fail (`.changedWhileRead`).
     /// A writer's checkpoint changes it as well: a new open then reads the same data. One `stat`.
     func fileChange() -> String? {
-        guard let openedFile else { return nil }
-        guard let now = FileState(path) else { return errno == ENOENT ? "\(path) was deleted" : nil }
-        if !now.isSameFile(as: openedFile) { return "\(path) was replaced by another file" }
-        if now != openedFile { return "\(path) was changed by another process" }
-        return nil
+        switch fate() {
+        case .unchanged: return nil
+        case .deleted: return "\(path) was deleted"
+        case .replaced: return "\(path) was replaced by another file"
+        case .changed: return "\(path) was changed by another process"
+        }
     }
 
-    /// `StoreBackend.fileGone`: one `stat`.
+    /// `StoreBackend.fileGone`: deleted or replaced (a file written in place is still the one the
+    /// writes go to). One `stat`.
     func fileGone() -> StoreError? {
-        guard let openedFile else { return nil }
-        guard let now = FileState(path) else { return errno == ENOENT ? .databaseGone(path: path, replaced: false) : nil }
-        return now.isSameFile(as: openedFile) ? nil : .databaseGone(path: path, replaced: true)
+        switch fate() {
+        case .deleted: return .databaseGone(path: path, replaced: false)
+        case .replaced: return .databaseGone(path: path, replaced: true)
+        case .unchanged, .changed: return nil
+        }
     }
 
     deinit {

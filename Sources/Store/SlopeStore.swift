@@ -15,8 +15,9 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
     public let mode: Mode
     public let busyTimeout: TimeInterval
     let backend: any StoreBackend
-    /// Result rows this store's reads (`read`) have returned, for tests that bound a report's work.
-    let rowsRead = RowsRead()
+    /// Result rows this store's reads (`read`) have returned, for tests that bound a report's work:
+    /// nil, and every read goes straight to the backend, unless made by `countingRowsRead()`.
+    let rowsRead: RowsRead?
 
     /// Opens (creating and migrating in `.readWrite` mode) the SQLite database at `path`.
     /// `.readOnly` never migrates or writes: it refuses a database that needs migrating.
@@ -32,11 +33,18 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
     }
 
     /// A store over an open backend (`mode` and `busyTimeout` as the backend was opened with).
-    init(backend: any StoreBackend, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30) {
+    init(backend: any StoreBackend, mode: Mode = .readWrite, busyTimeout: TimeInterval = 30, rowsRead: RowsRead? = nil) {
         self.backend = backend
         self.path = backend.location
         self.mode = mode
         self.busyTimeout = busyTimeout
+        self.rowsRead = rowsRead
+    }
+
+    /// This store (the same backend: closing either closes both) with the result rows of every read
+    /// counted in `rowsRead`, from zero: test instrumentation, never made by a command.
+    func countingRowsRead() -> SlopeStore {
+        SlopeStore(backend: backend, mode: mode, busyTimeout: busyTimeout, rowsRead: RowsRead())
     }
 
     /// The SQLite backend, for what only SQLite has (its file, VACUUM, the WAL); nil on PostgreSQL.
@@ -61,7 +69,8 @@ public final class SlopeStore: @unchecked Sendable {  // the backend is thread-s
 
     /// One read transaction on one consistent snapshot; errors leave as `StoreError`.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try backend.read { connection in try body(RowCountingConnection(connection, counting: rowsRead)) }
+        guard let rowsRead else { return try backend.read(body) }
+        return try backend.read { connection in try body(RowCountingConnection(connection, counting: rowsRead)) }
     }
 
     /// The database the CLIs use: `--db` when given, else `$SLOPE_DB` when set, else `./slope.db`.

@@ -64,6 +64,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The PostgreSQL server cancelled a statement at one of the session's limits: `setting` is
     /// `statement_timeout` or `lock_timeout`, `seconds` its value (`PostgresSettings`).
     case timedOut(server: String, setting: String, seconds: TimeInterval)
+    /// The PostgreSQL server cancelled a statement "due to user request" (SQLSTATE 57014). Slope
+    /// sends no cancel request, so another session cancelled it (`pg_cancel_backend`), or the
+    /// session's `statement_timeout` (`statementTimeout` seconds, 0: off) ran out as the statement
+    /// began, which PostgreSQL reports in these words when its timer fires between two statements.
+    case cancelled(server: String, statementTimeout: TimeInterval)
 
     public var description: String {
         switch self {
@@ -136,6 +141,13 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
                 return "\(server) gave up waiting for a lock after \(limit): another session holds it (see pg_locks and pg_stat_activity on the server); end that session and retry, or to wait longer \(change)."
             }
             return "\(server) cancelled a statement that ran longer than \(limit): the server is overloaded or waits for something; retry, or to allow longer \(change)."
+        case let .cancelled(server, statementTimeout):
+            let timeout = statementTimeout > 0
+                ? " or statement_timeout (\(PostgresServerOptions.describe(statementTimeout))) ran out as it began (PostgreSQL says 'user request' then too; "
+                    + "to allow longer add ?options=-c%20statement_timeout%3D10min to the database URL)"
+                : ""
+            return "\(server) cancelled a statement ('canceling statement due to user request'): Slope cancels none itself, so another session "
+                + "cancelled it (pg_cancel_backend)\(timeout); retry."
         }
     }
 
@@ -150,7 +162,7 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     /// succeed once that is fixed, so a run that met it is left to resume rather than failed.
     public var isTransient: Bool {
         switch self {
-        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut, .databaseGone: return true
+        case .diskFull, .busy, .ioError, .readOnly, .unwritableCompanionFiles, .timedOut, .cancelled, .databaseGone: return true
         default: return false
         }
     }

@@ -9,9 +9,13 @@ extension SlopeStore {
 
     /// Queues a sweep and all its runs in one transaction. `shouldStop` (Ctrl-C) is asked before
     /// each run and before the commit: when it says so, the transaction is undone whole and
-    /// `.interrupted` thrown (`nothingQueuedMessage`).
+    /// `.interrupted` thrown (`nothingQueuedMessage`). `committing` is called after its last
+    /// answer, as the transaction's last step before its COMMIT (again if a lost PostgreSQL
+    /// connection makes it run again): from then on, until this returns or throws, whether the
+    /// sweep is queued is the commit's to say, so a caller that must tell it (a second Ctrl-C that
+    /// ends the process) waits for the outcome instead of guessing.
     public func createSweep(name: String, specJSON: String, runs: [NewRun],
-                            shouldStop: () -> Bool = { false }) throws -> (sweepID: Int64, runIDs: [Int64]) {
+                            shouldStop: () -> Bool = { false }, committing: () -> Void = {}) throws -> (sweepID: Int64, runIDs: [Int64]) {
         let stopped = StoreError.interrupted(StoreError.nothingQueuedMessage)
         return try write { c in
             guard let sweepID = try c.value("INSERT INTO sweeps (name, spec, created_at, status) VALUES (?, ?, ?, 'queued') RETURNING id",
@@ -25,6 +29,7 @@ extension SlopeStore {
             // One statement for the runs' derived setting columns, not one per run (100,000 in the largest grid).
             try c.execute(RunColumn.fillDerivedSettingsSQL(c.dialect, condition: "sweep_id = ?"), [sweepID])
             if shouldStop() { throw stopped }
+            committing()
             return (sweepID, runIDs)
         }
     }

@@ -185,7 +185,8 @@ final class ReportTerminalTests: XCTestCase {
         try fixture.close()
         XCTAssertGreaterThan(runs.count, 1)
         let out = Self.directory.appendingPathComponent("copy-on-terminal.db").path
-        let shown = try runOnTerminal(["export", "--format", "sqlite", "--out", out, "--db", Self.fixture], columns: 100, environment: [:],
+        // Wide enough for the whole line (testNarrowTerminalsGetProgressLinesThatFit has narrow ones).
+        let shown = try runOnTerminal(["export", "--format", "sqlite", "--out", out, "--db", Self.fixture], columns: 250, environment: [:],
                                       outputOnTerminal: false)
         let label = shown.terminal.debugDescription
         XCTAssertTrue(shown.terminal.hasPrefix(erase + "report: exporting to \(out): "), label)
@@ -212,6 +213,35 @@ final class ReportTerminalTests: XCTestCase {
         let piped = try ReportProcess.run("report", ["export", "--format", "sqlite", "--out", out + "2", "--db", Self.fixture])
         XCTAssertEqual(piped.status, 0, piped.error)
         XCTAssertEqual(piped.error, "")
+    }
+
+    /// On a narrow terminal each progress line fits in its width less a column (hostile15 F3: written
+    /// whole, it wrapped, and each redraw, "\r" and erase, cleared its last row only, leaving the
+    /// others): the --out file shortened by its middle, its counts kept; csv's line cut at its end.
+    func testNarrowTerminalsGetProgressLinesThatFit() throws {
+        let erase = "\r\u{1B}[K"
+        let out = Self.directory.appendingPathComponent("a-long-folder-name-for-exports/another-level-of-folders").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let file = out + "/sweep-one-copy.db"
+        for (arguments, columns) in [(["export", "--format", "sqlite", "--out", file, "--db", Self.fixture], 80),
+                                     (["export", "--what", "tensors", "--db", Self.fixture], 30)] as [([String], UInt16)] {
+            let shown = try runOnTerminal(arguments, columns: columns, environment: [:], outputOnTerminal: false)
+            let label = "\(arguments[1...3]) on \(columns) columns: \(shown.terminal.debugDescription)"
+            XCTAssertFalse(shown.terminal.contains("\n"), label)
+            XCTAssertTrue(shown.terminal.hasSuffix(erase), label)
+            let lines = shown.terminal.components(separatedBy: erase).dropFirst().dropLast()
+            XCTAssertFalse(lines.isEmpty, label)
+            for line in lines {
+                XCTAssertLessThanOrEqual(line.count, Int(columns) - 1, "\(line): \(label)")
+                if arguments.contains("sqlite") {
+                    XCTAssertTrue(line.hasPrefix("report: exporting to /") && line.contains("…") && line.hasSuffix(" tensors so far"), "\(line): \(label)")
+                    XCTAssertEqual(line.count, Int(columns) - 1, "the name shortened no more than it must: \(line)")
+                } else {
+                    XCTAssertTrue(line.hasPrefix("report: exporting tensors: ") && line.hasSuffix("…"), "\(line): \(label)")
+                }
+            }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: file))
     }
 
     /// The rows and bytes an export has handed out at the end of each piece, as Reporting's

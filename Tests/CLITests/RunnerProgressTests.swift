@@ -202,14 +202,18 @@ final class RunnerProgressTests: XCTestCase {
 
     /// Live lines are cut to the terminal's width in screen columns (CJK takes two each), so no
     /// line wraps and the cursor-up count of the next redraw stays right.
+    /// Below 40 columns too (hostile15 F3: on a 30-column terminal they were 41 wide, and wrapped).
     func testLiveLinesFitTheWidthInScreenColumns() {
-        let display = ProgressDisplay(mode: .live, totalRuns: 1, width: 40)
-        let text = display.runStarted(runID: 1, label: "dataset=日本語のデータセット", epochs: 10, firstEpoch: 0)
-        let lines = text.split(separator: "\n")
-        XCTAssertEqual(lines.count, 2)
-        for line in lines {
-            let columns = line.unicodeScalars.reduce(0) { $0 + ((0x3000...0x9FFF).contains($1.value) ? 2 : 1) }
-            XCTAssertLessThanOrEqual(columns, 40, String(line))
+        for width in [40, 30, 12] {
+            let display = ProgressDisplay(mode: .live, totalRuns: 1, width: width)
+            let text = display.runStarted(runID: 1, label: "dataset=日本語のデータセット", epochs: 10, firstEpoch: 0)
+            let lines = text.split(separator: "\n")
+            XCTAssertEqual(lines.count, 2)
+            for line in lines {
+                let columns = line.unicodeScalars.reduce(0) { $0 + ((0x3000...0x9FFF).contains($1.value) ? 2 : 1) }
+                XCTAssertLessThanOrEqual(columns, width, String(line))
+                XCTAssertGreaterThanOrEqual(columns, width - 1, "uses the width: \(line)")
+            }
         }
     }
 

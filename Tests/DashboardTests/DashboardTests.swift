@@ -150,6 +150,49 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/sweeps/0", .badRequest, "positive whole number")
     }
 
+    /// One rule for "swept", the one `report grid` counts its axes by: a run without a setting (NULL)
+    /// differs from one with it. In an sgd/adam sweep beta1, beta2 and epsilon are NULL for the sgd
+    /// runs and PyTorch's defaults (0.9, 0.999, 1e-8) for the adam ones: two rows of `report grid
+    /// --rows beta1`, but before, one value and not swept on the sweep page (its own count left NULL
+    /// out). rho is NULL for every run: one value, not swept. On both stores (PostgresDashboardTests).
+    func testASettingOneOptimizerHasAndTheOtherNotIsSweptAsInReportGrid() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let runs = [("sgd", 0.1), ("sgd", 0.01), ("adam", 0.1), ("adam", 0.01)].map { optimizer, learningRate -> SlopeStore.NewRun in
+            var run = SlopeStore.NewRun.example(learningRate: learningRate, batchSize: 32)
+            run.configJSON = #"{"training":{"learningRate":\#(learningRate),"batchSize":32,"optimizer":"\#(optimizer)"}}"#
+            return run
+        }
+        let (sweepID, _) = try store.createSweep(name: "sgd vs adam", specJSON: "{}", runs: runs)
+        let beta1 = try XCTUnwrap(RunColumn(rawValue: "beta1")), rho = try XCTUnwrap(RunColumn(rawValue: "rho"))
+        XCTAssertEqual(try store.queries.distinctValueCounts(sweepID: sweepID, columns: [.learning_rate, beta1, rho]), [2, 2, 1])
+        let grid = try Reporter(queries: store.queries).pivot(sweepID: sweepID, rows: "beta1", columns: "learning_rate", metric: nil, goal: nil)
+        XCTAssertEqual(grid.rowValues, [.real(0.9), .null], "report grid's rows: adam's beta1, and sgd's none")
+        try store.close()
+
+        let replies = try await fetch(["/api/sweeps/\(sweepID)", "/api/sweeps/\(sweepID)/parallel"], database: location)
+        let swept = ["learning_rate", "optimizer", "beta1", "beta2", "epsilon"]
+        XCTAssertEqual(replies[0].json["swept"] as? [String], swept)
+        let settings = replies[0].json["settings"] as! [[String: Any]]
+        let values = Dictionary(uniqueKeysWithValues: settings.map { ($0["name"] as! String, $0["values"] as! Int) })
+        XCTAssertEqual(values["beta1"], 2)
+        XCTAssertEqual(values["epsilon"], 2)
+        XCTAssertEqual(values["optimizer"], 2)
+        XCTAssertEqual(values["rho"], 1)
+        XCTAssertEqual(values["batch_size"], 1)
+        // Parallel coordinates: an axis per swept setting, the sgd runs without a point on beta1's.
+        XCTAssertEqual(replies[1].json["settings"] as? [String], swept)
+        let lines = replies[1].json["runs"] as! [[String: Any]]
+        XCTAssertEqual(lines.count, 4)
+        for line in lines {
+            let values = line["values"] as! [Any]
+            XCTAssertEqual(values.count, 5)
+            let isSGD = values[1] as? String == "sgd"
+            XCTAssertEqual(values[2] as? Double, isSGD ? nil : 0.9, "beta1 of run \(line["id"] ?? "?")")
+            XCTAssertEqual(values[2] is NSNull, isSGD)
+        }
+    }
+
     /// The sweep page opens on the sweep's own metric (here `metric: val_loss`, ranked by the final
     /// validation loss), as `report grid` and `report html` do: before, `/api/sweeps/ID` said
     /// best_val_loss and the page's heatmap, importance and parallel coordinates started on it.
@@ -604,14 +647,15 @@ class DashboardTests: XCTestCase {
             try c.execute("UPDATE runs SET status = 'completed', epochs_done = 2500 WHERE id = ?", [runID])
         }
         try store.close()
-        let reader = try SlopeStore(location: location, mode: .readOnly)
+        let reader = try SlopeStore(location: location, mode: .readOnly).countingRowsRead()
         defer { try? reader.close() }
         let server = try DashboardServer(queries: reader.queries)
+        let rowsRead = try XCTUnwrap(reader.rowsRead)
         func get(_ path: String, readingAtMost rows: Int) async throws -> [String: Any] {
-            let before = reader.rowsRead.total
+            let before = rowsRead.total
             let reply = try await Self.fetch([path], from: server)[0]
             XCTAssertEqual(reply.status, .ok, reply.text)
-            XCTAssertLessThanOrEqual(reader.rowsRead.total - before, rows, path)
+            XCTAssertLessThanOrEqual(rowsRead.total - before, rows, path)
             return reply.json
         }
         // Tensor epochs whose number is a multiple of 3 (2,500 / 1,000 rounded up), and the latest 100.

@@ -123,8 +123,9 @@ final class PostgresStoreScenarioTests: XCTestCase {
             [try queries.runCount(sweepID: sweepID, filter: nil), try queries.runCount(sweepID: nil, filter: filter),
              try queries.epochsDone(sweepID: sweepID)]
         })
-        say("distinct", try store.queries.snapshot { try $0.distinctValueCounts(sweepID: sweepID, columns: [.learning_rate, RunColumn(rawValue: "optimizer")!, .hidden])
-                .sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key.rawValue, $0.value) } })
+        let distinctColumns = [.hidden, .learning_rate, RunColumn(rawValue: "optimizer")!]
+        say("distinct", try store.queries.snapshot { try $0.distinctValueCounts(sweepID: sweepID, columns: distinctColumns) }
+                .enumerated().map { (distinctColumns[$0.offset].rawValue, $0.element) })
         say("sweep bests", try store.queries.snapshot { try $0.sweepBests(columns: [.best_val_loss, .final_train_loss, .final_val_accuracy]) }
                 .sorted { $0.key < $1.key }.map { sweep, best in
                     "\(sweep) validates \(best.validates) min \(best.minimums.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }) "

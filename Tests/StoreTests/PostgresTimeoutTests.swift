@@ -61,6 +61,39 @@ final class PostgresTimeoutTests: XCTestCase {
         XCTAssertEqual(try store.read { try $0.value("SELECT 7::int8", as: Int64.self) }, 7)
     }
 
+    /// A statement another session cancels (pg_cancel_backend: the server says "due to user
+    /// request", as it does when statement_timeout fires between two statements; hostile15 F5 met
+    /// it so once in ~30 with a 1 ms timeout) is said as such in one line, not as the server's raw
+    /// text: what it can be (Slope cancels none) and what to do; transient, so a worker requeues its run.
+    func testAStatementCancelledByAnotherSessionIsSaidInOneLine() throws {
+        let store = try store()
+        defer { try? store.close() }
+        let failed = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var error: Error? }
+        let box = Box()
+        Thread {
+            do { _ = try store.read { try $0.value("SELECT 1 FROM pg_sleep(60)", as: Int64.self) } } catch { box.error = error }
+            failed.signal()
+        }.start()
+        let canceller = try database.session()
+        defer { canceller.close() }
+        let deadline = Date().addingTimeInterval(50)  // a safety net, not a timing assertion
+        while failed.wait(timeout: .now() + 0.05) == .timedOut && Date() < deadline {
+            try canceller.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+        }
+        let error = try XCTUnwrap(box.error)
+        XCTAssertEqual(error as? StoreError, .cancelled(server: store.path, statementTimeout: 300))
+        XCTAssertEqual("\(error)", "\(store.path) cancelled a statement ('canceling statement due to user request'): Slope cancels none itself, "
+                       + "so another session cancelled it (pg_cancel_backend) or statement_timeout (5 min) ran out as it began (PostgreSQL "
+                       + "says 'user request' then too; to allow longer add ?options=-c%20statement_timeout%3D10min to the database URL); retry.")
+        XCTAssertTrue((error as? StoreError)?.isTransient ?? false)
+        XCTAssertEqual(try store.read { try $0.value("SELECT 7::int8", as: Int64.self) }, 7, "the session is fine afterwards")
+        // statement_timeout off (0): only another session can have cancelled it.
+        XCTAssertEqual("\(StoreError.cancelled(server: "S", statementTimeout: 0))",
+                       "S cancelled a statement ('canceling statement due to user request'): Slope cancels none itself, so another session "
+                       + "cancelled it (pg_cancel_backend); retry.")
+    }
+
     /// Another session holds the run's row (a stuck transaction): the heartbeat and the epoch write
     /// give up at lock_timeout, write nothing, and go through once the lock is released.
     func testAWriteWaitingPastLockTimeoutGivesUp() throws {
