@@ -687,6 +687,18 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/compare?runs=1,1000", .notFound, "no run with id 1000")
     }
 
+    /// The sweep page's header counts `epochs_done`, the epochs trained (epoch 0 not counted), and
+    /// says so: it said "epochs stored" of a number smaller than the epoch rows stored (newuser15 N3).
+    func testTheSweepPageNamesItsEpochCountAsTrained() async throws {
+        let script = try await fetch("/assets/dashboard.js").text
+        XCTAssertTrue(script.contains("id: 'epochs-trained', 'data-value': sweep.epochs_done }"), "the count shown is epochs_done")
+        XCTAssertTrue(script.contains("' epochs trained, created '"))
+        XCTAssertFalse(script.contains("epochs stored, created"))
+        // epochs_done of the fixture's sweep: 7 runs of 3 epochs and one of 2, while 8 more rows (each run's epoch 0) are stored.
+        let sweep = try await fetch("/api/sweeps/1").json["sweep"] as! [String: Any]
+        XCTAssertEqual(sweep["epochs_done"] as? Int, 7 * 3 + 2)
+    }
+
     // MARK: pages, safety, live
 
     func testPagesAreOneShellWithOnlyScriptFilesAndAStrictPolicy() async throws {

@@ -237,10 +237,10 @@
         crumbs([['sweeps', '/'], ['sweep ' + sweep.id, null]]);
         watchesRunning = sweep.counts.running > 0;
         var counts = Object.keys(sweep.counts).filter(function (k) { return sweep.counts[k]; }).map(function (k) { return sweep.counts[k] + ' ' + k; });
-        var epochs = el('span', { id: 'epochs-stored', 'data-value': sweep.epochs_done }, [String(sweep.epochs_done)]);
+        var epochs = el('span', { id: 'epochs-trained', 'data-value': sweep.epochs_done }, [String(sweep.epochs_done)]);
         replace(header, el('div', {}, [
           el('h1', {}, ['Sweep ' + sweep.id + ': ', el('span', { id: 'sweep-name' }, [sweep.name]), ' ', sweep.live ? el('span', { className: 'badge' }, ['live']) : null]),
-          el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + sweep.status }, [sweep.status]), ', ' + sweep.done + ' of ' + sweep.runs + ' runs done (' + counts.join(', ') + '), ', epochs, ' epochs stored, created ' + sweep.created_at]),
+          el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + sweep.status }, [sweep.status]), ', ' + sweep.done + ' of ' + sweep.runs + ' runs done (' + counts.join(', ') + '), ', epochs, ' epochs trained, created ' + sweep.created_at]),
           el('p', { className: 'meta' }, ['swept: ' + (info.swept.length ? info.swept.join(', ') : 'nothing (one configuration)')]),
           sweep.stalled ? el('p', { className: 'warning', id: 'sweep-stalled' }, [sweepStalledText(sweep)]) : null,
         ]));
