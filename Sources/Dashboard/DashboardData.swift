@@ -75,12 +75,20 @@ struct DashboardData: Sendable {
     /// A run's columns; with its status, also `stalled`: null, or when it is `running` but its
     /// worker is gone, its last heartbeat and that heartbeat's age in seconds.
     static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun]) -> JSONValue {
-        var fields = columns.map { ($0.rawValue, JSONValue(run[$0])) }
+        var fields = columns.map { ($0.rawValue, value(run, $0)) }
         if columns.contains(.status) {
             let heartbeat = stalled[run.id].map { JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge))]) }
             fields.append(("stalled", heartbeat ?? JSONValue.null))
         }
         return .object(fields)
+    }
+
+    /// A run's column as JSON: a boolean setting (nesterov, bias, standardize; 0 or 1 in SQL) as
+    /// true/false, as every `report` table prints it.
+    static func value(_ run: SlopeStore.RunRecord, _ column: RunColumn) -> JSONValue {
+        let value = run[column]
+        if column.valueKind == .boolean, case .integer(let flag) = value { return .bool(flag != 0) }
+        return JSONValue(value)
     }
 
     /// The stalled runs (running, worker gone: `RunQueries.stalledRuns`) of a sweep, or of the whole

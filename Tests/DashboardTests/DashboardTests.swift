@@ -687,6 +687,25 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/compare?runs=1,1000", .notFound, "no run with id 1000")
     }
 
+    /// The boolean settings are true/false in the compare, run and runs answers, as every `report`
+    /// table prints them, not SQL's 0/1 (newuser15 N4: the compare page showed `nesterov 0`, `bias 1`).
+    func testBooleanSettingsAreTrueOrFalse() async throws {
+        let replies = try await fetch(["/api/compare?runs=1,2", "/api/runs/1", "/api/sweeps/1/runs?sort=id&limit=1"])
+        XCTAssertEqual(replies.map(\.status), [.ok, .ok, .ok])
+        let runs = [(replies[0].json["runs"] as! [[String: Any]])[0]["run"], replies[1].json["run"], (replies[2].json["runs"] as! [Any])[0]]
+        for (reply, run) in zip(replies, runs) {
+            XCTAssertEqual((run as! [String: Any])["id"] as? Int, 1)
+            // As written: JSON's literals (JSONSerialization reads true and 1 alike, so the text is checked).
+            XCTAssertTrue(reply.text.contains(#""nesterov":false"#), reply.text)
+            XCTAssertTrue(reply.text.contains(#""bias":true"#), reply.text)
+            for number in [#""nesterov":0"#, #""bias":1"#, #""standardize":0"#, #""standardize":1"#] {
+                XCTAssertFalse(reply.text.contains(number), "\(number) in \(reply.text)")
+            }
+        }
+        // Numbers stay numbers.
+        XCTAssertTrue(replies[1].text.contains(#""batch_size":16"#) || replies[1].text.contains(#""batch_size":64"#), replies[1].text)
+    }
+
     /// The sweep page's header counts `epochs_done`, the epochs trained (epoch 0 not counted), and
     /// says so: it said "epochs stored" of a number smaller than the epoch rows stored (newuser15 N3).
     func testTheSweepPageNamesItsEpochCountAsTrained() async throws {
