@@ -12,6 +12,10 @@ struct DashboardData: Sendable {
     var staleAfter: TimeInterval = SlopeStore.defaultStaleAfter
     /// This process, which judges whether a worker on its own host still exists (the take-over rule).
     var observer: WorkerIdentity = .current()
+    /// "--db X" as `report serve` was given it (`CommandHint.databaseArgument`: a URL without its
+    /// password), "" without --db: what the `runner resume` command of a stalled notice adds, so that
+    /// it resumes the database served, as `report`'s hints do.
+    var databaseArgument = ""
 
     /// Run states that mean a run is over.
     static let finishedStatuses: Set<String> = ["completed", "pruned", "diverged", "failed"]
@@ -73,11 +77,15 @@ struct DashboardData: Sendable {
     // MARK: shapes shared by several responses
 
     /// A run's columns; with its status, also `stalled`: null, or when it is `running` but its
-    /// worker is gone, its last heartbeat and that heartbeat's age in seconds.
-    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun]) -> JSONValue {
+    /// worker is gone, its last heartbeat, that heartbeat's age in seconds and the command that resumes it.
+    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun],
+                          databaseArgument: String) -> JSONValue {
         var fields = columns.map { ($0.rawValue, value(run, $0)) }
         if columns.contains(.status) {
-            let heartbeat = stalled[run.id].map { JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge))]) }
+            let heartbeat = stalled[run.id].map {
+                JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge)),
+                                  ("resume", .string(resumeCommand("--run \(run.id)", databaseArgument: databaseArgument)))])
+            }
             fields.append(("stalled", heartbeat ?? JSONValue.null))
         }
         return .object(fields)
@@ -91,6 +99,12 @@ struct DashboardData: Sendable {
         return JSONValue(value)
     }
 
+    /// `runner resume --sweep 1 --db st.db`: the command a stalled notice suggests, with the served
+    /// database's --db when it was given one.
+    static func resumeCommand(_ target: String, databaseArgument: String) -> String {
+        "runner resume \(target)" + (databaseArgument.isEmpty ? "" : " \(databaseArgument)")
+    }
+
     /// The stalled runs (running, worker gone: `RunQueries.stalledRuns`) of a sweep, or of the whole
     /// database when nil, by run id; no query when `among` is given and none of those runs is running.
     func stalledRuns(_ queries: RunQueries, sweepID: Int64? = nil, among runs: [SlopeStore.RunRecord]? = nil) throws -> [Int64: StalledRun] {
@@ -101,13 +115,15 @@ struct DashboardData: Sendable {
 
     /// A sweep as `/api/sweeps` and `/api/sweeps/ID` show it. Live: some run trains, held by a
     /// worker that is not gone; `stalled`: null, or how many running runs lost their worker and the
-    /// latest heartbeat among them (they have been stalled since at most then).
-    static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun]) -> [(String, JSONValue)] {
+    /// latest heartbeat among them (they have been stalled since at most then), and the command that resumes them.
+    static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun],
+                            databaseArgument: String) -> [(String, JSONValue)] {
         let done = counts.filter { finishedStatuses.contains($0.key) }.values.reduce(0, +)
         let latest = stalled.max { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }
         let stalledObject = latest.map { run in
             JSONValue.object([("runs", .integer(Int64(stalled.count))), ("heartbeat_at", JSONValue(run.heartbeatAt)),
-                              ("heartbeat_age", JSONValue(run.heartbeatAge))])
+                              ("heartbeat_age", JSONValue(run.heartbeatAge)),
+                              ("resume", .string(resumeCommand("--sweep \(sweep.id)", databaseArgument: databaseArgument)))])
         }
         return [
             ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
@@ -156,7 +172,8 @@ struct DashboardData: Sendable {
                 let best = bests[sweep.id] ?? SweepBest()
                 let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates)
                 let value = goal == .max ? best.maximums[metric] : best.minimums[metric]
-                return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [])
+                return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [],
+                                                databaseArgument: databaseArgument)
                                + [("metric", .string(metric.rawValue)), ("best", JSONValue(value))])
             }
             return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
@@ -179,7 +196,7 @@ struct DashboardData: Sendable {
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
-                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled)
+                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled, databaseArgument: databaseArgument)
                                   + [("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id))))])),
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),
@@ -215,7 +232,7 @@ struct DashboardData: Sendable {
             return .object([
                 ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
                 ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
-                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled) })),
+                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled, databaseArgument: databaseArgument) })),
             ])
         }
     }
@@ -395,7 +412,8 @@ struct DashboardData: Sendable {
                                  : try queries.epochRows(runID: id, every: step, latest: Self.latestEpochs)
             let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
-                ("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
+                ("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)), ("config_json", .string(run.configJSON)),
+                ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
                 ("epochs", .array(rows.map(Self.epochObject))),
                 ("epochs_stored", .integer(Int64(stored))), ("epochs_step", .integer(Int64(step))),
@@ -533,7 +551,8 @@ struct DashboardData: Sendable {
             let stalled = try stalledRuns(queries, among: runs)
             return .object([
                 ("runs", .array(runs.map { run in
-                    .object([("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON))])
+                    .object([("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)),
+                             ("config_json", .string(run.configJSON))])
                 })),
                 ("differing", .array(differing.map { .string($0.rawValue) })),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),

@@ -866,6 +866,27 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(Set((replies[5].json["runs"] as! [[String: Any]])[0].keys), ["id", "name"])
         let compared = (replies[6].json["runs"] as! [[String: Any]]).map { ($0["run"] as! [String: Any])["stalled"] is NSNull }
         XCTAssertEqual(compared, [true, false])
+        // What to do: served without --db, the commands name none (they find the database as report did).
+        XCTAssertEqual(((replies[1].json["sweep"] as! [String: Any])["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --sweep 1")
+        XCTAssertEqual((run8["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --run 8")
+        // Served with --db, they carry it, as report's hints do (newuser15 N7): a URL without its password.
+        for (given, argument) in [(copy, CommandHint.databaseArgument(given: copy)),
+                                  ("postgresql://reader:s3cret@db.example:5432/slope", "--db 'postgresql://reader@db.example:5432/slope'")] {
+            XCTAssertEqual(CommandHint.databaseArgument(given: given), argument)
+            let store = try SlopeStore(location: copy, mode: .readOnly)
+            defer { try? store.close() }
+            let served = try await Self.fetch(["/api/sweeps", "/api/sweeps/1", "/api/runs/8", "/api/sweeps/1/runs?sort=id"],
+                                              from: try DashboardServer(queries: store.queries, databaseArgument: argument))
+            let sweeps = [(served[0].json["sweeps"] as! [[String: Any]])[0], served[1].json["sweep"] as! [String: Any]]
+            for sweep in sweeps {
+                XCTAssertEqual((sweep["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --sweep 1 \(argument)")
+            }
+            let runs = [served[2].json["run"] as! [String: Any], (served[3].json["runs"] as! [[String: Any]])[7]]
+            for run in runs {
+                XCTAssertEqual((run["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --run 8 \(argument)")
+            }
+            XCTAssertFalse(served.contains { $0.text.contains("s3cret") })
+        }
 
         // A heartbeat 10 seconds old: the worker lives, the sweep is live.
         try setHolder(of: 8, heartbeat: Date().addingTimeInterval(-10), in: copy)
