@@ -170,7 +170,8 @@ struct DashboardData: Sendable {
             let stalled = try Dictionary(grouping: stalledRuns(queries).values.filter { $0.sweepID != nil }, by: { $0.sweepID! })
             let sweeps = try queries.sweepSummaries().map { sweep -> JSONValue in
                 let best = bests[sweep.id] ?? SweepBest()
-                let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates)
+                let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates,
+                                                            hasRuns: !(counts[sweep.id] ?? [:]).values.allSatisfy { $0 == 0 })
                 let value = goal == .max ? best.maximums[metric] : best.minimums[metric]
                 return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [],
                                                 databaseArgument: databaseArgument)
@@ -192,7 +193,8 @@ struct DashboardData: Sendable {
                          ("values", .integer(Int64(distinct[column] ?? 0)))])
             }
             let swept = RunColumn.settings.filter { (distinct[$0] ?? 0) > 1 }
-            let validates = try queries.validates(sweepID: id)
+            // Before its first run (a tpe sweep), the validation metrics stay listed: the sweep's own may be one.
+            let validates = try queries.validates(sweepID: id) || counts.values.allSatisfy { $0 == 0 }
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
@@ -317,10 +319,12 @@ struct DashboardData: Sendable {
         let result: SweepImportance
         do {
             result = try Reporter(queries: queries).importanceOfSettings(sweepID: sweepID, metric: requested?.rawValue, filter: filterText)
-        } catch ReportError.noRuns {  // no run matches the filter: nothing to explain, not an error
+        } catch ReportError.noRuns(let message) {  // no run yet, or none matches the filter: nothing to explain, not an error
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
-            return .object([("metric", JSONValue(requested?.rawValue)), ("goal", JSONValue(requested.map { Goal.natural(for: $0.rawValue).rawValue })),
-                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string("no run matches the filter")),
+            // The metric it would rank on, and `report importance`'s message for the same case as the note.
+            let (column, goal) = try requested.map { ($0, Goal.natural(for: $0.rawValue)) } ?? Reporter(queries: queries).defaultMetric(sweepID: sweepID)
+            return .object([("metric", .string(column.rawValue)), ("goal", .string(goal.rawValue)),
+                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string(message)),
                             ("notes", .array([]))])
         } catch ReportError.unknownSweep {
             throw DashboardError.notFound("no sweep with id \(sweepID) in this database")

@@ -114,6 +114,34 @@ class DashboardTests: XCTestCase {
         }
     }
 
+    /// A tpe sweep before its first trial: its metric is its spec's (val_loss: final_val_loss) on
+    /// every route, not the training loss that a sweep whose runs hold out nothing falls back to (no
+    /// run could say yet), and importance says there is no run yet, as `report importance` does,
+    /// not that no run matches a filter that was not given (newuser15 N10).
+    func testATPESweepWithNoTrialYetShowsItsOwnMetricAndSaysSo() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let spec = #"{"name":"search","method":"tpe","count":30,"random_seed":0,"metric":{"name":"val_loss","goal":"minimize"},"fixed":{},"parameters":{}}"#
+        let (sweepID, runIDs) = try store.createSweep(name: "search", specJSON: spec, runs: [])
+        XCTAssertEqual(runIDs, [])
+        try store.close()
+        let replies = try await fetch(["/api/sweeps", "/api/sweeps/\(sweepID)", "/api/sweeps/\(sweepID)/importance",
+                                       "/api/sweeps/\(sweepID)/heatmap", "/api/sweeps/\(sweepID)/parallel",
+                                       "/api/sweeps/\(sweepID)/importance?where=seed%20%3D%201"], database: location)
+        XCTAssertEqual(replies.map(\.status), Array(repeating: .ok, count: 6), replies.map(\.text).joined(separator: "\n"))
+        XCTAssertEqual((replies[0].json["sweeps"] as! [[String: Any]])[0]["metric"] as? String, "final_val_loss")
+        XCTAssertEqual(replies[1].json["metric"] as? String, "final_val_loss")
+        XCTAssertTrue((replies[1].json["metrics"] as! [String]).contains("final_val_loss"), "the menu holds the metric it starts on")
+        for reply in replies[2...] {
+            XCTAssertEqual(reply.json["metric"] as? String, "final_val_loss", reply.text)
+            XCTAssertEqual(reply.json["goal"] as? String, "min", reply.text)
+        }
+        XCTAssertEqual(replies[2].json["runs"] as? Int, 0)
+        XCTAssertEqual(replies[2].json["note"] as? String, "sweep \(sweepID) has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
+                       + "start one with `runner work --sweep \(sweepID)`)")
+        XCTAssertEqual(replies[5].json["note"] as? String, "no run of sweep \(sweepID) matches the filter")
+    }
+
     func testSweepsListsStatusProgressBestAndEscapesTheName() async throws {
         let reply = try await fetch("/api/sweeps")
         XCTAssertEqual(reply.status, .ok)
@@ -462,7 +490,8 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(single["note"] as? String, "importance needs at least 2 finished runs with a value of best_val_loss; 1 so far")
         let none = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3E+5").json
         XCTAssertEqual(none["runs"] as? Int, 0)
-        XCTAssertEqual(none["note"] as? String, "no run matches the filter")
+        XCTAssertEqual(none["note"] as? String, "no run of sweep 1 matches the filter")  // report importance's words
+        XCTAssertEqual(none["metric"] as? String, "best_val_loss")  // the metric it would rank on, not null
         XCTAssertEqual(none["notes"] as? [String], [])
 
         try await assertError("/api/sweeps/1/importance?metric=name", .badRequest, "metric must be a numeric column")
