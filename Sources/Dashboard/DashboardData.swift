@@ -12,6 +12,10 @@ struct DashboardData: Sendable {
     var staleAfter: TimeInterval = SlopeStore.defaultStaleAfter
     /// This process, which judges whether a worker on its own host still exists (the take-over rule).
     var observer: WorkerIdentity = .current()
+    /// "--db X" as `report serve` was given it (`CommandHint.databaseArgument`: a URL without its
+    /// password), "" without --db: what the `runner resume` command of a stalled notice adds, so that
+    /// it resumes the database served, as `report`'s hints do.
+    var databaseArgument = ""
 
     /// Run states that mean a run is over.
     static let finishedStatuses: Set<String> = ["completed", "pruned", "diverged", "failed"]
@@ -73,14 +77,32 @@ struct DashboardData: Sendable {
     // MARK: shapes shared by several responses
 
     /// A run's columns; with its status, also `stalled`: null, or when it is `running` but its
-    /// worker is gone, its last heartbeat and that heartbeat's age in seconds.
-    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun]) -> JSONValue {
-        var fields = columns.map { ($0.rawValue, JSONValue(run[$0])) }
+    /// worker is gone, its last heartbeat, that heartbeat's age in seconds and the command that resumes it.
+    static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun],
+                          databaseArgument: String) -> JSONValue {
+        var fields = columns.map { ($0.rawValue, value(run, $0)) }
         if columns.contains(.status) {
-            let heartbeat = stalled[run.id].map { JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge))]) }
+            let heartbeat = stalled[run.id].map {
+                JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge)),
+                                  ("resume", .string(resumeCommand("--run \(run.id)", databaseArgument: databaseArgument)))])
+            }
             fields.append(("stalled", heartbeat ?? JSONValue.null))
         }
         return .object(fields)
+    }
+
+    /// A run's column as JSON: a boolean setting (nesterov, bias, standardize; 0 or 1 in SQL) as
+    /// true/false, as every `report` table prints it.
+    static func value(_ run: SlopeStore.RunRecord, _ column: RunColumn) -> JSONValue {
+        let value = run[column]
+        if column.valueKind == .boolean, case .integer(let flag) = value { return .bool(flag != 0) }
+        return JSONValue(value)
+    }
+
+    /// `runner resume --sweep 1 --db st.db`: the command a stalled notice suggests, with the served
+    /// database's --db when it was given one.
+    static func resumeCommand(_ target: String, databaseArgument: String) -> String {
+        "runner resume \(target)" + (databaseArgument.isEmpty ? "" : " \(databaseArgument)")
     }
 
     /// The stalled runs (running, worker gone: `RunQueries.stalledRuns`) of a sweep, or of the whole
@@ -93,13 +115,15 @@ struct DashboardData: Sendable {
 
     /// A sweep as `/api/sweeps` and `/api/sweeps/ID` show it. Live: some run trains, held by a
     /// worker that is not gone; `stalled`: null, or how many running runs lost their worker and the
-    /// latest heartbeat among them (they have been stalled since at most then).
-    static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun]) -> [(String, JSONValue)] {
+    /// latest heartbeat among them (they have been stalled since at most then), and the command that resumes them.
+    static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun],
+                            databaseArgument: String) -> [(String, JSONValue)] {
         let done = counts.filter { finishedStatuses.contains($0.key) }.values.reduce(0, +)
         let latest = stalled.max { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }
         let stalledObject = latest.map { run in
             JSONValue.object([("runs", .integer(Int64(stalled.count))), ("heartbeat_at", JSONValue(run.heartbeatAt)),
-                              ("heartbeat_age", JSONValue(run.heartbeatAge))])
+                              ("heartbeat_age", JSONValue(run.heartbeatAge)),
+                              ("resume", .string(resumeCommand("--sweep \(sweep.id)", databaseArgument: databaseArgument)))])
         }
         return [
             ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
@@ -146,9 +170,11 @@ struct DashboardData: Sendable {
             let stalled = try Dictionary(grouping: stalledRuns(queries).values.filter { $0.sweepID != nil }, by: { $0.sweepID! })
             let sweeps = try queries.sweepSummaries().map { sweep -> JSONValue in
                 let best = bests[sweep.id] ?? SweepBest()
-                let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates)
+                let (metric, goal) = Reporter.defaultMetric(specJSON: sweep.specJSON, validates: best.validates,
+                                                            hasRuns: !(counts[sweep.id] ?? [:]).values.allSatisfy { $0 == 0 })
                 let value = goal == .max ? best.maximums[metric] : best.minimums[metric]
-                return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [])
+                return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [],
+                                                databaseArgument: databaseArgument)
                                + [("metric", .string(metric.rawValue)), ("best", JSONValue(value))])
             }
             return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
@@ -167,11 +193,12 @@ struct DashboardData: Sendable {
                 .object([("name", .string(column.rawValue)), ("numeric", .bool(column.isNumeric)), ("values", .integer(Int64(values)))])
             }
             let swept = RunQueries.swept(RunColumn.settings, counts: distinct)
-            let validates = try queries.validates(sweepID: id)
+            // Before its first run (a tpe sweep), the validation metrics stay listed: the sweep's own may be one.
+            let validates = try queries.validates(sweepID: id) || counts.values.allSatisfy { $0 == 0 }
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
-                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled)
+                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled, databaseArgument: databaseArgument)
                                   + [("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id))))])),
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),
@@ -207,7 +234,7 @@ struct DashboardData: Sendable {
             return .object([
                 ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
                 ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
-                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled) })),
+                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled, databaseArgument: databaseArgument) })),
             ])
         }
     }
@@ -291,10 +318,12 @@ struct DashboardData: Sendable {
         let result: SweepImportance
         do {
             result = try Reporter(queries: queries).importanceOfSettings(sweepID: sweepID, metric: requested?.rawValue, filter: filterText)
-        } catch ReportError.noRuns {  // no run matches the filter: nothing to explain, not an error
+        } catch ReportError.noRuns(let message) {  // no run yet, or none matches the filter: nothing to explain, not an error
             guard try queries.sweepSummary(id: sweepID) != nil else { throw DashboardError.notFound("no sweep with id \(sweepID) in this database") }
-            return .object([("metric", JSONValue(requested?.rawValue)), ("goal", JSONValue(requested.map { Goal.natural(for: $0.rawValue).rawValue })),
-                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string("no run matches the filter")),
+            // The metric it would rank on, and `report importance`'s message for the same case as the note.
+            let (column, goal) = try requested.map { ($0, Goal.natural(for: $0.rawValue)) } ?? Reporter(queries: queries).defaultMetric(sweepID: sweepID)
+            return .object([("metric", .string(column.rawValue)), ("goal", .string(goal.rawValue)),
+                            ("runs", .integer(0)), ("settings", .array([])), ("note", .string(message)),
                             ("notes", .array([]))])
         } catch ReportError.unknownSweep {
             throw DashboardError.notFound("no sweep with id \(sweepID) in this database")
@@ -391,7 +420,8 @@ struct DashboardData: Sendable {
                                                : try queries.tensorEpochs(runID: id, every: tensorStep, latest: Self.latestEpochs)
             let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
-                ("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON)), ("error", JSONValue(run.error)),
+                ("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)), ("config_json", .string(run.configJSON)),
+                ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
                 ("epochs", .array(rows.map(Self.epochObject))),
                 ("epochs_stored", .integer(Int64(stored))), ("epochs_step", .integer(Int64(step))),
@@ -546,7 +576,8 @@ struct DashboardData: Sendable {
             let stalled = try stalledRuns(queries, among: runs)
             return .object([
                 ("runs", .array(runs.map { run in
-                    .object([("run", Self.runObject(run, stalled: stalled)), ("config_json", .string(run.configJSON))])
+                    .object([("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)),
+                             ("config_json", .string(run.configJSON))])
                 })),
                 ("differing", .array(differing.map { .string($0.rawValue) })),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),

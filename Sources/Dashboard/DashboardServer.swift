@@ -39,10 +39,12 @@ public struct DashboardServer: Sendable {
         + "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     static let tokenCookie = "slope_token"
 
+    /// `databaseArgument`: "--db X" as the server was given it, without a password
+    /// (`CommandHint.databaseArgument`), or "": the `runner resume` commands of stalled notices carry it.
     /// - Throws: `DashboardError.badParameter` when `host` is not a loopback address and no token is given.
     public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
                 idleTimeout: Duration = DashboardServer.defaultIdleTimeout,
-                answerWithin: Duration = DashboardServer.defaultAnswerWithin) throws {
+                answerWithin: Duration = DashboardServer.defaultAnswerWithin, databaseArgument: String = "") throws {
         if !Self.isLoopback(host) && token == nil {
             throw DashboardError.badParameter("--host \(host) makes the dashboard reachable from other machines: give --token (or --token generate)")
         }
@@ -50,7 +52,7 @@ public struct DashboardServer: Sendable {
         self.host = host
         self.port = port
         self.token = token
-        self.database = CurrentDatabase(DashboardData(queries: queries))
+        self.database = CurrentDatabase(DashboardData(queries: queries, databaseArgument: databaseArgument))
         self.cache = ResponseCache()
         self.idleTimeout = idleTimeout
         self.databaseThreads = DatabaseThreads(answerWithin: Self.seconds(answerWithin))

@@ -46,7 +46,7 @@ struct Serve: ParsableCommand, ReadsDatabase {
         let chosenToken = token == "generate" || (token == nil && !DashboardServer.isLoopback(host)) ? DashboardServer.generateToken() : token
         Self.raiseOpenFileLimit()
         let store = try database.openStore(whileDown: "the dashboard answers 503 until it is back")
-        let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken)
+        let server = try DashboardServer(queries: store.queries, host: host, port: port, token: chosenToken, databaseArgument: databaseArgument)
         try server.runUntilStopped { port in
             // 0.0.0.0 or :: is every address: a browser elsewhere opens the machine's name instead.
             let every = DashboardServer.isEveryAddress(host) ? ", listening on every address of this machine" : ""

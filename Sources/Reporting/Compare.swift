@@ -453,15 +453,19 @@ extension Reporter {
             let column = try numericColumn(metric, purpose: "--metric")
             return (column, goal ?? Goal.natural(for: column.rawValue))
         }
-        let chosen = Self.defaultMetric(specJSON: try queries.sweepSummary(id: sweepID)?.specJSON, validates: validates)
+        let hasRuns = try validates || queries.runCount(sweepID: sweepID, filter: nil) > 0
+        let chosen = Self.defaultMetric(specJSON: try queries.sweepSummary(id: sweepID)?.specJSON, validates: validates, hasRuns: hasRuns)
         return (chosen.column, goal ?? chosen.goal)
     }
 
     /// `rankingMetric` without a `metric` given, from the sweep's stored spec: its own metric, else
     /// best_val_loss when a run validates, else best_train_loss (for many sweeps at once: the
-    /// dashboard's list of sweeps reads every spec in one query).
-    public static func defaultMetric(specJSON: String?, validates: Bool) -> (column: RunColumn, goal: Goal) {
-        if let own = sweepMetric(specJSON: specJSON, validates: validates) { return own }
+    /// dashboard's list of sweeps reads every spec in one query). `hasRuns` false: the sweep has no
+    /// run yet (a tpe sweep before its first trial), so no run can say whether it validates, and its
+    /// own metric is taken as its spec names it (planning refuses a tpe sweep whose `val_` metric no
+    /// run would have), not as the training metric that a sweep of runs without validation falls back to.
+    public static func defaultMetric(specJSON: String?, validates: Bool, hasRuns: Bool = true) -> (column: RunColumn, goal: Goal) {
+        if let own = sweepMetric(specJSON: specJSON, validates: validates || !hasRuns) { return own }
         let column: RunColumn = validates ? .best_val_loss : .best_train_loss
         return (column, Goal.natural(for: column.rawValue))
     }

@@ -386,10 +386,11 @@ extension Reporter {
             }
         }
         let configuration = inputs.configuration
-        if configuration.optimizer == .sgd {
+        // Plain SGD's step is -learning_rate x g; with momentum the step is the velocity, which needs
+        // the stored weight_velocity: that rule is explained from the state like adam's.
+        if configuration.optimizer == .sgd && configuration.momentum == 0 {
             let stepGradient = (row == nil ? slope.gradient : slope.product) + decayTerm
-            out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))"
-            out += (run.number(.momentum) ?? 0) > 0 ? " (plain SGD; with momentum the velocity is added)\n" : "\n"
+            out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))\n"
             return out
         }
         out += Self.optimizerStepText(configuration: configuration, tensors: tensors, epoch: chosenEpoch, layer: layer, i: i, j: j,
@@ -397,7 +398,7 @@ extension Reporter {
         return out
     }
 
-    /// The update rule that moves the weight (adam, adamw, rmsprop): its next step from the state
+    /// The update rule that moves the weight (sgd with momentum, adam, adamw, rmsprop): its next step from the state
     /// stored with the weights, with this gradient, term by term.
     static func optimizerStepText(configuration: TrainingConfiguration, tensors: [SlopeStore.StoredTensor], epoch: Int, layer: Int, i: Int, j: Int,
                                   weight: Double, gradient: Double, show: (Double?) -> String) -> String {

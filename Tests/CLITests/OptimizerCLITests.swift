@@ -1,6 +1,7 @@
 // The built binaries with the optimizers: runner's flags and their one-line errors, report
 // explain naming the update rule with its terms, and report tensors listing the new kinds.
 import Foundation
+import NeuralNet
 import Store
 import TestSupport
 import XCTest
@@ -46,6 +47,43 @@ final class OptimizerCLITests: XCTestCase {
         let step = try run("report", ["tensors", "1", "--epoch", "3", "--kind", "step", "--format", "csv", "--db", db], expect: 0).output
         XCTAssertEqual(step, "run_id,epoch,layer,kind,row,col,value\n1,3,1,step,0,0,3.0\n")
         _ = try run("report", ["tensors", "1", "--kind", "weight_rms", "--db", db], expect: 1)
+    }
+
+    /// sgd with momentum (and Nesterov) is explained by its velocity, not as plain SGD (hostile15 F10):
+    /// explain's terms are OptimizerStep's, which from the stored velocity of epoch 2 and the stored
+    /// gradient of epoch 3 (one full-batch float64 step) give epoch 3's stored velocity and weight bit
+    /// for bit; the printed step is that change to its 6 digits.
+    func testMomentumRunIsExplainedByItsVelocity() throws {
+        for nesterov in [false, true] {
+            let db = directory.path(nesterov ? "nesterov.db" : "momentum.db")
+            _ = try run("runner", ["train", "--dataset", "xor", "--hidden", "3", "--activation", "tanh", "--validation", "0", "--batch-size", "4",
+                                   "--learning-rate", "0.3", "--momentum", "0.8", "--precision", "float64", "--epochs", "3", "--quiet", "--db", db]
+                        + (nesterov ? ["--nesterov"] : []), expect: 0)
+            let explain = try run("report", ["explain", "1", "--epoch", "2", "--layer", "2", "--weight", "1,0", "--db", db], expect: 0).output
+            let rule = nesterov ? "sgd with Nesterov momentum (Keras)" : "sgd with momentum (Keras)"
+            XCTAssertTrue(explain.contains("update rule: \(rule); its next step from the state stored after epoch 2, with this gradient g:\n"), explain)
+            XCTAssertTrue(explain.contains("  v = momentum × v - learning_rate × g = "), explain)
+            XCTAssertTrue(explain.contains(nesterov ? "  Δw = momentum × v - learning_rate × g = " : "  Δw = v = "), explain)
+            XCTAssertFalse(explain.contains("plain SGD"), explain)
+            XCTAssertFalse(explain.contains("a step of learning_rate"), explain)
+
+            let queries = try SlopeStore(path: db, mode: .readOnly).queries
+            func stored(_ epoch: Int, _ kind: SlopeStore.TensorKind) throws -> Double {
+                let tensor = try XCTUnwrap(queries.storedTensors(runID: 1, epoch: epoch, layer: 2, kind: kind).first, "\(kind) of epoch \(epoch)")
+                return tensor.doubles[1 * tensor.cols + 0]
+            }
+            let configuration = TrainingConfiguration(layerSizes: [2, 3, 1], learningRate: 0.3, momentum: 0.8, nesterov: nesterov, precision: .float64)
+            let step = OptimizerStep.next(configuration: configuration, parameter: try stored(2, .weight), gradient: try stored(3, .weightGradient),
+                                          isWeight: true, state: [.velocity: try stored(2, .weightVelocity)], step: 2)
+            XCTAssertEqual(step.rule, rule)
+            XCTAssertEqual(step.terms.first { $0.name == "v" }?.value, try stored(3, .weightVelocity), "the velocity the run stored, bit for bit")
+            XCTAssertEqual(try stored(2, .weight) + step.change, try stored(3, .weight), "the weight the run stored, bit for bit")
+            XCTAssertNotEqual(step.change, -0.3 * (try stored(3, .weightGradient)), "momentum moves the step off plain SGD's")
+
+            let printed = try XCTUnwrap(explain.split(separator: "\n").last { $0.hasPrefix("the step changes the weight by ") }
+                .flatMap { Double($0.split(separator: " ").last!) })
+            XCTAssertEqual(printed, try stored(3, .weight) - stored(2, .weight), accuracy: abs(printed) * 1e-5)
+        }
     }
 
     /// Accepted, but said once on stderr before training: adamw without weight decay is plain adam.

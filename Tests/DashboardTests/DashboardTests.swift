@@ -114,6 +114,34 @@ class DashboardTests: XCTestCase {
         }
     }
 
+    /// A tpe sweep before its first trial: its metric is its spec's (val_loss: final_val_loss) on
+    /// every route, not the training loss that a sweep whose runs hold out nothing falls back to (no
+    /// run could say yet), and importance says there is no run yet, as `report importance` does,
+    /// not that no run matches a filter that was not given (newuser15 N10).
+    func testATPESweepWithNoTrialYetShowsItsOwnMetricAndSaysSo() async throws {
+        let location = try Self.makeDatabase()
+        let store = try SlopeStore(location: location)
+        let spec = #"{"name":"search","method":"tpe","count":30,"random_seed":0,"metric":{"name":"val_loss","goal":"minimize"},"fixed":{},"parameters":{}}"#
+        let (sweepID, runIDs) = try store.createSweep(name: "search", specJSON: spec, runs: [])
+        XCTAssertEqual(runIDs, [])
+        try store.close()
+        let replies = try await fetch(["/api/sweeps", "/api/sweeps/\(sweepID)", "/api/sweeps/\(sweepID)/importance",
+                                       "/api/sweeps/\(sweepID)/heatmap", "/api/sweeps/\(sweepID)/parallel",
+                                       "/api/sweeps/\(sweepID)/importance?where=seed%20%3D%201"], database: location)
+        XCTAssertEqual(replies.map(\.status), Array(repeating: .ok, count: 6), replies.map(\.text).joined(separator: "\n"))
+        XCTAssertEqual((replies[0].json["sweeps"] as! [[String: Any]])[0]["metric"] as? String, "final_val_loss")
+        XCTAssertEqual(replies[1].json["metric"] as? String, "final_val_loss")
+        XCTAssertTrue((replies[1].json["metrics"] as! [String]).contains("final_val_loss"), "the menu holds the metric it starts on")
+        for reply in replies[2...] {
+            XCTAssertEqual(reply.json["metric"] as? String, "final_val_loss", reply.text)
+            XCTAssertEqual(reply.json["goal"] as? String, "min", reply.text)
+        }
+        XCTAssertEqual(replies[2].json["runs"] as? Int, 0)
+        XCTAssertEqual(replies[2].json["note"] as? String, "sweep \(sweepID) has no runs yet (a tpe sweep samples each trial when a worker asks for one: "
+                       + "start one with `runner work --sweep \(sweepID)`)")
+        XCTAssertEqual(replies[5].json["note"] as? String, "no run of sweep \(sweepID) matches the filter")
+    }
+
     func testSweepsListsStatusProgressBestAndEscapesTheName() async throws {
         let reply = try await fetch("/api/sweeps")
         XCTAssertEqual(reply.status, .ok)
@@ -505,7 +533,8 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(single["note"] as? String, "importance needs at least 2 finished runs with a value of best_val_loss; 1 so far")
         let none = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3E+5").json
         XCTAssertEqual(none["runs"] as? Int, 0)
-        XCTAssertEqual(none["note"] as? String, "no run matches the filter")
+        XCTAssertEqual(none["note"] as? String, "no run of sweep 1 matches the filter")  // report importance's words
+        XCTAssertEqual(none["metric"] as? String, "best_val_loss")  // the metric it would rank on, not null
         XCTAssertEqual(none["notes"] as? [String], [])
 
         try await assertError("/api/sweeps/1/importance?metric=name", .badRequest, "metric must be a numeric column")
@@ -805,6 +834,37 @@ class DashboardTests: XCTestCase {
         try await assertError("/api/compare?runs=1,1000", .notFound, "no run with id 1000")
     }
 
+    /// The boolean settings are true/false in the compare, run and runs answers, as every `report`
+    /// table prints them, not SQL's 0/1 (newuser15 N4: the compare page showed `nesterov 0`, `bias 1`).
+    func testBooleanSettingsAreTrueOrFalse() async throws {
+        let replies = try await fetch(["/api/compare?runs=1,2", "/api/runs/1", "/api/sweeps/1/runs?sort=id&limit=1"])
+        XCTAssertEqual(replies.map(\.status), [.ok, .ok, .ok])
+        let runs = [(replies[0].json["runs"] as! [[String: Any]])[0]["run"], replies[1].json["run"], (replies[2].json["runs"] as! [Any])[0]]
+        for (reply, run) in zip(replies, runs) {
+            XCTAssertEqual((run as! [String: Any])["id"] as? Int, 1)
+            // As written: JSON's literals (JSONSerialization reads true and 1 alike, so the text is checked).
+            XCTAssertTrue(reply.text.contains(#""nesterov":false"#), reply.text)
+            XCTAssertTrue(reply.text.contains(#""bias":true"#), reply.text)
+            for number in [#""nesterov":0"#, #""bias":1"#, #""standardize":0"#, #""standardize":1"#] {
+                XCTAssertFalse(reply.text.contains(number), "\(number) in \(reply.text)")
+            }
+        }
+        // Numbers stay numbers.
+        XCTAssertTrue(replies[1].text.contains(#""batch_size":16"#) || replies[1].text.contains(#""batch_size":64"#), replies[1].text)
+    }
+
+    /// The sweep page's header counts `epochs_done`, the epochs trained (epoch 0 not counted), and
+    /// says so: it said "epochs stored" of a number smaller than the epoch rows stored (newuser15 N3).
+    func testTheSweepPageNamesItsEpochCountAsTrained() async throws {
+        let script = try await fetch("/assets/dashboard.js").text
+        XCTAssertTrue(script.contains("id: 'epochs-trained', 'data-value': sweep.epochs_done }"), "the count shown is epochs_done")
+        XCTAssertTrue(script.contains("' epochs trained, created '"))
+        XCTAssertFalse(script.contains("epochs stored, created"))
+        // epochs_done of the fixture's sweep: 7 runs of 3 epochs and one of 2, while 8 more rows (each run's epoch 0) are stored.
+        let sweep = try await fetch("/api/sweeps/1").json["sweep"] as! [String: Any]
+        XCTAssertEqual(sweep["epochs_done"] as? Int, 7 * 3 + 2)
+    }
+
     // MARK: pages, safety, live
 
     func testPagesAreOneShellWithOnlyScriptFilesAndAStrictPolicy() async throws {
@@ -953,6 +1013,27 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(Set((replies[5].json["runs"] as! [[String: Any]])[0].keys), ["id", "name"])
         let compared = (replies[6].json["runs"] as! [[String: Any]]).map { ($0["run"] as! [String: Any])["stalled"] is NSNull }
         XCTAssertEqual(compared, [true, false])
+        // What to do: served without --db, the commands name none (they find the database as report did).
+        XCTAssertEqual(((replies[1].json["sweep"] as! [String: Any])["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --sweep 1")
+        XCTAssertEqual((run8["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --run 8")
+        // Served with --db, they carry it, as report's hints do (newuser15 N7): a URL without its password.
+        for (given, argument) in [(copy, CommandHint.databaseArgument(given: copy)),
+                                  ("postgresql://reader:s3cret@db.example:5432/slope", "--db 'postgresql://reader@db.example:5432/slope'")] {
+            XCTAssertEqual(CommandHint.databaseArgument(given: given), argument)
+            let store = try SlopeStore(location: copy, mode: .readOnly)
+            defer { try? store.close() }
+            let served = try await Self.fetch(["/api/sweeps", "/api/sweeps/1", "/api/runs/8", "/api/sweeps/1/runs?sort=id"],
+                                              from: try DashboardServer(queries: store.queries, databaseArgument: argument))
+            let sweeps = [(served[0].json["sweeps"] as! [[String: Any]])[0], served[1].json["sweep"] as! [String: Any]]
+            for sweep in sweeps {
+                XCTAssertEqual((sweep["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --sweep 1 \(argument)")
+            }
+            let runs = [served[2].json["run"] as! [String: Any], (served[3].json["runs"] as! [[String: Any]])[7]]
+            for run in runs {
+                XCTAssertEqual((run["stalled"] as? [String: Any])?["resume"] as? String, "runner resume --run 8 \(argument)")
+            }
+            XCTAssertFalse(served.contains { $0.text.contains("s3cret") })
+        }
 
         // A heartbeat 10 seconds old: the worker lives, the sweep is live.
         try setHolder(of: 8, heartbeat: Date().addingTimeInterval(-10), in: copy)

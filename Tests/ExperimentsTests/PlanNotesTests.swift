@@ -75,6 +75,38 @@ final class PlanNotesTests: XCTestCase {
         XCTAssertEqual(results[0], results[1])
     }
 
+    /// A random (or tpe) search whose parameters each have one value draws nothing: its `count` runs
+    /// were queued as one run repeated, byte-identical configurations (newuser15 N8). Refused when
+    /// planned, with the fixes; one run, or anything to draw, is accepted, and the draws differ.
+    func testASearchWithNothingToDrawIsRefused() throws {
+        let fixed = "fixed: {dataset: xor, epochs: 1}\n"
+        let fixes = "; give a parameter a distribution (e.g. learning_rate: {distribution: log_uniform, min: 0.001, max: 0.1}) or several values, "
+            + "or use method: grid (or count: 1) for the one run"
+        for (yaml, message) in [
+            ("method: random\ncount: 3\n" + fixed + "parameters:\n  learning_rate: {values: [0.1]}\n  seed: {value: 4}\n",
+             "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution, no list of several values), so its 3 runs would be the same run "
+                + "(same settings, same seed) 3 times" + fixes),
+            ("method: random\ncount: 2\n" + fixed, "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution, no list of several values), "
+                + "so its 2 runs would be the same run (same settings, same seed) 2 times" + fixes),
+            ("method: tpe\ncount: 5\n" + fixed + "parameters: {learning_rate: {values: [0.1]}}\n",
+             "n.yaml: parameters: method: tpe samples nothing here: every setting has one value (no distribution, no list of several values), so its 5 runs would be the same run "
+                + "(same settings, same seed) 5 times" + fixes),
+        ] {
+            XCTAssertThrowsError(try plan(yaml), yaml) { error in
+                XCTAssertEqual("\(error)", message)
+                XCTAssertEqual((error as? ExperimentsError)?.isUsageError, true, "exit 2")
+            }
+        }
+        // Before: three byte-identical runs. Now one run of it, or a draw, is accepted.
+        XCTAssertEqual(try plan("method: random\ncount: 1\n" + fixed + "parameters: {learning_rate: {values: [0.1]}}\n").configurations.count, 1)
+        let drawn = try plan("method: random\ncount: 3\nrandom_seed: 2\n" + fixed
+                             + "parameters: {learning_rate: {values: [0.1]}, seed: {distribution: int_uniform, min: 0, max: 1000000}}\n")
+        XCTAssertEqual(Set(drawn.configurations.map(\.training.seed)).count, 3, "each run draws its own seed")
+        XCTAssertEqual(Set(drawn.configurations.map(\.training.learningRate)), [0.1])
+        XCTAssertEqual(try plan("method: random\ncount: 4\n" + fixed + "parameters: {seed: {values: [0, 1]}}\n").configurations.count, 4,
+                       "repeats among several values are ordinary sampling")
+    }
+
     /// TPE and ASHA left on the default val_loss with validation 0 searched blind, with only a
     /// note saying so on stderr: refused now, as a val_loss named in the spec is.
     func testSearchOnTheDefaultMetricWithoutValidationIsRefused() throws {

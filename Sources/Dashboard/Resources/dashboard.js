@@ -99,7 +99,7 @@
   function sweepStalledText(sweep) {
     var runs = sweep.stalled.runs;
     var heartbeat = sweep.stalled.heartbeat_at ? 'last heartbeat ' + age(sweep.stalled.heartbeat_age) + ' ago' : 'no heartbeat recorded';
-    return 'stalled: ' + runs + ' run' + (runs === 1 ? '' : 's') + ' without a worker (' + heartbeat + ') — run `runner resume --sweep ' + sweep.id + '`';
+    return 'stalled: ' + runs + ' run' + (runs === 1 ? '' : 's') + ' without a worker (' + heartbeat + ') — run `' + sweep.stalled.resume + '`';
   }
   function crumbs(items) {
     var nav = document.getElementById('crumbs');
@@ -237,10 +237,10 @@
         crumbs([['sweeps', '/'], ['sweep ' + sweep.id, null]]);
         watchesRunning = sweep.counts.running > 0;
         var counts = Object.keys(sweep.counts).filter(function (k) { return sweep.counts[k]; }).map(function (k) { return sweep.counts[k] + ' ' + k; });
-        var epochs = el('span', { id: 'epochs-stored', 'data-value': sweep.epochs_done }, [String(sweep.epochs_done)]);
+        var epochs = el('span', { id: 'epochs-trained', 'data-value': sweep.epochs_done }, [String(sweep.epochs_done)]);
         replace(header, el('div', {}, [
           el('h1', {}, ['Sweep ' + sweep.id + ': ', el('span', { id: 'sweep-name' }, [sweep.name]), ' ', sweep.live ? el('span', { className: 'badge' }, ['live']) : null]),
-          el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + sweep.status }, [sweep.status]), ', ' + sweep.done + ' of ' + sweep.runs + ' runs done (' + counts.join(', ') + '), ', epochs, ' epochs stored, created ' + sweep.created_at]),
+          el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + sweep.status }, [sweep.status]), ', ' + sweep.done + ' of ' + sweep.runs + ' runs done (' + counts.join(', ') + '), ', epochs, ' epochs trained, created ' + sweep.created_at]),
           el('p', { className: 'meta' }, ['swept: ' + (info.swept.length ? info.swept.join(', ') : 'nothing (one configuration)')]),
           sweep.stalled ? el('p', { className: 'warning', id: 'sweep-stalled' }, [sweepStalledText(sweep)]) : null,
         ]));
@@ -416,7 +416,7 @@
           el('h1', {}, ['Run ' + run.id + (run.name ? ': ' : ''), el('span', { id: 'run-name' }, [run.name || ''])]),
           el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + run.status }, [run.status]), run.stop_reason ? ' (' + run.stop_reason + ')' : '',
             ', epoch ', el('span', { id: 'epochs-done' }, [String(run.epochs_done)]), ' of ' + run.epochs + ', layers ' + run.layers + ', dataset ', el('code', {}, [run.dataset])]),
-          run.stalled ? el('p', { className: 'warning', id: 'run-stalled' }, ['stalled: ' + stalledText(run.stalled) + ' — run `runner resume --run ' + run.id + '`']) : null,
+          run.stalled ? el('p', { className: 'warning', id: 'run-stalled' }, ['stalled: ' + stalledText(run.stalled) + ' — run `' + run.stalled.resume + '`']) : null,
           data.error ? el('p', { className: 'error' }, [data.error]) : null,
         ]));
         var config = [];
