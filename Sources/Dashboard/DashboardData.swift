@@ -95,7 +95,7 @@ struct DashboardData: Sendable {
     /// true/false, as every `report` table prints it.
     static func value(_ run: SlopeStore.RunRecord, _ column: RunColumn) -> JSONValue {
         let value = run[column]
-        if column.valueKind == .boolean, case .integer(let flag) = value { return .bool(flag != 0) }
+        if let flag = column.boolean(value) { return .bool(flag) }
         return JSONValue(value)
     }
 

@@ -482,7 +482,7 @@ extension Reporter {
     static func labels(_ values: [RunValue], of column: RunColumn? = nil) -> (RunValue) -> String {
         let short = Set(values.map { cell($0).display }).count == Set(values).count
         return { value in
-            if column?.valueKind == .boolean, case .integer(let flag) = value { return flag != 0 ? "true" : "false" }
+            if let flag = column?.boolean(value) { return flag ? "true" : "false" }
             return short ? cell(value).display : cell(value).exact
         }
     }

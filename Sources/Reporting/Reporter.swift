@@ -84,7 +84,7 @@ public struct Reporter: Sendable {
 
     /// A run column's value for people: true/false columns as words, the rest as stored.
     static func cell(_ run: SlopeStore.RunRecord, _ column: RunColumn) -> Cell {
-        if column.valueKind == .boolean, case .integer(let value) = run[column] { return .text(value != 0 ? "true" : "false") }
+        if let flag = column.boolean(run[column]) { return .text(flag ? "true" : "false") }
         return cell(run[column])
     }
 

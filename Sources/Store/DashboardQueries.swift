@@ -84,7 +84,11 @@ extension RunQueries {
     /// - Complexity: one pass over the runs that belong to sweeps.
     public func sweepBests(columns: [RunColumn]) throws -> [Int64: SweepBest] {
         let ranked = "status NOT IN ('\(RunStatus.failed.rawValue)', '\(RunStatus.diverged.rawValue)')"
-        let extremes = columns.map { "min(CASE WHEN \(ranked) THEN \($0.sqlExpression) END), max(CASE WHEN \(ranked) THEN \($0.sqlExpression) END)" }
+        // A NaN (PostgreSQL holds it; SQLite stores NULL) is no value: max() would return it.
+        let extremes = columns.map { column in
+            let valued = "\(ranked) AND \(column.valuedCondition(dialect))"
+            return "min(CASE WHEN \(valued) THEN \(column.sqlExpression) END), max(CASE WHEN \(valued) THEN \(column.sqlExpression) END)"
+        }
         let validating = RunFilter.validating.sql(dialect)
         return try read { c in
             var result: [Int64: SweepBest] = [:]

@@ -166,6 +166,13 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
     /// Names as users type them, sorted: for "valid names are ..." messages.
     public static var validNames: [String] { allCases.map(\.rawValue).sorted() }
 
+    /// A true/false setting's value as the Bool it stands for (stored 0/1), nil for any other
+    /// column or value: the one reading of the boolean columns for tables, labels and JSON.
+    public func boolean(_ value: RunValue) -> Bool? {
+        guard valueKind == .boolean, case .integer(let flag) = value else { return nil }
+        return flag != 0
+    }
+
     /// Every setting column, in this registry's order.
     public static var settings: [RunColumn] { allCases.filter(\.isSetting) }
 

@@ -39,5 +39,9 @@ final class NaNAsMissingTests: BothStoresTestCase {
         // Read as missing: NULL, never NaN.
         XCTAssertEqual(try queries.runSummary(id: ids[1])?[loss], .null)
         XCTAssertEqual(try queries.runSummary(id: ids[2])?[loss], .real(0.75))
+        // The dashboard's sweep list: the lowest and highest values leave the NaN out (max() returned it on PostgreSQL: review15 F4).
+        let bests = try XCTUnwrap(try queries.sweepBests(columns: [loss]).values.first)
+        XCTAssertEqual(bests.minimums[loss], 0.1)
+        XCTAssertEqual(bests.maximums[loss], 0.75)
     }
 }
