@@ -90,7 +90,7 @@ extension CellStatistics {
         for value in values where !value.isFinite { allFinite = false; break }
         guard allFinite else { return values.reduce(0, +) / count }
         let mean = compensatedSum(values) / count
-        let result = mean.isFinite ? mean : compensatedSum(values.lazy.map { $0 / count })
+        let result = mean.isFinite ? mean : compensatedSum(values.map { $0 / count })
         // The division rounds: nine equal values could have a mean an ulp off them (and a spread of
         // 2.8e-17). A mean is never outside the values.
         return Swift.min(Swift.max(result, values.min()!), values.max()!)
@@ -100,8 +100,9 @@ extension CellStatistics {
     /// squared: near half the largest |value - mean| (1 when there is none). Squares of values
     /// about 1e154 or more overflow to infinity (and a difference of values spanning more than
     /// 1.8e308 does): scaled, they cannot. A power of two changes no bit of an ordinary result.
-    public static func deviationScale(_ values: some Sequence<Double>, around mean: Double) -> Double {
-        let largest = values.reduce(0.0) { Swift.max($0, abs($1 / 2 - mean / 2)) }
+    public static func deviationScale(_ values: [Double], around mean: Double) -> Double {
+        var largest = 0.0  // a plain loop over the array: the pivot calls it per cell of 100,000 runs
+        for value in values { largest = Swift.max(largest, abs(value / 2 - mean / 2)) }
         return largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: largest.exponent, significand: 1) : 1
     }
 
@@ -113,40 +114,33 @@ extension CellStatistics {
     /// The sum of squared deviations from `mean` as `sum * scale * scale` (with the scale chosen by
     /// `deviationScale`, times 2): finite for any finite values, whose plain sum of squares may not be.
     public static func scaledSquaredDeviations(_ values: [Double], around mean: Double) -> (sum: Double, scale: Double) {
-        var largest = 0.0  // deviationScale's, in a plain loop
-        for value in values { largest = Swift.max(largest, abs(value / 2 - mean / 2)) }
-        let scale = largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: largest.exponent, significand: 1) : 1
-        // compensatedSum of the squared scaled deviations, in the same order, without a lazy map.
-        var sum = 0.0, compensation = 0.0
+        let scale = deviationScale(values, around: mean)
+        var sum = CompensatedSum()
         for value in values {
             let deviation = scaledDeviation(value, from: mean, scale: scale)
-            let square = deviation * deviation
-            let next = sum + square
-            compensation += abs(sum) >= abs(square) ? (sum - next) + square : (square - next) + sum
-            sum = next
+            sum.add(deviation * deviation)
         }
-        return (sum + compensation, 2 * scale)
+        return (sum.total, 2 * scale)
     }
 
-    /// The sum of finite values with Neumaier's compensation: each addition's rounding error is
-    /// kept and added back at the end, so the result hardly depends on the order.
+    /// The sum of finite values with Neumaier's compensation (`CompensatedSum`).
     static func compensatedSum(_ values: [Double]) -> Double {
-        var sum = 0.0, compensation = 0.0  // as below, for an array without the generic iteration
-        for value in values {
-            let next = sum + value
-            compensation += abs(sum) >= abs(value) ? (sum - next) + value : (value - next) + sum
-            sum = next
-        }
-        return sum + compensation
+        var sum = CompensatedSum()
+        for value in values { sum.add(value) }
+        return sum.total
+    }
+}
+
+/// A sum with Neumaier's compensation: each addition's rounding error is kept and added back at the
+/// end, so the result hardly depends on the order. The one summation of a group's values.
+struct CompensatedSum {
+    private var sum = 0.0, compensation = 0.0
+
+    mutating func add(_ value: Double) {
+        let next = sum + value
+        compensation += abs(sum) >= abs(value) ? (sum - next) + value : (value - next) + sum
+        sum = next
     }
 
-    static func compensatedSum(_ values: some Sequence<Double>) -> Double {
-        var sum = 0.0, compensation = 0.0
-        for value in values {
-            let next = sum + value
-            compensation += abs(sum) >= abs(value) ? (sum - next) + value : (value - next) + sum
-            sum = next
-        }
-        return sum + compensation
-    }
+    var total: Double { sum + compensation }
 }

@@ -100,7 +100,7 @@ final class PivotStatisticsTests: BothStoresTestCase {
             }
             let mean = CellStatistics.mean(values)
             let scale = CellStatistics.deviationScale(values, around: mean)
-            let sum = CellStatistics.compensatedSum(values.lazy.map { value in
+            let sum = CellStatistics.compensatedSum(values.map { value in
                 let deviation = CellStatistics.scaledDeviation(value, from: mean, scale: scale)
                 return deviation * deviation
             })
@@ -122,7 +122,6 @@ final class PivotStatisticsTests: BothStoresTestCase {
             XCTAssertEqual(got.minimum.bitPattern, expected.1.bitPattern, "\(values)")
             XCTAssertEqual(got.maximum.bitPattern, expected.2.bitPattern, "\(values)")
             XCTAssertEqual(got.standardDeviation?.bitPattern, expected.3?.bitPattern, "\(values)")
-            XCTAssertEqual(CellStatistics.compensatedSum(values).bitPattern, CellStatistics.compensatedSum(values.lazy.map { $0 }).bitPattern)
         }
     }
 
