@@ -94,6 +94,7 @@ public struct SweepPlan: Sendable {
             }
         }
         if spec.method == .tpe {
+            var valuesChecked = false
             do {
                 configurations = try makeAll()
             } catch let error as ExperimentsError {
@@ -103,10 +104,11 @@ public struct SweepPlan: Sendable {
                 // (A metric or pruning rule the first trial cannot have is said as for any sweep.)
                 guard case let .badSetting(field, _) = error, !field.hasSuffix("metric.name"), !field.hasSuffix("early_terminate") else { throw error }
                 try checkTPEValues()
+                valuesChecked = true
                 guard let first = try? TrialMaker(spec: spec).makeTrial(runCount: 0, records: [], fromRunID: 0) else { throw error }
                 configurations = [try RunConfiguration.decode(json: first.configJSON, runID: 0)]
             }
-            try checkTPEValues()
+            if !valuesChecked { try checkTPEValues() }
         } else {
             configurations = try makeAll()
         }

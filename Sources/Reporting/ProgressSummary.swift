@@ -18,7 +18,7 @@ public enum ProgressSummary {
         // val_loss falls back to train_loss only when no run holds out validation rows: for all runs
         // or none, never one run's train_loss ranked against another's val_loss (a sweep over
         // validation 0 and 0.2 named a run without val_loss "lowest final val_loss").
-        let fallsBack = metric == "val_loss" && runs.allSatisfy { ($0.number(.validation_fraction) ?? 0) == 0 }
+        let fallsBack = metric == "val_loss" && !runs.contains(where: \.validates)
         func value(_ run: SlopeStore.RunRecord) -> Double? {
             // A run that failed or diverged is not a candidate, whatever its last finite loss; nor is
             // one still queued or running (another worker's: its last epoch is not its final one).
