@@ -194,13 +194,21 @@ public enum Diagnostics {
     public static func divergedAdvice(_ runs: [SlopeStore.RunRecord]) -> String {
         var advice = "a smaller --learning-rate"
         if runs.contains(where: { $0.text(.loss) == "mse" }) { advice += "; for regression, scale a target in the thousands or more first" }
-        // Built-in data come scaled; a CSV file (a path, as `runner` tells one from a built-in name) may not.
+        // Built-in data come scaled; a CSV file may not.
         let unscaledCSV = runs.contains { run in
-            let dataset = run.text(.dataset)?.lowercased() ?? ""
-            return (dataset.hasSuffix(".csv") || dataset.contains("/")) && RunColumn(rawValue: "standardize").flatMap { run.number($0) } == 0
+            run.text(.dataset).map(namesFile) == true && run.number(.standardize) == 0
         }
         if unscaledCSV { advice += "; --standardize for a CSV's features on large scales" }
         return advice
+    }
+
+    /// Whether a stored `dataset` names a file rather than a built-in dataset: a built-in is stored
+    /// as its lower-case name and options (`spirals:rows=100`), with no '.' or '/' before the first
+    /// ':'; a file's name has one (`data.txt`, `runs/x.csv`). A file named like a built-in without
+    /// an extension ("digits") is taken for the built-in here: only the advice depends on it.
+    static func namesFile(_ dataset: String) -> Bool {
+        let name = dataset.prefix { $0 != ":" }
+        return name.contains(".") || name.contains("/")
     }
 
     /// A diverged run's finding for `report show` and `report layers` (nil for any other status): its
@@ -212,7 +220,7 @@ public enum Diagnostics {
 
     /// The run's optimizer ("sgd", "adam" ...; nil for a database without the column).
     public static func optimizer(of run: SlopeStore.RunRecord) -> String? {
-        RunColumn(rawValue: "optimizer").flatMap { run.text($0) }
+        run.text(.optimizer)
     }
 
     /// The findings for a stored run, read through `queries`.

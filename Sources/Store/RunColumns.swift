@@ -218,6 +218,9 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         "coalesce(nullif(replace(rtrim(rtrim(substr(layers, \(dialect.position(of: "'-'", in: "layers")) + 1), '0123456789'), '-'), '-', ','), ''), 'none')"
     })
 
+    public static let standardize = derived("standardize", .boolean, config: "data.standardize")
+    public static let optimizer = derived("optimizer", .text, config: "training.optimizer", default: "'sgd'")
+
     /// Every column, in the order of `report export` and `--format csv/json` (new ones are appended,
     /// never inserted, so that column positions stay stable for scripts).
     public static let allCases: [RunColumn] = [
@@ -238,13 +241,13 @@ public struct RunColumn: Hashable, Sendable, RawRepresentable, CustomStringConve
         derived("min_delta", .real, config: "training.earlyStopping.minDelta"),
         derived("target", .text, config: "data.target"),
         derived("task", .text, config: "data.taskOverride"),
-        derived("standardize", .boolean, config: "data.standardize"),
+        standardize,
         derived("split_seed", .integer, config: "data.splitSeed"),
         derived("log_tensors", .text, config: "tensorLogging", numbersAsText: true),
         derived("init_weights", .text, config: "initialWeightsFile"),
         // Migration 0004_optimizer_state: the optimizer (sgd when absent) and its settings, NULL where
         // the optimizer does not use them (PyTorch's defaults where it does and the config has none).
-        derived("optimizer", .text, config: "training.optimizer", default: "'sgd'"),
+        optimizer,
         optimizerSetting("beta1", 0.9, usedBy: "('adam', 'adamw')"),
         optimizerSetting("beta2", 0.999, usedBy: "('adam', 'adamw')"),
         optimizerSetting("epsilon", 1e-8, usedBy: "('adam', 'adamw', 'rmsprop')"),

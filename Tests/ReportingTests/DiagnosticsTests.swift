@@ -1,5 +1,5 @@
 // Diagnostics on hand-made layer statistics and epochs: each threshold on both sides of its edge.
-import Reporting
+@testable import Reporting
 import Store
 import XCTest
 
@@ -153,5 +153,16 @@ final class DiagnosticsTests: XCTestCase {
         XCTAssertEqual(Diagnostics.classCount(layers: "64-32-10"), 10)
         XCTAssertEqual(Diagnostics.classCount(layers: "2-4-1"), 2)
         XCTAssertNil(Diagnostics.classCount(layers: ""))
+    }
+
+    /// The diverged advice's `--standardize` is for files, whatever their extension; a built-in
+    /// (stored as its lower-case name and options) comes scaled.
+    func testADatasetNamesAFileByADotOrASlashBeforeItsOptions() {
+        for file in ["data.txt", "wide.csv", "runs/x", "./d", "/tmp/a.b:c.csv", "v1.2"] {
+            XCTAssertTrue(Diagnostics.namesFile(file), file)
+        }
+        for builtIn in ["digits", "spirals:rows=100", "spirals:noise=0.25:rows=100", "xor"] {
+            XCTAssertFalse(Diagnostics.namesFile(builtIn), builtIn)
+        }
     }
 }
