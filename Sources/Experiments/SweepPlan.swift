@@ -253,11 +253,13 @@ public struct FlagSettings: Sendable {
         var scratch = RunSettings()
         for entry in entries {
             guard !entry.values.isEmpty else { throw ExperimentsError.badSetting(field: entry.flag, reason: "no value given") }
-            for value in entry.values {
+            // `--weight-decay 0,0001`: both values are accepted, but nobody writes 1 as 0001 (hostile16 F3).
+            if let error = Self.decimalComma(entry.values, of: entry.setting, flag: entry.flag, onlyLeadingZeros: true) { throw error }
+            for (index, value) in entry.values.enumerated() {
                 do {
                     try scratch.apply(entry.setting, value, field: entry.flag)
                 } catch let error as ExperimentsError {
-                    throw Self.decimalComma(entry.values, of: entry.setting, flag: entry.flag) ?? error
+                    throw Self.decimalComma(entry.values, of: entry.setting, flag: entry.flag, refused: index) ?? error
                 }
                 if entry.setting == .dataset, let name = value.asString, let problem = DataCatalog.problem(withName: name) {
                     throw ExperimentsError.badSetting(field: entry.flag, reason: problem)
@@ -271,24 +273,36 @@ public struct FlagSettings: Sendable {
         }
     }
 
-    /// A number written with a decimal comma (`0,5`) splits into two whole numbers, the first or
-    /// second of which a setting may refuse ("'0' is not accepted"): when the setting takes
-    /// fractions and would take the number with a point (0.5), the refusal names what was typed
-    /// and says that a comma separates values. Nil for anything else (`--batch-size 16,0` is a list).
-    static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String) -> ExperimentsError? {
-        guard let (typed, number) = decimalCommaShape(values, of: setting) else { return nil }
-        var scratch = RunSettings()
-        guard (try? scratch.apply(setting, .string(number), field: flag)) != nil else { return nil }
-        return .badSetting(field: flag, reason: "'\(typed)' is not accepted: a decimal is written with a point "
-            + "(\(number)); a comma separates the values of a sweep")
+    /// A number written with a decimal comma (`0,5`) splits into two whole numbers, either of
+    /// which a setting may refuse ("'0' is not accepted"): when the setting takes fractions and
+    /// would take the number with a point (0.5), the refusal names what was typed and says that a
+    /// comma separates values. `refused`: the index of the value refused (only the two pairs
+    /// holding it are looked at: `1,2,0` is no decimal comma). `onlyLeadingZeros`: only a second
+    /// half written with a leading zero (`0,0001`, `1,05`), which no list of numbers has, so that
+    /// both halves being accepted does not hide it. Nil for anything else (`--batch-size 16,0` is a list).
+    static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String, refused: Int? = nil,
+                             onlyLeadingZeros: Bool = false) -> ExperimentsError? {
+        for (index, (typed, number)) in decimalCommaShapes(values, of: setting) {
+            if let refused, index != refused && index + 1 != refused { continue }
+            if onlyLeadingZeros && !(typed.split(separator: ",").last.map { $0.count > 1 && $0.hasPrefix("0") } ?? false) { continue }
+            var scratch = RunSettings()
+            guard (try? scratch.apply(setting, .string(number), field: flag)) != nil else { continue }
+            return .badSetting(field: flag, reason: "'\(typed)' is not accepted: a decimal is written with a point "
+                + "(\(number)); a comma separates the values of a sweep")
+        }
+        return nil
     }
 
-    /// Two whole numbers of a setting that takes fractions, as a decimal comma splits one (`1,5`):
-    /// what was typed and the number with a point (`1.5`), else nil.
-    static func decimalCommaShape(_ values: [SettingValue], of setting: Setting) -> (typed: String, number: String)? {
-        guard setting.isNumeric, !setting.isInteger, values.count == 2, let whole = values[0].asString, let fraction = values[1].asString,
-              whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
-        return ("\(whole),\(fraction)", "\(whole).\(fraction)")
+    /// Each two neighbouring whole numbers of a setting that takes fractions, as a decimal comma
+    /// splits one (`1,5`; `0.1,0,5` holds `0,5`): the index of the first, what was typed and the
+    /// number with a point (`1.5`).
+    static func decimalCommaShapes(_ values: [SettingValue], of setting: Setting) -> [(index: Int, shape: (typed: String, number: String))] {
+        guard setting.isNumeric, !setting.isInteger, values.count >= 2 else { return [] }
+        return (0..<values.count - 1).compactMap { index in
+            guard let whole = values[index].asString, let fraction = values[index + 1].asString,
+                  whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
+            return (index, ("\(whole),\(fraction)", "\(whole).\(fraction)"))
+        }
     }
 
     /// The settings of `runner train`: exactly one value per flag.
@@ -297,7 +311,7 @@ public struct FlagSettings: Sendable {
         for entry in entries {
             guard entry.values.count == 1 else {
                 // `--learning-rate 1,5` (both halves valid): the comma may be a decimal comma.
-                let comma = Self.decimalCommaShape(entry.values, of: entry.setting).map { "; if '\($0.typed)' is one number, write it with a point: \($0.number)" }
+                let comma = (entry.values.count == 2 ? Self.decimalCommaShapes(entry.values, of: entry.setting).first?.shape : nil).map { "; if '\($0.typed)' is one number, write it with a point: \($0.number)" }
                 throw ExperimentsError.badSetting(field: entry.flag, reason: "\(entry.values.count) values given; `runner train` takes one "
                     + "(use `runner sweep` for lists)" + (comma ?? ""))
             }

@@ -74,7 +74,7 @@ extension Reporter {
             // As `tensors` and `evaluate` say: which epochs there are.
             let stored = Set(allStatistics.map(\.epoch)).sorted()
             throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)"
-                                         + (stored.isEmpty ? "" : "; stored epochs: \(Self.epochRanges(stored.map { Int($0) }))") }
+                                         + (stored.isEmpty ? "" : "; stored epochs: \(Self.epochRanges(stored.map { Int($0) }, near: $0))") }
                                      ?? "run \(runID) has no stored weights yet (status \(run.status), \(run.epochsDone) epochs done)")
         }
         // Dead ReLU fractions need the training data and a forward pass per epoch.
@@ -187,16 +187,39 @@ extension Reporter {
             + diagnoses.map { style.warning("  " + terminalSafe($0.line)) + "\n" }.joined()
     }
 
-    /// "epochs 1-3, 7" from a sorted list.
-    static func epochRanges(_ epochs: [Int]) -> String {
+    /// "epochs 1-3, 7" from a sorted list; a run of evenly spaced epochs as "0, 5, ..., 100"; at
+    /// most `limit` pieces (the first and the last ones, with the count between), so that a
+    /// 100,000-epoch run's list stays one short line (hostile16 F4). `near`: an epoch asked for and
+    /// missing, whose nearest stored epochs are named too.
+    static func epochRanges(_ epochs: [Int], near missing: Int? = nil, limit: Int = 8) -> String {
         var parts: [String] = []
-        var start = epochs.first, previous = epochs.first
-        for epoch in epochs.dropFirst() + [Int.min] {
-            if let p = previous, epoch == p + 1 { previous = epoch; continue }
-            if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)-\(p)") }
-            start = epoch; previous = epoch
+        var start = 0
+        while start < epochs.count {
+            var end = start
+            if start + 1 < epochs.count {
+                let step = epochs[start + 1] - epochs[start]
+                while end + 1 < epochs.count && epochs[end + 1] - epochs[end] == step { end += 1 }
+                // Consecutive epochs from two on, evenly spaced ones from four on.
+                if step != 1 && end - start < 3 { end = start }
+                if step == 1 || end > start {
+                    parts.append(step == 1 ? "\(epochs[start])-\(epochs[end])"
+                                           : "\(epochs[start]), \(epochs[start + 1]), ..., \(epochs[end])")
+                    start = end + 1
+                    continue
+                }
+            }
+            parts.append("\(epochs[start])")
+            start += 1
         }
-        return (epochs.count == 1 ? "epoch " : "epochs ") + parts.joined(separator: ", ")
+        if parts.count > limit {
+            parts = parts.prefix(limit - 2) + ["... (\(epochs.count) epochs in all)"] + parts.suffix(2)
+        }
+        var text = (epochs.count == 1 ? "epoch " : "epochs ") + parts.joined(separator: ", ")
+        if let missing, epochs.count > 1 {
+            let nearest = [epochs.last { $0 < missing }, epochs.first { $0 > missing }].compactMap { $0 }
+            text += "; the nearest to \(missing): " + nearest.map(String.init).joined(separator: " and ")
+        }
+        return text
     }
 
     /// The tensors a `tensors`/`explain` command asks for, with clear errors when absent.
@@ -205,7 +228,7 @@ extension Reporter {
         guard let last = epochs.last else { throw ReportError.noData("run \(run.id) has no stored tensors") }
         let chosen = epoch ?? last
         guard epochs.contains(chosen) else {
-            throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs))")
+            throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs, near: chosen))")
         }
         let validKinds = SlopeStore.TensorKind.allCases.map(\.rawValue)
         let typedKind = kind.flatMap(SlopeStore.TensorKind.init(rawValue:))

@@ -212,6 +212,7 @@ struct Resume: ParsableCommand, UsesDatabase {
                          staleAfter: staleAfter.value, jobs: jobOptions) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)
         }
+        if let runID, !global.quiet, let note = try Console.sweepLeftNote(afterRun: runID, store, global) { Console.writeError(note) }
     }
 }
 

@@ -122,6 +122,23 @@ enum Console {
         return pending + unsampled
     }
 
+    /// How to continue one run: ` --run N`, or ` --sweep S` when its sweep has more to train than
+    /// this run (other runs queued or interrupted, TPE trials not sampled yet).
+    static func continuation(ofRun runID: Int64, _ store: SlopeStore) throws -> String {
+        guard let sweep = try store.run(id: runID).sweepID, try pendingRuns(store, sweepID: sweep, runID: nil) > 1 else { return " --run \(runID)" }
+        return " --sweep \(sweep)"
+    }
+
+    /// After `runner resume --run N` finished that run: a note when its sweep is not done (other
+    /// runs left, TPE trials not sampled yet), with how to go on; nil otherwise.
+    static func sweepLeftNote(afterRun runID: Int64, _ store: SlopeStore, _ global: GlobalOptions) throws -> String? {
+        guard let sweep = try store.run(id: runID).sweepID else { return nil }
+        let left = try pendingRuns(store, sweepID: sweep, runID: nil)
+        guard left > 0 else { return nil }
+        return "note: sweep \(sweep) is not finished: \(left) more run\(left == 1 ? "" : "s") to train (queued, interrupted, "
+            + "held by other workers or trials not sampled yet); continue with: runner resume --sweep \(sweep)\(suffix(global))"
+    }
+
     /// The stored spec of the sweep (nil for single runs).
     static func spec(_ store: SlopeStore, sweepID: Int64?) -> SweepSpec? {
         guard let sweepID else { return nil }
@@ -194,7 +211,8 @@ enum Console {
         if summary.wasInterrupted {
             // --run only for the one run that was requeued (a finished one has nothing to resume).
             let single = summary.outcomes.count == 1 && summary.outcomes.values.contains { $0.isInterrupted || $0.isSuspended }
-            let scope = sweepID.map { " --sweep \($0)" } ?? (single ? " --run \(summary.runIDs[0])" : "")
+            // ... unless its sweep has more left (queued runs, trials not sampled yet): then the sweep (hostile16 F2).
+            let scope = try sweepID.map { " --sweep \($0)" } ?? (single ? Self.continuation(ofRun: summary.runIDs[0], store) : "")
             let stoppedBy = stop.signal ?? SIGINT
             let jobsArgument = jobs?.continuationArgument ?? ""
             if !global.quiet { writeError(interruptedMessage(summary, scope: scope + jobsArgument, signal: stoppedBy) + suffix(global)) }
@@ -241,7 +259,7 @@ enum Console {
         if let first = suspended.first {
             let runs = suspended.count == 1 ? "run \(first.id)" : "runs \(suspended.map { String($0.id) }.joined(separator: ", "))"
             let state = first.requeued ? "queued again" : "left running, to be taken over once this process has exited"
-            let scope = sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? " --run \(first.id)" : "")
+            let scope = try sweepID.map { " --sweep \($0)" } ?? (suspended.count == 1 ? Self.continuation(ofRun: first.id, store) : "")
             // Stored epochs are spoken of only when there are some (a run stopped before its first
             // epoch, as one whose data file is missing, has none); assumed when they cannot be counted.
             let hasEpochs = suspended.contains { (try? store.storedEpochCount(runID: $0.id)).map { $0 > 0 } ?? true }

@@ -2,6 +2,7 @@
 // F18: runs the signal stopped while they waited for another process's database lock were said to
 // be "requeued", though nothing could be written and they stayed `running`).
 import Experiments
+import Store
 import Foundation
 @testable import Runner
 import XCTest
@@ -24,5 +25,30 @@ final class InterruptedMessageTests: XCTestCase {
         XCTAssertEqual(Console.interruptedMessage(WorkSummary(outcomes: [3: .finished(.completed, reason: "completed all epochs")], wasInterrupted: true),
                                                   scope: " --sweep 1"),
                        "interrupted: runs left queued; continue with: runner resume --sweep 1")
+    }
+}
+
+/// Continuing one run whose sweep has more left is continuing the sweep (hostile16 F2: after Ctrl-C
+/// early in a 16-trial TPE sweep, `runner resume --run 1` trained run 1 and ended as if the sweep were done).
+final class ContinuationHintTests: CLITestCase {
+    func testOneRunOfASweepWithMoreLeftIsContinuedWithItsSweep() throws {
+        try run("runner", ["sweep", "--queue-only", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0", "--seed", "0,1,2"])
+        try run("runner", ["sweep", "--queue-only", "--dataset", "xor", "--hidden", "2", "--epochs", "1", "--validation", "0", "--seed", "7"])
+        do {
+            let store = try SlopeStore(path: directory.path(databaseName))
+            defer { try? store.close() }
+            XCTAssertEqual(try Console.continuation(ofRun: 1, store), " --sweep 1")
+            XCTAssertEqual(try Console.continuation(ofRun: 4, store), " --run 4")  // the only run of sweep 2
+        }
+        // Resuming run 1 alone trains it, then says the sweep is not done and how to go on.
+        let first = try run("runner", ["resume", "--run", "1"])
+        XCTAssertTrue(first.error.hasSuffix("note: sweep 1 is not finished: 2 more runs to train (queued, interrupted, held by other "
+                                            + "workers or trials not sampled yet); continue with: runner resume --sweep 1 --db "
+                                            + directory.path(databaseName) + "\n"), first.error)
+        try run("runner", ["resume", "--run", "2"])
+        let last = try run("runner", ["resume", "--run", "3"])
+        XCTAssertFalse(last.error.contains("not finished"), last.error)
+        let single = try run("runner", ["resume", "--run", "4"])
+        XCTAssertFalse(single.error.contains("not finished"), single.error)
     }
 }

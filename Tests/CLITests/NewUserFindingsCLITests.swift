@@ -17,7 +17,8 @@ final class NewUserFindingsCLITests: CLITestCase {
         XCTAssertTrue(stopped.error.hasPrefix("error: run 1 stopped: data.csv: no such file in the current folder or the database's folder "
             + "(the run was queued with this path relative to the folder it was started from); start the worker in the folder the runs "
             + "were queued from, or put the file back as it was queued. It is queued again; once that is fixed, "
-            + "continue with: runner resume --run 1"), stopped.error)
+            // The sweep, not run 1 alone: run 2 waits for the file too (hostile16 F2).
+            + "continue with: runner resume --sweep 1"), stopped.error)
         var store = try SlopeStore(path: directory.path(databaseName), mode: .readOnly)
         XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), [.queued, .queued])
         try store.close()

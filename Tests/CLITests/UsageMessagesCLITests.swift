@@ -23,6 +23,16 @@ final class UsageMessagesCLITests: CLITestCase {
              "error: --momentum: '0,9' is not accepted: a decimal is written with a point (0.9); a comma separates the values of a sweep"),
             ("runner", ["sweep", "--momentum", "0,95"],
              "error: --momentum: '0,95' is not accepted: a decimal is written with a point (0.95); a comma separates the values of a sweep"),
+            // Both halves accepted, but the second written with a leading zero, as no list of numbers is:
+            // not weight decays 0 and 1 (hostile16 F3); and a decimal comma inside a longer list.
+            ("runner", ["sweep", "--weight-decay", "0,0001"],
+             "error: --weight-decay: '0,0001' is not accepted: a decimal is written with a point (0.0001); a comma separates the values of a sweep"),
+            ("runner", ["sweep", "--min-delta", "0.1,0,05"],
+             "error: --min-delta: '0,05' is not accepted: a decimal is written with a point (0.05); a comma separates the values of a sweep"),
+            ("runner", ["sweep", "--learning-rate", "0.1,0,5"],
+             "error: --learning-rate: '0,5' is not accepted: a decimal is written with a point (0.5); a comma separates the values of a sweep"),
+            // Only the neighbours of the value refused: 1,5 is a list here, 0 the mistake.
+            ("runner", ["sweep", "--learning-rate", "1,5,0.1,0"], "error: --learning-rate: '0' is not accepted; expected a number > 0, e.g. 0.01"),
             // Both halves taken: train says it takes one value, and that a decimal has a point (review15 F7).
             ("runner", ["train", "--learning-rate", "1,5"], "error: --learning-rate: 2 values given; `runner train` takes one "
              + "(use `runner sweep` for lists); if '1,5' is one number, write it with a point: 1.5"),

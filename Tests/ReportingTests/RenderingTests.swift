@@ -415,6 +415,20 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(formatNumber(-0.000935999, digits: 6), "-9.35999e-04", "the tables' notation, which explain no longer uses")
     }
 
+    /// The epochs an error lists stay one short line however long the run (hostile16 F4: a
+    /// 4,500-epoch run's 2,251 tensor epochs made a 13 KB error), with the nearest to the one asked.
+    func testEpochListsAreRangesEvenStepsAndAtMostEightPieces() {
+        XCTAssertEqual(Reporter.epochRanges([4]), "epoch 4")
+        XCTAssertEqual(Reporter.epochRanges([1, 2, 3, 7]), "epochs 1-3, 7")
+        XCTAssertEqual(Reporter.epochRanges([0, 2, 4]), "epochs 0, 2, 4", "three evenly spaced ones are listed")
+        XCTAssertEqual(Reporter.epochRanges(Array(stride(from: 0, through: 4500, by: 2)), near: 3),
+                       "epochs 0, 2, ..., 4500; the nearest to 3: 2 and 4")
+        XCTAssertEqual(Reporter.epochRanges(Array(0...10) + Array(stride(from: 20, through: 100, by: 10)) + [101], near: 1000),
+                       "epochs 0-10, 20, 30, ..., 100, 101; the nearest to 1000: 101")
+        XCTAssertEqual(Reporter.epochRanges([0, 1, 3, 6, 10, 15, 21, 28, 36, 45, 55], near: -1),
+                       "epochs 0-1, 3, 6, 10, 15, 21, ... (11 epochs in all), 45, 55; the nearest to -1: 0")
+    }
+
     func testBadInputGivesOneLineErrors() throws {
         let reporter = try reporter()
         func message(_ body: () throws -> Any) -> String {
@@ -425,8 +439,8 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try reporter.runs(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, metric: "status") },
                        "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
-        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3")
-        XCTAssertEqual(message { try reporter.layers(runID: 1, epoch: 7) }, "run 1 has no weights stored for epoch 7; stored epochs: epochs 0-3")
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3; the nearest to 7: 3")
+        XCTAssertEqual(message { try reporter.layers(runID: 1, epoch: 7) }, "run 1 has no weights stored for epoch 7; stored epochs: epochs 0-3; the nearest to 7: 3")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 1, layer: 5) }, "run 1 epoch 1 has no tensor for layer 5; layers: 1, 2")
         // layers csv/json have the same columns for every run (dead_relu_fraction null without the data).
         XCTAssertEqual(try reporter.layers(runID: 9, format: .csv).split(separator: "\n").first,
