@@ -480,7 +480,7 @@ struct DashboardData: Sendable {
             guard let chosen = try epoch ?? queries.latestTensorEpoch(runID: runID) else { return .object([("epoch", .null), ("tensors", .array([]))]) }
             let tensors = try queries.storedTensors(runID: runID, epoch: chosen)
             guard !tensors.isEmpty else {
-                throw DashboardError.notFound("run \(runID) has no tensors at epoch \(chosen) (epochs with tensors: \(Self.epochList(try queries.tensorEpochs(runID: runID))))")
+                throw DashboardError.notFound("run \(runID) has no tensors for epoch \(chosen); stored epochs: \(Reporter.epochRanges(try queries.tensorEpochs(runID: runID), near: chosen))")
             }
             return .object([("epoch", .integer(Int64(chosen))), ("tensors", .array(tensors.map { tensor in
                 .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)), ("rows", .integer(Int64(tensor.rows))),
@@ -491,10 +491,6 @@ struct DashboardData: Sendable {
         }
     }
 
-    static func epochList(_ epochs: [Int]) -> String {
-        guard let first = epochs.first, let last = epochs.last else { return "none" }
-        return epochs.count == last - first + 1 && epochs.count > 2 ? "\(first) to \(last)" : epochs.map(String.init).joined(separator: ", ")
-    }
 
     /// The one tensor a histogram or download names (all three parameters required).
     func tensor(runID: Int64, epoch epochText: String?, layer layerText: String?, kind kindText: String?) throws -> SlopeStore.StoredTensor {

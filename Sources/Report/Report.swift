@@ -18,7 +18,8 @@ struct Report: ParsableCommand {
             $SLOPE_DB, else ./slope.db) without ever writing or migrating it, so it
             is safe while a sweep is running.
             Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments
-            or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+            or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM);
+            `report serve` stopped by either ends with 0.
             """,
         version: SlopeVersion.current,
         subcommands: [Sweeps.self, Runs.self, Show.self, Compare.self, Grid.self, Best.self, Importance.self, Layers.self, Tensors.self,

@@ -17,7 +17,7 @@ struct Serve: ParsableCommand, ReadsDatabase {
             sweep as not live. A database file deleted, replaced or copied over
             in place (`cp new.db served.db`) while it serves is opened again at
             its path (until then, requests get a 503 saying so). Pages and API:
-            docs/dashboard.md.
+            docs/dashboard.md. Ctrl-C or SIGTERM stops it cleanly: exit status 0.
             Examples:
               report serve --db sweep.db
               report serve --port 0    # any free port; the address is printed
@@ -25,7 +25,7 @@ struct Serve: ParsableCommand, ReadsDatabase {
             """)
 
     @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
-    @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
+    @Option(help: ArgumentHelp("The address to listen on. Default: 127.0.0.1 (this machine only).", valueName: "address"))
     var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on: \(Accepted.port.expected). Default: 8080.", valueName: "port"),
             transform: Accepted.port.parse)

@@ -191,7 +191,7 @@ extension Reporter {
     /// most `limit` pieces (the first and the last ones, with the count between), so that a
     /// 100,000-epoch run's list stays one short line (hostile16 F4). `near`: an epoch asked for and
     /// missing, whose nearest stored epochs are named too.
-    static func epochRanges(_ epochs: [Int], near missing: Int? = nil, limit: Int = 8) -> String {
+    public static func epochRanges(_ epochs: [Int], near missing: Int? = nil, limit: Int = 8) -> String {
         var parts: [String] = []
         var start = 0
         while start < epochs.count {
