@@ -16,6 +16,9 @@ struct DashboardData: Sendable {
     /// password), "" without --db: what the `runner resume` command of a stalled notice adds, so that
     /// it resumes the database served, as `report`'s hints do.
     var databaseArgument = ""
+    /// The served role's name when it may only read (`RunQueries.readOnlyRoleName`): the resume
+    /// commands then go without that --db, with a note saying where they work (newuser16 N1).
+    var readOnlyRole: String? = nil
 
     /// Run states that mean a run is over.
     static let finishedStatuses: Set<String> = ["completed", "pruned", "diverged", "failed"]
@@ -79,12 +82,13 @@ struct DashboardData: Sendable {
     /// A run's columns; with its status, also `stalled`: null, or when it is `running` but its
     /// worker is gone, its last heartbeat, that heartbeat's age in seconds and the command that resumes it.
     static func runObject(_ run: SlopeStore.RunRecord, columns: [RunColumn] = RunColumn.allCases, stalled: [Int64: StalledRun],
-                          databaseArgument: String) -> JSONValue {
+                          databaseArgument: String, readOnlyRole: String? = nil) -> JSONValue {
         var fields = columns.map { ($0.rawValue, value(run, $0)) }
         if columns.contains(.status) {
             let heartbeat = stalled[run.id].map {
                 JSONValue.object([("heartbeat_at", JSONValue($0.heartbeatAt)), ("heartbeat_age", JSONValue($0.heartbeatAge)),
-                                  ("resume", .string(resumeCommand("--run \(run.id)", databaseArgument: databaseArgument)))])
+                                  ("resume", .string(resumeCommand("--run \(run.id)", databaseArgument: databaseArgument, readOnlyRole: readOnlyRole))),
+                                  ("resume_note", JSONValue(readOnlyRole.map(CommandHint.readOnlyNote)))])
             }
             fields.append(("stalled", heartbeat ?? JSONValue.null))
         }
@@ -100,9 +104,10 @@ struct DashboardData: Sendable {
     }
 
     /// `runner resume --sweep 1 --db st.db`: the command a stalled notice suggests, with the served
-    /// database's --db when it was given one.
-    static func resumeCommand(_ target: String, databaseArgument: String) -> String {
-        "runner resume \(target)" + (databaseArgument.isEmpty ? "" : " \(databaseArgument)")
+    /// database's --db when it was given one (not when its role may only read: `resume_note` says
+    /// where the command works then).
+    static func resumeCommand(_ target: String, databaseArgument: String, readOnlyRole: String? = nil) -> String {
+        "runner resume \(target)" + (databaseArgument.isEmpty || readOnlyRole != nil ? "" : " \(databaseArgument)")
     }
 
     /// The stalled runs (running, worker gone: `RunQueries.stalledRuns`) of a sweep, or of the whole
@@ -117,13 +122,14 @@ struct DashboardData: Sendable {
     /// worker that is not gone; `stalled`: null, or how many running runs lost their worker and the
     /// latest heartbeat among them (they have been stalled since at most then), and the command that resumes them.
     static func sweepFields(_ sweep: SlopeStore.SweepRecord, counts: [String: Int], stalled: [StalledRun],
-                            databaseArgument: String) -> [(String, JSONValue)] {
+                            databaseArgument: String, readOnlyRole: String? = nil) -> [(String, JSONValue)] {
         let done = counts.filter { finishedStatuses.contains($0.key) }.values.reduce(0, +)
         let latest = stalled.max { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }
         let stalledObject = latest.map { run in
             JSONValue.object([("runs", .integer(Int64(stalled.count))), ("heartbeat_at", JSONValue(run.heartbeatAt)),
                               ("heartbeat_age", JSONValue(run.heartbeatAge)),
-                              ("resume", .string(resumeCommand("--sweep \(sweep.id)", databaseArgument: databaseArgument)))])
+                              ("resume", .string(resumeCommand("--sweep \(sweep.id)", databaseArgument: databaseArgument, readOnlyRole: readOnlyRole))),
+                              ("resume_note", JSONValue(readOnlyRole.map(CommandHint.readOnlyNote)))])
         }
         return [
             ("id", .integer(sweep.id)), ("name", .string(sweep.name)), ("status", .string(sweep.status.rawValue)),
@@ -174,7 +180,7 @@ struct DashboardData: Sendable {
                                                             hasRuns: !(counts[sweep.id] ?? [:]).values.allSatisfy { $0 == 0 })
                 let value = goal == .max ? best.maximums[metric] : best.minimums[metric]
                 return .object(Self.sweepFields(sweep, counts: counts[sweep.id] ?? [:], stalled: stalled[sweep.id] ?? [],
-                                                databaseArgument: databaseArgument)
+                                                databaseArgument: databaseArgument, readOnlyRole: readOnlyRole)
                                + [("metric", .string(metric.rawValue)), ("best", JSONValue(value))])
             }
             return .object([("sweeps", .array(sweeps)), ("single_runs", .integer(Int64(try queries.runCount(sweepID: nil, filter: .isNull(.sweep_id)))))])
@@ -198,7 +204,7 @@ struct DashboardData: Sendable {
             let metrics = Self.resultColumns.filter { validates || !$0.rawValue.contains("val_") }
             let stalled = try Array(stalledRuns(queries, sweepID: id).values)
             return .object([
-                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled, databaseArgument: databaseArgument)
+                ("sweep", .object(Self.sweepFields(sweep, counts: counts, stalled: stalled, databaseArgument: databaseArgument, readOnlyRole: readOnlyRole)
                                   + [("epochs_done", .integer(Int64(try queries.epochsDone(sweepID: id))))])),
                 ("settings", .array(settings)),
                 ("swept", .array(swept.map { .string($0.rawValue) })),
@@ -234,7 +240,7 @@ struct DashboardData: Sendable {
             return .object([
                 ("total", .integer(Int64(total))), ("offset", .integer(Int64(offset))), ("limit", .integer(Int64(limit))),
                 ("sort", JSONValue(sortText)), ("where", JSONValue(filterText)),
-                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled, databaseArgument: databaseArgument) })),
+                ("runs", .array(runs.map { Self.runObject($0, columns: columns, stalled: stalled, databaseArgument: databaseArgument, readOnlyRole: readOnlyRole) })),
             ])
         }
     }
@@ -420,7 +426,7 @@ struct DashboardData: Sendable {
                                                : try queries.tensorEpochs(runID: id, every: tensorStep, latest: Self.latestEpochs)
             let stalled = try stalledRuns(queries, sweepID: run.sweepID, among: [run])
             return .object([
-                ("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)), ("config_json", .string(run.configJSON)),
+                ("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument, readOnlyRole: readOnlyRole)), ("config_json", .string(run.configJSON)),
                 ("error", JSONValue(run.error)),
                 ("settings", .array(RunColumn.settings.map { .string($0.rawValue) })),
                 ("epochs", .array(rows.map(Self.epochObject))),
@@ -572,7 +578,7 @@ struct DashboardData: Sendable {
             let stalled = try stalledRuns(queries, among: runs)
             return .object([
                 ("runs", .array(runs.map { run in
-                    .object([("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument)),
+                    .object([("run", Self.runObject(run, stalled: stalled, databaseArgument: databaseArgument, readOnlyRole: readOnlyRole)),
                              ("config_json", .string(run.configJSON))])
                 })),
                 ("differing", .array(differing.map { .string($0.rawValue) })),

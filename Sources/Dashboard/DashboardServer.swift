@@ -40,7 +40,8 @@ public struct DashboardServer: Sendable {
     static let tokenCookie = "slope_token"
 
     /// `databaseArgument`: "--db X" as the server was given it, without a password
-    /// (`CommandHint.databaseArgument`), or "": the `runner resume` commands of stalled notices carry it.
+    /// (`CommandHint.databaseArgument`), or "": the `runner resume` commands of stalled notices carry it
+    /// (unless the served role may only read: `RunQueries.readOnlyRoleName`, asked here once).
     /// - Throws: `DashboardError.badParameter` when `host` is not a loopback address and no token is given.
     public init(queries: RunQueries, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
                 idleTimeout: Duration = DashboardServer.defaultIdleTimeout,
@@ -52,7 +53,8 @@ public struct DashboardServer: Sendable {
         self.host = host
         self.port = port
         self.token = token
-        self.database = CurrentDatabase(DashboardData(queries: queries, databaseArgument: databaseArgument))
+        self.database = CurrentDatabase(DashboardData(queries: queries, databaseArgument: databaseArgument,
+                                                      readOnlyRole: try queries.readOnlyRoleName()))
         self.cache = ResponseCache()
         self.idleTimeout = idleTimeout
         self.databaseThreads = DatabaseThreads(answerWithin: Self.seconds(answerWithin))
@@ -373,7 +375,8 @@ struct GuardMiddleware: RouterMiddleware {
 }
 
 /// The query of a request as form data: `+` is a space (as browsers, curl -G --data-urlencode and
-/// Python's urlencode write it), `%XX` a byte; the first value of a repeated name counts.
+/// Python's urlencode write it), `%XX` a byte. A name given twice is a 400 when the route reads it
+/// (`offset=1&offset=x` was the first value, the second never looked at: hostile16 F5).
 struct QueryParameters: Sendable {
     private var values: [String: String] = [:]
     /// The parameters whose text does not percent-decode (a `%` without two hex digits, or escapes
@@ -386,9 +389,13 @@ struct QueryParameters: Sendable {
         for pair in (request.uri.query ?? "").split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             // A name that does not decode is no parameter of ours: ignored.
-            guard let name = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding, values[name] == nil,
-                  problems[name] == nil else { continue }
+            guard let name = parts[0].replacingOccurrences(of: "+", with: " ").removingPercentEncoding else { continue }
             let value = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ") : ""
+            if values[name] != nil || problems[name] != nil {
+                values[name] = nil
+                problems[name] = "\(name) is given more than once; give it once"
+                continue
+            }
             if let decoded = value.removingPercentEncoding {
                 values[name] = decoded
             } else {

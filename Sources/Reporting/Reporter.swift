@@ -228,7 +228,7 @@ public struct Reporter: Sendable {
         }
         let table = Self.runTable(runs, format: format, stalled: Set(shown.map(\.runID))).render(format, style: style)
         guard format == .table else { return table }
-        let notes = [Self.sharedColumnsNote(runs).map(style.dim), Self.stalledNote(shown)].compactMap { $0 }
+        let notes = [Self.sharedColumnsNote(runs).map(style.dim), try Self.stalledNote(shown, readOnlyRole: queries.readOnlyRoleName)].compactMap { $0 }
         return table + notes.map { $0 + "\n" }.joined()
     }
 
@@ -243,12 +243,15 @@ public struct Reporter: Sendable {
     }
 
     /// Under a table: which `running` runs lost their worker (the take-over rule of `runner resume`), and what to do.
-    static func stalledNote(_ stalled: [StalledRun]) -> String? {
+    /// `readOnlyRole`: the connected role when it may only read (the command then goes without its --db).
+    static func stalledNote(_ stalled: [StalledRun], readOnlyRole: () throws -> String?) rethrows -> String? {
         guard let latest = stalled.max(by: { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }) else { return nil }
+        let readOnly = try readOnlyRole()
         let ids = stalled.map { String($0.runID) }.joined(separator: ", ")
         let heartbeat = latest.heartbeatAt == nil ? "no heartbeat recorded" : "last heartbeat \(describeAge(latest.heartbeatAge)) ago"
         return "stalled: run\(stalled.count == 1 ? "" : "s") \(ids) \(stalled.count == 1 ? "is" : "are") `running` without a worker "
-            + "(\(heartbeat)); continue with `\(CommandHint.command("runner resume"))`"
+            + "(\(heartbeat)); continue with `\(readOnly == nil ? CommandHint.command("runner resume") : "runner resume")`"
+            + (readOnly.map { " " + CommandHint.readOnlyNote(role: $0) } ?? "")
     }
 
     // MARK: sweeps
@@ -294,7 +297,7 @@ public struct Reporter: Sendable {
             if sweeps.allSatisfy({ $0.unsampledCount == 0 }) { empty.insert(columns.count - 1) }
             table.columns = table.columns.enumerated().filter { !empty.contains($0.offset) }.map(\.element)
             table.rows = table.rows.map { row in row.enumerated().filter { !empty.contains($0.offset) }.map(\.element) }
-            if let note = Self.stalledNote(stalledRuns.filter { $0.sweepID != nil }) { return table.render(format, style: style) + note + "\n" }
+            if let note = try Self.stalledNote(stalledRuns.filter { $0.sweepID != nil }, readOnlyRole: queries.readOnlyRoleName) { return table.render(format, style: style) + note + "\n" }
         }
         return table.render(format, style: style)
     }
@@ -320,7 +323,7 @@ public struct Reporter: Sendable {
             var out = style.bold(terminalSafe(Self.runLabel(run))) + (run.sweepID.map { "  (sweep \($0))" } ?? "") + "\n"
             let stop = run.text(.stop_reason).map { " (\(terminalSafe($0)))" } ?? ""
             out += "status:     \(run.status)\(stop), \(run.epochsDone) of \(run.integer(.epochs) ?? 0) epochs\n"
-            if run.status == .running, let note = try Self.stalledNote(queries.stalledRuns(sweepID: run.sweepID).filter { $0.runID == runID }) {
+            if run.status == .running, let note = try Self.stalledNote(queries.stalledRuns(sweepID: run.sweepID).filter { $0.runID == runID }, readOnlyRole: queries.readOnlyRoleName) {
                 out += "            \(note)\n"
             }
             if let error = run.error { out += "error:      \(terminalSafe(error))\n" }

@@ -19,6 +19,12 @@ public enum CommandHint {
         databaseArgument.isEmpty ? command : command + " " + databaseArgument
     }
 
+    /// Where a suggested `runner` command works when the role connected may only read
+    /// (`RunQueries.readOnlyRoleName`): the command then goes without the reader's --db.
+    public static func readOnlyNote(role: String) -> String {
+        "with the worker role's URL in SLOPE_DB or --db (role \(role) may only read; docs/distributed.md, Roles)"
+    }
+
     /// `text` as one shell word: as it is when it holds only letters, digits and -_./, else in single quotes.
     public static func shellQuoted(_ text: String) -> String {
         text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./".contains($0) }) ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"

@@ -328,6 +328,13 @@ class DashboardTests: XCTestCase {
             XCTAssertEqual(reply.status, .badRequest, path)
             XCTAssertEqual(reply.json["error"] as? String, message, path)
         }
+        // A parameter the route reads given twice: neither value is taken (the second was never looked at: hostile16 F5).
+        for path in ["/api/runs/1/layers?offset=1&offset=2", "/api/runs/1/epochs?offset=1&offset=x", "/api/runs/1/tensor.npy?epoch=1&layer=1&kind=weight&kind=weight"] {
+            let name = path.contains("kind=weight&kind") ? "kind" : "offset"
+            let reply = try await fetch(path)
+            XCTAssertEqual(reply.status, .badRequest, path)
+            XCTAssertEqual(reply.json["error"] as? String, "\(name) is given more than once; give it once", path)
+        }
         // Escaped UTF-8 still decodes: a name that is not there matches no run.
         let utf8 = try await fetch("/api/runs?where=name%20%3D%20%27caf%C3%A9%27")
         XCTAssertEqual(utf8.status, .ok)
@@ -1034,6 +1041,16 @@ class DashboardTests: XCTestCase {
             }
             XCTAssertFalse(served.contains { $0.text.contains("s3cret") })
         }
+        // Served to a role that may only read (PostgresDashboardTests asks a real one): a command with
+        // its URL could not write, so it goes without, and `resume_note` says where it works (newuser16 N1).
+        let readerArgument = "--db 'postgresql://slope_reader@db.example:5432/slope'"
+        XCTAssertEqual(DashboardData.resumeCommand("--sweep 1", databaseArgument: readerArgument, readOnlyRole: "slope_reader"), "runner resume --sweep 1")
+        let readOnlyRun = DashboardData.runObject(try SlopeStore(location: copy, mode: .readOnly).run(id: 8), stalled: [8: StalledRun(runID: 8, sweepID: 1, heartbeatAt: nil, heartbeatAge: nil)],
+                                                  databaseArgument: readerArgument, readOnlyRole: "slope_reader")
+        guard case let .object(fields) = readOnlyRun, case let .object(stalled)? = fields.first(where: { $0.0 == "stalled" })?.1 else { return XCTFail("\(readOnlyRun)") }
+        XCTAssertEqual(stalled.map(\.0), ["heartbeat_at", "heartbeat_age", "resume", "resume_note"])
+        XCTAssertEqual(stalled[2].1, .string("runner resume --run 8"))
+        XCTAssertEqual(stalled[3].1, .string("with the worker role's URL in SLOPE_DB or --db (role slope_reader may only read; docs/distributed.md, Roles)"))
 
         // A heartbeat 10 seconds old: the worker lives, the sweep is live.
         try setHolder(of: 8, heartbeat: Date().addingTimeInterval(-10), in: copy)

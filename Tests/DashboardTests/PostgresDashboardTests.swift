@@ -121,6 +121,9 @@ final class PostgresDashboardTests: DashboardTests {
             XCTAssertEqual(read.status, owned.status, path)
             XCTAssertEqual(read.body, owned.body, path)
         }
+        // Known as such (the stalled notices' commands go without its URL); the owner may write.
+        XCTAssertEqual(try SlopeStore(location: reader, mode: .readOnly).queries.readOnlyRoleName(), role)
+        XCTAssertNil(try SlopeStore(location: databasePath, mode: .readOnly).queries.readOnlyRoleName())
         // The role really may not write (opening to write, or writing, fails): nothing above could have.
         XCTAssertThrowsError(try SlopeStore(location: reader).createRun(.example()))
     }

@@ -429,6 +429,17 @@ final class RenderingTests: ReportTestCase {
                        "epochs 0-1, 3, 6, 10, 15, 21, ... (11 epochs in all), 45, 55; the nearest to -1: 0")
     }
 
+    /// A stalled note's command carries the --db given, unless the role connected may only read:
+    /// then it goes without, saying where it works (newuser16 N1).
+    func testTheStalledNoteOfAReadOnlyRoleSaysToUseTheWorkerRole() {
+        let stalled = [StalledRun(runID: 25, sweepID: 3, heartbeatAt: nil, heartbeatAge: nil)]
+        XCTAssertEqual(Reporter.stalledNote(stalled, readOnlyRole: { "slope_reader" }),
+                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `runner resume` "
+                       + "with the worker role's URL in SLOPE_DB or --db (role slope_reader may only read; docs/distributed.md, Roles)")
+        XCTAssertEqual(Reporter.stalledNote(stalled, readOnlyRole: { nil }),
+                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `\(CommandHint.command("runner resume"))`")
+    }
+
     func testBadInputGivesOneLineErrors() throws {
         let reporter = try reporter()
         func message(_ body: () throws -> Any) -> String {

@@ -99,7 +99,7 @@
   function sweepStalledText(sweep) {
     var runs = sweep.stalled.runs;
     var heartbeat = sweep.stalled.heartbeat_at ? 'last heartbeat ' + age(sweep.stalled.heartbeat_age) + ' ago' : 'no heartbeat recorded';
-    return 'stalled: ' + runs + ' run' + (runs === 1 ? '' : 's') + ' without a worker (' + heartbeat + ') — run `' + sweep.stalled.resume + '`';
+    return 'stalled: ' + runs + ' run' + (runs === 1 ? '' : 's') + ' without a worker (' + heartbeat + ') — run `' + sweep.stalled.resume + '`' + (sweep.stalled.resume_note ? ' ' + sweep.stalled.resume_note : '');
   }
   function crumbs(items) {
     var nav = document.getElementById('crumbs');
@@ -416,7 +416,7 @@
           el('h1', {}, ['Run ' + run.id + (run.name ? ': ' : ''), el('span', { id: 'run-name' }, [run.name || ''])]),
           el('p', { className: 'meta' }, ['status ', el('span', { className: 'status-' + run.status }, [run.status]), run.stop_reason ? ' (' + run.stop_reason + ')' : '',
             ', epoch ', el('span', { id: 'epochs-done' }, [String(run.epochs_done)]), ' of ' + run.epochs + ', layers ' + run.layers + ', dataset ', el('code', {}, [run.dataset])]),
-          run.stalled ? el('p', { className: 'warning', id: 'run-stalled' }, ['stalled: ' + stalledText(run.stalled) + ' — run `' + run.stalled.resume + '`']) : null,
+          run.stalled ? el('p', { className: 'warning', id: 'run-stalled' }, ['stalled: ' + stalledText(run.stalled) + ' — run `' + run.stalled.resume + '`' + (run.stalled.resume_note ? ' ' + run.stalled.resume_note : '')]) : null,
           data.error ? el('p', { className: 'error' }, [data.error]) : null,
         ]));
         var config = [];
