@@ -131,14 +131,10 @@ public struct SweepPlan: Sendable {
     /// refuses a repeated value for the same reason).
     /// Why, with the fixes, or nil. Refused when planned; a sweep already queued trains as it was.
     static func nothingToDrawProblem(spec: SweepSpec) -> String? {
-        guard spec.method == .random || spec.method == .tpe, let count = spec.count, count > 1 else { return nil }
-        let drawsSomething = spec.parameters.contains { parameter in
-            if case let .values(values) = parameter.choice { return values.count > 1 }
-            return true
-        }
-        guard !drawsSomething else { return nil }
+        guard spec.method == .random || spec.method == .tpe, let count = spec.count, count > 1, spec.distinctPoints == 1 else { return nil }
         let verb = spec.method == .random ? "draws" : "samples"
-        return "method: \(spec.method.rawValue) \(verb) nothing here: every setting has one value (no distribution, no list of several values)"
+        return "method: \(spec.method.rawValue) \(verb) nothing here: every setting has one value (no distribution whose min and max "
+            + "differ, no list of several values)"
             + ", so its \(count) runs would be the same run (same settings, same seed) \(count) times; give a parameter a distribution "
             + "(e.g. learning_rate: {distribution: log_uniform, min: 0.001, max: 0.1}) or several values, "
             + "or use method: grid (or count: 1) for the one run"

@@ -84,12 +84,16 @@ final class PlanNotesTests: XCTestCase {
             + "or use method: grid (or count: 1) for the one run"
         for (yaml, message) in [
             ("method: random\ncount: 3\n" + fixed + "parameters:\n  learning_rate: {values: [0.1]}\n  seed: {value: 4}\n",
-             "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution, no list of several values), so its 3 runs would be the same run "
+             "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution whose min and max differ, no list of several values), so its 3 runs would be the same run "
                 + "(same settings, same seed) 3 times" + fixes),
-            ("method: random\ncount: 2\n" + fixed, "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution, no list of several values), "
+            ("method: random\ncount: 2\n" + fixed, "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution whose min and max differ, no list of several values), "
                 + "so its 2 runs would be the same run (same settings, same seed) 2 times" + fixes),
+            // A distribution whose min equals its max has one value too (hostile16 F8).
+            ("method: random\ncount: 3\n" + fixed + "parameters: {batch_size: {distribution: int_uniform, min: 4, max: 4}, learning_rate: {distribution: uniform, min: 0.1, max: 0.1}}\n",
+             "n.yaml: parameters: method: random draws nothing here: every setting has one value (no distribution whose min and max differ, no list of several values), so its 3 runs would be the same run "
+                + "(same settings, same seed) 3 times" + fixes),
             ("method: tpe\ncount: 5\n" + fixed + "parameters: {learning_rate: {values: [0.1]}}\n",
-             "n.yaml: parameters: method: tpe samples nothing here: every setting has one value (no distribution, no list of several values), so its 5 runs would be the same run "
+             "n.yaml: parameters: method: tpe samples nothing here: every setting has one value (no distribution whose min and max differ, no list of several values), so its 5 runs would be the same run "
                 + "(same settings, same seed) 5 times" + fixes),
         ] {
             XCTAssertThrowsError(try plan(yaml), yaml) { error in
@@ -105,6 +109,22 @@ final class PlanNotesTests: XCTestCase {
         XCTAssertEqual(Set(drawn.configurations.map(\.training.learningRate)), [0.1])
         XCTAssertEqual(try plan("method: random\ncount: 4\n" + fixed + "parameters: {seed: {values: [0, 1]}}\n").configurations.count, 4,
                        "repeats among several values are ordinary sampling")
+    }
+
+    /// A search of more runs than its space has distinct ones repeats some bit for bit: said before
+    /// anything trains (hostile16 F1: 10 TPE trials over 4 points trained one run 5 times, silently).
+    func testASearchOfMoreRunsThanItsSpaceHoldsIsNoted() throws {
+        let fixed = "fixed: {dataset: xor, epochs: 1}\n"
+        let small = try plan("method: tpe\ncount: 10\n" + fixed + "parameters: {learning_rate: {values: [0.01, 0.1]}, batch_size: {distribution: int_uniform, min: 4, max: 5}}\n")
+        XCTAssertEqual(small.spec.distinctPoints, 4)
+        XCTAssertEqual(PlanNotes.notes(plan: small), ["the search space holds 4 distinct runs (settings and seed), fewer than count: 10: some runs "
+            + "will repeat others bit for bit; use method: grid for all 4, or widen the space (seed: {values: [...]} makes repeats of a setting differ)"])
+        // As many points as runs, or a continuous draw: nothing to say.
+        for yaml in ["method: random\ncount: 4\n" + fixed + "parameters: {learning_rate: {values: [0.01, 0.1]}, seed: {values: [0, 1]}}\n",
+                     "method: random\ncount: 40\n" + fixed + "parameters: {learning_rate: {distribution: log_uniform, min: 0.01, max: 0.1}, seed: {values: [0, 1]}}\n"] {
+            XCTAssertEqual(PlanNotes.notes(plan: try plan(yaml)), [], yaml)
+        }
+        XCTAssertNil(try plan("method: random\ncount: 4\n" + fixed + "parameters: {learning_rate: {distribution: uniform, min: 0.01, max: 0.1}}\n").spec.distinctPoints)
     }
 
     /// TPE and ASHA left on the default val_loss with validation 0 searched blind, with only a
