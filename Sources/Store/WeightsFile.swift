@@ -172,7 +172,7 @@ public struct WeightsFile: Codable, Equatable, Sendable {
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let file: WeightsFile
+        var file: WeightsFile
         do {
             if json is [Any] {  // a bare list of tensors
                 file = WeightsFile(runID: nil, epoch: nil, tensors: try decoder.decode([Entry].self, from: data))
@@ -204,6 +204,15 @@ public struct WeightsFile: Codable, Equatable, Sendable {
                   entry.values.allSatisfy({ $0.count == entry.cols }) else {
                 throw invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
             }
+            if entry.dtype == "float32", let beyond = entry.values.joined().first(where: { $0.isFinite && !Float($0).isFinite }) {
+                throw invalid("layer \(entry.layer) \(entry.kind): \(beyond) is beyond the float32 range (about ±3.4e38) of its dtype")
+            }
+        }
+        // A float32 tensor's values are float32s, written as their shortest decimals (0.19007555):
+        // read as such and widened exactly, so that a float64 run started from a float32 run's
+        // weights starts from exactly those (read as doubles, each was off by about 1e-9: hostile16 F7).
+        for index in file.tensors.indices where file.tensors[index].dtype == "float32" {
+            file.tensors[index].values = file.tensors[index].values.map { row in row.map { Double(Float($0)) } }
         }
         return file
     }

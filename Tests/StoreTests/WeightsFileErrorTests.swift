@@ -37,6 +37,21 @@ final class WeightsFileErrorTests: XCTestCase {
         XCTAssertEqual(message("[{\"layer\": 1, \"kind\": \"weight\", \"dtype\": \"float32\", \"values\": [[1]]}]"), "accepted")
     }
 
+    /// A float32 tensor's decimals are float32s: read as such and widened exactly, so a float64 run
+    /// warm-started from a float32 run starts from its very weights (hostile16 F7: 0.19007555 read
+    /// as a double is 0.19007555, not the float32 0.190075546503067...); past float32's range refused.
+    func testFloat32ValuesAreReadAsFloat32s() throws {
+        let file = try WeightsFile.decode(Data("[{\"layer\": 1, \"kind\": \"weight\", \"rows\": 1, \"cols\": 2, \"dtype\": \"float32\", \"values\": [[0.19007555, 0.1]]}]".utf8))
+        XCTAssertEqual(file.tensors[0].values, [[Double(Float(0.19007555)), Double(Float(0.1))]])
+        XCTAssertEqual(file.tensors[0].values[0][0], 0.19007554650306702)
+        XCTAssertNotEqual(file.tensors[0].values[0][0], 0.19007555)
+        // float64 values stay as written.
+        let double = try WeightsFile.decode(Data("[{\"layer\": 1, \"kind\": \"weight\", \"rows\": 1, \"cols\": 1, \"dtype\": \"float64\", \"values\": [[0.19007555]]}]".utf8))
+        XCTAssertEqual(double.tensors[0].values, [[0.19007555]])
+        XCTAssertEqual(message("[{\"layer\": 2, \"kind\": \"bias\", \"rows\": 1, \"cols\": 1, \"dtype\": \"float32\", \"values\": [[1e39]]}]"),
+                       "not a Slope weights file: layer 2 bias: 1e+39 is beyond the float32 range (about ±3.4e38) of its dtype")
+    }
+
     func testABadValueInNestedRowsIsNamedAtItsIndex() {
         XCTAssertTrue(message("{\"tensors\": [{\"layer\": 1, \"kind\": \"weight\", \"values\": [[1, 2], [3, \"x\"]]}]}")
             .hasPrefix("not a Slope weights file: bad value at .tensors[0].values[1][1] ("))
