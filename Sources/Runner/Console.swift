@@ -223,26 +223,35 @@ enum Console {
         if !global.quiet && summary.outcomes.isEmpty && sweepID == nil {
             if held == nil { say("nothing to do: no queued or interrupted runs in \(global.displayedLocation)") }
         } else if !global.quiet {
-            // Without --sweep, runs that all belong to one sweep are summed up as that sweep (all its
-            // runs, ranked by its metric), as with --sweep.
-            var sweepID = sweepID, spec = spec
-            if sweepID == nil {
-                let sweeps = Set(try summary.runIDs.map { try store.run(id: $0).sweepID })
-                if sweeps.count == 1, let only = sweeps.first, let only {
-                    sweepID = only
-                    spec = Self.spec(store, sweepID: only)
+            // Without --sweep, the runs are summed up by sweep (all its runs, ranked by its metric), as
+            // with --sweep; runs of no sweep (`runner train`'s) together. One table per sweep: a loss
+            // on one dataset is not ranked against a loss on another (newuser16 N9).
+            let scopes: [Int64?]
+            if let sweepID {
+                scopes = [sweepID]
+            } else {
+                var seen: [Int64?] = []
+                for id in summary.runIDs.sorted() {
+                    let sweep = try store.run(id: id).sweepID
+                    if !seen.contains(sweep) { seen.append(sweep) }
                 }
+                scopes = seen
             }
-            let runs = try sweepID.map { try store.queries.runSummaries(sweepID: $0) } ?? summary.runIDs.compactMap { try store.queries.runSummary(id: $0) }
-            let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
-            let diagnoses = try Dictionary(uniqueKeysWithValues: runs.map { run in
-                (run.id, try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run),
-                                                  queries: store.queries))
-            })
-            say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
-                                       sweepID: sweepID, databaseArgument: global.databaseArgument,
-                                       variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses,
-                                       isSampled: spec.map { $0.method != .grid } ?? false))
+            for (index, scope) in scopes.enumerated() {
+                let spec = scope == sweepID ? spec : Self.spec(store, sweepID: scope)
+                let runs = try scope.map { try store.queries.runSummaries(sweepID: $0) }
+                    ?? summary.runIDs.sorted().compactMap { id in try store.queries.runSummary(id: id).flatMap { $0.sweepID == nil ? $0 : nil } }
+                let metric = spec?.metric ?? SweepSpec.Metric(name: .validationLoss, goal: .minimize)
+                let diagnoses = try Dictionary(uniqueKeysWithValues: runs.map { run in
+                    (run.id, try Diagnostics.diagnose(runID: run.id, layers: run.layers, hiddenActivation: run.text(.activation), optimizer: Diagnostics.optimizer(of: run),
+                                                      queries: store.queries))
+                })
+                if scopes.count > 1 { say((index > 0 ? "\n" : "") + (scope.map { "sweep \($0):" } ?? "runs of no sweep:")) }
+                say(ProgressSummary.render(runs: runs, metric: metric.name.rawValue, maximize: metric.goal == .maximize,
+                                           sweepID: scope, databaseArgument: global.databaseArgument,
+                                           variedColumns: spec?.variedColumns ?? [], reportCommand: reportCommand(), diagnoses: diagnoses,
+                                           isSampled: spec.map { $0.method != .grid } ?? false))
+            }
         }
         // Runs put back in the queue after the server lost epochs, which this process did not claim
         // again (another worker did, or Ctrl-C came): nothing to fix.

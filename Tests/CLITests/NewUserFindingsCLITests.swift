@@ -6,6 +6,26 @@ import TestSupport
 import XCTest
 
 final class NewUserFindingsCLITests: CLITestCase {
+    /// A worker that trained runs of two sweeps (on two datasets) ranked them in one table and named
+    /// one best run across both (newuser16 N9): one summary per sweep now, each with its own best.
+    func testAWorkerOfTwoSweepsSumsUpEachSweepOnItsOwn() throws {
+        try run("runner", ["sweep", "--dataset", "xor", "--hidden", "2", "--learning-rate", "0.1,0.3", "--epochs", "2", "--validation", "0", "--queue-only", "--quiet"])
+        try run("runner", ["sweep", "--dataset", "moons:rows=40", "--hidden", "2", "--learning-rate", "0.05,0.5", "--epochs", "2", "--validation", "0", "--queue-only", "--quiet"])
+        let output = try run("runner", ["work", "--jobs", "1"]).output
+        let first = try XCTUnwrap(output.range(of: "sweep 1:\n")), second = try XCTUnwrap(output.range(of: "\nsweep 2:\n"))
+        XCTAssertLessThan(first.lowerBound, second.lowerBound)
+        let (one, two) = (String(output[first.upperBound..<second.lowerBound]), String(output[second.upperBound...]))
+        XCTAssertEqual(one.components(separatedBy: "* best run:").count, 2, one)
+        XCTAssertEqual(two.components(separatedBy: "* best run:").count, 2, two)
+        // Each table holds its own sweep's runs only: 1 and 2, then 3 and 4.
+        func tableRuns(_ text: String) -> [String] {
+            text.split(separator: "\n").filter { $0.contains("completed") }.map { String($0.dropFirst(2).prefix { $0 != " " }) }.sorted()
+        }
+        XCTAssertEqual(tableRuns(one), ["1", "2"], one)
+        XCTAssertEqual(tableRuns(two), ["3", "4"], two)
+        XCTAssertTrue(one.contains("report compare --sweep 1") && two.contains("report compare --sweep 2"), output)
+    }
+
     /// A data file missing when `runner work` claims the runs: the worker stops with one line (exit
     /// 1) saying which file and how to fix it, the runs stay queued (before: `failed` for good), and
     /// a worker started once the file is back trains them.
