@@ -16,6 +16,9 @@ enum PostgresPasswordFile {
         // Databases of the lines that would match but for the database: a mistyped name in the
         // URL then shows as such, not as a missing password.
         var otherDatabases: [String] = []
+        // Hosts of the lines that would match but for the host (`127.0.0.1` for a URL's `localhost`:
+        // libpq compares the host field as written): said too (newuser16 N3).
+        var otherHosts: [String] = []
         for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
             if line.hasPrefix("#") { continue }
             let fields = split(String(line))
@@ -27,8 +30,16 @@ enum PostgresPasswordFile {
             if matches(fields[0], host), matches(fields[1], String(port)), matches(fields[3], user), !otherDatabases.contains(fields[2]) {
                 otherDatabases.append(fields[2])
             }
+            if matches(fields[1], String(port)), matches(fields[2], database), matches(fields[3], user), !otherHosts.contains(fields[0]) {
+                otherHosts.append(fields[0])
+            }
         }
         guard let found else {
+            if otherDatabases.isEmpty && !otherHosts.isEmpty {
+                let shown = otherHosts.prefix(3).joined(separator: ", ") + (otherHosts.count > 3 ? " and \(otherHosts.count - 3) more" : "")
+                return (nil, "\(path) has no line for \(wanted.joined(separator: ":")); it has lines for host\(otherHosts.count == 1 ? "" : "s") "
+                    + "\(shown): the host field must be the URL's host as written (localhost and 127.0.0.1 differ)")
+            }
             guard !otherDatabases.isEmpty else { return (nil, nil) }
             let shown = otherDatabases.prefix(3).joined(separator: ", ") + (otherDatabases.count > 3 ? " and \(otherDatabases.count - 3) more" : "")
             return (nil, "\(path) has no line for \(wanted.joined(separator: ":")); it has lines for database\(otherDatabases.count == 1 ? "" : "s") "

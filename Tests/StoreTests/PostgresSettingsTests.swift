@@ -486,6 +486,11 @@ final class PostgresSettingsTests: XCTestCase {
         // Another host or port: no such note (nothing there suggests a typo).
         XCTAssertNil(try settings("postgresql://slope_reader@127.0.0.2/slpe").passwordFileNote)
         XCTAssertNil(try settings("postgresql://carol@127.0.0.1:5433/slpe").passwordFileNote)
+        // localhost in the URL, 127.0.0.1 in the file (libpq compares the host as written): said (newuser16 N3).
+        XCTAssertEqual(try settings("postgresql://slope_reader@localhost/slope").passwordFileNote,
+                       "\(path) has no line for localhost:5432:slope:slope_reader; it has lines for host 127.0.0.1: the host field must be "
+                       + "the URL's host as written (localhost and 127.0.0.1 differ)")
+        XCTAssertFalse(try settings("postgresql://slope_reader@localhost/slope").passwordFileNote?.contains("secret") ?? true)
     }
 
     func testPGPASSFILEChoosesTheFile() throws {
