@@ -124,6 +124,13 @@ public struct RunSettings: Hashable, Sendable {
                    !DecimalNumber.isExactly(text, number == 0 ? 0 : 1) {
                     throw fail(expected + " ('\(shownText(text.trimmingCharacters(in: .whitespaces)))' rounds to \(Int(number)) as a 64-bit float)")
                 }
+                // One text with a decimal comma (a sweep file's `learning_rate: 0,5`; a flag's splits into two values:
+                // FlagSettings.decimalComma): the number with a point, when it would be accepted (hostile16 F3).
+                if let text = value.writtenText?.trimmingCharacters(in: .whitespaces), text.wholeMatch(of: #/-?[0-9]+,[0-9]+/#) != nil,
+                   let pointed = Double(text.replacingOccurrences(of: ",", with: ".")), pointed.isFinite, isValid(pointed) {
+                    throw ExperimentsError.badSetting(field: field, reason: "'\(text)' is not accepted: a decimal is written with a point "
+                        + "(\(text.replacingOccurrences(of: ",", with: ".")))")
+                }
                 throw fail(expected)
             }
             return number

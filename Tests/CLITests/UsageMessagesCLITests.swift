@@ -9,6 +9,17 @@ import TestSupport
 import XCTest
 
 final class UsageMessagesCLITests: CLITestCase {
+    /// A sweep file's number with a decimal comma is one text (not two values, as a flag's): named
+    /// with the number written with a point, when that would be accepted (hostile16 F3).
+    func testADecimalCommaInASweepFileIsNamed() throws {
+        try write("dc.yaml", "name: dc\nfixed:\n  dataset: xor\n  epochs: 1\n  momentum: 0,9\n")
+        XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
+                       "error: dc.yaml: fixed.momentum: '0,9' is not accepted: a decimal is written with a point (0.9)\n")
+        try write("dc.yaml", "name: dc\nfixed:\n  dataset: xor\n  epochs: 1\n  momentum: 1,5\n")  // 1.5 is no momentum either
+        XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
+                       "error: dc.yaml: fixed.momentum: '1,5' is not accepted; expected a number in [0, 1), e.g. 0.9\n")
+    }
+
     func testValuesThatDoNotParseSayWhatTheOptionTakes() throws {
         let refusals: [(tool: String, arguments: [String], error: String)] = [
             ("runner", ["train", "--epochs", "1.5"], "error: --epochs: '1.5' is not accepted; expected a whole number from 0 to 1000000000"),
