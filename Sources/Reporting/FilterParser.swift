@@ -32,6 +32,12 @@ public enum RunFilterParser {
         var parser = Parser(tokens: try tokenize(text), source: text)
         let filter = try parser.expression()
         if let extra = parser.peek {
+            // `learning_rate = 0,3`: a decimal comma (hostile16 F3), said with the number written with a point.
+            if extra == .symbol(","), let comma = text.firstMatch(of: #/(?:^|[^0-9A-Za-z_.'])([0-9]+,[0-9]+)(?![0-9A-Za-z_.'])/#) {
+                let typed = String(comma.output.1)
+                throw ReportError.invalidExpression(text, reason: "unexpected ',' after a complete expression: '\(typed)' is not a number, "
+                    + "a decimal is written with a point (\(typed.replacingOccurrences(of: ",", with: ".")))")
+            }
             throw ReportError.invalidExpression(text, reason: "unexpected \(extra.description) after a complete expression")
         }
         if parser.termCount > maximumTerms {

@@ -59,6 +59,11 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(message("learning_rate < 0.1 and"), "invalid expression \"learning_rate < 0.1 and\": expected a column name but the expression ended")
         XCTAssertEqual(message("(seed = 1"), "invalid expression \"(seed = 1\": expected ')' but the expression ended")
         XCTAssertEqual(message("seed = 1)"), "invalid expression \"seed = 1)\": unexpected ')' after a complete expression")
+        // A decimal comma (hostile16 F3) is named, with the number written with a point; a list's comma is not one.
+        XCTAssertEqual(message("learning_rate = 0,3"), "invalid expression \"learning_rate = 0,3\": unexpected ',' after a complete "
+                       + "expression: '0,3' is not a number, a decimal is written with a point (0.3)")
+        XCTAssertEqual(message("name = 'a,1' and seed = 1,2"), "invalid expression \"name = 'a,1' and seed = 1,2\": unexpected ',' after a complete "
+                       + "expression: '1,2' is not a number, a decimal is written with a point (1.2)")
         XCTAssertEqual(message("status = 'open"), "invalid expression \"status = 'open\": unterminated string (close it with ', write '' for a quote inside)")
         XCTAssertEqual(message("status = completed"), "invalid expression \"status = completed\": expected a number or a 'quoted string', found completed (quote text values: 'completed')")
         XCTAssertEqual(message("status = 3"), "invalid expression \"status = 3\": status is text: quote the value, e.g. status = '3'")
