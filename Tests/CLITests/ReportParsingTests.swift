@@ -85,10 +85,12 @@ final class ReportParsingTests: XCTestCase {
         XCTAssertTrue(try Evaluate.parse(["1", "--data", "x.csv", "--format", "json"]).format.format == .json)
     }
 
-    /// The exit statuses --help lists: export exits 130 and 143 on Ctrl-C and SIGTERM.
+    /// The exit statuses --help lists: export exits 130 and 143 on Ctrl-C and SIGTERM; serve, a
+    /// server, stops cleanly on either (newuser16 N7).
     func testHelpListsEveryExitStatus() {
         XCTAssertTrue(Report.configuration.discussion.contains("Exit status: 0 success, 1 runtime error, 2 usage error (bad arguments\n"
-                                                               + "or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."),
+                                                               + "or expression), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM);\n"
+                                                               + "`report serve` stopped by either ends with 0."),
                       Report.configuration.discussion)
     }
 
