@@ -15,6 +15,14 @@ final class UsageMessagesCLITests: CLITestCase {
         try write("dc.yaml", "name: dc\nfixed:\n  dataset: xor\n  epochs: 1\n  momentum: 0,9\n")
         XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
                        "error: dc.yaml: fixed.momentum: '0,9' is not accepted: a decimal is written with a point (0.9)\n")
+        // In a list it is YAML's two values (0 and 1): a second one written with a leading zero is no number of a list (hostile16b G1).
+        for list in ["[0,0001]", "[0, 0001]", "[0.1, 0,05]"] {
+            try write("dc.yaml", "name: dc\nfixed: {dataset: xor, epochs: 1}\nparameters:\n  weight_decay: {values: \(list)}\n")
+            let typed = list.contains("05") ? "0,05" : "0,0001"
+            XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
+                           "error: dc.yaml: parameters.weight_decay.values: '\(typed)' is not accepted: a decimal is written with a point "
+                           + "(\(typed.replacingOccurrences(of: ",", with: "."))); a comma separates the values of a list\n", list)
+        }
         try write("dc.yaml", "name: dc\nfixed:\n  dataset: xor\n  epochs: 1\n  momentum: 1,5\n")  // 1.5 is no momentum either
         XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
                        "error: dc.yaml: fixed.momentum: '1,5' is not accepted; expected a number in [0, 1), e.g. 0.9\n")
