@@ -486,7 +486,7 @@ struct DashboardData: Sendable {
             guard let chosen = try epoch ?? queries.latestTensorEpoch(runID: runID) else { return .object([("epoch", .null), ("tensors", .array([]))]) }
             let tensors = try queries.storedTensors(runID: runID, epoch: chosen)
             guard !tensors.isEmpty else {
-                throw DashboardError.notFound("run \(runID) has no tensors for epoch \(chosen); stored epochs: \(Reporter.epochRanges(try queries.tensorEpochs(runID: runID), near: chosen))")
+                throw DashboardError.notFound("run \(runID) has no tensors for epoch \(chosen); stored: \(Reporter.epochRanges(try queries.tensorEpochs(runID: runID), near: chosen))")
             }
             return .object([("epoch", .integer(Int64(chosen))), ("tensors", .array(tensors.map { tensor in
                 .object([("layer", .integer(Int64(tensor.layer))), ("kind", .string(tensor.kind.rawValue)), ("rows", .integer(Int64(tensor.rows))),

@@ -74,7 +74,7 @@ extension Reporter {
             // As `tensors` and `evaluate` say: which epochs there are.
             let stored = Set(allStatistics.map(\.epoch)).sorted()
             throw ReportError.noData(epoch.map { "run \(runID) has no weights stored for epoch \($0)"
-                                         + (stored.isEmpty ? "" : "; stored epochs: \(Self.epochRanges(stored.map { Int($0) }, near: $0))") }
+                                         + (stored.isEmpty ? "" : "; stored: \(Self.epochRanges(stored.map { Int($0) }, near: $0))") }
                                      ?? "run \(runID) has no stored weights yet (status \(run.status), \(run.epochsDone) epochs done)")
         }
         // Dead ReLU fractions need the training data and a forward pass per epoch.
@@ -228,7 +228,7 @@ extension Reporter {
         guard let last = epochs.last else { throw ReportError.noData("run \(run.id) has no stored tensors") }
         let chosen = epoch ?? last
         guard epochs.contains(chosen) else {
-            throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored epochs: \(Self.epochRanges(epochs, near: chosen))")
+            throw ReportError.noData("run \(run.id) has no tensors for epoch \(chosen); stored: \(Self.epochRanges(epochs, near: chosen))")
         }
         let validKinds = SlopeStore.TensorKind.allCases.map(\.rawValue)
         let typedKind = kind.flatMap(SlopeStore.TensorKind.init(rawValue:))

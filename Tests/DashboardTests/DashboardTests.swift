@@ -753,7 +753,7 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(list.first { $0["layer"] as? Int == 1 && $0["kind"] as? String == "weight" }?["rows"] as? Int, 2)
         let latest = try await fetch("/api/runs/1/tensors").json
         XCTAssertEqual(latest["epoch"] as? Int, 3)
-        try await assertError("/api/runs/1/tensors?epoch=99", .notFound, "run 1 has no tensors for epoch 99; stored epochs: epochs 0-3; the nearest to 99: 3")
+        try await assertError("/api/runs/1/tensors?epoch=99", .notFound, "run 1 has no tensors for epoch 99; stored: epochs 0-3; the nearest to 99: 3")
         try await assertError("/api/runs/1/tensors?epoch=-1", .badRequest, "epoch must be a whole number")
     }
 

@@ -450,8 +450,8 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(message { try reporter.runs(sweepID: 5) }, "no sweep with id 5 in this database (list them with `report sweeps`)")
         XCTAssertEqual(message { try reporter.grid(sweepID: 1, metric: "status") },
                        "--metric must be a numeric column, not 'status'; numeric columns: " + RunColumn.allCases.filter(\.isNumeric).map(\.rawValue).sorted().joined(separator: ", "))
-        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored epochs: epochs 0-3; the nearest to 7: 3")
-        XCTAssertEqual(message { try reporter.layers(runID: 1, epoch: 7) }, "run 1 has no weights stored for epoch 7; stored epochs: epochs 0-3; the nearest to 7: 3")
+        XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 7) }, "run 1 has no tensors for epoch 7; stored: epochs 0-3; the nearest to 7: 3")
+        XCTAssertEqual(message { try reporter.layers(runID: 1, epoch: 7) }, "run 1 has no weights stored for epoch 7; stored: epochs 0-3; the nearest to 7: 3")
         XCTAssertEqual(message { try reporter.tensors(runID: 1, epoch: 1, layer: 5) }, "run 1 epoch 1 has no tensor for layer 5; layers: 1, 2")
         // layers csv/json have the same columns for every run (dead_relu_fraction null without the data).
         XCTAssertEqual(try reporter.layers(runID: 9, format: .csv).split(separator: "\n").first,
