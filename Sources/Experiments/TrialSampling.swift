@@ -148,14 +148,16 @@ public final class TrialMaker: @unchecked Sendable {  // `loaded` under `lock`
     /// Draws of a trial after the first, when its values cannot make a run together.
     static let redraws = 100
 
-    /// Claims the sweep's next queued run or a new trial (`SlopeStore.claimNextTrial`), reading only the
-    /// runs that may have changed since this maker's last sample; nil when the sweep has all its trials.
-    public func claimNextTrial(in store: SlopeStore, sweepID: Int64, worker: WorkerIdentity) throws -> SlopeStore.ClaimedRun? {
+    /// Claims the sweep's next queued run (but `excluded`: the runs this worker set aside) or a new
+    /// trial (`SlopeStore.claimNextTrial`), reading only the runs that may have changed since this
+    /// maker's last sample; nil when the sweep has all its trials.
+    public func claimNextTrial(in store: SlopeStore, sweepID: Int64, worker: WorkerIdentity,
+                               excluding excluded: Set<Int64> = []) throws -> SlopeStore.ClaimedRun? {
         // The store reports the closure's errors as its own: staleness is noted here.
         var isStale = false
         func claim(fromRunID: Int64) throws -> SlopeStore.ClaimedRun? {
             try store.claimNextTrial(sweepID: sweepID, trialCount: spec.count ?? 0, metric: metric, worker: worker,
-                                     fromRunID: fromRunID) { runCount, records in
+                                     fromRunID: fromRunID, excluding: excluded) { runCount, records in
                 do {
                     return try makeTrial(runCount: runCount, records: records, fromRunID: fromRunID, sweepID: sweepID)
                 } catch ExperimentsError.staleTrialHistory {

@@ -25,28 +25,47 @@ public enum RunOutcome: Equatable, Sendable {
     /// read-only file): put back in the queue with the reason when `requeued`, else left `running`
     /// for `runner resume` to take over once this process has ended. Its stored epochs stay.
     case suspended(reason: String, requeued: Bool)
+    /// Stopped because the SQLite file was deleted or replaced while the run trained
+    /// (`StoreError.databaseGone`, the message): what it wrote since went with the old file, nothing
+    /// more is written, nothing is left running or requeued anywhere.
+    case databaseGone(String)
     /// Put back in the queue because the server no longer has epochs it had confirmed (a crash
     /// with synchronous_commit=off): nothing is to be fixed, so it is claimed again (by this
     /// worker or another) and resumes from its stored epochs.
     case requeued(reason: String)
+    /// Put back in the queue because this worker has too little memory for it (`need`: what it
+    /// needs and the limit it meets, e.g. `--hidden: a 2-3000-3000-2 network (...) needs about 0.7 GB
+    /// of memory to train; the address-space limit (ulimit -v, 0.4 GB) leaves 0.1 GB`): a worker
+    /// with more memory trains it; this one skips it from then on and goes on with the others.
+    case setAside(need: String)
     case failed(String)
 
     /// Requeued by Ctrl-C (`runner resume` continues it).
     public var isInterrupted: Bool { if case .interrupted = self { return true } else { return false } }
 
-    /// Stopped by a store failure from outside the run (`runner resume` continues it).
-    public var isSuspended: Bool { if case .suspended = self { return true } else { return false } }
+    /// Stopped by a store failure from outside the run (`runner resume` continues it), or by the
+    /// database file deleted or replaced (`.databaseGone`).
+    public var isSuspended: Bool {
+        switch self {
+        case .suspended, .databaseGone: return true
+        default: return false
+        }
+    }
 
     /// Put back in the queue after the server lost its epochs (claimed again to resume them).
     public var isRequeued: Bool { if case .requeued = self { return true } else { return false } }
+
+    /// Left in the queue for a worker with more memory.
+    public var isSetAside: Bool { if case .setAside = self { return true } else { return false } }
 
     public var statusText: String {
         switch self {
         case let .finished(status, _): return status.rawValue
         case .interrupted: return "interrupted"
         case .lost: return "lost"
-        case .suspended: return "suspended"
+        case .suspended, .databaseGone: return "suspended"
         case .requeued: return "requeued"
+        case .setAside: return "set aside"
         case .failed: return "failed"
         }
     }
@@ -85,6 +104,16 @@ public final class Worker: @unchecked Sendable {
     private var sweepSpecs: [Int64: SweepSpec] = [:]
     /// The trial makers of the TPE sweeps this worker made trials for (WorkerSearch.swift).
     let trialMakers = Locked<[Int64: TrialMaker]>([:])
+    /// The runs this worker set aside, too large for its memory (`.setAside`): its claims skip
+    /// them, so that it goes on with the runs it can train (claims go oldest first: each of its
+    /// threads would otherwise meet the same large run first), and leaves them to a larger worker.
+    let setAsideRuns = Locked<Set<Int64>>([])
+    /// Set once a run of this worker met a condition of this worker (a missing or changed file, a
+    /// write that failed, the database gone), before that run is put back in the queue: from then on
+    /// no thread of `work` claims a run, not even with the finish of the run it ends (the next run
+    /// would meet the same condition, and the oldest queued is likely the one just put back).
+    /// Each `work` starts with it clear.
+    let claimsStopped = Locked(false)
 
     public init(store: SlopeStore, identity: WorkerIdentity = .current(), stop: StopSignal = StopSignal(),
                 onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) {
@@ -98,6 +127,7 @@ public final class Worker: @unchecked Sendable {
     /// queued or Ctrl-C; `reclaimed` runs (already held by this worker) go first.
     public func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun] = []) throws -> WorkSummary {
         try checkStoredSpecs(sweepID: sweepID)
+        claimsStopped.update { $0 = false }
         let queue = ClaimQueue(reclaimed)
         let summary = Locked(WorkSummary())
         let firstError = Locked<Error?>(nil)
@@ -126,7 +156,8 @@ public final class Worker: @unchecked Sendable {
                 while !stop.isRequested {
                     let claimed: SlopeStore.ClaimedRun?
                     do {
-                        claimed = try next.take() ?? claimNext(from: queue, sweepID: sweepID)
+                        // A run claimed with the finish of the one before is held already: trained.
+                        claimed = try next.take() ?? (claimsStopped.value ? nil : claimNext(from: queue, sweepID: sweepID))
                     } catch {
                         firstError.update { if $0 == nil { $0 = error } }
                         return
@@ -140,7 +171,9 @@ public final class Worker: @unchecked Sendable {
                     summary.update { $0.outcomes[claimed.id] = outcome }
                     if let sweep = claimed.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
                     // The store failed from outside the run (a full disk...): claiming the next run,
-                    // likely the one just requeued, would meet the same condition.
+                    // likely the one just requeued, would meet the same condition (`claimsStopped`
+                    // stops the other threads too). A run set aside for its memory is not claimed
+                    // again by this worker (`setAsideRuns`): it goes on with the others.
                     if outcome.isSuspended { return }
                 }
             }
@@ -281,7 +314,8 @@ public final class Worker: @unchecked Sendable {
         return outcome
     }
 
-    /// After Ctrl-C or a suspended run, a sweep with runs left is `interrupted`. When a run was
+    /// After Ctrl-C or a suspended run, a sweep with runs left is `interrupted`; not for a run set
+    /// aside for a worker with more memory (it waits in the queue, the sweep goes on). When a run was
     /// suspended by the store (a full disk...), the same condition may refuse these writes too:
     /// they are left out then, and the run's own state says what happened.
     private func updateSweepStatuses(_ sweepIDs: Set<Int64>, summary: WorkSummary) throws {
@@ -331,11 +365,10 @@ public final class Worker: @unchecked Sendable {
             }
         } catch let error as ExperimentsError {
             if case .storedInputUnavailable = error {
-                outcome = setAside(runID, holder: holder, reason: "\(error.description); start the worker in the folder the runs were "
-                                   + "queued from, or put the file back as it was queued.")
-            } else if case let .outOfMemory(message) = error {
-                outcome = setAside(runID, holder: holder, reason: "this worker cannot train it: \(message); "
-                                   + "a worker with more memory will (it stays queued for one).")
+                outcome = putBack(runID, holder: holder, reason: "\(error.description); start the worker in the folder the runs were "
+                                  + "queued from, or put the file back as it was queued.")
+            } else if case let .outOfMemory(need) = error {
+                outcome = setAside(runID, holder: holder, need: need)
             } else {
                 outcome = fail(runID, holder: holder, message: error.description)
             }
@@ -351,15 +384,32 @@ public final class Worker: @unchecked Sendable {
         return .failed(message)
     }
 
-    /// A file the run names is missing here or changed (`storedInputUnavailable`), or the run needs
-    /// more memory than this process may use (`outOfMemory`): a condition of this worker, as a full
-    /// disk is, not of the run (a worker started in another folder, or with a smaller memory limit,
-    /// would otherwise fail a whole shared queue for good). The run goes back to the queue as it was,
-    /// its stored epochs kept (read before anything is deleted), and this worker's thread stops
+    /// A file the run names is missing here or changed (`storedInputUnavailable`): a condition of
+    /// this worker, as a full disk is, not of the run (a worker started in another folder would
+    /// otherwise fail a whole shared queue for good). The run goes back to the queue as it was, its
+    /// stored epochs kept (read before anything is deleted), and this worker's thread stops
     /// (`.suspended`); `runner resume` or `runner work` goes on where the condition is met.
-    private func setAside(_ runID: Int64, holder: RunHolder, reason: String) -> RunOutcome {
+    private func putBack(_ runID: Int64, holder: RunHolder, reason: String) -> RunOutcome {
+        claimsStopped.update { $0 = true }
         let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
         return .suspended(reason: reason, requeued: requeued)
+    }
+
+    /// The run needs more memory than this process may use (`outOfMemory`; `need` says how much and
+    /// the limit): this worker's condition, not the run's (a small worker would otherwise fail a
+    /// whole shared queue for good). The run goes back to the queue as it was, its stored epochs
+    /// kept, for a worker with more memory (`.setAside`); this one skips it from now on
+    /// (`setAsideRuns`, noted before the requeue, so another of its threads cannot claim it in
+    /// between) and goes on with the runs it can train. If even the requeue cannot be written, the
+    /// store failed: `.suspended`, as for a full disk.
+    private func setAside(_ runID: Int64, holder: RunHolder, need: String) -> RunOutcome {
+        setAsideRuns.update { $0.insert(runID) }
+        let reason = RunOutcome.setAsideReason(need)
+        guard (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil else {
+            claimsStopped.update { $0 = true }  // the store failed
+            return .suspended(reason: reason, requeued: false)
+        }
+        return .setAside(need: need)
     }
 
     /// A condition outside the run stopped it: it goes back to the queue with the reason (when the
@@ -367,8 +417,10 @@ public final class Worker: @unchecked Sendable {
     /// `runner resume` takes it over once this process has ended). Its stored epochs stay. When
     /// the server had lost epochs it confirmed, nothing is to be fixed: `.requeued`, claimed again.
     private func suspend(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
+        // Lost epochs are trained again (`.requeued`, claimed again); any other condition stops the claims.
+        if !error.isPreviousEpochNotStored { claimsStopped.update { $0 = true } }
         // Nothing to put back: the queue is in the file that was deleted or replaced.
-        if case .databaseGone = error { return .suspended(reason: error.description, requeued: false) }
+        if case .databaseGone = error { return .databaseGone(error.description) }
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
         let reason = error.isPreviousEpochNotStored ? "requeued after epoch \(lastEpoch): \(error.description)"
             : "stopped after epoch \(lastEpoch) by a database write that failed: \(error.description)"
@@ -514,10 +566,10 @@ public final class Worker: @unchecked Sendable {
                 (status, reason) = (.pruned, "stopped at epoch \(epoch)")
             }
         }
-        if let next, !self.stop.isRequested {
+        if let next, !self.stop.isRequested, !claimsStopped.value {
             do {
                 next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder, lastEpoch: lastEpoch,
-                                              claimingNextOf: next.sweepID, worker: identity))
+                                              claimingNextOf: next.sweepID, excluding: setAsideRuns.value, worker: identity))
                 return .finished(status, reason: reason)
             } catch {
                 if case StoreError.runNotHeld = error { throw error }  // the finish itself was refused
@@ -573,7 +625,14 @@ extension RunOutcome {
         case let .interrupted(epoch): return "requeued after epoch \(epoch)"
         case let .lost(message), let .failed(message): return message
         case let .suspended(reason, requeued): return reason + (requeued ? " (requeued)" : "")
+        case let .databaseGone(message): return message
         case let .requeued(reason): return reason + " (requeued)"
+        case let .setAside(need): return RunOutcome.setAsideReason(need)
         }
+    }
+
+    /// The stop reason of a run set aside for a worker with more memory (`need`: `.setAside`'s).
+    static func setAsideReason(_ need: String) -> String {
+        "this worker cannot train it: \(need); a worker with more memory will (it stays queued for one)."
     }
 }

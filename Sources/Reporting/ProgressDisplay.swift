@@ -123,7 +123,7 @@ public final class ProgressDisplay {
                             now: Date = Date()) -> String {
         let run = active.first { $0.runID == runID }?.run
         active.removeAll { $0.runID == runID }
-        let finished = status != "interrupted" && status != "lost" && status != "suspended"
+        let finished = !["interrupted", "lost", "suspended", "set aside"].contains(status)
         if finished { finishedRuns += 1 }
         if finished, let sweep, sweep.ofEndedRun { finishedBySweep[sweep.sweepID, default: 0] += 1 }
         var line = "run \(runID)  \(terminalSafe(label))  \(status)"

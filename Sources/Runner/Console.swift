@@ -260,6 +260,20 @@ enum Console {
                 writeError("note: run \(id) was \(reason.split(separator: "\n").joined(separator: " ")) (any `runner work`, or `runner resume`, goes on with it)")
             }
         }
+        // Runs too large for this worker's memory, left in the queue for a larger one (it trained the
+        // others it could): said first, and exit 1 (the queue is not done) after any error below.
+        let setAside = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, need: String)? in
+            if case let .setAside(need) = outcome { return (id, need) } else { return nil }
+        }
+        if let first = setAside.first {
+            let runs = setAside.count == 1 ? "run \(first.id)" : "runs \(setAside.map { String($0.id) }.joined(separator: ", "))"
+            let needs = setAside.count == 1 ? "it: \(first.need)"
+                : "them: " + setAside.prefix(3).map { "run \($0.id): \($0.need)" }.joined(separator: "; ")
+                    + (setAside.count > 3 ? "; and \(setAside.count - 3) more" : "")
+            let scope = sweepID.map { " --sweep \($0)" } ?? ""
+            writeError("error: \(runs) left in the queue for a worker with more memory: this worker cannot train \(needs); "
+                       + "continue with: runner work\(scope)\(suffix(global)) on a machine (or under a limit) with more memory")
+        }
         // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
         let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in
             if case let .suspended(reason, requeued) = outcome { return (id, reason, requeued) }
@@ -282,6 +296,7 @@ enum Console {
             switch outcome {
             case let .failed(message): return (id, "failed: " + message.split(separator: "\n").joined(separator: " "))
             case let .lost(detail): return (id, "was taken over by another worker: \(detail)")
+            case let .databaseGone(message): return (id, "stopped: " + message.split(separator: "\n").joined(separator: " "))
             default: return nil
             }
         }
@@ -291,6 +306,7 @@ enum Console {
             writeError("error: \(which) (see `\(reportCommand()) show \(first.id)\(suffix(global))`)")
             throw ExitCode(1)
         }
+        if !setAside.isEmpty { throw ExitCode(1) }
     }
 
     /// When nothing was left to do: the runs (of the sweep) still `running` in other workers,
@@ -320,18 +336,30 @@ enum Console {
     /// After Ctrl-C or SIGTERM: what was left behind (runs requeued, runs left running, TPE trials
     /// not sampled yet) and how to go on. A run the signal stopped while the database could not be
     /// written (waiting for another process's lock) was not requeued: it is said to be left running
-    /// (`runner resume` takes it over, its process gone).
+    /// (`runner resume` takes it over, its process gone). A run whose database file was deleted or
+    /// replaced is said as such: nothing of it is left to resume in that file.
     static func interruptedMessage(_ summary: WorkSummary, scope: String, signal: Int32 = SIGINT) -> String {
         let outcomes = summary.outcomes.sorted { $0.key < $1.key }
+        func runs(_ ids: [Int64]) -> String { ids.count == 1 ? "run \(ids[0])" : "runs " + ids.map(String.init).joined(separator: ", ") }
         let leftRunning = outcomes.compactMap { id, outcome -> Int64? in
             if case .suspended(_, requeued: false) = outcome { return id } else { return nil }
         }
-        let requeued = outcomes.contains { id, outcome in (outcome.isInterrupted || outcome.isSuspended || outcome.isRequeued) && !leftRunning.contains(id) }
+        let gone = outcomes.compactMap { id, outcome -> Int64? in
+            if case .databaseGone = outcome { return id } else { return nil }
+        }
+        let requeued = outcomes.contains { id, outcome in
+            (outcome.isInterrupted || outcome.isSuspended || outcome.isRequeued) && !leftRunning.contains(id) && !gone.contains(id)
+        }
         var left = requeued ? ["runs requeued"] : []
         if !leftRunning.isEmpty {
-            let runs = leftRunning.count == 1 ? "run \(leftRunning[0])" : "runs " + leftRunning.map(String.init).joined(separator: ", ")
-            left.append("\(runs) left running at \(leftRunning.count == 1 ? "its" : "their") last stored epoch (not requeued: the database could not be written)")
+            left.append("\(runs(leftRunning)) left running at \(leftRunning.count == 1 ? "its" : "their") last stored epoch (not requeued: the database could not be written)")
         }
+        if !gone.isEmpty {
+            left.append("\(runs(gone)) not requeued: the database file was deleted or replaced while \(gone.count == 1 ? "it" : "they") trained "
+                        + "(what was written since went with it)")
+        }
+        let setAside = outcomes.filter { $0.value.isSetAside }.map(\.key)
+        if !setAside.isEmpty { left.append("\(runs(setAside)) left queued for a worker with more memory") }
         for sweep in summary.unsampledTrials {
             let which = summary.unsampledTrials.count > 1 || scope.isEmpty ? " of sweep \(sweep.sweepID)" : ""
             left.append("\(sweep.left) of \(sweep.count) trials\(which) not sampled yet")

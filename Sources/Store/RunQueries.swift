@@ -333,18 +333,13 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         try read { c in try Self.layerStatistics(c, runID: runID, condition: condition, arguments) }
     }
 
+    /// One run's rows of the `layer_stats` view (its one definition, migration 0006: the gradient
+    /// looked up by its whole key, so PostgreSQL's plan is an index scan of the run's weights and one
+    /// primary-key probe per row, statistics or not), `condition` on `epoch` added.
     private static func layerStatistics(_ c: any SQLConnection, runID: Int64, condition: String, _ arguments: [SQLValue]) throws -> [LayerStatisticsRow] {
-        // The `layer_stats` view's rows of one run, with the gradient's norm looked up by its whole key
-        // rather than joined: PostgreSQL, without statistics of a new table (a fresh database), joined
-        // the view's gradients by a scan per weight (seconds for 5,000 epochs; the lookup, milliseconds).
         try c.rows("""
-            SELECT epoch, layer, weight_l2, gradient_l2, CASE WHEN weight_l2 > 0 THEN learning_rate * gradient_l2 / weight_l2 END
-            FROM (SELECT w.epoch, w.layer, w.l2 AS weight_l2, r.learning_rate,
-                         (SELECT g.l2 FROM tensors AS g
-                          WHERE g.run_id = w.run_id AND g.epoch = w.epoch AND g.layer = w.layer AND g.kind = 'weight_grad') AS gradient_l2
-                  FROM tensors AS w JOIN runs AS r ON r.id = w.run_id
-                  WHERE w.run_id = ? AND w.kind = 'weight'\(condition)) AS stats
-            ORDER BY epoch, layer
+            SELECT epoch, layer, weight_l2, gradient_l2, update_to_weight_ratio
+            FROM layer_stats WHERE run_id = ?\(condition) ORDER BY epoch, layer
             """, [SQLValue.integer(runID)] + arguments).map {
             LayerStatisticsRow(epoch: Int(sqlValue: $0[0]) ?? 0, layer: Int(sqlValue: $0[1]) ?? 0, weightL2: Double(sqlValue: $0[2]),
                                gradientL2: Double(sqlValue: $0[3]), updateToWeightRatio: Double(sqlValue: $0[4]))

@@ -59,6 +59,19 @@ extension SQLDialect {
         }
     }
 
+    /// ` AND <column> is none of ids` and its one argument, all the ids in one text (so any number
+    /// of them is one bound value, under SQLite's and PostgreSQL's limits on parameters): a JSON
+    /// array read by SQLite's `json_each`, an array literal cast to BIGINT[] on PostgreSQL. ""
+    /// and no argument when `ids` is empty, so the statement is the one without the exclusion.
+    func excluding(_ column: String, _ ids: Set<Int64>) -> (condition: String, arguments: [any SQLValueConvertible]) {
+        guard !ids.isEmpty else { return ("", []) }
+        let list = ids.sorted().map(String.init).joined(separator: ",")
+        switch self {
+        case .sqlite: return (" AND \(column) NOT IN (SELECT value FROM json_each(?))", ["[" + list + "]"])
+        case .postgres: return (" AND \(column) <> ALL (CAST(? AS BIGINT[]))", ["{" + list + "}"])
+        }
+    }
+
     /// Appended to a SELECT of rows a write transaction must hold until it commits: PostgreSQL
     /// locks them, so another worker's transaction doing the same waits (SQLite's writer is alone).
     var forUpdate: String {

@@ -38,22 +38,24 @@ extension SlopeStore {
     /// report's `--metric` (metric names such as `val_accuracy`, and columns such as `final_val_accuracy`).
     public static func isMaximizedByDefault(_ metricName: String) -> Bool { metricName.hasSuffix("accuracy") }
 
-    /// Claims the oldest queued run of the sweep (a trial requeued by Ctrl-C continues, it is not
-    /// sampled again); when none is queued and the sweep has fewer than `trialCount` runs, makes one:
+    /// Claims the oldest queued run of the sweep but `excluded` (a trial requeued by Ctrl-C continues,
+    /// it is not sampled again; one this worker set aside, too large for its memory, waits for
+    /// another worker); when none is queued and the sweep has fewer than `trialCount` runs, makes one:
     /// `makeTrial` gets the sweep's number of runs and its runs with an id of at least `fromRunID`
     /// (in id order, running ones included: all of them with the default 0; a sampler that keeps
     /// the finished ones it saw asks only for the rest) and returns the new run, which is inserted
     /// and claimed in the same transaction. Nil when the sweep has all its trials. N processes
     /// calling this never get the same run and never make more than `trialCount`.
     public func claimNextTrial(sweepID: Int64, trialCount: Int, metric: TrialMetric, worker: WorkerIdentity, fromRunID: Int64 = 0,
-                               makeTrial: (_ runCount: Int, _ records: [TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
+                               excluding excluded: Set<Int64> = [], makeTrial: (_ runCount: Int, _ records: [TrialRecord]) throws -> NewRun) throws -> ClaimedRun? {
         try write { c in
             // One trial maker per sweep at a time: on PostgreSQL two workers' transactions would
             // otherwise both count the runs, sample from the same history and insert two trials (the
             // same point, or one over `trialCount`). With the sweep's row locked first, the second
             // waits, and its statements (READ COMMITTED) then see the first one's trial.
             _ = try c.rows("SELECT id FROM sweeps WHERE id = ?" + c.dialect.forUpdate, [sweepID])
-            if let queued = try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), [sweepID], worker: worker, c) {
+            let oldest = Self.oldestQueued(sweepID: sweepID, excluding: excluded, c.dialect)
+            if let queued = try claim(where: oldest.condition, oldest.arguments, worker: worker, c) {
                 return queued
             }
             let runCount = try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0

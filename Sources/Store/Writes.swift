@@ -73,21 +73,27 @@ extension SlopeStore {
     // MARK: - Claiming
 
     /// Atomically moves the oldest queued run (of the sweep, or of any sweep when nil) to
-    /// `running`, held by `worker`. N processes calling this never get the same run.
-    /// Returns nil when no run is queued.
-    public func claimNextRun(sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
-        try write { c in try claimOldestQueued(sweepID: sweepID, worker: worker, c) }
+    /// `running`, held by `worker`, but none of `excluded` (the runs this worker set aside: too
+    /// large for its memory). N processes calling this never get the same run.
+    /// Returns nil when no run is queued (none but the excluded ones).
+    public func claimNextRun(sweepID: Int64?, worker: WorkerIdentity, excluding excluded: Set<Int64> = []) throws -> ClaimedRun? {
+        try write { c in try claimOldestQueued(sweepID: sweepID, excluding: excluded, worker: worker, c) }
     }
 
-    /// Claims the oldest queued run of the sweep (of any sweep when nil), inside the caller's transaction.
-    private func claimOldestQueued(sweepID: Int64?, worker: WorkerIdentity, _ c: any SQLConnection) throws -> ClaimedRun? {
-        try claim(where: Self.oldestQueued(sweepID: sweepID, c.dialect), sweepID.map { [$0] } ?? [], worker: worker, c)
+    /// Claims the oldest queued run of the sweep (of any sweep when nil) but `excluded`, inside the caller's transaction.
+    private func claimOldestQueued(sweepID: Int64?, excluding excluded: Set<Int64>, worker: WorkerIdentity,
+                                   _ c: any SQLConnection) throws -> ClaimedRun? {
+        let oldest = Self.oldestQueued(sweepID: sweepID, excluding: excluded, c.dialect)
+        return try claim(where: oldest.condition, oldest.arguments, worker: worker, c)
     }
 
-    /// The condition choosing the oldest queued run of the sweep (of any sweep when nil); its
-    /// argument is the sweep id when there is one.
-    static func oldestQueued(sweepID: Int64?, _ dialect: SQLDialect) -> String {
-        "id = (SELECT id FROM runs WHERE status = 'queued'\(sweepID == nil ? "" : " AND sweep_id = ?") ORDER BY id LIMIT 1\(dialect.skipLocked))"
+    /// The condition choosing the oldest queued run of the sweep (of any sweep when nil) that is
+    /// none of `excluded`, and its arguments (the sweep id, then the excluded ids as one value).
+    static func oldestQueued(sweepID: Int64?, excluding excluded: Set<Int64> = [],
+                             _ dialect: SQLDialect) -> (condition: String, arguments: [any SQLValueConvertible]) {
+        let exclusion = dialect.excluding("id", excluded)
+        return ("id = (SELECT id FROM runs WHERE status = 'queued'\(sweepID == nil ? "" : " AND sweep_id = ?")\(exclusion.condition) "
+                + "ORDER BY id LIMIT 1\(dialect.skipLocked))", (sweepID.map { [$0] } ?? []) + exclusion.arguments)
     }
 
     /// Claims one specific queued run (e.g. a single run just created). Nil when it is not queued.
@@ -231,15 +237,16 @@ extension SlopeStore {
         try write { c in try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, lastEpoch: lastEpoch, c) }
     }
 
-    /// `finishRun` and then `claimNextRun` in ONE transaction, so that a worker going from one run
-    /// to the next commits (and waits for the server's WAL flush) once, not twice. When the finish
-    /// is refused (`.runNotHeld`) or fails, nothing is claimed either. Nil when no run is queued.
+    /// `finishRun` and then `claimNextRun` (but `excluded`) in ONE transaction, so that a worker going
+    /// from one run to the next commits (and waits for the server's WAL flush) once, not twice. When the
+    /// finish is refused (`.runNotHeld`) or fails, nothing is claimed either. Nil when no run is queued.
     public func finishRun(runID: Int64, status: RunStatus, stopReason: String?, error: String? = nil, holder: RunHolder,
-                          lastEpoch: Int? = nil, claimingNextOf sweepID: Int64?, worker: WorkerIdentity) throws -> ClaimedRun? {
+                          lastEpoch: Int? = nil, claimingNextOf sweepID: Int64?, excluding excluded: Set<Int64> = [],
+                          worker: WorkerIdentity) throws -> ClaimedRun? {
         try Self.checkFinal(status)
         return try write { c in
             try finish(runID, status: status, stopReason: stopReason, error: error, holder: holder, lastEpoch: lastEpoch, c)
-            return try claimOldestQueued(sweepID: sweepID, worker: worker, c)
+            return try claimOldestQueued(sweepID: sweepID, excluding: excluded, worker: worker, c)
         }
     }
 

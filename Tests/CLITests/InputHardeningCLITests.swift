@@ -135,12 +135,16 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertEqual(queued.status, 0, queued.error)
         let worked = try runner(["work", "--db", "w.db"], limitKiB: 2_000_000)
         XCTAssertEqual(worked.status, 1, worked.error)
-        XCTAssertTrue(worked.error.hasPrefix("error: run 1 stopped: this worker cannot train it: --hidden: a 2-10000-10000-2 network (100060002 parameters) "
-                                             + "on 4 rows of data needs about 8.0 GB"), worked.error)
-        XCTAssertTrue(worked.error.contains("a worker with more memory will (it stays queued for one). It is queued again"), worked.error)
+        XCTAssertTrue(worked.error.hasPrefix("error: run 1 left in the queue for a worker with more memory: this worker cannot train it: "
+                                             + "--hidden: a 2-10000-10000-2 network (100060002 parameters) on 4 rows of data needs about 8.0 GB"), worked.error)
+        XCTAssertTrue(worked.error.hasSuffix("; continue with: runner work --db w.db on a machine (or under a limit) with more memory\n"), worked.error)
+        XCTAssertEqual(worked.error.filter { $0 == "\n" }.count, 1, worked.error)
         XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
         let store = try SlopeStore(path: directory.path("w.db"), mode: .readOnly)
         XCTAssertEqual(try store.run(id: 1).status, .queued)
+        let reason = try XCTUnwrap(store.run(id: 1).stopReason)
+        XCTAssertTrue(reason.hasPrefix("this worker cannot train it: --hidden: a 2-10000-10000-2 network"), reason)
+        XCTAssertTrue(reason.hasSuffix("; a worker with more memory will (it stays queued for one)."), reason)
         try store.close()
     }
 
@@ -231,7 +235,8 @@ final class InputHardeningCLITests: CLITestCase {
             XCTAssertEqual(queued.status, 0, queued.error)
             let worked = try runner(["work", "--db", "q\(limit).db"], dataLimitKiB: dataLimit)
             XCTAssertEqual(worked.status, 1, worked.error)
-            XCTAssertTrue(worked.error.hasPrefix("error: run 1 stopped: this worker cannot train it: --hidden: a \(layers) on 4 rows of data needs about "),
+            XCTAssertTrue(worked.error.hasPrefix("error: run 1 left in the queue for a worker with more memory: this worker cannot train it: "
+                                                 + "--hidden: a \(layers) on 4 rows of data needs about "),
                           worked.error)
             XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
             let store = try SlopeStore(path: directory.path("q\(limit).db"), mode: .readOnly)

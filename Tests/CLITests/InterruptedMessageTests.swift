@@ -22,6 +22,21 @@ final class InterruptedMessageTests: XCTestCase {
                                                                          4: .suspended(reason: "disk full", requeued: true)], wasInterrupted: true),
                                                   scope: " --sweep 1"),
                        "interrupted: runs requeued; continue with: runner resume --sweep 1")
+        // A run whose database file was deleted or replaced is said as such (review15 F17: it was "left running ...
+        // (not requeued: the database could not be written)"), and not among the requeued ones.
+        let gone = RunOutcome.databaseGone("slope.db was deleted while this process was writing to it")
+        XCTAssertEqual(Console.interruptedMessage(WorkSummary(outcomes: [6: gone], wasInterrupted: true), scope: ""),
+                       "interrupted: run 6 not requeued: the database file was deleted or replaced while it trained (what was written since "
+                       + "went with it); continue with: runner resume")
+        XCTAssertEqual(Console.interruptedMessage(WorkSummary(outcomes: [3: .interrupted(epoch: 4), 6: gone, 7: gone, 8: locked], wasInterrupted: true),
+                                                  scope: " --sweep 1"),
+                       "interrupted: runs requeued, run 8 left running at its last stored epoch (not requeued: the database could not be written), "
+                       + "runs 6, 7 not requeued: the database file was deleted or replaced while they trained (what was written since went with it); "
+                       + "continue with: runner resume --sweep 1")
+        // A run set aside for a worker with more memory is said as such.
+        XCTAssertEqual(Console.interruptedMessage(WorkSummary(outcomes: [3: .interrupted(epoch: 4), 9: .setAside(need: "--hidden: ...")],
+                                                              wasInterrupted: true), scope: " --sweep 1"),
+                       "interrupted: runs requeued, run 9 left queued for a worker with more memory; continue with: runner resume --sweep 1")
         XCTAssertEqual(Console.interruptedMessage(WorkSummary(outcomes: [3: .finished(.completed, reason: "completed all epochs")], wasInterrupted: true),
                                                   scope: " --sweep 1"),
                        "interrupted: runs left queued; continue with: runner resume --sweep 1")

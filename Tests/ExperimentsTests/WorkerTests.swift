@@ -537,6 +537,49 @@ final class WorkerTests: XCTestCase {
         }
     }
 
+    /// A worker of two threads whose one thread meets a missing data file claims no more runs (newuser16
+    /// N6): its other thread ends the run it trains without claiming the next one in the same
+    /// transaction, which was the run just put back (claimed again, its claim token bumped, and
+    /// put back again, said twice). Run 1 waits in its first epoch until run 2 is put back.
+    func testAWorkerThatMetAMissingFileClaimsNoMoreRunsFromItsOtherThread() throws {
+        let store = try store()
+        let path = directory.path("points.csv")
+        try ("a,b,label\n" + (0..<40).map { "\(Double($0) / 40),\(Double(($0 * 7) % 40) / 40),\($0 % 2)" }.joined(separator: "\n") + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        var missing = settings(epochs: 2)
+        missing.dataset = path
+        let good = try store.createRun(try RunConfiguration.make(settings(epochs: 3)).newRun())
+        let away = try store.createRun(try RunConfiguration.make(missing).newRun())
+        let untouched = try store.createRun(try RunConfiguration.make(settings(epochs: 1)).newRun())
+        try FileManager.default.removeItem(atPath: path)
+
+        let putBack = DispatchSemaphore(value: 0)
+        let finished = Locked<[Int64]>([])
+        let waited = Locked(false)
+        let worker = Worker(store: store, onEvent: { event in
+            switch event {
+            case let .runFinished(runID, _, _):
+                finished.update { $0.append(runID) }
+                if runID == away { putBack.signal() }
+            case let .epochFinished(runID, epoch, _, _, _) where runID == good && epoch == 1:
+                waited.update { $0 = putBack.wait(timeout: .now() + 60) == .success }
+            default: break
+            }
+        })
+        let summary = try worker.work(sweepID: nil, jobs: 2)
+        XCTAssertTrue(waited.value, "run \(away) was put back while run \(good) trained")
+        XCTAssertEqual(summary.outcomes[good], .finished(.completed, reason: "completed all epochs"))
+        XCTAssertEqual(summary.outcomes[away], .suspended(reason: "\(path): no such file; start the worker in the folder the runs were queued from, "
+                                                               + "or put the file back as it was queued.", requeued: true))
+        XCTAssertEqual(summary.runIDs, [good, away], "run \(untouched) not claimed")
+        XCTAssertEqual(finished.value.filter { $0 == away }.count, 1, "run \(away) said once: \(finished.value)")
+        let tokens = try DatabaseQueue(path: directory.path("slope.db")).read { db in
+            try Int64.fetchAll(db, sql: "SELECT claim_token FROM runs ORDER BY id")
+        }
+        XCTAssertEqual(tokens, [1, 1, 0], "run \(away) claimed once, run \(untouched) never")
+        XCTAssertEqual(try [good, away, untouched].map { try store.run(id: $0).status }, [.completed, .queued, .queued])
+    }
+
     /// A different file at the path a run was queued with: the run is put back in the queue (not
     /// failed) with the reason, and the worker stops.
     func testRunWhoseFileChangedGoesBackToTheQueueWithItsReason() throws {

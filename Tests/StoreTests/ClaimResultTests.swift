@@ -1,7 +1,7 @@
 // What a claim hands the worker, on both stores alike: the run as stored after the claim, the new
 // claim token, the last stored epoch (nil only when none is stored), and its sweep moved from
 // queued to running, never from any other status; and a finish that claims the next run in its
-// own transaction, or nothing when the finish is refused.
+// own transaction, or nothing when the finish is refused; claims that skip the runs a worker set aside.
 import Foundation
 import TestSupport
 import XCTest
@@ -15,6 +15,71 @@ final class ClaimResultTests: BothStoresTestCase {
     func testSQLiteFinishClaimsTheNextRunOrNothing() throws { try assertFinishClaimsTheNextRunOrNothing(try sqliteStore()) }
 
     func testPostgreSQLFinishClaimsTheNextRunOrNothing() throws { try assertFinishClaimsTheNextRunOrNothing(try postgresStore()) }
+
+    func testSQLiteClaimsSkipTheRunsAWorkerSetAside() throws { try assertClaimsSkipExcludedRuns(try sqliteStore()) }
+
+    func testPostgreSQLClaimsSkipTheRunsAWorkerSetAside() throws { try assertClaimsSkipExcludedRuns(try postgresStore()) }
+
+    /// The statement a claim picks its run with: the exclusion is one bound value in either dialect
+    /// (any number of ids), and PostgreSQL's workers still skip a row another one is claiming.
+    func testTheOldestQueuedConditionExcludesByOneValue() {
+        let sqlite = SlopeStore.oldestQueued(sweepID: 4, excluding: [9, 2], .sqlite)
+        XCTAssertEqual(sqlite.condition, "id = (SELECT id FROM runs WHERE status = 'queued' AND sweep_id = ? AND id NOT IN (SELECT value FROM json_each(?)) "
+                       + "ORDER BY id LIMIT 1)")
+        XCTAssertEqual(sqlite.arguments.map(\.sqlValue), [.integer(4), .text("[2,9]")])
+        let postgres = SlopeStore.oldestQueued(sweepID: nil, excluding: [9, 2], .postgres)
+        XCTAssertEqual(postgres.condition, "id = (SELECT id FROM runs WHERE status = 'queued' AND id <> ALL (CAST(? AS BIGINT[])) "
+                       + "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)")
+        XCTAssertEqual(postgres.arguments.map(\.sqlValue), [.text("{2,9}")])
+        // Nothing excluded: the statement as it always was.
+        let plain = SlopeStore.oldestQueued(sweepID: nil, excluding: [], .postgres)
+        XCTAssertEqual(plain.condition, "id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)")
+        XCTAssertTrue(plain.arguments.isEmpty)
+    }
+
+    /// A worker's claims skip the runs it set aside (too large for its memory), which stay queued
+    /// for another worker: the claim of the next run, the finish that claims the next, and a TPE
+    /// sweep's claim, which makes a new trial instead of taking the excluded queued one.
+    private func assertClaimsSkipExcludedRuns(_ store: SlopeStore) throws {
+        defer { try? store.close() }
+        let worker = WorkerIdentity(host: "box", pid: 42, label: "runner 42@box", bootID: "boot", startTime: 1000)
+        let runs = (0..<4).map { SlopeStore.NewRun.example(name: "run \($0)", layers: "2-3-1") }
+        let (sweepID, runIDs) = try store.createSweep(name: "grid", specJSON: #"{"method": "grid"}"#, runs: runs)
+        let single = try store.createRun(.example(name: "single", layers: "2-3-1"))
+        // 40,000 ids (more than SQLite's 32,766 parameters) among them the sweep's first and third run.
+        let setAside = Set([runIDs[0], runIDs[2]]).union((1...40_000).map { Int64(1_000_000 + $0) })
+
+        let first = try XCTUnwrap(store.claimNextRun(sweepID: sweepID, worker: worker, excluding: setAside))
+        XCTAssertEqual(first.id, runIDs[1])
+        XCTAssertEqual(first.claimToken, 1)
+        let second = try XCTUnwrap(store.finishRun(runID: first.id, status: .completed, stopReason: "completed all epochs",
+                                                   holder: RunHolder(worker: worker, claimToken: first.claimToken),
+                                                   claimingNextOf: sweepID, excluding: setAside, worker: worker))
+        XCTAssertEqual(second.id, runIDs[3])
+        XCTAssertNil(try store.finishRun(runID: second.id, status: .completed, stopReason: "completed all epochs",
+                                         holder: RunHolder(worker: worker, claimToken: second.claimToken),
+                                         claimingNextOf: sweepID, excluding: setAside, worker: worker), "only excluded runs are left in the sweep")
+        XCTAssertNil(try store.claimNextRun(sweepID: sweepID, worker: worker, excluding: setAside))
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.queued, .completed, .queued, .completed])
+        XCTAssertEqual(try store.sweep(id: sweepID).status, .running)
+        // Any sweep: the single run is the one left to this worker; another worker (no exclusion) takes the oldest.
+        XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: worker, excluding: setAside)?.id, single)
+        XCTAssertNil(try store.claimNextRun(sweepID: nil, worker: worker, excluding: setAside))
+        XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: .current())?.id, runIDs[0])
+        XCTAssertEqual(try store.claimNextRun(sweepID: sweepID, worker: .current())?.id, runIDs[2])
+
+        // A TPE sweep whose one queued trial this worker set aside: it makes the next trial instead.
+        let (tpeID, _) = try store.createSweep(name: "tpe", specJSON: #"{"method": "tpe"}"#, runs: [])
+        func claimTrial(excluding excluded: Set<Int64>) throws -> SlopeStore.ClaimedRun? {
+            try store.claimNextTrial(sweepID: tpeID, trialCount: 3, metric: .val_loss, worker: worker, excluding: excluded) { runCount, _ in
+                .example(name: "trial \(runCount)", layers: "2-3-1")
+            }
+        }
+        let trial = try XCTUnwrap(claimTrial(excluding: []))
+        try store.requeueRun(runID: trial.id, reason: "this worker cannot train it", holder: RunHolder(worker: worker, claimToken: trial.claimToken))
+        XCTAssertEqual(try claimTrial(excluding: [trial.id])?.run.name, "trial 1", "a new trial, not the one set aside")
+        XCTAssertEqual(try claimTrial(excluding: [])?.id, trial.id, "without the exclusion: the queued trial")
+    }
 
     private func assertFinishClaimsTheNextRunOrNothing(_ store: SlopeStore) throws {
         defer { try? store.close() }

@@ -212,7 +212,8 @@ final class PostgresMigrationTests: XCTestCase {
     func testEverySQLiteMigrationHasAPostgreSQLVersionOfTheSameName() {
         XCTAssertEqual(PostgresSession.schemaVersions, SlopeStore.schemaVersions)
         XCTAssertEqual(PostgresSession.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql",
-                                                        "0003_run_settings.sql", "0004_optimizer_state.sql", "0005_claim_token.sql"])
+                                                        "0003_run_settings.sql", "0004_optimizer_state.sql", "0005_claim_token.sql",
+                                                        "0006_layer_stats_lookup.sql"])
     }
 
     func testSameTablesColumnsTypesAndIndexesAsSQLite() throws {
