@@ -125,7 +125,11 @@ public final class Worker: @unchecked Sendable {
 
     /// Trains queued runs (of `sweepID`, or of any sweep when nil) on `jobs` threads until none are
     /// queued or Ctrl-C; `reclaimed` runs (already held by this worker) go first.
-    public func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun] = []) throws -> WorkSummary {
+    /// `staleAfter` (`runner resume`): once no queued run is left, runs whose worker died in the
+    /// meantime (by the take-over rule of `SlopeStore.reclaimInterruptedRuns`) are taken over too
+    /// before this worker ends, so that a worker that died while this one trained is not left
+    /// `running` when the queue is done (newuser16 N10: a Kubernetes Job's pods).
+    public func work(sweepID: Int64?, jobs: Int, reclaimed: [SlopeStore.ClaimedRun] = [], staleAfter: TimeInterval? = nil) throws -> WorkSummary {
         try checkStoredSpecs(sweepID: sweepID)
         claimsStopped.update { $0 = false }
         let queue = ClaimQueue(reclaimed)
@@ -154,10 +158,14 @@ public final class Worker: @unchecked Sendable {
                     }
                 }
                 while !stop.isRequested {
-                    let claimed: SlopeStore.ClaimedRun?
+                    var claimed: SlopeStore.ClaimedRun?
                     do {
                         // A run claimed with the finish of the one before is held already: trained.
                         claimed = try next.take() ?? (claimsStopped.value ? nil : claimNext(from: queue, sweepID: sweepID))
+                        if claimed == nil, let staleAfter, !claimsStopped.value, !stop.isRequested {
+                            queue.push(try store.reclaimInterruptedRuns(sweepID: sweepID, runID: nil, worker: identity, staleAfter: staleAfter))
+                            claimed = queue.pop()
+                        }
                     } catch {
                         firstError.update { if $0 == nil { $0 = error } }
                         return
@@ -279,7 +287,7 @@ public final class Worker: @unchecked Sendable {
             }
             return try trainEach(reclaimed)
         }
-        return try work(sweepID: sweepID, jobs: jobs, reclaimed: reclaimed)
+        return try work(sweepID: sweepID, jobs: jobs, reclaimed: reclaimed, staleAfter: staleAfter)
     }
 
     /// Trains the given runs (already held by this worker) one after the other, and nothing else.
@@ -607,6 +615,10 @@ private final class ClaimQueue: @unchecked Sendable {
         return runs.isEmpty ? nil : runs.removeFirst()
     }
     var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return runs.isEmpty }
+    func push(_ more: [SlopeStore.ClaimedRun]) {
+        lock.lock(); defer { lock.unlock() }
+        runs += more
+    }
 }
 
 final class Locked<Value>: @unchecked Sendable {

@@ -178,7 +178,8 @@ struct Resume: ParsableCommand, UsesDatabase {
             while their worker is gone (on this host: its process no longer exists; on another host, or \
             in another container: its heartbeat is older than --stale-after). \
             The continued run gives the same bits as if it had never stopped. \
-            A TPE sweep's trials not sampled yet are sampled and trained too.
+            A TPE sweep's trials not sampled yet are sampled and trained too; once no queued \
+            run is left, runs whose worker died meanwhile are taken over before it ends.
             """)
 
     @OptionGroup var global: GlobalOptions

@@ -3,7 +3,7 @@
 // failures and initial weights.
 import GRDB
 import NeuralNet
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 @testable import Experiments
@@ -233,6 +233,37 @@ final class WorkerTests: XCTestCase {
             }
             XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3], "\(policy)")
         }
+    }
+
+    /// `runner resume` takes over at its start the runs whose worker is gone, and again once its queue
+    /// is done: a worker on another host that died while this one trained (a Kubernetes pod) is not
+    /// left `running` when the sweep's other runs are done (newuser16 N10). Here run 1's worker,
+    /// alive when resume starts, stops its heartbeat while run 2 trains.
+    func testResumeTakesOverARunWhoseWorkerDiedWhileItTrained() throws {
+        let store = try store()
+        let plan = try SweepPlan(spec: try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 2, validation: 0}
+            parameters: {seed: {values: [0, 1]}}
+            """))
+        let (_, runIDs) = try plan.enqueue(in: store)
+        let other = WorkerIdentity(host: "elsewhere.example", pid: Int32.max - 7, label: "other worker")
+        XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: other)?.id, runIDs[0])
+        let worker = Worker(store: store, onEvent: { [store] event in
+            guard case let .runStarted(runID, _, _, _) = event, runID == runIDs[1] else { return }
+            _ = try? store.backend.write { c in
+                try c.execute("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", [runIDs[0]])
+            }
+        })
+        let summary = try worker.resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 300)
+        XCTAssertEqual(summary.runIDs, [runIDs[1], runIDs[0]].sorted())
+        XCTAssertEqual(try store.runs(sweepID: nil).map(\.status), [.completed, .completed])
+        XCTAssertEqual(try store.run(id: runIDs[0]).host, WorkerIdentity.current().host, "taken over by this worker")
+        // `runner work` takes nothing over: a run held by another host stays with it.
+        let (_, more) = try plan.enqueue(in: store)
+        XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: other)?.id, more[0])
+        _ = try store.backend.write { c in try c.execute("UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", [more[0]]) }
+        XCTAssertEqual(try Worker(store: store).work(sweepID: nil, jobs: 1).runIDs, [more[1]])
+        XCTAssertEqual(try store.run(id: more[0]).status, .running)
     }
 
     /// Another worker takes the run over mid-run (its heartbeat looked stale): this worker's next
