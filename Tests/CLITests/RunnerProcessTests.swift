@@ -607,7 +607,8 @@ final class RunnerProcessTests: XCTestCase {
             let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "TERM": "xterm"])
             XCTAssertEqual(result.status, 0, result.output + result.error)
             XCTAssertFalse(result.output.contains("\u{1B}"), "TERM '\(term)': \(result.output.debugDescription)")
-            let runs = result.output.split(separator: "\n").filter { $0.hasPrefix("run ") && $0.contains("completed  epoch 3/3") }
+            let lines = result.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n")  // the pty writes CRLF
+            let runs = lines.filter { $0.hasPrefix("run ") && $0.contains("completed  epoch 3/3") }
             XCTAssertEqual(runs.count, 2, result.output)
             XCTAssertTrue(runs.last?.hasSuffix("[2/2]") ?? false, result.output)
         }
