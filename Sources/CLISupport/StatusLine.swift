@@ -9,7 +9,8 @@ public final class StatusLine: @unchecked Sendable {  // used by one thread at a
     private let delay: TimeInterval
     private let interval: TimeInterval
     private let logInterval: TimeInterval?
-    private let isTerminal = isatty(STDERR_FILENO) == 1
+    /// A terminal that can take `\r\e[K` (not TERM=dumb): else the line is written as to a log.
+    private let isTerminal = StatusLine.movesCursor()
     private let started = Date()
     private var lastLine: Date?
     private var shown = false
@@ -51,6 +52,9 @@ public final class StatusLine: @unchecked Sendable {  // used by one thread at a
         StandardStream.error.write("\r\u{1B}[K")
         shown = false
     }
+
+    /// Whether standard error is a terminal that the line may be rewritten on (`TerminalStyle.movesCursor`).
+    public static func movesCursor() -> Bool { TerminalStyle.movesCursor(isTerminal: isatty(STDERR_FILENO) == 1) }
 
     /// The width of the terminal on standard error (TIOCGWINSZ), nil when it says none.
     static func terminalColumns() -> Int? {

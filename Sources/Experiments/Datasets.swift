@@ -471,8 +471,8 @@ public enum DataCatalog {
             : (training: rowCount, validation: 0)
         if sizes.training < 1 || (validationFraction > 0 && sizes.validation < 1) {
             throw ExperimentsError.badData(file: name, line: nil, column: nil,
-                reason: "\(rowCount) rows are too few for a validation fraction of \(shortDescription(validationFraction)) "
-                    + "(\(sizes.training) training, \(sizes.validation) validation rows); use more rows or --validation 0")
+                reason: (rowCount == 1 ? "1 row is" : "\(rowCount) rows are") + " too few for a validation fraction of \(shortDescription(validationFraction)) "
+                    + "(\(sizes.training) training, \(sizes.validation) validation row\(sizes.validation == 1 ? "" : "s")); use more rows or --validation 0")
         }
     }
 

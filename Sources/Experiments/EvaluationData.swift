@@ -62,6 +62,15 @@ extension DataCatalog {
                 reason: "holds text, and the run's target holds numbers; fix or remove those rows")
         }
 
+        // Training's float32 range check (`loadCSV`): a float32 run computes in float32, where 1e39 is infinite.
+        if configuration.training.precision == .float32 {
+            let checked = featureColumns + (training.isClassification ? [] : targetColumn.map { [$0] } ?? [])
+            let cells = checked.compactMap { column in table.beyondFloat32[column].map { (column, $0) } }
+            if let (column, cell) = cells.min(by: { ($0.1.line, $0.0) < ($1.1.line, $1.0) }) {
+                throw ExperimentsError.badData(file: file, line: cell.line, column: "'\(shownText(columns[column]))' (\(column + 1))",
+                    reason: "'\(shownText(cell.text))' is beyond the float32 range (about ±3.4e38) that the run computes in; rescale the column")
+            }
+        }
         guard table.rowCount > 0 else {
             throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: "no data rows after the header")
         }

@@ -38,14 +38,15 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// Resolves settings against the data (input width, classes, default loss and output
     /// activation) and checks the result; throws before anything is written.
     /// `load` gives the run's data (a sweep passes one that loads each dataset once for all its runs).
-    /// `hiddenAsGiven`: the hidden widths as the user wrote them (a sweep file's `[2, 1e9]`, as
-    /// `SettingValue.description` shows it, and so the run's label), for their refusal; nil: the
-    /// widths as the numbers they are, comma-separated as `--hidden` takes them. `checkingMemory`:
+    /// `given`: the values as the user wrote them (a flag's `1e39`, a sweep file's hidden widths
+    /// `[2, 1e9]`, as `SettingValue.description` shows them, and so the run's label), for the
+    /// engine's refusal to quote; a setting not in it is quoted as the number it is (the hidden
+    /// widths comma-separated, as `--hidden` takes them). `checkingMemory`:
     /// false for a TPE trial made by a worker, whose point must not depend on that worker's memory
     /// (the worker checks its own limits before training, and sets aside a run it cannot fit).
     public static func make(_ settings: RunSettings,
                             load: (_ dataset: String, _ target: String?, _ task: TaskKind) throws -> LoadedData = DataCatalog.load,
-                            hiddenAsGiven: String? = nil, checkingMemory: Bool = true)
+                            given: [Setting: SettingValue] = [:], checkingMemory: Bool = true)
         throws -> RunConfiguration
     {
         let loaded = try load(settings.dataset, settings.target, settings.task)
@@ -75,10 +76,12 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         do {
             try training.validate()
         } catch let NeuralNetError.invalidConfiguration(field, value, reason) {
-            // The user gave the hidden widths; the engine checks the whole list with inputs and outputs.
-            let given = field != "layerSizes" ? value
-                : hiddenAsGiven ?? (settings.hidden.isEmpty ? "none" : settings.hidden.map(String.init).joined(separator: ","))
-            throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(given)' is not accepted: \(reason)")
+            // Quoted as the user wrote it (`1e39`, not the engine's `1e+39`). The user gave the hidden
+            // widths; the engine checks the whole list with inputs and outputs.
+            let written = Self.setting(forEngineField: field).flatMap { given[$0] }.map { shownText($0.description.trimmingCharacters(in: .whitespaces)) }
+            let quoted = written ?? (field != "layerSizes" ? "\(value)"
+                : settings.hidden.isEmpty ? "none" : settings.hidden.map(String.init).joined(separator: ","))
+            throw ExperimentsError.badSetting(field: Self.flag(forEngineField: field), reason: "'\(quoted)' is not accepted: \(reason)")
         }
         // Nesterov is a variant of momentum: with none, sgd is plain and the flag would change nothing.
         // Refused in new input only: the engine (and so a worker claiming a run queued before this
@@ -107,6 +110,21 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     }
 
     /// The flag (or sweep-file setting) behind a field of `TrainingConfiguration`.
+    /// The setting an engine field comes from (`weightDecay`: weight_decay), nil for none.
+    static func setting(forEngineField field: String) -> Setting? {
+        switch field {
+        case "layerSizes": return .hidden
+        case "hiddenActivation": return .activation
+        case "outputActivation": return .outputActivation
+        case "learningRate": return .learningRate
+        case "weightDecay": return .weightDecay
+        case "batchSize": return .batchSize
+        case "earlyStopping.patience": return .earlyStoppingPatience
+        case "earlyStopping.minDelta": return .minDelta
+        default: return Setting(rawValue: field)  // momentum, epochs, beta1, beta2, epsilon, rho, loss
+        }
+    }
+
     static func flag(forEngineField field: String) -> String {
         switch field {
         case "layerSizes": return "--hidden"

@@ -17,11 +17,11 @@ public enum TensorLogging: Hashable, Sendable, Codable, CustomStringConvertible 
     case final
 
     public init?(text: String) {
-        switch text.lowercased() {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {  // spaces around it, as every numeric flag takes them
         case "every", "all": self = .every
         case "final", "last": self = .final
         default:
-            guard let count = Int(text), count >= 1 else { return nil }
+            guard let count = Int(text.trimmingCharacters(in: .whitespaces)), count >= 1 else { return nil }
             self = count == 1 ? .every : .everyN(count)
         }
     }
@@ -188,14 +188,22 @@ public struct RunSettings: Hashable, Sendable {
         case .earlyStoppingMonitor: earlyStoppingMonitor = try choice(EarlyStopping.Monitor.self)
         case .minDelta: minDelta = try number("a number >= 0", { $0 >= 0 })
         case .logTensors:
-            guard let text = value.asString, let policy = TensorLogging(text: text) else {
-                throw fail("every, final, or a whole number N >= 1 (every N epochs)")
+            // N up to the most epochs a run may have (--epochs): beyond it, as final.
+            guard let text = value.asString, let policy = TensorLogging(text: text),
+                  Self.logsWithin(policy, epochs: 1_000_000_000) else {
+                throw fail("every, final, or a whole number N from 1 to 1000000000 (every N epochs)")
             }
             tensorLogging = policy
         case .name:
             guard let text = value.asString, !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("a non-empty text") }
             name = text
         }
+    }
+
+    /// Whether `policy`'s interval (every N epochs) is at most `epochs`.
+    static func logsWithin(_ policy: TensorLogging, epochs: Int) -> Bool {
+        if case let .everyN(count) = policy { return count <= epochs }
+        return true
     }
 
     /// `64,64` / `[64, 64]` / `64` / `none` (no hidden layer: a linear or logistic model).

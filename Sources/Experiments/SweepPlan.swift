@@ -30,9 +30,9 @@ public struct SweepPlan: Sendable {
         func makeAll() throws -> [RunConfiguration] { try points.enumerated().map { index, point in
             if let onProgress, index > 0, index % 1_000 == 0 { onProgress(index, points.count) }
             do {
-                // A refused width is named as the file writes it, as the run's label names it ("the run with hidden=[1e9]").
+                // A refused value is named as written, as the run's label names it ("the run with hidden=[1e9]").
                 let configuration = try RunConfiguration.make(point.settings, load: load,
-                                                              hiddenAsGiven: point.values.first { $0.setting == .hidden }?.value.description)
+                                                              given: Dictionary(point.values.map { ($0.setting, $0.value) }, uniquingKeysWith: { $1 }))
                 if spec.sources.metricGiven, let reason = try Self.metricProblem(spec.metric.name, configuration,
                         load(point.settings.dataset, point.settings.target, point.settings.task).dataset, spec: spec) {
                     let values = point.values.filter { varied.contains($0.setting) }.map { "\($0.setting.rawValue)=\($0.value)" }
@@ -302,6 +302,11 @@ public struct FlagSettings: Sendable {
     }
 
     /// The settings of `runner train`: exactly one value per flag.
+    /// Each setting's value as given (`runner train` takes one per flag), for messages that quote it.
+    public var givenValues: [Setting: SettingValue] {
+        Dictionary(entries.compactMap { entry in entry.values.first.map { (entry.setting, $0) } }, uniquingKeysWith: { $1 })
+    }
+
     public func singleRunSettings() throws -> RunSettings {
         var settings = RunSettings()
         for entry in entries {

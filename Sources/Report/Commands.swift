@@ -375,7 +375,7 @@ struct Export: ParsableCommand, ReadsDatabase {
         // Ctrl-C and SIGTERM stop the copy and remove its temporary files.
         let signals = Output.stopOnSignals {
             SlopeStore.removeTemporaryExportFiles(for: out)
-            if isatty(STDERR_FILENO) == 1 { StandardStream.error.write("\r\u{1B}[K") }  // the progress line, below: the last line in its place
+            if StatusLine.movesCursor() { StandardStream.error.write("\r\u{1B}[K") }  // the progress line, below: the last line in its place
         }
         defer { withExtendedLifetime(signals) {} }  // until the process ends (Output.end): a late signal's end waits for it
         // How far it has got, on a terminal's stderr only (as csv and json say it), erased at the end.

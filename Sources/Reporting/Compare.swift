@@ -231,6 +231,9 @@ extension Reporter {
             if best == nil, cells.values.contains(where: { $0.mean != nil }) {
                 notes.append("no cell is marked best: no cell's mean is a number to rank (inf or -inf: a run's value is infinite; "
                              + "nan: a cell holds both)")
+            } else if best == nil, !cells.isEmpty {
+                notes.append("no cell is marked best: no run in the cells has a value of \(metric.rawValue) to rank"
+                             + (divergedCount + failedCount > 0 ? " (runs that diverged or failed have no result)" : ""))
             }
             if let leftOut = PivotCell.leftOutText(diverged: divergedCount, failed: failedCount) {
                 notes.append("left out of the means: \(leftOut) (no result: report best never names such a run); "

@@ -50,6 +50,20 @@ public struct Evaluation: Sendable {
 }
 
 extension Reporter {
+    /// "row 3: the network's outputs overflow (not finite) at this row's inputs; it has no prediction
+    /// ... and is left out of the loss": rows numbered from 1 (as the predictions file's `row`), at
+    /// most 10 listed. `leftOutOf` nil: predictions only; `everyRow`: the reason alone (an error).
+    static func notFiniteRows(_ rows: [Int], of total: Int, leftOutOf: String?, everyRow: Bool = false) -> String {
+        let one = rows.count == 1
+        let listed = rows.prefix(10).map { String($0 + 1) }
+        let names = one ? "row \(listed[0])"
+            : "rows " + listed.joined(separator: ", ") + (rows.count > 10 ? ", ..." : "") + " (\(rows.count) of \(total))"
+        let reason = "\(names): the network's outputs overflow (not finite) at " + (one ? "this row's inputs" : "these rows' inputs")
+        if everyRow { return reason }
+        return reason + "; " + (one ? "it has" : "they have") + " no prediction (empty in the predictions file)"
+            + (leftOutOf.map { " and " + (one ? "is" : "are") + " left out of \($0)" } ?? "")
+    }
+
     /// Applies the weights stored at `epoch` (default: the last stored) to the loader's data.
     public func evaluate(runID: Int64, epoch: Int? = nil, loader: EvaluationLoader, format: OutputFormat = .table) throws -> Evaluation {
         if !queries.isSnapshot { return try snapshot { try $0.evaluate(runID: runID, epoch: epoch, loader: loader, format: format) } }
@@ -63,22 +77,49 @@ extension Reporter {
         let data = inputs.data
         let outputs = inputs.configuration.layerSizes.last ?? 1
         let predictions: [Double]
-        var loss: Double?, accuracy: Double?
         do {
             predictions = try Inspection.predictions(configuration: inputs.configuration, parameters: parameters, data: data)
-            if inputs.hasTargets {
-                (loss, accuracy) = try Inspection.evaluate(configuration: inputs.configuration, parameters: parameters, data: data)
-            }
         } catch let error as NeuralNetError {
             throw ReportError.noData("run \(runID) cannot score \(inputs.file): \(error)")
         }
+        // A row whose outputs are not finite (its inputs overflow the forward pass) has no prediction:
+        // a class picked from NaNs, or a NaN loss, would be a made-up answer. It is left out of the
+        // loss, accuracy and confusion matrix, with a note naming it.
+        let notFinite = (0..<data.rowCount).filter { row in
+            predictions[(row * outputs)..<((row + 1) * outputs)].contains { !$0.isFinite }
+        }
+        if !notFinite.isEmpty {
+            let weightsFinite = parameters.allSatisfy { layer in
+                layer.weight.doubles.allSatisfy(\.isFinite) && (layer.bias?.doubles.allSatisfy(\.isFinite) ?? true)
+            }
+            if !weightsFinite {
+                throw ReportError.noData("run \(runID) cannot score \(inputs.file): the weights stored at epoch \(chosenEpoch) are not finite; "
+                    + "give an earlier --epoch (`report tensors \(runID)` lists the stored epochs)")
+            }
+            if notFinite.count == data.rowCount {
+                throw ReportError.noData("run \(runID) cannot score \(inputs.file): "
+                    + Self.notFiniteRows(notFinite, of: data.rowCount, leftOutOf: nil, everyRow: true) + "; rescale the file's features")
+            }
+        }
+        let leftOut = Set(notFinite)
+        let scoredRows = notFinite.isEmpty ? nil : (0..<data.rowCount).filter { !leftOut.contains($0) }
+        var loss: Double?, accuracy: Double?
+        if inputs.hasTargets {
+            do {
+                (loss, accuracy) = try Inspection.evaluate(configuration: inputs.configuration, parameters: parameters,
+                                                           data: scoredRows.map { data.rows($0) } ?? data)
+            } catch let error as NeuralNetError {
+                throw ReportError.noData("run \(runID) cannot score \(inputs.file): \(error)")
+            }
+        }
 
         // Predicted class: the largest output, or output > 0.5 for a single output (as accuracy counts).
-        var predictedClasses: [Int]?
+        var predictedClasses: [Int?]?
         var confusion: [[Int]]?
         var labels: [Int]?
         if case let .labels(actual, classCount) = data.targets {
-            let predicted = (0..<data.rowCount).map { row -> Int in
+            let predicted = (0..<data.rowCount).map { row -> Int? in
+                if leftOut.contains(row) { return nil }
                 let first = row * outputs
                 if outputs == 1 { return predictions[first] > 0.5 ? 1 : 0 }
                 var best = 0  // the first of equal largest outputs, as training's accuracy counts
@@ -89,10 +130,13 @@ extension Reporter {
             if inputs.hasTargets {
                 labels = actual
                 var matrix = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
-                for (truth, guess) in zip(actual, predicted) { matrix[truth][guess] += 1 }
+                for (truth, guess) in zip(actual, predicted) { if let guess { matrix[truth][guess] += 1 } }
                 confusion = matrix
             }
         }
+        let note = notFinite.isEmpty ? nil
+            : "note: " + Self.notFiniteRows(notFinite, of: data.rowCount,
+                                            leftOutOf: !inputs.hasTargets ? nil : confusion != nil ? "the loss, accuracy and confusion matrix" : "the loss")
         let classNames = inputs.classNames ?? predictedClasses.map { _ in (0..<(max(outputs, 2))).map(String.init) }
 
         // The predictions file.
@@ -112,9 +156,10 @@ extension Reporter {
         csv.append(DataTable.csvLine(header))
         for row in 0..<data.rowCount {
             var fields = [String(row + 1)]
-            let values = predictions[(row * outputs)..<((row + 1) * outputs)].map { Cell.real($0).exact }
+            // A row left out has empty fields: no prediction, no probabilities.
+            let values = predictions[(row * outputs)..<((row + 1) * outputs)].map { leftOut.contains(row) ? "" : Cell.real($0).exact }
             if let classNames, let predictedClasses {
-                fields.append(classNames[predictedClasses[row]])
+                fields.append(predictedClasses[row].map { classNames[$0] } ?? "")
                 if let labels { fields.append(classNames[labels[row]]) }
                 if header.count > fields.count { fields += values }
             } else {
@@ -132,21 +177,27 @@ extension Reporter {
             var fields = ["\"run\": \(runID)", "\"epoch\": \(chosenEpoch)", "\"file\": \(jsonStringLiteral(inputs.file))",
                           "\"rows\": \(data.rowCount)", "\"loss\": \(Cell.number(loss).json)", "\"accuracy\": \(Cell.number(accuracy).json)"]
             if let classNames { fields.append("\"classes\": [" + classNames.map(jsonStringLiteral).joined(separator: ", ") + "]") }
+            if inputs.hasTargets { fields.append("\"scored_rows\": \(data.rowCount - notFinite.count)") }
+            fields.append("\"not_finite_rows\": [" + notFinite.map { String($0 + 1) }.joined(separator: ", ") + "]")
             if let confusion {
                 fields.append("\"confusion\": [" + confusion.map { "[" + $0.map(String.init).joined(separator: ", ") + "]" }.joined(separator: ", ") + "]")
             }
             text = "{" + fields.joined(separator: ", ") + "}\n"
         default:
             var out = "\(terminalSafe(Self.runLabel(run))) at epoch \(chosenEpoch) on \(terminalSafe(inputs.file)): \(data.rowCount) row\(data.rowCount == 1 ? "" : "s")\n"
+            let scored = data.rowCount - notFinite.count
+            let over = notFinite.isEmpty ? "the rows" : "the \(scored) row\(scored == 1 ? "" : "s") with finite outputs"
             if let loss {
-                out += "loss:      \(formatNumber(loss)) (\(run.text(.loss) ?? "loss"), the mean over the rows, as val_loss is computed)\n"
+                out += "loss:      \(formatNumber(loss)) (\(run.text(.loss) ?? "loss"), the mean over \(over), as val_loss is computed)\n"
             } else {
                 out += "no '\(terminalSafe(inputs.targetName))' column: predictions only (no loss, accuracy or confusion matrix)\n"
             }
             if let accuracy, let labels, let predictedClasses {
                 let correct = zip(labels, predictedClasses).filter { $0 == $1 }.count
-                out += "accuracy:  \(formatNumber(accuracy)) (\(correct) of \(data.rowCount) rows)\n"
+                out += "accuracy:  \(formatNumber(accuracy)) (\(correct) of \(scored) row\(scored == 1 ? "" : "s")"
+                    + (notFinite.isEmpty ? "" : " with finite outputs") + ")\n"
             }
+            if let note { out += style.dim(note) + "\n" }
             if let confusion, let classNames {
                 out += "\nconfusion matrix (rows: actual \(terminalSafe(inputs.targetName)), columns: predicted)\n"
                 var table = DataTable(columns: [DataTable.Column("actual")] + classNames.enumerated().map { DataTable.Column("c\($0.offset)", title: $0.element) })

@@ -131,6 +131,9 @@ public struct SweepImportance: Equatable, Sendable {
     public var settings: [SettingImportance]
     /// Of `runCount`, the runs a search stopped early (pruned), counted with their values then.
     public var prunedCount = 0
+    /// Settings that vary among the runs but are not estimated: every run has a value of its own
+    /// (a seed per run), and a group of one run explains all of its own variance.
+    public var unestimated: [String] = []
 }
 
 extension Reporter {
@@ -149,7 +152,11 @@ extension Reporter {
                                .list(item.merged)])
         }
         if format != .table { return table.render(format, style: style) }
-        guard !result.settings.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
+        guard !result.settings.isEmpty else {
+            guard !result.unestimated.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
+            return "no setting's importance can be estimated from the \(result.runCount) finished runs of sweep \(sweepID): "
+                + Self.unestimatedReason(result.unestimated) + "; it needs runs that share a value\n"
+        }
         var out = "importance of the swept settings for \(result.metric.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
         out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n"
         out += Self.importanceNotes(result).map { $0 + "\n" }.joined() + "\n"
@@ -167,11 +174,18 @@ extension Reporter {
             let names = item.merged.joined(separator: ", ")
             notes.append("\(names) follow\(item.merged.count == 1 ? "s" : "") from \(item.setting): not ranked apart, \(item.setting)'s share is theirs too")
         }
+        if !result.unestimated.isEmpty { notes.append("left out: " + unestimatedReason(result.unestimated)) }
         let sum = result.settings.reduce(0) { $0 + $1.share }
         if sum > 1 + 1e-9 {
             notes.append("the shares add up to \(formatNumber(sum, digits: 3)): these runs are not a full grid, so the settings vary together and their effects overlap")
         }
         return notes
+    }
+
+    /// "seed varies, but every run has a value of its own (...)".
+    static func unestimatedReason(_ settings: [String]) -> String {
+        settings.joined(separator: ", ") + (settings.count == 1 ? " varies" : " vary")
+            + ", but every run has a value of its own (a group of one run explains all of its own variance)"
     }
 
     /// The numbers behind `importance(...)` (also the dashboard's): one snapshot of the sweep's runs.
@@ -199,7 +213,11 @@ extension Reporter {
         // Fewer than 2 finished runs: nothing to compare yet (the caller says so).
         let importances = measured.count >= 2
             ? ImportanceEstimator.estimate(settings: RunColumn.settings.map(\.rawValue), runs: measured, goal: chosenGoal) : []
+        let estimated = Set(importances.flatMap { [$0.setting] + $0.merged })
+        let unestimated = measured.count < 2 ? [] : RunColumn.settings.map(\.rawValue).filter { setting in
+            !estimated.contains(setting) && Set(measured.map { Reporter.cell($0.values[setting] ?? .null).exact }).count > 1
+        }
         return SweepImportance(sweepID: sweepID, metric: column, goal: chosenGoal, runCount: measured.count, settings: importances,
-                               prunedCount: prunedCount)
+                               prunedCount: prunedCount, unestimated: unestimated)
     }
 }

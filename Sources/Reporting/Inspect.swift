@@ -80,7 +80,8 @@ extension Reporter {
         // Dead ReLU fractions need the training data and a forward pass per epoch.
         var dead: [Int: [Double]] = [:]
         var deadNote: String?
-        let usesReLU = run.text(.activation) == "relu"
+        // A network without hidden layers stores its (unused) hidden activation too: no ReLU units then.
+        let usesReLU = run.text(.activation) == "relu" && run.layers.split(separator: "-").count > 2
         if usesReLU, let loader {
             do {
                 let inputs = try loader(run)

@@ -21,8 +21,16 @@ public final class ProgressDisplay {
         var lastHeartbeat: Date? = nil
     }
 
+    /// The display for standard output: quiet, else live on a terminal that can move the cursor
+    /// (`TerminalStyle.movesCursor`: not TERM=dumb or unset), else plain, as for a pipe or a log.
+    public static func mode(quiet: Bool, isTerminal: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Mode {
+        quiet ? .quiet : TerminalStyle.movesCursor(isTerminal: isTerminal, environment: environment) ? .live : .plain
+    }
+
     private let mode: Mode
     private let width: Int
+    /// The terminal's rows (nil: not known): the live frame keeps below it (`frame`).
+    private let height: Int?
     private let startedAt: Date
     private var totalRuns: Int
     private var finishedRuns = 0
@@ -38,8 +46,9 @@ public final class ProgressDisplay {
     /// that it is still running this often (`heartbeat`).
     private let plainInterval: TimeInterval
 
-    public init(mode: Mode, totalRuns: Int, width: Int = 100, now: Date = Date(), plainInterval: TimeInterval = 60) {
+    public init(mode: Mode, totalRuns: Int, width: Int = 100, height: Int? = nil, now: Date = Date(), plainInterval: TimeInterval = 60) {
         self.mode = mode
+        self.height = height.map { max($0, 1) }
         self.plainInterval = plainInterval
         self.totalRuns = totalRuns
         // Never wider than the terminal, however narrow: a wrapped line leaves stale rows at the redraw.
@@ -170,15 +179,21 @@ public final class ProgressDisplay {
         return prefix + lines.map { $0 + "\n" }.joined()
     }
 
-    /// The live lines: one per active run, then the overall bar.
+    /// The live lines: one per active run, then the overall bar. Never as many lines as the
+    /// terminal has rows: a frame that scrolls cannot be redrawn (the cursor-up stops at the top
+    /// row, and each redraw leaves a copy behind). With more runs than rows - 2, the first rows - 3
+    /// runs and "... and N more running" (with too few rows for that, the bar alone).
     func frame(now: Date) -> [String] {
         var lines: [String] = []
-        for (runID, run) in active {
+        let room = height.map { max($0 - 2, 0) } ?? active.count
+        let shown = active.count <= room ? active.count : max(room - 1, 0)
+        for (runID, run) in active.prefix(shown) {
             let fraction = run.epochs > 0 ? Double(run.epoch) / Double(run.epochs) : 1
             let loss = run.loss.map { "\(run.lossName) \(Self.format($0))" } ?? "loss -"
             let text = "run \(runID)  \(run.label)  epoch \(run.epoch)/\(run.epochs)  \(loss)  "
             lines.append(Self.fit(text + Self.bar(fraction, width: 20), width))
         }
+        if shown < active.count && room > 0 { lines.append(Self.fit("... and \(active.count - shown) more running", width)) }
         let progress = Double(finishedRuns) + active.reduce(0.0) { total, entry in
             total + (entry.run.epochs > 0 ? Double(entry.run.epoch) / Double(entry.run.epochs) : 0)
         }

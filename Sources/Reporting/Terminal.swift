@@ -74,6 +74,15 @@ public struct TerminalStyle: Equatable, Sendable {
         return TerminalStyle(width: width, usesColor: usesColor, fitsTables: fitsTables)
     }
 
+    /// Whether output to a terminal may move the cursor (a live display redrawn in place, a status
+    /// line rewritten with `\r\e[K`): only when `isTerminal` and TERM names a terminal other than
+    /// "dumb". Emacs' M-x shell and some CI pseudo-terminals set TERM=dumb (or none) and show the
+    /// escapes as text, a new copy of the block at every redraw: they get the output of a pipe.
+    public static func movesCursor(isTerminal: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard isTerminal, let term = environment["TERM"], !term.isEmpty else { return false }
+        return term != "dumb"
+    }
+
     // ANSI styling, a no-op without colour.
     func bold(_ text: String) -> String { usesColor ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
     func dim(_ text: String) -> String { usesColor ? "\u{1B}[2m\(text)\u{1B}[0m" : text }

@@ -23,6 +23,9 @@ public struct PlotPoint: Equatable, Sendable {
 struct PlotRange {
     var xMin: Double, xMax: Double, yMin: Double, yMax: Double
     let logY: Bool
+    /// Every point has the same x (a run with only epoch 0): the x range is widened by 0.5 each
+    /// side, whose ends (-0.5, 0.5) are no epochs to label.
+    var isSingleX = false
 
     /// The finite points (positive ones only on a log scale) of all series; nil when there are none.
     init?(series: [PlotSeries], logY: Bool) {
@@ -32,7 +35,7 @@ struct PlotRange {
         xMin = points.map(\.x).min()!; xMax = points.map(\.x).max()!
         let ys = points.map { logY ? log10($0.y) : $0.y }
         yMin = ys.min()!; yMax = ys.max()!
-        if xMax == xMin { xMin -= 0.5; xMax += 0.5 }
+        if xMax == xMin { xMin -= 0.5; xMax += 0.5; isSingleX = true }
         if yMax == yMin { yMin -= 0.5; yMax += 0.5 }
     }
 
@@ -121,7 +124,8 @@ public enum TerminalPlot {
                 axis[start + offset] = character
             }
         }
-        let left = formatNumber(range.xMin), right = formatNumber(range.xMax)
+        // One epoch: its number under the point, in the middle, and no made-up ends.
+        let left = range.isSingleX ? "" : formatNumber(range.xMin), right = range.isSingleX ? "" : formatNumber(range.xMax)
         let middle = formatNumber((range.xMin + range.xMax) / 2)
         place(left, at: 0)
         place(right, at: width - right.count)

@@ -26,7 +26,7 @@ struct Train: ParsableCommand, UsesDatabase {
     }
 
     func run() throws {
-        let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings())
+        let configuration = try RunConfiguration.make(try settings.flagSettings.singleRunSettings(), given: settings.flagSettings.givenValues)
         // Opened first: a database this process may not write is refused before the estimate is said.
         let store = try Queueing.run { try Console.openStore(global, create: true) }
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
@@ -123,9 +123,10 @@ struct Sweep: ParsableCommand, UsesDatabase {
         // A TPE sweep's trials are sampled as workers ask for them.
         let queued = sweepSpec.method == .tpe ? "\(sweepSpec.runCount) trial\(sweepSpec.runCount == 1 ? "" : "s") to sample"
             : "\(runIDs.count) run\(runIDs.count == 1 ? "" : "s") queued"
+        let them = (sweepSpec.method == .tpe ? sweepSpec.runCount : runIDs.count) == 1 ? "it" : "them"  // a TPE sweep queues no run yet
         let sweep = "sweep \(sweepID) (\(terminalSafe(sweepSpec.name.count <= 80 ? sweepSpec.name : sweepSpec.name.prefix(80) + "...")))"
         // What a signal that came as the write committed finds: the sweep queued, nothing trained.
-        let queuedJustBefore = "\(sweep) was queued just before (\(queued)), none trained; train \(runIDs.count == 1 ? "it" : "them") with: "
+        let queuedJustBefore = "\(sweep) was queued just before (\(queued)), none trained; train \(them) with: "
             + "runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global)
         Console.interrupts.take(.written(queued: queuedJustBefore), quiet: global.quiet)
         if let signal = Console.stop.signal {
@@ -137,7 +138,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             // On a server the owner queues (it creates the tables) and workers log in as the worker
             // role: a hint for the owner only (one queueing as the worker role already is it).
             let role = try global.isServer && store.connectedRoleOwnsTables() ? " (or with the worker role's URL: docs/distributed.md, Roles)" : ""
-            if !global.quiet { Console.say("\(sweep): \(queued); train \(runIDs.count == 1 ? "it" : "them") with: runner work --sweep \(sweepID)" + Console.suffix(global) + role) }
+            if !global.quiet { Console.say("\(sweep): \(queued); train \(them) with: runner work --sweep \(sweepID)" + Console.suffix(global) + role) }
             return
         }
         if !global.quiet { Console.say("\(sweep): \(queued) in \(global.displayedLocation), \(jobOptions.count) at a time") }
@@ -287,6 +288,9 @@ struct Compact: ParsableCommand, UsesDatabase {
     var dryRun = false
 
     func run() throws {
+        // Ctrl-C and SIGTERM end the process at once, saying what it leaves (hostile15 F19): see `steps`.
+        Console.interrupts.take(.endsAtOnce(left: dryRun ? "nothing was changed (a dry run)" : Self.nothingDeleted), quiet: global.quiet)
+        defer { Console.interrupts.cancel() }
         // Planned on a read-only open first (a read-write open writes to the file by itself: GRDB sets
         // up the WAL), so that with nothing to delete and nothing worth giving back the file is left
         // as it is. Any trouble there (an older schema to migrate) is met again by the real run.
@@ -303,6 +307,50 @@ struct Compact: ParsableCommand, UsesDatabase {
     private func compaction(dryRun: Bool) throws -> SlopeStore.Compaction {
         let store = try Console.openStore(global, create: false, readOnly: dryRun, compacting: true)  // a dry run writes nothing
         defer { try? store.close() }
-        return try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun)
+        return try store.compact(sweepID: sweep, keepEvery: keepEvery, dryRun: dryRun, step: { try steps($0) })
+    }
+
+    /// What a signal before the deletion has committed leaves.
+    static let nothingDeleted = "nothing was deleted (the deletion is one transaction, undone with the process)"
+
+    private func steps(_ step: SlopeStore.CompactionStep) throws {
+        try Self.enter(step, line: Self.interruptedLine(at: step, sweep: sweep, keepEvery: keepEvery, suffix: Console.suffix(global)),
+                       quiet: global.quiet)
+    }
+
+    /// Moves the signals' phase to `step`'s, whose `line` says what a signal then leaves: while the
+    /// deletion commits, a signal waits for the commit's outcome (as `runner sweep`'s does); after
+    /// it, a signal ends the process at once, and one that came during the commit ends it here.
+    /// - Throws: `ExitCode` 130 (143 for SIGTERM) when a signal came during the commit.
+    static func enter(_ step: SlopeStore.CompactionStep, line: String, quiet: Bool, interrupts: Interrupts = Console.interrupts,
+                      stop: StopSignal = Console.stop, writeError: (String) -> Void = { Console.writeError($0) }) throws {
+        switch step {
+        case .committing:
+            interrupts.take(.committing(unsettled: line), quiet: quiet)
+        case .deleted, .vacuumed:
+            interrupts.take(.endsAtOnce(left: line), quiet: quiet)
+            if let signal = stop.signal {
+                guard stop.mayEnd(.work) else { while true { pause() } }  // a second signal is saying it and ends the process
+                if !quiet { writeError(Console.stoppedBy(signal) + ": " + line) }
+                throw ExitCode(128 + signal)
+            }
+        }
+    }
+
+    /// What the process leaves when a signal ends it at `step` (after "interrupted: ").
+    static func interruptedLine(at step: SlopeStore.CompactionStep, sweep: Int64, keepEvery: Int, suffix: String) -> String {
+        let again = "runner compact --sweep \(sweep) --keep-every \(keepEvery)\(suffix)"
+        switch step {
+        case .committing:
+            return "the deletion was being committed and had not finished, so the tensors may have been deleted: "
+                + "`\(again) --dry-run` says what is left to delete"
+        case let .deleted(epochs, vacuuming):
+            let deleted = epochs == 0 ? "no tensors were deleted (none were left to delete)"
+                : "the tensors of \(epochs) epoch\(epochs == 1 ? "" : "s") were deleted"
+            return vacuuming ? "\(deleted); the file was not shrunk yet: run the same command again (\(again))"
+                : "\(deleted); there was nothing more to do"
+        case .vacuumed:
+            return "the compaction had finished (the file was shrunk)"
+        }
     }
 }

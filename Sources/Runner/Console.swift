@@ -181,7 +181,7 @@ enum Console {
         let left = runID.map { "run \($0) left at its last stored epoch" } ?? "the runs in training left at their last stored epoch"
         interrupts.take(.training(quit: "quit at once: \(left); \(resume)"), quiet: global.quiet)
         defer { interrupts.cancel() }  // after the work, the signals end the process again
-        let isTerminal = isatty(STDOUT_FILENO) == 1
+        let mode = ProgressDisplay.mode(quiet: global.quiet, isTerminal: isatty(STDOUT_FILENO) == 1)
         // Other workers may share the sweep: each finished run's line counts the sweep's too (two small
         // queries), with the runs this process ended read in the same statement (its other threads may
         // have ended runs whose lines are not written yet).
@@ -194,11 +194,12 @@ enum Console {
             return ProgressDisplay.SweepProgress(sweepID: id, finished: counts.all, total: sweep.runCount, finishedByThisWorker: counts.byWorker,
                                                  ofEndedRun: sweepID == nil)
         }
-        let printer = ProgressPrinter(ProgressDisplay(mode: global.quiet ? .quiet : (isTerminal ? .live : .plain),
-                                                      totalRuns: totalRuns, width: terminalWidth()), sweepProgress: sweepProgress)
+        let size = terminalSize()
+        let printer = ProgressPrinter(ProgressDisplay(mode: mode, totalRuns: totalRuns, width: size.columns, height: size.rows),
+                                      sweepProgress: sweepProgress)
         let worker = Worker(store: store, identity: identity, stop: stop, onEvent: { printer.handle($0) })
         // Off a terminal, a line for an epoch that goes on past a minute (ProgressDisplay.heartbeat).
-        let heartbeats = isTerminal || global.quiet ? nil : Heartbeats(printer)
+        let heartbeats = mode == .plain ? Heartbeats(printer) : nil
         let summary: WorkSummary
         do {
             defer { heartbeats?.stop() }
@@ -401,10 +402,11 @@ enum Console {
     /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
     static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
-    private static func terminalWidth() -> Int {
+    /// Standard output's terminal columns (100 when it says none) and rows (nil when it says none).
+    private static func terminalSize() -> (columns: Int, rows: Int?) {
         var size = winsize()
-        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        return 100
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 else { return (100, nil) }
+        return (size.ws_col > 0 ? Int(size.ws_col) : 100, size.ws_row > 0 ? Int(size.ws_row) : nil)
     }
 }
 
@@ -420,8 +422,11 @@ enum Console {
 /// `.committing` at the commit (the write's own hook), so the line is always true.
 final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers under `condition`
     enum Phase: Equatable {
-        /// Checking a sweep's runs, nothing written yet: end at once, saying nothing was queued.
-        case queueing
+        /// Nothing under way that a signal should wait for: the first signal ends the process at
+        /// once, saying `left` (what the process leaves). `runner sweep` checking its runs, nothing
+        /// written yet (`queueing`); `runner compact` before its deletion (one transaction, undone
+        /// with the process) and during VACUUM (undone whole: the file as large as it was).
+        case endsAtOnce(left: String)
         /// Writing the sweep (one transaction): the first signal says the write stops; it stops at
         /// its next run and is undone (`SweepPlan.enqueue(shouldStop:)`), and `Sweep.run` says so.
         case writing
@@ -437,6 +442,9 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         /// Training: the first signal stops after the current epoch (`Worker`); a second one says
         /// `quit` (the rest of its line: what is left and how to continue) as it ends the process.
         case training(quit: String)
+
+        /// Checking a sweep's runs, nothing written yet: ends at once, saying nothing was queued.
+        static let queueing = Phase.endsAtOnce(left: StoreError.nothingQueuedMessage)
     }
 
     /// How long a second signal waits for a commit under way to end before saying it may have been queued.
@@ -492,7 +500,7 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         case .written(let queued?): line = queued
         case .committing(let unsettled): line = unsettled
         case .training(let quit): line = quit
-        case .queueing: line = nil  // the first signal has ended the process already
+        case .endsAtOnce(let left): line = left  // the first signal's end, unless the work is ending and saying it
         }
         if let line {
             guard stop.mayEnd(.signal) else { condition.unlock(); return }  // `Sweep.run` is ending and writes the line
@@ -504,14 +512,16 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
         end(128 + number)
     }
 
-    private func first(_ number: Int32) {
+    /// A first request: what it does depends on the phase (see `Phase`). Tests call it directly.
+    func first(_ number: Int32) {
         condition.lock()
         switch phase {
-        case .queueing:
-            // The lock is held until the process ends: the write cannot begin behind this line.
+        case .endsAtOnce(let left):
+            // The lock is held until the process ends: the next step (a write) cannot begin behind this line.
+            guard stop.mayEnd(.signal) else { condition.unlock(); return }  // the work is ending and says why
             if !quiet {
                 let fresh = isatty(STDERR_FILENO) == 1 ? "\n" : ""  // below a status line left on the terminal
-                write(fresh + Console.stoppedBy(number) + ": " + StoreError.nothingQueuedMessage)
+                write(fresh + Console.stoppedBy(number) + ": " + left)
             }
             end(128 + number)
         case .writing:

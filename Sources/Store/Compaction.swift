@@ -98,8 +98,10 @@ extension SlopeStore {
     /// `report` inspects and `--init-weights` starts from). The `epochs` rows (losses, accuracies)
     /// stay. Runs that could still be resumed (queued, which includes interrupted runs, and
     /// running) are left alone and listed as skipped. With `dryRun`, nothing is written.
+    /// `committing` is called as the deletion's last step before its COMMIT (as `createSweep`'s):
+    /// from then on until this returns, whether the tensors are deleted is the commit's to say.
     /// - Throws: `StoreError.notFound` for an unknown sweep, `.invalidValue` for `keepEvery` < 1.
-    public func compactTensors(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> [RunCompaction] {
+    public func compactTensors(sweepID: Int64, keepEvery: Int, dryRun: Bool, committing: () -> Void = {}) throws -> [RunCompaction] {
         guard keepEvery >= 1 else { throw StoreError.invalidValue("--keep-every must be at least 1 (1 keeps every epoch)") }
         let body: (any SQLConnection) throws -> [RunCompaction] = { c in
             guard try c.value("SELECT 1 FROM sweeps WHERE id = ?", [sweepID], as: Int64.self) != nil else {
@@ -129,7 +131,12 @@ extension SlopeStore {
                                      keptEpochs: total - deleted, skipped: false)
             }
         }
-        return dryRun ? try read(body) : try write(body)
+        guard !dryRun else { return try read(body) }
+        return try write { c in
+            let compactions = try body(c)
+            committing()
+            return compactions
+        }
     }
 
     /// What `compact` did: each run's compaction, and the file's size before and after VACUUM
@@ -150,20 +157,35 @@ extension SlopeStore {
         public var writes: Bool { vacuumed || runs.contains { $0.deletedEpochs > 0 } }
     }
 
+    /// Where `compact` is, for a caller that must say what an interruption leaves (`runner compact`
+    /// on Ctrl-C): each step is reported as it begins.
+    public enum CompactionStep: Equatable, Sendable {
+        /// The deletion's transaction is committing: until `deleted`, the tensors may or may not be deleted.
+        case committing
+        /// The deletion has committed (`epochs`: the epochs whose tensors went, 0 when there were
+        /// none), and VACUUM begins next when `vacuuming` (SQLite only; a VACUUM cut short is
+        /// undone whole, leaving the file as large as it was).
+        case deleted(epochs: Int, vacuuming: Bool)
+        /// VACUUM has finished: the compaction is done.
+        case vacuumed
+    }
+
     /// `runner compact`: `compactTensors`, then `vacuum` when that deleted anything or the file has
     /// free space worth giving back (`worthVacuuming`: left by a compaction whose VACUUM failed, say),
     /// measuring the file before anything is written and after the WAL is copied back and truncated.
     /// With nothing to delete and little free space, or with `dryRun`, it only reads.
     /// - Throws: `StoreError.compactionFailed` when the disk is full or the database stays locked,
-    ///   saying whether the tensors were deleted (then only the shrinking is left to do).
-    public func compact(sweepID: Int64, keepEvery: Int, dryRun: Bool) throws -> Compaction {
+    ///   saying whether the tensors were deleted (then only the shrinking is left to do); whatever
+    ///   `step` throws (it is called as each step of a real compaction begins: `CompactionStep`).
+    public func compact(sweepID: Int64, keepEvery: Int, dryRun: Bool,
+                        step: (CompactionStep) throws -> Void = { _ in }) throws -> Compaction {
         let before = fileBytes()
         var runs: [RunCompaction]
         do {
             // Counted first, so that a sweep with nothing left to delete is not written to.
             runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: true)
             if !dryRun && runs.contains(where: { $0.deletedEpochs > 0 }) {
-                runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: false)
+                runs = try compactTensors(sweepID: sweepID, keepEvery: keepEvery, dryRun: false, committing: { try? step(.committing) })
             }
         } catch let error as StoreError {
             throw Self.compactionError(error, path: path, deleted: false, databaseBytes: before)
@@ -173,9 +195,19 @@ extension SlopeStore {
         if let sqlite {
             do {
                 vacuumed = try deleted || Self.worthVacuuming(freePages: sqlite.freePageCount(), fileBytes: before)
-                if vacuumed && !dryRun { try vacuum() }
             } catch let error as StoreError {
                 throw Self.compactionError(error, path: path, deleted: deleted && !dryRun, databaseBytes: before)
+            }
+        }
+        if !dryRun {
+            try step(.deleted(epochs: runs.reduce(0) { $0 + $1.deletedEpochs }, vacuuming: vacuumed))
+            if vacuumed {
+                do {
+                    try vacuum()
+                } catch let error as StoreError {
+                    throw Self.compactionError(error, path: path, deleted: deleted, databaseBytes: before)
+                }
+                try step(.vacuumed)
             }
         }
         return Compaction(sweepID: sweepID, keepEvery: keepEvery, isDryRun: dryRun, runs: runs,

@@ -545,7 +545,7 @@ extension StoreError {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return isADirectory(path) }
         if let problem = SlopeStore.folderProblem(of: path) { return .invalidValue("cannot create the database \(path): \(problem)") }
         if !FileManager.default.fileExists(atPath: path) && !FileManager.default.isWritableFile(atPath: directory) {
-            return .readOnly(path: path)
+            return .folderNotWritable(path: path, folder: SlopeStore.shownPath(directory))  // no database to copy anywhere: the folder is the matter
         }
         // A WAL database read from a folder nobody may write here: SQLite must create the -shm
         // file beside a -wal to read the -wal's commits, and cannot.

@@ -84,7 +84,7 @@ extension SlopeStore {
                 let target: SlopeStore
                 do {
                     target = try SlopeStore(path: temporary, mode: .readWrite)
-                } catch StoreError.readOnly {  // a read-only file system, which access() does not see
+                } catch StoreError.readOnly, StoreError.folderNotWritable {  // a read-only file system, which access() does not see
                     throw StoreError.invalidValue("cannot create \(shownPath): the folder \(folder) is not writable (give a path in a folder you can write)")
                 }
                 do {

@@ -11,6 +11,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
     case olderSchema(path: String, missing: [String])
     /// The file or its folder cannot be written.
     case readOnly(path: String)
+    /// A new database cannot be created at `path`: this process may not write its `folder`.
+    case folderNotWritable(path: String, folder: String)
     /// The database's -wal or -shm file cannot be written by this user (another user's, left by
     /// that user reading the database in a shared folder): `detail` names them, their owner and the fix.
     case unwritableCompanionFiles(path: String, detail: String)
@@ -132,6 +134,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable, Sendable {
             return refused + " (" + (lastStored.map { "the run's stored epochs end at epoch \($0)" } ?? "the run has no epoch stored")
                 + "; a PostgreSQL server with synchronous_commit=off loses its last commits when it crashes)."
                 + " The run goes back to the queue and resumes from its stored epochs."
+        case let .folderNotWritable(path, folder):
+            return "cannot create \(path): the folder \(folder) is not writable (give a path in a folder you can write)"
         case let .interrupted(message):
             return message
         case let .timedOut(server, setting, seconds):

@@ -171,4 +171,80 @@ final class EvaluateCLITests: CLITestCase {
                            accuracy: 1e-9, "epoch \(epoch)")
         }
     }
+
+    /// hostile15 F15: a row whose outputs overflow gets no class picked from NaNs (nor a NaN loss):
+    /// it is named, left out of loss, accuracy and confusion matrix, its prediction empty; a number
+    /// beyond float32 is refused as training refuses it.
+    func testRowsWhoseOutputsAreNotFiniteAreLeftOutAndNamed() throws {
+        // Logits are twice the raw features (no standardization): 3e38 fits float32, 6e38 does not.
+        try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n")
+        try write("w.json", #"{"tensors": [{"layer": 1, "kind": "weight", "rows": 2, "cols": 2, "values": [[2, 0], [0, 2]]},"#
+                  + #" {"layer": 1, "kind": "bias", "rows": 1, "cols": 2, "values": [0, 0]}]}"#)
+        try run("runner", ["train", "--dataset", "train.csv", "--hidden", "none", "--validation", "0",
+                           "--epochs", "0", "--init-weights", "w.json", "--quiet"])
+        // Row 1 overflows; rows 2 (x2 > x1: dog, but a cat) and 3 (x2 > x1: dog, right) are scored.
+        try write("test.csv", "x1,x2,label\n3e38,2,dog\n3,4,cat\n1,5,dog\n")
+        let note = "note: row 1: the network's outputs overflow (not finite) at this row's inputs; it has no prediction "
+            + "(empty in the predictions file) and is left out of the loss, accuracy and confusion matrix\n"
+        let (table, _) = try run("report", ["evaluate", "1", "--data", "test.csv", "--predictions", "p.csv"])
+        XCTAssertTrue(table.contains("accuracy:  0.5 (1 of 2 rows with finite outputs)\n" + note), table)
+        XCTAssertTrue(table.contains("the mean over the 2 rows with finite outputs, as val_loss is computed)"), table)
+        let written = try String(contentsOfFile: directory.path("p.csv"), encoding: .utf8)
+        let lines = written.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.prefix(2)), ["row,predicted,label,p_cat,p_dog", "1,,dog,,"])
+        XCTAssertTrue(lines[2].hasPrefix("2,dog,cat,"), written)
+        XCTAssertTrue(lines[3].hasPrefix("3,dog,dog,"), written)
+        // Cross-entropy over rows 2 and 3 only: logits (6, 8) for a cat, (2, 10) for a dog.
+        let expectedLoss = (log(1 + exp(2.0)) + log(1 + exp(-8.0))) / 2
+        let json = try run("report", ["evaluate", "1", "--data", "test.csv", "--format", "json"]).output
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        XCTAssertEqual(try XCTUnwrap(object["loss"] as? Double), expectedLoss, accuracy: 1e-5)
+        XCTAssertEqual(object["accuracy"] as? Double, 0.5)
+        XCTAssertEqual(object["rows"] as? Int, 3)
+        XCTAssertEqual(object["scored_rows"] as? Int, 2)
+        XCTAssertEqual(object["not_finite_rows"] as? [Int], [1])
+        XCTAssertEqual(object["confusion"] as? [[Int]], [[0, 1], [0, 1]])
+
+        // Without a target column: predictions only, the row named, its prediction empty.
+        try write("unlabelled.csv", "x1,x2\n1,2\n3e38,3e38\n3e38,2\n")
+        let (predictionsOnly, _) = try run("report", ["evaluate", "1", "--data", "unlabelled.csv", "--predictions", "-"])
+        XCTAssertTrue(predictionsOnly.hasPrefix("row,predicted,p_cat,p_dog\n1,dog,"), predictionsOnly)
+        XCTAssertTrue(predictionsOnly.contains("\n3,,,\n"), predictionsOnly)
+        XCTAssertTrue(predictionsOnly.contains("\nnote: rows 2, 3 (2 of 3): the network's outputs overflow (not finite) at these rows' "
+            + "inputs; they have no prediction (empty in the predictions file)\n"), predictionsOnly)
+
+        // No row with finite outputs: nothing to score, exit 1, one line.
+        try write("all.csv", "x1,x2,label\n3e38,2,dog\n")
+        XCTAssertEqual(try run("report", ["evaluate", "1", "--data", "all.csv"], expect: 1).error,
+                       "report: error: run 1 cannot score all.csv: row 1: the network's outputs overflow (not finite) at this row's inputs; "
+                       + "rescale the file's features\n")
+        // Beyond float32: training's check, exit 2 (run 1 is float32).
+        try write("huge.csv", "x1,x2,label\n1,2,cat\n1e39,2,dog\n")
+        XCTAssertEqual(try run("report", ["evaluate", "1", "--data", "huge.csv"], expect: 2).error,
+                       "report: error: huge.csv, line 3, column 'x1' (1): '1e39' is beyond the float32 range (about ±3.4e38) "
+                       + "that the run computes in; rescale the column\n")
+    }
+
+    /// A regression run's overflowing row: no made-up value, left out of the loss.
+    func testARegressionRowThatOverflowsIsLeftOutOfTheLoss() throws {
+        // y = 2 x + 1 (float32): x = 3e38 gives 6e38, infinite in float32.
+        try write("line.csv", "x,y\n0,1\n1,3\n2,5\n")
+        try write("line.json", #"{"tensors": [{"layer": 1, "kind": "weight", "rows": 1, "cols": 1, "values": [2]},"#
+                  + #" {"layer": 1, "kind": "bias", "rows": 1, "cols": 1, "values": [1]}]}"#)
+        try run("runner", ["train", "--dataset", "line.csv", "--task", "regression", "--hidden", "none", "--validation", "0", "--epochs", "0",
+                           "--init-weights", "line.json", "--quiet"])
+        try write("points.csv", "x,y\n1,3\n3e38,4\n2,4\n")
+        let json = try run("report", ["evaluate", "1", "--data", "points.csv", "--format", "json", "--predictions", "p.csv"]).output
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], json)
+        XCTAssertEqual(object["loss"] as? Double, 0.5)  // squared errors 0 and 1 of rows 1 and 3
+        XCTAssertEqual(object["not_finite_rows"] as? [Int], [2])
+        XCTAssertEqual(try String(contentsOfFile: directory.path("p.csv"), encoding: .utf8), "row,predicted,y\n1,3.0,3.0\n2,,4.0\n3,5.0,4.0\n")
+        let table = try run("report", ["evaluate", "1", "--data", "points.csv"]).output
+        XCTAssertTrue(table.contains("\nnote: row 2: the network's outputs overflow (not finite) at this row's inputs; it has no prediction "
+            + "(empty in the predictions file) and is left out of the loss\n"), table)
+        // A target beyond float32 is refused in a regression run (it is a number the run computes with).
+        try write("far.csv", "x,y\n1,1e39\n")
+        XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "far.csv"], expect: 2).error
+            .contains("far.csv, line 2, column 'y' (2): '1e39' is beyond the float32 range"))
+    }
 }

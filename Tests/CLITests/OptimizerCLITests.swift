@@ -151,9 +151,9 @@ final class OptimizerCLITests: XCTestCase {
             (["--optimizer", "rmsprop", "--epsilon", "1e-46"], "error: --epsilon: '1e-46' " + reason),
             (["--learning-rate", "1e-46"], "error: --learning-rate: '1e-46' " + reason),
             // Above float32's largest: infinity, a run that diverged at epoch 1 (hostile14 F8).
-            (["--learning-rate", "1e39"], "error: --learning-rate: '1e+39' " + infinite),
-            (["--optimizer", "adam", "--epsilon", "4e38"], "error: --epsilon: '4e+38' " + infinite),
-            (["--weight-decay", "1e39"], "error: --weight-decay: '1e+39' " + infinite),
+            (["--learning-rate", "1e39"], "error: --learning-rate: '1e39' " + infinite),  // quoted as typed (hostile15 F22)
+            (["--optimizer", "adam", "--epsilon", "4e38"], "error: --epsilon: '4e38' " + infinite),
+            (["--weight-decay", "1e39"], "error: --weight-decay: '1e39' " + infinite),
         ] {
             let result = try run("runner", ["train", "--dataset", "xor", "--epochs", "1", "--db", db] + flags, expect: 2)
             XCTAssertEqual(result.error, message)

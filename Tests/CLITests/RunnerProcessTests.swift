@@ -10,6 +10,7 @@ import XCTest
 final class RunnerProcessTests: XCTestCase {
     private var directory: TemporaryDirectory!
     private let runner = builtExecutable("runner")
+    private let report = builtExecutable("report")
 
     override func setUpWithError() throws { directory = try TemporaryDirectory(prefix: "slope-cli") }
     override func tearDown() { directory.remove() }
@@ -581,11 +582,43 @@ final class RunnerProcessTests: XCTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: script.path), "needs util-linux script for a pseudo-terminal")
         let db = database("live.db")
         let command = "\(runner.path) sweep --dataset blobs:rows=2000:features=8 --hidden 8 --epochs 4 --batch-size 4 --seed 0,1 --jobs 1 --db \(db)"
-        let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "LINES": "40"])
+        // TERM given: the live display needs a terminal that moves the cursor (the tests may run without TERM).
+        let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "LINES": "40", "TERM": "xterm"])
         XCTAssertEqual(result.status, 0, result.output + result.error)
         XCTAssertTrue(result.output.contains("\u{1B}[") && result.output.contains("\u{1B}[J"), "redraws with escape codes")
         XCTAssertTrue(result.output.contains("runs done"), "the overall bar")
         XCTAssertTrue(result.output.contains("epoch 0/4") || result.output.contains("epoch 1/4"), "a live line per run")
         XCTAssertTrue(result.output.contains("* best run: "), "the summary at the end")
+    }
+
+    /// hostile15 F17: on a terminal whose TERM is dumb (Emacs' M-x shell) or unset, no cursor
+    /// escape: the plain lines of a pipe, one per finished run; `report export`'s progress line
+    /// (`\r\e[K`) likewise.
+    func testADumbTerminalGetsThePlainOutput() throws {
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        #if !os(Linux)
+        throw XCTSkip("uses util-linux script (Linux) for a pseudo-terminal")
+        #endif
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: script.path), "needs util-linux script for a pseudo-terminal")
+        let db = database("dumb.db")
+        for (index, term) in ["dumb", ""].enumerated() {
+            let command = "\(term.isEmpty ? "unset TERM; " : "TERM=\(term) ")\(runner.path) sweep --dataset xor --hidden 2 --epochs 3 "
+                + "--seed \(2 * index),\(2 * index + 1) --jobs 1 --db \(db)"
+            let result = try ChildProcess.run(script, ["-qec", command, "/dev/null"], environment: ["COLUMNS": "120", "TERM": "xterm"])
+            XCTAssertEqual(result.status, 0, result.output + result.error)
+            XCTAssertFalse(result.output.contains("\u{1B}"), "TERM '\(term)': \(result.output.debugDescription)")
+            let lines = result.output.replacingOccurrences(of: "\r", with: "").split(separator: "\n")  // the pty writes CRLF
+            let runs = lines.filter { $0.hasPrefix("run ") && $0.contains("completed  epoch 3/3") }
+            XCTAssertEqual(runs.count, 2, result.output)
+            XCTAssertTrue(runs.last?.hasSuffix("[2/2]") ?? false, result.output)
+        }
+        // report export: its progress line on a terminal, none on a dumb one.
+        let export = "\(report.path) export --what epochs --db \(db) > /dev/null"
+        let live = try ChildProcess.run(script, ["-qec", export, "/dev/null"], environment: ["TERM": "xterm"])
+        XCTAssertEqual(live.status, 0, live.output + live.error)
+        XCTAssertTrue(live.output.contains("\r\u{1B}[Kreport: exporting epochs: "), live.output.debugDescription)
+        let dumb = try ChildProcess.run(script, ["-qec", "TERM=dumb " + export, "/dev/null"], environment: ["TERM": "xterm"])
+        XCTAssertEqual(dumb.status, 0, dumb.output + dumb.error)
+        XCTAssertEqual(dumb.output, "")
     }
 }

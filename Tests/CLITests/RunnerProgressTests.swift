@@ -200,6 +200,48 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.finish(), "\u{1B}[1A\r\u{1B}[J")
     }
 
+    /// hostile15 F23: more active runs than the terminal has rows scrolled a new copy of the block
+    /// at every redraw (the cursor-up stops at the top row). The frame keeps below the height: the
+    /// first rows - 3 runs, "... and N more running", the bar.
+    func testTheLiveFrameKeepsBelowTheTerminalsHeight() {
+        let start = Date(timeIntervalSince1970: 1000)
+        func runLine(_ id: Int) -> String { "run \(id)  seed=\(id)  epoch 0/10  loss -  [....................]\n" }
+        let bar = "sweep [..............................] 0/12 runs done  0:00 elapsed  ETA -\n"
+
+        let display = ProgressDisplay(mode: .live, totalRuns: 12, width: 100, height: 8, now: start)
+        var last = ""
+        for id in 1...12 { last = display.runStarted(runID: Int64(id), label: "seed=\(id)", epochs: 10, firstEpoch: 0, now: start) }
+        XCTAssertEqual(last, "\u{1B}[7A\r\u{1B}[J" + (1...5).map(runLine).joined() + "... and 7 more running\n" + bar)
+        // A run ends: its line goes above the frame, which shows the next runs in its place.
+        let ended = display.runFinished(runID: 2, label: "seed=2", status: "completed", detail: "", now: start)
+        XCTAssertEqual(ended, "\u{1B}[7A\r\u{1B}[J" + "run 2  seed=2  completed  epoch 0/10  [1/12]\n"
+                       + ([1, 3, 4, 5, 6].map(runLine)).joined() + "... and 6 more running\n"
+                       + "sweep [##............................] 1/12 runs done  0:00 elapsed  ETA 0:00\n")
+        XCTAssertEqual(display.finish(), "\u{1B}[7A\r\u{1B}[J")
+
+        // Rows enough: every run (12 + the bar = 13 lines on 14 rows).
+        let tall = ProgressDisplay(mode: .live, totalRuns: 12, width: 100, height: 14, now: start)
+        for id in 1...12 { last = tall.runStarted(runID: Int64(id), label: "seed=\(id)", epochs: 10, firstEpoch: 0, now: start) }
+        XCTAssertEqual(last, "\u{1B}[12A\r\u{1B}[J" + (1...12).map(runLine).joined() + bar)
+        // 3 rows: the count and the bar; 2 rows: the bar alone.
+        for (height, expected) in [(3, "... and 12 more running\n" + bar), (2, bar)] {
+            let short = ProgressDisplay(mode: .live, totalRuns: 12, width: 100, height: height, now: start)
+            for id in 1...12 { last = short.runStarted(runID: Int64(id), label: "seed=\(id)", epochs: 10, firstEpoch: 0, now: start) }
+            XCTAssertEqual(last, "\u{1B}[\(height - 1)A\r\u{1B}[J" + expected, "height \(height)")
+        }
+    }
+
+    /// hostile15 F17: TERM=dumb (Emacs' M-x shell, some CI pseudo-terminals) or no TERM showed the
+    /// live display's cursor escapes as text: such a terminal gets the plain lines of a pipe.
+    func testTheLiveDisplayNeedsATerminalThatMovesTheCursor() {
+        for (isTerminal, environment, mode) in [(true, ["TERM": "xterm-256color"], ProgressDisplay.Mode.live), (true, ["TERM": "dumb"], .plain),
+                                                (true, [:], .plain), (true, ["TERM": ""], .plain), (false, ["TERM": "xterm"], .plain)] {
+            XCTAssertEqual(ProgressDisplay.mode(quiet: false, isTerminal: isTerminal, environment: environment), mode, "\(isTerminal) \(environment)")
+            XCTAssertEqual(TerminalStyle.movesCursor(isTerminal: isTerminal, environment: environment), mode == .live)
+            XCTAssertEqual(ProgressDisplay.mode(quiet: true, isTerminal: isTerminal, environment: environment), .quiet)
+        }
+    }
+
     /// Live lines are cut to the terminal's width in screen columns (CJK takes two each), so no
     /// line wraps and the cursor-up count of the next redraw stays right.
     /// Below 40 columns too (hostile15 F3: on a 30-column terminal they were 41 wide, and wrapped).
