@@ -104,10 +104,13 @@ public final class Worker: @unchecked Sendable {
     private var sweepSpecs: [Int64: SweepSpec] = [:]
     /// The trial makers of the TPE sweeps this worker made trials for (WorkerSearch.swift).
     let trialMakers = Locked<[Int64: TrialMaker]>([:])
-    /// The runs this worker set aside, too large for its memory (`.setAside`): its claims skip
-    /// them, so that it goes on with the runs it can train (claims go oldest first: each of its
-    /// threads would otherwise meet the same large run first), and leaves them to a larger worker.
-    let setAsideRuns = Locked<Set<Int64>>([])
+    /// The runs this worker will not claim again, which its claims skip: those it set aside, too
+    /// large for its memory (`.setAside`), so that it goes on with the runs it can train (claims go
+    /// oldest first: each of its threads would otherwise meet the same large run first) and leaves
+    /// them to a larger worker; and those it put back for a condition of its own (`putBack`,
+    /// `suspend`), noted before the requeue, so that a claim of another of its threads already in
+    /// flight cannot take one.
+    let unclaimableRuns = Locked<Set<Int64>>([])
     /// Set once a run of this worker met a condition of this worker (a missing or changed file, a
     /// write that failed, the database gone), before that run is put back in the queue: from then on
     /// no thread of `work` claims a run, not even with the finish of the run it ends (the next run
@@ -181,7 +184,7 @@ public final class Worker: @unchecked Sendable {
                     // The store failed from outside the run (a full disk...): claiming the next run,
                     // likely the one just requeued, would meet the same condition (`claimsStopped`
                     // stops the other threads too). A run set aside for its memory is not claimed
-                    // again by this worker (`setAsideRuns`): it goes on with the others.
+                    // again by this worker (`unclaimableRuns`): it goes on with the others.
                     if outcome.isSuspended { return }
                 }
             }
@@ -399,6 +402,9 @@ public final class Worker: @unchecked Sendable {
     /// (`.suspended`); `runner resume` or `runner work` goes on where the condition is met.
     private func putBack(_ runID: Int64, holder: RunHolder, reason: String) -> RunOutcome {
         claimsStopped.update { $0 = true }
+        // Before the requeue: a claim of another thread already in flight (its finish-and-claim
+        // transaction waiting for this one's) must not take it (review16 R1).
+        unclaimableRuns.update { $0.insert(runID) }
         let requeued = (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil
         return .suspended(reason: reason, requeued: requeued)
     }
@@ -407,11 +413,11 @@ public final class Worker: @unchecked Sendable {
     /// the limit): this worker's condition, not the run's (a small worker would otherwise fail a
     /// whole shared queue for good). The run goes back to the queue as it was, its stored epochs
     /// kept, for a worker with more memory (`.setAside`); this one skips it from now on
-    /// (`setAsideRuns`, noted before the requeue, so another of its threads cannot claim it in
+    /// (`unclaimableRuns`, noted before the requeue, so another of its threads cannot claim it in
     /// between) and goes on with the runs it can train. If even the requeue cannot be written, the
     /// store failed: `.suspended`, as for a full disk.
     private func setAside(_ runID: Int64, holder: RunHolder, need: String) -> RunOutcome {
-        setAsideRuns.update { $0.insert(runID) }
+        unclaimableRuns.update { $0.insert(runID) }
         let reason = RunOutcome.setAsideReason(need)
         guard (try? store.requeueRun(runID: runID, reason: reason, holder: holder)) != nil else {
             claimsStopped.update { $0 = true }  // the store failed
@@ -426,7 +432,10 @@ public final class Worker: @unchecked Sendable {
     /// the server had lost epochs it confirmed, nothing is to be fixed: `.requeued`, claimed again.
     private func suspend(_ runID: Int64, holder: RunHolder, error: StoreError) -> RunOutcome {
         // Lost epochs are trained again (`.requeued`, claimed again); any other condition stops the claims.
-        if !error.isPreviousEpochNotStored { claimsStopped.update { $0 = true } }
+        if !error.isPreviousEpochNotStored {
+            claimsStopped.update { $0 = true }
+            unclaimableRuns.update { $0.insert(runID) }  // as in putBack (review16 R1)
+        }
         // Nothing to put back: the queue is in the file that was deleted or replaced.
         if case .databaseGone = error { return .databaseGone(error.description) }
         let lastEpoch = (try? store.run(id: runID).epochsDone) ?? 0
@@ -577,7 +586,7 @@ public final class Worker: @unchecked Sendable {
         if let next, !self.stop.isRequested, !claimsStopped.value {
             do {
                 next.hold(try store.finishRun(runID: runID, status: status, stopReason: reason, holder: holder, lastEpoch: lastEpoch,
-                                              claimingNextOf: next.sweepID, excluding: setAsideRuns.value, worker: identity))
+                                              claimingNextOf: next.sweepID, excluding: unclaimableRuns.value, worker: identity))
                 return .finished(status, reason: reason)
             } catch {
                 if case StoreError.runNotHeld = error { throw error }  // the finish itself was refused

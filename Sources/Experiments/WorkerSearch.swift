@@ -7,12 +7,12 @@ import Store
 extension Worker {
     /// The next run to train: for a TPE sweep, its next queued run or a new trial (sampled inside the
     /// claim's transaction); otherwise the oldest queued run, and when `sweepID` is nil and none is
-    /// queued, a new trial of any open TPE sweep. Never one this worker set aside (`setAsideRuns`).
+    /// queued, a new trial of any open TPE sweep. Never one this worker set aside (`unclaimableRuns`).
     func claimNext(sweepID: Int64?) throws -> SlopeStore.ClaimedRun? {
         if let sweepID, case let spec = try sweepSpec(sweepID), spec.method == .tpe {
             return try claimTrial(sweepID: sweepID, spec: spec)
         }
-        if let claimed = try store.claimNextRun(sweepID: sweepID, worker: identity, excluding: setAsideRuns.value) { return claimed }
+        if let claimed = try store.claimNextRun(sweepID: sweepID, worker: identity, excluding: unclaimableRuns.value) { return claimed }
         guard sweepID == nil else { return nil }
         for sweep in try store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue) {
             let spec = try sweepSpec(sweep)
@@ -24,7 +24,7 @@ extension Worker {
 
     private func claimTrial(sweepID: Int64, spec: SweepSpec) throws -> SlopeStore.ClaimedRun? {
         let maker = try trialMaker(sweepID: sweepID, spec: spec)
-        return try maker.claimNextTrial(in: store, sweepID: sweepID, worker: identity, excluding: setAsideRuns.value)
+        return try maker.claimNextTrial(in: store, sweepID: sweepID, worker: identity, excluding: unclaimableRuns.value)
     }
 
     /// One maker per sweep and process, its data loaded before the first claim.

@@ -33,8 +33,7 @@ public enum RunFilterParser {
         let filter = try parser.expression()
         if let extra = parser.peek {
             // `learning_rate = 0,3`: a decimal comma (hostile16 F3), said with the number written with a point.
-            if extra == .symbol(","), let comma = text.firstMatch(of: #/(?:^|[^0-9A-Za-z_.'])([0-9]+,[0-9]+)(?![0-9A-Za-z_.'])/#) {
-                let typed = String(comma.output.1)
+            if extra == .symbol(","), let typed = decimalComma(in: text, commaIndex: parser.tokens[..<parser.position].filter { $0 == .symbol(",") }.count) {
                 throw ReportError.invalidExpression(text, reason: "unexpected ',' after a complete expression: '\(typed)' is not a number, "
                     + "a decimal is written with a point (\(typed.replacingOccurrences(of: ",", with: ".")))")
             }
@@ -233,6 +232,27 @@ public enum RunFilterParser {
         case .symbol(let s)?: return s == ")"
         case nil: return false
         }
+    }
+
+    /// The digits around the `commaIndex`-th comma (from 0) of `text` outside quoted strings, when
+    /// that comma sits between two numbers as a decimal comma does (`0,3`; not `(16, 64)`), else nil.
+    static func decimalComma(in text: String, commaIndex: Int) -> String? {
+        let characters = Array(text)
+        var quoted = false, seen = 0
+        for (index, character) in characters.enumerated() {
+            if character == "'" { quoted.toggle(); continue }
+            guard character == ",", !quoted else { continue }
+            defer { seen += 1 }
+            guard seen == commaIndex else { continue }
+            var start = index, end = index + 1
+            while start > 0 && characters[start - 1].isASCII && characters[start - 1].isNumber { start -= 1 }
+            while end < characters.count && characters[end].isASCII && characters[end].isNumber { end += 1 }
+            let before = start > 0 ? characters[start - 1] : " ", after = end < characters.count ? characters[end] : " "
+            guard start < index, end > index + 1, !(before.isLetter || before == "_" || before == "."),
+                  !(after.isLetter || after == "_" || after == ".") else { return nil }
+            return String(characters[start..<end])
+        }
+        return nil
     }
 
     struct Parser {

@@ -200,8 +200,9 @@ extension Reporter {
             if start + 1 < epochs.count {
                 let step = epochs[start + 1] - epochs[start]
                 while end + 1 < epochs.count && epochs[end + 1] - epochs[end] == step { end += 1 }
-                // Consecutive epochs from two on, evenly spaced ones from four on.
-                if step != 1 && end - start < 3 { end = start }
+                // Consecutive epochs from two on, evenly spaced ones from five on (four said as
+                // "0, 5, ..., 15" would hide one and save nothing: review16 R7).
+                if step != 1 && end - start < 4 { end = start }
                 if step == 1 || end > start {
                     parts.append(step == 1 ? "\(epochs[start])-\(epochs[end])"
                                            : "\(epochs[start]), \(epochs[start + 1]), ..., \(epochs[end])")

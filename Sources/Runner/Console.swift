@@ -273,7 +273,7 @@ enum Console {
                     + (setAside.count > 3 ? "; and \(setAside.count - 3) more" : "")
             let scope = sweepID.map { " --sweep \($0)" } ?? ""
             writeError("error: \(runs) left in the queue for a worker with more memory: this worker cannot train \(needs); "
-                       + "continue with: runner work\(scope)\(suffix(global)) on a machine (or under a limit) with more memory")
+                       + "on a machine (or under a limit) with more memory, continue with: runner work\(scope)\(suffix(global))")
         }
         // Runs a full disk, the lock, an I/O error or a read-only file stopped: they resume as they are.
         let suspended = summary.outcomes.sorted { $0.key < $1.key }.compactMap { id, outcome -> (id: Int64, reason: String, requeued: Bool)? in

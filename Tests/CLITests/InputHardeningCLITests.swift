@@ -137,7 +137,7 @@ final class InputHardeningCLITests: CLITestCase {
         XCTAssertEqual(worked.status, 1, worked.error)
         XCTAssertTrue(worked.error.hasPrefix("error: run 1 left in the queue for a worker with more memory: this worker cannot train it: "
                                              + "--hidden: a 2-10000-10000-2 network (100060002 parameters) on 4 rows of data needs about 8.0 GB"), worked.error)
-        XCTAssertTrue(worked.error.hasSuffix("; continue with: runner work --db w.db on a machine (or under a limit) with more memory\n"), worked.error)
+        XCTAssertTrue(worked.error.hasSuffix("; on a machine (or under a limit) with more memory, continue with: runner work --db w.db\n"), worked.error)
         XCTAssertEqual(worked.error.filter { $0 == "\n" }.count, 1, worked.error)
         XCTAssertFalse(worked.error.contains("Fatal error"), worked.error)
         let store = try SlopeStore(path: directory.path("w.db"), mode: .readOnly)

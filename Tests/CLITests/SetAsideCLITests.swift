@@ -60,7 +60,7 @@ final class SetAsideCLITests: CLITestCase {
             + "the address-space limit (ulimit -v, \(String(format: "%.1f", Double(limitKiB) * 1024 / 1e9)) GB) leaves "
         XCTAssertTrue(small.error.hasPrefix("error: run 1 left in the queue for a worker with more memory: this worker cannot train it: " + need),
                       small.error, file: file, line: line)
-        XCTAssertTrue(small.error.hasSuffix(" GB; continue with: runner work --db \(shown) on a machine (or under a limit) with more memory\n"),
+        XCTAssertTrue(small.error.hasSuffix(" GB; on a machine (or under a limit) with more memory, continue with: runner work --db \(shown)\n"),
                       small.error, file: file, line: line)
         XCTAssertEqual(small.error.filter { $0 == "\n" }.count, 1, small.error, file: file, line: line)
         do {

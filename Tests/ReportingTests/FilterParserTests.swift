@@ -64,6 +64,10 @@ final class FilterParserTests: ReportTestCase {
                        + "expression: '0,3' is not a number, a decimal is written with a point (0.3)")
         XCTAssertEqual(message("name = 'a,1' and seed = 1,2"), "invalid expression \"name = 'a,1' and seed = 1,2\": unexpected ',' after a complete "
                        + "expression: '1,2' is not a number, a decimal is written with a point (1.2)")
+        // The comma the parser stopped at, not the first pair of digits around a comma (review16 R4).
+        XCTAssertEqual(message("batch_size in (16,64) and learning_rate = 0,3"), "invalid expression \"batch_size in (16,64) and learning_rate = 0,3\": "
+                       + "unexpected ',' after a complete expression: '0,3' is not a number, a decimal is written with a point (0.3)")
+        XCTAssertEqual(message("seed = 1, 2"), "invalid expression \"seed = 1, 2\": unexpected ',' after a complete expression")
         XCTAssertEqual(message("status = 'open"), "invalid expression \"status = 'open\": unterminated string (close it with ', write '' for a quote inside)")
         XCTAssertEqual(message("status = completed"), "invalid expression \"status = completed\": expected a number or a 'quoted string', found completed (quote text values: 'completed')")
         XCTAssertEqual(message("status = 3"), "invalid expression \"status = 3\": status is text: quote the value, e.g. status = '3'")

@@ -421,6 +421,8 @@ final class RenderingTests: ReportTestCase {
         XCTAssertEqual(Reporter.epochRanges([4]), "epoch 4")
         XCTAssertEqual(Reporter.epochRanges([1, 2, 3, 7]), "epochs 1-3, 7")
         XCTAssertEqual(Reporter.epochRanges([0, 2, 4]), "epochs 0, 2, 4", "three evenly spaced ones are listed")
+        XCTAssertEqual(Reporter.epochRanges([0, 5, 10, 15]), "epochs 0, 5, 10, 15", "and four")
+        XCTAssertEqual(Reporter.epochRanges([0, 5, 10, 15, 20]), "epochs 0, 5, ..., 20")
         XCTAssertEqual(Reporter.epochRanges(Array(stride(from: 0, through: 4500, by: 2)), near: 3),
                        "epochs 0, 2, ..., 4500; the nearest to 3: 2 and 4")
         XCTAssertEqual(Reporter.epochRanges(Array(0...10) + Array(stride(from: 20, through: 100, by: 10)) + [101], near: 1000),

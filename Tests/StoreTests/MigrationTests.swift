@@ -29,7 +29,7 @@ final class MigrationTests: XCTestCase {
         }
         try queue.close()
         XCTAssertEqual(SlopeStore.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql", "0003_run_settings.sql", "0004_optimizer_state.sql",
-                                                   "0005_claim_token.sql", "0006_layer_stats_lookup.sql"])
+                                                   "0005_claim_token.sql"])
         // A second open is a no-op that still works.
         let store = try SlopeStore(path: path)
         XCTAssertEqual(try store.runs(sweepID: nil), [])

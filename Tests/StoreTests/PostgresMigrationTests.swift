@@ -209,8 +209,9 @@ final class PostgresMigrationTests: XCTestCase {
         return queue
     }
 
+    /// ... and PostgreSQL has 0006 alone (its view's plan; SQLite plans 0001's view so already).
     func testEverySQLiteMigrationHasAPostgreSQLVersionOfTheSameName() {
-        XCTAssertEqual(PostgresSession.schemaVersions, SlopeStore.schemaVersions)
+        XCTAssertEqual(Array(PostgresSession.schemaVersions.prefix(SlopeStore.schemaVersions.count)), SlopeStore.schemaVersions)
         XCTAssertEqual(PostgresSession.schemaVersions, ["0001_initial.sql", "0002_worker_liveness.sql",
                                                         "0003_run_settings.sql", "0004_optimizer_state.sql", "0005_claim_token.sql",
                                                         "0006_layer_stats_lookup.sql"])

@@ -1,4 +1,4 @@
--- 0006_layer_stats_lookup, PostgreSQL's dialect of migrations/0006_layer_stats_lookup.sql: the
+-- 0006_layer_stats_lookup (PostgreSQL only: SQLite already plans 0001's view as this lookup): the
 -- layer_stats view with the same columns, names and values, its gradient's norm looked up by the
 -- tensor's whole key (run, epoch, layer, 'weight_grad'), one primary-key probe per weight row.
 -- The LEFT JOIN of 0001 left the plan to the statistics, and on a database without fresh ones
@@ -7,9 +7,9 @@
 -- definition (docs/schema.md). A LATERAL subquery with a LIMIT is never flattened into a join:
 -- it is run once per weight row, by the primary key (at most one row matches it, as the join's).
 
-DROP VIEW layer_stats;
-
-CREATE VIEW layer_stats AS
+-- CREATE OR REPLACE keeps the view's grants (a DROP would take the SELECT granted to a reader or
+-- worker role with it); the columns are 0001's, in its order and types.
+CREATE OR REPLACE VIEW layer_stats AS
 SELECT w.run_id, w.epoch, w.layer,
        w.l2 AS weight_l2,
        g.l2 AS gradient_l2,
