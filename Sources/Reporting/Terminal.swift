@@ -53,8 +53,9 @@ public struct TerminalStyle: Equatable, Sendable {
 
     /// The style for standard output of this process. Width: `columns` (--columns), else COLUMNS,
     /// else the terminal's size; sent to a pipe or a file without either, tables keep every column
-    /// (plots are then 100 wide). Colour when standard output is a terminal, NO_COLOR is unset and
-    /// TERM is not "dumb".
+    /// (plots are then 100 wide). Colour when standard output is a terminal that takes escapes
+    /// (`movesCursor`: TERM set and not "dumb", one rule for colour and the live display) and
+    /// NO_COLOR is unset.
     public static func detect(columns: Int? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
                               isTerminal: Bool = isatty(STDOUT_FILENO) == 1) -> TerminalStyle {
         var width = 100
@@ -70,7 +71,7 @@ public struct TerminalStyle: Equatable, Sendable {
             fitsTables = false  // a pipe or a file: nobody's screen to fit, and a cut column is lost data
         }
         let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
-        let usesColor = isTerminal && !noColor && environment["TERM"] != "dumb"
+        let usesColor = movesCursor(isTerminal: isTerminal, environment: environment) && !noColor
         return TerminalStyle(width: width, usesColor: usesColor, fitsTables: fitsTables)
     }
 

@@ -307,6 +307,11 @@ final class RenderingTests: ReportTestCase {
     func testColourOnlyOnATerminalAndNeverWithNoColor() {
         // Tests run with standard output on a pipe or file: no colour whatever the environment says.
         XCTAssertFalse(TerminalStyle.detect(environment: ["TERM": "xterm-256color"]).usesColor)
+        // On a terminal: colour by the live display's rule (review16 R8: TERM unset got the plain progress but colour escapes).
+        XCTAssertTrue(TerminalStyle.detect(environment: ["TERM": "xterm-256color"], isTerminal: true).usesColor)
+        for environment in [[:], ["TERM": ""], ["TERM": "dumb"], ["TERM": "xterm", "NO_COLOR": "1"]] {
+            XCTAssertFalse(TerminalStyle.detect(environment: environment, isTerminal: true).usesColor, "\(environment)")
+        }
         XCTAssertEqual(TerminalStyle.detect(environment: ["COLUMNS": "132"]).width, 132)
         XCTAssertEqual(TerminalStyle.detect(environment: [:]).width, 100)
         let colored = TerminalStyle(width: 80, usesColor: true)
