@@ -247,10 +247,13 @@ public struct Reporter: Sendable {
     static func stalledNote(_ stalled: [StalledRun], readOnlyRole: () throws -> String?) rethrows -> String? {
         guard let latest = stalled.max(by: { ($0.heartbeatAt ?? "") < ($1.heartbeatAt ?? "") }) else { return nil }
         let readOnly = try readOnlyRole()
+        // Their sweep when they share one (as the dashboard's sweep notice says it), else the one run (hostile16b G2).
+        let sweeps = Set(stalled.map(\.sweepID))
+        let scope = sweeps.count == 1 && sweeps.first! != nil ? " --sweep \(sweeps.first!!)" : stalled.count == 1 ? " --run \(latest.runID)" : ""
         let ids = stalled.map { String($0.runID) }.joined(separator: ", ")
         let heartbeat = latest.heartbeatAt == nil ? "no heartbeat recorded" : "last heartbeat \(describeAge(latest.heartbeatAge)) ago"
         return "stalled: run\(stalled.count == 1 ? "" : "s") \(ids) \(stalled.count == 1 ? "is" : "are") `running` without a worker "
-            + "(\(heartbeat)); continue with `\(readOnly == nil ? CommandHint.command("runner resume") : "runner resume")`"
+            + "(\(heartbeat)); continue with `\(readOnly == nil ? CommandHint.command("runner resume" + scope) : "runner resume" + scope)`"
             + (readOnly.map { " " + CommandHint.readOnlyNote(role: $0) } ?? "")
     }
 

@@ -441,10 +441,13 @@ final class RenderingTests: ReportTestCase {
     func testTheStalledNoteOfAReadOnlyRoleSaysToUseTheWorkerRole() {
         let stalled = [StalledRun(runID: 25, sweepID: 3, heartbeatAt: nil, heartbeatAge: nil)]
         XCTAssertEqual(Reporter.stalledNote(stalled, readOnlyRole: { "slope_reader" }),
-                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `runner resume` "
+                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `runner resume --sweep 3` "
                        + "with the worker role's URL in SLOPE_DB or --db (role slope_reader may only read; docs/distributed.md, Roles)")
         XCTAssertEqual(Reporter.stalledNote(stalled, readOnlyRole: { nil }),
-                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `\(CommandHint.command("runner resume"))`")
+                       "stalled: run 25 is `running` without a worker (no heartbeat recorded); continue with `\(CommandHint.command("runner resume --sweep 3"))`")
+        // A run of no sweep: that run.
+        XCTAssertEqual(Reporter.stalledNote([StalledRun(runID: 4, sweepID: nil, heartbeatAt: nil, heartbeatAge: nil)], readOnlyRole: { nil }),
+                       "stalled: run 4 is `running` without a worker (no heartbeat recorded); continue with `\(CommandHint.command("runner resume --run 4"))`")
     }
 
     func testBadInputGivesOneLineErrors() throws {

@@ -15,7 +15,7 @@ final class StalledRunTests: ReportTestCase {
         try writer.write { c in _ = try c.execute("UPDATE runs SET heartbeat_at = ? WHERE id = 8", [beat]) }
         try writer.close()
         let reporter = Reporter(queries: try SlopeStore(path: path, mode: .readOnly).queries, style: TerminalStyle(width: 200, usesColor: false))
-        let note = "stalled: run 8 is `running` without a worker (last heartbeat 60 min ago); continue with `runner resume`"
+        let note = "stalled: run 8 is `running` without a worker (last heartbeat 60 min ago); continue with `runner resume --sweep 1`"
 
         let sweeps = normalized(try reporter.sweeps()).split(separator: "\n").map(String.init)
         XCTAssertEqual(sweeps[0].split(separator: " "), ["id", "name", "status", "created", "runs", "running", "completed", "tensors", "stalled"])
