@@ -17,7 +17,8 @@ public enum CompactionSummary {
         let skipped = compaction.runs.filter(\.skipped)
         if !skipped.isEmpty {
             text += "left alone: run\(skipped.count == 1 ? "" : "s") \(skipped.map { "\($0.runID) (\($0.status.rawValue))" }.joined(separator: ", "))"
-                + ": they could still be resumed; compact again once they have finished\n"
+                + (skipped.count == 1 ? ": it could still be resumed; compact again once it has finished\n"
+                                      : ": they could still be resumed; compact again once they have finished\n")
         }
         guard let databasePath else {
             return text + (compaction.isDryRun ? "nothing was changed; run again without --dry-run to delete them\n"

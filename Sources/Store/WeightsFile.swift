@@ -205,7 +205,9 @@ public struct WeightsFile: Codable, Equatable, Sendable {
                 throw invalid("layer \(entry.layer) \(entry.kind): values are not \(entry.rows) x \(entry.cols)")
             }
             if entry.dtype == "float32", let beyond = entry.values.joined().first(where: { $0.isFinite && !Float($0).isFinite }) {
-                throw invalid("layer \(entry.layer) \(entry.kind): \(beyond) is beyond the float32 range (about ±3.4e38) of its dtype")
+                // A Slope weights file still: not `invalid`'s "not a Slope weights file".
+                throw StoreError.invalidValue("layer \(entry.layer) \(entry.kind): \(beyond) is beyond the float32 range (about ±3.4e38) "
+                    + "of its dtype float32; give the tensor \"dtype\": \"float64\"")
             }
         }
         // A float32 tensor's values are float32s, written as their shortest decimals (0.19007555):

@@ -49,7 +49,7 @@ final class WeightsFileErrorTests: XCTestCase {
         let double = try WeightsFile.decode(Data("[{\"layer\": 1, \"kind\": \"weight\", \"rows\": 1, \"cols\": 1, \"dtype\": \"float64\", \"values\": [[0.19007555]]}]".utf8))
         XCTAssertEqual(double.tensors[0].values, [[0.19007555]])
         XCTAssertEqual(message("[{\"layer\": 2, \"kind\": \"bias\", \"rows\": 1, \"cols\": 1, \"dtype\": \"float32\", \"values\": [[1e39]]}]"),
-                       "not a Slope weights file: layer 2 bias: 1e+39 is beyond the float32 range (about ±3.4e38) of its dtype")
+                       "layer 2 bias: 1e+39 is beyond the float32 range (about ±3.4e38) of its dtype float32; give the tensor \"dtype\": \"float64\"")
     }
 
     func testABadValueInNestedRowsIsNamedAtItsIndex() {
