@@ -109,7 +109,6 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         return configuration
     }
 
-    /// The flag (or sweep-file setting) behind a field of `TrainingConfiguration`.
     /// The setting an engine field comes from (`weightDecay`: weight_decay), nil for none.
     static func setting(forEngineField field: String) -> Setting? {
         switch field {
@@ -125,6 +124,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         }
     }
 
+    /// The flag (or sweep-file setting) behind a field of `TrainingConfiguration`.
     static func flag(forEngineField field: String) -> String {
         switch field {
         case "layerSizes": return "--hidden"

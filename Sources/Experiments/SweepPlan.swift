@@ -301,12 +301,12 @@ public struct FlagSettings: Sendable {
         }
     }
 
-    /// The settings of `runner train`: exactly one value per flag.
     /// Each setting's value as given (`runner train` takes one per flag), for messages that quote it.
     public var givenValues: [Setting: SettingValue] {
         Dictionary(entries.compactMap { entry in entry.values.first.map { (entry.setting, $0) } }, uniquingKeysWith: { $1 })
     }
 
+    /// The settings of `runner train`: exactly one value per flag.
     public func singleRunSettings() throws -> RunSettings {
         var settings = RunSettings()
         for entry in entries {
