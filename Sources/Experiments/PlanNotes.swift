@@ -40,28 +40,6 @@ public enum PlanNotes {
 }
 
 extension SweepSpec {
-    /// How many distinct runs the parameters can make: the product of each one's count of values
-    /// (a list's length, a whole-number range's width plus one, one for a distribution whose min
-    /// equals its max); nil when a continuous distribution makes them countless (or past 2^62).
-    var distinctPoints: Int? {
-        var product = 1
-        for parameter in parameters {
-            let count: Int
-            switch parameter.choice {
-            case let .values(values): count = values.count
-            case let .distribution(kind, minimum, maximum):
-                if minimum.value == maximum.value { count = 1; break }
-                guard kind == .intUniform, let low = minimum.wholeNumber, let high = maximum.wholeNumber,
-                      case let (width, overflow) = high.subtractingReportingOverflow(low), !overflow, width < Int.max else { return nil }
-                count = width + 1
-            }
-            let (next, overflow) = product.multipliedReportingOverflow(by: count)
-            guard !overflow, next < 1 << 62 else { return nil }
-            product = next
-        }
-        return product
-    }
-
     /// Whether some run of the sweep may have a value of `setting` that `matches` (as a run's
     /// settings): one of its values, its default when the spec leaves it out, or a draw of its
     /// distribution. `matches` is a point (`== 0`) or a half-line (`> 0`): a range of whole numbers

@@ -126,10 +126,10 @@ public struct RunSettings: Hashable, Sendable {
                 }
                 // One text with a decimal comma (a sweep file's `learning_rate: 0,5`; a flag's splits into two values:
                 // FlagSettings.decimalComma): the number with a point, when it would be accepted (hostile16 F3).
-                if let text = value.writtenText?.trimmingCharacters(in: .whitespaces), text.wholeMatch(of: #/-?[0-9]+,[0-9]+/#) != nil,
-                   let pointed = Double(text.replacingOccurrences(of: ",", with: ".")), pointed.isFinite, isValid(pointed) {
-                    throw ExperimentsError.badSetting(field: field, reason: "'\(text)' is not accepted: a decimal is written with a point "
-                        + "(\(text.replacingOccurrences(of: ",", with: ".")))")
+                if let text = value.writtenText?.trimmingCharacters(in: .whitespaces),
+                   case let halves = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init), halves.count == 2,
+                   let pair = DecimalComma.pairs(halves).first, let pointed = Double(pair.number), pointed.isFinite, isValid(pointed) {
+                    throw ExperimentsError.badSetting(field: field, reason: DecimalComma.reason(typed: pair.typed, number: pair.number))
                 }
                 throw fail(expected)
             }

@@ -20,13 +20,30 @@ extension SweepSpec {
     public var runCount: Int {
         switch method {
         case .random, .tpe: return count ?? 0
-        case .grid:
-            return parameters.reduce(1) { total, parameter in
-                guard case let .values(values) = parameter.choice else { return total }
-                let (product, overflow) = total.multipliedReportingOverflow(by: values.count)
-                return overflow ? Int.max : product
-            }
+        case .grid: return distinctPoints ?? Int.max  // a grid's parameters are lists of values
         }
+    }
+
+    /// How many distinct runs the parameters can make: the product of each one's count of values
+    /// (a list's length, a whole-number range's width plus one, one for a distribution whose min
+    /// equals its max); nil when a continuous distribution makes them countless (or past 2^62).
+    var distinctPoints: Int? {
+        var product = 1
+        for parameter in parameters {
+            let count: Int
+            switch parameter.choice {
+            case let .values(values): count = values.count
+            case let .distribution(kind, minimum, maximum):
+                if minimum.value == maximum.value { count = 1; break }
+                guard kind == .intUniform, let low = minimum.wholeNumber, let high = maximum.wholeNumber,
+                      case let (width, overflow) = high.subtractingReportingOverflow(low), !overflow, width < Int.max else { return nil }
+                count = width + 1
+            }
+            let (next, overflow) = product.multipliedReportingOverflow(by: count)
+            guard !overflow, next < 1 << 62 else { return nil }
+            product = next
+        }
+        return product
     }
 
     /// The settings of every run, on top of `base` (the defaults, or flags given next to a spec file).

@@ -278,27 +278,20 @@ public struct FlagSettings: Sendable {
     /// both halves being accepted does not hide it. Nil for anything else (`--batch-size 16,0` is a list).
     static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String, refused: Int? = nil,
                              onlyLeadingZeros: Bool = false) -> ExperimentsError? {
-        for (index, (typed, number)) in decimalCommaShapes(values, of: setting) {
-            if let refused, index != refused && index + 1 != refused { continue }
-            if onlyLeadingZeros && !(typed.split(separator: ",").last.map { $0.count > 1 && $0.hasPrefix("0") } ?? false) { continue }
+        for pair in decimalCommaPairs(values, of: setting) {
+            if let refused, pair.index != refused && pair.index + 1 != refused { continue }
+            if onlyLeadingZeros && !pair.hasLeadingZero { continue }
             var scratch = RunSettings()
-            guard (try? scratch.apply(setting, .string(number), field: flag)) != nil else { continue }
-            return .badSetting(field: flag, reason: "'\(typed)' is not accepted: a decimal is written with a point "
-                + "(\(number)); a comma separates the values of a sweep")
+            guard (try? scratch.apply(setting, .string(pair.number), field: flag)) != nil else { continue }
+            return .badSetting(field: flag, reason: DecimalComma.reason(typed: pair.typed, number: pair.number,
+                                                                         comma: "a comma separates the values of a sweep"))
         }
         return nil
     }
 
-    /// Each two neighbouring whole numbers of a setting that takes fractions, as a decimal comma
-    /// splits one (`1,5`; `0.1,0,5` holds `0,5`): the index of the first, what was typed and the
-    /// number with a point (`1.5`).
-    static func decimalCommaShapes(_ values: [SettingValue], of setting: Setting) -> [(index: Int, shape: (typed: String, number: String))] {
-        guard setting.isNumeric, !setting.isInteger, values.count >= 2 else { return [] }
-        return (0..<values.count - 1).compactMap { index in
-            guard let whole = values[index].asString, let fraction = values[index + 1].asString,
-                  whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/[0-9]+/#) != nil else { return nil }
-            return (index, ("\(whole),\(fraction)", "\(whole).\(fraction)"))
-        }
+    /// The pairs a decimal comma may have split (`DecimalComma.pairs`) of a setting that takes fractions.
+    static func decimalCommaPairs(_ values: [SettingValue], of setting: Setting) -> [DecimalComma.Pair] {
+        setting.isNumeric && !setting.isInteger ? DecimalComma.pairs(values.map(\.asString)) : []
     }
 
     /// Each setting's value as given (`runner train` takes one per flag), for messages that quote it.
@@ -312,7 +305,7 @@ public struct FlagSettings: Sendable {
         for entry in entries {
             guard entry.values.count == 1 else {
                 // `--learning-rate 1,5` (both halves valid): the comma may be a decimal comma.
-                let comma = (entry.values.count == 2 ? Self.decimalCommaShapes(entry.values, of: entry.setting).first?.shape : nil).map { "; if '\($0.typed)' is one number, write it with a point: \($0.number)" }
+                let comma = (entry.values.count == 2 ? Self.decimalCommaPairs(entry.values, of: entry.setting).first : nil).map { "; if '\($0.typed)' is one number, write it with a point: \($0.number)" }
                 throw ExperimentsError.badSetting(field: entry.flag, reason: "\(entry.values.count) values given; `runner train` takes one "
                     + "(use `runner sweep` for lists)" + (comma ?? ""))
             }

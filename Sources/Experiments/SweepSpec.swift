@@ -616,13 +616,10 @@ extension SweepSpec {
                 guard let sequence = value.sequence else { throw fail("\(field).values", "expected a list, e.g. [0.01, 0.1]") }
                 guard !sequence.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
                 // `[0,0001]` is YAML's list [0, 1]: a decimal comma, as no list writes 1 as 0001 (hostile16b G1).
-                if setting.isNumeric && !setting.isInteger {
-                    for index in sequence.indices.dropFirst() {
-                        guard let whole = sequence[index - 1].scalar?.string, let fraction = sequence[index].scalar?.string,
-                              whole.wholeMatch(of: #/-?[0-9]+/#) != nil, fraction.wholeMatch(of: #/0[0-9]+/#) != nil else { continue }
-                        throw fail("\(field).values", "'\(whole),\(fraction)' is not accepted: a decimal is written with a point "
-                            + "(\(whole).\(fraction)); a comma separates the values of a list")
-                    }
+                if setting.isNumeric && !setting.isInteger,
+                   let pair = DecimalComma.pairs(sequence.map { $0.scalar?.string }).first(where: \.hasLeadingZero) {
+                    throw fail("\(field).values", DecimalComma.reason(typed: pair.typed, number: pair.number,
+                                                                      comma: "a comma separates the values of a list"))
                 }
                 values = try sequence.enumerated().map { index, item in try settingValue(item, field: "\(field).values[\(index)]", fail: fail) }
             case "value":

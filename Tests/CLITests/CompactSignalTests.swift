@@ -13,50 +13,12 @@ import TestSupport
 import XCTest
 
 final class CompactSignalTests: XCTestCase {
-    /// What an `Interrupts` under test wrote, and the status it ended the process with.
-    private final class Ending: @unchecked Sendable {  // lines and status under lock
-        private let lock = NSLock()
-        private var written: [String] = []
-        private var endedWith: Int32?
-        let ended = DispatchSemaphore(value: 0)
-
-        var lines: [String] { lock.withLock { written } }
-        var status: Int32? { lock.withLock { endedWith } }
-        func write(_ line: String) { lock.withLock { written.append(line.hasPrefix("\n") ? String(line.dropFirst()) : line) } }
-        func end(_ status: Int32) -> Never {
-            lock.withLock { endedWith = status }
-            ended.signal()
-            while true { sleep(3600) }  // as `_exit`: never returns, keeps what the handler held
-        }
-    }
-
     private struct Halt: Error {}
 
-    private func makeInterrupts() -> (Interrupts, Ending, StopSignal) {
-        let stop = StopSignal(), ending = Ending()
+    private func makeInterrupts() -> (Interrupts, InterruptsEnding, StopSignal) {
+        let stop = StopSignal(), ending = InterruptsEnding()
         let interrupts = Interrupts(stop: stop, commitWait: 60, write: { ending.write($0) }, end: { ending.end($0) }, installsHandlers: false)
         return (interrupts, ending, stop)
-    }
-
-    /// A database with one sweep of one completed run that stored a 256 x 256 float32 weight in
-    /// each of epochs 0...11 (3 MB); closed. Returns the sweep.
-    private func makeCompletedSweep(at path: String) throws -> Int64 {
-        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
-        let run = SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 4, epochs: 11, seed: 0, layers: "256-256",
-                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "xor",
-                                    configJSON: "{}", slopeVersion: "test")
-        let store = try SlopeStore(path: path)
-        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
-        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker)).claimToken)
-        for epoch in 0...11 {
-            let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
-            try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
-                                 tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
-                                 holder: holder)
-        }
-        try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
-        try store.close()
-        return sweepID
     }
 
     /// Epochs that still have tensors, and the file's free pages (VACUUM leaves none).
@@ -100,7 +62,7 @@ final class CompactSignalTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-compact-signal")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        let sweepID = try makeCompletedSweep(at: path)
+        let sweepID = try CompactionFixture.completedSweep(at: path)
         let (interrupts, ending, stop) = makeInterrupts()
         interrupts.take(.endsAtOnce(left: Compact.nothingDeleted), quiet: false)
         var steps: [SlopeStore.CompactionStep] = []
@@ -131,7 +93,7 @@ final class CompactSignalTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-compact-signal")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        let sweepID = try makeCompletedSweep(at: path)
+        let sweepID = try CompactionFixture.completedSweep(at: path)
         let (interrupts, ending, stop) = makeInterrupts()
         interrupts.take(.endsAtOnce(left: Compact.nothingDeleted), quiet: false)
         var steps: [SlopeStore.CompactionStep] = []
@@ -161,7 +123,7 @@ final class CompactSignalTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-compact-signal")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        let sweepID = try makeCompletedSweep(at: path)
+        let sweepID = try CompactionFixture.completedSweep(at: path)
         let (interrupts, ending, stop) = makeInterrupts()
         var steps: [SlopeStore.CompactionStep] = []
         let store = try SlopeStore(path: path)

@@ -12,27 +12,9 @@ import TestSupport
 import XCTest
 
 final class SecondSignalTests: XCTestCase {
-    /// What an `Interrupts` under test wrote, and the status it ended the process with.
-    private final class Ending: @unchecked Sendable {  // lines and status under lock
-        private let lock = NSLock()
-        private var written: [String] = []
-        private var endedWith: Int32?
-        let ended = DispatchSemaphore(value: 0)
-
-        var lines: [String] { lock.withLock { written } }
-        var status: Int32? { lock.withLock { endedWith } }
-        func write(_ line: String) { lock.withLock { written.append(line.hasPrefix("\n") ? String(line.dropFirst()) : line) } }
-        func end(_ status: Int32) -> Never {
-            lock.withLock { endedWith = status }
-            ended.signal()
-            // `_exit` never returns: nor does this thread, which keeps what the handler held.
-            while true { sleep(3600) }
-        }
-    }
-
-    /// A first signal already taken (`first`), and handlers that write and end into `Ending`.
-    private func makeInterrupts(first: Int32 = SIGTERM, commitWait: TimeInterval = 60) -> (Interrupts, Ending, StopSignal) {
-        let stop = StopSignal(), ending = Ending()
+    /// A first signal already taken (`first`), and handlers that write and end into an `InterruptsEnding`.
+    private func makeInterrupts(first: Int32 = SIGTERM, commitWait: TimeInterval = 60) -> (Interrupts, InterruptsEnding, StopSignal) {
+        let stop = StopSignal(), ending = InterruptsEnding()
         XCTAssertEqual(stop.request(signal: first, at: 0), .first)
         let interrupts = Interrupts(stop: stop, commitWait: commitWait, write: { ending.write($0) }, end: { ending.end($0) },
                                     installsHandlers: false)

@@ -76,27 +76,6 @@ final class StorageTests: XCTestCase {
         return stat(file, &info) == 0 ? Int64(info.st_size) : 0
     }
 
-    /// A database at `path` with one sweep of one completed run that stored a 256 x 256 weight
-    /// (256 KiB) in each of epochs 0...11; closed (its WAL copied back). Returns the sweep.
-    private func makeCompletedSweep(at path: String) throws -> Int64 {
-        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
-        let run = SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 4, epochs: 11, seed: 0, layers: "256-256",
-                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "xor",
-                                    configJSON: "{}", slopeVersion: "test")
-        let store = try SlopeStore(path: path)
-        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
-        let holder = RunHolder(worker: worker, claimToken: try XCTUnwrap(store.claimRun(runID: runIDs[0], worker: worker)).claimToken)
-        for epoch in 0...11 {
-            let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
-            try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
-                                 tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
-                                 holder: holder)
-        }
-        try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
-        try store.close()
-        return sweepID
-    }
-
     func testCompactionMeasuresTheFileBeforeItWritesAndAfterTheWALIsTruncated() throws {
         // 3 MB of tensors: VACUUM's commit starts a background checkpoint (over 1 MiB of WAL), which
         // a TRUNCATE checkpoint must wait for, or the WAL stays as large as the database and the
@@ -104,7 +83,7 @@ final class StorageTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-storage")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        let sweepID = try makeCompletedSweep(at: path)
+        let sweepID = try CompactionFixture.completedSweep(at: path)
         let store = try SlopeStore(path: path)
         defer { try? store.close() }
         let sizeBefore = size(path) + size(path + "-wal")
@@ -122,7 +101,7 @@ final class StorageTests: XCTestCase {
         let directory = try TemporaryDirectory(prefix: "slope-storage")
         defer { directory.remove() }
         let path = directory.path("v.db")
-        let sweepID = try makeCompletedSweep(at: path)
+        let sweepID = try CompactionFixture.completedSweep(at: path)
         func files() throws -> [Data] {
             try [path, path + "-wal"].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
         }

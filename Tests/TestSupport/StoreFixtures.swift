@@ -87,3 +87,28 @@ extension SlopeStore {
         return runIDs
     }
 }
+
+public enum CompactionFixture {
+    /// A database at `path` with one sweep of one completed run that stored a 256 x 256 float32
+    /// weight (256 KiB) in each of epochs 0...11 (3 MB); closed (its WAL copied back). Returns the
+    /// sweep: what `compactTensors` (StorageTests) and `runner compact` signals (CompactSignalTests) work on.
+    public static func completedSweep(at path: String) throws -> Int64 {
+        let worker = WorkerIdentity(host: "test-host", pid: 1, label: "test")
+        let run = SlopeStore.NewRun(name: nil, learningRate: 0.1, batchSize: 4, epochs: 11, seed: 0, layers: "256-256",
+                                    activation: "relu", outputActivation: "identity", loss: "mse", dataset: "xor",
+                                    configJSON: "{}", slopeVersion: "test")
+        let store = try SlopeStore(path: path)
+        let (sweepID, runIDs) = try store.createSweep(name: "s", specJSON: "{}", runs: [run])
+        guard let claimed = try store.claimRun(runID: runIDs[0], worker: worker) else { throw StoreError.invalidValue("run not claimed") }
+        let holder = RunHolder(worker: worker, claimToken: claimed.claimToken)
+        for epoch in 0...11 {
+            let values = (0..<262_144).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ epoch) }
+            try store.writeEpoch(runID: runIDs[0], SlopeStore.EpochRecord(epoch: epoch, trainLoss: 1),
+                                 tensors: [SlopeStore.TensorRecord(layer: 1, kind: .weight, rows: 256, cols: 256, dtype: .float32, data: values)],
+                                 holder: holder)
+        }
+        try store.finishRun(runID: runIDs[0], status: .completed, stopReason: "completed all epochs")
+        try store.close()
+        return sweepID
+    }
+}
