@@ -337,10 +337,8 @@ struct DashboardData: Sendable {
         let note: String?
         if result.runCount < 2 {
             note = "importance needs at least 2 finished runs with a value of \(result.metric.rawValue); \(result.runCount) so far"
-        } else if result.settings.isEmpty {
-            note = "no setting varies among the \(result.runCount) finished runs"
         } else {
-            note = nil
+            note = Reporter.noImportanceNote(result)  // a seed per run varies, but explains nothing: said as `report importance` says it
         }
         return .object([
             ("metric", .string(result.metric.rawValue)), ("goal", .string(result.goal.rawValue)), ("runs", .integer(Int64(result.runCount))),

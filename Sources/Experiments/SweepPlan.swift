@@ -277,14 +277,14 @@ public struct FlagSettings: Sendable {
     /// half written with a leading zero (`0,0001`, `1,05`), which no list of numbers has, so that
     /// both halves being accepted does not hide it. Nil for anything else (`--batch-size 16,0` is a list).
     static func decimalComma(_ values: [SettingValue], of setting: Setting, flag: String, refused: Int? = nil,
-                             onlyLeadingZeros: Bool = false) -> ExperimentsError? {
+                             onlyLeadingZeros: Bool = false,
+                             comma: String = "a comma separates the values of a sweep") -> ExperimentsError? {
         for pair in decimalCommaPairs(values, of: setting) {
             if let refused, pair.index != refused && pair.index + 1 != refused { continue }
             if onlyLeadingZeros && !pair.hasLeadingZero { continue }
             var scratch = RunSettings()
             guard (try? scratch.apply(setting, .string(pair.number), field: flag)) != nil else { continue }
-            return .badSetting(field: flag, reason: DecimalComma.reason(typed: pair.typed, number: pair.number,
-                                                                         comma: "a comma separates the values of a sweep"))
+            return .badSetting(field: flag, reason: DecimalComma.reason(typed: pair.typed, number: pair.number, comma: comma))
         }
         return nil
     }

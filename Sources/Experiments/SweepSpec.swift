@@ -457,9 +457,13 @@ extension SweepSpec {
                 spec.earlyTerminate = try parseEarlyTerminate(valueNode, fail: fail)
             case "fixed":
                 guard let settings = valueNode.mapping else { throw fail("fixed", "expected a mapping of setting: value") }
-                for (settingNode, value) in settings {
+                let entries = Array(settings)
+                for (index, (settingNode, value)) in entries.enumerated() {
                     let setting = try parseSettingName(settingNode, section: "fixed", fail: fail)
                     let field = "fixed.\(setting.rawValue)"
+                    if index + 1 < entries.count, let reason = flowDecimalComma(value, then: entries[index + 1], setting: setting) {
+                        throw fail(field, reason)
+                    }
                     let parsed = try settingValue(value, field: field, fail: fail)
                     var scratch = RunSettings()
                     try scratch.apply(setting, parsed, field: "\(file): \(field)")
@@ -607,8 +611,10 @@ extension SweepSpec {
         var values: [SettingValue]? = nil
         var distribution: Distribution? = nil
         var minimum: Bound? = nil, maximum: Bound? = nil
+        var previous: (key: String, value: Node)? = nil
         for (keyNode, value) in mapping {
             let key = keyNode.string ?? "?"
+            defer { previous = (key, value) }
             switch key {
             case _ where (key == "values" || key == "value") && values != nil:
                 throw fail(field, "give either value: x or values: [...], not both")
@@ -636,6 +642,10 @@ extension SweepSpec {
                 let bound = decimalInt(value).map(Bound.whole) ?? .real(number, written: value.scalar?.string)
                 if key == "min" { minimum = bound } else { maximum = bound }
             default:
+                if let previous, ["value", "min", "max"].contains(previous.key),
+                   let reason = flowDecimalComma(previous.value, then: (keyNode, value), setting: setting) {
+                    throw fail("\(field).\(previous.key)", reason)
+                }
                 let accepted = ["values", "value", "distribution", "min", "max"]
                 throw fail("\(field).\(shownText(key))", "unknown key;\(NameSuggestion.hint(for: key, among: accepted)) accepted keys: \(accepted.joined(separator: ", "))")
             }
@@ -650,6 +660,18 @@ extension SweepSpec {
             return .distribution(distribution ?? (setting.isInteger ? .intUniform : .uniform), min: minimum, max: maximum)
         }
         throw fail(field, shape)
+    }
+
+    /// `{momentum: 0,9}` is YAML's `{momentum: 0, 9: }`: in a flow mapping a comma separates entries, so a
+    /// decimal comma leaves a whole number followed by a key of digits without a value. The refusal
+    /// (`DecimalComma.reason`) when the setting takes fractions and would take the number with a point;
+    /// said before either half is refused or named an unknown setting.
+    private static func flowDecimalComma(_ whole: Node, then next: (key: Node, value: Node), setting: Setting) -> String? {
+        guard setting.isNumeric, !setting.isInteger, next.value.null != nil,
+              let pair = DecimalComma.pairs([whole.scalar?.string, next.key.scalar?.string]).first else { return nil }
+        var scratch = RunSettings()
+        guard (try? scratch.apply(setting, .string(pair.number), field: "")) != nil else { return nil }
+        return DecimalComma.reason(typed: pair.typed, number: pair.number, comma: "in {...} a comma separates entries")
     }
 
     /// A whole number written in decimal: YAML alone reads 0x10, 0o17 and 010 as 16, 15 and 8.
@@ -783,7 +805,17 @@ extension SweepSpec {
             switch parameter.choice {
             case let .values(values):
                 guard !values.isEmpty else { throw fail("\(field).values", "the list is empty; give at least one value") }
-                try RunSettings.checkDistinct(values, of: parameter.setting) { prefix + "\(field).values[\($0)]" }
+                do {
+                    try RunSettings.checkDistinct(values, of: parameter.setting) { prefix + "\(field).values[\($0)]" }
+                } catch let error as ExperimentsError {
+                    // `values: [0,5]` is YAML's [0, 5]: a learning rate of 0 refused is a decimal comma when 0.5 is accepted (review16 R10).
+                    let refused = values.indices.first { index in
+                        var settings = RunSettings()
+                        return (try? settings.apply(parameter.setting, values[index], field: field)) == nil
+                    }
+                    throw refused.flatMap { FlagSettings.decimalComma(values, of: parameter.setting, flag: prefix + "\(field).values", refused: $0,
+                                                                     comma: "a comma separates the values of a list") } ?? error
+                }
             case let .distribution(kind, minimum, maximum):
                 guard method != .grid else { throw fail(field, "a distribution needs method: random or tpe (grid search takes values: [...])") }
                 guard minimum.isAtMost(maximum) else { throw fail("\(field).min", "min (\(minimum)) is greater than max (\(maximum))") }

@@ -193,13 +193,19 @@ public final class Worker: @unchecked Sendable {
         }
         startThread(0)
         group.wait()
+        // Taken-over runs no thread reached (Ctrl-C, or claims stopped for this worker's own condition,
+        // such as a full disk) go back to the queue, as a run claimed with a finish does: held by
+        // this process, they were left `running` for a later `runner resume` (review16 R9).
+        while let unstarted = queue.pop() {
+            if let failure = requeueUnstarted(unstarted, interrupted: stop.isRequested) { summary.update { $0.outcomes[unstarted.id] = failure } }
+            if let sweep = unstarted.run.sweepID { touchedSweeps.update { $0.insert(sweep) } }
+        }
         var result = summary.value
         // Ctrl-C left work behind only if it requeued a run, or runs in scope were not claimed yet (a
         // run whose last epoch was in progress ended normally instead).
-        // Taken-over runs still waiting for a thread stay held by this process: resume takes them at once.
         // One count, not every run of the scope read with its configuration.
         let leftQueued = stop.isRequested
-            ? try !queue.isEmpty || store.queries.runCount(sweepID: sweepID, filter: .comparison(.status, .equal, .text(RunStatus.queued.rawValue))) > 0
+            ? try store.queries.runCount(sweepID: sweepID, filter: .comparison(.status, .equal, .text(RunStatus.queued.rawValue))) > 0
             : false
         if stop.isRequested { result.unsampledTrials = try unsampledTrials(sweepID: sweepID) }
         // A run suspended after Ctrl-C gave up waiting for the database lock counts as interrupted.
@@ -242,13 +248,15 @@ public final class Worker: @unchecked Sendable {
         for sweep in try sweepID.map({ [$0] }) ?? store.openSweepIDs(method: nil) { _ = try sweepSpec(sweep) }
     }
 
-    /// Ctrl-C came after the run was claimed with the finish of the one before, and before it
-    /// started: back to the queue (if the store refuses, `runner resume` takes it over once this
-    /// process has ended: the outcome returned says so).
-    private func requeueUnstarted(_ run: SlopeStore.ClaimedRun) -> RunOutcome? {
+    /// Ctrl-C came after the run was claimed with the finish of the one before (or taken over by
+    /// `runner resume`), and before it started: back to the queue (if the store refuses, `runner
+    /// resume` takes it over once this process has ended: the outcome returned says so).
+    /// `interrupted`: by Ctrl-C; else this worker stopped claiming runs for a condition of its own.
+    private func requeueUnstarted(_ run: SlopeStore.ClaimedRun, interrupted: Bool = true) -> RunOutcome? {
         let holder = RunHolder(worker: identity, claimToken: run.claimToken)
         // A run requeued earlier with stored epochs goes back as it was: about to go on from them.
-        let reason = run.lastStoredEpoch.map { "interrupted before it went on from epoch \($0)" } ?? "interrupted before its first epoch"
+        let before = run.lastStoredEpoch.map { "before it went on from epoch \($0)" } ?? "before its first epoch"
+        let reason = interrupted ? "interrupted \(before)" : "put back \(before): its worker stopped taking runs"
         do {
             try store.requeueRun(runID: run.id, reason: reason, holder: holder)
             return nil

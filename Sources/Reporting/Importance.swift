@@ -152,11 +152,7 @@ extension Reporter {
                                .list(item.merged)])
         }
         if format != .table { return table.render(format, style: style) }
-        guard !result.settings.isEmpty else {
-            guard !result.unestimated.isEmpty else { return "no setting varies among the \(result.runCount) finished runs of sweep \(sweepID)\n" }
-            return "no setting's importance can be estimated from the \(result.runCount) finished runs of sweep \(sweepID): "
-                + Self.unestimatedReason(result.unestimated) + "; it needs runs that share a value\n"
-        }
+        if let none = Self.noImportanceNote(result, ofSweep: sweepID) { return none + "\n" }
         var out = "importance of the swept settings for \(result.metric.rawValue) (\(result.goal.rawValue)) in sweep \(sweepID), \(result.runCount) finished runs:\n"
         out += "the share of the variance each setting's main effect explains (eta squared; numbers with many values in 5 quantile bins)\n"
         out += Self.importanceNotes(result).map { $0 + "\n" }.joined() + "\n"
@@ -180,6 +176,16 @@ extension Reporter {
             notes.append("the shares add up to \(formatNumber(sum, digits: 3)): these runs are not a full grid, so the settings vary together and their effects overlap")
         }
         return notes
+    }
+
+    /// Why no setting is ranked, when none is (nil otherwise): none varies among the finished runs, or
+    /// those that vary give every run a value of its own (a seed per run). `report importance` names
+    /// the sweep (`ofSweep`); the dashboard, on the sweep's page, does not.
+    public static func noImportanceNote(_ result: SweepImportance, ofSweep sweepID: Int64? = nil) -> String? {
+        guard result.settings.isEmpty else { return nil }
+        let runs = "the \(result.runCount) finished runs" + (sweepID.map { " of sweep \($0)" } ?? "")
+        guard !result.unestimated.isEmpty else { return "no setting varies among \(runs)" }
+        return "no setting's importance can be estimated from \(runs): " + unestimatedReason(result.unestimated) + "; it needs runs that share a value"
     }
 
     /// "seed varies, but every run has a value of its own (...)".

@@ -23,6 +23,22 @@ final class UsageMessagesCLITests: CLITestCase {
                            "error: dc.yaml: parameters.weight_decay.values: '\(typed)' is not accepted: a decimal is written with a point "
                            + "(\(typed.replacingOccurrences(of: ",", with: "."))); a comma separates the values of a list\n", list)
         }
+        // A list's half refused (a learning rate of 0) with the number with a point accepted (review16 R10).
+        try write("dc.yaml", "name: dc\nfixed: {dataset: xor, epochs: 1}\nparameters:\n  learning_rate: {values: [0,5]}\n")
+        XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
+                       "error: dc.yaml: parameters.learning_rate.values: '0,5' is not accepted: a decimal is written with a point (0.5); "
+                       + "a comma separates the values of a list\n")
+        // `{momentum: 0,9}` is YAML's {momentum: 0, 9: }: in braces a comma separates entries; likewise a parameter's value or end.
+        for (text, field, typed) in [("fixed: {dataset: xor, epochs: 1, momentum: 0,9}\n", "fixed.momentum", "0,9"),
+                                     ("fixed: {dataset: xor, epochs: 1, learning_rate: 0,5}\n", "fixed.learning_rate", "0,5"),
+                                     ("fixed: {dataset: xor, epochs: 1}\nparameters: {momentum: {value: 0,9}}\n", "parameters.momentum.value", "0,9"),
+                                     ("method: random\nfixed: {dataset: xor, epochs: 1}\nparameters: {learning_rate: {distribution: uniform, min: 0,01, max: 1}}\n",
+                                      "parameters.learning_rate.min", "0,01")] {
+            try write("dc.yaml", "name: dc\n" + text)
+            XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
+                           "error: dc.yaml: \(field): '\(typed)' is not accepted: a decimal is written with a point "
+                           + "(\(typed.replacingOccurrences(of: ",", with: "."))); in {...} a comma separates entries\n", text)
+        }
         try write("dc.yaml", "name: dc\nfixed:\n  dataset: xor\n  epochs: 1\n  momentum: 1,5\n")  // 1.5 is no momentum either
         XCTAssertEqual(try run("runner", ["sweep", "dc.yaml", "--queue-only"], expect: 2).error,
                        "error: dc.yaml: fixed.momentum: '1,5' is not accepted; expected a number in [0, 1), e.g. 0.9\n")

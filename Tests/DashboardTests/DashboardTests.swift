@@ -543,6 +543,13 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual(none["note"] as? String, "no run of sweep 1 matches the filter")  // report importance's words
         XCTAssertEqual(none["metric"] as? String, "best_val_loss")  // the metric it would rank on, not null
         XCTAssertEqual(none["notes"] as? [String], [])
+        // Runs 1 and 2 differ only in their seed (and the weight decay that follows it), one run each:
+        // nothing to rank, and the note says why, as `report importance` does (not "no setting varies").
+        let seedsOnly = try await fetch("/api/sweeps/1/importance?where=learning_rate+%3D+0.01+and+batch_size+%3D+16").json
+        XCTAssertEqual(seedsOnly["runs"] as? Int, 2)
+        XCTAssertEqual((seedsOnly["settings"] as! [Any]).count, 0)
+        XCTAssertEqual(seedsOnly["note"] as? String, "no setting's importance can be estimated from the 2 finished runs: seed, weight_decay vary, "
+                       + "but every run has a value of its own (a group of one run explains all of its own variance); it needs runs that share a value")
 
         try await assertError("/api/sweeps/1/importance?metric=name", .badRequest, "metric must be a numeric column")
         try await assertError("/api/sweeps/1/importance?where=learning_rate+%3C", .badRequest, "where: invalid expression")

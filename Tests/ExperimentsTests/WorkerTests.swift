@@ -266,6 +266,39 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(try store.run(id: more[0]).status, .running)
     }
 
+    /// `runner resume` takes over three runs of a dead worker on one thread; Ctrl-C during the first:
+    /// the two it held but never started go back to the queue (they were left `running`, held by the
+    /// ended process, until another `runner resume`: review16 R9), and a resume then ends the sweep.
+    func testCtrlCDuringResumePutsTheTakenOverRunsItNeverStartedBack() throws {
+        let store = try store()
+        let plan = try SweepPlan(spec: try spec("""
+            fixed: {dataset: "\(smallData)", hidden: [4], epochs: 2, validation: 0}
+            parameters: {seed: {values: [0, 1, 2]}}
+            """))
+        let (sweepID, runIDs) = try plan.enqueue(in: store)
+        let other = WorkerIdentity(host: "elsewhere.example", pid: Int32.max - 7, label: "other worker")
+        for runID in runIDs { XCTAssertEqual(try store.claimNextRun(sweepID: nil, worker: other)?.id, runID) }
+        _ = try store.backend.write { c in try c.execute("UPDATE runs SET heartbeat_at = ?", ["2000-01-01T00:00:00.000Z"]) }
+        let stop = StopSignal()
+        let worker = Worker(store: store, stop: stop, onEvent: { event in
+            if case .runStarted = event { stop.request() }
+        })
+        let summary = try worker.resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 300)
+        XCTAssertEqual(summary.runIDs, [runIDs[0]], "one run started")
+        XCTAssertTrue(summary.wasInterrupted)
+        let runs = try store.runs(sweepID: sweepID)
+        XCTAssertEqual(runs.map(\.status), [.queued, .queued, .queued], "the started one requeued by Ctrl-C, the other two put back")
+        XCTAssertEqual(runs[1].stopReason, "interrupted before its first epoch")
+        XCTAssertEqual(runs[2].stopReason, "interrupted before its first epoch")
+        XCTAssertNil(runs[1].worker)
+        XCTAssertNil(runs[2].worker)
+
+        let resumed = try Worker(store: store).resume(sweepID: nil, runID: nil, jobs: 1, staleAfter: 300)
+        XCTAssertEqual(resumed.runIDs, runIDs)
+        XCTAssertEqual(try store.runs(sweepID: sweepID).map(\.status), [.completed, .completed, .completed])
+        for runID in runIDs { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2], "run \(runID)") }
+    }
+
     /// Another worker takes the run over mid-run (its heartbeat looked stale): this worker's next
     /// write fails, behind training, and the run ends here as lost, with nothing written after the
     /// takeover and the run left to its new holder.
