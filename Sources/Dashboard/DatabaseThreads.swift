@@ -3,6 +3,7 @@
 // none runs on Swift's cooperative pool (one thread per core), which answers every request: the
 // pages and scripts never wait for the database, and each API request is answered in bounded time.
 import Foundation
+import Store
 
 final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and `idle` are guarded by `condition`
     /// Threads at most: as many as the PostgreSQL store's connections (and GRDB's readers), so
@@ -40,10 +41,10 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
                 if idle > 0 {
                     condition.signal()
                 } else if threads < maximumThreads {
-                    threads += 1
-                    let thread = Thread { [self] in work() }
-                    thread.name = "slope.dashboard.database"
-                    thread.start()
+                    // Refused (a memory limit): the request waits for a thread that runs, or its deadline.
+                    if (try? SystemThread.start(for: "reading the database", name: "slope.dashboard.database", { [self] in work() })) != nil {
+                        threads += 1
+                    }
                 }
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + answerWithin) { [self] in

@@ -202,7 +202,7 @@ public enum DataCatalog {
             // Its values (features and target) in float64, and their bytes for the sha256 (see `generated`).
             let bytes = rows * ((options["features"] ?? 2) + 1) * 8 * 2
             try MemoryLimits.require(bytes: bytes, field: "--dataset \(name)",
-                                     needs: "the dataset needs about \(MemoryLimits.gigabytes(bytes)) of memory to generate")
+                                     needs: "the dataset needs about \(MemoryLimits.memorySize(bytes)) of memory to generate")
         }
         switch builtIn {
         case .digits:

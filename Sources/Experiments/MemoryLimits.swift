@@ -8,8 +8,11 @@ import Foundation
 enum MemoryLimits {
     /// Memory in GB with one decimal ("0.7 GB", "1152.1 GB"), the one way Experiments says a size of
     /// memory: a need and the limit it meets are said in the same unit, so that they read against each
-    /// other (Store's `describeBytes`, for files, picks the unit by the size).
-    static func gigabytes(_ bytes: Double) -> String { String(format: "%.1f GB", bytes / 1e9) }
+    /// other (Store's `describeBytes`, for files, picks the unit by the size). Under 0.1 GB in whole MB
+    /// ("12 MB"): a small network's need and a used-up limit both read "0.0 GB" otherwise.
+    static func memorySize(_ bytes: Double) -> String {
+        bytes < 0.05e9 ? String(format: "%.0f MB", bytes / 1e6) : String(format: "%.1f GB", bytes / 1e9)
+    }
 
     /// The tightest limit and how to say it ("this machine has 24.0 GB").
     struct Limit: Equatable {
@@ -20,17 +23,17 @@ enum MemoryLimits {
     /// The least of the limits that apply to this process now.
     static func current() -> Limit {
         var limits = [Limit(bytes: Double(ProcessInfo.processInfo.physicalMemory),
-                            description: "this machine has " + gigabytes(Double(ProcessInfo.processInfo.physicalMemory)))]
+                            description: "this machine has " + memorySize(Double(ProcessInfo.processInfo.physicalMemory)))]
         // Each rlimit less what the process already counts against it (its loaded data among it).
         for (resource, field, name) in [(RLIMIT_AS, "VmSize:", "the address-space limit (ulimit -v"),
                                          (RLIMIT_DATA, "VmData:", "the data-size limit (ulimit -d")] {
             var limit = rlimit()
             guard getrlimit(Int32(resource.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { continue }  // RLIM_INFINITY
             let left = max(0, Double(limit.rlim_cur) - statusBytes(field))
-            limits.append(Limit(bytes: left, description: "\(name), \(gigabytes(Double(limit.rlim_cur)))) leaves \(gigabytes(left))"))
+            limits.append(Limit(bytes: left, description: "\(name), \(memorySize(Double(limit.rlim_cur)))) leaves \(memorySize(left))"))
         }
         if let bytes = currentCgroupLimit() {
-            limits.append(Limit(bytes: bytes, description: "the cgroup memory limit is " + gigabytes(bytes)))
+            limits.append(Limit(bytes: bytes, description: "the cgroup memory limit is " + memorySize(bytes)))
         }
         return limits.min { $0.bytes < $1.bytes }!
     }

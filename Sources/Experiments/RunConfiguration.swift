@@ -185,7 +185,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         let data = Double(dataRows) * ((inputs + outputs) * scalar + 8 + outputs * 8)
         let bytes = Double(training.parameterCount) * scalar * parameterCopies + batch * training.layerSizes.reduce(0.0) { $0 + Double($1) } * scalar * 3 + data
         let network = "a \(layers) network (\(training.parameterCount) parameters) on \(dataRows) rows of data "
-            + "needs about \(MemoryLimits.gigabytes(bytes)) of memory to train"
+            + "needs about \(MemoryLimits.memorySize(bytes)) of memory to train"
         try MemoryLimits.require(bytes: bytes, field: data > bytes / 2 ? "--dataset" : "--hidden", needs: network)
     }
 

@@ -146,7 +146,7 @@ public final class Worker: @unchecked Sendable {
         @Sendable func startThread(_ index: Int) {
             summary.update { $0.threads += 1 }
             group.enter()
-            let thread = Thread { [self] in
+            let body: @Sendable () -> Void = { [self] in
                 defer { group.leave() }
                 var startedNext = false
                 // Runs of a queue (not TPE trials, sampled at their claim) are claimed with the
@@ -188,8 +188,14 @@ public final class Worker: @unchecked Sendable {
                     if outcome.isSuspended { return }
                 }
             }
-            thread.stackSize = 8 << 20
-            thread.start()
+            do {
+                try SystemThread.start(for: "training", name: "Slope.Worker.\(index)", body)
+            } catch {
+                // Refused (a memory limit): the threads started go on; with none, the worker ends with the reason.
+                summary.update { $0.threads -= 1 }
+                if index == 0 { firstError.update { if $0 == nil { $0 = error } } }
+                group.leave()
+            }
         }
         startThread(0)
         group.wait()
@@ -391,6 +397,9 @@ public final class Worker: @unchecked Sendable {
             } else {
                 outcome = fail(runID, holder: holder, message: error.description)
             }
+        } catch let error as SystemThread.Refused {
+            // No thread for its epoch writes (a memory limit): this worker's condition, as a missing file is.
+            outcome = putBack(runID, holder: holder, reason: error.description + ".")
         } catch {
             outcome = fail(runID, holder: holder, message: "\(error)")
         }

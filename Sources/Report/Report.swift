@@ -30,6 +30,7 @@ struct Report: ParsableCommand {
     /// with 1; bad expressions and arguments found while running also exit with 2. Never a stack trace.
     static func main() {
         StandardStream.errorPrefix = "report: error: "
+        MallocArenas.fitToLimits()  // before any thread: under `ulimit -v` threads must still start
         // A reader that went away (`report runs | head`) shows as a failed write, which ends the
         // command quietly (StandardStream), on either store and wherever the write happens.
         signal(SIGPIPE, SIG_IGN)

@@ -29,6 +29,7 @@ struct Runner: ParsableCommand {
     static func main() {
         // A reader of standard output that went away shows as a failed write (StandardStream):
         // commands that train go on without their output (closedOutputNotice), the others end quietly.
+        MallocArenas.fitToLimits()  // before any thread: under `ulimit -v` threads must still start
         signal(SIGPIPE, SIG_IGN)
         let names = configuration.subcommands.map { $0._commandName }
         if let unknown = UsageMessages.unknownCommand(Array(CommandLine.arguments.dropFirst()), tool: "runner", commands: names) {

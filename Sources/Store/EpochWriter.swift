@@ -32,7 +32,8 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
     private var bytes = 0
     private var firstFailure: Error?
     private var isFinishing = false
-    private var thread: Thread?
+    /// Whether the writer's thread runs (started by a submit, ended once nothing is left).
+    private var isRunning = false
 
     /// - Parameters:
     ///   - byteBudget: tensor bytes that more than two epochs on their way may take (default: no limit).
@@ -56,14 +57,17 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
         defer { condition.unlock() }
         while firstFailure == nil && isFull(adding: size) { condition.wait() }
         if let firstFailure { throw firstFailure }
+        if !isRunning {
+            // Refused (a memory limit): this epoch and the later ones fail with the reason, never wait for a writer.
+            do { try SystemThread.start(for: "writing epochs", name: "Slope.EpochWriter") { [self] in writeLoop() } } catch {
+                firstFailure = error
+                condition.broadcast()
+                throw error
+            }
+            isRunning = true
+        }
         waiting.append((epoch, tensors))
         bytes += size
-        if thread == nil {
-            let thread = Thread { [self] in writeLoop() }
-            thread.name = "Slope.EpochWriter"
-            self.thread = thread
-            thread.start()
-        }
         condition.broadcast()
     }
 
@@ -80,7 +84,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
         defer { condition.unlock() }
         isFinishing = true
         condition.broadcast()
-        while thread != nil { condition.wait() }
+        while isRunning { condition.wait() }
         isFinishing = false
     }
 
@@ -118,7 +122,7 @@ public final class EpochWriter: @unchecked Sendable {  // state under `condition
             if !takesMore && inFlight == nil {
                 waiting = []
                 bytes = 0
-                thread = nil
+                isRunning = false
                 condition.broadcast()
                 condition.unlock()
                 return

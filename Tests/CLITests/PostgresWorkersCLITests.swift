@@ -1,6 +1,7 @@
 // Several `runner work` processes on one PostgreSQL sweep (claims with FOR UPDATE SKIP LOCKED):
 // each run is trained by exactly one of them, every epoch 0..N is stored exactly once, and the
 // bits are those of the same sweep run by one process on SQLite.
+@testable import CLISupport
 import Foundation
 @testable import Store
 import TestSupport
@@ -63,5 +64,40 @@ final class PostgresWorkersCLITests: XCTestCase {
         let expectedTensors = try tensors(expected)
         XCTAssertFalse(expectedTensors.isEmpty)
         XCTAssertEqual(try tensors(store), expectedTensors, "tensors bit-identical to one process on SQLite")
+    }
+
+    /// Under an address-space limit (`ulimit -v`, a batch scheduler's h_vmem) a worker's threads still
+    /// start: glibc reserved 64 MB of address space per thread arena, a dozen threads (NIO's, Dispatch's,
+    /// the epoch writer, training) used up 0.5 GB, and the worker hung with two runs `running`, deaf to
+    /// Ctrl-C (store16's note). Now malloc's arenas fit the limit: the sweep ends, every run completed.
+    /// Bounded: killed after 120 s (it took under a second).
+    func testAWorkerUnderAnAddressSpaceLimitFinishes() throws {
+        let runner = builtExecutable("runner")
+        let queued = try ChildProcess.run(runner, sweep + ["--queue-only", "--db", server.url])
+        XCTAssertEqual(queued.status, 0, queued.error)
+        let worker = try ChildProcess(URL(fileURLWithPath: "/bin/sh"),
+                                      ["-c", #"ulimit -v 500000 && exec "$0" "$@""#, runner.path, "work", "--sweep", "1", "--jobs", "2", "--db", server.url])
+        let deadline = Date().addingTimeInterval(120)
+        while worker.process.isRunning && Date() < deadline { usleep(100_000) }
+        let hung = worker.process.isRunning
+        if hung { kill(worker.pid, SIGKILL) }
+        let result = worker.finish()
+        XCTAssertFalse(hung, "the worker did not end within 120 s under ulimit -v 500000: \(result.error)")
+        XCTAssertEqual(result.status, 0, result.error)
+        let store = try SlopeStore(location: server.url, mode: .readOnly)
+        defer { try? store.close() }
+        XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), Array(repeating: .completed, count: 8))
+        for runID in Int64(1)...8 { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), Array(0...epochs), "run \(runID)") }
+    }
+
+    /// The arenas malloc may have under a limit: a quarter of the limit in 64 MB reservations, at
+    /// least 2, at most glibc's own 8 per core; no limit, glibc's rule.
+    func testMallocArenasFitALimit() {
+        XCTAssertNil(MallocArenas.arenaCount(limit: nil, processors: 2))
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 500_000 * 1024, processors: 2), 2)  // ulimit -v 500000: 488 MB / 256 MB, at least 2
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 2), 16)  // 4 GB: 16 arenas, glibc's 8 x 2 cores
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 64), 16)  // 4 GB on 64 cores: the quarter rules
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 1 << 40, processors: 2), 16)  // 1 TB: glibc's own cap
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 0, processors: 0), 2)
     }
 }

@@ -47,4 +47,14 @@ final class MemoryLimitsTests: XCTestCase {
         XCTAssertTrue(MemoryLimits.canAllocate(bytes: 1 << 20))
         XCTAssertFalse(MemoryLimits.canAllocate(bytes: 1 << 62), "4 EiB is never given")
     }
+
+    /// Sizes of memory in GB with one decimal; under 0.05 GB in whole MB, so that a small network's
+    /// need and a limit used up do not both read "0.0 GB" (seen under ulimit -v 300000).
+    func testMemorySizesReadAgainstEachOther() {
+        XCTAssertEqual(MemoryLimits.memorySize(700_000_000), "0.7 GB")
+        XCTAssertEqual(MemoryLimits.memorySize(1_152_100_000_000), "1152.1 GB")
+        XCTAssertEqual(MemoryLimits.memorySize(3_200_000), "3 MB")
+        XCTAssertEqual(MemoryLimits.memorySize(0), "0 MB")
+        XCTAssertEqual(MemoryLimits.memorySize(60_000_000), "0.1 GB")
+    }
 }

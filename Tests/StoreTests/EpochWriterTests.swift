@@ -201,4 +201,28 @@ extension EpochWriter {
             return WrittenEpochs()
         }, capacity: capacity, batchBytes: batchBytes)
     }
+
+    /// A thread the system refuses (here a stack of 1 PB, which no address space holds) is said, not
+    /// silently never run (Foundation's `Thread.start()`): the body does not run, the error names the
+    /// purpose and what to change.
+    func testARefusedThreadIsSaidAndItsBodyNeverRuns() throws {
+        final class Flag: @unchecked Sendable {
+            private let lock = NSLock()
+            private var raised = false
+            func raise() { lock.withLock { raised = true } }
+            var value: Bool { lock.withLock { raised } }
+        }
+        let ran = Flag()
+        XCTAssertThrowsError(try SystemThread.start(for: "writing epochs", name: "test", stackSize: 1 << 50) { ran.raise() }) { error in
+            let refused = error as? SystemThread.Refused
+            XCTAssertEqual(refused?.purpose, "writing epochs")
+            XCTAssertTrue(refused?.description.hasPrefix("could not start a thread for writing epochs: the system refused one (") ?? false, "\(error)")
+            XCTAssertTrue(refused?.description.hasSuffix("raise it or use fewer --jobs") ?? false, "\(error)")
+        }
+        let done = DispatchSemaphore(value: 0)
+        XCTAssertFalse(ran.value, "the refused thread's body never ran")
+        try SystemThread.start(for: "a test", name: "test") { ran.raise(); done.signal() }
+        XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(ran.value, "a thread the system gives runs its body")
+    }
 }
