@@ -251,6 +251,8 @@ struct DashboardData: Sendable {
         let columnColumn = try Self.column(columns ?? "batch_size", name: "cols")
         let metricColumn = try metric.map { try Self.column($0, name: "metric", numeric: true) }
         _ = try Self.filter(filter)
+        // Named as this request names them (newuser17 D2); report grid says --rows and --cols.
+        if rowColumn == columnColumn { throw DashboardError.badParameter(Reporter.sameAxesMessage(rowColumn, rows: "rows", cols: "cols")) }
         let reporter = Reporter(queries: queries)
         // As `report grid` refuses it (a random or TPE search's 2,000 values per axis): the page shows the message.
         // Decided from a count first, so that a 100,000-run sweep is refused without reading its runs.

@@ -124,7 +124,7 @@ struct Grid: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("The sweep.", valueName: "id"), transform: Accepted.sweep.parse) var sweep: Int64
     @Option(help: ArgumentHelp("Run column for the rows: any setting (weight_decay, hidden, activation...) or result (default: the first setting the sweep varies, seed last).", valueName: "column"))
     var rows: String?
-    @Option(help: ArgumentHelp("Run column for the columns (default: the second setting the sweep varies; with one, seed or learning_rate).", valueName: "column"))
+    @Option(help: ArgumentHelp("Run column for the columns (default: the second setting the sweep varies; with one, seed when it varies, else learning_rate, or batch_size for the learning rate itself).", valueName: "column"))
     var cols: String?
     @OptionGroup var ranking: RankingOptions
     @Option(name: .customLong("where"), help: ArgumentHelp("Only runs matching this filter expression (as in `report runs`).", valueName: "expression"))

@@ -25,7 +25,7 @@ struct Serve: ParsableCommand, ReadsDatabase {
             """)
 
     @OptionGroup var database: DatabaseOptionsOf<ColumnsHidden>
-    @Option(help: ArgumentHelp("The address to listen on. Default: 127.0.0.1 (this machine only).", valueName: "address"))
+    @Option(help: ArgumentHelp("The address to listen on (127.0.0.1: this machine only).", valueName: "address"))
     var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: ArgumentHelp("The port to listen on: \(Accepted.port.expected). Default: 8080.", valueName: "port"),
             transform: Accepted.port.parse)

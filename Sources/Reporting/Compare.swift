@@ -301,9 +301,10 @@ extension Reporter {
         return counts.isEmpty ? text : text + " (" + counts.joined(separator: ", ") + ")"
     }
 
-    /// Why a pivot of a column against itself is refused (`report grid` and the dashboard's heatmap).
-    public static func sameAxesMessage(_ column: RunColumn) -> String {
-        "--rows and --cols are both \(column.rawValue): give two different columns (one against itself is only a diagonal)"
+    /// Why a pivot of a column against itself is refused (`report grid` and the dashboard's heatmap, which
+    /// names its parameters `rows` and `cols`).
+    public static func sameAxesMessage(_ column: RunColumn, rows: String = "--rows", cols: String = "--cols") -> String {
+        "\(rows) and \(cols) are both \(column.rawValue): give two different columns (one against itself is only a diagonal)"
     }
 
     /// The pivot of a sweep: `metric` (default: the sweep's own metric, else the best validation or

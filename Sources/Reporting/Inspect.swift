@@ -415,12 +415,23 @@ extension Reporter {
         // the stored weight_velocity: that rule is explained from the state like adam's.
         if configuration.optimizer == .sgd && configuration.momentum == 0 {
             let stepGradient = (row == nil ? slope.gradient : slope.product) + decayTerm
-            out += "a step of learning_rate \(formatNumber(run.learningRate)) changes the weight by \(show(-run.learningRate * stepGradient))\n"
+            // One row's step is a batch of one: the run's own steps take the mean over its batches' rows (newuser17 T2).
+            let alone = row == nil ? "" : " on this row alone"
+            out += "a step of learning_rate \(formatNumber(run.learningRate))\(alone) changes the weight by \(show(-run.learningRate * stepGradient))\n"
+            if row != nil { out += Self.batchOfOneNote(batchSize: run.batchSize, rows: inputs.training.rowCount) }
             return out
         }
         out += Self.optimizerStepText(configuration: configuration, tensors: tensors, epoch: chosenEpoch, layer: layer, i: i, j: j,
                                       weight: weight ?? 0, gradient: row == nil ? slope.gradient : slope.product, show: show)
+        if row != nil { out += Self.batchOfOneNote(batchSize: run.batchSize, rows: inputs.training.rowCount) }
         return out
+    }
+
+    /// After the step `--row` computes from one row's slope: the run's own steps average the slopes of a batch.
+    static func batchOfOneNote(batchSize: Int, rows: Int) -> String {
+        let batch = min(batchSize, rows)
+        return batch <= 1 ? "" : "  (with this row as a batch of one; the run's steps take the mean slope over batches of \(batch) rows"
+            + (batchSize >= rows ? ", the whole training set" : "") + ")\n"
     }
 
     /// The update rule that moves the weight (sgd with momentum, adam, adamw, rmsprop): its next step from the state

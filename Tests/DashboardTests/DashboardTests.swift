@@ -405,9 +405,9 @@ class DashboardTests: XCTestCase {
         XCTAssertEqual((none["cells"] as! [Any]).count, 0)
 
         try await assertError("/api/sweeps/1/heatmap?rows=colour", .badRequest, "rows: unknown column 'colour'")
-        // A setting against itself is only a diagonal: refused with report grid's message, as report grid refuses it.
+        // A setting against itself is only a diagonal: refused as report grid refuses it, naming this request's parameters.
         try await assertError("/api/sweeps/1/heatmap?rows=learning_rate&cols=learning_rate", .badRequest,
-                              "--rows and --cols are both learning_rate: give two different columns (one against itself is only a diagonal)")
+                              "rows and cols are both learning_rate: give two different columns (one against itself is only a diagonal)")
         try await assertError("/api/sweeps/1/heatmap?metric=name", .badRequest, "metric must be a numeric column")
         try await assertError("/api/sweeps/5/heatmap", .notFound, "no sweep with id 5")
     }

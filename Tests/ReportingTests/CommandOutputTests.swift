@@ -393,7 +393,8 @@ training row 3 (training rows count from 0 in the data's order, without the vali
 × slope of the loss w.r.t. node 0's output  4.49034
 = slope of the loss w.r.t. the weight       1.16595
   (backprop's gradient for this row: 1.16595)
-a step of learning_rate 0.5 changes the weight by -0.582975
+a step of learning_rate 0.5 on this row alone changes the weight by -0.582975
+  (with this row as a batch of one; the run's steps take the mean slope over batches of 4 rows, the whole training set)
 
 """#)
     }
