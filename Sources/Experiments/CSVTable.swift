@@ -48,9 +48,13 @@ struct CSVTable: Equatable {
     /// digits file parses in milliseconds (String and Character handling was 30x slower).
     /// - Complexity: O(n) in the number of bytes.
     /// `textColumn`: the column that may hold text (the target, by name; nil: the last column).
-    static func parse(_ bytes: [UInt8], file: String, textColumn: String? = nil) throws -> CSVTable {
+    /// `checkHeader`: the caller's checks of the column names, before any row is read (a column the
+    /// caller refuses is said as such, not as a cell of it that is no number).
+    static func parse(_ bytes: [UInt8], file: String, textColumn: String? = nil, checkHeader: (([String]) throws -> Void)? = nil) throws -> CSVTable {
         // Excel's "CSV UTF-8" starts with a byte-order mark: not part of the first column's name.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return try parse(Array(bytes.dropFirst(3)), file: file, textColumn: textColumn) }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return try parse(Array(bytes.dropFirst(3)), file: file, textColumn: textColumn, checkHeader: checkHeader)
+        }
         let hasNUL = bytes.withUnsafeBufferPointer { $0.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
         if hasNUL {
             throw ExperimentsError.badData(file: file, line: nil, column: nil,
@@ -95,6 +99,7 @@ struct CSVTable: Equatable {
                 throw ExperimentsError.badData(file: file, line: headerLine, column: "'\(shownText(name))'", reason: "column name '\(shownText(name))' appears twice in the header")
             }
         }
+        try checkHeader?(header)
         let textIndex = textColumn.map { header.firstIndex(of: $0) } ?? header.count - 1
         var textCells: [Int: String] = [:]  // row -> text, for the text column's non-numbers
         var beyondFloat32: [Int: (line: Int, text: String)] = [:]

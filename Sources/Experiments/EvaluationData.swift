@@ -40,22 +40,22 @@ extension DataCatalog {
 
         // The same CSV checks as training data (header, field counts, finite numbers, text only in the target).
         let bytes = try InputFile.contents(file, what: "a CSV file") { .badData(file: file, line: nil, column: nil, reason: $0) }
-        let table = try CSVTable.parse([UInt8](bytes), file: file, textColumn: targetName)
         let featureNames = training.featureNames
-        let columns = table.columnNames
-        var featureColumns: [Int] = []
-        for name in featureNames {
-            guard let index = columns.firstIndex(of: name) else {
+        // The columns are checked before any row: an id column of text is said as a column to remove,
+        // not as a cell that is no number (hostile17 H2).
+        let table = try CSVTable.parse([UInt8](bytes), file: file, textColumn: targetName) { columns in
+            for name in featureNames where !columns.contains(name) {
                 throw ExperimentsError.badData(file: file, line: 1, column: nil,
                     reason: "no column '\(shownText(name))'; the run's features are \(listed(featureNames)) (from \(trainingName))")
             }
-            featureColumns.append(index)
+            if let extra = columns.first(where: { !featureNames.contains($0) && $0 != targetName }) {
+                throw ExperimentsError.badData(file: file, line: 1, column: "'\(shownText(extra))'",
+                    reason: "is neither a feature of the run (\(listed(featureNames))) nor its target '\(shownText(targetName))'; remove that column")
+            }
         }
+        let columns = table.columnNames
+        let featureColumns = featureNames.map { columns.firstIndex(of: $0)! }  // each there (checked with the header)
         let targetColumn = columns.firstIndex(of: targetName)
-        if let extra = columns.first(where: { !featureNames.contains($0) && $0 != targetName }) {
-            throw ExperimentsError.badData(file: file, line: 1, column: "'\(shownText(extra))'",
-                reason: "is neither a feature of the run (\(listed(featureNames))) nor its target '\(shownText(targetName))'; remove that column")
-        }
         if let targetColumn, table.mixedText != nil || (table.texts != nil && classNames == nil) {
             let line = table.mixedText?.line
             throw ExperimentsError.badData(file: file, line: line, column: "'\(shownText(columns[targetColumn]))'",

@@ -17,6 +17,13 @@ enum InputFile {
         return data
     }
 
+    /// The first `count` bytes of the file at `path` (fewer for a shorter file, none when it cannot be read).
+    static func prefix(_ path: String, count: Int = 4096) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: count)) ?? Data()
+    }
+
     /// Why `path` is not a regular file that can be read whole, or nil. Slope reads inputs whole and
     /// records their SHA-256, and resuming a run reads its data again: a stream cannot do that.
     static func problem(_ path: String, what: String) -> String? {

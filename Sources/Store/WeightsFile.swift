@@ -221,6 +221,21 @@ public struct WeightsFile: Codable, Equatable, Sendable {
 
     /// Where a file that is not JSON goes wrong, as JSONSerialization tells it: ": it ends too
     /// early (cut short?)" or " at line L, column C" (from 1, columns in characters), else "".
+    /// Why a file whose first bytes are `prefix` cannot be a weights file, or nil: JSON's top
+    /// value, after a byte-order mark and white space, is an object or a list. Said from the first
+    /// bytes, before a file given by mistake (a dataset, another tool's 3 GB checkpoint) is read whole.
+    public static func startProblem(_ prefix: Data) -> String? {
+        var bytes = prefix[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        guard let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }  // all white: decode says so
+        guard first != UInt8(ascii: "{") && first != UInt8(ascii: "[") else { return nil }
+        let before = bytes[..<bytes.firstIndex(of: first)!]
+        let line = before.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 - before.startIndex } ?? 0) + 1
+        let shown = (0x21...0x7E).contains(first) ? "'\(Character(Unicode.Scalar(first)))'" : String(format: "the byte 0x%02X", first)
+        return "not a Slope weights file: it begins with \(shown) at line \(line), column \(column); a weights file is a JSON object {...} or list [...]"
+    }
+
     static func syntaxErrorPlace(in data: Data) -> String {
         do {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])

@@ -88,6 +88,9 @@ final class EvaluateCLITests: CLITestCase {
             ("missing.csv", "x1,label\n2,cat\n", 2, "no column 'x2'"),
             ("bird.csv", "x1,x2,label\n2,2,bird\n", 2, "data row 1 has class 'bird', which the run was not trained on (its classes: cat, dog)"),
             ("extra.csv", "id,x1,x2,label\n1,2,2,cat\n", 2, "'id'"),
+            // An id column of text: said as a column to remove, before any cell of it (hostile17 H2).
+            ("named.csv", "id,x1,x2,label\nfoo,2,2,cat\n", 2,
+             "named.csv, line 1, column 'id': is neither a feature of the run (x1, x2) nor its target 'label'; remove that column"),
             ("short.csv", "x1,x2,label\n2,2,cat\n2,cat\n", 2, "short.csv"),
             ("empty.csv", "x1,x2,label\n", 2, "no data rows"),
         ]

@@ -37,6 +37,10 @@ final class SweepFileInputTests: XCTestCase {
         // Aliases within the bound still work.
         XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {hidden: &h [4, 4]}\nparameters: {seed: {values: [1, 2]}}\n",
                                            file: "s.yaml").expand().map(\.settings.hidden), [[4, 4], [4, 4]])
+        // Without aliases, 100,000 values written out: no alias to blame (hostile17 H6).
+        let written = "parameters:\n  learning_rate: {values: [" + (1...100_000).map { "0.\($0)" }.joined(separator: ",") + "]}\n"
+        XCTAssertEqual(message(written), "s.yaml: holds more than 100000 YAML values; a sweep file needs far fewer (a sweep has at most "
+                       + "\(SweepSpec.maximumRunCount) runs): for many values of a number, give a distribution with method: random")
         // A large bad value is not rendered whole into the message.
         let large = message("parameters:\n  hidden: {values: [[" + Array(repeating: "0", count: 5000).joined(separator: ", ") + "]]}\n")
         XCTAssertEqual(large, "s.yaml: parameters.hidden.values[0]: '[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...' is not accepted; "

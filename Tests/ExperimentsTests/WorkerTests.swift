@@ -708,7 +708,10 @@ final class WorkerTests: XCTestCase {
         // Wrong JSON types are named by where they are; values that are not finite in the run's
         // precision are refused (they would only make a diverged run).
         let cases: [(String, String)] = [
-            ("42", "not a Slope weights file: expected an object with a \"tensors\" list, or a list of tensors"),
+            ("42", "not a Slope weights file: it begins with '4' at line 1, column 1; a weights file is a JSON object {...} or list [...]"),
+            ("\u{FEFF}\n  label,x0\n1,2\n", "not a Slope weights file: it begins with 'l' at line 2, column 3; a weights file is a JSON object {...} or list [...]"),
+            ("\0\0\0", "not a Slope weights file: it begins with the byte 0x00 at line 1, column 1; a weights file is a JSON object {...} or list [...]"),
+            ("\"tensors\"", "not a Slope weights file: it begins with '\"' at line 1, column 1"),
             ("{\"tensors\": [{\"layer\": 1.5, \"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: bad value at .tensors[0].layer"),
             ("{\"tensors\": [{\"kind\": \"weight\", \"values\": [1]}]}", "not a Slope weights file: no \"layer\" field in .tensors[0]"),
             ("{\"tensors\": [", "not a Slope weights file: not valid JSON"),
