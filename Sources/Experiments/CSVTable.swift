@@ -48,6 +48,13 @@ struct CSVTable: Equatable {
     /// digits file parses in milliseconds (String and Character handling was 30x slower).
     /// - Complexity: O(n) in the number of bytes.
     /// `textColumn`: the column that may hold text (the target, by name; nil: the last column).
+    /// Why `bytes` (a whole file, or its first bytes: `InputFile.contents` asks before reading the
+    /// rest) are no CSV text, or nil: NUL bytes (UTF-16, a binary file, a sparse file of zeros).
+    static func binaryProblem(_ bytes: Data) -> String? { bytes.contains(0) ? binaryText : nil }
+
+    private static let binaryText = "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: "
+        + "a header row naming the columns, then one row per sample"
+
     /// `checkHeader`: the caller's checks of the column names, before any row is read (a column the
     /// caller refuses is said as such, not as a cell of it that is no number).
     static func parse(_ bytes: [UInt8], file: String, textColumn: String? = nil, checkHeader: (([String]) throws -> Void)? = nil) throws -> CSVTable {
@@ -56,10 +63,7 @@ struct CSVTable: Equatable {
             return try parse(Array(bytes.dropFirst(3)), file: file, textColumn: textColumn, checkHeader: checkHeader)
         }
         let hasNUL = bytes.withUnsafeBufferPointer { $0.baseAddress.map { memchr($0, 0, bytes.count) != nil } ?? false }
-        if hasNUL {
-            throw ExperimentsError.badData(file: file, line: nil, column: nil,
-                reason: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: a header row naming the columns, then one row per sample")
-        }
+        if hasNUL { throw ExperimentsError.badData(file: file, line: nil, column: nil, reason: binaryText) }
         try checkUTF8(bytes, file: file)
         try checkCarriageReturns(bytes, file: file)
         // Lines one at a time (no array of line ranges: 16 bytes per line, for a file of blank lines

@@ -75,7 +75,7 @@ public enum DataCatalog {
         if FileManager.default.fileExists(atPath: name) {
             let statKey = fileSignature(name).map { "stat:\(name)\u{0}\($0)" + options }
             if let statKey, let cached = cache.value(for: statKey) { return cached }
-            let data = try InputFile.contents(name, what: "a CSV file") { .badData(file: name, line: nil, column: nil, reason: $0) }
+            let data = try InputFile.contents(name, what: "a CSV file", refusedFromStart: CSVTable.binaryProblem) { .badData(file: name, line: nil, column: nil, reason: $0) }
             let sha256 = SHA256.hexDigest(data)
             let key = "file:\(name)\u{0}\(sha256)" + options
             let loaded = try cache.value(for: key) ?? loadCSV(data, file: name, target: target, task: task, sha256: sha256)

@@ -39,7 +39,7 @@ extension DataCatalog {
         let classNames = loaded.classNames
 
         // The same CSV checks as training data (header, field counts, finite numbers, text only in the target).
-        let bytes = try InputFile.contents(file, what: "a CSV file") { .badData(file: file, line: nil, column: nil, reason: $0) }
+        let bytes = try InputFile.contents(file, what: "a CSV file", refusedFromStart: CSVTable.binaryProblem) { .badData(file: file, line: nil, column: nil, reason: $0) }
         let featureNames = training.featureNames
         // The columns are checked before any row: an id column of text is said as a column to remove,
         // not as a cell that is no number (hostile17 H2).

@@ -9,8 +9,12 @@ enum InputFile {
     /// - Parameters:
     ///   - what: what the user should give instead, for the message ("a CSV file").
     ///   - error: makes the thrown error from the reason ("is a directory; give a CSV file").
-    static func contents(_ path: String, what: String, error: (String) -> ExperimentsError) throws -> Data {
+    ///   - refusedFromStart: why a file beginning with these bytes (its first 4 KB) is refused, or nil:
+    ///     said before the rest is read (a 3 GB file given by mistake took minutes).
+    static func contents(_ path: String, what: String, refusedFromStart: ((Data) -> String?)? = nil,
+                         error: (String) -> ExperimentsError) throws -> Data {
         if let reason = problem(path, what: what) { throw error(reason) }
+        if let refusedFromStart, let reason = refusedFromStart(prefix(path)) { throw error(reason) }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw error(access(path, R_OK) != 0 ? "permission denied (see its mode with ls -l)" : "cannot be read (an I/O error?)")
         }
@@ -18,7 +22,7 @@ enum InputFile {
     }
 
     /// The first `count` bytes of the file at `path` (fewer for a shorter file, none when it cannot be read).
-    static func prefix(_ path: String, count: Int = 4096) -> Data {
+    private static func prefix(_ path: String, count: Int = 4096) -> Data {
         guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
         defer { try? handle.close() }
         return (try? handle.read(upToCount: count)) ?? Data()

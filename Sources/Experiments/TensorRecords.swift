@@ -114,10 +114,9 @@ public enum TensorRecords {
 public enum InitialWeights {
     public static func load(path: String, configuration: TrainingConfiguration) throws -> (parameters: [LayerParameters], sha256: String) {
         // From its first bytes: a dataset or another tool's checkpoint given by mistake is not read whole (hostile17 H5).
-        if InputFile.problem(path, what: "a JSON weights file") == nil, let problem = WeightsFile.startProblem(InputFile.prefix(path)) {
-            throw ExperimentsError.badInitialWeights(file: path, reason: problem)
+        let data = try InputFile.contents(path, what: "a JSON weights file", refusedFromStart: WeightsFile.startProblem) {
+            .badInitialWeights(file: path, reason: $0)
         }
-        let data = try InputFile.contents(path, what: "a JSON weights file") { .badInitialWeights(file: path, reason: $0) }
         let parameters = try parse(data, file: path, configuration: configuration)
         return (parameters, SHA256.hexDigest(data))
     }

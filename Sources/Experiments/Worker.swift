@@ -17,7 +17,7 @@ public enum WorkerEvent: Sendable {
 public enum RunOutcome: Equatable, Sendable {
     case finished(RunStatus, reason: String)
     /// Requeued after Ctrl-C; `runner resume` continues it.
-    case interrupted(epoch: Int)
+    case interrupted(epoch: Int?)
     /// Another claim holds it now (it was reclaimed while this one was slow or cut off): what the
     /// store found, e.g. `it is held by runner 77@b under claim 3; this worker's claim 2 is stale`.
     case lost(String)
@@ -466,6 +466,9 @@ public final class Worker: @unchecked Sendable {
                        label: String, next: NextClaim?) throws -> RunOutcome {
         let runID = claimed.id
         let (trainingData, validationData) = try DataCatalog.prepare(configuration.data, databasePath: store.path)
+        // Ctrl-C while the data was read (a large CSV takes seconds): back to the queue as it was, no epoch
+        // trained after it (hostile17 H4: an epoch was trained and stored first).
+        if stop.isRequested { return requeueUnstarted(claimed) ?? .interrupted(epoch: claimed.lastStoredEpoch) }
         do {
             try RunConfiguration.checkMemory(configuration.training, rowCount: trainingData.rowCount,  // this worker's limits, not the queueing process's
                                              dataRows: trainingData.rowCount + (validationData?.rowCount ?? 0))
@@ -660,7 +663,7 @@ extension RunOutcome {
     public var detail: String {
         switch self {
         case let .finished(_, reason): return reason
-        case let .interrupted(epoch): return "requeued after epoch \(epoch)"
+        case let .interrupted(epoch): return epoch.map { "requeued after epoch \($0)" } ?? "requeued before its first epoch"
         case let .lost(message), let .failed(message): return message
         case let .suspended(reason, requeued): return reason + (requeued ? " (requeued)" : "")
         case let .databaseGone(message): return message

@@ -229,7 +229,9 @@ final class RunnerProcessTests: XCTestCase {
             if process.process.isRunning == false { return XCTFail("the sweep ended before it could be interrupted") }
             if FileManager.default.fileExists(atPath: db), let store = try? SlopeStore(path: db, mode: .readOnly),
                let runs = try? store.runs(sweepID: 1),
-               runs.contains(where: { $0.status == .running && $0.epochsDone >= epochs }), runs.contains(where: { $0.status == .queued }) {
+               let running = runs.first(where: { $0.status == .running && $0.epochsDone >= epochs }), runs.contains(where: { $0.status == .queued }),
+               // Its epoch `epochs` stored: the run trains (a signal while its data is read requeues it before any epoch).
+               (try? store.epochs(runID: running.id).last?.epoch).flatMap({ $0 }).map({ $0 >= epochs }) == true {
                 return
             }
             usleep(10_000)

@@ -299,6 +299,26 @@ final class WorkerTests: XCTestCase {
         for runID in runIDs { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2], "run \(runID)") }
     }
 
+    /// Ctrl-C while a run's data is read (seconds for a large CSV) is acted on once it is read: the
+    /// run goes back to the queue with no epoch trained (hostile17 H4: an epoch was trained and stored
+    /// first). Here the request is there before the claim, as after such a read; a resume then trains it whole.
+    func testCtrlCDuringTheDataReadTrainsNoEpoch() throws {
+        let store = try store()
+        let runID = try store.createRun(try RunConfiguration.make(settings(epochs: 3)).newRun())
+        let stop = StopSignal()
+        stop.request()
+        let outcome = try Worker(store: store, stop: stop).runQueued(runID: runID)
+        XCTAssertEqual(outcome, .interrupted(epoch: nil))
+        XCTAssertEqual(outcome.detail, "requeued before its first epoch")
+        let run = try store.run(id: runID)
+        XCTAssertEqual(run.status, .queued)
+        XCTAssertEqual(run.stopReason, "interrupted before its first epoch")
+        XCTAssertEqual(try store.epochs(runID: runID).count, 0, "no epoch trained")
+        XCTAssertEqual(try Worker(store: store).resume(sweepID: nil, runID: runID, jobs: 1, staleAfter: 60).outcomes[runID],
+                       .finished(.completed, reason: "completed all epochs"))
+        XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), [0, 1, 2, 3])
+    }
+
     /// Another worker takes the run over mid-run (its heartbeat looked stale): this worker's next
     /// write fails, behind training, and the run ends here as lost, with nothing written after the
     /// takeover and the run left to its new holder.
