@@ -33,7 +33,15 @@ extension DataCatalog {
     /// - Throws: `ExperimentsError.badData` naming the file (and line or column) for a bad CSV, a
     ///   missing feature column, an unexpected column or a class the run does not know.
     public static func evaluationData(for configuration: RunConfiguration, file: String, databasePath: String?) throws -> EvaluationData {
-        let (trainingName, loaded) = try loadChecked(configuration.data, databasePath: databasePath)
+        let trainingName: String, loaded: LoadedData
+        do {
+            (trainingName, loaded) = try loadChecked(configuration.data, databasePath: databasePath)
+        } catch let ExperimentsError.storedInputUnavailable(trainingFile, reason) {
+            // Not the --data file: the run's own training data, which is read again (hostile17 H8).
+            throw ExperimentsError.storedInputUnavailable(file: trainingFile, reason: reason
+                + "; evaluate reads the run's training data again for its " + (configuration.data.standardize ? "standardization and " : "")
+                + "columns: run it where that file is (the folder the run was started from), or put the file back")
+        }
         let training = loaded.dataset
         let targetName = loaded.targetName ?? configuration.data.target ?? "target"
         let classNames = loaded.classNames

@@ -122,6 +122,12 @@ final class EvaluateCLITests: CLITestCase {
         try write("train.csv", "x1,x2,label\n0,1,cat\n2,1,dog\n0,3,cat\n2,5,dog\n")
         try write("test.csv", "x1,x2,label\n2,2,cat\n")
         XCTAssertTrue(try run("report", ["evaluate", "1", "--data", "test.csv"], expect: 2).error.contains("changed since the run was queued"))
+        // The training file gone (or evaluate run from another folder): said as the run's training data, not the --data file (hostile17 H8).
+        try FileManager.default.removeItem(atPath: directory.path("train.csv"))
+        let gone = try run("report", ["evaluate", "1", "--data", "test.csv"], expect: 2).error
+        XCTAssertTrue(gone.hasPrefix("report: error: train.csv: no such file in the current folder or the database's folder (the run was queued "
+                                     + "with this path relative to the folder it was started from); evaluate reads the run's training data again for its "), gone)
+        XCTAssertTrue(gone.hasSuffix("columns: run it where that file is (the folder the run was started from), or put the file back\n"), gone)
     }
 
     /// A stored configuration that does not decode (hand-edited) is one line that names the run,
