@@ -526,6 +526,12 @@ extension SweepSpec {
                 : "holds more than \(YAMLLimits.maximumNodes) YAML values; a sweep file needs far fewer (a sweep has at most "
                     + "\(SweepSpec.maximumRunCount) runs): for many values of a number, give a distribution with method: random")
         }
+        if let root, let merge = YAMLLimits.firstMergeKey(in: root) {  // hostile17 H3
+            let location = merge.mark.map { YAMLLimits.clamped($0, in: yaml) }
+            throw ExperimentsError.badSpecFile(path: file + (location.map { ", line \($0.line), column \($0.column)" } ?? ""),
+                                               reason: "a merge key (<<) is not supported: write the keys out (an alias may stand for a whole value: "
+                                                   + "learning_rate: *lr)")
+        }
         if let root, let text = YAMLLimits.firstNULText(in: root) {
             let location = text.mark.map { YAMLLimits.clamped($0, in: yaml) }
             throw ExperimentsError.badSpecFile(path: file + (location.map { ", line \($0.line), column \($0.column)" } ?? ""),

@@ -49,6 +49,25 @@ enum YAMLLimits {
         return nil
     }
 
+    /// The first merge key (`<<: *base`, YAML 1.1's way to copy an anchored mapping's entries), if any:
+    /// Slope reads sweep files as YAML 1.2, which has none, so it would be an unknown setting `<<`
+    /// (with a "did you mean 'rho'?"). Walks at most `maximumNodes` nodes (check `isWithinNodeLimit` first).
+    static func firstMergeKey(in root: Node) -> Node.Scalar? {
+        var pending = [root]
+        while let node = pending.popLast() {
+            switch node {
+            case .scalar, .alias: break
+            case let .sequence(sequence): pending.append(contentsOf: sequence)
+            case let .mapping(mapping):
+                for (key, value) in mapping {
+                    if case let .scalar(scalar) = key, scalar.string == "<<", scalar.style == .plain { return scalar }
+                    pending.append(key); pending.append(value)
+                }
+            }
+        }
+        return nil
+    }
+
     /// Where an alias (`*name`) is used as a mapping key, if anywhere: Yams hashes every key to find
     /// duplicates, and hashing an alias of a nested-alias list walks all of its expansion, so such a
     /// file is refused before it is composed. Only files that define an anchor (`&`) are looked at.

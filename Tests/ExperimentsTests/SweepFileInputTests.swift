@@ -37,6 +37,13 @@ final class SweepFileInputTests: XCTestCase {
         // Aliases within the bound still work.
         XCTAssertEqual(try SweepSpec.parse(yaml: "fixed: {hidden: &h [4, 4]}\nparameters: {seed: {values: [1, 2]}}\n",
                                            file: "s.yaml").expand().map(\.settings.hidden), [[4, 4], [4, 4]])
+        // A merge key (YAML 1.1's `<<: *base`) is refused where it is, not named an unknown setting "<<" (hostile17 H3);
+        // a quoted "<<" is a key like any other.
+        XCTAssertEqual(message("fixed:\n  <<: {dataset: xor, epochs: 2}\n  validation: 0\n"),
+                       "s.yaml, line 2, column 3: a merge key (<<) is not supported: write the keys out (an alias may stand for a whole value: learning_rate: *lr)")
+        XCTAssertEqual(message("parameters:\n  learning_rate: &lr {values: [0.1, 0.2]}\n  momentum: {<<: *lr}\n"),
+                       "s.yaml, line 3, column 14: a merge key (<<) is not supported: write the keys out (an alias may stand for a whole value: learning_rate: *lr)")
+        XCTAssertTrue(message("fixed: {\"<<\": 1}\n").hasPrefix("s.yaml: fixed.<<: unknown setting;"), message("fixed: {\"<<\": 1}\n"))
         // Without aliases, 100,000 values written out: no alias to blame (hostile17 H6).
         let written = "parameters:\n  learning_rate: {values: [" + (1...100_000).map { "0.\($0)" }.joined(separator: ",") + "]}\n"
         XCTAssertEqual(message(written), "s.yaml: holds more than 100000 YAML values; a sweep file needs far fewer (a sweep has at most "
