@@ -136,8 +136,12 @@ public final class ProgressDisplay {
         if finished { finishedRuns += 1 }
         if finished, let sweep, sweep.ofEndedRun { finishedBySweep[sweep.sweepID, default: 0] += 1 }
         var line = "run \(runID)  \(terminalSafe(label))  \(status)"
-        if let run { line += "  epoch \(run.epoch)/\(run.epochs)" }
-        if let run, let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
+        // A suspended run's last epoch trained may be the one whose write failed (hostile17 H1): not shown as
+        // its progress; the summary below says what is stored.
+        if let run, status != "suspended" {
+            line += "  epoch \(run.epoch)/\(run.epochs)"
+            if let loss = run.loss { line += "  \(run.lossName) \(Self.format(loss))" }
+        }
         if !detail.isEmpty && detail != "completed all epochs" { line += "  (\(terminalSafe(detail)))" }
         if let sweep, sweep.ofEndedRun {
             // Counted in the run's sweep, so two workers sharing a queue do not both say [1/8], and one

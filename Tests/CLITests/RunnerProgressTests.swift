@@ -21,6 +21,13 @@ final class RunnerProgressTests: XCTestCase {
         XCTAssertEqual(display.runFinished(runID: 8, label: "lr=1", status: "pruned", detail: "pruned at epoch 2", now: start),
                        "run 8  lr=1  pruned  epoch 2/5  train_loss 0.9000  (pruned at epoch 2)  [2/2]\n")
         XCTAssertEqual(display.finish(), "")
+        // A run a full disk stopped: its last epoch trained may be the one whose write failed, so no epoch
+        // or loss is shown as its progress (hostile17 H1: epoch 12 shown, 11 stored); the summary says what is stored.
+        let disk = ProgressDisplay(mode: .plain, totalRuns: 1, now: start)
+        _ = disk.runStarted(runID: 1, label: "lr=0.1", epochs: 40, firstEpoch: 0, now: start)
+        _ = disk.epochFinished(runID: 1, epoch: 12, trainLoss: 0.3, validationLoss: 0.2152, now: start)
+        XCTAssertEqual(disk.runFinished(runID: 1, label: "lr=0.1", status: "suspended", detail: "the disk is full (requeued)", now: start),
+                       "run 1  lr=0.1  suspended  (the disk is full (requeued))  [0/1]\n")
 
         // Another worker shares the sweep (or finished runs before): both counts, said as such.
         let shared = ProgressDisplay(mode: .plain, totalRuns: 8, now: start)
