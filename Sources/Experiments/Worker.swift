@@ -515,8 +515,13 @@ public final class Worker: @unchecked Sendable {
             }
             let state = TrainingState(epoch: point.epoch, parameters: parameters, monitoredLosses: monitoredLosses,
                                       optimizerBuffers: optimizer.buffers, step: optimizer.step)
-            let trainer = try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state)
-            return (trainer, storedEpochs.last { $0.epoch == point.epoch })
+            do {
+                let trainer = try Trainer(configuration: settings, training: training, validation: validation, resumingFrom: state)
+                return (trainer, storedEpochs.last { $0.epoch == point.epoch })
+            } catch let NeuralNetError.invalidParameters(reason) {  // a stored shape Slope never wrote (hostile17 H7)
+                throw ExperimentsError.corruptRun(runID: runID, reason: "its stored weights of epoch \(point.epoch) do not fit its network (\(reason)): "
+                                                  + "the database was changed outside Slope")
+            }
         }
         if claimed.lastStoredEpoch != nil { try store.deleteEpochs(runID: runID, after: -1) }
         var initial: [LayerParameters]? = nil

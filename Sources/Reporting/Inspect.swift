@@ -346,6 +346,8 @@ extension Reporter {
             // A weight or row that the run does not have: the user's arguments, named as given.
             let option = ["layer": "--layer", "from": "--weight (its first number)", "to": "--weight (its second number)", "row": "--row"][name] ?? name
             throw ReportError.invalidArgument("\(option): \(value) is not in run \(runID): \(reason)")
+        } catch let NeuralNetError.invalidParameters(reason) {  // a stored shape Slope never wrote (hostile17 H7)
+            throw ReportError.inspection("its stored weights of epoch \(chosenEpoch) do not fit its network (\(reason)): the database was changed outside Slope")
         } catch { throw ReportError.inspection("\(error)") }
         let weight = parameters.indices.contains(layer - 1) && i < parameters[layer - 1].weight.rows && j < parameters[layer - 1].weight.cols
             ? parameters[layer - 1].weight[i, j] : nil

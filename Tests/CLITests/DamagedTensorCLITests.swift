@@ -43,4 +43,20 @@ final class DamagedTensorCLITests: CLITestCase {
             try FileManager.default.removeItem(atPath: directory.path("copy.db"))
         }
     }
+
+    /// A tensor's shape changed to another of the same size (32 x 128 for 64 x 64: the bytes still fit):
+    /// explain and resume say the stored weights do not fit the network, changed outside Slope, not
+    /// "invalid parameters" (hostile17 H7).
+    func testAStoredShapeThatDoesNotFitTheNetworkIsSaidAsDamage() throws {
+        try run("runner", ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "3", "--log-tensors", "every", "--quiet"])
+        let database = directory.path(databaseName)
+        XCTAssertEqual(try ReportFixture.execute("UPDATE tensors SET rows = 4, cols = 2 WHERE run_id = 1 AND epoch = 3 AND layer = 1 AND kind = 'weight';",
+                                                 at: database), 1)
+        let fit = "its stored weights of epoch 3 do not fit its network (layer 1 parameters weight is 4 x 2, expected 2 x 4): the database was changed outside Slope"
+        XCTAssertEqual(try run("report", ["explain", "1", "--epoch", "3", "--layer", "1", "--weight", "0,0", "--row", "0"], expect: 1).error,
+                       "report: error: cannot inspect the run: \(fit)\n")
+        XCTAssertEqual(try ReportFixture.execute("UPDATE runs SET status = 'queued' WHERE id = 1;", at: database), 1)
+        let resumed = try run("runner", ["resume"], expect: 1).error
+        XCTAssertTrue(resumed.contains("run 1 cannot be used: \(fit)"), resumed)
+    }
 }
