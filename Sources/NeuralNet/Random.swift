@@ -1,5 +1,6 @@
 // Seeded random numbers: every random choice in Slope goes through these two generators (SplitMix64
 // and xoshiro256**), never the system generator, so the same seed gives the same bits on every machine.
+// (The one exception is the dashboard's access token, which must not be predictable: DashboardServer.generateToken.)
 // Experiments draws from SplitMix64 with its own Fisher-Yates (LatinHypercube.permutation, by modulo,
 // where `SeededGenerator.shuffle` takes a multiply-high) and its own Box-Muller (ParzenEstimator.sample):
 // they stay as written, since any change to them would change the draws of stored sweeps.

@@ -159,7 +159,8 @@ public struct Reporter: Sendable {
                 return value == .null || value == .text("")
             }
         }
-        // Sweep and layers shared by every run shown say little per row: `sharedColumns` names them once.
+        // Sweep and layers shared by every run shown say little per row: `sharedColumnsNote` names them
+        // once, by the same rule (one value over every run shown).
         if runs.count > 1 {
             columns.removeAll { column in
                 ["sweep_id", "layers"].contains(column.0.key) && Set(runs.map { column.1($0) }).count == 1

@@ -1,5 +1,6 @@
 // How Slope shows a number for reading (the counterpart of DecimalNumber, which reads one): one
-// rule for report's tables, runner's end-of-sweep table and the worker's progress labels.
+// rule for report's tables, the settings in runner's end-of-sweep table and the worker's progress
+// labels. (The losses in runner's end-of-sweep table still have their own, `ProgressSummary.number`.)
 import Foundation
 
 /// Readable number: 4 significant digits, scientific for very small or large values. A fraction

@@ -1,6 +1,7 @@
-// Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
-// sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift;
-// both decode runs, sweeps and tensors rows with the one decoder of each, in Records.swift.)
+// Reads used by the worker (resume, pruning), the runner's lookups of one run or sweep, and tests: runs,
+// epochs, tensors and sweeps. Each function is one read transaction on a snapshot. The runner's
+// summaries and report read through RunQueries.swift (`store.queries`); `runs(sweepID:)`, `tensors(...)` and `sweeps()` here have no
+// caller but tests. Both decode runs, sweeps and tensors rows with the one decoder of each, in Records.swift.
 import Foundation
 
 extension SlopeStore {

@@ -4,7 +4,9 @@
 import Foundation
 
 extension SlopeStore {
-    /// A trial of a sampled sweep as the sampler sees it.
+    /// A trial of a sampled sweep as the sampler sees it: a narrow projection of a `runs` row, on
+    /// purpose beside `RunRecord` (the one read model of a run), since with 1,000 trials decoding
+    /// whole runs would cost more than the sampling (see `claimNextTrial`).
     public struct TrialRecord: Equatable, Sendable {
         public var id: Int64
         public var status: RunStatus
