@@ -69,7 +69,7 @@ extension Worker {
         try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).compactMap { sweep in
             let spec = try sweepSpec(sweep)
             guard spec.method == .tpe, let count = spec.count else { return nil }
-            let left = count - (try store.runCount(sweepID: sweep))
+            let left = count - (try store.queries.runCount(sweepID: sweep))
             return left > 0 ? UnsampledTrials(sweepID: sweep, left: left, count: count) : nil
         }
     }

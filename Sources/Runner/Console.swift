@@ -117,7 +117,7 @@ enum Console {
         // Trials of TPE sweeps not sampled yet count too.
         let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
             guard let spec = SweepSpec.stored(in: store, sweepID: sweep), spec.method == .tpe else { return total }
-            return total + max(0, spec.runCount - (try store.runCount(sweepID: sweep)))
+            return total + max(0, spec.runCount - (try store.queries.runCount(sweepID: sweep)))
         }
         return pending + unsampled
     }

@@ -80,11 +80,6 @@ extension SlopeStore {
         }
     }
 
-    /// The sweep's number of runs (trials made so far).
-    public func runCount(sweepID: Int64) throws -> Int {
-        try read { c in try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0 }
-    }
-
     /// The ids of sweeps that are not completed or failed, and whose stored spec has `method: <method>`
     /// when one is given: the sampled sweeps a `runner work` without --sweep may make trials for,
     /// or (nil) every sweep it may claim runs of.
