@@ -402,11 +402,10 @@ enum Console {
     /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
     static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
-    /// Standard output's terminal columns (100 when it says none) and rows (nil when it says none).
+    /// The live display's columns, by report's rule (`TerminalSize.standardOutputColumns`: COLUMNS,
+    /// else the terminal's; 100 when neither says), and rows (the terminal's; nil when it says none).
     private static func terminalSize() -> (columns: Int, rows: Int?) {
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 else { return (100, nil) }
-        return (size.ws_col > 0 ? Int(size.ws_col) : 100, size.ws_row > 0 ? Int(size.ws_row) : nil)
+        (TerminalSize.standardOutputColumns() ?? 100, TerminalSize.of(STDOUT_FILENO).rows)
     }
 }
 
