@@ -182,7 +182,7 @@ final class RenderingTests: ReportTestCase {
         ])
         let summary = ProgressSummary.render(runs: try summaryStore.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false,
                                              sweepID: 1, databaseArgument: "")
-        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 1, 2: 0.3250 ± 0.0250 (n=2, 1 pruned: their values when they stopped)\n"),
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 1, 2: 0.325 ± 0.025 (n=2, 1 pruned: their values when they stopped)\n"),
                       summary)
         try summaryStore.close()
         let html = try reporter.html(sweepID: 1)
