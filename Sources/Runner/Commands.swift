@@ -164,7 +164,7 @@ struct Work: ParsableCommand, UsesDatabase {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
+        let pending = try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep), jobs: jobOptions) { worker in
             try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
@@ -209,7 +209,7 @@ struct Resume: ParsableCommand, UsesDatabase {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
+        let pending = try Worker.pendingRuns(in: store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
                          staleAfter: staleAfter.value, jobs: jobOptions) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)

@@ -107,25 +107,10 @@ enum Console {
             shouldGiveUp: { stop.isRequested })
     }
 
-    /// Runs not finished yet in the scope (the progress bar's total).
-    static func pendingRuns(_ store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
-        if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
-        if let sweepID { _ = try store.sweep(id: sweepID) }
-        // Counts, not every run read with its configuration.
-        let unfinished = RunStatus.allCases.filter { !$0.isFinished }.map { FilterValue.text($0.rawValue) }
-        let pending = try store.queries.runCount(sweepID: sweepID, filter: .isIn(.status, unfinished))
-        // Trials of TPE sweeps not sampled yet count too.
-        let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
-            guard let spec = SweepSpec.stored(in: store, sweepID: sweep), spec.method == .tpe else { return total }
-            return total + max(0, spec.runCount - (try store.queries.runCount(sweepID: sweep)))
-        }
-        return pending + unsampled
-    }
-
     /// How to continue one run: ` --run N`, or ` --sweep S` when its sweep has more to train than
     /// this run (other runs queued or interrupted, TPE trials not sampled yet).
     static func continuation(ofRun runID: Int64, _ store: SlopeStore) throws -> String {
-        guard let sweep = try store.run(id: runID).sweepID, try pendingRuns(store, sweepID: sweep, runID: nil) > 1 else { return " --run \(runID)" }
+        guard let sweep = try store.run(id: runID).sweepID, try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil) > 1 else { return " --run \(runID)" }
         return " --sweep \(sweep)"
     }
 
@@ -133,7 +118,7 @@ enum Console {
     /// runs left, TPE trials not sampled yet), with how to go on; nil otherwise.
     static func sweepLeftNote(afterRun runID: Int64, _ store: SlopeStore, _ global: GlobalOptions) throws -> String? {
         guard let sweep = try store.run(id: runID).sweepID else { return nil }
-        let left = try pendingRuns(store, sweepID: sweep, runID: nil)
+        let left = try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil)
         guard left > 0 else { return nil }
         return "note: sweep \(sweep) is not finished: \(left) more run\(left == 1 ? "" : "s") to train (queued, interrupted, "
             + "held by other workers or trials not sampled yet); continue with: runner resume --sweep \(sweep)\(suffix(global))"

@@ -366,11 +366,11 @@ final class RunnerProgressTests: XCTestCase {
             parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
             """, file: "t.yaml")
         let (tpeID, _) = try SweepPlan(spec: tpe).enqueue(in: store)
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: single), 1)
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: runIDs[1]), 0)
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: single), 1)
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: runIDs[1]), 0)
     }
 
     /// After a random or TPE sweep the summary points at `report importance` (sampled values would
