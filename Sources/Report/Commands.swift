@@ -393,7 +393,7 @@ struct Export: ParsableCommand, ReadsDatabase {
                               shortening: shownOut)
             }
         }
-        Output.claimEnd()
+        Output.stop.claimEnd()
         let detail = "\(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
             + "\(copied.epochs) epochs, \(copied.tensors) tensors"
         Output.write((OutputFile.wroteLine(out, detail: detail) ?? "exported \(detail) to \(SlopeStore.shownPath(out))") + "\n")

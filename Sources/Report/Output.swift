@@ -59,16 +59,8 @@ enum Output {
     /// (`stopOnSignals`) has begun: then that one ends it, and this waits for it, so that the
     /// process writes one last line and leaves nothing behind.
     static func end(status: Int32, _ last: () -> Void = {}) -> Never {
-        claimEnd()
+        stop.claimEnd()
         last()
         Foundation.exit(status)
-    }
-
-    /// Takes the process's end for the command (what it writes next is its last word), or waits
-    /// for a signal's end that began first (`stopOnSignals`), which calls _exit.
-    static func claimEnd() {
-        guard stop.mayEnd(.work) else {
-            while true { pause() }
-        }
     }
 }

@@ -115,7 +115,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             guard Console.stop.isRequested else { throw error }
             // The write stopped (or gave up waiting for the lock) and was undone.
             let signal = Console.stop.signal ?? SIGINT
-            Console.claimEnd()
+            Console.stop.claimEnd()
             Console.interrupts.flush()  // "stopping the sweep's write" before this line
             if !global.quiet { Console.writeError(Console.stoppedBy(signal) + ": " + StoreError.nothingQueuedMessage) }
             throw ExitCode(128 + signal)
@@ -130,7 +130,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             + "runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global)
         Console.interrupts.take(.written(queued: queuedJustBefore), quiet: global.quiet)
         if let signal = Console.stop.signal {
-            Console.claimEnd()  // unless a second signal is saying it
+            Console.stop.claimEnd()  // unless a second signal is saying it
             if !global.quiet { Console.writeError("\(Console.stoppedBy(signal)): " + queuedJustBefore) }
             throw ExitCode(128 + signal)
         }
@@ -330,7 +330,7 @@ struct Compact: ParsableCommand, UsesDatabase {
         case .deleted, .vacuumed:
             interrupts.take(.endsAtOnce(left: line), quiet: quiet)
             if let signal = stop.signal {
-                guard stop.mayEnd(.work) else { while true { pause() } }  // a second signal is saying it and ends the process
+                stop.claimEnd()  // unless a second signal is saying it: then it ends the process
                 if !quiet { writeError(Console.stoppedBy(signal) + ": " + line) }
                 throw ExitCode(128 + signal)
             }

@@ -100,11 +100,8 @@ enum Console {
     /// A lost connection to the server (a restart, the network) is waited for and said on stderr;
     /// Ctrl-C ends the wait.
     private static func reconnection(_ global: GlobalOptions) -> SlopeStore.PostgresReconnection {
-        let server = global.displayedLocation
-        return SlopeStore.PostgresReconnection(
-            onLost: { reason in writeError("lost the connection to \(server) (\(reason)); reconnecting (Ctrl-C to stop)") },
-            onReconnected: { seconds in writeError(String(format: "reconnected to \(server) after %.1f s", seconds)) },
-            shouldGiveUp: { stop.isRequested })
+        ConnectionNotices.reconnection(server: global.displayedLocation, whileDown: "reconnecting (Ctrl-C to stop)",
+                                       write: { writeError($0) }, shouldGiveUp: { stop.isRequested })
     }
 
     /// How to continue one run: ` --run N`, or ` --sweep S` when its sweep has more to train than
@@ -376,14 +373,6 @@ enum Console {
     /// The process's Ctrl-C and SIGTERM handlers (`Interrupts`).
     static let interrupts = Interrupts()
 
-    /// Takes the process's end for the work (what it writes next is its last line), or, when a
-    /// second signal's end began first (`Interrupts`), waits for it: it writes that line and exits.
-    static func claimEnd() {
-        guard stop.mayEnd(.work) else {
-            while true { pause() }
-        }
-    }
-
     /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
     static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
@@ -473,7 +462,7 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
     /// process leaves: nothing queued (the transaction is rolled back with it), or, once the
     /// commit has ended, the sweep queued. The lock is kept until the process ends, so no commit
     /// begins behind a line saying nothing was queued. The work may be ending by itself and
-    /// saying so (`Console.claimEnd`): then it writes the one line.
+    /// saying so (`StopSignal.claimEnd` on `Console.stop`): then it writes the one line.
     func second(_ number: Int32) {
         condition.lock()
         let deadline = Date().addingTimeInterval(commitWait)
