@@ -4,7 +4,6 @@
 import FoundationXML
 #endif
 import Foundation
-import NeuralNet
 @testable import Reporting
 import Store
 import TestSupport
@@ -348,13 +347,6 @@ final class RenderingTests: ReportTestCase {
                        "loss: no values to plot (log scale needs positive values)\n")
     }
 
-    /// A weights file's entry as the tensors table stores it: encoded by the engine's one encoder
-    /// (`Tensor.littleEndianBytes`) in the entry's dtype.
-    static func storedBytes(_ entry: WeightsFile.Entry) -> [UInt8] {
-        Tensor(rows: entry.rows, cols: entry.cols, doubles: Array(entry.values.joined()),
-               precision: entry.dtype == "float64" ? .float64 : .float32).littleEndianBytes()
-    }
-
     func testJSONWeightsFileAndNPYRoundTripTheStoredBits() throws {
         let reporter = try reporter()
         let json = try reporter.tensors(runID: 1, epoch: 3, format: .json)
@@ -366,12 +358,12 @@ final class RenderingTests: ReportTestCase {
         let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
         let stored = try store.queries.storedTensors(runID: 1, epoch: 3)
         for (entry, tensor) in zip(file.tensors, stored) {
-            XCTAssertEqual(Self.storedBytes(entry), tensor.data, "\(entry.layer) \(entry.kind)")
+            XCTAssertEqual(entry.storedBytes(), tensor.data, "\(entry.layer) \(entry.kind)")
         }
         // The XOR run is float64: its bits survive too.
         let xor = try WeightsFile.decode(try reporter.tensors(runID: 10, epoch: 2, format: .json))
         let xorStored = try store.queries.storedTensors(runID: 10, epoch: 2)
-        XCTAssertEqual(xor.tensors.map(Self.storedBytes), xorStored.map(\.data))
+        XCTAssertEqual(xor.tensors.map { $0.storedBytes() }, xorStored.map(\.data))
 
         let npy = try reporter.tensors(runID: 1, epoch: 3, layer: 1, kind: "weight", format: .npy)
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"

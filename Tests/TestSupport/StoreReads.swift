@@ -1,5 +1,7 @@
-// Reads only tests use, over RunQueries (the store's one read API): shorter to write in a test.
+// Reads only tests use, over RunQueries (the store's one read API): shorter to write in a test; and
+// a weights file's entry encoded as the store holds it.
 import Foundation
+import NeuralNet
 import Store
 
 extension SlopeStore {
@@ -16,5 +18,14 @@ extension SlopeStore {
     /// Every sweep, by id.
     public func sweeps() throws -> [SweepRecord] {
         try queries.sweepSummaries()
+    }
+}
+
+extension WeightsFile.Entry {
+    /// The entry as the tensors table stores it, encoded by the engine's one encoder
+    /// (`Tensor.littleEndianBytes`) in the entry's dtype, as `runner --init-weights` builds it.
+    public func storedBytes() -> [UInt8] {
+        Tensor(rows: rows, cols: cols, doubles: Array(values.joined()), precision: dtype == "float64" ? .float64 : .float32)
+            .littleEndianBytes()
     }
 }
