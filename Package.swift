@@ -96,7 +96,8 @@ let package = Package(
                                                        .product(name: "GRDB", package: "GRDB.swift"),
                                                        .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "NeuralNet", "Store", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Experiments only for its TensorRecords.parameters, which the Report executable hands to Reporting.
+        // Experiments for its TensorRecords.parameters, which the Report executable hands to Reporting, and
+        // for FilterParserTests' `AcceptedValues` (the numeric flags' rule the filters are compared with).
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "NeuralNet", "Store", "Experiments", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: [
             "Dashboard", "Reporting", "Store", "TestSupport",

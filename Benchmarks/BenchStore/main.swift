@@ -127,8 +127,9 @@ for name in options["--workloads"]!.split(separator: ",").map(String.init) {
                     outputActivation: "softmax", loss: "cross-entropy", dataset: "synthetic",
                     configJSON: #"{"run": \#(run)}"#, slopeVersion: "bench"))
                 guard let claimToken = try store!.claimRun(runID: runID, worker: worker)?.claimToken else { throw StoreError.notFound("queued run \(runID)") }
-                // As `runner` logs: through the store's EpochWriter, which stores each epoch in its
-                // own transaction, in order, behind the caller; finish() returns once all are committed.
+                // As `runner` logs: through the store's EpochWriter, which stores the epochs in order,
+                // behind the caller (on SQLite each in its own transaction; on PostgreSQL the epochs
+                // queued meanwhile in one statement); finish() returns once all are committed.
                 let writer = store!.epochWriter(runID: runID, holder: RunHolder(worker: worker, claimToken: claimToken),
                                                 capacity: writerCapacity)
                 for (index, epoch) in epochs.enumerated() {

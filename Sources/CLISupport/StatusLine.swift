@@ -56,12 +56,8 @@ public final class StatusLine: @unchecked Sendable {  // used by one thread at a
     /// Whether standard error is a terminal that the line may be rewritten on (`TerminalStyle.movesCursor`).
     public static func movesCursor() -> Bool { TerminalStyle.movesCursor(isTerminal: isatty(STDERR_FILENO) == 1) }
 
-    /// The width of the terminal on standard error (TIOCGWINSZ), nil when it says none.
-    static func terminalColumns() -> Int? {
-        var size = winsize()
-        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
-        return Int(size.ws_col)
-    }
+    /// The width of the terminal on standard error, nil when it says none (the line is then not fitted).
+    static func terminalColumns() -> Int? { TerminalSize.of(STDERR_FILENO).columns }
 
     /// Whether a line has been shown since the last `finish`.
     public var isShown: Bool { shown }

@@ -11,9 +11,9 @@ import Store
 ///
 /// Where an epoch goes: `Worker.runEpochs` -> `record` -> `submit` (tensors converted here, on the
 /// training thread) -> `EpochWriter.submit` (queued; its writer thread's `writeLoop` takes it) ->
-/// `SlopeStore.epochWriter`'s start closure (`checkSizes`) -> `StoreBackend.startEpochs`: on SQLite
-/// the default (SQLBackend.swift), `SQLiteBackend.writeEpochs` -> `writeEpoch` (SQLiteEpochWrite.swift,
-/// with `updateRunSummary`); on PostgreSQL `startEpochs` -> `writeEpochs(after:)` -> `EpochStatement`
+/// `SlopeStore.epochWriter`'s start closure (`checkSizes`, beside it in EpochWriter.swift) ->
+/// `StoreBackend.startEpochs`: on SQLite `SQLiteBackend.startEpochs` -> `writeEpochs` -> `writeEpoch`
+/// (all in SQLiteEpochWrite.swift, with `updateRunSummary`); on PostgreSQL `startEpochs` -> `writeEpochs(after:)` -> `EpochStatement`
 /// (PostgresEpochWrites.swift), pipelined. `SlopeStore.writeEpoch` is for tests and tools only.
 final class EpochLog {
     private let configuration: RunConfiguration

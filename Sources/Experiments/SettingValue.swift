@@ -1,5 +1,6 @@
 // A setting's value as written by the user: in a sweep file (YAML scalars and
-// lists) or on the command line (text). Settings parse them with their own rules.
+// lists) or on the command line (text). Settings parse them with their own rules. Also where each
+// setting of a spec was given in its file (SettingSources), for messages.
 import Foundation
 import Store
 
@@ -136,4 +137,29 @@ extension Double {
 func shortDescription(_ value: Double) -> String {
     if value.rounded() == value && abs(value) < 1e15 { return String(Int(value)) }
     return "\(value)"
+}
+
+/// Where each setting of a spec was given in its file (`fixed.dataset`, `parameters.dataset.values`),
+/// so that a problem found later (a missing data file) is named where the user wrote it. Only for
+/// messages: two specs that differ only in it are equal, and it is not stored.
+public struct SettingSources: Hashable, Sendable, Codable {
+    var fields: [Setting: String] = [:]
+    /// The file says `metric:` (a default `val_loss` is not checked against runs without validation:
+    /// it falls back to `train_loss` in summaries and reports).
+    var metricGiven = false
+
+    public init() {}
+    public init(from decoder: Decoder) throws { self.init() }
+    public func encode(to encoder: Encoder) throws {}
+    public static func == (lhs: SettingSources, rhs: SettingSources) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
+}
+
+// SweepSpec's synthesized Codable: specs stored before `sources` existed have no such key.
+extension KeyedDecodingContainer {
+    func decode(_ type: SettingSources.Type, forKey key: Key) throws -> SettingSources { SettingSources() }
+}
+
+extension KeyedEncodingContainer {
+    mutating func encode(_ value: SettingSources, forKey key: Key) throws {}
 }

@@ -60,6 +60,15 @@ public final class StopSignal: @unchecked Sendable {
         self.ender = ender
         return true
     }
+
+    /// Takes the process's end for the work (what it writes next is its last line), or, when a
+    /// signal's end began first, waits for it: that one writes its line and calls `_exit`, so this
+    /// never returns then. Both executables end through it.
+    public func claimEnd() {
+        guard mayEnd(.work) else {
+            while true { pause() }
+        }
+    }
 }
 
 /// Ctrl-C and SIGTERM taken as requests to `stop` (instead of ending the process at once) while

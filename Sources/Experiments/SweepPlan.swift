@@ -235,13 +235,15 @@ public struct FlagSettings: Sendable {
     public var entries: [(setting: Setting, flag: String, values: [SettingValue])] = []
     public init() {}
 
-    public mutating func add(_ setting: Setting, flag: String, _ values: [String]?) {
+    /// The values given to `setting`'s flag (`Setting.flag`, which messages name), when it was given.
+    public mutating func add(_ setting: Setting, _ values: [String]?) {
         guard let values else { return }
-        entries.append((setting, flag, values.map { .string($0) }))
+        entries.append((setting, setting.flag, values.map { .string($0) }))
     }
 
-    public mutating func add(_ setting: Setting, flag: String, value: SettingValue) {
-        entries.append((setting, flag, [value]))
+    /// A switch's value (`--standardize`, `--no-bias`), under `setting.flag`.
+    public mutating func add(_ setting: Setting, value: SettingValue) {
+        entries.append((setting, setting.flag, [value]))
     }
 
     /// Checks every value, naming the flag in errors (`--learning-rate: '-1' is not accepted; expected ...`).

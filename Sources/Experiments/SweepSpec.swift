@@ -240,31 +240,6 @@ public struct SweepSpec: Hashable, Sendable, Codable {
     }
 }
 
-/// Where each setting of a spec was given in its file (`fixed.dataset`, `parameters.dataset.values`),
-/// so that a problem found later (a missing data file) is named where the user wrote it. Only for
-/// messages: two specs that differ only in it are equal, and it is not stored.
-public struct SettingSources: Hashable, Sendable, Codable {
-    var fields: [Setting: String] = [:]
-    /// The file says `metric:` (a default `val_loss` is not checked against runs without validation:
-    /// it falls back to `train_loss` in summaries and reports).
-    var metricGiven = false
-
-    public init() {}
-    public init(from decoder: Decoder) throws { self.init() }
-    public func encode(to encoder: Encoder) throws {}
-    public static func == (lhs: SettingSources, rhs: SettingSources) -> Bool { true }
-    public func hash(into hasher: inout Hasher) {}
-}
-
-// SweepSpec's synthesized Codable: specs stored before `sources` existed have no such key.
-extension KeyedDecodingContainer {
-    func decode(_ type: SettingSources.Type, forKey key: Key) throws -> SettingSources { SettingSources() }
-}
-
-extension KeyedEncodingContainer {
-    mutating func encode(_ value: SettingSources, forKey key: Key) throws {}
-}
-
 // MARK: - Storing as JSON
 
 extension SweepSpec {
@@ -326,42 +301,6 @@ extension SweepSpec {
         if setting == .logTensors, let every = Int(text) { return .int(every) }  // "5": every 5 epochs
         return value
     }
-}
-
-/// JSON with its objects' keys in the order given (JSONEncoder sorts or scrambles them), and
-/// strings that YAML reads back the same (`jsonStringLiteral`).
-enum JSONText {
-    case string(String), integer(Int), number(Double), bool(Bool)
-    case array([JSONText]), object([(String, JSONText)])
-
-    init(_ value: SettingValue) {
-        switch value {
-        case let .int(number): self = .integer(number)
-        case let .double(number, _): self = .number(number)
-        case let .bool(flag): self = .bool(flag)
-        case let .string(text): self = .string(text)
-        case let .list(values): self = .array(values.map(JSONText.init))
-        }
-    }
-
-    var text: String {
-        switch self {
-        case let .string(value): return Self.quoted(value)
-        case let .integer(value): return String(value)
-        case let .number(value):
-            // Shortest round-trip digits ("0.001", "100.0"), with a point before any exponent
-            // ("1.0e-05"): YAML 1.1 reads "1e-05" as text.
-            guard value.isFinite else { return "null" }  // never in a validated spec
-            let digits = "\(value)"
-            guard let exponent = digits.firstIndex(of: "e"), !digits[..<exponent].contains(".") else { return digits }
-            return digits[..<exponent] + ".0" + digits[exponent...]
-        case let .bool(value): return value ? "true" : "false"
-        case let .array(items): return "[" + items.map(\.text).joined(separator: ",") + "]"
-        case let .object(members): return "{" + members.map { Self.quoted($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
-        }
-    }
-
-    static func quoted(_ value: String) -> String { jsonStringLiteral(value) }
 }
 
 // MARK: - Reading YAML

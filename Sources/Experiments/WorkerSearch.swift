@@ -68,10 +68,35 @@ extension Worker {
     func unsampledTrials(sweepID: Int64?) throws -> [UnsampledTrials] {
         try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).compactMap { sweep in
             let spec = try sweepSpec(sweep)
-            guard spec.method == .tpe, let count = spec.count else { return nil }
-            let left = count - (try store.runCount(sweepID: sweep))
-            return left > 0 ? UnsampledTrials(sweepID: sweep, left: left, count: count) : nil
+            let left = try Self.unsampledTrialCount(spec, sweepID: sweep, store)
+            guard left > 0, let count = spec.count else { return nil }
+            return UnsampledTrials(sweepID: sweep, left: left, count: count)
         }
+    }
+
+    /// How many trials a TPE sweep has not sampled yet: its `count` less the runs it has; 0 for
+    /// other methods.
+    static func unsampledTrialCount(_ spec: SweepSpec, sweepID: Int64, _ store: SlopeStore) throws -> Int {
+        guard spec.method == .tpe, let count = spec.count else { return 0 }
+        return max(0, count - (try store.queries.runCount(sweepID: sweepID)))
+    }
+
+    /// What is left to train in a scope: the one rule behind the runner's progress total, how it
+    /// says to continue a run and its note that a sweep is not finished. `runID`: that run alone (1
+    /// unless it is finished). Else the unfinished runs of `sweepID` (`StoreError.notFound` when
+    /// there is no such sweep), or of every sweep and single run when nil, plus the trials of the
+    /// TPE sweeps in the scope (every open one when nil) not sampled yet. Counts: no run is read.
+    public static func pendingRuns(in store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
+        if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
+        if let sweepID { _ = try store.sweep(id: sweepID) }
+        let unfinished = RunStatus.allCases.filter { !$0.isFinished }.map { FilterValue.text($0.rawValue) }
+        let pending = try store.queries.runCount(sweepID: sweepID, filter: .isIn(.status, unfinished))
+        let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
+            // A spec that does not read back (damaged) has no trials to count: the worker refuses it.
+            guard let spec = SweepSpec.stored(in: store, sweepID: sweep) else { return total }
+            return total + (try unsampledTrialCount(spec, sweepID: sweep, store))
+        }
+        return pending + unsampled
     }
 
     /// A sweep is complete once each of its runs has ended (`statusCounts`: its runs' counts by

@@ -99,7 +99,7 @@ public struct Dataset: Sendable, Equatable {
         let validationCount = splitSizes(rowCount: rowCount, validationFraction: validationFraction).validation
         guard validationCount > 0 else { return (Array(0..<rowCount), []) }
         var order = Array(0..<rowCount)
-        var generator = SeededGenerator(seed: seed, stream: .split)
+        var generator = Xoshiro256StarStar(seed: seed, stream: .split)
         order.withUnsafeMutableBufferPointer { generator.shuffle($0) }
         return (order[validationCount...].sorted(), order[0..<validationCount].sorted())
     }

@@ -15,7 +15,7 @@ public enum GeneratedData {
 
     /// x1, x2 ~ U(0, 1); y = 3 x1 + 2 x2 + noise * N(0, 1) (one target column).
     public static func linear(rows: Int, noise: Double = 0.1, seed: UInt64 = 0) -> Dataset {
-        var generator = SeededGenerator(seed: seed, stream: .generator, index: 1)
+        var generator = Xoshiro256StarStar(seed: seed, stream: .generator, index: 1)
         var features = [Double](), targets = [Double]()
         features.reserveCapacity(rows * 2)
         targets.reserveCapacity(rows)
@@ -30,7 +30,7 @@ public enum GeneratedData {
     /// Interleaved spirals (one arm per class), 2 features; rows are dealt round-robin to the classes.
     public static func spirals(rows: Int, classes: Int = 3, noise: Double = 0.2, seed: UInt64 = 0) -> Dataset {
         precondition(classes >= 1, "spirals needs at least one class")
-        var generator = SeededGenerator(seed: seed, stream: .generator, index: 2)
+        var generator = Xoshiro256StarStar(seed: seed, stream: .generator, index: 2)
         let count = max(rows, 0)
         var features = [Double](), labels = [Int]()
         features.reserveCapacity(count * 2)
@@ -48,7 +48,7 @@ public enum GeneratedData {
 
     /// Two interleaving half circles (as scikit-learn's make_moons), Gaussian noise of the given scale.
     public static func moons(rows: Int, noise: Double = 0.1, seed: UInt64 = 0) -> Dataset {
-        var generator = SeededGenerator(seed: seed, stream: .generator, index: 3)
+        var generator = Xoshiro256StarStar(seed: seed, stream: .generator, index: 3)
         let count = max(rows, 0)
         let outer = (count + 1) / 2, inner = count - outer
         var features = [Double](), labels = [Int]()
@@ -70,7 +70,7 @@ public enum GeneratedData {
     /// deviation 1, rows dealt round-robin to the classes.
     public static func blobs(rows: Int, features featureCount: Int = 2, classes: Int = 3, seed: UInt64 = 0) -> Dataset {
         precondition(classes >= 1 && featureCount >= 1, "blobs needs at least one class and one feature")
-        var generator = SeededGenerator(seed: seed, stream: .generator, index: 4)
+        var generator = Xoshiro256StarStar(seed: seed, stream: .generator, index: 4)
         let centers = (0..<(classes * featureCount)).map { _ in generator.uniform(-10, 10) }
         let count = max(rows, 0)
         var features = [Double](), labels = [Int]()

@@ -1,7 +1,8 @@
 // Seeded random numbers: every random choice in Slope goes through these two generators (SplitMix64
 // and xoshiro256**), never the system generator, so the same seed gives the same bits on every machine.
+// (The one exception is the dashboard's access token, which must not be predictable: DashboardServer.generateToken.)
 // Experiments draws from SplitMix64 with its own Fisher-Yates (LatinHypercube.permutation, by modulo,
-// where `SeededGenerator.shuffle` takes a multiply-high) and its own Box-Muller (ParzenEstimator.sample):
+// where `Xoshiro256StarStar.shuffle` takes a multiply-high) and its own Box-Muller (ParzenEstimator.sample):
 // they stay as written, since any change to them would change the draws of stored sweeps.
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Darwin
 #endif
 
 /// SplitMix64 (Steele, Lea and Flood 2014, with its standard constants): the smaller of Slope's two
-/// seeded generators. It expands seeds into `SeededGenerator`'s state (and hashes (seed, epoch) pairs
+/// seeded generators. It expands seeds into `Xoshiro256StarStar`'s state (and hashes (seed, epoch) pairs
 /// into independent streams), draws random, LHS and TPE sweeps' settings in Experiments, and makes
 /// the tests' random cases.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -49,7 +50,7 @@ enum RandomStream: UInt64 {
 
 /// xoshiro256** (seeded through SplitMix64): the other generator, behind initialization, shuffles,
 /// splits and synthetic data.
-struct SeededGenerator {
+struct Xoshiro256StarStar {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     init(seed: UInt64) {

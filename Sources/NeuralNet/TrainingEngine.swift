@@ -114,7 +114,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     /// Seeded initialization: weights per scheme (he for relu layers, glorot otherwise, by default),
     /// biases zero. Values are drawn as Double and rounded, so Float and Double runs start alike.
     func initializeParameters() {
-        var generator = SeededGenerator(seed: configuration.seed, stream: .initialization)
+        var generator = Xoshiro256StarStar(seed: configuration.seed, stream: .initialization)
         for layout in network.layouts {
             let scheme = configuration.initialization ?? (layout.activation == .relu ? .heUniform : .glorotUniform)
             let fanIn = Double(layout.inputs), fanOut = Double(layout.outputs)
@@ -342,7 +342,7 @@ final class TrainingEngine<Scalar: NetworkScalar> {
     /// The shuffle order of epoch e: a pure function of (seed, e).
     private func shuffle(epoch: Int) {
         for index in 0..<training.rowCount { order[index] = index }
-        var generator = SeededGenerator(seed: configuration.seed, stream: .shuffle, index: UInt64(epoch))
+        var generator = Xoshiro256StarStar(seed: configuration.seed, stream: .shuffle, index: UInt64(epoch))
         generator.shuffle(UnsafeMutableBufferPointer(start: order, count: training.rowCount))
     }
 

@@ -218,7 +218,7 @@ struct Layers: ParsableCommand, ReadsDatabase {
     @Option(parsing: .unconditional, help: ArgumentHelp("Only this epoch.", valueName: "epoch"), transform: Accepted.epoch.parse) var epoch: Int?
 
     func run() throws {
-        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: Output.inspectionLoader(databasePath: database.databaseFile), format: output.format))
+        Output.write(try database.reporter().layers(runID: runID, epoch: epoch, loader: RunLoaders.inspectionLoader(databasePath: database.databaseFile), format: output.format))
     }
 }
 
@@ -274,7 +274,7 @@ struct Explain: ParsableCommand, ReadsDatabase {
 
     func run() throws {
         Output.write(try database.reporter().explain(runID: runID, epoch: epoch, layer: layer, from: weight.from, to: weight.to,
-                                                     row: row, loader: Output.inspectionLoader(databasePath: database.databaseFile), format: output.format))
+                                                     row: row, loader: RunLoaders.inspectionLoader(databasePath: database.databaseFile), format: output.format))
     }
 }
 
@@ -393,7 +393,7 @@ struct Export: ParsableCommand, ReadsDatabase {
                               shortening: shownOut)
             }
         }
-        Output.claimEnd()
+        Output.stop.claimEnd()
         let detail = "\(copied.sweeps) sweep\(copied.sweeps == 1 ? "" : "s"), \(copied.runs) run\(copied.runs == 1 ? "" : "s"), "
             + "\(copied.epochs) epochs, \(copied.tensors) tensors"
         Output.write((OutputFile.wroteLine(out, detail: detail) ?? "exported \(detail) to \(SlopeStore.shownPath(out))") + "\n")
@@ -433,7 +433,7 @@ struct Evaluate: ParsableCommand, ReadsDatabase {
         }
     }
     func run() throws {
-        let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: Output.evaluationLoader(file: data, databasePath: database.databaseFile),
+        let evaluation = try database.reporter().evaluate(runID: runID, epoch: epoch, loader: RunLoaders.evaluationLoader(file: data, databasePath: database.databaseFile),
                                                           format: format.format)
         if let predictions { try OutputFile.write(Data(evaluation.predictionsCSV.utf8), to: predictions, protecting: database.databaseFile, option: "--predictions") }
         let written = predictions.flatMap { format.format == .table ? OutputFile.wroteLine($0).map { $0 + "\n" } : nil } ?? ""

@@ -1,6 +1,7 @@
 // Options shared by every `report` command (--db, --columns, --format) and what the options that
 // take values accept. How the executable prints its results is in Output.swift.
 import ArgumentParser
+import CLISupport
 import Experiments
 import Foundation
 import Reporting
@@ -87,12 +88,9 @@ struct DatabaseOptionsOf<Columns: ColumnsVisibility>: ParsableArguments {
     /// The database opened read-only (never migrated, never written). A lost PostgreSQL server is
     /// waited for `reconnectionSeconds` and said once on stderr (`whileDown`: what happens meanwhile).
     func openStore(whileDown: String = "retrying for a few seconds") throws -> SlopeStore {
-        let server = displayedLocation
-        let reconnection = SlopeStore.PostgresReconnection(
-            giveUpAfter: Self.reconnectionSeconds,
-            onLost: { reason in Output.notice("lost the connection to \(server) (\(reason)); \(whileDown)") },
-            onReconnected: { seconds in Output.notice(String(format: "reconnected to \(server) after %.1f s", seconds)) },
-            shouldGiveUp: { Output.stop.isRequested })
+        let reconnection = ConnectionNotices.reconnection(server: displayedLocation, giveUpAfter: Self.reconnectionSeconds,
+                                                          whileDown: whileDown, write: { Output.notice($0) },
+                                                          shouldGiveUp: { Output.stop.isRequested })
         return try SlopeStore(location: databaseLocation, mode: .readOnly, busyTimeout: 5, reconnection: reconnection)
     }
 

@@ -1,7 +1,6 @@
-// How `report` writes its results (standard output or --out, its signals and the end of the process)
-// and rebuilds a run's training data for inspection and evaluation (through Experiments).
+// How `report` writes its results (standard output or --out), its signals and the end of the process.
 import CLISupport
-import Experiments
+import Experiments  // StopSignal
 import Foundation
 import Reporting
 import Store
@@ -60,43 +59,8 @@ enum Output {
     /// (`stopOnSignals`) has begun: then that one ends it, and this waits for it, so that the
     /// process writes one last line and leaves nothing behind.
     static func end(status: Int32, _ last: () -> Void = {}) -> Never {
-        claimEnd()
+        stop.claimEnd()
         last()
         Foundation.exit(status)
-    }
-
-    /// Takes the process's end for the command (what it writes next is its last word), or waits
-    /// for a signal's end that began first (`stopOnSignals`), which calls _exit.
-    static func claimEnd() {
-        guard stop.mayEnd(.work) else {
-            while true { pause() }
-        }
-    }
-
-    /// Rebuilds a run's configuration and training split from its stored configuration JSON (a
-    /// relative CSV path is looked for next to the database file too; `databasePath`: nil for a server).
-    static func inspectionLoader(databasePath: String?) -> InspectionLoader {
-        { run in
-            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-            let (training, dataRows, classNames) = try DataCatalog.prepareTraining(configuration.data, databasePath: databasePath)
-            return InspectionInputs(configuration: configuration.training, training: training, parameters: { stored in
-                try TensorRecords.parameters(stored, configuration: configuration.training, runID: run.id)
-            }, dataRows: dataRows, classNames: classNames)
-        }
-    }
-}
-
-extension Output {
-    /// Reads `file` for a run: its stored configuration rebuilt, the run's own data checked and
-    /// used for standardization and class order (see `DataCatalog.evaluationData`).
-    static func evaluationLoader(file: String, databasePath: String?) -> EvaluationLoader {
-        { run in
-            let configuration = try RunConfiguration.decode(json: run.configJSON, runID: run.id)
-            let prepared = try DataCatalog.evaluationData(for: configuration, file: file, databasePath: databasePath)
-            return EvaluationInputs(configuration: prepared.configuration, parameters: { stored in
-                                        try TensorRecords.parameters(stored, configuration: prepared.configuration, runID: run.id)
-                                    }, data: prepared.data, hasTargets: prepared.hasTargets,
-                                    classNames: prepared.classNames, targetName: prepared.targetName, file: file)
-        }
     }
 }

@@ -35,7 +35,7 @@ extension Reporter {
         let parsedFilter = try filter.map(RunFilterParser.parse)
         guard format != .table else { throw ReportError.invalidArgument("export writes csv or json, not table") }
         if let sweepID, try queries.sweepSummary(id: sweepID) == nil { throw ReportError.unknownSweep(sweepID) }
-        if try queries.runCount() == 0 {
+        if try queries.runCount(sweepID: nil) == 0 {
             throw ReportError.emptyDatabase
         }
         switch what {

@@ -223,8 +223,13 @@ public final class ProgressDisplay {
                              : String(format: "%ld:%02ld", whole / 60, whole % 60)
     }
 
-    /// As in the summary table: 4 decimals, or 3 significant digits in e-notation far from 1.
-    static func format(_ value: Double) -> String { ProgressSummary.number(value) }
+    /// A loss on a progress line (live or plain): 4 decimals, or 3 significant digits in e-notation
+    /// far from 1. (The end-of-sweep table and report's tables say it by `formatNumber`.)
+    static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value)" }
+        if value != 0 && (abs(value) < 1e-3 || abs(value) >= 1e6) { return String(format: "%.3e", value) }
+        return String(format: "%.4f", value)
+    }
 
     static func fit(_ line: String, _ width: Int) -> String { fittedLine(line, width: width) }  // a wrapped line would break the redraw
 }

@@ -44,11 +44,12 @@ public enum ProgressSummary {
         var rows: [[String]] = [header]
         for run in sorted {
             let mark = run.id == best ? "*" : ""
-            // As report's tables show them (`formatNumber`): a momentum of 0.9999999999999999 never reads as 1.
+            // As report's tables show them (`formatNumber`): a momentum of 0.9999999999999999 never
+            // reads as 1, and a loss reads as in `report runs`.
             let values = settings.map { terminalSafe(Reporter.cell(run, $0).display) }
-            let trainLoss = run.number(.final_train_loss).map(number) ?? "-"
-            let validationLoss = run.number(.final_val_loss).map(number) ?? "-"
-            let accuracy = run.number(.final_val_accuracy).map { String(format: "%.4f", $0) } ?? "-"
+            let trainLoss = run.number(.final_train_loss).map { formatNumber($0) } ?? "-"
+            let validationLoss = run.number(.final_val_loss).map { formatNumber($0) } ?? "-"
+            let accuracy = run.number(.final_val_accuracy).map { formatNumber($0) } ?? "-"
             let epochs = "\(run.epochsDone)/\(run.integer(.epochs) ?? 0)"
             var row: [String] = [mark, String(run.id), run.status.rawValue]
             row += values
@@ -130,23 +131,16 @@ public enum ProgressSummary {
         return text
     }
 
-    static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "\(value)" }
-        if value != 0 && (abs(value) < 1e-3 || abs(value) >= 1e6) { return String(format: "%.3e", value) }
-        let text = String(format: "%.4f", value)
-        return text
-    }
-
     /// When runs differ only by seed: the configuration with the best mean over its seeds (the best
     /// single run may just have had a lucky seed), as `report best` ranks them; "" otherwise.
     static func bestConfigurationLine(_ runs: [SlopeStore.RunRecord], value: (SlopeStore.RunRecord) -> Double?, maximize: Bool) -> String {
         let groups = SeedRanking.rank(Reporter.seedEntries(runs, value: value), goal: maximize ? .max : .min)
         guard SeedRanking.hasRepeatedConfigurations(groups), let best = groups.first, best.bestRunID != nil else { return "" }
-        let spread = best.standardDeviation.map { " ± " + number($0) } ?? ""
+        let spread = best.standardDeviation.map { " ± " + formatNumber($0) } ?? ""  // as report best says it
         // As report best and grid say: a pruned run counts with its value when the search stopped it.
         let pruned = runs.filter { best.runIDs.contains($0.id) && $0.status == .pruned }.count
         return "* best configuration (mean over \(SeedRanking.meanOver(groups))): runs \(best.runIDs.map(String.init).joined(separator: ", ")): "
-            + "\(number(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : "")"
+            + "\(formatNumber(best.mean))\(spread) (n=\(best.count)\(best.missing > 0 ? ", \(best.missing) without a value" : "")"
             + (pruned > 0 ? ", \(pruned) pruned: their values when they stopped" : "") + ")\n"
     }
 }

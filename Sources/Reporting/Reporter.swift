@@ -47,7 +47,7 @@ public struct Reporter: Sendable {
 
     func run(_ id: Int64) throws -> SlopeStore.RunRecord {
         guard let run = try queries.runSummary(id: id) else {
-            if try queries.runCount() == 0 { throw ReportError.emptyDatabase }
+            if try queries.runCount(sweepID: nil) == 0 { throw ReportError.emptyDatabase }
             throw ReportError.unknownRun(id)
         }
         return run
@@ -159,7 +159,8 @@ public struct Reporter: Sendable {
                 return value == .null || value == .text("")
             }
         }
-        // Sweep and layers shared by every run shown say little per row: `sharedColumns` names them once.
+        // Sweep and layers shared by every run shown say little per row: `sharedColumnsNote` names them
+        // once, by the same rule (one value over every run shown).
         if runs.count > 1 {
             columns.removeAll { column in
                 ["sweep_id", "layers"].contains(column.0.key) && Set(runs.map { column.1($0) }).count == 1
@@ -211,7 +212,7 @@ public struct Reporter: Sendable {
         }
         let runs = try queries.runSummaries(sweepID: sweepID, filter: parsedFilter, sort: parsedSort, limit: limit)
         if runs.isEmpty {
-            let databaseIsEmpty = try queries.runCount() == 0
+            let databaseIsEmpty = try queries.runCount(sweepID: nil) == 0
             if let sweep, sweep.storedRunCount == 0, databaseIsEmpty || format == .table {
                 throw ReportError.noRuns(in: sweep, filtered: false)
             }
@@ -265,7 +266,7 @@ public struct Reporter: Sendable {
         if !queries.isSnapshot { return try snapshot { try $0.sweeps(format: format) } }
         let sweeps = try queries.sweepSummaries()
         if sweeps.isEmpty {
-            if try queries.runCount() == 0 {
+            if try queries.runCount(sweepID: nil) == 0 {
                 throw ReportError.emptyDatabase
             }
             if format == .table { return "no sweeps (only single runs: see `\(CommandHint.command("report runs"))`)\n" }

@@ -115,7 +115,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             guard Console.stop.isRequested else { throw error }
             // The write stopped (or gave up waiting for the lock) and was undone.
             let signal = Console.stop.signal ?? SIGINT
-            Console.claimEnd()
+            Console.stop.claimEnd()
             Console.interrupts.flush()  // "stopping the sweep's write" before this line
             if !global.quiet { Console.writeError(Console.stoppedBy(signal) + ": " + StoreError.nothingQueuedMessage) }
             throw ExitCode(128 + signal)
@@ -130,7 +130,7 @@ struct Sweep: ParsableCommand, UsesDatabase {
             + "runner work --sweep \(sweepID)\(jobOptions.continuationArgument)" + Console.suffix(global)
         Console.interrupts.take(.written(queued: queuedJustBefore), quiet: global.quiet)
         if let signal = Console.stop.signal {
-            Console.claimEnd()  // unless a second signal is saying it
+            Console.stop.claimEnd()  // unless a second signal is saying it
             if !global.quiet { Console.writeError("\(Console.stoppedBy(signal)): " + queuedJustBefore) }
             throw ExitCode(128 + signal)
         }
@@ -164,7 +164,7 @@ struct Work: ParsableCommand, UsesDatabase {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: nil)
+        let pending = try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep), jobs: jobOptions) { worker in
             try worker.work(sweepID: sweep, jobs: jobOptions.count)
         }
@@ -209,7 +209,7 @@ struct Resume: ParsableCommand, UsesDatabase {
     func run() throws {
         let store = try Console.openStore(global, create: false)
         defer { try? store.close() }  // checkpoint and remove the WAL now, not whenever deinit runs
-        let pending = try Console.pendingRuns(store, sweepID: sweep, runID: runID)
+        let pending = try Worker.pendingRuns(in: store, sweepID: sweep, runID: runID)
         try Console.work(global, store: store, totalRuns: pending, sweepID: sweep, spec: Console.spec(store, sweepID: sweep),
                          staleAfter: staleAfter.value, jobs: jobOptions) { worker in
             try worker.resume(sweepID: sweep, runID: runID, jobs: jobOptions.count, staleAfter: staleAfter.value)
@@ -330,7 +330,7 @@ struct Compact: ParsableCommand, UsesDatabase {
         case .deleted, .vacuumed:
             interrupts.take(.endsAtOnce(left: line), quiet: quiet)
             if let signal = stop.signal {
-                guard stop.mayEnd(.work) else { while true { pause() } }  // a second signal is saying it and ends the process
+                stop.claimEnd()  // unless a second signal is saying it: then it ends the process
                 if !quiet { writeError(Console.stoppedBy(signal) + ": " + line) }
                 throw ExitCode(128 + signal)
             }

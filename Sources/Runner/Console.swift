@@ -100,32 +100,14 @@ enum Console {
     /// A lost connection to the server (a restart, the network) is waited for and said on stderr;
     /// Ctrl-C ends the wait.
     private static func reconnection(_ global: GlobalOptions) -> SlopeStore.PostgresReconnection {
-        let server = global.displayedLocation
-        return SlopeStore.PostgresReconnection(
-            onLost: { reason in writeError("lost the connection to \(server) (\(reason)); reconnecting (Ctrl-C to stop)") },
-            onReconnected: { seconds in writeError(String(format: "reconnected to \(server) after %.1f s", seconds)) },
-            shouldGiveUp: { stop.isRequested })
-    }
-
-    /// Runs not finished yet in the scope (the progress bar's total).
-    static func pendingRuns(_ store: SlopeStore, sweepID: Int64?, runID: Int64?) throws -> Int {
-        if let runID { return try store.run(id: runID).status.isFinished ? 0 : 1 }
-        if let sweepID { _ = try store.sweep(id: sweepID) }
-        // Counts, not every run read with its configuration.
-        let unfinished = RunStatus.allCases.filter { !$0.isFinished }.map { FilterValue.text($0.rawValue) }
-        let pending = try store.queries.runCount(sweepID: sweepID, filter: .isIn(.status, unfinished))
-        // Trials of TPE sweeps not sampled yet count too.
-        let unsampled = try (sweepID.map { [$0] } ?? store.openSweepIDs(method: SweepSpec.Method.tpe.rawValue)).reduce(0) { total, sweep in
-            guard let spec = SweepSpec.stored(in: store, sweepID: sweep), spec.method == .tpe else { return total }
-            return total + max(0, spec.runCount - (try store.runCount(sweepID: sweep)))
-        }
-        return pending + unsampled
+        ConnectionNotices.reconnection(server: global.displayedLocation, whileDown: "reconnecting (Ctrl-C to stop)",
+                                       write: { writeError($0) }, shouldGiveUp: { stop.isRequested })
     }
 
     /// How to continue one run: ` --run N`, or ` --sweep S` when its sweep has more to train than
     /// this run (other runs queued or interrupted, TPE trials not sampled yet).
     static func continuation(ofRun runID: Int64, _ store: SlopeStore) throws -> String {
-        guard let sweep = try store.run(id: runID).sweepID, try pendingRuns(store, sweepID: sweep, runID: nil) > 1 else { return " --run \(runID)" }
+        guard let sweep = try store.run(id: runID).sweepID, try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil) > 1 else { return " --run \(runID)" }
         return " --sweep \(sweep)"
     }
 
@@ -133,7 +115,7 @@ enum Console {
     /// runs left, TPE trials not sampled yet), with how to go on; nil otherwise.
     static func sweepLeftNote(afterRun runID: Int64, _ store: SlopeStore, _ global: GlobalOptions) throws -> String? {
         guard let sweep = try store.run(id: runID).sweepID else { return nil }
-        let left = try pendingRuns(store, sweepID: sweep, runID: nil)
+        let left = try Worker.pendingRuns(in: store, sweepID: sweep, runID: nil)
         guard left > 0 else { return nil }
         return "note: sweep \(sweep) is not finished: \(left) more run\(left == 1 ? "" : "s") to train (queued, interrupted, "
             + "held by other workers or trials not sampled yet); continue with: runner resume --sweep \(sweep)\(suffix(global))"
@@ -391,22 +373,13 @@ enum Console {
     /// The process's Ctrl-C and SIGTERM handlers (`Interrupts`).
     static let interrupts = Interrupts()
 
-    /// Takes the process's end for the work (what it writes next is its last line), or, when a
-    /// second signal's end began first (`Interrupts`), waits for it: it writes that line and exits.
-    static func claimEnd() {
-        guard stop.mayEnd(.work) else {
-            while true { pause() }
-        }
-    }
-
     /// How an interrupted line begins: "interrupted" for Ctrl-C, "terminated (SIGTERM)".
     static func stoppedBy(_ signal: Int32) -> String { signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted" }
 
-    /// Standard output's terminal columns (100 when it says none) and rows (nil when it says none).
+    /// The live display's columns, by report's rule (`TerminalSize.standardOutputColumns`: COLUMNS,
+    /// else the terminal's; 100 when neither says), and rows (the terminal's; nil when it says none).
     private static func terminalSize() -> (columns: Int, rows: Int?) {
-        var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 else { return (100, nil) }
-        return (size.ws_col > 0 ? Int(size.ws_col) : 100, size.ws_row > 0 ? Int(size.ws_row) : nil)
+        (TerminalSize.standardOutputColumns() ?? 100, TerminalSize.of(STDOUT_FILENO).rows)
     }
 }
 
@@ -489,7 +462,7 @@ final class Interrupts: @unchecked Sendable {  // phase, quiet and handlers unde
     /// process leaves: nothing queued (the transaction is rolled back with it), or, once the
     /// commit has ended, the sweep queued. The lock is kept until the process ends, so no commit
     /// begins behind a line saying nothing was queued. The work may be ending by itself and
-    /// saying so (`Console.claimEnd`): then it writes the one line.
+    /// saying so (`StopSignal.claimEnd` on `Console.stop`): then it writes the one line.
     func second(_ number: Int32) {
         condition.lock()
         let deadline = Date().addingTimeInterval(commitWait)

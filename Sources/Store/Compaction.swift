@@ -34,20 +34,6 @@ extension SlopeStore {
         return Int(treeBytes / Double(epochs)) + overflowPages * usable / epochs + index * dataBytes.count
     }
 
-    /// "188.0 MB", "2.3 GB", "512 KB", "0 bytes" (powers of 1000, as `ls -h --si`): how runner and
-    /// report show sizes.
-    public static func describeBytes(_ bytes: Int64) -> String {
-        describeBytes(estimate: Double(bytes))
-    }
-
-    /// The same for an estimate, which may be beyond an Int64 (runner's estimate of a sweep).
-    public static func describeBytes(estimate bytes: Double) -> String {
-        if bytes >= 1e9 { return String(format: "%.1f GB", bytes / 1e9) }
-        if bytes >= 1e6 { return String(format: "%.1f MB", bytes / 1e6) }
-        if bytes >= 1e3 { return String(format: "%.0f KB", bytes / 1e3) }
-        return String(format: "%.0f bytes", bytes)
-    }
-
     /// Bytes one `epochs` row takes (key, four losses and accuracies, seconds, b-tree overhead).
     public static let estimatedEpochRowBytes = 64
 

@@ -1,5 +1,5 @@
-// Read-only queries behind the live dashboard (`report serve`): a cheap change token, run counts
-// and pages of runs, and each sweep's best values (how many distinct values each setting takes is
+// Read-only queries behind the live dashboard (`report serve`): a cheap change token, what became
+// of the file, the schema behind a failed read, epochs done, and each sweep's best values (how many distinct values each setting takes is
 // `RunQueries.distinctValueCounts`, the one count `report grid` uses too).
 import Foundation
 
@@ -54,20 +54,6 @@ extension RunQueries {
         } catch {
             return error as? StoreError
         }
-    }
-
-    /// Whether any run of the sweep (every run when nil) matching `filter` holds out validation
-    /// rows (`RunFilter.validating`), from a count: no run is read.
-    public func validates(sweepID: Int64?, filter: RunFilter? = nil) throws -> Bool {
-        try runCount(sweepID: sweepID, filter: filter.map { .and($0, .validating) } ?? .validating) > 0
-    }
-
-    /// How many runs match the optional sweep and filter.
-    public func runCount(sweepID: Int64?, filter: RunFilter?) throws -> Int {
-        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
-        var sql = "SELECT count(*) FROM runs"
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        return try read { c in try c.value(sql, arguments, as: Int.self) ?? 0 }
     }
 
     /// The sum of `epochs_done` over a sweep's runs: grows by one with every epoch a worker stores.

@@ -204,4 +204,17 @@ extension SlopeStore {
         return EpochWriter(start: start, capacity: capacity ?? Self.postgresWriterCapacity, byteBudget: Self.postgresQueueBytes,
                            batchBytes: Self.postgresCommitBytes)
     }
+
+    /// Throws `.invalidValue` for a tensor whose bytes do not match its shape and dtype.
+    static func checkSizes(of tensors: [TensorRecord], runID: Int64, epoch: Int) throws {
+        for tensor in tensors {
+            guard tensor.rows > 0, tensor.cols > 0, tensor.layer >= 1,
+                  tensor.data.count == tensor.rows * tensor.cols * tensor.dtype.byteCount else {
+                throw StoreError.invalidValue(
+                    "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) (run \(runID), epoch \(epoch)): "
+                    + "\(tensor.data.count) bytes for \(tensor.rows) x \(tensor.cols) \(tensor.dtype.rawValue); "
+                    + "expected \(tensor.rows * tensor.cols * tensor.dtype.byteCount), layer >= 1, rows and cols > 0")
+            }
+        }
+    }
 }

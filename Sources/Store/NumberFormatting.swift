@@ -1,5 +1,7 @@
 // How Slope shows a number for reading (the counterpart of DecimalNumber, which reads one): one
-// rule for report's tables, runner's end-of-sweep table and the worker's progress labels.
+// rule for report's tables, runner's end-of-sweep table and the worker's run labels (the live
+// progress lines keep a fixed 4 decimals: `ProgressDisplay.format`); and a size in bytes
+// (`SlopeStore.describeBytes`).
 import Foundation
 
 /// Readable number: 4 significant digits, scientific for very small or large values. A fraction
@@ -23,4 +25,20 @@ private func roundedNumber(_ value: Double, digits: Int) -> String {
         return text.contains("e") ? String(format: "%.0f", value) : text
     }
     return String(format: "%.\(max(1, digits - 1))e", value)
+}
+
+extension SlopeStore {
+    /// "188.0 MB", "2.3 GB", "512 KB", "0 bytes" (powers of 1000, as `ls -h --si`): how runner and
+    /// report show sizes.
+    public static func describeBytes(_ bytes: Int64) -> String {
+        describeBytes(estimate: Double(bytes))
+    }
+
+    /// The same for an estimate, which may be beyond an Int64 (runner's estimate of a sweep).
+    public static func describeBytes(estimate bytes: Double) -> String {
+        if bytes >= 1e9 { return String(format: "%.1f GB", bytes / 1e9) }
+        if bytes >= 1e6 { return String(format: "%.1f MB", bytes / 1e6) }
+        if bytes >= 1e3 { return String(format: "%.0f KB", bytes / 1e3) }
+        return String(format: "%.0f bytes", bytes)
+    }
 }

@@ -170,8 +170,5 @@ enum PostgresErrors {
     }
 
     /// An identifier as SQL writes it, for the hint in a message.
-    private static func quoted(_ identifier: String) -> String {
-        identifier.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) ? identifier
-            : "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    private static func quoted(_ identifier: String) -> String { sqlIdentifier(identifier, bareWhenPlain: true) }
 }

@@ -1,6 +1,7 @@
-// Reads used by the runner (resume, pruning, summaries) and by tests: runs, epochs, tensors and
-// sweeps. Each function is one read transaction on a snapshot. (report reads through RunQueries.swift;
-// both decode runs, sweeps and tensors rows with the one decoder of each, in Records.swift.)
+// The worker's reads that RunQueries (`store.queries`, the one read API) does not have: where a run
+// resumes and the median for pruning, each one read transaction on a snapshot; and a few wrappers
+// of RunQueries: `run(id:)` and `sweep(id:)` (which throw `.notFound`), a run's epochs and their count.
+// Reads only tests use (every run, a run's tensors, every sweep) are in TestSupport's StoreReads.swift.
 import Foundation
 
 extension SlopeStore {
@@ -9,27 +10,14 @@ extension SlopeStore {
         return run
     }
 
-    /// The runs of a sweep (every run when nil), by id.
-    public func runs(sweepID: Int64?) throws -> [RunRecord] {
-        try queries.runSummaries(sweepID: sweepID)
-    }
-
     /// The epochs of a run, in order (epoch 0 = initial state).
     public func epochs(runID: Int64) throws -> [EpochRecord] {
-        try read { c in
-            try c.rows("SELECT \(EpochRecord.selectList) FROM epochs WHERE run_id = ? ORDER BY epoch", [runID])
-                .map(EpochRecord.init(row:))
-        }
+        try queries.epochRows(runIDs: [runID]).map(\.record)
     }
 
     /// How many epochs of the run are stored (0 for a run stopped before its first).
     public func storedEpochCount(runID: Int64) throws -> Int {
         try queries.epochCount(runID: runID)
-    }
-
-    /// Stored tensors of a run, filtered by epoch, layer and kind when given; ordered by epoch, layer, kind.
-    public func tensors(runID: Int64, epoch: Int? = nil, layer: Int? = nil, kind: TensorKind? = nil) throws -> [StoredTensor] {
-        try queries.storedTensors(runID: runID, epoch: epoch, layer: layer, kind: kind)
     }
 
     /// The last epoch holding the run's weights, with every tensor stored at that epoch
@@ -45,10 +33,6 @@ extension SlopeStore {
                 """, [runID, epoch]).map { try StoredTensor(row: $0).tensor }
             return (epoch, tensors)
         }
-    }
-
-    public func sweeps() throws -> [SweepRecord] {
-        try queries.sweepSummaries()
     }
 
     public func sweep(id: Int64) throws -> SweepRecord {

@@ -122,7 +122,7 @@ extension SlopeStore {
     }
 
     /// One row of `runs` (the one read model of a run: the worker's, the runner's, the reports' and
-    /// the dashboard's). Typed properties for what the code uses; `run[column]` for the value of any
+    /// the dashboard's; only the TPE sampler reads the narrower `TrialRecord`, for speed). Typed properties for what the code uses; `run[column]` for the value of any
     /// `RunColumn` as stored (what filters, sorts and tables work with). The settings the run was
     /// queued with read through: `run.learningRate`, `run.layers`, `run.configJSON`.
     @dynamicMemberLookup

@@ -1,5 +1,6 @@
-// Read-only queries behind `report`: run summaries (filtered, sorted), epochs, layer
-// statistics, tensors, pivots. Column names come from `RunColumn`; values are bound arguments.
+// Read-only queries behind `report`, the dashboard, the runner's summaries and the worker: the one
+// read API over the tables (Reads.swift only wraps a few of them). Run summaries (filtered, sorted)
+// and counts, epochs, layer statistics, tensors, pivots. Column names come from `RunColumn`; values are bound arguments.
 import Foundation
 
 /// One value of a run column, as stored.
@@ -202,8 +203,19 @@ public struct RunQueries: @unchecked Sendable {  // `snapshotConnection` never l
         }
     }
 
-    public func runCount() throws -> Int {
-        try read { c in try c.value("SELECT count(*) FROM runs", [], as: Int.self) ?? 0 }
+    /// How many runs match the optional sweep (every run when nil) and filter: the one count of
+    /// runs, for the worker, the runner, report and the dashboard.
+    public func runCount(sweepID: Int64?, filter: RunFilter? = nil) throws -> Int {
+        let (conditions, arguments) = Self.runConditions(sweepID: sweepID, filter: filter, dialect)
+        var sql = "SELECT count(*) FROM runs"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        return try read { c in try c.value(sql, arguments, as: Int.self) ?? 0 }
+    }
+
+    /// Whether any run of the sweep (every run when nil) matching `filter` holds out validation
+    /// rows (`RunFilter.validating`), from a count: no run is read.
+    public func validates(sweepID: Int64?, filter: RunFilter? = nil) throws -> Bool {
+        try runCount(sweepID: sweepID, filter: filter.map { .and($0, .validating) } ?? .validating) > 0
     }
 
     /// Epoch rows of the given runs, ordered by run then epoch.

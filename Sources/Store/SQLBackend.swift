@@ -159,13 +159,6 @@ extension SQLConnection {
 extension StoreBackend {
     func fileChange() -> String? { nil }
     func fileGone() -> StoreError? { nil }
-
-    func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
-                     after previous: EpochsInFlight?) throws -> EpochsInFlight {
-        try previous?.wait()
-        try writeEpochs(runID: runID, epochs, holder: holder)
-        return WrittenEpochs()
-    }
 }
 
 /// What each backend does its own way: opening (checks, migrations), transactions, and the

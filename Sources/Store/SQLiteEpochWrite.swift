@@ -5,6 +5,15 @@ import GRDB
 import GRDBSQLite
 
 extension SQLiteBackend {
+    /// `StoreBackend.startEpochs`: waits for `previous` (an EpochWriter's last write), then writes
+    /// the epochs (`writeEpochs`); nothing is left in flight (SQLite's commits are cheap: no pipelining).
+    func startEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder,
+                     after previous: EpochsInFlight?) throws -> EpochsInFlight {
+        try previous?.wait()
+        try writeEpochs(runID: runID, epochs, holder: holder)
+        return WrittenEpochs()
+    }
+
     /// `StoreBackend.writeEpochs`: one transaction per epoch (SQLite's commits do not wait for the
     /// disk, so several epochs gain little from sharing one), stopping at the first failure.
     func writeEpochs(runID: Int64, _ epochs: [SlopeStore.PendingEpoch], holder: RunHolder) throws {

@@ -142,11 +142,11 @@ extension SlopeStore {
             })
         }
         func select(_ table: String) -> String {
-            "SELECT " + columns[table]!.map { "\"\($0)\"" }.joined(separator: ", ") + " FROM \(table)"
+            "SELECT " + columns[table]!.map { sqlIdentifier($0) }.joined(separator: ", ") + " FROM \(table)"
         }
         func insert(_ table: String) -> String {
             let names = columns[table]!
-            return "INSERT INTO \(table) (" + names.map { "\"\($0)\"" }.joined(separator: ", ") + ") VALUES ("
+            return "INSERT INTO \(table) (" + names.map { sqlIdentifier($0) }.joined(separator: ", ") + ") VALUES ("
                 + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
         }
         var summary = SQLiteExport()
@@ -197,34 +197,6 @@ extension SlopeStore {
         return summary
     }
 
-    /// The SQLite database whose file `path` is: `path` itself when it is one, or the database
-    /// (a regular file that starts with SQLite's header) whose -wal, -shm or -journal file it is,
-    /// which SQLite deletes or applies at that database's next open; nil for any other path. The
-    /// one check of it: `report export --format sqlite` (here) and every `report --out` (OutputFile).
-    public static func sqliteDatabase(owning path: String) -> String? {
-        if startsWithSQLiteHeader(path) { return path }
-        for suffix in ["-wal", "-shm", "-journal"] where path.hasSuffix(suffix) {
-            let database = String(path.dropLast(suffix.count))
-            if startsWithSQLiteHeader(database) { return database }
-        }
-        return nil
-    }
-
-    /// Whether `path` is a regular file that starts with SQLite's header.
-    private static func startsWithSQLiteHeader(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\u{0}".utf8)
-    }
-
-    /// Where this process writes an export to `path` until it is complete: `.NAME.PID.partial` beside it.
-    /// The one spelling of such a path: `report --out` (CLISupport's OutputFile) writes its files there too.
-    public static func temporaryExportPath(for path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).partial").path
-    }
-
     /// Removes this process's temporary files of an export to `path` (for a process that must end
     /// at once, e.g. on a signal, before the export could clean up itself).
     public static func removeTemporaryExportFiles(for path: String) {
@@ -242,12 +214,6 @@ extension SlopeStore {
             guard let pid = pid_t(rest), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             unlink(URL(fileURLWithPath: folder).appendingPathComponent(file).path)
         }
-    }
-
-    /// A path as messages show it: as a JSON string literal when it holds a line break or another
-    /// control character (one line, nothing hidden), else as it is.
-    public static func shownPath(_ path: String) -> String {
-        path.unicodeScalars.contains { $0.properties.generalCategory == .control } ? jsonStringLiteral(path) : path
     }
 
     /// Removes a database file and its -wal, -shm and -journal files (an export's temporary file).

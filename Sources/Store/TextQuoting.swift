@@ -1,6 +1,7 @@
 // One JSON string literal writer for every JSON Slope writes by hand (sweeps.spec, weights
-// files, report's json output), where key order or number formatting matter; and one way to
-// quote user text in a message (`shownText`), for every module's errors.
+// files, report's json output), where key order or number formatting matter; one way to
+// quote user text in a message (`shownText`, and `SlopeStore.shownPath` for a path), for every
+// module's errors; and one SQL identifier quoter (`sqlIdentifier`).
 import Foundation
 
 /// `text` as a JSON string literal (RFC 8259). Besides the escapes JSON requires, characters
@@ -49,4 +50,20 @@ public func shownText(_ text: some StringProtocol, limit: Int = 40, quote: Chara
 /// Right-to-left and isolate overrides and marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069).
 public func isBidiControl(_ scalar: Unicode.Scalar) -> Bool {
     [0x200E, 0x200F].contains(scalar.value) || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+}
+
+extension SlopeStore {
+    /// A path as messages show it: as a JSON string literal when it holds a line break or another
+    /// control character (one line, nothing hidden), else as it is.
+    public static func shownPath(_ path: String) -> String {
+        path.unicodeScalars.contains { $0.properties.generalCategory == .control } ? jsonStringLiteral(path) : path
+    }
+}
+
+/// An SQL identifier as SQL writes it: in double quotes, a `"` inside doubled. With `bareWhenPlain`,
+/// a name of only lowercase letters, digits and `_` stays bare (a hint in a message, written as
+/// one would type it).
+func sqlIdentifier(_ name: String, bareWhenPlain: Bool = false) -> String {
+    if bareWhenPlain, name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) { return name }
+    return "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

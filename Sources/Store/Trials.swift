@@ -4,7 +4,9 @@
 import Foundation
 
 extension SlopeStore {
-    /// A trial of a sampled sweep as the sampler sees it.
+    /// A trial of a sampled sweep as the sampler sees it: a narrow projection of a `runs` row, on
+    /// purpose beside `RunRecord` (the one read model of a run), since with 1,000 trials decoding
+    /// whole runs would cost more than the sampling (see `claimNextTrial`).
     public struct TrialRecord: Equatable, Sendable {
         public var id: Int64
         public var status: RunStatus
@@ -76,11 +78,6 @@ extension SlopeStore {
             let runID = try insertRun(try makeTrial(runCount, trials), sweepID: sweepID, c)
             return try claim(where: "id = ? AND status = 'queued'", [runID], worker: worker, c)
         }
-    }
-
-    /// The sweep's number of runs (trials made so far).
-    public func runCount(sweepID: Int64) throws -> Int {
-        try read { c in try c.value("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweepID], as: Int.self) ?? 0 }
     }
 
     /// The ids of sweeps that are not completed or failed, and whose stored spec has `method: <method>`

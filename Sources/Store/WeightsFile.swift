@@ -72,19 +72,6 @@ public struct WeightsFile: Codable, Equatable, Sendable {
                 values = (0..<rowCount).map { Array(flat[($0 * colCount)..<(($0 + 1) * colCount)]) }
             }
         }
-
-        /// The values as little-endian bytes of `dtype` (the tensors table's BLOB layout).
-        public func littleEndianBytes() -> [UInt8] {
-            var bytes: [UInt8] = []
-            for value in values.joined() {
-                if dtype == "float64" {
-                    withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 }
-                } else {
-                    withUnsafeBytes(of: Float(value).bitPattern.littleEndian) { bytes += $0 }
-                }
-            }
-            return bytes
-        }
     }
 
     public var format: String

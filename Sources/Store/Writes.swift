@@ -197,19 +197,6 @@ extension SlopeStore {
         try backend.writeEpoch(runID: runID, epoch, tensors: tensors, holder: holder)
     }
 
-    /// Throws `.invalidValue` for a tensor whose bytes do not match its shape and dtype.
-    static func checkSizes(of tensors: [TensorRecord], runID: Int64, epoch: Int) throws {
-        for tensor in tensors {
-            guard tensor.rows > 0, tensor.cols > 0, tensor.layer >= 1,
-                  tensor.data.count == tensor.rows * tensor.cols * tensor.dtype.byteCount else {
-                throw StoreError.invalidValue(
-                    "tensor \(tensor.kind.rawValue) of layer \(tensor.layer) (run \(runID), epoch \(epoch)): "
-                    + "\(tensor.data.count) bytes for \(tensor.rows) x \(tensor.cols) \(tensor.dtype.rawValue); "
-                    + "expected \(tensor.rows * tensor.cols * tensor.dtype.byteCount), layer >= 1, rows and cols > 0")
-            }
-        }
-    }
-
     // MARK: - Heartbeat, ending, resuming
 
     /// Marks the run alive without logging an epoch (for epochs longer than the stale timeout).

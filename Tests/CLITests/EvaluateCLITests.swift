@@ -149,7 +149,7 @@ final class EvaluateCLITests: CLITestCase {
 
     func testEvaluatingARunsOwnValidationRowsGivesItsStoredValidationLoss() throws {
         // 120 rows, 3 features on different scales, 3 classes; float64, standardized, 25% validation.
-        var generator = TestSupport.SeededGenerator(seed: 11)
+        var generator = TestSupport.TestRandom(seed: 11)
         var lines = ["a,b,c,class"]
         for _ in 0..<120 {
             let a = generator.uniform(0, 10), b = generator.uniform(-0.5, 0.5), c = generator.uniform(0, 1000)

@@ -256,7 +256,7 @@ final class ReportCLITests: XCTestCase {
         let parameters = exported.tensors.filter { $0.kind == "weight" || $0.kind == "bias" }
         XCTAssertEqual(parameters.count, 4)
         XCTAssertEqual(restarted.tensors.map(\.kind), parameters.map(\.kind))
-        XCTAssertEqual(restarted.tensors.map { $0.littleEndianBytes() }, parameters.map { $0.littleEndianBytes() }, "bit-identical weights")
+        XCTAssertEqual(restarted.tensors.map { $0.storedBytes() }, parameters.map { $0.storedBytes() }, "bit-identical weights")
 
         // layers and explain rebuild the run's data from its stored configuration (through Experiments).
         let layers = try report(["layers", "1", "--db", source], expect: 0).output

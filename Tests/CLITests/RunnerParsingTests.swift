@@ -186,6 +186,21 @@ final class RunnerParsingTests: XCTestCase {
         XCTAssertTrue(train.contains("Seed of the train/validation split (0 to 2^63 - 1;"), train)
     }
 
+    /// FlagSettings names each setting's flag by `Setting.flag` alone (messages say it): each one is an
+    /// option `runner sweep --help` and `runner train --help` list.
+    func testEverySettingsFlagIsAnOptionTheHelpLists() {
+        for (command, help) in [("sweep", Sweep.helpMessage(columns: 2000)), ("train", Train.helpMessage(columns: 2000))] {
+            let options = Set(help.split(separator: "\n").compactMap { line -> String? in
+                let text = line.drop(while: { $0 == " " })
+                guard text.hasPrefix("--") else { return nil }
+                return String(text.prefix { $0 != " " && $0 != "," })
+            })
+            for setting in Setting.allCases {
+                XCTAssertTrue(options.contains(setting.flag), "runner \(command) --help lacks \(setting.flag) (\(setting.rawValue)): \(options.sorted())")
+            }
+        }
+    }
+
     /// runner's help states RunSettings' defaults, which are not the engine's (TrainingConfiguration's
     /// learning rate is 0.01): each "Default: X" of the run settings is the RunSettings() value.
     func testHelpStatesTheRunSettingsDefaults() {

@@ -314,8 +314,8 @@ final class RunnerProgressTests: XCTestCase {
         let lines = table.split(separator: "\n").map(String.init)
         // The settings that differ between the runs (the seed does not here).
         XCTAssertEqual(lines[0], "  run status    learning_rate batch_size   layers epochs train_loss val_loss val_accuracy")
-        XCTAssertEqual(lines[1], "* 2   completed          0.01         64 64-64-10    1/1     0.5000   0.2500       0.9000")
-        XCTAssertEqual(lines[2], "  1   completed           0.1         16 64-64-10    1/1     1.0000   0.5000       0.9000")
+        XCTAssertEqual(lines[1], "* 2   completed          0.01         64 64-64-10    1/1        0.5     0.25          0.9")
+        XCTAssertEqual(lines[2], "  1   completed           0.1         16 64-64-10    1/1          1      0.5          0.9")
         XCTAssertTrue(lines[3].hasPrefix("  3   diverged"), lines[3])
         XCTAssertEqual(lines[4], "* best run: 2 (lowest final val_loss)")
         // Digits is classification: no word of a regression target (the advice said it to every run).
@@ -366,11 +366,11 @@ final class RunnerProgressTests: XCTestCase {
             parameters: {learning_rate: {distribution: log_uniform, min: 0.001, max: 1}}
             """, file: "t.yaml")
         let (tpeID, _) = try SweepPlan(spec: tpe).enqueue(in: store)
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: single), 1)
-        XCTAssertEqual(try Console.pendingRuns(store, sweepID: nil, runID: runIDs[1]), 0)
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: sweepID, runID: nil), 2, "one queued, one running")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: tpeID, runID: nil), 4, "no trial sampled yet")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: nil), 2 + 1 + 4, "the single run too")
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: single), 1)
+        XCTAssertEqual(try Worker.pendingRuns(in: store, sweepID: nil, runID: runIDs[1]), 0)
     }
 
     /// After a random or TPE sweep the summary points at `report importance` (sampled values would
@@ -449,8 +449,8 @@ final class RunnerProgressTests: XCTestCase {
                                            sweepID: sweepID, databaseArgument: "", variedColumns: ["learning_rate", "epochs"])
         let lines = table.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines[0], "  run status    learning_rate   layers epochs train_loss val_loss val_accuracy")
-        XCTAssertEqual(lines[1], "* 2   completed          0.01 64-64-10    1/2     0.5000   0.2500       0.9000")
-        XCTAssertEqual(lines[2], "  1   completed           0.1 64-64-10    1/1     1.0000   0.5000       0.9000")
+        XCTAssertEqual(lines[1], "* 2   completed          0.01 64-64-10    1/2        0.5     0.25          0.9")
+        XCTAssertEqual(lines[2], "  1   completed           0.1 64-64-10    1/1          1      0.5          0.9")
         // The grid hint still offers the sweep's own axes.
         XCTAssertEqual(lines[4], "Look further: report grid --sweep \(sweepID) --rows learning_rate --cols epochs")
     }

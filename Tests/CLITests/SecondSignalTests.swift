@@ -107,7 +107,7 @@ final class SecondSignalTests: XCTestCase {
         XCTAssertEqual(ending.status, 128 + SIGTERM)
     }
 
-    /// The work ending by itself (it took the end first: `Console.claimEnd`) writes the one line:
+    /// The work ending by itself (it took the end first: `StopSignal.claimEnd`) writes the one line:
     /// the second signal then neither writes nor ends, and leaves the phase to be taken.
     func testWhenTheWorkIsEndingTheSecondSignalLeavesTheLineToIt() {
         let (interrupts, ending, stop) = makeInterrupts()

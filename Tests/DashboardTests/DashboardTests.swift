@@ -419,7 +419,7 @@ class DashboardTests: XCTestCase {
     /// pass over the cells.
     func testHeatmapOfTwoThousandSampledRunsIsRefusedAndFiftyAnswerWithACellPerRun() async throws {
         let location = try Self.makeDatabase()
-        var generator = SeededGenerator(seed: 9)
+        var generator = TestRandom(seed: 9)
         let settings = (0..<2_000).map { _ in (learningRate: exp(generator.uniform(log(0.001), 0)), momentum: generator.uniform(0, 0.9)) }
         let store = try SlopeStore(location: location)
         _ = try store.createSweep(name: "random", specJSON: "{}", runs: settings.enumerated().map { index, setting in

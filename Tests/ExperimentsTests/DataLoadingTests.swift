@@ -225,7 +225,7 @@ final class DataLoadingTests: XCTestCase {
     /// The CSV parser's exact fast path gives strtod's bits (Double(String) here) for every decimal
     /// it accepts, and declines what it cannot do exactly.
     func testExactDecimalsMatchStrtodBitForBit() throws {
-        var generator = SeededGenerator(seed: 11)
+        var generator = TestRandom(seed: 11)
         var accepted = 0
         for _ in 0..<20_000 {
             let integerDigits = Int.random(in: 0...12, using: &generator)

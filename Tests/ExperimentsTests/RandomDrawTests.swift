@@ -1,5 +1,5 @@
-// The one seeded generator (NeuralNet's SplitMix64, standard constants) and the random-search draws
-// it makes, pinned to values computed independently, so a change of either is seen.
+// SplitMix64 (standard constants), one of NeuralNet's two seeded generators, and the random-search
+// draws it makes, pinned to values computed independently, so a change of either is seen.
 import XCTest
 import NeuralNet
 @testable import Experiments

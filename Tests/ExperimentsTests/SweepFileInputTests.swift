@@ -252,7 +252,7 @@ final class SweepFileInputTests: XCTestCase {
             XCTAssertEqual("\(error)", "s.yaml: parameters.dataset.values[0]: missing.csv: no such file in the current folder")
         }
         var flags = FlagSettings()
-        flags.add(.dataset, flag: "--dataset", ["gone.csv"])
+        flags.add(.dataset, ["gone.csv"])
         XCTAssertThrowsError(try flags.sweepSpec(file: file, name: "sweep", filePath: "s.yaml")) { error in
             XCTAssertEqual("\(error)", "--dataset: gone.csv: no such file in the current folder")
         }
@@ -291,7 +291,7 @@ final class SweepFileInputTests: XCTestCase {
     func testATooLongNameFlagIsBlamedOnTheFlag() throws {
         let file = try SweepSpec.parse(yaml: "parameters: {seed: {values: [1]}}", file: "s.yaml", checkingData: false)
         var flags = FlagSettings()
-        flags.add(.name, flag: "--name", [String(repeating: "é", count: 1001)])
+        flags.add(.name, [String(repeating: "é", count: 1001)])
         for (source, path) in [(file, "s.yaml"), (nil, nil)] as [(SweepSpec?, String?)] {
             XCTAssertThrowsError(try flags.sweepSpec(file: source, name: "sweep", filePath: path)) { error in
                 XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
@@ -302,7 +302,7 @@ final class SweepFileInputTests: XCTestCase {
             XCTAssertEqual("\(error)", "--name: the name has 1001 characters; a name has at most 1000: shorten it")
         }
         flags = FlagSettings()
-        flags.add(.name, flag: "--name", [String(repeating: "é", count: 1000)])
+        flags.add(.name, [String(repeating: "é", count: 1000)])
         XCTAssertEqual(try flags.sweepSpec(file: file, name: "sweep", filePath: "s.yaml").name, String(repeating: "é", count: 1000))
     }
 }

@@ -163,12 +163,12 @@ final class SweepSpecTests: XCTestCase {
 
         // Flags give text; the stored spec has numbers and booleans, as a file would.
         var flags = FlagSettings()
-        flags.add(.learningRate, flag: "--learning-rate", ["0.001", "1e-4"])
-        flags.add(.epochs, flag: "--epochs", ["7"])
-        flags.add(.standardize, flag: "--standardize", ["true"])
-        flags.add(.dataset, flag: "--dataset", ["digits"])
-        flags.add(.hidden, flag: "--hidden", ["16,8", "none"])
-        flags.add(.logTensors, flag: "--log-tensors", ["5"])
+        flags.add(.learningRate, ["0.001", "1e-4"])
+        flags.add(.epochs, ["7"])
+        flags.add(.standardize, ["true"])
+        flags.add(.dataset, ["digits"])
+        flags.add(.hidden, ["16,8", "none"])
+        flags.add(.logTensors, ["5"])
         let fromFlags = try flags.sweepSpec(file: nil, name: "flags").json()
         XCTAssertTrue(fromFlags.contains(#""fixed":{"epochs":7,"standardize":true,"dataset":"digits","log_tensors":5}"#), fromFlags)
         XCTAssertTrue(fromFlags.contains(#""hidden":{"values":[[16,8],"none"]}"#), fromFlags)
@@ -306,8 +306,8 @@ final class SweepSpecTests: XCTestCase {
     func testFlagsReplaceTheFilesValues() throws {
         let file = try parse("name: f\nfixed: {epochs: 5}\nparameters: {learning_rate: {values: [0.1, 0.2]}}")
         var flags = FlagSettings()
-        flags.add(.learningRate, flag: "--learning-rate", ["0.3"])
-        flags.add(.seed, flag: "--seed", ["0", "1", "2"])
+        flags.add(.learningRate, ["0.3"])
+        flags.add(.seed, ["0", "1", "2"])
         let spec = try flags.sweepSpec(file: file, name: "ignored")
         XCTAssertEqual(spec.name, "f")
         XCTAssertEqual(try spec.expand().map(\.settings.learningRate), [0.3, 0.3, 0.3])
@@ -315,7 +315,7 @@ final class SweepSpecTests: XCTestCase {
         XCTAssertEqual(try spec.expand().map(\.settings.epochs), [5, 5, 5])
 
         var bad = FlagSettings()
-        bad.add(.batchSize, flag: "--batch-size", ["16", "0"])
+        bad.add(.batchSize, ["16", "0"])
         XCTAssertThrowsError(try bad.sweepSpec(file: nil, name: "s")) { error in
             XCTAssertEqual("\(error)", "--batch-size: '0' is not accepted; expected a whole number >= 1")
         }
@@ -330,21 +330,21 @@ final class SweepSpecTests: XCTestCase {
         let file = try SweepSpec.parse(yaml: "fixed: {dataset: data/missing.csv, epochs: 1}\nparameters: {seed: {values: [0, 1]}}",
                                        file: "s.yaml", checkingData: false)
         var replaced = FlagSettings()
-        replaced.add(.dataset, flag: "--dataset", ["xor"])
+        replaced.add(.dataset, ["xor"])
         XCTAssertEqual(try replaced.sweepSpec(file: file, name: "n", filePath: "s.yaml").expand().map(\.settings.dataset), ["xor", "xor"])
         XCTAssertThrowsError(try FlagSettings().sweepSpec(file: file, name: "n", filePath: "s.yaml")) { error in
             XCTAssertEqual("\(error)", "s.yaml: fixed.dataset: data/missing.csv: no such file in the current folder")
         }
         var task = FlagSettings()
-        task.add(.dataset, flag: "--dataset", ["moons"])
-        task.add(.seed, flag: "--seed", ["0", "1"])
-        task.add(.task, flag: "--task", ["regression"])
+        task.add(.dataset, ["moons"])
+        task.add(.seed, ["0", "1"])
+        task.add(.task, ["regression"])
         XCTAssertThrowsError(try task.sweepSpec(file: nil, name: "n")) { error in
             XCTAssertEqual("\(error)", "--task: target and task apply to CSV files; moons decides its own targets")
         }
         var auto = FlagSettings()
-        auto.add(.dataset, flag: "--dataset", ["moons"])
-        auto.add(.task, flag: "--task", ["auto"])
+        auto.add(.dataset, ["moons"])
+        auto.add(.task, ["auto"])
         XCTAssertNoThrow(try auto.sweepSpec(file: nil, name: "n"))  // auto is every dataset's default
         XCTAssertNoThrow(try parse("fixed: {dataset: moons, task: auto}"))
         assertRejected("fixed: {dataset: moons}\nparameters: {task: {values: [auto, regression]}}", field: "parameters.task.values[1]",

@@ -23,7 +23,7 @@ func randomDataset(for configuration: TrainingConfiguration, rows: Int, seed: UI
 }
 
 /// The test data's generator for a seed (the seed is mixed first, so neighbouring seeds differ).
-func testDataGenerator(seed: UInt64) -> SeededGenerator { SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1) }
+func testDataGenerator(seed: UInt64) -> TestRandom { TestRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1) }
 
 /// Replaces value `index` of a layer's weights (or bias) with `value`.
 func replacing(_ parameters: [LayerParameters], layer: Int, bias: Bool, index: Int, with value: Double) -> [LayerParameters] {

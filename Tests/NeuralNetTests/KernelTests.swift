@@ -83,7 +83,7 @@ private struct GemmCase<T: GemmScalar>: CustomStringConvertible {
     /// m from `rows`, n from `columns`, k from `depths`.
     init(seed: UInt64, rows: [Int], columns: [Int], depths: [Int], integers: Bool = false) {
         self.seed = seed
-        var random = SeededGenerator(seed: seed)
+        var random = TestRandom(seed: seed)
         transA = random.next() & 1 == 1
         transB = random.next() & 1 == 1
         m = random.pick(rows)
@@ -96,7 +96,7 @@ private struct GemmCase<T: GemmScalar>: CustomStringConvertible {
         lda = colsA + random.pick([0, 0, 1, 3, 17])
         ldb = colsB + random.pick([0, 0, 1, 5])
         ldc = n + random.pick([0, 0, 2, 9])
-        func fill(_ rows: Int, _ cols: Int, _ stride: Int, _ random: inout SeededGenerator) -> [T] {
+        func fill(_ rows: Int, _ cols: Int, _ stride: Int, _ random: inout TestRandom) -> [T] {
             var values = [T](repeating: .nan, count: max(1, (rows - 1) * stride + cols))
             for row in 0..<rows {
                 for col in 0..<cols {
@@ -239,7 +239,7 @@ final class KernelTests: XCTestCase {
                             problem.m = m; problem.n = n; problem.k = k
                             problem.alpha = alpha; problem.beta = beta
                             problem.lda = transA ? m : k; problem.ldb = transB ? k : n; problem.ldc = n
-                            var random = SeededGenerator(seed: seed)
+                            var random = TestRandom(seed: seed)
                             problem.a = (0..<(m * k)).map { _ in Float(random.unit()) }
                             problem.b = (0..<(k * n)).map { _ in Float(random.unit()) }
                             problem.c = (0..<(m * n)).map { _ in beta == 0 ? .nan : Float(random.unit()) }
@@ -353,7 +353,7 @@ final class KernelTests: XCTestCase {
     // MARK: Element-wise passes: bit for bit the scalar loops they replace
 
     /// Values with the awkward cases: NaN, infinities, signed zeros, tiny and ordinary numbers.
-    private func awkwardValues(_ count: Int, _ random: inout SeededGenerator) -> [Float] {
+    private func awkwardValues(_ count: Int, _ random: inout TestRandom) -> [Float] {
         (0..<count).map { _ in
             random.pick([Float.nan, .infinity, -.infinity, 0, -0.0, 1e-40, -1e-40,
                          Float(random.unit()), Float(random.unit()), Float(random.unit()) * 100])
@@ -374,7 +374,7 @@ final class KernelTests: XCTestCase {
         for (isa, name) in paths {
             let kernels = slope_elementwise_for_isa(isa)!.pointee
             for seed in UInt64(0)..<60 {
-                var random = SeededGenerator(seed: seed)
+                var random = TestRandom(seed: seed)
                 let m = random.int(1...9), n = random.int(1...40), ldc = n + random.pick([0, 3])
                 let original = awkwardValues(m * ldc, &random)
                 let bias = awkwardValues(n, &random)
@@ -428,7 +428,7 @@ final class KernelTests: XCTestCase {
         for (isa, name) in paths {
             let kernels = slope_elementwise_for_isa(isa)!.pointee
             for seed in UInt64(100)..<140 {
-                var random = SeededGenerator(seed: seed)
+                var random = TestRandom(seed: seed)
                 let m = random.int(1...7), n = random.int(1...21), ldc = n + random.pick([0, 2])
                 let original = awkwardValues(m * ldc, &random).map(Double.init)
                 let bias = (0..<n).map { _ in random.unit() }

@@ -19,7 +19,7 @@ final class CrowdedGridTests: XCTestCase {
     override func setUpWithError() throws {
         directory = try TemporaryDirectory(prefix: "slope-crowded-grid")
         let path = directory.path("crowded.db")
-        var generator = SeededGenerator(seed: 12)
+        var generator = TestRandom(seed: 12)
         runs = (0..<360).map { index in
             (0.001 * Double(index % 60 + 1), [8, 16, 32, 64][(index / 7) % 4], generator.uniform(0.1, 2),
              index % 23 == 0 ? .diverged : index % 31 == 0 ? .failed : .completed)

@@ -161,7 +161,7 @@ final class FilterParserTests: ReportTestCase {
         XCTAssertEqual(try reporter.runs(filter: "name like '%DROP TABLE%'", format: .csv).split(separator: "\n").count, 3)  // header + 2 lines of run 9
         // Everything is still there.
         let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
-        XCTAssertEqual(try store.queries.runCount(), 10)
+        XCTAssertEqual(try store.queries.runCount(sweepID: nil), 10)
         XCTAssertEqual(try store.queries.epochRows(runIDs: Array(1...10)).count, 8 * 4 - 1 + 3 + 3)
         XCTAssertEqual(try store.queries.sweepSummaries().count, 1)
     }

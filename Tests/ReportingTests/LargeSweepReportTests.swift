@@ -15,7 +15,7 @@ final class LargeSweepReportTests: XCTestCase {
     /// grid of 1/64), +inf, -inf and NULL among them; failed and diverged runs hold the lowest
     /// values, which must never win.
     static let results: [(status: RunStatus, value: Double?)] = {
-        var generator = SeededGenerator(seed: 21)
+        var generator = TestRandom(seed: 21)
         return (0..<runCount).map { index in
             switch index % 41 {
             case 0: return (.failed, -5)
@@ -32,7 +32,7 @@ final class LargeSweepReportTests: XCTestCase {
 
     /// The sweep (id 1): each run its own learning rate (a random search), batch sizes 1 to 7.
     static func record(_ store: SlopeStore) throws {
-        var generator = SeededGenerator(seed: 20)
+        var generator = TestRandom(seed: 20)
         let runs = (0..<runCount).map { index in
             SlopeStore.NewRun.example(learningRate: exp(generator.uniform(log(0.001), 0)), batchSize: 1 + index % 7, seed: UInt64(index))
         }

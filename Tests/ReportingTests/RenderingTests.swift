@@ -181,7 +181,7 @@ final class RenderingTests: ReportTestCase {
         ])
         let summary = ProgressSummary.render(runs: try summaryStore.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false,
                                              sweepID: 1, databaseArgument: "")
-        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 1, 2: 0.3250 ± 0.0250 (n=2, 1 pruned: their values when they stopped)\n"),
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 1, 2: 0.325 ± 0.025 (n=2, 1 pruned: their values when they stopped)\n"),
                       summary)
         try summaryStore.close()
         let html = try reporter.html(sweepID: 1)
@@ -358,12 +358,12 @@ final class RenderingTests: ReportTestCase {
         let store = try SlopeStore(path: Self.databasePath, mode: .readOnly)
         let stored = try store.queries.storedTensors(runID: 1, epoch: 3)
         for (entry, tensor) in zip(file.tensors, stored) {
-            XCTAssertEqual(entry.littleEndianBytes(), tensor.data, "\(entry.layer) \(entry.kind)")
+            XCTAssertEqual(entry.storedBytes(), tensor.data, "\(entry.layer) \(entry.kind)")
         }
         // The XOR run is float64: its bits survive too.
         let xor = try WeightsFile.decode(try reporter.tensors(runID: 10, epoch: 2, format: .json))
         let xorStored = try store.queries.storedTensors(runID: 10, epoch: 2)
-        XCTAssertEqual(xor.tensors.map { $0.littleEndianBytes() }, xorStored.map(\.data))
+        XCTAssertEqual(xor.tensors.map { $0.storedBytes() }, xorStored.map(\.data))
 
         let npy = try reporter.tensors(runID: 1, epoch: 3, layer: 1, kind: "weight", format: .npy)
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"

@@ -174,7 +174,7 @@ final class SeedRankedBestTests: XCTestCase {
         let store = try makeStore()
         let summary = ProgressSummary.render(runs: try store.queries.runSummaries(sweepID: 1), metric: "val_loss", maximize: false, sweepID: 1, databaseArgument: "")
         XCTAssertTrue(summary.contains("* best run: 1 (lowest final val_loss)\n"), summary)
-        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.1600 ± 0.0082 (n=3)\n"), summary)
+        XCTAssertTrue(summary.contains("* best configuration (mean over seeds): runs 4, 5, 6: 0.16 ± 0.008165 (n=3)\n"), summary)
     }
 
     /// One spread everywhere: the grid's cell over lr=0.3's three seeds and best's configuration give the

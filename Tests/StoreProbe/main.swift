@@ -84,7 +84,7 @@ do {
         let sweepID = Int64(arguments[3])!
         var reads = 0
         while true {
-            let runs = try store.runs(sweepID: sweepID)
+            let runs = try store.queries.runSummaries(sweepID: sweepID)
             for run in runs where run.status == .completed {
                 _ = try store.epochs(runID: run.id)
                 _ = try store.queries.layerStatistics(runID: run.id)

@@ -63,12 +63,12 @@ final class BoundedReadsTests: BothStoresTestCase {
         // The read-began callback: once per read transaction (a snapshot's queries share one).
         let began = Counter()
         let observed = queries.observingReads { began.add() }
-        _ = try observed.runCount()
+        _ = try observed.runCount(sweepID: nil)
         _ = try observed.runSummaries(sweepID: 1)
         XCTAssertEqual(began.value, 2)
-        _ = try observed.snapshot { snapshot in try snapshot.runCount() + snapshot.runSummaries(sweepID: 1).count }
+        _ = try observed.snapshot { snapshot in try snapshot.runCount(sweepID: nil) + snapshot.runSummaries(sweepID: 1).count }
         XCTAssertEqual(began.value, 3)
-        _ = try queries.runCount()
+        _ = try queries.runCount(sweepID: nil)
         XCTAssertEqual(began.value, 3)
     }
 

@@ -18,7 +18,7 @@ final class PostgresEpochWriteTests: XCTestCase {
     /// The epochs of the comparison: losses going up and down (the best epoch moves), a NaN
     /// accuracy (stored as NULL), tensors of every dtype, with a NaN and an infinity (statistics NULL).
     static func epochs(seed: UInt64, count: Int = 5) -> [(SlopeStore.EpochRecord, [SlopeStore.TensorRecord])] {
-        var random = SeededGenerator(seed: seed)
+        var random = TestRandom(seed: seed)
         let trainLosses = [2.5, 1.25, 1.5, 0.75, 0.8, 0.5, 0.6]
         let validationLosses: [Double?] = [2.75, 1.5, 1.25, 1.375, 0.5, 0.625, 0.55]
         return (0..<count).map { index in

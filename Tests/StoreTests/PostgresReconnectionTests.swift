@@ -188,7 +188,7 @@ final class PostgresReconnectionTests: XCTestCase {
     private func epochsSurviveConnectionsEndedAtRandom(together: Bool) throws {
         let admin = try PostgresSession(settings: PostgresTestCluster.admin())
         defer { admin.close() }
-        var random = SeededGenerator(seed: 2026)
+        var random = TestRandom(seed: 2026)
         var terminations = 0
         let notices = try writeEpochsWhile(count: together ? 48 : 24, pause: 0.002, together: together) { _, done in
             var rounds = 0

@@ -101,7 +101,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
         say("summaries like", try store.queries.runSummaries(filter: .like(.name, pattern: "RUN%")).map { $0.integer(.id) as Any })
         say("summaries in", try store.queries.runSummaries(filter: .isIn(.batch_size, [.integer(16), .number(64)])).map { $0.integer(.id) as Any })
         say("summary", try store.queries.runSummary(id: single).map(text) as Any)
-        say("count", try store.queries.runCount())
+        say("count", try store.queries.runCount(sweepID: nil))
         say("epoch rows", try store.queries.epochRows(runIDs: [runIDs[0], single]))
         var epochRows: [String] = []
         try store.queries.forEachEpochRow(sweepID: sweepID, filter: filter) { epochRows.append("\($0)") }
@@ -132,7 +132,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
                         + "max \(best.maximums.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" })"
                 })
         say("tensor bytes", try store.tensorBytesBySweep().sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        say("trial run count", try store.runCount(sweepID: sweepID))
+        say("trial run count", try store.queries.runCount(sweepID: sweepID))
         say("open grid sweeps", try store.openSweepIDs(method: "grid"))
         say("epoch values", try store.epochValues(sweepID: sweepID, epoch: 1, metric: .val_loss, excluding: runIDs[2]))
         say("summaries page", try store.queries.runSummaries(sort: RunSort(column: .learning_rate, descending: false), limit: 2, offset: 1)
@@ -196,7 +196,7 @@ final class PostgresStoreScenarioTests: XCTestCase {
         // Read back through the read-only store too.
         let reader = try SlopeStore(location: database.url, mode: .readOnly)
         defer { try? reader.close() }
-        XCTAssertEqual(try reader.queries.runCount(), 6)
+        XCTAssertEqual(try reader.queries.runCount(sweepID: nil), 6)
         XCTAssertThrowsError(try reader.createRun(.example())) { error in
             guard case StoreError.readOnly = error else { return XCTFail("\(error)") }
         }

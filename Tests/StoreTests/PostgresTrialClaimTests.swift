@@ -51,7 +51,7 @@ final class PostgresTrialClaimTests: XCTestCase {
         XCTAssertEqual(made.errors, [])
         let check = try SlopeStore(location: url, mode: .readOnly)
         defer { try? check.close() }
-        XCTAssertEqual(try check.runCount(sweepID: sweepID), trialCount)
+        XCTAssertEqual(try check.queries.runCount(sweepID: sweepID), trialCount)
         // Each trial was made after the one before it was stored: from 0, 1, 2, ... runs, and a
         // maker saw every run made before its own.
         XCTAssertEqual(made.counts.sorted(), Array(0..<trialCount))

@@ -52,7 +52,7 @@ final class ProcessTests: XCTestCase {
     }
 
     func testWriterKilledMidEpochLeavesOnlyWholeEpochs() throws {
-        var generator = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        var generator = TestRandom(seed: UInt64(Date().timeIntervalSince1970))
         for attempt in 0..<5 {
             let path = directory.path("killed\(attempt).db")
             let store = try SlopeStore(path: path)
@@ -92,7 +92,7 @@ final class ProcessTests: XCTestCase {
     /// Two writers at once, each far enough that background checkpoints are running when
     /// both are killed: the file is intact and both runs hold whole epochs only.
     func testTwoWritersKilledDuringCheckpointsLeaveAnIntactDatabase() throws {
-        var generator = SeededGenerator(seed: UInt64(Date().timeIntervalSince1970))
+        var generator = TestRandom(seed: UInt64(Date().timeIntervalSince1970))
         let path = directory.path("two-killed.db")
         let store = try SlopeStore(path: path)
         let runIDs = try (0..<2).map { _ in try store.createRun(.example()) }

@@ -74,7 +74,7 @@ final class TensorTests: XCTestCase {
     func testRandomRoundTripsOverSeeds() throws {
         let (store, runID) = try makeRun()
         for seed in 0..<5 {
-            var generator = SeededGenerator(seed: UInt64(seed))
+            var generator = TestRandom(seed: UInt64(seed))
             let rows = Int.random(in: 1...40, using: &generator), cols = Int.random(in: 1...40, using: &generator)
             let bits32 = (0..<rows * cols).map { _ in UInt32.random(in: .min ... .max, using: &generator) }
             let bits64 = (0..<rows * cols).map { _ in UInt64.random(in: .min ... .max, using: &generator) }
@@ -139,7 +139,7 @@ final class TensorTests: XCTestCase {
     func testStatisticsMatchTwoPassReferenceOverSeeds() throws {
         let (store, runID) = try makeRun()
         for seed in 0..<12 {
-            var generator = SeededGenerator(seed: UInt64(seed))
+            var generator = TestRandom(seed: UInt64(seed))
             let count = Int.random(in: 1...67, using: &generator)
             let offset = Double.random(in: -100...100, using: &generator)
             let doubles = (0..<count).map { _ in offset + Double.random(in: -1...1, using: &generator) }

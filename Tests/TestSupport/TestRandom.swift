@@ -1,8 +1,8 @@
-// The seeded generator of the tests' random data (NeuralNet's SplitMix64, with helpers), so every
-// case can be replayed from the seed its failure message prints.
+// The tests' random data (TestRandom: NeuralNet's SplitMix64 with helpers; not the engine's xoshiro256**,
+// Xoshiro256StarStar), so every case can be replayed from the seed its failure message prints.
 import NeuralNet
 
-public struct SeededGenerator: RandomNumberGenerator {
+public struct TestRandom: RandomNumberGenerator {
     private var generator: SplitMix64
 
     public init(seed: UInt64) { generator = SplitMix64(seed: seed) }

@@ -1,10 +1,31 @@
-// How output should look: terminal width and whether to use colour (only on a terminal, never with NO_COLOR).
+// How output should look: terminal width and whether to use colour (only on a terminal, never with NO_COLOR);
+// and the one reader of a terminal's size (`TerminalSize`), for report, the runner's live display and status lines.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import Foundation
+
+/// The size of the terminal on a file descriptor (TIOCGWINSZ). Each caller keeps its own fallback.
+public enum TerminalSize {
+    /// Columns and rows of the terminal on `descriptor`; nil for each one it does not give (not a
+    /// terminal, or a size of 0).
+    public static func of(_ descriptor: Int32) -> (columns: Int?, rows: Int?) {
+        var size = winsize()
+        guard ioctl(descriptor, UInt(TIOCGWINSZ), &size) == 0 else { return (nil, nil) }
+        return (size.ws_col > 0 ? Int(size.ws_col) : nil, size.ws_row > 0 ? Int(size.ws_row) : nil)
+    }
+
+    /// The width output to standard output is fitted to when no option gives one (report's tables,
+    /// the runner's live display): COLUMNS (a positive whole number), else the terminal's columns
+    /// when `isTerminal`; nil when neither says.
+    public static func standardOutputColumns(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                             isTerminal: Bool = isatty(STDOUT_FILENO) == 1) -> Int? {
+        if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 { return columns }
+        return isTerminal ? of(STDOUT_FILENO).columns : nil
+    }
+}
 
 public struct TerminalStyle: Equatable, Sendable {
     /// Columns available for plots and matrices, and for tables when `fitsTables`.
@@ -62,12 +83,9 @@ public struct TerminalStyle: Equatable, Sendable {
         var fitsTables = true
         if let columns {
             width = columns
-        } else if let columns = environment["COLUMNS"].flatMap(Int.init), columns > 0 {
+        } else if let columns = TerminalSize.standardOutputColumns(environment: environment, isTerminal: isTerminal) {
             width = columns
-        } else if isTerminal {
-            var size = winsize()
-            if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { width = Int(size.ws_col) }
-        } else {
+        } else if !isTerminal {
             fitsTables = false  // a pipe or a file: nobody's screen to fit, and a cut column is lost data
         }
         let noColor = environment["NO_COLOR"].map { !$0.isEmpty } ?? false
