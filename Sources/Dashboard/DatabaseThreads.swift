@@ -41,9 +41,16 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
                 if idle > 0 {
                     condition.signal()
                 } else if threads < maximumThreads {
-                    // Refused (a memory limit): the request waits for a thread that runs, or its deadline.
-                    if (try? SystemThread.start(for: "reading the database", name: "slope.dashboard.database", { [self] in work() })) != nil {
+                    do {
+                        try SystemThread.start(for: "reading the database", name: "slope.dashboard.database") { [self] in work() }
                         threads += 1
+                    } catch {
+                        // Refused (a memory limit): with no thread to read, the request fails now with the reason
+                        // (not at its deadline, blaming the database); else a running thread takes it.
+                        if threads == 0 {
+                            waiting.removeAll { $0 === job }
+                            job.finish(.failure(DashboardError.database("\(error)")))
+                        }
                     }
                 }
             }
@@ -92,7 +99,7 @@ final class DatabaseThreads: @unchecked Sendable {  // `waiting`, `threads` and 
     }
 }
 
-private protocol Runnable: Sendable {
+private protocol Runnable: AnyObject, Sendable {
     func run()
 }
 

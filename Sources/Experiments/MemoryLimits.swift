@@ -8,7 +8,7 @@ import Foundation
 enum MemoryLimits {
     /// Memory in GB with one decimal ("0.7 GB", "1152.1 GB"), the one way Experiments says a size of
     /// memory: a need and the limit it meets are said in the same unit, so that they read against each
-    /// other (Store's `describeBytes`, for files, picks the unit by the size). Under 0.1 GB in whole MB
+    /// other (Store's `describeBytes`, for files, picks the unit by the size). Under 0.05 GB in whole MB
     /// ("12 MB"): a small network's need and a used-up limit both read "0.0 GB" otherwise.
     static func memorySize(_ bytes: Double) -> String {
         bytes < 0.05e9 ? String(format: "%.0f MB", bytes / 1e6) : String(format: "%.1f GB", bytes / 1e9)

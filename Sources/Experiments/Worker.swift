@@ -78,6 +78,9 @@ public struct WorkSummary: Sendable, Equatable {
     public var unsampledTrials: [UnsampledTrials] = []
     /// Training threads started (at most --jobs, and at most one more than the runs claimed).
     public var threads = 0
+    /// Why a training thread after the first could not start (a memory limit), the worker going on
+    /// with fewer than --jobs; nil when every thread it wanted started.
+    public var refusedThread: String?
     public var runIDs: [Int64] { outcomes.keys.sorted() }
 
     public init(outcomes: [Int64: RunOutcome] = [:], wasInterrupted: Bool = false) {
@@ -192,7 +195,10 @@ public final class Worker: @unchecked Sendable {
                 try SystemThread.start(for: "training", name: "Slope.Worker.\(index)", body)
             } catch {
                 // Refused (a memory limit): the threads started go on; with none, the worker ends with the reason.
-                summary.update { $0.threads -= 1 }
+                summary.update { summary in
+                    summary.threads -= 1
+                    if index > 0 && summary.refusedThread == nil { summary.refusedThread = "\(error)" }
+                }
                 if index == 0 { firstError.update { if $0 == nil { $0 = error } } }
                 group.leave()
             }

@@ -189,6 +189,9 @@ enum Console {
         }
         interrupts.flush()  // "stopping after the current epoch" before what follows it
         printer.finish()
+        if let refused = summary.refusedThread, !global.quiet {
+            writeError("note: trained on \(summary.threads) thread\(summary.threads == 1 ? "" : "s") of the --jobs asked for: \(refused)")
+        }
         // A deleted database: no summary of it, no hint to resume or report on a file that is gone.
         try store.checkFileStillThere()
         if summary.wasInterrupted {

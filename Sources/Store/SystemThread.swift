@@ -12,7 +12,7 @@ public enum SystemThread {
         public let code: Int32
         public var description: String {
             "could not start a thread for \(purpose): the system refused one (\(String(cString: strerror(code)))); "
-                + "under a memory limit (ulimit -v, ulimit -d) or a limit on processes (ulimit -u), raise it or use fewer --jobs"
+                + "under a memory limit (ulimit -v, ulimit -d) or a limit on processes (ulimit -u), raise it (or give runner fewer --jobs)"
         }
     }
 

@@ -206,8 +206,6 @@ public struct WeightsFile: Codable, Equatable, Sendable {
         return file
     }
 
-    /// Where a file that is not JSON goes wrong, as JSONSerialization tells it: ": it ends too
-    /// early (cut short?)" or " at line L, column C" (from 1, columns in characters), else "".
     /// Why a file whose first bytes are `prefix` cannot be a weights file, or nil: JSON's top
     /// value, after a byte-order mark and white space, is an object or a list. Said from the first
     /// bytes, before a file given by mistake (a dataset, another tool's 3 GB checkpoint) is read whole.
@@ -223,6 +221,8 @@ public struct WeightsFile: Codable, Equatable, Sendable {
         return "not a Slope weights file: it begins with \(shown) at line \(line), column \(column); a weights file is a JSON object {...} or list [...]"
     }
 
+    /// Where a file that is not JSON goes wrong, as JSONSerialization tells it: ": it ends too
+    /// early (cut short?)" or " at line L, column C" (from 1, columns in characters), else "".
     static func syntaxErrorPlace(in data: Data) -> String {
         do {
             _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])

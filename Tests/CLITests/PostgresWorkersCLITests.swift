@@ -1,7 +1,6 @@
 // Several `runner work` processes on one PostgreSQL sweep (claims with FOR UPDATE SKIP LOCKED):
 // each run is trained by exactly one of them, every epoch 0..N is stored exactly once, and the
 // bits are those of the same sweep run by one process on SQLite.
-@testable import CLISupport
 import Foundation
 @testable import Store
 import TestSupport
@@ -88,16 +87,5 @@ final class PostgresWorkersCLITests: XCTestCase {
         defer { try? store.close() }
         XCTAssertEqual(try store.runs(sweepID: 1).map(\.status), Array(repeating: .completed, count: 8))
         for runID in Int64(1)...8 { XCTAssertEqual(try store.epochs(runID: runID).map(\.epoch), Array(0...epochs), "run \(runID)") }
-    }
-
-    /// The arenas malloc may have under a limit: a quarter of the limit in 64 MB reservations, at
-    /// least 2, at most glibc's own 8 per core; no limit, glibc's rule.
-    func testMallocArenasFitALimit() {
-        XCTAssertNil(MallocArenas.arenaCount(limit: nil, processors: 2))
-        XCTAssertEqual(MallocArenas.arenaCount(limit: 500_000 * 1024, processors: 2), 2)  // ulimit -v 500000: 488 MB / 256 MB, at least 2
-        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 2), 16)  // 4 GB: 16 arenas, glibc's 8 x 2 cores
-        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 64), 16)  // 4 GB on 64 cores: the quarter rules
-        XCTAssertEqual(MallocArenas.arenaCount(limit: 1 << 40, processors: 2), 16)  // 1 TB: glibc's own cap
-        XCTAssertEqual(MallocArenas.arenaCount(limit: 0, processors: 0), 2)
     }
 }

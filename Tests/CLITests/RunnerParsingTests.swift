@@ -1,6 +1,7 @@
 // `runner` argument parsing in process: flags to settings, comma lists to sweeps, and the
 // validation that rejects bad input before anything runs.
 import ArgumentParser
+@testable import CLISupport
 import XCTest
 @testable import Experiments
 @testable import Runner
@@ -225,5 +226,16 @@ final class RunnerParsingTests: XCTestCase {
         }
         XCTAssertEqual(stated("--optimizer"), defaults.optimizer.rawValue)
         XCTAssertEqual(stated("--precision"), defaults.precision.rawValue)
+    }
+
+    /// The arenas malloc may have under a limit: a quarter of the limit in 64 MB reservations, at
+    /// least 2, at most glibc's own 8 per core; no limit, glibc's rule.
+    func testMallocArenasFitALimit() {
+        XCTAssertNil(MallocArenas.arenaCount(limit: nil, processors: 2))
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 500_000 * 1024, processors: 2), 2)  // ulimit -v 500000: 488 MB / 256 MB, at least 2
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 2), 16)  // 4 GB: 16 arenas, glibc's 8 x 2 cores
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 4 << 30, processors: 64), 16)  // 4 GB on 64 cores: the quarter rules
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 1 << 40, processors: 2), 16)  // 1 TB: glibc's own cap
+        XCTAssertEqual(MallocArenas.arenaCount(limit: 0, processors: 0), 2)
     }
 }

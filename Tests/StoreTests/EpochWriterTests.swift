@@ -190,17 +190,6 @@ final class EpochWriterTests: XCTestCase {
         }
         XCTAssertEqual(try store.epochs(runID: runID), [])
     }
-}
-
-extension EpochWriter {
-    /// A writer whose writes are over when `write` returns (one at a time).
-    convenience init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, batchBytes: Int) {
-        self.init(start: { epochs, previous in
-            try previous?.wait()
-            try write(epochs)
-            return WrittenEpochs()
-        }, capacity: capacity, batchBytes: batchBytes)
-    }
 
     /// A thread the system refuses (here a stack of 1 PB, which no address space holds) is said, not
     /// silently never run (Foundation's `Thread.start()`): the body does not run, the error names the
@@ -217,12 +206,23 @@ extension EpochWriter {
             let refused = error as? SystemThread.Refused
             XCTAssertEqual(refused?.purpose, "writing epochs")
             XCTAssertTrue(refused?.description.hasPrefix("could not start a thread for writing epochs: the system refused one (") ?? false, "\(error)")
-            XCTAssertTrue(refused?.description.hasSuffix("raise it or use fewer --jobs") ?? false, "\(error)")
+            XCTAssertTrue(refused?.description.hasSuffix("raise it (or give runner fewer --jobs)") ?? false, "\(error)")
         }
         let done = DispatchSemaphore(value: 0)
         XCTAssertFalse(ran.value, "the refused thread's body never ran")
         try SystemThread.start(for: "a test", name: "test") { ran.raise(); done.signal() }
         XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
         XCTAssertTrue(ran.value, "a thread the system gives runs its body")
+    }
+}
+
+extension EpochWriter {
+    /// A writer whose writes are over when `write` returns (one at a time).
+    convenience init(write: @escaping ([SlopeStore.PendingEpoch]) throws -> Void, capacity: Int, batchBytes: Int) {
+        self.init(start: { epochs, previous in
+            try previous?.wait()
+            try write(epochs)
+            return WrittenEpochs()
+        }, capacity: capacity, batchBytes: batchBytes)
     }
 }
