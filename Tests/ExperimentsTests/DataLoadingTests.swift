@@ -194,14 +194,24 @@ final class DataLoadingTests: XCTestCase {
         // Binary files are named as such; file text in messages has control characters escaped and is cut at 40.
         assertBadData("a,b\n1,\u{0}2\n", line: nil, column: nil, contains: "not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8)")
         // A file of zeros (a sparse file given by mistake) is refused from its first bytes, not read whole first
-        // (hostile17: 3 GB read into 6 GB of memory for minutes). Here 4 GB of zeros that use no disk.
+        // (hostile17: 3 GB read into 6 GB of memory for minutes): the check sees the first 4 KB only, and its
+        // refusal is the one thrown (the whole-file check would give the same words, so the message alone proves nothing).
         let sparse = FileManager.default.temporaryDirectory.appendingPathComponent("slope-sparse-\(getpid()).csv").path
         XCTAssertTrue(FileManager.default.createFile(atPath: sparse, contents: nil))
         defer { unlink(sparse) }
-        XCTAssertEqual(truncate(sparse, 1 << 32), 0)
-        XCTAssertThrowsError(try DataCatalog.load(sparse)) { error in
+        XCTAssertEqual(truncate(sparse, 1 << 20), 0)
+        var seen: Data?
+        XCTAssertThrowsError(try InputFile.contents(sparse, what: "a CSV file", refusedFromStart: { prefix in
+            seen = prefix
+            return CSVTable.binaryProblem(prefix)
+        }) { .badData(file: sparse, line: nil, column: nil, reason: $0) }) { error in
             XCTAssertTrue("\(error)".hasSuffix(": not a text file (it holds NUL bytes; UTF-16 text? save it as UTF-8); expected CSV text: "
                                               + "a header row naming the columns, then one row per sample"), "\(error)")
+        }
+        XCTAssertEqual(seen, Data(count: 4096), "only the first 4 KB were read")
+        // And loading a dataset goes through that check (Datasets.swift and EvaluationData.swift pass it).
+        XCTAssertThrowsError(try DataCatalog.load(sparse)) { error in
+            XCTAssertTrue("\(error)".contains("not a text file (it holds NUL bytes"), "\(error)")
         }
         assertBadData("a,b\n\u{1B}[31mred,1\n", line: 2, column: "'a' (1)", contains: "'\\x1B[31mred' is not a number")
         assertBadData("a,b\n\(String(repeating: "x", count: 100)),1\n", line: 2, column: "'a' (1)",
