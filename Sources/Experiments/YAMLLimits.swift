@@ -33,36 +33,30 @@ enum YAMLLimits {
 
     /// The first text holding a NUL character (a `"\\0"` escape), if any: SQLite would
     /// store it cut short and PostgreSQL refuses it, so a sweep file with one is refused before
-    /// anything is written. Walks at most `maximumNodes` nodes (check `isWithinNodeLimit` first).
+    /// anything is written.
     static func firstNULText(in root: Node) -> Node.Scalar? {
-        var pending = [root]
-        while let node = pending.popLast() {
-            switch node {
-            case let .scalar(scalar):
-                if scalar.string.unicodeScalars.contains("\u{0}") { return scalar }
-            case .alias: break
-            case let .sequence(sequence): pending.append(contentsOf: sequence)
-            case let .mapping(mapping):
-                for (key, value) in mapping { pending.append(key); pending.append(value) }
-            }
-        }
-        return nil
+        firstScalar(in: root) { scalar, _ in scalar.string.unicodeScalars.contains("\u{0}") }
     }
 
     /// The first merge key (`<<: *base`, YAML 1.1's way to copy an anchored mapping's entries), if any:
     /// Slope reads sweep files as YAML 1.2, which has none, so it would be an unknown setting `<<`
-    /// (with a "did you mean 'rho'?"). Walks at most `maximumNodes` nodes (check `isWithinNodeLimit` first).
+    /// (with a "did you mean 'rho'?").
     static func firstMergeKey(in root: Node) -> Node.Scalar? {
-        var pending = [root]
-        while let node = pending.popLast() {
+        firstScalar(in: root) { scalar, isKey in isKey && scalar.string == "<<" && scalar.style == .plain }
+    }
+
+    /// The first scalar (a mapping key when `isKey`) that `matches`. Walks at most `maximumNodes`
+    /// nodes (check `isWithinNodeLimit` first).
+    private static func firstScalar(in root: Node, where matches: (Node.Scalar, _ isKey: Bool) -> Bool) -> Node.Scalar? {
+        var pending = [(node: root, isKey: false)]
+        while let (node, isKey) = pending.popLast() {
             switch node {
-            case .scalar, .alias: break
-            case let .sequence(sequence): pending.append(contentsOf: sequence)
+            case let .scalar(scalar):
+                if matches(scalar, isKey) { return scalar }
+            case .alias: break
+            case let .sequence(sequence): pending.append(contentsOf: sequence.map { (node: $0, isKey: false) })
             case let .mapping(mapping):
-                for (key, value) in mapping {
-                    if case let .scalar(scalar) = key, scalar.string == "<<", scalar.style == .plain { return scalar }
-                    pending.append(key); pending.append(value)
-                }
+                for (key, value) in mapping { pending.append((node: key, isKey: true)); pending.append((node: value, isKey: false)) }
             }
         }
         return nil
